@@ -1,0 +1,1 @@
+//! The spacetime command-line tool.

@@ -1,0 +1,1 @@
+//! Client code generation from a module's schema.

@@ -1,0 +1,1 @@
+//! Procedural macros for Spacetime modules: #[table], #[reducer] and #[derive(SpacetimeType)].

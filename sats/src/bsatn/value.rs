@@ -1,0 +1,207 @@
+//! Type-directed BSATN for [`AlgebraicValue`].
+//!
+//! Encoding needs no type: a value carries its sum tags and array lengths. Decoding
+//! reads the bytes against an [`AlgebraicType`], resolving `Ref`s through a
+//! [`Typespace`], and validates as it goes.
+
+use super::{decode_len, take, Decode, DecodeError, Encode};
+use crate::{i256, u256, AlgebraicType, AlgebraicValue, ArrayValue, ProductValue, SumValue, Typespace, F32, F64};
+
+/// How deeply nested a type may be while decoding. Deeper (or self-referential) types
+/// are rejected with [`DecodeError::TooDeep`] instead of overflowing the stack.
+pub const MAX_DEPTH: usize = 64;
+
+impl Encode for AlgebraicValue {
+    fn encode(&self, out: &mut Vec<u8>) {
+        encode_value(self, out)
+    }
+}
+
+impl Encode for ProductValue {
+    fn encode(&self, out: &mut Vec<u8>) {
+        for elem in &self.elements {
+            encode_value(elem, out);
+        }
+    }
+}
+
+/// Appends the BSATN encoding of `value` to `out`.
+pub fn encode_value(value: &AlgebraicValue, out: &mut Vec<u8>) {
+    match value {
+        AlgebraicValue::Sum(SumValue { tag, value }) => {
+            out.push(*tag);
+            encode_value(value, out);
+        }
+        AlgebraicValue::Product(p) => p.encode(out),
+        AlgebraicValue::Array(ArrayValue::Bytes(b)) => b.encode(out),
+        AlgebraicValue::Array(ArrayValue::Values(v)) => v.encode(out),
+        AlgebraicValue::String(s) => s.encode(out),
+        AlgebraicValue::Bool(x) => x.encode(out),
+        AlgebraicValue::I8(x) => x.encode(out),
+        AlgebraicValue::U8(x) => x.encode(out),
+        AlgebraicValue::I16(x) => x.encode(out),
+        AlgebraicValue::U16(x) => x.encode(out),
+        AlgebraicValue::I32(x) => x.encode(out),
+        AlgebraicValue::U32(x) => x.encode(out),
+        AlgebraicValue::I64(x) => x.encode(out),
+        AlgebraicValue::U64(x) => x.encode(out),
+        AlgebraicValue::I128(x) => x.encode(out),
+        AlgebraicValue::U128(x) => x.encode(out),
+        AlgebraicValue::I256(x) => x.encode(out),
+        AlgebraicValue::U256(x) => x.encode(out),
+        AlgebraicValue::F32(x) => x.encode(out),
+        AlgebraicValue::F64(x) => x.encode(out),
+    }
+}
+
+/// Encodes `value` into a new buffer.
+pub fn value_to_vec(value: &AlgebraicValue) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_value(value, &mut out);
+    out
+}
+
+/// Decodes one value of type `ty` from the front of `input`.
+///
+/// # Errors
+/// Returns a [`DecodeError`] for truncated input, an invalid bool, sum tag or UTF-8
+/// string, a dangling type reference, or a type nested deeper than [`MAX_DEPTH`].
+pub fn decode_value(ty: &AlgebraicType, typespace: &Typespace, input: &mut &[u8]) -> Result<AlgebraicValue, DecodeError> {
+    decode_at(ty, typespace, input, 0)
+}
+
+/// Decodes a value of type `ty` that must fill `bytes` exactly.
+///
+/// # Errors
+/// As [`decode_value`], plus [`DecodeError::TrailingBytes`].
+pub fn decode_value_exact(ty: &AlgebraicType, typespace: &Typespace, mut bytes: &[u8]) -> Result<AlgebraicValue, DecodeError> {
+    let value = decode_value(ty, typespace, &mut bytes)?;
+    if !bytes.is_empty() {
+        return Err(DecodeError::TrailingBytes(bytes.len()));
+    }
+    Ok(value)
+}
+
+fn decode_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) -> Result<AlgebraicValue, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep(MAX_DEPTH));
+    }
+    Ok(match ty {
+        AlgebraicType::Ref(r) => {
+            let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
+            return decode_at(target, ts, input, depth + 1);
+        }
+        AlgebraicType::Sum(sum) => {
+            let tag = u8::decode(input)?;
+            let variant = sum.variants.get(usize::from(tag)).ok_or(DecodeError::InvalidTag {
+                tag,
+                type_name: "sum type",
+                num_variants: sum.variants.len(),
+            })?;
+            let value = decode_at(&variant.algebraic_type, ts, input, depth + 1)?;
+            AlgebraicValue::Sum(SumValue::new(tag, value))
+        }
+        AlgebraicType::Product(prod) => {
+            let mut elements = Vec::with_capacity(prod.elements.len());
+            for elem in &prod.elements {
+                elements.push(decode_at(&elem.algebraic_type, ts, input, depth + 1)?);
+            }
+            AlgebraicValue::Product(ProductValue::new(elements))
+        }
+        AlgebraicType::Array(array) => {
+            if *array.elem_ty == AlgebraicType::U8 {
+                let len = decode_len(input, 1)?;
+                return Ok(AlgebraicValue::bytes(take(input, len)?));
+            }
+            // Only `()` encodes to zero bytes; any other element needs at least one.
+            let min = usize::from(!ts.resolve(&array.elem_ty)?.is_unit());
+            let len = decode_len(input, min)?;
+            let mut values = Vec::with_capacity(len);
+            for _ in 0..len {
+                values.push(decode_at(&array.elem_ty, ts, input, depth + 1)?);
+            }
+            AlgebraicValue::Array(ArrayValue::Values(values))
+        }
+        AlgebraicType::String => AlgebraicValue::String(Box::<str>::decode(input)?),
+        AlgebraicType::Bool => AlgebraicValue::Bool(bool::decode(input)?),
+        AlgebraicType::I8 => AlgebraicValue::I8(i8::decode(input)?),
+        AlgebraicType::U8 => AlgebraicValue::U8(u8::decode(input)?),
+        AlgebraicType::I16 => AlgebraicValue::I16(i16::decode(input)?),
+        AlgebraicType::U16 => AlgebraicValue::U16(u16::decode(input)?),
+        AlgebraicType::I32 => AlgebraicValue::I32(i32::decode(input)?),
+        AlgebraicType::U32 => AlgebraicValue::U32(u32::decode(input)?),
+        AlgebraicType::I64 => AlgebraicValue::I64(i64::decode(input)?),
+        AlgebraicType::U64 => AlgebraicValue::U64(u64::decode(input)?),
+        AlgebraicType::I128 => AlgebraicValue::I128(i128::decode(input)?),
+        AlgebraicType::U128 => AlgebraicValue::U128(u128::decode(input)?),
+        AlgebraicType::I256 => AlgebraicValue::I256(Box::new(i256::decode(input)?)),
+        AlgebraicType::U256 => AlgebraicValue::U256(Box::new(u256::decode(input)?)),
+        AlgebraicType::F32 => AlgebraicValue::F32(F32::decode(input)?),
+        AlgebraicType::F64 => AlgebraicValue::F64(F64::decode(input)?),
+    })
+}
+
+/// Skips one value of type `ty` without building it, validating it as [`decode_value`]
+/// does. Used to find row and column boundaries cheaply.
+///
+/// # Errors
+/// As [`decode_value`].
+pub fn skip_value(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8]) -> Result<(), DecodeError> {
+    skip_at(ty, ts, input, 0)
+}
+
+fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) -> Result<(), DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep(MAX_DEPTH));
+    }
+    let fixed = match ty {
+        AlgebraicType::Ref(r) => {
+            let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
+            return skip_at(target, ts, input, depth + 1);
+        }
+        AlgebraicType::Sum(sum) => {
+            let tag = u8::decode(input)?;
+            let variant = sum.variants.get(usize::from(tag)).ok_or(DecodeError::InvalidTag {
+                tag,
+                type_name: "sum type",
+                num_variants: sum.variants.len(),
+            })?;
+            return skip_at(&variant.algebraic_type, ts, input, depth + 1);
+        }
+        AlgebraicType::Product(prod) => {
+            for elem in &prod.elements {
+                skip_at(&elem.algebraic_type, ts, input, depth + 1)?;
+            }
+            return Ok(());
+        }
+        AlgebraicType::Array(array) => {
+            if *array.elem_ty == AlgebraicType::U8 {
+                let len = decode_len(input, 1)?;
+                take(input, len)?;
+                return Ok(());
+            }
+            let min = usize::from(!ts.resolve(&array.elem_ty)?.is_unit());
+            let len = decode_len(input, min)?;
+            for _ in 0..len {
+                skip_at(&array.elem_ty, ts, input, depth + 1)?;
+            }
+            return Ok(());
+        }
+        AlgebraicType::String => {
+            let len = decode_len(input, 1)?;
+            std::str::from_utf8(take(input, len)?).map_err(|_| DecodeError::InvalidUtf8)?;
+            return Ok(());
+        }
+        AlgebraicType::Bool => {
+            bool::decode(input)?;
+            return Ok(());
+        }
+        AlgebraicType::I8 | AlgebraicType::U8 => 1,
+        AlgebraicType::I16 | AlgebraicType::U16 => 2,
+        AlgebraicType::I32 | AlgebraicType::U32 | AlgebraicType::F32 => 4,
+        AlgebraicType::I64 | AlgebraicType::U64 | AlgebraicType::F64 => 8,
+        AlgebraicType::I128 | AlgebraicType::U128 => 16,
+        AlgebraicType::I256 | AlgebraicType::U256 => 32,
+    };
+    take(input, fixed).map(drop)
+}

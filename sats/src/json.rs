@@ -1,0 +1,1 @@
+//! SATS-JSON: the JSON form of SATS values and types used by the HTTP API.

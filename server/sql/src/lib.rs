@@ -1,0 +1,1 @@
+//! The SQL subset: parsing, checking and executing queries and DML.

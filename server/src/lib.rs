@@ -1,0 +1,1 @@
+//! The Spacetime server: databases, HTTP API and WebSocket protocol.
