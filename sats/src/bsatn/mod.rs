@@ -13,6 +13,7 @@
 //! Decoding validates everything (lengths, UTF-8, bool bytes, sum tags) and returns a
 //! [`DecodeError`]; it never panics on malformed input.
 
+mod meta;
 mod primitives;
 pub mod value;
 

@@ -5,3 +5,8 @@
 //! - `model`: the validated, immutable [`ModuleDef`](model::ModuleDef) that the
 //!   server, SQL, subscriptions and codegen share. Built from the raw form by
 //!   `TryFrom`, collecting every problem before failing.
+
+pub(crate) mod codec;
+pub mod raw;
+pub mod raw_v9;
+pub mod model;

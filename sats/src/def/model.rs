@@ -1,0 +1,216 @@
+//! The validated module definition every layer shares.
+//!
+//! Built once from a [`RawModuleDef`](super::raw::RawModuleDef) by `TryFrom`, which
+//! collects every problem before failing. After that it is immutable: the server, SQL,
+//! subscriptions and codegen read it and never re-check the raw form.
+
+use super::raw::{CaseConversionPolicy, FunctionVisibility, Lifecycle, TableAccess, TableType};
+use crate::{AlgebraicType, AlgebraicTypeRef, AlgebraicValue, ColId, ProductType, ReducerId, Typespace};
+
+/// A validated module definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleDef {
+    /// All types of the module; `Ref`s in the definitions below point into it.
+    pub typespace: Typespace,
+    /// Named types, in definition order.
+    pub types: Vec<TypeDef>,
+    /// Tables, in definition order. A table's position here is stable for a given
+    /// definition; the server assigns `TableId`s from it.
+    pub tables: Vec<TableDef>,
+    /// Reducers, in definition order; a reducer's position is its [`ReducerId`].
+    pub reducers: Vec<ReducerDef>,
+    /// How canonical names were derived.
+    pub case_conversion_policy: CaseConversionPolicy,
+    /// Row-level security filters (kept, not enforced, as upstream).
+    pub row_level_security: Vec<String>,
+}
+
+/// A named type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeDef {
+    /// The enclosing scopes of the name.
+    pub scope: Vec<String>,
+    /// The type's own name.
+    pub name: String,
+    /// The typespace entry it names.
+    pub ty: AlgebraicTypeRef,
+    /// Whether the element order is the author's (else sorted by name).
+    pub custom_ordering: bool,
+}
+
+/// A validated table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDef {
+    /// The canonical name: what SQL, clients and the HTTP API use.
+    pub name: String,
+    /// The source name (the Rust accessor); ABI lookups accept it too.
+    pub accessor_name: String,
+    /// The row type's typespace entry.
+    pub product_type_ref: AlgebraicTypeRef,
+    /// The row type, resolved: one named element per column.
+    pub row_type: ProductType,
+    /// The columns, in row order; `columns[i].col_id == ColId(i)`.
+    pub columns: Vec<ColumnDef>,
+    /// The primary key column.
+    pub primary_key: Option<ColId>,
+    /// Indexes.
+    pub indexes: Vec<IndexDef>,
+    /// Unique constraints; each has a supporting index.
+    pub unique_constraints: Vec<UniqueConstraintDef>,
+    /// Sequences (auto_inc columns).
+    pub sequences: Vec<SequenceDef>,
+    /// The schedule, if this is a scheduled table.
+    pub schedule: Option<ScheduleDef>,
+    /// System or user.
+    pub table_type: TableType,
+    /// Public or private.
+    pub access: TableAccess,
+    /// Whether rows are events that are never stored.
+    pub is_event: bool,
+    /// Column defaults, decoded at the column types.
+    pub default_values: Vec<(ColId, AlgebraicValue)>,
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnDef {
+    /// The column's position in the row.
+    pub col_id: ColId,
+    /// The column name.
+    pub name: String,
+    /// The column type as declared (may be a `Ref`).
+    pub ty: AlgebraicType,
+}
+
+/// An index of a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDef {
+    /// The index name, `{table}_{col1}_{col2}_idx_{btree|hash|direct}` unless the module
+    /// named it; `index_id_from_name` looks it up by this.
+    pub name: String,
+    /// The accessor the module uses for it.
+    pub accessor_name: Option<String>,
+    /// Which columns and how.
+    pub algorithm: IndexAlgorithm,
+}
+
+/// How an index is organised and over which columns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexAlgorithm {
+    /// Ordered: point, prefix and range scans.
+    BTree {
+        /// Key columns, in key order.
+        columns: Vec<ColId>,
+    },
+    /// Hashed: point scans only.
+    Hash {
+        /// Key columns, in key order.
+        columns: Vec<ColId>,
+    },
+    /// Direct (array-indexed) on one small unsigned or enum column.
+    Direct {
+        /// The key column.
+        column: ColId,
+    },
+}
+
+impl IndexAlgorithm {
+    /// The key columns, in key order.
+    pub fn columns(&self) -> &[ColId] {
+        match self {
+            Self::BTree { columns } | Self::Hash { columns } => columns,
+            Self::Direct { column } => std::slice::from_ref(column),
+        }
+    }
+}
+
+/// A unique constraint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueConstraintDef {
+    /// The constraint name, `{table}_{cols}_key` unless the module named it.
+    pub name: String,
+    /// The columns whose values are unique together.
+    pub columns: Vec<ColId>,
+}
+
+/// A sequence filling an integer column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SequenceDef {
+    /// The sequence name, `{table}_{col}_seq` unless the module named it.
+    pub name: String,
+    /// The column it fills when an inserted value is zero.
+    pub column: ColId,
+    /// The first value (defaults to `min_value`, or 1).
+    pub start: i128,
+    /// The smallest value.
+    pub min_value: i128,
+    /// The largest value (defaults to the column type's maximum).
+    pub max_value: i128,
+    /// The step (non-zero).
+    pub increment: i128,
+}
+
+/// The schedule of a scheduled table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleDef {
+    /// The schedule name, `{table}_sched` unless the module named it.
+    pub name: String,
+    /// The reducer each row calls, with the row as its only argument.
+    pub function_name: String,
+    /// The `ScheduleAt` column.
+    pub at_column: ColId,
+    /// The `u64` primary-key column identifying a scheduled row.
+    pub id_column: ColId,
+}
+
+/// A validated reducer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReducerDef {
+    /// The canonical name clients call it by.
+    pub name: String,
+    /// The source name in the module.
+    pub source_name: String,
+    /// Its parameters after the context.
+    pub params: ProductType,
+    /// Whether clients may call it.
+    pub visibility: FunctionVisibility,
+    /// Its lifecycle role, if any.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+impl ModuleDef {
+    /// The table whose canonical or accessor name is `name`.
+    pub fn table(&self, name: &str) -> Option<&TableDef> {
+        self.tables.iter().find(|t| t.name == name).or_else(|| self.tables.iter().find(|t| t.accessor_name == name))
+    }
+
+    /// The reducer whose canonical or source name is `name`, with its id.
+    pub fn reducer(&self, name: &str) -> Option<(ReducerId, &ReducerDef)> {
+        let found = self.reducers.iter().position(|r| r.name == name);
+        let found = found.or_else(|| self.reducers.iter().position(|r| r.source_name == name))?;
+        Some((ReducerId(found as u32), &self.reducers[found]))
+    }
+
+    /// The reducer with the given lifecycle role, with its id.
+    pub fn lifecycle_reducer(&self, lifecycle: Lifecycle) -> Option<(ReducerId, &ReducerDef)> {
+        let found = self.reducers.iter().position(|r| r.lifecycle.as_ref() == Some(&lifecycle))?;
+        Some((ReducerId(found as u32), &self.reducers[found]))
+    }
+
+    /// The reducer with id `id`.
+    pub fn reducer_by_id(&self, id: ReducerId) -> Option<&ReducerDef> {
+        self.reducers.get(id.idx())
+    }
+}
+
+impl TableDef {
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Whether `cols` are covered by a unique constraint.
+    pub fn is_unique(&self, cols: &[ColId]) -> bool {
+        self.unique_constraints.iter().any(|c| c.columns == cols)
+    }
+}
