@@ -1,0 +1,9 @@
+# Shared settings for the project scripts. Sourced, not run.
+#
+# Builds go to a persistent directory outside the checkout so a fresh clone (and CI)
+# reuses what an earlier run compiled. Module builds (wasm32) get their own target
+# directories under it, so they never wait on the outer cargo's lock.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/spacetime-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export REPO_ROOT
