@@ -39,8 +39,18 @@ macro_rules! sats_struct {
 
 /// Declares an enum whose BSATN is a `u8` tag (the variant index) followed by the
 /// variant's payload, and whose SATS type is a named sum. Unit variants have payload `()`.
+///
+/// An optional leading `unknown_tag = "hint";` replaces the generic out-of-range tag error
+/// with [`DecodeError::Invalid`](crate::bsatn::DecodeError::Invalid) carrying the hint,
+/// for enums where an unknown tag has a likely cause worth naming (a newer producer).
 macro_rules! sats_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident $(($payload:ty))?),* $(,)? }) => {
+    (unknown_tag = $hint:literal; $($rest:tt)*) => {
+        $crate::def::codec::sats_enum!(@impl [$hint] $($rest)*);
+    };
+    ($(#[$meta:meta])* pub enum $($rest:tt)*) => {
+        $crate::def::codec::sats_enum!(@impl [] $(#[$meta])* pub enum $($rest)*);
+    };
+    (@impl [$($hint:literal)?] $(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident $(($payload:ty))?),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq)]
         pub enum $name { $($(#[$vmeta])* $variant $(($payload))?),* }
@@ -60,7 +70,17 @@ macro_rules! sats_enum {
         impl $crate::bsatn::Decode for $name {
             fn decode(input: &mut &[u8]) -> Result<Self, $crate::bsatn::DecodeError> {
                 const VARIANTS: &[&str] = &[$(stringify!($variant)),*];
-                let tag = $crate::bsatn::decode_tag(input, stringify!($name), VARIANTS.len())?;
+                let tag = $crate::bsatn::decode_tag(input, stringify!($name), VARIANTS.len());
+                $(let tag = tag.map_err(|e| match e {
+                    $crate::bsatn::DecodeError::InvalidTag { tag, .. } => $crate::bsatn::DecodeError::Invalid(format!(
+                        "unknown {} tag {tag} (this server knows tags 0 to {}): {}",
+                        stringify!($name),
+                        VARIANTS.len() - 1,
+                        $hint
+                    )),
+                    other => other,
+                });)?
+                let tag = tag?;
                 let mut expected = 0u8;
                 $(
                     if tag == expected {

@@ -19,10 +19,32 @@ sats_enum! {
     }
 }
 
-sats_struct! {
-    /// Stands in for the V8 definition, which this server does not read: decoding one
-    /// fails with a message naming the fix.
-    pub struct RawModuleDefV8Placeholder {}
+/// Stands in for the V8 definition (SpacetimeDB 0.x), which this server does not read.
+///
+/// Decoding one always fails with [`V8_UNSUPPORTED`]: its layout is never parsed, so a
+/// `RawModuleDef::V8BackCompat` can only be built in code, and it encodes as the bare tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawModuleDefV8Placeholder {}
+
+/// Why a `RawModuleDef::V8BackCompat` (tag 0) cannot be loaded, and how to fix it.
+pub const V8_UNSUPPORTED: &str = "this module describes itself with the pre-1.0 module definition \
+     (RawModuleDef::V8BackCompat, tag 0), which this server does not support: rebuild the module \
+     against SpacetimeDB 2.x (`spacetimedb = \"2\"`) or the Spacetime bindings, then publish it again";
+
+impl crate::bsatn::Encode for RawModuleDefV8Placeholder {
+    fn encode(&self, _: &mut Vec<u8>) {}
+}
+
+impl crate::bsatn::Decode for RawModuleDefV8Placeholder {
+    fn decode(_: &mut &[u8]) -> Result<Self, crate::bsatn::DecodeError> {
+        Err(crate::bsatn::DecodeError::Invalid(V8_UNSUPPORTED.to_owned()))
+    }
+}
+
+impl crate::SpacetimeType for RawModuleDefV8Placeholder {
+    fn make_type<S: crate::TypespaceBuilder>(_: &mut S) -> AlgebraicType {
+        AlgebraicType::unit()
+    }
 }
 
 sats_struct! {
@@ -34,6 +56,8 @@ sats_struct! {
 }
 
 sats_enum! {
+    unknown_tag = "the module was built with a newer SpacetimeDB than this server understands; \
+                   rebuild it against SpacetimeDB 2.10 (or the Spacetime bindings)";
     /// One section of a [`RawModuleDefV10`]; the tag is the section kind.
     pub enum RawModuleDefV10Section {
         /// Tag 0: the types, addressed by `AlgebraicTypeRef`.
@@ -58,6 +82,149 @@ sats_enum! {
         CaseConversionPolicy(CaseConversionPolicy),
         /// Tag 10: explicit canonical names.
         ExplicitNames(ExplicitNames),
+        /// Tag 11: functions that handle HTTP requests.
+        HttpHandlers(Vec<RawHttpHandlerDefV10>),
+        /// Tag 12: routes from HTTP paths to handlers.
+        HttpRoutes(Vec<RawHttpRouteDefV10>),
+        /// Tag 13: primary keys of procedural views.
+        ViewPrimaryKeys(Vec<RawViewPrimaryKeyDefV10>),
+        /// Tag 14: nested modules mounted under a namespace.
+        Submodules(Vec<RawSubmoduleV10>),
+    }
+}
+
+sats_struct! {
+    /// A function that handles HTTP requests.
+    pub struct RawHttpHandlerDefV10 {
+        /// The handler's source name.
+        pub source_name: String,
+    }
+}
+
+sats_struct! {
+    /// Routes requests for a path (and method) to a handler.
+    pub struct RawHttpRouteDefV10 {
+        /// The handler's source name.
+        pub handler_function: String,
+        /// Which methods the route matches.
+        pub method: MethodOrAny,
+        /// The path, empty or starting with `/`.
+        pub path: String,
+    }
+}
+
+sats_enum! {
+    /// The methods an HTTP route matches.
+    pub enum MethodOrAny {
+        /// Every method.
+        Any,
+        /// One method.
+        Method(HttpMethod),
+    }
+}
+
+sats_enum! {
+    /// An HTTP method.
+    pub enum HttpMethod {
+        /// `GET`.
+        Get,
+        /// `HEAD`.
+        Head,
+        /// `POST`.
+        Post,
+        /// `PUT`.
+        Put,
+        /// `DELETE`.
+        Delete,
+        /// `CONNECT`.
+        Connect,
+        /// `OPTIONS`.
+        Options,
+        /// `TRACE`.
+        Trace,
+        /// `PATCH`.
+        Patch,
+        /// Any other method, by name.
+        Extension(String),
+    }
+}
+
+sats_struct! {
+    /// The primary key of a procedural view, by column name.
+    pub struct RawViewPrimaryKeyDefV10 {
+        /// The view's source name.
+        pub view_source_name: String,
+        /// The key columns' names (at most one today).
+        pub columns: Vec<String>,
+    }
+}
+
+sats_struct! {
+    /// A module nested in another, its names qualified by `namespace`.
+    pub struct RawSubmoduleV10 {
+        /// The namespace it is mounted under.
+        pub namespace: String,
+        /// Its definition.
+        pub module: RawModuleDefV10,
+    }
+}
+
+/// Finds the payload of the first section of one kind.
+macro_rules! section_getter {
+    ($($(#[$doc:meta])* $fn:ident => $variant:ident: $ty:ty;)*) => {
+        impl RawModuleDefV10 {
+            $($(#[$doc])*
+            pub fn $fn(&self) -> Option<&$ty> {
+                self.sections.iter().find_map(|s| match s {
+                    RawModuleDefV10Section::$variant(x) => Some(x),
+                    _ => None,
+                })
+            })*
+        }
+    };
+}
+
+section_getter! {
+    /// The `Typespace` section.
+    typespace => Typespace: Typespace;
+    /// The `Types` section.
+    types => Types: Vec<RawTypeDefV10>;
+    /// The `Tables` section.
+    tables => Tables: Vec<RawTableDefV10>;
+    /// The `Reducers` section.
+    reducers => Reducers: Vec<RawReducerDefV10>;
+    /// The `Procedures` section.
+    procedures => Procedures: Vec<RawProcedureDefV10>;
+    /// The `Views` section.
+    views => Views: Vec<RawViewDefV10>;
+    /// The `Schedules` section.
+    schedules => Schedules: Vec<RawScheduleDefV10>;
+    /// The `LifeCycleReducers` section.
+    lifecycle_reducers => LifeCycleReducers: Vec<RawLifeCycleReducerDefV10>;
+    /// The `RowLevelSecurity` section.
+    row_level_security => RowLevelSecurity: Vec<RawRowLevelSecurityDefV9>;
+    /// The `ExplicitNames` section.
+    explicit_names => ExplicitNames: ExplicitNames;
+    /// The `HttpHandlers` section.
+    http_handlers => HttpHandlers: Vec<RawHttpHandlerDefV10>;
+    /// The `HttpRoutes` section.
+    http_routes => HttpRoutes: Vec<RawHttpRouteDefV10>;
+    /// The `ViewPrimaryKeys` section.
+    view_primary_keys => ViewPrimaryKeys: Vec<RawViewPrimaryKeyDefV10>;
+    /// The `Submodules` section.
+    submodules => Submodules: Vec<RawSubmoduleV10>;
+}
+
+impl RawModuleDefV10 {
+    /// The case conversion policy; `SnakeCase` when the section is absent.
+    pub fn case_conversion_policy(&self) -> CaseConversionPolicy {
+        self.sections
+            .iter()
+            .find_map(|s| match s {
+                RawModuleDefV10Section::CaseConversionPolicy(p) => Some(p.clone()),
+                _ => None,
+            })
+            .unwrap_or(CaseConversionPolicy::SnakeCase)
     }
 }
 
@@ -121,21 +288,48 @@ sats_struct! {
     }
 }
 
-sats_struct! {
-    /// The columns of a btree or hash index.
-    pub struct RawIndexColumns {
-        /// Column positions, in key order.
-        pub columns: Vec<u16>,
-    }
+/// The columns of a btree or hash index.
+///
+/// Upstream declares these as struct variants (`BTree { columns }`), whose SATS type is
+/// the lone field's type, so this wrapper is transparent: BSATN and SATS type are those
+/// of `Vec<u16>`, and its SATS-JSON is a bare array (`{"BTree": [0, 1]}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawIndexColumns {
+    /// Column positions, in key order.
+    pub columns: Vec<u16>,
 }
 
-sats_struct! {
-    /// The column of a direct index.
-    pub struct RawDirectIndexColumn {
-        /// The column position.
-        pub column: u16,
-    }
+/// The column of a direct index; transparent like [`RawIndexColumns`] (`{"Direct": 2}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDirectIndexColumn {
+    /// The column position.
+    pub column: u16,
 }
+
+macro_rules! transparent {
+    ($name:ident, $field:ident: $ty:ty) => {
+        impl crate::bsatn::Encode for $name {
+            fn encode(&self, out: &mut Vec<u8>) {
+                self.$field.encode(out)
+            }
+        }
+
+        impl crate::bsatn::Decode for $name {
+            fn decode(input: &mut &[u8]) -> Result<Self, crate::bsatn::DecodeError> {
+                <$ty as crate::bsatn::Decode>::decode(input).map(|$field| Self { $field })
+            }
+        }
+
+        impl crate::SpacetimeType for $name {
+            fn make_type<S: crate::TypespaceBuilder>(ts: &mut S) -> AlgebraicType {
+                <$ty as crate::SpacetimeType>::make_type(ts)
+            }
+        }
+    };
+}
+
+transparent!(RawIndexColumns, columns: Vec<u16>);
+transparent!(RawDirectIndexColumn, column: u16);
 
 sats_enum! {
     /// How an index is organised.

@@ -1,0 +1,3 @@
+//! Integration tests of `spacetime-sats`, one module per concept.
+
+mod raw_def;
