@@ -25,9 +25,8 @@ macro_rules! sats_struct {
 
         impl $crate::SpacetimeType for $name {
             fn make_type<S: $crate::TypespaceBuilder>(ts: &mut S) -> $crate::AlgebraicType {
+                #[allow(unused_variables)]
                 ts.add(::std::any::TypeId::of::<$name>(), Some(stringify!($name)), |ts| {
-                    #[allow(unused_variables)]
-                    let ts = ts;
                     $crate::AlgebraicType::product([
                         $((stringify!($field), <$ty as $crate::SpacetimeType>::make_type(ts))),*
                     ])
@@ -95,9 +94,8 @@ macro_rules! sats_enum {
 
         impl $crate::SpacetimeType for $name {
             fn make_type<S: $crate::TypespaceBuilder>(ts: &mut S) -> $crate::AlgebraicType {
+                #[allow(unused_variables)]
                 ts.add(::std::any::TypeId::of::<$name>(), Some(stringify!($name)), |ts| {
-                    #[allow(unused_variables)]
-                    let ts = ts;
                     $crate::AlgebraicType::sum([
                         $((stringify!($variant), $crate::def::codec::sats_enum!(@type ts $(, $payload)?))),*
                     ])

@@ -10,3 +10,4 @@ pub(crate) mod codec;
 pub mod raw;
 pub mod raw_v9;
 pub mod model;
+pub mod validate;

@@ -76,8 +76,11 @@ pub struct TableDef {
 pub struct ColumnDef {
     /// The column's position in the row.
     pub col_id: ColId,
-    /// The column name.
+    /// The canonical column name (snake_cased under the SnakeCase policy): what SQL and
+    /// clients see.
     pub name: String,
+    /// The column name as the module wrote it.
+    pub accessor_name: String,
     /// The column type as declared (may be a `Ref`).
     pub ty: AlgebraicType,
 }
@@ -85,9 +88,13 @@ pub struct ColumnDef {
 /// An index of a table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexDef {
-    /// The index name, `{table}_{col1}_{col2}_idx_{btree|hash|direct}` unless the module
-    /// named it; `index_id_from_name` looks it up by this.
+    /// The canonical index name, `{table}_{col1}_{col2}_idx_{btree|hash|direct}` (from the
+    /// canonical table and column names) unless `ExplicitNames` renames it.
     pub name: String,
+    /// The name the module gave the index (V10 `source_name`, which the Rust bindings
+    /// generate from the accessor names); `index_id_from_name` must accept it as well as
+    /// `name`. Equal to `name` for V9.
+    pub source_name: String,
     /// The accessor the module uses for it.
     pub accessor_name: Option<String>,
     /// Which columns and how.
@@ -140,9 +147,9 @@ pub struct SequenceDef {
     pub name: String,
     /// The column it fills when an inserted value is zero.
     pub column: ColId,
-    /// The first value (defaults to `min_value`, or 1).
+    /// The first value (defaults to `min_value`).
     pub start: i128,
-    /// The smallest value.
+    /// The smallest value (defaults to 1, or to an explicit lower `start`).
     pub min_value: i128,
     /// The largest value (defaults to the column type's maximum).
     pub max_value: i128,
@@ -204,9 +211,14 @@ impl ModuleDef {
 }
 
 impl TableDef {
-    /// The column called `name`.
+    /// The column whose canonical (or, failing that, accessor) name is `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
-        self.columns.iter().find(|c| c.name == name)
+        self.columns.iter().find(|c| c.name == name).or_else(|| self.columns.iter().find(|c| c.accessor_name == name))
+    }
+
+    /// The index whose canonical or source name is `name`.
+    pub fn index(&self, name: &str) -> Option<&IndexDef> {
+        self.indexes.iter().find(|i| i.name == name || i.source_name == name)
     }
 
     /// Whether `cols` are covered by a unique constraint.
