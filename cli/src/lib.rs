@@ -1,1 +1,178 @@
-//! The spacetime command-line tool.
+//! The `spacetime` command-line tool.
+//!
+//! # Brief overview
+//! - [`Cli`] is the command line (clap derive): global flags plus one [`Command`] per verb.
+//! - [`run`] loads the configuration ([`config`]), builds a [`Ctx`] and runs the verb from
+//!   [`subcommands`], one file per verb.
+//! - Every verb but `start` talks to a server over HTTP through [`api`]; `start` runs the
+//!   `spacetime-server` library in this process.
+//! - [`render`] draws SQL results as the psql-style tables upstream's CLI prints.
+
+pub mod api;
+pub mod config;
+pub mod render;
+pub mod schema;
+pub mod subcommands;
+pub mod util;
+
+use anyhow::{bail, Result};
+use api::Api;
+use clap::{Parser, Subcommand};
+use config::Config;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The `spacetime` command line.
+#[derive(Debug, Parser)]
+#[command(name = "spacetime", version, about = "Publish and manage Spacetime databases, and run a local server.")]
+pub struct Cli {
+    /// The cli.toml to use instead of ~/.config/spacetime/cli.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config_path: Option<PathBuf>,
+    /// The nickname, host or URL of the server to talk to (default: the default server).
+    #[arg(short = 's', long, global = true, value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Answer yes to every question, and log in to the server automatically if needed.
+    /// Accepts upstream's `--yes=all` form too.
+    #[arg(
+        short = 'y',
+        long,
+        global = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "all",
+        value_name = "WHAT"
+    )]
+    pub yes: Option<String>,
+    /// The verb to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The verbs.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a Spacetime server in this process.
+    Start(subcommands::start::StartArgs),
+    /// Create or update a database from a module (.wasm file or crate directory).
+    Publish(subcommands::publish::PublishArgs),
+    /// Call a reducer (or procedure) of a database. UNSTABLE.
+    Call(subcommands::call::CallArgs),
+    /// Run one SQL statement against a database. UNSTABLE.
+    Sql(subcommands::sql::SqlArgs),
+    /// Print a database's module logs.
+    Logs(subcommands::logs::LogsArgs),
+    /// Print a database's schema as JSON. UNSTABLE.
+    Describe(subcommands::describe::DescribeArgs),
+    /// Delete a database.
+    Delete(subcommands::delete::DeleteArgs),
+    /// List the databases you own. UNSTABLE.
+    List,
+    /// Get a login token (an identity) from a server, or show the current one.
+    Login(subcommands::login::LoginArgs),
+    /// Forget the saved login token.
+    Logout,
+    /// Manage saved servers. UNSTABLE.
+    #[command(subcommand)]
+    Server(subcommands::server::ServerCommand),
+    /// Give a database a new name.
+    Rename(subcommands::rename::RenameArgs),
+}
+
+/// What a verb needs to run: the configuration and the global flags.
+pub struct Ctx {
+    /// The loaded cli.toml.
+    pub config: Config,
+    /// `--server`, if given.
+    pub server: Option<String>,
+    /// Whether `--yes` was given.
+    pub yes: bool,
+}
+
+/// How a verb authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Send no token (the server then mints a throwaway identity for the request).
+    Anonymous,
+    /// Send the saved token; without one, log in if `--yes` was given or the user agrees,
+    /// else go on anonymously.
+    IfAvailable,
+    /// Like `IfAvailable`, but fail when no token can be had: the verb acts as an owner.
+    Required,
+}
+
+impl Ctx {
+    /// The base URL of the target server.
+    ///
+    /// # Errors
+    /// When `--server` names no saved server and is not a URL.
+    pub fn server_url(&self) -> Result<String> {
+        self.config.server_url(self.server.as_deref())
+    }
+
+    /// A client for the target server, logging in first when `auth` asks for a token and
+    /// none is saved.
+    ///
+    /// # Errors
+    /// When the server is unknown, or `auth` is [`Auth::Required`] and no token was had.
+    pub fn api(&mut self, auth: Auth) -> Result<Api> {
+        let url = self.server_url()?;
+        if auth == Auth::Anonymous {
+            return Api::new(&url, None);
+        }
+        if let Some(token) = self.config.token() {
+            return Api::new(&url, Some(token.to_owned()));
+        }
+        let log_in = self.yes
+            || (util::stdin_is_terminal()
+                && util::confirm(
+                    &format!("You are not logged in. Log in to {url} now? The server will issue you a new identity."),
+                    true,
+                )?);
+        if log_in {
+            let (identity, token) = Api::new(&url, None)?.server_issued_login()?;
+            self.config.set_token(token.clone());
+            self.config.save()?;
+            eprintln!("Logged in to {url} with identity {identity}");
+            return Api::new(&url, Some(token));
+        }
+        if auth == Auth::Required {
+            bail!(
+                "you are not logged in. Run `spacetime login --server-issued-login {url}`, or pass --yes to log in \
+                 automatically"
+            );
+        }
+        Api::new(&url, None)
+    }
+}
+
+/// Parses `args` (including the program name) and runs the verb.
+///
+/// # Errors
+/// Whatever the verb fails with; `main` prints it as `Error: …`.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let config_path = match cli.config_path {
+        Some(path) => path,
+        None => Config::default_path()?,
+    };
+    let mut ctx = Ctx { config: Config::load(&config_path)?, server: cli.server, yes: cli.yes.is_some() };
+    use subcommands::*;
+    match cli.command {
+        Command::Start(args) => start::exec(&ctx, args),
+        Command::Publish(args) => publish::exec(&mut ctx, args),
+        Command::Call(args) => call::exec(&mut ctx, args),
+        Command::Sql(args) => sql::exec(&mut ctx, args),
+        Command::Logs(args) => logs::exec(&mut ctx, args),
+        Command::Describe(args) => describe::exec(&mut ctx, args),
+        Command::Delete(args) => delete::exec(&mut ctx, args),
+        Command::List => list::exec(&mut ctx),
+        Command::Login(args) => login::exec(&mut ctx, args),
+        Command::Logout => logout::exec(&mut ctx),
+        Command::Server(command) => server::exec(&mut ctx, command),
+        Command::Rename(args) => rename::exec(&mut ctx, args),
+    }
+}

@@ -1,0 +1,14 @@
+//! One module per verb. Each holds the verb's clap arguments and its `exec` function.
+
+pub mod call;
+pub mod delete;
+pub mod describe;
+pub mod list;
+pub mod login;
+pub mod logout;
+pub mod logs;
+pub mod publish;
+pub mod rename;
+pub mod server;
+pub mod sql;
+pub mod start;

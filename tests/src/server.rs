@@ -1,0 +1,191 @@
+//! A real server process for end-to-end tests: `spacetime start` on a fresh data directory,
+//! listening on a free loopback port.
+//!
+//! [`TestServer::start`] spawns the `spacetime` binary built next to the test executable,
+//! waits (with a deadline) for the `Starting SpacetimeDB listening on <addr>` line and then
+//! for `GET /v1/ping` to answer. [`TestServer::restart`] SIGKILLs the process and starts a
+//! new one on the same data directory and port, so a restart behaves like a crash. The
+//! process is killed when the value is dropped.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to announce its address and answer a ping.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
+/// The line the server prints once it listens.
+const LISTENING: &str = "Starting SpacetimeDB listening on ";
+
+/// The `spacetime` binary of this build: `<target dir>/<profile>/spacetime`, found from the
+/// test executable's path (`<target dir>/<profile>/deps/<test>`). `SPACETIME_BIN` overrides it.
+///
+/// # Panics
+/// If the binary is missing, with the command that builds it.
+pub fn spacetime_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("SPACETIME_BIN") {
+        return PathBuf::from(bin);
+    }
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+        .expect("the test executable lives in a target directory");
+    let bin = profile_dir.join(format!("spacetime{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "the spacetime binary is missing at {}: run `cargo build -p spacetime-cli` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A running `spacetime start` process and its data directory.
+pub struct TestServer {
+    child: Child,
+    root: tempfile::TempDir,
+    addr: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl TestServer {
+    /// Starts a server on a new data directory and a free port, waiting until it answers.
+    ///
+    /// # Panics
+    /// If the binary is missing, or the server does not come up before the deadline (the
+    /// panic message carries everything the server printed).
+    pub fn start() -> Self {
+        let root = tempfile::Builder::new().prefix("spacetime-e2e-").tempdir().expect("create a temporary directory");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (child, addr) = spawn(root.path(), "127.0.0.1:0", &output);
+        let server = Self { child, root, addr, output };
+        server.wait_for_ping();
+        server
+    }
+
+    /// The base URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+
+    /// Everything the server printed so far (stdout and stderr interleaved by line).
+    pub fn output(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// SIGKILLs the server and starts a new one on the same data directory and port.
+    ///
+    /// # Panics
+    /// If the new process does not come up before the deadline.
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, addr) = spawn(self.root.path(), &self.addr, &self.output);
+        self.child = child;
+        self.addr = addr;
+        self.wait_for_ping();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn wait_for_ping(&self) {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("build an HTTP client");
+        let deadline = Instant::now() + START_DEADLINE;
+        let url = format!("{}/v1/ping", self.url());
+        loop {
+            match client.get(&url).send() {
+                Ok(r) if r.status().is_success() => return,
+                result => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "the server at {} did not answer GET /v1/ping within {START_DEADLINE:?} (last: {result:?}); it printed:\n{}",
+                        self.url(),
+                        self.output()
+                    );
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Spawns `spacetime start` in `root` and returns it with the address it announced.
+fn spawn(root: &Path, listen_addr: &str, output: &Arc<Mutex<String>>) -> (Child, String) {
+    let mut child = Command::new(spacetime_bin())
+        .arg("--config-path")
+        .arg(root.join("server-cli.toml"))
+        .arg("start")
+        .arg("--data-dir")
+        .arg(root.join("data"))
+        .arg("--jwt-key-dir")
+        .arg(root.join("keys"))
+        .arg("--listen-addr")
+        .arg(listen_addr)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn `spacetime start`");
+    let (tx, rx) = mpsc::channel();
+    forward_lines(child.stdout.take().expect("piped stdout"), output.clone(), Some(tx.clone()));
+    forward_lines(child.stderr.take().expect("piped stderr"), output.clone(), Some(tx));
+    let deadline = Instant::now() + START_DEADLINE;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(100))) {
+            Ok(addr) => return (child, addr),
+            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("`spacetime start` exited with {status} before listening; it printed:\n{}", lock(output));
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "`spacetime start` did not print `{LISTENING}<addr>` within {START_DEADLINE:?}; it printed:\n{}",
+                    lock(output)
+                );
+            }
+        }
+    }
+}
+
+fn lock(output: &Arc<Mutex<String>>) -> String {
+    output.lock().map(|o| o.clone()).unwrap_or_default()
+}
+
+/// Copies lines from `stream` into `output` on a thread, sending the announced address on
+/// `announce` when the listening line appears.
+fn forward_lines(stream: impl Read + Send + 'static, output: Arc<Mutex<String>>, announce: Option<mpsc::Sender<String>>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if let (Some(tx), Some(addr)) = (&announce, line.split(LISTENING).nth(1)) {
+                let _ = tx.send(addr.trim().to_owned());
+            }
+            if let Ok(mut out) = output.lock() {
+                out.push_str(&line);
+                out.push('\n');
+            }
+        }
+    });
+}
