@@ -1,1 +1,38 @@
-//! Runs Spacetime modules in wasmtime and links the spacetime_10.x ABI.
+//! Runs Spacetime modules in wasmtime and links the `spacetime_10.x` ABI.
+//!
+//! # Brief overview
+//! - [`HostRuntime`] (one per process) owns the wasmtime `Engine` with epoch
+//!   interruption, the epoch ticker, and one `Linker` holding every
+//!   `spacetime_10.0` … `10.5` import; [`HostConfig`] sets the time budget and memory
+//!   limit of every call.
+//! - [`HostRuntime::load`] compiles and checks a module, runs its set-up exports and
+//!   `__describe_module__`, and validates the definition into a [`ModuleProgram`];
+//!   [`extract_raw_module_def`] does the same without validation, for codegen.
+//! - [`ModuleProgram::instantiate`] creates a warm [`ModuleInstance`] for a database;
+//!   [`ModuleInstance::call_reducer`] runs one reducer as one transaction on a
+//!   [`Datastore`](spacetime_datastore::Datastore) and returns a [`ReducerOutcome`].
+//!   Lifecycle reducers and scheduled tables ([`Scheduler`]) build on it.
+//! - Module logs go to a [`LogSink`] as [`ModuleLogRecord`]s.
+//!
+//! The import shims live in `abi/imports.rs`; every one decodes guest pointers, calls
+//! the lent transaction, and returns through one converter that maps failures to an
+//! errno or a trap as `shared/reference/module-api.md` §2 specifies.
+#![deny(missing_docs)]
+#![warn(clippy::print_stdout, clippy::dbg_macro)]
+
+mod abi;
+mod env;
+mod error;
+mod instance;
+mod logs;
+mod program;
+mod runtime;
+mod schedule;
+
+pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
+pub use error::{LoadError, ReducerError};
+pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
+pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
+pub use program::{extract_raw_module_def, ModuleProgram};
+pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
+pub use schedule::{ScheduledCall, ScheduledOutcome, Scheduler};

@@ -1,0 +1,185 @@
+//! The module ABI as the host sees it: the versioned import table (every
+//! `spacetime_10.x` function, linked once into the runtime's `Linker`), the errno
+//! codes, and ABI-version detection from a module's imports.
+//!
+//! The shims themselves are in [`imports`]; guest-memory access and the one converter
+//! from a shim's result to an errno or a trap are in [`memory`].
+
+pub(crate) mod handles;
+pub(crate) mod imports;
+pub(crate) mod memory;
+
+use crate::env::InstanceEnv;
+use crate::error::LoadError;
+use wasmtime::{ExternType, Linker, Module};
+
+/// The errno codes of the ABI (`shared/reference/module-api.md` §2.3); 0 is success.
+pub mod errno {
+    /// An unexpected host failure; also the user-error return of `__call_reducer__`.
+    pub const HOST_CALL_FAILURE: u16 = 1;
+    /// A datastore call outside a transaction.
+    pub const NOT_IN_TRANSACTION: u16 = 2;
+    /// Bytes that are not BSATN of the expected type.
+    pub const BSATN_DECODE_ERROR: u16 = 3;
+    /// No such table.
+    pub const NO_SUCH_TABLE: u16 = 4;
+    /// No such index.
+    pub const NO_SUCH_INDEX: u16 = 5;
+    /// No such row iterator.
+    pub const NO_SUCH_ITER: u16 = 6;
+    /// No such console timer.
+    pub const NO_SUCH_CONSOLE_TIMER: u16 = 7;
+    /// No such bytes source or sink.
+    pub const NO_SUCH_BYTES: u16 = 8;
+    /// A sink has no room.
+    pub const NO_SPACE: u16 = 9;
+    /// A range scan of a hash index.
+    pub const WRONG_INDEX_ALGO: u16 = 10;
+    /// The guest's buffer cannot hold the next chunk of rows.
+    pub const BUFFER_TOO_SMALL: u16 = 11;
+    /// A unique constraint would be violated.
+    pub const UNIQUE_ALREADY_EXISTS: u16 = 12;
+    /// A scheduled row's delay is longer than the scheduler can hold.
+    pub const SCHEDULE_AT_DELAY_TOO_LONG: u16 = 13;
+    /// An update through an index that is not unique.
+    pub const INDEX_NOT_UNIQUE: u16 = 14;
+    /// An update found no row to replace.
+    pub const NO_SUCH_ROW: u16 = 15;
+    /// A sequence is exhausted.
+    pub const AUTO_INC_OVERFLOW: u16 = 16;
+}
+
+/// The ABI major version the host implements.
+pub const ABI_MAJOR: u16 = 10;
+/// The highest ABI minor version the host implements.
+pub const ABI_MINOR: u16 = 5;
+
+/// A module's ABI version: the highest `spacetime_<major>.<minor>` it imports from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AbiVersion {
+    /// The major version; must equal [`ABI_MAJOR`].
+    pub major: u16,
+    /// The minor version; at most [`ABI_MINOR`].
+    pub minor: u16,
+}
+
+impl std::fmt::Display for AbiVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// Declares the import table once: the linker is filled from it and nothing else.
+macro_rules! import_table {
+    ($($module:literal => [$($name:ident),* $(,)?],)*) => {
+        /// Every import the host provides, as `(module, name)`, in version order.
+        pub const IMPORTS: &[(&str, &str)] = &[$($(($module, stringify!($name)),)*)*];
+
+        /// Links every import of [`IMPORTS`] into `linker`.
+        pub(crate) fn link_imports(linker: &mut Linker<InstanceEnv>) -> wasmtime::Result<()> {
+            $($(linker.func_wrap($module, stringify!($name), imports::$name)?;)*)*
+            Ok(())
+        }
+    };
+}
+
+import_table! {
+    "spacetime_10.0" => [
+        table_id_from_name,
+        index_id_from_name,
+        datastore_table_row_count,
+        datastore_table_scan_bsatn,
+        datastore_index_scan_range_bsatn,
+        datastore_delete_by_index_scan_range_bsatn,
+        datastore_btree_scan_bsatn,
+        datastore_delete_by_btree_scan_bsatn,
+        row_iter_bsatn_advance,
+        row_iter_bsatn_close,
+        datastore_insert_bsatn,
+        datastore_update_bsatn,
+        datastore_delete_all_by_eq_bsatn,
+        bytes_source_read,
+        bytes_sink_write,
+        console_log,
+        console_timer_start,
+        console_timer_end,
+        identity,
+        volatile_nonatomic_schedule_immediate,
+    ],
+    "spacetime_10.1" => [bytes_source_remaining_length],
+    "spacetime_10.2" => [get_jwt],
+    "spacetime_10.3" => [
+        procedure_start_mut_tx,
+        procedure_commit_mut_tx,
+        procedure_abort_mut_tx,
+        procedure_sleep_until,
+        procedure_http_request,
+    ],
+    "spacetime_10.4" => [datastore_index_scan_point_bsatn, datastore_delete_by_index_scan_point_bsatn],
+    "spacetime_10.5" => [datastore_clear],
+}
+
+/// Parses `spacetime_<major>.<minor>`; `None` for any other module name.
+fn parse_abi_module(name: &str) -> Option<Result<AbiVersion, ()>> {
+    let version = name.strip_prefix("spacetime_")?;
+    let parsed = version.split_once('.').and_then(|(major, minor)| Some(AbiVersion { major: major.parse().ok()?, minor: minor.parse().ok()? }));
+    Some(parsed.ok_or(()))
+}
+
+/// Checks every import of `module` and returns its ABI version.
+///
+/// # Errors
+/// A non-function import, an import from a module other than `spacetime_<x>.<y>`, a
+/// malformed version, mixed majors, no ABI import at all, a major other than
+/// [`ABI_MAJOR`], a minor newer than [`ABI_MINOR`], or a function the host does not
+/// provide under that name and version.
+pub(crate) fn detect_abi_version(module: &Module) -> Result<AbiVersion, LoadError> {
+    let mut found: Option<AbiVersion> = None;
+    for import in module.imports() {
+        let (module_name, name) = (import.module(), import.name());
+        let version = match parse_abi_module(module_name) {
+            Some(Ok(version)) => version,
+            Some(Err(())) => {
+                return Err(LoadError::BadImport {
+                    module: module_name.into(),
+                    name: name.into(),
+                    reason: "the import module's version is not `<major>.<minor>`".into(),
+                })
+            }
+            None => {
+                return Err(LoadError::BadImport {
+                    module: module_name.into(),
+                    name: name.into(),
+                    reason: "modules may import only `spacetime_10.x` functions; remove the dependency that \
+                             needs it (WASI, `getrandom`, `wasm-bindgen` and the like do not work in a module)"
+                        .into(),
+                })
+            }
+        };
+        if !matches!(import.ty(), ExternType::Func(_)) {
+            return Err(LoadError::BadImport {
+                module: module_name.into(),
+                name: name.into(),
+                reason: "only functions can be imported from the host".into(),
+            });
+        }
+        if let Some(prev) = found {
+            if prev.major != version.major {
+                return Err(LoadError::MixedAbiMajors { first: prev, second: version });
+            }
+        }
+        found = Some(found.map_or(version, |prev| prev.max(version)));
+        if version.major == ABI_MAJOR && version.minor <= ABI_MINOR && !IMPORTS.contains(&(module_name, name)) {
+            let hint = match IMPORTS.iter().find(|(_, n)| *n == name) {
+                Some((m, _)) => format!("the host provides `{name}` from `{m}`"),
+                None => "the host has no function of that name; was the module built for another host?".into(),
+            };
+            return Err(LoadError::BadImport { module: module_name.into(), name: name.into(), reason: hint });
+        }
+    }
+    let version = found.ok_or(LoadError::NoAbiImports)?;
+    if version.major != ABI_MAJOR || version.minor > ABI_MINOR {
+        return Err(LoadError::UnsupportedAbi(version));
+    }
+    Ok(version)
+}

@@ -1,0 +1,202 @@
+//! [`InstanceEnv`]: the host state of one warm instance, the `T` of its
+//! `Store<InstanceEnv>`. The import shims reach it through `Caller`; it holds the
+//! handle tables, the log sink, the call being served and, only while a call runs, the
+//! transaction lent to it.
+//!
+//! # Lending the transaction
+//! The datastore belongs to the database's actor, and a `MutTx<'a>` borrows it, while
+//! a `Store`'s data must be `'static`. For the duration of one call
+//! [`InstanceEnv::lend_tx`] stores a pointer to the caller's `MutTx` and clears it
+//! when the call returns (also on unwind); shims reach it through
+//! [`InstanceEnv::tx`]. This costs two stores per call, versus moving the datastore in
+//! and out of the store or boxing the transaction.
+
+use crate::abi::handles::{BytesSource, ConsoleTimer, Handles, RowIter};
+use crate::abi::memory::{AbiResult, NOT_IN_TRANSACTION};
+use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
+use crate::runtime::GuestLimits;
+use spacetime_datastore::MutTx;
+use spacetime_sats::{Identity, ReducerId, Timestamp};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use wasmtime::{Memory, Store};
+
+/// The host state of one instance.
+pub struct InstanceEnv {
+    /// The guest's exported memory, recorded right after instantiation.
+    pub(crate) memory: Option<Memory>,
+    pub(crate) limits: GuestLimits,
+    tx: Option<LentTx>,
+    /// The identity of the database the instance serves (ABI `identity`).
+    pub(crate) database_identity: Identity,
+    /// What the instance is doing, for log records and the scheduling checks.
+    pub(crate) call: CallInfo,
+    /// Reducer names, by id, for log records.
+    pub(crate) reducer_names: Arc<[String]>,
+    pub(crate) iters: Handles<RowIter>,
+    iter_pool: Vec<RowIter>,
+    pub(crate) sources: Handles<BytesSource>,
+    source_pool: Vec<BytesSource>,
+    pub(crate) sinks: Handles<Vec<u8>>,
+    sink_pool: Vec<Vec<u8>>,
+    pub(crate) timers: Handles<ConsoleTimer>,
+    pub(crate) logs: Arc<dyn LogSink>,
+    /// The message of the last PANIC-level log line, which precedes a panic's trap.
+    pub(crate) panic_message: Option<String>,
+}
+
+/// The call an instance is serving.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CallInfo {
+    /// The reducer running, or `None` during set-up and describe.
+    pub(crate) reducer: Option<ReducerId>,
+    /// The call's timestamp (the transaction's time).
+    pub(crate) timestamp: Timestamp,
+}
+
+/// A pointer to the transaction lent for one call.
+struct LentTx(NonNull<MutTx<'static>>);
+
+// SAFETY: the pointer is set and cleared by `lend_tx` on the thread that owns both the
+// store and the transaction, and is only dereferenced inside that call.
+unsafe impl Send for LentTx {}
+unsafe impl Sync for LentTx {}
+
+impl InstanceEnv {
+    pub(crate) fn new(
+        database_identity: Identity,
+        logs: Arc<dyn LogSink>,
+        memory_limit: usize,
+        reducer_names: Arc<[String]>,
+    ) -> Self {
+        Self {
+            memory: None,
+            limits: GuestLimits { memory_limit },
+            tx: None,
+            database_identity,
+            call: CallInfo::default(),
+            reducer_names,
+            iters: Handles::default(),
+            iter_pool: Vec::new(),
+            sources: Handles::default(),
+            source_pool: Vec::new(),
+            sinks: Handles::default(),
+            sink_pool: Vec::new(),
+            timers: Handles::default(),
+            logs,
+            panic_message: None,
+        }
+    }
+
+    /// The transaction lent for the current call.
+    ///
+    /// # Errors
+    /// `NOT_IN_TRANSACTION` outside a call (during set-up or describe).
+    #[inline]
+    pub(crate) fn tx(&mut self) -> AbiResult<&mut MutTx<'static>> {
+        match &mut self.tx {
+            // SAFETY: `lend_tx` keeps the pointee exclusively borrowed for as long as
+            // the pointer is set, and `&mut self` keeps this borrow from outliving it.
+            Some(lent) => Ok(unsafe { lent.0.as_mut() }),
+            None => Err(NOT_IN_TRANSACTION),
+        }
+    }
+
+    /// Whether a transaction is lent (a reducer call is running).
+    pub(crate) fn in_tx(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Runs `f` with `tx` reachable from the shims, then takes it back (also if `f`
+    /// unwinds).
+    pub(crate) fn lend_tx<R>(store: &mut Store<InstanceEnv>, tx: &mut MutTx<'_>, f: impl FnOnce(&mut Store<InstanceEnv>) -> R) -> R {
+        struct Reclaim<'s>(&'s mut Store<InstanceEnv>);
+        impl Drop for Reclaim<'_> {
+            fn drop(&mut self) {
+                self.0.data_mut().tx = None;
+            }
+        }
+        // Only the lifetime is erased; `Reclaim` clears the pointer before the borrow
+        // of `tx` ends.
+        store.data_mut().tx = Some(LentTx(NonNull::from(tx).cast::<MutTx<'static>>()));
+        let guard = Reclaim(store);
+        f(guard.0)
+    }
+
+    /// A fresh row iterator, reusing a pooled buffer.
+    pub(crate) fn new_row_iter(&mut self) -> RowIter {
+        self.iter_pool.pop().unwrap_or_default()
+    }
+
+    /// Returns an iterator's buffers to the pool.
+    pub(crate) fn recycle_row_iter(&mut self, mut iter: RowIter) {
+        iter.reset();
+        self.iter_pool.push(iter);
+    }
+
+    /// Registers `bytes` as a bytes source and returns its handle (0 when empty: the
+    /// ABI's "no bytes").
+    pub(crate) fn new_source(&mut self, bytes: &[u8]) -> u32 {
+        if bytes.is_empty() {
+            return 0;
+        }
+        let mut source = self.source_pool.pop().unwrap_or_default();
+        source.bytes.extend_from_slice(bytes);
+        self.sources.insert(source)
+    }
+
+    /// Frees a drained bytes source.
+    pub(crate) fn recycle_source(&mut self, mut source: BytesSource) {
+        source.bytes.clear();
+        source.pos = 0;
+        self.source_pool.push(source);
+    }
+
+    /// A new empty bytes sink.
+    pub(crate) fn new_sink(&mut self) -> u32 {
+        let sink = self.sink_pool.pop().unwrap_or_default();
+        self.sinks.insert(sink)
+    }
+
+    /// Removes a sink, returning what was written to it.
+    pub(crate) fn take_sink(&mut self, handle: u32) -> Vec<u8> {
+        self.sinks.take(handle).unwrap_or_default()
+    }
+
+    /// Returns a sink's buffer to the pool.
+    pub(crate) fn recycle_sink(&mut self, mut sink: Vec<u8>) {
+        sink.clear();
+        self.sink_pool.push(sink);
+    }
+
+    /// Frees every handle the last call left open.
+    pub(crate) fn end_call(&mut self) {
+        let (mut iters, mut sources, mut sinks) =
+            (std::mem::take(&mut self.iter_pool), std::mem::take(&mut self.source_pool), std::mem::take(&mut self.sink_pool));
+        self.iters.drain(|mut it| {
+            it.reset();
+            iters.push(it);
+        });
+        self.sources.drain(|mut s| {
+            s.bytes.clear();
+            s.pos = 0;
+            sources.push(s);
+        });
+        self.sinks.drain(|mut s| {
+            s.clear();
+            sinks.push(s);
+        });
+        self.timers.drain(drop);
+        (self.iter_pool, self.source_pool, self.sink_pool) = (iters, sources, sinks);
+        self.call = CallInfo::default();
+    }
+
+    /// Sends one log line to the sink, remembering panic messages.
+    pub(crate) fn log(&mut self, level: LogLevel, target: Option<String>, filename: Option<String>, line_number: Option<u32>, message: String) {
+        if level == LogLevel::Panic {
+            self.panic_message = Some(message.clone());
+        }
+        let function = self.call.reducer.and_then(|id| self.reducer_names.get(id.idx()).cloned());
+        self.logs.log(ModuleLogRecord { level, ts: Timestamp::now(), target, filename, line_number, function, message });
+    }
+}

@@ -1,0 +1,338 @@
+//! [`ModuleInstance`]: a warm instance of a [`ModuleProgram`] serving one database,
+//! and reducer calls on it: argument checks, one transaction per call, commit or
+//! rollback, lifecycle reducers, and transparent replacement after a trap.
+
+use crate::env::{CallInfo, InstanceEnv};
+use crate::error::{LoadError, ReducerError};
+use crate::logs::{LogLevel, LogSink};
+use crate::program::{classify_trap, ModuleProgram, SetupPlan, Warm};
+use crate::schedule::{ScheduledCall, ScheduledOutcome, Scheduler};
+use spacetime_datastore::{Datastore, MutTx, TxData};
+use spacetime_sats::bsatn::value::skip_value;
+use spacetime_sats::def::raw::Lifecycle;
+use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp, Typespace};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One reducer call.
+#[derive(Debug, Clone, Copy)]
+pub struct ReducerCall<'a> {
+    /// The reducer's position in the module definition.
+    pub reducer_id: ReducerId,
+    /// Who is calling.
+    pub caller_identity: Identity,
+    /// The caller's connection, if any (none for host-initiated calls).
+    pub caller_connection_id: Option<ConnectionId>,
+    /// The call's time, `ctx.timestamp` in the module.
+    pub timestamp: Timestamp,
+    /// BSATN of the reducer's parameters, as a product.
+    pub args_bsatn: &'a [u8],
+}
+
+/// What a reducer call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReducerOutcome {
+    /// The committed changes, or why nothing was committed.
+    pub result: Result<TxData, ReducerError>,
+    /// How long the call took, from the argument check to the commit or rollback.
+    pub duration: Duration,
+}
+
+impl ReducerOutcome {
+    /// The committed changes, if the call committed.
+    pub fn committed(&self) -> Option<&TxData> {
+        self.result.as_ref().ok()
+    }
+
+    /// Why the call failed, if it did.
+    pub fn error(&self) -> Option<&ReducerError> {
+        self.result.as_ref().err()
+    }
+}
+
+/// A warm instance of a module, bound to one database.
+///
+/// Calls run one at a time on the owner's thread; each is its own transaction on the
+/// datastore passed in. After a trap the wasm instance is replaced by a fresh one
+/// (set up and described again) before the call returns; otherwise it stays warm.
+pub struct ModuleInstance {
+    program: ModuleProgram,
+    database_identity: Identity,
+    logs: Arc<dyn LogSink>,
+    warm: Result<Warm, LoadError>,
+    scheduler: Scheduler,
+}
+
+impl std::fmt::Debug for ModuleInstance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModuleInstance")
+            .field("program", &self.program)
+            .field("database_identity", &self.database_identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ModuleProgram {
+    /// Creates a warm instance serving the database `database_identity` (what the
+    /// module's `identity` import returns), sending its logs to `logs`.
+    ///
+    /// # Errors
+    /// A [`LoadError`] if instantiation or a set-up export fails.
+    pub fn instantiate(&self, database_identity: Identity, logs: Arc<dyn LogSink>) -> Result<ModuleInstance, LoadError> {
+        let warm = SetupPlan::from(&*self.inner).instantiate(database_identity, logs.clone(), self.inner.reducer_names.clone())?;
+        Ok(ModuleInstance {
+            program: self.clone(),
+            database_identity,
+            logs,
+            warm: Ok(warm),
+            scheduler: Scheduler::new(&self.inner.def),
+        })
+    }
+}
+
+/// Checks that `args` is exactly the BSATN of the product `params`.
+pub(crate) fn check_args(params: &ProductType, typespace: &Typespace, args: &[u8]) -> Result<(), String> {
+    let mut rest = args;
+    for (i, param) in params.elements.iter().enumerate() {
+        skip_value(&param.algebraic_type, typespace, &mut rest).map_err(|e| match &param.name {
+            Some(name) => format!("parameter `{name}`: {e}"),
+            None => format!("parameter {i}: {e}"),
+        })?;
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes left over after the last parameter", rest.len()));
+    }
+    Ok(())
+}
+
+fn describe_params(params: &ProductType) -> String {
+    let names: Vec<String> =
+        params.elements.iter().enumerate().map(|(i, p)| p.name.as_deref().map_or_else(|| format!("#{i}"), str::to_owned)).collect();
+    names.join(", ")
+}
+
+/// Splits a little-endian byte array into `u64` limbs, low limb first.
+fn limbs<const N: usize, const L: usize>(bytes: [u8; N]) -> [u64; L] {
+    std::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("N == 8 * L")))
+}
+
+impl ModuleInstance {
+    /// The program this is an instance of.
+    pub fn program(&self) -> &ModuleProgram {
+        &self.program
+    }
+
+    /// The database it serves.
+    pub fn database_identity(&self) -> Identity {
+        self.database_identity
+    }
+
+    /// The schedule queue of the database's scheduled tables.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// Calls a reducer in a new transaction on `ds`: commits if it returns `Ok`, rolls
+    /// back if it returns `Err` or traps. Bad arguments are rejected before the module
+    /// runs. Commits are also fed to the [`Scheduler`].
+    pub fn call_reducer(&mut self, ds: &mut Datastore, call: ReducerCall<'_>) -> ReducerOutcome {
+        let start = Instant::now();
+        let result = self.check_call(&call).and_then(|()| {
+            let mut tx = ds.begin_mut_tx();
+            match self.run(&mut tx, &call) {
+                Ok(()) => Ok(tx.commit()),
+                Err(e) => {
+                    tx.rollback();
+                    Err(e)
+                }
+            }
+        });
+        if let Ok(tx_data) = &result {
+            self.scheduler.observe(tx_data, call.timestamp);
+        }
+        ReducerOutcome { result, duration: start.elapsed() }
+    }
+
+    fn check_call(&self, call: &ReducerCall<'_>) -> Result<(), ReducerError> {
+        let def = self.program.module_def();
+        let reducer = def
+            .reducer_by_id(call.reducer_id)
+            .ok_or(ReducerError::NoSuchReducer { id: call.reducer_id.0, count: def.reducers.len() })?;
+        check_args(&reducer.params, &def.typespace, call.args_bsatn).map_err(|error| ReducerError::InvalidArgs {
+            reducer: reducer.name.clone(),
+            error,
+            params: describe_params(&reducer.params),
+        })
+    }
+
+    /// Runs the reducer inside `tx`, replacing the instance if it traps.
+    pub(crate) fn run(&mut self, tx: &mut MutTx<'_>, call: &ReducerCall<'_>) -> Result<(), ReducerError> {
+        if self.warm.is_err() {
+            self.replace();
+        }
+        let config = self.program.config();
+        let warm = self.warm.as_mut().map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
+        let env = warm.store.data_mut();
+        env.call = CallInfo { reducer: Some(call.reducer_id), timestamp: call.timestamp };
+        env.panic_message = None;
+        let args = env.new_source(call.args_bsatn);
+        let err_sink = env.new_sink();
+        warm.store.set_epoch_deadline(config.budget_ticks());
+        let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
+        let [c0, c1] = limbs::<16, 2>(call.caller_connection_id.unwrap_or(ConnectionId::ZERO).to_le_byte_array());
+        let params = (call.reducer_id.0, s0, s1, s2, s3, c0, c1, call.timestamp.to_micros_since_unix_epoch(), args, err_sink);
+        let func = &warm.call_reducer;
+        let returned = InstanceEnv::lend_tx(&mut warm.store, tx, |store| func.call(store, params));
+        let env = warm.store.data_mut();
+        let result = match returned {
+            Ok(0) => Ok(()),
+            Ok(1) => {
+                let message = env.take_sink(err_sink);
+                let error = String::from_utf8_lossy(&message).into_owned();
+                env.recycle_sink(message);
+                Err(ReducerError::User(error))
+            }
+            Ok(code) => Err(ReducerError::InvalidReturn(code)),
+            Err(trap) => Err(classify_trap(&trap, env, config)),
+        };
+        env.end_call();
+        if matches!(&result, Err(e) if e.is_trap()) {
+            self.replace();
+        }
+        result
+    }
+
+    /// Replaces the wasm instance with a freshly set-up one.
+    fn replace(&mut self) {
+        let inner = &self.program.inner;
+        self.warm = SetupPlan::from(&**inner).instantiate(self.database_identity, self.logs.clone(), inner.reducer_names.clone());
+        if let Err(e) = &self.warm {
+            self.log_host(LogLevel::Error, format!("cannot replace the module instance after a trap: {e}"));
+        }
+    }
+
+    /// Logs a line on behalf of the host into the module's log.
+    pub(crate) fn log_host(&self, level: LogLevel, message: String) {
+        self.logs.log(crate::logs::ModuleLogRecord {
+            level,
+            ts: Timestamp::now(),
+            target: Some("spacetime-host".into()),
+            filename: None,
+            line_number: None,
+            function: None,
+            message,
+        });
+    }
+
+    /// Runs the lifecycle reducer for `lifecycle`, if the module has one; `None` if not.
+    pub fn call_lifecycle(
+        &mut self,
+        ds: &mut Datastore,
+        lifecycle: Lifecycle,
+        caller_identity: Identity,
+        caller_connection_id: Option<ConnectionId>,
+        timestamp: Timestamp,
+    ) -> Option<ReducerOutcome> {
+        let (reducer_id, _) = self.program.module_def().lifecycle_reducer(lifecycle)?;
+        Some(self.call_reducer(ds, ReducerCall { reducer_id, caller_identity, caller_connection_id, timestamp, args_bsatn: &[] }))
+    }
+
+    /// Runs the `init` reducer (on first publish, or after the database is cleared),
+    /// with the owner as the sender and no connection. `None` if the module has none.
+    /// If it fails, the publish should fail.
+    pub fn call_init(&mut self, ds: &mut Datastore, owner: Identity, timestamp: Timestamp) -> Option<ReducerOutcome> {
+        self.call_lifecycle(ds, Lifecycle::Init, owner, None, timestamp)
+    }
+
+    /// Runs `client_connected` for a new connection. A failure rejects the connection.
+    /// `None` if the module has no such reducer (the connection is accepted).
+    pub fn client_connected(
+        &mut self,
+        ds: &mut Datastore,
+        identity: Identity,
+        connection_id: ConnectionId,
+        timestamp: Timestamp,
+    ) -> Option<ReducerOutcome> {
+        self.call_lifecycle(ds, Lifecycle::OnConnect, identity, Some(connection_id), timestamp)
+    }
+
+    /// Runs `client_disconnected` for a closed connection. A failure is only logged by
+    /// the caller: it does not keep the client connected.
+    pub fn client_disconnected(
+        &mut self,
+        ds: &mut Datastore,
+        identity: Identity,
+        connection_id: ConnectionId,
+        timestamp: Timestamp,
+    ) -> Option<ReducerOutcome> {
+        self.call_lifecycle(ds, Lifecycle::OnDisconnect, identity, Some(connection_id), timestamp)
+    }
+
+    /// Feeds a commit made outside this instance (SQL DML, a restore) to the scheduler.
+    pub fn observe_commit(&mut self, tx_data: &TxData, timestamp: Timestamp) {
+        self.scheduler.observe(tx_data, timestamp);
+    }
+
+    /// Re-queues every row of the scheduled tables, e.g. after the database was loaded
+    /// from disk. One-shot rows keep their time; interval rows next fire at
+    /// `now + interval`.
+    pub fn restore_schedules(&mut self, ds: &Datastore, now: Timestamp) {
+        self.scheduler.restore(ds, now);
+    }
+
+    /// Takes the scheduled calls due at `now`, earliest first.
+    pub fn take_due(&mut self, now: Timestamp) -> Vec<ScheduledCall> {
+        self.scheduler.take_due(now)
+    }
+
+    /// Runs one due scheduled call at `now`; see [`Scheduler`] for the rules.
+    /// `None` if its row is gone (the schedule was cancelled).
+    pub fn call_scheduled(&mut self, ds: &mut Datastore, call: ScheduledCall, now: Timestamp) -> Option<ScheduledOutcome> {
+        let start = Instant::now();
+        let row = self.scheduler.lookup(ds, &call)?;
+        let reducer_id = row.reducer_id;
+        let args = row.bytes;
+        let rcall = ReducerCall {
+            reducer_id,
+            caller_identity: self.database_identity,
+            caller_connection_id: None,
+            timestamp: now,
+            args_bsatn: &args,
+        };
+        let mut cleanup = None;
+        let result = self.check_call(&rcall).and_then(|()| {
+            let mut tx = ds.begin_mut_tx();
+            match self.run(&mut tx, &rcall) {
+                Ok(()) => {
+                    if row.one_shot {
+                        Scheduler::delete_row(&mut tx, &row.key);
+                    }
+                    Ok(tx.commit())
+                }
+                Err(e) => {
+                    tx.rollback();
+                    Err(e)
+                }
+            }
+        });
+        if let Err(e) = &result {
+            let name = self.program.module_def().reducer_by_id(reducer_id).map_or("?", |r| r.name.as_str());
+            self.log_host(LogLevel::Error, format!("scheduled reducer `{name}` failed: {e}"));
+            if row.one_shot {
+                let mut tx = ds.begin_mut_tx();
+                Scheduler::delete_row(&mut tx, &row.key);
+                let tx_data = tx.commit();
+                if !tx_data.is_empty() {
+                    cleanup = Some(tx_data);
+                }
+            }
+        }
+        if let Some(interval) = row.interval {
+            self.scheduler.requeue(&call, interval, now);
+        }
+        for tx_data in result.iter().chain(cleanup.iter()) {
+            self.scheduler.observe(tx_data, now);
+        }
+        Some(ScheduledOutcome { reducer_id, outcome: ReducerOutcome { result, duration: start.elapsed() }, cleanup })
+    }
+}
