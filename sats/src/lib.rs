@@ -34,4 +34,4 @@ pub use algebraic_value::{AlgebraicValue, ArrayValue, ProductValue, SumValue, F3
 pub use ethnum::{i256, u256};
 pub use ids::{ColId, IndexId, ReducerId, SequenceId, TableId};
 pub use special::{ConnectionId, Identity, ScheduleAt, TimeDuration, Timestamp, Uuid};
-pub use typespace::{SpacetimeType, Typespace, TypespaceBuilder};
+pub use typespace::{SpacetimeType, Typespace, TypespaceBuilder, TypespaceCollector};

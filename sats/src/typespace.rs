@@ -159,3 +159,71 @@ impl TypespaceBuilder for InlineTypes {
         make_ty(self)
     }
 }
+
+/// A [`TypespaceBuilder`] that registers each named type once, in a real [`Typespace`],
+/// and returns `Ref`s to it, so recursive types (such as [`AlgebraicType`] itself) can be
+/// described.
+///
+/// # Examples
+/// ```
+/// use spacetime_sats::{AlgebraicType, typespace::TypespaceCollector};
+/// let mut c = TypespaceCollector::default();
+/// let ty = c.add_type::<AlgebraicType>();
+/// assert!(matches!(ty, AlgebraicType::Ref(_)));
+/// assert_eq!(c.names()[0].1, "AlgebraicType");
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct TypespaceCollector {
+    typespace: Typespace,
+    names: Vec<(AlgebraicTypeRef, &'static str)>,
+    refs: std::collections::HashMap<TypeId, AlgebraicTypeRef>,
+}
+
+impl TypespaceCollector {
+    /// An empty collector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Describes `T`, registering the named types it uses; returns its type.
+    pub fn add_type<T: SpacetimeType + ?Sized>(&mut self) -> AlgebraicType {
+        T::make_type(self)
+    }
+
+    /// The types registered so far.
+    pub fn typespace(&self) -> &Typespace {
+        &self.typespace
+    }
+
+    /// The names given to registered types, in registration order.
+    pub fn names(&self) -> &[(AlgebraicTypeRef, &'static str)] {
+        &self.names
+    }
+
+    /// The collected typespace.
+    pub fn into_typespace(self) -> Typespace {
+        self.typespace
+    }
+}
+
+impl TypespaceBuilder for TypespaceCollector {
+    fn add(
+        &mut self,
+        type_id: TypeId,
+        name: Option<&'static str>,
+        make_ty: impl FnOnce(&mut Self) -> AlgebraicType,
+    ) -> AlgebraicType {
+        if let Some(r) = self.refs.get(&type_id) {
+            return AlgebraicType::Ref(*r);
+        }
+        // Reserve the slot first so a recursive mention inside `make_ty` finds it.
+        let r = self.typespace.add(AlgebraicType::unit());
+        self.refs.insert(type_id, r);
+        if let Some(name) = name {
+            self.names.push((r, name));
+        }
+        let ty = make_ty(self);
+        self.typespace.types[r.0 as usize] = ty;
+        AlgebraicType::Ref(r)
+    }
+}

@@ -22,6 +22,17 @@ impl Uuid {
     pub const fn to_u128(self) -> u128 {
         self.0
     }
+
+    /// Parses the hyphenated `8-4-4-4-12` form (case-insensitive), or 32 bare hex digits.
+    pub fn parse_str(s: &str) -> Option<Self> {
+        let groups: Vec<&str> = s.split('-').collect();
+        let digits = match groups.as_slice() {
+            [a, b, c, d, e] if [a.len(), b.len(), c.len(), d.len(), e.len()] == [8, 4, 4, 4, 12] => groups.concat(),
+            [all] if all.len() == 32 => (*all).to_owned(),
+            _ => return None,
+        };
+        super::parse_be_hex::<16>("uuid", &digits).ok().map(|b| Self(u128::from_be_bytes(b)))
+    }
 }
 
 impl fmt::Display for Uuid {
