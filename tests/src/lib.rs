@@ -3,4 +3,5 @@
 //! loopback, and drives them through the real `spacetime` CLI and raw HTTP.
 
 pub mod cli;
+pub mod modules;
 pub mod server;

@@ -1,0 +1,157 @@
+//! Builds module crates to `.wasm` for tests: ours (a member of a module workspace
+//! such as `examples/` or `tests/modules/`, against our `bindings`) and upstream (a
+//! member of `tests/fixtures/upstream/`, the same sources against the crates.io
+//! `spacetimedb = "=2.10.1"`).
+//!
+//! Every workspace builds into its own `CARGO_TARGET_DIR` under
+//! `$HOME/.cache/spacetime-target/`, never the outer build's: a nested cargo waiting
+//! on the outer target dir's lock would deadlock the test. A build is skipped when the
+//! `.wasm` is newer than every source it depends on. Std only, so other crates'
+//! tests can include this file with `#[path]` without depending on this crate.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::SystemTime;
+
+/// Which library a module is built against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bindings {
+    /// Our `bindings` crate (`spacetime-bindings`, lib name `spacetimedb`).
+    Ours,
+    /// The crates.io `spacetimedb = "=2.10.1"` crate, through the fixture workspace.
+    Upstream,
+}
+
+/// A module crate to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModuleCrate {
+    /// The workspace holding our build of it, relative to the repository root.
+    pub workspace: &'static str,
+    /// Its package name there.
+    pub package: &'static str,
+    /// The member of `tests/fixtures/upstream` that builds the same source upstream.
+    pub upstream_package: &'static str,
+}
+
+/// `examples/quickstart-chat/module`.
+pub const QUICKSTART_CHAT: ModuleCrate =
+    ModuleCrate { workspace: "examples", package: "quickstart-chat-module", upstream_package: "upstream-quickstart-chat" };
+/// `examples/all-features/module`.
+pub const ALL_FEATURES: ModuleCrate =
+    ModuleCrate { workspace: "examples", package: "all-features-module", upstream_package: "upstream-all-features" };
+/// `tests/modules/bench`: the benchmark module.
+pub const BENCH: ModuleCrate = ModuleCrate { workspace: "tests/modules", package: "bench-module", upstream_package: "upstream-bench" };
+/// `tests/modules/host-test`: the host's integration-test module.
+pub const HOST_TEST: ModuleCrate =
+    ModuleCrate { workspace: "tests/modules", package: "host-test-module", upstream_package: "upstream-host-test" };
+
+/// The fixture workspace that builds module sources against upstream.
+pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
+
+/// The repository root (the directory holding `ARCHITECTURE.md`).
+///
+/// # Panics
+/// If run from outside the repository.
+pub fn repo_root() -> PathBuf {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.ancestors()
+        .find(|p| p.join("ARCHITECTURE.md").is_file())
+        .unwrap_or_else(|| panic!("no ARCHITECTURE.md above {}: run the tests inside the repository", here.display()))
+        .to_path_buf()
+}
+
+/// Builds `module` against `bindings` (release, wasm32) and returns the `.wasm` path.
+///
+/// # Panics
+/// With cargo's output if the build fails.
+pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
+    let root = repo_root();
+    let (workspace, package) = match bindings {
+        Bindings::Ours => (module.workspace, module.package),
+        Bindings::Upstream => (UPSTREAM_WORKSPACE, module.upstream_package),
+    };
+    let workspace_dir = root.join(workspace);
+    let target_dir = target_base().join(format!("wasm-{}", workspace.replace('/', "-")));
+    let wasm = target_dir.join("wasm32-unknown-unknown/release").join(format!("{}.wasm", package.replace('-', "_")));
+
+    let mut inputs = vec![workspace_dir.join("Cargo.toml"), workspace_dir.join("Cargo.lock")];
+    inputs.push(package_dir(&workspace_dir, module, bindings, &root));
+    if bindings == Bindings::Ours {
+        inputs.extend(["bindings", "macros", "sats"].map(|c| root.join(c)));
+    }
+    if let (Some(built), Some(source)) = (mtime(&wasm), inputs.iter().filter_map(|p| newest_mtime(p)).max()) {
+        if built > source {
+            return wasm;
+        }
+    }
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(&workspace_dir)
+        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo to build `{package}` in {}: {e}", workspace_dir.display()));
+    if !output.status.success() {
+        panic!(
+            "building module `{package}` ({bindings:?} bindings) in {} failed:\n{}",
+            workspace_dir.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    if !wasm.is_file() {
+        panic!("cargo built `{package}` but {} does not exist; is the crate a `cdylib`?", wasm.display());
+    }
+    wasm
+}
+
+/// Builds `module` and reads the `.wasm` bytes.
+///
+/// # Panics
+/// As [`build_module`], or if the file cannot be read.
+pub fn module_bytes(module: ModuleCrate, bindings: Bindings) -> Vec<u8> {
+    let path = build_module(module, bindings);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Whether our build of `module` can exist yet: its workspace and the crates it
+/// depends on are present.
+pub fn ours_available(module: ModuleCrate) -> bool {
+    let root = repo_root();
+    let dir = root.join(module.workspace);
+    dir.join("Cargo.toml").is_file()
+        && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|t| t.contains("members"))
+        && root.join("bindings/src/lib.rs").is_file()
+}
+
+/// The directory of the module's own sources.
+fn package_dir(workspace_dir: &Path, module: ModuleCrate, bindings: Bindings, root: &Path) -> PathBuf {
+    match (module.workspace, bindings) {
+        ("examples", _) => root.join("examples").join(module.package.trim_end_matches("-module")).join("module"),
+        (_, Bindings::Ours) => workspace_dir.join(module.package.trim_end_matches("-module")),
+        (ws, Bindings::Upstream) => root.join(ws).join(module.package.trim_end_matches("-module")),
+    }
+}
+
+fn target_base() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    home.join(".cache/spacetime-target")
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time of `path` or anything below it (skipping `target`).
+fn newest_mtime(path: &Path) -> Option<SystemTime> {
+    let meta = std::fs::metadata(path).ok()?;
+    let own = meta.modified().ok();
+    if !meta.is_dir() {
+        return own;
+    }
+    let children = std::fs::read_dir(path).ok()?.filter_map(Result::ok).filter(|e| e.file_name() != "target");
+    children.filter_map(|e| newest_mtime(&e.path())).chain(own).max()
+}
