@@ -52,3 +52,26 @@ pub(crate) fn to_hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bsatn::to_vec;
+    use crate::u256;
+
+    // Hex forms and BSATN bytes printed by SpacetimeDB 2.10.1 for the same values.
+    #[test]
+    fn hex_forms_match_upstream() {
+        let id = Identity::from_u256(u256::from_words(0x0102030405060708090a0b0c0d0e0f10, 0x1112131415161718191a1b1c1d1e1f20));
+        assert_eq!(id.to_hex(), "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");
+        assert_eq!(to_hex(&to_vec(&id)), "201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201");
+        let c = ConnectionId::from_u128(0x0102030405060708090a0b0c0d0e0f10);
+        assert_eq!((c.to_hex(), c.to_string()), ("0102030405060708090a0b0c0d0e0f10".into(), "0102030405060708090a0b0c0d0e0f10".into()));
+        assert_eq!(to_hex(&to_vec(&c)), "100f0e0d0c0b0a090807060504030201");
+        let u = Uuid::from_u128(0x0102030405060708090a0b0c0d0e0f10);
+        assert_eq!(u.to_string(), "01020304-0506-0708-090a-0b0c0d0e0f10");
+        assert_eq!(to_hex(&to_vec(&u)), "100f0e0d0c0b0a090807060504030201");
+        assert_eq!(Uuid::parse_str("01020304-0506-0708-090A-0B0C0D0E0F10"), Some(u));
+        assert_eq!(Identity::from_hex(&format!("0x{}", id.to_hex())), Ok(id));
+    }
+}

@@ -61,8 +61,10 @@ impl Timestamp {
         self.micros_since_unix_epoch.checked_add(d.micros).map(Self::from_micros_since_unix_epoch)
     }
 
-    /// The RFC 3339 form with microseconds and a `+00:00` offset, as the SQL output shows it
-    /// (`1970-01-01T00:00:00+00:00`; fractional digits only when non-zero).
+    /// The RFC 3339 form with a `+00:00` offset, as SpacetimeDB's SQL output shows it
+    /// (chrono's `to_rfc3339`): no fraction for whole seconds, three digits for whole
+    /// milliseconds, six otherwise (`1970-01-01T00:00:01.500+00:00`); years beyond 9999
+    /// carry a `+` sign and years before 0 a `-`.
     pub fn to_rfc3339(self) -> String {
         let micros = self.micros_since_unix_epoch;
         let secs = micros.div_euclid(1_000_000);
@@ -71,8 +73,17 @@ impl Timestamp {
         let day_secs = secs.rem_euclid(86_400);
         let (y, m, d) = civil_from_days(days);
         let (hh, mm, ss) = (day_secs / 3600, (day_secs % 3600) / 60, day_secs % 60);
-        let frac = if frac == 0 { String::new() } else { format!(".{frac:06}") };
-        format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}+00:00")
+        let frac = match frac {
+            0 => String::new(),
+            f if f % 1000 == 0 => format!(".{:03}", f / 1000),
+            f => format!(".{f:06}"),
+        };
+        let year = match y {
+            0..=9999 => format!("{y:04}"),
+            10_000.. => format!("+{y}"),
+            _ => format!("-{:04}", y.unsigned_abs()),
+        };
+        format!("{year}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}{frac}+00:00")
     }
 
     /// Parses an RFC 3339 timestamp (`2024-01-02T03:04:05[.ffffff](Z|±hh:mm)`).
@@ -287,6 +298,20 @@ mod tests {
             assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Ok(t), "{}", t.to_rfc3339());
         }
         assert_eq!(Timestamp::UNIX_EPOCH.to_rfc3339(), "1970-01-01T00:00:00+00:00");
+        // Pairs printed by SpacetimeDB 2.10.1 (chrono's `to_rfc3339`).
+        for (micros, text) in [
+            (1, "1970-01-01T00:00:00.000001+00:00"),
+            (1_500_000, "1970-01-01T00:00:01.500+00:00"),
+            (1_000, "1970-01-01T00:00:00.001+00:00"),
+            (123_456_789, "1970-01-01T00:02:03.456789+00:00"),
+            (-1, "1969-12-31T23:59:59.999999+00:00"),
+            (-1_500_000, "1969-12-31T23:59:58.500+00:00"),
+            (1_700_000_000_123_000, "2023-11-14T22:13:20.123+00:00"),
+            (253_402_300_800_000_000, "+10000-01-01T00:00:00+00:00"),
+            (-62_135_596_800_000_001, "0000-12-31T23:59:59.999999+00:00"),
+        ] {
+            assert_eq!(Timestamp::from_micros_since_unix_epoch(micros).to_rfc3339(), text);
+        }
         assert_eq!(Timestamp::parse_rfc3339("2000-02-29T00:00:00Z").unwrap().to_rfc3339(), "2000-02-29T00:00:00+00:00");
         assert!(Timestamp::parse_rfc3339("2000-13-01T00:00:00Z").is_err());
     }
@@ -295,5 +320,6 @@ mod tests {
     fn duration_display() {
         assert_eq!(TimeDuration::from_micros(0).to_display_string(), "+0.000000");
         assert_eq!(TimeDuration::from_micros(-1_500_000).to_display_string(), "-1.500000");
+        assert_eq!(TimeDuration::from_micros(1_700_000_000_123_000).to_display_string(), "+1700000000.123000");
     }
 }
