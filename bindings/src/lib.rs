@@ -1,1 +1,263 @@
-//! The library Spacetime modules depend on: tables, reducers and the spacetime_10.x ABI.
+//! The library Spacetime modules depend on: tables, reducers and the `spacetime_10.x` ABI.
+//!
+//! A module is a `cdylib` crate built for `wasm32-unknown-unknown`. It declares tables
+//! with [`#[table]`](macro@table), the functions clients call with
+//! [`#[reducer]`](macro@reducer), and its own types with
+//! [`#[derive(SpacetimeType)]`](derive@SpacetimeType). The host describes the module by
+//! calling `__describe_module__` and runs reducers through `__call_reducer__`; both are
+//! exported by this crate.
+//!
+//! # Brief overview
+//! - [`ReducerContext`]: what a reducer gets: the caller ([`ReducerContext::sender`]), the
+//!   time, the database ([`ReducerContext::db`]) and a deterministic RNG.
+//! - [`Table`]: `insert`, `try_insert`, `delete`, `iter`, `count` and `clear` on a table
+//!   handle (`ctx.db.my_table()`).
+//! - [`UniqueColumn`], [`RangedIndex`], [`PointIndex`]: lookups by unique column, btree
+//!   index (points, prefixes and ranges) and hash index.
+//! - [`log`]: `log::info!` and friends reach the database log.
+//!
+//! # Examples
+//! ```no_run
+//! use spacetimedb::{reducer, table, Identity, ReducerContext, Table};
+//!
+//! #[table(accessor = person, public)]
+//! pub struct Person {
+//!     #[primary_key]
+//!     identity: Identity,
+//!     name: String,
+//! }
+//!
+//! #[reducer]
+//! pub fn add(ctx: &ReducerContext, name: String) -> Result<(), String> {
+//!     if name.is_empty() {
+//!         return Err("names must not be empty".into());
+//!     }
+//!     ctx.db.person().insert(Person { identity: ctx.sender(), name });
+//!     Ok(())
+//! }
+//! ```
+#![deny(missing_docs)]
+
+// The macros name `::spacetimedb::…`; this lets the crate's own tests use them too.
+extern crate self as spacetimedb;
+
+mod filter;
+mod logger;
+mod rng;
+#[doc(hidden)]
+pub mod rt;
+pub mod sys;
+#[doc(hidden)]
+pub mod table;
+
+use core::cell::OnceCell;
+
+pub use filter::FilterableValue;
+pub use log;
+pub use rand;
+pub use rng::StdbRng;
+pub use rt::ReducerResult;
+pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
+pub use sys::Errno;
+pub use table::{
+    AutoIncOverflow, PointIndex, RangedIndex, Table, TryInsertError, UniqueColumn, UniqueConstraintViolation,
+};
+
+/// Declares a table whose rows are the annotated struct.
+///
+/// ```no_run
+/// use spacetimedb::{table, Identity, Timestamp};
+///
+/// #[table(accessor = message, public,
+///         index(accessor = by_sender_and_time, btree(columns = [sender, sent])))]
+/// pub struct Message {
+///     #[primary_key]
+///     #[auto_inc]
+///     id: u64,
+///     sender: Identity,
+///     sent: Timestamp,
+///     #[index(btree)]
+///     topic: String,
+///     text: String,
+/// }
+/// ```
+///
+/// # Table arguments
+/// - `accessor = ident` (required): the table's name and its accessor, `ctx.db.ident()`.
+/// - `name = "text"`: a canonical name for clients and SQL, if it differs.
+/// - `public` | `private`: whether clients may read it; private is the default.
+/// - `index(accessor = ident, btree(columns = [a, b]))` or `hash(columns = [..])`: a
+///   (possibly multi-column) index, reached as `ctx.db.t().ident()`.
+/// - `scheduled(reducer, at = column)`: each row schedules a call of `reducer` with the
+///   row. The table needs `#[primary_key] #[auto_inc] scheduled_id: u64` and a
+///   [`ScheduleAt`] column, `scheduled_at` unless `at` names another.
+/// - `event`: an event table, whose rows are published but never stored.
+///
+/// Several `#[table]` attributes on one struct declare several tables with that row type.
+///
+/// # Column attributes
+/// - `#[primary_key]`: at most one per table; implies `#[unique]` and enables
+///   [`UniqueColumn::update`].
+/// - `#[unique]`: a unique constraint, with a btree index unless an index covers the column.
+/// - `#[auto_inc]`: inserting 0 stores the next value of a sequence; integer columns only.
+/// - `#[index(btree)]` | `#[index(hash)]`: a one-column index named after the field.
+/// - `#[default(expr)]`: the value of the column for rows that existed before it was added.
+///
+/// # Generated items
+/// For `accessor = t`: a trait `t` giving `ctx.db.t()`, and the handle type
+/// `t__TableHandle`, which implements [`Table`] and has one method per index.
+#[doc(inline)]
+pub use spacetime_macros::table;
+
+/// Declares a reducer: a function clients call, run in its own transaction.
+///
+/// The signature is `fn(ctx: &ReducerContext, args..)` returning `()` or
+/// `Result<(), E: Display>`; the arguments must be [`SpacetimeType`]s. An `Err` or a panic
+/// rolls the transaction back; the error text is reported to the caller.
+///
+/// ```no_run
+/// use spacetimedb::{reducer, ReducerContext};
+///
+/// #[reducer]
+/// pub fn greet(ctx: &ReducerContext, name: String) -> Result<(), String> {
+///     if name.is_empty() {
+///         return Err("name must not be empty".to_string());
+///     }
+///     log::info!("hello, {name}, from {}", ctx.sender());
+///     Ok(())
+/// }
+/// ```
+///
+/// # Arguments
+/// - `init`: runs when the database is first published (or cleared); an error fails the publish.
+/// - `client_connected`: runs when a client connects; an error rejects the connection.
+/// - `client_disconnected`: runs when a client disconnects.
+/// - `name = "text"`: a canonical name for clients, if it differs from the function name.
+///
+/// Lifecycle reducers cannot be called by clients.
+#[doc(inline)]
+pub use spacetime_macros::reducer;
+
+/// Derives [`SpacetimeType`] (and the BSATN encoding) for a struct or enum, so it can be
+/// a column, a reducer argument or part of another such type.
+///
+/// Struct fields become product elements in declaration order. Enum variants must be unit
+/// variants or have exactly one unnamed field; their tag is their position.
+/// `#[sats(name = "Scope.Name")]` renames the type in the module definition.
+///
+/// ```no_run
+/// use spacetimedb::SpacetimeType;
+///
+/// #[derive(SpacetimeType)]
+/// pub enum Shape {
+///     Circle(f32),
+///     Empty,
+/// }
+/// ```
+#[doc(inline)]
+pub use spacetime_macros::SpacetimeType;
+
+/// A [`Duration`](core::time::Duration) written as text and checked at compile time:
+/// `duration!("1500ms")`, `duration!("2h 30m")`. Units: `ns`, `us`, `ms`, `s`, `m`, `h`, `d`.
+#[doc(inline)]
+pub use spacetime_macros::duration;
+
+/// The database, as the `db` field of [`ReducerContext`]: `#[table]` adds one accessor
+/// method per table (`ctx.db.my_table()`).
+#[non_exhaustive]
+pub struct Local {}
+
+/// What a reducer receives: who called it, when, and access to the database.
+///
+/// Reducers run one at a time, each in its own transaction.
+#[non_exhaustive]
+pub struct ReducerContext {
+    sender: Identity,
+    /// When the reducer call started. Every call at the same timestamp sees the same
+    /// random numbers.
+    pub timestamp: Timestamp,
+    connection_id: Option<ConnectionId>,
+    /// The tables: `ctx.db.my_table()` for a table declared with `accessor = my_table`.
+    pub db: Local,
+    rng: OnceCell<StdbRng>,
+}
+
+impl ReducerContext {
+    pub(crate) fn new(sender: Identity, connection_id: Option<ConnectionId>, timestamp: Timestamp) -> Self {
+        Self { sender, timestamp, connection_id, db: Local {}, rng: OnceCell::new() }
+    }
+
+    /// A context for native tests of reducer logic that does not touch the host.
+    #[doc(hidden)]
+    pub fn __dummy() -> Self {
+        Self::new(Identity::ZERO, None, Timestamp::UNIX_EPOCH)
+    }
+
+    /// The identity of the caller: the client, or the database itself for `init` and
+    /// scheduled reducers.
+    pub fn sender(&self) -> Identity {
+        self.sender
+    }
+
+    /// The connection of the caller; `None` for `init`, scheduled and other calls the
+    /// host makes on its own.
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        self.connection_id
+    }
+
+    /// The identity of this database.
+    pub fn database_identity(&self) -> Identity {
+        Identity::from_byte_array(sys::identity())
+    }
+
+    /// The identity of this database.
+    #[deprecated(note = "use `ReducerContext::database_identity` instead")]
+    pub fn identity(&self) -> Identity {
+        self.database_identity()
+    }
+}
+
+/// What the generated code uses. Not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::filter::{FilterableValue, Private};
+    pub use crate::rt::{
+        assert_auto_inc_column, assert_schedule_at_column, assert_scheduled_table_primary_key, decode_args,
+        register_reducer, register_table, scheduled_typecheck, Args, FnInfo, IntoReducerResult, ReducerArg,
+        ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
+    };
+    pub use crate::table::{
+        AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex, PrimaryKey,
+        RangedIndex, ScheduleDesc, SequenceTrigger, Table, TableInternal, UniqueColumn, UniqueConstraintViolation,
+    };
+    pub use crate::{Local, ReducerContext};
+    pub use core::any::TypeId;
+    pub use core::convert::Infallible;
+    pub use core::option::Option::{self, None, Some};
+    pub use core::result::Result::{self, Err, Ok};
+    pub use core::time::Duration;
+    pub use spacetime_macros::__TableHelper;
+    pub use spacetime_sats::bsatn::{decode_tag, to_vec, Decode, DecodeError, Encode};
+    pub use spacetime_sats::def::raw::{Lifecycle, TableAccess};
+    pub use spacetime_sats::ids::{IndexId, TableId};
+    pub use spacetime_sats::{AlgebraicType, ProductType, ProductTypeElement, SpacetimeType, SumType, SumTypeVariant, TypespaceBuilder};
+    pub use std::sync::OnceLock;
+    pub use std::vec::Vec;
+
+    /// Resolves a table id by name, for the generated `table_id`.
+    ///
+    /// # Panics
+    /// If the host does not know the table, which means the module definition and the
+    /// database disagree.
+    pub fn resolve_table_id(name: &str) -> TableId {
+        crate::sys::table_id_from_name(name).unwrap_or_else(|e| panic!("the host does not know table `{name}`: {e}"))
+    }
+
+    /// Resolves an index id by name, for the generated index markers.
+    ///
+    /// # Panics
+    /// If the host does not know the index.
+    pub fn resolve_index_id(name: &str) -> IndexId {
+        crate::sys::index_id_from_name(name).unwrap_or_else(|e| panic!("the host does not know index `{name}`: {e}"))
+    }
+}

@@ -1,0 +1,521 @@
+//! The module runtime: the describers that `#[table]` and `#[reducer]` register, the
+//! builder that turns them into a `RawModuleDef::V10`, and the exports the host calls
+//! (`__describe_module__`, `__call_reducer__`, and the procedure and view entry points).
+//!
+//! Order is part of the contract. Each table and reducer exports
+//! `__preinit__20_register_describer_<name>`; the host calls the `__preinit__*` exports
+//! sorted by name, so describers run in that order. Sections of the definition are
+//! created the first time something is added to them, and a named type's typespace slot is
+//! reserved before its fields are described. A reducer's id is its position in the
+//! `Reducers` section, which is also the index into the dispatch table.
+
+use crate::table::{IndexAlgo, Table};
+use crate::{sys, ReducerContext};
+use spacetime_sats::bsatn::{Decode, DecodeError};
+use spacetime_sats::def::raw::{
+    ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
+    RawConstraintDataV9, RawConstraintDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10,
+    RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
+    RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9,
+    TableType,
+};
+use spacetime_sats::{
+    AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,
+    Typespace, TypespaceBuilder,
+};
+use std::any::TypeId;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+
+/// What a reducer returns to the host: `Ok` or the error message.
+pub type ReducerResult = Result<(), Box<str>>;
+
+/// The dispatch entry of a reducer: decodes the BSATN arguments and runs it.
+pub type ReducerFn = fn(&ReducerContext, &[u8]) -> ReducerResult;
+
+/// A function that adds one item to the module definition.
+pub type Describer = fn(&mut ModuleBuilder);
+
+static DESCRIBERS: Mutex<Vec<Describer>> = Mutex::new(Vec::new());
+static REDUCERS: Mutex<Vec<ReducerFn>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock traps the instance, which the host then replaces;
+    // a poisoned lock can therefore only be seen by native tests, where the data is fine.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Adds `describer` to the list `__describe_module__` runs.
+pub fn register_describer(describer: Describer) {
+    lock(&DESCRIBERS).push(describer);
+}
+
+/// Builds a `RawModuleDefV10` the way SpacetimeDB's Rust bindings do, section by section
+/// in first-use order, and collects the reducer dispatch table alongside.
+#[derive(Default)]
+pub struct ModuleBuilder {
+    sections: Vec<RawModuleDefV10Section>,
+    type_map: BTreeMap<TypeId, AlgebraicTypeRef>,
+    reducers: Vec<ReducerFn>,
+}
+
+macro_rules! section_accessor {
+    ($($fn_name:ident => $variant:ident($ty:ty) = $empty:expr;)*) => {$(
+        fn $fn_name(&mut self) -> &mut $ty {
+            let idx = match self.sections.iter().position(|s| matches!(s, RawModuleDefV10Section::$variant(_))) {
+                Some(idx) => idx,
+                None => {
+                    self.sections.push(RawModuleDefV10Section::$variant($empty));
+                    self.sections.len() - 1
+                }
+            };
+            match &mut self.sections[idx] {
+                RawModuleDefV10Section::$variant(inner) => inner,
+                _ => unreachable!("the section at this position was just found or pushed"),
+            }
+        }
+    )*};
+}
+
+impl ModuleBuilder {
+    section_accessor! {
+        typespace_mut => Typespace(Typespace) = Typespace::default();
+        types_mut => Types(Vec<RawTypeDefV10>) = Vec::new();
+        tables_mut => Tables(Vec<RawTableDefV10>) = Vec::new();
+        reducers_mut => Reducers(Vec<RawReducerDefV10>) = Vec::new();
+        schedules_mut => Schedules(Vec<RawScheduleDefV10>) = Vec::new();
+        lifecycle_mut => LifeCycleReducers(Vec<RawLifeCycleReducerDefV10>) = Vec::new();
+        explicit_names_mut => ExplicitNames(ExplicitNames) = ExplicitNames { entries: Vec::new() };
+    }
+
+    /// Adds a client-callable reducer, or a private lifecycle reducer when `lifecycle` is set.
+    pub fn add_reducer(&mut self, name: &str, params: ProductType, lifecycle: Option<Lifecycle>, invoke: ReducerFn) {
+        let visibility = match lifecycle {
+            Some(lifecycle_spec) => {
+                self.lifecycle_mut().push(RawLifeCycleReducerDefV10 { lifecycle_spec, function_name: name.to_owned() });
+                FunctionVisibility::Private
+            }
+            None => FunctionVisibility::ClientCallable,
+        };
+        self.reducers_mut().push(RawReducerDefV10 {
+            source_name: name.to_owned(),
+            params,
+            visibility,
+            ok_return_type: AlgebraicType::unit(),
+            err_return_type: AlgebraicType::String,
+        });
+        self.reducers.push(invoke);
+    }
+
+    /// Appends `entries` to the `ExplicitNames` section, creating it even when empty.
+    pub fn add_explicit_names(&mut self, entries: impl IntoIterator<Item = ExplicitNameEntry>) {
+        self.explicit_names_mut().entries.extend(entries);
+    }
+
+    /// Adds the table `T`: its row type, schedule, table entry and explicit names.
+    pub fn add_table<T: Table>(&mut self) {
+        let row_ref = match T::Row::make_type(self) {
+            AlgebraicType::Ref(r) => r,
+            other => panic!("the row type of table `{}` must be a named type, but it is {other:?}", T::TABLE_NAME),
+        };
+        if let Some(schedule) = T::SCHEDULE {
+            self.schedules_mut().push(RawScheduleDefV10 {
+                source_name: None,
+                table_name: T::TABLE_NAME.to_owned(),
+                schedule_at_col: schedule.scheduled_at_column,
+                function_name: schedule.reducer_name.to_owned(),
+            });
+        }
+        let unique = |col: u16| RawConstraintDefV10 {
+            source_name: None,
+            data: RawConstraintDataV9::Unique(RawUniqueConstraintDataV9 { columns: vec![col] }),
+        };
+        let index = |desc: &crate::table::IndexDesc| RawIndexDefV10 {
+            source_name: Some(desc.source_name.to_owned()),
+            accessor_name: Some(desc.accessor_name.to_owned()),
+            algorithm: match desc.algo {
+                IndexAlgo::BTree(cols) => RawIndexAlgorithm::BTree(RawIndexColumns { columns: cols.to_vec() }),
+                IndexAlgo::Hash(cols) => RawIndexAlgorithm::Hash(RawIndexColumns { columns: cols.to_vec() }),
+            },
+        };
+        let sequence = |col: u16| RawSequenceDefV10 {
+            source_name: None,
+            column: col,
+            start: None,
+            min_value: None,
+            max_value: None,
+            increment: 1,
+        };
+        let table = RawTableDefV10 {
+            source_name: T::TABLE_NAME.to_owned(),
+            product_type_ref: row_ref,
+            primary_key: T::PRIMARY_KEY.into_iter().collect(),
+            indexes: T::INDEXES.iter().map(index).collect(),
+            constraints: T::UNIQUE_COLUMNS.iter().copied().map(unique).collect(),
+            sequences: T::SEQUENCES.iter().copied().map(sequence).collect(),
+            table_type: TableType::User,
+            table_access: T::TABLE_ACCESS,
+            default_values: T::default_values()
+                .into_iter()
+                .map(|(col_id, value)| RawColumnDefaultValueV10 { col_id, value })
+                .collect(),
+            is_event: T::IS_EVENT,
+        };
+        self.tables_mut().push(table);
+
+        let table_name = T::CANONICAL_NAME.map(|canonical| {
+            ExplicitNameEntry::Table(NameMapping { source_name: T::TABLE_NAME.to_owned(), canonical_name: canonical.to_owned() })
+        });
+        let index_names = T::INDEXES.iter().filter_map(|desc| {
+            desc.canonical_name.map(|canonical| {
+                ExplicitNameEntry::Index(NameMapping { source_name: desc.source_name.to_owned(), canonical_name: canonical.to_owned() })
+            })
+        });
+        self.add_explicit_names(table_name.into_iter().chain(index_names));
+    }
+
+    /// Consumes the builder into the definition and the dispatch table.
+    pub fn finish(self) -> (RawModuleDefV10, Vec<ReducerFn>) {
+        (RawModuleDefV10 { sections: self.sections }, self.reducers)
+    }
+}
+
+impl TypespaceBuilder for ModuleBuilder {
+    fn add(&mut self, type_id: TypeId, name: Option<&'static str>, make_ty: impl FnOnce(&mut Self) -> AlgebraicType) -> AlgebraicType {
+        if let Some(r) = self.type_map.get(&type_id) {
+            return AlgebraicType::Ref(*r);
+        }
+        // Reserve the slot first, so that the type's own ref precedes those of the types it
+        // contains, and so that a recursive reference finds it.
+        let slot = self.typespace_mut().add(AlgebraicType::unit());
+        self.type_map.insert(type_id, slot);
+        if let Some(name) = name {
+            let source_name = scoped_type_name(name);
+            self.types_mut().push(RawTypeDefV10 { source_name, ty: slot, custom_ordering: true });
+        }
+        let ty = make_ty(self);
+        self.typespace_mut().types[slot.0 as usize] = ty;
+        AlgebraicType::Ref(slot)
+    }
+}
+
+/// Splits a `#[sats(name = "A.B.C")]` (or `A::B::C`) name into scope `[A, B]` and name `C`.
+pub fn scoped_type_name(name: &str) -> RawScopedTypeNameV10 {
+    let mut scope: Vec<String> = name.split("::").flat_map(|s| s.split('.')).map(str::to_owned).collect();
+    let source_name = scope.pop().unwrap_or_default();
+    RawScopedTypeNameV10 { scope, source_name }
+}
+
+/// Runs every registered describer, in registration order.
+pub fn build_module() -> (RawModuleDef, Vec<ReducerFn>) {
+    let describers = lock(&DESCRIBERS).clone();
+    let mut builder = ModuleBuilder::default();
+    for describe in describers {
+        describe(&mut builder);
+    }
+    let (def, reducers) = builder.finish();
+    (RawModuleDef::V10(def), reducers)
+}
+
+/// The static description of a reducer that `#[reducer]` generates.
+#[doc(hidden)]
+pub trait FnInfo {
+    /// The reducer's source name: its function name.
+    const NAME: &'static str;
+    /// The explicit canonical name, from `name = ".."`.
+    const CANONICAL_NAME: Option<&'static str> = None;
+    /// The lifecycle event it handles, if any.
+    const LIFECYCLE: Option<Lifecycle> = None;
+    /// The parameter names after the context (`None` for a pattern that is not a name).
+    const ARG_NAMES: &'static [Option<&'static str>];
+    /// The dispatch entry.
+    const INVOKE: ReducerFn;
+    /// The argument types, as a tuple.
+    type Args: Args;
+}
+
+/// Registers the reducer `I`: its entry in `Reducers` (and `LifeCycleReducers`), its
+/// dispatch function and its explicit name.
+pub fn register_reducer<I: FnInfo>() {
+    register_describer(describe_reducer::<I>);
+}
+
+fn describe_reducer<I: FnInfo>(module: &mut ModuleBuilder) {
+    let params = I::Args::schema(I::ARG_NAMES, module);
+    module.add_reducer(I::NAME, params, I::LIFECYCLE, I::INVOKE);
+    let name = I::CANONICAL_NAME.map(|canonical| {
+        ExplicitNameEntry::Function(NameMapping { source_name: I::NAME.to_owned(), canonical_name: canonical.to_owned() })
+    });
+    module.add_explicit_names(name);
+}
+
+/// Registers the table `T`.
+pub fn register_table<T: Table>() {
+    register_describer(ModuleBuilder::add_table::<T>);
+}
+
+/// The argument list of a reducer: a tuple of `SpacetimeType`s decoded from the BSATN
+/// product of the arguments.
+#[diagnostic::on_unimplemented(
+    message = "the reducer arguments `{Self}` are not all `SpacetimeType`s",
+    note = "every argument after the context must derive or implement `SpacetimeType`"
+)]
+pub trait Args: Sized {
+    /// Decodes the arguments, which must fill `input` exactly.
+    ///
+    /// # Errors
+    /// Returns a [`DecodeError`] if the bytes are not the BSATN of the arguments.
+    fn decode_args(input: &[u8]) -> Result<Self, DecodeError>;
+    /// The params product, named by `names` (positionally).
+    fn schema<S: TypespaceBuilder>(names: &[Option<&'static str>], ts: &mut S) -> ProductType;
+}
+
+macro_rules! args_tuple {
+    ($($t:ident),*) => {
+        impl<$($t: SpacetimeType + Decode),*> Args for ($($t,)*) {
+            #[allow(non_snake_case, unused_mut)]
+            fn decode_args(mut input: &[u8]) -> Result<Self, DecodeError> {
+                $(let $t = $t::decode(&mut input)?;)*
+                if !input.is_empty() {
+                    return Err(DecodeError::TrailingBytes(input.len()));
+                }
+                Ok(($($t,)*))
+            }
+            #[allow(unused_variables, unused_mut)]
+            fn schema<S: TypespaceBuilder>(names: &[Option<&'static str>], ts: &mut S) -> ProductType {
+                let mut names = names.iter().copied();
+                ProductType::new(vec![$(ProductTypeElement {
+                    name: names.next().flatten().map(Into::into),
+                    algebraic_type: <$t as SpacetimeType>::make_type(ts),
+                }),*])
+            }
+        }
+    };
+}
+
+args_tuple!();
+args_tuple!(A);
+args_tuple!(A, B);
+args_tuple!(A, B, C);
+args_tuple!(A, B, C, D);
+args_tuple!(A, B, C, D, E);
+args_tuple!(A, B, C, D, E, F);
+args_tuple!(A, B, C, D, E, F, G);
+args_tuple!(A, B, C, D, E, F, G, H);
+args_tuple!(A, B, C, D, E, F, G, H, I);
+args_tuple!(A, B, C, D, E, F, G, H, I, J);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+
+/// Decodes the arguments of reducer `name`, naming it in the error.
+///
+/// # Errors
+/// A message saying which reducer's arguments failed to decode and why.
+pub fn decode_args<A: Args>(name: &str, input: &[u8]) -> Result<A, Box<str>> {
+    A::decode_args(input).map_err(|e| format!("invalid arguments for reducer `{name}`: {e}").into())
+}
+
+/// What a reducer may return: `()` or `Result<(), E: Display>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a valid reducer return type",
+    note = "reducers return `()` or `Result<(), E>` where `E: Display`"
+)]
+pub trait IntoReducerResult {
+    /// The result with the error rendered as text.
+    fn into_result(self) -> ReducerResult;
+}
+
+impl IntoReducerResult for () {
+    fn into_result(self) -> ReducerResult {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Display> IntoReducerResult for Result<(), E> {
+    fn into_result(self) -> ReducerResult {
+        self.map_err(|e| e.to_string().into())
+    }
+}
+
+/// Checks that a reducer's first parameter is `&ReducerContext`.
+#[diagnostic::on_unimplemented(
+    message = "the first argument of a reducer must be `&ReducerContext`",
+    label = "first argument must be `&ReducerContext`"
+)]
+pub trait ReducerContextArg {
+    #[doc(hidden)]
+    const _ITEM: () = ();
+}
+impl ReducerContextArg for &ReducerContext {}
+
+/// Checks that a reducer argument is a `SpacetimeType`.
+#[diagnostic::on_unimplemented(
+    message = "the reducer argument `{Self}` does not implement `SpacetimeType`",
+    note = "if you own the type, add `#[derive(SpacetimeType)]` to its definition"
+)]
+pub trait ReducerArg {
+    #[doc(hidden)]
+    const _ITEM: () = ();
+}
+impl<T: SpacetimeType> ReducerArg for T {}
+
+/// Checks that a table column type is a `SpacetimeType`.
+#[diagnostic::on_unimplemented(
+    message = "the column type `{Self}` does not implement `SpacetimeType`",
+    note = "if you own the type, add `#[derive(SpacetimeType)]` to its definition"
+)]
+pub trait TableColumn {
+    #[doc(hidden)]
+    const _ITEM: () = ();
+}
+impl<T: SpacetimeType> TableColumn for T {}
+
+/// Checks that a scheduled reducer takes exactly the scheduled table's row.
+#[diagnostic::on_unimplemented(
+    message = "the scheduled reducer must take `{Row}` as its only argument after the context",
+    note = "e.g. `fn my_reducer(ctx: &ReducerContext, arg: {Row})`"
+)]
+pub trait ScheduledReducerArgs<Row> {}
+impl<Row> ScheduledReducerArgs<Row> for (Row,) {}
+
+/// Type-checks the reducer of a scheduled table at compile time.
+pub const fn scheduled_typecheck<Row, I: FnInfo>()
+where
+    I::Args: ScheduledReducerArgs<Row>,
+{
+}
+
+/// Checks that the primary key of a scheduled table is a `u64`.
+#[diagnostic::on_unimplemented(message = "a scheduled table's primary key must be a `u64`", label = "should be `u64`, not `{Self}`")]
+pub trait ScheduledTablePrimaryKey {}
+impl ScheduledTablePrimaryKey for u64 {}
+
+/// Asserts at compile time that `T` is a valid scheduled-table primary key.
+pub const fn assert_scheduled_table_primary_key<T: ScheduledTablePrimaryKey>() {}
+
+/// Checks that a schedule column is a `ScheduleAt`.
+#[diagnostic::on_unimplemented(message = "the schedule column must be a `ScheduleAt`", label = "should be `ScheduleAt`, not `{Self}`")]
+pub trait ScheduleAtColumn {}
+impl ScheduleAtColumn for spacetime_sats::ScheduleAt {}
+
+/// Asserts at compile time that `T` can hold a schedule.
+pub const fn assert_schedule_at_column<T: ScheduleAtColumn>() {}
+
+/// Asserts at compile time that `T` can carry `#[auto_inc]`.
+pub const fn assert_auto_inc_column<T: crate::table::SequenceTrigger>() {}
+
+fn identity_from_limbs(limbs: [u64; 4]) -> Identity {
+    let mut bytes = [0u8; 32];
+    for (chunk, limb) in bytes.chunks_exact_mut(8).zip(limbs) {
+        chunk.copy_from_slice(&limb.to_le_bytes());
+    }
+    Identity::from_byte_array(bytes)
+}
+
+fn connection_id_from_limbs(limbs: [u64; 2]) -> Option<ConnectionId> {
+    let mut bytes = [0u8; 16];
+    for (chunk, limb) in bytes.chunks_exact_mut(8).zip(limbs) {
+        chunk.copy_from_slice(&limb.to_le_bytes());
+    }
+    ConnectionId::from_le_byte_array(bytes).none_if_zero()
+}
+
+fn read_args(args: sys::raw::BytesSource) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if args != sys::raw::BytesSource::INVALID {
+        sys::read_bytes_source(args, &mut buf).unwrap_or_else(|e| panic!("reading the arguments from the host failed: {e}"));
+    }
+    buf
+}
+
+/// Describes the module into `sink` and prepares the reducer dispatch table.
+#[unsafe(no_mangle)]
+pub extern "C" fn __describe_module__(sink: sys::raw::BytesSink) {
+    let (def, reducers) = build_module();
+    *lock(&REDUCERS) = reducers;
+    let bytes = spacetime_sats::bsatn::to_vec(&def);
+    sys::write_bytes_sink(sink, &bytes).unwrap_or_else(|e| panic!("writing the module definition failed: {e}"));
+}
+
+/// Runs reducer `id` (its position in the `Reducers` section) for `sender` at `timestamp`.
+/// Returns 0 on success, or 1 with the error message written to `error`.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn __call_reducer__(
+    id: usize,
+    sender_0: u64,
+    sender_1: u64,
+    sender_2: u64,
+    sender_3: u64,
+    conn_id_0: u64,
+    conn_id_1: u64,
+    timestamp: u64,
+    args: sys::raw::BytesSource,
+    error: sys::raw::BytesSink,
+) -> i16 {
+    let sender = identity_from_limbs([sender_0, sender_1, sender_2, sender_3]);
+    let connection_id = connection_id_from_limbs([conn_id_0, conn_id_1]);
+    let timestamp = Timestamp::from_micros_since_unix_epoch(timestamp as i64);
+    let ctx = ReducerContext::new(sender, connection_id, timestamp);
+    let reducer = {
+        let reducers = lock(&REDUCERS);
+        match reducers.get(id) {
+            Some(f) => *f,
+            None => panic!("no reducer with id {id}: the module defines {} (was __describe_module__ called?)", reducers.len()),
+        }
+    };
+    let args = read_args(args);
+    match reducer(&ctx, &args) {
+        Ok(()) => 0,
+        Err(message) => {
+            sys::write_bytes_sink(error, message.as_bytes())
+                .unwrap_or_else(|e| panic!("writing the reducer's error message failed: {e}"));
+            sys::Errno::HOST_CALL_FAILURE.code() as i16
+        }
+    }
+}
+
+/// The procedure entry point. These bindings define no procedures, so the host (which
+/// reads the module definition) never calls it; a call traps with the reason.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn __call_procedure__(
+    id: usize,
+    _sender_0: u64,
+    _sender_1: u64,
+    _sender_2: u64,
+    _sender_3: u64,
+    _conn_id_0: u64,
+    _conn_id_1: u64,
+    _timestamp: u64,
+    _args: sys::raw::BytesSource,
+    _result_sink: sys::raw::BytesSink,
+) -> i16 {
+    panic!("no procedure with id {id}: this module defines no procedures")
+}
+
+/// The view entry point. These bindings define no views; a call traps with the reason.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn __call_view__(
+    id: usize,
+    _sender_0: u64,
+    _sender_1: u64,
+    _sender_2: u64,
+    _sender_3: u64,
+    _args: sys::raw::BytesSource,
+    _sink: sys::raw::BytesSink,
+) -> i16 {
+    panic!("no view with id {id}: this module defines no views")
+}
+
+/// The anonymous view entry point. These bindings define no views; a call traps.
+#[unsafe(no_mangle)]
+pub extern "C" fn __call_view_anon__(id: usize, _args: sys::raw::BytesSource, _sink: sys::raw::BytesSink) -> i16 {
+    panic!("no anonymous view with id {id}: this module defines no views")
+}
