@@ -57,6 +57,9 @@ pub use log;
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
+/// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
+/// behind [`SpacetimeType`].
+pub use spacetime_sats as sats;
 pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
 pub use sys::Errno;
 pub use table::{
