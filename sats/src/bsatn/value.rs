@@ -61,6 +61,47 @@ pub fn value_to_vec(value: &AlgebraicValue) -> Vec<u8> {
     out
 }
 
+/// The most elements of a zero-sized type (such as `()`) one array may hold. Their
+/// encoding is empty, so the length prefix is all that bounds them; without a cap a
+/// 5-byte input could ask for four billion values.
+pub const MAX_ZERO_SIZED_ELEMS: usize = 1 << 16;
+
+/// The fewest bytes any value of `ty` encodes to, for checking length prefixes against the
+/// remaining input. Gives up (returning 0, the safe answer) on deep or cyclic types.
+pub fn min_encoded_size(ty: &AlgebraicType, ts: &Typespace) -> usize {
+    min_size_at(ty, ts, 0)
+}
+
+fn min_size_at(ty: &AlgebraicType, ts: &Typespace, depth: usize) -> usize {
+    if depth > MAX_DEPTH {
+        return 0;
+    }
+    match ty {
+        AlgebraicType::Ref(r) => ts.get(*r).map_or(0, |t| min_size_at(t, ts, depth + 1)),
+        AlgebraicType::Sum(_) | AlgebraicType::Bool | AlgebraicType::I8 | AlgebraicType::U8 => 1,
+        AlgebraicType::Product(p) => p.elements.iter().map(|e| min_size_at(&e.algebraic_type, ts, depth + 1)).sum(),
+        AlgebraicType::Array(_) | AlgebraicType::String => 4,
+        AlgebraicType::I16 | AlgebraicType::U16 => 2,
+        AlgebraicType::I32 | AlgebraicType::U32 | AlgebraicType::F32 => 4,
+        AlgebraicType::I64 | AlgebraicType::U64 | AlgebraicType::F64 => 8,
+        AlgebraicType::I128 | AlgebraicType::U128 => 16,
+        AlgebraicType::I256 | AlgebraicType::U256 => 32,
+    }
+}
+
+/// Reads an array length prefix for elements of `elem_ty`: at least `len * min size`
+/// bytes must remain, and zero-sized elements are capped at [`MAX_ZERO_SIZED_ELEMS`].
+fn decode_array_len(elem_ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8]) -> Result<usize, DecodeError> {
+    let min = min_encoded_size(elem_ty, ts);
+    let len = decode_len(input, min)?;
+    if min == 0 && len > MAX_ZERO_SIZED_ELEMS {
+        return Err(DecodeError::Invalid(format!(
+            "array of {len} zero-sized elements exceeds the limit of {MAX_ZERO_SIZED_ELEMS}"
+        )));
+    }
+    Ok(len)
+}
+
 /// Decodes one value of type `ty` from the front of `input`.
 ///
 /// # Errors
@@ -113,9 +154,7 @@ fn decode_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize
                 let len = decode_len(input, 1)?;
                 return Ok(AlgebraicValue::bytes(take(input, len)?));
             }
-            // Only `()` encodes to zero bytes; any other element needs at least one.
-            let min = usize::from(!ts.resolve(&array.elem_ty)?.is_unit());
-            let len = decode_len(input, min)?;
+            let len = decode_array_len(&array.elem_ty, ts, input)?;
             let mut values = Vec::with_capacity(len);
             for _ in 0..len {
                 values.push(decode_at(&array.elem_ty, ts, input, depth + 1)?);
@@ -180,8 +219,7 @@ fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) 
                 take(input, len)?;
                 return Ok(());
             }
-            let min = usize::from(!ts.resolve(&array.elem_ty)?.is_unit());
-            let len = decode_len(input, min)?;
+            let len = decode_array_len(&array.elem_ty, ts, input)?;
             for _ in 0..len {
                 skip_at(&array.elem_ty, ts, input, depth + 1)?;
             }

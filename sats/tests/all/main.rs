@@ -1,3 +1,5 @@
 //! Integration tests of `spacetime-sats`, one module per concept.
 
+mod proptests;
 mod raw_def;
+mod vectors;
