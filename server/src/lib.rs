@@ -1,1 +1,37 @@
-//! The Spacetime server: databases, HTTP API and WebSocket protocol.
+//! The Spacetime server: the HTTP API under `/v1`, identities and tokens, the database
+//! registry, and one actor thread per database.
+//!
+//! # Brief overview
+//! - [`ServerConfig`] says where the data directory is, where to listen and where the
+//!   token keys are.
+//! - [`serve`] runs a server until Ctrl-C/SIGTERM, printing
+//!   `Starting SpacetimeDB listening on <ip:port>` once bound. [`Server`] is the same in
+//!   two steps ([`Server::bind`], then [`Server::run_until`]) for embedders and tests
+//!   that need the bound address or their own shutdown signal.
+//!
+//! # Examples
+//! ```no_run
+//! # async fn run() -> Result<(), spacetime_server::ServerError> {
+//! let mut config = spacetime_server::ServerConfig::new("/tmp/spacetime-data");
+//! config.listen_addr = "127.0.0.1:3000".into();
+//! spacetime_server::serve(config).await
+//! # }
+//! ```
+
+mod api_error;
+pub mod auth;
+mod config;
+mod control;
+mod database;
+mod error;
+mod logs;
+mod names;
+mod program_store;
+mod registry;
+mod routes;
+mod server;
+mod state;
+
+pub use config::{JwtKeySource, ServerConfig};
+pub use error::ServerError;
+pub use server::{serve, Server};

@@ -1,0 +1,94 @@
+//! [`ServerConfig`]: everything `serve` needs to know, and where each file lives in the
+//! data directory.
+//!
+//! Layout of the data directory (`<data_dir>`):
+//! - `id_ecdsa`, `id_ecdsa.pub`: the token key pair, unless key paths or a key dir are given;
+//! - `control-db/registry.json`: databases, owners, names, program hashes;
+//! - `program-bytes/<blake3 hex>`: module binaries, content-addressed;
+//! - `replicas/<replica id>/`: one directory per database instance (a reset gets a new
+//!   one), holding `module_logs/<YYYY-MM-DD>.log` and, later, the commit log.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the token key pair lives.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum JwtKeySource {
+    /// `id_ecdsa` and `id_ecdsa.pub` in the data directory.
+    #[default]
+    DataDir,
+    /// `id_ecdsa` and `id_ecdsa.pub` in this directory (`--jwt-key-dir`, which
+    /// `spacetime start` points at the CLI's config directory).
+    Dir(PathBuf),
+    /// Explicit files (`--jwt-priv-key-path`, `--jwt-pub-key-path`).
+    Files {
+        /// The PKCS#8 PEM private key.
+        private: PathBuf,
+        /// The SPKI PEM public key.
+        public: PathBuf,
+    },
+}
+
+/// How to run a server.
+///
+/// # Examples
+/// ```
+/// let mut config = spacetime_server::ServerConfig::new("/tmp/spacetime-data");
+/// config.listen_addr = "127.0.0.1:0".into();
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// The data directory; created if missing.
+    pub data_dir: PathBuf,
+    /// Where to listen, `host:port`; port 0 picks a free port.
+    pub listen_addr: String,
+    /// Where the token key pair lives; created there if missing.
+    pub jwt_keys: JwtKeySource,
+    /// Keep databases, programs and module logs in memory only: nothing of them is
+    /// written to the data directory (the key pair still is, so tokens stay valid).
+    pub in_memory: bool,
+    /// How long one reducer call may run before it is stopped (10 s by default).
+    pub reducer_time_budget: Duration,
+}
+
+impl ServerConfig {
+    /// The default listen address, as upstream.
+    pub const DEFAULT_LISTEN_ADDR: &'static str = "0.0.0.0:3000";
+
+    /// A configuration with the defaults: listen on `0.0.0.0:3000`, keys in the data dir,
+    /// persistent.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen_addr: Self::DEFAULT_LISTEN_ADDR.to_owned(),
+            jwt_keys: JwtKeySource::DataDir,
+            in_memory: false,
+            reducer_time_budget: Duration::from_secs(10),
+        }
+    }
+
+    /// The private and public key files, in that order.
+    pub fn jwt_key_paths(&self) -> (PathBuf, PathBuf) {
+        let in_dir = |dir: &Path| (dir.join("id_ecdsa"), dir.join("id_ecdsa.pub"));
+        match &self.jwt_keys {
+            JwtKeySource::DataDir => in_dir(&self.data_dir),
+            JwtKeySource::Dir(dir) => in_dir(dir),
+            JwtKeySource::Files { private, public } => (private.clone(), public.clone()),
+        }
+    }
+
+    /// The registry file.
+    pub(crate) fn registry_path(&self) -> PathBuf {
+        self.data_dir.join("control-db").join("registry.json")
+    }
+
+    /// The content-addressed program store.
+    pub(crate) fn program_dir(&self) -> PathBuf {
+        self.data_dir.join("program-bytes")
+    }
+
+    /// The directory of replica `replica_id`.
+    pub(crate) fn replica_dir(&self, replica_id: u64) -> PathBuf {
+        self.data_dir.join("replicas").join(replica_id.to_string())
+    }
+}

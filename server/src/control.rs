@@ -1,0 +1,165 @@
+//! Changes to the set of databases: create, update, reset (clear), delete, and
+//! reloading every registered database at start.
+//!
+//! Each change keeps the registry, the program store and the running actors in step:
+//! a database is registered only after its module loaded and its `init` succeeded, so
+//! a failed publish leaves nothing behind, and a failed update leaves the old module
+//! running.
+
+use crate::api_error::ApiError;
+use crate::auth::{identity_from_claims, random_subject, Caller, LOCAL_ISSUER};
+use crate::database::{Database, StartError};
+use crate::names::DatabaseName;
+use crate::registry::{DatabaseRecord, RegistryError};
+use crate::state::AppState;
+use spacetime_host::{LoadError, ModuleProgram};
+use spacetime_sats::Identity;
+
+/// Whether a publish created a database or updated one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishOp {
+    /// A new database.
+    Created,
+    /// An existing database got a new module (or was cleared).
+    Updated,
+}
+
+/// Compiles and checks `wasm` on a blocking thread.
+pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgram, ApiError> {
+    let host = state.host().clone();
+    let loaded = tokio::task::spawn_blocking(move || host.load(&wasm))
+        .await
+        .map_err(|e| ApiError::internal("module loading task failed", e))?;
+    loaded.map_err(|e| match e {
+        LoadError::Engine(_) => ApiError::internal("cannot load module", e),
+        e => ApiError::BadRequest(format!("cannot load the module: {e}")),
+    })
+}
+
+fn start_error(e: StartError) -> ApiError {
+    match e {
+        StartError::Thread(_) => ApiError::internal("cannot start database", e),
+        e => ApiError::BadRequest(format!("cannot publish the module: {e}")),
+    }
+}
+
+/// A registry failure as a response: a taken name is the caller's problem.
+pub fn registry_error(e: RegistryError) -> ApiError {
+    match e {
+        RegistryError::NameTaken(_) => ApiError::BadRequest(e.to_string()),
+        e => ApiError::internal("cannot update the registry", e),
+    }
+}
+
+/// Creates a database owned by `owner` running `wasm`, named `name` if given.
+/// The caller holds the control lock.
+pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>, wasm: Vec<u8>) -> Result<Identity, ApiError> {
+    if let Some(name) = &name {
+        if state.registry().resolve_name(name.as_str()).is_some() {
+            return Err(registry_error(RegistryError::NameTaken(name.to_string())));
+        }
+    }
+    let program = load_program(state, wasm.clone()).await?;
+    let database_identity = identity_from_claims(LOCAL_ISSUER, &random_subject());
+    let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
+    let logs = state.open_logs(replica_id);
+    let started = Database::start(database_identity, owner.identity, program, logs).await;
+    let database = match started {
+        Ok(database) => database,
+        Err(e) => {
+            remove_replica_dir(state, replica_id);
+            return Err(start_error(e));
+        }
+    };
+    let registered = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e)).and_then(|program_hash| {
+        let record = DatabaseRecord { database_identity, owner_identity: owner.identity, program_hash, replica_id };
+        state.registry().insert(record, name.as_ref()).map_err(registry_error)
+    });
+    if let Err(e) = registered {
+        database.shutdown();
+        remove_replica_dir(state, replica_id);
+        return Err(e);
+    }
+    state.databases().insert(database);
+    Ok(database_identity)
+}
+
+/// Replaces the module of `record` with `wasm`, keeping the data (or, with `clear`,
+/// starting over on an empty database and running `init`). The caller holds the
+/// control lock and has checked ownership.
+pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, clear: bool) -> Result<(), ApiError> {
+    let program = load_program(state, wasm.clone()).await?;
+    let program_hash = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e))?;
+    if clear {
+        let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
+        let logs = state.open_logs(replica_id);
+        let database = match Database::start(record.database_identity, record.owner_identity, program, logs).await {
+            Ok(database) => database,
+            Err(e) => {
+                remove_replica_dir(state, replica_id);
+                return Err(start_error(e));
+            }
+        };
+        if let Err(e) = state.registry().update(DatabaseRecord { program_hash, replica_id, ..record }) {
+            database.shutdown();
+            return Err(registry_error(e));
+        }
+        state.databases().insert(database);
+    } else {
+        let running = state.running(&record)?;
+        running
+            .update(program)
+            .await
+            .map_err(|e| ApiError::internal("cannot update database", e))?
+            .map_err(ApiError::BadRequest)?;
+        state.registry().update(DatabaseRecord { program_hash, ..record }).map_err(registry_error)?;
+    }
+    Ok(())
+}
+
+/// Deletes database `identity`. The caller holds the control lock and has checked
+/// ownership. Its files stay on disk, as upstream.
+pub fn delete(state: &AppState, identity: Identity) -> Result<(), ApiError> {
+    state.registry().remove(identity).map_err(registry_error)?;
+    state.databases().remove(identity);
+    Ok(())
+}
+
+/// Starts every registered database again after a restart. Data is not durable yet,
+/// so each starts empty and its `init` runs again. A database that fails to start is
+/// logged and left registered but not running.
+pub async fn reload_all(state: &AppState) {
+    for record in state.registry().all() {
+        let identity = record.database_identity;
+        let wasm = match state.programs().get(&record.program_hash) {
+            Ok(wasm) => wasm.to_vec(),
+            Err(e) => {
+                log::error!("database {identity}: cannot read its program {}: {e}", record.program_hash);
+                continue;
+            }
+        };
+        let program = match load_program(state, wasm).await {
+            Ok(program) => program,
+            Err(e) => {
+                log::error!("database {identity}: cannot load its program: {e}");
+                continue;
+            }
+        };
+        let logs = state.open_logs(record.replica_id);
+        match Database::start(identity, record.owner_identity, program, logs).await {
+            Ok(database) => state.databases().insert(database),
+            Err(e) => log::error!("database {identity}: cannot start: {e}"),
+        }
+    }
+}
+
+fn remove_replica_dir(state: &AppState, replica_id: u64) {
+    if !state.config().in_memory {
+        let dir = state.config().replica_dir(replica_id);
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                log::warn!("cannot remove {}: {e}", dir.display());
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The actor of one database: a dedicated thread that owns the [`Datastore`], the
+//! [`ModuleInstance`] and (through it) the schedule queue, and runs everything that
+//! touches them one at a time, in arrival order.
+//!
+//! It sleeps until a command arrives or the next scheduled reducer is due. Due
+//! scheduled reducers run before the next command, so a busy database still keeps
+//! its schedule. A runaway reducer is stopped by the host's time budget; the host
+//! replaces the trapped instance and the actor carries on with the next command.
+
+use super::schema_change::{check_update, create_tables};
+use super::{log_system, LogForwarder};
+use crate::logs::{LogLevel, ModuleLogs};
+use spacetime_datastore::Datastore;
+use spacetime_host::{LoadError, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
+use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// What the actor is asked to do.
+pub(super) enum Command {
+    /// An HTTP reducer call: connect, call, disconnect.
+    Call { caller: Identity, reducer_id: ReducerId, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
+    /// Replace the module, keeping the data.
+    Update { program: ModuleProgram, reply: oneshot::Sender<Result<(), String>> },
+    /// Stop after the commands before this one.
+    Shutdown,
+}
+
+/// What an HTTP reducer call did.
+#[derive(Debug)]
+pub enum CallResult {
+    /// `client_connected` refused the caller; the reducer did not run.
+    Rejected(String),
+    /// The reducer ran (and committed or failed).
+    Ran(ReducerOutcome),
+}
+
+/// Why a database could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The module could not be instantiated.
+    #[error("{0}")]
+    Instantiate(#[from] LoadError),
+    /// The datastore refused the module's tables.
+    #[error("cannot create the module's tables: {0}")]
+    Tables(String),
+    /// `init` failed.
+    #[error("the module's `init` reducer failed: {0}")]
+    Init(ReducerError),
+    /// The actor thread could not be started (not the module's fault).
+    #[error("{0}")]
+    Thread(String),
+}
+
+pub(super) struct Actor {
+    datastore: Datastore,
+    instance: ModuleInstance,
+    logs: Arc<ModuleLogs>,
+}
+
+impl Actor {
+    /// Creates the tables, instantiates the module and runs `init`.
+    pub(super) fn start(
+        identity: Identity,
+        owner: Identity,
+        program: ModuleProgram,
+        logs: Arc<ModuleLogs>,
+    ) -> Result<Self, StartError> {
+        let mut datastore = Datastore::new();
+        create_tables(&mut datastore, program.module_def().tables.iter(), program.module_def())
+            .map_err(StartError::Tables)?;
+        let mut instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        if let Some(outcome) = instance.call_init(&mut datastore, owner, Timestamp::now()) {
+            outcome.result.map_err(StartError::Init)?;
+        }
+        Ok(Self { datastore, instance, logs })
+    }
+
+    /// Serves commands until shut down or every sender is gone.
+    pub(super) fn run(mut self, commands: mpsc::Receiver<Command>) {
+        loop {
+            let next = match self.instance.scheduler().next_due() {
+                None => commands.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                Some(due) => {
+                    let wait = due.duration_since(Timestamp::now()).to_micros();
+                    if wait <= 0 {
+                        self.run_due();
+                        continue;
+                    }
+                    commands.recv_timeout(Duration::from_micros(wait.unsigned_abs()))
+                }
+            };
+            match next {
+                Ok(Command::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Ok(command) => self.handle(command),
+                Err(mpsc::RecvTimeoutError::Timeout) => self.run_due(),
+            }
+        }
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Call { caller, reducer_id, args, reply } => {
+                let result = self.http_call(caller, reducer_id, &args);
+                // The caller may have gone away; the call still happened.
+                let _ = reply.send(result);
+            }
+            Command::Update { program, reply } => {
+                let _ = reply.send(self.update(program));
+            }
+            Command::Shutdown => {}
+        }
+    }
+
+    /// Runs every scheduled reducer that is due. The host logs their failures.
+    fn run_due(&mut self) {
+        let now = Timestamp::now();
+        for call in self.instance.take_due(now) {
+            self.instance.call_scheduled(&mut self.datastore, call, now);
+        }
+    }
+
+    fn http_call(&mut self, caller: Identity, reducer_id: ReducerId, args: &[u8]) -> CallResult {
+        let connection_id = random_connection_id();
+        if let Some(outcome) = self.instance.client_connected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
+            if let Err(e) = outcome.result {
+                self.log_failure("client_connected", &e);
+                return CallResult::Rejected(e.to_string());
+            }
+        }
+        let call = ReducerCall {
+            reducer_id,
+            caller_identity: caller,
+            caller_connection_id: Some(connection_id),
+            timestamp: Timestamp::now(),
+            args_bsatn: args,
+        };
+        let outcome = self.instance.call_reducer(&mut self.datastore, call);
+        if let Err(e) = &outcome.result {
+            let name = self.reducer_name(reducer_id);
+            self.log_failure(&name, e);
+        }
+        if let Some(outcome) = self.instance.client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
+            if let Err(e) = outcome.result {
+                self.log_failure("client_disconnected", &e);
+            }
+        }
+        CallResult::Ran(outcome)
+    }
+
+    /// Swaps in `program` if its schema is compatible, creating any new tables.
+    fn update(&mut self, program: ModuleProgram) -> Result<(), String> {
+        let added = check_update(self.instance.program().module_def(), program.module_def())?;
+        let identity = self.instance.database_identity();
+        let instance = program
+            .instantiate(identity, Arc::new(LogForwarder(self.logs.clone())))
+            .map_err(|e| e.to_string())?;
+        create_tables(&mut self.datastore, added.iter().copied(), program.module_def())?;
+        self.instance = instance;
+        self.instance.restore_schedules(&self.datastore, Timestamp::now());
+        log_system(&self.logs, LogLevel::Info, None, "module updated");
+        Ok(())
+    }
+
+    fn reducer_name(&self, id: ReducerId) -> String {
+        self.instance.program().module_def().reducer_by_id(id).map_or_else(|| format!("#{}", id.0), |r| r.name.clone())
+    }
+
+    /// Records a failed reducer in the module log. A panic's message is already there
+    /// (the module's panic hook logged it), so only other failures are added.
+    fn log_failure(&self, reducer: &str, error: &ReducerError) {
+        if !matches!(error, ReducerError::Panic(_)) {
+            log_system(&self.logs, LogLevel::Error, Some(reducer), error.to_string());
+        }
+    }
+}
+
+/// A fresh random connection id (never zero, which means "none").
+fn random_connection_id() -> ConnectionId {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes[0] |= 1;
+    ConnectionId::from_le_byte_array(bytes)
+}

@@ -1,0 +1,178 @@
+//! Running databases: each is one [`Database`] handle, whose actor thread owns the
+//! datastore and the module instance (see [`actor`]); [`Databases`] is the map of the
+//! running ones.
+
+mod actor;
+mod schema_change;
+
+pub use actor::{CallResult, StartError};
+
+use crate::logs::{LogLevel, LogRecord, ModuleLogs};
+use actor::{Actor, Command};
+use spacetime_host::{LogSink, ModuleLogRecord, ModuleProgram};
+use spacetime_sats::{Identity, ReducerId};
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use tokio::sync::oneshot;
+
+/// The actor is gone (it was shut down, or its thread died); the request cannot run.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("the database is shutting down")]
+pub struct ActorGone;
+
+/// A running database: the way to its actor, its logs and its current module.
+pub struct Database {
+    /// The database's identity.
+    pub identity: Identity,
+    /// Its owner.
+    pub owner: Identity,
+    commands: mpsc::Sender<Command>,
+    logs: Arc<ModuleLogs>,
+    program: RwLock<ModuleProgram>,
+}
+
+impl Database {
+    /// Starts the actor of a database running `program` on an empty datastore, and
+    /// runs its `init` reducer (as `owner`). Waits until that is done.
+    ///
+    /// # Errors
+    /// [`StartError`] if the module cannot be instantiated, its tables cannot be
+    /// created, or `init` fails; then no thread is left running.
+    pub async fn start(
+        identity: Identity,
+        owner: Identity,
+        program: ModuleProgram,
+        logs: Arc<ModuleLogs>,
+    ) -> Result<Self, StartError> {
+        let (commands, receiver) = mpsc::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let actor_program = program.clone();
+        let actor_logs = logs.clone();
+        std::thread::Builder::new()
+            .name(format!("db-{}", identity.abbreviate()))
+            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs) {
+                Ok(actor) => {
+                    if ready_tx.send(Ok(())).is_ok() {
+                        actor.run(receiver);
+                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| StartError::Thread(e.to_string()))?;
+        ready_rx.await.map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
+        Ok(Self { identity, owner, commands, logs, program: RwLock::new(program) })
+    }
+
+    /// The module currently running.
+    pub fn program(&self) -> ModuleProgram {
+        self.program.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The module logs.
+    pub fn logs(&self) -> &Arc<ModuleLogs> {
+        &self.logs
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, ActorGone> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(make(tx)).map_err(|_| ActorGone)?;
+        rx.await.map_err(|_| ActorGone)
+    }
+
+    /// Calls reducer `reducer_id` with BSATN `args` for `caller`, wrapped in
+    /// `client_connected` / `client_disconnected` on a new connection id, as an HTTP
+    /// call is. Runs even if the caller stops waiting.
+    pub async fn call(&self, caller: Identity, reducer_id: ReducerId, args: Vec<u8>) -> Result<CallResult, ActorGone> {
+        self.ask(|reply| Command::Call { caller, reducer_id, args, reply }).await
+    }
+
+    /// Replaces the module with `program`, keeping the data if the schema allows.
+    ///
+    /// # Errors
+    /// The outer error if the actor is gone; the inner one (a message for the
+    /// publisher) if the update was rejected, in which case the old module keeps running.
+    pub async fn update(&self, program: ModuleProgram) -> Result<Result<(), String>, ActorGone> {
+        let result = self.ask(|reply| Command::Update { program: program.clone(), reply }).await?;
+        if result.is_ok() {
+            *self.program.write().unwrap_or_else(|e| e.into_inner()) = program;
+        }
+        Ok(result)
+    }
+
+    /// Stops the actor after the commands already queued, and ends log followers.
+    pub fn shutdown(&self) {
+        let _ = self.commands.send(Command::Shutdown);
+        self.logs.close();
+    }
+}
+
+/// Forwards a module's log lines to its database's [`ModuleLogs`].
+pub struct LogForwarder(pub Arc<ModuleLogs>);
+
+impl LogSink for LogForwarder {
+    fn log(&self, record: ModuleLogRecord) {
+        use spacetime_host::LogLevel as Host;
+        let level = match record.level {
+            Host::Error => LogLevel::Error,
+            Host::Warn => LogLevel::Warn,
+            Host::Info => LogLevel::Info,
+            Host::Debug => LogLevel::Debug,
+            Host::Trace => LogLevel::Trace,
+            Host::Panic => LogLevel::Panic,
+        };
+        self.0.append(&LogRecord {
+            level,
+            ts: record.ts.to_micros_since_unix_epoch(),
+            target: record.target,
+            filename: record.filename,
+            line_number: record.line_number,
+            function: record.function,
+            message: record.message,
+        });
+    }
+}
+
+/// The running databases, by identity.
+#[derive(Default)]
+pub struct Databases {
+    map: Mutex<HashMap<Identity, Arc<Database>>>,
+}
+
+impl Databases {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, Arc<Database>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running database `identity`.
+    pub fn get(&self, identity: Identity) -> Option<Arc<Database>> {
+        self.lock().get(&identity).cloned()
+    }
+
+    /// Adds (or replaces) a running database, shutting down the one it replaces.
+    pub fn insert(&self, database: Database) {
+        if let Some(old) = self.lock().insert(database.identity, Arc::new(database)) {
+            old.shutdown();
+        }
+    }
+
+    /// Stops and removes database `identity`.
+    pub fn remove(&self, identity: Identity) {
+        if let Some(old) = self.lock().remove(&identity) {
+            old.shutdown();
+        }
+    }
+
+    /// Stops every database.
+    pub fn shutdown_all(&self) {
+        for (_, db) in self.lock().drain() {
+            db.shutdown();
+        }
+    }
+}
+
+/// Logs a line from the server (not the module) into a database's module log.
+pub(crate) fn log_system(logs: &ModuleLogs, level: LogLevel, function: Option<&str>, message: impl Into<String>) {
+    logs.append(&LogRecord::system(level, function, message));
+}

@@ -1,0 +1,235 @@
+//! Module logs of one database: a bounded in-memory tail, an NDJSON file per day under
+//! `module_logs/`, and live delivery to followers.
+//!
+//! Every record is one JSON line,
+//! `{"level":"Info","ts":<µs>,"target":…,"filename":…,"line_number":…,"function":…,"message":…}`,
+//! exactly what `GET /logs` streams. Appending, snapshotting and subscribing share one
+//! lock, so a follower sees every line exactly once: the tail, then everything after it.
+
+use serde::Serialize;
+use spacetime_sats::Timestamp;
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// How many lines the in-memory tail keeps.
+pub const TAIL_CAPACITY: usize = 10_000;
+/// How many new lines a slow follower may fall behind before it skips some.
+const FOLLOW_BUFFER: usize = 1024;
+
+/// The level of a record, spelled as in the NDJSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum LogLevel {
+    /// An error.
+    Error,
+    /// A warning.
+    Warn,
+    /// Information.
+    Info,
+    /// Debugging detail.
+    Debug,
+    /// Tracing detail.
+    Trace,
+    /// A module panic.
+    Panic,
+}
+
+/// One log record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogRecord {
+    /// Its level.
+    pub level: LogLevel,
+    /// When it was logged, in microseconds since the Unix epoch.
+    pub ts: i64,
+    /// The logging target (usually the module path).
+    pub target: Option<String>,
+    /// The source file.
+    pub filename: Option<String>,
+    /// The source line.
+    pub line_number: Option<u32>,
+    /// The reducer that logged it.
+    pub function: Option<String>,
+    /// The text.
+    pub message: String,
+}
+
+impl LogRecord {
+    /// A record written by the server itself (not by module code), timestamped now.
+    pub fn system(level: LogLevel, function: Option<&str>, message: impl Into<String>) -> Self {
+        Self {
+            level,
+            ts: Timestamp::now().to_micros_since_unix_epoch(),
+            target: None,
+            filename: None,
+            line_number: None,
+            function: function.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+}
+
+struct Inner {
+    tail: VecDeque<Arc<str>>,
+    file: Option<(String, File)>,
+    followers: Option<broadcast::Sender<Arc<str>>>,
+}
+
+/// The logs of one database. Shared between its actor (which appends) and the HTTP
+/// layer (which reads and follows).
+pub struct ModuleLogs {
+    dir: Option<PathBuf>,
+    inner: Mutex<Inner>,
+}
+
+/// What a reader gets: the requested tail, and new lines if it follows.
+pub struct LogsSnapshot {
+    /// The last lines, oldest first, each without its newline.
+    pub lines: Vec<Arc<str>>,
+    /// New lines as they are appended, if following; closed when the database goes away.
+    pub follow: Option<broadcast::Receiver<Arc<str>>>,
+}
+
+impl ModuleLogs {
+    /// Logs kept in memory only.
+    pub fn in_memory() -> Self {
+        Self::with_dir(None, VecDeque::new())
+    }
+
+    /// Logs written to files in `dir` (created if missing); the tail of the newest file
+    /// is loaded, so a restarted server still shows earlier lines.
+    pub fn open(dir: &Path) -> Self {
+        let tail = load_tail(dir).unwrap_or_else(|e| {
+            log::warn!("cannot read earlier module logs in {}: {e}", dir.display());
+            VecDeque::new()
+        });
+        Self::with_dir(Some(dir.to_owned()), tail)
+    }
+
+    fn with_dir(dir: Option<PathBuf>, tail: VecDeque<Arc<str>>) -> Self {
+        let (sender, _) = broadcast::channel(FOLLOW_BUFFER);
+        Self { dir, inner: Mutex::new(Inner { tail, file: None, followers: Some(sender) }) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends `record`: to the tail, to today's file, and to every follower.
+    pub fn append(&self, record: &LogRecord) {
+        let line: Arc<str> = serde_json::to_string(record).expect("a log record is plain JSON data").into();
+        let mut inner = self.lock();
+        if let Some(dir) = &self.dir {
+            if let Err(e) = write_line(&mut inner.file, dir, record.ts, &line) {
+                log::warn!("cannot write module log in {}: {e}", dir.display());
+            }
+        }
+        if inner.tail.len() == TAIL_CAPACITY {
+            inner.tail.pop_front();
+        }
+        inner.tail.push_back(line.clone());
+        if let Some(followers) = &inner.followers {
+            // No receivers is fine: nobody is following.
+            let _ = followers.send(line);
+        }
+    }
+
+    /// The last `num_lines` lines (all kept lines if `None`) and, if `follow`, a
+    /// receiver of the lines appended after them.
+    pub fn read(&self, num_lines: Option<usize>, follow: bool) -> LogsSnapshot {
+        let inner = self.lock();
+        let skip = num_lines.map_or(0, |n| inner.tail.len().saturating_sub(n));
+        let lines = inner.tail.iter().skip(skip).cloned().collect();
+        let follow = if follow { inner.followers.as_ref().map(broadcast::Sender::subscribe) } else { None };
+        LogsSnapshot { lines, follow }
+    }
+
+    /// Ends every follow stream (the database was deleted or replaced).
+    pub fn close(&self) {
+        self.lock().followers = None;
+    }
+}
+
+/// Appends `line` to the file for the day of `ts`, opening it when the day changes.
+fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: i64, line: &str) -> std::io::Result<()> {
+    let day = Timestamp::from_micros_since_unix_epoch(ts).to_rfc3339()[..10].to_owned();
+    if file.as_ref().is_none_or(|(open_day, _)| *open_day != day) {
+        fs::create_dir_all(dir)?;
+        let f = OpenOptions::new().create(true).append(true).open(dir.join(format!("{day}.log")))?;
+        *file = Some((day, f));
+    }
+    let (_, f) = file.as_mut().expect("opened just above");
+    f.write_all(format!("{line}\n").as_bytes())
+}
+
+/// The last [`TAIL_CAPACITY`] lines of the newest `*.log` file in `dir`.
+fn load_tail(dir: &Path) -> std::io::Result<VecDeque<Arc<str>>> {
+    let mut tail = VecDeque::new();
+    let newest = match fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .max(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(path) = newest {
+        for line in BufReader::new(File::open(path)?).lines() {
+            let line = line?;
+            if line.is_empty() {
+                continue;
+            }
+            if tail.len() == TAIL_CAPACITY {
+                tail.pop_front();
+            }
+            tail.push_back(line.into());
+        }
+    }
+    Ok(tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(message: &str) -> LogRecord {
+        LogRecord::system(LogLevel::Info, Some("add"), message)
+    }
+
+    #[test]
+    fn lines_are_ndjson_in_a_daily_file_and_reload_after_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = ModuleLogs::open(dir.path());
+        logs.append(&record("one"));
+        logs.append(&record("two"));
+
+        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(files.len(), 1);
+        let name = files[0].to_string_lossy().into_owned();
+        assert!(name.len() == "2026-01-01.log".len() && name.ends_with(".log"), "{name}");
+
+        let reopened = ModuleLogs::open(dir.path());
+        let lines = reopened.read(Some(1), false).lines;
+        let json: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(json["message"], "two");
+        assert_eq!(json["level"], "Info");
+        assert_eq!(json["function"], "add");
+        assert_eq!(reopened.read(None, false).lines.len(), 2);
+    }
+
+    #[test]
+    fn followers_get_new_lines_until_closed() {
+        let logs = ModuleLogs::in_memory();
+        logs.append(&record("before"));
+        let mut snapshot = logs.read(Some(10), true);
+        assert_eq!(snapshot.lines.len(), 1);
+        logs.append(&record("after"));
+        let follow = snapshot.follow.as_mut().unwrap();
+        assert!(follow.try_recv().unwrap().contains("\"after\""));
+        logs.close();
+        assert!(matches!(follow.try_recv(), Err(broadcast::error::TryRecvError::Closed)));
+    }
+}

@@ -1,0 +1,35 @@
+//! The HTTP API under `/v1`: one module per resource, assembled into one router here.
+//!
+//! Routes under `/v1/database` go through [`anon_auth_middleware`], which attaches a
+//! caller to each request (a fresh identity if it sent no token) and returns the
+//! caller's identity and token in response headers.
+
+mod call;
+mod database;
+mod identity;
+mod logs;
+mod publish;
+mod query;
+
+use crate::auth::anon_auth_middleware;
+use crate::state::AppState;
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let keys = Arc::clone(&axum::extract::FromRef::from_ref(&state));
+    let databases = Router::new()
+        .merge(publish::router())
+        .merge(database::router())
+        .merge(call::router())
+        .merge(logs::router())
+        .route_layer(from_fn_with_state(keys, anon_auth_middleware));
+    let v1 = Router::new()
+        .route("/ping", get(|| async {}))
+        .nest("/identity", identity::router())
+        .merge(databases);
+    Router::new().nest("/v1", v1).with_state(state)
+}

@@ -1,0 +1,118 @@
+//! Starting and running a server: open the data directory, load the keys and the
+//! registry, bind, announce the address, serve until told to stop.
+
+use crate::auth::JwtKeys;
+use crate::config::ServerConfig;
+use crate::control;
+use crate::error::ServerError;
+use crate::program_store::ProgramStore;
+use crate::registry::Registry;
+use crate::routes;
+use crate::state::AppState;
+use spacetime_host::{HostConfig, HostRuntime};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// A bound, not yet serving, server.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    state: AppState,
+}
+
+impl Server {
+    /// Opens the data directory (creating it and the key pair if missing), loads the
+    /// registry, binds `config.listen_addr`, and restarts every registered database.
+    ///
+    /// # Errors
+    /// Fails if the data directory, the keys or the registry cannot be used, or the
+    /// address cannot be bound.
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
+        let (private, public) = config.jwt_key_paths();
+        let keys = JwtKeys::load_or_create(&private, &public)?;
+        let (registry, programs) = if config.in_memory {
+            (Registry::in_memory(), ProgramStore::Memory(Default::default()))
+        } else {
+            (Registry::open(&config.registry_path())?, ProgramStore::Disk { dir: config.program_dir() })
+        };
+        let listener = TcpListener::bind(&config.listen_addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr: config.listen_addr.clone(), source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr: config.listen_addr.clone(), source })?;
+        let host = HostRuntime::new(HostConfig { reducer_time_budget: config.reducer_time_budget, ..HostConfig::default() })
+            .map_err(ServerError::Host)?;
+        let state = AppState::new(config, keys, registry, programs, host);
+        control::reload_all(&state).await;
+        Ok(Self { listener, local_addr, state })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes.
+    ///
+    /// # Errors
+    /// Fails if accepting connections fails.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
+        let app = routes::router(self.state.clone());
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        self.state.databases().shutdown_all();
+        served.map_err(ServerError::Serve)
+    }
+}
+
+/// Runs a server with `config` until Ctrl-C or SIGTERM.
+///
+/// Prints exactly `Starting SpacetimeDB listening on <ip:port>` to stdout once the
+/// address is bound, as test harnesses wait for that line.
+///
+/// # Errors
+/// See [`Server::bind`] and [`Server::run_until`].
+pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    let server = Server::bind(config).await?;
+    announce(server.local_addr());
+    server.run_until(shutdown_signal()).await
+}
+
+/// The line harnesses wait for; stdout is this server's interface here.
+#[allow(clippy::print_stdout)]
+fn announce(addr: SocketAddr) {
+    use std::io::Write;
+    println!("Starting SpacetimeDB listening on {addr}");
+    let _ = std::io::stdout().flush();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            log::error!("cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                log::error!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    log::info!("shutting down");
+}

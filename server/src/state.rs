@@ -1,0 +1,122 @@
+//! [`AppState`]: what every request handler shares: the configuration, the key pair,
+//! the registry, the program store, the module host and the running databases.
+
+use crate::api_error::ApiError;
+use crate::auth::JwtKeys;
+use crate::config::ServerConfig;
+use crate::database::{Database, Databases};
+use crate::logs::ModuleLogs;
+use crate::names::NameOrIdentity;
+use crate::program_store::ProgramStore;
+use crate::registry::{DatabaseRecord, Registry};
+use axum::extract::FromRef;
+use spacetime_host::HostRuntime;
+use std::sync::Arc;
+
+/// Shared server state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+    keys: Arc<JwtKeys>,
+}
+
+struct Inner {
+    config: ServerConfig,
+    registry: Registry,
+    programs: ProgramStore,
+    host: HostRuntime,
+    databases: Databases,
+    /// Serializes changes to the set of databases (publish, delete, rename), so that
+    /// checking a name and taking it cannot interleave with another publish.
+    control: tokio::sync::Mutex<()>,
+}
+
+impl AppState {
+    /// Assembles the state of a server.
+    pub fn new(config: ServerConfig, keys: JwtKeys, registry: Registry, programs: ProgramStore, host: HostRuntime) -> Self {
+        let inner = Inner {
+            config,
+            registry,
+            programs,
+            host,
+            databases: Databases::default(),
+            control: tokio::sync::Mutex::new(()),
+        };
+        Self { inner: Arc::new(inner), keys: Arc::new(keys) }
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.inner.config
+    }
+
+    /// The token key pair.
+    pub fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The program store.
+    pub fn programs(&self) -> &ProgramStore {
+        &self.inner.programs
+    }
+
+    /// The module host.
+    pub fn host(&self) -> &HostRuntime {
+        &self.inner.host
+    }
+
+    /// The running databases.
+    pub fn databases(&self) -> &Databases {
+        &self.inner.databases
+    }
+
+    /// Takes the lock that serializes changes to the set of databases.
+    pub async fn control_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.control.lock().await
+    }
+
+    /// The database a `:name_or_identity` path segment names, if it exists.
+    pub fn find(&self, name_or_identity: &str) -> Option<DatabaseRecord> {
+        let identity = match NameOrIdentity::parse(name_or_identity) {
+            NameOrIdentity::Identity(id) => id,
+            NameOrIdentity::Name(name) => self.registry().resolve_name(&name)?,
+        };
+        self.registry().get(identity)
+    }
+
+    /// Like [`find`](Self::find), but a missing database is a 404.
+    pub fn lookup(&self, name_or_identity: &str) -> Result<DatabaseRecord, ApiError> {
+        self.find(name_or_identity).ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "No such database: `{name_or_identity}`; check the name or identity (`spacetime list` shows yours)"
+            ))
+        })
+    }
+
+    /// The running database of `record`.
+    pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, ApiError> {
+        self.databases().get(record.database_identity).ok_or_else(|| {
+            ApiError::internal("database is registered but not running", record.database_identity)
+        })
+    }
+
+    /// The module logs of replica `replica_id`: in its directory, or in memory.
+    pub fn open_logs(&self, replica_id: u64) -> Arc<ModuleLogs> {
+        Arc::new(if self.config().in_memory {
+            ModuleLogs::in_memory()
+        } else {
+            ModuleLogs::open(&self.config().replica_dir(replica_id).join("module_logs"))
+        })
+    }
+}
+
+impl FromRef<AppState> for Arc<JwtKeys> {
+    fn from_ref(state: &AppState) -> Self {
+        state.keys.clone()
+    }
+}
