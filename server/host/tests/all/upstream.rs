@@ -1,0 +1,126 @@
+//! Upstream compatibility: the example modules built with our bindings describe
+//! themselves exactly as the same sources built against the crates.io
+//! `spacetimedb = "=2.10.1"` do, and our builds import only `spacetime_10.*`
+//! functions.
+
+use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, QUICKSTART_CHAT};
+use crate::support::runtime;
+use spacetime_host::extract_raw_module_def;
+use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
+use std::fmt::Write;
+
+/// A name for each section, for the diff.
+fn section_name(section: &RawModuleDefV10Section) -> String {
+    let debug = format!("{section:?}");
+    debug.split(['(', ' ', '{']).next().unwrap_or("?").to_owned()
+}
+
+/// Sections by name, pretty-printed.
+fn sections(def: &RawModuleDef) -> Vec<(String, String)> {
+    match def {
+        RawModuleDef::V10(v10) => v10.sections.iter().map(|s| (section_name(s), format!("{s:#?}"))).collect(),
+        other => vec![("whole definition".into(), format!("{other:#?}"))],
+    }
+}
+
+/// A line diff of two texts: `-` only upstream, `+` only ours, with context.
+fn line_diff(upstream: &str, ours: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (upstream.lines().collect(), ours.lines().collect());
+    // Longest common subsequence table, fine for definitions of a few thousand lines.
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            let _ = writeln!(out, "+ {}", b[j]);
+            j += 1;
+        } else {
+            let _ = writeln!(out, "- {}", a[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Asserts both builds of `module` describe the same definition, printing the
+/// differing sections as a diff.
+fn assert_same_definition(module: ModuleCrate) {
+    let upstream = extract_raw_module_def(&module_bytes(module, Bindings::Upstream))
+        .unwrap_or_else(|e| panic!("upstream build of {} does not describe itself: {e}", module.package));
+    let ours = extract_raw_module_def(&module_bytes(module, Bindings::Ours))
+        .unwrap_or_else(|e| panic!("our build of {} does not describe itself: {e}", module.package));
+    if upstream == ours {
+        return;
+    }
+    let (up, our) = (sections(&upstream), sections(&ours));
+    let mut report = format!("{}: our module definition differs from upstream's (- upstream, + ours)\n", module.package);
+    let names: Vec<&String> = up.iter().chain(&our).map(|(n, _)| n).collect();
+    let mut seen = Vec::new();
+    for name in names {
+        if seen.contains(&name) {
+            continue;
+        }
+        seen.push(name);
+        let find = |list: &[(String, String)]| list.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
+        let (a, b) = (find(&up), find(&our));
+        if a != b {
+            let _ = writeln!(report, "== section {name} ==\n{}", line_diff(&a, &b));
+        }
+    }
+    let order = |list: &[(String, String)]| list.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    if order(&up) != order(&our) {
+        let _ = writeln!(report, "section order: upstream {:?}, ours {:?}", order(&up), order(&our));
+    }
+    panic!("{report}");
+}
+
+#[test]
+fn quickstart_chat_describes_itself_as_upstream() {
+    assert_same_definition(QUICKSTART_CHAT);
+}
+
+#[test]
+fn all_features_describes_itself_as_upstream() {
+    assert_same_definition(ALL_FEATURES);
+}
+
+#[test]
+fn bench_module_describes_itself_as_upstream() {
+    assert_same_definition(BENCH);
+}
+
+#[test]
+fn upstream_builds_of_the_examples_load() {
+    for module in [QUICKSTART_CHAT, ALL_FEATURES] {
+        let wasm = module_bytes(module, Bindings::Upstream);
+        runtime().load(&wasm).unwrap_or_else(|e| panic!("upstream build of {} does not load: {e}", module.package));
+    }
+}
+
+#[test]
+fn our_builds_import_only_spacetime_10_functions() {
+    let engine = wasmtime::Engine::default();
+    for module in [QUICKSTART_CHAT, ALL_FEATURES] {
+        let wasm = module_bytes(module, Bindings::Ours);
+        let compiled = wasmtime::Module::new(&engine, &wasm).expect("valid wasm");
+        let foreign: Vec<String> = compiled
+            .imports()
+            .filter(|i| !i.module().starts_with("spacetime_10.") || !spacetime_host::IMPORTS.contains(&(i.module(), i.name())))
+            .map(|i| format!("{}::{}", i.module(), i.name()))
+            .collect();
+        assert!(foreign.is_empty(), "{} imports functions the host does not provide: {foreign:?}", module.package);
+        assert!(compiled.imports().len() > 0, "{} imports nothing from the host", module.package);
+    }
+}
+
+#[test]
+fn line_diff_marks_changed_lines() {
+    assert_eq!(line_diff("a\nb\nc", "a\nx\nc"), "+ x\n- b\n");
+}
