@@ -125,7 +125,10 @@ impl Reader<'_> {
                     path.truncate(len);
                 }
                 if *array.elem_ty == AlgebraicType::U8 {
-                    AlgebraicValue::array(values)
+                    // Byte arrays are always `ArrayValue::Bytes`, empty ones included, as
+                    // BSATN decoding makes them.
+                    let bytes = values.iter().filter_map(|v| if let AlgebraicValue::U8(b) = v { Some(*b) } else { None });
+                    AlgebraicValue::bytes(bytes.collect::<Vec<u8>>())
                 } else {
                     AlgebraicValue::Array(crate::ArrayValue::Values(values))
                 }

@@ -127,6 +127,7 @@ fn lenient_input() {
     assert_eq!(read(&T::F64, "3"), Ok(V::F64(3.0.into())));
     assert!(matches!(read(&T::F64, r#""NaN""#), Ok(V::F64(f)) if f.0.is_nan()));
     assert_eq!(read(&T::bytes(), "[1,2]"), Ok(V::bytes(vec![1, 2])));
+    assert_eq!(read(&T::bytes(), "[]"), Ok(V::bytes(vec![])));
     assert_eq!(read(&T::bytes(), r#""0xdead""#), Ok(V::bytes(vec![0xde, 0xad])));
     let id = V::product(vec![V::from(crate::u256::from(0xabcdu32))]);
     let hex = "000000000000000000000000000000000000000000000000000000000000abcd";
