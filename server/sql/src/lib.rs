@@ -1,1 +1,110 @@
 //! The SQL subset: parsing, checking and executing queries and DML.
+//!
+//! # Brief overview
+//! [`execute`] runs one statement in three stages, each its own module:
+//! 1. [`parse`](parse::parse): `sqlparser` (Postgres dialect), then a strict whitelist
+//!    into the small untyped AST [`SqlStmt`](parse::SqlStmt). Anything outside the
+//!    subset is rejected here with what to write instead.
+//! 2. [`check`](check::check): resolves names against the module's schema and the
+//!    caller's rights, types literals, and picks index accesses: a typed
+//!    [`Plan`](plan::Plan).
+//! 3. [`execute_plan`](exec::execute_plan): runs the plan on the
+//!    [`Datastore`]; each DML statement is its own transaction, whose
+//!    [`TxData`] is returned for subscription updates.
+//!
+//! Rendering results (tables, JSON) is not done here: [`SqlOutcome`] holds the result
+//! schema and rows as SATS values.
+//!
+//! The subset: `SELECT *|t.*|cols [AS a]|COUNT(*) AS n FROM t [AS a] [[INNER] JOIN u
+//! [AS b] [ON x.c = y.d]]… [WHERE …] [LIMIT n]` with `= <> != < <= > >=`, `AND`, `OR`,
+//! parentheses, literals and `:sender`; and, for the owner only, `INSERT INTO t
+//! [(cols)] VALUES (…)[, (…)]`, `UPDATE t SET c = lit[, …] [WHERE …]` and
+//! `DELETE FROM t [WHERE …]`.
+
+pub mod check;
+mod error;
+pub mod exec;
+pub mod lit;
+pub mod parse;
+pub mod plan;
+
+pub use error::SqlError;
+pub use exec::execute_plan;
+
+use spacetime_datastore::{Datastore, TxData};
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::{Identity, ProductType, ProductValue};
+
+/// Who runs a statement, and who owns the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqlAuth {
+    /// The caller's identity; `:sender` in a query is this.
+    pub caller: Identity,
+    /// The database owner's identity.
+    pub owner: Identity,
+}
+
+impl SqlAuth {
+    /// Whether the caller owns the database: only the owner sees private tables and
+    /// may run DML.
+    pub fn is_owner(&self) -> bool {
+        self.caller == self.owner
+    }
+}
+
+/// How many rows a DML statement changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DmlStats {
+    /// Rows added by `INSERT` (an insert of an existing identical row adds none).
+    pub rows_inserted: u64,
+    /// Rows removed by `DELETE`.
+    pub rows_deleted: u64,
+    /// Rows matched and rewritten by `UPDATE`.
+    pub rows_updated: u64,
+}
+
+/// The result of one statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlOutcome {
+    /// The result's column names and types (type references inlined); empty for DML.
+    pub schema: ProductType,
+    /// The result rows; empty for DML.
+    pub rows: Vec<ProductValue>,
+    /// What DML changed; zero for queries.
+    pub stats: DmlStats,
+    /// The committed transaction of a DML statement, to notify subscribers with.
+    pub tx: Option<TxData>,
+}
+
+/// Parses and checks `sql` into a plan, without running it.
+///
+/// # Errors
+/// As [`execute`], except for errors that only running reveals.
+pub fn compile(
+    sql: &str,
+    auth: &SqlAuth,
+    module: &ModuleDef,
+    ds: &Datastore,
+) -> Result<plan::Plan, SqlError> {
+    check::check(&parse::parse(sql)?, auth, module, ds)
+}
+
+/// Runs one SQL statement for `auth`'s caller.
+///
+/// Table names resolve through `module` (canonical or accessor names) and then the
+/// datastore, so system tables the server created are visible too.
+///
+/// # Errors
+/// A [`SqlError`] naming what is wrong: syntax, an unsupported construct (with what to
+/// write instead), an unknown or private table, an unknown column, a literal that does
+/// not fit its column, DML by a non-owner, or a datastore error such as a unique
+/// violation (in which case the statement changed nothing).
+pub fn execute(
+    sql: &str,
+    auth: &SqlAuth,
+    module: &ModuleDef,
+    ds: &mut Datastore,
+) -> Result<SqlOutcome, SqlError> {
+    let plan = compile(sql, auth, module, ds)?;
+    execute_plan(&plan, ds)
+}

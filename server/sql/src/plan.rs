@@ -1,0 +1,221 @@
+//! The typed plan: what `check` produces and `exec` runs.
+//!
+//! Names are resolved to table and column ids, literals are values of their column's
+//! type, `:sender` is the caller's identity, and each table access says whether it
+//! scans or probes an index. Subscriptions can reuse [`SelectPlan`] and
+//! [`Predicate::eval`] to evaluate a query against the rows of one transaction.
+
+use crate::parse::CmpOp;
+use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductType, ProductValue, TableId};
+use std::ops::Bound;
+
+/// A checked statement, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A query.
+    Select(SelectPlan),
+    /// `INSERT`.
+    Insert(InsertPlan),
+    /// `UPDATE`.
+    Update(UpdatePlan),
+    /// `DELETE`.
+    Delete(DeletePlan),
+}
+
+/// A table a plan reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// The table.
+    pub table_id: TableId,
+    /// Its canonical name.
+    pub table_name: String,
+    /// The name the query refers to it by (its alias, or the name as written).
+    pub alias: String,
+}
+
+/// A column of one of the plan's relations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ColRef {
+    /// The relation's position in the plan's `relations`.
+    pub rel: usize,
+    /// The column.
+    pub col: ColId,
+}
+
+/// One side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// A column's value.
+    Column(ColRef),
+    /// A constant, already of the other side's type.
+    Value(AlgebraicValue),
+}
+
+/// A typed predicate over a tuple of rows (one row per relation).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    /// A constant (`WHERE TRUE`).
+    Const(bool),
+    /// `lhs op rhs`, both of the same type.
+    Cmp(CmpOp, Operand, Operand),
+    /// Both hold.
+    And(Box<Predicate>, Box<Predicate>),
+    /// Either holds.
+    Or(Box<Predicate>, Box<Predicate>),
+}
+
+impl Operand {
+    fn value<'a>(&'a self, tuple: &[&'a ProductValue]) -> Option<&'a AlgebraicValue> {
+        match self {
+            Self::Column(c) => tuple.get(c.rel)?.elements.get(c.col.idx()),
+            Self::Value(v) => Some(v),
+        }
+    }
+}
+
+impl Predicate {
+    /// Whether the predicate holds for `tuple`, whose `i`th row belongs to relation `i`.
+    /// A column missing from the tuple makes its comparison false.
+    pub fn eval(&self, tuple: &[&ProductValue]) -> bool {
+        match self {
+            Self::Const(b) => *b,
+            Self::And(a, b) => a.eval(tuple) && b.eval(tuple),
+            Self::Or(a, b) => a.eval(tuple) || b.eval(tuple),
+            Self::Cmp(op, lhs, rhs) => {
+                let (Some(l), Some(r)) = (lhs.value(tuple), rhs.value(tuple)) else {
+                    return false;
+                };
+                match op {
+                    CmpOp::Eq => l == r,
+                    CmpOp::Ne => l != r,
+                    CmpOp::Lt => l < r,
+                    CmpOp::Le => l <= r,
+                    CmpOp::Gt => l > r,
+                    CmpOp::Ge => l >= r,
+                }
+            }
+        }
+    }
+
+    /// The top-level conjuncts: `a AND (b AND c)` gives `[a, b, c]`.
+    pub fn conjuncts(&self) -> Vec<&Predicate> {
+        match self {
+            Self::And(a, b) => {
+                let mut out = a.conjuncts();
+                out.extend(b.conjuncts());
+                out
+            }
+            other => vec![other],
+        }
+    }
+}
+
+/// How the first relation of a plan is read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Every row.
+    Scan,
+    /// Rows whose key on `index` equals `key`.
+    IndexPoint {
+        /// The index.
+        index: IndexId,
+        /// The key: the value for a one-column index, a product for several.
+        key: AlgebraicValue,
+    },
+    /// Rows whose key starts with `prefix` and whose next column is in `start..end`.
+    IndexRange {
+        /// The (btree) index.
+        index: IndexId,
+        /// Values of the leading key columns.
+        prefix: Vec<AlgebraicValue>,
+        /// The lower bound on the next key column.
+        start: Bound<AlgebraicValue>,
+        /// The upper bound on the next key column.
+        end: Bound<AlgebraicValue>,
+    },
+}
+
+/// How a joined relation is matched to the tuples built so far.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinPlan {
+    /// Every pairing (a `JOIN` without `ON`).
+    Cross,
+    /// For each tuple, probe `index` of the joined table with the value of `probe`.
+    IndexLookup {
+        /// An index of the joined table whose only column is the join column.
+        index: IndexId,
+        /// The column of an earlier relation whose value is looked up.
+        probe: ColRef,
+    },
+    /// Hash the joined table on `build` once, then look up the value of `probe`.
+    Hash {
+        /// The column of an earlier relation whose value is looked up.
+        probe: ColRef,
+        /// The joined table's join column.
+        build: ColId,
+    },
+}
+
+/// What a query returns per matching tuple.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    /// The whole row of one relation (`*` or `t.*`).
+    Relation(usize),
+    /// These columns, in order.
+    Columns(Vec<ColRef>),
+    /// One row holding the number of matching tuples (`COUNT(*) AS n`).
+    Count,
+}
+
+/// A checked `SELECT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectPlan {
+    /// The tables, in `FROM`/`JOIN` order.
+    pub relations: Vec<Relation>,
+    /// How `relations[0]` is read.
+    pub access: Access,
+    /// `joins[i]` brings in `relations[i + 1]`.
+    pub joins: Vec<JoinPlan>,
+    /// The whole `WHERE` clause, checked on every tuple (also the parts an index
+    /// access already guarantees, which keeps the access choice a pure optimisation).
+    pub filter: Option<Predicate>,
+    /// What to return.
+    pub projection: Projection,
+    /// The most rows to return.
+    pub limit: Option<u64>,
+    /// The names and types of the result's columns, with type references inlined.
+    pub schema: ProductType,
+}
+
+/// A checked `INSERT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertPlan {
+    /// The target table.
+    pub table: Relation,
+    /// The rows, in column order.
+    pub rows: Vec<ProductValue>,
+}
+
+/// A checked `UPDATE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdatePlan {
+    /// The target table.
+    pub table: Relation,
+    /// How matching rows are found.
+    pub access: Access,
+    /// The filter.
+    pub filter: Option<Predicate>,
+    /// The new value of each assigned column.
+    pub assignments: Vec<(ColId, AlgebraicValue)>,
+}
+
+/// A checked `DELETE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeletePlan {
+    /// The target table.
+    pub table: Relation,
+    /// How matching rows are found.
+    pub access: Access,
+    /// The filter.
+    pub filter: Option<Predicate>,
+}
