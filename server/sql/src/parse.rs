@@ -336,10 +336,7 @@ fn query(q: Query) -> Result<SqlSelect, SqlError> {
             limit,
             offset: None,
             limit_by,
-        }) if limit_by.is_empty() => match limit {
-            None => None,
-            Some(e) => Some(limit_value(&e)?),
-        },
+        }) if limit_by.is_empty() => limit.map(|e| limit_value(&e)).transpose()?,
         Some(_) => return Err(SqlError::unsupported("OFFSET", "use `LIMIT n` alone")),
     };
     let select = match *body {

@@ -33,6 +33,12 @@ pub struct Db {
     pub ds: Datastore,
 }
 
+impl Default for Db {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Db {
     pub fn new() -> Self {
         let color = AlgebraicType::simple_enum(["Red", "Green", "Blue"]);
