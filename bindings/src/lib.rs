@@ -41,8 +41,9 @@
 // The macros name `::spacetimedb::…`; this lets the crate's own tests use them too.
 extern crate self as spacetimedb;
 
-mod filter;
-mod logger;
+pub mod filter;
+#[doc(hidden)]
+pub mod logger;
 mod rng;
 #[doc(hidden)]
 pub mod rt;
@@ -225,7 +226,8 @@ impl ReducerContext {
 pub mod __private {
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
-        assert_auto_inc_column, assert_schedule_at_column, assert_scheduled_table_primary_key, decode_args,
+        assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
+        assert_scheduled_table_primary_key, assert_table_column, decode_args,
         register_reducer, register_table, scheduled_typecheck, Args, FnInfo, IntoReducerResult, ReducerArg,
         ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
     };

@@ -241,7 +241,8 @@ pub fn register_reducer<I: FnInfo>() {
     register_describer(describe_reducer::<I>);
 }
 
-fn describe_reducer<I: FnInfo>(module: &mut ModuleBuilder) {
+/// Adds the reducer `I` to `module`; what the registered describer of `I` does.
+pub fn describe_reducer<I: FnInfo>(module: &mut ModuleBuilder) {
     let params = I::Args::schema(I::ARG_NAMES, module);
     module.add_reducer(I::NAME, params, I::LIFECYCLE, I::INVOKE);
     let name = I::CANONICAL_NAME.map(|canonical| {
@@ -347,33 +348,36 @@ impl<E: fmt::Display> IntoReducerResult for Result<(), E> {
     message = "the first argument of a reducer must be `&ReducerContext`",
     label = "first argument must be `&ReducerContext`"
 )]
-pub trait ReducerContextArg {
-    #[doc(hidden)]
-    const _ITEM: () = ();
-}
+pub trait ReducerContextArg {}
 impl ReducerContextArg for &ReducerContext {}
+
+/// Asserts at compile time that `T` is `&ReducerContext`.
+pub const fn assert_reducer_context_arg<T: ReducerContextArg>() {}
 
 /// Checks that a reducer argument is a `SpacetimeType`.
 #[diagnostic::on_unimplemented(
     message = "the reducer argument `{Self}` does not implement `SpacetimeType`",
     note = "if you own the type, add `#[derive(SpacetimeType)]` to its definition"
 )]
-pub trait ReducerArg {
-    #[doc(hidden)]
-    const _ITEM: () = ();
-}
+pub trait ReducerArg {}
 impl<T: SpacetimeType> ReducerArg for T {}
+
+/// Asserts at compile time that `T` can be a reducer argument.
+pub const fn assert_reducer_arg<T: ReducerArg>() {}
 
 /// Checks that a table column type is a `SpacetimeType`.
 #[diagnostic::on_unimplemented(
     message = "the column type `{Self}` does not implement `SpacetimeType`",
     note = "if you own the type, add `#[derive(SpacetimeType)]` to its definition"
 )]
-pub trait TableColumn {
-    #[doc(hidden)]
-    const _ITEM: () = ();
-}
+pub trait TableColumn {}
 impl<T: SpacetimeType> TableColumn for T {}
+
+/// Asserts at compile time that `T` can be a column type.
+pub const fn assert_table_column<T: TableColumn>() {}
+
+/// Asserts at compile time that `T` can be returned by a reducer.
+pub const fn assert_reducer_return<T: IntoReducerResult>() {}
 
 /// Checks that a scheduled reducer takes exactly the scheduled table's row.
 #[diagnostic::on_unimplemented(
@@ -406,8 +410,6 @@ impl ScheduleAtColumn for spacetime_sats::ScheduleAt {}
 /// Asserts at compile time that `T` can hold a schedule.
 pub const fn assert_schedule_at_column<T: ScheduleAtColumn>() {}
 
-/// Asserts at compile time that `T` can carry `#[auto_inc]`.
-pub const fn assert_auto_inc_column<T: crate::table::SequenceTrigger>() {}
 
 fn identity_from_limbs(limbs: [u64; 4]) -> Identity {
     let mut bytes = [0u8; 32];

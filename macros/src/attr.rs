@@ -150,6 +150,9 @@ impl TableArgs {
         let mut scheduled = Attr::none(symbol::SCHEDULED);
         let mut event = Attr::none(symbol::EVENT);
         let mut indexes = Vec::new();
+        // A 1.x-style `name = ident`; reported after the loop, when we know whether an
+        // accessor was given too.
+        let mut name_ident: Option<(Meta, String)> = None;
         for meta in parse_metas(cx, tokens) {
             let path = meta.path();
             if *path == symbol::PUBLIC || *path == symbol::PRIVATE {
@@ -175,14 +178,7 @@ impl TableArgs {
                     Meta::NameValue(nv) => match (str_value(nv), &nv.value) {
                         (Some(lit), _) => name.set(cx, path, lit.clone()),
                         (None, Expr::Path(p)) => {
-                            let ident = p.path.to_token_stream().to_string();
-                            cx.error_spanned_by(
-                                &meta,
-                                format_args!(
-                                    "`name` takes a string literal, the table's canonical name; the table's accessor is `accessor`\n\
-                                     if you are migrating from SpacetimeDB 1.x, replace `name = {ident}` with `accessor = {ident}`"
-                                ),
-                            );
+                            name_ident = Some((meta.clone(), p.path.to_token_stream().to_string()));
                         }
                         (None, other) => cx.error_spanned_by(other, "`name` takes a string literal, e.g. `name = \"my_table\"`"),
                     },
@@ -216,7 +212,18 @@ impl TableArgs {
         }
         let accessor = accessor.get();
         let canonical_name = name.get();
-        if accessor.is_none() {
+        if let Some((meta, ident)) = &name_ident {
+            let msg = if accessor.is_some() {
+                format!("`name` takes a string literal: to set the table's canonical name, write `name = \"{ident}\"`")
+            } else {
+                format!(
+                    "`name` takes a string literal, the table's canonical name; the table's accessor is `accessor`\n\
+                     if you are migrating from SpacetimeDB 1.x, replace `name = {ident}` with `accessor = {ident}`"
+                )
+            };
+            cx.error_spanned_by(meta, msg);
+        }
+        if accessor.is_none() && name_ident.is_none() {
             let snake = struct_ident.to_string().to_snake_case();
             match &canonical_name {
                 Some(lit) => cx.error_spanned_by(

@@ -30,7 +30,7 @@ fn parse(text: &str) -> Result<Duration, String> {
             return Err(format!("expected a number at `{rest}` in {text:?}"));
         }
         let value: u64 = rest[..digits].parse().map_err(|_| format!("number too large in {text:?}"))?;
-        rest = &rest[digits..];
+        rest = rest[digits..].trim_start();
         let unit_len = rest.find(|c: char| c.is_ascii_digit() || c.is_whitespace()).unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = rest[unit_len..].trim_start();

@@ -17,14 +17,14 @@ pub fn expand(r: &Reducer<'_>) -> TokenStream {
 
     let ctx_check = r.ctx.map(|ctx| {
         let ty = &ctx.ty;
-        quote_spanned!(ty.span()=> let _ = <#ty as #p::ReducerContextArg>::_ITEM;)
+        quote_spanned!(ty.span()=> #p::assert_reducer_context_arg::<#ty>();)
     });
     let arg_checks = r.params.iter().map(|param| {
         let ty = param.ty;
-        quote_spanned!(ty.span()=> let _ = <#ty as #p::ReducerArg>::_ITEM;)
+        quote_spanned!(ty.span()=> #p::assert_reducer_arg::<#ty>();)
     });
     let ret_check = r.ret.map(|ty| {
-        quote_spanned!(ty.span()=> let _ = <#ty as #p::IntoReducerResult>::into_result;)
+        quote_spanned!(ty.span()=> #p::assert_reducer_return::<#ty>();)
     });
 
     let arg_tys: Vec<_> = r.params.iter().map(|param| param.ty).collect();

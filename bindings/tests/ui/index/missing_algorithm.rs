@@ -1,0 +1,6 @@
+#[spacetimedb::table(accessor = person, index(accessor = by_name))]
+struct Person {
+    name: String,
+}
+
+fn main() {}

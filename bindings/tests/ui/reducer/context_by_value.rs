@@ -1,0 +1,8 @@
+use spacetimedb::ReducerContext;
+
+#[spacetimedb::reducer]
+fn tick(ctx: ReducerContext) {
+    let _ = ctx;
+}
+
+fn main() {}

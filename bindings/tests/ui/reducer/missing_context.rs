@@ -1,0 +1,4 @@
+#[spacetimedb::reducer]
+fn tick() {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(spacetimedb::SpacetimeType)]
+union Bits {
+    int: u32,
+    float: f32,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(spacetimedb::SpacetimeType)]
+#[sats(rename = "Other")]
+struct Point {
+    x: i32,
+}
+
+fn main() {}

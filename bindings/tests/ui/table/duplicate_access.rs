@@ -1,0 +1,6 @@
+#[spacetimedb::table(accessor = person, public, private)]
+struct Person {
+    id: u32,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+#[spacetimedb::table(accessor = person)]
+struct Person {
+    #[unique]
+    #[unique]
+    email: String,
+}
+
+fn main() {}

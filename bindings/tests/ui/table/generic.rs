@@ -1,0 +1,6 @@
+#[spacetimedb::table(accessor = boxed)]
+struct Boxed<T> {
+    value: T,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spacetimedb::table(public)]
+struct PlayerScore {
+    id: u32,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[spacetimedb::table(name = person, public)]
+struct Person {
+    id: u32,
+}
+
+fn main() {}

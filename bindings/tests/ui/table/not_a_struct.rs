@@ -1,0 +1,6 @@
+#[spacetimedb::table(accessor = color)]
+enum Color {
+    Red,
+}
+
+fn main() {}

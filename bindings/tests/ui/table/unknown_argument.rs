@@ -1,0 +1,6 @@
+#[spacetimedb::table(accessor = person, pubic)]
+struct Person {
+    id: u32,
+}
+
+fn main() {}
