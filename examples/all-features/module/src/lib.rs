@@ -179,7 +179,7 @@ pub fn insert_every_type(ctx: &ReducerContext, seed: u8, text: String) {
         a_i256: i256::from(-n),
         a_f32: seed as f32 / 4.0,
         a_f64: n as f64 * 1.5,
-        a_bool: seed % 2 == 0,
+        a_bool: seed.is_multiple_of(2),
         a_string: text.clone(),
         a_bytes: text.clone().into_bytes(),
         an_option: if text.is_empty() { None } else { Some(text) },

@@ -1,5 +1,12 @@
+//! The quickstart chat module: clients set a name and send messages; the module tracks
+//! who is online through the connect and disconnect lifecycle reducers.
+//!
+//! It uses only API that the crates.io `spacetimedb` 2.10.1 crate also has, so the same
+//! source builds against either and describes itself identically.
+
 use spacetimedb::{reducer, table, Identity, ReducerContext, Table, Timestamp};
 
+/// A client that has connected at least once.
 #[table(accessor = user, public)]
 pub struct User {
     #[primary_key]
@@ -8,6 +15,7 @@ pub struct User {
     online: bool,
 }
 
+/// A chat message.
 #[table(accessor = message, public)]
 pub struct Message {
     sender: Identity,
@@ -23,6 +31,7 @@ fn validate_name(name: String) -> Result<String, String> {
     }
 }
 
+/// Sets the caller's name; it must not be empty.
 #[reducer]
 pub fn set_name(ctx: &ReducerContext, name: String) -> Result<(), String> {
     let name = validate_name(name)?;
@@ -42,6 +51,7 @@ fn validate_message(text: String) -> Result<String, String> {
     }
 }
 
+/// Posts a message from the caller; it must not be empty.
 #[reducer]
 pub fn send_message(ctx: &ReducerContext, text: String) -> Result<(), String> {
     let text = validate_message(text)?;
@@ -53,6 +63,7 @@ pub fn send_message(ctx: &ReducerContext, text: String) -> Result<(), String> {
 #[reducer(init)]
 pub fn init(_ctx: &ReducerContext) {}
 
+/// Marks the caller online, creating its user on first connect.
 #[reducer(client_connected)]
 pub fn identity_connected(ctx: &ReducerContext) {
     if let Some(user) = ctx.db.user().identity().find(ctx.sender()) {
@@ -62,6 +73,7 @@ pub fn identity_connected(ctx: &ReducerContext) {
     }
 }
 
+/// Marks the caller offline.
 #[reducer(client_disconnected)]
 pub fn identity_disconnected(ctx: &ReducerContext) {
     if let Some(user) = ctx.db.user().identity().find(ctx.sender()) {
