@@ -160,6 +160,11 @@ impl JsonBody for Response {
 pub fn status_error(response: Response, what: &str) -> anyhow::Error {
     let status = response.status();
     let text = response.text().unwrap_or_default();
+    error_for(status, &text, what)
+}
+
+/// As [`status_error`], for a response whose body was already read.
+pub fn error_for(status: reqwest::StatusCode, text: &str, what: &str) -> anyhow::Error {
     let text = text.trim();
     let hint = match status.as_u16() {
         401 => "\nThe server rejected your token. Log in again with `spacetime logout` then `spacetime login --server-issued-login <url>`.",

@@ -1,5 +1,21 @@
 //! End-to-end tests: real `spacetime start` servers, the real CLI, real modules. One
-//! module per concern; each test that publishes a module runs it twice, built with our
-//! bindings and with the crates.io `spacetimedb` 2.10.1 crate.
+//! module per concern; a test that publishes a test module runs twice (`…::ours` and
+//! `…::upstream`), with the module built against our bindings and against the crates.io
+//! `spacetimedb` 2.10.1 crate.
+//!
+//! Needs the `spacetime` binary: `cargo build -p spacetime-cli` first.
 
+mod common;
+
+mod bad_modules;
 mod cli_basics;
+mod constraints;
+mod lifecycle;
+mod logs;
+mod permissions;
+mod publish_call;
+mod quickstart;
+mod rollback;
+mod runaway;
+mod schedule;
+mod sql;

@@ -7,6 +7,7 @@
 //! run has a deadline, so a hung CLI fails the test instead of hanging it.
 
 use crate::server::{spacetime_bin, TestServer};
+use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -96,7 +97,17 @@ impl Cli {
 
     /// Like [`Cli::run`], writing `stdin` to the process's standard input.
     pub fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.run_full(args, stdin, &[])
+    }
+
+    /// Like [`Cli::run`], with extra environment variables for the process.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &OsStr)]) -> Output {
+        self.run_full(args, None, env)
+    }
+
+    fn run_full(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &OsStr)]) -> Output {
         let mut command = Command::new(spacetime_bin());
+        command.envs(env.iter().copied());
         command.arg("--config-path").arg(self.config_path());
         if let Some((verb, rest)) = args.split_first() {
             command.arg(verb).arg("--server").arg(&self.server_url).args(rest);
@@ -121,7 +132,10 @@ impl Cli {
         let wasm = wasm.to_str().expect("module paths are UTF-8");
         let mut args = vec!["publish", "--yes", "--bin-path", wasm];
         args.extend_from_slice(extra);
-        args.extend(name);
+        if let Some(name) = name {
+            // After `--`, so that even a name like `-x` reaches the CLI's own validation.
+            args.extend(["--", name]);
+        }
         self.run(&args)
     }
 

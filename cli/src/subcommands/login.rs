@@ -8,7 +8,6 @@ use base64::Engine;
 
 /// Arguments of `login`.
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true)]
 pub struct LoginArgs {
     /// Show the identity you are logged in as.
     #[command(subcommand)]
@@ -38,6 +37,9 @@ pub enum LoginCommand {
 /// When the server cannot issue an identity or the configuration cannot be saved.
 pub fn exec(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
     if let Some(LoginCommand::Show { token }) = args.show {
+        if args.token.is_some() || args.server_issued_login.is_some() {
+            anyhow::bail!("`login show` takes no --token <jwt> or --server-issued-login; run them separately");
+        }
         show(ctx, token);
         return Ok(());
     }

@@ -91,11 +91,17 @@ pub fn exec(ctx: &mut Ctx, args: PublishArgs) -> Result<()> {
             response = upload(&api, Some(name), &program, true)?;
         }
     }
-    if !response.status().is_success() {
-        return Err(crate::api::status_error(response, "publishing"));
+    if response.status().is_success() {
+        let body = response.json_body("the publish result")?;
+        return report(&body, args.name.as_deref());
     }
-    let body = response.json_body("the publish result")?;
-    report(&body, args.name.as_deref())
+    // A refusal may still be a `PublishResult` (`PermissionDenied`), which says it best.
+    let status = response.status();
+    let text = response.text().unwrap_or_default();
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(body) if body.get("PermissionDenied").is_some() => report(&body, args.name.as_deref()),
+        _ => Err(crate::api::error_for(status, &text, "publishing")),
+    }
 }
 
 fn confirm_clear(ctx: &Ctx, name: &str) -> Result<()> {

@@ -77,15 +77,7 @@ pub fn render_results(body: &Value) -> Result<String> {
             continue;
         }
         let rows = result.get("rows").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let row_ty = spacetime_sats::AlgebraicType::Product(row_type.clone());
-        let rows = rows
-            .iter()
-            .map(|row| match schema::value_from_json(&row_ty, row)? {
-                spacetime_sats::AlgebraicValue::Product(p) => Ok(p),
-                other => Err(anyhow!("a row decoded to {other:?}, not a product")),
-            })
-            .collect::<Result<Vec<_>>>()
-            .context("the query result's rows do not match its schema")?;
+        let rows = schema::rows_from_json(&row_type, rows)?;
         tables.push(render::render_table(&row_type, &rows));
     }
     Ok(tables.join("\n"))

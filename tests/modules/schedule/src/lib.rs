@@ -5,13 +5,13 @@
 use spacetimedb::{log, reducer, table, ReducerContext, ScheduleAt, Table, TimeDuration};
 
 /// One-shot calls of `fire_once`.
-#[table(accessor = once, scheduled(fire_once))]
-pub struct Once {
+#[table(accessor = one_shot, scheduled(fire_once))]
+pub struct OneShot {
     #[primary_key]
     #[auto_inc]
     scheduled_id: u64,
     scheduled_at: ScheduleAt,
-    text: String,
+    label: String,
 }
 
 /// Repeating calls of `tick`.
@@ -30,28 +30,28 @@ pub struct Fired {
     #[auto_inc]
     id: u64,
     kind: String,
-    text: String,
+    label: String,
 }
 
-/// Schedules `fire_once(text)` in `delay_ms` milliseconds.
+/// Schedules `fire_once` with `label` in `delay_ms` milliseconds.
 #[reducer]
-pub fn schedule_once(ctx: &ReducerContext, text: String, delay_ms: u64) {
+pub fn schedule_once(ctx: &ReducerContext, label: String, delay_ms: u64) {
     let at = ctx.timestamp + TimeDuration::from_micros(delay_ms as i64 * 1000);
-    ctx.db.once().insert(Once { scheduled_id: 0, scheduled_at: ScheduleAt::Time(at), text });
+    ctx.db.one_shot().insert(OneShot { scheduled_id: 0, scheduled_at: ScheduleAt::Time(at), label });
 }
 
 /// Cancels every pending one-shot call.
 #[reducer]
 pub fn cancel_all(ctx: &ReducerContext) {
-    for row in ctx.db.once().iter() {
-        ctx.db.once().scheduled_id().delete(&row.scheduled_id);
+    for row in ctx.db.one_shot().iter() {
+        ctx.db.one_shot().scheduled_id().delete(&row.scheduled_id);
     }
 }
 
 #[reducer]
-pub fn fire_once(ctx: &ReducerContext, row: Once) {
-    log::info!("fired once: {}", row.text);
-    ctx.db.fired().insert(Fired { id: 0, kind: "once".to_string(), text: row.text });
+pub fn fire_once(ctx: &ReducerContext, row: OneShot) {
+    log::info!("fired once: {}", row.label);
+    ctx.db.fired().insert(Fired { id: 0, kind: "once".to_string(), label: row.label });
 }
 
 /// Calls `tick` every `interval_ms` milliseconds.
@@ -71,5 +71,5 @@ pub fn stop_ticking(ctx: &ReducerContext) {
 
 #[reducer]
 pub fn tick(ctx: &ReducerContext, _row: Ticker) {
-    ctx.db.fired().insert(Fired { id: 0, kind: "tick".to_string(), text: String::new() });
+    ctx.db.fired().insert(Fired { id: 0, kind: "tick".to_string(), label: String::new() });
 }
