@@ -34,3 +34,9 @@ fn schema_names_params_positionally() {
         ])
     );
 }
+
+#[test]
+fn duration_literals_are_parsed_at_compile_time() {
+    assert_eq!(spacetimedb::duration!("1500ms"), std::time::Duration::from_millis(1500));
+    assert_eq!(spacetimedb::duration!("2h 30m"), std::time::Duration::from_secs(9000));
+}
