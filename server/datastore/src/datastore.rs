@@ -7,7 +7,7 @@
 //! while holding results collect the rows (or their bytes) first.
 
 use crate::error::{DatastoreError, Result};
-use crate::index::PtrIter;
+use crate::index::{Index, PtrIter};
 use crate::layout::RowLayout;
 use crate::table::{IdAlloc, IndexSchema, Table, TableSchema};
 use crate::{MutTx, RowPointer};
@@ -254,6 +254,12 @@ impl Datastore {
             .ok_or(DatastoreError::NoSuchIndex(id))
     }
 
+    fn index_parts(&self, id: IndexId) -> Result<(&Table, &Index)> {
+        let (table, pos) = self.index_location(id)?;
+        let table = self.table(table)?;
+        Ok((table, &table.indexes[pos]))
+    }
+
     /// The table whose canonical name, or else accessor name, is `name`
     /// (ABI `table_id_from_name`).
     ///
@@ -342,11 +348,10 @@ impl Datastore {
     /// # Errors
     /// `NoSuchIndex`.
     pub fn index_scan_point(&self, index: IndexId, key: &AlgebraicValue) -> Result<IndexScan<'_>> {
-        let (table, pos) = self.index_location(index)?;
-        let table = self.table(table)?;
+        let (table, ix) = self.index_parts(index)?;
         Ok(IndexScan {
             table,
-            ptrs: table.indexes[pos].scan_point(key),
+            ptrs: ix.scan_point(key),
         })
     }
 
@@ -363,9 +368,7 @@ impl Datastore {
         start: Bound<AlgebraicValue>,
         end: Bound<AlgebraicValue>,
     ) -> Result<IndexScan<'_>> {
-        let (table, pos) = self.index_location(index)?;
-        let table = self.table(table)?;
-        let ix = &table.indexes[pos];
+        let (table, ix) = self.index_parts(index)?;
         if prefix.len() >= ix.columns.len() {
             return Err(DatastoreError::decode(
                 format!("a range scan of index `{}`", ix.name),
@@ -390,21 +393,21 @@ impl Datastore {
     /// # Errors
     /// `NoSuchIndex`; `Decode` if `point` is not exactly one key.
     pub fn index_scan_point_bsatn(&self, index: IndexId, point: &[u8]) -> Result<IndexScan<'_>> {
-        let (table, pos) = self.index_location(index)?;
-        let t = self.table(table)?;
-        let ix = &t.indexes[pos];
+        let (t, ix) = self.index_parts(index)?;
         let err = |e| DatastoreError::decode(format!("a key of index `{}`", ix.name), e);
         let mut rest = point;
-        let mut values = decode_cols(&t.layout, &ix.columns, &mut rest).map_err(err)?;
+        let key = match &ix.columns[..] {
+            [col] => t.layout.decode_col_value(*col, &mut rest),
+            cols => decode_cols(&t.layout, cols, &mut rest).map(AlgebraicValue::product),
+        }
+        .map_err(err)?;
         if !rest.is_empty() {
             return Err(err(DecodeError::TrailingBytes(rest.len())));
         }
-        let key = if values.len() == 1 {
-            values.remove(0)
-        } else {
-            AlgebraicValue::product(values)
-        };
-        self.index_scan_point(index, &key)
+        Ok(IndexScan {
+            table: t,
+            ptrs: ix.scan_point(&key),
+        })
     }
 
     /// A range scan with ABI encoding (`datastore_index_scan_range_bsatn`): `prefix` is
@@ -422,9 +425,7 @@ impl Datastore {
         rstart: &[u8],
         rend: &[u8],
     ) -> Result<IndexScan<'_>> {
-        let (table, pos) = self.index_location(index)?;
-        let t = self.table(table)?;
-        let ix = &t.indexes[pos];
+        let (t, ix) = self.index_parts(index)?;
         if ix.kind() == crate::IndexKind::Hash {
             return Err(DatastoreError::WrongIndexAlgo {
                 index: ix.name.clone(),

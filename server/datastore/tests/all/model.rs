@@ -17,6 +17,10 @@ enum Op {
     Insert(u8, i8, u8, String),
     Update(u8, i8, u8, String),
     Delete(u8, i8, u8, String),
+    /// Delete the `n % len`th row of `t`, so deletes often hit.
+    DeleteNth(usize),
+    /// Insert the row of `t` deleted last in this transaction again.
+    Reinsert,
     DeleteRangeA(Bound<i8>, Bound<i8>),
     DeletePointB(u8),
     InsertBag(u8, u8),
@@ -43,6 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (id.clone(), a.clone(), b.clone(), s.clone()).prop_map(|(i, a, b, s)| Op::Insert(i, a, b, s)),
         3 => (id.clone(), a.clone(), b.clone(), s.clone()).prop_map(|(i, a, b, s)| Op::Update(i, a, b, s)),
         2 => (id, a, b.clone(), s).prop_map(|(i, a, b, s)| Op::Delete(i, a, b, s)),
+        2 => (0usize..16).prop_map(Op::DeleteNth),
+        2 => Just(Op::Reinsert),
         1 => (bound(), bound()).prop_map(|(s, e)| Op::DeleteRangeA(s, e)),
         1 => b.prop_map(Op::DeletePointB),
         3 => (0u8..4, 0u8..3).prop_map(|(x, y)| Op::InsertBag(x, y)),
@@ -132,6 +138,19 @@ fn check(ds: &Datastore, t: TableId, bag: TableId, m: &Model) {
     }
 }
 
+/// Inserts `r` into `t` in both the datastore and the model, checking they agree.
+fn insert_t(tx: &mut spacetime_datastore::MutTx<'_>, t: TableId, m: &mut Model, r: Row) {
+    let res = tx.insert_bsatn(t, &row_bytes(&r));
+    if m.t.contains(&r) {
+        assert!(res.is_ok());
+    } else if m.t.iter().any(|x| x.0 == r.0) {
+        assert!(res.is_err());
+    } else {
+        res.unwrap();
+        m.t.push(r);
+    }
+}
+
 fn run(ops: Vec<Op>) {
     let mut ds = Datastore::new();
     let tdef = TableBuilder::new("t")
@@ -159,25 +178,13 @@ fn run(ops: Vec<Op>) {
     while ops.peek().is_some() {
         let mut m = committed.clone();
         let mut tx = ds.begin_mut_tx();
-        let mut expected_inserts: Vec<Row> = Vec::new();
+        let mut deleted: Vec<Row> = Vec::new();
         let end = loop {
             let Some(op) = ops.next() else {
                 break Op::Commit;
             };
             match op {
-                Op::Insert(i, a, b, s) => {
-                    let r = (i, a, b, s);
-                    let res = tx.insert_bsatn(t, &row_bytes(&r));
-                    if m.t.contains(&r) {
-                        assert!(res.is_ok());
-                    } else if m.t.iter().any(|x| x.0 == i) {
-                        assert!(res.is_err());
-                    } else {
-                        res.unwrap();
-                        m.t.push(r.clone());
-                        expected_inserts.push(r);
-                    }
-                }
+                Op::Insert(i, a, b, s) => insert_t(&mut tx, t, &mut m, (i, a, b, s)),
                 Op::Update(i, a, b, s) => {
                     let r = (i, a, b, s);
                     let res = tx.update_bsatn(t, pk, &row_bytes(&r));
@@ -195,6 +202,18 @@ fn run(ops: Vec<Op>) {
                     assert_eq!(tx.delete_row(t, &row_bytes(&r)).unwrap(), found.is_some());
                     if let Some(at) = found {
                         m.t.remove(at);
+                    }
+                }
+                Op::DeleteNth(n) => {
+                    if !m.t.is_empty() {
+                        let r = m.t.remove(n % m.t.len());
+                        assert!(tx.delete_row(t, &row_bytes(&r)).unwrap());
+                        deleted.push(r);
+                    }
+                }
+                Op::Reinsert => {
+                    if let Some(r) = deleted.pop() {
+                        insert_t(&mut tx, t, &mut m, r);
                     }
                 }
                 Op::DeleteRangeA(s, e) => {
@@ -256,14 +275,61 @@ fn run(ops: Vec<Op>) {
         };
         if matches!(end, Op::Commit) {
             let data = tx.commit();
-            // Net changes: exactly the difference between the two states.
-            let changes = data.table(t);
-            let inserted = changes.map_or(0, |c| c.inserts.len());
-            let deleted = changes.map_or(0, |c| c.deletes.len());
-            let new_rows = m.t.iter().filter(|r| !committed.t.contains(r)).count();
-            let gone_rows = committed.t.iter().filter(|r| !m.t.contains(r)).count();
-            assert_eq!((inserted, deleted), (new_rows, gone_rows));
-            let _ = expected_inserts;
+            let ds = &ds;
+            // Net changes: exactly the difference between the two states, per table.
+            let net = |table: TableId| {
+                let changes = data.table(table);
+                let mut ins = changes.map_or(vec![], |c| {
+                    c.inserts
+                        .iter()
+                        .map(|r| ds.decode_row(table, r).unwrap())
+                        .collect::<Vec<_>>()
+                });
+                let mut del = changes.map_or(vec![], |c| {
+                    c.deletes
+                        .iter()
+                        .map(|r| ds.decode_row(table, r).unwrap())
+                        .collect::<Vec<_>>()
+                });
+                ins.sort();
+                del.sort();
+                (ins, del)
+            };
+            let diff = |new: Vec<ProductValue>, old: Vec<ProductValue>| {
+                let mut ins = new
+                    .iter()
+                    .filter(|r| !old.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                let mut del = old
+                    .iter()
+                    .filter(|r| !new.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                ins.sort();
+                del.sort();
+                (ins, del)
+            };
+            let as_pv = |m: &Model| {
+                m.t.iter()
+                    .map(|r| {
+                        pv(vec![
+                            r.0.into(),
+                            r.1.into(),
+                            r.2.into(),
+                            r.3.as_str().into(),
+                        ])
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let bag_pv = |m: &Model| {
+                m.bag
+                    .iter()
+                    .map(|&(x, y)| pv(vec![x.into(), y.into()]))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(net(t), diff(as_pv(&m), as_pv(&committed)));
+            assert_eq!(net(bag), diff(bag_pv(&m), bag_pv(&committed)));
             committed = m;
         } else {
             tx.rollback();
