@@ -1,0 +1,475 @@
+//! The commit log of one database: a directory of segment files, opened with a full
+//! check that cuts a damaged tail at the last good commit, then appended to one
+//! record (transaction) per commit, rotating to a new segment at a size limit.
+//!
+//! This is the synchronous core. It does no batching of its own beyond a write
+//! buffer: [`Commitlog::sync`] is the caller's group commit. [`crate::Durability`]
+//! runs it on a background thread; tests and tools use it directly.
+
+use crate::error::{io_err, CommitlogError};
+use crate::format::{
+    encode_commit, parse_segment_file_name, segment_file_name, segment_header, COMMIT_HEADER_LEN, CRC_LEN,
+    MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
+};
+use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
+use crate::replay::Replay;
+use crate::report::{RecoveryReport, TailCut};
+use crate::segment::{Damage, SegmentReader, Step};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Settings of a [`Commitlog`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CommitlogOptions {
+    /// A segment is closed and a new one started before a commit would take it past
+    /// this many bytes (a single commit larger than this gets a segment of its own).
+    /// Default 1 GiB, as upstream's `max-segment-size`.
+    pub max_segment_size: u64,
+    /// Appended commits are buffered in memory and written to the file once this many
+    /// bytes are pending (and always by [`Commitlog::flush`] and [`Commitlog::sync`]).
+    /// Default 1 MiB.
+    pub write_buffer_size: usize,
+}
+
+impl Default for CommitlogOptions {
+    fn default() -> Self {
+        Self { max_segment_size: 1 << 30, write_buffer_size: 1 << 20 }
+    }
+}
+
+impl CommitlogOptions {
+    /// Sets [`Self::max_segment_size`].
+    pub fn max_segment_size(mut self, bytes: u64) -> Self {
+        self.max_segment_size = bytes;
+        self
+    }
+
+    /// Sets [`Self::write_buffer_size`].
+    pub fn write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+}
+
+/// A segment file and the tx offset of its first commit.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentMeta {
+    pub start: u64,
+    pub path: PathBuf,
+}
+
+/// The append-only commit log of one database.
+///
+/// Tx offsets are consecutive from the first commit the log holds; each
+/// [`append`](Self::append) writes one commit of one record and returns its offset.
+/// A commit is durable once a later [`sync`](Self::sync) returned.
+///
+/// # Errors
+/// After a failed write or fsync the log is poisoned: the state of the file is
+/// unknown (and after a failed fsync the page cache cannot be trusted), so every
+/// later call fails with [`CommitlogError::Poisoned`]. Reopening the directory
+/// recovers: anything not durable is either intact or cut as a torn tail.
+#[derive(Debug)]
+pub struct Commitlog {
+    dir: PathBuf,
+    options: CommitlogOptions,
+    /// Every segment in order; the last is the one being appended to.
+    segments: Vec<SegmentMeta>,
+    active: File,
+    /// Bytes of the active segment, buffered ones included.
+    active_len: u64,
+    /// Encoded commits not yet written to `active`.
+    buf: Vec<u8>,
+    /// The offset the next append gets.
+    next_tx_offset: u64,
+    /// Every offset below this is written to the file (maybe not yet synced).
+    written_tx_offset: u64,
+    /// Every offset below this is fsynced.
+    synced_tx_offset: u64,
+    poisoned: Option<Arc<str>>,
+}
+
+/// Where the scan of the segments stopped on damage.
+struct CutPoint {
+    /// Index of the damaged segment.
+    segment: usize,
+    at: u64,
+    damage: Damage,
+    /// Commits counted in the damaged segment from `at` on.
+    commits: u64,
+}
+
+impl Commitlog {
+    /// Opens (or creates) the log in `dir`, verifying every commit.
+    ///
+    /// Reads every segment in order and checks each commit's frame, CRC32C, records
+    /// and tx offset. At the first damage it cuts: the damaged segment is truncated at
+    /// the last good commit (its cut bytes saved to `<segment>.<byte>.dropped`), later
+    /// segments are renamed `<segment>.dropped`, and the [`RecoveryReport`] (also
+    /// logged at `warn`) says where, why and how much was lost. Commits before the
+    /// damage are never dropped. An all-zero tail is end of data, truncated silently.
+    /// What was recovered is fsynced before this returns, so it is all durable.
+    ///
+    /// # Errors
+    /// Only I/O errors: damage is repaired and reported, not returned.
+    pub fn open(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<(Self, RecoveryReport), CommitlogError> {
+        let dir = dir.as_ref().to_owned();
+        create_dir(&dir)?;
+        let mut report = RecoveryReport { dir: dir.clone(), ..RecoveryReport::default() };
+        report.removed_temp_files = remove_tmp_files(&dir)?;
+        let mut segments = Vec::new();
+        for name in list_names(&dir)? {
+            match parse_segment_file_name(&name) {
+                Some(start) => segments.push(SegmentMeta { start, path: dir.join(name) }),
+                None => report.ignored_files.push(name),
+            }
+        }
+        report.ignored_files.sort();
+        segments.sort_by_key(|s| s.start);
+
+        if segments.is_empty() {
+            let name = segment_file_name(0);
+            let active = write_atomically(&dir, &name, &[&segment_header()])?;
+            segments.push(SegmentMeta { start: 0, path: dir.join(name) });
+            report.segments = 1;
+            let log = Self::assemble(dir, options, segments, active, SEGMENT_HEADER_LEN as u64, 0);
+            return Ok((log, report));
+        }
+
+        let (next_tx_offset, active_len, cut) = scan(&segments, &mut report)?;
+        if let Some(cut) = cut {
+            let tail = cut_tail(&mut segments, cut, next_tx_offset)?;
+            log::warn!("commit log {}: {tail}", dir.display());
+            report.cut = Some(tail);
+        }
+        if report.zero_tail_bytes > 0 {
+            log::info!(
+                "commit log {}: truncated {} all-zero bytes after the last commit",
+                dir.display(),
+                report.zero_tail_bytes
+            );
+        }
+        let last = segments.last().expect("a damaged first segment is kept, truncated");
+        let active_len = if report.cut.as_ref().is_some_and(|c| c.byte_offset == 0 && c.segment == last.path) {
+            // The active segment's header was damaged: start it afresh.
+            let mut file = File::create(&last.path).map_err(io_err("recreate segment", &last.path))?;
+            file.write_all(&segment_header()).map_err(io_err("write segment header", &last.path))?;
+            SEGMENT_HEADER_LEN as u64
+        } else {
+            active_len
+        };
+        let mut active = OpenOptions::new().write(true).open(&last.path).map_err(io_err("open segment", &last.path))?;
+        active.set_len(active_len).map_err(io_err("truncate segment", &last.path))?;
+        active.seek(SeekFrom::Start(active_len)).map_err(io_err("seek segment", &last.path))?;
+        // The previous process may have died before fsyncing what we just read back.
+        active.sync_all().map_err(io_err("fsync segment", &last.path))?;
+        sync_dir(&dir)?;
+
+        report.segments = segments.len();
+        report.first_tx_offset = segments[0].start;
+        report.next_tx_offset = next_tx_offset;
+        Ok((Self::assemble(dir, options, segments, active, active_len, next_tx_offset), report))
+    }
+
+    fn assemble(
+        dir: PathBuf,
+        options: CommitlogOptions,
+        segments: Vec<SegmentMeta>,
+        active: File,
+        active_len: u64,
+        next_tx_offset: u64,
+    ) -> Self {
+        Self {
+            dir,
+            options,
+            segments,
+            active,
+            active_len,
+            buf: Vec::new(),
+            next_tx_offset,
+            written_tx_offset: next_tx_offset,
+            synced_tx_offset: next_tx_offset,
+            poisoned: None,
+        }
+    }
+
+    /// The log directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The tx offset the next [`append`](Self::append) returns.
+    pub fn next_tx_offset(&self) -> u64 {
+        self.next_tx_offset
+    }
+
+    /// The first tx offset the log holds (0 unless segments were pruned).
+    pub fn first_tx_offset(&self) -> u64 {
+        self.segments[0].start
+    }
+
+    /// The highest durable tx offset: everything up to it survived a crash.
+    /// `None` when no transaction was ever logged.
+    pub fn durable_offset(&self) -> Option<u64> {
+        self.synced_tx_offset.checked_sub(1)
+    }
+
+    /// The segment files in order, with the tx offset each starts at.
+    pub fn segments(&self) -> Vec<(u64, PathBuf)> {
+        self.segments.iter().map(|s| (s.start, s.path.clone())).collect()
+    }
+
+    /// Appends one transaction's record as its own commit and returns its tx offset.
+    ///
+    /// The commit is buffered; it is on disk after [`flush`](Self::flush) and
+    /// durable after [`sync`](Self::sync).
+    ///
+    /// # Errors
+    /// [`CommitlogError::RecordTooLarge`] for a payload over 4 GiB − 5 bytes; I/O
+    /// errors while writing (the log is then poisoned).
+    pub fn append(&mut self, payload: &[u8]) -> Result<u64, CommitlogError> {
+        self.check_poisoned()?;
+        if payload.len() > MAX_RECORD_LEN {
+            return Err(CommitlogError::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
+        }
+        let frame_len = (COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + payload.len() + CRC_LEN) as u64;
+        if self.active_len > SEGMENT_HEADER_LEN as u64 && self.active_len + frame_len > self.options.max_segment_size {
+            self.rotate()?;
+        }
+        let offset = self.next_tx_offset;
+        encode_commit(&mut self.buf, offset, payload);
+        self.active_len += frame_len;
+        self.next_tx_offset += 1;
+        if self.buf.len() >= self.options.write_buffer_size {
+            self.write_buf()?;
+        }
+        Ok(offset)
+    }
+
+    /// Writes buffered commits to the segment file (without fsync).
+    ///
+    /// # Errors
+    /// I/O errors (the log is then poisoned).
+    pub fn flush(&mut self) -> Result<(), CommitlogError> {
+        self.check_poisoned()?;
+        self.write_buf()
+    }
+
+    /// Writes buffered commits and fsyncs them; returns the new durable offset.
+    ///
+    /// One call makes every append before it durable: this is the group commit.
+    ///
+    /// # Errors
+    /// I/O errors (the log is then poisoned).
+    pub fn sync(&mut self) -> Result<Option<u64>, CommitlogError> {
+        self.check_poisoned()?;
+        self.write_buf()?;
+        if self.synced_tx_offset < self.written_tx_offset {
+            let result = self.active.sync_data();
+            self.poison_on_err(result, "fsync segment")?;
+            self.synced_tx_offset = self.written_tx_offset;
+        }
+        Ok(self.durable_offset())
+    }
+
+    /// Reads the log from `tx_offset` on: `(tx offset, record)` for every commit
+    /// written to the file when this is called, checking each commit again.
+    ///
+    /// The iterator reads files on its own and borrows nothing, so appends may go on
+    /// meanwhile (they are not seen). Asking for an offset at or past the end gives
+    /// an empty iterator.
+    ///
+    /// # Errors
+    /// Items are [`CommitlogError::OffsetBeforeLog`] if `tx_offset` was pruned,
+    /// [`CommitlogError::Corrupt`] if the files changed since [`open`](Self::open),
+    /// or I/O errors; iteration ends after an error.
+    pub fn replay_from(&self, tx_offset: u64) -> Replay {
+        Replay::new(self.segments.clone(), tx_offset, self.written_tx_offset)
+    }
+
+    /// Removes the segments whose commits all have tx offsets below `tx_offset`
+    /// (never the segment being appended to); returns the removed files.
+    ///
+    /// Call it with `s + 1` where `s` is the oldest snapshot kept, so every kept
+    /// snapshot can still be restored (a newer one might later prove damaged).
+    ///
+    /// # Errors
+    /// I/O errors; segments removed before the error stay removed.
+    pub fn prune_before(&mut self, tx_offset: u64) -> Result<Vec<PathBuf>, CommitlogError> {
+        let mut removed = Vec::new();
+        while self.segments.len() > 1 && self.segments[1].start <= tx_offset {
+            let seg = self.segments.remove(0);
+            fs::remove_file(&seg.path).map_err(io_err("remove segment", &seg.path))?;
+            removed.push(seg.path);
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
+    }
+
+    fn rotate(&mut self) -> Result<(), CommitlogError> {
+        // The old segment must be durable on its own: the batch's final fsync only
+        // covers the new one.
+        self.sync()?;
+        let name = segment_file_name(self.next_tx_offset);
+        let created = write_atomically(&self.dir, &name, &[&segment_header()]);
+        let active = match created {
+            Ok(file) => file,
+            Err(e) => {
+                self.poisoned = Some(format!("cannot start segment {name}: {}", e.source).into());
+                return Err(e.into());
+            }
+        };
+        self.segments.push(SegmentMeta { start: self.next_tx_offset, path: self.dir.join(name) });
+        self.active = active;
+        self.active_len = SEGMENT_HEADER_LEN as u64;
+        Ok(())
+    }
+
+    fn write_buf(&mut self) -> Result<(), CommitlogError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let result = self.active.write_all(&self.buf);
+        self.poison_on_err(result, "write segment")?;
+        self.buf.clear();
+        self.written_tx_offset = self.next_tx_offset;
+        Ok(())
+    }
+
+    fn check_poisoned(&self) -> Result<(), CommitlogError> {
+        match &self.poisoned {
+            Some(why) => Err(CommitlogError::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn poison_on_err<T>(&mut self, result: io::Result<T>, op: &'static str) -> Result<T, CommitlogError> {
+        result.map_err(|source| {
+            let path = self.segments.last().expect("there is always an active segment").path.clone();
+            self.poisoned = Some(format!("{op} {}: {source}", path.display()).into());
+            CommitlogError::Io { op, path, source }
+        })
+    }
+}
+
+impl Drop for Commitlog {
+    fn drop(&mut self) {
+        // Hand buffered commits to the OS so an orderly drop loses nothing; they were
+        // never reported durable, so a failure here loses no promise.
+        if self.poisoned.is_none() && !self.buf.is_empty() {
+            if let Err(e) = self.active.write_all(&self.buf) {
+                log::warn!("commit log {}: cannot write buffered commits on drop: {e}", self.dir.display());
+            }
+        }
+    }
+}
+
+/// Reads every segment; returns the next tx offset, the length of the last kept
+/// segment's data and where the damage is, if any. Truncates all-zero tails.
+fn scan(
+    segments: &[SegmentMeta],
+    report: &mut RecoveryReport,
+) -> Result<(u64, u64, Option<CutPoint>), CommitlogError> {
+    let mut next = segments[0].start;
+    let mut data_len = 0;
+    for (i, seg) in segments.iter().enumerate() {
+        if seg.start != next {
+            let damage = Damage::SegmentGap { expected: next, segment_start: seg.start };
+            return Ok((next, data_len, Some(CutPoint { segment: i, at: 0, damage, commits: 0 })));
+        }
+        let mut reader = SegmentReader::open(&seg.path, seg.start)?;
+        loop {
+            match reader.next_step()? {
+                Step::Commit { .. } => report.commits += 1,
+                Step::End { at, zero_tail } => {
+                    if zero_tail > 0 {
+                        let file = OpenOptions::new().write(true).open(&seg.path);
+                        file.and_then(|f| f.set_len(at)).map_err(io_err("truncate segment", &seg.path))?;
+                        report.zero_tail_bytes += zero_tail;
+                    }
+                    data_len = at;
+                    break;
+                }
+                Step::Damage { at, damage } => {
+                    let next = reader.next_tx();
+                    let partial_commit = matches!(
+                        damage,
+                        Damage::TruncatedHeader { .. }
+                            | Damage::TruncatedCommit { .. }
+                            | Damage::ChecksumMismatch { .. }
+                            | Damage::BadRecords(_)
+                            | Damage::UnexpectedTxOffset { .. }
+                    );
+                    let commits = u64::from(partial_commit) + reader.count_frames_after_damage(at)?;
+                    return Ok((next, at, Some(CutPoint { segment: i, at, damage, commits })));
+                }
+            }
+        }
+        next = reader.next_tx();
+    }
+    Ok((next, data_len, None))
+}
+
+/// Cuts the log at `cut`: saves and truncates the damaged segment's tail, sets later
+/// segments aside, and removes them from `segments`.
+fn cut_tail(segments: &mut Vec<SegmentMeta>, cut: CutPoint, next_tx_offset: u64) -> Result<TailCut, CommitlogError> {
+    let damaged = segments[cut.segment].path.clone();
+    let mut tail = TailCut {
+        segment: damaged.clone(),
+        byte_offset: cut.at,
+        damage: cut.damage,
+        first_lost_tx_offset: next_tx_offset,
+        bytes_dropped: 0,
+        commits_dropped: cut.commits,
+        saved_to: None,
+        dropped_segments: Vec::new(),
+    };
+    let first_dropped = if matches!(tail.damage, Damage::SegmentGap { .. }) {
+        cut.segment
+    } else {
+        let len = fs::metadata(&damaged).map_err(io_err("stat segment", &damaged))?.len();
+        if len > cut.at {
+            tail.saved_to = Some(save_tail(&damaged, cut.at)?);
+            tail.bytes_dropped += len - cut.at;
+            let file = OpenOptions::new().write(true).open(&damaged);
+            file.and_then(|f| f.set_len(cut.at).and_then(|()| f.sync_all()))
+                .map_err(io_err("truncate segment", &damaged))?;
+        }
+        cut.segment + 1
+    };
+    for seg in segments.drain(first_dropped..) {
+        let (bytes, commits) = count_segment(&seg)?;
+        tail.bytes_dropped += bytes;
+        tail.commits_dropped += commits;
+        tail.dropped_segments.push(set_aside(&seg.path, ".dropped")?);
+    }
+    Ok(tail)
+}
+
+/// Copies `path` from byte `at` to the end into `<path>.<at>.dropped`, fsynced.
+fn save_tail(path: &Path, at: u64) -> Result<PathBuf, CommitlogError> {
+    let mut target = path.as_os_str().to_owned();
+    target.push(format!(".{at}.dropped"));
+    let target = PathBuf::from(target);
+    let mut src = File::open(path).map_err(io_err("open segment", path))?;
+    src.seek(SeekFrom::Start(at)).map_err(io_err("seek segment", path))?;
+    let mut dst = File::create(&target).map_err(io_err("create", &target))?;
+    io::copy(&mut src, &mut dst).map_err(io_err("copy the cut tail to", &target))?;
+    dst.sync_all().map_err(io_err("fsync", &target))?;
+    Ok(target)
+}
+
+/// Bytes and readable commits of a segment that is being dropped.
+fn count_segment(seg: &SegmentMeta) -> Result<(u64, u64), CommitlogError> {
+    let mut reader = SegmentReader::open(&seg.path, seg.start)?;
+    let mut commits = 0;
+    while let Step::Commit { .. } = reader.next_step()? {
+        commits += 1;
+    }
+    Ok((reader.file_len(), commits))
+}

@@ -1,0 +1,235 @@
+//! The bytes on disk of the commit log: the segment header, the commit frame
+//! (header, records, CRC32C) and segment file names. Pure encoding and decoding;
+//! no file handling. `FORMAT.md` at the crate root is the prose version of this file.
+
+use std::fmt;
+
+/// The first six bytes of every segment file.
+pub const SEGMENT_MAGIC: [u8; 6] = *b"(ds)^2";
+/// The log format version this crate writes and reads.
+pub const LOG_FORMAT_VERSION: u8 = 1;
+/// Checksum algorithm id 0: CRC32C (Castagnoli), the only one defined.
+pub const CHECKSUM_CRC32C: u8 = 0;
+/// Length of the segment header: magic, version, checksum algorithm, 2 reserved bytes.
+pub const SEGMENT_HEADER_LEN: usize = 10;
+/// Length of a commit header: `min_tx_offset: u64`, `epoch: u64`, `n: u16`, `len: u32`.
+pub const COMMIT_HEADER_LEN: usize = 22;
+/// Length of the CRC32C that closes a commit.
+pub const CRC_LEN: usize = 4;
+/// Bytes of framing around one record inside a commit (its `u32` length).
+pub const RECORD_PREFIX_LEN: usize = 4;
+/// The largest record payload a commit can frame: the commit's `len` field is a `u32`.
+pub const MAX_RECORD_LEN: usize = u32::MAX as usize - RECORD_PREFIX_LEN;
+
+/// The file name suffix of a segment.
+pub const SEGMENT_SUFFIX: &str = ".stdb.log";
+
+/// The header every segment starts with.
+pub fn segment_header() -> [u8; SEGMENT_HEADER_LEN] {
+    let mut h = [0u8; SEGMENT_HEADER_LEN];
+    h[..6].copy_from_slice(&SEGMENT_MAGIC);
+    h[6] = LOG_FORMAT_VERSION;
+    h[7] = CHECKSUM_CRC32C;
+    h
+}
+
+/// Checks a segment header; the error says what is wrong with it.
+pub fn check_segment_header(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() < SEGMENT_HEADER_LEN {
+        return Err(format!("segment header is {} bytes, expected {SEGMENT_HEADER_LEN}", bytes.len()));
+    }
+    if bytes[..6] != SEGMENT_MAGIC {
+        return Err(format!("bad segment magic {:02x?}, expected {:02x?}", &bytes[..6], SEGMENT_MAGIC));
+    }
+    if bytes[6] != LOG_FORMAT_VERSION {
+        return Err(format!("unsupported log format version {}, this build reads {LOG_FORMAT_VERSION}", bytes[6]));
+    }
+    if bytes[7] != CHECKSUM_CRC32C {
+        return Err(format!("unknown checksum algorithm {}, only 0 (CRC32C) is defined", bytes[7]));
+    }
+    Ok(())
+}
+
+/// The fixed-size header of a commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitHeader {
+    /// Tx offset of the commit's first record; the others follow consecutively.
+    pub min_tx_offset: u64,
+    /// Leader term. This implementation has one writer and always writes 0; it is kept
+    /// so the frame has upstream's shape and a future replicated log has room for it.
+    pub epoch: u64,
+    /// Number of records, at least 1 (an all-zero header means end of data instead).
+    pub n: u16,
+    /// Bytes of records after the header.
+    pub len: u32,
+}
+
+impl CommitHeader {
+    /// Decodes a header. `None` means all zero: the end of the data in this segment.
+    pub fn decode(bytes: &[u8; COMMIT_HEADER_LEN]) -> Option<Self> {
+        if bytes.iter().all(|&b| b == 0) {
+            return None;
+        }
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8-byte slice"));
+        Some(Self {
+            min_tx_offset: u64_at(0),
+            epoch: u64_at(8),
+            n: u16::from_le_bytes([bytes[16], bytes[17]]),
+            len: u32::from_le_bytes(bytes[18..22].try_into().expect("4-byte slice")),
+        })
+    }
+
+    /// Encodes the header.
+    pub fn encode(&self) -> [u8; COMMIT_HEADER_LEN] {
+        let mut out = [0u8; COMMIT_HEADER_LEN];
+        out[0..8].copy_from_slice(&self.min_tx_offset.to_le_bytes());
+        out[8..16].copy_from_slice(&self.epoch.to_le_bytes());
+        out[16..18].copy_from_slice(&self.n.to_le_bytes());
+        out[18..22].copy_from_slice(&self.len.to_le_bytes());
+        out
+    }
+
+    /// Total bytes of the commit on disk: header, records and CRC.
+    pub fn frame_len(&self) -> u64 {
+        (COMMIT_HEADER_LEN + CRC_LEN) as u64 + u64::from(self.len)
+    }
+}
+
+/// Appends one commit holding the single record `payload` to `out`; returns its length.
+///
+/// The caller has checked `payload.len() <= MAX_RECORD_LEN`.
+pub fn encode_commit(out: &mut Vec<u8>, tx_offset: u64, payload: &[u8]) -> usize {
+    let start = out.len();
+    let len = u32::try_from(payload.len() + RECORD_PREFIX_LEN).expect("caller checked MAX_RECORD_LEN");
+    let header = CommitHeader { min_tx_offset: tx_offset, epoch: 0, n: 1, len };
+    out.extend_from_slice(&header.encode());
+    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    out.extend_from_slice(payload);
+    let crc = crc32c::crc32c(&out[start..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.len() - start
+}
+
+/// The CRC32C of a commit: over its header and its records.
+pub fn commit_crc(header: &[u8; COMMIT_HEADER_LEN], records: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(header), records)
+}
+
+/// Splits the records area of a commit into its `n` records, or says why it cannot.
+pub fn split_records(records: &[u8], n: u16) -> Result<Vec<&[u8]>, String> {
+    let mut out = Vec::with_capacity(usize::from(n));
+    let mut rest = records;
+    for i in 0..n {
+        let Some((len, tail)) = rest.split_first_chunk::<RECORD_PREFIX_LEN>() else {
+            return Err(format!("record {i} of {n}: its length prefix is cut off"));
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if len > tail.len() {
+            return Err(format!("record {i} of {n} claims {len} bytes but {} remain in the commit", tail.len()));
+        }
+        let (record, tail) = tail.split_at(len);
+        out.push(record);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(format!("{} bytes left over after the commit's {n} records", rest.len()));
+    }
+    Ok(out)
+}
+
+/// The file name of the segment whose first commit has tx offset `start`.
+pub fn segment_file_name(start: u64) -> String {
+    format!("{start:020}{SEGMENT_SUFFIX}")
+}
+
+/// Parses a segment file name; `None` for any other file.
+pub fn parse_segment_file_name(name: &str) -> Option<u64> {
+    let digits = name.strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Formats a byte count for reports.
+pub(crate) struct Bytes(pub u64);
+
+impl fmt::Display for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 == 1 {
+            write!(f, "1 byte")
+        } else {
+            write!(f, "{} bytes", self.0)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_round_trip() {
+        let mut buf = Vec::new();
+        let n = encode_commit(&mut buf, 42, b"hello");
+        assert_eq!(n, buf.len());
+        assert_eq!(n, COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + 5 + CRC_LEN);
+        let header = CommitHeader::decode(buf[..COMMIT_HEADER_LEN].try_into().unwrap()).unwrap();
+        assert_eq!(header, CommitHeader { min_tx_offset: 42, epoch: 0, n: 1, len: 9 });
+        assert_eq!(header.frame_len(), n as u64);
+        let records = &buf[COMMIT_HEADER_LEN..n - CRC_LEN];
+        let crc = u32::from_le_bytes(buf[n - CRC_LEN..].try_into().unwrap());
+        assert_eq!(commit_crc(buf[..COMMIT_HEADER_LEN].try_into().unwrap(), records), crc);
+        assert_eq!(split_records(records, 1).unwrap(), vec![&b"hello"[..]]);
+    }
+
+    #[test]
+    fn empty_payload_is_not_an_end_marker() {
+        let mut buf = Vec::new();
+        encode_commit(&mut buf, 0, b"");
+        assert!(CommitHeader::decode(buf[..COMMIT_HEADER_LEN].try_into().unwrap()).is_some());
+    }
+
+    #[test]
+    fn zero_header_is_end_of_data() {
+        assert_eq!(CommitHeader::decode(&[0; COMMIT_HEADER_LEN]), None);
+    }
+
+    #[test]
+    fn split_records_rejects_bad_framing() {
+        let mut recs = Vec::new();
+        recs.extend_from_slice(&3u32.to_le_bytes());
+        recs.extend_from_slice(b"abc");
+        recs.extend_from_slice(&1u32.to_le_bytes());
+        recs.extend_from_slice(b"z");
+        assert_eq!(split_records(&recs, 2).unwrap(), vec![&b"abc"[..], &b"z"[..]]);
+        assert!(split_records(&recs, 1).unwrap_err().contains("left over"));
+        assert!(split_records(&recs, 3).unwrap_err().contains("cut off"));
+        assert!(split_records(&recs[..6], 1).unwrap_err().contains("claims 3 bytes"));
+    }
+
+    #[test]
+    fn segment_names() {
+        assert_eq!(segment_file_name(7), "00000000000000000007.stdb.log");
+        assert_eq!(parse_segment_file_name("00000000000000000007.stdb.log"), Some(7));
+        assert_eq!(parse_segment_file_name("7.stdb.log"), None);
+        assert_eq!(parse_segment_file_name("00000000000000000007.stdb.log.dropped"), None);
+        assert_eq!(parse_segment_file_name("0000000000000000000x.stdb.log"), None);
+        assert_eq!(parse_segment_file_name("99999999999999999999.stdb.log"), None);
+    }
+
+    #[test]
+    fn segment_header_checks() {
+        assert_eq!(check_segment_header(&segment_header()), Ok(()));
+        let mut h = segment_header();
+        h[0] = b'X';
+        assert!(check_segment_header(&h).unwrap_err().contains("magic"));
+        let mut h = segment_header();
+        h[6] = 9;
+        assert!(check_segment_header(&h).unwrap_err().contains("version 9"));
+        let mut h = segment_header();
+        h[7] = 3;
+        assert!(check_segment_header(&h).unwrap_err().contains("checksum algorithm 3"));
+        assert!(check_segment_header(&h[..4]).unwrap_err().contains("4 bytes"));
+    }
+}

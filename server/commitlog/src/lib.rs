@@ -1,0 +1,110 @@
+//! Durability for one database: the append-only commit log, the group-commit writer
+//! that makes it fast, and snapshot files that bound replay time.
+//!
+//! # Brief overview
+//! - [`recover`] opens a database directory after a start or a crash: it opens the
+//!   log in `<dir>/clog/` (checking every commit and cutting a damaged tail),
+//!   picks the newest valid snapshot in `<dir>/snapshots/` that the log covers, and
+//!   hands back a [`Recovered`] whose [`replay`](Recovered::replay) yields the
+//!   transactions to apply on top of that snapshot. Its [`RecoveryReport`] says
+//!   what was cut or skipped (and is logged).
+//! - [`Durability::start`] takes the [`Commitlog`] to a background writer thread.
+//!   The database thread calls [`Durability::append_tx`] after each commit; the
+//!   writer writes batches, one fsync per batch, and publishes the durable offset.
+//!   Confirmed reads wait with [`Durability::wait_durable`] or
+//!   [`DurableOffset::wait_for`].
+//! - [`SnapshotStore::write`] stores a snapshot at a tx offset (atomically); old
+//!   ones are pruned, and [`Durability::request_prune`] drops log segments that no
+//!   kept snapshot needs.
+//!
+//! Payloads are opaque bytes: the server decides how a transaction (row inserts and
+//! deletes, schema and module changes) or a snapshot is encoded. The on-disk format
+//! is described in `FORMAT.md` next to this crate's `Cargo.toml`.
+//!
+//! **Architecture invariant:** knows nothing of the datastore, the host or HTTP; the
+//! core ([`Commitlog`], [`SnapshotStore`]) is synchronous, and only
+//! [`DurableOffset`] touches tokio (its `watch` channel, no runtime).
+
+mod commitlog;
+mod durability;
+mod error;
+mod format;
+mod fsutil;
+mod replay;
+mod report;
+mod segment;
+mod snapshot;
+
+pub use commitlog::{Commitlog, CommitlogOptions};
+pub use durability::{Durability, DurabilityOptions, DurabilityStats, DurableOffset};
+pub use error::{CommitlogError, DurabilityError, SnapshotError};
+pub use format::{segment_file_name, MAX_RECORD_LEN};
+pub use replay::Replay;
+pub use report::{RecoveryReport, SkippedSnapshot, TailCut};
+pub use segment::Damage;
+pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore};
+
+use std::path::Path;
+
+/// The log directory inside a database directory.
+pub const LOG_DIR: &str = "clog";
+/// The snapshot directory inside a database directory.
+pub const SNAPSHOT_DIR: &str = "snapshots";
+
+/// A database directory opened for restore: see [`recover`].
+#[derive(Debug)]
+pub struct Recovered {
+    /// The log, checked and repaired; give it to [`Durability::start`] after replay.
+    pub commitlog: Commitlog,
+    /// The snapshot directory, for writing new snapshots.
+    pub snapshots: SnapshotStore,
+    /// The snapshot to restore first, if any.
+    pub snapshot: Option<Snapshot>,
+    /// What was found, cut and skipped (already logged).
+    pub report: RecoveryReport,
+}
+
+impl Recovered {
+    /// The first tx offset to replay: right after the snapshot, or the log's start.
+    pub fn replay_start(&self) -> u64 {
+        self.snapshot.as_ref().map_or(self.commitlog.first_tx_offset(), |s| s.tx_offset + 1)
+    }
+
+    /// The transactions to apply after restoring [`Self::snapshot`], in order.
+    pub fn replay(&self) -> Replay {
+        self.commitlog.replay_from(self.replay_start())
+    }
+}
+
+/// Opens the database directory `dir` (`<dir>/clog/`, `<dir>/snapshots/`, created if
+/// missing) and finds what to restore.
+///
+/// 1. Opens the log with [`Commitlog::open`]: every commit is checked and a damaged
+///    tail is cut at the last good commit.
+/// 2. Takes the newest valid snapshot at or below the log's durable offset
+///    ([`SnapshotStore::latest_valid`]); damaged ones, and ones newer than the log,
+///    are renamed `.invalid` and reported.
+/// 3. Checks the log holds every transaction after that snapshot.
+///
+/// Cuts and skipped snapshots are logged at `warn` and listed in the report.
+///
+/// # Errors
+/// I/O errors, and [`CommitlogError::MissingHistory`] when the log starts after the
+/// chosen snapshot (or at a non-zero offset with no snapshot), so some transactions
+/// exist nowhere.
+pub fn recover(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<Recovered, CommitlogError> {
+    let dir = dir.as_ref();
+    let (commitlog, mut report) = Commitlog::open(dir.join(LOG_DIR), options)?;
+    let snapshots = SnapshotStore::open(dir.join(SNAPSHOT_DIR))?;
+    let latest = snapshots.latest_valid(commitlog.durable_offset())?;
+    for skipped in &latest.skipped {
+        log::warn!("database {}: {skipped}", dir.display());
+    }
+    report.skipped_snapshots = latest.skipped;
+    let recovered = Recovered { commitlog, snapshots, snapshot: latest.snapshot, report };
+    let first = recovered.commitlog.first_tx_offset();
+    if recovered.replay_start() < first || (recovered.snapshot.is_none() && first > 0) {
+        return Err(CommitlogError::MissingHistory { first });
+    }
+    Ok(recovered)
+}

@@ -1,0 +1,10 @@
+//! Integration tests of `spacetime-commitlog`, one module per concept: appending and
+//! replaying, recovery from damage, the group-commit writer, snapshots and restore,
+//! and a crash test with a real child process killed at random moments.
+
+mod append_replay;
+mod corruption;
+
+mod durability;
+mod snapshot;
+mod support;
