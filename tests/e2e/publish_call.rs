@@ -45,17 +45,32 @@ both_bindings!(fn unknown_reducers_get_suggestions(bindings) {
     let expected = format!(
         "WARNING: This command is UNSTABLE and subject to breaking changes.\n\n\
          Error: No such reducer OR procedure `non_existent_reducer` for database `{id}` resolving to identity `{id}`.\n\n\
-         Here are some existing reducers:\n- add\n- log_levels\n- say_hello\n\n\
+         Here are some existing reducers:\n- add\n- log_levels\n- say_hello\n- say_identity\n\n\
          The database has no procedures."
     );
     let mut listed: Vec<&str> = out.stderr.trim().lines().collect();
     // The list is ordered by closeness to the name; compare it as a set.
     let start = listed.iter().position(|l| l.starts_with("- ")).expect("a list of reducers");
-    listed[start..start + 3].sort_unstable();
+    let len = listed[start..].iter().take_while(|l| l.starts_with("- ")).count();
+    listed[start..start + len].sort_unstable();
     assert_eq!(listed.join("\n"), expected);
 
     let out = fx.owner.call(id, "say_hell", &[]).err();
     assert!(out.stderr.contains("A reducer with a similar name exists: `say_hello`"), "{}", out.stderr);
+});
+
+both_bindings!(fn identity_arguments_in_every_encoding(bindings) {
+    let fx = Fixture::new(BASIC, bindings, "basic-db");
+    let id = &fx.identity;
+    let encodings = [id.clone(), format!("0x{id}"), format!("[\"0x{id}\"]"), format!("{{\"__identity__\": \"0x{id}\"}}")];
+    for encoding in &encodings {
+        fx.call("say_identity", &[encoding]).ok();
+    }
+    let logs = fx.logs(100);
+    let greeting = format!("Hello, {id}!");
+    assert_eq!(logs.iter().filter(|l| **l == greeting).count(), 4, "{logs:?}");
+    let bad = fx.call("say_identity", &["0x1234"]).err();
+    assert!(bad.stderr.contains("Error: "), "{}", bad.stderr);
 });
 
 both_bindings!(fn bad_arguments_are_explained(bindings) {

@@ -41,10 +41,16 @@ both_bindings!(fn quickstart_chat_works_from_the_cli(bindings) {
     let empty = cli.call("quickstart-chat", "send_message", &[""]).err();
     assert!(empty.stderr.contains("Messages must not be empty"), "{}", empty.stderr);
 
+    // `sql` runs between the caller's own connect and disconnect, so Alice is online while
+    // she looks; to another user she is offline.
     assert_eq!(
         cli.sql("quickstart-chat", "SELECT name, online FROM user").ok().trimmed_stdout(),
-        " name             | online\n------------------+--------\n (some = \"Alice\") | false"
+        " name             | online\n------------------+--------\n (some = \"Alice\") | true"
     );
+    let other = Cli::new(&server);
+    let seen = other.sql("quickstart-chat", "SELECT name, online FROM user").ok().trimmed_stdout();
+    assert!(seen.lines().any(|l| l == " (some = \"Alice\") | false"), "{seen}");
+    assert!(seen.lines().any(|l| l == " (none = ())      | true"), "the other user is online while asking: {seen}");
     let messages = cli.sql("quickstart-chat", "SELECT text FROM message").ok().trimmed_stdout();
     assert_eq!(messages, " text\n----------------------\n \"Hello from the CLI\"");
     let logs = cli.logs("quickstart-chat", 20);

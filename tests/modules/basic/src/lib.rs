@@ -1,7 +1,8 @@
 //! The smoketests' "modules-basic": people are added by name and greeted in the logs.
-//! `log_levels` writes one line at each level, for `logs --level`.
+//! `log_levels` writes one line at each level, for `logs --level`; `say_identity` takes an
+//! identity argument.
 
-use spacetimedb::{log, reducer, table, ReducerContext, Table};
+use spacetimedb::{log, reducer, table, Identity, ReducerContext, Table};
 
 /// Everyone who has been added.
 #[table(accessor = person, public)]
@@ -22,6 +23,12 @@ pub fn say_hello(ctx: &ReducerContext) {
         log::info!("Hello, {}!", person.name);
     }
     log::info!("Hello, World!");
+}
+
+/// Greets an identity, which `call` accepts as bare hex, `0x` hex or SATS-JSON.
+#[reducer]
+pub fn say_identity(_ctx: &ReducerContext, who: Identity) {
+    log::info!("Hello, {who}!");
 }
 
 /// One log line per level, each naming its level.
