@@ -36,3 +36,16 @@ pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
 pub use schedule::{ScheduledCall, ScheduledOutcome, Scheduler};
+
+/// The server moves instances into its per-database actor threads and shares
+/// programs between them; keep these types thread-safe.
+const _: () = {
+    fn assert_send<T: Send>() {}
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[allow(dead_code)]
+    fn check() {
+        assert_send::<ModuleInstance>();
+        assert_send_sync::<ModuleProgram>();
+        assert_send_sync::<HostRuntime>();
+    }
+};
