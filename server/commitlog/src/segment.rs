@@ -115,8 +115,8 @@ pub(crate) struct SegmentReader {
     /// The records of the last commit returned (reused between commits).
     body: Vec<u8>,
     /// Frame length of the commit a [`Step::Damage`] was reported for, when its header
-    /// was readable and the frame fits the file: lets [`Self::count_frames_after_damage`]
-    /// step over it.
+    /// was readable and the frame fits the file (or the segment header's length, when
+    /// that was the damage): lets [`Self::count_frames_after_damage`] step over it.
     damaged_frame_len: Option<u64>,
 }
 

@@ -4,7 +4,7 @@
 
 mod append_replay;
 mod corruption;
-
+mod crash;
 mod durability;
 mod snapshot;
 mod support;

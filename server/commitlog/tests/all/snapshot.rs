@@ -138,11 +138,9 @@ fn encode_state(range: std::ops::Range<u64>) -> Vec<u8> {
 fn restore(dir: &Path) -> (Vec<u8>, spacetime_commitlog::RecoveryReport) {
     let recovered = recover(dir, CommitlogOptions::default().max_segment_size(512)).unwrap();
     let mut state = recovered.snapshot.as_ref().map(|s| s.payload.clone()).unwrap_or_default();
-    let mut expected = recovered.replay_start();
-    for item in recovered.replay() {
+    for (expected, item) in (recovered.replay_start()..).zip(recovered.replay()) {
         let (o, record) = item.unwrap();
         assert_eq!(o, expected);
-        expected += 1;
         state.extend_from_slice(&record);
     }
     (state, recovered.report)
