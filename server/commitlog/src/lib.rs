@@ -21,9 +21,44 @@
 //! deletes, schema and module changes) or a snapshot is encoded. The on-disk format
 //! is described in `FORMAT.md` next to this crate's `Cargo.toml`.
 //!
+//! # Examples
+//! The life of one database, as the server drives it:
+//! ```
+//! use spacetime_commitlog::{recover, CommitlogOptions, Durability, DurabilityOptions};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let tmp = tempfile::tempdir()?;
+//! # let dir = tmp.path();
+//! // On start: restore the newest valid snapshot, then apply the log after it.
+//! let recovered = recover(dir, CommitlogOptions::default())?;
+//! let mut state = recovered.snapshot.as_ref().map(|s| s.payload.clone()).unwrap_or_default();
+//! for tx in recovered.replay() {
+//!     let (_tx_offset, record) = tx?;
+//!     state.extend_from_slice(&record); // stands for applying the transaction
+//! }
+//! let snapshots = recovered.snapshots.clone();
+//! let durability = Durability::start(recovered.commitlog, DurabilityOptions::default())?;
+//!
+//! // After each transaction commits in memory: log it (no waiting for the disk).
+//! let tx_offset = durability.append_tx(b"inserts and deletes".to_vec())?;
+//! state.extend_from_slice(b"inserts and deletes");
+//! // A confirmed result is released once its transaction is durable.
+//! durability.wait_durable(tx_offset, None)?;
+//!
+//! // Now and then: snapshot durable state, then drop log segments no snapshot needs.
+//! snapshots.write(tx_offset, &state)?;
+//! if let Some(oldest) = snapshots.oldest()? {
+//!     durability.request_prune(oldest + 1);
+//! }
+//! durability.close()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! **Architecture invariant:** knows nothing of the datastore, the host or HTTP; the
 //! core ([`Commitlog`], [`SnapshotStore`]) is synchronous, and only
 //! [`DurableOffset`] touches tokio (its `watch` channel, no runtime).
+
+#![warn(missing_docs)]
 
 mod commitlog;
 mod durability;
