@@ -115,3 +115,18 @@ both_bindings!(fn delete_asks_first(bindings) {
     assert!(forced.stdout.contains("Skipping confirmation due to --yes"), "{}", forced.stdout);
     fx.owner.run(&["logs", "doomed-too"]).err();
 });
+
+#[test]
+fn verbs_that_need_an_identity_say_how_to_get_one() {
+    let server = TestServer::start();
+    let cli = Cli::new(&server);
+    let out = cli.run(&["list"]).err();
+    assert!(out.stderr.contains("you are not logged in"), "{}", out.stderr);
+    assert!(out.stderr.contains("--server-issued-login") && out.stderr.contains("--yes"), "{}", out.stderr);
+
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), b"\0asm\x01\0\0\0").expect("write the file");
+    let out = cli.run(&["publish", "--bin-path", file.path().to_str().expect("UTF-8"), "needs-login"]).err();
+    assert!(out.stderr.contains("you are not logged in"), "{}", out.stderr);
+    assert!(cli.token().is_none(), "nothing was saved");
+}

@@ -19,3 +19,4 @@ mod rollback;
 mod runaway;
 mod schedule;
 mod sql;
+mod start_restart;

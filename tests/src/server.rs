@@ -58,9 +58,22 @@ impl TestServer {
     /// If the binary is missing, or the server does not come up before the deadline (the
     /// panic message carries everything the server printed).
     pub fn start() -> Self {
+        Self::start_configured(None, Some("127.0.0.1:0"))
+    }
+
+    /// Starts a server whose `--config-path` file holds `cli_toml` (if given), passing
+    /// `--listen-addr` only when `listen_addr` is given, to check where `start` takes its
+    /// address from.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub fn start_configured(cli_toml: Option<&str>, listen_addr: Option<&str>) -> Self {
         let root = tempfile::Builder::new().prefix("spacetime-e2e-").tempdir().expect("create a temporary directory");
+        if let Some(text) = cli_toml {
+            std::fs::write(root.path().join("server-cli.toml"), text).expect("write the server's cli.toml");
+        }
         let output = Arc::new(Mutex::new(String::new()));
-        let (child, addr) = spawn(root.path(), "127.0.0.1:0", &output);
+        let (child, addr) = spawn(root.path(), listen_addr, &output);
         let server = Self { child, root, addr, output };
         server.wait_for_ping();
         server
@@ -87,7 +100,7 @@ impl TestServer {
     /// If the new process does not come up before the deadline.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, addr) = spawn(self.root.path(), &self.addr, &self.output);
+        let (child, addr) = spawn(self.root.path(), Some(&self.addr), &self.output);
         self.child = child;
         self.addr = addr;
         self.wait_for_ping();
@@ -129,17 +142,20 @@ impl Drop for TestServer {
 }
 
 /// Spawns `spacetime start` in `root` and returns it with the address it announced.
-fn spawn(root: &Path, listen_addr: &str, output: &Arc<Mutex<String>>) -> (Child, String) {
-    let mut child = Command::new(spacetime_bin())
+fn spawn(root: &Path, listen_addr: Option<&str>, output: &Arc<Mutex<String>>) -> (Child, String) {
+    let mut command = Command::new(spacetime_bin());
+    command
         .arg("--config-path")
         .arg(root.join("server-cli.toml"))
         .arg("start")
         .arg("--data-dir")
         .arg(root.join("data"))
         .arg("--jwt-key-dir")
-        .arg(root.join("keys"))
-        .arg("--listen-addr")
-        .arg(listen_addr)
+        .arg(root.join("keys"));
+    if let Some(addr) = listen_addr {
+        command.arg("--listen-addr").arg(addr);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
