@@ -82,7 +82,10 @@ pub(crate) fn datastore_table_row_count(mut cx: Cx<'_>, table_id: u32, out: u32)
 pub(crate) fn datastore_table_scan_bsatn(mut cx: Cx<'_>, table_id: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_table_scan_bsatn", |mem, env| {
         let mut iter = env.new_row_iter();
-        let filled = env.tx().and_then(|tx| Ok(collect(&mut iter, tx.scan(TableId(table_id))?)));
+        let filled = env.tx().and_then(|tx| {
+            collect(&mut iter, tx.scan(TableId(table_id))?);
+            Ok(())
+        });
         finish_iter(mem, env, iter, filled, out)
     })
 }
@@ -133,7 +136,8 @@ fn range_args<'m>(
 
 /// Opens an iterator over the rows of index `index_id` whose first `prefix_elems` key
 /// columns equal `prefix` and whose next column lies between the BSATN `Bound`s
-/// `rstart` and `rend`; writes its handle to `out`.
+/// `rstart` and `rend`; writes its handle to `out`. Also linked under its deprecated
+/// name `datastore_btree_scan_bsatn`.
 ///
 /// # Traps
 /// If `prefix`, `rstart`, `rend` or `out` is out of bounds.
@@ -166,7 +170,8 @@ pub(crate) fn datastore_index_scan_range_bsatn(
 }
 
 /// Deletes the rows [`datastore_index_scan_range_bsatn`] would return and writes how
-/// many to `out` (a `u32`).
+/// many to `out` (a `u32`). Also linked under its deprecated name
+/// `datastore_delete_by_btree_scan_bsatn`.
 ///
 /// # Traps
 /// As [`datastore_index_scan_range_bsatn`].
@@ -192,63 +197,6 @@ pub(crate) fn datastore_delete_by_index_scan_range_bsatn(
         mem.write_u32("out", out, count)?;
         Ok(0)
     })
-}
-
-/// The deprecated name of [`datastore_index_scan_range_bsatn`].
-///
-/// # Traps
-/// As [`datastore_index_scan_range_bsatn`].
-///
-/// # Errors
-/// As [`datastore_index_scan_range_bsatn`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn datastore_btree_scan_bsatn(
-    cx: Cx<'_>,
-    index_id: u32,
-    prefix_ptr: u32,
-    prefix_len: u32,
-    prefix_elems: u32,
-    rstart_ptr: u32,
-    rstart_len: u32,
-    rend_ptr: u32,
-    rend_len: u32,
-    out: u32,
-) -> wasmtime::Result<u32> {
-    datastore_index_scan_range_bsatn(cx, index_id, prefix_ptr, prefix_len, prefix_elems, rstart_ptr, rstart_len, rend_ptr, rend_len, out)
-}
-
-/// The deprecated name of [`datastore_delete_by_index_scan_range_bsatn`].
-///
-/// # Traps
-/// As [`datastore_index_scan_range_bsatn`].
-///
-/// # Errors
-/// As [`datastore_index_scan_range_bsatn`].
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn datastore_delete_by_btree_scan_bsatn(
-    cx: Cx<'_>,
-    index_id: u32,
-    prefix_ptr: u32,
-    prefix_len: u32,
-    prefix_elems: u32,
-    rstart_ptr: u32,
-    rstart_len: u32,
-    rend_ptr: u32,
-    rend_len: u32,
-    out: u32,
-) -> wasmtime::Result<u32> {
-    datastore_delete_by_index_scan_range_bsatn(
-        cx,
-        index_id,
-        prefix_ptr,
-        prefix_len,
-        prefix_elems,
-        rstart_ptr,
-        rstart_len,
-        rend_ptr,
-        rend_len,
-        out,
-    )
 }
 
 /// Opens an iterator over the rows of index `index_id` whose whole key equals the

@@ -70,17 +70,20 @@ impl std::fmt::Display for AbiVersion {
 }
 
 /// Declares the import table once: the linker is filled from it and nothing else.
+/// `alias = target` links a deprecated name to the shim of its replacement.
 macro_rules! import_table {
-    ($($module:literal => [$($name:ident),* $(,)?],)*) => {
+    ($($module:literal => [$($name:ident $(= $target:ident)?),* $(,)?],)*) => {
         /// Every import the host provides, as `(module, name)`, in version order.
         pub const IMPORTS: &[(&str, &str)] = &[$($(($module, stringify!($name)),)*)*];
 
         /// Links every import of [`IMPORTS`] into `linker`.
         pub(crate) fn link_imports(linker: &mut Linker<InstanceEnv>) -> wasmtime::Result<()> {
-            $($(linker.func_wrap($module, stringify!($name), imports::$name)?;)*)*
+            $($(linker.func_wrap($module, stringify!($name), import_table!(@shim $name $($target)?))?;)*)*
             Ok(())
         }
     };
+    (@shim $name:ident) => { imports::$name };
+    (@shim $name:ident $target:ident) => { imports::$target };
 }
 
 import_table! {
@@ -91,8 +94,8 @@ import_table! {
         datastore_table_scan_bsatn,
         datastore_index_scan_range_bsatn,
         datastore_delete_by_index_scan_range_bsatn,
-        datastore_btree_scan_bsatn,
-        datastore_delete_by_btree_scan_bsatn,
+        datastore_btree_scan_bsatn = datastore_index_scan_range_bsatn,
+        datastore_delete_by_btree_scan_bsatn = datastore_delete_by_index_scan_range_bsatn,
         row_iter_bsatn_advance,
         row_iter_bsatn_close,
         datastore_insert_bsatn,
@@ -182,4 +185,34 @@ pub(crate) fn detect_abi_version(module: &Module) -> Result<AbiVersion, LoadErro
         return Err(LoadError::UnsupportedAbi(version));
     }
     Ok(version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::DiscardLogs;
+    use std::sync::Arc;
+    use wasmtime::{Engine, Store};
+
+    #[test]
+    fn every_listed_import_is_linked() {
+        let engine = Engine::default();
+        let mut linker = Linker::new(&engine);
+        link_imports(&mut linker).expect("links");
+        let env = InstanceEnv::new(spacetime_sats::Identity::ZERO, Arc::new(DiscardLogs), 1 << 20, Arc::from(Vec::new()));
+        let mut store = Store::new(&engine, env);
+        let linked: Vec<(String, String)> = linker.iter(&mut store).map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect();
+        assert_eq!(IMPORTS.len(), 30, "the ABI has 30 functions in 10.0 to 10.5");
+        assert_eq!(linked.len(), IMPORTS.len());
+        for (module, name) in IMPORTS {
+            assert!(linked.iter().any(|(m, n)| m == module && n == name), "{module}::{name} is not linked");
+        }
+    }
+
+    #[test]
+    fn abi_module_names_parse() {
+        assert_eq!(parse_abi_module("spacetime_10.3"), Some(Ok(AbiVersion { major: 10, minor: 3 })));
+        assert_eq!(parse_abi_module("spacetime_ten"), Some(Err(())));
+        assert_eq!(parse_abi_module("env"), None);
+    }
 }

@@ -3,7 +3,7 @@
 //! `spacetimedb = "=2.10.1"` do, and our builds import only `spacetime_10.*`
 //! functions.
 
-use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, QUICKSTART_CHAT};
+use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, QUICKSTART_CHAT};
 use crate::support::runtime;
 use spacetime_host::extract_raw_module_def;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
@@ -94,6 +94,11 @@ fn all_features_describes_itself_as_upstream() {
 #[test]
 fn bench_module_describes_itself_as_upstream() {
     assert_same_definition(BENCH);
+}
+
+#[test]
+fn host_test_module_describes_itself_as_upstream() {
+    assert_same_definition(HOST_TEST);
 }
 
 #[test]
