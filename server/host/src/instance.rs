@@ -135,6 +135,9 @@ impl ModuleInstance {
     /// Calls a reducer in a new transaction on `ds`: commits if it returns `Ok`, rolls
     /// back if it returns `Err` or traps. Bad arguments are rejected before the module
     /// runs. Commits are also fed to the [`Scheduler`].
+    ///
+    /// Any reducer can be called here, lifecycle and scheduled ones included: refusing
+    /// client calls to reducers whose visibility is `Private` is the caller's job.
     pub fn call_reducer(&mut self, ds: &mut Datastore, call: ReducerCall<'_>) -> ReducerOutcome {
         let start = Instant::now();
         let result = self.check_call(&call).and_then(|()| {
