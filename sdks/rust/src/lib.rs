@@ -1,0 +1,1 @@
+//! The Spacetime Rust client SDK.
