@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod config;
+pub mod logging;
 pub mod render;
 pub mod schema;
 pub mod subcommands;

@@ -52,3 +52,26 @@ both_bindings!(fn failing_init_fails_the_publish(bindings) {
     cli.publish_output(broken.path(), Some("kept"), &[]).err();
     assert!(cli.sql("kept", "SELECT * FROM person").ok().stdout.contains("still here"));
 });
+
+#[test]
+fn module_path_errors_say_what_to_do() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let server = TestServer::start();
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let out = cli.run(&["publish", "--yes", "--module-path", dir.path().to_str().expect("UTF-8"), "x"]).err();
+    assert!(out.stderr.contains("has no Cargo.toml"), "{}", out.stderr);
+
+    // A toolchain without the wasm32 standard library: a `rustc` whose sysroot lacks it.
+    std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\nversion = \"0.1.0\"\n").expect("write Cargo.toml");
+    let rustc = dir.path().join("fake-rustc");
+    std::fs::write(&rustc, "#!/bin/sh\necho /nonexistent-sysroot\n").expect("write the fake rustc");
+    std::fs::set_permissions(&rustc, std::fs::Permissions::from_mode(0o755)).expect("make it executable");
+    let out = cli.run_with_env(
+        &["publish", "--yes", "--module-path", dir.path().to_str().expect("UTF-8"), "x"],
+        &[("RUSTC", rustc.as_os_str())],
+    );
+    let out = out.err();
+    assert!(out.stderr.contains("run `rustup target add wasm32-unknown-unknown`"), "{}", out.stderr);
+}

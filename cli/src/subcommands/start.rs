@@ -52,6 +52,7 @@ pub fn exec(ctx: &Ctx, args: StartArgs) -> Result<()> {
         _ => JwtKeySource::Dir(ctx.config.dir()),
     };
     config.in_memory = args.in_memory;
+    crate::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("spacetime-server")
