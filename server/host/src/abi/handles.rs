@@ -141,3 +141,51 @@ pub(crate) struct ConsoleTimer {
     pub(crate) name: String,
     pub(crate) started: Instant,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn iter_of(rows: &[usize]) -> RowIter {
+        let mut it = RowIter::default();
+        for &len in rows {
+            it.push_row(&vec![7u8; len]);
+        }
+        it.finish();
+        it
+    }
+
+    #[test]
+    fn rows_are_cut_into_chunks_of_whole_rows() {
+        let it = iter_of(&[20_000, 20_000, 20_000]);
+        assert_eq!(it.chunk_ends, [20_000, 40_000, 60_000]);
+        let it = iter_of(&[10_000, 10_000, 10_000, 10_000]);
+        assert_eq!(it.chunk_ends, [30_000, 40_000]);
+    }
+
+    #[test]
+    fn advance_hands_out_as_many_chunks_as_fit() {
+        let mut it = iter_of(&[20_000, 20_000, 20_000]);
+        assert_eq!(it.next_chunks(10_000), Err(20_000), "buffer too small: the size needed");
+        assert_eq!(it.next_chunks(45_000), Ok(0..40_000));
+        assert!(!it.is_exhausted());
+        assert_eq!(it.next_chunks(45_000), Ok(40_000..60_000));
+        assert!(it.is_exhausted());
+        let mut empty = iter_of(&[]);
+        assert_eq!(empty.next_chunks(0), Ok(0..0));
+        assert!(empty.is_exhausted());
+    }
+
+    #[test]
+    fn handles_start_at_one_and_are_reused() {
+        let mut h = Handles::default();
+        assert_eq!(h.insert('a'), 1);
+        assert_eq!(h.insert('b'), 2);
+        assert_eq!(h.take(1), Some('a'));
+        assert_eq!(h.take(1), None);
+        assert_eq!(h.get_mut(0), None);
+        assert_eq!(h.insert('c'), 1);
+        h.drain(drop);
+        assert_eq!(h.insert('d'), 1);
+    }
+}

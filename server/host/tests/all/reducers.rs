@@ -187,3 +187,20 @@ fn the_sender_is_the_caller() {
     let outcome = db.call("expect_sender", args![other]);
     assert!(matches!(outcome.result, Err(ReducerError::User(_))), "{outcome:?}");
 }
+
+#[test]
+fn a_row_larger_than_the_module_buffer_is_read_after_buffer_too_small() {
+    let mut db = Db::host_test();
+    // One row of ~300 KiB: larger than a chunk and than the bindings' first buffer.
+    db.ok("add_many", args![1u32, 300_000u32]);
+    // The module pools its buffers; a trap replaces the instance, so the next scan
+    // starts with a fresh, small buffer.
+    assert!(db.call("add_then_panic", args!["x".to_string(), "reset".to_string()]).result.is_err());
+    db.ok("expect_counts", args![1u64, 0u8, 0u8, 1u64]);
+}
+
+#[test]
+fn get_jwt_reports_no_token() {
+    let mut db = Db::host_test();
+    db.ok("expect_no_jwt", args![]);
+}

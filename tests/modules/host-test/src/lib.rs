@@ -265,3 +265,13 @@ pub fn remind(ctx: &ReducerContext, reminder: Reminder) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Fails if the host reports a JWT for the caller (this host never keeps one), which
+/// exercises `get_jwt`.
+#[reducer]
+pub fn expect_no_jwt(ctx: &ReducerContext) -> Result<(), String> {
+    if ctx.sender_auth().has_jwt() {
+        return Err("the host reported a JWT".into());
+    }
+    Ok(())
+}
