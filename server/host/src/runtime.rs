@@ -81,7 +81,11 @@ impl HostRuntime {
     pub fn new(config: HostConfig) -> Result<Self, LoadError> {
         let mut wasm_config = Config::new();
         wasm_config.epoch_interruption(true);
-        wasm_config.cranelift_opt_level(OptLevel::Speed);
+        // Debug builds (the test suites) compile every module with an unoptimised
+        // Cranelift, which halves the time a module takes to compile; the guest code
+        // is then slower, which no test measures.
+        let opt_level = if cfg!(debug_assertions) { OptLevel::None } else { OptLevel::Speed };
+        wasm_config.cranelift_opt_level(opt_level);
         let engine = Engine::new(&wasm_config).map_err(|e| LoadError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         abi::link_imports(&mut linker).map_err(|e| LoadError::Engine(format!("cannot link the host imports: {e}")))?;
