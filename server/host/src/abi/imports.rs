@@ -297,8 +297,9 @@ pub(crate) fn row_iter_bsatn_close(mut cx: Cx<'_>, iter: u32) -> wasmtime::Resul
 fn check_schedule_delay(tx: &MutTx<'static>, table: TableId, row: &[u8], now_micros: i64) -> AbiResult<()> {
     let Ok(schema) = tx.table_schema(table) else { return Ok(()) };
     let Some(schedule) = &schema.def.schedule else { return Ok(()) };
+    let Some(before) = schema.def.columns.get(..schedule.at_column.idx()) else { return Ok(()) };
     let mut rest = row;
-    for col in &schema.def.columns[..schedule.at_column.idx()] {
+    for col in before {
         if skip_value(&col.ty, &schema.typespace, &mut rest).is_err() {
             return Ok(());
         }
