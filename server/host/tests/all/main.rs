@@ -10,6 +10,7 @@
 #[allow(dead_code)]
 mod modules;
 
+mod abi_contract;
 mod lifecycle;
 mod loader;
 mod reducers;
