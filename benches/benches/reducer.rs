@@ -1,10 +1,12 @@
-//! In-process reducer benchmarks through the module host: an empty reducer call, and
-//! `transfer(from, to, amount)` between random accounts of a 100,000-row table.
+//! In-process benchmarks through the module host: an empty reducer call,
+//! `transfer(from, to, amount)` between random accounts of a 100,000-row table, and
+//! loading the module (compile, set-up, describe, validate), which a publish pays.
 //!
 //! Run with `cargo bench -p spacetime-benches --bench reducer`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use spacetime_benches::BenchDb;
+use spacetime_benches::{bench_module_wasm, BenchDb};
+use spacetime_host::{HostConfig, HostRuntime};
 use std::hint::black_box;
 
 const ACCOUNTS: u32 = 100_000;
@@ -66,5 +68,14 @@ fn reducer_calls(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, reducer_calls);
+fn module_load(c: &mut Criterion) {
+    let wasm = bench_module_wasm();
+    let runtime = HostRuntime::new(HostConfig::default()).expect("the engine starts");
+    let mut group = c.benchmark_group("module");
+    group.sample_size(10);
+    group.bench_function("load", |b| b.iter(|| black_box(runtime.load(&wasm).expect("loads"))));
+    group.finish();
+}
+
+criterion_group!(benches, reducer_calls, module_load);
 criterion_main!(benches);

@@ -21,6 +21,14 @@ pub fn bindings_from_env() -> modules::Bindings {
     }
 }
 
+/// The bench module's `.wasm` bytes, built if needed.
+///
+/// # Panics
+/// If the module does not build.
+pub fn bench_module_wasm() -> Vec<u8> {
+    modules::module_bytes(modules::BENCH, bindings_from_env())
+}
+
 /// A database running the bench module.
 pub struct BenchDb {
     /// Its datastore.
@@ -42,7 +50,7 @@ impl BenchDb {
     /// If the module does not build, load or instantiate: a benchmark has no better
     /// way to report it.
     pub fn new() -> Self {
-        let wasm = modules::module_bytes(modules::BENCH, bindings_from_env());
+        let wasm = bench_module_wasm();
         let runtime = HostRuntime::new(HostConfig::default()).expect("the engine starts");
         let program = runtime.load(&wasm).unwrap_or_else(|e| panic!("the bench module does not load: {e}"));
         let def = program.module_def();
