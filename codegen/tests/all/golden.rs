@@ -1,0 +1,77 @@
+//! The Rust output for each example module must equal the files under
+//! `codegen/tests/golden/rust/<module>/` exactly.
+
+use super::{codegen_dir, rust_files, MODULES};
+use spacetime_codegen::{Options, AUTO_GENERATED_PREFIX};
+use std::collections::BTreeSet;
+
+#[test]
+fn rust_output_matches_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for module in MODULES {
+        let dir = codegen_dir().join("tests/golden/rust").join(module);
+        let files = rust_files(module, &Options::default());
+        if update {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).expect("create golden dir");
+            for f in &files {
+                std::fs::write(dir.join(&f.path), &f.contents).expect("write golden file");
+            }
+        }
+        let generated: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", dir.display()))
+            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(generated, on_disk.iter().map(String::as_str).collect(), "{module}: the set of files differs");
+        for f in &files {
+            let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
+            assert!(f.contents.starts_with(AUTO_GENERATED_PREFIX), "{module}/{}: missing header", f.path);
+            assert!(
+                f.contents == expected,
+                "{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
+                f.path,
+                f.contents
+            );
+        }
+    }
+}
+
+#[test]
+fn chat_bindings_have_the_expected_files() {
+    let files = rust_files("quickstart-chat", &Options::default());
+    let mut paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "message_table.rs",
+            "message_type.rs",
+            "mod.rs",
+            "send_message_reducer.rs",
+            "set_name_reducer.rs",
+            "user_table.rs",
+            "user_type.rs",
+        ]
+    );
+}
+
+#[test]
+fn private_items_only_on_request() {
+    let public: Vec<String> = rust_files("all-features", &Options::default()).into_iter().map(|f| f.path).collect();
+    let all: Vec<String> =
+        rust_files("all-features", &Options { include_private: true }).into_iter().map(|f| f.path).collect();
+    for private in ["audit_log_table.rs", "reminder_table.rs", "send_reminder_reducer.rs", "on_tick_reducer.rs"] {
+        assert!(!public.iter().any(|p| p == private), "{private} generated without include_private");
+        assert!(all.iter().any(|p| p == private), "{private} missing with include_private");
+    }
+    // Lifecycle reducers are never callable, so never generated.
+    for lifecycle in ["init_reducer.rs", "on_connect_reducer.rs", "on_disconnect_reducer.rs"] {
+        assert!(!all.iter().any(|p| p == lifecycle), "{lifecycle} generated");
+    }
+    // A renamed reducer is called by its wire name through its source name.
+    let roll = rust_files("all-features", &Options::default()).into_iter().find(|f| f.path == "roll_reducer.rs").expect("roll");
+    assert!(roll.contents.contains("fn roll(&self)"), "{}", roll.contents);
+    let module = rust_files("all-features", &Options::default()).into_iter().find(|f| f.path == "mod.rs").expect("mod.rs");
+    assert!(module.contents.contains("Self::Roll => \"roll_die\""), "{}", module.contents);
+}
