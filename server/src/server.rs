@@ -62,9 +62,14 @@ impl Server {
     /// Fails if accepting connections fails.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let app = routes::router(self.state.clone());
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
-        self.state.databases().shutdown_all();
-        served.map_err(ServerError::Serve)
+        let state = self.state.clone();
+        // Databases stop first: that ends followed log streams, which graceful shutdown
+        // would otherwise wait for forever.
+        let shutdown = async move {
+            shutdown.await;
+            state.databases().shutdown_all();
+        };
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)
     }
 }
 

@@ -14,13 +14,16 @@ use spacetime_datastore::Datastore;
 use spacetime_host::{LoadError, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What the actor is asked to do.
 pub(super) enum Command {
     /// An HTTP reducer call: connect, call, disconnect.
     Call { caller: Identity, reducer_id: ReducerId, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
+    /// An HTTP SQL statement: connect, run, disconnect.
+    Sql { caller: Identity, sql: String, reply: oneshot::Sender<SqlResult> },
     /// Replace the module, keeping the data.
     Update { program: ModuleProgram, reply: oneshot::Sender<Result<(), String>> },
     /// Stop after the commands before this one.
@@ -34,6 +37,20 @@ pub enum CallResult {
     Rejected(String),
     /// The reducer ran (and committed or failed).
     Ran(ReducerOutcome),
+}
+
+/// What an HTTP SQL request did.
+#[derive(Debug)]
+pub enum SqlResult {
+    /// `client_connected` refused the caller; the statement did not run.
+    Rejected(String),
+    /// The statement ran, or was refused with a message for the caller.
+    Ran {
+        /// Its result or error.
+        result: Result<SqlOutcome, SqlError>,
+        /// How long it took.
+        duration: Duration,
+    },
 }
 
 /// Why a database could not start.
@@ -54,6 +71,7 @@ pub enum StartError {
 }
 
 pub(super) struct Actor {
+    owner: Identity,
     datastore: Datastore,
     instance: ModuleInstance,
     logs: Arc<ModuleLogs>,
@@ -74,7 +92,7 @@ impl Actor {
         if let Some(outcome) = instance.call_init(&mut datastore, owner, Timestamp::now()) {
             outcome.result.map_err(StartError::Init)?;
         }
-        Ok(Self { datastore, instance, logs })
+        Ok(Self { owner, datastore, instance, logs })
     }
 
     /// Serves commands until shut down or every sender is gone.
@@ -106,6 +124,9 @@ impl Actor {
                 // The caller may have gone away; the call still happened.
                 let _ = reply.send(result);
             }
+            Command::Sql { caller, sql, reply } => {
+                let _ = reply.send(self.http_sql(caller, &sql));
+            }
             Command::Update { program, reply } => {
                 let _ = reply.send(self.update(program));
             }
@@ -121,14 +142,33 @@ impl Actor {
         }
     }
 
-    fn http_call(&mut self, caller: Identity, reducer_id: ReducerId, args: &[u8]) -> CallResult {
+    /// Runs `client_connected` for a new HTTP connection of `caller`; `Err` with the
+    /// module's message if it refuses.
+    fn connect(&mut self, caller: Identity) -> Result<ConnectionId, String> {
         let connection_id = random_connection_id();
         if let Some(outcome) = self.instance.client_connected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
             if let Err(e) = outcome.result {
                 self.log_failure("client_connected", &e);
-                return CallResult::Rejected(e.to_string());
+                return Err(e.to_string());
             }
         }
+        Ok(connection_id)
+    }
+
+    /// Runs `client_disconnected`; a failure is logged and does not matter otherwise.
+    fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
+        if let Some(outcome) = self.instance.client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
+            if let Err(e) = outcome.result {
+                self.log_failure("client_disconnected", &e);
+            }
+        }
+    }
+
+    fn http_call(&mut self, caller: Identity, reducer_id: ReducerId, args: &[u8]) -> CallResult {
+        let connection_id = match self.connect(caller) {
+            Ok(id) => id,
+            Err(message) => return CallResult::Rejected(message),
+        };
         let call = ReducerCall {
             reducer_id,
             caller_identity: caller,
@@ -141,12 +181,26 @@ impl Actor {
             let name = self.reducer_name(reducer_id);
             self.log_failure(&name, e);
         }
-        if let Some(outcome) = self.instance.client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
-            if let Err(e) = outcome.result {
-                self.log_failure("client_disconnected", &e);
-            }
-        }
+        self.disconnect(caller, connection_id);
         CallResult::Ran(outcome)
+    }
+
+    fn http_sql(&mut self, caller: Identity, sql: &str) -> SqlResult {
+        let connection_id = match self.connect(caller) {
+            Ok(id) => id,
+            Err(message) => return SqlResult::Rejected(message),
+        };
+        let start = Instant::now();
+        let auth = SqlAuth { caller, owner: self.owner };
+        let program = self.instance.program().clone();
+        let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut self.datastore);
+        let duration = start.elapsed();
+        if let Ok(SqlOutcome { tx: Some(tx_data), .. }) = &result {
+            // DML on a scheduled table schedules or cancels calls, as a reducer would.
+            self.instance.observe_commit(tx_data, Timestamp::now());
+        }
+        self.disconnect(caller, connection_id);
+        SqlResult::Ran { result, duration }
     }
 
     /// Swaps in `program` if its schema is compatible, creating any new tables.

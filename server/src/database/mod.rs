@@ -5,7 +5,7 @@
 mod actor;
 mod schema_change;
 
-pub use actor::{CallResult, StartError};
+pub use actor::{CallResult, SqlResult, StartError};
 
 use crate::logs::{LogLevel, LogRecord, ModuleLogs};
 use actor::{Actor, Command};
@@ -86,6 +86,12 @@ impl Database {
     /// call is. Runs even if the caller stops waiting.
     pub async fn call(&self, caller: Identity, reducer_id: ReducerId, args: Vec<u8>) -> Result<CallResult, ActorGone> {
         self.ask(|reply| Command::Call { caller, reducer_id, args, reply }).await
+    }
+
+    /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
+    /// `client_disconnected` as an HTTP call is.
+    pub async fn sql(&self, caller: Identity, sql: String) -> Result<SqlResult, ActorGone> {
+        self.ask(|reply| Command::Sql { caller, sql, reply }).await
     }
 
     /// Replaces the module with `program`, keeping the data if the schema allows.

@@ -10,6 +10,7 @@ mod identity;
 mod logs;
 mod publish;
 mod query;
+mod sql;
 
 use crate::auth::anon_auth_middleware;
 use crate::state::AppState;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(database::router())
         .merge(call::router())
         .merge(logs::router())
+        .merge(sql::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()
         .route("/ping", get(|| async {}))

@@ -1,5 +1,10 @@
 //! Integration tests of `spacetime-server`: a real server on `127.0.0.1:0`, real HTTP,
-//! real wasm modules.
+//! real wasm modules (built from `tests/modules/` against the crates.io `spacetimedb`).
 
+mod call;
 mod identity;
+mod logs;
+mod modules;
+mod publish;
+mod sql;
 mod support;

@@ -4,14 +4,13 @@
 use reqwest::{Method, StatusCode};
 use spacetime_server::{Server, ServerConfig};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
 /// A running server; stopped when dropped.
 pub struct TestServer {
     pub addr: SocketAddr,
-    pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
     _tmp: Option<tempfile::TempDir>,
@@ -26,10 +25,23 @@ impl TestServer {
         server
     }
 
+    /// A server with a fresh data directory and `tweak` applied to its configuration.
+    pub fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_configured(tmp.path(), tweak);
+        server._tmp = Some(tmp);
+        server
+    }
+
     /// A server on `data_dir` (which the caller keeps alive).
     pub fn start_in(data_dir: &Path) -> Self {
+        Self::start_configured(data_dir, |_| {})
+    }
+
+    fn start_configured(data_dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut config = ServerConfig::new(data_dir);
         config.listen_addr = "127.0.0.1:0".into();
+        tweak(&mut config);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -52,7 +64,7 @@ impl TestServer {
             });
         });
         let addr = addr_rx.recv().expect("server thread reports").expect("server starts");
-        Self { addr, data_dir: data_dir.to_owned(), stop: Some(stop_tx), thread: Some(thread), _tmp: None }
+        Self { addr, stop: Some(stop_tx), thread: Some(thread), _tmp: None }
     }
 
     /// A client for this server, with no token.
@@ -145,6 +157,42 @@ impl Client {
 
     pub async fn put_json(&self, path: &str, json: serde_json::Value) -> Reply {
         self.request(Method::PUT, path, Some(Body::Json(json))).await
+    }
+
+    /// Publishes `wasm` under `name` (`PUT`), or without a name (`POST`).
+    pub async fn publish(&self, name: Option<&str>, wasm: Vec<u8>) -> Reply {
+        match name {
+            Some(name) => self.request(Method::PUT, &format!("/v1/database/{name}"), Some(Body::Bytes(wasm))).await,
+            None => self.request(Method::POST, "/v1/database", Some(Body::Bytes(wasm))).await,
+        }
+    }
+
+    /// Calls `reducer` of `db` with JSON `args`.
+    pub async fn call(&self, db: &str, reducer: &str, args: serde_json::Value) -> Reply {
+        self.post_json(&format!("/v1/database/{db}/call/{reducer}"), args).await
+    }
+
+    /// The messages of the last `n` log lines of `db` (the caller must own it).
+    pub async fn log_messages(&self, db: &str, n: usize) -> Vec<String> {
+        let res = self.get(&format!("/v1/database/{db}/logs?num_lines={n}")).await.expect(200);
+        res.text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("NDJSON line"))
+            .map(|v| v["message"].as_str().expect("message").to_owned())
+            .collect()
+    }
+
+    /// Polls `db`'s logs until one message satisfies `pred`, failing after 10 s.
+    pub async fn wait_for_log(&self, db: &str, pred: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let messages = self.log_messages(db, 1000).await;
+            if messages.iter().any(|m| pred(m)) {
+                return messages;
+            }
+            assert!(std::time::Instant::now() < deadline, "no such log line within 10 s; logs: {messages:#?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 }
 
