@@ -209,11 +209,11 @@ pub(crate) trait AnyDiff<M: SpacetimeModule>: Send {
 impl<M: SpacetimeModule, R: Row> AnyDiff<M> for TableDiff<R> {
     fn invoke(&self, ctx: &EventContext<M>, callbacks: &mut Callbacks<M>) {
         let Some(table) = callbacks.table_mut::<R>(self.table) else { return };
-        for (_, row) in &self.inserts {
-            table.on_insert.iter_mut().for_each(|(_, cb)| cb(ctx, row));
-        }
         for (_, row) in &self.deletes {
             table.on_delete.iter_mut().for_each(|(_, cb)| cb(ctx, row));
+        }
+        for (_, row) in &self.inserts {
+            table.on_insert.iter_mut().for_each(|(_, cb)| cb(ctx, row));
         }
         for ((_, old), (_, new)) in &self.updates {
             table.on_update.iter_mut().for_each(|(_, cb)| cb(ctx, old, new));

@@ -41,9 +41,12 @@ pub(crate) type OnReconnect<M> = Box<dyn FnMut(&DbConnection<M>, Identity, &str)
 pub(crate) type ReducerCallback<M> =
     Box<dyn FnOnce(&ReducerEventContext<M>, Result<Result<(), String>, InternalError>) + Send + 'static>;
 
+/// A change to the registered row callbacks.
+pub(crate) type CallbackChange<M> = Box<dyn FnOnce(&mut Callbacks<M>) + Send>;
+
 /// An operation queued by application code, applied by the run methods.
 pub(crate) enum Mutation<M: SpacetimeModule> {
-    Callbacks(Box<dyn FnOnce(&mut Callbacks<M>) + Send>),
+    Callbacks(CallbackChange<M>),
     Subscribe(SharedSub<M>),
     Unsubscribe(QuerySetId),
     CallReducer { reducer: M::Reducer, callback: Option<ReducerCallback<M>> },
@@ -805,12 +808,15 @@ impl<M: SpacetimeModule, R: Row> TableHandle<M, R> {
     }
 }
 
+/// The row and key types a unique handle is for, without owning either.
+type KeyTypes<R, K> = (fn() -> R, fn(&K));
+
 /// Finds cached rows by the value of a unique column.
 pub struct UniqueConstraintHandle<M: SpacetimeModule, R, K: ?Sized> {
     imp: DbContextImpl<M>,
     table: &'static str,
     index: &'static str,
-    _types: PhantomData<(fn() -> R, fn(&K))>,
+    _types: PhantomData<KeyTypes<R, K>>,
 }
 
 impl<M: SpacetimeModule, R: Row, K: Encode + ?Sized> UniqueConstraintHandle<M, R, K> {

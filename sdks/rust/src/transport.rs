@@ -289,3 +289,34 @@ pub(crate) async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_urls() {
+        let url = |base: &str, db: &str, c, confirmed| subscribe_url(&base.parse().unwrap(), db, c, confirmed);
+        assert_eq!(
+            url("http://localhost:3000", "quickstart-chat", Compression::Brotli, None).unwrap(),
+            "ws://localhost:3000/v1/database/quickstart-chat/subscribe?compression=Brotli"
+        );
+        assert_eq!(
+            url("https://example.com/base/", "c200ab", Compression::Gzip, Some(false)).unwrap(),
+            "wss://example.com/base/v1/database/c200ab/subscribe?compression=Gzip&confirmed=false"
+        );
+        assert_eq!(
+            url("localhost:3000", "a b", Compression::None, Some(true)).unwrap(),
+            "ws://localhost:3000/v1/database/a%20b/subscribe?compression=None&confirmed=true"
+        );
+        assert!(url("http://h/?x=1", "db", Compression::None, None).unwrap_err().to_string().contains("query string"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = ReconnectPolicy { initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), max_attempts: None };
+        let delays: Vec<u128> = (0..6).map(|n| p.delay(n).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.delay(u32::MAX), Duration::from_secs(1));
+    }
+}
