@@ -12,8 +12,8 @@ use super::{log_system, LogForwarder};
 use crate::logs::{LogLevel, ModuleLogs};
 use spacetime_datastore::Datastore;
 use spacetime_host::{LoadError, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
-use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
-use std::sync::{mpsc, Arc};
+use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp};
+use std::sync::{mpsc, Arc, RwLock};
 use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 /// What the actor is asked to do.
 pub(super) enum Command {
     /// An HTTP reducer call: connect, call, disconnect.
-    Call { caller: Identity, reducer_id: ReducerId, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
+    Call { caller: Identity, target: ReducerTarget, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
     /// An HTTP SQL statement: connect, run, disconnect.
     Sql { caller: Identity, sql: String, reply: oneshot::Sender<SqlResult> },
     /// Replace the module, keeping the data.
@@ -30,9 +30,25 @@ pub(super) enum Command {
     Shutdown,
 }
 
+/// The reducer a call means, as resolved against the module the caller saw. If the
+/// module was updated in between and the id now means something else, the call is
+/// not run (see [`CallResult::Stale`]), because its arguments were encoded for the old
+/// parameters.
+#[derive(Debug, Clone)]
+pub struct ReducerTarget {
+    /// Its id in the module the caller saw.
+    pub id: ReducerId,
+    /// Its name there.
+    pub name: String,
+    /// Its parameters there.
+    pub params: ProductType,
+}
+
 /// What an HTTP reducer call did.
 #[derive(Debug)]
 pub enum CallResult {
+    /// The module changed since the reducer was resolved; resolve it again.
+    Stale,
     /// `client_connected` refused the caller; the reducer did not run.
     Rejected(String),
     /// The reducer ran (and committed or failed).
@@ -72,6 +88,9 @@ pub enum StartError {
 
 pub(super) struct Actor {
     owner: Identity,
+    /// The module the HTTP layer resolves reducers against; kept equal to the
+    /// instance's program.
+    current: Arc<RwLock<ModuleProgram>>,
     datastore: Datastore,
     instance: ModuleInstance,
     logs: Arc<ModuleLogs>,
@@ -82,9 +101,10 @@ impl Actor {
     pub(super) fn start(
         identity: Identity,
         owner: Identity,
-        program: ModuleProgram,
+        current: Arc<RwLock<ModuleProgram>>,
         logs: Arc<ModuleLogs>,
     ) -> Result<Self, StartError> {
+        let program = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut datastore = Datastore::new();
         create_tables(&mut datastore, program.module_def().tables.iter(), program.module_def())
             .map_err(StartError::Tables)?;
@@ -92,7 +112,7 @@ impl Actor {
         if let Some(outcome) = instance.call_init(&mut datastore, owner, Timestamp::now()) {
             outcome.result.map_err(StartError::Init)?;
         }
-        Ok(Self { owner, datastore, instance, logs })
+        Ok(Self { owner, current, datastore, instance, logs })
     }
 
     /// Serves commands until shut down or every sender is gone.
@@ -119,8 +139,8 @@ impl Actor {
 
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Call { caller, reducer_id, args, reply } => {
-                let result = self.http_call(caller, reducer_id, &args);
+            Command::Call { caller, target, args, reply } => {
+                let result = self.http_call(caller, &target, &args);
                 // The caller may have gone away; the call still happened.
                 let _ = reply.send(result);
             }
@@ -164,7 +184,12 @@ impl Actor {
         }
     }
 
-    fn http_call(&mut self, caller: Identity, reducer_id: ReducerId, args: &[u8]) -> CallResult {
+    fn http_call(&mut self, caller: Identity, target: &ReducerTarget, args: &[u8]) -> CallResult {
+        let reducer_id = target.id;
+        let current = self.instance.program().module_def().reducer_by_id(reducer_id);
+        if current.is_none_or(|r| r.name != target.name || r.params != target.params) {
+            return CallResult::Stale;
+        }
         let connection_id = match self.connect(caller) {
             Ok(id) => id,
             Err(message) => return CallResult::Rejected(message),
@@ -212,6 +237,7 @@ impl Actor {
             .map_err(|e| e.to_string())?;
         create_tables(&mut self.datastore, added.iter().copied(), program.module_def())?;
         self.instance = instance;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
         self.instance.restore_schedules(&self.datastore, Timestamp::now());
         log_system(&self.logs, LogLevel::Info, None, "module updated");
         Ok(())

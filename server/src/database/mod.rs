@@ -5,12 +5,12 @@
 mod actor;
 mod schema_change;
 
-pub use actor::{CallResult, SqlResult, StartError};
+pub use actor::{CallResult, ReducerTarget, SqlResult, StartError};
 
 use crate::logs::{LogLevel, LogRecord, ModuleLogs};
 use actor::{Actor, Command};
 use spacetime_host::{LogSink, ModuleLogRecord, ModuleProgram};
-use spacetime_sats::{Identity, ReducerId};
+use spacetime_sats::Identity;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use tokio::sync::oneshot;
@@ -28,7 +28,9 @@ pub struct Database {
     pub owner: Identity,
     commands: mpsc::Sender<Command>,
     logs: Arc<ModuleLogs>,
-    program: RwLock<ModuleProgram>,
+    /// The module running; the actor replaces it when an update succeeds, before it
+    /// serves the next command.
+    program: Arc<RwLock<ModuleProgram>>,
 }
 
 impl Database {
@@ -46,6 +48,7 @@ impl Database {
     ) -> Result<Self, StartError> {
         let (commands, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let program = Arc::new(RwLock::new(program));
         let actor_program = program.clone();
         let actor_logs = logs.clone();
         std::thread::Builder::new()
@@ -62,7 +65,7 @@ impl Database {
             })
             .map_err(|e| StartError::Thread(e.to_string()))?;
         ready_rx.await.map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
-        Ok(Self { identity, owner, commands, logs, program: RwLock::new(program) })
+        Ok(Self { identity, owner, commands, logs, program })
     }
 
     /// The module currently running.
@@ -81,11 +84,11 @@ impl Database {
         rx.await.map_err(|_| ActorGone)
     }
 
-    /// Calls reducer `reducer_id` with BSATN `args` for `caller`, wrapped in
+    /// Calls reducer `target` with BSATN `args` for `caller`, wrapped in
     /// `client_connected` / `client_disconnected` on a new connection id, as an HTTP
     /// call is. Runs even if the caller stops waiting.
-    pub async fn call(&self, caller: Identity, reducer_id: ReducerId, args: Vec<u8>) -> Result<CallResult, ActorGone> {
-        self.ask(|reply| Command::Call { caller, reducer_id, args, reply }).await
+    pub async fn call(&self, caller: Identity, target: ReducerTarget, args: Vec<u8>) -> Result<CallResult, ActorGone> {
+        self.ask(|reply| Command::Call { caller, target, args, reply }).await
     }
 
     /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
@@ -100,11 +103,7 @@ impl Database {
     /// The outer error if the actor is gone; the inner one (a message for the
     /// publisher) if the update was rejected, in which case the old module keeps running.
     pub async fn update(&self, program: ModuleProgram) -> Result<Result<(), String>, ActorGone> {
-        let result = self.ask(|reply| Command::Update { program: program.clone(), reply }).await?;
-        if result.is_ok() {
-            *self.program.write().unwrap_or_else(|e| e.into_inner()) = program;
-        }
-        Ok(result)
+        self.ask(|reply| Command::Update { program, reply }).await
     }
 
     /// Stops the actor after the commands already queued, and ends log followers.

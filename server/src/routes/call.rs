@@ -5,7 +5,8 @@
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
-use crate::database::CallResult;
+use crate::database::{CallResult, ReducerTarget};
+use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -32,27 +33,22 @@ async fn call(
 ) -> Result<Response, ApiError> {
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
-    let program = database.program();
-    let def = program.module_def();
-    let (reducer_id, reducer_def) = def.reducer(&reducer).ok_or_else(|| no_such_reducer(def, &db, &reducer))?;
-    if let Some(lifecycle) = &reducer_def.lifecycle {
-        return Err(ApiError::BadRequest(format!(
-            "`{reducer}` is the module's {lifecycle:?} lifecycle reducer; the server calls it, clients cannot"
-        )));
-    }
-    if matches!(reducer_def.visibility, FunctionVisibility::Private) && caller.identity != record.owner_identity {
-        return Err(ApiError::Forbidden(format!(
-            "reducer `{reducer}` is private (a scheduled reducer); only the database owner may call it"
-        )));
-    }
-    let args = parse_args(&body, &reducer_def.params, def)?;
-
-    let outcome = match database.call(caller.identity, reducer_id, args).await {
-        Ok(CallResult::Ran(outcome)) => outcome,
-        Ok(CallResult::Rejected(message)) => {
-            return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
+    // One retry: the module may be updated between resolving the reducer and running it.
+    let mut attempts = 0;
+    let outcome = loop {
+        let program = database.program();
+        let (target, args) = resolve(program.module_def(), &record, &caller, &db, &reducer, &body)?;
+        match database.call(caller.identity, target, args).await {
+            Ok(CallResult::Ran(outcome)) => break outcome,
+            Ok(CallResult::Stale) if attempts == 0 => attempts += 1,
+            Ok(CallResult::Stale) => {
+                return Err(ApiError::internal("reducer call", "the module kept changing while the call was resolved"))
+            }
+            Ok(CallResult::Rejected(message)) => {
+                return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
+            }
+            Err(e) => return Err(ApiError::internal("reducer call", e)),
         }
-        Err(e) => return Err(ApiError::internal("reducer call", e)),
     };
     let mut headers = HeaderMap::new();
     headers.insert("spacetime-energy-used", 0.into());
@@ -67,6 +63,31 @@ async fn call(
             Ok(response)
         }
     }
+}
+
+/// Finds the reducer `name` in `def`, checks that `caller` may call it, and encodes the
+/// JSON arguments in `body` for it.
+fn resolve(
+    def: &ModuleDef,
+    record: &DatabaseRecord,
+    caller: &Caller,
+    db: &str,
+    name: &str,
+    body: &str,
+) -> Result<(ReducerTarget, Vec<u8>), ApiError> {
+    let (id, reducer) = def.reducer(name).ok_or_else(|| no_such_reducer(def, db, name))?;
+    if let Some(lifecycle) = &reducer.lifecycle {
+        return Err(ApiError::BadRequest(format!(
+            "`{name}` is the module's {lifecycle:?} lifecycle reducer; the server calls it, clients cannot"
+        )));
+    }
+    if matches!(reducer.visibility, FunctionVisibility::Private) && caller.identity != record.owner_identity {
+        return Err(ApiError::Forbidden(format!(
+            "reducer `{name}` is private (a scheduled reducer); only the database owner may call it"
+        )));
+    }
+    let args = parse_args(body, &reducer.params, def)?;
+    Ok((ReducerTarget { id, name: reducer.name.clone(), params: reducer.params.clone() }, args))
 }
 
 /// The BSATN of the reducer's arguments, from a JSON array or object (an empty body
