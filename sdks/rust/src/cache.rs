@@ -408,3 +408,60 @@ impl<M: SpacetimeModule> ClientCache<M> {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(v: u32) -> Bytes {
+        bsatn::to_vec(&v).into()
+    }
+
+    fn change(inserts: &[u32], deletes: &[u32], events: &[u32]) -> RawChange {
+        let all = |v: &[u32]| v.iter().copied().map(bytes).collect();
+        RawChange { inserts: all(inserts), deletes: all(deletes), events: all(events) }
+    }
+
+    fn rows(v: &[(Bytes, u32)]) -> Vec<u32> {
+        v.iter().map(|(_, r)| *r).collect()
+    }
+
+    #[test]
+    fn event_rows_fire_inserts_and_are_never_stored() {
+        let mut table = TableCache::<u32>::new("events", true);
+        let diff = table.apply(&change(&[], &[], &[7, 7, 8])).unwrap();
+        assert_eq!(rows(&diff.inserts), [7, 7, 8]);
+        assert!(diff.deletes.is_empty() && diff.updates.is_empty());
+        assert_eq!(table.len(), 0);
+    }
+
+    #[test]
+    fn counts_and_unique_index() {
+        let mut table = TableCache::<u32>::new("t", false);
+        table.add_unique_index("value", |row: &u32| row);
+        let diff = table.apply(&change(&[1, 1, 2], &[], &[])).unwrap();
+        assert_eq!(rows(&diff.inserts), [1, 2], "a row inserted twice is one insert");
+        let diff = table.apply(&change(&[], &[1], &[])).unwrap();
+        assert!(diff.deletes.is_empty(), "one of two references left");
+        let diff = table.apply(&change(&[], &[1, 9], &[])).unwrap();
+        assert_eq!(rows(&diff.deletes), [1], "an unknown delete is ignored");
+        assert_eq!(table.find_unique("value", &bsatn::to_vec(&2u32)), Some(&2));
+        assert_eq!(table.find_unique("value", &bsatn::to_vec(&1u32)), None);
+        assert!(table.apply(&RawChange { inserts: vec![Bytes::from_static(&[1])], ..Default::default() }).is_err(), "a short row is an error");
+    }
+
+    #[test]
+    fn primary_key_pairs_deletes_with_inserts() {
+        // Rows are (key, value) pairs; the key is the primary key.
+        let mut table = TableCache::<(u8, u8)>::new("kv", false);
+        table.set_primary_key(|row: &(u8, u8)| &row.0);
+        let enc = |rows: &[(u8, u8)]| rows.iter().map(|r| Bytes::from(bsatn::to_vec(r))).collect::<Vec<_>>();
+        let raw = |ins: &[(u8, u8)], del: &[(u8, u8)]| RawChange { inserts: enc(ins), deletes: enc(del), events: Vec::new() };
+        table.apply(&raw(&[(1, 10), (2, 20)], &[])).unwrap();
+        let diff = table.apply(&raw(&[(1, 11), (3, 30)], &[(1, 10), (2, 20)])).unwrap();
+        let updates: Vec<((u8, u8), (u8, u8))> = diff.updates.iter().map(|((_, o), (_, n))| (*o, *n)).collect();
+        assert_eq!(updates, [((1, 10), (1, 11))]);
+        assert_eq!(diff.deletes.iter().map(|(_, r)| *r).collect::<Vec<_>>(), [(2, 20)]);
+        assert_eq!(diff.inserts.iter().map(|(_, r)| *r).collect::<Vec<_>>(), [(3, 30)]);
+    }
+}

@@ -52,7 +52,7 @@ pub use table::{EventTable, Table, TableWithPrimaryKey};
 pub mod __codegen {
     //! What generated bindings refer to. Public because generated code lives in the
     //! application's crate; not part of the stable API.
-    pub use crate::cache::{ClientCache, TableCache};
+    pub use crate::cache::{ClientCache, Row, TableCache};
     pub use crate::callbacks::CallbackId;
     pub use crate::connection::{DbContextImpl, TableHandle, UniqueConstraintHandle};
     pub use crate::module::{FromDbContextImpl, Reducer, SpacetimeModule};

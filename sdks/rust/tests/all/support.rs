@@ -91,7 +91,7 @@ pub fn connected() -> (DbConnection, MockServer, Log) {
     let log = Log::default();
     let on_connect_log = log.clone();
     let (conn, server) = DbConnection::builder()
-        .on_connect(move |_, id, token| on_connect_log.push(format!("connect {} {token}", id.abbreviate())))
+        .on_connect(move |_, id, token| on_connect_log.push(format!("connect {} {token}", id.to_abbreviated_hex())))
         .build_with_mock();
     server.accept(identity(9), ConnectionId::from_u128(7), "token-1");
     let l = log.clone();
@@ -107,7 +107,7 @@ pub fn connected() -> (DbConnection, MockServer, Log) {
     let l = log.clone();
     conn.db.message().on_delete(move |_, m| l.push(format!("delete message {}", m.text)));
     conn.frame_tick().expect("connected");
-    assert_eq!(log.take(), [format!("connect {} token-1", identity(9).abbreviate())]);
+    assert_eq!(log.take(), [format!("connect {} token-1", identity(9).to_abbreviated_hex())]);
     (conn, server, log)
 }
 

@@ -102,7 +102,7 @@ fn handshake_compression_and_reconnect_over_a_real_socket() {
         .with_token(Some("client-token"))
         .with_compression(Compression::Gzip)
         .with_reconnect(ReconnectPolicy { initial_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_attempts: Some(20) })
-        .on_connect(move |_, id, token| l1.push(format!("connect {} {token}", id.abbreviate())))
+        .on_connect(move |_, id, token| l1.push(format!("connect {} {token}", id.to_abbreviated_hex())))
         .on_reconnect(move |ctx, _, token| l2.push(format!("reconnect {token} {:?}", ctx.try_connection_id())))
         .build()
         .unwrap();
@@ -125,7 +125,7 @@ fn handshake_compression_and_reconnect_over_a_real_socket() {
     assert_eq!(
         log.all(),
         [
-            format!("connect {} server-token", identity(5).abbreviate()),
+            format!("connect {} server-token", identity(5).to_abbreviated_hex()),
             "insert alice".into(),
             "insert bob".into(),
             "delete alice".into(),
