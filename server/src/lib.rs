@@ -18,6 +18,8 @@
 //! # }
 //! ```
 
+#![warn(clippy::print_stdout, clippy::dbg_macro)]
+
 mod api_error;
 pub mod auth;
 mod config;

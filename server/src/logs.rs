@@ -7,6 +7,7 @@
 //! lock, so a follower sees every line exactly once: the tail, then everything after it.
 
 use serde::Serialize;
+use spacetime_host::{LogLevel, ModuleLogRecord};
 use spacetime_sats::Timestamp;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -20,54 +21,54 @@ pub const TAIL_CAPACITY: usize = 10_000;
 /// How many new lines a slow follower may fall behind before it skips some.
 const FOLLOW_BUFFER: usize = 1024;
 
-/// The level of a record, spelled as in the NDJSON.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum LogLevel {
-    /// An error.
-    Error,
-    /// A warning.
-    Warn,
-    /// Information.
-    Info,
-    /// Debugging detail.
-    Debug,
-    /// Tracing detail.
-    Trace,
-    /// A module panic.
-    Panic,
+/// A module log record as one NDJSON line, fields in upstream's order.
+#[derive(Serialize)]
+struct Line<'a> {
+    level: &'static str,
+    ts: i64,
+    target: Option<&'a str>,
+    filename: Option<&'a str>,
+    line_number: Option<u32>,
+    function: Option<&'a str>,
+    message: &'a str,
 }
 
-/// One log record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LogRecord {
-    /// Its level.
-    pub level: LogLevel,
-    /// When it was logged, in microseconds since the Unix epoch.
-    pub ts: i64,
-    /// The logging target (usually the module path).
-    pub target: Option<String>,
-    /// The source file.
-    pub filename: Option<String>,
-    /// The source line.
-    pub line_number: Option<u32>,
-    /// The reducer that logged it.
-    pub function: Option<String>,
-    /// The text.
-    pub message: String,
+/// The level as the NDJSON spells it.
+fn level_name(level: LogLevel) -> &'static str {
+    match level {
+        LogLevel::Error => "Error",
+        LogLevel::Warn => "Warn",
+        LogLevel::Info => "Info",
+        LogLevel::Debug => "Debug",
+        LogLevel::Trace => "Trace",
+        LogLevel::Panic => "Panic",
+    }
 }
 
-impl LogRecord {
-    /// A record written by the server itself (not by module code), timestamped now.
-    pub fn system(level: LogLevel, function: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            level,
-            ts: Timestamp::now().to_micros_since_unix_epoch(),
-            target: None,
-            filename: None,
-            line_number: None,
-            function: function.map(str::to_owned),
-            message: message.into(),
-        }
+/// The NDJSON line of `record`, without its newline.
+fn to_line(record: &ModuleLogRecord) -> String {
+    let line = Line {
+        level: level_name(record.level),
+        ts: record.ts.to_micros_since_unix_epoch(),
+        target: record.target.as_deref(),
+        filename: record.filename.as_deref(),
+        line_number: record.line_number,
+        function: record.function.as_deref(),
+        message: &record.message,
+    };
+    serde_json::to_string(&line).expect("a log line is plain JSON data")
+}
+
+/// A record written by the server itself (not by module code), timestamped now.
+pub fn system_record(level: LogLevel, function: Option<&str>, message: impl Into<String>) -> ModuleLogRecord {
+    ModuleLogRecord {
+        level,
+        ts: Timestamp::now(),
+        target: None,
+        filename: None,
+        line_number: None,
+        function: function.map(str::to_owned),
+        message: message.into(),
     }
 }
 
@@ -118,8 +119,8 @@ impl ModuleLogs {
     }
 
     /// Appends `record`: to the tail, to today's file, and to every follower.
-    pub fn append(&self, record: &LogRecord) {
-        let line: Arc<str> = serde_json::to_string(record).expect("a log record is plain JSON data").into();
+    pub fn append(&self, record: &ModuleLogRecord) {
+        let line: Arc<str> = to_line(record).into();
         let mut inner = self.lock();
         if let Some(dir) = &self.dir {
             if let Err(e) = write_line(&mut inner.file, dir, record.ts, &line) {
@@ -153,8 +154,8 @@ impl ModuleLogs {
 }
 
 /// Appends `line` to the file for the day of `ts`, opening it when the day changes.
-fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: i64, line: &str) -> std::io::Result<()> {
-    let day = Timestamp::from_micros_since_unix_epoch(ts).to_rfc3339()[..10].to_owned();
+fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: Timestamp, line: &str) -> std::io::Result<()> {
+    let day = ts.to_rfc3339()[..10].to_owned();
     if file.as_ref().is_none_or(|(open_day, _)| *open_day != day) {
         fs::create_dir_all(dir)?;
         let f = OpenOptions::new().create(true).append(true).open(dir.join(format!("{day}.log")))?;
@@ -195,8 +196,8 @@ fn load_tail(dir: &Path) -> std::io::Result<VecDeque<Arc<str>>> {
 mod tests {
     use super::*;
 
-    fn record(message: &str) -> LogRecord {
-        LogRecord::system(LogLevel::Info, Some("add"), message)
+    fn record(message: &str) -> ModuleLogRecord {
+        system_record(LogLevel::Info, Some("add"), message)
     }
 
     #[test]

@@ -9,9 +9,9 @@
 
 use super::schema_change::{check_update, create_tables};
 use super::{log_system, LogForwarder};
-use crate::logs::{LogLevel, ModuleLogs};
+use crate::logs::ModuleLogs;
 use spacetime_datastore::Datastore;
-use spacetime_host::{LoadError, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
+use spacetime_host::{LoadError, LogLevel, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp};
 use std::sync::{mpsc, Arc, RwLock};
 use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};

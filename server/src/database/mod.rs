@@ -7,9 +7,9 @@ mod schema_change;
 
 pub use actor::{CallResult, ReducerTarget, SqlResult, StartError};
 
-use crate::logs::{LogLevel, LogRecord, ModuleLogs};
+use crate::logs::{system_record, ModuleLogs};
 use actor::{Actor, Command};
-use spacetime_host::{LogSink, ModuleLogRecord, ModuleProgram};
+use spacetime_host::{LogLevel, LogSink, ModuleLogRecord, ModuleProgram};
 use spacetime_sats::Identity;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -118,24 +118,7 @@ pub struct LogForwarder(pub Arc<ModuleLogs>);
 
 impl LogSink for LogForwarder {
     fn log(&self, record: ModuleLogRecord) {
-        use spacetime_host::LogLevel as Host;
-        let level = match record.level {
-            Host::Error => LogLevel::Error,
-            Host::Warn => LogLevel::Warn,
-            Host::Info => LogLevel::Info,
-            Host::Debug => LogLevel::Debug,
-            Host::Trace => LogLevel::Trace,
-            Host::Panic => LogLevel::Panic,
-        };
-        self.0.append(&LogRecord {
-            level,
-            ts: record.ts.to_micros_since_unix_epoch(),
-            target: record.target,
-            filename: record.filename,
-            line_number: record.line_number,
-            function: record.function,
-            message: record.message,
-        });
+        self.0.append(&record);
     }
 }
 
@@ -179,5 +162,5 @@ impl Databases {
 
 /// Logs a line from the server (not the module) into a database's module log.
 pub(crate) fn log_system(logs: &ModuleLogs, level: LogLevel, function: Option<&str>, message: impl Into<String>) {
-    logs.append(&LogRecord::system(level, function, message));
+    logs.append(&system_record(level, function, message));
 }
