@@ -163,3 +163,21 @@ async fn databases_come_back_after_a_restart() {
     let logs = owner.log_messages("durable-name", 100).await;
     assert_eq!(logs.iter().filter(|m| *m == "init ran").count(), 2, "{logs:?}");
 }
+
+#[tokio::test]
+async fn an_in_memory_server_writes_only_its_key_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_owned();
+    let server = TestServer::start_with(|config| {
+        config.data_dir = data_dir;
+        config.in_memory = true;
+    });
+    let owner = server.new_identity().await;
+    owner.publish(Some("ephemeral"), wasm(BASIC)).await.expect(200);
+    owner.call("ephemeral", "say_hello", json!([])).await.expect(200);
+    assert_eq!(owner.log_messages("ephemeral", 1).await, ["Hello, World!"]);
+    let mut written: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    written.sort();
+    assert_eq!(written, ["id_ecdsa", "id_ecdsa.pub"]);
+}
