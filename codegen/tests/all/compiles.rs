@@ -1,13 +1,13 @@
 //! The generated Rust compiles against `sdks/rust` with warnings denied: the bindings of
-//! both examples (all-features with its private items too) go into a scratch library crate
+//! both examples (all-features with its private items too, chat with an event table) go into a scratch library crate
 //! that is checked by a nested cargo with `-D warnings`.
 //!
 //! The nested build uses its own target directory (a nested cargo waiting on the outer
 //! build's lock would deadlock) and the workspace's `Cargo.lock`, so it resolves offline
 //! to the versions the workspace already uses.
 
-use super::{codegen_dir, rust_files};
-use spacetime_codegen::Options;
+use super::{codegen_dir, module_def};
+use spacetime_codegen::{generate, Options, Rust};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -24,16 +24,20 @@ fn generated_rust_compiles_with_warnings_denied() {
     let crate_dir = scratch_dir().join("bindings-check");
     let src = crate_dir.join("src");
     let _ = std::fs::remove_dir_all(&src);
+    // The chat module once more with `message` as an event table, for that template path.
+    let mut chat_events = module_def("quickstart-chat");
+    chat_events.tables.iter_mut().filter(|t| t.name == "message").for_each(|t| t.is_event = true);
     let sets = [
-        ("chat", "quickstart-chat", Options::default()),
-        ("all_features", "all-features", Options::default()),
-        ("all_features_private", "all-features", Options { include_private: true }),
+        ("chat", module_def("quickstart-chat"), Options::default()),
+        ("chat_events", chat_events, Options::default()),
+        ("all_features", module_def("all-features"), Options::default()),
+        ("all_features_private", module_def("all-features"), Options { include_private: true }),
     ];
     let mut lib = String::from("//! Generated bindings, checked with warnings denied.\n#![deny(warnings)]\n");
-    for (module, fixture, options) in &sets {
+    for (module, def, options) in &sets {
         let dir = src.join(module);
         std::fs::create_dir_all(&dir).expect("create module dir");
-        for f in rust_files(fixture, options) {
+        for f in generate(def, &Rust, options).unwrap_or_else(|e| panic!("{module}: {e}")) {
             std::fs::write(dir.join(&f.path), f.contents).expect("write generated file");
         }
         lib.push_str(&format!("pub mod {module};\n"));
