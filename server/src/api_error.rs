@@ -6,6 +6,7 @@
 //! reducer, the `PermissionDenied` JSON of publish), that is what is sent.
 
 use crate::auth::TokenError;
+use crate::database::ActorGone;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -25,6 +26,10 @@ pub enum ApiError {
     /// 404: the database, reducer or identity does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// 503: the database stopped while the request waited (it was deleted or
+    /// cleared); retrying reaches its replacement, if any.
+    #[error("{0}")]
+    Unavailable(String),
     /// 530: the reducer ran and failed (returned `Err`, panicked or ran out of time).
     #[error("{0}")]
     ReducerFailed(String),
@@ -54,10 +59,17 @@ impl ApiError {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::ReducerFailed(_) => StatusCode::from_u16(530).expect("530 is a valid status code"),
             Self::Json(status, _) => *status,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+}
+
+impl From<ActorGone> for ApiError {
+    fn from(_: ActorGone) -> Self {
+        Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into())
     }
 }
 

@@ -107,11 +107,7 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
         state.databases().insert(database);
     } else {
         let running = state.running(&record)?;
-        running
-            .update(program)
-            .await
-            .map_err(|e| ApiError::internal("cannot update database", e))?
-            .map_err(ApiError::BadRequest)?;
+        running.update(program).await?.map_err(ApiError::BadRequest)?;
         state.registry().update(DatabaseRecord { program_hash, ..record }).map_err(registry_error)?;
     }
     Ok(())

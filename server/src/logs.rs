@@ -155,7 +155,7 @@ impl ModuleLogs {
 
 /// Appends `line` to the file for the day of `ts`, opening it when the day changes.
 fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: Timestamp, line: &str) -> std::io::Result<()> {
-    let day = ts.to_rfc3339()[..10].to_owned();
+    let day = ts.to_string()[..10].to_owned();
     if file.as_ref().is_none_or(|(open_day, _)| *open_day != day) {
         fs::create_dir_all(dir)?;
         let f = OpenOptions::new().create(true).append(true).open(dir.join(format!("{day}.log")))?;

@@ -121,7 +121,7 @@ impl Actor {
             let next = match self.instance.scheduler().next_due() {
                 None => commands.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
                 Some(due) => {
-                    let wait = due.duration_since(Timestamp::now()).to_micros();
+                    let wait = due.time_duration_since_saturating(Timestamp::now()).to_micros();
                     if wait <= 0 {
                         self.run_due();
                         continue;

@@ -47,7 +47,7 @@ async fn call(
             Ok(CallResult::Rejected(message)) => {
                 return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
             }
-            Err(e) => return Err(ApiError::internal("reducer call", e)),
+            Err(e) => return Err(e.into()),
         }
     };
     let mut headers = HeaderMap::new();

@@ -56,7 +56,7 @@ async fn verify_identity(Path(identity): Path<String>, RequiredCaller(caller): R
 /// `GET /v1/identity/:identity/databases`: the databases `:identity` owns.
 async fn databases_of(State(state): State<AppState>, Path(identity): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let identity = parse_identity(&identity)?;
-    let identities: Vec<String> = state.registry().owned_by(identity).into_iter().map(Identity::to_hex).collect();
+    let identities: Vec<String> = state.registry().owned_by(identity).iter().map(Identity::to_hex).collect();
     Ok(Json(json!({ "identities": identities })))
 }
 

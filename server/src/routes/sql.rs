@@ -37,7 +37,7 @@ async fn sql(
         Ok(SqlResult::Rejected(message)) => {
             return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
         }
-        Err(e) => return Err(ApiError::internal("sql request", e)),
+        Err(e) => return Err(e.into()),
     };
     Ok(Json(json!([render(&outcome, duration.as_micros() as u64)])))
 }
