@@ -41,7 +41,10 @@
 // The macros name `::spacetimedb::…`; this lets the crate's own tests use them too.
 extern crate self as spacetimedb;
 
+mod auth;
 pub mod filter;
+mod json;
+pub mod log_stopwatch;
 #[doc(hidden)]
 pub mod logger;
 mod rng;
@@ -51,17 +54,32 @@ pub mod sys;
 #[doc(hidden)]
 pub mod table;
 
-use core::cell::OnceCell;
+use core::cell::{Cell, OnceCell};
+use spacetime_sats::special::UuidError;
 
+pub use auth::{AuthCtx, JwtClaims};
 pub use filter::FilterableValue;
 pub use log;
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
 /// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
-/// behind [`SpacetimeType`].
-pub use spacetime_sats as sats;
+/// behind [`SpacetimeType`], laid out at the paths SpacetimeDB's `spacetimedb::sats` uses.
+pub mod sats {
+    pub use spacetime_sats::*;
+
+    /// Allocation-free hex forms: [`hex::HexString`], returned by `Identity::to_hex`.
+    pub mod hex {
+        pub use spacetime_sats::special::{encode_hex as encode, HexString};
+    }
+
+    /// [`Uuid`](uuid::Uuid) and its [`Version`](uuid::Version)s.
+    pub mod uuid {
+        pub use spacetime_sats::special::{Uuid, UuidError, UuidVersion as Version};
+    }
+}
 pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
+pub use spacetime_sats::ids::TableId;
 pub use sys::Errno;
 pub use table::{
     AutoIncOverflow, PointIndex, RangedIndex, Table, TryInsertError, UniqueColumn, UniqueConstraintViolation,
@@ -181,14 +199,25 @@ pub struct ReducerContext {
     /// random numbers.
     pub timestamp: Timestamp,
     connection_id: Option<ConnectionId>,
+    sender_auth: AuthCtx,
     /// The tables: `ctx.db.my_table()` for a table declared with `accessor = my_table`.
     pub db: Local,
     rng: OnceCell<StdbRng>,
+    // The counter of `new_uuid_v7`: 31 bits, so UUIDs made in one call sort in order.
+    counter_uuid: Cell<u32>,
 }
 
 impl ReducerContext {
     pub(crate) fn new(sender: Identity, connection_id: Option<ConnectionId>, timestamp: Timestamp) -> Self {
-        Self { sender, timestamp, connection_id, db: Local {}, rng: OnceCell::new() }
+        Self {
+            sender,
+            timestamp,
+            connection_id,
+            sender_auth: AuthCtx::from_connection_id_opt(connection_id),
+            db: Local {},
+            rng: OnceCell::new(),
+            counter_uuid: Cell::new(0),
+        }
     }
 
     /// A context for native tests of reducer logic that does not touch the host.
@@ -209,6 +238,12 @@ impl ReducerContext {
         self.connection_id
     }
 
+    /// How the caller authenticated: whether the database itself made the call, and the
+    /// claims of the client's token.
+    pub fn sender_auth(&self) -> &AuthCtx {
+        &self.sender_auth
+    }
+
     /// The identity of this database.
     pub fn database_identity(&self) -> Identity {
         Identity::from_byte_array(sys::identity())
@@ -218,6 +253,36 @@ impl ReducerContext {
     #[deprecated(note = "use `ReducerContext::database_identity` instead")]
     pub fn identity(&self) -> Identity {
         self.database_identity()
+    }
+
+    /// A random (version 4) [`Uuid`] from [`ReducerContext::rng`].
+    ///
+    /// # Errors
+    /// None in practice; the `Result` matches SpacetimeDB's signature.
+    ///
+    /// # Examples
+    /// ```no_run
+    /// # fn demo(ctx: &spacetimedb::ReducerContext) -> Result<(), Box<dyn std::error::Error>> {
+    /// let id = ctx.new_uuid_v4()?;
+    /// log::info!("minted {id}");
+    /// # Ok(()) }
+    /// ```
+    pub fn new_uuid_v4(&self) -> Result<Uuid, UuidError> {
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut self.rng(), &mut bytes);
+        Ok(Uuid::from_random_bytes_v4(bytes))
+    }
+
+    /// A time-ordered (version 7) [`Uuid`]: the call's timestamp in milliseconds, a counter
+    /// that orders the UUIDs made in this call, and random bits from
+    /// [`ReducerContext::rng`].
+    ///
+    /// # Errors
+    /// [`UuidError::BeforeUnixEpoch`] if the call's timestamp is before 1970.
+    pub fn new_uuid_v7(&self) -> Result<Uuid, UuidError> {
+        let mut random = [0u8; 4];
+        rand::RngCore::fill_bytes(&mut self.rng(), &mut random);
+        Uuid::from_counter_v7(&self.counter_uuid, self.timestamp, &random)
     }
 }
 

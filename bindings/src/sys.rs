@@ -618,6 +618,35 @@ pub fn identity() -> [u8; 32] {
     out
 }
 
+/// Starts a timer called `name` in the host; [`console_timer_end`] logs its elapsed time.
+pub fn console_timer_start(name: &str) -> u32 {
+    unsafe { raw::console_timer_start(name.as_ptr(), name.len()) }
+}
+
+/// Stops the timer `timer_id` and logs how long it ran.
+///
+/// # Errors
+/// `NO_SUCH_CONSOLE_TIMER` if the host does not know the timer.
+pub fn console_timer_end(timer_id: u32) -> Result<()> {
+    cvt(unsafe { raw::console_timer_end(timer_id) })
+}
+
+/// The JWT payload (JSON text) of the connection `connection_id` (16 little-endian bytes),
+/// or `None` when the host has no token for it.
+///
+/// # Errors
+/// `NOT_IN_TRANSACTION` outside a reducer; `NO_SUCH_BYTES` if the host's source is bad.
+pub fn get_jwt(connection_id: [u8; 16]) -> Result<Option<Vec<u8>>> {
+    let mut source = raw::BytesSource::INVALID;
+    cvt(unsafe { raw::get_jwt(connection_id.as_ptr(), &mut source) })?;
+    if source == raw::BytesSource::INVALID {
+        return Ok(None);
+    }
+    let mut payload = Vec::new();
+    read_bytes_source(source, &mut payload)?;
+    Ok(Some(payload))
+}
+
 /// Reads all of `source` into `buf` (appending).
 ///
 /// # Errors

@@ -44,7 +44,7 @@ impl Log for StderrLogger {
         let _ = writeln!(
             std::io::stderr().lock(),
             "{} {label} {}: {}",
-            Timestamp::now().to_rfc3339(),
+            Timestamp::now(),
             record.target(),
             record.args()
         );

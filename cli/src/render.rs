@@ -175,7 +175,7 @@ fn special_form(ty: &ProductType, value: &AlgebraicValue) -> Option<String> {
     Some(match (ty.special_tag()?, value) {
         (IDENTITY_TAG, AlgebraicValue::U256(v)) => format!("0x{}", hex::encode(v.to_be_bytes())),
         (CONNECTION_ID_TAG, AlgebraicValue::U128(v)) => format!("0x{}", hex::encode(v.to_be_bytes())),
-        (TIMESTAMP_TAG, AlgebraicValue::I64(v)) => Timestamp::from_micros_since_unix_epoch(*v).to_rfc3339(),
+        (TIMESTAMP_TAG, AlgebraicValue::I64(v)) => Timestamp::from_micros_since_unix_epoch(*v).to_string(),
         (TIME_DURATION_TAG, AlgebraicValue::I64(v)) => TimeDuration::from_micros(*v).to_display_string(),
         (UUID_TAG, AlgebraicValue::U128(v)) => format!("\"{}\"", Uuid::from_u128(*v)),
         _ => return None,

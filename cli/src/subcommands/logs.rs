@@ -133,7 +133,7 @@ pub fn exec(ctx: &mut Ctx, args: LogsArgs) -> Result<()> {
 fn text_line(record: &serde_json::Value, level: Option<Level>) -> String {
     let mut line = String::new();
     if let Some(ts) = record.get("ts").and_then(serde_json::Value::as_i64) {
-        line.push_str(&Timestamp::from_micros_since_unix_epoch(ts).to_rfc3339());
+        line.push_str(&Timestamp::from_micros_since_unix_epoch(ts).to_string());
         line.push(' ');
     }
     let label = level.map_or("?", Level::label);

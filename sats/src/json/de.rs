@@ -304,7 +304,7 @@ impl Reader<'_> {
             }
             crate::algebraic_type::UUID_TAG => crate::Uuid::parse_str(s)
                 .map(|u| wrap(AlgebraicValue::U128(u.to_u128())))
-                .ok_or_else(|| "a UUID such as \"01020304-0506-0708-090a-0b0c0d0e0f10\"".to_owned()),
+                .map_err(|_| "a UUID such as \"01020304-0506-0708-090a-0b0c0d0e0f10\"".to_owned()),
             _ => Err("a {\"__time_duration_micros__\": n} object or integer microseconds".to_owned()),
         })
     }

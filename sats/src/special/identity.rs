@@ -1,6 +1,7 @@
 //! [`Identity`]: who a client, a caller or a database is.
 
-use super::{parse_be_hex, to_hex, HexError};
+use super::hex::{encode, HexString};
+use super::{parse_be_hex, HexError};
 use crate::bsatn::{take_array, Decode, DecodeError, Encode};
 use crate::{u256, AlgebraicType, SpacetimeType, TypespaceBuilder};
 use std::fmt;
@@ -18,64 +19,113 @@ impl Identity {
     /// The all-zero identity.
     pub const ZERO: Self = Self(u256::ZERO);
 
+    /// The identity whose numeric value is one.
+    pub const ONE: Self = Self(u256::ONE);
+
     /// The identity with the given numeric value.
     pub const fn from_u256(value: u256) -> Self {
         Self(value)
     }
 
     /// The numeric value.
-    pub const fn to_u256(self) -> u256 {
+    pub const fn to_u256(&self) -> u256 {
         self.0
     }
 
     /// From 32 little-endian bytes (the BSATN and ABI order).
-    pub fn from_byte_array(bytes: [u8; 32]) -> Self {
-        Self(u256::from_le_bytes(bytes))
+    pub const fn from_byte_array(bytes: [u8; 32]) -> Self {
+        let (lo, hi) = split_halves(bytes);
+        Self(u256::from_words(u128::from_le_bytes(hi), u128::from_le_bytes(lo)))
     }
 
     /// The 32 little-endian bytes (the BSATN and ABI order).
-    pub fn to_byte_array(self) -> [u8; 32] {
+    pub fn to_byte_array(&self) -> [u8; 32] {
         self.0.to_le_bytes()
     }
 
     /// From 32 big-endian bytes (the hex order).
-    pub fn from_be_byte_array(bytes: [u8; 32]) -> Self {
-        Self(u256::from_be_bytes(bytes))
+    pub const fn from_be_byte_array(bytes: [u8; 32]) -> Self {
+        let (hi, lo) = split_halves(bytes);
+        Self(u256::from_words(u128::from_be_bytes(hi), u128::from_be_bytes(lo)))
     }
 
     /// The 32 big-endian bytes (the hex order).
-    pub fn to_be_byte_array(self) -> [u8; 32] {
+    pub fn to_be_byte_array(&self) -> [u8; 32] {
         self.0.to_be_bytes()
     }
 
-    /// The 64-digit lower-case big-endian hex form.
-    pub fn to_hex(self) -> String {
-        to_hex(&self.to_be_byte_array())
+    /// The identity of the holder of a token with issuer `issuer` and subject `subject`,
+    /// derived as SpacetimeDB derives it, so the same pair names the same identity on both:
+    /// `blake3("iss|sub")` keeps its first 26 bytes, prefixed (big-endian, so the hex form
+    /// starts `c200`) with `0xc2 0x00` and a 4-byte checksum, the first bytes of
+    /// `blake3(0xc2 0x00 ‖ id_hash)`.
+    pub fn from_claims(issuer: &str, subject: &str) -> Self {
+        const PREFIX: [u8; 2] = [0xc2, 0x00];
+        let first = blake3::hash(format!("{issuer}|{subject}").as_bytes());
+        let id_hash = &first.as_bytes()[..26];
+        let mut checksum_input = [0u8; 28];
+        checksum_input[..2].copy_from_slice(&PREFIX);
+        checksum_input[2..].copy_from_slice(id_hash);
+        let checksum = blake3::hash(&checksum_input);
+        let mut be = [0u8; 32];
+        be[..2].copy_from_slice(&PREFIX);
+        be[2..6].copy_from_slice(&checksum.as_bytes()[..4]);
+        be[6..].copy_from_slice(id_hash);
+        Self::from_be_byte_array(be)
+    }
+
+    /// The 64-digit lower-case big-endian hex form. (SpacetimeDB returns a `HexString<32>`,
+    /// which derefs to `str` and displays the same; a `String` serves every such use.)
+    pub fn to_hex(&self) -> String {
+        encode(&self.to_be_byte_array()).into()
+    }
+
+    /// The first 8 big-endian bytes, a short form for logs.
+    pub fn abbreviate(&self) -> [u8; 8] {
+        let be = self.to_be_byte_array();
+        [be[0], be[1], be[2], be[3], be[4], be[5], be[6], be[7]]
+    }
+
+    /// The first 16 hex digits, for log lines and short displays.
+    pub fn to_abbreviated_hex(&self) -> HexString<8> {
+        encode(&self.abbreviate())
     }
 
     /// Parses the 64-digit hex form, with or without `0x`.
     ///
     /// # Errors
     /// Returns [`HexError`] unless `hex` is exactly 64 hex digits.
-    pub fn from_hex(hex: &str) -> Result<Self, HexError> {
-        parse_be_hex::<32>("identity", hex).map(Self::from_be_byte_array)
+    pub fn from_hex(hex: impl AsRef<[u8]>) -> Result<Self, HexError> {
+        parse_be_hex::<32>("identity", hex.as_ref()).map(Self::from_be_byte_array)
     }
 
-    /// The first 16 hex digits, for log lines and short displays.
-    pub fn abbreviate(self) -> String {
-        self.to_hex()[..16].to_owned()
+    #[doc(hidden)]
+    pub fn __dummy() -> Self {
+        Self::ZERO
     }
+}
+
+/// The first and second 16 bytes of `bytes`, in a `const fn`.
+const fn split_halves(bytes: [u8; 32]) -> ([u8; 16], [u8; 16]) {
+    let (mut first, mut second) = ([0u8; 16], [0u8; 16]);
+    let mut i = 0;
+    while i < 16 {
+        first[i] = bytes[i];
+        second[i] = bytes[16 + i];
+        i += 1;
+    }
+    (first, second)
 }
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        f.pad(&self.to_hex())
     }
 }
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Identity({})", self.to_hex())
+        f.debug_tuple("Identity").field(&self.to_hex()).finish()
     }
 }
 
@@ -84,6 +134,12 @@ impl FromStr for Identity {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::from_hex(s)
+    }
+}
+
+impl From<u256> for Identity {
+    fn from(value: u256) -> Self {
+        Self(value)
     }
 }
 

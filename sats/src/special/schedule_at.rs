@@ -15,6 +15,30 @@ pub enum ScheduleAt {
     Time(Timestamp),
 }
 
+impl ScheduleAt {
+    /// How long after `from` the schedule fires: the interval's magnitude, or the time
+    /// until the fixed time (zero if that has passed).
+    pub fn to_duration_from(&self, from: Timestamp) -> Duration {
+        match *self {
+            Self::Interval(interval) => interval.to_duration_abs(),
+            Self::Time(time) => time.duration_since(from).unwrap_or(Duration::ZERO),
+        }
+    }
+
+    /// When the schedule fires, counting intervals from `from`.
+    pub fn to_timestamp_from(&self, from: Timestamp) -> Timestamp {
+        match *self {
+            Self::Interval(interval) => from + interval.abs(),
+            Self::Time(time) => time,
+        }
+    }
+
+    /// The SATS type, `{ Interval: TimeDuration, Time: Timestamp }`.
+    pub fn get_type() -> AlgebraicType {
+        AlgebraicType::schedule_at()
+    }
+}
+
 impl From<TimeDuration> for ScheduleAt {
     fn from(d: TimeDuration) -> Self {
         Self::Interval(d)
@@ -66,5 +90,22 @@ impl Decode for ScheduleAt {
 impl SpacetimeType for ScheduleAt {
     fn make_type<S: TypespaceBuilder>(_: &mut S) -> AlgebraicType {
         AlgebraicType::schedule_at()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firing_times() {
+        let now = Timestamp::from_micros_since_unix_epoch(10_000);
+        let every = ScheduleAt::from(TimeDuration::from_micros(-3_000));
+        assert_eq!(every.to_duration_from(now), Duration::from_micros(3_000));
+        assert_eq!(every.to_timestamp_from(now), Timestamp::from_micros_since_unix_epoch(13_000));
+        let once = ScheduleAt::from(Timestamp::from_micros_since_unix_epoch(12_000));
+        assert_eq!(once.to_duration_from(now), Duration::from_micros(2_000));
+        assert_eq!(ScheduleAt::Time(Timestamp::UNIX_EPOCH).to_duration_from(now), Duration::ZERO);
+        assert_eq!(once.to_timestamp_from(now), Timestamp::from_micros_since_unix_epoch(12_000));
     }
 }

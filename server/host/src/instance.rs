@@ -182,7 +182,7 @@ impl ModuleInstance {
         let err_sink = env.new_sink();
         warm.store.set_epoch_deadline(config.budget_ticks());
         let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
-        let [c0, c1] = limbs::<16, 2>(call.caller_connection_id.unwrap_or(ConnectionId::ZERO).to_le_byte_array());
+        let [c0, c1] = limbs::<16, 2>(call.caller_connection_id.unwrap_or(ConnectionId::ZERO).as_le_byte_array());
         let params = (call.reducer_id.0, s0, s1, s2, s3, c0, c1, call.timestamp.to_micros_since_unix_epoch(), args, err_sink);
         let func = &warm.call_reducer;
         let returned = InstanceEnv::lend_tx(&mut warm.store, tx, |store| func.call(store, params));

@@ -90,7 +90,7 @@ fn next_tick(last: Timestamp, every: TimeDuration, now: Timestamp) -> Timestamp 
     if step <= 0 {
         return now;
     }
-    let elapsed = now.duration_since(last).to_micros();
+    let elapsed = now.time_duration_since_saturating(last).to_micros();
     let ticks = if elapsed < 0 { 1 } else { elapsed / step + 1 };
     last + TimeDuration::from_micros(ticks.saturating_mul(step))
 }
