@@ -52,7 +52,7 @@ impl Database {
         let actor_program = program.clone();
         let actor_logs = logs.clone();
         std::thread::Builder::new()
-            .name(format!("db-{}", identity.to_abbreviated_hex()))
+            .name(format!("db-{}", &identity.to_string()[..16]))
             .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs) {
                 Ok(actor) => {
                     if ready_tx.send(Ok(())).is_ok() {
