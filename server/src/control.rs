@@ -7,7 +7,7 @@
 //! running.
 
 use crate::api_error::ApiError;
-use crate::auth::{identity_from_claims, random_subject, Caller, LOCAL_ISSUER};
+use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
 use crate::database::{Database, StartError};
 use crate::names::DatabaseName;
 use crate::registry::{DatabaseRecord, RegistryError};
@@ -60,7 +60,7 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
         }
     }
     let program = load_program(state, wasm.clone()).await?;
-    let database_identity = identity_from_claims(LOCAL_ISSUER, &random_subject());
+    let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
     let started = Database::start(database_identity, owner.identity, program, logs).await;

@@ -275,12 +275,11 @@ impl RegistryFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::identity_from_claims;
 
     fn record(sub: &str, replica_id: u64) -> DatabaseRecord {
         DatabaseRecord {
-            database_identity: identity_from_claims("localhost", sub),
-            owner_identity: identity_from_claims("localhost", "owner"),
+            database_identity: Identity::from_claims("localhost", sub),
+            owner_identity: Identity::from_claims("localhost", "owner"),
             program_hash: "ab".repeat(32),
             replica_id,
         }

@@ -4,7 +4,6 @@
 //! 64-byte `r‖s` signature); only the local key pair is trusted, since a server on a
 //! loopback-only network cannot fetch another issuer's keys.
 
-use super::identity::identity_from_claims;
 use super::keys::JwtKeys;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -60,7 +59,7 @@ impl TokenClaims {
     /// Claims for `(iss, sub)` issued now, with no expiry.
     pub fn new(iss: &str, sub: &str) -> Self {
         Self {
-            hex_identity: identity_from_claims(iss, sub).to_hex(),
+            hex_identity: Identity::from_claims(iss, sub).to_hex(),
             sub: sub.to_owned(),
             iss: iss.to_owned(),
             aud: vec![AUDIENCE.to_owned()],
@@ -71,7 +70,7 @@ impl TokenClaims {
 
     /// The identity the claims name.
     pub fn identity(&self) -> Identity {
-        identity_from_claims(&self.iss, &self.sub)
+        Identity::from_claims(&self.iss, &self.sub)
     }
 }
 
@@ -156,7 +155,7 @@ fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError>
     };
     let (sub, iss) = (required("sub")?, required("iss")?);
     let hex_identity = match payload.get("hex_identity") {
-        None | Some(Value::Null) => identity_from_claims(&iss, &sub).to_hex(),
+        None | Some(Value::Null) => Identity::from_claims(&iss, &sub).to_hex(),
         Some(Value::String(hex)) => Identity::from_hex(hex)
             .map_err(|e| TokenError::InvalidClaims(e.to_string()))?
             .to_hex(),
@@ -241,7 +240,7 @@ mod tests {
         assert_eq!(verify(&keys, &sign(&keys, &claims)), Err(TokenError::Expired(1)));
 
         let mut claims = TokenClaims::new(LOCAL_ISSUER, "x");
-        claims.hex_identity = identity_from_claims(LOCAL_ISSUER, "y").to_hex();
+        claims.hex_identity = Identity::from_claims(LOCAL_ISSUER, "y").to_hex();
         assert!(matches!(verify(&keys, &sign(&keys, &claims)), Err(TokenError::InvalidClaims(_))));
     }
 }
