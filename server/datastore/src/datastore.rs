@@ -311,6 +311,31 @@ impl Datastore {
             .map(|t| &t.schema)
     }
 
+    /// The sequences of `table` as `(column, next value)`, in column order; the next
+    /// value is `None` once a sequence is exhausted. With
+    /// [`advance_sequence_past`](Self::advance_sequence_past) this lets a durable copy
+    /// (a snapshot, a replayed log) bring sequences back where they were.
+    ///
+    /// # Errors
+    /// `NoSuchTable`.
+    pub fn sequence_states(&self, table: TableId) -> Result<Vec<(ColId, Option<i128>)>> {
+        Ok(self.table(table)?.sequences.iter().map(|s| (s.column, s.next)).collect())
+    }
+
+    /// Makes the sequence on `column` of `table` continue after `value`: it will never
+    /// hand out `value` or a value before it again. A sequence already past `value` is
+    /// left alone; a column without a sequence is ignored. Outside a transaction, so
+    /// not undone by any rollback: for restoring state after a restart.
+    ///
+    /// # Errors
+    /// `NoSuchTable`.
+    pub fn advance_sequence_past(&mut self, table: TableId, column: ColId, value: i128) -> Result<()> {
+        for seq in self.table_mut(table)?.sequences.iter_mut().filter(|s| s.column == column) {
+            seq.advance_past(value);
+        }
+        Ok(())
+    }
+
     /// The number of rows in `table`.
     ///
     /// # Errors

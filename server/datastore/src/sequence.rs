@@ -131,6 +131,16 @@ impl Sequence {
         self.next = value.checked_add(self.increment);
         Ok(value)
     }
+
+    /// Moves the counter so it never hands out `value` or anything before it (in the
+    /// direction of the increment). Never moves it back.
+    pub(crate) fn advance_past(&mut self, value: i128) {
+        let Some(next) = self.next else { return };
+        let behind = if self.increment > 0 { next <= value } else { next >= value };
+        if behind {
+            self.next = value.checked_add(self.increment);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -109,3 +109,17 @@ fn a_manual_value_colliding_with_a_generated_one_is_a_unique_violation() {
         to_vec(&2u64)
     );
 }
+
+#[test]
+fn a_sequence_advanced_past_a_value_continues_after_it_and_never_goes_back() {
+    let (mut ds, t) = person_ds();
+    assert_eq!(ds.sequence_states(t).unwrap(), vec![(spacetime_sats::ColId(0), Some(1))]);
+    ds.advance_sequence_past(t, spacetime_sats::ColId(0), 41).unwrap();
+    // Advancing to an earlier value is a no-op, and other columns are ignored.
+    ds.advance_sequence_past(t, spacetime_sats::ColId(0), 7).unwrap();
+    ds.advance_sequence_past(t, spacetime_sats::ColId(2), 1000).unwrap();
+    assert_eq!(ds.sequence_states(t).unwrap(), vec![(spacetime_sats::ColId(0), Some(42))]);
+    let mut tx = ds.begin_mut_tx();
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "a", 1)).unwrap(), to_vec(&42u64));
+    tx.commit();
+}
