@@ -8,4 +8,5 @@ mod derive;
 mod describe;
 mod host;
 mod ranges;
+mod surface;
 mod ui;

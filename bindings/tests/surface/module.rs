@@ -1,0 +1,316 @@
+//! A module that touches the whole module-author API a normal module uses: every table and
+//! column attribute, every reducer kind, every table and index handle method, the context
+//! (sender, auth, time, RNG, UUIDs), the special types' methods and operators, logging and
+//! the log stopwatch.
+//!
+//! It is written against the crates.io `spacetimedb` 2.10.1 API only: the same file also
+//! compiles as a `cdylib` against upstream (see `bindings/tests/all/surface.rs` for how it
+//! is checked), which is what makes it a test of source compatibility. Names are prefixed
+//! `surface_` so they do not collide with the other modules of this test binary.
+
+use spacetimedb::log_stopwatch::LogStopwatch;
+use spacetimedb::rand::Rng;
+use spacetimedb::sats::{i256, u256};
+use spacetimedb::{
+    duration, log, reducer, table, AuthCtx, ConnectionId, Identity, JwtClaims, Local, RangedIndex, ReducerContext,
+    ReducerResult, ScheduleAt, SpacetimeType, StdbRng, Table, TimeDuration, Timestamp, TryInsertError, UniqueColumn,
+    Uuid,
+};
+use std::ops::Bound;
+use std::time::Duration;
+
+/// A product type used as a column.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct SurfacePoint {
+    pub x: i32,
+    pub y: i32,
+}
+
+/// A plain enum: usable as an index key.
+#[derive(SpacetimeType, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SurfaceTier {
+    Free,
+    Paid,
+}
+
+/// A sum type with newtype and unit variants, renamed in the module definition.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+#[sats(name = "Surface.Payload")]
+pub enum SurfacePayload {
+    Text(String),
+    Point(SurfacePoint),
+    Nothing,
+}
+
+#[table(accessor = surface_user, public, index(accessor = by_tier_and_age, btree(columns = [tier, age])))]
+#[derive(Clone, Debug)]
+pub struct SurfaceUser {
+    #[primary_key]
+    pub identity: Identity,
+    #[unique]
+    pub name: String,
+    #[index(btree)]
+    pub age: u8,
+    #[index(hash)]
+    pub tier: SurfaceTier,
+    pub big: u256,
+    pub signed_big: i256,
+    pub seen: Timestamp,
+    pub conn: Option<ConnectionId>,
+    pub uid: Uuid,
+}
+
+#[table(accessor = surface_message, name = "surface_messages", private)]
+#[derive(Clone, Debug)]
+pub struct SurfaceMessage {
+    #[primary_key]
+    #[auto_inc]
+    pub id: u64,
+    #[index(btree)]
+    pub sender: Identity,
+    pub sent: Timestamp,
+    pub payload: SurfacePayload,
+    #[default(0)]
+    pub likes: u32,
+}
+
+#[table(accessor = surface_timer, scheduled(surface_tick))]
+pub struct SurfaceTimer {
+    #[primary_key]
+    #[auto_inc]
+    pub scheduled_id: u64,
+    pub scheduled_at: ScheduleAt,
+    pub note: String,
+}
+
+#[table(accessor = surface_alarm, scheduled(surface_ring, at = when))]
+pub struct SurfaceAlarm {
+    #[primary_key]
+    #[auto_inc]
+    pub scheduled_id: u64,
+    pub when: ScheduleAt,
+}
+
+#[table(accessor = surface_event, public, event)]
+pub struct SurfaceEvent {
+    pub what: String,
+}
+
+#[reducer(init)]
+pub fn surface_init(ctx: &ReducerContext) {
+    ctx.db.surface_timer().insert(SurfaceTimer {
+        scheduled_id: 0,
+        scheduled_at: duration!("1s").into(),
+        note: "every second".into(),
+    });
+    let at = ctx.timestamp + duration!(500ms);
+    ctx.db.surface_alarm().insert(SurfaceAlarm { scheduled_id: 0, when: ScheduleAt::Time(at) });
+}
+
+#[reducer(client_connected)]
+pub fn surface_connect(ctx: &ReducerContext) -> Result<(), String> {
+    let auth: &AuthCtx = ctx.sender_auth();
+    if !auth.is_internal() && auth.has_jwt() {
+        let claims: &JwtClaims = auth.jwt().ok_or("no claims")?;
+        log::info!(
+            "{} from {} ({:?}, {} bytes), {}",
+            claims.subject(),
+            claims.issuer(),
+            claims.audience(),
+            claims.raw_payload().len(),
+            claims.identity()
+        );
+    }
+    Ok(())
+}
+
+#[reducer(client_disconnected)]
+pub fn surface_disconnect(ctx: &ReducerContext) {
+    ctx.db.surface_user().identity().delete(ctx.sender());
+}
+
+#[reducer]
+pub fn surface_tick(ctx: &ReducerContext, timer: SurfaceTimer) {
+    let _stopwatch = LogStopwatch::new("surface_tick");
+    ctx.db.surface_event().insert(SurfaceEvent { what: timer.note });
+}
+
+#[reducer]
+pub fn surface_ring(_ctx: &ReducerContext, alarm: SurfaceAlarm) {
+    LogStopwatch::new("ring").end();
+    log::debug!("alarm {} at {:?}", alarm.scheduled_id, alarm.when);
+}
+
+#[reducer(name = "surface_register_user")]
+pub fn surface_register(ctx: &ReducerContext, name: String, age: u8, tier: SurfaceTier) -> Result<(), String> {
+    let row = SurfaceUser {
+        identity: ctx.sender(),
+        name,
+        age,
+        tier,
+        big: u256::from(7u8),
+        signed_big: i256::from(-7i8),
+        seen: ctx.timestamp,
+        conn: ctx.connection_id(),
+        uid: ctx.new_uuid_v4().map_err(|e| e.to_string())?,
+    };
+    match ctx.db.surface_user().try_insert(row) {
+        Ok(_) => Ok(()),
+        Err(TryInsertError::UniqueConstraintViolation(_)) => Err("that name is taken".into()),
+        Err(TryInsertError::AutoIncOverflow(never)) => match never {},
+    }
+}
+
+#[reducer]
+pub fn surface_send(ctx: &ReducerContext, text: String) -> Result<(), Box<dyn std::error::Error>> {
+    let id = ctx.new_uuid_v7()?;
+    let msg = ctx.db.surface_message().try_insert(SurfaceMessage {
+        id: 0,
+        sender: ctx.sender(),
+        sent: ctx.timestamp,
+        payload: SurfacePayload::Text(format!("{text} {id}")),
+        likes: 0,
+    })?;
+    log::info!("message {} of {}", msg.id, ctx.db.surface_message().count());
+    Ok(())
+}
+
+#[reducer]
+pub fn surface_queries(ctx: &ReducerContext, name: String, min_age: u8) -> ReducerResult {
+    let users = ctx.db.surface_user();
+    let by_name: Option<SurfaceUser> = users.name().find(&name);
+    let _ = users.name().find(name.clone());
+    let _: usize = users.age().filter(min_age..).count();
+    let _: usize = users.age().filter(..=min_age).count();
+    let _: usize = users.age().filter(min_age).count();
+    let _: usize = users.age().filter((Bound::Excluded(min_age), Bound::Unbounded)).count();
+    let _: usize = users.tier().filter(SurfaceTier::Paid).count();
+    let _: usize = users.tier().filter(&SurfaceTier::Free).count();
+    let _: usize = users.by_tier_and_age().filter(SurfaceTier::Paid).count();
+    let _: usize = users.by_tier_and_age().filter((SurfaceTier::Paid, 18u8..65)).count();
+    let _: u64 = users.by_tier_and_age().delete((SurfaceTier::Free, min_age));
+    let _: u64 = users.age().delete(..min_age);
+    let _: u64 = users.tier().delete(SurfaceTier::Free);
+    if let Some(mut user) = by_name {
+        user.age = user.age.saturating_add(1);
+        let updated: SurfaceUser = users.identity().update(user.clone());
+        let _ = users.delete(updated);
+    }
+    let handle: UniqueColumn<surface_user__TableHandle, Identity, _> = users.identity();
+    let _ = handle.find(ctx.sender());
+    let ranged: RangedIndex<surface_user__TableHandle, (u8,), _> = users.age();
+    let _ = ranged.filter(1u8..=3).next();
+    let _ = ctx.db.surface_message().sender().filter(&ctx.sender()).map(|m| m.id).max();
+    let everything: Vec<SurfaceMessage> = ctx.db.surface_message().iter().collect();
+    for message in everything {
+        ctx.db.surface_message().id().delete(message.id);
+    }
+    let _: u64 = ctx.db.surface_event().clear();
+    Ok(())
+}
+
+/// Helpers generic over the database: `Local` is nameable.
+fn count_users(db: &Local) -> u64 {
+    db.surface_user().count()
+}
+
+#[reducer]
+pub fn surface_randomness(ctx: &ReducerContext) {
+    let mut rng: &StdbRng = ctx.rng();
+    let roll: u8 = rng.gen_range(1..=6);
+    let _: u32 = ctx.rng().gen();
+    let coin: bool = ctx.random();
+    let x: f64 = ctx.rng().gen();
+    log::trace!("{roll} {coin} {x} {}", count_users(&ctx.db));
+    #[allow(deprecated)]
+    let me = ctx.identity();
+    assert_eq!(me, ctx.database_identity());
+}
+
+#[reducer]
+pub fn surface_time(ctx: &ReducerContext, earlier: Timestamp, span: TimeDuration) -> Result<(), String> {
+    let now = ctx.timestamp;
+    let _: Option<Duration> = now.duration_since(earlier);
+    let _: Option<TimeDuration> = now.time_duration_since(earlier);
+    let _: Option<Timestamp> = now.checked_add(span);
+    let _: Option<Timestamp> = now.checked_sub(span);
+    let _: Option<Timestamp> = now.checked_add_duration(Duration::from_secs(1));
+    let _: Option<Timestamp> = now.checked_sub_duration(Duration::from_secs(1));
+    let mut t = now + span - span + Duration::from_millis(3) - Duration::from_millis(3);
+    t += span;
+    t -= span;
+    t += Duration::from_secs(1);
+    t -= Duration::from_secs(1);
+    let _: i64 = t.to_micros_since_unix_epoch();
+    let _ = Timestamp::from_micros_since_unix_epoch(0) == Timestamp::UNIX_EPOCH;
+    let _: TimeDuration = t.to_time_duration_since_unix_epoch();
+    let _ = Timestamp::from_time_duration_since_unix_epoch(span);
+    let _: Result<Duration, Duration> = t.to_duration_since_unix_epoch();
+    let _ = Timestamp::from_duration_since_unix_epoch(Duration::from_secs(5));
+    let _: std::time::SystemTime = t.to_system_time();
+    let _ = Timestamp::from_system_time(std::time::SystemTime::UNIX_EPOCH);
+    let text = t.to_rfc3339().map_err(|e| e.to_string())?;
+    let parsed = Timestamp::parse_from_rfc3339(&text).map_err(|e| e.to_string())?;
+    log::info!("{parsed} {t:?}");
+
+    let _: i64 = span.to_micros();
+    let _: Result<Duration, Duration> = span.to_duration();
+    let _: Duration = span.to_duration_abs();
+    let _: Duration = span.to_duration_saturating();
+    let _: TimeDuration = span.abs();
+    let _: Option<TimeDuration> = span.checked_add(TimeDuration::ZERO);
+    let _: Option<TimeDuration> = span.checked_sub(TimeDuration::from_micros(1));
+    let _: String = span.to_iso8601();
+    let _ = TimeDuration::from_duration(Duration::from_secs(1)) + span - span;
+    let mut d = TimeDuration::from(Duration::from_millis(1));
+    d += span;
+    d -= span;
+    let _: Result<Duration, Duration> = Duration::try_from(d);
+    log::info!("{d} {d:?}");
+
+    let _: ScheduleAt = Duration::from_secs(1).into();
+    let _: ScheduleAt = span.into();
+    let _: ScheduleAt = now.into();
+    Ok(())
+}
+
+#[reducer]
+pub fn surface_ids(ctx: &ReducerContext, other: Identity, conn: ConnectionId, uid: Uuid) -> Result<(), String> {
+    let hex = other.to_hex();
+    let _: &str = &hex;
+    let _ = hex.to_string();
+    let _: [u8; 8] = other.abbreviate();
+    let _ = other.to_abbreviated_hex().to_string();
+    let back = Identity::from_hex(hex.as_bytes()).map_err(|e| e.to_string())?;
+    let _ = Identity::from_hex(&*hex).map_err(|e| e.to_string())?;
+    let _: Identity = back;
+    let _: [u8; 32] = other.to_byte_array();
+    let _: [u8; 32] = other.to_be_byte_array();
+    let _ = Identity::from_byte_array([0; 32]) == Identity::from_be_byte_array([0; 32]);
+    let _ = Identity::from_u256(other.to_u256()) == Identity::ZERO;
+    let _ = Identity::from_claims("issuer", "subject");
+    let _: Identity = other.to_hex().parse().map_err(|_| "bad identity")?;
+    log::info!("{other} {other:?} {}", ctx.sender());
+
+    let _: u128 = conn.to_u128();
+    let _ = ConnectionId::from_u128(1) == ConnectionId::ZERO;
+    let _: [u8; 16] = conn.as_le_byte_array();
+    let _: [u8; 16] = conn.as_be_byte_array();
+    let _ = ConnectionId::from_le_byte_array([0; 16]) == ConnectionId::from_be_byte_array([0; 16]);
+    let _ = ConnectionId::from_be_slice(conn.as_be_byte_array());
+    let _ = conn.to_hex().to_string();
+    let _: [u8; 8] = conn.abbreviate();
+    let _ = conn.to_abbreviated_hex().to_string();
+    let _ = ConnectionId::from_hex("00000000000000000000000000000000").map_err(|e| e.to_string())?;
+    let _: Option<ConnectionId> = conn.none_if_zero();
+    log::info!("{conn} {conn:?}");
+
+    let _: u128 = uid.as_u128();
+    let _ = Uuid::from_u128(0) == Uuid::NIL;
+    let _ = Uuid::MAX;
+    let _ = uid.get_version();
+    let _ = Uuid::from_random_bytes_v4([0; 16]);
+    let _ = Uuid::parse_str(&uid.to_string()).map_err(|e| e.to_string())?;
+    log::info!("{uid} {uid:?}");
+    Ok(())
+}
