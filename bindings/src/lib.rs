@@ -184,6 +184,16 @@ pub use spacetime_macros::SpacetimeType;
 #[doc(inline)]
 pub use spacetime_macros::duration;
 
+/// SpacetimeDB's views are not supported: applying `#[view]` is a compile error that says
+/// so. Write the rows a client should see into a public table from a reducer instead.
+#[doc(inline)]
+pub use spacetime_macros::view;
+
+/// SpacetimeDB's procedures are not supported: applying `#[procedure]` is a compile error
+/// that says so. Use a [`reducer`](macro@reducer).
+#[doc(inline)]
+pub use spacetime_macros::procedure;
+
 /// The database, as the `db` field of [`ReducerContext`]: `#[table]` adds one accessor
 /// method per table (`ctx.db.my_table()`).
 #[non_exhaustive]

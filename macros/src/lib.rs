@@ -1,5 +1,6 @@
 //! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]` and
-//! `#[derive(SpacetimeType)]`, plus `duration!`.
+//! `#[derive(SpacetimeType)]`, plus `duration!`; `#[view]` and `#[procedure]` exist only to
+//! reject those SpacetimeDB features with a clear error.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
@@ -18,6 +19,7 @@ mod duration;
 mod gen;
 mod model;
 mod symbol;
+mod unsupported;
 
 use ctxt::Ctxt;
 use proc_macro::TokenStream;
@@ -129,4 +131,16 @@ pub fn duration(input: TokenStream) -> TokenStream {
         Ok(tokens) => tokens.into(),
         Err(e) => e.to_compile_error().into(),
     }
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn view(_args: TokenStream, item: TokenStream) -> TokenStream {
+    unsupported::expand(&unsupported::VIEW, item.into()).into()
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn procedure(_args: TokenStream, item: TokenStream) -> TokenStream {
+    unsupported::expand(&unsupported::PROCEDURE, item.into()).into()
 }

@@ -1,0 +1,6 @@
+#[spacetimedb::procedure]
+fn fetch(ctx: &mut spacetimedb::ProcedureContext) -> String {
+    String::new()
+}
+
+fn main() {}
