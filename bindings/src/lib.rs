@@ -42,6 +42,7 @@
 extern crate self as spacetimedb;
 
 mod auth;
+mod context;
 pub mod filter;
 mod json;
 pub mod log_stopwatch;
@@ -54,10 +55,13 @@ pub mod sys;
 #[doc(hidden)]
 pub mod table;
 
-use core::cell::{Cell, OnceCell};
-use spacetime_sats::special::UuidError;
 
 pub use auth::{AuthCtx, JwtClaims};
+#[allow(deprecated)]
+pub use context::{
+    CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, DbContext, Local, LocalReadOnly,
+    ReducerContext,
+};
 pub use filter::FilterableValue;
 pub use log;
 pub use rand;
@@ -68,7 +72,8 @@ pub use rt::ReducerResult;
 pub mod sats {
     pub use spacetime_sats::*;
 
-    /// Allocation-free hex forms: [`hex::HexString`], returned by `Identity::to_hex`.
+    /// Allocation-free hex forms: [`hex::HexString`], returned by
+    /// `Identity::to_abbreviated_hex`.
     pub mod hex {
         pub use spacetime_sats::special::{encode_hex as encode, HexString};
     }
@@ -82,7 +87,8 @@ pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, Time
 pub use spacetime_sats::ids::TableId;
 pub use sys::Errno;
 pub use table::{
-    AutoIncOverflow, PointIndex, RangedIndex, Table, TryInsertError, UniqueColumn, UniqueConstraintViolation,
+    AutoIncOverflow, PointIndex, PointIndexReadOnly, RangedIndex, RangedIndexReadOnly, Table, TryInsertError, UniqueColumn,
+    UniqueColumnReadOnly, UniqueConstraintViolation,
 };
 
 /// Declares a table whose rows are the annotated struct.
@@ -194,108 +200,6 @@ pub use spacetime_macros::view;
 #[doc(inline)]
 pub use spacetime_macros::procedure;
 
-/// The database, as the `db` field of [`ReducerContext`]: `#[table]` adds one accessor
-/// method per table (`ctx.db.my_table()`).
-#[non_exhaustive]
-pub struct Local {}
-
-/// What a reducer receives: who called it, when, and access to the database.
-///
-/// Reducers run one at a time, each in its own transaction.
-#[non_exhaustive]
-pub struct ReducerContext {
-    sender: Identity,
-    /// When the reducer call started. Every call at the same timestamp sees the same
-    /// random numbers.
-    pub timestamp: Timestamp,
-    connection_id: Option<ConnectionId>,
-    sender_auth: AuthCtx,
-    /// The tables: `ctx.db.my_table()` for a table declared with `accessor = my_table`.
-    pub db: Local,
-    rng: OnceCell<StdbRng>,
-    // The counter of `new_uuid_v7`: 31 bits, so UUIDs made in one call sort in order.
-    counter_uuid: Cell<u32>,
-}
-
-impl ReducerContext {
-    pub(crate) fn new(sender: Identity, connection_id: Option<ConnectionId>, timestamp: Timestamp) -> Self {
-        Self {
-            sender,
-            timestamp,
-            connection_id,
-            sender_auth: AuthCtx::from_connection_id_opt(connection_id),
-            db: Local {},
-            rng: OnceCell::new(),
-            counter_uuid: Cell::new(0),
-        }
-    }
-
-    /// A context for native tests of reducer logic that does not touch the host.
-    #[doc(hidden)]
-    pub fn __dummy() -> Self {
-        Self::new(Identity::ZERO, None, Timestamp::UNIX_EPOCH)
-    }
-
-    /// The identity of the caller: the client, or the database itself for `init` and
-    /// scheduled reducers.
-    pub fn sender(&self) -> Identity {
-        self.sender
-    }
-
-    /// The connection of the caller; `None` for `init`, scheduled and other calls the
-    /// host makes on its own.
-    pub fn connection_id(&self) -> Option<ConnectionId> {
-        self.connection_id
-    }
-
-    /// How the caller authenticated: whether the database itself made the call, and the
-    /// claims of the client's token.
-    pub fn sender_auth(&self) -> &AuthCtx {
-        &self.sender_auth
-    }
-
-    /// The identity of this database.
-    pub fn database_identity(&self) -> Identity {
-        Identity::from_byte_array(sys::identity())
-    }
-
-    /// The identity of this database.
-    #[deprecated(note = "use `ReducerContext::database_identity` instead")]
-    pub fn identity(&self) -> Identity {
-        self.database_identity()
-    }
-
-    /// A random (version 4) [`Uuid`] from [`ReducerContext::rng`].
-    ///
-    /// # Errors
-    /// None in practice; the `Result` matches SpacetimeDB's signature.
-    ///
-    /// # Examples
-    /// ```no_run
-    /// # fn demo(ctx: &spacetimedb::ReducerContext) -> Result<(), Box<dyn std::error::Error>> {
-    /// let id = ctx.new_uuid_v4()?;
-    /// log::info!("minted {id}");
-    /// # Ok(()) }
-    /// ```
-    pub fn new_uuid_v4(&self) -> Result<Uuid, UuidError> {
-        let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut self.rng(), &mut bytes);
-        Ok(Uuid::from_random_bytes_v4(bytes))
-    }
-
-    /// A time-ordered (version 7) [`Uuid`]: the call's timestamp in milliseconds, a counter
-    /// that orders the UUIDs made in this call, and random bits from
-    /// [`ReducerContext::rng`].
-    ///
-    /// # Errors
-    /// [`UuidError::BeforeUnixEpoch`] if the call's timestamp is before 1970.
-    pub fn new_uuid_v7(&self) -> Result<Uuid, UuidError> {
-        let mut random = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut self.rng(), &mut random);
-        Uuid::from_counter_v7(&self.counter_uuid, self.timestamp, &random)
-    }
-}
-
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
@@ -307,10 +211,11 @@ pub mod __private {
         ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
     };
     pub use crate::table::{
-        AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex, PrimaryKey,
-        RangedIndex, ScheduleDesc, SequenceTrigger, Table, TableInternal, UniqueColumn, UniqueConstraintViolation,
+        AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,
+        PointIndexReadOnly, PrimaryKey, RangedIndex, RangedIndexReadOnly, ScheduleDesc, SequenceTrigger, Table,
+        TableInternal, UniqueColumn, UniqueColumnReadOnly, UniqueConstraintViolation,
     };
-    pub use crate::{Local, ReducerContext};
+    pub use crate::{Local, LocalReadOnly, ReducerContext};
     pub use core::any::TypeId;
     pub use core::convert::Infallible;
     pub use core::option::Option::{self, None, Some};

@@ -1,5 +1,6 @@
-//! Table handles: the [`Table`] trait every `#[table]` handle implements, and the index
-//! handles [`UniqueColumn`], [`RangedIndex`] and [`PointIndex`].
+//! Table handles: the [`Table`] trait every `#[table]` handle implements, the index
+//! handles [`UniqueColumn`], [`RangedIndex`] and [`PointIndex`], and their read-only
+//! counterparts reached through `LocalReadOnly`.
 //!
 //! Handles are zero-sized; every operation is a host call on the table or index id, which
 //! each handle resolves once by name (`table_id_from_name`, `index_id_from_name`) and caches.
@@ -198,7 +199,14 @@ impl<Tbl: Table> fmt::Display for TryInsertError<Tbl> {
     }
 }
 
-impl<Tbl: Table> std::error::Error for TryInsertError<Tbl> {}
+impl<Tbl: Table> std::error::Error for TryInsertError<Tbl> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(match self {
+            Self::UniqueConstraintViolation(e) => e,
+            Self::AutoIncOverflow(e) => e,
+        })
+    }
+}
 
 impl<Tbl: Table> From<TryInsertError<Tbl>> for String {
     fn from(err: TryInsertError<Tbl>) -> Self {
@@ -393,6 +401,61 @@ impl<Tbl: Table, Cols, Idx: IndexIsPointed> PointIndex<Tbl, Cols, Idx> {
         sys::datastore_delete_by_index_scan_point_bsatn(Idx::index_id(), &key)
             .map(u64::from)
             .unwrap_or_else(|e| panic!("deleting rows of `{}` failed: {e}", Tbl::TABLE_NAME))
+    }
+}
+
+/// The read-only handle of a `#[unique]` or `#[primary_key]` column:
+/// `ctx.db_read_only().t().col()`.
+pub struct UniqueColumnReadOnly<Tbl, ColType, Idx> {
+    _marker: PhantomData<(Tbl, ColType, Idx)>,
+}
+
+impl<Tbl: Table, Idx: Column<Table = Tbl>> UniqueColumnReadOnly<Tbl, Idx::ColType, Idx> {
+    #[doc(hidden)]
+    pub const __NEW: Self = Self { _marker: PhantomData };
+
+    /// The row whose column equals `value`, if any.
+    pub fn find(&self, value: impl Borrow<Idx::ColType>) -> Option<Tbl::Row>
+    where
+        for<'a> &'a Idx::ColType: FilterableValue,
+    {
+        UniqueColumn::<Tbl, Idx::ColType, Idx>::__NEW.find(value)
+    }
+}
+
+/// The read-only handle of a btree index: `ctx.db_read_only().t().index()`.
+pub struct RangedIndexReadOnly<Tbl, Cols, Idx> {
+    _marker: PhantomData<(Tbl, Cols, Idx)>,
+}
+
+impl<Tbl: Table, Cols, Idx: IndexIsRanged> RangedIndexReadOnly<Tbl, Cols, Idx> {
+    #[doc(hidden)]
+    pub const __NEW: Self = Self { _marker: PhantomData };
+
+    /// The rows matching `b`, as in [`RangedIndex::filter`].
+    pub fn filter<B, K>(&self, b: B) -> impl Iterator<Item = Tbl::Row> + use<B, K, Tbl, Cols, Idx>
+    where
+        B: IndexScanRangeBounds<Cols, K>,
+    {
+        RangedIndex::<Tbl, Cols, Idx>::__NEW.filter(b)
+    }
+}
+
+/// The read-only handle of a hash index: `ctx.db_read_only().t().index()`.
+pub struct PointIndexReadOnly<Tbl, Cols, Idx> {
+    _marker: PhantomData<(Tbl, Cols, Idx)>,
+}
+
+impl<Tbl: Table, Cols, Idx: IndexIsPointed> PointIndexReadOnly<Tbl, Cols, Idx> {
+    #[doc(hidden)]
+    pub const __NEW: Self = Self { _marker: PhantomData };
+
+    /// The rows whose key equals `point`, as in [`PointIndex::filter`].
+    pub fn filter<P, K>(&self, point: P) -> impl Iterator<Item = Tbl::Row> + use<P, K, Tbl, Cols, Idx>
+    where
+        P: WithPointArg<Cols, K>,
+    {
+        PointIndex::<Tbl, Cols, Idx>::__NEW.filter(point)
     }
 }
 

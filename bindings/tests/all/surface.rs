@@ -6,11 +6,21 @@
 #[path = "../surface/module.rs"]
 mod module;
 
+use spacetimedb::sys::native::{set_host, Host};
 use spacetimedb::{ConnectionId, Identity, ReducerContext, TimeDuration, Timestamp, Uuid};
 
-// The reducers that need no host run natively on a dummy context.
+/// A host that only takes log lines: the logger is process-wide, and another test may have
+/// installed it, so the reducers' `log::info!` can reach `console_log`.
+struct LogOnlyHost;
+
+impl Host for LogOnlyHost {
+    fn console_log(&mut self, _level: u8, _target: Option<&str>, _file: Option<&str>, _line: u32, _message: &str) {}
+}
+
+// The reducers that need no other host call run natively on a dummy context.
 #[test]
 fn time_and_id_reducers_run() {
+    set_host(Some(Box::new(LogOnlyHost)));
     let ctx = ReducerContext::__dummy();
     let earlier = Timestamp::from_micros_since_unix_epoch(-1_500_000);
     assert_eq!(module::surface_time(&ctx, earlier, TimeDuration::from_micros(2_500)), Ok(()));

@@ -12,9 +12,10 @@ use spacetimedb::log_stopwatch::LogStopwatch;
 use spacetimedb::rand::Rng;
 use spacetimedb::sats::{i256, u256};
 use spacetimedb::{
-    duration, log, reducer, table, AuthCtx, ConnectionId, Identity, JwtClaims, Local, RangedIndex, ReducerContext,
-    ReducerResult, ScheduleAt, SpacetimeType, StdbRng, Table, TimeDuration, Timestamp, TryInsertError, UniqueColumn,
-    Uuid,
+    duration, log, reducer, table, AuthCtx, ConnectionId, CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender,
+    CtxWithSenderAuth, CtxWithTimestamp, Identity, JwtClaims, Local, LocalReadOnly, PointIndexReadOnly, RangedIndex,
+    RangedIndexReadOnly, ReducerContext, ReducerResult, ScheduleAt, SpacetimeType, StdbRng, Table, TimeDuration,
+    Timestamp, TryInsertError, UniqueColumn, UniqueColumnReadOnly, Uuid,
 };
 use std::ops::Bound;
 use std::time::Duration;
@@ -214,6 +215,35 @@ fn count_users(db: &Local) -> u64 {
     db.surface_user().count()
 }
 
+/// Helpers generic over the context, through the capability traits.
+fn count_through_traits<C>(ctx: &C) -> u64
+where
+    C: CtxDbWrite + CtxWithSender + CtxWithTimestamp + CtxWithSenderAuth + CtxWithRng,
+{
+    let _ = (ctx.sender(), ctx.timestamp(), ctx.sender_auth().is_internal(), ctx.random::<u8>(), ctx.rng());
+    let read_only: &LocalReadOnly = ctx.db_read_only();
+    let users = read_only.surface_user();
+    let by_id: UniqueColumnReadOnly<surface_user__TableHandle, Identity, _> = users.identity();
+    let _ = by_id.find(ctx.sender());
+    let by_age: RangedIndexReadOnly<surface_user__TableHandle, (u8,), _> = users.age();
+    let _ = by_age.filter(3u8..).count();
+    let by_tier: PointIndexReadOnly<surface_user__TableHandle, (SurfaceTier,), _> = users.tier();
+    let _ = by_tier.filter(SurfaceTier::Paid).count();
+    let _ = users.by_tier_and_age().filter((SurfaceTier::Free, 3u8)).count();
+    users.count() + ctx.db().surface_message().count()
+}
+
+/// Read access alone.
+fn count_read_only(ctx: &impl CtxDbRead) -> u64 {
+    ctx.db_read_only().surface_user().count()
+}
+
+/// The deprecated context trait, which older modules use.
+#[allow(deprecated)]
+fn count_through_db_context(ctx: &impl spacetimedb::DbContext<DbView = Local>) -> u64 {
+    ctx.db().surface_user().count() + ctx.db_read_only().surface_message().count()
+}
+
 #[reducer]
 pub fn surface_randomness(ctx: &ReducerContext) {
     let mut rng: &StdbRng = ctx.rng();
@@ -221,7 +251,7 @@ pub fn surface_randomness(ctx: &ReducerContext) {
     let _: u32 = ctx.rng().gen();
     let coin: bool = ctx.random();
     let x: f64 = ctx.rng().gen();
-    log::trace!("{roll} {coin} {x} {}", count_users(&ctx.db));
+    log::trace!("{roll} {coin} {x} {} {} {} {}", count_users(&ctx.db), count_through_traits(ctx), count_through_db_context(ctx), count_read_only(ctx));
     #[allow(deprecated)]
     let me = ctx.identity();
     assert_eq!(me, ctx.database_identity());

@@ -1,6 +1,7 @@
-//! `#[table]`: the accessor trait on `Local`, the table handle with one method per index,
-//! its `Table` and `TableInternal` impls, the index marker types, the compile-time checks
-//! that need types, and the describer export.
+//! `#[table]`: the accessor traits on `Local` and `LocalReadOnly`, the table handle with one
+//! method per index and its read-only counterpart (`{accessor}__ViewHandle`), the `Table`
+//! and `TableInternal` impls, the index marker types, the compile-time checks that need
+//! types, and the describer export.
 
 use super::{describer_symbol, private};
 use crate::attr::{Access, Algo};
@@ -31,8 +32,25 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         }
     };
 
+    let view_handle = format_ident!("{}__ViewHandle", t.table_name);
+    let view_trait = format_ident!("{}__view", t.table_name);
+    let view_accessor_trait = quote_spanned! {accessor.span()=>
+        #[allow(non_camel_case_types, dead_code)]
+        #vis trait #view_trait {
+            #[allow(non_camel_case_types, dead_code)]
+            fn #accessor(&self) -> &#view_handle;
+        }
+        impl #view_trait for #p::LocalReadOnly {
+            fn #accessor(&self) -> &#view_handle {
+                &#view_handle {}
+            }
+        }
+    };
+
     let markers: Vec<Ident> = t.indexes.iter().map(|ix| format_ident!("__index_{}", ix.accessor)).collect();
-    let methods = t.indexes.iter().zip(&markers).map(|(ix, marker)| index_method(t, ix, marker, &handle));
+    let methods = t.indexes.iter().zip(&markers).map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadWrite));
+    let view_methods =
+        t.indexes.iter().zip(&markers).map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadOnly));
     let marker_defs = t.indexes.iter().zip(&markers).map(|(ix, marker)| index_marker(t, ix, marker, &handle));
     let index_descs = t.indexes.iter().map(|ix| {
         let source_name = t.index_source_name(ix);
@@ -116,10 +134,15 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
 
     quote! {
         #accessor_trait
+        #view_accessor_trait
 
         #[allow(non_camel_case_types)]
         #[non_exhaustive]
         #vis struct #handle {}
+
+        #[allow(non_camel_case_types)]
+        #[non_exhaustive]
+        #vis struct #view_handle {}
 
         const _: () = {
             #(#column_checks)*
@@ -130,6 +153,16 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
             #[automatically_derived]
             impl #handle {
                 #(#methods)*
+            }
+
+            #[automatically_derived]
+            impl #view_handle {
+                /// The number of rows, including this transaction's changes.
+                pub fn count(&self) -> u64 {
+                    #p::Table::count(&#handle {})
+                }
+
+                #(#view_methods)*
             }
 
             #(#marker_defs)*
@@ -188,19 +221,32 @@ fn is_string(ty: &syn::Type) -> bool {
     matches!(ty, syn::Type::Path(tp) if tp.path.segments.last().is_some_and(|s| s.ident == "String"))
 }
 
+/// Whether an index method belongs to the table handle or the read-only one.
+#[derive(Clone, Copy)]
+enum Flavor {
+    ReadWrite,
+    ReadOnly,
+}
+
 /// The handle method of an index: named after the column for a unique index, after the
 /// accessor otherwise.
-fn index_method(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident) -> TokenStream {
+fn index_method(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident, flavor: Flavor) -> TokenStream {
     let p = private();
     let cols: Vec<_> = ix.columns.iter().filter_map(|c| c.position.and_then(|pos| t.column(pos))).collect();
     if ix.is_unique {
         let Some(col) = cols.first() else { return TokenStream::new() };
         let (name, ty) = (col.ident, col.ty);
-        let doc = format!("The unique index on `{name}`: find, delete and (for the primary key) update rows by it.");
+        let (handle_ty, doc) = match flavor {
+            Flavor::ReadWrite => (
+                quote!(#p::UniqueColumn),
+                format!("The unique index on `{name}`: find, delete and (for the primary key) update rows by it."),
+            ),
+            Flavor::ReadOnly => (quote!(#p::UniqueColumnReadOnly), format!("The unique index on `{name}`: find rows by it.")),
+        };
         quote! {
             #[doc = #doc]
-            pub fn #name(&self) -> #p::UniqueColumn<#handle, #ty, #marker> {
-                #p::UniqueColumn::__NEW
+            pub fn #name(&self) -> #handle_ty<#handle, #ty, #marker> {
+                #handle_ty::__NEW
             }
         }
     } else {
@@ -208,9 +254,11 @@ fn index_method(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident) -> To
         let tys = cols.iter().map(|c| c.ty);
         let names: Vec<String> = cols.iter().map(|c| c.ident.to_string()).collect();
         let doc = format!("The {} index `{name}` on ({}).", ix.algo.name(), names.join(", "));
-        let handle_ty = match ix.algo {
-            Algo::BTree => quote!(#p::RangedIndex),
-            Algo::Hash => quote!(#p::PointIndex),
+        let handle_ty = match (ix.algo, flavor) {
+            (Algo::BTree, Flavor::ReadWrite) => quote!(#p::RangedIndex),
+            (Algo::BTree, Flavor::ReadOnly) => quote!(#p::RangedIndexReadOnly),
+            (Algo::Hash, Flavor::ReadWrite) => quote!(#p::PointIndex),
+            (Algo::Hash, Flavor::ReadOnly) => quote!(#p::PointIndexReadOnly),
         };
         quote! {
             #[doc = #doc]
