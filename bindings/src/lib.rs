@@ -84,7 +84,9 @@ pub mod sats {
     }
 }
 pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
+pub use spacetime_sats::def::raw::CaseConversionPolicy;
 pub use spacetime_sats::ids::TableId;
+pub use spacetime_sats::AlgebraicValue;
 pub use sys::Errno;
 pub use table::{
     AutoIncOverflow, PointIndex, PointIndexReadOnly, RangedIndex, RangedIndexReadOnly, Table, TryInsertError, UniqueColumn,
@@ -190,6 +192,24 @@ pub use spacetime_macros::SpacetimeType;
 #[doc(inline)]
 pub use spacetime_macros::duration;
 
+/// Declares a module-wide setting on a `const` named after it.
+///
+/// The one setting is `CASE_CONVERSION_POLICY` ([`CaseConversionPolicy`]): how canonical
+/// names (what clients and SQL see) derive from the names in the source. The default is
+/// `SnakeCase`; `None` keeps names as written.
+///
+/// ```no_run
+/// use spacetimedb::CaseConversionPolicy;
+///
+/// #[spacetimedb::settings]
+/// const CASE_CONVERSION_POLICY: CaseConversionPolicy = CaseConversionPolicy::None;
+/// ```
+///
+/// An unknown name is a compile error listing the known ones; setting one twice is a link
+/// error (the same symbol is exported twice).
+#[doc(inline)]
+pub use spacetime_macros::settings;
+
 /// SpacetimeDB's views are not supported: applying `#[view]` is a compile error that says
 /// so. Write the rows a client should see into a public table from a reducer instead.
 #[doc(inline)]
@@ -205,7 +225,7 @@ pub use spacetime_macros::procedure;
 pub mod __private {
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
-        assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
+        register_case_conversion_policy, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
         assert_scheduled_table_primary_key, assert_table_column, decode_args,
         register_reducer, register_table, scheduled_typecheck, Args, FnInfo, IntoReducerResult, ReducerArg,
         ReducerContextArg, ReducerFn, ReducerResult, TableColumn,

@@ -13,7 +13,7 @@ use crate::table::{IndexAlgo, Table};
 use crate::{sys, ReducerContext};
 use spacetime_sats::bsatn::{Decode, DecodeError};
 use spacetime_sats::def::raw::{
-    ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
+    CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
     RawConstraintDataV9, RawConstraintDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10,
     RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
     RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9,
@@ -87,6 +87,13 @@ impl ModuleBuilder {
         schedules_mut => Schedules(Vec<RawScheduleDefV10>) = Vec::new();
         lifecycle_mut => LifeCycleReducers(Vec<RawLifeCycleReducerDefV10>) = Vec::new();
         explicit_names_mut => ExplicitNames(ExplicitNames) = ExplicitNames { entries: Vec::new() };
+    }
+
+    /// Sets the module's case conversion policy, replacing an earlier one; the section goes
+    /// where it is set (first, as settings describe before everything else).
+    pub fn set_case_conversion_policy(&mut self, policy: CaseConversionPolicy) {
+        self.sections.retain(|s| !matches!(s, RawModuleDefV10Section::CaseConversionPolicy(_)));
+        self.sections.push(RawModuleDefV10Section::CaseConversionPolicy(policy));
     }
 
     /// Adds a client-callable reducer, or a private lifecycle reducer when `lifecycle` is set.
@@ -249,6 +256,18 @@ pub fn describe_reducer<I: FnInfo>(module: &mut ModuleBuilder) {
         ExplicitNameEntry::Function(NameMapping { source_name: I::NAME.to_owned(), canonical_name: canonical.to_owned() })
     });
     module.add_explicit_names(name);
+}
+
+static CASE_CONVERSION_POLICY: Mutex<Option<CaseConversionPolicy>> = Mutex::new(None);
+
+/// Registers the module's `#[settings] const CASE_CONVERSION_POLICY`.
+pub fn register_case_conversion_policy(policy: CaseConversionPolicy) {
+    *lock(&CASE_CONVERSION_POLICY) = Some(policy);
+    register_describer(|module| {
+        if let Some(policy) = lock(&CASE_CONVERSION_POLICY).clone() {
+            module.set_case_conversion_policy(policy);
+        }
+    });
 }
 
 /// Registers the table `T`.

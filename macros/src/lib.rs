@@ -1,5 +1,5 @@
 //! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]` and
-//! `#[derive(SpacetimeType)]`, plus `duration!`; `#[view]` and `#[procedure]` exist only to
+//! `#[derive(SpacetimeType)]`, plus `duration!` and `#[settings]`; `#[view]` and `#[procedure]` exist only to
 //! reject those SpacetimeDB features with a clear error.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
@@ -18,6 +18,7 @@ mod ctxt;
 mod duration;
 mod gen;
 mod model;
+mod settings;
 mod symbol;
 mod unsupported;
 
@@ -143,4 +144,17 @@ pub fn view(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn procedure(_args: TokenStream, item: TokenStream) -> TokenStream {
     unsupported::expand(&unsupported::PROCEDURE, item.into()).into()
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn settings(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    match settings::expand(args.into(), item.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote!(#item #errors).into()
+        }
+    }
 }

@@ -20,6 +20,10 @@ use spacetimedb::{
 use std::ops::Bound;
 use std::time::Duration;
 
+/// Canonical names as in the source, rather than snake_cased.
+#[spacetimedb::settings]
+const CASE_CONVERSION_POLICY: spacetimedb::CaseConversionPolicy = spacetimedb::CaseConversionPolicy::None;
+
 /// A product type used as a column.
 #[derive(SpacetimeType, Clone, Debug, PartialEq)]
 pub struct SurfacePoint {

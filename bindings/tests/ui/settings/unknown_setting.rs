@@ -1,0 +1,6 @@
+use spacetimedb::CaseConversionPolicy;
+
+#[spacetimedb::settings]
+const NAMING: CaseConversionPolicy = CaseConversionPolicy::None;
+
+fn main() {}
