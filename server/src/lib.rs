@@ -33,6 +33,8 @@ mod registry;
 mod routes;
 mod server;
 mod state;
+mod subscription;
+mod ws;
 
 pub use config::{JwtKeySource, ServerConfig};
 pub use error::ServerError;

@@ -10,7 +10,8 @@
 use super::schema_change::{check_update, create_tables};
 use super::{log_system, LogForwarder};
 use crate::logs::ModuleLogs;
-use spacetime_datastore::Datastore;
+use crate::subscription::{ActorCx, ClientCommand, SubscriptionManager};
+use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::{LoadError, LogLevel, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp};
 use std::sync::{mpsc, Arc, RwLock};
@@ -24,6 +25,8 @@ pub(super) enum Command {
     Call { caller: Identity, target: ReducerTarget, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
     /// An HTTP SQL statement: connect, run, disconnect.
     Sql { caller: Identity, sql: String, reply: oneshot::Sender<SqlResult> },
+    /// A WebSocket client's request (connect, message, disconnect).
+    Client(ClientCommand),
     /// Replace the module, keeping the data.
     Update { program: ModuleProgram, reply: oneshot::Sender<Result<(), String>> },
     /// Stop after the commands before this one.
@@ -94,6 +97,8 @@ pub(super) struct Actor {
     datastore: Datastore,
     instance: ModuleInstance,
     logs: Arc<ModuleLogs>,
+    /// The WebSocket clients and their subscriptions.
+    subscriptions: SubscriptionManager,
 }
 
 impl Actor {
@@ -112,7 +117,7 @@ impl Actor {
         if let Some(outcome) = instance.call_init(&mut datastore, owner, Timestamp::now()) {
             outcome.result.map_err(StartError::Init)?;
         }
-        Ok(Self { owner, current, datastore, instance, logs })
+        Ok(Self { owner, current, datastore, instance, logs, subscriptions: SubscriptionManager::default() })
     }
 
     /// Serves commands until shut down or every sender is gone.
@@ -147,6 +152,16 @@ impl Actor {
             Command::Sql { caller, sql, reply } => {
                 let _ = reply.send(self.http_sql(caller, &sql));
             }
+            Command::Client(command) => {
+                let mut cx = ActorCx {
+                    ds: &mut self.datastore,
+                    instance: &mut self.instance,
+                    owner: self.owner,
+                    logs: &self.logs,
+                };
+                // Already sent to subscribers.
+                let _committed: Vec<TxData> = self.subscriptions.handle(command, &mut cx);
+            }
             Command::Update { program, reply } => {
                 let _ = reply.send(self.update(program));
             }
@@ -158,8 +173,16 @@ impl Actor {
     fn run_due(&mut self) {
         let now = Timestamp::now();
         for call in self.instance.take_due(now) {
-            self.instance.call_scheduled(&mut self.datastore, call, now);
+            let Some(ran) = self.instance.call_scheduled(&mut self.datastore, call, now) else { continue };
+            for tx in ran.outcome.committed().into_iter().chain(&ran.cleanup) {
+                self.committed(tx);
+            }
         }
+    }
+
+    /// Hands a committed transaction to the subscribers.
+    fn committed(&mut self, tx: &TxData) {
+        self.subscriptions.commit(&self.datastore, tx);
     }
 
     /// Runs `client_connected` for a new HTTP connection of `caller`; `Err` with the
@@ -167,9 +190,12 @@ impl Actor {
     fn connect(&mut self, caller: Identity) -> Result<ConnectionId, String> {
         let connection_id = random_connection_id();
         if let Some(outcome) = self.instance.client_connected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
-            if let Err(e) = outcome.result {
-                self.log_failure("client_connected", &e);
-                return Err(e.to_string());
+            match outcome.result {
+                Err(e) => {
+                    self.log_failure("client_connected", &e);
+                    return Err(e.to_string());
+                }
+                Ok(tx) => self.committed(&tx),
             }
         }
         Ok(connection_id)
@@ -178,8 +204,9 @@ impl Actor {
     /// Runs `client_disconnected`; a failure is logged and does not matter otherwise.
     fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
         if let Some(outcome) = self.instance.client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
-            if let Err(e) = outcome.result {
-                self.log_failure("client_disconnected", &e);
+            match outcome.result {
+                Err(e) => self.log_failure("client_disconnected", &e),
+                Ok(tx) => self.committed(&tx),
             }
         }
     }
@@ -202,9 +229,12 @@ impl Actor {
             args_bsatn: args,
         };
         let outcome = self.instance.call_reducer(&mut self.datastore, call);
-        if let Err(e) = &outcome.result {
-            let name = self.reducer_name(reducer_id);
-            self.log_failure(&name, e);
+        match &outcome.result {
+            Err(e) => {
+                let name = self.reducer_name(reducer_id);
+                self.log_failure(&name, e);
+            }
+            Ok(tx) => self.committed(tx),
         }
         self.disconnect(caller, connection_id);
         CallResult::Ran(outcome)
@@ -223,6 +253,7 @@ impl Actor {
         if let Ok(SqlOutcome { tx: Some(tx_data), .. }) = &result {
             // DML on a scheduled table schedules or cancels calls, as a reducer would.
             self.instance.observe_commit(tx_data, Timestamp::now());
+            self.subscriptions.commit(&self.datastore, tx_data);
         }
         self.disconnect(caller, connection_id);
         SqlResult::Ran { result, duration }

@@ -97,6 +97,12 @@ impl Database {
         self.ask(|reply| Command::Sql { caller, sql, reply }).await
     }
 
+    /// Sends a WebSocket client's request to the actor; replies, if any, travel in the
+    /// command or the client's queue.
+    pub(crate) fn client(&self, command: crate::subscription::ClientCommand) -> Result<(), ActorGone> {
+        self.commands.send(Command::Client(command)).map_err(|_| ActorGone)
+    }
+
     /// Replaces the module with `program`, keeping the data if the schema allows.
     ///
     /// # Errors

@@ -11,6 +11,7 @@ mod logs;
 mod publish;
 mod query;
 mod sql;
+mod subscribe;
 
 use crate::auth::anon_auth_middleware;
 use crate::state::AppState;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(call::router())
         .merge(logs::router())
         .merge(sql::router())
+        .merge(subscribe::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()
         .route("/ping", get(|| async {}))

@@ -7,4 +7,5 @@ mod logs;
 mod modules;
 mod publish;
 mod sql;
+mod subscribe;
 mod support;

@@ -1,0 +1,109 @@
+//! `GET /v1/database/:db/subscribe`: the WebSocket upgrade of the real-time protocol.
+//!
+//! Negotiates the subprotocol (`v3.bsatn.spacetimedb`, else `v2.bsatn.spacetimedb`),
+//! reads `compression=None|Gzip|Brotli` and `connection_id=<hex>`, and runs the module's
+//! `client_connected` before upgrading: a refusal is a 403 with the module's message and
+//! no socket. The caller (from the bearer token, `?token=`, or a fresh anonymous
+//! identity) comes from the auth middleware. The connection itself is served by
+//! [`crate::ws`].
+
+use crate::api_error::ApiError;
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::subscription::{ClientCommand, ClientHandle};
+use crate::ws::{self, Connection, Framing};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Extension, Router};
+use spacetime_protocol::{v2, v3, Compression};
+use spacetime_sats::ConnectionId;
+use std::collections::HashMap;
+use tokio::sync::oneshot;
+
+/// The subscribe route (relative to `/v1`).
+pub fn router() -> Router<AppState> {
+    Router::new().route("/database/{db}/subscribe", get(subscribe))
+}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(db): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let (framing, protocol) = negotiate(&headers)?;
+    let compression = match params.get("compression") {
+        None => Compression::default(),
+        Some(value) => Compression::from_query_value(value).ok_or_else(|| {
+            ApiError::BadRequest(format!("unknown compression `{value}`: use None, Gzip or Brotli"))
+        })?,
+    };
+    let connection_id = match params.get("connection_id") {
+        None => random_connection_id(),
+        Some(hex) => ConnectionId::from_hex(hex)
+            .ok()
+            .and_then(ConnectionId::none_if_zero)
+            .ok_or_else(|| ApiError::BadRequest(format!("invalid connection_id `{hex}`: send 32 hex digits, not all zero")))?,
+    };
+    let record = state.lookup(&db)?;
+    let database = state.running(&record)?;
+
+    let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
+    let (reply, refused) = oneshot::channel();
+    database.client(ClientCommand::Connect { client: client.clone(), token: caller.token.clone(), reply })?;
+    match refused.await {
+        Ok(Ok(())) => {}
+        Ok(Err(message)) => {
+            return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the connection: {message}")))
+        }
+        Err(_) => return Err(ApiError::Unavailable("the database stopped while connecting; retry".into())),
+    }
+    let on_failure = {
+        let (database, identity) = (database.clone(), caller.identity);
+        move |_| {
+            let _ = database.client(ClientCommand::Disconnect { identity, connection_id });
+        }
+    };
+    let connection = Connection { database, client, outgoing, framing, compression };
+    Ok(upgrade
+        .protocols([protocol])
+        .on_failed_upgrade(on_failure)
+        .on_upgrade(move |socket| ws::serve(socket, connection)))
+}
+
+/// The best subprotocol the client offers: v3, then v2.
+fn negotiate(headers: &HeaderMap) -> Result<(Framing, &'static str), ApiError> {
+    let offered: Vec<&str> = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    if offered.contains(&v3::BIN_PROTOCOL) {
+        Ok((Framing::V3, v3::BIN_PROTOCOL))
+    } else if offered.contains(&v2::BIN_PROTOCOL) {
+        Ok((Framing::V2, v2::BIN_PROTOCOL))
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "no valid protocol selected: offered [{}]; this server speaks `{}` and `{}` (Sec-WebSocket-Protocol)",
+            offered.join(", "),
+            v3::BIN_PROTOCOL,
+            v2::BIN_PROTOCOL
+        )))
+    }
+}
+
+/// A fresh random connection id (never zero, which means "none").
+fn random_connection_id() -> ConnectionId {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes[0] |= 1;
+    ConnectionId::from_le_byte_array(bytes)
+}

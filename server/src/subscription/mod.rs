@@ -1,0 +1,541 @@
+//! Subscriptions: the connected WebSocket clients of one database, their query sets, and
+//! the per-transaction updates they receive.
+//!
+//! # Brief overview
+//! The [`SubscriptionManager`] lives on the database's actor thread, next to the
+//! datastore, so a subscription's initial rows and every later delta are computed
+//! between two transactions. The WebSocket side talks to it only through
+//! [`ClientCommand`]s (sent to the actor) and each client's bounded outgoing queue of
+//! encoded server messages (read by the connection task).
+//!
+//! Each distinct query is compiled once into a [`CompiledQuery`] and shared by every
+//! query set that names it; per transaction its delta is computed and encoded once
+//! ([`encode`]), and each client's message is assembled from those shared bytes. The
+//! cost of a transaction thus grows with the number of distinct queries touched, not
+//! with the number of clients.
+//!
+//! A client whose queue is full is disconnected: the database never waits for a socket.
+
+pub mod encode;
+mod query;
+
+pub use query::{CompiledQuery, QueryDelta, TableDelta, TxDelta};
+
+use crate::database::log_system;
+use crate::logs::ModuleLogs;
+use encode::{EncodedTableUpdate, QuerySetBytes};
+use spacetime_datastore::{Datastore, TxData};
+use spacetime_host::{LogLevel, ModuleInstance, ReducerCall, ReducerError};
+use spacetime_protocol::v2::{
+    self, ClientMessage, InitialConnection, OneOffQueryResult, ProcedureResult, ProcedureStatus, QueryRows,
+    ServerMessage, SingleTableRows, SubscribeApplied, SubscriptionError, UnsubscribeApplied, UnsubscribeFlags,
+};
+use spacetime_protocol::BsatnRowList;
+use spacetime_sats::bsatn::to_vec;
+use spacetime_sats::def::raw::FunctionVisibility;
+use spacetime_sats::{ConnectionId, Identity, TableId, TimeDuration, Timestamp};
+use spacetime_sql::plan::{Plan, Projection};
+use spacetime_sql::SqlAuth;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
+
+/// How many messages a client may have queued before it counts as too slow and is
+/// disconnected.
+pub const CLIENT_QUEUE_CAPACITY: usize = 4096;
+
+/// The actor's side of one connection: who it is and where its messages go.
+#[derive(Debug, Clone)]
+pub struct ClientHandle {
+    /// The client's identity.
+    pub identity: Identity,
+    /// Its connection id, unique among the database's clients.
+    pub connection_id: ConnectionId,
+    /// Encoded (uncompressed) server messages, in order.
+    pub sender: mpsc::Sender<Vec<u8>>,
+    /// Set when the server drops the client, with the reason for the close frame.
+    pub dropped: Arc<OnceLock<String>>,
+}
+
+impl ClientHandle {
+    /// A handle and the receiving end of its bounded queue.
+    pub fn new(identity: Identity, connection_id: ConnectionId) -> (Self, mpsc::Receiver<Vec<u8>>) {
+        let (sender, receiver) = mpsc::channel(CLIENT_QUEUE_CAPACITY);
+        (Self { identity, connection_id, sender, dropped: Arc::new(OnceLock::new()) }, receiver)
+    }
+
+    /// Queues `message`; `false` if the client is too far behind (or gone) and must be
+    /// dropped.
+    fn send(&self, message: Vec<u8>) -> bool {
+        match self.sender.try_send(message) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let _ = self.dropped.set(format!(
+                    "the client fell more than {CLIENT_QUEUE_CAPACITY} messages behind; reconnect and read faster"
+                ));
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+/// What a WebSocket connection asks of the actor.
+#[derive(Debug)]
+pub enum ClientCommand {
+    /// Run `client_connected`; on success register the client and queue
+    /// `InitialConnection` as its first message. The reply is the module's refusal.
+    Connect {
+        /// The new client.
+        client: ClientHandle,
+        /// The token to echo in `InitialConnection`.
+        token: String,
+        /// `Err(message)` if `client_connected` refused the client.
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// One decoded client message.
+    Message {
+        /// Which client sent it.
+        connection_id: ConnectionId,
+        /// The message.
+        message: ClientMessage,
+    },
+    /// The socket closed: drop the client's subscriptions and run `client_disconnected`.
+    Disconnect {
+        /// The client's identity.
+        identity: Identity,
+        /// Its connection id.
+        connection_id: ConnectionId,
+    },
+}
+
+/// What the manager may touch on the actor thread while it handles a command.
+pub struct ActorCx<'a> {
+    /// The database.
+    pub ds: &'a mut Datastore,
+    /// The module.
+    pub instance: &'a mut ModuleInstance,
+    /// The database owner.
+    pub owner: Identity,
+    /// The module log, for failed lifecycle reducers.
+    pub logs: &'a ModuleLogs,
+}
+
+/// A distinct query: the SQL text, plus the caller when the text uses `:sender`
+/// (which makes the plan depend on who subscribed).
+type QueryKey = (String, Option<Identity>);
+
+struct SharedQuery {
+    query: Arc<CompiledQuery>,
+    /// How many (client, query set) entries name it.
+    refs: usize,
+}
+
+struct Client {
+    handle: ClientHandle,
+    sets: BTreeMap<u32, Vec<QueryKey>>,
+}
+
+/// The caller of the transaction being broadcast, who gets a `ReducerResult` instead
+/// of a `TransactionUpdate`.
+struct Caller {
+    connection_id: ConnectionId,
+    request_id: u32,
+    timestamp: Timestamp,
+}
+
+/// The clients and distinct queries of one database.
+#[derive(Default)]
+pub struct SubscriptionManager {
+    clients: HashMap<ConnectionId, Client>,
+    queries: HashMap<QueryKey, SharedQuery>,
+}
+
+impl SubscriptionManager {
+    /// Handles one command. Returns the transactions it committed (by lifecycle or
+    /// reducer calls), already sent to subscribers, for the caller's other hooks.
+    pub fn handle(&mut self, command: ClientCommand, cx: &mut ActorCx<'_>) -> Vec<TxData> {
+        match command {
+            ClientCommand::Connect { client, token, reply } => self.connect(client, token, reply, cx),
+            ClientCommand::Disconnect { identity, connection_id } => self.disconnect(identity, connection_id, cx),
+            ClientCommand::Message { connection_id, message } => {
+                let Some(identity) = self.clients.get(&connection_id).map(|c| c.handle.identity) else {
+                    return Vec::new();
+                };
+                let auth = SqlAuth { caller: identity, owner: cx.owner };
+                match message {
+                    ClientMessage::Subscribe(s) => self.subscribe(connection_id, &auth, s, cx),
+                    ClientMessage::Unsubscribe(u) => self.unsubscribe(connection_id, u, cx),
+                    ClientMessage::OneOffQuery(q) => {
+                        let result = one_off(&q.query_string, &auth, cx);
+                        let message = ServerMessage::OneOffQueryResult(OneOffQueryResult { request_id: q.request_id, result });
+                        self.send(connection_id, message.to_bytes());
+                    }
+                    ClientMessage::CallReducer(call) => return self.call_reducer(connection_id, &auth, call, cx),
+                    ClientMessage::CallProcedure(call) => {
+                        let message = ServerMessage::ProcedureResult(ProcedureResult {
+                            status: ProcedureStatus::InternalError(format!(
+                                "no such procedure `{}`: this server does not run procedures yet",
+                                call.procedure
+                            )),
+                            timestamp: Timestamp::now(),
+                            total_host_execution_duration: TimeDuration::from_micros(0),
+                            request_id: call.request_id,
+                        });
+                        self.send(connection_id, message.to_bytes());
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Sends what a transaction committed outside any WebSocket request (an HTTP call,
+    /// SQL DML, a scheduled reducer) to the clients whose query sets it changed.
+    pub fn commit(&mut self, ds: &Datastore, tx: &TxData) {
+        self.broadcast(ds, tx, None);
+    }
+
+    fn connect(
+        &mut self,
+        client: ClientHandle,
+        token: String,
+        reply: oneshot::Sender<Result<(), String>>,
+        cx: &mut ActorCx<'_>,
+    ) -> Vec<TxData> {
+        let (identity, connection_id) = (client.identity, client.connection_id);
+        let outcome = cx.instance.client_connected(cx.ds, identity, connection_id, Timestamp::now());
+        let tx = match outcome.map(|o| o.result) {
+            Some(Err(e)) => {
+                log_lifecycle_failure(cx.logs, "client_connected", &e);
+                let _ = reply.send(Err(e.to_string()));
+                return Vec::new();
+            }
+            Some(Ok(tx)) => Some(tx),
+            None => None,
+        };
+        let hello = ServerMessage::InitialConnection(InitialConnection { identity, connection_id, token });
+        client.send(hello.to_bytes());
+        self.clients.insert(connection_id, Client { handle: client, sets: BTreeMap::new() });
+        let _ = reply.send(Ok(()));
+        tx.map(|tx| {
+            self.broadcast(cx.ds, &tx, None);
+            tx
+        })
+        .into_iter()
+        .collect()
+    }
+
+    fn disconnect(&mut self, identity: Identity, connection_id: ConnectionId, cx: &mut ActorCx<'_>) -> Vec<TxData> {
+        self.drop_client(connection_id);
+        let outcome = cx.instance.client_disconnected(cx.ds, identity, connection_id, Timestamp::now());
+        match outcome.map(|o| o.result) {
+            Some(Ok(tx)) => {
+                self.broadcast(cx.ds, &tx, None);
+                vec![tx]
+            }
+            Some(Err(e)) => {
+                log_lifecycle_failure(cx.logs, "client_disconnected", &e);
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets a client and its query sets (its queue closes when the last handle goes).
+    fn drop_client(&mut self, connection_id: ConnectionId) {
+        if let Some(client) = self.clients.remove(&connection_id) {
+            for keys in client.sets.into_values() {
+                self.release(&keys);
+            }
+        }
+    }
+
+    fn release(&mut self, keys: &[QueryKey]) {
+        for key in keys {
+            if let Some(shared) = self.queries.get_mut(key) {
+                shared.refs -= 1;
+                if shared.refs == 0 {
+                    self.queries.remove(key);
+                }
+            }
+        }
+    }
+
+    /// Queues a message for one client, dropping the client if it cannot keep up.
+    fn send(&mut self, connection_id: ConnectionId, message: Vec<u8>) {
+        let ok = self.clients.get(&connection_id).is_none_or(|c| c.handle.send(message));
+        if !ok {
+            self.drop_client(connection_id);
+        }
+    }
+
+    fn subscribe(&mut self, connection_id: ConnectionId, auth: &SqlAuth, s: v2::Subscribe, cx: &ActorCx<'_>) {
+        let fail = |error: String| {
+            ServerMessage::SubscriptionError(SubscriptionError {
+                request_id: Some(s.request_id),
+                query_set_id: s.query_set_id,
+                error,
+            })
+            .to_bytes()
+        };
+        let live = self.clients.get(&connection_id).is_some_and(|c| c.sets.contains_key(&s.query_set_id.id));
+        if live {
+            let error = format!(
+                "query set {} is already subscribed on this connection; unsubscribe it first or use another id",
+                s.query_set_id.id
+            );
+            return self.send(connection_id, fail(error));
+        }
+        if s.query_strings.is_empty() {
+            return self.send(connection_id, fail("the query set is empty; send at least one `SELECT * FROM t`".into()));
+        }
+        let mut compiled = Vec::new();
+        for sql in &s.query_strings {
+            match self.lookup_or_compile(sql, auth, cx) {
+                Ok(entry) => compiled.push(entry),
+                Err(e) => return self.send(connection_id, fail(format!("{e} (in the query `{sql}`)"))),
+            }
+        }
+        let mut tables = TableRows::default();
+        for (_, query) in &compiled {
+            match query.rows(cx.ds) {
+                Ok(rows) => tables.add(query.table_name(), rows),
+                Err(e) => return self.send(connection_id, fail(e)),
+            }
+        }
+        let mut keys = Vec::new();
+        for (key, query) in compiled {
+            self.queries.entry(key.clone()).or_insert(SharedQuery { query, refs: 0 }).refs += 1;
+            keys.push(key);
+        }
+        if let Some(client) = self.clients.get_mut(&connection_id) {
+            client.sets.insert(s.query_set_id.id, keys);
+        }
+        let applied = ServerMessage::SubscribeApplied(SubscribeApplied {
+            request_id: s.request_id,
+            query_set_id: s.query_set_id,
+            rows: tables.finish(),
+        });
+        self.send(connection_id, applied.to_bytes());
+    }
+
+    /// The shared compiled form of `sql` for `auth`'s caller, compiling it if no client
+    /// has it yet. A shared query over a private table is reused only for the owner.
+    fn lookup_or_compile(
+        &self,
+        sql: &str,
+        auth: &SqlAuth,
+        cx: &ActorCx<'_>,
+    ) -> Result<(QueryKey, Arc<CompiledQuery>), String> {
+        let key: QueryKey = (sql.trim().to_owned(), sql.contains(":sender").then_some(auth.caller));
+        if let Some(shared) = self.queries.get(&key) {
+            if !shared.query.owner_only() || auth.is_owner() {
+                return Ok((key, shared.query.clone()));
+            }
+        }
+        let query = CompiledQuery::compile(sql, auth, cx.instance.program().module_def(), cx.ds)?;
+        Ok((key, Arc::new(query)))
+    }
+
+    fn unsubscribe(&mut self, connection_id: ConnectionId, u: v2::Unsubscribe, cx: &ActorCx<'_>) {
+        let keys = self.clients.get_mut(&connection_id).and_then(|c| c.sets.remove(&u.query_set_id.id));
+        let Some(keys) = keys else {
+            let error = ServerMessage::SubscriptionError(SubscriptionError {
+                request_id: Some(u.request_id),
+                query_set_id: u.query_set_id,
+                error: format!("query set {} is not subscribed on this connection", u.query_set_id.id),
+            });
+            return self.send(connection_id, error.to_bytes());
+        };
+        let rows = match u.flags {
+            UnsubscribeFlags::Default => None,
+            UnsubscribeFlags::SendDroppedRows => {
+                let mut tables = TableRows::default();
+                for key in &keys {
+                    if let Some(shared) = self.queries.get(key) {
+                        // The query ran on this state before, so its tables exist.
+                        tables.add(shared.query.table_name(), shared.query.rows(cx.ds).unwrap_or_default());
+                    }
+                }
+                Some(tables.finish())
+            }
+        };
+        self.release(&keys);
+        let applied = ServerMessage::UnsubscribeApplied(UnsubscribeApplied {
+            request_id: u.request_id,
+            query_set_id: u.query_set_id,
+            rows,
+        });
+        self.send(connection_id, applied.to_bytes());
+    }
+
+    fn call_reducer(
+        &mut self,
+        connection_id: ConnectionId,
+        auth: &SqlAuth,
+        call: v2::CallReducer,
+        cx: &mut ActorCx<'_>,
+    ) -> Vec<TxData> {
+        let timestamp = Timestamp::now();
+        let reply = |result: v2::ReducerOutcome| {
+            ServerMessage::ReducerResult(v2::ReducerResult { request_id: call.request_id, timestamp, result }).to_bytes()
+        };
+        let def = cx.instance.program().module_def();
+        let target = match def.reducer(&call.reducer) {
+            None => Err(format!("no such reducer `{}`", call.reducer)),
+            Some((_, r)) if r.lifecycle.is_some() => Err(format!(
+                "`{}` is a lifecycle reducer; the server calls it, clients cannot",
+                call.reducer
+            )),
+            Some((_, r)) if matches!(r.visibility, FunctionVisibility::Private) && !auth.is_owner() => Err(format!(
+                "reducer `{}` is private; only the database owner may call it",
+                call.reducer
+            )),
+            Some((id, _)) => Ok(id),
+        };
+        let reducer_id = match target {
+            Ok(id) => id,
+            Err(e) => {
+                self.send(connection_id, reply(v2::ReducerOutcome::InternalError(e)));
+                return Vec::new();
+            }
+        };
+        let outcome = cx.instance.call_reducer(
+            cx.ds,
+            ReducerCall {
+                reducer_id,
+                caller_identity: auth.caller,
+                caller_connection_id: Some(connection_id),
+                timestamp,
+                args_bsatn: &call.args,
+            },
+        );
+        match outcome.result {
+            Ok(tx) => {
+                let caller = Caller { connection_id, request_id: call.request_id, timestamp };
+                self.broadcast(cx.ds, &tx, Some(caller));
+                vec![tx]
+            }
+            Err(e) => {
+                if !matches!(e, ReducerError::Panic(_)) {
+                    log_system(cx.logs, LogLevel::Error, Some(&call.reducer), e.to_string());
+                }
+                let result = match e {
+                    ReducerError::User(message) => v2::ReducerOutcome::Err(to_vec(&message)),
+                    other => v2::ReducerOutcome::InternalError(other.to_string()),
+                };
+                self.send(connection_id, reply(result));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Sends the deltas of a committed transaction: one message per client whose query
+    /// sets changed, and always a `ReducerResult` to the caller.
+    fn broadcast(&mut self, ds: &Datastore, tx: &TxData, caller: Option<Caller>) {
+        let updates = self.encode_deltas(ds, tx);
+        let mut slow = Vec::new();
+        for (connection_id, client) in &self.clients {
+            let sets: Vec<QuerySetBytes<'_>> = client
+                .sets
+                .iter()
+                .filter_map(|(id, keys)| {
+                    let tables: Vec<&EncodedTableUpdate> = keys.iter().filter_map(|k| updates.get(k)).collect();
+                    (!tables.is_empty()).then_some(QuerySetBytes { query_set_id: *id, tables })
+                })
+                .collect();
+            let message = match &caller {
+                Some(c) if c.connection_id == *connection_id => {
+                    encode::reducer_ok(c.request_id, c.timestamp, &sets)
+                }
+                _ if sets.is_empty() => continue,
+                _ => encode::transaction_update(&sets),
+            };
+            if !client.handle.send(message) {
+                slow.push(*connection_id);
+            }
+        }
+        for connection_id in slow {
+            self.drop_client(connection_id);
+        }
+    }
+
+    /// Each distinct query's delta for `tx`, encoded once as a `TableUpdate`; queries
+    /// whose result did not change are left out.
+    fn encode_deltas(&self, ds: &Datastore, tx: &TxData) -> HashMap<QueryKey, EncodedTableUpdate> {
+        let read: HashSet<TableId> = self.queries.values().flat_map(|q| q.query.reads()).collect();
+        let mut delta = TxDelta::new();
+        for t in tx.tables.iter().filter(|t| read.contains(&t.table_id)) {
+            let decode = |rows: &[Box<[u8]>]| -> Vec<(Box<[u8]>, spacetime_sats::ProductValue)> {
+                rows.iter().filter_map(|r| ds.decode_row(t.table_id, r).ok().map(|v| (r.clone(), v))).collect()
+            };
+            delta.insert(t.table_id, TableDelta { inserts: decode(&t.inserts), deletes: decode(&t.deletes) });
+        }
+        let mut out = HashMap::new();
+        if delta.is_empty() {
+            return out;
+        }
+        for (key, shared) in &self.queries {
+            let query = &shared.query;
+            if !query.reads().any(|t| delta.contains_key(&t)) {
+                continue;
+            }
+            match query.delta(ds, &delta) {
+                Ok(d) if d.is_empty() => {}
+                Ok(d) => {
+                    out.insert(key.clone(), EncodedTableUpdate::new(query.table_name(), query.is_event(), &d));
+                }
+                Err(e) => log::error!("subscription query `{}` failed on a transaction: {e}", key.0),
+            }
+        }
+        out
+    }
+}
+
+/// Rows grouped by table for `QueryRows`, one entry per table in first-seen order.
+#[derive(Default)]
+struct TableRows {
+    tables: Vec<(String, Vec<Vec<u8>>)>,
+}
+
+impl TableRows {
+    fn add(&mut self, table: &str, rows: Vec<Vec<u8>>) {
+        match self.tables.iter_mut().find(|(t, _)| t == table) {
+            Some((_, existing)) => existing.extend(rows),
+            None => self.tables.push((table.to_owned(), rows)),
+        }
+    }
+
+    fn finish(self) -> QueryRows {
+        let tables = self
+            .tables
+            .into_iter()
+            .map(|(table, rows)| SingleTableRows { table, rows: BsatnRowList::from_rows(rows) })
+            .collect();
+        QueryRows { tables }
+    }
+}
+
+/// Runs a one-off `SELECT` for the caller: rows grouped under the table they come from
+/// (the first table for a projection or a count).
+fn one_off(sql: &str, auth: &SqlAuth, cx: &ActorCx<'_>) -> Result<QueryRows, String> {
+    let plan = spacetime_sql::compile(sql, auth, cx.instance.program().module_def(), cx.ds).map_err(|e| e.to_string())?;
+    let Plan::Select(plan) = plan else {
+        return Err("one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`".into());
+    };
+    let rows = spacetime_sql::exec::select(&plan, cx.ds).map_err(|e| e.to_string())?;
+    let rel = match plan.projection {
+        Projection::Relation(rel) => rel,
+        _ => 0,
+    };
+    let mut tables = TableRows::default();
+    tables.add(&plan.relations[rel].table_name, rows.iter().map(to_vec).collect());
+    Ok(tables.finish())
+}
+
+fn log_lifecycle_failure(logs: &ModuleLogs, reducer: &str, error: &ReducerError) {
+    if !matches!(error, ReducerError::Panic(_)) {
+        log_system(logs, LogLevel::Error, Some(reducer), error.to_string());
+    }
+}

@@ -1,0 +1,256 @@
+//! One subscription query, compiled once: the checked [`SelectPlan`] of the SQL layer plus
+//! what incremental evaluation needs (the returned table, and for a join the index of
+//! each side's join column), its initial rows, and its delta for one transaction.
+//!
+//! A delta is computed from the transaction's changed rows only: a single-table query
+//! filters them with its predicate; a join probes the other side's index with each
+//! changed row. The full query is never re-run per transaction.
+
+use spacetime_datastore::{Datastore, TableSchema};
+use spacetime_sats::bsatn::to_vec;
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::raw::TableAccess;
+use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductValue, TableId};
+use spacetime_sql::parse::{SqlProjection, SqlStmt};
+use spacetime_sql::plan::{JoinPlan, Plan, Predicate, Projection, SelectPlan};
+use spacetime_sql::{exec, SqlAuth};
+use std::collections::{HashMap, HashSet};
+
+/// A changed row: its BSATN and its decoded value.
+pub type ChangedRow = (Box<[u8]>, ProductValue);
+
+/// The changed rows of one table in one transaction, decoded once and shared by every
+/// query that reads the table.
+#[derive(Debug, Default)]
+pub struct TableDelta {
+    /// Rows the transaction added.
+    pub inserts: Vec<ChangedRow>,
+    /// Rows the transaction removed.
+    pub deletes: Vec<ChangedRow>,
+}
+
+/// A transaction's changes, by table.
+pub type TxDelta = HashMap<TableId, TableDelta>;
+
+/// One side of a subscribed join: the join column and the single-column index on it.
+#[derive(Debug, Clone, Copy)]
+struct JoinSide {
+    col: ColId,
+    index: IndexId,
+}
+
+/// A compiled subscription query: `SELECT * | t.* FROM t [JOIN u ON …] [WHERE …]`.
+#[derive(Debug)]
+pub struct CompiledQuery {
+    plan: SelectPlan,
+    /// The relation whose rows the query returns.
+    returned: usize,
+    /// For a join, relation 0's and relation 1's join columns with their indexes.
+    join: Option<[JoinSide; 2]>,
+    /// Whether it reads a private table, so only the owner may share it.
+    private: bool,
+    /// Whether the returned table is an event table (its rows are sent as events).
+    event: bool,
+}
+
+/// The rows a query gains and loses in one transaction, as BSATN.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct QueryDelta {
+    /// Rows now in the result.
+    pub inserts: Vec<Vec<u8>>,
+    /// Rows no longer in the result.
+    pub deletes: Vec<Vec<u8>>,
+}
+
+impl QueryDelta {
+    /// Whether the result did not change.
+    pub fn is_empty(&self) -> bool {
+        self.inserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+impl CompiledQuery {
+    /// Parses and checks `sql` as a subscription query for `auth`'s caller.
+    ///
+    /// # Errors
+    /// A message for the client: SQL errors as the SQL API words them (a private table
+    /// is "no such table" for non-owners), and the subscription-only restrictions (no
+    /// projections, `COUNT`, `LIMIT`, cross joins, more than two tables, or joins on
+    /// unindexed columns).
+    pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<Self, String> {
+        let stmt = spacetime_sql::parse::parse(sql).map_err(|e| e.to_string())?;
+        let SqlStmt::Select(select) = &stmt else {
+            return Err("subscriptions take only `SELECT * FROM t [WHERE …]` queries; run DML through a reducer or `spacetime sql`".into());
+        };
+        match &select.projection {
+            SqlProjection::Columns(_) => {
+                return Err("Column projections are not supported in subscriptions; subscribe to `SELECT * FROM t` (or `t.*` in a join) and read the columns you need".into())
+            }
+            SqlProjection::Count(_) => {
+                return Err("COUNT is not supported in subscriptions; subscribe to the rows and count them on the client, or use a one-off query".into())
+            }
+            SqlProjection::Star | SqlProjection::TableStar(_) => {}
+        }
+        if select.limit.is_some() {
+            return Err("LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query".into());
+        }
+        if select.joins.len() > 1 {
+            return Err("a subscription query may join at most two tables; split it into several queries".into());
+        }
+        if select.joins.iter().any(|j| j.on.is_none()) {
+            return Err("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`".into());
+        }
+        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds).map_err(|e| e.to_string())? else {
+            return Err("subscriptions take only SELECT queries".into());
+        };
+        let Projection::Relation(returned) = plan.projection else {
+            return Err("Column projections are not supported in subscriptions".into());
+        };
+        let schemas = plan
+            .relations
+            .iter()
+            .map(|r| ds.table_schema(r.table_id).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let join = match plan.joins.first() {
+            None => None,
+            Some(join) => Some(join_sides(join, &schemas)?),
+        };
+        let private = schemas.iter().any(|s| s.def.access == TableAccess::Private);
+        let event = schemas[returned].def.is_event;
+        Ok(Self { plan, returned, join, private, event })
+    }
+
+    /// Its canonical name, as the wire names it.
+    pub fn table_name(&self) -> &str {
+        &self.plan.relations[self.returned].table_name
+    }
+
+    /// Every table the query reads; a change to any of them may change its result.
+    pub fn reads(&self) -> impl Iterator<Item = TableId> + '_ {
+        self.plan.relations.iter().map(|r| r.table_id)
+    }
+
+    /// Whether the returned table is an event table.
+    pub fn is_event(&self) -> bool {
+        self.event
+    }
+
+    /// Whether only the database owner may run it (it reads a private table).
+    pub fn owner_only(&self) -> bool {
+        self.private
+    }
+
+    /// The query's current rows, as BSATN.
+    ///
+    /// # Errors
+    /// Only if a table it reads is gone (the module was replaced meanwhile).
+    pub fn rows(&self, ds: &Datastore) -> Result<Vec<Vec<u8>>, String> {
+        let rows = exec::select(&self.plan, ds).map_err(|e| e.to_string())?;
+        Ok(rows.iter().map(to_vec).collect())
+    }
+
+    /// What the committed transaction `tx` changed in the result; `ds` is the state
+    /// after it.
+    ///
+    /// # Errors
+    /// Only if an index the query probes is gone.
+    pub fn delta(&self, ds: &Datastore, tx: &TxDelta) -> Result<QueryDelta, String> {
+        let empty = TableDelta::default();
+        let changes = |rel: usize| tx.get(&self.plan.relations[rel].table_id).unwrap_or(&empty);
+        let filter = self.plan.filter.as_ref();
+        let holds = |tuple: &[&ProductValue]| filter.is_none_or(|f: &Predicate| f.eval(tuple));
+        let mut out = QueryDelta::default();
+        let Some(sides) = self.join else {
+            let c = changes(0);
+            out.inserts = c.inserts.iter().filter(|(_, v)| holds(&[v])).map(|(b, _)| b.to_vec()).collect();
+            out.deletes = c.deletes.iter().filter(|(_, v)| holds(&[v])).map(|(b, _)| b.to_vec()).collect();
+            return Ok(out);
+        };
+        let (c0, c1) = (changes(0), changes(1));
+        if c0.inserts.is_empty() && c0.deletes.is_empty() && c1.inserts.is_empty() && c1.deletes.is_empty() {
+            return Ok(out);
+        }
+        let new0: HashSet<&[u8]> = c0.inserts.iter().map(|(b, _)| &**b).collect();
+        let new1: HashSet<&[u8]> = c1.inserts.iter().map(|(b, _)| &**b).collect();
+        let key = |side: usize, row: &'_ ProductValue| row.elements[sides[side].col.idx()].clone();
+        let probe = |side: usize, key: &AlgebraicValue| -> Result<Vec<(Vec<u8>, ProductValue)>, String> {
+            let rows = ds.index_scan_point(sides[side].index, key).map_err(|e| e.to_string())?;
+            Ok(rows.map(|r| (r.bytes().to_vec(), r.to_product_value())).collect())
+        };
+        let returned = self.returned;
+        let emit = |into: &mut Vec<Vec<u8>>, (b0, v0): (&[u8], &ProductValue), (b1, v1): (&[u8], &ProductValue)| {
+            if holds(&[v0, v1]) {
+                into.push(if returned == 0 { b0.to_vec() } else { b1.to_vec() });
+            }
+        };
+        // Pairs of the new state with at least one inserted row: (A+ ⋈ B') and
+        // ((A' − A+) ⋈ B+).
+        for (b0, v0) in &c0.inserts {
+            for (b1, v1) in probe(1, &key(0, v0))? {
+                emit(&mut out.inserts, (b0, v0), (&b1, &v1));
+            }
+        }
+        for (b1, v1) in &c1.inserts {
+            for (b0, v0) in probe(0, &key(1, v1))? {
+                if !new0.contains(&b0[..]) {
+                    emit(&mut out.inserts, (&b0, &v0), (b1, v1));
+                }
+            }
+        }
+        // Pairs of the old state with at least one deleted row: (A− ⋈ B), where
+        // B = (B' − B+) + B−, and ((A − A−) ⋈ B−), where A − A− = A' − A+.
+        for (b0, v0) in &c0.deletes {
+            let k = key(0, v0);
+            for (b1, v1) in probe(1, &k)? {
+                if !new1.contains(&b1[..]) {
+                    emit(&mut out.deletes, (b0, v0), (&b1, &v1));
+                }
+            }
+            for (b1, v1) in c1.deletes.iter().filter(|(_, v1)| key(1, v1) == k) {
+                emit(&mut out.deletes, (b0, v0), (b1, v1));
+            }
+        }
+        for (b1, v1) in &c1.deletes {
+            for (b0, v0) in probe(0, &key(1, v1))? {
+                if !new0.contains(&b0[..]) {
+                    emit(&mut out.deletes, (&b0, &v0), (b1, v1));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The join columns of both sides with their single-column indexes; subscriptions
+/// need both, so that a change on either side can probe the other.
+fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2], String> {
+    let (probe, build) = match join {
+        JoinPlan::IndexLookup { index, probe } => {
+            let ix = schemas[1].indexes.iter().find(|ix| ix.index_id == *index);
+            let col = ix.and_then(|ix| ix.columns.first().copied()).ok_or("the join index is gone")?;
+            (probe.col, col)
+        }
+        JoinPlan::Hash { probe, build } => (probe.col, *build),
+        JoinPlan::Cross => {
+            return Err("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`".into())
+        }
+    };
+    let side = |schema: &TableSchema, col: ColId| -> Result<JoinSide, String> {
+        if schema.def.is_event {
+            return Err(format!("the event table `{}` cannot be joined in a subscription; subscribe to it alone", schema.def.name));
+        }
+        let index = schema.indexes.iter().find(|ix| ix.columns[..] == [col]).map(|ix| ix.index_id);
+        let column = schema.def.columns.get(col.idx()).map_or("?", |c| c.name.as_str());
+        index.map(|index| JoinSide { col, index }).ok_or_else(|| {
+            format!(
+                "Subscriptions require indexes on join columns: `{}.{column}` has none; add `#[index(btree)]` to it in the module",
+                schema.def.name
+            )
+        })
+    };
+    Ok([side(schemas[0], probe)?, side(schemas[1], build)?])
+}
+
+#[cfg(test)]
+#[path = "query_tests.rs"]
+mod tests;

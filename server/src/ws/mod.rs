@@ -1,0 +1,148 @@
+//! One WebSocket connection of a subscribed client, after the upgrade: reads client
+//! frames (one v2 message, or several back to back under v3), forwards each message to
+//! the database's actor, and writes the actor's queued server messages with the
+//! compression envelope. It pings every 15 s and closes a connection silent for 30 s.
+//!
+//! Protocol errors close the socket with a close frame whose reason says what was wrong.
+//! When the connection ends for any reason the actor is told, so `client_disconnected`
+//! runs exactly once per accepted connection.
+
+use crate::database::Database;
+use crate::subscription::{ClientCommand, ClientHandle};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use spacetime_protocol::compression::compress;
+use spacetime_protocol::v2::ClientMessage;
+use spacetime_protocol::{v3, Compression};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// How often the server pings.
+const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// How long a connection may stay silent (no data, no pong) before it is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The wire protocol a connection negotiated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `v2.bsatn.spacetimedb`: one message per frame.
+    V2,
+    /// `v3.bsatn.spacetimedb`: one or more messages per frame.
+    V3,
+}
+
+/// What a connection needs after the upgrade.
+pub struct Connection {
+    /// The database it is connected to.
+    pub database: Arc<Database>,
+    /// The client, as registered with the actor.
+    pub client: ClientHandle,
+    /// The client's queue of encoded server messages.
+    pub outgoing: mpsc::Receiver<Vec<u8>>,
+    /// How client frames are framed.
+    pub framing: Framing,
+    /// How server messages over 1 KiB are compressed.
+    pub compression: Compression,
+}
+
+/// Why the loop ended, and the close frame to send if any.
+enum End {
+    /// The client closed or the socket failed; nothing more to send.
+    Gone,
+    /// Close with this code and reason.
+    Close(u16, String),
+}
+
+/// Serves the connection until either side ends it, then tells the actor.
+pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
+    let end = run(&mut socket, &mut conn).await;
+    if let End::Close(code, reason) = end {
+        let reason = truncate_reason(reason);
+        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    }
+    let _ = conn.database.client(ClientCommand::Disconnect {
+        identity: conn.client.identity,
+        connection_id: conn.client.connection_id,
+    });
+}
+
+async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.tick().await;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let message = match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
+                    Some(Ok(message)) => message,
+                };
+                last_heard = Instant::now();
+                let payload = match message {
+                    Message::Binary(payload) => payload,
+                    Message::Text(_) => {
+                        return End::Close(
+                            close_code::UNSUPPORTED,
+                            "text frames are not part of the v2/v3 protocols; send BSATN client messages as binary frames".into(),
+                        )
+                    }
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Close(_) => return End::Gone,
+                };
+                let messages = match decode(&payload, conn.framing) {
+                    Ok(messages) => messages,
+                    Err(reason) => return End::Close(close_code::POLICY, reason),
+                };
+                for message in messages {
+                    let command = ClientCommand::Message { connection_id: conn.client.connection_id, message };
+                    if conn.database.client(command).is_err() {
+                        return End::Close(close_code::AWAY, "the database is shutting down".into());
+                    }
+                }
+            }
+            outgoing = conn.outgoing.recv() => {
+                let Some(body) = outgoing else {
+                    let reason = conn.client.dropped.get().cloned();
+                    return match reason {
+                        Some(reason) => End::Close(close_code::POLICY, reason),
+                        None => End::Close(close_code::AWAY, "the database is shutting down".into()),
+                    };
+                };
+                let payload = compress(&body, conn.compression);
+                if socket.send(Message::Binary(payload.into())).await.is_err() {
+                    return End::Gone;
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > IDLE_TIMEOUT {
+                    return End::Close(close_code::AWAY, format!("no data or pong for {} s", IDLE_TIMEOUT.as_secs()));
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return End::Gone;
+                }
+            }
+        }
+    }
+}
+
+/// The client messages of one binary frame.
+fn decode(payload: &[u8], framing: Framing) -> Result<Vec<ClientMessage>, String> {
+    let result = match framing {
+        Framing::V2 => ClientMessage::from_bytes(payload).map(|m| vec![m]).map_err(|e| e.to_string()),
+        Framing::V3 => v3::decode_frame(payload).map_err(|e| e.to_string()),
+    };
+    result.map_err(|e| format!("malformed client message: {e}"))
+}
+
+/// A close reason must fit a control frame (123 bytes); cut at a character boundary.
+fn truncate_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut cut = MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}

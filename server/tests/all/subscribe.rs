@@ -1,0 +1,306 @@
+//! The WebSocket endpoint with real clients (tokio-tungstenite + the protocol crate):
+//! handshake and subprotocols, initial rows, updates to other clients, the caller's
+//! `ReducerResult`, failed reducers, overlapping query sets, unsubscribe, one-off
+//! queries, private tables and malformed frames.
+
+use crate::modules::{wasm, BASIC, PANIC, PERMISSIONS};
+use crate::support::TestServer;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use spacetime_protocol::compression::decompress;
+use spacetime_protocol::v2::{
+    self, CallFlags, CallReducer, ClientMessage, OneOffQuery, ReducerOutcome, ServerMessage, Subscribe,
+    TableUpdateRows, TransactionUpdate, Unsubscribe, UnsubscribeFlags,
+};
+use spacetime_protocol::{v3, BsatnRowList, QuerySetId};
+use spacetime_sats::bsatn::{from_slice, to_vec};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A connected client: the socket and what `InitialConnection` said.
+struct Ws {
+    socket: Socket,
+    hello: v2::InitialConnection,
+}
+
+/// Opens a WebSocket to `db`, offering `protocols`; the HTTP error text if refused.
+async fn open(server: &TestServer, db: &str, token: Option<&str>, protocols: &str, query: &str) -> Result<Socket, String> {
+    let url = format!("ws://{}/v1/database/{db}/subscribe?compression=None{query}", server.addr);
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("sec-websocket-protocol", protocols.parse().unwrap());
+    if let Some(token) = token {
+        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            Err(format!("{} {body}", response.status()))
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+impl Ws {
+    async fn connect(server: &TestServer, db: &str, token: Option<&str>, protocol: &str) -> Ws {
+        let socket = open(server, db, token, protocol, "").await.expect("connects");
+        let mut ws = Ws { socket, hello: v2::InitialConnection { identity: Default::default(), connection_id: Default::default(), token: String::new() } };
+        match ws.recv().await {
+            ServerMessage::InitialConnection(hello) => ws.hello = hello,
+            other => panic!("the first message must be InitialConnection, got {other:?}"),
+        }
+        ws
+    }
+
+    async fn send(&mut self, message: ClientMessage) {
+        self.socket.send(Message::Binary(message.to_bytes().into())).await.unwrap();
+    }
+
+    /// The next server message, failing after 10 s.
+    async fn recv(&mut self) -> ServerMessage {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("a server message within 10 s")
+                .expect("the socket is open")
+                .expect("a valid frame");
+            if let Message::Binary(payload) = frame {
+                return ServerMessage::from_bytes(&decompress(&payload).unwrap()).unwrap();
+            }
+        }
+    }
+
+    async fn subscribe(&mut self, id: u32, queries: &[&str]) -> ServerMessage {
+        let query_strings = queries.iter().map(|q| q.to_string()).collect();
+        self.send(ClientMessage::Subscribe(Subscribe { request_id: id, query_set_id: QuerySetId::new(id), query_strings })).await;
+        self.recv().await
+    }
+
+    async fn call(&mut self, request_id: u32, reducer: &str, name: &str) -> v2::ReducerResult {
+        let args = to_vec(&name.to_string());
+        let call = CallReducer { request_id, flags: CallFlags::Default, reducer: reducer.into(), args };
+        self.send(ClientMessage::CallReducer(call)).await;
+        match self.recv().await {
+            ServerMessage::ReducerResult(r) => r,
+            other => panic!("expected ReducerResult, got {other:?}"),
+        }
+    }
+
+    /// The close frame's reason, reading past other frames.
+    async fn close_reason(&mut self) -> String {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.expect("closes within 10 s");
+            match frame {
+                Some(Ok(Message::Close(Some(frame)))) => return frame.reason.to_string(),
+                Some(Ok(Message::Close(None))) | None => return String::new(),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return format!("error: {e}"),
+            }
+        }
+    }
+}
+
+fn names(rows: &BsatnRowList) -> Vec<String> {
+    let mut names: Vec<String> = rows.iter().map(|r| from_slice::<String>(&r).unwrap()).collect();
+    names.sort();
+    names
+}
+
+fn applied_names(message: ServerMessage) -> Vec<String> {
+    match message {
+        ServerMessage::SubscribeApplied(a) => a.rows.tables.iter().flat_map(|t| names(&t.rows)).collect(),
+        other => panic!("expected SubscribeApplied, got {other:?}"),
+    }
+}
+
+/// Per query set id: (inserted, deleted) names.
+fn changes(update: &TransactionUpdate) -> Vec<(u32, Vec<String>, Vec<String>)> {
+    update
+        .table_updates()
+        .flat_map(|(id, t)| {
+            t.rows.iter().map(move |rows| match rows {
+                TableUpdateRows::PersistentTable(p) => (id.id, names(&p.inserts), names(&p.deletes)),
+                TableUpdateRows::EventTable(e) => (id.id, names(&e.events), vec![]),
+            })
+        })
+        .collect()
+}
+
+fn s(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+#[tokio::test]
+async fn updates_reach_subscribers_and_the_caller_gets_its_own_in_the_reducer_result() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("people"), wasm(BASIC)).await.expect(200);
+    owner.call("people", "add", json!(["Alice"])).await.expect(200);
+
+    let mut a = Ws::connect(&server, "people", None, v2::BIN_PROTOCOL).await;
+    assert!(a.hello.token.contains('.'), "an anonymous client gets a minted token");
+    let mut b = Ws::connect(&server, "people", owner.token.as_deref(), &format!("{}, {}", v2::BIN_PROTOCOL, v3::BIN_PROTOCOL)).await;
+    assert_ne!(a.hello.connection_id, b.hello.connection_id);
+
+    assert_eq!(applied_names(a.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
+    assert_eq!(applied_names(b.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
+    assert_eq!(applied_names(b.subscribe(2, &["SELECT * FROM person WHERE name = 'Bob'"]).await), s(&[]));
+
+    // The caller's changes come embedded in its ReducerResult, once per query set.
+    let result = b.call(7, "add", "Bob").await;
+    assert_eq!(result.request_id, 7);
+    let ReducerOutcome::Ok(ok) = result.result else { panic!("{:?}", result.result) };
+    let mut got = changes(&ok.transaction_update);
+    got.sort();
+    assert_eq!(got, [(1, s(&["Bob"]), s(&[])), (2, s(&["Bob"]), s(&[]))]);
+    // Another subscriber gets a plain TransactionUpdate.
+    match a.recv().await {
+        ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["Bob"]), s(&[]))]),
+        other => panic!("{other:?}"),
+    }
+
+    // Unsubscribing returns the dropped rows, and then nothing more arrives for the set.
+    a.send(ClientMessage::Unsubscribe(Unsubscribe {
+        request_id: 3,
+        query_set_id: QuerySetId::new(1),
+        flags: UnsubscribeFlags::SendDroppedRows,
+    }))
+    .await;
+    match a.recv().await {
+        ServerMessage::UnsubscribeApplied(u) => {
+            assert_eq!(u.rows.unwrap().tables.iter().flat_map(|t| names(&t.rows)).collect::<Vec<_>>(), s(&["Alice", "Bob"]))
+        }
+        other => panic!("{other:?}"),
+    }
+    owner.call("people", "add", json!(["Carol"])).await.expect(200);
+    match b.recv().await {
+        ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["Carol"]), s(&[]))]),
+        other => panic!("{other:?}"),
+    }
+    // `a` got nothing for Carol: its next message answers its next request.
+    a.send(ClientMessage::OneOffQuery(OneOffQuery { request_id: 9, query_string: "SELECT * FROM person".into() })).await;
+    match a.recv().await {
+        ServerMessage::OneOffQueryResult(r) => {
+            assert_eq!(r.request_id, 9);
+            assert_eq!(names(&r.result.unwrap().tables[0].rows), s(&["Alice", "Bob", "Carol"]));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_reducer_sends_its_error_to_the_caller_and_nothing_to_others() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("fails"), wasm(PANIC)).await.expect(200);
+    let mut watcher = Ws::connect(&server, "fails", None, v3::BIN_PROTOCOL).await;
+    let mut caller = Ws::connect(&server, "fails", None, v2::BIN_PROTOCOL).await;
+    assert_eq!(applied_names(watcher.subscribe(1, &["SELECT * FROM item"]).await), s(&[]));
+
+    let result = caller.call(1, "insert_then_fail", "x").await;
+    assert_eq!(result.result, ReducerOutcome::Err(to_vec(&"oopsie :(".to_string())));
+    let result = caller.call(2, "insert_then_panic", "y").await;
+    let ReducerOutcome::InternalError(message) = result.result else { panic!("{:?}", result.result) };
+    assert!(message.contains("panic"), "{message}");
+    let result = caller.call(3, "no_such", "z").await;
+    assert!(matches!(&result.result, ReducerOutcome::InternalError(m) if m.contains("no such reducer `no_such`")), "{result:?}");
+    // The caller is subscribed to nothing: its ReducerResult carries no query sets.
+    let result = caller.call(4, "insert", "ok").await;
+    assert_eq!(result.result, ReducerOutcome::Ok(v2::ReducerOk { ret_value: vec![], transaction_update: TransactionUpdate { query_sets: vec![] } }));
+
+    // The watcher's first update is the successful call's.
+    match watcher.recv().await {
+        ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["ok"]), s(&[]))]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn private_tables_are_refused_to_non_owners_with_the_sql_message() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("private"), wasm(PERMISSIONS)).await.expect(200);
+    let mut stranger = Ws::connect(&server, "private", None, v2::BIN_PROTOCOL).await;
+    match stranger.subscribe(1, &["SELECT * FROM secret"]).await {
+        ServerMessage::SubscriptionError(e) => {
+            assert_eq!(e.request_id, Some(1));
+            assert!(e.error.contains("no such table: `secret`"), "{}", e.error);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The id is free again, and public tables work.
+    match stranger.subscribe(1, &["SELECT * FROM common_knowledge"]).await {
+        ServerMessage::SubscribeApplied(a) => assert_eq!(a.rows.tables[0].rows.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    let mut me = Ws::connect(&server, "private", owner.token.as_deref(), v2::BIN_PROTOCOL).await;
+    match me.subscribe(1, &["SELECT * FROM secret"]).await {
+        ServerMessage::SubscribeApplied(a) => assert_eq!(a.rows.tables[0].rows.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    // Subscription-only restrictions are explained.
+    match me.subscribe(2, &["SELECT answer FROM secret"]).await {
+        ServerMessage::SubscriptionError(e) => assert!(e.error.contains("Column projections are not supported"), "{}", e.error),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_handshakes_and_malformed_frames_are_refused_with_a_reason() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("frames"), wasm(BASIC)).await.expect(200);
+
+    let refused = open(&server, "frames", None, "v1.json.spacetimedb", "").await.unwrap_err();
+    assert!(refused.contains("400") && refused.contains("no valid protocol selected"), "{refused}");
+    let refused = open(&server, "frames", None, v2::BIN_PROTOCOL, "&compression=Zstd").await.unwrap_err();
+    assert!(refused.contains("unknown compression `Zstd`"), "{refused}");
+    let refused = open(&server, "nowhere", None, v2::BIN_PROTOCOL, "").await.unwrap_err();
+    assert!(refused.contains("404"), "{refused}");
+
+    let mut ws = Ws::connect(&server, "frames", None, v2::BIN_PROTOCOL).await;
+    ws.socket.send(Message::Binary(vec![0xff, 1, 2].into())).await.unwrap();
+    let reason = ws.close_reason().await;
+    assert!(reason.contains("malformed client message"), "{reason}");
+
+    let mut ws = Ws::connect(&server, "frames", None, v3::BIN_PROTOCOL).await;
+    ws.socket.send(Message::Text("SELECT * FROM person".into())).await.unwrap();
+    let reason = ws.close_reason().await;
+    assert!(reason.contains("text frames"), "{reason}");
+}
+
+#[tokio::test]
+async fn v3_frames_may_carry_several_messages_and_big_replies_are_compressed() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("batch"), wasm(BASIC)).await.expect(200);
+    for i in 0..40 {
+        owner.call("batch", "add", json!([format!("person number {i:03} with a long name")])).await.expect(200);
+    }
+    let socket = open(&server, "batch", None, v3::BIN_PROTOCOL, "&compression=Gzip").await.unwrap();
+    let mut ws = Ws { socket, hello: v2::InitialConnection { identity: Default::default(), connection_id: Default::default(), token: String::new() } };
+    assert!(matches!(ws.recv().await, ServerMessage::InitialConnection(_)));
+    let messages = [
+        ClientMessage::Subscribe(Subscribe { request_id: 1, query_set_id: QuerySetId::new(1), query_strings: vec!["SELECT * FROM person".into()] }),
+        ClientMessage::OneOffQuery(OneOffQuery { request_id: 2, query_string: "SELECT * FROM person WHERE name = 'nobody'".into() }),
+    ];
+    ws.socket.send(Message::Binary(v3::encode_frame(&messages).into())).await.unwrap();
+    let frame = loop {
+        match ws.socket.next().await.unwrap().unwrap() {
+            Message::Binary(payload) => break payload,
+            _ => continue,
+        }
+    };
+    assert_eq!(frame[0], spacetime_protocol::compression::TAG_GZIP, "a reply over 1 KiB is gzipped");
+    let applied = ServerMessage::from_bytes(&decompress(&frame).unwrap()).unwrap();
+    assert_eq!(applied_names(applied).len(), 40);
+    match ws.recv().await {
+        ServerMessage::OneOffQueryResult(r) => assert_eq!(r.request_id, 2),
+        other => panic!("{other:?}"),
+    }
+}
