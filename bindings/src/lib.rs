@@ -93,6 +93,15 @@ pub use table::{
     UniqueColumnReadOnly, UniqueConstraintViolation,
 };
 
+/// The items SpacetimeDB modules reach as `spacetimedb::spacetimedb_lib`: the type system,
+/// as in [`sats`]. `#[sats(crate = spacetimedb::spacetimedb_lib)]` names it.
+pub mod spacetimedb_lib {
+    pub use crate::sats::*;
+
+    #[doc(hidden)]
+    pub use crate::__private;
+}
+
 /// Declares a table whose rows are the annotated struct.
 ///
 /// ```no_run

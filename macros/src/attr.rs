@@ -503,11 +503,15 @@ impl ReducerArgs {
 /// The `#[sats(..)]` attributes of a derived type.
 pub struct SatsAttrs {
     pub name: Option<LitStr>,
+    /// `crate = path`: where the bindings' `spacetimedb_lib` module is, for code that
+    /// reaches the bindings under another name (`crate = my_reexport::spacetimedb_lib`).
+    pub krate: Option<Path>,
 }
 
 impl SatsAttrs {
     pub fn parse(cx: &Ctxt, attrs: &[syn::Attribute]) -> SatsAttrs {
         let mut name = Attr::none(symbol::NAME);
+        let mut krate = Attr::none(symbol::CRATE);
         for attr in attrs.iter().filter(|a| *a.path() == symbol::SATS) {
             let tokens = match &attr.meta {
                 Meta::List(list) => list.tokens.clone(),
@@ -522,13 +526,14 @@ impl SatsAttrs {
                         Some(lit) => name.set(cx, &nv.path, lit.clone()),
                         None => cx.error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"Scope.Name\"`"),
                     },
-                    _ if *meta.path() == symbol::CRATE => {
-                        cx.error_spanned_by(meta.path(), "`crate` is not supported: the generated code always uses `::spacetimedb`")
-                    }
-                    _ => unknown(cx, meta.path(), "`sats`", &[symbol::NAME]),
+                    Meta::NameValue(nv) if nv.path == symbol::CRATE => match &nv.value {
+                        Expr::Path(p) if p.qself.is_none() => krate.set(cx, &nv.path, p.path.clone()),
+                        other => cx.error_spanned_by(other, "`crate` takes a path, e.g. `crate = spacetimedb::spacetimedb_lib`"),
+                    },
+                    _ => unknown(cx, meta.path(), "`sats`", &[symbol::NAME, symbol::CRATE]),
                 }
             }
         }
-        SatsAttrs { name: name.get() }
+        SatsAttrs { name: name.get(), krate: krate.get() }
     }
 }

@@ -19,6 +19,8 @@ pub struct Container<'a> {
     pub ident: &'a Ident,
     /// The name in the module definition: `#[sats(name)]` or the Rust name.
     pub name: String,
+    /// `#[sats(crate = path)]`: the path of the bindings' `spacetimedb_lib` module.
+    pub krate: Option<syn::Path>,
     pub data: Data<'a>,
 }
 
@@ -36,8 +38,9 @@ pub struct Field<'a> {
 
 pub struct Variant<'a> {
     pub ident: &'a Ident,
-    /// The payload type of a newtype variant; `None` for a unit variant.
-    pub payload: Option<&'a Type>,
+    /// The payload of a newtype variant, `V(T)` or `V { field: T }`: how to name the one
+    /// field and its type. `None` for a unit variant.
+    pub payload: Option<(syn::Member, &'a Type)>,
 }
 
 impl<'a> Container<'a> {
@@ -55,7 +58,11 @@ impl<'a> Container<'a> {
                 for v in &e.variants {
                     let payload = match &v.fields {
                         syn::Fields::Unit => None,
-                        syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => Some(&f.unnamed[0].ty),
+                        syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => Some((syn::Member::from(0), &f.unnamed[0].ty)),
+                        syn::Fields::Named(f) if f.named.len() == 1 => {
+                            let field = &f.named[0];
+                            field.ident.clone().map(|ident| (syn::Member::Named(ident), &field.ty))
+                        }
                         syn::Fields::Unnamed(f) => {
                             cx.error_spanned_by(
                                 f,
@@ -74,10 +81,11 @@ impl<'a> Container<'a> {
                             cx.error_spanned_by(
                                 f,
                                 format_args!(
-                                    "struct variant `{0}` is not supported: a SpacetimeType enum variant is a unit variant \
-                                     or holds one value; move the fields into a struct `{0}Data` deriving SpacetimeType \
-                                     and write `{0}({0}Data)`",
-                                    v.ident
+                                    "struct variant `{0}` has {1} fields, but a SpacetimeType enum variant holds at most one \
+                                     value; move the fields into a struct `{0}Data` deriving SpacetimeType and write \
+                                     `{0}({0}Data)`",
+                                    v.ident,
+                                    f.named.len()
                                 ),
                             );
                             continue;
@@ -92,7 +100,7 @@ impl<'a> Container<'a> {
                 return None;
             }
         };
-        Some(Container { original: input, ident: &input.ident, name, data })
+        Some(Container { original: input, ident: &input.ident, name, krate: attrs.krate, data })
     }
 }
 

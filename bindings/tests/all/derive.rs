@@ -80,3 +80,23 @@ fn types_are_named_products_and_sums() {
     // A raw identifier field is named without its `r#`.
     assert_eq!(Cell::make_type(&mut InlineTypes), AlgebraicType::product([("type", AlgebraicType::U8)]));
 }
+
+/// A variant with one named field is a newtype variant, as in SpacetimeDB; the crate path
+/// can be given explicitly.
+#[derive(SpacetimeType, Debug, PartialEq)]
+#[sats(crate = spacetimedb::spacetimedb_lib)]
+enum Shape {
+    Circle { radius: u16 },
+    Empty,
+}
+
+#[test]
+fn one_field_struct_variants_are_newtype_variants() {
+    assert_eq!(to_vec(&Shape::Circle { radius: 3 }), [0, 3, 0]);
+    assert_eq!(from_slice::<Shape>(&[0, 3, 0]), Ok(Shape::Circle { radius: 3 }));
+    assert_eq!(from_slice::<Shape>(&[1]), Ok(Shape::Empty));
+    assert_eq!(
+        Shape::make_type(&mut InlineTypes),
+        AlgebraicType::sum([("Circle", AlgebraicType::U16), ("Empty", AlgebraicType::unit())])
+    );
+}

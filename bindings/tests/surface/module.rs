@@ -24,8 +24,9 @@ use std::time::Duration;
 #[spacetimedb::settings]
 const CASE_CONVERSION_POLICY: spacetimedb::CaseConversionPolicy = spacetimedb::CaseConversionPolicy::None;
 
-/// A product type used as a column.
+/// A product type used as a column, naming the crate path explicitly.
 #[derive(SpacetimeType, Clone, Debug, PartialEq)]
+#[sats(crate = spacetimedb::spacetimedb_lib)]
 pub struct SurfacePoint {
     pub x: i32,
     pub y: i32,
@@ -44,6 +45,7 @@ pub enum SurfaceTier {
 pub enum SurfacePayload {
     Text(String),
     Point(SurfacePoint),
+    Shout { text: String },
     Nothing,
 }
 

@@ -21,7 +21,10 @@ fn with_bound(generics: &Generics, bound: TokenStream) -> Generics {
 }
 
 pub fn expand(c: &Container<'_>) -> TokenStream {
-    let p = private();
+    let p = match &c.krate {
+        Some(krate) => quote!(#krate::__private),
+        None => private(),
+    };
     let ident = c.ident;
     let name = &c.name;
 
@@ -44,8 +47,8 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
         Data::Enum(variants) => {
             let vars = variants.iter().map(|v| {
                 let name = v.ident.to_string();
-                let make = match v.payload {
-                    Some(ty) => quote_spanned!(ty.span()=> <#ty as #p::SpacetimeType>::make_type(__ts)),
+                let make = match &v.payload {
+                    Some((_, ty)) => quote_spanned!(ty.span()=> <#ty as #p::SpacetimeType>::make_type(__ts)),
                     None => quote!(#p::AlgebraicType::unit()),
                 };
                 quote!(#p::SumTypeVariant::named(#name, #make))
@@ -81,16 +84,16 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
             let encode_arms = variants.iter().enumerate().map(|(tag, v)| {
                 let vident = v.ident;
                 let tag = tag as u8;
-                match v.payload {
-                    Some(_) => quote!(Self::#vident(__payload) => { __out.push(#tag); #p::Encode::encode(__payload, __out); }),
+                match &v.payload {
+                    Some((member, _)) => quote!(Self::#vident { #member: __payload } => { __out.push(#tag); #p::Encode::encode(__payload, __out); }),
                     None => quote!(Self::#vident => __out.push(#tag),),
                 }
             });
             let decode_arms = variants.iter().enumerate().map(|(tag, v)| {
                 let vident = v.ident;
                 let tag = tag as u8;
-                match v.payload {
-                    Some(_) => quote!(#tag => #p::Ok(Self::#vident(#p::Decode::decode(__input)?)),),
+                match &v.payload {
+                    Some((member, _)) => quote!(#tag => #p::Ok(Self::#vident { #member: #p::Decode::decode(__input)? }),),
                     None => quote!(#tag => #p::Ok(Self::#vident),),
                 }
             });

@@ -1,6 +1,6 @@
 #[derive(spacetimedb::SpacetimeType)]
 enum Shape {
-    Circle { radius: f32 },
+    Rect { width: f32, height: f32 },
     Empty,
 }
 
