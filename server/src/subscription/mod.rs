@@ -218,12 +218,10 @@ impl SubscriptionManager {
         client.send(hello.to_bytes());
         self.clients.insert(connection_id, Client { handle: client, sets: BTreeMap::new() });
         let _ = reply.send(Ok(()));
-        tx.map(|tx| {
-            self.broadcast(cx.ds, &tx, None);
-            tx
-        })
-        .into_iter()
-        .collect()
+        if let Some(tx) = &tx {
+            self.broadcast(cx.ds, tx, None);
+        }
+        tx.into_iter().collect()
     }
 
     fn disconnect(&mut self, identity: Identity, connection_id: ConnectionId, cx: &mut ActorCx<'_>) -> Vec<TxData> {
