@@ -126,7 +126,8 @@ pub mod spacetimedb_lib {
 /// - `name = "text"`: a canonical name for clients and SQL, if it differs.
 /// - `public` | `private`: whether clients may read it; private is the default.
 /// - `index(accessor = ident, btree(columns = [a, b]))` or `hash(columns = [..])`: a
-///   (possibly multi-column) index, reached as `ctx.db.t().ident()`.
+///   (possibly multi-column) index, reached as `ctx.db.t().ident()`; `direct(column = a)`
+///   for an array-indexed index on one unique `u8`…`u64` or plain-enum column.
 /// - `scheduled(reducer, at = column)`: each row schedules a call of `reducer` with the
 ///   row. The table needs `#[primary_key] #[auto_inc] scheduled_id: u64` and a
 ///   [`ScheduleAt`] column, `scheduled_at` unless `at` names another.
@@ -139,12 +140,15 @@ pub mod spacetimedb_lib {
 ///   [`UniqueColumn::update`].
 /// - `#[unique]`: a unique constraint, with a btree index unless an index covers the column.
 /// - `#[auto_inc]`: inserting 0 stores the next value of a sequence; integer columns only.
-/// - `#[index(btree)]` | `#[index(hash)]`: a one-column index named after the field.
+/// - `#[index(btree)]` | `#[index(hash)]` | `#[index(direct)]`: a one-column index named
+///   after the field (`direct` needs the column to be unique).
 /// - `#[default(expr)]`: the value of the column for rows that existed before it was added.
 ///
 /// # Generated items
 /// For `accessor = t`: a trait `t` giving `ctx.db.t()`, and the handle type
-/// `t__TableHandle`, which implements [`Table`] and has one method per index.
+/// `t__TableHandle`, which implements [`Table`] and has one method per index; a trait
+/// `t__view` giving `ctx.db_read_only().t()`, whose `t__ViewHandle` counts rows and looks
+/// them up through read-only index handles.
 #[doc(inline)]
 pub use spacetime_macros::table;
 
@@ -234,7 +238,7 @@ pub use spacetime_macros::procedure;
 pub mod __private {
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
-        register_case_conversion_policy, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
+        assert_direct_index_key, register_case_conversion_policy, DirectIndexKey, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
         assert_scheduled_table_primary_key, assert_table_column, decode_args,
         register_reducer, register_table, scheduled_typecheck, Args, FnInfo, IntoReducerResult, ReducerArg,
         ReducerContextArg, ReducerFn, ReducerResult, TableColumn,

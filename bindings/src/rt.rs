@@ -13,7 +13,7 @@ use crate::table::{IndexAlgo, Table};
 use crate::{sys, ReducerContext};
 use spacetime_sats::bsatn::{Decode, DecodeError};
 use spacetime_sats::def::raw::{
-    CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
+    CaseConversionPolicy, ExplicitNameEntry, RawDirectIndexColumn, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
     RawConstraintDataV9, RawConstraintDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10,
     RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
     RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9,
@@ -144,6 +144,7 @@ impl ModuleBuilder {
             algorithm: match desc.algo {
                 IndexAlgo::BTree(cols) => RawIndexAlgorithm::BTree(RawIndexColumns { columns: cols.to_vec() }),
                 IndexAlgo::Hash(cols) => RawIndexAlgorithm::Hash(RawIndexColumns { columns: cols.to_vec() }),
+                IndexAlgo::Direct(column) => RawIndexAlgorithm::Direct(RawDirectIndexColumn { column }),
             },
         };
         let sequence = |col: u16| RawSequenceDefV10 {
@@ -420,6 +421,22 @@ impl ScheduledTablePrimaryKey for u64 {}
 
 /// Asserts at compile time that `T` is a valid scheduled-table primary key.
 pub const fn assert_scheduled_table_primary_key<T: ScheduledTablePrimaryKey>() {}
+
+/// A column type a direct index can key on: a small unsigned integer or a plain enum
+/// (`#[derive(SpacetimeType)]` implements it for those).
+#[diagnostic::on_unimplemented(
+    message = "a direct index needs a `u8`, `u16`, `u32`, `u64` or plain enum column, not `{Self}`",
+    label = "should be `u8`, `u16`, `u32`, `u64` or a plain `enum`",
+    note = "use a `btree` index for other column types"
+)]
+pub trait DirectIndexKey {}
+impl DirectIndexKey for u8 {}
+impl DirectIndexKey for u16 {}
+impl DirectIndexKey for u32 {}
+impl DirectIndexKey for u64 {}
+
+/// Asserts at compile time that `T` can key a direct index.
+pub const fn assert_direct_index_key<T: DirectIndexKey>() {}
 
 /// Checks that a schedule column is a `ScheduleAt`.
 #[diagnostic::on_unimplemented(message = "the schedule column must be a `ScheduleAt`", label = "should be `ScheduleAt`, not `{Self}`")]

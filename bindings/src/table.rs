@@ -132,6 +132,8 @@ pub enum IndexAlgo {
     BTree(&'static [u16]),
     /// A hash index.
     Hash(&'static [u16]),
+    /// A direct (array-indexed) index on one column.
+    Direct(u16),
 }
 
 /// The schedule of a scheduled table.

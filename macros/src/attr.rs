@@ -106,6 +106,8 @@ pub enum Access {
 pub enum Algo {
     BTree,
     Hash,
+    /// An array-indexed index on one unique small unsigned or plain-enum column.
+    Direct,
 }
 
 impl Algo {
@@ -113,6 +115,7 @@ impl Algo {
         match self {
             Algo::BTree => "btree",
             Algo::Hash => "hash",
+            Algo::Direct => "direct",
         }
     }
 }
@@ -292,7 +295,7 @@ impl IndexArg {
                     Meta::List(inner) => {
                         if let Some(columns) = parse_columns(cx, inner, kind) {
                             if algo.value.is_some() {
-                                cx.error_spanned_by(path, "the index algorithm is already given: use one of `btree(..)` or `hash(..)`");
+                                cx.error_spanned_by(path, "the index algorithm is already given: use one of `btree(..)`, `hash(..)` or `direct(..)`");
                             } else {
                                 algo.set(cx, path, (kind, columns));
                             }
@@ -301,7 +304,18 @@ impl IndexArg {
                     _ => cx.error_spanned_by(&meta, format_args!("expected `{}(columns = [a, b])`", kind.name())),
                 }
             } else if *path == symbol::DIRECT {
-                cx.error_spanned_by(path, "`direct` indexes are not supported; use `btree(columns = [..])` instead");
+                match &meta {
+                    Meta::List(inner) => {
+                        if let Some(column) = parse_direct_column(cx, inner) {
+                            if algo.value.is_some() {
+                                cx.error_spanned_by(path, "the index algorithm is already given: use one of `btree(..)`, `hash(..)` or `direct(..)`");
+                            } else {
+                                algo.set(cx, path, (Algo::Direct, vec![column]));
+                            }
+                        }
+                    }
+                    _ => cx.error_spanned_by(&meta, "expected `direct(column = a)`"),
+                }
             } else {
                 unknown(cx, path, "index", symbol::INDEX_ARGS);
             }
@@ -314,7 +328,7 @@ impl IndexArg {
         if algo.is_none() {
             cx.error_spanned_by(
                 &list.path,
-                "missing index algorithm: add `btree(columns = [a, b])` or `hash(columns = [a, b])`",
+                "missing index algorithm: add `btree(columns = [a, b])`, `hash(columns = [a, b])` or `direct(column = a)`",
             );
         }
         let (algo, columns) = algo?;
@@ -352,6 +366,35 @@ fn parse_columns(cx: &Ctxt, list: &MetaList, algo: Algo) -> Option<Vec<Ident>> {
         cx.error_spanned_by(&list.path, format_args!("missing the indexed columns, e.g. `{example}`"));
     }
     columns
+}
+
+/// `column = a` (or `column = [a]`, as SpacetimeDB writes it) inside `direct(..)`.
+fn parse_direct_column(cx: &Ctxt, list: &MetaList) -> Option<Ident> {
+    let mut column = Attr::none(symbol::COLUMN);
+    for meta in parse_metas(cx, list.tokens.clone()) {
+        match &meta {
+            Meta::NameValue(nv) if nv.path == symbol::COLUMN => {
+                let ident = match &nv.value {
+                    Expr::Path(p) => p.path.get_ident().cloned(),
+                    Expr::Array(array) if array.elems.len() == 1 => match &array.elems[0] {
+                        Expr::Path(p) => p.path.get_ident().cloned(),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match ident {
+                    Some(ident) => column.set(cx, &nv.path, ident),
+                    None => cx.error_spanned_by(&nv.value, "expected one column name, e.g. `direct(column = a)`"),
+                }
+            }
+            _ => unknown(cx, meta.path(), "`direct`", &[symbol::COLUMN]),
+        }
+    }
+    let column = column.get();
+    if column.is_none() {
+        cx.error_spanned_by(&list.path, "missing the indexed column, e.g. `direct(column = a)`");
+    }
+    column
 }
 
 impl ScheduledArg {
@@ -426,15 +469,18 @@ impl ColumnAttrs {
                         algo.set(cx, p, Algo::BTree);
                     } else if *p == symbol::HASH && require_path_only(cx, &meta, "hash") {
                         algo.set(cx, p, Algo::Hash);
-                    } else if *p == symbol::DIRECT {
-                        cx.error_spanned_by(p, "`direct` indexes are not supported; use `#[index(btree)]` instead");
-                    } else if *p != symbol::BTREE && *p != symbol::HASH {
-                        unknown(cx, p, "`#[index]`", &[symbol::BTREE, symbol::HASH]);
+                    } else if *p == symbol::DIRECT && require_path_only(cx, &meta, "direct") {
+                        algo.set(cx, p, Algo::Direct);
+                    } else if *p != symbol::BTREE && *p != symbol::HASH && *p != symbol::DIRECT {
+                        unknown(cx, p, "`#[index]`", &[symbol::BTREE, symbol::HASH, symbol::DIRECT]);
                     }
                 }
                 match algo.get() {
                     Some(a) => out.indexes.push((path.span(), a)),
-                    None => cx.error_spanned_by(&attr.meta, "missing the index algorithm: write `#[index(btree)]` or `#[index(hash)]`"),
+                    None => cx.error_spanned_by(
+                        &attr.meta,
+                        "missing the index algorithm: write `#[index(btree)]`, `#[index(hash)]` or `#[index(direct)]`",
+                    ),
                 }
             }
         }

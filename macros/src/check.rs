@@ -17,7 +17,22 @@ pub fn check_table(cx: &Ctxt, table: &Table<'_>) {
     check_default_combination(cx, table);
     check_index_columns(cx, table);
     check_index_accessors(cx, table);
+    check_direct_indexes_unique(cx, table);
     check_schedule(cx, table);
+}
+
+/// A direct index maps each value to one row, so its column must be unique.
+fn check_direct_indexes_unique(cx: &Ctxt, table: &Table<'_>) {
+    for index in table.indexes.iter().filter(|ix| ix.algo == crate::attr::Algo::Direct && !ix.is_unique) {
+        let column = index.columns.first().map(|c| c.ident.to_string()).unwrap_or_default();
+        cx.error_at(
+            index.span,
+            format_args!(
+                "a direct index must be on a unique column: add `#[unique]` (or `#[primary_key]`) to `{column}`, \
+                 or use a `btree` index"
+            ),
+        );
+    }
 }
 
 /// Checks a reducer.

@@ -21,6 +21,7 @@ symbols! {
     BTREE = "btree";
     CLIENT_CONNECTED = "client_connected";
     CLIENT_DISCONNECTED = "client_disconnected";
+    COLUMN = "column";
     COLUMNS = "columns";
     CRATE = "crate";
     DEFAULT = "default";
@@ -44,7 +45,7 @@ pub const TABLE_ARGS: &[Symbol] = &[ACCESSOR, NAME, PUBLIC, PRIVATE, INDEX, SCHE
 /// The arguments `#[reducer(..)]` accepts.
 pub const REDUCER_ARGS: &[Symbol] = &[INIT, CLIENT_CONNECTED, CLIENT_DISCONNECTED, UPDATE, NAME];
 /// The arguments `index(..)` accepts.
-pub const INDEX_ARGS: &[Symbol] = &[ACCESSOR, NAME, BTREE, HASH];
+pub const INDEX_ARGS: &[Symbol] = &[ACCESSOR, NAME, BTREE, HASH, DIRECT];
 
 /// "`a`, `b` or `c`".
 pub fn one_of(options: &[Symbol]) -> String {

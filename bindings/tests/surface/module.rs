@@ -103,6 +103,15 @@ pub struct SurfaceEvent {
     pub what: String,
 }
 
+#[table(accessor = surface_slot, index(accessor = by_tier, direct(column = [tier])))]
+pub struct SurfaceSlot {
+    #[unique]
+    #[index(direct)]
+    pub slot: u16,
+    #[unique]
+    pub tier: SurfaceTier,
+}
+
 #[reducer(init)]
 pub fn surface_init(ctx: &ReducerContext) {
     ctx.db.surface_timer().insert(SurfaceTimer {
@@ -213,6 +222,10 @@ pub fn surface_queries(ctx: &ReducerContext, name: String, min_age: u8) -> Reduc
         ctx.db.surface_message().id().delete(message.id);
     }
     let _: u64 = ctx.db.surface_event().clear();
+    let slots = ctx.db.surface_slot();
+    let _: Option<SurfaceSlot> = slots.slot().find(3u16);
+    let _: Option<SurfaceSlot> = slots.tier().find(SurfaceTier::Paid);
+    let _: bool = slots.slot().delete(4u16);
     Ok(())
 }
 

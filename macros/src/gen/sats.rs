@@ -1,6 +1,6 @@
 //! `#[derive(SpacetimeType)]`: the `SpacetimeType` impl (registering the type under its
 //! name), the BSATN `Encode` and `Decode` impls, and for enums without payloads the
-//! `FilterableValue` impls that make them index keys.
+//! `FilterableValue` and `DirectIndexKey` impls that make them index keys.
 
 use super::private;
 use crate::model::{Container, Data};
@@ -125,6 +125,8 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
             impl #p::Private for &#ident {}
             #[automatically_derived]
             impl #p::FilterableValue for &#ident { type Column = #ident; }
+            #[automatically_derived]
+            impl #p::DirectIndexKey for #ident {}
         },
         _ => TokenStream::new(),
     };

@@ -60,6 +60,7 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         let algo = match ix.algo {
             Algo::BTree => quote!(#p::IndexAlgo::BTree(&[#(#cols),*])),
             Algo::Hash => quote!(#p::IndexAlgo::Hash(&[#(#cols),*])),
+            Algo::Direct => quote!(#p::IndexAlgo::Direct(#(#cols)*)),
         };
         let canonical = option_str(ix.canonical_name.as_deref());
         quote!(#p::IndexDesc { source_name: #source_name, accessor_name: #accessor_name, canonical_name: #canonical, algo: #algo })
@@ -129,6 +130,11 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         let ty = c.ty;
         quote_spanned!(ty.span()=> #p::assert_table_column::<#ty>();)
     });
+    let direct_checks = t.indexes.iter().filter(|ix| ix.algo == Algo::Direct).filter_map(|ix| {
+        let col = ix.columns.first().and_then(|c| c.position).and_then(|pos| t.column(pos))?;
+        let ty = col.ty;
+        Some(quote_spanned!(ty.span()=> #p::assert_direct_index_key::<#ty>();))
+    });
 
     let symbol = describer_symbol(table_name);
 
@@ -146,6 +152,7 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
 
         const _: () = {
             #(#column_checks)*
+            #(#direct_checks)*
             #schedule_checks
         };
 
@@ -255,8 +262,8 @@ fn index_method(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident, flavo
         let names: Vec<String> = cols.iter().map(|c| c.ident.to_string()).collect();
         let doc = format!("The {} index `{name}` on ({}).", ix.algo.name(), names.join(", "));
         let handle_ty = match (ix.algo, flavor) {
-            (Algo::BTree, Flavor::ReadWrite) => quote!(#p::RangedIndex),
-            (Algo::BTree, Flavor::ReadOnly) => quote!(#p::RangedIndexReadOnly),
+            (Algo::BTree | Algo::Direct, Flavor::ReadWrite) => quote!(#p::RangedIndex),
+            (Algo::BTree | Algo::Direct, Flavor::ReadOnly) => quote!(#p::RangedIndexReadOnly),
             (Algo::Hash, Flavor::ReadWrite) => quote!(#p::PointIndex),
             (Algo::Hash, Flavor::ReadOnly) => quote!(#p::PointIndexReadOnly),
         };
@@ -275,7 +282,7 @@ fn index_marker(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident) -> To
     let source_name = t.index_source_name(ix);
     let num_cols = ix.columns.len();
     let kind = match ix.algo {
-        Algo::BTree => quote!(#p::IndexIsRanged),
+        Algo::BTree | Algo::Direct => quote!(#p::IndexIsRanged),
         Algo::Hash => quote!(#p::IndexIsPointed),
     };
     let mut out = quote! {
