@@ -6,7 +6,8 @@
 //! - `control-db/registry.json`: databases, owners, names, program hashes;
 //! - `program-bytes/<blake3 hex>`: module binaries, content-addressed;
 //! - `replicas/<replica id>/`: one directory per database instance (a reset gets a new
-//!   one), holding `module_logs/<YYYY-MM-DD>.log` and, later, the commit log.
+//!   one), holding `module_logs/<YYYY-MM-DD>.log`, the commit log `clog/` and
+//!   `snapshots/` (unless `in_memory`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -49,6 +50,9 @@ pub struct ServerConfig {
     pub in_memory: bool,
     /// How long one reducer call may run before it is stopped (10 s by default).
     pub reducer_time_budget: Duration,
+    /// Write a snapshot of a database after this many logged transactions, so a
+    /// restart replays at most that many (100,000 by default; 0: never).
+    pub snapshot_every: u64,
 }
 
 impl ServerConfig {
@@ -64,6 +68,7 @@ impl ServerConfig {
             jwt_keys: JwtKeySource::DataDir,
             in_memory: false,
             reducer_time_budget: Duration::from_secs(10),
+            snapshot_every: 100_000,
         }
     }
 

@@ -9,6 +9,7 @@
 use crate::api_error::ApiError;
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
 use crate::database::{Database, StartError};
+use crate::durability::storage_for;
 use crate::names::DatabaseName;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::AppState;
@@ -63,7 +64,8 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
-    let started = Database::start(database_identity, owner.identity, program, logs).await;
+    let storage = storage_for(state.config(), replica_id);
+    let started = Database::start(database_identity, owner.identity, program, logs, storage).await;
     let database = match started {
         Ok(database) => database,
         Err(e) => {
@@ -93,7 +95,8 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
-        let database = match Database::start(record.database_identity, record.owner_identity, program, logs).await {
+        let storage = storage_for(state.config(), replica_id);
+        let database = match Database::start(record.database_identity, record.owner_identity, program, logs, storage).await {
             Ok(database) => database,
             Err(e) => {
                 remove_replica_dir(state, replica_id);
@@ -121,9 +124,9 @@ pub fn delete(state: &AppState, identity: Identity) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Starts every registered database again after a restart. Data is not durable yet,
-/// so each starts empty and its `init` runs again. A database that fails to start is
-/// logged and left registered but not running.
+/// Starts every registered database again after a restart: each restores its rows
+/// from its commit log (its `init` does not run again). A database that fails to
+/// start is logged and left registered but not running.
 pub async fn reload_all(state: &AppState) {
     for record in state.registry().all() {
         let identity = record.database_identity;
@@ -142,7 +145,8 @@ pub async fn reload_all(state: &AppState) {
             }
         };
         let logs = state.open_logs(record.replica_id);
-        match Database::start(identity, record.owner_identity, program, logs).await {
+        let storage = storage_for(state.config(), record.replica_id);
+        match Database::start(identity, record.owner_identity, program, logs, storage).await {
             Ok(database) => state.databases().insert(database),
             Err(e) => log::error!("database {identity}: cannot start: {e}"),
         }

@@ -25,6 +25,7 @@ pub mod auth;
 mod config;
 mod control;
 mod database;
+mod durability;
 mod error;
 mod logs;
 mod names;

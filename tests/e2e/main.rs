@@ -10,6 +10,7 @@ mod common;
 mod bad_modules;
 mod cli_basics;
 mod constraints;
+mod durability;
 mod lifecycle;
 mod logs;
 mod permissions;

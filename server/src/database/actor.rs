@@ -9,7 +9,9 @@
 
 use super::schema_change::{check_update, create_tables};
 use super::{log_system, LogForwarder};
+use crate::durability::{self, DatabaseLog, RestoreError, StorageConfig};
 use crate::logs::ModuleLogs;
+use spacetime_commitlog::DurableOffset;
 use crate::subscription::{ActorCx, ClientCommand, SubscriptionManager};
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::{LoadError, LogLevel, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
@@ -22,15 +24,23 @@ use tokio::sync::oneshot;
 /// What the actor is asked to do.
 pub(super) enum Command {
     /// An HTTP reducer call: connect, call, disconnect.
-    Call { caller: Identity, target: ReducerTarget, args: Vec<u8>, reply: oneshot::Sender<CallResult> },
+    Call { caller: Identity, target: ReducerTarget, args: Vec<u8>, reply: oneshot::Sender<Logged<CallResult>> },
     /// An HTTP SQL statement: connect, run, disconnect.
-    Sql { caller: Identity, sql: String, reply: oneshot::Sender<SqlResult> },
+    Sql { caller: Identity, sql: String, reply: oneshot::Sender<Logged<SqlResult>> },
     /// A WebSocket client's request (connect, message, disconnect).
     Client(ClientCommand),
     /// Replace the module, keeping the data.
     Update { program: ModuleProgram, reply: oneshot::Sender<Result<(), String>> },
     /// Stop after the commands before this one.
     Shutdown,
+}
+
+/// A reply, with the offset of the last transaction logged before it was sent: the
+/// reply is released once that offset is durable (a confirmed result), so a client
+/// never sees a result a crash could take back.
+pub(super) struct Logged<T> {
+    pub(super) value: T,
+    pub(super) offset: Option<u64>,
 }
 
 /// The reducer a call means, as resolved against the module the caller saw. If the
@@ -84,6 +94,9 @@ pub enum StartError {
     /// `init` failed.
     #[error("the module's `init` reducer failed: {0}")]
     Init(ReducerError),
+    /// The commit log or snapshot could not be restored.
+    #[error("cannot restore the database from its commit log: {0}")]
+    Restore(Box<RestoreError>),
     /// The actor thread could not be started (not the module's fault).
     #[error("{0}")]
     Thread(String),
@@ -97,27 +110,69 @@ pub(super) struct Actor {
     datastore: Datastore,
     instance: ModuleInstance,
     logs: Arc<ModuleLogs>,
+    /// The commit log; `None` on an in-memory server.
+    log: Option<DatabaseLog>,
     /// The WebSocket clients and their subscriptions.
     subscriptions: SubscriptionManager,
 }
 
 impl Actor {
-    /// Creates the tables, instantiates the module and runs `init`.
+    /// Creates the tables from the module, instantiates it, then restores the rows
+    /// from `storage` (snapshot and log, without running reducers) and the schedules;
+    /// or, for a new database (an empty log, or no storage), runs `init`.
     pub(super) fn start(
         identity: Identity,
         owner: Identity,
         current: Arc<RwLock<ModuleProgram>>,
         logs: Arc<ModuleLogs>,
+        storage: Option<StorageConfig>,
     ) -> Result<Self, StartError> {
         let program = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut datastore = Datastore::new();
         create_tables(&mut datastore, program.module_def().tables.iter(), program.module_def())
             .map_err(StartError::Tables)?;
-        let mut instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
-        if let Some(outcome) = instance.call_init(&mut datastore, owner, Timestamp::now()) {
-            outcome.result.map_err(StartError::Init)?;
+        let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        let (log, fresh) = match &storage {
+            Some(storage) => {
+                let opened =
+                    durability::open(storage, &mut datastore, &logs).map_err(|e| StartError::Restore(Box::new(e)))?;
+                (Some(opened.log), opened.fresh)
+            }
+            None => (None, true),
+        };
+        let mut actor = Self { owner, current, datastore, instance, logs, log, subscriptions: SubscriptionManager::default() };
+        if fresh {
+            if let Some(outcome) = actor.instance.call_init(&mut actor.datastore, owner, Timestamp::now()) {
+                let tx = outcome.result.map_err(StartError::Init)?;
+                actor.log_tx(&tx);
+            }
+            // Marks the database initialized even if `init` wrote nothing, so a
+            // restart never runs it again.
+            if let Some(log) = &mut actor.log {
+                log.append_created().map_err(|e| StartError::Restore(Box::new(e.into())))?;
+            }
+        } else {
+            actor.instance.restore_schedules(&actor.datastore, Timestamp::now());
         }
-        Ok(Self { owner, current, datastore, instance, logs, subscriptions: SubscriptionManager::default() })
+        Ok(actor)
+    }
+
+    /// A handle to wait for durability, if the database has a log.
+    pub(super) fn durable_watch(&self) -> Option<DurableOffset> {
+        self.log.as_ref().map(DatabaseLog::watch)
+    }
+
+    /// Logs a committed transaction, and snapshots now and then.
+    fn log_tx(&mut self, tx: &TxData) {
+        if let Some(log) = &mut self.log {
+            log.append_tx(tx);
+            log.after_append(&self.datastore);
+        }
+    }
+
+    /// Wraps a reply with the offset it must wait for.
+    fn logged<T>(&self, value: T) -> Logged<T> {
+        Logged { value, offset: self.log.as_ref().and_then(DatabaseLog::last_offset) }
     }
 
     /// Serves commands until shut down or every sender is gone.
@@ -147,10 +202,11 @@ impl Actor {
             Command::Call { caller, target, args, reply } => {
                 let result = self.http_call(caller, &target, &args);
                 // The caller may have gone away; the call still happened.
-                let _ = reply.send(result);
+                let _ = reply.send(self.logged(result));
             }
             Command::Sql { caller, sql, reply } => {
-                let _ = reply.send(self.http_sql(caller, &sql));
+                let result = self.http_sql(caller, &sql);
+                let _ = reply.send(self.logged(result));
             }
             Command::Client(command) => {
                 let mut cx = ActorCx {
@@ -160,7 +216,10 @@ impl Actor {
                     logs: &self.logs,
                 };
                 // Already sent to subscribers.
-                let _committed: Vec<TxData> = self.subscriptions.handle(command, &mut cx);
+                let committed: Vec<TxData> = self.subscriptions.handle(command, &mut cx);
+                for tx in &committed {
+                    self.log_tx(tx);
+                }
             }
             Command::Update { program, reply } => {
                 let _ = reply.send(self.update(program));
@@ -182,6 +241,7 @@ impl Actor {
 
     /// Hands a committed transaction to the subscribers.
     fn committed(&mut self, tx: &TxData) {
+        self.log_tx(tx);
         self.subscriptions.commit(&self.datastore, tx);
     }
 
@@ -251,6 +311,7 @@ impl Actor {
         let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut self.datastore);
         let duration = start.elapsed();
         if let Ok(SqlOutcome { tx: Some(tx_data), .. }) = &result {
+            self.log_tx(tx_data);
             // DML on a scheduled table schedules or cancels calls, as a reducer would.
             self.instance.observe_commit(tx_data, Timestamp::now());
             self.subscriptions.commit(&self.datastore, tx_data);

@@ -8,7 +8,8 @@ mod schema_change;
 pub use actor::{CallResult, ReducerTarget, SqlResult, StartError};
 
 use crate::logs::{system_record, ModuleLogs};
-use actor::{Actor, Command};
+use actor::{Actor, Command, Logged};
+use spacetime_commitlog::DurableOffset;
 use spacetime_host::{LogLevel, LogSink, ModuleLogRecord, ModuleProgram};
 use spacetime_sats::Identity;
 use std::collections::HashMap;
@@ -31,20 +32,26 @@ pub struct Database {
     /// The module running; the actor replaces it when an update succeeds, before it
     /// serves the next command.
     program: Arc<RwLock<ModuleProgram>>,
+    /// The durable offset of its commit log; `None` on an in-memory server.
+    durable: Option<DurableOffset>,
 }
 
 impl Database {
-    /// Starts the actor of a database running `program` on an empty datastore, and
-    /// runs its `init` reducer (as `owner`). Waits until that is done.
+    /// Starts the actor of a database running `program`. With `storage`, its rows are
+    /// restored from the commit log there (and later transactions logged to it); a new
+    /// database (no storage, or an empty log) runs its `init` reducer (as `owner`)
+    /// instead. Waits until that is done.
     ///
     /// # Errors
     /// [`StartError`] if the module cannot be instantiated, its tables cannot be
-    /// created, or `init` fails; then no thread is left running.
+    /// created, the log cannot be restored, or `init` fails; then no thread is left
+    /// running.
     pub async fn start(
         identity: Identity,
         owner: Identity,
         program: ModuleProgram,
         logs: Arc<ModuleLogs>,
+        storage: Option<crate::durability::StorageConfig>,
     ) -> Result<Self, StartError> {
         let (commands, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -53,9 +60,9 @@ impl Database {
         let actor_logs = logs.clone();
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
-            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs) {
+            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs, storage) {
                 Ok(actor) => {
-                    if ready_tx.send(Ok(())).is_ok() {
+                    if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
                         actor.run(receiver);
                     }
                 }
@@ -64,8 +71,9 @@ impl Database {
                 }
             })
             .map_err(|e| StartError::Thread(e.to_string()))?;
-        ready_rx.await.map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
-        Ok(Self { identity, owner, commands, logs, program })
+        let durable =
+            ready_rx.await.map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
+        Ok(Self { identity, owner, commands, logs, program, durable })
     }
 
     /// The module currently running.
@@ -86,15 +94,32 @@ impl Database {
 
     /// Calls reducer `target` with BSATN `args` for `caller`, wrapped in
     /// `client_connected` / `client_disconnected` on a new connection id, as an HTTP
-    /// call is. Runs even if the caller stops waiting.
+    /// call is. Runs even if the caller stops waiting. Returns once the call's
+    /// transactions are durable, so an acknowledged call survives a crash.
     pub async fn call(&self, caller: Identity, target: ReducerTarget, args: Vec<u8>) -> Result<CallResult, ActorGone> {
-        self.ask(|reply| Command::Call { caller, target, args, reply }).await
+        let reply = self.ask(|reply| Command::Call { caller, target, args, reply }).await?;
+        self.confirmed(reply).await
     }
 
     /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
-    /// `client_disconnected` as an HTTP call is.
+    /// `client_disconnected` as an HTTP call is. The result is a confirmed read: it is
+    /// released once every transaction committed before it is durable.
     pub async fn sql(&self, caller: Identity, sql: String) -> Result<SqlResult, ActorGone> {
-        self.ask(|reply| Command::Sql { caller, sql, reply }).await
+        let reply = self.ask(|reply| Command::Sql { caller, sql, reply }).await?;
+        self.confirmed(reply).await
+    }
+
+    /// Waits until the transactions before `reply` are durable. If the log writer
+    /// failed they never will be: the request gets [`ActorGone`] (a 503) rather than
+    /// a result a restart could take back.
+    async fn confirmed<T>(&self, reply: Logged<T>) -> Result<T, ActorGone> {
+        if let (Some(offset), Some(durable)) = (reply.offset, &self.durable) {
+            if let Err(e) = durable.clone().wait_for(offset).await {
+                log::error!("database {}: {e}", self.identity);
+                return Err(ActorGone);
+            }
+        }
+        Ok(reply.value)
     }
 
     /// Sends a WebSocket client's request to the actor; replies, if any, travel in the

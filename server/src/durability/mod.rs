@@ -1,0 +1,223 @@
+//! Durability of one database: its commit log and snapshots (`spacetime-commitlog`)
+//! seen from the server. [`open`] restores a database's rows on start; the actor
+//! then hands every committed transaction to [`DatabaseLog::append_tx`], and
+//! [`DatabaseLog::after_append`] writes a snapshot every so many transactions.
+//!
+//! What is logged is decided in [`record`] (one record per committed transaction,
+//! tables by name), and what a snapshot holds in [`snapshot`]. The schema is not
+//! logged: it is the module's, whose program the registry keeps; a restart creates
+//! the tables from it, then restores the snapshot and replays the log on top, without
+//! running reducers. Tracking of connected clients across a crash is not logged yet
+//! (HTTP calls connect and disconnect within one actor command, so only a crash in
+//! the middle of one leaves a `client_disconnected` unrun).
+
+pub mod record;
+pub mod snapshot;
+
+use crate::config::ServerConfig;
+use crate::logs::ModuleLogs;
+use record::{Record, RecordError};
+use spacetime_commitlog::{
+    recover, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
+    SnapshotStore,
+};
+use spacetime_datastore::{Datastore, TxData};
+use spacetime_host::LogLevel;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where a database keeps its log and how often it snapshots.
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The replica directory; the log goes in `clog/`, snapshots in `snapshots/`.
+    pub dir: PathBuf,
+    /// Write a snapshot after this many logged transactions (0: never).
+    pub snapshot_every: u64,
+}
+
+/// The storage of replica `replica_id`, or `None` for an in-memory server.
+pub fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
+    (!config.in_memory)
+        .then(|| StorageConfig { dir: config.replica_dir(replica_id), snapshot_every: config.snapshot_every })
+}
+
+/// Why a database's durable state could not be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The log could not be opened or read.
+    #[error("commit log: {0}")]
+    Log(#[from] CommitlogError),
+    /// The snapshot does not fit the module.
+    #[error("snapshot at tx offset {offset}: {source}")]
+    Snapshot {
+        /// Its tx offset.
+        offset: u64,
+        /// What is wrong.
+        source: RecordError,
+    },
+    /// The log writer refused the first record.
+    #[error("commit log writer: {0}")]
+    Append(#[from] DurabilityError),
+    /// A logged transaction does not fit.
+    #[error("commit log record at tx offset {offset}: {source}")]
+    Record {
+        /// Its tx offset.
+        offset: u64,
+        /// What is wrong.
+        source: RecordError,
+    },
+}
+
+/// The open log of a running database, owned by its actor.
+pub struct DatabaseLog {
+    durability: Arc<Durability>,
+    snapshots: SnapshotStore,
+    snapshot_every: u64,
+    since_snapshot: u64,
+    /// The offset of the last record appended, for confirmed reads.
+    last_offset: Option<u64>,
+    snapshotting: Option<std::thread::JoinHandle<()>>,
+    logs: Arc<ModuleLogs>,
+}
+
+/// A restored database: its log, and whether it was new.
+pub struct Opened {
+    /// The log, ready for appends.
+    pub log: DatabaseLog,
+    /// True when the log was empty: the database is new, its `init` must run, then
+    /// [`DatabaseLog::append_created`].
+    pub fresh: bool,
+}
+
+/// Opens the log of `storage`, restores the newest snapshot and replays the log into
+/// `ds` (whose tables exist and are empty), and starts the log writer. What recovery
+/// cut or skipped is written to the server log and to the module log `logs`.
+///
+/// # Errors
+/// [`RestoreError`]; then nothing is running.
+pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Opened, RestoreError> {
+    let recovered = recover(&storage.dir, CommitlogOptions::default())?;
+    let report = &recovered.report;
+    if !report.is_clean() {
+        let message = match &report.cut {
+            Some(cut) => format!(
+                "commit log damaged at {} byte {}; dropped {} commit(s) from tx offset {} on; {report}",
+                cut.segment.display(),
+                cut.byte_offset,
+                cut.commits_dropped,
+                cut.first_lost_tx_offset
+            ),
+            None => format!("commit log recovered with warnings: {report}"),
+        };
+        log::warn!("{message}");
+        crate::database::log_system(logs, LogLevel::Warn, None, message);
+    }
+    let mut fresh = recovered.snapshot.is_none();
+    if let Some(snap) = &recovered.snapshot {
+        snapshot::restore(ds, &snap.payload)
+            .map_err(|source| RestoreError::Snapshot { offset: snap.tx_offset, source })?;
+    }
+    let mut replayed = 0u64;
+    for item in recovered.replay() {
+        let (offset, bytes) = item?;
+        let record = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })?;
+        fresh = false;
+        if let Record::Tx(tables) = record {
+            record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
+        }
+        replayed += 1;
+    }
+    if !fresh {
+        log::info!("{}: restored, replayed {replayed} transaction(s)", storage.dir.display());
+    }
+    let snapshots = recovered.snapshots.clone();
+    let durability = Durability::start(recovered.commitlog, DurabilityOptions::default())?;
+    let log = DatabaseLog {
+        durability: Arc::new(durability),
+        snapshots,
+        snapshot_every: storage.snapshot_every,
+        since_snapshot: replayed,
+        last_offset: None,
+        snapshotting: None,
+        logs: logs.clone(),
+    };
+    Ok(Opened { log, fresh })
+}
+
+impl DatabaseLog {
+    fn append(&mut self, payload: Vec<u8>) -> Result<u64, DurabilityError> {
+        let offset = self.durability.append_tx(payload)?;
+        self.last_offset = Some(offset);
+        Ok(offset)
+    }
+
+    /// Marks a new database initialized (see [`record`]).
+    ///
+    /// # Errors
+    /// The writer has failed.
+    pub fn append_created(&mut self) -> Result<(), DurabilityError> {
+        self.append(record::encode_created()).map(drop)
+    }
+
+    /// Logs a committed transaction (nothing for an empty one). A failure means the
+    /// writer is broken: it is logged, and later confirmed reads fail.
+    pub fn append_tx(&mut self, tx: &TxData) {
+        if tx.is_empty() {
+            return;
+        }
+        if let Err(e) = self.append(record::encode_tx(tx)) {
+            log::error!("cannot log a transaction: {e}");
+            crate::database::log_system(&self.logs, LogLevel::Error, None, format!("cannot log a transaction: {e}"));
+        }
+        self.since_snapshot += 1;
+    }
+
+    /// The offset of the last record appended: a confirmed result waits for it.
+    pub fn last_offset(&self) -> Option<u64> {
+        self.last_offset
+    }
+
+    /// A handle to wait for durability from async code.
+    pub fn watch(&self) -> DurableOffset {
+        self.durability.durable_offset_watch()
+    }
+
+    /// Writes a snapshot of `ds` if enough transactions were logged since the last
+    /// one. The rows are encoded here (on the actor thread, so they are consistent);
+    /// writing waits, on another thread, until the snapshot's offset is durable, so a
+    /// snapshot never covers a transaction the log could still lose.
+    pub fn after_append(&mut self, ds: &Datastore) {
+        if self.snapshot_every == 0 || self.since_snapshot < self.snapshot_every {
+            return;
+        }
+        if self.snapshotting.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let Some(offset) = self.last_offset else { return };
+        self.since_snapshot = 0;
+        let payload = snapshot::encode(ds);
+        let durability = self.durability.clone();
+        let snapshots = self.snapshots.clone();
+        let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {
+            let written = durability
+                .wait_durable(offset, None)
+                .map_err(|e| e.to_string())
+                .and_then(|()| snapshots.write(offset, &payload).map_err(|e| e.to_string()))
+                .and_then(|_| snapshots.prune().map_err(|e| e.to_string()))
+                .and_then(|_| snapshots.oldest().map_err(|e| e.to_string()));
+            match written {
+                Ok(oldest) => {
+                    log::info!("snapshot written at tx offset {offset}");
+                    if let Some(oldest) = oldest {
+                        durability.request_prune(oldest + 1);
+                    }
+                }
+                Err(e) => log::error!("cannot write the snapshot at tx offset {offset}: {e}"),
+            }
+        });
+        match spawned {
+            Ok(handle) => self.snapshotting = Some(handle),
+            Err(e) => log::error!("cannot start the snapshot thread: {e}"),
+        }
+    }
+}

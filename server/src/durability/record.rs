@@ -1,0 +1,250 @@
+//! The commit-log record of one transaction, and how it is applied on replay.
+//!
+//! # Format (version 1)
+//! Every record is one log payload (the commit log frames and checksums it):
+//! - `version: u8` = 1, then `kind: u8`;
+//! - kind 0, **created**: nothing more. Written once, when a database starts on an
+//!   empty log, before its `init` runs; a log holding it means "initialized", so a
+//!   restart never runs `init` again even when `init` wrote nothing.
+//! - kind 1, **transaction**: `u32` table count, then per table: its name
+//!   (`u32` length + UTF-8), its deleted rows, its inserted rows (each a `u32` count of
+//!   `u32`-length-prefixed BSATN rows). All integers are little-endian, as in BSATN.
+//!
+//! Tables are named, not numbered, because table ids are handed out in creation order
+//! and a restart creates the tables from the *current* module. That is sound because
+//! a module update that keeps the data may only add tables (see
+//! `database::schema_change`), so every table an older record names still exists with
+//! the same row type. Schema changes are therefore not logged: the schema is the
+//! registry's program.
+//!
+//! Replay applies a record as one transaction: every delete first (each must find its
+//! row, or the log does not belong to this state), then every insert.
+
+use spacetime_datastore::{Datastore, TableChanges, TxData};
+use spacetime_sats::bsatn::{decode_len, take, DecodeError};
+use spacetime_sats::ColId;
+
+/// The record format version written today.
+const VERSION: u8 = 1;
+const KIND_CREATED: u8 = 0;
+const KIND_TX: u8 = 1;
+
+/// A decoded record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// The database was created (its `init` ran, or is about to).
+    Created,
+    /// A committed transaction's net changes.
+    Tx(Vec<TableRecord>),
+}
+
+/// The changes of one table in a [`Record::Tx`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRecord {
+    /// The table's canonical name.
+    pub name: String,
+    /// BSATN rows deleted.
+    pub deletes: Vec<Box<[u8]>>,
+    /// BSATN rows inserted.
+    pub inserts: Vec<Box<[u8]>>,
+}
+
+/// Why a record could not be decoded or applied.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The bytes are not a record this server understands.
+    #[error("undecodable record: {0}")]
+    Decode(#[from] DecodeError),
+    /// Written by a newer server.
+    #[error("record format version {0} is not supported (this server writes version {VERSION}); upgrade the server")]
+    Version(u8),
+    /// An unknown record kind.
+    #[error("unknown record kind {0}")]
+    Kind(u8),
+    /// A table the current module does not have.
+    #[error("the log names table `{0}`, which the module does not define")]
+    UnknownTable(String),
+    /// A delete of a row that is not there: the log does not fit the state.
+    #[error("the log deletes a row of `{0}` that is not present")]
+    MissingRow(String),
+    /// The datastore refused a row.
+    #[error("table `{table}`: {source}")]
+    Datastore {
+        /// The table.
+        table: String,
+        /// The datastore's error.
+        source: spacetime_datastore::DatastoreError,
+    },
+}
+
+/// Encodes the "created" record.
+pub fn encode_created() -> Vec<u8> {
+    vec![VERSION, KIND_CREATED]
+}
+
+/// Encodes a committed transaction as a record.
+pub fn encode_tx(tx: &TxData) -> Vec<u8> {
+    let size: usize = tx
+        .tables
+        .iter()
+        .map(|t| 12 + t.table_name.len() + t.inserts.iter().chain(&t.deletes).map(|r| 4 + r.len()).sum::<usize>())
+        .sum();
+    let mut out = Vec::with_capacity(6 + size);
+    out.extend_from_slice(&[VERSION, KIND_TX]);
+    put_len(tx.tables.len(), &mut out);
+    for TableChanges { table_name, inserts, deletes, .. } in &tx.tables {
+        put_bytes(table_name.as_bytes(), &mut out);
+        put_rows(deletes, &mut out);
+        put_rows(inserts, &mut out);
+    }
+    out
+}
+
+pub(super) fn put_len(len: usize, out: &mut Vec<u8>) {
+    // Records are bounded by the commit log's maximum record length, far below 4 GiB.
+    out.extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
+}
+
+pub(super) fn put_bytes(bytes: &[u8], out: &mut Vec<u8>) {
+    put_len(bytes.len(), out);
+    out.extend_from_slice(bytes);
+}
+
+pub(super) fn put_rows(rows: &[Box<[u8]>], out: &mut Vec<u8>) {
+    put_len(rows.len(), out);
+    for row in rows {
+        put_bytes(row, out);
+    }
+}
+
+pub(super) fn get_bytes<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], DecodeError> {
+    let len = decode_len(input, 1)?;
+    take(input, len)
+}
+
+pub(super) fn get_string(input: &mut &[u8]) -> Result<String, DecodeError> {
+    let bytes = get_bytes(input)?;
+    String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::Invalid("a table name is not UTF-8".into()))
+}
+
+pub(super) fn get_rows(input: &mut &[u8]) -> Result<Vec<Box<[u8]>>, DecodeError> {
+    let n = decode_len(input, 4)?;
+    (0..n).map(|_| get_bytes(input).map(Box::from)).collect()
+}
+
+/// Decodes one record.
+///
+/// # Errors
+/// [`RecordError::Version`], [`RecordError::Kind`], [`RecordError::Decode`].
+pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
+    let input = &mut input;
+    let [version, kind] = spacetime_sats::bsatn::take_array::<2>(input)?;
+    if version != VERSION {
+        return Err(RecordError::Version(version));
+    }
+    let record = match kind {
+        KIND_CREATED => Record::Created,
+        KIND_TX => {
+            let n = decode_len(input, 12)?;
+            let mut tables = Vec::with_capacity(n);
+            for _ in 0..n {
+                let name = get_string(input)?;
+                let deletes = get_rows(input)?;
+                let inserts = get_rows(input)?;
+                tables.push(TableRecord { name, deletes, inserts });
+            }
+            Record::Tx(tables)
+        }
+        other => return Err(RecordError::Kind(other)),
+    };
+    if !input.is_empty() {
+        return Err(DecodeError::TrailingBytes(input.len()).into());
+    }
+    Ok(record)
+}
+
+/// Applies a transaction record to `ds` as one transaction, without running any
+/// reducer. Sequences are moved past every value an inserted row holds in a sequence
+/// column, so no value handed out before the restart is handed out again (a deleted
+/// row's value included: its insert is in the log or in the snapshot's sequence state).
+///
+/// A row whose sequence column holds 0 would have a fresh value generated on insert;
+/// sequences never generate 0 unless a module declares a range that includes it, which
+/// is the one case this replay does not reproduce exactly.
+///
+/// # Errors
+/// [`RecordError::UnknownTable`], [`RecordError::MissingRow`],
+/// [`RecordError::Datastore`]; then `ds` is unchanged.
+pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordError> {
+    let mut tx = ds.begin_mut_tx();
+    let mut ids = Vec::with_capacity(tables.len());
+    for t in tables {
+        let id = tx.table_id_from_name(&t.name).map_err(|_| RecordError::UnknownTable(t.name.clone()))?;
+        ids.push(id);
+        for row in &t.deletes {
+            let found = tx.delete_row(id, row).map_err(|source| RecordError::Datastore { table: t.name.clone(), source })?;
+            if !found {
+                return Err(RecordError::MissingRow(t.name.clone()));
+            }
+        }
+    }
+    for (t, &id) in tables.iter().zip(&ids) {
+        for row in &t.inserts {
+            tx.insert_bsatn(id, row).map_err(|source| RecordError::Datastore { table: t.name.clone(), source })?;
+        }
+    }
+    tx.commit();
+    for (t, &id) in tables.iter().zip(&ids) {
+        advance_sequences(ds, id, &t.name, &t.inserts)?;
+    }
+    Ok(())
+}
+
+/// Moves the sequences of table `id` past the values `rows` hold in their columns.
+fn advance_sequences(ds: &mut Datastore, id: spacetime_sats::TableId, name: &str, rows: &[Box<[u8]>]) -> Result<(), RecordError> {
+    let err = |source| RecordError::Datastore { table: name.to_owned(), source };
+    let columns: Vec<ColId> = ds.table_schema(id).map_err(err)?.sequences.iter().map(|s| s.2).collect();
+    if columns.is_empty() {
+        return Ok(());
+    }
+    for row in rows {
+        let value = ds.decode_row(id, row).map_err(err)?;
+        for &col in &columns {
+            if let Some(v) = value.elements.get(col.0 as usize).and_then(|v| v.as_i128()) {
+                ds.advance_sequence_past(id, col, v).map_err(err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spacetime_datastore::TableChanges;
+    use spacetime_sats::TableId;
+
+    #[test]
+    fn records_round_trip_and_reject_what_they_cannot_read() {
+        let tx = TxData {
+            tables: vec![TableChanges {
+                table_id: TableId(4096),
+                table_name: "person".into(),
+                inserts: vec![Box::from(&b"abc"[..]), Box::from(&b""[..])],
+                deletes: vec![Box::from(&b"x"[..])],
+            }],
+        };
+        let expected = Record::Tx(vec![TableRecord {
+            name: "person".into(),
+            deletes: vec![Box::from(&b"x"[..])],
+            inserts: vec![Box::from(&b"abc"[..]), Box::from(&b""[..])],
+        }]);
+        assert_eq!(decode(&encode_tx(&tx)).unwrap(), expected);
+        assert_eq!(decode(&encode_created()).unwrap(), Record::Created);
+        assert!(matches!(decode(&[2, 0]), Err(RecordError::Version(2))));
+        assert!(matches!(decode(&[1, 9]), Err(RecordError::Kind(9))));
+        let mut truncated = encode_tx(&tx);
+        truncated.pop();
+        assert!(matches!(decode(&truncated), Err(RecordError::Decode(_))));
+    }
+}

@@ -1,0 +1,91 @@
+//! The snapshot payload: every row of every table, and each sequence's state, at one
+//! tx offset. The commit log stores it atomically (`SnapshotStore`); this file decides
+//! what is in it.
+//!
+//! # Format (version 1)
+//! `version: u8` = 1, `u32` table count, then per table: its name (`u32` length +
+//! UTF-8), `u32` sequence count, per sequence `column: u16`, `exhausted: u8` (1 when
+//! the sequence is used up) and `next: i128` (the value it hands out next), then
+//! `u32` row count and the BSATN rows (each `u32`-length-prefixed). Little-endian.
+//! Tables are named for the reason given in `record.rs`.
+
+use super::record::{get_rows, get_string, put_bytes, put_len, RecordError};
+use spacetime_datastore::Datastore;
+use spacetime_sats::bsatn::{decode_len, take_array, DecodeError};
+use spacetime_sats::ColId;
+
+const VERSION: u8 = 1;
+
+/// Encodes every table of `ds`.
+pub fn encode(ds: &Datastore) -> Vec<u8> {
+    let mut out = vec![VERSION];
+    let tables: Vec<_> = ds.tables().collect();
+    put_len(tables.len(), &mut out);
+    for schema in tables {
+        let id = schema.table_id;
+        put_bytes(schema.def.name.as_bytes(), &mut out);
+        let sequences = ds.sequence_states(id).unwrap_or_default();
+        put_len(sequences.len(), &mut out);
+        for (col, next) in sequences {
+            out.extend_from_slice(&col.0.to_le_bytes());
+            out.push(u8::from(next.is_none()));
+            out.extend_from_slice(&next.unwrap_or(0).to_le_bytes());
+        }
+        let rows = ds.row_count(id).unwrap_or(0);
+        put_len(rows as usize, &mut out);
+        for row in ds.scan(id).into_iter().flatten() {
+            put_bytes(row.bytes(), &mut out);
+        }
+    }
+    out
+}
+
+/// Loads a snapshot into `ds`, whose tables exist and are empty.
+///
+/// # Errors
+/// [`RecordError`] if the payload is not a snapshot of this module's tables.
+pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<(), RecordError> {
+    let input = &mut input;
+    let [version] = take_array::<1>(input)?;
+    if version != VERSION {
+        return Err(RecordError::Version(version));
+    }
+    let n = decode_len(input, 12)?;
+    for _ in 0..n {
+        let name = get_string(input)?;
+        let id = ds.table_id_from_name(&name).map_err(|_| RecordError::UnknownTable(name.clone()))?;
+        let err = |source| RecordError::Datastore { table: name.clone(), source };
+        let n_seq = decode_len(input, 19)?;
+        let mut sequences = Vec::with_capacity(n_seq);
+        for _ in 0..n_seq {
+            let col = ColId(u16::from_le_bytes(take_array(input)?));
+            let [exhausted] = take_array::<1>(input)?;
+            let next = i128::from_le_bytes(take_array(input)?);
+            sequences.push((col, (exhausted == 0).then_some(next)));
+        }
+        let rows = get_rows(input)?;
+        let mut tx = ds.begin_mut_tx();
+        for row in &rows {
+            tx.insert_bsatn(id, row).map_err(err)?;
+        }
+        tx.commit();
+        let increments: Vec<(ColId, i128)> =
+            ds.table_schema(id).map_err(err)?.def.sequences.iter().map(|s| (s.column, s.increment)).collect();
+        for (col, next) in sequences {
+            let Some(&(_, increment)) = increments.iter().find(|(c, _)| *c == col) else { continue };
+            // "Continue after the value before `next`" restores `next` exactly; an
+            // exhausted sequence is moved past the end of its direction.
+            let past = match next {
+                Some(next) => next.checked_sub(increment),
+                None => Some(if increment > 0 { i128::MAX } else { i128::MIN }),
+            };
+            if let Some(past) = past {
+                ds.advance_sequence_past(id, col, past).map_err(err)?;
+            }
+        }
+    }
+    if !input.is_empty() {
+        return Err(DecodeError::TrailingBytes(input.len()).into());
+    }
+    Ok(())
+}
