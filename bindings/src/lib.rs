@@ -51,6 +51,7 @@ pub mod logger;
 mod rng;
 #[doc(hidden)]
 pub mod rt;
+mod ser_de;
 pub mod sys;
 #[doc(hidden)]
 pub mod table;
@@ -67,6 +68,7 @@ pub use log;
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
+pub use ser_de::{Deserialize, DeserializeOwned, Serialize};
 /// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
 /// behind [`SpacetimeType`], laid out at the paths SpacetimeDB's `spacetimedb::sats` uses.
 pub mod sats {
@@ -199,6 +201,16 @@ pub use spacetime_macros::reducer;
 /// ```
 #[doc(inline)]
 pub use spacetime_macros::SpacetimeType;
+
+/// Derives [`Serialize`](trait@Serialize) (the BSATN encoding) alone, for a type that is
+/// encoded but is not a column or argument. `SpacetimeType` already includes it.
+#[doc(inline)]
+pub use spacetime_macros::Serialize;
+
+/// Derives [`Deserialize`](trait@Deserialize) (BSATN decoding) alone. `SpacetimeType`
+/// already includes it.
+#[doc(inline)]
+pub use spacetime_macros::Deserialize;
 
 /// A [`Duration`](core::time::Duration) written as text and checked at compile time:
 /// `duration!("1500ms")`, `duration!("2h 30m")`. Units: `ns`, `us`, `ms`, `s`, `m`, `h`, `d`.

@@ -95,7 +95,7 @@ pub fn reducer(args: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-fn derive_sats(input: TokenStream) -> TokenStream {
+fn derive_sats(input: TokenStream, derive: gen::sats::Derive) -> TokenStream {
     let input = match syn::parse::<syn::DeriveInput>(input) {
         Ok(input) => input,
         Err(e) => return e.to_compile_error().into(),
@@ -105,7 +105,7 @@ fn derive_sats(input: TokenStream) -> TokenStream {
     if let Some(model) = &model {
         check::check_container(&cx, model);
     }
-    let generated = model.as_ref().map(gen::sats::expand);
+    let generated = model.as_ref().map(|model| gen::sats::expand(model, derive));
     match cx.check() {
         Ok(()) => quote!(#generated).into(),
         Err(e) => e.to_compile_error().into(),
@@ -115,14 +115,26 @@ fn derive_sats(input: TokenStream) -> TokenStream {
 #[allow(missing_docs)]
 #[proc_macro_derive(SpacetimeType, attributes(sats))]
 pub fn spacetime_type(input: TokenStream) -> TokenStream {
-    derive_sats(input)
+    derive_sats(input, gen::sats::Derive::SpacetimeType)
+}
+
+#[allow(missing_docs)]
+#[proc_macro_derive(Serialize, attributes(sats))]
+pub fn serialize(input: TokenStream) -> TokenStream {
+    derive_sats(input, gen::sats::Derive::Serialize)
+}
+
+#[allow(missing_docs)]
+#[proc_macro_derive(Deserialize, attributes(sats))]
+pub fn deserialize(input: TokenStream) -> TokenStream {
+    derive_sats(input, gen::sats::Derive::Deserialize)
 }
 
 /// The row-type derive `#[table]` adds; not for direct use.
 #[doc(hidden)]
 #[proc_macro_derive(__TableHelper, attributes(sats, primary_key, unique, auto_inc, index, default))]
 pub fn table_helper(input: TokenStream) -> TokenStream {
-    derive_sats(input)
+    derive_sats(input, gen::sats::Derive::SpacetimeType)
 }
 
 #[allow(missing_docs)]

@@ -17,6 +17,7 @@ use spacetimedb::{
     RangedIndexReadOnly, ReducerContext, ReducerResult, ScheduleAt, SpacetimeType, StdbRng, Table, TimeDuration,
     Timestamp, TryInsertError, UniqueColumn, UniqueColumnReadOnly, Uuid,
 };
+use spacetimedb::{Deserialize, DeserializeOwned, Serialize};
 use std::ops::Bound;
 use std::time::Duration;
 
@@ -48,6 +49,19 @@ pub enum SurfacePayload {
     Shout { text: String },
     Nothing,
 }
+
+/// A type with the BSATN traits but no `SpacetimeType`: not a column, just encoded. (These
+/// derives need the crate path in SpacetimeDB too.)
+#[derive(Serialize, Deserialize, Clone, Debug)]
+#[sats(crate = spacetimedb::spacetimedb_lib)]
+pub struct SurfaceBlob {
+    pub bytes: Vec<u8>,
+    pub tag: Option<u32>,
+}
+
+/// Bounds on SpacetimeDB's trait names.
+fn assert_bsatn<T: Serialize + DeserializeOwned>(_: &T) {}
+fn assert_borrowing_decode<'de, T: Deserialize<'de>>() {}
 
 #[table(accessor = surface_user, public, index(accessor = by_tier_and_age, btree(columns = [tier, age])))]
 #[derive(Clone, Debug)]
@@ -222,6 +236,8 @@ pub fn surface_queries(ctx: &ReducerContext, name: String, min_age: u8) -> Reduc
         ctx.db.surface_message().id().delete(message.id);
     }
     let _: u64 = ctx.db.surface_event().clear();
+    assert_bsatn(&SurfaceBlob { bytes: vec![1], tag: None });
+    assert_borrowing_decode::<SurfacePoint>();
     let slots = ctx.db.surface_slot();
     let _: Option<SurfaceSlot> = slots.slot().find(3u16);
     let _: Option<SurfaceSlot> = slots.tier().find(SurfaceTier::Paid);

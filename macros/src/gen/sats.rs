@@ -1,6 +1,8 @@
 //! `#[derive(SpacetimeType)]`: the `SpacetimeType` impl (registering the type under its
 //! name), the BSATN `Encode` and `Decode` impls, and for enums without payloads the
 //! `FilterableValue` and `DirectIndexKey` impls that make them index keys.
+//! `#[derive(Serialize)]` and `#[derive(Deserialize)]` generate only the `Encode` or the
+//! `Decode` impl.
 
 use super::private;
 use crate::model::{Container, Data};
@@ -20,7 +22,16 @@ fn with_bound(generics: &Generics, bound: TokenStream) -> Generics {
     generics
 }
 
-pub fn expand(c: &Container<'_>) -> TokenStream {
+/// Which of the derives to generate: `SpacetimeType` generates all three parts, while
+/// `Serialize` and `Deserialize` (SpacetimeDB's names for the BSATN traits) generate one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Derive {
+    SpacetimeType,
+    Serialize,
+    Deserialize,
+}
+
+pub fn expand(c: &Container<'_>, derive: Derive) -> TokenStream {
     let p = match &c.krate {
         Some(krate) => quote!(#krate::__private),
         None => private(),
@@ -131,35 +142,45 @@ pub fn expand(c: &Container<'_>) -> TokenStream {
         _ => TokenStream::new(),
     };
 
+    let spacetime_type = quote! {
+        #[automatically_derived]
+        impl #st_impl #p::SpacetimeType for #ident #ty_generics #st_where {
+            fn make_type<__S: #p::TypespaceBuilder>(__ts: &mut __S) -> #p::AlgebraicType {
+                #p::TypespaceBuilder::add(
+                    __ts,
+                    #p::TypeId::of::<Self>(),
+                    #p::Some(#name),
+                    |__ts| #make_ty,
+                )
+            }
+        }
+
+        #filterable
+    };
+    let encode = quote! {
+        #[automatically_derived]
+        impl #enc_impl #p::Encode for #ident #ty_generics #enc_where {
+            fn encode(&self, __out: &mut #p::Vec<u8>) {
+                #encode_body
+            }
+        }
+    };
+    let decode = quote! {
+        #[automatically_derived]
+        impl #dec_impl #p::Decode for #ident #ty_generics #dec_where {
+            fn decode(__input: &mut &[u8]) -> #p::Result<Self, #p::DecodeError> {
+                #decode_body
+            }
+        }
+    };
+    let parts = match derive {
+        Derive::SpacetimeType => quote!(#spacetime_type #encode #decode),
+        Derive::Serialize => encode,
+        Derive::Deserialize => decode,
+    };
     quote! {
         const _: () = {
-            #[automatically_derived]
-            impl #st_impl #p::SpacetimeType for #ident #ty_generics #st_where {
-                fn make_type<__S: #p::TypespaceBuilder>(__ts: &mut __S) -> #p::AlgebraicType {
-                    #p::TypespaceBuilder::add(
-                        __ts,
-                        #p::TypeId::of::<Self>(),
-                        #p::Some(#name),
-                        |__ts| #make_ty,
-                    )
-                }
-            }
-
-            #[automatically_derived]
-            impl #enc_impl #p::Encode for #ident #ty_generics #enc_where {
-                fn encode(&self, __out: &mut #p::Vec<u8>) {
-                    #encode_body
-                }
-            }
-
-            #[automatically_derived]
-            impl #dec_impl #p::Decode for #ident #ty_generics #dec_where {
-                fn decode(__input: &mut &[u8]) -> #p::Result<Self, #p::DecodeError> {
-                    #decode_body
-                }
-            }
-
-            #filterable
+            #parts
         };
     }
 }
