@@ -103,7 +103,11 @@ mod tests {
         assert_eq!(hex.as_str(), "00ab7f");
         assert_eq!(format!("[{hex:>8}]"), "[  00ab7f]");
         assert_eq!(format!("{hex:?}"), "00ab7f");
-        assert!(hex == "00ab7f" && "00ab7f".to_owned() == hex && hex.starts_with("00a"));
+        let owned = String::from("00ab7f");
+        assert_eq!(hex, "00ab7f");
+        assert_eq!(owned, hex);
+        assert_eq!(hex, owned);
+        assert!(hex.starts_with("00a"));
         assert_eq!(String::from(hex).len(), 6);
     }
 }

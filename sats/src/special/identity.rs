@@ -125,7 +125,7 @@ impl fmt::Display for Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Identity").field(&self.to_hex()).finish()
+        f.debug_tuple("Identity").field(&encode(&self.to_be_byte_array())).finish()
     }
 }
 

@@ -62,6 +62,18 @@ impl Timestamp {
         Self::from_system_time(std::time::SystemTime::now())
     }
 
+    /// Not available to modules: `wasm32-unknown-unknown` has no clock. It exists, as in
+    /// SpacetimeDB, so that code shared with native crates compiles; a reducer reads
+    /// `ctx.timestamp`.
+    ///
+    /// # Panics
+    /// Always, naming `ctx.timestamp` as the replacement.
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    #[deprecated = "Timestamp::now() panics in a module; read the `timestamp` field of the `ReducerContext` instead"]
+    pub fn now() -> Self {
+        panic!("Timestamp::now() is not available in a module (there is no clock): read `ctx.timestamp` instead")
+    }
+
     /// The timestamp `time_duration` after the Unix epoch.
     pub const fn from_time_duration_since_unix_epoch(time_duration: TimeDuration) -> Self {
         Self::from_micros_since_unix_epoch(time_duration.micros)
