@@ -1,7 +1,9 @@
 //! Durability across crashes (`TestServer::restart` SIGKILLs the server): rows and
 //! sequences come back from the commit log, schedules resume, a damaged log tail is cut
 //! with a message saying what was dropped, and under steady load every acknowledged
-//! call survives and no transaction is half-applied.
+//! call survives and no transaction is half-applied. Snapshots are taken and a damaged
+//! one is passed over; `--in-memory` keeps nothing; SQL reads are confirmed unless
+//! `?confirmed=false`.
 
 use crate::common::*;
 use spacetime_testing::cli::Cli;
@@ -21,13 +23,23 @@ const PROGRESS: Duration = Duration::from_secs(30);
 
 /// Every commit-log segment under the data directory.
 fn segments(dir: &Path) -> Vec<PathBuf> {
+    files_ending(dir, ".stdb.log")
+}
+
+/// Every valid snapshot file under the data directory, oldest first.
+fn snapshots(dir: &Path) -> Vec<PathBuf> {
+    files_ending(dir, ".snapshot")
+}
+
+/// Every file under `dir` whose path ends with `suffix`, sorted.
+fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else { return found };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            found.extend(segments(&path));
-        } else if path.to_string_lossy().ends_with(".stdb.log") {
+            found.extend(files_ending(&path, suffix));
+        } else if path.to_string_lossy().ends_with(suffix) {
             found.push(path);
         }
     }
@@ -177,4 +189,102 @@ fn acknowledged_calls_survive_crashes_under_load() {
 fn random_below(n: u64) -> u64 {
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     u64::from(nanos) % n
+}
+
+/// A fixture on a server started with extra `start` flags.
+fn fixture_with_args(module: ModuleCrate, name: &str, args: &[&str]) -> Fixture {
+    let wasm = build_module(module, Bindings::Ours);
+    let server = TestServer::start_with_args(args);
+    let owner = Cli::new(&server);
+    let identity = owner.publish(&wasm, Some(name));
+    Fixture { server, owner, name: name.to_owned(), identity, wasm }
+}
+
+#[test]
+fn snapshots_are_restored_and_a_damaged_one_is_passed_over() {
+    let mut fx = fixture_with_args(CONSTRAINTS, "durable-snapshots", &["--snapshot-every", "2"]);
+    // Snapshots are written in the background after every second transaction; keep
+    // adding people until two are on disk, so the older one is there to fall back on.
+    let mut added = 0u32;
+    poll(
+        "two snapshot files",
+        PROGRESS,
+        || {
+            if snapshots(&fx.server.data_dir()).len() >= 2 {
+                return Some(());
+            }
+            fx.call("add", &[&format!("p{added}")]).ok();
+            added += 1;
+            None
+        },
+        || format!("{:?}", snapshots(&fx.server.data_dir())),
+    );
+    let all_present = |fx: &Fixture| {
+        let rows = fx.sql("SELECT name FROM person");
+        (0..added).all(|i| rows.lines().any(|l| l.trim() == format!("\"p{i}\"")))
+    };
+    fx.server.restart();
+    assert!(all_present(&fx), "every row is back from snapshot + log: {}", fx.sql("SELECT name FROM person"));
+    assert!(fx.server.output().contains("restored, replayed"), "{}", fx.server.output());
+
+    // Damage the newest snapshot's payload: restore must pass it over.
+    let newest = snapshots(&fx.server.data_dir()).pop().expect("a snapshot file");
+    let mut bytes = std::fs::read(&newest).expect("read the snapshot");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&newest, bytes).expect("write the damaged snapshot");
+    fx.server.restart();
+    assert!(all_present(&fx), "every row is back from an older snapshot + log: {}", fx.sql("SELECT name FROM person"));
+    let output = fx.server.output();
+    assert!(output.contains("skipped snapshot at tx offset"), "the server log says the snapshot was skipped: {output}");
+    let logs = fx.logs(100);
+    assert!(logs.iter().any(|l| l.contains("skipped snapshot at tx offset")), "and so does the module log: {logs:?}");
+    assert!(!newest.exists(), "the damaged snapshot is set aside");
+    // The database goes on writing after the fallback.
+    fx.call("add", &["after"]).ok();
+    fx.server.restart();
+    assert!(fx.sql("SELECT name FROM person").contains("\"after\""));
+}
+
+#[test]
+fn in_memory_keeps_nothing_across_a_restart() {
+    let mut fx = fixture_with_args(CONSTRAINTS, "in-memory", &["--in-memory"]);
+    fx.call("add", &["Alice"]).ok();
+    assert!(fx.sql("SELECT * FROM person").contains("\"Alice\""));
+    assert!(segments(&fx.server.data_dir()).is_empty(), "an in-memory server writes no commit log");
+    fx.server.restart();
+    assert!(segments(&fx.server.data_dir()).is_empty(), "nor on restart");
+    let out = fx.owner.sql(&fx.name, "SELECT * FROM person");
+    assert!(!out.success(), "the database is gone after a restart: {}", out.stdout);
+}
+
+#[test]
+fn sql_is_confirmed_unless_asked_otherwise() {
+    let mut fx = Fixture::new(CONSTRAINTS, Bindings::Ours, "durable-confirmed");
+    let token = fx.owner.token().expect("the owner is logged in");
+    let http = reqwest::blocking::Client::new();
+    let sql = |fx: &Fixture, query: &str, confirmed: Option<&str>| {
+        let url = format!("{}/v1/database/{}/sql", fx.server.url(), fx.name);
+        let url = match confirmed {
+            Some(c) => format!("{url}?confirmed={c}"),
+            None => url,
+        };
+        let response = http.post(url).bearer_auth(&token).body(query.to_owned()).send().expect("the server answers");
+        (response.status().as_u16(), response.text().unwrap_or_default())
+    };
+    // An unconfirmed write answers; a confirmed read after it waits for it to be
+    // durable, so once that read answers, the write survives a crash.
+    let (status, body) = sql(&fx, "INSERT INTO person (id, name) VALUES (10, 'Eve')", Some("false"));
+    assert_eq!(status, 200, "{body}");
+    for confirmed in [Some("false"), Some("true"), None] {
+        let (status, body) = sql(&fx, "SELECT * FROM person", confirmed);
+        assert_eq!(status, 200, "confirmed={confirmed:?}: {body}");
+        assert!(body.contains("\"Eve\""), "confirmed={confirmed:?}: {body}");
+    }
+    fx.server.restart();
+    let (status, body) = sql(&fx, "SELECT * FROM person", None);
+    assert!(status == 200 && body.contains("\"Eve\""), "{status} {body}");
+    let (status, body) = sql(&fx, "SELECT * FROM person", Some("maybe"));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("`confirmed`") && body.contains("`true` or `false`"), "{body}");
 }

@@ -49,6 +49,8 @@ pub struct TestServer {
     root: tempfile::TempDir,
     addr: String,
     output: Arc<Mutex<String>>,
+    /// Flags passed to every `start` of this server, restarts included.
+    extra_args: Vec<String>,
 }
 
 impl TestServer {
@@ -68,13 +70,26 @@ impl TestServer {
     /// # Panics
     /// As [`TestServer::start`].
     pub fn start_configured(cli_toml: Option<&str>, listen_addr: Option<&str>) -> Self {
+        Self::launch(cli_toml, listen_addr, Vec::new())
+    }
+
+    /// Starts a server as [`TestServer::start`] does, passing `args` (e.g.
+    /// `["--snapshot-every", "5"]`) to `spacetime start` now and on every restart.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub fn start_with_args(args: &[&str]) -> Self {
+        Self::launch(None, Some("127.0.0.1:0"), args.iter().map(|a| (*a).to_owned()).collect())
+    }
+
+    fn launch(cli_toml: Option<&str>, listen_addr: Option<&str>, extra_args: Vec<String>) -> Self {
         let root = tempfile::Builder::new().prefix("spacetime-e2e-").tempdir().expect("create a temporary directory");
         if let Some(text) = cli_toml {
             std::fs::write(root.path().join("server-cli.toml"), text).expect("write the server's cli.toml");
         }
         let output = Arc::new(Mutex::new(String::new()));
-        let (child, addr) = spawn(root.path(), listen_addr, &output);
-        let server = Self { child, root, addr, output };
+        let (child, addr) = spawn(root.path(), listen_addr, &extra_args, &output);
+        let server = Self { child, root, addr, output, extra_args };
         server.wait_for_ping();
         server
     }
@@ -100,7 +115,7 @@ impl TestServer {
     /// If the new process does not come up before the deadline.
     pub fn restart(&mut self) {
         self.kill();
-        let (child, addr) = spawn(self.root.path(), Some(&self.addr), &self.output);
+        let (child, addr) = spawn(self.root.path(), Some(&self.addr), &self.extra_args, &self.output);
         self.child = child;
         self.addr = addr;
         self.wait_for_ping();
@@ -142,7 +157,7 @@ impl Drop for TestServer {
 }
 
 /// Spawns `spacetime start` in `root` and returns it with the address it announced.
-fn spawn(root: &Path, listen_addr: Option<&str>, output: &Arc<Mutex<String>>) -> (Child, String) {
+fn spawn(root: &Path, listen_addr: Option<&str>, extra_args: &[String], output: &Arc<Mutex<String>>) -> (Child, String) {
     let mut command = Command::new(spacetime_bin());
     command
         .arg("--config-path")
@@ -155,6 +170,7 @@ fn spawn(root: &Path, listen_addr: Option<&str>, output: &Arc<Mutex<String>>) ->
     if let Some(addr) = listen_addr {
         command.arg("--listen-addr").arg(addr);
     }
+    command.args(extra_args);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -31,6 +31,10 @@ pub struct StartArgs {
     /// Keep everything in memory: nothing survives a restart.
     #[arg(long)]
     pub in_memory: bool,
+    /// Snapshot a database after this many logged transactions, so a restart replays
+    /// at most that many (default 100000; 0: never).
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u64>,
 }
 
 /// Runs `start`.
@@ -52,6 +56,9 @@ pub fn exec(ctx: &Ctx, args: StartArgs) -> Result<()> {
         _ => JwtKeySource::Dir(ctx.config.dir()),
     };
     config.in_memory = args.in_memory;
+    if let Some(n) = args.snapshot_every {
+        config.snapshot_every = n;
+    }
     crate::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -102,10 +102,14 @@ impl Database {
     }
 
     /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
-    /// `client_disconnected` as an HTTP call is. The result is a confirmed read: it is
-    /// released once every transaction committed before it is durable.
-    pub async fn sql(&self, caller: Identity, sql: String) -> Result<SqlResult, ActorGone> {
+    /// `client_disconnected` as an HTTP call is. With `confirmed` the result is a
+    /// confirmed read: it is released once every transaction committed before it is
+    /// durable; without, it is released at once and a crash may still take it back.
+    pub async fn sql(&self, caller: Identity, sql: String, confirmed: bool) -> Result<SqlResult, ActorGone> {
         let reply = self.ask(|reply| Command::Sql { caller, sql, reply }).await?;
+        if !confirmed {
+            return Ok(reply.value);
+        }
         self.confirmed(reply).await
     }
 

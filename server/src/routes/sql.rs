@@ -2,12 +2,16 @@
 //! a JSON array holding one result per statement:
 //! `{"schema": <SATS-JSON ProductType>, "rows": [[v…]…], "total_duration_micros": n,
 //! "stats": {"rows_inserted", "rows_deleted", "rows_updated"}}`.
+//!
+//! `?confirmed=true` (the default) releases the result only once every transaction
+//! before it (and the statement's own, for DML) is durable; `?confirmed=false` answers
+//! at once, so a crash may still take back what it showed.
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
 use crate::database::SqlResult;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
@@ -20,18 +24,39 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/database/{db}/sql", post(sql))
 }
 
+/// The query string of the SQL route.
+#[derive(Debug, serde::Deserialize)]
+struct SqlParams {
+    /// Wait for durability before answering (default true). Taken as text so a bad
+    /// value gets an error naming the parameter.
+    confirmed: Option<String>,
+}
+
+/// `?confirmed=`: absent or `true` waits for durability, `false` does not.
+fn parse_confirmed(value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => {
+            Err(ApiError::BadRequest(format!("`confirmed` is `{other}`, but it must be `true` or `false`")))
+        }
+    }
+}
+
 async fn sql(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(db): Path<String>,
+    Query(params): Query<SqlParams>,
     body: String,
 ) -> Result<Json<Value>, ApiError> {
+    let confirmed = parse_confirmed(params.confirmed.as_deref())?;
     if body.trim().is_empty() {
         return Err(ApiError::BadRequest("the body is empty: send one SQL statement as plain text".into()));
     }
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
-    let (outcome, duration) = match database.sql(caller.identity, body).await {
+    let (outcome, duration) = match database.sql(caller.identity, body, confirmed).await {
         Ok(SqlResult::Ran { result: Ok(outcome), duration }) => (outcome, duration),
         Ok(SqlResult::Ran { result: Err(e), .. }) => return Err(ApiError::BadRequest(e.to_string())),
         Ok(SqlResult::Rejected(message)) => {
