@@ -78,6 +78,8 @@ pub enum Command {
     Server(subcommands::server::ServerCommand),
     /// Give a database a new name.
     Rename(subcommands::rename::RenameArgs),
+    /// Stream a database's subscription updates as JSON lines. UNSTABLE.
+    Subscribe(subcommands::subscribe::SubscribeArgs),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -175,5 +177,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Logout => logout::exec(&mut ctx),
         Command::Server(command) => server::exec(&mut ctx, command),
         Command::Rename(args) => rename::exec(&mut ctx, args),
+        Command::Subscribe(args) => subscribe::exec(&mut ctx, args),
     }
 }

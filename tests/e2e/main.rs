@@ -21,3 +21,4 @@ mod runaway;
 mod schedule;
 mod sql;
 mod start_restart;
+mod subscribe;

@@ -12,3 +12,4 @@ pub mod rename;
 pub mod server;
 pub mod sql;
 pub mod start;
+pub mod subscribe;

@@ -1,0 +1,90 @@
+//! `spacetime subscribe`: the initial update, a live update after a reducer call (as
+//! upstream's smoketests drive it: `subscribe -n 1 --print-initial-update` in the
+//! background), and the error for a private table.
+
+use crate::common::*;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+/// A `spacetime subscribe` running in the background, its stdout lines on a channel.
+struct Subscriber {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Subscriber {
+    fn start(fx: &Fixture, args: &[&str]) -> Self {
+        let mut child = Command::new(spacetime_testing::server::spacetime_bin())
+            .arg("--config-path")
+            .arg(fx.owner.config_path())
+            .args(["subscribe", "--server", fx.owner.server_url()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn `spacetime subscribe`");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self { child, lines }
+    }
+
+    #[track_caller]
+    fn next_json(&self, what: &str) -> serde_json::Value {
+        let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| panic!("no {what} line: {e}"));
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("the {what} line is not JSON ({e}): {line}"))
+    }
+
+    /// Waits (with a deadline) for the process to exit by itself.
+    #[track_caller]
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        poll("`subscribe` to exit", Duration::from_secs(30), || self.child.try_wait().expect("poll subscribe"), String::new)
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+both_bindings!(fn subscribe_prints_initial_and_live_updates(bindings) {
+    let fx = Fixture::new(BASIC, bindings, "basic-db");
+    fx.call("add", &["Alice"]).ok();
+    let mut sub = Subscriber::start(&fx, &["basic-db", "SELECT * FROM person", "-n", "1", "--print-initial-update"]);
+    assert_eq!(
+        sub.next_json("initial update"),
+        serde_json::json!({ "person": { "deletes": [], "inserts": [{ "name": "Alice" }] } })
+    );
+    fx.call("add", &["Bob"]).ok();
+    assert_eq!(
+        sub.next_json("transaction update"),
+        serde_json::json!({ "person": { "deletes": [], "inserts": [{ "name": "Bob" }] } })
+    );
+    assert!(sub.wait_exit().success(), "`subscribe -n 1` exits successfully after one update");
+});
+
+both_bindings!(fn subscribe_without_initial_update_and_with_timeout(bindings) {
+    let fx = Fixture::new(BASIC, bindings, "basic-db");
+    fx.call("add", &["Alice"]).ok();
+    let out = fx.owner.run(&["subscribe", "basic-db", "SELECT * FROM person", "-t", "1"]).ok();
+    assert_eq!(out.stdout, "", "no initial update without --print-initial-update, no update without a transaction");
+});
+
+both_bindings!(fn subscribe_to_a_private_table_fails(bindings) {
+    let fx = Fixture::new(PERMISSIONS, bindings, "perm-db");
+    let other = fx.other_user();
+    let out = other.run(&["subscribe", "perm-db", "SELECT * FROM secret", "-n", "1"]).err();
+    assert!(out.stderr.contains("secret"), "the error names the table: {}", out.stderr);
+    assert_eq!(out.stdout, "");
+});
