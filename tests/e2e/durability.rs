@@ -288,3 +288,50 @@ fn sql_is_confirmed_unless_asked_otherwise() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("`confirmed`") && body.contains("`true` or `false`"), "{body}");
 }
+
+/// Kills the child process on drop, so a failed assertion leaves no process behind.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn clients_connected_at_a_crash_are_disconnected_on_restart() {
+    // `host-test` keeps an `online` row per connected identity: `client_connected`
+    // inserts it, `client_disconnected` deletes it.
+    let mut fx = Fixture::new(spacetime_testing::modules::HOST_TEST, Bindings::Ours, "durable-clients");
+    let subscriber = fx.other_user();
+    let child = std::process::Command::new(spacetime_testing::server::spacetime_bin())
+        .arg("--config-path")
+        .arg(subscriber.config_path())
+        .args(["subscribe", "--server", subscriber.server_url(), &fx.name, "SELECT * FROM person", "-t", "600"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn `spacetime subscribe`");
+    let _child = KillOnDrop(child);
+    // The owner's own SQL connection is online while its statement runs, so the
+    // subscriber makes two.
+    let online = |fx: &Fixture| {
+        let out = fx.sql("SELECT * FROM online");
+        out.lines().skip_while(|l| !l.starts_with('-')).skip(1).filter(|l| !l.trim().is_empty()).count()
+    };
+    poll("the subscriber online", PROGRESS, || (online(&fx) == 2).then_some(()), || fx.sql("SELECT * FROM online"));
+    fx.server.restart();
+    assert_eq!(online(&fx), 1, "the crash cut the subscriber off: {}", fx.sql("SELECT * FROM online"));
+    let logs = fx.logs(100);
+    assert!(
+        logs.iter().any(|l| l.contains("running client_disconnected for 1 client(s) connected before the restart")),
+        "{logs:?}"
+    );
+    // Nothing is left to disconnect on the next restart.
+    fx.server.restart();
+    assert_eq!(online(&fx), 1, "{}", fx.sql("SELECT * FROM online"));
+    let again = fx.logs(100).iter().filter(|l| l.contains("client(s) connected before the restart")).count();
+    assert_eq!(again, 1, "no client is disconnected twice");
+}

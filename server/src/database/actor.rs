@@ -15,6 +15,7 @@ use spacetime_commitlog::DurableOffset;
 use crate::subscription::{ActorCx, ClientCommand, SubscriptionManager};
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::{LoadError, LogLevel, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
+use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp};
 use std::sync::{mpsc, Arc, RwLock};
 use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
@@ -153,8 +154,46 @@ impl Actor {
             }
         } else {
             actor.instance.restore_schedules(&actor.datastore, Timestamp::now());
+            actor.disconnect_stale_clients();
         }
         Ok(actor)
+    }
+
+    /// Runs `client_disconnected` for every client the log holds as connected: the
+    /// crash (or stop) closed their connections without running it.
+    fn disconnect_stale_clients(&mut self) {
+        let stale = self.log.as_ref().map(DatabaseLog::connected).unwrap_or_default();
+        if stale.is_empty() {
+            return;
+        }
+        let message = format!("running client_disconnected for {} client(s) connected before the restart", stale.len());
+        log::info!("{message}");
+        log_system(&self.logs, LogLevel::Info, None, message);
+        for (identity, connection_id) in stale {
+            self.disconnect(identity, connection_id);
+        }
+    }
+
+    /// Whether connections must be logged: only a `client_disconnected` reducer needs
+    /// to run for clients a crash cut off.
+    fn tracks_clients(&self) -> bool {
+        self.log.is_some() && self.instance.program().module_def().lifecycle_reducer(Lifecycle::OnDisconnect).is_some()
+    }
+
+    /// Logs that a client's connection was accepted.
+    fn note_connected(&mut self, identity: Identity, connection_id: ConnectionId) {
+        if self.tracks_clients() {
+            if let Some(log) = &mut self.log {
+                log.append_connected(identity, connection_id);
+            }
+        }
+    }
+
+    /// Logs that a client's `client_disconnected` ran.
+    fn note_disconnected(&mut self, identity: Identity, connection_id: ConnectionId) {
+        if let Some(log) = &mut self.log {
+            log.append_disconnected(identity, connection_id);
+        }
     }
 
     /// A handle to wait for durability, if the database has a log.
@@ -209,6 +248,23 @@ impl Actor {
                 let _ = reply.send(self.logged(result));
             }
             Command::Client(command) => {
+                // Which client this connects or disconnects, to log it once the
+                // manager has run the lifecycle reducer; an accepted connect is seen
+                // through a reply channel of our own, forwarded to the socket task.
+                let mut connecting = None;
+                let mut disconnecting = None;
+                let command = match command {
+                    ClientCommand::Connect { client, token, reply } => {
+                        let (ours, accepted) = oneshot::channel();
+                        connecting = Some((client.identity, client.connection_id, accepted, reply));
+                        ClientCommand::Connect { client, token, reply: ours }
+                    }
+                    ClientCommand::Disconnect { identity, connection_id } => {
+                        disconnecting = Some((identity, connection_id));
+                        ClientCommand::Disconnect { identity, connection_id }
+                    }
+                    other => other,
+                };
                 let mut cx = ActorCx {
                     ds: &mut self.datastore,
                     instance: &mut self.instance,
@@ -219,6 +275,16 @@ impl Actor {
                 let committed: Vec<TxData> = self.subscriptions.handle(command, &mut cx);
                 for tx in &committed {
                     self.log_tx(tx);
+                }
+                if let Some((identity, connection_id, mut accepted, reply)) = connecting {
+                    let result = accepted.try_recv().unwrap_or_else(|_| Err("the database did not answer the connect".into()));
+                    if result.is_ok() {
+                        self.note_connected(identity, connection_id);
+                    }
+                    let _ = reply.send(result);
+                }
+                if let Some((identity, connection_id)) = disconnecting {
+                    self.note_disconnected(identity, connection_id);
                 }
             }
             Command::Update { program, reply } => {
@@ -258,6 +324,7 @@ impl Actor {
                 Ok(tx) => self.committed(&tx),
             }
         }
+        self.note_connected(caller, connection_id);
         Ok(connection_id)
     }
 
@@ -269,6 +336,7 @@ impl Actor {
                 Ok(tx) => self.committed(&tx),
             }
         }
+        self.note_disconnected(caller, connection_id);
     }
 
     fn http_call(&mut self, caller: Identity, target: &ReducerTarget, args: &[u8]) -> CallResult {

@@ -7,9 +7,9 @@
 //! tables by name), and what a snapshot holds in [`snapshot`]. The schema is not
 //! logged: it is the module's, whose program the registry keeps; a restart creates
 //! the tables from it, then restores the snapshot and replays the log on top, without
-//! running reducers. Tracking of connected clients across a crash is not logged yet
-//! (HTTP calls connect and disconnect within one actor command, so only a crash in
-//! the middle of one leaves a `client_disconnected` unrun).
+//! running reducers. Connected clients are logged too (when the module has a
+//! `client_disconnected` reducer), so a restart can run `client_disconnected` for
+//! every client a crash cut off ([`DatabaseLog::connected`]).
 
 pub mod record;
 pub mod snapshot;
@@ -23,6 +23,8 @@ use spacetime_commitlog::{
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
+use spacetime_sats::{ConnectionId, Identity};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -78,6 +80,8 @@ pub struct DatabaseLog {
     last_offset: Option<u64>,
     snapshotting: Option<std::thread::JoinHandle<()>>,
     logs: Arc<ModuleLogs>,
+    /// The clients the log holds as connected.
+    clients: HashMap<ConnectionId, Identity>,
 }
 
 /// A restored database: its log, and whether it was new.
@@ -113,17 +117,28 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         crate::database::log_system(logs, LogLevel::Warn, None, message);
     }
     let mut fresh = recovered.snapshot.is_none();
+    let mut clients = HashMap::new();
     if let Some(snap) = &recovered.snapshot {
-        snapshot::restore(ds, &snap.payload)
+        let connected = snapshot::restore(ds, &snap.payload)
             .map_err(|source| RestoreError::Snapshot { offset: snap.tx_offset, source })?;
+        clients.extend(connected.into_iter().map(|(identity, connection_id)| (connection_id, identity)));
     }
     let mut replayed = 0u64;
     for item in recovered.replay() {
         let (offset, bytes) = item?;
         let record = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })?;
         fresh = false;
-        if let Record::Tx(tables) = record {
-            record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
+        match record {
+            Record::Tx(tables) => {
+                record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
+            }
+            Record::Connected(identity, connection_id) => {
+                clients.insert(connection_id, identity);
+            }
+            Record::Disconnected(_, connection_id) => {
+                clients.remove(&connection_id);
+            }
+            Record::Created => {}
         }
         replayed += 1;
     }
@@ -140,6 +155,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         last_offset: None,
         snapshotting: None,
         logs: logs.clone(),
+        clients,
     };
     Ok(Opened { log, fresh })
 }
@@ -165,11 +181,38 @@ impl DatabaseLog {
         if tx.is_empty() {
             return;
         }
-        if let Err(e) = self.append(record::encode_tx(tx)) {
+        self.append_record(record::encode_tx(tx));
+        self.since_snapshot += 1;
+    }
+
+    /// Appends a record; a failure means the writer is broken: it is logged, and later
+    /// confirmed reads fail.
+    fn append_record(&mut self, payload: Vec<u8>) {
+        if let Err(e) = self.append(payload) {
             log::error!("cannot log a transaction: {e}");
             crate::database::log_system(&self.logs, LogLevel::Error, None, format!("cannot log a transaction: {e}"));
         }
-        self.since_snapshot += 1;
+    }
+
+    /// Logs that a client connected (after its `client_connected` committed).
+    pub fn append_connected(&mut self, identity: Identity, connection_id: ConnectionId) {
+        self.clients.insert(connection_id, identity);
+        self.append_record(record::encode_client(true, identity, connection_id));
+    }
+
+    /// Logs that a client disconnected, if it was logged as connected.
+    pub fn append_disconnected(&mut self, identity: Identity, connection_id: ConnectionId) {
+        if self.clients.remove(&connection_id).is_some() {
+            self.append_record(record::encode_client(false, identity, connection_id));
+        }
+    }
+
+    /// The clients the log holds as connected. Right after [`open`], these are the
+    /// clients a crash disconnected without running `client_disconnected`.
+    pub fn connected(&self) -> Vec<(Identity, ConnectionId)> {
+        let mut clients: Vec<_> = self.clients.iter().map(|(&c, &i)| (i, c)).collect();
+        clients.sort();
+        clients
     }
 
     /// The offset of the last record appended: a confirmed result waits for it.
@@ -195,7 +238,7 @@ impl DatabaseLog {
         }
         let Some(offset) = self.last_offset else { return };
         self.since_snapshot = 0;
-        let payload = snapshot::encode(ds);
+        let payload = snapshot::encode(ds, &self.connected());
         let durability = self.durability.clone();
         let snapshots = self.snapshots.clone();
         let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {

@@ -9,6 +9,11 @@
 //! - kind 1, **transaction**: `u32` table count, then per table: its name
 //!   (`u32` length + UTF-8), its deleted rows, its inserted rows (each a `u32` count of
 //!   `u32`-length-prefixed BSATN rows). All integers are little-endian, as in BSATN.
+//! - kind 2, **connected**, and kind 3, **disconnected**: a client's `identity`
+//!   (32 bytes) and `connection_id` (16 bytes), little-endian. Written after a
+//!   client's `client_connected` transaction, and after its `client_disconnected` one,
+//!   when the module has a `client_disconnected` reducer; a restart runs that reducer
+//!   for every client the log leaves connected (the crash closed their connections).
 //!
 //! Tables are named, not numbered, because table ids are handed out in creation order
 //! and a restart creates the tables from the *current* module. That is sound because
@@ -21,13 +26,15 @@
 //! row, or the log does not belong to this state), then every insert.
 
 use spacetime_datastore::{Datastore, TableChanges, TxData};
-use spacetime_sats::bsatn::{decode_len, take, DecodeError};
-use spacetime_sats::ColId;
+use spacetime_sats::bsatn::{decode_len, take, take_array, DecodeError};
+use spacetime_sats::{ColId, ConnectionId, Identity};
 
 /// The record format version written today.
 const VERSION: u8 = 1;
 const KIND_CREATED: u8 = 0;
 const KIND_TX: u8 = 1;
+const KIND_CONNECTED: u8 = 2;
+const KIND_DISCONNECTED: u8 = 3;
 
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +43,10 @@ pub enum Record {
     Created,
     /// A committed transaction's net changes.
     Tx(Vec<TableRecord>),
+    /// A client connected (its `client_connected` committed).
+    Connected(Identity, ConnectionId),
+    /// A client disconnected (its `client_disconnected` ran).
+    Disconnected(Identity, ConnectionId),
 }
 
 /// The changes of one table in a [`Record::Tx`].
@@ -80,6 +91,25 @@ pub enum RecordError {
 /// Encodes the "created" record.
 pub fn encode_created() -> Vec<u8> {
     vec![VERSION, KIND_CREATED]
+}
+
+/// Encodes a "connected" (`connected == true`) or "disconnected" record.
+pub fn encode_client(connected: bool, identity: Identity, connection_id: ConnectionId) -> Vec<u8> {
+    let kind = if connected { KIND_CONNECTED } else { KIND_DISCONNECTED };
+    let mut out = vec![VERSION, kind];
+    put_client(identity, connection_id, &mut out);
+    out
+}
+
+pub(super) fn put_client(identity: Identity, connection_id: ConnectionId, out: &mut Vec<u8>) {
+    out.extend_from_slice(&identity.to_byte_array());
+    out.extend_from_slice(&connection_id.as_le_byte_array());
+}
+
+pub(super) fn get_client(input: &mut &[u8]) -> Result<(Identity, ConnectionId), DecodeError> {
+    let identity = Identity::from_byte_array(take_array(input)?);
+    let connection_id = ConnectionId::from_le_byte_array(take_array(input)?);
+    Ok((identity, connection_id))
 }
 
 /// Encodes a committed transaction as a record.
@@ -138,7 +168,7 @@ pub(super) fn get_rows(input: &mut &[u8]) -> Result<Vec<Box<[u8]>>, DecodeError>
 /// [`RecordError::Version`], [`RecordError::Kind`], [`RecordError::Decode`].
 pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
     let input = &mut input;
-    let [version, kind] = spacetime_sats::bsatn::take_array::<2>(input)?;
+    let [version, kind] = take_array::<2>(input)?;
     if version != VERSION {
         return Err(RecordError::Version(version));
     }
@@ -154,6 +184,14 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
                 tables.push(TableRecord { name, deletes, inserts });
             }
             Record::Tx(tables)
+        }
+        KIND_CONNECTED => {
+            let (identity, connection_id) = get_client(input)?;
+            Record::Connected(identity, connection_id)
+        }
+        KIND_DISCONNECTED => {
+            let (identity, connection_id) = get_client(input)?;
+            Record::Disconnected(identity, connection_id)
         }
         other => return Err(RecordError::Kind(other)),
     };
@@ -241,6 +279,15 @@ mod tests {
         }]);
         assert_eq!(decode(&encode_tx(&tx)).unwrap(), expected);
         assert_eq!(decode(&encode_created()).unwrap(), Record::Created);
+        let (identity, connection_id) = (Identity::from_byte_array([7; 32]), ConnectionId::from_u128(9 << 100 | 5));
+        assert_eq!(
+            decode(&encode_client(true, identity, connection_id)).unwrap(),
+            Record::Connected(identity, connection_id)
+        );
+        assert_eq!(
+            decode(&encode_client(false, identity, connection_id)).unwrap(),
+            Record::Disconnected(identity, connection_id)
+        );
         assert!(matches!(decode(&[2, 0]), Err(RecordError::Version(2))));
         assert!(matches!(decode(&[1, 9]), Err(RecordError::Kind(9))));
         let mut truncated = encode_tx(&tx);

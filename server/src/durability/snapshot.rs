@@ -8,16 +8,22 @@
 //! the sequence is used up) and `next: i128` (the value it hands out next), then
 //! `u32` row count and the BSATN rows (each `u32`-length-prefixed). Little-endian.
 //! Tables are named for the reason given in `record.rs`.
+//!
+//! Version 2 (written today) appends the clients connected at that offset: a `u32`
+//! count, then each as in a "connected" record (`record.rs`). Version 1 is still read
+//! (no clients).
 
-use super::record::{get_rows, get_string, put_bytes, put_len, RecordError};
+use super::record::{get_client, get_rows, get_string, put_bytes, put_client, put_len, RecordError};
 use spacetime_datastore::Datastore;
 use spacetime_sats::bsatn::{decode_len, take_array, DecodeError};
-use spacetime_sats::ColId;
+use spacetime_sats::{ColId, ConnectionId, Identity};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// The first version, without clients.
+const VERSION_1: u8 = 1;
 
-/// Encodes every table of `ds`.
-pub fn encode(ds: &Datastore) -> Vec<u8> {
+/// Encodes every table of `ds`, and the `clients` connected.
+pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)]) -> Vec<u8> {
     let mut out = vec![VERSION];
     let tables: Vec<_> = ds.tables().collect();
     put_len(tables.len(), &mut out);
@@ -37,17 +43,22 @@ pub fn encode(ds: &Datastore) -> Vec<u8> {
             put_bytes(row.bytes(), &mut out);
         }
     }
+    put_len(clients.len(), &mut out);
+    for &(identity, connection_id) in clients {
+        put_client(identity, connection_id, &mut out);
+    }
     out
 }
 
-/// Loads a snapshot into `ds`, whose tables exist and are empty.
+/// Loads a snapshot into `ds`, whose tables exist and are empty; returns the clients
+/// connected at the snapshot.
 ///
 /// # Errors
 /// [`RecordError`] if the payload is not a snapshot of this module's tables.
-pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<(), RecordError> {
+pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
     let input = &mut input;
     let [version] = take_array::<1>(input)?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(RecordError::Version(version));
     }
     let n = decode_len(input, 12)?;
@@ -84,8 +95,15 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<(), RecordError> 
             }
         }
     }
+    let mut clients = Vec::new();
+    if version >= VERSION {
+        let n = decode_len(input, 48)?;
+        for _ in 0..n {
+            clients.push(get_client(input)?);
+        }
+    }
     if !input.is_empty() {
         return Err(DecodeError::TrailingBytes(input.len()).into());
     }
-    Ok(())
+    Ok(clients)
 }
