@@ -80,6 +80,8 @@ pub enum Command {
     Rename(subcommands::rename::RenameArgs),
     /// Stream a database's subscription updates as JSON lines. UNSTABLE.
     Subscribe(subcommands::subscribe::SubscribeArgs),
+    /// Generate client bindings from a module, locally.
+    Generate(subcommands::generate::GenerateArgs),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -178,5 +180,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Server(command) => server::exec(&mut ctx, command),
         Command::Rename(args) => rename::exec(&mut ctx, args),
         Command::Subscribe(args) => subscribe::exec(&mut ctx, args),
+        Command::Generate(args) => generate::exec(args),
     }
 }

@@ -11,6 +11,7 @@ mod bad_modules;
 mod cli_basics;
 mod constraints;
 mod durability;
+mod generate;
 mod lifecycle;
 mod logs;
 mod permissions;

@@ -3,6 +3,7 @@
 pub mod call;
 pub mod delete;
 pub mod describe;
+pub mod generate;
 pub mod list;
 pub mod login;
 pub mod logout;

@@ -1,0 +1,158 @@
+//! `spacetime generate --lang rust --out-dir DIR (--bin-path X.wasm | --module-path DIR |
+//! --module-def schema.json)`: reads a module's definition locally (by running the module's
+//! describe export in the embedded host, or from a JSON file), generates client bindings
+//! with `spacetime-codegen`, writes them, and deletes generated files of an earlier run that
+//! this run did not produce.
+
+use super::publish::build_module;
+use anyhow::{anyhow, bail, Context, Result};
+use spacetime_codegen::{generate, Options, OutputFile, Rust, AUTO_GENERATED_PREFIX};
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10};
+use spacetime_sats::json::from_json;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Arguments of `generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    /// The language of the bindings.
+    #[arg(short = 'l', long, value_enum)]
+    pub lang: Language,
+    /// Where to write the bindings (created if missing).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// A built module.
+    #[arg(short = 'b', long, value_name = "WASM", conflicts_with_all = ["module_path", "module_def"])]
+    pub bin_path: Option<PathBuf>,
+    /// The module crate to build (default: the current directory).
+    #[arg(short = 'p', long, value_name = "DIR", conflicts_with = "module_def")]
+    pub module_path: Option<PathBuf>,
+    /// A module definition in SATS-JSON: a `RawModuleDef` (`{"V10": …}`) or the V10 form
+    /// `GET /schema?version=10` returns.
+    #[arg(long, value_name = "FILE")]
+    pub module_def: Option<PathBuf>,
+    /// Also generate private tables and reducers.
+    #[arg(long)]
+    pub include_private: bool,
+}
+
+/// The languages `generate` supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Language {
+    /// Rust, for the `spacetimedb_sdk` crate.
+    Rust,
+}
+
+/// Runs `generate`.
+///
+/// # Errors
+/// When the module cannot be read, built or described, its definition is invalid, codegen
+/// fails, or the output directory cannot be written.
+pub fn exec(args: GenerateArgs) -> Result<()> {
+    let raw = match (&args.bin_path, &args.module_def) {
+        (Some(wasm), _) => describe_wasm(wasm)?,
+        (None, Some(json)) => read_module_def(json)?,
+        (None, None) => {
+            let dir = args.module_path.clone().unwrap_or_else(|| PathBuf::from("."));
+            if !dir.join("Cargo.toml").is_file() {
+                bail!(
+                    "{} has no Cargo.toml: pass the module crate's directory with --module-path, a built module with \
+                     --bin-path, or a definition with --module-def",
+                    dir.display()
+                );
+            }
+            describe_wasm(&build_module(&dir)?)?
+        }
+    };
+    let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
+    let files = match args.lang {
+        Language::Rust => generate(&def, &Rust, &Options { include_private: args.include_private })?,
+    };
+    write_files(&args.out_dir, &files)?;
+    println!("Generate finished successfully.");
+    Ok(())
+}
+
+/// The definition a `.wasm` module describes.
+fn describe_wasm(path: &Path) -> Result<RawModuleDef> {
+    let wasm = std::fs::read(path).with_context(|| format!("cannot read the module {}", path.display()))?;
+    if !wasm.starts_with(b"\0asm") {
+        bail!("{} is not a WebAssembly file (it does not start with `\\0asm`)", path.display());
+    }
+    spacetime_host::extract_raw_module_def(&wasm).with_context(|| format!("cannot describe the module {}", path.display()))
+}
+
+/// A definition from SATS-JSON, wrapped (`{"V10": …}`) or bare V10 (`{"sections": …}`).
+fn read_module_def(path: &Path) -> Result<RawModuleDef> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let json: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let parsed = if json.get("sections").is_some() {
+        from_json::<RawModuleDefV10>(&json).map(RawModuleDef::V10)
+    } else {
+        from_json::<RawModuleDef>(&json)
+    };
+    parsed.map_err(|e| anyhow!("{} is not a module definition in SATS-JSON: {e}", path.display()))
+}
+
+/// Writes `files` under `out_dir`, then deletes the files there that carry the generated
+/// header but were not written now (left over from tables or reducers since removed).
+fn write_files(out_dir: &Path, files: &[OutputFile]) -> Result<()> {
+    std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let mut written = BTreeSet::new();
+    for file in files {
+        let path = out_dir.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(&path, &file.contents).with_context(|| format!("cannot write {}", path.display()))?;
+        written.insert(path);
+    }
+    for stale in stale_files(out_dir, &written)? {
+        std::fs::remove_file(&stale).with_context(|| format!("cannot delete the stale file {}", stale.display()))?;
+        eprintln!("Deleted the stale generated file {}", stale.display());
+    }
+    Ok(())
+}
+
+/// Files under `dir` (recursively) that start with the generated header and are not in `keep`.
+fn stale_files(dir: &Path, keep: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>> {
+    let mut stale = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in entries {
+        let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
+        if path.is_dir() {
+            stale.extend(stale_files(&path, keep)?);
+        } else if !keep.contains(&path) && starts_with_header(&path) {
+            stale.push(path);
+        }
+    }
+    Ok(stale)
+}
+
+/// Whether the file at `path` begins with the generated-file header (unreadable or
+/// non-UTF-8 files are the user's and never match).
+fn starts_with_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = vec![0u8; AUTO_GENERATED_PREFIX.len()];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == AUTO_GENERATED_PREFIX.as_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_generated_files_are_found_but_user_files_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("user_table.rs");
+        let old = dir.path().join("old_table.rs");
+        let mine = dir.path().join("helpers.rs");
+        std::fs::write(&fresh, format!("{AUTO_GENERATED_PREFIX}\n")).unwrap();
+        std::fs::write(&old, format!("{AUTO_GENERATED_PREFIX}\nfn f() {{}}\n")).unwrap();
+        std::fs::write(&mine, "// my own code\n").unwrap();
+        let keep = BTreeSet::from([fresh]);
+        assert_eq!(stale_files(dir.path(), &keep).unwrap(), vec![old]);
+    }
+}
