@@ -71,20 +71,7 @@ pub use rt::ReducerResult;
 pub use ser_de::{Deserialize, DeserializeOwned, Serialize};
 /// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
 /// behind [`SpacetimeType`], laid out at the paths SpacetimeDB's `spacetimedb::sats` uses.
-pub mod sats {
-    pub use spacetime_sats::*;
-
-    /// Allocation-free hex forms: [`hex::HexString`], returned by
-    /// `Identity::to_abbreviated_hex`.
-    pub mod hex {
-        pub use spacetime_sats::special::{encode_hex as encode, HexString};
-    }
-
-    /// [`Uuid`](uuid::Uuid) and its [`Version`](uuid::Version)s.
-    pub mod uuid {
-        pub use spacetime_sats::special::{Uuid, UuidError, UuidVersion as Version};
-    }
-}
+pub mod sats;
 pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
 pub use spacetime_sats::def::raw::CaseConversionPolicy;
 pub use spacetime_sats::ids::TableId;

@@ -1,9 +1,17 @@
 //! `#[derive(SpacetimeType)]`: SATS types and BSATN encodings of structs and enums.
 
-use spacetimedb::sats::bsatn::{from_slice, to_vec, DecodeError};
+use spacetimedb::sats::bsatn::{from_slice, DecodeError, Encode};
 use spacetimedb::sats::typespace::InlineTypes;
 use spacetimedb::sats::{AlgebraicType, ProductType, ProductTypeElement};
 use spacetimedb::SpacetimeType;
+
+/// The BSATN bytes of `value`, through the `Result`-returning `to_vec` modules see.
+fn to_vec<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
+    match spacetimedb::sats::bsatn::to_vec(value) {
+        Ok(bytes) => bytes,
+        Err(never) => match never {},
+    }
+}
 
 #[derive(SpacetimeType, Debug, PartialEq)]
 struct P {

@@ -2,7 +2,7 @@
 //! `spacetimedb::sys::native`, which interprets the host calls the way the server does for
 //! one table.
 
-use spacetimedb::sats::bsatn::{from_slice, to_vec, Decode, Encode};
+use spacetimedb::sats::bsatn::{from_slice, Decode, Encode};
 use spacetimedb::sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
 use spacetimedb::sys::native::{set_host, Host};
 use spacetimedb::sys::raw::{BytesSink, BytesSource, RowIter};
@@ -12,6 +12,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Bound;
 use std::rc::Rc;
+
+/// The BSATN bytes of `value`, through the `Result`-returning `to_vec` modules see.
+fn to_vec<T: Encode + ?Sized>(value: &T) -> Vec<u8> {
+    match spacetimedb::sats::bsatn::to_vec(value) {
+        Ok(bytes) => bytes,
+        Err(never) => match never {},
+    }
+}
 
 #[table(accessor = account, public, index(accessor = by_level_and_name, btree(columns = [level, name])))]
 #[derive(Clone, Debug, PartialEq)]

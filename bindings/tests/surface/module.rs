@@ -237,6 +237,9 @@ pub fn surface_queries(ctx: &ReducerContext, name: String, min_age: u8) -> Reduc
     }
     let _: u64 = ctx.db.surface_event().clear();
     assert_bsatn(&SurfaceBlob { bytes: vec![1], tag: None });
+    let bytes: Vec<u8> = spacetimedb::sats::bsatn::to_vec(&SurfaceBlob { bytes: vec![1], tag: Some(2) }).map_err(|e| e.to_string())?;
+    let back: SurfaceBlob = spacetimedb::sats::bsatn::from_slice(&bytes).map_err(|e| e.to_string())?;
+    log::debug!("{back:?}");
     assert_borrowing_decode::<SurfacePoint>();
     let slots = ctx.db.surface_slot();
     let _: Option<SurfaceSlot> = slots.slot().find(3u16);
