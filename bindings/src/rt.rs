@@ -304,7 +304,7 @@ macro_rules! args_tuple {
                 Ok(($($t,)*))
             }
             #[allow(unused_variables, unused_mut)]
-            fn schema<S: TypespaceBuilder>(names: &[Option<&'static str>], ts: &mut S) -> ProductType {
+            fn schema<TsB: TypespaceBuilder>(names: &[Option<&'static str>], ts: &mut TsB) -> ProductType {
                 let mut names = names.iter().copied();
                 ProductType::new(vec![$(ProductTypeElement {
                     name: names.next().flatten().map(Into::into),
@@ -315,23 +315,18 @@ macro_rules! args_tuple {
     };
 }
 
-args_tuple!();
-args_tuple!(A);
-args_tuple!(A, B);
-args_tuple!(A, B, C);
-args_tuple!(A, B, C, D);
-args_tuple!(A, B, C, D, E);
-args_tuple!(A, B, C, D, E, F);
-args_tuple!(A, B, C, D, E, F, G);
-args_tuple!(A, B, C, D, E, F, G, H);
-args_tuple!(A, B, C, D, E, F, G, H, I);
-args_tuple!(A, B, C, D, E, F, G, H, I, J);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
-args_tuple!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+// Every arity from 0 to 32 arguments, as SpacetimeDB allows.
+macro_rules! args_tuples {
+    () => {
+        args_tuple!();
+    };
+    ($first:ident $(, $rest:ident)*) => {
+        args_tuple!($first $(, $rest)*);
+        args_tuples!($($rest),*);
+    };
+}
+
+args_tuples!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S, T, U, V, W, X, Y, Z, AA, AB, AC, AD, AE, AF);
 
 /// Decodes the arguments of reducer `name`, naming it in the error.
 ///

@@ -382,3 +382,20 @@ pub fn surface_ids(ctx: &ReducerContext, other: Identity, conn: ConnectionId, ui
     log::info!("{uid} {uid:?}");
     Ok(())
 }
+
+/// Reducers take up to 32 arguments.
+#[allow(clippy::too_many_arguments)]
+#[reducer]
+pub fn surface_many_args(
+    _ctx: &ReducerContext,
+    a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8, h: u8,
+    i: u8, j: u8, k: u8, l: u8, m: u8, n: u8, o: u8, p: u8,
+    q: u8, r: u8, s: u8, t: u8, u: u8, v: u8, w: u8, x: u8,
+    y: u8, z: u8, aa: u8, ab: u8, ac: u8, ad: u8, ae: u8, af: String,
+) {
+    let sum: u32 = [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z, aa, ab, ac, ad, ae]
+        .iter()
+        .map(|&v| u32::from(v))
+        .sum();
+    log::info!("{af}: {sum}");
+}
