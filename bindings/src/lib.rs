@@ -232,6 +232,11 @@ pub use spacetime_macros::view;
 #[doc(inline)]
 pub use spacetime_macros::procedure;
 
+/// SpacetimeDB's row-level security filters are not supported: applying
+/// `#[client_visibility_filter]` is a compile error that says so.
+#[doc(inline)]
+pub use spacetime_macros::client_visibility_filter;
+
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {

@@ -1,6 +1,6 @@
 //! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]` and
 //! `#[derive(SpacetimeType)]`, plus `duration!` and `#[settings]`; `#[view]` and `#[procedure]` exist only to
-//! reject those SpacetimeDB features with a clear error.
+//! reject those SpacetimeDB features with a clear error, as does `#[client_visibility_filter]`.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
@@ -169,4 +169,10 @@ pub fn settings(args: TokenStream, item: TokenStream) -> TokenStream {
             quote!(#item #errors).into()
         }
     }
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn client_visibility_filter(_args: TokenStream, item: TokenStream) -> TokenStream {
+    unsupported::expand(&unsupported::CLIENT_VISIBILITY_FILTER, item.into()).into()
 }

@@ -1,5 +1,5 @@
-//! `#[view]` and `#[procedure]`: SpacetimeDB 2.x module features that Spacetime does not
-//! run (the server rejects them at publish). The attributes exist so that a module written
+//! `#[view]`, `#[procedure]` and `#[client_visibility_filter]`: SpacetimeDB 2.x module
+//! features that Spacetime does not run (the server rejects them at publish). The attributes exist so that a module written
 //! for SpacetimeDB fails to compile with one error that names the feature and the
 //! alternative, instead of an unresolved-macro error.
 
@@ -24,12 +24,19 @@ pub const PROCEDURE: Unsupported = Unsupported {
     instead: "use a `#[reducer]`; outgoing HTTP requests and multi-transaction procedures have no equivalent",
 };
 
-/// The error, at the function's name when the item is a function. The item is dropped:
-/// its signature names context types that do not exist here and would only add errors.
+pub const CLIENT_VISIBILITY_FILTER: Unsupported = Unsupported {
+    attribute: "client_visibility_filter",
+    what: "row-level security filters",
+    instead: "keep rows a client must not see in a private table and copy what it may see into a public one",
+};
+
+/// The error, at the name of the function or `const` it is on. The item is dropped: it
+/// names types (contexts, `Filter`) that do not exist here and would only add errors.
 pub fn expand(feature: &Unsupported, item: TokenStream) -> TokenStream {
-    let span = match syn::parse2::<syn::ItemFn>(item) {
-        Ok(f) => f.sig.ident.span(),
-        Err(_) => Span::call_site(),
+    let span = match (syn::parse2::<syn::ItemFn>(item.clone()), syn::parse2::<syn::ItemConst>(item)) {
+        (Ok(f), _) => f.sig.ident.span(),
+        (_, Ok(c)) => c.ident.span(),
+        _ => Span::call_site(),
     };
     let message = format!(
         "`#[{}]` is not supported: Spacetime does not run SpacetimeDB {} (the server rejects them at publish); {}",
