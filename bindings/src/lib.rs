@@ -14,7 +14,17 @@
 //!   handle (`ctx.db.my_table()`).
 //! - [`UniqueColumn`], [`RangedIndex`], [`PointIndex`]: lookups by unique column, btree
 //!   index (points, prefixes and ranges) and hash index.
-//! - [`log`]: `log::info!` and friends reach the database log.
+//! - [`log`]: `log::info!` and friends reach the database log;
+//!   [`log_stopwatch::LogStopwatch`] logs how long a stretch of code took.
+//! - [`AuthCtx`] ([`ReducerContext::sender_auth`]): whether the database made the call
+//!   itself, and the claims of the caller's token.
+//! - [`LocalReadOnly`] and the `Ctx*` traits ([`CtxDbWrite`], [`CtxWithSender`], …): for
+//!   helpers that are generic over the context.
+//!
+//! The API is that of SpacetimeDB's `spacetimedb` 2.10.1 crate, so a module written for it
+//! builds unchanged and describes itself identically. Views, procedures, HTTP handlers and
+//! row-level security are not supported; their attributes fail to compile with a message
+//! that says so.
 //!
 //! # Examples
 //! ```no_run

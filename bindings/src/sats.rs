@@ -1,5 +1,6 @@
 //! `spacetimedb::sats`: the type system crate, plus the modules SpacetimeDB's `sats` has at
-//! other paths ([`hex`], [`uuid`]) and its [`bsatn`] signatures where they differ.
+//! other paths ([`hex`](crate::sats::hex), [`uuid`](crate::sats::uuid)) and its
+//! [`bsatn`](crate::sats::bsatn) signatures where they differ.
 
 pub use spacetime_sats::*;
 
@@ -9,7 +10,7 @@ pub mod hex {
     pub use spacetime_sats::special::{encode_hex as encode, HexString};
 }
 
-/// [`Uuid`](uuid::Uuid) and its [`Version`](uuid::Version)s.
+/// [`Uuid`] and its [`Version`](uuid::Version)s.
 pub mod uuid {
     pub use spacetime_sats::special::{Uuid, UuidError, UuidVersion as Version};
 }

@@ -1,6 +1,7 @@
-//! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]` and
-//! `#[derive(SpacetimeType)]`, plus `duration!` and `#[settings]`; `#[view]` and `#[procedure]` exist only to
-//! reject those SpacetimeDB features with a clear error, as does `#[client_visibility_filter]`.
+//! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]`,
+//! `#[derive(SpacetimeType)]` (and `Serialize`/`Deserialize`), `duration!` and
+//! `#[settings]`. `#[view]`, `#[procedure]` and `#[client_visibility_filter]` exist only to
+//! reject those SpacetimeDB features with a clear error.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
