@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, starts a local server, publishes the quickstart chat module
-# and talks to it as a client: sets a name, sends messages and reads them back.
+# Installs what is missing, starts a local server, publishes the quickstart chat module,
+# and runs two of its Rust terminal clients against it: Bob listens while Alice sets her
+# name and sends messages, then SQL and the module logs show the same data.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -40,10 +41,29 @@ st() { "$spacetime" --config-path "$config" "$@"; }
 step "publishing examples/quickstart-chat/module as 'quickstart-chat'"
 st publish --server "$url" --yes --module-path examples/quickstart-chat/module quickstart-chat
 
-step "chatting"
-st call --server "$url" quickstart-chat set_name '"Alice"'
-st call --server "$url" quickstart-chat send_message '"Hello from the demo!"'
-st call --server "$url" quickstart-chat send_message '"Spacetime is running."'
+step "building the Rust chat client (examples/quickstart-chat/client-rust)"
+CARGO_TARGET_DIR="$HOME/.cache/spacetime-target/native-examples" \
+    cargo build --manifest-path examples/Cargo.toml -p quickstart-chat-client
+client="$HOME/.cache/spacetime-target/native-examples/debug/quickstart-chat-client"
+
+step "Bob joins and listens; Alice sets her name and sends two messages"
+mkfifo "$work/bob.in"
+"$client" --host "$url" --credentials-dir "$work/bob" <"$work/bob.in" >"$work/bob.out" 2>&1 &
+bob_pid=$!
+exec 3>"$work/bob.in"
+echo "/name Bob" >&3
+printf '/name Alice\nHello from Alice!\nSpacetime is running.\n' |
+    "$client" --host "$url" --credentials-dir "$work/alice"
+for _ in $(seq 1 100); do
+    grep -q "Spacetime is running." "$work/bob.out" && break
+    sleep 0.1
+done
+exec 3>&-
+wait "$bob_pid" || true
+echo "--- what Bob's client printed ---"
+cat "$work/bob.out"
+
+step "the same data through SQL"
 st sql --server "$url" quickstart-chat "SELECT * FROM message"
 st sql --server "$url" quickstart-chat "SELECT name, online FROM user"
 
