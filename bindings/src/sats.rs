@@ -4,8 +4,8 @@
 
 pub use spacetime_sats::*;
 
-/// Allocation-free hex forms: [`hex::HexString`], returned by
-/// `Identity::to_abbreviated_hex`.
+/// Allocation-free hex forms: [`hex::HexString`], returned by `Identity::to_hex` and
+/// `ConnectionId::to_hex`.
 pub mod hex {
     pub use spacetime_sats::special::{encode_hex as encode, HexString};
 }

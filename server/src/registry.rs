@@ -237,8 +237,8 @@ impl RegistryFile {
             .databases
             .values()
             .map(|d| DatabaseFile {
-                database_identity: d.database_identity.to_hex(),
-                owner_identity: d.owner_identity.to_hex(),
+                database_identity: d.database_identity.to_hex().to_string(),
+                owner_identity: d.owner_identity.to_hex().to_string(),
                 program_hash: d.program_hash.clone(),
                 replica_id: d.replica_id,
                 names: state

@@ -64,10 +64,10 @@ impl ConnectionId {
         (self != Self::ZERO).then_some(self)
     }
 
-    /// The 32-digit lower-case big-endian hex form. (SpacetimeDB returns a `HexString<16>`,
-    /// which derefs to `str` and displays the same; a `String` serves every such use.)
-    pub fn to_hex(self) -> String {
-        encode(&self.as_be_byte_array()).into()
+    /// The 32-digit lower-case big-endian hex form, without a heap allocation; it
+    /// derefs to `str` and displays as the digits (`.to_string()` for a `String`).
+    pub fn to_hex(self) -> HexString<16> {
+        encode(&self.as_be_byte_array())
     }
 
     /// The first 8 big-endian bytes, a short form for logs.

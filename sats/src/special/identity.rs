@@ -74,10 +74,10 @@ impl Identity {
         Self::from_be_byte_array(be)
     }
 
-    /// The 64-digit lower-case big-endian hex form. (SpacetimeDB returns a `HexString<32>`,
-    /// which derefs to `str` and displays the same; a `String` serves every such use.)
-    pub fn to_hex(&self) -> String {
-        encode(&self.to_be_byte_array()).into()
+    /// The 64-digit lower-case big-endian hex form, without a heap allocation; it
+    /// derefs to `str` and displays as the digits (`.to_string()` for a `String`).
+    pub fn to_hex(&self) -> HexString<32> {
+        encode(&self.to_be_byte_array())
     }
 
     /// The first 8 big-endian bytes, a short form for logs.
@@ -125,7 +125,7 @@ impl fmt::Display for Identity {
 
 impl fmt::Debug for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Identity").field(&encode(&self.to_be_byte_array())).finish()
+        f.debug_tuple("Identity").field(&self.to_hex()).finish()
     }
 }
 

@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn special_types_from_strings_and_hex() {
         let id = Identity::from_u256(u256::from(0xc200u32));
-        let hex = id.to_hex();
+        let hex = id.to_hex().to_string();
         let expected = AlgebraicValue::product(vec![AlgebraicValue::from(id.to_u256())]);
         assert_eq!(
             conv(SqlLit::Hex(hex.clone()), AlgebraicType::identity()),

@@ -59,7 +59,7 @@ impl TokenClaims {
     /// Claims for `(iss, sub)` issued now, with no expiry.
     pub fn new(iss: &str, sub: &str) -> Self {
         Self {
-            hex_identity: Identity::from_claims(iss, sub).to_hex(),
+            hex_identity: Identity::from_claims(iss, sub).to_hex().to_string(),
             sub: sub.to_owned(),
             iss: iss.to_owned(),
             aud: vec![AUDIENCE.to_owned()],
@@ -167,7 +167,7 @@ fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError>
         _ => Vec::new(),
     };
     let number = |name: &str| payload.get(name).and_then(Value::as_i64);
-    Ok(TokenClaims { hex_identity, sub, iss, aud, iat: number("iat").unwrap_or(0), exp: number("exp") })
+    Ok(TokenClaims { hex_identity: hex_identity.to_string(), sub, iss, aud, iat: number("iat").unwrap_or(0), exp: number("exp") })
 }
 
 fn decode_b64(part: &str, what: &str) -> Result<Vec<u8>, TokenError> {
@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(verify(&keys, &sign(&keys, &claims)), Err(TokenError::Expired(1)));
 
         let mut claims = TokenClaims::new(LOCAL_ISSUER, "x");
-        claims.hex_identity = Identity::from_claims(LOCAL_ISSUER, "y").to_hex();
+        claims.hex_identity = Identity::from_claims(LOCAL_ISSUER, "y").to_hex().to_string();
         assert!(matches!(verify(&keys, &sign(&keys, &claims)), Err(TokenError::InvalidClaims(_))));
     }
 }

@@ -40,7 +40,7 @@ async fn info(State(state): State<AppState>, Path(db): Path<String>) -> Result<J
 
 /// `GET /v1/database/:db/identity`: the identity as plain hex.
 async fn identity(State(state): State<AppState>, Path(db): Path<String>) -> Result<String, ApiError> {
-    Ok(state.lookup(&db)?.database_identity.to_hex())
+    Ok(state.lookup(&db)?.database_identity.to_hex().to_string())
 }
 
 /// `GET /v1/database/:db/names`: `{"names": […]}`.
@@ -56,7 +56,7 @@ fn check_owner_of_names(record: &DatabaseRecord, caller: &Caller) -> Result<(), 
     }
     Err(ApiError::Json(
         StatusCode::UNAUTHORIZED,
-        json!({ "NotYourDatabase": { "database": record.database_identity.to_hex() } }),
+        json!({ "NotYourDatabase": { "database": record.database_identity.to_hex().to_string() } }),
     ))
 }
 
@@ -102,7 +102,7 @@ async fn add_name(
         names.push(name.clone());
     }
     state.registry().set_names(record.database_identity, &names).map_err(registry_error)?;
-    Ok(Json(json!({ "Success": { "domain": name.as_str(), "database_identity": record.database_identity.to_hex() } })))
+    Ok(Json(json!({ "Success": { "domain": name.as_str(), "database_identity": record.database_identity.to_hex().to_string() } })))
 }
 
 /// `GET /v1/database/:db/schema?version=10`: the module definition as SATS-JSON.

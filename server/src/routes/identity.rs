@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 /// `POST /v1/identity`: a brand-new identity and its token.
 async fn create_identity(State(state): State<AppState>) -> Json<serde_json::Value> {
     let caller = mint(state.keys());
-    Json(json!({ "identity": caller.identity.to_hex(), "token": caller.token }))
+    Json(json!({ "identity": caller.identity.to_hex().to_string(), "token": caller.token }))
 }
 
 /// `GET /v1/identity/public-key`: the PEM key that verifies this server's tokens.
@@ -56,7 +56,7 @@ async fn verify_identity(Path(identity): Path<String>, RequiredCaller(caller): R
 /// `GET /v1/identity/:identity/databases`: the databases `:identity` owns.
 async fn databases_of(State(state): State<AppState>, Path(identity): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let identity = parse_identity(&identity)?;
-    let identities: Vec<String> = state.registry().owned_by(identity).iter().map(Identity::to_hex).collect();
+    let identities: Vec<String> = state.registry().owned_by(identity).iter().map(|id| id.to_hex().to_string()).collect();
     Ok(Json(json!({ "identities": identities })))
 }
 

@@ -30,7 +30,7 @@ fn success(domain: Option<&str>, identity: Identity, op: PublishOp) -> Json<serd
         PublishOp::Created => "Created",
         PublishOp::Updated => "Updated",
     };
-    Json(json!({ "Success": { "domain": domain, "database_identity": identity.to_hex(), "op": op } }))
+    Json(json!({ "Success": { "domain": domain, "database_identity": identity.to_hex().to_string(), "op": op } }))
 }
 
 fn program_bytes(body: Bytes) -> Result<Vec<u8>, ApiError> {
