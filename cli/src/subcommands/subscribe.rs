@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use reqwest::Method;
 use serde_json::{Map, Value};
 use spacetime_protocol::v2::{self, ClientMessage, QueryRows, ServerMessage, TableUpdateRows, TransactionUpdate};
-use spacetime_protocol::{compression, BsatnRowList, QuerySetId};
+use spacetime_protocol::{compression, v3, BsatnRowList, QuerySetId};
 use spacetime_sats::bsatn::value::decode_value_exact;
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::RawModuleDefV10;
@@ -65,7 +65,8 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
             "reading the schema",
         )?
         .json_body("the schema")?;
-    let raw: RawModuleDefV10 = from_json(&schema).map_err(|e| anyhow!("the server's schema is not a V10 module definition: {e}"))?;
+    let raw: RawModuleDefV10 =
+        from_json(&schema).map_err(|e| anyhow!("the server's schema is not a V10 module definition: {e}"))?;
     let def = ModuleDef::try_from(raw).map_err(|e| anyhow!("the server's module definition is invalid: {e}"))?;
 
     let mut url = format!("{}/v1/database/{}/subscribe?compression=None", ws_base(api.base())?, db.identity);
@@ -74,9 +75,12 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
     }
     let mut request = url.as_str().into_client_request().with_context(|| format!("invalid WebSocket URL {url}"))?;
     let headers = request.headers_mut();
-    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static(v2::BIN_PROTOCOL));
+    // v3 first, as upstream's CLI; v2 is the same messages one per frame.
+    let offer = format!("{}, {}", v3::BIN_PROTOCOL, v2::BIN_PROTOCOL);
+    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_str(&offer).context("the protocol offer")?);
     if let Some(token) = api.token() {
-        let value = HeaderValue::from_str(&format!("Bearer {token}")).context("the saved token is not a valid header value")?;
+        let value =
+            HeaderValue::from_str(&format!("Bearer {token}")).context("the saved token is not a valid header value")?;
         headers.insert("Authorization", value);
     }
 
@@ -84,7 +88,9 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
     let session = stream(request, &args, &def);
     match args.timeout {
         // Running out of time is how a bounded watch ends, not a failure.
-        Some(secs) => runtime.block_on(async { tokio::time::timeout(Duration::from_secs(secs.into()), session).await.unwrap_or(Ok(())) }),
+        Some(secs) => runtime.block_on(async {
+            tokio::time::timeout(Duration::from_secs(secs.into()), session).await.unwrap_or(Ok(()))
+        }),
         None => runtime.block_on(session),
     }
 }
@@ -102,13 +108,16 @@ fn ws_base(base: &str) -> Result<String> {
 
 /// Connects, subscribes and prints updates until `-n` is reached or the server closes.
 async fn stream(request: tungstenite::handshake::client::Request, args: &SubscribeArgs, def: &ModuleDef) -> Result<()> {
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.map_err(|e| match e {
+    let (mut socket, response) = tokio_tungstenite::connect_async(request).await.map_err(|e| match e {
         tungstenite::Error::Http(response) => {
             let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
             anyhow!("the server refused the subscription ({}): {}", response.status(), body.trim())
         }
         other => anyhow!("cannot open the WebSocket: {other}"),
     })?;
+    let framed_v3 =
+        response.headers().get("Sec-WebSocket-Protocol").is_some_and(|p| p.as_bytes() == v3::BIN_PROTOCOL.as_bytes());
+    // One v2 message is also a valid v3 frame, so sending needs no framing choice.
     let subscribe = ClientMessage::Subscribe(v2::Subscribe {
         request_id: 1,
         query_set_id: QUERY_SET,
@@ -133,30 +142,39 @@ async fn stream(request: tungstenite::handshake::client::Request, args: &Subscri
             _ => continue,
         };
         let body = compression::decompress(&payload)?;
-        let message = ServerMessage::from_bytes(&body).context("decoding a server message")?;
-        let line = match message {
-            ServerMessage::SubscribeApplied(a) if a.query_set_id == QUERY_SET => {
-                applied = true;
-                if !args.print_initial_update {
-                    continue;
-                }
-                initial_json(&a.rows, def)?
-            }
-            ServerMessage::SubscriptionError(e) if e.query_set_id == QUERY_SET => bail!("{}", e.error),
-            ServerMessage::TransactionUpdate(update) => {
-                updates += 1;
-                update_json(&update, def)?
-            }
-            ServerMessage::ReducerResult(result) => match result.result {
-                v2::ReducerOutcome::Ok(ok) if !ok.transaction_update.query_sets.is_empty() => {
-                    updates += 1;
-                    update_json(&ok.transaction_update, def)?
-                }
-                _ => continue,
-            },
-            _ => continue,
+        let messages = if framed_v3 {
+            v3::decode_frame(&body)?
+        } else {
+            vec![ServerMessage::from_bytes(&body).context("decoding a server message")?]
         };
-        writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("writing to stdout")?;
+        for message in messages {
+            if applied && done(updates) {
+                break;
+            }
+            let line = match message {
+                ServerMessage::SubscribeApplied(a) if a.query_set_id == QUERY_SET => {
+                    applied = true;
+                    if !args.print_initial_update {
+                        continue;
+                    }
+                    initial_json(&a.rows, def)?
+                }
+                ServerMessage::SubscriptionError(e) if e.query_set_id == QUERY_SET => bail!("{}", e.error),
+                ServerMessage::TransactionUpdate(update) => {
+                    updates += 1;
+                    update_json(&update, def)?
+                }
+                ServerMessage::ReducerResult(result) => match result.result {
+                    v2::ReducerOutcome::Ok(ok) if !ok.transaction_update.query_sets.is_empty() => {
+                        updates += 1;
+                        update_json(&ok.transaction_update, def)?
+                    }
+                    _ => continue,
+                },
+                _ => continue,
+            };
+            writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("writing to stdout")?;
+        }
     }
     // A polite close; the process ends right after, so a failure here changes nothing.
     let _ = socket.close(None).await;
@@ -182,7 +200,9 @@ fn update_json(update: &TransactionUpdate, def: &ModuleDef) -> Result<Value> {
                     add_rows(&mut out, def, &table.table_name, "deletes", &rows.deletes)?;
                     add_rows(&mut out, def, &table.table_name, "inserts", &rows.inserts)?;
                 }
-                TableUpdateRows::EventTable(rows) => add_rows(&mut out, def, &table.table_name, "inserts", &rows.events)?,
+                TableUpdateRows::EventTable(rows) => {
+                    add_rows(&mut out, def, &table.table_name, "inserts", &rows.events)?
+                }
             }
         }
     }
@@ -191,11 +211,11 @@ fn update_json(update: &TransactionUpdate, def: &ModuleDef) -> Result<Value> {
 
 /// Appends `rows` of `table`, decoded and printed, to `out[table][kind]`.
 fn add_rows(out: &mut Map<String, Value>, def: &ModuleDef, table: &str, kind: &str, rows: &BsatnRowList) -> Result<()> {
-    let table_def = def.table(table).ok_or_else(|| anyhow!("the server sent rows of `{table}`, a table the schema does not have"))?;
+    let table_def = def
+        .table(table)
+        .ok_or_else(|| anyhow!("the server sent rows of `{table}`, a table the schema does not have"))?;
     let row_type = AlgebraicType::Product(table_def.row_type.clone());
-    let entry = out
-        .entry(table.to_owned())
-        .or_insert_with(|| serde_json::json!({ "deletes": [], "inserts": [] }));
+    let entry = out.entry(table.to_owned()).or_insert_with(|| serde_json::json!({ "deletes": [], "inserts": [] }));
     let list = entry[kind].as_array_mut().expect("both lists are created with the entry");
     for row in rows.iter() {
         let value = decode_value_exact(&row_type, &def.typespace, &row)
