@@ -80,3 +80,22 @@ fn generate_reports_bad_input() {
     let run = generate(&["--lang", "rust", "--out-dir", "x", "--module-path", out.path().to_str().unwrap()]).err();
     assert!(run.stderr.contains("no Cargo.toml"), "{}", run.stderr);
 }
+
+#[test]
+fn generate_builds_a_module_crate() {
+    let out = tempfile::tempdir().unwrap();
+    let module = repo_root().join("examples/quickstart-chat/module");
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    // The harness's own build directory for the examples: the nested cargo neither waits
+    // on the outer build's lock nor rebuilds from scratch.
+    let output = Command::new(spacetime_testing::server::spacetime_bin())
+        .args(["generate", "--lang", "rust", "--out-dir"])
+        .arg(out.path())
+        .arg("--module-path")
+        .arg(&module)
+        .env("CARGO_TARGET_DIR", home.join(".cache/spacetime-target/wasm-examples"))
+        .output()
+        .expect("run `spacetime generate`");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_golden(out.path());
+}

@@ -1,6 +1,7 @@
 //! `spacetime subscribe`: the initial update, a live update after a reducer call (as
 //! upstream's smoketests drive it: `subscribe -n 1 --print-initial-update` in the
-//! background), and the error for a private table.
+//! background), SQL inserts and deletes on two queries as an anonymous client, and the
+//! error for a private table.
 
 use crate::common::*;
 use std::io::{BufRead, BufReader};
@@ -87,4 +88,34 @@ both_bindings!(fn subscribe_to_a_private_table_fails(bindings) {
     let out = other.run(&["subscribe", "perm-db", "SELECT * FROM secret", "-n", "1"]).err();
     assert!(out.stderr.contains("secret"), "the error names the table: {}", out.stderr);
     assert_eq!(out.stdout, "");
+});
+
+both_bindings!(fn subscribe_sees_sql_inserts_and_deletes_anonymously(bindings) {
+    let fx = Fixture::new(BASIC, bindings, "basic-db");
+    let sub = Subscriber::start(
+        &fx,
+        &[
+            "--anonymous",
+            "basic-db",
+            "SELECT * FROM person WHERE name = 'Alice'",
+            "SELECT * FROM person WHERE name = 'Bob'",
+            "-n",
+            "2",
+            "--print-initial-update",
+        ],
+    );
+    let initial = sub.next_json("initial update");
+    let rows: usize =
+        initial.as_object().expect("an object").values().map(|t| t["inserts"].as_array().map_or(0, Vec::len)).sum();
+    assert_eq!(rows, 0, "nothing matches yet: {initial}");
+    fx.owner.sql(&fx.name, "INSERT INTO person (name) VALUES ('Alice')").ok();
+    assert_eq!(
+        sub.next_json("insert"),
+        serde_json::json!({ "person": { "deletes": [], "inserts": [{ "name": "Alice" }] } })
+    );
+    fx.owner.sql(&fx.name, "DELETE FROM person WHERE name = 'Alice'").ok();
+    assert_eq!(
+        sub.next_json("delete"),
+        serde_json::json!({ "person": { "deletes": [{ "name": "Alice" }], "inserts": [] } })
+    );
 });
