@@ -61,6 +61,9 @@ pub mod logger;
 mod rng;
 #[doc(hidden)]
 pub mod rt;
+/// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
+/// behind [`SpacetimeType`], laid out at the paths SpacetimeDB's `spacetimedb::sats` uses.
+pub mod sats;
 mod ser_de;
 pub mod sys;
 #[doc(hidden)]
@@ -79,9 +82,6 @@ pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
 pub use ser_de::{Deserialize, DeserializeOwned, Serialize};
-/// The type system: [`sats::u256`] and [`sats::i256`] for 256-bit columns, and the types
-/// behind [`SpacetimeType`], laid out at the paths SpacetimeDB's `spacetimedb::sats` uses.
-pub mod sats;
 pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
 pub use spacetime_sats::def::raw::CaseConversionPolicy;
 pub use spacetime_sats::ids::TableId;
@@ -252,10 +252,10 @@ pub use spacetime_macros::client_visibility_filter;
 pub mod __private {
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
-        assert_direct_index_key, register_case_conversion_policy, DirectIndexKey, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
-        assert_scheduled_table_primary_key, assert_table_column, decode_args,
-        register_reducer, register_table, scheduled_typecheck, Args, FnInfo, IntoReducerResult, ReducerArg,
-        ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
+        assert_direct_index_key, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return,
+        assert_schedule_at_column, assert_scheduled_table_primary_key, assert_table_column, decode_args,
+        register_case_conversion_policy, register_reducer, register_table, scheduled_typecheck, Args, DirectIndexKey,
+        FnInfo, IntoReducerResult, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
     };
     pub use crate::table::{
         AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,
