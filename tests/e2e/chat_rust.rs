@@ -105,6 +105,8 @@ both_bindings!(fn two_rust_clients_chat(bindings) {
 
     let mut alice = Client::start(&bin, &server, &creds.path().join("alice"));
     alice.expect("Fully connected and all subscriptions applied.");
+    alice.send("/name");
+    alice.expect("Failed to set the name: Names must not be empty");
     alice.send("/name alice");
     alice.send("hello from alice");
     let mut bob = Client::start(&bin, &server, &creds.path().join("bob"));

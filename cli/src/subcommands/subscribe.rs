@@ -164,13 +164,6 @@ async fn stream(request: tungstenite::handshake::client::Request, args: &Subscri
                     updates += 1;
                     update_json(&update, def)?
                 }
-                ServerMessage::ReducerResult(result) => match result.result {
-                    v2::ReducerOutcome::Ok(ok) if !ok.transaction_update.query_sets.is_empty() => {
-                        updates += 1;
-                        update_json(&ok.transaction_update, def)?
-                    }
-                    _ => continue,
-                },
                 _ => continue,
             };
             writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("writing to stdout")?;

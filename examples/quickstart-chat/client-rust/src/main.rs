@@ -155,7 +155,8 @@ fn send_line(conn: &DbConnection, pending: &Arc<Pending>, line: &str) -> Result<
     }
     let done = pending.clone();
     pending.start();
-    let sent = if let Some(name) = line.strip_prefix("/name ") {
+    let name = if line == "/name" { Some("") } else { line.strip_prefix("/name ") };
+    let sent = if let Some(name) = name {
         conn.reducers.set_name_then(name.trim().to_owned(), move |_, outcome| {
             report("set the name", outcome);
             done.finish();
