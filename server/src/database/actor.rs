@@ -211,7 +211,12 @@ impl Actor {
 
     /// Wraps a reply with the offset it must wait for.
     fn logged<T>(&self, value: T) -> Logged<T> {
-        Logged { value, offset: self.log.as_ref().and_then(DatabaseLog::last_offset) }
+        Logged { value, offset: self.last_offset() }
+    }
+
+    /// The offset of the last record appended to the log.
+    fn last_offset(&self) -> Option<u64> {
+        self.log.as_ref().and_then(DatabaseLog::last_offset)
     }
 
     /// Serves commands until shut down or every sender is gone.
@@ -270,12 +275,11 @@ impl Actor {
                     instance: &mut self.instance,
                     owner: self.owner,
                     logs: &self.logs,
+                    log: self.log.as_mut(),
                 };
-                // Already sent to subscribers.
-                let committed: Vec<TxData> = self.subscriptions.handle(command, &mut cx);
-                for tx in &committed {
-                    self.log_tx(tx);
-                }
+                // Lifecycle and reducer transactions are logged and sent by the manager,
+                // so their messages carry their log offsets.
+                self.subscriptions.handle(command, &mut cx);
                 if let Some((identity, connection_id, mut accepted, reply)) = connecting {
                     let result = accepted.try_recv().unwrap_or_else(|_| Err("the database did not answer the connect".into()));
                     if result.is_ok() {
@@ -308,7 +312,7 @@ impl Actor {
     /// Hands a committed transaction to the subscribers.
     fn committed(&mut self, tx: &TxData) {
         self.log_tx(tx);
-        self.subscriptions.commit(&self.datastore, tx);
+        self.subscriptions.commit(&self.datastore, tx, self.last_offset());
     }
 
     /// Runs `client_connected` for a new HTTP connection of `caller`; `Err` with the
@@ -382,7 +386,7 @@ impl Actor {
             self.log_tx(tx_data);
             // DML on a scheduled table schedules or cancels calls, as a reducer would.
             self.instance.observe_commit(tx_data, Timestamp::now());
-            self.subscriptions.commit(&self.datastore, tx_data);
+            self.subscriptions.commit(&self.datastore, tx_data, self.last_offset());
         }
         self.disconnect(caller, connection_id);
         SqlResult::Ran { result, duration }

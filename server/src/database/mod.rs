@@ -126,6 +126,12 @@ impl Database {
         Ok(reply.value)
     }
 
+    /// The durable offset of its commit log, for confirmed reads; `None` on an
+    /// in-memory server, where nothing waits.
+    pub(crate) fn durable(&self) -> Option<DurableOffset> {
+        self.durable.clone()
+    }
+
     /// Sends a WebSocket client's request to the actor; replies, if any, travel in the
     /// command or the client's queue.
     pub(crate) fn client(&self, command: crate::subscription::ClientCommand) -> Result<(), ActorGone> {

@@ -1,7 +1,8 @@
 //! `GET /v1/database/:db/subscribe`: the WebSocket upgrade of the real-time protocol.
 //!
 //! Negotiates the subprotocol (`v3.bsatn.spacetimedb`, else `v2.bsatn.spacetimedb`),
-//! reads `compression=None|Gzip|Brotli` and `connection_id=<hex>`, and runs the module's
+//! reads `compression=None|Gzip|Brotli`, `connection_id=<hex>` and `confirmed=true|false`
+//! (default `true`: updates are released once durable, see [`crate::ws`]), and runs the module's
 //! `client_connected` before upgrading: a refusal is a 403 with the module's message and
 //! no socket. The caller (from the bearer token, `?token=`, or a fresh anonymous
 //! identity) comes from the auth middleware. The connection itself is served by
@@ -50,8 +51,18 @@ async fn subscribe(
             .and_then(ConnectionId::none_if_zero)
             .ok_or_else(|| ApiError::BadRequest(format!("invalid connection_id `{hex}`: send 32 hex digits, not all zero")))?,
     };
+    let confirmed = match params.get("confirmed").map(String::as_str) {
+        None | Some("true") => true,
+        Some("false") => false,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid confirmed `{other}`: use `true` (the default: updates wait until durable) or `false`"
+            )))
+        }
+    };
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
+    let durable = if confirmed { database.durable() } else { None };
 
     let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
     let (reply, refused) = oneshot::channel();
@@ -69,7 +80,7 @@ async fn subscribe(
             let _ = database.client(ClientCommand::Disconnect { identity, connection_id });
         }
     };
-    let connection = Connection { database, client, outgoing, framing, compression };
+    let connection = Connection { database, client, outgoing, durable, framing, compression };
     Ok(upgrade
         .protocols([protocol])
         .on_failed_upgrade(on_failure)

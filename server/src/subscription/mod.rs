@@ -15,6 +15,12 @@
 //! with the number of clients.
 //!
 //! A client whose queue is full is disconnected: the database never waits for a socket.
+//!
+//! Every queued message carries the commit-log offset of the last transaction it may
+//! reflect ([`Outgoing::offset`]); a transaction committed while handling a client
+//! command is logged (through [`ActorCx::log`]) before its deltas are queued, so that
+//! offset is known. A confirmed connection waits for it to be durable before writing
+//! the message ([`crate::ws`]), so the actor thread never waits on the disk.
 
 pub mod encode;
 mod query;
@@ -22,6 +28,7 @@ mod query;
 pub use query::{CompiledQuery, QueryDelta, TableDelta, TxDelta};
 
 use crate::database::log_system;
+use crate::durability::DatabaseLog;
 use crate::logs::ModuleLogs;
 use encode::{EncodedTableUpdate, QuerySetBytes};
 use spacetime_datastore::{Datastore, TxData};
@@ -44,6 +51,17 @@ use tokio::sync::{mpsc, oneshot};
 /// disconnected.
 pub const CLIENT_QUEUE_CAPACITY: usize = 4096;
 
+/// One queued server message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The offset of the last log record appended when the message was queued: the
+    /// message may reflect every transaction up to it. `None` when nothing was logged
+    /// yet, or the database has no log.
+    pub offset: Option<u64>,
+    /// The encoded (uncompressed) server message.
+    pub body: Vec<u8>,
+}
+
 /// The actor's side of one connection: who it is and where its messages go.
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
@@ -51,23 +69,23 @@ pub struct ClientHandle {
     pub identity: Identity,
     /// Its connection id, unique among the database's clients.
     pub connection_id: ConnectionId,
-    /// Encoded (uncompressed) server messages, in order.
-    pub sender: mpsc::Sender<Vec<u8>>,
+    /// Server messages, in order.
+    pub sender: mpsc::Sender<Outgoing>,
     /// Set when the server drops the client, with the reason for the close frame.
     pub dropped: Arc<OnceLock<String>>,
 }
 
 impl ClientHandle {
     /// A handle and the receiving end of its bounded queue.
-    pub fn new(identity: Identity, connection_id: ConnectionId) -> (Self, mpsc::Receiver<Vec<u8>>) {
+    pub fn new(identity: Identity, connection_id: ConnectionId) -> (Self, mpsc::Receiver<Outgoing>) {
         let (sender, receiver) = mpsc::channel(CLIENT_QUEUE_CAPACITY);
         (Self { identity, connection_id, sender, dropped: Arc::new(OnceLock::new()) }, receiver)
     }
 
-    /// Queues `message`; `false` if the client is too far behind (or gone) and must be
-    /// dropped.
-    fn send(&self, message: Vec<u8>) -> bool {
-        match self.sender.try_send(message) {
+    /// Queues `body`, which may reflect transactions up to log offset `offset`; `false`
+    /// if the client is too far behind (or gone) and must be dropped.
+    fn send(&self, offset: Option<u64>, body: Vec<u8>) -> bool {
+        match self.sender.try_send(Outgoing { offset, body }) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let _ = self.dropped.set(format!(
@@ -119,6 +137,16 @@ pub struct ActorCx<'a> {
     pub owner: Identity,
     /// The module log, for failed lifecycle reducers.
     pub logs: &'a ModuleLogs,
+    /// The commit log, to log a transaction before its deltas are queued; `None` on
+    /// an in-memory server.
+    pub log: Option<&'a mut DatabaseLog>,
+}
+
+impl ActorCx<'_> {
+    /// The offset of the last record appended to the log.
+    fn last_offset(&self) -> Option<u64> {
+        self.log.as_deref().and_then(DatabaseLog::last_offset)
+    }
 }
 
 /// A distinct query: the SQL text, plus the caller when the text uses `:sender`
@@ -149,12 +177,16 @@ struct Caller {
 pub struct SubscriptionManager {
     clients: HashMap<ConnectionId, Client>,
     queries: HashMap<QueryKey, SharedQuery>,
+    /// The offset of the last log record appended, tagged on every message queued.
+    offset: Option<u64>,
 }
 
 impl SubscriptionManager {
     /// Handles one command. Returns the transactions it committed (by lifecycle or
-    /// reducer calls), already sent to subscribers, for the caller's other hooks.
+    /// reducer calls), already logged and sent to subscribers, for the caller's other
+    /// hooks.
     pub fn handle(&mut self, command: ClientCommand, cx: &mut ActorCx<'_>) -> Vec<TxData> {
+        self.offset = cx.last_offset();
         match command {
             ClientCommand::Connect { client, token, reply } => self.connect(client, token, reply, cx),
             ClientCommand::Disconnect { identity, connection_id } => self.disconnect(identity, connection_id, cx),
@@ -191,9 +223,21 @@ impl SubscriptionManager {
     }
 
     /// Sends what a transaction committed outside any WebSocket request (an HTTP call,
-    /// SQL DML, a scheduled reducer) to the clients whose query sets it changed.
-    pub fn commit(&mut self, ds: &Datastore, tx: &TxData) {
+    /// SQL DML, a scheduled reducer) to the clients whose query sets it changed. The
+    /// caller has logged it already; `offset` is the log's last offset since.
+    pub fn commit(&mut self, ds: &Datastore, tx: &TxData, offset: Option<u64>) {
+        self.offset = offset;
         self.broadcast(ds, tx, None);
+    }
+
+    /// Logs a transaction committed while handling a command, before its deltas are
+    /// queued, so they carry its offset.
+    fn log_tx(&mut self, tx: &TxData, cx: &mut ActorCx<'_>) {
+        if let Some(log) = cx.log.as_deref_mut() {
+            log.append_tx(tx);
+            log.after_append(cx.ds);
+        }
+        self.offset = cx.last_offset();
     }
 
     fn connect(
@@ -215,10 +259,11 @@ impl SubscriptionManager {
             None => None,
         };
         let hello = ServerMessage::InitialConnection(InitialConnection { identity, connection_id, token });
-        client.send(hello.to_bytes());
+        client.send(self.offset, hello.to_bytes());
         self.clients.insert(connection_id, Client { handle: client, sets: BTreeMap::new() });
         let _ = reply.send(Ok(()));
         if let Some(tx) = &tx {
+            self.log_tx(tx, cx);
             self.broadcast(cx.ds, tx, None);
         }
         tx.into_iter().collect()
@@ -229,6 +274,7 @@ impl SubscriptionManager {
         let outcome = cx.instance.client_disconnected(cx.ds, identity, connection_id, Timestamp::now());
         match outcome.map(|o| o.result) {
             Some(Ok(tx)) => {
+                self.log_tx(&tx, cx);
                 self.broadcast(cx.ds, &tx, None);
                 vec![tx]
             }
@@ -262,7 +308,8 @@ impl SubscriptionManager {
 
     /// Queues a message for one client, dropping the client if it cannot keep up.
     fn send(&mut self, connection_id: ConnectionId, message: Vec<u8>) {
-        let ok = self.clients.get(&connection_id).is_none_or(|c| c.handle.send(message));
+        let offset = self.offset;
+        let ok = self.clients.get(&connection_id).is_none_or(|c| c.handle.send(offset, message));
         if !ok {
             self.drop_client(connection_id);
         }
@@ -412,6 +459,7 @@ impl SubscriptionManager {
         match outcome.result {
             Ok(tx) => {
                 let caller = Caller { connection_id, request_id: call.request_id, timestamp };
+                self.log_tx(&tx, cx);
                 self.broadcast(cx.ds, &tx, Some(caller));
                 vec![tx]
             }
@@ -450,7 +498,7 @@ impl SubscriptionManager {
                 _ if sets.is_empty() => continue,
                 _ => encode::transaction_update(&sets),
             };
-            if !client.handle.send(message) {
+            if !client.handle.send(self.offset, message) {
                 slow.push(*connection_id);
             }
         }

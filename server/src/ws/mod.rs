@@ -3,12 +3,18 @@
 //! the database's actor, and writes the actor's queued server messages with the
 //! compression envelope. It pings every 15 s and closes a connection silent for 30 s.
 //!
+//! A confirmed connection (`confirmed=true`, the default) writes a queued message only
+//! once the commit log's durable offset covers the offset the message was tagged with,
+//! so a client never sees a transaction a crash could still take back. The wait happens
+//! here, in the connection's task; the queue keeps the order.
+//!
 //! Protocol errors close the socket with a close frame whose reason says what was wrong.
 //! When the connection ends for any reason the actor is told, so `client_disconnected`
 //! runs exactly once per accepted connection.
 
 use crate::database::Database;
-use crate::subscription::{ClientCommand, ClientHandle};
+use crate::subscription::{ClientCommand, ClientHandle, Outgoing};
+use spacetime_commitlog::DurableOffset;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use spacetime_protocol::compression::compress;
 use spacetime_protocol::v2::ClientMessage;
@@ -37,8 +43,11 @@ pub struct Connection {
     pub database: Arc<Database>,
     /// The client, as registered with the actor.
     pub client: ClientHandle,
-    /// The client's queue of encoded server messages.
-    pub outgoing: mpsc::Receiver<Vec<u8>>,
+    /// The client's queue of server messages.
+    pub outgoing: mpsc::Receiver<Outgoing>,
+    /// For a confirmed connection to a database with a log, its durable offset: each
+    /// message waits for its tagged offset. `None`: messages are written at once.
+    pub durable: Option<DurableOffset>,
     /// How client frames are framed.
     pub framing: Framing,
     /// How server messages over 1 KiB are compressed.
@@ -101,13 +110,23 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                 }
             }
             outgoing = conn.outgoing.recv() => {
-                let Some(body) = outgoing else {
+                let Some(Outgoing { offset, body }) = outgoing else {
                     let reason = conn.client.dropped.get().cloned();
                     return match reason {
                         Some(reason) => End::Close(close_code::POLICY, reason),
                         None => End::Close(close_code::AWAY, "the database is shutting down".into()),
                     };
                 };
+                if let (Some(offset), Some(durable)) = (offset, conn.durable.as_mut()) {
+                    if let Err(e) = durable.wait_for(offset).await {
+                        log::error!("database {}: {e}", conn.database.identity);
+                        return End::Close(
+                            close_code::ERROR,
+                            "the commit log failed; the update cannot be confirmed durable".into(),
+                        );
+                    }
+                    debug_assert!(durable.get().is_some_and(|d| d >= offset), "a confirmed message was released early");
+                }
                 let payload = compress(&body, conn.compression);
                 if socket.send(Message::Binary(payload.into())).await.is_err() {
                     return End::Gone;

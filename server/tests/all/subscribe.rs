@@ -48,7 +48,12 @@ async fn open(server: &TestServer, db: &str, token: Option<&str>, protocols: &st
 
 impl Ws {
     async fn connect(server: &TestServer, db: &str, token: Option<&str>, protocol: &str) -> Ws {
-        let socket = open(server, db, token, protocol, "").await.expect("connects");
+        Self::connect_with(server, db, token, protocol, "").await
+    }
+
+    /// As [`Ws::connect`], with `query` (`&name=value...`) appended to the URL.
+    async fn connect_with(server: &TestServer, db: &str, token: Option<&str>, protocol: &str, query: &str) -> Ws {
+        let socket = open(server, db, token, protocol, query).await.expect("connects");
         let mut ws = Ws { socket, hello: v2::InitialConnection { identity: Default::default(), connection_id: Default::default(), token: String::new() } };
         match ws.recv().await {
             ServerMessage::InitialConnection(hello) => ws.hello = hello,
@@ -246,6 +251,39 @@ async fn private_tables_are_refused_to_non_owners_with_the_sql_message() {
     // Subscription-only restrictions are explained.
     match me.subscribe(2, &["SELECT answer FROM secret"]).await {
         ServerMessage::SubscriptionError(e) => assert!(e.error.contains("Column projections are not supported"), "{}", e.error),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn confirmed_and_unconfirmed_clients_both_receive_updates_and_a_bad_confirmed_is_refused() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("durable"), wasm(BASIC)).await.expect(200);
+    owner.call("durable", "add", json!(["Alice"])).await.expect(200);
+
+    let refused = open(&server, "durable", None, v2::BIN_PROTOCOL, "&confirmed=yes").await.unwrap_err();
+    assert!(refused.contains("400") && refused.contains("invalid confirmed `yes`"), "{refused}");
+
+    let mut confirmed = Ws::connect_with(&server, "durable", None, v2::BIN_PROTOCOL, "&confirmed=true").await;
+    let mut unconfirmed = Ws::connect_with(&server, "durable", None, v3::BIN_PROTOCOL, "&confirmed=false").await;
+    for ws in [&mut confirmed, &mut unconfirmed] {
+        assert_eq!(applied_names(ws.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
+    }
+    // A transaction from HTTP, then one from the confirmed client itself: both arrive,
+    // in order, at both clients.
+    owner.call("durable", "add", json!(["Bob"])).await.expect(200);
+    for ws in [&mut confirmed, &mut unconfirmed] {
+        match ws.recv().await {
+            ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["Bob"]), s(&[]))]),
+            other => panic!("{other:?}"),
+        }
+    }
+    let result = confirmed.call(2, "add", "Carol").await;
+    let ReducerOutcome::Ok(ok) = result.result else { panic!("{:?}", result.result) };
+    assert_eq!(changes(&ok.transaction_update), [(1, s(&["Carol"]), s(&[]))]);
+    match unconfirmed.recv().await {
+        ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["Carol"]), s(&[]))]),
         other => panic!("{other:?}"),
     }
 }
