@@ -45,6 +45,10 @@ pub const BENCH: ModuleCrate = ModuleCrate { workspace: "tests/modules", package
 pub const HOST_TEST: ModuleCrate =
     ModuleCrate { workspace: "tests/modules", package: "host-test-module", upstream_package: "upstream-host-test" };
 
+/// `bindings/tests/surface/module.rs`: every part of the module-author API at once.
+pub const SURFACE: ModuleCrate =
+    ModuleCrate { workspace: "tests/modules", package: "surface-module", upstream_package: "upstream-surface" };
+
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
 

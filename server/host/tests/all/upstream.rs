@@ -3,7 +3,7 @@
 //! `spacetimedb = "=2.10.1"` do, and our builds import only `spacetime_10.*`
 //! functions.
 
-use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, QUICKSTART_CHAT};
+use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, QUICKSTART_CHAT, SURFACE};
 use crate::support::runtime;
 use spacetime_host::extract_raw_module_def;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
@@ -99,6 +99,13 @@ fn bench_module_describes_itself_as_upstream() {
 #[test]
 fn host_test_module_describes_itself_as_upstream() {
     assert_same_definition(HOST_TEST);
+}
+
+/// The whole module-author API surface (see `bindings/tests/surface/module.rs`): the same
+/// source compiles against both and describes itself the same way.
+#[test]
+fn api_surface_module_describes_itself_as_upstream() {
+    assert_same_definition(SURFACE);
 }
 
 #[test]
