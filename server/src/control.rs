@@ -61,11 +61,13 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
         }
     }
     let program = load_program(state, wasm.clone()).await?;
+    // Stored before the database starts, since its log names the program by hash.
+    let program_hash = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e))?;
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
     let storage = storage_for(state.config(), replica_id);
-    let started = Database::start(database_identity, owner.identity, program, logs, storage).await;
+    let started = Database::start(database_identity, owner.identity, program, logs, storage, &program_hash).await;
     let database = match started {
         Ok(database) => database,
         Err(e) => {
@@ -73,10 +75,8 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
             return Err(start_error(e));
         }
     };
-    let registered = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e)).and_then(|program_hash| {
-        let record = DatabaseRecord { database_identity, owner_identity: owner.identity, program_hash, replica_id };
-        state.registry().insert(record, name.as_ref()).map_err(registry_error)
-    });
+    let record = DatabaseRecord { database_identity, owner_identity: owner.identity, program_hash, replica_id };
+    let registered = state.registry().insert(record, name.as_ref()).map_err(registry_error);
     if let Err(e) = registered {
         database.shutdown();
         remove_replica_dir(state, replica_id);
@@ -96,7 +96,7 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
         let storage = storage_for(state.config(), replica_id);
-        let database = match Database::start(record.database_identity, record.owner_identity, program, logs, storage).await {
+        let database = match Database::start(record.database_identity, record.owner_identity, program, logs, storage, &program_hash).await {
             Ok(database) => database,
             Err(e) => {
                 remove_replica_dir(state, replica_id);
@@ -110,7 +110,9 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
         state.databases().insert(database);
     } else {
         let running = state.running(&record)?;
-        running.update(program).await?.map_err(ApiError::BadRequest)?;
+        // Returns once the log names the new module, so a crash before the registry
+        // write is repaired at start (see `durability::record`).
+        running.update(program, program_hash.clone()).await?.map_err(ApiError::BadRequest)?;
         state.registry().update(DatabaseRecord { program_hash, ..record }).map_err(registry_error)?;
     }
     Ok(())
@@ -128,8 +130,26 @@ pub fn delete(state: &AppState, identity: Identity) -> Result<(), ApiError> {
 /// from its commit log (its `init` does not run again). A database that fails to
 /// start is logged and left registered but not running.
 pub async fn reload_all(state: &AppState) {
-    for record in state.registry().all() {
+    for mut record in state.registry().all() {
         let identity = record.database_identity;
+        let storage = storage_for(state.config(), record.replica_id);
+        if let Some(storage) = &storage {
+            match crate::durability::logged_program(storage) {
+                Ok(Some(logged)) if logged != record.program_hash => {
+                    // An update switched modules but crashed before the registry write.
+                    log::warn!(
+                        "database {identity}: its log was last written by program {logged}, the registry names {}; using the log's",
+                        record.program_hash
+                    );
+                    record.program_hash = logged;
+                    if let Err(e) = state.registry().update(record.clone()) {
+                        log::error!("database {identity}: cannot correct its program in the registry: {e}");
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("database {identity}: cannot read the module records of its log: {e}"),
+            }
+        }
         let wasm = match state.programs().get(&record.program_hash) {
             Ok(wasm) => wasm.to_vec(),
             Err(e) => {
@@ -145,8 +165,7 @@ pub async fn reload_all(state: &AppState) {
             }
         };
         let logs = state.open_logs(record.replica_id);
-        let storage = storage_for(state.config(), record.replica_id);
-        match Database::start(identity, record.owner_identity, program, logs, storage).await {
+        match Database::start(identity, record.owner_identity, program, logs, storage, &record.program_hash).await {
             Ok(database) => state.databases().insert(database),
             Err(e) => log::error!("database {identity}: cannot start: {e}"),
         }

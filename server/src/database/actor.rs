@@ -11,6 +11,7 @@ use super::schema_change::{check_update, create_tables};
 use super::{log_system, LogForwarder};
 use crate::durability::{self, DatabaseLog, RestoreError, StorageConfig};
 use crate::logs::ModuleLogs;
+use crate::program_store::ProgramHash;
 use spacetime_commitlog::DurableOffset;
 use crate::subscription::{ActorCx, ClientCommand, SubscriptionManager};
 use spacetime_datastore::{Datastore, TxData};
@@ -31,7 +32,7 @@ pub(super) enum Command {
     /// A WebSocket client's request (connect, message, disconnect).
     Client(ClientCommand),
     /// Replace the module, keeping the data.
-    Update { program: ModuleProgram, reply: oneshot::Sender<Result<(), String>> },
+    Update { program: ModuleProgram, hash: ProgramHash, reply: oneshot::Sender<Logged<Result<(), String>>> },
     /// Stop after the commands before this one.
     Shutdown,
 }
@@ -127,6 +128,7 @@ impl Actor {
         current: Arc<RwLock<ModuleProgram>>,
         logs: Arc<ModuleLogs>,
         storage: Option<StorageConfig>,
+        hash: &str,
     ) -> Result<Self, StartError> {
         let program = current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut datastore = Datastore::new();
@@ -151,6 +153,7 @@ impl Actor {
             // restart never runs it again.
             if let Some(log) = &mut actor.log {
                 log.append_created().map_err(|e| StartError::Restore(Box::new(e.into())))?;
+                log.append_module(hash).map_err(|e| StartError::Restore(Box::new(e.into())))?;
             }
         } else {
             actor.instance.restore_schedules(&actor.datastore, Timestamp::now());
@@ -291,8 +294,9 @@ impl Actor {
                     self.note_disconnected(identity, connection_id);
                 }
             }
-            Command::Update { program, reply } => {
-                let _ = reply.send(self.update(program));
+            Command::Update { program, hash, reply } => {
+                let result = self.update(program, &hash);
+                let _ = reply.send(self.logged(result));
             }
             Command::Shutdown => {}
         }
@@ -393,7 +397,9 @@ impl Actor {
     }
 
     /// Swaps in `program` if its schema is compatible, creating any new tables.
-    fn update(&mut self, program: ModuleProgram) -> Result<(), String> {
+    /// The new module is logged (a "module" record naming `hash`) before any of its
+    /// transactions; the reply carries that record's offset.
+    fn update(&mut self, program: ModuleProgram, hash: &str) -> Result<(), String> {
         let added = check_update(self.instance.program().module_def(), program.module_def())?;
         let identity = self.instance.database_identity();
         let instance = program
@@ -402,6 +408,12 @@ impl Actor {
         create_tables(&mut self.datastore, added.iter().copied(), program.module_def())?;
         self.instance = instance;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
+        if let Some(log) = &mut self.log {
+            // A failed writer fails every later confirmed read, this update's included.
+            if let Err(e) = log.append_module(hash) {
+                log::error!("cannot log the module update: {e}");
+            }
+        }
         self.instance.restore_schedules(&self.datastore, Timestamp::now());
         log_system(&self.logs, LogLevel::Info, None, "module updated");
         Ok(())

@@ -40,7 +40,8 @@ impl Database {
     /// Starts the actor of a database running `program`. With `storage`, its rows are
     /// restored from the commit log there (and later transactions logged to it); a new
     /// database (no storage, or an empty log) runs its `init` reducer (as `owner`)
-    /// instead. Waits until that is done.
+    /// instead. Waits until that is done. `hash` is `program`'s hash in the program
+    /// store; a new database logs it (see [`crate::durability::record`]).
     ///
     /// # Errors
     /// [`StartError`] if the module cannot be instantiated, its tables cannot be
@@ -52,7 +53,9 @@ impl Database {
         program: ModuleProgram,
         logs: Arc<ModuleLogs>,
         storage: Option<crate::durability::StorageConfig>,
+        hash: &str,
     ) -> Result<Self, StartError> {
+        let hash = hash.to_owned();
         let (commands, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let program = Arc::new(RwLock::new(program));
@@ -60,7 +63,7 @@ impl Database {
         let actor_logs = logs.clone();
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
-            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs, storage) {
+            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
                 Ok(actor) => {
                     if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
                         actor.run(receiver);
@@ -138,13 +141,17 @@ impl Database {
         self.commands.send(Command::Client(command)).map_err(|_| ActorGone)
     }
 
-    /// Replaces the module with `program`, keeping the data if the schema allows.
+    /// Replaces the module with `program` (whose hash in the program store is `hash`),
+    /// keeping the data if the schema allows. Returns once the log's record of the new
+    /// module is durable, so the registry may then name it.
     ///
     /// # Errors
-    /// The outer error if the actor is gone; the inner one (a message for the
-    /// publisher) if the update was rejected, in which case the old module keeps running.
-    pub async fn update(&self, program: ModuleProgram) -> Result<Result<(), String>, ActorGone> {
-        self.ask(|reply| Command::Update { program, reply }).await
+    /// The outer error if the actor is gone or its log failed; the inner one (a message
+    /// for the publisher) if the update was rejected, in which case the old module
+    /// keeps running.
+    pub async fn update(&self, program: ModuleProgram, hash: String) -> Result<Result<(), String>, ActorGone> {
+        let reply = self.ask(|reply| Command::Update { program, hash, reply }).await?;
+        self.confirmed(reply).await
     }
 
     /// Stops the actor after the commands already queued, and ends log followers.

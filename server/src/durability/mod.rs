@@ -70,6 +70,24 @@ pub enum RestoreError {
     },
 }
 
+/// The program hash named by the last "module" record in the log of `storage` after
+/// its newest snapshot, if any: the module the log's latest records were written with
+/// (see [`record`] for why the control plane trusts it over the registry).
+///
+/// # Errors
+/// [`RestoreError`] if the log cannot be read or a record decoded.
+pub fn logged_program(storage: &StorageConfig) -> Result<Option<String>, RestoreError> {
+    let recovered = recover(&storage.dir, CommitlogOptions::default())?;
+    let mut last = None;
+    for item in recovered.replay() {
+        let (offset, bytes) = item?;
+        if let Record::Module(hash) = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })? {
+            last = Some(hash);
+        }
+    }
+    Ok(last)
+}
+
 /// The open log of a running database, owned by its actor.
 pub struct DatabaseLog {
     durability: Arc<Durability>,
@@ -138,7 +156,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             Record::Disconnected(_, connection_id) => {
                 clients.remove(&connection_id);
             }
-            Record::Created => {}
+            Record::Created | Record::Module(_) => {}
         }
         replayed += 1;
     }
@@ -173,6 +191,15 @@ impl DatabaseLog {
     /// The writer has failed.
     pub fn append_created(&mut self) -> Result<(), DurabilityError> {
         self.append(record::encode_created()).map(drop)
+    }
+
+    /// Logs that later records are written by the module with program `hash`; returns
+    /// the record's offset, for the update to wait on.
+    ///
+    /// # Errors
+    /// The writer has failed.
+    pub fn append_module(&mut self, hash: &str) -> Result<u64, DurabilityError> {
+        self.append(record::encode_module(hash))
     }
 
     /// Logs a committed transaction (nothing for an empty one). A failure means the

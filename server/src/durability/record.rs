@@ -14,6 +14,22 @@
 //!   client's `client_connected` transaction, and after its `client_disconnected` one,
 //!   when the module has a `client_disconnected` reducer; a restart runs that reducer
 //!   for every client the log leaves connected (the crash closed their connections).
+//! - kind 4, **module**: the program hash (`u32` length + UTF-8 hex) of the module the
+//!   following records were written with. Written after "created", and after every
+//!   module update, before the update's new tables get any row.
+//!
+//! # Module records and the registry
+//! An update switches the actor to the new module (which may add tables, soon holding
+//! logged rows), then the control plane writes the new program hash to the registry.
+//! A crash in between would leave a log naming tables the registry's module lacks. So
+//! the update waits until its module record is durable before the registry is written,
+//! and at start (`control::reload_all`) the last module record in the log wins: when it
+//! names another program than the registry, that program (kept in the program store
+//! since the publish stored it before the update) is loaded and the registry corrected.
+//! Only the *last* module record matters, because updates only add tables: the newest
+//! module can replay every older record. Module records covered by a snapshot are not
+//! seen (only the log after the snapshot is scanned); a snapshot is written well after
+//! an update, by which time the registry has long been written.
 //!
 //! Tables are named, not numbered, because table ids are handed out in creation order
 //! and a restart creates the tables from the *current* module. That is sound because
@@ -35,6 +51,7 @@ const KIND_CREATED: u8 = 0;
 const KIND_TX: u8 = 1;
 const KIND_CONNECTED: u8 = 2;
 const KIND_DISCONNECTED: u8 = 3;
+const KIND_MODULE: u8 = 4;
 
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +64,8 @@ pub enum Record {
     Connected(Identity, ConnectionId),
     /// A client disconnected (its `client_disconnected` ran).
     Disconnected(Identity, ConnectionId),
+    /// Later records were written by the module with this program hash.
+    Module(String),
 }
 
 /// The changes of one table in a [`Record::Tx`].
@@ -91,6 +110,13 @@ pub enum RecordError {
 /// Encodes the "created" record.
 pub fn encode_created() -> Vec<u8> {
     vec![VERSION, KIND_CREATED]
+}
+
+/// Encodes a "module" record naming program `hash`.
+pub fn encode_module(hash: &str) -> Vec<u8> {
+    let mut out = vec![VERSION, KIND_MODULE];
+    put_bytes(hash.as_bytes(), &mut out);
+    out
 }
 
 /// Encodes a "connected" (`connected == true`) or "disconnected" record.
@@ -193,6 +219,7 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
             let (identity, connection_id) = get_client(input)?;
             Record::Disconnected(identity, connection_id)
         }
+        KIND_MODULE => Record::Module(get_string(input)?),
         other => return Err(RecordError::Kind(other)),
     };
     if !input.is_empty() {
@@ -279,6 +306,7 @@ mod tests {
         }]);
         assert_eq!(decode(&encode_tx(&tx)).unwrap(), expected);
         assert_eq!(decode(&encode_created()).unwrap(), Record::Created);
+        assert_eq!(decode(&encode_module("ab12")).unwrap(), Record::Module("ab12".into()));
         let (identity, connection_id) = (Identity::from_byte_array([7; 32]), ConnectionId::from_u128(9 << 100 | 5));
         assert_eq!(
             decode(&encode_client(true, identity, connection_id)).unwrap(),

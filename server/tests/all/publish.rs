@@ -182,3 +182,32 @@ async fn an_in_memory_server_writes_only_its_key_pair() {
     written.sort();
     assert_eq!(written, ["id_ecdsa", "id_ecdsa.pub"]);
 }
+
+#[tokio::test]
+async fn a_crash_between_a_module_update_and_the_registry_write_keeps_the_new_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("control-db/registry.json");
+    let (token, before) = {
+        let server = TestServer::start_in(dir.path());
+        let owner = server.new_identity().await;
+        owner.publish(Some("upgraded"), wasm(LIFECYCLE)).await.expect(200);
+        let before = std::fs::read(&registry).expect("the registry is on disk");
+        // BASIC adds the `person` table to LIFECYCLE's (none); the log gets a row of it.
+        owner.publish(Some("upgraded"), wasm(BASIC)).await.expect(200);
+        owner.call("upgraded", "add", json!(["Alice"])).await.expect(200);
+        (owner.token.clone(), before)
+    };
+    // The crash window: the log has the new module, the registry still the old one.
+    std::fs::write(&registry, &before).unwrap();
+    let server = TestServer::start_in(dir.path());
+    let mut owner = server.client();
+    owner.token = token;
+    let res = owner
+        .request(Method::POST, "/v1/database/upgraded/sql", Some(Body::Text("SELECT * FROM person".into())))
+        .await
+        .expect(200);
+    assert!(res.text.contains("Alice"), "{}", res.text);
+    owner.call("upgraded", "add", json!(["Bob"])).await.expect(200);
+    // The registry was corrected to name the new program.
+    assert_ne!(std::fs::read(&registry).unwrap(), before, "the registry still names the old program");
+}
