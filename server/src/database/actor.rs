@@ -156,6 +156,9 @@ impl Actor {
                 log.append_module(hash).map_err(|e| StartError::Restore(Box::new(e.into())))?;
             }
         } else {
+            if let Some(log) = &mut actor.log {
+                log.set_module(hash);
+            }
             actor.instance.restore_schedules(&actor.datastore, Timestamp::now());
             actor.disconnect_stale_clients();
         }

@@ -100,6 +100,9 @@ pub struct DatabaseLog {
     logs: Arc<ModuleLogs>,
     /// The clients the log holds as connected.
     clients: HashMap<ConnectionId, Identity>,
+    /// The program hash of the running module, logged again after each snapshot so
+    /// the log after the newest snapshot always names it (see [`record`]).
+    module: Option<String>,
 }
 
 /// A restored database: its log, and whether it was new.
@@ -174,6 +177,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         snapshotting: None,
         logs: logs.clone(),
         clients,
+        module: None,
     };
     Ok(Opened { log, fresh })
 }
@@ -199,7 +203,14 @@ impl DatabaseLog {
     /// # Errors
     /// The writer has failed.
     pub fn append_module(&mut self, hash: &str) -> Result<u64, DurabilityError> {
+        self.module = Some(hash.to_owned());
         self.append(record::encode_module(hash))
+    }
+
+    /// Notes the running module's program hash without logging it (a restored
+    /// database, whose log already names it, or predates module records).
+    pub fn set_module(&mut self, hash: &str) {
+        self.module = Some(hash.to_owned());
     }
 
     /// Logs a committed transaction (nothing for an empty one). A failure means the
@@ -288,6 +299,10 @@ impl DatabaseLog {
         match spawned {
             Ok(handle) => self.snapshotting = Some(handle),
             Err(e) => log::error!("cannot start the snapshot thread: {e}"),
+        }
+        // The snapshot hides the module records before it; name the module again after.
+        if let Some(hash) = self.module.clone() {
+            self.append_record(record::encode_module(&hash));
         }
     }
 }

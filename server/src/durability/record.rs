@@ -27,9 +27,10 @@
 //! names another program than the registry, that program (kept in the program store
 //! since the publish stored it before the update) is loaded and the registry corrected.
 //! Only the *last* module record matters, because updates only add tables: the newest
-//! module can replay every older record. Module records covered by a snapshot are not
-//! seen (only the log after the snapshot is scanned); a snapshot is written well after
-//! an update, by which time the registry has long been written.
+//! module can replay every older record. Only the log after the newest snapshot is
+//! scanned, so a module record is written again right after each snapshot's offset:
+//! the scanned suffix always names the running module (unless it predates module
+//! records, when the registry is trusted).
 //!
 //! Tables are named, not numbered, because table ids are handed out in creation order
 //! and a restart creates the tables from the *current* module. That is sound because

@@ -38,6 +38,12 @@ impl TestServer {
         Self::start_configured(data_dir, |_| {})
     }
 
+    /// A server on `data_dir` (which the caller keeps alive), `tweak` applied to its
+    /// configuration.
+    pub fn start_in_with(data_dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        Self::start_configured(data_dir, tweak)
+    }
+
     fn start_configured(data_dir: &Path, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let mut config = ServerConfig::new(data_dir);
         config.listen_addr = "127.0.0.1:0".into();
