@@ -133,8 +133,9 @@ pub async fn reload_all(state: &AppState) {
     for mut record in state.registry().all() {
         let identity = record.database_identity;
         let storage = storage_for(state.config(), record.replica_id);
+        let logs = state.open_logs(record.replica_id);
         if let Some(storage) = &storage {
-            match crate::durability::logged_program(storage) {
+            match crate::durability::logged_program(storage, &logs) {
                 Ok(Some(logged)) if logged != record.program_hash => {
                     // An update switched modules but crashed before the registry write.
                     log::warn!(
@@ -164,7 +165,6 @@ pub async fn reload_all(state: &AppState) {
                 continue;
             }
         };
-        let logs = state.open_logs(record.replica_id);
         match Database::start(identity, record.owner_identity, program, logs, storage, &record.program_hash).await {
             Ok(database) => state.databases().insert(database),
             Err(e) => log::error!("database {identity}: cannot start: {e}"),

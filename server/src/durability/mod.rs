@@ -76,8 +76,12 @@ pub enum RestoreError {
 ///
 /// # Errors
 /// [`RestoreError`] if the log cannot be read or a record decoded.
-pub fn logged_program(storage: &StorageConfig) -> Result<Option<String>, RestoreError> {
+pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result<Option<String>, RestoreError> {
+    // This is the first look at the log after a restart, so it is the recovery that cuts
+    // a damaged tail or passes over a damaged snapshot: say so here, because the later
+    // `open` finds the log already repaired.
     let recovered = recover(&storage.dir, CommitlogOptions::default())?;
+    report_recovery(&recovered.report, logs);
     let mut last = None;
     for item in recovered.replay() {
         let (offset, bytes) = item?;
@@ -114,6 +118,26 @@ pub struct Opened {
     pub fresh: bool,
 }
 
+/// Writes what recovery cut or skipped (if anything) to the server log and to the
+/// module log `logs`.
+fn report_recovery(report: &spacetime_commitlog::RecoveryReport, logs: &Arc<ModuleLogs>) {
+    if report.is_clean() {
+        return;
+    }
+    let message = match &report.cut {
+        Some(cut) => format!(
+            "commit log damaged at {} byte {}; dropped {} commit(s) from tx offset {} on; {report}",
+            cut.segment.display(),
+            cut.byte_offset,
+            cut.commits_dropped,
+            cut.first_lost_tx_offset
+        ),
+        None => format!("commit log recovered with warnings: {report}"),
+    };
+    log::warn!("{message}");
+    crate::database::log_system(logs, LogLevel::Warn, None, message);
+}
+
 /// Opens the log of `storage`, restores the newest snapshot and replays the log into
 /// `ds` (whose tables exist and are empty), and starts the log writer. What recovery
 /// cut or skipped is written to the server log and to the module log `logs`.
@@ -122,21 +146,7 @@ pub struct Opened {
 /// [`RestoreError`]; then nothing is running.
 pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Opened, RestoreError> {
     let recovered = recover(&storage.dir, CommitlogOptions::default())?;
-    let report = &recovered.report;
-    if !report.is_clean() {
-        let message = match &report.cut {
-            Some(cut) => format!(
-                "commit log damaged at {} byte {}; dropped {} commit(s) from tx offset {} on; {report}",
-                cut.segment.display(),
-                cut.byte_offset,
-                cut.commits_dropped,
-                cut.first_lost_tx_offset
-            ),
-            None => format!("commit log recovered with warnings: {report}"),
-        };
-        log::warn!("{message}");
-        crate::database::log_system(logs, LogLevel::Warn, None, message);
-    }
+    report_recovery(&recovered.report, logs);
     let mut fresh = recovered.snapshot.is_none();
     let mut clients = HashMap::new();
     if let Some(snap) = &recovered.snapshot {
