@@ -33,6 +33,8 @@ pub(super) enum Command {
     Client(ClientCommand),
     /// Replace the module, keeping the data.
     Update { program: ModuleProgram, hash: ProgramHash, reply: oneshot::Sender<Logged<Result<(), String>>> },
+    /// Take a snapshot now; the reply carries its tx offset once it is written.
+    Snapshot { reply: oneshot::Sender<Result<u64, String>> },
     /// Stop after the commands before this one.
     Shutdown,
 }
@@ -301,6 +303,14 @@ impl Actor {
                 let result = self.update(program, &hash);
                 let _ = reply.send(self.logged(result));
             }
+            Command::Snapshot { reply } => match &mut self.log {
+                Some(log) => log.snapshot_now(&self.datastore, reply),
+                None => {
+                    let _ = reply.send(Err(
+                        "the server runs with --in-memory: this database has no commit log to snapshot".into()
+                    ));
+                }
+            },
             Command::Shutdown => {}
         }
     }

@@ -154,6 +154,12 @@ impl Database {
         self.confirmed(reply).await
     }
 
+    /// Takes a snapshot now and returns its tx offset once it is written, or why not
+    /// (an in-memory server, or nothing logged yet).
+    pub async fn snapshot(&self) -> Result<Result<u64, String>, ActorGone> {
+        self.ask(|reply| Command::Snapshot { reply }).await
+    }
+
     /// Stops the actor after the commands already queued, and ends log followers.
     pub fn shutdown(&self) {
         let _ = self.commands.send(Command::Shutdown);

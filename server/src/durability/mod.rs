@@ -284,7 +284,30 @@ impl DatabaseLog {
         if self.snapshotting.as_ref().is_some_and(|t| !t.is_finished()) {
             return;
         }
-        let Some(offset) = self.last_offset else { return };
+        if let Some(offset) = self.last_offset {
+            self.start_snapshot(ds, offset, None);
+        }
+    }
+
+    /// Takes a snapshot of `ds` now, on demand (`POST /v1/database/:db/snapshot`).
+    /// `done` receives the snapshot's tx offset once the file is written, or why not.
+    /// A snapshot already being written is waited for first, so snapshots stay in order.
+    pub fn snapshot_now(&mut self, ds: &Datastore, done: tokio::sync::oneshot::Sender<Result<u64, String>>) {
+        let Some(offset) = self.last_offset else {
+            let _ = done.send(Err("the database has logged no transaction yet: there is nothing to snapshot".into()));
+            return;
+        };
+        if let Some(previous) = self.snapshotting.take() {
+            // Bounded by one fsync and one file write; the actor waits for it rather
+            // than racing two writers on the snapshot directory.
+            let _ = previous.join();
+        }
+        self.start_snapshot(ds, offset, Some(done));
+    }
+
+    /// Encodes `ds` at `offset` and writes it on a background thread once `offset` is
+    /// durable, reporting the outcome to `done` if given.
+    fn start_snapshot(&mut self, ds: &Datastore, offset: u64, done: Option<tokio::sync::oneshot::Sender<Result<u64, String>>>) {
         self.since_snapshot = 0;
         let payload = snapshot::encode(ds, &self.connected());
         let durability = self.durability.clone();
@@ -296,14 +319,21 @@ impl DatabaseLog {
                 .and_then(|()| snapshots.write(offset, &payload).map_err(|e| e.to_string()))
                 .and_then(|_| snapshots.prune().map_err(|e| e.to_string()))
                 .and_then(|_| snapshots.oldest().map_err(|e| e.to_string()));
-            match written {
+            let outcome = match written {
                 Ok(oldest) => {
                     log::info!("snapshot written at tx offset {offset}");
                     if let Some(oldest) = oldest {
                         durability.request_prune(oldest + 1);
                     }
+                    Ok(offset)
                 }
-                Err(e) => log::error!("cannot write the snapshot at tx offset {offset}: {e}"),
+                Err(e) => {
+                    log::error!("cannot write the snapshot at tx offset {offset}: {e}");
+                    Err(format!("cannot write the snapshot at tx offset {offset}: {e}"))
+                }
+            };
+            if let Some(done) = done {
+                let _ = done.send(outcome);
             }
         });
         match spawned {

@@ -10,6 +10,7 @@ mod identity;
 mod logs;
 mod publish;
 mod query;
+mod snapshot;
 mod sql;
 mod subscribe;
 
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(call::router())
         .merge(logs::router())
         .merge(sql::router())
+        .merge(snapshot::router())
         .merge(subscribe::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()

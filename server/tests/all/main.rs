@@ -6,6 +6,7 @@ mod identity;
 mod logs;
 mod modules;
 mod publish;
+mod snapshot;
 mod sql;
 mod subscribe;
 mod support;
