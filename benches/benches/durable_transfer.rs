@@ -11,27 +11,11 @@
 
 use spacetime_benches::BenchDb;
 use spacetime_commitlog::{Commitlog, CommitlogOptions, Durability, DurabilityOptions};
-use spacetime_datastore::TxData;
 use std::time::{Duration, Instant};
 
 const ACCOUNTS: u32 = 100_000;
 const TRANSFERS: u32 = 200_000;
 
-/// The committed rows as one log payload: per table its name, then the deleted and
-/// the inserted rows, each length-prefixed (the shape the server logs).
-fn payload(tx: &TxData) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    for table in &tx.tables {
-        for bytes in std::iter::once(table.table_name.as_bytes())
-            .chain(table.deletes.iter().map(|r| &r[..]))
-            .chain(table.inserts.iter().map(|r| &r[..]))
-        {
-            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(bytes);
-        }
-    }
-    out
-}
 
 /// Runs the workload; with `log`, appends every transaction and waits for the last.
 /// Returns the whole time and the part spent waiting for the writer at the end.
@@ -51,7 +35,7 @@ fn run(log: Option<&Durability>) -> (Duration, Duration) {
         let outcome = db.transfer(from, to, 1);
         let tx = outcome.result.unwrap_or_else(|e| panic!("transfer {from} -> {to} fails: {e}"));
         if let Some(log) = log {
-            last = Some(log.append_tx(payload(&tx)).expect("the log writer accepts the transaction"));
+            last = Some(log.append_tx(spacetime_server::encode_tx_record(&tx)).expect("the log writer accepts the transaction"));
         }
     }
     let calls_done = Instant::now();

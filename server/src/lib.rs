@@ -40,3 +40,8 @@ mod ws;
 pub use config::{JwtKeySource, ServerConfig};
 pub use error::ServerError;
 pub use server::{serve, Server};
+
+/// The commit-log record of a committed transaction, exactly as a durable database
+/// logs it. Public only so benchmarks measure the real encoding.
+#[doc(hidden)]
+pub use durability::record::encode_tx as encode_tx_record;
