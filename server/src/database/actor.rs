@@ -446,7 +446,7 @@ impl Actor {
 }
 
 /// A fresh random connection id (never zero, which means "none").
-fn random_connection_id() -> ConnectionId {
+pub(crate) fn random_connection_id() -> ConnectionId {
     use rand_core::RngCore;
     let mut bytes = [0u8; 16];
     rand_core::OsRng.fill_bytes(&mut bytes);

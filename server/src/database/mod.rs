@@ -9,6 +9,7 @@ pub use actor::{CallResult, ReducerTarget, SqlResult, StartError};
 
 use crate::logs::{system_record, ModuleLogs};
 use actor::{Actor, Command, Logged};
+pub(crate) use actor::random_connection_id;
 use spacetime_commitlog::DurableOffset;
 use spacetime_host::{LogLevel, LogSink, ModuleLogRecord, ModuleProgram};
 use spacetime_sats::Identity;

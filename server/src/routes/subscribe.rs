@@ -45,7 +45,7 @@ async fn subscribe(
         })?,
     };
     let connection_id = match params.get("connection_id") {
-        None => random_connection_id(),
+        None => crate::database::random_connection_id(),
         Some(hex) => ConnectionId::from_hex(hex)
             .ok()
             .and_then(ConnectionId::none_if_zero)
@@ -108,13 +108,4 @@ fn negotiate(headers: &HeaderMap) -> Result<(Framing, &'static str), ApiError> {
             v2::BIN_PROTOCOL
         )))
     }
-}
-
-/// A fresh random connection id (never zero, which means "none").
-fn random_connection_id() -> ConnectionId {
-    use rand_core::RngCore;
-    let mut bytes = [0u8; 16];
-    rand_core::OsRng.fill_bytes(&mut bytes);
-    bytes[0] |= 1;
-    ConnectionId::from_le_byte_array(bytes)
 }
