@@ -43,10 +43,12 @@ impl Default for HostConfig {
 }
 
 impl HostConfig {
-    /// The budget in epoch ticks, rounded up, at least one.
+    /// The epoch deadline for one call: the budget in whole ticks, rounded up, plus
+    /// one, because the tick in progress when the deadline is set may end at once and
+    /// a call must never be stopped before its full budget has passed.
     pub(crate) fn budget_ticks(&self) -> u64 {
         let tick = EPOCH_TICK.as_nanos();
-        (self.reducer_time_budget.as_nanos().div_ceil(tick) as u64).max(1)
+        (self.reducer_time_budget.as_nanos().div_ceil(tick) as u64).max(1) + 1
     }
 }
 
