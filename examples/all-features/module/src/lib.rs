@@ -203,6 +203,14 @@ pub fn insert_every_type(ctx: &ReducerContext, seed: u8, text: String) {
     log::info!("inserted every_type row {}", row.id);
 }
 
+/// Inserts `row` as given (a fresh `id` is assigned), so a client can send a value of
+/// every column type and read it back through a subscription unchanged.
+#[reducer]
+pub fn insert_every_type_row(ctx: &ReducerContext, row: EveryType) {
+    let row = ctx.db.every_type().insert(EveryType { id: 0, ..row });
+    log::info!("inserted every_type row {}", row.id);
+}
+
 /// Adds a player; fails if the name is taken or empty.
 #[reducer]
 pub fn add_player(ctx: &ReducerContext, name: String, level: u32, score: i64, color: Color) -> Result<(), String> {

@@ -11,6 +11,7 @@
 mod modules;
 
 mod abi_contract;
+mod codegen_fixtures;
 mod lifecycle;
 mod loader;
 mod reducers;

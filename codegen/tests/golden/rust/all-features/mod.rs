@@ -19,6 +19,7 @@ pub mod every_type_table;
 pub mod every_type_type;
 pub mod fail_reducer;
 pub mod insert_every_type_reducer;
+pub mod insert_every_type_row_reducer;
 pub mod level_up_reducer;
 pub mod player_table;
 pub mod player_type;
@@ -44,6 +45,7 @@ pub use every_type_table::{EveryTypeTableAccess, EveryTypeTableHandle, EveryType
 pub use every_type_type::EveryType;
 pub use fail_reducer::FailReducer;
 pub use insert_every_type_reducer::InsertEveryTypeReducer;
+pub use insert_every_type_row_reducer::InsertEveryTypeRowReducer;
 pub use level_up_reducer::LevelUpReducer;
 pub use player_table::{PlayerTableAccess, PlayerTableHandle, PlayerInsertCallbackId, PlayerDeleteCallbackId, PlayerUpdateCallbackId, PlayerIdUnique, PlayerNameUnique};
 pub use player_type::Player;
@@ -99,6 +101,10 @@ pub enum Reducer {
         seed: u8,
         text: String,
     },
+    /// The reducer `insert_every_type_row`.
+    InsertEveryTypeRow {
+        row: EveryType,
+    },
     /// The reducer `level_up`.
     LevelUp {
         name: String,
@@ -124,6 +130,7 @@ impl __sdk::Reducer for Reducer {
             Self::DeletePlayersByColor { .. } => "delete_players_by_color",
             Self::Fail { .. } => "fail",
             Self::InsertEveryType { .. } => "insert_every_type",
+            Self::InsertEveryTypeRow { .. } => "insert_every_type_row",
             Self::LevelUp { .. } => "level_up",
             Self::Roll => "roll_die",
             Self::ScheduleReminder { .. } => "schedule_reminder",
@@ -163,6 +170,9 @@ impl __sdk::Reducer for Reducer {
             Self::InsertEveryType { seed, text } => {
                 __sdk::bsatn::Encode::encode(seed, &mut out);
                 __sdk::bsatn::Encode::encode(text, &mut out);
+            }
+            Self::InsertEveryTypeRow { row } => {
+                __sdk::bsatn::Encode::encode(row, &mut out);
             }
             Self::LevelUp { name } => {
                 __sdk::bsatn::Encode::encode(name, &mut out);
