@@ -7,3 +7,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/spacetime-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export REPO_ROOT
+
+# The Python SDK and its dev tools (pytest, mypy) live in a virtual environment kept with
+# the build cache; scripts run its python first.
+export SPACETIME_VENV="${SPACETIME_VENV:-$HOME/.cache/spacetime-venv}"
+export PATH="$SPACETIME_VENV/bin:$PATH"

@@ -17,3 +17,10 @@ cargo build --workspace --all-targets
 
 step "running the tests"
 cargo test --workspace --no-fail-fast
+
+# Each client SDK's own tests (unit tests, type checks), one script per language.
+for sdk_tests in "$REPO_ROOT"/scripts/test-*.sh; do
+    [ -e "$sdk_tests" ] || continue
+    step "running $(basename "$sdk_tests")"
+    "$sdk_tests"
+done
