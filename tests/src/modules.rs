@@ -49,6 +49,11 @@ pub const HOST_TEST: ModuleCrate =
 pub const SURFACE: ModuleCrate =
     ModuleCrate { workspace: "tests/modules", package: "surface-module", upstream_package: "upstream-surface" };
 
+/// `tests/modules/realtime`: the real-time tests' module (a primary-key table, a
+/// joinable pair, a private table, reducers that fail).
+pub const REALTIME: ModuleCrate =
+    ModuleCrate { workspace: "tests/modules", package: "realtime-module", upstream_package: "upstream-realtime" };
+
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
 
