@@ -1,0 +1,464 @@
+//! The Rust SDK against a real server, through `tests/realtime-client` (the SDK plus the
+//! bindings our codegen generated for `tests/modules/realtime`): row callbacks fire once
+//! per change, the caller gets its reducer result while others get a transaction, a
+//! failed reducer changes no cache, overlapping query sets share rows, unsubscribing
+//! removes rows, a join follows both of its tables, and a private table refuses a
+//! non-owner's subscription. Every test runs against the module built with our bindings
+//! and with upstream's 2.10.1 crate.
+//!
+//! Exactness comes from `sync`: a client calls `noop` and waits for its result; the
+//! server answers in order, so every callback of an earlier transaction has printed by
+//! then, and the lines since a mark are all the callbacks there are.
+
+use crate::common::*;
+use spacetime_testing::modules::{build_module, repo_root, Bindings, REALTIME};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// How long any one expected line may take.
+const LINE_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Builds the test client once per test process (native, in its own workspace and
+/// target dir, so the nested cargo never waits on the outer build's lock).
+pub fn client_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let target = home.join(".cache/spacetime-target/native-realtime-client");
+        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+            .arg("build")
+            .current_dir(repo_root().join("tests/realtime-client"))
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .expect("run cargo");
+        assert!(output.status.success(), "building the realtime client failed:\n{}", String::from_utf8_lossy(&output.stderr));
+        target.join("debug/realtime-client")
+    })
+    .clone()
+}
+
+/// A server running the realtime module, published by `owner`.
+pub fn realtime_fixture(bindings: Bindings) -> Fixture {
+    Fixture::new(REALTIME, bindings, "realtime")
+}
+
+/// One running test client: its stdin and everything it printed.
+pub struct Rt {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Arc<Mutex<Vec<String>>>,
+    syncs: u32,
+}
+
+impl Rt {
+    /// Connects to `db` at `url` as the holder of `token` (anonymous without one),
+    /// reconnecting after `reconnect_ms` if given, and waits for `connected`.
+    pub fn connect(url: &str, db: &str, token: Option<&str>, reconnect_ms: Option<u64>) -> Self {
+        let mut command = Command::new(client_bin());
+        command.args(["--uri", url, "--db", db]);
+        if let Some(token) = token {
+            command.args(["--token", token]);
+        }
+        if let Some(ms) = reconnect_ms {
+            command.args(["--reconnect-ms", &ms.to_string()]);
+        }
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the realtime client");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let client = Self { child, stdin, lines, syncs: 0 };
+        client.wait_for("connected ");
+        client
+    }
+
+    /// Anonymous client of the fixture's database.
+    pub fn anonymous(fx: &Fixture) -> Self {
+        Self::connect(&fx.server.url(), &fx.name, None, None)
+    }
+
+    /// The fixture's database owner.
+    pub fn owner(fx: &Fixture) -> Self {
+        let token = fx.owner.token().expect("the owner has a token");
+        Self::connect(&fx.server.url(), &fx.name, Some(&token), None)
+    }
+
+    /// Sends one command line.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to the client");
+    }
+
+    /// Everything printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// How many lines were printed so far; a mark for [`Rt::callbacks_since`].
+    pub fn mark(&self) -> usize {
+        self.lines.lock().unwrap().len()
+    }
+
+    /// Waits for a line starting with `prefix` and returns its index.
+    #[track_caller]
+    pub fn wait_for(&self, prefix: &str) -> usize {
+        poll(
+            &format!("a line starting with {prefix:?}"),
+            LINE_DEADLINE,
+            || self.lines.lock().unwrap().iter().position(|l| l.starts_with(prefix)),
+            || self.lines().join("\n"),
+        )
+    }
+
+    /// Waits for a line starting with `prefix` printed at or after `mark`.
+    #[track_caller]
+    pub fn wait_for_since(&self, mark: usize, prefix: &str) -> String {
+        poll(
+            &format!("a line starting with {prefix:?} after line {mark}"),
+            LINE_DEADLINE,
+            || self.lines.lock().unwrap().iter().skip(mark).find(|l| l.starts_with(prefix)).cloned(),
+            || self.lines().join("\n"),
+        )
+    }
+
+    /// Subscribes the query set `name` and waits until it is applied.
+    #[track_caller]
+    pub fn subscribe(&mut self, name: &str, queries: &[&str]) {
+        let mark = self.mark();
+        self.send(&format!("sub {name} {}", queries.join("|")));
+        let line = self.wait_for_since(mark, &format!("applied {name}"));
+        assert_eq!(line, format!("applied {name}"));
+        self.assert_no_errors();
+    }
+
+    /// Calls a reducer and returns its result line without the `result NAME ` prefix.
+    #[track_caller]
+    pub fn call(&mut self, reducer: &str, args: &[&str]) -> String {
+        let mark = self.mark();
+        let mut line = format!("call {reducer}");
+        for arg in args {
+            line.push(' ');
+            line.push_str(arg);
+        }
+        self.send(&line);
+        let prefix = format!("result {reducer} ");
+        self.wait_for_since(mark, &prefix)[prefix.len()..].to_owned()
+    }
+
+    /// Calls a reducer that must commit.
+    #[track_caller]
+    pub fn call_ok(&mut self, reducer: &str, args: &[&str]) {
+        assert_eq!(self.call(reducer, args), "ok", "{reducer}{args:?} commits");
+    }
+
+    /// Waits until every message the server sent before now has been handled.
+    #[track_caller]
+    pub fn sync(&mut self) {
+        self.syncs += 1;
+        self.send("sync");
+        self.wait_for(&format!("synced {}", self.syncs));
+    }
+
+    /// The row-callback lines printed since `mark`.
+    pub fn callbacks_since(&self, mark: usize) -> Vec<String> {
+        let lines = self.lines.lock().unwrap();
+        lines[mark..].iter().filter(|l| ["insert ", "delete ", "update "].iter().any(|p| l.starts_with(p))).cloned().collect()
+    }
+
+    /// The cached rows of `table`, as `dump` prints them.
+    #[track_caller]
+    pub fn dump(&mut self, table: &str) -> String {
+        let mark = self.mark();
+        self.send(&format!("dump {table}"));
+        self.wait_for_since(mark, &format!("dump {table} "))
+    }
+
+    /// Fails if the client reported a bad command or a mismatched reducer event.
+    #[track_caller]
+    pub fn assert_no_errors(&self) {
+        let lines = self.lines();
+        let bad: Vec<_> = lines.iter().filter(|l| l.starts_with("bad-command") || l.starts_with("wrong-reducer")).collect();
+        assert!(bad.is_empty(), "the client reported problems: {bad:?}\nall lines:\n{}", lines.join("\n"));
+    }
+
+    /// Closes stdin and waits for a clean exit.
+    #[track_caller]
+    pub fn finish(mut self) {
+        self.assert_no_errors();
+        drop(self.stdin.take());
+        let lines = self.lines.clone();
+        let child = &mut self.child;
+        let status = poll("the client to exit", LINE_DEADLINE, || child.try_wait().expect("poll"), || lines.lock().unwrap().join("\n"));
+        assert!(status.success(), "the client exits successfully: {status}");
+    }
+}
+
+impl Drop for Rt {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sorts callback lines, for transactions whose callbacks have no promised order.
+fn sorted(mut lines: Vec<String>) -> Vec<String> {
+    lines.sort();
+    lines
+}
+
+fn strings(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| (*l).to_owned()).collect()
+}
+
+/// The files of a bindings directory, by name.
+fn read_bindings(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect()
+}
+
+both_bindings!(fn client_bindings_are_what_generate_prints(bindings) {
+    let wasm = build_module(REALTIME, bindings);
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("module_bindings");
+    let status = Command::new(spacetime_testing::server::spacetime_bin())
+        .args(["generate", "--lang", "rust", "--include-private", "--out-dir"])
+        .arg(&dir)
+        .arg("--bin-path")
+        .arg(&wasm)
+        .output()
+        .expect("run `spacetime generate`");
+    assert!(status.status.success(), "generate failed: {}", String::from_utf8_lossy(&status.stderr));
+    let committed = read_bindings(&repo_root().join("tests/realtime-client/src/module_bindings"));
+    let generated = read_bindings(&dir);
+    assert_eq!(generated.keys().collect::<Vec<_>>(), committed.keys().collect::<Vec<_>>());
+    for (name, text) in &committed {
+        assert!(&generated[name] == text, "{name}: the committed binding differs from generate's output; regenerate it");
+    }
+});
+
+both_bindings!(fn row_callbacks_fire_once_and_the_caller_gets_its_result(bindings) {
+    let fx = realtime_fixture(bindings);
+    let mut alice = Rt::anonymous(&fx);
+    let mut bob = Rt::anonymous(&fx);
+
+    // The caller hears about a reducer even when it is subscribed to nothing.
+    assert_eq!(alice.call("noop", &[]), "ok");
+
+    alice.subscribe("items", &["SELECT * FROM item"]);
+    bob.subscribe("items", &["SELECT * FROM item"]);
+    let (a, b) = (alice.mark(), bob.mark());
+    alice.call_ok("insert_item", &["1", "apple", "5"]);
+    let result_at = alice.wait_for_since(a, "result insert_item");
+    alice.sync();
+    bob.sync();
+    assert_eq!(alice.callbacks_since(a), strings(&["insert item 1/apple/5 via reducer insert_item"]));
+    assert_eq!(bob.callbacks_since(b), strings(&["insert item 1/apple/5 via transaction"]));
+    let alice_lines = alice.lines();
+    let insert_at = alice_lines.iter().position(|l| l.starts_with("insert item 1/apple/5")).unwrap();
+    let result_at = alice_lines.iter().position(|l| *l == result_at).unwrap();
+    assert!(insert_at < result_at, "row callbacks run before the reducer's completion callback:\n{}", alice_lines.join("\n"));
+    assert!(!bob.lines().iter().any(|l| l.starts_with("result insert_item")), "only the caller gets the reducer result");
+
+    // An update through the primary key is one on_update, not a delete and an insert.
+    let (a, b) = (alice.mark(), bob.mark());
+    bob.call_ok("set_count", &["1", "7"]);
+    alice.sync();
+    bob.sync();
+    assert_eq!(alice.callbacks_since(a), strings(&["update item 1/apple/5 -> 1/apple/7 via transaction"]));
+    assert_eq!(bob.callbacks_since(b), strings(&["update item 1/apple/5 -> 1/apple/7 via reducer set_count"]));
+
+    // Changes made outside any WebSocket (an HTTP call) reach both as transactions.
+    let (a, b) = (alice.mark(), bob.mark());
+    fx.call("insert_item", &["2", "pear", "3"]).ok();
+    fx.call("delete_item", &["1"]).ok();
+    alice.sync();
+    bob.sync();
+    let expected = strings(&["insert item 2/pear/3 via transaction", "delete item 1/apple/7 via transaction"]);
+    assert_eq!(alice.callbacks_since(a), expected);
+    assert_eq!(bob.callbacks_since(b), expected);
+
+    let (a, b) = (alice.mark(), bob.mark());
+    alice.call_ok("delete_item", &["2"]);
+    alice.sync();
+    bob.sync();
+    assert_eq!(alice.callbacks_since(a), strings(&["delete item 2/pear/3 via reducer delete_item"]));
+    assert_eq!(bob.callbacks_since(b), strings(&["delete item 2/pear/3 via transaction"]));
+    assert_eq!(alice.dump("item"), "dump item []");
+    assert_eq!(bob.dump("item"), "dump item []");
+    alice.finish();
+    bob.finish();
+});
+
+both_bindings!(fn a_failed_reducer_changes_no_cache(bindings) {
+    let fx = realtime_fixture(bindings);
+    fx.call("insert_item", &["1", "apple", "5"]).ok();
+    fx.call("insert_item", &["2", "pear", "3"]).ok();
+    let mut alice = Rt::anonymous(&fx);
+    let mut bob = Rt::anonymous(&fx);
+    alice.subscribe("items", &["SELECT * FROM item"]);
+    bob.subscribe("items", &["SELECT * FROM item"]);
+    let (a, b) = (alice.mark(), bob.mark());
+
+    assert_eq!(alice.call("insert_then_fail", &["9"]), "err insert_then_fail refuses item 9 after inserting it");
+    let panicked = alice.call("insert_then_panic", &["9"]);
+    assert!(panicked.starts_with("internal "), "a panic is an internal error: {panicked}");
+    assert!(panicked.contains("insert_then_panic gives up on item 9"), "it carries the panic message: {panicked}");
+    assert_eq!(alice.call("insert_item", &["1", "again", "0"]).split_once(' ').map(|(kind, _)| kind), Some("err"));
+    alice.sync();
+    bob.sync();
+    assert_eq!(alice.callbacks_since(a), Vec::<String>::new(), "the caller's cache did not change");
+    assert_eq!(bob.callbacks_since(b), Vec::<String>::new(), "other caches did not change");
+    let expected = "dump item [1/apple/5, 2/pear/3]";
+    assert_eq!(alice.dump("item"), expected);
+    assert_eq!(bob.dump("item"), expected);
+    assert!(!fx.sql("SELECT * FROM item").contains("doomed"), "the failed calls' rows are not in the database");
+    alice.finish();
+    bob.finish();
+});
+
+both_bindings!(fn overlapping_query_sets_share_rows_until_both_let_go(bindings) {
+    let fx = realtime_fixture(bindings);
+    fx.call("insert_item", &["1", "apple", "7"]).ok(); // both sets
+    fx.call("insert_item", &["2", "pear", "3"]).ok(); // `small` only
+    fx.call("insert_item", &["20", "fig", "9"]).ok(); // `big` only
+    let mut alice = Rt::anonymous(&fx);
+
+    let mark = alice.mark();
+    alice.subscribe("big", &["SELECT * FROM item WHERE count > 5"]);
+    assert_eq!(
+        sorted(alice.callbacks_since(mark)),
+        strings(&["insert item 1/apple/7 via applied", "insert item 20/fig/9 via applied"])
+    );
+    let mark = alice.mark();
+    alice.subscribe("small", &["SELECT * FROM item WHERE id < 10", "SELECT * FROM item WHERE id = 1"]);
+    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 2/pear/3 via applied"]), "item 1 is already cached");
+
+    // A live row matching three queries in two sets is one insert, and one delete.
+    let mark = alice.mark();
+    fx.call("insert_item", &["1", "dup", "0"]).err();
+    fx.call("insert_item", &["3", "kiwi", "8"]).ok();
+    alice.sync();
+    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 3/kiwi/8 via transaction"]));
+    let mark = alice.mark();
+    fx.call("delete_item", &["3"]).ok();
+    alice.sync();
+    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 3/kiwi/8 via transaction"]));
+
+    // Leaving `big` drops only what `small` does not hold.
+    let mark = alice.mark();
+    alice.send("unsub big");
+    alice.wait_for_since(mark, "ended big");
+    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 20/fig/9 via unapplied"]));
+    assert_eq!(alice.dump("item"), "dump item [1/apple/7, 2/pear/3]");
+
+    // Changes to rows only `big` matched no longer arrive.
+    let mark = alice.mark();
+    fx.call("set_count", &["20", "10"]).ok();
+    alice.sync();
+    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new());
+
+    let mark = alice.mark();
+    alice.send("unsub small");
+    alice.wait_for_since(mark, "ended small");
+    assert_eq!(
+        sorted(alice.callbacks_since(mark)),
+        strings(&["delete item 1/apple/7 via unapplied", "delete item 2/pear/3 via unapplied"])
+    );
+    assert_eq!(alice.dump("item"), "dump item []");
+    let mark = alice.mark();
+    fx.call("set_count", &["1", "8"]).ok();
+    alice.sync();
+    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new(), "nothing arrives after unsubscribing");
+    alice.finish();
+});
+
+both_bindings!(fn a_join_subscription_follows_both_tables(bindings) {
+    let fx = realtime_fixture(bindings);
+    fx.call("add_person", &["1", "alice"]).ok();
+    fx.call("add_person", &["2", "bob"]).ok();
+    fx.call("add_pet", &["10", "1", "rex"]).ok();
+    fx.call("add_pet", &["11", "2", "tom"]).ok();
+    let mut c = Rt::anonymous(&fx);
+    let mut owner = Rt::owner(&fx);
+
+    let mark = c.mark();
+    c.subscribe("alices-pets", &["SELECT pet.* FROM pet JOIN person ON pet.owner_id = person.id WHERE person.name = 'alice'"]);
+    assert_eq!(c.callbacks_since(mark), strings(&["insert pet 10/1/rex via applied"]));
+
+    let step = |c: &mut Rt, owner: &mut Rt, reducer: &str, args: &[&str], expected: &[&str]| {
+        let mark = c.mark();
+        owner.call_ok(reducer, args);
+        c.sync();
+        assert_eq!(sorted(c.callbacks_since(mark)), strings(expected), "after {reducer}{args:?}");
+    };
+    // The pet side changes.
+    step(&mut c, &mut owner, "add_pet", &["12", "1", "max"], &["insert pet 12/1/max via transaction"]);
+    step(&mut c, &mut owner, "move_pet", &["11", "1"], &["insert pet 11/1/tom via transaction"]);
+    step(&mut c, &mut owner, "add_pet", &["13", "2", "kit"], &[]);
+    // The person side changes: every pet of the renamed person leaves, then returns.
+    step(
+        &mut c,
+        &mut owner,
+        "rename_person",
+        &["1", "alicia"],
+        &["delete pet 10/1/rex via transaction", "delete pet 11/1/tom via transaction", "delete pet 12/1/max via transaction"],
+    );
+    step(
+        &mut c,
+        &mut owner,
+        "rename_person",
+        &["1", "alice"],
+        &["insert pet 10/1/rex via transaction", "insert pet 11/1/tom via transaction", "insert pet 12/1/max via transaction"],
+    );
+    step(&mut c, &mut owner, "rename_person", &["2", "alice"], &["insert pet 13/2/kit via transaction"]);
+    // Both sides still match after a move between two `alice`s: an update.
+    step(&mut c, &mut owner, "move_pet", &["12", "2"], &["update pet 12/1/max -> 12/2/max via transaction"]);
+    step(&mut c, &mut owner, "delete_person", &["2"], &["delete pet 12/2/max via transaction", "delete pet 13/2/kit via transaction"]);
+    step(&mut c, &mut owner, "delete_pet", &["10"], &["delete pet 10/1/rex via transaction"]);
+    assert_eq!(c.dump("pet"), "dump pet [11/1/tom]");
+    assert_eq!(c.dump("person"), "dump person []", "only the returned table is cached");
+    c.finish();
+    owner.finish();
+});
+
+both_bindings!(fn a_private_table_refuses_non_owners(bindings) {
+    let fx = realtime_fixture(bindings);
+    fx.call("add_secret", &["1", "hunter2"]).ok();
+    let mut stranger = Rt::anonymous(&fx);
+    let mark = stranger.mark();
+    stranger.send("sub secrets SELECT * FROM secret");
+    let error = stranger.wait_for_since(mark, "sub-error secrets: ");
+    assert!(error.contains("secret"), "the error names the table: {error}");
+    assert!(!stranger.lines().iter().any(|l| l.starts_with("applied secrets")), "the subscription never applies");
+    assert!(!stranger.lines().iter().any(|l| l.contains("hunter2")), "no secret row reaches the stranger");
+    // The connection stays usable.
+    stranger.subscribe("items", &["SELECT * FROM item"]);
+    // Nor can a join smuggle the private table in.
+    let mark = stranger.mark();
+    stranger.send("sub sneaky SELECT item.* FROM item JOIN secret ON item.id = secret.id");
+    let error = stranger.wait_for_since(mark, "sub-error sneaky: ");
+    assert!(error.contains("secret"), "the error names the table: {error}");
+
+    let mut owner = Rt::owner(&fx);
+    let mark = owner.mark();
+    owner.subscribe("secrets", &["SELECT * FROM secret"]);
+    assert_eq!(owner.callbacks_since(mark), strings(&["insert secret 1/hunter2 via applied"]));
+    stranger.finish();
+    owner.finish();
+});
