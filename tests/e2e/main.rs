@@ -18,6 +18,7 @@ mod logs;
 mod permissions;
 mod publish_call;
 mod quickstart;
+mod realtime;
 mod rollback;
 mod runaway;
 mod schedule;
