@@ -1,0 +1,44 @@
+"""The exceptions the SDK raises: one base class, :class:`SpacetimeError`, and a subclass
+per kind of failure, each with a message that names what went wrong."""
+
+from __future__ import annotations
+
+
+class SpacetimeError(Exception):
+    """Base class of every error the SDK raises on purpose."""
+
+
+class ConfigError(SpacetimeError):
+    """The builder was given a bad or missing setting."""
+
+
+class ConnectError(SpacetimeError):
+    """The connection could not be established, or the server refused it."""
+
+
+class DisconnectedError(SpacetimeError):
+    """The connection has ended; nothing more can be sent on it."""
+
+
+class ReducerError(SpacetimeError):
+    """A reducer ran and returned an error: ``message`` is what it returned."""
+
+    def __init__(self, reducer: str, message: str) -> None:
+        super().__init__(f"reducer `{reducer}` failed: {message}")
+        self.reducer = reducer
+        self.message = message
+
+
+class InternalError(SpacetimeError):
+    """A reducer call failed outside the reducer's own logic: it panicked, did not exist,
+    got arguments of the wrong types, ran out of energy, or the connection dropped before
+    its result came back."""
+
+    def __init__(self, reducer: str, message: str) -> None:
+        super().__init__(f"reducer `{reducer}` failed in the host: {message}")
+        self.reducer = reducer
+        self.message = message
+
+
+class SubscriptionError(SpacetimeError):
+    """The server rejected a subscription's queries, or a live subscription failed."""

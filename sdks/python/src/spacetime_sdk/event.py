@@ -1,0 +1,69 @@
+"""What caused a callback: the :data:`Event` a row callback's context carries, and the
+:data:`Status` of a reducer call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from .special import Timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The reducer committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The reducer returned an error (``message``); nothing it did was kept."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Panic:
+    """The reducer failed in the host (panic, bad arguments, no such reducer, …)."""
+
+    message: str
+
+
+Status: TypeAlias = Committed | Failed | Panic
+"""How a reducer call ended."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReducerEvent:
+    """This client's own reducer call finished: ``reducer`` is its arguments object (a
+    generated ``…Args`` dataclass), ``status`` how it ended."""
+
+    timestamp: Timestamp
+    status: Status
+    reducer: Any
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvent:
+    """Another client's (or a scheduled) transaction changed subscribed rows."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeAppliedEvent:
+    """A subscription's initial rows arrived (also: the rows resynchronised after a
+    reconnect)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UnsubscribeAppliedEvent:
+    """A subscription ended and its rows left the cache."""
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeErrorEvent:
+    """A live subscription failed and its rows left the cache."""
+
+    error: str
+
+
+Event: TypeAlias = ReducerEvent | TransactionEvent | SubscribeAppliedEvent | UnsubscribeAppliedEvent | SubscribeErrorEvent
+"""Why rows changed."""
