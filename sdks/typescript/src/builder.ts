@@ -1,0 +1,134 @@
+/**
+ * {@link DbConnectionBuilder}: the settings and callbacks of a new connection, made by the
+ * generated `DbConnection.builder()`.
+ */
+
+import type { ConnectionConfig, DbConnectionImpl, ReconnectPolicy, RemoteModule } from './connection.js';
+import type { ErrorContext } from './event.js';
+import type { Compression } from './protocol.js';
+import type { Identity } from './special.js';
+import { defaultSocketFactory, SocketFactory } from './transport.js';
+
+/** Builds a connection: `DbConnection.builder().withUri(..).withDatabaseName(..).onConnect(..).build()`. */
+export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB, Reducers>> {
+  private uri: URL | undefined;
+  private databaseName: string | undefined;
+  private token: string | undefined;
+  private compression: Compression = 'gzip';
+  private confirmedReads: boolean | undefined;
+  private reconnect: ReconnectPolicy | undefined;
+  private socketFactory: SocketFactory = defaultSocketFactory;
+  private connectCb: ((conn: Conn, identity: Identity, token: string) => void) | undefined;
+  private reconnectCb: ((conn: Conn, identity: Identity, token: string) => void) | undefined;
+  private connectErrorCb: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
+  private disconnectCb: ((ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void) | undefined;
+
+  /** @internal Use the generated `DbConnection.builder()`. */
+  constructor(
+    private readonly module: RemoteModule<DB, Reducers>,
+    private readonly make: (config: ConnectionConfig<DB, Reducers>) => Conn,
+  ) {}
+
+  /**
+   * The server, e.g. `http://localhost:3000` (`http`/`https` become `ws`/`wss`; no scheme means `ws`).
+   *
+   * @throws {TypeError} if `uri` is not a URL.
+   */
+  withUri(uri: string | URL): this {
+    const text = uri.toString();
+    try {
+      this.uri = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `ws://${text}`);
+    } catch {
+      throw new TypeError(`${JSON.stringify(text)} is not a URL; pass the server's address, e.g. http://localhost:3000`);
+    }
+    return this;
+  }
+
+  /** The database's name or identity. */
+  withDatabaseName(name: string): this {
+    this.databaseName = name;
+    return this;
+  }
+
+  /** The token to connect with (from an earlier `onConnect`); none connects anonymously as a new identity. */
+  withToken(token: string | undefined): this {
+    this.token = token === '' ? undefined : token;
+    return this;
+  }
+
+  /** What the server compresses large messages with: `gzip` (default), `brotli` (Node only) or `none`. */
+  withCompression(compression: Compression): this {
+    this.compression = compression;
+    return this;
+  }
+
+  /** Whether updates wait until their transaction is durable (the server's default is yes). */
+  withConfirmedReads(confirmed: boolean): this {
+    this.confirmedReads = confirmed;
+    return this;
+  }
+
+  /** Re-open a lost connection with backoff, resubscribing; without this, a lost connection ends. */
+  withReconnect(policy: ReconnectPolicy = {}): this {
+    this.reconnect = policy;
+    return this;
+  }
+
+  /** @internal Replaces how sockets are opened (tests). */
+  withSocketFactory(factory: SocketFactory): this {
+    this.socketFactory = factory;
+    return this;
+  }
+
+  /** Runs once the server accepted the connection; `token` is the one to save for reconnecting as the same identity. */
+  onConnect(cb: (conn: Conn, identity: Identity, token: string) => void): this {
+    this.connectCb = cb;
+    return this;
+  }
+
+  /** Runs when the connection could not be made (or the module refused the client). */
+  onConnectError(cb: (ctx: ErrorContext<DB, Reducers>, error: Error) => void): this {
+    this.connectErrorCb = cb;
+    return this;
+  }
+
+  /** Runs when an established connection ends: `error` is undefined after `disconnect()`. */
+  onDisconnect(cb: (ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void): this {
+    this.disconnectCb = cb;
+    return this;
+  }
+
+  /** Runs after a lost connection was re-established and every subscription re-applied. */
+  onReconnect(cb: (conn: Conn, identity: Identity, token: string) => void): this {
+    this.reconnectCb = cb;
+    return this;
+  }
+
+  /**
+   * Starts connecting and returns the connection at once; `onConnect` or `onConnectError` follows.
+   *
+   * @throws {TypeError} if the URI or database name is missing.
+   */
+  build(): Conn {
+    if (this.uri === undefined) throw new TypeError('no server address: call withUri("http://localhost:3000") before build()');
+    if (this.databaseName === undefined || this.databaseName === '') {
+      throw new TypeError('no database: call withDatabaseName("my-database") before build()');
+    }
+    const { connectCb, reconnectCb } = this;
+    return this.make({
+      module: this.module,
+      uri: this.uri,
+      databaseName: this.databaseName,
+      token: this.token,
+      compression: this.compression,
+      confirmedReads: this.confirmedReads,
+      reconnect: this.reconnect,
+      socketFactory: this.socketFactory,
+      // The runtime calls these with the connection it made, which is the `Conn` built here.
+      onConnect: connectCb && ((conn, identity, token) => connectCb(conn as Conn, identity, token)),
+      onReconnect: reconnectCb && ((conn, identity, token) => reconnectCb(conn as Conn, identity, token)),
+      onConnectError: this.connectErrorCb,
+      onDisconnect: this.disconnectCb,
+    });
+  }
+}

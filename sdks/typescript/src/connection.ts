@@ -1,0 +1,691 @@
+/**
+ * The connection: it owns the socket, the client cache, the callback registries and the
+ * pending calls, and turns server messages into cache changes and callbacks.
+ *
+ * Lifecycle: connecting → connected when `InitialConnection` arrives → ended. An error or
+ * close before `InitialConnection` runs `onConnectError`; after it, `onDisconnect` (with no
+ * error after {@link DbConnectionImpl.disconnect}). With a {@link ReconnectPolicy}, a lost
+ * connection is re-opened with backoff as the same identity; every live subscription is
+ * sent again into a fresh cache, and once all are applied the difference to the old cache
+ * is reported as row callbacks, so only real changes fire.
+ *
+ * Frames are handled strictly in arrival order (decompression may be asynchronous); each
+ * message is applied to the cache as a whole before any callback runs, and a reducer's own
+ * row callbacks run before its promise settles.
+ */
+
+import { decode, encode, Type } from './algebraic.js';
+import { ClientCache, PendingApply, TableDef, TableDiff } from './cache.js';
+import { ConnectionError, describe, InternalError, ReducerError } from './errors.js';
+import type { DbContext, ErrorContext, Event, EventContext } from './event.js';
+import {
+  ClientMessage,
+  Compression,
+  compressionQueryValue,
+  decodeServerMessages,
+  encodeClientMessages,
+  QueryRows,
+  ServerMessage,
+  TransactionUpdate,
+  unwrapEnvelope,
+} from './protocol.js';
+import { ConnectionId, Identity } from './special.js';
+import { SubscriptionBuilder, SubscriptionHost, SubscriptionState } from './subscription.js';
+import { TableRuntime } from './table.js';
+import { decompress, defaultSocketFactory, messageBytes, SocketFactory, SocketLike } from './transport.js';
+import { t } from './algebraic.js';
+
+/** What generated bindings tell the runtime about a module. */
+export interface RemoteModule<DB, Reducers> {
+  /** Every table the bindings know. */
+  readonly tables: readonly TableDef<unknown>[];
+  /** Builds `conn.db`. */
+  createTables(conn: DbConnectionImpl<DB, Reducers>): DB;
+  /** Builds `conn.reducers`. */
+  createReducers(conn: DbConnectionImpl<DB, Reducers>): Reducers;
+}
+
+/** How a dropped connection is re-established: the delay before attempt `n` is `initialDelayMs * 2^(n-1)`, at most `maxDelayMs`. */
+export interface ReconnectPolicy {
+  /** The delay before the first attempt (default 500 ms). */
+  initialDelayMs?: number;
+  /** The longest delay between attempts (default 30 s). */
+  maxDelayMs?: number;
+  /** Give up (and run `onDisconnect` with the error) after this many failed attempts in a row; unset retries forever. */
+  maxAttempts?: number;
+}
+
+/** @internal Everything the builder collected. */
+export interface ConnectionConfig<DB, Reducers> {
+  module: RemoteModule<DB, Reducers>;
+  uri: URL;
+  databaseName: string;
+  token: string | undefined;
+  compression: Compression;
+  confirmedReads: boolean | undefined;
+  reconnect: ReconnectPolicy | undefined;
+  socketFactory: SocketFactory;
+  onConnect: ((conn: DbConnectionImpl<DB, Reducers>, identity: Identity, token: string) => void) | undefined;
+  onConnectError: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
+  onDisconnect: ((ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void) | undefined;
+  onReconnect: ((conn: DbConnectionImpl<DB, Reducers>, identity: Identity, token: string) => void) | undefined;
+}
+
+type Lifecycle = 'connecting' | 'connected' | 'reconnecting' | 'ended';
+
+interface PendingCall {
+  name: string;
+  args: unknown;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/** A resubscription in progress after a reconnect. */
+interface Resync {
+  cache: ClientCache;
+  awaiting: Set<number>;
+  newlyApplied: (() => void)[];
+}
+
+const STRING = t.string();
+
+/** The default socket factory, overridable for tests. */
+export { defaultSocketFactory };
+
+/**
+ * A connection to a database. Generated bindings subclass it as `DbConnection`, whose
+ * `builder()` makes one; `db` and `reducers` are typed by the bindings.
+ */
+export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, SubscriptionHost<DB, Reducers> {
+  /** The client cache, table by table. */
+  readonly db: DB;
+  /** The module's reducers. */
+  readonly reducers: Reducers;
+  /** This client's identity, once connected. */
+  identity: Identity | undefined;
+  /** This connection's id, once connected. */
+  connectionId: ConnectionId | undefined;
+  /** The token this client authenticates with: the one given, or the one the server minted. */
+  token: string | undefined;
+
+  private readonly config: ConnectionConfig<DB, Reducers>;
+  private readonly cache: ClientCache;
+  private readonly runtimes = new Map<string, TableRuntime<unknown>>();
+  private lifecycle: Lifecycle = 'connecting';
+  private socket: SocketLike | undefined;
+  private framing: 'v2' | 'v3' = 'v2';
+  private outgoing: ClientMessage[] = [];
+  private flushScheduled = false;
+  private frames: Promise<void> = Promise.resolve();
+  private nextRequestId = 1;
+  private nextQuerySetId = 1;
+  private readonly calls = new Map<number, PendingCall>();
+  private readonly subscriptions = new Map<number, SubscriptionState<DB, Reducers>>();
+  private resync: Resync | undefined;
+  /** The query sets to send again once a lost connection is back. */
+  private toResubscribe: number[] = [];
+  private failures = 0;
+  private userClosed = false;
+  private everConnected = false;
+
+  /** @internal Use the generated `DbConnection.builder()`. */
+  constructor(config: ConnectionConfig<DB, Reducers>) {
+    this.config = config;
+    this.token = config.token;
+    this.cache = new ClientCache(config.module.tables);
+    for (const def of config.module.tables) {
+      const cache = this.cache.table(def.name);
+      if (cache !== undefined) this.runtimes.set(def.name, new TableRuntime(def, cache));
+    }
+    this.db = config.module.createTables(this);
+    this.reducers = config.module.createReducers(this);
+    // Open after the subclass constructor has run, so callbacks see a finished object.
+    queueMicrotask(() => void this.open());
+  }
+
+  /** Whether the connection is open or being re-established. */
+  get isActive(): boolean {
+    return this.lifecycle === 'connected' || this.lifecycle === 'reconnecting';
+  }
+
+  /** The table names the bindings know. */
+  get tableNames(): readonly string[] {
+    return this.config.module.tables.map((d) => d.name);
+  }
+
+  /** Starts a new subscription. */
+  subscriptionBuilder(): SubscriptionBuilder<DB, Reducers> {
+    return new SubscriptionBuilder(this);
+  }
+
+  /** Closes the connection; `onDisconnect` runs without an error. Calls still waiting for results are rejected. */
+  disconnect(): void {
+    if (this.lifecycle === 'ended') return;
+    this.userClosed = true;
+    if (this.socket !== undefined && this.socket.readyState <= 1) {
+      this.flushNow();
+      this.socket.close(1000, 'client disconnected');
+    } else {
+      this.end(undefined);
+    }
+  }
+
+  /** @internal The runtime side of table `def`, for generated table handles. */
+  tableRuntime<Row>(def: TableDef<Row>): TableRuntime<Row> {
+    const runtime = this.runtimes.get(def.name);
+    if (runtime === undefined) throw new Error(`table \`${def.name}\` is not part of this module's bindings`);
+    return runtime as unknown as TableRuntime<Row>;
+  }
+
+  /**
+   * @internal Calls reducer `name` (its wire name) with `args`; generated reducer methods use it.
+   * The promise resolves once the reducer committed and its row changes were applied and
+   * reported, and rejects with a {@link ReducerError} if the reducer returned an error, or an
+   * {@link InternalError} if the host could not run it or the connection ended first.
+   */
+  callReducer<A>(name: string, argsType: Type<A>, args: A): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(argsType, args);
+    } catch (e) {
+      return Promise.reject(new TypeError(`invalid arguments for reducer \`${name}\`: ${describe(e)}`));
+    }
+    if (this.lifecycle === 'ended') {
+      return Promise.reject(new InternalError(`cannot call reducer \`${name}\`: the connection has ended`));
+    }
+    const requestId = this.nextRequestId++;
+    return new Promise<void>((resolve, reject) => {
+      this.calls.set(requestId, { name, args, resolve, reject });
+      this.send({ tag: 'CallReducer', value: { requestId, flags: 0, reducer: name, args: bytes } });
+    });
+  }
+
+  // --- subscriptions (SubscriptionHost) -------------------------------------------------
+
+  /** @internal */
+  startSubscription(
+    queries: string[],
+    callbacks: Pick<SubscriptionState<DB, Reducers>, 'onApplied' | 'onError' | 'onEnded'>,
+  ): SubscriptionState<DB, Reducers> {
+    const state: SubscriptionState<DB, Reducers> = {
+      querySetId: this.nextQuerySetId++,
+      queries,
+      status: 'pending',
+      unsubscribeRequested: false,
+      ...callbacks,
+    };
+    if (this.lifecycle === 'ended') {
+      state.status = 'ended';
+      return state;
+    }
+    this.subscriptions.set(state.querySetId, state);
+    this.sendSubscribe(state);
+    return state;
+  }
+
+  /** @internal */
+  requestUnsubscribe(state: SubscriptionState<DB, Reducers>): void {
+    state.unsubscribeRequested = true;
+    if (state.status === 'pending') {
+      // Never sent: cancel it locally.
+      this.outgoing = this.outgoing.filter((m) => !(m.tag === 'Subscribe' && m.value.querySetId === state.querySetId));
+      this.endSubscription(state);
+    } else if (state.status === 'applied') {
+      this.send({
+        tag: 'Unsubscribe',
+        value: { requestId: this.nextRequestId++, querySetId: state.querySetId, flags: { tag: 'SendDroppedRows' } },
+      });
+    }
+    // 'sent': the unsubscribe goes out once the rows have arrived (see onSubscribeApplied).
+  }
+
+  private sendSubscribe(state: SubscriptionState<DB, Reducers>): void {
+    this.send({ tag: 'Subscribe', value: { requestId: this.nextRequestId++, querySetId: state.querySetId, queryStrings: state.queries } });
+    if (this.socket !== undefined && this.socket.readyState === 1) this.markSent(state.querySetId);
+  }
+
+  private endSubscription(state: SubscriptionState<DB, Reducers>): void {
+    state.status = 'ended';
+    this.subscriptions.delete(state.querySetId);
+  }
+
+  // --- the socket ---------------------------------------------------------------------
+
+  private async open(): Promise<void> {
+    const url = new URL(this.config.uri.toString());
+    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+    const base = url.pathname.replace(/\/+$/, '');
+    url.pathname = `${base}/v1/database/${encodeURIComponent(this.config.databaseName)}/subscribe`;
+    url.searchParams.set('compression', compressionQueryValue(this.config.compression));
+    if (this.config.confirmedReads !== undefined) url.searchParams.set('confirmed', String(this.config.confirmedReads));
+    let socket: SocketLike;
+    try {
+      socket = await this.config.socketFactory(url, ['v3.bsatn.spacetimedb', 'v2.bsatn.spacetimedb'], this.token);
+    } catch (e) {
+      this.onSocketClosed(new ConnectionError(`cannot open a WebSocket to ${url.origin}: ${describe(e)}`));
+      return;
+    }
+    if (this.lifecycle === 'ended') {
+      socket.close(1000);
+      return;
+    }
+    this.socket = socket;
+    socket.binaryType = 'arraybuffer';
+    let socketError: Error | undefined;
+    socket.onopen = () => {
+      this.framing = socket.protocol === 'v3.bsatn.spacetimedb' ? 'v3' : 'v2';
+      for (const m of this.outgoing) if (m.tag === 'Subscribe') this.markSent(m.value.querySetId);
+      this.flushNow();
+    };
+    socket.onmessage = (event) => {
+      const bytes = messageBytes(event.data);
+      if (bytes === undefined) {
+        this.fail(socket, new ConnectionError('the server sent a text frame; this client speaks only the binary v2/v3 protocol'));
+        return;
+      }
+      const copy = bytes.slice();
+      this.frames = this.frames.then(() => this.handleFrame(socket, copy));
+    };
+    socket.onerror = (event) => {
+      const message = (event as { message?: unknown }).message;
+      socketError = new ConnectionError(typeof message === 'string' && message !== '' ? message : `the WebSocket to ${url.origin} failed`);
+    };
+    socket.onclose = (event) => {
+      // Let frames that arrived before the close finish first.
+      this.frames = this.frames.then(() => {
+        if (this.socket !== socket) return;
+        this.socket = undefined;
+        const clean = event.code === 1000 || this.userClosed;
+        const error = clean
+          ? undefined
+          : (socketError ?? new ConnectionError(`the connection closed (code ${event.code}${event.reason ? `: ${event.reason}` : ''})`));
+        this.onSocketClosed(error);
+      });
+    };
+  }
+
+  private markSent(querySetId: number): void {
+    const state = this.subscriptions.get(querySetId);
+    if (state !== undefined && state.status === 'pending') state.status = 'sent';
+  }
+
+  private fail(socket: SocketLike, error: Error): void {
+    if (this.socket !== socket) return;
+    this.socket = undefined;
+    socket.onclose = null;
+    socket.close(1002, 'protocol error');
+    this.onSocketClosed(error);
+  }
+
+  private send(message: ClientMessage): void {
+    this.outgoing.push(message);
+    if (this.socket === undefined || this.socket.readyState !== 1 || this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Messages sent in the same tick share one v3 frame.
+    queueMicrotask(() => this.flushNow());
+  }
+
+  private flushNow(): void {
+    this.flushScheduled = false;
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== 1 || this.outgoing.length === 0) return;
+    const batch = this.outgoing;
+    this.outgoing = [];
+    if (this.framing === 'v3') socket.send(encodeClientMessages(batch));
+    else for (const m of batch) socket.send(encodeClientMessages([m]));
+  }
+
+  private async handleFrame(socket: SocketLike, payload: Uint8Array): Promise<void> {
+    if (this.socket !== socket) return;
+    let messages: ServerMessage[];
+    try {
+      messages = decodeServerMessages(await unwrapEnvelope(payload, decompress), this.framing);
+    } catch (e) {
+      this.fail(socket, new ConnectionError(`cannot read a message from the server: ${describe(e)}`));
+      return;
+    }
+    for (const message of messages) {
+      if (this.socket !== socket) return;
+      try {
+        this.handleMessage(message);
+      } catch (e) {
+        this.fail(socket, e instanceof Error ? e : new ConnectionError(String(e)));
+        return;
+      }
+    }
+  }
+
+  private onSocketClosed(error: Error | undefined): void {
+    if (this.lifecycle === 'ended') return;
+    if (this.userClosed) {
+      this.end(undefined);
+      return;
+    }
+    const policy = this.config.reconnect;
+    if (policy !== undefined && this.everConnected) {
+      // Already reconnecting: the new socket failed before its InitialConnection.
+      if (this.lifecycle === 'reconnecting') this.failures += 1;
+      if (policy.maxAttempts !== undefined && this.failures >= policy.maxAttempts) {
+        this.end(error ?? new ConnectionError('the connection was lost and could not be re-established'));
+        return;
+      }
+      this.beginReconnect(policy);
+      return;
+    }
+    this.end(error);
+  }
+
+  private beginReconnect(policy: ReconnectPolicy): void {
+    if (this.lifecycle !== 'reconnecting') this.planResubscription();
+    this.lifecycle = 'reconnecting';
+    this.resync = undefined;
+    this.failCalls('the connection was lost before the reducer\'s result arrived; it may or may not have run');
+    const initial = policy.initialDelayMs ?? 500;
+    const max = policy.maxDelayMs ?? 30_000;
+    const delay = Math.min(initial * 2 ** Math.min(this.failures, 16), max);
+    setTimeout(() => {
+      if (this.lifecycle === 'reconnecting') void this.open();
+    }, delay);
+  }
+
+  private end(error: Error | undefined): void {
+    const was = this.lifecycle;
+    if (was === 'ended') return;
+    this.lifecycle = 'ended';
+    this.resync = undefined;
+    this.outgoing = [];
+    this.failCalls('the connection ended before the reducer\'s result arrived; it may or may not have run');
+    for (const state of this.subscriptions.values()) state.status = 'ended';
+    this.subscriptions.clear();
+    if (was === 'connecting' && !this.everConnected) {
+      const err = error ?? new ConnectionError('the connection closed before the server\'s initial connection message');
+      const cb = this.config.onConnectError;
+      if (cb !== undefined) this.guard('onConnectError', () => cb(this.errorContext(err), err));
+      else console.error(`spacetime-sdk: failed to connect: ${err.message}`);
+    } else {
+      const cb = this.config.onDisconnect;
+      if (cb !== undefined) this.guard('onDisconnect', () => cb(this.errorContext(error), error));
+    }
+  }
+
+  private failCalls(message: string): void {
+    const calls = [...this.calls.values()];
+    this.calls.clear();
+    for (const call of calls) call.reject(new InternalError(`reducer \`${call.name}\`: ${message}`));
+  }
+
+  // --- messages -----------------------------------------------------------------------
+
+  private handleMessage(message: ServerMessage): void {
+    switch (message.tag) {
+      case 'InitialConnection':
+        return this.onInitialConnection(message.value.identity, message.value.connectionId, message.value.token);
+      case 'SubscribeApplied':
+        return this.onSubscribeApplied(message.value.querySetId, message.value.rows);
+      case 'UnsubscribeApplied':
+        return this.onUnsubscribeApplied(message.value.querySetId);
+      case 'SubscriptionError':
+        return this.onSubscriptionError(message.value.querySetId, message.value.error);
+      case 'TransactionUpdate':
+        return this.applyTransaction(message.value, { tag: 'Transaction' });
+      case 'ReducerResult':
+        return this.onReducerResult(message.value);
+      case 'OneOffQueryResult':
+      case 'ProcedureResult':
+        // This client never sends one-off queries or procedure calls.
+        console.warn(`spacetime-sdk: ignoring an unexpected ${message.tag} from the server`);
+        return;
+    }
+  }
+
+  private onInitialConnection(identity: Identity, connectionId: ConnectionId, token: string): void {
+    if (this.identity !== undefined && !this.identity.isEqual(identity)) {
+      console.warn(`spacetime-sdk: the server assigned a different identity after reconnecting: ${identity.toHexString()}`);
+    }
+    this.identity = identity;
+    this.connectionId = connectionId;
+    // Keep the token we have (the server echoes it, or a short-lived copy); adopt a minted one.
+    this.token ??= token;
+    const reconnecting = this.lifecycle === 'reconnecting';
+    this.lifecycle = 'connected';
+    this.everConnected = true;
+    this.failures = 0;
+    if (reconnecting) {
+      this.lifecycle = 'reconnecting';
+      this.beginResync();
+      return;
+    }
+    const cb = this.config.onConnect;
+    if (cb !== undefined) this.guard('onConnect', () => cb(this, identity, this.token ?? token));
+  }
+
+  /**
+   * Right after a connection is lost: decides which query sets the next connection must
+   * send again, ends those whose unsubscribe died with the old connection, and queues the
+   * subscriptions that were never sent.
+   */
+  private planResubscription(): void {
+    this.outgoing = [];
+    this.toResubscribe = [];
+    for (const state of [...this.subscriptions.values()].sort((a, b) => a.querySetId - b.querySetId)) {
+      if (state.status === 'pending') {
+        this.sendSubscribe(state);
+      } else if (state.unsubscribeRequested) {
+        // The new connection never had it, so it is over.
+        this.endSubscription(state);
+        const cb = state.onEnded;
+        if (cb !== undefined) this.guard('unsubscribeThen', () => cb(this));
+      } else {
+        this.toResubscribe.push(state.querySetId);
+      }
+    }
+  }
+
+  private beginResync(): void {
+    const resync: Resync = { cache: new ClientCache(this.config.module.tables), awaiting: new Set(), newlyApplied: [] };
+    this.resync = resync;
+    for (const id of this.toResubscribe) {
+      const state = this.subscriptions.get(id);
+      if (state === undefined) continue;
+      this.send({ tag: 'Subscribe', value: { requestId: this.nextRequestId++, querySetId: id, queryStrings: state.queries } });
+      resync.awaiting.add(id);
+    }
+    this.toResubscribe = [];
+    if (resync.awaiting.size === 0) this.finishResync();
+  }
+
+  private finishResync(): void {
+    const resync = this.resync;
+    if (resync === undefined) return;
+    this.resync = undefined;
+    this.lifecycle = 'connected';
+    const diffs = this.cache.replaceWith(resync.cache);
+    this.runRowCallbacks(diffs, { tag: 'SubscribeApplied' });
+    for (const run of resync.newlyApplied) run();
+    const cb = this.config.onReconnect;
+    if (cb !== undefined && this.identity !== undefined) {
+      const identity = this.identity;
+      this.guard('onReconnect', () => cb(this, identity, this.token ?? ''));
+    }
+  }
+
+  /** The cache messages apply to right now: the fresh one while resubscribing. */
+  private activeCache(): ClientCache {
+    return this.resync?.cache ?? this.cache;
+  }
+
+  private collectRows(pending: PendingApply, cache: ClientCache, querySetId: number, rows: QueryRows): void {
+    for (const table of rows.tables) {
+      const isEvent = this.runtimes.get(table.table)?.def.isEvent ?? false;
+      const empty = { sizeHint: { tag: 'FixedSize' as const, value: 0 }, rowsData: new Uint8Array() };
+      cache.collect(
+        pending,
+        querySetId,
+        table.table,
+        isEvent ? { tag: 'EventTable', value: { events: table.rows } } : { tag: 'PersistentTable', value: { inserts: table.rows, deletes: empty } },
+      );
+    }
+  }
+
+  private onSubscribeApplied(querySetId: number, rows: QueryRows): void {
+    const state = this.subscriptions.get(querySetId);
+    if (state === undefined) return;
+    const resync = this.resync;
+    if (resync !== undefined) {
+      // The cache is being rebuilt: these rows go into the new one, reported as a whole at the end.
+      const pending = new PendingApply();
+      this.collectRows(pending, resync.cache, querySetId, rows);
+      resync.cache.apply(pending);
+      if (state.status !== 'applied') {
+        state.status = 'applied';
+        resync.newlyApplied.push(() => this.afterApplied(state));
+      }
+      resync.awaiting.delete(querySetId);
+      if (resync.awaiting.size === 0) this.finishResync();
+      return;
+    }
+    const pending = new PendingApply();
+    this.collectRows(pending, this.cache, querySetId, rows);
+    const diffs = this.cache.apply(pending);
+    state.status = 'applied';
+    this.runRowCallbacks(diffs, { tag: 'SubscribeApplied' });
+    this.afterApplied(state);
+  }
+
+  /** Runs `onApplied`, or sends the unsubscribe asked for while the subscription was on its way. */
+  private afterApplied(state: SubscriptionState<DB, Reducers>): void {
+    if (state.unsubscribeRequested) {
+      state.unsubscribeRequested = false;
+      this.requestUnsubscribe(state);
+      return;
+    }
+    const cb = state.onApplied;
+    if (cb !== undefined) this.guard('onApplied', () => cb(this));
+  }
+
+  private onUnsubscribeApplied(querySetId: number): void {
+    const state = this.subscriptions.get(querySetId);
+    const cache = this.activeCache();
+    const pending = new PendingApply();
+    cache.releaseQuerySet(pending, querySetId);
+    const diffs = cache.apply(pending);
+    if (cache === this.cache) this.runRowCallbacks(diffs, { tag: 'UnsubscribeApplied' });
+    if (state === undefined) return;
+    this.endSubscription(state);
+    const cb = state.onEnded;
+    if (cb !== undefined) this.guard('unsubscribeThen', () => cb(this));
+  }
+
+  private onSubscriptionError(querySetId: number, message: string): void {
+    const state = this.subscriptions.get(querySetId);
+    const error = new Error(state === undefined ? message : `subscription to ${state.queries.join('; ')} failed: ${message}`);
+    const cache = this.activeCache();
+    const pending = new PendingApply();
+    cache.releaseQuerySet(pending, querySetId);
+    const diffs = cache.apply(pending);
+    if (cache === this.cache) this.runRowCallbacks(diffs, { tag: 'SubscribeError', value: error });
+    if (state === undefined) return;
+    this.endSubscription(state);
+    if (this.resync?.awaiting.delete(querySetId) && this.resync.awaiting.size === 0) this.finishResync();
+    const cb = state.onError;
+    if (cb !== undefined) this.guard('onError', () => cb(this.errorContext(error), error));
+    else console.error(`spacetime-sdk: ${error.message}`);
+  }
+
+  private applyTransaction(update: TransactionUpdate, event: Event): void {
+    const cache = this.activeCache();
+    const pending = new PendingApply();
+    for (const qs of update.querySets) {
+      for (const table of qs.tables) for (const rows of table.rows) cache.collect(pending, qs.querySetId, table.tableName, rows);
+    }
+    const diffs = cache.apply(pending);
+    if (cache === this.cache) this.runRowCallbacks(diffs, event);
+  }
+
+  private onReducerResult(result: Extract<ServerMessage, { tag: 'ReducerResult' }>['value']): void {
+    const call = this.calls.get(result.requestId);
+    this.calls.delete(result.requestId);
+    const outcome = result.result;
+    const reducer = { name: call?.name ?? '', args: call?.args };
+    switch (outcome.tag) {
+      case 'Ok':
+        this.applyTransaction(outcome.value.transactionUpdate, {
+          tag: 'Reducer',
+          value: { timestamp: result.timestamp, status: { tag: 'Committed' }, reducer },
+        });
+        call?.resolve();
+        return;
+      case 'OkEmpty':
+        call?.resolve();
+        return;
+      case 'Err': {
+        let text: string;
+        try {
+          text = decode(STRING, outcome.value);
+        } catch {
+          text = `the reducer failed with an error this client cannot read (${outcome.value.length} bytes)`;
+        }
+        call?.reject(new ReducerError(reducer.name, text));
+        return;
+      }
+      case 'InternalError':
+        call?.reject(new InternalError(`reducer \`${reducer.name}\` could not run: ${outcome.value}`));
+        return;
+    }
+  }
+
+  // --- callbacks ----------------------------------------------------------------------
+
+  private runRowCallbacks(diffs: TableDiff<unknown>[], event: Event): void {
+    if (diffs.length === 0) return;
+    const ctx = this.eventContext(event);
+    for (const diff of diffs) {
+      const runtime = this.runtimes.get(diff.table);
+      if (runtime === undefined) continue;
+      // Copies, so callbacks added or removed during dispatch take effect from the next message.
+      const onDelete = [...runtime.onDelete];
+      const onUpdate = [...runtime.onUpdate];
+      const onInsert = [...runtime.onInsert];
+      for (const row of diff.deletes) for (const cb of onDelete) this.guard('onDelete', () => cb(ctx, row));
+      for (const [oldRow, newRow] of diff.updates) for (const cb of onUpdate) this.guard('onUpdate', () => cb(ctx, oldRow, newRow));
+      for (const row of diff.inserts) for (const cb of onInsert) this.guard('onInsert', () => cb(ctx, row));
+    }
+  }
+
+  /** Runs a user callback; an exception in it is reported and does not break the connection. */
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      console.error(`spacetime-sdk: a ${what} callback threw:`, e);
+    }
+  }
+
+  private eventContext(event: Event): EventContext<DB, Reducers> {
+    return withExtra(this, { event });
+  }
+
+  private errorContext(error: Error | undefined): ErrorContext<DB, Reducers> {
+    return withExtra(this, { error });
+  }
+}
+
+/** A context: the connection's members plus `extra`. */
+function withExtra<DB, Reducers, X extends object>(conn: DbConnectionImpl<DB, Reducers>, extra: X): DbContext<DB, Reducers> & X {
+  const ctx: DbContext<DB, Reducers> = {
+    db: conn.db,
+    reducers: conn.reducers,
+    get isActive() {
+      return conn.isActive;
+    },
+    get identity() {
+      return conn.identity;
+    },
+    get connectionId() {
+      return conn.connectionId;
+    },
+    disconnect: () => conn.disconnect(),
+    subscriptionBuilder: () => conn.subscriptionBuilder(),
+  };
+  return Object.assign(ctx, extra);
+}

@@ -1,0 +1,34 @@
+/**
+ * `spacetime-sdk`: the TypeScript client runtime under the bindings `spacetime generate
+ * --lang typescript` writes. The generated `DbConnection.builder()` connects; `conn.db`
+ * reads the client cache and registers row callbacks; `conn.reducers` calls reducers and
+ * returns promises; `conn.subscriptionBuilder()` subscribes.
+ *
+ * # Brief overview
+ * - {@link t} and {@link Type}: BSATN codecs for every SATS type (`algebraic.ts`, `bsatn.ts`);
+ * - the v2/v3 protocol messages (`protocol.ts`);
+ * - {@link ClientCache}: reference-counted rows, primary-key updates (`cache.ts`);
+ * - {@link DbConnectionImpl} and {@link DbConnectionBuilder}: the connection (`connection.ts`, `builder.ts`);
+ * - {@link TableHandle}, {@link SubscriptionHandle}: what the bindings expose.
+ *
+ * React hooks live in `spacetime-sdk/react`.
+ */
+
+export { BinaryReader, BinaryWriter, DecodeError, fromHex, toHex } from './bsatn.js';
+export { decode, encode, t } from './algebraic.js';
+export type { FieldDef, Infer, NestedOption, ProductType, Result, Type, Unit, VariantDef } from './algebraic.js';
+export { ConnectionId, Identity, TimeDuration, Timestamp, Uuid } from './special.js';
+export type { ScheduleAt } from './special.js';
+export { ClientCache, PendingApply, TableCache } from './cache.js';
+export type { RawChange, TableDef, TableDiff } from './cache.js';
+export * as protocol from './protocol.js';
+export type { Compression } from './protocol.js';
+export { ConnectionError, InternalError, ReducerError } from './errors.js';
+export type { DbContext, ErrorContext, Event, EventContext, ReducerEvent, ReducerStatus, SubscriptionEventContext } from './event.js';
+export { BtreeIndex, TableHandle, TableHandleWithUpdate, TableRuntime, UniqueIndex } from './table.js';
+export { SubscriptionBuilder, SubscriptionHandle } from './subscription.js';
+export type { SubscriptionStatus } from './subscription.js';
+export { DbConnectionImpl } from './connection.js';
+export type { ConnectionConfig, ReconnectPolicy, RemoteModule } from './connection.js';
+export { DbConnectionBuilder } from './builder.js';
+export type { SocketFactory, SocketLike } from './transport.js';
