@@ -39,12 +39,13 @@ use spacetime_protocol::v2::{
 };
 use spacetime_protocol::BsatnRowList;
 use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::def::raw::FunctionVisibility;
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::raw::{FunctionVisibility, TableAccess};
 use spacetime_sats::{ConnectionId, Identity, TableId, TimeDuration, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
 use spacetime_sql::SqlAuth;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 
 /// How many messages a client may have queued before it counts as too slow and is
@@ -62,15 +63,21 @@ pub struct Outgoing {
     pub body: Vec<u8>,
 }
 
-/// The actor's side of one connection: who it is and where its messages go.
+/// One connection as the WebSocket side and the actor share it: who it is, the
+/// sending end of its queue (until the actor takes it), and why the server dropped it.
+///
+/// Only the actor's manager holds the queue's sender once the client is registered, so
+/// the queue closes, and the connection task ends the connection, exactly when the
+/// manager forgets the client: a client too slow to keep up, or a database that stops
+/// (deleted, or replaced by `publish --delete-data`).
 #[derive(Debug, Clone)]
 pub struct ClientHandle {
     /// The client's identity.
     pub identity: Identity,
     /// Its connection id, unique among the database's clients.
     pub connection_id: ConnectionId,
-    /// Server messages, in order.
-    pub sender: mpsc::Sender<Outgoing>,
+    /// The queue's sender, taken by [`ClientCommand::Connect`].
+    sender: Arc<Mutex<Option<mpsc::Sender<Outgoing>>>>,
     /// Set when the server drops the client, with the reason for the close frame.
     pub dropped: Arc<OnceLock<String>>,
 }
@@ -79,9 +86,28 @@ impl ClientHandle {
     /// A handle and the receiving end of its bounded queue.
     pub fn new(identity: Identity, connection_id: ConnectionId) -> (Self, mpsc::Receiver<Outgoing>) {
         let (sender, receiver) = mpsc::channel(CLIENT_QUEUE_CAPACITY);
-        (Self { identity, connection_id, sender, dropped: Arc::new(OnceLock::new()) }, receiver)
+        let handle = Self {
+            identity,
+            connection_id,
+            sender: Arc::new(Mutex::new(Some(sender))),
+            dropped: Arc::new(OnceLock::new()),
+        };
+        (handle, receiver)
     }
 
+    /// Takes the queue's sender; `None` if it was taken before.
+    fn take_sender(&self) -> Option<mpsc::Sender<Outgoing>> {
+        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// The manager's side of a registered client: its queue and the reason slot.
+struct Queue {
+    sender: mpsc::Sender<Outgoing>,
+    dropped: Arc<OnceLock<String>>,
+}
+
+impl Queue {
     /// Queues `body`, which may reflect transactions up to log offset `offset`; `false`
     /// if the client is too far behind (or gone) and must be dropped.
     fn send(&self, offset: Option<u64>, body: Vec<u8>) -> bool {
@@ -160,7 +186,8 @@ struct SharedQuery {
 }
 
 struct Client {
-    handle: ClientHandle,
+    identity: Identity,
+    queue: Queue,
     sets: BTreeMap<u32, Vec<QueryKey>>,
 }
 
@@ -191,7 +218,7 @@ impl SubscriptionManager {
             ClientCommand::Connect { client, token, reply } => self.connect(client, token, reply, cx),
             ClientCommand::Disconnect { identity, connection_id } => self.disconnect(identity, connection_id, cx),
             ClientCommand::Message { connection_id, message } => {
-                let Some(identity) = self.clients.get(&connection_id).map(|c| c.handle.identity) else {
+                let Some(identity) = self.clients.get(&connection_id).map(|c| c.identity) else {
                     return Vec::new();
                 };
                 let auth = SqlAuth { caller: identity, owner: cx.owner };
@@ -248,6 +275,10 @@ impl SubscriptionManager {
         cx: &mut ActorCx<'_>,
     ) -> Vec<TxData> {
         let (identity, connection_id) = (client.identity, client.connection_id);
+        let Some(sender) = client.take_sender() else {
+            let _ = reply.send(Err("this connection was already registered".into()));
+            return Vec::new();
+        };
         let outcome = cx.instance.client_connected(cx.ds, identity, connection_id, Timestamp::now());
         let tx = match outcome.map(|o| o.result) {
             Some(Err(e)) => {
@@ -259,8 +290,9 @@ impl SubscriptionManager {
             None => None,
         };
         let hello = ServerMessage::InitialConnection(InitialConnection { identity, connection_id, token });
-        client.send(self.offset, hello.to_bytes());
-        self.clients.insert(connection_id, Client { handle: client, sets: BTreeMap::new() });
+        let queue = Queue { sender, dropped: client.dropped };
+        queue.send(self.offset, hello.to_bytes());
+        self.clients.insert(connection_id, Client { identity, queue, sets: BTreeMap::new() });
         let _ = reply.send(Ok(()));
         if let Some(tx) = &tx {
             self.log_tx(tx, cx);
@@ -309,7 +341,7 @@ impl SubscriptionManager {
     /// Queues a message for one client, dropping the client if it cannot keep up.
     fn send(&mut self, connection_id: ConnectionId, message: Vec<u8>) {
         let offset = self.offset;
-        let ok = self.clients.get(&connection_id).is_none_or(|c| c.handle.send(offset, message));
+        let ok = self.clients.get(&connection_id).is_none_or(|c| c.queue.send(offset, message));
         if !ok {
             self.drop_client(connection_id);
         }
@@ -336,7 +368,8 @@ impl SubscriptionManager {
             return self.send(connection_id, fail("the query set is empty; send at least one `SELECT * FROM t`".into()));
         }
         let mut compiled = Vec::new();
-        for sql in &s.query_strings {
+        for sql in expand_all_tables(&s.query_strings, auth, cx.instance.program().module_def()) {
+            let sql = &sql;
             match self.lookup_or_compile(sql, auth, cx) {
                 Ok(entry) => compiled.push(entry),
                 Err(e) => return self.send(connection_id, fail(format!("{e} (in the query `{sql}`)"))),
@@ -479,8 +512,15 @@ impl SubscriptionManager {
 
     /// Sends the deltas of a committed transaction: one message per client whose query
     /// sets changed, and always a `ReducerResult` to the caller.
+    ///
+    /// A query set with a query that failed on this transaction is dead: its client
+    /// gets a `SubscriptionError` without a request id for it first (so it can drop the
+    /// set's rows), and the set receives nothing more.
     fn broadcast(&mut self, ds: &Datastore, tx: &TxData, caller: Option<Caller>) {
-        let updates = self.encode_deltas(ds, tx);
+        let (updates, failed) = self.encode_deltas(ds, tx);
+        if !failed.is_empty() {
+            self.drop_failed_sets(&failed);
+        }
         let mut slow = Vec::new();
         for (connection_id, client) in &self.clients {
             let sets: Vec<QuerySetBytes<'_>> = client
@@ -498,7 +538,7 @@ impl SubscriptionManager {
                 _ if sets.is_empty() => continue,
                 _ => encode::transaction_update(&sets),
             };
-            if !client.handle.send(self.offset, message) {
+            if !client.queue.send(self.offset, message) {
                 slow.push(*connection_id);
             }
         }
@@ -507,9 +547,38 @@ impl SubscriptionManager {
         }
     }
 
-    /// Each distinct query's delta for `tx`, encoded once as a `TableUpdate`; queries
-    /// whose result did not change are left out.
-    fn encode_deltas(&self, ds: &Datastore, tx: &TxData) -> HashMap<QueryKey, EncodedTableUpdate> {
+    /// Ends every query set that names a failed query, telling its client why.
+    fn drop_failed_sets(&mut self, failed: &HashMap<QueryKey, String>) {
+        let mut dead = Vec::new();
+        for (connection_id, client) in &self.clients {
+            for (id, keys) in &client.sets {
+                if let Some((key, error)) = keys.iter().find_map(|k| failed.get_key_value(k)) {
+                    let error = format!(
+                        "the query `{}` failed while evaluating a transaction, so the server ended this query set: {error}; \
+                         subscribe again (the query may need changing)",
+                        key.0
+                    );
+                    dead.push((*connection_id, *id, error));
+                }
+            }
+        }
+        for (connection_id, id, error) in dead {
+            if let Some(keys) = self.clients.get_mut(&connection_id).and_then(|c| c.sets.remove(&id)) {
+                self.release(&keys);
+            }
+            let message = ServerMessage::SubscriptionError(SubscriptionError {
+                request_id: None,
+                query_set_id: spacetime_protocol::QuerySetId::new(id),
+                error,
+            });
+            self.send(connection_id, message.to_bytes());
+        }
+    }
+
+    /// Each distinct query's delta for `tx`, encoded once as a `TableUpdate` (queries
+    /// whose result did not change are left out), and the queries that failed, with
+    /// why.
+    fn encode_deltas(&self, ds: &Datastore, tx: &TxData) -> (HashMap<QueryKey, EncodedTableUpdate>, HashMap<QueryKey, String>) {
         let read: HashSet<TableId> = self.queries.values().flat_map(|q| q.query.reads()).collect();
         let mut delta = TxDelta::new();
         for t in tx.tables.iter().filter(|t| read.contains(&t.table_id)) {
@@ -518,9 +587,9 @@ impl SubscriptionManager {
             };
             delta.insert(t.table_id, TableDelta { inserts: decode(&t.inserts), deletes: decode(&t.deletes) });
         }
-        let mut out = HashMap::new();
+        let (mut out, mut failed) = (HashMap::new(), HashMap::new());
         if delta.is_empty() {
-            return out;
+            return (out, failed);
         }
         for (key, shared) in &self.queries {
             let query = &shared.query;
@@ -532,11 +601,36 @@ impl SubscriptionManager {
                 Ok(d) => {
                     out.insert(key.clone(), EncodedTableUpdate::new(query.table_name(), query.is_event(), &d));
                 }
-                Err(e) => log::error!("subscription query `{}` failed on a transaction: {e}", key.0),
+                Err(e) => {
+                    log::error!("subscription query `{}` failed on a transaction: {e}", key.0);
+                    failed.insert(key.clone(), e);
+                }
             }
         }
-        out
+        (out, failed)
     }
+}
+
+/// The queries of a `Subscribe`, with the legacy `SELECT * FROM *` replaced by one
+/// `SELECT * FROM t` per table the caller may read (every table for the owner, the
+/// public ones for anyone else). Tables a later module update adds are not included.
+fn expand_all_tables(queries: &[String], auth: &SqlAuth, module: &ModuleDef) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in queries {
+        let words: Vec<&str> = sql.trim().trim_end_matches(';').split_whitespace().collect();
+        let all = words.len() == 4
+            && words[0].eq_ignore_ascii_case("select")
+            && words[1] == "*"
+            && words[2].eq_ignore_ascii_case("from")
+            && words[3] == "*";
+        if !all {
+            out.push(sql.clone());
+            continue;
+        }
+        let readable = module.tables.iter().filter(|t| auth.is_owner() || t.access == TableAccess::Public);
+        out.extend(readable.map(|t| format!("SELECT * FROM {}", t.name)));
+    }
+    out
 }
 
 /// Rows grouped by table for `QueryRows`, one entry per table in first-seen order.
@@ -585,3 +679,7 @@ fn log_lifecycle_failure(logs: &ModuleLogs, reducer: &str, error: &ReducerError)
         log_system(logs, LogLevel::Error, Some(reducer), error.to_string());
     }
 }
+
+#[cfg(test)]
+#[path = "manager_tests.rs"]
+mod manager_tests;

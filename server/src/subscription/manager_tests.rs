@@ -1,0 +1,152 @@
+//! The manager without a module: a query set whose query fails on a transaction is
+//! ended with a `SubscriptionError` (no request id) while the client's other sets keep
+//! their updates; a forgotten client's queue closes although the WebSocket side still
+//! holds its handle; `SELECT * FROM *` expands to the tables the caller may read.
+
+use super::*;
+use spacetime_datastore::TableBuilder;
+use spacetime_protocol::v2::{QuerySetUpdate, TableUpdateRows, TransactionUpdate};
+use spacetime_sats::def::raw::CaseConversionPolicy;
+use spacetime_sats::{AlgebraicType, Typespace};
+
+fn owner() -> Identity {
+    Identity::from_claims("test", "owner")
+}
+
+fn auth() -> SqlAuth {
+    SqlAuth { caller: owner(), owner: owner() }
+}
+
+/// `person(id pk, name)`, `pet(id, owner, name)` with `pet.owner` indexed only when
+/// `indexed` (and `pet.id` then the primary key), and the private `secret`.
+fn database(indexed: bool) -> (ModuleDef, Datastore) {
+    let mut pet = TableBuilder::new("pet")
+        .column("id", AlgebraicType::U32)
+        .column("owner", AlgebraicType::U32)
+        .column("name", AlgebraicType::String);
+    if indexed {
+        pet = pet.primary_key("id").btree(&["owner"]);
+    }
+    let tables = vec![
+        TableBuilder::new("person")
+            .column("id", AlgebraicType::U32)
+            .column("name", AlgebraicType::String)
+            .primary_key("id")
+            .build(),
+        pet.build(),
+        TableBuilder::new("secret").column("k", AlgebraicType::U32).private().build(),
+    ];
+    let typespace = Typespace::default();
+    let mut ds = Datastore::new();
+    for t in &tables {
+        ds.create_table(t, &typespace).unwrap();
+    }
+    let module = ModuleDef {
+        typespace,
+        types: vec![],
+        tables,
+        reducers: vec![],
+        case_conversion_policy: CaseConversionPolicy::SnakeCase,
+        row_level_security: vec![],
+    };
+    (module, ds)
+}
+
+fn dml(module: &ModuleDef, ds: &mut Datastore, sql: &str) -> TxData {
+    spacetime_sql::execute(sql, &auth(), module, ds).unwrap().tx.unwrap()
+}
+
+/// Registers a client with one query set per entry of `sets`, each compiled on `on`.
+fn register(
+    manager: &mut SubscriptionManager,
+    on: &(ModuleDef, Datastore),
+    sets: &[(u32, &str)],
+) -> (ClientHandle, mpsc::Receiver<Outgoing>) {
+    let connection_id = ConnectionId::from_le_byte_array([7; 16]);
+    let (handle, receiver) = ClientHandle::new(owner(), connection_id);
+    let queue = Queue { sender: handle.take_sender().unwrap(), dropped: handle.dropped.clone() };
+    let mut client = Client { identity: owner(), queue, sets: BTreeMap::new() };
+    for (id, sql) in sets {
+        let key: QueryKey = ((*sql).to_owned(), None);
+        let query = CompiledQuery::compile(sql, &auth(), &on.0, &on.1).unwrap();
+        manager.queries.entry(key.clone()).or_insert(SharedQuery { query: Arc::new(query), refs: 0 }).refs += 1;
+        client.sets.insert(*id, vec![key]);
+    }
+    manager.clients.insert(connection_id, client);
+    (handle, receiver)
+}
+
+fn next(receiver: &mut mpsc::Receiver<Outgoing>) -> ServerMessage {
+    ServerMessage::from_bytes(&receiver.try_recv().expect("a queued message").body).unwrap()
+}
+
+#[test]
+fn a_query_that_fails_on_a_transaction_ends_only_its_query_set() {
+    let compiled_on = database(true);
+    // The same tables without pet's indexes: the join's index probe finds no index.
+    let (module, mut ds) = database(false);
+    let mut manager = SubscriptionManager::default();
+    let join = "SELECT pet.* FROM pet JOIN person ON pet.owner = person.id";
+    let (_handle, mut receiver) = register(&mut manager, &compiled_on, &[(1, join), (2, "SELECT * FROM person")]);
+
+    let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (1, 'alice')");
+    manager.commit(&ds, &tx, None);
+
+    match next(&mut receiver) {
+        ServerMessage::SubscriptionError(e) => {
+            assert_eq!(e.request_id, None, "a live query set's failure has no request id");
+            assert_eq!(e.query_set_id, spacetime_protocol::QuerySetId::new(1));
+            assert!(e.error.contains(join), "the error names the query: {}", e.error);
+        }
+        other => panic!("expected a SubscriptionError, got {other:?}"),
+    }
+    match next(&mut receiver) {
+        ServerMessage::TransactionUpdate(TransactionUpdate { query_sets }) => {
+            let ids: Vec<_> = query_sets.iter().map(|s: &QuerySetUpdate| s.query_set_id).collect();
+            assert_eq!(ids, [spacetime_protocol::QuerySetId::new(2)], "the healthy set still gets its update");
+            assert!(matches!(&query_sets[0].tables[0].rows[0], TableUpdateRows::PersistentTable { .. }));
+        }
+        other => panic!("expected the healthy set's TransactionUpdate, got {other:?}"),
+    }
+    assert!(receiver.try_recv().is_err(), "nothing else is sent");
+    let client = manager.clients.values().next().unwrap();
+    assert_eq!(client.sets.keys().collect::<Vec<_>>(), [&2], "the failed set is gone");
+    assert_eq!(manager.queries.len(), 1, "the failed query is released");
+
+    // The dead set hears nothing more.
+    let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (2, 'bob')");
+    manager.commit(&ds, &tx, None);
+    assert!(matches!(next(&mut receiver), ServerMessage::TransactionUpdate(_)));
+    assert!(receiver.try_recv().is_err());
+}
+
+#[test]
+fn a_forgotten_client_is_disconnected_though_its_handle_lives_on() {
+    let db = database(true);
+    let mut manager = SubscriptionManager::default();
+    let (handle, mut receiver) = register(&mut manager, &db, &[(1, "SELECT * FROM person")]);
+    manager.drop_client(handle.connection_id);
+    assert!(
+        matches!(receiver.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)),
+        "the queue closes, so the connection task ends the connection"
+    );
+
+    // A stopping database (the manager dropped with it) closes every queue too.
+    let mut manager = SubscriptionManager::default();
+    let (_handle, mut receiver) = register(&mut manager, &db, &[(1, "SELECT * FROM person")]);
+    drop(manager);
+    assert!(matches!(receiver.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+}
+
+#[test]
+fn select_star_from_star_is_every_readable_table() {
+    let (module, _) = database(true);
+    let queries = ["SELECT * FROM person".to_owned(), " select *  FROM * ;".to_owned()];
+    assert_eq!(
+        expand_all_tables(&queries, &auth(), &module),
+        ["SELECT * FROM person", "SELECT * FROM person", "SELECT * FROM pet", "SELECT * FROM secret"]
+    );
+    let stranger = SqlAuth { caller: Identity::from_claims("test", "stranger"), owner: owner() };
+    assert_eq!(expand_all_tables(&queries[1..], &stranger, &module), ["SELECT * FROM person", "SELECT * FROM pet"]);
+    assert_eq!(expand_all_tables(&["SELECT * FROM pet".to_owned()], &stranger, &module), ["SELECT * FROM pet"]);
+}
