@@ -19,6 +19,7 @@ mod permissions;
 mod publish_call;
 mod quickstart;
 mod realtime;
+mod realtime_restart;
 mod rollback;
 mod runaway;
 mod schedule;
