@@ -462,3 +462,41 @@ both_bindings!(fn a_private_table_refuses_non_owners(bindings) {
     stranger.finish();
     owner.finish();
 });
+
+both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
+    let fx = realtime_fixture(bindings);
+    fx.call("insert_item", &["1", "apple", "1"]).ok();
+    fx.call("add_person", &["1", "alice"]).ok();
+    fx.call("add_pet", &["10", "1", "rex"]).ok();
+    fx.call("add_secret", &["1", "hunter2"]).ok();
+    let mut stranger = Rt::anonymous(&fx);
+    let mark = stranger.mark();
+    stranger.subscribe("all", &["SELECT * FROM *"]);
+    assert_eq!(
+        sorted(stranger.callbacks_since(mark)),
+        strings(&["insert item 1/apple/1 via applied", "insert person 1/alice via applied", "insert pet 10/1/rex via applied"]),
+        "a non-owner gets the public tables only"
+    );
+    let mark = stranger.mark();
+    fx.call("set_count", &["1", "2"]).ok();
+    fx.call("add_secret", &["2", "swordfish"]).ok();
+    stranger.sync();
+    assert_eq!(stranger.callbacks_since(mark), strings(&["update item 1/apple/1 -> 1/apple/2 via transaction"]));
+
+    let mut owner = Rt::owner(&fx);
+    let mark = owner.mark();
+    owner.subscribe("all", &["SELECT * FROM *"]);
+    assert_eq!(
+        sorted(owner.callbacks_since(mark)),
+        strings(&[
+            "insert item 1/apple/2 via applied",
+            "insert person 1/alice via applied",
+            "insert pet 10/1/rex via applied",
+            "insert secret 1/hunter2 via applied",
+            "insert secret 2/swordfish via applied",
+        ]),
+        "the owner gets every table"
+    );
+    stranger.finish();
+    owner.finish();
+});
