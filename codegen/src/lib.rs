@@ -16,10 +16,12 @@
 #![deny(missing_docs)]
 
 pub mod model;
+pub mod python;
 pub mod rust;
 
 use spacetime_sats::def::model::ModuleDef;
 
+pub use python::Python;
 pub use rust::Rust;
 
 /// The first line of every generated file. The CLI offers to delete files in the output

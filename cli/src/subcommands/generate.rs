@@ -42,6 +42,8 @@ pub struct GenerateArgs {
 pub enum Language {
     /// Rust, for the `spacetimedb_sdk` crate.
     Rust,
+    /// Python, for the `spacetime_sdk` package (the output directory is a package).
+    Python,
 }
 
 /// Runs `generate`.
@@ -68,6 +70,7 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
     let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
     let files = match args.lang {
         Language::Rust => generate(&def, &Rust, &Options { include_private: args.include_private })?,
+        Language::Python => generate(&def, &spacetime_codegen::Python, &Options { include_private: args.include_private })?,
     };
     write_files(&args.out_dir, &files)?;
     println!("Generate finished successfully.");

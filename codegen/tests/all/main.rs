@@ -9,6 +9,7 @@
 mod compiles;
 mod errors;
 mod golden;
+mod python;
 
 use spacetime_codegen::{generate, Options, OutputFile, Rust};
 use spacetime_sats::def::model::ModuleDef;
