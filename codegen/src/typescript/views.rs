@@ -1,0 +1,275 @@
+//! The view structs the TypeScript templates render: every name cased, every type spelled,
+//! every import decided.
+
+use super::names::{camel, codec, file, named_types, pascal, ts_type, type_name};
+use super::HEADER;
+use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use askama::Template;
+
+/// A field of an object type, or a parameter.
+pub(super) struct Field {
+    pub name: String,
+    pub ty: String,
+    pub codec: String,
+}
+
+impl Field {
+    fn new(m: &Module, name: &str, ty: &TypeUse) -> Self {
+        Self { name: camel(name), ty: ts_type(m, ty), codec: codec(m, ty) }
+    }
+}
+
+/// A variant of a sum type.
+pub(super) struct Variant {
+    pub name: String,
+    pub ty: Option<String>,
+    pub codec: Option<String>,
+}
+
+/// `import { X } from './x_type.js';`
+pub(super) struct Import {
+    pub name: String,
+    pub file: String,
+}
+
+/// The imports of the named types `uses` mentions, except `own`, sorted and unique.
+fn imports(m: &Module, uses: &[&TypeUse], own: Option<usize>) -> Vec<Import> {
+    let mut named = Vec::new();
+    for u in uses {
+        named_types(u, &mut named);
+    }
+    named.sort_unstable();
+    named.dedup();
+    let mut out: Vec<Import> = named
+        .into_iter()
+        .filter(|i| Some(*i) != own)
+        .map(|i| {
+            let name = type_name(&m.types[i]);
+            Import { file: file(&name, "type"), name }
+        })
+        .collect();
+    out.sort_by(|a, b| a.file.cmp(&b.file));
+    out
+}
+
+#[derive(Template)]
+#[template(path = "typescript/type.ts.jinja", escape = "none")]
+pub(super) struct TypeFile {
+    pub header: &'static str,
+    pub file: String,
+    pub name: String,
+    pub source_name: String,
+    pub imports: Vec<Import>,
+    pub is_struct: bool,
+    pub fields: Vec<Field>,
+    pub variants: Vec<Variant>,
+}
+
+impl TypeFile {
+    pub fn new(m: &Module, index: usize) -> Self {
+        let ty: &TypeModel = &m.types[index];
+        let name = type_name(ty);
+        let (is_struct, fields, variants, uses): (bool, Vec<Field>, Vec<Variant>, Vec<&TypeUse>) = match &ty.kind {
+            TypeKind::Product(fields) => (
+                true,
+                fields.iter().map(|(n, t)| Field::new(m, n, t)).collect(),
+                Vec::new(),
+                fields.iter().map(|(_, t)| t).collect(),
+            ),
+            TypeKind::Sum(variants) => (
+                false,
+                Vec::new(),
+                variants
+                    .iter()
+                    .map(|(n, t)| Variant { name: n.clone(), ty: t.as_ref().map(|t| ts_type(m, t)), codec: t.as_ref().map(|t| codec(m, t)) })
+                    .collect(),
+                variants.iter().filter_map(|(_, t)| t.as_ref()).collect(),
+            ),
+        };
+        let source_name = ty.scope.iter().chain([&ty.name]).cloned().collect::<Vec<_>>().join("::");
+        Self {
+            header: HEADER,
+            file: file(&name, "type"),
+            imports: imports(m, &uses, Some(index)),
+            name,
+            source_name,
+            is_struct,
+            fields,
+            variants,
+        }
+    }
+}
+
+/// An index accessor of a table handle: `find` for a unique column, `filter` for an indexed one.
+pub(super) struct IndexAccessor {
+    pub accessor: String,
+    pub field: String,
+    pub column: String,
+    pub key_ty: String,
+    pub key_codec: String,
+}
+
+/// Table handle members an index accessor must not shadow.
+const HANDLE_MEMBERS: &[&str] =
+    &["count", "iter", "onInsert", "removeOnInsert", "onDelete", "removeOnDelete", "onUpdate", "removeOnUpdate", "runtime", "unique", "btree", "constructor"];
+
+#[derive(Template)]
+#[template(path = "typescript/table.ts.jinja", escape = "none")]
+pub(super) struct TableFile {
+    pub header: &'static str,
+    pub file: String,
+    pub wire_name: String,
+    pub accessor: String,
+    pub def_name: String,
+    pub handle: String,
+    pub base: &'static str,
+    pub row: String,
+    pub row_file: String,
+    pub imports: Vec<Import>,
+    pub primary_key: Option<String>,
+    pub unique_fields: String,
+    pub is_event: bool,
+    pub uniques: Vec<IndexAccessor>,
+    pub filters: Vec<IndexAccessor>,
+}
+
+impl TableFile {
+    /// `indexed`: the columns (by position) with a single-column btree or hash index.
+    pub fn new(m: &Module, table: &TableModel, indexed: &[usize]) -> Self {
+        let stem = pascal(&table.accessor_name);
+        let row = type_name(m.row_type(table));
+        let accessor_of = |i: usize| {
+            let c = &table.columns[i];
+            let name = camel(&c.accessor_name);
+            let accessor = if HANDLE_MEMBERS.contains(&name.as_str()) { format!("{name}Index") } else { name };
+            IndexAccessor {
+                accessor,
+                field: camel(&c.field_name),
+                column: c.field_name.clone(),
+                key_ty: ts_type(m, &c.ty),
+                key_codec: codec(m, &c.ty),
+            }
+        };
+        let (uniques, filters): (Vec<IndexAccessor>, Vec<IndexAccessor>) = if table.is_event {
+            (Vec::new(), Vec::new())
+        } else {
+            let mut filter_cols: Vec<usize> = indexed.iter().copied().filter(|i| !table.unique_columns.contains(i)).collect();
+            filter_cols.sort_unstable();
+            filter_cols.dedup();
+            (table.unique_columns.iter().map(|&i| accessor_of(i)).collect(), filter_cols.into_iter().map(accessor_of).collect())
+        };
+        let key_uses: Vec<&TypeUse> = table
+            .unique_columns
+            .iter()
+            .chain(indexed)
+            .filter(|_| !table.is_event)
+            .map(|&i| &table.columns[i].ty)
+            .collect();
+        let row_index = table.row_type;
+        let primary_key = table.primary_key.filter(|_| !table.is_event).map(|i| camel(&table.columns[i].field_name));
+        let unique_fields =
+            if table.is_event { String::new() } else { uniques.iter().map(|u| format!("'{}'", u.field)).collect::<Vec<_>>().join(", ") };
+        Self {
+            header: HEADER,
+            file: file(&table.accessor_name, "table"),
+            wire_name: table.wire_name.clone(),
+            accessor: camel(&table.accessor_name),
+            def_name: format!("{}Table", camel(&table.accessor_name)),
+            handle: format!("{stem}TableHandle"),
+            base: if primary_key.is_some() { "TableHandleWithUpdate" } else { "TableHandle" },
+            row_file: file(&row, "type"),
+            imports: imports(m, &key_uses, Some(row_index)),
+            row,
+            primary_key,
+            unique_fields,
+            is_event: table.is_event,
+            uniques,
+            filters,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "typescript/reducer.ts.jinja", escape = "none")]
+pub(super) struct ReducerFile {
+    pub header: &'static str,
+    pub file: String,
+    pub wire_name: String,
+    pub args: String,
+    pub imports: Vec<Import>,
+    pub params: Vec<Field>,
+}
+
+impl ReducerFile {
+    pub fn new(m: &Module, reducer: &ReducerModel) -> Self {
+        let uses: Vec<&TypeUse> = reducer.params.iter().map(|(_, t)| t).collect();
+        Self {
+            header: HEADER,
+            file: file(&reducer.accessor_name, "reducer"),
+            wire_name: reducer.wire_name.clone(),
+            args: format!("{}Args", pascal(&reducer.accessor_name)),
+            imports: imports(m, &uses, None),
+            params: reducer.params.iter().map(|(n, t)| Field::new(m, n, t)).collect(),
+        }
+    }
+}
+
+/// A table as `index.ts` wires it.
+pub(super) struct IndexTable {
+    pub file: String,
+    pub accessor: String,
+    pub wire_name: String,
+    pub def_name: String,
+    pub handle: String,
+}
+
+/// A reducer method of `RemoteReducers`.
+pub(super) struct IndexReducer {
+    pub file: String,
+    pub method: String,
+    pub wire_name: String,
+    pub args: String,
+    pub has_params: bool,
+}
+
+#[derive(Template)]
+#[template(path = "typescript/index.ts.jinja", escape = "none")]
+pub(super) struct IndexFile {
+    pub header: &'static str,
+    pub type_files: Vec<String>,
+    pub tables: Vec<IndexTable>,
+    pub reducers: Vec<IndexReducer>,
+}
+
+impl IndexFile {
+    pub fn new(m: &Module) -> Self {
+        let mut type_files: Vec<String> = m.types.iter().map(|t| file(&type_name(t), "type")).collect();
+        type_files.sort();
+        Self {
+            header: HEADER,
+            type_files,
+            tables: m
+                .tables
+                .iter()
+                .map(|t| IndexTable {
+                    file: file(&t.accessor_name, "table"),
+                    accessor: camel(&t.accessor_name),
+                    wire_name: t.wire_name.clone(),
+                    def_name: format!("{}Table", camel(&t.accessor_name)),
+                    handle: format!("{}TableHandle", pascal(&t.accessor_name)),
+                })
+                .collect(),
+            reducers: m
+                .reducers
+                .iter()
+                .map(|r| IndexReducer {
+                    file: file(&r.accessor_name, "reducer"),
+                    method: camel(&r.accessor_name),
+                    wire_name: r.wire_name.clone(),
+                    args: format!("{}Args", pascal(&r.accessor_name)),
+                    has_params: !r.params.is_empty(),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The TypeScript checks that are not cargo tests:
+#   1. builds the SDK (`sdks/typescript`, tsc),
+#   2. regenerates the all-features example's bindings with the real CLI
+#      (`spacetime generate --lang typescript --module-def codegen/tests/fixtures/all-features.json`)
+#      and type-checks them with `tsc --noEmit` under strict settings,
+#   3. type-checks the two TypeScript chat clients,
+#   4. runs the SDK's unit tests with node's test runner.
+# Exits non-zero on any failure. Needs `npm ci` at the repository root (scripts/install-deps.sh).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/env.sh"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/spacetime-target}"
+sdk="$root/sdks/typescript"
+tsc="$root/node_modules/.bin/tsc"
+[ -x "$tsc" ] || { echo "typescript is not installed: run scripts/install-deps.sh (npm ci at the repository root)" >&2; exit 1; }
+
+echo "== building the TypeScript SDK"
+"$tsc" -p "$sdk/tsconfig.json"
+
+echo "== generating the all-features bindings with spacetime generate --lang typescript"
+cargo build -q -p spacetime-cli
+rm -rf "$sdk/bindings-check"
+"$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
+    --module-def "$root/codegen/tests/fixtures/all-features.json" --out-dir "$sdk/bindings-check/all-features"
+"$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript --include-private \
+    --module-def "$root/codegen/tests/fixtures/all-features.json" --out-dir "$sdk/bindings-check/all-features-private"
+"$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
+    --module-def "$root/codegen/tests/fixtures/quickstart-chat.json" --out-dir "$sdk/bindings-check/quickstart-chat"
+
+echo "== tsc --noEmit on the generated bindings"
+"$tsc" -p "$sdk/tsconfig.bindings.json"
+echo "tsc: no errors in $(find "$sdk/bindings-check" -name '*.ts' | wc -l) generated files"
+
+for client in client-typescript client-web; do
+    dir="$root/examples/quickstart-chat/$client"
+    if [ -f "$dir/tsconfig.json" ]; then
+        echo "== tsc --noEmit in examples/quickstart-chat/$client"
+        "$tsc" --noEmit -p "$dir/tsconfig.json"
+    fi
+done
+
+echo "== SDK unit tests (node --test)"
+"$tsc" -p "$sdk/tsconfig.test.json"
+cd "$sdk"
+node --test dist-test/test/
