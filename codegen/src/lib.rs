@@ -18,11 +18,13 @@
 pub mod model;
 pub mod python;
 pub mod rust;
+pub mod typescript;
 
 use spacetime_sats::def::model::ModuleDef;
 
 pub use python::Python;
 pub use rust::Rust;
+pub use typescript::TypeScript;
 
 /// The first line of every generated file. The CLI offers to delete files in the output
 /// directory that start with it but were not produced by the current run.

@@ -44,6 +44,8 @@ pub enum Language {
     Rust,
     /// Python, for the `spacetime_sdk` package (the output directory is a package).
     Python,
+    /// TypeScript, for the `spacetime-sdk` npm package.
+    Typescript,
 }
 
 /// Runs `generate`.
@@ -71,6 +73,7 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
     let files = match args.lang {
         Language::Rust => generate(&def, &Rust, &Options { include_private: args.include_private })?,
         Language::Python => generate(&def, &spacetime_codegen::Python, &Options { include_private: args.include_private })?,
+        Language::Typescript => generate(&def, &spacetime_codegen::TypeScript::for_module(&def), &Options { include_private: args.include_private })?,
     };
     write_files(&args.out_dir, &files)?;
     println!("Generate finished successfully.");

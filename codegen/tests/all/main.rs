@@ -9,6 +9,7 @@
 mod compiles;
 mod errors;
 mod golden;
+mod typescript;
 mod python;
 
 use spacetime_codegen::{generate, Options, OutputFile, Rust};
