@@ -15,6 +15,7 @@ mod durability;
 mod generate;
 mod lifecycle;
 mod logs;
+mod npm_compat;
 mod permissions;
 mod publish_call;
 mod quickstart;
