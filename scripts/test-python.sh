@@ -37,11 +37,8 @@ echo "== mypy --strict: generated bindings"
 # Importing them runs every codec declaration.
 (cd "$out/bindings" && "$python" -c 'import all_features_private, quickstart_chat_private')
 
-client="$root/examples/quickstart-chat/client-python"
-if [ -d "$client" ]; then
-    echo "== mypy --strict: chat client"
-    (cd "$client" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" .)
-fi
+echo "== mypy --strict: chat client"
+(cd "$root/examples/quickstart-chat/client-python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" .)
 
 echo "== pytest"
 cd "$root/sdks/python"
