@@ -10,6 +10,7 @@ mod common;
 mod bad_modules;
 mod chat_python;
 mod chat_rust;
+mod chat_typescript;
 mod cli_basics;
 mod constraints;
 mod durability;
