@@ -15,6 +15,7 @@
 //! Adding a language means adding a templates directory and one `Lang` impl.
 #![deny(missing_docs)]
 
+pub mod csharp;
 pub mod model;
 pub mod python;
 pub mod rust;
@@ -22,6 +23,7 @@ pub mod typescript;
 
 use spacetime_sats::def::model::ModuleDef;
 
+pub use csharp::CSharp;
 pub use python::Python;
 pub use rust::Rust;
 pub use typescript::TypeScript;

@@ -35,6 +35,9 @@ pub struct GenerateArgs {
     /// Also generate private tables and reducers.
     #[arg(long)]
     pub include_private: bool,
+    /// The namespace of C# bindings.
+    #[arg(long, default_value = spacetime_codegen::CSharp::DEFAULT_NAMESPACE)]
+    pub namespace: String,
 }
 
 /// The languages `generate` supports.
@@ -42,6 +45,8 @@ pub struct GenerateArgs {
 pub enum Language {
     /// Rust, for the `spacetimedb_sdk` crate.
     Rust,
+    /// C#, for the `SpacetimeDB` SDK in `sdks/csharp` (Mono, .NET, Unity).
+    Csharp,
     /// Python, for the `spacetime_sdk` package (the output directory is a package).
     Python,
     /// TypeScript, for the `spacetime-sdk` npm package.
@@ -72,6 +77,7 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
     let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
     let files = match args.lang {
         Language::Rust => generate(&def, &Rust, &Options { include_private: args.include_private })?,
+        Language::Csharp => generate(&def, &spacetime_codegen::CSharp::for_module(&def, args.namespace.as_str()), &Options { include_private: args.include_private })?,
         Language::Python => generate(&def, &spacetime_codegen::Python, &Options { include_private: args.include_private })?,
         Language::Typescript => generate(&def, &spacetime_codegen::TypeScript::for_module(&def), &Options { include_private: args.include_private })?,
     };

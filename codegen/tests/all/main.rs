@@ -7,6 +7,7 @@
 //! and the golden files with `UPDATE_GOLDEN=1 cargo test -p spacetime-codegen`.
 
 mod compiles;
+mod csharp;
 mod errors;
 mod golden;
 mod typescript;

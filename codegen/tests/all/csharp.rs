@@ -1,0 +1,171 @@
+//! C# output: golden files for both example modules (`codegen/tests/golden/csharp/<module>/`,
+//! rewritten with `UPDATE_GOLDEN=1`), a compile check of the generated code together with
+//! `sdks/csharp` by Mono's `mcs` with warnings as errors, and the C#-specific errors.
+
+use super::{codegen_dir, module_def, MODULES};
+use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile, AUTO_GENERATED_PREFIX};
+use spacetime_sats::def::model::ReducerDef;
+use spacetime_sats::def::raw::FunctionVisibility;
+use spacetime_sats::{AlgebraicType, ProductType};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn csharp_files(name: &str, options: &Options) -> Vec<OutputFile> {
+    let def = module_def(name);
+    generate(&def, &CSharp::for_module(&def, CSharp::DEFAULT_NAMESPACE), options).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", d.display())) {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                found.insert(path.strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn csharp_output_matches_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for module in MODULES {
+        let dir = codegen_dir().join("tests/golden/csharp").join(module);
+        let files = csharp_files(module, &Options::default());
+        if update {
+            let _ = std::fs::remove_dir_all(&dir);
+            for f in &files {
+                let path = dir.join(&f.path);
+                std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create golden dir");
+                std::fs::write(path, &f.contents).expect("write golden file");
+            }
+        }
+        let generated: BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
+        assert_eq!(generated, files_under(&dir), "{module}: the set of files differs");
+        for f in &files {
+            let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
+            assert!(f.contents.starts_with(AUTO_GENERATED_PREFIX), "{module}/{}: missing header", f.path);
+            assert!(
+                f.contents == expected,
+                "{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
+                f.path,
+                f.contents
+            );
+        }
+    }
+}
+
+#[test]
+fn chat_bindings_have_the_expected_files_and_names() {
+    let files = csharp_files("quickstart-chat", &Options::default());
+    let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let expected = [
+        "Reducers/SendMessage.g.cs",
+        "Reducers/SetName.g.cs",
+        "SpacetimeDBClient.g.cs",
+        "Tables/Message.g.cs",
+        "Tables/User.g.cs",
+        "Types/Message.g.cs",
+        "Types/User.g.cs",
+    ];
+    assert_eq!(paths, expected.into_iter().collect());
+    let user = files.iter().find(|f| f.path == "Tables/User.g.cs").expect("user table");
+    assert!(user.contents.contains("public readonly SpacetimeDB.UniqueIndex<global::SpacetimeDB.Types.User, SpacetimeDB.Identity> Identity;"), "{}", user.contents);
+    assert!(user.contents.contains(".SetPrimaryKey(row => row.Identity)"), "{}", user.contents);
+    let set_name = files.iter().find(|f| f.path == "Reducers/SetName.g.cs").expect("set_name");
+    assert!(set_name.contents.contains("public System.Threading.Tasks.Task<ReducerEventContext> SetName(string name)"), "{}", set_name.contents);
+    assert!(set_name.contents.contains("public event SetNameHandler OnSetName;"), "{}", set_name.contents);
+}
+
+#[test]
+fn namespace_option_and_btree_filters() {
+    let def = module_def("all-features");
+    let files = generate(&def, &CSharp::for_module(&def, "Game.Net"), &Options::default()).expect("generates");
+    assert!(files.iter().all(|f| f.contents.contains("namespace Game.Net\n")), "every file is in the namespace");
+    let player = files.iter().find(|f| f.path == "Tables/Player.g.cs").expect("player table");
+    assert!(player.contents.contains("public readonly SpacetimeDB.BTreeIndex<global::Game.Net.Player, uint> Level;"), "{}", player.contents);
+    assert!(player.contents.contains("public readonly SpacetimeDB.UniqueIndex<global::Game.Net.Player, string> Name;"), "{}", player.contents);
+    // Without the module definition there are no index facts beyond unique columns.
+    let plain = generate(&def, &CSharp::new("Game.Net"), &Options::default()).expect("generates");
+    let player = plain.iter().find(|f| f.path == "Tables/Player.g.cs").expect("player table");
+    assert!(!player.contents.contains("BTreeIndex"), "{}", player.contents);
+
+    let err = generate(&def, &CSharp::new("Game Net"), &Options::default()).unwrap_err();
+    assert!(matches!(err, CodegenError::Unsupported { lang: "C#", .. }), "{err}");
+    assert!(err.to_string().contains("--namespace"), "{err}");
+}
+
+#[test]
+fn an_option_of_an_option_is_a_named_error() {
+    let mut def = module_def("quickstart-chat");
+    def.reducers.push(ReducerDef {
+        name: "odd".into(),
+        source_name: "odd".into(),
+        params: ProductType::named([("arg", AlgebraicType::option(AlgebraicType::option(AlgebraicType::U8)))]),
+        visibility: FunctionVisibility::ClientCallable,
+        lifecycle: None,
+    });
+    let err = generate(&def, &CSharp::default(), &Options::default()).unwrap_err();
+    assert!(err.to_string().contains("field `arg` of `reducer odd`") && err.to_string().contains("option of an option"), "{err}");
+}
+
+fn scratch_dir() -> PathBuf {
+    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| codegen_dir().join("../target"));
+    base.join("codegen-csharp-check")
+}
+
+/// Compiles `sources` with mcs, warnings as errors, and fails with its output otherwise.
+fn mcs(args: &[String], what: &str) {
+    let output = Command::new("mcs")
+        .args(["-warnaserror+", "-r:System.Numerics.dll", "-r:System.IO.Compression.dll"])
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run mcs ({e}): install Mono with scripts/install-deps.sh"));
+    assert!(
+        output.status.success(),
+        "{what} does not compile with mcs:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
+    let scratch = scratch_dir();
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch).expect("scratch dir");
+    let sdk: Vec<String> = std::fs::read_dir(codegen_dir().join("../sdks/csharp/src"))
+        .expect("sdks/csharp/src")
+        .map(|e| e.expect("entry").path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".cs"))
+        .collect();
+    let dll = scratch.join("SpacetimeDB.ClientSDK.dll");
+    let mut args = vec!["-target:library".to_owned(), format!("-out:{}", dll.display())];
+    args.extend(sdk);
+    mcs(&args, "the SDK");
+    let mut chat_events = module_def("quickstart-chat");
+    chat_events.tables.iter_mut().filter(|t| t.name == "message").for_each(|t| t.is_event = true);
+    let sets = [
+        ("chat", module_def("quickstart-chat"), Options::default()),
+        ("chat_events", chat_events, Options::default()),
+        ("all_features", module_def("all-features"), Options::default()),
+        ("all_features_private", module_def("all-features"), Options { include_private: true }),
+    ];
+    for (name, def, options) in &sets {
+        let dir = scratch.join(name);
+        let mut args = vec!["-target:library".to_owned(), format!("-r:{}", dll.display()), format!("-out:{}.dll", dir.display())];
+        for f in generate(def, &CSharp::for_module(def, format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            let path = dir.join(&f.path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
+            std::fs::write(&path, f.contents).expect("write generated file");
+            args.push(path.to_string_lossy().into_owned());
+        }
+        mcs(&args, &format!("the generated bindings of {name}"));
+    }
+}
