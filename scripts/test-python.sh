@@ -40,6 +40,9 @@ echo "== mypy --strict: generated bindings"
 echo "== mypy --strict: chat client"
 (cd "$root/examples/quickstart-chat/client-python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" .)
 
+echo "== mypy --strict: the every-type end-to-end script"
+MYPYPATH="$out/bindings" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$root/sdks/python/e2e/every_type_roundtrip.py"
+
 echo "== pytest"
 cd "$root/sdks/python"
 "$python" -m pytest -p no:cacheprovider

@@ -20,6 +20,7 @@ mod logs;
 mod npm_compat;
 mod permissions;
 mod publish_call;
+mod python_every_type;
 mod quickstart;
 mod realtime;
 mod realtime_restart;
