@@ -18,8 +18,8 @@ out="$CARGO_TARGET_DIR/python"
 rm -rf "$out"
 mkdir -p "$out"
 
-echo "== mypy --strict: SDK"
-(cd "$root/sdks/python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" src)
+echo "== mypy --strict: SDK and its tests"
+(cd "$root/sdks/python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" src tests)
 
 echo "== generated bindings"
 cargo build -q -p spacetime-cli

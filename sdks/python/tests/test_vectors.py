@@ -235,7 +235,7 @@ def _reducer(result: p.ReducerOutcome) -> p.ServerMessage:
     return p.ReducerResult(6, TIMESTAMP, result)
 
 
-MESSAGES: dict[str, p.ClientMessage | p.ServerMessage] = {
+MESSAGES: dict[str, Any] = {
     "client_subscribe": p.Subscribe(1, 2, ["SELECT * FROM user", "SELECT * FROM message"]),
     "client_unsubscribe_default": p.Unsubscribe(3, 2, p.UnsubscribeFlags.DEFAULT),
     "client_unsubscribe_send_dropped": p.Unsubscribe(4, 2, p.UnsubscribeFlags.SEND_DROPPED_ROWS),
