@@ -4,53 +4,8 @@
 //! holds its handle; `SELECT * FROM *` expands to the tables the caller may read.
 
 use super::*;
-use spacetime_datastore::TableBuilder;
+use super::test_db::{auth, database, owner};
 use spacetime_protocol::v2::{QuerySetUpdate, TableUpdateRows, TransactionUpdate};
-use spacetime_sats::def::raw::CaseConversionPolicy;
-use spacetime_sats::{AlgebraicType, Typespace};
-
-fn owner() -> Identity {
-    Identity::from_claims("test", "owner")
-}
-
-fn auth() -> SqlAuth {
-    SqlAuth { caller: owner(), owner: owner() }
-}
-
-/// `person(id pk, name)`, `pet(id, owner, name)` with `pet.owner` indexed only when
-/// `indexed` (and `pet.id` then the primary key), and the private `secret`.
-fn database(indexed: bool) -> (ModuleDef, Datastore) {
-    let mut pet = TableBuilder::new("pet")
-        .column("id", AlgebraicType::U32)
-        .column("owner", AlgebraicType::U32)
-        .column("name", AlgebraicType::String);
-    if indexed {
-        pet = pet.primary_key("id").btree(&["owner"]);
-    }
-    let tables = vec![
-        TableBuilder::new("person")
-            .column("id", AlgebraicType::U32)
-            .column("name", AlgebraicType::String)
-            .primary_key("id")
-            .build(),
-        pet.build(),
-        TableBuilder::new("secret").column("k", AlgebraicType::U32).private().build(),
-    ];
-    let typespace = Typespace::default();
-    let mut ds = Datastore::new();
-    for t in &tables {
-        ds.create_table(t, &typespace).unwrap();
-    }
-    let module = ModuleDef {
-        typespace,
-        types: vec![],
-        tables,
-        reducers: vec![],
-        case_conversion_policy: CaseConversionPolicy::SnakeCase,
-        row_level_security: vec![],
-    };
-    (module, ds)
-}
 
 fn dml(module: &ModuleDef, ds: &mut Datastore, sql: &str) -> TxData {
     spacetime_sql::execute(sql, &auth(), module, ds).unwrap().tx.unwrap()
@@ -83,7 +38,7 @@ fn next(receiver: &mut mpsc::Receiver<Outgoing>) -> ServerMessage {
 #[test]
 fn a_query_that_fails_on_a_transaction_ends_only_its_query_set() {
     let compiled_on = database(true);
-    // The same tables without pet's indexes: the join's index probe finds no index.
+    // The same tables without the index on `pet.owner`: the join's probe finds no index.
     let (module, mut ds) = database(false);
     let mut manager = SubscriptionManager::default();
     let join = "SELECT pet.* FROM pet JOIN person ON pet.owner = person.id";

@@ -681,5 +681,8 @@ fn log_lifecycle_failure(logs: &ModuleLogs, reducer: &str, error: &ReducerError)
 }
 
 #[cfg(test)]
+mod test_db;
+
+#[cfg(test)]
 #[path = "manager_tests.rs"]
 mod manager_tests;

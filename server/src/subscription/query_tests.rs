@@ -2,55 +2,17 @@
 //! rows before minus the deletes plus the inserts must equal the rows after (as bags).
 
 use super::*;
-use spacetime_datastore::TableBuilder;
-use spacetime_sats::def::raw::CaseConversionPolicy;
-use spacetime_sats::{AlgebraicType, Identity, Typespace};
+use crate::subscription::test_db::{self, auth, owner};
+use spacetime_sats::Identity;
 
 struct Db {
     module: ModuleDef,
     ds: Datastore,
 }
 
-fn owner() -> Identity {
-    Identity::from_claims("test", "owner")
-}
-
-fn auth() -> SqlAuth {
-    SqlAuth { caller: owner(), owner: owner() }
-}
-
 impl Db {
     fn new(pet_owner_indexed: bool) -> Self {
-        let typespace = Typespace::default();
-        let mut pet = TableBuilder::new("pet")
-            .column("id", AlgebraicType::U32)
-            .column("owner", AlgebraicType::U32)
-            .column("name", AlgebraicType::String)
-            .primary_key("id");
-        if pet_owner_indexed {
-            pet = pet.btree(&["owner"]);
-        }
-        let tables = vec![
-            TableBuilder::new("person")
-                .column("id", AlgebraicType::U32)
-                .column("name", AlgebraicType::String)
-                .primary_key("id")
-                .build(),
-            pet.build(),
-            TableBuilder::new("secret").column("k", AlgebraicType::U32).private().build(),
-        ];
-        let mut ds = Datastore::new();
-        for t in &tables {
-            ds.create_table(t, &typespace).unwrap();
-        }
-        let module = ModuleDef {
-            typespace,
-            types: vec![],
-            tables,
-            reducers: vec![],
-            case_conversion_policy: CaseConversionPolicy::SnakeCase,
-            row_level_security: vec![],
-        };
+        let (module, ds) = test_db::database(pet_owner_indexed);
         Self { module, ds }
     }
 

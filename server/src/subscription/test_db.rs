@@ -1,0 +1,55 @@
+//! The database the subscription unit tests share: `person(id pk, name)`,
+//! `pet(id pk, owner, name)` (with `owner` indexed or not), and the private `secret`,
+//! as a module definition and a datastore holding its empty tables.
+
+use spacetime_datastore::{Datastore, TableBuilder};
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::raw::CaseConversionPolicy;
+use spacetime_sats::{AlgebraicType, Identity, Typespace};
+use spacetime_sql::SqlAuth;
+
+/// The database owner.
+pub fn owner() -> Identity {
+    Identity::from_claims("test", "owner")
+}
+
+/// The owner's authorisation.
+pub fn auth() -> SqlAuth {
+    SqlAuth { caller: owner(), owner: owner() }
+}
+
+/// The module and its empty tables; `pet.owner` has a btree index when
+/// `pet_owner_indexed` (created after pet's primary-key index).
+pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
+    let typespace = Typespace::default();
+    let mut pet = TableBuilder::new("pet")
+        .column("id", AlgebraicType::U32)
+        .column("owner", AlgebraicType::U32)
+        .column("name", AlgebraicType::String)
+        .primary_key("id");
+    if pet_owner_indexed {
+        pet = pet.btree(&["owner"]);
+    }
+    let tables = vec![
+        TableBuilder::new("person")
+            .column("id", AlgebraicType::U32)
+            .column("name", AlgebraicType::String)
+            .primary_key("id")
+            .build(),
+        pet.build(),
+        TableBuilder::new("secret").column("k", AlgebraicType::U32).private().build(),
+    ];
+    let mut ds = Datastore::new();
+    for t in &tables {
+        ds.create_table(t, &typespace).expect("the test tables are valid");
+    }
+    let module = ModuleDef {
+        typespace,
+        types: vec![],
+        tables,
+        reducers: vec![],
+        case_conversion_policy: CaseConversionPolicy::SnakeCase,
+        row_level_security: vec![],
+    };
+    (module, ds)
+}
