@@ -8,6 +8,7 @@
 mod common;
 
 mod bad_modules;
+mod chat_csharp;
 mod chat_python;
 mod chat_rust;
 mod chat_typescript;
