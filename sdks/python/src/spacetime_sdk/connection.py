@@ -34,6 +34,7 @@ from .errors import (
     ReducerError,
     SpacetimeError,
     SubscriptionError,
+    run_callback,
 )
 from .event import (
     Committed,
@@ -455,7 +456,7 @@ class ConnectionImpl:
                 self._connected.set_result(None)
             cb = self.callbacks.on_connect
             if cb is not None and self.conn is not None:
-                self._guard("on_connect", cb, self.conn, message.identity, message.token)
+                run_callback("on_connect", cb, self.conn, message.identity, message.token)
         elif self.lifecycle == "reconnecting":
             self.lifecycle = "connected"
             self._begin_resync()
@@ -535,14 +536,6 @@ class ConnectionImpl:
 
     # --- callbacks ----------------------------------------------------------------------
 
-    def _guard(self, what: str, callback: Callable[..., None], *args: Any) -> None:
-        """Runs a user callback; an exception in it is logged, never allowed to break the
-        connection."""
-        try:
-            callback(*args)
-        except Exception:  # noqa: BLE001 - user code
-            log.exception("a %s callback raised", what)
-
     def _run_row_callbacks(self, diffs: list[TableDiff[Any]], event: Event) -> None:
         if not diffs or self.conn is None:
             return
@@ -554,11 +547,11 @@ class ConnectionImpl:
                 callbacks = list(self._row_callbacks.get((diff.table, kind), {}).values())
                 for row in rows:
                     for cb in callbacks:
-                        self._guard(f"{diff.table} on_{kind}", cb, ctx, row)
+                        run_callback(f"{diff.table} on_{kind}", cb, ctx, row)
             callbacks = list(self._row_callbacks.get((diff.table, "update"), {}).values())
             for old, new in diff.updates:
                 for cb in callbacks:
-                    self._guard(f"{diff.table} on_update", cb, ctx, old, new)
+                    run_callback(f"{diff.table} on_update", cb, ctx, old, new)
 
     def _subscription_ctx(self) -> Any:
         from .context import SubscriptionEventContext
@@ -654,7 +647,7 @@ class ConnectionImpl:
             state.end(self._subscription_ctx())
         cb = self.callbacks.on_reconnect
         if cb is not None and self.conn is not None and self.identity is not None:
-            self._guard("on_reconnect", cb, self.conn, self.identity, self.token or "")
+            run_callback("on_reconnect", cb, self.conn, self.identity, self.token or "")
         deferred, self._deferred = self._deferred, []
         for action in deferred:
             action()
@@ -687,12 +680,12 @@ class ConnectionImpl:
                 self._connected.exception()
             cb = self.callbacks.on_connect_error
             if cb is not None:
-                self._guard("on_connect_error", cb, self._error_ctx(failure), failure)
+                run_callback("on_connect_error", cb, self._error_ctx(failure), failure)
             error = failure
         else:
             cb_d = self.callbacks.on_disconnect
             if cb_d is not None:
-                self._guard("on_disconnect", cb_d, self._error_ctx(error), error)
+                run_callback("on_disconnect", cb_d, self._error_ctx(error), error)
         if not self._closed.done():
             self._closed.set_result(error)
 

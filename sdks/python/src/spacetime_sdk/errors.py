@@ -1,7 +1,23 @@
 """The exceptions the SDK raises: one base class, :class:`SpacetimeError`, and a subclass
-per kind of failure, each with a message that names what went wrong."""
+per kind of failure, each with a message that names what went wrong; and
+:func:`run_callback`, which keeps an exception in user code from escaping into the SDK."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("spacetime_sdk")
+
+
+def run_callback(what: str, callback: Callable[..., None], *args: Any) -> None:
+    """Runs a user callback; an exception in it is logged, never allowed to break the
+    connection or the dispatch of the other callbacks."""
+    try:
+        callback(*args)
+    except Exception:  # noqa: BLE001 - user code
+        log.exception("a %s callback raised", what)
 
 
 class SpacetimeError(Exception):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from .cache import TableDiff
-from .errors import DisconnectedError, SpacetimeError, SubscriptionError
+from .errors import DisconnectedError, SpacetimeError, SubscriptionError, run_callback
 from .event import Event
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class SubscriptionState:
             self.applied_future.set_result(None)
         cb, self.on_applied = self.on_applied, None
         if cb is not None:
-            _guard("on_applied", cb, ctx)
+            run_callback("subscription on_applied", cb, ctx)
 
     def end(self, ctx: Any) -> None:
         """The set ended normally: runs the ``on_ended`` callbacks and ends the streams."""
@@ -102,7 +102,7 @@ class SubscriptionState:
             self.ended_future.set_result(None)
         callbacks, self.on_ended = self.on_ended, []
         for cb in callbacks:
-            _guard("on_ended", cb, ctx)
+            run_callback("subscription on_ended", cb, ctx)
         for stream in self.streams:
             stream.put_nowait(None)
 
@@ -111,7 +111,7 @@ class SubscriptionState:
         self.status = "errored"
         cb, self.on_error = self.on_error, None
         if cb is not None:
-            _guard("on_error", cb, ctx, error)
+            run_callback("subscription on_error", cb, ctx, error)
         elif not self.streams and not self.applied_future.done():
             log.warning("subscription %d failed and has no on_error callback: %s", self.query_set_id, error)
         self.close(error)
@@ -143,13 +143,6 @@ class SubscriptionState:
         """The set could not even be sent."""
         self.status = "errored"
         self.close(error)
-
-
-def _guard(what: str, callback: Callable[..., None], *args: Any) -> None:
-    try:
-        callback(*args)
-    except Exception:  # noqa: BLE001 - user code
-        log.exception("a subscription %s callback raised", what)
 
 
 class SubscriptionHandle(Generic[SubCtxT]):
