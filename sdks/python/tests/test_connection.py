@@ -214,3 +214,34 @@ def test_reconnect_resubscribes_and_reports_only_real_changes() -> None:
             await conn.disconnect()
 
     run(body())
+
+
+def test_blocking_connection_drives_the_loop_from_a_thread() -> None:
+    import threading
+
+    from spacetime_sdk import BlockingConnection
+
+    ready = threading.Event()
+    stop: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+    server = FakeServer(reducers={"set_one": set_one})
+
+    async def serve_until_stopped() -> None:
+        async with running(server):
+            stopped = asyncio.Event()
+            stop.append((asyncio.get_running_loop(), stopped))
+            ready.set()
+            await stopped.wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve_until_stopped()), daemon=True)
+    thread.start()
+    assert ready.wait(TIMEOUT)
+    with BlockingConnection.connect(builder(server)) as blocking:
+        handle = blocking.call(lambda conn: conn.subscription_builder().subscribe("SELECT * FROM kv"))
+        blocking.run(handle.applied(), TIMEOUT)
+        assert blocking.call(lambda conn: conn.db.kv.count()) == 2
+        blocking.run(blocking.conn._imp.call_reducer("set_one", 12, bsatn.U8), TIMEOUT)
+        assert blocking.call(lambda conn: sorted(r.value for r in conn.db.kv.iter())) == [12, 20]
+    loop, stopped = stop[0]
+    loop.call_soon_threadsafe(stopped.set)
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
