@@ -1,6 +1,6 @@
 //! `examples/quickstart-chat/client-typescript` (Node) against a real server, chatting with
 //! the Rust client (`examples/quickstart-chat/client-rust`): each sees the other come
-//! online, rename, chat and leave. Also checks that the TypeScript client's committed
+//! online, rename, chat and leave. Also checks that the TypeScript clients' committed
 //! bindings are what `spacetime generate --lang typescript --bin-path` makes of the module.
 //!
 //! The npm packages come from `npm ci` at the repository root (scripts/install-deps.sh);
@@ -194,15 +194,17 @@ fn the_typescript_clients_committed_bindings_are_current() {
         .status()
         .expect("run spacetime generate");
     assert!(status.success(), "spacetime generate --lang typescript failed");
-    let committed = repo_root().join("examples/quickstart-chat/client-typescript/src/module_bindings");
     let mut names: Vec<_> = std::fs::read_dir(out.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     names.sort();
-    let mut on_disk: Vec<_> = std::fs::read_dir(&committed).unwrap().map(|e| e.unwrap().file_name()).collect();
-    on_disk.sort();
-    assert_eq!(names, on_disk, "the set of binding files differs; regenerate them with spacetime generate --lang typescript");
-    for name in names {
-        let fresh = std::fs::read_to_string(out.path().join(&name)).unwrap();
-        let kept = std::fs::read_to_string(committed.join(&name)).unwrap();
-        assert!(fresh == kept, "{name:?} is out of date: regenerate the client's bindings with spacetime generate --lang typescript");
+    for client in ["client-typescript", "client-web"] {
+        let committed = repo_root().join("examples/quickstart-chat").join(client).join("src/module_bindings");
+        let mut on_disk: Vec<_> = std::fs::read_dir(&committed).unwrap().map(|e| e.unwrap().file_name()).collect();
+        on_disk.sort();
+        assert_eq!(names, on_disk, "{client}: the set of binding files differs; regenerate them with spacetime generate --lang typescript");
+        for name in &names {
+            let fresh = std::fs::read_to_string(out.path().join(name)).unwrap();
+            let kept = std::fs::read_to_string(committed.join(name)).unwrap();
+            assert!(fresh == kept, "{client}: {name:?} is out of date: regenerate the bindings with spacetime generate --lang typescript");
+        }
     }
 }

@@ -8,11 +8,13 @@
 mod common;
 
 mod bad_modules;
+mod browser_chat;
 mod chat_csharp;
 mod chat_python;
 mod chat_rust;
 mod chat_typescript;
 mod cli_basics;
+mod csharp_every_type;
 mod constraints;
 mod durability;
 mod generate;
