@@ -14,6 +14,7 @@ mod chat_python;
 mod chat_rust;
 mod chat_typescript;
 mod cli_basics;
+mod csharp_every_type;
 mod constraints;
 mod durability;
 mod generate;
