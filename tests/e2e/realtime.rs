@@ -57,8 +57,13 @@ impl Rt {
     /// Connects to `db` at `url` as the holder of `token` (anonymous without one),
     /// reconnecting after `reconnect_ms` if given, and waits for `connected`.
     pub fn connect(url: &str, db: &str, token: Option<&str>, reconnect_ms: Option<u64>) -> Self {
+        Self::connect_with(url, db, token, reconnect_ms, &[])
+    }
+
+    /// As [`Rt::connect`], with more client flags (`--compression gzip`).
+    pub fn connect_with(url: &str, db: &str, token: Option<&str>, reconnect_ms: Option<u64>, extra: &[&str]) -> Self {
         let mut command = Command::new(client_bin());
-        command.args(["--uri", url, "--db", db]);
+        command.args(["--uri", url, "--db", db]).args(extra);
         if let Some(token) = token {
             command.args(["--token", token]);
         }
@@ -502,4 +507,32 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
     );
     stranger.finish();
     owner.finish();
+});
+
+both_bindings!(fn clients_with_different_compression_see_the_same_large_rows(bindings) {
+    let fx = realtime_fixture(bindings);
+    let mut clients: Vec<Rt> = ["none", "brotli", "gzip"]
+        .iter()
+        .map(|c| Rt::connect_with(&fx.server.url(), &fx.name, None, None, &["--compression", c]))
+        .collect();
+    // Rows well over the 1 KiB above which the server compresses a message.
+    let big = "x".repeat(3000);
+    fx.call("insert_item", &["1", &big, "1"]).ok();
+    let mut marks = Vec::new();
+    for c in &mut clients {
+        let mark = c.mark();
+        c.subscribe("items", &["SELECT * FROM item"]);
+        assert_eq!(c.callbacks_since(mark), [format!("insert item 1/{big}/1 via applied")]);
+        marks.push(c.mark());
+    }
+    let other = "y".repeat(3000);
+    clients[0].call_ok("insert_item", &["2", &other, "2"]);
+    for (i, (c, mark)) in clients.iter_mut().zip(marks).enumerate() {
+        c.sync();
+        let cause = if i == 0 { "reducer insert_item" } else { "transaction" };
+        assert_eq!(c.callbacks_since(mark), [format!("insert item 2/{other}/2 via {cause}")]);
+    }
+    for c in clients {
+        c.finish();
+    }
 });

@@ -3,7 +3,8 @@
 //! for it, then obeys one command per line of standard input and prints one line per
 //! thing it observes, so a test can count callbacks exactly.
 //!
-//! Usage: `realtime-client --uri URL --db NAME [--token TOKEN] [--reconnect-ms N]`.
+//! Usage: `realtime-client --uri URL --db NAME [--token TOKEN] [--reconnect-ms N]
+//! [--compression none|brotli|gzip]`.
 //!
 //! Commands:
 //! - `sub NAME SQL[|SQL…]`: subscribe a query set; prints `applied NAME` or
@@ -24,7 +25,7 @@ mod module_bindings;
 
 use module_bindings::*;
 use spacetimedb_sdk::__codegen::Reducer as _;
-use spacetimedb_sdk::{DbContext, Event, InternalError, ReconnectPolicy, Table, TableWithPrimaryKey};
+use spacetimedb_sdk::{Compression, DbContext, Event, InternalError, ReconnectPolicy, Table, TableWithPrimaryKey};
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::io::{BufRead, Write};
@@ -38,13 +39,14 @@ struct Options {
     db: String,
     token: Option<String>,
     reconnect: Option<Duration>,
+    compression: Compression,
 }
 
 fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {
-            eprintln!("{message}\nusage: realtime-client --uri URL --db NAME [--token TOKEN] [--reconnect-ms N]");
+            eprintln!("{message}\nusage: realtime-client --uri URL --db NAME [--token TOKEN] [--reconnect-ms N] [--compression none|brotli|gzip]");
             return ExitCode::from(2);
         }
     };
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let (mut uri, mut db, mut token, mut reconnect) = (None, None, None, None);
+    let mut compression = Compression::default();
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -66,6 +69,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
             "--db" => db = Some(value),
             "--token" => token = Some(value),
             "--reconnect-ms" => reconnect = Some(Duration::from_millis(number(&value)?)),
+            "--compression" => {
+                compression = match value.as_str() {
+                    "none" => Compression::None,
+                    "brotli" => Compression::Brotli,
+                    "gzip" => Compression::Gzip,
+                    other => return Err(format!("unknown compression `{other}`: use none, brotli or gzip")),
+                }
+            }
             other => return Err(format!("unknown argument `{other}`")),
         }
     }
@@ -74,6 +85,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Options, String>
         db: db.ok_or("--db is required")?,
         token,
         reconnect,
+        compression,
     })
 }
 
@@ -89,6 +101,7 @@ fn run(options: Options) -> Result<(), String> {
         .with_uri(options.uri.as_str())
         .with_database_name(options.db.clone())
         .with_token(options.token)
+        .with_compression(options.compression)
         .on_connect(|_, identity, _| say(format_args!("connected {}", identity.to_hex())))
         .on_connect_error(|_, error| say(format_args!("connect-error {error}")))
         .on_disconnect(|_, error| match error {
