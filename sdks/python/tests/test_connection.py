@@ -29,6 +29,7 @@ from spacetime_sdk import (
     SubscriptionError,
     TableWithPrimaryKeyHandle,
     Timestamp,
+    Update,
 )
 from spacetime_sdk import bsatn, protocol as p
 from spacetime_sdk.cache import ColumnKey, TableInfo
@@ -211,6 +212,56 @@ def test_reconnect_resubscribes_and_reports_only_real_changes() -> None:
 
             first = [await anext(stream) for _ in range(2)]
             assert all(isinstance(c, Insert) and isinstance(c.event, SubscribeAppliedEvent) for c in first)
+            await conn.disconnect()
+
+    run(body())
+
+
+def test_a_stream_sees_the_changes_a_reconnect_catches_up() -> None:
+    """The ``async for`` stream gets the same net changes across a reconnect as the row
+    callbacks, then the rows its unsubscribe drops, then ends."""
+
+    async def body() -> None:
+        async def drop(server: FakeServer, ws: ServerConnection, call: p.CallReducer) -> None:
+            server.table = {1: 10, 2: 25, 3: 30}
+            await ws.close()
+
+        server = FakeServer(reducers={"drop": drop})
+        async with running(server):
+            reconnected = asyncio.Event()
+            conn = await (
+                builder(server)
+                .with_reconnect(ReconnectPolicy(initial_delay=0.01, max_delay=0.05))
+                .on_reconnect(lambda c, identity, token: reconnected.set())
+                .build()
+            )
+            handle = conn.subscription_builder().subscribe("SELECT * FROM kv")
+            seen: list[str] = []
+
+            async def collect() -> None:
+                async for change in handle:
+                    if isinstance(change, Update):
+                        seen.append(f"update {change.old.value}->{change.new.value} {type(change.event).__name__}")
+                    else:
+                        seen.append(f"{type(change).__name__.lower()} {change.row.key} {type(change.event).__name__}")
+
+            reader = asyncio.create_task(collect())
+            await handle.applied()
+            with pytest.raises(InternalError, match="connection was lost"):
+                await conn._imp.call_reducer("drop", 0, bsatn.U8)
+            await reconnected.wait()
+            handle.unsubscribe()
+            await handle.ended()
+            await reader
+            assert seen == [
+                "insert 1 SubscribeAppliedEvent",
+                "insert 2 SubscribeAppliedEvent",
+                "insert 3 SubscribeAppliedEvent",
+                "update 20->25 SubscribeAppliedEvent",
+                "delete 1 UnsubscribeAppliedEvent",
+                "delete 2 UnsubscribeAppliedEvent",
+                "delete 3 UnsubscribeAppliedEvent",
+            ]
             await conn.disconnect()
 
     run(body())

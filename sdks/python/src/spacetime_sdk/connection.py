@@ -481,7 +481,7 @@ class ConnectionImpl:
             log.warning("the server applied query set %d that this client does not know", qs)
             return
         if state.streams:
-            state.push(self._query_set_diffs(qs, self.cache.query_set_rows(qs), {}), SubscribeAppliedEvent())
+            state.push(self._query_set_diffs(self.cache.query_set_rows(qs), {}), SubscribeAppliedEvent())
         if state.mark_applied():
             state.applied(self._subscription_ctx())
 
@@ -566,7 +566,7 @@ class ConnectionImpl:
     # --- subscription streams -----------------------------------------------------------
 
     def _query_set_diffs(
-        self, qs: int, inserted: dict[str, dict[bytes, int]], deleted: dict[str, dict[bytes, int]]
+        self, inserted: dict[str, dict[bytes, int]], deleted: dict[str, dict[bytes, int]]
     ) -> list[TableDiff[Any]]:
         """The changes of one query set: rows (with multiplicity) it gained and lost."""
         from .cache import net_diff
@@ -579,7 +579,7 @@ class ConnectionImpl:
         return diffs
 
     def _removed_diffs(self, qs: int) -> list[TableDiff[Any]]:
-        return self._query_set_diffs(qs, {}, self.cache.query_set_rows(qs))
+        return self._query_set_diffs({}, self.cache.query_set_rows(qs))
 
     def _stream_diffs(self, update: p.TransactionUpdate) -> dict[int, list[TableDiff[Any]]]:
         out: dict[int, list[TableDiff[Any]]] = {}
@@ -600,7 +600,7 @@ class ConnectionImpl:
                         rows = target.setdefault(t.table_name, {})
                         for key in row_list.rows():
                             rows[key] = rows.get(key, 0) + 1
-            out[qsu.query_set_id] = self._query_set_diffs(qsu.query_set_id, inserted, deleted)
+            out[qsu.query_set_id] = self._query_set_diffs(inserted, deleted)
         return out
 
     # --- reconnect ----------------------------------------------------------------------
@@ -638,9 +638,23 @@ class ConnectionImpl:
         resync, self._resync = self._resync, None
         if resync is None:
             return
+        # Each stream gets its own query set's net change across the gap, which is not
+        # the cache-wide diff: rows shared with other query sets may have stayed.
+        streamed = [state for state in [*self.subscriptions.values(), *resync.ended] if state.streams]
+        stream_diffs = [
+            (
+                state,
+                self._query_set_diffs(
+                    resync.cache.query_set_rows(state.query_set_id), self.cache.query_set_rows(state.query_set_id)
+                ),
+            )
+            for state in streamed
+        ]
         diffs = self.cache.diff_to(resync.cache)
         self.cache = resync.cache
         self._run_row_callbacks(diffs, SubscribeAppliedEvent())
+        for state, qs_diffs in stream_diffs:
+            state.push(qs_diffs, SubscribeAppliedEvent())
         for state in resync.newly_applied:
             state.applied(self._subscription_ctx())
         for state in resync.ended:

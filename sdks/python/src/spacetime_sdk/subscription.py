@@ -203,7 +203,8 @@ class SubscriptionHandle(Generic[SubCtxT]):
     def changes(self) -> AsyncIterator[RowChange]:
         """The subscription's row changes from now on, as an ``async for`` stream: its
         initial rows as inserts (if not yet applied), then each transaction's changes to
-        its queries' rows, then the rows it drops when it ends. The stream stops when the
+        its queries' rows (after a reconnect: the net change across the gap, as the row
+        callbacks see it), then the rows it drops when it ends. The stream stops when the
         subscription ends.
 
         Raises (while iterating):
