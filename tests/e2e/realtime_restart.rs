@@ -24,7 +24,9 @@ both_bindings!(fn a_client_converges_after_the_server_is_killed_and_restarted(bi
     fx.call("add_person", &["1", "alice"]).ok();
     fx.call("add_pet", &["10", "1", "rex"]).ok();
     fx.call("add_pet", &["11", "1", "tom"]).ok();
-    let mut c = Rt::connect(&fx.server.url(), &fx.name, None, Some(300));
+    // A reconnect delay long enough that the changes below are usually made while the
+    // client is away; if it comes back sooner they arrive live, with the same callbacks.
+    let mut c = Rt::connect(&fx.server.url(), &fx.name, None, Some(1500));
     c.subscribe("items", &["SELECT * FROM item"]);
     c.subscribe("pets", &[JOIN]);
     // Confirmed reads: once `sync` answers, every earlier transaction is durable.
