@@ -1,15 +1,18 @@
 //! `examples/quickstart-chat/client-csharp` (compiled with Mono's `mcs`, run on `mono`)
 //! against a real server, chatting with the Rust client (`examples/quickstart-chat/
 //! client-rust`): each sees the other come online, rename, chat and leave, driven through
-//! stdin and read from stdout; a second run with the saved token is the same user. Also: the
-//! client's committed bindings equal `spacetime generate --lang csharp` of the built module.
+//! stdin and read from stdout; a second run with the saved token is the same user; with
+//! `--reconnect` the C# client rides out a server restart. Also: the client's committed
+//! bindings equal `spacetime generate --lang csharp` of the built module.
 
 use crate::chat_python::Process;
+use crate::common::poll;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, Bindings, QUICKSTART_CHAT};
 use spacetime_testing::server::{spacetime_bin, TestServer};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 /// Runs mcs with warnings as errors; panics with its output on failure.
 fn mcs(args: &[String], what: &str) {
@@ -77,11 +80,16 @@ fn chat_args(command: &mut Command, server: &TestServer, creds: &Path) {
     command.args(["--host", &server.url(), "--db", "quickstart-chat", "--credentials-dir"]).arg(creds);
 }
 
-fn csharp_client(exe: &Path, server: &TestServer, creds: &Path) -> Process {
+fn csharp_client(exe: &Path, server: &TestServer, creds: &Path, extra: &[&str]) -> Process {
     let mut command = Command::new("mono");
     command.arg(exe);
     chat_args(&mut command, server, creds);
+    command.args(extra);
     Process::start(command)
+}
+
+fn build_chat_client(out: &Path) -> PathBuf {
+    build_csharp_program(out, "quickstart-chat-client", cs_files(&repo_root().join("examples/quickstart-chat/client-csharp")))
 }
 
 fn rust_client(bin: &Path, server: &TestServer, creds: &Path) -> Process {
@@ -93,17 +101,13 @@ fn rust_client(bin: &Path, server: &TestServer, creds: &Path) -> Process {
 #[test]
 fn csharp_client_chats_with_rust_client() {
     let build = tempfile::tempdir().unwrap();
-    let exe = build_csharp_program(
-        build.path(),
-        "quickstart-chat-client",
-        cs_files(&repo_root().join("examples/quickstart-chat/client-csharp")),
-    );
+    let exe = build_chat_client(build.path());
     let bin = build_rust_client();
     let server = TestServer::start();
     Cli::new(&server).publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
     let creds = tempfile::tempdir().unwrap();
 
-    let mut alice = csharp_client(&exe, &server, &creds.path().join("alice"));
+    let mut alice = csharp_client(&exe, &server, &creds.path().join("alice"), &[]);
     alice.expect("Fully connected and all subscriptions applied.");
     alice.send("/name");
     alice.expect("Failed to set the name: Names must not be empty");
@@ -131,10 +135,51 @@ fn csharp_client_chats_with_rust_client() {
     // C# client prints the history it missed.
     let mut bob = rust_client(&bin, &server, &creds.path().join("bob"));
     bob.expect("Fully connected and all subscriptions applied.");
-    let mut alice = csharp_client(&exe, &server, &creds.path().join("alice"));
+    let mut alice = csharp_client(&exe, &server, &creds.path().join("alice"), &[]);
     alice.expect("bob: hi alice");
     alice.expect("Fully connected and all subscriptions applied.");
     bob.expect("User alice connected.");
+    alice.finish();
+    bob.expect("User alice disconnected.");
+    bob.finish();
+}
+
+#[test]
+fn csharp_client_reconnects_after_a_server_restart() {
+    let build = tempfile::tempdir().unwrap();
+    let exe = build_chat_client(build.path());
+    let bin = build_rust_client();
+    let mut server = TestServer::start();
+    let cli = Cli::new(&server);
+    cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
+    let creds = tempfile::tempdir().unwrap();
+
+    let mut alice = csharp_client(&exe, &server, &creds.path().join("alice"), &["--reconnect"]);
+    alice.expect("Fully connected and all subscriptions applied.");
+    alice.send("/name alice");
+    alice.send("before the restart");
+    alice.expect("Use /name");
+    // The message is committed once the server has it; a restart keeps it.
+    poll(
+        "the message to be stored",
+        Duration::from_secs(30),
+        || cli.sql("quickstart-chat", "SELECT * FROM message").trimmed_stdout().contains("before the restart").then_some(()),
+        || alice.output(),
+    );
+
+    server.restart();
+    alice.expect("Reconnected.");
+    assert!(!alice.printed("Disconnected"), "the connection was resumed, not ended:
+{}", alice.output());
+
+    let mut bob = rust_client(&bin, &server, &creds.path().join("bob"));
+    bob.expect("alice: before the restart");
+    bob.send("/name bob");
+    alice.expect("renamed to bob.");
+    bob.send("after the restart");
+    alice.expect("bob: after the restart");
+    alice.send("still here");
+    bob.expect("alice: still here");
     alice.finish();
     bob.expect("User alice disconnected.");
     bob.finish();

@@ -8,8 +8,10 @@
 // The main thread is the "game loop": it waits for work, then calls FrameTick, so every
 // callback runs on it.
 //
-// Usage: quickstart-chat-client.exe [--host URL] [--db NAME] [--credentials-dir DIR]
+// Usage: quickstart-chat-client.exe [--host URL] [--db NAME] [--credentials-dir DIR] [--reconnect]
 // (defaults: http://localhost:3000, quickstart-chat, ~/.spacetimedb_client_credentials).
+// With --reconnect a dropped connection is re-opened with backoff and the subscription
+// resumed, printing "Reconnected."; without it the client ends when the connection does.
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -34,6 +36,7 @@ namespace QuickstartChat
             public string Host = "http://localhost:3000";
             public string Db = "quickstart-chat";
             public CredentialFile Credentials = new CredentialFile(CredentialsKey);
+            public bool Reconnect;
         }
 
         static int Main(string[] args)
@@ -42,7 +45,7 @@ namespace QuickstartChat
             try { options = ParseArgs(args); }
             catch (ArgumentException e)
             {
-                Console.Error.WriteLine(e.Message + "\nusage: quickstart-chat-client [--host URL] [--db NAME] [--credentials-dir DIR]");
+                Console.Error.WriteLine(e.Message + "\nusage: quickstart-chat-client [--host URL] [--db NAME] [--credentials-dir DIR] [--reconnect]");
                 return 2;
             }
             try { return Run(options); }
@@ -69,6 +72,7 @@ namespace QuickstartChat
                     case "--host": options.Host = value(); break;
                     case "--db": options.Db = value(); break;
                     case "--credentials-dir": options.Credentials = new CredentialFile(value(), CredentialsKey); break;
+                    case "--reconnect": options.Reconnect = true; break;
                     default: throw new ArgumentException("unknown argument `" + flag + "`");
                 }
             }
@@ -87,7 +91,7 @@ namespace QuickstartChat
             string token = options.Credentials.Load();
             bool failed = false;
             bool ended = false;
-            var conn = DbConnection.Builder()
+            var builder = DbConnection.Builder()
                 .WithUri(options.Host)
                 .WithDatabaseName(options.Db)
                 .WithToken(token)
@@ -107,8 +111,9 @@ namespace QuickstartChat
                 {
                     Say(e == null ? "Disconnected." : "Disconnected: " + e.Message);
                     ended = true;
-                })
-                .Build();
+                });
+            if (options.Reconnect) builder = builder.WithReconnect(new ReconnectPolicy()).OnReconnect((c, identity, t) => Say("Reconnected."));
+            var conn = builder.Build();
 
             RegisterCallbacks(conn);
             conn.SubscriptionBuilder()
@@ -134,6 +139,8 @@ namespace QuickstartChat
                 conn.Disconnect();
             }
             conn.FrameTick();
+            // Let the socket close cleanly before the process ends.
+            conn.Closed.Wait(TimeSpan.FromSeconds(5));
             return failed ? 1 : 0;
         }
 

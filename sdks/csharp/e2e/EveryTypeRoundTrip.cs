@@ -163,6 +163,7 @@ static class EveryTypeRoundTrip
         finished = true;
         conn.Disconnect();
         conn.FrameTick();
+        conn.Closed.Wait(TimeSpan.FromSeconds(5));
         foreach (var d in diffs) Console.WriteLine("MISMATCH " + d);
         if (failure != null) Console.WriteLine("FAILED: " + failure);
         if (diffs.Count > 0 || failure != null) return 1;

@@ -96,6 +96,13 @@ namespace SpacetimeDB
         /// <summary>Signalled when there is work for <see cref="FrameTick"/>: a loop can wait on it instead of polling.</summary>
         public WaitHandle WorkAvailable { get { return workSignal; } }
 
+        /// <summary>
+        /// Completes once the socket has closed for good after the connection ended. A program
+        /// that exits right after <see cref="Disconnect"/> can wait on it (with a timeout) so the
+        /// server sees a clean close.
+        /// </summary>
+        public Task Closed { get { return transport == null ? Task.FromResult(0) : transport.Stopped; } }
+
         /// <summary>The table names of the bindings, in registration order.</summary>
         protected internal IEnumerable<string> TableNames
         {

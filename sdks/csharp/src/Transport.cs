@@ -51,6 +51,8 @@ namespace SpacetimeDB
         void SetToken(string token);
         /// <summary>Closes the socket and stops reconnecting.</summary>
         void Shutdown();
+        /// <summary>Completes once the transport has stopped for good (its socket closed).</summary>
+        Task Stopped { get; }
     }
 
     /// <summary>The real transport: a ClientWebSocket driven by a background task.</summary>
@@ -66,6 +68,8 @@ namespace SpacetimeDB
         readonly CancellationTokenSource shutdown = new CancellationTokenSource();
         volatile string token;
         volatile bool stopping;
+        volatile ClientWebSocket open;
+        Task run = Task.FromResult(0);
 
         public WebSocketTransport(Uri url, string token, ReconnectPolicy reconnect)
         {
@@ -97,7 +101,9 @@ namespace SpacetimeDB
             return new Uri(sb.ToString());
         }
 
-        public void Start(ITransportSink sink) { Task.Run(() => Run(sink)); }
+        public void Start(ITransportSink sink) { run = Task.Run(() => Run(sink)); }
+
+        public Task Stopped { get { return run; } }
 
         public void Send(ClientMessage message)
         {
@@ -111,8 +117,10 @@ namespace SpacetimeDB
         {
             stopping = true;
             outgoingSignal.Release();
-            // A server that never answers our close frame must not keep the socket open.
-            shutdown.CancelAfter(TimeSpan.FromSeconds(2));
+            // With a socket open, the send loop closes it politely; otherwise there is
+            // nothing to close, so stop connecting or waiting to reconnect at once.
+            var ws = open;
+            if (ws == null || ws.State != WebSocketState.Open) shutdown.Cancel();
         }
 
         async Task Run(ITransportSink sink)
@@ -123,8 +131,11 @@ namespace SpacetimeDB
             {
                 var session = new Session();
                 Exception error = null;
+                // Requests queued for a connection that dropped were failed by the
+                // connection; they must not reach the new one. (The first session keeps
+                // what was queued before it opened.)
                 byte[] stale;
-                while (outgoing.TryDequeue(out stale)) { }
+                if (!first) while (outgoing.TryDequeue(out stale)) { }
                 try { await RunSession(sink, session).ConfigureAwait(false); }
                 catch (Exception e) { error = e; }
                 if (stopping)
@@ -169,10 +180,14 @@ namespace SpacetimeDB
                 if (!string.IsNullOrEmpty(t)) ws.Options.SetRequestHeader("Authorization", "Bearer " + t);
                 try { await ws.ConnectAsync(url, shutdown.Token).ConfigureAwait(false); }
                 catch (Exception e) { throw new SpacetimeException("cannot open a WebSocket to " + url + ": " + Describe(e), e); }
+                open = ws;
+                if (stopping) outgoingSignal.Release(); // Shutdown may have missed the socket
                 var sending = SendLoop(ws, sessionEnd.Token);
                 try { await ReceiveLoop(ws, sink, session, shutdown.Token).ConfigureAwait(false); }
                 finally
                 {
+                    open = null;
+                    // Also cancels the close timeout, so no timer outlives the session.
                     sessionEnd.Cancel();
                     try { await sending.ConfigureAwait(false); } catch (Exception) { }
                 }
@@ -197,6 +212,9 @@ namespace SpacetimeDB
                 if (stopping)
                 {
                     await ws.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "client disconnected", ct).ConfigureAwait(false);
+                    // A server that never answers the close frame must not keep the socket open.
+                    await Task.Delay(TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
+                    ws.Abort();
                     return;
                 }
             }

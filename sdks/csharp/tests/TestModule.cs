@@ -104,6 +104,7 @@ namespace SpacetimeDB.Tests
         public void Send(ClientMessage message) { Sent.Add(message); }
         public void SetToken(string token) { Token = token; }
         public void Shutdown() { IsShutDown = true; }
+        public Task Stopped { get { return Task.FromResult(0); } }
 
         public T Last<T>() where T : ClientMessage
         {
