@@ -56,6 +56,9 @@ pub(super) fn py_type(module: &Module, ty: &TypeUse) -> String {
         TypeUse::String => "str".into(),
         TypeUse::Array(t) if **t == TypeUse::Primitive(Primitive::U8) => "bytes".into(),
         TypeUse::Array(t) => format!("list[{}]", py_type(module, t)),
+        // Python has one `None`, so an option of an option wraps its present values in
+        // `Some`; the innermost option stays a plain `T | None`.
+        TypeUse::Option(t) if matches!(**t, TypeUse::Option(_)) => format!("_sdk.Some[{}] | None", py_type(module, t)),
         TypeUse::Option(t) => format!("{} | None", py_type(module, t)),
         TypeUse::Result(ok, err) => format!("_sdk.Ok[{}] | _sdk.Err[{}]", py_type(module, ok), py_type(module, err)),
         TypeUse::Unit => "None".into(),
@@ -79,6 +82,9 @@ pub(super) fn py_codec(module: &Module, ty: &TypeUse, local: Option<usize>) -> S
         TypeUse::String => "_sdk.STRING".into(),
         TypeUse::Array(t) if **t == TypeUse::Primitive(Primitive::U8) => "_sdk.BYTES".into(),
         TypeUse::Array(t) => format!("_sdk.ArrayCodec({})", py_codec(module, t, local)),
+        TypeUse::Option(t) if matches!(**t, TypeUse::Option(_)) => {
+            format!("_sdk.NestedOptionCodec({})", py_codec(module, t, local))
+        }
         TypeUse::Option(t) => format!("_sdk.OptionCodec({})", py_codec(module, t, local)),
         TypeUse::Result(ok, err) => {
             format!("_sdk.ResultCodec({}, {})", py_codec(module, ok, local), py_codec(module, err, local))
@@ -130,5 +136,14 @@ mod tests {
         assert_eq!(py_codec(&m, &TypeUse::Primitive(Primitive::F32), None), "_sdk.F32");
         assert_eq!(py_codec(&m, &TypeUse::Array(Box::new(TypeUse::Primitive(Primitive::U8))), None), "_sdk.BYTES");
         assert_eq!(py_type(&m, &TypeUse::Option(Box::new(TypeUse::String))), "str | None");
+    }
+
+    #[test]
+    fn nested_options_wrap_their_outer_levels_in_some() {
+        let m = Module { types: Vec::new(), tables: Vec::new(), reducers: Vec::new() };
+        let opt = |t: TypeUse| TypeUse::Option(Box::new(t));
+        let thrice = opt(opt(opt(TypeUse::Primitive(Primitive::I32))));
+        assert_eq!(py_type(&m, &thrice), "_sdk.Some[_sdk.Some[int | None] | None] | None");
+        assert_eq!(py_codec(&m, &thrice, None), "_sdk.NestedOptionCodec(_sdk.NestedOptionCodec(_sdk.OptionCodec(_sdk.I32)))");
     }
 }

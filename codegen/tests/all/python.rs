@@ -1,7 +1,8 @@
 //! The Python output for each example module must equal the files under
 //! `codegen/tests/golden/python/<module>/` exactly (`UPDATE_GOLDEN=1` rewrites them), and
-//! has the shape the SDK expects. `scripts/test-python.sh` type-checks it with
-//! `mypy --strict` against `sdks/python`.
+//! has the shape the SDK expects. A Python-only module with options of options has its
+//! own definition and golden files there. `scripts/test-python.sh` type-checks all of it
+//! with `mypy --strict` against `sdks/python`.
 
 use super::{codegen_dir, module_def, MODULES};
 use spacetime_codegen::{generate, Options, OutputFile, Python};
@@ -18,11 +19,20 @@ fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
     &files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("{path} not generated")).contents
 }
 
+/// A Python-only module, `codegen/tests/golden/python/nested-options.json` (reached from
+/// the fixtures directory), whose columns and reducer take options of options.
+const NESTED_OPTIONS: &str = "../golden/python/nested-options";
+
+/// The golden directory name of a module.
+fn golden_name(module: &str) -> &str {
+    module.rsplit('/').next().unwrap_or(module)
+}
+
 #[test]
 fn python_output_matches_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for module in MODULES {
-        let dir = codegen_dir().join("tests/golden/python").join(module);
+    for &module in MODULES.iter().chain([&NESTED_OPTIONS]) {
+        let dir = codegen_dir().join("tests/golden/python").join(golden_name(module));
         let files = python_files(module, &Options::default());
         if update {
             let _ = std::fs::remove_dir_all(&dir);
@@ -51,6 +61,25 @@ fn python_output_matches_golden_files() {
 }
 
 #[test]
+fn nested_options_keep_some_none_apart_from_none() {
+    let files = python_files(NESTED_OPTIONS, &Options::default());
+    let maybe = file(&files, "maybe_type.py");
+    for line in [
+        "    plain: str | None\n",
+        "    twice: _sdk.Some[str | None] | None\n",
+        "    thrice: _sdk.Some[_sdk.Some[int | None] | None] | None\n",
+        "    listed: list[_sdk.Some[int | None] | None]\n",
+        "(\"plain\", _sdk.OptionCodec(_sdk.STRING)),",
+        "(\"twice\", _sdk.NestedOptionCodec(_sdk.OptionCodec(_sdk.STRING))),",
+        "(\"listed\", _sdk.ArrayCodec(_sdk.NestedOptionCodec(_sdk.OptionCodec(_sdk.U8)))),",
+    ] {
+        assert!(maybe.contains(line), "missing `{line}`:\n{maybe}");
+    }
+    let reducer = file(&files, "set_twice_reducer.py");
+    assert!(reducer.contains("twice: _sdk.Some[str | None] | None"), "{reducer}");
+}
+
+#[test]
 fn chat_bindings_have_the_expected_files_and_api() {
     let files = python_files("quickstart-chat", &Options::default());
     let mut paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -74,7 +103,8 @@ fn chat_bindings_have_the_expected_files_and_api() {
     assert!(table.contains("class UserTableHandle(_sdk.TableWithPrimaryKeyHandle[\"User\", \"EventContext\"]):"), "{table}");
     assert!(table.contains("def identity(self) -> _sdk.UniqueIndex[User, _sdk.Identity]:"), "{table}");
     let reducer = file(&files, "send_message_reducer.py");
-    assert!(reducer.contains("async def send_message(self, text: str) -> None:"), "{reducer}");
+    assert!(reducer.contains("async def send_message(self, text: str) -> _sdk.ReducerEvent[SendMessageArgs]:"), "{reducer}");
+    assert!(reducer.contains("return await self._imp.call_reducer(\"send_message\""), "{reducer}");
     let init = file(&files, "__init__.py");
     assert!(init.contains("class RemoteReducers(SendMessageReducer, SetNameReducer):"), "{init}");
     assert!(init.contains("def builder(cls) -> _sdk.DbConnectionBuilder[DbConnection]:"), "{init}");
@@ -109,7 +139,7 @@ fn every_type_maps_to_python_types() {
     assert!(color.contains("class Color(enum.Enum):") && color.contains("    Blue = 2\n"), "{color}");
     // A renamed reducer is called by its wire name through its source name.
     let roll = file(&files, "roll_reducer.py");
-    assert!(roll.contains("async def roll(self) -> None:") && roll.contains("call_reducer(\"roll_die\""), "{roll}");
+    assert!(roll.contains("async def roll(self) -> _sdk.ReducerEvent[RollArgs]:") && roll.contains("call_reducer(\"roll_die\""), "{roll}");
 }
 
 #[test]

@@ -104,7 +104,7 @@ def on_subscription_applied(ctx: SubscriptionEventContext) -> None:
     say("Use /name to set your name, or type a message!")
 
 
-async def report(what: str, call: Awaitable[None]) -> None:
+async def report(what: str, call: Awaitable[object]) -> None:
     """Awaits a reducer call and prints why it failed; a success prints nothing (its
     effects print as row events)."""
     try:

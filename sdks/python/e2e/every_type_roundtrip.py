@@ -5,7 +5,8 @@ It builds ``EveryType`` rows with extreme values of every type, sends each throu
 reducer ``insert_every_type_row``, reads it back from the subscription cache (and from the
 subscription's ``async for`` stream), and compares field by field. It also checks that a
 failing reducer raises ``ReducerError`` with the module's message and that a unique-column
-``find`` and a primary-key ``on_update`` work. Prints one line per check; exits 1 on the
+``find``, a primary-key ``on_update`` and the ``ReducerEvent`` a reducer call returns
+work. Prints one line per check; exits 1 on the
 first mismatch.
 
 Usage: ``python every_type_roundtrip.py --host URL --db NAME`` with the generated bindings
@@ -25,6 +26,7 @@ from all_features import (
     DbConnection,
     EventContext,
     EveryType,
+    LevelUpArgs,
     Player,
     Point,
     ShapeCircle,
@@ -33,6 +35,7 @@ from all_features import (
 )
 
 from spacetime_sdk import (
+    Committed,
     ConnectionId,
     Identity,
     Insert,
@@ -182,11 +185,20 @@ async def run(host: str, db: str) -> None:
     updates: list[tuple[Player, Player]] = []
     conn.db.player.on_update(lambda ctx, old, new: updates.append((old, new)))
     await conn.reducers.add_player("ada", 1, -(2**63), Color.Green)
-    await conn.reducers.level_up("ada")
+    before = Timestamp.now()
+    event = await conn.reducers.level_up("ada")
     ada = conn.db.player.name.find("ada")
     if ada is None or ada.level != 2 or updates != [(dataclasses.replace(ada, level=1), ada)]:
         fail(f"level_up: find gave {ada!r}, on_update saw {updates!r}")
     print("player ada: unique find and on_update", flush=True)
+    # The call returns its event, typed by the reducer's arguments class.
+    args: LevelUpArgs = event.reducer
+    if args != LevelUpArgs("ada") or not isinstance(event.status, Committed):
+        fail(f"level_up returned {event!r}")
+    # The server's clock and ours may differ a little; a minute is far beyond that.
+    if abs(event.timestamp.micros_since_unix_epoch - before.micros_since_unix_epoch) > 60_000_000:
+        fail(f"level_up ran at {event.timestamp}, but it was called at {before}")
+    print("level_up returned its committed ReducerEvent", flush=True)
 
     handle.unsubscribe()
     await asyncio.wait_for(handle.ended(), TIMEOUT)

@@ -116,3 +116,34 @@ def test_special_types_convert() -> None:
     assert Uuid.from_uuid(u).value == 0x0102030405060708090A0B0C0D0E0F10
     assert str(Uuid.from_uuid(u)) == str(u)
     assert bsatn.UUID.to_bytes(Uuid.from_uuid(u))[0] == 0x10, "u128 is little-endian on the wire"
+
+
+def test_nested_options_round_trip_losslessly() -> None:
+    from spacetime_sdk import Some
+
+    twice = bsatn.NestedOptionCodec(bsatn.OptionCodec(bsatn.STRING))
+    cases: list[tuple[Some[str | None] | None, bytes]] = [
+        (None, b"\x01"),
+        (Some(None), b"\x00\x01"),
+        (Some("x"), b"\x00\x00\x01\x00\x00\x00x"),
+    ]
+    for value, encoded in cases:
+        assert twice.to_bytes(value) == encoded
+        assert twice.from_bytes(encoded) == value
+    thrice = bsatn.NestedOptionCodec(bsatn.NestedOptionCodec(bsatn.OptionCodec(bsatn.I32)))
+    values: list[Some[Some[int | None] | None] | None] = [None, Some(None), Some(Some(None)), Some(Some(-7))]
+    encodings = [thrice.to_bytes(v) for v in values]
+    assert encodings == [b"\x01", b"\x00\x01", b"\x00\x00\x01", b"\x00\x00\x00\xf9\xff\xff\xff"]
+    assert [thrice.from_bytes(e) for e in encodings] == values
+    listed = bsatn.ArrayCodec(bsatn.NestedOptionCodec(bsatn.OptionCodec(bsatn.U8)))
+    assert listed.from_bytes(listed.to_bytes([Some(None), None, Some(3)])) == [Some(None), None, Some(3)]
+
+
+def test_nested_option_mistakes_are_clear_errors() -> None:
+    twice = bsatn.NestedOptionCodec(bsatn.OptionCodec(bsatn.STRING))
+    with pytest.raises(BsatnError, match=r"expected Some\(...\) or None for an option of option of string, got str"):
+        twice.to_bytes("x")  # type: ignore[arg-type]
+    with pytest.raises(BsatnError, match="invalid tag 2 for an option of option of string"):
+        twice.from_bytes(b"\x02")
+    with pytest.raises(BsatnError, match="use NestedOptionCodec"):
+        bsatn.OptionCodec(bsatn.OptionCodec(bsatn.STRING))

@@ -35,9 +35,13 @@ class SendMessageReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def send_message(self, text: str) -> None:
+    async def send_message(self, text: str) -> _sdk.ReducerEvent[SendMessageArgs]:
         """Calls the reducer `send_message` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `SendMessageArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class SendMessageReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("send_message", SendMessageArgs(text), ARGS_CODEC)
+        return await self._imp.call_reducer("send_message", SendMessageArgs(text), ARGS_CODEC)

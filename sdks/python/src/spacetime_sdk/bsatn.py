@@ -25,6 +25,7 @@ from .special import (
     ScheduleAt,
     ScheduleAtInterval,
     ScheduleAtTime,
+    Some,
     TimeDuration,
     Timestamp,
     Uuid,
@@ -379,13 +380,30 @@ class ArrayCodec(Codec[list[T]]):
         return [self.elem.decode(r) for _ in range(n)]
 
 
+def _option_tag(r: Reader, name: str) -> bool:
+    """Reads an option's tag: whether the value is present."""
+    tag = r.read_u8()
+    if tag > 1:
+        raise BsatnError(f"invalid tag {tag} for an {name}: expected 0 (some) or 1 (none)")
+    return tag == 0
+
+
 class OptionCodec(Codec[T | None]):
-    """``Option<T>`` as ``T | None`` (tag 0 ``some``, 1 ``none``). A nested option's
-    ``Some(None)`` reads back as ``None``: Python has one ``None``."""
+    """``Option<T>`` as ``T | None`` (tag 0 ``some``, 1 ``none``), for a ``T`` that is not
+    itself an option; an option of an option is a :class:`NestedOptionCodec`.
+
+    Raises:
+        BsatnError: if ``elem`` is an option codec, whose ``None`` would be lost.
+    """
 
     __slots__ = ("elem",)
 
     def __init__(self, elem: Codec[T]) -> None:
+        if isinstance(elem, OptionCodec | NestedOptionCodec):
+            raise BsatnError(
+                f"an option of an {elem.name} cannot be `T | None`: `Some(None)` would read back as `None`; "
+                "use NestedOptionCodec, whose present values are `Some(...)`"
+            )
         self.elem = elem
 
     @property
@@ -400,12 +418,37 @@ class OptionCodec(Codec[T | None]):
             self.elem.encode(w, value)
 
     def decode(self, r: Reader) -> T | None:
-        tag = r.read_u8()
-        if tag == 0:
-            return self.elem.decode(r)
-        if tag == 1:
-            return None
-        raise BsatnError(f"invalid tag {tag} for an {self.name}: expected 0 (some) or 1 (none)")
+        return self.elem.decode(r) if _option_tag(r, self.name) else None
+
+
+class NestedOptionCodec(Codec[Some[T] | None]):
+    """``Option<U>`` where ``U`` is itself an option, as ``Some[U] | None``: ``None`` is
+    this level's ``none`` and ``Some(v)`` its ``some``, so ``Some(None)`` survives a round
+    trip. ``elem`` is ``U``'s codec (an :class:`OptionCodec` or another nested one)."""
+
+    __slots__ = ("elem",)
+
+    def __init__(self, elem: Codec[T]) -> None:
+        self.elem = elem
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return f"option of {self.elem.name}"
+
+    def encode(self, w: Writer, value: Some[T] | None) -> None:
+        if value is None:
+            w.write_u8(1)
+        elif isinstance(value, Some):
+            w.write_u8(0)
+            self.elem.encode(w, value.value)
+        else:
+            raise BsatnError(
+                f"expected Some(...) or None for an {self.name}, got {type(value).__name__} {value!r}: "
+                "wrap a present value in spacetime_sdk.Some"
+            )
+
+    def decode(self, r: Reader) -> Some[T] | None:
+        return Some(self.elem.decode(r)) if _option_tag(r, self.name) else None
 
 
 class ResultCodec(Codec[Ok[T] | Err[E]]):

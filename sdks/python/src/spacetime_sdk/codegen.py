@@ -29,6 +29,7 @@ from .bsatn import (
     ArrayCodec,
     Codec,
     EnumCodec,
+    NestedOptionCodec,
     OptionCodec,
     ResultCodec,
     StructCodec,
@@ -43,12 +44,14 @@ from .context import (
     ReducerEventContext,
     SubscriptionEventContext,
 )
+from .event import ReducerEvent
 from .special import (
     ConnectionId,
     Err,
     Identity,
     Ok,
     ScheduleAt,
+    Some,
     TimeDuration,
     Timestamp,
     Uuid,
@@ -60,8 +63,8 @@ __all__ = [
     "BOOL", "BYTES", "CONNECTION_ID", "F32", "F64", "I8", "I16", "I32", "I64", "I128", "I256", "IDENTITY",
     "SCHEDULE_AT", "STRING", "TIME_DURATION", "TIMESTAMP", "U8", "U16", "U32", "U64", "U128", "U256", "UNIT", "UUID",
     "ArrayCodec", "Codec", "ColumnKey", "ConnectionId", "ConnectionImpl", "DbConnectionBase", "DbConnectionBuilder",
-    "EnumCodec", "Err", "ErrorContext", "EventContext", "EventTableHandle", "Identity", "ModuleInfo", "Ok",
-    "OptionCodec", "ReducerEventContext", "ResultCodec", "ScheduleAt", "StructCodec", "SubscriptionBuilder",
+    "EnumCodec", "Err", "ErrorContext", "EventContext", "EventTableHandle", "Identity", "ModuleInfo", "NestedOptionCodec", "Ok",
+    "OptionCodec", "ReducerEvent", "ReducerEventContext", "ResultCodec", "ScheduleAt", "Some", "StructCodec", "SubscriptionBuilder",
     "SubscriptionEventContext", "SubscriptionHandle", "SumCodec", "TableHandle", "TableInfo", "TableWithPrimaryKeyHandle",
     "TimeDuration", "Timestamp", "UniqueIndex", "Uuid",
 ]

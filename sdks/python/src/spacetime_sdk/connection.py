@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("spacetime_sdk")
 
 ConnT = TypeVar("ConnT", bound="DbConnectionBase[Any, Any]")
+ArgsT = TypeVar("ArgsT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,7 @@ def subscribe_url(uri: str, database: str, compression: p.Compression, confirmed
 class _PendingCall:
     reducer: str
     args: Any
-    future: asyncio.Future[ReducerEvent]
+    future: asyncio.Future[ReducerEvent[Any]]
 
 
 class _Ended(Exception):
@@ -380,9 +381,9 @@ class ConnectionImpl:
 
         self._request(send)
 
-    async def call_reducer(self, reducer: str, args: Any, codec: Codec[Any]) -> ReducerEvent:
+    async def call_reducer(self, reducer: str, args: ArgsT, codec: Codec[ArgsT]) -> ReducerEvent[ArgsT]:
         """Calls ``reducer`` with ``args`` (its arguments object) and waits for the result;
-        the row callbacks of its transaction run first.
+        the row callbacks of its transaction run first. Returns the committed call's event.
 
         Raises:
             BsatnError: if ``args`` do not encode (a value of the wrong type or range).
@@ -396,7 +397,7 @@ class ConnectionImpl:
             args_bsatn = codec.to_bytes(args)
         except BsatnError as e:
             raise BsatnError(f"the arguments of reducer `{reducer}` do not encode: {e}") from None
-        future: asyncio.Future[ReducerEvent] = self._loop.create_future()
+        future: asyncio.Future[ReducerEvent[Any]] = self._loop.create_future()
 
         def send() -> None:
             if self.lifecycle == "ended":

@@ -113,7 +113,7 @@ class EventContext(DbContext[DbT, ReducersT]):
 class ReducerEventContext(DbContext[DbT, ReducersT]):
     """The context of a reducer's completion."""
 
-    def __init__(self, conn: DbConnectionBase[DbT, ReducersT], event: ReducerEvent) -> None:
+    def __init__(self, conn: DbConnectionBase[DbT, ReducersT], event: ReducerEvent[Any]) -> None:
         super().__init__(conn)
         self.event = event
 

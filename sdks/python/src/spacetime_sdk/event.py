@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, Generic, TypeAlias, TypeVar
 
 from .special import Timestamp
 
@@ -32,14 +32,19 @@ Status: TypeAlias = Committed | Failed | Panic
 """How a reducer call ended."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReducerEvent:
-    """This client's own reducer call finished: ``reducer`` is its arguments object (a
-    generated ``…Args`` dataclass), ``status`` how it ended."""
+ArgsT = TypeVar("ArgsT")
 
+
+@dataclass(frozen=True, slots=True)
+class ReducerEvent(Generic[ArgsT]):
+    """This client's own reducer call finished: ``reducer`` is its arguments object (a
+    generated ``…Args`` dataclass), ``status`` how it ended. A generated reducer method
+    returns it, typed by its arguments class, once the call committed."""
+
+    #: When the reducer ran (the time the call was given up, if its result was lost).
     timestamp: Timestamp
     status: Status
-    reducer: Any
+    reducer: ArgsT
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,5 +70,5 @@ class SubscribeErrorEvent:
     error: str
 
 
-Event: TypeAlias = ReducerEvent | TransactionEvent | SubscribeAppliedEvent | UnsubscribeAppliedEvent | SubscribeErrorEvent
+Event: TypeAlias = ReducerEvent[Any] | TransactionEvent | SubscribeAppliedEvent | UnsubscribeAppliedEvent | SubscribeErrorEvent
 """Why rows changed."""

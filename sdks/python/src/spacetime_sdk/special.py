@@ -1,6 +1,7 @@
 """The special types of SATS as Python values: :class:`Identity`, :class:`ConnectionId`,
 :class:`Timestamp`, :class:`TimeDuration`, :class:`Uuid`, ``ScheduleAt``, and
-:class:`Ok` / :class:`Err` for ``Result``.
+:class:`Ok` / :class:`Err` for ``Result``, and :class:`Some` for the outer levels of a
+nested ``Option``.
 
 Each is a small frozen dataclass around an ``int`` so it compares, hashes and sorts as the
 server's does; conversions to the standard library's types (``datetime``, ``timedelta``,
@@ -212,3 +213,14 @@ class Err(Generic[E]):
     """The ``err`` variant of a ``Result``."""
 
     error: E
+
+
+@dataclass(frozen=True, slots=True)
+class Some(Generic[T]):
+    """A present value of an option whose payload is itself an option: with
+    ``Option<Option<str>>`` as ``Some[str | None] | None``, ``None`` is the outer ``none``,
+    ``Some(None)`` the inner one and ``Some("x")`` a string. A plain ``Option<T>`` is just
+    ``T | None``; only a level that wraps another option needs this, since Python has one
+    ``None``."""
+
+    value: T

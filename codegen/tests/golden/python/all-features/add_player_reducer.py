@@ -43,9 +43,13 @@ class AddPlayerReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def add_player(self, name: str, level: int, score: int, color: Color) -> None:
+    async def add_player(self, name: str, level: int, score: int, color: Color) -> _sdk.ReducerEvent[AddPlayerArgs]:
         """Calls the reducer `add_player` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `AddPlayerArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -54,4 +58,4 @@ class AddPlayerReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("add_player", AddPlayerArgs(name, level, score, color), ARGS_CODEC)
+        return await self._imp.call_reducer("add_player", AddPlayerArgs(name, level, score, color), ARGS_CODEC)

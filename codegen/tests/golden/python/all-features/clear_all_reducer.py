@@ -32,9 +32,13 @@ class ClearAllReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def clear_all(self) -> None:
+    async def clear_all(self) -> _sdk.ReducerEvent[ClearAllArgs]:
         """Calls the reducer `clear_all` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `ClearAllArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -43,4 +47,4 @@ class ClearAllReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("clear_all", ClearAllArgs(), ARGS_CODEC)
+        return await self._imp.call_reducer("clear_all", ClearAllArgs(), ARGS_CODEC)

@@ -41,9 +41,13 @@ class CountPlayersReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def count_players(self, min_level: int, max_level: int, color: Color) -> None:
+    async def count_players(self, min_level: int, max_level: int, color: Color) -> _sdk.ReducerEvent[CountPlayersArgs]:
         """Calls the reducer `count_players` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `CountPlayersArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -52,4 +56,4 @@ class CountPlayersReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("count_players", CountPlayersArgs(min_level, max_level, color), ARGS_CODEC)
+        return await self._imp.call_reducer("count_players", CountPlayersArgs(min_level, max_level, color), ARGS_CODEC)

@@ -35,9 +35,13 @@ class DeletePlayerReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def delete_player(self, id: int) -> None:
+    async def delete_player(self, id: int) -> _sdk.ReducerEvent[DeletePlayerArgs]:
         """Calls the reducer `delete_player` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `DeletePlayerArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class DeletePlayerReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("delete_player", DeletePlayerArgs(id), ARGS_CODEC)
+        return await self._imp.call_reducer("delete_player", DeletePlayerArgs(id), ARGS_CODEC)

@@ -35,9 +35,13 @@ class DeletePlayerRowReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def delete_player_row(self, name: str) -> None:
+    async def delete_player_row(self, name: str) -> _sdk.ReducerEvent[DeletePlayerRowArgs]:
         """Calls the reducer `delete_player_row` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `DeletePlayerRowArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class DeletePlayerRowReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("delete_player_row", DeletePlayerRowArgs(name), ARGS_CODEC)
+        return await self._imp.call_reducer("delete_player_row", DeletePlayerRowArgs(name), ARGS_CODEC)

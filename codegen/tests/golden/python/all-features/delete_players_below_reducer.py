@@ -35,9 +35,13 @@ class DeletePlayersBelowReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def delete_players_below(self, level: int) -> None:
+    async def delete_players_below(self, level: int) -> _sdk.ReducerEvent[DeletePlayersBelowArgs]:
         """Calls the reducer `delete_players_below` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `DeletePlayersBelowArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class DeletePlayersBelowReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("delete_players_below", DeletePlayersBelowArgs(level), ARGS_CODEC)
+        return await self._imp.call_reducer("delete_players_below", DeletePlayersBelowArgs(level), ARGS_CODEC)

@@ -37,9 +37,13 @@ class DeletePlayersByColorReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def delete_players_by_color(self, color: Color) -> None:
+    async def delete_players_by_color(self, color: Color) -> _sdk.ReducerEvent[DeletePlayersByColorArgs]:
         """Calls the reducer `delete_players_by_color` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `DeletePlayersByColorArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -48,4 +52,4 @@ class DeletePlayersByColorReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("delete_players_by_color", DeletePlayersByColorArgs(color), ARGS_CODEC)
+        return await self._imp.call_reducer("delete_players_by_color", DeletePlayersByColorArgs(color), ARGS_CODEC)

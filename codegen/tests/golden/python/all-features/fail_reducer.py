@@ -35,9 +35,13 @@ class FailReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def fail(self, reason: str) -> None:
+    async def fail(self, reason: str) -> _sdk.ReducerEvent[FailArgs]:
         """Calls the reducer `fail` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `FailArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class FailReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("fail", FailArgs(reason), ARGS_CODEC)
+        return await self._imp.call_reducer("fail", FailArgs(reason), ARGS_CODEC)

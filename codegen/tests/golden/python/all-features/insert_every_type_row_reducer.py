@@ -37,9 +37,13 @@ class InsertEveryTypeRowReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def insert_every_type_row(self, row: EveryType) -> None:
+    async def insert_every_type_row(self, row: EveryType) -> _sdk.ReducerEvent[InsertEveryTypeRowArgs]:
         """Calls the reducer `insert_every_type_row` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `InsertEveryTypeRowArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -48,4 +52,4 @@ class InsertEveryTypeRowReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("insert_every_type_row", InsertEveryTypeRowArgs(row), ARGS_CODEC)
+        return await self._imp.call_reducer("insert_every_type_row", InsertEveryTypeRowArgs(row), ARGS_CODEC)

@@ -35,9 +35,13 @@ class LevelUpReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def level_up(self, name: str) -> None:
+    async def level_up(self, name: str) -> _sdk.ReducerEvent[LevelUpArgs]:
         """Calls the reducer `level_up` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `LevelUpArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class LevelUpReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("level_up", LevelUpArgs(name), ARGS_CODEC)
+        return await self._imp.call_reducer("level_up", LevelUpArgs(name), ARGS_CODEC)

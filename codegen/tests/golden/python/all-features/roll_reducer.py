@@ -32,9 +32,13 @@ class RollReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def roll(self) -> None:
+    async def roll(self) -> _sdk.ReducerEvent[RollArgs]:
         """Calls the reducer `roll_die` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `RollArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -43,4 +47,4 @@ class RollReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("roll_die", RollArgs(), ARGS_CODEC)
+        return await self._imp.call_reducer("roll_die", RollArgs(), ARGS_CODEC)

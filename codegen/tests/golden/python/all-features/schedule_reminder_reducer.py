@@ -37,9 +37,13 @@ class ScheduleReminderReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def schedule_reminder(self, message: str, delay_ms: int) -> None:
+    async def schedule_reminder(self, message: str, delay_ms: int) -> _sdk.ReducerEvent[ScheduleReminderArgs]:
         """Calls the reducer `schedule_reminder` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `ScheduleReminderArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -48,4 +52,4 @@ class ScheduleReminderReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("schedule_reminder", ScheduleReminderArgs(message, delay_ms), ARGS_CODEC)
+        return await self._imp.call_reducer("schedule_reminder", ScheduleReminderArgs(message, delay_ms), ARGS_CODEC)

@@ -35,9 +35,13 @@ class SetNameReducer:
 
     _imp: _sdk.ConnectionImpl
 
-    async def set_name(self, name: str) -> None:
+    async def set_name(self, name: str) -> _sdk.ReducerEvent[SetNameArgs]:
         """Calls the reducer `set_name` and waits for its result; the row callbacks
         of its changes run before this returns.
+
+        Returns:
+            The committed call: when it ran (`timestamp`), its `status` and its
+            arguments (`reducer`, a `SetNameArgs`).
 
         Raises:
             spacetime_sdk.ReducerError: if the reducer returned an error.
@@ -46,4 +50,4 @@ class SetNameReducer:
             spacetime_sdk.DisconnectedError: if the connection has ended.
             spacetime_sdk.BsatnError: if an argument is not a value of its type.
         """
-        await self._imp.call_reducer("set_name", SetNameArgs(name), ARGS_CODEC)
+        return await self._imp.call_reducer("set_name", SetNameArgs(name), ARGS_CODEC)
