@@ -137,7 +137,10 @@ namespace QuickstartChat
                 if (!drained && DateTime.UtcNow < drainDeadline) continue;
                 if (!drained) Console.Error.WriteLine("Some calls were not answered within " + DrainTimeout.TotalSeconds + " s.");
                 conn.Disconnect();
+                break;
             }
+            // Runs OnDisconnect for the Disconnect above (a connection the server never
+            // accepted just stops).
             conn.FrameTick();
             // Let the socket close cleanly before the process ends.
             conn.Closed.Wait(TimeSpan.FromSeconds(5));
