@@ -1,5 +1,7 @@
-//! The benchmark module: one `account` table and the reducers `benches/` times in
-//! process, an empty call and a bank transfer between two primary-key rows.
+//! The benchmark module: one `account` table and the reducers `benches/` times (in
+//! process and over WebSockets), an empty call and a bank transfer between two
+//! primary-key rows; plus a one-row public `ticker` table that `tick` rewrites, which
+//! the fan-out benchmark's subscribers watch.
 
 use spacetimedb::{reducer, table, ReducerContext, Table};
 
@@ -9,6 +11,14 @@ pub struct Account {
     #[primary_key]
     id: u32,
     balance: i64,
+}
+
+/// One row (id 0) that `tick` rewrites; public, so anonymous clients may subscribe.
+#[table(accessor = ticker, public)]
+pub struct Ticker {
+    #[primary_key]
+    id: u32,
+    value: u64,
 }
 
 /// Does nothing: measures the fixed cost of one reducer call.
@@ -41,4 +51,15 @@ pub fn transfer(ctx: &ReducerContext, from: u32, to: u32, amount: i64) -> Result
     accounts.id().update(source);
     accounts.id().update(target);
     Ok(())
+}
+
+/// Sets the ticker row to `value`: one small update for every subscriber of `ticker`.
+#[reducer]
+pub fn tick(ctx: &ReducerContext, value: u64) {
+    let ticker = ctx.db.ticker();
+    if ticker.id().find(0).is_some() {
+        ticker.id().update(Ticker { id: 0, value });
+    } else {
+        ticker.insert(Ticker { id: 0, value });
+    }
 }
