@@ -376,10 +376,13 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   }
 
   private beginReconnect(policy: ReconnectPolicy): void {
-    if (this.lifecycle !== 'reconnecting') this.planResubscription();
+    if (this.lifecycle !== 'reconnecting') {
+      // Calls made while reconnecting wait in the queue for the next socket; these were sent on the lost one.
+      this.failCalls('the connection was lost before the reducer\'s result arrived; it may or may not have run');
+      this.planResubscription();
+    }
     this.lifecycle = 'reconnecting';
     this.resync = undefined;
-    this.failCalls('the connection was lost before the reducer\'s result arrived; it may or may not have run');
     const initial = policy.initialDelayMs ?? 500;
     const max = policy.maxDelayMs ?? 30_000;
     const delay = Math.min(initial * 2 ** Math.min(this.failures, 16), max);

@@ -7,7 +7,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InternalError, ReducerError, encode, t } from '../src/index.js';
+import { InternalError, ReducerError, encode, protocol, t } from '../src/index.js';
 import { applied, connect, initialConnection, note, NOW, person, tx, until, Person } from './fake.js';
 
 async function connected() {
@@ -218,4 +218,43 @@ test('reconnect resubscribes as the same identity and reports only real differen
   assert.equal(appliedCount, 1, 'onApplied does not run again');
   assert.ok(sub.isActive());
   assert.equal(conn.db.person.count(), 1);
+});
+
+test('gzip and brotli frames from the server are decompressed', async () => {
+  const zlib = await import('node:zlib');
+  const { conn, sockets } = connect((b) => b.withCompression('brotli'));
+  await until('socket', () => sockets.length === 1);
+  const socket = sockets[0]!;
+  assert.equal(socket.url.searchParams.get('compression'), 'Brotli');
+  socket.open();
+  socket.push(initialConnection());
+  await until('connected', () => conn.identity !== undefined);
+  conn.subscriptionBuilder().subscribe('SELECT * FROM note');
+  const frame = (tag: number, body: Uint8Array): ArrayBuffer => {
+    const out = new Uint8Array(body.length + 1);
+    out[0] = tag;
+    out.set(body, 1);
+    return out.buffer;
+  };
+  const message = (text: string) =>
+    encode(protocol.serverMessageType, { tag: 'TransactionUpdate', value: tx(1, 'note', [note(text)], []) });
+  socket.onmessage?.({ data: frame(2, new Uint8Array(zlib.gzipSync(message('zipped')))) });
+  socket.onmessage?.({ data: frame(1, new Uint8Array(zlib.brotliCompressSync(message('brotli')))) });
+  socket.onmessage?.({ data: frame(0, message('plain')) });
+  await until('three notes', () => conn.db.note.count() === 3);
+  // Frames are applied in arrival order even though decompression is asynchronous.
+  assert.deepEqual([...conn.db.note.iter()].map((n) => n.text), ['zipped', 'brotli', 'plain']);
+  conn.disconnect();
+});
+
+test('an unknown compression tag ends the connection with a clear error', async () => {
+  const seen: string[] = [];
+  const { conn, sockets } = connect((b) => b.onDisconnect((_ctx, e) => seen.push(e?.message ?? 'none')));
+  await until('socket', () => sockets.length === 1);
+  sockets[0]!.open();
+  sockets[0]!.push(initialConnection());
+  await until('connected', () => conn.identity !== undefined);
+  sockets[0]!.onmessage?.({ data: new Uint8Array([9, 0]).buffer });
+  await until('disconnect', () => seen.length === 1);
+  assert.match(seen[0]!, /unknown compression tag 9/);
 });

@@ -3,7 +3,7 @@
  * database (reusing the token saved in a credentials file), subscribes to every user and
  * message, prints other people's messages and who comes online, renames or goes offline as
  * it happens, and turns each line of standard input into a message, or `/name X` into a
- * name change.
+ * name change. A lost connection is re-established (as the same identity) with backoff.
  *
  * It prints one line per event, the same lines as the Rust client, and exits on end of
  * input once every call it made has been answered, so a script can drive it through pipes.
@@ -124,6 +124,8 @@ async function run(options: Options): Promise<boolean> {
       stopInput();
       resolveEnded();
     })
+    .withReconnect({ initialDelayMs: 200, maxDelayMs: 5_000 })
+    .onReconnect(() => say('Reconnected.'))
     .onDisconnect((_ctx, error) => {
       say(error ? `Disconnected: ${error.message}` : 'Disconnected.');
       resolveEnded();
