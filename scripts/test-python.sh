@@ -51,8 +51,10 @@ print("nested options round-trip through generated codecs")
 echo "== mypy --strict: chat client"
 (cd "$root/examples/quickstart-chat/client-python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" .)
 
-echo "== mypy --strict: the every-type end-to-end script"
-MYPYPATH="$out/bindings" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$root/sdks/python/e2e/every_type_roundtrip.py"
+echo "== mypy --strict: the end-to-end scripts"
+for script in "$root"/sdks/python/e2e/*.py; do
+    MYPYPATH="$out/bindings" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$script"
+done
 
 echo "== pytest"
 cd "$root/sdks/python"

@@ -8,13 +8,12 @@
 use crate::common::*;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, Bindings, QUICKSTART_CHAT};
-use spacetime_testing::server::TestServer;
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use spacetime_testing::server::{spacetime_bin, TestServer};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The shared process helper under the name `chat_csharp.rs` imports it by.
+pub use crate::common::ClientProcess as Process;
 
 /// The venv's Python, with `spacetime_sdk` installed.
 ///
@@ -30,92 +29,35 @@ pub fn venv_python() -> PathBuf {
     python
 }
 
-/// Builds the Rust chat client (in the examples workspace, with its own target dir so the
-/// nested cargo never waits on the outer build's lock) and returns the binary.
-fn build_rust_client() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let target = home.join(".cache/spacetime-target/native-examples");
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "-p", "quickstart-chat-client"])
-        .current_dir(repo_root().join("examples"))
-        .env("CARGO_TARGET_DIR", &target)
+/// Writes the Python bindings of the module `wasm` to the package directory `out` with
+/// `spacetime generate --lang python`.
+///
+/// # Panics
+/// If generating fails.
+pub fn generate_python_bindings(wasm: &Path, out: &Path) {
+    let status = Command::new(spacetime_bin())
+        .args(["generate", "--lang", "python", "--out-dir"])
+        .arg(out)
+        .arg("--bin-path")
+        .arg(wasm)
         .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the Rust chat client failed");
-    target.join("debug/quickstart-chat-client")
+        .expect("run spacetime generate");
+    assert!(status.success(), "generating the Python bindings of {} failed", wasm.display());
 }
 
-/// A running client process: its stdin, and every line it printed so far.
-pub struct Process {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Arc<Mutex<Vec<String>>>,
-    done: Receiver<()>,
+/// A script under `sdks/python/e2e/` on the venv's Python, with `args`, the generated
+/// bindings in `bindings` on `PYTHONPATH`, and unbuffered output.
+pub fn python_script(script: &str, args: &[&str], bindings: &Path) -> ClientProcess {
+    let mut command = Command::new(venv_python());
+    command
+        .arg(repo_root().join("sdks/python/e2e").join(script))
+        .args(args)
+        .env("PYTHONPATH", bindings)
+        .env("PYTHONUNBUFFERED", "1");
+    ClientProcess::start(command)
 }
 
-impl Process {
-    /// Spawns `command` with piped stdin and stdout (stderr goes to the test's).
-    pub fn start(mut command: Command) -> Self {
-        let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn a client");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, done) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-            let _ = tx.send(());
-        });
-        Self { child, stdin, lines, done }
-    }
-
-    /// Writes one line to the client's stdin.
-    pub fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to the client");
-    }
-
-    /// Waits (30 s at most) for a printed line containing `needle`.
-    #[track_caller]
-    pub fn expect(&self, needle: &str) {
-        poll(
-            &format!("a line containing {needle:?}"),
-            Duration::from_secs(30),
-            || self.printed(needle).then_some(()),
-            || self.lines.lock().unwrap().join("\n"),
-        );
-    }
-
-    /// Whether a printed line contains `needle`.
-    pub fn printed(&self, needle: &str) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| l.contains(needle))
-    }
-
-    /// Everything printed so far.
-    pub fn output(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// Closes stdin and waits for a clean exit.
-    #[track_caller]
-    pub fn finish(&mut self) {
-        drop(self.stdin.take());
-        self.done.recv_timeout(Duration::from_secs(30)).expect("the client exits after end of input");
-        let status = poll("the client to exit", Duration::from_secs(30), || self.child.try_wait().expect("poll"), String::new);
-        assert!(status.success(), "the client exits successfully: {status}\n{}", self.output());
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python_client(server: &TestServer, creds: &std::path::Path) -> Process {
+fn python_client(server: &TestServer, creds: &Path) -> ClientProcess {
     let dir = repo_root().join("examples/quickstart-chat/client-python");
     let mut command = Command::new(venv_python());
     command
@@ -123,18 +65,12 @@ fn python_client(server: &TestServer, creds: &std::path::Path) -> Process {
         .args(["--host", &server.url(), "--db", "quickstart-chat", "--credentials-dir"])
         .arg(creds)
         .env("PYTHONUNBUFFERED", "1");
-    Process::start(command)
-}
-
-fn rust_client(bin: &PathBuf, server: &TestServer, creds: &std::path::Path) -> Process {
-    let mut command = Command::new(bin);
-    command.args(["--host", &server.url(), "--db", "quickstart-chat", "--credentials-dir"]).arg(creds);
-    Process::start(command)
+    ClientProcess::start(command)
 }
 
 #[test]
 fn python_client_chats_with_rust_client() {
-    let bin = build_rust_client();
+    let bin = build_rust_chat_client();
     let server = TestServer::start();
     Cli::new(&server).publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
     let creds = tempfile::tempdir().unwrap();
@@ -145,7 +81,7 @@ fn python_client_chats_with_rust_client() {
     alice.expect("Failed to set the name: Names must not be empty");
     alice.send("/name alice");
     alice.send("hello from alice");
-    let mut bob = rust_client(&bin, &server, &creds.path().join("bob"));
+    let mut bob = rust_chat_client(&bin, &server, &creds.path().join("bob"));
     bob.expect("Fully connected and all subscriptions applied.");
     alice.expect(" connected.");
     bob.expect("alice: hello from alice");
@@ -164,7 +100,7 @@ fn python_client_chats_with_rust_client() {
     let token = std::fs::read_to_string(creds.path().join("alice/quickstart-chat")).expect("the Python client saved its token");
 
     // A second run with the saved token is the same user: Bob sees alice come back.
-    let mut bob = rust_client(&bin, &server, &creds.path().join("bob"));
+    let mut bob = rust_chat_client(&bin, &server, &creds.path().join("bob"));
     bob.expect("Fully connected and all subscriptions applied.");
     let mut alice = python_client(&server, &creds.path().join("alice"));
     alice.expect("bob: hi alice");
@@ -178,14 +114,7 @@ fn python_client_chats_with_rust_client() {
 fn committed_python_bindings_equal_generated_ones() {
     let server_free = tempfile::tempdir().unwrap();
     let out = server_free.path().join("module_bindings");
-    let status = Command::new(spacetime_testing::server::spacetime_bin())
-        .args(["generate", "--lang", "python", "--out-dir"])
-        .arg(&out)
-        .arg("--bin-path")
-        .arg(build_module(QUICKSTART_CHAT, Bindings::Ours))
-        .status()
-        .expect("run spacetime generate");
-    assert!(status.success(), "generate failed");
+    generate_python_bindings(&build_module(QUICKSTART_CHAT, Bindings::Ours), &out);
     let committed = repo_root().join("examples/quickstart-chat/client-python/module_bindings");
     for entry in std::fs::read_dir(&out).unwrap() {
         let path = entry.unwrap().path();

@@ -24,6 +24,7 @@ mod npm_compat;
 mod permissions;
 mod publish_call;
 mod python_every_type;
+mod python_reconnect;
 mod quickstart;
 mod realtime;
 mod realtime_restart;
