@@ -177,22 +177,30 @@ def test_a_refused_connection_raises_connect_error() -> None:
     run(body())
 
 
+async def change_then_drop(server: FakeServer, ws: ServerConnection, call: p.CallReducer) -> None:
+    """The server changes rows while the client is away (key 2 updated, key 3 new), then
+    drops it."""
+    server.table = {1: 10, 2: 25, 3: 30}
+    await ws.close()
+
+
+async def connect_reconnecting(server: FakeServer) -> tuple[Conn, asyncio.Event]:
+    """A connection that reconnects quickly, and an event set once it has."""
+    reconnected = asyncio.Event()
+    conn = await (
+        builder(server)
+        .with_reconnect(ReconnectPolicy(initial_delay=0.01, max_delay=0.05))
+        .on_reconnect(lambda c, identity, token: reconnected.set())
+        .build()
+    )
+    return conn, reconnected
+
+
 def test_reconnect_resubscribes_and_reports_only_real_changes() -> None:
     async def body() -> None:
-        async def drop(server: FakeServer, ws: ServerConnection, call: p.CallReducer) -> None:
-            # The server changes rows while the client is away, then drops it.
-            server.table = {1: 10, 2: 25, 3: 30}
-            await ws.close()
-
-        server = FakeServer(reducers={"drop": drop})
+        server = FakeServer(reducers={"drop": change_then_drop})
         async with running(server):
-            reconnected = asyncio.Event()
-            conn = await (
-                builder(server)
-                .with_reconnect(ReconnectPolicy(initial_delay=0.01, max_delay=0.05))
-                .on_reconnect(lambda c, identity, token: reconnected.set())
-                .build()
-            )
+            conn, reconnected = await connect_reconnecting(server)
             handle = conn.subscription_builder().subscribe("SELECT * FROM kv")
             stream = handle.changes()
             await handle.applied()
@@ -222,19 +230,9 @@ def test_a_stream_sees_the_changes_a_reconnect_catches_up() -> None:
     callbacks, then the rows its unsubscribe drops, then ends."""
 
     async def body() -> None:
-        async def drop(server: FakeServer, ws: ServerConnection, call: p.CallReducer) -> None:
-            server.table = {1: 10, 2: 25, 3: 30}
-            await ws.close()
-
-        server = FakeServer(reducers={"drop": drop})
+        server = FakeServer(reducers={"drop": change_then_drop})
         async with running(server):
-            reconnected = asyncio.Event()
-            conn = await (
-                builder(server)
-                .with_reconnect(ReconnectPolicy(initial_delay=0.01, max_delay=0.05))
-                .on_reconnect(lambda c, identity, token: reconnected.set())
-                .build()
-            )
+            conn, reconnected = await connect_reconnecting(server)
             handle = conn.subscription_builder().subscribe("SELECT * FROM kv")
             seen: list[str] = []
 
