@@ -5,8 +5,7 @@
 //! `--reconnect` the C# client rides out a server restart. Also: the client's committed
 //! bindings equal `spacetime generate --lang csharp` of the built module.
 
-use crate::chat_python::Process;
-use crate::common::poll;
+use crate::common::{build_rust_chat_client, poll, ClientProcess};
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, Bindings, QUICKSTART_CHAT};
 use spacetime_testing::server::{spacetime_bin, TestServer};
@@ -61,48 +60,33 @@ pub(crate) fn build_csharp_program(out: &Path, name: &str, sources: Vec<String>)
     exe
 }
 
-/// Builds the Rust chat client (in the examples workspace, with its own target dir so the
-/// nested cargo never waits on the outer build's lock) and returns the binary.
-fn build_rust_client() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let target = home.join(".cache/spacetime-target/native-examples");
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "-p", "quickstart-chat-client"])
-        .current_dir(repo_root().join("examples"))
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the Rust chat client failed");
-    target.join("debug/quickstart-chat-client")
-}
-
 fn chat_args(command: &mut Command, server: &TestServer, creds: &Path) {
     command.args(["--host", &server.url(), "--db", "quickstart-chat", "--credentials-dir"]).arg(creds);
 }
 
-fn csharp_client(exe: &Path, server: &TestServer, creds: &Path, extra: &[&str]) -> Process {
+fn csharp_client(exe: &Path, server: &TestServer, creds: &Path, extra: &[&str]) -> ClientProcess {
     let mut command = Command::new("mono");
     command.arg(exe);
     chat_args(&mut command, server, creds);
     command.args(extra);
-    Process::start(command)
+    ClientProcess::start(command)
 }
 
 fn build_chat_client(out: &Path) -> PathBuf {
     build_csharp_program(out, "quickstart-chat-client", cs_files(&repo_root().join("examples/quickstart-chat/client-csharp")))
 }
 
-fn rust_client(bin: &Path, server: &TestServer, creds: &Path) -> Process {
+fn rust_client(bin: &Path, server: &TestServer, creds: &Path) -> ClientProcess {
     let mut command = Command::new(bin);
     chat_args(&mut command, server, creds);
-    Process::start(command)
+    ClientProcess::start(command)
 }
 
 #[test]
 fn csharp_client_chats_with_rust_client() {
     let build = tempfile::tempdir().unwrap();
     let exe = build_chat_client(build.path());
-    let bin = build_rust_client();
+    let bin = build_rust_chat_client();
     let server = TestServer::start();
     Cli::new(&server).publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
     let creds = tempfile::tempdir().unwrap();
@@ -148,7 +132,7 @@ fn csharp_client_chats_with_rust_client() {
 fn csharp_client_reconnects_after_a_server_restart() {
     let build = tempfile::tempdir().unwrap();
     let exe = build_chat_client(build.path());
-    let bin = build_rust_client();
+    let bin = build_rust_chat_client();
     let mut server = TestServer::start();
     let cli = Cli::new(&server);
     cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
