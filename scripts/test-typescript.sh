@@ -4,7 +4,7 @@
 #   2. regenerates the all-features example's bindings with the real CLI
 #      (`spacetime generate --lang typescript --module-def codegen/tests/fixtures/all-features.json`)
 #      and type-checks them with `tsc --noEmit` under strict settings,
-#   3. type-checks the two TypeScript chat clients,
+#   3. type-checks the SDK's e2e script and the two TypeScript chat clients,
 #   4. runs the SDK's unit tests with node's test runner.
 # Exits non-zero on any failure. Needs `npm ci` at the repository root (scripts/install-deps.sh).
 set -euo pipefail
@@ -31,6 +31,12 @@ rm -rf "$sdk/bindings-check"
 echo "== tsc --noEmit on the generated bindings"
 "$tsc" -p "$sdk/tsconfig.bindings.json"
 echo "tsc: no errors in $(find "$sdk/bindings-check" -name '*.ts' | wc -l) generated files"
+
+echo "== tsc --noEmit on the SDK's end-to-end script (run by the e2e tests)"
+rm -rf "$sdk/bindings-e2e"
+mkdir -p "$sdk/bindings-e2e"
+cp -r "$sdk/bindings-check/all-features" "$sdk/bindings-e2e/all-features"
+"$tsc" --noEmit -p "$sdk/tsconfig.e2e.json"
 
 for client in client-typescript client-web; do
     dir="$root/examples/quickstart-chat/$client"

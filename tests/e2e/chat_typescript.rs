@@ -4,17 +4,15 @@
 //! bindings are what `spacetime generate --lang typescript --bin-path` makes of the module.
 //!
 //! The npm packages come from `npm ci` at the repository root (scripts/install-deps.sh);
-//! this test compiles the SDK and the client with the workspace's `tsc`.
+//! these tests compile the SDK and the clients with the workspace's `tsc`. The last test
+//! round-trips every column type through the SDK against the all-features module.
 
 use crate::common::*;
 use spacetime_testing::cli::Cli;
-use spacetime_testing::modules::{build_module, repo_root, Bindings, QUICKSTART_CHAT};
+use spacetime_testing::modules::{build_module, repo_root, Bindings, ALL_FEATURES, QUICKSTART_CHAT};
 use spacetime_testing::server::TestServer;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 /// Runs a tool from the npm workspace's `node_modules/.bin` in `dir`, failing the test with its output.
@@ -44,88 +42,6 @@ fn build_node_client() -> PathBuf {
     dir.join("dist/main.js")
 }
 
-/// Builds the Rust chat client (in the examples workspace, with its own target dir so the
-/// nested cargo never waits on the outer build's lock) and returns the binary.
-fn build_rust_client() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let target = home.join(".cache/spacetime-target/native-examples");
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "-p", "quickstart-chat-client"])
-        .current_dir(repo_root().join("examples"))
-        .env("CARGO_TARGET_DIR", &target)
-        .status()
-        .expect("run cargo");
-    assert!(status.success(), "building the Rust chat client failed");
-    target.join("debug/quickstart-chat-client")
-}
-
-/// One running chat client driven through stdin, with everything it printed so far.
-pub(crate) struct ChatProcess {
-    name: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Arc<Mutex<Vec<String>>>,
-    done: Receiver<()>,
-}
-
-impl ChatProcess {
-    pub(crate) fn start(name: &'static str, mut command: Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn the {name} client: {e}"));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let (tx, done) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-            let _ = tx.send(());
-        });
-        Self { name, child, stdin, lines, done }
-    }
-
-    pub(crate) fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to the client");
-    }
-
-    #[track_caller]
-    pub(crate) fn expect(&self, needle: &str) {
-        poll(
-            &format!("{} to print a line containing {needle:?}", self.name),
-            Duration::from_secs(30),
-            || self.printed(needle).then_some(()),
-            || self.lines.lock().unwrap().join("\n"),
-        );
-    }
-
-    pub(crate) fn printed(&self, needle: &str) -> bool {
-        self.lines.lock().unwrap().iter().any(|l| l.contains(needle))
-    }
-
-    /// Closes stdin and waits for a clean exit.
-    #[track_caller]
-    pub(crate) fn finish(&mut self) {
-        drop(self.stdin.take());
-        self.done.recv_timeout(Duration::from_secs(30)).expect("the client exits after end of input");
-        let status = poll("the client to exit", Duration::from_secs(30), || self.child.try_wait().expect("poll"), String::new);
-        assert!(status.success(), "the {} client exits successfully: {status}", self.name);
-    }
-}
-
-impl Drop for ChatProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn client_args(command: &mut Command, server: &TestServer, creds: &Path) {
     command.args(["--host", &server.url(), "--db", "quickstart-chat", "--credentials-dir"]).arg(creds);
 }
@@ -133,7 +49,7 @@ fn client_args(command: &mut Command, server: &TestServer, creds: &Path) {
 #[test]
 fn node_and_rust_clients_chat() {
     let node_main = build_node_client();
-    let rust_bin = build_rust_client();
+    let rust_bin = build_rust_chat_client();
     let server = TestServer::start();
     let cli = Cli::new(&server);
     cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
@@ -142,7 +58,7 @@ fn node_and_rust_clients_chat() {
     let mut node = Command::new("node");
     node.arg(&node_main);
     client_args(&mut node, &server, &creds.path().join("alice"));
-    let mut alice = ChatProcess::start("node", node);
+    let mut alice = ClientProcess::start(node);
     alice.expect("Fully connected and all subscriptions applied.");
     alice.send("/name");
     alice.expect("Failed to set the name: Names must not be empty");
@@ -151,7 +67,7 @@ fn node_and_rust_clients_chat() {
 
     let mut rust = Command::new(&rust_bin);
     client_args(&mut rust, &server, &creds.path().join("bob"));
-    let mut bob = ChatProcess::start("rust", rust);
+    let mut bob = ClientProcess::start(rust);
     bob.expect("Fully connected and all subscriptions applied.");
     alice.expect(" connected.");
     bob.expect("alice: hello from alice");
@@ -173,7 +89,7 @@ fn node_and_rust_clients_chat() {
     let mut node = Command::new("node");
     node.arg(&node_main);
     client_args(&mut node, &server, &creds.path().join("alice"));
-    let mut again = ChatProcess::start("node", node);
+    let mut again = ClientProcess::start(node);
     again.expect("alice: hello from alice");
     again.expect("bob: hi alice");
     again.expect("Fully connected and all subscriptions applied.");
@@ -207,4 +123,79 @@ fn the_typescript_clients_committed_bindings_are_current() {
             assert!(fresh == kept, "{client}: {name:?} is out of date: regenerate the bindings with spacetime generate --lang typescript");
         }
     }
+}
+
+#[test]
+fn node_client_reconnects_after_a_server_restart() {
+    let node_main = build_node_client();
+    let mut server = TestServer::start();
+    let cli = Cli::new(&server);
+    cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
+    let creds = tempfile::tempdir().unwrap();
+
+    let mut node = Command::new("node");
+    node.arg(&node_main);
+    client_args(&mut node, &server, &creds.path().join("carol"));
+    let mut carol = ClientProcess::start(node);
+    carol.expect("Fully connected and all subscriptions applied.");
+    carol.send("/name carol");
+    carol.send("before the restart");
+    poll(
+        "the message before the restart",
+        Duration::from_secs(30),
+        || cli.sql("quickstart-chat", "SELECT text FROM message").trimmed_stdout().contains("before the restart").then_some(()),
+        String::new,
+    );
+
+    server.restart();
+    carol.expect("Reconnected.");
+    carol.send("after the restart");
+    poll(
+        "the message after the restart",
+        Duration::from_secs(30),
+        || cli.sql("quickstart-chat", "SELECT text FROM message").trimmed_stdout().contains("after the restart").then_some(()),
+        String::new,
+    );
+    // Resubscribing reported only real differences: carol's own row did not change. (The
+    // CLI's SQL requests come and go as users of their own, so only carol's lines count.)
+    for spurious in ["User carol connected.", "User carol disconnected."] {
+        assert!(!carol.printed(spurious), "no spurious {spurious:?} after resubscribing:\n{}", carol.output());
+    }
+    assert!(!carol.printed("Disconnected"), "the connection was re-established, not ended");
+    carol.finish();
+    carol.expect("Disconnected.");
+}
+
+/// Every column type round-trips through the TypeScript SDK against the all-features
+/// module (`sdks/typescript/e2e/every-type.ts`, with bindings generated from the module
+/// just built): rows of extreme values go out through a reducer and come back through the
+/// subscription unchanged, and `find`, `filter` and `onUpdate` work.
+#[test]
+fn every_column_type_round_trips_through_typescript() {
+    let wasm = build_module(ALL_FEATURES, Bindings::Ours);
+    let sdk = repo_root().join("sdks/typescript");
+    let bindings = sdk.join("bindings-e2e/all-features");
+    let _ = std::fs::remove_dir_all(&bindings);
+    let status = Command::new(spacetime_testing::server::spacetime_bin())
+        .args(["generate", "--lang", "typescript", "--out-dir"])
+        .arg(&bindings)
+        .arg("--bin-path")
+        .arg(&wasm)
+        .status()
+        .expect("run spacetime generate");
+    assert!(status.success(), "spacetime generate --lang typescript failed");
+    build_sdk();
+    npm_tool("tsc", &["-p", "tsconfig.e2e.json"], &sdk);
+
+    let server = TestServer::start();
+    Cli::new(&server).publish(&wasm, Some("all-features"));
+    let mut script = Command::new("node");
+    script.arg(sdk.join("dist-e2e/e2e/every-type.js")).args(["--host", &server.url(), "--db", "all-features"]);
+    let mut client = ClientProcess::start(script);
+    client.expect("every_type round trip: OK");
+    let rows = client.lines().iter().filter(|l| l.contains("26 columns round-tripped")).count();
+    assert_eq!(rows, 3, "three rows checked:\n{}", client.output());
+    assert!(client.printed("a failing reducer rejects with its message"));
+    assert!(client.printed("find, filter and onUpdate work"));
+    client.finish();
 }
