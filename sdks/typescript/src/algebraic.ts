@@ -214,7 +214,11 @@ function badTag(type: string, tag: number, count: number): DecodeError {
   return new DecodeError(`invalid tag ${tag} for ${type}: it has ${count} variants`);
 }
 
-function option<T>(inner: Type<T>): Type<T | undefined> {
+/**
+ * `Option<T>` (tag 0 some, 1 none) whose present values are `O`: `wrap` turns a payload
+ * into one, `unwrap` takes the payload back out.
+ */
+function optionOf<T, O>(inner: Type<T>, wrap: (v: T) => O, unwrap: (v: O) => T): Type<O | undefined> {
   const name = `Option<${inner.name}>`;
   return {
     name,
@@ -223,37 +227,24 @@ function option<T>(inner: Type<T>): Type<T | undefined> {
         w.writeU8(1);
       } else {
         w.writeU8(0);
-        inner.serialize(w, v);
+        inner.serialize(w, unwrap(v));
       }
     },
     deserialize(r) {
       const tag = r.readU8();
-      if (tag === 0) return inner.deserialize(r);
+      if (tag === 0) return wrap(inner.deserialize(r));
       if (tag === 1) return undefined;
       throw badTag(name, tag, 2);
     },
   };
 }
 
+function option<T>(inner: Type<T>): Type<T | undefined> {
+  return optionOf(inner, (v) => v, (v) => v);
+}
+
 function nestedOption<T>(inner: Type<T>): Type<NestedOption<T>> {
-  const name = `Option<${inner.name}>`;
-  return {
-    name,
-    serialize(w, v) {
-      if (v === undefined) {
-        w.writeU8(1);
-      } else {
-        w.writeU8(0);
-        inner.serialize(w, v.some);
-      }
-    },
-    deserialize(r) {
-      const tag = r.readU8();
-      if (tag === 0) return { some: inner.deserialize(r) };
-      if (tag === 1) return undefined;
-      throw badTag(name, tag, 2);
-    },
-  };
+  return optionOf(inner, (v) => ({ some: v }), (v) => v.some);
 }
 
 type AnyVariant = { tag: string; value?: unknown };
