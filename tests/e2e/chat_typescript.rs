@@ -13,6 +13,7 @@ use spacetime_testing::modules::{build_module, repo_root, Bindings, ALL_FEATURES
 use spacetime_testing::server::TestServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Runs a tool from the npm workspace's `node_modules/.bin` in `dir`, failing the test with its output.
@@ -29,17 +30,25 @@ pub(crate) fn npm_tool(tool: &str, args: &[&str], dir: &Path) {
     );
 }
 
-/// Compiles the TypeScript SDK (`sdks/typescript/dist`), which the examples import.
+/// Compiles the TypeScript SDK (`sdks/typescript/dist`), which the examples import. Once
+/// per test process: tests run in parallel, and a second `tsc` rewriting `dist/` while
+/// another test's client imports it could hand that client half-written files.
 pub(crate) fn build_sdk() {
-    npm_tool("tsc", &["-p", "tsconfig.json"], &repo_root().join("sdks/typescript"));
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| npm_tool("tsc", &["-p", "tsconfig.json"], &repo_root().join("sdks/typescript")));
 }
 
-/// Compiles the Node chat client and returns its entry point.
+/// Compiles the Node chat client (once per test process, as [`build_sdk`]) and returns its
+/// entry point.
 fn build_node_client() -> PathBuf {
-    build_sdk();
-    let dir = repo_root().join("examples/quickstart-chat/client-typescript");
-    npm_tool("tsc", &["-p", "tsconfig.json"], &dir);
-    dir.join("dist/main.js")
+    static MAIN: OnceLock<PathBuf> = OnceLock::new();
+    MAIN.get_or_init(|| {
+        build_sdk();
+        let dir = repo_root().join("examples/quickstart-chat/client-typescript");
+        npm_tool("tsc", &["-p", "tsconfig.json"], &dir);
+        dir.join("dist/main.js")
+    })
+    .clone()
 }
 
 fn client_args(command: &mut Command, server: &TestServer, creds: &Path) {
