@@ -119,3 +119,17 @@ fn nested_options_stay_apart() {
     assert!(odd.contains("arg: __sdk.NestedOption<bigint | undefined>;"), "{odd}");
     assert!(odd.contains("__sdk.t.nestedOption(__sdk.t.option(__sdk.t.u64()))"), "{odd}");
 }
+
+#[test]
+fn event_tables_have_no_indexes_and_no_updates() {
+    let mut def = module_def("quickstart-chat");
+    def.tables.iter_mut().filter(|t| t.name == "message").for_each(|t| t.is_event = true);
+    def.tables.iter_mut().filter(|t| t.name == "user").for_each(|t| t.is_event = true);
+    let files = ts_files_of(&def, &Options::default());
+    let user = file(&files, "user_table.ts");
+    assert!(user.contains("isEvent: true,"), "{user}");
+    assert!(user.contains("uniqueColumns: [],"), "{user}");
+    assert!(!user.contains("primaryKey"), "{user}");
+    assert!(user.contains("extends __sdk.TableHandle<User, EventContext>"), "{user}");
+    assert!(!user.contains("UniqueIndex"), "{user}");
+}

@@ -258,3 +258,18 @@ test('an unknown compression tag ends the connection with a clear error', async 
   await until('disconnect', () => seen.length === 1);
   assert.match(seen[0]!, /unknown compression tag 9/);
 });
+
+test('subscribeToAllTables asks for every table the bindings know', async () => {
+  const { conn, socket } = await connected();
+  conn.subscriptionBuilder().subscribeToAllTables();
+  await until('subscribe', () => socket.sent.some((m) => m.tag === 'Subscribe'));
+  const sub = socket.sent.find((m) => m.tag === 'Subscribe');
+  assert.ok(sub?.tag === 'Subscribe');
+  assert.deepEqual(sub.value.queryStrings, ['SELECT * FROM person', 'SELECT * FROM note', 'SELECT * FROM ev']);
+  assert.throws(() => conn.subscriptionBuilder().subscribe([]), /at least one query/);
+});
+
+test('the builder names what is missing', () => {
+  assert.throws(() => connect((b) => b.withDatabaseName('')), /withDatabaseName/);
+  assert.throws(() => connect((b) => b.withUri('http://[bad')), /not a URL/);
+});
