@@ -234,9 +234,13 @@ export function fromHex(hex: string): Uint8Array {
  * A string that stands for `bytes` exactly, for use as a `Map` key (one character per byte).
  */
 export function bytesKey(bytes: Uint8Array): string {
+  // `apply` with the typed array itself is several times faster than a spread; chunks keep
+  // the argument count well under engines' limits.
+  const chunk = 8192;
+  if (bytes.length <= chunk) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = '';
-  for (let i = 0; i < bytes.length; i += 8192) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  for (let i = 0; i < bytes.length; i += chunk) {
+    s += String.fromCharCode.apply(null, bytes.subarray(i, i + chunk) as unknown as number[]);
   }
   return s;
 }

@@ -46,6 +46,11 @@ export interface RawChange {
   events: Uint8Array[];
 }
 
+/** Appends `items` to `to` (a spread would overflow the stack for a large message). */
+function append<T>(to: T[], items: readonly T[]): void {
+  for (const item of items) to.push(item);
+}
+
 function emptyChange(): RawChange {
   return { inserts: [], deletes: [], events: [] };
 }
@@ -59,12 +64,26 @@ function columnKey<Row>(def: TableDef<Row>, field: string): ColumnKey<Row> {
     throw new Error(`table \`${def.name}\` has no column \`${field}\`; the bindings are out of date: re-run \`spacetime generate\``);
   }
   const type = entry[1];
-  return (row) => bytesKey(encode(type, (row as Record<string, unknown>)[field]));
+  return (row) => keyOf(type, (row as Record<string, unknown>)[field]);
 }
 
-/** The BSATN key of `value` in a column of type `type`, for lookups. */
+/**
+ * The key of `value` in a column of type `type`, for index lookups: equal values give
+ * equal keys. Strings and numbers key by their text (a column has one type, so no two
+ * kinds of value meet in one index); anything else by its BSATN.
+ */
 export function keyOf<T>(type: Type<T>, value: T): string {
-  return bytesKey(encode(type, value));
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      // Object.is tells -0 from 0, as BSATN does.
+      return Object.is(value, -0) ? '-0' : String(value);
+    default:
+      return bytesKey(encode(type, value));
+  }
 }
 
 interface Entry<Row> {
@@ -260,13 +279,13 @@ export class ClientCache {
     const cache = this.tableOrThrow(table);
     const change = pending.changeOf(table);
     if (rows.tag === 'EventTable') {
-      change.events.push(...splitRows(rows.value.events));
+      append(change.events, splitRows(rows.value.events));
       return;
     }
     const inserts = splitRows(rows.value.inserts);
     const deletes = splitRows(rows.value.deletes);
-    change.inserts.push(...inserts);
-    change.deletes.push(...deletes);
+    append(change.inserts, inserts);
+    append(change.deletes, deletes);
     if (!cache.def.isEvent) {
       this.track(querySetId, table, inserts, 1);
       this.track(querySetId, table, deletes, -1);

@@ -7,8 +7,6 @@
 
 import { Type } from './algebraic.js';
 import { keyOf, TableCache, TableDef } from './cache.js';
-import { bytesKey } from './bsatn.js';
-import { encode } from './algebraic.js';
 
 /** A row callback as the runtime stores it: the context type is the handle's business. */
 type RowCallback<Row> = (ctx: unknown, row: Row) => void;
@@ -57,7 +55,7 @@ export class BtreeIndex<Row, Key> {
     const wanted = keyOf(this.type, value);
     for (const row of this.table.cache.iter()) {
       const v = (row as Record<string, unknown>)[this.column] as Key;
-      if (bytesKey(encode(this.type, v)) === wanted) yield row;
+      if (keyOf(this.type, v) === wanted) yield row;
     }
   }
 }
