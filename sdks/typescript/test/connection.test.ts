@@ -273,3 +273,16 @@ test('the builder names what is missing', () => {
   assert.throws(() => connect((b) => b.withDatabaseName('')), /withDatabaseName/);
   assert.throws(() => connect((b) => b.withUri('http://[bad')), /not a URL/);
 });
+
+test('a message of 300,000 rows applies (no argument-spread stack overflow) and counts references', async () => {
+  const { conn, socket, events } = await connected();
+  conn.subscriptionBuilder().subscribe('SELECT * FROM note');
+  const row = note('');
+  const n = 300_000;
+  const data = new Uint8Array(row.length * n);
+  for (let i = 0; i < n; i++) data.set(row, i * row.length);
+  const list = { sizeHint: { tag: 'FixedSize' as const, value: row.length }, rowsData: data };
+  socket.push({ tag: 'SubscribeApplied', value: { requestId: 0, querySetId: 1, rows: { tables: [{ table: 'note', rows: list }] } } });
+  await until('applied', () => conn.db.note.count() === 1, 10_000);
+  assert.deepEqual(events.slice(1), ['note+ '], 'one row, inserted once');
+});
