@@ -228,6 +228,50 @@ impl CpuTimes {
     }
 }
 
+/// CPU seconds (user + system) used so far by process `pid` (`self` for this one).
+fn process_cpu(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The pid of the server: this process's child whose command is `spacetime`.
+fn server_pid() -> Option<String> {
+    let me = std::process::id().to_string();
+    std::fs::read_dir("/proc").ok()?.filter_map(Result::ok).find_map(|entry| {
+        let pid = entry.file_name().to_str()?.to_owned();
+        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(')')?;
+        let ppid = rest.split_whitespace().nth(1)?;
+        (ppid == me && name.starts_with("spacetime")).then_some(pid)
+    })
+}
+
+/// CPU time used by the server and by this client between two readings.
+#[derive(Clone, Copy)]
+struct ProcessCpu {
+    server: Option<f64>,
+    client: Option<f64>,
+}
+
+impl ProcessCpu {
+    fn now(server: Option<&str>) -> Self {
+        Self { server: server.and_then(process_cpu), client: process_cpu("self") }
+    }
+
+    /// Microseconds of server and client CPU per transaction since `earlier`.
+    fn per_tx(self, earlier: Self, txs: f64) -> (f64, f64) {
+        let per = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if txs > 0.0 => (a - b) * 1e6 / txs,
+            _ => f64::NAN,
+        };
+        (per(self.server, earlier.server), per(self.client, earlier.client))
+    }
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
@@ -387,6 +431,7 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 async fn transfer_run(config: &Config, target: &Arc<Target>, mode: Mode, in_flight: usize, alpha: f64) -> Result<(), String> {
     let zipf = Arc::new(Zipf::new(config.accounts, alpha));
     let clients = connect_many(target, config.connections).await?;
+    let server = server_pid();
     let cpu_before = CpuTimes::now();
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(config.warmup);
@@ -396,6 +441,11 @@ async fn transfer_run(config: &Config, target: &Arc<Target>, mode: Mode, in_flig
         .enumerate()
         .map(|(i, ws)| tokio::spawn(drive(ws, in_flight, zipf.clone(), 0x5eed_0000 + i as u64 * 7919, (measure_from, stop))))
         .collect();
+    // CPU per transaction is taken over the measured window only.
+    tokio::time::sleep_until(measure_from.into()).await;
+    let process_before = ProcessCpu::now(server.as_deref());
+    tokio::time::sleep_until(stop.into()).await;
+    let process_after = ProcessCpu::now(server.as_deref());
     let mut latencies = Vec::new();
     let mut failed = 0;
     for task in tasks {
@@ -406,8 +456,10 @@ async fn transfer_run(config: &Config, target: &Arc<Target>, mode: Mode, in_flig
     let cpu = CpuTimes::now().and_then(|c| c.busy_since(cpu_before));
     latencies.sort_unstable();
     let tps = latencies.len() as f64 / config.seconds;
+    let (server_us, client_us) = process_after.per_tx(process_before, latencies.len() as f64);
     println!(
-        "{:<10} {:>4}x{:<3} alpha={:<4} {:>9.0} tx/s  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:<3} cpu {:>3.0}%  load {}",
+        "{:<10} {:>4}x{:<3} alpha={:<4} {:>9.0} tx/s  p50 {:>7.2} ms  p99 {:>7.2} ms  failed {:<3} \
+         cpu/tx server {server_us:>5.1} us client {client_us:>5.1} us  machine busy {:>3.0}%  load {}",
         mode.name(),
         config.connections,
         in_flight,

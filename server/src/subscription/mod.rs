@@ -521,6 +521,14 @@ impl SubscriptionManager {
         if !failed.is_empty() {
             self.drop_failed_sets(&failed);
         }
+        if updates.is_empty() {
+            // No query changed: only the caller hears of the transaction, without a
+            // walk over every client.
+            if let Some(c) = caller {
+                self.send(c.connection_id, encode::reducer_ok(c.request_id, c.timestamp, &[]));
+            }
+            return;
+        }
         let mut slow = Vec::new();
         for (connection_id, client) in &self.clients {
             let sets: Vec<QuerySetBytes<'_>> = client
