@@ -14,7 +14,7 @@
  * row callbacks run before its promise settles.
  */
 
-import { decode, encode, Type } from './algebraic.js';
+import { decode, encode, t, Type } from './algebraic.js';
 import { ClientCache, PendingApply, TableDef, TableDiff } from './cache.js';
 import { ConnectionError, describe, InternalError, ReducerError } from './errors.js';
 import type { DbContext, ErrorContext, Event, EventContext } from './event.js';
@@ -32,8 +32,7 @@ import {
 import { ConnectionId, Identity } from './special.js';
 import { SubscriptionBuilder, SubscriptionHost, SubscriptionState } from './subscription.js';
 import { TableRuntime } from './table.js';
-import { decompress, defaultSocketFactory, messageBytes, SocketFactory, SocketLike } from './transport.js';
-import { t } from './algebraic.js';
+import { decompress, messageBytes, SocketFactory, SocketLike } from './transport.js';
 
 /** What generated bindings tell the runtime about a module. */
 export interface RemoteModule<DB, Reducers> {
@@ -88,9 +87,6 @@ interface Resync {
 }
 
 const STRING = t.string();
-
-/** The default socket factory, overridable for tests. */
-export { defaultSocketFactory };
 
 /**
  * A connection to a database. Generated bindings subclass it as `DbConnection`, whose
@@ -313,7 +309,8 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     if (this.socket !== socket) return;
     this.socket = undefined;
     socket.onclose = null;
-    socket.close(1002, 'protocol error');
+    // Browsers accept only 1000 and 3000-4999 from a client.
+    socket.close(4000, 'protocol error');
     this.onSocketClosed(error);
   }
 
@@ -449,15 +446,14 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     this.connectionId = connectionId;
     // Keep the token we have (the server echoes it, or a short-lived copy); adopt a minted one.
     this.token ??= token;
-    const reconnecting = this.lifecycle === 'reconnecting';
-    this.lifecycle = 'connected';
     this.everConnected = true;
     this.failures = 0;
-    if (reconnecting) {
-      this.lifecycle = 'reconnecting';
+    if (this.lifecycle === 'reconnecting') {
+      // Stays 'reconnecting' until every subscription is back (finishResync).
       this.beginResync();
       return;
     }
+    this.lifecycle = 'connected';
     const cb = this.config.onConnect;
     if (cb !== undefined) this.guard('onConnect', () => cb(this, identity, this.token ?? token));
   }
