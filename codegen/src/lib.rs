@@ -113,6 +113,16 @@ pub trait Lang {
     fn global_files(&self, module: &model::Module) -> Result<Vec<OutputFile>, CodegenError>;
 }
 
+/// Renders `template` (named `name` in errors) into the file at `path`, which always ends
+/// with a newline whatever the template's trailing whitespace control left.
+pub(crate) fn render(template: &impl askama::Template, name: &'static str, path: String) -> Result<OutputFile, CodegenError> {
+    let mut contents = template.render().map_err(|e| CodegenError::Template { template: name, message: e.to_string() })?;
+    if !contents.ends_with('\n') {
+        contents.push('\n');
+    }
+    Ok(OutputFile { path, contents })
+}
+
 /// Generates the bindings of `module` in `lang`: a file per table, per type and per
 /// reducer, then the global files.
 ///
