@@ -6,22 +6,14 @@
 //! build's lock would deadlock) and the workspace's `Cargo.lock`, so it resolves offline
 //! to the versions the workspace already uses.
 
-use super::{codegen_dir, module_def};
+use super::{codegen_dir, module_def, scratch_dir};
 use spacetime_codegen::{generate, Options, Rust};
-use std::path::PathBuf;
 use std::process::Command;
-
-fn scratch_dir() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| codegen_dir().join("../target"));
-    base.join("codegen-compile-check")
-}
 
 #[test]
 fn generated_rust_compiles_with_warnings_denied() {
     let repo = codegen_dir().join("..").canonicalize().expect("repository root");
-    let crate_dir = scratch_dir().join("bindings-check");
+    let crate_dir = scratch_dir("codegen-compile-check").join("bindings-check");
     let src = crate_dir.join("src");
     let _ = std::fs::remove_dir_all(&src);
     // The chat module once more with `message` as an event table, for that template path.
@@ -55,7 +47,7 @@ fn generated_rust_compiles_with_warnings_denied() {
     let output = Command::new(cargo)
         .current_dir(&crate_dir)
         .args(["check", "--offline", "--quiet"])
-        .env("CARGO_TARGET_DIR", scratch_dir().join("target"))
+        .env("CARGO_TARGET_DIR", scratch_dir("codegen-compile-check").join("target"))
         .env("RUSTFLAGS", "-D warnings")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .output()

@@ -2,13 +2,12 @@
 //! rewritten with `UPDATE_GOLDEN=1`), a compile check of the generated code together with
 //! `sdks/csharp` by Mono's `mcs` with warnings as errors, and the C#-specific errors.
 
-use super::{codegen_dir, module_def, MODULES};
-use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile, AUTO_GENERATED_PREFIX};
+use super::{assert_golden, codegen_dir, module_def, scratch_dir, MODULES};
+use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile};
 use spacetime_sats::def::model::ReducerDef;
 use spacetime_sats::def::raw::FunctionVisibility;
 use spacetime_sats::{AlgebraicType, ProductType};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn csharp_files(name: &str, options: &Options) -> Vec<OutputFile> {
@@ -16,48 +15,10 @@ fn csharp_files(name: &str, options: &Options) -> Vec<OutputFile> {
     generate(&def, &CSharp::for_module(&def, CSharp::DEFAULT_NAMESPACE), options).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-fn files_under(dir: &Path) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", d.display())) {
-            let path = entry.expect("dir entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                found.insert(path.strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn csharp_output_matches_golden_files() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     for module in MODULES {
-        let dir = codegen_dir().join("tests/golden/csharp").join(module);
-        let files = csharp_files(module, &Options::default());
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            for f in &files {
-                let path = dir.join(&f.path);
-                std::fs::create_dir_all(path.parent().expect("has a parent")).expect("create golden dir");
-                std::fs::write(path, &f.contents).expect("write golden file");
-            }
-        }
-        let generated: BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
-        assert_eq!(generated, files_under(&dir), "{module}: the set of files differs");
-        for f in &files {
-            let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
-            assert!(f.contents.starts_with(AUTO_GENERATED_PREFIX), "{module}/{}: missing header", f.path);
-            assert!(
-                f.contents == expected,
-                "{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
-                f.path,
-                f.contents
-            );
-        }
+        assert_golden("csharp", module, &csharp_files(module, &Options::default()));
     }
 }
 
@@ -115,11 +76,6 @@ fn an_option_of_an_option_is_a_named_error() {
     assert!(err.to_string().contains("field `arg` of `reducer odd`") && err.to_string().contains("option of an option"), "{err}");
 }
 
-fn scratch_dir() -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| codegen_dir().join("../target"));
-    base.join("codegen-csharp-check")
-}
-
 /// Compiles `sources` with mcs, warnings as errors, and fails with its output otherwise.
 fn mcs(args: &[String], what: &str) {
     let output = Command::new("mcs")
@@ -137,7 +93,7 @@ fn mcs(args: &[String], what: &str) {
 
 #[test]
 fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
-    let scratch = scratch_dir();
+    let scratch = scratch_dir("codegen-csharp-check");
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).expect("scratch dir");
     let sdk: Vec<String> = std::fs::read_dir(codegen_dir().join("../sdks/csharp/src"))

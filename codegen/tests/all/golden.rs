@@ -1,39 +1,13 @@
 //! The Rust output for each example module must equal the files under
 //! `codegen/tests/golden/rust/<module>/` exactly.
 
-use super::{codegen_dir, rust_files, MODULES};
-use spacetime_codegen::{Options, AUTO_GENERATED_PREFIX};
-use std::collections::BTreeSet;
+use super::{assert_golden, rust_files, MODULES};
+use spacetime_codegen::Options;
 
 #[test]
 fn rust_output_matches_golden_files() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     for module in MODULES {
-        let dir = codegen_dir().join("tests/golden/rust").join(module);
-        let files = rust_files(module, &Options::default());
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create golden dir");
-            for f in &files {
-                std::fs::write(dir.join(&f.path), &f.contents).expect("write golden file");
-            }
-        }
-        let generated: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", dir.display()))
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(generated, on_disk.iter().map(String::as_str).collect(), "{module}: the set of files differs");
-        for f in &files {
-            let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
-            assert!(f.contents.starts_with(AUTO_GENERATED_PREFIX), "{module}/{}: missing header", f.path);
-            assert!(
-                f.contents == expected,
-                "{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
-                f.path,
-                f.contents
-            );
-        }
+        assert_golden("rust", module, &rust_files(module, &Options::default()));
     }
 }
 

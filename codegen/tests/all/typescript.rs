@@ -3,12 +3,11 @@
 //! and has the accessors the module's indexes call for. `scripts/test-typescript.sh` checks
 //! the same output with `tsc --strict`.
 
-use super::{codegen_dir, module_def, MODULES};
-use spacetime_codegen::{generate, Options, OutputFile, TypeScript, AUTO_GENERATED_PREFIX};
+use super::{assert_golden, module_def, MODULES};
+use spacetime_codegen::{generate, Options, OutputFile, TypeScript};
 use spacetime_sats::def::model::{ModuleDef, ReducerDef};
 use spacetime_sats::def::raw::FunctionVisibility;
 use spacetime_sats::{AlgebraicType, ProductType};
-use std::collections::BTreeSet;
 
 fn ts_files_of(def: &ModuleDef, options: &Options) -> Vec<OutputFile> {
     generate(def, &TypeScript::for_module(def), options).unwrap_or_else(|e| panic!("{e}"))
@@ -24,33 +23,8 @@ fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
 
 #[test]
 fn typescript_output_matches_golden_files() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     for module in MODULES {
-        let dir = codegen_dir().join("tests/golden/typescript").join(module);
-        let files = ts_files(module);
-        if update {
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("create golden dir");
-            for f in &files {
-                std::fs::write(dir.join(&f.path), &f.contents).expect("write golden file");
-            }
-        }
-        let generated: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let on_disk: BTreeSet<String> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", dir.display()))
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        assert_eq!(generated, on_disk.iter().map(String::as_str).collect(), "{module}: the set of files differs");
-        for f in &files {
-            let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
-            assert!(f.contents.starts_with(AUTO_GENERATED_PREFIX), "{module}/{}: missing header", f.path);
-            assert!(
-                f.contents == expected,
-                "{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
-                f.path,
-                f.contents
-            );
-        }
+        assert_golden("typescript", module, &ts_files(module));
     }
 }
 
