@@ -52,7 +52,7 @@ fn run_appends(producers: u64, iters: u64, confirmed: bool, totals: &mut Totals)
             std::thread::spawn(move || {
                 let mut last = 0;
                 for _ in 0..per_producer {
-                    last = durability.append_tx(PAYLOAD.to_vec()).expect("append");
+                    last = durability.append_tx(PAYLOAD).expect("append");
                     if confirmed {
                         durability.wait_durable(last, None).expect("durable");
                     }

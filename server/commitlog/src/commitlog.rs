@@ -8,7 +8,7 @@
 
 use crate::error::{io_err, CommitlogError};
 use crate::format::{
-    encode_commit, parse_segment_file_name, segment_file_name, segment_header, COMMIT_HEADER_LEN, CRC_LEN,
+    encode_commit, CommitHeader, parse_segment_file_name, segment_file_name, segment_header, COMMIT_HEADER_LEN, CRC_LEN,
     MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
 };
 use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
@@ -249,6 +249,69 @@ impl Commitlog {
         Ok(offset)
     }
 
+    /// Writes commits that are already framed (by [`encode_commit`]) straight to the
+    /// segment file, without copying them: `commits` holds `n` consecutive commits,
+    /// the first at tx offset `first`, which must be [`next_tx_offset`](Self::next_tx_offset).
+    /// This is how the group-commit writer appends a batch its producers framed.
+    /// Segments rotate between commits as [`append`](Self::append) does. Durable after
+    /// [`sync`](Self::sync).
+    ///
+    /// # Errors
+    /// [`CommitlogError::BadBatch`] if `commits` does not hold `n` whole commits
+    /// following on from the log (nothing is written then, unless a rotation came
+    /// first); I/O errors (the log is then poisoned).
+    pub fn append_encoded(&mut self, commits: &[u8], first: u64, n: u64) -> Result<(), CommitlogError> {
+        self.check_poisoned()?;
+        if first != self.next_tx_offset {
+            return Err(CommitlogError::BadBatch(format!(
+                "the batch starts at tx offset {first}, the log at {}",
+                self.next_tx_offset
+            )));
+        }
+        self.write_buf()?;
+        // Check every frame first, so a malformed batch writes nothing.
+        let mut frames = Vec::with_capacity(n.min(1 << 16) as usize);
+        let mut at = 0usize;
+        while at < commits.len() {
+            let len = frame_len_at(commits, at)?;
+            frames.push(len);
+            at += len;
+        }
+        if frames.len() as u64 != n {
+            let found = frames.len();
+            return Err(CommitlogError::BadBatch(format!("the batch holds {found} commits, not the {n} announced")));
+        }
+        let mut rest = commits;
+        let mut frames = frames.as_slice();
+        while !frames.is_empty() {
+            // As many whole commits as fit in the active segment (at least one in a
+            // fresh segment); then rotate.
+            let room = self.options.max_segment_size.saturating_sub(self.active_len);
+            let fresh = self.active_len == SEGMENT_HEADER_LEN as u64;
+            let (mut len, mut count) = (0u64, 0usize);
+            for &frame in frames {
+                if len + frame as u64 > room && !(fresh && count == 0) {
+                    break;
+                }
+                len += frame as u64;
+                count += 1;
+            }
+            if count == 0 {
+                self.rotate()?;
+                continue;
+            }
+            let (chunk, tail) = rest.split_at(len as usize);
+            let result = self.active.write_all(chunk);
+            self.poison_on_err(result, "write segment")?;
+            self.active_len += len;
+            self.next_tx_offset += count as u64;
+            self.written_tx_offset = self.next_tx_offset;
+            rest = tail;
+            frames = &frames[count..];
+        }
+        Ok(())
+    }
+
     /// Writes buffered commits to the segment file (without fsync).
     ///
     /// # Errors
@@ -367,6 +430,13 @@ impl Drop for Commitlog {
             }
         }
     }
+}
+
+/// The length of the commit framed at `at` in `commits`, checked to lie within it.
+fn frame_len_at(commits: &[u8], at: usize) -> Result<usize, CommitlogError> {
+    let header = commits.get(at..at + COMMIT_HEADER_LEN).and_then(|h| CommitHeader::decode(h.try_into().ok()?));
+    let len = header.map(|h| h.frame_len() as usize).filter(|&len| at + len <= commits.len());
+    len.ok_or_else(|| CommitlogError::BadBatch(format!("no whole commit at byte {at} of a {}-byte batch", commits.len())))
 }
 
 /// Reads every segment; returns the next tx offset, the length of the last kept

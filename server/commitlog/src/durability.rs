@@ -1,28 +1,42 @@
 //! The background writer: group commit over a [`Commitlog`] and the durable offset.
 //!
-//! The database thread calls [`Durability::append_tx`], which only queues the record
-//! and hands out its tx offset. One writer thread repeatedly takes *everything*
-//! queued, appends it (one commit per transaction, so a torn write loses whole
-//! transactions, none of which was reported durable), fsyncs once, and then
-//! publishes the new durable offset. While it writes and fsyncs, the next batch
-//! gathers, so under load the number of fsyncs per second stays near what the disk
-//! allows while transactions per second grow with the batch.
+//! The database thread calls [`Durability::append_tx`] (or
+//! [`Durability::append_tx_with`], which encodes the record in place), which frames
+//! the transaction as a commit straight into a shared byte buffer and hands out its tx
+//! offset: no allocation, no I/O and, while the writer is busy, no system call. One
+//! writer thread repeatedly takes *everything* queued (swapping the buffer), writes it
+//! with one `write` (one commit per transaction, so a torn write loses whole
+//! transactions, none of which was reported durable), fsyncs once, and then publishes
+//! the new durable offset. While it writes and fsyncs, the next batch gathers, so
+//! under load the number of fsyncs per second stays near what the disk allows while
+//! transactions per second grow with the batch. The writer is only woken (a futex
+//! call) when it sleeps on an empty queue, and it only wakes others when someone
+//! waits: a producer on a full queue, or a blocking [`Durability::wait_durable`].
 //!
 //! Waiting for durability (confirmed reads) is offered both ways: blocking with
 //! [`Durability::wait_durable`] (a mutex and condvar) and async with
 //! [`DurableOffset::wait_for`] (a `tokio::sync::watch` receiver, runtime-agnostic).
+//!
+//! Once the writer fails (a write or fsync error), nothing more becomes durable:
+//! appends and waits fail with [`DurabilityError::Failed`], which names the cause.
+//! What was durable before stays durable; reopening the log recovers the rest that
+//! reached the disk intact and cuts a torn tail.
 
 use crate::commitlog::Commitlog;
 use crate::error::{CommitlogError, DurabilityError};
-use crate::format::MAX_RECORD_LEN;
+use crate::format::{encode_commit_with, COMMIT_HEADER_LEN, CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::watch;
 
+/// Called by the writer before each fsync with the highest tx offset the fsync
+/// makes durable; see [`DurabilityOptions::before_sync`].
+pub type BeforeSync = Arc<dyn Fn(u64) -> std::io::Result<()> + Send + Sync>;
+
 /// Settings of a [`Durability`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DurabilityOptions {
     /// Transactions that may wait in the queue for the writer. When the queue is full,
@@ -30,11 +44,25 @@ pub struct DurabilityOptions {
     /// of it at once, before writing), instead of dropping data. Default 16384
     /// (4 × 4096, as upstream).
     pub queue_capacity: usize,
+    /// Fault injection for tests: called on the writer thread before each fsync. It
+    /// may block (holding durability back, to show that nothing waiting on it is
+    /// released early) or return an error, which the writer treats as a failed fsync
+    /// (it stops, as on a disk error). Default `None`.
+    pub before_sync: Option<BeforeSync>,
+}
+
+impl std::fmt::Debug for DurabilityOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurabilityOptions")
+            .field("queue_capacity", &self.queue_capacity)
+            .field("before_sync", &self.before_sync.as_ref().map(|_| "Fn"))
+            .finish()
+    }
 }
 
 impl Default for DurabilityOptions {
     fn default() -> Self {
-        Self { queue_capacity: 4 * 4096 }
+        Self { queue_capacity: 4 * 4096, before_sync: None }
     }
 }
 
@@ -42,6 +70,12 @@ impl DurabilityOptions {
     /// Sets [`Self::queue_capacity`] (at least 1).
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`Self::before_sync`].
+    pub fn before_sync(mut self, hook: impl Fn(u64) -> std::io::Result<()> + Send + Sync + 'static) -> Self {
+        self.before_sync = Some(Arc::new(hook));
         self
     }
 }
@@ -82,26 +116,41 @@ impl Status {
 }
 
 struct Queue {
-    pending: Vec<Vec<u8>>,
+    /// Framed commits waiting for the writer, one per transaction, in offset order.
+    pending: Vec<u8>,
+    /// How many commits `pending` holds.
+    pending_txs: u64,
     /// Offset the next `append_tx` hands out.
     next_tx_offset: u64,
     closing: bool,
     failed: Option<Arc<str>>,
     prune_before: Option<u64>,
+    /// The writer sleeps on `has_work` and must be woken.
+    writer_idle: bool,
+    /// Producers sleeping on `has_space`.
+    space_waiters: usize,
+}
+
+/// [`Status`] and how many threads block in [`Durability::wait_durable`].
+struct StatusCell {
+    status: Status,
+    waiters: usize,
 }
 
 struct Shared {
-    capacity: usize,
+    capacity: u64,
     queue: Mutex<Queue>,
-    /// Signalled when the queue gets work (empty → non-empty, prune, close).
+    /// Signalled when work arrives for an idle writer (and on prune and close).
     has_work: Condvar,
-    /// Signalled when the writer takes the queue (and on failure or close).
+    /// Signalled when the writer takes the queue while producers wait (and on failure
+    /// or close).
     has_space: Condvar,
-    status: Mutex<Status>,
+    status: Mutex<StatusCell>,
     status_changed: Condvar,
     watch: watch::Sender<Status>,
     /// Mirrors `Queue::next_tx_offset` for lock-free reads.
     appended: Arc<AtomicU64>,
+    before_sync: Option<BeforeSync>,
     syncs: AtomicU64,
     txs: AtomicU64,
     bytes: AtomicU64,
@@ -115,11 +164,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Shared {
     fn publish(&self, update: impl FnOnce(&mut Status)) {
-        let mut status = lock(&self.status);
-        update(&mut status);
-        self.watch.send_replace(status.clone());
-        drop(status);
-        self.status_changed.notify_all();
+        let mut cell = lock(&self.status);
+        update(&mut cell.status);
+        self.watch.send_replace(cell.status.clone());
+        let waiters = cell.waiters > 0;
+        drop(cell);
+        if waiters {
+            self.status_changed.notify_all();
+        }
     }
 
     fn fail(&self, why: Arc<str>) {
@@ -158,20 +210,24 @@ impl Durability {
         let status = Status { durable: log.durable_offset(), failed: None, closed: false };
         let (watch, _) = watch::channel(status.clone());
         let shared = Arc::new(Shared {
-            capacity: options.queue_capacity.max(1),
+            capacity: options.queue_capacity.max(1) as u64,
             queue: Mutex::new(Queue {
                 pending: Vec::new(),
+                pending_txs: 0,
                 next_tx_offset: next,
                 closing: false,
                 failed: None,
                 prune_before: None,
+                writer_idle: false,
+                space_waiters: 0,
             }),
             has_work: Condvar::new(),
             has_space: Condvar::new(),
-            status: Mutex::new(status),
+            status: Mutex::new(StatusCell { status, waiters: 0 }),
             status_changed: Condvar::new(),
             watch,
             appended: Arc::new(AtomicU64::new(next)),
+            before_sync: options.before_sync,
             syncs: AtomicU64::new(0),
             txs: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -189,18 +245,30 @@ impl Durability {
 
     /// Queues one transaction's record and returns its tx offset.
     ///
-    /// Does not wait for I/O. Offsets are handed out in call order, consecutively,
-    /// across all threads. If `queue_capacity` transactions are already waiting, this
-    /// blocks until the writer takes them (one batch write away), so a burst slows the
-    /// caller briefly instead of losing data or growing memory without bound.
+    /// Does not wait for I/O: the record is framed into the queue's buffer. Offsets
+    /// are handed out in call order, consecutively, across all threads. If
+    /// `queue_capacity` transactions are already waiting, this blocks until the writer
+    /// takes them (one batch write away), so a burst slows the caller briefly instead
+    /// of losing data or growing memory without bound.
     ///
     /// # Errors
     /// [`DurabilityError::RecordTooLarge`]; [`DurabilityError::Failed`] once the writer
     /// has failed; [`DurabilityError::Closed`] after [`close`](Self::close) began.
-    pub fn append_tx(&self, payload: Vec<u8>) -> Result<u64, DurabilityError> {
+    pub fn append_tx(&self, payload: impl AsRef<[u8]>) -> Result<u64, DurabilityError> {
+        let payload = payload.as_ref();
         if payload.len() > MAX_RECORD_LEN {
             return Err(DurabilityError::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
         }
+        self.append_tx_with(|out| out.extend_from_slice(payload))
+    }
+
+    /// As [`append_tx`](Self::append_tx), but `encode` appends the record to the
+    /// queue's buffer itself, so it is never copied. `encode` runs with the queue
+    /// locked: it should only encode (a panic in it leaves the queue as it was).
+    ///
+    /// # Errors
+    /// As [`append_tx`](Self::append_tx).
+    pub fn append_tx_with(&self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<u64, DurabilityError> {
         let mut q = lock(&self.shared.queue);
         loop {
             if let Some(why) = &q.failed {
@@ -209,17 +277,22 @@ impl Durability {
             if q.closing {
                 return Err(DurabilityError::Closed(q.next_tx_offset));
             }
-            if q.pending.len() < self.shared.capacity {
+            if q.pending_txs < self.shared.capacity {
                 break;
             }
+            q.space_waiters += 1;
             q = self.shared.has_space.wait(q).unwrap_or_else(|e| e.into_inner());
+            q.space_waiters -= 1;
         }
         let offset = q.next_tx_offset;
+        encode_commit_with(&mut q.pending, offset, encode)
+            .map_err(|len| DurabilityError::RecordTooLarge { len, max: MAX_RECORD_LEN })?;
         q.next_tx_offset += 1;
-        q.pending.push(payload);
+        q.pending_txs += 1;
         self.shared.appended.store(q.next_tx_offset, Ordering::Release);
-        // The writer only sleeps on an empty queue, so only the first item wakes it.
-        let wake = q.pending.len() == 1;
+        // Only a writer asleep on an empty queue needs the (system) call; a busy one
+        // takes this commit with its next batch.
+        let wake = std::mem::take(&mut q.writer_idle);
         drop(q);
         if wake {
             self.shared.has_work.notify_one();
@@ -229,7 +302,7 @@ impl Durability {
 
     /// The highest tx offset that is durable, or `None` if none is yet.
     pub fn durable_offset(&self) -> Option<u64> {
-        lock(&self.shared.status).durable
+        lock(&self.shared.status).status.durable
     }
 
     /// The tx offset the next [`append_tx`](Self::append_tx) returns.
@@ -248,22 +321,25 @@ impl Durability {
     /// [`DurabilityError::Closed`] if it can no longer become durable.
     pub fn wait_durable(&self, offset: u64, deadline: Option<Instant>) -> Result<(), DurabilityError> {
         check_appended(&self.shared.appended, offset)?;
-        let mut status = lock(&self.shared.status);
+        let mut cell = lock(&self.shared.status);
         loop {
-            if let Some(outcome) = status.outcome(offset) {
+            if let Some(outcome) = cell.status.outcome(offset) {
                 return outcome;
             }
-            status = match deadline {
-                None => self.shared.status_changed.wait(status).unwrap_or_else(|e| e.into_inner()),
+            cell.waiters += 1;
+            cell = match deadline {
+                None => self.shared.status_changed.wait(cell).unwrap_or_else(|e| e.into_inner()),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
+                        cell.waiters -= 1;
                         return Err(DurabilityError::Timeout(offset));
                     }
-                    let waited = self.shared.status_changed.wait_timeout(status, deadline - now);
+                    let waited = self.shared.status_changed.wait_timeout(cell, deadline - now);
                     waited.unwrap_or_else(|e| e.into_inner()).0
                 }
             };
+            cell.waiters -= 1;
         }
     }
 
@@ -287,6 +363,7 @@ impl Durability {
     pub fn request_prune(&self, tx_offset: u64) {
         let mut q = lock(&self.shared.queue);
         q.prune_before = Some(q.prune_before.map_or(tx_offset, |p| p.max(tx_offset)));
+        q.writer_idle = false;
         drop(q);
         self.shared.has_work.notify_one();
     }
@@ -346,26 +423,31 @@ impl Drop for FailOnPanic<'_> {
 
 fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, CommitlogError> {
     let _guard = FailOnPanic(shared);
-    let mut batch: Vec<Vec<u8>> = Vec::new();
+    let mut batch: Vec<u8> = Vec::new();
     loop {
-        let (closing, prune) = {
+        let (txs, closing, prune, producers_wait) = {
             let mut q = lock(&shared.queue);
-            while q.pending.is_empty() && !q.closing && q.prune_before.is_none() {
+            while q.pending_txs == 0 && !q.closing && q.prune_before.is_none() {
+                q.writer_idle = true;
                 q = shared.has_work.wait(q).unwrap_or_else(|e| e.into_inner());
             }
+            q.writer_idle = false;
             std::mem::swap(&mut q.pending, &mut batch);
-            (q.closing, q.prune_before.take())
+            let txs = std::mem::take(&mut q.pending_txs);
+            (txs, q.closing, q.prune_before.take(), q.space_waiters > 0)
         };
-        shared.has_space.notify_all();
-        if !batch.is_empty() {
-            if let Err(e) = write_batch(&mut log, &batch) {
+        if producers_wait {
+            shared.has_space.notify_all();
+        }
+        if txs > 0 {
+            if let Err(e) = write_batch(shared, &mut log, &batch, txs) {
                 shared.fail(e.to_string().into());
                 return Err(e);
             }
-            let bytes: usize = batch.iter().map(Vec::len).sum();
             shared.syncs.fetch_add(1, Ordering::Relaxed);
-            shared.txs.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            shared.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+            shared.txs.fetch_add(txs, Ordering::Relaxed);
+            let framing = (COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + CRC_LEN) as u64;
+            shared.bytes.fetch_add(batch.len() as u64 - txs * framing, Ordering::Relaxed);
             let durable = log.durable_offset();
             shared.publish(|s| s.durable = durable);
             batch.clear();
@@ -387,9 +469,13 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
     }
 }
 
-fn write_batch(log: &mut Commitlog, batch: &[Vec<u8>]) -> Result<(), CommitlogError> {
-    for payload in batch {
-        log.append(payload)?;
+/// Writes `txs` framed commits and fsyncs them.
+fn write_batch(shared: &Shared, log: &mut Commitlog, batch: &[u8], txs: u64) -> Result<(), CommitlogError> {
+    let first = log.next_tx_offset();
+    log.append_encoded(batch, first, txs)?;
+    if let Some(hook) = &shared.before_sync {
+        let last = log.next_tx_offset() - 1;
+        hook(last).map_err(|source| CommitlogError::Io { op: "fsync", path: log.dir().to_owned(), source })?;
     }
     log.sync()?;
     Ok(())

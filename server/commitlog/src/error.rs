@@ -64,6 +64,10 @@ pub enum CommitlogError {
     /// refuses further writes. Reopen it to recover.
     #[error("the commit log stopped after an earlier failure ({0}); reopen it to recover")]
     Poisoned(Arc<str>),
+    /// [`Commitlog::append_encoded`](crate::Commitlog::append_encoded) was given bytes
+    /// that are not the announced whole commits: a bug in the caller, not damage.
+    #[error("a batch of framed commits is malformed: {0}")]
+    BadBatch(String),
     /// The snapshot store failed during recovery.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),

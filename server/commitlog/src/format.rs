@@ -99,15 +99,49 @@ impl CommitHeader {
 ///
 /// The caller has checked `payload.len() <= MAX_RECORD_LEN`.
 pub fn encode_commit(out: &mut Vec<u8>, tx_offset: u64, payload: &[u8]) -> usize {
+    encode_commit_with(out, tx_offset, |out| out.extend_from_slice(payload))
+        .unwrap_or_else(|len| panic!("a {len}-byte record passed the caller's MAX_RECORD_LEN check"))
+}
+
+/// Appends one commit to `out` whose single record `encode` writes in place (after
+/// the header and length prefix, which are filled in afterwards), so the record is
+/// never copied. Returns the commit's length, or, if the record is longer than
+/// [`MAX_RECORD_LEN`], its length (and `out` is left as it was).
+///
+/// If `encode` panics, `out` is cut back to where it was, so no half commit remains.
+pub fn encode_commit_with(out: &mut Vec<u8>, tx_offset: u64, encode: impl FnOnce(&mut Vec<u8>)) -> Result<usize, usize> {
+    /// Cuts `out` back to `start` unless disarmed: a panicking `encode` leaves no frame.
+    struct Rewind<'a> {
+        out: &'a mut Vec<u8>,
+        start: usize,
+        armed: bool,
+    }
+    impl Drop for Rewind<'_> {
+        fn drop(&mut self) {
+            if self.armed {
+                self.out.truncate(self.start);
+            }
+        }
+    }
     let start = out.len();
-    let len = u32::try_from(payload.len() + RECORD_PREFIX_LEN).expect("caller checked MAX_RECORD_LEN");
+    let records_at = start + COMMIT_HEADER_LEN;
+    let payload_at = records_at + RECORD_PREFIX_LEN;
+    out.resize(payload_at, 0);
+    let mut guard = Rewind { out, start, armed: true };
+    encode(guard.out);
+    let out = &mut *guard.out;
+    let payload_len = out.len() - payload_at;
+    if payload_len > MAX_RECORD_LEN {
+        return Err(payload_len);
+    }
+    let len = (payload_len + RECORD_PREFIX_LEN) as u32;
     let header = CommitHeader { min_tx_offset: tx_offset, epoch: 0, n: 1, len };
-    out.extend_from_slice(&header.encode());
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(payload);
+    out[start..records_at].copy_from_slice(&header.encode());
+    out[records_at..payload_at].copy_from_slice(&(payload_len as u32).to_le_bytes());
     let crc = crc32c::crc32c(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
-    out.len() - start
+    guard.armed = false;
+    Ok(guard.out.len() - start)
 }
 
 /// The CRC32C of a commit: over its header and its records.

@@ -71,9 +71,9 @@ mod segment;
 mod snapshot;
 
 pub use commitlog::{Commitlog, CommitlogOptions};
-pub use durability::{Durability, DurabilityOptions, DurabilityStats, DurableOffset};
+pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats, DurableOffset};
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
-pub use format::{segment_file_name, MAX_RECORD_LEN};
+pub use format::{encode_commit, segment_file_name, MAX_RECORD_LEN};
 pub use replay::Replay;
 pub use report::{RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;

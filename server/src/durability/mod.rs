@@ -229,16 +229,26 @@ impl DatabaseLog {
         if tx.is_empty() {
             return;
         }
-        self.append_record(record::encode_tx(tx));
+        // Encoded straight into the writer's queue: no allocation or copy per transaction.
+        let appended = self.durability.append_tx_with(|out| record::encode_tx_into(tx, out));
+        self.note_appended(appended);
         self.since_snapshot += 1;
     }
 
     /// Appends a record; a failure means the writer is broken: it is logged, and later
     /// confirmed reads fail.
     fn append_record(&mut self, payload: Vec<u8>) {
-        if let Err(e) = self.append(payload) {
-            log::error!("cannot log a transaction: {e}");
-            crate::database::log_system(&self.logs, LogLevel::Error, None, format!("cannot log a transaction: {e}"));
+        let appended = self.durability.append_tx(payload);
+        self.note_appended(appended);
+    }
+
+    fn note_appended(&mut self, appended: Result<u64, DurabilityError>) {
+        match appended {
+            Ok(offset) => self.last_offset = Some(offset),
+            Err(e) => {
+                log::error!("cannot log a transaction: {e}");
+                crate::database::log_system(&self.logs, LogLevel::Error, None, format!("cannot log a transaction: {e}"));
+            }
         }
     }
 

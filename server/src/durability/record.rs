@@ -141,20 +141,27 @@ pub(super) fn get_client(input: &mut &[u8]) -> Result<(Identity, ConnectionId), 
 
 /// Encodes a committed transaction as a record.
 pub fn encode_tx(tx: &TxData) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_tx_into(tx, &mut out);
+    out
+}
+
+/// Appends the record of a committed transaction to `out` (the log writer's buffer:
+/// see `spacetime_commitlog::Durability::append_tx_with`).
+pub fn encode_tx_into(tx: &TxData, out: &mut Vec<u8>) {
     let size: usize = tx
         .tables
         .iter()
         .map(|t| 12 + t.table_name.len() + t.inserts.iter().chain(&t.deletes).map(|r| 4 + r.len()).sum::<usize>())
         .sum();
-    let mut out = Vec::with_capacity(6 + size);
+    out.reserve(6 + size);
     out.extend_from_slice(&[VERSION, KIND_TX]);
-    put_len(tx.tables.len(), &mut out);
+    put_len(tx.tables.len(), out);
     for TableChanges { table_name, inserts, deletes, .. } in &tx.tables {
-        put_bytes(table_name.as_bytes(), &mut out);
-        put_rows(deletes, &mut out);
-        put_rows(inserts, &mut out);
+        put_bytes(table_name.as_bytes(), out);
+        put_rows(deletes, out);
+        put_rows(inserts, out);
     }
-    out
 }
 
 pub(super) fn put_len(len: usize, out: &mut Vec<u8>) {

@@ -176,3 +176,32 @@ fn stray_files_are_ignored_and_temp_files_removed() {
     assert_eq!(log.next_tx_offset(), 0);
     assert!(names_ending(dir.path(), ".tmp").is_empty());
 }
+
+#[test]
+fn framed_batches_are_written_whole_across_segments_and_bad_ones_refused() {
+    let dir = tempdir();
+    let (mut log, _) = open_with(dir.path(), 256);
+    let mut batch = Vec::new();
+    for o in 0..40 {
+        spacetime_commitlog::encode_commit(&mut batch, o, &payload(o));
+    }
+    log.append_encoded(&batch, 0, 40).unwrap();
+    log.sync().unwrap();
+    assert!(log.segments().len() > 1, "a 256-byte segment cannot hold 40 commits");
+    assert_holds(&log, 0..40);
+
+    let mut more = Vec::new();
+    spacetime_commitlog::encode_commit(&mut more, 40, &payload(40));
+    let wrong_start = log.append_encoded(&more, 41, 1).unwrap_err();
+    assert!(wrong_start.to_string().contains("starts at tx offset 41"), "{wrong_start}");
+    let wrong_count = log.append_encoded(&more, 40, 2).unwrap_err();
+    assert!(wrong_count.to_string().contains("holds 1 commits, not the 2"), "{wrong_count}");
+    let cut = log.append_encoded(&more[..more.len() - 1], 40, 1).unwrap_err();
+    assert!(cut.to_string().contains("no whole commit at byte 0"), "{cut}");
+    log.append_encoded(&more, 40, 1).unwrap();
+    log.sync().unwrap();
+    drop(log);
+    let (log, report) = open(dir.path());
+    assert!(report.cut.is_none(), "{report}");
+    assert_holds(&log, 0..41);
+}

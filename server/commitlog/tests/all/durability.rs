@@ -210,3 +210,87 @@ fn prune_requests_remove_covered_segments() {
     assert_eq!(segment_files(dir.path()).len(), log.segments().len());
     assert_holds(&log, 150..200);
 }
+
+#[test]
+fn a_record_encoded_in_place_lands_like_a_copied_one() {
+    let dir = tempdir();
+    let durability = start(dir.path(), DurabilityOptions::default());
+    let first = durability.append_tx_with(|out| out.extend_from_slice(&payload(0))).unwrap();
+    let second = durability.append_tx(payload(1)).unwrap();
+    assert_eq!((first, second), (0, 1));
+    let log = durability.close().unwrap();
+    assert_holds(&log, 0..2);
+}
+
+#[test]
+fn a_panicking_encoder_leaves_no_half_commit() {
+    let dir = tempdir();
+    let durability = start(dir.path(), DurabilityOptions::default());
+    durability.append_tx(payload(0)).unwrap();
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        durability.append_tx_with(|out| {
+            out.extend_from_slice(b"half a rec");
+            panic!("the encoder fails midway");
+        })
+    }));
+    assert!(panicked.is_err());
+    // The offset was not handed out, and the queue holds only whole commits.
+    assert_eq!(durability.append_tx(payload(1)).unwrap(), 1);
+    let log = durability.close().unwrap();
+    assert_holds(&log, 0..2);
+    let (log, report) = open(dir.path());
+    assert!(report.cut.is_none(), "{report}");
+    assert_holds(&log, 0..2);
+}
+
+#[test]
+fn a_held_fsync_holds_back_every_waiter() {
+    let dir = tempdir();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate);
+    let options = DurabilityOptions::default().before_sync(move |_| {
+        // Each fsync waits for one message (or for the test to end).
+        let _ = gate.lock().unwrap().recv();
+        Ok(())
+    });
+    let durability = start(dir.path(), options);
+    let mut watch = durability.durable_offset_watch();
+    let offset = durability.append_tx(payload(0)).unwrap();
+    let short = Some(Instant::now() + Duration::from_millis(200));
+    assert!(matches!(durability.wait_durable(offset, short), Err(DurabilityError::Timeout(0))));
+    assert_eq!(durability.durable_offset(), None);
+    assert_eq!(watch.get(), None);
+    release.send(()).unwrap();
+    durability.wait_durable(offset, deadline()).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(async { tokio::time::timeout(Duration::from_secs(30), watch.wait_for(offset)).await }).unwrap().unwrap();
+    drop(release);
+    durability.close().unwrap();
+}
+
+#[test]
+fn a_failed_fsync_stops_the_writer_with_its_cause() {
+    let dir = tempdir();
+    let options = DurabilityOptions::default().before_sync(|offset| {
+        if offset >= 5 {
+            Err(std::io::Error::other("the disk is full (simulated)"))
+        } else {
+            Ok(())
+        }
+    });
+    let durability = start(dir.path(), options);
+    for o in 0..5 {
+        durability.append_tx(payload(o)).unwrap();
+    }
+    durability.wait_durable(4, deadline()).unwrap();
+    let failing = durability.append_tx(payload(5)).unwrap();
+    let err = durability.wait_durable(failing, deadline()).unwrap_err();
+    assert!(matches!(&err, DurabilityError::Failed(why) if why.contains("the disk is full")), "{err}");
+    assert!(matches!(durability.append_tx(payload(6)), Err(DurabilityError::Failed(_))));
+    assert_eq!(durability.durable_offset(), Some(4));
+    assert!(matches!(durability.close(), Err(DurabilityError::Failed(_))));
+    // What was acknowledged is on disk; the write that was never confirmed may be too.
+    let (log, _) = open(dir.path());
+    let acknowledged: Vec<_> = (0..5).map(|o| (o, payload(o))).collect();
+    assert_eq!(read_from(&log, 0)[..5], acknowledged[..]);
+}
