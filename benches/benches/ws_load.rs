@@ -41,6 +41,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -302,7 +303,9 @@ impl Target {
             Framing::V3 => v3::BIN_PROTOCOL,
         };
         request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true)
+        // A small read buffer: the codec zero-fills its free part before every read.
+        let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
             .await
             .map_err(|e| format!("cannot connect to {}: {e}", self.ws_url))?;
         // The first message is InitialConnection; nothing else may precede it.

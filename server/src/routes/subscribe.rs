@@ -82,6 +82,7 @@ async fn subscribe(
     };
     let connection = Connection { database, client, outgoing, durable, framing, compression };
     Ok(upgrade
+        .read_buffer_size(ws::READ_BUFFER_SIZE)
         .protocols([protocol])
         .on_failed_upgrade(on_failure)
         .on_upgrade(move |socket| ws::serve(socket, connection)))
