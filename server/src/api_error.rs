@@ -68,8 +68,11 @@ impl ApiError {
 }
 
 impl From<ActorGone> for ApiError {
-    fn from(_: ActorGone) -> Self {
-        Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into())
+    fn from(gone: ActorGone) -> Self {
+        match gone.log_failure {
+            Some(why) => Self::Unavailable(why.to_string()),
+            None => Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into()),
+        }
     }
 }
 

@@ -174,10 +174,19 @@ impl Shared {
         }
     }
 
+    /// Refuses appends and fails waits from now on. The first failure is the one kept.
     fn fail(&self, why: Arc<str>) {
-        lock(&self.queue).failed = Some(why.clone());
+        // Both under the queue lock: whoever sees an append refused, or a wait failed,
+        // sees the other too.
+        let mut q = lock(&self.queue);
+        q.failed.get_or_insert(why.clone());
+        q.writer_idle = false;
+        self.publish(|s| {
+            s.failed.get_or_insert(why);
+        });
+        drop(q);
         self.has_space.notify_all();
-        self.publish(|s| s.failed = Some(why));
+        self.has_work.notify_one();
     }
 }
 
@@ -320,8 +329,11 @@ impl Durability {
     /// would never end); [`DurabilityError::Timeout`]; [`DurabilityError::Failed`] or
     /// [`DurabilityError::Closed`] if it can no longer become durable.
     pub fn wait_durable(&self, offset: u64, deadline: Option<Instant>) -> Result<(), DurabilityError> {
-        check_appended(&self.shared.appended, offset)?;
         let mut cell = lock(&self.shared.status);
+        if let Some(Err(failed)) = cell.status.outcome(offset) {
+            return Err(failed);
+        }
+        check_appended(&self.shared.appended, offset)?;
         loop {
             if let Some(outcome) = cell.status.outcome(offset) {
                 return outcome;
@@ -355,6 +367,21 @@ impl Durability {
             txs: self.shared.txs.load(Ordering::Relaxed),
             bytes: self.shared.bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Stops durability for good, as a disk error would: later appends and waits
+    /// for anything not yet durable fail with [`DurabilityError::Failed`] naming
+    /// `why`. For a caller that could not log a transaction it already applied (its
+    /// state and the log now differ, so nothing after it may be confirmed). What was
+    /// queued before may still reach the disk, but is not reported durable unless it
+    /// already was.
+    pub fn fail(&self, why: impl Into<Arc<str>>) {
+        self.shared.fail(why.into());
+    }
+
+    /// Why the writer stopped, if it failed.
+    pub fn failure(&self) -> Option<Arc<str>> {
+        lock(&self.shared.status).status.failed.clone()
     }
 
     /// Asks the writer to remove log segments holding only offsets below `tx_offset`
@@ -495,11 +522,22 @@ impl DurableOffset {
         self.rx.borrow().durable
     }
 
+    /// Why the writer stopped, if it failed (see [`Durability::fail`]): nothing will
+    /// become durable any more.
+    pub fn failure(&self) -> Option<Arc<str>> {
+        self.rx.borrow().failed.clone()
+    }
+
     /// Waits until `offset` is durable. Wrap it in a timeout if one is needed.
     ///
     /// # Errors
     /// As [`Durability::wait_durable`], without the timeout.
     pub async fn wait_for(&mut self, offset: u64) -> Result<(), DurabilityError> {
+        // A failed writer is the answer even for an offset never handed out: the
+        // caller may be waiting for a transaction whose append the failure refused.
+        if let Some(Err(failed)) = self.rx.borrow().outcome(offset) {
+            return Err(failed);
+        }
         check_appended(&self.appended, offset)?;
         let waited = match self.rx.wait_for(|s| s.outcome(offset).is_some()).await {
             Ok(status) => status.outcome(offset),

@@ -243,6 +243,9 @@ impl Actor {
             };
             match next {
                 Ok(Command::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                // A failed commit log stops the database: nothing more could be made
+                // durable. Requests then get `ActorGone` naming the failure.
+                _ if self.log.as_mut().is_some_and(DatabaseLog::stopped) => break,
                 Ok(command) => self.handle(command),
                 Err(mpsc::RecvTimeoutError::Timeout) => self.run_due(),
             }

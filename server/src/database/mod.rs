@@ -17,10 +17,15 @@ use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
 use tokio::sync::oneshot;
 
-/// The actor is gone (it was shut down, or its thread died); the request cannot run.
-#[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("the database is shutting down")]
-pub struct ActorGone;
+/// The actor is gone (it was shut down, its thread died, or its commit log failed);
+/// the request cannot run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .log_failure.as_deref().unwrap_or("the database is shutting down"))]
+pub struct ActorGone {
+    /// Set when the database stopped because its commit log failed: what to tell the
+    /// client (see [`crate::durability::stopped_message`]).
+    pub log_failure: Option<Arc<str>>,
+}
 
 /// A running database: the way to its actor, its logs and its current module.
 pub struct Database {
@@ -92,8 +97,8 @@ impl Database {
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, ActorGone> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(make(tx)).map_err(|_| ActorGone)?;
-        rx.await.map_err(|_| ActorGone)
+        self.commands.send(make(tx)).map_err(|_| self.gone())?;
+        rx.await.map_err(|_| self.gone())
     }
 
     /// Calls reducer `target` with BSATN `args` for `caller`, wrapped in
@@ -118,16 +123,22 @@ impl Database {
     }
 
     /// Waits until the transactions before `reply` are durable. If the log writer
-    /// failed they never will be: the request gets [`ActorGone`] (a 503) rather than
-    /// a result a restart could take back.
+    /// failed they never will be: the request gets [`ActorGone`] naming the failure
+    /// (a 503) rather than a result a restart could take back.
     async fn confirmed<T>(&self, reply: Logged<T>) -> Result<T, ActorGone> {
         if let (Some(offset), Some(durable)) = (reply.offset, &self.durable) {
             if let Err(e) = durable.clone().wait_for(offset).await {
                 log::error!("database {}: {e}", self.identity);
-                return Err(ActorGone);
+                return Err(self.gone());
             }
         }
         Ok(reply.value)
+    }
+
+    /// Why a request cannot run: the actor stopped, because of its log if that failed.
+    pub(crate) fn gone(&self) -> ActorGone {
+        let failure = self.durable.as_ref().and_then(DurableOffset::failure);
+        ActorGone { log_failure: failure.map(|cause| crate::durability::stopped_message(&cause).into()) }
     }
 
     /// The durable offset of its commit log, for confirmed reads; `None` on an
@@ -139,7 +150,7 @@ impl Database {
     /// Sends a WebSocket client's request to the actor; replies, if any, travel in the
     /// command or the client's queue.
     pub(crate) fn client(&self, command: crate::subscription::ClientCommand) -> Result<(), ActorGone> {
-        self.commands.send(Command::Client(command)).map_err(|_| ActorGone)
+        self.commands.send(Command::Client(command)).map_err(|_| self.gone())
     }
 
     /// Replaces the module with `program` (whose hash in the program store is `hash`),

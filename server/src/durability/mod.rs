@@ -107,6 +107,22 @@ pub struct DatabaseLog {
     /// The program hash of the running module, logged again after each snapshot so
     /// the log after the newest snapshot always names it (see [`record`]).
     module: Option<String>,
+    /// The replica directory, for messages.
+    durability_dir: PathBuf,
+    /// [`DatabaseLog::stopped`] has reported the failure.
+    stop_reported: bool,
+}
+
+/// What a client of a database whose log failed is told, and the module log says:
+/// what happened, that nothing acknowledged is lost, and what to do.
+pub fn stopped_message(cause: &str) -> String {
+    format!(
+        "this database has stopped because its commit log cannot be written ({cause}). \
+         Every result already returned is durable; nothing after it was acknowledged, and the \
+         database accepts no more requests. The server operator must fix the storage (free \
+         disk space, check the disk), then restart the server, which restores the database \
+         from its log. Other databases on this server are not affected."
+    )
 }
 
 /// A restored database: its log, and whether it was new.
@@ -188,15 +204,16 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         logs: logs.clone(),
         clients,
         module: None,
+        durability_dir: storage.dir.clone(),
+        stop_reported: false,
     };
     Ok(Opened { log, fresh })
 }
 
 impl DatabaseLog {
     fn append(&mut self, payload: Vec<u8>) -> Result<u64, DurabilityError> {
-        let offset = self.durability.append_tx(payload)?;
-        self.last_offset = Some(offset);
-        Ok(offset)
+        let appended = self.durability.append_tx(payload);
+        self.note_appended(appended)
     }
 
     /// Marks a new database initialized (see [`record`]).
@@ -231,25 +248,46 @@ impl DatabaseLog {
         }
         // Encoded straight into the writer's queue: no allocation or copy per transaction.
         let appended = self.durability.append_tx_with(|out| record::encode_tx_into(tx, out));
-        self.note_appended(appended);
+        let _ = self.note_appended(appended);
         self.since_snapshot += 1;
     }
 
     /// Appends a record; a failure means the writer is broken: it is logged, and later
     /// confirmed reads fail.
     fn append_record(&mut self, payload: Vec<u8>) {
-        let appended = self.durability.append_tx(payload);
-        self.note_appended(appended);
+        let _ = self.append(payload);
     }
 
-    fn note_appended(&mut self, appended: Result<u64, DurabilityError>) {
-        match appended {
-            Ok(offset) => self.last_offset = Some(offset),
+    /// Notes an append's offset. A refused append means the transaction is applied in
+    /// memory but not logged, so memory and log now differ: the log is failed for good
+    /// (if the writer has not failed already) and the reply waits for the refused
+    /// offset, which fails, so the transaction is never acknowledged.
+    fn note_appended(&mut self, appended: Result<u64, DurabilityError>) -> Result<u64, DurabilityError> {
+        match &appended {
+            Ok(offset) => self.last_offset = Some(*offset),
             Err(e) => {
-                log::error!("cannot log a transaction: {e}");
-                crate::database::log_system(&self.logs, LogLevel::Error, None, format!("cannot log a transaction: {e}"));
+                if self.durability.failure().is_none() {
+                    self.durability.fail(format!("a transaction could not be logged: {e}"));
+                }
+                self.last_offset = Some(self.durability.next_tx_offset());
             }
         }
+        appended
+    }
+
+    /// Whether the log has failed (a write or fsync error, or a transaction that could
+    /// not be logged): then nothing more becomes durable and the database must stop.
+    /// The first call that finds it failed writes [`stopped_message`] to the server
+    /// log and the module log.
+    pub fn stopped(&mut self) -> bool {
+        let Some(cause) = self.durability.failure() else { return false };
+        if !self.stop_reported {
+            self.stop_reported = true;
+            let message = stopped_message(&cause);
+            log::error!("{}: {message}", self.durability_dir.display());
+            crate::database::log_system(&self.logs, LogLevel::Error, None, message);
+        }
+        true
     }
 
     /// Logs that a client connected (after its `client_connected` committed).

@@ -294,3 +294,24 @@ fn a_failed_fsync_stops_the_writer_with_its_cause() {
     let acknowledged: Vec<_> = (0..5).map(|o| (o, payload(o))).collect();
     assert_eq!(read_from(&log, 0)[..5], acknowledged[..]);
 }
+
+#[test]
+fn failing_on_purpose_refuses_later_appends_and_names_the_cause() {
+    let dir = tempdir();
+    let durability = start(dir.path(), DurabilityOptions::default());
+    let watch = durability.durable_offset_watch();
+    let before = durability.append_tx(payload(0)).unwrap();
+    durability.wait_durable(before, deadline()).unwrap();
+    durability.fail("a record could not be logged");
+    assert!(matches!(durability.append_tx(payload(1)), Err(DurabilityError::Failed(why)) if why.contains("could not be logged")));
+    // What was durable stays so.
+    durability.wait_durable(before, deadline()).unwrap();
+    // Waiting for the refused transaction's offset reports the failure, not "never appended".
+    let refused = durability.next_tx_offset();
+    assert!(matches!(durability.wait_durable(refused, deadline()), Err(DurabilityError::Failed(_))));
+    let mut watch2 = watch.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    assert!(matches!(runtime.block_on(watch2.wait_for(refused)), Err(DurabilityError::Failed(_))));
+    assert_eq!(watch.failure().as_deref(), Some("a record could not be logged"));
+    assert_eq!(durability.failure(), watch.failure());
+}
