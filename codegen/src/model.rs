@@ -3,7 +3,7 @@
 //! language cases them.
 
 use crate::{CodegenError, Options};
-use spacetime_sats::def::model::{ModuleDef, TableDef};
+use spacetime_sats::def::model::{IndexAlgorithm, ModuleDef, TableDef};
 use spacetime_sats::def::raw::{FunctionVisibility, TableAccess};
 use spacetime_sats::{AlgebraicType, ProductType};
 
@@ -111,8 +111,35 @@ pub struct TableModel {
     pub primary_key: Option<usize>,
     /// The indexes of the columns that are unique on their own, in column order.
     pub unique_columns: Vec<usize>,
+    /// The table's indexes, in definition order.
+    pub indexes: Vec<IndexModel>,
     /// Whether rows are events that are never stored.
     pub is_event: bool,
+}
+
+/// How an index is organised, which decides the lookups a client may make through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKind {
+    /// Ordered: point lookups on a prefix of the columns, and a range on the column after it.
+    BTree,
+    /// Hashed: point lookups on all the columns.
+    Hash,
+    /// Array-indexed on one small unsigned column: point lookups.
+    Direct,
+}
+
+/// An index of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexModel {
+    /// The name the module gave the index; for an index without one, the accessor names of
+    /// its columns joined by `_`.
+    pub accessor_name: String,
+    /// How it is organised.
+    pub kind: IndexKind,
+    /// The key columns (indexes into [`TableModel::columns`]), in key order.
+    pub columns: Vec<usize>,
+    /// Whether a unique constraint covers exactly these columns, so a key finds one row.
+    pub unique: bool,
 }
 
 /// A column of a table.
@@ -297,6 +324,7 @@ impl Module {
                 table.unique_constraints.iter().filter_map(|u| match u.columns[..] { [c] => Some(c.idx()), _ => None }).collect();
             unique_columns.sort_unstable();
             unique_columns.dedup();
+            let indexes = table_indexes(table, &columns);
             tables.push(TableModel {
                 wire_name: table.name.clone(),
                 accessor_name: table.accessor_name.clone(),
@@ -304,6 +332,7 @@ impl Module {
                 columns,
                 primary_key: table.primary_key.map(|c| c.idx()),
                 unique_columns,
+                indexes,
                 is_event: table.is_event,
             });
         }
@@ -324,6 +353,47 @@ impl Module {
     pub fn row_type(&self, table: &TableModel) -> &TypeModel {
         &self.types[table.row_type]
     }
+}
+
+/// The indexes of `table`, in definition order, with their uniqueness from its constraints.
+fn table_indexes(table: &TableDef, columns: &[ColumnModel]) -> Vec<IndexModel> {
+    let sorted = |cols: &mut Vec<usize>| {
+        cols.sort_unstable();
+        cols.dedup();
+    };
+    let unique_sets: Vec<Vec<usize>> = table
+        .unique_constraints
+        .iter()
+        .map(|u| {
+            let mut cols: Vec<usize> = u.columns.iter().map(|c| c.idx()).collect();
+            sorted(&mut cols);
+            cols
+        })
+        .collect();
+    table
+        .indexes
+        .iter()
+        .filter_map(|index| {
+            let kind = match index.algorithm {
+                IndexAlgorithm::BTree { .. } => IndexKind::BTree,
+                IndexAlgorithm::Hash { .. } => IndexKind::Hash,
+                IndexAlgorithm::Direct { .. } => IndexKind::Direct,
+            };
+            let cols: Vec<usize> = index.algorithm.columns().iter().map(|c| c.idx()).collect();
+            // A validated definition only names existing columns; an index that does not
+            // is left out rather than generating a lookup on nothing.
+            if cols.is_empty() || cols.iter().any(|&c| c >= columns.len()) {
+                return None;
+            }
+            let accessor_name = index.accessor_name.clone().unwrap_or_else(|| {
+                cols.iter().map(|&c| columns[c].accessor_name.as_str()).collect::<Vec<_>>().join("_")
+            });
+            let mut key = cols.clone();
+            sorted(&mut key);
+            let unique = unique_sets.contains(&key);
+            Some(IndexModel { accessor_name, kind, columns: cols, unique })
+        })
+        .collect()
 }
 
 /// Computes `contains_float` for every type, following named types to a fixed point (types

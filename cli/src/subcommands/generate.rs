@@ -6,7 +6,7 @@
 
 use super::publish::build_module;
 use anyhow::{anyhow, bail, Context, Result};
-use spacetime_codegen::{generate, Options, OutputFile, Rust, AUTO_GENERATED_PREFIX};
+use spacetime_codegen::{generate, CSharp, Options, OutputFile, Python, Rust, TypeScript, AUTO_GENERATED_PREFIX};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10};
 use spacetime_sats::json::from_json;
@@ -36,7 +36,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub include_private: bool,
     /// The namespace of C# bindings.
-    #[arg(long, default_value = spacetime_codegen::CSharp::DEFAULT_NAMESPACE)]
+    #[arg(long, default_value = CSharp::DEFAULT_NAMESPACE)]
     pub namespace: String,
 }
 
@@ -75,11 +75,12 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
         }
     };
     let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
+    let options = Options { include_private: args.include_private };
     let files = match args.lang {
-        Language::Rust => generate(&def, &Rust, &Options { include_private: args.include_private })?,
-        Language::Csharp => generate(&def, &spacetime_codegen::CSharp::for_module(&def, args.namespace.as_str()), &Options { include_private: args.include_private })?,
-        Language::Python => generate(&def, &spacetime_codegen::Python, &Options { include_private: args.include_private })?,
-        Language::Typescript => generate(&def, &spacetime_codegen::TypeScript::for_module(&def), &Options { include_private: args.include_private })?,
+        Language::Rust => generate(&def, &Rust, &options)?,
+        Language::Csharp => generate(&def, &CSharp::new(args.namespace.as_str()), &options)?,
+        Language::Python => generate(&def, &Python, &options)?,
+        Language::Typescript => generate(&def, &TypeScript, &options)?,
     };
     write_files(&args.out_dir, &files)?;
     println!("Generate finished successfully.");

@@ -17,46 +17,20 @@ mod views;
 
 use crate::model::{Module, ReducerModel, TableModel, TypeModel};
 use crate::{render, CodegenError, Lang, OutputFile};
-use spacetime_sats::def::model::{IndexAlgorithm, ModuleDef};
-use std::collections::HashMap;
 
 /// The C# target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CSharp {
     namespace: String,
-    /// Per table (wire name): the single-column btree indexes that are not unique, as
-    /// (accessor, column index), for `Filter`.
-    btree_indexes: HashMap<String, Vec<(String, usize)>>,
 }
 
 impl CSharp {
     /// The namespace generated code goes in when none is given.
     pub const DEFAULT_NAMESPACE: &'static str = "SpacetimeDB.Types";
 
-    /// Bindings in `namespace` (`--namespace`; checked when generating), without btree
-    /// `Filter`s: the language-neutral model does not carry indexes.
+    /// Bindings in `namespace` (`--namespace`; checked when generating).
     pub fn new(namespace: impl Into<String>) -> Self {
-        Self { namespace: namespace.into(), btree_indexes: HashMap::new() }
-    }
-
-    /// Bindings of `def` in `namespace`, with a `Filter` for each single-column btree index
-    /// that is not unique.
-    pub fn for_module(def: &ModuleDef, namespace: impl Into<String>) -> Self {
-        let mut btree_indexes: HashMap<String, Vec<(String, usize)>> = HashMap::new();
-        for table in &def.tables {
-            let unique = |col: usize| table.unique_constraints.iter().any(|u| u.columns.len() == 1 && u.columns[0].idx() == col);
-            for index in &table.indexes {
-                let IndexAlgorithm::BTree { columns } = &index.algorithm else { continue };
-                let [col] = columns[..] else { continue };
-                if unique(col.idx()) {
-                    continue;
-                }
-                let Some(column) = table.columns.get(col.idx()) else { continue };
-                let accessor = index.accessor_name.clone().unwrap_or_else(|| column.accessor_name.clone());
-                btree_indexes.entry(table.name.clone()).or_default().push((accessor, col.idx()));
-            }
-        }
-        Self { namespace: namespace.into(), btree_indexes }
+        Self { namespace: namespace.into() }
     }
 
     fn namespace(&self) -> Result<&str, CodegenError> {
@@ -90,8 +64,7 @@ impl Lang for CSharp {
     }
 
     fn table_file(&self, module: &Module, table: &TableModel) -> Result<OutputFile, CodegenError> {
-        let btree = self.btree_indexes.get(&table.wire_name).map_or(&[][..], Vec::as_slice);
-        let view = views::TableFile::new(module, self.namespace()?, table, btree)?;
+        let view = views::TableFile::new(module, self.namespace()?, table)?;
         let path = format!("Tables/{}.g.cs", view.field);
         render(&view, "csharp/table.cs.jinja", path)
     }

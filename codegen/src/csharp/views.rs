@@ -3,7 +3,7 @@
 
 use super::names::{camel, is_simple_enum, member, pascal, type_name, Spell};
 use super::HEADER;
-use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use crate::model::{IndexKind, Module, Primitive, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
 use crate::CodegenError;
 use askama::Template;
 
@@ -13,7 +13,7 @@ const CLASS_MEMBERS: &[&str] = &["Read", "Write", "Equals", "GetHashCode", "ToSt
 /// Members of the SDK's table handle, which index fields must avoid.
 const HANDLE_MEMBERS: &[&str] = &[
     "Count", "Iter", "OnInsert", "OnDelete", "OnUpdate", "RemoteTableName", "CreateCache", "MakeUniqueIndex",
-    "MakeBTreeIndex", "RowEventHandler", "UpdateEventHandler", "Equals", "GetHashCode", "ToString", "GetType",
+    "MakeBTreeIndex", "MakeBTreePrefixIndex", "RowEventHandler", "UpdateEventHandler", "Equals", "GetHashCode", "ToString", "GetType",
 ];
 
 fn unsupported(location: String) -> impl Fn(String) -> CodegenError {
@@ -139,10 +139,70 @@ pub(super) struct TableFile {
     pub uniques: Vec<Unique>,
     /// Btree indexes, with `Filter` instead of `Find`.
     pub btrees: Vec<Unique>,
+    /// Multi-column btree indexes, each a nested class of typed `Filter` overloads.
+    pub prefix_indexes: Vec<PrefixIndex>,
+}
+
+/// A multi-column btree index: the handle's field, its class and one `Filter` per prefix.
+pub(super) struct PrefixIndex {
+    pub name: String,
+    pub field: String,
+    pub class: String,
+    /// `row => row.Level, row => row.Score`: the key columns' getters, in key order.
+    pub getters: String,
+    pub overloads: Vec<PrefixOverload>,
+}
+
+/// One `Filter` of a multi-column btree index.
+pub(super) struct PrefixOverload {
+    /// What it selects, for its doc comment.
+    pub summary: String,
+    /// `uint level, SpacetimeDB.Range<int> score`.
+    pub params: String,
+    /// The SDK call that answers it.
+    pub call: String,
+}
+
+/// Whether the SDK's `Range<T>` can bound values of `ty` (`T : IComparable<T>`).
+fn ordered(ty: &TypeUse) -> bool {
+    match ty {
+        TypeUse::Bool | TypeUse::String => true,
+        TypeUse::Primitive(p) => !matches!(p, Primitive::I128 | Primitive::U128 | Primitive::I256 | Primitive::U256),
+        _ => false,
+    }
+}
+
+/// The `Filter` overloads of an index over `cols` (parameter name, C# type, column name,
+/// orderable): equal values for each leading run of columns, and the same with the last
+/// one a range where its type is ordered.
+fn prefix_overloads(cols: &[(String, String, String, bool)]) -> Vec<PrefixOverload> {
+    let mut out = Vec::new();
+    for k in 1..=cols.len() {
+        let (equal, last) = (&cols[..k - 1], &cols[k - 1]);
+        let equal_params = equal.iter().map(|(p, t, _, _)| format!("{t} {p}"));
+        let equal_args: Vec<&str> = equal.iter().map(|(p, _, _, _)| p.as_str()).collect();
+        let equal_names: Vec<String> = equal.iter().map(|(_, _, c, _)| format!("<c>{c}</c>")).collect();
+        let all_args: Vec<&str> = equal_args.iter().copied().chain([last.0.as_str()]).collect();
+        let all_names: Vec<String> = equal_names.iter().cloned().chain([format!("<c>{}</c>", last.2)]).collect();
+        out.push(PrefixOverload {
+            summary: format!("The cached rows with the given {}.", all_names.join(", ")),
+            params: equal_params.clone().chain([format!("{} {}", last.1, last.0)]).collect::<Vec<_>>().join(", "),
+            call: format!("index.Filter({})", all_args.join(", ")),
+        });
+        if last.3 {
+            let given = if equal_names.is_empty() { String::new() } else { format!("the given {} and ", equal_names.join(", ")) };
+            out.push(PrefixOverload {
+                summary: format!("The cached rows with {given}<c>{}</c> in a range.", last.2),
+                params: equal_params.chain([format!("SpacetimeDB.Range<{}> {}", last.1, last.0)]).collect::<Vec<_>>().join(", "),
+                call: format!("index.FilterRange({})", [last.0.as_str()].into_iter().chain(equal_args).collect::<Vec<_>>().join(", ")),
+            });
+        }
+    }
+    out
 }
 
 impl TableFile {
-    pub fn new(m: &Module, namespace: &str, table: &TableModel, btree: &[(String, usize)]) -> Result<Self, CodegenError> {
+    pub fn new(m: &Module, namespace: &str, table: &TableModel) -> Result<Self, CodegenError> {
         let spell = Spell { module: m, namespace, members: Vec::new(), qualify_all: true };
         let row_ty = m.row_type(table);
         let row_class = type_name(row_ty);
@@ -167,10 +227,40 @@ impl TableFile {
             .iter()
             .map(|&i| index(&table.columns[i].accessor_name, i))
             .collect::<Result<Vec<_>, CodegenError>>()?;
-        let btrees = btree
+        let btree = |i: &&crate::model::IndexModel| i.kind == IndexKind::BTree;
+        let btrees = table
+            .indexes
             .iter()
-            .filter(|(_, i)| *i < table.columns.len())
-            .map(|(accessor, i)| index(accessor, *i))
+            .filter(btree)
+            .filter_map(|i| match i.columns[..] {
+                [c] if !table.unique_columns.contains(&c) => Some(index(&i.accessor_name, c)),
+                _ => None,
+            })
+            .collect::<Result<Vec<_>, CodegenError>>()?;
+        let prefix_indexes = table
+            .indexes
+            .iter()
+            .filter(btree)
+            .filter(|i| i.columns.len() > 1)
+            .map(|i| {
+                let field = member(&i.accessor_name, &handle, HANDLE_MEMBERS);
+                let cols = i
+                    .columns
+                    .iter()
+                    .map(|&c| {
+                        let col = &table.columns[c];
+                        let fail = unsupported(format!("column `{}` of table `{}`", col.field_name, table.wire_name));
+                        Ok((camel(&col.field_name), spell.cs_type(&col.ty).map_err(fail)?, col.field_name.clone(), ordered(&col.ty)))
+                    })
+                    .collect::<Result<Vec<_>, CodegenError>>()?;
+                Ok(PrefixIndex {
+                    name: i.accessor_name.clone(),
+                    class: format!("{field}Index"),
+                    field,
+                    getters: i.columns.iter().map(|&c| format!("row => row.{}", property(c))).collect::<Vec<_>>().join(", "),
+                    overloads: prefix_overloads(&cols),
+                })
+            })
             .collect::<Result<Vec<_>, CodegenError>>()?;
         Ok(Self {
             header: HEADER,
@@ -182,6 +272,7 @@ impl TableFile {
             primary_key: table.primary_key.filter(|_| !table.is_event).map(property),
             uniques,
             btrees,
+            prefix_indexes,
             handle,
         })
     }

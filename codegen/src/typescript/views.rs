@@ -3,7 +3,7 @@
 
 use super::names::{camel, codec, file, named_types, pascal, ts_type, type_name};
 use super::HEADER;
-use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use crate::model::{IndexKind, Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
 use askama::Template;
 
 /// A field of an object type, or a parameter.
@@ -109,9 +109,46 @@ pub(super) struct IndexAccessor {
     pub key_codec: String,
 }
 
+/// A multi-column btree index of a table handle: `filter` by a prefix of its columns.
+pub(super) struct PrefixIndex {
+    pub accessor: String,
+    /// The index's name in the module.
+    pub name: String,
+    /// The union of the tuples `filter` accepts.
+    pub prefix_ty: String,
+    /// `'level', 'score'`: the row fields, in key order.
+    pub fields: String,
+    /// The key columns' codecs, in key order.
+    pub codecs: String,
+}
+
 /// Table handle members an index accessor must not shadow.
-const HANDLE_MEMBERS: &[&str] =
-    &["count", "iter", "onInsert", "removeOnInsert", "onDelete", "removeOnDelete", "onUpdate", "removeOnUpdate", "runtime", "unique", "btree", "constructor"];
+const HANDLE_MEMBERS: &[&str] = &[
+    "count", "iter", "onInsert", "removeOnInsert", "onDelete", "removeOnDelete", "onUpdate", "removeOnUpdate", "runtime", "unique",
+    "btree", "btreePrefix", "constructor",
+];
+
+/// Whether the SDK's `Range` can bound values of `ty` (those it knows the order of).
+fn ordered(ty: &TypeUse) -> bool {
+    matches!(ty, TypeUse::Bool | TypeUse::Primitive(_) | TypeUse::String)
+}
+
+/// The prefixes a btree index over columns of the TypeScript types `tys` accepts: each
+/// leading run of columns with equal values, the last one also as a `Range` where the SDK
+/// can order its values.
+fn prefix_type(tys: &[(String, bool)]) -> String {
+    let mut out = Vec::new();
+    for k in 1..=tys.len() {
+        let equal: Vec<&str> = tys[..k - 1].iter().map(|(t, _)| t.as_str()).collect();
+        let (last, is_ordered) = &tys[k - 1];
+        out.push(format!("[{}]", equal.iter().copied().chain([last.as_str()]).collect::<Vec<_>>().join(", ")));
+        if *is_ordered {
+            let range = format!("__sdk.Range<{last}>");
+            out.push(format!("[{}]", equal.iter().copied().chain([range.as_str()]).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    out.join(" | ")
+}
 
 #[derive(Template)]
 #[template(path = "typescript/table.ts.jinja", escape = "none")]
@@ -131,11 +168,11 @@ pub(super) struct TableFile {
     pub is_event: bool,
     pub uniques: Vec<IndexAccessor>,
     pub filters: Vec<IndexAccessor>,
+    pub prefix_indexes: Vec<PrefixIndex>,
 }
 
 impl TableFile {
-    /// `indexed`: the columns (by position) with a single-column btree or hash index.
-    pub fn new(m: &Module, table: &TableModel, indexed: &[usize]) -> Self {
+    pub fn new(m: &Module, table: &TableModel) -> Self {
         let stem = pascal(&table.accessor_name);
         let row = type_name(m.row_type(table));
         let accessor_of = |i: usize| {
@@ -150,19 +187,52 @@ impl TableFile {
                 key_codec: codec(m, &c.ty),
             }
         };
+        // Event tables are never cached, so they have nothing to look up.
+        let indexes = if table.is_event { &[][..] } else { &table.indexes[..] };
+        // Columns with a single-column btree or hash index of their own get `filter`.
+        let mut indexed: Vec<usize> = indexes
+            .iter()
+            .filter(|i| matches!(i.kind, IndexKind::BTree | IndexKind::Hash))
+            .filter_map(|i| match i.columns[..] {
+                [c] => Some(c),
+                _ => None,
+            })
+            .collect();
+        indexed.sort_unstable();
+        indexed.dedup();
         let (uniques, filters): (Vec<IndexAccessor>, Vec<IndexAccessor>) = if table.is_event {
             (Vec::new(), Vec::new())
         } else {
-            let mut filter_cols: Vec<usize> = indexed.iter().copied().filter(|i| !table.unique_columns.contains(i)).collect();
-            filter_cols.sort_unstable();
-            filter_cols.dedup();
-            (table.unique_columns.iter().map(|&i| accessor_of(i)).collect(), filter_cols.into_iter().map(accessor_of).collect())
+            let filter_cols = indexed.iter().copied().filter(|i| !table.unique_columns.contains(i));
+            (table.unique_columns.iter().map(|&i| accessor_of(i)).collect(), filter_cols.map(accessor_of).collect())
         };
+        let mut taken: Vec<String> = uniques.iter().chain(&filters).map(|a| a.accessor.clone()).collect();
+        let multi: Vec<&crate::model::IndexModel> =
+            indexes.iter().filter(|i| i.kind == IndexKind::BTree && i.columns.len() > 1).collect();
+        let prefix_indexes = multi
+            .iter()
+            .map(|index| {
+                let mut accessor = camel(&index.accessor_name);
+                if HANDLE_MEMBERS.contains(&accessor.as_str()) || taken.contains(&accessor) {
+                    accessor.push_str("Index");
+                }
+                taken.push(accessor.clone());
+                let cols = index.columns.iter().map(|&c| &table.columns[c]);
+                PrefixIndex {
+                    accessor,
+                    name: index.accessor_name.clone(),
+                    prefix_ty: prefix_type(&cols.clone().map(|c| (ts_type(m, &c.ty), ordered(&c.ty))).collect::<Vec<_>>()),
+                    fields: cols.clone().map(|c| format!("'{}'", camel(&c.field_name))).collect::<Vec<_>>().join(", "),
+                    codecs: cols.map(|c| codec(m, &c.ty)).collect::<Vec<_>>().join(", "),
+                }
+            })
+            .collect();
         let key_uses: Vec<&TypeUse> = table
             .unique_columns
             .iter()
-            .chain(indexed)
             .filter(|_| !table.is_event)
+            .chain(&indexed)
+            .chain(multi.iter().flat_map(|i| &i.columns))
             .map(|&i| &table.columns[i].ty)
             .collect();
         let row_index = table.row_type;
@@ -185,6 +255,7 @@ impl TableFile {
             is_event: table.is_event,
             uniques,
             filters,
+            prefix_indexes,
         }
     }
 }

@@ -11,8 +11,7 @@ use std::collections::BTreeSet;
 use std::process::Command;
 
 fn csharp_files(name: &str, options: &Options) -> Vec<OutputFile> {
-    let def = module_def(name);
-    generate(&def, &CSharp::for_module(&def, CSharp::DEFAULT_NAMESPACE), options).unwrap_or_else(|e| panic!("{name}: {e}"))
+    generate(&module_def(name), &CSharp::default(), options).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]
@@ -47,15 +46,23 @@ fn chat_bindings_have_the_expected_files_and_names() {
 #[test]
 fn namespace_option_and_btree_filters() {
     let def = module_def("all-features");
-    let files = generate(&def, &CSharp::for_module(&def, "Game.Net"), &Options::default()).expect("generates");
+    let files = generate(&def, &CSharp::new("Game.Net"), &Options::default()).expect("generates");
     assert!(files.iter().all(|f| f.contents.contains("namespace Game.Net\n")), "every file is in the namespace");
     let player = files.iter().find(|f| f.path == "Tables/Player.g.cs").expect("player table");
     assert!(player.contents.contains("public readonly SpacetimeDB.BTreeIndex<global::Game.Net.Player, uint> Level;"), "{}", player.contents);
     assert!(player.contents.contains("public readonly SpacetimeDB.UniqueIndex<global::Game.Net.Player, string> Name;"), "{}", player.contents);
-    // Without the module definition there are no index facts beyond unique columns.
-    let plain = generate(&def, &CSharp::new("Game.Net"), &Options::default()).expect("generates");
-    let player = plain.iter().find(|f| f.path == "Tables/Player.g.cs").expect("player table");
-    assert!(!player.contents.contains("BTreeIndex"), "{}", player.contents);
+    // The multi-column btree index gets a Filter per prefix, with a range on the last column.
+    for line in [
+        "public readonly ByLevelAndScoreIndex ByLevelAndScore;",
+        "ByLevelAndScore = new ByLevelAndScoreIndex(MakeBTreePrefixIndex(row => row.Level, row => row.Score));",
+        "Filter(uint level) { return index.Filter(level); }",
+        "Filter(SpacetimeDB.Range<uint> level) { return index.FilterRange(level); }",
+        "Filter(uint level, SpacetimeDB.Range<",
+    ] {
+        assert!(player.contents.contains(line), "missing `{line}`:\n{}", player.contents);
+    }
+    // A hash index answers only whole keys, so it gets no prefix filter.
+    assert!(!player.contents.contains("ByColorAndLevel"), "{}", player.contents);
 
     let err = generate(&def, &CSharp::new("Game Net"), &Options::default()).unwrap_err();
     assert!(matches!(err, CodegenError::Unsupported { lang: "C#", .. }), "{err}");
@@ -116,7 +123,7 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
     for (name, def, options) in &sets {
         let dir = scratch.join(name);
         let mut args = vec!["-target:library".to_owned(), format!("-r:{}", dll.display()), format!("-out:{}.dll", dir.display())];
-        for f in generate(def, &CSharp::for_module(def, format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}")) {
+        for f in generate(def, &CSharp::new(format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}")) {
             let path = dir.join(&f.path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
             std::fs::write(&path, f.contents).expect("write generated file");

@@ -2,7 +2,8 @@
  * Table handles: what `conn.db.<table>` is. A handle reads the client cache (`count`,
  * `iter`, `find` on unique columns, `filter` on indexed ones) and registers row callbacks.
  * Generated bindings subclass {@link TableHandle} (or {@link TableHandleWithUpdate} for
- * tables with a primary key) to add one index accessor per indexed column.
+ * tables with a primary key) to add one index accessor per indexed column, and one
+ * {@link BtreePrefixIndex} per multi-column btree index.
  */
 
 import { Type } from './algebraic.js';
@@ -60,6 +61,83 @@ export class BtreeIndex<Row, Key> {
   }
 }
 
+/** One end of a {@link Range}. */
+export type Bound<T> = { tag: 'included'; value: T } | { tag: 'excluded'; value: T } | { tag: 'unbounded' };
+
+/** The values a {@link Range} can bound: those whose order the client knows. */
+export type Ordered = number | bigint | string | boolean;
+
+/**
+ * Orders two column values as the database orders them: numbers and bigints numerically,
+ * booleans false first, strings by code point (the order of their UTF-8 bytes).
+ */
+function compareOrdered(a: unknown, b: unknown): number {
+  if (typeof a === 'string' && typeof b === 'string') {
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      const x = a.codePointAt(i)!;
+      const y = b.codePointAt(i)!;
+      if (x !== y) return x < y ? -1 : 1;
+      if (x > 0xffff) i++; // both strings hold the same surrogate pair here
+    }
+    return Math.sign(a.length - b.length);
+  }
+  const kinds = ['number', 'bigint', 'boolean'];
+  if (typeof a === typeof b && kinds.includes(typeof a)) {
+    const [x, y] = [a as number, b as number];
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  throw new Error(`a Range can only bound numbers, bigints, strings and booleans, not ${typeof a} against ${typeof b}`);
+}
+
+/** A range of values of the last column given to {@link BtreePrefixIndex.filter}. */
+export class Range<T extends Ordered> {
+  /** Both ends default to unbounded. */
+  constructor(
+    readonly from: Bound<T> = { tag: 'unbounded' },
+    readonly to: Bound<T> = { tag: 'unbounded' },
+  ) {}
+
+  /** Whether `value` lies within both ends. */
+  contains(value: T): boolean {
+    const above = (b: Bound<T>): boolean => b.tag === 'unbounded' || compareOrdered(value, b.value) > (b.tag === 'excluded' ? 0 : -1);
+    const below = (b: Bound<T>): boolean => b.tag === 'unbounded' || compareOrdered(value, b.value) < (b.tag === 'excluded' ? 0 : 1);
+    return above(this.from) && below(this.to);
+  }
+}
+
+/**
+ * Filters rows by a multi-column btree index: `conn.db.player.byLevelAndScore.filter([3])`
+ * (a prefix of the columns, each equal), `filter([3, 10])`, or `filter([3, new Range(…)])`
+ * (equal on all but the last given column, which lies in a range). Generated bindings spell
+ * `Prefix` as the union of the tuples the index accepts.
+ */
+export class BtreePrefixIndex<Row, Prefix extends readonly unknown[]> {
+  /** @internal */
+  constructor(
+    private readonly table: TableRuntime<Row>,
+    private readonly columns: readonly string[],
+    private readonly types: readonly Type<unknown>[],
+  ) {}
+
+  /** The cached rows whose leading columns match `prefix`. */
+  *filter(prefix: Prefix): IterableIterator<Row> {
+    if (prefix.length === 0 || prefix.length > this.columns.length) {
+      throw new Error(`filter takes 1 to ${this.columns.length} values of the columns (${this.columns.join(', ')}), in order; got ${prefix.length}`);
+    }
+    const last = prefix.length - 1;
+    const range = prefix[last] instanceof Range ? (prefix[last] as Range<Ordered>) : undefined;
+    const keys = prefix.map((v, i) => (i === last && range !== undefined ? undefined : keyOf(this.types[i]!, v)));
+    for (const row of this.table.cache.iter()) {
+      const fields = row as Record<string, unknown>;
+      const matches = keys.every((key, i) =>
+        key === undefined ? range!.contains(fields[this.columns[i]!] as Ordered) : keyOf(this.types[i]!, fields[this.columns[i]!]) === key,
+      );
+      if (matches) yield row;
+    }
+  }
+}
+
 /** A table of the client cache, with row callbacks of context type `Ctx`. */
 export class TableHandle<Row, Ctx> {
   /** @internal */
@@ -112,6 +190,11 @@ export class TableHandle<Row, Ctx> {
   /** @internal A `filter` accessor for an indexed column. */
   protected btree<Key>(column: string, type: Type<Key>): BtreeIndex<Row, Key> {
     return new BtreeIndex(this.runtime, column, type);
+  }
+
+  /** @internal A `filter` accessor for a multi-column btree index over `columns`, in key order. */
+  protected btreePrefix<Prefix extends readonly unknown[]>(columns: readonly string[], types: readonly Type<unknown>[]): BtreePrefixIndex<Row, Prefix> {
+    return new BtreePrefixIndex<Row, Prefix>(this.runtime, columns, types);
   }
 }
 

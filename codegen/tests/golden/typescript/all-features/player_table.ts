@@ -27,4 +27,6 @@ export class PlayerTableHandle extends __sdk.TableHandleWithUpdate<Player, Event
   readonly level: __sdk.BtreeIndex<Player, number> = this.btree('level', __sdk.t.u32());
   /** Filters the cached rows by the indexed column `color`. */
   readonly color: __sdk.BtreeIndex<Player, Color> = this.btree('color', __sdk.t.lazy(() => Color));
+  /** Filters the cached rows by a prefix of the columns of the btree index `by_level_and_score`, the last one maybe a range. */
+  readonly byLevelAndScore: __sdk.BtreePrefixIndex<Player, [number] | [__sdk.Range<number>] | [number, bigint] | [number, __sdk.Range<bigint>]> = this.btreePrefix(['level', 'score'], [__sdk.t.u32(), __sdk.t.i64()]);
 }

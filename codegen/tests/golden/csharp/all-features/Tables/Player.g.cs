@@ -17,12 +17,35 @@ namespace SpacetimeDB.Types
             public readonly SpacetimeDB.UniqueIndex<global::SpacetimeDB.Types.Player, string> Name;
             /// <summary>Filters cached rows by the btree-indexed column <c>level</c>.</summary>
             public readonly SpacetimeDB.BTreeIndex<global::SpacetimeDB.Types.Player, uint> Level;
+            /// <summary>Filters cached rows by a prefix of the columns of the btree index <c>by_level_and_score</c>.</summary>
+            public readonly ByLevelAndScoreIndex ByLevelAndScore;
 
             internal PlayerHandle(DbConnection conn) : base(conn, "player", ev => new EventContext(conn, ev))
             {
                 Id = MakeUniqueIndex<uint>("id");
                 Name = MakeUniqueIndex<string>("name");
                 Level = MakeBTreeIndex<uint>("level");
+                ByLevelAndScore = new ByLevelAndScoreIndex(MakeBTreePrefixIndex(row => row.Level, row => row.Score));
+            }
+
+            /// <summary>The btree index <c>by_level_and_score</c>: equal values of leading columns, the last maybe a range.</summary>
+            public sealed class ByLevelAndScoreIndex
+            {
+                readonly SpacetimeDB.BTreePrefixIndex<global::SpacetimeDB.Types.Player> index;
+
+                internal ByLevelAndScoreIndex(SpacetimeDB.BTreePrefixIndex<global::SpacetimeDB.Types.Player> index) { this.index = index; }
+
+                /// <summary>The cached rows with the given <c>level</c>.</summary>
+                public System.Collections.Generic.IEnumerable<global::SpacetimeDB.Types.Player> Filter(uint level) { return index.Filter(level); }
+
+                /// <summary>The cached rows with <c>level</c> in a range.</summary>
+                public System.Collections.Generic.IEnumerable<global::SpacetimeDB.Types.Player> Filter(SpacetimeDB.Range<uint> level) { return index.FilterRange(level); }
+
+                /// <summary>The cached rows with the given <c>level</c>, <c>score</c>.</summary>
+                public System.Collections.Generic.IEnumerable<global::SpacetimeDB.Types.Player> Filter(uint level, long score) { return index.Filter(level, score); }
+
+                /// <summary>The cached rows with the given <c>level</c> and <c>score</c> in a range.</summary>
+                public System.Collections.Generic.IEnumerable<global::SpacetimeDB.Types.Player> Filter(uint level, SpacetimeDB.Range<long> score) { return index.FilterRange(score, level); }
             }
 
             /// <inheritdoc/>
