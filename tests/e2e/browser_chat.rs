@@ -5,15 +5,15 @@
 //! and a screenshot is saved in the test's temp dir (kept, and its path printed, when
 //! `SPACETIME_KEEP_SCREENSHOT` is set).
 
-use crate::chat_typescript::{build_sdk, npm_tool};
-use crate::common::poll;
+use crate::common::{ClientProcess, CHAT_DB};
+use crate::toolchains::{build_typescript_sdk, npm_tool};
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, Bindings, QUICKSTART_CHAT};
 use spacetime_testing::server::TestServer;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 /// Serves the files under `root` over HTTP on a loopback port, on a background thread that
@@ -68,33 +68,23 @@ fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
 #[test]
 fn two_browser_pages_chat() {
     let web = repo_root().join("examples/quickstart-chat/client-web");
-    build_sdk();
+    build_typescript_sdk();
     npm_tool("vite", &["build", "--logLevel", "warn"], &web);
     let site = serve_static(web.join("dist"));
 
     let server = TestServer::start();
     let cli = Cli::new(&server);
-    cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some("quickstart-chat"));
+    cli.publish(&build_module(QUICKSTART_CHAT, Bindings::Ours), Some(CHAT_DB));
 
     let out = tempfile::tempdir().unwrap();
-    let page_url = format!("{site}/?host={}&db=quickstart-chat", server.url());
-    let mut child = Command::new("node")
-        .arg(web.join("tests/browser-chat.mjs"))
-        .arg(&page_url)
-        .arg(out.path())
-        .current_dir(&web)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run node");
-    let status = poll("the browser driver to finish", Duration::from_secs(180), || child.try_wait().expect("poll node"), String::new);
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut stdout).expect("read stdout");
-    child.stderr.take().expect("stderr").read_to_string(&mut stderr).expect("read stderr");
-    assert!(status.success(), "the browser chat failed ({status}):\n{stdout}\n{stderr}");
+    let page_url = format!("{site}/?host={}&db={CHAT_DB}", server.url());
+    let mut driver = Command::new("node");
+    driver.arg(web.join("tests/browser-chat.mjs")).arg(&page_url).arg(out.path()).current_dir(&web);
+    // A browser starts and renders slowly on a loaded machine: one deadline for the whole run.
+    let mut driver = ClientProcess::start(driver).with_deadline(Duration::from_secs(180));
+    driver.finish();
     for step in ["bob sees \"alice: hello from alice\"", "alice sees \"bob: hi alice, bob here\"", "an empty name is refused", "browser chat: ok"] {
-        assert!(stdout.contains(step), "missing step {step:?} in:\n{stdout}");
+        driver.assert_printed(step);
     }
 
     let shot = out.path().join("chat.png");

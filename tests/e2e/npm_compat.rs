@@ -9,9 +9,7 @@ use crate::common::*;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, QUICKSTART_CHAT};
 use spacetime_testing::server::TestServer;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::Duration;
 
 both_bindings!(fn the_npm_client_subscribes_and_calls_reducers(bindings) {
@@ -22,42 +20,23 @@ both_bindings!(fn the_npm_client_subscribes_and_calls_reducers(bindings) {
     );
     let server = TestServer::start();
     let cli = Cli::new(&server);
-    cli.publish(&build_module(QUICKSTART_CHAT, bindings), Some("quickstart-chat"));
+    cli.publish(&build_module(QUICKSTART_CHAT, bindings), Some(CHAT_DB));
 
-    let mut child = Command::new("node")
-        .arg("chat.mjs")
-        .arg(server.url())
-        .arg("quickstart-chat")
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("run `node` (install Node 20+: scripts/install-deps.sh)");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let printed = |needle: &str| lines.lock().unwrap().iter().any(|l| l.starts_with(needle));
-    let all = || lines.lock().unwrap().join("\n");
+    let mut command = Command::new("node");
+    command.arg("chat.mjs").arg(server.url()).arg(CHAT_DB).current_dir(&dir);
+    let mut client = ClientProcess::start(command).with_deadline(Duration::from_secs(60));
+    // Waits for a line starting with `needle`, failing at once if the script reports an error.
     let wait = |needle: &str| {
-        poll(&format!("the npm client to print {needle:?}"), Duration::from_secs(60), || {
-            assert!(!printed("error:"), "the npm client failed:\n{}", all());
-            printed(needle).then_some(())
-        }, all)
+        let (_, line) = client.wait_line(0, &format!("a line starting with {needle:?}"), |l| l.starts_with(needle) || l.starts_with("error:"));
+        assert!(!line.starts_with("error:"), "the npm client failed:\n{}", client.output());
     };
 
     wait("ready");
-    cli.call("quickstart-chat", "send_message", &["hello from the cli"]).ok();
+    cli.call(CHAT_DB, "send_message", &["hello from the cli"]).ok();
     wait("bye");
-    let status = poll("the npm client to exit", Duration::from_secs(30), || child.try_wait().expect("poll node"), all);
-    assert!(status.success(), "the npm client exits successfully: {status}\n{}", all());
+    client.finish();
 
-    let seen = lines.lock().unwrap().clone();
+    let seen = client.lines();
     assert!(
         in_order(&seen, &[
             "connected ",
@@ -72,8 +51,12 @@ both_bindings!(fn the_npm_client_subscribes_and_calls_reducers(bindings) {
             "bye",
         ]),
         "the npm client saw the session in order:\n{}",
-        seen.join("\n")
+        client.output()
     );
-    assert!(printed("update user (none) -> npm"), "the rename reached the npm client's cache as an update:\n{}", all());
-    assert!(cli.sql("quickstart-chat", "SELECT name FROM user").ok().stdout.contains("\"npm\""), "the rename is in the database");
+    assert!(
+        seen.iter().any(|l| l.starts_with("update user (none) -> npm")),
+        "the rename reached the npm client's cache as an update:\n{}",
+        client.output()
+    );
+    assert!(cli.sql(CHAT_DB, "SELECT name FROM user").ok().stdout.contains("\"npm\""), "the rename is in the database");
 });

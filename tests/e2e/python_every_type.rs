@@ -5,7 +5,8 @@
 //! `ReducerEvent` a reducer call returns, against a real server running the all-features
 //! module with bindings generated just now.
 
-use crate::chat_python::{generate_python_bindings, python_script};
+use crate::common::*;
+use crate::toolchains::python_script;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, Bindings, ALL_FEATURES};
 use spacetime_testing::server::TestServer;
@@ -14,7 +15,7 @@ use spacetime_testing::server::TestServer;
 fn every_column_type_round_trips_through_python() {
     let wasm = build_module(ALL_FEATURES, Bindings::Ours);
     let bindings = tempfile::tempdir().unwrap();
-    generate_python_bindings(&wasm, &bindings.path().join("all_features"));
+    generate_bindings("python", &wasm, &bindings.path().join("all_features"), &[]);
     let server = TestServer::start();
     Cli::new(&server).publish(&wasm, Some("all-features"));
 
@@ -22,7 +23,7 @@ fn every_column_type_round_trips_through_python() {
     client.expect("every_type round trip: OK");
     let rows = client.output().lines().filter(|l| l.contains("columns round-tripped")).count();
     assert_eq!(rows, 3, "three rows checked:\n{}", client.output());
-    assert!(client.printed("a failing reducer raises: reducer `add_player` failed: player names must not be empty"));
-    assert!(client.printed("level_up returned its committed ReducerEvent"), "{}", client.output());
+    client.assert_printed("a failing reducer raises: reducer `add_player` failed: player names must not be empty");
+    client.assert_printed("level_up returned its committed ReducerEvent");
     client.finish();
 }

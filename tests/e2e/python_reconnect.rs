@@ -4,8 +4,8 @@
 //! each change reported once (`sdks/python/e2e/reconnect_converges.py`, against the
 //! all-features module with bindings generated just now).
 
-use crate::chat_python::{generate_python_bindings, python_script};
 use crate::common::*;
+use crate::toolchains::python_script;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, Bindings, ALL_FEATURES};
 use spacetime_testing::server::TestServer;
@@ -29,7 +29,7 @@ fn add_player(cli: &Cli, name: &str) {
 fn python_client_converges_after_the_server_is_killed_and_restarted() {
     let wasm = build_module(ALL_FEATURES, Bindings::Ours);
     let bindings = tempfile::tempdir().unwrap();
-    generate_python_bindings(&wasm, &bindings.path().join("all_features"));
+    generate_bindings("python", &wasm, &bindings.path().join("all_features"), &[]);
     let mut server = TestServer::start();
     let cli = Cli::new(&server);
     cli.publish(&wasm, Some(DB));
@@ -70,8 +70,8 @@ fn python_client_converges_after_the_server_is_killed_and_restarted() {
         client.output()
     );
     assert_eq!(reported(&client, mark, "stream "), callbacks, "the stream reports what the callbacks do:\n{}", client.output());
-    assert!(client.printed("dump ada/1, cy/2, dee/1"), "the cache converged:\n{}", client.output());
-    assert!(!client.printed("disconnected"), "the connection was resumed, not ended:\n{}", client.output());
+    assert!(client.has_printed("dump ada/1, cy/2, dee/1"), "the cache converged:\n{}", client.output());
+    assert!(!client.has_printed("disconnected"), "the connection was resumed, not ended:\n{}", client.output());
 
     // The resubscribed query set is live.
     let mark = client.lines().len();
@@ -81,5 +81,5 @@ fn python_client_converges_after_the_server_is_killed_and_restarted() {
     assert_eq!(reported(&client, mark, "callback "), ["insert eve/1 via reducer"], "{}", client.output());
     assert_eq!(reported(&client, mark, "stream "), ["insert eve/1 via reducer"], "{}", client.output());
     client.finish();
-    assert!(client.printed("disconnected"), "{}", client.output());
+    assert!(client.has_printed("disconnected"), "{}", client.output());
 }

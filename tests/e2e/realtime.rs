@@ -11,33 +11,16 @@
 //! then, and the lines since a mark are all the callbacks there are.
 
 use crate::common::*;
-use spacetime_testing::modules::{build_module, repo_root, Bindings, REALTIME};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use crate::toolchains::cargo_build;
+use spacetime_testing::modules::{build_module, Bindings, REALTIME};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 
-/// How long any one expected line may take.
-const LINE_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Builds the test client once per test process (native, in its own workspace and
-/// target dir, so the nested cargo never waits on the outer build's lock).
-pub fn client_bin() -> PathBuf {
+/// Builds the test client once per test process.
+fn client_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-        let target = home.join(".cache/spacetime-target/native-realtime-client");
-        let output = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .arg("build")
-            .current_dir(repo_root().join("tests/realtime-client"))
-            .env("CARGO_TARGET_DIR", &target)
-            .output()
-            .expect("run cargo");
-        assert!(output.status.success(), "building the realtime client failed:\n{}", String::from_utf8_lossy(&output.stderr));
-        target.join("debug/realtime-client")
-    })
-    .clone()
+    BIN.get_or_init(|| cargo_build("tests/realtime-client", None, "realtime-client")).clone()
 }
 
 /// A server running the realtime module, published by `owner`.
@@ -45,22 +28,21 @@ pub fn realtime_fixture(bindings: Bindings) -> Fixture {
     Fixture::new(REALTIME, bindings, "realtime")
 }
 
-/// One running test client: its stdin and everything it printed.
-pub struct Rt {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Arc<Mutex<Vec<String>>>,
+/// One running test client, speaking its line protocol (`sub`, `call`, `sync`, `dump`)
+/// over a [`ClientProcess`].
+pub struct RealtimeClient {
+    process: ClientProcess,
     syncs: u32,
 }
 
-impl Rt {
+impl RealtimeClient {
     /// Connects to `db` at `url` as the holder of `token` (anonymous without one),
     /// reconnecting after `reconnect_ms` if given, and waits for `connected`.
     pub fn connect(url: &str, db: &str, token: Option<&str>, reconnect_ms: Option<u64>) -> Self {
         Self::connect_with(url, db, token, reconnect_ms, &[])
     }
 
-    /// As [`Rt::connect`], with more client flags (`--compression gzip`).
+    /// As [`RealtimeClient::connect`], with more client flags (`--compression gzip`).
     pub fn connect_with(url: &str, db: &str, token: Option<&str>, reconnect_ms: Option<u64>, extra: &[&str]) -> Self {
         let mut command = Command::new(client_bin());
         command.args(["--uri", url, "--db", db]).args(extra);
@@ -70,22 +52,7 @@ impl Rt {
         if let Some(ms) = reconnect_ms {
             command.args(["--reconnect-ms", &ms.to_string()]);
         }
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn the realtime client");
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("piped stdout");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let client = Self { child, stdin, lines, syncs: 0 };
+        let client = Self { process: ClientProcess::start(command), syncs: 0 };
         client.wait_for("connected ");
         client
     }
@@ -102,41 +69,36 @@ impl Rt {
     }
 
     /// Sends one command line.
+    #[track_caller]
     pub fn send(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to the client");
+        self.process.send(line);
     }
 
     /// Everything printed so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().unwrap().clone()
+        self.process.lines()
     }
 
-    /// How many lines were printed so far; a mark for [`Rt::callbacks_since`].
+    /// Everything printed so far, for failure messages.
+    pub fn output(&self) -> String {
+        self.process.output()
+    }
+
+    /// How many lines were printed so far; a mark for [`RealtimeClient::callbacks_since`].
     pub fn mark(&self) -> usize {
-        self.lines.lock().unwrap().len()
+        self.process.mark()
     }
 
     /// Waits for a line starting with `prefix` and returns its index.
     #[track_caller]
     pub fn wait_for(&self, prefix: &str) -> usize {
-        poll(
-            &format!("a line starting with {prefix:?}"),
-            LINE_DEADLINE,
-            || self.lines.lock().unwrap().iter().position(|l| l.starts_with(prefix)),
-            || self.lines().join("\n"),
-        )
+        self.process.wait_line(0, &format!("a line starting with {prefix:?}"), |l| l.starts_with(prefix)).0
     }
 
     /// Waits for a line starting with `prefix` printed at or after `mark`.
     #[track_caller]
     pub fn wait_for_since(&self, mark: usize, prefix: &str) -> String {
-        poll(
-            &format!("a line starting with {prefix:?} after line {mark}"),
-            LINE_DEADLINE,
-            || self.lines.lock().unwrap().iter().skip(mark).find(|l| l.starts_with(prefix)).cloned(),
-            || self.lines().join("\n"),
-        )
+        self.process.wait_line(mark, &format!("a line starting with {prefix:?} after line {mark}"), |l| l.starts_with(prefix)).1
     }
 
     /// Subscribes the query set `name` and waits until it is applied.
@@ -145,7 +107,7 @@ impl Rt {
         let mark = self.mark();
         self.send(&format!("sub {name} {}", queries.join("|")));
         let line = self.wait_for_since(mark, &format!("applied {name}"));
-        assert_eq!(line, format!("applied {name}"));
+        assert_eq!(line, format!("applied {name}"), "{}", self.output());
         self.assert_no_errors();
     }
 
@@ -166,7 +128,8 @@ impl Rt {
     /// Calls a reducer that must commit.
     #[track_caller]
     pub fn call_ok(&mut self, reducer: &str, args: &[&str]) {
-        assert_eq!(self.call(reducer, args), "ok", "{reducer}{args:?} commits");
+        let result = self.call(reducer, args);
+        assert_eq!(result, "ok", "{reducer}{args:?} commits; the client printed:\n{}", self.output());
     }
 
     /// Waits until every message the server sent before now has been handled.
@@ -179,7 +142,7 @@ impl Rt {
 
     /// The row-callback lines printed since `mark`.
     pub fn callbacks_since(&self, mark: usize) -> Vec<String> {
-        let lines = self.lines.lock().unwrap();
+        let lines = self.lines();
         lines[mark..].iter().filter(|l| ["insert ", "delete ", "update "].iter().any(|p| l.starts_with(p))).cloned().collect()
     }
 
@@ -196,25 +159,14 @@ impl Rt {
     pub fn assert_no_errors(&self) {
         let lines = self.lines();
         let bad: Vec<_> = lines.iter().filter(|l| l.starts_with("bad-command") || l.starts_with("wrong-reducer")).collect();
-        assert!(bad.is_empty(), "the client reported problems: {bad:?}\nall lines:\n{}", lines.join("\n"));
+        assert!(bad.is_empty(), "the client reported problems: {bad:?}\nall output:\n{}", self.output());
     }
 
     /// Closes stdin and waits for a clean exit.
     #[track_caller]
     pub fn finish(mut self) {
         self.assert_no_errors();
-        drop(self.stdin.take());
-        let lines = self.lines.clone();
-        let child = &mut self.child;
-        let status = poll("the client to exit", LINE_DEADLINE, || child.try_wait().expect("poll"), || lines.lock().unwrap().join("\n"));
-        assert!(status.success(), "the client exits successfully: {status}");
-    }
-}
-
-impl Drop for Rt {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.finish();
     }
 }
 
@@ -228,39 +180,15 @@ fn strings(lines: &[&str]) -> Vec<String> {
     lines.iter().map(|l| (*l).to_owned()).collect()
 }
 
-/// The files of a bindings directory, by name.
-fn read_bindings(dir: &Path) -> std::collections::BTreeMap<String, String> {
-    std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
-        .collect()
-}
-
 both_bindings!(fn client_bindings_are_what_generate_prints(bindings) {
     let wasm = build_module(REALTIME, bindings);
-    let out = tempfile::tempdir().unwrap();
-    let dir = out.path().join("module_bindings");
-    let status = Command::new(spacetime_testing::server::spacetime_bin())
-        .args(["generate", "--lang", "rust", "--include-private", "--out-dir"])
-        .arg(&dir)
-        .arg("--bin-path")
-        .arg(&wasm)
-        .output()
-        .expect("run `spacetime generate`");
-    assert!(status.status.success(), "generate failed: {}", String::from_utf8_lossy(&status.stderr));
-    let committed = read_bindings(&repo_root().join("tests/realtime-client/src/module_bindings"));
-    let generated = read_bindings(&dir);
-    assert_eq!(generated.keys().collect::<Vec<_>>(), committed.keys().collect::<Vec<_>>());
-    for (name, text) in &committed {
-        assert!(&generated[name] == text, "{name}: the committed binding differs from generate's output; regenerate it");
-    }
+    assert_bindings_current("rust", &wasm, &["--include-private"], &["tests/realtime-client/src/module_bindings"]);
 });
 
 both_bindings!(fn row_callbacks_fire_once_and_the_caller_gets_its_result(bindings) {
     let fx = realtime_fixture(bindings);
-    let mut alice = Rt::anonymous(&fx);
-    let mut bob = Rt::anonymous(&fx);
+    let mut alice = RealtimeClient::anonymous(&fx);
+    let mut bob = RealtimeClient::anonymous(&fx);
 
     // The caller hears about a reducer even when it is subscribed to nothing.
     assert_eq!(alice.call("noop", &[]), "ok");
@@ -314,8 +242,8 @@ both_bindings!(fn a_failed_reducer_changes_no_cache(bindings) {
     let fx = realtime_fixture(bindings);
     fx.call("insert_item", &["1", "apple", "5"]).ok();
     fx.call("insert_item", &["2", "pear", "3"]).ok();
-    let mut alice = Rt::anonymous(&fx);
-    let mut bob = Rt::anonymous(&fx);
+    let mut alice = RealtimeClient::anonymous(&fx);
+    let mut bob = RealtimeClient::anonymous(&fx);
     alice.subscribe("items", &["SELECT * FROM item"]);
     bob.subscribe("items", &["SELECT * FROM item"]);
     let (a, b) = (alice.mark(), bob.mark());
@@ -342,7 +270,7 @@ both_bindings!(fn overlapping_query_sets_share_rows_until_both_let_go(bindings) 
     fx.call("insert_item", &["1", "apple", "7"]).ok(); // both sets
     fx.call("insert_item", &["2", "pear", "3"]).ok(); // `small` only
     fx.call("insert_item", &["20", "fig", "9"]).ok(); // `big` only
-    let mut alice = Rt::anonymous(&fx);
+    let mut alice = RealtimeClient::anonymous(&fx);
 
     let mark = alice.mark();
     alice.subscribe("big", &["SELECT * FROM item WHERE count > 5"]);
@@ -399,14 +327,14 @@ both_bindings!(fn a_join_subscription_follows_both_tables(bindings) {
     fx.call("add_person", &["2", "bob"]).ok();
     fx.call("add_pet", &["10", "1", "rex"]).ok();
     fx.call("add_pet", &["11", "2", "tom"]).ok();
-    let mut c = Rt::anonymous(&fx);
-    let mut owner = Rt::owner(&fx);
+    let mut c = RealtimeClient::anonymous(&fx);
+    let mut owner = RealtimeClient::owner(&fx);
 
     let mark = c.mark();
     c.subscribe("alices-pets", &["SELECT pet.* FROM pet JOIN person ON pet.owner_id = person.id WHERE person.name = 'alice'"]);
     assert_eq!(c.callbacks_since(mark), strings(&["insert pet 10/1/rex via applied"]));
 
-    let step = |c: &mut Rt, owner: &mut Rt, reducer: &str, args: &[&str], expected: &[&str]| {
+    let step = |c: &mut RealtimeClient, owner: &mut RealtimeClient, reducer: &str, args: &[&str], expected: &[&str]| {
         let mark = c.mark();
         owner.call_ok(reducer, args);
         c.sync();
@@ -445,7 +373,7 @@ both_bindings!(fn a_join_subscription_follows_both_tables(bindings) {
 both_bindings!(fn a_private_table_refuses_non_owners(bindings) {
     let fx = realtime_fixture(bindings);
     fx.call("add_secret", &["1", "hunter2"]).ok();
-    let mut stranger = Rt::anonymous(&fx);
+    let mut stranger = RealtimeClient::anonymous(&fx);
     let mark = stranger.mark();
     stranger.send("sub secrets SELECT * FROM secret");
     let error = stranger.wait_for_since(mark, "sub-error secrets: ");
@@ -463,7 +391,7 @@ both_bindings!(fn a_private_table_refuses_non_owners(bindings) {
     let error = stranger.wait_for_since(mark, "sub-error sneaky: ");
     assert!(error.contains("secret"), "the error names the table: {error}");
 
-    let mut owner = Rt::owner(&fx);
+    let mut owner = RealtimeClient::owner(&fx);
     let mark = owner.mark();
     owner.subscribe("secrets", &["SELECT * FROM secret"]);
     assert_eq!(owner.callbacks_since(mark), strings(&["insert secret 1/hunter2 via applied"]));
@@ -477,7 +405,7 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
     fx.call("add_person", &["1", "alice"]).ok();
     fx.call("add_pet", &["10", "1", "rex"]).ok();
     fx.call("add_secret", &["1", "hunter2"]).ok();
-    let mut stranger = Rt::anonymous(&fx);
+    let mut stranger = RealtimeClient::anonymous(&fx);
     let mark = stranger.mark();
     stranger.subscribe("all", &["SELECT * FROM *"]);
     assert_eq!(
@@ -491,7 +419,7 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
     stranger.sync();
     assert_eq!(stranger.callbacks_since(mark), strings(&["update item 1/apple/1 -> 1/apple/2 via transaction"]));
 
-    let mut owner = Rt::owner(&fx);
+    let mut owner = RealtimeClient::owner(&fx);
     let mark = owner.mark();
     owner.subscribe("all", &["SELECT * FROM *"]);
     assert_eq!(
@@ -511,9 +439,9 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
 
 both_bindings!(fn clients_with_different_compression_see_the_same_large_rows(bindings) {
     let fx = realtime_fixture(bindings);
-    let mut clients: Vec<Rt> = ["none", "brotli", "gzip"]
+    let mut clients: Vec<RealtimeClient> = ["none", "brotli", "gzip"]
         .iter()
-        .map(|c| Rt::connect_with(&fx.server.url(), &fx.name, None, None, &["--compression", c]))
+        .map(|c| RealtimeClient::connect_with(&fx.server.url(), &fx.name, None, None, &["--compression", c]))
         .collect();
     // Rows well over the 1 KiB above which the server compresses a message.
     let big = "x".repeat(3000);

@@ -5,7 +5,7 @@
 //! Ours and upstream, as in [`crate::realtime`].
 
 use crate::common::*;
-use crate::realtime::{realtime_fixture, Rt};
+use crate::realtime::{realtime_fixture, RealtimeClient};
 
 /// The callback lines without their ` via CAUSE` suffix, sorted.
 fn changes(lines: Vec<String>) -> Vec<String> {
@@ -26,7 +26,7 @@ both_bindings!(fn a_client_converges_after_the_server_is_killed_and_restarted(bi
     fx.call("add_pet", &["11", "1", "tom"]).ok();
     // A reconnect delay long enough that the changes below are usually made while the
     // client is away; if it comes back sooner they arrive live, with the same callbacks.
-    let mut c = Rt::connect(&fx.server.url(), &fx.name, None, Some(1500));
+    let mut c = RealtimeClient::connect(&fx.server.url(), &fx.name, None, Some(1500));
     c.subscribe("items", &["SELECT * FROM item"]);
     c.subscribe("pets", &[JOIN]);
     // Confirmed reads: once `sync` answers, every earlier transaction is durable.
@@ -69,7 +69,7 @@ both_bindings!(fn a_client_converges_after_the_server_is_killed_and_restarted(bi
 both_bindings!(fn a_live_subscription_survives_a_module_update(bindings) {
     let fx = realtime_fixture(bindings);
     fx.call("insert_item", &["1", "apple", "1"]).ok();
-    let mut c = Rt::anonymous(&fx);
+    let mut c = RealtimeClient::anonymous(&fx);
     c.subscribe("items", &["SELECT * FROM item"]);
     c.subscribe("pets", &[JOIN]);
 
@@ -94,7 +94,7 @@ both_bindings!(fn a_reconnecting_client_follows_a_publish_that_deletes_the_data(
     let fx = realtime_fixture(bindings);
     fx.call("insert_item", &["1", "apple", "1"]).ok();
     fx.call("insert_item", &["2", "pear", "2"]).ok();
-    let mut c = Rt::connect(&fx.server.url(), &fx.name, None, Some(300));
+    let mut c = RealtimeClient::connect(&fx.server.url(), &fx.name, None, Some(300));
     c.subscribe("items", &["SELECT * FROM item"]);
     c.sync();
     let mark = c.mark();
