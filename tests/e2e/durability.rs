@@ -3,7 +3,10 @@
 //! with a message saying what was dropped, and under steady load every acknowledged
 //! call survives and no transaction is half-applied. Snapshots are taken and a damaged
 //! one is passed over; `--in-memory` keeps nothing; SQL reads are confirmed unless
-//! `?confirmed=false`.
+//! `?confirmed=false`. Results and confirmed subscription updates wait until their
+//! commit is durable (held with the `hold-fsync` fault-injection file), and a log that
+//! cannot be written (a file-size limit, as a full disk) stops only its database, with
+//! a clear error, losing nothing acknowledged.
 
 use crate::common::*;
 use spacetime_testing::cli::Cli;
@@ -334,4 +337,167 @@ fn clients_connected_at_a_crash_are_disconnected_on_restart() {
     assert_eq!(online(&fx), 1, "{}", fx.sql("SELECT * FROM online"));
     let again = fx.logs(100).iter().filter(|l| l.contains("client(s) connected before the restart")).count();
     assert_eq!(again, 1, "no client is disconnected twice");
+}
+
+/// `POST /v1/database/:db/call/:reducer` with JSON `args`, as `cli`'s identity: the
+/// status and the body.
+fn http_call(server: &TestServer, cli: &Cli, db: &str, reducer: &str, args: serde_json::Value) -> (u16, String) {
+    let token = cli.token().expect("the CLI is logged in");
+    let response = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/database/{db}/call/{reducer}", server.url()))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(args.to_string())
+        .send()
+        .expect("the server answers");
+    (response.status().as_u16(), response.text().unwrap_or_default())
+}
+
+/// The pid of the `spacetime start` process serving `data_dir` (found in `/proc`).
+fn server_pid(data_dir: &Path) -> String {
+    let needle = data_dir.to_string_lossy().into_owned();
+    let found = std::fs::read_dir("/proc").expect("/proc is readable").flatten().find(|entry| {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        args.iter().any(|a| a == "start") && args.iter().any(|a| *a == needle)
+    });
+    found.expect("the server process is in /proc").file_name().to_string_lossy().into_owned()
+}
+
+/// The balances after `k` transfers of 1 from account 0 to account 1.
+fn moved_from_0_to_1(k: i64) -> Vec<i64> {
+    let mut balances = vec![START; N as usize];
+    balances[0] -= k;
+    balances[1] += k;
+    balances
+}
+
+#[test]
+fn a_log_that_cannot_be_written_stops_only_its_database() {
+    let wasm = build_module(BENCH, Bindings::Ours);
+    let mut server = TestServer::start();
+    let cli = Cli::new(&server);
+    for db in ["log-fails", "log-works"] {
+        cli.publish(&wasm, Some(db));
+        cli.call(db, "seed", &["0", &N.to_string(), &START.to_string()]).ok();
+        cli.call(db, "transfer", &["0", "1", "1"]).ok();
+    }
+    // A real write error: past a file-size limit (RLIMIT_FSIZE) a write fails with
+    // EFBIG, as on a full disk with ENOSPC. Every log is far below 256 KiB so far.
+    let pid = server_pid(&server.data_dir());
+    let limited = std::process::Command::new("prlimit").args(["--pid", &pid, "--fsize=262144:262144"]).status();
+    assert!(limited.expect("run prlimit").success(), "prlimit sets the server's file-size limit");
+
+    // 50,000 new accounts make one record of about 800 KB: its write fails.
+    let (status, body) = http_call(&server, &cli, "log-fails", "seed", serde_json::json!([100, 50_000, 5]));
+    assert_eq!(status, 503, "{body}");
+    for needle in ["commit log cannot be written", "File too large", "restart the server", "nothing after it was acknowledged"] {
+        assert!(body.contains(needle), "the error names the problem and the fix ({needle}): {body}");
+    }
+    // The database stays stopped: no call, no SQL, until a restart.
+    let (status, body) = http_call(&server, &cli, "log-fails", "transfer", serde_json::json!([1, 2, 1]));
+    assert!(status == 503 && body.contains("commit log cannot be written"), "{status} {body}");
+    let sql = cli.sql("log-fails", "SELECT * FROM account");
+    assert!(!sql.success() && sql.stderr.contains("commit log cannot be written"), "{}", sql.stderr);
+    let logs = cli.logs("log-fails", 20);
+    assert!(logs.iter().any(|l| l.contains("this database has stopped")), "the module log says why: {logs:?}");
+
+    // The other database on the server keeps working.
+    let (status, body) = http_call(&server, &cli, "log-works", "transfer", serde_json::json!([0, 1, 1]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(balances(&cli, "log-works"), moved_from_0_to_1(2));
+
+    // A restart (without the limit) recovers: every acknowledged transfer is there, the
+    // refused seed is not, and the database serves again.
+    server.restart();
+    let output = server.output();
+    assert!(output.contains("File too large"), "the server log names the cause: {output}");
+    assert_eq!(balances(&cli, "log-fails"), moved_from_0_to_1(1));
+    let (status, body) = http_call(&server, &cli, "log-fails", "transfer", serde_json::json!([1, 2, 1]));
+    assert_eq!(status, 200, "{body}");
+}
+
+/// The stdout lines of a child process, on a channel.
+fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn results_and_updates_wait_until_the_commit_is_durable() {
+    let wasm = build_module(BENCH, Bindings::Ours);
+    let server = TestServer::start();
+    let cli = Cli::new(&server);
+    cli.publish(&wasm, Some("withheld"));
+    cli.call("withheld", "tick", &["1"]).ok();
+    // One subscriber with confirmed reads (the default), one without.
+    let subscribe = |confirmed: &str| {
+        let mut child = std::process::Command::new(spacetime_testing::server::spacetime_bin())
+            .arg("--config-path")
+            .arg(cli.config_path())
+            .args(["subscribe", "--server", cli.server_url(), "withheld", "SELECT * FROM ticker", "-t", "600"])
+            .args(["--print-initial-update", "--confirmed", confirmed])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn `spacetime subscribe`");
+        let lines = lines_of(&mut child);
+        (KillOnDrop(child), lines)
+    };
+    let (_confirmed_child, confirmed) = subscribe("true");
+    let (_unconfirmed_child, unconfirmed) = subscribe("false");
+    // Each is subscribed once it printed its initial update.
+    for (what, lines) in [("confirmed", &confirmed), ("unconfirmed", &unconfirmed)] {
+        let first = lines.recv_timeout(PROGRESS).unwrap_or_else(|e| panic!("no initial update for the {what} subscriber: {e}"));
+        assert!(first.contains("ticker"), "{what}: {first}");
+    }
+    let replica = segments(&server.data_dir())
+        .first()
+        .and_then(|segment| segment.parent()?.parent().map(Path::to_path_buf))
+        .expect("the database has a log");
+    let hold = replica.join("hold-fsync");
+    std::fs::write(&hold, b"").expect("create the hold file");
+
+    let caller = {
+        let (url, token) = (server.url(), cli.token().expect("logged in"));
+        std::thread::spawn(move || {
+            reqwest::blocking::Client::new()
+                .post(format!("{url}/v1/database/withheld/call/tick"))
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body("[42]")
+                .send()
+                .map(|r| r.status().as_u16())
+        })
+    };
+    // The unconfirmed subscriber sees the update as soon as it commits...
+    poll("the unconfirmed update", PROGRESS, || unconfirmed.try_recv().ok().filter(|l| l.contains("42")), String::new);
+    // ...and an unconfirmed read sees the row, but the commit is not durable, so the
+    // call has no answer and the confirmed subscriber has seen nothing.
+    let unconfirmed_sql = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/database/withheld/sql?confirmed=false", server.url()))
+        .bearer_auth(cli.token().expect("logged in"))
+        .body("SELECT * FROM ticker")
+        .send()
+        .and_then(|r| r.text())
+        .expect("an unconfirmed read answers");
+    assert!(unconfirmed_sql.contains("42"), "{unconfirmed_sql}");
+    assert!(!caller.is_finished(), "the call answered before its commit was durable");
+    let early: Vec<String> = confirmed.try_iter().collect();
+    assert!(!early.iter().any(|l| l.contains("42")), "a confirmed subscriber saw a commit before it was durable: {early:?}");
+
+    std::fs::remove_file(&hold).expect("remove the hold file");
+    let status = caller.join().expect("the caller thread").expect("the call answers");
+    assert_eq!(status, 200);
+    poll("the confirmed update", PROGRESS, || confirmed.try_recv().ok().filter(|l| l.contains("42")), String::new);
 }

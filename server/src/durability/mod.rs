@@ -38,9 +38,56 @@ pub struct StorageConfig {
 }
 
 /// The storage of replica `replica_id`, or `None` for an in-memory server.
+///
+/// The first call for a durable server also makes sure a file-size limit cannot kill
+/// the server (see [`catch_file_size_signal`]).
 pub fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
-    (!config.in_memory)
-        .then(|| StorageConfig { dir: config.replica_dir(replica_id), snapshot_every: config.snapshot_every })
+    if config.in_memory {
+        return None;
+    }
+    catch_file_size_signal();
+    Some(StorageConfig { dir: config.replica_dir(replica_id), snapshot_every: config.snapshot_every })
+}
+
+/// Fault injection: while a file of this name exists in a database's replica
+/// directory, its log writer holds every fsync, so nothing new becomes durable (and
+/// nothing confirmed is released) until the file is removed. The end-to-end tests use
+/// it to show that results and subscription updates wait for durability; an operator
+/// never needs it. Checking costs one `stat` per fsync (per batch of transactions).
+pub const HOLD_FSYNC_FILE: &str = "hold-fsync";
+
+/// Blocks while `path` exists, checking every 10 ms (see [`HOLD_FSYNC_FILE`]).
+fn hold_while_exists(path: &std::path::Path) {
+    if !path.exists() {
+        return;
+    }
+    log::warn!("{} exists: holding the commit log's fsyncs until it is removed", path.display());
+    while path.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    log::warn!("{} removed: fsyncs resume", path.display());
+}
+
+/// Catches `SIGXFSZ` (once per process, within a tokio runtime), as PostgreSQL ignores
+/// it: a write past the process's file-size limit (`RLIMIT_FSIZE`) then fails with
+/// `EFBIG` like a full disk fails with `ENOSPC`, so only the database whose log hit it
+/// stops (see [`stopped_message`]) instead of the signal killing the whole server.
+fn catch_file_size_signal() {
+    #[cfg(unix)]
+    {
+        static CAUGHT: std::sync::Once = std::sync::Once::new();
+        if tokio::runtime::Handle::try_current().is_err() {
+            return;
+        }
+        CAUGHT.call_once(|| {
+            // tokio's handler stays installed for the life of the process, even once
+            // this stream is dropped; nothing needs to read the signals.
+            const SIGXFSZ: i32 = 25;
+            if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ)) {
+                log::warn!("cannot catch SIGXFSZ; a file-size limit would stop the server: {e}");
+            }
+        });
+    }
 }
 
 /// Why a database's durable state could not be restored.
@@ -193,7 +240,12 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         log::info!("{}: restored, replayed {replayed} transaction(s)", storage.dir.display());
     }
     let snapshots = recovered.snapshots.clone();
-    let durability = Durability::start(recovered.commitlog, DurabilityOptions::default())?;
+    let hold = storage.dir.join(HOLD_FSYNC_FILE);
+    let options = DurabilityOptions::default().before_sync(move |_| {
+        hold_while_exists(&hold);
+        Ok(())
+    });
+    let durability = Durability::start(recovered.commitlog, options)?;
     let log = DatabaseLog {
         durability: Arc::new(durability),
         snapshots,
