@@ -6,7 +6,7 @@
 
 use super::publish::build_module;
 use anyhow::{anyhow, bail, Context, Result};
-use spacetime_codegen::{generate, CSharp, Options, OutputFile, Python, Rust, TypeScript, AUTO_GENERATED_PREFIX};
+use spacetime_codegen::{generate, CSharp, Lang, Options, OutputFile, Python, Rust, TypeScript};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10};
 use spacetime_sats::json::from_json;
@@ -75,14 +75,18 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
         }
     };
     let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
-    let options = Options { include_private: args.include_private };
-    let files = match args.lang {
-        Language::Rust => generate(&def, &Rust, &options)?,
-        Language::Csharp => generate(&def, &CSharp::new(args.namespace.as_str()), &options)?,
-        Language::Python => generate(&def, &Python, &options)?,
-        Language::Typescript => generate(&def, &TypeScript, &options)?,
+    let csharp;
+    let lang: &dyn Lang = match args.lang {
+        Language::Rust => &Rust,
+        Language::Csharp => {
+            csharp = CSharp::new(args.namespace.as_str());
+            &csharp
+        }
+        Language::Python => &Python,
+        Language::Typescript => &TypeScript,
     };
-    write_files(&args.out_dir, &files)?;
+    let files = generate(&def, lang, &Options { include_private: args.include_private })?;
+    write_files(&args.out_dir, &files, &lang.generated_prefix())?;
     println!("Generate finished successfully.");
     Ok(())
 }
@@ -109,9 +113,10 @@ fn read_module_def(path: &Path) -> Result<RawModuleDef> {
     parsed.map_err(|e| anyhow!("{} is not a module definition in SATS-JSON: {e}", path.display()))
 }
 
-/// Writes `files` under `out_dir`, then deletes the files there that carry the generated
-/// header but were not written now (left over from tables or reducers since removed).
-fn write_files(out_dir: &Path, files: &[OutputFile]) -> Result<()> {
+/// Writes `files` under `out_dir`, then deletes the files there that start with the
+/// language's generated header `prefix` but were not written now (left over from tables or
+/// reducers since removed).
+fn write_files(out_dir: &Path, files: &[OutputFile], prefix: &str) -> Result<()> {
     std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     let mut written = BTreeSet::new();
     for file in files {
@@ -122,34 +127,35 @@ fn write_files(out_dir: &Path, files: &[OutputFile]) -> Result<()> {
         std::fs::write(&path, &file.contents).with_context(|| format!("cannot write {}", path.display()))?;
         written.insert(path);
     }
-    for stale in stale_files(out_dir, &written)? {
+    for stale in stale_files(out_dir, &written, prefix)? {
         std::fs::remove_file(&stale).with_context(|| format!("cannot delete the stale file {}", stale.display()))?;
         eprintln!("Deleted the stale generated file {}", stale.display());
     }
     Ok(())
 }
 
-/// Files under `dir` (recursively) that start with the generated header and are not in `keep`.
-fn stale_files(dir: &Path, keep: &BTreeSet<PathBuf>) -> Result<Vec<PathBuf>> {
+/// Files under `dir` (recursively) that start with the generated header `prefix` and are not
+/// in `keep`.
+fn stale_files(dir: &Path, keep: &BTreeSet<PathBuf>, prefix: &str) -> Result<Vec<PathBuf>> {
     let mut stale = Vec::new();
     let entries = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     for entry in entries {
         let path = entry.with_context(|| format!("cannot list {}", dir.display()))?.path();
         if path.is_dir() {
-            stale.extend(stale_files(&path, keep)?);
-        } else if !keep.contains(&path) && starts_with_header(&path) {
+            stale.extend(stale_files(&path, keep, prefix)?);
+        } else if !keep.contains(&path) && starts_with(&path, prefix) {
             stale.push(path);
         }
     }
     Ok(stale)
 }
 
-/// Whether the file at `path` begins with the generated-file header (unreadable or
-/// non-UTF-8 files are the user's and never match).
-fn starts_with_header(path: &Path) -> bool {
+/// Whether the file at `path` begins with `prefix` (unreadable or shorter files are the
+/// user's and never match).
+fn starts_with(path: &Path, prefix: &str) -> bool {
     use std::io::Read;
-    let mut head = vec![0u8; AUTO_GENERATED_PREFIX.len()];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == AUTO_GENERATED_PREFIX.as_bytes()
+    let mut head = vec![0u8; prefix.len()];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == prefix.as_bytes()
 }
 
 #[cfg(test)]
@@ -158,14 +164,18 @@ mod tests {
 
     #[test]
     fn stale_generated_files_are_found_but_user_files_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let fresh = dir.path().join("user_table.rs");
-        let old = dir.path().join("old_table.rs");
-        let mine = dir.path().join("helpers.rs");
-        std::fs::write(&fresh, format!("{AUTO_GENERATED_PREFIX}\n")).unwrap();
-        std::fs::write(&old, format!("{AUTO_GENERATED_PREFIX}\nfn f() {{}}\n")).unwrap();
-        std::fs::write(&mine, "// my own code\n").unwrap();
-        let keep = BTreeSet::from([fresh]);
-        assert_eq!(stale_files(dir.path(), &keep).unwrap(), vec![old]);
+        let langs: [(&dyn Lang, &str); 4] = [(&Rust, "rs"), (&TypeScript, "ts"), (&Python, "py"), (&CSharp::default(), "cs")];
+        for (lang, ext) in langs {
+            let prefix = lang.generated_prefix();
+            let dir = tempfile::tempdir().unwrap();
+            let fresh = dir.path().join(format!("user_table.{ext}"));
+            let old = dir.path().join(format!("old_table.{ext}"));
+            let mine = dir.path().join(format!("helpers.{ext}"));
+            std::fs::write(&fresh, format!("{prefix}\n")).unwrap();
+            std::fs::write(&old, format!("{prefix}\nold = 1\n")).unwrap();
+            std::fs::write(&mine, format!("{} my own code\n", lang.line_comment())).unwrap();
+            let keep = BTreeSet::from([fresh]);
+            assert_eq!(stale_files(dir.path(), &keep, &prefix).unwrap(), vec![old], "{ext}");
+        }
     }
 }

@@ -94,3 +94,19 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
     }
     found
 }
+
+/// Every language's files start with its own generated prefix, which the CLI's stale-file
+/// cleanup looks for.
+#[test]
+fn every_file_starts_with_its_languages_generated_prefix() {
+    use spacetime_codegen::{CSharp, Lang, Python, TypeScript};
+    let langs: [(&dyn Lang, &str); 4] =
+        [(&Rust, "// THIS FILE"), (&TypeScript, "// THIS FILE"), (&Python, "# THIS FILE"), (&CSharp::default(), "// THIS FILE")];
+    for (lang, start) in langs {
+        let prefix = lang.generated_prefix();
+        assert!(prefix.starts_with(start) && prefix.ends_with(spacetime_codegen::GENERATED_MARK), "{prefix}");
+        for f in generate(&module_def("quickstart-chat"), lang, &Options::default()).expect("generates") {
+            assert!(f.contents.starts_with(&prefix), "{}: does not start with `{prefix}`", f.path);
+        }
+    }
+}
