@@ -93,6 +93,18 @@ pub enum CodegenError {
         /// The language.
         lang: &'static str,
     },
+    /// A module type would get the name of a type the bindings declare themselves.
+    #[error("type `{type_name}` is generated as `{generated}` in the {lang} bindings, which already declare a `{generated}` of their own (the {lang} bindings' generated names are: {reserved}); rename the type in the module")]
+    NameClash {
+        /// The type as the module names it (`scope::Name`).
+        type_name: String,
+        /// Its name in the bindings.
+        generated: String,
+        /// The language.
+        lang: &'static str,
+        /// Every name the language's bindings declare themselves, comma-separated.
+        reserved: String,
+    },
     /// A template failed to render (a bug in a template).
     #[error("template {template} failed to render: {message}")]
     Template {
@@ -105,6 +117,16 @@ pub enum CodegenError {
 
 /// A target language: one method per kind of generated file.
 pub trait Lang {
+    /// The language's name in messages (`Rust`, `C#`, …).
+    fn name(&self) -> &'static str;
+
+    /// The names of the types the bindings declare besides the module's own
+    /// (`DbConnection`, `RemoteTables`, …), which no module type may take.
+    fn generated_type_names(&self) -> &'static [&'static str];
+
+    /// The name a module type gets in the bindings.
+    fn type_name(&self, ty: &model::TypeModel) -> String;
+
     /// The language's line-comment marker (`//`, `#`), which starts the generated header.
     fn line_comment(&self) -> &'static str;
 
@@ -146,6 +168,24 @@ pub(crate) fn render(template: &impl askama::Template, name: &'static str, path:
     Ok(OutputFile { path, contents })
 }
 
+/// Fails on the first module type whose name in `lang` is one the bindings declare
+/// themselves: the output would not compile, or would silently mean the other type.
+fn check_name_clashes(module: &model::Module, lang: &dyn Lang) -> Result<(), CodegenError> {
+    let reserved = lang.generated_type_names();
+    for ty in &module.types {
+        let generated = lang.type_name(ty);
+        if reserved.contains(&generated.as_str()) {
+            return Err(CodegenError::NameClash {
+                type_name: ty.source_name(),
+                generated,
+                lang: lang.name(),
+                reserved: reserved.join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Generates the bindings of `module` in `lang`: a file per table, per type and per
 /// reducer, then the global files.
 ///
@@ -153,6 +193,7 @@ pub(crate) fn render(template: &impl askama::Template, name: &'static str, path:
 /// A [`CodegenError`] naming the item that cannot be generated and why.
 pub fn generate(module: &ModuleDef, lang: &dyn Lang, options: &Options) -> Result<Vec<OutputFile>, CodegenError> {
     let module = model::Module::new(module, options)?;
+    check_name_clashes(&module, lang)?;
     let mut files = Vec::new();
     for table in &module.tables {
         files.push(lang.table_file(&module, table)?);

@@ -87,6 +87,18 @@ pub struct TypeModel {
     pub contains_float: bool,
 }
 
+impl TypeModel {
+    /// The name as module source writes it, scopes first: `game::Player`.
+    pub fn source_name(&self) -> String {
+        self.joined("::")
+    }
+
+    /// The scopes and name joined by `sep`.
+    pub fn joined(&self, sep: &str) -> String {
+        self.scope.iter().chain([&self.name]).map(String::as_str).collect::<Vec<_>>().join(sep)
+    }
+}
+
 /// The shape of a named type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeKind {

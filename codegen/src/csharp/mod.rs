@@ -56,6 +56,18 @@ impl Default for CSharp {
 const HEADER: &str = crate::generated_header!("//");
 
 impl Lang for CSharp {
+    fn name(&self) -> &'static str {
+        "C#"
+    }
+
+    fn generated_type_names(&self) -> &'static [&'static str] {
+        &["DbConnection", "ErrorContext", "EventContext", "IRemoteDbContext", "Reducer", "ReducerEventContext", "RemoteDbContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext"]
+    }
+
+    fn type_name(&self, ty: &TypeModel) -> String {
+        names::type_name(ty)
+    }
+
     fn line_comment(&self) -> &'static str {
         "//"
     }

@@ -62,8 +62,7 @@ pub(super) fn is_namespace(name: &str) -> bool {
 
 /// The C# name of a named type: its scopes and name, joined.
 pub(super) fn type_name(ty: &TypeModel) -> String {
-    let full: Vec<&str> = ty.scope.iter().map(String::as_str).chain([ty.name.as_str()]).collect();
-    pascal(&full.join("_"))
+    pascal(&ty.joined("_"))
 }
 
 /// Whether a named type is an enum without payloads, generated as a C# `enum`.

@@ -76,7 +76,7 @@ pub(super) struct TypeFile {
 impl TypeFile {
     pub fn new(m: &Module, namespace: &str, ty: &TypeModel) -> Result<Self, CodegenError> {
         let name = type_name(ty);
-        let source_name = ty.scope.iter().chain([&ty.name]).cloned().collect::<Vec<_>>().join("::");
+        let source_name = ty.source_name();
         let mut view = Self {
             header: HEADER,
             namespace: namespace.to_owned(),

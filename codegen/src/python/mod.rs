@@ -27,6 +27,18 @@ pub struct Python;
 const HEADER: &str = crate::generated_header!("#");
 
 impl Lang for Python {
+    fn name(&self) -> &'static str {
+        "Python"
+    }
+
+    fn generated_type_names(&self) -> &'static [&'static str] {
+        &["DbConnection", "ErrorContext", "EventContext", "Reducer", "ReducerEventContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+    }
+
+    fn type_name(&self, ty: &TypeModel) -> String {
+        names::type_name(ty)
+    }
+
     fn line_comment(&self) -> &'static str {
         "#"
     }

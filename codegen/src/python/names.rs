@@ -38,8 +38,7 @@ pub(super) fn pascal(name: &str) -> String {
 
 /// The Python name of a named type: its scopes and name, joined.
 pub(super) fn type_name(ty: &TypeModel) -> String {
-    let full: Vec<&str> = ty.scope.iter().map(String::as_str).chain([ty.name.as_str()]).collect();
-    pascal(&full.join("_"))
+    pascal(&ty.joined("_"))
 }
 
 /// The file stem of a named type.

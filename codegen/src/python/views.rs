@@ -90,7 +90,7 @@ impl TypeFile {
                 (if simple { "enum" } else { "sum" }, Vec::new(), variants)
             }
         };
-        let source_name = ty.scope.iter().chain([&ty.name]).cloned().collect::<Vec<_>>().join("::");
+        let source_name = ty.source_name();
         Self {
             header: HEADER,
             module: type_module(ty),

@@ -24,6 +24,18 @@ pub struct Rust;
 const HEADER: &str = crate::generated_header!("//");
 
 impl Lang for Rust {
+    fn name(&self) -> &'static str {
+        "Rust"
+    }
+
+    fn generated_type_names(&self) -> &'static [&'static str] {
+        &["DbConnection", "DbConnectionBuilder", "ErrorContext", "EventContext", "Reducer", "ReducerEventContext", "RemoteDbContext", "RemoteModule", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+    }
+
+    fn type_name(&self, ty: &TypeModel) -> String {
+        names::type_name(ty)
+    }
+
     fn line_comment(&self) -> &'static str {
         "//"
     }

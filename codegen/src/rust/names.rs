@@ -41,8 +41,7 @@ pub(super) fn pascal(name: &str) -> String {
 
 /// The Rust name of a named type: its scopes and name, joined.
 pub(super) fn type_name(ty: &TypeModel) -> String {
-    let full: Vec<&str> = ty.scope.iter().map(String::as_str).chain([ty.name.as_str()]).collect();
-    pascal(&full.join("_"))
+    pascal(&ty.joined("_"))
 }
 
 /// How `ty` is written; named types are prefixed with `path` (`super::` inside the

@@ -62,7 +62,7 @@ impl TypeFile {
             (false, false) => "Clone, PartialEq, Eq, Hash, Debug",
             (false, true) => "Clone, PartialEq, Debug",
         };
-        let source_name = ty.scope.iter().chain([&ty.name]).cloned().collect::<Vec<_>>().join("::");
+        let source_name = ty.source_name();
         Self { header: HEADER, module: module(&name, "type"), name, source_name, derives, is_struct, fields, variants }
     }
 }

@@ -21,6 +21,18 @@ pub struct TypeScript;
 const HEADER: &str = crate::generated_header!("//");
 
 impl Lang for TypeScript {
+    fn name(&self) -> &'static str {
+        "TypeScript"
+    }
+
+    fn generated_type_names(&self) -> &'static [&'static str] {
+        &["DbConnection", "ErrorContext", "EventContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+    }
+
+    fn type_name(&self, ty: &TypeModel) -> String {
+        names::type_name(ty)
+    }
+
     fn line_comment(&self) -> &'static str {
         "//"
     }

@@ -30,8 +30,7 @@ pub(super) fn file(name: &str, suffix: &str) -> String {
 
 /// The TypeScript name of a named type: its scopes and name, joined.
 pub(super) fn type_name(ty: &TypeModel) -> String {
-    let full: Vec<&str> = ty.scope.iter().map(String::as_str).chain([ty.name.as_str()]).collect();
-    pascal(&full.join("_"))
+    pascal(&ty.joined("_"))
 }
 
 fn is_option(ty: &TypeUse) -> bool {

@@ -86,7 +86,7 @@ impl TypeFile {
                 variants.iter().filter_map(|(_, t)| t.as_ref()).collect(),
             ),
         };
-        let source_name = ty.scope.iter().chain([&ty.name]).cloned().collect::<Vec<_>>().join("::");
+        let source_name = ty.source_name();
         Self {
             header: HEADER,
             file: file(&name, "type"),

@@ -39,3 +39,28 @@ fn structural_types_need_no_name() {
     let odd = files.iter().find(|f| f.path == "odd_reducer.rs").expect("odd_reducer.rs");
     assert!(odd.contents.contains("arg: Option<Vec<__sdk::Identity>>"), "{}", odd.contents);
 }
+
+/// The chat module with its `User` type renamed to `name`.
+fn with_user_type_named(name: &str) -> ModuleDef {
+    let mut def = super::module_def("quickstart-chat");
+    def.types.iter_mut().filter(|t| t.name == "User").for_each(|t| t.name = name.into());
+    def
+}
+
+#[test]
+fn a_type_named_like_a_generated_global_is_a_named_error_in_each_language() {
+    use spacetime_codegen::{CSharp, Lang, Python, TypeScript};
+    let cases: [(&dyn Lang, &str, &str); 4] =
+        [(&Rust, "DbConnection", "Rust"), (&TypeScript, "EventContext", "TypeScript"), (&Python, "Reducer", "Python"), (&CSharp::default(), "RemoteTables", "C#")];
+    for (lang, clash, lang_name) in cases {
+        let err = generate(&with_user_type_named(clash), lang, &Options::default()).unwrap_err();
+        assert!(
+            matches!(&err, CodegenError::NameClash { type_name, generated, lang, .. } if type_name == clash && generated == clash && *lang == lang_name),
+            "{lang_name}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains(&format!("type `{clash}`")) && message.contains("rename the type in the module"), "{message}");
+        // A name no language declares is fine everywhere.
+        generate(&with_user_type_named("Member"), lang, &Options::default()).unwrap_or_else(|e| panic!("{lang_name}: {e}"));
+    }
+}
