@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 macro_rules! test_module {
     ($const:ident, $dir:literal) => {
@@ -111,21 +111,7 @@ impl Fixture {
     }
 }
 
-/// Calls `probe` until it returns `Some`, for at most `limit`.
-///
-/// # Panics
-/// With `what` and the last thing `describe` reports, when the deadline passes.
-#[track_caller]
-pub fn poll<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>, describe: impl Fn() -> String) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = probe() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}; last state:\n{}", describe());
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
+pub use spacetime_testing::wait::poll;
 
 /// Whether `haystack` contains each of `needles` in this order.
 pub fn in_order(haystack: &[String], needles: &[&str]) -> bool {
@@ -281,6 +267,11 @@ impl ClientProcess {
     /// Everything printed so far, stdout then stderr, one line each.
     pub fn output(&self) -> String {
         render(&self.printed())
+    }
+
+    /// Whether the client is still running (it has not exited).
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll the client's exit status").is_none()
     }
 
     /// Closes stdin and waits for end of output and a successful exit.

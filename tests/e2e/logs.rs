@@ -35,45 +35,24 @@ both_bindings!(fn logs_formats_and_levels(bindings) {
 });
 
 both_bindings!(fn logs_follow_streams_new_lines(bindings) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    use std::time::{Duration, Instant};
+    use std::process::Command;
+    use std::time::Duration;
 
     let fx = Fixture::new(BASIC, bindings, "basic-db");
-    let mut child = Command::new(spacetime_testing::server::spacetime_bin())
-        .arg("--config-path")
-        .arg(fx.owner.config_path())
-        .args(["logs", "--server", fx.owner.server_url(), "--format=json", "-f", &fx.name])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn `spacetime logs -f`");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().expect("piped stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let mut command = Command::new(spacetime_testing::server::spacetime_bin());
+    command.arg("--config-path").arg(fx.owner.config_path());
+    command.args(["logs", "--server", fx.owner.server_url(), "--format=json", "-f", &fx.name]);
+    let mut follower = ClientProcess::start(command);
     // Each call adds a line; calling until one shows up does not depend on when the
     // stream was opened.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    'wait: loop {
-        assert!(Instant::now() < deadline, "`logs -f` printed no new line; it printed: {seen:?}");
-        fx.call("say_hello", &[]).ok();
-        while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            let found = line.contains("Hello, World!");
-            seen.push(line);
-            if found {
-                break 'wait;
-            }
-        }
-    }
-    assert!(child.try_wait().expect("poll the follower").is_none(), "`logs -f` keeps running");
-    let _ = child.kill();
-    let _ = child.wait();
+    poll(
+        "`logs -f` to print the reducer's new line",
+        CLIENT_DEADLINE,
+        || {
+            fx.call("say_hello", &[]).ok();
+            spacetime_testing::wait::until(Duration::from_millis(200), || follower.has_printed("Hello, World!").then_some(()))
+        },
+        || follower.output(),
+    );
+    assert!(follower.is_running(), "`logs -f` keeps running:\n{}", follower.output());
 });

@@ -191,7 +191,7 @@ both_bindings!(fn row_callbacks_fire_once_and_the_caller_gets_its_result(binding
     let mut bob = RealtimeClient::anonymous(&fx);
 
     // The caller hears about a reducer even when it is subscribed to nothing.
-    assert_eq!(alice.call("noop", &[]), "ok");
+    assert_eq!(alice.call("noop", &[]), "ok", "{}", alice.output());
 
     alice.subscribe("items", &["SELECT * FROM item"]);
     bob.subscribe("items", &["SELECT * FROM item"]);
@@ -200,21 +200,21 @@ both_bindings!(fn row_callbacks_fire_once_and_the_caller_gets_its_result(binding
     let result_at = alice.wait_for_since(a, "result insert_item");
     alice.sync();
     bob.sync();
-    assert_eq!(alice.callbacks_since(a), strings(&["insert item 1/apple/5 via reducer insert_item"]));
-    assert_eq!(bob.callbacks_since(b), strings(&["insert item 1/apple/5 via transaction"]));
+    assert_eq!(alice.callbacks_since(a), strings(&["insert item 1/apple/5 via reducer insert_item"]), "{}", alice.output());
+    assert_eq!(bob.callbacks_since(b), strings(&["insert item 1/apple/5 via transaction"]), "{}", bob.output());
     let alice_lines = alice.lines();
     let insert_at = alice_lines.iter().position(|l| l.starts_with("insert item 1/apple/5")).unwrap();
     let result_at = alice_lines.iter().position(|l| *l == result_at).unwrap();
-    assert!(insert_at < result_at, "row callbacks run before the reducer's completion callback:\n{}", alice_lines.join("\n"));
-    assert!(!bob.lines().iter().any(|l| l.starts_with("result insert_item")), "only the caller gets the reducer result");
+    assert!(insert_at < result_at, "row callbacks run before the reducer's completion callback:\n{}", alice.output());
+    assert!(!bob.lines().iter().any(|l| l.starts_with("result insert_item")), "only the caller gets the reducer result:\n{}", bob.output());
 
     // An update through the primary key is one on_update, not a delete and an insert.
     let (a, b) = (alice.mark(), bob.mark());
     bob.call_ok("set_count", &["1", "7"]);
     alice.sync();
     bob.sync();
-    assert_eq!(alice.callbacks_since(a), strings(&["update item 1/apple/5 -> 1/apple/7 via transaction"]));
-    assert_eq!(bob.callbacks_since(b), strings(&["update item 1/apple/5 -> 1/apple/7 via reducer set_count"]));
+    assert_eq!(alice.callbacks_since(a), strings(&["update item 1/apple/5 -> 1/apple/7 via transaction"]), "{}", alice.output());
+    assert_eq!(bob.callbacks_since(b), strings(&["update item 1/apple/5 -> 1/apple/7 via reducer set_count"]), "{}", bob.output());
 
     // Changes made outside any WebSocket (an HTTP call) reach both as transactions.
     let (a, b) = (alice.mark(), bob.mark());
@@ -223,17 +223,17 @@ both_bindings!(fn row_callbacks_fire_once_and_the_caller_gets_its_result(binding
     alice.sync();
     bob.sync();
     let expected = strings(&["insert item 2/pear/3 via transaction", "delete item 1/apple/7 via transaction"]);
-    assert_eq!(alice.callbacks_since(a), expected);
-    assert_eq!(bob.callbacks_since(b), expected);
+    assert_eq!(alice.callbacks_since(a), expected, "{}", alice.output());
+    assert_eq!(bob.callbacks_since(b), expected, "{}", bob.output());
 
     let (a, b) = (alice.mark(), bob.mark());
     alice.call_ok("delete_item", &["2"]);
     alice.sync();
     bob.sync();
-    assert_eq!(alice.callbacks_since(a), strings(&["delete item 2/pear/3 via reducer delete_item"]));
-    assert_eq!(bob.callbacks_since(b), strings(&["delete item 2/pear/3 via transaction"]));
-    assert_eq!(alice.dump("item"), "dump item []");
-    assert_eq!(bob.dump("item"), "dump item []");
+    assert_eq!(alice.callbacks_since(a), strings(&["delete item 2/pear/3 via reducer delete_item"]), "{}", alice.output());
+    assert_eq!(bob.callbacks_since(b), strings(&["delete item 2/pear/3 via transaction"]), "{}", bob.output());
+    assert_eq!(alice.dump("item"), "dump item []", "{}", alice.output());
+    assert_eq!(bob.dump("item"), "dump item []", "{}", bob.output());
     alice.finish();
     bob.finish();
 });
@@ -248,18 +248,18 @@ both_bindings!(fn a_failed_reducer_changes_no_cache(bindings) {
     bob.subscribe("items", &["SELECT * FROM item"]);
     let (a, b) = (alice.mark(), bob.mark());
 
-    assert_eq!(alice.call("insert_then_fail", &["9"]), "err insert_then_fail refuses item 9 after inserting it");
+    assert_eq!(alice.call("insert_then_fail", &["9"]), "err insert_then_fail refuses item 9 after inserting it", "{}", alice.output());
     let panicked = alice.call("insert_then_panic", &["9"]);
-    assert!(panicked.starts_with("internal "), "a panic is an internal error: {panicked}");
-    assert!(panicked.contains("insert_then_panic gives up on item 9"), "it carries the panic message: {panicked}");
-    assert_eq!(alice.call("insert_item", &["1", "again", "0"]).split_once(' ').map(|(kind, _)| kind), Some("err"));
+    assert!(panicked.starts_with("internal "), "a panic is an internal error: {panicked}\n{}", alice.output());
+    assert!(panicked.contains("insert_then_panic gives up on item 9"), "it carries the panic message: {panicked}\n{}", alice.output());
+    assert_eq!(alice.call("insert_item", &["1", "again", "0"]).split_once(' ').map(|(kind, _)| kind), Some("err"), "{}", alice.output());
     alice.sync();
     bob.sync();
-    assert_eq!(alice.callbacks_since(a), Vec::<String>::new(), "the caller's cache did not change");
-    assert_eq!(bob.callbacks_since(b), Vec::<String>::new(), "other caches did not change");
+    assert_eq!(alice.callbacks_since(a), Vec::<String>::new(), "the caller's cache did not change:\n{}", alice.output());
+    assert_eq!(bob.callbacks_since(b), Vec::<String>::new(), "other caches did not change:\n{}", bob.output());
     let expected = "dump item [1/apple/5, 2/pear/3]";
-    assert_eq!(alice.dump("item"), expected);
-    assert_eq!(bob.dump("item"), expected);
+    assert_eq!(alice.dump("item"), expected, "{}", alice.output());
+    assert_eq!(bob.dump("item"), expected, "{}", bob.output());
     assert!(!fx.sql("SELECT * FROM item").contains("doomed"), "the failed calls' rows are not in the database");
     alice.finish();
     bob.finish();
@@ -276,48 +276,52 @@ both_bindings!(fn overlapping_query_sets_share_rows_until_both_let_go(bindings) 
     alice.subscribe("big", &["SELECT * FROM item WHERE count > 5"]);
     assert_eq!(
         sorted(alice.callbacks_since(mark)),
-        strings(&["insert item 1/apple/7 via applied", "insert item 20/fig/9 via applied"])
+        strings(&["insert item 1/apple/7 via applied", "insert item 20/fig/9 via applied"]),
+        "{}",
+        alice.output()
     );
     let mark = alice.mark();
     alice.subscribe("small", &["SELECT * FROM item WHERE id < 10", "SELECT * FROM item WHERE id = 1"]);
-    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 2/pear/3 via applied"]), "item 1 is already cached");
+    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 2/pear/3 via applied"]), "item 1 is already cached:\n{}", alice.output());
 
     // A live row matching three queries in two sets is one insert, and one delete.
     let mark = alice.mark();
     fx.call("insert_item", &["1", "dup", "0"]).err();
     fx.call("insert_item", &["3", "kiwi", "8"]).ok();
     alice.sync();
-    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 3/kiwi/8 via transaction"]));
+    assert_eq!(alice.callbacks_since(mark), strings(&["insert item 3/kiwi/8 via transaction"]), "{}", alice.output());
     let mark = alice.mark();
     fx.call("delete_item", &["3"]).ok();
     alice.sync();
-    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 3/kiwi/8 via transaction"]));
+    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 3/kiwi/8 via transaction"]), "{}", alice.output());
 
     // Leaving `big` drops only what `small` does not hold.
     let mark = alice.mark();
     alice.send("unsub big");
     alice.wait_for_since(mark, "ended big");
-    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 20/fig/9 via unapplied"]));
-    assert_eq!(alice.dump("item"), "dump item [1/apple/7, 2/pear/3]");
+    assert_eq!(alice.callbacks_since(mark), strings(&["delete item 20/fig/9 via unapplied"]), "{}", alice.output());
+    assert_eq!(alice.dump("item"), "dump item [1/apple/7, 2/pear/3]", "{}", alice.output());
 
     // Changes to rows only `big` matched no longer arrive.
     let mark = alice.mark();
     fx.call("set_count", &["20", "10"]).ok();
     alice.sync();
-    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new());
+    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new(), "{}", alice.output());
 
     let mark = alice.mark();
     alice.send("unsub small");
     alice.wait_for_since(mark, "ended small");
     assert_eq!(
         sorted(alice.callbacks_since(mark)),
-        strings(&["delete item 1/apple/7 via unapplied", "delete item 2/pear/3 via unapplied"])
+        strings(&["delete item 1/apple/7 via unapplied", "delete item 2/pear/3 via unapplied"]),
+        "{}",
+        alice.output()
     );
-    assert_eq!(alice.dump("item"), "dump item []");
+    assert_eq!(alice.dump("item"), "dump item []", "{}", alice.output());
     let mark = alice.mark();
     fx.call("set_count", &["1", "8"]).ok();
     alice.sync();
-    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new(), "nothing arrives after unsubscribing");
+    assert_eq!(alice.callbacks_since(mark), Vec::<String>::new(), "nothing arrives after unsubscribing:\n{}", alice.output());
     alice.finish();
 });
 
@@ -332,13 +336,13 @@ both_bindings!(fn a_join_subscription_follows_both_tables(bindings) {
 
     let mark = c.mark();
     c.subscribe("alices-pets", &["SELECT pet.* FROM pet JOIN person ON pet.owner_id = person.id WHERE person.name = 'alice'"]);
-    assert_eq!(c.callbacks_since(mark), strings(&["insert pet 10/1/rex via applied"]));
+    assert_eq!(c.callbacks_since(mark), strings(&["insert pet 10/1/rex via applied"]), "{}", c.output());
 
     let step = |c: &mut RealtimeClient, owner: &mut RealtimeClient, reducer: &str, args: &[&str], expected: &[&str]| {
         let mark = c.mark();
         owner.call_ok(reducer, args);
         c.sync();
-        assert_eq!(sorted(c.callbacks_since(mark)), strings(expected), "after {reducer}{args:?}");
+        assert_eq!(sorted(c.callbacks_since(mark)), strings(expected), "after {reducer}{args:?}:\n{}", c.output());
     };
     // The pet side changes.
     step(&mut c, &mut owner, "add_pet", &["12", "1", "max"], &["insert pet 12/1/max via transaction"]);
@@ -364,8 +368,8 @@ both_bindings!(fn a_join_subscription_follows_both_tables(bindings) {
     step(&mut c, &mut owner, "move_pet", &["12", "2"], &["update pet 12/1/max -> 12/2/max via transaction"]);
     step(&mut c, &mut owner, "delete_person", &["2"], &["delete pet 12/2/max via transaction", "delete pet 13/2/kit via transaction"]);
     step(&mut c, &mut owner, "delete_pet", &["10"], &["delete pet 10/1/rex via transaction"]);
-    assert_eq!(c.dump("pet"), "dump pet [11/1/tom]");
-    assert_eq!(c.dump("person"), "dump person []", "only the returned table is cached");
+    assert_eq!(c.dump("pet"), "dump pet [11/1/tom]", "{}", c.output());
+    assert_eq!(c.dump("person"), "dump person []", "only the returned table is cached:\n{}", c.output());
     c.finish();
     owner.finish();
 });
@@ -379,22 +383,23 @@ both_bindings!(fn a_private_table_refuses_non_owners(bindings) {
     let error = stranger.wait_for_since(mark, "sub-error secrets: ");
     assert!(
         error.contains("no such table: `secret`. If the table exists, it may be marked private."),
-        "the error names the table and the likely cause: {error}"
+        "the error names the table and the likely cause: {error}\n{}",
+        stranger.output()
     );
-    assert!(!stranger.lines().iter().any(|l| l.starts_with("applied secrets")), "the subscription never applies");
-    assert!(!stranger.lines().iter().any(|l| l.contains("hunter2")), "no secret row reaches the stranger");
+    assert!(!stranger.lines().iter().any(|l| l.starts_with("applied secrets")), "the subscription never applies:\n{}", stranger.output());
+    assert!(!stranger.lines().iter().any(|l| l.contains("hunter2")), "no secret row reaches the stranger:\n{}", stranger.output());
     // The connection stays usable.
     stranger.subscribe("items", &["SELECT * FROM item"]);
     // Nor can a join smuggle the private table in.
     let mark = stranger.mark();
     stranger.send("sub sneaky SELECT item.* FROM item JOIN secret ON item.id = secret.id");
     let error = stranger.wait_for_since(mark, "sub-error sneaky: ");
-    assert!(error.contains("secret"), "the error names the table: {error}");
+    assert!(error.contains("secret"), "the error names the table: {error}\n{}", stranger.output());
 
     let mut owner = RealtimeClient::owner(&fx);
     let mark = owner.mark();
     owner.subscribe("secrets", &["SELECT * FROM secret"]);
-    assert_eq!(owner.callbacks_since(mark), strings(&["insert secret 1/hunter2 via applied"]));
+    assert_eq!(owner.callbacks_since(mark), strings(&["insert secret 1/hunter2 via applied"]), "{}", owner.output());
     stranger.finish();
     owner.finish();
 });
@@ -411,13 +416,14 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
     assert_eq!(
         sorted(stranger.callbacks_since(mark)),
         strings(&["insert item 1/apple/1 via applied", "insert person 1/alice via applied", "insert pet 10/1/rex via applied"]),
-        "a non-owner gets the public tables only"
+        "a non-owner gets the public tables only:\n{}",
+        stranger.output()
     );
     let mark = stranger.mark();
     fx.call("set_count", &["1", "2"]).ok();
     fx.call("add_secret", &["2", "swordfish"]).ok();
     stranger.sync();
-    assert_eq!(stranger.callbacks_since(mark), strings(&["update item 1/apple/1 -> 1/apple/2 via transaction"]));
+    assert_eq!(stranger.callbacks_since(mark), strings(&["update item 1/apple/1 -> 1/apple/2 via transaction"]), "{}", stranger.output());
 
     let mut owner = RealtimeClient::owner(&fx);
     let mark = owner.mark();
@@ -431,7 +437,8 @@ both_bindings!(fn select_star_from_star_covers_every_readable_table(bindings) {
             "insert secret 1/hunter2 via applied",
             "insert secret 2/swordfish via applied",
         ]),
-        "the owner gets every table"
+        "the owner gets every table:\n{}",
+        owner.output()
     );
     stranger.finish();
     owner.finish();
@@ -450,7 +457,7 @@ both_bindings!(fn clients_with_different_compression_see_the_same_large_rows(bin
     for c in &mut clients {
         let mark = c.mark();
         c.subscribe("items", &["SELECT * FROM item"]);
-        assert_eq!(c.callbacks_since(mark), [format!("insert item 1/{big}/1 via applied")]);
+        assert_eq!(c.callbacks_since(mark), [format!("insert item 1/{big}/1 via applied")], "{}", c.output());
         marks.push(c.mark());
     }
     let other = "y".repeat(3000);
@@ -458,7 +465,7 @@ both_bindings!(fn clients_with_different_compression_see_the_same_large_rows(bin
     for (i, (c, mark)) in clients.iter_mut().zip(marks).enumerate() {
         c.sync();
         let cause = if i == 0 { "reducer insert_item" } else { "transaction" };
-        assert_eq!(c.callbacks_since(mark), [format!("insert item 2/{other}/2 via {cause}")]);
+        assert_eq!(c.callbacks_since(mark), [format!("insert item 2/{other}/2 via {cause}")], "{}", c.output());
     }
     for c in clients {
         c.finish();

@@ -49,10 +49,10 @@ both_bindings!(fn a_client_converges_after_the_server_is_killed_and_restarted(bi
             "update item 3/fig/3 -> 3/fig/30",
         ],
         "exactly the real differences fire, once each; all lines:\n{}",
-        c.lines().join("\n")
+        c.output()
     );
-    assert_eq!(c.dump("item"), "dump item [1/apple/1, 3/fig/30, 4/kiwi/4]");
-    assert_eq!(c.dump("pet"), "dump pet [10/1/rex]");
+    assert_eq!(c.dump("item"), "dump item [1/apple/1, 3/fig/30, 4/kiwi/4]", "{}", c.output());
+    assert_eq!(c.dump("pet"), "dump pet [10/1/rex]", "{}", c.output());
 
     // The resubscribed query sets are live.
     let mark = c.mark();
@@ -61,7 +61,9 @@ both_bindings!(fn a_client_converges_after_the_server_is_killed_and_restarted(bi
     c.sync();
     assert_eq!(
         changes(c.callbacks_since(mark)),
-        ["insert item 5/plum/5", "insert pet 12/1/max"]
+        ["insert item 5/plum/5", "insert pet 12/1/max"],
+        "{}",
+        c.output()
     );
     c.finish();
 });
@@ -81,12 +83,14 @@ both_bindings!(fn a_live_subscription_survives_a_module_update(bindings) {
     c.sync();
     assert_eq!(
         c.callbacks_since(mark),
-        ["insert pet 10/1/rex via reducer add_pet", "update item 1/apple/1 -> 1/apple/2 via reducer set_count"]
+        ["insert pet 10/1/rex via reducer add_pet", "update item 1/apple/1 -> 1/apple/2 via reducer set_count"],
+        "{}",
+        c.output()
     );
     // A new subscription after the update works as well.
     let mark = c.mark();
     c.subscribe("people", &["SELECT * FROM person"]);
-    assert_eq!(c.callbacks_since(mark), ["insert person 1/alice via applied"]);
+    assert_eq!(c.callbacks_since(mark), ["insert person 1/alice via applied"], "{}", c.output());
     c.finish();
 });
 
@@ -103,11 +107,11 @@ both_bindings!(fn a_reconnecting_client_follows_a_publish_that_deletes_the_data(
     fx.owner.publish_output(&fx.wasm, Some(&fx.name), &["--delete-data"]).ok();
     c.wait_for_since(mark, "reconnected");
     c.sync();
-    assert_eq!(changes(c.callbacks_since(mark)), ["delete item 1/apple/1", "delete item 2/pear/2"]);
-    assert_eq!(c.dump("item"), "dump item []");
+    assert_eq!(changes(c.callbacks_since(mark)), ["delete item 1/apple/1", "delete item 2/pear/2"], "{}", c.output());
+    assert_eq!(c.dump("item"), "dump item []", "{}", c.output());
     let mark = c.mark();
     c.call_ok("insert_item", &["3", "fig", "3"]);
     c.sync();
-    assert_eq!(c.callbacks_since(mark), ["insert item 3/fig/3 via reducer insert_item"]);
+    assert_eq!(c.callbacks_since(mark), ["insert item 3/fig/3 via reducer insert_item"], "{}", c.output());
     c.finish();
 });

@@ -4,58 +4,29 @@
 //! error for a private table.
 
 use crate::common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::time::Duration;
+use std::process::Command;
 
-/// A `spacetime subscribe` running in the background, its stdout lines on a channel.
+/// A `spacetime subscribe` running in the background, read one stdout line at a time.
 struct Subscriber {
-    child: Child,
-    lines: Receiver<String>,
+    process: ClientProcess,
+    /// The index of the next line to read.
+    next: usize,
 }
 
 impl Subscriber {
     fn start(fx: &Fixture, args: &[&str]) -> Self {
-        let mut child = Command::new(spacetime_testing::server::spacetime_bin())
-            .arg("--config-path")
-            .arg(fx.owner.config_path())
-            .args(["subscribe", "--server", fx.owner.server_url()])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn `spacetime subscribe`");
-        let (tx, lines) = std::sync::mpsc::channel();
-        let stdout = child.stdout.take().expect("piped stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self { child, lines }
+        let mut command = Command::new(spacetime_testing::server::spacetime_bin());
+        command.arg("--config-path").arg(fx.owner.config_path());
+        command.args(["subscribe", "--server", fx.owner.server_url()]).args(args);
+        Self { process: ClientProcess::start(command), next: 0 }
     }
 
+    /// Waits for the next line and parses it as JSON.
     #[track_caller]
-    fn next_json(&self, what: &str) -> serde_json::Value {
-        let line = self.lines.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| panic!("no {what} line: {e}"));
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("the {what} line is not JSON ({e}): {line}"))
-    }
-
-    /// Waits (with a deadline) for the process to exit by itself.
-    #[track_caller]
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        poll("`subscribe` to exit", Duration::from_secs(30), || self.child.try_wait().expect("poll subscribe"), String::new)
-    }
-}
-
-impl Drop for Subscriber {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn next_json(&mut self, what: &str) -> serde_json::Value {
+        let (index, line) = self.process.wait_line(self.next, &format!("the {what} line"), |_| true);
+        self.next = index + 1;
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("the {what} line is not JSON ({e}): {line}\n{}", self.process.output()))
     }
 }
 
@@ -72,7 +43,8 @@ both_bindings!(fn subscribe_prints_initial_and_live_updates(bindings) {
         sub.next_json("transaction update"),
         serde_json::json!({ "person": { "deletes": [], "inserts": [{ "name": "Bob" }] } })
     );
-    assert!(sub.wait_exit().success(), "`subscribe -n 1` exits successfully after one update");
+    // `-n 1`: it exits by itself, successfully, after one update.
+    sub.process.finish();
 });
 
 both_bindings!(fn subscribe_without_initial_update_and_with_timeout(bindings) {
@@ -92,7 +64,7 @@ both_bindings!(fn subscribe_to_a_private_table_fails(bindings) {
 
 both_bindings!(fn subscribe_sees_sql_inserts_and_deletes_anonymously(bindings) {
     let fx = Fixture::new(BASIC, bindings, "basic-db");
-    let sub = Subscriber::start(
+    let mut sub = Subscriber::start(
         &fx,
         &[
             "--anonymous",

@@ -11,7 +11,7 @@ use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one CLI run may take (publishing compiles a module on the server).
 const RUN_DEADLINE: Duration = Duration::from_secs(180);
@@ -208,17 +208,10 @@ fn run_command(mut command: Command, text: String, stdin: Option<&str>) -> Outpu
     }
     let stdout = read_in_background(child.stdout.take().expect("piped stdout"));
     let stderr = read_in_background(child.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + RUN_DEADLINE;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the CLI") {
-            break status;
-        }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`{text}` did not finish within {RUN_DEADLINE:?}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = crate::wait::until(RUN_DEADLINE, || child.try_wait().expect("wait for the CLI")) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("`{text}` did not finish within {RUN_DEADLINE:?}");
     };
     Output {
         command: text,

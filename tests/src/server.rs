@@ -131,22 +131,20 @@ impl TestServer {
             .timeout(Duration::from_secs(5))
             .build()
             .expect("build an HTTP client");
-        let deadline = Instant::now() + START_DEADLINE;
         let url = format!("{}/v1/ping", self.url());
-        loop {
-            match client.get(&url).send() {
-                Ok(r) if r.status().is_success() => return,
-                result => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "the server at {} did not answer GET /v1/ping within {START_DEADLINE:?} (last: {result:?}); it printed:\n{}",
-                        self.url(),
-                        self.output()
-                    );
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-        }
+        let mut last = None;
+        let answered = crate::wait::until(START_DEADLINE, || {
+            let result = client.get(&url).send();
+            let ok = matches!(&result, Ok(r) if r.status().is_success());
+            last = Some(result);
+            ok.then_some(())
+        });
+        assert!(
+            answered.is_some(),
+            "the server at {} did not answer GET /v1/ping within {START_DEADLINE:?} (last: {last:?}); it printed:\n{}",
+            self.url(),
+            self.output()
+        );
     }
 }
 
