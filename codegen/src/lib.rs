@@ -3,14 +3,16 @@
 //!
 //! # Brief overview
 //! 1. [`model::Module::new`] reads a validated [`ModuleDef`] into a language-neutral model:
-//!    the named types, the tables and the reducers a client may use, with every type
-//!    resolved to a [`model::TypeUse`].
+//!    the named types, the tables (with their indexes) and the reducers a client may use,
+//!    with every type resolved to a [`model::TypeUse`]. Every language reads only the
+//!    model, and is configured only by its own options.
 //! 2. A [`Lang`] turns each item of the model into a file. It builds view structs whose
 //!    names are already cased for the language and whose types are already spelled in it,
 //!    and renders them with its askama templates (`codegen/templates/<lang>/`); templates
 //!    decide layout only.
-//! 3. [`generate`] runs a `Lang` over the whole model and returns the files; it does no
-//!    I/O, so the CLI writes them (and may format them).
+//! 3. [`generate`] checks that no module type takes a name the language's bindings
+//!    declare themselves, runs a `Lang` over the whole model and returns the files; it
+//!    does no I/O, so the CLI writes them (and may format them).
 //!
 //! Adding a language means adding a templates directory and one `Lang` impl.
 #![deny(missing_docs)]
@@ -156,6 +158,13 @@ pub trait Lang {
     /// # Errors
     /// As [`Lang::type_file`].
     fn global_files(&self, module: &model::Module) -> Result<Vec<OutputFile>, CodegenError>;
+}
+
+/// The stem of the file generated for the item `name` of kind `suffix` (`type`, `table`,
+/// `reducer`): `every_type_type`. Stems are snake_case and never escaped, so they are
+/// valid file names in every language that names files this way.
+pub(crate) fn file_stem(name: &str, suffix: &str) -> String {
+    format!("{}_{suffix}", heck::ToSnakeCase::to_snake_case(name))
 }
 
 /// Renders `template` (named `name` in errors) into the file at `path`, which always ends

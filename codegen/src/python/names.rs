@@ -27,9 +27,7 @@ pub(super) fn snake(name: &str) -> String {
 }
 
 /// A module (file) stem, e.g. `point_type`.
-pub(super) fn module(name: &str, suffix: &str) -> String {
-    format!("{}_{suffix}", name.to_snake_case())
-}
+pub(super) use crate::file_stem as module;
 
 /// A class name.
 pub(super) fn pascal(name: &str) -> String {

@@ -30,9 +30,7 @@ pub(super) fn snake(name: &str) -> String {
 }
 
 /// A file (module) stem: never escaped, as `r#` cannot appear in file names.
-pub(super) fn module(name: &str, suffix: &str) -> String {
-    format!("{}_{suffix}", name.to_snake_case())
-}
+pub(super) use crate::file_stem as module;
 
 /// A type, trait or variant name.
 pub(super) fn pascal(name: &str) -> String {

@@ -2,7 +2,7 @@
 //! TypeScript type and as a codec expression of the SDK's `t` combinators.
 
 use crate::model::{Module, Primitive, TypeModel, TypeUse};
-use heck::{ToLowerCamelCase, ToSnakeCase, ToUpperCamelCase};
+use heck::{ToLowerCamelCase, ToUpperCamelCase};
 
 /// Globals the generated code uses by name; a module type with one of these names gets a
 /// `_` suffix so it does not shadow them.
@@ -24,9 +24,7 @@ pub(super) fn pascal(name: &str) -> String {
 }
 
 /// A file stem, without extension.
-pub(super) fn file(name: &str, suffix: &str) -> String {
-    format!("{}_{suffix}", name.to_snake_case())
-}
+pub(super) use crate::file_stem as file;
 
 /// The TypeScript name of a named type: its scopes and name, joined.
 pub(super) fn type_name(ty: &TypeModel) -> String {
