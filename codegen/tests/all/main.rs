@@ -10,6 +10,7 @@ mod compiles;
 mod csharp;
 mod errors;
 mod golden;
+mod model;
 mod typescript;
 mod python;
 
