@@ -1,9 +1,12 @@
 //! `examples/quickstart-chat/client-rust` against a real server: two Rust clients play the
-//! quickstart chat ([`two_clients_chat`]). The Rust client is also the partner every other
-//! language's chat client talks to.
+//! quickstart chat ([`two_clients_chat`]), with the module built from our bindings and
+//! from upstream's crate; its committed bindings are what `spacetime generate --lang rust`
+//! makes of the module. The Rust client is also the partner every other language's chat
+//! client talks to.
 
 use crate::common::*;
 use crate::toolchains::cargo_build;
+use spacetime_testing::modules::{build_module, Bindings, QUICKSTART_CHAT};
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -17,3 +20,9 @@ pub fn rust_chat_command() -> Command {
 both_bindings!(fn two_rust_clients_chat(bindings) {
     two_clients_chat(bindings, &rust_chat_command, &rust_chat_command);
 });
+
+#[test]
+fn committed_rust_bindings_equal_generated_ones() {
+    let wasm = build_module(QUICKSTART_CHAT, Bindings::Ours);
+    assert_bindings_current("rust", &wasm, &[], &["examples/quickstart-chat/client-rust/src/module_bindings"]);
+}

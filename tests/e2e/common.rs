@@ -187,6 +187,13 @@ impl ClientProcess {
         self
     }
 
+    /// The same client, called `label` in failure messages (for telling apart two
+    /// processes of one program).
+    pub fn with_label(mut self, label: &str) -> Self {
+        self.name = format!("{label} ({})", self.name);
+        self
+    }
+
     fn printed(&self) -> MutexGuard<'_, Printed> {
         self.printed.lock().unwrap()
     }
@@ -351,14 +358,14 @@ pub fn two_clients_chat(bindings: Bindings, alice: &dyn Fn() -> Command, bob: &d
     let (alice_creds, bob_creds) = (creds.path().join("alice"), creds.path().join("bob"));
     const READY: &str = "Fully connected and all subscriptions applied.";
 
-    let mut a = chat_client(alice(), &server, &alice_creds);
+    let mut a = chat_client(alice(), &server, &alice_creds).with_label("alice");
     a.expect(READY);
     a.send("/name");
     a.expect("Failed to set the name: Names must not be empty");
     a.send("/name alice");
     a.send("hello from alice");
     let mark = a.mark();
-    let mut b = chat_client(bob(), &server, &bob_creds);
+    let mut b = chat_client(bob(), &server, &bob_creds).with_label("bob");
     b.expect(READY);
     a.wait_line(mark, "that another user connected", |l| l.starts_with("User ") && l.ends_with(" connected."));
     b.expect("alice: hello from alice");
@@ -381,9 +388,9 @@ pub fn two_clients_chat(bindings: Bindings, alice: &dyn Fn() -> Command, bob: &d
     assert!(!token.trim().is_empty(), "the saved token file {} is empty", token_file.display());
 
     // Alice comes back with her saved token: the same identity, so the name is still hers.
-    let mut b = chat_client(bob(), &server, &bob_creds);
+    let mut b = chat_client(bob(), &server, &bob_creds).with_label("bob");
     b.expect(READY);
-    let mut a = chat_client(alice(), &server, &alice_creds);
+    let mut a = chat_client(alice(), &server, &alice_creds).with_label("alice");
     a.expect(READY);
     let history = ["alice: hello from alice", "bob: hi alice", "alice: bye bob", READY];
     assert!(in_order(&a.lines(), &history), "the returning client prints the whole history, in order, then {READY:?}:\n{}", a.output());
