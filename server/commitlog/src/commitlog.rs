@@ -116,6 +116,20 @@ impl Commitlog {
     /// # Errors
     /// Only I/O errors: damage is repaired and reported, not returned.
     pub fn open(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<(Self, RecoveryReport), CommitlogError> {
+        Self::open_visiting(dir, options, |_, _| {})
+    }
+
+    /// As [`open`](Self::open), and calls `visit(tx offset, record)` for every record
+    /// the check reads and keeps, in order: a caller that needs one look at the whole
+    /// log (say, for the last record of some kind) gets it from the same read.
+    ///
+    /// # Errors
+    /// As [`open`](Self::open).
+    pub fn open_visiting(
+        dir: impl AsRef<Path>,
+        options: CommitlogOptions,
+        mut visit: impl FnMut(u64, &[u8]),
+    ) -> Result<(Self, RecoveryReport), CommitlogError> {
         let dir = dir.as_ref().to_owned();
         create_dir(&dir)?;
         let mut report = RecoveryReport { dir: dir.clone(), ..RecoveryReport::default() };
@@ -139,7 +153,7 @@ impl Commitlog {
             return Ok((log, report));
         }
 
-        let (next_tx_offset, active_len, cut) = scan(&segments, &mut report)?;
+        let (next_tx_offset, active_len, cut) = scan(&segments, &mut report, &mut visit)?;
         if let Some(cut) = cut {
             let tail = cut_tail(&mut segments, cut, next_tx_offset)?;
             log::warn!("commit log {}: {tail}", dir.display());
@@ -444,6 +458,7 @@ fn frame_len_at(commits: &[u8], at: usize) -> Result<usize, CommitlogError> {
 fn scan(
     segments: &[SegmentMeta],
     report: &mut RecoveryReport,
+    visit: &mut dyn FnMut(u64, &[u8]),
 ) -> Result<(u64, u64, Option<CutPoint>), CommitlogError> {
     let mut next = segments[0].start;
     let mut data_len = 0;
@@ -455,7 +470,12 @@ fn scan(
         let mut reader = SegmentReader::open(&seg.path, seg.start)?;
         loop {
             match reader.next_step()? {
-                Step::Commit { .. } => report.commits += 1,
+                Step::Commit { header, records } => {
+                    report.commits += 1;
+                    for (offset, record) in (header.min_tx_offset..).zip(records) {
+                        visit(offset, record);
+                    }
+                }
                 Step::End { at, zero_tail } => {
                     if zero_tail > 0 {
                         let file = OpenOptions::new().write(true).open(&seg.path);

@@ -128,8 +128,22 @@ impl Recovered {
 /// chosen snapshot (or at a non-zero offset with no snapshot), so some transactions
 /// exist nowhere.
 pub fn recover(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<Recovered, CommitlogError> {
+    recover_visiting(dir, options, |_, _| {})
+}
+
+/// As [`recover`], and calls `visit(tx offset, record)` for every record of the log
+/// that is kept, in order, while step 1 checks it ([`Commitlog::open_visiting`]): the
+/// whole log in one read, snapshot or not.
+///
+/// # Errors
+/// As [`recover`].
+pub fn recover_visiting(
+    dir: impl AsRef<Path>,
+    options: CommitlogOptions,
+    visit: impl FnMut(u64, &[u8]),
+) -> Result<Recovered, CommitlogError> {
     let dir = dir.as_ref();
-    let (commitlog, mut report) = Commitlog::open(dir.join(LOG_DIR), options)?;
+    let (commitlog, mut report) = Commitlog::open_visiting(dir.join(LOG_DIR), options, visit)?;
     let snapshots = SnapshotStore::open(dir.join(SNAPSHOT_DIR))?;
     let latest = snapshots.latest_valid(commitlog.durable_offset())?;
     for skipped in &latest.skipped {

@@ -18,15 +18,15 @@ use crate::config::ServerConfig;
 use crate::logs::ModuleLogs;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
-    recover, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
-    SnapshotStore,
+    recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
+    Recovered, SnapshotStore,
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
 use spacetime_sats::{ConnectionId, Identity};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Where a database keeps its log and how often it snapshots.
 #[derive(Debug, Clone)]
@@ -35,6 +35,9 @@ pub struct StorageConfig {
     pub dir: PathBuf,
     /// Write a snapshot after this many logged transactions (0: never).
     pub snapshot_every: u64,
+    /// The log as [`logged_program`] recovered it, for [`open`] to take instead of
+    /// reading and checking the whole log a second time.
+    recovered: Arc<Mutex<Option<Recovered>>>,
 }
 
 /// The storage of replica `replica_id`, or `None` for an in-memory server.
@@ -46,7 +49,11 @@ pub fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConf
         return None;
     }
     catch_file_size_signal();
-    Some(StorageConfig { dir: config.replica_dir(replica_id), snapshot_every: config.snapshot_every })
+    Some(StorageConfig {
+        dir: config.replica_dir(replica_id),
+        snapshot_every: config.snapshot_every,
+        recovered: Arc::default(),
+    })
 }
 
 /// Fault injection: while a file of this name exists in a database's replica
@@ -117,25 +124,34 @@ pub enum RestoreError {
     },
 }
 
-/// The program hash named by the last "module" record in the log of `storage` after
-/// its newest snapshot, if any: the module the log's latest records were written with
-/// (see [`record`] for why the control plane trusts it over the registry).
+/// The program hash named by the last "module" record in the log of `storage`, if
+/// any: the module the log's latest records were written with (see [`record`] for why
+/// the control plane trusts it over the registry).
+///
+/// This is the first look at the log after a restart: it recovers the log (checking
+/// every commit, cutting a damaged tail, which it reports) and finds the module record
+/// in that same read. The recovered log is kept in `storage`, so [`open`] then only
+/// replays it.
 ///
 /// # Errors
-/// [`RestoreError`] if the log cannot be read or a record decoded.
+/// [`RestoreError`] if the log cannot be read or a module record decoded.
 pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result<Option<String>, RestoreError> {
-    // This is the first look at the log after a restart, so it is the recovery that cuts
-    // a damaged tail or passes over a damaged snapshot: say so here, because the later
-    // `open` finds the log already repaired.
-    let recovered = recover(&storage.dir, CommitlogOptions::default())?;
-    report_recovery(&recovered.report, logs);
     let mut last = None;
-    for item in recovered.replay() {
-        let (offset, bytes) = item?;
-        if let Record::Module(hash) = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })? {
-            last = Some(hash);
+    let mut bad = None;
+    let recovered = recover_visiting(&storage.dir, CommitlogOptions::default(), |offset, bytes| {
+        if record::is_module(bytes) {
+            match record::decode(bytes) {
+                Ok(Record::Module(hash)) => last = Some(hash),
+                Ok(_) => {}
+                Err(source) => bad = bad.take().or(Some(RestoreError::Record { offset, source })),
+            }
         }
+    })?;
+    report_recovery(&recovered.report, logs);
+    if let Some(bad) = bad {
+        return Err(bad);
     }
+    *storage.recovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(recovered);
     Ok(last)
 }
 
@@ -208,8 +224,15 @@ fn report_recovery(report: &spacetime_commitlog::RecoveryReport, logs: &Arc<Modu
 /// # Errors
 /// [`RestoreError`]; then nothing is running.
 pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Opened, RestoreError> {
-    let recovered = recover(&storage.dir, CommitlogOptions::default())?;
-    report_recovery(&recovered.report, logs);
+    let taken = storage.recovered.lock().unwrap_or_else(|e| e.into_inner()).take();
+    let recovered = match taken {
+        Some(recovered) => recovered,
+        None => {
+            let recovered = recover(&storage.dir, CommitlogOptions::default())?;
+            report_recovery(&recovered.report, logs);
+            recovered
+        }
+    };
     let mut fresh = recovered.snapshot.is_none();
     let mut clients = HashMap::new();
     if let Some(snap) = &recovered.snapshot {

@@ -27,10 +27,11 @@
 //! names another program than the registry, that program (kept in the program store
 //! since the publish stored it before the update) is loaded and the registry corrected.
 //! Only the *last* module record matters, because updates only add tables: the newest
-//! module can replay every older record. Only the log after the newest snapshot is
-//! scanned, so a module record is written again right after each snapshot's offset:
-//! the scanned suffix always names the running module (unless it predates module
-//! records, when the registry is trusted).
+//! module can replay every older record. The start looks for it while recovery checks
+//! the log (one read, see `durability::logged_program`), but segments before the oldest
+//! kept snapshot are pruned, so a module record is written again right after each
+//! snapshot's offset: what is left of the log always names the running module (unless
+//! it predates module records, when the registry is trusted).
 //!
 //! Tables are named, not numbered, because table ids are handed out in creation order
 //! and a restart creates the tables from the *current* module. That is sound because
@@ -194,6 +195,12 @@ pub(super) fn get_string(input: &mut &[u8]) -> Result<String, DecodeError> {
 pub(super) fn get_rows(input: &mut &[u8]) -> Result<Vec<Box<[u8]>>, DecodeError> {
     let n = decode_len(input, 4)?;
     (0..n).map(|_| get_bytes(input).map(Box::from)).collect()
+}
+
+/// Whether `bytes` is a "module" record, telling by its first two bytes, so a scan for
+/// module records does not decode the others.
+pub fn is_module(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[VERSION, KIND_MODULE])
 }
 
 /// Decodes one record.

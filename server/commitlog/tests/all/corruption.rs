@@ -307,3 +307,27 @@ fn replay_reports_damage_that_appears_after_open() {
         other => panic!("expected a corruption error, got {other:?}"),
     }
 }
+
+#[test]
+fn the_checking_read_visits_exactly_the_records_kept() {
+    let dir = tempdir();
+    let (mut log, _) = open_with(dir.path(), 300);
+    append_range(&mut log, 0..30);
+    drop(log);
+    let segments = segment_files(dir.path());
+    assert!(segments.len() > 2, "{segments:?}");
+    // Damage the second segment's first commit: it and everything after are cut.
+    let second = &segments[1];
+    let first_lost: u64 = second.file_name().unwrap().to_str().unwrap()[..20].parse().unwrap();
+    flip_byte(second, commit_position(first_lost, first_lost) + 3);
+    let mut visited = Vec::new();
+    let (log, report) = spacetime_commitlog::Commitlog::open_visiting(
+        dir.path(),
+        spacetime_commitlog::CommitlogOptions::default().max_segment_size(300),
+        |offset, record| visited.push((offset, record.to_vec())),
+    )
+    .unwrap();
+    assert_eq!(report.cut.as_ref().map(|c| c.first_lost_tx_offset), Some(first_lost), "{report}");
+    assert_eq!(visited, read_from(&log, 0));
+    assert_eq!(visited.len() as u64, first_lost);
+}
