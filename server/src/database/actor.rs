@@ -120,6 +120,11 @@ pub(super) struct Actor {
     subscriptions: SubscriptionManager,
 }
 
+/// How many queued commands the actor handles in a row before it queues the
+/// subscription messages they made (see [`Actor::run`]): enough to serve every busy
+/// connection once, few enough that no reply waits long.
+const MAX_RUN: usize = 256;
+
 impl Actor {
     /// Creates the tables from the module, instantiates it, then restores the rows
     /// from `storage` (snapshot and log, without running reducers) and the schedules;
@@ -229,16 +234,29 @@ impl Actor {
 
     /// Serves commands until shut down or every sender is gone.
     pub(super) fn run(mut self, commands: mpsc::Receiver<Command>) {
+        // Subscription messages made while handling a run of queued commands are held
+        // and queued together before the actor next waits (or after `MAX_RUN`
+        // commands), so each connection task is woken once per run, not per message.
+        self.subscriptions.defer_sends();
+        let mut handled = 0;
         loop {
-            let next = match self.instance.scheduler().next_due() {
-                None => commands.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-                Some(due) => {
-                    let wait = due.time_duration_since_saturating(Timestamp::now()).to_micros();
-                    if wait <= 0 {
-                        self.run_due();
-                        continue;
+            let queued = if handled < MAX_RUN { commands.try_recv().ok() } else { None };
+            let next = match queued {
+                Some(command) => Ok(command),
+                None => {
+                    self.subscriptions.flush();
+                    handled = 0;
+                    match self.instance.scheduler().next_due() {
+                        None => commands.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                        Some(due) => {
+                            let wait = due.time_duration_since_saturating(Timestamp::now()).to_micros();
+                            if wait <= 0 {
+                                self.run_due();
+                                continue;
+                            }
+                            commands.recv_timeout(Duration::from_micros(wait.unsigned_abs()))
+                        }
                     }
-                    commands.recv_timeout(Duration::from_micros(wait.unsigned_abs()))
                 }
             };
             match next {
@@ -246,10 +264,14 @@ impl Actor {
                 // A failed commit log stops the database: nothing more could be made
                 // durable. Requests then get `ActorGone` naming the failure.
                 _ if self.log.as_mut().is_some_and(DatabaseLog::stopped) => break,
-                Ok(command) => self.handle(command),
+                Ok(command) => {
+                    handled += 1;
+                    self.handle(command);
+                }
                 Err(mpsc::RecvTimeoutError::Timeout) => self.run_due(),
             }
         }
+        self.subscriptions.flush();
     }
 
     fn handle(&mut self, command: Command) {

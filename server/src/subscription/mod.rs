@@ -111,7 +111,12 @@ impl Queue {
     /// Queues `body`, which may reflect transactions up to log offset `offset`; `false`
     /// if the client is too far behind (or gone) and must be dropped.
     fn send(&self, offset: Option<u64>, body: Vec<u8>) -> bool {
-        match self.sender.try_send(Outgoing { offset, body }) {
+        self.push(Outgoing { offset, body })
+    }
+
+    /// Queues one message; as [`Queue::send`].
+    fn push(&self, outgoing: Outgoing) -> bool {
+        match self.sender.try_send(outgoing) {
             Ok(()) => true,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 let _ = self.dropped.set(format!(
@@ -206,9 +211,49 @@ pub struct SubscriptionManager {
     queries: HashMap<QueryKey, SharedQuery>,
     /// The offset of the last log record appended, tagged on every message queued.
     offset: Option<u64>,
+    /// With [`SubscriptionManager::defer_sends`], the messages held until
+    /// [`SubscriptionManager::flush`], in the order they were made.
+    outbox: Option<Vec<(ConnectionId, Outgoing)>>,
 }
 
 impl SubscriptionManager {
+    /// Holds every later message until [`SubscriptionManager::flush`] instead of queuing
+    /// it at once. The actor flushes after each run of commands, so a client's messages
+    /// from that run reach its queue together and wake its connection task once: a wake
+    /// from the actor thread costs a syscall and often a context switch, more than the
+    /// rest of a small reducer call.
+    pub fn defer_sends(&mut self) {
+        self.outbox.get_or_insert_with(Vec::new);
+    }
+
+    /// Queues the held messages (see [`SubscriptionManager::defer_sends`]), grouped by
+    /// client, each client's in order; drops the clients whose queue is full.
+    pub fn flush(&mut self) {
+        let Some(outbox) = self.outbox.as_mut() else { return };
+        if outbox.is_empty() {
+            return;
+        }
+        let mut held = std::mem::take(outbox);
+        // A stable sort keeps each client's messages in the order they were made.
+        held.sort_by_key(|(connection_id, _)| *connection_id);
+        let mut slow = Vec::new();
+        for (connection_id, outgoing) in held.drain(..) {
+            if slow.last() == Some(&connection_id) {
+                continue;
+            }
+            if !self.clients.get(&connection_id).is_none_or(|c| c.queue.push(outgoing)) {
+                slow.push(connection_id);
+            }
+        }
+        // Keep the allocation for the next run.
+        if let Some(outbox) = self.outbox.as_mut() {
+            *outbox = held;
+        }
+        for connection_id in slow {
+            self.drop_client(connection_id);
+        }
+    }
+
     /// Handles one command. Returns the transactions it committed (by lifecycle or
     /// reducer calls), already logged and sent to subscribers, for the caller's other
     /// hooks.
@@ -341,6 +386,10 @@ impl SubscriptionManager {
     /// Queues a message for one client, dropping the client if it cannot keep up.
     fn send(&mut self, connection_id: ConnectionId, message: Vec<u8>) {
         let offset = self.offset;
+        if let Some(outbox) = self.outbox.as_mut() {
+            outbox.push((connection_id, Outgoing { offset, body: message }));
+            return;
+        }
         let ok = self.clients.get(&connection_id).is_none_or(|c| c.queue.send(offset, message));
         if !ok {
             self.drop_client(connection_id);
@@ -546,8 +595,11 @@ impl SubscriptionManager {
                 _ if sets.is_empty() => continue,
                 _ => encode::transaction_update(&sets),
             };
-            if !client.queue.send(self.offset, message) {
-                slow.push(*connection_id);
+            let outgoing = Outgoing { offset: self.offset, body: message };
+            match self.outbox.as_mut() {
+                Some(outbox) => outbox.push((*connection_id, outgoing)),
+                None if !client.queue.push(outgoing) => slow.push(*connection_id),
+                None => {}
             }
         }
         for connection_id in slow {
