@@ -7,11 +7,13 @@
 //! the committed rows go to `spacetime_commitlog::Durability` (group commit on its
 //! writer thread); the run ends once the last transaction is durable. Each mode runs
 //! `SPACETIME_BENCH_TRANSFERS` calls (default 200,000), `ROUNDS` times alternately;
-//! the best throughputs and their ratio are printed, with the writer's batches and
-//! the CPU time its thread used (from `/proc`, on Linux). `SPACETIME_BENCH_MODE`
+//! the best throughputs and their ratio are printed, with the writer's batches.
+//! `SPACETIME_BENCH_MODE`
 //! (`memory`, `durable`, default both) runs one mode only, for profiling. The CPU time
-//! each thread spent per transaction is printed too: on a machine busy with other work
+//! each thread spent per transaction (from `/proc`, on Linux) is printed too: on a machine busy with other work
 //! the writer competes with the caller for a core, and throughput follows CPU time.
+//! `SPACETIME_BENCH_WRITE_LOG` writes a log for a startup measurement instead (see
+//! `write_log`).
 
 use spacetime_benches::BenchDb;
 use spacetime_commitlog::{Commitlog, CommitlogOptions, Durability, DurabilityOptions, DurabilityStats};
@@ -120,8 +122,25 @@ fn measure(transfers: u32, log: Option<&Durability>) -> (f64, Option<Duration>, 
 /// The log writer's thread name as `/proc` shows it (cut to 15 bytes).
 const WRITER_THREAD: &str = "commitlog-write";
 
+/// `SPACETIME_BENCH_WRITE_LOG=<replica dir>`: instead of measuring, appends the
+/// transfers' records to the commit log in `<replica dir>/clog` and exits. For a
+/// startup/replay measurement: publish the bench module on a durable server, call
+/// `seed(0, 100000, 1000000)` (the state this benchmark starts from), stop the server,
+/// append with this, then time the server's start.
+fn write_log(replica_dir: &std::path::Path, transfers: u32) {
+    let recovered = spacetime_commitlog::recover(replica_dir, CommitlogOptions::default()).expect("the log opens");
+    let durability = Durability::start(recovered.commitlog, DurabilityOptions::default()).expect("the writer starts");
+    let (time, _) = run(transfers, Some(&durability));
+    let log = durability.close().expect("the log is written");
+    println!("appended {transfers} transfers in {time:?}; the log now ends at tx offset {}", log.next_tx_offset());
+}
+
 fn main() {
     let transfers: u32 = std::env::var("SPACETIME_BENCH_TRANSFERS").ok().and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    if let Some(dir) = std::env::var_os("SPACETIME_BENCH_WRITE_LOG") {
+        write_log(std::path::Path::new(&dir), transfers);
+        return;
+    }
     let mode = std::env::var("SPACETIME_BENCH_MODE").unwrap_or_default();
     let (run_memory, run_durable) = (mode != "durable", mode != "memory");
     let dir = tempfile::tempdir().expect("a temporary directory");
