@@ -530,18 +530,23 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
         }
     }
     let mut caller = target.connect().await?;
+    let server = server_pid();
     let cpu_before = CpuTimes::now();
-    let mut rounds = Vec::new();
+    let process_before = ProcessCpu::now(server.as_deref());
+    let (mut rounds, mut firsts) = (Vec::new(), Vec::new());
     for round in 0..config.fanout_rounds {
         let mut args = Vec::new();
         (round as u64 + 1).encode(&mut args);
         let sent = Instant::now();
         caller.send(call_message(round as u32, "tick", args)).await.map_err(|e| e.to_string())?;
         let deadline = tokio::time::Instant::now() + ROUND_DEADLINE;
-        let mut last = sent;
+        let (mut first, mut last) = (None::<Instant>, sent);
         for got in 0..n {
             match tokio::time::timeout_at(deadline, received_rx.recv()).await {
-                Ok(Some(at)) => last = last.max(at),
+                Ok(Some(at)) => {
+                    first = Some(first.map_or(at, |f| f.min(at)));
+                    last = last.max(at);
+                }
                 _ => return Err(format!("round {round}: only {got} of {n} subscribers got the update within {ROUND_DEADLINE:?}")),
             }
         }
@@ -555,18 +560,24 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
             }
         }
         rounds.push(u32::try_from(last.duration_since(sent).as_micros()).unwrap_or(u32::MAX));
+        firsts.push(u32::try_from(first.unwrap_or(sent).duration_since(sent).as_micros()).unwrap_or(u32::MAX));
     }
     let cpu = CpuTimes::now().and_then(|c| c.busy_since(cpu_before));
+    // CPU per round, in milliseconds (the per-transaction helper gives microseconds).
+    let (server_ms, client_ms) = ProcessCpu::now(server.as_deref()).per_tx(process_before, rounds.len() as f64 * 1000.0);
     for task in &tasks {
         task.abort();
     }
     rounds.sort_unstable();
+    firsts.sort_unstable();
     println!(
-        "{:<10} fan-out to {n} subscribers over {} rounds: p50 {:.2} ms  max {:.2} ms  cpu {:>3.0}%  load {}",
+        "{:<10} fan-out to {n} subscribers over {} rounds: p50 {:.2} ms  max {:.2} ms  (first subscriber p50 {:.2} ms)  \
+         cpu/round server {server_ms:.1} ms client {client_ms:.1} ms  machine busy {:>3.0}%  load {}",
         mode.name(),
         rounds.len(),
         percentile(&rounds, 0.5),
         percentile(&rounds, 1.0),
+        percentile(&firsts, 0.5),
         cpu.unwrap_or(f64::NAN),
         load_average(),
     );
