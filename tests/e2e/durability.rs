@@ -359,7 +359,7 @@ fn server_pid(data_dir: &Path) -> String {
     let found = std::fs::read_dir("/proc").expect("/proc is readable").flatten().find(|entry| {
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         let args: Vec<String> = cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        args.iter().any(|a| a == "start") && args.iter().any(|a| *a == needle)
+        args.iter().any(|a| a == "start") && args.contains(&needle)
     });
     found.expect("the server process is in /proc").file_name().to_string_lossy().into_owned()
 }

@@ -10,6 +10,31 @@
 //! running reducers. Connected clients are logged too (when the module has a
 //! `client_disconnected` reducer), so a restart can run `client_disconnected` for
 //! every client a crash cut off ([`DatabaseLog::connected`]).
+//!
+//! # Confirmed results
+//! A reply (HTTP call or SQL, WebSocket `ReducerResult` or `TransactionUpdate` on a
+//! confirmed connection) is tagged with the offset of the last record logged before
+//! it and released only once that offset is durable. The group-commit writer makes
+//! that cheap: one fsync covers every transaction queued while the previous one ran.
+//!
+//! # When the log cannot be written
+//! A write or fsync error (a full disk, a file-size limit, a failing device), or a
+//! transaction that cannot be logged, fails the database's log for good
+//! ([`spacetime_commitlog::Durability::fail`]); what was durable stays durable, and
+//! nothing after it is ever confirmed. Then:
+//! - the request whose transaction hit it, and every request waiting for a later
+//!   offset, gets a 503 with [`stopped_message`] (the cause, that nothing acknowledged
+//!   is lost, and what to do: fix the storage, restart the server);
+//! - the actor stops at its next command ([`DatabaseLog::stopped`], which also writes
+//!   the message to the server and module logs), so the database accepts no calls,
+//!   SQL or connections until a restart, and its in-memory state (which may hold the
+//!   unlogged transaction) is never served as confirmed;
+//! - other databases on the server keep running;
+//! - a restart restores the database from its log, cutting any torn tail.
+//!
+//! A file-size limit stops only the database that hits it, not the server: `SIGXFSZ`
+//! is caught (see [`storage_for`]). [`HOLD_FSYNC_FILE`] holds a database's fsyncs, for
+//! tests of the waiting above.
 
 pub mod record;
 pub mod snapshot;
