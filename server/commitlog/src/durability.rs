@@ -448,6 +448,9 @@ impl Drop for FailOnPanic<'_> {
     }
 }
 
+/// The largest batch buffer the writer keeps for reuse (16 MiB).
+const KEEP_BUFFER_CAPACITY: usize = 16 << 20;
+
 fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, CommitlogError> {
     let _guard = FailOnPanic(shared);
     let mut batch: Vec<u8> = Vec::new();
@@ -478,6 +481,11 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
             let durable = log.durable_offset();
             shared.publish(|s| s.durable = durable);
             batch.clear();
+            // The buffers are swapped back and forth and keep their capacity; one
+            // huge transaction should not pin that much memory for good.
+            if batch.capacity() > KEEP_BUFFER_CAPACITY {
+                batch = Vec::new();
+            }
         }
         if let Some(before) = prune {
             match log.prune_before(before) {
