@@ -196,7 +196,7 @@ fn all_features_imports_only_the_abi() {
         &[
             "add_player", "audit_log", "clear_all", "count_players", "delete_player", "delete_player_row",
             "delete_players_below", "delete_players_by_color", "every_type", "fail", "init", "insert_every_type",
-            "level_up", "on_connect", "on_disconnect", "on_tick", "player", "reminder", "roll", "schedule_reminder",
+            "insert_every_type_row", "level_up", "on_connect", "on_disconnect", "on_tick", "player", "reminder", "roll", "schedule_reminder",
             "send_reminder", "tick", "tick_count",
         ],
     );
