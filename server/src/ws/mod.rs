@@ -32,7 +32,7 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// The socket's read buffer. Client messages are small (calls, subscriptions), and the
 /// WebSocket codec zero-fills the free part of this buffer before every read, so the
 /// library default (128 KiB) cost more per message than the rest of the read path.
-pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+pub const READ_BUFFER_SIZE: usize = 4 * 1024;
 
 /// The wire protocol a connection negotiated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
