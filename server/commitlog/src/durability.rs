@@ -15,7 +15,11 @@
 //!
 //! Waiting for durability (confirmed reads) is offered both ways: blocking with
 //! [`Durability::wait_durable`] (a mutex and condvar) and async with
-//! [`DurableOffset::wait_for`] (a `tokio::sync::watch` receiver, runtime-agnostic).
+//! [`DurableOffset::wait_for`] (a future that works on any executor). An async
+//! waiter is filed under the offset it waits for, and a new durable offset wakes only
+//! the waiters it satisfies: with many connections each waiting for its own
+//! transaction, a fsync does not wake the ones whose transactions are in the next
+//! batch.
 //!
 //! Once the writer fails (a write or fsync error), nothing more becomes durable:
 //! appends and waits fail with [`DurabilityError::Failed`], which names the cause.
@@ -29,7 +33,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
-use tokio::sync::watch;
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::task::{Poll, Waker};
 
 /// Called by the writer before each fsync with the highest tx offset the fsync
 /// makes durable; see [`DurabilityOptions::before_sync`].
@@ -131,10 +137,12 @@ struct Queue {
     space_waiters: usize,
 }
 
-/// [`Status`] and how many threads block in [`Durability::wait_durable`].
+/// [`Status`], how many threads block in [`Durability::wait_durable`], and the tasks
+/// waiting in [`DurableOffset::wait_for`], by the offset each waits for.
 struct StatusCell {
     status: Status,
     waiters: usize,
+    tasks: BTreeMap<u64, Vec<Waker>>,
 }
 
 struct Shared {
@@ -147,7 +155,6 @@ struct Shared {
     has_space: Condvar,
     status: Mutex<StatusCell>,
     status_changed: Condvar,
-    watch: watch::Sender<Status>,
     /// Mirrors `Queue::next_tx_offset` for lock-free reads.
     appended: Arc<AtomicU64>,
     before_sync: Option<BeforeSync>,
@@ -166,12 +173,24 @@ impl Shared {
     fn publish(&self, update: impl FnOnce(&mut Status)) {
         let mut cell = lock(&self.status);
         update(&mut cell.status);
-        self.watch.send_replace(cell.status.clone());
+        let ready = if cell.status.failed.is_some() || cell.status.closed {
+            std::mem::take(&mut cell.tasks)
+        } else {
+            match cell.status.durable {
+                // Keep the waiters of later offsets; take the rest.
+                Some(durable) => {
+                    let later = cell.tasks.split_off(&durable.saturating_add(1));
+                    std::mem::replace(&mut cell.tasks, later)
+                }
+                None => BTreeMap::new(),
+            }
+        };
         let waiters = cell.waiters > 0;
         drop(cell);
         if waiters {
             self.status_changed.notify_all();
         }
+        ready.into_values().flatten().for_each(Waker::wake);
     }
 
     /// Refuses appends and fails waits from now on. The first failure is the one kept.
@@ -217,7 +236,6 @@ impl Durability {
     pub fn start(log: Commitlog, options: DurabilityOptions) -> Result<Self, CommitlogError> {
         let next = log.next_tx_offset();
         let status = Status { durable: log.durable_offset(), failed: None, closed: false };
-        let (watch, _) = watch::channel(status.clone());
         let shared = Arc::new(Shared {
             capacity: options.queue_capacity.max(1) as u64,
             queue: Mutex::new(Queue {
@@ -232,9 +250,8 @@ impl Durability {
             }),
             has_work: Condvar::new(),
             has_space: Condvar::new(),
-            status: Mutex::new(StatusCell { status, waiters: 0 }),
+            status: Mutex::new(StatusCell { status, waiters: 0, tasks: BTreeMap::new() }),
             status_changed: Condvar::new(),
-            watch,
             appended: Arc::new(AtomicU64::new(next)),
             before_sync: options.before_sync,
             syncs: AtomicU64::new(0),
@@ -357,7 +374,7 @@ impl Durability {
 
     /// A handle for waiting on the durable offset from async code; clone it freely.
     pub fn durable_offset_watch(&self) -> DurableOffset {
-        DurableOffset { rx: self.shared.watch.subscribe(), appended: self.shared.appended.clone() }
+        DurableOffset { shared: self.shared.clone() }
     }
 
     /// Counters of the writer so far.
@@ -516,44 +533,60 @@ fn write_batch(shared: &Shared, log: &mut Commitlog, batch: &[u8], txs: u64) -> 
     Ok(())
 }
 
-/// An async view of a [`Durability`]'s durable offset (a `tokio::sync::watch`
-/// receiver underneath; works on any executor). Clone one per waiting task.
-#[derive(Debug, Clone)]
+/// An async view of a [`Durability`]'s durable offset (works on any executor). Clone
+/// one per waiting task; it outlives the [`Durability`] (then every offset not yet
+/// durable fails with [`DurabilityError::Closed`]).
+#[derive(Clone)]
 pub struct DurableOffset {
-    rx: watch::Receiver<Status>,
-    appended: Arc<AtomicU64>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for DurableOffset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DurableOffset").field("durable", &self.get()).finish_non_exhaustive()
+    }
 }
 
 impl DurableOffset {
     /// The highest durable tx offset, or `None` if none is yet.
     pub fn get(&self) -> Option<u64> {
-        self.rx.borrow().durable
+        lock(&self.shared.status).status.durable
     }
 
     /// Why the writer stopped, if it failed (see [`Durability::fail`]): nothing will
     /// become durable any more.
     pub fn failure(&self) -> Option<Arc<str>> {
-        self.rx.borrow().failed.clone()
+        lock(&self.shared.status).status.failed.clone()
     }
 
-    /// Waits until `offset` is durable. Wrap it in a timeout if one is needed.
+    /// Waits until `offset` is durable. Wrap it in a timeout if one is needed; a
+    /// dropped wait leaves nothing behind but a stale wake-up.
     ///
     /// # Errors
     /// As [`Durability::wait_durable`], without the timeout.
     pub async fn wait_for(&mut self, offset: u64) -> Result<(), DurabilityError> {
-        // A failed writer is the answer even for an offset never handed out: the
-        // caller may be waiting for a transaction whose append the failure refused.
-        if let Some(Err(failed)) = self.rx.borrow().outcome(offset) {
-            return Err(failed);
+        {
+            // A failed writer is the answer even for an offset never handed out: the
+            // caller may be waiting for a transaction whose append the failure refused.
+            let cell = lock(&self.shared.status);
+            if let Some(Err(failed)) = cell.status.outcome(offset) {
+                return Err(failed);
+            }
         }
-        check_appended(&self.appended, offset)?;
-        let waited = match self.rx.wait_for(|s| s.outcome(offset).is_some()).await {
-            Ok(status) => status.outcome(offset),
-            Err(_) => None,
-        };
-        // `None`: the writer is gone; its last word was published before it went.
-        waited
-            .or_else(|| self.rx.borrow().outcome(offset))
-            .unwrap_or(Err(DurabilityError::Closed(offset)))
+        check_appended(&self.shared.appended, offset)?;
+        poll_fn(|cx| {
+            let mut cell = lock(&self.shared.status);
+            if let Some(outcome) = cell.status.outcome(offset) {
+                return Poll::Ready(outcome);
+            }
+            // Filed under the status lock, so the publish that satisfies `offset`
+            // (which takes the same lock) cannot be missed.
+            let wakers = cell.tasks.entry(offset).or_default();
+            if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                wakers.push(cx.waker().clone());
+            }
+            Poll::Pending
+        })
+        .await
     }
 }

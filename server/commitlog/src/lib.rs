@@ -55,8 +55,8 @@
 //! ```
 //!
 //! **Architecture invariant:** knows nothing of the datastore, the host or HTTP; the
-//! core ([`Commitlog`], [`SnapshotStore`]) is synchronous, and only
-//! [`DurableOffset`] touches tokio (its `watch` channel, no runtime).
+//! core ([`Commitlog`], [`SnapshotStore`]) is synchronous, and [`DurableOffset`]'s
+//! future needs no particular executor (it depends on no async runtime).
 
 #![warn(missing_docs)]
 

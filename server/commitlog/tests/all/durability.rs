@@ -315,3 +315,60 @@ fn failing_on_purpose_refuses_later_appends_and_names_the_cause() {
     assert_eq!(watch.failure().as_deref(), Some("a record could not be logged"));
     assert_eq!(durability.failure(), watch.failure());
 }
+
+/// Counts its wake-ups.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_new_durable_offset_wakes_only_the_tasks_it_satisfies() {
+    use std::future::Future;
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::task::{Context, Poll};
+    let dir = tempdir();
+    let (release, gate) = std::sync::mpsc::channel::<()>();
+    let (entered_tx, entered) = std::sync::mpsc::channel::<u64>();
+    let gate = std::sync::Mutex::new(gate);
+    let options = DurabilityOptions::default().before_sync(move |last| {
+        let _ = entered_tx.send(last);
+        let _ = gate.lock().unwrap().recv();
+        Ok(())
+    });
+    let durability = start(dir.path(), options);
+    // Offset 0 is written and its fsync held; offset 1 queues behind it.
+    durability.append_tx(payload(0)).unwrap();
+    assert_eq!(entered.recv_timeout(Duration::from_secs(30)).unwrap(), 0);
+    durability.append_tx(payload(1)).unwrap();
+    let wakers: Vec<Arc<CountingWaker>> = (0..2).map(|_| Arc::new(CountingWaker(0.into()))).collect();
+    let mut waits: Vec<_> = (0..2u64)
+        .map(|o| {
+            let mut watch = durability.durable_offset_watch();
+            Box::pin(async move { watch.wait_for(o).await })
+        })
+        .collect();
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        let waker = std::task::Waker::from(waker.clone());
+        assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+    }
+    release.send(()).unwrap();
+    assert_eq!(entered.recv_timeout(Duration::from_secs(30)).unwrap(), 1, "the second batch reaches its fsync");
+    // Offset 0 is durable now (published before the next batch began).
+    assert_eq!(wakers[0].0.load(SeqCst), 1);
+    assert_eq!(wakers[1].0.load(SeqCst), 0, "the waiter for offset 1 is not woken by offset 0");
+    let waker = std::task::Waker::from(wakers[0].clone());
+    assert!(matches!(waits[0].as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(()))));
+    release.send(()).unwrap();
+    // The writer wakes tasks right after it publishes; give it until the deadline.
+    let until = Instant::now() + Duration::from_secs(30);
+    while wakers[1].0.load(SeqCst) == 0 && Instant::now() < until {
+        std::thread::yield_now();
+    }
+    assert_eq!(wakers[1].0.load(SeqCst), 1);
+    drop(release);
+    durability.close().unwrap();
+}
