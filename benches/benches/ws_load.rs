@@ -21,7 +21,7 @@
 //! `WS_LOAD_MODES` [durable,in-memory], `WS_LOAD_CONNECTIONS` [64],
 //! `WS_LOAD_IN_FLIGHT` [40,1], `WS_LOAD_ALPHAS` [0,1.5], `WS_LOAD_SECONDS` [3],
 //! `WS_LOAD_WARMUP` [1], `WS_LOAD_ACCOUNTS` [100000], `WS_LOAD_FANOUT` [1000; 0 skips],
-//! `WS_LOAD_FANOUT_ROUNDS` [5], `WS_LOAD_CLIENT_THREADS` [1], `WS_LOAD_PROTOCOL` [v3|v2],
+//! `WS_LOAD_FANOUT_ROUNDS` [20], `WS_LOAD_CLIENT_THREADS` [1], `WS_LOAD_PROTOCOL` [v3|v2],
 //! `SPACETIME_BIN` (the server binary; default: `spacetime` next to this executable).
 //! The same settings may be passed as arguments, `connections=64 seconds=5`.
 //! Every phase has a deadline, and a watchdog ends the process if the whole run
@@ -136,7 +136,7 @@ impl Config {
             warmup: one("warmup", &get("warmup", "1"))?,
             accounts: one("accounts", &get("accounts", "100000"))?,
             fanout: one("fanout", &get("fanout", "1000"))?,
-            fanout_rounds: one("fanout_rounds", &get("fanout_rounds", "5"))?,
+            fanout_rounds: one("fanout_rounds", &get("fanout_rounds", "20"))?,
             client_threads: one("client_threads", &get("client_threads", "1"))?,
             protocol,
         };
