@@ -4,7 +4,7 @@
 //! call survives and no transaction is half-applied. Snapshots are taken and a damaged
 //! one is passed over; `--in-memory` keeps nothing; SQL reads are confirmed unless
 //! `?confirmed=false`. Results and confirmed subscription updates wait until their
-//! commit is durable (held with the `hold-fsync` fault-injection file), and a log that
+//! commit is durable (held with the `hold-fsync` fault-injection file, which the harness enables with SPACETIME_FAULT_INJECTION=1), and a log that
 //! cannot be written (a file-size limit, as a full disk) stops only its database, with
 //! a clear error, losing nothing acknowledged.
 

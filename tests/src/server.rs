@@ -169,6 +169,9 @@ fn spawn(root: &Path, listen_addr: Option<&str>, extra_args: &[String], output: 
         command.arg("--listen-addr").arg(addr);
     }
     command.args(extra_args);
+    // Lets tests hold a database's fsyncs with its `hold-fsync` file (see the server's
+    // `durability::HOLD_FSYNC_FILE`); without it the server ignores such files.
+    command.env("SPACETIME_FAULT_INJECTION", "1");
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -85,8 +85,19 @@ pub fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConf
 /// directory, its log writer holds every fsync, so nothing new becomes durable (and
 /// nothing confirmed is released) until the file is removed. The end-to-end tests use
 /// it to show that results and subscription updates wait for durability; an operator
-/// never needs it. Checking costs one `stat` per fsync (per batch of transactions).
+/// never needs it, so it is only honoured when the server was started with
+/// [`FAULT_INJECTION_ENV`] set to `1`. Checking then costs one `stat` per fsync (per
+/// batch of transactions).
 pub const HOLD_FSYNC_FILE: &str = "hold-fsync";
+
+/// The environment variable that enables fault injection ([`HOLD_FSYNC_FILE`]). Test
+/// harnesses set it; production servers leave it unset and never look for the file.
+pub const FAULT_INJECTION_ENV: &str = "SPACETIME_FAULT_INJECTION";
+
+/// Whether this process honours fault-injection files.
+fn fault_injection_enabled() -> bool {
+    std::env::var_os(FAULT_INJECTION_ENV).is_some_and(|v| v == "1")
+}
 
 /// Blocks while `path` exists, checking every 10 ms (see [`HOLD_FSYNC_FILE`]).
 fn hold_while_exists(path: &std::path::Path) {
@@ -288,11 +299,14 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         log::info!("{}: restored, replayed {replayed} transaction(s)", storage.dir.display());
     }
     let snapshots = recovered.snapshots.clone();
-    let hold = storage.dir.join(HOLD_FSYNC_FILE);
-    let options = DurabilityOptions::default().before_sync(move |_| {
-        hold_while_exists(&hold);
-        Ok(())
-    });
+    let mut options = DurabilityOptions::default();
+    if fault_injection_enabled() {
+        let hold = storage.dir.join(HOLD_FSYNC_FILE);
+        options = options.before_sync(move |_| {
+            hold_while_exists(&hold);
+            Ok(())
+        });
+    }
     let durability = Durability::start(recovered.commitlog, options)?;
     let log = DatabaseLog {
         durability: Arc::new(durability),
