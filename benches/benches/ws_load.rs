@@ -584,6 +584,23 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
     Ok(())
 }
 
+/// The disk's fsync latency now (p50 and p99 of 200 small appends, in ms): a confirmed
+/// call waits for one, so it bounds the durable figures.
+fn fsync_probe() -> std::io::Result<(f64, f64)> {
+    use std::io::Write;
+    let dir = tempfile::tempdir()?;
+    let mut file = std::fs::File::create(dir.path().join("probe"))?;
+    let mut times = Vec::with_capacity(200);
+    for _ in 0..200 {
+        file.write_all(&[7; 200])?;
+        let start = Instant::now();
+        file.sync_data()?;
+        times.push(u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX));
+    }
+    times.sort_unstable();
+    Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
+}
+
 /// Starts a server for `mode`, publishes the bench module and seeds the accounts.
 fn prepare(config: &Config, mode: Mode, wasm: &std::path::Path) -> (TestServer, Arc<Target>) {
     let args: &[&str] = match mode {
@@ -631,6 +648,12 @@ fn main() {
     );
     let mut failures = 0;
     for &mode in &config.modes {
+        if mode == Mode::Durable {
+            match fsync_probe() {
+                Ok((p50, p99)) => println!("durable    disk fsync p50 {p50:.2} ms  p99 {p99:.2} ms  load {}", load_average()),
+                Err(e) => eprintln!("ws_load: cannot probe fsync latency: {e}"),
+            }
+        }
         let (server, target) = prepare(&config, mode, &wasm);
         runtime.block_on(async {
             for &in_flight in &config.in_flight {
