@@ -622,6 +622,25 @@ fn prepare(config: &Config, mode: Mode, wasm: &std::path::Path) -> (TestServer, 
     (server, Arc::new(Target { ws_url, protocol: config.protocol }))
 }
 
+/// The server binary is `SPACETIME_BIN`, or `spacetime` beside this executable's
+/// profile directory, which `cargo bench` does not build by itself.
+fn check_server_binary() -> Result<(), String> {
+    if std::env::var_os("SPACETIME_BIN").is_some() {
+        return Ok(());
+    }
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
+    let profile = exe.parent().and_then(|deps| deps.parent()).ok_or("this executable has no profile directory")?;
+    let bin = profile.join(format!("spacetime{}", std::env::consts::EXE_SUFFIX));
+    if bin.is_file() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the server binary is missing at {}: build it with `cargo build --release -p spacetime-cli`, or set SPACETIME_BIN",
+            bin.display()
+        ))
+    }
+}
+
 fn main() {
     let config = match Config::load() {
         Ok(c) => c,
@@ -636,6 +655,10 @@ fn main() {
         eprintln!("ws_load: the run overran its {budget:?} budget; stopping");
         std::process::exit(3);
     });
+    if let Err(e) = check_server_binary() {
+        eprintln!("ws_load: {e}");
+        std::process::exit(2);
+    }
     let wasm = build_module(BENCH, Bindings::Ours);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.client_threads)

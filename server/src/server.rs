@@ -9,6 +9,7 @@ use crate::program_store::ProgramStore;
 use crate::registry::Registry;
 use crate::routes;
 use crate::state::AppState;
+use axum::serve::ListenerExt;
 use spacetime_host::{HostConfig, HostRuntime};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -69,7 +70,15 @@ impl Server {
             shutdown.await;
             state.databases().shutdown_all();
         };
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)
+        // Small WebSocket messages must leave at once: with Nagle's algorithm a reply
+        // written while an earlier one is unacknowledged waits for the client's delayed
+        // ACK (40 ms on Linux).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                log::warn!("cannot set TCP_NODELAY on an accepted connection: {e}");
+            }
+        });
+        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)
     }
 }
 
