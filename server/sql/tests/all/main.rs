@@ -12,11 +12,11 @@ use spacetime_sats::{AlgebraicType, AlgebraicValue, Identity, ProductValue, Time
 use spacetime_sql::{execute, SqlAuth, SqlError, SqlOutcome};
 
 pub fn owner() -> Identity {
-    Identity::from_hex(&format!("c200{}01", "0".repeat(58))).unwrap()
+    Identity::from_hex(format!("c200{}01", "0".repeat(58))).unwrap()
 }
 
 pub fn other() -> Identity {
-    Identity::from_hex(&format!("c200{}02", "0".repeat(58))).unwrap()
+    Identity::from_hex(format!("c200{}02", "0".repeat(58))).unwrap()
 }
 
 pub fn id_value(id: Identity) -> AlgebraicValue {
