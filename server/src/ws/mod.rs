@@ -1,7 +1,9 @@
 //! One WebSocket connection of a subscribed client, after the upgrade: reads client
 //! frames (one v2 message, or several back to back under v3), forwards each message to
 //! the database's actor, and writes the actor's queued server messages with the
-//! compression envelope. It pings every 15 s and closes a connection silent for 30 s.
+//! compression envelope: whatever is queued goes out with one flush, merged into one
+//! frame under v3 ([`write_queued`]). It pings every 15 s and closes a connection
+//! silent for 30 s.
 //!
 //! A confirmed connection (`confirmed=true`, the default) writes a queued message only
 //! once the commit log's durable offset covers the offset the message was tagged with,
