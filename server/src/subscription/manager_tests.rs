@@ -1,7 +1,8 @@
 //! The manager without a module: a query set whose query fails on a transaction is
 //! ended with a `SubscriptionError` (no request id) while the client's other sets keep
 //! their updates; a forgotten client's queue closes although the WebSocket side still
-//! holds its handle; `SELECT * FROM *` expands to the tables the caller may read.
+//! holds its handle; `SELECT * FROM *` expands to the tables the caller may read;
+//! deferred messages (the actor's mode) wait for `flush` and die with their client.
 
 use super::*;
 use super::test_db::{auth, database, owner};
@@ -104,4 +105,32 @@ fn select_star_from_star_is_every_readable_table() {
     let stranger = SqlAuth { caller: Identity::from_claims("test", "stranger"), owner: owner() };
     assert_eq!(expand_all_tables(&queries[1..], &stranger, &module), ["SELECT * FROM person", "SELECT * FROM pet"]);
     assert_eq!(expand_all_tables(&["SELECT * FROM pet".to_owned()], &stranger, &module), ["SELECT * FROM pet"]);
+}
+
+#[test]
+fn deferred_messages_wait_for_flush_and_die_with_their_client() {
+    let on = database(true);
+    let (module, mut ds) = database(true);
+    let mut manager = SubscriptionManager::default();
+    manager.defer_sends();
+    let (handle, mut receiver) = register(&mut manager, &on, &[(1, "SELECT * FROM person")]);
+
+    let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (1, 'alice')");
+    manager.commit(&ds, &tx, None);
+    let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (2, 'bob')");
+    manager.commit(&ds, &tx, None);
+    assert!(receiver.try_recv().is_err(), "held until the flush");
+    manager.flush();
+    assert!(matches!(next(&mut receiver), ServerMessage::TransactionUpdate(_)));
+    assert!(matches!(next(&mut receiver), ServerMessage::TransactionUpdate(_)));
+    assert!(receiver.try_recv().is_err());
+
+    // A client dropped before the flush takes its held messages with it, so a
+    // reconnect under the same connection id does not receive them.
+    let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (3, 'carol')");
+    manager.commit(&ds, &tx, None);
+    manager.drop_client(handle.connection_id);
+    let (_again, mut receiver) = register(&mut manager, &on, &[(1, "SELECT * FROM person")]);
+    manager.flush();
+    assert!(receiver.try_recv().is_err(), "the old connection's update is not delivered");
 }

@@ -369,6 +369,11 @@ impl SubscriptionManager {
             for keys in client.sets.into_values() {
                 self.release(&keys);
             }
+            // Held messages die with the client: a reconnect under the same connection
+            // id in the same run must not receive them.
+            if let Some(outbox) = self.outbox.as_mut() {
+                outbox.retain(|(held, _)| *held != connection_id);
+            }
         }
     }
 
