@@ -382,6 +382,22 @@ fn a_log_that_cannot_be_written_stops_only_its_database() {
         cli.call(db, "seed", &["0", &N.to_string(), &START.to_string()]).ok();
         cli.call(db, "transfer", &["0", "1", "1"]).ok();
     }
+    // A confirmed subscriber of the database whose log will fail: it must be told why.
+    let mut subscriber = std::process::Command::new(spacetime_testing::server::spacetime_bin())
+        .arg("--config-path")
+        .arg(cli.config_path())
+        .args(["subscribe", "--server", cli.server_url(), "log-fails", "SELECT * FROM account WHERE id = 0", "-t", "600"])
+        .arg("--print-initial-update")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn `spacetime subscribe`");
+    let updates = lines_of(&mut subscriber);
+    let first = updates.recv_timeout(PROGRESS).unwrap_or_else(|e| panic!("no initial update for the subscriber: {e}"));
+    assert!(first.contains("account"), "{first}");
+    let mut subscriber = KillOnDrop(subscriber);
+
     // A real write error: past a file-size limit (RLIMIT_FSIZE) a write fails with
     // EFBIG, as on a full disk with ENOSPC. Every log is far below 256 KiB so far.
     let pid = server_pid(&server.data_dir());
@@ -401,6 +417,14 @@ fn a_log_that_cannot_be_written_stops_only_its_database() {
     assert!(!sql.success() && sql.stderr.contains("commit log cannot be written"), "{}", sql.stderr);
     let logs = cli.logs("log-fails", 20);
     assert!(logs.iter().any(|l| l.contains("this database has stopped")), "the module log says why: {logs:?}");
+    // The subscriber was closed with the real reason, short enough for a close frame.
+    let exited = poll("the subscriber to exit", PROGRESS, || subscriber.0.try_wait().ok().flatten(), String::new);
+    assert!(!exited.success(), "the subscriber reports the close as an error");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut subscriber.0.stderr.take().expect("piped stderr"), &mut stderr).expect("read stderr");
+    for needle in ["commit log cannot be written", "File too large", "restart server"] {
+        assert!(stderr.contains(needle), "the close reason names the problem and the fix ({needle}): {stderr}");
+    }
 
     // The other database on the server keeps working.
     let (status, body) = http_call(&server, &cli, "log-works", "transfer", serde_json::json!([0, 1, 1]));

@@ -27,6 +27,10 @@ pub struct ActorGone {
     pub log_failure: Option<Arc<str>>,
 }
 
+/// The longest reason a WebSocket close frame carries: its payload is at most 125
+/// bytes, two of them the close code.
+pub const MAX_CLOSE_REASON: usize = 123;
+
 /// A running database: the way to its actor, its logs and its current module.
 pub struct Database {
     /// The database's identity.
@@ -141,6 +145,17 @@ impl Database {
         ActorGone { log_failure: failure.map(|cause| crate::durability::stopped_message(&cause).into()) }
     }
 
+    /// Why the actor is gone, short enough for a WebSocket close frame (at most
+    /// [`MAX_CLOSE_REASON`] bytes): the [`Self::gone`] message names the cause and the
+    /// fix in prose far past that limit, so this keeps its key words and cuts the
+    /// cause (an OS error, perhaps with a path) to what fits.
+    pub(crate) fn close_reason(&self) -> String {
+        match self.durable.as_ref().and_then(DurableOffset::failure) {
+            Some(cause) => log_failure_close_reason(&cause),
+            None => "the database is shutting down".into(),
+        }
+    }
+
     /// The durable offset of its commit log, for confirmed reads; `None` on an
     /// in-memory server, where nothing waits.
     pub(crate) fn durable(&self) -> Option<DurableOffset> {
@@ -177,6 +192,28 @@ impl Database {
         let _ = self.commands.send(Command::Shutdown);
         self.logs.close();
     }
+}
+
+/// The close reason for a database stopped by its log's failure `cause`, within
+/// [`MAX_CLOSE_REASON`] bytes. A long cause loses its middle (typically a file path):
+/// its start says what failed and its end is the OS error.
+fn log_failure_close_reason(cause: &str) -> String {
+    const HEAD: &str = "database stopped: commit log cannot be written (";
+    const TAIL: &str = "); fix storage, restart server";
+    const ELLIPSIS: &str = "\u{2026}";
+    let room = MAX_CLOSE_REASON - HEAD.len() - TAIL.len();
+    if cause.len() <= room {
+        return format!("{HEAD}{cause}{TAIL}");
+    }
+    let mut start = (room - ELLIPSIS.len()) / 4;
+    while !cause.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = cause.len() - (room - ELLIPSIS.len() - start);
+    while !cause.is_char_boundary(end) {
+        end += 1;
+    }
+    format!("{HEAD}{}{ELLIPSIS}{}{TAIL}", &cause[..start], &cause[end..])
 }
 
 /// Forwards a module's log lines to its database's [`ModuleLogs`].
@@ -229,4 +266,21 @@ impl Databases {
 /// Logs a line from the server (not the module) into a database's module log.
 pub(crate) fn log_system(logs: &ModuleLogs, level: LogLevel, function: Option<&str>, message: impl Into<String>) {
     logs.append(&system_record(level, function, message));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_failure_close_reason_fits_a_close_frame_and_keeps_the_key_words() {
+        let short = log_failure_close_reason("File too large (os error 27)");
+        assert_eq!(short, "database stopped: commit log cannot be written (File too large (os error 27)); fix storage, restart server");
+        assert!(short.len() <= MAX_CLOSE_REASON);
+        let cause = format!("cannot write segment /data/{}/00000.log: File too large (os error 27)", "é".repeat(40));
+        let long = log_failure_close_reason(&cause);
+        assert!(long.len() <= MAX_CLOSE_REASON, "{} bytes: {long}", long.len());
+        assert!(long.starts_with("database stopped: commit log cannot be written (cannot"), "{long}");
+        assert!(long.ends_with("File too large (os error 27)); fix storage, restart server"), "{long}");
+    }
 }

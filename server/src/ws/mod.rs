@@ -113,7 +113,7 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                 for message in messages {
                     let command = ClientCommand::Message { connection_id: conn.client.connection_id, message };
                     if conn.database.client(command).is_err() {
-                        return End::Close(close_code::AWAY, "the database is shutting down".into());
+                        return End::Close(close_code::AWAY, conn.database.close_reason());
                     }
                 }
             }
@@ -122,7 +122,7 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                     let reason = conn.client.dropped.get().cloned();
                     return match reason {
                         Some(reason) => End::Close(close_code::POLICY, reason),
-                        None => End::Close(close_code::AWAY, "the database is shutting down".into()),
+                        None => End::Close(close_code::AWAY, conn.database.close_reason()),
                     };
                 };
                 if let Err(end) = write_queued(socket, conn, first).await {
@@ -165,10 +165,7 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
     if let (Some(offset), Some(durable)) = (offset, conn.durable.as_mut()) {
         if let Err(e) = durable.wait_for(offset).await {
             log::error!("database {}: {e}", conn.database.identity);
-            return Err(End::Close(
-                close_code::ERROR,
-                "the commit log failed; the update cannot be confirmed durable".into(),
-            ));
+            return Err(End::Close(close_code::ERROR, conn.database.close_reason()));
         }
         debug_assert!(durable.get().is_some_and(|d| d >= offset), "a confirmed message was released early");
     }
@@ -204,9 +201,9 @@ fn decode(payload: &[u8], framing: Framing) -> Result<Vec<ClientMessage>, String
     result.map_err(|e| format!("malformed client message: {e}"))
 }
 
-/// A close reason must fit a control frame (123 bytes); cut at a character boundary.
+/// A close reason must fit a control frame; cut at a character boundary.
 fn truncate_reason(mut reason: String) -> String {
-    const MAX: usize = 123;
+    const MAX: usize = crate::database::MAX_CLOSE_REASON;
     if reason.len() > MAX {
         let mut cut = MAX;
         while !reason.is_char_boundary(cut) {
