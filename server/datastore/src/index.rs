@@ -6,9 +6,16 @@
 //! by tag then payload). Unique indexes map a key to one row, so a primary-key
 //! lookup is one probe; non-unique btree indexes keep `(key, row)` pairs so removing
 //! one row of many with the same key stays logarithmic.
+//!
+//! An index on one column of a primitive integer or `bool` type keys its map by a
+//! native `u128` instead (see [`NativeTy`]): a primary-key probe then compares
+//! machine integers rather than walking `AlgebraicValue`'s derived `Ord`, and a key
+//! takes 16 bytes instead of an `AlgebraicValue`'s 32. The encoding keeps the order
+//! of the column's values, so range scans visit the same rows in the same order.
 
 use crate::RowPointer;
-use spacetime_sats::{AlgebraicValue, ColId, IndexId};
+use spacetime_sats::{AlgebraicType, AlgebraicValue, ColId, IndexId};
+use std::cmp::Ordering;
 use std::collections::{btree_map, btree_set, BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
@@ -21,12 +28,206 @@ pub enum IndexKind {
     Hash,
 }
 
+/// The rows under each key, organised as the index's kind and uniqueness say.
+#[derive(Debug)]
+enum Maps<K> {
+    UniqueBTree(BTreeMap<K, RowPointer>),
+    MultiBTree(BTreeSet<(K, RowPointer)>),
+    UniqueHash(HashMap<K, RowPointer>),
+    MultiHash(HashMap<K, Vec<RowPointer>>),
+}
+
+impl<K: Ord + std::hash::Hash + Clone> Maps<K> {
+    fn new(kind: IndexKind, unique: bool) -> Self {
+        match (kind, unique) {
+            (IndexKind::BTree, true) => Self::UniqueBTree(BTreeMap::new()),
+            (IndexKind::BTree, false) => Self::MultiBTree(BTreeSet::new()),
+            (IndexKind::Hash, true) => Self::UniqueHash(HashMap::new()),
+            (IndexKind::Hash, false) => Self::MultiHash(HashMap::new()),
+        }
+    }
+
+    fn kind(&self) -> IndexKind {
+        match self {
+            Self::UniqueBTree(_) | Self::MultiBTree(_) => IndexKind::BTree,
+            Self::UniqueHash(_) | Self::MultiHash(_) => IndexKind::Hash,
+        }
+    }
+
+    fn get_unique(&self, key: &K) -> Option<RowPointer> {
+        match self {
+            Self::UniqueBTree(m) => m.get(key).copied(),
+            Self::UniqueHash(m) => m.get(key).copied(),
+            Self::MultiBTree(_) | Self::MultiHash(_) => None,
+        }
+    }
+
+    fn insert(&mut self, key: K, ptr: RowPointer) {
+        match self {
+            Self::UniqueBTree(m) => {
+                m.insert(key, ptr);
+            }
+            Self::MultiBTree(s) => {
+                s.insert((key, ptr));
+            }
+            Self::UniqueHash(m) => {
+                m.insert(key, ptr);
+            }
+            Self::MultiHash(m) => m.entry(key).or_default().push(ptr),
+        }
+    }
+
+    fn remove(&mut self, key: &K, ptr: RowPointer) {
+        match self {
+            Self::UniqueBTree(m) => {
+                m.remove(key);
+            }
+            Self::MultiBTree(s) => {
+                // The set owns its keys, so the probe needs an owned pair.
+                s.remove(&(key.clone(), ptr));
+            }
+            Self::UniqueHash(m) => {
+                m.remove(key);
+            }
+            Self::MultiHash(m) => {
+                if let Some(ptrs) = m.get_mut(key) {
+                    if let Some(at) = ptrs.iter().position(|&p| p == ptr) {
+                        ptrs.swap_remove(at);
+                    }
+                    if ptrs.is_empty() {
+                        m.remove(key);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The primitive column types whose values an index keys as a native `u128`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NativeTy {
+    Bool,
+    I8,
+    U8,
+    I16,
+    U16,
+    I32,
+    U32,
+    I64,
+    U64,
+    I128,
+    U128,
+}
+
+/// Flipping the sign bit maps `i128` onto `u128` keeping the order.
+const SIGN: u128 = 1 << 127;
+
+impl NativeTy {
+    fn of(ty: &AlgebraicType) -> Option<Self> {
+        Some(match ty {
+            AlgebraicType::Bool => Self::Bool,
+            AlgebraicType::I8 => Self::I8,
+            AlgebraicType::U8 => Self::U8,
+            AlgebraicType::I16 => Self::I16,
+            AlgebraicType::U16 => Self::U16,
+            AlgebraicType::I32 => Self::I32,
+            AlgebraicType::U32 => Self::U32,
+            AlgebraicType::I64 => Self::I64,
+            AlgebraicType::U64 => Self::U64,
+            AlgebraicType::I128 => Self::I128,
+            AlgebraicType::U128 => Self::U128,
+            _ => return None,
+        })
+    }
+
+    /// `value`'s type and its order-preserving native key; `None` for other types.
+    fn encode(value: &AlgebraicValue) -> Option<(Self, u128)> {
+        let signed = |v: i128| (v as u128) ^ SIGN;
+        Some(match *value {
+            AlgebraicValue::Bool(v) => (Self::Bool, v as u128),
+            AlgebraicValue::I8(v) => (Self::I8, signed(v.into())),
+            AlgebraicValue::U8(v) => (Self::U8, v.into()),
+            AlgebraicValue::I16(v) => (Self::I16, signed(v.into())),
+            AlgebraicValue::U16(v) => (Self::U16, v.into()),
+            AlgebraicValue::I32(v) => (Self::I32, signed(v.into())),
+            AlgebraicValue::U32(v) => (Self::U32, v.into()),
+            AlgebraicValue::I64(v) => (Self::I64, signed(v.into())),
+            AlgebraicValue::U64(v) => (Self::U64, v.into()),
+            AlgebraicValue::I128(v) => (Self::I128, signed(v)),
+            AlgebraicValue::U128(v) => (Self::U128, v),
+            _ => return None,
+        })
+    }
+
+    /// A value of this type, to learn where values of other types sort against it.
+    fn sample(self) -> AlgebraicValue {
+        match self {
+            Self::Bool => AlgebraicValue::Bool(false),
+            Self::I8 => AlgebraicValue::I8(0),
+            Self::U8 => AlgebraicValue::U8(0),
+            Self::I16 => AlgebraicValue::I16(0),
+            Self::U16 => AlgebraicValue::U16(0),
+            Self::I32 => AlgebraicValue::I32(0),
+            Self::U32 => AlgebraicValue::U32(0),
+            Self::I64 => AlgebraicValue::I64(0),
+            Self::U64 => AlgebraicValue::U64(0),
+            Self::I128 => AlgebraicValue::I128(0),
+            Self::U128 => AlgebraicValue::U128(0),
+        }
+    }
+
+    /// The native key of `value`, or, for a value of another type (which no key
+    /// equals), whether it sorts before (`Less`) or after (`Greater`) every key.
+    fn key(self, value: &AlgebraicValue) -> Result<u128, Ordering> {
+        match Self::encode(value) {
+            Some((ty, key)) if ty == self => Ok(key),
+            // Values of different types order by type alone, whatever the payloads.
+            _ => Err(value.cmp(&self.sample())),
+        }
+    }
+
+    /// The native bounds of a scan from `start` to `end`; `None` if no key lies
+    /// between them (`BTreeMap::range` would panic on some such pairs).
+    fn bounds(
+        self,
+        start: &Bound<AlgebraicValue>,
+        end: &Bound<AlgebraicValue>,
+    ) -> Option<(Bound<u128>, Bound<u128>)> {
+        let lo = match start {
+            Bound::Unbounded => Bound::Unbounded,
+            Bound::Included(v) | Bound::Excluded(v) => match self.key(v) {
+                Ok(k) if matches!(start, Bound::Included(_)) => Bound::Included(k),
+                Ok(k) => Bound::Excluded(k),
+                Err(Ordering::Greater) => return None,
+                Err(_) => Bound::Unbounded,
+            },
+        };
+        let hi = match end {
+            Bound::Unbounded => Bound::Unbounded,
+            Bound::Included(v) | Bound::Excluded(v) => match self.key(v) {
+                Ok(k) if matches!(end, Bound::Included(_)) => Bound::Included(k),
+                Ok(k) => Bound::Excluded(k),
+                Err(Ordering::Less) => return None,
+                Err(_) => Bound::Unbounded,
+            },
+        };
+        let empty = match (lo, hi) {
+            (Bound::Included(a), Bound::Included(b)) => a > b,
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+                a >= b
+            }
+            _ => false,
+        };
+        (!empty).then_some((lo, hi))
+    }
+}
+
 #[derive(Debug)]
 enum IndexMap {
-    UniqueBTree(BTreeMap<AlgebraicValue, RowPointer>),
-    MultiBTree(BTreeSet<(AlgebraicValue, RowPointer)>),
-    UniqueHash(HashMap<AlgebraicValue, RowPointer>),
-    MultiHash(HashMap<AlgebraicValue, Vec<RowPointer>>),
+    /// Keys are `AlgebraicValue`s: any column types, any number of columns.
+    Value(Maps<AlgebraicValue>),
+    /// One column of a [`NativeTy`] type, keyed by its native encoding.
+    Native(NativeTy, Maps<u128>),
 }
 
 /// One index of a table.
@@ -53,6 +254,9 @@ pub(crate) enum PtrIter<'a> {
         btree_set::Range<'a, (AlgebraicValue, RowPointer)>,
         Option<RangeFilter>,
     ),
+    /// Native bounds are exact, so these need no filter.
+    NativeUniqueRange(btree_map::Range<'a, u128, RowPointer>),
+    NativeMultiRange(btree_set::Range<'a, (u128, RowPointer)>),
 }
 
 /// What a range scan keeps: keys that start with `prefix`, whose next element lies
@@ -141,6 +345,8 @@ impl Iterator for PtrIter<'_> {
                     Step::Stop => return None,
                 }
             },
+            Self::NativeUniqueRange(iter) => iter.next().map(|(_, &ptr)| ptr),
+            Self::NativeMultiRange(iter) => iter.next().map(|&(_, ptr)| ptr),
         }
     }
 }
@@ -149,18 +355,20 @@ const PTR_MIN: RowPointer = RowPointer(0);
 const PTR_MAX: RowPointer = RowPointer(u32::MAX);
 
 impl Index {
+    /// `key_type` is the resolved type of the column of a one-column index (`None`
+    /// for several columns); it decides whether keys are stored natively.
     pub(crate) fn new(
         id: IndexId,
         name: String,
         columns: Vec<ColId>,
         kind: IndexKind,
         constraint: Option<String>,
+        key_type: Option<&AlgebraicType>,
     ) -> Self {
-        let map = match (kind, constraint.is_some()) {
-            (IndexKind::BTree, true) => IndexMap::UniqueBTree(BTreeMap::new()),
-            (IndexKind::BTree, false) => IndexMap::MultiBTree(BTreeSet::new()),
-            (IndexKind::Hash, true) => IndexMap::UniqueHash(HashMap::new()),
-            (IndexKind::Hash, false) => IndexMap::MultiHash(HashMap::new()),
+        let unique = constraint.is_some();
+        let map = match key_type.and_then(NativeTy::of) {
+            Some(ty) if columns.len() == 1 => IndexMap::Native(ty, Maps::new(kind, unique)),
+            _ => IndexMap::Value(Maps::new(kind, unique)),
         };
         Self {
             id,
@@ -172,9 +380,9 @@ impl Index {
     }
 
     pub(crate) fn kind(&self) -> IndexKind {
-        match self.map {
-            IndexMap::UniqueBTree(_) | IndexMap::MultiBTree(_) => IndexKind::BTree,
-            IndexMap::UniqueHash(_) | IndexMap::MultiHash(_) => IndexKind::Hash,
+        match &self.map {
+            IndexMap::Value(m) => m.kind(),
+            IndexMap::Native(_, m) => m.kind(),
         }
     }
 
@@ -185,49 +393,29 @@ impl Index {
     /// The row holding `key` in a unique index; `None` for a non-unique index.
     pub(crate) fn get_unique(&self, key: &AlgebraicValue) -> Option<RowPointer> {
         match &self.map {
-            IndexMap::UniqueBTree(m) => m.get(key).copied(),
-            IndexMap::UniqueHash(m) => m.get(key).copied(),
-            IndexMap::MultiBTree(_) | IndexMap::MultiHash(_) => None,
+            IndexMap::Value(m) => m.get_unique(key),
+            IndexMap::Native(ty, m) => m.get_unique(&ty.key(key).ok()?),
         }
     }
 
     /// Adds `key → ptr`. For a unique index the caller has checked the key is free.
     pub(crate) fn insert(&mut self, key: AlgebraicValue, ptr: RowPointer) {
         match &mut self.map {
-            IndexMap::UniqueBTree(m) => {
-                m.insert(key, ptr);
+            IndexMap::Value(m) => m.insert(key, ptr),
+            IndexMap::Native(ty, m) => {
+                let native = ty.key(&key).expect("stored keys have the column's type");
+                m.insert(native, ptr);
             }
-            IndexMap::MultiBTree(s) => {
-                s.insert((key, ptr));
-            }
-            IndexMap::UniqueHash(m) => {
-                m.insert(key, ptr);
-            }
-            IndexMap::MultiHash(m) => m.entry(key).or_default().push(ptr),
         }
     }
 
     /// Removes `key → ptr`.
     pub(crate) fn remove(&mut self, key: &AlgebraicValue, ptr: RowPointer) {
         match &mut self.map {
-            IndexMap::UniqueBTree(m) => {
-                m.remove(key);
-            }
-            IndexMap::MultiBTree(s) => {
-                // The set owns its keys, so the probe needs an owned pair.
-                s.remove(&(key.clone(), ptr));
-            }
-            IndexMap::UniqueHash(m) => {
-                m.remove(key);
-            }
-            IndexMap::MultiHash(m) => {
-                if let Some(ptrs) = m.get_mut(key) {
-                    if let Some(at) = ptrs.iter().position(|&p| p == ptr) {
-                        ptrs.swap_remove(at);
-                    }
-                    if ptrs.is_empty() {
-                        m.remove(key);
-                    }
+            IndexMap::Value(m) => m.remove(key, ptr),
+            IndexMap::Native(ty, m) => {
+                if let Ok(native) = ty.key(key) {
+                    m.remove(&native, ptr);
                 }
             }
         }
@@ -236,17 +424,33 @@ impl Index {
     /// Every row whose key equals `key`.
     pub(crate) fn scan_point(&self, key: &AlgebraicValue) -> PtrIter<'_> {
         match &self.map {
-            IndexMap::UniqueBTree(m) => PtrIter::One(m.get(key).copied()),
-            IndexMap::UniqueHash(m) => PtrIter::One(m.get(key).copied()),
-            IndexMap::MultiHash(m) => {
+            IndexMap::Value(Maps::UniqueBTree(m)) => PtrIter::One(m.get(key).copied()),
+            IndexMap::Value(Maps::UniqueHash(m)) => PtrIter::One(m.get(key).copied()),
+            IndexMap::Value(Maps::MultiHash(m)) => {
                 PtrIter::Slice(m.get(key).map(|v| v.iter()).unwrap_or_default())
             }
-            IndexMap::MultiBTree(s) => {
+            IndexMap::Value(Maps::MultiBTree(s)) => {
                 let range = (
                     Bound::Included((key.clone(), PTR_MIN)),
                     Bound::Included((key.clone(), PTR_MAX)),
                 );
                 PtrIter::MultiRange(s.range(range), None)
+            }
+            IndexMap::Native(ty, m) => {
+                // A key of another type equals no stored key.
+                let Ok(key) = ty.key(key) else {
+                    return PtrIter::One(None);
+                };
+                match m {
+                    Maps::UniqueBTree(m) => PtrIter::One(m.get(&key).copied()),
+                    Maps::UniqueHash(m) => PtrIter::One(m.get(&key).copied()),
+                    Maps::MultiHash(m) => {
+                        PtrIter::Slice(m.get(&key).map(|v| v.iter()).unwrap_or_default())
+                    }
+                    Maps::MultiBTree(s) => {
+                        PtrIter::NativeMultiRange(s.range((key, PTR_MIN)..=(key, PTR_MAX)))
+                    }
+                }
             }
         }
     }
@@ -260,6 +464,10 @@ impl Index {
         start: Bound<AlgebraicValue>,
         end: Bound<AlgebraicValue>,
     ) -> Option<PtrIter<'_>> {
+        let map = match &self.map {
+            IndexMap::Native(ty, m) => return Self::scan_range_native(*ty, m, &start, &end),
+            IndexMap::Value(map) => map,
+        };
         let product_keys = self.columns.len() > 1;
         // The first key that can match: for product keys, the shorter product
         // `(prefix.., start)` sorts before every longer key extending it.
@@ -281,12 +489,12 @@ impl Index {
             end,
             done: false,
         });
-        match &self.map {
-            IndexMap::UniqueBTree(m) => Some(PtrIter::UniqueRange(
+        match map {
+            Maps::UniqueBTree(m) => Some(PtrIter::UniqueRange(
                 m.range((lower, Bound::Unbounded)),
                 filter,
             )),
-            IndexMap::MultiBTree(s) => {
+            Maps::MultiBTree(s) => {
                 let lower = match lower {
                     Bound::Included(k) => Bound::Included((k, PTR_MIN)),
                     Bound::Excluded(k) => Bound::Excluded((k, PTR_MAX)),
@@ -297,7 +505,38 @@ impl Index {
                     filter,
                 ))
             }
-            IndexMap::UniqueHash(_) | IndexMap::MultiHash(_) => None,
+            Maps::UniqueHash(_) | Maps::MultiHash(_) => None,
+        }
+    }
+
+    /// [`scan_range`](Self::scan_range) of a native index: one column, so there is no
+    /// prefix and the bounds alone decide.
+    fn scan_range_native<'a>(
+        ty: NativeTy,
+        m: &'a Maps<u128>,
+        start: &Bound<AlgebraicValue>,
+        end: &Bound<AlgebraicValue>,
+    ) -> Option<PtrIter<'a>> {
+        // One column, so `prefix` is empty and the bounds alone decide.
+        let Some((lo, hi)) = ty.bounds(start, end) else {
+            return (m.kind() == IndexKind::BTree).then_some(PtrIter::One(None));
+        };
+        match m {
+            Maps::UniqueBTree(m) => Some(PtrIter::NativeUniqueRange(m.range((lo, hi)))),
+            Maps::MultiBTree(s) => {
+                let lo = match lo {
+                    Bound::Included(k) => Bound::Included((k, PTR_MIN)),
+                    Bound::Excluded(k) => Bound::Excluded((k, PTR_MAX)),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                let hi = match hi {
+                    Bound::Included(k) => Bound::Included((k, PTR_MAX)),
+                    Bound::Excluded(k) => Bound::Excluded((k, PTR_MIN)),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                Some(PtrIter::NativeMultiRange(s.range((lo, hi))))
+            }
+            Maps::UniqueHash(_) | Maps::MultiHash(_) => None,
         }
     }
 }

@@ -138,12 +138,14 @@ impl Table {
                 .iter()
                 .find(|(_, c)| *c == cols)
                 .map(|(n, _)| n.clone());
+            let key_type = (cols.len() == 1).then(|| layout.col_type(cols[0]));
             indexes.push(Index::new(
                 IndexId(ids.next_index),
                 ix.name.clone(),
                 cols,
                 kind,
                 constraint,
+                key_type,
             ));
             ids.next_index += 1;
         }
@@ -156,12 +158,14 @@ impl Table {
                     .map(|c| def.columns.get(c.idx()).map_or("?", |c| &c.name))
                     .collect::<Vec<_>>();
                 let ix_name = format!("{}_{}_idx_btree", def.name, col_names.join("_"));
+                let key_type = (cols.len() == 1).then(|| layout.col_type(cols[0]));
                 indexes.push(Index::new(
                     IndexId(ids.next_index),
                     ix_name,
                     cols.clone(),
                     IndexKind::BTree,
                     Some(name.clone()),
+                    key_type,
                 ));
                 ids.next_index += 1;
             }

@@ -307,3 +307,73 @@ fn keys_order_as_the_reference_says() {
         ]
     );
 }
+
+/// One-column indexes on integer and `bool` columns key natively; each scan must
+/// still agree with `AlgebraicValue`'s order, including inverted and empty ranges
+/// and bounds or points of another type (which sort before or after every key).
+#[test]
+fn native_keyed_indexes_agree_with_algebraic_value_order() {
+    use spacetime_sats::{AlgebraicValue as V, ColId};
+    use std::ops::RangeBounds;
+    let mut ds = Datastore::new();
+    let def = TableBuilder::new("native")
+        .column("id", AlgebraicType::I128)
+        .column("n", AlgebraicType::I64)
+        .column("b", AlgebraicType::Bool)
+        .column("u", AlgebraicType::U128)
+        .primary_key("id")
+        .btree(&["n"])
+        .btree(&["b"])
+        .unique(&["u"])
+        .build();
+    let t = ds.create_table(&def, &Typespace::default()).unwrap();
+    let ids = [i128::MIN, -5, -1, 0, 1, 7, i128::MAX];
+    let ns = [i64::MIN, -2, 0, 0, 3, 3, i64::MAX];
+    let us = [0, 1, 2, 1 << 64, u128::MAX - 1, u128::MAX, 9];
+    let mut tx = ds.begin_mut_tx();
+    for i in 0..ids.len() {
+        let row = vec![ids[i].into(), ns[i].into(), (i % 3 == 0).into(), us[i].into()];
+        tx.insert_bsatn(t, &enc(row)).unwrap();
+    }
+    tx.commit();
+    let others = [V::U8(0), V::String("z".into()), V::I32(0)];
+    let cases: [(&str, usize, Vec<V>); 4] = [
+        ("native_id_idx_btree", 0, ids.iter().map(|&v| v.into()).collect()),
+        ("native_n_idx_btree", 1, ns.iter().map(|&v| v.into()).collect()),
+        ("native_b_idx_btree", 2, (0..ids.len()).map(|i| (i % 3 == 0).into()).collect()),
+        ("native_u_idx_btree", 3, us.iter().map(|&v| v.into()).collect()),
+    ];
+    for (name, col, values) in cases {
+        let ix = index(&ds, name);
+        let key_of = |r: spacetime_datastore::RowRef<'_>| r.read_column(ColId(col as u16)).unwrap();
+        let mut probes: Vec<V> = values.clone();
+        probes.extend(others.iter().cloned());
+        let mut bounds = vec![Unbounded];
+        for p in &probes {
+            bounds.push(Included(p.clone()));
+            bounds.push(Excluded(p.clone()));
+        }
+        for p in &probes {
+            let got: Vec<V> = ds.index_scan_point(ix, p).unwrap().map(key_of).collect();
+            let want = values.iter().filter(|v| *v == p).count();
+            assert_eq!(got.len(), want, "{name}: point {p:?}");
+            assert!(got.iter().all(|v| v == p), "{name}: point {p:?}");
+        }
+        for start in &bounds {
+            for end in &bounds {
+                let got: Vec<V> = ds
+                    .index_scan_range(ix, vec![], start.clone(), end.clone())
+                    .unwrap()
+                    .map(key_of)
+                    .collect();
+                let mut want: Vec<V> = values
+                    .iter()
+                    .filter(|v| (start.as_ref(), end.as_ref()).contains(*v))
+                    .cloned()
+                    .collect();
+                want.sort();
+                assert_eq!(got, want, "{name}: {start:?}..{end:?}");
+            }
+        }
+    }
+}
