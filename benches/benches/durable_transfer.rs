@@ -56,12 +56,7 @@ fn run(transfers: u32, log: Option<&Durability>) -> (Duration, Duration) {
 /// CPU time (user + system) used so far by the thread whose `/proc` task directory is
 /// `task`; `None` where that is unavailable (not Linux).
 fn task_cpu(task: &std::path::Path) -> Option<Duration> {
-    let stat = std::fs::read_to_string(task.join("stat")).ok()?;
-    // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // USER_HZ is 100 on every Linux this runs on.
-    Some(Duration::from_millis(ticks * 10))
+    spacetime_benches::proc_stat_cpu(&task.join("stat"))
 }
 
 /// CPU time used so far by this process's thread named `name` (as `/proc` shows it,

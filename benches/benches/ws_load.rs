@@ -231,12 +231,7 @@ impl CpuTimes {
 
 /// CPU seconds (user + system) used so far by process `pid` (`self` for this one).
 fn process_cpu(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
+    spacetime_benches::proc_stat_cpu(std::path::Path::new(&format!("/proc/{pid}/stat"))).map(|cpu| cpu.as_secs_f64())
 }
 
 /// The pid of the server: this process's child whose command is `spacetime`.

@@ -10,7 +10,9 @@ use spacetime_datastore::Datastore;
 use spacetime_host::{DiscardLogs, HostConfig, HostRuntime, ModuleInstance, ReducerCall, ReducerOutcome};
 use spacetime_sats::bsatn::Encode;
 use spacetime_sats::{Identity, ReducerId, Timestamp};
+use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Which build of the bench module to run, from `SPACETIME_BENCH_BINDINGS`
 /// (`ours`, the default, or `upstream`).
@@ -103,4 +105,16 @@ impl Default for BenchDb {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// CPU time (user + system) recorded in a `/proc` `stat` file: a process's
+/// (`/proc/<pid>/stat`) or one thread's (`/proc/<pid>/task/<tid>/stat`); `None` where
+/// that is unavailable (not Linux).
+pub fn proc_stat_cpu(stat_file: &Path) -> Option<Duration> {
+    let stat = std::fs::read_to_string(stat_file).ok()?;
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on.
+    Some(Duration::from_millis(ticks * 10))
 }
