@@ -12,3 +12,9 @@ export REPO_ROOT
 # the build cache; scripts run its python first.
 export SPACETIME_VENV="${SPACETIME_VENV:-$HOME/.cache/spacetime-venv}"
 export PATH="$SPACETIME_VENV/bin:$PATH"
+
+# CI builds each clean clone once: incremental-compilation caches (tens of GiB across
+# runs) would only fill the disk.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+fi

@@ -77,9 +77,11 @@ if [ -e sdks/python/pyproject.toml ]; then
         step "creating the Python virtual environment $SPACETIME_VENV"
         python3 -m venv "$SPACETIME_VENV"
     fi
-    if [ ! -e "$stamp" ] || [ sdks/python/pyproject.toml -nt "$stamp" ]; then
+    # The install is editable, so it points at one checkout: the stamp names that checkout,
+    # and another checkout sharing the venv installs itself again.
+    if [ ! -e "$stamp" ] || [ sdks/python/pyproject.toml -nt "$stamp" ] || [ "$(cat "$stamp")" != "$REPO_ROOT" ]; then
         step "installing the Python SDK and its dev tools into $SPACETIME_VENV"
         "$SPACETIME_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e 'sdks/python[dev]'
-        touch "$stamp"
+        printf '%s' "$REPO_ROOT" > "$stamp"
     fi
 fi
