@@ -41,9 +41,14 @@ fn run(transfers: u32, log: Option<&Durability>) -> (Duration, Duration) {
         let from = (state % u64::from(ACCOUNTS)) as u32;
         let to = ((state >> 32) % u64::from(ACCOUNTS)) as u32;
         let outcome = db.transfer(from, to, 1);
-        let tx = outcome.result.unwrap_or_else(|e| panic!("transfer {from} -> {to} fails: {e}"));
+        let tx = outcome
+            .result
+            .unwrap_or_else(|e| panic!("transfer {from} -> {to} fails: {e}"));
         if let Some(log) = log {
-            last = Some(log.append_tx(spacetime_server::encode_tx_record(&tx)).expect("the log writer accepts the transaction"));
+            last = Some(
+                log.append_tx(spacetime_server::encode_tx_record(&tx))
+                    .expect("the log writer accepts the transaction"),
+            );
         }
     }
     let calls_done = Instant::now();
@@ -109,8 +114,13 @@ fn measure(transfers: u32, log: Option<&Durability>) -> (f64, Option<Duration>, 
     let writer_before = log.and_then(|_| thread_cpu(WRITER_THREAD));
     let before = own_cpu();
     let (time, waited) = run(transfers, log);
-    let caller = own_cpu().zip(before).map(|(after, before)| after.saturating_sub(before));
-    let writer = log.and_then(|_| thread_cpu(WRITER_THREAD)).zip(writer_before).map(|(a, b)| a.saturating_sub(b));
+    let caller = own_cpu()
+        .zip(before)
+        .map(|(after, before)| after.saturating_sub(before));
+    let writer = log
+        .and_then(|_| thread_cpu(WRITER_THREAD))
+        .zip(writer_before)
+        .map(|(a, b)| a.saturating_sub(b));
     (f64::from(transfers) / time.as_secs_f64(), caller, writer, waited)
 }
 
@@ -127,11 +137,17 @@ fn write_log(replica_dir: &std::path::Path, transfers: u32) {
     let durability = Durability::start(recovered.commitlog, DurabilityOptions::default()).expect("the writer starts");
     let (time, _) = run(transfers, Some(&durability));
     let log = durability.close().expect("the log is written");
-    println!("appended {transfers} transfers in {time:?}; the log now ends at tx offset {}", log.next_tx_offset());
+    println!(
+        "appended {transfers} transfers in {time:?}; the log now ends at tx offset {}",
+        log.next_tx_offset()
+    );
 }
 
 fn main() {
-    let transfers: u32 = std::env::var("SPACETIME_BENCH_TRANSFERS").ok().and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let transfers: u32 = std::env::var("SPACETIME_BENCH_TRANSFERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200_000);
     if let Some(dir) = std::env::var_os("SPACETIME_BENCH_WRITE_LOG") {
         write_log(std::path::Path::new(&dir), transfers);
         return;
@@ -156,7 +172,11 @@ fn main() {
     let DurabilityStats { syncs, txs, bytes } = durability.stats();
     println!("transfer, {ACCOUNTS} accounts, {transfers} calls, best of {ROUNDS}");
     println!("  in memory: {:>10.0} tx/s", memory.per_sec);
-    println!("  durable:   {:>10.0} tx/s ({:.0}% of in memory)", durable.per_sec, 100.0 * durable.per_sec / memory.per_sec);
+    println!(
+        "  durable:   {:>10.0} tx/s ({:.0}% of in memory)",
+        durable.per_sec,
+        100.0 * durable.per_sec / memory.per_sec
+    );
     println!("  longest wait for the last fsync after the calls: {tail:?}");
     println!(
         "  writer: {syncs} fsyncs for {txs} txs ({:.1} txs, {:.0} bytes per fsync)",
@@ -165,10 +185,21 @@ fn main() {
     );
     // On a machine busy with other work, the writer's CPU competes with the caller's:
     // then throughput follows the CPU spent per transaction by both threads.
-    let us = |d: Option<Duration>| d.map_or("?".to_owned(), |d| format!("{:.2}", d.as_secs_f64() * 1e6 / f64::from(transfers)));
+    let us = |d: Option<Duration>| {
+        d.map_or("?".to_owned(), |d| {
+            format!("{:.2}", d.as_secs_f64() * 1e6 / f64::from(transfers))
+        })
+    };
     println!("  CPU µs per tx, in memory: caller {}", us(memory.caller_cpu));
-    println!("  CPU µs per tx, durable:   caller {}, writer {}", us(durable.caller_cpu), us(durable.writer_cpu));
+    println!(
+        "  CPU µs per tx, durable:   caller {}, writer {}",
+        us(durable.caller_cpu),
+        us(durable.writer_cpu)
+    );
     if let (Some(m), Some(d)) = (memory.cpu_per_tx(transfers), durable.cpu_per_tx(transfers)) {
-        println!("  CPU-bound ratio (in-memory CPU per tx / durable CPU per tx): {:.0}%", 100.0 * m / d);
+        println!(
+            "  CPU-bound ratio (in-memory CPU per tx / durable CPU per tx): {:.0}%",
+            100.0 * m / d
+        );
     }
 }

@@ -40,7 +40,11 @@ fn reducer_calls(c: &mut Criterion) {
         panic!("the empty reducer fails: {e}");
     }
     match db.transfer(1, 2, 5).result {
-        Ok(tx) => assert_eq!(tx.tables.first().map(|t| t.inserts.len()), Some(2), "a transfer updates two rows"),
+        Ok(tx) => assert_eq!(
+            tx.tables.first().map(|t| t.inserts.len()),
+            Some(2),
+            "a transfer updates two rows"
+        ),
         Err(e) => panic!("transfer fails: {e}"),
     }
 

@@ -98,7 +98,10 @@ impl Config {
     fn load() -> Result<Self, String> {
         let args: HashMap<String, String> = std::env::args()
             .skip(1)
-            .filter_map(|a| a.split_once('=').map(|(k, v)| (k.trim_start_matches('-').replace('-', "_"), v.to_owned())))
+            .filter_map(|a| {
+                a.split_once('=')
+                    .map(|(k, v)| (k.trim_start_matches('-').replace('-', "_"), v.to_owned()))
+            })
             .collect();
         let get = |key: &str, default: &str| -> String {
             args.get(key)
@@ -108,11 +111,17 @@ impl Config {
         };
         fn list<T: std::str::FromStr>(key: &str, text: &str) -> Result<Vec<T>, String> {
             text.split(',')
-                .map(|s| s.trim().parse().map_err(|_| format!("{key}: `{s}` is not a valid value (a comma-separated list)")))
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .map_err(|_| format!("{key}: `{s}` is not a valid value (a comma-separated list)"))
+                })
                 .collect()
         }
         fn one<T: std::str::FromStr>(key: &str, text: &str) -> Result<T, String> {
-            text.trim().parse().map_err(|_| format!("{key}: `{text}` is not a valid number"))
+            text.trim()
+                .parse()
+                .map_err(|_| format!("{key}: `{text}` is not a valid number"))
         }
         let modes = get("modes", "durable,in-memory")
             .split(',')
@@ -140,7 +149,8 @@ impl Config {
             client_threads: one("client_threads", &get("client_threads", "1"))?,
             protocol,
         };
-        if config.accounts < 2 || config.connections == 0 || config.in_flight.contains(&0) || config.client_threads == 0 {
+        if config.accounts < 2 || config.connections == 0 || config.in_flight.contains(&0) || config.client_threads == 0
+        {
             return Err("accounts must be at least 2, and connections, in_flight and client_threads at least 1".into());
         }
         if !(config.seconds > 0.0 && config.seconds <= 600.0 && (0.0..=60.0).contains(&config.warmup)) {
@@ -215,10 +225,19 @@ struct CpuTimes {
 impl CpuTimes {
     fn now() -> Option<Self> {
         let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        let fields: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|f| f.parse().ok()).collect();
+        let fields: Vec<u64> = stat
+            .lines()
+            .next()?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|f| f.parse().ok())
+            .collect();
         let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
         let total: u64 = fields.iter().take(8).sum();
-        Some(Self { busy: total - idle, total })
+        Some(Self {
+            busy: total - idle,
+            total,
+        })
     }
 
     /// Busy share of all cores since `earlier`, in percent.
@@ -237,13 +256,16 @@ fn process_cpu(pid: &str) -> Option<f64> {
 /// The pid of the server: this process's child whose command is `spacetime`.
 fn server_pid() -> Option<String> {
     let me = std::process::id().to_string();
-    std::fs::read_dir("/proc").ok()?.filter_map(Result::ok).find_map(|entry| {
-        let pid = entry.file_name().to_str()?.to_owned();
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        let (name, rest) = stat.split_once(" (")?.1.rsplit_once(')')?;
-        let ppid = rest.split_whitespace().nth(1)?;
-        (ppid == me && name.starts_with("spacetime")).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(Result::ok)
+        .find_map(|entry| {
+            let pid = entry.file_name().to_str()?.to_owned();
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (name, rest) = stat.split_once(" (")?.1.rsplit_once(')')?;
+            let ppid = rest.split_whitespace().nth(1)?;
+            (ppid == me && name.starts_with("spacetime")).then_some(pid)
+        })
 }
 
 /// CPU time used by the server and by this client between two readings.
@@ -255,7 +277,10 @@ struct ProcessCpu {
 
 impl ProcessCpu {
     fn now(server: Option<&str>) -> Self {
-        Self { server: server.and_then(process_cpu), client: process_cpu("self") }
+        Self {
+            server: server.and_then(process_cpu),
+            client: process_cpu("self"),
+        }
     }
 
     /// Microseconds of server and client CPU per transaction since `earlier`.
@@ -297,7 +322,9 @@ impl Target {
             Framing::V2 => v2::BIN_PROTOCOL,
             Framing::V3 => v3::BIN_PROTOCOL,
         };
-        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
         // A small read buffer: the codec zero-fills its free part before every read.
         let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
         let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true)
@@ -328,7 +355,12 @@ async fn next_messages(ws: &mut Ws) -> Result<Vec<ServerMessage>, String> {
 }
 
 fn call_message(request_id: u32, reducer: &str, args: Vec<u8>) -> Message {
-    let message = ClientMessage::CallReducer(CallReducer { request_id, flags: CallFlags::Default, reducer: reducer.into(), args });
+    let message = ClientMessage::CallReducer(CallReducer {
+        request_id,
+        flags: CallFlags::Default,
+        reducer: reducer.into(),
+        args,
+    });
     Message::Binary(message.to_bytes().into())
 }
 
@@ -351,7 +383,13 @@ fn transfer_args(zipf: &Zipf, rng: &mut Rng) -> Vec<u8> {
 
 /// One connection of the transfer run: keeps `in_flight` calls outstanding until
 /// `stop`, then waits for the last answers.
-async fn drive(mut ws: Ws, in_flight: usize, zipf: Arc<Zipf>, seed: u64, window: (Instant, Instant)) -> Result<ConnStats, String> {
+async fn drive(
+    mut ws: Ws,
+    in_flight: usize,
+    zipf: Arc<Zipf>,
+    seed: u64,
+    window: (Instant, Instant),
+) -> Result<ConnStats, String> {
     let (measure_from, stop) = window;
     let mut rng = Rng(seed | 1);
     let mut stats = ConnStats::default();
@@ -359,7 +397,9 @@ async fn drive(mut ws: Ws, in_flight: usize, zipf: Arc<Zipf>, seed: u64, window:
     let mut next_id = 0u32;
     for _ in 0..in_flight {
         sent.push_back((next_id, Instant::now()));
-        ws.feed(call_message(next_id, "transfer", transfer_args(&zipf, &mut rng))).await.map_err(|e| e.to_string())?;
+        ws.feed(call_message(next_id, "transfer", transfer_args(&zipf, &mut rng)))
+            .await
+            .map_err(|e| e.to_string())?;
         next_id += 1;
     }
     ws.flush().await.map_err(|e| e.to_string())?;
@@ -367,20 +407,32 @@ async fn drive(mut ws: Ws, in_flight: usize, zipf: Arc<Zipf>, seed: u64, window:
     while !sent.is_empty() {
         let messages = tokio::time::timeout_at(drain_until.into(), next_messages(&mut ws))
             .await
-            .map_err(|_| format!("{} calls still unanswered {DRAIN_DEADLINE:?} after the run ended", sent.len()))??;
+            .map_err(|_| {
+                format!(
+                    "{} calls still unanswered {DRAIN_DEADLINE:?} after the run ended",
+                    sent.len()
+                )
+            })??;
         let now = Instant::now();
         let mut answered = 0;
         for message in messages {
-            let ServerMessage::ReducerResult(result) = message else { continue };
+            let ServerMessage::ReducerResult(result) = message else {
+                continue;
+            };
             let position = sent.iter().position(|(id, _)| *id == result.request_id);
             let Some((_, at)) = position.and_then(|p| sent.remove(p)) else {
-                return Err(format!("a ReducerResult for request {} that was never sent", result.request_id));
+                return Err(format!(
+                    "a ReducerResult for request {} that was never sent",
+                    result.request_id
+                ));
             };
             if !matches!(result.result, ReducerOutcome::Ok(_) | ReducerOutcome::OkEmpty) {
                 stats.failed += 1;
             }
             if now >= measure_from && now < stop {
-                stats.latencies.push(u32::try_from(now.duration_since(at).as_micros()).unwrap_or(u32::MAX));
+                stats
+                    .latencies
+                    .push(u32::try_from(now.duration_since(at).as_micros()).unwrap_or(u32::MAX));
             }
             answered += 1;
         }
@@ -426,7 +478,13 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 /// One transfer run; prints its line of the table.
-async fn transfer_run(config: &Config, target: &Arc<Target>, mode: Mode, in_flight: usize, alpha: f64) -> Result<(), String> {
+async fn transfer_run(
+    config: &Config,
+    target: &Arc<Target>,
+    mode: Mode,
+    in_flight: usize,
+    alpha: f64,
+) -> Result<(), String> {
     let zipf = Arc::new(Zipf::new(config.accounts, alpha));
     let clients = connect_many(target, config.connections).await?;
     let server = server_pid();
@@ -437,7 +495,15 @@ async fn transfer_run(config: &Config, target: &Arc<Target>, mode: Mode, in_flig
     let tasks: Vec<_> = clients
         .into_iter()
         .enumerate()
-        .map(|(i, ws)| tokio::spawn(drive(ws, in_flight, zipf.clone(), 0x5eed_0000 + i as u64 * 7919, (measure_from, stop))))
+        .map(|(i, ws)| {
+            tokio::spawn(drive(
+                ws,
+                in_flight,
+                zipf.clone(),
+                0x5eed_0000 + i as u64 * 7919,
+                (measure_from, stop),
+            ))
+        })
         .collect();
     // CPU per transaction is taken over the measured window only.
     tokio::time::sleep_until(measure_from.into()).await;
@@ -521,7 +587,11 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
         match tokio::time::timeout_at(deadline, applied_rx.recv()).await {
             Ok(Some(Ok(()))) => {}
             Ok(Some(Err(e))) => return Err(format!("a subscription failed: {e}")),
-            Ok(None) | Err(_) => return Err(format!("{n} subscriptions were not all applied within {CONNECT_DEADLINE:?}")),
+            Ok(None) | Err(_) => {
+                return Err(format!(
+                    "{n} subscriptions were not all applied within {CONNECT_DEADLINE:?}"
+                ))
+            }
         }
     }
     let mut caller = target.connect().await?;
@@ -533,7 +603,10 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
         let mut args = Vec::new();
         (round as u64 + 1).encode(&mut args);
         let sent = Instant::now();
-        caller.send(call_message(round as u32, "tick", args)).await.map_err(|e| e.to_string())?;
+        caller
+            .send(call_message(round as u32, "tick", args))
+            .await
+            .map_err(|e| e.to_string())?;
         let deadline = tokio::time::Instant::now() + ROUND_DEADLINE;
         let (mut first, mut last) = (None::<Instant>, sent);
         for got in 0..n {
@@ -542,7 +615,11 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
                     first = Some(first.map_or(at, |f| f.min(at)));
                     last = last.max(at);
                 }
-                _ => return Err(format!("round {round}: only {got} of {n} subscribers got the update within {ROUND_DEADLINE:?}")),
+                _ => {
+                    return Err(format!(
+                        "round {round}: only {got} of {n} subscribers got the update within {ROUND_DEADLINE:?}"
+                    ))
+                }
             }
         }
         // The caller's own ReducerResult, so rounds do not overlap.
@@ -559,7 +636,8 @@ async fn fanout_run(config: &Config, target: &Arc<Target>, mode: Mode) -> Result
     }
     let cpu = CpuTimes::now().and_then(|c| c.busy_since(cpu_before));
     // CPU per round, in milliseconds (the per-transaction helper gives microseconds).
-    let (server_ms, client_ms) = ProcessCpu::now(server.as_deref()).per_tx(process_before, rounds.len() as f64 * 1000.0);
+    let (server_ms, client_ms) =
+        ProcessCpu::now(server.as_deref()).per_tx(process_before, rounds.len() as f64 * 1000.0);
     for task in &tasks {
         task.abort();
     }
@@ -610,11 +688,25 @@ fn prepare(config: &Config, mode: Mode, wasm: &std::path::Path) -> (TestServer, 
     let mut first = 0;
     while first < config.accounts {
         let count = CHUNK.min(config.accounts - first);
-        cli.call("ws-load", "seed", &[&first.to_string(), &count.to_string(), &BALANCE.to_string()]).ok();
+        cli.call(
+            "ws-load",
+            "seed",
+            &[&first.to_string(), &count.to_string(), &BALANCE.to_string()],
+        )
+        .ok();
         first += count;
     }
-    let ws_url = format!("{}/v1/database/ws-load/subscribe?compression=None", server.url().replacen("http://", "ws://", 1));
-    (server, Arc::new(Target { ws_url, protocol: config.protocol }))
+    let ws_url = format!(
+        "{}/v1/database/ws-load/subscribe?compression=None",
+        server.url().replacen("http://", "ws://", 1)
+    );
+    (
+        server,
+        Arc::new(Target {
+            ws_url,
+            protocol: config.protocol,
+        }),
+    )
 }
 
 /// The server binary is `SPACETIME_BIN`, or `spacetime` beside this executable's
@@ -624,7 +716,10 @@ fn check_server_binary() -> Result<(), String> {
         return Ok(());
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let profile = exe.parent().and_then(|deps| deps.parent()).ok_or("this executable has no profile directory")?;
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .ok_or("this executable has no profile directory")?;
     let bin = profile.join(format!("spacetime{}", std::env::consts::EXE_SUFFIX));
     if bin.is_file() {
         Ok(())
@@ -668,7 +763,10 @@ fn main() {
     for &mode in &config.modes {
         if mode == Mode::Durable {
             match fsync_probe() {
-                Ok((p50, p99)) => println!("durable    disk fsync p50 {p50:.2} ms  p99 {p99:.2} ms  load {}", load_average()),
+                Ok((p50, p99)) => println!(
+                    "durable    disk fsync p50 {p50:.2} ms  p99 {p99:.2} ms  load {}",
+                    load_average()
+                ),
                 Err(e) => eprintln!("ws_load: cannot probe fsync latency: {e}"),
             }
         }

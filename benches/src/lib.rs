@@ -54,20 +54,43 @@ impl BenchDb {
     pub fn new() -> Self {
         let wasm = bench_module_wasm();
         let runtime = HostRuntime::new(HostConfig::default()).expect("the engine starts");
-        let program = runtime.load(&wasm).unwrap_or_else(|e| panic!("the bench module does not load: {e}"));
+        let program = runtime
+            .load(&wasm)
+            .unwrap_or_else(|e| panic!("the bench module does not load: {e}"));
         let def = program.module_def();
         let mut ds = Datastore::new();
         for table in &def.tables {
-            ds.create_table(table, &def.typespace).unwrap_or_else(|e| panic!("cannot create {}: {e}", table.name));
+            ds.create_table(table, &def.typespace)
+                .unwrap_or_else(|e| panic!("cannot create {}: {e}", table.name));
         }
-        let id = |name: &str| def.reducer(name).unwrap_or_else(|| panic!("the bench module has no `{name}`")).0;
+        let id = |name: &str| {
+            def.reducer(name)
+                .unwrap_or_else(|| panic!("the bench module has no `{name}`"))
+                .0
+        };
         let (empty, transfer, seed) = (id("empty"), id("transfer"), id("seed"));
-        let instance = program.instantiate(Identity::ZERO, Arc::new(DiscardLogs)).expect("instantiates");
-        Self { ds, instance, empty, transfer, seed, caller: Identity::from_byte_array([1; 32]), now: Timestamp::now() }
+        let instance = program
+            .instantiate(Identity::ZERO, Arc::new(DiscardLogs))
+            .expect("instantiates");
+        Self {
+            ds,
+            instance,
+            empty,
+            transfer,
+            seed,
+            caller: Identity::from_byte_array([1; 32]),
+            now: Timestamp::now(),
+        }
     }
 
     fn call(&mut self, reducer_id: ReducerId, args: &[u8]) -> ReducerOutcome {
-        let call = ReducerCall { reducer_id, caller_identity: self.caller, caller_connection_id: None, timestamp: self.now, args_bsatn: args };
+        let call = ReducerCall {
+            reducer_id,
+            caller_identity: self.caller,
+            caller_connection_id: None,
+            timestamp: self.now,
+            args_bsatn: args,
+        };
         self.instance.call_reducer(&mut self.ds, call)
     }
 

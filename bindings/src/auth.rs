@@ -29,20 +29,38 @@ struct LazyJwt {
 impl AuthCtx {
     /// The context of a call the database made itself (`init`, scheduled reducers): no JWT.
     pub fn internal() -> AuthCtx {
-        AuthCtx { is_internal: true, jwt: Rc::new(LazyJwt { connection_id: None, claims: OnceCell::from(None) }) }
+        AuthCtx {
+            is_internal: true,
+            jwt: Rc::new(LazyJwt {
+                connection_id: None,
+                claims: OnceCell::from(None),
+            }),
+        }
     }
 
     /// A context whose caller presented a token with this JSON payload; for unit tests of
     /// authorization logic.
     pub fn from_jwt_payload(jwt_payload: String) -> AuthCtx {
         let claims = OnceCell::from(Some(JwtClaims::new(jwt_payload)));
-        AuthCtx { is_internal: false, jwt: Rc::new(LazyJwt { connection_id: None, claims }) }
+        AuthCtx {
+            is_internal: false,
+            jwt: Rc::new(LazyJwt {
+                connection_id: None,
+                claims,
+            }),
+        }
     }
 
     /// The context of a call over `connection_id`, or an internal one when there is none.
     pub(crate) fn from_connection_id_opt(connection_id: Option<ConnectionId>) -> AuthCtx {
         match connection_id {
-            Some(id) => AuthCtx { is_internal: false, jwt: Rc::new(LazyJwt { connection_id: Some(id), claims: OnceCell::new() }) },
+            Some(id) => AuthCtx {
+                is_internal: false,
+                jwt: Rc::new(LazyJwt {
+                    connection_id: Some(id),
+                    claims: OnceCell::new(),
+                }),
+            },
             None => AuthCtx::internal(),
         }
     }
@@ -66,14 +84,18 @@ impl AuthCtx {
     /// If the host call fails or the payload is not UTF-8; both mean the host broke its
     /// contract, and the reducer cannot go on without knowing who called it.
     pub fn jwt(&self) -> Option<&JwtClaims> {
-        self.jwt.claims.get_or_init(|| self.jwt.connection_id.and_then(load_jwt)).as_ref()
+        self.jwt
+            .claims
+            .get_or_init(|| self.jwt.connection_id.and_then(load_jwt))
+            .as_ref()
     }
 }
 
 fn load_jwt(connection_id: ConnectionId) -> Option<JwtClaims> {
     let payload = sys::get_jwt(connection_id.as_le_byte_array())
         .unwrap_or_else(|e| panic!("reading the caller's JWT from the host failed: {e}"))?;
-    let payload = String::from_utf8(payload).unwrap_or_else(|e| panic!("the host gave a JWT payload that is not UTF-8: {e}"));
+    let payload =
+        String::from_utf8(payload).unwrap_or_else(|e| panic!("the host gave a JWT payload that is not UTF-8: {e}"));
     Some(JwtClaims::new(payload))
 }
 
@@ -89,7 +111,11 @@ pub struct JwtClaims {
 
 impl JwtClaims {
     fn new(payload: String) -> Self {
-        Self { payload, parsed: OnceCell::new(), audience: OnceCell::new() }
+        Self {
+            payload,
+            parsed: OnceCell::new(),
+            audience: OnceCell::new(),
+        }
     }
 
     fn parsed(&self) -> &Json {
@@ -160,10 +186,16 @@ mod tests {
         let auth = AuthCtx::from_jwt_payload(payload.into());
         assert!(!auth.is_internal() && auth.has_jwt());
         let claims = auth.jwt().unwrap();
-        assert_eq!((claims.issuer(), claims.subject(), claims.audience()), ("localhost", "alice", &["game".to_owned()][..]));
+        assert_eq!(
+            (claims.issuer(), claims.subject(), claims.audience()),
+            ("localhost", "alice", &["game".to_owned()][..])
+        );
         assert_eq!(claims.raw_payload(), payload);
         // Vector from the server's identity derivation (SpacetimeDB's `from_claims`).
-        assert_eq!(claims.identity().to_hex().as_str(), "c20035600353a2e93544d898c6ed0eac323e200c0468300f22958f8b472a265d");
+        assert_eq!(
+            claims.identity().to_hex().as_str(),
+            "c20035600353a2e93544d898c6ed0eac323e200c0468300f22958f8b472a265d"
+        );
 
         let many = AuthCtx::from_jwt_payload(r#"{"iss":"i","sub":"s","aud":["a",1,"b"]}"#.into());
         assert_eq!(many.jwt().unwrap().audience(), ["a".to_owned(), "b".to_owned()]);

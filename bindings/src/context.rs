@@ -118,7 +118,6 @@ impl ReducerContext {
     }
 }
 
-
 /// Contexts that can read the database.
 pub trait CtxDbRead {
     /// The tables, read only.

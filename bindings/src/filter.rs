@@ -155,7 +155,12 @@ impl RangeArgs {
                 Some(at)
             }
         };
-        Self { data: prefix, prefix_elems, rstart_at, rend_at }
+        Self {
+            data: prefix,
+            prefix_elems,
+            rstart_at,
+            rend_at,
+        }
     }
 
     /// `(prefix, prefix_elems, rstart, rend)` as the host calls take them.
@@ -283,7 +288,7 @@ range_bounds!([C1 A1, C2 A2, C3 A3] C4 A4 [C5, C6]);
 range_bounds!([C1 A1, C2 A2, C3 A3, C4 A4] C5 A5 [C6]);
 range_bounds!([C1 A1, C2 A2, C3 A3, C4 A4, C5 A5] C6 A6 []);
 range_bounds!(bare []);
-range_bounds!(bare [C2]);
+range_bounds!(bare[C2]);
 range_bounds!(bare [C2, C3]);
 range_bounds!(bare [C2, C3, C4]);
 range_bounds!(bare [C2, C3, C4, C5]);

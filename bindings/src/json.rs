@@ -67,7 +67,10 @@ const MAX_DEPTH: usize = 128;
 /// # Errors
 /// [`JsonError`] at the first byte that does not fit the grammar.
 pub fn parse(text: &str) -> Result<Json, JsonError> {
-    let mut reader = Reader { bytes: text.as_bytes(), pos: 0 };
+    let mut reader = Reader {
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
     let value = reader.value(0)?;
     reader.skip_ws();
     if reader.pos != reader.bytes.len() {
@@ -220,14 +223,21 @@ impl Reader<'_> {
             }
         }
         // The slice holds only ASCII digits and signs.
-        Ok(Json::Number(String::from_utf8_lossy(&self.bytes[start..self.pos]).into_owned()))
+        Ok(Json::Number(
+            String::from_utf8_lossy(&self.bytes[start..self.pos]).into_owned(),
+        ))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self.bytes.get(self.pos..self.pos + 4).ok_or_else(|| self.err("expected 4 hex digits after `\\u`"))?;
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("expected 4 hex digits after `\\u`"))?;
         let mut value = 0;
         for &d in digits {
-            let nibble = (d as char).to_digit(16).ok_or_else(|| self.err("expected 4 hex digits after `\\u`"))?;
+            let nibble = (d as char)
+                .to_digit(16)
+                .ok_or_else(|| self.err("expected 4 hex digits after `\\u`"))?;
             value = value * 16 + nibble;
         }
         self.pos += 4;
@@ -304,7 +314,10 @@ mod tests {
         let json = parse(text).unwrap();
         assert_eq!(json.get("iss").and_then(Json::as_str), Some("https://a.example"));
         assert_eq!(json.get("sub").and_then(Json::as_str), Some("u\u{e9}\u{1f600}\n"));
-        assert_eq!(json.get("aud"), Some(&Json::Array(vec![Json::String("x".into()), Json::String("y".into())])));
+        assert_eq!(
+            json.get("aud"),
+            Some(&Json::Array(vec![Json::String("x".into()), Json::String("y".into())]))
+        );
         assert_eq!(json.get("n"), Some(&Json::Number("-1.5e3".into())));
         assert_eq!(json.get("z"), Some(&Json::Null));
         assert_eq!(json.get("missing"), None);

@@ -69,12 +69,11 @@ pub mod sys;
 #[doc(hidden)]
 pub mod table;
 
-
 pub use auth::{AuthCtx, JwtClaims};
 #[allow(deprecated)]
 pub use context::{
-    CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, DbContext, Local, LocalReadOnly,
-    ReducerContext,
+    CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, DbContext, Local,
+    LocalReadOnly, ReducerContext,
 };
 pub use filter::FilterableValue;
 pub use log;
@@ -82,14 +81,14 @@ pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
 pub use ser_de::{Deserialize, DeserializeOwned, Serialize};
-pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
 pub use spacetime_sats::def::raw::CaseConversionPolicy;
 pub use spacetime_sats::ids::TableId;
 pub use spacetime_sats::AlgebraicValue;
+pub use spacetime_sats::{ConnectionId, Identity, ScheduleAt, SpacetimeType, TimeDuration, Timestamp, Uuid};
 pub use sys::Errno;
 pub use table::{
-    AutoIncOverflow, PointIndex, PointIndexReadOnly, RangedIndex, RangedIndexReadOnly, Table, TryInsertError, UniqueColumn,
-    UniqueColumnReadOnly, UniqueConstraintViolation,
+    AutoIncOverflow, PointIndex, PointIndexReadOnly, RangedIndex, RangedIndexReadOnly, Table, TryInsertError,
+    UniqueColumn, UniqueColumnReadOnly, UniqueConstraintViolation,
 };
 
 /// The items SpacetimeDB modules reach as `spacetimedb::spacetimedb_lib`: the type system,
@@ -272,7 +271,9 @@ pub mod __private {
     pub use spacetime_sats::bsatn::{decode_tag, to_vec, Decode, DecodeError, Encode};
     pub use spacetime_sats::def::raw::{Lifecycle, TableAccess};
     pub use spacetime_sats::ids::{IndexId, TableId};
-    pub use spacetime_sats::{AlgebraicType, ProductType, ProductTypeElement, SpacetimeType, SumType, SumTypeVariant, TypespaceBuilder};
+    pub use spacetime_sats::{
+        AlgebraicType, ProductType, ProductTypeElement, SpacetimeType, SumType, SumTypeVariant, TypespaceBuilder,
+    };
     pub use std::sync::OnceLock;
     pub use std::vec::Vec;
 

@@ -22,7 +22,9 @@ pub struct LogStopwatch {
 impl LogStopwatch {
     /// Starts a timer called `name`.
     pub fn new(name: &str) -> Self {
-        Self { stopwatch_id: sys::console_timer_start(name) }
+        Self {
+            stopwatch_id: sys::console_timer_start(name),
+        }
     }
 
     /// Stops the timer now, logging the elapsed time.

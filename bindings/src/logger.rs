@@ -22,7 +22,13 @@ fn panic_hook(info: &panic::PanicHookInfo<'_>) {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("Box<dyn Any>");
     let location = info.location();
-    sys::console_log(LogLevel::Panic, None, location.map(|l| l.file()), location.map(|l| l.line()), message);
+    sys::console_log(
+        LogLevel::Panic,
+        None,
+        location.map(|l| l.file()),
+        location.map(|l| l.line()),
+        message,
+    );
 }
 
 /// Routes `log` records to `console_log`, keeping one reusable message buffer.
@@ -58,7 +64,9 @@ impl log::Log for Logger {
     fn flush(&self) {}
 }
 
-static LOGGER: Logger = Logger { buf: Mutex::new(String::new()) };
+static LOGGER: Logger = Logger {
+    buf: Mutex::new(String::new()),
+};
 
 /// Installs the logger at level Trace, unless the module installed its own.
 #[unsafe(no_mangle)]

@@ -20,7 +20,9 @@ pub struct StdbRng {
 
 impl StdbRng {
     pub(crate) fn seed_from_timestamp(timestamp: Timestamp) -> Self {
-        Self { rng: RefCell::new(StdRng::seed_from_u64(timestamp.to_micros_since_unix_epoch() as u64)) }
+        Self {
+            rng: RefCell::new(StdRng::seed_from_u64(timestamp.to_micros_since_unix_epoch() as u64)),
+        }
     }
 }
 

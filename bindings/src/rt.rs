@@ -13,11 +13,11 @@ use crate::table::{IndexAlgo, Table};
 use crate::{sys, ReducerContext};
 use spacetime_sats::bsatn::{Decode, DecodeError};
 use spacetime_sats::def::raw::{
-    CaseConversionPolicy, ExplicitNameEntry, RawDirectIndexColumn, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping, RawColumnDefaultValueV10,
-    RawConstraintDataV9, RawConstraintDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10,
-    RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
-    RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9,
-    TableType,
+    CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
+    RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn, RawIndexAlgorithm,
+    RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section,
+    RawReducerDefV10, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10,
+    RawUniqueConstraintDataV9, TableType,
 };
 use spacetime_sats::{
     AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,
@@ -92,7 +92,8 @@ impl ModuleBuilder {
     /// Sets the module's case conversion policy, replacing an earlier one; the section goes
     /// where it is set (first, as settings describe before everything else).
     pub fn set_case_conversion_policy(&mut self, policy: CaseConversionPolicy) {
-        self.sections.retain(|s| !matches!(s, RawModuleDefV10Section::CaseConversionPolicy(_)));
+        self.sections
+            .retain(|s| !matches!(s, RawModuleDefV10Section::CaseConversionPolicy(_)));
         self.sections.push(RawModuleDefV10Section::CaseConversionPolicy(policy));
     }
 
@@ -100,7 +101,10 @@ impl ModuleBuilder {
     pub fn add_reducer(&mut self, name: &str, params: ProductType, lifecycle: Option<Lifecycle>, invoke: ReducerFn) {
         let visibility = match lifecycle {
             Some(lifecycle_spec) => {
-                self.lifecycle_mut().push(RawLifeCycleReducerDefV10 { lifecycle_spec, function_name: name.to_owned() });
+                self.lifecycle_mut().push(RawLifeCycleReducerDefV10 {
+                    lifecycle_spec,
+                    function_name: name.to_owned(),
+                });
                 FunctionVisibility::Private
             }
             None => FunctionVisibility::ClientCallable,
@@ -124,7 +128,10 @@ impl ModuleBuilder {
     pub fn add_table<T: Table>(&mut self) {
         let row_ref = match T::Row::make_type(self) {
             AlgebraicType::Ref(r) => r,
-            other => panic!("the row type of table `{}` must be a named type, but it is {other:?}", T::TABLE_NAME),
+            other => panic!(
+                "the row type of table `{}` must be a named type, but it is {other:?}",
+                T::TABLE_NAME
+            ),
         };
         if let Some(schedule) = T::SCHEDULE {
             self.schedules_mut().push(RawScheduleDefV10 {
@@ -173,11 +180,17 @@ impl ModuleBuilder {
         self.tables_mut().push(table);
 
         let table_name = T::CANONICAL_NAME.map(|canonical| {
-            ExplicitNameEntry::Table(NameMapping { source_name: T::TABLE_NAME.to_owned(), canonical_name: canonical.to_owned() })
+            ExplicitNameEntry::Table(NameMapping {
+                source_name: T::TABLE_NAME.to_owned(),
+                canonical_name: canonical.to_owned(),
+            })
         });
         let index_names = T::INDEXES.iter().filter_map(|desc| {
             desc.canonical_name.map(|canonical| {
-                ExplicitNameEntry::Index(NameMapping { source_name: desc.source_name.to_owned(), canonical_name: canonical.to_owned() })
+                ExplicitNameEntry::Index(NameMapping {
+                    source_name: desc.source_name.to_owned(),
+                    canonical_name: canonical.to_owned(),
+                })
             })
         });
         self.add_explicit_names(table_name.into_iter().chain(index_names));
@@ -185,12 +198,22 @@ impl ModuleBuilder {
 
     /// Consumes the builder into the definition and the dispatch table.
     pub fn finish(self) -> (RawModuleDefV10, Vec<ReducerFn>) {
-        (RawModuleDefV10 { sections: self.sections }, self.reducers)
+        (
+            RawModuleDefV10 {
+                sections: self.sections,
+            },
+            self.reducers,
+        )
     }
 }
 
 impl TypespaceBuilder for ModuleBuilder {
-    fn add(&mut self, type_id: TypeId, name: Option<&'static str>, make_ty: impl FnOnce(&mut Self) -> AlgebraicType) -> AlgebraicType {
+    fn add(
+        &mut self,
+        type_id: TypeId,
+        name: Option<&'static str>,
+        make_ty: impl FnOnce(&mut Self) -> AlgebraicType,
+    ) -> AlgebraicType {
         if let Some(r) = self.type_map.get(&type_id) {
             return AlgebraicType::Ref(*r);
         }
@@ -200,7 +223,11 @@ impl TypespaceBuilder for ModuleBuilder {
         self.type_map.insert(type_id, slot);
         if let Some(name) = name {
             let source_name = scoped_type_name(name);
-            self.types_mut().push(RawTypeDefV10 { source_name, ty: slot, custom_ordering: true });
+            self.types_mut().push(RawTypeDefV10 {
+                source_name,
+                ty: slot,
+                custom_ordering: true,
+            });
         }
         let ty = make_ty(self);
         self.typespace_mut().types[slot.0 as usize] = ty;
@@ -254,7 +281,10 @@ pub fn describe_reducer<I: FnInfo>(module: &mut ModuleBuilder) {
     let params = I::Args::schema(I::ARG_NAMES, module);
     module.add_reducer(I::NAME, params, I::LIFECYCLE, I::INVOKE);
     let name = I::CANONICAL_NAME.map(|canonical| {
-        ExplicitNameEntry::Function(NameMapping { source_name: I::NAME.to_owned(), canonical_name: canonical.to_owned() })
+        ExplicitNameEntry::Function(NameMapping {
+            source_name: I::NAME.to_owned(),
+            canonical_name: canonical.to_owned(),
+        })
     });
     module.add_explicit_names(name);
 }
@@ -410,7 +440,10 @@ where
 }
 
 /// Checks that the primary key of a scheduled table is a `u64`.
-#[diagnostic::on_unimplemented(message = "a scheduled table's primary key must be a `u64`", label = "should be `u64`, not `{Self}`")]
+#[diagnostic::on_unimplemented(
+    message = "a scheduled table's primary key must be a `u64`",
+    label = "should be `u64`, not `{Self}`"
+)]
 pub trait ScheduledTablePrimaryKey {}
 impl ScheduledTablePrimaryKey for u64 {}
 
@@ -434,13 +467,15 @@ impl DirectIndexKey for u64 {}
 pub const fn assert_direct_index_key<T: DirectIndexKey>() {}
 
 /// Checks that a schedule column is a `ScheduleAt`.
-#[diagnostic::on_unimplemented(message = "the schedule column must be a `ScheduleAt`", label = "should be `ScheduleAt`, not `{Self}`")]
+#[diagnostic::on_unimplemented(
+    message = "the schedule column must be a `ScheduleAt`",
+    label = "should be `ScheduleAt`, not `{Self}`"
+)]
 pub trait ScheduleAtColumn {}
 impl ScheduleAtColumn for spacetime_sats::ScheduleAt {}
 
 /// Asserts at compile time that `T` can hold a schedule.
 pub const fn assert_schedule_at_column<T: ScheduleAtColumn>() {}
-
 
 fn identity_from_limbs(limbs: [u64; 4]) -> Identity {
     let mut bytes = [0u8; 32];
@@ -461,7 +496,8 @@ fn connection_id_from_limbs(limbs: [u64; 2]) -> Option<ConnectionId> {
 fn read_args(args: sys::raw::BytesSource) -> Vec<u8> {
     let mut buf = Vec::new();
     if args != sys::raw::BytesSource::INVALID {
-        sys::read_bytes_source(args, &mut buf).unwrap_or_else(|e| panic!("reading the arguments from the host failed: {e}"));
+        sys::read_bytes_source(args, &mut buf)
+            .unwrap_or_else(|e| panic!("reading the arguments from the host failed: {e}"));
     }
     buf
 }
@@ -499,7 +535,10 @@ pub extern "C" fn __call_reducer__(
         let reducers = lock(&REDUCERS);
         match reducers.get(id) {
             Some(f) => *f,
-            None => panic!("no reducer with id {id}: the module defines {} (was __describe_module__ called?)", reducers.len()),
+            None => panic!(
+                "no reducer with id {id}: the module defines {} (was __describe_module__ called?)",
+                reducers.len()
+            ),
         }
     };
     let args = read_args(args);

@@ -149,7 +149,12 @@ pub mod raw {
         ///
         /// # Errors
         /// `NOT_IN_TRANSACTION`; `NO_SUCH_TABLE`; `BSATN_DECODE_ERROR`.
-        pub fn datastore_delete_all_by_eq_bsatn(table_id: u32, rel_ptr: *const u8, rel_len: usize, out: *mut u32) -> u16;
+        pub fn datastore_delete_all_by_eq_bsatn(
+            table_id: u32,
+            rel_ptr: *const u8,
+            rel_len: usize,
+            out: *mut u32,
+        ) -> u16;
 
         /// Copies as many whole rows as fit into the buffer and sets `*buffer_len` to the
         /// bytes written. Returns `0` if rows remain and `-1` when the iterator is exhausted
@@ -299,7 +304,12 @@ pub mod raw {
         ///
         /// # Errors
         /// `NOT_IN_TRANSACTION`; `NO_SUCH_INDEX`; `BSATN_DECODE_ERROR`.
-        pub fn datastore_index_scan_point_bsatn(index_id: u32, point_ptr: *const u8, point_len: usize, out: *mut RowIter) -> u16;
+        pub fn datastore_index_scan_point_bsatn(
+            index_id: u32,
+            point_ptr: *const u8,
+            point_len: usize,
+            out: *mut RowIter,
+        ) -> u16;
 
         /// Deletes the rows [`datastore_index_scan_point_bsatn`] would yield and writes the count.
         ///
@@ -308,7 +318,12 @@ pub mod raw {
         ///
         /// # Errors
         /// As [`datastore_index_scan_point_bsatn`].
-        pub fn datastore_delete_by_index_scan_point_bsatn(index_id: u32, point_ptr: *const u8, point_len: usize, out: *mut u32) -> u16;
+        pub fn datastore_delete_by_index_scan_point_bsatn(
+            index_id: u32,
+            point_ptr: *const u8,
+            point_len: usize,
+            out: *mut u32,
+        ) -> u16;
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -395,13 +410,21 @@ impl Errno {
 
 impl fmt::Debug for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Errno").field("code", &self.code()).field("message", &self.message()).finish()
+        f.debug_struct("Errno")
+            .field("code", &self.code())
+            .field("message", &self.message())
+            .finish()
     }
 }
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (error {})", self.message().unwrap_or("Unknown error"), self.code())
+        write!(
+            f,
+            "{} (error {})",
+            self.message().unwrap_or("Unknown error"),
+            self.code()
+        )
     }
 }
 

@@ -32,7 +32,8 @@ pub trait Table: TableInternal {
 
     /// The number of rows, including this transaction's changes.
     fn count(&self) -> u64 {
-        sys::datastore_table_row_count(Self::table_id()).unwrap_or_else(|e| panic!("counting rows of `{}` failed: {e}", Self::TABLE_NAME))
+        sys::datastore_table_row_count(Self::table_id())
+            .unwrap_or_else(|e| panic!("counting rows of `{}` failed: {e}", Self::TABLE_NAME))
     }
 
     /// Iterates over every row. Prefer an index lookup on large tables.
@@ -368,7 +369,9 @@ impl<Tbl: Table, Cols, Idx: IndexIsRanged> RangedIndex<Tbl, Cols, Idx> {
             let (prefix, prefix_elems, rstart, rend) = args.parts();
             sys::datastore_delete_by_index_scan_range_bsatn(index_id, prefix, prefix_elems, rstart, rend)
         };
-        deleted.map(u64::from).unwrap_or_else(|e| panic!("deleting rows of `{}` failed: {e}", Tbl::TABLE_NAME))
+        deleted
+            .map(u64::from)
+            .unwrap_or_else(|e| panic!("deleting rows of `{}` failed: {e}", Tbl::TABLE_NAME))
     }
 }
 
@@ -529,7 +532,12 @@ struct TableIter<T> {
 
 impl<T: Decode> TableIter<T> {
     fn new(inner: sys::RowIter) -> Self {
-        Self { inner, buf: Vec::new(), pos: 0, _marker: PhantomData }
+        Self {
+            inner,
+            buf: Vec::new(),
+            pos: 0,
+            _marker: PhantomData,
+        }
     }
 }
 
@@ -541,7 +549,8 @@ impl<T: Decode> Iterator for TableIter<T> {
             if self.pos < self.buf.len() {
                 let mut rest = &self.buf[self.pos..];
                 let before = rest.len();
-                let row = T::decode(&mut rest).unwrap_or_else(|e| panic!("the host sent a row that does not decode: {e}"));
+                let row =
+                    T::decode(&mut rest).unwrap_or_else(|e| panic!("the host sent a row that does not decode: {e}"));
                 self.pos += before - rest.len();
                 return Some(row);
             }
@@ -550,7 +559,9 @@ impl<T: Decode> Iterator for TableIter<T> {
             }
             self.buf.clear();
             self.pos = 0;
-            self.inner.read(&mut self.buf).unwrap_or_else(|e| panic!("reading rows failed: {e}"));
+            self.inner
+                .read(&mut self.buf)
+                .unwrap_or_else(|e| panic!("reading rows failed: {e}"));
         }
     }
 }

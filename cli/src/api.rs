@@ -39,7 +39,11 @@ impl Api {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .context("cannot create an HTTP client")?;
-        Ok(Self { base: base.trim_end_matches('/').to_owned(), token, http })
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            http,
+        })
     }
 
     /// The server's base URL.
@@ -107,7 +111,10 @@ impl Api {
         let token = body.get("token").and_then(|t| t.as_str());
         match (identity, token) {
             (Some(identity), Some(token)) => Ok((identity, token.to_owned())),
-            _ => bail!("the server at {} answered the login with an unexpected body: {body}", self.base),
+            _ => bail!(
+                "the server at {} answered the login with an unexpected body: {body}",
+                self.base
+            ),
         }
     }
 
@@ -118,7 +125,10 @@ impl Api {
     /// When the name is unknown to the server or the server cannot be reached.
     pub fn resolve_database(&self, name_or_identity: &str) -> Result<Database> {
         if let Some(identity) = parse_identity_hex(name_or_identity) {
-            return Ok(Database { name: name_or_identity.to_owned(), identity });
+            return Ok(Database {
+                name: name_or_identity.to_owned(),
+                identity,
+            });
         }
         let response = self.send(self.request(Method::GET, &format!("/database/{name_or_identity}/identity")))?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
@@ -129,13 +139,21 @@ impl Api {
             );
         }
         if !response.status().is_success() {
-            return Err(status_error(response, &format!("looking up database `{name_or_identity}`")));
+            return Err(status_error(
+                response,
+                &format!("looking up database `{name_or_identity}`"),
+            ));
         }
         let text = response.text().context("cannot read the server's answer")?;
         let identity = parse_identity_hex(text.trim())
             .or_else(|| serde_json::from_str(&text).ok().as_ref().and_then(identity_from_json))
-            .ok_or_else(|| anyhow!("the server answered the lookup of `{name_or_identity}` with `{text}`, not an identity"))?;
-        Ok(Database { name: name_or_identity.to_owned(), identity })
+            .ok_or_else(|| {
+                anyhow!("the server answered the lookup of `{name_or_identity}` with `{text}`, not an identity")
+            })?;
+        Ok(Database {
+            name: name_or_identity.to_owned(),
+            identity,
+        })
     }
 }
 

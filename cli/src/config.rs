@@ -92,9 +92,9 @@ impl Config {
         if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME").filter(|d| !d.is_empty()) {
             return Ok(PathBuf::from(dir).join("spacetime").join("cli.toml"));
         }
-        let home = std::env::var_os("HOME")
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| anyhow!("cannot find the configuration directory: HOME is not set; pass --config-path <file>"))?;
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).ok_or_else(|| {
+            anyhow!("cannot find the configuration directory: HOME is not set; pass --config-path <file>")
+        })?;
         Ok(PathBuf::from(home).join(".config").join("spacetime").join("cli.toml"))
     }
 
@@ -109,7 +109,10 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => ConfigFile::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(Self { path: path.to_owned(), file })
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+        })
     }
 
     /// Where the configuration is saved.
@@ -119,7 +122,10 @@ impl Config {
 
     /// The directory holding the configuration (also where `start` keeps its JWT keys).
     pub fn dir(&self) -> PathBuf {
-        self.path.parent().map(Path::to_owned).unwrap_or_else(|| PathBuf::from("."))
+        self.path
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."))
     }
 
     /// Writes the configuration back, creating the directory if needed.
@@ -175,8 +181,15 @@ impl Config {
     /// When the nickname or host is already saved.
     pub fn add_server(&mut self, server: ServerConfig) -> Result<()> {
         if let Some(nick) = &server.nickname {
-            if self.file.server_configs.iter().any(|s| s.nickname.as_ref() == Some(nick)) {
-                bail!("a server called `{nick}` is already saved; remove it first with `spacetime server remove {nick}`");
+            if self
+                .file
+                .server_configs
+                .iter()
+                .any(|s| s.nickname.as_ref() == Some(nick))
+            {
+                bail!(
+                    "a server called `{nick}` is already saved; remove it first with `spacetime server remove {nick}`"
+                );
             }
         }
         if self.file.server_configs.iter().any(|s| s.host == server.host) {
@@ -279,8 +292,15 @@ mod tests {
         let config = Config::load(&dir.path().join("cli.toml")).unwrap();
         assert_eq!(config.server_url(None).unwrap(), "http://127.0.0.1:3000");
         assert_eq!(config.server_url(Some("local")).unwrap(), "http://127.0.0.1:3000");
-        assert_eq!(config.server_url(Some("http://1.2.3.4:5/")).unwrap(), "http://1.2.3.4:5");
-        assert!(config.server_url(Some("nope")).unwrap_err().to_string().contains("server add"));
+        assert_eq!(
+            config.server_url(Some("http://1.2.3.4:5/")).unwrap(),
+            "http://1.2.3.4:5"
+        );
+        assert!(config
+            .server_url(Some("nope"))
+            .unwrap_err()
+            .to_string()
+            .contains("server add"));
     }
 
     #[test]
@@ -310,7 +330,12 @@ mod tests {
         let mut config = Config::load(&dir.path().join("cli.toml")).unwrap();
         let (host, protocol) = split_url("https://example.com/").unwrap();
         config
-            .add_server(ServerConfig { nickname: Some("ex".into()), host, protocol, ecdsa_public_key: None })
+            .add_server(ServerConfig {
+                nickname: Some("ex".into()),
+                host,
+                protocol,
+                ecdsa_public_key: None,
+            })
             .unwrap();
         config.set_default_server("ex").unwrap();
         assert_eq!(config.server_url(None).unwrap(), "https://example.com");

@@ -25,7 +25,11 @@ use std::path::PathBuf;
 
 /// The `spacetime` command line.
 #[derive(Debug, Parser)]
-#[command(name = "spacetime", version, about = "Publish and manage Spacetime databases, and run a local server.")]
+#[command(
+    name = "spacetime",
+    version,
+    about = "Publish and manage Spacetime databases, and run a local server."
+)]
 pub struct Cli {
     /// The cli.toml to use instead of ~/.config/spacetime/cli.toml.
     #[arg(long, global = true, value_name = "FILE")]
@@ -164,7 +168,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Some(path) => path,
         None => Config::default_path()?,
     };
-    let mut ctx = Ctx { config: Config::load(&config_path)?, server: cli.server, yes: cli.yes.is_some() };
+    let mut ctx = Ctx {
+        config: Config::load(&config_path)?,
+        server: cli.server,
+        yes: cli.yes.is_some(),
+    };
     use subcommands::*;
     match cli.command {
         Command::Start(args) => start::exec(&ctx, args),

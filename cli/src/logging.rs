@@ -57,7 +57,9 @@ impl Log for StderrLogger {
 
 /// Installs the logger (once; later calls do nothing).
 pub fn init() {
-    let requested = std::env::var("RUST_LOG").ok().and_then(|v| v.trim().parse::<LevelFilter>().ok());
+    let requested = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok());
     let own = requested.unwrap_or(LevelFilter::Info);
     let libraries = requested.unwrap_or(LevelFilter::Warn).min(own);
     if log::set_boxed_logger(Box::new(StderrLogger { own, libraries })).is_ok() {

@@ -132,7 +132,9 @@ fn write_value(out: &mut String, ty: &AlgebraicType, value: &AlgebraicValue) {
         }
         AlgebraicValue::Sum(sum) => {
             let variant = ty.as_sum().and_then(|s| s.variants.get(usize::from(sum.tag)));
-            let name = variant.and_then(|v| v.name()).map_or_else(|| format!("col_{}", sum.tag), str::to_owned);
+            let name = variant
+                .and_then(|v| v.name())
+                .map_or_else(|| format!("col_{}", sum.tag), str::to_owned);
             let _ = write!(out, "({name} = ");
             write_value_or_untyped(out, variant.map(|v| &v.algebraic_type), &sum.value);
             out.push(')');
@@ -163,7 +165,9 @@ fn write_product(out: &mut String, ty: Option<&ProductType>, product: &ProductVa
             out.push_str(", ");
         }
         let field = ty.and_then(|t| t.elements.get(i));
-        let name = field.and_then(|f| f.name()).map_or_else(|| format!("col_{i}"), str::to_owned);
+        let name = field
+            .and_then(|f| f.name())
+            .map_or_else(|| format!("col_{i}"), str::to_owned);
         let _ = write!(out, "{name} = ");
         write_value_or_untyped(out, field.map(|f| &f.algebraic_type), element);
     }
@@ -188,7 +192,12 @@ mod tests {
     use spacetime_sats::{i256, u256, ProductTypeElement};
 
     fn table(columns: &[(&str, AlgebraicType)], row: Vec<AlgebraicValue>) -> String {
-        let schema = ProductType::new(columns.iter().map(|(n, t)| ProductTypeElement::named(n, t.clone())).collect());
+        let schema = ProductType::new(
+            columns
+                .iter()
+                .map(|(n, t)| ProductTypeElement::named(n, t.clone()))
+                .collect(),
+        );
         trim_lines(&render_table(&schema, &[ProductValue::new(row)]))
     }
 
@@ -312,7 +321,8 @@ mod tests {
     fn nested_product_of_other_kinds() {
         let (cols, vals) = others();
         let inner = AlgebraicType::product(cols.iter().map(|(n, t)| (*n, t.clone())));
-        let expected_cell = "(bool = true, f_32 = 594806.56, f_64 = -3454353.345389043, str = \"This is spacetimedb\", \
+        let expected_cell =
+            "(bool = true, f_32 = 594806.56, f_64 = -3454353.345389043, str = \"This is spacetimedb\", \
              bytes = 0x01020304050607, identity = 0x0000000000000000000000000000000000000000000000000000000000000001, \
              connection_id = 0x00000000000000000000000000000000, timestamp = 1970-01-01T00:00:00+00:00, \
              duration = +0.000000, uuid = \"00000000-0000-0000-0000-000000000000\")";
@@ -326,7 +336,10 @@ mod tests {
     fn enums() -> (Vec<(&'static str, AlgebraicType)>, Vec<AlgebraicValue>) {
         let cols = vec![
             ("bool_opt", AlgebraicType::option(AlgebraicType::Bool)),
-            ("bool_result", AlgebraicType::result(AlgebraicType::Bool, AlgebraicType::String)),
+            (
+                "bool_result",
+                AlgebraicType::result(AlgebraicType::Bool, AlgebraicType::String),
+            ),
             ("action", AlgebraicType::simple_enum(["inactive", "active"])),
         ];
         let vals = vec![
@@ -366,7 +379,10 @@ mod tests {
             ProductTypeElement::named("id", AlgebraicType::U32),
             ProductTypeElement::named("accessor_value_1", AlgebraicType::U32),
         ]);
-        assert_eq!(render_table(&schema, &[]), " id | accessor_value_1 \n----+------------------\n");
+        assert_eq!(
+            render_table(&schema, &[]),
+            " id | accessor_value_1 \n----+------------------\n"
+        );
     }
 
     #[test]
@@ -389,13 +405,22 @@ mod tests {
             ProductTypeElement::unnamed(AlgebraicType::String),
         ]));
         let schema = ProductType::new(vec![ProductTypeElement::unnamed(pair)]);
-        let row = ProductValue::new(vec![AlgebraicValue::product(vec![AlgebraicValue::U8(1), AlgebraicValue::string("a")])]);
-        assert_eq!(trim_lines(&render_table(&schema, &[row])), " column 0\n--------------------------\n (col_0 = 1, col_1 = \"a\")");
+        let row = ProductValue::new(vec![AlgebraicValue::product(vec![
+            AlgebraicValue::U8(1),
+            AlgebraicValue::string("a"),
+        ])]);
+        assert_eq!(
+            trim_lines(&render_table(&schema, &[row])),
+            " column 0\n--------------------------\n (col_0 = 1, col_1 = \"a\")"
+        );
         let sum = AlgebraicType::Sum(spacetime_sats::SumType::new(vec![spacetime_sats::SumTypeVariant {
             name: None,
             algebraic_type: AlgebraicType::U8,
         }]));
-        assert_eq!(render_value(&sum, &AlgebraicValue::sum(0, AlgebraicValue::U8(3))), "(col_0 = 3)");
+        assert_eq!(
+            render_value(&sum, &AlgebraicValue::sum(0, AlgebraicValue::U8(3))),
+            "(col_0 = 3)"
+        );
     }
 
     #[test]
@@ -404,21 +429,42 @@ mod tests {
         let value = AlgebraicValue::array(vec![AlgebraicValue::string("a"), AlgebraicValue::string("b")]);
         assert_eq!(render_value(&strings, &value), "[\"a\", \"b\"]");
         assert_eq!(render_value(&strings, &AlgebraicValue::array(vec![])), "[]");
-        assert_eq!(render_value(&AlgebraicType::bytes(), &AlgebraicValue::array(vec![])), "0x");
+        assert_eq!(
+            render_value(&AlgebraicType::bytes(), &AlgebraicValue::array(vec![])),
+            "0x"
+        );
         let interval = AlgebraicValue::sum(0, AlgebraicValue::product(vec![AlgebraicValue::I64(-1_500_000)]));
-        assert_eq!(render_value(&AlgebraicType::schedule_at(), &interval), "(Interval = -1.500000)");
-        let at = AlgebraicValue::sum(1, AlgebraicValue::product(vec![AlgebraicValue::I64(1_700_000_000_123_456)]));
-        assert_eq!(render_value(&AlgebraicType::schedule_at(), &at), "(Time = 2023-11-14T22:13:20.123456+00:00)");
+        assert_eq!(
+            render_value(&AlgebraicType::schedule_at(), &interval),
+            "(Interval = -1.500000)"
+        );
+        let at = AlgebraicValue::sum(
+            1,
+            AlgebraicValue::product(vec![AlgebraicValue::I64(1_700_000_000_123_456)]),
+        );
+        assert_eq!(
+            render_value(&AlgebraicType::schedule_at(), &at),
+            "(Time = 2023-11-14T22:13:20.123456+00:00)"
+        );
         let none = AlgebraicValue::none();
-        assert_eq!(render_value(&AlgebraicType::option(AlgebraicType::U8), &none), "(none = ())");
+        assert_eq!(
+            render_value(&AlgebraicType::option(AlgebraicType::U8), &none),
+            "(none = ())"
+        );
         let cid = AlgebraicValue::product(vec![AlgebraicValue::U128(0xabcd)]);
-        assert_eq!(render_value(&AlgebraicType::connection_id(), &cid), "0x0000000000000000000000000000abcd");
+        assert_eq!(
+            render_value(&AlgebraicType::connection_id(), &cid),
+            "0x0000000000000000000000000000abcd"
+        );
     }
 
     #[test]
     fn floats_and_multiline_cells() {
         assert_eq!(render_value(&AlgebraicType::F64, &AlgebraicValue::F64(1.0.into())), "1");
-        assert_eq!(render_value(&AlgebraicType::F32, &AlgebraicValue::F32(0.1.into())), "0.1");
+        assert_eq!(
+            render_value(&AlgebraicType::F32, &AlgebraicValue::F32(0.1.into())),
+            "0.1"
+        );
         let schema = ProductType::new(vec![ProductTypeElement::named("s", AlgebraicType::String)]);
         let rows = [ProductValue::new(vec![AlgebraicValue::string("ab\ncdef")])];
         assert_eq!(render_table(&schema, &rows), " s     \n-------\n \"ab   \n cdef\" \n");

@@ -49,10 +49,18 @@ impl ModuleSchema {
         let reducers = def
             .reducers
             .iter()
-            .map(|r| Function { name: r.name.clone(), params: r.params.clone(), lifecycle: r.lifecycle.is_some() })
+            .map(|r| Function {
+                name: r.name.clone(),
+                params: r.params.clone(),
+                lifecycle: r.lifecycle.is_some(),
+            })
             .collect();
         // The model has no procedures yet; a module with some still lists its reducers.
-        Ok(Self { typespace: def.typespace.types, reducers, procedures: Vec::new() })
+        Ok(Self {
+            typespace: def.typespace.types,
+            reducers,
+            procedures: Vec::new(),
+        })
     }
 
     /// The reducer called `name`.
@@ -95,7 +103,13 @@ impl ModuleSchema {
             Some(n) => format!("{n}: {}", self.type_name_depth(ty, depth + 1)),
             None => self.type_name_depth(ty, depth + 1),
         };
-        let braced = |items: Vec<String>| if items.is_empty() { "{}".to_owned() } else { format!("{{ {} }}", items.join(", ")) };
+        let braced = |items: Vec<String>| {
+            if items.is_empty() {
+                "{}".to_owned()
+            } else {
+                format!("{{ {} }}", items.join(", "))
+            }
+        };
         match ty {
             AlgebraicType::Product(p) if p.is_identity() => "Identity".into(),
             AlgebraicType::Product(p) if p.is_connection_id() => "ConnectionId".into(),
@@ -105,9 +119,14 @@ impl ModuleSchema {
             AlgebraicType::Sum(s) if s.is_schedule_at() => "ScheduleAt".into(),
             AlgebraicType::Sum(s) => match s.as_option() {
                 Some(inner) => format!("Option<{}>", self.type_name_depth(inner, depth + 1)),
-                None => format!("enum {}", braced(s.variants.iter().map(|v| named(v.name(), &v.algebraic_type)).collect())),
+                None => format!(
+                    "enum {}",
+                    braced(s.variants.iter().map(|v| named(v.name(), &v.algebraic_type)).collect())
+                ),
             },
-            AlgebraicType::Product(p) => braced(p.elements.iter().map(|e| named(e.name(), &e.algebraic_type)).collect()),
+            AlgebraicType::Product(p) => {
+                braced(p.elements.iter().map(|e| named(e.name(), &e.algebraic_type)).collect())
+            }
             AlgebraicType::Array(a) => format!("Vec<{}>", self.type_name_depth(&a.elem_ty, depth + 1)),
             AlgebraicType::Ref(r) => format!("<unknown type #{}>", r.0),
             AlgebraicType::String => "String".into(),
@@ -134,8 +153,11 @@ pub fn rows_from_json(row_type: &ProductType, rows: &[Value]) -> Result<Vec<Prod
     rows.iter()
         .enumerate()
         .map(|(i, row)| {
-            let value = value_from_json(row, &ty, &typespace).map_err(|e| anyhow!("{}", e.under(&format!("rows[{i}]"))))?;
-            value.into_product().map_err(|v| anyhow!("row {i} decoded to {v:?}, not a row"))
+            let value =
+                value_from_json(row, &ty, &typespace).map_err(|e| anyhow!("{}", e.under(&format!("rows[{i}]"))))?;
+            value
+                .into_product()
+                .map_err(|v| anyhow!("row {i} decoded to {v:?}, not a row"))
         })
         .collect::<Result<_>>()
         .context("the rows do not match the result's schema")
@@ -171,7 +193,12 @@ mod tests {
         let s = ModuleSchema::from_json(&schema).unwrap();
         let add = s.reducer("add").unwrap();
         assert!(!add.lifecycle && s.reducer("init").unwrap().lifecycle);
-        let names: Vec<String> = add.params.elements.iter().map(|e| s.type_name(&e.algebraic_type)).collect();
+        let names: Vec<String> = add
+            .params
+            .elements
+            .iter()
+            .map(|e| s.type_name(&e.algebraic_type))
+            .collect();
         assert_eq!(names, ["{ name: String }", "Identity", "Vec<Option<u8>>"]);
         assert!(ModuleSchema::from_json(&json!({ "sections": "no" })).is_err());
     }
@@ -189,6 +216,9 @@ mod tests {
         assert_eq!(rows[0].elements[0], AlgebraicValue::U128(u128::MAX));
         let bad = rows_from_json(&row_type, &[json!(["x", "0x01"])]).unwrap_err();
         assert!(format!("{bad:#}").contains("rows[0]"), "{bad:#}");
-        assert_eq!(ModuleSchema::default().type_name(&AlgebraicType::simple_enum(["a", "b"])), "enum { a: {}, b: {} }");
+        assert_eq!(
+            ModuleSchema::default().type_name(&AlgebraicType::simple_enum(["a", "b"])),
+            "enum { a: {}, b: {} }"
+        );
     }
 }

@@ -28,7 +28,10 @@ pub fn confirm(question: &str, default: bool) -> Result<bool> {
     print!("{question} {hint} ");
     std::io::stdout().flush().context("cannot write to stdout")?;
     let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line).context("cannot read the answer from stdin")?;
+    let read = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer from stdin")?;
     if read == 0 {
         println!();
         return Ok(false);
@@ -50,7 +53,10 @@ pub fn validate_database_name(name: &str) -> Result<()> {
     if name.is_empty() {
         bail!("the database name is empty; {fix}");
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
         bail!("invalid database name `{name}`: `{bad}` is not allowed; {fix}");
     }
     if name.starts_with('-') || name.ends_with('-') || name.contains("--") {
@@ -125,11 +131,17 @@ mod tests {
     fn identities() {
         let hex = "c200".to_owned() + &"ab".repeat(30);
         assert_eq!(parse_identity_hex(&hex).as_deref(), Some(hex.as_str()));
-        assert_eq!(parse_identity_hex(&format!("0x{}", hex.to_uppercase())).as_deref(), Some(hex.as_str()));
+        assert_eq!(
+            parse_identity_hex(&format!("0x{}", hex.to_uppercase())).as_deref(),
+            Some(hex.as_str())
+        );
         assert_eq!(parse_identity_hex("my-db"), None);
         let json = serde_json::json!({ "__identity__": format!("0x{hex}") });
         assert_eq!(identity_from_json(&json).as_deref(), Some(hex.as_str()));
-        assert_eq!(identity_from_json(&serde_json::json!([hex.clone()])).as_deref(), Some(hex.as_str()));
+        assert_eq!(
+            identity_from_json(&serde_json::json!([hex.clone()])).as_deref(),
+            Some(hex.as_str())
+        );
     }
 
     #[test]

@@ -169,8 +169,15 @@ pub(crate) fn file_stem(name: &str, suffix: &str) -> String {
 
 /// Renders `template` (named `name` in errors) into the file at `path`, which always ends
 /// with a newline whatever the template's trailing whitespace control left.
-pub(crate) fn render(template: &impl askama::Template, name: &'static str, path: String) -> Result<OutputFile, CodegenError> {
-    let mut contents = template.render().map_err(|e| CodegenError::Template { template: name, message: e.to_string() })?;
+pub(crate) fn render(
+    template: &impl askama::Template,
+    name: &'static str,
+    path: String,
+) -> Result<OutputFile, CodegenError> {
+    let mut contents = template.render().map_err(|e| CodegenError::Template {
+        template: name,
+        message: e.to_string(),
+    })?;
     if !contents.ends_with('\n') {
         contents.push('\n');
     }

@@ -95,7 +95,12 @@ impl TypeModel {
 
     /// The scopes and name joined by `sep`.
     pub fn joined(&self, sep: &str) -> String {
-        self.scope.iter().chain([&self.name]).map(String::as_str).collect::<Vec<_>>().join(sep)
+        self.scope
+            .iter()
+            .chain([&self.name])
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(sep)
     }
 }
 
@@ -201,11 +206,10 @@ impl Resolver<'_> {
                 if let Some(Some(i)) = self.names.get(r.0 as usize) {
                     return Ok(TypeUse::Named(*i));
                 }
-                let target = self
-                    .def
-                    .typespace
-                    .get(*r)
-                    .ok_or_else(|| CodegenError::DanglingRef { location: location(), type_ref: r.0 })?;
+                let target = self.def.typespace.get(*r).ok_or_else(|| CodegenError::DanglingRef {
+                    location: location(),
+                    type_ref: r.0,
+                })?;
                 // An unnamed slot is usable only if it is structural (a special type…).
                 return self.resolve(target, location);
             }
@@ -232,13 +236,21 @@ impl Resolver<'_> {
             T::Product(p) if p.is_timestamp() => TypeUse::Timestamp,
             T::Product(p) if p.is_time_duration() => TypeUse::TimeDuration,
             T::Product(p) if p.is_uuid() => TypeUse::Uuid,
-            T::Product(_) => return Err(CodegenError::AnonymousType { location: location(), kind: "struct" }),
+            T::Product(_) => {
+                return Err(CodegenError::AnonymousType {
+                    location: location(),
+                    kind: "struct",
+                })
+            }
             T::Sum(s) if s.is_schedule_at() => TypeUse::ScheduleAt,
             T::Sum(s) => {
                 if let Some(some) = s.as_option() {
                     TypeUse::Option(Box::new(self.resolve(some, location)?))
                 } else if let Some((ok, err)) = s.as_result() {
-                    TypeUse::Result(Box::new(self.resolve(ok, location)?), Box::new(self.resolve(err, location)?))
+                    TypeUse::Result(
+                        Box::new(self.resolve(ok, location)?),
+                        Box::new(self.resolve(err, location)?),
+                    )
                 } else if s.variants.is_empty() {
                     return Err(CodegenError::Unsupported {
                         location: location(),
@@ -246,7 +258,10 @@ impl Resolver<'_> {
                         lang: "client",
                     });
                 } else {
-                    return Err(CodegenError::AnonymousType { location: location(), kind: "enum" });
+                    return Err(CodegenError::AnonymousType {
+                        location: location(),
+                        kind: "enum",
+                    });
                 }
             }
         })
@@ -300,7 +315,10 @@ impl Module {
                             let payload = if v.is_unit() {
                                 None
                             } else {
-                                Some(resolver.resolve(&v.algebraic_type, &|| format!("variant `{name}` of `{display}`"))?)
+                                Some(
+                                    resolver
+                                        .resolve(&v.algebraic_type, &|| format!("variant `{name}` of `{display}`"))?,
+                                )
                             };
                             Ok((name, payload))
                         })
@@ -314,26 +332,52 @@ impl Module {
                     })
                 }
             };
-            types.push(TypeModel { scope: t.scope.clone(), name: t.name.clone(), kind, contains_float: false });
+            types.push(TypeModel {
+                scope: t.scope.clone(),
+                name: t.name.clone(),
+                kind,
+                contains_float: false,
+            });
         }
         mark_floats(&mut types);
 
         let mut tables = Vec::new();
         for table in def.tables.iter().filter(|t| table_visible(t, options)) {
-            let row_type = resolver.names.get(table.product_type_ref.0 as usize).copied().flatten().ok_or_else(|| {
-                CodegenError::AnonymousType { location: format!("the row type of table `{}`", table.name), kind: "struct" }
-            })?;
+            let row_type = resolver
+                .names
+                .get(table.product_type_ref.0 as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| CodegenError::AnonymousType {
+                    location: format!("the row type of table `{}`", table.name),
+                    kind: "struct",
+                })?;
             let columns = table
                 .columns
                 .iter()
                 .map(|c| {
-                    let field_name = table.row_type.elements.get(c.col_id.idx()).and_then(|e| e.name()).unwrap_or(&c.name);
+                    let field_name = table
+                        .row_type
+                        .elements
+                        .get(c.col_id.idx())
+                        .and_then(|e| e.name())
+                        .unwrap_or(&c.name);
                     let ty = resolver.resolve(&c.ty, &|| format!("column `{}` of table `{}`", c.name, table.name))?;
-                    Ok(ColumnModel { field_name: field_name.to_owned(), accessor_name: c.accessor_name.clone(), ty })
+                    Ok(ColumnModel {
+                        field_name: field_name.to_owned(),
+                        accessor_name: c.accessor_name.clone(),
+                        ty,
+                    })
                 })
                 .collect::<Result<Vec<_>, CodegenError>>()?;
-            let mut unique_columns: Vec<usize> =
-                table.unique_constraints.iter().filter_map(|u| match u.columns[..] { [c] => Some(c.idx()), _ => None }).collect();
+            let mut unique_columns: Vec<usize> = table
+                .unique_constraints
+                .iter()
+                .filter_map(|u| match u.columns[..] {
+                    [c] => Some(c.idx()),
+                    _ => None,
+                })
+                .collect();
             unique_columns.sort_unstable();
             unique_columns.dedup();
             let indexes = table_indexes(table, &columns);
@@ -351,14 +395,23 @@ impl Module {
 
         let mut reducers = Vec::new();
         for r in &def.reducers {
-            let callable = r.lifecycle.is_none() && (options.include_private || r.visibility != FunctionVisibility::Private);
+            let callable =
+                r.lifecycle.is_none() && (options.include_private || r.visibility != FunctionVisibility::Private);
             if !callable {
                 continue;
             }
             let params = resolver.product_fields(&r.params, &format!("reducer {}", r.source_name))?;
-            reducers.push(ReducerModel { wire_name: r.name.clone(), accessor_name: r.source_name.clone(), params });
+            reducers.push(ReducerModel {
+                wire_name: r.name.clone(),
+                accessor_name: r.source_name.clone(),
+                params,
+            });
         }
-        Ok(Self { types, tables, reducers })
+        Ok(Self {
+            types,
+            tables,
+            reducers,
+        })
     }
 
     /// The named type a table's rows have.
@@ -398,12 +451,20 @@ fn table_indexes(table: &TableDef, columns: &[ColumnModel]) -> Vec<IndexModel> {
                 return None;
             }
             let accessor_name = index.accessor_name.clone().unwrap_or_else(|| {
-                cols.iter().map(|&c| columns[c].accessor_name.as_str()).collect::<Vec<_>>().join("_")
+                cols.iter()
+                    .map(|&c| columns[c].accessor_name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("_")
             });
             let mut key = cols.clone();
             sorted(&mut key);
             let unique = unique_sets.contains(&key);
-            Some(IndexModel { accessor_name, kind, columns: cols, unique })
+            Some(IndexModel {
+                accessor_name,
+                kind,
+                columns: cols,
+                unique,
+            })
         })
         .collect()
 }
@@ -420,7 +481,9 @@ fn mark_floats(types: &mut [TypeModel]) {
             }
             let has = match &types[i].kind {
                 TypeKind::Product(fields) => fields.iter().any(|(_, t)| direct(t, types)),
-                TypeKind::Sum(variants) => variants.iter().any(|(_, t)| t.as_ref().is_some_and(|t| direct(t, types))),
+                TypeKind::Sum(variants) => variants
+                    .iter()
+                    .any(|(_, t)| t.as_ref().is_some_and(|t| direct(t, types))),
             };
             if has {
                 types[i].contains_float = true;

@@ -58,7 +58,11 @@ fn path_name(path: &Path) -> String {
 fn unknown(cx: &Ctxt, path: &Path, what: &str, expected: &[Symbol]) {
     cx.error_spanned_by(
         path,
-        format_args!("unknown {what} argument `{}`; expected {}", path_name(path), symbol::one_of(expected)),
+        format_args!(
+            "unknown {what} argument `{}`; expected {}",
+            path_name(path),
+            symbol::one_of(expected)
+        ),
     );
 }
 
@@ -88,7 +92,10 @@ fn require_path_only(cx: &Ctxt, meta: &Meta, example: &str) -> bool {
     match meta {
         Meta::Path(_) => true,
         _ => {
-            cx.error_spanned_by(meta, format_args!("`{}` takes no value; write just `{example}`", path_name(meta.path())));
+            cx.error_spanned_by(
+                meta,
+                format_args!("`{}` takes no value; write just `{example}`", path_name(meta.path())),
+            );
             false
         }
     }
@@ -160,9 +167,16 @@ impl TableArgs {
             let path = meta.path();
             if *path == symbol::PUBLIC || *path == symbol::PRIVATE {
                 if require_path_only(cx, &meta, &path_name(path)) {
-                    let value = if *path == symbol::PUBLIC { Access::Public } else { Access::Private };
+                    let value = if *path == symbol::PUBLIC {
+                        Access::Public
+                    } else {
+                        Access::Private
+                    };
                     if access.value.is_some() {
-                        cx.error_spanned_by(path, "the access level is already given: use either `public` or `private`, once");
+                        cx.error_spanned_by(
+                            path,
+                            "the access level is already given: use either `public` or `private`, once",
+                        );
                     } else {
                         access.set(cx, path, value);
                     }
@@ -183,7 +197,9 @@ impl TableArgs {
                         (None, Expr::Path(p)) => {
                             name_ident = Some((meta.clone(), p.path.to_token_stream().to_string()));
                         }
-                        (None, other) => cx.error_spanned_by(other, "`name` takes a string literal, e.g. `name = \"my_table\"`"),
+                        (None, other) => {
+                            cx.error_spanned_by(other, "`name` takes a string literal, e.g. `name = \"my_table\"`")
+                        }
                     },
                     _ => cx.error_spanned_by(&meta, "expected `name = \"my_table\"`"),
                 }
@@ -203,7 +219,10 @@ impl TableArgs {
                             scheduled.set(cx, path, arg);
                         }
                     }
-                    _ => cx.error_spanned_by(&meta, "expected `scheduled(my_reducer)` naming the reducer each row calls"),
+                    _ => cx.error_spanned_by(
+                        &meta,
+                        "expected `scheduled(my_reducer)` naming the reducer each row calls",
+                    ),
                 }
             } else if *path == symbol::EVENT {
                 if require_path_only(cx, &meta, "event") {
@@ -240,7 +259,9 @@ impl TableArgs {
                 ),
                 None => cx.error_at(
                     Span::call_site(),
-                    format_args!("missing table accessor: add `accessor = {snake}`, as in `#[table(accessor = {snake})]`"),
+                    format_args!(
+                        "missing table accessor: add `accessor = {snake}`, as in `#[table(accessor = {snake})]`"
+                    ),
                 ),
             }
         }
@@ -285,12 +306,18 @@ impl IndexArg {
                                 ),
                             );
                         }
-                        (None, other) => cx.error_spanned_by(other, "`name` takes a string literal, e.g. `name = \"my_index\"`"),
+                        (None, other) => {
+                            cx.error_spanned_by(other, "`name` takes a string literal, e.g. `name = \"my_index\"`")
+                        }
                     },
                     _ => cx.error_spanned_by(&meta, "expected `name = \"my_index\"`"),
                 }
             } else if *path == symbol::BTREE || *path == symbol::HASH {
-                let kind = if *path == symbol::BTREE { Algo::BTree } else { Algo::Hash };
+                let kind = if *path == symbol::BTREE {
+                    Algo::BTree
+                } else {
+                    Algo::Hash
+                };
                 match &meta {
                     Meta::List(inner) => {
                         if let Some(columns) = parse_columns(cx, inner, kind) {
@@ -332,7 +359,12 @@ impl IndexArg {
             );
         }
         let (algo, columns) = algo?;
-        Some(IndexArg { accessor: accessor?, canonical_name: name.get(), algo, columns })
+        Some(IndexArg {
+            accessor: accessor?,
+            canonical_name: name.get(),
+            algo,
+            columns,
+        })
     }
 }
 
@@ -352,18 +384,27 @@ fn parse_columns(cx: &Ctxt, list: &MetaList, algo: Algo) -> Option<Vec<Ident>> {
                         }
                     }
                     if idents.is_empty() {
-                        cx.error_spanned_by(array, format_args!("an index needs at least one column, e.g. `{example}`"));
+                        cx.error_spanned_by(
+                            array,
+                            format_args!("an index needs at least one column, e.g. `{example}`"),
+                        );
                     }
                     columns.set(cx, &nv.path, idents);
                 }
-                other => cx.error_spanned_by(other, format_args!("expected a list of columns in brackets, e.g. `{example}`")),
+                other => cx.error_spanned_by(
+                    other,
+                    format_args!("expected a list of columns in brackets, e.g. `{example}`"),
+                ),
             },
             _ => unknown(cx, meta.path(), &format!("`{}`", algo.name()), &[symbol::COLUMNS]),
         }
     }
     let columns = columns.get();
     if columns.is_none() {
-        cx.error_spanned_by(&list.path, format_args!("missing the indexed columns, e.g. `{example}`"));
+        cx.error_spanned_by(
+            &list.path,
+            format_args!("missing the indexed columns, e.g. `{example}`"),
+        );
     }
     columns
 }
@@ -414,9 +455,16 @@ impl ScheduledArg {
         }
         let reducer = reducer.get();
         if reducer.is_none() {
-            cx.error_spanned_by(&list.path, "missing the scheduled reducer: write `scheduled(my_reducer)`");
+            cx.error_spanned_by(
+                &list.path,
+                "missing the scheduled reducer: write `scheduled(my_reducer)`",
+            );
         }
-        Some(ScheduledArg { span: list.path.span(), reducer: reducer?, at: at.get() })
+        Some(ScheduledArg {
+            span: list.path.span(),
+            reducer: reducer?,
+            at: at.get(),
+        })
     }
 }
 
@@ -439,7 +487,10 @@ impl ColumnAttrs {
             let path = attr.path();
             let flag = |slot: &mut Option<Span>, sym: Symbol| {
                 if !matches!(attr.meta, Meta::Path(_)) {
-                    cx.error_spanned_by(&attr.meta, format_args!("`#[{sym}]` takes no arguments; write just `#[{sym}]`"));
+                    cx.error_spanned_by(
+                        &attr.meta,
+                        format_args!("`#[{sym}]` takes no arguments; write just `#[{sym}]`"),
+                    );
                 } else if slot.is_some() {
                     cx.error_spanned_by(path, format_args!("duplicate `#[{sym}]` attribute: remove this one"));
                 } else {
@@ -534,7 +585,8 @@ impl ReducerArgs {
                 match &meta {
                     Meta::NameValue(nv) => match str_value(nv) {
                         Some(lit) => name.set(cx, path, lit.clone()),
-                        None => cx.error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"my_reducer\"`"),
+                        None => cx
+                            .error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"my_reducer\"`"),
                     },
                     _ => cx.error_spanned_by(&meta, "expected `name = \"my_reducer\"`"),
                 }
@@ -542,7 +594,10 @@ impl ReducerArgs {
                 unknown(cx, path, "reducer", symbol::REDUCER_ARGS);
             }
         }
-        ReducerArgs { lifecycle: lifecycle.get(), canonical_name: name.get() }
+        ReducerArgs {
+            lifecycle: lifecycle.get(),
+            canonical_name: name.get(),
+        }
     }
 }
 
@@ -570,16 +625,23 @@ impl SatsAttrs {
                 match &meta {
                     Meta::NameValue(nv) if nv.path == symbol::NAME => match str_value(nv) {
                         Some(lit) => name.set(cx, &nv.path, lit.clone()),
-                        None => cx.error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"Scope.Name\"`"),
+                        None => cx
+                            .error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"Scope.Name\"`"),
                     },
                     Meta::NameValue(nv) if nv.path == symbol::CRATE => match &nv.value {
                         Expr::Path(p) if p.qself.is_none() => krate.set(cx, &nv.path, p.path.clone()),
-                        other => cx.error_spanned_by(other, "`crate` takes a path, e.g. `crate = spacetimedb::spacetimedb_lib`"),
+                        other => cx.error_spanned_by(
+                            other,
+                            "`crate` takes a path, e.g. `crate = spacetimedb::spacetimedb_lib`",
+                        ),
                     },
                     _ => unknown(cx, meta.path(), "`sats`", &[symbol::NAME, symbol::CRATE]),
                 }
             }
         }
-        SatsAttrs { name: name.get(), krate: krate.get() }
+        SatsAttrs {
+            name: name.get(),
+            krate: krate.get(),
+        }
     }
 }

@@ -23,7 +23,11 @@ pub fn check_table(cx: &Ctxt, table: &Table<'_>) {
 
 /// A direct index maps each value to one row, so its column must be unique.
 fn check_direct_indexes_unique(cx: &Ctxt, table: &Table<'_>) {
-    for index in table.indexes.iter().filter(|ix| ix.algo == crate::attr::Algo::Direct && !ix.is_unique) {
+    for index in table
+        .indexes
+        .iter()
+        .filter(|ix| ix.algo == crate::attr::Algo::Direct && !ix.is_unique)
+    {
         let column = index.columns.first().map(|c| c.ident.to_string()).unwrap_or_default();
         cx.error_at(
             index.span,
@@ -40,7 +44,10 @@ pub fn check_reducer(cx: &Ctxt, reducer: &Reducer<'_>) {
     check_no_generics(cx, &reducer.original.sig.generics, "reducers");
     check_reducer_context(cx, reducer);
     if let Some(asyncness) = &reducer.original.sig.asyncness {
-        cx.error_spanned_by(asyncness, "reducers cannot be `async`: remove `async`; a reducer runs to completion in its transaction");
+        cx.error_spanned_by(
+            asyncness,
+            "reducers cannot be `async`: remove `async`; a reducer runs to completion in its transaction",
+        );
     }
 }
 
@@ -48,7 +55,10 @@ pub fn check_reducer(cx: &Ctxt, reducer: &Reducer<'_>) {
 pub fn check_container(cx: &Ctxt, container: &Container<'_>) {
     if let Data::Enum(variants) = &container.data {
         if variants.len() > 256 {
-            cx.error_spanned_by(container.ident, "a SpacetimeType enum has at most 256 variants (its tag is one byte)");
+            cx.error_spanned_by(
+                container.ident,
+                "a SpacetimeType enum has at most 256 variants (its tag is one byte)",
+            );
         }
     }
 }
@@ -60,11 +70,17 @@ fn check_no_generics(cx: &Ctxt, generics: &Generics, what: &str) {
             GenericParam::Lifetime(_) => {}
             GenericParam::Type(t) => cx.error_spanned_by(
                 t,
-                format_args!("type parameters are not allowed on {what}: use a concrete type instead of `{}`", t.ident),
+                format_args!(
+                    "type parameters are not allowed on {what}: use a concrete type instead of `{}`",
+                    t.ident
+                ),
             ),
             GenericParam::Const(c) => cx.error_spanned_by(
                 c,
-                format_args!("const parameters are not allowed on {what}: use a concrete value instead of `{}`", c.ident),
+                format_args!(
+                    "const parameters are not allowed on {what}: use a concrete value instead of `{}`",
+                    c.ident
+                ),
             ),
         }
     }
@@ -72,7 +88,10 @@ fn check_no_generics(cx: &Ctxt, generics: &Generics, what: &str) {
 
 /// A table has at most one `#[primary_key]`: the host identifies rows for updates by it.
 fn check_one_primary_key(cx: &Ctxt, table: &Table<'_>) {
-    let mut pks = table.columns.iter().filter_map(|c| c.attrs.primary_key.map(|span| (c, span)));
+    let mut pks = table
+        .columns
+        .iter()
+        .filter_map(|c| c.attrs.primary_key.map(|span| (c, span)));
     if let Some((first, _)) = pks.next() {
         for (col, span) in pks {
             cx.error_at(
@@ -92,13 +111,20 @@ fn check_one_primary_key(cx: &Ctxt, table: &Table<'_>) {
 fn check_default_combination(cx: &Ctxt, table: &Table<'_>) {
     for col in &table.columns {
         let Some(default) = &col.attrs.default else { continue };
-        let conflict = [("primary_key", col.attrs.primary_key), ("unique", col.attrs.unique), ("auto_inc", col.attrs.auto_inc)]
-            .into_iter()
-            .find_map(|(name, span)| span.map(|_| name));
+        let conflict = [
+            ("primary_key", col.attrs.primary_key),
+            ("unique", col.attrs.unique),
+            ("auto_inc", col.attrs.auto_inc),
+        ]
+        .into_iter()
+        .find_map(|(name, span)| span.map(|_| name));
         if let Some(name) = conflict {
             cx.error_spanned_by(
                 default,
-                format_args!("`#[default]` cannot be combined with `#[{name}]` on `{}`: remove one of them", col.ident),
+                format_args!(
+                    "`#[default]` cannot be combined with `#[{name}]` on `{}`: remove one of them",
+                    col.ident
+                ),
             );
         }
     }

@@ -13,8 +13,14 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         Ok(syn::Lit::Int(i)) => (i.to_string(), i.span()),
         Ok(syn::Lit::Float(f)) => (f.to_string(), f.span()),
         _ => {
-            let span = input.into_iter().next().map_or_else(proc_macro2::Span::call_site, |t| t.span());
-            return Err(syn::Error::new(span, "expected a duration such as `duration!(\"1500ms\")` or `duration!(2s)`"));
+            let span = input
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+            return Err(syn::Error::new(
+                span,
+                "expected a duration such as `duration!(\"1500ms\")` or `duration!(2s)`",
+            ));
         }
     };
     let dur = parse(&text).map_err(|msg| syn::Error::new(span, msg))?;

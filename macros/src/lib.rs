@@ -62,11 +62,14 @@ pub fn table(args: TokenStream, item: TokenStream) -> TokenStream {
 /// (`#[primary_key]` …) as its helpers. It goes last so that every `#[table]` attribute
 /// expands before it and still sees the column attributes.
 fn add_table_helper(input: &mut syn::DeriveInput) {
-    let present = input.attrs.iter().any(|a| {
-        a.path().is_ident("derive") && quote!(#a).to_string().contains("__TableHelper")
-    });
+    let present = input
+        .attrs
+        .iter()
+        .any(|a| a.path().is_ident("derive") && quote!(#a).to_string().contains("__TableHelper"));
     if !present {
-        input.attrs.push(syn::parse_quote!(#[derive(::spacetimedb::__private::__TableHelper)]));
+        input
+            .attrs
+            .push(syn::parse_quote!(#[derive(::spacetimedb::__private::__TableHelper)]));
     }
 }
 

@@ -26,7 +26,10 @@ pub struct Container<'a> {
 
 pub enum Data<'a> {
     /// A struct; `named` is false for a tuple or unit struct.
-    Struct { fields: Vec<Field<'a>>, named: bool },
+    Struct {
+        fields: Vec<Field<'a>>,
+        named: bool,
+    },
     Enum(Vec<Variant<'a>>),
 }
 
@@ -46,11 +49,21 @@ pub struct Variant<'a> {
 impl<'a> Container<'a> {
     pub fn from_ast(cx: &Ctxt, input: &'a DeriveInput) -> Option<Container<'a>> {
         let attrs = SatsAttrs::parse(cx, &input.attrs);
-        let name = attrs.name.as_ref().map_or_else(|| input.ident.unraw().to_string(), LitStr::value);
+        let name = attrs
+            .name
+            .as_ref()
+            .map_or_else(|| input.ident.unraw().to_string(), LitStr::value);
         let data = match &input.data {
             syn::Data::Struct(s) => {
                 let named = matches!(s.fields, syn::Fields::Named(_));
-                let fields = s.fields.iter().map(|f| Field { ident: f.ident.as_ref(), ty: &f.ty }).collect();
+                let fields = s
+                    .fields
+                    .iter()
+                    .map(|f| Field {
+                        ident: f.ident.as_ref(),
+                        ty: &f.ty,
+                    })
+                    .collect();
                 Data::Struct { fields, named }
             }
             syn::Data::Enum(e) => {
@@ -58,7 +71,9 @@ impl<'a> Container<'a> {
                 for v in &e.variants {
                     let payload = match &v.fields {
                         syn::Fields::Unit => None,
-                        syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => Some((syn::Member::from(0), &f.unnamed[0].ty)),
+                        syn::Fields::Unnamed(f) if f.unnamed.len() == 1 => {
+                            Some((syn::Member::from(0), &f.unnamed[0].ty))
+                        }
                         syn::Fields::Named(f) if f.named.len() == 1 => {
                             let field = &f.named[0];
                             field.ident.clone().map(|ident| (syn::Member::Named(ident), &field.ty))
@@ -91,16 +106,28 @@ impl<'a> Container<'a> {
                             continue;
                         }
                     };
-                    variants.push(Variant { ident: &v.ident, payload });
+                    variants.push(Variant {
+                        ident: &v.ident,
+                        payload,
+                    });
                 }
                 Data::Enum(variants)
             }
             syn::Data::Union(u) => {
-                cx.error_spanned_by(u.union_token, "unions cannot derive SpacetimeType: use a struct or an enum");
+                cx.error_spanned_by(
+                    u.union_token,
+                    "unions cannot derive SpacetimeType: use a struct or an enum",
+                );
                 return None;
             }
         };
-        Some(Container { original: input, ident: &input.ident, name, krate: attrs.krate, data })
+        Some(Container {
+            original: input,
+            ident: &input.ident,
+            name,
+            krate: attrs.krate,
+            data,
+        })
     }
 }
 
@@ -156,7 +183,10 @@ pub struct Table<'a> {
 impl<'a> Table<'a> {
     pub fn from_ast(cx: &Ctxt, args: TableArgs, input: &'a DeriveInput) -> Option<Table<'a>> {
         let fields = match &input.data {
-            syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Named(f), .. }) => &f.named,
+            syn::Data::Struct(syn::DataStruct {
+                fields: syn::Fields::Named(f),
+                ..
+            }) => &f.named,
             syn::Data::Struct(s) => {
                 cx.error_spanned_by(
                     &s.fields,
@@ -165,7 +195,10 @@ impl<'a> Table<'a> {
                 return None;
             }
             syn::Data::Enum(e) => {
-                cx.error_spanned_by(e.enum_token, "`#[table]` goes on a struct, not an enum: wrap the enum in a struct field");
+                cx.error_spanned_by(
+                    e.enum_token,
+                    "`#[table]` goes on a struct, not an enum: wrap the enum in a struct field",
+                );
                 return None;
             }
             syn::Data::Union(u) => {
@@ -223,8 +256,13 @@ impl<'a> Table<'a> {
         }
         // A unique column is served by the first index over exactly that column; if there
         // is none, it gets a btree index named after the column.
-        for col in columns.iter().filter(|c| c.attrs.unique.is_some() || c.attrs.primary_key.is_some()) {
-            let covering = indexes.iter_mut().find(|ix| matches!(&*ix.columns, [only] if only.position == Some(col.index)));
+        for col in columns
+            .iter()
+            .filter(|c| c.attrs.unique.is_some() || c.attrs.primary_key.is_some())
+        {
+            let covering = indexes
+                .iter_mut()
+                .find(|ix| matches!(&*ix.columns, [only] if only.position == Some(col.index)));
             match covering {
                 Some(ix) => ix.is_unique = true,
                 None => indexes.push(Index {
@@ -243,9 +281,16 @@ impl<'a> Table<'a> {
         let schedule = args.scheduled.map(|s| {
             let at = match &s.at {
                 Some(at) => Some(resolve(at)),
-                None => columns.iter().find(|c| *c.ident == "scheduled_at").map(|c| resolve(c.ident)),
+                None => columns
+                    .iter()
+                    .find(|c| *c.ident == "scheduled_at")
+                    .map(|c| resolve(c.ident)),
             };
-            Schedule { span: s.span, reducer: s.reducer, at }
+            Schedule {
+                span: s.span,
+                reducer: s.reducer,
+                at,
+            }
         });
 
         Some(Table {
@@ -268,7 +313,9 @@ impl<'a> Table<'a> {
     }
 
     pub fn unique_columns(&self) -> impl Iterator<Item = &Column<'a>> {
-        self.columns.iter().filter(|c| c.attrs.unique.is_some() || c.attrs.primary_key.is_some())
+        self.columns
+            .iter()
+            .filter(|c| c.attrs.unique.is_some() || c.attrs.primary_key.is_some())
     }
 
     pub fn sequences(&self) -> impl Iterator<Item = &Column<'a>> {
@@ -312,9 +359,10 @@ impl<'a> Reducer<'a> {
         for input in &item.sig.inputs {
             match input {
                 syn::FnArg::Typed(t) => typed.push(t),
-                syn::FnArg::Receiver(r) => {
-                    cx.error_spanned_by(r, "a reducer is a free function: remove `self` and take `ctx: &ReducerContext` first")
-                }
+                syn::FnArg::Receiver(r) => cx.error_spanned_by(
+                    r,
+                    "a reducer is a free function: remove `self` and take `ctx: &ReducerContext` first",
+                ),
             }
         }
         let mut typed = typed.into_iter();

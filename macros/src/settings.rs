@@ -10,7 +10,10 @@ const KNOWN_SETTINGS: &[&str] = &["CASE_CONVERSION_POLICY"];
 
 pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     if !args.is_empty() {
-        return Err(syn::Error::new_spanned(args, "`#[settings]` takes no arguments: write `#[settings]` on the `const`"));
+        return Err(syn::Error::new_spanned(
+            args,
+            "`#[settings]` takes no arguments: write `#[settings]` on the `const`",
+        ));
     }
     let item: syn::ItemConst = syn::parse2(item)
         .map_err(|e| syn::Error::new(e.span(), "`#[settings]` goes on a `const`, e.g. `const CASE_CONVERSION_POLICY: CaseConversionPolicy = CaseConversionPolicy::None;`"))?;
@@ -19,7 +22,10 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     if !KNOWN_SETTINGS.contains(&name.as_str()) {
         return Err(syn::Error::new_spanned(
             ident,
-            format!("unknown setting `{name}`; the known settings are: {}", KNOWN_SETTINGS.join(", ")),
+            format!(
+                "unknown setting `{name}`; the known settings are: {}",
+                KNOWN_SETTINGS.join(", ")
+            ),
         ));
     }
     let p = private();

@@ -15,7 +15,8 @@ pub struct Unsupported {
 pub const VIEW: Unsupported = Unsupported {
     attribute: "view",
     what: "views",
-    instead: "write the rows a client should see into a public table from a reducer, or let clients subscribe to a query",
+    instead:
+        "write the rows a client should see into a public table from a reducer, or let clients subscribe to a query",
 };
 
 pub const PROCEDURE: Unsupported = Unsupported {
@@ -33,7 +34,10 @@ pub const CLIENT_VISIBILITY_FILTER: Unsupported = Unsupported {
 /// The error, at the name of the function or `const` it is on. The item is dropped: it
 /// names types (contexts, `Filter`) that do not exist here and would only add errors.
 pub fn expand(feature: &Unsupported, item: TokenStream) -> TokenStream {
-    let span = match (syn::parse2::<syn::ItemFn>(item.clone()), syn::parse2::<syn::ItemConst>(item)) {
+    let span = match (
+        syn::parse2::<syn::ItemFn>(item.clone()),
+        syn::parse2::<syn::ItemConst>(item),
+    ) {
         (Ok(f), _) => f.sig.ident.span(),
         (_, Ok(c)) => c.ident.span(),
         _ => Span::call_site(),

@@ -46,7 +46,10 @@ pub struct BsatnRowList {
 
 impl Default for BsatnRowList {
     fn default() -> Self {
-        Self { size_hint: RowSizeHint::RowOffsets(Vec::new()), rows_data: Bytes::new() }
+        Self {
+            size_hint: RowSizeHint::RowOffsets(Vec::new()),
+            rows_data: Bytes::new(),
+        }
     }
 }
 
@@ -113,14 +116,20 @@ impl BsatnRowList {
             offsets.push(data.len() as u64);
             data.extend_from_slice(row.as_ref());
         }
-        let lens = offsets.iter().zip(offsets.iter().skip(1).copied().chain([data.len() as u64])).map(|(s, e)| e - s);
+        let lens = offsets
+            .iter()
+            .zip(offsets.iter().skip(1).copied().chain([data.len() as u64]))
+            .map(|(s, e)| e - s);
         let mut lens = lens.peekable();
         let first = lens.peek().copied();
         let size_hint = match first {
             Some(size @ 1..=0xffff) if lens.all(|l| l == size) => RowSizeHint::FixedSize(size as u16),
             _ => RowSizeHint::RowOffsets(offsets),
         };
-        Self { size_hint, rows_data: data.into() }
+        Self {
+            size_hint,
+            rows_data: data.into(),
+        }
     }
 
     /// How the rows are delimited.
@@ -225,6 +234,8 @@ impl Compression {
 
     /// Parses the `compression` query parameter (case-insensitively, as the server does).
     pub fn from_query_value(value: &str) -> Option<Self> {
-        [Self::None, Self::Brotli, Self::Gzip].into_iter().find(|c| c.as_query_value().eq_ignore_ascii_case(value))
+        [Self::None, Self::Brotli, Self::Gzip]
+            .into_iter()
+            .find(|c| c.as_query_value().eq_ignore_ascii_case(value))
     }
 }

@@ -65,17 +65,26 @@ fn wrap(tag: u8, body: &[u8]) -> Vec<u8> {
 /// [`ProtocolError::Decompress`].
 pub fn decompress(payload: &[u8]) -> Result<Cow<'_, [u8]>, ProtocolError> {
     let (&tag, body) = payload.split_first().ok_or(ProtocolError::EmptyPayload)?;
-    let failed = |algorithm| move |e: std::io::Error| ProtocolError::Decompress { algorithm, message: e.to_string() };
+    let failed = |algorithm| {
+        move |e: std::io::Error| ProtocolError::Decompress {
+            algorithm,
+            message: e.to_string(),
+        }
+    };
     match tag {
         TAG_NONE => Ok(Cow::Borrowed(body)),
         TAG_BROTLI => {
             let mut out = Vec::new();
-            brotli::Decompressor::new(body, 4096).read_to_end(&mut out).map_err(failed("brotli"))?;
+            brotli::Decompressor::new(body, 4096)
+                .read_to_end(&mut out)
+                .map_err(failed("brotli"))?;
             Ok(Cow::Owned(out))
         }
         TAG_GZIP => {
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(body).read_to_end(&mut out).map_err(failed("gzip"))?;
+            flate2::read::GzDecoder::new(body)
+                .read_to_end(&mut out)
+                .map_err(failed("gzip"))?;
             Ok(Cow::Owned(out))
         }
         other => Err(ProtocolError::UnknownCompression(other)),

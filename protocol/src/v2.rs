@@ -94,7 +94,9 @@ impl Decode for CallFlags {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
         match u8::decode(input)? {
             0 => Ok(Self::Default),
-            other => Err(DecodeError::Invalid(format!("invalid call flags {other}: the only defined value is 0"))),
+            other => Err(DecodeError::Invalid(format!(
+                "invalid call flags {other}: the only defined value is 0"
+            ))),
         }
     }
 }
@@ -346,7 +348,9 @@ wire_enum! {
 impl TransactionUpdate {
     /// Every table update of every query set, in message order.
     pub fn table_updates(&self) -> impl Iterator<Item = (QuerySetId, &TableUpdate)> {
-        self.query_sets.iter().flat_map(|qs| qs.tables.iter().map(move |t| (qs.query_set_id, t)))
+        self.query_sets
+            .iter()
+            .flat_map(|qs| qs.tables.iter().map(move |t| (qs.query_set_id, t)))
     }
 }
 

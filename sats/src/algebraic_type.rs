@@ -108,12 +108,18 @@ pub const UUID_TAG: &str = "__uuid__";
 impl ProductTypeElement {
     /// A named element.
     pub fn named(name: &str, algebraic_type: AlgebraicType) -> Self {
-        Self { name: Some(name.into()), algebraic_type }
+        Self {
+            name: Some(name.into()),
+            algebraic_type,
+        }
     }
 
     /// An unnamed element.
     pub fn unnamed(algebraic_type: AlgebraicType) -> Self {
-        Self { name: None, algebraic_type }
+        Self {
+            name: None,
+            algebraic_type,
+        }
     }
 
     /// The element's name, if any.
@@ -125,7 +131,10 @@ impl ProductTypeElement {
 impl SumTypeVariant {
     /// A named variant.
     pub fn named(name: &str, algebraic_type: AlgebraicType) -> Self {
-        Self { name: Some(name.into()), algebraic_type }
+        Self {
+            name: Some(name.into()),
+            algebraic_type,
+        }
     }
 
     /// A named variant with no payload.
@@ -157,7 +166,12 @@ impl ProductType {
 
     /// A product whose elements are all named.
     pub fn named<'a>(fields: impl IntoIterator<Item = (&'a str, AlgebraicType)>) -> Self {
-        Self::new(fields.into_iter().map(|(n, t)| ProductTypeElement::named(n, t)).collect())
+        Self::new(
+            fields
+                .into_iter()
+                .map(|(n, t)| ProductTypeElement::named(n, t))
+                .collect(),
+        )
     }
 
     /// The number of elements.
@@ -178,7 +192,10 @@ impl ProductType {
     /// If this is one of the special single-field products, the magic tag of that field.
     pub fn special_tag(&self) -> Option<&str> {
         match &*self.elements {
-            [ProductTypeElement { name: Some(name), algebraic_type }] => {
+            [ProductTypeElement {
+                name: Some(name),
+                algebraic_type,
+            }] => {
                 let expected = match &**name {
                     IDENTITY_TAG => AlgebraicType::U256,
                     CONNECTION_ID_TAG | UUID_TAG => AlgebraicType::U128,
@@ -225,7 +242,10 @@ impl SumType {
 
     /// The tag of the variant called `name`.
     pub fn tag_of(&self, name: &str) -> Option<u8> {
-        self.variants.iter().position(|v| v.name() == Some(name)).and_then(|i| u8::try_from(i).ok())
+        self.variants
+            .iter()
+            .position(|v| v.name() == Some(name))
+            .and_then(|i| u8::try_from(i).ok())
     }
 
     /// If this is `Option<T>` (`{some: T, none: ()}`), returns `T`.
@@ -275,7 +295,9 @@ impl AlgebraicType {
 
     /// An array of `elem`.
     pub fn array(elem: AlgebraicType) -> Self {
-        Self::Array(ArrayType { elem_ty: Box::new(elem) })
+        Self::Array(ArrayType {
+            elem_ty: Box::new(elem),
+        })
     }
 
     /// `Vec<u8>`.
@@ -285,12 +307,18 @@ impl AlgebraicType {
 
     /// `Option<some>`: the sum `{some: T, none: ()}`.
     pub fn option(some: AlgebraicType) -> Self {
-        Self::Sum(SumType::new(vec![SumTypeVariant::named("some", some), SumTypeVariant::unit("none")]))
+        Self::Sum(SumType::new(vec![
+            SumTypeVariant::named("some", some),
+            SumTypeVariant::unit("none"),
+        ]))
     }
 
     /// `Result<ok, err>`: the sum `{ok: T, err: E}`.
     pub fn result(ok: AlgebraicType, err: AlgebraicType) -> Self {
-        Self::Sum(SumType::new(vec![SumTypeVariant::named("ok", ok), SumTypeVariant::named("err", err)]))
+        Self::Sum(SumType::new(vec![
+            SumTypeVariant::named("ok", ok),
+            SumTypeVariant::named("err", err),
+        ]))
     }
 
     /// A product whose elements are all named.
@@ -300,7 +328,9 @@ impl AlgebraicType {
 
     /// A sum whose variants are all named.
     pub fn sum<'a>(variants: impl IntoIterator<Item = (&'a str, AlgebraicType)>) -> Self {
-        Self::Sum(SumType::new(variants.into_iter().map(|(n, t)| SumTypeVariant::named(n, t)).collect()))
+        Self::Sum(SumType::new(
+            variants.into_iter().map(|(n, t)| SumTypeVariant::named(n, t)).collect(),
+        ))
     }
 
     /// A plain enum: a sum of named unit variants.

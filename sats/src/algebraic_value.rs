@@ -192,14 +192,20 @@ impl ProductValue {
 
     /// The product of the elements at `cols`, in that order; `None` if one is out of range.
     pub fn project(&self, cols: &[usize]) -> Option<ProductValue> {
-        cols.iter().map(|&c| self.elements.get(c).cloned()).collect::<Option<Vec<_>>>().map(ProductValue::new)
+        cols.iter()
+            .map(|&c| self.elements.get(c).cloned())
+            .collect::<Option<Vec<_>>>()
+            .map(ProductValue::new)
     }
 }
 
 impl SumValue {
     /// A sum value with the given tag and payload.
     pub fn new(tag: u8, value: AlgebraicValue) -> Self {
-        Self { tag, value: Box::new(value) }
+        Self {
+            tag,
+            value: Box::new(value),
+        }
     }
 }
 
@@ -242,7 +248,10 @@ impl AlgebraicValue {
     /// An array value. Arrays of `U8` values are stored as bytes, as decoding does.
     pub fn array(values: Vec<AlgebraicValue>) -> Self {
         if !values.is_empty() && values.iter().all(|v| matches!(v, Self::U8(_))) {
-            let bytes = values.iter().map(|v| if let Self::U8(b) = v { *b } else { 0 }).collect::<Vec<u8>>();
+            let bytes = values
+                .iter()
+                .map(|v| if let Self::U8(b) = v { *b } else { 0 })
+                .collect::<Vec<u8>>();
             return Self::bytes(bytes);
         }
         Self::Array(ArrayValue::Values(values))

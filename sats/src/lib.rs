@@ -29,7 +29,9 @@ pub mod json;
 pub mod special;
 pub mod typespace;
 
-pub use algebraic_type::{AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SumType, SumTypeVariant};
+pub use algebraic_type::{
+    AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SumType, SumTypeVariant,
+};
 pub use algebraic_value::{AlgebraicValue, ArrayValue, ProductValue, SumValue, F32, F64};
 pub use ethnum::{i256, u256};
 pub use ids::{ColId, IndexId, ReducerId, SequenceId, TableId};

@@ -155,7 +155,12 @@ impl SpacetimeType for () {
 pub struct InlineTypes;
 
 impl TypespaceBuilder for InlineTypes {
-    fn add(&mut self, _: TypeId, _: Option<&'static str>, make_ty: impl FnOnce(&mut Self) -> AlgebraicType) -> AlgebraicType {
+    fn add(
+        &mut self,
+        _: TypeId,
+        _: Option<&'static str>,
+        make_ty: impl FnOnce(&mut Self) -> AlgebraicType,
+    ) -> AlgebraicType {
         make_ty(self)
     }
 }

@@ -49,7 +49,10 @@ pub enum ApiError {
 impl ApiError {
     /// An internal error: logged with `context`, answered with a generic 500.
     pub fn internal(context: &'static str, cause: impl std::fmt::Display) -> Self {
-        Self::Internal { context, cause: cause.to_string() }
+        Self::Internal {
+            context,
+            cause: cause.to_string(),
+        }
     }
 
     /// The status this error is answered with.
@@ -105,8 +108,14 @@ mod tests {
 
     #[test]
     fn token_errors_map_to_the_reference_statuses() {
-        assert_eq!(ApiError::from(TokenError::NotSignedByThisInstance).status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ApiError::from(TokenError::Malformed("x".into())).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ApiError::from(TokenError::NotSignedByThisInstance).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(TokenError::Malformed("x".into())).status(),
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(ApiError::ReducerFailed("boom".into()).status().as_u16(), 530);
     }
 }

@@ -54,7 +54,12 @@ pub fn registry_error(e: RegistryError) -> ApiError {
 
 /// Creates a database owned by `owner` running `wasm`, named `name` if given.
 /// The caller holds the control lock.
-pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>, wasm: Vec<u8>) -> Result<Identity, ApiError> {
+pub async fn create(
+    state: &AppState,
+    owner: &Caller,
+    name: Option<DatabaseName>,
+    wasm: Vec<u8>,
+) -> Result<Identity, ApiError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
             return Err(registry_error(RegistryError::NameTaken(name.to_string())));
@@ -62,7 +67,10 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
     }
     let program = load_program(state, wasm.clone()).await?;
     // Stored before the database starts, since its log names the program by hash.
-    let program_hash = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e))?;
+    let program_hash = state
+        .programs()
+        .put(&wasm)
+        .map_err(|e| ApiError::internal("cannot store the program", e))?;
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
@@ -75,7 +83,12 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
             return Err(start_error(e));
         }
     };
-    let record = DatabaseRecord { database_identity, owner_identity: owner.identity, program_hash, replica_id };
+    let record = DatabaseRecord {
+        database_identity,
+        owner_identity: owner.identity,
+        program_hash,
+        replica_id,
+    };
     let registered = state.registry().insert(record, name.as_ref()).map_err(registry_error);
     if let Err(e) = registered {
         database.shutdown();
@@ -91,19 +104,35 @@ pub async fn create(state: &AppState, owner: &Caller, name: Option<DatabaseName>
 /// control lock and has checked ownership.
 pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, clear: bool) -> Result<(), ApiError> {
     let program = load_program(state, wasm.clone()).await?;
-    let program_hash = state.programs().put(&wasm).map_err(|e| ApiError::internal("cannot store the program", e))?;
+    let program_hash = state
+        .programs()
+        .put(&wasm)
+        .map_err(|e| ApiError::internal("cannot store the program", e))?;
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
         let storage = storage_for(state.config(), replica_id);
-        let database = match Database::start(record.database_identity, record.owner_identity, program, logs, storage, &program_hash).await {
+        let database = match Database::start(
+            record.database_identity,
+            record.owner_identity,
+            program,
+            logs,
+            storage,
+            &program_hash,
+        )
+        .await
+        {
             Ok(database) => database,
             Err(e) => {
                 remove_replica_dir(state, replica_id);
                 return Err(start_error(e));
             }
         };
-        if let Err(e) = state.registry().update(DatabaseRecord { program_hash, replica_id, ..record }) {
+        if let Err(e) = state.registry().update(DatabaseRecord {
+            program_hash,
+            replica_id,
+            ..record
+        }) {
             database.shutdown();
             return Err(registry_error(e));
         }
@@ -112,8 +141,14 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
         let running = state.running(&record)?;
         // Returns once the log names the new module, so a crash before the registry
         // write is repaired at start (see `durability::record`).
-        running.update(program, program_hash.clone()).await?.map_err(ApiError::BadRequest)?;
-        state.registry().update(DatabaseRecord { program_hash, ..record }).map_err(registry_error)?;
+        running
+            .update(program, program_hash.clone())
+            .await?
+            .map_err(ApiError::BadRequest)?;
+        state
+            .registry()
+            .update(DatabaseRecord { program_hash, ..record })
+            .map_err(registry_error)?;
     }
     Ok(())
 }
@@ -154,7 +189,10 @@ pub async fn reload_all(state: &AppState) {
         let wasm = match state.programs().get(&record.program_hash) {
             Ok(wasm) => wasm.to_vec(),
             Err(e) => {
-                log::error!("database {identity}: cannot read its program {}: {e}", record.program_hash);
+                log::error!(
+                    "database {identity}: cannot read its program {}: {e}",
+                    record.program_hash
+                );
                 continue;
             }
         };
@@ -165,7 +203,16 @@ pub async fn reload_all(state: &AppState) {
                 continue;
             }
         };
-        match Database::start(identity, record.owner_identity, program, logs, storage, &record.program_hash).await {
+        match Database::start(
+            identity,
+            record.owner_identity,
+            program,
+            logs,
+            storage,
+            &record.program_hash,
+        )
+        .await
+        {
             Ok(database) => state.databases().insert(database),
             Err(e) => log::error!("database {identity}: cannot start: {e}"),
         }

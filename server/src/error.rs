@@ -22,7 +22,9 @@ pub enum ServerError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}; is another server running there? pick another address with --listen-addr")]
+    #[error(
+        "cannot listen on {addr}: {source}; is another server running there? pick another address with --listen-addr"
+    )]
     Bind {
         /// The address.
         addr: String,

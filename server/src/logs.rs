@@ -111,7 +111,14 @@ impl ModuleLogs {
 
     fn with_dir(dir: Option<PathBuf>, tail: VecDeque<Arc<str>>) -> Self {
         let (sender, _) = broadcast::channel(FOLLOW_BUFFER);
-        Self { dir, inner: Mutex::new(Inner { tail, file: None, followers: Some(sender) }) }
+        Self {
+            dir,
+            inner: Mutex::new(Inner {
+                tail,
+                file: None,
+                followers: Some(sender),
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -143,7 +150,11 @@ impl ModuleLogs {
         let inner = self.lock();
         let skip = num_lines.map_or(0, |n| inner.tail.len().saturating_sub(n));
         let lines = inner.tail.iter().skip(skip).cloned().collect();
-        let follow = if follow { inner.followers.as_ref().map(broadcast::Sender::subscribe) } else { None };
+        let follow = if follow {
+            inner.followers.as_ref().map(broadcast::Sender::subscribe)
+        } else {
+            None
+        };
         LogsSnapshot { lines, follow }
     }
 
@@ -158,7 +169,10 @@ fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: Timestamp, line
     let day = ts.to_string()[..10].to_owned();
     if file.as_ref().is_none_or(|(open_day, _)| *open_day != day) {
         fs::create_dir_all(dir)?;
-        let f = OpenOptions::new().create(true).append(true).open(dir.join(format!("{day}.log")))?;
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("{day}.log")))?;
         *file = Some((day, f));
     }
     let (_, f) = file.as_mut().expect("opened just above");
@@ -207,7 +221,10 @@ mod tests {
         logs.append(&record("one"));
         logs.append(&record("two"));
 
-        let files: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let files: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(files.len(), 1);
         let name = files[0].to_string_lossy().into_owned();
         assert!(name.len() == "2026-01-01.log".len() && name.ends_with(".log"), "{name}");

@@ -30,7 +30,12 @@ impl DatabaseName {
     /// # Errors
     /// Returns [`NameError`] saying which rule `name` breaks.
     pub fn parse(name: &str) -> Result<Self, NameError> {
-        let fail = |reason| Err(NameError { name: name.to_owned(), reason });
+        let fail = |reason| {
+            Err(NameError {
+                name: name.to_owned(),
+                reason,
+            })
+        };
         if name.is_empty() {
             return fail("it is empty");
         }
@@ -47,7 +52,10 @@ impl DatabaseName {
             if segment.chars().any(|c| c.is_ascii_uppercase()) {
                 return fail("it has upper-case letters");
             }
-            if !segment.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+            if !segment
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            {
                 return fail("it has characters other than a-z, 0-9, `-` and `/`");
             }
             if segment.starts_with('-') || segment.ends_with('-') || segment.contains("--") {
@@ -97,14 +105,29 @@ mod tests {
         for ok in ["chat", "my-db-2", "team/chat", "0abc"] {
             assert!(DatabaseName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "Chat", "a//b", "a/", "/a", "-a", "a-", "a--b", "a_b", "a b", &"c2".repeat(32)] {
+        for bad in [
+            "",
+            "Chat",
+            "a//b",
+            "a/",
+            "/a",
+            "-a",
+            "a-",
+            "a--b",
+            "a_b",
+            "a b",
+            &"c2".repeat(32),
+        ] {
             assert!(DatabaseName::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn hex_of_the_right_length_is_an_identity() {
-        assert!(matches!(NameOrIdentity::parse(&"c2".repeat(32)), NameOrIdentity::Identity(_)));
+        assert!(matches!(
+            NameOrIdentity::parse(&"c2".repeat(32)),
+            NameOrIdentity::Identity(_)
+        ));
         assert_eq!(NameOrIdentity::parse("chat"), NameOrIdentity::Name("chat".into()));
     }
 }

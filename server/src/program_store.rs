@@ -49,7 +49,10 @@ impl ProgramStore {
                 }
             }
             Self::Memory(map) => {
-                map.lock().unwrap_or_else(|e| e.into_inner()).entry(hash.clone()).or_insert_with(|| bytes.into());
+                map.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(hash.clone())
+                    .or_insert_with(|| bytes.into());
             }
         }
         Ok(hash)
@@ -67,7 +70,9 @@ impl ProgramStore {
                 .unwrap_or_else(|e| e.into_inner())
                 .get(hash)
                 .cloned()
-                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("no program with hash {hash}"))),
+                .ok_or_else(|| {
+                    std::io::Error::new(std::io::ErrorKind::NotFound, format!("no program with hash {hash}"))
+                }),
         }
     }
 }
@@ -79,7 +84,12 @@ mod tests {
     #[test]
     fn programs_round_trip_by_hash_on_disk_and_in_memory() {
         let dir = tempfile::tempdir().unwrap();
-        for store in [ProgramStore::Disk { dir: dir.path().join("p") }, ProgramStore::Memory(Default::default())] {
+        for store in [
+            ProgramStore::Disk {
+                dir: dir.path().join("p"),
+            },
+            ProgramStore::Memory(Default::default()),
+        ] {
             let hash = store.put(b"\0asm").unwrap();
             assert_eq!(hash, program_hash(b"\0asm"));
             assert_eq!(&*store.get(&hash).unwrap(), b"\0asm");

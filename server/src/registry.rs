@@ -63,7 +63,13 @@ pub struct Registry {
 impl Registry {
     /// An empty registry that is never written to disk.
     pub fn in_memory() -> Self {
-        Self { path: None, state: Mutex::new(State { next_replica_id: 1, ..State::default() }) }
+        Self {
+            path: None,
+            state: Mutex::new(State {
+                next_replica_id: 1,
+                ..State::default()
+            }),
+        }
     }
 
     /// Opens the registry at `path`, empty if the file does not exist yet.
@@ -71,16 +77,25 @@ impl Registry {
     /// # Errors
     /// Fails if the file exists but cannot be read or parsed.
     pub fn open(path: &Path) -> Result<Self, RegistryError> {
-        let storage = |detail: String| RegistryError::Storage { path: path.to_owned(), detail };
+        let storage = |detail: String| RegistryError::Storage {
+            path: path.to_owned(),
+            detail,
+        };
         let state = match fs::read(path) {
             Ok(bytes) => {
                 let file: RegistryFile = serde_json::from_slice(&bytes).map_err(|e| storage(e.to_string()))?;
                 file.into_state().map_err(storage)?
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State { next_replica_id: 1, ..State::default() },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => State {
+                next_replica_id: 1,
+                ..State::default()
+            },
             Err(e) => return Err(storage(e.to_string())),
         };
-        Ok(Self { path: Some(path.to_owned()), state: Mutex::new(state) })
+        Ok(Self {
+            path: Some(path.to_owned()),
+            state: Mutex::new(state),
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -107,13 +122,23 @@ impl Registry {
     /// The names of database `identity`, sorted.
     pub fn names_of(&self, identity: Identity) -> Vec<String> {
         let state = self.lock();
-        state.names.iter().filter(|(_, id)| **id == identity).map(|(name, _)| name.clone()).collect()
+        state
+            .names
+            .iter()
+            .filter(|(_, id)| **id == identity)
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// The databases owned by `owner`.
     pub fn owned_by(&self, owner: Identity) -> Vec<Identity> {
         let state = self.lock();
-        state.databases.values().filter(|d| d.owner_identity == owner).map(|d| d.database_identity).collect()
+        state
+            .databases
+            .values()
+            .filter(|d| d.owner_identity == owner)
+            .map(|d| d.database_identity)
+            .collect()
     }
 
     /// A fresh replica id, never handed out before.
@@ -173,7 +198,9 @@ impl Registry {
                 check_free(state, name.as_str(), identity)?;
             }
             state.names.retain(|_, id| *id != identity);
-            state.names.extend(names.iter().map(|n| (n.as_str().to_owned(), identity)));
+            state
+                .names
+                .extend(names.iter().map(|n| (n.as_str().to_owned(), identity)));
             Ok(())
         })
     }
@@ -189,8 +216,10 @@ impl Registry {
         };
         let out = f(&mut next)?;
         if let Some(path) = &self.path {
-            write_atomically(path, &RegistryFile::from_state(&next))
-                .map_err(|e| RegistryError::Storage { path: path.clone(), detail: e.to_string() })?;
+            write_atomically(path, &RegistryFile::from_state(&next)).map_err(|e| RegistryError::Storage {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?;
         }
         *state = next;
         Ok(out)
@@ -249,11 +278,17 @@ impl RegistryFile {
                     .collect(),
             })
             .collect();
-        Self { next_replica_id: state.next_replica_id, databases }
+        Self {
+            next_replica_id: state.next_replica_id,
+            databases,
+        }
     }
 
     fn into_state(self) -> Result<State, String> {
-        let mut state = State { next_replica_id: self.next_replica_id, ..State::default() };
+        let mut state = State {
+            next_replica_id: self.next_replica_id,
+            ..State::default()
+        };
         for d in self.databases {
             let parse = |hex: &str| Identity::from_hex(hex).map_err(|e| e.to_string());
             let record = DatabaseRecord {

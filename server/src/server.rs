@@ -30,26 +30,44 @@ impl Server {
     /// Fails if the data directory, the keys or the registry cannot be used, or the
     /// address cannot be bound.
     pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
-        std::fs::create_dir_all(&config.data_dir)
-            .map_err(|source| ServerError::DataDir { path: config.data_dir.clone(), source })?;
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
         let (private, public) = config.jwt_key_paths();
         let keys = JwtKeys::load_or_create(&private, &public)?;
         let (registry, programs) = if config.in_memory {
             (Registry::in_memory(), ProgramStore::Memory(Default::default()))
         } else {
-            (Registry::open(&config.registry_path())?, ProgramStore::Disk { dir: config.program_dir() })
+            (
+                Registry::open(&config.registry_path())?,
+                ProgramStore::Disk {
+                    dir: config.program_dir(),
+                },
+            )
         };
         let listener = TcpListener::bind(&config.listen_addr)
             .await
-            .map_err(|source| ServerError::Bind { addr: config.listen_addr.clone(), source })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr: config.listen_addr.clone(), source })?;
-        let host = HostRuntime::new(HostConfig { reducer_time_budget: config.reducer_time_budget, ..HostConfig::default() })
-            .map_err(ServerError::Host)?;
+            .map_err(|source| ServerError::Bind {
+                addr: config.listen_addr.clone(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: config.listen_addr.clone(),
+            source,
+        })?;
+        let host = HostRuntime::new(HostConfig {
+            reducer_time_budget: config.reducer_time_budget,
+            ..HostConfig::default()
+        })
+        .map_err(ServerError::Host)?;
         let state = AppState::new(config, keys, registry, programs, host);
         control::reload_all(&state).await;
-        Ok(Self { listener, local_addr, state })
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -78,7 +96,10 @@ impl Server {
                 log::warn!("cannot set TCP_NODELAY on an accepted connection: {e}");
             }
         });
-        axum::serve(listener, app).with_graceful_shutdown(shutdown).await.map_err(ServerError::Serve)
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve)
     }
 }
 

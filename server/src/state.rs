@@ -33,7 +33,13 @@ struct Inner {
 
 impl AppState {
     /// Assembles the state of a server.
-    pub fn new(config: ServerConfig, keys: JwtKeys, registry: Registry, programs: ProgramStore, host: HostRuntime) -> Self {
+    pub fn new(
+        config: ServerConfig,
+        keys: JwtKeys,
+        registry: Registry,
+        programs: ProgramStore,
+        host: HostRuntime,
+    ) -> Self {
         let inner = Inner {
             config,
             registry,
@@ -42,7 +48,10 @@ impl AppState {
             databases: Databases::default(),
             control: tokio::sync::Mutex::new(()),
         };
-        Self { inner: Arc::new(inner), keys: Arc::new(keys) }
+        Self {
+            inner: Arc::new(inner),
+            keys: Arc::new(keys),
+        }
     }
 
     /// The server's configuration.
@@ -100,9 +109,9 @@ impl AppState {
 
     /// The running database of `record`.
     pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, ApiError> {
-        self.databases().get(record.database_identity).ok_or_else(|| {
-            ApiError::internal("database is registered but not running", record.database_identity)
-        })
+        self.databases()
+            .get(record.database_identity)
+            .ok_or_else(|| ApiError::internal("database is registered but not running", record.database_identity))
     }
 
     /// The module logs of replica `replica_id`: in its directory, or in memory.

@@ -8,7 +8,11 @@ use spacetime_testing::server::TestServer;
 
 fn assert_no_database(cli: &Cli, name: &str) {
     let out = cli.sql(name, "SELECT * FROM note").err();
-    assert!(out.stderr.contains("no such database"), "{name} must not exist: {}", out.stderr);
+    assert!(
+        out.stderr.contains("no such database"),
+        "{name} must not exist: {}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -19,7 +23,9 @@ fn non_wasm_files_are_rejected_by_the_cli() {
     std::fs::write(file.path(), "this is not a module").expect("write the file");
     let out = cli.publish_output(file.path(), Some("junk"), &[]).err();
     assert!(out.stderr.contains("not a WebAssembly file"), "{}", out.stderr);
-    let missing = cli.publish_output(std::path::Path::new("/nonexistent/module.wasm"), Some("junk"), &[]).err();
+    let missing = cli
+        .publish_output(std::path::Path::new("/nonexistent/module.wasm"), Some("junk"), &[])
+        .err();
     assert!(missing.stderr.contains("cannot read the module"), "{}", missing.stderr);
 }
 
@@ -60,18 +66,40 @@ fn module_path_errors_say_what_to_do() {
     let server = TestServer::start();
     let cli = Cli::new(&server);
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let out = cli.run(&["publish", "--yes", "--module-path", dir.path().to_str().expect("UTF-8"), "x"]).err();
+    let out = cli
+        .run(&[
+            "publish",
+            "--yes",
+            "--module-path",
+            dir.path().to_str().expect("UTF-8"),
+            "x",
+        ])
+        .err();
     assert!(out.stderr.contains("has no Cargo.toml"), "{}", out.stderr);
 
     // A toolchain without the wasm32 standard library: a `rustc` whose sysroot lacks it.
-    std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\nversion = \"0.1.0\"\n").expect("write Cargo.toml");
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"m\"\nversion = \"0.1.0\"\n",
+    )
+    .expect("write Cargo.toml");
     let rustc = dir.path().join("fake-rustc");
     std::fs::write(&rustc, "#!/bin/sh\necho /nonexistent-sysroot\n").expect("write the fake rustc");
     std::fs::set_permissions(&rustc, std::fs::Permissions::from_mode(0o755)).expect("make it executable");
     let out = cli.run_with_env(
-        &["publish", "--yes", "--module-path", dir.path().to_str().expect("UTF-8"), "x"],
+        &[
+            "publish",
+            "--yes",
+            "--module-path",
+            dir.path().to_str().expect("UTF-8"),
+            "x",
+        ],
         &[("RUSTC", rustc.as_os_str())],
     );
     let out = out.err();
-    assert!(out.stderr.contains("run `rustup target add wasm32-unknown-unknown`"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("run `rustup target add wasm32-unknown-unknown`"),
+        "{}",
+        out.stderr
+    );
 }

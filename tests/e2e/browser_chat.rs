@@ -47,7 +47,11 @@ fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
     let path = path.split(['?', '#']).next().unwrap_or("/");
     let relative = Path::new(path.trim_start_matches('/'));
     let safe = relative.components().all(|c| matches!(c, Component::Normal(_)));
-    let file = if path == "/" { root.join("index.html") } else { root.join(relative) };
+    let file = if path == "/" {
+        root.join("index.html")
+    } else {
+        root.join(relative)
+    };
     let body = if safe { std::fs::read(&file).ok() } else { None };
     match body {
         Some(body) => {
@@ -58,7 +62,11 @@ fn answer(root: &Path, mut stream: TcpStream) -> std::io::Result<()> {
                 Some("svg") => "image/svg+xml",
                 _ => "application/octet-stream",
             };
-            write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())?;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )?;
             stream.write_all(&body)
         }
         None => stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
@@ -79,11 +87,20 @@ fn two_browser_pages_chat() {
     let out = tempfile::tempdir().unwrap();
     let page_url = format!("{site}/?host={}&db={CHAT_DB}", server.url());
     let mut driver = Command::new("node");
-    driver.arg(web.join("tests/browser-chat.mjs")).arg(&page_url).arg(out.path()).current_dir(&web);
+    driver
+        .arg(web.join("tests/browser-chat.mjs"))
+        .arg(&page_url)
+        .arg(out.path())
+        .current_dir(&web);
     // A browser starts and renders slowly on a loaded machine: one deadline for the whole run.
     let mut driver = ClientProcess::start(driver).with_deadline(Duration::from_secs(180));
     driver.finish();
-    for step in ["bob sees \"alice: hello from alice\"", "alice sees \"bob: hi alice, bob here\"", "an empty name is refused", "browser chat: ok"] {
+    for step in [
+        "bob sees \"alice: hello from alice\"",
+        "alice sees \"bob: hi alice, bob here\"",
+        "an empty name is refused",
+        "browser chat: ok",
+    ] {
         driver.assert_printed(step);
     }
 

@@ -11,7 +11,11 @@ use std::process::Command;
 
 /// Compiles the C# quickstart chat client (and the SDK) into `out`; returns the executable.
 pub fn build_csharp_chat_client(out: &Path) -> PathBuf {
-    build_csharp_program(out, "quickstart-chat-client", cs_files(&repo_root().join("examples/quickstart-chat/client-csharp")))
+    build_csharp_program(
+        out,
+        "quickstart-chat-client",
+        cs_files(&repo_root().join("examples/quickstart-chat/client-csharp")),
+    )
 }
 
 /// The C# quickstart chat client `exe` on `mono`, ready for [`chat_client`].
@@ -31,5 +35,10 @@ fn csharp_client_chats_with_rust_client() {
 #[test]
 fn committed_csharp_bindings_equal_generated_ones() {
     let wasm = build_module(QUICKSTART_CHAT, Bindings::Ours);
-    assert_bindings_current("csharp", &wasm, &[], &["examples/quickstart-chat/client-csharp/module_bindings"]);
+    assert_bindings_current(
+        "csharp",
+        &wasm,
+        &[],
+        &["examples/quickstart-chat/client-csharp/module_bindings"],
+    );
 }

@@ -22,5 +22,10 @@ fn python_client_chats_with_rust_client() {
 #[test]
 fn committed_python_bindings_equal_generated_ones() {
     let wasm = build_module(QUICKSTART_CHAT, Bindings::Ours);
-    assert_bindings_current("python", &wasm, &[], &["examples/quickstart-chat/client-python/module_bindings"]);
+    assert_bindings_current(
+        "python",
+        &wasm,
+        &[],
+        &["examples/quickstart-chat/client-python/module_bindings"],
+    );
 }

@@ -24,5 +24,10 @@ both_bindings!(fn two_rust_clients_chat(bindings) {
 #[test]
 fn committed_rust_bindings_equal_generated_ones() {
     let wasm = build_module(QUICKSTART_CHAT, Bindings::Ours);
-    assert_bindings_current("rust", &wasm, &[], &["examples/quickstart-chat/client-rust/src/module_bindings"]);
+    assert_bindings_current(
+        "rust",
+        &wasm,
+        &[],
+        &["examples/quickstart-chat/client-rust/src/module_bindings"],
+    );
 }

@@ -36,6 +36,9 @@ fn node_and_rust_clients_chat() {
 #[test]
 fn the_typescript_clients_committed_bindings_are_current() {
     let wasm = build_module(QUICKSTART_CHAT, Bindings::Ours);
-    let committed = ["examples/quickstart-chat/client-typescript/src/module_bindings", "examples/quickstart-chat/client-web/src/module_bindings"];
+    let committed = [
+        "examples/quickstart-chat/client-typescript/src/module_bindings",
+        "examples/quickstart-chat/client-web/src/module_bindings",
+    ];
     assert_bindings_current("typescript", &wasm, &[], &committed);
 }

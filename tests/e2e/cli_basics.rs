@@ -12,7 +12,11 @@ fn server_ping() {
     let cli = Cli::new(&server);
     let out = cli.run(&["server", "ping", &server.url()]).ok();
     assert!(out.stdout.contains("Server is online"), "{}", out.stdout);
-    assert!(out.stderr.contains("WARNING: This command is UNSTABLE"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("WARNING: This command is UNSTABLE"),
+        "{}",
+        out.stderr
+    );
     let down = cli.run(&["server", "ping", "http://127.0.0.1:1"]).err();
     assert!(down.stderr.contains("could not connect"), "{}", down.stderr);
 }
@@ -50,28 +54,64 @@ fn login_show_logout() {
 fn saved_servers() {
     let server = TestServer::start();
     let cli = Cli::new(&server);
-    let add = cli.run(&["server", "add", "--url", "https://testnet.example.com", "testnet", "--no-fingerprint"]).ok();
+    let add = cli
+        .run(&[
+            "server",
+            "add",
+            "--url",
+            "https://testnet.example.com",
+            "testnet",
+            "--no-fingerprint",
+        ])
+        .ok();
     assert!(add.stdout.contains("Host: testnet.example.com"), "{}", add.stdout);
     let list = cli.run(&["server", "list"]).ok();
-    let row = list.stdout.lines().find(|l| l.contains("testnet.example.com")).expect("the new server is listed");
-    assert_eq!(row.split_whitespace().collect::<Vec<_>>(), ["testnet.example.com", "https", "testnet"]);
-    let local = list.stdout.lines().find(|l| l.contains("127.0.0.1:3000")).expect("the local server is listed");
+    let row = list
+        .stdout
+        .lines()
+        .find(|l| l.contains("testnet.example.com"))
+        .expect("the new server is listed");
+    assert_eq!(
+        row.split_whitespace().collect::<Vec<_>>(),
+        ["testnet.example.com", "https", "testnet"]
+    );
+    let local = list
+        .stdout
+        .lines()
+        .find(|l| l.contains("127.0.0.1:3000"))
+        .expect("the local server is listed");
     assert!(local.trim_start().starts_with("***"), "local is the default: {local}");
 
     cli.run(&["server", "add", "--url", &server.url(), "mine"]).ok();
     let fingerprint = cli.run(&["server", "fingerprint", "mine", "--yes"]).ok();
-    assert!(fingerprint.stdout.to_lowercase().contains("fingerprint"), "{}", fingerprint.stdout);
-    assert!(fingerprint.stdout.contains("PUBLIC KEY"), "the fingerprint is the PEM key: {}", fingerprint.stdout);
+    assert!(
+        fingerprint.stdout.to_lowercase().contains("fingerprint"),
+        "{}",
+        fingerprint.stdout
+    );
+    assert!(
+        fingerprint.stdout.contains("PUBLIC KEY"),
+        "the fingerprint is the PEM key: {}",
+        fingerprint.stdout
+    );
 
     cli.run(&["server", "set-default", "mine"]).ok();
     let list = cli.run(&["server", "list"]).ok();
-    let mine = list.stdout.lines().find(|l| l.contains(" mine")).expect("mine is listed");
+    let mine = list
+        .stdout
+        .lines()
+        .find(|l| l.contains(" mine"))
+        .expect("mine is listed");
     assert!(mine.trim_start().starts_with("***"), "{}", list.stdout);
 
     cli.run(&["server", "remove", "testnet"]).ok();
     assert!(!cli.run(&["server", "list"]).ok().stdout.contains("testnet"));
     let unknown = cli.run(&["server", "set-default", "nowhere"]).err();
-    assert!(unknown.stderr.contains("no saved server is called `nowhere`"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("no saved server is called `nowhere`"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 both_bindings!(fn list_rename_describe(bindings) {
@@ -122,11 +162,22 @@ fn verbs_that_need_an_identity_say_how_to_get_one() {
     let cli = Cli::new(&server);
     let out = cli.run(&["list"]).err();
     assert!(out.stderr.contains("you are not logged in"), "{}", out.stderr);
-    assert!(out.stderr.contains("--server-issued-login") && out.stderr.contains("--yes"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--server-issued-login") && out.stderr.contains("--yes"),
+        "{}",
+        out.stderr
+    );
 
     let file = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(file.path(), b"\0asm\x01\0\0\0").expect("write the file");
-    let out = cli.run(&["publish", "--bin-path", file.path().to_str().expect("UTF-8"), "needs-login"]).err();
+    let out = cli
+        .run(&[
+            "publish",
+            "--bin-path",
+            file.path().to_str().expect("UTF-8"),
+            "needs-login",
+        ])
+        .err();
     assert!(out.stderr.contains("you are not logged in"), "{}", out.stderr);
     assert!(cli.token().is_none(), "nothing was saved");
 }

@@ -83,7 +83,13 @@ impl Fixture {
         let server = TestServer::start();
         let owner = Cli::new(&server);
         let identity = owner.publish(&wasm, Some(name));
-        Self { server, owner, name: name.to_owned(), identity, wasm }
+        Self {
+            server,
+            owner,
+            name: name.to_owned(),
+            identity,
+            wasm,
+        }
     }
 
     /// Another user of the same server, with an identity of their own.
@@ -166,18 +172,43 @@ impl ClientProcess {
     /// If the program cannot be started.
     pub fn start(mut command: Command) -> Self {
         let program = PathBuf::from(command.get_program());
-        let name = program.file_name().unwrap_or(program.as_os_str()).to_string_lossy().into_owned();
+        let name = program
+            .file_name()
+            .unwrap_or(program.as_os_str())
+            .to_string_lossy()
+            .into_owned();
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn the client {} (is it installed? scripts/install-deps.sh): {e}", program.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot spawn the client {} (is it installed? scripts/install-deps.sh): {e}",
+                    program.display()
+                )
+            });
         let stdin = child.stdin.take();
         let printed = Arc::new(Mutex::new(Printed::default()));
-        collect_lines(child.stdout.take().expect("stdout was piped"), &printed, |p| &mut p.stdout, |p| p.stdout_closed = true);
-        collect_lines(child.stderr.take().expect("stderr was piped"), &printed, |p| &mut p.stderr, |_| {});
-        Self { name, child, stdin, printed, deadline: CLIENT_DEADLINE }
+        collect_lines(
+            child.stdout.take().expect("stdout was piped"),
+            &printed,
+            |p| &mut p.stdout,
+            |p| p.stdout_closed = true,
+        );
+        collect_lines(
+            child.stderr.take().expect("stderr was piped"),
+            &printed,
+            |p| &mut p.stderr,
+            |_| {},
+        );
+        Self {
+            name,
+            child,
+            stdin,
+            printed,
+            deadline: CLIENT_DEADLINE,
+        }
     }
 
     /// The same client, with `limit` instead of [`CLIENT_DEADLINE`] for every wait (for
@@ -206,7 +237,11 @@ impl ClientProcess {
     pub fn send(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin is open until finish");
         if let Err(e) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
-            panic!("cannot write {line:?} to {}: {e}; it printed:\n{}", self.name, self.output());
+            panic!(
+                "cannot write {line:?} to {}: {e}; it printed:\n{}",
+                self.name,
+                self.output()
+            );
         }
     }
 
@@ -228,7 +263,12 @@ impl ClientProcess {
                     return Some((index, line.clone()));
                 }
                 // The reader pushes every line before it marks the end, so nothing more comes.
-                assert!(!printed.stdout_closed, "{} ended its output without printing {what}:\n{}", self.name, render(&printed));
+                assert!(
+                    !printed.stdout_closed,
+                    "{} ended its output without printing {what}:\n{}",
+                    self.name,
+                    render(&printed)
+                );
                 None
             },
             || self.output(),
@@ -252,13 +292,23 @@ impl ClientProcess {
     /// Fails, with the client's output, unless a printed line contains `needle`.
     #[track_caller]
     pub fn assert_printed(&self, needle: &str) {
-        assert!(self.has_printed(needle), "{} printed no line containing {needle:?}:\n{}", self.name, self.output());
+        assert!(
+            self.has_printed(needle),
+            "{} printed no line containing {needle:?}:\n{}",
+            self.name,
+            self.output()
+        );
     }
 
     /// Fails, with `why` and the client's output, if a printed line contains `needle`.
     #[track_caller]
     pub fn assert_not_printed(&self, needle: &str, why: &str) {
-        assert!(!self.has_printed(needle), "{why}, but {} printed {needle:?}:\n{}", self.name, self.output());
+        assert!(
+            !self.has_printed(needle),
+            "{why}, but {} printed {needle:?}:\n{}",
+            self.name,
+            self.output()
+        );
     }
 
     /// Every stdout line so far.
@@ -301,7 +351,12 @@ impl ClientProcess {
             || child.try_wait().expect("poll the client's exit status"),
             || render(&printed.lock().unwrap()),
         );
-        assert!(status.success(), "{} exits successfully, but {status}:\n{}", self.name, self.output());
+        assert!(
+            status.success(),
+            "{} exits successfully, but {status}:\n{}",
+            self.name,
+            self.output()
+        );
     }
 }
 
@@ -328,7 +383,9 @@ pub const CHAT_DB: &str = "quickstart-chat";
 /// Starts a quickstart chat client from `command` (the program and what precedes the
 /// shared flags) on `server`, keeping its token in `creds`.
 pub fn chat_client(mut command: Command, server: &TestServer, creds: &Path) -> ClientProcess {
-    command.args(["--host", &server.url(), "--db", CHAT_DB, "--credentials-dir"]).arg(creds);
+    command
+        .args(["--host", &server.url(), "--db", CHAT_DB, "--credentials-dir"])
+        .arg(creds);
     ClientProcess::start(command)
 }
 
@@ -367,7 +424,9 @@ pub fn two_clients_chat(bindings: Bindings, alice: &dyn Fn() -> Command, bob: &d
     let mark = a.mark();
     let mut b = chat_client(bob(), &server, &bob_creds).with_label("bob");
     b.expect(READY);
-    a.wait_line(mark, "that another user connected", |l| l.starts_with("User ") && l.ends_with(" connected."));
+    a.wait_line(mark, "that another user connected", |l| {
+        l.starts_with("User ") && l.ends_with(" connected.")
+    });
     b.expect("alice: hello from alice");
 
     b.send("/name bob");
@@ -376,16 +435,26 @@ pub fn two_clients_chat(bindings: Bindings, alice: &dyn Fn() -> Command, bob: &d
     a.expect("bob: hi alice");
     a.send("bye bob");
     b.expect("alice: bye bob");
-    a.assert_not_printed("alice: hello from alice", "a client does not echo its own live messages");
+    a.assert_not_printed(
+        "alice: hello from alice",
+        "a client does not echo its own live messages",
+    );
     b.assert_not_printed("bob: hi alice", "a client does not echo its own live messages");
 
     a.finish();
     b.expect("User alice disconnected.");
     b.finish();
     let token_file = alice_creds.join(CHAT_DB);
-    let read_token = || std::fs::read_to_string(&token_file).unwrap_or_else(|e| panic!("the client saved no token in {}: {e}", token_file.display()));
+    let read_token = || {
+        std::fs::read_to_string(&token_file)
+            .unwrap_or_else(|e| panic!("the client saved no token in {}: {e}", token_file.display()))
+    };
     let token = read_token();
-    assert!(!token.trim().is_empty(), "the saved token file {} is empty", token_file.display());
+    assert!(
+        !token.trim().is_empty(),
+        "the saved token file {} is empty",
+        token_file.display()
+    );
 
     // Alice comes back with her saved token: the same identity, so the name is still hers.
     let mut b = chat_client(bob(), &server, &bob_creds).with_label("bob");
@@ -393,7 +462,11 @@ pub fn two_clients_chat(bindings: Bindings, alice: &dyn Fn() -> Command, bob: &d
     let mut a = chat_client(alice(), &server, &alice_creds).with_label("alice");
     a.expect(READY);
     let history = ["alice: hello from alice", "bob: hi alice", "alice: bye bob", READY];
-    assert!(in_order(&a.lines(), &history), "the returning client prints the whole history, in order, then {READY:?}:\n{}", a.output());
+    assert!(
+        in_order(&a.lines(), &history),
+        "the returning client prints the whole history, in order, then {READY:?}:\n{}",
+        a.output()
+    );
     b.expect("User alice connected.");
     a.finish();
     b.expect("User alice disconnected.");
@@ -467,9 +540,16 @@ pub fn assert_bindings_current(lang: &str, wasm: &Path, extra: &[&str], committe
     let generated = files_under(out.path());
     assert!(!generated.is_empty(), "spacetime generate --lang {lang} wrote no files");
     for dir in committed {
-        let fix = format!("regenerate {dir} with spacetime generate --lang {lang} {}", extra.join(" "));
+        let fix = format!(
+            "regenerate {dir} with spacetime generate --lang {lang} {}",
+            extra.join(" ")
+        );
         let kept = files_under(&repo_root().join(dir));
-        assert_eq!(kept.keys().collect::<Vec<_>>(), generated.keys().collect::<Vec<_>>(), "{dir}: the set of binding files differs; {fix}");
+        assert_eq!(
+            kept.keys().collect::<Vec<_>>(),
+            generated.keys().collect::<Vec<_>>(),
+            "{dir}: the set of binding files differs; {fix}"
+        );
         for (name, text) in &generated {
             assert!(kept[name] == *text, "{dir}: {} is out of date; {fix}", name.display());
         }

@@ -19,17 +19,33 @@ fn every_column_type_round_trips_through_the_csharp_sdk() {
     let bindings = build.path().join("bindings");
     generate_bindings("csharp", &wasm, &bindings, &[]);
     let mut sources = cs_files(&bindings);
-    sources.push(repo_root().join("sdks/csharp/e2e/EveryTypeRoundTrip.cs").to_string_lossy().into_owned());
+    sources.push(
+        repo_root()
+            .join("sdks/csharp/e2e/EveryTypeRoundTrip.cs")
+            .to_string_lossy()
+            .into_owned(),
+    );
     let exe = build_csharp_program(build.path(), "EveryTypeRoundTrip", sources);
 
     let server = TestServer::start();
     Cli::new(&server).publish(&wasm, Some("all-features"));
     let mut command = Command::new("mono");
-    command.arg(&exe).args(["--host", &server.url(), "--db", "all-features"]);
+    command
+        .arg(&exe)
+        .args(["--host", &server.url(), "--db", "all-features"]);
     // The program has its own 30 s deadline; this one only guards against a hang.
     let mut client = ClientProcess::start(command).with_deadline(Duration::from_secs(60));
     client.expect("round trip ok: 2 rows, every column equal");
     client.finish();
-    let compared: usize = client.lines().iter().map(|l| l.matches("compared 26 columns").count()).sum();
-    assert_eq!(compared, 2, "every column but the id was compared:\n{}", client.output());
+    let compared: usize = client
+        .lines()
+        .iter()
+        .map(|l| l.matches("compared 26 columns").count())
+        .sum();
+    assert_eq!(
+        compared,
+        2,
+        "every column but the id was compared:\n{}",
+        client.output()
+    );
 }

@@ -18,8 +18,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// `tests/modules/bench`: accounts and transfers between them.
-const BENCH: ModuleCrate =
-    ModuleCrate { workspace: "tests/modules", package: "bench-module", upstream_package: "upstream-bench" };
+const BENCH: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "bench-module",
+    upstream_package: "upstream-bench",
+};
 
 /// How long a scheduled reducer or a load round may take to show progress.
 const PROGRESS: Duration = Duration::from_secs(30);
@@ -37,7 +40,9 @@ fn snapshots(dir: &Path) -> Vec<PathBuf> {
 /// Every file under `dir` whose path ends with `suffix`, sorted.
 fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -64,7 +69,10 @@ fn rows_and_sequences_survive_a_crash() {
     // Carol had id 3: the sequence continues above every value it handed out.
     fx.call("add", &["Dave"]).ok();
     let dave = fx.sql("SELECT id FROM person WHERE name = 'Dave'");
-    assert!(dave.lines().any(|l| l.trim() == "4"), "Dave gets id 4, never a reused one: {dave}");
+    assert!(
+        dave.lines().any(|l| l.trim() == "4"),
+        "Dave gets id 4, never a reused one: {dave}"
+    );
     // `init` does not run again, and a second restart replays the same log again.
     fx.server.restart();
     let rows = fx.sql("SELECT * FROM person");
@@ -76,11 +84,21 @@ fn scheduled_reducers_resume_after_a_crash() {
     let mut fx = Fixture::new(SCHEDULE, Bindings::Ours, "durable-schedule");
     fx.call("start_ticking", &["20"]).ok();
     let count = |fx: &Fixture| fx.sql("SELECT * FROM fired").matches("\"tick\"").count();
-    poll("a first tick", PROGRESS, || (count(&fx) > 0).then_some(()), || fx.sql("SELECT * FROM fired"));
+    poll(
+        "a first tick",
+        PROGRESS,
+        || (count(&fx) > 0).then_some(()),
+        || fx.sql("SELECT * FROM fired"),
+    );
     fx.server.restart();
     let before = count(&fx);
     assert!(before > 0, "ticks before the crash were logged");
-    poll("a tick after the restart", PROGRESS, || (count(&fx) > before).then_some(()), || fx.sql("SELECT * FROM fired"));
+    poll(
+        "a tick after the restart",
+        PROGRESS,
+        || (count(&fx) > before).then_some(()),
+        || fx.sql("SELECT * FROM fired"),
+    );
 }
 
 #[test]
@@ -91,18 +109,27 @@ fn a_damaged_log_tail_is_cut_and_reported() {
     }
     // Carol's insert is the last commit (the module has no connect/disconnect reducers);
     // tearing its last bytes is what a crash in the middle of a write leaves.
-    let segment = segments(&fx.server.data_dir()).pop().expect("a commit-log segment in the data directory");
+    let segment = segments(&fx.server.data_dir())
+        .pop()
+        .expect("a commit-log segment in the data directory");
     let len = std::fs::metadata(&segment).expect("segment metadata").len();
-    let file = std::fs::OpenOptions::new().write(true).open(&segment).expect("open the segment");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .expect("open the segment");
     file.set_len(len - 3).expect("truncate the segment");
     drop(file);
     fx.server.restart();
     let rows = fx.sql("SELECT * FROM person");
-    assert!(rows.contains("\"Alice\"") && rows.contains("\"Bob\""), "earlier commits are kept: {rows}");
+    assert!(
+        rows.contains("\"Alice\"") && rows.contains("\"Bob\""),
+        "earlier commits are kept: {rows}"
+    );
     assert!(!rows.contains("Carol"), "the torn commit is dropped: {rows}");
     let logs = fx.logs(100);
     assert!(
-        logs.iter().any(|l| l.contains("commit log damaged at") && l.contains("dropped 1 commit")),
+        logs.iter()
+            .any(|l| l.contains("commit log damaged at") && l.contains("dropped 1 commit")),
         "the module log says what was dropped: {logs:?}"
     );
     // The log goes on after the cut.
@@ -141,12 +168,17 @@ fn balances(cli: &Cli, db: &str) -> Vec<i64> {
 
 #[test]
 fn acknowledged_calls_survive_crashes_under_load() {
-    let rounds = if std::env::var_os("SPACETIME_STRESS").is_some() { 20 } else { 3 };
+    let rounds = if std::env::var_os("SPACETIME_STRESS").is_some() {
+        20
+    } else {
+        3
+    };
     let wasm = build_module(BENCH, Bindings::Ours);
     let mut server = TestServer::start();
     let cli = Cli::new(&server);
     cli.publish(&wasm, Some("durable-load"));
-    cli.call("durable-load", "seed", &["0", &N.to_string(), &START.to_string()]).ok();
+    cli.call("durable-load", "seed", &["0", &N.to_string(), &START.to_string()])
+        .ok();
     let mut done = 0u64;
     for round in 0..rounds {
         let acked = Arc::new(AtomicU64::new(done));
@@ -180,7 +212,11 @@ fn acknowledged_calls_survive_crashes_under_load() {
         loader.join().expect("the load thread");
         let acked = acked.load(Ordering::SeqCst);
         let found = balances(&cli, "durable-load");
-        assert_eq!(found.iter().sum::<i64>(), START * N as i64, "round {round}: no transfer is half-applied: {found:?}");
+        assert_eq!(
+            found.iter().sum::<i64>(),
+            START * N as i64,
+            "round {round}: no transfer is half-applied: {found:?}"
+        );
         // Every acknowledged transfer is there, plus at most the one in flight at the kill.
         done = (acked..=acked + 1)
             .find(|&k| expected_balances(k) == found)
@@ -190,7 +226,9 @@ fn acknowledged_calls_survive_crashes_under_load() {
 
 /// A number below `n` that differs from run to run (the kill moment of a load round).
 fn random_below(n: u64) -> u64 {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     u64::from(nanos) % n
 }
 
@@ -200,7 +238,13 @@ fn fixture_with_args(module: ModuleCrate, name: &str, args: &[&str]) -> Fixture 
     let server = TestServer::start_with_args(args);
     let owner = Cli::new(&server);
     let identity = owner.publish(&wasm, Some(name));
-    Fixture { server, owner, name: name.to_owned(), identity, wasm }
+    Fixture {
+        server,
+        owner,
+        name: name.to_owned(),
+        identity,
+        wasm,
+    }
 }
 
 #[test]
@@ -227,8 +271,16 @@ fn snapshots_are_restored_and_a_damaged_one_is_passed_over() {
         (0..added).all(|i| rows.lines().any(|l| l.trim() == format!("\"p{i}\"")))
     };
     fx.server.restart();
-    assert!(all_present(&fx), "every row is back from snapshot + log: {}", fx.sql("SELECT name FROM person"));
-    assert!(fx.server.output().contains("restored, replayed"), "{}", fx.server.output());
+    assert!(
+        all_present(&fx),
+        "every row is back from snapshot + log: {}",
+        fx.sql("SELECT name FROM person")
+    );
+    assert!(
+        fx.server.output().contains("restored, replayed"),
+        "{}",
+        fx.server.output()
+    );
 
     // Damage the newest snapshot's payload: restore must pass it over.
     let newest = snapshots(&fx.server.data_dir()).pop().expect("a snapshot file");
@@ -237,11 +289,21 @@ fn snapshots_are_restored_and_a_damaged_one_is_passed_over() {
     bytes[last] ^= 0xff;
     std::fs::write(&newest, bytes).expect("write the damaged snapshot");
     fx.server.restart();
-    assert!(all_present(&fx), "every row is back from an older snapshot + log: {}", fx.sql("SELECT name FROM person"));
+    assert!(
+        all_present(&fx),
+        "every row is back from an older snapshot + log: {}",
+        fx.sql("SELECT name FROM person")
+    );
     let output = fx.server.output();
-    assert!(output.contains("skipped snapshot at tx offset"), "the server log says the snapshot was skipped: {output}");
+    assert!(
+        output.contains("skipped snapshot at tx offset"),
+        "the server log says the snapshot was skipped: {output}"
+    );
     let logs = fx.logs(100);
-    assert!(logs.iter().any(|l| l.contains("skipped snapshot at tx offset")), "and so does the module log: {logs:?}");
+    assert!(
+        logs.iter().any(|l| l.contains("skipped snapshot at tx offset")),
+        "and so does the module log: {logs:?}"
+    );
     assert!(!newest.exists(), "the damaged snapshot is set aside");
     // The database goes on writing after the fallback.
     fx.call("add", &["after"]).ok();
@@ -254,7 +316,10 @@ fn in_memory_keeps_nothing_across_a_restart() {
     let mut fx = fixture_with_args(CONSTRAINTS, "in-memory", &["--in-memory"]);
     fx.call("add", &["Alice"]).ok();
     assert!(fx.sql("SELECT * FROM person").contains("\"Alice\""));
-    assert!(segments(&fx.server.data_dir()).is_empty(), "an in-memory server writes no commit log");
+    assert!(
+        segments(&fx.server.data_dir()).is_empty(),
+        "an in-memory server writes no commit log"
+    );
     fx.server.restart();
     assert!(segments(&fx.server.data_dir()).is_empty(), "nor on restart");
     let out = fx.owner.sql(&fx.name, "SELECT * FROM person");
@@ -272,7 +337,12 @@ fn sql_is_confirmed_unless_asked_otherwise() {
             Some(c) => format!("{url}?confirmed={c}"),
             None => url,
         };
-        let response = http.post(url).bearer_auth(&token).body(query.to_owned()).send().expect("the server answers");
+        let response = http
+            .post(url)
+            .bearer_auth(&token)
+            .body(query.to_owned())
+            .send()
+            .expect("the server answers");
         (response.status().as_u16(), response.text().unwrap_or_default())
     };
     // An unconfirmed write answers; a confirmed read after it waits for it to be
@@ -289,7 +359,10 @@ fn sql_is_confirmed_unless_asked_otherwise() {
     assert!(status == 200 && body.contains("\"Eve\""), "{status} {body}");
     let (status, body) = sql(&fx, "SELECT * FROM person", Some("maybe"));
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("`confirmed`") && body.contains("`true` or `false`"), "{body}");
+    assert!(
+        body.contains("`confirmed`") && body.contains("`true` or `false`"),
+        "{body}"
+    );
 }
 
 /// Kills the child process on drop, so a failed assertion leaves no process behind.
@@ -311,7 +384,15 @@ fn clients_connected_at_a_crash_are_disconnected_on_restart() {
     let child = std::process::Command::new(spacetime_testing::server::spacetime_bin())
         .arg("--config-path")
         .arg(subscriber.config_path())
-        .args(["subscribe", "--server", subscriber.server_url(), &fx.name, "SELECT * FROM person", "-t", "600"])
+        .args([
+            "subscribe",
+            "--server",
+            subscriber.server_url(),
+            &fx.name,
+            "SELECT * FROM person",
+            "-t",
+            "600",
+        ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -322,20 +403,39 @@ fn clients_connected_at_a_crash_are_disconnected_on_restart() {
     // subscriber makes two.
     let online = |fx: &Fixture| {
         let out = fx.sql("SELECT * FROM online");
-        out.lines().skip_while(|l| !l.starts_with('-')).skip(1).filter(|l| !l.trim().is_empty()).count()
+        out.lines()
+            .skip_while(|l| !l.starts_with('-'))
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count()
     };
-    poll("the subscriber online", PROGRESS, || (online(&fx) == 2).then_some(()), || fx.sql("SELECT * FROM online"));
+    poll(
+        "the subscriber online",
+        PROGRESS,
+        || (online(&fx) == 2).then_some(()),
+        || fx.sql("SELECT * FROM online"),
+    );
     fx.server.restart();
-    assert_eq!(online(&fx), 1, "the crash cut the subscriber off: {}", fx.sql("SELECT * FROM online"));
+    assert_eq!(
+        online(&fx),
+        1,
+        "the crash cut the subscriber off: {}",
+        fx.sql("SELECT * FROM online")
+    );
     let logs = fx.logs(100);
     assert!(
-        logs.iter().any(|l| l.contains("running client_disconnected for 1 client(s) connected before the restart")),
+        logs.iter()
+            .any(|l| l.contains("running client_disconnected for 1 client(s) connected before the restart")),
         "{logs:?}"
     );
     // Nothing is left to disconnect on the next restart.
     fx.server.restart();
     assert_eq!(online(&fx), 1, "{}", fx.sql("SELECT * FROM online"));
-    let again = fx.logs(100).iter().filter(|l| l.contains("client(s) connected before the restart")).count();
+    let again = fx
+        .logs(100)
+        .iter()
+        .filter(|l| l.contains("client(s) connected before the restart"))
+        .count();
     assert_eq!(again, 1, "no client is disconnected twice");
 }
 
@@ -356,12 +456,22 @@ fn http_call(server: &TestServer, cli: &Cli, db: &str, reducer: &str, args: serd
 /// The pid of the `spacetime start` process serving `data_dir` (found in `/proc`).
 fn server_pid(data_dir: &Path) -> String {
     let needle = data_dir.to_string_lossy().into_owned();
-    let found = std::fs::read_dir("/proc").expect("/proc is readable").flatten().find(|entry| {
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        let args: Vec<String> = cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        args.iter().any(|a| a == "start") && args.contains(&needle)
-    });
-    found.expect("the server process is in /proc").file_name().to_string_lossy().into_owned()
+    let found = std::fs::read_dir("/proc")
+        .expect("/proc is readable")
+        .flatten()
+        .find(|entry| {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let args: Vec<String> = cmdline
+                .split(|&b| b == 0)
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            args.iter().any(|a| a == "start") && args.contains(&needle)
+        });
+    found
+        .expect("the server process is in /proc")
+        .file_name()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The balances after `k` transfers of 1 from account 0 to account 1.
@@ -386,7 +496,15 @@ fn a_log_that_cannot_be_written_stops_only_its_database() {
     let mut subscriber = std::process::Command::new(spacetime_testing::server::spacetime_bin())
         .arg("--config-path")
         .arg(cli.config_path())
-        .args(["subscribe", "--server", cli.server_url(), "log-fails", "SELECT * FROM account WHERE id = 0", "-t", "600"])
+        .args([
+            "subscribe",
+            "--server",
+            cli.server_url(),
+            "log-fails",
+            "SELECT * FROM account WHERE id = 0",
+            "-t",
+            "600",
+        ])
         .arg("--print-initial-update")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
@@ -394,36 +512,70 @@ fn a_log_that_cannot_be_written_stops_only_its_database() {
         .spawn()
         .expect("spawn `spacetime subscribe`");
     let updates = lines_of(&mut subscriber);
-    let first = updates.recv_timeout(PROGRESS).unwrap_or_else(|e| panic!("no initial update for the subscriber: {e}"));
+    let first = updates
+        .recv_timeout(PROGRESS)
+        .unwrap_or_else(|e| panic!("no initial update for the subscriber: {e}"));
     assert!(first.contains("account"), "{first}");
     let mut subscriber = KillOnDrop(subscriber);
 
     // A real write error: past a file-size limit (RLIMIT_FSIZE) a write fails with
     // EFBIG, as on a full disk with ENOSPC. Every log is far below 256 KiB so far.
     let pid = server_pid(&server.data_dir());
-    let limited = std::process::Command::new("prlimit").args(["--pid", &pid, "--fsize=262144:262144"]).status();
-    assert!(limited.expect("run prlimit").success(), "prlimit sets the server's file-size limit");
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &pid, "--fsize=262144:262144"])
+        .status();
+    assert!(
+        limited.expect("run prlimit").success(),
+        "prlimit sets the server's file-size limit"
+    );
 
     // 50,000 new accounts make one record of about 800 KB: its write fails.
     let (status, body) = http_call(&server, &cli, "log-fails", "seed", serde_json::json!([100, 50_000, 5]));
     assert_eq!(status, 503, "{body}");
-    for needle in ["commit log cannot be written", "File too large", "restart the server", "nothing after it was acknowledged"] {
-        assert!(body.contains(needle), "the error names the problem and the fix ({needle}): {body}");
+    for needle in [
+        "commit log cannot be written",
+        "File too large",
+        "restart the server",
+        "nothing after it was acknowledged",
+    ] {
+        assert!(
+            body.contains(needle),
+            "the error names the problem and the fix ({needle}): {body}"
+        );
     }
     // The database stays stopped: no call, no SQL, until a restart.
     let (status, body) = http_call(&server, &cli, "log-fails", "transfer", serde_json::json!([1, 2, 1]));
-    assert!(status == 503 && body.contains("commit log cannot be written"), "{status} {body}");
+    assert!(
+        status == 503 && body.contains("commit log cannot be written"),
+        "{status} {body}"
+    );
     let sql = cli.sql("log-fails", "SELECT * FROM account");
-    assert!(!sql.success() && sql.stderr.contains("commit log cannot be written"), "{}", sql.stderr);
+    assert!(
+        !sql.success() && sql.stderr.contains("commit log cannot be written"),
+        "{}",
+        sql.stderr
+    );
     let logs = cli.logs("log-fails", 20);
-    assert!(logs.iter().any(|l| l.contains("this database has stopped")), "the module log says why: {logs:?}");
+    assert!(
+        logs.iter().any(|l| l.contains("this database has stopped")),
+        "the module log says why: {logs:?}"
+    );
     // The subscriber was closed with the real reason, short enough for a close frame.
-    let exited = poll("the subscriber to exit", PROGRESS, || subscriber.0.try_wait().ok().flatten(), String::new);
+    let exited = poll(
+        "the subscriber to exit",
+        PROGRESS,
+        || subscriber.0.try_wait().ok().flatten(),
+        String::new,
+    );
     assert!(!exited.success(), "the subscriber reports the close as an error");
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut subscriber.0.stderr.take().expect("piped stderr"), &mut stderr).expect("read stderr");
+    std::io::Read::read_to_string(&mut subscriber.0.stderr.take().expect("piped stderr"), &mut stderr)
+        .expect("read stderr");
     for needle in ["commit log cannot be written", "File too large", "restart server"] {
-        assert!(stderr.contains(needle), "the close reason names the problem and the fix ({needle}): {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "the close reason names the problem and the fix ({needle}): {stderr}"
+        );
     }
 
     // The other database on the server keeps working.
@@ -435,7 +587,10 @@ fn a_log_that_cannot_be_written_stops_only_its_database() {
     // refused seed is not, and the database serves again.
     server.restart();
     let output = server.output();
-    assert!(output.contains("File too large"), "the server log names the cause: {output}");
+    assert!(
+        output.contains("File too large"),
+        "the server log names the cause: {output}"
+    );
     assert_eq!(balances(&cli, "log-fails"), moved_from_0_to_1(1));
     let (status, body) = http_call(&server, &cli, "log-fails", "transfer", serde_json::json!([1, 2, 1]));
     assert_eq!(status, 200, "{body}");
@@ -468,7 +623,15 @@ fn results_and_updates_wait_until_the_commit_is_durable() {
         let mut child = std::process::Command::new(spacetime_testing::server::spacetime_bin())
             .arg("--config-path")
             .arg(cli.config_path())
-            .args(["subscribe", "--server", cli.server_url(), "withheld", "SELECT * FROM ticker", "-t", "600"])
+            .args([
+                "subscribe",
+                "--server",
+                cli.server_url(),
+                "withheld",
+                "SELECT * FROM ticker",
+                "-t",
+                "600",
+            ])
             .args(["--print-initial-update", "--confirmed", confirmed])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
@@ -482,7 +645,9 @@ fn results_and_updates_wait_until_the_commit_is_durable() {
     let (_unconfirmed_child, unconfirmed) = subscribe("false");
     // Each is subscribed once it printed its initial update.
     for (what, lines) in [("confirmed", &confirmed), ("unconfirmed", &unconfirmed)] {
-        let first = lines.recv_timeout(PROGRESS).unwrap_or_else(|e| panic!("no initial update for the {what} subscriber: {e}"));
+        let first = lines
+            .recv_timeout(PROGRESS)
+            .unwrap_or_else(|e| panic!("no initial update for the {what} subscriber: {e}"));
         assert!(first.contains("ticker"), "{what}: {first}");
     }
     let replica = segments(&server.data_dir())
@@ -505,7 +670,12 @@ fn results_and_updates_wait_until_the_commit_is_durable() {
         })
     };
     // The unconfirmed subscriber sees the update as soon as it commits...
-    poll("the unconfirmed update", PROGRESS, || unconfirmed.try_recv().ok().filter(|l| l.contains("42")), String::new);
+    poll(
+        "the unconfirmed update",
+        PROGRESS,
+        || unconfirmed.try_recv().ok().filter(|l| l.contains("42")),
+        String::new,
+    );
     // ...and an unconfirmed read sees the row, but the commit is not durable, so the
     // call has no answer and the confirmed subscriber has seen nothing.
     let unconfirmed_sql = reqwest::blocking::Client::new()
@@ -518,10 +688,18 @@ fn results_and_updates_wait_until_the_commit_is_durable() {
     assert!(unconfirmed_sql.contains("42"), "{unconfirmed_sql}");
     assert!(!caller.is_finished(), "the call answered before its commit was durable");
     let early: Vec<String> = confirmed.try_iter().collect();
-    assert!(!early.iter().any(|l| l.contains("42")), "a confirmed subscriber saw a commit before it was durable: {early:?}");
+    assert!(
+        !early.iter().any(|l| l.contains("42")),
+        "a confirmed subscriber saw a commit before it was durable: {early:?}"
+    );
 
     std::fs::remove_file(&hold).expect("remove the hold file");
     let status = caller.join().expect("the caller thread").expect("the call answers");
     assert_eq!(status, 200);
-    poll("the confirmed update", PROGRESS, || confirmed.try_recv().ok().filter(|l| l.contains("42")), String::new);
+    poll(
+        "the confirmed update",
+        PROGRESS,
+        || confirmed.try_recv().ok().filter(|l| l.contains("42")),
+        String::new,
+    );
 }

@@ -95,7 +95,15 @@ fn invalid_database_names_are_rejected_before_uploading() {
     let wasm = std::env::temp_dir().join("never-read.wasm");
     for bad in ["Upper", "under_score", "-lead", "trail-", "dou--ble"] {
         let out = cli.publish_output(&wasm, Some(bad), &[]).err();
-        assert!(out.stderr.contains(&format!("invalid database name `{bad}`")), "{bad}: {}", out.stderr);
-        assert!(out.stderr.contains("lower-case letters, digits and single hyphens"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains(&format!("invalid database name `{bad}`")),
+            "{bad}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("lower-case letters, digits and single hyphens"),
+            "{}",
+            out.stderr
+        );
     }
 }

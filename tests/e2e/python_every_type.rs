@@ -19,9 +19,17 @@ fn every_column_type_round_trips_through_python() {
     let server = TestServer::start();
     Cli::new(&server).publish(&wasm, Some("all-features"));
 
-    let mut client = python_script("every_type_roundtrip.py", &["--host", &server.url(), "--db", "all-features"], bindings.path());
+    let mut client = python_script(
+        "every_type_roundtrip.py",
+        &["--host", &server.url(), "--db", "all-features"],
+        bindings.path(),
+    );
     client.expect("every_type round trip: OK");
-    let rows = client.lines().iter().filter(|l| l.contains("columns round-tripped")).count();
+    let rows = client
+        .lines()
+        .iter()
+        .filter(|l| l.contains("columns round-tripped"))
+        .count();
     assert_eq!(rows, 3, "three rows checked:\n{}", client.output());
     client.assert_printed("a failing reducer raises: reducer `add_player` failed: player names must not be empty");
     client.assert_printed("level_up returned its committed ReducerEvent");

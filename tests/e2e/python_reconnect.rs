@@ -14,15 +14,20 @@ const DB: &str = "all-features";
 
 /// The lines from `mark` on that start with `prefix`, without it, sorted.
 fn reported(client: &ClientProcess, mark: usize, prefix: &str) -> Vec<String> {
-    let mut out: Vec<String> =
-        client.lines().into_iter().skip(mark).filter_map(|l| l.strip_prefix(prefix).map(str::to_owned)).collect();
+    let mut out: Vec<String> = client
+        .lines()
+        .into_iter()
+        .skip(mark)
+        .filter_map(|l| l.strip_prefix(prefix).map(str::to_owned))
+        .collect();
     out.sort();
     out
 }
 
 /// Adds a level-1 player through the CLI (as the database owner).
 fn add_player(cli: &Cli, name: &str) {
-    cli.call(DB, "add_player", &[&format!("{name:?}"), "1", "0", r#"{"red": {}}"#]).ok();
+    cli.call(DB, "add_player", &[&format!("{name:?}"), "1", "0", r#"{"red": {}}"#])
+        .ok();
 }
 
 #[test]
@@ -46,7 +51,11 @@ fn python_client_converges_after_the_server_is_killed_and_restarted() {
     client.expect("applied");
     client.send("sync");
     client.expect("synced 1");
-    let initial = ["insert ada/1 via applied", "insert bob/1 via applied", "insert cy/1 via applied"];
+    let initial = [
+        "insert ada/1 via applied",
+        "insert bob/1 via applied",
+        "insert cy/1 via applied",
+    ];
     assert_eq!(reported(&client, 0, "callback "), initial, "{}", client.output());
     assert_eq!(reported(&client, 0, "stream "), initial, "{}", client.output());
 
@@ -62,24 +71,50 @@ fn python_client_converges_after_the_server_is_killed_and_restarted() {
     client.send("dump");
     client.expect("dump ");
     let callbacks = reported(&client, mark, "callback ");
-    let changes: Vec<&str> = callbacks.iter().map(|l| l.split(" via ").next().unwrap_or_default()).collect();
+    let changes: Vec<&str> = callbacks
+        .iter()
+        .map(|l| l.split(" via ").next().unwrap_or_default())
+        .collect();
     assert_eq!(
         changes,
         ["delete bob/1", "insert dee/1", "update cy/1 -> cy/2"],
         "exactly the real differences fire, once each:\n{}",
         client.output()
     );
-    assert_eq!(reported(&client, mark, "stream "), callbacks, "the stream reports what the callbacks do:\n{}", client.output());
-    assert!(client.has_printed("dump ada/1, cy/2, dee/1"), "the cache converged:\n{}", client.output());
-    assert!(!client.has_printed("disconnected"), "the connection was resumed, not ended:\n{}", client.output());
+    assert_eq!(
+        reported(&client, mark, "stream "),
+        callbacks,
+        "the stream reports what the callbacks do:\n{}",
+        client.output()
+    );
+    assert!(
+        client.has_printed("dump ada/1, cy/2, dee/1"),
+        "the cache converged:\n{}",
+        client.output()
+    );
+    assert!(
+        !client.has_printed("disconnected"),
+        "the connection was resumed, not ended:\n{}",
+        client.output()
+    );
 
     // The resubscribed query set is live.
     let mark = client.lines().len();
     client.send("add eve");
     client.send("sync");
     client.expect("synced 3");
-    assert_eq!(reported(&client, mark, "callback "), ["insert eve/1 via reducer"], "{}", client.output());
-    assert_eq!(reported(&client, mark, "stream "), ["insert eve/1 via reducer"], "{}", client.output());
+    assert_eq!(
+        reported(&client, mark, "callback "),
+        ["insert eve/1 via reducer"],
+        "{}",
+        client.output()
+    );
+    assert_eq!(
+        reported(&client, mark, "stream "),
+        ["insert eve/1 via reducer"],
+        "{}",
+        client.output()
+    );
     client.finish();
     assert!(client.has_printed("disconnected"), "{}", client.output());
 }

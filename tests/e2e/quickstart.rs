@@ -13,20 +13,30 @@ fn publish(cli: &Cli, bindings: Bindings) -> Output {
             let dir = repo_root().join("examples/quickstart-chat/module");
             let target = harness_target_dir("wasm-examples");
             cli.run_with_env(
-                &["publish", "--yes", "--module-path", dir.to_str().expect("UTF-8 path"), "quickstart-chat"],
+                &[
+                    "publish",
+                    "--yes",
+                    "--module-path",
+                    dir.to_str().expect("UTF-8 path"),
+                    "quickstart-chat",
+                ],
                 &[("CARGO_TARGET_DIR", target.as_os_str())],
             )
         }
-        Bindings::Upstream => {
-            cli.publish_output(&build_module(QUICKSTART_CHAT, Bindings::Upstream), Some("quickstart-chat"), &[])
-        }
+        Bindings::Upstream => cli.publish_output(
+            &build_module(QUICKSTART_CHAT, Bindings::Upstream),
+            Some("quickstart-chat"),
+            &[],
+        ),
     }
 }
 
 /// The module build directory the harness uses for a workspace, so the CLI's cargo does not
 /// wait on the outer build's lock and reuses what the harness built.
 fn harness_target_dir(name: &str) -> std::path::PathBuf {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache/spacetime-target").join(name)
 }
 

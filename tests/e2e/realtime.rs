@@ -20,7 +20,8 @@ use std::sync::OnceLock;
 /// Builds the test client once per test process.
 fn client_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| cargo_build("tests/realtime-client", None, "realtime-client")).clone()
+    BIN.get_or_init(|| cargo_build("tests/realtime-client", None, "realtime-client"))
+        .clone()
 }
 
 /// A server running the realtime module, published by `owner`.
@@ -52,7 +53,10 @@ impl RealtimeClient {
         if let Some(ms) = reconnect_ms {
             command.args(["--reconnect-ms", &ms.to_string()]);
         }
-        let client = Self { process: ClientProcess::start(command), syncs: 0 };
+        let client = Self {
+            process: ClientProcess::start(command),
+            syncs: 0,
+        };
         client.wait_for("connected ");
         client
     }
@@ -92,13 +96,23 @@ impl RealtimeClient {
     /// Waits for a line starting with `prefix` and returns its index.
     #[track_caller]
     pub fn wait_for(&self, prefix: &str) -> usize {
-        self.process.wait_line(0, &format!("a line starting with {prefix:?}"), |l| l.starts_with(prefix)).0
+        self.process
+            .wait_line(0, &format!("a line starting with {prefix:?}"), |l| {
+                l.starts_with(prefix)
+            })
+            .0
     }
 
     /// Waits for a line starting with `prefix` printed at or after `mark`.
     #[track_caller]
     pub fn wait_for_since(&self, mark: usize, prefix: &str) -> String {
-        self.process.wait_line(mark, &format!("a line starting with {prefix:?} after line {mark}"), |l| l.starts_with(prefix)).1
+        self.process
+            .wait_line(
+                mark,
+                &format!("a line starting with {prefix:?} after line {mark}"),
+                |l| l.starts_with(prefix),
+            )
+            .1
     }
 
     /// Subscribes the query set `name` and waits until it is applied.
@@ -129,7 +143,12 @@ impl RealtimeClient {
     #[track_caller]
     pub fn call_ok(&mut self, reducer: &str, args: &[&str]) {
         let result = self.call(reducer, args);
-        assert_eq!(result, "ok", "{reducer}{args:?} commits; the client printed:\n{}", self.output());
+        assert_eq!(
+            result,
+            "ok",
+            "{reducer}{args:?} commits; the client printed:\n{}",
+            self.output()
+        );
     }
 
     /// Waits until every message the server sent before now has been handled.
@@ -143,7 +162,11 @@ impl RealtimeClient {
     /// The row-callback lines printed since `mark`.
     pub fn callbacks_since(&self, mark: usize) -> Vec<String> {
         let lines = self.lines();
-        lines[mark..].iter().filter(|l| ["insert ", "delete ", "update "].iter().any(|p| l.starts_with(p))).cloned().collect()
+        lines[mark..]
+            .iter()
+            .filter(|l| ["insert ", "delete ", "update "].iter().any(|p| l.starts_with(p)))
+            .cloned()
+            .collect()
     }
 
     /// The cached rows of `table`, as `dump` prints them.
@@ -158,8 +181,15 @@ impl RealtimeClient {
     #[track_caller]
     pub fn assert_no_errors(&self) {
         let lines = self.lines();
-        let bad: Vec<_> = lines.iter().filter(|l| l.starts_with("bad-command") || l.starts_with("wrong-reducer")).collect();
-        assert!(bad.is_empty(), "the client reported problems: {bad:?}\nall output:\n{}", self.output());
+        let bad: Vec<_> = lines
+            .iter()
+            .filter(|l| l.starts_with("bad-command") || l.starts_with("wrong-reducer"))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "the client reported problems: {bad:?}\nall output:\n{}",
+            self.output()
+        );
     }
 
     /// Closes stdin and waits for a clean exit.

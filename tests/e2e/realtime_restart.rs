@@ -9,7 +9,10 @@ use crate::realtime::{realtime_fixture, RealtimeClient};
 
 /// The callback lines without their ` via CAUSE` suffix, sorted.
 fn changes(lines: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = lines.into_iter().map(|l| l.split(" via ").next().unwrap_or_default().to_owned()).collect();
+    let mut out: Vec<String> = lines
+        .into_iter()
+        .map(|l| l.split(" via ").next().unwrap_or_default().to_owned())
+        .collect();
     out.sort();
     out
 }

@@ -25,9 +25,21 @@ fn unusable_listen_addr_is_a_clear_error() {
     let server = TestServer::start();
     let cli = Cli::new(&server);
     let data = tempfile::tempdir().expect("a temporary directory");
-    let out = cli.run(&["start", "--data-dir", data.path().to_str().expect("UTF-8"), "--listen-addr", "256.0.0.1:0"]).err();
+    let out = cli
+        .run(&[
+            "start",
+            "--data-dir",
+            data.path().to_str().expect("UTF-8"),
+            "--listen-addr",
+            "256.0.0.1:0",
+        ])
+        .err();
     assert!(out.stderr.starts_with("Error: "), "{}", out.stderr);
-    assert!(out.stderr.contains("256.0.0.1:0"), "the error names the address: {}", out.stderr);
+    assert!(
+        out.stderr.contains("256.0.0.1:0"),
+        "the error names the address: {}",
+        out.stderr
+    );
 }
 
 both_bindings!(fn database_survives_a_crash(bindings) {

@@ -17,8 +17,13 @@ impl Subscriber {
     fn start(fx: &Fixture, args: &[&str]) -> Self {
         let mut command = Command::new(spacetime_testing::server::spacetime_bin());
         command.arg("--config-path").arg(fx.owner.config_path());
-        command.args(["subscribe", "--server", fx.owner.server_url()]).args(args);
-        Self { process: ClientProcess::start(command), next: 0 }
+        command
+            .args(["subscribe", "--server", fx.owner.server_url()])
+            .args(args);
+        Self {
+            process: ClientProcess::start(command),
+            next: 0,
+        }
     }
 
     /// Waits for the next line and parses it as JSON.
@@ -26,7 +31,8 @@ impl Subscriber {
     fn next_json(&mut self, what: &str) -> serde_json::Value {
         let (index, line) = self.process.wait_line(self.next, &format!("the {what} line"), |_| true);
         self.next = index + 1;
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("the {what} line is not JSON ({e}): {line}\n{}", self.process.output()))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("the {what} line is not JSON ({e}): {line}\n{}", self.process.output()))
     }
 }
 

@@ -30,15 +30,24 @@ fn assert_tool_succeeded(output: &Output, what: &str) {
 /// # Panics
 /// With cargo's output, if the build fails.
 pub fn cargo_build(workspace: &str, package: Option<&str>, bin: &str) -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-    let dir_name = Path::new(workspace).file_name().expect("a workspace directory").to_string_lossy();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let dir_name = Path::new(workspace)
+        .file_name()
+        .expect("a workspace directory")
+        .to_string_lossy();
     let target = home.join(".cache/spacetime-target").join(format!("native-{dir_name}"));
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     command.arg("build");
     if let Some(package) = package {
         command.args(["-p", package]);
     }
-    let output = command.current_dir(repo_root().join(workspace)).env("CARGO_TARGET_DIR", &target).output().expect("run cargo");
+    let output = command
+        .current_dir(repo_root().join(workspace))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo");
     assert_tool_succeeded(&output, &format!("building {bin} in {workspace}"));
     target.join("debug").join(bin)
 }
@@ -49,8 +58,16 @@ pub fn cargo_build(workspace: &str, package: Option<&str>, bin: &str) -> PathBuf
 /// With the fix if the tool is not installed, and with its output if it fails.
 pub fn npm_tool(tool: &str, args: &[&str], dir: &Path) {
     let bin = repo_root().join("node_modules/.bin").join(tool);
-    assert!(bin.exists(), "{} is missing: run scripts/install-deps.sh (npm ci at the repository root)", bin.display());
-    let output = Command::new(&bin).args(args).current_dir(dir).output().expect("run an npm tool");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/install-deps.sh (npm ci at the repository root)",
+        bin.display()
+    );
+    let output = Command::new(&bin)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run an npm tool");
     assert_tool_succeeded(&output, &format!("{tool} {args:?} in {}", dir.display()));
 }
 
@@ -69,7 +86,11 @@ pub fn build_typescript_sdk() {
 /// With the fix if Mono is missing, and with the compiler's output if `what` does not compile.
 fn mcs(args: &[String], what: &str) {
     let output = Command::new("mcs")
-        .args(["-warnaserror+", "-r:System.Numerics.dll", "-r:System.IO.Compression.dll"])
+        .args([
+            "-warnaserror+",
+            "-r:System.Numerics.dll",
+            "-r:System.IO.Compression.dll",
+        ])
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run mcs ({e}): install Mono with scripts/install-deps.sh"));
@@ -78,7 +99,11 @@ fn mcs(args: &[String], what: &str) {
 
 /// The `.cs` files under `dir` (recursively), sorted, as `mcs` arguments.
 pub fn cs_files(dir: &Path) -> Vec<String> {
-    files_in(dir).into_iter().filter(|p| p.extension().is_some_and(|e| e == "cs")).map(|p| p.to_string_lossy().into_owned()).collect()
+    files_in(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "cs"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Compiles a C# program from `sources` into `out/<name>.exe` next to a fresh build of
@@ -104,12 +129,20 @@ pub fn build_csharp_program(out: &Path, name: &str, sources: Vec<String>) -> Pat
 /// # Panics
 /// With the fix, if the venv is missing.
 pub fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("SPACETIME_VENV").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-        home.join(".cache/spacetime-venv")
-    });
+    let venv = std::env::var_os("SPACETIME_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir);
+            home.join(".cache/spacetime-venv")
+        });
     let python = venv.join("bin/python");
-    assert!(python.exists(), "no Python venv at {}: run scripts/install-deps.sh", venv.display());
+    assert!(
+        python.exists(),
+        "no Python venv at {}: run scripts/install-deps.sh",
+        venv.display()
+    );
     python
 }
 

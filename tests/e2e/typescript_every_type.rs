@@ -24,10 +24,16 @@ fn every_column_type_round_trips_through_typescript() {
     let server = TestServer::start();
     Cli::new(&server).publish(&wasm, Some("all-features"));
     let mut script = Command::new("node");
-    script.arg(sdk.join("dist-e2e/e2e/every-type.js")).args(["--host", &server.url(), "--db", "all-features"]);
+    script
+        .arg(sdk.join("dist-e2e/e2e/every-type.js"))
+        .args(["--host", &server.url(), "--db", "all-features"]);
     let mut client = ClientProcess::start(script);
     client.expect("every_type round trip: OK");
-    let rows = client.lines().iter().filter(|l| l.contains("26 columns round-tripped")).count();
+    let rows = client
+        .lines()
+        .iter()
+        .filter(|l| l.contains("26 columns round-tripped"))
+        .count();
     assert_eq!(rows, 3, "three rows checked:\n{}", client.output());
     client.assert_printed("a failing reducer rejects with its message");
     client.assert_printed("find, filter and onUpdate work");

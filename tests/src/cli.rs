@@ -41,7 +41,14 @@ impl Output {
     /// If it failed, showing the command and both streams.
     #[track_caller]
     pub fn ok(self) -> Self {
-        assert!(self.success(), "`{}` failed ({}):\nstdout:\n{}\nstderr:\n{}", self.command, self.status, self.stdout, self.stderr);
+        assert!(
+            self.success(),
+            "`{}` failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            self.command,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
@@ -51,14 +58,26 @@ impl Output {
     /// If it succeeded.
     #[track_caller]
     pub fn err(self) -> Self {
-        assert!(!self.success(), "`{}` succeeded but should have failed:\nstdout:\n{}\nstderr:\n{}", self.command, self.stdout, self.stderr);
+        assert!(
+            !self.success(),
+            "`{}` succeeded but should have failed:\nstdout:\n{}\nstderr:\n{}",
+            self.command,
+            self.stdout,
+            self.stderr
+        );
         self
     }
 
     /// Standard output with trailing spaces trimmed from every line and surrounding blank
     /// lines removed, as upstream's `assert_sql` compares.
     pub fn trimmed_stdout(&self) -> String {
-        self.stdout.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim_matches('\n').to_owned()
+        self.stdout
+            .lines()
+            .map(str::trim_end)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim_matches('\n')
+            .to_owned()
     }
 }
 
@@ -71,8 +90,14 @@ pub struct Cli {
 impl Cli {
     /// A user with an empty configuration, talking to `server`.
     pub fn new(server: &TestServer) -> Self {
-        let dir = tempfile::Builder::new().prefix("spacetime-cli-").tempdir().expect("create a temporary directory");
-        Self { dir, server_url: server.url() }
+        let dir = tempfile::Builder::new()
+            .prefix("spacetime-cli-")
+            .tempdir()
+            .expect("create a temporary directory");
+        Self {
+            dir,
+            server_url: server.url(),
+        }
     }
 
     /// The configuration file this user's runs use.
@@ -124,7 +149,8 @@ impl Cli {
     #[track_caller]
     pub fn publish(&self, wasm: &Path, name: Option<&str>) -> String {
         let output = self.publish_output(wasm, name, &[]).ok();
-        identity_in(&output.stdout).unwrap_or_else(|| panic!("publish printed no `identity: <hex>`:\n{}", output.stdout))
+        identity_in(&output.stdout)
+            .unwrap_or_else(|| panic!("publish printed no `identity: <hex>`:\n{}", output.stdout))
     }
 
     /// `publish --yes --bin-path <wasm> [extra…] [name]`, whatever its outcome.

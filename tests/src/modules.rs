@@ -34,25 +34,44 @@ pub struct ModuleCrate {
 }
 
 /// `examples/quickstart-chat/module`.
-pub const QUICKSTART_CHAT: ModuleCrate =
-    ModuleCrate { workspace: "examples", package: "quickstart-chat-module", upstream_package: "upstream-quickstart-chat" };
+pub const QUICKSTART_CHAT: ModuleCrate = ModuleCrate {
+    workspace: "examples",
+    package: "quickstart-chat-module",
+    upstream_package: "upstream-quickstart-chat",
+};
 /// `examples/all-features/module`.
-pub const ALL_FEATURES: ModuleCrate =
-    ModuleCrate { workspace: "examples", package: "all-features-module", upstream_package: "upstream-all-features" };
+pub const ALL_FEATURES: ModuleCrate = ModuleCrate {
+    workspace: "examples",
+    package: "all-features-module",
+    upstream_package: "upstream-all-features",
+};
 /// `tests/modules/bench`: the benchmark module.
-pub const BENCH: ModuleCrate = ModuleCrate { workspace: "tests/modules", package: "bench-module", upstream_package: "upstream-bench" };
+pub const BENCH: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "bench-module",
+    upstream_package: "upstream-bench",
+};
 /// `tests/modules/host-test`: the host's integration-test module.
-pub const HOST_TEST: ModuleCrate =
-    ModuleCrate { workspace: "tests/modules", package: "host-test-module", upstream_package: "upstream-host-test" };
+pub const HOST_TEST: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "host-test-module",
+    upstream_package: "upstream-host-test",
+};
 
 /// `bindings/tests/surface/module.rs`: every part of the module-author API at once.
-pub const SURFACE: ModuleCrate =
-    ModuleCrate { workspace: "tests/modules", package: "surface-module", upstream_package: "upstream-surface" };
+pub const SURFACE: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "surface-module",
+    upstream_package: "upstream-surface",
+};
 
 /// `tests/modules/realtime`: the real-time tests' module (a primary-key table, a
 /// joinable pair, a private table, reducers that fail).
-pub const REALTIME: ModuleCrate =
-    ModuleCrate { workspace: "tests/modules", package: "realtime-module", upstream_package: "upstream-realtime" };
+pub const REALTIME: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "realtime-module",
+    upstream_package: "upstream-realtime",
+};
 
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
@@ -65,7 +84,12 @@ pub fn repo_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.ancestors()
         .find(|p| p.join("ARCHITECTURE.md").is_file())
-        .unwrap_or_else(|| panic!("no ARCHITECTURE.md above {}: run the tests inside the repository", here.display()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no ARCHITECTURE.md above {}: run the tests inside the repository",
+                here.display()
+            )
+        })
         .to_path_buf()
 }
 
@@ -81,7 +105,9 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
     };
     let workspace_dir = root.join(workspace);
     let target_dir = target_base().join(format!("wasm-{}", workspace.replace('/', "-")));
-    let wasm = target_dir.join("wasm32-unknown-unknown/release").join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = target_dir
+        .join("wasm32-unknown-unknown/release")
+        .join(format!("{}.wasm", package.replace('-', "_")));
 
     let mut inputs = vec![workspace_dir.join("Cargo.toml"), workspace_dir.join("Cargo.lock")];
     inputs.push(package_dir(&workspace_dir, module, bindings, &root));
@@ -97,13 +123,25 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(&workspace_dir)
-        .args(["build", "--release", "--target", "wasm32-unknown-unknown", "-p", package])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-unknown-unknown",
+            "-p",
+            package,
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run cargo to build `{package}` in {}: {e}", workspace_dir.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run cargo to build `{package}` in {}: {e}",
+                workspace_dir.display()
+            )
+        });
     if !output.status.success() {
         panic!(
             "building module `{package}` ({bindings:?} bindings) in {} failed:\n{}",
@@ -112,7 +150,10 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
         );
     }
     if !wasm.is_file() {
-        panic!("cargo built `{package}` but {} does not exist; is the crate a `cdylib`?", wasm.display());
+        panic!(
+            "cargo built `{package}` but {} does not exist; is the crate a `cdylib`?",
+            wasm.display()
+        );
     }
     wasm
 }
@@ -139,14 +180,19 @@ pub fn ours_available(module: ModuleCrate) -> bool {
 /// The directory of the module's own sources.
 fn package_dir(workspace_dir: &Path, module: ModuleCrate, bindings: Bindings, root: &Path) -> PathBuf {
     match (module.workspace, bindings) {
-        ("examples", _) => root.join("examples").join(module.package.trim_end_matches("-module")).join("module"),
+        ("examples", _) => root
+            .join("examples")
+            .join(module.package.trim_end_matches("-module"))
+            .join("module"),
         (_, Bindings::Ours) => workspace_dir.join(module.package.trim_end_matches("-module")),
         (ws, Bindings::Upstream) => root.join(ws).join(module.package.trim_end_matches("-module")),
     }
 }
 
 fn target_base() -> PathBuf {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     home.join(".cache/spacetime-target")
 }
 
@@ -161,6 +207,9 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
     if !meta.is_dir() {
         return own;
     }
-    let children = std::fs::read_dir(path).ok()?.filter_map(Result::ok).filter(|e| e.file_name() != "target");
+    let children = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "target");
     children.filter_map(|e| newest_mtime(&e.path())).chain(own).max()
 }

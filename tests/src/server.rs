@@ -32,7 +32,13 @@ pub fn spacetime_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test executable has a path");
     let profile_dir = exe
         .parent()
-        .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+        .and_then(|deps| {
+            if deps.ends_with("deps") {
+                deps.parent()
+            } else {
+                Some(deps)
+            }
+        })
         .expect("the test executable lives in a target directory");
     let bin = profile_dir.join(format!("spacetime{}", std::env::consts::EXE_SUFFIX));
     assert!(
@@ -79,17 +85,30 @@ impl TestServer {
     /// # Panics
     /// As [`TestServer::start`].
     pub fn start_with_args(args: &[&str]) -> Self {
-        Self::launch(None, Some("127.0.0.1:0"), args.iter().map(|a| (*a).to_owned()).collect())
+        Self::launch(
+            None,
+            Some("127.0.0.1:0"),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+        )
     }
 
     fn launch(cli_toml: Option<&str>, listen_addr: Option<&str>, extra_args: Vec<String>) -> Self {
-        let root = tempfile::Builder::new().prefix("spacetime-e2e-").tempdir().expect("create a temporary directory");
+        let root = tempfile::Builder::new()
+            .prefix("spacetime-e2e-")
+            .tempdir()
+            .expect("create a temporary directory");
         if let Some(text) = cli_toml {
             std::fs::write(root.path().join("server-cli.toml"), text).expect("write the server's cli.toml");
         }
         let output = Arc::new(Mutex::new(String::new()));
         let (child, addr) = spawn(root.path(), listen_addr, &extra_args, &output);
-        let server = Self { child, root, addr, output, extra_args };
+        let server = Self {
+            child,
+            root,
+            addr,
+            output,
+            extra_args,
+        };
         server.wait_for_ping();
         server
     }
@@ -155,7 +174,12 @@ impl Drop for TestServer {
 }
 
 /// Spawns `spacetime start` in `root` and returns it with the address it announced.
-fn spawn(root: &Path, listen_addr: Option<&str>, extra_args: &[String], output: &Arc<Mutex<String>>) -> (Child, String) {
+fn spawn(
+    root: &Path,
+    listen_addr: Option<&str>,
+    extra_args: &[String],
+    output: &Arc<Mutex<String>>,
+) -> (Child, String) {
     let mut command = Command::new(spacetime_bin());
     command
         .arg("--config-path")
@@ -179,7 +203,11 @@ fn spawn(root: &Path, listen_addr: Option<&str>, extra_args: &[String], output: 
         .spawn()
         .expect("spawn `spacetime start`");
     let (tx, rx) = mpsc::channel();
-    forward_lines(child.stdout.take().expect("piped stdout"), output.clone(), Some(tx.clone()));
+    forward_lines(
+        child.stdout.take().expect("piped stdout"),
+        output.clone(),
+        Some(tx.clone()),
+    );
     forward_lines(child.stderr.take().expect("piped stderr"), output.clone(), Some(tx));
     let deadline = Instant::now() + START_DEADLINE;
     loop {
@@ -188,7 +216,10 @@ fn spawn(root: &Path, listen_addr: Option<&str>, extra_args: &[String], output: 
             Ok(addr) => return (child, addr),
             Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() < deadline => {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!("`spacetime start` exited with {status} before listening; it printed:\n{}", lock(output));
+                    panic!(
+                        "`spacetime start` exited with {status} before listening; it printed:\n{}",
+                        lock(output)
+                    );
                 }
             }
             Err(_) => {
@@ -208,7 +239,11 @@ fn lock(output: &Arc<Mutex<String>>) -> String {
 
 /// Copies lines from `stream` into `output` on a thread, sending the announced address on
 /// `announce` when the listening line appears.
-fn forward_lines(stream: impl Read + Send + 'static, output: Arc<Mutex<String>>, announce: Option<mpsc::Sender<String>>) {
+fn forward_lines(
+    stream: impl Read + Send + 'static,
+    output: Arc<Mutex<String>>,
+    announce: Option<mpsc::Sender<String>>,
+) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };

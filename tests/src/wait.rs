@@ -32,6 +32,9 @@ pub fn until<T>(limit: Duration, mut probe: impl FnMut() -> Option<T>) -> Option
 pub fn poll<T>(what: &str, limit: Duration, probe: impl FnMut() -> Option<T>, describe: impl Fn() -> String) -> T {
     match until(limit, probe) {
         Some(value) => value,
-        None => panic!("timed out after {limit:?} waiting for {what}; last state:\n{}", describe()),
+        None => panic!(
+            "timed out after {limit:?} waiting for {what}; last state:\n{}",
+            describe()
+        ),
     }
 }

@@ -32,7 +32,10 @@ pub trait Host {
         rstart: &[u8],
         rend: &[u8],
     ) -> Result<RowIter, u16> {
-        unavailable("datastore_index_scan_range_bsatn", (index_id, prefix, prefix_elems, rstart, rend))
+        unavailable(
+            "datastore_index_scan_range_bsatn",
+            (index_id, prefix, prefix_elems, rstart, rend),
+        )
     }
     fn datastore_delete_by_index_scan_range_bsatn(
         &mut self,
@@ -42,7 +45,10 @@ pub trait Host {
         rstart: &[u8],
         rend: &[u8],
     ) -> Result<u32, u16> {
-        unavailable("datastore_delete_by_index_scan_range_bsatn", (index_id, prefix, prefix_elems, rstart, rend))
+        unavailable(
+            "datastore_delete_by_index_scan_range_bsatn",
+            (index_id, prefix, prefix_elems, rstart, rend),
+        )
     }
     fn datastore_index_scan_point_bsatn(&mut self, index_id: u32, point: &[u8]) -> Result<RowIter, u16> {
         unavailable("datastore_index_scan_point_bsatn", (index_id, point))
@@ -148,7 +154,8 @@ pub mod imports {
 
     unsafe fn str_arg<'a>(ptr: *const u8, len: usize) -> &'a str {
         let bytes = unsafe { bytes_arg(ptr, len) };
-        std::str::from_utf8(bytes).unwrap_or_else(|_| panic!("host call received a name that is not UTF-8: the real host traps"))
+        std::str::from_utf8(bytes)
+            .unwrap_or_else(|_| panic!("host call received a name that is not UTF-8: the real host traps"))
     }
 
     unsafe fn bytes_arg<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
@@ -168,10 +175,14 @@ pub mod imports {
         code(with_host(|h| h.index_id_from_name(name)), |v| unsafe { *out = v })
     }
     pub unsafe fn datastore_table_row_count(table_id: u32, out: *mut u64) -> u16 {
-        code(with_host(|h| h.datastore_table_row_count(table_id)), |v| unsafe { *out = v })
+        code(with_host(|h| h.datastore_table_row_count(table_id)), |v| unsafe {
+            *out = v
+        })
     }
     pub unsafe fn datastore_table_scan_bsatn(table_id: u32, out: *mut RowIter) -> u16 {
-        code(with_host(|h| h.datastore_table_scan_bsatn(table_id)), |v| unsafe { *out = v })
+        code(with_host(|h| h.datastore_table_scan_bsatn(table_id)), |v| unsafe {
+            *out = v
+        })
     }
     pub unsafe fn datastore_index_scan_range_bsatn(
         index_id: u32,
@@ -184,11 +195,17 @@ pub mod imports {
         rend_len: usize,
         out: *mut RowIter,
     ) -> u16 {
-        let (prefix, rstart, rend) =
-            unsafe { (bytes_arg(prefix_ptr, prefix_len), bytes_arg(rstart_ptr, rstart_len), bytes_arg(rend_ptr, rend_len)) };
-        code(with_host(|h| h.datastore_index_scan_range_bsatn(index_id, prefix, prefix_elems, rstart, rend)), |v| unsafe {
-            *out = v
-        })
+        let (prefix, rstart, rend) = unsafe {
+            (
+                bytes_arg(prefix_ptr, prefix_len),
+                bytes_arg(rstart_ptr, rstart_len),
+                bytes_arg(rend_ptr, rend_len),
+            )
+        };
+        code(
+            with_host(|h| h.datastore_index_scan_range_bsatn(index_id, prefix, prefix_elems, rstart, rend)),
+            |v| unsafe { *out = v },
+        )
     }
     pub unsafe fn datastore_delete_by_index_scan_range_bsatn(
         index_id: u32,
@@ -201,24 +218,53 @@ pub mod imports {
         rend_len: usize,
         out: *mut u32,
     ) -> u16 {
-        let (prefix, rstart, rend) =
-            unsafe { (bytes_arg(prefix_ptr, prefix_len), bytes_arg(rstart_ptr, rstart_len), bytes_arg(rend_ptr, rend_len)) };
+        let (prefix, rstart, rend) = unsafe {
+            (
+                bytes_arg(prefix_ptr, prefix_len),
+                bytes_arg(rstart_ptr, rstart_len),
+                bytes_arg(rend_ptr, rend_len),
+            )
+        };
         code(
             with_host(|h| h.datastore_delete_by_index_scan_range_bsatn(index_id, prefix, prefix_elems, rstart, rend)),
             |v| unsafe { *out = v },
         )
     }
-    pub unsafe fn datastore_index_scan_point_bsatn(index_id: u32, point_ptr: *const u8, point_len: usize, out: *mut RowIter) -> u16 {
+    pub unsafe fn datastore_index_scan_point_bsatn(
+        index_id: u32,
+        point_ptr: *const u8,
+        point_len: usize,
+        out: *mut RowIter,
+    ) -> u16 {
         let point = unsafe { bytes_arg(point_ptr, point_len) };
-        code(with_host(|h| h.datastore_index_scan_point_bsatn(index_id, point)), |v| unsafe { *out = v })
+        code(
+            with_host(|h| h.datastore_index_scan_point_bsatn(index_id, point)),
+            |v| unsafe { *out = v },
+        )
     }
-    pub unsafe fn datastore_delete_by_index_scan_point_bsatn(index_id: u32, point_ptr: *const u8, point_len: usize, out: *mut u32) -> u16 {
+    pub unsafe fn datastore_delete_by_index_scan_point_bsatn(
+        index_id: u32,
+        point_ptr: *const u8,
+        point_len: usize,
+        out: *mut u32,
+    ) -> u16 {
         let point = unsafe { bytes_arg(point_ptr, point_len) };
-        code(with_host(|h| h.datastore_delete_by_index_scan_point_bsatn(index_id, point)), |v| unsafe { *out = v })
+        code(
+            with_host(|h| h.datastore_delete_by_index_scan_point_bsatn(index_id, point)),
+            |v| unsafe { *out = v },
+        )
     }
-    pub unsafe fn datastore_delete_all_by_eq_bsatn(table_id: u32, rel_ptr: *const u8, rel_len: usize, out: *mut u32) -> u16 {
+    pub unsafe fn datastore_delete_all_by_eq_bsatn(
+        table_id: u32,
+        rel_ptr: *const u8,
+        rel_len: usize,
+        out: *mut u32,
+    ) -> u16 {
         let rel = unsafe { bytes_arg(rel_ptr, rel_len) };
-        code(with_host(|h| h.datastore_delete_all_by_eq_bsatn(table_id, rel)), |v| unsafe { *out = v })
+        code(
+            with_host(|h| h.datastore_delete_all_by_eq_bsatn(table_id, rel)),
+            |v| unsafe { *out = v },
+        )
     }
     pub unsafe fn row_iter_bsatn_advance(iter: RowIter, buffer_ptr: *mut u8, buffer_len_ptr: *mut usize) -> i16 {
         let capacity = unsafe { *buffer_len_ptr };
@@ -228,7 +274,10 @@ pub mod imports {
                 -1
             }
             Ok(Some(chunk)) if chunk.len() > capacity => {
-                panic!("native host returned a {}-byte chunk for a {capacity}-byte buffer", chunk.len())
+                panic!(
+                    "native host returned a {}-byte chunk for a {capacity}-byte buffer",
+                    chunk.len()
+                )
             }
             Ok(Some(chunk)) => {
                 unsafe {
@@ -245,17 +294,28 @@ pub mod imports {
     }
     pub unsafe fn datastore_insert_bsatn(table_id: u32, row_ptr: *mut u8, row_len_ptr: *mut usize) -> u16 {
         let row = unsafe { bytes_arg(row_ptr, *row_len_ptr) }.to_vec();
-        code(with_host(|h| h.datastore_insert_bsatn(table_id, &row)), |generated| unsafe {
-            std::ptr::copy_nonoverlapping(generated.as_ptr(), row_ptr, generated.len().min(row.len()));
-            *row_len_ptr = generated.len();
-        })
+        code(
+            with_host(|h| h.datastore_insert_bsatn(table_id, &row)),
+            |generated| unsafe {
+                std::ptr::copy_nonoverlapping(generated.as_ptr(), row_ptr, generated.len().min(row.len()));
+                *row_len_ptr = generated.len();
+            },
+        )
     }
-    pub unsafe fn datastore_update_bsatn(table_id: u32, index_id: u32, row_ptr: *mut u8, row_len_ptr: *mut usize) -> u16 {
+    pub unsafe fn datastore_update_bsatn(
+        table_id: u32,
+        index_id: u32,
+        row_ptr: *mut u8,
+        row_len_ptr: *mut usize,
+    ) -> u16 {
         let row = unsafe { bytes_arg(row_ptr, *row_len_ptr) }.to_vec();
-        code(with_host(|h| h.datastore_update_bsatn(table_id, index_id, &row)), |generated| unsafe {
-            std::ptr::copy_nonoverlapping(generated.as_ptr(), row_ptr, generated.len().min(row.len()));
-            *row_len_ptr = generated.len();
-        })
+        code(
+            with_host(|h| h.datastore_update_bsatn(table_id, index_id, &row)),
+            |generated| unsafe {
+                std::ptr::copy_nonoverlapping(generated.as_ptr(), row_ptr, generated.len().min(row.len()));
+                *row_len_ptr = generated.len();
+            },
+        )
     }
     pub unsafe fn datastore_clear(table_id: u32, out: *mut u64) -> u16 {
         code(with_host(|h| h.datastore_clear(table_id)), |v| unsafe { *out = v })
@@ -313,7 +373,9 @@ pub mod imports {
         message_ptr: *const u8,
         message_len: usize,
     ) {
-        let opt = |ptr: *const u8, len| (!ptr.is_null()).then(|| String::from_utf8_lossy(unsafe { bytes_arg(ptr, len) }).into_owned());
+        let opt = |ptr: *const u8, len| {
+            (!ptr.is_null()).then(|| String::from_utf8_lossy(unsafe { bytes_arg(ptr, len) }).into_owned())
+        };
         let (target, file) = (opt(target_ptr, target_len), opt(filename_ptr, filename_len));
         let message = String::from_utf8_lossy(unsafe { bytes_arg(message_ptr, message_len) }).into_owned();
         with_host(|h| h.console_log(level, target.as_deref(), file.as_deref(), line_number, &message))

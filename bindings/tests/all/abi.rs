@@ -26,7 +26,10 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn byte(&mut self) -> u8 {
-        let b = *self.bytes.get(self.pos).unwrap_or_else(|| panic!("truncated wasm at byte {}", self.pos));
+        let b = *self
+            .bytes
+            .get(self.pos)
+            .unwrap_or_else(|| panic!("truncated wasm at byte {}", self.pos));
         self.pos += 1;
         b
     }
@@ -43,7 +46,9 @@ impl<'a> Reader<'a> {
     }
     fn name(&mut self) -> String {
         let len = self.leb() as usize;
-        let name = std::str::from_utf8(&self.bytes[self.pos..self.pos + len]).expect("names are UTF-8").to_owned();
+        let name = std::str::from_utf8(&self.bytes[self.pos..self.pos + len])
+            .expect("names are UTF-8")
+            .to_owned();
         self.pos += len;
         name
     }
@@ -64,7 +69,10 @@ fn read_abi(bytes: &[u8]) -> Abi {
     assert_eq!(&bytes[..8], b"\0asm\x01\0\0\0", "not a wasm module");
     let mut r = Reader { bytes, pos: 8 };
     let (mut types, mut funcs) = (Vec::new(), Vec::new());
-    let mut abi = Abi { imports: Vec::new(), exports: BTreeMap::new() };
+    let mut abi = Abi {
+        imports: Vec::new(),
+        exports: BTreeMap::new(),
+    };
     while r.pos < bytes.len() {
         let id = r.byte();
         let size = r.leb() as usize;
@@ -136,11 +144,23 @@ fn known_imports() -> BTreeMap<(&'static str, &'static str), Sig> {
     }
     m.insert(("spacetime_10.0", "console_log"), sig(&i32x(8), &[]));
     m.insert(("spacetime_10.0", "identity"), sig(&["i32"], &[]));
-    m.insert(("spacetime_10.0", "volatile_nonatomic_schedule_immediate"), sig(&i32x(4), &[]));
-    m.insert(("spacetime_10.1", "bytes_source_remaining_length"), sig(&i32x(2), &["i32"]));
+    m.insert(
+        ("spacetime_10.0", "volatile_nonatomic_schedule_immediate"),
+        sig(&i32x(4), &[]),
+    );
+    m.insert(
+        ("spacetime_10.1", "bytes_source_remaining_length"),
+        sig(&i32x(2), &["i32"]),
+    );
     m.insert(("spacetime_10.2", "get_jwt"), sig(&i32x(2), &["i32"]));
-    m.insert(("spacetime_10.4", "datastore_index_scan_point_bsatn"), sig(&i32x(4), &["i32"]));
-    m.insert(("spacetime_10.4", "datastore_delete_by_index_scan_point_bsatn"), sig(&i32x(4), &["i32"]));
+    m.insert(
+        ("spacetime_10.4", "datastore_index_scan_point_bsatn"),
+        sig(&i32x(4), &["i32"]),
+    );
+    m.insert(
+        ("spacetime_10.4", "datastore_delete_by_index_scan_point_bsatn"),
+        sig(&i32x(4), &["i32"]),
+    );
     m.insert(("spacetime_10.5", "datastore_clear"), sig(&i32x(2), &["i32"]));
     m
 }
@@ -152,8 +172,15 @@ fn check_module(module: ModuleCrate, describers: &[&str]) {
     assert!(!abi.imports.is_empty(), "{} imports nothing", module.package);
     for (m, name, sig) in &abi.imports {
         match known.get(&(m.as_str(), name.as_str())) {
-            Some(expected) => assert_eq!(sig, expected, "{m}.{name} has the wrong signature in {}", module.package),
-            None => panic!("{} imports {m}.{name}, which is not a spacetime_10.x ABI function", module.package),
+            Some(expected) => assert_eq!(
+                sig, expected,
+                "{m}.{name} has the wrong signature in {}",
+                module.package
+            ),
+            None => panic!(
+                "{} imports {m}.{name}, which is not a spacetime_10.x ABI function",
+                module.package
+            ),
         }
     }
 
@@ -170,9 +197,19 @@ fn check_module(module: ModuleCrate, describers: &[&str]) {
         ("__preinit__15_init_log", (vec![], vec![])),
     ];
     for (name, sig) in expected {
-        assert_eq!(abi.exports.get(name), Some(&Some(sig)), "export {name} of {}", module.package);
+        assert_eq!(
+            abi.exports.get(name),
+            Some(&Some(sig)),
+            "export {name} of {}",
+            module.package
+        );
     }
-    assert_eq!(abi.exports.get("memory"), Some(&None), "{} must export its memory", module.package);
+    assert_eq!(
+        abi.exports.get("memory"),
+        Some(&None),
+        "{} must export its memory",
+        module.package
+    );
     let found: Vec<&str> = abi
         .exports
         .keys()
@@ -185,7 +222,15 @@ fn check_module(module: ModuleCrate, describers: &[&str]) {
 fn quickstart_chat_imports_only_the_abi() {
     check_module(
         QUICKSTART_CHAT,
-        &["identity_connected", "identity_disconnected", "init", "message", "send_message", "set_name", "user"],
+        &[
+            "identity_connected",
+            "identity_disconnected",
+            "init",
+            "message",
+            "send_message",
+            "set_name",
+            "user",
+        ],
     );
 }
 
@@ -194,10 +239,30 @@ fn all_features_imports_only_the_abi() {
     check_module(
         ALL_FEATURES,
         &[
-            "add_player", "audit_log", "clear_all", "count_players", "delete_player", "delete_player_row",
-            "delete_players_below", "delete_players_by_color", "every_type", "fail", "init", "insert_every_type",
-            "insert_every_type_row", "level_up", "on_connect", "on_disconnect", "on_tick", "player", "reminder", "roll", "schedule_reminder",
-            "send_reminder", "tick", "tick_count",
+            "add_player",
+            "audit_log",
+            "clear_all",
+            "count_players",
+            "delete_player",
+            "delete_player_row",
+            "delete_players_below",
+            "delete_players_by_color",
+            "every_type",
+            "fail",
+            "init",
+            "insert_every_type",
+            "insert_every_type_row",
+            "level_up",
+            "on_connect",
+            "on_disconnect",
+            "on_tick",
+            "player",
+            "reminder",
+            "roll",
+            "schedule_reminder",
+            "send_reminder",
+            "tick",
+            "tick_count",
         ],
     );
 }

@@ -16,7 +16,10 @@ fn decodes_the_params_product() {
 #[test]
 fn rejects_trailing_and_truncated_input_naming_the_reducer() {
     let err = decode_args::<(u8,)>("add", &[1, 2]).unwrap_err();
-    assert!(err.contains("reducer `add`") && err.contains("1 unexpected bytes"), "{err}");
+    assert!(
+        err.contains("reducer `add`") && err.contains("1 unexpected bytes"),
+        "{err}"
+    );
     let err = decode_args::<(u32,)>("add", &[1, 2]).unwrap_err();
     assert!(err.contains("unexpected end of input"), "{err}");
     let err = decode_args::<()>("tick", &[0]).unwrap_err();

@@ -44,9 +44,18 @@ struct Cell {
 
 #[test]
 fn struct_encodes_fields_in_order() {
-    let bytes = to_vec(&P { id: 7, name: "x".into() });
+    let bytes = to_vec(&P {
+        id: 7,
+        name: "x".into(),
+    });
     assert_eq!(bytes, [7, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, b'x']);
-    assert_eq!(from_slice::<P>(&bytes), Ok(P { id: 7, name: "x".into() }));
+    assert_eq!(
+        from_slice::<P>(&bytes),
+        Ok(P {
+            id: 7,
+            name: "x".into()
+        })
+    );
 }
 
 #[test]
@@ -56,7 +65,11 @@ fn enum_encodes_tag_then_payload() {
     assert_eq!(from_slice::<E>(&[1, 1, 0, 0, 0]), Ok(E::B(1)));
     assert_eq!(
         from_slice::<E>(&[2]),
-        Err(DecodeError::InvalidTag { tag: 2, type_name: "E", num_variants: 2 })
+        Err(DecodeError::InvalidTag {
+            tag: 2,
+            type_name: "E",
+            num_variants: 2
+        })
     );
 }
 
@@ -77,7 +90,10 @@ fn types_are_named_products_and_sums() {
         P::make_type(&mut InlineTypes),
         AlgebraicType::product([("id", AlgebraicType::U64), ("name", AlgebraicType::String)])
     );
-    assert_eq!(E::make_type(&mut InlineTypes), AlgebraicType::sum([("A", AlgebraicType::unit()), ("B", AlgebraicType::U32)]));
+    assert_eq!(
+        E::make_type(&mut InlineTypes),
+        AlgebraicType::sum([("A", AlgebraicType::unit()), ("B", AlgebraicType::U32)])
+    );
     assert_eq!(
         Tuple::make_type(&mut InlineTypes),
         AlgebraicType::Product(ProductType::new(vec![
@@ -86,7 +102,10 @@ fn types_are_named_products_and_sums() {
         ]))
     );
     // A raw identifier field is named without its `r#`.
-    assert_eq!(Cell::make_type(&mut InlineTypes), AlgebraicType::product([("type", AlgebraicType::U8)]));
+    assert_eq!(
+        Cell::make_type(&mut InlineTypes),
+        AlgebraicType::product([("type", AlgebraicType::U8)])
+    );
 }
 
 /// A variant with one named field is a newtype variant, as in SpacetimeDB; the crate path

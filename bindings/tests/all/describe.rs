@@ -83,7 +83,18 @@ fn sections_appear_in_first_use_order() {
             _ => "other",
         })
         .collect();
-    assert_eq!(kinds, ["Typespace", "Types", "Reducers", "ExplicitNames", "LifeCycleReducers", "Tables", "Schedules"]);
+    assert_eq!(
+        kinds,
+        [
+            "Typespace",
+            "Types",
+            "Reducers",
+            "ExplicitNames",
+            "LifeCycleReducers",
+            "Tables",
+            "Schedules"
+        ]
+    );
 }
 
 #[test]
@@ -94,7 +105,14 @@ fn named_types_reserve_their_slot_before_their_fields() {
     };
     let names: Vec<(Vec<String>, String, u32, bool)> = types
         .iter()
-        .map(|t| (t.source_name.scope.clone(), t.source_name.source_name.clone(), t.ty.0, t.custom_ordering))
+        .map(|t| {
+            (
+                t.source_name.scope.clone(),
+                t.source_name.source_name.clone(),
+                t.ty.0,
+                t.custom_ordering,
+            )
+        })
         .collect();
     // `buy` registers Price first; Item reserves slot 1 before Kind (2); Job is 3.
     assert_eq!(
@@ -106,11 +124,20 @@ fn named_types_reserve_their_slot_before_their_fields() {
             (vec![], "Job".to_string(), 3, true),
         ]
     );
-    let Some(Section::Typespace(ts)) = sections.first() else { panic!("typespace first") };
+    let Some(Section::Typespace(ts)) = sections.first() else {
+        panic!("typespace first")
+    };
     let item = ts.types[1].as_product().expect("Item is a product");
     assert_eq!(item.elements[2].algebraic_type, AlgebraicType::Ref(AlgebraicTypeRef(2)));
     assert_eq!(item.elements[4].algebraic_type, AlgebraicType::Ref(AlgebraicTypeRef(0)));
-    assert_eq!(RawScopedTypeNameV10 { scope: vec![], source_name: "x".into() }.source_name, "x");
+    assert_eq!(
+        RawScopedTypeNameV10 {
+            scope: vec![],
+            source_name: "x".into()
+        }
+        .source_name,
+        "x"
+    );
 }
 
 #[test]
@@ -138,7 +165,11 @@ fn table_entry_mirrors_the_attributes() {
         [
             (Some("item_sku_idx_hash"), Some("sku"), &hash(&[1])),
             (Some("item_id_idx_btree"), Some("id"), &btree(&[0])),
-            (Some("item_kind_price_cents_idx_btree"), Some("by_kind_and_price"), &btree(&[2, 3])),
+            (
+                Some("item_kind_price_cents_idx_btree"),
+                Some("by_kind_and_price"),
+                &btree(&[2, 3])
+            ),
             (Some("item_owner_idx_btree"), Some("owner"), &btree(&[5])),
         ]
     );
@@ -152,9 +183,19 @@ fn table_entry_mirrors_the_attributes() {
     assert_eq!(unique, [&[0u16][..], &[1u16][..]]);
     assert!(item.constraints.iter().all(|c| c.source_name.is_none()));
     assert_eq!(item.sequences.len(), 1);
-    assert_eq!((item.sequences[0].column, item.sequences[0].increment, item.sequences[0].start), (0, 1, None));
+    assert_eq!(
+        (
+            item.sequences[0].column,
+            item.sequences[0].increment,
+            item.sequences[0].start
+        ),
+        (0, 1, None)
+    );
     assert_eq!(item.default_values.len(), 1);
-    assert_eq!((item.default_values[0].col_id, item.default_values[0].value.as_slice()), (6, &[7u8, 0][..]));
+    assert_eq!(
+        (item.default_values[0].col_id, item.default_values[0].value.as_slice()),
+        (6, &[7u8, 0][..])
+    );
 
     let job = &tables[1];
     assert_eq!(job.table_access, TableAccess::Private);
@@ -162,7 +203,11 @@ fn table_entry_mirrors_the_attributes() {
         panic!("no Schedules section")
     };
     assert_eq!(
-        (schedules[0].table_name.as_str(), schedules[0].schedule_at_col, schedules[0].function_name.as_str()),
+        (
+            schedules[0].table_name.as_str(),
+            schedules[0].schedule_at_col,
+            schedules[0].function_name.as_str()
+        ),
         ("job", 1, "run_job")
     );
 }
@@ -175,7 +220,13 @@ fn reducers_lifecycles_and_explicit_names() {
     };
     let summary: Vec<(&str, FunctionVisibility, Vec<Option<&str>>)> = reducers
         .iter()
-        .map(|r| (r.source_name.as_str(), r.visibility.clone(), r.params.elements.iter().map(|e| e.name()).collect()))
+        .map(|r| {
+            (
+                r.source_name.as_str(),
+                r.visibility.clone(),
+                r.params.elements.iter().map(|e| e.name()).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -185,15 +236,24 @@ fn reducers_lifecycles_and_explicit_names() {
             ("run_job", FunctionVisibility::ClientCallable, vec![Some("_job")]),
         ]
     );
-    assert!(reducers.iter().all(|r| r.ok_return_type == AlgebraicType::unit() && r.err_return_type == AlgebraicType::String));
-    let Some(Section::LifeCycleReducers(lc)) = sections.iter().find(|s| matches!(s, Section::LifeCycleReducers(_))) else {
+    assert!(reducers
+        .iter()
+        .all(|r| r.ok_return_type == AlgebraicType::unit() && r.err_return_type == AlgebraicType::String));
+    let Some(Section::LifeCycleReducers(lc)) = sections.iter().find(|s| matches!(s, Section::LifeCycleReducers(_)))
+    else {
         panic!("no LifeCycleReducers section")
     };
-    assert_eq!((lc[0].lifecycle_spec.clone(), lc[0].function_name.as_str()), (Lifecycle::OnConnect, "connect"));
+    assert_eq!(
+        (lc[0].lifecycle_spec.clone(), lc[0].function_name.as_str()),
+        (Lifecycle::OnConnect, "connect")
+    );
     let Some(Section::ExplicitNames(names)) = sections.iter().find(|s| matches!(s, Section::ExplicitNames(_))) else {
         panic!("no ExplicitNames section")
     };
-    let mapping = |s: &str, c: &str| NameMapping { source_name: s.into(), canonical_name: c.into() };
+    let mapping = |s: &str, c: &str| NameMapping {
+        source_name: s.into(),
+        canonical_name: c.into(),
+    };
     assert_eq!(
         names.entries,
         [

@@ -37,7 +37,12 @@ pub struct Account {
 
 #[reducer]
 fn add_account(ctx: &ReducerContext, name: String, level: u32) -> Result<(), String> {
-    ctx.db.account().try_insert(Account { id: 0, name, level, region: 0 })?;
+    ctx.db.account().try_insert(Account {
+        id: 0,
+        name,
+        level,
+        region: 0,
+    })?;
     Ok(())
 }
 
@@ -119,10 +124,23 @@ impl MemHost {
             }
             _ => return Err(Errno::NO_SUCH_INDEX.code()),
         };
-        Ok(state.rows.iter().enumerate().filter(|(_, a)| keep(a)).map(|(i, _)| i).collect())
+        Ok(state
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| keep(a))
+            .map(|(i, _)| i)
+            .collect())
     }
 
-    fn matching_range(&self, index_id: u32, prefix: &[u8], elems: u16, rstart: &[u8], rend: &[u8]) -> Result<Vec<usize>, u16> {
+    fn matching_range(
+        &self,
+        index_id: u32,
+        prefix: &[u8],
+        elems: u16,
+        rstart: &[u8],
+        rend: &[u8],
+    ) -> Result<Vec<usize>, u16> {
         let bad = Errno::BSATN_DECODE_ERROR.code();
         let state = self.0.borrow();
         let keep: Box<dyn Fn(&Account) -> bool> = match (index_id, elems) {
@@ -138,7 +156,13 @@ impl MemHost {
             (BY_REGION, _) => return Err(Errno::WRONG_INDEX_ALGO.code()),
             _ => return Err(bad),
         };
-        Ok(state.rows.iter().enumerate().filter(|(_, a)| keep(a)).map(|(i, _)| i).collect())
+        Ok(state
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| keep(a))
+            .map(|(i, _)| i)
+            .collect())
     }
 
     fn open_iter(&self, rows: Vec<usize>) -> RowIter {
@@ -200,17 +224,39 @@ impl Host for MemHost {
         let rows = self.matching_point(index_id, point)?;
         Ok(self.remove(rows))
     }
-    fn datastore_index_scan_range_bsatn(&mut self, index_id: u32, prefix: &[u8], elems: u16, rstart: &[u8], rend: &[u8]) -> Result<RowIter, u16> {
+    fn datastore_index_scan_range_bsatn(
+        &mut self,
+        index_id: u32,
+        prefix: &[u8],
+        elems: u16,
+        rstart: &[u8],
+        rend: &[u8],
+    ) -> Result<RowIter, u16> {
         let rows = self.matching_range(index_id, prefix, elems, rstart, rend)?;
         Ok(self.open_iter(rows))
     }
-    fn datastore_delete_by_index_scan_range_bsatn(&mut self, index_id: u32, prefix: &[u8], elems: u16, rstart: &[u8], rend: &[u8]) -> Result<u32, u16> {
+    fn datastore_delete_by_index_scan_range_bsatn(
+        &mut self,
+        index_id: u32,
+        prefix: &[u8],
+        elems: u16,
+        rstart: &[u8],
+        rend: &[u8],
+    ) -> Result<u32, u16> {
         let rows = self.matching_range(index_id, prefix, elems, rstart, rend)?;
         Ok(self.remove(rows))
     }
     fn datastore_delete_all_by_eq_bsatn(&mut self, _: u32, relation: &[u8]) -> Result<u32, u16> {
         let doomed: Vec<Account> = from_slice(relation).map_err(|_| Errno::BSATN_DECODE_ERROR.code())?;
-        let rows = self.0.borrow().rows.iter().enumerate().filter(|(_, r)| doomed.contains(r)).map(|(i, _)| i).collect();
+        let rows = self
+            .0
+            .borrow()
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| doomed.contains(r))
+            .map(|(i, _)| i)
+            .collect();
         Ok(self.remove(rows))
     }
     fn row_iter_next_chunk(&mut self, iter: RowIter) -> Result<Option<Vec<u8>>, u16> {
@@ -225,7 +271,12 @@ impl Host for MemHost {
         }
     }
     fn row_iter_bsatn_close(&mut self, iter: RowIter) -> Result<(), u16> {
-        self.0.borrow_mut().iters.remove(&iter.0).map(drop).ok_or(Errno::NO_SUCH_ITER.code())
+        self.0
+            .borrow_mut()
+            .iters
+            .remove(&iter.0)
+            .map(drop)
+            .ok_or(Errno::NO_SUCH_ITER.code())
     }
     fn datastore_insert_bsatn(&mut self, _: u32, row: &[u8]) -> Result<Vec<u8>, u16> {
         let mut row: Account = from_slice(row).map_err(|_| Errno::BSATN_DECODE_ERROR.code())?;
@@ -251,7 +302,11 @@ impl Host for MemHost {
         }
         let row: Account = from_slice(row).map_err(|_| Errno::BSATN_DECODE_ERROR.code())?;
         let mut state = self.0.borrow_mut();
-        let slot = state.rows.iter_mut().find(|r| r.id == row.id).ok_or(Errno::NO_SUCH_ROW.code())?;
+        let slot = state
+            .rows
+            .iter_mut()
+            .find(|r| r.id == row.id)
+            .ok_or(Errno::NO_SUCH_ROW.code())?;
         *slot = row;
         Ok(Vec::new())
     }
@@ -262,14 +317,28 @@ impl Host for MemHost {
         Ok(n)
     }
     fn bytes_sink_write(&mut self, sink: BytesSink, bytes: &[u8]) -> Result<(), u16> {
-        self.0.borrow_mut().sinks.entry(sink.0).or_default().extend_from_slice(bytes);
+        self.0
+            .borrow_mut()
+            .sinks
+            .entry(sink.0)
+            .or_default()
+            .extend_from_slice(bytes);
         Ok(())
     }
     fn bytes_source_take(&mut self, source: BytesSource) -> Result<Vec<u8>, u16> {
-        self.0.borrow_mut().sources.remove(&source.0).ok_or(Errno::NO_SUCH_BYTES.code())
+        self.0
+            .borrow_mut()
+            .sources
+            .remove(&source.0)
+            .ok_or(Errno::NO_SUCH_BYTES.code())
     }
     fn console_log(&mut self, level: u8, target: Option<&str>, file: Option<&str>, _line: u32, message: &str) {
-        self.0.borrow_mut().logs.push((level, target.map(str::to_owned), file.map(str::to_owned), message.to_owned()));
+        self.0.borrow_mut().logs.push((
+            level,
+            target.map(str::to_owned),
+            file.map(str::to_owned),
+            message.to_owned(),
+        ));
     }
 }
 
@@ -280,7 +349,12 @@ fn install() -> MemHost {
 }
 
 fn account(name: &str, level: u32, region: u8) -> Account {
-    Account { id: 0, name: name.to_owned(), level, region }
+    Account {
+        id: 0,
+        name: name.to_owned(),
+        level,
+        region,
+    }
 }
 
 #[test]
@@ -295,7 +369,10 @@ fn insert_fills_auto_inc_and_reports_unique_violations() {
     assert_eq!(table.try_insert(ada.clone()).map(|r| r.id).ok(), Some(1));
     let err = table.try_insert(account("ada", 9, 9)).unwrap_err();
     assert!(matches!(err, TryInsertError::UniqueConstraintViolation(_)));
-    assert_eq!(err.to_string(), "insertion error on table `account`:duplicate unique column");
+    assert_eq!(
+        err.to_string(),
+        "insertion error on table `account`:duplicate unique column"
+    );
     assert_eq!(table.count(), 2);
     assert_eq!(table.iter().map(|a| a.name).collect::<Vec<_>>(), ["ada", "bob"]);
 }
@@ -327,7 +404,10 @@ fn ranged_and_hash_indexes_filter_and_delete() {
     assert_eq!(names(&mut table.level().filter(2u32)), ["b", "c"]);
     assert_eq!(names(&mut table.level().filter(2u32..5)), ["b", "c", "d"]);
     assert_eq!(names(&mut table.level().filter(..=2u32)), ["a", "b", "c"]);
-    assert_eq!(names(&mut table.level().filter((Bound::Excluded(2u32), Bound::Unbounded))), ["d", "e"]);
+    assert_eq!(
+        names(&mut table.level().filter((Bound::Excluded(2u32), Bound::Unbounded))),
+        ["d", "e"]
+    );
     assert_eq!(names(&mut table.by_level_and_name().filter(2u32)), ["b", "c"]);
     assert_eq!(names(&mut table.by_level_and_name().filter((2u32, "c"..))), ["c"]);
     assert_eq!(names(&mut table.by_level_and_name().filter((2u32, "b"))), ["b"]);
@@ -346,21 +426,45 @@ fn exports_describe_the_module_and_dispatch_reducers() {
     spacetimedb::rt::register_table::<account__TableHandle>();
     spacetimedb::rt::register_reducer::<add_account>();
     spacetimedb::rt::__describe_module__(BytesSink(1));
-    let def: RawModuleDef = from_slice(&host.0.borrow_mut().sinks.remove(&1).expect("definition written")).expect("decodes");
-    let RawModuleDef::V10(def) = def else { panic!("expected a V10 definition") };
+    let def: RawModuleDef =
+        from_slice(&host.0.borrow_mut().sinks.remove(&1).expect("definition written")).expect("decodes");
+    let RawModuleDef::V10(def) = def else {
+        panic!("expected a V10 definition")
+    };
     let reducers = def.sections.iter().find_map(|s| match s {
         RawModuleDefV10Section::Reducers(r) => Some(r),
         _ => None,
     });
-    let id = reducers.and_then(|r| r.iter().position(|r| r.source_name == "add_account")).expect("add_account described");
+    let id = reducers
+        .and_then(|r| r.iter().position(|r| r.source_name == "add_account"))
+        .expect("add_account described");
 
     let mut args = to_vec(&"ada".to_string());
     args.extend(to_vec(&7u32));
     host.0.borrow_mut().sources.insert(5, args.clone());
     let sender = [1u64, 2, 3, 4];
-    let ret = spacetimedb::rt::__call_reducer__(id, sender[0], sender[1], sender[2], sender[3], 0, 0, 1_000, BytesSource(5), BytesSink(2));
+    let ret = spacetimedb::rt::__call_reducer__(
+        id,
+        sender[0],
+        sender[1],
+        sender[2],
+        sender[3],
+        0,
+        0,
+        1_000,
+        BytesSource(5),
+        BytesSink(2),
+    );
     assert_eq!(ret, 0);
-    assert_eq!(host.0.borrow().rows.iter().map(|a| (a.name.as_str(), a.level)).collect::<Vec<_>>(), [("ada", 7)]);
+    assert_eq!(
+        host.0
+            .borrow()
+            .rows
+            .iter()
+            .map(|a| (a.name.as_str(), a.level))
+            .collect::<Vec<_>>(),
+        [("ada", 7)]
+    );
 
     host.0.borrow_mut().sources.insert(6, args);
     let ret = spacetimedb::rt::__call_reducer__(id, 0, 0, 0, 0, 0, 0, 1_000, BytesSource(6), BytesSink(3));
@@ -371,7 +475,10 @@ fn exports_describe_the_module_and_dispatch_reducers() {
     let ret = spacetimedb::rt::__call_reducer__(id, 0, 0, 0, 0, 0, 0, 1_000, BytesSource::INVALID, BytesSink(4));
     assert_eq!(ret, 1);
     let message = String::from_utf8(host.0.borrow_mut().sinks.remove(&4).expect("error written")).expect("utf-8");
-    assert!(message.starts_with("invalid arguments for reducer `add_account`"), "{message}");
+    assert!(
+        message.starts_with("invalid arguments for reducer `add_account`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -385,7 +492,18 @@ fn logs_and_panics_reach_console_log() {
     let _ = std::panic::take_hook();
     assert!(result.is_err());
     let logs = host.logs();
-    assert_eq!(logs[0], (2, Some("demo".to_string()), Some(file!().to_string()), "hello 42".to_string()));
-    assert_eq!((logs[1].0, logs[1].1.clone(), logs[1].3.as_str()), (101, None, "boom 1"));
+    assert_eq!(
+        logs[0],
+        (
+            2,
+            Some("demo".to_string()),
+            Some(file!().to_string()),
+            "hello 42".to_string()
+        )
+    );
+    assert_eq!(
+        (logs[1].0, logs[1].1.clone(), logs[1].3.as_str()),
+        (101, None, "boom 1")
+    );
     assert_eq!(logs[1].2.as_deref(), Some(file!()));
 }

@@ -52,9 +52,15 @@ fn prefix_values_precede_the_ranged_column() {
 
 #[test]
 fn values_for_every_column_form_a_point() {
-    assert_eq!(point::<(u32, i64), (), _>((1u32, -1i64)), (true, 2, vec![1, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255]));
+    assert_eq!(
+        point::<(u32, i64), (), _>((1u32, -1i64)),
+        (true, 2, vec![1, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255])
+    );
     let name = String::from("x");
-    assert_eq!(point::<(String,), SingleBound, _>(&name), (true, 1, vec![1, 0, 0, 0, b'x']));
+    assert_eq!(
+        point::<(String,), SingleBound, _>(&name),
+        (true, 1, vec![1, 0, 0, 0, b'x'])
+    );
     assert!(!point::<(u32, i64), (), _>((1u32, 0i64..)).0);
     assert_eq!(point::<(u32, i64), SingleBound, _>(1u32).1, 1);
 }

@@ -23,7 +23,10 @@ fn time_and_id_reducers_run() {
     set_host(Some(Box::new(LogOnlyHost)));
     let ctx = ReducerContext::__dummy();
     let earlier = Timestamp::from_micros_since_unix_epoch(-1_500_000);
-    assert_eq!(module::surface_time(&ctx, earlier, TimeDuration::from_micros(2_500)), Ok(()));
+    assert_eq!(
+        module::surface_time(&ctx, earlier, TimeDuration::from_micros(2_500)),
+        Ok(())
+    );
     let id = Identity::from_claims("localhost", "alice");
     let uid = Uuid::from_random_bytes_v4([7; 16]);
     assert_eq!(module::surface_ids(&ctx, id, ConnectionId::from_u128(3), uid), Ok(()));
@@ -35,5 +38,8 @@ fn a_dummy_context_is_internal_and_mints_uuids() {
     assert!(ctx.sender_auth().is_internal() && ctx.sender_auth().jwt().is_none());
     let (a, b) = (ctx.new_uuid_v7().unwrap(), ctx.new_uuid_v7().unwrap());
     assert!(a < b, "v7 UUIDs of one call sort in creation order: {a} {b}");
-    assert_eq!(ctx.new_uuid_v4().unwrap().get_version(), Some(spacetimedb::sats::uuid::Version::V4));
+    assert_eq!(
+        ctx.new_uuid_v4().unwrap().get_version(),
+        Some(spacetimedb::sats::uuid::Version::V4)
+    );
 }

@@ -134,7 +134,10 @@ pub fn surface_init(ctx: &ReducerContext) {
         note: "every second".into(),
     });
     let at = ctx.timestamp + duration!(500ms);
-    ctx.db.surface_alarm().insert(SurfaceAlarm { scheduled_id: 0, when: ScheduleAt::Time(at) });
+    ctx.db.surface_alarm().insert(SurfaceAlarm {
+        scheduled_id: 0,
+        when: ScheduleAt::Time(at),
+    });
 }
 
 #[reducer(client_connected)]
@@ -230,14 +233,27 @@ pub fn surface_queries(ctx: &ReducerContext, name: String, min_age: u8) -> Reduc
     let _ = handle.find(ctx.sender());
     let ranged: RangedIndex<surface_user__TableHandle, (u8,), _> = users.age();
     let _ = ranged.filter(1u8..=3).next();
-    let _ = ctx.db.surface_message().sender().filter(&ctx.sender()).map(|m| m.id).max();
+    let _ = ctx
+        .db
+        .surface_message()
+        .sender()
+        .filter(&ctx.sender())
+        .map(|m| m.id)
+        .max();
     let everything: Vec<SurfaceMessage> = ctx.db.surface_message().iter().collect();
     for message in everything {
         ctx.db.surface_message().id().delete(message.id);
     }
     let _: u64 = ctx.db.surface_event().clear();
-    assert_bsatn(&SurfaceBlob { bytes: vec![1], tag: None });
-    let bytes: Vec<u8> = spacetimedb::sats::bsatn::to_vec(&SurfaceBlob { bytes: vec![1], tag: Some(2) }).map_err(|e| e.to_string())?;
+    assert_bsatn(&SurfaceBlob {
+        bytes: vec![1],
+        tag: None,
+    });
+    let bytes: Vec<u8> = spacetimedb::sats::bsatn::to_vec(&SurfaceBlob {
+        bytes: vec![1],
+        tag: Some(2),
+    })
+    .map_err(|e| e.to_string())?;
     let back: SurfaceBlob = spacetimedb::sats::bsatn::from_slice(&bytes).map_err(|e| e.to_string())?;
     log::debug!("{back:?}");
     assert_borrowing_decode::<SurfacePoint>();
@@ -258,7 +274,13 @@ fn count_through_traits<C>(ctx: &C) -> u64
 where
     C: CtxDbWrite + CtxWithSender + CtxWithTimestamp + CtxWithSenderAuth + CtxWithRng,
 {
-    let _ = (ctx.sender(), ctx.timestamp(), ctx.sender_auth().is_internal(), ctx.random::<u8>(), ctx.rng());
+    let _ = (
+        ctx.sender(),
+        ctx.timestamp(),
+        ctx.sender_auth().is_internal(),
+        ctx.random::<u8>(),
+        ctx.rng(),
+    );
     let read_only: &LocalReadOnly = ctx.db_read_only();
     let users = read_only.surface_user();
     let by_id: UniqueColumnReadOnly<surface_user__TableHandle, Identity, _> = users.identity();
@@ -289,7 +311,13 @@ pub fn surface_randomness(ctx: &ReducerContext) {
     let _: u32 = ctx.rng().gen();
     let coin: bool = ctx.random();
     let x: f64 = ctx.rng().gen();
-    log::trace!("{roll} {coin} {x} {} {} {} {}", count_users(&ctx.db), count_through_traits(ctx), count_through_db_context(ctx), count_read_only(ctx));
+    log::trace!(
+        "{roll} {coin} {x} {} {} {} {}",
+        count_users(&ctx.db),
+        count_through_traits(ctx),
+        count_through_db_context(ctx),
+        count_read_only(ctx)
+    );
     #[allow(deprecated)]
     let me = ctx.identity();
     assert_eq!(me, ctx.database_identity());
@@ -388,14 +416,44 @@ pub fn surface_ids(ctx: &ReducerContext, other: Identity, conn: ConnectionId, ui
 #[reducer]
 pub fn surface_many_args(
     _ctx: &ReducerContext,
-    a: u8, b: u8, c: u8, d: u8, e: u8, f: u8, g: u8, h: u8,
-    i: u8, j: u8, k: u8, l: u8, m: u8, n: u8, o: u8, p: u8,
-    q: u8, r: u8, s: u8, t: u8, u: u8, v: u8, w: u8, x: u8,
-    y: u8, z: u8, aa: u8, ab: u8, ac: u8, ad: u8, ae: u8, af: String,
+    a: u8,
+    b: u8,
+    c: u8,
+    d: u8,
+    e: u8,
+    f: u8,
+    g: u8,
+    h: u8,
+    i: u8,
+    j: u8,
+    k: u8,
+    l: u8,
+    m: u8,
+    n: u8,
+    o: u8,
+    p: u8,
+    q: u8,
+    r: u8,
+    s: u8,
+    t: u8,
+    u: u8,
+    v: u8,
+    w: u8,
+    x: u8,
+    y: u8,
+    z: u8,
+    aa: u8,
+    ab: u8,
+    ac: u8,
+    ad: u8,
+    ae: u8,
+    af: String,
 ) {
-    let sum: u32 = [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z, aa, ab, ac, ad, ae]
-        .iter()
-        .map(|&v| u32::from(v))
-        .sum();
+    let sum: u32 = [
+        a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z, aa, ab, ac, ad, ae,
+    ]
+    .iter()
+    .map(|&v| u32::from(v))
+    .sum();
     log::info!("{af}: {sum}");
 }

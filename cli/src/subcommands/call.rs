@@ -41,11 +41,16 @@ pub struct CallArgs {
 /// (a reducer's error or panic is reported with the server's text).
 pub fn exec(ctx: &mut Ctx, args: CallArgs) -> Result<()> {
     util::warn_unstable();
-    let api = ctx.api(if args.anonymous { Auth::Anonymous } else { Auth::IfAvailable })?;
+    let api = ctx.api(if args.anonymous {
+        Auth::Anonymous
+    } else {
+        Auth::IfAvailable
+    })?;
     let db = api.resolve_database(&args.database)?;
     let schema_json = api
         .send_ok(
-            api.request(Method::GET, &format!("/database/{}/schema", db.identity)).query(&[("version", "10")]),
+            api.request(Method::GET, &format!("/database/{}/schema", db.identity))
+                .query(&[("version", "10")]),
             "reading the module's schema",
         )?
         .json_body("the module's schema")?;
@@ -78,7 +83,10 @@ pub fn exec(ctx: &mut Ctx, args: CallArgs) -> Result<()> {
         .map(|(i, (raw, param))| convert_argument(&schema, i, param, raw))
         .collect::<Result<Vec<_>>>()?;
     let request = api
-        .request(Method::POST, &format!("/database/{}/call/{}", db.identity, function.name))
+        .request(
+            Method::POST,
+            &format!("/database/{}/call/{}", db.identity, function.name),
+        )
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(Value::Array(values).to_string());
     let response = api.send(request)?;
@@ -160,8 +168,14 @@ fn signature(schema: &ModuleSchema, function: &Function) -> String {
 
 /// The message for an unknown function: the closest name, or a list of what exists.
 fn no_such_function(schema: &ModuleSchema, name: &str, db: &str, identity: &str) -> String {
-    let mut message = format!("No such reducer OR procedure `{name}` for database `{db}` resolving to identity `{identity}`.");
-    let reducers: Vec<&str> = schema.reducers.iter().filter(|r| !r.lifecycle).map(|r| r.name.as_str()).collect();
+    let mut message =
+        format!("No such reducer OR procedure `{name}` for database `{db}` resolving to identity `{identity}`.");
+    let reducers: Vec<&str> = schema
+        .reducers
+        .iter()
+        .filter(|r| !r.lifecycle)
+        .map(|r| r.name.as_str())
+        .collect();
     let procedures: Vec<&str> = schema.procedures.iter().map(|p| p.name.as_str()).collect();
     if let Some(best) = util::best_match(&reducers, name) {
         let _ = write!(message, "\n\nA reducer with a similar name exists: `{best}`");
@@ -186,7 +200,11 @@ fn list_existing(message: &mut String, mut names: Vec<&str>, name: &str, kind: &
         let _ = write!(message, "\n- {candidate}");
     }
     if hidden > 0 {
-        let _ = write!(message, "\n... ({hidden} {kind}{} not shown)", if hidden == 1 { "" } else { "s" });
+        let _ = write!(
+            message,
+            "\n... ({hidden} {kind}{} not shown)",
+            if hidden == 1 { "" } else { "s" }
+        );
     }
 }
 
@@ -196,7 +214,11 @@ mod tests {
     use spacetime_sats::ProductType;
 
     fn schema(reducers: &[(&str, bool)], procedures: &[&str]) -> ModuleSchema {
-        let function = |name: &str, lifecycle| Function { name: name.to_owned(), params: ProductType::default(), lifecycle };
+        let function = |name: &str, lifecycle| Function {
+            name: name.to_owned(),
+            params: ProductType::default(),
+            lifecycle,
+        };
         ModuleSchema {
             typespace: Vec::new(),
             reducers: reducers.iter().map(|(n, l)| function(n, *l)).collect(),
@@ -212,15 +234,21 @@ mod tests {
             "No such reducer OR procedure `non_existent_reducer` for database `db` resolving to identity `id`.\n\n\
              Here are some existing reducers:\n- say_hello\n\nHere are some existing procedures:\n- return_person"
         );
-        assert!(no_such_function(&s, "say_hell", "db", "id").ends_with("A reducer with a similar name exists: `say_hello`"));
+        assert!(
+            no_such_function(&s, "say_hell", "db", "id").ends_with("A reducer with a similar name exists: `say_hello`")
+        );
         assert!(no_such_function(&s, "return_perso", "db", "id")
             .ends_with("A procedure with a similar name exists: `return_person`"));
         let empty = schema(&[], &[]);
-        assert!(no_such_function(&empty, "x", "d", "i").ends_with("The database has no reducers.\n\nThe database has no procedures."));
+        assert!(no_such_function(&empty, "x", "d", "i")
+            .ends_with("The database has no reducers.\n\nThe database has no procedures."));
         let many: Vec<(String, bool)> = (0..11).map(|i| (format!("say_reducer_{i}"), false)).collect();
         let many: Vec<(&str, bool)> = many.iter().map(|(n, l)| (n.as_str(), *l)).collect();
         let message = no_such_function(&schema(&many, &[]), "non_existent", "d", "i");
-        assert!(message.contains("- say_reducer_9\n... (1 reducer not shown)"), "{message}");
+        assert!(
+            message.contains("- say_reducer_9\n... (1 reducer not shown)"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -229,15 +257,27 @@ mod tests {
         let param = |ty| ProductTypeElement::named("p", ty);
         let string = param(AlgebraicType::String);
         assert_eq!(convert_argument(&s, 0, &string, "Alice").unwrap(), Value::from("Alice"));
-        assert_eq!(convert_argument(&s, 0, &string, "\"Alice\"").unwrap(), Value::from("Alice"));
-        assert_eq!(convert_argument(&s, 0, &string, "\"half").unwrap(), Value::from("\"half"));
+        assert_eq!(
+            convert_argument(&s, 0, &string, "\"Alice\"").unwrap(),
+            Value::from("Alice")
+        );
+        assert_eq!(
+            convert_argument(&s, 0, &string, "\"half").unwrap(),
+            Value::from("\"half")
+        );
         let hex = "c200".to_owned() + &"ab".repeat(30);
         let identity = param(AlgebraicType::identity());
         let expected = Value::from(format!("0x{hex}"));
         assert_eq!(convert_argument(&s, 0, &identity, &hex).unwrap(), expected);
-        assert_eq!(convert_argument(&s, 0, &identity, &format!("0x{hex}")).unwrap(), expected);
+        assert_eq!(
+            convert_argument(&s, 0, &identity, &format!("0x{hex}")).unwrap(),
+            expected
+        );
         let tuple = format!("[\"0x{hex}\"]");
-        assert_eq!(convert_argument(&s, 0, &identity, &tuple).unwrap(), serde_json::json!([format!("0x{hex}")]));
+        assert_eq!(
+            convert_argument(&s, 0, &identity, &tuple).unwrap(),
+            serde_json::json!([format!("0x{hex}")])
+        );
         let number = param(AlgebraicType::U32);
         assert_eq!(convert_argument(&s, 0, &number, "42").unwrap(), Value::from(42));
         let err = convert_argument(&s, 0, &number, "forty").unwrap_err().to_string();

@@ -30,7 +30,10 @@ pub fn exec(ctx: &mut Ctx, args: DeleteArgs) -> Result<()> {
             return Ok(());
         }
     }
-    api.send_ok(api.request(Method::DELETE, &format!("/database/{}", db.identity)), "deleting the database")?;
+    api.send_ok(
+        api.request(Method::DELETE, &format!("/database/{}", db.identity)),
+        "deleting the database",
+    )?;
     println!("Deleted database `{}` (identity {})", db.name, db.identity);
     Ok(())
 }

@@ -43,12 +43,24 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
     if !args.json {
         bail!("describe only prints JSON so far: add --json");
     }
-    let api = ctx.api(if args.anonymous { Auth::Anonymous } else { Auth::IfAvailable })?;
+    let api = ctx.api(if args.anonymous {
+        Auth::Anonymous
+    } else {
+        Auth::IfAvailable
+    })?;
     let db = api.resolve_database(&args.database)?;
     let path = format!("/database/{}/schema", db.identity);
     let schema = api
-        .send_ok(api.request(Method::GET, &path).query(&[("version", "10")]), "reading the schema")
-        .or_else(|_| api.send_ok(api.request(Method::GET, &path).query(&[("version", "9")]), "reading the schema"))?
+        .send_ok(
+            api.request(Method::GET, &path).query(&[("version", "10")]),
+            "reading the schema",
+        )
+        .or_else(|_| {
+            api.send_ok(
+                api.request(Method::GET, &path).query(&[("version", "9")]),
+                "reading the schema",
+            )
+        })?
         .json_body("the schema")?;
     let output = match (args.entity_type, args.entity_name) {
         (Some(kind), Some(name)) => find_entity(&schema, kind, &name)?.clone(),
@@ -78,7 +90,10 @@ fn find_entity<'a>(schema: &'a Value, kind: EntityType, name: &str) -> Result<&'
             .unwrap_or_default(),
     };
     let entry_name = |e: &Value| {
-        e.get("source_name").or_else(|| e.get("name")).and_then(Value::as_str).map(str::to_owned)
+        e.get("source_name")
+            .or_else(|| e.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     };
     if let Some(found) = entries.iter().find(|e| entry_name(e).as_deref() == Some(name)) {
         return Ok(found);
@@ -86,7 +101,11 @@ fn find_entity<'a>(schema: &'a Value, kind: EntityType, name: &str) -> Result<&'
     let names: Vec<String> = entries.iter().filter_map(|e| entry_name(e)).collect();
     Err(anyhow!(
         "the database has no {noun} `{name}`; its {noun}s are: {}",
-        if names.is_empty() { "(none)".to_owned() } else { names.join(", ") }
+        if names.is_empty() {
+            "(none)".to_owned()
+        } else {
+            names.join(", ")
+        }
     ))
 }
 
@@ -100,8 +119,14 @@ mod tests {
             { "Tables": [ { "source_name": "person" } ] },
             { "Reducers": [ { "source_name": "add" }, { "source_name": "say_hello" } ] }
         ]});
-        assert_eq!(find_entity(&v10, EntityType::Reducer, "say_hello").unwrap()["source_name"], "say_hello");
-        assert_eq!(find_entity(&v10, EntityType::Table, "person").unwrap()["source_name"], "person");
+        assert_eq!(
+            find_entity(&v10, EntityType::Reducer, "say_hello").unwrap()["source_name"],
+            "say_hello"
+        );
+        assert_eq!(
+            find_entity(&v10, EntityType::Table, "person").unwrap()["source_name"],
+            "person"
+        );
         let err = find_entity(&v10, EntityType::Reducer, "nope").unwrap_err().to_string();
         assert!(err.contains("add, say_hello"), "{err}");
         let v9 = serde_json::json!({ "tables": [ { "name": "t" } ], "reducers": [] });

@@ -85,7 +85,13 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
         Language::Python => &Python,
         Language::Typescript => &TypeScript,
     };
-    let files = generate(&def, lang, &Options { include_private: args.include_private })?;
+    let files = generate(
+        &def,
+        lang,
+        &Options {
+            include_private: args.include_private,
+        },
+    )?;
     write_files(&args.out_dir, &files, &lang.generated_prefix())?;
     println!("Generate finished successfully.");
     Ok(())
@@ -95,9 +101,13 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
 fn describe_wasm(path: &Path) -> Result<RawModuleDef> {
     let wasm = std::fs::read(path).with_context(|| format!("cannot read the module {}", path.display()))?;
     if !wasm.starts_with(b"\0asm") {
-        bail!("{} is not a WebAssembly file (it does not start with `\\0asm`)", path.display());
+        bail!(
+            "{} is not a WebAssembly file (it does not start with `\\0asm`)",
+            path.display()
+        );
     }
-    spacetime_host::extract_raw_module_def(&wasm).with_context(|| format!("cannot describe the module {}", path.display()))
+    spacetime_host::extract_raw_module_def(&wasm)
+        .with_context(|| format!("cannot describe the module {}", path.display()))
 }
 
 /// A definition from SATS-JSON, wrapped (`{"V10": …}`) or bare V10 (`{"sections": …}`).
@@ -155,7 +165,10 @@ fn stale_files(dir: &Path, keep: &BTreeSet<PathBuf>, prefix: &str) -> Result<Vec
 fn starts_with(path: &Path, prefix: &str) -> bool {
     use std::io::Read;
     let mut head = vec![0u8; prefix.len()];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == prefix.as_bytes()
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == prefix.as_bytes()
 }
 
 #[cfg(test)]
@@ -164,7 +177,12 @@ mod tests {
 
     #[test]
     fn stale_generated_files_are_found_but_user_files_are_not() {
-        let langs: [(&dyn Lang, &str); 4] = [(&Rust, "rs"), (&TypeScript, "ts"), (&Python, "py"), (&CSharp::default(), "cs")];
+        let langs: [(&dyn Lang, &str); 4] = [
+            (&Rust, "rs"),
+            (&TypeScript, "ts"),
+            (&Python, "py"),
+            (&CSharp::default(), "cs"),
+        ];
         for (lang, ext) in langs {
             let prefix = lang.generated_prefix();
             let dir = tempfile::tempdir().unwrap();

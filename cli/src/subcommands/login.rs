@@ -68,7 +68,8 @@ pub fn exec(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
 fn show(ctx: &Ctx, with_token: bool) {
     match ctx.config.token() {
         Some(token) => {
-            let identity = identity_of_token(token).unwrap_or_else(|| "an unknown identity (the token is not a JWT)".into());
+            let identity =
+                identity_of_token(token).unwrap_or_else(|| "an unknown identity (the token is not a JWT)".into());
             println!("You are logged in as {identity}");
             if with_token {
                 println!("Your auth token (don't share this!) is {token}");
@@ -81,9 +82,14 @@ fn show(ctx: &Ctx, with_token: bool) {
 /// The `hex_identity` claim of a JWT, without checking its signature (the server does that).
 pub fn identity_of_token(token: &str) -> Option<String> {
     let payload = token.split('.').nth(1)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    claims.get("hex_identity").and_then(serde_json::Value::as_str).and_then(crate::util::parse_identity_hex)
+    claims
+        .get("hex_identity")
+        .and_then(serde_json::Value::as_str)
+        .and_then(crate::util::parse_identity_hex)
 }
 
 #[cfg(test)]
@@ -95,7 +101,10 @@ mod tests {
         let hex = "c200".to_owned() + &"01".repeat(30);
         let claims = serde_json::json!({ "hex_identity": hex, "sub": "s", "iss": "localhost" });
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
-        assert_eq!(identity_of_token(&format!("eyJhbGciOiJFUzI1NiJ9.{payload}.sig")), Some(hex));
+        assert_eq!(
+            identity_of_token(&format!("eyJhbGciOiJFUzI1NiJ9.{payload}.sig")),
+            Some(hex)
+        );
         assert_eq!(identity_of_token("not-a-jwt"), None);
     }
 }

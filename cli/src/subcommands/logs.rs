@@ -95,7 +95,9 @@ pub fn exec(ctx: &mut Ctx, args: LogsArgs) -> Result<()> {
     }
     if args.follow {
         // A followed stream ends only when the user stops it.
-        request = request.query(&[("follow", "true")]).timeout(Duration::from_secs(100 * 365 * 24 * 3600));
+        request = request
+            .query(&[("follow", "true")])
+            .timeout(Duration::from_secs(100 * 365 * 24 * 3600));
     }
     let response = api.send_ok(request, &format!("reading the logs of `{}`", db.name))?;
     let stdout = std::io::stdout();
@@ -105,11 +107,18 @@ pub fn exec(ctx: &mut Ctx, args: LogsArgs) -> Result<()> {
         if line.trim().is_empty() {
             continue;
         }
-        let record: serde_json::Value =
-            serde_json::from_str(&line).with_context(|| format!("the server sent a log line that is not JSON: {line}"))?;
-        let level = record.get("level").and_then(serde_json::Value::as_str).and_then(Level::parse);
+        let record: serde_json::Value = serde_json::from_str(&line)
+            .with_context(|| format!("the server sent a log line that is not JSON: {line}"))?;
+        let level = record
+            .get("level")
+            .and_then(serde_json::Value::as_str)
+            .and_then(Level::parse);
         if let (Some(wanted), Some(level)) = (args.level, level) {
-            let keep = if args.level_exact { level == wanted } else { level >= wanted };
+            let keep = if args.level_exact {
+                level == wanted
+            } else {
+                level >= wanted
+            };
             if !keep {
                 continue;
             }

@@ -115,7 +115,12 @@ fn confirm_clear(ctx: &Ctx, name: &str) -> Result<()> {
     }
 }
 
-fn upload(api: &crate::api::Api, name: Option<&str>, program: &[u8], clear: bool) -> Result<reqwest::blocking::Response> {
+fn upload(
+    api: &crate::api::Api,
+    name: Option<&str>,
+    program: &[u8],
+    clear: bool,
+) -> Result<reqwest::blocking::Response> {
     let request = match name {
         Some(name) => api.request(Method::PUT, &format!("/database/{name}")),
         None => api.request(Method::POST, "/database"),
@@ -133,7 +138,11 @@ fn upload(api: &crate::api::Api, name: Option<&str>, program: &[u8], clear: bool
 /// Prints the outcome of a publish from the server's `PublishResult`.
 fn report(body: &serde_json::Value, name: Option<&str>) -> Result<()> {
     if let Some(denied) = body.get("PermissionDenied") {
-        let db = denied.get("name").and_then(serde_json::Value::as_str).or(name).unwrap_or("?");
+        let db = denied
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .or(name)
+            .unwrap_or("?");
         bail!(
             "permission denied: database `{db}` belongs to another identity. Publish under another name, or log in as its owner"
         );
@@ -189,28 +198,47 @@ pub fn build_module(dir: &Path) -> Result<PathBuf> {
     check_wasm_target(dir)?;
     eprintln!("Building the module in {} …", dir.display());
     let mut child = Command::new(cargo())
-        .args(["build", "--target", "wasm32-unknown-unknown", "--release", "--message-format=json-render-diagnostics"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--release",
+            "--message-format=json-render-diagnostics",
+        ])
         .current_dir(dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .context("cannot run `cargo`: is Rust installed? See https://rustup.rs")?;
-    let stdout = child.stdout.take().ok_or_else(|| anyhow!("cannot read cargo's output"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("cannot read cargo's output"))?;
     let mut wasm = None;
     for line in std::io::BufReader::new(stdout).lines() {
         let line = line.context("cannot read cargo's output")?;
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
         if message.get("reason").and_then(serde_json::Value::as_str) != Some("compiler-artifact") {
             continue;
         }
         let files = message.get("filenames").and_then(serde_json::Value::as_array);
-        if let Some(file) = files.into_iter().flatten().filter_map(serde_json::Value::as_str).find(|f| f.ends_with(".wasm")) {
+        if let Some(file) = files
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str)
+            .find(|f| f.ends_with(".wasm"))
+        {
             wasm = Some(PathBuf::from(file));
         }
     }
     let status = child.wait().context("cannot wait for cargo")?;
     if !status.success() {
-        bail!("building the module in {} failed (see cargo's errors above)", dir.display());
+        bail!(
+            "building the module in {} failed (see cargo's errors above)",
+            dir.display()
+        );
     }
     wasm.ok_or_else(|| {
         anyhow!(

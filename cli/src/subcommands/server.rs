@@ -59,7 +59,12 @@ pub fn exec(ctx: &mut Ctx, command: ServerCommand) -> Result<()> {
             list(ctx);
             Ok(())
         }
-        ServerCommand::Add { url, name, default, no_fingerprint } => {
+        ServerCommand::Add {
+            url,
+            name,
+            default,
+            no_fingerprint,
+        } => {
             let (host, protocol) = split_url(&url)?;
             let url = format!("{protocol}://{host}");
             let ecdsa_public_key = if no_fingerprint {
@@ -71,7 +76,12 @@ pub fn exec(ctx: &mut Ctx, command: ServerCommand) -> Result<()> {
                 println!("For server {url}, got fingerprint:\n{pem}");
                 Some(pem)
             };
-            ctx.config.add_server(ServerConfig { nickname: Some(name.clone()), host: host.clone(), protocol: protocol.clone(), ecdsa_public_key })?;
+            ctx.config.add_server(ServerConfig {
+                nickname: Some(name.clone()),
+                host: host.clone(),
+                protocol: protocol.clone(),
+                ecdsa_public_key,
+            })?;
             if default {
                 ctx.config.set_default_server(&name)?;
             }
@@ -93,12 +103,16 @@ pub fn exec(ctx: &mut Ctx, command: ServerCommand) -> Result<()> {
             Ok(())
         }
         ServerCommand::Fingerprint { server } => {
-            let name = server.or_else(|| ctx.server.clone()).or_else(|| ctx.config.file.default_server.clone());
+            let name = server
+                .or_else(|| ctx.server.clone())
+                .or_else(|| ctx.config.file.default_server.clone());
             let name = name.ok_or_else(|| anyhow::anyhow!("no server given and no default server is set"))?;
             let saved = ctx
                 .config
                 .find_server(&name)
-                .ok_or_else(|| anyhow::anyhow!("no saved server is called `{name}`; save it first with `spacetime server add`"))?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("no saved server is called `{name}`; save it first with `spacetime server add`")
+                })?
                 .clone();
             let pem = fetch_fingerprint(&saved.url())?;
             match &saved.ecdsa_public_key {
@@ -135,7 +149,12 @@ fn list(ctx: &Ctx) {
         .iter()
         .map(|s| {
             let default = if ctx.config.is_default(s) { "***" } else { "" };
-            [default.to_owned(), s.host.clone(), s.protocol.clone(), s.nickname.clone().unwrap_or_default()]
+            [
+                default.to_owned(),
+                s.host.clone(),
+                s.protocol.clone(),
+                s.nickname.clone().unwrap_or_default(),
+            ]
         })
         .collect();
     let mut widths = header.clone().map(|h| h.len());
@@ -146,7 +165,11 @@ fn list(ctx: &Ctx) {
     }
     let line = |cells: &[String; 4]| {
         let default = format!(" {:>w$} ", cells[0], w = widths[0]);
-        let rest: String = cells[1..].iter().zip(&widths[1..]).map(|(c, w)| format!(" {c:<w$} ")).collect();
+        let rest: String = cells[1..]
+            .iter()
+            .zip(&widths[1..])
+            .map(|(c, w)| format!(" {c:<w$} "))
+            .collect();
         println!("{}", format!("{default}{rest}").trim_end());
     };
     line(&header);
@@ -156,6 +179,13 @@ fn list(ctx: &Ctx) {
 /// `GET /v1/identity/public-key`: the server's PEM public key.
 fn fetch_fingerprint(url: &str) -> Result<String> {
     let api = Api::new(url, None)?;
-    let response = api.send_ok(api.request(Method::GET, "/identity/public-key"), "fetching the fingerprint")?;
-    Ok(response.text().context("cannot read the server's public key")?.trim().to_owned())
+    let response = api.send_ok(
+        api.request(Method::GET, "/identity/public-key"),
+        "fetching the fingerprint",
+    )?;
+    Ok(response
+        .text()
+        .context("cannot read the server's public key")?
+        .trim()
+        .to_owned())
 }

@@ -41,7 +41,11 @@ pub enum Format {
 /// When the database is unknown, the statement is rejected, or the answer is malformed.
 pub fn exec(ctx: &mut Ctx, args: SqlArgs) -> Result<()> {
     util::warn_unstable();
-    let api = ctx.api(if args.anonymous { Auth::Anonymous } else { Auth::IfAvailable })?;
+    let api = ctx.api(if args.anonymous {
+        Auth::Anonymous
+    } else {
+        Auth::IfAvailable
+    })?;
     let db = api.resolve_database(&args.database)?;
     let mut request = api
         .request(Method::POST, &format!("/database/{}/sql", db.identity))
@@ -64,19 +68,27 @@ pub fn exec(ctx: &mut Ctx, args: SqlArgs) -> Result<()> {
 /// Renders every statement result of a `/sql` answer: one table per statement with
 /// columns, separated by a blank line; `OK` when there are no results at all.
 pub fn render_results(body: &Value) -> Result<String> {
-    let results = body.as_array().ok_or_else(|| anyhow!("the query result is not a JSON array: {body}"))?;
+    let results = body
+        .as_array()
+        .ok_or_else(|| anyhow!("the query result is not a JSON array: {body}"))?;
     if results.is_empty() {
         return Ok("OK\n".to_owned());
     }
     let mut tables = Vec::new();
     for result in results {
-        let schema_json = result.get("schema").ok_or_else(|| anyhow!("a query result has no schema: {result}"))?;
+        let schema_json = result
+            .get("schema")
+            .ok_or_else(|| anyhow!("a query result has no schema: {result}"))?;
         let row_type = schema::product_type_from_json(schema_json).context("the query result's schema is malformed")?;
         if row_type.elements.is_empty() {
             // A statement without a result set (INSERT, UPDATE, DELETE, SET).
             continue;
         }
-        let rows = result.get("rows").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let rows = result
+            .get("rows")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let rows = schema::rows_from_json(&row_type, rows)?;
         tables.push(render::render_table(&row_type, &rows));
     }

@@ -65,7 +65,9 @@ pub fn exec(ctx: &Ctx, args: StartArgs) -> Result<()> {
         .thread_name("spacetime-server")
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(spacetime_server::serve(config)).map_err(anyhow::Error::from)
+    runtime
+        .block_on(spacetime_server::serve(config))
+        .map_err(anyhow::Error::from)
 }
 
 fn default_data_dir() -> Result<PathBuf> {
@@ -75,5 +77,9 @@ fn default_data_dir() -> Result<PathBuf> {
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
         .ok_or_else(|| anyhow!("cannot find a data directory: HOME is not set; pass --data-dir <dir>"))?;
-    Ok(PathBuf::from(home).join(".local").join("share").join("spacetime").join("data"))
+    Ok(PathBuf::from(home)
+        .join(".local")
+        .join("share")
+        .join("spacetime")
+        .join("data"))
 }

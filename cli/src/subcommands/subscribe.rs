@@ -57,11 +57,16 @@ const QUERY_SET: QuerySetId = QuerySetId::new(1);
 /// When the database is unknown, the connection is refused, a query is rejected, or the
 /// server sends something that does not decode against the schema.
 pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
-    let api = ctx.api(if args.anonymous { Auth::Anonymous } else { Auth::IfAvailable })?;
+    let api = ctx.api(if args.anonymous {
+        Auth::Anonymous
+    } else {
+        Auth::IfAvailable
+    })?;
     let db = api.resolve_database(&args.database)?;
     let schema = api
         .send_ok(
-            api.request(Method::GET, &format!("/database/{}/schema", db.identity)).query(&[("version", "10")]),
+            api.request(Method::GET, &format!("/database/{}/schema", db.identity))
+                .query(&[("version", "10")]),
             "reading the schema",
         )?
         .json_body("the schema")?;
@@ -69,27 +74,42 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
         from_json(&schema).map_err(|e| anyhow!("the server's schema is not a V10 module definition: {e}"))?;
     let def = ModuleDef::try_from(raw).map_err(|e| anyhow!("the server's module definition is invalid: {e}"))?;
 
-    let mut url = format!("{}/v1/database/{}/subscribe?compression=None", ws_base(api.base())?, db.identity);
+    let mut url = format!(
+        "{}/v1/database/{}/subscribe?compression=None",
+        ws_base(api.base())?,
+        db.identity
+    );
     if let Some(confirmed) = args.confirmed {
         url.push_str(&format!("&confirmed={confirmed}"));
     }
-    let mut request = url.as_str().into_client_request().with_context(|| format!("invalid WebSocket URL {url}"))?;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .with_context(|| format!("invalid WebSocket URL {url}"))?;
     let headers = request.headers_mut();
     // v3 first, as upstream's CLI; v2 is the same messages one per frame.
     let offer = format!("{}, {}", v3::BIN_PROTOCOL, v2::BIN_PROTOCOL);
-    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_str(&offer).context("the protocol offer")?);
+    headers.insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_str(&offer).context("the protocol offer")?,
+    );
     if let Some(token) = api.token() {
         let value =
             HeaderValue::from_str(&format!("Bearer {token}")).context("the saved token is not a valid header value")?;
         headers.insert("Authorization", value);
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start tokio")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")?;
     let session = stream(request, &args, &def);
     match args.timeout {
         // Running out of time is how a bounded watch ends, not a failure.
         Some(secs) => runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(secs.into()), session).await.unwrap_or(Ok(()))
+            tokio::time::timeout(Duration::from_secs(secs.into()), session)
+                .await
+                .unwrap_or(Ok(()))
         }),
         None => runtime.block_on(session),
     }
@@ -110,20 +130,34 @@ fn ws_base(base: &str) -> Result<String> {
 async fn stream(request: tungstenite::handshake::client::Request, args: &SubscribeArgs, def: &ModuleDef) -> Result<()> {
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await.map_err(|e| match e {
         tungstenite::Error::Http(response) => {
-            let body = response.body().as_deref().map(String::from_utf8_lossy).unwrap_or_default().into_owned();
-            anyhow!("the server refused the subscription ({}): {}", response.status(), body.trim())
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default()
+                .into_owned();
+            anyhow!(
+                "the server refused the subscription ({}): {}",
+                response.status(),
+                body.trim()
+            )
         }
         other => anyhow!("cannot open the WebSocket: {other}"),
     })?;
-    let framed_v3 =
-        response.headers().get("Sec-WebSocket-Protocol").is_some_and(|p| p.as_bytes() == v3::BIN_PROTOCOL.as_bytes());
+    let framed_v3 = response
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .is_some_and(|p| p.as_bytes() == v3::BIN_PROTOCOL.as_bytes());
     // One v2 message is also a valid v3 frame, so sending needs no framing choice.
     let subscribe = ClientMessage::Subscribe(v2::Subscribe {
         request_id: 1,
         query_set_id: QUERY_SET,
         query_strings: args.queries.clone(),
     });
-    socket.send(Message::Binary(subscribe.to_bytes().into())).await.context("sending the subscription")?;
+    socket
+        .send(Message::Binary(subscribe.to_bytes().into()))
+        .await
+        .context("sending the subscription")?;
 
     let mut stdout = std::io::stdout().lock();
     let mut updates = 0u32;
@@ -166,7 +200,9 @@ async fn stream(request: tungstenite::handshake::client::Request, args: &Subscri
                 }
                 _ => continue,
             };
-            writeln!(stdout, "{line}").and_then(|()| stdout.flush()).context("writing to stdout")?;
+            writeln!(stdout, "{line}")
+                .and_then(|()| stdout.flush())
+                .context("writing to stdout")?;
         }
     }
     // A polite close; the process ends right after, so a failure here changes nothing.
@@ -208,8 +244,12 @@ fn add_rows(out: &mut Map<String, Value>, def: &ModuleDef, table: &str, kind: &s
         .table(table)
         .ok_or_else(|| anyhow!("the server sent rows of `{table}`, a table the schema does not have"))?;
     let row_type = AlgebraicType::Product(table_def.row_type.clone());
-    let entry = out.entry(table.to_owned()).or_insert_with(|| serde_json::json!({ "deletes": [], "inserts": [] }));
-    let list = entry[kind].as_array_mut().expect("both lists are created with the entry");
+    let entry = out
+        .entry(table.to_owned())
+        .or_insert_with(|| serde_json::json!({ "deletes": [], "inserts": [] }));
+    let list = entry[kind]
+        .as_array_mut()
+        .expect("both lists are created with the entry");
     for row in rows.iter() {
         let value = decode_value_exact(&row_type, &def.typespace, &row)
             .map_err(|e| anyhow!("a row of `{table}` does not match the schema: {e}"))?;

@@ -30,7 +30,9 @@ impl CSharp {
 
     /// Bindings in `namespace` (`--namespace`; checked when generating).
     pub fn new(namespace: impl Into<String>) -> Self {
-        Self { namespace: namespace.into() }
+        Self {
+            namespace: namespace.into(),
+        }
     }
 
     fn namespace(&self) -> Result<&str, CodegenError> {
@@ -39,7 +41,10 @@ impl CSharp {
         } else {
             Err(CodegenError::Unsupported {
                 location: "the --namespace option".into(),
-                what: format!("the namespace `{}` (not a dotted name of identifiers like `SpacetimeDB.Types`)", self.namespace),
+                what: format!(
+                    "the namespace `{}` (not a dotted name of identifiers like `SpacetimeDB.Types`)",
+                    self.namespace
+                ),
                 lang: "C#",
             })
         }
@@ -61,7 +66,19 @@ impl Lang for CSharp {
     }
 
     fn generated_type_names(&self) -> &'static [&'static str] {
-        &["DbConnection", "ErrorContext", "EventContext", "IRemoteDbContext", "Reducer", "ReducerEventContext", "RemoteDbContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext"]
+        &[
+            "DbConnection",
+            "ErrorContext",
+            "EventContext",
+            "IRemoteDbContext",
+            "Reducer",
+            "ReducerEventContext",
+            "RemoteDbContext",
+            "RemoteReducers",
+            "RemoteTables",
+            "SubscriptionBuilder",
+            "SubscriptionEventContext",
+        ]
     }
 
     fn type_name(&self, ty: &TypeModel) -> String {
@@ -92,6 +109,10 @@ impl Lang for CSharp {
 
     fn global_files(&self, module: &Module) -> Result<Vec<OutputFile>, CodegenError> {
         let view = views::ClientFile::new(module, self.namespace()?);
-        Ok(vec![render(&view, "csharp/client.cs.jinja", "SpacetimeDBClient.g.cs".into())?])
+        Ok(vec![render(
+            &view,
+            "csharp/client.cs.jinja",
+            "SpacetimeDBClient.g.cs".into(),
+        )?])
     }
 }

@@ -7,13 +7,83 @@ use heck::{ToLowerCamelCase, ToUpperCamelCase};
 
 /// C#'s reserved keywords: such parameter names get the `@` prefix.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "base", "bool", "break", "byte", "case", "catch", "char", "checked", "class", "const", "continue",
-    "decimal", "default", "delegate", "do", "double", "else", "enum", "event", "explicit", "extern", "false", "finally",
-    "fixed", "float", "for", "foreach", "goto", "if", "implicit", "in", "int", "interface", "internal", "is", "lock", "long",
-    "namespace", "new", "null", "object", "operator", "out", "override", "params", "private", "protected", "public",
-    "readonly", "ref", "return", "sbyte", "sealed", "short", "sizeof", "stackalloc", "static", "string", "struct", "switch",
-    "this", "throw", "true", "try", "typeof", "uint", "ulong", "unchecked", "unsafe", "ushort", "using", "virtual", "void",
-    "volatile", "while",
+    "abstract",
+    "as",
+    "base",
+    "bool",
+    "break",
+    "byte",
+    "case",
+    "catch",
+    "char",
+    "checked",
+    "class",
+    "const",
+    "continue",
+    "decimal",
+    "default",
+    "delegate",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "event",
+    "explicit",
+    "extern",
+    "false",
+    "finally",
+    "fixed",
+    "float",
+    "for",
+    "foreach",
+    "goto",
+    "if",
+    "implicit",
+    "in",
+    "int",
+    "interface",
+    "internal",
+    "is",
+    "lock",
+    "long",
+    "namespace",
+    "new",
+    "null",
+    "object",
+    "operator",
+    "out",
+    "override",
+    "params",
+    "private",
+    "protected",
+    "public",
+    "readonly",
+    "ref",
+    "return",
+    "sbyte",
+    "sealed",
+    "short",
+    "sizeof",
+    "stackalloc",
+    "static",
+    "string",
+    "struct",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "uint",
+    "ulong",
+    "unchecked",
+    "unsafe",
+    "ushort",
+    "using",
+    "virtual",
+    "void",
+    "volatile",
+    "while",
 ];
 
 /// A type, property, method or variant name.
@@ -103,7 +173,9 @@ impl Spell<'_> {
             | TypeUse::TimeDuration
             | TypeUse::Uuid => true,
             TypeUse::Named(i) => is_simple_enum(&self.module.types[*i]),
-            TypeUse::String | TypeUse::Array(_) | TypeUse::Option(_) | TypeUse::Result(..) | TypeUse::ScheduleAt => false,
+            TypeUse::String | TypeUse::Array(_) | TypeUse::Option(_) | TypeUse::Result(..) | TypeUse::ScheduleAt => {
+                false
+            }
         }
     }
 
@@ -130,7 +202,9 @@ impl Spell<'_> {
             TypeUse::Array(t) => format!("System.Collections.Generic.List<{}>", self.cs_type(t)?),
             TypeUse::Option(t) => {
                 if matches!(**t, TypeUse::Option(_)) {
-                    return Err("an option of an option (C# has one null, so `None` and `Some(None)` would be the same)".into());
+                    return Err(
+                        "an option of an option (C# has one null, so `None` and `Some(None)` would be the same)".into(),
+                    );
                 }
                 if self.is_value_type(t) {
                     format!("{}?", self.cs_type(t)?)
@@ -161,11 +235,17 @@ impl Spell<'_> {
             TypeUse::Array(t) if **t == TypeUse::Primitive(Primitive::U8) => format!("{r}.ReadBytes()"),
             TypeUse::Array(t) => format!("{r}.ReadArray({inner} => {})", self.read(t, &inner)?),
             TypeUse::Option(t) => {
-                let method = if self.is_value_type(t) { "ReadOptionValue" } else { "ReadOption" };
+                let method = if self.is_value_type(t) {
+                    "ReadOptionValue"
+                } else {
+                    "ReadOption"
+                };
                 format!("{r}.{method}({inner} => {})", self.read(t, &inner)?)
             }
             TypeUse::Result(..) => {
-                let TypeUse::Result(ok, err) = ty else { unreachable!("matched above") };
+                let TypeUse::Result(ok, err) = ty else {
+                    unreachable!("matched above")
+                };
                 format!(
                     "{}.Read({r}, {inner} => {}, {inner} => {})",
                     self.cs_type(ty)?,
@@ -174,9 +254,15 @@ impl Spell<'_> {
                 )
             }
             TypeUse::Named(i) if is_simple_enum(&self.module.types[*i]) => {
-                let TypeKind::Sum(variants) = &self.module.types[*i].kind else { unreachable!("a simple enum is a sum") };
+                let TypeKind::Sum(variants) = &self.module.types[*i].kind else {
+                    unreachable!("a simple enum is a sum")
+                };
                 let name = self.named(*i);
-                format!("({name}){r}.ReadTag({}, \"{}\")", variants.len(), type_name(&self.module.types[*i]))
+                format!(
+                    "({name}){r}.ReadTag({}, \"{}\")",
+                    variants.len(),
+                    type_name(&self.module.types[*i])
+                )
             }
             TypeUse::Unit
             | TypeUse::Identity
@@ -200,7 +286,11 @@ impl Spell<'_> {
             TypeUse::Array(t) if **t == TypeUse::Primitive(Primitive::U8) => format!("{w}.WriteBytes({v})"),
             TypeUse::Array(t) => format!("{w}.WriteArray({v}, ({iw}, {ix}) => {})", self.write(t, &ix, &iw)?),
             TypeUse::Option(t) => {
-                let method = if self.is_value_type(t) { "WriteOptionValue" } else { "WriteOption" };
+                let method = if self.is_value_type(t) {
+                    "WriteOptionValue"
+                } else {
+                    "WriteOption"
+                };
                 format!("{w}.{method}({v}, ({iw}, {ix}) => {})", self.write(t, &ix, &iw)?)
             }
             TypeUse::Result(ok, err) => format!(

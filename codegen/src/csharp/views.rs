@@ -8,16 +8,43 @@ use crate::CodegenError;
 use askama::Template;
 
 /// Members every generated row, type and argument class has, which properties must avoid.
-const CLASS_MEMBERS: &[&str] = &["Read", "Write", "Equals", "GetHashCode", "ToString", "GetType", "ReducerName", "WriteArgs"];
+const CLASS_MEMBERS: &[&str] = &[
+    "Read",
+    "Write",
+    "Equals",
+    "GetHashCode",
+    "ToString",
+    "GetType",
+    "ReducerName",
+    "WriteArgs",
+];
 
 /// Members of the SDK's table handle, which index fields must avoid.
 const HANDLE_MEMBERS: &[&str] = &[
-    "Count", "Iter", "OnInsert", "OnDelete", "OnUpdate", "RemoteTableName", "CreateCache", "MakeUniqueIndex",
-    "MakeBTreeIndex", "MakeBTreePrefixIndex", "RowEventHandler", "UpdateEventHandler", "Equals", "GetHashCode", "ToString", "GetType",
+    "Count",
+    "Iter",
+    "OnInsert",
+    "OnDelete",
+    "OnUpdate",
+    "RemoteTableName",
+    "CreateCache",
+    "MakeUniqueIndex",
+    "MakeBTreeIndex",
+    "MakeBTreePrefixIndex",
+    "RowEventHandler",
+    "UpdateEventHandler",
+    "Equals",
+    "GetHashCode",
+    "ToString",
+    "GetType",
 ];
 
 fn unsupported(location: String) -> impl Fn(String) -> CodegenError {
-    move |what| CodegenError::Unsupported { location: location.clone(), what, lang: "C#" }
+    move |what| CodegenError::Unsupported {
+        location: location.clone(),
+        what,
+        lang: "C#",
+    }
 }
 
 /// A property of a generated class, with its constructor parameter and codec.
@@ -32,7 +59,12 @@ pub(super) struct Property {
     pub default: Option<String>,
 }
 
-fn properties(spell: &Spell, class: &str, fields: &[(String, TypeUse)], owner: &str) -> Result<Vec<Property>, CodegenError> {
+fn properties(
+    spell: &Spell,
+    class: &str,
+    fields: &[(String, TypeUse)],
+    owner: &str,
+) -> Result<Vec<Property>, CodegenError> {
     fields
         .iter()
         .map(|(n, t)| {
@@ -91,25 +123,47 @@ impl TypeFile {
         match &ty.kind {
             TypeKind::Product(fields) => {
                 view.is_product = true;
-                let members = fields.iter().map(|(n, _)| member(n, &view.name, CLASS_MEMBERS)).collect();
-                let spell = Spell { module: m, namespace, members, qualify_all: false };
+                let members = fields
+                    .iter()
+                    .map(|(n, _)| member(n, &view.name, CLASS_MEMBERS))
+                    .collect();
+                let spell = Spell {
+                    module: m,
+                    namespace,
+                    members,
+                    qualify_all: false,
+                };
                 view.fields = properties(&spell, &view.name, fields, &view.source_name)?;
             }
             TypeKind::Sum(variants) => {
                 view.variant_count = variants.len();
                 // Variant classes are members of the type, so a payload type named like a
                 // variant must be written with its namespace.
-                let members = variants.iter().map(|(n, _)| pascal(n)).chain(["Value".to_owned()]).collect();
-                let spell = Spell { module: m, namespace, members, qualify_all: false };
+                let members = variants
+                    .iter()
+                    .map(|(n, _)| pascal(n))
+                    .chain(["Value".to_owned()])
+                    .collect();
+                let spell = Spell {
+                    module: m,
+                    namespace,
+                    members,
+                    qualify_all: false,
+                };
                 for (tag, (n, payload)) in variants.iter().enumerate() {
                     let payload = match payload {
                         Some(t) => {
-                            let mut props = properties(&spell, "", &[("value".to_owned(), t.clone())], &view.source_name)?;
+                            let mut props =
+                                properties(&spell, "", &[("value".to_owned(), t.clone())], &view.source_name)?;
                             props.pop()
                         }
                         None => None,
                     };
-                    view.variants.push(Variant { name: pascal(n), tag, payload });
+                    view.variants.push(Variant {
+                        name: pascal(n),
+                        tag,
+                        payload,
+                    });
                 }
             }
         }
@@ -183,18 +237,40 @@ fn prefix_overloads(cols: &[(String, String, String, bool)]) -> Vec<PrefixOverlo
         let equal_args: Vec<&str> = equal.iter().map(|(p, _, _, _)| p.as_str()).collect();
         let equal_names: Vec<String> = equal.iter().map(|(_, _, c, _)| format!("<c>{c}</c>")).collect();
         let all_args: Vec<&str> = equal_args.iter().copied().chain([last.0.as_str()]).collect();
-        let all_names: Vec<String> = equal_names.iter().cloned().chain([format!("<c>{}</c>", last.2)]).collect();
+        let all_names: Vec<String> = equal_names
+            .iter()
+            .cloned()
+            .chain([format!("<c>{}</c>", last.2)])
+            .collect();
         out.push(PrefixOverload {
             summary: format!("The cached rows with the given {}.", all_names.join(", ")),
-            params: equal_params.clone().chain([format!("{} {}", last.1, last.0)]).collect::<Vec<_>>().join(", "),
+            params: equal_params
+                .clone()
+                .chain([format!("{} {}", last.1, last.0)])
+                .collect::<Vec<_>>()
+                .join(", "),
             call: format!("index.Filter({})", all_args.join(", ")),
         });
         if last.3 {
-            let given = if equal_names.is_empty() { String::new() } else { format!("the given {} and ", equal_names.join(", ")) };
+            let given = if equal_names.is_empty() {
+                String::new()
+            } else {
+                format!("the given {} and ", equal_names.join(", "))
+            };
             out.push(PrefixOverload {
                 summary: format!("The cached rows with {given}<c>{}</c> in a range.", last.2),
-                params: equal_params.chain([format!("SpacetimeDB.Range<{}> {}", last.1, last.0)]).collect::<Vec<_>>().join(", "),
-                call: format!("index.FilterRange({})", [last.0.as_str()].into_iter().chain(equal_args).collect::<Vec<_>>().join(", ")),
+                params: equal_params
+                    .chain([format!("SpacetimeDB.Range<{}> {}", last.1, last.0)])
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                call: format!(
+                    "index.FilterRange({})",
+                    [last.0.as_str()]
+                        .into_iter()
+                        .chain(equal_args)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             });
         }
     }
@@ -203,14 +279,27 @@ fn prefix_overloads(cols: &[(String, String, String, bool)]) -> Vec<PrefixOverlo
 
 impl TableFile {
     pub fn new(m: &Module, namespace: &str, table: &TableModel) -> Result<Self, CodegenError> {
-        let spell = Spell { module: m, namespace, members: Vec::new(), qualify_all: true };
+        let spell = Spell {
+            module: m,
+            namespace,
+            members: Vec::new(),
+            qualify_all: true,
+        };
         let row_ty = m.row_type(table);
         let row_class = type_name(row_ty);
         let row_fields: Vec<String> = match &row_ty.kind {
-            TypeKind::Product(fields) => fields.iter().map(|(n, _)| member(n, &row_class, CLASS_MEMBERS)).collect(),
+            TypeKind::Product(fields) => fields
+                .iter()
+                .map(|(n, _)| member(n, &row_class, CLASS_MEMBERS))
+                .collect(),
             TypeKind::Sum(_) => Vec::new(),
         };
-        let property = |i: usize| row_fields.get(i).cloned().unwrap_or_else(|| pascal(&table.columns[i].field_name));
+        let property = |i: usize| {
+            row_fields
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| pascal(&table.columns[i].field_name))
+        };
         let handle = format!("{}Handle", pascal(&table.accessor_name));
         let index = |accessor: &str, i: usize| {
             let c = &table.columns[i];
@@ -250,14 +339,24 @@ impl TableFile {
                     .map(|&c| {
                         let col = &table.columns[c];
                         let fail = unsupported(format!("column `{}` of table `{}`", col.field_name, table.wire_name));
-                        Ok((camel(&col.field_name), spell.cs_type(&col.ty).map_err(fail)?, col.field_name.clone(), ordered(&col.ty)))
+                        Ok((
+                            camel(&col.field_name),
+                            spell.cs_type(&col.ty).map_err(fail)?,
+                            col.field_name.clone(),
+                            ordered(&col.ty),
+                        ))
                     })
                     .collect::<Result<Vec<_>, CodegenError>>()?;
                 Ok(PrefixIndex {
                     name: i.accessor_name.clone(),
                     class: format!("{field}Index"),
                     field,
-                    getters: i.columns.iter().map(|&c| format!("row => row.{}", property(c))).collect::<Vec<_>>().join(", "),
+                    getters: i
+                        .columns
+                        .iter()
+                        .map(|&c| format!("row => row.{}", property(c)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     overloads: prefix_overloads(&cols),
                 })
             })
@@ -267,7 +366,9 @@ impl TableFile {
             namespace: namespace.to_owned(),
             wire_name: table.wire_name.clone(),
             field: pascal(&table.accessor_name),
-            row: spell.cs_type(&TypeUse::Named(table.row_type)).map_err(unsupported(format!("table `{}`", table.wire_name)))?,
+            row: spell
+                .cs_type(&TypeUse::Named(table.row_type))
+                .map_err(unsupported(format!("table `{}`", table.wire_name)))?,
             is_event: table.is_event,
             primary_key: table.primary_key.filter(|_| !table.is_event).map(property),
             uniques,
@@ -291,10 +392,30 @@ pub(super) struct ReducerFile {
 impl ReducerFile {
     pub fn new(m: &Module, namespace: &str, reducer: &ReducerModel) -> Result<Self, CodegenError> {
         let class = pascal(&reducer.accessor_name);
-        let members = reducer.params.iter().map(|(n, _)| member(n, &class, CLASS_MEMBERS)).collect();
-        let spell = Spell { module: m, namespace, members, qualify_all: false };
-        let params = properties(&spell, &class, &reducer.params, &format!("reducer {}", reducer.accessor_name))?;
-        Ok(Self { header: HEADER, namespace: namespace.to_owned(), wire_name: reducer.wire_name.clone(), class, params })
+        let members = reducer
+            .params
+            .iter()
+            .map(|(n, _)| member(n, &class, CLASS_MEMBERS))
+            .collect();
+        let spell = Spell {
+            module: m,
+            namespace,
+            members,
+            qualify_all: false,
+        };
+        let params = properties(
+            &spell,
+            &class,
+            &reducer.params,
+            &format!("reducer {}", reducer.accessor_name),
+        )?;
+        Ok(Self {
+            header: HEADER,
+            namespace: namespace.to_owned(),
+            wire_name: reducer.wire_name.clone(),
+            class,
+            params,
+        })
     }
 }
 
@@ -321,7 +442,10 @@ impl ClientFile {
             tables: m
                 .tables
                 .iter()
-                .map(|t| TableEntry { handle: format!("{}Handle", pascal(&t.accessor_name)), field: pascal(&t.accessor_name) })
+                .map(|t| TableEntry {
+                    handle: format!("{}Handle", pascal(&t.accessor_name)),
+                    field: pascal(&t.accessor_name),
+                })
                 .collect(),
             reducers: m.reducers.iter().map(|r| pascal(&r.accessor_name)).collect(),
         }

@@ -32,7 +32,18 @@ impl Lang for Python {
     }
 
     fn generated_type_names(&self) -> &'static [&'static str] {
-        &["DbConnection", "ErrorContext", "EventContext", "Reducer", "ReducerEventContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+        &[
+            "DbConnection",
+            "ErrorContext",
+            "EventContext",
+            "Reducer",
+            "ReducerEventContext",
+            "RemoteReducers",
+            "RemoteTables",
+            "SubscriptionBuilder",
+            "SubscriptionEventContext",
+            "SubscriptionHandle",
+        ]
     }
 
     fn type_name(&self, ty: &TypeModel) -> String {
@@ -44,10 +55,14 @@ impl Lang for Python {
     }
 
     fn type_file(&self, module: &Module, ty: &TypeModel) -> Result<OutputFile, CodegenError> {
-        let index = module.types.iter().position(|t| std::ptr::eq(t, ty)).ok_or_else(|| CodegenError::Template {
-            template: "python/type.py.jinja",
-            message: format!("type `{}` is not one of the module's types", ty.name),
-        })?;
+        let index = module
+            .types
+            .iter()
+            .position(|t| std::ptr::eq(t, ty))
+            .ok_or_else(|| CodegenError::Template {
+                template: "python/type.py.jinja",
+                message: format!("type `{}` is not one of the module's types", ty.name),
+            })?;
         let view = views::TypeFile::new(module, index);
         let path = format!("{}.py", view.module);
         render(&view, "python/type.py.jinja", path)

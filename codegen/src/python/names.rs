@@ -8,9 +8,9 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 /// Python's keywords, plus names a generated field or parameter must not take
 /// (`self` would clash with the method receiver of a dataclass constructor).
 const RESERVED: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
-    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
-    "pass", "raise", "return", "self", "try", "while", "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "self", "try", "while", "with", "yield",
 ];
 
 fn escape(name: String) -> String {
@@ -84,7 +84,11 @@ pub(super) fn py_codec(module: &Module, ty: &TypeUse, local: Option<usize>) -> S
         }
         TypeUse::Option(t) => format!("_sdk.OptionCodec({})", py_codec(module, t, local)),
         TypeUse::Result(ok, err) => {
-            format!("_sdk.ResultCodec({}, {})", py_codec(module, ok, local), py_codec(module, err, local))
+            format!(
+                "_sdk.ResultCodec({}, {})",
+                py_codec(module, ok, local),
+                py_codec(module, err, local)
+            )
         }
         TypeUse::Unit => "_sdk.UNIT".into(),
         TypeUse::Identity => "_sdk.IDENTITY".into(),
@@ -128,19 +132,33 @@ mod tests {
 
     #[test]
     fn codecs_of_primitives() {
-        let m = Module { types: Vec::new(), tables: Vec::new(), reducers: Vec::new() };
+        let m = Module {
+            types: Vec::new(),
+            tables: Vec::new(),
+            reducers: Vec::new(),
+        };
         assert_eq!(py_codec(&m, &TypeUse::Primitive(Primitive::I128), None), "_sdk.I128");
         assert_eq!(py_codec(&m, &TypeUse::Primitive(Primitive::F32), None), "_sdk.F32");
-        assert_eq!(py_codec(&m, &TypeUse::Array(Box::new(TypeUse::Primitive(Primitive::U8))), None), "_sdk.BYTES");
+        assert_eq!(
+            py_codec(&m, &TypeUse::Array(Box::new(TypeUse::Primitive(Primitive::U8))), None),
+            "_sdk.BYTES"
+        );
         assert_eq!(py_type(&m, &TypeUse::Option(Box::new(TypeUse::String))), "str | None");
     }
 
     #[test]
     fn nested_options_wrap_their_outer_levels_in_some() {
-        let m = Module { types: Vec::new(), tables: Vec::new(), reducers: Vec::new() };
+        let m = Module {
+            types: Vec::new(),
+            tables: Vec::new(),
+            reducers: Vec::new(),
+        };
         let opt = |t: TypeUse| TypeUse::Option(Box::new(t));
         let thrice = opt(opt(opt(TypeUse::Primitive(Primitive::I32))));
         assert_eq!(py_type(&m, &thrice), "_sdk.Some[_sdk.Some[int | None] | None] | None");
-        assert_eq!(py_codec(&m, &thrice, None), "_sdk.NestedOptionCodec(_sdk.NestedOptionCodec(_sdk.OptionCodec(_sdk.I32)))");
+        assert_eq!(
+            py_codec(&m, &thrice, None),
+            "_sdk.NestedOptionCodec(_sdk.NestedOptionCodec(_sdk.OptionCodec(_sdk.I32)))"
+        );
     }
 }

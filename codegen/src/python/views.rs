@@ -15,7 +15,11 @@ pub(super) struct Field {
 
 impl Field {
     fn new(m: &Module, name: &str, ty: &TypeUse, local: Option<usize>) -> Self {
-        Self { name: snake(name), ty: py_type(m, ty), codec: py_codec(m, ty, local) }
+        Self {
+            name: snake(name),
+            ty: py_type(m, ty),
+            codec: py_codec(m, ty, local),
+        }
     }
 }
 
@@ -39,7 +43,10 @@ fn imports(m: &Module, types: &[usize], local: Option<usize>) -> Vec<Import> {
     let mut imports: Vec<Import> = types
         .iter()
         .filter(|&&i| Some(i) != local)
-        .map(|&i| Import { module: type_module(&m.types[i]), name: type_name(&m.types[i]) })
+        .map(|&i| Import {
+            module: type_module(&m.types[i]),
+            name: type_name(&m.types[i]),
+        })
         .collect();
     imports.sort_by(|a, b| a.module.cmp(&b.module));
     imports
@@ -115,7 +122,14 @@ pub(super) struct Unique {
 
 /// Methods of the SDK's table handles, which a unique column's property must not shadow.
 const HANDLE_METHODS: &[&str] = &[
-    "count", "iter", "table_name", "on_insert", "remove_on_insert", "on_delete", "remove_on_delete", "on_update",
+    "count",
+    "iter",
+    "table_name",
+    "on_insert",
+    "remove_on_insert",
+    "on_delete",
+    "remove_on_delete",
+    "on_update",
     "remove_on_update",
 ];
 
@@ -174,7 +188,11 @@ impl TableFile {
             handle: format!("{}TableHandle", pascal(&table.accessor_name)),
             base,
             primary_key,
-            uniques: if table.is_event { Vec::new() } else { table.unique_columns.iter().map(|&i| unique(i)).collect() },
+            uniques: if table.is_event {
+                Vec::new()
+            } else {
+                table.unique_columns.iter().map(|&i| unique(i)).collect()
+            },
             is_event: table.is_event,
             imports: imports(m, &used, Some(table.row_type)),
         }
@@ -243,7 +261,10 @@ impl InitFile {
         let mut tables = Vec::new();
         for table in &m.tables {
             let view = TableFile::new(m, table);
-            exports.push(Export { module: view.module.clone(), names: vec![view.handle.clone()] });
+            exports.push(Export {
+                module: view.module.clone(),
+                names: vec![view.handle.clone()],
+            });
             tables.push(TableEntry {
                 module: view.module,
                 handle: view.handle,
@@ -257,13 +278,19 @@ impl InitFile {
             if view.kind == "sum" {
                 names.extend(view.variants.iter().map(|v| v.class.clone()));
             }
-            exports.push(Export { module: view.module, names });
+            exports.push(Export {
+                module: view.module,
+                names,
+            });
         }
         let mut mixins = Vec::new();
         let mut reducer_args = Vec::new();
         for reducer in &m.reducers {
             let view = ReducerFile::new(m, reducer);
-            exports.push(Export { module: view.module, names: vec![view.args.clone(), view.mixin.clone()] });
+            exports.push(Export {
+                module: view.module,
+                names: vec![view.args.clone(), view.mixin.clone()],
+            });
             mixins.push(view.mixin);
             reducer_args.push(view.args);
         }
@@ -285,6 +312,13 @@ impl InitFile {
             .map(String::from),
         );
         all.sort();
-        Self { header: HEADER, exports, tables, mixins, reducer_args, all }
+        Self {
+            header: HEADER,
+            exports,
+            tables,
+            mixins,
+            reducer_args,
+            all,
+        }
     }
 }

@@ -29,7 +29,21 @@ impl Lang for Rust {
     }
 
     fn generated_type_names(&self) -> &'static [&'static str] {
-        &["DbConnection", "DbConnectionBuilder", "ErrorContext", "EventContext", "Reducer", "ReducerEventContext", "RemoteDbContext", "RemoteModule", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+        &[
+            "DbConnection",
+            "DbConnectionBuilder",
+            "ErrorContext",
+            "EventContext",
+            "Reducer",
+            "ReducerEventContext",
+            "RemoteDbContext",
+            "RemoteModule",
+            "RemoteReducers",
+            "RemoteTables",
+            "SubscriptionBuilder",
+            "SubscriptionEventContext",
+            "SubscriptionHandle",
+        ]
     }
 
     fn type_name(&self, ty: &TypeModel) -> String {

@@ -5,10 +5,10 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 
 /// Rust's keywords (strict and reserved, all editions): such names get the `r#` prefix.
 const KEYWORDS: &[&str] = &[
-    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else", "enum",
-    "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut",
-    "override", "priv", "pub", "ref", "return", "static", "struct", "super", "trait", "true", "try", "type", "typeof",
-    "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "crate", "do", "dyn", "else",
+    "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "macro", "match", "mod",
+    "move", "mut", "override", "priv", "pub", "ref", "return", "static", "struct", "super", "trait", "true", "try",
+    "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield",
 ];
 
 /// Names that cannot be raw identifiers either.
@@ -67,7 +67,11 @@ pub(super) fn rust_type(module: &Module, ty: &TypeUse, path: &str) -> String {
         TypeUse::String => "String".into(),
         TypeUse::Array(t) => format!("Vec<{}>", rust_type(module, t, path)),
         TypeUse::Option(t) => format!("Option<{}>", rust_type(module, t, path)),
-        TypeUse::Result(ok, err) => format!("Result<{}, {}>", rust_type(module, ok, path), rust_type(module, err, path)),
+        TypeUse::Result(ok, err) => format!(
+            "Result<{}, {}>",
+            rust_type(module, ok, path),
+            rust_type(module, err, path)
+        ),
         TypeUse::Unit => "()".into(),
         TypeUse::Identity => "__sdk::Identity".into(),
         TypeUse::ConnectionId => "__sdk::ConnectionId".into(),

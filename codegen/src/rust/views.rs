@@ -38,7 +38,13 @@ impl TypeFile {
         let name = type_name(ty);
         let (is_struct, fields, variants) = match &ty.kind {
             TypeKind::Product(fields) => {
-                let fields = fields.iter().map(|(n, t)| Field { name: snake(n), ty: rust_type(m, t, "super::") }).collect();
+                let fields = fields
+                    .iter()
+                    .map(|(n, t)| Field {
+                        name: snake(n),
+                        ty: rust_type(m, t, "super::"),
+                    })
+                    .collect();
                 (true, fields, Vec::new())
             }
             TypeKind::Sum(variants) => {
@@ -63,7 +69,16 @@ impl TypeFile {
             (false, true) => "Clone, PartialEq, Debug",
         };
         let source_name = ty.source_name();
-        Self { header: HEADER, module: module(&name, "type"), name, source_name, derives, is_struct, fields, variants }
+        Self {
+            header: HEADER,
+            module: module(&name, "type"),
+            name,
+            source_name,
+            derives,
+            is_struct,
+            fields,
+            variants,
+        }
     }
 }
 
@@ -116,7 +131,10 @@ impl TableFile {
                 }
             })
             .collect();
-        let primary_key = table.primary_key.filter(|_| !table.is_event).map(|i| snake(&table.columns[i].field_name));
+        let primary_key = table
+            .primary_key
+            .filter(|_| !table.is_event)
+            .map(|i| snake(&table.columns[i].field_name));
         Self {
             header: HEADER,
             module: module(&table.accessor_name, "table"),
@@ -165,8 +183,14 @@ pub(super) struct ReducerFile {
 
 impl ReducerFile {
     pub fn new(m: &Module, reducer: &ReducerModel) -> Self {
-        let params: Vec<Field> =
-            reducer.params.iter().map(|(n, t)| Field { name: snake(n), ty: rust_type(m, t, "super::") }).collect();
+        let params: Vec<Field> = reducer
+            .params
+            .iter()
+            .map(|(n, t)| Field {
+                name: snake(n),
+                ty: rust_type(m, t, "super::"),
+            })
+            .collect();
         Self {
             header: HEADER,
             module: module(&reducer.accessor_name, "reducer"),
@@ -210,15 +234,24 @@ impl ModFile {
         let mut exports = Vec::new();
         for table in &m.tables {
             let view = TableFile::new(m, table);
-            exports.push(Export { names: view.exports().join(", "), module: view.module });
+            exports.push(Export {
+                names: view.exports().join(", "),
+                module: view.module,
+            });
         }
         for ty in &m.types {
             let view = TypeFile::new(m, ty);
-            exports.push(Export { names: view.name, module: view.module });
+            exports.push(Export {
+                names: view.name,
+                module: view.module,
+            });
         }
         for reducer in &m.reducers {
             let view = ReducerFile::new(m, reducer);
-            exports.push(Export { names: view.trait_name, module: view.module });
+            exports.push(Export {
+                names: view.trait_name,
+                module: view.module,
+            });
         }
         exports.sort_by(|a, b| a.module.cmp(&b.module));
         for e in &mut exports {
@@ -232,7 +265,14 @@ impl ModFile {
             .map(|r| ReducerVariant {
                 name: pascal(&r.accessor_name),
                 wire_name: r.wire_name.clone(),
-                fields: r.params.iter().map(|(n, t)| Field { name: snake(n), ty: rust_type(m, t, "") }).collect(),
+                fields: r
+                    .params
+                    .iter()
+                    .map(|(n, t)| Field {
+                        name: snake(n),
+                        ty: rust_type(m, t, ""),
+                    })
+                    .collect(),
             })
             .collect();
         Self {

@@ -26,7 +26,16 @@ impl Lang for TypeScript {
     }
 
     fn generated_type_names(&self) -> &'static [&'static str] {
-        &["DbConnection", "ErrorContext", "EventContext", "RemoteReducers", "RemoteTables", "SubscriptionBuilder", "SubscriptionEventContext", "SubscriptionHandle"]
+        &[
+            "DbConnection",
+            "ErrorContext",
+            "EventContext",
+            "RemoteReducers",
+            "RemoteTables",
+            "SubscriptionBuilder",
+            "SubscriptionEventContext",
+            "SubscriptionHandle",
+        ]
     }
 
     fn type_name(&self, ty: &TypeModel) -> String {
@@ -38,9 +47,17 @@ impl Lang for TypeScript {
     }
 
     fn type_file(&self, module: &Module, ty: &TypeModel) -> Result<OutputFile, CodegenError> {
-        let index = module.types.iter().position(|t| std::ptr::eq(t, ty)).unwrap_or_else(|| {
-            module.types.iter().position(|t| t == ty).expect("the type belongs to the module it is generated from")
-        });
+        let index = module
+            .types
+            .iter()
+            .position(|t| std::ptr::eq(t, ty))
+            .unwrap_or_else(|| {
+                module
+                    .types
+                    .iter()
+                    .position(|t| t == ty)
+                    .expect("the type belongs to the module it is generated from")
+            });
         let view = views::TypeFile::new(module, index);
         let path = format!("{}.ts", view.file);
         render(&view, "typescript/type.ts.jinja", path)

@@ -48,7 +48,9 @@ pub(super) fn ts_type(module: &Module, ty: &TypeUse) -> String {
             | Primitive::U32
             | Primitive::F32
             | Primitive::F64 => "number",
-            Primitive::I64 | Primitive::U64 | Primitive::I128 | Primitive::U128 | Primitive::I256 | Primitive::U256 => "bigint",
+            Primitive::I64 | Primitive::U64 | Primitive::I128 | Primitive::U128 | Primitive::I256 | Primitive::U256 => {
+                "bigint"
+            }
         }
         .into(),
         TypeUse::String => "string".into(),

@@ -15,7 +15,11 @@ pub(super) struct Field {
 
 impl Field {
     fn new(m: &Module, name: &str, ty: &TypeUse) -> Self {
-        Self { name: camel(name), ty: ts_type(m, ty), codec: codec(m, ty) }
+        Self {
+            name: camel(name),
+            ty: ts_type(m, ty),
+            codec: codec(m, ty),
+        }
     }
 }
 
@@ -45,7 +49,10 @@ fn imports(m: &Module, uses: &[&TypeUse], own: Option<usize>) -> Vec<Import> {
         .filter(|i| Some(*i) != own)
         .map(|i| {
             let name = type_name(&m.types[i]);
-            Import { file: file(&name, "type"), name }
+            Import {
+                file: file(&name, "type"),
+                name,
+            }
         })
         .collect();
     out.sort_by(|a, b| a.file.cmp(&b.file));
@@ -81,7 +88,11 @@ impl TypeFile {
                 Vec::new(),
                 variants
                     .iter()
-                    .map(|(n, t)| Variant { name: n.clone(), ty: t.as_ref().map(|t| ts_type(m, t)), codec: t.as_ref().map(|t| codec(m, t)) })
+                    .map(|(n, t)| Variant {
+                        name: n.clone(),
+                        ty: t.as_ref().map(|t| ts_type(m, t)),
+                        codec: t.as_ref().map(|t| codec(m, t)),
+                    })
                     .collect(),
                 variants.iter().filter_map(|(_, t)| t.as_ref()).collect(),
             ),
@@ -124,8 +135,19 @@ pub(super) struct PrefixIndex {
 
 /// Table handle members an index accessor must not shadow.
 const HANDLE_MEMBERS: &[&str] = &[
-    "count", "iter", "onInsert", "removeOnInsert", "onDelete", "removeOnDelete", "onUpdate", "removeOnUpdate", "runtime", "unique",
-    "btree", "btreePrefix", "constructor",
+    "count",
+    "iter",
+    "onInsert",
+    "removeOnInsert",
+    "onDelete",
+    "removeOnDelete",
+    "onUpdate",
+    "removeOnUpdate",
+    "runtime",
+    "unique",
+    "btree",
+    "btreePrefix",
+    "constructor",
 ];
 
 /// Whether the SDK's `Range` can bound values of `ty` (those it knows the order of).
@@ -141,10 +163,26 @@ fn prefix_type(tys: &[(String, bool)]) -> String {
     for k in 1..=tys.len() {
         let equal: Vec<&str> = tys[..k - 1].iter().map(|(t, _)| t.as_str()).collect();
         let (last, is_ordered) = &tys[k - 1];
-        out.push(format!("[{}]", equal.iter().copied().chain([last.as_str()]).collect::<Vec<_>>().join(", ")));
+        out.push(format!(
+            "[{}]",
+            equal
+                .iter()
+                .copied()
+                .chain([last.as_str()])
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
         if *is_ordered {
             let range = format!("__sdk.Range<{last}>");
-            out.push(format!("[{}]", equal.iter().copied().chain([range.as_str()]).collect::<Vec<_>>().join(", ")));
+            out.push(format!(
+                "[{}]",
+                equal
+                    .iter()
+                    .copied()
+                    .chain([range.as_str()])
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
     }
     out.join(" | ")
@@ -178,7 +216,11 @@ impl TableFile {
         let accessor_of = |i: usize| {
             let c = &table.columns[i];
             let name = camel(&c.accessor_name);
-            let accessor = if HANDLE_MEMBERS.contains(&name.as_str()) { format!("{name}Index") } else { name };
+            let accessor = if HANDLE_MEMBERS.contains(&name.as_str()) {
+                format!("{name}Index")
+            } else {
+                name
+            };
             IndexAccessor {
                 accessor,
                 field: camel(&c.field_name),
@@ -204,11 +246,16 @@ impl TableFile {
             (Vec::new(), Vec::new())
         } else {
             let filter_cols = indexed.iter().copied().filter(|i| !table.unique_columns.contains(i));
-            (table.unique_columns.iter().map(|&i| accessor_of(i)).collect(), filter_cols.map(accessor_of).collect())
+            (
+                table.unique_columns.iter().map(|&i| accessor_of(i)).collect(),
+                filter_cols.map(accessor_of).collect(),
+            )
         };
         let mut taken: Vec<String> = uniques.iter().chain(&filters).map(|a| a.accessor.clone()).collect();
-        let multi: Vec<&crate::model::IndexModel> =
-            indexes.iter().filter(|i| i.kind == IndexKind::BTree && i.columns.len() > 1).collect();
+        let multi: Vec<&crate::model::IndexModel> = indexes
+            .iter()
+            .filter(|i| i.kind == IndexKind::BTree && i.columns.len() > 1)
+            .collect();
         let prefix_indexes = multi
             .iter()
             .map(|index| {
@@ -221,8 +268,17 @@ impl TableFile {
                 PrefixIndex {
                     accessor,
                     name: index.accessor_name.clone(),
-                    prefix_ty: prefix_type(&cols.clone().map(|c| (ts_type(m, &c.ty), ordered(&c.ty))).collect::<Vec<_>>()),
-                    fields: cols.clone().map(|c| format!("'{}'", camel(&c.field_name))).collect::<Vec<_>>().join(", "),
+                    prefix_ty: prefix_type(
+                        &cols
+                            .clone()
+                            .map(|c| (ts_type(m, &c.ty), ordered(&c.ty)))
+                            .collect::<Vec<_>>(),
+                    ),
+                    fields: cols
+                        .clone()
+                        .map(|c| format!("'{}'", camel(&c.field_name)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     codecs: cols.map(|c| codec(m, &c.ty)).collect::<Vec<_>>().join(", "),
                 }
             })
@@ -236,9 +292,19 @@ impl TableFile {
             .map(|&i| &table.columns[i].ty)
             .collect();
         let row_index = table.row_type;
-        let primary_key = table.primary_key.filter(|_| !table.is_event).map(|i| camel(&table.columns[i].field_name));
-        let unique_fields =
-            if table.is_event { String::new() } else { uniques.iter().map(|u| format!("'{}'", u.field)).collect::<Vec<_>>().join(", ") };
+        let primary_key = table
+            .primary_key
+            .filter(|_| !table.is_event)
+            .map(|i| camel(&table.columns[i].field_name));
+        let unique_fields = if table.is_event {
+            String::new()
+        } else {
+            uniques
+                .iter()
+                .map(|u| format!("'{}'", u.field))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         Self {
             header: HEADER,
             file: file(&table.accessor_name, "table"),
@@ -246,7 +312,11 @@ impl TableFile {
             accessor: camel(&table.accessor_name),
             def_name: format!("{}Table", camel(&table.accessor_name)),
             handle: format!("{stem}TableHandle"),
-            base: if primary_key.is_some() { "TableHandleWithUpdate" } else { "TableHandle" },
+            base: if primary_key.is_some() {
+                "TableHandleWithUpdate"
+            } else {
+                "TableHandle"
+            },
             row_file: file(&row, "type"),
             imports: imports(m, &key_uses, Some(row_index)),
             row,

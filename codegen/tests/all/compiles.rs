@@ -18,12 +18,20 @@ fn generated_rust_compiles_with_warnings_denied() {
     let _ = std::fs::remove_dir_all(&src);
     // The chat module once more with `message` as an event table, for that template path.
     let mut chat_events = module_def("quickstart-chat");
-    chat_events.tables.iter_mut().filter(|t| t.name == "message").for_each(|t| t.is_event = true);
+    chat_events
+        .tables
+        .iter_mut()
+        .filter(|t| t.name == "message")
+        .for_each(|t| t.is_event = true);
     let sets = [
         ("chat", module_def("quickstart-chat"), Options::default()),
         ("chat_events", chat_events, Options::default()),
         ("all_features", module_def("all-features"), Options::default()),
-        ("all_features_private", module_def("all-features"), Options { include_private: true }),
+        (
+            "all_features_private",
+            module_def("all-features"),
+            Options { include_private: true },
+        ),
     ];
     let mut lib = String::from("//! Generated bindings, checked with warnings denied.\n#![deny(warnings)]\n");
     for (module, def, options) in &sets {

@@ -36,21 +36,62 @@ fn chat_bindings_have_the_expected_files_and_names() {
     ];
     assert_eq!(paths, expected.into_iter().collect());
     let user = files.iter().find(|f| f.path == "Tables/User.g.cs").expect("user table");
-    assert!(user.contents.contains("public readonly SpacetimeDB.UniqueIndex<global::SpacetimeDB.Types.User, SpacetimeDB.Identity> Identity;"), "{}", user.contents);
-    assert!(user.contents.contains(".SetPrimaryKey(row => row.Identity)"), "{}", user.contents);
-    let set_name = files.iter().find(|f| f.path == "Reducers/SetName.g.cs").expect("set_name");
-    assert!(set_name.contents.contains("public System.Threading.Tasks.Task<ReducerEventContext> SetName(string name)"), "{}", set_name.contents);
-    assert!(set_name.contents.contains("public event SetNameHandler OnSetName;"), "{}", set_name.contents);
+    assert!(
+        user.contents.contains(
+            "public readonly SpacetimeDB.UniqueIndex<global::SpacetimeDB.Types.User, SpacetimeDB.Identity> Identity;"
+        ),
+        "{}",
+        user.contents
+    );
+    assert!(
+        user.contents.contains(".SetPrimaryKey(row => row.Identity)"),
+        "{}",
+        user.contents
+    );
+    let set_name = files
+        .iter()
+        .find(|f| f.path == "Reducers/SetName.g.cs")
+        .expect("set_name");
+    assert!(
+        set_name
+            .contents
+            .contains("public System.Threading.Tasks.Task<ReducerEventContext> SetName(string name)"),
+        "{}",
+        set_name.contents
+    );
+    assert!(
+        set_name.contents.contains("public event SetNameHandler OnSetName;"),
+        "{}",
+        set_name.contents
+    );
 }
 
 #[test]
 fn namespace_option_and_btree_filters() {
     let def = module_def("all-features");
     let files = generate(&def, &CSharp::new("Game.Net"), &Options::default()).expect("generates");
-    assert!(files.iter().all(|f| f.contents.contains("namespace Game.Net\n")), "every file is in the namespace");
-    let player = files.iter().find(|f| f.path == "Tables/Player.g.cs").expect("player table");
-    assert!(player.contents.contains("public readonly SpacetimeDB.BTreeIndex<global::Game.Net.Player, uint> Level;"), "{}", player.contents);
-    assert!(player.contents.contains("public readonly SpacetimeDB.UniqueIndex<global::Game.Net.Player, string> Name;"), "{}", player.contents);
+    assert!(
+        files.iter().all(|f| f.contents.contains("namespace Game.Net\n")),
+        "every file is in the namespace"
+    );
+    let player = files
+        .iter()
+        .find(|f| f.path == "Tables/Player.g.cs")
+        .expect("player table");
+    assert!(
+        player
+            .contents
+            .contains("public readonly SpacetimeDB.BTreeIndex<global::Game.Net.Player, uint> Level;"),
+        "{}",
+        player.contents
+    );
+    assert!(
+        player
+            .contents
+            .contains("public readonly SpacetimeDB.UniqueIndex<global::Game.Net.Player, string> Name;"),
+        "{}",
+        player.contents
+    );
     // The multi-column btree index gets a Filter per prefix, with a range on the last column.
     for line in [
         "public readonly ByLevelAndScoreIndex ByLevelAndScore;",
@@ -80,13 +121,20 @@ fn an_option_of_an_option_is_a_named_error() {
         lifecycle: None,
     });
     let err = generate(&def, &CSharp::default(), &Options::default()).unwrap_err();
-    assert!(err.to_string().contains("field `arg` of `reducer odd`") && err.to_string().contains("option of an option"), "{err}");
+    assert!(
+        err.to_string().contains("field `arg` of `reducer odd`") && err.to_string().contains("option of an option"),
+        "{err}"
+    );
 }
 
 /// Compiles `sources` with mcs, warnings as errors, and fails with its output otherwise.
 fn mcs(args: &[String], what: &str) {
     let output = Command::new("mcs")
-        .args(["-warnaserror+", "-r:System.Numerics.dll", "-r:System.IO.Compression.dll"])
+        .args([
+            "-warnaserror+",
+            "-r:System.Numerics.dll",
+            "-r:System.IO.Compression.dll",
+        ])
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run mcs ({e}): install Mono with scripts/install-deps.sh"));
@@ -113,17 +161,30 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
     args.extend(sdk);
     mcs(&args, "the SDK");
     let mut chat_events = module_def("quickstart-chat");
-    chat_events.tables.iter_mut().filter(|t| t.name == "message").for_each(|t| t.is_event = true);
+    chat_events
+        .tables
+        .iter_mut()
+        .filter(|t| t.name == "message")
+        .for_each(|t| t.is_event = true);
     let sets = [
         ("chat", module_def("quickstart-chat"), Options::default()),
         ("chat_events", chat_events, Options::default()),
         ("all_features", module_def("all-features"), Options::default()),
-        ("all_features_private", module_def("all-features"), Options { include_private: true }),
+        (
+            "all_features_private",
+            module_def("all-features"),
+            Options { include_private: true },
+        ),
     ];
     for (name, def, options) in &sets {
         let dir = scratch.join(name);
-        let mut args = vec!["-target:library".to_owned(), format!("-r:{}", dll.display()), format!("-out:{}.dll", dir.display())];
-        for f in generate(def, &CSharp::new(format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}")) {
+        let mut args = vec![
+            "-target:library".to_owned(),
+            format!("-r:{}", dll.display()),
+            format!("-out:{}.dll", dir.display()),
+        ];
+        for f in generate(def, &CSharp::new(format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}"))
+        {
             let path = dir.join(&f.path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
             std::fs::write(&path, f.contents).expect("write generated file");

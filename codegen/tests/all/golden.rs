@@ -32,20 +32,46 @@ fn chat_bindings_have_the_expected_files() {
 
 #[test]
 fn private_items_only_on_request() {
-    let public: Vec<String> = rust_files("all-features", &Options::default()).into_iter().map(|f| f.path).collect();
-    let all: Vec<String> =
-        rust_files("all-features", &Options { include_private: true }).into_iter().map(|f| f.path).collect();
-    for private in ["audit_log_table.rs", "reminder_table.rs", "send_reminder_reducer.rs", "on_tick_reducer.rs"] {
-        assert!(!public.iter().any(|p| p == private), "{private} generated without include_private");
-        assert!(all.iter().any(|p| p == private), "{private} missing with include_private");
+    let public: Vec<String> = rust_files("all-features", &Options::default())
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let all: Vec<String> = rust_files("all-features", &Options { include_private: true })
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    for private in [
+        "audit_log_table.rs",
+        "reminder_table.rs",
+        "send_reminder_reducer.rs",
+        "on_tick_reducer.rs",
+    ] {
+        assert!(
+            !public.iter().any(|p| p == private),
+            "{private} generated without include_private"
+        );
+        assert!(
+            all.iter().any(|p| p == private),
+            "{private} missing with include_private"
+        );
     }
     // Lifecycle reducers are never callable, so never generated.
     for lifecycle in ["init_reducer.rs", "on_connect_reducer.rs", "on_disconnect_reducer.rs"] {
         assert!(!all.iter().any(|p| p == lifecycle), "{lifecycle} generated");
     }
     // A renamed reducer is called by its wire name through its source name.
-    let roll = rust_files("all-features", &Options::default()).into_iter().find(|f| f.path == "roll_reducer.rs").expect("roll");
+    let roll = rust_files("all-features", &Options::default())
+        .into_iter()
+        .find(|f| f.path == "roll_reducer.rs")
+        .expect("roll");
     assert!(roll.contents.contains("fn roll(&self)"), "{}", roll.contents);
-    let module = rust_files("all-features", &Options::default()).into_iter().find(|f| f.path == "mod.rs").expect("mod.rs");
-    assert!(module.contents.contains("Self::Roll => \"roll_die\""), "{}", module.contents);
+    let module = rust_files("all-features", &Options::default())
+        .into_iter()
+        .find(|f| f.path == "mod.rs")
+        .expect("mod.rs");
+    assert!(
+        module.contents.contains("Self::Roll => \"roll_die\""),
+        "{}",
+        module.contents
+    );
 }

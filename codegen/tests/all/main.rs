@@ -11,8 +11,8 @@ mod csharp;
 mod errors;
 mod golden;
 mod model;
-mod typescript;
 mod python;
+mod typescript;
 
 use spacetime_codegen::{generate, Options, OutputFile, Rust};
 use spacetime_sats::def::model::ModuleDef;
@@ -29,7 +29,9 @@ pub fn codegen_dir() -> PathBuf {
 
 /// A scratch directory `name` under the build directory, for compile checks.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let base = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| codegen_dir().join("../target"));
+    let base = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| codegen_dir().join("../target"));
     base.join(name)
 }
 
@@ -65,11 +67,19 @@ pub fn assert_golden(lang: &str, module: &str, files: &[OutputFile]) {
         }
     }
     let generated: BTreeSet<String> = files.iter().map(|f| f.path.clone()).collect();
-    assert_eq!(generated, files_under(&dir), "{lang}/{module}: the set of files differs; if intended, run with UPDATE_GOLDEN=1");
+    assert_eq!(
+        generated,
+        files_under(&dir),
+        "{lang}/{module}: the set of files differs; if intended, run with UPDATE_GOLDEN=1"
+    );
     for f in files {
         let expected = std::fs::read_to_string(dir.join(&f.path)).expect("golden file");
         let first = f.contents.lines().next().unwrap_or_default();
-        assert!(first.contains(GENERATED_MARK), "{lang}/{module}/{}: missing the generated-file header", f.path);
+        assert!(
+            first.contains(GENERATED_MARK),
+            "{lang}/{module}/{}: missing the generated-file header",
+            f.path
+        );
         assert!(
             f.contents == expected,
             "{lang}/{module}/{} differs from its golden file; if the change is intended, run with UPDATE_GOLDEN=1\n--- generated ---\n{}",
@@ -84,12 +94,18 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", d.display())) {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", d.display()))
+        {
             let path = entry.expect("dir entry").path();
             if path.is_dir() {
                 stack.push(path);
             } else {
-                found.insert(path.strip_prefix(dir).expect("under dir").to_string_lossy().replace('\\', "/"));
+                found.insert(
+                    path.strip_prefix(dir)
+                        .expect("under dir")
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
             }
         }
     }
@@ -101,13 +117,24 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
 #[test]
 fn every_file_starts_with_its_languages_generated_prefix() {
     use spacetime_codegen::{CSharp, Lang, Python, TypeScript};
-    let langs: [(&dyn Lang, &str); 4] =
-        [(&Rust, "// THIS FILE"), (&TypeScript, "// THIS FILE"), (&Python, "# THIS FILE"), (&CSharp::default(), "// THIS FILE")];
+    let langs: [(&dyn Lang, &str); 4] = [
+        (&Rust, "// THIS FILE"),
+        (&TypeScript, "// THIS FILE"),
+        (&Python, "# THIS FILE"),
+        (&CSharp::default(), "// THIS FILE"),
+    ];
     for (lang, start) in langs {
         let prefix = lang.generated_prefix();
-        assert!(prefix.starts_with(start) && prefix.ends_with(spacetime_codegen::GENERATED_MARK), "{prefix}");
+        assert!(
+            prefix.starts_with(start) && prefix.ends_with(spacetime_codegen::GENERATED_MARK),
+            "{prefix}"
+        );
         for f in generate(&module_def("quickstart-chat"), lang, &Options::default()).expect("generates") {
-            assert!(f.contents.starts_with(&prefix), "{}: does not start with `{prefix}`", f.path);
+            assert!(
+                f.contents.starts_with(&prefix),
+                "{}: does not start with `{prefix}`",
+                f.path
+            );
         }
     }
 }

@@ -6,13 +6,22 @@ use spacetime_codegen::model::{IndexKind, IndexModel, Module};
 use spacetime_codegen::Options;
 
 fn index(accessor: &str, kind: IndexKind, columns: &[usize], unique: bool) -> IndexModel {
-    IndexModel { accessor_name: accessor.into(), kind, columns: columns.to_vec(), unique }
+    IndexModel {
+        accessor_name: accessor.into(),
+        kind,
+        columns: columns.to_vec(),
+        unique,
+    }
 }
 
 #[test]
 fn player_indexes_keep_kind_key_order_and_uniqueness() {
     let module = Module::new(&module_def("all-features"), &Options::default()).expect("model");
-    let player = module.tables.iter().find(|t| t.wire_name == "player").expect("player table");
+    let player = module
+        .tables
+        .iter()
+        .find(|t| t.wire_name == "player")
+        .expect("player table");
     assert_eq!(
         player.indexes,
         [
@@ -29,10 +38,18 @@ fn player_indexes_keep_kind_key_order_and_uniqueness() {
 #[test]
 fn an_index_without_an_accessor_is_named_after_its_columns() {
     let mut def = module_def("all-features");
-    let player = def.tables.iter_mut().find(|t| t.name == "player").expect("player table");
+    let player = def
+        .tables
+        .iter_mut()
+        .find(|t| t.name == "player")
+        .expect("player table");
     player.indexes.iter_mut().for_each(|i| i.accessor_name = None);
     let module = Module::new(&def, &Options::default()).expect("model");
-    let player = module.tables.iter().find(|t| t.wire_name == "player").expect("player table");
+    let player = module
+        .tables
+        .iter()
+        .find(|t| t.wire_name == "player")
+        .expect("player table");
     let names: Vec<&str> = player.indexes.iter().map(|i| i.accessor_name.as_str()).collect();
     assert_eq!(names, ["id", "name", "level_score", "color_level", "level", "color"]);
 }

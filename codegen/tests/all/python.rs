@@ -12,7 +12,11 @@ fn python_files(name: &str, options: &Options) -> Vec<OutputFile> {
 }
 
 fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
-    &files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("{path} not generated")).contents
+    &files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path} not generated"))
+        .contents
 }
 
 /// A Python-only module, `codegen/tests/golden/python/nested-options.json` (reached from
@@ -63,17 +67,38 @@ fn chat_bindings_have_the_expected_files_and_api() {
         ]
     );
     let user = file(&files, "user_type.py");
-    assert!(user.contains("@dataclass(frozen=True, slots=True)\nclass User:"), "{user}");
+    assert!(
+        user.contains("@dataclass(frozen=True, slots=True)\nclass User:"),
+        "{user}"
+    );
     assert!(user.contains("    name: str | None\n"), "{user}");
     let table = file(&files, "user_table.py");
-    assert!(table.contains("class UserTableHandle(_sdk.TableWithPrimaryKeyHandle[\"User\", \"EventContext\"]):"), "{table}");
-    assert!(table.contains("def identity(self) -> _sdk.UniqueIndex[User, _sdk.Identity]:"), "{table}");
+    assert!(
+        table.contains("class UserTableHandle(_sdk.TableWithPrimaryKeyHandle[\"User\", \"EventContext\"]):"),
+        "{table}"
+    );
+    assert!(
+        table.contains("def identity(self) -> _sdk.UniqueIndex[User, _sdk.Identity]:"),
+        "{table}"
+    );
     let reducer = file(&files, "send_message_reducer.py");
-    assert!(reducer.contains("async def send_message(self, text: str) -> _sdk.ReducerEvent[SendMessageArgs]:"), "{reducer}");
-    assert!(reducer.contains("return await self._imp.call_reducer(\"send_message\""), "{reducer}");
+    assert!(
+        reducer.contains("async def send_message(self, text: str) -> _sdk.ReducerEvent[SendMessageArgs]:"),
+        "{reducer}"
+    );
+    assert!(
+        reducer.contains("return await self._imp.call_reducer(\"send_message\""),
+        "{reducer}"
+    );
     let init = file(&files, "__init__.py");
-    assert!(init.contains("class RemoteReducers(SendMessageReducer, SetNameReducer):"), "{init}");
-    assert!(init.contains("def builder(cls) -> _sdk.DbConnectionBuilder[DbConnection]:"), "{init}");
+    assert!(
+        init.contains("class RemoteReducers(SendMessageReducer, SetNameReducer):"),
+        "{init}"
+    );
+    assert!(
+        init.contains("def builder(cls) -> _sdk.DbConnectionBuilder[DbConnection]:"),
+        "{init}"
+    );
 }
 
 #[test]
@@ -100,21 +125,42 @@ fn every_type_maps_to_python_types() {
     }
     assert!(every.contains("(\"a_point\", _point_type.CODEC)"), "{every}");
     let shape = file(&files, "shape_type.py");
-    assert!(shape.contains("Shape: TypeAlias = ShapeCircle | ShapePolygon | ShapeEmpty"), "{shape}");
+    assert!(
+        shape.contains("Shape: TypeAlias = ShapeCircle | ShapePolygon | ShapeEmpty"),
+        "{shape}"
+    );
     let color = file(&files, "color_type.py");
-    assert!(color.contains("class Color(enum.Enum):") && color.contains("    Blue = 2\n"), "{color}");
+    assert!(
+        color.contains("class Color(enum.Enum):") && color.contains("    Blue = 2\n"),
+        "{color}"
+    );
     // A renamed reducer is called by its wire name through its source name.
     let roll = file(&files, "roll_reducer.py");
-    assert!(roll.contains("async def roll(self) -> _sdk.ReducerEvent[RollArgs]:") && roll.contains("call_reducer(\"roll_die\""), "{roll}");
+    assert!(
+        roll.contains("async def roll(self) -> _sdk.ReducerEvent[RollArgs]:")
+            && roll.contains("call_reducer(\"roll_die\""),
+        "{roll}"
+    );
 }
 
 #[test]
 fn private_items_only_on_request() {
-    let public: Vec<String> = python_files("all-features", &Options::default()).into_iter().map(|f| f.path).collect();
-    let all: Vec<String> =
-        python_files("all-features", &Options { include_private: true }).into_iter().map(|f| f.path).collect();
+    let public: Vec<String> = python_files("all-features", &Options::default())
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    let all: Vec<String> = python_files("all-features", &Options { include_private: true })
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
     for private in ["audit_log_table.py", "reminder_table.py", "send_reminder_reducer.py"] {
-        assert!(!public.contains(&private.to_owned()), "{private} generated without include_private");
-        assert!(all.contains(&private.to_owned()), "{private} missing with include_private");
+        assert!(
+            !public.contains(&private.to_owned()),
+            "{private} generated without include_private"
+        );
+        assert!(
+            all.contains(&private.to_owned()),
+            "{private} missing with include_private"
+        );
     }
 }

@@ -23,9 +23,9 @@ pub fn expand(r: &Reducer<'_>) -> TokenStream {
         let ty = param.ty;
         quote_spanned!(ty.span()=> #p::assert_reducer_arg::<#ty>();)
     });
-    let ret_check = r.ret.map(|ty| {
-        quote_spanned!(ty.span()=> #p::assert_reducer_return::<#ty>();)
-    });
+    let ret_check = r
+        .ret
+        .map(|ty| quote_spanned!(ty.span()=> #p::assert_reducer_return::<#ty>();));
 
     let arg_tys: Vec<_> = r.params.iter().map(|param| param.ty).collect();
     let arg_vars: Vec<_> = (0..r.params.len()).map(|i| format_ident!("__arg{}", i)).collect();

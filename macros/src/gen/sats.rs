@@ -81,8 +81,14 @@ pub fn expand(c: &Container<'_>, derive: Derive) -> TokenStream {
             let encode = quote!(#(#p::Encode::encode(&self.#members, __out);)*);
             let decode = if fields.is_empty() {
                 match &c.original.data {
-                    syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Unit, .. }) => quote!(#p::Ok(Self)),
-                    syn::Data::Struct(syn::DataStruct { fields: syn::Fields::Unnamed(_), .. }) => quote!(#p::Ok(Self())),
+                    syn::Data::Struct(syn::DataStruct {
+                        fields: syn::Fields::Unit,
+                        ..
+                    }) => quote!(#p::Ok(Self)),
+                    syn::Data::Struct(syn::DataStruct {
+                        fields: syn::Fields::Unnamed(_),
+                        ..
+                    }) => quote!(#p::Ok(Self())),
                     _ => quote!(#p::Ok(Self {})),
                 }
             } else {
@@ -104,11 +110,17 @@ pub fn expand(c: &Container<'_>, derive: Derive) -> TokenStream {
                 let vident = v.ident;
                 let tag = tag as u8;
                 match &v.payload {
-                    Some((member, _)) => quote!(#tag => #p::Ok(Self::#vident { #member: #p::Decode::decode(__input)? }),),
+                    Some((member, _)) => {
+                        quote!(#tag => #p::Ok(Self::#vident { #member: #p::Decode::decode(__input)? }),)
+                    }
                     None => quote!(#tag => #p::Ok(Self::#vident),),
                 }
             });
-            let encode = if count == 0 { quote!(match *self {}) } else { quote!(match self { #(#encode_arms)* }) };
+            let encode = if count == 0 {
+                quote!(match *self {})
+            } else {
+                quote!(match self { #(#encode_arms)* })
+            };
             let decode = quote! {
                 match #p::decode_tag(__input, #name, #count)? {
                     #(#decode_arms)*
@@ -127,18 +139,22 @@ pub fn expand(c: &Container<'_>, derive: Derive) -> TokenStream {
     let (dec_impl, _, dec_where) = dec_generics.split_for_impl();
 
     let filterable = match &c.data {
-        Data::Enum(variants) if variants.iter().all(|v| v.payload.is_none()) && c.original.generics.params.is_empty() => quote! {
-            #[automatically_derived]
-            impl #p::Private for #ident {}
-            #[automatically_derived]
-            impl #p::FilterableValue for #ident { type Column = #ident; }
-            #[automatically_derived]
-            impl #p::Private for &#ident {}
-            #[automatically_derived]
-            impl #p::FilterableValue for &#ident { type Column = #ident; }
-            #[automatically_derived]
-            impl #p::DirectIndexKey for #ident {}
-        },
+        Data::Enum(variants)
+            if variants.iter().all(|v| v.payload.is_none()) && c.original.generics.params.is_empty() =>
+        {
+            quote! {
+                #[automatically_derived]
+                impl #p::Private for #ident {}
+                #[automatically_derived]
+                impl #p::FilterableValue for #ident { type Column = #ident; }
+                #[automatically_derived]
+                impl #p::Private for &#ident {}
+                #[automatically_derived]
+                impl #p::FilterableValue for &#ident { type Column = #ident; }
+                #[automatically_derived]
+                impl #p::DirectIndexKey for #ident {}
+            }
+        }
         _ => TokenStream::new(),
     };
 

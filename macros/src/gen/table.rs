@@ -47,11 +47,26 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         }
     };
 
-    let markers: Vec<Ident> = t.indexes.iter().map(|ix| format_ident!("__index_{}", ix.accessor)).collect();
-    let methods = t.indexes.iter().zip(&markers).map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadWrite));
-    let view_methods =
-        t.indexes.iter().zip(&markers).map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadOnly));
-    let marker_defs = t.indexes.iter().zip(&markers).map(|(ix, marker)| index_marker(t, ix, marker, &handle));
+    let markers: Vec<Ident> = t
+        .indexes
+        .iter()
+        .map(|ix| format_ident!("__index_{}", ix.accessor))
+        .collect();
+    let methods = t
+        .indexes
+        .iter()
+        .zip(&markers)
+        .map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadWrite));
+    let view_methods = t
+        .indexes
+        .iter()
+        .zip(&markers)
+        .map(|(ix, marker)| index_method(t, ix, marker, &handle, Flavor::ReadOnly));
+    let marker_defs = t
+        .indexes
+        .iter()
+        .zip(&markers)
+        .map(|(ix, marker)| index_marker(t, ix, marker, &handle));
     let index_descs = t.indexes.iter().map(|ix| {
         let source_name = t.index_source_name(ix);
         let accessor_name = ix.accessor.to_string();
@@ -81,8 +96,16 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
     };
     let is_event = t.event;
     let canonical_name = option_str(t.canonical_name.as_deref());
-    let unique_err = if unique_cols.is_empty() { quote!(#p::Infallible) } else { quote!(#p::UniqueConstraintViolation) };
-    let auto_inc_err = if sequences.is_empty() { quote!(#p::Infallible) } else { quote!(#p::AutoIncOverflow) };
+    let unique_err = if unique_cols.is_empty() {
+        quote!(#p::Infallible)
+    } else {
+        quote!(#p::UniqueConstraintViolation)
+    };
+    let auto_inc_err = if sequences.is_empty() {
+        quote!(#p::Infallible)
+    } else {
+        quote!(#p::AutoIncOverflow)
+    };
 
     // Spanned at the column type: for a non-integer `#[auto_inc]` column, this is where the
     // `SequenceTrigger` diagnostic points.
@@ -96,7 +119,11 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         let index = c.index;
         let ty = c.ty;
         // A `String` column takes a string literal, as a `&'static str`.
-        let value_ty = if is_string(ty) { quote!(&'static str) } else { quote!(#ty) };
+        let value_ty = if is_string(ty) {
+            quote!(&'static str)
+        } else {
+            quote!(#ty)
+        };
         Some(quote_spanned!(expr.span()=> (#index, #p::to_vec::<#value_ty>(&{ let __v: #value_ty = #expr; __v }))))
     });
 
@@ -131,7 +158,11 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
         quote_spanned!(ty.span()=> #p::assert_table_column::<#ty>();)
     });
     let direct_checks = t.indexes.iter().filter(|ix| ix.algo == Algo::Direct).filter_map(|ix| {
-        let col = ix.columns.first().and_then(|c| c.position).and_then(|pos| t.column(pos))?;
+        let col = ix
+            .columns
+            .first()
+            .and_then(|c| c.position)
+            .and_then(|pos| t.column(pos))?;
         let ty = col.ty;
         Some(quote_spanned!(ty.span()=> #p::assert_direct_index_key::<#ty>();))
     });
@@ -239,16 +270,25 @@ enum Flavor {
 /// accessor otherwise.
 fn index_method(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident, flavor: Flavor) -> TokenStream {
     let p = private();
-    let cols: Vec<_> = ix.columns.iter().filter_map(|c| c.position.and_then(|pos| t.column(pos))).collect();
+    let cols: Vec<_> = ix
+        .columns
+        .iter()
+        .filter_map(|c| c.position.and_then(|pos| t.column(pos)))
+        .collect();
     if ix.is_unique {
-        let Some(col) = cols.first() else { return TokenStream::new() };
+        let Some(col) = cols.first() else {
+            return TokenStream::new();
+        };
         let (name, ty) = (col.ident, col.ty);
         let (handle_ty, doc) = match flavor {
             Flavor::ReadWrite => (
                 quote!(#p::UniqueColumn),
                 format!("The unique index on `{name}`: find, delete and (for the primary key) update rows by it."),
             ),
-            Flavor::ReadOnly => (quote!(#p::UniqueColumnReadOnly), format!("The unique index on `{name}`: find rows by it.")),
+            Flavor::ReadOnly => (
+                quote!(#p::UniqueColumnReadOnly),
+                format!("The unique index on `{name}`: find rows by it."),
+            ),
         };
         quote! {
             #[doc = #doc]
@@ -299,7 +339,11 @@ fn index_marker(t: &Table<'_>, ix: &Index, marker: &Ident, handle: &Ident) -> To
         }
     };
     if ix.is_unique {
-        let col = ix.columns.first().and_then(|c| c.position).and_then(|pos| t.column(pos));
+        let col = ix
+            .columns
+            .first()
+            .and_then(|c| c.position)
+            .and_then(|pos| t.column(pos));
         if let Some(col) = col {
             let (field, ty, row) = (col.ident, col.ty, t.ident);
             out.extend(quote! {

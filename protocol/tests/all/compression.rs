@@ -10,11 +10,19 @@ fn big_body() -> Vec<u8> {
 #[test]
 fn every_algorithm_round_trips() {
     let body = big_body();
-    for (compression, tag) in [(Compression::None, TAG_NONE), (Compression::Brotli, TAG_BROTLI), (Compression::Gzip, TAG_GZIP)] {
+    for (compression, tag) in [
+        (Compression::None, TAG_NONE),
+        (Compression::Brotli, TAG_BROTLI),
+        (Compression::Gzip, TAG_GZIP),
+    ] {
         let wrapped = compress(&body, compression);
         assert_eq!(wrapped[0], tag, "{compression:?}");
         if compression != Compression::None {
-            assert!(wrapped.len() < body.len() / 2, "{compression:?} did not compress: {} bytes", wrapped.len());
+            assert!(
+                wrapped.len() < body.len() / 2,
+                "{compression:?} did not compress: {} bytes",
+                wrapped.len()
+            );
         }
         assert_eq!(decompress(&wrapped).unwrap().as_ref(), &body[..], "{compression:?}");
     }
@@ -26,7 +34,12 @@ fn small_bodies_are_never_compressed() {
     assert_eq!(compress(&body, Compression::Brotli), [&[TAG_NONE][..], &body].concat());
     assert_eq!(compress(&vec![7u8; 1025], Compression::Gzip)[0], TAG_GZIP);
     // Forced compression of a tiny body still round-trips.
-    assert_eq!(decompress(&compress_always(b"hi", Compression::Brotli)).unwrap().as_ref(), b"hi");
+    assert_eq!(
+        decompress(&compress_always(b"hi", Compression::Brotli))
+            .unwrap()
+            .as_ref(),
+        b"hi"
+    );
 }
 
 #[test]
@@ -34,9 +47,21 @@ fn bad_envelopes_are_named() {
     assert_eq!(decompress(&[]), Err(ProtocolError::EmptyPayload));
     assert_eq!(decompress(&[9, 1, 2]), Err(ProtocolError::UnknownCompression(9)));
     let err = decompress(&[TAG_GZIP, 1, 2, 3]).unwrap_err();
-    assert!(matches!(err, ProtocolError::Decompress { algorithm: "gzip", .. }), "{err}");
+    assert!(
+        matches!(err, ProtocolError::Decompress { algorithm: "gzip", .. }),
+        "{err}"
+    );
     let err = decompress(&[TAG_BROTLI, 0xff, 0xff, 0xff]).unwrap_err();
-    assert!(matches!(err, ProtocolError::Decompress { algorithm: "brotli", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ProtocolError::Decompress {
+                algorithm: "brotli",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

@@ -7,7 +7,10 @@ use spacetime_protocol::{v3, BsatnRowList, ProtocolError, QuerySetId, RowSizeHin
 fn row_lists_split_rows_both_ways() {
     let fixed = BsatnRowList::from_rows([[1u8, 2], [3, 4], [5, 6]]);
     assert_eq!(fixed.size_hint(), &RowSizeHint::FixedSize(2));
-    assert_eq!(fixed.iter().map(|r| r.to_vec()).collect::<Vec<_>>(), vec![vec![1, 2], vec![3, 4], vec![5, 6]]);
+    assert_eq!(
+        fixed.iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+        vec![vec![1, 2], vec![3, 4], vec![5, 6]]
+    );
 
     let ragged = BsatnRowList::from_rows([&[1u8][..], &[2, 3, 4], &[]]);
     assert_eq!(ragged.size_hint(), &RowSizeHint::RowOffsets(vec![0, 1, 4]));
@@ -41,12 +44,24 @@ fn row_lists_reject_hints_that_do_not_fit_the_data() {
 #[test]
 fn malformed_messages_are_errors_not_panics() {
     assert!(ServerMessage::from_bytes(&[]).is_err());
-    assert!(ServerMessage::from_bytes(&[8]).unwrap_err().to_string().contains("invalid sum tag 8"));
+    assert!(ServerMessage::from_bytes(&[8])
+        .unwrap_err()
+        .to_string()
+        .contains("invalid sum tag 8"));
     assert!(ClientMessage::from_bytes(&[5]).is_err());
     // A CallReducer whose flags byte is not 0.
-    let mut call = ClientMessage::CallReducer(CallReducer { request_id: 1, flags: CallFlags::Default, reducer: "r".into(), args: vec![] }).to_bytes();
+    let mut call = ClientMessage::CallReducer(CallReducer {
+        request_id: 1,
+        flags: CallFlags::Default,
+        reducer: "r".into(),
+        args: vec![],
+    })
+    .to_bytes();
     call[5] = 1;
-    assert!(ClientMessage::from_bytes(&call).unwrap_err().to_string().contains("call flags 1"));
+    assert!(ClientMessage::from_bytes(&call)
+        .unwrap_err()
+        .to_string()
+        .contains("call flags 1"));
     // Every truncation of a valid message fails cleanly.
     let full = ServerMessage::InitialConnection(InitialConnection {
         identity: Default::default(),
@@ -55,7 +70,10 @@ fn malformed_messages_are_errors_not_panics() {
     })
     .to_bytes();
     for len in 0..full.len() {
-        assert!(ServerMessage::from_bytes(&full[..len]).is_err(), "prefix of {len} bytes decoded");
+        assert!(
+            ServerMessage::from_bytes(&full[..len]).is_err(),
+            "prefix of {len} bytes decoded"
+        );
     }
     let mut trailing = full.clone();
     trailing.push(0);
@@ -65,13 +83,30 @@ fn malformed_messages_are_errors_not_panics() {
 #[test]
 fn v3_frames_carry_several_messages_in_order() {
     let messages = vec![
-        ClientMessage::OneOffQuery(OneOffQuery { request_id: 1, query_string: "SELECT * FROM t".into() }),
-        ClientMessage::Unsubscribe(Unsubscribe { request_id: 2, query_set_id: QuerySetId::new(3), flags: UnsubscribeFlags::SendDroppedRows }),
-        ClientMessage::Subscribe(Subscribe { request_id: 4, query_set_id: QuerySetId::new(5), query_strings: vec![] }),
+        ClientMessage::OneOffQuery(OneOffQuery {
+            request_id: 1,
+            query_string: "SELECT * FROM t".into(),
+        }),
+        ClientMessage::Unsubscribe(Unsubscribe {
+            request_id: 2,
+            query_set_id: QuerySetId::new(3),
+            flags: UnsubscribeFlags::SendDroppedRows,
+        }),
+        ClientMessage::Subscribe(Subscribe {
+            request_id: 4,
+            query_set_id: QuerySetId::new(5),
+            query_strings: vec![],
+        }),
     ];
     let frame = v3::encode_frame(&messages);
-    assert_eq!(frame, messages.iter().flat_map(ClientMessage::to_bytes).collect::<Vec<_>>());
+    assert_eq!(
+        frame,
+        messages.iter().flat_map(ClientMessage::to_bytes).collect::<Vec<_>>()
+    );
     assert_eq!(v3::decode_frame::<ClientMessage>(&frame).unwrap(), messages);
     assert_eq!(v3::decode_frame::<ClientMessage>(&[]), Err(ProtocolError::EmptyPayload));
-    assert!(matches!(v3::decode_frame::<ClientMessage>(&frame[..frame.len() - 1]), Err(ProtocolError::Decode(_))));
+    assert!(matches!(
+        v3::decode_frame::<ClientMessage>(&frame[..frame.len() - 1]),
+        Err(ProtocolError::Decode(_))
+    ));
 }

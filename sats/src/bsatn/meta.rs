@@ -3,8 +3,8 @@
 
 use super::{decode_tag, Decode, DecodeError, Encode};
 use crate::{
-    AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SpacetimeType, SumType, SumTypeVariant,
-    Typespace, TypespaceBuilder,
+    AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SpacetimeType, SumType,
+    SumTypeVariant, Typespace, TypespaceBuilder,
 };
 use std::any::TypeId;
 
@@ -64,7 +64,9 @@ impl Decode for AlgebraicType {
             0 => Self::Ref(AlgebraicTypeRef::decode(input)?),
             1 => Self::Sum(SumType::decode(input)?),
             2 => Self::Product(ProductType::decode(input)?),
-            3 => Self::Array(ArrayType { elem_ty: Box::new(Self::decode(input)?) }),
+            3 => Self::Array(ArrayType {
+                elem_ty: Box::new(Self::decode(input)?),
+            }),
             4 => Self::String,
             5 => Self::Bool,
             6 => Self::I8,
@@ -94,7 +96,10 @@ impl Encode for ProductTypeElement {
 
 impl Decode for ProductTypeElement {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self { name: Option::<Box<str>>::decode(input)?, algebraic_type: AlgebraicType::decode(input)? })
+        Ok(Self {
+            name: Option::<Box<str>>::decode(input)?,
+            algebraic_type: AlgebraicType::decode(input)?,
+        })
     }
 }
 
@@ -107,7 +112,10 @@ impl Encode for SumTypeVariant {
 
 impl Decode for SumTypeVariant {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        Ok(Self { name: Option::<Box<str>>::decode(input)?, algebraic_type: AlgebraicType::decode(input)? })
+        Ok(Self {
+            name: Option::<Box<str>>::decode(input)?,
+            algebraic_type: AlgebraicType::decode(input)?,
+        })
     }
 }
 
@@ -236,6 +244,9 @@ mod tests {
 
     #[test]
     fn bad_type_tag_is_an_error() {
-        assert!(matches!(from_slice::<AlgebraicType>(&[20]), Err(DecodeError::InvalidTag { tag: 20, .. })));
+        assert!(matches!(
+            from_slice::<AlgebraicType>(&[20]),
+            Err(DecodeError::InvalidTag { tag: 20, .. })
+        ));
     }
 }

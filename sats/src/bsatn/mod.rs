@@ -107,7 +107,10 @@ pub fn from_slice<T: Decode>(mut bytes: &[u8]) -> Result<T, DecodeError> {
 /// Returns [`DecodeError::Truncated`] if fewer than `n` bytes remain.
 pub fn take<'a>(input: &mut &'a [u8], n: usize) -> Result<&'a [u8], DecodeError> {
     if input.len() < n {
-        return Err(DecodeError::Truncated { needed: n, remaining: input.len() });
+        return Err(DecodeError::Truncated {
+            needed: n,
+            remaining: input.len(),
+        });
     }
     let (head, tail) = input.split_at(n);
     *input = tail;
@@ -132,7 +135,11 @@ pub fn take_array<const N: usize>(input: &mut &[u8]) -> Result<[u8; N], DecodeEr
 pub fn decode_tag(input: &mut &[u8], type_name: &'static str, num_variants: usize) -> Result<u8, DecodeError> {
     let tag = u8::decode(input)?;
     if usize::from(tag) >= num_variants {
-        return Err(DecodeError::InvalidTag { tag, type_name, num_variants });
+        return Err(DecodeError::InvalidTag {
+            tag,
+            type_name,
+            num_variants,
+        });
     }
     Ok(tag)
 }
@@ -146,7 +153,10 @@ pub fn decode_len(input: &mut &[u8], min_elem_size: usize) -> Result<usize, Deco
     let len = u32::decode(input)? as usize;
     let needed = len.saturating_mul(min_elem_size);
     if needed > input.len() {
-        return Err(DecodeError::Truncated { needed, remaining: input.len() });
+        return Err(DecodeError::Truncated {
+            needed,
+            remaining: input.len(),
+        });
     }
     Ok(len)
 }

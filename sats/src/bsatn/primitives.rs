@@ -78,7 +78,9 @@ impl Decode for String {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
         let len = decode_len(input, 1)?;
         let bytes = take(input, len)?;
-        std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| DecodeError::InvalidUtf8)
+        std::str::from_utf8(bytes)
+            .map(str::to_owned)
+            .map_err(|_| DecodeError::InvalidUtf8)
     }
 }
 

@@ -79,7 +79,11 @@ fn min_size_at(ty: &AlgebraicType, ts: &Typespace, depth: usize) -> usize {
     match ty {
         AlgebraicType::Ref(r) => ts.get(*r).map_or(0, |t| min_size_at(t, ts, depth + 1)),
         AlgebraicType::Sum(_) | AlgebraicType::Bool | AlgebraicType::I8 | AlgebraicType::U8 => 1,
-        AlgebraicType::Product(p) => p.elements.iter().map(|e| min_size_at(&e.algebraic_type, ts, depth + 1)).sum(),
+        AlgebraicType::Product(p) => p
+            .elements
+            .iter()
+            .map(|e| min_size_at(&e.algebraic_type, ts, depth + 1))
+            .sum(),
         AlgebraicType::Array(_) | AlgebraicType::String => 4,
         AlgebraicType::I16 | AlgebraicType::U16 => 2,
         AlgebraicType::I32 | AlgebraicType::U32 | AlgebraicType::F32 => 4,
@@ -107,7 +111,11 @@ fn decode_array_len(elem_ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8]) 
 /// # Errors
 /// Returns a [`DecodeError`] for truncated input, an invalid bool, sum tag or UTF-8
 /// string, a dangling type reference, or a type nested deeper than [`MAX_DEPTH`].
-pub fn decode_value(ty: &AlgebraicType, typespace: &Typespace, input: &mut &[u8]) -> Result<AlgebraicValue, DecodeError> {
+pub fn decode_value(
+    ty: &AlgebraicType,
+    typespace: &Typespace,
+    input: &mut &[u8],
+) -> Result<AlgebraicValue, DecodeError> {
     decode_at(ty, typespace, input, 0)
 }
 
@@ -115,7 +123,11 @@ pub fn decode_value(ty: &AlgebraicType, typespace: &Typespace, input: &mut &[u8]
 ///
 /// # Errors
 /// As [`decode_value`], plus [`DecodeError::TrailingBytes`].
-pub fn decode_value_exact(ty: &AlgebraicType, typespace: &Typespace, mut bytes: &[u8]) -> Result<AlgebraicValue, DecodeError> {
+pub fn decode_value_exact(
+    ty: &AlgebraicType,
+    typespace: &Typespace,
+    mut bytes: &[u8],
+) -> Result<AlgebraicValue, DecodeError> {
     let value = decode_value(ty, typespace, &mut bytes)?;
     if !bytes.is_empty() {
         return Err(DecodeError::TrailingBytes(bytes.len()));
@@ -123,7 +135,12 @@ pub fn decode_value_exact(ty: &AlgebraicType, typespace: &Typespace, mut bytes: 
     Ok(value)
 }
 
-fn decode_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) -> Result<AlgebraicValue, DecodeError> {
+fn decode_at(
+    ty: &AlgebraicType,
+    ts: &Typespace,
+    input: &mut &[u8],
+    depth: usize,
+) -> Result<AlgebraicValue, DecodeError> {
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep(MAX_DEPTH));
     }

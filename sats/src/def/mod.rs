@@ -7,7 +7,7 @@
 //!   `TryFrom`, collecting every problem before failing.
 
 pub(crate) mod codec;
+pub mod model;
 pub mod raw;
 pub mod raw_v9;
-pub mod model;
 pub mod validate;

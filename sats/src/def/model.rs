@@ -188,7 +188,10 @@ pub struct ReducerDef {
 impl ModuleDef {
     /// The table whose canonical or accessor name is `name`.
     pub fn table(&self, name: &str) -> Option<&TableDef> {
-        self.tables.iter().find(|t| t.name == name).or_else(|| self.tables.iter().find(|t| t.accessor_name == name))
+        self.tables
+            .iter()
+            .find(|t| t.name == name)
+            .or_else(|| self.tables.iter().find(|t| t.accessor_name == name))
     }
 
     /// The reducer whose canonical or source name is `name`, with its id.
@@ -200,7 +203,10 @@ impl ModuleDef {
 
     /// The reducer with the given lifecycle role, with its id.
     pub fn lifecycle_reducer(&self, lifecycle: Lifecycle) -> Option<(ReducerId, &ReducerDef)> {
-        let found = self.reducers.iter().position(|r| r.lifecycle.as_ref() == Some(&lifecycle))?;
+        let found = self
+            .reducers
+            .iter()
+            .position(|r| r.lifecycle.as_ref() == Some(&lifecycle))?;
         Some((ReducerId(found as u32), &self.reducers[found]))
     }
 
@@ -213,7 +219,10 @@ impl ModuleDef {
 impl TableDef {
     /// The column whose canonical (or, failing that, accessor) name is `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
-        self.columns.iter().find(|c| c.name == name).or_else(|| self.columns.iter().find(|c| c.accessor_name == name))
+        self.columns
+            .iter()
+            .find(|c| c.name == name)
+            .or_else(|| self.columns.iter().find(|c| c.accessor_name == name))
     }
 
     /// The index whose canonical or source name is `name`.

@@ -1,8 +1,8 @@
 //! The legacy V9 module definition (SpacetimeDB 1.x), still accepted by the server.
 
 use super::codec::{sats_enum, sats_struct};
-use super::raw::{Lifecycle, RawIndexAlgorithm, RawRowLevelSecurityDefV9, TableAccess, TableType};
 use super::raw::RawConstraintDataV9;
+use super::raw::{Lifecycle, RawIndexAlgorithm, RawRowLevelSecurityDefV9, TableAccess, TableType};
 use crate::{AlgebraicType, AlgebraicTypeRef, ProductType, Typespace};
 
 sats_struct! {

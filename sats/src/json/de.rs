@@ -3,8 +3,8 @@
 use super::JsonError;
 use crate::bsatn::value::MAX_DEPTH;
 use crate::{
-    i256, u256, AlgebraicType, AlgebraicValue, ConnectionId, Identity, ProductType, SumType, Timestamp, Typespace,
-    F32, F64,
+    i256, u256, AlgebraicType, AlgebraicValue, ConnectionId, Identity, ProductType, SumType, Timestamp, Typespace, F32,
+    F64,
 };
 use serde_json::Value;
 
@@ -33,7 +33,11 @@ fn describe(json: &Value) -> String {
 }
 
 fn err(path: &str, expected: impl Into<String>, json: &Value) -> JsonError {
-    JsonError { path: path.to_owned(), expected: expected.into(), found: describe(json) }
+    JsonError {
+        path: path.to_owned(),
+        expected: expected.into(),
+        found: describe(json),
+    }
 }
 
 /// The text of a JSON integer, or of a string when `strings` allows it; `None` otherwise.
@@ -81,7 +85,10 @@ fn hex_bytes(s: &str) -> Option<Vec<u8>> {
     if digits.len() % 2 != 0 || !digits.is_ascii() {
         return None;
     }
-    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok()).collect()
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).ok())
+        .collect()
 }
 
 struct Reader<'a> {
@@ -90,19 +97,38 @@ struct Reader<'a> {
 
 macro_rules! small_int {
     ($json:expr, $path:expr, $ty:ty, $variant:ident, $strings:expr) => {{
-        let parsed = int_text($json, $strings).and_then(|t| parse_int(&t, false, |s, r| <$ty>::from_str_radix(s, r).ok()));
-        parsed.map(AlgebraicValue::$variant).ok_or_else(|| err($path, concat!("an integer in the range of ", stringify!($ty)), $json))
+        let parsed =
+            int_text($json, $strings).and_then(|t| parse_int(&t, false, |s, r| <$ty>::from_str_radix(s, r).ok()));
+        parsed
+            .map(AlgebraicValue::$variant)
+            .ok_or_else(|| err($path, concat!("an integer in the range of ", stringify!($ty)), $json))
     }};
 }
 
 impl Reader<'_> {
-    fn read(&self, json: &Value, ty: &AlgebraicType, path: &mut String, depth: usize) -> Result<AlgebraicValue, JsonError> {
+    fn read(
+        &self,
+        json: &Value,
+        ty: &AlgebraicType,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<AlgebraicValue, JsonError> {
         if depth > MAX_DEPTH {
-            return Err(err(path, format!("a value nested at most {MAX_DEPTH} levels deep"), json));
+            return Err(err(
+                path,
+                format!("a value nested at most {MAX_DEPTH} levels deep"),
+                json,
+            ));
         }
         Ok(match ty {
             AlgebraicType::Ref(r) => {
-                let target = self.ts.get(*r).ok_or_else(|| err(path, format!("a value of type &{} (missing from the typespace)", r.0), json))?;
+                let target = self.ts.get(*r).ok_or_else(|| {
+                    err(
+                        path,
+                        format!("a value of type &{} (missing from the typespace)", r.0),
+                        json,
+                    )
+                })?;
                 return self.read(json, target, path, depth + 1);
             }
             AlgebraicType::Sum(sum) => return self.read_sum(json, sum, path, depth),
@@ -127,7 +153,9 @@ impl Reader<'_> {
                 if *array.elem_ty == AlgebraicType::U8 {
                     // Byte arrays are always `ArrayValue::Bytes`, empty ones included, as
                     // BSATN decoding makes them.
-                    let bytes = values.iter().filter_map(|v| if let AlgebraicValue::U8(b) = v { Some(*b) } else { None });
+                    let bytes = values
+                        .iter()
+                        .filter_map(|v| if let AlgebraicValue::U8(b) = v { Some(*b) } else { None });
                     AlgebraicValue::bytes(bytes.collect::<Vec<u8>>())
                 } else {
                     AlgebraicValue::Array(crate::ArrayValue::Values(values))
@@ -155,7 +183,9 @@ impl Reader<'_> {
             AlgebraicType::F32 => {
                 AlgebraicValue::F32(F32(float(json).ok_or_else(|| err(path, "a number (f32)", json))? as f32))
             }
-            AlgebraicType::F64 => AlgebraicValue::F64(F64(float(json).ok_or_else(|| err(path, "a number (f64)", json))?)),
+            AlgebraicType::F64 => {
+                AlgebraicValue::F64(F64(float(json).ok_or_else(|| err(path, "a number (f64)", json))?))
+            }
         })
     }
 
@@ -168,14 +198,29 @@ impl Reader<'_> {
             _ => parse_int(t, true, |s, r| u256::from_str_radix(s, r).ok()).map(AlgebraicValue::from),
         });
         let name = format!("{ty:?}").to_lowercase();
-        parsed.ok_or_else(|| err(path, format!("an integer in the range of {name} (a number, a decimal string or a 0x hex string)"), json))
+        parsed.ok_or_else(|| {
+            err(
+                path,
+                format!("an integer in the range of {name} (a number, a decimal string or a 0x hex string)"),
+                json,
+            )
+        })
     }
 
-    fn read_sum(&self, json: &Value, sum: &SumType, path: &mut String, depth: usize) -> Result<AlgebraicValue, JsonError> {
+    fn read_sum(
+        &self,
+        json: &Value,
+        sum: &SumType,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<AlgebraicValue, JsonError> {
         let names = || {
             let names: Vec<&str> = sum.variants.iter().filter_map(|v| v.name()).collect();
             if names.is_empty() {
-                format!("a sum value {{\"<tag>\": payload}} with tag below {}", sum.variants.len())
+                format!(
+                    "a sum value {{\"<tag>\": payload}} with tag below {}",
+                    sum.variants.len()
+                )
             } else {
                 format!("a sum value {{\"<variant>\": payload}} with variant one of {names:?}")
             }
@@ -226,7 +271,13 @@ impl Reader<'_> {
         Ok(AlgebraicValue::sum(tag, value))
     }
 
-    fn read_product(&self, json: &Value, prod: &ProductType, path: &mut String, depth: usize) -> Result<AlgebraicValue, JsonError> {
+    fn read_product(
+        &self,
+        json: &Value,
+        prod: &ProductType,
+        path: &mut String,
+        depth: usize,
+    ) -> Result<AlgebraicValue, JsonError> {
         if let Some(special) = self.read_special(json, prod) {
             return special.map_err(|expected| err(path, expected, json));
         }
@@ -247,7 +298,9 @@ impl Reader<'_> {
             Value::Object(fields) => {
                 for (key, item) in fields {
                     let index = prod.index_of(key).or_else(|| {
-                        key.parse::<usize>().ok().filter(|&i| i < n && prod.elements[i].name().is_none())
+                        key.parse::<usize>()
+                            .ok()
+                            .filter(|&i| i < n && prod.elements[i].name().is_none())
                     });
                     let Some(index) = index else {
                         let names: Vec<&str> = prod.elements.iter().filter_map(|e| e.name()).collect();
@@ -263,7 +316,9 @@ impl Reader<'_> {
                     path.truncate(len);
                 }
                 if let Some(missing) = out.iter().position(Option::is_none) {
-                    let name = prod.elements[missing].name().map_or_else(|| missing.to_string(), str::to_owned);
+                    let name = prod.elements[missing]
+                        .name()
+                        .map_or_else(|| missing.to_string(), str::to_owned);
                     return Err(JsonError {
                         path: path.clone(),
                         expected: format!("a value for field {name:?}"),
@@ -274,7 +329,10 @@ impl Reader<'_> {
             _ => {
                 let expected = match n {
                     0 => "the unit value [] or {}".to_owned(),
-                    _ => format!("an object with fields {:?} or an array of {n} elements", prod.elements.iter().filter_map(|e| e.name()).collect::<Vec<_>>()),
+                    _ => format!(
+                        "an object with fields {:?} or an array of {n} elements",
+                        prod.elements.iter().filter_map(|e| e.name()).collect::<Vec<_>>()
+                    ),
                 };
                 return Err(err(path, expected, json));
             }
@@ -288,17 +346,25 @@ impl Reader<'_> {
         let wrap = |v: AlgebraicValue| AlgebraicValue::product(vec![v]);
         let s = match json {
             Value::String(s) => s.as_str(),
-            Value::Number(_) if tag == crate::algebraic_type::TIMESTAMP_TAG || tag == crate::algebraic_type::TIME_DURATION_TAG => {
+            Value::Number(_)
+                if tag == crate::algebraic_type::TIMESTAMP_TAG || tag == crate::algebraic_type::TIME_DURATION_TAG =>
+            {
                 let micros = int_text(json, false).and_then(|t| t.parse::<i64>().ok());
-                return Some(micros.map(|m| wrap(AlgebraicValue::I64(m))).ok_or_else(|| "integer microseconds".to_owned()));
+                return Some(
+                    micros
+                        .map(|m| wrap(AlgebraicValue::I64(m)))
+                        .ok_or_else(|| "integer microseconds".to_owned()),
+                );
             }
             _ => return None,
         };
         Some(match tag {
-            crate::algebraic_type::IDENTITY_TAG => Identity::from_hex(s).map(|i| wrap(AlgebraicValue::from(i.to_u256()))).map_err(|e| e.to_string()),
-            crate::algebraic_type::CONNECTION_ID_TAG => {
-                ConnectionId::from_hex(s).map(|c| wrap(AlgebraicValue::U128(c.to_u128()))).map_err(|e| e.to_string())
-            }
+            crate::algebraic_type::IDENTITY_TAG => Identity::from_hex(s)
+                .map(|i| wrap(AlgebraicValue::from(i.to_u256())))
+                .map_err(|e| e.to_string()),
+            crate::algebraic_type::CONNECTION_ID_TAG => ConnectionId::from_hex(s)
+                .map(|c| wrap(AlgebraicValue::U128(c.to_u128())))
+                .map_err(|e| e.to_string()),
             crate::algebraic_type::TIMESTAMP_TAG => {
                 Timestamp::parse_rfc3339(s).map(|t| wrap(AlgebraicValue::I64(t.to_micros_since_unix_epoch())))
             }

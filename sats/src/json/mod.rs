@@ -59,7 +59,11 @@ pub struct JsonError {
 
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at `{}`: expected {}, found {}", self.path, self.expected, self.found)
+        write!(
+            f,
+            "at `{}`: expected {}, found {}",
+            self.path, self.expected, self.found
+        )
     }
 }
 

@@ -93,9 +93,17 @@ impl Printer<'_> {
             },
             (AlgebraicValue::Product(p), AlgebraicType::Product(pt)) if p.elements.len() == pt.elements.len() => {
                 if pt.elements.is_empty() {
-                    return if self.unit_as_array { Value::Array(vec![]) } else { Value::Object(Map::new()) };
+                    return if self.unit_as_array {
+                        Value::Array(vec![])
+                    } else {
+                        Value::Object(Map::new())
+                    };
                 }
-                let printed = p.elements.iter().zip(&pt.elements).map(|(v, e)| (e.name(), self.print(v, &e.algebraic_type, depth + 1)));
+                let printed = p
+                    .elements
+                    .iter()
+                    .zip(&pt.elements)
+                    .map(|(v, e)| (e.name(), self.print(v, &e.algebraic_type, depth + 1)));
                 if pt.elements.iter().all(|e| e.name().is_some()) {
                     Value::Object(printed.map(|(n, v)| (n.unwrap_or_default().to_owned(), v)).collect())
                 } else {
@@ -107,8 +115,10 @@ impl Printer<'_> {
             }
             (AlgebraicValue::Array(ArrayValue::Values(vs)), AlgebraicType::Array(at)) => {
                 if *at.elem_ty == AlgebraicType::U8 {
-                    let bytes: Option<Vec<u8>> =
-                        vs.iter().map(|v| if let AlgebraicValue::U8(b) = v { Some(*b) } else { None }).collect();
+                    let bytes: Option<Vec<u8>> = vs
+                        .iter()
+                        .map(|v| if let AlgebraicValue::U8(b) = v { Some(*b) } else { None })
+                        .collect();
                     if let Some(bytes) = bytes {
                         return Value::String(crate::special::to_hex(&bytes));
                     }

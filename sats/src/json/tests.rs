@@ -15,15 +15,26 @@ fn text(v: &V, ty: &T) -> String {
 
 #[test]
 fn output_matches_upstream() {
-    let unnamed_sum = T::Sum(crate::SumType::new(vec![SumTypeVariant { name: None, algebraic_type: T::U8 }]));
+    let unnamed_sum = T::Sum(crate::SumType::new(vec![SumTypeVariant {
+        name: None,
+        algebraic_type: T::U8,
+    }]));
     let cases: Vec<(T, V, &str)> = vec![
         (T::U8, V::U8(7), "7"),
         (T::I64, V::I64(i64::MIN), "-9223372036854775808"),
         (T::U64, V::U64(u64::MAX), "18446744073709551615"),
         (T::U128, V::U128(u128::MAX), "340282366920938463463374607431768211455"),
         (T::I128, V::I128(i128::MIN), "-170141183460469231731687303715884105728"),
-        (T::U256, V::from(crate::u256::MAX), "\"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\""),
-        (T::I256, V::from(crate::i256::MIN), "\"-0x8000000000000000000000000000000000000000000000000000000000000000\""),
+        (
+            T::U256,
+            V::from(crate::u256::MAX),
+            "\"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"",
+        ),
+        (
+            T::I256,
+            V::from(crate::i256::MIN),
+            "\"-0x8000000000000000000000000000000000000000000000000000000000000000\"",
+        ),
         (T::I256, V::from(crate::i256::from(-5)), "\"-0x5\""),
         (T::F32, V::F32(1.5.into()), "1.5"),
         (T::F32, V::F32(0.1.into()), "0.1"),
@@ -34,15 +45,43 @@ fn output_matches_upstream() {
         (T::unit(), V::unit(), "{}"),
         (T::option(T::U32), V::some(V::U32(5)), "{\"some\":5}"),
         (T::option(T::U32), V::none(), "{\"none\":{}}"),
-        (T::product([("x", T::U8), ("y", T::String)]), V::product(vec![V::U8(1), V::string("s")]), "{\"x\":1,\"y\":\"s\"}"),
-        (T::sum([("A", T::unit()), ("B", T::U32)]), V::sum(1, V::U32(9)), "{\"B\":9}"),
+        (
+            T::product([("x", T::U8), ("y", T::String)]),
+            V::product(vec![V::U8(1), V::string("s")]),
+            "{\"x\":1,\"y\":\"s\"}",
+        ),
+        (
+            T::sum([("A", T::unit()), ("B", T::U32)]),
+            V::sum(1, V::U32(9)),
+            "{\"B\":9}",
+        ),
         (unnamed_sum, V::sum(0, V::U8(3)), "[0,3]"),
-        (T::identity(), V::product(vec![V::from(crate::u256::from(0xabcdu32))]), "{\"__identity__\":\"0xabcd\"}"),
-        (T::connection_id(), V::product(vec![V::U128(0xabcd)]), "{\"__connection_id__\":43981}"),
-        (T::timestamp(), V::product(vec![V::I64(5)]), "{\"__timestamp_micros_since_unix_epoch__\":5}"),
-        (T::time_duration(), V::product(vec![V::I64(-5)]), "{\"__time_duration_micros__\":-5}"),
+        (
+            T::identity(),
+            V::product(vec![V::from(crate::u256::from(0xabcdu32))]),
+            "{\"__identity__\":\"0xabcd\"}",
+        ),
+        (
+            T::connection_id(),
+            V::product(vec![V::U128(0xabcd)]),
+            "{\"__connection_id__\":43981}",
+        ),
+        (
+            T::timestamp(),
+            V::product(vec![V::I64(5)]),
+            "{\"__timestamp_micros_since_unix_epoch__\":5}",
+        ),
+        (
+            T::time_duration(),
+            V::product(vec![V::I64(-5)]),
+            "{\"__time_duration_micros__\":-5}",
+        ),
         (T::uuid(), V::product(vec![V::U128(0xabcd)]), "{\"__uuid__\":43981}"),
-        (T::schedule_at(), V::sum(0, V::product(vec![V::I64(1_000_000)])), "{\"Interval\":{\"__time_duration_micros__\":1000000}}"),
+        (
+            T::schedule_at(),
+            V::sum(0, V::product(vec![V::I64(1_000_000)])),
+            "{\"Interval\":{\"__time_duration_micros__\":1000000}}",
+        ),
         (T::Ref(AlgebraicTypeRef(0)), V::product(vec![V::U8(2)]), "{\"a\":2}"),
         (T::array(T::String), V::array(vec![V::string("a")]), "[\"a\"]"),
     ];
@@ -50,7 +89,11 @@ fn output_matches_upstream() {
         assert_eq!(text(&v, &ty), expected, "{ty:?}");
         // And everything printed reads back (except the lossy non-finite floats).
         if expected != "null" {
-            assert_eq!(value_from_json(&value_to_json(&v, &ty, &ts()), &ty, &ts()), Ok(v), "{ty:?}");
+            assert_eq!(
+                value_from_json(&value_to_json(&v, &ty, &ts()), &ty, &ts()),
+                Ok(v),
+                "{ty:?}"
+            );
         }
     }
 }
@@ -82,13 +125,18 @@ fn module_def_prints_as_upstream_schema() {
                 indexes: vec![crate::def::raw::RawIndexDefV10 {
                     source_name: None,
                     accessor_name: Some("id".into()),
-                    algorithm: crate::def::raw::RawIndexAlgorithm::BTree(crate::def::raw::RawIndexColumns { columns: vec![0, 1] }),
+                    algorithm: crate::def::raw::RawIndexAlgorithm::BTree(crate::def::raw::RawIndexColumns {
+                        columns: vec![0, 1],
+                    }),
                 }],
                 constraints: vec![],
                 sequences: vec![],
                 table_type: TableType::User,
                 table_access: crate::def::raw::TableAccess::Private,
-                default_values: vec![crate::def::raw::RawColumnDefaultValueV10 { col_id: 1, value: vec![1, 2, 3] }],
+                default_values: vec![crate::def::raw::RawColumnDefaultValueV10 {
+                    col_id: 1,
+                    value: vec![1, 2, 3],
+                }],
                 is_event: true,
             }]),
         ],
@@ -96,7 +144,10 @@ fn module_def_prints_as_upstream_schema() {
     // Upstream 2.10.1's `serde_json::to_string` of the same definition.
     let expected = r#"{"sections":[{"Typespace":{"types":[{"Product":{"elements":[{"name":{"some":"a"},"algebraic_type":{"U8":[]}}]}}]}},{"Tables":[{"source_name":"person","product_type_ref":0,"primary_key":[0],"indexes":[{"source_name":{"none":[]},"accessor_name":{"some":"id"},"algorithm":{"BTree":[0,1]}}],"constraints":[],"sequences":[],"table_type":{"User":[]},"table_access":{"Private":[]},"default_values":[{"col_id":1,"value":"010203"}],"is_event":true}]}]}"#;
     assert_eq!(serde_json::to_string(&to_json(&def)).expect("prints"), expected);
-    assert_eq!(from_json::<RawModuleDefV10>(&serde_json::from_str(expected).expect("parses")), Ok(def));
+    assert_eq!(
+        from_json::<RawModuleDefV10>(&serde_json::from_str(expected).expect("parses")),
+        Ok(def)
+    );
 }
 
 fn read(ty: &T, s: &str) -> Result<V, String> {
@@ -118,7 +169,10 @@ fn lenient_input() {
     assert_eq!(read(&opt, r#"{"0":5}"#), Ok(V::some(V::U32(5))));
     assert_eq!(read(&opt, "[0,5]"), Ok(V::some(V::U32(5))));
     assert_eq!(read(&opt, r#"["some",5]"#), Ok(V::some(V::U32(5))));
-    assert_eq!(read(&T::U128, "340282366920938463463374607431768211455"), Ok(V::U128(u128::MAX)));
+    assert_eq!(
+        read(&T::U128, "340282366920938463463374607431768211455"),
+        Ok(V::U128(u128::MAX))
+    );
     assert_eq!(read(&T::U128, r#""5""#), Ok(V::U128(5)));
     assert_eq!(read(&T::U64, r#""18446744073709551615""#), Ok(V::U64(u64::MAX)));
     assert_eq!(read(&T::U256, r#""0x05""#), Ok(V::from(crate::u256::from(5u8))));
@@ -133,8 +187,14 @@ fn lenient_input() {
     let hex = "000000000000000000000000000000000000000000000000000000000000abcd";
     assert_eq!(read(&T::identity(), &format!("\"{hex}\"")), Ok(id.clone()));
     assert_eq!(read(&T::identity(), &format!("\"0x{hex}\"")), Ok(id.clone()));
-    assert_eq!(read(&T::identity(), &format!(r#"{{"__identity__":"0x{hex}"}}"#)), Ok(id));
-    assert_eq!(read(&T::timestamp(), r#""1970-01-01T00:00:01Z""#), Ok(V::product(vec![V::I64(1_000_000)])));
+    assert_eq!(
+        read(&T::identity(), &format!(r#"{{"__identity__":"0x{hex}"}}"#)),
+        Ok(id)
+    );
+    assert_eq!(
+        read(&T::timestamp(), r#""1970-01-01T00:00:01Z""#),
+        Ok(V::product(vec![V::I64(1_000_000)]))
+    );
     assert_eq!(read(&T::timestamp(), "5"), Ok(V::product(vec![V::I64(5)])));
     assert_eq!(
         read(&T::uuid(), r#""00000000-0000-0000-0000-00000000abcd""#),
@@ -146,23 +206,45 @@ fn lenient_input() {
 fn strict_input_names_path_and_type() {
     let args = T::product([("id", T::U32), ("who", T::product([("name", T::String)]))]);
     let json = json!([1, {"name": 5}]);
-    let e = value_from_json(&json, &args, &ts()).expect_err("bad name").under("args");
+    let e = value_from_json(&json, &args, &ts())
+        .expect_err("bad name")
+        .under("args");
     assert_eq!(e.to_string(), "at `args.who.name`: expected a string, found number 5");
     for (ty, s, fragment) in [
-        (T::U8, r#""7""#, "expected an integer in the range of u8, found string \"7\""),
+        (
+            T::U8,
+            r#""7""#,
+            "expected an integer in the range of u8, found string \"7\"",
+        ),
         (T::U8, "7.0", "found number 7.0"),
         (T::U8, "300", "in the range of u8"),
         (T::U8, "-1", "in the range of u8"),
         (T::Bool, "1", "expected a boolean"),
         (T::F64, "null", "expected a number (f64)"),
         (T::product([("x", T::U8)]), r#"{"x":1,"z":2}"#, "unknown field \"z\""),
-        (T::product([("x", T::U8), ("y", T::U8)]), r#"{"x":1}"#, "expected a value for field \"y\""),
-        (T::product([("x", T::U8)]), "[1,2]", "an array of 1 elements, found an array of 2 elements"),
+        (
+            T::product([("x", T::U8), ("y", T::U8)]),
+            r#"{"x":1}"#,
+            "expected a value for field \"y\"",
+        ),
+        (
+            T::product([("x", T::U8)]),
+            "[1,2]",
+            "an array of 1 elements, found an array of 2 elements",
+        ),
         (T::unit(), "null", "expected the unit value"),
         (T::option(T::U32), "5", "with variant one of [\"some\", \"none\"]"),
-        (T::sum([("A", T::unit())]), r#"{"B":[]}"#, "found an object with keys [\"B\"]"),
+        (
+            T::sum([("A", T::unit())]),
+            r#"{"B":[]}"#,
+            "found an object with keys [\"B\"]",
+        ),
         (T::sum([("A", T::unit())]), r#""A""#, "expected a sum value"),
-        (T::sum([("A", T::unit()), ("B", T::unit())]), r#"{"A":[],"B":[]}"#, "expected a sum value"),
+        (
+            T::sum([("A", T::unit()), ("B", T::unit())]),
+            r#"{"A":[],"B":[]}"#,
+            "expected a sum value",
+        ),
         (T::array(T::U16), "null", "expected an array"),
         (T::bytes(), r#""xyz""#, "a hex string of bytes"),
         (T::identity(), r#""abc""#, "invalid identity hex"),
@@ -187,9 +269,16 @@ crate::def::codec::sats_struct! {
 
 #[test]
 fn typed_helpers_round_trip() {
-    let value = Sample { n: 3, s: Some("x".into()), b: vec![1, 2] };
+    let value = Sample {
+        n: 3,
+        s: Some("x".into()),
+        b: vec![1, 2],
+    };
     let json = to_json(&value);
-    assert_eq!(serde_json::to_string(&json).expect("prints"), r#"{"n":3,"s":{"some":"x"},"b":"0102"}"#);
+    assert_eq!(
+        serde_json::to_string(&json).expect("prints"),
+        r#"{"n":3,"s":{"some":"x"},"b":"0102"}"#
+    );
     assert_eq!(from_json::<Sample>(&json), Ok(value));
     assert_eq!(to_json(&None::<u8>), json!({"none": []}));
 }

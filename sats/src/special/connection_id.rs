@@ -2,10 +2,10 @@
 
 use super::hex::{encode, HexString};
 use super::{parse_be_hex, HexError};
-use std::net::Ipv6Addr;
 use crate::bsatn::{Decode, DecodeError, Encode};
 use crate::{AlgebraicType, SpacetimeType, TypespaceBuilder};
 use std::fmt;
+use std::net::Ipv6Addr;
 
 /// A 128-bit connection id. SATS type `{ __connection_id__: U128 }`.
 ///

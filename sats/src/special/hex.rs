@@ -15,7 +15,9 @@ pub struct HexString<const N: usize> {
 
 /// The hex form of `bytes`, in the order given.
 pub fn encode<const N: usize>(bytes: &[u8; N]) -> HexString<N> {
-    HexString { digits: bytes.map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]) }
+    HexString {
+        digits: bytes.map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0xf)]]),
+    }
 }
 
 impl<const N: usize> HexString<N> {

@@ -32,8 +32,15 @@ pub struct HexError {
 
 /// Parses exactly `N` bytes from big-endian hex, accepting an optional `0x` prefix.
 pub(crate) fn parse_be_hex<const N: usize>(what: &'static str, input: &[u8]) -> Result<[u8; N], HexError> {
-    let err = || HexError { what, digits: N * 2, input: String::from_utf8_lossy(input).into_owned() };
-    let digits = input.strip_prefix(b"0x").or_else(|| input.strip_prefix(b"0X")).unwrap_or(input);
+    let err = || HexError {
+        what,
+        digits: N * 2,
+        input: String::from_utf8_lossy(input).into_owned(),
+    };
+    let digits = input
+        .strip_prefix(b"0x")
+        .or_else(|| input.strip_prefix(b"0X"))
+        .unwrap_or(input);
     if digits.len() != N * 2 {
         return Err(err());
     }
@@ -65,11 +72,23 @@ mod tests {
     // Hex forms and BSATN bytes printed by SpacetimeDB 2.10.1 for the same values.
     #[test]
     fn hex_forms_match_upstream() {
-        let id = Identity::from_u256(u256::from_words(0x0102030405060708090a0b0c0d0e0f10, 0x1112131415161718191a1b1c1d1e1f20));
-        assert_eq!(id.to_hex(), "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");
-        assert_eq!(to_hex(&to_vec(&id)), "201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201");
+        let id = Identity::from_u256(u256::from_words(
+            0x0102030405060708090a0b0c0d0e0f10,
+            0x1112131415161718191a1b1c1d1e1f20,
+        ));
+        assert_eq!(
+            id.to_hex(),
+            "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+        );
+        assert_eq!(
+            to_hex(&to_vec(&id)),
+            "201f1e1d1c1b1a191817161514131211100f0e0d0c0b0a090807060504030201"
+        );
         let c = ConnectionId::from_u128(0x0102030405060708090a0b0c0d0e0f10);
-        assert_eq!((c.to_hex().as_str(), c.to_string().as_str()), ("0102030405060708090a0b0c0d0e0f10", "0102030405060708090a0b0c0d0e0f10"));
+        assert_eq!(
+            (c.to_hex().as_str(), c.to_string().as_str()),
+            ("0102030405060708090a0b0c0d0e0f10", "0102030405060708090a0b0c0d0e0f10")
+        );
         assert_eq!(to_hex(&to_vec(&c)), "100f0e0d0c0b0a090807060504030201");
         let u = Uuid::from_u128(0x0102030405060708090a0b0c0d0e0f10);
         assert_eq!(u.to_string(), "01020304-0506-0708-090a-0b0c0d0e0f10");

@@ -102,10 +102,19 @@ mod tests {
         let now = Timestamp::from_micros_since_unix_epoch(10_000);
         let every = ScheduleAt::from(TimeDuration::from_micros(-3_000));
         assert_eq!(every.to_duration_from(now), Duration::from_micros(3_000));
-        assert_eq!(every.to_timestamp_from(now), Timestamp::from_micros_since_unix_epoch(13_000));
+        assert_eq!(
+            every.to_timestamp_from(now),
+            Timestamp::from_micros_since_unix_epoch(13_000)
+        );
         let once = ScheduleAt::from(Timestamp::from_micros_since_unix_epoch(12_000));
         assert_eq!(once.to_duration_from(now), Duration::from_micros(2_000));
-        assert_eq!(ScheduleAt::Time(Timestamp::UNIX_EPOCH).to_duration_from(now), Duration::ZERO);
-        assert_eq!(once.to_timestamp_from(now), Timestamp::from_micros_since_unix_epoch(12_000));
+        assert_eq!(
+            ScheduleAt::Time(Timestamp::UNIX_EPOCH).to_duration_from(now),
+            Duration::ZERO
+        );
+        assert_eq!(
+            once.to_timestamp_from(now),
+            Timestamp::from_micros_since_unix_epoch(12_000)
+        );
     }
 }

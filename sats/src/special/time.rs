@@ -41,11 +41,15 @@ pub struct TimeDuration {
 
 impl Timestamp {
     /// The Unix epoch.
-    pub const UNIX_EPOCH: Self = Self { micros_since_unix_epoch: 0 };
+    pub const UNIX_EPOCH: Self = Self {
+        micros_since_unix_epoch: 0,
+    };
 
     /// The timestamp `micros` microseconds after the Unix epoch.
     pub const fn from_micros_since_unix_epoch(micros: i64) -> Self {
-        Self { micros_since_unix_epoch: micros }
+        Self {
+            micros_since_unix_epoch: micros,
+        }
     }
 
     /// Microseconds since the Unix epoch.
@@ -125,24 +129,33 @@ impl Timestamp {
     /// The span from `earlier` to `self`, negative if `earlier` is later; `None` if it
     /// overflows `i64` microseconds.
     pub fn time_duration_since(self, earlier: Timestamp) -> Option<TimeDuration> {
-        self.micros_since_unix_epoch.checked_sub(earlier.micros_since_unix_epoch).map(TimeDuration::from_micros)
+        self.micros_since_unix_epoch
+            .checked_sub(earlier.micros_since_unix_epoch)
+            .map(TimeDuration::from_micros)
     }
 
     /// The span from `earlier` to `self` (negative if `earlier` is later), saturating at
     /// the `i64` range instead of failing: for timers, where a far-off time is as good as
     /// the farthest one.
     pub fn time_duration_since_saturating(self, earlier: Timestamp) -> TimeDuration {
-        TimeDuration::from_micros(self.micros_since_unix_epoch.saturating_sub(earlier.micros_since_unix_epoch))
+        TimeDuration::from_micros(
+            self.micros_since_unix_epoch
+                .saturating_sub(earlier.micros_since_unix_epoch),
+        )
     }
 
     /// `self + duration`, or `None` if that is out of range.
     pub fn checked_add(&self, duration: TimeDuration) -> Option<Self> {
-        self.micros_since_unix_epoch.checked_add(duration.micros).map(Self::from_micros_since_unix_epoch)
+        self.micros_since_unix_epoch
+            .checked_add(duration.micros)
+            .map(Self::from_micros_since_unix_epoch)
     }
 
     /// `self - duration`, or `None` if that is out of range.
     pub fn checked_sub(&self, duration: TimeDuration) -> Option<Self> {
-        self.micros_since_unix_epoch.checked_sub(duration.micros).map(Self::from_micros_since_unix_epoch)
+        self.micros_since_unix_epoch
+            .checked_sub(duration.micros)
+            .map(Self::from_micros_since_unix_epoch)
     }
 
     /// `self + duration` (whole microseconds), or `None` if that is out of range.
@@ -165,7 +178,9 @@ impl Timestamp {
     pub fn to_rfc3339(&self) -> Result<String, TimestampRangeError> {
         let days = self.micros_since_unix_epoch.div_euclid(86_400_000_000);
         if !RFC3339_YEARS.contains(&civil_from_days(days).0) {
-            return Err(TimestampRangeError { micros: self.micros_since_unix_epoch });
+            return Err(TimestampRangeError {
+                micros: self.micros_since_unix_epoch,
+            });
         }
         Ok(self.to_string())
     }
@@ -182,7 +197,13 @@ impl Timestamp {
             10_000.. => write!(f, "+{y}")?,
             _ => write!(f, "-{:04}", y.unsigned_abs())?,
         }
-        write!(f, "-{m:02}-{d:02}T{:02}:{:02}:{:02}", day_secs / 3600, (day_secs % 3600) / 60, day_secs % 60)?;
+        write!(
+            f,
+            "-{m:02}-{d:02}T{:02}:{:02}:{:02}",
+            day_secs / 3600,
+            (day_secs % 3600) / 60,
+            day_secs % 60
+        )?;
         match frac {
             0 => {}
             f_ if f_ % 1000 == 0 => write!(f, ".{:03}", f_ / 1000)?,
@@ -241,7 +262,13 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         let part = s.get(r)?;
         part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
     };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)? as u32, num(8..10)? as u32);
@@ -271,7 +298,10 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
                 b'-' => -1,
                 _ => return None,
             };
-            let (oh, om) = (rest.get(1..3)?.parse::<i64>().ok()?, rest.get(4..6)?.parse::<i64>().ok()?);
+            let (oh, om) = (
+                rest.get(1..3)?.parse::<i64>().ok()?,
+                rest.get(4..6)?.parse::<i64>().ok()?,
+            );
             if rest.len() != 6 || rest.as_bytes()[3] != b':' {
                 return None;
             }
@@ -279,7 +309,9 @@ fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         }
     };
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
-    Some(Timestamp::from_micros_since_unix_epoch(secs.checked_mul(1_000_000)?.checked_add(micros)?))
+    Some(Timestamp::from_micros_since_unix_epoch(
+        secs.checked_mul(1_000_000)?.checked_add(micros)?,
+    ))
 }
 
 impl TimeDuration {
@@ -475,7 +507,9 @@ impl fmt::Display for Timestamp {
 // Debug forms are the derived ones of SpacetimeDB's types, so module logs read the same.
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timestamp").field("__timestamp_micros_since_unix_epoch__", &self.micros_since_unix_epoch).finish()
+        f.debug_struct("Timestamp")
+            .field("__timestamp_micros_since_unix_epoch__", &self.micros_since_unix_epoch)
+            .finish()
     }
 }
 
@@ -487,7 +521,9 @@ impl fmt::Display for TimeDuration {
 
 impl fmt::Debug for TimeDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TimeDuration").field("__time_duration_micros__", &self.micros).finish()
+        f.debug_struct("TimeDuration")
+            .field("__time_duration_micros__", &self.micros)
+            .finish()
     }
 }
 
@@ -533,7 +569,14 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trips() {
-        for micros in [0, 1, -1, 1_700_000_000_123_456, -62_135_596_800_000_000, 951_782_400_000_000] {
+        for micros in [
+            0,
+            1,
+            -1,
+            1_700_000_000_123_456,
+            -62_135_596_800_000_000,
+            951_782_400_000_000,
+        ] {
             let t = Timestamp::from_micros_since_unix_epoch(micros);
             assert_eq!(Timestamp::parse_from_rfc3339(&t.to_string()), Ok(t), "{t}");
         }
@@ -550,9 +593,15 @@ mod tests {
             (253_402_300_800_000_000, "+10000-01-01T00:00:00+00:00"),
             (-62_135_596_800_000_001, "0000-12-31T23:59:59.999999+00:00"),
         ] {
-            assert_eq!(Timestamp::from_micros_since_unix_epoch(micros).to_rfc3339().as_deref(), Ok(text));
+            assert_eq!(
+                Timestamp::from_micros_since_unix_epoch(micros).to_rfc3339().as_deref(),
+                Ok(text)
+            );
         }
-        assert_eq!(Timestamp::parse_rfc3339("2000-02-29T00:00:00Z").unwrap().to_string(), "2000-02-29T00:00:00+00:00");
+        assert_eq!(
+            Timestamp::parse_rfc3339("2000-02-29T00:00:00Z").unwrap().to_string(),
+            "2000-02-29T00:00:00+00:00"
+        );
         assert!(Timestamp::parse_rfc3339("2000-13-01T00:00:00Z").is_err());
     }
 
@@ -560,34 +609,58 @@ mod tests {
     fn duration_display() {
         assert_eq!(TimeDuration::from_micros(0).to_display_string(), "+0.000000");
         assert_eq!(TimeDuration::from_micros(-1_500_000).to_display_string(), "-1.500000");
-        assert_eq!(TimeDuration::from_micros(1_700_000_000_123_000).to_display_string(), "+1700000000.123000");
+        assert_eq!(
+            TimeDuration::from_micros(1_700_000_000_123_000).to_display_string(),
+            "+1700000000.123000"
+        );
     }
 
     #[test]
     fn spans_between_timestamps() {
-        let (a, b) = (Timestamp::from_micros_since_unix_epoch(1_000), Timestamp::from_micros_since_unix_epoch(3_500));
+        let (a, b) = (
+            Timestamp::from_micros_since_unix_epoch(1_000),
+            Timestamp::from_micros_since_unix_epoch(3_500),
+        );
         assert_eq!(b.duration_since(a), Some(Duration::from_micros(2_500)));
         assert_eq!(a.duration_since(b), None);
         assert_eq!(a.time_duration_since(b), Some(TimeDuration::from_micros(-2_500)));
-        assert_eq!(Timestamp::from_micros_since_unix_epoch(i64::MIN).time_duration_since(b), None);
+        assert_eq!(
+            Timestamp::from_micros_since_unix_epoch(i64::MIN).time_duration_since(b),
+            None
+        );
         assert_eq!(
             Timestamp::from_micros_since_unix_epoch(i64::MIN).time_duration_since_saturating(b),
             TimeDuration::from_micros(i64::MIN)
         );
         let max = Timestamp::from_micros_since_unix_epoch(i64::MAX);
         assert_eq!(max.checked_add(TimeDuration::from_micros(1)), None);
-        assert_eq!(a.checked_sub(TimeDuration::from_micros(1_000)), Some(Timestamp::UNIX_EPOCH));
-        assert_eq!(a.checked_add_duration(Duration::from_millis(2)), Some(Timestamp::from_micros_since_unix_epoch(3_000)));
+        assert_eq!(
+            a.checked_sub(TimeDuration::from_micros(1_000)),
+            Some(Timestamp::UNIX_EPOCH)
+        );
+        assert_eq!(
+            a.checked_add_duration(Duration::from_millis(2)),
+            Some(Timestamp::from_micros_since_unix_epoch(3_000))
+        );
         assert_eq!(a.checked_sub_duration(Duration::MAX), None);
         assert_eq!(max + TimeDuration::from_micros(5), max);
         let mut t = a;
         t += Duration::from_micros(5);
         t -= TimeDuration::from_micros(1);
         assert_eq!(t - Duration::from_micros(4), a);
-        assert_eq!(Timestamp::from_micros_since_unix_epoch(-7).to_duration_since_unix_epoch(), Err(Duration::from_micros(7)));
-        assert_eq!(Timestamp::from_duration_since_unix_epoch(Duration::from_secs(2)).to_micros_since_unix_epoch(), 2_000_000);
+        assert_eq!(
+            Timestamp::from_micros_since_unix_epoch(-7).to_duration_since_unix_epoch(),
+            Err(Duration::from_micros(7))
+        );
+        assert_eq!(
+            Timestamp::from_duration_since_unix_epoch(Duration::from_secs(2)).to_micros_since_unix_epoch(),
+            2_000_000
+        );
         assert_eq!(Timestamp::from_system_time(a.to_system_time()), a);
-        assert_eq!(Timestamp::from(SystemTime::from(Timestamp::from_micros_since_unix_epoch(-5))).to_micros_since_unix_epoch(), -5);
+        assert_eq!(
+            Timestamp::from(SystemTime::from(Timestamp::from_micros_since_unix_epoch(-5))).to_micros_since_unix_epoch(),
+            -5
+        );
     }
 
     #[test]
@@ -598,7 +671,10 @@ mod tests {
         assert_eq!(neg.to_duration_saturating(), Duration::ZERO);
         assert_eq!(Duration::try_from(neg.abs()), Ok(Duration::from_millis(1_500)));
         assert_eq!(TimeDuration::from_micros(i64::MIN).abs().to_micros(), i64::MAX);
-        assert_eq!(TimeDuration::from_micros(i64::MAX).checked_add(TimeDuration::from_micros(1)), None);
+        assert_eq!(
+            TimeDuration::from_micros(i64::MAX).checked_add(TimeDuration::from_micros(1)),
+            None
+        );
         assert_eq!(neg.checked_sub(neg), Some(TimeDuration::ZERO));
         let mut d = TimeDuration::from_micros(1);
         d += TimeDuration::from_micros(2);
@@ -609,10 +685,19 @@ mod tests {
     // Forms printed by SpacetimeDB 2.10.1 (chrono's `TimeDelta` display, derived Debug).
     #[test]
     fn iso8601_and_debug_forms() {
-        for (micros, text) in [(0, "P0D"), (1_500_000, "PT1.5S"), (-1, "-PT0.000001S"), (60_000_000, "PT60S"), (-2_000_010, "-PT2.00001S")] {
+        for (micros, text) in [
+            (0, "P0D"),
+            (1_500_000, "PT1.5S"),
+            (-1, "-PT0.000001S"),
+            (60_000_000, "PT60S"),
+            (-2_000_010, "-PT2.00001S"),
+        ] {
             assert_eq!(TimeDuration::from_micros(micros).to_iso8601(), text);
         }
-        assert_eq!(format!("{:?}", TimeDuration::from_micros(5)), "TimeDuration { __time_duration_micros__: 5 }");
+        assert_eq!(
+            format!("{:?}", TimeDuration::from_micros(5)),
+            "TimeDuration { __time_duration_micros__: 5 }"
+        );
         assert_eq!(
             format!("{:?}", Timestamp::from_micros_since_unix_epoch(-3)),
             "Timestamp { __timestamp_micros_since_unix_epoch__: -3 }"
@@ -623,13 +708,26 @@ mod tests {
     fn rfc3339_range_is_chronos() {
         let first_day_after = days_from_civil(262_143, 1, 1) * 86_400_000_000;
         let last_micro = Timestamp::from_micros_since_unix_epoch(first_day_after - 1);
-        assert_eq!(last_micro.to_rfc3339().as_deref(), Ok("+262142-12-31T23:59:59.999999+00:00"));
+        assert_eq!(
+            last_micro.to_rfc3339().as_deref(),
+            Ok("+262142-12-31T23:59:59.999999+00:00")
+        );
         let too_late = Timestamp::from_micros_since_unix_epoch(first_day_after);
-        assert_eq!(too_late.to_rfc3339(), Err(TimestampRangeError { micros: first_day_after }));
+        assert_eq!(
+            too_late.to_rfc3339(),
+            Err(TimestampRangeError {
+                micros: first_day_after
+            })
+        );
         assert_eq!(too_late.to_string(), "+262143-01-01T00:00:00+00:00");
         let first_day = days_from_civil(-262_143, 1, 1) * 86_400_000_000;
         assert!(Timestamp::from_micros_since_unix_epoch(first_day).to_rfc3339().is_ok());
-        assert!(Timestamp::from_micros_since_unix_epoch(first_day - 1).to_rfc3339().is_err());
-        assert_eq!(Timestamp::parse_from_rfc3339("nope"), Err(Rfc3339Error { input: "nope".into() }));
+        assert!(Timestamp::from_micros_since_unix_epoch(first_day - 1)
+            .to_rfc3339()
+            .is_err());
+        assert_eq!(
+            Timestamp::parse_from_rfc3339("nope"),
+            Err(Rfc3339Error { input: "nope".into() })
+        );
     }
 }

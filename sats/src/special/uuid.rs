@@ -78,7 +78,9 @@ impl Uuid {
     /// # Errors
     /// [`UuidError::BeforeUnixEpoch`] if `now` is before 1970.
     pub fn from_counter_v7(counter: &Cell<u32>, now: Timestamp, random_bytes: &[u8; 4]) -> Result<Self, UuidError> {
-        let since_epoch = now.to_duration_since_unix_epoch().map_err(|_| UuidError::BeforeUnixEpoch { timestamp: now })?;
+        let since_epoch = now
+            .to_duration_since_unix_epoch()
+            .map_err(|_| UuidError::BeforeUnixEpoch { timestamp: now })?;
         let count = counter.get();
         counter.set(count.wrapping_add(1) & 0x7fff_ffff);
         let millis = (since_epoch.as_millis() as u64) & 0xffff_ffff_ffff;
@@ -122,7 +124,9 @@ impl Uuid {
             [all] if all.len() == 32 => (*all).to_owned(),
             _ => return Err(err()),
         };
-        super::parse_be_hex::<16>("uuid", digits.as_bytes()).map(|b| Self(u128::from_be_bytes(b))).map_err(|_| err())
+        super::parse_be_hex::<16>("uuid", digits.as_bytes())
+            .map(|b| Self(u128::from_be_bytes(b)))
+            .map_err(|_| err())
     }
 }
 
@@ -136,7 +140,15 @@ fn with_version_and_variant(mut bytes: [u8; 16], version: u8) -> [u8; 16] {
 impl fmt::Display for Uuid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let hex = super::to_hex(&self.0.to_be_bytes());
-        write!(f, "{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
     }
 }
 
@@ -176,7 +188,10 @@ mod tests {
         let v4 = Uuid::from_random_bytes_v4([0xff; 16]);
         assert_eq!(v4.to_string(), "ffffffff-ffff-4fff-bfff-ffffffffffff");
         assert_eq!(v4.get_version(), Some(Version::V4));
-        assert_eq!(Uuid::from_random_bytes_v4([0; 16]).to_string(), "00000000-0000-4000-8000-000000000000");
+        assert_eq!(
+            Uuid::from_random_bytes_v4([0; 16]).to_string(),
+            "00000000-0000-4000-8000-000000000000"
+        );
 
         let counter = Cell::new(0x7fff_fffe);
         let now = Timestamp::from_micros_since_unix_epoch(1_686_000_000_123_456);
@@ -188,12 +203,18 @@ mod tests {
         assert_eq!(counter.get(), 0, "the counter wraps at 31 bits");
         assert!(first < second);
         let before = Timestamp::from_micros_since_unix_epoch(-1);
-        assert_eq!(Uuid::from_counter_v7(&counter, before, &[0; 4]), Err(UuidError::BeforeUnixEpoch { timestamp: before }));
+        assert_eq!(
+            Uuid::from_counter_v7(&counter, before, &[0; 4]),
+            Err(UuidError::BeforeUnixEpoch { timestamp: before })
+        );
     }
 
     #[test]
     fn versions_and_parsing() {
-        assert_eq!((Uuid::NIL.get_version(), Uuid::MAX.get_version()), (Some(Version::Nil), Some(Version::Max)));
+        assert_eq!(
+            (Uuid::NIL.get_version(), Uuid::MAX.get_version()),
+            (Some(Version::Nil), Some(Version::Max))
+        );
         assert_eq!(Uuid::from_u128(1).get_version(), None);
         let u = Uuid::from_u128(0x0102030405060708090a0b0c0d0e0f10);
         for text in [
@@ -204,8 +225,17 @@ mod tests {
         ] {
             assert_eq!(Uuid::parse_str(text), Ok(u), "{text}");
         }
-        for text in ["", "0102030405060708090a0b0c0d0e0f1", "01020304-0506-0708-090a0b0c0d0e0f10", "+1020304-0506-0708-090a-0b0c0d0e0f10"] {
-            assert_eq!(Uuid::parse_str(text), Err(UuidError::Parse { input: text.into() }), "{text}");
+        for text in [
+            "",
+            "0102030405060708090a0b0c0d0e0f1",
+            "01020304-0506-0708-090a0b0c0d0e0f10",
+            "+1020304-0506-0708-090a-0b0c0d0e0f10",
+        ] {
+            assert_eq!(
+                Uuid::parse_str(text),
+                Err(UuidError::Parse { input: text.into() }),
+                "{text}"
+            );
         }
         assert_eq!(format!("{:?}", Uuid::from_u128(7)), "Uuid { __uuid__: 7 }");
         assert_eq!(u.as_u128(), u.to_u128());

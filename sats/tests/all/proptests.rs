@@ -8,8 +8,8 @@ use spacetime_sats::bsatn::value::{decode_value, decode_value_exact, skip_value,
 use spacetime_sats::bsatn::{from_slice, to_vec, DecodeError};
 use spacetime_sats::json::{value_from_json, value_to_json};
 use spacetime_sats::{
-    i256, u256, AlgebraicType, AlgebraicValue, ArrayValue, ProductType, ScheduleAt, SumType, SumTypeVariant, TimeDuration,
-    Typespace, F32, F64,
+    i256, u256, AlgebraicType, AlgebraicValue, ArrayValue, ProductType, ScheduleAt, SumType, SumTypeVariant,
+    TimeDuration, Typespace, F32, F64,
 };
 
 fn arb_type() -> impl Strategy<Value = AlgebraicType> {
@@ -42,12 +42,17 @@ fn arb_type() -> impl Strategy<Value = AlgebraicType> {
             inner.clone().prop_map(AlgebraicType::option),
             vec(inner.clone(), 0..4).prop_map(|tys| {
                 AlgebraicType::Product(ProductType::named(
-                    tys.into_iter().enumerate().map(|(i, t)| (Box::leak(format!("f{i}").into_boxed_str()) as &str, t)),
+                    tys.into_iter()
+                        .enumerate()
+                        .map(|(i, t)| (Box::leak(format!("f{i}").into_boxed_str()) as &str, t)),
                 ))
             }),
             vec(inner, 1..4).prop_map(|tys| {
                 AlgebraicType::Sum(SumType::new(
-                    tys.into_iter().enumerate().map(|(i, t)| SumTypeVariant::named(&format!("v{i}"), t)).collect(),
+                    tys.into_iter()
+                        .enumerate()
+                        .map(|(i, t)| SumTypeVariant::named(&format!("v{i}"), t))
+                        .collect(),
                 ))
             }),
         ]
@@ -57,8 +62,16 @@ fn arb_type() -> impl Strategy<Value = AlgebraicType> {
 /// A value of `ty`; floats are finite when `finite` (SATS-JSON cannot carry NaN).
 fn arb_value(ty: &AlgebraicType, finite: bool) -> BoxedStrategy<AlgebraicValue> {
     use AlgebraicValue as V;
-    let f32s = if finite { any::<f32>().prop_filter("finite", |f| f.is_finite()).boxed() } else { any::<u32>().prop_map(f32::from_bits).boxed() };
-    let f64s = if finite { any::<f64>().prop_filter("finite", |f| f.is_finite()).boxed() } else { any::<u64>().prop_map(f64::from_bits).boxed() };
+    let f32s = if finite {
+        any::<f32>().prop_filter("finite", |f| f.is_finite()).boxed()
+    } else {
+        any::<u32>().prop_map(f32::from_bits).boxed()
+    };
+    let f64s = if finite {
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).boxed()
+    } else {
+        any::<u64>().prop_map(f64::from_bits).boxed()
+    };
     match ty {
         AlgebraicType::Bool => any::<bool>().prop_map(V::Bool).boxed(),
         AlgebraicType::I8 => any::<i8>().prop_map(V::I8).boxed(),
@@ -71,17 +84,25 @@ fn arb_value(ty: &AlgebraicType, finite: bool) -> BoxedStrategy<AlgebraicValue> 
         AlgebraicType::U64 => any::<u64>().prop_map(V::U64).boxed(),
         AlgebraicType::I128 => any::<i128>().prop_map(V::I128).boxed(),
         AlgebraicType::U128 => any::<u128>().prop_map(V::U128).boxed(),
-        AlgebraicType::I256 => any::<(i128, u128)>().prop_map(|(hi, lo)| V::from(i256::from_words(hi, lo as i128))).boxed(),
-        AlgebraicType::U256 => any::<(u128, u128)>().prop_map(|(hi, lo)| V::from(u256::from_words(hi, lo))).boxed(),
+        AlgebraicType::I256 => any::<(i128, u128)>()
+            .prop_map(|(hi, lo)| V::from(i256::from_words(hi, lo as i128)))
+            .boxed(),
+        AlgebraicType::U256 => any::<(u128, u128)>()
+            .prop_map(|(hi, lo)| V::from(u256::from_words(hi, lo)))
+            .boxed(),
         AlgebraicType::F32 => f32s.prop_map(|f| V::F32(F32(f))).boxed(),
         AlgebraicType::F64 => f64s.prop_map(|f| V::F64(F64(f))).boxed(),
         AlgebraicType::String => any::<String>().prop_map(V::string).boxed(),
         AlgebraicType::Array(a) if *a.elem_ty == AlgebraicType::U8 => vec(any::<u8>(), 0..8).prop_map(V::bytes).boxed(),
-        AlgebraicType::Array(a) => {
-            vec(arb_value(&a.elem_ty, finite), 0..4).prop_map(|vs| V::Array(ArrayValue::Values(vs))).boxed()
-        }
+        AlgebraicType::Array(a) => vec(arb_value(&a.elem_ty, finite), 0..4)
+            .prop_map(|vs| V::Array(ArrayValue::Values(vs)))
+            .boxed(),
         AlgebraicType::Product(p) => {
-            let elems: Vec<_> = p.elements.iter().map(|e| arb_value(&e.algebraic_type, finite)).collect();
+            let elems: Vec<_> = p
+                .elements
+                .iter()
+                .map(|e| arb_value(&e.algebraic_type, finite))
+                .collect();
             elems.prop_map(V::product).boxed()
         }
         AlgebraicType::Sum(s) => {
@@ -89,7 +110,11 @@ fn arb_value(ty: &AlgebraicType, finite: bool) -> BoxedStrategy<AlgebraicValue> 
                 .variants
                 .iter()
                 .enumerate()
-                .map(|(tag, v)| arb_value(&v.algebraic_type, finite).prop_map(move |x| V::sum(tag as u8, x)).boxed())
+                .map(|(tag, v)| {
+                    arb_value(&v.algebraic_type, finite)
+                        .prop_map(move |x| V::sum(tag as u8, x))
+                        .boxed()
+                })
                 .collect();
             proptest::strategy::Union::new(variants).boxed()
         }
@@ -147,7 +172,9 @@ proptest! {
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace().map(|b| u8::from_str_radix(b, 16).expect("test hex")).collect()
+    s.split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).expect("test hex"))
+        .collect()
 }
 
 #[test]
@@ -163,10 +190,22 @@ fn module_api_byte_examples() {
     assert_eq!(to_vec(&(7u64, "x")), hex("07 00 00 00 00 00 00 00 01 00 00 00 78"));
     let e = AlgebraicType::sum([("A", AlgebraicType::unit()), ("B", AlgebraicType::U32)]);
     let ts = Typespace::default();
-    assert_eq!(decode_value_exact(&e, &ts, &hex("01 01 00 00 00")), Ok(AlgebraicValue::sum(1, AlgebraicValue::U32(1))));
-    assert_eq!(decode_value_exact(&e, &ts, &hex("00")), Ok(AlgebraicValue::sum(0, AlgebraicValue::unit())));
-    assert_eq!(to_vec(&ScheduleAt::Interval(TimeDuration::from_micros(1_000_000))), hex("00 40 42 0F 00 00 00 00 00"));
-    assert_eq!(to_vec(&spacetime_sats::Timestamp::from_micros_since_unix_epoch(1)).len(), 8);
+    assert_eq!(
+        decode_value_exact(&e, &ts, &hex("01 01 00 00 00")),
+        Ok(AlgebraicValue::sum(1, AlgebraicValue::U32(1)))
+    );
+    assert_eq!(
+        decode_value_exact(&e, &ts, &hex("00")),
+        Ok(AlgebraicValue::sum(0, AlgebraicValue::unit()))
+    );
+    assert_eq!(
+        to_vec(&ScheduleAt::Interval(TimeDuration::from_micros(1_000_000))),
+        hex("00 40 42 0F 00 00 00 00 00")
+    );
+    assert_eq!(
+        to_vec(&spacetime_sats::Timestamp::from_micros_since_unix_epoch(1)).len(),
+        8
+    );
     assert_eq!(to_vec(&(String::from("Ann"), 30u8)), hex("03 00 00 00 41 6E 6E 1E"));
     let ty = AlgebraicType::product([("x", AlgebraicType::U32)]);
     assert_eq!(to_vec(&ty), hex("02 01 00 00 00 00 01 00 00 00 78 0B"));
@@ -176,17 +215,35 @@ fn module_api_byte_examples() {
 fn malformed_input_is_an_error() {
     let ts = Typespace::default();
     assert_eq!(from_slice::<bool>(&[2]), Err(DecodeError::InvalidBool(2)));
-    assert!(matches!(from_slice::<Option<u8>>(&[2]), Err(DecodeError::InvalidTag { tag: 2, .. })));
-    assert_eq!(from_slice::<String>(&hex("02 00 00 00 C3 28")), Err(DecodeError::InvalidUtf8));
+    assert!(matches!(
+        from_slice::<Option<u8>>(&[2]),
+        Err(DecodeError::InvalidTag { tag: 2, .. })
+    ));
+    assert_eq!(
+        from_slice::<String>(&hex("02 00 00 00 C3 28")),
+        Err(DecodeError::InvalidUtf8)
+    );
     assert!(matches!(from_slice::<u32>(&[1, 2]), Err(DecodeError::Truncated { .. })));
     // A huge length prefix fails fast instead of allocating.
-    assert!(matches!(from_slice::<String>(&hex("FF FF FF FF 00")), Err(DecodeError::Truncated { .. })));
-    assert!(matches!(from_slice::<Vec<u64>>(&hex("FF FF FF FF 00")), Err(DecodeError::Truncated { .. })));
+    assert!(matches!(
+        from_slice::<String>(&hex("FF FF FF FF 00")),
+        Err(DecodeError::Truncated { .. })
+    ));
+    assert!(matches!(
+        from_slice::<Vec<u64>>(&hex("FF FF FF FF 00")),
+        Err(DecodeError::Truncated { .. })
+    ));
     let units = AlgebraicType::array(AlgebraicType::unit());
-    assert!(matches!(decode_value_exact(&units, &ts, &hex("FF FF FF FF")), Err(DecodeError::Invalid(_))));
+    assert!(matches!(
+        decode_value_exact(&units, &ts, &hex("FF FF FF FF")),
+        Err(DecodeError::Invalid(_))
+    ));
     assert_eq!(
         decode_value_exact(&units, &ts, &hex("03 00 00 00")),
-        Ok(AlgebraicValue::Array(ArrayValue::Values(vec![AlgebraicValue::unit(); 3])))
+        Ok(AlgebraicValue::Array(ArrayValue::Values(vec![
+            AlgebraicValue::unit();
+            3
+        ])))
     );
     // Elements that encode to zero bytes but are not `()` itself are still valid.
     let unit_structs = AlgebraicType::array(AlgebraicType::product([("u", AlgebraicType::unit())]));
@@ -194,5 +251,8 @@ fn malformed_input_is_an_error() {
     let mut cyclic = Typespace::default();
     cyclic.add(AlgebraicType::Ref(spacetime_sats::AlgebraicTypeRef(0)));
     let r = AlgebraicType::Ref(spacetime_sats::AlgebraicTypeRef(0));
-    assert!(matches!(decode_value_exact(&r, &cyclic, &[0]), Err(DecodeError::TooDeep(_))));
+    assert!(matches!(
+        decode_value_exact(&r, &cyclic, &[0]),
+        Err(DecodeError::TooDeep(_))
+    ));
 }

@@ -14,7 +14,10 @@ const UPSTREAM_V10_HEX: &str = "020f00000000010000000201000000000100000061070101
 const UPSTREAM_V9_HEX: &str = "010100000002010000000001000000610701000000010000007400000000010000000000010000000100010000006101010000000000010000000001000000630001000000000001000000010000010001000000000000000000000000000000010200000000000000000000000000000000010100000072000000000100000001000000720000000000000100000000000000010000005000000000000300000000010000007400000100000009010100000070000000000502010000007601000000000100000000030700000000";
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex is valid")).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test hex is valid"))
+        .collect()
 }
 
 fn s(x: &str) -> String {
@@ -56,16 +59,29 @@ fn full_v10() -> RawModuleDefV10 {
         }],
         table_type: TableType::User,
         table_access: TableAccess::Private,
-        default_values: vec![RawColumnDefaultValueV10 { col_id: 1, value: vec![1, 2, 3] }],
+        default_values: vec![RawColumnDefaultValueV10 {
+            col_id: 1,
+            value: vec![1, 2, 3],
+        }],
         is_event: true,
     };
-    let mapping = |source: &str, canonical: &str| NameMapping { source_name: s(source), canonical_name: s(canonical) };
-    let route = |method, path: &str| RawHttpRouteDefV10 { handler_function: s("h"), method, path: s(path) };
+    let mapping = |source: &str, canonical: &str| NameMapping {
+        source_name: s(source),
+        canonical_name: s(canonical),
+    };
+    let route = |method, path: &str| RawHttpRouteDefV10 {
+        handler_function: s("h"),
+        method,
+        path: s(path),
+    };
     RawModuleDefV10 {
         sections: vec![
             RawModuleDefV10Section::Typespace(typespace()),
             RawModuleDefV10Section::Types(vec![RawTypeDefV10 {
-                source_name: RawScopedTypeNameV10 { scope: vec![s("A")], source_name: s("P") },
+                source_name: RawScopedTypeNameV10 {
+                    scope: vec![s("A")],
+                    source_name: s("P"),
+                },
                 ty: AlgebraicTypeRef(0),
                 custom_ordering: true,
             }]),
@@ -101,7 +117,9 @@ fn full_v10() -> RawModuleDefV10 {
                 lifecycle_spec: Lifecycle::OnConnect,
                 function_name: s("send"),
             }]),
-            RawModuleDefV10Section::RowLevelSecurity(vec![RawRowLevelSecurityDefV9 { sql: s("SELECT * FROM person") }]),
+            RawModuleDefV10Section::RowLevelSecurity(vec![RawRowLevelSecurityDefV9 {
+                sql: s("SELECT * FROM person"),
+            }]),
             RawModuleDefV10Section::CaseConversionPolicy(CaseConversionPolicy::SnakeCase),
             RawModuleDefV10Section::ExplicitNames(ExplicitNames {
                 entries: vec![
@@ -154,18 +172,33 @@ fn full_v9() -> RawModuleDefV9 {
                 max_value: None,
                 increment: 2,
             }],
-            schedule: Some(RawScheduleDefV9 { name: None, reducer_name: s("r"), scheduled_at_column: 0 }),
+            schedule: Some(RawScheduleDefV9 {
+                name: None,
+                reducer_name: s("r"),
+                scheduled_at_column: 0,
+            }),
             table_type: TableType::System,
             table_access: TableAccess::Public,
         }],
-        reducers: vec![RawReducerDefV9 { name: s("r"), params: ProductType::unit(), lifecycle: Some(Lifecycle::Init) }],
+        reducers: vec![RawReducerDefV9 {
+            name: s("r"),
+            params: ProductType::unit(),
+            lifecycle: Some(Lifecycle::Init),
+        }],
         types: vec![RawTypeDefV9 {
-            name: RawScopedTypeNameV9 { scope: vec![], name: s("P") },
+            name: RawScopedTypeNameV9 {
+                scope: vec![],
+                name: s("P"),
+            },
             ty: AlgebraicTypeRef(0),
             custom_ordering: false,
         }],
         misc_exports: vec![
-            RawMiscModuleExportV9::ColumnDefaultValue(RawColumnDefaultValueV9 { table: s("t"), col_id: 0, value: vec![9] }),
+            RawMiscModuleExportV9::ColumnDefaultValue(RawColumnDefaultValueV9 {
+                table: s("t"),
+                col_id: 0,
+                value: vec![9],
+            }),
             RawMiscModuleExportV9::Procedure(RawProcedureDefV9 {
                 name: s("p"),
                 params: ProductType::unit(),
@@ -201,7 +234,9 @@ fn v9_is_byte_identical_to_upstream() {
 #[test]
 fn every_section_round_trips_alone() {
     for section in full_v10().sections {
-        let def = RawModuleDef::V10(RawModuleDefV10 { sections: vec![section] });
+        let def = RawModuleDef::V10(RawModuleDefV10 {
+            sections: vec![section],
+        });
         assert_eq!(from_slice::<RawModuleDef>(&to_vec(&def)), Ok(def));
     }
 }
@@ -213,7 +248,10 @@ fn section_getters_find_their_section() {
     assert_eq!(def.http_routes().map(Vec::len), Some(3));
     assert_eq!(def.submodules().map(|s| s[0].namespace.as_str()), Some("sub"));
     assert_eq!(def.case_conversion_policy(), CaseConversionPolicy::SnakeCase);
-    assert_eq!(RawModuleDefV10 { sections: vec![] }.case_conversion_policy(), CaseConversionPolicy::SnakeCase);
+    assert_eq!(
+        RawModuleDefV10 { sections: vec![] }.case_conversion_policy(),
+        CaseConversionPolicy::SnakeCase
+    );
 }
 
 #[test]
@@ -222,7 +260,10 @@ fn v8_is_rejected_naming_the_fix() {
         let err = from_slice::<RawModuleDef>(bytes).expect_err("V8 must not decode");
         assert_eq!(err, DecodeError::Invalid(V8_UNSUPPORTED.to_owned()));
         let msg = err.to_string();
-        assert!(msg.contains("V8") && msg.contains("rebuild") && msg.contains("2.x"), "{msg}");
+        assert!(
+            msg.contains("V8") && msg.contains("rebuild") && msg.contains("2.x"),
+            "{msg}"
+        );
     }
 }
 
@@ -230,20 +271,28 @@ fn v8_is_rejected_naming_the_fix() {
 fn unknown_section_tag_names_the_section_and_the_fix() {
     // V10 with one section whose tag (15) postdates this server.
     let bytes = [2, 1, 0, 0, 0, 15];
-    let msg = from_slice::<RawModuleDef>(&bytes).expect_err("tag 15 is unknown").to_string();
+    let msg = from_slice::<RawModuleDef>(&bytes)
+        .expect_err("tag 15 is unknown")
+        .to_string();
     assert!(msg.contains("RawModuleDefV10Section tag 15"), "{msg}");
     assert!(msg.contains("0 to 14") && msg.contains("newer SpacetimeDB"), "{msg}");
 }
 
 #[test]
 fn unknown_module_def_version_is_an_error() {
-    assert!(matches!(from_slice::<RawModuleDef>(&[3]), Err(DecodeError::InvalidTag { tag: 3, .. })));
+    assert!(matches!(
+        from_slice::<RawModuleDef>(&[3]),
+        Err(DecodeError::InvalidTag { tag: 3, .. })
+    ));
 }
 
 #[test]
 fn truncated_definitions_are_errors_at_every_length() {
     let bytes = unhex(UPSTREAM_V10_HEX);
     for len in 0..bytes.len() {
-        assert!(from_slice::<RawModuleDef>(&bytes[..len]).is_err(), "prefix of {len} bytes decoded");
+        assert!(
+            from_slice::<RawModuleDef>(&bytes[..len]).is_err(),
+            "prefix of {len} bytes decoded"
+        );
     }
 }

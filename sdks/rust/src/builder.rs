@@ -28,7 +28,11 @@ pub struct ReconnectPolicy {
 
 impl Default for ReconnectPolicy {
     fn default() -> Self {
-        Self { initial_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30), max_attempts: None }
+        Self {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: None,
+        }
     }
 }
 
@@ -60,7 +64,12 @@ impl<M: SpacetimeModule> DbConnectionBuilder<M> {
             compression: Compression::default(),
             confirmed_reads: None,
             reconnect: None,
-            callbacks: ConnectionCallbacks { on_connect: None, on_connect_error: None, on_disconnect: None, on_reconnect: None },
+            callbacks: ConnectionCallbacks {
+                on_connect: None,
+                on_connect_error: None,
+                on_disconnect: None,
+                on_reconnect: None,
+            },
         }
     }
 
@@ -154,8 +163,13 @@ impl<M: SpacetimeModule> DbConnectionBuilder<M> {
         let link = Arc::new(TransportLink::with_token(self.token));
         let (outgoing_tx, outgoing_rx) = unbounded_channel();
         let (work_tx, work_rx) = unbounded_channel();
-        let config = TransportConfig { url, reconnect: self.reconnect };
-        runtime.handle.spawn(transport::run(config, outgoing_rx, work_tx.clone(), link.clone()));
+        let config = TransportConfig {
+            url,
+            reconnect: self.reconnect,
+        };
+        runtime
+            .handle
+            .spawn(transport::run(config, outgoing_rx, work_tx.clone(), link.clone()));
         let imp = DbContextImpl::new(self.callbacks, outgoing_tx, (work_tx, work_rx), link);
         imp.keep_runtime(runtime);
         Ok(DbConnection::new(imp))
@@ -189,8 +203,13 @@ impl RuntimeHandle {
             .thread_name("spacetime-sdk-io")
             .enable_all()
             .build()
-            .map_err(|e| Error::Internal(crate::error::InternalError::new("cannot start a tokio runtime").with_cause(e)))?;
-        Ok(Self { handle: runtime.handle().clone(), owned: Some(runtime) })
+            .map_err(|e| {
+                Error::Internal(crate::error::InternalError::new("cannot start a tokio runtime").with_cause(e))
+            })?;
+        Ok(Self {
+            handle: runtime.handle().clone(),
+            owned: Some(runtime),
+        })
     }
 }
 

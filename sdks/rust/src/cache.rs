@@ -46,7 +46,13 @@ pub struct TableCache<R> {
 
 impl<R: Row> TableCache<R> {
     fn new(name: &'static str, is_event: bool) -> Self {
-        Self { name, rows: HashMap::new(), primary_key: None, uniques: Vec::new(), is_event }
+        Self {
+            name,
+            rows: HashMap::new(),
+            primary_key: None,
+            uniques: Vec::new(),
+            is_event,
+        }
     }
 
     /// Declares the primary key: deletes and inserts of the same key in one message are
@@ -57,8 +63,16 @@ impl<R: Row> TableCache<R> {
     }
 
     /// Declares a unique column named `name`, so `find` can look rows up by it.
-    pub fn add_unique_index<K: Encode + ?Sized + 'static>(&mut self, name: &'static str, column: fn(&R) -> &K) -> &mut Self {
-        self.uniques.push(UniqueIndex { name, key: Arc::new(move |row| bsatn::to_vec(column(row))), rows: HashMap::new() });
+    pub fn add_unique_index<K: Encode + ?Sized + 'static>(
+        &mut self,
+        name: &'static str,
+        column: fn(&R) -> &K,
+    ) -> &mut Self {
+        self.uniques.push(UniqueIndex {
+            name,
+            key: Arc::new(move |row| bsatn::to_vec(column(row))),
+            rows: HashMap::new(),
+        });
         self
     }
 
@@ -90,8 +104,17 @@ impl<R: Row> TableCache<R> {
     /// Applies one message's inserts and deletes and returns the net diff.
     fn apply(&mut self, change: &RawChange) -> Result<TableDiff<R>, InternalError> {
         if self.is_event {
-            let events = change.events.iter().map(|b| Ok((b.clone(), self.decode(b)?))).collect::<Result<_, _>>()?;
-            return Ok(TableDiff { table: self.name, inserts: events, deletes: Vec::new(), updates: Vec::new() });
+            let events = change
+                .events
+                .iter()
+                .map(|b| Ok((b.clone(), self.decode(b)?)))
+                .collect::<Result<_, _>>()?;
+            return Ok(TableDiff {
+                table: self.name,
+                inserts: events,
+                deletes: Vec::new(),
+                updates: Vec::new(),
+            });
         }
         // Whether each touched row was present before the message, in first-touch order.
         let mut touched: Vec<(Bytes, bool)> = Vec::new();
@@ -122,7 +145,10 @@ impl<R: Row> TableCache<R> {
                     let (row, _) = self.rows.remove(key).expect("the row was just found");
                     removed.insert(key.clone(), row);
                 }
-                None => log::warn!("table `{}`: the server deleted a row this client does not have; ignoring it", self.name),
+                None => log::warn!(
+                    "table `{}`: the server deleted a row this client does not have; ignoring it",
+                    self.name
+                ),
             }
         }
         let mut inserts = Vec::new();
@@ -130,7 +156,12 @@ impl<R: Row> TableCache<R> {
         for (key, before) in touched {
             match (before, self.rows.get(&key)) {
                 (false, Some((row, _))) => inserts.push((key, row.clone())),
-                (true, None) => deletes.push((key.clone(), removed.remove(&key).expect("a row present before and gone after was removed"))),
+                (true, None) => deletes.push((
+                    key.clone(),
+                    removed
+                        .remove(&key)
+                        .expect("a row present before and gone after was removed"),
+                )),
                 _ => {}
             }
         }
@@ -142,12 +173,23 @@ impl<R: Row> TableCache<R> {
     /// Turns a delete and an insert with the same primary key into an update.
     fn pair_updates(&self, inserts: Vec<(Bytes, R)>, deletes: Vec<(Bytes, R)>) -> TableDiff<R> {
         let Some(pk) = &self.primary_key else {
-            return TableDiff { table: self.name, inserts, deletes, updates: Vec::new() };
+            return TableDiff {
+                table: self.name,
+                inserts,
+                deletes,
+                updates: Vec::new(),
+            };
         };
         if deletes.is_empty() || inserts.is_empty() {
-            return TableDiff { table: self.name, inserts, deletes, updates: Vec::new() };
+            return TableDiff {
+                table: self.name,
+                inserts,
+                deletes,
+                updates: Vec::new(),
+            };
         }
-        let mut deleted_by_pk: HashMap<Vec<u8>, usize> = deletes.iter().enumerate().map(|(i, (_, row))| (pk(row), i)).collect();
+        let mut deleted_by_pk: HashMap<Vec<u8>, usize> =
+            deletes.iter().enumerate().map(|(i, (_, row))| (pk(row), i)).collect();
         let mut paired = vec![None; deletes.len()];
         let mut remaining_inserts = Vec::new();
         let mut update_order = Vec::new();
@@ -167,8 +209,16 @@ impl<R: Row> TableCache<R> {
                 remaining_deletes.push(slot.take().expect("each delete is visited once"));
             }
         }
-        let updates = update_order.into_iter().map(|(i, new)| (olds[i].take().expect("each delete pairs once"), new)).collect();
-        TableDiff { table: self.name, inserts: remaining_inserts, deletes: remaining_deletes, updates }
+        let updates = update_order
+            .into_iter()
+            .map(|(i, new)| (olds[i].take().expect("each delete pairs once"), new))
+            .collect();
+        TableDiff {
+            table: self.name,
+            inserts: remaining_inserts,
+            deletes: remaining_deletes,
+            updates,
+        }
     }
 
     fn update_indexes(&mut self, diff: &TableDiff<R>) {
@@ -178,7 +228,11 @@ impl<R: Row> TableCache<R> {
             }
             for (key, row) in diff.inserts.iter().chain(diff.updates.iter().map(|(_, new)| new)) {
                 if index.rows.insert((index.key)(row), key.clone()).is_some() {
-                    log::warn!("table `{}`: two cached rows share a value of unique column `{}`", self.name, index.name);
+                    log::warn!(
+                        "table `{}`: two cached rows share a value of unique column `{}`",
+                        self.name,
+                        index.name
+                    );
                 }
             }
         }
@@ -186,8 +240,16 @@ impl<R: Row> TableCache<R> {
 
     /// The diff that turns this table's rows into `newer`'s (after a reconnect).
     fn diff_to(&self, newer: &Self) -> TableDiff<R> {
-        let deletes = self.rows.iter().filter(|(k, _)| !newer.rows.contains_key(*k)).map(|(k, (r, _))| (k.clone(), r.clone()));
-        let inserts = newer.rows.iter().filter(|(k, _)| !self.rows.contains_key(*k)).map(|(k, (r, _))| (k.clone(), r.clone()));
+        let deletes = self
+            .rows
+            .iter()
+            .filter(|(k, _)| !newer.rows.contains_key(*k))
+            .map(|(k, (r, _))| (k.clone(), r.clone()));
+        let inserts = newer
+            .rows
+            .iter()
+            .filter(|(k, _)| !self.rows.contains_key(*k))
+            .map(|(k, (r, _))| (k.clone(), r.clone()));
         self.pair_updates(inserts.collect(), deletes.collect())
     }
 }
@@ -208,7 +270,9 @@ pub(crate) trait AnyDiff<M: SpacetimeModule>: Send {
 
 impl<M: SpacetimeModule, R: Row> AnyDiff<M> for TableDiff<R> {
     fn invoke(&self, ctx: &EventContext<M>, callbacks: &mut Callbacks<M>) {
-        let Some(table) = callbacks.table_mut::<R>(self.table) else { return };
+        let Some(table) = callbacks.table_mut::<R>(self.table) else {
+            return;
+        };
         for (_, row) in &self.deletes {
             table.on_delete.iter_mut().for_each(|(_, cb)| cb(ctx, row));
         }
@@ -244,7 +308,10 @@ impl<M: SpacetimeModule, R: Row> AnyTable<M> for TableCache<R> {
         Ok(Box::new(TableCache::apply(self, change)?))
     }
     fn diff_to(&self, newer: &dyn AnyTable<M>) -> Box<dyn AnyDiff<M>> {
-        let newer = newer.as_any().downcast_ref::<Self>().expect("both caches registered the same row type for a table");
+        let newer = newer
+            .as_any()
+            .downcast_ref::<Self>()
+            .expect("both caches registered the same row type for a table");
         Box::new(TableCache::diff_to(self, newer))
     }
 }
@@ -289,7 +356,11 @@ pub struct ClientCache<M: SpacetimeModule> {
 
 impl<M: SpacetimeModule> ClientCache<M> {
     pub(crate) fn new() -> Self {
-        let mut cache = Self { tables: HashMap::new(), order: Vec::new(), query_sets: HashMap::new() };
+        let mut cache = Self {
+            tables: HashMap::new(),
+            order: Vec::new(),
+            query_sets: HashMap::new(),
+        };
         M::register_tables(&mut cache);
         cache
     }
@@ -308,8 +379,14 @@ impl<M: SpacetimeModule> ClientCache<M> {
         if !self.tables.contains_key(name) {
             self.order.push(name);
         }
-        let entry = self.tables.entry(name).or_insert_with(|| Box::new(TableCache::<R>::new(name, is_event)));
-        entry.as_any_mut().downcast_mut().expect("a table name registered twice with different row types")
+        let entry = self
+            .tables
+            .entry(name)
+            .or_insert_with(|| Box::new(TableCache::<R>::new(name, is_event)));
+        entry
+            .as_any_mut()
+            .downcast_mut()
+            .expect("a table name registered twice with different row types")
     }
 
     pub(crate) fn table<R: Row>(&self, name: &str) -> Option<&TableCache<R>> {
@@ -419,7 +496,11 @@ mod tests {
 
     fn change(inserts: &[u32], deletes: &[u32], events: &[u32]) -> RawChange {
         let all = |v: &[u32]| v.iter().copied().map(bytes).collect();
-        RawChange { inserts: all(inserts), deletes: all(deletes), events: all(events) }
+        RawChange {
+            inserts: all(inserts),
+            deletes: all(deletes),
+            events: all(events),
+        }
     }
 
     fn rows(v: &[(Bytes, u32)]) -> Vec<u32> {
@@ -447,7 +528,15 @@ mod tests {
         assert_eq!(rows(&diff.deletes), [1], "an unknown delete is ignored");
         assert_eq!(table.find_unique("value", &bsatn::to_vec(&2u32)), Some(&2));
         assert_eq!(table.find_unique("value", &bsatn::to_vec(&1u32)), None);
-        assert!(table.apply(&RawChange { inserts: vec![Bytes::from_static(&[1])], ..Default::default() }).is_err(), "a short row is an error");
+        assert!(
+            table
+                .apply(&RawChange {
+                    inserts: vec![Bytes::from_static(&[1])],
+                    ..Default::default()
+                })
+                .is_err(),
+            "a short row is an error"
+        );
     }
 
     #[test]
@@ -456,7 +545,11 @@ mod tests {
         let mut table = TableCache::<(u8, u8)>::new("kv", false);
         table.set_primary_key(|row: &(u8, u8)| &row.0);
         let enc = |rows: &[(u8, u8)]| rows.iter().map(|r| Bytes::from(bsatn::to_vec(r))).collect::<Vec<_>>();
-        let raw = |ins: &[(u8, u8)], del: &[(u8, u8)]| RawChange { inserts: enc(ins), deletes: enc(del), events: Vec::new() };
+        let raw = |ins: &[(u8, u8)], del: &[(u8, u8)]| RawChange {
+            inserts: enc(ins),
+            deletes: enc(del),
+            events: Vec::new(),
+        };
         table.apply(&raw(&[(1, 10), (2, 20)], &[])).unwrap();
         let diff = table.apply(&raw(&[(1, 11), (3, 30)], &[(1, 10), (2, 20)])).unwrap();
         let updates: Vec<((u8, u8), (u8, u8))> = diff.updates.iter().map(|((_, o), (_, n))| (*o, *n)).collect();

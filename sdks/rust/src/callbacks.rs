@@ -32,7 +32,11 @@ pub(crate) struct TableCallbacks<M: SpacetimeModule, R> {
 
 impl<M: SpacetimeModule, R> Default for TableCallbacks<M, R> {
     fn default() -> Self {
-        Self { on_insert: Vec::new(), on_delete: Vec::new(), on_update: Vec::new() }
+        Self {
+            on_insert: Vec::new(),
+            on_delete: Vec::new(),
+            on_update: Vec::new(),
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub(crate) struct Callbacks<M: SpacetimeModule> {
 
 impl<M: SpacetimeModule> Default for Callbacks<M> {
     fn default() -> Self {
-        Self { tables: HashMap::new(), _module: std::marker::PhantomData }
+        Self {
+            tables: HashMap::new(),
+            _module: std::marker::PhantomData,
+        }
     }
 }
 

@@ -49,7 +49,10 @@ pub(crate) enum Mutation<M: SpacetimeModule> {
     Callbacks(CallbackChange<M>),
     Subscribe(SharedSub<M>),
     Unsubscribe(QuerySetId),
-    CallReducer { reducer: M::Reducer, callback: Option<ReducerCallback<M>> },
+    CallReducer {
+        reducer: M::Reducer,
+        callback: Option<ReducerCallback<M>>,
+    },
     Disconnect,
 }
 
@@ -119,7 +122,9 @@ pub struct DbContextImpl<M: SpacetimeModule> {
 
 impl<M: SpacetimeModule> Clone for DbContextImpl<M> {
     fn clone(&self) -> Self {
-        Self { inner: Arc::clone(&self.inner) }
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
     }
 }
 
@@ -225,7 +230,11 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
 
     /// A handle on the table `name`, whose rows are `R`.
     pub fn get_table<R: Row>(&self, name: &'static str) -> TableHandle<M, R> {
-        TableHandle { imp: self.clone(), table: name, _row: PhantomData }
+        TableHandle {
+            imp: self.clone(),
+            table: name,
+            _row: PhantomData,
+        }
     }
 
     /// Calls a reducer without a completion callback.
@@ -260,7 +269,9 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
     pub(crate) fn advance_one_message(&self) -> Result<bool> {
         let _guard = DispatchGuard::enter()?;
         // Another thread is already driving the connection: nothing to do here.
-        let Ok(mut rx) = self.inner.work_rx.try_lock() else { return Ok(false) };
+        let Ok(mut rx) = self.inner.work_rx.try_lock() else {
+            return Ok(false);
+        };
         let mut d = locked(&self.inner.dispatch);
         self.apply_mutations(&mut d)?;
         let work = match rx.try_recv() {
@@ -306,7 +317,9 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             if d.lifecycle == Lifecycle::Ended && !self.is_active() && locked(&self.inner.mutations).is_empty() {
                 return Err(Error::Disconnected);
             }
-            let Some(mutation) = locked(&self.inner.mutations).pop_front() else { return Ok(()) };
+            let Some(mutation) = locked(&self.inner.mutations).pop_front() else {
+                return Ok(());
+            };
             self.apply_mutation(d, mutation);
         }
     }
@@ -336,13 +349,19 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
                 if !s.unsubscribe_called {
                     s.status = SubStatus::Sent;
                     let request_id = d.request_id();
-                    d.send(ClientMessage::Subscribe(v2::Subscribe { request_id, query_set_id: id, query_strings: s.queries.clone() }));
+                    d.send(ClientMessage::Subscribe(v2::Subscribe {
+                        request_id,
+                        query_set_id: id,
+                        query_strings: s.queries.clone(),
+                    }));
                 }
                 drop(s);
                 d.subscriptions.insert(id, sub);
             }
             Mutation::Unsubscribe(id) => {
-                let Some(sub) = d.subscriptions.get(&id).cloned() else { return };
+                let Some(sub) = d.subscriptions.get(&id).cloned() else {
+                    return;
+                };
                 let mut s = lock(&sub);
                 match s.status {
                     SubStatus::Pending => {
@@ -394,7 +413,8 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
                 if d.lifecycle == Lifecycle::Ended {
                     return Ok(());
                 }
-                self.handle_message(d, message).map_err(|e| self.end_connection(d, Some(Error::Internal(e))))
+                self.handle_message(d, message)
+                    .map_err(|e| self.end_connection(d, Some(Error::Internal(e))))
             }
             Work::Transport(TransportEvent::Reconnected(outgoing)) => {
                 if d.lifecycle != Lifecycle::Ended {
@@ -517,7 +537,10 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
         {
             let mut identity = locked(&self.inner.identity);
             if identity.is_some_and(|known| known != ic.identity) {
-                log::warn!("the server assigned a different identity after reconnecting: {}", ic.identity);
+                log::warn!(
+                    "the server assigned a different identity after reconnecting: {}",
+                    ic.identity
+                );
             }
             *identity = Some(ic.identity);
         }
@@ -534,7 +557,9 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
                 d.lifecycle = Lifecycle::Connected;
                 self.begin_resync(d);
             }
-            Lifecycle::Connected | Lifecycle::Ended => log::warn!("ignoring an unexpected second initial connection message"),
+            Lifecycle::Connected | Lifecycle::Ended => {
+                log::warn!("ignoring an unexpected second initial connection message")
+            }
         }
         Ok(())
     }
@@ -549,7 +574,10 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             v2::ReducerOutcome::OkEmpty => (Status::Committed, Ok(Ok(())), None),
             v2::ReducerOutcome::Err(bytes) => {
                 let message = bsatn::from_slice::<String>(&bytes).unwrap_or_else(|_| {
-                    format!("the reducer failed with an error value that is not a string ({} bytes of BSATN)", bytes.len())
+                    format!(
+                        "the reducer failed with an error value that is not a string ({} bytes of BSATN)",
+                        bytes.len()
+                    )
                 });
                 (Status::Err(message.clone()), Ok(Err(message)), None)
             }
@@ -574,8 +602,19 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             };
             self.run_row_callbacks(d, diffs, event);
         }
-        if let Some(PendingCall { reducer, callback: Some(cb) }) = call {
-            let ctx = ReducerEventContext::new(self.clone(), ReducerEvent { timestamp: result.timestamp, status, reducer });
+        if let Some(PendingCall {
+            reducer,
+            callback: Some(cb),
+        }) = call
+        {
+            let ctx = ReducerEventContext::new(
+                self.clone(),
+                ReducerEvent {
+                    timestamp: result.timestamp,
+                    status,
+                    reducer,
+                },
+            );
             cb(&ctx, outcome);
         }
         Ok(())
@@ -593,7 +632,11 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
 
     fn fail_call(&self, call: PendingCall<M>, error: InternalError) {
         if let Some(cb) = call.callback {
-            let event = ReducerEvent { timestamp: Timestamp::now(), status: Status::Panic(error.clone()), reducer: call.reducer };
+            let event = ReducerEvent {
+                timestamp: Timestamp::now(),
+                status: Status::Panic(error.clone()),
+                reducer: call.reducer,
+            };
             cb(&ReducerEventContext::new(self.clone(), event), Err(error));
         }
     }
@@ -614,11 +657,19 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
         d.lifecycle = Lifecycle::Reconnecting;
         d.outgoing = None;
         d.resync = None;
-        self.fail_calls(d, "the connection was lost before the reducer's result arrived; it may or may not have run");
+        self.fail_calls(
+            d,
+            "the connection was lost before the reducer's result arrived; it may or may not have run",
+        );
     }
 
     fn begin_resync(&self, d: &mut Dispatch<M>) {
-        let mut resync = Resync { cache: ClientCache::new(), awaiting: HashSet::new(), newly_applied: Vec::new(), ended: Vec::new() };
+        let mut resync = Resync {
+            cache: ClientCache::new(),
+            awaiting: HashSet::new(),
+            newly_applied: Vec::new(),
+            ended: Vec::new(),
+        };
         let mut ids: Vec<QuerySetId> = d.subscriptions.keys().copied().collect();
         ids.sort();
         for id in ids {
@@ -627,7 +678,11 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             match (s.status, s.unsubscribe_called) {
                 (SubStatus::Sent | SubStatus::Applied, false) => {
                     let request_id = d.request_id();
-                    d.send(ClientMessage::Subscribe(v2::Subscribe { request_id, query_set_id: id, query_strings: s.queries.clone() }));
+                    d.send(ClientMessage::Subscribe(v2::Subscribe {
+                        request_id,
+                        query_set_id: id,
+                        query_strings: s.queries.clone(),
+                    }));
                     resync.awaiting.insert(id);
                 }
                 (SubStatus::Sent | SubStatus::Applied, true) => {
@@ -688,7 +743,10 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             return error.unwrap_or(Error::Disconnected);
         }
         self.stop(d);
-        self.fail_calls(d, "the connection ended before the reducer's result arrived; it may or may not have run");
+        self.fail_calls(
+            d,
+            "the connection ended before the reducer's result arrived; it may or may not have run",
+        );
         match was {
             Lifecycle::Connecting => {
                 let error = error.clone().unwrap_or_else(|| Error::FailedToConnect {
@@ -750,13 +808,19 @@ pub struct TableHandle<M: SpacetimeModule, R> {
 impl<M: SpacetimeModule, R: Row> TableHandle<M, R> {
     /// The number of cached rows.
     pub fn count(&self) -> u64 {
-        locked(&self.imp.inner.cache).table::<R>(self.table).map_or(0, |t| t.len() as u64)
+        locked(&self.imp.inner.cache)
+            .table::<R>(self.table)
+            .map_or(0, |t| t.len() as u64)
     }
 
     /// The cached rows, cloned.
     pub fn iter(&self) -> std::vec::IntoIter<R> {
         let cache = locked(&self.imp.inner.cache);
-        cache.table::<R>(self.table).map(|t| t.rows().cloned().collect::<Vec<_>>()).unwrap_or_default().into_iter()
+        cache
+            .table::<R>(self.table)
+            .map(|t| t.rows().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+            .into_iter()
     }
 
     fn register(&self, f: impl FnOnce(&mut Callbacks<M>) + Send + 'static) {
@@ -804,7 +868,12 @@ impl<M: SpacetimeModule, R: Row> TableHandle<M, R> {
 
     /// The unique column registered as `index`, with values of type `K`.
     pub fn unique<K: Encode + ?Sized>(&self, index: &'static str) -> UniqueConstraintHandle<M, R, K> {
-        UniqueConstraintHandle { imp: self.imp.clone(), table: self.table, index, _types: PhantomData }
+        UniqueConstraintHandle {
+            imp: self.imp.clone(),
+            table: self.table,
+            index,
+            _types: PhantomData,
+        }
     }
 }
 
@@ -823,6 +892,9 @@ impl<M: SpacetimeModule, R: Row, K: Encode + ?Sized> UniqueConstraintHandle<M, R
     /// The cached row whose column equals `value`.
     pub fn find(&self, value: &K) -> Option<R> {
         let key = bsatn::to_vec(value);
-        locked(&self.imp.inner.cache).table::<R>(self.table)?.find_unique(self.index, &key).cloned()
+        locked(&self.imp.inner.cache)
+            .table::<R>(self.table)?
+            .find_unique(self.index, &key)
+            .cloned()
     }
 }

@@ -37,7 +37,8 @@ pub trait DbContext {
     /// If called before the server's initial connection message (before `on_connect`);
     /// use [`DbContext::try_identity`] when that may be the case.
     fn identity(&self) -> Identity {
-        self.try_identity().expect("identity() called before the connection was established (before on_connect); use try_identity()")
+        self.try_identity()
+            .expect("identity() called before the connection was established (before on_connect); use try_identity()")
     }
     /// This client's identity, once connected.
     fn try_identity(&self) -> Option<Identity>;
@@ -47,8 +48,9 @@ pub trait DbContext {
     /// If called before the server's initial connection message; use
     /// [`DbContext::try_connection_id`] when that may be the case.
     fn connection_id(&self) -> ConnectionId {
-        self.try_connection_id()
-            .expect("connection_id() called before the connection was established (before on_connect); use try_connection_id()")
+        self.try_connection_id().expect(
+            "connection_id() called before the connection was established (before on_connect); use try_connection_id()",
+        )
     }
     /// This connection's id, once connected.
     fn try_connection_id(&self) -> Option<ConnectionId>;
@@ -192,14 +194,24 @@ impl<M: SpacetimeModule> Clone for DbConnection<M> {
 impl<M: SpacetimeModule> EventContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: Event<M::Reducer>) -> Self {
         let (db, reducers) = views(&imp);
-        Self { event, db, reducers, imp }
+        Self {
+            event,
+            db,
+            reducers,
+            imp,
+        }
     }
 }
 
 impl<M: SpacetimeModule> ReducerEventContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: ReducerEvent<M::Reducer>) -> Self {
         let (db, reducers) = views(&imp);
-        Self { event, db, reducers, imp }
+        Self {
+            event,
+            db,
+            reducers,
+            imp,
+        }
     }
 }
 
@@ -213,7 +225,12 @@ impl<M: SpacetimeModule> SubscriptionEventContext<M> {
 impl<M: SpacetimeModule> ErrorContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: Option<Error>) -> Self {
         let (db, reducers) = views(&imp);
-        Self { event, db, reducers, imp }
+        Self {
+            event,
+            db,
+            reducers,
+            imp,
+        }
     }
 }
 
@@ -248,4 +265,10 @@ macro_rules! impl_db_context {
     )*};
 }
 
-impl_db_context!(DbConnection, EventContext, ReducerEventContext, SubscriptionEventContext, ErrorContext);
+impl_db_context!(
+    DbConnection,
+    EventContext,
+    ReducerEventContext,
+    SubscriptionEventContext,
+    ErrorContext
+);

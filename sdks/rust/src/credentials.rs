@@ -69,20 +69,29 @@ impl File {
     /// The file `~/.spacetimedb_client_credentials/<key>`. Applications that should not
     /// share an identity use different keys.
     pub fn new(key: impl Into<String>) -> Self {
-        Self { dir: None, key: key.into() }
+        Self {
+            dir: None,
+            key: key.into(),
+        }
     }
 
     /// The file `<dir>/<key>`, for applications (and tests) that keep credentials elsewhere.
     pub fn in_dir(dir: impl Into<PathBuf>, key: impl Into<String>) -> Self {
-        Self { dir: Some(dir.into()), key: key.into() }
+        Self {
+            dir: Some(dir.into()),
+            key: key.into(),
+        }
     }
 
     fn dir(&self) -> Result<PathBuf, CredentialFileError> {
         if let Some(dir) = &self.dir {
             return Ok(dir.clone());
         }
-        let home = std::env::var_os("HOME").or_else(|| std::env::var_os("USERPROFILE")).filter(|h| !h.is_empty());
-        home.map(|h| PathBuf::from(h).join(CREDENTIALS_DIR)).ok_or(CredentialFileError::NoHomeDir)
+        let home = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
+            .filter(|h| !h.is_empty());
+        home.map(|h| PathBuf::from(h).join(CREDENTIALS_DIR))
+            .ok_or(CredentialFileError::NoHomeDir)
     }
 
     /// The file's path.
@@ -99,7 +108,10 @@ impl File {
     /// If the directory or file cannot be written.
     pub fn save(&self, token: impl Into<String>) -> Result<(), CredentialFileError> {
         let dir = self.dir()?;
-        std::fs::create_dir_all(&dir).map_err(|source| CredentialFileError::CreateDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| CredentialFileError::CreateDir {
+            path: dir.clone(),
+            source,
+        })?;
         let path = dir.join(&self.key);
         let bytes = bsatn::to_vec(&(token.into(),));
         std::fs::write(&path, bytes).map_err(|source| CredentialFileError::Write { path, source })
@@ -116,7 +128,8 @@ impl File {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(CredentialFileError::Read { path, source }),
         };
-        let (token,): (String,) = bsatn::from_slice(&bytes).map_err(|source| CredentialFileError::Decode { path, source })?;
+        let (token,): (String,) =
+            bsatn::from_slice(&bytes).map_err(|source| CredentialFileError::Decode { path, source })?;
         Ok(Some(token))
     }
 }

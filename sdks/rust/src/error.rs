@@ -52,12 +52,18 @@ pub struct InternalError {
 impl InternalError {
     /// An error with just a message.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into(), cause: None }
+        Self {
+            message: message.into(),
+            cause: None,
+        }
     }
 
     /// Attaches the underlying cause.
     pub fn with_cause(self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
-        Self { cause: Some(Arc::new(cause)), ..self }
+        Self {
+            cause: Some(Arc::new(cause)),
+            ..self
+        }
     }
 
     /// The message, without the cause.

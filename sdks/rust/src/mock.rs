@@ -27,7 +27,11 @@ impl MockServer {
 
     /// Accepts the connection as the server would: sends `InitialConnection`.
     pub fn accept(&self, identity: Identity, connection_id: ConnectionId, token: &str) {
-        self.send(ServerMessage::InitialConnection(InitialConnection { identity, connection_id, token: token.into() }));
+        self.send(ServerMessage::InitialConnection(InitialConnection {
+            identity,
+            connection_id,
+            token: token.into(),
+        }));
     }
 
     /// The next message the client has sent, if any.
@@ -50,7 +54,10 @@ impl MockServer {
     /// [`MockServer::accept`] on the new connection.
     pub fn drop_and_reconnect(&mut self, reason: &str) {
         let error = Error::Internal(InternalError::new(reason));
-        let _ = self.events.send(Work::Transport(TransportEvent::Closed { error: Some(error), will_retry: true }));
+        let _ = self.events.send(Work::Transport(TransportEvent::Closed {
+            error: Some(error),
+            will_retry: true,
+        }));
         let (tx, rx) = unbounded_channel();
         self.from_client = rx;
         let _ = self.events.send(Work::Transport(TransportEvent::Reconnected(tx)));
@@ -59,6 +66,9 @@ impl MockServer {
     /// Closes the connection for good, with `error` (or normally with `None`).
     pub fn close(&self, error: Option<&str>) {
         let error = error.map(|e| Error::Internal(InternalError::new(e)));
-        let _ = self.events.send(Work::Transport(TransportEvent::Closed { error, will_retry: false }));
+        let _ = self.events.send(Work::Transport(TransportEvent::Closed {
+            error,
+            will_retry: false,
+        }));
     }
 }

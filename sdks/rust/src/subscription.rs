@@ -53,7 +53,11 @@ pub struct SubscriptionBuilder<M: SpacetimeModule> {
 
 impl<M: SpacetimeModule> SubscriptionBuilder<M> {
     pub(crate) fn new(imp: DbContextImpl<M>) -> Self {
-        Self { imp, on_applied: None, on_error: None }
+        Self {
+            imp,
+            on_applied: None,
+            on_error: None,
+        }
     }
 
     /// Runs `callback` once the initial rows are in the cache (after their `on_insert`s).
@@ -82,13 +86,19 @@ impl<M: SpacetimeModule> SubscriptionBuilder<M> {
         };
         let shared = Arc::new(Mutex::new(state));
         self.imp.queue(Mutation::Subscribe(shared.clone()));
-        SubscriptionHandle { imp: self.imp, state: shared }
+        SubscriptionHandle {
+            imp: self.imp,
+            state: shared,
+        }
     }
 
     /// Subscribes to every row of every table in the bindings (`SELECT * FROM t` each).
     /// Convenient when the client can afford to replicate the whole database.
     pub fn subscribe_to_all_tables(self) -> SubscriptionHandle<M> {
-        let queries: Vec<String> = M::ALL_TABLE_NAMES.iter().map(|t| format!("SELECT * FROM {t}")).collect();
+        let queries: Vec<String> = M::ALL_TABLE_NAMES
+            .iter()
+            .map(|t| format!("SELECT * FROM {t}"))
+            .collect();
         self.subscribe(queries)
     }
 }
@@ -101,7 +111,10 @@ pub struct SubscriptionHandle<M: SpacetimeModule> {
 
 impl<M: SpacetimeModule> Clone for SubscriptionHandle<M> {
     fn clone(&self) -> Self {
-        Self { imp: self.imp.clone(), state: self.state.clone() }
+        Self {
+            imp: self.imp.clone(),
+            state: self.state.clone(),
+        }
     }
 }
 

@@ -18,14 +18,20 @@ pub trait Table {
     /// Identifies a registered insert callback.
     type InsertCallbackId;
     /// Runs `callback` for each row that enters the cache.
-    fn on_insert(&self, callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static) -> Self::InsertCallbackId;
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId;
     /// Unregisters an insert callback.
     fn remove_on_insert(&self, callback: Self::InsertCallbackId);
 
     /// Identifies a registered delete callback.
     type DeleteCallbackId;
     /// Runs `callback` for each row that leaves the cache.
-    fn on_delete(&self, callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static) -> Self::DeleteCallbackId;
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId;
     /// Unregisters a delete callback.
     fn remove_on_delete(&self, callback: Self::DeleteCallbackId);
 }
@@ -60,7 +66,10 @@ pub trait EventTable {
     /// Identifies a registered insert callback.
     type InsertCallbackId;
     /// Runs `callback` for each event.
-    fn on_insert(&self, callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static) -> Self::InsertCallbackId;
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId;
     /// Unregisters an insert callback.
     fn remove_on_insert(&self, callback: Self::InsertCallbackId);
 }

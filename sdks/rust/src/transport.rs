@@ -45,7 +45,10 @@ pub(crate) struct TransportLink {
 
 impl TransportLink {
     pub(crate) fn with_token(token: Option<String>) -> Self {
-        Self { token: Mutex::new(token), ..Self::default() }
+        Self {
+            token: Mutex::new(token),
+            ..Self::default()
+        }
     }
 
     /// Tells the transport to stop (and not to reconnect).
@@ -82,17 +85,28 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 ///
 /// # Errors
 /// [`Error::Config`] for a scheme other than http, https, ws or wss, or a URI with a query.
-pub(crate) fn subscribe_url(base: &Uri, database: &str, compression: Compression, confirmed: Option<bool>) -> Result<String, Error> {
+pub(crate) fn subscribe_url(
+    base: &Uri,
+    database: &str,
+    compression: Compression,
+    confirmed: Option<bool>,
+) -> Result<String, Error> {
     let scheme = match base.scheme_str() {
         None | Some("ws") | Some("http") => "ws",
         Some("wss") | Some("https") => "wss",
         Some(other) => {
-            return Err(Error::Config(format!("unsupported URI scheme `{other}`: use http, https, ws or wss")));
+            return Err(Error::Config(format!(
+                "unsupported URI scheme `{other}`: use http, https, ws or wss"
+            )));
         }
     };
-    let authority = base.authority().ok_or_else(|| Error::Config(format!("the URI `{base}` has no host")))?;
+    let authority = base
+        .authority()
+        .ok_or_else(|| Error::Config(format!("the URI `{base}` has no host")))?;
     if base.query().is_some() {
-        return Err(Error::Config(format!("the URI `{base}` has a query string; give the server's base URI only")));
+        return Err(Error::Config(format!(
+            "the URI `{base}` has a query string; give the server's base URI only"
+        )));
     }
     let path = base.path().trim_end_matches('/');
     let database: String = database
@@ -102,9 +116,16 @@ pub(crate) fn subscribe_url(base: &Uri, database: &str, compression: Compression
             _ => format!("%{b:02X}"),
         })
         .collect();
-    let mut url = format!("{scheme}://{authority}{path}/v1/database/{database}/subscribe?compression={}", compression.as_query_value());
+    let mut url = format!(
+        "{scheme}://{authority}{path}/v1/database/{database}/subscribe?compression={}",
+        compression.as_query_value()
+    );
     if let Some(confirmed) = confirmed {
-        url.push_str(if confirmed { "&confirmed=true" } else { "&confirmed=false" });
+        url.push_str(if confirmed {
+            "&confirmed=true"
+        } else {
+            "&confirmed=false"
+        });
     }
     Ok(url)
 }
@@ -117,7 +138,10 @@ async fn connect(config: &TransportConfig, link: &TransportLink) -> Result<Socke
         .as_str()
         .into_client_request()
         .map_err(|e| InternalError::new(format!("invalid URL {}", config.url)).with_cause(e))?;
-    request.headers_mut().insert(header::SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_static(spacetime_protocol::v2::BIN_PROTOCOL));
+    request.headers_mut().insert(
+        header::SEC_WEBSOCKET_PROTOCOL,
+        HeaderValue::from_static(spacetime_protocol::v2::BIN_PROTOCOL),
+    );
     if let Some(token) = link.token() {
         let value = HeaderValue::from_str(&format!("Bearer {token}"))
             .map_err(|e| InternalError::new("the token cannot be sent in an HTTP header").with_cause(e))?;
@@ -279,7 +303,9 @@ pub(crate) async fn run(
         }
         let Some(policy) = &config.reconnect else { return };
         if policy.max_attempts.is_some_and(|max| failures >= max) {
-            let error = InternalError::new(format!("gave up reconnecting after {failures} failed attempts; last error: {last_error}"));
+            let error = InternalError::new(format!(
+                "gave up reconnecting after {failures} failed attempts; last error: {last_error}"
+            ));
             let _ = events.send(closed(Some(Error::Internal(error)), false));
             return;
         }
@@ -309,12 +335,19 @@ mod tests {
             url("localhost:3000", "a b", Compression::None, Some(true)).unwrap(),
             "ws://localhost:3000/v1/database/a%20b/subscribe?compression=None&confirmed=true"
         );
-        assert!(url("http://h/?x=1", "db", Compression::None, None).unwrap_err().to_string().contains("query string"));
+        assert!(url("http://h/?x=1", "db", Compression::None, None)
+            .unwrap_err()
+            .to_string()
+            .contains("query string"));
     }
 
     #[test]
     fn backoff_doubles_up_to_the_cap() {
-        let p = ReconnectPolicy { initial_delay: Duration::from_millis(100), max_delay: Duration::from_secs(1), max_attempts: None };
+        let p = ReconnectPolicy {
+            initial_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            max_attempts: None,
+        };
         let delays: Vec<u128> = (0..6).map(|n| p.delay(n).as_millis()).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
         assert_eq!(p.delay(u32::MAX), Duration::from_secs(1));

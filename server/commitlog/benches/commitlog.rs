@@ -61,7 +61,11 @@ fn run_appends(producers: u64, iters: u64, confirmed: bool, totals: &mut Totals)
             })
         })
         .collect();
-    let last = threads.into_iter().map(|t| t.join().expect("producer")).max().unwrap_or(0);
+    let last = threads
+        .into_iter()
+        .map(|t| t.join().expect("producer"))
+        .max()
+        .unwrap_or(0);
     durability.wait_durable(last, None).expect("durable");
     let elapsed = start.elapsed();
     let stats = durability.stats();
@@ -74,7 +78,10 @@ fn run_appends(producers: u64, iters: u64, confirmed: bool, totals: &mut Totals)
 fn appends(c: &mut Criterion) {
     for (group_name, confirmed) in [("append_confirmed", true), ("append_pipelined", false)] {
         let mut group = c.benchmark_group(group_name);
-        group.sample_size(10).measurement_time(Duration::from_secs(4)).throughput(Throughput::Elements(1));
+        group
+            .sample_size(10)
+            .measurement_time(Duration::from_secs(4))
+            .throughput(Throughput::Elements(1));
         for producers in [1u64, 8, 64] {
             let mut totals = Totals::default();
             group.bench_function(producers.to_string(), |b| {

@@ -8,8 +8,8 @@
 
 use crate::error::{io_err, CommitlogError};
 use crate::format::{
-    encode_commit, CommitHeader, parse_segment_file_name, segment_file_name, segment_header, COMMIT_HEADER_LEN, CRC_LEN,
-    MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
+    encode_commit, parse_segment_file_name, segment_file_name, segment_header, CommitHeader, COMMIT_HEADER_LEN,
+    CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
 };
 use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
 use crate::replay::Replay;
@@ -36,7 +36,10 @@ pub struct CommitlogOptions {
 
 impl Default for CommitlogOptions {
     fn default() -> Self {
-        Self { max_segment_size: 1 << 30, write_buffer_size: 1 << 20 }
+        Self {
+            max_segment_size: 1 << 30,
+            write_buffer_size: 1 << 20,
+        }
     }
 }
 
@@ -132,12 +135,18 @@ impl Commitlog {
     ) -> Result<(Self, RecoveryReport), CommitlogError> {
         let dir = dir.as_ref().to_owned();
         create_dir(&dir)?;
-        let mut report = RecoveryReport { dir: dir.clone(), ..RecoveryReport::default() };
+        let mut report = RecoveryReport {
+            dir: dir.clone(),
+            ..RecoveryReport::default()
+        };
         report.removed_temp_files = remove_tmp_files(&dir)?;
         let mut segments = Vec::new();
         for name in list_names(&dir)? {
             match parse_segment_file_name(&name) {
-                Some(start) => segments.push(SegmentMeta { start, path: dir.join(name) }),
+                Some(start) => segments.push(SegmentMeta {
+                    start,
+                    path: dir.join(name),
+                }),
                 None => report.ignored_files.push(name),
             }
         }
@@ -147,7 +156,10 @@ impl Commitlog {
         if segments.is_empty() {
             let name = segment_file_name(0);
             let active = write_atomically(&dir, &name, &[&segment_header()])?;
-            segments.push(SegmentMeta { start: 0, path: dir.join(name) });
+            segments.push(SegmentMeta {
+                start: 0,
+                path: dir.join(name),
+            });
             report.segments = 1;
             let log = Self::assemble(dir, options, segments, active, SEGMENT_HEADER_LEN as u64, 0);
             return Ok((log, report));
@@ -167,17 +179,29 @@ impl Commitlog {
             );
         }
         let last = segments.last().expect("a damaged first segment is kept, truncated");
-        let active_len = if report.cut.as_ref().is_some_and(|c| c.byte_offset == 0 && c.segment == last.path) {
+        let active_len = if report
+            .cut
+            .as_ref()
+            .is_some_and(|c| c.byte_offset == 0 && c.segment == last.path)
+        {
             // The active segment's header was damaged: start it afresh.
             let mut file = File::create(&last.path).map_err(io_err("recreate segment", &last.path))?;
-            file.write_all(&segment_header()).map_err(io_err("write segment header", &last.path))?;
+            file.write_all(&segment_header())
+                .map_err(io_err("write segment header", &last.path))?;
             SEGMENT_HEADER_LEN as u64
         } else {
             active_len
         };
-        let mut active = OpenOptions::new().write(true).open(&last.path).map_err(io_err("open segment", &last.path))?;
-        active.set_len(active_len).map_err(io_err("truncate segment", &last.path))?;
-        active.seek(SeekFrom::Start(active_len)).map_err(io_err("seek segment", &last.path))?;
+        let mut active = OpenOptions::new()
+            .write(true)
+            .open(&last.path)
+            .map_err(io_err("open segment", &last.path))?;
+        active
+            .set_len(active_len)
+            .map_err(io_err("truncate segment", &last.path))?;
+        active
+            .seek(SeekFrom::Start(active_len))
+            .map_err(io_err("seek segment", &last.path))?;
         // The previous process may have died before fsyncing what we just read back.
         active.sync_all().map_err(io_err("fsync segment", &last.path))?;
         sync_dir(&dir)?;
@@ -185,7 +209,10 @@ impl Commitlog {
         report.segments = segments.len();
         report.first_tx_offset = segments[0].start;
         report.next_tx_offset = next_tx_offset;
-        Ok((Self::assemble(dir, options, segments, active, active_len, next_tx_offset), report))
+        Ok((
+            Self::assemble(dir, options, segments, active, active_len, next_tx_offset),
+            report,
+        ))
     }
 
     fn assemble(
@@ -247,7 +274,10 @@ impl Commitlog {
     pub fn append(&mut self, payload: &[u8]) -> Result<u64, CommitlogError> {
         self.check_poisoned()?;
         if payload.len() > MAX_RECORD_LEN {
-            return Err(CommitlogError::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
+            return Err(CommitlogError::RecordTooLarge {
+                len: payload.len(),
+                max: MAX_RECORD_LEN,
+            });
         }
         let frame_len = (COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + payload.len() + CRC_LEN) as u64;
         if self.active_len > SEGMENT_HEADER_LEN as u64 && self.active_len + frame_len > self.options.max_segment_size {
@@ -293,7 +323,9 @@ impl Commitlog {
         }
         if frames.len() as u64 != n {
             let found = frames.len();
-            return Err(CommitlogError::BadBatch(format!("the batch holds {found} commits, not the {n} announced")));
+            return Err(CommitlogError::BadBatch(format!(
+                "the batch holds {found} commits, not the {n} announced"
+            )));
         }
         let mut rest = commits;
         let mut frames = frames.as_slice();
@@ -401,7 +433,10 @@ impl Commitlog {
                 return Err(e.into());
             }
         };
-        self.segments.push(SegmentMeta { start: self.next_tx_offset, path: self.dir.join(name) });
+        self.segments.push(SegmentMeta {
+            start: self.next_tx_offset,
+            path: self.dir.join(name),
+        });
         self.active = active;
         self.active_len = SEGMENT_HEADER_LEN as u64;
         Ok(())
@@ -427,7 +462,12 @@ impl Commitlog {
 
     fn poison_on_err<T>(&mut self, result: io::Result<T>, op: &'static str) -> Result<T, CommitlogError> {
         result.map_err(|source| {
-            let path = self.segments.last().expect("there is always an active segment").path.clone();
+            let path = self
+                .segments
+                .last()
+                .expect("there is always an active segment")
+                .path
+                .clone();
             self.poisoned = Some(format!("{op} {}: {source}", path.display()).into());
             CommitlogError::Io { op, path, source }
         })
@@ -440,7 +480,10 @@ impl Drop for Commitlog {
         // never reported durable, so a failure here loses no promise.
         if self.poisoned.is_none() && !self.buf.is_empty() {
             if let Err(e) = self.active.write_all(&self.buf) {
-                log::warn!("commit log {}: cannot write buffered commits on drop: {e}", self.dir.display());
+                log::warn!(
+                    "commit log {}: cannot write buffered commits on drop: {e}",
+                    self.dir.display()
+                );
             }
         }
     }
@@ -448,9 +491,18 @@ impl Drop for Commitlog {
 
 /// The length of the commit framed at `at` in `commits`, checked to lie within it.
 fn frame_len_at(commits: &[u8], at: usize) -> Result<usize, CommitlogError> {
-    let header = commits.get(at..at + COMMIT_HEADER_LEN).and_then(|h| CommitHeader::decode(h.try_into().ok()?));
-    let len = header.map(|h| h.frame_len() as usize).filter(|&len| at + len <= commits.len());
-    len.ok_or_else(|| CommitlogError::BadBatch(format!("no whole commit at byte {at} of a {}-byte batch", commits.len())))
+    let header = commits
+        .get(at..at + COMMIT_HEADER_LEN)
+        .and_then(|h| CommitHeader::decode(h.try_into().ok()?));
+    let len = header
+        .map(|h| h.frame_len() as usize)
+        .filter(|&len| at + len <= commits.len());
+    len.ok_or_else(|| {
+        CommitlogError::BadBatch(format!(
+            "no whole commit at byte {at} of a {}-byte batch",
+            commits.len()
+        ))
+    })
 }
 
 /// Reads every segment; returns the next tx offset, the length of the last kept
@@ -464,8 +516,20 @@ fn scan(
     let mut data_len = 0;
     for (i, seg) in segments.iter().enumerate() {
         if seg.start != next {
-            let damage = Damage::SegmentGap { expected: next, segment_start: seg.start };
-            return Ok((next, data_len, Some(CutPoint { segment: i, at: 0, damage, commits: 0 })));
+            let damage = Damage::SegmentGap {
+                expected: next,
+                segment_start: seg.start,
+            };
+            return Ok((
+                next,
+                data_len,
+                Some(CutPoint {
+                    segment: i,
+                    at: 0,
+                    damage,
+                    commits: 0,
+                }),
+            ));
         }
         let mut reader = SegmentReader::open(&seg.path, seg.start)?;
         loop {
@@ -479,7 +543,8 @@ fn scan(
                 Step::End { at, zero_tail } => {
                     if zero_tail > 0 {
                         let file = OpenOptions::new().write(true).open(&seg.path);
-                        file.and_then(|f| f.set_len(at)).map_err(io_err("truncate segment", &seg.path))?;
+                        file.and_then(|f| f.set_len(at))
+                            .map_err(io_err("truncate segment", &seg.path))?;
                         report.zero_tail_bytes += zero_tail;
                     }
                     data_len = at;
@@ -496,7 +561,16 @@ fn scan(
                             | Damage::UnexpectedTxOffset { .. }
                     );
                     let commits = u64::from(partial_commit) + reader.count_frames_after_damage(at)?;
-                    return Ok((next, at, Some(CutPoint { segment: i, at, damage, commits })));
+                    return Ok((
+                        next,
+                        at,
+                        Some(CutPoint {
+                            segment: i,
+                            at,
+                            damage,
+                            commits,
+                        }),
+                    ));
                 }
             }
         }

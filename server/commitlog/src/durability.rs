@@ -29,13 +29,13 @@
 use crate::commitlog::Commitlog;
 use crate::error::{CommitlogError, DurabilityError};
 use crate::format::{encode_commit_with, COMMIT_HEADER_LEN, CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
-use std::time::Instant;
 use std::collections::BTreeMap;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
+use std::thread::JoinHandle;
+use std::time::Instant;
 
 /// Called by the writer before each fsync with the highest tx offset the fsync
 /// makes durable; see [`DurabilityOptions::before_sync`].
@@ -68,7 +68,10 @@ impl std::fmt::Debug for DurabilityOptions {
 
 impl Default for DurabilityOptions {
     fn default() -> Self {
-        Self { queue_capacity: 4 * 4096, before_sync: None }
+        Self {
+            queue_capacity: 4 * 4096,
+            before_sync: None,
+        }
     }
 }
 
@@ -235,7 +238,11 @@ impl Durability {
     /// [`CommitlogError::Io`] if the thread cannot be spawned.
     pub fn start(log: Commitlog, options: DurabilityOptions) -> Result<Self, CommitlogError> {
         let next = log.next_tx_offset();
-        let status = Status { durable: log.durable_offset(), failed: None, closed: false };
+        let status = Status {
+            durable: log.durable_offset(),
+            failed: None,
+            closed: false,
+        };
         let shared = Arc::new(Shared {
             capacity: options.queue_capacity.max(1) as u64,
             queue: Mutex::new(Queue {
@@ -250,7 +257,11 @@ impl Durability {
             }),
             has_work: Condvar::new(),
             has_space: Condvar::new(),
-            status: Mutex::new(StatusCell { status, waiters: 0, tasks: BTreeMap::new() }),
+            status: Mutex::new(StatusCell {
+                status,
+                waiters: 0,
+                tasks: BTreeMap::new(),
+            }),
             status_changed: Condvar::new(),
             appended: Arc::new(AtomicU64::new(next)),
             before_sync: options.before_sync,
@@ -264,9 +275,16 @@ impl Durability {
             std::thread::Builder::new()
                 .name("commitlog-writer".into())
                 .spawn(move || run_writer(&shared, log))
-                .map_err(|source| CommitlogError::Io { op: "start the writer thread for", path: dir, source })?
+                .map_err(|source| CommitlogError::Io {
+                    op: "start the writer thread for",
+                    path: dir,
+                    source,
+                })?
         };
-        Ok(Self { shared, writer: Some(writer) })
+        Ok(Self {
+            shared,
+            writer: Some(writer),
+        })
     }
 
     /// Queues one transaction's record and returns its tx offset.
@@ -283,7 +301,10 @@ impl Durability {
     pub fn append_tx(&self, payload: impl AsRef<[u8]>) -> Result<u64, DurabilityError> {
         let payload = payload.as_ref();
         if payload.len() > MAX_RECORD_LEN {
-            return Err(DurabilityError::RecordTooLarge { len: payload.len(), max: MAX_RECORD_LEN });
+            return Err(DurabilityError::RecordTooLarge {
+                len: payload.len(),
+                max: MAX_RECORD_LEN,
+            });
         }
         self.append_tx_with(|out| out.extend_from_slice(payload))
     }
@@ -311,8 +332,10 @@ impl Durability {
             q.space_waiters -= 1;
         }
         let offset = q.next_tx_offset;
-        encode_commit_with(&mut q.pending, offset, encode)
-            .map_err(|len| DurabilityError::RecordTooLarge { len, max: MAX_RECORD_LEN })?;
+        encode_commit_with(&mut q.pending, offset, encode).map_err(|len| DurabilityError::RecordTooLarge {
+            len,
+            max: MAX_RECORD_LEN,
+        })?;
         q.next_tx_offset += 1;
         q.pending_txs += 1;
         self.shared.appended.store(q.next_tx_offset, Ordering::Release);
@@ -374,7 +397,9 @@ impl Durability {
 
     /// A handle for waiting on the durable offset from async code; clone it freely.
     pub fn durable_offset_watch(&self) -> DurableOffset {
-        DurableOffset { shared: self.shared.clone() }
+        DurableOffset {
+            shared: self.shared.clone(),
+        }
     }
 
     /// Counters of the writer so far.
@@ -494,7 +519,9 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
             shared.syncs.fetch_add(1, Ordering::Relaxed);
             shared.txs.fetch_add(txs, Ordering::Relaxed);
             let framing = (COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + CRC_LEN) as u64;
-            shared.bytes.fetch_add(batch.len() as u64 - txs * framing, Ordering::Relaxed);
+            shared
+                .bytes
+                .fetch_add(batch.len() as u64 - txs * framing, Ordering::Relaxed);
             let durable = log.durable_offset();
             shared.publish(|s| s.durable = durable);
             batch.clear();
@@ -507,7 +534,11 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
         if let Some(before) = prune {
             match log.prune_before(before) {
                 Ok(removed) if !removed.is_empty() => {
-                    log::info!("commit log {}: pruned {} segment(s) before tx offset {before}", log.dir().display(), removed.len());
+                    log::info!(
+                        "commit log {}: pruned {} segment(s) before tx offset {before}",
+                        log.dir().display(),
+                        removed.len()
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => log::warn!("commit log {}: cannot prune segments: {e}", log.dir().display()),
@@ -527,7 +558,11 @@ fn write_batch(shared: &Shared, log: &mut Commitlog, batch: &[u8], txs: u64) -> 
     log.append_encoded(batch, first, txs)?;
     if let Some(hook) = &shared.before_sync {
         let last = log.next_tx_offset() - 1;
-        hook(last).map_err(|source| CommitlogError::Io { op: "fsync", path: log.dir().to_owned(), source })?;
+        hook(last).map_err(|source| CommitlogError::Io {
+            op: "fsync",
+            path: log.dir().to_owned(),
+            source,
+        })?;
     }
     log.sync()?;
     Ok(())
@@ -543,7 +578,9 @@ pub struct DurableOffset {
 
 impl std::fmt::Debug for DurableOffset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DurableOffset").field("durable", &self.get()).finish_non_exhaustive()
+        f.debug_struct("DurableOffset")
+            .field("durable", &self.get())
+            .finish_non_exhaustive()
     }
 }
 

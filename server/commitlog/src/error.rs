@@ -136,10 +136,18 @@ pub enum DurabilityError {
 
 /// Builds the `map_err` closure for an I/O error on `path`.
 pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> CommitlogError + 'a {
-    move |source| CommitlogError::Io { op, path: path.to_owned(), source }
+    move |source| CommitlogError::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Builds the `map_err` closure for an I/O error of the snapshot store on `path`.
 pub(crate) fn snap_io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SnapshotError + 'a {
-    move |source| SnapshotError::Io { op, path: path.to_owned(), source }
+    move |source| SnapshotError::Io {
+        op,
+        path: path.to_owned(),
+        source,
+    }
 }

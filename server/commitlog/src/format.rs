@@ -36,16 +36,29 @@ pub fn segment_header() -> [u8; SEGMENT_HEADER_LEN] {
 /// Checks a segment header; the error says what is wrong with it.
 pub fn check_segment_header(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() < SEGMENT_HEADER_LEN {
-        return Err(format!("segment header is {} bytes, expected {SEGMENT_HEADER_LEN}", bytes.len()));
+        return Err(format!(
+            "segment header is {} bytes, expected {SEGMENT_HEADER_LEN}",
+            bytes.len()
+        ));
     }
     if bytes[..6] != SEGMENT_MAGIC {
-        return Err(format!("bad segment magic {:02x?}, expected {:02x?}", &bytes[..6], SEGMENT_MAGIC));
+        return Err(format!(
+            "bad segment magic {:02x?}, expected {:02x?}",
+            &bytes[..6],
+            SEGMENT_MAGIC
+        ));
     }
     if bytes[6] != LOG_FORMAT_VERSION {
-        return Err(format!("unsupported log format version {}, this build reads {LOG_FORMAT_VERSION}", bytes[6]));
+        return Err(format!(
+            "unsupported log format version {}, this build reads {LOG_FORMAT_VERSION}",
+            bytes[6]
+        ));
     }
     if bytes[7] != CHECKSUM_CRC32C {
-        return Err(format!("unknown checksum algorithm {}, only 0 (CRC32C) is defined", bytes[7]));
+        return Err(format!(
+            "unknown checksum algorithm {}, only 0 (CRC32C) is defined",
+            bytes[7]
+        ));
     }
     Ok(())
 }
@@ -109,7 +122,11 @@ pub fn encode_commit(out: &mut Vec<u8>, tx_offset: u64, payload: &[u8]) -> usize
 /// [`MAX_RECORD_LEN`], its length (and `out` is left as it was).
 ///
 /// If `encode` panics, `out` is cut back to where it was, so no half commit remains.
-pub fn encode_commit_with(out: &mut Vec<u8>, tx_offset: u64, encode: impl FnOnce(&mut Vec<u8>)) -> Result<usize, usize> {
+pub fn encode_commit_with(
+    out: &mut Vec<u8>,
+    tx_offset: u64,
+    encode: impl FnOnce(&mut Vec<u8>),
+) -> Result<usize, usize> {
     /// Cuts `out` back to `start` unless disarmed: a panicking `encode` leaves no frame.
     struct Rewind<'a> {
         out: &'a mut Vec<u8>,
@@ -127,7 +144,11 @@ pub fn encode_commit_with(out: &mut Vec<u8>, tx_offset: u64, encode: impl FnOnce
     let records_at = start + COMMIT_HEADER_LEN;
     let payload_at = records_at + RECORD_PREFIX_LEN;
     out.resize(payload_at, 0);
-    let mut guard = Rewind { out, start, armed: true };
+    let mut guard = Rewind {
+        out,
+        start,
+        armed: true,
+    };
     encode(guard.out);
     let out = &mut *guard.out;
     let payload_len = out.len() - payload_at;
@@ -135,7 +156,12 @@ pub fn encode_commit_with(out: &mut Vec<u8>, tx_offset: u64, encode: impl FnOnce
         return Err(payload_len);
     }
     let len = (payload_len + RECORD_PREFIX_LEN) as u32;
-    let header = CommitHeader { min_tx_offset: tx_offset, epoch: 0, n: 1, len };
+    let header = CommitHeader {
+        min_tx_offset: tx_offset,
+        epoch: 0,
+        n: 1,
+        len,
+    };
     out[start..records_at].copy_from_slice(&header.encode());
     out[records_at..payload_at].copy_from_slice(&(payload_len as u32).to_le_bytes());
     let crc = crc32c::crc32c(&out[start..]);
@@ -159,7 +185,10 @@ pub fn split_records(records: &[u8], n: u16) -> Result<Vec<&[u8]>, String> {
         };
         let len = u32::from_le_bytes(*len) as usize;
         if len > tail.len() {
-            return Err(format!("record {i} of {n} claims {len} bytes but {} remain in the commit", tail.len()));
+            return Err(format!(
+                "record {i} of {n} claims {len} bytes but {} remain in the commit",
+                tail.len()
+            ));
         }
         let (record, tail) = tail.split_at(len);
         out.push(record);
@@ -209,7 +238,15 @@ mod tests {
         assert_eq!(n, buf.len());
         assert_eq!(n, COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + 5 + CRC_LEN);
         let header = CommitHeader::decode(buf[..COMMIT_HEADER_LEN].try_into().unwrap()).unwrap();
-        assert_eq!(header, CommitHeader { min_tx_offset: 42, epoch: 0, n: 1, len: 9 });
+        assert_eq!(
+            header,
+            CommitHeader {
+                min_tx_offset: 42,
+                epoch: 0,
+                n: 1,
+                len: 9
+            }
+        );
         assert_eq!(header.frame_len(), n as u64);
         let records = &buf[COMMIT_HEADER_LEN..n - CRC_LEN];
         let crc = u32::from_le_bytes(buf[n - CRC_LEN..].try_into().unwrap());

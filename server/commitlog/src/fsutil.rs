@@ -17,18 +17,30 @@ pub(crate) struct FsError {
 
 impl From<FsError> for CommitlogError {
     fn from(e: FsError) -> Self {
-        CommitlogError::Io { op: e.op, path: e.path, source: e.source }
+        CommitlogError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
     }
 }
 
 impl From<FsError> for SnapshotError {
     fn from(e: FsError) -> Self {
-        SnapshotError::Io { op: e.op, path: e.path, source: e.source }
+        SnapshotError::Io {
+            op: e.op,
+            path: e.path,
+            source: e.source,
+        }
     }
 }
 
 fn fs_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> FsError + 'a {
-    move |source| FsError { op, path: path.to_owned(), source }
+    move |source| FsError {
+        op,
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Suffix of files being written before their atomic rename.
@@ -36,7 +48,9 @@ pub(crate) const TMP_SUFFIX: &str = ".tmp";
 
 /// Makes the directory's entries (creations, renames, removals) durable.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), FsError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(fs_err("fsync directory", dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(fs_err("fsync directory", dir))
 }
 
 /// Creates `dir` and its parents if needed.
@@ -70,7 +84,11 @@ pub(crate) fn remove_tmp_files(dir: &Path) -> Result<Vec<PathBuf>, FsError> {
     let mut removed = Vec::new();
     for entry in fs::read_dir(dir).map_err(fs_err("list", dir))? {
         let path = entry.map_err(fs_err("list", dir))?.path();
-        if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(TMP_SUFFIX)) {
+        if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(TMP_SUFFIX))
+        {
             fs::remove_file(&path).map_err(fs_err("remove", &path))?;
             removed.push(path);
         }

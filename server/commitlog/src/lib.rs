@@ -102,7 +102,9 @@ pub struct Recovered {
 impl Recovered {
     /// The first tx offset to replay: right after the snapshot, or the log's start.
     pub fn replay_start(&self) -> u64 {
-        self.snapshot.as_ref().map_or(self.commitlog.first_tx_offset(), |s| s.tx_offset + 1)
+        self.snapshot
+            .as_ref()
+            .map_or(self.commitlog.first_tx_offset(), |s| s.tx_offset + 1)
     }
 
     /// The transactions to apply after restoring [`Self::snapshot`], in order.
@@ -150,7 +152,12 @@ pub fn recover_visiting(
         log::warn!("database {}: {skipped}", dir.display());
     }
     report.skipped_snapshots = latest.skipped;
-    let recovered = Recovered { commitlog, snapshots, snapshot: latest.snapshot, report };
+    let recovered = Recovered {
+        commitlog,
+        snapshots,
+        snapshot: latest.snapshot,
+        report,
+    };
     let first = recovered.commitlog.first_tx_offset();
     if recovered.replay_start() < first || (recovered.snapshot.is_none() && first > 0) {
         return Err(CommitlogError::MissingHistory { first });

@@ -49,7 +49,9 @@ impl Replay {
     fn fill(&mut self) -> Result<bool, CommitlogError> {
         loop {
             if self.reader.is_none() {
-                let Some(seg) = self.segments.pop_front() else { return Ok(false) };
+                let Some(seg) = self.segments.pop_front() else {
+                    return Ok(false);
+                };
                 if seg.start >= self.end {
                     return Ok(false);
                 }
@@ -76,7 +78,11 @@ impl Replay {
                 Step::End { .. } => self.reader = None,
                 Step::Damage { at, damage } => {
                     let segment = reader.path().to_owned();
-                    return Err(CommitlogError::Corrupt { segment, byte_offset: at, damage });
+                    return Err(CommitlogError::Corrupt {
+                        segment,
+                        byte_offset: at,
+                        damage,
+                    });
                 }
             }
         }

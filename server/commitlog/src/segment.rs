@@ -68,22 +68,37 @@ impl fmt::Display for Damage {
         match self {
             Damage::BadSegmentHeader(why) => write!(f, "bad segment header: {why}"),
             Damage::TruncatedHeader { remaining } => {
-                write!(f, "torn commit header: only {remaining} of {COMMIT_HEADER_LEN} bytes present")
+                write!(
+                    f,
+                    "torn commit header: only {remaining} of {COMMIT_HEADER_LEN} bytes present"
+                )
             }
             Damage::TruncatedCommit { frame_len, remaining } => {
-                write!(f, "torn commit: its header announces {frame_len} bytes but only {remaining} are present")
+                write!(
+                    f,
+                    "torn commit: its header announces {frame_len} bytes but only {remaining} are present"
+                )
             }
             Damage::ChecksumMismatch { stored, computed } => {
-                write!(f, "checksum mismatch: stored CRC32C {stored:08x}, computed {computed:08x}")
+                write!(
+                    f,
+                    "checksum mismatch: stored CRC32C {stored:08x}, computed {computed:08x}"
+                )
             }
             Damage::BadRecords(why) => write!(f, "malformed records: {why}"),
             Damage::UnexpectedTxOffset { expected, found } => {
                 write!(f, "commit has tx offset {found} but the log expected {expected}")
             }
             Damage::DataAfterEndMarker { nonzero_at } => {
-                write!(f, "non-zero bytes at byte {nonzero_at}, after the all-zero end-of-data header")
+                write!(
+                    f,
+                    "non-zero bytes at byte {nonzero_at}, after the all-zero end-of-data header"
+                )
             }
-            Damage::SegmentGap { expected, segment_start } => write!(
+            Damage::SegmentGap {
+                expected,
+                segment_start,
+            } => write!(
                 f,
                 "segment starts at tx offset {segment_start} but the log before it ends before {expected}"
             ),
@@ -94,7 +109,10 @@ impl fmt::Display for Damage {
 /// One step of reading a segment.
 pub(crate) enum Step<'a> {
     /// A valid commit.
-    Commit { header: CommitHeader, records: Vec<&'a [u8]> },
+    Commit {
+        header: CommitHeader,
+        records: Vec<&'a [u8]>,
+    },
     /// The clean end of the segment's data at byte `at`; `zero_tail` zero bytes follow.
     End { at: u64, zero_tail: u64 },
     /// The segment cannot be read past byte `at`.
@@ -155,7 +173,9 @@ impl SegmentReader {
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), CommitlogError> {
-        self.reader.read_exact(buf).map_err(io_err("read segment", &self.path))?;
+        self.reader
+            .read_exact(buf)
+            .map_err(io_err("read segment", &self.path))?;
         self.pos += buf.len() as u64;
         Ok(())
     }
@@ -168,15 +188,24 @@ impl SegmentReader {
         if !self.header_checked {
             self.header_checked = true;
             if self.file_len < SEGMENT_HEADER_LEN as u64 {
-                let why = format!("the file is {} bytes, shorter than the {SEGMENT_HEADER_LEN}-byte header", self.file_len);
-                return Ok(Step::Damage { at: 0, damage: Damage::BadSegmentHeader(why) });
+                let why = format!(
+                    "the file is {} bytes, shorter than the {SEGMENT_HEADER_LEN}-byte header",
+                    self.file_len
+                );
+                return Ok(Step::Damage {
+                    at: 0,
+                    damage: Damage::BadSegmentHeader(why),
+                });
             }
             let mut h = [0u8; SEGMENT_HEADER_LEN];
             self.read_exact(&mut h)?;
             if let Err(why) = check_segment_header(&h) {
                 // Count the commits behind the bad header as if it were a damaged frame.
                 self.damaged_frame_len = Some(SEGMENT_HEADER_LEN as u64);
-                return Ok(Step::Damage { at: 0, damage: Damage::BadSegmentHeader(why) });
+                return Ok(Step::Damage {
+                    at: 0,
+                    damage: Damage::BadSegmentHeader(why),
+                });
             }
         }
         let at = self.pos;
@@ -186,21 +215,36 @@ impl SegmentReader {
         }
         if remaining < COMMIT_HEADER_LEN as u64 {
             return match self.first_nonzero(remaining)? {
-                None => Ok(Step::End { at, zero_tail: remaining }),
-                Some(_) => Ok(Step::Damage { at, damage: Damage::TruncatedHeader { remaining } }),
+                None => Ok(Step::End {
+                    at,
+                    zero_tail: remaining,
+                }),
+                Some(_) => Ok(Step::Damage {
+                    at,
+                    damage: Damage::TruncatedHeader { remaining },
+                }),
             };
         }
         let mut raw = [0u8; COMMIT_HEADER_LEN];
         self.read_exact(&mut raw)?;
         let Some(header) = CommitHeader::decode(&raw) else {
             return match self.first_nonzero(remaining - COMMIT_HEADER_LEN as u64)? {
-                None => Ok(Step::End { at, zero_tail: remaining }),
-                Some(nonzero_at) => Ok(Step::Damage { at, damage: Damage::DataAfterEndMarker { nonzero_at } }),
+                None => Ok(Step::End {
+                    at,
+                    zero_tail: remaining,
+                }),
+                Some(nonzero_at) => Ok(Step::Damage {
+                    at,
+                    damage: Damage::DataAfterEndMarker { nonzero_at },
+                }),
             };
         };
         let frame_len = header.frame_len();
         if frame_len > remaining {
-            return Ok(Step::Damage { at, damage: Damage::TruncatedCommit { frame_len, remaining } });
+            return Ok(Step::Damage {
+                at,
+                damage: Damage::TruncatedCommit { frame_len, remaining },
+            });
         }
         self.damaged_frame_len = Some(frame_len);
         let mut body = std::mem::take(&mut self.body);
@@ -212,19 +256,33 @@ impl SegmentReader {
         let stored = u32::from_le_bytes(crc);
         let computed = commit_crc(&raw, &self.body);
         if stored != computed {
-            return Ok(Step::Damage { at, damage: Damage::ChecksumMismatch { stored, computed } });
+            return Ok(Step::Damage {
+                at,
+                damage: Damage::ChecksumMismatch { stored, computed },
+            });
         }
         if header.n == 0 {
             let why = "the header is not all zero but counts 0 records".to_owned();
-            return Ok(Step::Damage { at, damage: Damage::BadRecords(why) });
+            return Ok(Step::Damage {
+                at,
+                damage: Damage::BadRecords(why),
+            });
         }
         if header.min_tx_offset != self.next_tx {
-            let damage = Damage::UnexpectedTxOffset { expected: self.next_tx, found: header.min_tx_offset };
+            let damage = Damage::UnexpectedTxOffset {
+                expected: self.next_tx,
+                found: header.min_tx_offset,
+            };
             return Ok(Step::Damage { at, damage });
         }
         let records = match split_records(&self.body, header.n) {
             Ok(records) => records,
-            Err(why) => return Ok(Step::Damage { at, damage: Damage::BadRecords(why) }),
+            Err(why) => {
+                return Ok(Step::Damage {
+                    at,
+                    damage: Damage::BadRecords(why),
+                })
+            }
         };
         self.damaged_frame_len = None;
         self.next_tx += u64::from(header.n);
@@ -257,7 +315,8 @@ impl SegmentReader {
         let mut pos = damage_at + frame_len;
         let mut count = 0;
         let mut file = File::open(&self.path).map_err(io_err("open segment", &self.path))?;
-        file.seek(SeekFrom::Start(pos)).map_err(io_err("seek segment", &self.path))?;
+        file.seek(SeekFrom::Start(pos))
+            .map_err(io_err("seek segment", &self.path))?;
         let mut reader = BufReader::with_capacity(READ_BUFFER, file);
         let mut raw = [0u8; COMMIT_HEADER_LEN];
         let mut body = Vec::new();
@@ -265,13 +324,19 @@ impl SegmentReader {
             if self.file_len - pos < COMMIT_HEADER_LEN as u64 {
                 return Ok(count);
             }
-            reader.read_exact(&mut raw).map_err(io_err("read segment", &self.path))?;
-            let Some(header) = CommitHeader::decode(&raw) else { return Ok(count) };
+            reader
+                .read_exact(&mut raw)
+                .map_err(io_err("read segment", &self.path))?;
+            let Some(header) = CommitHeader::decode(&raw) else {
+                return Ok(count);
+            };
             if header.frame_len() > self.file_len - pos {
                 return Ok(count);
             }
             body.resize(header.len as usize + CRC_LEN, 0);
-            reader.read_exact(&mut body).map_err(io_err("read segment", &self.path))?;
+            reader
+                .read_exact(&mut body)
+                .map_err(io_err("read segment", &self.path))?;
             let (records, crc) = body.split_at(header.len as usize);
             if commit_crc(&raw, records) != u32::from_le_bytes(crc.try_into().expect("4 bytes")) {
                 return Ok(count);

@@ -89,14 +89,20 @@ fn hash(header: &[u8], payload: &[u8]) -> [u8; 32] {
 /// or says what is wrong.
 fn decode(mut bytes: Vec<u8>, expected_offset: u64) -> Result<Vec<u8>, String> {
     if bytes.len() < SNAPSHOT_HEADER_LEN {
-        return Err(format!("the file is {} bytes, shorter than the {SNAPSHOT_HEADER_LEN}-byte header", bytes.len()));
+        return Err(format!(
+            "the file is {} bytes, shorter than the {SNAPSHOT_HEADER_LEN}-byte header",
+            bytes.len()
+        ));
     }
     let (h, payload) = bytes.split_at(SNAPSHOT_HEADER_LEN);
     if h[0..4] != SNAPSHOT_MAGIC {
         return Err(format!("bad magic {:02x?}, expected {:02x?}", &h[0..4], SNAPSHOT_MAGIC));
     }
     if h[4] != SNAPSHOT_VERSION {
-        return Err(format!("unsupported snapshot version {}, this build reads {SNAPSHOT_VERSION}", h[4]));
+        return Err(format!(
+            "unsupported snapshot version {}, this build reads {SNAPSHOT_VERSION}",
+            h[4]
+        ));
     }
     if h[5] != HASH_BLAKE3 {
         return Err(format!("unknown hash algorithm {}, only 1 (BLAKE3) is defined", h[5]));
@@ -104,10 +110,15 @@ fn decode(mut bytes: Vec<u8>, expected_offset: u64) -> Result<Vec<u8>, String> {
     let tx_offset = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
     let len = u64::from_le_bytes(h[16..24].try_into().expect("8 bytes"));
     if tx_offset != expected_offset {
-        return Err(format!("the header says tx offset {tx_offset} but the file name says {expected_offset}"));
+        return Err(format!(
+            "the header says tx offset {tx_offset} but the file name says {expected_offset}"
+        ));
     }
     if len != payload.len() as u64 {
-        return Err(format!("the header announces {len} payload bytes but the file holds {}", payload.len()));
+        return Err(format!(
+            "the header announces {len} payload bytes but the file holds {}",
+            payload.len()
+        ));
     }
     if hash(&h[..HASHED_HEADER_LEN], payload) != h[HASHED_HEADER_LEN..] {
         return Err("BLAKE3 hash mismatch: the contents changed after writing".to_owned());
@@ -131,7 +142,10 @@ impl SnapshotStore {
         for tmp in remove_tmp_files(&dir)? {
             log::info!("snapshots: removed {}, left by an interrupted write", tmp.display());
         }
-        Ok(Self { dir, keep: Self::DEFAULT_KEEP })
+        Ok(Self {
+            dir,
+            keep: Self::DEFAULT_KEEP,
+        })
     }
 
     /// Sets how many snapshots [`write`](Self::write) keeps (at least 1).
@@ -165,7 +179,10 @@ impl SnapshotStore {
     /// # Errors
     /// I/O errors.
     pub fn offsets(&self) -> Result<Vec<u64>, SnapshotError> {
-        let mut offsets: Vec<u64> = list_names(&self.dir)?.iter().filter_map(|n| parse_snapshot_file_name(n)).collect();
+        let mut offsets: Vec<u64> = list_names(&self.dir)?
+            .iter()
+            .filter_map(|n| parse_snapshot_file_name(n))
+            .collect();
         offsets.sort_unstable();
         Ok(offsets)
     }
@@ -217,7 +234,12 @@ impl SnapshotStore {
             };
             let path = self.dir.join(snapshot_file_name(tx_offset));
             let moved_to = set_aside(&path, INVALID_SUFFIX)?;
-            result.skipped.push(SkippedSnapshot { path, tx_offset, reason, moved_to });
+            result.skipped.push(SkippedSnapshot {
+                path,
+                tx_offset,
+                reason,
+                moved_to,
+            });
         }
         if !result.skipped.is_empty() {
             sync_dir(&self.dir)?;
@@ -264,9 +286,17 @@ mod tests {
         let file = [&encode_header(9, &payload)[..], &payload].concat();
         assert_eq!(decode(file.clone(), 9).unwrap(), payload);
         assert!(decode(file.clone(), 8).unwrap_err().contains("file name says 8"));
-        assert!(decode(file[..file.len() - 1].to_vec(), 9).unwrap_err().contains("announces 5"));
+        assert!(decode(file[..file.len() - 1].to_vec(), 9)
+            .unwrap_err()
+            .contains("announces 5"));
         assert!(decode(file[..10].to_vec(), 9).unwrap_err().contains("shorter"));
-        for (i, needle) in [(0, "magic"), (4, "version"), (5, "hash algorithm"), (30, "BLAKE3"), (60, "BLAKE3")] {
+        for (i, needle) in [
+            (0, "magic"),
+            (4, "version"),
+            (5, "hash algorithm"),
+            (30, "BLAKE3"),
+            (60, "BLAKE3"),
+        ] {
             let mut bad = file.clone();
             bad[i] ^= 0x40;
             assert!(decode(bad, 9).unwrap_err().contains(needle), "flip at {i}");

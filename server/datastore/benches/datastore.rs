@@ -28,12 +28,8 @@ fn setup() -> (Datastore, TableId, IndexId) {
         .btree(&["age"])
         .build();
     let mut ds = Datastore::new();
-    let table = ds
-        .create_table(&def, &Typespace::default())
-        .expect("valid table");
-    let pk = ds
-        .index_id_from_name("person_id_idx_btree")
-        .expect("pk index");
+    let table = ds.create_table(&def, &Typespace::default()).expect("valid table");
+    let pk = ds.index_id_from_name("person_id_idx_btree").expect("pk index");
     (ds, table, pk)
 }
 
@@ -41,8 +37,7 @@ fn filled() -> (Datastore, TableId, IndexId) {
     let (mut ds, table, pk) = setup();
     let mut tx = ds.begin_mut_tx();
     for id in 0..ROWS {
-        tx.insert_bsatn(table, &row(id, (id % 100) as u32))
-            .expect("insert");
+        tx.insert_bsatn(table, &row(id, (id % 100) as u32)).expect("insert");
     }
     tx.commit();
     (ds, table, pk)
@@ -73,19 +68,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("pk point lookup x100k", |b| {
         b.iter(|| {
             for k in &keys {
-                let found = ds
-                    .index_scan_point_bsatn(pk, k)
-                    .expect("scan")
-                    .next()
-                    .expect("row");
+                let found = ds.index_scan_point_bsatn(pk, k).expect("scan").next().expect("row");
                 black_box(found.bytes());
             }
         })
     });
 
-    let updates: Vec<Vec<u8>> = (0..ROWS)
-        .map(|id| row(id, 1000 + (id % 7) as u32))
-        .collect();
+    let updates: Vec<Vec<u8>> = (0..ROWS).map(|id| row(id, 1000 + (id % 7) as u32)).collect();
     group.bench_function("pk update x100k (one tx, indexed column changes)", |b| {
         b.iter(|| {
             let mut tx = ds.begin_mut_tx();

@@ -6,9 +6,7 @@
 //! validation does (`{table}_{cols}_idx_btree`, `{table}_{cols}_key`,
 //! `{table}_{col}_seq`).
 
-use spacetime_sats::def::model::{
-    ColumnDef, IndexAlgorithm, IndexDef, SequenceDef, TableDef, UniqueConstraintDef,
-};
+use spacetime_sats::def::model::{ColumnDef, IndexAlgorithm, IndexDef, SequenceDef, TableDef, UniqueConstraintDef};
 use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType, ProductTypeElement};
 
@@ -105,9 +103,7 @@ impl TableBuilder {
     pub fn unique_constraint(mut self, cols: &[&str]) -> Self {
         let columns = self.cols(cols);
         let name = format!("{}_{}_key", self.def.name, cols.join("_"));
-        self.def
-            .unique_constraints
-            .push(UniqueConstraintDef { name, columns });
+        self.def.unique_constraints.push(UniqueConstraintDef { name, columns });
         self
     }
 

@@ -194,9 +194,7 @@ impl Datastore {
         // (`source_name`); the definition's indexes come first in `table.indexes`.
         let mut names = HashMap::new();
         for ix in &table.indexes {
-            if self.index_names.contains_key(&ix.name)
-                || names.insert(ix.name.clone(), ix.id).is_some()
-            {
+            if self.index_names.contains_key(&ix.name) || names.insert(ix.name.clone(), ix.id).is_some() {
                 return Err(DatastoreError::InvalidSchema {
                     table: def.name.clone(),
                     reason: format!("index name `{}` is already used", ix.name),
@@ -215,9 +213,7 @@ impl Datastore {
         }
         self.ids = ids;
         self.by_name.insert(def.name.clone(), table_id);
-        self.by_accessor
-            .entry(def.accessor_name.clone())
-            .or_insert(table_id);
+        self.by_accessor.entry(def.accessor_name.clone()).or_insert(table_id);
         match def.table_type {
             TableType::System => self.system_tables.push(table),
             TableType::User => self.user_tables.push(table),
@@ -228,10 +224,7 @@ impl Datastore {
     pub(crate) fn table(&self, id: TableId) -> Result<&Table> {
         let found = match id.0.checked_sub(FIRST_USER_TABLE_ID) {
             Some(i) => self.user_tables.get(i as usize),
-            None => {
-                id.0.checked_sub(1)
-                    .and_then(|i| self.system_tables.get(i as usize))
-            }
+            None => id.0.checked_sub(1).and_then(|i| self.system_tables.get(i as usize)),
         };
         found.ok_or(DatastoreError::NoSuchTable(id))
     }
@@ -239,10 +232,7 @@ impl Datastore {
     pub(crate) fn table_mut(&mut self, id: TableId) -> Result<&mut Table> {
         let found = match id.0.checked_sub(FIRST_USER_TABLE_ID) {
             Some(i) => self.user_tables.get_mut(i as usize),
-            None => {
-                id.0.checked_sub(1)
-                    .and_then(|i| self.system_tables.get_mut(i as usize))
-            }
+            None => id.0.checked_sub(1).and_then(|i| self.system_tables.get_mut(i as usize)),
         };
         found.ok_or(DatastoreError::NoSuchTable(id))
     }
@@ -305,10 +295,7 @@ impl Datastore {
 
     /// The schemas of all tables: system tables, then user tables, each by id.
     pub fn tables(&self) -> impl Iterator<Item = &TableSchema> + '_ {
-        self.system_tables
-            .iter()
-            .chain(&self.user_tables)
-            .map(|t| &t.schema)
+        self.system_tables.iter().chain(&self.user_tables).map(|t| &t.schema)
     }
 
     /// The sequences of `table` as `(column, next value)`, in column order; the next
@@ -319,7 +306,12 @@ impl Datastore {
     /// # Errors
     /// `NoSuchTable`.
     pub fn sequence_states(&self, table: TableId) -> Result<Vec<(ColId, Option<i128>)>> {
-        Ok(self.table(table)?.sequences.iter().map(|s| (s.column, s.next)).collect())
+        Ok(self
+            .table(table)?
+            .sequences
+            .iter()
+            .map(|s| (s.column, s.next))
+            .collect())
     }
 
     /// Makes the sequence on `column` of `table` continue after `value`: it will never
@@ -330,7 +322,12 @@ impl Datastore {
     /// # Errors
     /// `NoSuchTable`.
     pub fn advance_sequence_past(&mut self, table: TableId, column: ColId, value: i128) -> Result<()> {
-        for seq in self.table_mut(table)?.sequences.iter_mut().filter(|s| s.column == column) {
+        for seq in self
+            .table_mut(table)?
+            .sequences
+            .iter_mut()
+            .filter(|s| s.column == column)
+        {
             seq.advance_past(value);
         }
         Ok(())
@@ -361,9 +358,7 @@ impl Datastore {
     /// `NoSuchTable`, or `Decode` if `row` is not a row of the table's type.
     pub fn decode_row(&self, table: TableId, row: &[u8]) -> Result<ProductValue> {
         let t = self.table(table)?;
-        t.layout
-            .bounds(row, &mut Vec::new())
-            .map_err(|e| t.decode_error(e))?;
+        t.layout.bounds(row, &mut Vec::new()).map_err(|e| t.decode_error(e))?;
         Ok(t.layout.decode_row(row))
     }
 
@@ -404,11 +399,9 @@ impl Datastore {
                 )),
             ));
         }
-        let ptrs =
-            ix.scan_range(prefix, start, end)
-                .ok_or_else(|| DatastoreError::WrongIndexAlgo {
-                    index: ix.name.clone(),
-                })?;
+        let ptrs = ix
+            .scan_range(prefix, start, end)
+            .ok_or_else(|| DatastoreError::WrongIndexAlgo { index: ix.name.clone() })?;
         Ok(IndexScan { table, ptrs })
     }
 
@@ -452,9 +445,7 @@ impl Datastore {
     ) -> Result<IndexScan<'_>> {
         let (t, ix) = self.index_parts(index)?;
         if ix.kind() == crate::IndexKind::Hash {
-            return Err(DatastoreError::WrongIndexAlgo {
-                index: ix.name.clone(),
-            });
+            return Err(DatastoreError::WrongIndexAlgo { index: ix.name.clone() });
         }
         let err = |e| DatastoreError::decode(format!("a range scan of index `{}`", ix.name), e);
         let k = usize::from(prefix_elems);
@@ -481,21 +472,11 @@ impl Datastore {
     }
 }
 
-fn decode_cols(
-    layout: &RowLayout,
-    cols: &[ColId],
-    input: &mut &[u8],
-) -> Result<Vec<AlgebraicValue>, DecodeError> {
-    cols.iter()
-        .map(|&c| layout.decode_col_value(c, input))
-        .collect()
+fn decode_cols(layout: &RowLayout, cols: &[ColId], input: &mut &[u8]) -> Result<Vec<AlgebraicValue>, DecodeError> {
+    cols.iter().map(|&c| layout.decode_col_value(c, input)).collect()
 }
 
-fn decode_bound(
-    layout: &RowLayout,
-    col: ColId,
-    bytes: &[u8],
-) -> Result<Bound<AlgebraicValue>, DecodeError> {
+fn decode_bound(layout: &RowLayout, col: ColId, bytes: &[u8]) -> Result<Bound<AlgebraicValue>, DecodeError> {
     let mut rest = bytes;
     let bound = match spacetime_sats::bsatn::decode_tag(&mut rest, "Bound", 3)? {
         0 => Bound::Included(layout.decode_col_value(col, &mut rest)?),

@@ -53,7 +53,9 @@ pub enum DatastoreError {
         table: String,
     },
     /// A range scan was asked of a hash index.
-    #[error("index `{index}` is a hash index, which supports only point lookups; declare a btree index for range scans")]
+    #[error(
+        "index `{index}` is a hash index, which supports only point lookups; declare a btree index for range scans"
+    )]
     WrongIndexAlgo {
         /// The index's name.
         index: String,
@@ -67,7 +69,9 @@ pub enum DatastoreError {
         source: DecodeError,
     },
     /// An insert or update would give two rows the same value on unique columns.
-    #[error("duplicate unique value: constraint `{constraint}` on table `{table}` already has a row with value {value}")]
+    #[error(
+        "duplicate unique value: constraint `{constraint}` on table `{table}` already has a row with value {value}"
+    )]
     UniqueConstraintViolation {
         /// The constraint's name.
         constraint: String,
@@ -91,7 +95,9 @@ pub enum DatastoreError {
         index: String,
     },
     /// An update found no existing row with the new row's key.
-    #[error("no such row: table `{table}` has no row with value {value} in index `{index}` to update; insert it instead")]
+    #[error(
+        "no such row: table `{table}` has no row with value {value} in index `{index}` to update; insert it instead"
+    )]
     NoSuchRow {
         /// The table's name.
         table: String,
@@ -118,9 +124,7 @@ impl DatastoreError {
     pub fn errno(&self) -> u16 {
         match self {
             Self::NoSuchTable(_) | Self::NoSuchTableName(_) => errno::NO_SUCH_TABLE,
-            Self::NoSuchIndex(_) | Self::NoSuchIndexName(_) | Self::IndexNotOnTable { .. } => {
-                errno::NO_SUCH_INDEX
-            }
+            Self::NoSuchIndex(_) | Self::NoSuchIndexName(_) | Self::IndexNotOnTable { .. } => errno::NO_SUCH_INDEX,
             Self::WrongIndexAlgo { .. } => errno::WRONG_INDEX_ALGO,
             Self::Decode { .. } => errno::BSATN_DECODE_ERROR,
             Self::UniqueConstraintViolation { .. } => errno::UNIQUE_ALREADY_EXISTS,

@@ -190,11 +190,7 @@ impl NativeTy {
 
     /// The native bounds of a scan from `start` to `end`; `None` if no key lies
     /// between them (`BTreeMap::range` would panic on some such pairs).
-    fn bounds(
-        self,
-        start: &Bound<AlgebraicValue>,
-        end: &Bound<AlgebraicValue>,
-    ) -> Option<(Bound<u128>, Bound<u128>)> {
+    fn bounds(self, start: &Bound<AlgebraicValue>, end: &Bound<AlgebraicValue>) -> Option<(Bound<u128>, Bound<u128>)> {
         let lo = match start {
             Bound::Unbounded => Bound::Unbounded,
             Bound::Included(v) | Bound::Excluded(v) => match self.key(v) {
@@ -215,9 +211,7 @@ impl NativeTy {
         };
         let empty = match (lo, hi) {
             (Bound::Included(a), Bound::Included(b)) => a > b,
-            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-                a >= b
-            }
+            (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => a >= b,
             _ => false,
         };
         (!empty).then_some((lo, hi))
@@ -252,14 +246,8 @@ pub(crate) struct Index {
 pub(crate) enum PtrIter<'a> {
     One(Option<RowPointer>),
     Slice(std::slice::Iter<'a, RowPointer>),
-    UniqueRange(
-        btree_map::Range<'a, AlgebraicValue, RowPointer>,
-        Option<RangeFilter>,
-    ),
-    MultiRange(
-        btree_set::Range<'a, (AlgebraicValue, RowPointer)>,
-        Option<RangeFilter>,
-    ),
+    UniqueRange(btree_map::Range<'a, AlgebraicValue, RowPointer>, Option<RangeFilter>),
+    MultiRange(btree_set::Range<'a, (AlgebraicValue, RowPointer)>, Option<RangeFilter>),
     /// Native bounds are exact, so these need no filter.
     NativeUniqueRange(btree_map::Range<'a, u128, RowPointer>),
     NativeMultiRange(btree_set::Range<'a, (u128, RowPointer)>),
@@ -446,9 +434,7 @@ impl Index {
         match &self.map {
             IndexMap::Value(Maps::UniqueBTree(m)) => PtrIter::One(m.get(key).copied()),
             IndexMap::Value(Maps::UniqueHash(m)) => PtrIter::One(m.get(key).copied()),
-            IndexMap::Value(Maps::MultiHash(m)) => {
-                PtrIter::Slice(m.get(key).map(|v| v.iter()).unwrap_or_default())
-            }
+            IndexMap::Value(Maps::MultiHash(m)) => PtrIter::Slice(m.get(key).map(|v| v.iter()).unwrap_or_default()),
             IndexMap::Value(Maps::MultiBTree(s)) => {
                 let range = (
                     Bound::Included((key.clone(), PTR_MIN)),
@@ -467,12 +453,8 @@ impl Index {
                 match m {
                     Maps::UniqueBTree(m) => PtrIter::One(m.get(&key).copied()),
                     Maps::UniqueHash(m) => PtrIter::One(m.get(&key).copied()),
-                    Maps::MultiHash(m) => {
-                        PtrIter::Slice(m.get(&key).map(|v| v.iter()).unwrap_or_default())
-                    }
-                    Maps::MultiBTree(s) => {
-                        PtrIter::NativeMultiRange(s.range((key, PTR_MIN)..=(key, PTR_MAX)))
-                    }
+                    Maps::MultiHash(m) => PtrIter::Slice(m.get(&key).map(|v| v.iter()).unwrap_or_default()),
+                    Maps::MultiBTree(s) => PtrIter::NativeMultiRange(s.range((key, PTR_MIN)..=(key, PTR_MAX))),
                 }
             }
         }
@@ -513,20 +495,14 @@ impl Index {
             done: false,
         });
         match map {
-            Maps::UniqueBTree(m) => Some(PtrIter::UniqueRange(
-                m.range((lower, Bound::Unbounded)),
-                filter,
-            )),
+            Maps::UniqueBTree(m) => Some(PtrIter::UniqueRange(m.range((lower, Bound::Unbounded)), filter)),
             Maps::MultiBTree(s) => {
                 let lower = match lower {
                     Bound::Included(k) => Bound::Included((k, PTR_MIN)),
                     Bound::Excluded(k) => Bound::Excluded((k, PTR_MAX)),
                     Bound::Unbounded => Bound::Unbounded,
                 };
-                Some(PtrIter::MultiRange(
-                    s.range((lower, Bound::Unbounded)),
-                    filter,
-                ))
+                Some(PtrIter::MultiRange(s.range((lower, Bound::Unbounded)), filter))
             }
             Maps::UniqueHash(_) | Maps::MultiHash(_) => None,
         }

@@ -48,10 +48,7 @@ fn fixed_width(ty: &AlgebraicType, ts: &Typespace, depth: usize) -> Option<usize
         AlgebraicType::I128 | AlgebraicType::U128 => 16,
         AlgebraicType::I256 | AlgebraicType::U256 => 32,
         // Bools and sums have invalid byte patterns; strings and arrays vary in width.
-        AlgebraicType::Sum(_)
-        | AlgebraicType::Array(_)
-        | AlgebraicType::String
-        | AlgebraicType::Bool => return None,
+        AlgebraicType::Sum(_) | AlgebraicType::Array(_) | AlgebraicType::String | AlgebraicType::Bool => return None,
     })
 }
 
@@ -60,10 +57,7 @@ impl RowLayout {
     ///
     /// # Errors
     /// Fails if a column's type is a dangling or cyclic reference.
-    pub(crate) fn new(
-        columns: &[AlgebraicType],
-        typespace: Arc<Typespace>,
-    ) -> Result<Self, DecodeError> {
+    pub(crate) fn new(columns: &[AlgebraicType], typespace: Arc<Typespace>) -> Result<Self, DecodeError> {
         let col_types = columns
             .iter()
             .map(|ty| typespace.resolve(ty).cloned())
@@ -74,9 +68,9 @@ impl RowLayout {
             match (fixed_width(ty, &typespace, 0), fixed.as_mut()) {
                 (Some(w), Some(bounds)) => {
                     end += w;
-                    bounds.push(u32::try_from(end).map_err(|_| {
-                        DecodeError::Invalid("row type is wider than 4 GiB".into())
-                    })?);
+                    bounds.push(
+                        u32::try_from(end).map_err(|_| DecodeError::Invalid("row type is wider than 4 GiB".into()))?,
+                    );
                 }
                 _ => fixed = None,
             }
@@ -118,10 +112,7 @@ impl RowLayout {
         for ty in &self.col_types {
             skip_value(ty, &self.typespace, &mut rest)?;
             let at = input.len() - rest.len();
-            out.push(
-                u32::try_from(at)
-                    .map_err(|_| DecodeError::Invalid("row is larger than 4 GiB".into()))?,
-            );
+            out.push(u32::try_from(at).map_err(|_| DecodeError::Invalid("row is larger than 4 GiB".into()))?);
         }
         Ok(input.len() - rest.len())
     }
@@ -152,11 +143,7 @@ impl RowLayout {
     pub(crate) fn key(&self, row: &[u8], bounds: &[u32], cols: &[ColId]) -> AlgebraicValue {
         match cols {
             [col] => self.read_col(row, bounds, *col),
-            cols => AlgebraicValue::product(
-                cols.iter()
-                    .map(|&c| self.read_col(row, bounds, c))
-                    .collect(),
-            ),
+            cols => AlgebraicValue::product(cols.iter().map(|&c| self.read_col(row, bounds, c)).collect()),
         }
     }
 
@@ -173,11 +160,7 @@ impl RowLayout {
     }
 
     /// Decodes one value of column `col`'s type from the front of `input`.
-    pub(crate) fn decode_col_value(
-        &self,
-        col: ColId,
-        input: &mut &[u8],
-    ) -> Result<AlgebraicValue, DecodeError> {
+    pub(crate) fn decode_col_value(&self, col: ColId, input: &mut &[u8]) -> Result<AlgebraicValue, DecodeError> {
         decode_value(&self.col_types[col.idx()], &self.typespace, input)
     }
 }
@@ -197,11 +180,7 @@ mod tests {
     fn fixed_and_variable_layouts_agree() {
         let ts = Arc::new(Typespace::default());
         let fixed = RowLayout::new(
-            &[
-                AlgebraicType::U32,
-                AlgebraicType::identity(),
-                AlgebraicType::I8,
-            ],
+            &[AlgebraicType::U32, AlgebraicType::identity(), AlgebraicType::I8],
             ts.clone(),
         )
         .unwrap();
@@ -219,15 +198,7 @@ mod tests {
             Err(DecodeError::Truncated { .. })
         ));
 
-        let var = RowLayout::new(
-            &[
-                AlgebraicType::U32,
-                AlgebraicType::String,
-                AlgebraicType::Bool,
-            ],
-            ts,
-        )
-        .unwrap();
+        let var = RowLayout::new(&[AlgebraicType::U32, AlgebraicType::String, AlgebraicType::Bool], ts).unwrap();
         assert!(var.fixed.is_none());
         let row = encode(&[
             AlgebraicValue::U32(1),
@@ -236,18 +207,12 @@ mod tests {
         ]);
         var.bounds(&row, &mut b).unwrap();
         assert_eq!(b, vec![0, 4, 10, 11]);
-        assert_eq!(
-            var.read_col(&row, &b, ColId(1)),
-            AlgebraicValue::string("ab")
-        );
+        assert_eq!(var.read_col(&row, &b, ColId(1)), AlgebraicValue::string("ab"));
         let mut bad = row.clone();
         bad[10] = 2;
         assert_eq!(var.bounds(&bad, &mut b), Err(DecodeError::InvalidBool(2)));
         let mut long = row;
         long.push(0);
-        assert_eq!(
-            var.bounds(&long, &mut b),
-            Err(DecodeError::TrailingBytes(1))
-        );
+        assert_eq!(var.bounds(&long, &mut b), Err(DecodeError::TrailingBytes(1)));
     }
 }

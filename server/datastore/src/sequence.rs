@@ -72,12 +72,7 @@ pub(crate) struct Sequence {
 
 impl Sequence {
     /// A sequence for `def` over a column of type `col_ty`.
-    pub(crate) fn new(
-        id: SequenceId,
-        def: &SequenceDef,
-        col_ty: &AlgebraicType,
-        table: &str,
-    ) -> Result<Self> {
+    pub(crate) fn new(id: SequenceId, def: &SequenceDef, col_ty: &AlgebraicType, table: &str) -> Result<Self> {
         let invalid = |reason: String| DatastoreError::InvalidSchema {
             table: table.to_owned(),
             reason,
@@ -116,18 +111,14 @@ impl Sequence {
     /// # Errors
     /// [`DatastoreError::AutoIncOverflow`] once the sequence is exhausted.
     pub(crate) fn take(&mut self) -> Result<i128> {
-        let limit = if self.increment > 0 {
-            self.max
-        } else {
-            self.min
-        };
-        let value = self
-            .next
-            .filter(|v| (self.min..=self.max).contains(v))
-            .ok_or_else(|| DatastoreError::AutoIncOverflow {
-                sequence: self.name.clone(),
-                limit,
-            })?;
+        let limit = if self.increment > 0 { self.max } else { self.min };
+        let value =
+            self.next
+                .filter(|v| (self.min..=self.max).contains(v))
+                .ok_or_else(|| DatastoreError::AutoIncOverflow {
+                    sequence: self.name.clone(),
+                    limit,
+                })?;
         self.next = value.checked_add(self.increment);
         Ok(value)
     }
@@ -136,7 +127,11 @@ impl Sequence {
     /// direction of the increment). Never moves it back.
     pub(crate) fn advance_past(&mut self, value: i128) {
         let Some(next) = self.next else { return };
-        let behind = if self.increment > 0 { next <= value } else { next >= value };
+        let behind = if self.increment > 0 {
+            next <= value
+        } else {
+            next >= value
+        };
         if behind {
             self.next = value.checked_add(self.increment);
         }
@@ -158,13 +153,7 @@ mod tests {
         let mut out = [0u8; 2];
         ty.write(0x1234, &mut out);
         assert_eq!(out, [0x34, 0x12]);
-        assert_eq!(
-            IntType::of(&AlgebraicType::I8).unwrap().range(),
-            (-128, 127)
-        );
-        assert_eq!(
-            IntType::of(&AlgebraicType::U64).unwrap().range(),
-            (0, u64::MAX as i128)
-        );
+        assert_eq!(IntType::of(&AlgebraicType::I8).unwrap().range(), (-128, 127));
+        assert_eq!(IntType::of(&AlgebraicType::U64).unwrap().range(), (0, u64::MAX as i128));
     }
 }

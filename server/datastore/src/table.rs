@@ -83,19 +83,13 @@ pub(crate) struct IdAlloc {
 }
 
 impl Table {
-    pub(crate) fn new(
-        table_id: TableId,
-        def: &TableDef,
-        typespace: Arc<Typespace>,
-        ids: &mut IdAlloc,
-    ) -> Result<Self> {
+    pub(crate) fn new(table_id: TableId, def: &TableDef, typespace: Arc<Typespace>, ids: &mut IdAlloc) -> Result<Self> {
         let invalid = |reason: String| DatastoreError::InvalidSchema {
             table: def.name.clone(),
             reason,
         };
         let col_types = def.columns.iter().map(|c| c.ty.clone()).collect::<Vec<_>>();
-        let layout = RowLayout::new(&col_types, typespace.clone())
-            .map_err(|e| invalid(format!("column type: {e}")))?;
+        let layout = RowLayout::new(&col_types, typespace.clone()).map_err(|e| invalid(format!("column type: {e}")))?;
         let check_cols = |what: &str, cols: &[ColId]| {
             if cols.is_empty() {
                 return Err(invalid(format!("{what} has no columns")));
@@ -134,10 +128,7 @@ impl Table {
                 IndexAlgorithm::Direct { column } => (IndexKind::BTree, vec![*column]),
             };
             check_cols(&format!("index `{}`", ix.name), &cols)?;
-            let constraint = uniques
-                .iter()
-                .find(|(_, c)| *c == cols)
-                .map(|(n, _)| n.clone());
+            let constraint = uniques.iter().find(|(_, c)| *c == cols).map(|(n, _)| n.clone());
             let key_type = (cols.len() == 1).then(|| layout.col_type(cols[0]));
             indexes.push(Index::new(
                 IndexId(ids.next_index),
@@ -199,10 +190,7 @@ impl Table {
                     unique: ix.is_unique(),
                 })
                 .collect(),
-            sequences: sequences
-                .iter()
-                .map(|s| (s.id, s.name.clone(), s.column))
-                .collect(),
+            sequences: sequences.iter().map(|s| (s.id, s.name.clone(), s.column)).collect(),
         };
         let has_unique = indexes.iter().any(Index::is_unique);
         Ok(Self {
@@ -273,9 +261,7 @@ impl Table {
                 ptr
             }
             None => {
-                let ptr = RowPointer(
-                    u32::try_from(self.rows.len()).expect("a table holds fewer than 2^32 rows"),
-                );
+                let ptr = RowPointer(u32::try_from(self.rows.len()).expect("a table holds fewer than 2^32 rows"));
                 self.rows.push(Some(row));
                 ptr
             }
@@ -306,10 +292,7 @@ impl Table {
         }
         if !self.has_unique {
             let Self {
-                rows,
-                row_set,
-                hasher,
-                ..
+                rows, row_set, hasher, ..
             } = self;
             let row = rows[ptr.idx()].as_deref().expect("linked rows are live");
             let hash = Self::hash_row(hasher, row);
@@ -331,9 +314,7 @@ impl Table {
     /// leaving the slot empty.
     pub(crate) fn unlink(&mut self, ptr: RowPointer, s: &mut Scratch) -> Box<[u8]> {
         let row = self.rows[ptr.idx()].take().expect("unlinked rows are live");
-        self.layout
-            .bounds(&row, &mut s.old)
-            .expect("stored rows are valid");
+        self.layout.bounds(&row, &mut s.old).expect("stored rows are valid");
         for ix in &mut self.indexes {
             let key = self.layout.key(&row, &s.old, &ix.columns);
             ix.remove(&key, ptr);
@@ -350,9 +331,7 @@ impl Table {
 
     /// Puts `row` back into the empty slot `ptr` and re-adds it to the indexes.
     pub(crate) fn relink(&mut self, ptr: RowPointer, row: Box<[u8]>, s: &mut Scratch) {
-        self.layout
-            .bounds(&row, &mut s.old)
-            .expect("stored rows are valid");
+        self.layout.bounds(&row, &mut s.old).expect("stored rows are valid");
         let keys = self.keys_of(&row, &s.old);
         self.rows[ptr.idx()] = Some(row);
         self.link(ptr, keys);
@@ -361,19 +340,10 @@ impl Table {
     /// Replaces the live row at `ptr` with `new`, moving it in every index whose key
     /// changed, and returns the old bytes. Used by rollback; `update` does the checked
     /// forward version.
-    pub(crate) fn replace(
-        &mut self,
-        ptr: RowPointer,
-        new: Box<[u8]>,
-        s: &mut Scratch,
-    ) -> Box<[u8]> {
+    pub(crate) fn replace(&mut self, ptr: RowPointer, new: Box<[u8]>, s: &mut Scratch) -> Box<[u8]> {
         let old = self.rows[ptr.idx()].take().expect("replaced rows are live");
-        self.layout
-            .bounds(&old, &mut s.old)
-            .expect("stored rows are valid");
-        self.layout
-            .bounds(&new, &mut s.new)
-            .expect("stored rows are valid");
+        self.layout.bounds(&old, &mut s.old).expect("stored rows are valid");
+        self.layout.bounds(&new, &mut s.new).expect("stored rows are valid");
         for ix in &mut self.indexes {
             let old_key = self.layout.key(&old, &s.old, &ix.columns);
             let new_key = self.layout.key(&new, &s.new, &ix.columns);
@@ -394,9 +364,7 @@ impl Table {
             return (self.get(ptr)? == row).then_some(ptr);
         }
         let hash = Self::hash_row(&self.hasher, row);
-        self.row_set
-            .find(hash, |&p| self.get(p) == Some(row))
-            .copied()
+        self.row_set.find(hash, |&p| self.get(p) == Some(row)).copied()
     }
 
     // ---- sequences ------------------------------------------------------------------
@@ -441,11 +409,7 @@ impl Table {
 
     fn log_sequences(&self, taken: Vec<(usize, Option<i128>)>, undo: &mut Vec<Undo>) {
         let table = self.id();
-        undo.extend(
-            taken
-                .into_iter()
-                .map(|(seq, next)| Undo::Sequence { table, seq, next }),
-        );
+        undo.extend(taken.into_iter().map(|(seq, next)| Undo::Sequence { table, seq, next }));
     }
 
     // ---- transactional operations ---------------------------------------------------
@@ -453,15 +417,8 @@ impl Table {
     /// Inserts `row`, filling sequence columns that hold zero. Returns the generated
     /// column bytes, in column order. Inserting a row identical to a live one is a
     /// no-op.
-    pub(crate) fn insert(
-        &mut self,
-        row: &[u8],
-        s: &mut Scratch,
-        undo: &mut Vec<Undo>,
-    ) -> Result<Vec<u8>> {
-        self.layout
-            .bounds(row, &mut s.new)
-            .map_err(|e| self.decode_error(e))?;
+    pub(crate) fn insert(&mut self, row: &[u8], s: &mut Scratch, undo: &mut Vec<Undo>) -> Result<Vec<u8>> {
+        self.layout.bounds(row, &mut s.new).map_err(|e| self.decode_error(e))?;
         let mut row: Box<[u8]> = row.into();
         let mut generated = Vec::new();
         let taken = self.fill_sequences(&mut row, &s.new, &mut generated)?;
@@ -487,10 +444,7 @@ impl Table {
         self.log_sequences(taken, undo);
         let ptr = self.alloc(row);
         self.link(ptr, keys);
-        undo.push(Undo::Insert {
-            table: self.id(),
-            ptr,
-        });
+        undo.push(Undo::Insert { table: self.id(), ptr });
         Ok(generated)
     }
 
@@ -503,9 +457,7 @@ impl Table {
         s: &mut Scratch,
         undo: &mut Vec<Undo>,
     ) -> Result<Vec<u8>> {
-        self.layout
-            .bounds(row, &mut s.new)
-            .map_err(|e| self.decode_error(e))?;
+        self.layout.bounds(row, &mut s.new).map_err(|e| self.decode_error(e))?;
         if !self.indexes[index].is_unique() {
             return Err(DatastoreError::IndexNotUnique {
                 index: self.indexes[index].name.clone(),
@@ -530,14 +482,13 @@ impl Table {
             self.log_sequences(taken, undo);
             return Ok(generated);
         }
-        self.layout
-            .bounds(old, &mut s.old)
-            .expect("stored rows are valid");
+        self.layout.bounds(old, &mut s.old).expect("stored rows are valid");
         let mut moves = Vec::new();
         for (i, ix) in self.indexes.iter().enumerate() {
-            let changed = ix.columns.iter().any(|&c| {
-                RowLayout::col_bytes(old, &s.old, c) != RowLayout::col_bytes(&row, &s.new, c)
-            });
+            let changed = ix
+                .columns
+                .iter()
+                .any(|&c| RowLayout::col_bytes(old, &s.old, c) != RowLayout::col_bytes(&row, &s.new, c));
             if !changed {
                 continue;
             }
@@ -554,9 +505,7 @@ impl Table {
             self.indexes[i].insert(new_key, ptr);
         }
         self.log_sequences(taken, undo);
-        let old = self.rows[ptr.idx()]
-            .replace(row)
-            .expect("indexed rows are live");
+        let old = self.rows[ptr.idx()].replace(row).expect("indexed rows are live");
         undo.push(Undo::Update {
             table: self.id(),
             ptr,
@@ -576,12 +525,7 @@ impl Table {
     }
 
     /// Deletes the live row identical to the validated `row`, if any.
-    pub(crate) fn delete_identical(
-        &mut self,
-        row: &[u8],
-        s: &mut Scratch,
-        undo: &mut Vec<Undo>,
-    ) -> bool {
+    pub(crate) fn delete_identical(&mut self, row: &[u8], s: &mut Scratch, undo: &mut Vec<Undo>) -> bool {
         match self.find_identical(row, &s.new) {
             Some(ptr) => {
                 self.delete_ptr(ptr, s, undo);

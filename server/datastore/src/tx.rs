@@ -203,9 +203,7 @@ impl<'a> MutTx<'a> {
     /// `NoSuchTable`, `Decode`.
     pub fn delete_row(&mut self, table: TableId, row: &[u8]) -> Result<bool> {
         let (t, s, undo) = self.parts(table)?;
-        t.layout
-            .bounds(row, &mut s.new)
-            .map_err(|e| t.decode_error(e))?;
+        t.layout.bounds(row, &mut s.new).map_err(|e| t.decode_error(e))?;
         Ok(t.delete_identical(row, s, undo))
     }
 
@@ -220,10 +218,7 @@ impl<'a> MutTx<'a> {
         let count = u32::decode(&mut rest).map_err(|e| t.decode_error(e))?;
         let mut rows = Vec::with_capacity((count as usize).min(rest.len()));
         for _ in 0..count {
-            let len = t
-                .layout
-                .measure(rest, &mut s.new)
-                .map_err(|e| t.decode_error(e))?;
+            let len = t.layout.measure(rest, &mut s.new).map_err(|e| t.decode_error(e))?;
             let (row, tail) = rest.split_at(len);
             rows.push(row);
             rest = tail;
@@ -233,9 +228,7 @@ impl<'a> MutTx<'a> {
         }
         let mut deleted = 0;
         for row in rows {
-            t.layout
-                .bounds(row, &mut s.new)
-                .map_err(|e| t.decode_error(e))?;
+            t.layout.bounds(row, &mut s.new).map_err(|e| t.decode_error(e))?;
             deleted += u32::from(t.delete_identical(row, s, undo));
         }
         Ok(deleted)
@@ -246,17 +239,10 @@ impl<'a> MutTx<'a> {
     ///
     /// # Errors
     /// As [`Datastore::index_scan_point_bsatn`].
-    pub fn delete_by_index_scan_point_bsatn(
-        &mut self,
-        index: IndexId,
-        point: &[u8],
-    ) -> Result<u32> {
+    pub fn delete_by_index_scan_point_bsatn(&mut self, index: IndexId, point: &[u8]) -> Result<u32> {
         let (table, ptrs) = {
             let scan = self.ds.index_scan_point_bsatn(index, point)?;
-            (
-                scan.table_id(),
-                scan.map(|r| r.pointer()).collect::<Vec<_>>(),
-            )
+            (scan.table_id(), scan.map(|r| r.pointer()).collect::<Vec<_>>())
         };
         self.delete_ptrs(table, ptrs)
     }
@@ -278,10 +264,7 @@ impl<'a> MutTx<'a> {
             let scan = self
                 .ds
                 .index_scan_range_bsatn(index, prefix, prefix_elems, rstart, rend)?;
-            (
-                scan.table_id(),
-                scan.map(|r| r.pointer()).collect::<Vec<_>>(),
-            )
+            (scan.table_id(), scan.map(|r| r.pointer()).collect::<Vec<_>>())
         };
         self.delete_ptrs(table, ptrs)
     }
@@ -329,10 +312,7 @@ impl<'a> MutTx<'a> {
                 | Undo::Update { table, .. }
                 | Undo::Sequence { table, .. } => *table,
             };
-            let t = self
-                .ds
-                .table_mut(table)
-                .expect("undo entries name existing tables");
+            let t = self.ds.table_mut(table).expect("undo entries name existing tables");
             match entry {
                 Undo::Insert { ptr, .. } => {
                     t.unlink(ptr, &mut self.scratch);
@@ -396,9 +376,7 @@ fn commit_log(ds: &mut Datastore, undo: Vec<Undo>, s: &mut Scratch) -> TxData {
 
     let mut tables = Vec::new();
     for Touched {
-        table: table_id,
-        slots,
-        ..
+        table: table_id, slots, ..
     } in touched
     {
         let t = ds.table(table_id).expect("logged tables exist");
@@ -419,11 +397,7 @@ fn commit_log(ds: &mut Datastore, undo: Vec<Undo>, s: &mut Scratch) -> TxData {
         // no change. Rows are a set, so equal bytes pair up one to one.
         if !inserts.is_empty() && !deletes.is_empty() {
             let del: HashSet<&[u8]> = deletes.iter().map(|r| &r[..]).collect();
-            let both: HashSet<Box<[u8]>> = inserts
-                .iter()
-                .filter(|r| del.contains(&r[..]))
-                .cloned()
-                .collect();
+            let both: HashSet<Box<[u8]>> = inserts.iter().filter(|r| del.contains(&r[..])).cloned().collect();
             if !both.is_empty() {
                 inserts.retain(|r| !both.contains(r));
                 deletes.retain(|r| !both.contains(r));

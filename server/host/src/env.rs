@@ -109,7 +109,11 @@ impl InstanceEnv {
 
     /// Runs `f` with `tx` reachable from the shims, then takes it back (also if `f`
     /// unwinds).
-    pub(crate) fn lend_tx<R>(store: &mut Store<InstanceEnv>, tx: &mut MutTx<'_>, f: impl FnOnce(&mut Store<InstanceEnv>) -> R) -> R {
+    pub(crate) fn lend_tx<R>(
+        store: &mut Store<InstanceEnv>,
+        tx: &mut MutTx<'_>,
+        f: impl FnOnce(&mut Store<InstanceEnv>) -> R,
+    ) -> R {
         struct Reclaim<'s>(&'s mut Store<InstanceEnv>);
         impl Drop for Reclaim<'_> {
             fn drop(&mut self) {
@@ -171,8 +175,11 @@ impl InstanceEnv {
 
     /// Frees every handle the last call left open.
     pub(crate) fn end_call(&mut self) {
-        let (mut iters, mut sources, mut sinks) =
-            (std::mem::take(&mut self.iter_pool), std::mem::take(&mut self.source_pool), std::mem::take(&mut self.sink_pool));
+        let (mut iters, mut sources, mut sinks) = (
+            std::mem::take(&mut self.iter_pool),
+            std::mem::take(&mut self.source_pool),
+            std::mem::take(&mut self.sink_pool),
+        );
         self.iters.drain(|mut it| {
             it.reset();
             iters.push(it);
@@ -192,11 +199,29 @@ impl InstanceEnv {
     }
 
     /// Sends one log line to the sink, remembering panic messages.
-    pub(crate) fn log(&mut self, level: LogLevel, target: Option<String>, filename: Option<String>, line_number: Option<u32>, message: String) {
+    pub(crate) fn log(
+        &mut self,
+        level: LogLevel,
+        target: Option<String>,
+        filename: Option<String>,
+        line_number: Option<u32>,
+        message: String,
+    ) {
         if level == LogLevel::Panic {
             self.panic_message = Some(message.clone());
         }
-        let function = self.call.reducer.and_then(|id| self.reducer_names.get(id.idx()).cloned());
-        self.logs.log(ModuleLogRecord { level, ts: Timestamp::now(), target, filename, line_number, function, message });
+        let function = self
+            .call
+            .reducer
+            .and_then(|id| self.reducer_names.get(id.idx()).cloned());
+        self.logs.log(ModuleLogRecord {
+            level,
+            ts: Timestamp::now(),
+            target,
+            filename,
+            line_number,
+            function,
+            message,
+        });
     }
 }

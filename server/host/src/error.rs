@@ -129,6 +129,9 @@ pub enum ReducerError {
 impl ReducerError {
     /// Whether this failure trapped the instance (so it was replaced).
     pub fn is_trap(&self) -> bool {
-        matches!(self, Self::Panic(_) | Self::OutOfTime { .. } | Self::OutOfMemory(_) | Self::Trap(_))
+        matches!(
+            self,
+            Self::Panic(_) | Self::OutOfTime { .. } | Self::OutOfMemory(_) | Self::Trap(_)
+        )
     }
 }

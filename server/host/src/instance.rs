@@ -78,8 +78,16 @@ impl ModuleProgram {
     ///
     /// # Errors
     /// A [`LoadError`] if instantiation or a set-up export fails.
-    pub fn instantiate(&self, database_identity: Identity, logs: Arc<dyn LogSink>) -> Result<ModuleInstance, LoadError> {
-        let warm = SetupPlan::from(&*self.inner).instantiate(database_identity, logs.clone(), self.inner.reducer_names.clone())?;
+    pub fn instantiate(
+        &self,
+        database_identity: Identity,
+        logs: Arc<dyn LogSink>,
+    ) -> Result<ModuleInstance, LoadError> {
+        let warm = SetupPlan::from(&*self.inner).instantiate(
+            database_identity,
+            logs.clone(),
+            self.inner.reducer_names.clone(),
+        )?;
         Ok(ModuleInstance {
             program: self.clone(),
             database_identity,
@@ -106,8 +114,12 @@ pub(crate) fn check_args(params: &ProductType, typespace: &Typespace, args: &[u8
 }
 
 fn describe_params(params: &ProductType) -> String {
-    let names: Vec<String> =
-        params.elements.iter().enumerate().map(|(i, p)| p.name.as_deref().map_or_else(|| format!("#{i}"), str::to_owned)).collect();
+    let names: Vec<String> = params
+        .elements
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.name.as_deref().map_or_else(|| format!("#{i}"), str::to_owned))
+        .collect();
     names.join(", ")
 }
 
@@ -153,14 +165,18 @@ impl ModuleInstance {
         if let Ok(tx_data) = &result {
             self.scheduler.observe(tx_data, call.timestamp);
         }
-        ReducerOutcome { result, duration: start.elapsed() }
+        ReducerOutcome {
+            result,
+            duration: start.elapsed(),
+        }
     }
 
     fn check_call(&self, call: &ReducerCall<'_>) -> Result<(), ReducerError> {
         let def = self.program.module_def();
-        let reducer = def
-            .reducer_by_id(call.reducer_id)
-            .ok_or(ReducerError::NoSuchReducer { id: call.reducer_id.0, count: def.reducers.len() })?;
+        let reducer = def.reducer_by_id(call.reducer_id).ok_or(ReducerError::NoSuchReducer {
+            id: call.reducer_id.0,
+            count: def.reducers.len(),
+        })?;
         check_args(&reducer.params, &def.typespace, call.args_bsatn).map_err(|error| ReducerError::InvalidArgs {
             reducer: reducer.name.clone(),
             error,
@@ -174,16 +190,37 @@ impl ModuleInstance {
             self.replace();
         }
         let config = self.program.config();
-        let warm = self.warm.as_mut().map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
+        let warm = self
+            .warm
+            .as_mut()
+            .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
         let env = warm.store.data_mut();
-        env.call = CallInfo { reducer: Some(call.reducer_id), timestamp: call.timestamp };
+        env.call = CallInfo {
+            reducer: Some(call.reducer_id),
+            timestamp: call.timestamp,
+        };
         env.panic_message = None;
         let args = env.new_source(call.args_bsatn);
         let err_sink = env.new_sink();
         warm.store.set_epoch_deadline(config.budget_ticks());
         let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
-        let [c0, c1] = limbs::<16, 2>(call.caller_connection_id.unwrap_or(ConnectionId::ZERO).as_le_byte_array());
-        let params = (call.reducer_id.0, s0, s1, s2, s3, c0, c1, call.timestamp.to_micros_since_unix_epoch(), args, err_sink);
+        let [c0, c1] = limbs::<16, 2>(
+            call.caller_connection_id
+                .unwrap_or(ConnectionId::ZERO)
+                .as_le_byte_array(),
+        );
+        let params = (
+            call.reducer_id.0,
+            s0,
+            s1,
+            s2,
+            s3,
+            c0,
+            c1,
+            call.timestamp.to_micros_since_unix_epoch(),
+            args,
+            err_sink,
+        );
         let func = &warm.call_reducer;
         let returned = InstanceEnv::lend_tx(&mut warm.store, tx, |store| func.call(store, params));
         let env = warm.store.data_mut();
@@ -208,9 +245,16 @@ impl ModuleInstance {
     /// Replaces the wasm instance with a freshly set-up one.
     fn replace(&mut self) {
         let inner = &self.program.inner;
-        self.warm = SetupPlan::from(&**inner).instantiate(self.database_identity, self.logs.clone(), inner.reducer_names.clone());
+        self.warm = SetupPlan::from(&**inner).instantiate(
+            self.database_identity,
+            self.logs.clone(),
+            inner.reducer_names.clone(),
+        );
         if let Err(e) = &self.warm {
-            self.log_host(LogLevel::Error, format!("cannot replace the module instance after a trap: {e}"));
+            self.log_host(
+                LogLevel::Error,
+                format!("cannot replace the module instance after a trap: {e}"),
+            );
         }
     }
 
@@ -237,7 +281,16 @@ impl ModuleInstance {
         timestamp: Timestamp,
     ) -> Option<ReducerOutcome> {
         let (reducer_id, _) = self.program.module_def().lifecycle_reducer(lifecycle)?;
-        Some(self.call_reducer(ds, ReducerCall { reducer_id, caller_identity, caller_connection_id, timestamp, args_bsatn: &[] }))
+        Some(self.call_reducer(
+            ds,
+            ReducerCall {
+                reducer_id,
+                caller_identity,
+                caller_connection_id,
+                timestamp,
+                args_bsatn: &[],
+            },
+        ))
     }
 
     /// Runs the `init` reducer (on first publish, or after the database is cleared),
@@ -290,7 +343,12 @@ impl ModuleInstance {
 
     /// Runs one due scheduled call at `now`; see [`Scheduler`] for the rules.
     /// `None` if its row is gone (the schedule was cancelled).
-    pub fn call_scheduled(&mut self, ds: &mut Datastore, call: ScheduledCall, now: Timestamp) -> Option<ScheduledOutcome> {
+    pub fn call_scheduled(
+        &mut self,
+        ds: &mut Datastore,
+        call: ScheduledCall,
+        now: Timestamp,
+    ) -> Option<ScheduledOutcome> {
         let start = Instant::now();
         let row = self.scheduler.lookup(ds, &call)?;
         let reducer_id = row.reducer_id;
@@ -319,7 +377,11 @@ impl ModuleInstance {
             }
         });
         if let Err(e) = &result {
-            let name = self.program.module_def().reducer_by_id(reducer_id).map_or("?", |r| r.name.as_str());
+            let name = self
+                .program
+                .module_def()
+                .reducer_by_id(reducer_id)
+                .map_or("?", |r| r.name.as_str());
             self.log_host(LogLevel::Error, format!("scheduled reducer `{name}` failed: {e}"));
             if row.one_shot {
                 let mut tx = ds.begin_mut_tx();
@@ -336,6 +398,13 @@ impl ModuleInstance {
         for tx_data in result.iter().chain(cleanup.iter()) {
             self.scheduler.observe(tx_data, now);
         }
-        Some(ScheduledOutcome { reducer_id, outcome: ReducerOutcome { result, duration: start.elapsed() }, cleanup })
+        Some(ScheduledOutcome {
+            reducer_id,
+            outcome: ReducerOutcome {
+                result,
+                duration: start.elapsed(),
+            },
+            cleanup,
+        })
     }
 }

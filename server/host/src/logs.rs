@@ -106,6 +106,9 @@ impl CollectLogs {
 
 impl LogSink for CollectLogs {
     fn log(&self, record: ModuleLogRecord) {
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record);
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(record);
     }
 }

@@ -12,12 +12,12 @@
 //!    `__setup__` if present, then `__describe_module__` into a bytes sink;
 //! 6. decode the `RawModuleDef` and validate it into a [`ModuleDef`].
 
+use crate::abi::memory::HostTrap;
 use crate::abi::{detect_abi_version, AbiVersion};
 use crate::env::InstanceEnv;
 use crate::error::{LoadError, ReducerError};
 use crate::logs::{DiscardLogs, LogSink};
 use crate::runtime::{HostConfig, HostRuntime, MemoryLimitExceeded};
-use crate::abi::memory::HostTrap;
 use spacetime_sats::bsatn::from_slice;
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::RawModuleDef;
@@ -69,7 +69,8 @@ impl ModuleProgram {
     pub(crate) fn load(runtime: &HostRuntime, wasm: &[u8]) -> Result<Self, LoadError> {
         let checked = CheckedModule::new(runtime, wasm)?;
         let described = checked.describe(runtime)?;
-        let def = ModuleDef::try_from(described.raw_def.clone()).map_err(|e| LoadError::InvalidDefinition(e.to_string()))?;
+        let def =
+            ModuleDef::try_from(described.raw_def.clone()).map_err(|e| LoadError::InvalidDefinition(e.to_string()))?;
         let reducer_names: Arc<[String]> = def.reducers.iter().map(|r| r.name.clone()).collect();
         Ok(Self {
             inner: Arc::new(ProgramInner {
@@ -116,7 +117,10 @@ impl ModuleProgram {
 /// As [`HostRuntime::load`], except that the definition is not validated.
 pub fn extract_raw_module_def(wasm: &[u8]) -> Result<RawModuleDef, LoadError> {
     static RUNTIME: OnceLock<Result<HostRuntime, LoadError>> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| HostRuntime::new(HostConfig::default())).as_ref().map_err(Clone::clone)?;
+    let runtime = RUNTIME
+        .get_or_init(|| HostRuntime::new(HostConfig::default()))
+        .as_ref()
+        .map_err(Clone::clone)?;
     Ok(CheckedModule::new(runtime, wasm)?.describe(runtime)?.raw_def)
 }
 
@@ -142,7 +146,11 @@ impl CheckedModule {
         }
         exports.require()?;
         let abi_version = detect_abi_version(&module)?;
-        let instance_pre = runtime.inner.linker.instantiate_pre(&module).map_err(|e| LoadError::Instantiate(e.to_string()))?;
+        let instance_pre = runtime
+            .inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| LoadError::Instantiate(e.to_string()))?;
         exports.preinits.sort();
         Ok(Self {
             instance_pre,
@@ -162,7 +170,8 @@ impl CheckedModule {
             config: &runtime.inner.config,
         };
         let warm = setup.instantiate(Identity::ZERO, Arc::new(DiscardLogs), Arc::from(Vec::new()))?;
-        let raw_def = from_slice::<RawModuleDef>(&warm.describe_output).map_err(|e| LoadError::DescribeDecode(e.to_string()))?;
+        let raw_def =
+            from_slice::<RawModuleDef>(&warm.describe_output).map_err(|e| LoadError::DescribeDecode(e.to_string()))?;
         Ok(Described { raw_def })
     }
 }
@@ -191,7 +200,11 @@ impl Exports {
             if found == expected {
                 Ok(())
             } else {
-                Err(LoadError::ExportSignature { name: name.into(), expected: expected.into(), found })
+                Err(LoadError::ExportSignature {
+                    name: name.into(),
+                    expected: expected.into(),
+                    found,
+                })
             }
         };
         match name {
@@ -229,13 +242,22 @@ impl Exports {
     fn require(&self) -> Result<(), LoadError> {
         let hint = "is it a Spacetime module? Build it as a `cdylib` crate that depends on `spacetimedb` and declares at least one table or reducer";
         if !self.memory {
-            return Err(LoadError::MissingExport { name: "memory", hint: "a module must export its linear memory as `memory`" });
+            return Err(LoadError::MissingExport {
+                name: "memory",
+                hint: "a module must export its linear memory as `memory`",
+            });
         }
         if !self.describe {
-            return Err(LoadError::MissingExport { name: "__describe_module__", hint });
+            return Err(LoadError::MissingExport {
+                name: "__describe_module__",
+                hint,
+            });
         }
         if !self.call_reducer {
-            return Err(LoadError::MissingExport { name: "__call_reducer__", hint });
+            return Err(LoadError::MissingExport {
+                name: "__call_reducer__",
+                hint,
+            });
         }
         Ok(())
     }
@@ -287,13 +309,21 @@ pub(crate) struct Warm {
 impl SetupPlan<'_> {
     /// Instantiates and runs the set-up sequence, including `__describe_module__`
     /// (Rust modules fill their dispatch tables only then).
-    pub(crate) fn instantiate(&self, database_identity: Identity, logs: Arc<dyn LogSink>, reducer_names: Arc<[String]>) -> Result<Warm, LoadError> {
+    pub(crate) fn instantiate(
+        &self,
+        database_identity: Identity,
+        logs: Arc<dyn LogSink>,
+        reducer_names: Arc<[String]>,
+    ) -> Result<Warm, LoadError> {
         let env = InstanceEnv::new(database_identity, logs, self.config.memory_limit, reducer_names);
         let mut store = Store::new(self.instance_pre.module().engine(), env);
         store.limiter(|env| &mut env.limits);
         let ticks = self.config.budget_ticks();
         store.set_epoch_deadline(ticks);
-        let instance = self.instance_pre.instantiate(&mut store).map_err(|e| LoadError::Instantiate(describe_trap(&e, store.data_mut(), self.config)))?;
+        let instance = self
+            .instance_pre
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::Instantiate(describe_trap(&e, store.data_mut(), self.config)))?;
         store.data_mut().memory = instance.get_memory(&mut store, "memory");
 
         let trapped = |export: &str, e: wasmtime::Error, store: &mut Store<InstanceEnv>| LoadError::SetupTrapped {
@@ -302,7 +332,9 @@ impl SetupPlan<'_> {
         };
         let nullary = |store: &mut Store<InstanceEnv>, name: &str| -> Result<(), LoadError> {
             store.set_epoch_deadline(ticks);
-            let f = instance.get_typed_func::<(), ()>(&mut *store, name).map_err(|e| LoadError::Instantiate(e.to_string()))?;
+            let f = instance
+                .get_typed_func::<(), ()>(&mut *store, name)
+                .map_err(|e| LoadError::Instantiate(e.to_string()))?;
             f.call(&mut *store, ()).map_err(|e| trapped(name, e, store))
         };
         if self.has_initialize {
@@ -314,8 +346,12 @@ impl SetupPlan<'_> {
         if self.has_setup {
             let sink = store.data_mut().new_sink();
             store.set_epoch_deadline(ticks);
-            let f = instance.get_typed_func::<u32, i32>(&mut store, "__setup__").map_err(|e| LoadError::Instantiate(e.to_string()))?;
-            let code = f.call(&mut store, sink).map_err(|e| trapped("__setup__", e, &mut store))?;
+            let f = instance
+                .get_typed_func::<u32, i32>(&mut store, "__setup__")
+                .map_err(|e| LoadError::Instantiate(e.to_string()))?;
+            let code = f
+                .call(&mut store, sink)
+                .map_err(|e| trapped("__setup__", e, &mut store))?;
             let message = store.data_mut().take_sink(sink);
             if code != 0 {
                 return Err(LoadError::SetupFailed(String::from_utf8_lossy(&message).into_owned()));
@@ -323,14 +359,22 @@ impl SetupPlan<'_> {
         }
         let sink = store.data_mut().new_sink();
         store.set_epoch_deadline(ticks);
-        let describe = instance.get_typed_func::<u32, ()>(&mut store, "__describe_module__").map_err(|e| LoadError::Instantiate(e.to_string()))?;
-        describe.call(&mut store, sink).map_err(|e| trapped("__describe_module__", e, &mut store))?;
+        let describe = instance
+            .get_typed_func::<u32, ()>(&mut store, "__describe_module__")
+            .map_err(|e| LoadError::Instantiate(e.to_string()))?;
+        describe
+            .call(&mut store, sink)
+            .map_err(|e| trapped("__describe_module__", e, &mut store))?;
         let describe_output = store.data_mut().take_sink(sink);
         store.data_mut().end_call();
         let call_reducer = instance
             .get_typed_func::<CallReducerParams, i32>(&mut store, "__call_reducer__")
             .map_err(|e| LoadError::Instantiate(e.to_string()))?;
-        Ok(Warm { store, call_reducer, describe_output })
+        Ok(Warm {
+            store,
+            call_reducer,
+            describe_output,
+        })
     }
 }
 
@@ -340,7 +384,9 @@ pub(crate) fn classify_trap(e: &wasmtime::Error, env: &mut InstanceEnv, config: 
         return ReducerError::OutOfMemory(oom.to_string());
     }
     if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        return ReducerError::OutOfTime { budget: config.reducer_time_budget };
+        return ReducerError::OutOfTime {
+            budget: config.reducer_time_budget,
+        };
     }
     if let Some(message) = env.panic_message.take() {
         return ReducerError::Panic(message);

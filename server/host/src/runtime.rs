@@ -38,7 +38,10 @@ pub struct HostConfig {
 
 impl Default for HostConfig {
     fn default() -> Self {
-        Self { reducer_time_budget: Duration::from_secs(10), memory_limit: 512 << 20 }
+        Self {
+            reducer_time_budget: Duration::from_secs(10),
+            memory_limit: 512 << 20,
+        }
     }
 }
 
@@ -69,7 +72,9 @@ pub(crate) struct RuntimeInner {
 
 impl std::fmt::Debug for HostRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HostRuntime").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("HostRuntime")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,13 +91,19 @@ impl HostRuntime {
         // Debug builds (the test suites) compile every module with an unoptimised
         // Cranelift, which halves the time a module takes to compile; the guest code
         // is then slower, which no test measures.
-        let opt_level = if cfg!(debug_assertions) { OptLevel::None } else { OptLevel::Speed };
+        let opt_level = if cfg!(debug_assertions) {
+            OptLevel::None
+        } else {
+            OptLevel::Speed
+        };
         wasm_config.cranelift_opt_level(opt_level);
         let engine = Engine::new(&wasm_config).map_err(|e| LoadError::Engine(e.to_string()))?;
         let mut linker = Linker::new(&engine);
         abi::link_imports(&mut linker).map_err(|e| LoadError::Engine(format!("cannot link the host imports: {e}")))?;
         start_epoch_ticker(&engine)?;
-        Ok(Self { inner: Arc::new(RuntimeInner { engine, linker, config }) })
+        Ok(Self {
+            inner: Arc::new(RuntimeInner { engine, linker, config }),
+        })
     }
 
     /// The limits instances of this runtime run under.
@@ -147,7 +158,10 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 impl ResourceLimiter for GuestLimits {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
-            return Err(wasmtime::Error::new(MemoryLimitExceeded { desired, limit: self.memory_limit }));
+            return Err(wasmtime::Error::new(MemoryLimitExceeded {
+                desired,
+                limit: self.memory_limit,
+            }));
         }
         Ok(true)
     }

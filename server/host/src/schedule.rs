@@ -113,7 +113,12 @@ impl Scheduler {
                 })
             })
             .collect();
-        Self { tables, typespace: def.typespace.clone(), queue: BTreeSet::new(), queued: HashMap::new() }
+        Self {
+            tables,
+            typespace: def.typespace.clone(),
+            queue: BTreeSet::new(),
+            queued: HashMap::new(),
+        }
     }
 
     /// When the next call is due, if any is queued.
@@ -148,12 +153,20 @@ impl Scheduler {
     fn schedule(&mut self, table: u32, scheduled_id: u64, at: Timestamp) {
         self.cancel(table, scheduled_id);
         self.queued.insert((table, scheduled_id), at);
-        self.queue.insert(ScheduledCall { at, table, scheduled_id });
+        self.queue.insert(ScheduledCall {
+            at,
+            table,
+            scheduled_id,
+        });
     }
 
     fn cancel(&mut self, table: u32, scheduled_id: u64) {
         if let Some(at) = self.queued.remove(&(table, scheduled_id)) {
-            self.queue.remove(&ScheduledCall { at, table, scheduled_id });
+            self.queue.remove(&ScheduledCall {
+                at,
+                table,
+                scheduled_id,
+            });
         }
     }
 
@@ -182,10 +195,21 @@ impl Scheduler {
             return;
         }
         for changes in &tx_data.tables {
-            let Some(index) = self.tables.iter().position(|t| t.name == changes.table_name) else { continue };
+            let Some(index) = self.tables.iter().position(|t| t.name == changes.table_name) else {
+                continue;
+            };
             let table = &self.tables[index];
-            let deleted: Vec<u64> = changes.deletes.iter().filter_map(|row| self.read_row(table, row)).map(|(id, _)| id).collect();
-            let inserted: Vec<(u64, ScheduleAt)> = changes.inserts.iter().filter_map(|row| self.read_row(table, row)).collect();
+            let deleted: Vec<u64> = changes
+                .deletes
+                .iter()
+                .filter_map(|row| self.read_row(table, row))
+                .map(|(id, _)| id)
+                .collect();
+            let inserted: Vec<(u64, ScheduleAt)> = changes
+                .inserts
+                .iter()
+                .filter_map(|row| self.read_row(table, row))
+                .collect();
             for id in deleted {
                 self.cancel(index as u32, id);
             }
@@ -204,9 +228,13 @@ impl Scheduler {
         self.queue.clear();
         self.queued.clear();
         for index in 0..self.tables.len() {
-            let Ok(table_id) = ds.table_id_from_name(&self.tables[index].name) else { continue };
+            let Ok(table_id) = ds.table_id_from_name(&self.tables[index].name) else {
+                continue;
+            };
             let Ok(rows) = ds.scan(table_id) else { continue };
-            let found: Vec<(u64, ScheduleAt)> = rows.filter_map(|row| self.read_row(&self.tables[index], row.bytes())).collect();
+            let found: Vec<(u64, ScheduleAt)> = rows
+                .filter_map(|row| self.read_row(&self.tables[index], row.bytes()))
+                .collect();
             for (id, at) in found {
                 let due = match at {
                     ScheduleAt::Time(t) => t,
@@ -238,7 +266,16 @@ impl Scheduler {
             ScheduleAt::Time(_) => (true, None),
             ScheduleAt::Interval(every) => (false, Some(every)),
         };
-        Some(DueRow { reducer_id, bytes, one_shot, interval, key: RowKey { index_id: index.index_id, point } })
+        Some(DueRow {
+            reducer_id,
+            bytes,
+            one_shot,
+            interval,
+            key: RowKey {
+                index_id: index.index_id,
+                point,
+            },
+        })
     }
 
     /// Deletes a scheduled row inside `tx` (a no-op if the reducer already did).

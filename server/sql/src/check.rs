@@ -6,20 +6,16 @@
 
 use crate::error::SqlError;
 use crate::lit::{convert, inline_refs, type_name};
-use crate::parse::{
-    CmpOp, SqlColumn, SqlExpr, SqlLit, SqlProjection, SqlSelect, SqlStmt, SqlTable,
-};
+use crate::parse::{CmpOp, SqlColumn, SqlExpr, SqlLit, SqlProjection, SqlSelect, SqlStmt, SqlTable};
 use crate::plan::{
-    Access, ColRef, DeletePlan, InsertPlan, JoinPlan, Operand, Plan, Predicate, Projection,
-    Relation, SelectPlan, UpdatePlan,
+    Access, ColRef, DeletePlan, InsertPlan, JoinPlan, Operand, Plan, Predicate, Projection, Relation, SelectPlan,
+    UpdatePlan,
 };
 use crate::SqlAuth;
 use spacetime_datastore::{Datastore, IndexKind, TableSchema};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::TableAccess;
-use spacetime_sats::{
-    AlgebraicType, AlgebraicValue, ColId, ProductType, ProductTypeElement, ProductValue, Typespace,
-};
+use spacetime_sats::{AlgebraicType, AlgebraicValue, ColId, ProductType, ProductTypeElement, ProductValue, Typespace};
 use std::collections::HashMap;
 use std::ops::Bound;
 
@@ -29,12 +25,7 @@ use std::ops::Bound;
 /// Unknown (or, for non-owners, private) tables, unknown columns, ambiguous or
 /// wrongly qualified names, literals that do not fit their column, DML by a
 /// non-owner, and `SET`/`SHOW`.
-pub fn check(
-    stmt: &SqlStmt,
-    auth: &SqlAuth,
-    module: &ModuleDef,
-    ds: &Datastore,
-) -> Result<Plan, SqlError> {
+pub fn check(stmt: &SqlStmt, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<Plan, SqlError> {
     let cx = Cx { auth, module, ds };
     match stmt {
         SqlStmt::Select(select) => cx.select(select).map(Plan::Select),
@@ -42,7 +33,11 @@ pub fn check(
             cx.require_owner("INSERT")?;
             cx.insert(table, columns, rows).map(Plan::Insert)
         }
-        SqlStmt::Update { table, assignments, filter } => {
+        SqlStmt::Update {
+            table,
+            assignments,
+            filter,
+        } => {
             cx.require_owner("UPDATE")?;
             let scope = cx.single_scope(table)?;
             let mut set = Vec::new();
@@ -50,20 +45,31 @@ pub fn check(
                 let c = scope.column(col)?;
                 let value = scope.literal(c, lit)?;
                 if set.iter().any(|(prev, _)| *prev == c.col) {
-                    return Err(SqlError::Name(format!("column `{col}` is assigned twice; assign each column once")));
+                    return Err(SqlError::Name(format!(
+                        "column `{col}` is assigned twice; assign each column once"
+                    )));
                 }
                 set.push((c.col, value));
             }
             let filter = filter.as_ref().map(|f| scope.predicate(f, auth)).transpose()?;
             let access = choose_access(scope.rels[0].schema, filter.as_ref());
-            Ok(Plan::Update(UpdatePlan { table: scope.relation(0), access, filter, assignments: set }))
+            Ok(Plan::Update(UpdatePlan {
+                table: scope.relation(0),
+                access,
+                filter,
+                assignments: set,
+            }))
         }
         SqlStmt::Delete { table, filter } => {
             cx.require_owner("DELETE")?;
             let scope = cx.single_scope(table)?;
             let filter = filter.as_ref().map(|f| scope.predicate(f, auth)).transpose()?;
             let access = choose_access(scope.rels[0].schema, filter.as_ref());
-            Ok(Plan::Delete(DeletePlan { table: scope.relation(0), access, filter }))
+            Ok(Plan::Delete(DeletePlan {
+                table: scope.relation(0),
+                access,
+                filter,
+            }))
         }
         SqlStmt::Set { name, .. } | SqlStmt::Show { name } => Err(SqlError::unsupported(
             format!("the variable `{name}`"),
@@ -105,10 +111,7 @@ impl<'a> Cx<'a> {
     fn table(&self, name: &str) -> Result<&'a TableSchema, SqlError> {
         let canonical = self.module.table(name).map_or(name, |t| t.name.as_str());
         let missing = || SqlError::NoSuchTable(name.to_owned());
-        let id = self
-            .ds
-            .table_id_from_name(canonical)
-            .map_err(|_| missing())?;
+        let id = self.ds.table_id_from_name(canonical).map_err(|_| missing())?;
         let schema = self.ds.table_schema(id).map_err(|_| missing())?;
         if schema.def.access == TableAccess::Private && !self.auth.is_owner() {
             return Err(missing());
@@ -145,11 +148,7 @@ impl<'a> Cx<'a> {
                 Some((a, b)) => scope.join(new, a, b)?,
             });
         }
-        let filter = s
-            .filter
-            .as_ref()
-            .map(|f| scope.predicate(f, self.auth))
-            .transpose()?;
+        let filter = s.filter.as_ref().map(|f| scope.predicate(f, self.auth)).transpose()?;
         let (projection, schema) = scope.projection(&s.projection)?;
         let access = choose_access(scope.rels[0].schema, filter.as_ref());
         let relations = (0..scope.rels.len()).map(|i| scope.relation(i)).collect();
@@ -164,12 +163,7 @@ impl<'a> Cx<'a> {
         })
     }
 
-    fn insert(
-        &self,
-        table: &str,
-        columns: &[String],
-        rows: &[Vec<SqlLit>],
-    ) -> Result<InsertPlan, SqlError> {
+    fn insert(&self, table: &str, columns: &[String], rows: &[Vec<SqlLit>]) -> Result<InsertPlan, SqlError> {
         let schema = self.table(table)?;
         let scope = Scope {
             rels: vec![ScopeRel {
@@ -270,8 +264,15 @@ impl Scope<'_> {
     fn column(&self, c: &SqlColumn) -> Result<ColRef, SqlError> {
         let rel = match &c.table {
             Some(q) => self.rels.iter().position(|r| r.reference == *q).ok_or_else(|| {
-                let names = self.rels.iter().map(|r| format!("`{}`", r.reference)).collect::<Vec<_>>().join(", ");
-                SqlError::Name(format!("unknown table or alias `{q}` in `{c}`; this statement's tables are {names}"))
+                let names = self
+                    .rels
+                    .iter()
+                    .map(|r| format!("`{}`", r.reference))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                SqlError::Name(format!(
+                    "unknown table or alias `{q}` in `{c}`; this statement's tables are {names}"
+                ))
             })?,
             None if self.rels.len() == 1 => 0,
             None => {
@@ -282,16 +283,11 @@ impl Scope<'_> {
             }
         };
         let def = &self.rels[rel].schema.def;
-        let col = def
-            .column(&c.column)
-            .ok_or_else(|| SqlError::NoSuchColumn {
-                column: c.column.clone(),
-                scope: format!("table `{}`", def.name),
-            })?;
-        Ok(ColRef {
-            rel,
-            col: col.col_id,
-        })
+        let col = def.column(&c.column).ok_or_else(|| SqlError::NoSuchColumn {
+            column: c.column.clone(),
+            scope: format!("table `{}`", def.name),
+        })?;
+        Ok(ColRef { rel, col: col.col_id })
     }
 
     fn literal(&self, c: ColRef, lit: &SqlLit) -> Result<AlgebraicValue, SqlError> {
@@ -380,13 +376,7 @@ impl Scope<'_> {
         }
     }
 
-    fn comparison(
-        &self,
-        op: CmpOp,
-        l: &SqlExpr,
-        r: &SqlExpr,
-        auth: &SqlAuth,
-    ) -> Result<Predicate, SqlError> {
+    fn comparison(&self, op: CmpOp, l: &SqlExpr, r: &SqlExpr, auth: &SqlAuth) -> Result<Predicate, SqlError> {
         let nested = || {
             SqlError::unsupported(
                 "comparing the result of a comparison",
@@ -420,11 +410,7 @@ impl Scope<'_> {
             }
             SqlExpr::Lit(lit) => Operand::Value(self.literal(c, lit)?),
             SqlExpr::Sender => {
-                if !self
-                    .resolved(c)
-                    .as_product()
-                    .is_some_and(ProductType::is_identity)
-                {
+                if !self.resolved(c).as_product().is_some_and(ProductType::is_identity) {
                     return Err(SqlError::Type(format!(
                         ":sender is an Identity, but column {} has type {}",
                         self.describe(c),
@@ -446,9 +432,7 @@ impl Scope<'_> {
             ProductType::new(
                 def.columns
                     .iter()
-                    .map(|c| {
-                        ProductTypeElement::named(&c.name, inline_refs(&c.ty, self.typespace(rel)))
-                    })
+                    .map(|c| ProductTypeElement::named(&c.name, inline_refs(&c.ty, self.typespace(rel))))
                     .collect(),
             )
         };
@@ -456,10 +440,7 @@ impl Scope<'_> {
             SqlProjection::Star if self.rels.len() > 1 => {
                 return Err(SqlError::unsupported(
                     "`SELECT *` with joins",
-                    format!(
-                        "select one table's rows: `SELECT {}.* FROM …`",
-                        self.rels[0].reference
-                    ),
+                    format!("select one table's rows: `SELECT {}.* FROM …`", self.rels[0].reference),
                 ))
             }
             SqlProjection::Star => (Projection::Relation(0), row_type(0)),
@@ -468,9 +449,7 @@ impl Scope<'_> {
                     .rels
                     .iter()
                     .position(|r| r.reference == *t)
-                    .ok_or_else(|| {
-                        SqlError::Name(format!("unknown table or alias `{t}` in `{t}.*`"))
-                    })?;
+                    .ok_or_else(|| SqlError::Name(format!("unknown table or alias `{t}` in `{t}.*`")))?;
                 (Projection::Relation(rel), row_type(rel))
             }
             SqlProjection::Count(alias) => (
@@ -553,12 +532,8 @@ pub fn choose_access(schema: &TableSchema, filter: Option<&Predicate>) -> Access
             let next = cols.get(&ix.columns[fixed]);
             let ranged = next.is_some_and(|b| b.lower.is_some() || b.upper.is_some());
             (fixed > 0 || ranged).then(|| {
-                let start = next
-                    .and_then(|b| b.lower.clone())
-                    .unwrap_or(Bound::Unbounded);
-                let end = next
-                    .and_then(|b| b.upper.clone())
-                    .unwrap_or(Bound::Unbounded);
+                let start = next.and_then(|b| b.lower.clone()).unwrap_or(Bound::Unbounded);
+                let end = next.and_then(|b| b.upper.clone()).unwrap_or(Bound::Unbounded);
                 let prefix = ix.columns[..fixed].iter().map(eq).collect();
                 (
                     fixed as u32 * 10 + u32::from(ranged),

@@ -5,9 +5,7 @@
 //! rolls back on the first error, so a statement is all or nothing.
 
 use crate::error::SqlError;
-use crate::plan::{
-    Access, DeletePlan, InsertPlan, JoinPlan, Plan, Predicate, Projection, SelectPlan, UpdatePlan,
-};
+use crate::plan::{Access, DeletePlan, InsertPlan, JoinPlan, Plan, Predicate, Projection, SelectPlan, UpdatePlan};
 use crate::{DmlStats, SqlOutcome};
 use spacetime_datastore::{Datastore, RowRef};
 use spacetime_sats::bsatn::to_vec;
@@ -61,9 +59,7 @@ fn matches(filter: Option<&Predicate>, tuple: &[&ProductValue]) -> bool {
 /// # Errors
 /// Only if the plan names tables or indexes `ds` does not have.
 pub fn select(p: &SelectPlan, ds: &Datastore) -> Result<Vec<ProductValue>, SqlError> {
-    let limit = p
-        .limit
-        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let limit = p.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut sink = Sink {
         projection: &p.projection,
         filter: p.filter.as_ref(),
@@ -80,8 +76,7 @@ pub fn select(p: &SelectPlan, ds: &Datastore) -> Result<Vec<ProductValue>, SqlEr
             }
         }
     } else {
-        let mut tuples: Vec<Vec<Rc<ProductValue>>> =
-            first.map(|r| vec![Rc::new(r.to_product_value())]).collect();
+        let mut tuples: Vec<Vec<Rc<ProductValue>>> = first.map(|r| vec![Rc::new(r.to_product_value())]).collect();
         for (i, join) in p.joins.iter().enumerate() {
             tuples = join_step(ds, p.relations[i + 1].table_id, join, tuples)?;
         }
@@ -117,8 +112,7 @@ impl Sink<'_> {
 
     fn finish(mut self) -> Vec<ProductValue> {
         if *self.projection == Projection::Count {
-            self.rows
-                .push(ProductValue::new(vec![AlgebraicValue::U64(self.count)]));
+            self.rows.push(ProductValue::new(vec![AlgebraicValue::U64(self.count)]));
         }
         self.rows.truncate(self.limit);
         self.rows

@@ -80,12 +80,7 @@ pub struct SqlOutcome {
 ///
 /// # Errors
 /// As [`execute`], except for errors that only running reveals.
-pub fn compile(
-    sql: &str,
-    auth: &SqlAuth,
-    module: &ModuleDef,
-    ds: &Datastore,
-) -> Result<plan::Plan, SqlError> {
+pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<plan::Plan, SqlError> {
     check::check(&parse::parse(sql)?, auth, module, ds)
 }
 
@@ -99,12 +94,7 @@ pub fn compile(
 /// write instead), an unknown or private table, an unknown column, a literal that does
 /// not fit its column, DML by a non-owner, or a datastore error such as a unique
 /// violation (in which case the statement changed nothing).
-pub fn execute(
-    sql: &str,
-    auth: &SqlAuth,
-    module: &ModuleDef,
-    ds: &mut Datastore,
-) -> Result<SqlOutcome, SqlError> {
+pub fn execute(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &mut Datastore) -> Result<SqlOutcome, SqlError> {
     let plan = compile(sql, auth, module, ds)?;
     execute_plan(&plan, ds)
 }

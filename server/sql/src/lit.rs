@@ -6,12 +6,8 @@
 //! variant, and `0x…` bytes, an identity, a connection id or an integer.
 
 use crate::parse::SqlLit;
-use spacetime_sats::algebraic_type::{
-    CONNECTION_ID_TAG, IDENTITY_TAG, TIMESTAMP_TAG, TIME_DURATION_TAG, UUID_TAG,
-};
-use spacetime_sats::{
-    i256, u256, AlgebraicType, AlgebraicValue, ConnectionId, Identity, Timestamp, Typespace,
-};
+use spacetime_sats::algebraic_type::{CONNECTION_ID_TAG, IDENTITY_TAG, TIMESTAMP_TAG, TIME_DURATION_TAG, UUID_TAG};
+use spacetime_sats::{i256, u256, AlgebraicType, AlgebraicValue, ConnectionId, Identity, Timestamp, Typespace};
 
 /// How deep [`inline_refs`] and [`type_name`] follow nested types.
 const MAX_DEPTH: usize = 32;
@@ -34,11 +30,7 @@ fn name_at(ty: &AlgebraicType, ts: &Typespace, depth: usize) -> String {
         AlgebraicType::Sum(s) => match s.as_option() {
             Some(inner) => format!("Option<{}>", name_at(inner, ts, depth + 1)),
             None if s.is_simple_enum() => {
-                let names = s
-                    .variants
-                    .iter()
-                    .map(|v| v.name().unwrap_or("?"))
-                    .collect::<Vec<_>>();
+                let names = s.variants.iter().map(|v| v.name().unwrap_or("?")).collect::<Vec<_>>();
                 format!("enum ({})", names.join(" | "))
             }
             None => "sum type".into(),
@@ -124,13 +116,9 @@ pub fn convert(lit: &SqlLit, ty: &AlgebraicType, ts: &Typespace) -> Result<Algeb
         (AlgebraicType::Product(p), lit) if p.special_tag().is_some() => {
             special(p.special_tag().unwrap_or_default(), lit).ok_or_else(mismatch)
         }
-        (AlgebraicType::Sum(s), SqlLit::String(name)) if s.is_simple_enum() => match s.tag_of(name)
-        {
+        (AlgebraicType::Sum(s), SqlLit::String(name)) if s.is_simple_enum() => match s.tag_of(name) {
             Some(tag) => Ok(AlgebraicValue::sum(tag, AlgebraicValue::unit())),
-            None => Err(format!(
-                "`{name}` is not a variant; expected {}",
-                expectation(ty)
-            )),
+            None => Err(format!("`{name}` is not a variant; expected {}", expectation(ty))),
         },
         _ => Err(mismatch()),
     }
@@ -146,7 +134,9 @@ fn expectation(ty: &AlgebraicType) -> &'static str {
         AlgebraicType::Product(p) => match p.special_tag() {
             Some(IDENTITY_TAG) => "an identity as 64 hex digits, e.g. 0xc200… or 'c200…'",
             Some(CONNECTION_ID_TAG) => "a connection id as 32 hex digits",
-            Some(TIMESTAMP_TAG) => "an RFC 3339 timestamp such as '2024-01-02T03:04:05Z', or microseconds since the epoch",
+            Some(TIMESTAMP_TAG) => {
+                "an RFC 3339 timestamp such as '2024-01-02T03:04:05Z', or microseconds since the epoch"
+            }
             Some(TIME_DURATION_TAG) => "a duration in microseconds",
             Some(UUID_TAG) => "a UUID such as '01234567-89ab-cdef-0123-456789abcdef'",
             _ => "no literal: values of product types cannot be written in SQL",
@@ -228,9 +218,7 @@ fn hex_bytes(h: &str) -> Result<Vec<u8>, String> {
     }
     (0..h.len())
         .step_by(2)
-        .map(|i| {
-            u8::from_str_radix(&h[i..i + 2], 16).map_err(|_| format!("0x{h} is not valid hex"))
-        })
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).map_err(|_| format!("0x{h} is not valid hex")))
         .collect()
 }
 
@@ -240,25 +228,19 @@ fn special(tag: &str, lit: &SqlLit) -> Option<AlgebraicValue> {
         (IDENTITY_TAG, SqlLit::Hex(h) | SqlLit::String(h)) => {
             one(AlgebraicValue::from(Identity::from_hex(h).ok()?.to_u256()))
         }
-        (CONNECTION_ID_TAG, SqlLit::Hex(h) | SqlLit::String(h)) => one(AlgebraicValue::U128(
-            ConnectionId::from_hex(h).ok()?.to_u128(),
-        )),
-        (TIMESTAMP_TAG, SqlLit::String(s)) => one(AlgebraicValue::I64(
-            Timestamp::parse_rfc3339(s)
-                .ok()?
-                .to_micros_since_unix_epoch(),
-        )),
-        (TIMESTAMP_TAG | TIME_DURATION_TAG, SqlLit::Number(n)) => {
-            one(AlgebraicValue::I64(n.parse().ok()?))
+        (CONNECTION_ID_TAG, SqlLit::Hex(h) | SqlLit::String(h)) => {
+            one(AlgebraicValue::U128(ConnectionId::from_hex(h).ok()?.to_u128()))
         }
+        (TIMESTAMP_TAG, SqlLit::String(s)) => one(AlgebraicValue::I64(
+            Timestamp::parse_rfc3339(s).ok()?.to_micros_since_unix_epoch(),
+        )),
+        (TIMESTAMP_TAG | TIME_DURATION_TAG, SqlLit::Number(n)) => one(AlgebraicValue::I64(n.parse().ok()?)),
         (UUID_TAG, SqlLit::String(s) | SqlLit::Hex(s)) => {
             let digits = s.replace('-', "");
             if digits.len() != 32 {
                 return None;
             }
-            one(AlgebraicValue::U128(
-                u128::from_str_radix(&digits, 16).ok()?,
-            ))
+            one(AlgebraicValue::U128(u128::from_str_radix(&digits, 16).ok()?))
         }
         _ => None,
     }
@@ -314,10 +296,7 @@ mod tests {
             Ok(expected.clone())
         );
         assert_eq!(
-            conv(
-                SqlLit::String(format!("0x{hex}")),
-                AlgebraicType::identity()
-            ),
+            conv(SqlLit::String(format!("0x{hex}")), AlgebraicType::identity()),
             Ok(expected)
         );
         let ts = conv(
@@ -325,16 +304,10 @@ mod tests {
             AlgebraicType::timestamp(),
         )
         .unwrap();
-        assert_eq!(
-            ts,
-            AlgebraicValue::product(vec![AlgebraicValue::I64(1_000_000)])
-        );
-        assert!(conv(
-            SqlLit::String("yesterday".into()),
-            AlgebraicType::timestamp()
-        )
-        .unwrap_err()
-        .contains("RFC 3339"));
+        assert_eq!(ts, AlgebraicValue::product(vec![AlgebraicValue::I64(1_000_000)]));
+        assert!(conv(SqlLit::String("yesterday".into()), AlgebraicType::timestamp())
+            .unwrap_err()
+            .contains("RFC 3339"));
         let e = AlgebraicType::simple_enum(["Red", "Green"]);
         assert_eq!(
             conv(SqlLit::String("Green".into()), e.clone()),

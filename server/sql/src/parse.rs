@@ -8,10 +8,9 @@
 
 use crate::error::SqlError;
 use sqlparser::ast::{
-    self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
-    JoinConstraint, JoinOperator, LimitClause, ObjectName, ObjectNamePart, Query, Select,
-    SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, TableFactor, TableWithJoins,
-    UnaryOperator, Value, WildcardAdditionalOptions,
+    self, BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, JoinConstraint,
+    JoinOperator, LimitClause, ObjectName, ObjectNamePart, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator, Value, WildcardAdditionalOptions,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -208,12 +207,7 @@ pub enum SqlExpr {
 /// [`SqlError::Parse`] for text that is not SQL; [`SqlError::Unsupported`] for empty
 /// input, several statements, or anything outside the subset.
 pub fn parse(sql: &str) -> Result<SqlStmt, SqlError> {
-    let empty = || {
-        SqlError::unsupported(
-            "an empty query",
-            "write one statement, such as `SELECT * FROM t`",
-        )
-    };
+    let empty = || SqlError::unsupported("an empty query", "write one statement, such as `SELECT * FROM t`");
     if sql.trim().trim_end_matches(';').trim().is_empty() {
         return Err(empty());
     }
@@ -233,9 +227,7 @@ pub fn parse(sql: &str) -> Result<SqlStmt, SqlError> {
 }
 
 fn strip_parser_prefix(msg: &str) -> String {
-    msg.strip_prefix("sql parser error: ")
-        .unwrap_or(msg)
-        .to_owned()
+    msg.strip_prefix("sql parser error: ").unwrap_or(msg).to_owned()
 }
 
 fn statement(stmt: Statement) -> Result<SqlStmt, SqlError> {
@@ -347,12 +339,7 @@ fn query(q: Query) -> Result<SqlSelect, SqlError> {
                 "run each SELECT on its own",
             ))
         }
-        SetExpr::Query(_) => {
-            return Err(SqlError::unsupported(
-                "subqueries",
-                "query the table directly",
-            ))
-        }
+        SetExpr::Query(_) => return Err(SqlError::unsupported("subqueries", "query the table directly")),
         SetExpr::Values(_) => {
             return Err(SqlError::unsupported(
                 "a bare VALUES list",
@@ -379,12 +366,7 @@ fn limit_value(e: &Expr) -> Result<u64, SqlError> {
         },
         _ => None,
     }
-    .ok_or_else(|| {
-        SqlError::unsupported(
-            format!("LIMIT {e}"),
-            "LIMIT takes a non-negative integer literal",
-        )
-    })
+    .ok_or_else(|| SqlError::unsupported(format!("LIMIT {e}"), "LIMIT takes a non-negative integer literal"))
 }
 
 fn select_body(s: Select) -> Result<SqlSelect, SqlError> {
@@ -448,10 +430,7 @@ fn select_body(s: Select) -> Result<SqlSelect, SqlError> {
         .into_iter()
         .map(|j| {
             if j.global {
-                return Err(SqlError::unsupported(
-                    "GLOBAL joins",
-                    "write `JOIN t ON a.x = t.y`",
-                ));
+                return Err(SqlError::unsupported("GLOBAL joins", "write `JOIN t ON a.x = t.y`"));
             }
             let constraint = match j.join_operator {
                 JoinOperator::Join(c) | JoinOperator::Inner(c) => c,
@@ -550,10 +529,7 @@ fn table_factor(t: TableFactor) -> Result<SqlTable, SqlError> {
                 alias,
             })
         }
-        TableFactor::Derived { .. } => Err(SqlError::unsupported(
-            "subqueries in FROM",
-            "query the table directly",
-        )),
+        TableFactor::Derived { .. } => Err(SqlError::unsupported("subqueries in FROM", "query the table directly")),
         other => Err(SqlError::unsupported(
             format!("`{other}` in FROM"),
             "name a table: `FROM t [AS a]`",
@@ -587,9 +563,7 @@ fn column_from_parts(name: &ObjectName) -> Result<SqlColumn, SqlError> {
         .iter()
         .map(|p| match p {
             ObjectNamePart::Identifier(i) => Ok(i.value.clone()),
-            ObjectNamePart::Function(_) => {
-                Err(SqlError::unsupported(format!("`{name}`"), "name a column"))
-            }
+            ObjectNamePart::Function(_) => Err(SqlError::unsupported(format!("`{name}`"), "name a column")),
         })
         .collect::<Result<Vec<_>, _>>()?;
     columns_from_idents(idents, &name.to_string())
@@ -616,12 +590,7 @@ fn columns_from_idents(mut idents: Vec<String>, text: &str) -> Result<SqlColumn,
 }
 
 fn projection(items: Vec<SelectItem>) -> Result<SqlProjection, SqlError> {
-    let mixed = || {
-        SqlError::unsupported(
-            "mixing `*` with other items",
-            "select `*`, `t.*`, or a list of columns",
-        )
-    };
+    let mixed = || SqlError::unsupported("mixing `*` with other items", "select `*`, `t.*`, or a list of columns");
     let plain = |opts: &WildcardAdditionalOptions| {
         opts.opt_ilike.is_none()
             && opts.opt_exclude.is_none()
@@ -634,16 +603,9 @@ fn projection(items: Vec<SelectItem>) -> Result<SqlProjection, SqlError> {
     for item in items {
         match item {
             SelectItem::Wildcard(opts) if plain(&opts) => {
-                return if n == 1 {
-                    Ok(SqlProjection::Star)
-                } else {
-                    Err(mixed())
-                };
+                return if n == 1 { Ok(SqlProjection::Star) } else { Err(mixed()) };
             }
-            SelectItem::QualifiedWildcard(
-                SelectItemQualifiedWildcardKind::ObjectName(name),
-                opts,
-            ) if plain(&opts) => {
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), opts) if plain(&opts) => {
                 return if n == 1 {
                     Ok(SqlProjection::TableStar(object_name(&name)?))
                 } else {
@@ -724,10 +686,7 @@ fn is_count_star(e: &Expr) -> Result<bool, SqlError> {
         FunctionArguments::List(list) => {
             list.duplicate_treatment.is_none()
                 && list.clauses.is_empty()
-                && matches!(
-                    &list.args[..],
-                    [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]
-                )
+                && matches!(&list.args[..], [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)])
         }
         _ => false,
     };
@@ -758,19 +717,15 @@ fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
             table: None,
             column: ident.value.clone(),
         })),
-        Expr::CompoundIdentifier(idents) => columns_from_idents(
-            idents.iter().map(|i| i.value.clone()).collect(),
-            &e.to_string(),
-        )
-        .map(SqlExpr::Column),
+        Expr::CompoundIdentifier(idents) => {
+            columns_from_idents(idents.iter().map(|i| i.value.clone()).collect(), &e.to_string()).map(SqlExpr::Column)
+        }
         Expr::Value(v) => value(&v.value, e),
         Expr::UnaryOp {
             op: UnaryOperator::Minus,
             expr: inner,
         } => match expr(inner)? {
-            SqlExpr::Lit(SqlLit::Number(n)) if !n.starts_with('-') => {
-                Ok(SqlExpr::Lit(SqlLit::Number(format!("-{n}"))))
-            }
+            SqlExpr::Lit(SqlLit::Number(n)) if !n.starts_with('-') => Ok(SqlExpr::Lit(SqlLit::Number(format!("-{n}")))),
             _ => Err(SqlError::unsupported(
                 format!("`{e}`"),
                 "arithmetic is not supported; write a literal such as `-5`",
@@ -781,26 +736,18 @@ fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
             expr: inner,
         } => match expr(inner)? {
             lit @ SqlExpr::Lit(SqlLit::Number(_)) => Ok(lit),
-            _ => Err(SqlError::unsupported(
-                format!("`{e}`"),
-                "write a literal such as `5`",
-            )),
+            _ => Err(SqlError::unsupported(format!("`{e}`"), "write a literal such as `5`")),
         },
         Expr::UnaryOp {
-            op: UnaryOperator::Not,
-            ..
+            op: UnaryOperator::Not, ..
         } => Err(SqlError::unsupported(
             "NOT",
             "negate the comparison instead, e.g. `a <> 1` for `NOT a = 1`",
         )),
         Expr::BinaryOp { left, op, right } => {
             let cmp = match op {
-                BinaryOperator::And => {
-                    return Ok(SqlExpr::And(Box::new(expr(left)?), Box::new(expr(right)?)))
-                }
-                BinaryOperator::Or => {
-                    return Ok(SqlExpr::Or(Box::new(expr(left)?), Box::new(expr(right)?)))
-                }
+                BinaryOperator::And => return Ok(SqlExpr::And(Box::new(expr(left)?), Box::new(expr(right)?))),
+                BinaryOperator::Or => return Ok(SqlExpr::Or(Box::new(expr(left)?), Box::new(expr(right)?))),
                 BinaryOperator::Eq => CmpOp::Eq,
                 BinaryOperator::NotEq => CmpOp::Ne,
                 BinaryOperator::Lt => CmpOp::Lt,
@@ -824,38 +771,27 @@ fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
                     ))
                 }
             };
-            Ok(SqlExpr::Cmp(
-                cmp,
-                Box::new(expr(left)?),
-                Box::new(expr(right)?),
-            ))
+            Ok(SqlExpr::Cmp(cmp, Box::new(expr(left)?), Box::new(expr(right)?)))
         }
         Expr::IsNull(_) | Expr::IsNotNull(_) => Err(SqlError::unsupported(
             "IS [NOT] NULL",
             "columns are never NULL; compare the column with a value instead",
         )),
-        Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => {
-            Err(SqlError::unsupported(
-                "LIKE",
-                "compare with `=`, or fetch the rows and match them in the client",
-            ))
-        }
-        Expr::InList { .. } => Err(SqlError::unsupported("IN (…)", "write `a = 1 OR a = 2`")),
-        Expr::Between { .. } => Err(SqlError::unsupported(
-            "BETWEEN",
-            "write `a >= low AND a <= high`",
+        Expr::Like { .. } | Expr::ILike { .. } | Expr::SimilarTo { .. } => Err(SqlError::unsupported(
+            "LIKE",
+            "compare with `=`, or fetch the rows and match them in the client",
         )),
-        Expr::InSubquery { .. } | Expr::Subquery(_) | Expr::Exists { .. } => Err(
-            SqlError::unsupported("subqueries", "use a join: `FROM a JOIN b ON a.x = b.y`"),
-        ),
+        Expr::InList { .. } => Err(SqlError::unsupported("IN (…)", "write `a = 1 OR a = 2`")),
+        Expr::Between { .. } => Err(SqlError::unsupported("BETWEEN", "write `a >= low AND a <= high`")),
+        Expr::InSubquery { .. } | Expr::Subquery(_) | Expr::Exists { .. } => Err(SqlError::unsupported(
+            "subqueries",
+            "use a join: `FROM a JOIN b ON a.x = b.y`",
+        )),
         Expr::Function(_) => Err(SqlError::unsupported(
             format!("the function call `{e}`"),
             "compare columns with literals",
         )),
-        Expr::Case { .. } => Err(SqlError::unsupported(
-            "CASE",
-            "filter with AND/OR comparisons",
-        )),
+        Expr::Case { .. } => Err(SqlError::unsupported("CASE", "filter with AND/OR comparisons")),
         Expr::Cast { .. } => Err(SqlError::unsupported(
             "CAST",
             "write the literal in the column's type; it is converted for you",
@@ -880,12 +816,7 @@ fn value(v: &Value, e: &Expr) -> Result<SqlExpr, SqlError> {
                 "write the value inline; the only parameter is `:sender`",
             ))
         }
-        Value::Null => {
-            return Err(SqlError::unsupported(
-                "NULL",
-                "columns are never NULL; write a value",
-            ))
-        }
+        Value::Null => return Err(SqlError::unsupported("NULL", "columns are never NULL; write a value")),
         Value::DoubleQuotedString(_) => {
             return Err(SqlError::unsupported(
                 format!("`{e}`"),
@@ -945,10 +876,7 @@ fn insert(ins: ast::Insert) -> Result<SqlStmt, SqlError> {
     let table = match table {
         ast::TableObject::TableName(name) => object_name(&name)?,
         ast::TableObject::TableFunction(_) => {
-            return Err(SqlError::unsupported(
-                "INSERT into a function",
-                "insert into a table",
-            ))
+            return Err(SqlError::unsupported("INSERT into a function", "insert into a table"))
         }
     };
     let values = match source.map(|q| *q.body) {
@@ -992,12 +920,7 @@ fn delete(d: ast::Delete) -> Result<SqlStmt, SqlError> {
         order_by,
         limit,
     } = d;
-    if !tables.is_empty()
-        || using.is_some()
-        || returning.is_some()
-        || !order_by.is_empty()
-        || limit.is_some()
-    {
+    if !tables.is_empty() || using.is_some() || returning.is_some() || !order_by.is_empty() || limit.is_some() {
         return Err(SqlError::unsupported(
             "this form of DELETE",
             "write `DELETE FROM t [WHERE …]`",

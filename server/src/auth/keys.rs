@@ -21,7 +21,9 @@ pub enum KeyError {
         source: std::io::Error,
     },
     /// A key file is not a P-256 key in PEM form.
-    #[error("key file {path} is not a P-256 {what} in PEM form ({detail}); delete both key files to have new ones created")]
+    #[error(
+        "key file {path} is not a P-256 {what} in PEM form ({detail}); delete both key files to have new ones created"
+    )]
     BadPem {
         /// The file.
         path: PathBuf,
@@ -39,7 +41,9 @@ pub enum KeyError {
         missing: PathBuf,
     },
     /// The public key file belongs to another private key.
-    #[error("public key {public} does not belong to private key {private}; delete both to have a new key pair created")]
+    #[error(
+        "public key {public} does not belong to private key {private}; delete both to have a new key pair created"
+    )]
     Mismatch {
         /// The public key file.
         public: PathBuf,
@@ -67,7 +71,11 @@ impl JwtKeys {
         let public_pem = verifying
             .to_public_key_pem(LineEnding::LF)
             .expect("encoding a valid P-256 public key as SPKI PEM cannot fail");
-        Self { signing, verifying, public_pem }
+        Self {
+            signing,
+            verifying,
+            public_pem,
+        }
     }
 
     /// Loads the pair from `private` and `public`, or creates both files if neither exists.
@@ -83,20 +91,33 @@ impl JwtKeys {
                 keys.write(private, public)?;
                 Ok(keys)
             }
-            (true, false) => Err(KeyError::HalfPair { present: private.to_owned(), missing: public.to_owned() }),
-            (false, true) => Err(KeyError::HalfPair { present: public.to_owned(), missing: private.to_owned() }),
+            (true, false) => Err(KeyError::HalfPair {
+                present: private.to_owned(),
+                missing: public.to_owned(),
+            }),
+            (false, true) => Err(KeyError::HalfPair {
+                present: public.to_owned(),
+                missing: private.to_owned(),
+            }),
         }
     }
 
     fn load(private: &Path, public: &Path) -> Result<Self, KeyError> {
         let private_pem = read(private)?;
         let signing = SigningKey::from_pkcs8_pem(&private_pem)
-            .or_else(|e| p256::SecretKey::from_sec1_pem(&private_pem).map(SigningKey::from).map_err(|_| e))
+            .or_else(|e| {
+                p256::SecretKey::from_sec1_pem(&private_pem)
+                    .map(SigningKey::from)
+                    .map_err(|_| e)
+            })
             .map_err(|e| bad_pem(private, "private key", e))?;
         let public_pem = read(public)?;
         let verifying = VerifyingKey::from_public_key_pem(&public_pem).map_err(|e| bad_pem(public, "public key", e))?;
         if verifying != *signing.verifying_key() {
-            return Err(KeyError::Mismatch { public: public.to_owned(), private: private.to_owned() });
+            return Err(KeyError::Mismatch {
+                public: public.to_owned(),
+                private: private.to_owned(),
+            });
         }
         Ok(Self::from_signing(signing))
     }
@@ -108,11 +129,20 @@ impl JwtKeys {
             .expect("encoding a valid P-256 secret key as PKCS#8 PEM cannot fail");
         for path in [private, public] {
             if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir).map_err(|source| KeyError::Io { path: dir.to_owned(), source })?;
+                fs::create_dir_all(dir).map_err(|source| KeyError::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?;
             }
         }
-        write_private(private, private_pem.as_bytes()).map_err(|source| KeyError::Io { path: private.to_owned(), source })?;
-        fs::write(public, &self.public_pem).map_err(|source| KeyError::Io { path: public.to_owned(), source })
+        write_private(private, private_pem.as_bytes()).map_err(|source| KeyError::Io {
+            path: private.to_owned(),
+            source,
+        })?;
+        fs::write(public, &self.public_pem).map_err(|source| KeyError::Io {
+            path: public.to_owned(),
+            source,
+        })
     }
 
     /// The key that signs tokens.
@@ -132,11 +162,18 @@ impl JwtKeys {
 }
 
 fn read(path: &Path) -> Result<String, KeyError> {
-    fs::read_to_string(path).map_err(|source| KeyError::Io { path: path.to_owned(), source })
+    fs::read_to_string(path).map_err(|source| KeyError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn bad_pem(path: &Path, what: &'static str, e: impl std::fmt::Display) -> KeyError {
-    KeyError::BadPem { path: path.to_owned(), what, detail: e.to_string() }
+    KeyError::BadPem {
+        path: path.to_owned(),
+        what,
+        detail: e.to_string(),
+    }
 }
 
 /// Writes a secret readable by its owner only.

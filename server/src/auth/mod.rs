@@ -20,8 +20,16 @@ mod tests {
     #[test]
     fn identities_match_upstream_vectors() {
         let cases = [
-            ("localhost", "alice", "c20035600353a2e93544d898c6ed0eac323e200c0468300f22958f8b472a265d"),
-            ("https://auth.example", "user-42", "c2008a9d9352c45ecf8b43a5291704f9ac4384a30d4a22501812ea1b68da5cfa"),
+            (
+                "localhost",
+                "alice",
+                "c20035600353a2e93544d898c6ed0eac323e200c0468300f22958f8b472a265d",
+            ),
+            (
+                "https://auth.example",
+                "user-42",
+                "c2008a9d9352c45ecf8b43a5291704f9ac4384a30d4a22501812ea1b68da5cfa",
+            ),
         ];
         for (iss, sub, hex) in cases {
             assert_eq!(Identity::from_claims(iss, sub).to_hex(), hex, "{iss}|{sub}");

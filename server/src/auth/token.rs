@@ -24,7 +24,9 @@ const MAX_CLAIM_LEN: usize = 128;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     /// Not a JWT at all (wrong shape, bad base64, bad JSON, unknown algorithm).
-    #[error("malformed token: {0}; send the token exactly as the server issued it, as `Authorization: Bearer <token>`")]
+    #[error(
+        "malformed token: {0}; send the token exactly as the server issued it, as `Authorization: Bearer <token>`"
+    )]
     Malformed(String),
     /// Well-formed but not signed by this server's key.
     #[error("Authorization failed: token not signed by this instance")]
@@ -98,7 +100,11 @@ pub fn sign(keys: &JwtKeys, claims: &TokenClaims) -> String {
 pub fn mint(keys: &JwtKeys) -> Caller {
     let claims = TokenClaims::new(LOCAL_ISSUER, &random_subject());
     let token = sign(keys, &claims);
-    Caller { identity: claims.identity(), token, claims }
+    Caller {
+        identity: claims.identity(),
+        token,
+        claims,
+    }
 }
 
 /// Checks `token` against the server's key and its claims.
@@ -109,7 +115,10 @@ pub fn mint(keys: &JwtKeys) -> Caller {
 pub fn verify(keys: &JwtKeys, token: &str) -> Result<Caller, TokenError> {
     let parts: Vec<&str> = token.split('.').collect();
     let [header, payload, signature] = parts[..] else {
-        return Err(TokenError::Malformed(format!("a JWT has 3 dot-separated parts, this one has {}", parts.len())));
+        return Err(TokenError::Malformed(format!(
+            "a JWT has 3 dot-separated parts, this one has {}",
+            parts.len()
+        )));
     };
     let header: Map<String, Value> = decode_json(header, "header")?;
     match header.get("alg").and_then(Value::as_str) {
@@ -118,7 +127,11 @@ pub fn verify(keys: &JwtKeys, token: &str) -> Result<Caller, TokenError> {
         Some("RS256" | "HS256" | "ES384" | "RS384" | "RS512" | "PS256" | "EdDSA") => {
             return Err(TokenError::NotSignedByThisInstance)
         }
-        Some(other) => return Err(TokenError::Malformed(format!("unsupported algorithm {other:?}; tokens use ES256"))),
+        Some(other) => {
+            return Err(TokenError::Malformed(format!(
+                "unsupported algorithm {other:?}; tokens use ES256"
+            )))
+        }
         None => return Err(TokenError::Malformed("the header has no \"alg\"".into())),
     }
     let signature = decode_b64(signature, "signature")?;
@@ -142,14 +155,20 @@ pub fn verify(keys: &JwtKeys, token: &str) -> Result<Caller, TokenError> {
             claims.hex_identity
         )));
     }
-    Ok(Caller { identity, token: token.to_owned(), claims })
+    Ok(Caller {
+        identity,
+        token: token.to_owned(),
+        claims,
+    })
 }
 
 fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError> {
     let required = |name: &str| -> Result<String, TokenError> {
         let value = payload.get(name).and_then(Value::as_str).unwrap_or_default();
         if value.is_empty() || value.len() > MAX_CLAIM_LEN {
-            return Err(TokenError::InvalidClaims(format!("\"{name}\" must be a non-empty string of at most {MAX_CLAIM_LEN} bytes")));
+            return Err(TokenError::InvalidClaims(format!(
+                "\"{name}\" must be a non-empty string of at most {MAX_CLAIM_LEN} bytes"
+            )));
         }
         Ok(value.to_owned())
     };
@@ -159,7 +178,11 @@ fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError>
         Some(Value::String(hex)) => Identity::from_hex(hex)
             .map_err(|e| TokenError::InvalidClaims(e.to_string()))?
             .to_hex(),
-        Some(_) => return Err(TokenError::InvalidClaims("\"hex_identity\" must be a hex string".into())),
+        Some(_) => {
+            return Err(TokenError::InvalidClaims(
+                "\"hex_identity\" must be a hex string".into(),
+            ))
+        }
     };
     let aud = match payload.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
@@ -167,7 +190,14 @@ fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError>
         _ => Vec::new(),
     };
     let number = |name: &str| payload.get(name).and_then(Value::as_i64);
-    Ok(TokenClaims { hex_identity: hex_identity.to_string(), sub, iss, aud, iat: number("iat").unwrap_or(0), exp: number("exp") })
+    Ok(TokenClaims {
+        hex_identity: hex_identity.to_string(),
+        sub,
+        iss,
+        aud,
+        iat: number("iat").unwrap_or(0),
+        exp: number("exp"),
+    })
 }
 
 fn decode_b64(part: &str, what: &str) -> Result<Vec<u8>, TokenError> {
@@ -216,7 +246,10 @@ mod tests {
     #[test]
     fn a_token_from_another_key_is_not_signed_by_this_instance() {
         let token = mint(&JwtKeys::generate()).token;
-        assert_eq!(verify(&JwtKeys::generate(), &token), Err(TokenError::NotSignedByThisInstance));
+        assert_eq!(
+            verify(&JwtKeys::generate(), &token),
+            Err(TokenError::NotSignedByThisInstance)
+        );
     }
 
     #[test]
@@ -229,7 +262,10 @@ mod tests {
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
         let forged = TokenClaims::new(LOCAL_ISSUER, "someone-else");
         parts[1] = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&forged).unwrap());
-        assert_eq!(verify(&keys, &parts.join(".")), Err(TokenError::NotSignedByThisInstance));
+        assert_eq!(
+            verify(&keys, &parts.join(".")),
+            Err(TokenError::NotSignedByThisInstance)
+        );
     }
 
     #[test]
@@ -241,6 +277,9 @@ mod tests {
 
         let mut claims = TokenClaims::new(LOCAL_ISSUER, "x");
         claims.hex_identity = Identity::from_claims(LOCAL_ISSUER, "y").to_hex().to_string();
-        assert!(matches!(verify(&keys, &sign(&keys, &claims)), Err(TokenError::InvalidClaims(_))));
+        assert!(matches!(
+            verify(&keys, &sign(&keys, &claims)),
+            Err(TokenError::InvalidClaims(_))
+        ));
     }
 }

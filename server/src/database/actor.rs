@@ -12,29 +12,44 @@ use super::{log_system, LogForwarder};
 use crate::durability::{self, DatabaseLog, RestoreError, StorageConfig};
 use crate::logs::ModuleLogs;
 use crate::program_store::ProgramHash;
-use spacetime_commitlog::DurableOffset;
 use crate::subscription::{ActorCx, ClientCommand, SubscriptionManager};
+use spacetime_commitlog::DurableOffset;
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::{LoadError, LogLevel, ModuleInstance, ModuleProgram, ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, ProductType, ReducerId, Timestamp};
-use std::sync::{mpsc, Arc, RwLock};
 use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
+use std::sync::{mpsc, Arc, RwLock};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// What the actor is asked to do.
 pub(super) enum Command {
     /// An HTTP reducer call: connect, call, disconnect.
-    Call { caller: Identity, target: ReducerTarget, args: Vec<u8>, reply: oneshot::Sender<Logged<CallResult>> },
+    Call {
+        caller: Identity,
+        target: ReducerTarget,
+        args: Vec<u8>,
+        reply: oneshot::Sender<Logged<CallResult>>,
+    },
     /// An HTTP SQL statement: connect, run, disconnect.
-    Sql { caller: Identity, sql: String, reply: oneshot::Sender<Logged<SqlResult>> },
+    Sql {
+        caller: Identity,
+        sql: String,
+        reply: oneshot::Sender<Logged<SqlResult>>,
+    },
     /// A WebSocket client's request (connect, message, disconnect).
     Client(ClientCommand),
     /// Replace the module, keeping the data.
-    Update { program: ModuleProgram, hash: ProgramHash, reply: oneshot::Sender<Logged<Result<(), String>>> },
+    Update {
+        program: ModuleProgram,
+        hash: ProgramHash,
+        reply: oneshot::Sender<Logged<Result<(), String>>>,
+    },
     /// Take a snapshot now; the reply carries its tx offset once it is written.
-    Snapshot { reply: oneshot::Sender<Result<u64, String>> },
+    Snapshot {
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
     /// Stop after the commands before this one.
     Shutdown,
 }
@@ -150,7 +165,15 @@ impl Actor {
             }
             None => (None, true),
         };
-        let mut actor = Self { owner, current, datastore, instance, logs, log, subscriptions: SubscriptionManager::default() };
+        let mut actor = Self {
+            owner,
+            current,
+            datastore,
+            instance,
+            logs,
+            log,
+            subscriptions: SubscriptionManager::default(),
+        };
         if fresh {
             if let Some(outcome) = actor.instance.call_init(&mut actor.datastore, owner, Timestamp::now()) {
                 let tx = outcome.result.map_err(StartError::Init)?;
@@ -159,8 +182,10 @@ impl Actor {
             // Marks the database initialized even if `init` wrote nothing, so a
             // restart never runs it again.
             if let Some(log) = &mut actor.log {
-                log.append_created().map_err(|e| StartError::Restore(Box::new(e.into())))?;
-                log.append_module(hash).map_err(|e| StartError::Restore(Box::new(e.into())))?;
+                log.append_created()
+                    .map_err(|e| StartError::Restore(Box::new(e.into())))?;
+                log.append_module(hash)
+                    .map_err(|e| StartError::Restore(Box::new(e.into())))?;
             }
         } else {
             if let Some(log) = &mut actor.log {
@@ -179,7 +204,10 @@ impl Actor {
         if stale.is_empty() {
             return;
         }
-        let message = format!("running client_disconnected for {} client(s) connected before the restart", stale.len());
+        let message = format!(
+            "running client_disconnected for {} client(s) connected before the restart",
+            stale.len()
+        );
         log::info!("{message}");
         log_system(&self.logs, LogLevel::Info, None, message);
         for (identity, connection_id) in stale {
@@ -190,7 +218,13 @@ impl Actor {
     /// Whether connections must be logged: only a `client_disconnected` reducer needs
     /// to run for clients a crash cut off.
     fn tracks_clients(&self) -> bool {
-        self.log.is_some() && self.instance.program().module_def().lifecycle_reducer(Lifecycle::OnDisconnect).is_some()
+        self.log.is_some()
+            && self
+                .instance
+                .program()
+                .module_def()
+                .lifecycle_reducer(Lifecycle::OnDisconnect)
+                .is_some()
     }
 
     /// Logs that a client's connection was accepted.
@@ -224,7 +258,10 @@ impl Actor {
 
     /// Wraps a reply with the offset it must wait for.
     fn logged<T>(&self, value: T) -> Logged<T> {
-        Logged { value, offset: self.last_offset() }
+        Logged {
+            value,
+            offset: self.last_offset(),
+        }
     }
 
     /// The offset of the last record appended to the log.
@@ -240,7 +277,11 @@ impl Actor {
         self.subscriptions.defer_sends();
         let mut handled = 0;
         loop {
-            let queued = if handled < MAX_RUN { commands.try_recv().ok() } else { None };
+            let queued = if handled < MAX_RUN {
+                commands.try_recv().ok()
+            } else {
+                None
+            };
             let next = match queued {
                 Some(command) => Ok(command),
                 None => {
@@ -276,7 +317,12 @@ impl Actor {
 
     fn handle(&mut self, command: Command) {
         match command {
-            Command::Call { caller, target, args, reply } => {
+            Command::Call {
+                caller,
+                target,
+                args,
+                reply,
+            } => {
                 let result = self.http_call(caller, &target, &args);
                 // The caller may have gone away; the call still happened.
                 let _ = reply.send(self.logged(result));
@@ -295,11 +341,21 @@ impl Actor {
                     ClientCommand::Connect { client, token, reply } => {
                         let (ours, accepted) = oneshot::channel();
                         connecting = Some((client.identity, client.connection_id, accepted, reply));
-                        ClientCommand::Connect { client, token, reply: ours }
+                        ClientCommand::Connect {
+                            client,
+                            token,
+                            reply: ours,
+                        }
                     }
-                    ClientCommand::Disconnect { identity, connection_id } => {
+                    ClientCommand::Disconnect {
+                        identity,
+                        connection_id,
+                    } => {
                         disconnecting = Some((identity, connection_id));
-                        ClientCommand::Disconnect { identity, connection_id }
+                        ClientCommand::Disconnect {
+                            identity,
+                            connection_id,
+                        }
                     }
                     other => other,
                 };
@@ -314,7 +370,9 @@ impl Actor {
                 // so their messages carry their log offsets.
                 self.subscriptions.handle(command, &mut cx);
                 if let Some((identity, connection_id, mut accepted, reply)) = connecting {
-                    let result = accepted.try_recv().unwrap_or_else(|_| Err("the database did not answer the connect".into()));
+                    let result = accepted
+                        .try_recv()
+                        .unwrap_or_else(|_| Err("the database did not answer the connect".into()));
                     if result.is_ok() {
                         self.note_connected(identity, connection_id);
                     }
@@ -332,7 +390,7 @@ impl Actor {
                 Some(log) => log.snapshot_now(&self.datastore, reply),
                 None => {
                     let _ = reply.send(Err(
-                        "the server runs with --in-memory: this database has no commit log to snapshot".into()
+                        "the server runs with --in-memory: this database has no commit log to snapshot".into(),
                     ));
                 }
             },
@@ -344,7 +402,9 @@ impl Actor {
     fn run_due(&mut self) {
         let now = Timestamp::now();
         for call in self.instance.take_due(now) {
-            let Some(ran) = self.instance.call_scheduled(&mut self.datastore, call, now) else { continue };
+            let Some(ran) = self.instance.call_scheduled(&mut self.datastore, call, now) else {
+                continue;
+            };
             for tx in ran.outcome.committed().into_iter().chain(&ran.cleanup) {
                 self.committed(tx);
             }
@@ -361,7 +421,10 @@ impl Actor {
     /// module's message if it refuses.
     fn connect(&mut self, caller: Identity) -> Result<ConnectionId, String> {
         let connection_id = random_connection_id();
-        if let Some(outcome) = self.instance.client_connected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
+        if let Some(outcome) =
+            self.instance
+                .client_connected(&mut self.datastore, caller, connection_id, Timestamp::now())
+        {
             match outcome.result {
                 Err(e) => {
                     self.log_failure("client_connected", &e);
@@ -376,7 +439,10 @@ impl Actor {
 
     /// Runs `client_disconnected`; a failure is logged and does not matter otherwise.
     fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
-        if let Some(outcome) = self.instance.client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now()) {
+        if let Some(outcome) =
+            self.instance
+                .client_disconnected(&mut self.datastore, caller, connection_id, Timestamp::now())
+        {
             match outcome.result {
                 Err(e) => self.log_failure("client_disconnected", &e),
                 Ok(tx) => self.committed(&tx),
@@ -420,7 +486,10 @@ impl Actor {
             Err(message) => return SqlResult::Rejected(message),
         };
         let start = Instant::now();
-        let auth = SqlAuth { caller, owner: self.owner };
+        let auth = SqlAuth {
+            caller,
+            owner: self.owner,
+        };
         let program = self.instance.program().clone();
         let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut self.datastore);
         let duration = start.elapsed();
@@ -458,7 +527,11 @@ impl Actor {
     }
 
     fn reducer_name(&self, id: ReducerId) -> String {
-        self.instance.program().module_def().reducer_by_id(id).map_or_else(|| format!("#{}", id.0), |r| r.name.clone())
+        self.instance
+            .program()
+            .module_def()
+            .reducer_by_id(id)
+            .map_or_else(|| format!("#{}", id.0), |r| r.name.clone())
     }
 
     /// Records a failed reducer in the module log. A panic's message is already there

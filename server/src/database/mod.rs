@@ -8,8 +8,8 @@ mod schema_change;
 pub use actor::{CallResult, ReducerTarget, SqlResult, StartError};
 
 use crate::logs::{system_record, ModuleLogs};
-use actor::{Actor, Command, Logged};
 pub(crate) use actor::random_connection_id;
+use actor::{Actor, Command, Logged};
 use spacetime_commitlog::DurableOffset;
 use spacetime_host::{LogLevel, LogSink, ModuleLogRecord, ModuleProgram};
 use spacetime_sats::Identity;
@@ -73,20 +73,30 @@ impl Database {
         let actor_logs = logs.clone();
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
-            .spawn(move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
-                Ok(actor) => {
-                    if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
-                        actor.run(receiver);
+            .spawn(
+                move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
+                    Ok(actor) => {
+                        if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
+                            actor.run(receiver);
+                        }
                     }
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            })
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                },
+            )
             .map_err(|e| StartError::Thread(e.to_string()))?;
-        let durable =
-            ready_rx.await.map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
-        Ok(Self { identity, owner, commands, logs, program, durable })
+        let durable = ready_rx
+            .await
+            .map_err(|_| StartError::Thread("the database thread stopped while starting".into()))??;
+        Ok(Self {
+            identity,
+            owner,
+            commands,
+            logs,
+            program,
+            durable,
+        })
     }
 
     /// The module currently running.
@@ -110,7 +120,14 @@ impl Database {
     /// call is. Runs even if the caller stops waiting. Returns once the call's
     /// transactions are durable, so an acknowledged call survives a crash.
     pub async fn call(&self, caller: Identity, target: ReducerTarget, args: Vec<u8>) -> Result<CallResult, ActorGone> {
-        let reply = self.ask(|reply| Command::Call { caller, target, args, reply }).await?;
+        let reply = self
+            .ask(|reply| Command::Call {
+                caller,
+                target,
+                args,
+                reply,
+            })
+            .await?;
         self.confirmed(reply).await
     }
 
@@ -142,7 +159,9 @@ impl Database {
     /// Why a request cannot run: the actor stopped, because of its log if that failed.
     pub(crate) fn gone(&self) -> ActorGone {
         let failure = self.durable.as_ref().and_then(DurableOffset::failure);
-        ActorGone { log_failure: failure.map(|cause| crate::durability::stopped_message(&cause).into()) }
+        ActorGone {
+            log_failure: failure.map(|cause| crate::durability::stopped_message(&cause).into()),
+        }
     }
 
     /// Why the actor is gone, short enough for a WebSocket close frame (at most
@@ -277,10 +296,19 @@ mod tests {
         let short = log_failure_close_reason("File too large (os error 27)");
         assert_eq!(short, "database stopped: commit log cannot be written (File too large (os error 27)); fix storage, restart server");
         assert!(short.len() <= MAX_CLOSE_REASON);
-        let cause = format!("cannot write segment /data/{}/00000.log: File too large (os error 27)", "é".repeat(40));
+        let cause = format!(
+            "cannot write segment /data/{}/00000.log: File too large (os error 27)",
+            "é".repeat(40)
+        );
         let long = log_failure_close_reason(&cause);
         assert!(long.len() <= MAX_CLOSE_REASON, "{} bytes: {long}", long.len());
-        assert!(long.starts_with("database stopped: commit log cannot be written (cannot"), "{long}");
-        assert!(long.ends_with("File too large (os error 27)); fix storage, restart server"), "{long}");
+        assert!(
+            long.starts_with("database stopped: commit log cannot be written (cannot"),
+            "{long}"
+        );
+        assert!(
+            long.ends_with("File too large (os error 27)); fix storage, restart server"),
+            "{long}"
+        );
     }
 }

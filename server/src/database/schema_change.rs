@@ -28,7 +28,11 @@ pub(super) fn check_update<'a>(old: &ModuleDef, new: &'a ModuleDef) -> Result<Ve
             return reject(format!("table `{}` changed: {change}", table.name));
         }
     }
-    Ok(new.tables.iter().filter(|t| old.tables.iter().all(|o| o.name != t.name)).collect())
+    Ok(new
+        .tables
+        .iter()
+        .filter(|t| old.tables.iter().all(|o| o.name != t.name))
+        .collect())
 }
 
 /// What differs between two versions of a table, if anything.
@@ -47,16 +51,33 @@ fn table_change(old: &TableDef, old_ts: &Typespace, new: &TableDef, new_ts: &Typ
     if old.primary_key != new.primary_key {
         return Some("its primary key changed");
     }
-    if old.unique_constraints.iter().map(|c| &c.columns).ne(new.unique_constraints.iter().map(|c| &c.columns)) {
+    if old
+        .unique_constraints
+        .iter()
+        .map(|c| &c.columns)
+        .ne(new.unique_constraints.iter().map(|c| &c.columns))
+    {
         return Some("its unique constraints changed");
     }
-    if old.indexes.iter().map(|i| &i.algorithm).ne(new.indexes.iter().map(|i| &i.algorithm)) {
+    if old
+        .indexes
+        .iter()
+        .map(|i| &i.algorithm)
+        .ne(new.indexes.iter().map(|i| &i.algorithm))
+    {
         return Some("its indexes changed");
     }
-    if old.sequences.iter().map(|s| s.column).ne(new.sequences.iter().map(|s| s.column)) {
+    if old
+        .sequences
+        .iter()
+        .map(|s| s.column)
+        .ne(new.sequences.iter().map(|s| s.column))
+    {
         return Some("its auto-increment columns changed");
     }
-    if old.schedule.as_ref().map(|s| (&s.function_name, s.at_column)) != new.schedule.as_ref().map(|s| (&s.function_name, s.at_column)) {
+    if old.schedule.as_ref().map(|s| (&s.function_name, s.at_column))
+        != new.schedule.as_ref().map(|s| (&s.function_name, s.at_column))
+    {
         return Some("its schedule changed");
     }
     if old.access != new.access || old.table_type != new.table_type || old.is_event != new.is_event {
@@ -73,15 +94,17 @@ fn same_type(a: &AlgebraicType, ts_a: &Typespace, b: &AlgebraicType, ts_b: &Type
     match (a, b) {
         (AlgebraicType::Product(x), AlgebraicType::Product(y)) => {
             x.elements.len() == y.elements.len()
-                && x.elements.iter().zip(&y.elements).all(|(p, q)| {
-                    p.name == q.name && same_type(&p.algebraic_type, ts_a, &q.algebraic_type, ts_b)
-                })
+                && x.elements
+                    .iter()
+                    .zip(&y.elements)
+                    .all(|(p, q)| p.name == q.name && same_type(&p.algebraic_type, ts_a, &q.algebraic_type, ts_b))
         }
         (AlgebraicType::Sum(x), AlgebraicType::Sum(y)) => {
             x.variants.len() == y.variants.len()
-                && x.variants.iter().zip(&y.variants).all(|(p, q)| {
-                    p.name == q.name && same_type(&p.algebraic_type, ts_a, &q.algebraic_type, ts_b)
-                })
+                && x.variants
+                    .iter()
+                    .zip(&y.variants)
+                    .all(|(p, q)| p.name == q.name && same_type(&p.algebraic_type, ts_a, &q.algebraic_type, ts_b))
         }
         (AlgebraicType::Array(x), AlgebraicType::Array(y)) => same_type(&x.elem_ty, ts_a, &y.elem_ty, ts_b),
         (x, y) => x == y,
@@ -98,7 +121,9 @@ pub(super) fn create_tables<'a>(
     def: &ModuleDef,
 ) -> Result<(), String> {
     for table in tables {
-        datastore.create_table(table, &def.typespace).map_err(|e| format!("table `{}`: {e}", table.name))?;
+        datastore
+            .create_table(table, &def.typespace)
+            .map_err(|e| format!("table `{}`: {e}", table.name))?;
     }
     Ok(())
 }

@@ -43,8 +43,8 @@ use crate::config::ServerConfig;
 use crate::logs::ModuleLogs;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
-    recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
-    Recovered, SnapshotStore,
+    recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
+    DurableOffset, Recovered, SnapshotStore,
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
@@ -104,7 +104,10 @@ fn hold_while_exists(path: &std::path::Path) {
     if !path.exists() {
         return;
     }
-    log::warn!("{} exists: holding the commit log's fsyncs until it is removed", path.display());
+    log::warn!(
+        "{} exists: holding the commit log's fsyncs until it is removed",
+        path.display()
+    );
     while path.exists() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -272,9 +275,15 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     let mut fresh = recovered.snapshot.is_none();
     let mut clients = HashMap::new();
     if let Some(snap) = &recovered.snapshot {
-        let connected = snapshot::restore(ds, &snap.payload)
-            .map_err(|source| RestoreError::Snapshot { offset: snap.tx_offset, source })?;
-        clients.extend(connected.into_iter().map(|(identity, connection_id)| (connection_id, identity)));
+        let connected = snapshot::restore(ds, &snap.payload).map_err(|source| RestoreError::Snapshot {
+            offset: snap.tx_offset,
+            source,
+        })?;
+        clients.extend(
+            connected
+                .into_iter()
+                .map(|(identity, connection_id)| (connection_id, identity)),
+        );
     }
     let mut replayed = 0u64;
     for item in recovered.replay() {
@@ -296,7 +305,10 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         replayed += 1;
     }
     if !fresh {
-        log::info!("{}: restored, replayed {replayed} transaction(s)", storage.dir.display());
+        log::info!(
+            "{}: restored, replayed {replayed} transaction(s)",
+            storage.dir.display()
+        );
     }
     let snapshots = recovered.snapshots.clone();
     let mut options = DurabilityOptions::default();
@@ -394,7 +406,9 @@ impl DatabaseLog {
     /// The first call that finds it failed writes [`stopped_message`] to the server
     /// log and the module log.
     pub fn stopped(&mut self) -> bool {
-        let Some(cause) = self.durability.failure() else { return false };
+        let Some(cause) = self.durability.failure() else {
+            return false;
+        };
         if !self.stop_reported {
             self.stop_reported = true;
             let message = stopped_message(&cause);
@@ -456,7 +470,9 @@ impl DatabaseLog {
     /// A snapshot already being written is waited for first, so snapshots stay in order.
     pub fn snapshot_now(&mut self, ds: &Datastore, done: tokio::sync::oneshot::Sender<Result<u64, String>>) {
         let Some(offset) = self.last_offset else {
-            let _ = done.send(Err("the database has logged no transaction yet: there is nothing to snapshot".into()));
+            let _ = done.send(Err(
+                "the database has logged no transaction yet: there is nothing to snapshot".into(),
+            ));
             return;
         };
         if let Some(previous) = self.snapshotting.take() {
@@ -469,7 +485,12 @@ impl DatabaseLog {
 
     /// Encodes `ds` at `offset` and writes it on a background thread once `offset` is
     /// durable, reporting the outcome to `done` if given.
-    fn start_snapshot(&mut self, ds: &Datastore, offset: u64, done: Option<tokio::sync::oneshot::Sender<Result<u64, String>>>) {
+    fn start_snapshot(
+        &mut self,
+        ds: &Datastore,
+        offset: u64,
+        done: Option<tokio::sync::oneshot::Sender<Result<u64, String>>>,
+    ) {
         self.since_snapshot = 0;
         let payload = snapshot::encode(ds, &self.connected());
         let durability = self.durability.clone();

@@ -158,7 +158,13 @@ pub fn encode_tx_into(tx: &TxData, out: &mut Vec<u8>) {
     out.reserve(6 + size);
     out.extend_from_slice(&[VERSION, KIND_TX]);
     put_len(tx.tables.len(), out);
-    for TableChanges { table_name, inserts, deletes, .. } in &tx.tables {
+    for TableChanges {
+        table_name,
+        inserts,
+        deletes,
+        ..
+    } in &tx.tables
+    {
         put_bytes(table_name.as_bytes(), out);
         put_rows(deletes, out);
         put_rows(inserts, out);
@@ -259,10 +265,15 @@ pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordErr
     let mut tx = ds.begin_mut_tx();
     let mut ids = Vec::with_capacity(tables.len());
     for t in tables {
-        let id = tx.table_id_from_name(&t.name).map_err(|_| RecordError::UnknownTable(t.name.clone()))?;
+        let id = tx
+            .table_id_from_name(&t.name)
+            .map_err(|_| RecordError::UnknownTable(t.name.clone()))?;
         ids.push(id);
         for row in &t.deletes {
-            let found = tx.delete_row(id, row).map_err(|source| RecordError::Datastore { table: t.name.clone(), source })?;
+            let found = tx.delete_row(id, row).map_err(|source| RecordError::Datastore {
+                table: t.name.clone(),
+                source,
+            })?;
             if !found {
                 return Err(RecordError::MissingRow(t.name.clone()));
             }
@@ -270,7 +281,10 @@ pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordErr
     }
     for (t, &id) in tables.iter().zip(&ids) {
         for row in &t.inserts {
-            tx.insert_bsatn(id, row).map_err(|source| RecordError::Datastore { table: t.name.clone(), source })?;
+            tx.insert_bsatn(id, row).map_err(|source| RecordError::Datastore {
+                table: t.name.clone(),
+                source,
+            })?;
         }
     }
     tx.commit();
@@ -281,9 +295,23 @@ pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordErr
 }
 
 /// Moves the sequences of table `id` past the values `rows` hold in their columns.
-fn advance_sequences(ds: &mut Datastore, id: spacetime_sats::TableId, name: &str, rows: &[Box<[u8]>]) -> Result<(), RecordError> {
-    let err = |source| RecordError::Datastore { table: name.to_owned(), source };
-    let columns: Vec<ColId> = ds.table_schema(id).map_err(err)?.sequences.iter().map(|s| s.2).collect();
+fn advance_sequences(
+    ds: &mut Datastore,
+    id: spacetime_sats::TableId,
+    name: &str,
+    rows: &[Box<[u8]>],
+) -> Result<(), RecordError> {
+    let err = |source| RecordError::Datastore {
+        table: name.to_owned(),
+        source,
+    };
+    let columns: Vec<ColId> = ds
+        .table_schema(id)
+        .map_err(err)?
+        .sequences
+        .iter()
+        .map(|s| s.2)
+        .collect();
     if columns.is_empty() {
         return Ok(());
     }
@@ -322,7 +350,10 @@ mod tests {
         assert_eq!(decode(&encode_tx(&tx)).unwrap(), expected);
         assert_eq!(decode(&encode_created()).unwrap(), Record::Created);
         assert_eq!(decode(&encode_module("ab12")).unwrap(), Record::Module("ab12".into()));
-        let (identity, connection_id) = (Identity::from_byte_array([7; 32]), ConnectionId::from_u128(9 << 100 | 5));
+        let (identity, connection_id) = (
+            Identity::from_byte_array([7; 32]),
+            ConnectionId::from_u128(9 << 100 | 5),
+        );
         assert_eq!(
             decode(&encode_client(true, identity, connection_id)).unwrap(),
             Record::Connected(identity, connection_id)

@@ -64,8 +64,13 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, Co
     let n = decode_len(input, 12)?;
     for _ in 0..n {
         let name = get_string(input)?;
-        let id = ds.table_id_from_name(&name).map_err(|_| RecordError::UnknownTable(name.clone()))?;
-        let err = |source| RecordError::Datastore { table: name.clone(), source };
+        let id = ds
+            .table_id_from_name(&name)
+            .map_err(|_| RecordError::UnknownTable(name.clone()))?;
+        let err = |source| RecordError::Datastore {
+            table: name.clone(),
+            source,
+        };
         let n_seq = decode_len(input, 19)?;
         let mut sequences = Vec::with_capacity(n_seq);
         for _ in 0..n_seq {
@@ -80,10 +85,18 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, Co
             tx.insert_bsatn(id, row).map_err(err)?;
         }
         tx.commit();
-        let increments: Vec<(ColId, i128)> =
-            ds.table_schema(id).map_err(err)?.def.sequences.iter().map(|s| (s.column, s.increment)).collect();
+        let increments: Vec<(ColId, i128)> = ds
+            .table_schema(id)
+            .map_err(err)?
+            .def
+            .sequences
+            .iter()
+            .map(|s| (s.column, s.increment))
+            .collect();
         for (col, next) in sequences {
-            let Some(&(_, increment)) = increments.iter().find(|(c, _)| *c == col) else { continue };
+            let Some(&(_, increment)) = increments.iter().find(|(c, _)| *c == col) else {
+                continue;
+            };
             // "Continue after the value before `next`" restores `next` exactly; an
             // exhausted sequence is moved past the end of its direction.
             let past = match next {

@@ -42,17 +42,25 @@ async fn call(
             Ok(CallResult::Ran(outcome)) => break outcome,
             Ok(CallResult::Stale) if attempts == 0 => attempts += 1,
             Ok(CallResult::Stale) => {
-                return Err(ApiError::internal("reducer call", "the module kept changing while the call was resolved"))
+                return Err(ApiError::internal(
+                    "reducer call",
+                    "the module kept changing while the call was resolved",
+                ))
             }
             Ok(CallResult::Rejected(message)) => {
-                return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
+                return Err(ApiError::Forbidden(format!(
+                    "the module's client_connected reducer rejected the caller: {message}"
+                )))
             }
             Err(e) => return Err(e.into()),
         }
     };
     let mut headers = HeaderMap::new();
     headers.insert("spacetime-energy-used", 0.into());
-    headers.insert("spacetime-execution-duration-micros", (outcome.duration.as_micros() as u64).into());
+    headers.insert(
+        "spacetime-execution-duration-micros",
+        (outcome.duration.as_micros() as u64).into(),
+    );
     match outcome.result {
         Ok(_) => Ok((headers, ()).into_response()),
         Err(e @ ReducerError::InvalidArgs { .. }) => Err(ApiError::BadRequest(e.to_string())),
@@ -87,7 +95,14 @@ fn resolve(
         )));
     }
     let args = parse_args(body, &reducer.params, def)?;
-    Ok((ReducerTarget { id, name: reducer.name.clone(), params: reducer.params.clone() }, args))
+    Ok((
+        ReducerTarget {
+            id,
+            name: reducer.name.clone(),
+            params: reducer.params.clone(),
+        },
+        args,
+    ))
 }
 
 /// The BSATN of the reducer's arguments, from a JSON array or object (an empty body
@@ -97,7 +112,9 @@ fn parse_args(body: &str, params: &spacetime_sats::ProductType, def: &ModuleDef)
         serde_json::Value::Array(Vec::new())
     } else {
         serde_json::from_str(body).map_err(|e| {
-            ApiError::BadRequest(format!("the body is not JSON ({e}); send the arguments as a JSON array, such as [\"Alice\", 42]"))
+            ApiError::BadRequest(format!(
+                "the body is not JSON ({e}); send the arguments as a JSON array, such as [\"Alice\", 42]"
+            ))
         })?
     };
     let value = value_from_json(&json, &AlgebraicType::Product(params.clone()), &def.typespace).map_err(|e| {
@@ -113,7 +130,16 @@ fn parse_args(body: &str, params: &spacetime_sats::ProductType, def: &ModuleDef)
 }
 
 fn no_such_reducer(def: &ModuleDef, db: &str, reducer: &str) -> ApiError {
-    let callable: Vec<&str> = def.reducers.iter().filter(|r| r.lifecycle.is_none()).map(|r| r.name.as_str()).collect();
-    let list = if callable.is_empty() { "it has none".to_owned() } else { format!("it has: {}", callable.join(", ")) };
+    let callable: Vec<&str> = def
+        .reducers
+        .iter()
+        .filter(|r| r.lifecycle.is_none())
+        .map(|r| r.name.as_str())
+        .collect();
+    let list = if callable.is_empty() {
+        "it has none".to_owned()
+    } else {
+        format!("it has: {}", callable.join(", "))
+    };
     ApiError::NotFound(format!("No such reducer `{reducer}` in database `{db}`; {list}"))
 }

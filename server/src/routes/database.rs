@@ -4,8 +4,8 @@
 use super::query::Params;
 use crate::api_error::ApiError;
 use crate::auth::Caller;
-use crate::names::DatabaseName;
 use crate::control::registry_error;
+use crate::names::DatabaseName;
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -46,7 +46,9 @@ async fn identity(State(state): State<AppState>, Path(db): Path<String>) -> Resu
 /// `GET /v1/database/:db/names`: `{"names": […]}`.
 async fn names(State(state): State<AppState>, Path(db): Path<String>) -> Result<Json<Value>, ApiError> {
     let record = state.lookup(&db)?;
-    Ok(Json(json!({ "names": state.registry().names_of(record.database_identity) })))
+    Ok(Json(
+        json!({ "names": state.registry().names_of(record.database_identity) }),
+    ))
 }
 
 /// 401 `NotYourDatabase` unless `caller` owns `record`.
@@ -68,7 +70,9 @@ async fn set_names(
     body: String,
 ) -> Result<Json<Value>, ApiError> {
     let requested: Vec<String> = serde_json::from_str(&body).map_err(|e| {
-        ApiError::BadRequest(format!("the body must be a JSON array of names, such as [\"my-db\"]: {e}"))
+        ApiError::BadRequest(format!(
+            "the body must be a JSON array of names, such as [\"my-db\"]: {e}"
+        ))
     })?;
     let names = requested
         .iter()
@@ -77,7 +81,10 @@ async fn set_names(
     let _guard = state.control_lock().await;
     let record = state.lookup(&db)?;
     check_owner_of_names(&record, &caller)?;
-    state.registry().set_names(record.database_identity, &names).map_err(registry_error)?;
+    state
+        .registry()
+        .set_names(record.database_identity, &names)
+        .map_err(registry_error)?;
     Ok(Json(json!("Success")))
 }
 
@@ -101,12 +108,21 @@ async fn add_name(
     if !names.contains(&name) {
         names.push(name.clone());
     }
-    state.registry().set_names(record.database_identity, &names).map_err(registry_error)?;
-    Ok(Json(json!({ "Success": { "domain": name.as_str(), "database_identity": record.database_identity.to_hex().to_string() } })))
+    state
+        .registry()
+        .set_names(record.database_identity, &names)
+        .map_err(registry_error)?;
+    Ok(Json(
+        json!({ "Success": { "domain": name.as_str(), "database_identity": record.database_identity.to_hex().to_string() } }),
+    ))
 }
 
 /// `GET /v1/database/:db/schema?version=10`: the module definition as SATS-JSON.
-async fn schema(State(state): State<AppState>, Path(db): Path<String>, Query(params): Query<Params>) -> Result<Json<Value>, ApiError> {
+async fn schema(
+    State(state): State<AppState>,
+    Path(db): Path<String>,
+    Query(params): Query<Params>,
+) -> Result<Json<Value>, ApiError> {
     let version = params.get("version").map(String::as_str);
     let record = state.lookup(&db)?;
     let program = state.running(&record)?.program();
@@ -119,13 +135,19 @@ async fn schema(State(state): State<AppState>, Path(db): Path<String>, Query(par
         (Some("10"), _) => Err(ApiError::BadRequest(
             "this module describes itself in the V9 format only; ask for `?version=9`".into(),
         )),
-        (Some(other), _) => Err(ApiError::BadRequest(format!("unknown schema version `{other}`; ask for `?version=10`"))),
-        (None, _) => Err(ApiError::BadRequest("the `version` query parameter is required; ask for `?version=10`".into())),
+        (Some(other), _) => Err(ApiError::BadRequest(format!(
+            "unknown schema version `{other}`; ask for `?version=10`"
+        ))),
+        (None, _) => Err(ApiError::BadRequest(
+            "the `version` query parameter is required; ask for `?version=10`".into(),
+        )),
     }
 }
 
 /// `GET /v1/database/:db/unstable/timestamp`: the server's clock, as SATS-JSON.
 async fn timestamp(State(state): State<AppState>, Path(db): Path<String>) -> Result<Json<Value>, ApiError> {
     state.lookup(&db)?;
-    Ok(Json(json!({ "__timestamp_micros_since_unix_epoch__": Timestamp::now().to_micros_since_unix_epoch() })))
+    Ok(Json(
+        json!({ "__timestamp_micros_since_unix_epoch__": Timestamp::now().to_micros_since_unix_epoch() }),
+    ))
 }

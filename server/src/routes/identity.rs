@@ -33,30 +33,50 @@ async fn create_identity(State(state): State<AppState>) -> Json<serde_json::Valu
 
 /// `GET /v1/identity/public-key`: the PEM key that verifies this server's tokens.
 async fn public_key(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/pem-certificate-chain")], state.keys().public_pem().to_owned())
+    (
+        [(header::CONTENT_TYPE, "application/pem-certificate-chain")],
+        state.keys().public_pem().to_owned(),
+    )
 }
 
 /// `POST /v1/identity/websocket-token`: the caller's claims re-signed with a short expiry.
-async fn websocket_token(State(state): State<AppState>, RequiredCaller(caller): RequiredCaller) -> Json<serde_json::Value> {
+async fn websocket_token(
+    State(state): State<AppState>,
+    RequiredCaller(caller): RequiredCaller,
+) -> Json<serde_json::Value> {
     let mut claims = caller.claims;
     claims.exp = Some(Timestamp::now().to_micros_since_unix_epoch() / 1_000_000 + WEBSOCKET_TOKEN_SECS);
     Json(json!({ "token": sign(state.keys(), &claims) }))
 }
 
 /// `GET /v1/identity/:identity/verify`: 204 if the token belongs to `:identity`.
-async fn verify_identity(Path(identity): Path<String>, RequiredCaller(caller): RequiredCaller) -> Result<StatusCode, ApiError> {
+async fn verify_identity(
+    Path(identity): Path<String>,
+    RequiredCaller(caller): RequiredCaller,
+) -> Result<StatusCode, ApiError> {
     let identity = parse_identity(&identity)?;
     if caller.identity == identity {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::BadRequest(format!("the token belongs to identity {}, not {identity}", caller.identity)))
+        Err(ApiError::BadRequest(format!(
+            "the token belongs to identity {}, not {identity}",
+            caller.identity
+        )))
     }
 }
 
 /// `GET /v1/identity/:identity/databases`: the databases `:identity` owns.
-async fn databases_of(State(state): State<AppState>, Path(identity): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn databases_of(
+    State(state): State<AppState>,
+    Path(identity): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let identity = parse_identity(&identity)?;
-    let identities: Vec<String> = state.registry().owned_by(identity).iter().map(|id| id.to_hex().to_string()).collect();
+    let identities: Vec<String> = state
+        .registry()
+        .owned_by(identity)
+        .iter()
+        .map(|id| id.to_hex().to_string())
+        .collect();
     Ok(Json(json!({ "identities": identities })))
 }
 

@@ -35,7 +35,9 @@ fn success(domain: Option<&str>, identity: Identity, op: PublishOp) -> Json<serd
 
 fn program_bytes(body: Bytes) -> Result<Vec<u8>, ApiError> {
     if body.is_empty() {
-        return Err(ApiError::BadRequest("the request body is empty: send the module's .wasm file as the body".into()));
+        return Err(ApiError::BadRequest(
+            "the request body is empty: send the module's .wasm file as the body".into(),
+        ));
     }
     Ok(body.to_vec())
 }
@@ -72,7 +74,10 @@ async fn publish(
     };
     if let Some(record) = state.find(&db) {
         if record.owner_identity != caller.identity {
-            return Err(ApiError::Json(StatusCode::FORBIDDEN, json!({ "PermissionDenied": { "name": db } })));
+            return Err(ApiError::Json(
+                StatusCode::FORBIDDEN,
+                json!({ "PermissionDenied": { "name": db } }),
+            ));
         }
         let identity = record.database_identity;
         control::update(&state, record, wasm, clear).await?;

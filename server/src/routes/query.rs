@@ -13,7 +13,9 @@ pub fn flag(params: &Params, name: &str, default: bool) -> Result<bool, ApiError
         None => Ok(default),
         Some("true") | Some("") => Ok(true),
         Some("false") => Ok(false),
-        Some(other) => Err(ApiError::BadRequest(format!("query parameter `{name}` must be `true` or `false`, not `{other}`"))),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "query parameter `{name}` must be `true` or `false`, not `{other}`"
+        ))),
     }
 }
 
@@ -21,7 +23,13 @@ pub fn flag(params: &Params, name: &str, default: bool) -> Result<bool, ApiError
 pub fn number(params: &Params, name: &str) -> Result<Option<usize>, ApiError> {
     params
         .get(name)
-        .map(|v| v.parse().map_err(|_| ApiError::BadRequest(format!("query parameter `{name}` must be a non-negative integer, not `{v}`"))))
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "query parameter `{name}` must be a non-negative integer, not `{v}`"
+                ))
+            })
+        })
         .transpose()
 }
 

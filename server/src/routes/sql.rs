@@ -37,9 +37,9 @@ fn parse_confirmed(value: Option<&str>) -> Result<bool, ApiError> {
     match value {
         None | Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(other) => {
-            Err(ApiError::BadRequest(format!("`confirmed` is `{other}`, but it must be `true` or `false`")))
-        }
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "`confirmed` is `{other}`, but it must be `true` or `false`"
+        ))),
     }
 }
 
@@ -52,15 +52,22 @@ async fn sql(
 ) -> Result<Json<Value>, ApiError> {
     let confirmed = parse_confirmed(params.confirmed.as_deref())?;
     if body.trim().is_empty() {
-        return Err(ApiError::BadRequest("the body is empty: send one SQL statement as plain text".into()));
+        return Err(ApiError::BadRequest(
+            "the body is empty: send one SQL statement as plain text".into(),
+        ));
     }
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
     let (outcome, duration) = match database.sql(caller.identity, body, confirmed).await {
-        Ok(SqlResult::Ran { result: Ok(outcome), duration }) => (outcome, duration),
+        Ok(SqlResult::Ran {
+            result: Ok(outcome),
+            duration,
+        }) => (outcome, duration),
         Ok(SqlResult::Ran { result: Err(e), .. }) => return Err(ApiError::BadRequest(e.to_string())),
         Ok(SqlResult::Rejected(message)) => {
-            return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the caller: {message}")))
+            return Err(ApiError::Forbidden(format!(
+                "the module's client_connected reducer rejected the caller: {message}"
+            )))
         }
         Err(e) => return Err(e.into()),
     };

@@ -40,16 +40,19 @@ async fn subscribe(
     let (framing, protocol) = negotiate(&headers)?;
     let compression = match params.get("compression") {
         None => Compression::default(),
-        Some(value) => Compression::from_query_value(value).ok_or_else(|| {
-            ApiError::BadRequest(format!("unknown compression `{value}`: use None, Gzip or Brotli"))
-        })?,
+        Some(value) => Compression::from_query_value(value)
+            .ok_or_else(|| ApiError::BadRequest(format!("unknown compression `{value}`: use None, Gzip or Brotli")))?,
     };
     let connection_id = match params.get("connection_id") {
         None => crate::database::random_connection_id(),
         Some(hex) => ConnectionId::from_hex(hex)
             .ok()
             .and_then(ConnectionId::none_if_zero)
-            .ok_or_else(|| ApiError::BadRequest(format!("invalid connection_id `{hex}`: send 32 hex digits, not all zero")))?,
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid connection_id `{hex}`: send 32 hex digits, not all zero"
+                ))
+            })?,
     };
     let confirmed = match params.get("confirmed").map(String::as_str) {
         None | Some("true") => true,
@@ -66,21 +69,41 @@ async fn subscribe(
 
     let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
     let (reply, refused) = oneshot::channel();
-    database.client(ClientCommand::Connect { client: client.clone(), token: caller.token.clone(), reply })?;
+    database.client(ClientCommand::Connect {
+        client: client.clone(),
+        token: caller.token.clone(),
+        reply,
+    })?;
     match refused.await {
         Ok(Ok(())) => {}
         Ok(Err(message)) => {
-            return Err(ApiError::Forbidden(format!("the module's client_connected reducer rejected the connection: {message}")))
+            return Err(ApiError::Forbidden(format!(
+                "the module's client_connected reducer rejected the connection: {message}"
+            )))
         }
-        Err(_) => return Err(ApiError::Unavailable("the database stopped while connecting; retry".into())),
+        Err(_) => {
+            return Err(ApiError::Unavailable(
+                "the database stopped while connecting; retry".into(),
+            ))
+        }
     }
     let on_failure = {
         let (database, identity) = (database.clone(), caller.identity);
         move |_| {
-            let _ = database.client(ClientCommand::Disconnect { identity, connection_id });
+            let _ = database.client(ClientCommand::Disconnect {
+                identity,
+                connection_id,
+            });
         }
     };
-    let connection = Connection { database, client, outgoing, durable, framing, compression };
+    let connection = Connection {
+        database,
+        client,
+        outgoing,
+        durable,
+        framing,
+        compression,
+    };
     Ok(upgrade
         .read_buffer_size(ws::READ_BUFFER_SIZE)
         .protocols([protocol])

@@ -26,14 +26,19 @@ impl EncodedTableUpdate {
     /// Encodes `delta` of table `table` (as events for an event table).
     pub fn new(table: &str, event: bool, delta: &QueryDelta) -> Self {
         let rows = if event {
-            TableUpdateRows::EventTable(EventTableRows { events: BsatnRowList::from_rows(&delta.inserts) })
+            TableUpdateRows::EventTable(EventTableRows {
+                events: BsatnRowList::from_rows(&delta.inserts),
+            })
         } else {
             TableUpdateRows::PersistentTable(PersistentTableRows {
                 inserts: BsatnRowList::from_rows(&delta.inserts),
                 deletes: BsatnRowList::from_rows(&delta.deletes),
             })
         };
-        let update = TableUpdate { table_name: table.to_owned(), rows: vec![rows] };
+        let update = TableUpdate {
+            table_name: table.to_owned(),
+            rows: vec![rows],
+        };
         Self(spacetime_sats::bsatn::to_vec(&update).into())
     }
 }
@@ -84,11 +89,16 @@ pub fn reducer_ok(request_id: u32, timestamp: Timestamp, sets: &[QuerySetBytes<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spacetime_protocol::v2::{QuerySetUpdate, ReducerOk, ReducerOutcome, ReducerResult, ServerMessage, TransactionUpdate};
+    use spacetime_protocol::v2::{
+        QuerySetUpdate, ReducerOk, ReducerOutcome, ReducerResult, ServerMessage, TransactionUpdate,
+    };
     use spacetime_protocol::QuerySetId;
 
     fn delta() -> QueryDelta {
-        QueryDelta { inserts: vec![vec![1, 2], vec![3, 4]], deletes: vec![vec![5, 6, 7]] }
+        QueryDelta {
+            inserts: vec![vec![1, 2], vec![3, 4]],
+            deletes: vec![vec![5, 6, 7]],
+        }
     }
 
     fn expected_update() -> TransactionUpdate {
@@ -102,19 +112,37 @@ mod tests {
         };
         TransactionUpdate {
             query_sets: vec![
-                QuerySetUpdate { query_set_id: QuerySetId::new(7), tables: vec![table("a"), table("b")] },
-                QuerySetUpdate { query_set_id: QuerySetId::new(9), tables: vec![table("a")] },
+                QuerySetUpdate {
+                    query_set_id: QuerySetId::new(7),
+                    tables: vec![table("a"), table("b")],
+                },
+                QuerySetUpdate {
+                    query_set_id: QuerySetId::new(9),
+                    tables: vec![table("a")],
+                },
             ],
         }
     }
 
     fn sets<'a>(a: &'a EncodedTableUpdate, b: &'a EncodedTableUpdate) -> Vec<QuerySetBytes<'a>> {
-        vec![QuerySetBytes { query_set_id: 7, tables: vec![a, b] }, QuerySetBytes { query_set_id: 9, tables: vec![a] }]
+        vec![
+            QuerySetBytes {
+                query_set_id: 7,
+                tables: vec![a, b],
+            },
+            QuerySetBytes {
+                query_set_id: 9,
+                tables: vec![a],
+            },
+        ]
     }
 
     #[test]
     fn assembled_messages_decode_as_the_protocol_types() {
-        let (a, b) = (EncodedTableUpdate::new("a", false, &delta()), EncodedTableUpdate::new("b", false, &delta()));
+        let (a, b) = (
+            EncodedTableUpdate::new("a", false, &delta()),
+            EncodedTableUpdate::new("b", false, &delta()),
+        );
         let decoded = ServerMessage::from_bytes(&transaction_update(&sets(&a, &b))).unwrap();
         assert_eq!(decoded, ServerMessage::TransactionUpdate(expected_update()));
 
@@ -123,7 +151,10 @@ mod tests {
         let expected = ServerMessage::ReducerResult(ReducerResult {
             request_id: 42,
             timestamp,
-            result: ReducerOutcome::Ok(ReducerOk { ret_value: vec![], transaction_update: expected_update() }),
+            result: ReducerOutcome::Ok(ReducerOk {
+                ret_value: vec![],
+                transaction_update: expected_update(),
+            }),
         });
         assert_eq!(decoded, expected);
     }

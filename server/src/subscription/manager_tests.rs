@@ -4,8 +4,8 @@
 //! holds its handle; `SELECT * FROM *` expands to the tables the caller may read;
 //! deferred messages (the actor's mode) wait for `flush` and die with their client.
 
-use super::*;
 use super::test_db::{auth, database, owner};
+use super::*;
 use spacetime_protocol::v2::{QuerySetUpdate, TableUpdateRows, TransactionUpdate};
 
 fn dml(module: &ModuleDef, ds: &mut Datastore, sql: &str) -> TxData {
@@ -20,12 +20,26 @@ fn register(
 ) -> (ClientHandle, mpsc::Receiver<Outgoing>) {
     let connection_id = ConnectionId::from_le_byte_array([7; 16]);
     let (handle, receiver) = ClientHandle::new(owner(), connection_id);
-    let queue = Queue { sender: handle.take_sender().unwrap(), dropped: handle.dropped.clone() };
-    let mut client = Client { identity: owner(), queue, sets: BTreeMap::new() };
+    let queue = Queue {
+        sender: handle.take_sender().unwrap(),
+        dropped: handle.dropped.clone(),
+    };
+    let mut client = Client {
+        identity: owner(),
+        queue,
+        sets: BTreeMap::new(),
+    };
     for (id, sql) in sets {
         let key: QueryKey = ((*sql).to_owned(), None);
         let query = CompiledQuery::compile(sql, &auth(), &on.0, &on.1).unwrap();
-        manager.queries.entry(key.clone()).or_insert(SharedQuery { query: Arc::new(query), refs: 0 }).refs += 1;
+        manager
+            .queries
+            .entry(key.clone())
+            .or_insert(SharedQuery {
+                query: Arc::new(query),
+                refs: 0,
+            })
+            .refs += 1;
         client.sets.insert(*id, vec![key]);
     }
     manager.clients.insert(connection_id, client);
@@ -59,8 +73,15 @@ fn a_query_that_fails_on_a_transaction_ends_only_its_query_set() {
     match next(&mut receiver) {
         ServerMessage::TransactionUpdate(TransactionUpdate { query_sets }) => {
             let ids: Vec<_> = query_sets.iter().map(|s: &QuerySetUpdate| s.query_set_id).collect();
-            assert_eq!(ids, [spacetime_protocol::QuerySetId::new(2)], "the healthy set still gets its update");
-            assert!(matches!(&query_sets[0].tables[0].rows[0], TableUpdateRows::PersistentTable { .. }));
+            assert_eq!(
+                ids,
+                [spacetime_protocol::QuerySetId::new(2)],
+                "the healthy set still gets its update"
+            );
+            assert!(matches!(
+                &query_sets[0].tables[0].rows[0],
+                TableUpdateRows::PersistentTable { .. }
+            ));
         }
         other => panic!("expected the healthy set's TransactionUpdate, got {other:?}"),
     }
@@ -91,7 +112,10 @@ fn a_forgotten_client_is_disconnected_though_its_handle_lives_on() {
     let mut manager = SubscriptionManager::default();
     let (_handle, mut receiver) = register(&mut manager, &db, &[(1, "SELECT * FROM person")]);
     drop(manager);
-    assert!(matches!(receiver.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+    assert!(matches!(
+        receiver.try_recv(),
+        Err(mpsc::error::TryRecvError::Disconnected)
+    ));
 }
 
 #[test]
@@ -100,11 +124,25 @@ fn select_star_from_star_is_every_readable_table() {
     let queries = ["SELECT * FROM person".to_owned(), " select *  FROM * ;".to_owned()];
     assert_eq!(
         expand_all_tables(&queries, &auth(), &module),
-        ["SELECT * FROM person", "SELECT * FROM person", "SELECT * FROM pet", "SELECT * FROM secret"]
+        [
+            "SELECT * FROM person",
+            "SELECT * FROM person",
+            "SELECT * FROM pet",
+            "SELECT * FROM secret"
+        ]
     );
-    let stranger = SqlAuth { caller: Identity::from_claims("test", "stranger"), owner: owner() };
-    assert_eq!(expand_all_tables(&queries[1..], &stranger, &module), ["SELECT * FROM person", "SELECT * FROM pet"]);
-    assert_eq!(expand_all_tables(&["SELECT * FROM pet".to_owned()], &stranger, &module), ["SELECT * FROM pet"]);
+    let stranger = SqlAuth {
+        caller: Identity::from_claims("test", "stranger"),
+        owner: owner(),
+    };
+    assert_eq!(
+        expand_all_tables(&queries[1..], &stranger, &module),
+        ["SELECT * FROM person", "SELECT * FROM pet"]
+    );
+    assert_eq!(
+        expand_all_tables(&["SELECT * FROM pet".to_owned()], &stranger, &module),
+        ["SELECT * FROM pet"]
+    );
 }
 
 #[test]
@@ -132,5 +170,8 @@ fn deferred_messages_wait_for_flush_and_die_with_their_client() {
     manager.drop_client(handle.connection_id);
     let (_again, mut receiver) = register(&mut manager, &on, &[(1, "SELECT * FROM person")]);
     manager.flush();
-    assert!(receiver.try_recv().is_err(), "the old connection's update is not delivered");
+    assert!(
+        receiver.try_recv().is_err(),
+        "the old connection's update is not delivered"
+    );
 }

@@ -261,18 +261,27 @@ impl SubscriptionManager {
         self.offset = cx.last_offset();
         match command {
             ClientCommand::Connect { client, token, reply } => self.connect(client, token, reply, cx),
-            ClientCommand::Disconnect { identity, connection_id } => self.disconnect(identity, connection_id, cx),
+            ClientCommand::Disconnect {
+                identity,
+                connection_id,
+            } => self.disconnect(identity, connection_id, cx),
             ClientCommand::Message { connection_id, message } => {
                 let Some(identity) = self.clients.get(&connection_id).map(|c| c.identity) else {
                     return Vec::new();
                 };
-                let auth = SqlAuth { caller: identity, owner: cx.owner };
+                let auth = SqlAuth {
+                    caller: identity,
+                    owner: cx.owner,
+                };
                 match message {
                     ClientMessage::Subscribe(s) => self.subscribe(connection_id, &auth, s, cx),
                     ClientMessage::Unsubscribe(u) => self.unsubscribe(connection_id, u, cx),
                     ClientMessage::OneOffQuery(q) => {
                         let result = one_off(&q.query_string, &auth, cx);
-                        let message = ServerMessage::OneOffQueryResult(OneOffQueryResult { request_id: q.request_id, result });
+                        let message = ServerMessage::OneOffQueryResult(OneOffQueryResult {
+                            request_id: q.request_id,
+                            result,
+                        });
                         self.send(connection_id, message.to_bytes());
                     }
                     ClientMessage::CallReducer(call) => return self.call_reducer(connection_id, &auth, call, cx),
@@ -324,7 +333,9 @@ impl SubscriptionManager {
             let _ = reply.send(Err("this connection was already registered".into()));
             return Vec::new();
         };
-        let outcome = cx.instance.client_connected(cx.ds, identity, connection_id, Timestamp::now());
+        let outcome = cx
+            .instance
+            .client_connected(cx.ds, identity, connection_id, Timestamp::now());
         let tx = match outcome.map(|o| o.result) {
             Some(Err(e)) => {
                 log_lifecycle_failure(cx.logs, "client_connected", &e);
@@ -334,10 +345,24 @@ impl SubscriptionManager {
             Some(Ok(tx)) => Some(tx),
             None => None,
         };
-        let hello = ServerMessage::InitialConnection(InitialConnection { identity, connection_id, token });
-        let queue = Queue { sender, dropped: client.dropped };
+        let hello = ServerMessage::InitialConnection(InitialConnection {
+            identity,
+            connection_id,
+            token,
+        });
+        let queue = Queue {
+            sender,
+            dropped: client.dropped,
+        };
         queue.send(self.offset, hello.to_bytes());
-        self.clients.insert(connection_id, Client { identity, queue, sets: BTreeMap::new() });
+        self.clients.insert(
+            connection_id,
+            Client {
+                identity,
+                queue,
+                sets: BTreeMap::new(),
+            },
+        );
         let _ = reply.send(Ok(()));
         if let Some(tx) = &tx {
             self.log_tx(tx, cx);
@@ -348,7 +373,9 @@ impl SubscriptionManager {
 
     fn disconnect(&mut self, identity: Identity, connection_id: ConnectionId, cx: &mut ActorCx<'_>) -> Vec<TxData> {
         self.drop_client(connection_id);
-        let outcome = cx.instance.client_disconnected(cx.ds, identity, connection_id, Timestamp::now());
+        let outcome = cx
+            .instance
+            .client_disconnected(cx.ds, identity, connection_id, Timestamp::now());
         match outcome.map(|o| o.result) {
             Some(Ok(tx)) => {
                 self.log_tx(&tx, cx);
@@ -395,7 +422,10 @@ impl SubscriptionManager {
             outbox.push((connection_id, Outgoing { offset, body: message }));
             return;
         }
-        let ok = self.clients.get(&connection_id).is_none_or(|c| c.queue.send(offset, message));
+        let ok = self
+            .clients
+            .get(&connection_id)
+            .is_none_or(|c| c.queue.send(offset, message));
         if !ok {
             self.drop_client(connection_id);
         }
@@ -410,7 +440,10 @@ impl SubscriptionManager {
             })
             .to_bytes()
         };
-        let live = self.clients.get(&connection_id).is_some_and(|c| c.sets.contains_key(&s.query_set_id.id));
+        let live = self
+            .clients
+            .get(&connection_id)
+            .is_some_and(|c| c.sets.contains_key(&s.query_set_id.id));
         if live {
             let error = format!(
                 "query set {} is already subscribed on this connection; unsubscribe it first or use another id",
@@ -419,7 +452,10 @@ impl SubscriptionManager {
             return self.send(connection_id, fail(error));
         }
         if s.query_strings.is_empty() {
-            return self.send(connection_id, fail("the query set is empty; send at least one `SELECT * FROM t`".into()));
+            return self.send(
+                connection_id,
+                fail("the query set is empty; send at least one `SELECT * FROM t`".into()),
+            );
         }
         let mut compiled = Vec::new();
         for sql in expand_all_tables(&s.query_strings, auth, cx.instance.program().module_def()) {
@@ -438,7 +474,10 @@ impl SubscriptionManager {
         }
         let mut keys = Vec::new();
         for (key, query) in compiled {
-            self.queries.entry(key.clone()).or_insert(SharedQuery { query, refs: 0 }).refs += 1;
+            self.queries
+                .entry(key.clone())
+                .or_insert(SharedQuery { query, refs: 0 })
+                .refs += 1;
             keys.push(key);
         }
         if let Some(client) = self.clients.get_mut(&connection_id) {
@@ -471,7 +510,10 @@ impl SubscriptionManager {
     }
 
     fn unsubscribe(&mut self, connection_id: ConnectionId, u: v2::Unsubscribe, cx: &ActorCx<'_>) {
-        let keys = self.clients.get_mut(&connection_id).and_then(|c| c.sets.remove(&u.query_set_id.id));
+        let keys = self
+            .clients
+            .get_mut(&connection_id)
+            .and_then(|c| c.sets.remove(&u.query_set_id.id));
         let Some(keys) = keys else {
             let error = ServerMessage::SubscriptionError(SubscriptionError {
                 request_id: Some(u.request_id),
@@ -511,7 +553,12 @@ impl SubscriptionManager {
     ) -> Vec<TxData> {
         let timestamp = Timestamp::now();
         let reply = |result: v2::ReducerOutcome| {
-            ServerMessage::ReducerResult(v2::ReducerResult { request_id: call.request_id, timestamp, result }).to_bytes()
+            ServerMessage::ReducerResult(v2::ReducerResult {
+                request_id: call.request_id,
+                timestamp,
+                result,
+            })
+            .to_bytes()
         };
         let def = cx.instance.program().module_def();
         let target = match def.reducer(&call.reducer) {
@@ -545,7 +592,11 @@ impl SubscriptionManager {
         );
         match outcome.result {
             Ok(tx) => {
-                let caller = Caller { connection_id, request_id: call.request_id, timestamp };
+                let caller = Caller {
+                    connection_id,
+                    request_id: call.request_id,
+                    timestamp,
+                };
                 self.log_tx(&tx, cx);
                 self.broadcast(cx.ds, &tx, Some(caller));
                 vec![tx]
@@ -590,17 +641,21 @@ impl SubscriptionManager {
                 .iter()
                 .filter_map(|(id, keys)| {
                     let tables: Vec<&EncodedTableUpdate> = keys.iter().filter_map(|k| updates.get(k)).collect();
-                    (!tables.is_empty()).then_some(QuerySetBytes { query_set_id: *id, tables })
+                    (!tables.is_empty()).then_some(QuerySetBytes {
+                        query_set_id: *id,
+                        tables,
+                    })
                 })
                 .collect();
             let message = match &caller {
-                Some(c) if c.connection_id == *connection_id => {
-                    encode::reducer_ok(c.request_id, c.timestamp, &sets)
-                }
+                Some(c) if c.connection_id == *connection_id => encode::reducer_ok(c.request_id, c.timestamp, &sets),
                 _ if sets.is_empty() => continue,
                 _ => encode::transaction_update(&sets),
             };
-            let outgoing = Outgoing { offset: self.offset, body: message };
+            let outgoing = Outgoing {
+                offset: self.offset,
+                body: message,
+            };
             match self.outbox.as_mut() {
                 Some(outbox) => outbox.push((*connection_id, outgoing)),
                 None if !client.queue.push(outgoing) => slow.push(*connection_id),
@@ -643,14 +698,26 @@ impl SubscriptionManager {
     /// Each distinct query's delta for `tx`, encoded once as a `TableUpdate` (queries
     /// whose result did not change are left out), and the queries that failed, with
     /// why.
-    fn encode_deltas(&self, ds: &Datastore, tx: &TxData) -> (HashMap<QueryKey, EncodedTableUpdate>, HashMap<QueryKey, String>) {
+    fn encode_deltas(
+        &self,
+        ds: &Datastore,
+        tx: &TxData,
+    ) -> (HashMap<QueryKey, EncodedTableUpdate>, HashMap<QueryKey, String>) {
         let read: HashSet<TableId> = self.queries.values().flat_map(|q| q.query.reads()).collect();
         let mut delta = TxDelta::new();
         for t in tx.tables.iter().filter(|t| read.contains(&t.table_id)) {
             let decode = |rows: &[Box<[u8]>]| -> Vec<(Box<[u8]>, spacetime_sats::ProductValue)> {
-                rows.iter().filter_map(|r| ds.decode_row(t.table_id, r).ok().map(|v| (r.clone(), v))).collect()
+                rows.iter()
+                    .filter_map(|r| ds.decode_row(t.table_id, r).ok().map(|v| (r.clone(), v)))
+                    .collect()
             };
-            delta.insert(t.table_id, TableDelta { inserts: decode(&t.inserts), deletes: decode(&t.deletes) });
+            delta.insert(
+                t.table_id,
+                TableDelta {
+                    inserts: decode(&t.inserts),
+                    deletes: decode(&t.deletes),
+                },
+            );
         }
         let (mut out, mut failed) = (HashMap::new(), HashMap::new());
         if delta.is_empty() {
@@ -664,7 +731,10 @@ impl SubscriptionManager {
             match query.delta(ds, &delta) {
                 Ok(d) if d.is_empty() => {}
                 Ok(d) => {
-                    out.insert(key.clone(), EncodedTableUpdate::new(query.table_name(), query.is_event(), &d));
+                    out.insert(
+                        key.clone(),
+                        EncodedTableUpdate::new(query.table_name(), query.is_event(), &d),
+                    );
                 }
                 Err(e) => {
                     log::error!("subscription query `{}` failed on a transaction: {e}", key.0);
@@ -692,7 +762,10 @@ fn expand_all_tables(queries: &[String], auth: &SqlAuth, module: &ModuleDef) -> 
             out.push(sql.clone());
             continue;
         }
-        let readable = module.tables.iter().filter(|t| auth.is_owner() || t.access == TableAccess::Public);
+        let readable = module
+            .tables
+            .iter()
+            .filter(|t| auth.is_owner() || t.access == TableAccess::Public);
         out.extend(readable.map(|t| format!("SELECT * FROM {}", t.name)));
     }
     out
@@ -716,7 +789,10 @@ impl TableRows {
         let tables = self
             .tables
             .into_iter()
-            .map(|(table, rows)| SingleTableRows { table, rows: BsatnRowList::from_rows(rows) })
+            .map(|(table, rows)| SingleTableRows {
+                table,
+                rows: BsatnRowList::from_rows(rows),
+            })
             .collect();
         QueryRows { tables }
     }
@@ -725,9 +801,12 @@ impl TableRows {
 /// Runs a one-off `SELECT` for the caller: rows grouped under the table they come from
 /// (the first table for a projection or a count).
 fn one_off(sql: &str, auth: &SqlAuth, cx: &ActorCx<'_>) -> Result<QueryRows, String> {
-    let plan = spacetime_sql::compile(sql, auth, cx.instance.program().module_def(), cx.ds).map_err(|e| e.to_string())?;
+    let plan =
+        spacetime_sql::compile(sql, auth, cx.instance.program().module_def(), cx.ds).map_err(|e| e.to_string())?;
     let Plan::Select(plan) = plan else {
-        return Err("one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`".into());
+        return Err(
+            "one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`".into(),
+        );
     };
     let rows = spacetime_sql::exec::select(&plan, cx.ds).map_err(|e| e.to_string())?;
     let rel = match plan.projection {

@@ -92,15 +92,21 @@ impl CompiledQuery {
             SqlProjection::Star | SqlProjection::TableStar(_) => {}
         }
         if select.limit.is_some() {
-            return Err("LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query".into());
+            return Err(
+                "LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query".into(),
+            );
         }
         if select.joins.len() > 1 {
             return Err("a subscription query may join at most two tables; split it into several queries".into());
         }
         if select.joins.iter().any(|j| j.on.is_none()) {
-            return Err("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`".into());
+            return Err(
+                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"
+                    .into(),
+            );
         }
-        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds).map_err(|e| e.to_string())? else {
+        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds).map_err(|e| e.to_string())?
+        else {
             return Err("subscriptions take only SELECT queries".into());
         };
         let Projection::Relation(returned) = plan.projection else {
@@ -117,7 +123,13 @@ impl CompiledQuery {
         };
         let private = schemas.iter().any(|s| s.def.access == TableAccess::Private);
         let event = schemas[returned].def.is_event;
-        Ok(Self { plan, returned, join, private, event })
+        Ok(Self {
+            plan,
+            returned,
+            join,
+            private,
+            event,
+        })
     }
 
     /// Its canonical name, as the wire names it.
@@ -162,8 +174,18 @@ impl CompiledQuery {
         let mut out = QueryDelta::default();
         let Some(sides) = self.join else {
             let c = changes(0);
-            out.inserts = c.inserts.iter().filter(|(_, v)| holds(&[v])).map(|(b, _)| b.to_vec()).collect();
-            out.deletes = c.deletes.iter().filter(|(_, v)| holds(&[v])).map(|(b, _)| b.to_vec()).collect();
+            out.inserts = c
+                .inserts
+                .iter()
+                .filter(|(_, v)| holds(&[v]))
+                .map(|(b, _)| b.to_vec())
+                .collect();
+            out.deletes = c
+                .deletes
+                .iter()
+                .filter(|(_, v)| holds(&[v]))
+                .map(|(b, _)| b.to_vec())
+                .collect();
             return Ok(out);
         };
         let (c0, c1) = (changes(0), changes(1));
@@ -224,22 +246,33 @@ impl CompiledQuery {
 /// The join columns of both sides with their single-column indexes; subscriptions
 /// need both, so that a change on either side can probe the other.
 fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2], String> {
-    let (probe, build) = match join {
-        JoinPlan::IndexLookup { index, probe } => {
-            let ix = schemas[1].indexes.iter().find(|ix| ix.index_id == *index);
-            let col = ix.and_then(|ix| ix.columns.first().copied()).ok_or("the join index is gone")?;
-            (probe.col, col)
-        }
-        JoinPlan::Hash { probe, build } => (probe.col, *build),
-        JoinPlan::Cross => {
-            return Err("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`".into())
-        }
-    };
+    let (probe, build) =
+        match join {
+            JoinPlan::IndexLookup { index, probe } => {
+                let ix = schemas[1].indexes.iter().find(|ix| ix.index_id == *index);
+                let col = ix
+                    .and_then(|ix| ix.columns.first().copied())
+                    .ok_or("the join index is gone")?;
+                (probe.col, col)
+            }
+            JoinPlan::Hash { probe, build } => (probe.col, *build),
+            JoinPlan::Cross => return Err(
+                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"
+                    .into(),
+            ),
+        };
     let side = |schema: &TableSchema, col: ColId| -> Result<JoinSide, String> {
         if schema.def.is_event {
-            return Err(format!("the event table `{}` cannot be joined in a subscription; subscribe to it alone", schema.def.name));
+            return Err(format!(
+                "the event table `{}` cannot be joined in a subscription; subscribe to it alone",
+                schema.def.name
+            ));
         }
-        let index = schema.indexes.iter().find(|ix| ix.columns[..] == [col]).map(|ix| ix.index_id);
+        let index = schema
+            .indexes
+            .iter()
+            .find(|ix| ix.columns[..] == [col])
+            .map(|ix| ix.index_id);
         let column = schema.def.columns.get(col.idx()).map_or("?", |c| c.name.as_str());
         index.map(|index| JoinSide { col, index }).ok_or_else(|| {
             format!(

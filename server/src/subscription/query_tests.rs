@@ -27,9 +27,17 @@ impl Db {
         let mut delta = TxDelta::new();
         for t in &tx.tables {
             let decode = |rows: &[Box<[u8]>]| -> Vec<ChangedRow> {
-                rows.iter().map(|r| (r.clone(), self.ds.decode_row(t.table_id, r).unwrap())).collect()
+                rows.iter()
+                    .map(|r| (r.clone(), self.ds.decode_row(t.table_id, r).unwrap()))
+                    .collect()
             };
-            delta.insert(t.table_id, TableDelta { inserts: decode(&t.inserts), deletes: decode(&t.deletes) });
+            delta.insert(
+                t.table_id,
+                TableDelta {
+                    inserts: decode(&t.inserts),
+                    deletes: decode(&t.deletes),
+                },
+            );
         }
         delta
     }
@@ -52,7 +60,10 @@ fn check_deltas(db: &mut Db, sql: &str, statements: &[&str]) -> Vec<(usize, usiz
         let after = query.rows(&db.ds).unwrap();
         let mut expected = before;
         for d in &delta.deletes {
-            let at = expected.iter().position(|r| r == d).unwrap_or_else(|| panic!("`{statement}` deletes a row not in the result"));
+            let at = expected
+                .iter()
+                .position(|r| r == d)
+                .unwrap_or_else(|| panic!("`{statement}` deletes a row not in the result"));
             expected.remove(at);
         }
         expected.extend(delta.inserts.iter().cloned());
@@ -121,11 +132,17 @@ fn subscription_only_restrictions_have_clear_errors() {
     assert!(err("SELECT * FROM pet LIMIT 1").contains("LIMIT"));
     assert!(err("SELECT pet.* FROM pet JOIN person").contains("cross joins"));
     let unindexed = err("SELECT person.* FROM person JOIN pet ON person.id = pet.owner");
-    assert!(unindexed.contains("Subscriptions require indexes on join columns") && unindexed.contains("pet.owner"), "{unindexed}");
+    assert!(
+        unindexed.contains("Subscriptions require indexes on join columns") && unindexed.contains("pet.owner"),
+        "{unindexed}"
+    );
     assert!(err("DELETE FROM pet").contains("only `SELECT"));
     let private = CompiledQuery::compile(
         "SELECT * FROM secret",
-        &SqlAuth { caller: Identity::from_claims("test", "other"), owner: owner() },
+        &SqlAuth {
+            caller: Identity::from_claims("test", "other"),
+            owner: owner(),
+        },
         &db.module,
         &db.ds,
     )

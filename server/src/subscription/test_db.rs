@@ -15,7 +15,10 @@ pub fn owner() -> Identity {
 
 /// The owner's authorisation.
 pub fn auth() -> SqlAuth {
-    SqlAuth { caller: owner(), owner: owner() }
+    SqlAuth {
+        caller: owner(),
+        owner: owner(),
+    }
 }
 
 /// The module and its empty tables; `pet.owner` has a btree index when
@@ -37,7 +40,10 @@ pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
             .primary_key("id")
             .build(),
         pet.build(),
-        TableBuilder::new("secret").column("k", AlgebraicType::U32).private().build(),
+        TableBuilder::new("secret")
+            .column("k", AlgebraicType::U32)
+            .private()
+            .build(),
     ];
     let mut ds = Datastore::new();
     for t in &tables {

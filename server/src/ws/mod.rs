@@ -16,14 +16,14 @@
 
 use crate::database::Database;
 use crate::subscription::{ClientCommand, ClientHandle, Outgoing};
-use spacetime_commitlog::DurableOffset;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
+use futures_util::SinkExt;
+use spacetime_commitlog::DurableOffset;
 use spacetime_protocol::compression::compress;
 use spacetime_protocol::v2::ClientMessage;
 use spacetime_protocol::{v3, Compression};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
 /// How often the server pings.
@@ -75,7 +75,12 @@ pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
     let end = run(&mut socket, &mut conn).await;
     if let End::Close(code, reason) = end {
         let reason = truncate_reason(reason);
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
     }
     let _ = conn.database.client(ClientCommand::Disconnect {
         identity: conn.client.identity,
@@ -167,13 +172,19 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
             log::error!("database {}: {e}", conn.database.identity);
             return Err(End::Close(close_code::ERROR, conn.database.close_reason()));
         }
-        debug_assert!(durable.get().is_some_and(|d| d >= offset), "a confirmed message was released early");
+        debug_assert!(
+            durable.get().is_some_and(|d| d >= offset),
+            "a confirmed message was released early"
+        );
     }
     let gone = |_| End::Gone;
     match conn.framing {
         Framing::V2 => {
             for message in &batch {
-                socket.feed(Message::Binary(compress(&message.body, conn.compression).into())).await.map_err(gone)?;
+                socket
+                    .feed(Message::Binary(compress(&message.body, conn.compression).into()))
+                    .await
+                    .map_err(gone)?;
             }
         }
         Framing::V3 => {
@@ -181,9 +192,14 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
             let mut frame = Vec::new();
             while let Some(message) = messages.next() {
                 frame.extend_from_slice(&message.body);
-                let full = messages.peek().is_none_or(|next| frame.len() + next.body.len() > MAX_FRAME);
+                let full = messages
+                    .peek()
+                    .is_none_or(|next| frame.len() + next.body.len() > MAX_FRAME);
                 if full {
-                    socket.feed(Message::Binary(compress(&frame, conn.compression).into())).await.map_err(gone)?;
+                    socket
+                        .feed(Message::Binary(compress(&frame, conn.compression).into()))
+                        .await
+                        .map_err(gone)?;
                     frame.clear();
                 }
             }
@@ -195,7 +211,9 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
 /// The client messages of one binary frame.
 fn decode(payload: &[u8], framing: Framing) -> Result<Vec<ClientMessage>, String> {
     let result = match framing {
-        Framing::V2 => ClientMessage::from_bytes(payload).map(|m| vec![m]).map_err(|e| e.to_string()),
+        Framing::V2 => ClientMessage::from_bytes(payload)
+            .map(|m| vec![m])
+            .map_err(|e| e.to_string()),
         Framing::V3 => v3::decode_frame(payload).map_err(|e| e.to_string()),
     };
     result.map_err(|e| format!("malformed client message: {e}"))

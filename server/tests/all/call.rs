@@ -17,7 +17,11 @@ async fn arguments_as_array_or_object_reach_the_reducer() {
     assert_eq!(res.text, "");
     assert!(res.headers.contains_key("spacetime-execution-duration-micros"));
     // Anyone may call, also without a token (a fresh identity is minted).
-    owner.anonymous().call("greeter", "add", json!({ "name": "Bob" })).await.expect(200);
+    owner
+        .anonymous()
+        .call("greeter", "add", json!({ "name": "Bob" }))
+        .await
+        .expect(200);
     owner.call("greeter", "say_hello", json!([])).await.expect(200);
     let logs = owner.log_messages("greeter", 3).await;
     assert_eq!(logs, ["Hello, Alice!", "Hello, Bob!", "Hello, World!"]);
@@ -30,14 +34,28 @@ async fn bad_calls_are_4xx_with_a_message_that_says_what_to_fix() {
     owner.publish(Some("strict"), wasm(BASIC)).await.expect(200);
 
     let res = owner.call("strict", "add", json!([42])).await.expect(400);
-    assert!(res.text.contains("args.name") && res.text.contains("(name)"), "{}", res.text);
+    assert!(
+        res.text.contains("args.name") && res.text.contains("(name)"),
+        "{}",
+        res.text
+    );
     let res = owner.call("strict", "add", json!([])).await.expect(400);
     assert!(res.text.contains("invalid arguments"), "{}", res.text);
-    let res = owner.request(Method::POST, "/v1/database/strict/call/add", Some(Body::Text("[\"unterminated".into()))).await;
+    let res = owner
+        .request(
+            Method::POST,
+            "/v1/database/strict/call/add",
+            Some(Body::Text("[\"unterminated".into())),
+        )
+        .await;
     assert!(res.expect(400).text.contains("not JSON"));
 
     let res = owner.call("strict", "no_such", json!([])).await.expect(404);
-    assert!(res.text.contains("No such reducer `no_such`") && res.text.contains("say_hello"), "{}", res.text);
+    assert!(
+        res.text.contains("No such reducer `no_such`") && res.text.contains("say_hello"),
+        "{}",
+        res.text
+    );
     owner.call("no-such-db", "add", json!(["x"])).await.expect(404);
 }
 
@@ -53,7 +71,14 @@ async fn lifecycle_reducers_run_around_each_call_and_cannot_be_called() {
     let res = owner.call("hooks", "ping", json!([])).await.expect(200);
     let caller = res.headers["spacetime-identity"].to_str().unwrap().to_owned();
     let logs = owner.log_messages("hooks", 3).await;
-    assert_eq!(logs, [format!("connected {caller}"), format!("ping from {caller}"), format!("disconnected {caller}")]);
+    assert_eq!(
+        logs,
+        [
+            format!("connected {caller}"),
+            format!("ping from {caller}"),
+            format!("disconnected {caller}")
+        ]
+    );
 }
 
 #[tokio::test]
@@ -71,7 +96,10 @@ async fn failed_reducers_are_530_with_their_message_and_roll_back() {
 
     let logs = owner.log_messages("fails", 10).await;
     assert!(logs.iter().any(|m| m == "oopsie :("), "{logs:?}");
-    assert!(logs.iter().any(|m| m.contains("This is a panic while inserting y")), "{logs:?}");
+    assert!(
+        logs.iter().any(|m| m.contains("This is a panic while inserting y")),
+        "{logs:?}"
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,11 @@ async fn minted_identities_are_c200_hex_and_verify_against_their_own_identity() 
     // Someone else's identity: the token does not belong to it.
     alice.get(&format!("/v1/identity/{identity}/verify")).await.expect(400);
     // No token at all.
-    server.client().get(&format!("/v1/identity/{identity}/verify")).await.expect(401);
+    server
+        .client()
+        .get(&format!("/v1/identity/{identity}/verify"))
+        .await
+        .expect(401);
 }
 
 #[tokio::test]
@@ -34,11 +38,17 @@ async fn the_public_key_is_pem_and_stable_across_restarts() {
         (res.text, server.new_identity().await.token.unwrap())
     };
     let server = TestServer::start_in(dir.path());
-    assert_eq!(server.client().get("/v1/identity/public-key").await.expect(200).text, pem);
+    assert_eq!(
+        server.client().get("/v1/identity/public-key").await.expect(200).text,
+        pem
+    );
     // A token minted before the restart is still this instance's.
     let mut client = server.client();
     client.token = Some(token);
-    client.request(Method::POST, "/v1/identity/websocket-token", None).await.expect(200);
+    client
+        .request(Method::POST, "/v1/identity/websocket-token", None)
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -46,12 +56,18 @@ async fn tokens_of_another_server_are_401_and_garbage_is_400() {
     let (ours, theirs) = (TestServer::start(), TestServer::start());
     let mut foreign = ours.client();
     foreign.token = theirs.new_identity().await.token;
-    let res = foreign.request(Method::POST, "/v1/identity/websocket-token", None).await.expect(401);
+    let res = foreign
+        .request(Method::POST, "/v1/identity/websocket-token", None)
+        .await
+        .expect(401);
     assert_eq!(res.text, "Authorization failed: token not signed by this instance");
 
     let mut garbage = ours.client();
     garbage.token = Some("not-a-token".into());
-    let res = garbage.request(Method::POST, "/v1/identity/websocket-token", None).await.expect(400);
+    let res = garbage
+        .request(Method::POST, "/v1/identity/websocket-token", None)
+        .await
+        .expect(400);
     assert!(res.text.contains("malformed token"), "{}", res.text);
 }
 
@@ -59,7 +75,10 @@ async fn tokens_of_another_server_are_401_and_garbage_is_400() {
 async fn databases_of_an_unknown_identity_is_an_empty_list_and_bad_hex_is_400() {
     let server = TestServer::start();
     let client = server.client();
-    let res = client.get(&format!("/v1/identity/{}/databases", "c2".repeat(32))).await.expect(200);
+    let res = client
+        .get(&format!("/v1/identity/{}/databases", "c2".repeat(32)))
+        .await
+        .expect(200);
     assert_eq!(res.json(), serde_json::json!({ "identities": [] }));
     let res = client.get("/v1/identity/xyz/databases").await.expect(400);
     assert!(res.text.contains("64 hex digits"), "{}", res.text);

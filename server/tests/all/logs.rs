@@ -24,7 +24,12 @@ async fn records_are_ndjson_with_the_upstream_fields_and_only_the_owner_reads_th
         assert!(records[1].get(field).is_some(), "{field} missing: {}", records[1]);
     }
 
-    let res = server.new_identity().await.get("/v1/database/chatty/logs").await.expect(403);
+    let res = server
+        .new_identity()
+        .await
+        .get("/v1/database/chatty/logs")
+        .await
+        .expect(403);
     assert!(res.text.contains("only the owner"), "{}", res.text);
     owner.get("/v1/database/chatty/logs?num_lines=many").await.expect(400);
 }
@@ -37,20 +42,39 @@ async fn followers_receive_new_lines_as_they_are_written() {
     owner.call("followed", "add", json!(["Zed"])).await.expect(200);
 
     let token = owner.token.clone().unwrap();
-    let request = owner.http.get(format!("{}/v1/database/followed/logs?num_lines=0&follow=true", owner.base)).bearer_auth(token);
+    let request = owner
+        .http
+        .get(format!(
+            "{}/v1/database/followed/logs?num_lines=0&follow=true",
+            owner.base
+        ))
+        .bearer_auth(token);
     // The response head arrives before any line does.
-    let mut stream = tokio::time::timeout(Duration::from_secs(10), request.send()).await.expect("headers within 10 s").unwrap();
+    let mut stream = tokio::time::timeout(Duration::from_secs(10), request.send())
+        .await
+        .expect("headers within 10 s")
+        .unwrap();
     assert_eq!(stream.status(), 200);
     owner.call("followed", "say_hello", json!([])).await.expect(200);
 
     let mut received = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !received.contains("Hello, World!") {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk()).await.expect("new lines within 10 s").unwrap();
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("new lines within 10 s")
+            .unwrap();
         received.push_str(&String::from_utf8_lossy(&chunk.expect("stream stays open")));
     }
-    let messages: Vec<String> =
-        received.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["message"].as_str().unwrap().to_owned()).collect();
+    let messages: Vec<String> = received
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
     assert_eq!(messages, ["Hello, Zed!", "Hello, World!"]);
 }
 
@@ -59,6 +83,9 @@ async fn scheduled_reducers_fire_on_their_own() {
     let server = TestServer::start();
     let owner = server.new_identity().await;
     owner.publish(Some("timers"), wasm(SCHEDULE)).await.expect(200);
-    owner.call("timers", "schedule_once", json!(["soon", 50])).await.expect(200);
+    owner
+        .call("timers", "schedule_once", json!(["soon", 50]))
+        .await
+        .expect(200);
     owner.wait_for_log("timers", |m| m == "fired once: soon").await;
 }

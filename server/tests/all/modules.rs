@@ -11,7 +11,11 @@ use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
 const fn test_module(package: &'static str, upstream_package: &'static str) -> ModuleCrate {
-    ModuleCrate { workspace: "tests/modules", package, upstream_package }
+    ModuleCrate {
+        workspace: "tests/modules",
+        package,
+        upstream_package,
+    }
 }
 
 pub const BASIC: ModuleCrate = test_module("basic-module", "upstream-basic");
@@ -26,6 +30,12 @@ pub const PERMISSIONS: ModuleCrate = test_module("permissions-module", "upstream
 /// do not build the same module twice.
 pub fn wasm(module: ModuleCrate) -> Vec<u8> {
     static BUILT: OnceLock<Mutex<HashMap<&'static str, Vec<u8>>>> = OnceLock::new();
-    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-    built.entry(module.package).or_insert_with(|| module_bytes(module, Bindings::Upstream)).clone()
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(module.package)
+        .or_insert_with(|| module_bytes(module, Bindings::Upstream))
+        .clone()
 }

@@ -32,15 +32,28 @@ async fn the_owner_takes_a_snapshot_on_demand_and_a_restart_restores_it() {
         let owner = server.new_identity().await;
         owner.publish(Some("snappy"), wasm(BASIC)).await.expect(200);
         owner.call("snappy", "add", json!(["Alice"])).await.expect(200);
-        assert!(snapshot_files(dir.path()).is_empty(), "no snapshot before one is asked for");
+        assert!(
+            snapshot_files(dir.path()).is_empty(),
+            "no snapshot before one is asked for"
+        );
 
         let other = server.new_identity().await;
-        let res = other.request(Method::POST, "/v1/database/snappy/snapshot", None).await.expect(403);
+        let res = other
+            .request(Method::POST, "/v1/database/snappy/snapshot", None)
+            .await
+            .expect(403);
         assert!(res.text.contains("only the owner"), "{}", res.text);
 
-        let res = owner.request(Method::POST, "/v1/database/snappy/snapshot", None).await.expect(200);
+        let res = owner
+            .request(Method::POST, "/v1/database/snappy/snapshot", None)
+            .await
+            .expect(200);
         assert!(res.json()["tx_offset"].is_u64(), "{}", res.text);
-        assert_eq!(snapshot_files(dir.path()).len(), 1, "the snapshot file is written before the reply");
+        assert_eq!(
+            snapshot_files(dir.path()).len(),
+            1,
+            "the snapshot file is written before the reply"
+        );
         owner.call("snappy", "add", json!(["Bob"])).await.expect(200);
         owner.token.clone()
     };
@@ -48,10 +61,18 @@ async fn the_owner_takes_a_snapshot_on_demand_and_a_restart_restores_it() {
     let mut owner = server.client();
     owner.token = token;
     let res = owner
-        .request(Method::POST, "/v1/database/snappy/sql", Some(Body::Text("SELECT * FROM person".into())))
+        .request(
+            Method::POST,
+            "/v1/database/snappy/sql",
+            Some(Body::Text("SELECT * FROM person".into())),
+        )
         .await
         .expect(200);
-    assert!(res.text.contains("Alice") && res.text.contains("Bob"), "snapshot plus log suffix: {}", res.text);
+    assert!(
+        res.text.contains("Alice") && res.text.contains("Bob"),
+        "snapshot plus log suffix: {}",
+        res.text
+    );
 }
 
 #[tokio::test]
@@ -60,6 +81,9 @@ async fn an_in_memory_server_says_it_has_nothing_to_snapshot() {
     let owner = server.new_identity().await;
     owner.publish(Some("volatile"), wasm(BASIC)).await.expect(200);
     owner.call("volatile", "add", json!(["Alice"])).await.expect(200);
-    let res = owner.request(Method::POST, "/v1/database/volatile/snapshot", None).await.expect(400);
+    let res = owner
+        .request(Method::POST, "/v1/database/volatile/snapshot", None)
+        .await
+        .expect(400);
     assert!(res.text.contains("--in-memory"), "{}", res.text);
 }

@@ -7,7 +7,13 @@ use reqwest::Method;
 use serde_json::json;
 
 async fn sql(client: &Client, db: &str, query: &str) -> crate::support::Reply {
-    client.request(Method::POST, &format!("/v1/database/{db}/sql"), Some(Body::Text(query.into()))).await
+    client
+        .request(
+            Method::POST,
+            &format!("/v1/database/{db}/sql"),
+            Some(Body::Text(query.into())),
+        )
+        .await
 }
 
 #[tokio::test]
@@ -22,11 +28,28 @@ async fn results_carry_schema_rows_duration_and_stats() {
     assert_eq!(result["schema"]["elements"][0]["name"], json!({ "some": "answer" }));
     assert_eq!(result["schema"]["elements"][0]["algebraic_type"], json!({ "U8": [] }));
     assert!(result["total_duration_micros"].is_u64());
-    assert_eq!(result["stats"], json!({ "rows_inserted": 0, "rows_deleted": 0, "rows_updated": 0 }));
+    assert_eq!(
+        result["stats"],
+        json!({ "rows_inserted": 0, "rows_deleted": 0, "rows_updated": 0 })
+    );
 
-    let res = sql(&owner, "facts", "INSERT INTO common_knowledge (thing) VALUES ('fire is hot')").await.expect(200).json();
+    let res = sql(
+        &owner,
+        "facts",
+        "INSERT INTO common_knowledge (thing) VALUES ('fire is hot')",
+    )
+    .await
+    .expect(200)
+    .json();
     assert_eq!(res[0]["stats"]["rows_inserted"], 1);
-    let res = sql(&owner, "facts", "SELECT thing FROM common_knowledge WHERE thing = 'fire is hot'").await.expect(200).json();
+    let res = sql(
+        &owner,
+        "facts",
+        "SELECT thing FROM common_knowledge WHERE thing = 'fire is hot'",
+    )
+    .await
+    .expect(200)
+    .json();
     assert_eq!(res[0]["rows"], json!([["fire is hot"]]));
 }
 
@@ -38,12 +61,24 @@ async fn private_tables_and_dml_are_for_the_owner_only() {
     let stranger = server.new_identity().await;
 
     let res = sql(&stranger, "guarded", "SELECT * FROM secret").await.expect(400);
-    assert!(res.text.contains("no such table: `secret`") && res.text.contains("private"), "{}", res.text);
-    let res = sql(&stranger, "guarded", "SELECT * FROM common_knowledge").await.expect(200).json();
+    assert!(
+        res.text.contains("no such table: `secret`") && res.text.contains("private"),
+        "{}",
+        res.text
+    );
+    let res = sql(&stranger, "guarded", "SELECT * FROM common_knowledge")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(res[0]["rows"], json!([["The sky is blue"]]));
-    let res = sql(&stranger, "guarded", "DELETE FROM common_knowledge").await.expect(400);
+    let res = sql(&stranger, "guarded", "DELETE FROM common_knowledge")
+        .await
+        .expect(400);
     assert!(res.text.contains("permission denied"), "{}", res.text);
-    let res = sql(&owner, "guarded", "SELECT * FROM common_knowledge").await.expect(200).json();
+    let res = sql(&owner, "guarded", "SELECT * FROM common_knowledge")
+        .await
+        .expect(200)
+        .json();
     assert_eq!(res[0]["rows"].as_array().unwrap().len(), 1);
 }
 
@@ -52,7 +87,12 @@ async fn bad_statements_are_400_and_the_database_keeps_answering() {
     let server = TestServer::start();
     let owner = server.new_identity().await;
     owner.publish(Some("queries"), wasm(BASIC)).await.expect(200);
-    for bad in ["SELEKT * FROM person", "SELECT * FROM person ORDER BY name", "SELECT nope FROM person", ""] {
+    for bad in [
+        "SELEKT * FROM person",
+        "SELECT * FROM person ORDER BY name",
+        "SELECT nope FROM person",
+        "",
+    ] {
         let res = sql(&owner, "queries", bad).await.expect(400);
         assert!(!res.text.is_empty(), "no message for {bad:?}");
     }

@@ -29,17 +29,34 @@ struct Ws {
 }
 
 /// Opens a WebSocket to `db`, offering `protocols`; the HTTP error text if refused.
-async fn open(server: &TestServer, db: &str, token: Option<&str>, protocols: &str, query: &str) -> Result<Socket, String> {
-    let url = format!("ws://{}/v1/database/{db}/subscribe?compression=None{query}", server.addr);
+async fn open(
+    server: &TestServer,
+    db: &str,
+    token: Option<&str>,
+    protocols: &str,
+    query: &str,
+) -> Result<Socket, String> {
+    let url = format!(
+        "ws://{}/v1/database/{db}/subscribe?compression=None{query}",
+        server.addr
+    );
     let mut request = url.into_client_request().unwrap();
-    request.headers_mut().insert("sec-websocket-protocol", protocols.parse().unwrap());
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocols.parse().unwrap());
     if let Some(token) = token {
-        request.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
     }
     match tokio_tungstenite::connect_async(request).await {
         Ok((socket, _)) => Ok(socket),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            let body = response.body().as_ref().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+            let body = response
+                .body()
+                .as_ref()
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+                .unwrap_or_default();
             Err(format!("{} {body}", response.status()))
         }
         Err(e) => Err(e.to_string()),
@@ -54,7 +71,14 @@ impl Ws {
     /// As [`Ws::connect`], with `query` (`&name=value...`) appended to the URL.
     async fn connect_with(server: &TestServer, db: &str, token: Option<&str>, protocol: &str, query: &str) -> Ws {
         let socket = open(server, db, token, protocol, query).await.expect("connects");
-        let mut ws = Ws { socket, hello: v2::InitialConnection { identity: Default::default(), connection_id: Default::default(), token: String::new() } };
+        let mut ws = Ws {
+            socket,
+            hello: v2::InitialConnection {
+                identity: Default::default(),
+                connection_id: Default::default(),
+                token: String::new(),
+            },
+        };
         match ws.recv().await {
             ServerMessage::InitialConnection(hello) => ws.hello = hello,
             other => panic!("the first message must be InitialConnection, got {other:?}"),
@@ -63,7 +87,10 @@ impl Ws {
     }
 
     async fn send(&mut self, message: ClientMessage) {
-        self.socket.send(Message::Binary(message.to_bytes().into())).await.unwrap();
+        self.socket
+            .send(Message::Binary(message.to_bytes().into()))
+            .await
+            .unwrap();
     }
 
     /// The next server message, failing after 10 s.
@@ -82,13 +109,23 @@ impl Ws {
 
     async fn subscribe(&mut self, id: u32, queries: &[&str]) -> ServerMessage {
         let query_strings = queries.iter().map(|q| q.to_string()).collect();
-        self.send(ClientMessage::Subscribe(Subscribe { request_id: id, query_set_id: QuerySetId::new(id), query_strings })).await;
+        self.send(ClientMessage::Subscribe(Subscribe {
+            request_id: id,
+            query_set_id: QuerySetId::new(id),
+            query_strings,
+        }))
+        .await;
         self.recv().await
     }
 
     async fn call(&mut self, request_id: u32, reducer: &str, name: &str) -> v2::ReducerResult {
         let args = to_vec(&name.to_string());
-        let call = CallReducer { request_id, flags: CallFlags::Default, reducer: reducer.into(), args };
+        let call = CallReducer {
+            request_id,
+            flags: CallFlags::Default,
+            reducer: reducer.into(),
+            args,
+        };
         self.send(ClientMessage::CallReducer(call)).await;
         match self.recv().await {
             ServerMessage::ReducerResult(r) => r,
@@ -99,7 +136,9 @@ impl Ws {
     /// The close frame's reason, reading past other frames.
     async fn close_reason(&mut self) -> String {
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.socket.next()).await.expect("closes within 10 s");
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("closes within 10 s");
             match frame {
                 Some(Ok(Message::Close(Some(frame)))) => return frame.reason.to_string(),
                 Some(Ok(Message::Close(None))) | None => return String::new(),
@@ -149,17 +188,34 @@ async fn updates_reach_subscribers_and_the_caller_gets_its_own_in_the_reducer_re
 
     let mut a = Ws::connect(&server, "people", None, v2::BIN_PROTOCOL).await;
     assert!(a.hello.token.contains('.'), "an anonymous client gets a minted token");
-    let mut b = Ws::connect(&server, "people", owner.token.as_deref(), &format!("{}, {}", v2::BIN_PROTOCOL, v3::BIN_PROTOCOL)).await;
+    let mut b = Ws::connect(
+        &server,
+        "people",
+        owner.token.as_deref(),
+        &format!("{}, {}", v2::BIN_PROTOCOL, v3::BIN_PROTOCOL),
+    )
+    .await;
     assert_ne!(a.hello.connection_id, b.hello.connection_id);
 
-    assert_eq!(applied_names(a.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
-    assert_eq!(applied_names(b.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
-    assert_eq!(applied_names(b.subscribe(2, &["SELECT * FROM person WHERE name = 'Bob'"]).await), s(&[]));
+    assert_eq!(
+        applied_names(a.subscribe(1, &["SELECT * FROM person"]).await),
+        s(&["Alice"])
+    );
+    assert_eq!(
+        applied_names(b.subscribe(1, &["SELECT * FROM person"]).await),
+        s(&["Alice"])
+    );
+    assert_eq!(
+        applied_names(b.subscribe(2, &["SELECT * FROM person WHERE name = 'Bob'"]).await),
+        s(&[])
+    );
 
     // The caller's changes come embedded in its ReducerResult, once per query set.
     let result = b.call(7, "add", "Bob").await;
     assert_eq!(result.request_id, 7);
-    let ReducerOutcome::Ok(ok) = result.result else { panic!("{:?}", result.result) };
+    let ReducerOutcome::Ok(ok) = result.result else {
+        panic!("{:?}", result.result)
+    };
     let mut got = changes(&ok.transaction_update);
     got.sort();
     assert_eq!(got, [(1, s(&["Bob"]), s(&[])), (2, s(&["Bob"]), s(&[]))]);
@@ -178,7 +234,15 @@ async fn updates_reach_subscribers_and_the_caller_gets_its_own_in_the_reducer_re
     .await;
     match a.recv().await {
         ServerMessage::UnsubscribeApplied(u) => {
-            assert_eq!(u.rows.unwrap().tables.iter().flat_map(|t| names(&t.rows)).collect::<Vec<_>>(), s(&["Alice", "Bob"]))
+            assert_eq!(
+                u.rows
+                    .unwrap()
+                    .tables
+                    .iter()
+                    .flat_map(|t| names(&t.rows))
+                    .collect::<Vec<_>>(),
+                s(&["Alice", "Bob"])
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -188,7 +252,11 @@ async fn updates_reach_subscribers_and_the_caller_gets_its_own_in_the_reducer_re
         other => panic!("{other:?}"),
     }
     // `a` got nothing for Carol: its next message answers its next request.
-    a.send(ClientMessage::OneOffQuery(OneOffQuery { request_id: 9, query_string: "SELECT * FROM person".into() })).await;
+    a.send(ClientMessage::OneOffQuery(OneOffQuery {
+        request_id: 9,
+        query_string: "SELECT * FROM person".into(),
+    }))
+    .await;
     match a.recv().await {
         ServerMessage::OneOffQueryResult(r) => {
             assert_eq!(r.request_id, 9);
@@ -205,18 +273,32 @@ async fn a_failing_reducer_sends_its_error_to_the_caller_and_nothing_to_others()
     owner.publish(Some("fails"), wasm(PANIC)).await.expect(200);
     let mut watcher = Ws::connect(&server, "fails", None, v3::BIN_PROTOCOL).await;
     let mut caller = Ws::connect(&server, "fails", None, v2::BIN_PROTOCOL).await;
-    assert_eq!(applied_names(watcher.subscribe(1, &["SELECT * FROM item"]).await), s(&[]));
+    assert_eq!(
+        applied_names(watcher.subscribe(1, &["SELECT * FROM item"]).await),
+        s(&[])
+    );
 
     let result = caller.call(1, "insert_then_fail", "x").await;
     assert_eq!(result.result, ReducerOutcome::Err(to_vec(&"oopsie :(".to_string())));
     let result = caller.call(2, "insert_then_panic", "y").await;
-    let ReducerOutcome::InternalError(message) = result.result else { panic!("{:?}", result.result) };
+    let ReducerOutcome::InternalError(message) = result.result else {
+        panic!("{:?}", result.result)
+    };
     assert!(message.contains("panic"), "{message}");
     let result = caller.call(3, "no_such", "z").await;
-    assert!(matches!(&result.result, ReducerOutcome::InternalError(m) if m.contains("no such reducer `no_such`")), "{result:?}");
+    assert!(
+        matches!(&result.result, ReducerOutcome::InternalError(m) if m.contains("no such reducer `no_such`")),
+        "{result:?}"
+    );
     // The caller is subscribed to nothing: its ReducerResult carries no query sets.
     let result = caller.call(4, "insert", "ok").await;
-    assert_eq!(result.result, ReducerOutcome::Ok(v2::ReducerOk { ret_value: vec![], transaction_update: TransactionUpdate { query_sets: vec![] } }));
+    assert_eq!(
+        result.result,
+        ReducerOutcome::Ok(v2::ReducerOk {
+            ret_value: vec![],
+            transaction_update: TransactionUpdate { query_sets: vec![] }
+        })
+    );
 
     // The watcher's first update is the successful call's.
     match watcher.recv().await {
@@ -250,7 +332,9 @@ async fn private_tables_are_refused_to_non_owners_with_the_sql_message() {
     }
     // Subscription-only restrictions are explained.
     match me.subscribe(2, &["SELECT answer FROM secret"]).await {
-        ServerMessage::SubscriptionError(e) => assert!(e.error.contains("Column projections are not supported"), "{}", e.error),
+        ServerMessage::SubscriptionError(e) => {
+            assert!(e.error.contains("Column projections are not supported"), "{}", e.error)
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -262,13 +346,21 @@ async fn confirmed_and_unconfirmed_clients_both_receive_updates_and_a_bad_confir
     owner.publish(Some("durable"), wasm(BASIC)).await.expect(200);
     owner.call("durable", "add", json!(["Alice"])).await.expect(200);
 
-    let refused = open(&server, "durable", None, v2::BIN_PROTOCOL, "&confirmed=yes").await.unwrap_err();
-    assert!(refused.contains("400") && refused.contains("invalid confirmed `yes`"), "{refused}");
+    let refused = open(&server, "durable", None, v2::BIN_PROTOCOL, "&confirmed=yes")
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("400") && refused.contains("invalid confirmed `yes`"),
+        "{refused}"
+    );
 
     let mut confirmed = Ws::connect_with(&server, "durable", None, v2::BIN_PROTOCOL, "&confirmed=true").await;
     let mut unconfirmed = Ws::connect_with(&server, "durable", None, v3::BIN_PROTOCOL, "&confirmed=false").await;
     for ws in [&mut confirmed, &mut unconfirmed] {
-        assert_eq!(applied_names(ws.subscribe(1, &["SELECT * FROM person"]).await), s(&["Alice"]));
+        assert_eq!(
+            applied_names(ws.subscribe(1, &["SELECT * FROM person"]).await),
+            s(&["Alice"])
+        );
     }
     // A transaction from HTTP, then one from the confirmed client itself: both arrive,
     // in order, at both clients.
@@ -280,7 +372,9 @@ async fn confirmed_and_unconfirmed_clients_both_receive_updates_and_a_bad_confir
         }
     }
     let result = confirmed.call(2, "add", "Carol").await;
-    let ReducerOutcome::Ok(ok) = result.result else { panic!("{:?}", result.result) };
+    let ReducerOutcome::Ok(ok) = result.result else {
+        panic!("{:?}", result.result)
+    };
     assert_eq!(changes(&ok.transaction_update), [(1, s(&["Carol"]), s(&[]))]);
     match unconfirmed.recv().await {
         ServerMessage::TransactionUpdate(u) => assert_eq!(changes(&u), [(1, s(&["Carol"]), s(&[]))]),
@@ -294,9 +388,16 @@ async fn bad_handshakes_and_malformed_frames_are_refused_with_a_reason() {
     let owner = server.new_identity().await;
     owner.publish(Some("frames"), wasm(BASIC)).await.expect(200);
 
-    let refused = open(&server, "frames", None, "v1.json.spacetimedb", "").await.unwrap_err();
-    assert!(refused.contains("400") && refused.contains("no valid protocol selected"), "{refused}");
-    let refused = open(&server, "frames", None, v2::BIN_PROTOCOL, "&compression=Zstd").await.unwrap_err();
+    let refused = open(&server, "frames", None, "v1.json.spacetimedb", "")
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("400") && refused.contains("no valid protocol selected"),
+        "{refused}"
+    );
+    let refused = open(&server, "frames", None, v2::BIN_PROTOCOL, "&compression=Zstd")
+        .await
+        .unwrap_err();
     assert!(refused.contains("unknown compression `Zstd`"), "{refused}");
     let refused = open(&server, "nowhere", None, v2::BIN_PROTOCOL, "").await.unwrap_err();
     assert!(refused.contains("404"), "{refused}");
@@ -307,7 +408,10 @@ async fn bad_handshakes_and_malformed_frames_are_refused_with_a_reason() {
     assert!(reason.contains("malformed client message"), "{reason}");
 
     let mut ws = Ws::connect(&server, "frames", None, v3::BIN_PROTOCOL).await;
-    ws.socket.send(Message::Text("SELECT * FROM person".into())).await.unwrap();
+    ws.socket
+        .send(Message::Text("SELECT * FROM person".into()))
+        .await
+        .unwrap();
     let reason = ws.close_reason().await;
     assert!(reason.contains("text frames"), "{reason}");
 }
@@ -318,23 +422,53 @@ async fn v3_frames_may_carry_several_messages_and_big_replies_are_compressed() {
     let owner = server.new_identity().await;
     owner.publish(Some("batch"), wasm(BASIC)).await.expect(200);
     for i in 0..40 {
-        owner.call("batch", "add", json!([format!("person number {i:03} with a long name")])).await.expect(200);
+        owner
+            .call(
+                "batch",
+                "add",
+                json!([format!("person number {i:03} with a long name")]),
+            )
+            .await
+            .expect(200);
     }
-    let socket = open(&server, "batch", None, v3::BIN_PROTOCOL, "&compression=Gzip").await.unwrap();
-    let mut ws = Ws { socket, hello: v2::InitialConnection { identity: Default::default(), connection_id: Default::default(), token: String::new() } };
+    let socket = open(&server, "batch", None, v3::BIN_PROTOCOL, "&compression=Gzip")
+        .await
+        .unwrap();
+    let mut ws = Ws {
+        socket,
+        hello: v2::InitialConnection {
+            identity: Default::default(),
+            connection_id: Default::default(),
+            token: String::new(),
+        },
+    };
     assert!(matches!(ws.recv().await, ServerMessage::InitialConnection(_)));
     let messages = [
-        ClientMessage::Subscribe(Subscribe { request_id: 1, query_set_id: QuerySetId::new(1), query_strings: vec!["SELECT * FROM person".into()] }),
-        ClientMessage::OneOffQuery(OneOffQuery { request_id: 2, query_string: "SELECT * FROM person WHERE name = 'nobody'".into() }),
+        ClientMessage::Subscribe(Subscribe {
+            request_id: 1,
+            query_set_id: QuerySetId::new(1),
+            query_strings: vec!["SELECT * FROM person".into()],
+        }),
+        ClientMessage::OneOffQuery(OneOffQuery {
+            request_id: 2,
+            query_string: "SELECT * FROM person WHERE name = 'nobody'".into(),
+        }),
     ];
-    ws.socket.send(Message::Binary(v3::encode_frame(&messages).into())).await.unwrap();
+    ws.socket
+        .send(Message::Binary(v3::encode_frame(&messages).into()))
+        .await
+        .unwrap();
     let frame = loop {
         match ws.socket.next().await.unwrap().unwrap() {
             Message::Binary(payload) => break payload,
             _ => continue,
         }
     };
-    assert_eq!(frame[0], spacetime_protocol::compression::TAG_GZIP, "a reply over 1 KiB is gzipped");
+    assert_eq!(
+        frame[0],
+        spacetime_protocol::compression::TAG_GZIP,
+        "a reply over 1 KiB is gzipped"
+    );
     // The server may answer both requests in this one frame, or the second in a later one.
     let mut replies: std::collections::VecDeque<ServerMessage> =
         v3::decode_frame(&decompress(&frame).unwrap()).unwrap().into();

@@ -51,7 +51,11 @@ impl TestServer {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
             runtime.block_on(async move {
                 let server = match Server::bind(config).await {
                     Ok(server) => server,
@@ -70,12 +74,21 @@ impl TestServer {
             });
         });
         let addr = addr_rx.recv().expect("server thread reports").expect("server starts");
-        Self { addr, stop: Some(stop_tx), thread: Some(thread), _tmp: None }
+        Self {
+            addr,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            _tmp: None,
+        }
     }
 
     /// A client for this server, with no token.
     pub fn client(&self) -> Client {
-        Client { base: format!("http://{}", self.addr), token: None, http: reqwest::Client::new() }
+        Client {
+            base: format!("http://{}", self.addr),
+            token: None,
+            http: reqwest::Client::new(),
+        }
     }
 
     /// A client holding a freshly minted identity.
@@ -133,7 +146,10 @@ impl Reply {
 impl Client {
     /// The same client without a token.
     pub fn anonymous(&self) -> Client {
-        Client { token: None, ..self.clone() }
+        Client {
+            token: None,
+            ..self.clone()
+        }
     }
 
     /// Sends a request with an optional body.
@@ -150,7 +166,11 @@ impl Client {
         };
         let res = req.send().await.expect("request reaches the server");
         let (status, headers) = (res.status(), res.headers().clone());
-        Reply { status, headers, text: res.text().await.expect("body") }
+        Reply {
+            status,
+            headers,
+            text: res.text().await.expect("body"),
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -168,8 +188,14 @@ impl Client {
     /// Publishes `wasm` under `name` (`PUT`), or without a name (`POST`).
     pub async fn publish(&self, name: Option<&str>, wasm: Vec<u8>) -> Reply {
         match name {
-            Some(name) => self.request(Method::PUT, &format!("/v1/database/{name}"), Some(Body::Bytes(wasm))).await,
-            None => self.request(Method::POST, "/v1/database", Some(Body::Bytes(wasm))).await,
+            Some(name) => {
+                self.request(Method::PUT, &format!("/v1/database/{name}"), Some(Body::Bytes(wasm)))
+                    .await
+            }
+            None => {
+                self.request(Method::POST, "/v1/database", Some(Body::Bytes(wasm)))
+                    .await
+            }
         }
     }
 
@@ -180,7 +206,10 @@ impl Client {
 
     /// The messages of the last `n` log lines of `db` (the caller must own it).
     pub async fn log_messages(&self, db: &str, n: usize) -> Vec<String> {
-        let res = self.get(&format!("/v1/database/{db}/logs?num_lines={n}")).await.expect(200);
+        let res = self
+            .get(&format!("/v1/database/{db}/logs?num_lines={n}"))
+            .await
+            .expect(200);
         res.text
             .lines()
             .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("NDJSON line"))
@@ -196,7 +225,10 @@ impl Client {
             if messages.iter().any(|m| pred(m)) {
                 return messages;
             }
-            assert!(std::time::Instant::now() < deadline, "no such log line within 10 s; logs: {messages:#?}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no such log line within 10 s; logs: {messages:#?}"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }

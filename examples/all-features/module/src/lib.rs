@@ -136,7 +136,12 @@ pub struct TickCount {
 }
 
 fn audit(ctx: &ReducerContext, note: String, severity: u8) {
-    ctx.db.audit_log().insert(AuditLog { id: 0, at: ctx.timestamp, note, severity });
+    ctx.db.audit_log().insert(AuditLog {
+        id: 0,
+        at: ctx.timestamp,
+        note,
+        severity,
+    });
 }
 
 #[reducer(init)]
@@ -188,7 +193,10 @@ pub fn insert_every_type(ctx: &ReducerContext, seed: u8, text: String) {
         a_timestamp: ctx.timestamp,
         a_time_duration: TimeDuration::from_micros(n * 1_000),
         a_uuid: Uuid::from_u128(seed as u128),
-        a_point: Point { x: n as f64, y: -(n as f64) },
+        a_point: Point {
+            x: n as f64,
+            y: -(n as f64),
+        },
         a_color: match seed % 3 {
             0 => Color::Red,
             1 => Color::Green,
@@ -220,7 +228,14 @@ pub fn add_player(ctx: &ReducerContext, name: String, level: u32, score: i64, co
     let player = ctx
         .db
         .player()
-        .try_insert(Player { id: 0, name: name.clone(), level, score, color, owner: ctx.sender() })
+        .try_insert(Player {
+            id: 0,
+            name: name.clone(),
+            level,
+            score,
+            color,
+            owner: ctx.sender(),
+        })
         .map_err(|e| format!("cannot add player {name:?}: {e}"))?;
     log::info!("added player {} with id {}", player.name, player.id);
     Ok(())
@@ -229,7 +244,12 @@ pub fn add_player(ctx: &ReducerContext, name: String, level: u32, score: i64, co
 /// Raises a player's level by one, found by the unique name and updated by primary key.
 #[reducer]
 pub fn level_up(ctx: &ReducerContext, name: String) -> Result<(), String> {
-    let player = ctx.db.player().name().find(&name).ok_or_else(|| format!("no player named {name:?}"))?;
+    let player = ctx
+        .db
+        .player()
+        .name()
+        .find(&name)
+        .ok_or_else(|| format!("no player named {name:?}"))?;
     let level = player.level + 1;
     ctx.db.player().id().update(Player { level, ..player });
     Ok(())
@@ -248,7 +268,12 @@ pub fn delete_player(ctx: &ReducerContext, id: u32) -> Result<(), String> {
 /// Deletes a player by name, through the table's full-row delete.
 #[reducer]
 pub fn delete_player_row(ctx: &ReducerContext, name: String) -> Result<(), String> {
-    let player = ctx.db.player().name().find(&name).ok_or_else(|| format!("no player named {name:?}"))?;
+    let player = ctx
+        .db
+        .player()
+        .name()
+        .find(&name)
+        .ok_or_else(|| format!("no player named {name:?}"))?;
     if ctx.db.player().delete(player) {
         Ok(())
     } else {
@@ -317,7 +342,11 @@ pub fn clear_all(ctx: &ReducerContext) {
 #[reducer]
 pub fn schedule_reminder(ctx: &ReducerContext, message: String, delay_ms: u64) {
     let at = ctx.timestamp + Duration::from_millis(delay_ms);
-    ctx.db.reminder().insert(Reminder { scheduled_id: 0, scheduled_at: ScheduleAt::Time(at), message });
+    ctx.db.reminder().insert(Reminder {
+        scheduled_id: 0,
+        scheduled_at: ScheduleAt::Time(at),
+        message,
+    });
 }
 
 /// Called by the host for each reminder row.
@@ -333,10 +362,16 @@ pub fn on_tick(ctx: &ReducerContext, tick: Tick) {
     let counts = ctx.db.tick_count();
     match counts.label().find(&tick.label) {
         Some(row) => {
-            counts.label().update(TickCount { count: row.count + 1, ..row });
+            counts.label().update(TickCount {
+                count: row.count + 1,
+                ..row
+            });
         }
         None => {
-            counts.insert(TickCount { label: tick.label, count: 1 });
+            counts.insert(TickCount {
+                label: tick.label,
+                count: 1,
+            });
         }
     }
 }
@@ -346,7 +381,11 @@ pub fn on_tick(ctx: &ReducerContext, tick: Tick) {
 pub fn roll(ctx: &ReducerContext) {
     let die: u8 = ctx.rng().gen_range(1..=6);
     let coin: bool = ctx.random();
-    audit(ctx, format!("rolled {die}, coin {coin}, database {}", ctx.database_identity()), 0);
+    audit(
+        ctx,
+        format!("rolled {die}, coin {coin}, database {}", ctx.database_identity()),
+        0,
+    );
 }
 
 /// Always fails: its error message is what the caller sees.

@@ -93,13 +93,19 @@ impl Pending {
     /// Whether every call was answered within `timeout`.
     fn wait(&self, timeout: Duration) -> bool {
         let count = self.count.lock().unwrap_or_else(|e| e.into_inner());
-        let (count, _) = self.answered.wait_timeout_while(count, timeout, |n| *n > 0).unwrap_or_else(|e| e.into_inner());
+        let (count, _) = self
+            .answered
+            .wait_timeout_while(count, timeout, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
         *count == 0
     }
 }
 
 fn run(options: Options) -> Result<(), String> {
-    let token = options.credentials.load().map_err(|e| format!("cannot read the saved token: {e}"))?;
+    let token = options
+        .credentials
+        .load()
+        .map_err(|e| format!("cannot read the saved token: {e}"))?;
     let credentials = options.credentials;
     let failed = Arc::new(AtomicUsize::new(0));
     let connect_failed = failed.clone();
@@ -155,7 +161,11 @@ fn send_line(conn: &DbConnection, pending: &Arc<Pending>, line: &str) -> Result<
     }
     let done = pending.clone();
     pending.start();
-    let name = if line == "/name" { Some("") } else { line.strip_prefix("/name ") };
+    let name = if line == "/name" {
+        Some("")
+    } else {
+        line.strip_prefix("/name ")
+    };
     let sent = if let Some(name) = name {
         conn.reducers.set_name_then(name.trim().to_owned(), move |_, outcome| {
             report("set the name", outcome);
@@ -219,7 +229,13 @@ fn on_subscription_applied(ctx: &SubscriptionEventContext) {
 }
 
 fn print_message(ctx: &impl RemoteDbContext, message: &Message) {
-    let sender = ctx.db().user().identity().find(&message.sender).map(|u| user_name(&u)).unwrap_or_else(|| unknown(message.sender));
+    let sender = ctx
+        .db()
+        .user()
+        .identity()
+        .find(&message.sender)
+        .map(|u| user_name(&u))
+        .unwrap_or_else(|| unknown(message.sender));
     say(format_args!("{sender}: {}", message.text));
 }
 

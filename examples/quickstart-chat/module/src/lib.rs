@@ -36,7 +36,10 @@ fn validate_name(name: String) -> Result<String, String> {
 pub fn set_name(ctx: &ReducerContext, name: String) -> Result<(), String> {
     let name = validate_name(name)?;
     if let Some(user) = ctx.db.user().identity().find(ctx.sender()) {
-        ctx.db.user().identity().update(User { name: Some(name), ..user });
+        ctx.db.user().identity().update(User {
+            name: Some(name),
+            ..user
+        });
         Ok(())
     } else {
         Err("Cannot set name for unknown user".to_string())
@@ -56,7 +59,11 @@ fn validate_message(text: String) -> Result<String, String> {
 pub fn send_message(ctx: &ReducerContext, text: String) -> Result<(), String> {
     let text = validate_message(text)?;
     log::info!("{}", text);
-    ctx.db.message().insert(Message { sender: ctx.sender(), text, sent: ctx.timestamp });
+    ctx.db.message().insert(Message {
+        sender: ctx.sender(),
+        text,
+        sent: ctx.timestamp,
+    });
     Ok(())
 }
 
@@ -69,7 +76,11 @@ pub fn identity_connected(ctx: &ReducerContext) {
     if let Some(user) = ctx.db.user().identity().find(ctx.sender()) {
         ctx.db.user().identity().update(User { online: true, ..user });
     } else {
-        ctx.db.user().insert(User { name: None, identity: ctx.sender(), online: true });
+        ctx.db.user().insert(User {
+            name: None,
+            identity: ctx.sender(),
+            online: true,
+        });
     }
 }
 

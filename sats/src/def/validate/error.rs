@@ -40,7 +40,9 @@ pub enum ValidationError {
         reason: String,
     },
     /// Two items of one namespace share a name.
-    #[error("the name `{name}` is used more than once among {namespace}; names there must be unique, so rename one of them")]
+    #[error(
+        "the name `{name}` is used more than once among {namespace}; names there must be unique, so rename one of them"
+    )]
     DuplicateName {
         /// The namespace.
         namespace: Namespace,
@@ -138,7 +140,9 @@ pub enum ValidationError {
         position: usize,
     },
     /// A sequence is on a non-integer column.
-    #[error("table `{table}`: sequence `{sequence}` is on column `{column}` of type {ty}; auto_inc needs an integer column")]
+    #[error(
+        "table `{table}`: sequence `{sequence}` is on column `{column}` of type {ty}; auto_inc needs an integer column"
+    )]
     SequenceNotInteger {
         /// The table.
         table: String,
@@ -272,7 +276,9 @@ pub enum ValidationError {
         err: String,
     },
     /// A column default does not decode at the column's type.
-    #[error("table `{table}`: the default value of column {col} is not a valid BSATN value of the column's type: {reason}")]
+    #[error(
+        "table `{table}`: the default value of column {col} is not a valid BSATN value of the column's type: {reason}"
+    )]
     DefaultValueMalformed {
         /// The table.
         table: String,
@@ -315,7 +321,11 @@ pub struct ValidationErrors(pub Vec<ValidationError>);
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        write!(f, "invalid module definition ({n} problem{}):", if n == 1 { "" } else { "s" })?;
+        write!(
+            f,
+            "invalid module definition ({n} problem{}):",
+            if n == 1 { "" } else { "s" }
+        )?;
         for e in &self.0 {
             write!(f, "\n- {e}")?;
         }

@@ -112,7 +112,10 @@ struct Input {
 }
 
 fn unsupported(what: &'static str, names: impl IntoIterator<Item = String>) -> Vec<ValidationError> {
-    names.into_iter().map(|name| ValidationError::Unsupported { what, name }).collect()
+    names
+        .into_iter()
+        .map(|name| ValidationError::Unsupported { what, name })
+        .collect()
 }
 
 impl From<RawModuleDefV10> for Input {
@@ -121,14 +124,30 @@ impl From<RawModuleDefV10> for Input {
             section.cloned().unwrap_or_default()
         }
         let mut unsupported_items = Vec::new();
-        unsupported_items.extend(unsupported("procedure", list(def.procedures()).into_iter().map(|p| p.source_name)));
-        unsupported_items.extend(unsupported("view", list(def.views()).into_iter().map(|v| v.source_name)));
-        unsupported_items
-            .extend(unsupported("view primary key", list(def.view_primary_keys()).into_iter().map(|v| v.view_source_name)));
-        unsupported_items
-            .extend(unsupported("HTTP handler", list(def.http_handlers()).into_iter().map(|h| h.source_name)));
-        unsupported_items.extend(unsupported("HTTP route", list(def.http_routes()).into_iter().map(|r| r.path)));
-        unsupported_items.extend(unsupported("submodule", list(def.submodules()).into_iter().map(|s| s.namespace)));
+        unsupported_items.extend(unsupported(
+            "procedure",
+            list(def.procedures()).into_iter().map(|p| p.source_name),
+        ));
+        unsupported_items.extend(unsupported(
+            "view",
+            list(def.views()).into_iter().map(|v| v.source_name),
+        ));
+        unsupported_items.extend(unsupported(
+            "view primary key",
+            list(def.view_primary_keys()).into_iter().map(|v| v.view_source_name),
+        ));
+        unsupported_items.extend(unsupported(
+            "HTTP handler",
+            list(def.http_handlers()).into_iter().map(|h| h.source_name),
+        ));
+        unsupported_items.extend(unsupported(
+            "HTTP route",
+            list(def.http_routes()).into_iter().map(|r| r.path),
+        ));
+        unsupported_items.extend(unsupported(
+            "submodule",
+            list(def.submodules()).into_iter().map(|s| s.namespace),
+        ));
         let tables = list(def.tables())
             .into_iter()
             .map(|t| TableIn {
@@ -138,7 +157,11 @@ impl From<RawModuleDefV10> for Input {
                 indexes: t
                     .indexes
                     .into_iter()
-                    .map(|i| IndexIn { source_name: i.source_name, accessor_name: i.accessor_name, algorithm: i.algorithm })
+                    .map(|i| IndexIn {
+                        source_name: i.source_name,
+                        accessor_name: i.accessor_name,
+                        algorithm: i.algorithm,
+                    })
                     .collect(),
                 constraints: t
                     .constraints
@@ -180,9 +203,17 @@ impl From<RawModuleDefV10> for Input {
                 .collect(),
             schedules: list(def.schedules())
                 .into_iter()
-                .map(|s| ScheduleIn { table_name: s.table_name, name: None, at_col: s.schedule_at_col, function: s.function_name })
+                .map(|s| ScheduleIn {
+                    table_name: s.table_name,
+                    name: None,
+                    at_col: s.schedule_at_col,
+                    function: s.function_name,
+                })
                 .collect(),
-            lifecycles: list(def.lifecycle_reducers()).into_iter().map(|l| (l.lifecycle_spec, l.function_name)).collect(),
+            lifecycles: list(def.lifecycle_reducers())
+                .into_iter()
+                .map(|l| (l.lifecycle_spec, l.function_name))
+                .collect(),
             row_level_security: list(def.row_level_security()).into_iter().map(|r| r.sql).collect(),
             policy: def.case_conversion_policy(),
             explicit_names: def.explicit_names().cloned(),
@@ -223,7 +254,11 @@ impl From<RawModuleDefV9> for Input {
                     indexes: t
                         .indexes
                         .into_iter()
-                        .map(|i| IndexIn { source_name: i.name, accessor_name: i.accessor_name, algorithm: i.algorithm })
+                        .map(|i| IndexIn {
+                            source_name: i.name,
+                            accessor_name: i.accessor_name,
+                            algorithm: i.algorithm,
+                        })
                         .collect(),
                     constraints: t
                         .constraints
@@ -258,7 +293,12 @@ impl From<RawModuleDefV9> for Input {
             types: def
                 .types
                 .into_iter()
-                .map(|t| TypeIn { scope: t.name.scope, name: t.name.name, ty: t.ty, custom_ordering: t.custom_ordering })
+                .map(|t| TypeIn {
+                    scope: t.name.scope,
+                    name: t.name.name,
+                    ty: t.ty,
+                    custom_ordering: t.custom_ordering,
+                })
                 .collect(),
             tables,
             reducers: def
@@ -314,7 +354,10 @@ impl Validator<'_> {
     /// Adds `name` to the global namespace, recording a duplicate.
     fn add_global(&mut self, name: &str) {
         if !self.global.insert(name.to_owned()) {
-            self.err(ValidationError::DuplicateName { namespace: Namespace::Global, name: name.to_owned() });
+            self.err(ValidationError::DuplicateName {
+                namespace: Namespace::Global,
+                name: name.to_owned(),
+            });
         }
     }
 
@@ -328,12 +371,21 @@ impl Validator<'_> {
     ) -> Option<TypeDef> {
         let display = t.scope.iter().chain([&t.name]).cloned().collect::<Vec<_>>().join("::");
         match self.ts.get(t.ty) {
-            None => self.err(ValidationError::InvalidTypeRef { type_name: display.clone(), type_ref: t.ty.0 }),
+            None => self.err(ValidationError::InvalidTypeRef {
+                type_name: display.clone(),
+                type_ref: t.ty.0,
+            }),
             Some(ty) => {
                 if !t.custom_ordering && !types::has_default_ordering(ty) {
-                    self.err(ValidationError::IncorrectOrdering { type_name: display.clone() });
+                    self.err(ValidationError::IncorrectOrdering {
+                        type_name: display.clone(),
+                    });
                 }
-                let members = if row_types.contains(&t.ty) { Vec::new() } else { types::unusable_members(ty) };
+                let members = if row_types.contains(&t.ty) {
+                    Vec::new()
+                } else {
+                    types::unusable_members(ty)
+                };
                 for (member, member_ty) in members {
                     self.errors.push(ValidationError::NotClientUsable {
                         location: format!("`{member}` of type `{display}`"),
@@ -351,9 +403,17 @@ impl Validator<'_> {
         }
         if !seen.insert((scope.clone(), name.clone())) {
             let full = scope.iter().chain([&name]).cloned().collect::<Vec<_>>().join("::");
-            self.err(ValidationError::DuplicateName { namespace: Namespace::Type, name: full });
+            self.err(ValidationError::DuplicateName {
+                namespace: Namespace::Type,
+                name: full,
+            });
         }
-        ok.then_some(TypeDef { scope, name, ty: t.ty, custom_ordering: t.custom_ordering })
+        ok.then_some(TypeDef {
+            scope,
+            name,
+            ty: t.ty,
+            custom_ordering: t.custom_ordering,
+        })
     }
 
     fn validate_reducer(&mut self, r: ReducerIn) -> ReducerDef {
@@ -363,7 +423,10 @@ impl Validator<'_> {
         }
         for (position, param) in r.params.elements.iter().enumerate() {
             let Some(param_name) = param.name() else {
-                self.err(ValidationError::UnnamedParam { reducer: r.source_name.clone(), position });
+                self.err(ValidationError::UnnamedParam {
+                    reducer: r.source_name.clone(),
+                    position,
+                });
                 continue;
             };
             let canonical = convert(param_name, self.namer.field_casing());
@@ -384,14 +447,27 @@ impl Validator<'_> {
                 });
             }
         }
-        let visibility = if r.lifecycle.is_some() { FunctionVisibility::Private } else { r.visibility };
-        ReducerDef { name, source_name: r.source_name, params: r.params, visibility, lifecycle: r.lifecycle }
+        let visibility = if r.lifecycle.is_some() {
+            FunctionVisibility::Private
+        } else {
+            r.visibility
+        };
+        ReducerDef {
+            name,
+            source_name: r.source_name,
+            params: r.params,
+            visibility,
+            lifecycle: r.lifecycle,
+        }
     }
 
     /// Attaches the schedule to its table and marks its reducer private.
     fn validate_schedule(&mut self, s: ScheduleIn, tables: &mut [TableDef], reducers: &mut [ReducerDef]) {
         let canonical = self.namer.table(&s.table_name);
-        let Some(table) = tables.iter_mut().find(|t| t.name == canonical || t.accessor_name == s.table_name) else {
+        let Some(table) = tables
+            .iter_mut()
+            .find(|t| t.name == canonical || t.accessor_name == s.table_name)
+        else {
             self.err(ValidationError::ScheduleTableNotFound { table: s.table_name });
             return;
         };
@@ -400,11 +476,18 @@ impl Validator<'_> {
             _ => names::schedule_name(&table.name),
         };
         self.add_global(&name);
-        let at_ok = table.row_type.elements.get(usize::from(s.at_col)).is_some_and(|e| {
-            matches!(&e.algebraic_type, AlgebraicType::Sum(sum) if sum.is_schedule_at())
+        let at_ok = table
+            .row_type
+            .elements
+            .get(usize::from(s.at_col))
+            .is_some_and(|e| matches!(&e.algebraic_type, AlgebraicType::Sum(sum) if sum.is_schedule_at()));
+        let id_column = table.primary_key.filter(|pk| {
+            table
+                .row_type
+                .elements
+                .get(pk.idx())
+                .is_some_and(|e| e.algebraic_type == AlgebraicType::U64)
         });
-        let id_column =
-            table.primary_key.filter(|pk| table.row_type.elements.get(pk.idx()).is_some_and(|e| e.algebraic_type == AlgebraicType::U64));
         let mut problems = Vec::new();
         if !at_ok {
             problems.push(format!("column {} is not a `ScheduleAt`", s.at_col));
@@ -413,15 +496,26 @@ impl Validator<'_> {
             problems.push("its primary key is missing or not a `u64`".to_owned());
         }
         if !problems.is_empty() {
-            self.err(ValidationError::ScheduleColumns { table: table.name.clone(), problem: problems.join(" and ") });
+            self.err(ValidationError::ScheduleColumns {
+                table: table.name.clone(),
+                problem: problems.join(" and "),
+            });
         }
         let function_name = self.namer.function(&s.function);
         match reducers.iter_mut().find(|r| r.name == function_name) {
-            None => self.err(ValidationError::ScheduledFunctionNotFound { table: table.name.clone(), function: s.function }),
+            None => self.err(ValidationError::ScheduledFunctionNotFound {
+                table: table.name.clone(),
+                function: s.function,
+            }),
             Some(reducer) => {
                 let row = AlgebraicType::Ref(table.product_type_ref);
                 if !matches!(&*reducer.params.elements, [only] if only.algebraic_type == row) {
-                    let actual = reducer.params.elements.iter().map(|e| describe_type(&e.algebraic_type)).collect::<Vec<_>>();
+                    let actual = reducer
+                        .params
+                        .elements
+                        .iter()
+                        .map(|e| describe_type(&e.algebraic_type))
+                        .collect::<Vec<_>>();
                     self.err(ValidationError::ScheduledFunctionParams {
                         table: table.name.clone(),
                         function: reducer.name.clone(),
@@ -432,12 +526,18 @@ impl Validator<'_> {
             }
         }
         if table.schedule.is_some() {
-            self.err(ValidationError::DuplicateSchedule { table: table.name.clone() });
+            self.err(ValidationError::DuplicateSchedule {
+                table: table.name.clone(),
+            });
             return;
         }
         if let (true, Some(id_column)) = (at_ok, id_column) {
-            table.schedule =
-                Some(ScheduleDef { name, function_name, at_column: ColId(s.at_col), id_column });
+            table.schedule = Some(ScheduleDef {
+                name,
+                function_name,
+                at_column: ColId(s.at_col),
+                id_column,
+            });
         }
     }
 
@@ -446,7 +546,9 @@ impl Validator<'_> {
             let canonical = self.namer.function(&function);
             match reducers.iter_mut().find(|r| r.name == canonical) {
                 None => self.err(ValidationError::LifecycleWithoutReducer { lifecycle, function }),
-                Some(reducer) if reducer.lifecycle.is_some() => self.err(ValidationError::DuplicateLifecycle { lifecycle }),
+                Some(reducer) if reducer.lifecycle.is_some() => {
+                    self.err(ValidationError::DuplicateLifecycle { lifecycle })
+                }
                 Some(reducer) => {
                     reducer.lifecycle = Some(lifecycle);
                     reducer.visibility = FunctionVisibility::Private;
@@ -478,8 +580,11 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
 
     let mut seen_types = HashSet::new();
     let row_types = input.tables.iter().map(|t| t.product_type_ref).collect();
-    let type_defs: Vec<TypeDef> =
-        input.types.into_iter().filter_map(|t| v.validate_type(t, &mut seen_types, &row_types)).collect();
+    let type_defs: Vec<TypeDef> = input
+        .types
+        .into_iter()
+        .filter_map(|t| v.validate_type(t, &mut seen_types, &row_types))
+        .collect();
 
     let mut tables: Vec<TableDef> = input.tables.into_iter().filter_map(|t| v.validate_table(t)).collect();
 
@@ -487,7 +592,10 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
     let mut function_names = HashSet::new();
     for r in &reducers {
         if !function_names.insert(r.name.clone()) {
-            v.err(ValidationError::DuplicateName { namespace: Namespace::Function, name: r.name.clone() });
+            v.err(ValidationError::DuplicateName {
+                namespace: Namespace::Function,
+                name: r.name.clone(),
+            });
         }
     }
     v.attach_lifecycles(input.lifecycles, &mut reducers);

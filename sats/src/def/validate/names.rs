@@ -15,7 +15,11 @@ use unicode_normalization::UnicodeNormalization;
 /// # Errors
 /// [`ValidationError::InvalidIdentifier`], saying which rule `name` breaks.
 pub fn check_identifier(what: &str, name: &str) -> Result<(), ValidationError> {
-    let err = |reason: String| ValidationError::InvalidIdentifier { what: what.to_owned(), name: name.to_owned(), reason };
+    let err = |reason: String| ValidationError::InvalidIdentifier {
+        what: what.to_owned(),
+        name: name.to_owned(),
+        reason,
+    };
     let mut chars = name.chars();
     let Some(first) = chars.next() else {
         return Err(err("it is empty".to_owned()));
@@ -24,10 +28,14 @@ pub fn check_identifier(what: &str, name: &str) -> Result<(), ValidationError> {
         return Err(err("it is not in Unicode normalization form C".to_owned()));
     }
     if first != '_' && !unicode_ident::is_xid_start(first) {
-        return Err(err(format!("it starts with {first:?}, but must start with a letter or `_`")));
+        return Err(err(format!(
+            "it starts with {first:?}, but must start with a letter or `_`"
+        )));
     }
     if let Some(bad) = chars.find(|&c| !unicode_ident::is_xid_continue(c)) {
-        return Err(err(format!("it contains {bad:?}; only letters, digits and `_` are allowed")));
+        return Err(err(format!(
+            "it contains {bad:?}; only letters, digits and `_` are allowed"
+        )));
     }
     Ok(())
 }
@@ -66,7 +74,10 @@ pub(super) struct Namer {
 
 impl Namer {
     pub(super) fn new(policy: &CaseConversionPolicy, explicit: Option<&ExplicitNames>) -> Self {
-        let mut namer = Self { policy_snake: *policy == CaseConversionPolicy::SnakeCase, ..Self::default() };
+        let mut namer = Self {
+            policy_snake: *policy == CaseConversionPolicy::SnakeCase,
+            ..Self::default()
+        };
         for entry in explicit.into_iter().flat_map(|e| &e.entries) {
             let (map, m) = match entry {
                 ExplicitNameEntry::Table(m) => (&mut namer.tables, m),
@@ -107,12 +118,18 @@ impl Namer {
 
     /// A table's canonical name.
     pub(super) fn table(&self, source: &str) -> String {
-        self.tables.get(source).cloned().unwrap_or_else(|| convert(source, self.field_casing()))
+        self.tables
+            .get(source)
+            .cloned()
+            .unwrap_or_else(|| convert(source, self.field_casing()))
     }
 
     /// A reducer's (or other function's) canonical name.
     pub(super) fn function(&self, source: &str) -> String {
-        self.functions.get(source).cloned().unwrap_or_else(|| convert(source, self.field_casing()))
+        self.functions
+            .get(source)
+            .cloned()
+            .unwrap_or_else(|| convert(source, self.field_casing()))
     }
 
     /// An index's explicit canonical name, if the module gave one.
@@ -123,7 +140,10 @@ impl Namer {
 
 /// The name of column `col` for generated names: its name, or `col_{n}`.
 fn column_name(row: &ProductType, col: u16) -> String {
-    row.elements.get(usize::from(col)).and_then(|e| e.name()).map_or_else(|| format!("col_{col}"), str::to_owned)
+    row.elements
+        .get(usize::from(col))
+        .and_then(|e| e.name())
+        .map_or_else(|| format!("col_{col}"), str::to_owned)
 }
 
 /// Column names joined by `_`.
@@ -231,7 +251,10 @@ mod tests {
         assert!(check_identifier("table", "Äpfel").is_ok());
         for bad in ["", "2x", "a-b", "a b", "A\u{30a}"] {
             let err = check_identifier("table", bad).expect_err(bad).to_string();
-            assert!(err.starts_with(&format!("table `{bad}` is not a valid identifier")), "{err}");
+            assert!(
+                err.starts_with(&format!("table `{bad}` is not a valid identifier")),
+                "{err}"
+            );
         }
     }
 }

@@ -5,9 +5,7 @@ use super::error::ValidationError;
 use super::names::{self, check_identifier, describe_type};
 use super::{IndexIn, TableIn, Validator, Version};
 use crate::bsatn::value::decode_value;
-use crate::def::model::{
-    ColumnDef, IndexAlgorithm, IndexDef, SequenceDef, TableDef, UniqueConstraintDef,
-};
+use crate::def::model::{ColumnDef, IndexAlgorithm, IndexDef, SequenceDef, TableDef, UniqueConstraintDef};
 use crate::def::raw::{RawIndexAlgorithm, RawSequenceDefV10, TableType};
 use crate::{AlgebraicType, ColId, ProductType};
 use std::collections::HashSet;
@@ -37,7 +35,11 @@ struct TableCtx<'a> {
 
 impl TableCtx<'_> {
     fn column_name(&self, col: u16) -> String {
-        self.row.elements.get(usize::from(col)).and_then(|e| e.name()).map_or_else(|| col.to_string(), str::to_owned)
+        self.row
+            .elements
+            .get(usize::from(col))
+            .and_then(|e| e.name())
+            .map_or_else(|| col.to_string(), str::to_owned)
     }
 }
 
@@ -56,7 +58,11 @@ impl Validator<'_> {
                 });
                 ok = false;
             } else if !seen.insert(col) {
-                self.err(ValidationError::DuplicateColumns { table: ctx.name.clone(), def: def.to_owned(), col });
+                self.err(ValidationError::DuplicateColumns {
+                    table: ctx.name.clone(),
+                    def: def.to_owned(),
+                    col,
+                });
                 ok = false;
             }
         }
@@ -66,12 +72,22 @@ impl Validator<'_> {
     pub(super) fn validate_table(&mut self, t: TableIn) -> Option<TableDef> {
         let ts = self.ts;
         let Some(row) = ts.get(t.product_type_ref).and_then(AlgebraicType::as_product) else {
-            self.err(ValidationError::InvalidRowType { table: t.source_name, type_ref: t.product_type_ref.0 });
+            self.err(ValidationError::InvalidRowType {
+                table: t.source_name,
+                type_ref: t.product_type_ref.0,
+            });
             return None;
         };
-        let source_row = self.source_ts.get(t.product_type_ref).and_then(AlgebraicType::as_product).unwrap_or(row);
+        let source_row = self
+            .source_ts
+            .get(t.product_type_ref)
+            .and_then(AlgebraicType::as_product)
+            .unwrap_or(row);
         let name = self.namer.table(&t.source_name);
-        let ctx = TableCtx { name: name.clone(), row };
+        let ctx = TableCtx {
+            name: name.clone(),
+            row,
+        };
         let errors_before = self.errors.len();
 
         if self.ident(|| "table".to_owned(), &t.source_name) && name != t.source_name {
@@ -82,8 +98,12 @@ impl Validator<'_> {
         }
 
         let columns = self.validate_columns(&ctx, source_row);
-        let indexes: Vec<IndexDef> =
-            t.indexes.into_iter().enumerate().filter_map(|(i, index)| self.validate_index(&ctx, i, index)).collect();
+        let indexes: Vec<IndexDef> = t
+            .indexes
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, index)| self.validate_index(&ctx, i, index))
+            .collect();
 
         let mut unique_constraints = Vec::new();
         for (given, cols) in t.constraints {
@@ -96,21 +116,30 @@ impl Validator<'_> {
                 continue;
             }
             let as_set: HashSet<u16> = cols.iter().copied().collect();
-            if !indexes.iter().any(|i| i.algorithm.columns().iter().map(|c| c.0).collect::<HashSet<_>>() == as_set) {
+            if !indexes
+                .iter()
+                .any(|i| i.algorithm.columns().iter().map(|c| c.0).collect::<HashSet<_>>() == as_set)
+            {
                 self.err(ValidationError::UniqueConstraintWithoutIndex {
                     table: name.clone(),
                     constraint: cname.clone(),
                     columns: cols.iter().map(|&c| ctx.column_name(c)).collect::<Vec<_>>().join(", "),
                 });
             }
-            unique_constraints.push(UniqueConstraintDef { name: cname, columns: cols.into_iter().map(ColId).collect() });
+            unique_constraints.push(UniqueConstraintDef {
+                name: cname,
+                columns: cols.into_iter().map(ColId).collect(),
+            });
         }
 
         let primary_key = self.validate_primary_key(&ctx, &t.primary_key, &unique_constraints);
 
         let mut sequence_columns = HashSet::new();
-        let sequences: Vec<SequenceDef> =
-            t.sequences.into_iter().filter_map(|s| self.validate_sequence(&ctx, s, &mut sequence_columns)).collect();
+        let sequences: Vec<SequenceDef> = t
+            .sequences
+            .into_iter()
+            .filter_map(|s| self.validate_sequence(&ctx, s, &mut sequence_columns))
+            .collect();
 
         // The source name is an alias of the table in the global namespace.
         self.add_global(&t.source_name);
@@ -146,11 +175,17 @@ impl Validator<'_> {
             let col = u16::try_from(i).unwrap_or(u16::MAX);
             let accessor = source_row.elements.get(i).and_then(|e| e.name());
             let (Some(canonical), Some(accessor)) = (elem.name(), accessor) else {
-                self.err(ValidationError::UnnamedColumn { table: ctx.name.clone(), col });
+                self.err(ValidationError::UnnamedColumn {
+                    table: ctx.name.clone(),
+                    col,
+                });
                 continue;
             };
             if self.ident(|| format!("column of table `{}`", ctx.name), accessor) && canonical != accessor {
-                self.ident(|| format!("canonical name of column `{}.{accessor}`", ctx.name), canonical);
+                self.ident(
+                    || format!("canonical name of column `{}.{accessor}`", ctx.name),
+                    canonical,
+                );
             }
             if !super::types::is_client_usable(&elem.algebraic_type) {
                 self.err(ValidationError::NotClientUsable {
@@ -177,7 +212,10 @@ impl Validator<'_> {
         let generated = names::index_name(&ctx.name, ctx.row, &cols, algo);
         let (name, source_name) = match (self.version, index.source_name) {
             (Version::V10, None) => {
-                self.err(ValidationError::UnnamedIndex { table: ctx.name.clone(), position });
+                self.err(ValidationError::UnnamedIndex {
+                    table: ctx.name.clone(),
+                    position,
+                });
                 return None;
             }
             (Version::V10, Some(source)) => {
@@ -228,10 +266,17 @@ impl Validator<'_> {
                     });
                     return None;
                 }
-                IndexAlgorithm::Direct { column: ColId(c.column) }
+                IndexAlgorithm::Direct {
+                    column: ColId(c.column),
+                }
             }
         };
-        Some(IndexDef { name, source_name, accessor_name, algorithm })
+        Some(IndexDef {
+            name,
+            source_name,
+            accessor_name,
+            algorithm,
+        })
     }
 
     fn validate_primary_key(
@@ -255,7 +300,10 @@ impl Validator<'_> {
                 Some(ColId(*pk))
             }
             many => {
-                self.err(ValidationError::MultiColumnPrimaryKey { table: ctx.name.clone(), count: many.len() });
+                self.err(ValidationError::MultiColumnPrimaryKey {
+                    table: ctx.name.clone(),
+                    count: many.len(),
+                });
                 None
             }
         }
@@ -267,7 +315,9 @@ impl Validator<'_> {
         s: RawSequenceDefV10,
         seen: &mut HashSet<u16>,
     ) -> Option<SequenceDef> {
-        let name = s.source_name.unwrap_or_else(|| names::sequence_name(&ctx.name, ctx.row, s.column));
+        let name = s
+            .source_name
+            .unwrap_or_else(|| names::sequence_name(&ctx.name, ctx.row, s.column));
         self.add_global(&name);
         if !self.check_columns(ctx, &format!("sequence `{name}`"), &[s.column]) {
             return None;
@@ -283,10 +333,16 @@ impl Validator<'_> {
             return None;
         }
         if !seen.insert(s.column) {
-            self.err(ValidationError::DuplicateSequence { table: ctx.name.clone(), column: ctx.column_name(s.column) });
+            self.err(ValidationError::DuplicateSequence {
+                table: ctx.name.clone(),
+                column: ctx.column_name(s.column),
+            });
         }
         if s.increment == 0 {
-            self.err(ValidationError::SequenceZeroIncrement { table: ctx.name.clone(), sequence: name.clone() });
+            self.err(ValidationError::SequenceZeroIncrement {
+                table: ctx.name.clone(),
+                sequence: name.clone(),
+            });
         }
         // Unset bounds default as in SpacetimeDB: min 1 (or a lower explicit start), start
         // at min, max at the largest value the column type holds.
@@ -294,7 +350,8 @@ impl Validator<'_> {
         let start = s.start.unwrap_or(min_value);
         let max_value = s.max_value.unwrap_or_else(|| type_max(ty));
         if !(min_value <= start && start <= max_value) {
-            let show = |x: Option<i128>, filled: i128| x.map_or_else(|| format!("{filled} (default)"), |x| x.to_string());
+            let show =
+                |x: Option<i128>, filled: i128| x.map_or_else(|| format!("{filled} (default)"), |x| x.to_string());
             self.err(ValidationError::SequenceRange {
                 table: ctx.name.clone(),
                 sequence: name,
@@ -304,7 +361,14 @@ impl Validator<'_> {
             });
             return None;
         }
-        Some(SequenceDef { name, column: ColId(s.column), start, min_value, max_value, increment: s.increment })
+        Some(SequenceDef {
+            name,
+            column: ColId(s.column),
+            start,
+            min_value,
+            max_value,
+            increment: s.increment,
+        })
     }
 
     /// Decodes a column default at the column's type and records it on `table`.
@@ -319,7 +383,10 @@ impl Validator<'_> {
             return;
         };
         if table.default_values.iter().any(|(c, _)| c.0 == col) {
-            self.err(ValidationError::DuplicateDefaultValue { table: table.name.clone(), col });
+            self.err(ValidationError::DuplicateDefaultValue {
+                table: table.name.clone(),
+                col,
+            });
             return;
         }
         let mut input = value;

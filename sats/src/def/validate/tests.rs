@@ -35,7 +35,10 @@ impl Module {
     fn add_type(&mut self, name: &str, ty: T) -> AlgebraicTypeRef {
         let r = self.ts.add(ty);
         self.types.push(RawTypeDefV10 {
-            source_name: RawScopedTypeNameV10 { scope: vec![], source_name: name.to_owned() },
+            source_name: RawScopedTypeNameV10 {
+                scope: vec![],
+                source_name: name.to_owned(),
+            },
             ty: r,
             custom_ordering: true,
         });
@@ -47,7 +50,10 @@ impl Module {
     fn table(&mut self, name: &str, columns: Vec<(&str, T)>) -> &mut RawTableDefV10 {
         let r = self.ts.add(T::product(columns));
         self.types.push(RawTypeDefV10 {
-            source_name: RawScopedTypeNameV10 { scope: vec![format!("t{}", self.tables.len())], source_name: "Row".into() },
+            source_name: RawScopedTypeNameV10 {
+                scope: vec![format!("t{}", self.tables.len())],
+                source_name: "Row".into(),
+            },
             ty: r,
             custom_ordering: true,
         });
@@ -157,15 +163,26 @@ fn valid_module_gets_generated_names_and_defaults() {
     scheduled(&mut m, T::schedule_at(), T::U64);
     m.reducer("add", vec![("name", T::String)]);
     m.reducer("init", vec![]);
-    m.lifecycles.push(RawLifeCycleReducerDefV10 { lifecycle_spec: Lifecycle::Init, function_name: "init".into() });
+    m.lifecycles.push(RawLifeCycleReducerDefV10 {
+        lifecycle_spec: Lifecycle::Init,
+        function_name: "init".into(),
+    });
     let def = m.validate().expect("valid");
 
     let person = def.table("person").expect("person");
-    assert_eq!(person.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["id", "name"]);
+    assert_eq!(
+        person.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["id", "name"]
+    );
     assert_eq!(person.row_type.elements.len(), 2);
     assert_eq!(person.primary_key, Some(ColId(0)));
     assert_eq!(person.indexes[0].name, "person_id_idx_btree");
-    assert_eq!(person.indexes[0].algorithm, IndexAlgorithm::BTree { columns: vec![ColId(0)] });
+    assert_eq!(
+        person.indexes[0].algorithm,
+        IndexAlgorithm::BTree {
+            columns: vec![ColId(0)]
+        }
+    );
     assert_eq!(person.unique_constraints[0].name, "person_id_key");
     let seq = &person.sequences[0];
     assert_eq!(seq.name, "person_id_seq");
@@ -180,15 +197,22 @@ fn valid_module_gets_generated_names_and_defaults() {
     let (_, on_tick) = def.reducer("on_tick").expect("on_tick");
     assert_eq!(on_tick.visibility, FunctionVisibility::Private);
     let (id, init) = def.lifecycle_reducer(Lifecycle::Init).expect("init");
-    assert_eq!((id.0, init.name.as_str(), &init.visibility), (2, "init", &FunctionVisibility::Private));
-    assert_eq!(def.reducer("add").map(|(_, r)| &r.visibility), Some(&FunctionVisibility::ClientCallable));
+    assert_eq!(
+        (id.0, init.name.as_str(), &init.visibility),
+        (2, "init", &FunctionVisibility::Private)
+    );
+    assert_eq!(
+        def.reducer("add").map(|(_, r)| &r.visibility),
+        Some(&FunctionVisibility::ClientCallable)
+    );
 }
 
 #[test]
 fn snake_case_policy_converts_names_and_explicit_names_win() {
     let mut m = Module::default();
     let status = m.add_type("status", T::simple_enum(["Active", "Gone"]));
-    m.table("Person", vec![("userName", T::String), ("status", T::Ref(status))]).indexes = vec![RawIndexDefV10 {
+    m.table("Person", vec![("userName", T::String), ("status", T::Ref(status))])
+        .indexes = vec![RawIndexDefV10 {
         source_name: Some("Person_userName_idx_btree".into()),
         accessor_name: Some("by_name".into()),
         algorithm: cols(&[0]),
@@ -198,14 +222,26 @@ fn snake_case_policy_converts_names_and_explicit_names_win() {
     m.reducer("renamed", vec![]);
     m.extra.push(RawModuleDefV10Section::ExplicitNames(ExplicitNames {
         entries: vec![
-            ExplicitNameEntry::Table(NameMapping { source_name: "Player2".into(), canonical_name: "players".into() }),
-            ExplicitNameEntry::Function(NameMapping { source_name: "renamed".into(), canonical_name: "Other".into() }),
+            ExplicitNameEntry::Table(NameMapping {
+                source_name: "Player2".into(),
+                canonical_name: "players".into(),
+            }),
+            ExplicitNameEntry::Function(NameMapping {
+                source_name: "renamed".into(),
+                canonical_name: "Other".into(),
+            }),
         ],
     }));
     let def = m.validate().expect("valid");
     let person = def.table("person").expect("snake_cased table");
     assert_eq!(person.accessor_name, "Person");
-    assert_eq!((person.columns[0].name.as_str(), person.columns[0].accessor_name.as_str()), ("user_name", "userName"));
+    assert_eq!(
+        (
+            person.columns[0].name.as_str(),
+            person.columns[0].accessor_name.as_str()
+        ),
+        ("user_name", "userName")
+    );
     assert_eq!(person.indexes[0].name, "person_user_name_idx_btree");
     assert_eq!(person.indexes[0].source_name, "Person_userName_idx_btree");
     assert!(person.index("Person_userName_idx_btree").is_some());
@@ -223,7 +259,8 @@ fn snake_case_policy_converts_names_and_explicit_names_win() {
 fn none_policy_keeps_names() {
     let mut m = Module::default();
     m.table("Person", vec![("userName", T::String)]);
-    m.extra.push(RawModuleDefV10Section::CaseConversionPolicy(CaseConversionPolicy::None));
+    m.extra
+        .push(RawModuleDefV10Section::CaseConversionPolicy(CaseConversionPolicy::None));
     let def = m.validate().expect("valid");
     assert_eq!(def.tables[0].name, "Person");
     assert_eq!(def.tables[0].columns[0].name, "userName");
@@ -350,7 +387,10 @@ fn scheduled_function_takes_the_row() {
 #[test]
 fn lifecycle_reducer_must_exist() {
     let mut m = Module::default();
-    m.lifecycles.push(RawLifeCycleReducerDefV10 { lifecycle_spec: Lifecycle::OnConnect, function_name: "hi".into() });
+    m.lifecycles.push(RawLifeCycleReducerDefV10 {
+        lifecycle_spec: Lifecycle::OnConnect,
+        function_name: "hi".into(),
+    });
     m.fails_with(&["lifecycle OnConnect names reducer `hi`, which does not exist"]);
 }
 
@@ -360,7 +400,10 @@ fn lifecycle_kind_at_most_once() {
     m.reducer("a", vec![]);
     m.reducer("b", vec![]);
     for f in ["a", "b"] {
-        m.lifecycles.push(RawLifeCycleReducerDefV10 { lifecycle_spec: Lifecycle::Init, function_name: f.into() });
+        m.lifecycles.push(RawLifeCycleReducerDefV10 {
+            lifecycle_spec: Lifecycle::Init,
+            function_name: f.into(),
+        });
     }
     m.fails_with(&["more than one reducer is marked Init"]);
 }
@@ -401,19 +444,31 @@ fn direct_index_needs_small_unsigned_column() {
 #[test]
 fn index_column_must_exist() {
     let mut m = Module::default();
-    m.table("t", vec![("s", T::String)]).indexes =
-        vec![RawIndexDefV10 { source_name: Some("i".into()), accessor_name: None, algorithm: cols(&[3]) }];
+    m.table("t", vec![("s", T::String)]).indexes = vec![RawIndexDefV10 {
+        source_name: Some("i".into()),
+        accessor_name: None,
+        algorithm: cols(&[3]),
+    }];
     m.fails_with(&["table `t`: index `t_col_3_idx_btree` refers to column 3, but the table has only 1 columns"]);
 }
 
 #[test]
 fn default_values_decode_at_the_column_type() {
     let mut m = Module::default();
-    m.table("t", vec![("x", T::U32)]).default_values = vec![RawColumnDefaultValueV10 { col_id: 0, value: vec![1] }];
-    m.fails_with(&["table `t`: the default value of column 0 is not a valid BSATN value", "unexpected end of input"]);
+    m.table("t", vec![("x", T::U32)]).default_values = vec![RawColumnDefaultValueV10 {
+        col_id: 0,
+        value: vec![1],
+    }];
+    m.fails_with(&[
+        "table `t`: the default value of column 0 is not a valid BSATN value",
+        "unexpected end of input",
+    ]);
 
     let mut m = Module::default();
-    m.table("t", vec![("x", T::U32)]).default_values = vec![RawColumnDefaultValueV10 { col_id: 0, value: vec![7, 0, 0, 0] }];
+    m.table("t", vec![("x", T::U32)]).default_values = vec![RawColumnDefaultValueV10 {
+        col_id: 0,
+        value: vec![7, 0, 0, 0],
+    }];
     let def = m.validate().expect("valid");
     assert_eq!(def.tables[0].default_values, [(ColId(0), AlgebraicValue::U32(7))]);
 }
@@ -429,7 +484,10 @@ fn reducer_return_type_is_checked() {
 #[test]
 fn unnamed_columns_and_params_are_rejected() {
     let mut m = Module::default();
-    let r = m.add_type("t", T::Product(ProductType::new(vec![ProductTypeElement::unnamed(T::U8)])));
+    let r = m.add_type(
+        "t",
+        T::Product(ProductType::new(vec![ProductTypeElement::unnamed(T::U8)])),
+    );
     m.table("u", vec![]).product_type_ref = r;
     m.fails_with(&["table `u`: column 0 has no name"]);
 }
@@ -437,12 +495,13 @@ fn unnamed_columns_and_params_are_rejected() {
 #[test]
 fn unsupported_features_are_named() {
     let mut m = Module::default();
-    m.extra.push(RawModuleDefV10Section::Procedures(vec![RawProcedureDefV10 {
-        source_name: "fetch".into(),
-        params: ProductType::unit(),
-        return_type: T::U8,
-        visibility: FunctionVisibility::ClientCallable,
-    }]));
+    m.extra
+        .push(RawModuleDefV10Section::Procedures(vec![RawProcedureDefV10 {
+            source_name: "fetch".into(),
+            params: ProductType::unit(),
+            return_type: T::U8,
+            visibility: FunctionVisibility::ClientCallable,
+        }]));
     m.fails_with(&["procedure `fetch`: procedures are not supported by this server"]);
 }
 
@@ -456,8 +515,14 @@ fn every_problem_is_reported_at_once() {
     let errors = m.validate().expect_err("invalid");
     assert_eq!(errors.0.len(), 3, "{errors}");
     let text = errors.to_string();
-    assert!(text.starts_with("invalid module definition (3 problems):\n- "), "{text}");
-    assert!(text.contains("st_x") && text.contains("2y") && text.contains("`r`"), "{text}");
+    assert!(
+        text.starts_with("invalid module definition (3 problems):\n- "),
+        "{text}"
+    );
+    assert!(
+        text.contains("st_x") && text.contains("2y") && text.contains("`r`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -476,19 +541,35 @@ fn v9_keeps_names_and_reads_inline_schedule_and_lifecycle() {
             name: "Tick".into(),
             product_type_ref: row,
             primary_key: vec![0],
-            indexes: vec![RawIndexDefV9 { name: None, accessor_name: None, algorithm: cols(&[0]) }],
+            indexes: vec![RawIndexDefV9 {
+                name: None,
+                accessor_name: None,
+                algorithm: cols(&[0]),
+            }],
             constraints: vec![RawConstraintDefV9 {
                 name: Some("my_key".into()),
                 data: RawConstraintDataV9::Unique(RawUniqueConstraintDataV9 { columns: vec![0] }),
             }],
             sequences: vec![],
-            schedule: Some(RawScheduleDefV9 { name: None, reducer_name: "fire".into(), scheduled_at_column: 1 }),
+            schedule: Some(RawScheduleDefV9 {
+                name: None,
+                reducer_name: "fire".into(),
+                scheduled_at_column: 1,
+            }),
             table_type: TableType::User,
             table_access: TableAccess::Private,
         }],
         reducers: vec![
-            RawReducerDefV9 { name: "fire".into(), params: ProductType::named([("t", T::Ref(row))]), lifecycle: None },
-            RawReducerDefV9 { name: "onConnect".into(), params: ProductType::unit(), lifecycle: Some(Lifecycle::OnConnect) },
+            RawReducerDefV9 {
+                name: "fire".into(),
+                params: ProductType::named([("t", T::Ref(row))]),
+                lifecycle: None,
+            },
+            RawReducerDefV9 {
+                name: "onConnect".into(),
+                params: ProductType::unit(),
+                lifecycle: Some(Lifecycle::OnConnect),
+            },
         ],
         types: vec![],
         misc_exports: vec![],
@@ -500,5 +581,9 @@ fn v9_keeps_names_and_reads_inline_schedule_and_lifecycle() {
     assert_eq!(t.indexes[0].name, "Tick_scheduledId_idx_btree");
     assert_eq!(t.unique_constraints[0].name, "my_key");
     assert_eq!(t.schedule.as_ref().map(|s| s.name.as_str()), Some("Tick_sched"));
-    assert_eq!(def.lifecycle_reducer(Lifecycle::OnConnect).map(|(id, r)| (id.0, r.name.as_str())), Some((1, "onConnect")));
+    assert_eq!(
+        def.lifecycle_reducer(Lifecycle::OnConnect)
+            .map(|(id, r)| (id.0, r.name.as_str())),
+        Some((1, "onConnect"))
+    );
 }

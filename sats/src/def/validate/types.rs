@@ -37,8 +37,10 @@ pub(super) fn is_client_usable(ty: &AlgebraicType) -> bool {
 /// Whether the elements are in the default order: unnamed ones (by position) first, then
 /// named ones sorted by name.
 fn is_sorted<'a>(names: impl Iterator<Item = Option<&'a str>>) -> bool {
-    let labels: Vec<(u8, usize, &str)> =
-        names.enumerate().map(|(i, n)| n.map_or((0, i, ""), |n| (1, 0, n))).collect();
+    let labels: Vec<(u8, usize, &str)> = names
+        .enumerate()
+        .map(|(i, n)| n.map_or((0, i, ""), |n| (1, 0, n)))
+        .collect();
     labels.windows(2).all(|w| w[0] <= w[1])
 }
 

@@ -15,6 +15,9 @@ fn tokens_round_trip_in_upstream_format() {
     std::fs::write(dir.join("my_app"), [1, 2]).unwrap();
     let err = file.load().unwrap_err();
     assert!(err.to_string().contains("does not hold saved credentials"), "{err}");
-    assert!(File::new("k").path().map(|p| p.ends_with(".spacetimedb_client_credentials/k")).unwrap_or(true));
+    assert!(File::new("k")
+        .path()
+        .map(|p| p.ends_with(".spacetimedb_client_credentials/k"))
+        .unwrap_or(true));
     let _ = std::fs::remove_dir_all(dir);
 }

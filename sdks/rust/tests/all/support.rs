@@ -12,11 +12,19 @@ pub fn identity(n: u8) -> Identity {
 }
 
 pub fn user(n: u8, name: &str, online: bool) -> User {
-    User { identity: identity(n), name: Some(name.to_owned()), online }
+    User {
+        identity: identity(n),
+        name: Some(name.to_owned()),
+        online,
+    }
 }
 
 pub fn message(n: u8, text: &str) -> Message {
-    Message { sender: identity(n), sent: Timestamp::from_micros_since_unix_epoch(i64::from(n)), text: text.to_owned() }
+    Message {
+        sender: identity(n),
+        sent: Timestamp::from_micros_since_unix_epoch(i64::from(n)),
+        text: text.to_owned(),
+    }
 }
 
 pub fn rows<T: spacetime_sats::bsatn::Encode>(rows: &[T]) -> BsatnRowList {
@@ -26,14 +34,24 @@ pub fn rows<T: spacetime_sats::bsatn::Encode>(rows: &[T]) -> BsatnRowList {
 pub fn query_rows(users: &[User], messages: &[Message]) -> QueryRows {
     QueryRows {
         tables: vec![
-            SingleTableRows { table: "user".into(), rows: rows(users) },
-            SingleTableRows { table: "message".into(), rows: rows(messages) },
+            SingleTableRows {
+                table: "user".into(),
+                rows: rows(users),
+            },
+            SingleTableRows {
+                table: "message".into(),
+                rows: rows(messages),
+            },
         ],
     }
 }
 
 pub fn applied(qs: u32, users: &[User], messages: &[Message]) -> ServerMessage {
-    ServerMessage::SubscribeApplied(SubscribeApplied { request_id: 0, query_set_id: QuerySetId::new(qs), rows: query_rows(users, messages) })
+    ServerMessage::SubscribeApplied(SubscribeApplied {
+        request_id: 0,
+        query_set_id: QuerySetId::new(qs),
+        rows: query_rows(users, messages),
+    })
 }
 
 pub fn user_changes(qs: u32, inserts: &[User], deletes: &[User]) -> QuerySetUpdate {
@@ -41,7 +59,10 @@ pub fn user_changes(qs: u32, inserts: &[User], deletes: &[User]) -> QuerySetUpda
         query_set_id: QuerySetId::new(qs),
         tables: vec![TableUpdate {
             table_name: "user".into(),
-            rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows { inserts: rows(inserts), deletes: rows(deletes) })],
+            rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows {
+                inserts: rows(inserts),
+                deletes: rows(deletes),
+            })],
         }],
     }
 }
@@ -51,7 +72,10 @@ pub fn message_changes(qs: u32, inserts: &[Message], deletes: &[Message]) -> Que
         query_set_id: QuerySetId::new(qs),
         tables: vec![TableUpdate {
             table_name: "message".into(),
-            rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows { inserts: rows(inserts), deletes: rows(deletes) })],
+            rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows {
+                inserts: rows(inserts),
+                deletes: rows(deletes),
+            })],
         }],
     }
 }
@@ -95,19 +119,34 @@ pub fn connected() -> (DbConnection, MockServer, Log) {
         .build_with_mock();
     server.accept(identity(9), ConnectionId::from_u128(7), "token-1");
     let l = log.clone();
-    conn.db.user().on_insert(move |_, u| l.push(format!("insert user {}", u.name.as_deref().unwrap_or("-"))));
+    conn.db
+        .user()
+        .on_insert(move |_, u| l.push(format!("insert user {}", u.name.as_deref().unwrap_or("-"))));
     let l = log.clone();
-    conn.db.user().on_delete(move |_, u| l.push(format!("delete user {}", u.name.as_deref().unwrap_or("-"))));
+    conn.db
+        .user()
+        .on_delete(move |_, u| l.push(format!("delete user {}", u.name.as_deref().unwrap_or("-"))));
     let l = log.clone();
     conn.db.user().on_update(move |_, old, new| {
-        l.push(format!("update user {} -> {}", old.name.as_deref().unwrap_or("-"), new.name.as_deref().unwrap_or("-")))
+        l.push(format!(
+            "update user {} -> {}",
+            old.name.as_deref().unwrap_or("-"),
+            new.name.as_deref().unwrap_or("-")
+        ))
     });
     let l = log.clone();
-    conn.db.message().on_insert(move |_, m| l.push(format!("insert message {}", m.text)));
+    conn.db
+        .message()
+        .on_insert(move |_, m| l.push(format!("insert message {}", m.text)));
     let l = log.clone();
-    conn.db.message().on_delete(move |_, m| l.push(format!("delete message {}", m.text)));
+    conn.db
+        .message()
+        .on_delete(move |_, m| l.push(format!("delete message {}", m.text)));
     conn.frame_tick().expect("connected");
-    assert_eq!(log.take(), [format!("connect {} token-1", identity(9).to_abbreviated_hex())]);
+    assert_eq!(
+        log.take(),
+        [format!("connect {} token-1", identity(9).to_abbreviated_hex())]
+    );
     (conn, server, log)
 }
 

@@ -30,7 +30,8 @@ fn frame(message: &ServerMessage) -> Message {
 fn poll_until(conn: &DbConnection, what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !done() {
-        conn.frame_tick().unwrap_or_else(|e| panic!("while waiting for {what}: {e}"));
+        conn.frame_tick()
+            .unwrap_or_else(|e| panic!("while waiting for {what}: {e}"));
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -52,13 +53,19 @@ fn handshake_compression_and_reconnect_over_a_real_socket() {
             let (stream, _) = listener.accept().await.unwrap();
             let handshakes_tx = handshakes_tx.clone();
             let mut ws = tokio_tungstenite::accept_hdr_async(stream, move |req: &Request, mut resp: Response| {
-                let header = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
+                let header = |name| {
+                    req.headers()
+                        .get(name)
+                        .and_then(|v: &HeaderValue| v.to_str().ok())
+                        .map(str::to_owned)
+                };
                 let _ = handshakes_tx.send(Handshake {
                     path_and_query: req.uri().path_and_query().map(|p| p.to_string()).unwrap_or_default(),
                     protocol: header("sec-websocket-protocol"),
                     authorization: header("authorization"),
                 });
-                resp.headers_mut().insert("sec-websocket-protocol", HeaderValue::from_static(BIN_PROTOCOL));
+                resp.headers_mut()
+                    .insert("sec-websocket-protocol", HeaderValue::from_static(BIN_PROTOCOL));
                 Ok(resp)
             })
             .await
@@ -73,7 +80,11 @@ fn handshake_compression_and_reconnect_over_a_real_socket() {
             while let Some(Ok(msg)) = ws.next().await {
                 if let Message::Binary(bytes) = msg {
                     if let Ok(ClientMessage::Subscribe(s)) = ClientMessage::from_bytes(&bytes) {
-                        let users = if round == 0 { vec![user(1, "alice", true), user(2, "bob", true)] } else { vec![user(2, "bob", true)] };
+                        let users = if round == 0 {
+                            vec![user(1, "alice", true), user(2, "bob", true)]
+                        } else {
+                            vec![user(2, "bob", true)]
+                        };
                         let reply = ServerMessage::SubscribeApplied(SubscribeApplied {
                             request_id: s.request_id,
                             query_set_id: s.query_set_id,
@@ -101,27 +112,41 @@ fn handshake_compression_and_reconnect_over_a_real_socket() {
         .with_database_name("quickstart-chat")
         .with_token(Some("client-token"))
         .with_compression(Compression::Gzip)
-        .with_reconnect(ReconnectPolicy { initial_delay: Duration::from_millis(10), max_delay: Duration::from_millis(50), max_attempts: Some(20) })
+        .with_reconnect(ReconnectPolicy {
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_attempts: Some(20),
+        })
         .on_connect(move |_, id, token| l1.push(format!("connect {} {token}", id.to_abbreviated_hex())))
         .on_reconnect(move |ctx, _, token| l2.push(format!("reconnect {token} {:?}", ctx.try_connection_id())))
         .build()
         .unwrap();
     let l = log.clone();
-    conn.db.user().on_delete(move |_, u| l.push(format!("delete {}", u.name.as_deref().unwrap_or("-"))));
+    conn.db
+        .user()
+        .on_delete(move |_, u| l.push(format!("delete {}", u.name.as_deref().unwrap_or("-"))));
     let l = log.clone();
-    conn.db.user().on_insert(move |_, u| l.push(format!("insert {}", u.name.as_deref().unwrap_or("-"))));
+    conn.db
+        .user()
+        .on_insert(move |_, u| l.push(format!("insert {}", u.name.as_deref().unwrap_or("-"))));
     let sub = conn.subscription_builder().subscribe("SELECT * FROM user");
 
     poll_until(&conn, "reconnect", || log.contains("reconnect"));
     let first = handshakes.recv_timeout(Duration::from_secs(5)).unwrap();
-    assert_eq!(first.path_and_query, "/v1/database/quickstart-chat/subscribe?compression=Gzip");
+    assert_eq!(
+        first.path_and_query,
+        "/v1/database/quickstart-chat/subscribe?compression=Gzip"
+    );
     assert_eq!(first.protocol.as_deref(), Some(BIN_PROTOCOL));
     assert_eq!(first.authorization.as_deref(), Some("Bearer client-token"));
     // The reconnect authenticates with the token the server confirmed.
     let second = handshakes.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(second.authorization.as_deref(), Some("Bearer server-token"));
     let (s1, s2) = (subscribes.recv().unwrap(), subscribes.recv().unwrap());
-    assert_eq!(s1.query_set_id, s2.query_set_id, "the query set is resubscribed under its id");
+    assert_eq!(
+        s1.query_set_id, s2.query_set_id,
+        "the query set is resubscribed under its id"
+    );
     assert_eq!(
         log.all(),
         [

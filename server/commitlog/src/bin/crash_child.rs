@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 /// offset). `tests/all/crash.rs` has the same function; keep them equal.
 fn expected_record(tx_offset: u64) -> Vec<u8> {
     let len = 1 + (tx_offset.wrapping_mul(2_654_435_761) % 300) as usize;
-    (0..len).map(|i| (tx_offset as usize).wrapping_mul(31).wrapping_add(i) as u8).collect()
+    (0..len)
+        .map(|i| (tx_offset as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -30,7 +32,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     // Small segments so that kills also land around rotations.
-    let options = CommitlogOptions::default().max_segment_size(64 * 1024).write_buffer_size(4096);
+    let options = CommitlogOptions::default()
+        .max_segment_size(64 * 1024)
+        .write_buffer_size(4096);
     let log = match Commitlog::open(dir, options) {
         Ok((log, _report)) => log,
         Err(e) => {
@@ -61,7 +65,9 @@ fn main() -> ExitCode {
                         if offset >= stop_at {
                             return Ok(());
                         }
-                        let got = durability.append_tx(expected_record(offset)).map_err(|e| e.to_string())?;
+                        let got = durability
+                            .append_tx(expected_record(offset))
+                            .map_err(|e| e.to_string())?;
                         if got != offset {
                             return Err(format!("prepared the record of tx offset {offset} but got {got}"));
                         }
@@ -69,7 +75,9 @@ fn main() -> ExitCode {
                     };
                     durability.wait_durable(offset, None).map_err(|e| e.to_string())?;
                     let mut out = std::io::stdout().lock();
-                    writeln!(out, "durable {offset}").and_then(|()| out.flush()).map_err(|e| e.to_string())?;
+                    writeln!(out, "durable {offset}")
+                        .and_then(|()| out.flush())
+                        .map_err(|e| e.to_string())?;
                 }
             })
         })

@@ -193,9 +193,15 @@ fn framed_batches_are_written_whole_across_segments_and_bad_ones_refused() {
     let mut more = Vec::new();
     spacetime_commitlog::encode_commit(&mut more, 40, &payload(40));
     let wrong_start = log.append_encoded(&more, 41, 1).unwrap_err();
-    assert!(wrong_start.to_string().contains("starts at tx offset 41"), "{wrong_start}");
+    assert!(
+        wrong_start.to_string().contains("starts at tx offset 41"),
+        "{wrong_start}"
+    );
     let wrong_count = log.append_encoded(&more, 40, 2).unwrap_err();
-    assert!(wrong_count.to_string().contains("holds 1 commits, not the 2"), "{wrong_count}");
+    assert!(
+        wrong_count.to_string().contains("holds 1 commits, not the 2"),
+        "{wrong_count}"
+    );
     let cut = log.append_encoded(&more[..more.len() - 1], 40, 1).unwrap_err();
     assert!(cut.to_string().contains("no whole commit at byte 0"), "{cut}");
     log.append_encoded(&more, 40, 1).unwrap();

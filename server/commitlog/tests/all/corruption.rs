@@ -21,13 +21,19 @@ fn make_log(dir: &Path, n: u64) -> std::path::PathBuf {
 /// and returns the cut.
 fn reopen_expecting_cut(dir: &Path, kept: u64) -> TailCut {
     let (mut log, report) = open(dir);
-    let cut = report.cut.clone().unwrap_or_else(|| panic!("expected a cut, got {report}"));
+    let cut = report
+        .cut
+        .clone()
+        .unwrap_or_else(|| panic!("expected a cut, got {report}"));
     assert_eq!(cut.first_lost_tx_offset, kept, "{cut}");
     assert_eq!(report.next_tx_offset, kept);
     assert_holds(&log, 0..kept);
     let text = report.to_string();
     assert!(text.contains(&format!("from tx offset {kept} on")), "{text}");
-    assert!(text.contains(cut.segment.file_name().unwrap().to_str().unwrap()), "{text}");
+    assert!(
+        text.contains(cut.segment.file_name().unwrap().to_str().unwrap()),
+        "{text}"
+    );
     // The log goes on from the cut, and the next open is clean.
     append_range(&mut log, kept..kept + 3);
     drop(log);
@@ -64,7 +70,11 @@ fn bit_flip_in_any_part_of_a_commit_cuts_there() {
         flip_byte(&seg, at + delta);
         let cut = reopen_expecting_cut(dir.path(), 10);
         assert_eq!(cut.byte_offset, at, "{what}");
-        assert!(matches!(cut.damage, Damage::ChecksumMismatch { .. }), "{what}: {:?}", cut.damage);
+        assert!(
+            matches!(cut.damage, Damage::ChecksumMismatch { .. }),
+            "{what}: {:?}",
+            cut.damage
+        );
         // The damaged commit and the 9 intact ones after it.
         assert_eq!(cut.commits_dropped, 10, "{what}");
         let mut expected = pristine[at as usize..].to_vec();
@@ -85,7 +95,10 @@ fn bit_flip_in_the_length_field_is_detected() {
         let cut = reopen_expecting_cut(dir.path(), 10);
         assert_eq!(cut.byte_offset, at);
         assert!(
-            matches!(cut.damage, Damage::ChecksumMismatch { .. } | Damage::TruncatedCommit { .. }),
+            matches!(
+                cut.damage,
+                Damage::ChecksumMismatch { .. } | Damage::TruncatedCommit { .. }
+            ),
             "{:?}",
             cut.damage
         );
@@ -100,7 +113,11 @@ fn bit_flip_in_the_first_commit_keeps_an_empty_log() {
     flip_byte(&seg, commit_position(0, 0) + 25);
     let cut = reopen_expecting_cut(dir.path(), 0);
     assert_eq!(cut.commits_dropped, 5);
-    assert_eq!(file_len(&seg), commit_position(0, 3), "header plus the 3 commits appended after the cut");
+    assert_eq!(
+        file_len(&seg),
+        commit_position(0, 3),
+        "header plus the 3 commits appended after the cut"
+    );
 }
 
 #[test]
@@ -120,7 +137,10 @@ fn truncation_at_every_byte_of_the_last_commit() {
             continue;
         }
         let (log, report) = open(dir.path());
-        let cut = report.cut.clone().unwrap_or_else(|| panic!("length {len}: expected a cut"));
+        let cut = report
+            .cut
+            .clone()
+            .unwrap_or_else(|| panic!("length {len}: expected a cut"));
         assert_eq!(cut.byte_offset, last, "length {len}");
         assert_eq!(cut.first_lost_tx_offset, 19);
         assert_eq!(cut.commits_dropped, 1, "length {len}");
@@ -128,10 +148,16 @@ fn truncation_at_every_byte_of_the_last_commit() {
         let expected_damage = if len - last < 22 {
             Damage::TruncatedHeader { remaining: len - last }
         } else {
-            Damage::TruncatedCommit { frame_len: pristine.len() as u64 - last, remaining: len - last }
+            Damage::TruncatedCommit {
+                frame_len: pristine.len() as u64 - last,
+                remaining: len - last,
+            }
         };
         assert_eq!(cut.damage, expected_damage, "length {len}");
-        assert_eq!(fs::read(cut.saved_to.as_ref().unwrap()).unwrap(), &pristine[last as usize..len as usize]);
+        assert_eq!(
+            fs::read(cut.saved_to.as_ref().unwrap()).unwrap(),
+            &pristine[last as usize..len as usize]
+        );
         assert_holds(&log, 0..19);
         assert_eq!(file_len(&seg), last);
         drop(log);
@@ -207,14 +233,21 @@ fn damage_in_a_middle_segment_sets_later_segments_aside() {
     let cut = report.cut.clone().expect("a cut");
     assert_eq!(cut.segment, seg1);
     assert_eq!(cut.first_lost_tx_offset, damaged);
-    assert_eq!(cut.commits_dropped, 100 - damaged, "the rest of segment 1 and all later segments");
+    assert_eq!(
+        cut.commits_dropped,
+        100 - damaged,
+        "the rest of segment 1 and all later segments"
+    );
     assert_eq!(cut.dropped_segments.len(), segments.len() - 2);
     for (path, (_, original)) in cut.dropped_segments.iter().zip(&segments[2..]) {
         assert_eq!(path.to_str().unwrap(), format!("{}.dropped", original.display()));
         assert!(path.exists() && !original.exists());
     }
     let later_bytes: u64 = cut.dropped_segments.iter().map(|p| file_len(p)).sum();
-    assert_eq!(cut.bytes_dropped, commit_position(start1, start2) - commit_position(start1, damaged) + later_bytes);
+    assert_eq!(
+        cut.bytes_dropped,
+        commit_position(start1, start2) - commit_position(start1, damaged) + later_bytes
+    );
     assert_eq!(report.segments, 2);
     assert_holds(&log, 0..damaged);
     // The log continues in segment 1 and later rotates past the set-aside names.
@@ -237,7 +270,13 @@ fn a_missing_middle_segment_is_a_gap() {
     let (log, report) = open_with(dir.path(), 512);
     let cut = report.cut.clone().expect("a cut");
     let kept = segments[2].0;
-    assert_eq!(cut.damage, Damage::SegmentGap { expected: kept, segment_start: segments[3].0 });
+    assert_eq!(
+        cut.damage,
+        Damage::SegmentGap {
+            expected: kept,
+            segment_start: segments[3].0
+        }
+    );
     assert_eq!(cut.segment, segments[3].1);
     assert_eq!(cut.byte_offset, 0);
     assert_eq!(cut.saved_to, None);
@@ -259,8 +298,15 @@ fn a_bad_segment_header_drops_that_segment_only() {
     flip_byte(&last, 2);
     let (mut log, report) = open_with(dir.path(), 512);
     let cut = report.cut.clone().expect("a cut");
-    assert!(matches!(&cut.damage, Damage::BadSegmentHeader(why) if why.contains("magic")), "{:?}", cut.damage);
-    assert_eq!((cut.segment.clone(), cut.byte_offset, cut.first_lost_tx_offset), (last.clone(), 0, start));
+    assert!(
+        matches!(&cut.damage, Damage::BadSegmentHeader(why) if why.contains("magic")),
+        "{:?}",
+        cut.damage
+    );
+    assert_eq!(
+        (cut.segment.clone(), cut.byte_offset, cut.first_lost_tx_offset),
+        (last.clone(), 0, start)
+    );
     assert_eq!(cut.commits_dropped, 60 - start);
     let mut saved = pristine.clone();
     saved[2] ^= 1;
@@ -300,7 +346,11 @@ fn replay_reports_damage_that_appears_after_open() {
         assert_eq!(item.as_ref().unwrap(), &(o as u64, payload(o as u64)));
     }
     match &items[12] {
-        Err(CommitlogError::Corrupt { segment, byte_offset, damage }) => {
+        Err(CommitlogError::Corrupt {
+            segment,
+            byte_offset,
+            damage,
+        }) => {
             assert_eq!((segment, *byte_offset), (&seg, commit_position(0, 12)));
             assert!(matches!(damage, Damage::ChecksumMismatch { .. }));
         }
@@ -327,7 +377,11 @@ fn the_checking_read_visits_exactly_the_records_kept() {
         |offset, record| visited.push((offset, record.to_vec())),
     )
     .unwrap();
-    assert_eq!(report.cut.as_ref().map(|c| c.first_lost_tx_offset), Some(first_lost), "{report}");
+    assert_eq!(
+        report.cut.as_ref().map(|c| c.first_lost_tx_offset),
+        Some(first_lost),
+        "{report}"
+    );
     assert_eq!(visited, read_from(&log, 0));
     assert_eq!(visited.len() as u64, first_lost);
 }

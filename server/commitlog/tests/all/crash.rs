@@ -22,7 +22,9 @@ const ROUNDS: u32 = 20;
 /// The child's record at `tx_offset`; must equal `expected_record` in the child.
 fn expected_record(tx_offset: u64) -> Vec<u8> {
     let len = 1 + (tx_offset.wrapping_mul(2_654_435_761) % 300) as usize;
-    (0..len).map(|i| (tx_offset as usize).wrapping_mul(31).wrapping_add(i) as u8).collect()
+    (0..len)
+        .map(|i| (tx_offset as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect()
 }
 
 fn parse_durable(line: &str) -> u64 {
@@ -78,7 +80,10 @@ fn sigkill_at_random_moments_loses_no_durable_offset() {
         for line in rx.try_iter() {
             promised = promised.max(Some(parse_durable(&line)));
         }
-        assert!(lines == kill_after || status.success(), "round {round}: child ended early with {status}");
+        assert!(
+            lines == kill_after || status.success(),
+            "round {round}: child ended early with {status}"
+        );
 
         cuts += u64::from(verify(dir.path(), promised, round));
         // Half the rounds also lose a random part of what was not yet fsynced, as a
@@ -89,12 +94,18 @@ fn sigkill_at_random_moments_loses_no_durable_offset() {
             drop(log);
             let promised_end = match promised {
                 Some(p) if p >= start => {
-                    SEGMENT_HEADER + (start..=p).map(|o| FRAME_OVERHEAD + expected_record(o).len() as u64).sum::<u64>()
+                    SEGMENT_HEADER
+                        + (start..=p)
+                            .map(|o| FRAME_OVERHEAD + expected_record(o).len() as u64)
+                            .sum::<u64>()
                 }
                 _ => SEGMENT_HEADER,
             };
             let len = file_len(&path);
-            assert!(len >= promised_end, "round {round}: the last segment ends before the promised commits");
+            assert!(
+                len >= promised_end,
+                "round {round}: the last segment ends before the promised commits"
+            );
             truncate(&path, rng.gen_range(promised_end..=len));
             cuts += u64::from(verify(dir.path(), promised, round));
         }
@@ -118,12 +129,19 @@ fn verify(dir: &Path, promised: Option<u64>, round: u32) -> bool {
         );
     }
     let next = log.next_tx_offset();
-    assert!(promised.is_none_or(|p| next > p), "round {round}: log ends at {next}, promised {promised:?}");
+    assert!(
+        promised.is_none_or(|p| next > p),
+        "round {round}: log ends at {next}, promised {promised:?}"
+    );
     let mut expected = 0;
     for item in log.replay_from(0) {
         let (o, record) = item.expect("replay");
         assert_eq!(o, expected);
-        assert_eq!(record, expected_record(o), "round {round}: wrong bytes at tx offset {o}");
+        assert_eq!(
+            record,
+            expected_record(o),
+            "round {round}: wrong bytes at tx offset {o}"
+        );
         expected += 1;
     }
     assert_eq!(expected, next);

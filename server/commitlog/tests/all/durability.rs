@@ -91,14 +91,21 @@ fn waiting_for_an_offset_never_appended_is_refused() {
     ));
     let o = durability.append_tx(vec![1]).unwrap();
     durability.wait_durable(o, None).unwrap();
-    assert!(matches!(durability.wait_durable(5, None), Err(DurabilityError::NotAppended { offset: 5, next: 1 })));
+    assert!(matches!(
+        durability.wait_durable(5, None),
+        Err(DurabilityError::NotAppended { offset: 5, next: 1 })
+    ));
 }
 
 #[test]
 fn async_waiters_see_the_durable_offset() {
     let dir = tempdir();
     let durability = Arc::new(start(dir.path(), DurabilityOptions::default()));
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut watch = durability.durable_offset_watch();
     assert_eq!(watch.get(), None);
     let offsets: Vec<u64> = (0..100).map(|o| durability.append_tx(payload(o)).unwrap()).collect();
@@ -111,10 +118,17 @@ fn async_waiters_see_the_durable_offset() {
         .collect();
     rt.block_on(async {
         for waiter in waiters {
-            let (o, seen) = tokio::time::timeout(Duration::from_secs(30), waiter).await.unwrap().unwrap().unwrap();
+            let (o, seen) = tokio::time::timeout(Duration::from_secs(30), waiter)
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             assert!(seen.is_some_and(|d| d >= o));
         }
-        assert!(matches!(watch.wait_for(100).await, Err(DurabilityError::NotAppended { offset: 100, .. })));
+        assert!(matches!(
+            watch.wait_for(100).await,
+            Err(DurabilityError::NotAppended { offset: 100, .. })
+        ));
     });
     // After close, offsets that made it are still reported durable.
     let durability = Arc::try_unwrap(durability).unwrap();
@@ -183,7 +197,10 @@ fn a_failed_write_stops_the_writer_and_wakes_waiters() {
     fs::remove_dir_all(&log_dir).unwrap();
     let second = durability.append_tx(vec![2; 100]).unwrap();
     let err = durability.wait_durable(second, deadline()).unwrap_err();
-    assert!(matches!(&err, DurabilityError::Failed(why) if why.contains("clog")), "{err}");
+    assert!(
+        matches!(&err, DurabilityError::Failed(why) if why.contains("clog")),
+        "{err}"
+    );
     assert!(matches!(durability.append_tx(vec![3]), Err(DurabilityError::Failed(_))));
     assert_eq!(durability.durable_offset(), Some(first));
     assert!(matches!(durability.close(), Err(DurabilityError::Failed(_))));
@@ -215,7 +232,9 @@ fn prune_requests_remove_covered_segments() {
 fn a_record_encoded_in_place_lands_like_a_copied_one() {
     let dir = tempdir();
     let durability = start(dir.path(), DurabilityOptions::default());
-    let first = durability.append_tx_with(|out| out.extend_from_slice(&payload(0))).unwrap();
+    let first = durability
+        .append_tx_with(|out| out.extend_from_slice(&payload(0)))
+        .unwrap();
     let second = durability.append_tx(payload(1)).unwrap();
     assert_eq!((first, second), (0, 1));
     let log = durability.close().unwrap();
@@ -257,13 +276,22 @@ fn a_held_fsync_holds_back_every_waiter() {
     let mut watch = durability.durable_offset_watch();
     let offset = durability.append_tx(payload(0)).unwrap();
     let short = Some(Instant::now() + Duration::from_millis(200));
-    assert!(matches!(durability.wait_durable(offset, short), Err(DurabilityError::Timeout(0))));
+    assert!(matches!(
+        durability.wait_durable(offset, short),
+        Err(DurabilityError::Timeout(0))
+    ));
     assert_eq!(durability.durable_offset(), None);
     assert_eq!(watch.get(), None);
     release.send(()).unwrap();
     durability.wait_durable(offset, deadline()).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-    runtime.block_on(async { tokio::time::timeout(Duration::from_secs(30), watch.wait_for(offset)).await }).unwrap().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(30), watch.wait_for(offset)).await })
+        .unwrap()
+        .unwrap();
     drop(release);
     durability.close().unwrap();
 }
@@ -285,8 +313,14 @@ fn a_failed_fsync_stops_the_writer_with_its_cause() {
     durability.wait_durable(4, deadline()).unwrap();
     let failing = durability.append_tx(payload(5)).unwrap();
     let err = durability.wait_durable(failing, deadline()).unwrap_err();
-    assert!(matches!(&err, DurabilityError::Failed(why) if why.contains("the disk is full")), "{err}");
-    assert!(matches!(durability.append_tx(payload(6)), Err(DurabilityError::Failed(_))));
+    assert!(
+        matches!(&err, DurabilityError::Failed(why) if why.contains("the disk is full")),
+        "{err}"
+    );
+    assert!(matches!(
+        durability.append_tx(payload(6)),
+        Err(DurabilityError::Failed(_))
+    ));
     assert_eq!(durability.durable_offset(), Some(4));
     assert!(matches!(durability.close(), Err(DurabilityError::Failed(_))));
     // What was acknowledged is on disk; the write that was never confirmed may be too.
@@ -303,15 +337,23 @@ fn failing_on_purpose_refuses_later_appends_and_names_the_cause() {
     let before = durability.append_tx(payload(0)).unwrap();
     durability.wait_durable(before, deadline()).unwrap();
     durability.fail("a record could not be logged");
-    assert!(matches!(durability.append_tx(payload(1)), Err(DurabilityError::Failed(why)) if why.contains("could not be logged")));
+    assert!(
+        matches!(durability.append_tx(payload(1)), Err(DurabilityError::Failed(why)) if why.contains("could not be logged"))
+    );
     // What was durable stays so.
     durability.wait_durable(before, deadline()).unwrap();
     // Waiting for the refused transaction's offset reports the failure, not "never appended".
     let refused = durability.next_tx_offset();
-    assert!(matches!(durability.wait_durable(refused, deadline()), Err(DurabilityError::Failed(_))));
+    assert!(matches!(
+        durability.wait_durable(refused, deadline()),
+        Err(DurabilityError::Failed(_))
+    ));
     let mut watch2 = watch.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-    assert!(matches!(runtime.block_on(watch2.wait_for(refused)), Err(DurabilityError::Failed(_))));
+    assert!(matches!(
+        runtime.block_on(watch2.wait_for(refused)),
+        Err(DurabilityError::Failed(_))
+    ));
     assert_eq!(watch.failure().as_deref(), Some("a record could not be logged"));
     assert_eq!(durability.failure(), watch.failure());
 }
@@ -356,12 +398,23 @@ fn a_new_durable_offset_wakes_only_the_tasks_it_satisfies() {
         assert!(wait.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
     }
     release.send(()).unwrap();
-    assert_eq!(entered.recv_timeout(Duration::from_secs(30)).unwrap(), 1, "the second batch reaches its fsync");
+    assert_eq!(
+        entered.recv_timeout(Duration::from_secs(30)).unwrap(),
+        1,
+        "the second batch reaches its fsync"
+    );
     // Offset 0 is durable now (published before the next batch began).
     assert_eq!(wakers[0].0.load(SeqCst), 1);
-    assert_eq!(wakers[1].0.load(SeqCst), 0, "the waiter for offset 1 is not woken by offset 0");
+    assert_eq!(
+        wakers[1].0.load(SeqCst),
+        0,
+        "the waiter for offset 1 is not woken by offset 0"
+    );
     let waker = std::task::Waker::from(wakers[0].clone());
-    assert!(matches!(waits[0].as_mut().poll(&mut Context::from_waker(&waker)), Poll::Ready(Ok(()))));
+    assert!(matches!(
+        waits[0].as_mut().poll(&mut Context::from_waker(&waker)),
+        Poll::Ready(Ok(()))
+    ));
     release.send(()).unwrap();
     // The writer wakes tasks right after it publishes; give it until the deadline.
     let until = Instant::now() + Duration::from_secs(30);

@@ -20,7 +20,13 @@ fn write_and_read_back() {
     let store = SnapshotStore::open(dir.path()).unwrap();
     let path = store.write(41, &state(41)).unwrap();
     assert_eq!(path, dir.path().join(snapshot_file_name(41)));
-    assert_eq!(store.read(41).unwrap(), Snapshot { tx_offset: 41, payload: state(41) });
+    assert_eq!(
+        store.read(41).unwrap(),
+        Snapshot {
+            tx_offset: 41,
+            payload: state(41)
+        }
+    );
     assert!(matches!(store.read(40), Err(SnapshotError::NotFound(40))));
     let latest = store.latest_valid(Some(100)).unwrap();
     assert_eq!(latest.snapshot.unwrap().tx_offset, 41);
@@ -62,13 +68,26 @@ fn a_damaged_newest_snapshot_falls_back_to_an_older_one() {
         }
         damage(dir.path(), 30, how);
         let latest = store.latest_valid(Some(100)).unwrap();
-        assert_eq!(latest.snapshot, Some(Snapshot { tx_offset: 20, payload: state(20) }), "{how}");
+        assert_eq!(
+            latest.snapshot,
+            Some(Snapshot {
+                tx_offset: 20,
+                payload: state(20)
+            }),
+            "{how}"
+        );
         assert_eq!(latest.skipped.len(), 1, "{how}");
         let skipped = &latest.skipped[0];
         assert_eq!(skipped.tx_offset, 30);
-        assert_eq!(skipped.moved_to, dir.path().join(format!("{}.invalid", snapshot_file_name(30))));
+        assert_eq!(
+            skipped.moved_to,
+            dir.path().join(format!("{}.invalid", snapshot_file_name(30)))
+        );
         assert!(skipped.moved_to.exists() && !skipped.path.exists());
-        assert!(skipped.to_string().contains("skipped snapshot at tx offset 30"), "{skipped}");
+        assert!(
+            skipped.to_string().contains("skipped snapshot at tx offset 30"),
+            "{skipped}"
+        );
         // The set-aside file is not considered again.
         assert_eq!(store.offsets().unwrap(), vec![10, 20]);
     }
@@ -84,8 +103,15 @@ fn every_damaged_snapshot_is_skipped_down_to_none() {
     }
     let latest = store.latest_valid(Some(100)).unwrap();
     assert_eq!(latest.snapshot, None);
-    assert_eq!(latest.skipped.iter().map(|s| s.tx_offset).collect::<Vec<_>>(), vec![20, 10]);
-    assert!(latest.skipped[0].reason.contains("BLAKE3"), "{}", latest.skipped[0].reason);
+    assert_eq!(
+        latest.skipped.iter().map(|s| s.tx_offset).collect::<Vec<_>>(),
+        vec![20, 10]
+    );
+    assert!(
+        latest.skipped[0].reason.contains("BLAKE3"),
+        "{}",
+        latest.skipped[0].reason
+    );
 }
 
 #[test]
@@ -97,7 +123,11 @@ fn snapshots_newer_than_the_log_are_set_aside() {
     }
     let latest = store.latest_valid(Some(25)).unwrap();
     assert_eq!(latest.snapshot.unwrap().tx_offset, 20);
-    assert!(latest.skipped[0].reason.contains("newer than the log"), "{}", latest.skipped[0].reason);
+    assert!(
+        latest.skipped[0].reason.contains("newer than the log"),
+        "{}",
+        latest.skipped[0].reason
+    );
     let latest = store.latest_valid(None).unwrap();
     assert_eq!(latest.snapshot, None);
     assert_eq!(latest.skipped.len(), 2);
@@ -106,7 +136,11 @@ fn snapshots_newer_than_the_log_are_set_aside() {
 #[test]
 fn leftovers_of_interrupted_writes_are_removed() {
     let dir = tempdir();
-    fs::write(dir.path().join(format!("{}.tmp", snapshot_file_name(7))), b"half a snapshot").unwrap();
+    fs::write(
+        dir.path().join(format!("{}.tmp", snapshot_file_name(7))),
+        b"half a snapshot",
+    )
+    .unwrap();
     let store = SnapshotStore::open(dir.path()).unwrap();
     assert!(store.offsets().unwrap().is_empty());
     assert!(names_ending(dir.path(), ".tmp").is_empty());
@@ -137,7 +171,11 @@ fn encode_state(range: std::ops::Range<u64>) -> Vec<u8> {
 /// Restores the state as the server would: snapshot, then the log suffix.
 fn restore(dir: &Path) -> (Vec<u8>, spacetime_commitlog::RecoveryReport) {
     let recovered = recover(dir, CommitlogOptions::default().max_segment_size(512)).unwrap();
-    let mut state = recovered.snapshot.as_ref().map(|s| s.payload.clone()).unwrap_or_default();
+    let mut state = recovered
+        .snapshot
+        .as_ref()
+        .map(|s| s.payload.clone())
+        .unwrap_or_default();
     for (expected, item) in (recovered.replay_start()..).zip(recovered.replay()) {
         let (o, record) = item.unwrap();
         assert_eq!(o, expected);
@@ -188,7 +226,10 @@ fn a_log_tail_cut_below_a_snapshot_invalidates_it() {
     assert!(report.skipped_snapshots[0].reason.contains("newer than the log"));
     assert_eq!(state, encode_state(0..280));
     let text = report.to_string();
-    assert!(text.contains("damaged tail cut") && text.contains("skipped snapshot at tx offset 290"), "{text}");
+    assert!(
+        text.contains("damaged tail cut") && text.contains("skipped snapshot at tx offset 290"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -198,6 +239,9 @@ fn missing_history_is_an_error_not_an_empty_database() {
     // Without the snapshots, the pruned log cannot rebuild the state.
     fs::remove_dir_all(dir.path().join("snapshots")).unwrap();
     let err = recover(dir.path(), CommitlogOptions::default()).unwrap_err();
-    assert!(matches!(err, CommitlogError::MissingHistory { first } if first > 0), "{err}");
+    assert!(
+        matches!(err, CommitlogError::MissingHistory { first } if first > 0),
+        "{err}"
+    );
     assert!(err.to_string().contains("no usable snapshot"), "{err}");
 }

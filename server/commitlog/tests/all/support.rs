@@ -76,7 +76,10 @@ pub fn names_ending(dir: &Path, suffix: &str) -> Vec<String> {
 /// Byte offset of the commit of `tx_offset` in a segment starting at `start` whose
 /// commits hold `payload(o)`.
 pub fn commit_position(start: u64, tx_offset: u64) -> u64 {
-    SEGMENT_HEADER + (start..tx_offset).map(|o| FRAME_OVERHEAD + payload(o).len() as u64).sum::<u64>()
+    SEGMENT_HEADER
+        + (start..tx_offset)
+            .map(|o| FRAME_OVERHEAD + payload(o).len() as u64)
+            .sum::<u64>()
 }
 
 pub fn flip_byte(path: &Path, at: u64) {
@@ -86,7 +89,11 @@ pub fn flip_byte(path: &Path, at: u64) {
 }
 
 pub fn truncate(path: &Path, len: u64) {
-    OpenOptions::new().write(true).open(path).and_then(|f| f.set_len(len)).expect("truncate");
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(len))
+        .expect("truncate");
 }
 
 pub fn append_bytes(path: &Path, bytes: &[u8]) {

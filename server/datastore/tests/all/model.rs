@@ -68,12 +68,7 @@ struct Model {
 }
 
 fn row_bytes(r: &Row) -> Vec<u8> {
-    enc(vec![
-        r.0.into(),
-        r.1.into(),
-        r.2.into(),
-        r.3.as_str().into(),
-    ])
+    enc(vec![r.0.into(), r.1.into(), r.2.into(), r.3.as_str().into()])
 }
 
 fn in_range(v: i8, start: Bound<i8>, end: Bound<i8>) -> bool {
@@ -83,14 +78,7 @@ fn in_range(v: i8, start: Bound<i8>, end: Bound<i8>) -> bool {
 fn check(ds: &Datastore, t: TableId, bag: TableId, m: &Model) {
     let mut expected =
         m.t.iter()
-            .map(|r| {
-                pv(vec![
-                    r.0.into(),
-                    r.1.into(),
-                    r.2.into(),
-                    r.3.as_str().into(),
-                ])
-            })
+            .map(|r| pv(vec![r.0.into(), r.1.into(), r.2.into(), r.3.as_str().into()]))
             .collect::<Vec<_>>();
     expected.sort();
     assert_eq!(rows(ds, t), expected);
@@ -109,10 +97,7 @@ fn check(ds: &Datastore, t: TableId, bag: TableId, m: &Model) {
         .unwrap()
         .map(|r| r.to_product_value().elements[1].clone())
         .collect::<Vec<_>>();
-    let mut a_sorted =
-        m.t.iter()
-            .map(|r| AlgebraicValue::from(r.1))
-            .collect::<Vec<_>>();
+    let mut a_sorted = m.t.iter().map(|r| AlgebraicValue::from(r.1)).collect::<Vec<_>>();
     a_sorted.sort();
     assert_eq!(scanned, a_sorted);
     for b in 0..3u8 {
@@ -230,13 +215,7 @@ fn run(ops: Vec<Op>) {
                         Bound::Unbounded => vec![2],
                     };
                     let deleted = tx
-                        .delete_by_index_scan_range_bsatn(
-                            a_ix,
-                            &[],
-                            0,
-                            &enc_bound(s),
-                            &enc_bound(e),
-                        )
+                        .delete_by_index_scan_range_bsatn(a_ix, &[], 0, &enc_bound(s), &enc_bound(e))
                         .unwrap();
                     assert_eq!(deleted as usize, before - m.t.len());
                 }
@@ -249,8 +228,7 @@ fn run(ops: Vec<Op>) {
                     );
                 }
                 Op::InsertBag(x, y) => {
-                    tx.insert_bsatn(bag, &enc(vec![x.into(), y.into()]))
-                        .unwrap();
+                    tx.insert_bsatn(bag, &enc(vec![x.into(), y.into()])).unwrap();
                     if !m.bag.contains(&(x, y)) {
                         m.bag.push((x, y));
                     }
@@ -296,30 +274,15 @@ fn run(ops: Vec<Op>) {
                 (ins, del)
             };
             let diff = |new: Vec<ProductValue>, old: Vec<ProductValue>| {
-                let mut ins = new
-                    .iter()
-                    .filter(|r| !old.contains(r))
-                    .cloned()
-                    .collect::<Vec<_>>();
-                let mut del = old
-                    .iter()
-                    .filter(|r| !new.contains(r))
-                    .cloned()
-                    .collect::<Vec<_>>();
+                let mut ins = new.iter().filter(|r| !old.contains(r)).cloned().collect::<Vec<_>>();
+                let mut del = old.iter().filter(|r| !new.contains(r)).cloned().collect::<Vec<_>>();
                 ins.sort();
                 del.sort();
                 (ins, del)
             };
             let as_pv = |m: &Model| {
                 m.t.iter()
-                    .map(|r| {
-                        pv(vec![
-                            r.0.into(),
-                            r.1.into(),
-                            r.2.into(),
-                            r.3.as_str().into(),
-                        ])
-                    })
+                    .map(|r| pv(vec![r.0.into(), r.1.into(), r.2.into(), r.3.as_str().into()]))
                     .collect::<Vec<_>>()
             };
             let bag_pv = |m: &Model| {

@@ -84,10 +84,7 @@ fn every_bound_kind_on_a_signed_column() {
     }
     // `..=5u32`-style encodings from module-api.md: rstart `02`, rend `00 ..`.
     assert_eq!(bound_bsatn(Unbounded), vec![2]);
-    let point = ds
-        .index_scan_point_bsatn(ix, &to_vec(&-2i64))
-        .unwrap()
-        .count();
+    let point = ds.index_scan_point_bsatn(ix, &to_vec(&-2i64)).unwrap().count();
     assert_eq!(point, 1);
 }
 
@@ -97,15 +94,9 @@ fn hash_indexes_do_points_only() {
     let h = index(&ds, "nums_h_idx_hash");
     assert_eq!(ds.index_scan_point(h, &1u8.into()).unwrap().count(), 3);
     assert_eq!(ds.index_scan_point_bsatn(h, &[0]).unwrap().count(), 4);
-    let err = ds
-        .index_scan_range_bsatn(h, &[], 0, &[2], &[2])
-        .unwrap_err();
+    let err = ds.index_scan_range_bsatn(h, &[], 0, &[2], &[2]).unwrap_err();
     assert_eq!(err.errno(), errno::WRONG_INDEX_ALGO);
-    assert!(
-        err.to_string()
-            .contains("`nums_h_idx_hash` is a hash index"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("`nums_h_idx_hash` is a hash index"), "{err}");
     assert_eq!(
         ds.index_scan_range(h, vec![], Unbounded, Unbounded)
             .unwrap_err()
@@ -123,15 +114,11 @@ fn malformed_scan_arguments_are_decode_errors() {
         errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
-        ds.index_scan_range_bsatn(ix, &[], 0, &[3], &[2])
-            .unwrap_err()
-            .errno(),
+        ds.index_scan_range_bsatn(ix, &[], 0, &[3], &[2]).unwrap_err().errno(),
         errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
-        ds.index_scan_range_bsatn(ix, &[], 1, &[2], &[2])
-            .unwrap_err()
-            .errno(),
+        ds.index_scan_range_bsatn(ix, &[], 1, &[2], &[2]).unwrap_err().errno(),
         errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
@@ -162,8 +149,7 @@ fn multi() -> (Datastore, spacetime_sats::IndexId) {
     for a in 1..=3u32 {
         for b in ["x", "y", "z"] {
             for c in [-1i64, 0, 1] {
-                tx.insert_bsatn(t, &enc(vec![a.into(), b.into(), c.into()]))
-                    .unwrap();
+                tx.insert_bsatn(t, &enc(vec![a.into(), b.into(), c.into()])).unwrap();
             }
         }
     }
@@ -192,27 +178,14 @@ fn multi_column_prefixes_and_ranges() {
     assert!(r.iter().all(|p| p.elements[0] == 3u32.into()));
     // Prefix `a = 2`, range `b in ("x", "z")`.
     let r = triples(
-        ds.index_scan_range(
-            ix,
-            vec![2u32.into()],
-            Excluded("x".into()),
-            Excluded("z".into()),
-        )
-        .unwrap(),
+        ds.index_scan_range(ix, vec![2u32.into()], Excluded("x".into()), Excluded("z".into()))
+            .unwrap(),
     );
-    assert_eq!(
-        r,
-        vec![triple(2, "y", -1), triple(2, "y", 0), triple(2, "y", 1)]
-    );
+    assert_eq!(r, vec![triple(2, "y", -1), triple(2, "y", 0), triple(2, "y", 1)]);
     // Prefix `a = 3, b = "z"`, range `c >= 0`.
     let r = triples(
-        ds.index_scan_range(
-            ix,
-            vec![3u32.into(), "z".into()],
-            Included(0i64.into()),
-            Unbounded,
-        )
-        .unwrap(),
+        ds.index_scan_range(ix, vec![3u32.into(), "z".into()], Included(0i64.into()), Unbounded)
+            .unwrap(),
     );
     assert_eq!(r, vec![triple(3, "z", 0), triple(3, "z", 1)]);
     // Prefix `a = 1` with everything after unbounded, in key order.
@@ -227,10 +200,7 @@ fn multi_column_prefixes_and_ranges() {
     "z".encode(&mut prefix);
     let mut rstart = vec![1];
     (-1i64).encode(&mut rstart);
-    let r = triples(
-        ds.index_scan_range_bsatn(ix, &prefix, 2, &rstart, &[2])
-            .unwrap(),
-    );
+    let r = triples(ds.index_scan_range_bsatn(ix, &prefix, 2, &rstart, &[2]).unwrap());
     assert_eq!(r, vec![triple(3, "z", 0), triple(3, "z", 1)]);
     // A full key is a point scan.
     let mut point = to_vec(&2u32);
@@ -269,8 +239,7 @@ fn keys_order_as_the_reference_says() {
         .btree(&["k"])
         .build();
     let t = ds.create_table(&def, &Typespace::default()).unwrap();
-    let sum =
-        |tag: u8, v: spacetime_sats::AlgebraicValue| spacetime_sats::AlgebraicValue::sum(tag, v);
+    let sum = |tag: u8, v: spacetime_sats::AlgebraicValue| spacetime_sats::AlgebraicValue::sum(tag, v);
     let mut tx = ds.begin_mut_tx();
     let values = [
         ("b", sum(1, "a".into())),
@@ -280,8 +249,7 @@ fn keys_order_as_the_reference_says() {
         ("é", sum(1, "B".into())),
     ];
     for (s, k) in &values {
-        tx.insert_bsatn(t, &enc(vec![(*s).into(), k.clone()]))
-            .unwrap();
+        tx.insert_bsatn(t, &enc(vec![(*s).into(), k.clone()])).unwrap();
     }
     tx.commit();
     let all = |name: &str, col: usize| {
@@ -340,7 +308,11 @@ fn native_keyed_indexes_agree_with_algebraic_value_order() {
     let cases: [(&str, usize, Vec<V>); 4] = [
         ("native_id_idx_btree", 0, ids.iter().map(|&v| v.into()).collect()),
         ("native_n_idx_btree", 1, ns.iter().map(|&v| v.into()).collect()),
-        ("native_b_idx_btree", 2, (0..ids.len()).map(|i| (i % 3 == 0).into()).collect()),
+        (
+            "native_b_idx_btree",
+            2,
+            (0..ids.len()).map(|i| (i % 3 == 0).into()).collect(),
+        ),
         ("native_u_idx_btree", 3, us.iter().map(|&v| v.into()).collect()),
     ];
     for (name, col, values) in cases {

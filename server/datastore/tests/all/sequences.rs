@@ -9,27 +9,14 @@ use spacetime_sats::{AlgebraicType, Typespace};
 fn zero_gets_the_next_value_and_is_written_back() {
     let (mut ds, t) = person_ds();
     let mut tx = ds.begin_mut_tx();
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "a", 1)).unwrap(),
-        to_vec(&1u64)
-    );
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "b", 1)).unwrap(),
-        to_vec(&2u64)
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "a", 1)).unwrap(), to_vec(&1u64));
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "b", 1)).unwrap(), to_vec(&2u64));
     // A non-zero value is kept and generates nothing.
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(10, "c", 1)).unwrap(),
-        Vec::<u8>::new()
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(10, "c", 1)).unwrap(), Vec::<u8>::new());
     tx.commit();
     assert_eq!(
         rows(&ds, t),
-        vec![
-            person_pv(1, "a", 1),
-            person_pv(2, "b", 1),
-            person_pv(10, "c", 1)
-        ]
+        vec![person_pv(1, "a", 1), person_pv(2, "b", 1), person_pv(10, "c", 1)]
     );
 }
 
@@ -70,14 +57,8 @@ fn overflow_past_the_maximum_fails_and_changes_nothing() {
         .build();
     let t = ds.create_table(&def, &Typespace::default()).unwrap();
     let mut tx = ds.begin_mut_tx();
-    assert_eq!(
-        tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(),
-        vec![254]
-    );
-    assert_eq!(
-        tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(),
-        vec![255]
-    );
+    assert_eq!(tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(), vec![254]);
+    assert_eq!(tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(), vec![255]);
     let err = tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap_err();
     assert_eq!(err.errno(), errno::AUTO_INC_OVERFLOW);
     assert_eq!(
@@ -97,28 +78,29 @@ fn a_manual_value_colliding_with_a_generated_one_is_a_unique_violation() {
     // And a generated value colliding with a manual one.
     tx.insert_bsatn(t, &person_row(2, "c", 1)).unwrap();
     assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "d", 1))
-            .unwrap_err()
-            .errno(),
+        tx.insert_bsatn(t, &person_row(0, "d", 1)).unwrap_err().errno(),
         errno::UNIQUE_ALREADY_EXISTS
     );
     // The failed insert did not consume the value.
     tx.delete_row(t, &person_row(2, "c", 1)).unwrap();
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "d", 1)).unwrap(),
-        to_vec(&2u64)
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "d", 1)).unwrap(), to_vec(&2u64));
 }
 
 #[test]
 fn a_sequence_advanced_past_a_value_continues_after_it_and_never_goes_back() {
     let (mut ds, t) = person_ds();
-    assert_eq!(ds.sequence_states(t).unwrap(), vec![(spacetime_sats::ColId(0), Some(1))]);
+    assert_eq!(
+        ds.sequence_states(t).unwrap(),
+        vec![(spacetime_sats::ColId(0), Some(1))]
+    );
     ds.advance_sequence_past(t, spacetime_sats::ColId(0), 41).unwrap();
     // Advancing to an earlier value is a no-op, and other columns are ignored.
     ds.advance_sequence_past(t, spacetime_sats::ColId(0), 7).unwrap();
     ds.advance_sequence_past(t, spacetime_sats::ColId(2), 1000).unwrap();
-    assert_eq!(ds.sequence_states(t).unwrap(), vec![(spacetime_sats::ColId(0), Some(42))]);
+    assert_eq!(
+        ds.sequence_states(t).unwrap(),
+        vec![(spacetime_sats::ColId(0), Some(42))]
+    );
     let mut tx = ds.begin_mut_tx();
     assert_eq!(tx.insert_bsatn(t, &person_row(0, "a", 1)).unwrap(), to_vec(&42u64));
     tx.commit();

@@ -8,20 +8,10 @@ fn snapshot(ds: &Datastore, t: TableId) -> (Vec<ProductValue>, Vec<Vec<u8>>, Vec
     let age = index(ds, "person_age_idx_btree");
     let name = index(ds, "person_name_idx_btree");
     let by_age = ds
-        .index_scan_range(
-            age,
-            vec![],
-            std::ops::Bound::Unbounded,
-            std::ops::Bound::Unbounded,
-        )
+        .index_scan_range(age, vec![], std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)
         .unwrap();
     let by_name = ds
-        .index_scan_range(
-            name,
-            vec![],
-            std::ops::Bound::Unbounded,
-            std::ops::Bound::Unbounded,
-        )
+        .index_scan_range(name, vec![], std::ops::Bound::Unbounded, std::ops::Bound::Unbounded)
         .unwrap();
     (
         rows(ds, t),
@@ -42,25 +32,18 @@ fn rollback_restores_rows_indexes_and_sequences() {
     let before = snapshot(&ds, t);
 
     let mut tx = ds.begin_mut_tx();
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "dan", 50)).unwrap(),
-        to_vec(&4u64)
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "dan", 50)).unwrap(), to_vec(&4u64));
     tx.update_bsatn(t, pk, &person_row(1, "ann", 31)).unwrap();
     tx.update_bsatn(t, pk, &person_row(1, "anna", 32)).unwrap();
     assert!(tx.delete_row(t, &person_row(2, "bob", 40)).unwrap());
     tx.insert_bsatn(t, &person_row(0, "bob", 41)).unwrap();
-    tx.delete_by_index_scan_point_bsatn(pk, &to_vec(&3u64))
-        .unwrap();
+    tx.delete_by_index_scan_point_bsatn(pk, &to_vec(&3u64)).unwrap();
     tx.rollback();
 
     assert_eq!(snapshot(&ds, t), before);
     // The sequence is back where it was: the next generated id is 4 again.
     let mut tx = ds.begin_mut_tx();
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(0, "eve", 1)).unwrap(),
-        to_vec(&4u64)
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(0, "eve", 1)).unwrap(), to_vec(&4u64));
     tx.commit();
 }
 

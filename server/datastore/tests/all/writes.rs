@@ -11,19 +11,11 @@ fn ids_and_names() {
     let a = ds.create_table(&person(), &Typespace::default()).unwrap();
     let b = ds
         .create_table(
-            &TableBuilder::new("other")
-                .column("x", AlgebraicType::U8)
-                .build(),
+            &TableBuilder::new("other").column("x", AlgebraicType::U8).build(),
             &Typespace::default(),
         )
         .unwrap();
-    assert_eq!(
-        (a, b),
-        (
-            TableId(FIRST_USER_TABLE_ID),
-            TableId(FIRST_USER_TABLE_ID + 1)
-        )
-    );
+    assert_eq!((a, b), (TableId(FIRST_USER_TABLE_ID), TableId(FIRST_USER_TABLE_ID + 1)));
     assert_eq!(ds.table_id_from_name("person").unwrap(), a);
     assert_eq!(ds.table_id_from_name("Person").unwrap(), a);
     let err = ds.table_id_from_name("nobody").unwrap_err();
@@ -33,19 +25,14 @@ fn ids_and_names() {
     let (schema, ix) = ds.index_schema(pk).unwrap();
     assert_eq!((schema.table_id, ix.unique), (a, true));
     assert_eq!(
-        ds.index_id_from_name("person_nope_idx_btree")
-            .unwrap_err()
-            .errno(),
+        ds.index_id_from_name("person_nope_idx_btree").unwrap_err().errno(),
         errno::NO_SUCH_INDEX
     );
     assert!(matches!(
         ds.create_table(&person(), &Typespace::default()),
         Err(DatastoreError::TableExists(_))
     ));
-    assert_eq!(
-        ds.row_count(TableId(4242)).unwrap_err().errno(),
-        errno::NO_SUCH_TABLE
-    );
+    assert_eq!(ds.row_count(TableId(4242)).unwrap_err().errno(), errno::NO_SUCH_TABLE);
 }
 
 #[test]
@@ -53,10 +40,7 @@ fn identical_insert_is_a_no_op() {
     let (mut ds, t) = person_ds();
     let mut tx = ds.begin_mut_tx();
     tx.insert_bsatn(t, &person_row(1, "ann", 30)).unwrap();
-    assert_eq!(
-        tx.insert_bsatn(t, &person_row(1, "ann", 30)).unwrap(),
-        Vec::<u8>::new()
-    );
+    assert_eq!(tx.insert_bsatn(t, &person_row(1, "ann", 30)).unwrap(), Vec::<u8>::new());
     assert_eq!(tx.row_count(t).unwrap(), 1);
     let data = tx.commit();
     assert_eq!(data.table(t).unwrap().inserts.len(), 1);
@@ -80,10 +64,7 @@ fn identical_insert_is_a_no_op() {
     assert!(!tx.delete_row(bag, &enc(vec!["a".into()])).unwrap());
     tx.insert_bsatn(bag, &enc(vec!["a".into()])).unwrap();
     tx.commit();
-    assert_eq!(
-        rows(&ds, bag),
-        vec![pv(vec!["a".into()]), pv(vec!["b".into()])]
-    );
+    assert_eq!(rows(&ds, bag), vec![pv(vec!["a".into()]), pv(vec!["b".into()])]);
 }
 
 #[test]
@@ -106,10 +87,7 @@ fn unique_violation_changes_nothing_else() {
     let age = index(&tx, "person_age_idx_btree");
     assert_eq!(tx.index_scan_point(age, &50u32.into()).unwrap().count(), 0);
     let data = tx.commit();
-    assert_eq!(
-        rows(&ds, t),
-        vec![person_pv(1, "ann", 30), person_pv(2, "bob", 40)]
-    );
+    assert_eq!(rows(&ds, t), vec![person_pv(1, "ann", 30), person_pv(2, "bob", 40)]);
     assert_eq!(data.table(t).unwrap().inserts.len(), 2);
 }
 
@@ -152,16 +130,12 @@ fn update_moves_only_changed_indexes() {
         .to_product_value();
     assert_eq!(found, person_pv(1, "amy", 31));
     // An update whose new unique value collides fails and changes nothing.
-    let err = tx
-        .update_bsatn(t, pk, &person_row(1, "bob", 99))
-        .unwrap_err();
+    let err = tx.update_bsatn(t, pk, &person_row(1, "bob", 99)).unwrap_err();
     assert_eq!(err.errno(), errno::UNIQUE_ALREADY_EXISTS);
     assert_eq!(tx.index_scan_point(age, &31u32.into()).unwrap().count(), 1);
     // Updating through a non-unique index, or a missing row, fails.
     assert_eq!(
-        tx.update_bsatn(t, age, &person_row(1, "x", 31))
-            .unwrap_err()
-            .errno(),
+        tx.update_bsatn(t, age, &person_row(1, "x", 31)).unwrap_err().errno(),
         errno::INDEX_NOT_UNIQUE
     );
     let err = tx.update_bsatn(t, pk, &person_row(9, "x", 1)).unwrap_err();
@@ -174,10 +148,7 @@ fn update_moves_only_changed_indexes() {
     // Updating through the unique `name` index changes the primary key.
     tx.update_bsatn(t, name, &person_row(7, "bob", 40)).unwrap();
     let data = tx.commit();
-    assert_eq!(
-        rows(&ds, t),
-        vec![person_pv(1, "amy", 31), person_pv(7, "bob", 40)]
-    );
+    assert_eq!(rows(&ds, t), vec![person_pv(1, "amy", 31), person_pv(7, "bob", 40)]);
     let changes = data.table(t).unwrap();
     assert_eq!(
         changes.inserts,
@@ -211,9 +182,7 @@ fn update_on_an_index_of_another_table_is_rejected() {
         .unwrap();
     let pk = index(&ds, "person_id_idx_btree");
     let mut tx = ds.begin_mut_tx();
-    let err = tx
-        .update_bsatn(other, pk, &enc(vec![1u8.into()]))
-        .unwrap_err();
+    let err = tx.update_bsatn(other, pk, &enc(vec![1u8.into()])).unwrap_err();
     assert_eq!(err.errno(), errno::NO_SUCH_INDEX);
     let _ = t;
 }
@@ -223,8 +192,7 @@ fn delete_by_rows_takes_a_bsatn_vec() {
     let (mut ds, t) = person_ds();
     let mut tx = ds.begin_mut_tx();
     for (i, n) in ["a", "b", "c"].iter().enumerate() {
-        tx.insert_bsatn(t, &person_row(i as u64 + 1, n, 20))
-            .unwrap();
+        tx.insert_bsatn(t, &person_row(i as u64 + 1, n, 20)).unwrap();
     }
     let mut rel = Vec::new();
     3u32.encode(&mut rel);
@@ -250,8 +218,7 @@ fn clear_deletes_everything_and_rolls_back() {
     let age = index(&ds, "person_age_idx_btree");
     let mut tx = ds.begin_mut_tx();
     for i in 1..=5u64 {
-        tx.insert_bsatn(t, &person_row(i, &i.to_string(), 20))
-            .unwrap();
+        tx.insert_bsatn(t, &person_row(i, &i.to_string(), 20)).unwrap();
     }
     tx.commit();
     let mut tx = ds.begin_mut_tx();
@@ -296,10 +263,7 @@ fn invalid_definitions_are_rejected() {
         .auto_inc("s")
         .build();
     let err = ds.create_table(&def, &Typespace::default()).unwrap_err();
-    assert!(
-        err.to_string().contains("auto_inc needs an integer column"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("auto_inc needs an integer column"), "{err}");
     let def = TableBuilder::new("dangling")
         .column("r", AlgebraicType::Ref(spacetime_sats::AlgebraicTypeRef(3)))
         .build();

@@ -14,7 +14,10 @@ pub(crate) struct Handles<T> {
 
 impl<T> Default for Handles<T> {
     fn default() -> Self {
-        Self { slots: Vec::new(), free: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
     }
 }
 

@@ -35,7 +35,9 @@ pub(crate) const MAX_SCHEDULE_DELAY_MICROS: i64 = (64i64.pow(6) - 1) * 1000;
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`.
 pub(crate) fn table_id_from_name(mut cx: Cx<'_>, name_ptr: u32, name_len: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "table_id_from_name", |mut mem, env| {
-        let id = env.tx()?.table_id_from_name(mem.str("the table name", name_ptr, name_len)?)?;
+        let id = env
+            .tx()?
+            .table_id_from_name(mem.str("the table name", name_ptr, name_len)?)?;
         mem.write_u32("out", out, id.0)?;
         Ok(0)
     })
@@ -51,7 +53,9 @@ pub(crate) fn table_id_from_name(mut cx: Cx<'_>, name_ptr: u32, name_len: u32, o
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_INDEX`.
 pub(crate) fn index_id_from_name(mut cx: Cx<'_>, name_ptr: u32, name_len: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "index_id_from_name", |mut mem, env| {
-        let id = env.tx()?.index_id_from_name(mem.str("the index name", name_ptr, name_len)?)?;
+        let id = env
+            .tx()?
+            .index_id_from_name(mem.str("the index name", name_ptr, name_len)?)?;
         mem.write_u32("out", out, id.0)?;
         Ok(0)
     })
@@ -96,7 +100,13 @@ fn collect<'r>(iter: &mut RowIter, rows: impl Iterator<Item = RowRef<'r>>) {
 }
 
 /// Registers a filled iterator (or recycles it after a failure) and writes its handle.
-fn finish_iter(mut mem: GuestMem<'_>, env: &mut InstanceEnv, mut iter: RowIter, filled: AbiResult<()>, out: u32) -> AbiResult<u32> {
+fn finish_iter(
+    mut mem: GuestMem<'_>,
+    env: &mut InstanceEnv,
+    mut iter: RowIter,
+    filled: AbiResult<()>,
+    out: u32,
+) -> AbiResult<u32> {
     if let Err(e) = filled {
         env.recycle_row_iter(iter);
         return Err(e);
@@ -161,8 +171,21 @@ pub(crate) fn datastore_index_scan_range_bsatn(
     with_env(&mut cx, "datastore_index_scan_range_bsatn", |mem, env| {
         let mut iter = env.new_row_iter();
         let filled = (|| {
-            let a = range_args(&mem, prefix_ptr, prefix_len, prefix_elems, rstart_ptr, rstart_len, rend_ptr, rend_len)?;
-            collect(&mut iter, env.tx()?.index_scan_range_bsatn(IndexId(index_id), a.prefix, a.prefix_elems, a.rstart, a.rend)?);
+            let a = range_args(
+                &mem,
+                prefix_ptr,
+                prefix_len,
+                prefix_elems,
+                rstart_ptr,
+                rstart_len,
+                rend_ptr,
+                rend_len,
+            )?;
+            collect(
+                &mut iter,
+                env.tx()?
+                    .index_scan_range_bsatn(IndexId(index_id), a.prefix, a.prefix_elems, a.rstart, a.rend)?,
+            );
             Ok(())
         })();
         finish_iter(mem, env, iter, filled, out)
@@ -192,8 +215,23 @@ pub(crate) fn datastore_delete_by_index_scan_range_bsatn(
     out: u32,
 ) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_delete_by_index_scan_range_bsatn", |mut mem, env| {
-        let a = range_args(&mem, prefix_ptr, prefix_len, prefix_elems, rstart_ptr, rstart_len, rend_ptr, rend_len)?;
-        let count = env.tx()?.delete_by_index_scan_range_bsatn(IndexId(index_id), a.prefix, a.prefix_elems, a.rstart, a.rend)?;
+        let a = range_args(
+            &mem,
+            prefix_ptr,
+            prefix_len,
+            prefix_elems,
+            rstart_ptr,
+            rstart_len,
+            rend_ptr,
+            rend_len,
+        )?;
+        let count = env.tx()?.delete_by_index_scan_range_bsatn(
+            IndexId(index_id),
+            a.prefix,
+            a.prefix_elems,
+            a.rstart,
+            a.rend,
+        )?;
         mem.write_u32("out", out, count)?;
         Ok(0)
     })
@@ -207,7 +245,13 @@ pub(crate) fn datastore_delete_by_index_scan_range_bsatn(
 ///
 /// # Errors
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_INDEX`, `BSATN_DECODE_ERROR`.
-pub(crate) fn datastore_index_scan_point_bsatn(mut cx: Cx<'_>, index_id: u32, point_ptr: u32, point_len: u32, out: u32) -> wasmtime::Result<u32> {
+pub(crate) fn datastore_index_scan_point_bsatn(
+    mut cx: Cx<'_>,
+    index_id: u32,
+    point_ptr: u32,
+    point_len: u32,
+    out: u32,
+) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_index_scan_point_bsatn", |mem, env| {
         let mut iter = env.new_row_iter();
         let filled = (|| {
@@ -252,7 +296,12 @@ pub(crate) fn datastore_delete_by_index_scan_point_bsatn(
 /// # Errors
 /// `NO_SUCH_ITER`; `BUFFER_TOO_SMALL` with `*buf_len_ptr` set to the size the next
 /// chunk needs.
-pub(crate) fn row_iter_bsatn_advance(mut cx: Cx<'_>, iter: u32, buf_ptr: u32, buf_len_ptr: u32) -> wasmtime::Result<i32> {
+pub(crate) fn row_iter_bsatn_advance(
+    mut cx: Cx<'_>,
+    iter: u32,
+    buf_ptr: u32,
+    buf_len_ptr: u32,
+) -> wasmtime::Result<i32> {
     with_env(&mut cx, "row_iter_bsatn_advance", |mut mem, env| {
         let capacity = mem.read_u32("the buffer length", buf_len_ptr)?;
         let rows = env.iters.get_mut(iter).ok_or(AbiError::Errno(errno::NO_SUCH_ITER))?;
@@ -295,9 +344,15 @@ pub(crate) fn row_iter_bsatn_close(mut cx: Cx<'_>, iter: u32) -> wasmtime::Resul
 /// [`MAX_SCHEDULE_DELAY_MICROS`]. Rows that do not decode are left for the insert to
 /// reject.
 fn check_schedule_delay(tx: &MutTx<'static>, table: TableId, row: &[u8], now_micros: i64) -> AbiResult<()> {
-    let Ok(schema) = tx.table_schema(table) else { return Ok(()) };
-    let Some(schedule) = &schema.def.schedule else { return Ok(()) };
-    let Some(before) = schema.def.columns.get(..schedule.at_column.idx()) else { return Ok(()) };
+    let Ok(schema) = tx.table_schema(table) else {
+        return Ok(());
+    };
+    let Some(schedule) = &schema.def.schedule else {
+        return Ok(());
+    };
+    let Some(before) = schema.def.columns.get(..schedule.at_column.idx()) else {
+        return Ok(());
+    };
     let mut rest = row;
     for col in before {
         if skip_value(&col.ty, &schema.typespace, &mut rest).is_err() {
@@ -326,7 +381,12 @@ fn check_schedule_delay(tx: &MutTx<'static>, table: TableId, row: &[u8], now_mic
 /// # Errors
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`, `BSATN_DECODE_ERROR`,
 /// `UNIQUE_ALREADY_EXISTS`, `AUTO_INC_OVERFLOW`, `SCHEDULE_AT_DELAY_TOO_LONG`.
-pub(crate) fn datastore_insert_bsatn(mut cx: Cx<'_>, table_id: u32, row_ptr: u32, row_len_ptr: u32) -> wasmtime::Result<u32> {
+pub(crate) fn datastore_insert_bsatn(
+    mut cx: Cx<'_>,
+    table_id: u32,
+    row_ptr: u32,
+    row_len_ptr: u32,
+) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_insert_bsatn", |mut mem, env| {
         let len = mem.read_u32("the row length", row_len_ptr)?;
         let row = mem.bytes("the row", row_ptr, len)?;
@@ -357,7 +417,13 @@ fn write_back(mem: &mut GuestMem<'_>, row_ptr: u32, row_len_ptr: u32, generated:
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`, `NO_SUCH_INDEX`, `INDEX_NOT_UNIQUE`,
 /// `NO_SUCH_ROW`, `BSATN_DECODE_ERROR`, `UNIQUE_ALREADY_EXISTS`, `AUTO_INC_OVERFLOW`,
 /// `SCHEDULE_AT_DELAY_TOO_LONG`.
-pub(crate) fn datastore_update_bsatn(mut cx: Cx<'_>, table_id: u32, index_id: u32, row_ptr: u32, row_len_ptr: u32) -> wasmtime::Result<u32> {
+pub(crate) fn datastore_update_bsatn(
+    mut cx: Cx<'_>,
+    table_id: u32,
+    index_id: u32,
+    row_ptr: u32,
+    row_len_ptr: u32,
+) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_update_bsatn", |mut mem, env| {
         let len = mem.read_u32("the row length", row_len_ptr)?;
         let row = mem.bytes("the row", row_ptr, len)?;
@@ -378,7 +444,13 @@ pub(crate) fn datastore_update_bsatn(mut cx: Cx<'_>, table_id: u32, index_id: u3
 ///
 /// # Errors
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`, `BSATN_DECODE_ERROR`.
-pub(crate) fn datastore_delete_all_by_eq_bsatn(mut cx: Cx<'_>, table_id: u32, rel_ptr: u32, rel_len: u32, out: u32) -> wasmtime::Result<u32> {
+pub(crate) fn datastore_delete_all_by_eq_bsatn(
+    mut cx: Cx<'_>,
+    table_id: u32,
+    rel_ptr: u32,
+    rel_len: u32,
+    out: u32,
+) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_delete_all_by_eq_bsatn", |mut mem, env| {
         let rel = mem.bytes("the rows", rel_ptr, rel_len)?;
         let count = env.tx()?.delete_by_rows(TableId(table_id), rel)?;
@@ -414,7 +486,10 @@ pub(crate) fn datastore_clear(mut cx: Cx<'_>, table_id: u32, out: u32) -> wasmti
 pub(crate) fn bytes_source_read(mut cx: Cx<'_>, source: u32, buf_ptr: u32, buf_len_ptr: u32) -> wasmtime::Result<i32> {
     with_env(&mut cx, "bytes_source_read", |mut mem, env| {
         let capacity = mem.read_u32("the buffer length", buf_len_ptr)? as usize;
-        let src = env.sources.get_mut(source).ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
+        let src = env
+            .sources
+            .get_mut(source)
+            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
         let n = capacity.min(src.bytes.len() - src.pos);
         mem.write("the buffer", buf_ptr, &src.bytes[src.pos..src.pos + n])?;
         mem.write_u32("the buffer length", buf_len_ptr, n as u32)?;
@@ -438,7 +513,10 @@ pub(crate) fn bytes_source_read(mut cx: Cx<'_>, source: u32, buf_ptr: u32, buf_l
 /// `NO_SUCH_BYTES`.
 pub(crate) fn bytes_source_remaining_length(mut cx: Cx<'_>, source: u32, out: u32) -> wasmtime::Result<i32> {
     with_env(&mut cx, "bytes_source_remaining_length", |mut mem, env| {
-        let src = env.sources.get_mut(source).ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
+        let src = env
+            .sources
+            .get_mut(source)
+            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
         mem.write_u32("out", out, (src.bytes.len() - src.pos) as u32)?;
         Ok(0)
     })
@@ -456,7 +534,10 @@ pub(crate) fn bytes_sink_write(mut cx: Cx<'_>, sink: u32, buf_ptr: u32, buf_len_
     with_env(&mut cx, "bytes_sink_write", |mut mem, env| {
         let len = mem.read_u32("the buffer length", buf_len_ptr)?;
         let buf = mem.bytes("the buffer", buf_ptr, len)?;
-        env.sinks.get_mut(sink).ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?.extend_from_slice(buf);
+        env.sinks
+            .get_mut(sink)
+            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?
+            .extend_from_slice(buf);
         mem.write_u32("the buffer length", buf_len_ptr, len)?;
         Ok(0)
     })
@@ -502,7 +583,10 @@ pub(crate) fn console_log(
 pub(crate) fn console_timer_start(mut cx: Cx<'_>, name_ptr: u32, name_len: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "console_timer_start", |mem, env| {
         let name = String::from_utf8_lossy(mem.bytes("the timer name", name_ptr, name_len)?).into_owned();
-        Ok(env.timers.insert(crate::abi::handles::ConsoleTimer { name, started: Instant::now() }))
+        Ok(env.timers.insert(crate::abi::handles::ConsoleTimer {
+            name,
+            started: Instant::now(),
+        }))
     })
 }
 
@@ -515,7 +599,10 @@ pub(crate) fn console_timer_start(mut cx: Cx<'_>, name_ptr: u32, name_len: u32) 
 /// `NO_SUCH_CONSOLE_TIMER`.
 pub(crate) fn console_timer_end(mut cx: Cx<'_>, timer_id: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "console_timer_end", |_mem, env| {
-        let timer = env.timers.take(timer_id).ok_or(AbiError::Errno(errno::NO_SUCH_CONSOLE_TIMER))?;
+        let timer = env
+            .timers
+            .take(timer_id)
+            .ok_or(AbiError::Errno(errno::NO_SUCH_CONSOLE_TIMER))?;
         let message = format!("Timing span {:?}: {:?}", timer.name, timer.started.elapsed());
         env.log(LogLevel::Info, None, None, None, message);
         Ok(0)
@@ -530,7 +617,9 @@ pub(crate) fn console_timer_end(mut cx: Cx<'_>, timer_id: u32) -> wasmtime::Resu
 /// # Errors
 /// None.
 pub(crate) fn identity(mut cx: Cx<'_>, out_ptr: u32) -> wasmtime::Result<()> {
-    with_env(&mut cx, "identity", |mut mem, env| mem.write("out", out_ptr, &env.database_identity.to_byte_array()))
+    with_env(&mut cx, "identity", |mut mem, env| {
+        mem.write("out", out_ptr, &env.database_identity.to_byte_array())
+    })
 }
 
 /// Writes a bytes source holding the caller's JWT payload to `out`, or 0 when there
@@ -567,7 +656,13 @@ fn unsupported<R>(import: &'static str, why: &'static str) -> wasmtime::Result<R
 ///
 /// # Errors
 /// None.
-pub(crate) fn volatile_nonatomic_schedule_immediate(_cx: Cx<'_>, _name_ptr: u32, _name_len: u32, _args_ptr: u32, _args_len: u32) -> wasmtime::Result<()> {
+pub(crate) fn volatile_nonatomic_schedule_immediate(
+    _cx: Cx<'_>,
+    _name_ptr: u32,
+    _name_len: u32,
+    _args_ptr: u32,
+    _args_len: u32,
+) -> wasmtime::Result<()> {
     unsupported(
         "volatile_nonatomic_schedule_immediate",
         "this unstable import is not supported; insert a row with `ScheduleAt::Time(ctx.timestamp)` into a scheduled table instead",
@@ -625,6 +720,13 @@ pub(crate) fn procedure_sleep_until(_cx: Cx<'_>, _wake_micros: i64) -> wasmtime:
 ///
 /// # Errors
 /// None.
-pub(crate) fn procedure_http_request(_cx: Cx<'_>, _req_ptr: u32, _req_len: u32, _body_ptr: u32, _body_len: u32, _out: u32) -> wasmtime::Result<u32> {
+pub(crate) fn procedure_http_request(
+    _cx: Cx<'_>,
+    _req_ptr: u32,
+    _req_len: u32,
+    _body_ptr: u32,
+    _body_len: u32,
+    _out: u32,
+) -> wasmtime::Result<u32> {
     unsupported("procedure_http_request", NO_PROCEDURES)
 }

@@ -15,7 +15,13 @@ use wasmtime::Caller;
 pub(crate) enum HostTrap {
     /// A pointer and length do not lie inside guest memory.
     #[error("`{import}` was passed {what} at {ptr:#x}..+{len}, outside the module's {size}-byte memory")]
-    OutOfBounds { import: &'static str, what: &'static str, ptr: u32, len: u64, size: usize },
+    OutOfBounds {
+        import: &'static str,
+        what: &'static str,
+        ptr: u32,
+        len: u64,
+        size: usize,
+    },
     /// A string that must be UTF-8 is not.
     #[error("`{import}` was passed {what} that is not valid UTF-8")]
     InvalidUtf8 { import: &'static str, what: &'static str },
@@ -84,7 +90,10 @@ pub(crate) fn cvt<R: AbiReturn>(import: &'static str, result: AbiResult<R>) -> w
     match result {
         Ok(r) => Ok(r),
         Err(AbiError::Errno(code)) => R::from_errno(code).ok_or_else(|| {
-            wasmtime::Error::new(HostTrap::Failed { import, message: format!("failed with errno {code}") })
+            wasmtime::Error::new(HostTrap::Failed {
+                import,
+                message: format!("failed with errno {code}"),
+            })
         }),
         Err(AbiError::Trap(trap)) => Err(wasmtime::Error::new(trap)),
     }
@@ -105,7 +114,10 @@ pub(crate) fn with_env<R: AbiReturn>(
         }
         // Imports run only from exports, and exports run only after the memory is
         // recorded; a module without one was refused at load time.
-        None => Err(AbiError::Trap(HostTrap::Failed { import, message: "the module has no memory".into() })),
+        None => Err(AbiError::Trap(HostTrap::Failed {
+            import,
+            message: "the module has no memory".into(),
+        })),
     };
     cvt(import, result)
 }
@@ -121,7 +133,13 @@ impl<'a> GuestMem<'a> {
         let start = ptr as usize;
         match (start as u64).checked_add(len) {
             Some(end) if end <= self.mem.len() as u64 => Ok(start..end as usize),
-            _ => Err(AbiError::Trap(HostTrap::OutOfBounds { import: self.import, what, ptr, len, size: self.mem.len() })),
+            _ => Err(AbiError::Trap(HostTrap::OutOfBounds {
+                import: self.import,
+                what,
+                ptr,
+                len,
+                size: self.mem.len(),
+            })),
         }
     }
 
@@ -139,8 +157,12 @@ impl<'a> GuestMem<'a> {
 
     /// The UTF-8 string `ptr..ptr + len`.
     pub(crate) fn str(&self, what: &'static str, ptr: u32, len: u32) -> AbiResult<&str> {
-        std::str::from_utf8(self.bytes(what, ptr, len)?)
-            .map_err(|_| AbiError::Trap(HostTrap::InvalidUtf8 { import: self.import, what }))
+        std::str::from_utf8(self.bytes(what, ptr, len)?).map_err(|_| {
+            AbiError::Trap(HostTrap::InvalidUtf8 {
+                import: self.import,
+                what,
+            })
+        })
     }
 
     /// The string `ptr..ptr + len`, decoded lossily; `None` for a NULL pointer.

@@ -125,7 +125,12 @@ import_table! {
 /// Parses `spacetime_<major>.<minor>`; `None` for any other module name.
 fn parse_abi_module(name: &str) -> Option<Result<AbiVersion, ()>> {
     let version = name.strip_prefix("spacetime_")?;
-    let parsed = version.split_once('.').and_then(|(major, minor)| Some(AbiVersion { major: major.parse().ok()?, minor: minor.parse().ok()? }));
+    let parsed = version.split_once('.').and_then(|(major, minor)| {
+        Some(AbiVersion {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    });
     Some(parsed.ok_or(()))
 }
 
@@ -168,7 +173,10 @@ pub(crate) fn detect_abi_version(module: &Module) -> Result<AbiVersion, LoadErro
         }
         if let Some(prev) = found {
             if prev.major != version.major {
-                return Err(LoadError::MixedAbiMajors { first: prev, second: version });
+                return Err(LoadError::MixedAbiMajors {
+                    first: prev,
+                    second: version,
+                });
             }
         }
         found = Some(found.map_or(version, |prev| prev.max(version)));
@@ -177,7 +185,11 @@ pub(crate) fn detect_abi_version(module: &Module) -> Result<AbiVersion, LoadErro
                 Some((m, _)) => format!("the host provides `{name}` from `{m}`"),
                 None => "the host has no function of that name; was the module built for another host?".into(),
             };
-            return Err(LoadError::BadImport { module: module_name.into(), name: name.into(), reason: hint });
+            return Err(LoadError::BadImport {
+                module: module_name.into(),
+                name: name.into(),
+                reason: hint,
+            });
         }
     }
     let version = found.ok_or(LoadError::NoAbiImports)?;
@@ -199,19 +211,33 @@ mod tests {
         let engine = Engine::default();
         let mut linker = Linker::new(&engine);
         link_imports(&mut linker).expect("links");
-        let env = InstanceEnv::new(spacetime_sats::Identity::ZERO, Arc::new(DiscardLogs), 1 << 20, Arc::from(Vec::new()));
+        let env = InstanceEnv::new(
+            spacetime_sats::Identity::ZERO,
+            Arc::new(DiscardLogs),
+            1 << 20,
+            Arc::from(Vec::new()),
+        );
         let mut store = Store::new(&engine, env);
-        let linked: Vec<(String, String)> = linker.iter(&mut store).map(|(m, n, _)| (m.to_owned(), n.to_owned())).collect();
+        let linked: Vec<(String, String)> = linker
+            .iter(&mut store)
+            .map(|(m, n, _)| (m.to_owned(), n.to_owned()))
+            .collect();
         assert_eq!(IMPORTS.len(), 30, "the ABI has 30 functions in 10.0 to 10.5");
         assert_eq!(linked.len(), IMPORTS.len());
         for (module, name) in IMPORTS {
-            assert!(linked.iter().any(|(m, n)| m == module && n == name), "{module}::{name} is not linked");
+            assert!(
+                linked.iter().any(|(m, n)| m == module && n == name),
+                "{module}::{name} is not linked"
+            );
         }
     }
 
     #[test]
     fn abi_module_names_parse() {
-        assert_eq!(parse_abi_module("spacetime_10.3"), Some(Ok(AbiVersion { major: 10, minor: 3 })));
+        assert_eq!(
+            parse_abi_module("spacetime_10.3"),
+            Some(Ok(AbiVersion { major: 10, minor: 3 }))
+        );
         assert_eq!(parse_abi_module("spacetime_ten"), Some(Err(())));
         assert_eq!(parse_abi_module("env"), None);
     }

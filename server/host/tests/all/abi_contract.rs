@@ -5,7 +5,9 @@
 use crate::support::{alice, runtime, Db};
 use spacetime_host::ReducerError;
 use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::def::raw::{FunctionVisibility, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10};
+use spacetime_sats::def::raw::{
+    FunctionVisibility, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
+};
 use spacetime_sats::{AlgebraicType, ProductType};
 
 /// The definition: reducers `r0` … `r4`, without parameters.
@@ -19,7 +21,9 @@ fn definition() -> Vec<u8> {
             err_return_type: AlgebraicType::String,
         })
         .collect();
-    to_vec(&RawModuleDef::V10(RawModuleDefV10 { sections: vec![RawModuleDefV10Section::Reducers(reducers)] }))
+    to_vec(&RawModuleDef::V10(RawModuleDefV10 {
+        sections: vec![RawModuleDefV10Section::Reducers(reducers)],
+    }))
 }
 
 fn wat() -> String {
@@ -66,7 +70,9 @@ fn wat() -> String {
 
 fn db() -> Db {
     let wasm = wat::parse_str(wat()).expect("valid WAT");
-    let program = runtime().load(&wasm).unwrap_or_else(|e| panic!("the hand-written module must load: {e}"));
+    let program = runtime()
+        .load(&wasm)
+        .unwrap_or_else(|e| panic!("the hand-written module must load: {e}"));
     Db::new(&program)
 }
 
@@ -80,20 +86,29 @@ fn trap_message(db: &mut Db, reducer: &str) -> String {
 #[test]
 fn schedule_immediate_traps_with_the_alternative() {
     let message = trap_message(&mut db(), "r0");
-    assert!(message.contains("volatile_nonatomic_schedule_immediate") && message.contains("scheduled table"), "{message}");
+    assert!(
+        message.contains("volatile_nonatomic_schedule_immediate") && message.contains("scheduled table"),
+        "{message}"
+    );
 }
 
 #[test]
 fn procedure_imports_trap_with_the_reason() {
     let message = trap_message(&mut db(), "r1");
-    assert!(message.contains("procedure_start_mut_tx") && message.contains("#[reducer]"), "{message}");
+    assert!(
+        message.contains("procedure_start_mut_tx") && message.contains("#[reducer]"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_pointer_outside_memory_traps() {
     let mut db = db();
     let message = trap_message(&mut db, "r2");
-    assert!(message.contains("`identity`") && message.contains("outside"), "{message}");
+    assert!(
+        message.contains("`identity`") && message.contains("outside"),
+        "{message}"
+    );
     // The instance was replaced; it still works.
     assert!(db.call_as("r3", alice(), Vec::new()).result.is_ok());
 }

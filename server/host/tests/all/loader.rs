@@ -21,7 +21,8 @@ fn module(imports: &str, exports: &str) -> String {
 }
 
 const LOG_IMPORT: &str = r#"(import "spacetime_10.0" "console_timer_end" (func (param i32) (result i32)))"#;
-const CALL_REDUCER: &str = r#"(func (export "__call_reducer__") (param i32 i64 i64 i64 i64 i64 i64 i64 i32 i32) (result i32) i32.const 0)"#;
+const CALL_REDUCER: &str =
+    r#"(func (export "__call_reducer__") (param i32 i64 i64 i64 i64 i64 i64 i64 i32 i32) (result i32) i32.const 0)"#;
 const DESCRIBE: &str = r#"(func (export "__describe_module__") (param i32))"#;
 
 #[test]
@@ -33,7 +34,10 @@ fn host_test_module_loads_and_describes_itself() {
         assert!(tables.contains(&expected), "table {expected} missing from {tables:?}");
     }
     assert!(def.reducer("add_person").is_some());
-    assert!(def.table("reminder").and_then(|t| t.schedule.as_ref()).is_some(), "reminder is scheduled");
+    assert!(
+        def.table("reminder").and_then(|t| t.schedule.as_ref()).is_some(),
+        "reminder is scheduled"
+    );
     let version = program.abi_version();
     assert_eq!(version.major, 10);
     assert!(version.minor <= 5, "{version}");
@@ -49,14 +53,32 @@ fn extract_raw_module_def_matches_the_loaded_definition() {
 #[test]
 fn missing_describe_module_is_refused() {
     let e = load_wat(&module(LOG_IMPORT, CALL_REDUCER));
-    assert!(matches!(e, LoadError::MissingExport { name: "__describe_module__", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            LoadError::MissingExport {
+                name: "__describe_module__",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("__describe_module__"), "{e}");
 }
 
 #[test]
 fn missing_call_reducer_is_refused() {
     let e = load_wat(&module(LOG_IMPORT, DESCRIBE));
-    assert!(matches!(e, LoadError::MissingExport { name: "__call_reducer__", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            LoadError::MissingExport {
+                name: "__call_reducer__",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -81,7 +103,10 @@ fn unknown_host_function_is_refused() {
     let e = load_wat(&module(import, &format!("{CALL_REDUCER} {DESCRIBE}")));
     let text = e.to_string();
     assert!(matches!(e, LoadError::BadImport { .. }), "{text}");
-    assert!(text.contains("datastore_teleport_row") && text.contains("no function of that name"), "{text}");
+    assert!(
+        text.contains("datastore_teleport_row") && text.contains("no function of that name"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -94,14 +119,20 @@ fn function_imported_from_the_wrong_version_is_refused_with_the_right_one() {
 #[test]
 fn foreign_import_module_is_refused() {
     let import = r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#;
-    let e = load_wat(&module(&format!("{LOG_IMPORT} {import}"), &format!("{CALL_REDUCER} {DESCRIBE}")));
+    let e = load_wat(&module(
+        &format!("{LOG_IMPORT} {import}"),
+        &format!("{CALL_REDUCER} {DESCRIBE}"),
+    ));
     assert!(e.to_string().contains("only `spacetime_10.x`"), "{e}");
 }
 
 #[test]
 fn newer_minor_is_refused() {
     let import = r#"(import "spacetime_10.9" "time_travel" (func))"#;
-    let e = load_wat(&module(&format!("{LOG_IMPORT} {import}"), &format!("{CALL_REDUCER} {DESCRIBE}")));
+    let e = load_wat(&module(
+        &format!("{LOG_IMPORT} {import}"),
+        &format!("{CALL_REDUCER} {DESCRIBE}"),
+    ));
     assert_eq!(e, LoadError::UnsupportedAbi(AbiVersion { major: 10, minor: 9 }));
     assert!(e.to_string().contains("10.0 to 10.5"), "{e}");
 }
@@ -109,7 +140,10 @@ fn newer_minor_is_refused() {
 #[test]
 fn mixed_majors_are_refused() {
     let import = r#"(import "spacetime_11.0" "identity" (func (param i32)))"#;
-    let e = load_wat(&module(&format!("{LOG_IMPORT} {import}"), &format!("{CALL_REDUCER} {DESCRIBE}")));
+    let e = load_wat(&module(
+        &format!("{LOG_IMPORT} {import}"),
+        &format!("{CALL_REDUCER} {DESCRIBE}"),
+    ));
     assert!(matches!(e, LoadError::MixedAbiMajors { .. }), "{e}");
 }
 
@@ -129,7 +163,10 @@ fn garbage_bytes_are_refused() {
 fn trapping_describe_is_reported() {
     let describe = r#"(func (export "__describe_module__") (param i32) unreachable)"#;
     let e = load_wat(&module(LOG_IMPORT, &format!("{CALL_REDUCER} {describe}")));
-    assert!(matches!(&e, LoadError::SetupTrapped { export, .. } if export == "__describe_module__"), "{e}");
+    assert!(
+        matches!(&e, LoadError::SetupTrapped { export, .. } if export == "__describe_module__"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -7,7 +7,11 @@ use spacetime_sats::{AlgebraicValue, Identity};
 use std::time::Duration;
 
 fn names(db: &Db) -> Vec<String> {
-    let mut names: Vec<String> = db.rows("person").iter().map(|p| p.elements[1].as_str().expect("name").to_owned()).collect();
+    let mut names: Vec<String> = db
+        .rows("person")
+        .iter()
+        .map(|p| p.elements[1].as_str().expect("name").to_owned())
+        .collect();
     names.sort();
     names
 }
@@ -24,7 +28,14 @@ fn insert_find_update_delete() {
     db.ok("remove_person", args!["bob".to_string()]);
     assert_eq!(names(&db), ["alice"]);
     let alice = &db.rows("person")[0];
-    assert_eq!(alice.elements, vec![AlgebraicValue::U64(1), AlgebraicValue::String("alice".into()), AlgebraicValue::U8(31)]);
+    assert_eq!(
+        alice.elements,
+        vec![
+            AlgebraicValue::U64(1),
+            AlgebraicValue::String("alice".into()),
+            AlgebraicValue::U8(31)
+        ]
+    );
 
     let outcome = db.call("expect_age", args!["bob".to_string(), 40u8]);
     assert_eq!(outcome.result, Err(ReducerError::User("bob not found".into())));
@@ -72,13 +83,21 @@ fn err_rolls_back() {
 #[test]
 fn panic_rolls_back_and_the_next_call_succeeds() {
     let mut db = Db::host_test();
-    let outcome = db.call("add_then_panic", args!["carol".to_string(), "boom at the end".to_string()]);
+    let outcome = db.call(
+        "add_then_panic",
+        args!["carol".to_string(), "boom at the end".to_string()],
+    );
     match outcome.result {
         Err(ReducerError::Panic(message)) => assert!(message.contains("boom at the end"), "{message}"),
         other => panic!("expected a panic, got {other:?}"),
     }
     assert!(names(&db).is_empty());
-    let panics: Vec<_> = db.logs.take().into_iter().filter(|r| r.level == LogLevel::Panic).collect();
+    let panics: Vec<_> = db
+        .logs
+        .take()
+        .into_iter()
+        .filter(|r| r.level == LogLevel::Panic)
+        .collect();
     assert_eq!(panics.len(), 1);
     assert_eq!(panics[0].function.as_deref(), Some("add_then_panic"));
     db.ok("add_person", args!["dave".to_string(), 1u8, 1u64]);
@@ -91,7 +110,11 @@ fn runaway_loop_is_stopped_and_the_next_call_succeeds() {
     let outcome = db.call("spin", args![]);
     assert_eq!(outcome.result, Err(ReducerError::OutOfTime { budget: BUDGET }));
     assert!(outcome.duration >= BUDGET, "stopped after {:?}", outcome.duration);
-    assert!(outcome.duration < BUDGET * 10, "stopped only after {:?}", outcome.duration);
+    assert!(
+        outcome.duration < BUDGET * 10,
+        "stopped only after {:?}",
+        outcome.duration
+    );
     db.ok("add_person", args!["bob".to_string(), 40u8, 2u64]);
     assert_eq!(names(&db), ["alice", "bob"]);
 }
@@ -120,9 +143,15 @@ fn bad_arguments_are_rejected_before_the_module_runs() {
         other => panic!("expected invalid args, got {other:?}"),
     }
     let trailing = db.call("add_person", args!["alice".to_string(), 30u8, 1u64, 9u8]);
-    assert!(matches!(&trailing.result, Err(ReducerError::InvalidArgs { error, .. }) if error.contains("left over")), "{trailing:?}");
+    assert!(
+        matches!(&trailing.result, Err(ReducerError::InvalidArgs { error, .. }) if error.contains("left over")),
+        "{trailing:?}"
+    );
     let bad_utf8 = db.call("remove_person", vec![2, 0, 0, 0, 0xff, 0xfe]);
-    assert!(matches!(bad_utf8.result, Err(ReducerError::InvalidArgs { .. })), "{bad_utf8:?}");
+    assert!(
+        matches!(bad_utf8.result, Err(ReducerError::InvalidArgs { .. })),
+        "{bad_utf8:?}"
+    );
     assert!(names(&db).is_empty());
     assert!(db.logs.take().is_empty(), "the module must not have run");
 }
@@ -139,7 +168,13 @@ fn unknown_reducer_id_is_rejected() {
         args_bsatn: &[],
     };
     let outcome = db.instance.call_reducer(&mut db.ds, call);
-    assert_eq!(outcome.result, Err(ReducerError::NoSuchReducer { id: count as u32, count }));
+    assert_eq!(
+        outcome.result,
+        Err(ReducerError::NoSuchReducer {
+            id: count as u32,
+            count
+        })
+    );
 }
 
 #[test]
@@ -170,10 +205,23 @@ fn logs_and_timers_reach_the_sink() {
     db.ok("chatter", args![]);
     let logs = db.logs.take();
     let levels: Vec<LogLevel> = logs.iter().map(|r| r.level).collect();
-    assert_eq!(&levels[..5], [LogLevel::Error, LogLevel::Warn, LogLevel::Info, LogLevel::Debug, LogLevel::Trace]);
+    assert_eq!(
+        &levels[..5],
+        [
+            LogLevel::Error,
+            LogLevel::Warn,
+            LogLevel::Info,
+            LogLevel::Debug,
+            LogLevel::Trace
+        ]
+    );
     assert_eq!(logs[0].message, "error line");
     assert_eq!(logs[0].function.as_deref(), Some("chatter"));
-    assert!(logs[0].filename.as_deref().is_some_and(|f| f.ends_with("lib.rs")), "{:?}", logs[0]);
+    assert!(
+        logs[0].filename.as_deref().is_some_and(|f| f.ends_with("lib.rs")),
+        "{:?}",
+        logs[0]
+    );
     assert!(logs[0].line_number.is_some());
     let timer = logs.last().expect("timer line");
     assert!(timer.message.contains("chatter"), "{timer:?}");
@@ -195,7 +243,10 @@ fn a_row_larger_than_the_module_buffer_is_read_after_buffer_too_small() {
     db.ok("add_many", args![1u32, 300_000u32]);
     // The module pools its buffers; a trap replaces the instance, so the next scan
     // starts with a fresh, small buffer.
-    assert!(db.call("add_then_panic", args!["x".to_string(), "reset".to_string()]).result.is_err());
+    assert!(db
+        .call("add_then_panic", args!["x".to_string(), "reset".to_string()])
+        .result
+        .is_err());
     db.ok("expect_counts", args![1u64, 0u8, 0u8, 1u64]);
 }
 

@@ -13,7 +13,12 @@ fn ms(n: i64) -> TimeDuration {
 fn fired(db: &Db) -> Vec<(String, bool)> {
     db.rows("fired")
         .iter()
-        .map(|r| (r.elements[1].as_str().expect("text").to_owned(), r.elements[2] == AlgebraicValue::Bool(true)))
+        .map(|r| {
+            (
+                r.elements[1].as_str().expect("text").to_owned(),
+                r.elements[2] == AlgebraicValue::Bool(true),
+            )
+        })
         .collect()
 }
 
@@ -27,13 +32,24 @@ fn one_shot_runs_once_as_the_database_and_its_row_goes() {
 
     let calls = db.instance.take_due(due);
     assert_eq!(calls.len(), 1);
-    let outcome = db.instance.call_scheduled(&mut db.ds, calls[0], due).expect("row exists");
+    let outcome = db
+        .instance
+        .call_scheduled(&mut db.ds, calls[0], due)
+        .expect("row exists");
     assert!(outcome.outcome.result.is_ok(), "{outcome:?}");
     assert!(outcome.cleanup.is_none());
     assert_eq!(fired(&db), [("once".to_string(), true)]);
-    assert!(db.rows("reminder").is_empty(), "the one-shot row is deleted with the run");
+    assert!(
+        db.rows("reminder").is_empty(),
+        "the one-shot row is deleted with the run"
+    );
     let tx = outcome.outcome.committed().expect("committed");
-    assert!(tx.tables.iter().any(|t| t.table_name == "reminder" && t.deletes.len() == 1), "{tx:?}");
+    assert!(
+        tx.tables
+            .iter()
+            .any(|t| t.table_name == "reminder" && t.deletes.len() == 1),
+        "{tx:?}"
+    );
     assert_eq!(db.instance.scheduler().next_due(), None);
 }
 
@@ -42,12 +58,22 @@ fn failed_one_shot_rolls_back_and_still_deletes_its_row() {
     let mut db = Db::host_test();
     db.ok("remind_in", args!["fail".to_string(), 0u64]);
     let calls = db.instance.take_due(db.now);
-    let outcome = db.instance.call_scheduled(&mut db.ds, calls[0], db.now).expect("row exists");
-    assert_eq!(outcome.outcome.result, Err(ReducerError::User("reminder asked to fail".into())));
+    let outcome = db
+        .instance
+        .call_scheduled(&mut db.ds, calls[0], db.now)
+        .expect("row exists");
+    assert_eq!(
+        outcome.outcome.result,
+        Err(ReducerError::User("reminder asked to fail".into()))
+    );
     assert!(fired(&db).is_empty(), "the run was rolled back");
     assert!(db.rows("reminder").is_empty(), "the row was cleaned up");
     assert!(outcome.cleanup.is_some());
-    assert!(db.logs.take().iter().any(|r| r.message.contains("scheduled reducer `remind` failed")));
+    assert!(db
+        .logs
+        .take()
+        .iter()
+        .any(|r| r.message.contains("scheduled reducer `remind` failed")));
 }
 
 #[test]
@@ -59,14 +85,18 @@ fn interval_rows_repeat_from_the_intended_time() {
 
     let first = start + ms(1000);
     let calls = db.instance.take_due(first);
-    db.instance.call_scheduled(&mut db.ds, calls[0], first).expect("row exists");
+    db.instance
+        .call_scheduled(&mut db.ds, calls[0], first)
+        .expect("row exists");
     assert_eq!(db.instance.scheduler().next_due(), Some(start + ms(2000)));
 
     // Run the second tick late: the third stays on the grid.
     let late = start + ms(3500);
     let calls = db.instance.take_due(late);
     assert_eq!(calls.len(), 1);
-    db.instance.call_scheduled(&mut db.ds, calls[0], late).expect("row exists");
+    db.instance
+        .call_scheduled(&mut db.ds, calls[0], late)
+        .expect("row exists");
     assert_eq!(db.instance.scheduler().next_due(), Some(start + ms(4000)));
     assert_eq!(fired(&db).len(), 2);
     assert_eq!(db.rows("reminder").len(), 1, "interval rows stay");
@@ -115,10 +145,19 @@ fn restore_requeues_existing_rows() {
     db.ok("remind_every", args!["tick".to_string(), 1000u64]);
     let later = db.now + ms(100);
     let program = db.instance.program().clone();
-    let mut fresh = program.instantiate(crate::support::database(), std::sync::Arc::new(spacetime_host::DiscardLogs)).expect("instantiates");
+    let mut fresh = program
+        .instantiate(
+            crate::support::database(),
+            std::sync::Arc::new(spacetime_host::DiscardLogs),
+        )
+        .expect("instantiates");
     fresh.restore_schedules(&db.ds, later);
     assert_eq!(fresh.scheduler().len(), 2);
     assert_eq!(fresh.scheduler().next_due(), Some(db.now + ms(500)));
     assert_eq!(fresh.take_due(db.now + ms(500)).len(), 1);
-    assert_eq!(fresh.scheduler().next_due(), Some(later + ms(1000)), "interval rows restart from now");
+    assert_eq!(
+        fresh.scheduler().next_due(),
+        Some(later + ms(1000)),
+        "interval rows restart from now"
+    );
 }

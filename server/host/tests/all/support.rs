@@ -3,7 +3,9 @@
 
 use crate::modules::{module_bytes, Bindings, HOST_TEST};
 use spacetime_datastore::Datastore;
-use spacetime_host::{CollectLogs, HostConfig, HostRuntime, ModuleInstance, ModuleProgram, ReducerCall, ReducerOutcome};
+use spacetime_host::{
+    CollectLogs, HostConfig, HostRuntime, ModuleInstance, ModuleProgram, ReducerCall, ReducerOutcome,
+};
 use spacetime_sats::{ConnectionId, Identity, ProductValue, Timestamp};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -27,7 +29,11 @@ macro_rules! args {
 pub fn runtime() -> &'static HostRuntime {
     static RUNTIME: OnceLock<HostRuntime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        HostRuntime::new(HostConfig { reducer_time_budget: BUDGET, memory_limit: MEMORY_LIMIT }).expect("the engine starts")
+        HostRuntime::new(HostConfig {
+            reducer_time_budget: BUDGET,
+            memory_limit: MEMORY_LIMIT,
+        })
+        .expect("the engine starts")
     })
 }
 
@@ -36,7 +42,9 @@ pub fn host_test_program() -> &'static ModuleProgram {
     static PROGRAM: OnceLock<ModuleProgram> = OnceLock::new();
     PROGRAM.get_or_init(|| {
         let wasm = module_bytes(HOST_TEST, Bindings::Upstream);
-        runtime().load(&wasm).unwrap_or_else(|e| panic!("host-test module does not load: {e}"))
+        runtime()
+            .load(&wasm)
+            .unwrap_or_else(|e| panic!("host-test module does not load: {e}"))
     })
 }
 
@@ -63,11 +71,19 @@ impl Db {
         let def = program.module_def();
         let mut ds = Datastore::new();
         for table in &def.tables {
-            ds.create_table(table, &def.typespace).unwrap_or_else(|e| panic!("cannot create table {}: {e}", table.name));
+            ds.create_table(table, &def.typespace)
+                .unwrap_or_else(|e| panic!("cannot create table {}: {e}", table.name));
         }
         let logs = CollectLogs::default();
-        let instance = program.instantiate(database(), Arc::new(logs.clone())).expect("instantiates");
-        Self { ds, instance, logs, now: Timestamp::from_micros_since_unix_epoch(1_700_000_000_000_000) }
+        let instance = program
+            .instantiate(database(), Arc::new(logs.clone()))
+            .expect("instantiates");
+        Self {
+            ds,
+            instance,
+            logs,
+            now: Timestamp::from_micros_since_unix_epoch(1_700_000_000_000_000),
+        }
     }
 
     pub fn host_test() -> Self {
@@ -80,8 +96,12 @@ impl Db {
     }
 
     pub fn call_as(&mut self, reducer: &str, caller: Identity, args: Vec<u8>) -> ReducerOutcome {
-        let (reducer_id, _) =
-            self.instance.program().module_def().reducer(reducer).unwrap_or_else(|| panic!("no reducer {reducer}"));
+        let (reducer_id, _) = self
+            .instance
+            .program()
+            .module_def()
+            .reducer(reducer)
+            .unwrap_or_else(|| panic!("no reducer {reducer}"));
         let call = ReducerCall {
             reducer_id,
             caller_identity: caller,

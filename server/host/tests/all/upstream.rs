@@ -18,7 +18,11 @@ fn section_name(section: &RawModuleDefV10Section) -> String {
 /// Sections by name, pretty-printed.
 fn sections(def: &RawModuleDef) -> Vec<(String, String)> {
     match def {
-        RawModuleDef::V10(v10) => v10.sections.iter().map(|s| (section_name(s), format!("{s:#?}"))).collect(),
+        RawModuleDef::V10(v10) => v10
+            .sections
+            .iter()
+            .map(|s| (section_name(s), format!("{s:#?}")))
+            .collect(),
         other => vec![("whole definition".into(), format!("{other:#?}"))],
     }
 }
@@ -30,7 +34,11 @@ fn line_diff(upstream: &str, ours: &str) -> String {
     let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j, mut out) = (0, 0, String::new());
@@ -60,7 +68,10 @@ fn assert_same_definition(module: ModuleCrate) {
         return;
     }
     let (up, our) = (sections(&upstream), sections(&ours));
-    let mut report = format!("{}: our module definition differs from upstream's (- upstream, + ours)\n", module.package);
+    let mut report = format!(
+        "{}: our module definition differs from upstream's (- upstream, + ours)\n",
+        module.package
+    );
     let names: Vec<&String> = up.iter().chain(&our).map(|(n, _)| n).collect();
     let mut seen = Vec::new();
     for name in names {
@@ -68,7 +79,12 @@ fn assert_same_definition(module: ModuleCrate) {
             continue;
         }
         seen.push(name);
-        let find = |list: &[(String, String)]| list.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap_or_default();
+        let find = |list: &[(String, String)]| {
+            list.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default()
+        };
         let (a, b) = (find(&up), find(&our));
         if a != b {
             let _ = writeln!(report, "== section {name} ==\n{}", line_diff(&a, &b));
@@ -76,7 +92,12 @@ fn assert_same_definition(module: ModuleCrate) {
     }
     let order = |list: &[(String, String)]| list.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
     if order(&up) != order(&our) {
-        let _ = writeln!(report, "section order: upstream {:?}, ours {:?}", order(&up), order(&our));
+        let _ = writeln!(
+            report,
+            "section order: upstream {:?}, ours {:?}",
+            order(&up),
+            order(&our)
+        );
     }
     panic!("{report}");
 }
@@ -112,7 +133,9 @@ fn api_surface_module_describes_itself_as_upstream() {
 fn upstream_builds_of_the_examples_load() {
     for module in [QUICKSTART_CHAT, ALL_FEATURES] {
         let wasm = module_bytes(module, Bindings::Upstream);
-        runtime().load(&wasm).unwrap_or_else(|e| panic!("upstream build of {} does not load: {e}", module.package));
+        runtime()
+            .load(&wasm)
+            .unwrap_or_else(|e| panic!("upstream build of {} does not load: {e}", module.package));
     }
 }
 
@@ -124,11 +147,21 @@ fn our_builds_import_only_spacetime_10_functions() {
         let compiled = wasmtime::Module::new(&engine, &wasm).expect("valid wasm");
         let foreign: Vec<String> = compiled
             .imports()
-            .filter(|i| !i.module().starts_with("spacetime_10.") || !spacetime_host::IMPORTS.contains(&(i.module(), i.name())))
+            .filter(|i| {
+                !i.module().starts_with("spacetime_10.") || !spacetime_host::IMPORTS.contains(&(i.module(), i.name()))
+            })
             .map(|i| format!("{}::{}", i.module(), i.name()))
             .collect();
-        assert!(foreign.is_empty(), "{} imports functions the host does not provide: {foreign:?}", module.package);
-        assert!(compiled.imports().len() > 0, "{} imports nothing from the host", module.package);
+        assert!(
+            foreign.is_empty(),
+            "{} imports functions the host does not provide: {foreign:?}",
+            module.package
+        );
+        assert!(
+            compiled.imports().len() > 0,
+            "{} imports nothing from the host",
+            module.package
+        );
     }
 }
 

@@ -69,10 +69,7 @@ impl Db {
                 .column("player", AlgebraicType::U32)
                 .column("level", AlgebraicType::U8)
                 .column("score", AlgebraicType::I64)
-                .column(
-                    "color",
-                    AlgebraicType::Ref(spacetime_sats::AlgebraicTypeRef(0)),
-                )
+                .column("color", AlgebraicType::Ref(spacetime_sats::AlgebraicTypeRef(0)))
                 .btree(&["player", "level"])
                 .hash(&["score"])
                 .build(),
@@ -127,15 +124,7 @@ impl Db {
     }
 
     pub fn run(&mut self, caller: Identity, sql: &str) -> Result<SqlOutcome, SqlError> {
-        execute(
-            sql,
-            &SqlAuth {
-                caller,
-                owner: owner(),
-            },
-            &self.module,
-            &mut self.ds,
-        )
+        execute(sql, &SqlAuth { caller, owner: owner() }, &self.module, &mut self.ds)
     }
 
     pub fn owner(&mut self, sql: &str) -> Result<SqlOutcome, SqlError> {
@@ -151,9 +140,5 @@ pub fn sorted(rows: Vec<ProductValue>) -> Vec<Vec<AlgebraicValue>> {
 }
 
 pub fn ts(s: &str) -> AlgebraicValue {
-    ts_value(
-        Timestamp::parse_rfc3339(s)
-            .unwrap()
-            .to_micros_since_unix_epoch(),
-    )
+    ts_value(Timestamp::parse_rfc3339(s).unwrap().to_micros_since_unix_epoch())
 }

@@ -45,10 +45,7 @@ fn equality_on_a_primary_key_is_a_point_lookup() {
         plan(&db, "SELECT * FROM item WHERE id = 20 OR owner = 1").access,
         Access::Scan
     );
-    assert_eq!(
-        plan(&db, "SELECT * FROM item WHERE owner = 1").access,
-        Access::Scan
-    );
+    assert_eq!(plan(&db, "SELECT * FROM item WHERE owner = 1").access, Access::Scan);
 }
 
 #[test]
@@ -97,10 +94,7 @@ fn ranges_and_multi_column_prefixes_use_btrees() {
             key: 80i64.into()
         }
     );
-    assert_eq!(
-        plan(&db, "SELECT * FROM scores WHERE score > 80").access,
-        Access::Scan
-    );
+    assert_eq!(plan(&db, "SELECT * FROM scores WHERE score > 80").access, Access::Scan);
 }
 
 #[test]
@@ -122,10 +116,7 @@ fn joins_probe_the_other_sides_index() {
     );
     assert!(matches!(p.access, Access::IndexPoint { .. }));
     // No index on `item.owner`: hash join.
-    let p = plan(
-        &db,
-        "SELECT item.* FROM scores JOIN item ON item.owner = scores.player",
-    );
+    let p = plan(&db, "SELECT item.* FROM scores JOIN item ON item.owner = scores.player");
     assert!(matches!(&p.joins[..], [JoinPlan::Hash { .. }]));
     assert!(matches!(
         &plan(&db, "SELECT a.* FROM item a JOIN item b").joins[..],

@@ -44,7 +44,10 @@ pub fn transfer(ctx: &ReducerContext, from: u32, to: u32, amount: i64) -> Result
     let mut source = accounts.id().find(from).ok_or_else(|| format!("no account {from}"))?;
     let mut target = accounts.id().find(to).ok_or_else(|| format!("no account {to}"))?;
     if source.balance < amount {
-        return Err(format!("account {from} holds {} but the transfer needs {amount}", source.balance));
+        return Err(format!(
+            "account {from} holds {} but the transfer needs {amount}",
+            source.balance
+        ));
     }
     source.balance -= amount;
     target.balance += amount;

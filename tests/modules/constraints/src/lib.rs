@@ -16,7 +16,11 @@ pub struct Person {
 /// Adds a person with the next id, logging it.
 #[reducer]
 pub fn add(ctx: &ReducerContext, name: String) -> Result<(), String> {
-    let person = ctx.db.person().try_insert(Person { id: 0, name }).map_err(|e| e.to_string())?;
+    let person = ctx
+        .db
+        .person()
+        .try_insert(Person { id: 0, name })
+        .map_err(|e| e.to_string())?;
     log::info!("Inserted {} with id {}", person.name, person.id);
     Ok(())
 }
@@ -24,7 +28,10 @@ pub fn add(ctx: &ReducerContext, name: String) -> Result<(), String> {
 /// Adds a person with a chosen id.
 #[reducer]
 pub fn add_with_id(ctx: &ReducerContext, id: u64, name: String) -> Result<(), String> {
-    ctx.db.person().try_insert(Person { id, name }).map_err(|e| e.to_string())?;
+    ctx.db
+        .person()
+        .try_insert(Person { id, name })
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

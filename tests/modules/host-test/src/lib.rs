@@ -62,7 +62,10 @@ pub struct Fired {
 
 #[reducer(init)]
 pub fn init(ctx: &ReducerContext) {
-    ctx.db.config().insert(Config { key: "initialised".into(), value: "yes".into() });
+    ctx.db.config().insert(Config {
+        key: "initialised".into(),
+        value: "yes".into(),
+    });
 }
 
 #[reducer(client_connected)]
@@ -90,7 +93,10 @@ pub fn ban(ctx: &ReducerContext, identity: Identity) {
 pub fn add_person(ctx: &ReducerContext, name: String, age: u8, expected_id: u64) -> Result<(), String> {
     let row = ctx.db.person().insert(Person { id: 0, name, age });
     if row.id != expected_id {
-        return Err(format!("auto_inc wrote back id {} but {expected_id} was expected", row.id));
+        return Err(format!(
+            "auto_inc wrote back id {} but {expected_id} was expected",
+            row.id
+        ));
     }
     Ok(())
 }
@@ -118,7 +124,12 @@ pub fn expect_age(ctx: &ReducerContext, name: String, age: u8) -> Result<(), Str
 /// Sets a person's age through the primary key.
 #[reducer]
 pub fn set_age(ctx: &ReducerContext, name: String, age: u8) -> Result<(), String> {
-    let person = ctx.db.person().name().find(&name).ok_or_else(|| format!("{name} not found"))?;
+    let person = ctx
+        .db
+        .person()
+        .name()
+        .find(&name)
+        .ok_or_else(|| format!("{name} not found"))?;
     ctx.db.person().id().update(Person { age, ..person });
     Ok(())
 }
@@ -140,7 +151,9 @@ pub fn expect_counts(ctx: &ReducerContext, total: u64, min_age: u8, max_age: u8,
     let scanned = ctx.db.person().iter().count() as u64;
     let ranged = ctx.db.person().age().filter(min_age..=max_age).count() as u64;
     if (count, scanned, ranged) != (total, total, in_range) {
-        return Err(format!("count {count}, scan {scanned}, range {ranged}; expected {total}, {total}, {in_range}"));
+        return Err(format!(
+            "count {count}, scan {scanned}, range {ranged}; expected {total}, {total}, {in_range}"
+        ));
     }
     Ok(())
 }
@@ -161,9 +174,18 @@ pub fn remove_ages(ctx: &ReducerContext, min_age: u8, max_age: u8, expected: u64
 pub fn add_many(ctx: &ReducerContext, count: u32, name_len: u32) -> Result<(), String> {
     let pad = "x".repeat(name_len as usize);
     for i in 0..count {
-        ctx.db.person().insert(Person { id: 0, name: format!("{i:08}{pad}"), age: (i % 100) as u8 });
+        ctx.db.person().insert(Person {
+            id: 0,
+            name: format!("{i:08}{pad}"),
+            age: (i % 100) as u8,
+        });
     }
-    let seen = ctx.db.person().iter().filter(|p| p.name.len() == 8 + name_len as usize).count();
+    let seen = ctx
+        .db
+        .person()
+        .iter()
+        .filter(|p| p.name.len() == 8 + name_len as usize)
+        .count();
     if seen != count as usize {
         return Err(format!("scan returned {seen} of {count} rows"));
     }
@@ -237,14 +259,22 @@ pub fn expect_sender(ctx: &ReducerContext, expected: Identity) -> Result<(), Str
 #[reducer]
 pub fn remind_in(ctx: &ReducerContext, text: String, delay_ms: u64) {
     let at = ctx.timestamp + TimeDuration::from_micros(delay_ms as i64 * 1000);
-    ctx.db.reminder().insert(Reminder { scheduled_id: 0, scheduled_at: at.into(), text });
+    ctx.db.reminder().insert(Reminder {
+        scheduled_id: 0,
+        scheduled_at: at.into(),
+        text,
+    });
 }
 
 /// Schedules `remind(text)` every `interval_ms`.
 #[reducer]
 pub fn remind_every(ctx: &ReducerContext, text: String, interval_ms: u64) {
     let every = TimeDuration::from_micros(interval_ms as i64 * 1000);
-    ctx.db.reminder().insert(Reminder { scheduled_id: 0, scheduled_at: every.into(), text });
+    ctx.db.reminder().insert(Reminder {
+        scheduled_id: 0,
+        scheduled_at: every.into(),
+        text,
+    });
 }
 
 /// Cancels every reminder with this text.
@@ -259,7 +289,11 @@ pub fn cancel_reminder(ctx: &ReducerContext, text: String) {
 #[reducer]
 pub fn remind(ctx: &ReducerContext, reminder: Reminder) -> Result<(), String> {
     let by_database = ctx.sender() == ctx.database_identity() && ctx.connection_id().is_none();
-    ctx.db.fired().insert(Fired { id: 0, text: reminder.text.clone(), by_database });
+    ctx.db.fired().insert(Fired {
+        id: 0,
+        text: reminder.text.clone(),
+        by_database,
+    });
     if reminder.text == "fail" {
         return Err("reminder asked to fail".into());
     }

@@ -9,6 +9,8 @@ pub struct Note {
 
 #[reducer(init)]
 pub fn init(ctx: &ReducerContext) -> Result<(), String> {
-    ctx.db.note().insert(Note { text: "written before failing".to_string() });
+    ctx.db.note().insert(Note {
+        text: "written before failing".to_string(),
+    });
     Err("init failed on purpose".to_string())
 }

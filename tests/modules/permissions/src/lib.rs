@@ -16,7 +16,9 @@ pub struct CommonKnowledge {
 #[reducer(init)]
 pub fn init(ctx: &ReducerContext) {
     ctx.db.secret().insert(Secret { answer: 42 });
-    ctx.db.common_knowledge().insert(CommonKnowledge { thing: "The sky is blue".to_string() });
+    ctx.db.common_knowledge().insert(CommonKnowledge {
+        thing: "The sky is blue".to_string(),
+    });
 }
 
 /// Anyone may call this.

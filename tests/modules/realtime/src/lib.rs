@@ -44,7 +44,11 @@ pub struct Secret {
 /// Inserts an item; a duplicate id is an error.
 #[reducer]
 pub fn insert_item(ctx: &ReducerContext, id: u32, name: String, count: u32) -> Result<(), String> {
-    ctx.db.item().try_insert(Item { id, name, count }).map(drop).map_err(|e| e.to_string())
+    ctx.db
+        .item()
+        .try_insert(Item { id, name, count })
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// Sets an item's count (an update through the primary key).
@@ -67,16 +71,27 @@ pub fn delete_item(ctx: &ReducerContext, id: u32) {
 #[reducer]
 pub fn insert_then_fail(ctx: &ReducerContext, id: u32) -> Result<(), String> {
     for item in ctx.db.item().iter() {
-        ctx.db.item().id().update(Item { count: item.count + 1000, ..item });
+        ctx.db.item().id().update(Item {
+            count: item.count + 1000,
+            ..item
+        });
     }
-    ctx.db.item().insert(Item { id, name: "doomed".into(), count: 0 });
+    ctx.db.item().insert(Item {
+        id,
+        name: "doomed".into(),
+        count: 0,
+    });
     Err(format!("insert_then_fail refuses item {id} after inserting it"))
 }
 
 /// Inserts an item, then panics: nothing must stick.
 #[reducer]
 pub fn insert_then_panic(ctx: &ReducerContext, id: u32) {
-    ctx.db.item().insert(Item { id, name: "doomed".into(), count: 0 });
+    ctx.db.item().insert(Item {
+        id,
+        name: "doomed".into(),
+        count: 0,
+    });
     panic!("insert_then_panic gives up on item {id}");
 }
 

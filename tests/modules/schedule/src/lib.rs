@@ -37,7 +37,11 @@ pub struct Fired {
 #[reducer]
 pub fn schedule_once(ctx: &ReducerContext, label: String, delay_ms: u64) {
     let at = ctx.timestamp + TimeDuration::from_micros(delay_ms as i64 * 1000);
-    ctx.db.one_shot().insert(OneShot { scheduled_id: 0, scheduled_at: ScheduleAt::Time(at), label });
+    ctx.db.one_shot().insert(OneShot {
+        scheduled_id: 0,
+        scheduled_at: ScheduleAt::Time(at),
+        label,
+    });
 }
 
 /// Cancels every pending one-shot call.
@@ -51,14 +55,21 @@ pub fn cancel_all(ctx: &ReducerContext) {
 #[reducer]
 pub fn fire_once(ctx: &ReducerContext, row: OneShot) {
     log::info!("fired once: {}", row.label);
-    ctx.db.fired().insert(Fired { id: 0, kind: "once".to_string(), label: row.label });
+    ctx.db.fired().insert(Fired {
+        id: 0,
+        kind: "once".to_string(),
+        label: row.label,
+    });
 }
 
 /// Calls `tick` every `interval_ms` milliseconds.
 #[reducer]
 pub fn start_ticking(ctx: &ReducerContext, interval_ms: u64) {
     let every = TimeDuration::from_micros(interval_ms as i64 * 1000);
-    ctx.db.ticker().insert(Ticker { scheduled_id: 0, scheduled_at: ScheduleAt::Interval(every) });
+    ctx.db.ticker().insert(Ticker {
+        scheduled_id: 0,
+        scheduled_at: ScheduleAt::Interval(every),
+    });
 }
 
 /// Stops every repeating schedule.
@@ -71,5 +82,9 @@ pub fn stop_ticking(ctx: &ReducerContext) {
 
 #[reducer]
 pub fn tick(ctx: &ReducerContext, _row: Ticker) {
-    ctx.db.fired().insert(Fired { id: 0, kind: "tick".to_string(), label: String::new() });
+    ctx.db.fired().insert(Fired {
+        id: 0,
+        kind: "tick".to_string(),
+        label: String::new(),
+    });
 }

@@ -2,7 +2,9 @@
 //! `spacetime sql` output can be compared with the exact text upstream prints. Each row
 //! type also appears nested in a `tuple` column.
 
-use spacetimedb::{reducer, table, ConnectionId, Identity, ReducerContext, SpacetimeType, Table, TimeDuration, Timestamp, Uuid};
+use spacetimedb::{
+    reducer, table, ConnectionId, Identity, ReducerContext, SpacetimeType, Table, TimeDuration, Timestamp, Uuid,
+};
 
 #[derive(Copy, Clone)]
 #[table(accessor = t_ints, public)]
@@ -76,11 +78,23 @@ pub struct TEnumsTuple {
 /// Fills every table with one row.
 #[reducer]
 pub fn test(ctx: &ReducerContext) {
-    let ints = TInts { i8: -25, i16: -3224, i32: -23443, i64: -2344353, i128: -234434897853 };
+    let ints = TInts {
+        i8: -25,
+        i16: -3224,
+        i32: -23443,
+        i64: -2344353,
+        i128: -234434897853,
+    };
     ctx.db.t_ints().insert(ints);
     ctx.db.t_ints_tuple().insert(TIntsTuple { tuple: ints });
 
-    let uints = TUints { u8: 105, u16: 1050, u32: 83892, u64: 48937498, u128: 4378528978889 };
+    let uints = TUints {
+        u8: 105,
+        u16: 1050,
+        u32: 83892,
+        u64: 48937498,
+        u128: 4378528978889,
+    };
     ctx.db.t_uints().insert(uints);
     ctx.db.t_uints_tuple().insert(TUintsTuple { tuple: uints });
 
@@ -101,7 +115,11 @@ pub fn test(ctx: &ReducerContext) {
     ctx.db.t_others().insert(others.clone());
     ctx.db.t_others_tuple().insert(TOthersTuple { tuple: others });
 
-    let enums = TEnums { bool_opt: Some(true), bool_result: Ok(false), action: Action::Active };
+    let enums = TEnums {
+        bool_opt: Some(true),
+        bool_result: Ok(false),
+        action: Action::Active,
+    };
     ctx.db.t_enums().insert(enums.clone());
     ctx.db.t_enums_tuple().insert(TEnumsTuple { tuple: enums });
 }
