@@ -25,6 +25,7 @@
 mod codec;
 pub mod common;
 pub mod compression;
+pub mod splice;
 pub mod v2;
 pub mod v3;
 

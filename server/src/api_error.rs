@@ -6,7 +6,7 @@
 //! reducer, the `PermissionDenied` JSON of publish), that is what is sent.
 
 use crate::auth::TokenError;
-use crate::database::ActorGone;
+use spacetime_engine::{ActorGone, CallError, CallRefused, SnapshotError, UpdateError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -75,6 +75,41 @@ impl From<ActorGone> for ApiError {
         match gone.log_failure {
             Some(why) => Self::Unavailable(why.to_string()),
             None => Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into()),
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Gone(gone) => gone.into(),
+            CallError::Refused(refused @ CallRefused::Private { .. }) => Self::Forbidden(refused.to_string()),
+            CallError::Refused(CallRefused::NoSuchReducer { .. }) => {
+                // The route words this one itself: it knows the database's name.
+                Self::NotFound(e.to_string())
+            }
+            CallError::ConnectRejected(_) => Self::Forbidden(e.to_string()),
+            CallError::Refused(CallRefused::Lifecycle { .. }) | CallError::InvalidArgs { .. } => {
+                Self::BadRequest(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<UpdateError> for ApiError {
+    fn from(e: UpdateError) -> Self {
+        match e {
+            UpdateError::Gone(gone) => gone.into(),
+            e => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<SnapshotError> for ApiError {
+    fn from(e: SnapshotError) -> Self {
+        match e {
+            SnapshotError::Gone(gone) => gone.into(),
+            e => Self::BadRequest(e.to_string()),
         }
     }
 }

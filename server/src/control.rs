@@ -8,8 +8,9 @@
 
 use crate::api_error::ApiError;
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
-use crate::database::{Database, StartError};
-use crate::durability::storage_for;
+use spacetime_engine::{Database, StartError};
+use crate::config::ServerConfig;
+use spacetime_engine::storage::{self, StorageConfig};
 use crate::names::DatabaseName;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::AppState;
@@ -39,7 +40,7 @@ pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgr
 
 fn start_error(e: StartError) -> ApiError {
     match e {
-        StartError::Thread(_) => ApiError::internal("cannot start database", e),
+        StartError::Thread(_) | StartError::ThreadStopped => ApiError::internal("cannot start database", e),
         e => ApiError::BadRequest(format!("cannot publish the module: {e}")),
     }
 }
@@ -140,11 +141,10 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
     } else {
         let running = state.running(&record)?;
         // Returns once the log names the new module, so a crash before the registry
-        // write is repaired at start (see `durability::record`).
+        // write is repaired at start (see `spacetime_engine::storage::record`).
         running
             .update(program, program_hash.clone())
-            .await?
-            .map_err(ApiError::BadRequest)?;
+            .await?;
         state
             .registry()
             .update(DatabaseRecord { program_hash, ..record })
@@ -170,7 +170,7 @@ pub async fn reload_all(state: &AppState) {
         let storage = storage_for(state.config(), record.replica_id);
         let logs = state.open_logs(record.replica_id);
         if let Some(storage) = &storage {
-            match crate::durability::logged_program(storage, &logs) {
+            match storage::logged_program(storage, &logs) {
                 Ok(Some(logged)) if logged != record.program_hash => {
                     // An update switched modules but crashed before the registry write.
                     log::warn!(
@@ -228,4 +228,9 @@ fn remove_replica_dir(state: &AppState, replica_id: u64) {
             }
         }
     }
+}
+
+/// The storage of replica `replica_id`, or `None` for an in-memory server.
+fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
+    (!config.in_memory).then(|| StorageConfig::new(config.replica_dir(replica_id), config.snapshot_every))
 }

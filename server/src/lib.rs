@@ -1,5 +1,6 @@
-//! The Spacetime server: the HTTP API under `/v1`, identities and tokens, the database
-//! registry, and one actor thread per database.
+//! The Spacetime server's edge: the HTTP API under `/v1`, the WebSocket endpoint,
+//! identities and tokens, and the database registry. Each database runs in the engine
+//! (`spacetime-engine`): one actor thread per database.
 //!
 //! # Brief overview
 //! - [`ServerConfig`] says where the data directory is, where to listen and where the
@@ -24,17 +25,13 @@ mod api_error;
 pub mod auth;
 mod config;
 mod control;
-mod database;
-mod durability;
 mod error;
-mod logs;
 mod names;
 mod program_store;
 mod registry;
 mod routes;
 mod server;
 mod state;
-mod subscription;
 mod ws;
 
 pub use config::{JwtKeySource, ServerConfig};
@@ -44,4 +41,4 @@ pub use server::{serve, Server};
 /// The commit-log record of a committed transaction, exactly as a durable database
 /// logs it. Public only so benchmarks measure the real encoding.
 #[doc(hidden)]
-pub use durability::record::encode_tx as encode_tx_record;
+pub use spacetime_engine::encode_tx_record;

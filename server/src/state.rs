@@ -4,8 +4,8 @@
 use crate::api_error::ApiError;
 use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
-use crate::database::{Database, Databases};
-use crate::logs::ModuleLogs;
+use spacetime_engine::{Database, Databases};
+use spacetime_engine::module_logs::ModuleLogs;
 use crate::names::NameOrIdentity;
 use crate::program_store::ProgramStore;
 use crate::registry::{DatabaseRecord, Registry};

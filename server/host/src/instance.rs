@@ -6,7 +6,6 @@ use crate::env::{CallInfo, InstanceEnv};
 use crate::error::{LoadError, ReducerError};
 use crate::logs::{LogLevel, LogSink};
 use crate::program::{classify_trap, ModuleProgram, SetupPlan, Warm};
-use crate::schedule::{ScheduledCall, ScheduledOutcome, Scheduler};
 use spacetime_datastore::{Datastore, MutTx, TxData};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::def::raw::Lifecycle;
@@ -60,7 +59,6 @@ pub struct ModuleInstance {
     database_identity: Identity,
     logs: Arc<dyn LogSink>,
     warm: Result<Warm, LoadError>,
-    scheduler: Scheduler,
 }
 
 impl std::fmt::Debug for ModuleInstance {
@@ -93,7 +91,6 @@ impl ModuleProgram {
             database_identity,
             logs,
             warm: Ok(warm),
-            scheduler: Scheduler::new(&self.inner.def),
         })
     }
 }
@@ -139,32 +136,40 @@ impl ModuleInstance {
         self.database_identity
     }
 
-    /// The schedule queue of the database's scheduled tables.
-    pub fn scheduler(&self) -> &Scheduler {
-        &self.scheduler
-    }
-
     /// Calls a reducer in a new transaction on `ds`: commits if it returns `Ok`, rolls
     /// back if it returns `Err` or traps. Bad arguments are rejected before the module
-    /// runs. Commits are also fed to the [`Scheduler`].
+    /// runs.
     ///
     /// Any reducer can be called here, lifecycle and scheduled ones included: refusing
     /// client calls to reducers whose visibility is `Private` is the caller's job.
     pub fn call_reducer(&mut self, ds: &mut Datastore, call: ReducerCall<'_>) -> ReducerOutcome {
+        self.call_reducer_then(ds, call, |_| {})
+    }
+
+    /// As [`ModuleInstance::call_reducer`], with `before_commit` run inside the
+    /// reducer's transaction after it returned `Ok`, so its writes commit (or roll
+    /// back) with the reducer's. The scheduler uses it to delete a one-shot row in the
+    /// transaction that ran it.
+    pub fn call_reducer_then(
+        &mut self,
+        ds: &mut Datastore,
+        call: ReducerCall<'_>,
+        before_commit: impl FnOnce(&mut MutTx<'_>),
+    ) -> ReducerOutcome {
         let start = Instant::now();
         let result = self.check_call(&call).and_then(|()| {
             let mut tx = ds.begin_mut_tx();
             match self.run(&mut tx, &call) {
-                Ok(()) => Ok(tx.commit()),
+                Ok(()) => {
+                    before_commit(&mut tx);
+                    Ok(tx.commit())
+                }
                 Err(e) => {
                     tx.rollback();
                     Err(e)
                 }
             }
         });
-        if let Ok(tx_data) = &result {
-            self.scheduler.observe(tx_data, call.timestamp);
-        }
         ReducerOutcome {
             result,
             duration: start.elapsed(),
@@ -259,7 +264,7 @@ impl ModuleInstance {
     }
 
     /// Logs a line on behalf of the host into the module's log.
-    pub(crate) fn log_host(&self, level: LogLevel, message: String) {
+    pub fn log_host(&self, level: LogLevel, message: String) {
         self.logs.log(crate::logs::ModuleLogRecord {
             level,
             ts: Timestamp::now(),
@@ -322,89 +327,5 @@ impl ModuleInstance {
         timestamp: Timestamp,
     ) -> Option<ReducerOutcome> {
         self.call_lifecycle(ds, Lifecycle::OnDisconnect, identity, Some(connection_id), timestamp)
-    }
-
-    /// Feeds a commit made outside this instance (SQL DML, a restore) to the scheduler.
-    pub fn observe_commit(&mut self, tx_data: &TxData, timestamp: Timestamp) {
-        self.scheduler.observe(tx_data, timestamp);
-    }
-
-    /// Re-queues every row of the scheduled tables, e.g. after the database was loaded
-    /// from disk. One-shot rows keep their time; interval rows next fire at
-    /// `now + interval`.
-    pub fn restore_schedules(&mut self, ds: &Datastore, now: Timestamp) {
-        self.scheduler.restore(ds, now);
-    }
-
-    /// Takes the scheduled calls due at `now`, earliest first.
-    pub fn take_due(&mut self, now: Timestamp) -> Vec<ScheduledCall> {
-        self.scheduler.take_due(now)
-    }
-
-    /// Runs one due scheduled call at `now`; see [`Scheduler`] for the rules.
-    /// `None` if its row is gone (the schedule was cancelled).
-    pub fn call_scheduled(
-        &mut self,
-        ds: &mut Datastore,
-        call: ScheduledCall,
-        now: Timestamp,
-    ) -> Option<ScheduledOutcome> {
-        let start = Instant::now();
-        let row = self.scheduler.lookup(ds, &call)?;
-        let reducer_id = row.reducer_id;
-        let args = row.bytes;
-        let rcall = ReducerCall {
-            reducer_id,
-            caller_identity: self.database_identity,
-            caller_connection_id: None,
-            timestamp: now,
-            args_bsatn: &args,
-        };
-        let mut cleanup = None;
-        let result = self.check_call(&rcall).and_then(|()| {
-            let mut tx = ds.begin_mut_tx();
-            match self.run(&mut tx, &rcall) {
-                Ok(()) => {
-                    if row.one_shot {
-                        Scheduler::delete_row(&mut tx, &row.key);
-                    }
-                    Ok(tx.commit())
-                }
-                Err(e) => {
-                    tx.rollback();
-                    Err(e)
-                }
-            }
-        });
-        if let Err(e) = &result {
-            let name = self
-                .program
-                .module_def()
-                .reducer_by_id(reducer_id)
-                .map_or("?", |r| r.name.as_str());
-            self.log_host(LogLevel::Error, format!("scheduled reducer `{name}` failed: {e}"));
-            if row.one_shot {
-                let mut tx = ds.begin_mut_tx();
-                Scheduler::delete_row(&mut tx, &row.key);
-                let tx_data = tx.commit();
-                if !tx_data.is_empty() {
-                    cleanup = Some(tx_data);
-                }
-            }
-        }
-        if let Some(interval) = row.interval {
-            self.scheduler.requeue(&call, interval, now);
-        }
-        for tx_data in result.iter().chain(cleanup.iter()) {
-            self.scheduler.observe(tx_data, now);
-        }
-        Some(ScheduledOutcome {
-            reducer_id,
-            outcome: ReducerOutcome {
-                result,
-                duration: start.elapsed(),
-            },
-            cleanup,
-        })
     }
 }

@@ -11,7 +11,8 @@
 //! - [`ModuleProgram::instantiate`] creates a warm [`ModuleInstance`] for a database;
 //!   [`ModuleInstance::call_reducer`] runs one reducer as one transaction on a
 //!   [`Datastore`](spacetime_datastore::Datastore) and returns a [`ReducerOutcome`].
-//!   Lifecycle reducers and scheduled tables ([`Scheduler`]) build on it.
+//!   Lifecycle reducers build on it; scheduling is the engine's (it only calls
+//!   reducers here).
 //! - Module logs go to a [`LogSink`] as [`ModuleLogRecord`]s.
 //!
 //! The import shims live in `abi/imports.rs`; every one decodes guest pointers, calls
@@ -27,7 +28,6 @@ mod instance;
 mod logs;
 mod program;
 mod runtime;
-mod schedule;
 
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use error::{LoadError, ReducerError};
@@ -35,7 +35,6 @@ pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
 pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
-pub use schedule::{ScheduledCall, ScheduledOutcome, Scheduler};
 
 /// The server moves instances into its per-database actor threads and shares
 /// programs between them; keep these types thread-safe.

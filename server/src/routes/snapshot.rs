@@ -28,6 +28,6 @@ async fn snapshot(
         )));
     }
     let database = state.running(&record)?;
-    let tx_offset = database.snapshot().await?.map_err(ApiError::BadRequest)?;
+    let tx_offset = database.snapshot().await?;
     Ok(Json(serde_json::json!({ "tx_offset": tx_offset })))
 }

@@ -9,7 +9,7 @@
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
-use crate::database::SqlResult;
+use spacetime_engine::SqlResult;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::post;

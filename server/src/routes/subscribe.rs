@@ -11,7 +11,8 @@
 use crate::api_error::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
-use crate::subscription::{ClientCommand, ClientHandle};
+use spacetime_engine::subscription::ClientHandle;
+use spacetime_engine::{ClientRequest, ConnectError};
 use crate::ws::{self, Connection, Framing};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
@@ -44,7 +45,7 @@ async fn subscribe(
             .ok_or_else(|| ApiError::BadRequest(format!("unknown compression `{value}`: use None, Gzip or Brotli")))?,
     };
     let connection_id = match params.get("connection_id") {
-        None => crate::database::random_connection_id(),
+        None => spacetime_engine::random_connection_id(),
         Some(hex) => ConnectionId::from_hex(hex)
             .ok()
             .and_then(ConnectionId::none_if_zero)
@@ -69,18 +70,19 @@ async fn subscribe(
 
     let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
     let (reply, refused) = oneshot::channel();
-    database.client(ClientCommand::Connect {
+    database.client(ClientRequest::Connect {
         client: client.clone(),
         token: caller.token.clone(),
         reply,
     })?;
     match refused.await {
         Ok(Ok(())) => {}
-        Ok(Err(message)) => {
+        Ok(Err(ConnectError::Rejected(message))) => {
             return Err(ApiError::Forbidden(format!(
                 "the module's client_connected reducer rejected the connection: {message}"
             )))
         }
+        Ok(Err(e @ ConnectError::AlreadyRegistered)) => return Err(ApiError::internal("connecting a client", e)),
         Err(_) => {
             return Err(ApiError::Unavailable(
                 "the database stopped while connecting; retry".into(),
@@ -90,7 +92,7 @@ async fn subscribe(
     let on_failure = {
         let (database, identity) = (database.clone(), caller.identity);
         move |_| {
-            let _ = database.client(ClientCommand::Disconnect {
+            let _ = database.client(ClientRequest::Disconnect {
                 identity,
                 connection_id,
             });

@@ -14,8 +14,11 @@
 //! When the connection ends for any reason the actor is told, so `client_disconnected`
 //! runs exactly once per accepted connection.
 
-use crate::database::Database;
-use crate::subscription::{ClientCommand, ClientHandle, Outgoing};
+mod close_reason;
+
+use spacetime_engine::Database;
+use spacetime_engine::subscription::{ClientHandle, Outgoing};
+use spacetime_engine::ClientRequest;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use spacetime_commitlog::DurableOffset;
@@ -74,7 +77,7 @@ enum End {
 pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
     let end = run(&mut socket, &mut conn).await;
     if let End::Close(code, reason) = end {
-        let reason = truncate_reason(reason);
+        let reason = close_reason::truncate(reason);
         let _ = socket
             .send(Message::Close(Some(CloseFrame {
                 code,
@@ -82,7 +85,7 @@ pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
             })))
             .await;
     }
-    let _ = conn.database.client(ClientCommand::Disconnect {
+    let _ = conn.database.client(ClientRequest::Disconnect {
         identity: conn.client.identity,
         connection_id: conn.client.connection_id,
     });
@@ -116,9 +119,9 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                     Err(reason) => return End::Close(close_code::POLICY, reason),
                 };
                 for message in messages {
-                    let command = ClientCommand::Message { connection_id: conn.client.connection_id, message };
+                    let command = ClientRequest::Message { connection_id: conn.client.connection_id, message };
                     if conn.database.client(command).is_err() {
-                        return End::Close(close_code::AWAY, conn.database.close_reason());
+                        return End::Close(close_code::AWAY, close_reason::database_gone(&conn.database));
                     }
                 }
             }
@@ -127,7 +130,7 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                     let reason = conn.client.dropped.get().cloned();
                     return match reason {
                         Some(reason) => End::Close(close_code::POLICY, reason),
-                        None => End::Close(close_code::AWAY, conn.database.close_reason()),
+                        None => End::Close(close_code::AWAY, close_reason::database_gone(&conn.database)),
                     };
                 };
                 if let Err(end) = write_queued(socket, conn, first).await {
@@ -170,7 +173,7 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
     if let (Some(offset), Some(durable)) = (offset, conn.durable.as_mut()) {
         if let Err(e) = durable.wait_for(offset).await {
             log::error!("database {}: {e}", conn.database.identity);
-            return Err(End::Close(close_code::ERROR, conn.database.close_reason()));
+            return Err(End::Close(close_code::ERROR, close_reason::database_gone(&conn.database)));
         }
         debug_assert!(
             durable.get().is_some_and(|d| d >= offset),
@@ -217,17 +220,4 @@ fn decode(payload: &[u8], framing: Framing) -> Result<Vec<ClientMessage>, String
         Framing::V3 => v3::decode_frame(payload).map_err(|e| e.to_string()),
     };
     result.map_err(|e| format!("malformed client message: {e}"))
-}
-
-/// A close reason must fit a control frame; cut at a character boundary.
-fn truncate_reason(mut reason: String) -> String {
-    const MAX: usize = crate::database::MAX_CLOSE_REASON;
-    if reason.len() > MAX {
-        let mut cut = MAX;
-        while !reason.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        reason.truncate(cut);
-    }
-    reason
 }

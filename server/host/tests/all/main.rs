@@ -15,6 +15,5 @@ mod codegen_fixtures;
 mod lifecycle;
 mod loader;
 mod reducers;
-mod schedule;
 mod support;
 mod upstream;

@@ -7,42 +7,36 @@
 use super::test_db::{auth, database, owner};
 use super::*;
 use spacetime_protocol::v2::{QuerySetUpdate, TableUpdateRows, TransactionUpdate};
+use tokio::sync::mpsc;
 
 fn dml(module: &ModuleDef, ds: &mut Datastore, sql: &str) -> TxData {
     spacetime_sql::execute(sql, &auth(), module, ds).unwrap().tx.unwrap()
 }
 
-/// Registers a client with one query set per entry of `sets`, each compiled on `on`.
+/// Registers a client with one query set per entry of `sets`, each compiled on `on`,
+/// and takes its `InitialConnection` and `SubscribeApplied` messages off its queue.
 fn register(
     manager: &mut SubscriptionManager,
     on: &(ModuleDef, Datastore),
     sets: &[(u32, &str)],
 ) -> (ClientHandle, mpsc::Receiver<Outgoing>) {
     let connection_id = ConnectionId::from_le_byte_array([7; 16]);
-    let (handle, receiver) = ClientHandle::new(owner(), connection_id);
-    let queue = Queue {
-        sender: handle.take_sender().unwrap(),
-        dropped: handle.dropped.clone(),
-    };
-    let mut client = Client {
-        identity: owner(),
-        queue,
-        sets: BTreeMap::new(),
-    };
+    let (handle, mut receiver) = ClientHandle::new(owner(), connection_id);
+    let queue = handle.take_queue().unwrap();
+    manager.add_client(owner(), connection_id, queue, "token".into(), None);
     for (id, sql) in sets {
-        let key: QueryKey = ((*sql).to_owned(), None);
-        let query = CompiledQuery::compile(sql, &auth(), &on.0, &on.1).unwrap();
-        manager
-            .queries
-            .entry(key.clone())
-            .or_insert(SharedQuery {
-                query: Arc::new(query),
-                refs: 0,
-            })
-            .refs += 1;
-        client.sets.insert(*id, vec![key]);
+        let subscribe = v2::Subscribe {
+            request_id: *id,
+            query_set_id: spacetime_protocol::QuerySetId::new(*id),
+            query_strings: vec![(*sql).to_owned()],
+        };
+        manager.subscribe(connection_id, &auth(), subscribe, &on.0, &on.1, None);
     }
-    manager.clients.insert(connection_id, client);
+    manager.flush();
+    assert!(matches!(next(&mut receiver), ServerMessage::InitialConnection(_)));
+    for _ in sets {
+        assert!(matches!(next(&mut receiver), ServerMessage::SubscribeApplied(_)));
+    }
     (handle, receiver)
 }
 
@@ -60,7 +54,7 @@ fn a_query_that_fails_on_a_transaction_ends_only_its_query_set() {
     let (_handle, mut receiver) = register(&mut manager, &compiled_on, &[(1, join), (2, "SELECT * FROM person")]);
 
     let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (1, 'alice')");
-    manager.commit(&ds, &tx, None);
+    manager.publish(&ds, &tx, None, None);
 
     match next(&mut receiver) {
         ServerMessage::SubscriptionError(e) => {
@@ -86,13 +80,13 @@ fn a_query_that_fails_on_a_transaction_ends_only_its_query_set() {
         other => panic!("expected the healthy set's TransactionUpdate, got {other:?}"),
     }
     assert!(receiver.try_recv().is_err(), "nothing else is sent");
-    let client = manager.clients.values().next().unwrap();
-    assert_eq!(client.sets.keys().collect::<Vec<_>>(), [&2], "the failed set is gone");
-    assert_eq!(manager.queries.len(), 1, "the failed query is released");
+    let connection_id = ConnectionId::from_le_byte_array([7; 16]);
+    assert_eq!(manager.query_set_ids(connection_id), [2], "the failed set is gone");
+    assert_eq!(manager.distinct_queries(), 1, "the failed query is released");
 
     // The dead set hears nothing more.
     let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (2, 'bob')");
-    manager.commit(&ds, &tx, None);
+    manager.publish(&ds, &tx, None, None);
     assert!(matches!(next(&mut receiver), ServerMessage::TransactionUpdate(_)));
     assert!(receiver.try_recv().is_err());
 }
@@ -102,7 +96,7 @@ fn a_forgotten_client_is_disconnected_though_its_handle_lives_on() {
     let db = database(true);
     let mut manager = SubscriptionManager::default();
     let (handle, mut receiver) = register(&mut manager, &db, &[(1, "SELECT * FROM person")]);
-    manager.drop_client(handle.connection_id);
+    manager.remove_client(handle.connection_id);
     assert!(
         matches!(receiver.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)),
         "the queue closes, so the connection task ends the connection"
@@ -154,9 +148,9 @@ fn deferred_messages_wait_for_flush_and_die_with_their_client() {
     let (handle, mut receiver) = register(&mut manager, &on, &[(1, "SELECT * FROM person")]);
 
     let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (1, 'alice')");
-    manager.commit(&ds, &tx, None);
+    manager.publish(&ds, &tx, None, None);
     let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (2, 'bob')");
-    manager.commit(&ds, &tx, None);
+    manager.publish(&ds, &tx, None, None);
     assert!(receiver.try_recv().is_err(), "held until the flush");
     manager.flush();
     assert!(matches!(next(&mut receiver), ServerMessage::TransactionUpdate(_)));
@@ -166,8 +160,8 @@ fn deferred_messages_wait_for_flush_and_die_with_their_client() {
     // A client dropped before the flush takes its held messages with it, so a
     // reconnect under the same connection id does not receive them.
     let tx = dml(&module, &mut ds, "INSERT INTO person VALUES (3, 'carol')");
-    manager.commit(&ds, &tx, None);
-    manager.drop_client(handle.connection_id);
+    manager.publish(&ds, &tx, None, None);
+    manager.remove_client(handle.connection_id);
     let (_again, mut receiver) = register(&mut manager, &on, &[(1, "SELECT * FROM person")]);
     manager.flush();
     assert!(

@@ -1,17 +1,19 @@
-//! Assembling per-client update messages from shared bytes.
+//! Server messages assembled from shared, already encoded parts.
 //!
-//! A query's `TableUpdate` is encoded once per transaction ([`EncodedTableUpdate`]);
-//! each client's `TransactionUpdate` or `ReducerResult` is then its query set ids and
-//! counts around those bytes, written here in exactly the BSATN layout of the
-//! `spacetime-protocol` types (a test decodes the result with them).
+//! A transaction's update for one query is the same bytes for every client subscribed
+//! to it, so a server encodes each query's `TableUpdate` once ([`EncodedTableUpdate`])
+//! and writes each client's `TransactionUpdate` or `ReducerResult` as its query set
+//! ids and counts around those bytes ([`transaction_update`], [`reducer_ok`]). The
+//! output is exactly the BSATN of the [`v2`](crate::v2) types; the tests decode it with
+//! them.
 
-use super::QueryDelta;
-use spacetime_protocol::v2::{EventTableRows, PersistentTableRows, TableUpdate, TableUpdateRows};
-use spacetime_protocol::{BsatnRowList, Encode};
+use crate::v2::{EventTableRows, PersistentTableRows, TableUpdate, TableUpdateRows};
+use crate::BsatnRowList;
+use spacetime_sats::bsatn::Encode;
 use spacetime_sats::Timestamp;
 use std::sync::Arc;
 
-/// Tag of `ServerMessage::TransactionUpdate`.
+/// Tag of `ServerMessage::TransactionUpdate` (its variant index).
 const TAG_TRANSACTION_UPDATE: u8 = 4;
 /// Tag of `ServerMessage::ReducerResult`.
 const TAG_REDUCER_RESULT: u8 = 6;
@@ -23,18 +25,29 @@ const TAG_OUTCOME_OK: u8 = 0;
 pub struct EncodedTableUpdate(Arc<[u8]>);
 
 impl EncodedTableUpdate {
-    /// Encodes `delta` of table `table` (as events for an event table).
-    pub fn new(table: &str, event: bool, delta: &QueryDelta) -> Self {
-        let rows = if event {
-            TableUpdateRows::EventTable(EventTableRows {
-                events: BsatnRowList::from_rows(&delta.inserts),
-            })
-        } else {
+    /// The update of a persistent table: rows (each one BSATN row) inserted and
+    /// deleted.
+    pub fn persistent(table: &str, inserts: &[Vec<u8>], deletes: &[Vec<u8>]) -> Self {
+        Self::encode(
+            table,
             TableUpdateRows::PersistentTable(PersistentTableRows {
-                inserts: BsatnRowList::from_rows(&delta.inserts),
-                deletes: BsatnRowList::from_rows(&delta.deletes),
-            })
-        };
+                inserts: BsatnRowList::from_rows(inserts),
+                deletes: BsatnRowList::from_rows(deletes),
+            }),
+        )
+    }
+
+    /// The update of an event table: the rows the transaction emitted.
+    pub fn events(table: &str, events: &[Vec<u8>]) -> Self {
+        Self::encode(
+            table,
+            TableUpdateRows::EventTable(EventTableRows {
+                events: BsatnRowList::from_rows(events),
+            }),
+        )
+    }
+
+    fn encode(table: &str, rows: TableUpdateRows) -> Self {
         let update = TableUpdate {
             table_name: table.to_owned(),
             rows: vec![rows],
@@ -44,6 +57,7 @@ impl EncodedTableUpdate {
 }
 
 /// One changed query set of one client: its id and its queries' updates.
+#[derive(Debug)]
 pub struct QuerySetBytes<'a> {
     /// The client's id for the set.
     pub query_set_id: u32,
@@ -51,8 +65,10 @@ pub struct QuerySetBytes<'a> {
     pub tables: Vec<&'a EncodedTableUpdate>,
 }
 
+/// A length prefix. A client has fewer than 2^32 query sets, and a query set fewer
+/// than 2^32 queries, because both arrive in messages whose counts are `u32`s.
 fn len_u32(n: usize) -> u32 {
-    u32::try_from(n).expect("fewer than 2^32 query sets and tables per message")
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Writes the BSATN of a `TransactionUpdate { query_sets }`.
@@ -89,25 +105,23 @@ pub fn reducer_ok(request_id: u32, timestamp: Timestamp, sets: &[QuerySetBytes<'
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spacetime_protocol::v2::{
-        QuerySetUpdate, ReducerOk, ReducerOutcome, ReducerResult, ServerMessage, TransactionUpdate,
-    };
-    use spacetime_protocol::QuerySetId;
+    use crate::v2::{QuerySetUpdate, ReducerOk, ReducerOutcome, ReducerResult, ServerMessage, TransactionUpdate};
+    use crate::QuerySetId;
 
-    fn delta() -> QueryDelta {
-        QueryDelta {
-            inserts: vec![vec![1, 2], vec![3, 4]],
-            deletes: vec![vec![5, 6, 7]],
-        }
+    fn inserts() -> Vec<Vec<u8>> {
+        vec![vec![1, 2], vec![3, 4]]
+    }
+
+    fn deletes() -> Vec<Vec<u8>> {
+        vec![vec![5, 6, 7]]
     }
 
     fn expected_update() -> TransactionUpdate {
-        let d = delta();
         let table = |name: &str| TableUpdate {
             table_name: name.into(),
             rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows {
-                inserts: BsatnRowList::from_rows(&d.inserts),
-                deletes: BsatnRowList::from_rows(&d.deletes),
+                inserts: BsatnRowList::from_rows(&inserts()),
+                deletes: BsatnRowList::from_rows(&deletes()),
             })],
         };
         TransactionUpdate {
@@ -139,10 +153,8 @@ mod tests {
 
     #[test]
     fn assembled_messages_decode_as_the_protocol_types() {
-        let (a, b) = (
-            EncodedTableUpdate::new("a", false, &delta()),
-            EncodedTableUpdate::new("b", false, &delta()),
-        );
+        let a = EncodedTableUpdate::persistent("a", &inserts(), &deletes());
+        let b = EncodedTableUpdate::persistent("b", &inserts(), &deletes());
         let decoded = ServerMessage::from_bytes(&transaction_update(&sets(&a, &b))).unwrap();
         assert_eq!(decoded, ServerMessage::TransactionUpdate(expected_update()));
 
@@ -157,5 +169,24 @@ mod tests {
             }),
         });
         assert_eq!(decoded, expected);
+    }
+
+    #[test]
+    fn event_updates_decode_as_event_rows() {
+        let e = EncodedTableUpdate::events("e", &inserts());
+        let sets = [QuerySetBytes {
+            query_set_id: 1,
+            tables: vec![&e],
+        }];
+        let ServerMessage::TransactionUpdate(update) = ServerMessage::from_bytes(&transaction_update(&sets)).unwrap()
+        else {
+            panic!("not a TransactionUpdate");
+        };
+        assert_eq!(
+            update.query_sets[0].tables[0].rows,
+            [TableUpdateRows::EventTable(EventTableRows {
+                events: BsatnRowList::from_rows(&inserts()),
+            })]
+        );
     }
 }

@@ -17,7 +17,7 @@ impl Db {
     }
 
     fn compile(&self, sql: &str) -> Result<CompiledQuery, String> {
-        CompiledQuery::compile(sql, &auth(), &self.module, &self.ds)
+        CompiledQuery::compile(sql, &auth(), &self.module, &self.ds).map_err(|e| e.to_string())
     }
 
     /// Runs DML and returns the decoded changes, as the manager builds them.
@@ -146,7 +146,8 @@ fn subscription_only_restrictions_have_clear_errors() {
         &db.module,
         &db.ds,
     )
-    .unwrap_err();
+    .unwrap_err()
+    .to_string();
     assert!(private.contains("no such table: `secret`"), "{private}");
     assert!(db.compile("SELECT * FROM secret").unwrap().owner_only());
 }

@@ -13,8 +13,40 @@ use spacetime_sats::def::raw::TableAccess;
 use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductValue, TableId};
 use spacetime_sql::parse::{SqlProjection, SqlStmt};
 use spacetime_sql::plan::{JoinPlan, Plan, Predicate, Projection, SelectPlan};
-use spacetime_sql::{exec, SqlAuth};
+use spacetime_sql::{exec, SqlAuth, SqlError};
 use std::collections::{HashMap, HashSet};
+
+/// Why a query cannot be subscribed to, or failed on a transaction.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueryError {
+    /// The SQL layer refused or failed it, worded as the SQL API words it.
+    #[error("{0}")]
+    Sql(#[from] SqlError),
+    /// A form the SQL API accepts but subscriptions do not: the message says which,
+    /// and what to do instead.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// An event table on one side of a join.
+    #[error("the event table `{table}` cannot be joined in a subscription; subscribe to it alone")]
+    EventTableJoin {
+        /// The table.
+        table: String,
+    },
+    /// A join column without a single-column index.
+    #[error(
+        "Subscriptions require indexes on join columns: `{table}.{column}` has none; add `#[index(btree)]` to it in \
+         the module"
+    )]
+    UnindexedJoin {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+    /// The datastore failed (a table or index the plan names is gone).
+    #[error("{0}")]
+    Datastore(#[from] spacetime_datastore::DatastoreError),
+}
 
 /// A changed row: its BSATN and its decoded value.
 pub type ChangedRow = (Box<[u8]>, ProductValue);
@@ -77,45 +109,40 @@ impl CompiledQuery {
     /// is "no such table" for non-owners), and the subscription-only restrictions (no
     /// projections, `COUNT`, `LIMIT`, cross joins, more than two tables, or joins on
     /// unindexed columns).
-    pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<Self, String> {
-        let stmt = spacetime_sql::parse::parse(sql).map_err(|e| e.to_string())?;
+    pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<Self, QueryError> {
+        let stmt = spacetime_sql::parse::parse(sql)?;
         let SqlStmt::Select(select) = &stmt else {
-            return Err("subscriptions take only `SELECT * FROM t [WHERE …]` queries; run DML through a reducer or `spacetime sql`".into());
+            return Err(QueryError::Unsupported("subscriptions take only `SELECT * FROM t [WHERE …]` queries; run DML through a reducer or `spacetime sql`"));
         };
         match &select.projection {
             SqlProjection::Columns(_) => {
-                return Err("Column projections are not supported in subscriptions; subscribe to `SELECT * FROM t` (or `t.*` in a join) and read the columns you need".into())
+                return Err(QueryError::Unsupported("Column projections are not supported in subscriptions; subscribe to `SELECT * FROM t` (or `t.*` in a join) and read the columns you need"))
             }
             SqlProjection::Count(_) => {
-                return Err("COUNT is not supported in subscriptions; subscribe to the rows and count them on the client, or use a one-off query".into())
+                return Err(QueryError::Unsupported("COUNT is not supported in subscriptions; subscribe to the rows and count them on the client, or use a one-off query"))
             }
             SqlProjection::Star | SqlProjection::TableStar(_) => {}
         }
         if select.limit.is_some() {
-            return Err(
-                "LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query".into(),
-            );
+            return Err(QueryError::Unsupported("LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query"));
         }
         if select.joins.len() > 1 {
-            return Err("a subscription query may join at most two tables; split it into several queries".into());
+            return Err(QueryError::Unsupported("a subscription query may join at most two tables; split it into several queries"));
         }
         if select.joins.iter().any(|j| j.on.is_none()) {
-            return Err(
-                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"
-                    .into(),
-            );
+            return Err(QueryError::Unsupported("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"));
         }
-        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds).map_err(|e| e.to_string())?
+        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds)?
         else {
-            return Err("subscriptions take only SELECT queries".into());
+            return Err(QueryError::Unsupported("subscriptions take only SELECT queries"));
         };
         let Projection::Relation(returned) = plan.projection else {
-            return Err("Column projections are not supported in subscriptions".into());
+            return Err(QueryError::Unsupported("Column projections are not supported in subscriptions"));
         };
         let schemas = plan
             .relations
             .iter()
-            .map(|r| ds.table_schema(r.table_id).map_err(|e| e.to_string()))
+            .map(|r| ds.table_schema(r.table_id))
             .collect::<Result<Vec<_>, _>>()?;
         let join = match plan.joins.first() {
             None => None,
@@ -156,8 +183,8 @@ impl CompiledQuery {
     ///
     /// # Errors
     /// Only if a table it reads is gone (the module was replaced meanwhile).
-    pub fn rows(&self, ds: &Datastore) -> Result<Vec<Vec<u8>>, String> {
-        let rows = exec::select(&self.plan, ds).map_err(|e| e.to_string())?;
+    pub fn rows(&self, ds: &Datastore) -> Result<Vec<Vec<u8>>, QueryError> {
+        let rows = exec::select(&self.plan, ds)?;
         Ok(rows.iter().map(to_vec).collect())
     }
 
@@ -166,7 +193,7 @@ impl CompiledQuery {
     ///
     /// # Errors
     /// Only if an index the query probes is gone.
-    pub fn delta(&self, ds: &Datastore, tx: &TxDelta) -> Result<QueryDelta, String> {
+    pub fn delta(&self, ds: &Datastore, tx: &TxDelta) -> Result<QueryDelta, QueryError> {
         let empty = TableDelta::default();
         let changes = |rel: usize| tx.get(&self.plan.relations[rel].table_id).unwrap_or(&empty);
         let filter = self.plan.filter.as_ref();
@@ -195,8 +222,8 @@ impl CompiledQuery {
         let new0: HashSet<&[u8]> = c0.inserts.iter().map(|(b, _)| &**b).collect();
         let new1: HashSet<&[u8]> = c1.inserts.iter().map(|(b, _)| &**b).collect();
         let key = |side: usize, row: &'_ ProductValue| row.elements[sides[side].col.idx()].clone();
-        let probe = |side: usize, key: &AlgebraicValue| -> Result<Vec<(Vec<u8>, ProductValue)>, String> {
-            let rows = ds.index_scan_point(sides[side].index, key).map_err(|e| e.to_string())?;
+        let probe = |side: usize, key: &AlgebraicValue| -> Result<Vec<(Vec<u8>, ProductValue)>, QueryError> {
+            let rows = ds.index_scan_point(sides[side].index, key)?;
             Ok(rows.map(|r| (r.bytes().to_vec(), r.to_product_value())).collect())
         };
         let returned = self.returned;
@@ -245,28 +272,24 @@ impl CompiledQuery {
 
 /// The join columns of both sides with their single-column indexes; subscriptions
 /// need both, so that a change on either side can probe the other.
-fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2], String> {
+fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2], QueryError> {
     let (probe, build) =
         match join {
             JoinPlan::IndexLookup { index, probe } => {
                 let ix = schemas[1].indexes.iter().find(|ix| ix.index_id == *index);
                 let col = ix
                     .and_then(|ix| ix.columns.first().copied())
-                    .ok_or("the join index is gone")?;
+                    .ok_or(QueryError::Unsupported("the join index is gone"))?;
                 (probe.col, col)
             }
             JoinPlan::Hash { probe, build } => (probe.col, *build),
-            JoinPlan::Cross => return Err(
-                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"
-                    .into(),
-            ),
+            JoinPlan::Cross => return Err(QueryError::Unsupported("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`")),
         };
-    let side = |schema: &TableSchema, col: ColId| -> Result<JoinSide, String> {
+    let side = |schema: &TableSchema, col: ColId| -> Result<JoinSide, QueryError> {
         if schema.def.is_event {
-            return Err(format!(
-                "the event table `{}` cannot be joined in a subscription; subscribe to it alone",
-                schema.def.name
-            ));
+            return Err(QueryError::EventTableJoin {
+                table: schema.def.name.clone(),
+            });
         }
         let index = schema
             .indexes
@@ -274,12 +297,12 @@ fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2]
             .find(|ix| ix.columns[..] == [col])
             .map(|ix| ix.index_id);
         let column = schema.def.columns.get(col.idx()).map_or("?", |c| c.name.as_str());
-        index.map(|index| JoinSide { col, index }).ok_or_else(|| {
-            format!(
-                "Subscriptions require indexes on join columns: `{}.{column}` has none; add `#[index(btree)]` to it in the module",
-                schema.def.name
-            )
-        })
+        index
+            .map(|index| JoinSide { col, index })
+            .ok_or_else(|| QueryError::UnindexedJoin {
+                table: schema.def.name.clone(),
+                column: column.to_owned(),
+            })
     };
     Ok([side(schemas[0], probe)?, side(schemas[1], build)?])
 }

@@ -1,7 +1,7 @@
 //! Durability of one database: its commit log and snapshots (`spacetime-commitlog`)
 //! seen from the server. [`open`] restores a database's rows on start; the actor
 //! then hands every committed transaction to [`DatabaseLog::append_tx`], and
-//! [`DatabaseLog::after_append`] writes a snapshot every so many transactions.
+//! [`DatabaseLog::snapshot_if_due`] writes a snapshot every so many transactions.
 //!
 //! What is logged is decided in [`record`] (one record per committed transaction,
 //! tables by name), and what a snapshot holds in [`snapshot`]. The schema is not
@@ -33,14 +33,14 @@
 //! - a restart restores the database from its log, cutting any torn tail.
 //!
 //! A file-size limit stops only the database that hits it, not the server: `SIGXFSZ`
-//! is caught (see [`storage_for`]). [`HOLD_FSYNC_FILE`] holds a database's fsyncs, for
+//! is caught (see [`StorageConfig::new`]). [`HOLD_FSYNC_FILE`] holds a database's fsyncs, for
 //! tests of the waiting above.
 
 pub mod record;
 pub mod snapshot;
 
-use crate::config::ServerConfig;
-use crate::logs::ModuleLogs;
+use crate::module_logs::ModuleLogs;
+use crate::error::SnapshotError;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
     recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
@@ -65,20 +65,20 @@ pub struct StorageConfig {
     recovered: Arc<Mutex<Option<Recovered>>>,
 }
 
-/// The storage of replica `replica_id`, or `None` for an in-memory server.
-///
-/// The first call for a durable server also makes sure a file-size limit cannot kill
-/// the server (see [`catch_file_size_signal`]).
-pub fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
-    if config.in_memory {
-        return None;
+impl StorageConfig {
+    /// The storage of a database in the replica directory `dir`, snapshotting every
+    /// `snapshot_every` transactions (0: never).
+    ///
+    /// The first call also makes sure a file-size limit cannot kill the server (see
+    /// [`catch_file_size_signal`]).
+    pub fn new(dir: PathBuf, snapshot_every: u64) -> Self {
+        catch_file_size_signal();
+        Self {
+            dir,
+            snapshot_every,
+            recovered: Arc::default(),
+        }
     }
-    catch_file_size_signal();
-    Some(StorageConfig {
-        dir: config.replica_dir(replica_id),
-        snapshot_every: config.snapshot_every,
-        recovered: Arc::default(),
-    })
 }
 
 /// Fault injection: while a file of this name exists in a database's replica
@@ -253,7 +253,7 @@ fn report_recovery(report: &spacetime_commitlog::RecoveryReport, logs: &Arc<Modu
         None => format!("commit log recovered with warnings: {report}"),
     };
     log::warn!("{message}");
-    crate::database::log_system(logs, LogLevel::Warn, None, message);
+    crate::module_logs::log_system(logs, LogLevel::Warn, None, message);
 }
 
 /// Opens the log of `storage`, restores the newest snapshot and replays the log into
@@ -413,7 +413,7 @@ impl DatabaseLog {
             self.stop_reported = true;
             let message = stopped_message(&cause);
             log::error!("{}: {message}", self.durability_dir.display());
-            crate::database::log_system(&self.logs, LogLevel::Error, None, message);
+            crate::module_logs::log_system(&self.logs, LogLevel::Error, None, message);
         }
         true
     }
@@ -453,7 +453,7 @@ impl DatabaseLog {
     /// one. The rows are encoded here (on the actor thread, so they are consistent);
     /// writing waits, on another thread, until the snapshot's offset is durable, so a
     /// snapshot never covers a transaction the log could still lose.
-    pub fn after_append(&mut self, ds: &Datastore) {
+    pub fn snapshot_if_due(&mut self, ds: &Datastore) {
         if self.snapshot_every == 0 || self.since_snapshot < self.snapshot_every {
             return;
         }
@@ -468,11 +468,9 @@ impl DatabaseLog {
     /// Takes a snapshot of `ds` now, on demand (`POST /v1/database/:db/snapshot`).
     /// `done` receives the snapshot's tx offset once the file is written, or why not.
     /// A snapshot already being written is waited for first, so snapshots stay in order.
-    pub fn snapshot_now(&mut self, ds: &Datastore, done: tokio::sync::oneshot::Sender<Result<u64, String>>) {
+    pub fn snapshot_now(&mut self, ds: &Datastore, done: tokio::sync::oneshot::Sender<Result<u64, SnapshotError>>) {
         let Some(offset) = self.last_offset else {
-            let _ = done.send(Err(
-                "the database has logged no transaction yet: there is nothing to snapshot".into(),
-            ));
+            let _ = done.send(Err(SnapshotError::NothingLogged));
             return;
         };
         if let Some(previous) = self.snapshotting.take() {
@@ -489,7 +487,7 @@ impl DatabaseLog {
         &mut self,
         ds: &Datastore,
         offset: u64,
-        done: Option<tokio::sync::oneshot::Sender<Result<u64, String>>>,
+        done: Option<tokio::sync::oneshot::Sender<Result<u64, SnapshotError>>>,
     ) {
         self.since_snapshot = 0;
         let payload = snapshot::encode(ds, &self.connected());
@@ -510,9 +508,10 @@ impl DatabaseLog {
                     }
                     Ok(offset)
                 }
-                Err(e) => {
-                    log::error!("cannot write the snapshot at tx offset {offset}: {e}");
-                    Err(format!("cannot write the snapshot at tx offset {offset}: {e}"))
+                Err(cause) => {
+                    let error = SnapshotError::Write { offset, cause };
+                    log::error!("{error}");
+                    Err(error)
                 }
             };
             if let Some(done) = done {

@@ -5,6 +5,7 @@
 //! are only added. Anything else needs a manual migration, and the publisher is told
 //! to clear the database instead; the old module keeps running.
 
+use crate::error::{CreateTableError, UpdateError};
 use spacetime_datastore::Datastore;
 use spacetime_sats::def::model::{ModuleDef, TableDef};
 use spacetime_sats::{AlgebraicType, Typespace};
@@ -12,14 +13,9 @@ use spacetime_sats::{AlgebraicType, Typespace};
 /// The tables of `new` that `old` lacks, if the update keeps every existing table.
 ///
 /// # Errors
-/// A message naming the first incompatible change and the fix.
-pub(super) fn check_update<'a>(old: &ModuleDef, new: &'a ModuleDef) -> Result<Vec<&'a TableDef>, String> {
-    let reject = |what: String| {
-        Err(format!(
-            "Database update rejected: {what}; this needs a manual migration. \
-             Republish with --delete-data (clear=true) to clear the database, or revert the change"
-        ))
-    };
+/// [`UpdateError::Incompatible`] naming the first incompatible change.
+pub(crate) fn check_update<'a>(old: &ModuleDef, new: &'a ModuleDef) -> Result<Vec<&'a TableDef>, UpdateError> {
+    let reject = |change: String| Err(UpdateError::Incompatible { change });
     for table in &old.tables {
         let Some(updated) = new.tables.iter().find(|t| t.name == table.name) else {
             return reject(format!("table `{}` was removed", table.name));
@@ -115,15 +111,18 @@ fn same_type(a: &AlgebraicType, ts_a: &Typespace, b: &AlgebraicType, ts_b: &Type
 ///
 /// # Errors
 /// The datastore's reason if it refuses one.
-pub(super) fn create_tables<'a>(
+pub(crate) fn create_tables<'a>(
     datastore: &mut Datastore,
     tables: impl Iterator<Item = &'a TableDef>,
     def: &ModuleDef,
-) -> Result<(), String> {
+) -> Result<(), CreateTableError> {
     for table in tables {
         datastore
             .create_table(table, &def.typespace)
-            .map_err(|e| format!("table `{}`: {e}", table.name))?;
+            .map_err(|source| CreateTableError {
+                table: table.name.clone(),
+                source,
+            })?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
-//! [`Scheduler`]: the due-time queue of a database's scheduled tables. The database's
-//! actor drives time (it asks [`Scheduler::next_due`], sleeps, then takes the due calls
-//! through [`ModuleInstance::take_due`](crate::ModuleInstance::take_due) and runs each
-//! with [`ModuleInstance::call_scheduled`](crate::ModuleInstance::call_scheduled));
-//! this file holds the rules:
+//! Scheduling: the due-time queue of a database's scheduled tables ([`Scheduler`]),
+//! and running a due call ([`Scheduler::run`]). Scheduling is a database concern (rows
+//! plus time): the actor drives time (it asks [`Scheduler::next_due`], sleeps, then
+//! takes the due calls and runs each), the commit funnel feeds every commit to
+//! [`Scheduler::observe`], and the host is only asked to call the reducer. The rules:
 //!
 //! - inserting a row into a scheduled table queues a call of the table's reducer with
 //!   the row as its argument, at `ScheduleAt::Time(t)` or `commit time + interval`;
@@ -18,7 +18,7 @@
 //! - a row whose delay exceeds 64^6 - 1 ms is refused at insert with
 //!   `SCHEDULE_AT_DELAY_TOO_LONG` (in the insert shim).
 
-use crate::instance::ReducerOutcome;
+use spacetime_host::{LogLevel, ModuleInstance, ReducerCall, ReducerOutcome};
 use spacetime_datastore::{Datastore, MutTx, TxData};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::Decode;
@@ -70,16 +70,16 @@ pub struct Scheduler {
 }
 
 /// A due row, read back from the datastore.
-pub(crate) struct DueRow {
-    pub(crate) reducer_id: ReducerId,
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) one_shot: bool,
-    pub(crate) interval: Option<TimeDuration>,
-    pub(crate) key: RowKey,
+struct DueRow {
+    reducer_id: ReducerId,
+    bytes: Vec<u8>,
+    one_shot: bool,
+    interval: Option<TimeDuration>,
+    key: RowKey,
 }
 
 /// How to find a scheduled row: its primary-key index and the key's BSATN.
-pub(crate) struct RowKey {
+struct RowKey {
     index_id: IndexId,
     point: [u8; 8],
 }
@@ -246,13 +246,13 @@ impl Scheduler {
     }
 
     /// Queues the next run of an interval call that just ran.
-    pub(crate) fn requeue(&mut self, call: &ScheduledCall, every: TimeDuration, now: Timestamp) {
+    fn requeue(&mut self, call: &ScheduledCall, every: TimeDuration, now: Timestamp) {
         self.schedule(call.table, call.scheduled_id, next_tick(call.at, every, now));
     }
 
     /// Finds the row of a due call. `None` if it was deleted, or its table or reducer
     /// no longer exists.
-    pub(crate) fn lookup(&self, ds: &Datastore, call: &ScheduledCall) -> Option<DueRow> {
+    fn lookup(&self, ds: &Datastore, call: &ScheduledCall) -> Option<DueRow> {
         let table = self.tables.get(call.table as usize)?;
         let reducer_id = table.reducer_id?;
         let table_id = ds.table_id_from_name(&table.name).ok()?;
@@ -279,10 +279,62 @@ impl Scheduler {
     }
 
     /// Deletes a scheduled row inside `tx` (a no-op if the reducer already did).
-    pub(crate) fn delete_row(tx: &mut MutTx<'_>, key: &RowKey) {
+    fn delete_row(tx: &mut MutTx<'_>, key: &RowKey) {
         // The index and key were just read from this datastore, so this cannot fail
         // other than by finding nothing, which is fine.
         let _ = tx.delete_by_index_scan_point_bsatn(key.index_id, &key.point);
+    }
+
+    /// Runs one due call at `now` (taken with [`Scheduler::take_due`]) on `instance`:
+    /// the reducer gets the row as its argument, the database's identity as the
+    /// sender and no connection id. A one-shot row is deleted in the same transaction
+    /// as a successful run, or in a transaction of its own after a failure (which is
+    /// logged); an interval row is queued again. `None` if the row is gone (the
+    /// schedule was cancelled).
+    ///
+    /// The transactions it returns are not yet observed: the caller hands them to the
+    /// commit funnel, which feeds them back to [`Scheduler::observe`].
+    pub fn run(
+        &mut self,
+        instance: &mut ModuleInstance,
+        ds: &mut Datastore,
+        call: ScheduledCall,
+        now: Timestamp,
+    ) -> Option<ScheduledOutcome> {
+        let row = self.lookup(ds, &call)?;
+        let reducer_call = ReducerCall {
+            reducer_id: row.reducer_id,
+            caller_identity: instance.database_identity(),
+            caller_connection_id: None,
+            timestamp: now,
+            args_bsatn: &row.bytes,
+        };
+        let outcome = instance.call_reducer_then(ds, reducer_call, |tx| {
+            if row.one_shot {
+                Self::delete_row(tx, &row.key);
+            }
+        });
+        let mut cleanup = None;
+        if let Err(e) = &outcome.result {
+            let name = self.function_of(&call).unwrap_or("?");
+            instance.log_host(LogLevel::Error, format!("scheduled reducer `{name}` failed: {e}"));
+            if row.one_shot {
+                let mut tx = ds.begin_mut_tx();
+                Self::delete_row(&mut tx, &row.key);
+                let tx_data = tx.commit();
+                if !tx_data.is_empty() {
+                    cleanup = Some(tx_data);
+                }
+            }
+        }
+        if let Some(interval) = row.interval {
+            self.requeue(&call, interval, now);
+        }
+        Some(ScheduledOutcome {
+            reducer_id: row.reducer_id,
+            outcome,
+            cleanup,
+        })
     }
 
     /// The reducer a scheduled table calls, by name, for messages.

@@ -7,7 +7,7 @@
 //! lock, so a follower sees every line exactly once: the tail, then everything after it.
 
 use serde::Serialize;
-use spacetime_host::{LogLevel, ModuleLogRecord};
+use spacetime_host::{LogLevel, LogSink, ModuleLogRecord};
 use spacetime_sats::Timestamp;
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -69,6 +69,21 @@ pub fn system_record(level: LogLevel, function: Option<&str>, message: impl Into
         line_number: None,
         function: function.map(str::to_owned),
         message: message.into(),
+    }
+}
+
+/// Writes a line from the server (not the module) into a database's module log.
+pub fn log_system(logs: &ModuleLogs, level: LogLevel, function: Option<&str>, message: impl Into<String>) {
+    logs.append(&system_record(level, function, message));
+}
+
+/// Forwards a module's log lines (what the host's [`LogSink`] receives) to its
+/// database's [`ModuleLogs`].
+pub struct LogForwarder(pub Arc<ModuleLogs>);
+
+impl LogSink for LogForwarder {
+    fn log(&self, record: ModuleLogRecord) {
+        self.0.append(&record);
     }
 }
 

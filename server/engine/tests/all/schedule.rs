@@ -27,14 +27,12 @@ fn one_shot_runs_once_as_the_database_and_its_row_goes() {
     let mut db = Db::host_test();
     db.ok("remind_in", args!["once".to_string(), 50u64]);
     let due = db.now + ms(50);
-    assert_eq!(db.instance.scheduler().next_due(), Some(due));
-    assert!(db.instance.take_due(db.now).is_empty(), "not due yet");
+    assert_eq!(db.scheduler.next_due(), Some(due));
+    assert!(db.scheduler.take_due(db.now).is_empty(), "not due yet");
 
-    let calls = db.instance.take_due(due);
+    let calls = db.scheduler.take_due(due);
     assert_eq!(calls.len(), 1);
-    let outcome = db
-        .instance
-        .call_scheduled(&mut db.ds, calls[0], due)
+    let outcome = db.run_scheduled(calls[0], due)
         .expect("row exists");
     assert!(outcome.outcome.result.is_ok(), "{outcome:?}");
     assert!(outcome.cleanup.is_none());
@@ -50,17 +48,15 @@ fn one_shot_runs_once_as_the_database_and_its_row_goes() {
             .any(|t| t.table_name == "reminder" && t.deletes.len() == 1),
         "{tx:?}"
     );
-    assert_eq!(db.instance.scheduler().next_due(), None);
+    assert_eq!(db.scheduler.next_due(), None);
 }
 
 #[test]
 fn failed_one_shot_rolls_back_and_still_deletes_its_row() {
     let mut db = Db::host_test();
     db.ok("remind_in", args!["fail".to_string(), 0u64]);
-    let calls = db.instance.take_due(db.now);
-    let outcome = db
-        .instance
-        .call_scheduled(&mut db.ds, calls[0], db.now)
+    let calls = db.scheduler.take_due(db.now);
+    let outcome = db.run_scheduled(calls[0], db.now)
         .expect("row exists");
     assert_eq!(
         outcome.outcome.result,
@@ -81,23 +77,21 @@ fn interval_rows_repeat_from_the_intended_time() {
     let mut db = Db::host_test();
     let start = db.now;
     db.ok("remind_every", args!["tick".to_string(), 1000u64]);
-    assert_eq!(db.instance.scheduler().next_due(), Some(start + ms(1000)));
+    assert_eq!(db.scheduler.next_due(), Some(start + ms(1000)));
 
     let first = start + ms(1000);
-    let calls = db.instance.take_due(first);
-    db.instance
-        .call_scheduled(&mut db.ds, calls[0], first)
+    let calls = db.scheduler.take_due(first);
+    db.run_scheduled(calls[0], first)
         .expect("row exists");
-    assert_eq!(db.instance.scheduler().next_due(), Some(start + ms(2000)));
+    assert_eq!(db.scheduler.next_due(), Some(start + ms(2000)));
 
     // Run the second tick late: the third stays on the grid.
     let late = start + ms(3500);
-    let calls = db.instance.take_due(late);
+    let calls = db.scheduler.take_due(late);
     assert_eq!(calls.len(), 1);
-    db.instance
-        .call_scheduled(&mut db.ds, calls[0], late)
+    db.run_scheduled(calls[0], late)
         .expect("row exists");
-    assert_eq!(db.instance.scheduler().next_due(), Some(start + ms(4000)));
+    assert_eq!(db.scheduler.next_due(), Some(start + ms(4000)));
     assert_eq!(fired(&db).len(), 2);
     assert_eq!(db.rows("reminder").len(), 1, "interval rows stay");
 }
@@ -107,11 +101,11 @@ fn deleting_the_row_cancels() {
     let mut db = Db::host_test();
     db.ok("remind_in", args!["later".to_string(), 10_000u64]);
     db.ok("remind_every", args!["often".to_string(), 10u64]);
-    assert_eq!(db.instance.scheduler().len(), 2);
+    assert_eq!(db.scheduler.len(), 2);
     db.ok("cancel_reminder", args!["later".to_string()]);
     db.ok("cancel_reminder", args!["often".to_string()]);
-    assert!(db.instance.scheduler().is_empty());
-    assert!(db.instance.take_due(db.now + ms(60_000)).is_empty());
+    assert!(db.scheduler.is_empty());
+    assert!(db.scheduler.take_due(db.now + ms(60_000)).is_empty());
 }
 
 #[test]
@@ -120,7 +114,7 @@ fn a_rolled_back_insert_schedules_nothing() {
     // `remind_in` commits; a failing reducer in between must not add to the queue.
     let outcome = db.call("add_then_fail", args!["x".to_string(), "no".to_string()]);
     assert!(outcome.result.is_err());
-    assert!(db.instance.scheduler().is_empty());
+    assert!(db.scheduler.is_empty());
 }
 
 #[test]
@@ -145,18 +139,13 @@ fn restore_requeues_existing_rows() {
     db.ok("remind_every", args!["tick".to_string(), 1000u64]);
     let later = db.now + ms(100);
     let program = db.instance.program().clone();
-    let mut fresh = program
-        .instantiate(
-            crate::support::database(),
-            std::sync::Arc::new(spacetime_host::DiscardLogs),
-        )
-        .expect("instantiates");
-    fresh.restore_schedules(&db.ds, later);
-    assert_eq!(fresh.scheduler().len(), 2);
-    assert_eq!(fresh.scheduler().next_due(), Some(db.now + ms(500)));
+    let mut fresh = spacetime_engine::schedule::Scheduler::new(program.module_def());
+    fresh.restore(&db.ds, later);
+    assert_eq!(fresh.len(), 2);
+    assert_eq!(fresh.next_due(), Some(db.now + ms(500)));
     assert_eq!(fresh.take_due(db.now + ms(500)).len(), 1);
     assert_eq!(
-        fresh.scheduler().next_due(),
+        fresh.next_due(),
         Some(later + ms(1000)),
         "interval rows restart from now"
     );

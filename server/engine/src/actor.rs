@@ -1,0 +1,266 @@
+//! The actor of one database: a dedicated thread that owns the [`DatabaseState`]
+//! (datastore, commit log, schedule queue, subscribers) and the [`ModuleInstance`],
+//! and runs every request that touches them one at a time, in arrival order.
+//!
+//! It sleeps until a request arrives or the next scheduled reducer is due. Due
+//! scheduled reducers run before the next request, so a busy database still keeps its
+//! schedule. A runaway reducer is stopped by the host's time budget; the host replaces
+//! the trapped instance and the actor carries on with the next request. What each
+//! request does is in [`crate::requests`]; every transaction ends in the commit funnel
+//! ([`DatabaseState::commit`]).
+
+use crate::commit::DatabaseState;
+use crate::error::StartError;
+use crate::module_logs::{log_system, LogForwarder, ModuleLogs};
+use crate::requests::Request;
+use crate::schedule::Scheduler;
+use crate::schema_change::create_tables;
+use crate::storage::{self, DatabaseLog, StorageConfig};
+use crate::subscription::SubscriptionManager;
+use spacetime_commitlog::DurableOffset;
+use spacetime_datastore::Datastore;
+use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ReducerError, ReducerOutcome};
+use spacetime_sats::def::raw::Lifecycle;
+use spacetime_sats::{ConnectionId, Identity, Timestamp};
+use std::sync::{mpsc, Arc, RwLock};
+use std::time::Duration;
+
+/// The actor's state: the module instance beside the database state it runs on.
+pub(crate) struct Actor {
+    /// The database owner.
+    pub(crate) owner: Identity,
+    /// The module the [`crate::Database`] handle reports; kept equal to the
+    /// instance's program.
+    pub(crate) current: Arc<RwLock<ModuleProgram>>,
+    /// The warm module instance.
+    pub(crate) instance: ModuleInstance,
+    /// The module log.
+    pub(crate) logs: Arc<ModuleLogs>,
+    /// Everything a commit touches.
+    pub(crate) db: DatabaseState,
+}
+
+/// How many queued requests the actor handles in a row before it queues the
+/// subscription messages they made (see [`Actor::run`]): enough to serve every busy
+/// connection once, few enough that no reply waits long.
+const MAX_RUN: usize = 256;
+
+impl Actor {
+    /// Creates the tables from the module, instantiates it, then restores the rows
+    /// from `storage` (snapshot and log, without running reducers) and the schedules;
+    /// or, for a new database (an empty log, or no storage), runs `init`.
+    pub(crate) fn start(
+        identity: Identity,
+        owner: Identity,
+        current: Arc<RwLock<ModuleProgram>>,
+        logs: Arc<ModuleLogs>,
+        storage: Option<StorageConfig>,
+        hash: &str,
+    ) -> Result<Self, StartError> {
+        let program = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let def = program.module_def();
+        let mut datastore = Datastore::new();
+        create_tables(&mut datastore, def.tables.iter(), def)?;
+        let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        let (log, fresh) = match &storage {
+            Some(storage) => {
+                let opened =
+                    storage::open(storage, &mut datastore, &logs).map_err(|e| StartError::Restore(Box::new(e)))?;
+                (Some(opened.log), opened.fresh)
+            }
+            None => (None, true),
+        };
+        let mut actor = Self {
+            owner,
+            current,
+            instance,
+            logs,
+            db: DatabaseState {
+                datastore,
+                storage: log,
+                scheduler: Scheduler::new(def),
+                subscriptions: SubscriptionManager::default(),
+            },
+        };
+        if fresh {
+            let now = Timestamp::now();
+            if let Some(outcome) = actor.instance.call_init(&mut actor.db.datastore, owner, now) {
+                let tx = outcome.result.map_err(StartError::Init)?;
+                actor.db.commit(&tx, now, None);
+            }
+            // Marks the database initialized even if `init` wrote nothing, so a
+            // restart never runs it again.
+            if let Some(log) = &mut actor.db.storage {
+                let restore = |e: spacetime_commitlog::DurabilityError| StartError::Restore(Box::new(e.into()));
+                log.append_created().map_err(restore)?;
+                log.append_module(hash).map_err(restore)?;
+            }
+        } else {
+            if let Some(log) = &mut actor.db.storage {
+                log.set_module(hash);
+            }
+            actor.db.scheduler.restore(&actor.db.datastore, Timestamp::now());
+            actor.disconnect_stale_clients();
+        }
+        Ok(actor)
+    }
+
+    /// Runs `client_disconnected` for every client the log holds as connected: the
+    /// crash (or stop) closed their connections without running it.
+    fn disconnect_stale_clients(&mut self) {
+        let stale = self
+            .db
+            .storage
+            .as_ref()
+            .map(DatabaseLog::connected)
+            .unwrap_or_default();
+        if stale.is_empty() {
+            return;
+        }
+        let message = format!(
+            "running client_disconnected for {} client(s) connected before the restart",
+            stale.len()
+        );
+        log::info!("{message}");
+        log_system(&self.logs, LogLevel::Info, None, message);
+        for (identity, connection_id) in stale {
+            self.disconnect(identity, connection_id);
+        }
+    }
+
+    /// A handle to wait for durability, if the database has a log.
+    pub(crate) fn durable_watch(&self) -> Option<DurableOffset> {
+        self.db.storage.as_ref().map(DatabaseLog::watch)
+    }
+
+    /// Serves requests until shut down or every sender is gone.
+    pub(crate) fn run(mut self, requests: mpsc::Receiver<Request>) {
+        // Subscription messages made while handling a run of queued requests are held
+        // and queued together before the actor next waits (or after `MAX_RUN`
+        // requests), so each connection task is woken once per run, not per message.
+        self.db.subscriptions.defer_sends();
+        let mut handled = 0;
+        loop {
+            let queued = if handled < MAX_RUN {
+                requests.try_recv().ok()
+            } else {
+                None
+            };
+            let next = match queued {
+                Some(request) => Ok(request),
+                None => {
+                    self.db.subscriptions.flush();
+                    handled = 0;
+                    match self.db.scheduler.next_due() {
+                        None => requests.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+                        Some(due) => {
+                            let wait = due.time_duration_since_saturating(Timestamp::now()).to_micros();
+                            if wait <= 0 {
+                                self.run_due();
+                                continue;
+                            }
+                            requests.recv_timeout(Duration::from_micros(wait.unsigned_abs()))
+                        }
+                    }
+                }
+            };
+            match next {
+                Ok(Request::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                // A failed commit log stops the database: nothing more could be made
+                // durable. Requests then get `ActorGone` naming the failure.
+                _ if self.db.storage.as_mut().is_some_and(DatabaseLog::stopped) => break,
+                Ok(request) => {
+                    handled += 1;
+                    self.handle(request);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => self.run_due(),
+            }
+        }
+        self.db.subscriptions.flush();
+    }
+
+    /// Runs every scheduled reducer that is due. The scheduler logs their failures.
+    fn run_due(&mut self) {
+        let now = Timestamp::now();
+        for call in self.db.scheduler.take_due(now) {
+            let ran = self
+                .db
+                .scheduler
+                .run(&mut self.instance, &mut self.db.datastore, call, now);
+            let Some(ran) = ran else { continue };
+            for tx in ran.outcome.committed().into_iter().chain(&ran.cleanup) {
+                self.db.commit(tx, now, None);
+            }
+        }
+    }
+
+    /// Runs `client_connected` for a new connection of `caller` and commits what it
+    /// did; the module's error if it refuses. An accepted connection is logged, so a
+    /// restart can run `client_disconnected` for it.
+    pub(crate) fn connect(&mut self, caller: Identity, connection_id: ConnectionId) -> Result<(), ReducerError> {
+        let now = Timestamp::now();
+        let outcome = self
+            .instance
+            .client_connected(&mut self.db.datastore, caller, connection_id, now);
+        self.commit_lifecycle("client_connected", outcome, now)?;
+        if self.tracks_clients() {
+            if let Some(log) = &mut self.db.storage {
+                log.append_connected(caller, connection_id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `client_disconnected` and commits what it did; a failure is logged and
+    /// does not matter otherwise.
+    pub(crate) fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
+        let now = Timestamp::now();
+        let outcome = self
+            .instance
+            .client_disconnected(&mut self.db.datastore, caller, connection_id, now);
+        let _ = self.commit_lifecycle("client_disconnected", outcome, now);
+        if let Some(log) = &mut self.db.storage {
+            log.append_disconnected(caller, connection_id);
+        }
+    }
+
+    /// Commits a lifecycle reducer's transaction, or logs its failure and returns it.
+    fn commit_lifecycle(
+        &mut self,
+        reducer: &str,
+        outcome: Option<ReducerOutcome>,
+        timestamp: Timestamp,
+    ) -> Result<(), ReducerError> {
+        match outcome.map(|o| o.result) {
+            None => Ok(()),
+            Some(Ok(tx)) => {
+                self.db.commit(&tx, timestamp, None);
+                Ok(())
+            }
+            Some(Err(e)) => {
+                self.log_failure(reducer, &e);
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether connections must be logged: only a `client_disconnected` reducer needs
+    /// to run for clients a crash cut off.
+    fn tracks_clients(&self) -> bool {
+        self.db.storage.is_some()
+            && self
+                .instance
+                .program()
+                .module_def()
+                .lifecycle_reducer(Lifecycle::OnDisconnect)
+                .is_some()
+    }
+
+    /// Records a failed reducer in the module log. A panic's message is already there
+    /// (the module's panic hook logged it), so only other failures are added.
+    pub(crate) fn log_failure(&self, reducer: &str, error: &ReducerError) {
+        if !matches!(error, ReducerError::Panic(_)) {
+            log_system(&self.logs, LogLevel::Error, Some(reducer), error.to_string());
+        }
+    }
+}

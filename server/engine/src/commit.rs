@@ -1,0 +1,46 @@
+//! The commit funnel: every committed transaction of a database — reducer calls over
+//! HTTP and WebSocket, SQL DML, lifecycle and scheduled reducers, `init` — ends in
+//! [`DatabaseState::commit`], which logs it, checks the snapshot policy, updates the
+//! schedule queue and publishes it to subscribers, in that order. Logging comes first
+//! so every message published carries the offset a confirmed client waits for.
+
+use crate::schedule::Scheduler;
+use crate::storage::DatabaseLog;
+use crate::subscription::{ReducerCaller, SubscriptionManager};
+use spacetime_datastore::{Datastore, TxData};
+use spacetime_sats::Timestamp;
+
+/// The state of one database that every commit updates: its rows, their log, the
+/// schedule queue and the subscribers. Owned by the actor, beside the module instance.
+pub(crate) struct DatabaseState {
+    /// The rows.
+    pub(crate) datastore: Datastore,
+    /// The commit log; `None` on an in-memory server.
+    pub(crate) storage: Option<DatabaseLog>,
+    /// The due-time queue of the scheduled tables.
+    pub(crate) scheduler: Scheduler,
+    /// The WebSocket clients and their subscriptions.
+    pub(crate) subscriptions: SubscriptionManager,
+}
+
+impl DatabaseState {
+    /// Hands a committed transaction to everything that follows a commit: the log
+    /// (and its snapshot policy), the scheduler (rows of scheduled tables inserted or
+    /// deleted at `timestamp`, the transaction's time) and the subscribers. `caller`,
+    /// for a WebSocket reducer call, gets its `ReducerResult` with its own updates.
+    pub(crate) fn commit(&mut self, tx: &TxData, timestamp: Timestamp, caller: Option<ReducerCaller>) {
+        if let Some(storage) = &mut self.storage {
+            storage.append_tx(tx);
+            storage.snapshot_if_due(&self.datastore);
+        }
+        self.scheduler.observe(tx, timestamp);
+        let offset = self.last_offset();
+        self.subscriptions.publish(&self.datastore, tx, offset, caller);
+    }
+
+    /// The offset of the last record appended to the log: what a reply sent now may
+    /// reflect, and so what a confirmed reply waits for.
+    pub(crate) fn last_offset(&self) -> Option<u64> {
+        self.storage.as_ref().and_then(DatabaseLog::last_offset)
+    }
+}

@@ -1,0 +1,241 @@
+//! Running databases: each is one [`Database`] handle, whose actor thread owns the
+//! datastore and the module instance (see [`crate::actor`]); [`Databases`] is the map
+//! of the running ones. Every method here sends one request to the actor and awaits
+//! its reply; replies that reflect a transaction are released once it is durable.
+
+use crate::actor::Actor;
+use crate::error::{ActorGone, CallError, SnapshotError, StartError, UpdateError};
+use crate::module_logs::ModuleLogs;
+use crate::requests::{ClientRequest, Logged, Request, SqlResult};
+use crate::storage::{self, StorageConfig};
+use spacetime_commitlog::DurableOffset;
+use spacetime_host::{ModuleProgram, ReducerOutcome};
+use spacetime_sats::Identity;
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use tokio::sync::oneshot;
+
+/// A running database: the way to its actor, its logs and its current module.
+pub struct Database {
+    /// The database's identity.
+    pub identity: Identity,
+    /// Its owner.
+    pub owner: Identity,
+    requests: mpsc::Sender<Request>,
+    logs: Arc<ModuleLogs>,
+    /// The module running; the actor replaces it when an update succeeds, before it
+    /// serves the next request.
+    program: Arc<RwLock<ModuleProgram>>,
+    /// The durable offset of its commit log; `None` on an in-memory server.
+    durable: Option<DurableOffset>,
+}
+
+impl Database {
+    /// Starts the actor of a database running `program`. With `storage`, its rows are
+    /// restored from the commit log there (and later transactions logged to it); a new
+    /// database (no storage, or an empty log) runs its `init` reducer (as `owner`)
+    /// instead. Waits until that is done. `hash` is `program`'s hash in the program
+    /// store; a new database logs it (see [`crate::storage::record`]).
+    ///
+    /// # Errors
+    /// [`StartError`] if the module cannot be instantiated, its tables cannot be
+    /// created, the log cannot be restored, or `init` fails; then no thread is left
+    /// running.
+    pub async fn start(
+        identity: Identity,
+        owner: Identity,
+        program: ModuleProgram,
+        logs: Arc<ModuleLogs>,
+        storage: Option<StorageConfig>,
+        hash: &str,
+    ) -> Result<Self, StartError> {
+        let hash = hash.to_owned();
+        let (requests, receiver) = mpsc::channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let program = Arc::new(RwLock::new(program));
+        let actor_program = program.clone();
+        let actor_logs = logs.clone();
+        std::thread::Builder::new()
+            .name(format!("db-{}", &identity.to_string()[..16]))
+            .spawn(
+                move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
+                    Ok(actor) => {
+                        if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
+                            actor.run(receiver);
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                },
+            )
+            .map_err(StartError::Thread)?;
+        let durable = ready_rx.await.map_err(|_| StartError::ThreadStopped)??;
+        Ok(Self {
+            identity,
+            owner,
+            requests,
+            logs,
+            program,
+            durable,
+        })
+    }
+
+    /// The module currently running.
+    pub fn program(&self) -> ModuleProgram {
+        self.program.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The module logs.
+    pub fn logs(&self) -> &Arc<ModuleLogs> {
+        &self.logs
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, ActorGone> {
+        let (tx, rx) = oneshot::channel();
+        self.requests.send(make(tx)).map_err(|_| self.gone())?;
+        rx.await.map_err(|_| self.gone())
+    }
+
+    /// Calls reducer `reducer` for `caller` with its arguments as JSON (an array in
+    /// parameter order, or an object keyed by name), wrapped in `client_connected` /
+    /// `client_disconnected` on a new connection id, as an HTTP call is. The reducer is
+    /// resolved, admitted and its arguments checked by the actor, against the module
+    /// running then. Runs even if the caller stops waiting. Returns once the call's
+    /// transactions are durable, so an acknowledged call survives a crash.
+    ///
+    /// # Errors
+    /// [`CallError`] if the call was refused or could not run; a reducer that ran and
+    /// failed is an `Ok` outcome with an error result.
+    pub async fn call(
+        &self,
+        caller: Identity,
+        reducer: String,
+        args: serde_json::Value,
+    ) -> Result<ReducerOutcome, CallError> {
+        let reply = self
+            .ask(|reply| Request::Call {
+                caller,
+                reducer,
+                args,
+                reply,
+            })
+            .await?;
+        self.confirmed(reply).await?
+    }
+
+    /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
+    /// `client_disconnected` as an HTTP call is. With `confirmed` the result is a
+    /// confirmed read: it is released once every transaction committed before it is
+    /// durable; without, it is released at once and a crash may still take it back.
+    pub async fn sql(&self, caller: Identity, sql: String, confirmed: bool) -> Result<SqlResult, ActorGone> {
+        let reply = self.ask(|reply| Request::Sql { caller, sql, reply }).await?;
+        if !confirmed {
+            return Ok(reply.value);
+        }
+        self.confirmed(reply).await
+    }
+
+    /// Waits until the transactions before `reply` are durable. If the log writer
+    /// failed they never will be: the request gets [`ActorGone`] naming the failure
+    /// (a 503) rather than a result a restart could take back.
+    async fn confirmed<T>(&self, reply: Logged<T>) -> Result<T, ActorGone> {
+        if let (Some(offset), Some(durable)) = (reply.offset, &self.durable) {
+            if let Err(e) = durable.clone().wait_for(offset).await {
+                log::error!("database {}: {e}", self.identity);
+                return Err(self.gone());
+            }
+        }
+        Ok(reply.value)
+    }
+
+    /// Why a request cannot run: the actor stopped, because of its log if that failed.
+    pub fn gone(&self) -> ActorGone {
+        ActorGone {
+            log_failure: self.log_failure().map(|cause| storage::stopped_message(&cause).into()),
+        }
+    }
+
+    /// The cause of the commit log's failure, if it failed (the database then stopped):
+    /// an OS error, perhaps with a path.
+    pub fn log_failure(&self) -> Option<Arc<str>> {
+        self.durable.as_ref().and_then(DurableOffset::failure)
+    }
+
+    /// The durable offset of its commit log, for confirmed reads; `None` on an
+    /// in-memory server, where nothing waits.
+    pub fn durable(&self) -> Option<DurableOffset> {
+        self.durable.clone()
+    }
+
+    /// Sends a WebSocket client's request to the actor; replies, if any, travel in the
+    /// request or the client's queue.
+    pub fn client(&self, request: ClientRequest) -> Result<(), ActorGone> {
+        self.requests.send(Request::Client(request)).map_err(|_| self.gone())
+    }
+
+    /// Replaces the module with `program` (whose hash in the program store is `hash`),
+    /// keeping the data if the schema allows. Returns once the log's record of the new
+    /// module is durable, so the registry may then name it.
+    ///
+    /// # Errors
+    /// [`UpdateError`] if the update was refused (the old module keeps running) or the
+    /// actor is gone or its log failed.
+    pub async fn update(&self, program: ModuleProgram, hash: String) -> Result<(), UpdateError> {
+        let reply = self.ask(|reply| Request::Update { program, hash, reply }).await?;
+        self.confirmed(reply).await?
+    }
+
+    /// Takes a snapshot now and returns its tx offset once it is written.
+    ///
+    /// # Errors
+    /// [`SnapshotError`]: an in-memory server, nothing logged yet, a failed write, or
+    /// the actor is gone.
+    pub async fn snapshot(&self) -> Result<u64, SnapshotError> {
+        self.ask(|reply| Request::Snapshot { reply }).await?
+    }
+
+    /// Stops the actor after the requests already queued, and ends log followers.
+    pub fn shutdown(&self) {
+        let _ = self.requests.send(Request::Shutdown);
+        self.logs.close();
+    }
+}
+
+/// The running databases, by identity.
+#[derive(Default)]
+pub struct Databases {
+    map: Mutex<HashMap<Identity, Arc<Database>>>,
+}
+
+impl Databases {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, Arc<Database>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The running database `identity`.
+    pub fn get(&self, identity: Identity) -> Option<Arc<Database>> {
+        self.lock().get(&identity).cloned()
+    }
+
+    /// Adds (or replaces) a running database, shutting down the one it replaces.
+    pub fn insert(&self, database: Database) {
+        if let Some(old) = self.lock().insert(database.identity, Arc::new(database)) {
+            old.shutdown();
+        }
+    }
+
+    /// Stops and removes database `identity`.
+    pub fn remove(&self, identity: Identity) {
+        if let Some(old) = self.lock().remove(&identity) {
+            old.shutdown();
+        }
+    }
+
+    /// Stops every database.
+    pub fn shutdown_all(&self) {
+        for (_, db) in self.lock().drain() {
+            db.shutdown();
+        }
+    }
+}

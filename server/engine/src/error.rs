@@ -1,0 +1,161 @@
+//! The engine's errors: why a database could not start, why a request could not run,
+//! and why a module update or a snapshot was refused. Each is typed; the edge maps
+//! them to HTTP statuses and WebSocket messages with `From`.
+
+use crate::storage::RestoreError;
+use spacetime_datastore::DatastoreError;
+use spacetime_host::{LoadError, ReducerError};
+use spacetime_sats::def::raw::Lifecycle;
+use std::sync::Arc;
+
+/// The actor is gone (it was shut down, its thread died, or its commit log failed);
+/// the request cannot run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .log_failure.as_deref().unwrap_or("the database is shutting down"))]
+pub struct ActorGone {
+    /// Set when the database stopped because its commit log failed: what to tell the
+    /// client (see [`crate::storage::stopped_message`]).
+    pub log_failure: Option<Arc<str>>,
+}
+
+/// The datastore refused to create one of the module's tables.
+#[derive(Debug, thiserror::Error)]
+#[error("table `{table}`: {source}")]
+pub struct CreateTableError {
+    /// The table's name.
+    pub table: String,
+    /// The datastore's reason.
+    pub source: DatastoreError,
+}
+
+/// Why a database could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The module could not be instantiated.
+    #[error("{0}")]
+    Instantiate(#[from] LoadError),
+    /// The datastore refused the module's tables.
+    #[error("cannot create the module's tables: {0}")]
+    Tables(#[from] CreateTableError),
+    /// `init` failed.
+    #[error("the module's `init` reducer failed: {0}")]
+    Init(ReducerError),
+    /// The commit log or snapshot could not be restored.
+    #[error("cannot restore the database from its commit log: {0}")]
+    Restore(Box<RestoreError>),
+    /// The actor thread could not be started (not the module's fault).
+    #[error("{0}")]
+    Thread(#[source] std::io::Error),
+    /// The actor thread stopped before it said whether the database started.
+    #[error("the database thread stopped while starting")]
+    ThreadStopped,
+}
+
+/// Why a module update was refused; the old module keeps running.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// The new schema does not keep an existing table as it is.
+    #[error(
+        "Database update rejected: {change}; this needs a manual migration. \
+         Republish with --delete-data (clear=true) to clear the database, or revert the change"
+    )]
+    Incompatible {
+        /// What changed, naming the table.
+        change: String,
+    },
+    /// The new module could not be instantiated.
+    #[error("{0}")]
+    Instantiate(#[from] LoadError),
+    /// The datastore refused a new table.
+    #[error("{0}")]
+    Tables(#[from] CreateTableError),
+    /// The database stopped.
+    #[error(transparent)]
+    Gone(#[from] ActorGone),
+}
+
+/// Why a client may not call a reducer: the one admission check of HTTP and
+/// WebSocket calls (see [`crate::requests::admission`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallRefused {
+    /// The module has no reducer of that name.
+    #[error("no such reducer `{name}`")]
+    NoSuchReducer {
+        /// The name asked for.
+        name: String,
+        /// The reducers a client may call, for the message.
+        callable: Vec<String>,
+    },
+    /// Lifecycle reducers are the server's to call.
+    #[error("`{name}` is the module's {lifecycle:?} lifecycle reducer; the server calls it, clients cannot")]
+    Lifecycle {
+        /// The reducer.
+        name: String,
+        /// Which lifecycle event it handles.
+        lifecycle: Lifecycle,
+    },
+    /// Private (scheduled) reducers are only the owner's to call.
+    #[error("reducer `{name}` is private; only the database owner may call it")]
+    Private {
+        /// The reducer.
+        name: String,
+    },
+}
+
+/// Why an HTTP reducer call did not run the reducer, or ran it and failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The admission check refused the call.
+    #[error(transparent)]
+    Refused(#[from] CallRefused),
+    /// The JSON arguments do not fit the reducer's parameters.
+    #[error(
+        "invalid arguments {error}; the reducer takes ({params}), sent as a JSON array in that order or an object \
+         keyed by name"
+    )]
+    InvalidArgs {
+        /// What is wrong, with the path to the bad value.
+        error: String,
+        /// The parameter names, comma-separated.
+        params: String,
+    },
+    /// `client_connected` refused the caller; the reducer did not run.
+    #[error("the module's client_connected reducer rejected the caller: {0}")]
+    ConnectRejected(String),
+    /// The database stopped.
+    #[error(transparent)]
+    Gone(#[from] ActorGone),
+}
+
+/// Why a WebSocket connection was not accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConnectError {
+    /// `client_connected` refused the client, with the module's message.
+    #[error("{0}")]
+    Rejected(String),
+    /// The connection was registered before (its queue was taken).
+    #[error("this connection was already registered")]
+    AlreadyRegistered,
+}
+
+/// Why a snapshot was not taken.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SnapshotError {
+    /// An in-memory server logs nothing.
+    #[error("the server runs with --in-memory: this database has no commit log to snapshot")]
+    InMemory,
+    /// Nothing was logged yet.
+    #[error("the database has logged no transaction yet: there is nothing to snapshot")]
+    NothingLogged,
+    /// Waiting for the log, writing the file or pruning older snapshots failed.
+    #[error("cannot write the snapshot at tx offset {offset}: {cause}")]
+    Write {
+        /// The tx offset it was for.
+        offset: u64,
+        /// The I/O or log error, as text (it crosses a thread).
+        cause: String,
+    },
+    /// The database stopped.
+    #[error(transparent)]
+    Gone(#[from] ActorGone),
+}

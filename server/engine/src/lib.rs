@@ -1,0 +1,53 @@
+//! The per-database engine of Spacetime: everything that happens to one database
+//! between the edge (HTTP and WebSocket) and the module host, datastore and commit
+//! log.
+//!
+//! # Brief overview
+//! - [`Database`] is the handle the edge holds: each method sends a request to the
+//!   database's actor thread ([`actor`]), which owns the datastore, the module
+//!   instance, the commit log, the schedule queue and the subscribers, and serves
+//!   requests one at a time. [`Databases`] maps identities to running databases.
+//! - [`requests`] is request dispatch: HTTP calls and SQL, WebSocket client messages,
+//!   module updates, snapshots. Reducer calls from both transports pass one admission
+//!   check and resolve inside the actor.
+//! - [`commit`] is the single commit funnel: every transaction ends there, and is
+//!   logged, checked against the snapshot policy, fed to the scheduler and published
+//!   to subscribers, in that order.
+//! - [`subscription`] holds the clients, their query sets, delta evaluation and
+//!   fan-out; it is given the datastore and the log offset and never runs module code.
+//! - [`storage`] is what a database logs and snapshots, and its restore on start;
+//!   [`schedule`] is the queue of scheduled reducers; [`module_logs`] the module's log
+//!   lines.
+#![deny(missing_docs)]
+#![warn(clippy::print_stdout, clippy::dbg_macro)]
+
+mod actor;
+pub mod commit;
+mod database;
+pub mod error;
+pub mod module_logs;
+pub mod requests;
+pub mod schedule;
+mod schema_change;
+pub mod storage;
+pub mod subscription;
+
+pub use database::{Database, Databases};
+pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
+pub use requests::{ClientRequest, SqlResult};
+
+use spacetime_sats::ConnectionId;
+
+/// A fresh random connection id (never zero, which means "none").
+pub fn random_connection_id() -> ConnectionId {
+    use rand_core::RngCore;
+    let mut bytes = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut bytes);
+    bytes[0] |= 1;
+    ConnectionId::from_le_byte_array(bytes)
+}
+
+/// The commit-log record of a committed transaction, exactly as a durable database
+/// logs it. Public only so benchmarks measure the real encoding.
+#[doc(hidden)]
+pub use storage::record::encode_tx as encode_tx_record;

@@ -1,0 +1,192 @@
+//! WebSocket client requests: a connection's start (`client_connected`, then its
+//! `InitialConnection`), each decoded client message (subscribe, unsubscribe, one-off
+//! query, reducer call, procedure call), and its end (`client_disconnected`).
+
+use super::admission::admit_reducer;
+use crate::actor::Actor;
+use crate::error::ConnectError;
+use crate::subscription::{ClientHandle, ReducerCaller, TableRows};
+use spacetime_host::{ReducerCall, ReducerError};
+use spacetime_protocol::v2::{
+    self, ClientMessage, OneOffQueryResult, ProcedureResult, ProcedureStatus, QueryRows, ServerMessage,
+};
+use spacetime_sats::bsatn::to_vec;
+use spacetime_sats::{ConnectionId, Identity, TimeDuration, Timestamp};
+use spacetime_sql::plan::{Plan, Projection};
+use spacetime_sql::SqlAuth;
+use tokio::sync::oneshot;
+
+/// What a WebSocket connection asks of the actor.
+#[derive(Debug)]
+pub enum ClientRequest {
+    /// Run `client_connected`; on success register the client and queue
+    /// `InitialConnection` as its first message.
+    Connect {
+        /// The new client.
+        client: ClientHandle,
+        /// The token to echo in `InitialConnection`.
+        token: String,
+        /// Whether the connection was accepted.
+        reply: oneshot::Sender<Result<(), ConnectError>>,
+    },
+    /// One decoded client message.
+    Message {
+        /// Which client sent it.
+        connection_id: ConnectionId,
+        /// The message.
+        message: ClientMessage,
+    },
+    /// The socket closed: drop the client's subscriptions and run `client_disconnected`.
+    Disconnect {
+        /// The client's identity.
+        identity: Identity,
+        /// Its connection id.
+        connection_id: ConnectionId,
+    },
+}
+
+impl Actor {
+    /// Serves one WebSocket client request.
+    pub(super) fn client_request(&mut self, request: ClientRequest) {
+        match request {
+            ClientRequest::Connect { client, token, reply } => {
+                let _ = reply.send(self.client_connect(client, token));
+            }
+            ClientRequest::Disconnect {
+                identity,
+                connection_id,
+            } => {
+                self.db.subscriptions.remove_client(connection_id);
+                self.disconnect(identity, connection_id);
+            }
+            ClientRequest::Message { connection_id, message } => self.client_message(connection_id, message),
+        }
+    }
+
+    /// Runs `client_connected`, then registers the client; its transaction is
+    /// published after the client's `InitialConnection` is queued.
+    fn client_connect(&mut self, client: ClientHandle, token: String) -> Result<(), ConnectError> {
+        let (identity, connection_id) = (client.identity, client.connection_id);
+        let queue = client.take_queue().ok_or(ConnectError::AlreadyRegistered)?;
+        let offset = self.db.last_offset();
+        self.connect(identity, connection_id)
+            .map_err(|e| ConnectError::Rejected(e.to_string()))?;
+        self.db
+            .subscriptions
+            .add_client(identity, connection_id, queue, token, offset);
+        Ok(())
+    }
+
+    fn client_message(&mut self, connection_id: ConnectionId, message: ClientMessage) {
+        let Some(identity) = self.db.subscriptions.identity_of(connection_id) else {
+            return;
+        };
+        let auth = SqlAuth {
+            caller: identity,
+            owner: self.owner,
+        };
+        let offset = self.db.last_offset();
+        let program = self.instance.program().clone();
+        let db = &mut self.db;
+        match message {
+            ClientMessage::Subscribe(s) => {
+                db.subscriptions
+                    .subscribe(connection_id, &auth, s, program.module_def(), &db.datastore, offset)
+            }
+            ClientMessage::Unsubscribe(u) => db.subscriptions.unsubscribe(connection_id, u, &db.datastore, offset),
+            ClientMessage::OneOffQuery(q) => {
+                let result = self.one_off(&q.query_string, &auth);
+                let message = ServerMessage::OneOffQueryResult(OneOffQueryResult {
+                    request_id: q.request_id,
+                    result,
+                });
+                self.db.subscriptions.send(connection_id, message.to_bytes(), offset);
+            }
+            ClientMessage::CallReducer(call) => self.client_call(connection_id, &auth, call),
+            ClientMessage::CallProcedure(call) => {
+                let message = ServerMessage::ProcedureResult(ProcedureResult {
+                    status: ProcedureStatus::InternalError(format!(
+                        "no such procedure `{}`: this server does not run procedures yet",
+                        call.procedure
+                    )),
+                    timestamp: Timestamp::now(),
+                    total_host_execution_duration: TimeDuration::from_micros(0),
+                    request_id: call.request_id,
+                });
+                db.subscriptions.send(connection_id, message.to_bytes(), offset);
+            }
+        }
+    }
+
+    /// Admits and runs a reducer call; the caller's `ReducerResult` comes from the
+    /// commit funnel (with its own updates) or, if nothing committed, from here.
+    fn client_call(&mut self, connection_id: ConnectionId, auth: &SqlAuth, call: v2::CallReducer) {
+        let timestamp = Timestamp::now();
+        let reply = |result: v2::ReducerOutcome| {
+            ServerMessage::ReducerResult(v2::ReducerResult {
+                request_id: call.request_id,
+                timestamp,
+                result,
+            })
+            .to_bytes()
+        };
+        let offset = self.db.last_offset();
+        let admitted = admit_reducer(self.instance.program().module_def(), &call.reducer, auth.is_owner());
+        let reducer_id = match admitted {
+            Ok(id) => id,
+            Err(refused) => {
+                let message = reply(v2::ReducerOutcome::InternalError(refused.to_string()));
+                return self.db.subscriptions.send(connection_id, message, offset);
+            }
+        };
+        let outcome = self.instance.call_reducer(
+            &mut self.db.datastore,
+            ReducerCall {
+                reducer_id,
+                caller_identity: auth.caller,
+                caller_connection_id: Some(connection_id),
+                timestamp,
+                args_bsatn: &call.args,
+            },
+        );
+        match outcome.result {
+            Ok(tx) => {
+                let caller = ReducerCaller {
+                    connection_id,
+                    request_id: call.request_id,
+                    timestamp,
+                };
+                self.db.commit(&tx, timestamp, Some(caller));
+            }
+            Err(e) => {
+                self.log_failure(&call.reducer, &e);
+                let result = match e {
+                    ReducerError::User(message) => v2::ReducerOutcome::Err(to_vec(&message)),
+                    other => v2::ReducerOutcome::InternalError(other.to_string()),
+                };
+                self.db.subscriptions.send(connection_id, reply(result), offset);
+            }
+        }
+    }
+
+    /// Runs a one-off `SELECT` for the caller: rows grouped under the table they come
+    /// from (the first table for a projection or a count).
+    fn one_off(&self, sql: &str, auth: &SqlAuth) -> Result<QueryRows, String> {
+        let module = self.instance.program().module_def();
+        let ds = &self.db.datastore;
+        let plan = spacetime_sql::compile(sql, auth, module, ds).map_err(|e| e.to_string())?;
+        let Plan::Select(plan) = plan else {
+            return Err(
+                "one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`".into(),
+            );
+        };
+        let rows = spacetime_sql::exec::select(&plan, ds).map_err(|e| e.to_string())?;
+        let rel = match plan.projection {
+            Projection::Relation(rel) => rel,
+            _ => 0,
+        };
+        let mut tables = TableRows::default();
+        tables.add(&plan.relations[rel].table_name, rows.iter().map(to_vec).collect());
+        Ok(tables.finish())
+    }
+}

@@ -1,0 +1,100 @@
+//! Request dispatch: what the actor is asked to do ([`Request`]) and how it does it,
+//! one file per kind of request. Reducer calls from HTTP and WebSocket pass the same
+//! admission check ([`admission`]) and resolve against the module running when the
+//! actor serves them; every transaction they commit ends in the commit funnel.
+
+pub(crate) mod admission;
+mod client;
+mod http;
+mod update;
+
+pub use client::ClientRequest;
+pub use http::SqlResult;
+
+use crate::actor::Actor;
+use crate::error::{CallError, SnapshotError, UpdateError};
+use spacetime_host::{ModuleProgram, ReducerOutcome};
+use spacetime_sats::Identity;
+use tokio::sync::oneshot;
+
+/// What the actor is asked to do.
+pub(crate) enum Request {
+    /// An HTTP reducer call (reducer by name, JSON arguments): connect, call,
+    /// disconnect.
+    Call {
+        caller: Identity,
+        reducer: String,
+        args: serde_json::Value,
+        reply: oneshot::Sender<Logged<Result<ReducerOutcome, CallError>>>,
+    },
+    /// An HTTP SQL statement: connect, run, disconnect.
+    Sql {
+        caller: Identity,
+        sql: String,
+        reply: oneshot::Sender<Logged<SqlResult>>,
+    },
+    /// A WebSocket client's request (connect, message, disconnect).
+    Client(ClientRequest),
+    /// Replace the module, keeping the data.
+    Update {
+        program: ModuleProgram,
+        hash: String,
+        reply: oneshot::Sender<Logged<Result<(), UpdateError>>>,
+    },
+    /// Take a snapshot now; the reply carries its tx offset once it is written.
+    Snapshot {
+        reply: oneshot::Sender<Result<u64, SnapshotError>>,
+    },
+    /// Stop after the requests before this one.
+    Shutdown,
+}
+
+/// A reply, with the offset of the last transaction logged before it was sent: the
+/// reply is released once that offset is durable (a confirmed result), so a client
+/// never sees a result a crash could take back.
+pub(crate) struct Logged<T> {
+    pub(crate) value: T,
+    pub(crate) offset: Option<u64>,
+}
+
+impl Actor {
+    /// Serves one request.
+    pub(crate) fn handle(&mut self, request: Request) {
+        match request {
+            Request::Call {
+                caller,
+                reducer,
+                args,
+                reply,
+            } => {
+                let result = self.http_call(caller, &reducer, &args);
+                // The caller may have gone away; the call still happened.
+                let _ = reply.send(self.logged(result));
+            }
+            Request::Sql { caller, sql, reply } => {
+                let result = self.http_sql(caller, &sql);
+                let _ = reply.send(self.logged(result));
+            }
+            Request::Client(request) => self.client_request(request),
+            Request::Update { program, hash, reply } => {
+                let result = self.update(program, &hash);
+                let _ = reply.send(self.logged(result));
+            }
+            Request::Snapshot { reply } => match &mut self.db.storage {
+                Some(log) => log.snapshot_now(&self.db.datastore, reply),
+                None => {
+                    let _ = reply.send(Err(SnapshotError::InMemory));
+                }
+            },
+            Request::Shutdown => {}
+        }
+    }
+
+    /// Wraps a reply with the offset it must wait for.
+    fn logged<T>(&self, value: T) -> Logged<T> {
+        Logged {
+            value,
+            offset: self.db.last_offset(),
+        }
+    }
+}
