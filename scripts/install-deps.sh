@@ -23,6 +23,13 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
     step "adding the wasm32-unknown-unknown target (modules compile to it)"
     rustup target add wasm32-unknown-unknown
 fi
+# scripts/test.sh checks formatting and lints.
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+        step "adding the $component component (the test script checks formatting and lints)"
+        rustup component add "$component"
+    fi
+done
 
 # --- Debian packages ------------------------------------------------------------------
 # Each entry: a file that proves the package is installed, then the package.

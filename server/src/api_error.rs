@@ -6,6 +6,8 @@
 //! reducer, the `PermissionDenied` JSON of publish), that is what is sent.
 
 use crate::auth::TokenError;
+use crate::control::ControlError;
+use crate::state::LookupError;
 use spacetime_engine::{ActorGone, CallError, CallRefused, SnapshotError, UpdateError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -75,6 +77,28 @@ impl From<ActorGone> for ApiError {
         match gone.log_failure {
             Some(why) => Self::Unavailable(why.to_string()),
             None => Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into()),
+        }
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::NoSuchDatabase(_) => Self::NotFound(e.to_string()),
+            LookupError::NotRunning(_) => Self::internal("looking up a database", e),
+        }
+    }
+}
+
+impl From<ControlError> for ApiError {
+    fn from(e: ControlError) -> Self {
+        match e {
+            ControlError::BadModule(_) | ControlError::Start(_) | ControlError::NameTaken(_) => {
+                Self::BadRequest(e.to_string())
+            }
+            ControlError::Update(e) => e.into(),
+            ControlError::Lookup(e) => e.into(),
+            ControlError::Internal { context, cause } => Self::Internal { context, cause },
         }
     }
 }

@@ -6,14 +6,13 @@
 //! a failed publish leaves nothing behind, and a failed update leaves the old module
 //! running.
 
-use crate::api_error::ApiError;
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
-use spacetime_engine::{Database, StartError};
+use spacetime_engine::{Database, StartError, UpdateError};
 use crate::config::ServerConfig;
 use spacetime_engine::storage::{self, StorageConfig};
 use crate::names::DatabaseName;
 use crate::registry::{DatabaseRecord, RegistryError};
-use crate::state::AppState;
+use crate::state::{AppState, LookupError};
 use spacetime_host::{LoadError, ModuleProgram};
 use spacetime_sats::Identity;
 
@@ -26,30 +25,69 @@ pub enum PublishOp {
     Updated,
 }
 
+/// Why a publish, update or delete failed. The routes answer it through `ApiError`'s
+/// `From`.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// The module does not load (not wasm, missing exports, a bad definition, …).
+    #[error("cannot load the module: {0}")]
+    BadModule(LoadError),
+    /// The database did not start with it (its tables, `init`, the log).
+    #[error("cannot publish the module: {0}")]
+    Start(StartError),
+    /// The name is taken.
+    #[error("{0}")]
+    NameTaken(RegistryError),
+    /// The running database refused the update, or stopped.
+    #[error(transparent)]
+    Update(#[from] UpdateError),
+    /// The database to update is not running.
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    /// A failure on the server's side; logged, answered with a generic 500.
+    #[error("{context}: {cause}")]
+    Internal {
+        /// What the server was doing.
+        context: &'static str,
+        /// What went wrong.
+        cause: String,
+    },
+}
+
+impl ControlError {
+    fn internal(context: &'static str, cause: impl std::fmt::Display) -> Self {
+        Self::Internal {
+            context,
+            cause: cause.to_string(),
+        }
+    }
+}
+
+
 /// Compiles and checks `wasm` on a blocking thread.
-pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgram, ApiError> {
+pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgram, ControlError> {
     let host = state.host().clone();
     let loaded = tokio::task::spawn_blocking(move || host.load(&wasm))
         .await
-        .map_err(|e| ApiError::internal("module loading task failed", e))?;
+        .map_err(|e| ControlError::internal("module loading task failed", e))?;
     loaded.map_err(|e| match e {
-        LoadError::Engine(_) => ApiError::internal("cannot load module", e),
-        e => ApiError::BadRequest(format!("cannot load the module: {e}")),
+        LoadError::Engine(_) => ControlError::internal("cannot load module", e),
+        e => ControlError::BadModule(e),
     })
 }
 
-fn start_error(e: StartError) -> ApiError {
+fn start_error(e: StartError) -> ControlError {
     match e {
-        StartError::Thread(_) | StartError::ThreadStopped => ApiError::internal("cannot start database", e),
-        e => ApiError::BadRequest(format!("cannot publish the module: {e}")),
+        StartError::Thread(_) | StartError::ThreadStopped => ControlError::internal("cannot start database", e),
+        e => ControlError::Start(e),
     }
 }
 
 /// A registry failure as a response: a taken name is the caller's problem.
-pub fn registry_error(e: RegistryError) -> ApiError {
+pub fn registry_error(e: RegistryError) -> ControlError {
     match e {
-        RegistryError::NameTaken(_) => ApiError::BadRequest(e.to_string()),
-        e => ApiError::internal("cannot update the registry", e),
+        RegistryError::NameTaken(_) => ControlError::NameTaken(e),
+        e => ControlError::internal("cannot update the registry", e),
     }
 }
 
@@ -60,7 +98,7 @@ pub async fn create(
     owner: &Caller,
     name: Option<DatabaseName>,
     wasm: Vec<u8>,
-) -> Result<Identity, ApiError> {
+) -> Result<Identity, ControlError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
             return Err(registry_error(RegistryError::NameTaken(name.to_string())));
@@ -71,7 +109,7 @@ pub async fn create(
     let program_hash = state
         .programs()
         .put(&wasm)
-        .map_err(|e| ApiError::internal("cannot store the program", e))?;
+        .map_err(|e| ControlError::internal("cannot store the program", e))?;
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
@@ -103,12 +141,12 @@ pub async fn create(
 /// Replaces the module of `record` with `wasm`, keeping the data (or, with `clear`,
 /// starting over on an empty database and running `init`). The caller holds the
 /// control lock and has checked ownership.
-pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, clear: bool) -> Result<(), ApiError> {
+pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, clear: bool) -> Result<(), ControlError> {
     let program = load_program(state, wasm.clone()).await?;
     let program_hash = state
         .programs()
         .put(&wasm)
-        .map_err(|e| ApiError::internal("cannot store the program", e))?;
+        .map_err(|e| ControlError::internal("cannot store the program", e))?;
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
@@ -155,7 +193,7 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
 
 /// Deletes database `identity`. The caller holds the control lock and has checked
 /// ownership. Its files stay on disk, as upstream.
-pub fn delete(state: &AppState, identity: Identity) -> Result<(), ApiError> {
+pub fn delete(state: &AppState, identity: Identity) -> Result<(), ControlError> {
     state.registry().remove(identity).map_err(registry_error)?;
     state.databases().remove(identity);
     Ok(())

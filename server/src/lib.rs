@@ -19,6 +19,7 @@
 //! # }
 //! ```
 
+#![deny(missing_docs)]
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod api_error;

@@ -1,7 +1,6 @@
 //! [`AppState`]: what every request handler shares: the configuration, the key pair,
 //! the registry, the program store, the module host and the running databases.
 
-use crate::api_error::ApiError;
 use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
 use spacetime_engine::{Database, Databases};
@@ -98,20 +97,17 @@ impl AppState {
         self.registry().get(identity)
     }
 
-    /// Like [`find`](Self::find), but a missing database is a 404.
-    pub fn lookup(&self, name_or_identity: &str) -> Result<DatabaseRecord, ApiError> {
-        self.find(name_or_identity).ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "No such database: `{name_or_identity}`; check the name or identity (`spacetime list` shows yours)"
-            ))
-        })
+    /// Like [`find`](Self::find), but a missing database is an error (a 404).
+    pub fn lookup(&self, name_or_identity: &str) -> Result<DatabaseRecord, LookupError> {
+        self.find(name_or_identity)
+            .ok_or_else(|| LookupError::NoSuchDatabase(name_or_identity.to_owned()))
     }
 
     /// The running database of `record`.
-    pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, ApiError> {
+    pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, LookupError> {
         self.databases()
             .get(record.database_identity)
-            .ok_or_else(|| ApiError::internal("database is registered but not running", record.database_identity))
+            .ok_or(LookupError::NotRunning(record.database_identity))
     }
 
     /// The module logs of replica `replica_id`: in its directory, or in memory.
@@ -128,4 +124,15 @@ impl FromRef<AppState> for Arc<JwtKeys> {
     fn from_ref(state: &AppState) -> Self {
         state.keys.clone()
     }
+}
+
+/// Why a request's database could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// No database has this name or identity.
+    #[error("No such database: `{0}`; check the name or identity (`spacetime list` shows yours)")]
+    NoSuchDatabase(String),
+    /// The registry names it but it is not running (it failed to start).
+    #[error("database {0} is registered but not running")]
+    NotRunning(spacetime_sats::Identity),
 }

@@ -35,7 +35,7 @@ pub(crate) struct Actor {
     /// The warm module instance.
     pub(crate) instance: ModuleInstance,
     /// The module log.
-    pub(crate) logs: Arc<ModuleLogs>,
+    pub(crate) module_logs: Arc<ModuleLogs>,
     /// Everything a commit touches.
     pub(crate) db: DatabaseState,
 }
@@ -74,10 +74,10 @@ impl Actor {
             owner,
             current,
             instance,
-            logs,
+            module_logs: logs,
             db: DatabaseState {
                 datastore,
-                storage: log,
+                commitlog: log,
                 scheduler: Scheduler::new(def),
                 subscriptions: SubscriptionManager::default(),
             },
@@ -90,13 +90,13 @@ impl Actor {
             }
             // Marks the database initialized even if `init` wrote nothing, so a
             // restart never runs it again.
-            if let Some(log) = &mut actor.db.storage {
+            if let Some(log) = &mut actor.db.commitlog {
                 let restore = |e: spacetime_commitlog::DurabilityError| StartError::Restore(Box::new(e.into()));
                 log.append_created().map_err(restore)?;
                 log.append_module(hash).map_err(restore)?;
             }
         } else {
-            if let Some(log) = &mut actor.db.storage {
+            if let Some(log) = &mut actor.db.commitlog {
                 log.set_module(hash);
             }
             actor.db.scheduler.restore(&actor.db.datastore, Timestamp::now());
@@ -122,7 +122,7 @@ impl Actor {
             stale.len()
         );
         log::info!("{message}");
-        log_system(&self.logs, LogLevel::Info, None, message);
+        log_system(&self.module_logs, LogLevel::Info, None, message);
         for (identity, connection_id) in stale {
             self.disconnect(identity, connection_id);
         }
@@ -130,7 +130,7 @@ impl Actor {
 
     /// A handle to wait for durability, if the database has a log.
     pub(crate) fn durable_watch(&self) -> Option<DurableOffset> {
-        self.db.storage.as_ref().map(DatabaseLog::watch)
+        self.db.commitlog.as_ref().map(DatabaseLog::watch)
     }
 
     /// Serves requests until shut down or every sender is gone.
@@ -168,7 +168,7 @@ impl Actor {
                 Ok(Request::Shutdown) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 // A failed commit log stops the database: nothing more could be made
                 // durable. Requests then get `ActorGone` naming the failure.
-                _ if self.db.storage.as_mut().is_some_and(DatabaseLog::stopped) => break,
+                _ if self.db.commitlog.as_mut().is_some_and(DatabaseLog::stopped) => break,
                 Ok(request) => {
                     handled += 1;
                     self.handle(request);
@@ -204,7 +204,7 @@ impl Actor {
             .client_connected(&mut self.db.datastore, caller, connection_id, now);
         self.commit_lifecycle("client_connected", outcome, now)?;
         if self.tracks_clients() {
-            if let Some(log) = &mut self.db.storage {
+            if let Some(log) = &mut self.db.commitlog {
                 log.append_connected(caller, connection_id);
             }
         }
@@ -219,7 +219,7 @@ impl Actor {
             .instance
             .client_disconnected(&mut self.db.datastore, caller, connection_id, now);
         let _ = self.commit_lifecycle("client_disconnected", outcome, now);
-        if let Some(log) = &mut self.db.storage {
+        if let Some(log) = &mut self.db.commitlog {
             log.append_disconnected(caller, connection_id);
         }
     }
@@ -247,7 +247,7 @@ impl Actor {
     /// Whether connections must be logged: only a `client_disconnected` reducer needs
     /// to run for clients a crash cut off.
     fn tracks_clients(&self) -> bool {
-        self.db.storage.is_some()
+        self.db.commitlog.is_some()
             && self
                 .instance
                 .program()
@@ -260,7 +260,7 @@ impl Actor {
     /// (the module's panic hook logged it), so only other failures are added.
     pub(crate) fn log_failure(&self, reducer: &str, error: &ReducerError) {
         if !matches!(error, ReducerError::Panic(_)) {
-            log_system(&self.logs, LogLevel::Error, Some(reducer), error.to_string());
+            log_system(&self.module_logs, LogLevel::Error, Some(reducer), error.to_string());
         }
     }
 }

@@ -16,7 +16,7 @@ pub(crate) struct DatabaseState {
     /// The rows.
     pub(crate) datastore: Datastore,
     /// The commit log; `None` on an in-memory server.
-    pub(crate) storage: Option<DatabaseLog>,
+    pub(crate) commitlog: Option<DatabaseLog>,
     /// The due-time queue of the scheduled tables.
     pub(crate) scheduler: Scheduler,
     /// The WebSocket clients and their subscriptions.
@@ -29,9 +29,9 @@ impl DatabaseState {
     /// deleted at `timestamp`, the transaction's time) and the subscribers. `caller`,
     /// for a WebSocket reducer call, gets its `ReducerResult` with its own updates.
     pub(crate) fn commit(&mut self, tx: &TxData, timestamp: Timestamp, caller: Option<ReducerCaller>) {
-        if let Some(storage) = &mut self.storage {
-            storage.append_tx(tx);
-            storage.snapshot_if_due(&self.datastore);
+        if let Some(commitlog) = &mut self.commitlog {
+            commitlog.append_tx(tx);
+            commitlog.snapshot_if_due(&self.datastore);
         }
         self.scheduler.observe(tx, timestamp);
         let offset = self.last_offset();
@@ -41,6 +41,6 @@ impl DatabaseState {
     /// The offset of the last record appended to the log: what a reply sent now may
     /// reflect, and so what a confirmed reply waits for.
     pub(crate) fn last_offset(&self) -> Option<u64> {
-        self.storage.as_ref().and_then(DatabaseLog::last_offset)
+        self.commitlog.as_ref().and_then(DatabaseLog::last_offset)
     }
 }

@@ -22,7 +22,7 @@ pub struct Database {
     /// Its owner.
     pub owner: Identity,
     requests: mpsc::Sender<Request>,
-    logs: Arc<ModuleLogs>,
+    module_logs: Arc<ModuleLogs>,
     /// The module running; the actor replaces it when an update succeeds, before it
     /// serves the next request.
     program: Arc<RwLock<ModuleProgram>>,
@@ -75,7 +75,7 @@ impl Database {
             identity,
             owner,
             requests,
-            logs,
+            module_logs: logs,
             program,
             durable,
         })
@@ -87,8 +87,8 @@ impl Database {
     }
 
     /// The module logs.
-    pub fn logs(&self) -> &Arc<ModuleLogs> {
-        &self.logs
+    pub fn module_logs(&self) -> &Arc<ModuleLogs> {
+        &self.module_logs
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Request) -> Result<T, ActorGone> {
@@ -198,7 +198,7 @@ impl Database {
     /// Stops the actor after the requests already queued, and ends log followers.
     pub fn shutdown(&self) {
         let _ = self.requests.send(Request::Shutdown);
-        self.logs.close();
+        self.module_logs.close();
     }
 }
 

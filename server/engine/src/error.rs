@@ -121,7 +121,7 @@ pub enum CallError {
     },
     /// `client_connected` refused the caller; the reducer did not run.
     #[error("the module's client_connected reducer rejected the caller: {0}")]
-    ConnectRejected(String),
+    ConnectRejected(#[source] ReducerError),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
@@ -130,16 +130,27 @@ pub enum CallError {
 /// Why a WebSocket connection was not accepted.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ConnectError {
-    /// `client_connected` refused the client, with the module's message.
+    /// `client_connected` refused the client (its error says why).
     #[error("{0}")]
-    Rejected(String),
+    Rejected(#[source] ReducerError),
     /// The connection was registered before (its queue was taken).
     #[error("this connection was already registered")]
     AlreadyRegistered,
 }
 
+/// Why a snapshot file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotWriteError {
+    /// The log failed before the snapshot's offset became durable.
+    #[error("{0}")]
+    Log(#[from] spacetime_commitlog::DurabilityError),
+    /// Writing, pruning or listing the snapshot files failed.
+    #[error("{0}")]
+    File(#[from] spacetime_commitlog::SnapshotError),
+}
+
 /// Why a snapshot was not taken.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// An in-memory server logs nothing.
     #[error("the server runs with --in-memory: this database has no commit log to snapshot")]
@@ -148,12 +159,12 @@ pub enum SnapshotError {
     #[error("the database has logged no transaction yet: there is nothing to snapshot")]
     NothingLogged,
     /// Waiting for the log, writing the file or pruning older snapshots failed.
-    #[error("cannot write the snapshot at tx offset {offset}: {cause}")]
+    #[error("cannot write the snapshot at tx offset {offset}: {source}")]
     Write {
         /// The tx offset it was for.
         offset: u64,
-        /// The I/O or log error, as text (it crosses a thread).
-        cause: String,
+        /// What failed.
+        source: SnapshotWriteError,
     },
     /// The database stopped.
     #[error(transparent)]

@@ -38,7 +38,7 @@ async fn logs(
         )));
     }
     let database = state.running(&record)?;
-    let snapshot = database.logs().read(num_lines, follow);
+    let snapshot = database.module_logs().read(num_lines, follow);
     let tail = stream::iter(snapshot.lines).map(ndjson_line);
     let body = match snapshot.follow {
         None => Body::from_stream(tail),

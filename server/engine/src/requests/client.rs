@@ -13,7 +13,7 @@ use spacetime_protocol::v2::{
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::{ConnectionId, Identity, TimeDuration, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
-use spacetime_sql::SqlAuth;
+use spacetime_sql::{SqlAuth, SqlError};
 use tokio::sync::oneshot;
 
 /// What a WebSocket connection asks of the actor.
@@ -45,6 +45,17 @@ pub enum ClientRequest {
     },
 }
 
+/// Why a one-off query was refused or failed (sent to the client as text).
+#[derive(Debug, thiserror::Error)]
+enum OneOffError {
+    /// The SQL layer refused or failed it.
+    #[error("{0}")]
+    Sql(#[from] SqlError),
+    /// One-off queries only read.
+    #[error("one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`")]
+    NotSelect,
+}
+
 impl Actor {
     /// Serves one WebSocket client request.
     pub(super) fn client_request(&mut self, request: ClientRequest) {
@@ -70,7 +81,7 @@ impl Actor {
         let queue = client.take_queue().ok_or(ConnectError::AlreadyRegistered)?;
         let offset = self.db.last_offset();
         self.connect(identity, connection_id)
-            .map_err(|e| ConnectError::Rejected(e.to_string()))?;
+            .map_err(ConnectError::Rejected)?;
         self.db
             .subscriptions
             .add_client(identity, connection_id, queue, token, offset);
@@ -95,7 +106,7 @@ impl Actor {
             }
             ClientMessage::Unsubscribe(u) => db.subscriptions.unsubscribe(connection_id, u, &db.datastore, offset),
             ClientMessage::OneOffQuery(q) => {
-                let result = self.one_off(&q.query_string, &auth);
+                let result = self.one_off(&q.query_string, &auth).map_err(|e| e.to_string());
                 let message = ServerMessage::OneOffQueryResult(OneOffQueryResult {
                     request_id: q.request_id,
                     result,
@@ -171,16 +182,14 @@ impl Actor {
 
     /// Runs a one-off `SELECT` for the caller: rows grouped under the table they come
     /// from (the first table for a projection or a count).
-    fn one_off(&self, sql: &str, auth: &SqlAuth) -> Result<QueryRows, String> {
+    fn one_off(&self, sql: &str, auth: &SqlAuth) -> Result<QueryRows, OneOffError> {
         let module = self.instance.program().module_def();
         let ds = &self.db.datastore;
-        let plan = spacetime_sql::compile(sql, auth, module, ds).map_err(|e| e.to_string())?;
+        let plan = spacetime_sql::compile(sql, auth, module, ds)?;
         let Plan::Select(plan) = plan else {
-            return Err(
-                "one-off queries are read-only: send a SELECT; run DML through a reducer or `spacetime sql`".into(),
-            );
+            return Err(OneOffError::NotSelect);
         };
-        let rows = spacetime_sql::exec::select(&plan, ds).map_err(|e| e.to_string())?;
+        let rows = spacetime_sql::exec::select(&plan, ds)?;
         let rel = match plan.projection {
             Projection::Relation(rel) => rel,
             _ => 0,

@@ -6,7 +6,7 @@ use super::admission::admit_reducer;
 use crate::actor::Actor;
 use crate::error::CallError;
 use crate::random_connection_id;
-use spacetime_host::{ReducerCall, ReducerOutcome};
+use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
 use spacetime_sats::{AlgebraicType, Identity, Timestamp};
@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub enum SqlResult {
     /// `client_connected` refused the caller; the statement did not run.
-    Rejected(String),
+    Rejected(ReducerError),
     /// The statement ran, or was refused with a message for the caller.
     Ran {
         /// Its result or error.
@@ -55,7 +55,7 @@ impl Actor {
         let args = value_to_vec(&value);
         let connection_id = random_connection_id();
         self.connect(caller, connection_id)
-            .map_err(|e| CallError::ConnectRejected(e.to_string()))?;
+            .map_err(CallError::ConnectRejected)?;
         let timestamp = Timestamp::now();
         let call = ReducerCall {
             reducer_id,
@@ -77,7 +77,7 @@ impl Actor {
     pub(super) fn http_sql(&mut self, caller: Identity, sql: &str) -> SqlResult {
         let connection_id = random_connection_id();
         if let Err(e) = self.connect(caller, connection_id) {
-            return SqlResult::Rejected(e.to_string());
+            return SqlResult::Rejected(e);
         }
         let start = Instant::now();
         let auth = SqlAuth {

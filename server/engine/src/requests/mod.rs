@@ -80,7 +80,7 @@ impl Actor {
                 let result = self.update(program, &hash);
                 let _ = reply.send(self.logged(result));
             }
-            Request::Snapshot { reply } => match &mut self.db.storage {
+            Request::Snapshot { reply } => match &mut self.db.commitlog {
                 Some(log) => log.snapshot_now(&self.db.datastore, reply),
                 None => {
                     let _ = reply.send(Err(SnapshotError::InMemory));

@@ -18,19 +18,19 @@ impl Actor {
     pub(super) fn update(&mut self, program: ModuleProgram, hash: &str) -> Result<(), UpdateError> {
         let added = check_update(self.instance.program().module_def(), program.module_def())?;
         let identity = self.instance.database_identity();
-        let instance = program.instantiate(identity, Arc::new(LogForwarder(self.logs.clone())))?;
+        let instance = program.instantiate(identity, Arc::new(LogForwarder(self.module_logs.clone())))?;
         create_tables(&mut self.db.datastore, added.iter().copied(), program.module_def())?;
         self.instance = instance;
         self.db.scheduler = Scheduler::new(program.module_def());
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
-        if let Some(log) = &mut self.db.storage {
+        if let Some(log) = &mut self.db.commitlog {
             // A failed writer fails every later confirmed read, this update's included.
             if let Err(e) = log.append_module(hash) {
                 log::error!("cannot log the module update: {e}");
             }
         }
         self.db.scheduler.restore(&self.db.datastore, Timestamp::now());
-        log_system(&self.logs, LogLevel::Info, None, "module updated");
+        log_system(&self.module_logs, LogLevel::Info, None, "module updated");
         Ok(())
     }
 }

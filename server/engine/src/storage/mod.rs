@@ -40,7 +40,7 @@ pub mod record;
 pub mod snapshot;
 
 use crate::module_logs::ModuleLogs;
-use crate::error::SnapshotError;
+use crate::error::{SnapshotError, SnapshotWriteError};
 use record::{Record, RecordError};
 use spacetime_commitlog::{
     recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
@@ -413,7 +413,7 @@ impl DatabaseLog {
             self.stop_reported = true;
             let message = stopped_message(&cause);
             log::error!("{}: {message}", self.durability_dir.display());
-            crate::module_logs::log_system(&self.logs, LogLevel::Error, None, message);
+            crate::module_logs::log_system(&self.module_logs, LogLevel::Error, None, message);
         }
         true
     }
@@ -496,10 +496,10 @@ impl DatabaseLog {
         let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {
             let written = durability
                 .wait_durable(offset, None)
-                .map_err(|e| e.to_string())
-                .and_then(|()| snapshots.write(offset, &payload).map_err(|e| e.to_string()))
-                .and_then(|_| snapshots.prune().map_err(|e| e.to_string()))
-                .and_then(|_| snapshots.oldest().map_err(|e| e.to_string()));
+                .map_err(SnapshotWriteError::from)
+                .and_then(|()| Ok(snapshots.write(offset, &payload)?))
+                .and_then(|_| Ok(snapshots.prune()?))
+                .and_then(|_| Ok(snapshots.oldest()?));
             let outcome = match written {
                 Ok(oldest) => {
                     log::info!("snapshot written at tx offset {offset}");
@@ -508,8 +508,8 @@ impl DatabaseLog {
                     }
                     Ok(offset)
                 }
-                Err(cause) => {
-                    let error = SnapshotError::Write { offset, cause };
+                Err(source) => {
+                    let error = SnapshotError::Write { offset, source };
                     log::error!("{error}");
                     Err(error)
                 }
