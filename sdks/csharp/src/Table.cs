@@ -1,14 +1,20 @@
-// What generated code builds on: the table handle (Count, Iter, OnInsert/OnDelete/OnUpdate
-// events, unique-index Find, btree-index Filter and multi-column btree prefix/range Filter
-// over the cache), the subscription builder
-// and handle, and the connection builder. Each is generic over the generated context types,
-// so callbacks receive the module's own EventContext, SubscriptionEventContext and so on.
+// What generated table handles build on: RemoteTableHandle (Count, Iter, OnInsert/OnDelete/
+// OnUpdate events over the client cache) and its index lookups: unique-index Find, btree-index
+// Filter, and multi-column btree prefix/range Filter. Each is generic over the generated
+// context types, so callbacks receive the module's own EventContext.
 using System;
 using System.Collections.Generic;
-using SpacetimeDB.ClientApi;
 
 namespace SpacetimeDB
 {
+    /// <summary>A table handle as the connection sees it.</summary>
+    internal interface IRemoteTableHandle
+    {
+        string RemoteTableName { get; }
+        ITableCache NewCache();
+        void Invoke(ITableDiff diff, Event ev);
+    }
+
     /// <summary>The cached rows of one table and its row events; generated per table.</summary>
     public abstract class RemoteTableHandle<TEventContext, TRow> : IRemoteTableHandle where TRow : class
     {
@@ -227,152 +233,6 @@ namespace SpacetimeDB
             var found = new List<TRow>();
             foreach (var row in rows()) if (PrefixMatches(row, equal) && last.Contains((T)column(row))) found.Add(row);
             return found;
-        }
-    }
-
-    /// <summary>A started subscription: watch it, or end it.</summary>
-    public sealed class SubscriptionHandle<TSubscriptionContext>
-    {
-        readonly DbConnectionBase conn;
-        readonly SubState state;
-        readonly Func<TSubscriptionContext> makeContext;
-
-        internal SubscriptionHandle(DbConnectionBase conn, SubState state, Func<TSubscriptionContext> makeContext)
-        {
-            this.conn = conn;
-            this.state = state;
-            this.makeContext = makeContext;
-        }
-
-        /// <summary>Whether the subscription is applied and not being ended.</summary>
-        public bool IsActive { get { return state.Status == SubStatus.Applied && !state.UnsubscribeCalled; } }
-        /// <summary>Whether the subscription has ended (unsubscribed or failed).</summary>
-        public bool IsEnded { get { return state.Status == SubStatus.Ended || state.Status == SubStatus.Errored; } }
-        /// <summary>The subscription's queries.</summary>
-        public IList<string> Queries { get { return state.Queries.AsReadOnly(); } }
-
-        /// <summary>Ends the subscription; its rows leave the cache.</summary>
-        /// <exception cref="InvalidOperationException">If it was already ended or being ended.</exception>
-        public void Unsubscribe() { UnsubscribeThen(null); }
-
-        /// <summary>Ends the subscription; <paramref name="onEnded"/> runs once its rows have left the cache.</summary>
-        /// <exception cref="InvalidOperationException">If it was already ended or being ended.</exception>
-        public void UnsubscribeThen(Action<TSubscriptionContext> onEnded)
-        {
-            if (state.UnsubscribeCalled || IsEnded)
-                throw new InvalidOperationException("the subscription was already ended (Unsubscribe called twice, or it failed)");
-            state.UnsubscribeCalled = true;
-            if (onEnded != null) state.OnEnded = () => onEnded(makeContext());
-            conn.RequestUnsubscribe(state);
-        }
-    }
-
-    /// <summary>Configures and starts a subscription; generated as <c>SubscriptionBuilder</c>.</summary>
-    public abstract class SubscriptionBuilderBase<TSelf, TSubscriptionContext, TErrorContext>
-        where TSelf : SubscriptionBuilderBase<TSelf, TSubscriptionContext, TErrorContext>
-    {
-        readonly DbConnectionBase conn;
-        readonly Func<TSubscriptionContext> makeContext;
-        readonly Func<Exception, TErrorContext> makeErrorContext;
-        Action<TSubscriptionContext> onApplied;
-        Action<TErrorContext, Exception> onError;
-
-        /// <summary>A builder for <paramref name="conn"/> whose callbacks get contexts from the factories.</summary>
-        protected SubscriptionBuilderBase(DbConnectionBase conn, Func<TSubscriptionContext> makeContext, Func<Exception, TErrorContext> makeErrorContext)
-        {
-            this.conn = conn;
-            this.makeContext = makeContext;
-            this.makeErrorContext = makeErrorContext;
-        }
-
-        /// <summary>Runs <paramref name="callback"/> once the initial rows are in the cache (after their OnInsert events).</summary>
-        public TSelf OnApplied(Action<TSubscriptionContext> callback) { onApplied = callback; return (TSelf)this; }
-
-        /// <summary>Runs <paramref name="callback"/> if the server rejects the queries, or the live subscription later fails (its rows are removed first).</summary>
-        public TSelf OnError(Action<TErrorContext, Exception> callback) { onError = callback; return (TSelf)this; }
-
-        /// <summary>Subscribes to <paramref name="queries"/> (SQL <c>SELECT</c>s) as one query set.</summary>
-        public SubscriptionHandle<TSubscriptionContext> Subscribe(params string[] queries)
-        {
-            if (queries == null || queries.Length == 0) throw new ArgumentException("Subscribe needs at least one query, e.g. \"SELECT * FROM user\"");
-            var applied = onApplied;
-            var failed = onError;
-            var state = conn.NewSubscription(
-                new List<string>(queries),
-                applied == null ? (Action)null : () => applied(makeContext()),
-                failed == null ? (Action<Exception>)null : e => failed(makeErrorContext(e), e));
-            return new SubscriptionHandle<TSubscriptionContext>(conn, state, makeContext);
-        }
-
-        /// <summary>Subscribes to every row of every table in the bindings (<c>SELECT * FROM t</c> each).</summary>
-        public SubscriptionHandle<TSubscriptionContext> SubscribeToAllTables()
-        {
-            var queries = new List<string>();
-            foreach (var t in conn.TableNames) queries.Add("SELECT * FROM " + t);
-            return Subscribe(queries.ToArray());
-        }
-    }
-
-    /// <summary>Configures a connection: <c>DbConnection.Builder()</c>.</summary>
-    public sealed class DbConnectionBuilder<TConnection> where TConnection : DbConnectionBase
-    {
-        readonly Func<TConnection> create;
-        string uri;
-        string database;
-        string token;
-        Compression compression = Compression.Gzip;
-        bool? confirmed;
-        ReconnectPolicy reconnect;
-        Action<TConnection, Identity, string> onConnect;
-        Action<Exception> onConnectError;
-        Action<TConnection, Exception> onDisconnect;
-        Action<TConnection, Identity, string> onReconnect;
-        Func<ITransport> transport;
-
-        /// <summary>A builder whose <see cref="Build"/> makes connections with <paramref name="create"/>.</summary>
-        public DbConnectionBuilder(Func<TConnection> create) { this.create = create; }
-
-        /// <summary>The server's base URI (<c>http://localhost:3000</c>; http, https, ws or wss).</summary>
-        public DbConnectionBuilder<TConnection> WithUri(string uri) { this.uri = uri; return this; }
-        /// <summary>The database's name or identity.</summary>
-        public DbConnectionBuilder<TConnection> WithDatabaseName(string nameOrIdentity) { database = nameOrIdentity; return this; }
-        /// <summary>The token of a saved identity; null (the default) connects anonymously with a new identity.</summary>
-        public DbConnectionBuilder<TConnection> WithToken(string token) { this.token = token; return this; }
-        /// <summary>How the server compresses large messages: Gzip (the default) or None. Brotli cannot be read by this SDK.</summary>
-        public DbConnectionBuilder<TConnection> WithCompression(Compression compression) { this.compression = compression; return this; }
-        /// <summary>Whether updates wait until transactions are durable (the server's default is true).</summary>
-        public DbConnectionBuilder<TConnection> WithConfirmedReads(bool confirmed) { this.confirmed = confirmed; return this; }
-        /// <summary>Re-opens a dropped connection as <paramref name="policy"/> says, resubscribing every live subscription.</summary>
-        public DbConnectionBuilder<TConnection> WithReconnect(ReconnectPolicy policy) { reconnect = policy; return this; }
-        /// <summary>Runs when the server accepts the connection, with the identity and the token to save.</summary>
-        public DbConnectionBuilder<TConnection> OnConnect(Action<TConnection, Identity, string> callback) { onConnect = callback; return this; }
-        /// <summary>Runs if the connection fails before the server accepts it.</summary>
-        public DbConnectionBuilder<TConnection> OnConnectError(Action<Exception> callback) { onConnectError = callback; return this; }
-        /// <summary>Runs when an accepted connection ends; the exception is null after <c>Disconnect()</c>.</summary>
-        public DbConnectionBuilder<TConnection> OnDisconnect(Action<TConnection, Exception> callback) { onDisconnect = callback; return this; }
-        /// <summary>Runs after a reconnect, once every subscription is applied again.</summary>
-        public DbConnectionBuilder<TConnection> OnReconnect(Action<TConnection, Identity, string> callback) { onReconnect = callback; return this; }
-
-        internal DbConnectionBuilder<TConnection> WithTransport(Func<ITransport> factory) { transport = factory; return this; }
-
-        /// <summary>Starts connecting; callbacks run from <c>FrameTick()</c>.</summary>
-        /// <exception cref="ArgumentException">If the URI or database is missing or malformed.</exception>
-        public TConnection Build()
-        {
-            ITransport t = transport != null
-                ? transport()
-                : new WebSocketTransport(WebSocketTransport.SubscribeUrl(uri, database, compression, confirmed), token, reconnect);
-            var conn = create();
-            var connected = onConnect;
-            var connectFailed = onConnectError;
-            var disconnected = onDisconnect;
-            var reconnected = onReconnect;
-            if (connected != null) conn.onConnect = (id, tok) => connected(conn, id, tok);
-            conn.onConnectError = connectFailed;
-            if (disconnected != null) conn.onDisconnect = e => disconnected(conn, e);
-            if (reconnected != null) conn.onReconnect = (id, tok) => reconnected(conn, id, tok);
-            conn.Start(t);
-            return conn;
         }
     }
 }
