@@ -39,7 +39,7 @@ mod subscription;
 pub mod table;
 mod transport;
 
-pub use builder::{DbConnectionBuilder, ReconnectPolicy};
+pub use builder::DbConnectionBuilder;
 pub use context::{DbConnection, DbContext, ErrorContext, EventContext, ReducerEventContext, SubscriptionEventContext};
 pub use error::{Error, InternalError, Result};
 pub use event::{Event, ReducerEvent, Status};
@@ -47,6 +47,7 @@ pub use spacetime_protocol::Compression;
 pub use spacetime_sats::{i256, u256, ConnectionId, Identity, ScheduleAt, TimeDuration, Timestamp, Uuid};
 pub use subscription::{IntoQueries, SubscriptionBuilder, SubscriptionHandle};
 pub use table::{EventTable, Table, TableWithPrimaryKey};
+pub use transport::{subscribe_url, ReconnectPolicy};
 
 #[doc(hidden)]
 pub mod __codegen {

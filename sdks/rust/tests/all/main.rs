@@ -1,7 +1,8 @@
 //! Integration tests of the SDK, through the generated bindings of the quickstart chat
 //! module (the golden files of `codegen`) and a [`MockServer`] playing the server: cache
 //! reference counts, primary-key updates, callback order, subscriptions, reducer results,
-//! reconnect diffing, disconnects and credentials.
+//! reconnect diffing, disconnects and credentials; and the behaviour vectors every SDK
+//! shares (`protocol/tests/vectors/`).
 //!
 //! The bindings are compiled with warnings denied by codegen's own compile test; here only
 //! the parts a test uses are read, so unused-item lints are silenced.
@@ -15,3 +16,4 @@ mod connection;
 mod credentials;
 mod support;
 mod transport;
+mod vectors;
