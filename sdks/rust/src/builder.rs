@@ -5,7 +5,7 @@ use crate::context::{DbConnection, ErrorContext};
 use crate::error::{Error, Result};
 use crate::mock::MockServer;
 use crate::module::SpacetimeModule;
-use crate::transport::{self, ReconnectPolicy, TransportConfig, TransportLink};
+use crate::transport::{self, ReconnectPolicy, RuntimeHandle, TransportConfig, TransportLink};
 use spacetime_protocol::Compression;
 use spacetime_sats::Identity;
 use std::sync::Arc;
@@ -149,41 +149,5 @@ impl<M: SpacetimeModule> DbConnectionBuilder<M> {
         let mock = MockServer::new(work_tx.clone(), outgoing_rx);
         let imp = DbContextImpl::new(self.callbacks, outgoing_tx, (work_tx, work_rx), link);
         (DbConnection::new(imp), mock)
-    }
-}
-
-/// The runtime the transport runs on: the caller's, or one owned by the connection.
-pub(crate) struct RuntimeHandle {
-    pub(crate) handle: tokio::runtime::Handle,
-    owned: Option<tokio::runtime::Runtime>,
-}
-
-impl RuntimeHandle {
-    fn get() -> Result<Self> {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            return Ok(Self { handle, owned: None });
-        }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("spacetime-sdk-io")
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                Error::Internal(crate::error::InternalError::new("cannot start a tokio runtime").with_cause(e))
-            })?;
-        Ok(Self {
-            handle: runtime.handle().clone(),
-            owned: Some(runtime),
-        })
-    }
-}
-
-impl Drop for RuntimeHandle {
-    fn drop(&mut self) {
-        // The last handle on a connection may be dropped inside async code; a blocking
-        // shutdown there would panic.
-        if let Some(runtime) = self.owned.take() {
-            runtime.shutdown_background();
-        }
     }
 }

@@ -55,8 +55,9 @@ pub mod __codegen {
     //! application's crate; not part of the stable API.
     pub use crate::cache::{ClientCache, Row, TableCache};
     pub use crate::callbacks::CallbackId;
-    pub use crate::connection::{DbContextImpl, TableHandle, UniqueConstraintHandle};
+    pub use crate::connection::DbContextImpl;
     pub use crate::module::{FromDbContextImpl, Reducer, SpacetimeModule};
+    pub use crate::table::{TableHandle, UniqueConstraintHandle};
     pub use crate::*;
     pub use spacetime_sats::bsatn;
 }

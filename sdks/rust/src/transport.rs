@@ -1,7 +1,9 @@
-//! The socket side of a connection: a tokio task that opens the WebSocket
-//! (`v2.bsatn.spacetimedb`), sends queued client messages, decodes server frames, keeps the
-//! connection alive with pings, and, when allowed, re-opens a dropped connection with
-//! backoff. It reports everything to the connection as [`Work`].
+//! The socket side of a connection: the subscribe URL ([`subscribe_url`]), the reconnect
+//! backoff ([`ReconnectPolicy`]), and a tokio task (on the caller's runtime or one the
+//! connection owns, [`RuntimeHandle`]) that opens the WebSocket (`v2.bsatn.spacetimedb`),
+//! sends queued client messages, decodes server frames, keeps the connection alive with
+//! pings, and, when allowed, re-opens a dropped connection with backoff. It reports
+//! everything to the connection as [`Work`].
 
 use crate::error::{Error, InternalError};
 use futures_util::{SinkExt, StreamExt};
@@ -366,6 +368,41 @@ pub(crate) async fn run(
         tokio::select! {
             _ = tokio::time::sleep(policy.delay(failures)) => {}
             _ = link.notify.notified() => {}
+        }
+    }
+}
+
+/// The runtime the transport runs on: the caller's, or one owned by the connection.
+pub(crate) struct RuntimeHandle {
+    pub(crate) handle: tokio::runtime::Handle,
+    owned: Option<tokio::runtime::Runtime>,
+}
+
+impl RuntimeHandle {
+    /// The current tokio runtime, or a new one-thread runtime owned by the handle.
+    pub(crate) fn get() -> Result<Self, Error> {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            return Ok(Self { handle, owned: None });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("spacetime-sdk-io")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(InternalError::new("cannot start a tokio runtime").with_cause(e)))?;
+        Ok(Self {
+            handle: runtime.handle().clone(),
+            owned: Some(runtime),
+        })
+    }
+}
+
+impl Drop for RuntimeHandle {
+    fn drop(&mut self) {
+        // The last handle on a connection may be dropped inside async code; a blocking
+        // shutdown there would panic.
+        if let Some(runtime) = self.owned.take() {
+            runtime.shutdown_background();
         }
     }
 }
