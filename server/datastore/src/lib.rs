@@ -25,6 +25,7 @@
 //! whose columns changed.
 //!
 //! **Architecture invariant:** knows nothing of wasmtime, HTTP, JSON or SQL text.
+#![deny(missing_docs)]
 
 mod builder;
 mod datastore;
