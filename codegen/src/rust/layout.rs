@@ -35,6 +35,19 @@ fn indent(level: usize) -> String {
     INDENT.repeat(level)
 }
 
+/// `{open}` at `level`, then each item on a line of its own one level deeper and followed
+/// by a comma, then `{close}` at `level`.
+fn vertical(level: usize, open: &str, items: &[String], close: &str) -> String {
+    let pad = indent(level);
+    let inner = indent(level + 1);
+    let mut out = format!("{pad}{open}\n");
+    for item in items {
+        out.push_str(&format!("{inner}{item},\n"));
+    }
+    out.push_str(&format!("{pad}{close}"));
+    out
+}
+
 /// `{head} { a, b }{tail}` on one line at `level` if the fields fit in `width` (one of the
 /// struct widths above) and the line fits, else one field per line; just `{head}{tail}`
 /// without fields.
@@ -48,13 +61,7 @@ pub(super) fn braced(level: usize, head: &str, fields: &[String], tail: &str, wi
     if inline.len() <= width && line.len() <= MAX_WIDTH {
         return line;
     }
-    let inner = indent(level + 1);
-    let mut out = format!("{pad}{head} {{\n");
-    for f in fields {
-        out.push_str(&format!("{inner}{f},\n"));
-    }
-    out.push_str(&format!("{pad}}}{tail}"));
-    out
+    vertical(level, &format!("{head} {{"), fields, &format!("}}{tail}"))
 }
 
 /// A function signature at `level`: `{head}(params){ret}{end}` on one line if it fits,
@@ -66,13 +73,7 @@ pub(super) fn signature(level: usize, head: &str, params: &[String], ret: &str, 
     if line.len() + 2 <= MAX_WIDTH {
         return format!("{line}{end}");
     }
-    let inner = indent(level + 1);
-    let mut out = format!("{pad}{head}(\n");
-    for p in params {
-        out.push_str(&format!("{inner}{p},\n"));
-    }
-    out.push_str(&format!("{pad}){ret}{end}"));
-    out
+    vertical(level, &format!("{head}("), params, &format!("){ret}{end}"))
 }
 
 /// A call statement at `level` whose last argument is the closure `|{param}| {body}`: on
@@ -94,12 +95,8 @@ pub(super) fn call_with_closure(level: usize, callee: &str, args: &[String], par
     if head.len() <= FN_CALL_WIDTH && first.len() <= MAX_WIDTH {
         return format!("{first}\n{inner}{body}\n{pad}}});");
     }
-    let mut out = format!("{pad}{callee}(\n");
-    for a in args.iter().chain([&closure]) {
-        out.push_str(&format!("{inner}{a},\n"));
-    }
-    out.push_str(&format!("{pad});"));
-    out
+    let all: Vec<String> = args.iter().cloned().chain([closure]).collect();
+    vertical(level, &format!("{callee}("), &all, ");")
 }
 
 /// A call `{head}(args){tail}` at `level`: on one line if it fits (several arguments also
@@ -111,13 +108,7 @@ pub(super) fn call(level: usize, head: &str, args: &[String], tail: &str) -> Str
     if line.len() <= MAX_WIDTH && (args.len() == 1 || inline.len() <= FN_CALL_WIDTH) {
         return line;
     }
-    let inner = indent(level + 1);
-    let mut out = format!("{pad}{head}(\n");
-    for a in args {
-        out.push_str(&format!("{inner}{a},\n"));
-    }
-    out.push_str(&format!("{pad}){tail}"));
-    out
+    vertical(level, &format!("{head}("), args, &format!("){tail}"))
 }
 
 /// `let {binding} = {receiver}{method}({arg});` at `level`: on one line if it fits, else

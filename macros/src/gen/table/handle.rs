@@ -10,36 +10,38 @@ use crate::model::Table;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
+use syn::Ident;
 
-/// The accessor traits, spanned at the accessor name so that a clash with another table's
-/// accessor points there.
+/// The accessor traits: `{accessor}` on `Local` for the table handle, `{table}__view` on
+/// `LocalReadOnly` for the read-only one.
 pub(super) fn accessor_traits(t: &Table<'_>, names: &Names) -> TokenStream {
     let p = private();
-    let vis = t.vis;
-    let accessor = &t.accessor;
-    let Names {
-        handle, view_handle, ..
-    } = names;
+    let span = t.accessor.span();
     let view_trait = format_ident!("{}__view", t.table_name);
+    let read_write = accessor_trait(t, &t.accessor, quote_spanned!(span=> #p::Local), &names.handle);
+    let read_only = accessor_trait(
+        t,
+        &view_trait,
+        quote_spanned!(span=> #p::LocalReadOnly),
+        &names.view_handle,
+    );
+    quote!(#read_write #read_only)
+}
+
+/// The trait `name` whose method `{accessor}` returns `&handle`, implemented for
+/// `receiver`; spanned at the accessor name, so that a clash with another table's accessor
+/// points there.
+fn accessor_trait(t: &Table<'_>, name: &Ident, receiver: TokenStream, handle: &Ident) -> TokenStream {
+    let (vis, accessor) = (t.vis, &t.accessor);
     quote_spanned! {accessor.span()=>
         #[allow(non_camel_case_types, dead_code)]
-        #vis trait #accessor {
+        #vis trait #name {
             #[allow(non_camel_case_types, dead_code)]
             fn #accessor(&self) -> &#handle;
         }
-        impl #accessor for #p::Local {
+        impl #name for #receiver {
             fn #accessor(&self) -> &#handle {
                 &#handle {}
-            }
-        }
-        #[allow(non_camel_case_types, dead_code)]
-        #vis trait #view_trait {
-            #[allow(non_camel_case_types, dead_code)]
-            fn #accessor(&self) -> &#view_handle;
-        }
-        impl #view_trait for #p::LocalReadOnly {
-            fn #accessor(&self) -> &#view_handle {
-                &#view_handle {}
             }
         }
     }

@@ -98,23 +98,15 @@ pub(super) struct Update {
 }
 
 pub(super) fn update(u: Update) -> Result<SqlStmt, SqlError> {
-    let Update {
-        table,
-        assignments,
-        from,
-        selection,
-        returning,
-        or,
-        limit,
-    } = u;
-    if from.is_some() || returning.is_some() || or.is_some() || limit.is_some() {
+    if u.from.is_some() || u.returning.is_some() || u.or.is_some() || u.limit.is_some() {
         return Err(SqlError::unsupported(
             "UPDATE with FROM, RETURNING, OR or LIMIT",
             "write `UPDATE t SET c = <literal> [WHERE …]`",
         ));
     }
-    let table = single_table(table, "UPDATE")?;
-    let assignments = assignments
+    let table = single_table(u.table, "UPDATE")?;
+    let assignments = u
+        .assignments
         .into_iter()
         .map(|a| {
             let target = match a.target {
@@ -130,7 +122,7 @@ pub(super) fn update(u: Update) -> Result<SqlStmt, SqlError> {
             Ok((target, value))
         })
         .collect::<Result<_, _>>()?;
-    let filter = selection.map(|e| expr(&e)).transpose()?;
+    let filter = u.selection.map(|e| expr(&e)).transpose()?;
     Ok(SqlStmt::Update {
         table,
         assignments,
