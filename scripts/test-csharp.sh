@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The C# checks that cargo does not run: compiles the SDK (sdks/csharp) with Mono's mcs,
-# warnings as errors; compiles and runs its unit tests on mono (the runner's last line is
-# "N passed, N failed"); then generates the all-features and quickstart-chat bindings with
-# `spacetime generate --lang csharp` and compiles them against the SDK, warnings as errors,
-# and compiles the console chat client. Exits non-zero on any failure.
+# warnings as errors; compiles and runs its unit tests on mono (among them the shared BSATN,
+# message and behaviour vectors; the runner's last line is "N passed, N failed"); then
+# generates the all-features and quickstart-chat bindings with `spacetime generate --lang
+# csharp` and compiles them against the SDK, warnings as errors, and compiles the console
+# chat client. Exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python checks that cargo does not run: pytest over sdks/python/tests (shared BSATN
-# and message vectors, cache semantics, the connection against a loopback WebSocket
+# and message vectors, the shared behaviour vectors protocol/tests/vectors/{reconnect,
+# subscribe_url,cache}.json, cache semantics, the connection against a loopback WebSocket
 # server), then `mypy --strict` on the SDK, on freshly generated all-features,
 # quickstart-chat and nested-options bindings (`spacetime generate --lang python`, public
 # and with private items; the nested options also round-trip) and on the Python chat

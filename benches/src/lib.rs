@@ -1,6 +1,7 @@
 //! Shared set-up for the benchmarks: build and load the bench module
 //! (`tests/modules/bench`), create its tables in a fresh datastore, and call its
 //! reducers in process, exactly as the server's database actor does.
+#![deny(missing_docs)]
 
 #[path = "../../tests/src/modules.rs"]
 #[allow(dead_code)]

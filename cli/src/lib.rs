@@ -7,6 +7,7 @@
 //! - Every verb but `start` talks to a server over HTTP through [`api`]; `start` runs the
 //!   `spacetime-server` library in this process.
 //! - [`render`] draws SQL results as the psql-style tables upstream's CLI prints.
+#![deny(missing_docs)]
 
 pub mod api;
 pub mod config;

@@ -11,7 +11,11 @@
 //! resolves and errors do not cascade.
 //!
 //! User documentation lives at the `#[doc(inline)]` re-exports in the `spacetimedb`
-//! (bindings) crate; this crate documents only its internals.
+//! (bindings) crate; this crate documents only its internals. Rustdoc would append an entry
+//! point's own doc comment to the re-export's, so each entry point carries
+//! `#[allow(missing_docs)]` instead; the crate-level `deny` makes every new public item
+//! either documented or exempted on purpose.
+#![deny(missing_docs)]
 
 mod attr;
 mod check;

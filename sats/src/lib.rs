@@ -15,6 +15,8 @@
 //!   [`Timestamp`], [`TimeDuration`], [`ScheduleAt`] and [`Uuid`].
 //! - [`def`] is the module definition: the raw wire form (`RawModuleDef`) and the
 //!   validated model every other layer uses.
+//! - [`errno`] is the module ABI's table of error codes ([`Errno`]), shared by the host,
+//!   the datastore and the module bindings.
 //!
 //! **Architecture invariant:** this crate depends on no other crate of the project.
 #![deny(missing_docs)]
@@ -23,6 +25,7 @@ pub mod algebraic_type;
 pub mod algebraic_value;
 pub mod bsatn;
 pub mod def;
+pub mod errno;
 pub mod ids;
 #[cfg(feature = "json")]
 pub mod json;
@@ -33,6 +36,7 @@ pub use algebraic_type::{
     AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SumType, SumTypeVariant,
 };
 pub use algebraic_value::{AlgebraicValue, ArrayValue, ProductValue, SumValue, F32, F64};
+pub use errno::Errno;
 pub use ethnum::{i256, u256};
 pub use ids::{ColId, IndexId, ReducerId, SequenceId, TableId};
 pub use special::{ConnectionId, Identity, ScheduleAt, TimeDuration, Timestamp, Uuid};

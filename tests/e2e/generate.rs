@@ -1,8 +1,9 @@
 //! `spacetime generate --lang rust`: the chat module's bindings, generated from the built
-//! `.wasm` (ours and upstream's build) and from a JSON definition, equal codegen's golden
-//! files; generated files of an earlier run that this run does not produce are deleted
+//! `.wasm` (ours and upstream's build), from a JSON definition and from the module's
+//! crate, equal the Rust chat client's committed bindings (codegen's golden copy of that
+//! output); generated files of an earlier run that this run does not produce are deleted
 //! (recognised by each language's own header comment), the user's own files are kept.
-//! (Each chat client's committed bindings are checked next to its chat test.)
+//! (Each chat client's committed bindings are also checked next to its chat test.)
 
 use spacetime_testing::cli::Output;
 use spacetime_testing::modules::{build_module, repo_root, QUICKSTART_CHAT};
@@ -39,7 +40,7 @@ fn read_dir(dir: &Path) -> BTreeMap<String, String> {
 
 #[track_caller]
 fn assert_golden(out_dir: &Path) {
-    let golden = read_dir(&repo_root().join("codegen/tests/golden/rust/quickstart-chat"));
+    let golden = read_dir(&repo_root().join("examples/quickstart-chat/client-rust/src/module_bindings"));
     let generated = read_dir(out_dir);
     assert_eq!(generated.keys().collect::<Vec<_>>(), golden.keys().collect::<Vec<_>>());
     for (name, text) in &golden {

@@ -57,6 +57,9 @@ pub(super) struct Property {
     pub read: String,
     pub write: String,
     pub default: Option<String>,
+    /// Whether the module's type is an option, which C# holds as `null` for none; the
+    /// property's docs say so.
+    pub nullable: bool,
 }
 
 fn properties(
@@ -77,6 +80,7 @@ fn properties(
                 read: spell.read(t, "r").map_err(&fail)?,
                 write: spell.write(t, &name, "w").map_err(&fail)?,
                 default: spell.default_value(t).map_err(&fail)?,
+                nullable: matches!(t, TypeUse::Option(_)),
                 name,
             })
         })

@@ -10,6 +10,7 @@
 //! This file decides every name and type spelling; the templates in
 //! `codegen/templates/rust/` only lay them out.
 
+mod layout;
 mod names;
 mod views;
 

@@ -1,5 +1,6 @@
 //! The view structs the Rust templates render: every name cased, every type spelled.
 
+use super::layout::{self, STRUCT_LIT_WIDTH, STRUCT_VARIANT_WIDTH};
 use super::names::{module, pascal, rust_type, snake, type_name};
 use super::HEADER;
 use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel};
@@ -31,6 +32,8 @@ pub(super) struct TypeFile {
     pub is_struct: bool,
     pub fields: Vec<Field>,
     pub variants: Vec<Variant>,
+    /// The statement that reads a sum type's tag, laid out.
+    pub decode_tag: String,
 }
 
 impl TypeFile {
@@ -69,8 +72,15 @@ impl TypeFile {
             (false, true) => "Clone, PartialEq, Debug",
         };
         let source_name = ty.source_name();
+        let decode_tag = layout::call(
+            2,
+            "let tag = __sdk::bsatn::decode_tag",
+            &["input".into(), format!("\"{name}\""), variants.len().to_string()],
+            "?;",
+        );
         Self {
             header: HEADER,
+            decode_tag,
             module: module(&name, "type"),
             name,
             source_name,
@@ -84,14 +94,17 @@ impl TypeFile {
 
 /// A unique column of a table: `find` by it.
 pub(super) struct Unique {
-    /// The accessor method on the table handle.
-    pub method: String,
     /// The handle type.
     pub handle: String,
     /// The wire column name (for docs) and the index name in the cache.
     pub column: String,
-    pub field: String,
     pub ty: String,
+    /// The signature of the table handle's method that returns this handle, laid out.
+    pub accessor: String,
+    /// The signature of `find`, laid out.
+    pub find: String,
+    /// The statement that registers the unique index in the cache, laid out.
+    pub register: String,
 }
 
 #[derive(Template)]
@@ -109,8 +122,14 @@ pub(super) struct TableFile {
     pub update_id: String,
     pub is_event: bool,
     pub primary_key: Option<String>,
+    /// The signatures of `ctx.db.<table>()`, declared and defined, laid out.
+    pub access_decl: String,
+    pub access_def: String,
+    /// The statement that registers the table in the cache, laid out.
+    pub register: String,
+    /// The statement that sets the primary key in the cache, laid out.
+    pub register_primary_key: Option<String>,
     pub uniques: Vec<Unique>,
-    pub has_constraints: bool,
 }
 
 impl TableFile {
@@ -122,12 +141,35 @@ impl TableFile {
             .iter()
             .map(|&i| {
                 let c = &table.columns[i];
+                let field = snake(&c.field_name);
+                let ty = rust_type(m, &c.ty, "super::");
+                let method = snake(&c.accessor_name);
+                let handle = format!("{stem}{}Unique", pascal(&c.accessor_name));
                 Unique {
-                    method: snake(&c.accessor_name),
-                    handle: format!("{stem}{}Unique", pascal(&c.accessor_name)),
+                    accessor: layout::signature(
+                        1,
+                        &format!("pub fn {method}"),
+                        &["&self".into()],
+                        &format!(" -> {handle}<'ctx>"),
+                        " {",
+                    ),
+                    handle,
                     column: c.field_name.clone(),
-                    field: snake(&c.field_name),
-                    ty: rust_type(m, &c.ty, "super::"),
+                    find: layout::signature(
+                        1,
+                        "pub fn find",
+                        &["&self".into(), format!("col_val: &{ty}")],
+                        &format!(" -> Option<{row}>"),
+                        " {",
+                    ),
+                    register: layout::call_with_closure(
+                        1,
+                        "table.add_unique_index",
+                        &[format!("\"{}\"", c.field_name)],
+                        &format!("row: &{row}"),
+                        &format!("&row.{field}"),
+                    ),
+                    ty,
                 }
             })
             .collect();
@@ -135,20 +177,49 @@ impl TableFile {
             .primary_key
             .filter(|_| !table.is_event)
             .map(|i| snake(&table.columns[i].field_name));
+        let register_primary_key = primary_key.as_ref().map(|pk| {
+            layout::call_with_closure(
+                1,
+                "table.set_primary_key",
+                &[],
+                &format!("row: &{row}"),
+                &format!("&row.{pk}"),
+            )
+        });
+        let wire = format!("\"{}\"", table.wire_name);
+        let register = match (table.is_event, primary_key.is_some() || !uniques.is_empty()) {
+            (true, _) => layout::call(1, &format!("cache.register_event_table::<{row}>"), &[wire], ";"),
+            (false, true) => layout::let_method_call(1, "table", "cache", &format!(".register_table::<{row}>"), &wire),
+            (false, false) => layout::call(1, &format!("cache.register_table::<{row}>"), &[wire], ";"),
+        };
+        let method = snake(&table.accessor_name);
+        let handle = format!("{stem}TableHandle");
+        let access = |end| {
+            layout::signature(
+                1,
+                &format!("fn {method}"),
+                &["&self".into()],
+                &format!(" -> {handle}<'_>"),
+                end,
+            )
+        };
         Self {
+            access_decl: access(";"),
+            access_def: access(" {"),
+            register,
             header: HEADER,
             module: module(&table.accessor_name, "table"),
             wire_name: table.wire_name.clone(),
-            method: snake(&table.accessor_name),
+            method,
             row,
-            handle: format!("{stem}TableHandle"),
+            handle,
             access_trait: format!("{stem}TableAccess"),
             insert_id: format!("{stem}InsertCallbackId"),
             delete_id: format!("{stem}DeleteCallbackId"),
             update_id: format!("{stem}UpdateCallbackId"),
             is_event: table.is_event,
-            has_constraints: primary_key.is_some() || !uniques.is_empty(),
             primary_key,
+            register_primary_key,
             uniques,
         }
     }
@@ -175,11 +246,21 @@ pub(super) struct ReducerFile {
     pub wire_name: String,
     pub method: String,
     pub trait_name: String,
-    pub variant: String,
-    pub params: Vec<Field>,
     /// Clippy warns on more than seven arguments; a reducer's arity is the module's choice.
     pub many_params: bool,
+    /// The signatures of the call method and of its `_then` form, laid out, each as a
+    /// declaration (`;`) and as a definition (` {`).
+    pub call_decl: String,
+    pub call_def: String,
+    pub then_decl: String,
+    pub then_def: String,
+    /// The statement that builds the `Reducer` value from the parameters, laid out.
+    pub build: String,
 }
+
+/// The type of the callback of a reducer's `_then` method.
+const THEN_CALLBACK: &str =
+    "callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static";
 
 impl ReducerFile {
     pub fn new(m: &Module, reducer: &ReducerModel) -> Self {
@@ -191,29 +272,48 @@ impl ReducerFile {
                 ty: rust_type(m, t, "super::"),
             })
             .collect();
+        let method = snake(&reducer.accessor_name);
+        let variant = pascal(&reducer.accessor_name);
+        let mut call_params = vec!["&self".to_owned()];
+        call_params.extend(params.iter().map(|p| format!("{}: {}", p.name, p.ty)));
+        let mut then_params = call_params.clone();
+        then_params.push(THEN_CALLBACK.into());
+        let ret = " -> __sdk::Result<()>";
+        let call = |end| layout::signature(1, &format!("fn {method}"), &call_params, ret, end);
+        let then = |end| layout::signature(1, &format!("fn {method}_then"), &then_params, ret, end);
+        let names: Vec<String> = params.iter().map(|p| p.name.clone()).collect();
         Self {
             header: HEADER,
             module: module(&reducer.accessor_name, "reducer"),
             wire_name: reducer.wire_name.clone(),
-            method: snake(&reducer.accessor_name),
-            trait_name: format!("{}Reducer", pascal(&reducer.accessor_name)),
-            variant: pascal(&reducer.accessor_name),
+            trait_name: format!("{variant}Reducer"),
             many_params: params.len() + 1 > 7,
-            params,
+            call_decl: call(";"),
+            call_def: call(" {"),
+            then_decl: then(";"),
+            then_def: then(" {"),
+            build: layout::braced(
+                2,
+                &format!("let reducer = super::Reducer::{variant}"),
+                &names,
+                ";",
+                STRUCT_LIT_WIDTH,
+            ),
+            method,
         }
     }
-}
-
-/// A `pub use` line of `mod.rs`.
-pub(super) struct Export {
-    pub module: String,
-    pub names: String,
 }
 
 /// A variant of the `Reducer` enum.
 pub(super) struct ReducerVariant {
     pub name: String,
     pub wire_name: String,
+    /// The variant's arm in `reducer_name`, laid out.
+    pub name_arm: String,
+    /// The variant's declaration, laid out.
+    pub declaration: String,
+    /// The `args_bsatn` match pattern binding its fields, laid out; `None` without fields.
+    pub pattern: Option<String>,
     pub fields: Vec<Field>,
 }
 
@@ -222,66 +322,70 @@ pub(super) struct ReducerVariant {
 pub(super) struct ModFile {
     pub header: &'static str,
     pub modules: Vec<String>,
-    pub exports: Vec<Export>,
+    /// The `pub use` statements, laid out.
+    pub exports: Vec<String>,
     pub reducers: Vec<ReducerVariant>,
     /// The modules of the tables, for `register_tables`.
     pub table_modules: Vec<String>,
-    pub table_names: Vec<String>,
+    /// The `ALL_TABLE_NAMES` constant, laid out.
+    pub table_names: String,
 }
 
 impl ModFile {
     pub fn new(m: &Module) -> Self {
-        let mut exports = Vec::new();
+        // (module, names it re-exports), one per generated file but this one.
+        let mut exports: Vec<(String, Vec<String>)> = Vec::new();
         for table in &m.tables {
             let view = TableFile::new(m, table);
-            exports.push(Export {
-                names: view.exports().join(", "),
-                module: view.module,
-            });
+            exports.push((view.module.clone(), view.exports()));
         }
         for ty in &m.types {
             let view = TypeFile::new(m, ty);
-            exports.push(Export {
-                names: view.name,
-                module: view.module,
-            });
+            exports.push((view.module, vec![view.name]));
         }
         for reducer in &m.reducers {
             let view = ReducerFile::new(m, reducer);
-            exports.push(Export {
-                names: view.trait_name,
-                module: view.module,
-            });
+            exports.push((view.module, vec![view.trait_name]));
         }
-        exports.sort_by(|a, b| a.module.cmp(&b.module));
-        for e in &mut exports {
-            if e.names.contains(',') {
-                e.names = format!("{{{}}}", e.names);
-            }
-        }
+        exports.sort_by(|a, b| a.0.cmp(&b.0));
         let reducers = m
             .reducers
             .iter()
-            .map(|r| ReducerVariant {
-                name: pascal(&r.accessor_name),
-                wire_name: r.wire_name.clone(),
-                fields: r
+            .map(|r| {
+                let name = pascal(&r.accessor_name);
+                let fields: Vec<Field> = r
                     .params
                     .iter()
                     .map(|(n, t)| Field {
                         name: snake(n),
                         ty: rust_type(m, t, ""),
                     })
-                    .collect(),
+                    .collect();
+                let declarations: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect();
+                let names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+                let wildcard = if names.is_empty() { "" } else { " { .. }" };
+                ReducerVariant {
+                    name_arm: layout::match_arm(3, &format!("Self::{name}{wildcard}"), &format!("\"{}\"", r.wire_name)),
+                    declaration: layout::braced(1, &name, &declarations, ",", STRUCT_VARIANT_WIDTH),
+                    pattern: (!names.is_empty())
+                        .then(|| layout::braced(3, &format!("Self::{name}"), &names, " => {", STRUCT_LIT_WIDTH)),
+                    name,
+                    wire_name: r.wire_name.clone(),
+                    fields,
+                }
             })
             .collect();
+        let table_names: Vec<String> = m.tables.iter().map(|t| format!("\"{}\"", t.wire_name)).collect();
         Self {
             header: HEADER,
-            modules: exports.iter().map(|e| e.module.clone()).collect(),
-            exports,
+            modules: exports.iter().map(|(module, _)| module.clone()).collect(),
+            exports: exports
+                .iter()
+                .map(|(module, names)| layout::pub_use(module, names))
+                .collect(),
             reducers,
             table_modules: m.tables.iter().map(|t| module(&t.accessor_name, "table")).collect(),
-            table_names: m.tables.iter().map(|t| t.wire_name.clone()).collect(),
+            table_names: layout::array_statement(1, "const ALL_TABLE_NAMES: &'static [&'static str] =", &table_names),
         }
     }
 }

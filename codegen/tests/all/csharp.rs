@@ -1,6 +1,7 @@
-//! C# output: golden files for both example modules (`codegen/tests/golden/csharp/<module>/`,
-//! rewritten with `UPDATE_GOLDEN=1`), a compile check of the generated code together with
-//! `sdks/csharp` by Mono's `mcs` with warnings as errors, and the C#-specific errors.
+//! C# output: golden files for both example modules (the chat client's committed bindings,
+//! and `codegen/tests/golden/csharp/all-features/`, rewritten with `UPDATE_GOLDEN=1`), a
+//! compile check of the generated code together with `sdks/csharp` by Mono's `mcs` with
+//! warnings as errors, and the C#-specific errors.
 
 use super::{assert_golden, codegen_dir, module_def, scratch_dir, MODULES};
 use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile};
@@ -64,6 +65,34 @@ fn chat_bindings_have_the_expected_files_and_names() {
         "{}",
         set_name.contents
     );
+}
+
+/// Properties of option type hold `null` for none, and their docs say so; the others' do not.
+#[test]
+fn docs_say_which_properties_may_be_null() {
+    let files = csharp_files("quickstart-chat", &Options::default());
+    let user = files.iter().find(|f| f.path == "Types/User.g.cs").expect("user type");
+    assert!(
+        user.contents
+            .contains("/// <summary>The field <c>name</c>. May be null.</summary>\n        public string Name"),
+        "{}",
+        user.contents
+    );
+    assert!(
+        user.contents.contains(
+            "/// <summary>The field <c>identity</c>.</summary>\n        public SpacetimeDB.Identity Identity"
+        ),
+        "{}",
+        user.contents
+    );
+    let files = csharp_files("all-features", &Options::default());
+    let every = files
+        .iter()
+        .find(|f| f.path == "Types/EveryType.g.cs")
+        .expect("every type");
+    let nullable = every.contents.matches("May be null.").count();
+    let options = every.contents.matches("ReadOption").count();
+    assert!(nullable >= 1 && nullable == options, "{}", every.contents);
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! The Rust output for each example module must equal the files under
-//! `codegen/tests/golden/rust/<module>/` exactly.
+//! The Rust output for each example module must equal its golden copy exactly (the chat
+//! client's committed bindings, `codegen/tests/golden/rust/all-features/`; see
+//! [`assert_golden`]).
 
 use super::{assert_golden, rust_files, MODULES};
 use spacetime_codegen::Options;

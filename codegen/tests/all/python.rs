@@ -1,6 +1,6 @@
-//! The Python output for each example module must equal the files under
-//! `codegen/tests/golden/python/<module>/` exactly (`UPDATE_GOLDEN=1` rewrites them), and
-//! has the shape the SDK expects. A Python-only module with options of options has its
+//! The Python output for each example module must equal its golden copy exactly (the chat
+//! client's committed bindings, and `codegen/tests/golden/python/all-features/`, which
+//! `UPDATE_GOLDEN=1` rewrites), and has the shape the SDK expects. A Python-only module with options of options has its
 //! own definition and golden files there. `scripts/test-python.sh` type-checks all of it
 //! with `mypy --strict` against `sdks/python`.
 
@@ -140,6 +140,33 @@ fn every_type_maps_to_python_types() {
         roll.contains("async def roll(self) -> _sdk.ReducerEvent[RollArgs]:")
             && roll.contains("call_reducer(\"roll_die\""),
         "{roll}"
+    );
+}
+
+/// A file imports `TYPE_CHECKING` and opens an `if TYPE_CHECKING:` block only when it has
+/// annotation-only imports to put there; an empty block would need a bare `pass`.
+#[test]
+fn type_checking_blocks_only_with_imports() {
+    for &module in MODULES.iter().chain([&NESTED_OPTIONS]) {
+        for f in python_files(module, &Options { include_private: true }) {
+            let text = &f.contents;
+            assert!(
+                !text.contains("    pass\n"),
+                "{module}/{}: an empty block:\n{text}",
+                f.path
+            );
+            let imports = text.contains("from typing import TYPE_CHECKING");
+            let block = text.contains("\nif TYPE_CHECKING:\n    from .");
+            assert_eq!(imports, block, "{module}/{}:\n{text}", f.path);
+        }
+    }
+    let files = python_files("quickstart-chat", &Options::default());
+    let user = file(&files, "user_type.py");
+    assert!(!user.contains("TYPE_CHECKING"), "{user}");
+    let table = file(&files, "user_table.py");
+    assert!(
+        table.contains("if TYPE_CHECKING:\n    from . import EventContext\n"),
+        "{table}"
     );
 }
 

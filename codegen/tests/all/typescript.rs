@@ -1,6 +1,7 @@
-//! The TypeScript output for each example module must equal the files under
-//! `codegen/tests/golden/typescript/<module>/` exactly (`UPDATE_GOLDEN=1` rewrites them),
-//! and has the accessors the module's indexes call for. `scripts/test-typescript.sh` checks
+//! The TypeScript output for each example module must equal its golden copies exactly (the
+//! Node and web chat clients' committed bindings, and
+//! `codegen/tests/golden/typescript/all-features/`, which `UPDATE_GOLDEN=1` rewrites), and
+//! has the accessors the module's indexes call for. `scripts/test-typescript.sh` checks
 //! the same output with `tsc --strict`.
 
 use super::{assert_golden, module_def, MODULES};

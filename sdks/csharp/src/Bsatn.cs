@@ -210,7 +210,13 @@ namespace SpacetimeDB
         /// <summary>A <c>bool</c>.</summary>
         public void WriteBool(bool v) { WriteU8(v ? (byte)1 : (byte)0); }
         /// <summary>A <c>u8</c>.</summary>
-        public void WriteU8(byte v) { buffer[Grow(1)] = v; }
+        public void WriteU8(byte v)
+        {
+            // Grow first: `buffer[Grow(1)] = v` would read the array before Grow replaces it
+            // and write into the old one (or past its end) whenever the buffer was full.
+            int i = Grow(1);
+            buffer[i] = v;
+        }
         /// <summary>An <c>i8</c>.</summary>
         public void WriteI8(sbyte v) { WriteU8(unchecked((byte)v)); }
         /// <summary>A <c>u16</c>.</summary>

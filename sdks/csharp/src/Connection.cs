@@ -18,29 +18,7 @@ using SpacetimeDB.ClientApi;
 
 namespace SpacetimeDB
 {
-    /// <summary>A table handle as the connection sees it.</summary>
-    internal interface IRemoteTableHandle
-    {
-        string RemoteTableName { get; }
-        ITableCache NewCache();
-        void Invoke(ITableDiff diff, Event ev);
-    }
-
-    internal enum SubStatus { Pending, Sent, Applied, Ended, Errored }
-
-    /// <summary>One query set, shared by its handle and the connection.</summary>
-    internal sealed class SubState
-    {
-        public uint Id;
-        public List<string> Queries;
-        public SubStatus Status = SubStatus.Pending;
-        public bool UnsubscribeCalled;
-        public Action OnApplied;
-        public Action<Exception> OnError;
-        public Action OnEnded;
-    }
-
-    /// <summary>The engine under a generated DbConnection: socket, cache, requests and callbacks.</summary>
+    /// <summary>The engine under a generated DbConnection: cache, requests and callbacks (the transport owns the socket).</summary>
     public abstract class DbConnectionBase : ITransportSink
     {
         enum Lifecycle { Connecting, Connected, Reconnecting, Ended }

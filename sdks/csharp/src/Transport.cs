@@ -15,21 +15,30 @@ using SpacetimeDB.ClientApi;
 
 namespace SpacetimeDB
 {
-    /// <summary>When and how often to re-open a dropped connection.</summary>
+    /// <summary>
+    /// When and how often to re-open a dropped connection: after <c>n</c> failed attempts in a
+    /// row the next one waits <c>InitialDelay * 2^n</c>, at most <c>MaxDelay</c> (so the first
+    /// attempt after a drop waits <c>InitialDelay</c>). The defaults are every SDK's: 500 ms
+    /// doubling up to 30 s, retrying forever.
+    /// </summary>
     public sealed class ReconnectPolicy
     {
         /// <summary>The wait before the first attempt; it doubles after each failed one.</summary>
-        public TimeSpan InitialDelay = TimeSpan.FromMilliseconds(100);
+        public TimeSpan InitialDelay = TimeSpan.FromMilliseconds(500);
         /// <summary>The longest wait between attempts.</summary>
-        public TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
-        /// <summary>How many attempts in a row before giving up; null tries forever.</summary>
+        public TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
+        /// <summary>Give up (and run <c>OnDisconnect</c> with the error) after this many failed attempts in a row; null tries forever.</summary>
         public int? MaxAttempts;
 
-        /// <summary>The wait before the attempt that follows <paramref name="failures"/> failed ones.</summary>
-        public TimeSpan Delay(int failures)
+        /// <summary>The wait before the next attempt, after <paramref name="failures"/> failed ones in a row (a negative count counts as none).</summary>
+        public TimeSpan Delay(long failures)
         {
-            double ms = InitialDelay.TotalMilliseconds * Math.Pow(2, Math.Min(failures, 30));
-            return TimeSpan.FromMilliseconds(Math.Min(ms, MaxDelay.TotalMilliseconds));
+            long delay = Math.Max(InitialDelay.Ticks, 0);
+            long max = Math.Max(MaxDelay.Ticks, 0);
+            // Doubling stops at the cap, so a huge failure count takes a few steps and never overflows.
+            for (long i = 0; i < failures && delay > 0 && delay < max; i++)
+                delay = delay > max / 2 ? max : delay * 2;
+            return TimeSpan.FromTicks(Math.Min(delay, max));
         }
     }
 
@@ -71,15 +80,20 @@ namespace SpacetimeDB
         volatile ClientWebSocket open;
         Task run = Task.FromResult(0);
 
-        public WebSocketTransport(Uri url, string token, ReconnectPolicy reconnect)
+        public WebSocketTransport(string url, string token, ReconnectPolicy reconnect)
         {
-            this.url = url;
+            this.url = new Uri(url);
             this.token = token;
             this.reconnect = reconnect;
         }
 
-        /// <summary>The subscribe URL for a server base URI and database.</summary>
-        public static Uri SubscribeUrl(string baseUri, string database, Compression compression, bool? confirmed)
+        /// <summary>
+        /// The subscribe URL for a server base URI and database: http and a bare host:port become
+        /// ws, https becomes wss; a path prefix on the URI is kept (without its trailing slash) and
+        /// the database is percent-encoded as UTF-8, every byte but <c>A-Z a-z 0-9 - _ .</c>.
+        /// </summary>
+        /// <exception cref="ArgumentException">For a missing URI or database, an unsupported scheme, or a URI with a query string.</exception>
+        public static string SubscribeUrl(string baseUri, string database, Compression compression, bool? confirmed)
         {
             if (string.IsNullOrEmpty(baseUri)) throw new ArgumentException("no server URI: call WithUri(\"http://localhost:3000\")");
             if (string.IsNullOrEmpty(database)) throw new ArgumentException("no database: call WithDatabaseName(name or identity)");
@@ -96,9 +110,18 @@ namespace SpacetimeDB
             if (!string.IsNullOrEmpty(parsed.Query)) throw new ArgumentException("the URI `" + baseUri + "` has a query string; give the server's base URI only");
             var sb = new StringBuilder();
             sb.Append(scheme).Append("://").Append(parsed.Authority).Append(parsed.AbsolutePath.TrimEnd('/'));
-            sb.Append("/v1/database/").Append(Uri.EscapeDataString(database)).Append("/subscribe?compression=").Append(compression);
+            sb.Append("/v1/database/");
+            // By hand rather than Uri.EscapeDataString, whose set of kept characters differs
+            // between runtimes; these are the bytes every SDK sends.
+            foreach (var b in Encoding.UTF8.GetBytes(database))
+            {
+                bool unreserved = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '_' || b == '.';
+                if (unreserved) sb.Append((char)b);
+                else sb.Append('%').Append(b.ToString("X2"));
+            }
+            sb.Append("/subscribe?compression=").Append(compression);
             if (confirmed.HasValue) sb.Append(confirmed.Value ? "&confirmed=true" : "&confirmed=false");
-            return new Uri(sb.ToString());
+            return sb.ToString();
         }
 
         public void Start(ITransportSink sink) { run = Task.Run(() => Run(sink)); }
@@ -149,11 +172,13 @@ namespace SpacetimeDB
                 // A first connection that never got a message was refused (for example the
                 // module's client_connected rejected us): retrying cannot help.
                 bool retry = reconnect != null && !session.Fatal && (session.GotMessage || !first)
-                    && (!reconnect.MaxAttempts.HasValue || failures <= reconnect.MaxAttempts.Value);
+                    && (!reconnect.MaxAttempts.HasValue || failures < reconnect.MaxAttempts.Value);
                 sink.OnClosed(error, retry);
                 if (!retry) return;
                 first = false;
-                try { await Task.Delay(reconnect.Delay(Math.Max(failures - 1, 0)), shutdown.Token).ConfigureAwait(false); }
+                // `failures` is the number of attempts in a row that have failed so far: none
+                // right after a drop, so the first retry waits InitialDelay.
+                try { await Task.Delay(reconnect.Delay(failures), shutdown.Token).ConfigureAwait(false); }
                 catch (OperationCanceledException) { }
                 if (stopping)
                 {

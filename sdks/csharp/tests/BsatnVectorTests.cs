@@ -284,6 +284,21 @@ namespace SpacetimeDB.Tests
         }
 
         [Test]
+        public static void SingleBytesFillTheWriterPastItsFirstBuffer()
+        {
+            // Found by the cache vectors: a u8 written when the buffer was exactly full went
+            // to the array Grow had just replaced.
+            var w = new BsatnWriter();
+            var expected = new byte[300];
+            for (int i = 0; i < expected.Length; i++)
+            {
+                expected[i] = (byte)i;
+                w.WriteU8((byte)i);
+            }
+            Assert.Equal(Assert.Hex(expected), Assert.Hex(w.ToArray()), "bytes");
+        }
+
+        [Test]
         public static void BadInputGivesClearErrors()
         {
             var e = Assert.Throws<BsatnException>(() => new BsatnReader(new byte[] { 1, 2 }).ReadU32(), "short u32");

@@ -5,44 +5,12 @@ use crate::context::{DbConnection, ErrorContext};
 use crate::error::{Error, Result};
 use crate::mock::MockServer;
 use crate::module::SpacetimeModule;
-use crate::transport::{self, TransportConfig, TransportLink};
+use crate::transport::{self, ReconnectPolicy, RuntimeHandle, TransportConfig, TransportLink};
 use spacetime_protocol::Compression;
 use spacetime_sats::Identity;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc::unbounded_channel;
 use tokio_tungstenite::tungstenite::http::Uri;
-
-/// How a dropped connection is re-established: the delay before attempt `n` is
-/// `initial_delay * 2^(n-1)`, at most `max_delay`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReconnectPolicy {
-    /// The delay before the first attempt.
-    pub initial_delay: Duration,
-    /// The longest delay between attempts.
-    pub max_delay: Duration,
-    /// Give up (and run `on_disconnect` with the error) after this many failed attempts
-    /// in a row; `None` retries forever.
-    pub max_attempts: Option<u32>,
-}
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        Self {
-            initial_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(30),
-            max_attempts: None,
-        }
-    }
-}
-
-impl ReconnectPolicy {
-    /// The delay before the next attempt, after `failures` failed ones.
-    pub fn delay(&self, failures: u32) -> Duration {
-        let factor = 1u32.checked_shl(failures.min(16)).unwrap_or(u32::MAX);
-        self.initial_delay.saturating_mul(factor).min(self.max_delay)
-    }
-}
 
 /// Builds a [`DbConnection`]: `DbConnection::builder()`.
 pub struct DbConnectionBuilder<M: SpacetimeModule> {
@@ -154,10 +122,7 @@ impl<M: SpacetimeModule> DbConnectionBuilder<M> {
             Some(Err(e)) => return Err(Error::Config(format!("invalid server URI: {e}"))),
             Some(Ok(uri)) => uri,
         };
-        let database = match self.database_name {
-            Some(name) if !name.is_empty() => name,
-            _ => return Err(Error::Config("no database name: call `with_database_name`".into())),
-        };
+        let database = self.database_name.unwrap_or_default();
         let url = transport::subscribe_url(&uri, &database, self.compression, self.confirmed_reads)?;
         let runtime = RuntimeHandle::get()?;
         let link = Arc::new(TransportLink::with_token(self.token));
@@ -184,41 +149,5 @@ impl<M: SpacetimeModule> DbConnectionBuilder<M> {
         let mock = MockServer::new(work_tx.clone(), outgoing_rx);
         let imp = DbContextImpl::new(self.callbacks, outgoing_tx, (work_tx, work_rx), link);
         (DbConnection::new(imp), mock)
-    }
-}
-
-/// The runtime the transport runs on: the caller's, or one owned by the connection.
-pub(crate) struct RuntimeHandle {
-    pub(crate) handle: tokio::runtime::Handle,
-    owned: Option<tokio::runtime::Runtime>,
-}
-
-impl RuntimeHandle {
-    fn get() -> Result<Self> {
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            return Ok(Self { handle, owned: None });
-        }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("spacetime-sdk-io")
-            .enable_all()
-            .build()
-            .map_err(|e| {
-                Error::Internal(crate::error::InternalError::new("cannot start a tokio runtime").with_cause(e))
-            })?;
-        Ok(Self {
-            handle: runtime.handle().clone(),
-            owned: Some(runtime),
-        })
-    }
-}
-
-impl Drop for RuntimeHandle {
-    fn drop(&mut self) {
-        // The last handle on a connection may be dropped inside async code; a blocking
-        // shutdown there would panic.
-        if let Some(runtime) = self.owned.take() {
-            runtime.shutdown_background();
-        }
     }
 }

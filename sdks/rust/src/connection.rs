@@ -14,22 +14,21 @@
 //! resubscribed into a fresh cache, and once all have answered the fresh cache replaces
 //! the old one and only the differences fire callbacks.
 
-use crate::builder::RuntimeHandle;
 use crate::cache::{AnyDiff, ClientCache, Row};
-use crate::callbacks::{CallbackId, CallbackKind, Callbacks};
+use crate::callbacks::Callbacks;
 use crate::context::{DbConnection, ErrorContext, EventContext, ReducerEventContext, SubscriptionEventContext};
 use crate::error::{Error, InternalError, Result};
 use crate::event::{Event, ReducerEvent, Status};
 use crate::module::{Reducer, SpacetimeModule};
 use crate::subscription::{lock, OnApplied, OnEnded, SharedSub, Status as SubStatus};
-use crate::transport::{TransportEvent, TransportLink, Work};
+use crate::table::TableHandle;
+use crate::transport::{RuntimeHandle, TransportEvent, TransportLink, Work};
 use spacetime_protocol::v2::{self, ClientMessage, ServerMessage};
 use spacetime_protocol::QuerySetId;
-use spacetime_sats::bsatn::{self, Encode};
+use spacetime_sats::bsatn;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc::{error::TryRecvError, UnboundedReceiver, UnboundedSender};
@@ -230,11 +229,12 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
 
     /// A handle on the table `name`, whose rows are `R`.
     pub fn get_table<R: Row>(&self, name: &'static str) -> TableHandle<M, R> {
-        TableHandle {
-            imp: self.clone(),
-            table: name,
-            _row: PhantomData,
-        }
+        TableHandle::new(self.clone(), name)
+    }
+
+    /// Runs `read` on the client cache (table handles read through this).
+    pub(crate) fn read_cache<T>(&self, read: impl FnOnce(&ClientCache<M>) -> T) -> T {
+        read(&locked(&self.inner.cache))
     }
 
     /// Calls a reducer without a completion callback.
@@ -795,106 +795,5 @@ impl<M: SpacetimeModule> Dispatch<M> {
             Some(tx) if tx.send(message).is_ok() => {}
             _ => log::warn!("dropping a message to the server: the connection is closed"),
         }
-    }
-}
-
-/// The cache view of one table, wrapped by the generated table handle.
-pub struct TableHandle<M: SpacetimeModule, R> {
-    imp: DbContextImpl<M>,
-    table: &'static str,
-    _row: PhantomData<fn() -> R>,
-}
-
-impl<M: SpacetimeModule, R: Row> TableHandle<M, R> {
-    /// The number of cached rows.
-    pub fn count(&self) -> u64 {
-        locked(&self.imp.inner.cache)
-            .table::<R>(self.table)
-            .map_or(0, |t| t.len() as u64)
-    }
-
-    /// The cached rows, cloned.
-    pub fn iter(&self) -> std::vec::IntoIter<R> {
-        let cache = locked(&self.imp.inner.cache);
-        cache
-            .table::<R>(self.table)
-            .map(|t| t.rows().cloned().collect::<Vec<_>>())
-            .unwrap_or_default()
-            .into_iter()
-    }
-
-    fn register(&self, f: impl FnOnce(&mut Callbacks<M>) + Send + 'static) {
-        self.imp.queue(Mutation::Callbacks(Box::new(f)));
-    }
-
-    /// Registers an insert callback.
-    pub fn on_insert(&self, callback: impl FnMut(&EventContext<M>, &R) + Send + 'static) -> CallbackId {
-        let (id, table) = (CallbackId::next(), self.table);
-        self.register(move |cbs| cbs.table_entry::<R>(table).on_insert.push((id, Box::new(callback))));
-        id
-    }
-
-    /// Registers a delete callback.
-    pub fn on_delete(&self, callback: impl FnMut(&EventContext<M>, &R) + Send + 'static) -> CallbackId {
-        let (id, table) = (CallbackId::next(), self.table);
-        self.register(move |cbs| cbs.table_entry::<R>(table).on_delete.push((id, Box::new(callback))));
-        id
-    }
-
-    /// Registers an update callback.
-    pub fn on_update(&self, callback: impl FnMut(&EventContext<M>, &R, &R) + Send + 'static) -> CallbackId {
-        let (id, table) = (CallbackId::next(), self.table);
-        self.register(move |cbs| cbs.table_entry::<R>(table).on_update.push((id, Box::new(callback))));
-        id
-    }
-
-    /// Unregisters an insert callback.
-    pub fn remove_on_insert(&self, id: CallbackId) {
-        let table = self.table;
-        self.register(move |cbs| cbs.remove::<R>(table, CallbackKind::Insert, id));
-    }
-
-    /// Unregisters a delete callback.
-    pub fn remove_on_delete(&self, id: CallbackId) {
-        let table = self.table;
-        self.register(move |cbs| cbs.remove::<R>(table, CallbackKind::Delete, id));
-    }
-
-    /// Unregisters an update callback.
-    pub fn remove_on_update(&self, id: CallbackId) {
-        let table = self.table;
-        self.register(move |cbs| cbs.remove::<R>(table, CallbackKind::Update, id));
-    }
-
-    /// The unique column registered as `index`, with values of type `K`.
-    pub fn unique<K: Encode + ?Sized>(&self, index: &'static str) -> UniqueConstraintHandle<M, R, K> {
-        UniqueConstraintHandle {
-            imp: self.imp.clone(),
-            table: self.table,
-            index,
-            _types: PhantomData,
-        }
-    }
-}
-
-/// The row and key types a unique handle is for, without owning either.
-type KeyTypes<R, K> = (fn() -> R, fn(&K));
-
-/// Finds cached rows by the value of a unique column.
-pub struct UniqueConstraintHandle<M: SpacetimeModule, R, K: ?Sized> {
-    imp: DbContextImpl<M>,
-    table: &'static str,
-    index: &'static str,
-    _types: PhantomData<KeyTypes<R, K>>,
-}
-
-impl<M: SpacetimeModule, R: Row, K: Encode + ?Sized> UniqueConstraintHandle<M, R, K> {
-    /// The cached row whose column equals `value`.
-    pub fn find(&self, value: &K) -> Option<R> {
-        let key = bsatn::to_vec(value);
-        locked(&self.imp.inner.cache)
-            .table::<R>(self.table)?
-            .find_unique(self.index, &key)
-            .cloned()
     }
 }

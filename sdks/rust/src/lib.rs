@@ -39,7 +39,7 @@ mod subscription;
 pub mod table;
 mod transport;
 
-pub use builder::{DbConnectionBuilder, ReconnectPolicy};
+pub use builder::DbConnectionBuilder;
 pub use context::{DbConnection, DbContext, ErrorContext, EventContext, ReducerEventContext, SubscriptionEventContext};
 pub use error::{Error, InternalError, Result};
 pub use event::{Event, ReducerEvent, Status};
@@ -47,6 +47,7 @@ pub use spacetime_protocol::Compression;
 pub use spacetime_sats::{i256, u256, ConnectionId, Identity, ScheduleAt, TimeDuration, Timestamp, Uuid};
 pub use subscription::{IntoQueries, SubscriptionBuilder, SubscriptionHandle};
 pub use table::{EventTable, Table, TableWithPrimaryKey};
+pub use transport::{subscribe_url, ReconnectPolicy};
 
 #[doc(hidden)]
 pub mod __codegen {
@@ -54,8 +55,9 @@ pub mod __codegen {
     //! application's crate; not part of the stable API.
     pub use crate::cache::{ClientCache, Row, TableCache};
     pub use crate::callbacks::CallbackId;
-    pub use crate::connection::{DbContextImpl, TableHandle, UniqueConstraintHandle};
+    pub use crate::connection::DbContextImpl;
     pub use crate::module::{FromDbContextImpl, Reducer, SpacetimeModule};
+    pub use crate::table::{TableHandle, UniqueConstraintHandle};
     pub use crate::*;
     pub use spacetime_sats::bsatn;
 }

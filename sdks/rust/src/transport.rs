@@ -1,9 +1,10 @@
-//! The socket side of a connection: a tokio task that opens the WebSocket
-//! (`v2.bsatn.spacetimedb`), sends queued client messages, decodes server frames, keeps the
-//! connection alive with pings, and, when allowed, re-opens a dropped connection with
-//! backoff. It reports everything to the connection as [`Work`].
+//! The socket side of a connection: the subscribe URL ([`subscribe_url`]), the reconnect
+//! backoff ([`ReconnectPolicy`]), and a tokio task (on the caller's runtime or one the
+//! connection owns, [`RuntimeHandle`]) that opens the WebSocket (`v2.bsatn.spacetimedb`),
+//! sends queued client messages, decodes server frames, keeps the connection alive with
+//! pings, and, when allowed, re-opens a dropped connection with backoff. It reports
+//! everything to the connection as [`Work`].
 
-use crate::builder::ReconnectPolicy;
 use crate::error::{Error, InternalError};
 use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::v2::{ClientMessage, ServerMessage};
@@ -81,11 +82,63 @@ pub(crate) struct TransportConfig {
 /// silence ends the connection.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the subscribe URL from the server's base URI.
+/// How a dropped connection is re-established: after `failures` failed attempts in a row,
+/// the next one waits `initial_delay * 2^failures`, at most `max_delay`.
+///
+/// The default (500 ms doubling up to 30 s, retrying forever) is the one every Spacetime
+/// SDK uses; `protocol/tests/vectors/reconnect.json` pins it down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// The delay before the first attempt.
+    pub initial_delay: Duration,
+    /// The longest delay between attempts.
+    pub max_delay: Duration,
+    /// Give up (and run `on_disconnect` with the error) after this many failed attempts
+    /// in a row; `None` retries forever.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            initial_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            max_attempts: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The delay before the next attempt, after `failures` failed ones:
+    /// `min(initial_delay * 2^failures, max_delay)`, exact for every `failures`.
+    pub fn delay(&self, failures: u32) -> Duration {
+        // In u128 nanoseconds a doubling only overflows once the product is far past any
+        // `max_delay` (at most ~1.8e28 ns), so an overflow means "capped".
+        let grown = 1u128
+            .checked_shl(failures)
+            .and_then(|factor| self.initial_delay.as_nanos().checked_mul(factor));
+        match grown {
+            Some(nanos) if nanos < self.max_delay.as_nanos() => {
+                // Below `max_delay`, so the seconds fit its u64.
+                let secs = (nanos / 1_000_000_000) as u64;
+                Duration::new(secs, (nanos % 1_000_000_000) as u32)
+            }
+            _ if self.initial_delay.is_zero() => Duration::ZERO,
+            _ => self.max_delay,
+        }
+    }
+}
+
+/// The WebSocket URL a connection opens: `base` with its scheme mapped (http and none to
+/// ws, https to wss), its path prefix kept, then `/v1/database/<database>/subscribe` with
+/// the compression and, if set, the confirmed-reads flag as query parameters. The
+/// database is percent-encoded (every byte but `A-Z a-z 0-9 - _ .`).
+/// `protocol/tests/vectors/subscribe_url.json` holds the cases every SDK agrees on.
 ///
 /// # Errors
-/// [`Error::Config`] for a scheme other than http, https, ws or wss, or a URI with a query.
-pub(crate) fn subscribe_url(
+/// [`Error::Config`] for a scheme other than http, https, ws or wss, a URI without a host
+/// or with a query, or an empty database name.
+pub fn subscribe_url(
     base: &Uri,
     database: &str,
     compression: Compression,
@@ -107,6 +160,9 @@ pub(crate) fn subscribe_url(
         return Err(Error::Config(format!(
             "the URI `{base}` has a query string; give the server's base URI only"
         )));
+    }
+    if database.is_empty() {
+        return Err(Error::Config("no database name: call `with_database_name`".into()));
     }
     let path = base.path().trim_end_matches('/');
     let database: String = database
@@ -312,6 +368,41 @@ pub(crate) async fn run(
         tokio::select! {
             _ = tokio::time::sleep(policy.delay(failures)) => {}
             _ = link.notify.notified() => {}
+        }
+    }
+}
+
+/// The runtime the transport runs on: the caller's, or one owned by the connection.
+pub(crate) struct RuntimeHandle {
+    pub(crate) handle: tokio::runtime::Handle,
+    owned: Option<tokio::runtime::Runtime>,
+}
+
+impl RuntimeHandle {
+    /// The current tokio runtime, or a new one-thread runtime owned by the handle.
+    pub(crate) fn get() -> Result<Self, Error> {
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            return Ok(Self { handle, owned: None });
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("spacetime-sdk-io")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(InternalError::new("cannot start a tokio runtime").with_cause(e)))?;
+        Ok(Self {
+            handle: runtime.handle().clone(),
+            owned: Some(runtime),
+        })
+    }
+}
+
+impl Drop for RuntimeHandle {
+    fn drop(&mut self) {
+        // The last handle on a connection may be dropped inside async code; a blocking
+        // shutdown there would panic.
+        if let Some(runtime) = self.owned.take() {
+            runtime.shutdown_background();
         }
     }
 }

@@ -3,11 +3,11 @@
  * generated `DbConnection.builder()`.
  */
 
-import type { ConnectionConfig, DbConnectionImpl, ReconnectPolicy, RemoteModule } from './connection.js';
+import type { ConnectionConfig, DbConnectionImpl, RemoteModule } from './connection.js';
 import type { ErrorContext } from './event.js';
 import type { Compression } from './protocol.js';
 import type { Identity } from './special.js';
-import { defaultSocketFactory, SocketFactory } from './transport.js';
+import { defaultSocketFactory, parseBaseUri, ReconnectPolicy, SocketFactory, subscribeUrl } from './transport.js';
 
 /** Builds a connection: `DbConnection.builder().withUri(..).withDatabaseName(..).onConnect(..).build()`. */
 export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB, Reducers>> {
@@ -35,12 +35,7 @@ export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB,
    * @throws {TypeError} if `uri` is not a URL.
    */
   withUri(uri: string | URL): this {
-    const text = uri.toString();
-    try {
-      this.uri = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `ws://${text}`);
-    } catch {
-      throw new TypeError(`${JSON.stringify(text)} is not a URL; pass the server's address, e.g. http://localhost:3000`);
-    }
+    this.uri = parseBaseUri(uri);
     return this;
   }
 
@@ -107,21 +102,17 @@ export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB,
   /**
    * Starts connecting and returns the connection at once; `onConnect` or `onConnectError` follows.
    *
-   * @throws {TypeError} if the URI or database name is missing.
+   * @throws {TypeError} if the URI or database name is missing, or the URI is not one a
+   * connection can use (see `subscribeUrl`).
    */
   build(): Conn {
     if (this.uri === undefined) throw new TypeError('no server address: call withUri("http://localhost:3000") before build()');
-    if (this.databaseName === undefined || this.databaseName === '') {
-      throw new TypeError('no database: call withDatabaseName("my-database") before build()');
-    }
+    const url = subscribeUrl(this.uri, this.databaseName ?? '', this.compression, this.confirmedReads);
     const { connectCb, reconnectCb } = this;
     return this.make({
       module: this.module,
-      uri: this.uri,
-      databaseName: this.databaseName,
+      url,
       token: this.token,
-      compression: this.compression,
-      confirmedReads: this.confirmedReads,
       reconnect: this.reconnect,
       socketFactory: this.socketFactory,
       // The runtime calls these with the connection it made, which is the `Conn` built here.

@@ -14,8 +14,7 @@
 
 import { bytesKey } from './bsatn.js';
 import { decode, encode, ProductType, Type } from './algebraic.js';
-import { TableUpdateRows } from './protocol.js';
-import { splitRows } from './protocol.js';
+import { QueryRows, splitRows, TransactionUpdate, TableUpdateRows } from './protocol.js';
 
 /** What a client knows of one table: generated bindings provide one per table. */
 export interface TableDef<Row> {
@@ -289,6 +288,27 @@ export class ClientCache {
     if (!cache.def.isEvent) {
       this.track(querySetId, table, inserts, 1);
       this.track(querySetId, table, deletes, -1);
+    }
+  }
+
+  /** Adds the initial rows of query set `querySetId` (a `SubscribeApplied`) as inserts (events, for event tables). */
+  collectApplied(pending: PendingApply, querySetId: number, rows: QueryRows): void {
+    for (const table of rows.tables) {
+      const isEvent = this.tableOrThrow(table.table).def.isEvent;
+      const empty = { sizeHint: { tag: 'FixedSize' as const, value: 0 }, rowsData: new Uint8Array() };
+      this.collect(
+        pending,
+        querySetId,
+        table.table,
+        isEvent ? { tag: 'EventTable', value: { events: table.rows } } : { tag: 'PersistentTable', value: { inserts: table.rows, deletes: empty } },
+      );
+    }
+  }
+
+  /** Adds every query set's rows of a transaction. */
+  collectTransaction(pending: PendingApply, update: TransactionUpdate): void {
+    for (const qs of update.querySets) {
+      for (const table of qs.tables) for (const rows of table.rows) this.collect(pending, qs.querySetId, table.tableName, rows);
     }
   }
 

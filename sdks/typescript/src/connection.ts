@@ -1,6 +1,8 @@
 /**
- * The connection: it owns the socket, the client cache, the callback registries and the
- * pending calls, and turns server messages into cache changes and callbacks.
+ * The connection's engine: it owns the client cache, the callback registries, the
+ * subscriptions and the pending reducer calls, and turns server messages into cache changes
+ * and callbacks. The socket, the subscribe URL and reconnect backoff are the
+ * {@link Transport}'s (`transport.ts`).
  *
  * Lifecycle: connecting → connected when `InitialConnection` arrives → ended. An error or
  * close before `InitialConnection` runs `onConnectError`; after it, `onDisconnect` (with no
@@ -9,30 +11,21 @@
  * sent again into a fresh cache, and once all are applied the difference to the old cache
  * is reported as row callbacks, so only real changes fire.
  *
- * Frames are handled strictly in arrival order (decompression may be asynchronous); each
- * message is applied to the cache as a whole before any callback runs, and a reducer's own
- * row callbacks run before its promise settles.
+ * Each message is applied to the cache as a whole before any callback runs, and a reducer's
+ * own row callbacks run before its promise settles.
  */
 
 import { decode, encode, t, Type } from './algebraic.js';
 import { ClientCache, PendingApply, TableDef, TableDiff } from './cache.js';
 import { ConnectionError, describe, InternalError, ReducerError } from './errors.js';
 import type { DbContext, ErrorContext, Event, EventContext } from './event.js';
-import {
-  ClientMessage,
-  Compression,
-  compressionQueryValue,
-  decodeServerMessages,
-  encodeClientMessages,
-  QueryRows,
-  ServerMessage,
-  TransactionUpdate,
-  unwrapEnvelope,
-} from './protocol.js';
+import { ClientMessage, QueryRows, ServerMessage, TransactionUpdate } from './protocol.js';
 import { ConnectionId, Identity } from './special.js';
 import { SubscriptionBuilder, SubscriptionHost, SubscriptionState } from './subscription.js';
 import { TableRuntime } from './table.js';
-import { decompress, messageBytes, SocketFactory, SocketLike } from './transport.js';
+import { ReconnectPolicy, SocketFactory, Transport } from './transport.js';
+
+export type { ReconnectPolicy } from './transport.js';
 
 /** What generated bindings tell the runtime about a module. */
 export interface RemoteModule<DB, Reducers> {
@@ -44,24 +37,12 @@ export interface RemoteModule<DB, Reducers> {
   createReducers(conn: DbConnectionImpl<DB, Reducers>): Reducers;
 }
 
-/** How a dropped connection is re-established: the delay before attempt `n` is `initialDelayMs * 2^(n-1)`, at most `maxDelayMs`. */
-export interface ReconnectPolicy {
-  /** The delay before the first attempt (default 500 ms). */
-  initialDelayMs?: number;
-  /** The longest delay between attempts (default 30 s). */
-  maxDelayMs?: number;
-  /** Give up (and run `onDisconnect` with the error) after this many failed attempts in a row; unset retries forever. */
-  maxAttempts?: number;
-}
-
 /** @internal Everything the builder collected. */
 export interface ConnectionConfig<DB, Reducers> {
   module: RemoteModule<DB, Reducers>;
-  uri: URL;
-  databaseName: string;
+  /** The subscribe URL (`subscribeUrl` in `transport.ts`). */
+  url: string;
   token: string | undefined;
-  compression: Compression;
-  confirmedReads: boolean | undefined;
   reconnect: ReconnectPolicy | undefined;
   socketFactory: SocketFactory;
   onConnect: ((conn: DbConnectionImpl<DB, Reducers>, identity: Identity, token: string) => void) | undefined;
@@ -108,11 +89,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   private readonly cache: ClientCache;
   private readonly runtimes = new Map<string, TableRuntime<unknown>>();
   private lifecycle: Lifecycle = 'connecting';
-  private socket: SocketLike | undefined;
-  private framing: 'v2' | 'v3' = 'v2';
-  private outgoing: ClientMessage[] = [];
-  private flushScheduled = false;
-  private frames: Promise<void> = Promise.resolve();
+  private readonly transport: Transport;
   private nextRequestId = 1;
   private nextQuerySetId = 1;
   private readonly calls = new Map<number, PendingCall>();
@@ -120,8 +97,6 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   private resync: Resync | undefined;
   /** The query sets to send again once a lost connection is back. */
   private toResubscribe: number[] = [];
-  private failures = 0;
-  private userClosed = false;
   private everConnected = false;
 
   /** @internal Use the generated `DbConnection.builder()`. */
@@ -135,8 +110,18 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     }
     this.db = config.module.createTables(this);
     this.reducers = config.module.createReducers(this);
+    this.transport = new Transport(
+      { url: config.url, socketFactory: config.socketFactory, reconnect: config.reconnect, token: () => this.token },
+      {
+        opened: (queued) => {
+          for (const m of queued) if (m.tag === 'Subscribe') this.markSent(m.value.querySetId);
+        },
+        message: (message) => this.handleMessage(message),
+        closed: (error, willRetry) => this.onTransportClosed(error, willRetry),
+      },
+    );
     // Open after the subclass constructor has run, so callbacks see a finished object.
-    queueMicrotask(() => void this.open());
+    queueMicrotask(() => this.transport.start());
   }
 
   /** Whether the connection is open or being re-established. */
@@ -157,13 +142,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   /** Closes the connection; `onDisconnect` runs without an error. Calls still waiting for results are rejected. */
   disconnect(): void {
     if (this.lifecycle === 'ended') return;
-    this.userClosed = true;
-    if (this.socket !== undefined && this.socket.readyState <= 1) {
-      this.flushNow();
-      this.socket.close(1000, 'client disconnected');
-    } else {
-      this.end(undefined);
-    }
+    this.transport.close();
   }
 
   /** @internal The runtime side of table `def`, for generated table handles. */
@@ -224,7 +203,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     state.unsubscribeRequested = true;
     if (state.status === 'pending') {
       // Never sent: cancel it locally.
-      this.outgoing = this.outgoing.filter((m) => !(m.tag === 'Subscribe' && m.value.querySetId === state.querySetId));
+      this.transport.unqueue((m) => m.tag === 'Subscribe' && m.value.querySetId === state.querySetId);
       this.endSubscription(state);
     } else if (state.status === 'applied') {
       this.send({
@@ -237,7 +216,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
 
   private sendSubscribe(state: SubscriptionState<DB, Reducers>): void {
     this.send({ tag: 'Subscribe', value: { requestId: this.nextRequestId++, querySetId: state.querySetId, queryStrings: state.queries } });
-    if (this.socket !== undefined && this.socket.readyState === 1) this.markSent(state.querySetId);
+    if (this.transport.isOpen) this.markSent(state.querySetId);
   }
 
   private endSubscription(state: SubscriptionState<DB, Reducers>): void {
@@ -245,147 +224,31 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     this.subscriptions.delete(state.querySetId);
   }
 
-  // --- the socket ---------------------------------------------------------------------
-
-  private async open(): Promise<void> {
-    const url = new URL(this.config.uri.toString());
-    url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
-    const base = url.pathname.replace(/\/+$/, '');
-    url.pathname = `${base}/v1/database/${encodeURIComponent(this.config.databaseName)}/subscribe`;
-    url.searchParams.set('compression', compressionQueryValue(this.config.compression));
-    if (this.config.confirmedReads !== undefined) url.searchParams.set('confirmed', String(this.config.confirmedReads));
-    let socket: SocketLike;
-    try {
-      socket = await this.config.socketFactory(url, ['v3.bsatn.spacetimedb', 'v2.bsatn.spacetimedb'], this.token);
-    } catch (e) {
-      this.onSocketClosed(new ConnectionError(`cannot open a WebSocket to ${url.origin}: ${describe(e)}`));
-      return;
-    }
-    if (this.lifecycle === 'ended') {
-      socket.close(1000);
-      return;
-    }
-    this.socket = socket;
-    socket.binaryType = 'arraybuffer';
-    let socketError: Error | undefined;
-    socket.onopen = () => {
-      this.framing = socket.protocol === 'v3.bsatn.spacetimedb' ? 'v3' : 'v2';
-      for (const m of this.outgoing) if (m.tag === 'Subscribe') this.markSent(m.value.querySetId);
-      this.flushNow();
-    };
-    socket.onmessage = (event) => {
-      const bytes = messageBytes(event.data);
-      if (bytes === undefined) {
-        this.fail(socket, new ConnectionError('the server sent a text frame; this client speaks only the binary v2/v3 protocol'));
-        return;
-      }
-      const copy = bytes.slice();
-      this.frames = this.frames.then(() => this.handleFrame(socket, copy));
-    };
-    socket.onerror = (event) => {
-      const message = (event as { message?: unknown }).message;
-      socketError = new ConnectionError(typeof message === 'string' && message !== '' ? message : `the WebSocket to ${url.origin} failed`);
-    };
-    socket.onclose = (event) => {
-      // Let frames that arrived before the close finish first.
-      this.frames = this.frames.then(() => {
-        if (this.socket !== socket) return;
-        this.socket = undefined;
-        const clean = event.code === 1000 || this.userClosed;
-        const error = clean
-          ? undefined
-          : (socketError ?? new ConnectionError(`the connection closed (code ${event.code}${event.reason ? `: ${event.reason}` : ''})`));
-        this.onSocketClosed(error);
-      });
-    };
-  }
+  // --- the transport ---------------------------------------------------------------
 
   private markSent(querySetId: number): void {
     const state = this.subscriptions.get(querySetId);
     if (state !== undefined && state.status === 'pending') state.status = 'sent';
   }
 
-  private fail(socket: SocketLike, error: Error): void {
-    if (this.socket !== socket) return;
-    this.socket = undefined;
-    socket.onclose = null;
-    // Browsers accept only 1000 and 3000-4999 from a client.
-    socket.close(4000, 'protocol error');
-    this.onSocketClosed(error);
-  }
-
   private send(message: ClientMessage): void {
-    this.outgoing.push(message);
-    if (this.socket === undefined || this.socket.readyState !== 1 || this.flushScheduled) return;
-    this.flushScheduled = true;
-    // Messages sent in the same tick share one v3 frame.
-    queueMicrotask(() => this.flushNow());
+    this.transport.send(message);
   }
 
-  private flushNow(): void {
-    this.flushScheduled = false;
-    const socket = this.socket;
-    if (socket === undefined || socket.readyState !== 1 || this.outgoing.length === 0) return;
-    const batch = this.outgoing;
-    this.outgoing = [];
-    if (this.framing === 'v3') socket.send(encodeClientMessages(batch));
-    else for (const m of batch) socket.send(encodeClientMessages([m]));
-  }
-
-  private async handleFrame(socket: SocketLike, payload: Uint8Array): Promise<void> {
-    if (this.socket !== socket) return;
-    let messages: ServerMessage[];
-    try {
-      messages = decodeServerMessages(await unwrapEnvelope(payload, decompress), this.framing);
-    } catch (e) {
-      this.fail(socket, new ConnectionError(`cannot read a message from the server: ${describe(e)}`));
-      return;
-    }
-    for (const message of messages) {
-      if (this.socket !== socket) return;
-      try {
-        this.handleMessage(message);
-      } catch (e) {
-        this.fail(socket, e instanceof Error ? e : new ConnectionError(String(e)));
-        return;
-      }
-    }
-  }
-
-  private onSocketClosed(error: Error | undefined): void {
+  private onTransportClosed(error: Error | undefined, willRetry: boolean): void {
     if (this.lifecycle === 'ended') return;
-    if (this.userClosed) {
-      this.end(undefined);
+    if (!willRetry) {
+      this.end(error);
       return;
     }
-    const policy = this.config.reconnect;
-    if (policy !== undefined && this.everConnected) {
-      // Already reconnecting: the new socket failed before its InitialConnection.
-      if (this.lifecycle === 'reconnecting') this.failures += 1;
-      if (policy.maxAttempts !== undefined && this.failures >= policy.maxAttempts) {
-        this.end(error ?? new ConnectionError('the connection was lost and could not be re-established'));
-        return;
-      }
-      this.beginReconnect(policy);
-      return;
-    }
-    this.end(error);
-  }
-
-  private beginReconnect(policy: ReconnectPolicy): void {
-    if (this.lifecycle !== 'reconnecting') {
-      // Calls made while reconnecting wait in the queue for the next socket; these were sent on the lost one.
+    // The lost socket was live (the connection, or the resubscription after a reconnect):
+    // what was sent on it must be settled and sent again. A later failed attempt changes nothing.
+    if (this.lifecycle === 'connected' || this.resync !== undefined) {
       this.failCalls('the connection was lost before the reducer\'s result arrived; it may or may not have run');
       this.planResubscription();
     }
     this.lifecycle = 'reconnecting';
     this.resync = undefined;
-    const initial = policy.initialDelayMs ?? 500;
-    const max = policy.maxDelayMs ?? 30_000;
-    const delay = Math.min(initial * 2 ** Math.min(this.failures, 16), max);
-    setTimeout(() => {
-      if (this.lifecycle === 'reconnecting') void this.open();
-    }, delay);
   }
 
   private end(error: Error | undefined): void {
@@ -393,7 +256,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     if (was === 'ended') return;
     this.lifecycle = 'ended';
     this.resync = undefined;
-    this.outgoing = [];
+    this.transport.stop();
     this.failCalls('the connection ended before the reducer\'s result arrived; it may or may not have run');
     for (const state of this.subscriptions.values()) state.status = 'ended';
     this.subscriptions.clear();
@@ -447,7 +310,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     // Keep the token we have (the server echoes it, or a short-lived copy); adopt a minted one.
     this.token ??= token;
     this.everConnected = true;
-    this.failures = 0;
+    this.transport.accepted();
     if (this.lifecycle === 'reconnecting') {
       // Stays 'reconnecting' until every subscription is back (finishResync).
       this.beginResync();
@@ -464,7 +327,6 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
    * subscriptions that were never sent.
    */
   private planResubscription(): void {
-    this.outgoing = [];
     this.toResubscribe = [];
     for (const state of [...this.subscriptions.values()].sort((a, b) => a.querySetId - b.querySetId)) {
       if (state.status === 'pending') {
@@ -513,19 +375,6 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     return this.resync?.cache ?? this.cache;
   }
 
-  private collectRows(pending: PendingApply, cache: ClientCache, querySetId: number, rows: QueryRows): void {
-    for (const table of rows.tables) {
-      const isEvent = this.runtimes.get(table.table)?.def.isEvent ?? false;
-      const empty = { sizeHint: { tag: 'FixedSize' as const, value: 0 }, rowsData: new Uint8Array() };
-      cache.collect(
-        pending,
-        querySetId,
-        table.table,
-        isEvent ? { tag: 'EventTable', value: { events: table.rows } } : { tag: 'PersistentTable', value: { inserts: table.rows, deletes: empty } },
-      );
-    }
-  }
-
   private onSubscribeApplied(querySetId: number, rows: QueryRows): void {
     const state = this.subscriptions.get(querySetId);
     if (state === undefined) return;
@@ -533,7 +382,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     if (resync !== undefined) {
       // The cache is being rebuilt: these rows go into the new one, reported as a whole at the end.
       const pending = new PendingApply();
-      this.collectRows(pending, resync.cache, querySetId, rows);
+      resync.cache.collectApplied(pending, querySetId, rows);
       resync.cache.apply(pending);
       if (state.status !== 'applied') {
         state.status = 'applied';
@@ -544,7 +393,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
       return;
     }
     const pending = new PendingApply();
-    this.collectRows(pending, this.cache, querySetId, rows);
+    this.cache.collectApplied(pending, querySetId, rows);
     const diffs = this.cache.apply(pending);
     state.status = 'applied';
     this.runRowCallbacks(diffs, { tag: 'SubscribeApplied' });
@@ -594,9 +443,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   private applyTransaction(update: TransactionUpdate, event: Event): void {
     const cache = this.activeCache();
     const pending = new PendingApply();
-    for (const qs of update.querySets) {
-      for (const table of qs.tables) for (const rows of table.rows) cache.collect(pending, qs.querySetId, table.tableName, rows);
-    }
+    cache.collectTransaction(pending, update);
     const diffs = cache.apply(pending);
     if (cache === this.cache) this.runRowCallbacks(diffs, event);
   }

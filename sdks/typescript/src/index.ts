@@ -8,7 +8,9 @@
  * - {@link t} and {@link Type}: BSATN codecs for every SATS type (`algebraic.ts`, `bsatn.ts`);
  * - the v2/v3 protocol messages (`protocol.ts`);
  * - {@link ClientCache}: reference-counted rows, primary-key updates (`cache.ts`);
- * - {@link DbConnectionImpl} and {@link DbConnectionBuilder}: the connection (`connection.ts`, `builder.ts`);
+ * - {@link DbConnectionImpl} and {@link DbConnectionBuilder}: the connection's engine and its
+ *   builder (`connection.ts`, `builder.ts`); the socket, subscribe URL and reconnect backoff
+ *   (`transport.ts`);
  * - {@link TableHandle}, {@link SubscriptionHandle}: what the bindings expose.
  *
  * React hooks live in `spacetime-sdk/react`.
@@ -30,6 +32,7 @@ export type { Bound, Ordered } from './table.js';
 export { SubscriptionBuilder, SubscriptionHandle } from './subscription.js';
 export type { SubscriptionStatus } from './subscription.js';
 export { DbConnectionImpl } from './connection.js';
-export type { ConnectionConfig, ReconnectPolicy, RemoteModule } from './connection.js';
+export type { ConnectionConfig, RemoteModule } from './connection.js';
 export { DbConnectionBuilder } from './builder.js';
-export type { SocketFactory, SocketLike } from './transport.js';
+export { DEFAULT_RECONNECT_POLICY, reconnectDelayMs, subscribeUrl } from './transport.js';
+export type { ReconnectPolicy, SocketFactory, SocketLike } from './transport.js';

@@ -220,6 +220,37 @@ test('reconnect resubscribes as the same identity and reports only real differen
   assert.equal(conn.db.person.count(), 1);
 });
 
+test('a socket lost while resubscribing after a reconnect resubscribes again on the next one', async () => {
+  const reconnected: string[] = [];
+  const { conn, sockets } = connect((b) => b.withReconnect({ initialDelayMs: 1 }).onReconnect((_c, _id, token) => reconnected.push(token)));
+  const events: string[] = [];
+  conn.db.person.onDelete((_ctx, p) => events.push(`delete ${p.name}`));
+  const sub = conn.subscriptionBuilder().subscribe('SELECT * FROM person');
+  await until('socket', () => sockets.length === 1);
+  sockets[0]!.open();
+  sockets[0]!.push(initialConnection('t'), applied(1, 'person', [person(ann), person(bob)]));
+  await until('applied', () => sub.isActive());
+
+  sockets[0]!.drop();
+  await until('second socket', () => sockets.length === 2);
+  const second = sockets[1]!;
+  second.open();
+  second.push(initialConnection('t'));
+  await until('first resubscribe', () => second.sent.some((m) => m.tag === 'Subscribe'));
+  // Lost before the resubscription was applied.
+  second.drop();
+  await until('third socket', () => sockets.length === 3);
+  const third = sockets[2]!;
+  third.open();
+  third.push(initialConnection('t'));
+  await until('second resubscribe', () => third.sent.some((m) => m.tag === 'Subscribe' && m.value.querySetId === 1));
+  assert.deepEqual(events, [], 'nothing is reported before the resubscription is applied');
+  third.push(applied(1, 'person', [person(ann), person(bob)]));
+  await until('reconnected', () => reconnected.length === 1);
+  assert.deepEqual(events, [], 'the same rows came back');
+  assert.equal(conn.db.person.count(), 2);
+});
+
 test('gzip and brotli frames from the server are decompressed', async () => {
   const zlib = await import('node:zlib');
   const { conn, sockets } = connect((b) => b.withCompression('brotli'));

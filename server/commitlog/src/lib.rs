@@ -58,7 +58,7 @@
 //! core ([`Commitlog`], [`SnapshotStore`]) is synchronous, and [`DurableOffset`]'s
 //! future needs no particular executor (it depends on no async runtime).
 
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod commitlog;
 mod durability;

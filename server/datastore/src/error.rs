@@ -1,33 +1,8 @@
 //! [`DatastoreError`], the one error type of the datastore, and its mapping onto the
-//! module ABI's errno codes (`shared/reference/module-api.md` §2.3).
+//! module ABI's errno codes (the table in [`spacetime_sats::errno`]).
 
 use spacetime_sats::bsatn::DecodeError;
-use spacetime_sats::{IndexId, TableId};
-
-/// The errno codes of the module ABI that datastore failures map to.
-///
-/// Only the codes a datastore operation can produce are here; the host owns the rest
-/// (iterators, byte sources, transactions).
-pub mod errno {
-    /// An unexpected failure of the host (here: a schema the datastore cannot hold).
-    pub const HOST_CALL_FAILURE: u16 = 1;
-    /// The input did not decode as BSATN of the expected type.
-    pub const BSATN_DECODE_ERROR: u16 = 3;
-    /// No table has the given id or name.
-    pub const NO_SUCH_TABLE: u16 = 4;
-    /// No index has the given id or name.
-    pub const NO_SUCH_INDEX: u16 = 5;
-    /// A range scan was asked of a hash index.
-    pub const WRONG_INDEX_ALGO: u16 = 10;
-    /// A unique constraint would be violated.
-    pub const UNIQUE_ALREADY_EXISTS: u16 = 12;
-    /// An update named an index that is not unique.
-    pub const INDEX_NOT_UNIQUE: u16 = 14;
-    /// An update found no row to replace.
-    pub const NO_SUCH_ROW: u16 = 15;
-    /// A sequence ran past its last value.
-    pub const AUTO_INC_OVERFLOW: u16 = 16;
-}
+use spacetime_sats::{Errno, IndexId, TableId};
 
 /// Why a datastore operation failed. A failed operation changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,18 +95,18 @@ pub enum DatastoreError {
 }
 
 impl DatastoreError {
-    /// The module ABI errno code a host call returns for this error.
-    pub fn errno(&self) -> u16 {
+    /// The module ABI errno a host call returns for this error.
+    pub fn errno(&self) -> Errno {
         match self {
-            Self::NoSuchTable(_) | Self::NoSuchTableName(_) => errno::NO_SUCH_TABLE,
-            Self::NoSuchIndex(_) | Self::NoSuchIndexName(_) | Self::IndexNotOnTable { .. } => errno::NO_SUCH_INDEX,
-            Self::WrongIndexAlgo { .. } => errno::WRONG_INDEX_ALGO,
-            Self::Decode { .. } => errno::BSATN_DECODE_ERROR,
-            Self::UniqueConstraintViolation { .. } => errno::UNIQUE_ALREADY_EXISTS,
-            Self::AutoIncOverflow { .. } => errno::AUTO_INC_OVERFLOW,
-            Self::IndexNotUnique { .. } => errno::INDEX_NOT_UNIQUE,
-            Self::NoSuchRow { .. } => errno::NO_SUCH_ROW,
-            Self::TableExists(_) | Self::InvalidSchema { .. } => errno::HOST_CALL_FAILURE,
+            Self::NoSuchTable(_) | Self::NoSuchTableName(_) => Errno::NO_SUCH_TABLE,
+            Self::NoSuchIndex(_) | Self::NoSuchIndexName(_) | Self::IndexNotOnTable { .. } => Errno::NO_SUCH_INDEX,
+            Self::WrongIndexAlgo { .. } => Errno::WRONG_INDEX_ALGO,
+            Self::Decode { .. } => Errno::BSATN_DECODE_ERROR,
+            Self::UniqueConstraintViolation { .. } => Errno::UNIQUE_ALREADY_EXISTS,
+            Self::AutoIncOverflow { .. } => Errno::AUTO_INC_OVERFLOW,
+            Self::IndexNotUnique { .. } => Errno::INDEX_NOT_UNIQUE,
+            Self::NoSuchRow { .. } => Errno::NO_SUCH_ROW,
+            Self::TableExists(_) | Self::InvalidSchema { .. } => Errno::HOST_CALL_FAILURE,
         }
     }
 

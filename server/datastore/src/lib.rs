@@ -12,7 +12,7 @@
 //!   the shape of the module ABI's host calls, then [`MutTx::commit`] (returning the
 //!   [`TxData`] of net inserted and deleted rows) or [`MutTx::rollback`].
 //! - [`DatastoreError`] is the one error type; [`DatastoreError::errno`] maps it to the
-//!   ABI's errno code.
+//!   ABI's [`Errno`](spacetime_sats::Errno).
 //!
 //! # Design
 //! One writer owns the datastore (the database's actor thread), so there are no locks.
@@ -25,6 +25,7 @@
 //! whose columns changed.
 //!
 //! **Architecture invariant:** knows nothing of wasmtime, HTTP, JSON or SQL text.
+#![deny(missing_docs)]
 
 mod builder;
 mod datastore;
@@ -39,7 +40,7 @@ mod tx;
 pub use builder::TableBuilder;
 pub use datastore::{Datastore, IndexScan, RowRef, TableScan, FIRST_USER_TABLE_ID};
 pub use display::display_value;
-pub use error::{errno, DatastoreError, Result};
+pub use error::{DatastoreError, Result};
 pub use index::IndexKind;
 pub use table::{IndexSchema, TableSchema};
 pub use tx::{DecodedChanges, MutTx, TableChanges, TxData};

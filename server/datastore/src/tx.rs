@@ -2,8 +2,8 @@
 //!
 //! A transaction mutates the committed state in place and records an [`Undo`] entry
 //! per change. Rolling back replays the entries in reverse, which restores rows,
-//! indexes, sequences and the slab exactly. Committing walks the log once to compute
-//! the net inserts and deletes per table and to free the slots of deleted rows.
+//! indexes, sequences and the slab exactly. Committing walks the undo entries once to
+//! compute the net inserts and deletes per table and to free the slots of deleted rows.
 //! `commit` and `rollback` consume the transaction; dropping one unfinished rolls it
 //! back, so a panic in the caller cannot leave half a transaction behind.
 
@@ -295,7 +295,7 @@ impl<'a> MutTx<'a> {
     pub fn commit(mut self) -> TxData {
         self.finished = true;
         let undo = std::mem::take(&mut self.undo);
-        commit_log(self.ds, undo, &mut self.scratch)
+        net_changes(self.ds, undo, &mut self.scratch)
     }
 
     /// Undoes every change of the transaction.
@@ -328,7 +328,7 @@ impl<'a> MutTx<'a> {
     }
 }
 
-/// What one row slot held before a transaction, as seen from its first log entry.
+/// What one row slot held before a transaction, as seen from its first undo entry.
 enum Before {
     Absent,
     Present(Box<[u8]>),
@@ -342,8 +342,9 @@ struct Touched {
     seen: HashSet<RowPointer>,
 }
 
-/// Computes the net changes of a committed log and frees the slots it emptied.
-fn commit_log(ds: &mut Datastore, undo: Vec<Undo>, s: &mut Scratch) -> TxData {
+/// Computes a committed transaction's net changes from its undo entries and frees the
+/// slots it emptied.
+fn net_changes(ds: &mut Datastore, undo: Vec<Undo>, s: &mut Scratch) -> TxData {
     // Per table: each touched slot in first-touch order, with what it held before.
     let mut touched: Vec<Touched> = Vec::new();
     let mut emptied = Vec::new();

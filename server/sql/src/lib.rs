@@ -20,6 +20,7 @@
 //! parentheses, literals and `:sender`; and, for the owner only, `INSERT INTO t
 //! [(cols)] VALUES (…)[, (…)]`, `UPDATE t SET c = lit[, …] [WHERE …]` and
 //! `DELETE FROM t [WHERE …]`.
+#![deny(missing_docs)]
 
 pub mod check;
 mod error;

@@ -18,7 +18,8 @@ typed tables and reducers on top of this runtime; an application uses them in th
 
 from .bsatn import BsatnError, Codec
 from .cache import CacheError
-from .connection import DbConnectionBuilder, ModuleInfo, ReconnectPolicy
+from .builder import DbConnectionBuilder
+from .connection import ModuleInfo
 from .context import (
     DbConnectionBase,
     DbContext,
@@ -65,6 +66,7 @@ from .special import (
 from .subscription import Delete, Insert, RowChange, SubscriptionBuilder, SubscriptionHandle, Update
 from .sync import BlockingConnection
 from .table import CallbackId, EventTableHandle, TableHandle, TableWithPrimaryKeyHandle, UniqueIndex
+from .transport import ReconnectPolicy
 
 __all__ = [
     "BlockingConnection",

@@ -36,7 +36,8 @@ from .bsatn import (
     SumCodec,
 )
 from .cache import ColumnKey, TableInfo
-from .connection import ConnectionImpl, DbConnectionBuilder, ModuleInfo
+from .builder import DbConnectionBuilder
+from .connection import ConnectionImpl, ModuleInfo
 from .context import (
     DbConnectionBase,
     ErrorContext,

@@ -1,33 +1,30 @@
 """The connection's engine, :class:`ConnectionImpl`, shared by the connection object,
-every context and every handle; and :class:`DbConnectionBuilder`.
+every context and every handle: it applies each server message to the client cache, then
+runs the callbacks; it sends reducer calls and keeps the books of subscriptions.
 
-Everything runs on one asyncio event loop: a supervisor task opens the WebSocket
-(``v2.bsatn.spacetimedb``), a reader applies each server message to the cache and then
-runs callbacks, and a writer sends queued client messages in order. Callbacks run on the
-loop between messages, so they always see a whole message applied and may read the
-cache, subscribe or call reducers.
+Everything runs on one asyncio event loop. The socket is the :class:`Transport`'s
+(:mod:`spacetime_sdk.transport`): it hands each server message to :meth:`on_message`, so
+callbacks run on the loop between messages, always see a whole message applied, and may
+read the cache, subscribe or call reducers.
 
-With a :class:`ReconnectPolicy`, a dropped connection is re-opened with backoff as the
-same identity; requests made meanwhile wait; every live query set is resubscribed into
-a fresh cache, and once all have answered the fresh cache replaces the old one and only
-the rows that really changed fire callbacks.
+With a :class:`ReconnectPolicy`, the transport re-opens a dropped connection with backoff
+as the same identity; requests made meanwhile wait here; every live query set is
+resubscribed into a fresh cache, and once all have answered the fresh cache replaces the
+old one and only the rows that really changed fire callbacks.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import urllib.parse
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import protocol as p
 from .bsatn import STRING, BsatnError, Codec
 from .cache import ClientCache, TableDiff, TableInfo
 from .errors import (
-    ConfigError,
     ConnectError,
     DisconnectedError,
     InternalError,
@@ -50,6 +47,7 @@ from .event import (
 )
 from .special import ConnectionId, Identity, Timestamp
 from .table import CallbackId
+from .transport import ReconnectPolicy, Transport
 
 if TYPE_CHECKING:
     from .context import DbConnectionBase
@@ -57,7 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("spacetime_sdk")
 
-ConnT = TypeVar("ConnT", bound="DbConnectionBase[Any, Any]")
 ArgsT = TypeVar("ArgsT")
 
 
@@ -69,57 +66,11 @@ class ModuleInfo:
     tables: tuple[TableInfo, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ReconnectPolicy:
-    """How a dropped connection is re-established: the delay before attempt ``n`` (after
-    ``n`` failures in a row) is ``initial_delay * 2**n`` seconds, at most ``max_delay``."""
-
-    initial_delay: float = 0.5
-    max_delay: float = 30.0
-    #: Give up (and run ``on_disconnect`` with the error) after this many failed attempts
-    #: in a row; ``None`` retries forever.
-    max_attempts: int | None = None
-
-    def delay(self, failures: int) -> float:
-        """Seconds to wait before the next attempt, after ``failures`` failed ones."""
-        return float(min(self.initial_delay * (2 ** min(failures, 16)), self.max_delay))
-
-
-def subscribe_url(uri: str, database: str, compression: p.Compression, confirmed: bool | None) -> str:
-    """The WebSocket URL of a database's subscribe endpoint.
-
-    Raises:
-        ConfigError: for a scheme other than http, https, ws or wss, a URI without a
-            host, or one with a query string.
-    """
-    if "://" not in uri:
-        uri = "ws://" + uri
-    parts = urllib.parse.urlsplit(uri)
-    schemes = {"ws": "ws", "http": "ws", "wss": "wss", "https": "wss"}
-    scheme = schemes.get(parts.scheme.lower())
-    if scheme is None:
-        raise ConfigError(f"unsupported URI scheme `{parts.scheme}`: use http, https, ws or wss")
-    if not parts.netloc:
-        raise ConfigError(f"the URI `{uri}` has no host")
-    if parts.query:
-        raise ConfigError(f"the URI `{uri}` has a query string; give the server's base URI only")
-    path = parts.path.rstrip("/")
-    db = urllib.parse.quote(database, safe="-_.")
-    url = f"{scheme}://{parts.netloc}{path}/v1/database/{db}/subscribe?compression={compression.value}"
-    if confirmed is not None:
-        url += "&confirmed=true" if confirmed else "&confirmed=false"
-    return url
-
-
 @dataclass(slots=True)
 class _PendingCall:
     reducer: str
     args: Any
     future: asyncio.Future[ReducerEvent[Any]]
-
-
-class _Ended(Exception):
-    """Raised inside the supervisor to stop it."""
 
 
 class ConnectionImpl:
@@ -131,12 +82,10 @@ class ConnectionImpl:
         url: str,
         token: str | None,
         reconnect: ReconnectPolicy | None,
-        callbacks: _ConnectionCallbacks,
+        callbacks: ConnectionCallbacks,
     ) -> None:
         self.module = module
-        self.url = url
         self.token = token
-        self.reconnect = reconnect
         self.callbacks = callbacks
         self.cache = ClientCache(list(module.tables))
         self.identity: Identity | None = None
@@ -149,20 +98,18 @@ class ConnectionImpl:
         self._next_request = 1
         self._next_query_set = 1
         self._calls: dict[int, _PendingCall] = {}
-        self._outgoing: asyncio.Queue[bytes | None] | None = None
         self._deferred: list[Callable[[], None]] = []
         self._resync: _Resync | None = None
         self._loop = asyncio.get_running_loop()
         self._connected: asyncio.Future[None] = self._loop.create_future()
         self._closed: asyncio.Future[SpacetimeError | None] = self._loop.create_future()
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.transport = Transport(url, token, reconnect, self)
 
     # --- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Starts the supervisor task."""
-        self._task = self._loop.create_task(self._supervise(), name=f"spacetime connection {self.url}")
+        """Starts the transport."""
+        self.transport.start()
 
     async def wait_connected(self) -> None:
         """Waits for the server's initial message.
@@ -179,145 +126,30 @@ class ConnectionImpl:
     @property
     def is_active(self) -> bool:
         """Whether the connection is open (or reconnecting) and not disconnected."""
-        return self.lifecycle != "ended" and not self._stop.is_set()
+        return self.lifecycle != "ended" and not self.transport.closing
 
     async def disconnect(self) -> None:
         """Closes the connection and waits for ``on_disconnect`` to have run. Calling it on
         an ended connection does nothing."""
-        self._stop.set()
-        if self._outgoing is not None:
-            self._outgoing.put_nowait(None)
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(self._task)
+        self.transport.close()
+        await self.transport.wait_stopped()
 
-    # --- the socket ---------------------------------------------------------------------
+    # --- what the transport reports ------------------------------------------------------
 
-    async def _open(self) -> Any:
-        from websockets.asyncio.client import connect
+    def on_message(self, message: p.ServerMessage) -> None:
+        """Applies one server message and runs its callbacks."""
+        self._handle(message)
 
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        return await connect(
-            self.url,
-            subprotocols=[p.BIN_PROTOCOL],  # type: ignore[list-item]
-            additional_headers=headers,
-            max_size=None,
-            compression=None,
-            open_timeout=30,
-        )
+    def on_reconnecting(self, error: SpacetimeError) -> None:
+        """The socket dropped and is being re-opened: requests wait, calls in flight fail."""
+        self._begin_reconnect(error)
 
-    async def _supervise(self) -> None:
-        ever_connected = False
-        failures = 0
-        last_error = ""
-        try:
-            while True:
-                if self._stop.is_set():
-                    raise _Ended(None)
-                try:
-                    ws = await self._open()
-                except Exception as e:  # noqa: BLE001 - any failure to open is reported
-                    if not ever_connected:
-                        raise _Ended(ConnectError(f"cannot open a WebSocket to {self.url}: {e}")) from None
-                    failures += 1
-                    last_error = f"cannot reopen the WebSocket: {e}"
-                else:
-                    first = not ever_connected
-                    ever_connected = True
-                    got_message, error = await self._session(ws)
-                    if self._stop.is_set():
-                        raise _Ended(None)
-                    if isinstance(error, p.ProtocolError | SpacetimeError) and not isinstance(error, _Dropped):
-                        raise _Ended(error)
-                    retry = self.reconnect is not None and (got_message or not first)
-                    if not retry:
-                        if self.lifecycle == "connecting":
-                            raise _Ended(ConnectError(f"the server closed the connection before accepting it: {error}"))
-                        raise _Ended(error)
-                    if got_message:
-                        failures = 0
-                        self._begin_reconnect(error)
-                    else:
-                        failures += 1
-                    last_error = str(error)
-                policy = self.reconnect
-                if policy is None:
-                    raise _Ended(SpacetimeError(last_error))
-                if policy.max_attempts is not None and failures >= policy.max_attempts:
-                    raise _Ended(DisconnectedError(f"gave up reconnecting after {failures} failed attempts; last error: {last_error}"))
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), policy.delay(failures))
-        except _Ended as end:
-            self._end(end.args[0])
-        except Exception as e:  # noqa: BLE001 - a bug must still end the connection visibly
-            log.exception("the connection failed")
-            self._end(SpacetimeError(f"the connection failed: {e!r}"))
-
-    async def _session(self, ws: Any) -> tuple[bool, SpacetimeError | p.ProtocolError | None]:
-        """Runs one socket until it closes; returns whether any message arrived and why it
-        ended."""
-        from websockets.exceptions import ConnectionClosed
-
-        outgoing: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._outgoing = outgoing
-        got_message = False
-
-        async def write() -> None:
-            while True:
-                frame = await outgoing.get()
-                if frame is None:
-                    await ws.close()
-                    return
-                await ws.send(frame)
-
-        writer = self._loop.create_task(write())
-        error: SpacetimeError | p.ProtocolError | None = None
-        try:
-            reader = self._loop.create_task(self._read(ws))
-            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
-            if reader in done:
-                got_message, error = reader.result()
-            else:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                    got_message, error = await reader
-                exc = writer.exception()
-                if exc is not None:
-                    error = _Dropped(f"cannot send to the server: {exc}")
-        finally:
-            writer.cancel()
-            self._outgoing = None
-            with contextlib.suppress(Exception):
-                await ws.close()
-        return got_message, error
-
-    async def _read(self, ws: Any) -> tuple[bool, SpacetimeError | p.ProtocolError | None]:
-        from websockets.exceptions import ConnectionClosed
-
-        got_message = False
-        try:
-            async for frame in ws:
-                if isinstance(frame, str):
-                    return got_message, p.ProtocolError("the server sent a text frame, but protocol v2 is binary only")
-                message = p.decode_server_payload(frame)
-                got_message = True
-                self._handle(message)
-                if self._stop.is_set():
-                    return got_message, None
-        except ConnectionClosed as e:
-            reason = f" ({e.rcvd.code} {e.rcvd.reason})" if e.rcvd is not None else ""
-            return got_message, _Dropped(f"the server closed the connection{reason}")
-        except (p.ProtocolError, SpacetimeError) as e:
-            return got_message, e
-        except (OSError, asyncio.IncompleteReadError) as e:
-            return got_message, _Dropped(f"the connection dropped: {e}")
-        return got_message, _Dropped("the server closed the connection")
+    def on_ended(self, error: SpacetimeError | None) -> None:
+        """The transport stopped for good."""
+        self._end(error)
 
     def _send(self, message: p.ClientMessage) -> None:
-        if self._outgoing is None:
-            log.warning("dropping a message to the server: the connection is closed")
-            return
-        self._outgoing.put_nowait(p.encode_client_message(message))
+        self.transport.send(message)
 
     def _requests_wait(self) -> bool:
         return self.lifecycle == "reconnecting" or self._resync is not None
@@ -451,6 +283,8 @@ class ConnectionImpl:
         self.identity = message.identity
         self.connection_id = message.connection_id
         self.token = message.token
+        # A reconnect presents the confirmed token, so it comes back as the same identity.
+        self.transport.token = message.token
         if self.lifecycle == "connecting":
             self.lifecycle = "connected"
             if not self._connected.done():
@@ -614,7 +448,7 @@ class ConnectionImpl:
                 event = ReducerEvent(Timestamp.now(), Panic(message), call.args)
                 call.future.set_result(event)
 
-    def _begin_reconnect(self, error: SpacetimeError | p.ProtocolError | None) -> None:
+    def _begin_reconnect(self, error: SpacetimeError) -> None:
         log.warning("connection lost (%s); reconnecting", error)
         self.lifecycle = "reconnecting"
         self._resync = None
@@ -667,18 +501,13 @@ class ConnectionImpl:
         for action in deferred:
             action()
 
-    def _end(self, error: SpacetimeError | p.ProtocolError | None) -> None:
+    def _end(self, error: SpacetimeError | None) -> None:
         """Marks the connection ended and runs the connect-error or disconnect callback."""
         was = self.lifecycle
         if was == "ended":
             return
         self.lifecycle = "ended"
         self._resync = None
-        self._outgoing = None
-        if isinstance(error, p.ProtocolError):
-            error = SpacetimeError(f"protocol error: {error}")
-        if isinstance(error, _Dropped):
-            error = DisconnectedError(str(error))
         self._fail_calls("the connection ended before the reducer's result arrived; it may or may not have run")
         deferred, self._deferred = self._deferred, []
         for action in deferred:
@@ -705,10 +534,6 @@ class ConnectionImpl:
             self._closed.set_result(error)
 
 
-class _Dropped(SpacetimeError):
-    """The socket dropped: reconnecting may help."""
-
-
 @dataclass(slots=True)
 class _Resync:
     cache: ClientCache
@@ -723,105 +548,11 @@ class _Resync:
 
 
 @dataclass(slots=True)
-class _ConnectionCallbacks:
+class ConnectionCallbacks:
+    """The connection callbacks the builder collected."""
+
     on_connect: Callable[..., None] | None = None
     on_connect_error: Callable[..., None] | None = None
     on_disconnect: Callable[..., None] | None = None
     on_reconnect: Callable[..., None] | None = None
 
-
-class DbConnectionBuilder(Generic[ConnT]):
-    """Configures and opens a connection: ``DbConnection.builder()`` in generated
-    bindings. Every ``with_``/``on_`` method returns the builder."""
-
-    def __init__(self, factory: Callable[[ConnectionImpl], ConnT], module: ModuleInfo) -> None:
-        self._factory = factory
-        self._module = module
-        self._uri: str | None = None
-        self._database: str | None = None
-        self._token: str | None = None
-        self._compression = p.Compression.GZIP
-        self._confirmed: bool | None = None
-        self._reconnect: ReconnectPolicy | None = None
-        self._callbacks = _ConnectionCallbacks()
-
-    def with_uri(self, uri: str) -> DbConnectionBuilder[ConnT]:
-        """The server's base URI (``http``, ``https``, ``ws`` or ``wss``; no scheme means
-        ``ws``). Required."""
-        self._uri = uri
-        return self
-
-    def with_database_name(self, name_or_identity: str) -> DbConnectionBuilder[ConnT]:
-        """The database's name or identity. Required."""
-        self._database = name_or_identity
-        return self
-
-    def with_token(self, token: str | None) -> DbConnectionBuilder[ConnT]:
-        """The token to authenticate with; ``None`` connects anonymously and the server
-        mints a new identity, whose token ``on_connect`` receives."""
-        self._token = token
-        return self
-
-    def with_compression(self, compression: p.Compression) -> DbConnectionBuilder[ConnT]:
-        """How the server should compress large messages (default gzip)."""
-        self._compression = compression
-        return self
-
-    def with_confirmed_reads(self, confirmed: bool) -> DbConnectionBuilder[ConnT]:
-        """Whether updates should wait until they are durable (the server's default: yes)."""
-        self._confirmed = confirmed
-        return self
-
-    def with_reconnect(self, policy: ReconnectPolicy | None = None) -> DbConnectionBuilder[ConnT]:
-        """Re-opens a dropped connection as ``policy`` says (default backoff if ``None``),
-        as the same identity, and resubscribes; callbacks see only rows that changed
-        meanwhile. A connection closed by ``disconnect()`` or refused by the server is never
-        re-opened."""
-        self._reconnect = policy or ReconnectPolicy()
-        return self
-
-    def on_connect(self, callback: Callable[[ConnT, Identity, str], None]) -> DbConnectionBuilder[ConnT]:
-        """Runs once the server accepts the connection, with this client's identity and the
-        token to save for reconnecting as it."""
-        self._callbacks.on_connect = callback
-        return self
-
-    def on_connect_error(self, callback: Callable[[Any, SpacetimeError], None]) -> DbConnectionBuilder[ConnT]:
-        """Runs if the connection fails before the server accepts it (``build`` raises the
-        same error)."""
-        self._callbacks.on_connect_error = callback
-        return self
-
-    def on_disconnect(self, callback: Callable[[Any, SpacetimeError | None], None]) -> DbConnectionBuilder[ConnT]:
-        """Runs when an accepted connection ends: with ``None`` after ``disconnect()``."""
-        self._callbacks.on_disconnect = callback
-        return self
-
-    def on_reconnect(self, callback: Callable[[ConnT, Identity, str], None]) -> DbConnectionBuilder[ConnT]:
-        """Runs each time a dropped connection has been re-opened and resubscribed."""
-        self._callbacks.on_reconnect = callback
-        return self
-
-    async def build(self) -> ConnT:
-        """Connects and waits until the server accepts the connection.
-
-        Raises:
-            ConfigError: if the URI or database name is missing or invalid.
-            ConnectError: if the server cannot be reached or refuses the connection.
-        """
-        if not self._uri:
-            raise ConfigError("no server URI: call `with_uri`")
-        if not self._database:
-            raise ConfigError("no database name: call `with_database_name`")
-        url = subscribe_url(self._uri, self._database, self._compression, self._confirmed)
-        imp = ConnectionImpl(self._module, url, self._token, self._reconnect, self._callbacks)
-        conn = self._factory(imp)
-        imp.conn = conn
-        imp.start()
-        await imp.wait_connected()
-        return conn
-
-
-def all_table_queries(tables: Iterable[TableInfo]) -> list[str]:
-    """``SELECT * FROM <t>`` for every table."""
-    return [f"SELECT * FROM {t.name}" for t in tables]

@@ -260,6 +260,4 @@ class SubscriptionBuilder(Generic[SubCtxT, ErrCtxT]):
 
     def subscribe_to_all_tables(self) -> SubscriptionHandle[SubCtxT]:
         """Subscribes to every row of every table the bindings know."""
-        from .connection import all_table_queries
-
-        return self.subscribe(all_table_queries(self._imp.module.tables))
+        return self.subscribe([f"SELECT * FROM {t.name}" for t in self._imp.module.tables])

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Generic, TypeVar
 
-from .connection import ConnT, DbConnectionBuilder
+from .builder import ConnT, DbConnectionBuilder
 
 T = TypeVar("T")
 

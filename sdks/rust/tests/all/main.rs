@@ -1,13 +1,14 @@
 //! Integration tests of the SDK, through the generated bindings of the quickstart chat
-//! module (the golden files of `codegen`) and a [`MockServer`] playing the server: cache
-//! reference counts, primary-key updates, callback order, subscriptions, reducer results,
-//! reconnect diffing, disconnects and credentials.
+//! module (those the Rust chat client commits) and a [`MockServer`] playing the server:
+//! cache reference counts, primary-key updates, callback order, subscriptions, reducer
+//! results, reconnect diffing, disconnects and credentials; and the behaviour vectors every SDK
+//! shares (`protocol/tests/vectors/`).
 //!
 //! The bindings are compiled with warnings denied by codegen's own compile test; here only
 //! the parts a test uses are read, so unused-item lints are silenced.
 
 #[allow(dead_code, unused_imports)]
-#[path = "../../../../codegen/tests/golden/rust/quickstart-chat/mod.rs"]
+#[path = "../../../../examples/quickstart-chat/client-rust/src/module_bindings/mod.rs"]
 mod chat;
 
 mod cache;
@@ -15,3 +16,4 @@ mod connection;
 mod credentials;
 mod support;
 mod transport;
+mod vectors;

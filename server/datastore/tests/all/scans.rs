@@ -2,8 +2,9 @@
 //! and the ABI's BSATN encodings.
 
 use crate::*;
-use spacetime_datastore::{errno, TableBuilder};
+use spacetime_datastore::TableBuilder;
 use spacetime_sats::bsatn::{to_vec, Encode};
+use spacetime_sats::Errno;
 use spacetime_sats::{AlgebraicType, Typespace};
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
@@ -95,13 +96,13 @@ fn hash_indexes_do_points_only() {
     assert_eq!(ds.index_scan_point(h, &1u8.into()).unwrap().count(), 3);
     assert_eq!(ds.index_scan_point_bsatn(h, &[0]).unwrap().count(), 4);
     let err = ds.index_scan_range_bsatn(h, &[], 0, &[2], &[2]).unwrap_err();
-    assert_eq!(err.errno(), errno::WRONG_INDEX_ALGO);
+    assert_eq!(err.errno(), Errno::WRONG_INDEX_ALGO);
     assert!(err.to_string().contains("`nums_h_idx_hash` is a hash index"), "{err}");
     assert_eq!(
         ds.index_scan_range(h, vec![], Unbounded, Unbounded)
             .unwrap_err()
             .errno(),
-        errno::WRONG_INDEX_ALGO
+        Errno::WRONG_INDEX_ALGO
     );
 }
 
@@ -111,27 +112,27 @@ fn malformed_scan_arguments_are_decode_errors() {
     let ix = index(&ds, "nums_n_idx_btree");
     assert_eq!(
         ds.index_scan_point_bsatn(ix, &[1, 2]).unwrap_err().errno(),
-        errno::BSATN_DECODE_ERROR
+        Errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
         ds.index_scan_range_bsatn(ix, &[], 0, &[3], &[2]).unwrap_err().errno(),
-        errno::BSATN_DECODE_ERROR
+        Errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
         ds.index_scan_range_bsatn(ix, &[], 1, &[2], &[2]).unwrap_err().errno(),
-        errno::BSATN_DECODE_ERROR
+        Errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
         ds.index_scan_range_bsatn(ix, &[], 0, &[2, 0], &[2])
             .unwrap_err()
             .errno(),
-        errno::BSATN_DECODE_ERROR
+        Errno::BSATN_DECODE_ERROR
     );
     assert_eq!(
         ds.index_scan_point_bsatn(spacetime_sats::IndexId(999), &[])
             .unwrap_err()
             .errno(),
-        errno::NO_SUCH_INDEX
+        Errno::NO_SUCH_INDEX
     );
 }
 

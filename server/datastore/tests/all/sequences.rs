@@ -1,8 +1,9 @@
 //! `auto_inc` columns: generated values, write-back, overflow and collisions.
 
 use crate::*;
-use spacetime_datastore::{errno, TableBuilder};
+use spacetime_datastore::TableBuilder;
 use spacetime_sats::bsatn::to_vec;
+use spacetime_sats::Errno;
 use spacetime_sats::{AlgebraicType, Typespace};
 
 #[test]
@@ -60,7 +61,7 @@ fn overflow_past_the_maximum_fails_and_changes_nothing() {
     assert_eq!(tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(), vec![254]);
     assert_eq!(tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap(), vec![255]);
     let err = tx.insert_bsatn(t, &enc(vec![0u8.into()])).unwrap_err();
-    assert_eq!(err.errno(), errno::AUTO_INC_OVERFLOW);
+    assert_eq!(err.errno(), Errno::AUTO_INC_OVERFLOW);
     assert_eq!(
         err.to_string(),
         "sequence `tiny_id_seq` is exhausted: its next value would pass 255"
@@ -74,12 +75,12 @@ fn a_manual_value_colliding_with_a_generated_one_is_a_unique_violation() {
     let mut tx = ds.begin_mut_tx();
     tx.insert_bsatn(t, &person_row(0, "a", 1)).unwrap();
     let err = tx.insert_bsatn(t, &person_row(1, "b", 1)).unwrap_err();
-    assert_eq!(err.errno(), errno::UNIQUE_ALREADY_EXISTS);
+    assert_eq!(err.errno(), Errno::UNIQUE_ALREADY_EXISTS);
     // And a generated value colliding with a manual one.
     tx.insert_bsatn(t, &person_row(2, "c", 1)).unwrap();
     assert_eq!(
         tx.insert_bsatn(t, &person_row(0, "d", 1)).unwrap_err().errno(),
-        errno::UNIQUE_ALREADY_EXISTS
+        Errno::UNIQUE_ALREADY_EXISTS
     );
     // The failed insert did not consume the value.
     tx.delete_row(t, &person_row(2, "c", 1)).unwrap();

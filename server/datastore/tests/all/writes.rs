@@ -1,8 +1,9 @@
 //! Inserts, updates and deletes: set semantics, constraints, and the ABI shapes.
 
 use crate::*;
-use spacetime_datastore::{errno, DatastoreError, TableBuilder, FIRST_USER_TABLE_ID};
+use spacetime_datastore::{DatastoreError, TableBuilder, FIRST_USER_TABLE_ID};
 use spacetime_sats::bsatn::Encode;
+use spacetime_sats::Errno;
 use spacetime_sats::{AlgebraicType, TableId, Typespace};
 
 #[test]
@@ -19,20 +20,20 @@ fn ids_and_names() {
     assert_eq!(ds.table_id_from_name("person").unwrap(), a);
     assert_eq!(ds.table_id_from_name("Person").unwrap(), a);
     let err = ds.table_id_from_name("nobody").unwrap_err();
-    assert_eq!(err.errno(), errno::NO_SUCH_TABLE);
+    assert_eq!(err.errno(), Errno::NO_SUCH_TABLE);
     assert_eq!(err.to_string(), "no such table: `nobody`");
     let pk = ds.index_id_from_name("person_id_idx_btree").unwrap();
     let (schema, ix) = ds.index_schema(pk).unwrap();
     assert_eq!((schema.table_id, ix.unique), (a, true));
     assert_eq!(
         ds.index_id_from_name("person_nope_idx_btree").unwrap_err().errno(),
-        errno::NO_SUCH_INDEX
+        Errno::NO_SUCH_INDEX
     );
     assert!(matches!(
         ds.create_table(&person(), &Typespace::default()),
         Err(DatastoreError::TableExists(_))
     ));
-    assert_eq!(ds.row_count(TableId(4242)).unwrap_err().errno(), errno::NO_SUCH_TABLE);
+    assert_eq!(ds.row_count(TableId(4242)).unwrap_err().errno(), Errno::NO_SUCH_TABLE);
 }
 
 #[test]
@@ -74,7 +75,7 @@ fn unique_violation_changes_nothing_else() {
     tx.insert_bsatn(t, &person_row(1, "ann", 30)).unwrap();
     tx.insert_bsatn(t, &person_row(2, "bob", 40)).unwrap();
     let err = tx.insert_bsatn(t, &person_row(3, "ann", 50)).unwrap_err();
-    assert_eq!(err.errno(), errno::UNIQUE_ALREADY_EXISTS);
+    assert_eq!(err.errno(), Errno::UNIQUE_ALREADY_EXISTS);
     assert_eq!(
         err.to_string(),
         "duplicate unique value: constraint `person_name_key` on table `person` already has a row with value \"ann\""
@@ -98,10 +99,10 @@ fn bad_bsatn_is_a_decode_error() {
     let mut row = person_row(1, "ann", 30);
     row.push(0);
     let err = tx.insert_bsatn(t, &row).unwrap_err();
-    assert_eq!(err.errno(), errno::BSATN_DECODE_ERROR);
+    assert_eq!(err.errno(), Errno::BSATN_DECODE_ERROR);
     assert!(err.to_string().contains("a row of table `person`"), "{err}");
     let err = tx.insert_bsatn(t, &row[..5]).unwrap_err();
-    assert_eq!(err.errno(), errno::BSATN_DECODE_ERROR);
+    assert_eq!(err.errno(), Errno::BSATN_DECODE_ERROR);
     assert_eq!(tx.row_count(t).unwrap(), 0);
 }
 
@@ -131,15 +132,15 @@ fn update_moves_only_changed_indexes() {
     assert_eq!(found, person_pv(1, "amy", 31));
     // An update whose new unique value collides fails and changes nothing.
     let err = tx.update_bsatn(t, pk, &person_row(1, "bob", 99)).unwrap_err();
-    assert_eq!(err.errno(), errno::UNIQUE_ALREADY_EXISTS);
+    assert_eq!(err.errno(), Errno::UNIQUE_ALREADY_EXISTS);
     assert_eq!(tx.index_scan_point(age, &31u32.into()).unwrap().count(), 1);
     // Updating through a non-unique index, or a missing row, fails.
     assert_eq!(
         tx.update_bsatn(t, age, &person_row(1, "x", 31)).unwrap_err().errno(),
-        errno::INDEX_NOT_UNIQUE
+        Errno::INDEX_NOT_UNIQUE
     );
     let err = tx.update_bsatn(t, pk, &person_row(9, "x", 1)).unwrap_err();
-    assert_eq!(err.errno(), errno::NO_SUCH_ROW);
+    assert_eq!(err.errno(), Errno::NO_SUCH_ROW);
     assert!(
         err.to_string()
             .contains("no row with value 9 in index `person_id_idx_btree`"),
@@ -183,7 +184,7 @@ fn update_on_an_index_of_another_table_is_rejected() {
     let pk = index(&ds, "person_id_idx_btree");
     let mut tx = ds.begin_mut_tx();
     let err = tx.update_bsatn(other, pk, &enc(vec![1u8.into()])).unwrap_err();
-    assert_eq!(err.errno(), errno::NO_SUCH_INDEX);
+    assert_eq!(err.errno(), Errno::NO_SUCH_INDEX);
     let _ = t;
 }
 
@@ -204,7 +205,7 @@ fn delete_by_rows_takes_a_bsatn_vec() {
     bad.push(1);
     assert_eq!(
         tx.delete_by_rows(t, &bad).unwrap_err().errno(),
-        errno::BSATN_DECODE_ERROR
+        Errno::BSATN_DECODE_ERROR
     );
     assert_eq!(tx.row_count(t).unwrap(), 3);
     assert_eq!(tx.delete_by_rows(t, &rel).unwrap(), 2);

@@ -7,7 +7,6 @@
 //! call returns `NOT_IN_TRANSACTION` outside a reducer call. Guest `usize` and `u16`
 //! values arrive as wasm `i32`, taken here as `u32`.
 
-use super::errno;
 use super::handles::RowIter;
 use super::memory::{with_env, AbiError, AbiResult, GuestMem, HostTrap};
 use crate::env::InstanceEnv;
@@ -15,7 +14,7 @@ use crate::logs::LogLevel;
 use spacetime_datastore::{MutTx, RowRef};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::Decode;
-use spacetime_sats::{IndexId, ScheduleAt, TableId};
+use spacetime_sats::{Errno, IndexId, ScheduleAt, TableId};
 use std::time::Instant;
 use wasmtime::Caller;
 
@@ -138,7 +137,7 @@ fn range_args<'m>(
 ) -> AbiResult<RangeArgs<'m>> {
     Ok(RangeArgs {
         prefix: mem.bytes("the prefix", prefix_ptr, prefix_len)?,
-        prefix_elems: u16::try_from(prefix_elems).map_err(|_| AbiError::Errno(errno::BSATN_DECODE_ERROR))?,
+        prefix_elems: u16::try_from(prefix_elems).map_err(|_| AbiError::Errno(Errno::BSATN_DECODE_ERROR))?,
         rstart: mem.bytes("the range start", rstart_ptr, rstart_len)?,
         rend: mem.bytes("the range end", rend_ptr, rend_len)?,
     })
@@ -304,11 +303,11 @@ pub(crate) fn row_iter_bsatn_advance(
 ) -> wasmtime::Result<i32> {
     with_env(&mut cx, "row_iter_bsatn_advance", |mut mem, env| {
         let capacity = mem.read_u32("the buffer length", buf_len_ptr)?;
-        let rows = env.iters.get_mut(iter).ok_or(AbiError::Errno(errno::NO_SUCH_ITER))?;
+        let rows = env.iters.get_mut(iter).ok_or(AbiError::Errno(Errno::NO_SUCH_ITER))?;
         match rows.next_chunks(capacity as usize) {
             Err(needed) => {
                 mem.write_u32("the buffer length", buf_len_ptr, needed as u32)?;
-                Err(AbiError::Errno(errno::BUFFER_TOO_SMALL))
+                Err(AbiError::Errno(Errno::BUFFER_TOO_SMALL))
             }
             Ok(range) => {
                 mem.write("the buffer", buf_ptr, &rows.bytes[range.clone()])?;
@@ -334,7 +333,7 @@ pub(crate) fn row_iter_bsatn_advance(
 /// `NO_SUCH_ITER`.
 pub(crate) fn row_iter_bsatn_close(mut cx: Cx<'_>, iter: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "row_iter_bsatn_close", |_mem, env| {
-        let rows = env.iters.take(iter).ok_or(AbiError::Errno(errno::NO_SUCH_ITER))?;
+        let rows = env.iters.take(iter).ok_or(AbiError::Errno(Errno::NO_SUCH_ITER))?;
         env.recycle_row_iter(rows);
         Ok(0)
     })
@@ -365,7 +364,7 @@ fn check_schedule_delay(tx: &MutTx<'static>, table: TableId, row: &[u8], now_mic
         Err(_) => return Ok(()),
     };
     if delay > MAX_SCHEDULE_DELAY_MICROS {
-        return Err(AbiError::Errno(errno::SCHEDULE_AT_DELAY_TOO_LONG));
+        return Err(AbiError::Errno(Errno::SCHEDULE_AT_DELAY_TOO_LONG));
     }
     Ok(())
 }
@@ -489,7 +488,7 @@ pub(crate) fn bytes_source_read(mut cx: Cx<'_>, source: u32, buf_ptr: u32, buf_l
         let src = env
             .sources
             .get_mut(source)
-            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
+            .ok_or(AbiError::Errno(Errno::NO_SUCH_BYTES))?;
         let n = capacity.min(src.bytes.len() - src.pos);
         mem.write("the buffer", buf_ptr, &src.bytes[src.pos..src.pos + n])?;
         mem.write_u32("the buffer length", buf_len_ptr, n as u32)?;
@@ -516,7 +515,7 @@ pub(crate) fn bytes_source_remaining_length(mut cx: Cx<'_>, source: u32, out: u3
         let src = env
             .sources
             .get_mut(source)
-            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?;
+            .ok_or(AbiError::Errno(Errno::NO_SUCH_BYTES))?;
         mem.write_u32("out", out, (src.bytes.len() - src.pos) as u32)?;
         Ok(0)
     })
@@ -536,7 +535,7 @@ pub(crate) fn bytes_sink_write(mut cx: Cx<'_>, sink: u32, buf_ptr: u32, buf_len_
         let buf = mem.bytes("the buffer", buf_ptr, len)?;
         env.sinks
             .get_mut(sink)
-            .ok_or(AbiError::Errno(errno::NO_SUCH_BYTES))?
+            .ok_or(AbiError::Errno(Errno::NO_SUCH_BYTES))?
             .extend_from_slice(buf);
         mem.write_u32("the buffer length", buf_len_ptr, len)?;
         Ok(0)
@@ -602,7 +601,7 @@ pub(crate) fn console_timer_end(mut cx: Cx<'_>, timer_id: u32) -> wasmtime::Resu
         let timer = env
             .timers
             .take(timer_id)
-            .ok_or(AbiError::Errno(errno::NO_SUCH_CONSOLE_TIMER))?;
+            .ok_or(AbiError::Errno(Errno::NO_SUCH_CONSOLE_TIMER))?;
         let message = format!("Timing span {:?}: {:?}", timer.name, timer.started.elapsed());
         env.log(LogLevel::Info, None, None, None, message);
         Ok(0)
@@ -635,7 +634,7 @@ pub(crate) fn get_jwt(mut cx: Cx<'_>, conn_id_ptr: u32, out: u32) -> wasmtime::R
     with_env(&mut cx, "get_jwt", |mut mem, env| {
         mem.bytes("the connection id", conn_id_ptr, 16)?;
         if !env.in_tx() {
-            return Err(AbiError::Errno(errno::NOT_IN_TRANSACTION));
+            return Err(AbiError::Errno(Errno::NOT_IN_TRANSACTION));
         }
         mem.write_u32("out", out, 0)?;
         Ok(0)

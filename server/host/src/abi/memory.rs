@@ -5,9 +5,9 @@
 //! string that is not UTF-8 where UTF-8 is required, traps; a datastore or handle
 //! failure returns its errno; an unexpected host failure traps.
 
-use super::errno;
 use crate::env::InstanceEnv;
 use spacetime_datastore::DatastoreError;
+use spacetime_sats::Errno;
 use wasmtime::Caller;
 
 /// Why a host call traps.
@@ -37,7 +37,7 @@ pub(crate) enum HostTrap {
 #[derive(Debug)]
 pub(crate) enum AbiError {
     /// Return this errno to the guest.
-    Errno(u16),
+    Errno(Errno),
     /// Trap the guest.
     Trap(HostTrap),
 }
@@ -60,26 +60,26 @@ pub(crate) type AbiResult<T> = Result<T, AbiError>;
 /// How a successful shim result and an errno become the guest-visible return value.
 pub(crate) trait AbiReturn: Sized {
     /// The value for an errno, or `None` if this import cannot return one (it traps).
-    fn from_errno(errno: u16) -> Option<Self>;
+    fn from_errno(errno: Errno) -> Option<Self>;
 }
 
 /// `u16` errno imports (wasm `i32`): 0 is success.
 impl AbiReturn for u32 {
-    fn from_errno(errno: u16) -> Option<Self> {
-        Some(u32::from(errno))
+    fn from_errno(errno: Errno) -> Option<Self> {
+        Some(u32::from(errno.code()))
     }
 }
 
 /// `i16` imports (wasm `i32`): -1 is "exhausted", 0 "more", positive an errno.
 impl AbiReturn for i32 {
-    fn from_errno(errno: u16) -> Option<Self> {
-        Some(i32::from(errno))
+    fn from_errno(errno: Errno) -> Option<Self> {
+        Some(i32::from(errno.code()))
     }
 }
 
 /// Imports without a return value; an errno here becomes a trap.
 impl AbiReturn for () {
-    fn from_errno(_errno: u16) -> Option<Self> {
+    fn from_errno(_errno: Errno) -> Option<Self> {
         None
     }
 }
@@ -89,10 +89,10 @@ impl AbiReturn for () {
 pub(crate) fn cvt<R: AbiReturn>(import: &'static str, result: AbiResult<R>) -> wasmtime::Result<R> {
     match result {
         Ok(r) => Ok(r),
-        Err(AbiError::Errno(code)) => R::from_errno(code).ok_or_else(|| {
+        Err(AbiError::Errno(errno)) => R::from_errno(errno).ok_or_else(|| {
             wasmtime::Error::new(HostTrap::Failed {
                 import,
-                message: format!("failed with errno {code}"),
+                message: format!("failed with errno {}", errno.code()),
             })
         }),
         Err(AbiError::Trap(trap)) => Err(wasmtime::Error::new(trap)),
@@ -198,4 +198,4 @@ impl<'a> GuestMem<'a> {
 }
 
 /// The errno for a call that needs a transaction outside of one.
-pub(crate) const NOT_IN_TRANSACTION: AbiError = AbiError::Errno(errno::NOT_IN_TRANSACTION);
+pub(crate) const NOT_IN_TRANSACTION: AbiError = AbiError::Errno(Errno::NOT_IN_TRANSACTION);

@@ -14,40 +14,8 @@ use crate::error::LoadError;
 use wasmtime::{ExternType, Linker, Module};
 
 /// The errno codes of the ABI (`shared/reference/module-api.md` §2.3); 0 is success.
-pub mod errno {
-    /// An unexpected host failure; also the user-error return of `__call_reducer__`.
-    pub const HOST_CALL_FAILURE: u16 = 1;
-    /// A datastore call outside a transaction.
-    pub const NOT_IN_TRANSACTION: u16 = 2;
-    /// Bytes that are not BSATN of the expected type.
-    pub const BSATN_DECODE_ERROR: u16 = 3;
-    /// No such table.
-    pub const NO_SUCH_TABLE: u16 = 4;
-    /// No such index.
-    pub const NO_SUCH_INDEX: u16 = 5;
-    /// No such row iterator.
-    pub const NO_SUCH_ITER: u16 = 6;
-    /// No such console timer.
-    pub const NO_SUCH_CONSOLE_TIMER: u16 = 7;
-    /// No such bytes source or sink.
-    pub const NO_SUCH_BYTES: u16 = 8;
-    /// A sink has no room.
-    pub const NO_SPACE: u16 = 9;
-    /// A range scan of a hash index.
-    pub const WRONG_INDEX_ALGO: u16 = 10;
-    /// The guest's buffer cannot hold the next chunk of rows.
-    pub const BUFFER_TOO_SMALL: u16 = 11;
-    /// A unique constraint would be violated.
-    pub const UNIQUE_ALREADY_EXISTS: u16 = 12;
-    /// A scheduled row's delay is longer than the scheduler can hold.
-    pub const SCHEDULE_AT_DELAY_TOO_LONG: u16 = 13;
-    /// An update through an index that is not unique.
-    pub const INDEX_NOT_UNIQUE: u16 = 14;
-    /// An update found no row to replace.
-    pub const NO_SUCH_ROW: u16 = 15;
-    /// A sequence is exhausted.
-    pub const AUTO_INC_OVERFLOW: u16 = 16;
-}
+/// The one table lives in `spacetime-sats`, shared with the datastore and the bindings.
+pub use spacetime_sats::errno;
 
 /// The ABI major version the host implements.
 pub const ABI_MAJOR: u16 = 10;

@@ -48,7 +48,7 @@ pub fn schedule_once(ctx: &ReducerContext, label: String, delay_ms: u64) {
 #[reducer]
 pub fn cancel_all(ctx: &ReducerContext) {
     for row in ctx.db.one_shot().iter() {
-        ctx.db.one_shot().scheduled_id().delete(&row.scheduled_id);
+        ctx.db.one_shot().scheduled_id().delete(row.scheduled_id);
     }
 }
 
@@ -76,7 +76,7 @@ pub fn start_ticking(ctx: &ReducerContext, interval_ms: u64) {
 #[reducer]
 pub fn stop_ticking(ctx: &ReducerContext) {
     for row in ctx.db.ticker().iter() {
-        ctx.db.ticker().scheduled_id().delete(&row.scheduled_id);
+        ctx.db.ticker().scheduled_id().delete(row.scheduled_id);
     }
 }
 

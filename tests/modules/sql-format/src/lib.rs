@@ -102,7 +102,7 @@ pub fn test(ctx: &ReducerContext) {
     one[0] = 1;
     let others = TOthers {
         bool: true,
-        f32: 594806.58906,
+        f32: 594806.56,
         f64: -3454353.345389043,
         str: "This is spacetimedb".to_string(),
         bytes: vec![1, 2, 3, 4, 5, 6, 7],

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `add_person`.
@@ -24,21 +25,23 @@ pub trait AddPersonReducer {
         &self,
         id: u32,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl AddPersonReducer for super::RemoteReducers {
     fn add_person(&self, id: u32, name: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::AddPerson { id, name })
+        let reducer = super::Reducer::AddPerson { id, name };
+        self.imp.call_reducer(reducer)
     }
 
     fn add_person_then(
         &self,
         id: u32,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::AddPerson { id, name }, callback)
+        let reducer = super::Reducer::AddPerson { id, name };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

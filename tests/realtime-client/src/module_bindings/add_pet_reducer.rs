@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `add_pet`.
@@ -25,13 +26,14 @@ pub trait AddPetReducer {
         id: u32,
         owner_id: u32,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl AddPetReducer for super::RemoteReducers {
     fn add_pet(&self, id: u32, owner_id: u32, name: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::AddPet { id, owner_id, name })
+        let reducer = super::Reducer::AddPet { id, owner_id, name };
+        self.imp.call_reducer(reducer)
     }
 
     fn add_pet_then(
@@ -39,8 +41,9 @@ impl AddPetReducer for super::RemoteReducers {
         id: u32,
         owner_id: u32,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::AddPet { id, owner_id, name }, callback)
+        let reducer = super::Reducer::AddPet { id, owner_id, name };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

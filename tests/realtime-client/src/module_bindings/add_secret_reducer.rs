@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `add_secret`.
@@ -24,21 +25,23 @@ pub trait AddSecretReducer {
         &self,
         id: u32,
         value: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl AddSecretReducer for super::RemoteReducers {
     fn add_secret(&self, id: u32, value: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::AddSecret { id, value })
+        let reducer = super::Reducer::AddSecret { id, value };
+        self.imp.call_reducer(reducer)
     }
 
     fn add_secret_then(
         &self,
         id: u32,
         value: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::AddSecret { id, value }, callback)
+        let reducer = super::Reducer::AddSecret { id, value };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

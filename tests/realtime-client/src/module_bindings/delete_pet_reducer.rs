@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `delete_pet`.
@@ -23,20 +24,22 @@ pub trait DeletePetReducer {
     fn delete_pet_then(
         &self,
         id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl DeletePetReducer for super::RemoteReducers {
     fn delete_pet(&self, id: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::DeletePet { id })
+        let reducer = super::Reducer::DeletePet { id };
+        self.imp.call_reducer(reducer)
     }
 
     fn delete_pet_then(
         &self,
         id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::DeletePet { id }, callback)
+        let reducer = super::Reducer::DeletePet { id };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

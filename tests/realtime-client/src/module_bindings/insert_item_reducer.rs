@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `insert_item`.
@@ -25,13 +26,14 @@ pub trait InsertItemReducer {
         id: u32,
         name: String,
         count: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl InsertItemReducer for super::RemoteReducers {
     fn insert_item(&self, id: u32, name: String, count: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::InsertItem { id, name, count })
+        let reducer = super::Reducer::InsertItem { id, name, count };
+        self.imp.call_reducer(reducer)
     }
 
     fn insert_item_then(
@@ -39,8 +41,9 @@ impl InsertItemReducer for super::RemoteReducers {
         id: u32,
         name: String,
         count: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::InsertItem { id, name, count }, callback)
+        let reducer = super::Reducer::InsertItem { id, name, count };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `insert_then_fail`.
@@ -23,20 +24,22 @@ pub trait InsertThenFailReducer {
     fn insert_then_fail_then(
         &self,
         id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl InsertThenFailReducer for super::RemoteReducers {
     fn insert_then_fail(&self, id: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::InsertThenFail { id })
+        let reducer = super::Reducer::InsertThenFail { id };
+        self.imp.call_reducer(reducer)
     }
 
     fn insert_then_fail_then(
         &self,
         id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::InsertThenFail { id }, callback)
+        let reducer = super::Reducer::InsertThenFail { id };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

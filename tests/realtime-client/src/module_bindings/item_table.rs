@@ -19,7 +19,10 @@ pub trait ItemTableAccess {
 
 impl ItemTableAccess for super::RemoteTables {
     fn item(&self) -> ItemTableHandle<'_> {
-        ItemTableHandle { imp: self.imp.get_table("item"), ctx: PhantomData }
+        ItemTableHandle {
+            imp: self.imp.get_table("item"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for ItemTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::Item> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = ItemInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::Item) + Send + 'static) -> ItemInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         ItemInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: ItemInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = ItemDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::Item) + Send + 'static) -> ItemDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         ItemDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: ItemDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for ItemTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::Item, &super::Item) + Send + 'static,
-    ) -> ItemUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         ItemUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: ItemUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct ItemIdUnique<'ctx> {
 impl<'ctx> ItemTableHandle<'ctx> {
     /// Lookups by the unique column `id`.
     pub fn id(&self) -> ItemIdUnique<'ctx> {
-        ItemIdUnique { imp: self.imp.unique("id"), ctx: PhantomData }
+        ItemIdUnique {
+            imp: self.imp.unique("id"),
+            ctx: PhantomData,
+        }
     }
 }
 

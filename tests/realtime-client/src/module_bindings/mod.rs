@@ -38,16 +38,26 @@ pub use delete_pet_reducer::DeletePetReducer;
 pub use insert_item_reducer::InsertItemReducer;
 pub use insert_then_fail_reducer::InsertThenFailReducer;
 pub use insert_then_panic_reducer::InsertThenPanicReducer;
-pub use item_table::{ItemTableAccess, ItemTableHandle, ItemInsertCallbackId, ItemDeleteCallbackId, ItemUpdateCallbackId, ItemIdUnique};
+pub use item_table::{
+    ItemDeleteCallbackId, ItemIdUnique, ItemInsertCallbackId, ItemTableAccess, ItemTableHandle, ItemUpdateCallbackId,
+};
 pub use item_type::Item;
 pub use move_pet_reducer::MovePetReducer;
 pub use noop_reducer::NoopReducer;
-pub use person_table::{PersonTableAccess, PersonTableHandle, PersonInsertCallbackId, PersonDeleteCallbackId, PersonUpdateCallbackId, PersonIdUnique};
+pub use person_table::{
+    PersonDeleteCallbackId, PersonIdUnique, PersonInsertCallbackId, PersonTableAccess, PersonTableHandle,
+    PersonUpdateCallbackId,
+};
 pub use person_type::Person;
-pub use pet_table::{PetTableAccess, PetTableHandle, PetInsertCallbackId, PetDeleteCallbackId, PetUpdateCallbackId, PetIdUnique};
+pub use pet_table::{
+    PetDeleteCallbackId, PetIdUnique, PetInsertCallbackId, PetTableAccess, PetTableHandle, PetUpdateCallbackId,
+};
 pub use pet_type::Pet;
 pub use rename_person_reducer::RenamePersonReducer;
-pub use secret_table::{SecretTableAccess, SecretTableHandle, SecretInsertCallbackId, SecretDeleteCallbackId, SecretUpdateCallbackId, SecretIdUnique};
+pub use secret_table::{
+    SecretDeleteCallbackId, SecretIdUnique, SecretInsertCallbackId, SecretTableAccess, SecretTableHandle,
+    SecretUpdateCallbackId,
+};
 pub use secret_type::Secret;
 pub use set_count_reducer::SetCountReducer;
 
@@ -55,64 +65,31 @@ pub use set_count_reducer::SetCountReducer;
 #[derive(Clone, PartialEq, Debug)]
 pub enum Reducer {
     /// The reducer `add_person`.
-    AddPerson {
-        id: u32,
-        name: String,
-    },
+    AddPerson { id: u32, name: String },
     /// The reducer `add_pet`.
-    AddPet {
-        id: u32,
-        owner_id: u32,
-        name: String,
-    },
+    AddPet { id: u32, owner_id: u32, name: String },
     /// The reducer `add_secret`.
-    AddSecret {
-        id: u32,
-        value: String,
-    },
+    AddSecret { id: u32, value: String },
     /// The reducer `delete_item`.
-    DeleteItem {
-        id: u32,
-    },
+    DeleteItem { id: u32 },
     /// The reducer `delete_person`.
-    DeletePerson {
-        id: u32,
-    },
+    DeletePerson { id: u32 },
     /// The reducer `delete_pet`.
-    DeletePet {
-        id: u32,
-    },
+    DeletePet { id: u32 },
     /// The reducer `insert_item`.
-    InsertItem {
-        id: u32,
-        name: String,
-        count: u32,
-    },
+    InsertItem { id: u32, name: String, count: u32 },
     /// The reducer `insert_then_fail`.
-    InsertThenFail {
-        id: u32,
-    },
+    InsertThenFail { id: u32 },
     /// The reducer `insert_then_panic`.
-    InsertThenPanic {
-        id: u32,
-    },
+    InsertThenPanic { id: u32 },
     /// The reducer `move_pet`.
-    MovePet {
-        id: u32,
-        owner_id: u32,
-    },
+    MovePet { id: u32, owner_id: u32 },
     /// The reducer `noop`.
     Noop,
     /// The reducer `rename_person`.
-    RenamePerson {
-        id: u32,
-        name: String,
-    },
+    RenamePerson { id: u32, name: String },
     /// The reducer `set_count`.
-    SetCount {
-        id: u32,
-        count: u32,
-    },
+    SetCount { id: u32, count: u32 },
 }
 
 impl __sdk::Reducer for Reducer {

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `move_pet`.
@@ -24,21 +25,23 @@ pub trait MovePetReducer {
         &self,
         id: u32,
         owner_id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl MovePetReducer for super::RemoteReducers {
     fn move_pet(&self, id: u32, owner_id: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::MovePet { id, owner_id })
+        let reducer = super::Reducer::MovePet { id, owner_id };
+        self.imp.call_reducer(reducer)
     }
 
     fn move_pet_then(
         &self,
         id: u32,
         owner_id: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::MovePet { id, owner_id }, callback)
+        let reducer = super::Reducer::MovePet { id, owner_id };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

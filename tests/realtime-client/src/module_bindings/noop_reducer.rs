@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `noop`.
@@ -22,19 +23,21 @@ pub trait NoopReducer {
     #[allow(clippy::type_complexity)]
     fn noop_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl NoopReducer for super::RemoteReducers {
     fn noop(&self) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::Noop)
+        let reducer = super::Reducer::Noop;
+        self.imp.call_reducer(reducer)
     }
 
     fn noop_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::Noop, callback)
+        let reducer = super::Reducer::Noop;
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

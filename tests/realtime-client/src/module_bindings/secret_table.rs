@@ -19,7 +19,10 @@ pub trait SecretTableAccess {
 
 impl SecretTableAccess for super::RemoteTables {
     fn secret(&self) -> SecretTableHandle<'_> {
-        SecretTableHandle { imp: self.imp.get_table("secret"), ctx: PhantomData }
+        SecretTableHandle {
+            imp: self.imp.get_table("secret"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for SecretTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::Secret> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = SecretInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::Secret) + Send + 'static) -> SecretInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         SecretInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: SecretInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = SecretDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::Secret) + Send + 'static) -> SecretDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         SecretDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: SecretDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for SecretTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::Secret, &super::Secret) + Send + 'static,
-    ) -> SecretUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         SecretUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: SecretUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct SecretIdUnique<'ctx> {
 impl<'ctx> SecretTableHandle<'ctx> {
     /// Lookups by the unique column `id`.
     pub fn id(&self) -> SecretIdUnique<'ctx> {
-        SecretIdUnique { imp: self.imp.unique("id"), ctx: PhantomData }
+        SecretIdUnique {
+            imp: self.imp.unique("id"),
+            ctx: PhantomData,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `set_count`.
@@ -24,21 +25,23 @@ pub trait SetCountReducer {
         &self,
         id: u32,
         count: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl SetCountReducer for super::RemoteReducers {
     fn set_count(&self, id: u32, count: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::SetCount { id, count })
+        let reducer = super::Reducer::SetCount { id, count };
+        self.imp.call_reducer(reducer)
     }
 
     fn set_count_then(
         &self,
         id: u32,
         count: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::SetCount { id, count }, callback)
+        let reducer = super::Reducer::SetCount { id, count };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

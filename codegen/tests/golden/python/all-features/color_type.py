@@ -5,12 +5,8 @@
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
 
 from spacetime_sdk import codegen as _sdk
-
-if TYPE_CHECKING:
-    pass
 
 
 class Color(enum.Enum):

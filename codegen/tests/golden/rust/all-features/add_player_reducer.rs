@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `add_player`.
@@ -26,13 +27,19 @@ pub trait AddPlayerReducer {
         level: u32,
         score: i64,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl AddPlayerReducer for super::RemoteReducers {
     fn add_player(&self, name: String, level: u32, score: i64, color: super::Color) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::AddPlayer { name, level, score, color })
+        let reducer = super::Reducer::AddPlayer {
+            name,
+            level,
+            score,
+            color,
+        };
+        self.imp.call_reducer(reducer)
     }
 
     fn add_player_then(
@@ -41,8 +48,14 @@ impl AddPlayerReducer for super::RemoteReducers {
         level: u32,
         score: i64,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::AddPlayer { name, level, score, color }, callback)
+        let reducer = super::Reducer::AddPlayer {
+            name,
+            level,
+            score,
+            color,
+        };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

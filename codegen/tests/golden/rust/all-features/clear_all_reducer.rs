@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `clear_all`.
@@ -22,19 +23,21 @@ pub trait ClearAllReducer {
     #[allow(clippy::type_complexity)]
     fn clear_all_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl ClearAllReducer for super::RemoteReducers {
     fn clear_all(&self) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::ClearAll)
+        let reducer = super::Reducer::ClearAll;
+        self.imp.call_reducer(reducer)
     }
 
     fn clear_all_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::ClearAll, callback)
+        let reducer = super::Reducer::ClearAll;
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -24,7 +24,8 @@ impl __sdk::bsatn::Encode for Color {
 
 impl __sdk::bsatn::Decode for Color {
     fn decode(input: &mut &[u8]) -> Result<Self, __sdk::bsatn::DecodeError> {
-        Ok(match __sdk::bsatn::decode_tag(input, "Color", 3)? {
+        let tag = __sdk::bsatn::decode_tag(input, "Color", 3)?;
+        Ok(match tag {
             0 => Self::Red,
             1 => Self::Green,
             _ => Self::Blue,

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `count_players`.
@@ -25,13 +26,18 @@ pub trait CountPlayersReducer {
         min_level: u32,
         max_level: u32,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl CountPlayersReducer for super::RemoteReducers {
     fn count_players(&self, min_level: u32, max_level: u32, color: super::Color) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::CountPlayers { min_level, max_level, color })
+        let reducer = super::Reducer::CountPlayers {
+            min_level,
+            max_level,
+            color,
+        };
+        self.imp.call_reducer(reducer)
     }
 
     fn count_players_then(
@@ -39,8 +45,13 @@ impl CountPlayersReducer for super::RemoteReducers {
         min_level: u32,
         max_level: u32,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::CountPlayers { min_level, max_level, color }, callback)
+        let reducer = super::Reducer::CountPlayers {
+            min_level,
+            max_level,
+            color,
+        };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

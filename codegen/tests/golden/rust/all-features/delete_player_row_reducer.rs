@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `delete_player_row`.
@@ -23,20 +24,22 @@ pub trait DeletePlayerRowReducer {
     fn delete_player_row_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl DeletePlayerRowReducer for super::RemoteReducers {
     fn delete_player_row(&self, name: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::DeletePlayerRow { name })
+        let reducer = super::Reducer::DeletePlayerRow { name };
+        self.imp.call_reducer(reducer)
     }
 
     fn delete_player_row_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::DeletePlayerRow { name }, callback)
+        let reducer = super::Reducer::DeletePlayerRow { name };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `delete_players_below`.
@@ -23,20 +24,22 @@ pub trait DeletePlayersBelowReducer {
     fn delete_players_below_then(
         &self,
         level: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl DeletePlayersBelowReducer for super::RemoteReducers {
     fn delete_players_below(&self, level: u32) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::DeletePlayersBelow { level })
+        let reducer = super::Reducer::DeletePlayersBelow { level };
+        self.imp.call_reducer(reducer)
     }
 
     fn delete_players_below_then(
         &self,
         level: u32,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::DeletePlayersBelow { level }, callback)
+        let reducer = super::Reducer::DeletePlayersBelow { level };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `delete_players_by_color`.
@@ -23,20 +24,22 @@ pub trait DeletePlayersByColorReducer {
     fn delete_players_by_color_then(
         &self,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl DeletePlayersByColorReducer for super::RemoteReducers {
     fn delete_players_by_color(&self, color: super::Color) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::DeletePlayersByColor { color })
+        let reducer = super::Reducer::DeletePlayersByColor { color };
+        self.imp.call_reducer(reducer)
     }
 
     fn delete_players_by_color_then(
         &self,
         color: super::Color,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::DeletePlayersByColor { color }, callback)
+        let reducer = super::Reducer::DeletePlayersByColor { color };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -19,7 +19,10 @@ pub trait EveryTypeTableAccess {
 
 impl EveryTypeTableAccess for super::RemoteTables {
     fn every_type(&self) -> EveryTypeTableHandle<'_> {
-        EveryTypeTableHandle { imp: self.imp.get_table("every_type"), ctx: PhantomData }
+        EveryTypeTableHandle {
+            imp: self.imp.get_table("every_type"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for EveryTypeTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::EveryType> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = EveryTypeInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::EveryType) + Send + 'static) -> EveryTypeInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         EveryTypeInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: EveryTypeInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = EveryTypeDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::EveryType) + Send + 'static) -> EveryTypeDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         EveryTypeDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: EveryTypeDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for EveryTypeTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::EveryType, &super::EveryType) + Send + 'static,
-    ) -> EveryTypeUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         EveryTypeUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: EveryTypeUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct EveryTypeIdUnique<'ctx> {
 impl<'ctx> EveryTypeTableHandle<'ctx> {
     /// Lookups by the unique column `id`.
     pub fn id(&self) -> EveryTypeIdUnique<'ctx> {
-        EveryTypeIdUnique { imp: self.imp.unique("id"), ctx: PhantomData }
+        EveryTypeIdUnique {
+            imp: self.imp.unique("id"),
+            ctx: PhantomData,
+        }
     }
 }
 

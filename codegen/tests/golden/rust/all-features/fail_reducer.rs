@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `fail`.
@@ -23,20 +24,22 @@ pub trait FailReducer {
     fn fail_then(
         &self,
         reason: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl FailReducer for super::RemoteReducers {
     fn fail(&self, reason: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::Fail { reason })
+        let reducer = super::Reducer::Fail { reason };
+        self.imp.call_reducer(reducer)
     }
 
     fn fail_then(
         &self,
         reason: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::Fail { reason }, callback)
+        let reducer = super::Reducer::Fail { reason };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `insert_every_type`.
@@ -24,21 +25,23 @@ pub trait InsertEveryTypeReducer {
         &self,
         seed: u8,
         text: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl InsertEveryTypeReducer for super::RemoteReducers {
     fn insert_every_type(&self, seed: u8, text: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::InsertEveryType { seed, text })
+        let reducer = super::Reducer::InsertEveryType { seed, text };
+        self.imp.call_reducer(reducer)
     }
 
     fn insert_every_type_then(
         &self,
         seed: u8,
         text: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::InsertEveryType { seed, text }, callback)
+        let reducer = super::Reducer::InsertEveryType { seed, text };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

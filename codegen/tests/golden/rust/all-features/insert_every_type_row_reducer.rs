@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `insert_every_type_row`.
@@ -23,20 +24,22 @@ pub trait InsertEveryTypeRowReducer {
     fn insert_every_type_row_then(
         &self,
         row: super::EveryType,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl InsertEveryTypeRowReducer for super::RemoteReducers {
     fn insert_every_type_row(&self, row: super::EveryType) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::InsertEveryTypeRow { row })
+        let reducer = super::Reducer::InsertEveryTypeRow { row };
+        self.imp.call_reducer(reducer)
     }
 
     fn insert_every_type_row_then(
         &self,
         row: super::EveryType,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::InsertEveryTypeRow { row }, callback)
+        let reducer = super::Reducer::InsertEveryTypeRow { row };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `level_up`.
@@ -23,20 +24,22 @@ pub trait LevelUpReducer {
     fn level_up_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl LevelUpReducer for super::RemoteReducers {
     fn level_up(&self, name: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::LevelUp { name })
+        let reducer = super::Reducer::LevelUp { name };
+        self.imp.call_reducer(reducer)
     }
 
     fn level_up_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::LevelUp { name }, callback)
+        let reducer = super::Reducer::LevelUp { name };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -42,20 +42,29 @@ pub use delete_player_reducer::DeletePlayerReducer;
 pub use delete_player_row_reducer::DeletePlayerRowReducer;
 pub use delete_players_below_reducer::DeletePlayersBelowReducer;
 pub use delete_players_by_color_reducer::DeletePlayersByColorReducer;
-pub use every_type_table::{EveryTypeTableAccess, EveryTypeTableHandle, EveryTypeInsertCallbackId, EveryTypeDeleteCallbackId, EveryTypeUpdateCallbackId, EveryTypeIdUnique};
+pub use every_type_table::{
+    EveryTypeDeleteCallbackId, EveryTypeIdUnique, EveryTypeInsertCallbackId, EveryTypeTableAccess,
+    EveryTypeTableHandle, EveryTypeUpdateCallbackId,
+};
 pub use every_type_type::EveryType;
 pub use fail_reducer::FailReducer;
 pub use insert_every_type_reducer::InsertEveryTypeReducer;
 pub use insert_every_type_row_reducer::InsertEveryTypeRowReducer;
 pub use level_up_reducer::LevelUpReducer;
-pub use player_table::{PlayerTableAccess, PlayerTableHandle, PlayerInsertCallbackId, PlayerDeleteCallbackId, PlayerUpdateCallbackId, PlayerIdUnique, PlayerNameUnique};
+pub use player_table::{
+    PlayerDeleteCallbackId, PlayerIdUnique, PlayerInsertCallbackId, PlayerNameUnique, PlayerTableAccess,
+    PlayerTableHandle, PlayerUpdateCallbackId,
+};
 pub use player_type::Player;
 pub use point_type::Point;
 pub use reminder_type::Reminder;
 pub use roll_reducer::RollReducer;
 pub use schedule_reminder_reducer::ScheduleReminderReducer;
 pub use shape_type::Shape;
-pub use tick_count_table::{TickCountTableAccess, TickCountTableHandle, TickCountInsertCallbackId, TickCountDeleteCallbackId, TickCountUpdateCallbackId, TickCountLabelUnique};
+pub use tick_count_table::{
+    TickCountDeleteCallbackId, TickCountInsertCallbackId, TickCountLabelUnique, TickCountTableAccess,
+    TickCountTableHandle, TickCountUpdateCallbackId,
+};
 pub use tick_count_type::TickCount;
 pub use tick_type::Tick;
 
@@ -78,45 +87,25 @@ pub enum Reducer {
         color: Color,
     },
     /// The reducer `delete_player`.
-    DeletePlayer {
-        id: u32,
-    },
+    DeletePlayer { id: u32 },
     /// The reducer `delete_player_row`.
-    DeletePlayerRow {
-        name: String,
-    },
+    DeletePlayerRow { name: String },
     /// The reducer `delete_players_below`.
-    DeletePlayersBelow {
-        level: u32,
-    },
+    DeletePlayersBelow { level: u32 },
     /// The reducer `delete_players_by_color`.
-    DeletePlayersByColor {
-        color: Color,
-    },
+    DeletePlayersByColor { color: Color },
     /// The reducer `fail`.
-    Fail {
-        reason: String,
-    },
+    Fail { reason: String },
     /// The reducer `insert_every_type`.
-    InsertEveryType {
-        seed: u8,
-        text: String,
-    },
+    InsertEveryType { seed: u8, text: String },
     /// The reducer `insert_every_type_row`.
-    InsertEveryTypeRow {
-        row: EveryType,
-    },
+    InsertEveryTypeRow { row: EveryType },
     /// The reducer `level_up`.
-    LevelUp {
-        name: String,
-    },
+    LevelUp { name: String },
     /// The reducer `roll_die`.
     Roll,
     /// The reducer `schedule_reminder`.
-    ScheduleReminder {
-        message: String,
-        delay_ms: u64,
-    },
+    ScheduleReminder { message: String, delay_ms: u64 },
 }
 
 impl __sdk::Reducer for Reducer {
@@ -141,14 +130,23 @@ impl __sdk::Reducer for Reducer {
     fn args_bsatn(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
-            Self::AddPlayer { name, level, score, color } => {
+            Self::AddPlayer {
+                name,
+                level,
+                score,
+                color,
+            } => {
                 __sdk::bsatn::Encode::encode(name, &mut out);
                 __sdk::bsatn::Encode::encode(level, &mut out);
                 __sdk::bsatn::Encode::encode(score, &mut out);
                 __sdk::bsatn::Encode::encode(color, &mut out);
             }
             Self::ClearAll => {}
-            Self::CountPlayers { min_level, max_level, color } => {
+            Self::CountPlayers {
+                min_level,
+                max_level,
+                color,
+            } => {
                 __sdk::bsatn::Encode::encode(min_level, &mut out);
                 __sdk::bsatn::Encode::encode(max_level, &mut out);
                 __sdk::bsatn::Encode::encode(color, &mut out);

@@ -19,7 +19,10 @@ pub trait PlayerTableAccess {
 
 impl PlayerTableAccess for super::RemoteTables {
     fn player(&self) -> PlayerTableHandle<'_> {
-        PlayerTableHandle { imp: self.imp.get_table("player"), ctx: PhantomData }
+        PlayerTableHandle {
+            imp: self.imp.get_table("player"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for PlayerTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::Player> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = PlayerInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::Player) + Send + 'static) -> PlayerInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         PlayerInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: PlayerInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = PlayerDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::Player) + Send + 'static) -> PlayerDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         PlayerDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: PlayerDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for PlayerTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::Player, &super::Player) + Send + 'static,
-    ) -> PlayerUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         PlayerUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: PlayerUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct PlayerIdUnique<'ctx> {
 impl<'ctx> PlayerTableHandle<'ctx> {
     /// Lookups by the unique column `id`.
     pub fn id(&self) -> PlayerIdUnique<'ctx> {
-        PlayerIdUnique { imp: self.imp.unique("id"), ctx: PhantomData }
+        PlayerIdUnique {
+            imp: self.imp.unique("id"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -109,7 +121,10 @@ pub struct PlayerNameUnique<'ctx> {
 impl<'ctx> PlayerTableHandle<'ctx> {
     /// Lookups by the unique column `name`.
     pub fn name(&self) -> PlayerNameUnique<'ctx> {
-        PlayerNameUnique { imp: self.imp.unique("name"), ctx: PhantomData }
+        PlayerNameUnique {
+            imp: self.imp.unique("name"),
+            ctx: PhantomData,
+        }
     }
 }
 

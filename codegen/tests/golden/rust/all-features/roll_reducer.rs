@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `roll_die`.
@@ -22,19 +23,21 @@ pub trait RollReducer {
     #[allow(clippy::type_complexity)]
     fn roll_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl RollReducer for super::RemoteReducers {
     fn roll(&self) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::Roll)
+        let reducer = super::Reducer::Roll;
+        self.imp.call_reducer(reducer)
     }
 
     fn roll_then(
         &self,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::Roll, callback)
+        let reducer = super::Reducer::Roll;
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `schedule_reminder`.
@@ -24,21 +25,23 @@ pub trait ScheduleReminderReducer {
         &self,
         message: String,
         delay_ms: u64,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl ScheduleReminderReducer for super::RemoteReducers {
     fn schedule_reminder(&self, message: String, delay_ms: u64) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::ScheduleReminder { message, delay_ms })
+        let reducer = super::Reducer::ScheduleReminder { message, delay_ms };
+        self.imp.call_reducer(reducer)
     }
 
     fn schedule_reminder_then(
         &self,
         message: String,
         delay_ms: u64,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::ScheduleReminder { message, delay_ms }, callback)
+        let reducer = super::Reducer::ScheduleReminder { message, delay_ms };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -30,7 +30,8 @@ impl __sdk::bsatn::Encode for Shape {
 
 impl __sdk::bsatn::Decode for Shape {
     fn decode(input: &mut &[u8]) -> Result<Self, __sdk::bsatn::DecodeError> {
-        Ok(match __sdk::bsatn::decode_tag(input, "Shape", 3)? {
+        let tag = __sdk::bsatn::decode_tag(input, "Shape", 3)?;
+        Ok(match tag {
             0 => Self::Circle(__sdk::bsatn::Decode::decode(input)?),
             1 => Self::Polygon(__sdk::bsatn::Decode::decode(input)?),
             _ => Self::Empty,

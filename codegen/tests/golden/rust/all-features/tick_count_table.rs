@@ -19,7 +19,10 @@ pub trait TickCountTableAccess {
 
 impl TickCountTableAccess for super::RemoteTables {
     fn tick_count(&self) -> TickCountTableHandle<'_> {
-        TickCountTableHandle { imp: self.imp.get_table("tick_count"), ctx: PhantomData }
+        TickCountTableHandle {
+            imp: self.imp.get_table("tick_count"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for TickCountTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::TickCount> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = TickCountInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::TickCount) + Send + 'static) -> TickCountInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         TickCountInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: TickCountInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = TickCountDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::TickCount) + Send + 'static) -> TickCountDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         TickCountDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: TickCountDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for TickCountTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::TickCount, &super::TickCount) + Send + 'static,
-    ) -> TickCountUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         TickCountUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: TickCountUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct TickCountLabelUnique<'ctx> {
 impl<'ctx> TickCountTableHandle<'ctx> {
     /// Lookups by the unique column `label`.
     pub fn label(&self) -> TickCountLabelUnique<'ctx> {
-        TickCountLabelUnique { imp: self.imp.unique("label"), ctx: PhantomData }
+        TickCountLabelUnique {
+            imp: self.imp.unique("label"),
+            ctx: PhantomData,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ namespace SpacetimeDB.Types
     {
         /// <summary>The field <c>identity</c>.</summary>
         public SpacetimeDB.Identity Identity { get; set; }
-        /// <summary>The field <c>name</c>.</summary>
+        /// <summary>The field <c>name</c>. May be null.</summary>
         public string Name { get; set; }
         /// <summary>The field <c>online</c>.</summary>
         public bool Online { get; set; }

@@ -19,7 +19,10 @@ pub trait MessageTableAccess {
 
 impl MessageTableAccess for super::RemoteTables {
     fn message(&self) -> MessageTableHandle<'_> {
-        MessageTableHandle { imp: self.imp.get_table("message"), ctx: PhantomData }
+        MessageTableHandle {
+            imp: self.imp.get_table("message"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -37,27 +40,33 @@ impl __sdk::Table for MessageTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::Message> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = MessageInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::Message) + Send + 'static) -> MessageInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         MessageInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: MessageInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = MessageDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::Message) + Send + 'static) -> MessageDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         MessageDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: MessageDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }

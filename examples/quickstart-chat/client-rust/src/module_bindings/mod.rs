@@ -14,24 +14,23 @@ pub mod set_name_reducer;
 pub mod user_table;
 pub mod user_type;
 
-pub use message_table::{MessageTableAccess, MessageTableHandle, MessageInsertCallbackId, MessageDeleteCallbackId};
+pub use message_table::{MessageDeleteCallbackId, MessageInsertCallbackId, MessageTableAccess, MessageTableHandle};
 pub use message_type::Message;
 pub use send_message_reducer::SendMessageReducer;
 pub use set_name_reducer::SetNameReducer;
-pub use user_table::{UserTableAccess, UserTableHandle, UserInsertCallbackId, UserDeleteCallbackId, UserUpdateCallbackId, UserIdentityUnique};
+pub use user_table::{
+    UserDeleteCallbackId, UserIdentityUnique, UserInsertCallbackId, UserTableAccess, UserTableHandle,
+    UserUpdateCallbackId,
+};
 pub use user_type::User;
 
 /// A reducer call this client can make, with its arguments.
 #[derive(Clone, PartialEq, Debug)]
 pub enum Reducer {
     /// The reducer `send_message`.
-    SendMessage {
-        text: String,
-    },
+    SendMessage { text: String },
     /// The reducer `set_name`.
-    SetName {
-        name: String,
-    },
+    SetName { name: String },
 }
 
 impl __sdk::Reducer for Reducer {

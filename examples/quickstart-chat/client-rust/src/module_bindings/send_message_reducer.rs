@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `send_message`.
@@ -23,20 +24,22 @@ pub trait SendMessageReducer {
     fn send_message_then(
         &self,
         text: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl SendMessageReducer for super::RemoteReducers {
     fn send_message(&self, text: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::SendMessage { text })
+        let reducer = super::Reducer::SendMessage { text };
+        self.imp.call_reducer(reducer)
     }
 
     fn send_message_then(
         &self,
         text: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::SendMessage { text }, callback)
+        let reducer = super::Reducer::SendMessage { text };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -2,6 +2,7 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
+use super::ReducerEventContext;
 use spacetimedb_sdk::__codegen as __sdk;
 
 /// Gives `ctx.reducers` the methods that call the reducer `set_name`.
@@ -23,20 +24,22 @@ pub trait SetNameReducer {
     fn set_name_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()>;
 }
 
 impl SetNameReducer for super::RemoteReducers {
     fn set_name(&self, name: String) -> __sdk::Result<()> {
-        self.imp.call_reducer(super::Reducer::SetName { name })
+        let reducer = super::Reducer::SetName { name };
+        self.imp.call_reducer(reducer)
     }
 
     fn set_name_then(
         &self,
         name: String,
-        callback: impl FnOnce(&super::ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
+        callback: impl FnOnce(&ReducerEventContext, Result<Result<(), String>, __sdk::InternalError>) + Send + 'static,
     ) -> __sdk::Result<()> {
-        self.imp.call_reducer_then(super::Reducer::SetName { name }, callback)
+        let reducer = super::Reducer::SetName { name };
+        self.imp.call_reducer_then(reducer, callback)
     }
 }

@@ -19,7 +19,10 @@ pub trait UserTableAccess {
 
 impl UserTableAccess for super::RemoteTables {
     fn user(&self) -> UserTableHandle<'_> {
-        UserTableHandle { imp: self.imp.get_table("user"), ctx: PhantomData }
+        UserTableHandle {
+            imp: self.imp.get_table("user"),
+            ctx: PhantomData,
+        }
     }
 }
 
@@ -40,27 +43,33 @@ impl __sdk::Table for UserTableHandle<'_> {
         self.imp.count()
     }
 
-    fn iter(&self) -> impl Iterator<Item = super::User> + '_ {
+    fn iter(&self) -> impl Iterator<Item = Self::Row> + '_ {
         self.imp.iter()
     }
 
     type InsertCallbackId = UserInsertCallbackId;
 
-    fn on_insert(&self, callback: impl FnMut(&super::EventContext, &super::User) + Send + 'static) -> UserInsertCallbackId {
+    fn on_insert(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::InsertCallbackId {
         UserInsertCallbackId(self.imp.on_insert(callback))
     }
 
-    fn remove_on_insert(&self, callback: UserInsertCallbackId) {
+    fn remove_on_insert(&self, callback: Self::InsertCallbackId) {
         self.imp.remove_on_insert(callback.0)
     }
 
     type DeleteCallbackId = UserDeleteCallbackId;
 
-    fn on_delete(&self, callback: impl FnMut(&super::EventContext, &super::User) + Send + 'static) -> UserDeleteCallbackId {
+    fn on_delete(
+        &self,
+        callback: impl FnMut(&Self::EventContext, &Self::Row) + Send + 'static,
+    ) -> Self::DeleteCallbackId {
         UserDeleteCallbackId(self.imp.on_delete(callback))
     }
 
-    fn remove_on_delete(&self, callback: UserDeleteCallbackId) {
+    fn remove_on_delete(&self, callback: Self::DeleteCallbackId) {
         self.imp.remove_on_delete(callback.0)
     }
 }
@@ -70,12 +79,12 @@ impl __sdk::TableWithPrimaryKey for UserTableHandle<'_> {
 
     fn on_update(
         &self,
-        callback: impl FnMut(&super::EventContext, &super::User, &super::User) + Send + 'static,
-    ) -> UserUpdateCallbackId {
+        callback: impl FnMut(&Self::EventContext, &Self::Row, &Self::Row) + Send + 'static,
+    ) -> Self::UpdateCallbackId {
         UserUpdateCallbackId(self.imp.on_update(callback))
     }
 
-    fn remove_on_update(&self, callback: UserUpdateCallbackId) {
+    fn remove_on_update(&self, callback: Self::UpdateCallbackId) {
         self.imp.remove_on_update(callback.0)
     }
 }
@@ -89,7 +98,10 @@ pub struct UserIdentityUnique<'ctx> {
 impl<'ctx> UserTableHandle<'ctx> {
     /// Lookups by the unique column `identity`.
     pub fn identity(&self) -> UserIdentityUnique<'ctx> {
-        UserIdentityUnique { imp: self.imp.unique("identity"), ctx: PhantomData }
+        UserIdentityUnique {
+            imp: self.imp.unique("identity"),
+            ctx: PhantomData,
+        }
     }
 }
 

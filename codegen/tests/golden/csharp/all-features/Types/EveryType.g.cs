@@ -42,7 +42,7 @@ namespace SpacetimeDB.Types
         public string AString { get; set; }
         /// <summary>The field <c>a_bytes</c>.</summary>
         public byte[] ABytes { get; set; }
-        /// <summary>The field <c>an_option</c>.</summary>
+        /// <summary>The field <c>an_option</c>. May be null.</summary>
         public string AnOption { get; set; }
         /// <summary>The field <c>an_identity</c>.</summary>
         public SpacetimeDB.Identity AnIdentity { get; set; }
