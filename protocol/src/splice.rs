@@ -120,8 +120,8 @@ mod tests {
         let table = |name: &str| TableUpdate {
             table_name: name.into(),
             rows: vec![TableUpdateRows::PersistentTable(PersistentTableRows {
-                inserts: BsatnRowList::from_rows(&inserts()),
-                deletes: BsatnRowList::from_rows(&deletes()),
+                inserts: BsatnRowList::from_rows(inserts()),
+                deletes: BsatnRowList::from_rows(deletes()),
             })],
         };
         TransactionUpdate {
@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(
             update.query_sets[0].tables[0].rows,
             [TableUpdateRows::EventTable(EventTableRows {
-                events: BsatnRowList::from_rows(&inserts()),
+                events: BsatnRowList::from_rows(inserts()),
             })]
         );
     }

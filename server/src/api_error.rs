@@ -8,10 +8,10 @@
 use crate::auth::TokenError;
 use crate::control::ControlError;
 use crate::state::LookupError;
-use spacetime_engine::{ActorGone, CallError, CallRefused, SnapshotError, UpdateError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use spacetime_engine::{ActorGone, CallError, CallRefused, SnapshotError, UpdateError};
 
 /// A failed request. Route handlers return `Result<_, ApiError>`.
 #[derive(Debug, thiserror::Error)]

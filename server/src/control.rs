@@ -7,12 +7,12 @@
 //! running.
 
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
-use spacetime_engine::{Database, StartError, UpdateError};
 use crate::config::ServerConfig;
-use spacetime_engine::storage::{self, StorageConfig};
 use crate::names::DatabaseName;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::{AppState, LookupError};
+use spacetime_engine::storage::{self, StorageConfig};
+use spacetime_engine::{Database, StartError, UpdateError};
 use spacetime_host::{LoadError, ModuleProgram};
 use spacetime_sats::Identity;
 
@@ -62,7 +62,6 @@ impl ControlError {
         }
     }
 }
-
 
 /// Compiles and checks `wasm` on a blocking thread.
 pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgram, ControlError> {
@@ -180,9 +179,7 @@ pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, cle
         let running = state.running(&record)?;
         // Returns once the log names the new module, so a crash before the registry
         // write is repaired at start (see `spacetime_engine::storage::record`).
-        running
-            .update(program, program_hash.clone())
-            .await?;
+        running.update(program, program_hash.clone()).await?;
         state
             .registry()
             .update(DatabaseRecord { program_hash, ..record })

@@ -3,12 +3,12 @@
 
 use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
-use spacetime_engine::{Database, Databases};
-use spacetime_engine::module_logs::ModuleLogs;
 use crate::names::NameOrIdentity;
 use crate::program_store::ProgramStore;
 use crate::registry::{DatabaseRecord, Registry};
 use axum::extract::FromRef;
+use spacetime_engine::module_logs::ModuleLogs;
+use spacetime_engine::{Database, Databases};
 use spacetime_host::HostRuntime;
 use std::sync::Arc;
 

@@ -110,7 +110,7 @@ impl Actor {
     fn disconnect_stale_clients(&mut self) {
         let stale = self
             .db
-            .storage
+            .commitlog
             .as_ref()
             .map(DatabaseLog::connected)
             .unwrap_or_default();

@@ -18,8 +18,8 @@
 //! - a row whose delay exceeds 64^6 - 1 ms is refused at insert with
 //!   `SCHEDULE_AT_DELAY_TOO_LONG` (in the insert shim).
 
-use spacetime_host::{LogLevel, ModuleInstance, ReducerCall, ReducerOutcome};
 use spacetime_datastore::{Datastore, MutTx, TxData};
+use spacetime_host::{LogLevel, ModuleInstance, ReducerCall, ReducerOutcome};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::Decode;
 use spacetime_sats::def::model::ModuleDef;

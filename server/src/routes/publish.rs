@@ -109,5 +109,5 @@ async fn delete(
             caller.identity
         )));
     }
-    control::delete(&state, record.database_identity)
+    Ok(control::delete(&state, record.database_identity)?)
 }

@@ -9,12 +9,12 @@
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
-use spacetime_engine::SqlResult;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
+use spacetime_engine::SqlResult;
 use spacetime_sats::json::{to_json, value_to_json};
 use spacetime_sats::Typespace;
 use spacetime_sql::SqlOutcome;

@@ -11,8 +11,6 @@
 use crate::api_error::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
-use spacetime_engine::subscription::ClientHandle;
-use spacetime_engine::{ClientRequest, ConnectError};
 use crate::ws::{self, Connection, Framing};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
@@ -20,6 +18,8 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
+use spacetime_engine::subscription::ClientHandle;
+use spacetime_engine::{ClientRequest, ConnectError};
 use spacetime_protocol::{v2, v3, Compression};
 use spacetime_sats::ConnectionId;
 use std::collections::HashMap;

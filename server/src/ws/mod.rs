@@ -16,12 +16,12 @@
 
 mod close_reason;
 
-use spacetime_engine::Database;
-use spacetime_engine::subscription::{ClientHandle, Outgoing};
-use spacetime_engine::ClientRequest;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use spacetime_commitlog::DurableOffset;
+use spacetime_engine::subscription::{ClientHandle, Outgoing};
+use spacetime_engine::ClientRequest;
+use spacetime_engine::Database;
 use spacetime_protocol::compression::compress;
 use spacetime_protocol::v2::ClientMessage;
 use spacetime_protocol::{v3, Compression};
@@ -173,7 +173,10 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
     if let (Some(offset), Some(durable)) = (offset, conn.durable.as_mut()) {
         if let Err(e) = durable.wait_for(offset).await {
             log::error!("database {}: {e}", conn.database.identity);
-            return Err(End::Close(close_code::ERROR, close_reason::database_gone(&conn.database)));
+            return Err(End::Close(
+                close_code::ERROR,
+                close_reason::database_gone(&conn.database),
+            ));
         }
         debug_assert!(
             durable.get().is_some_and(|d| d >= offset),

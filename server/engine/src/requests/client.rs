@@ -80,8 +80,7 @@ impl Actor {
         let (identity, connection_id) = (client.identity, client.connection_id);
         let queue = client.take_queue().ok_or(ConnectError::AlreadyRegistered)?;
         let offset = self.db.last_offset();
-        self.connect(identity, connection_id)
-            .map_err(ConnectError::Rejected)?;
+        self.connect(identity, connection_id).map_err(ConnectError::Rejected)?;
         self.db
             .subscriptions
             .add_client(identity, connection_id, queue, token, offset);

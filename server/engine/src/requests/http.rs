@@ -46,7 +46,11 @@ impl Actor {
             })
         })?;
         let value = value_from_json(args, &AlgebraicType::Product(params.clone()), &def.typespace).map_err(|e| {
-            let names: Vec<&str> = params.elements.iter().map(|p| p.name.as_deref().unwrap_or("_")).collect();
+            let names: Vec<&str> = params
+                .elements
+                .iter()
+                .map(|p| p.name.as_deref().unwrap_or("_"))
+                .collect();
             CallError::InvalidArgs {
                 error: e.under("args").to_string(),
                 params: names.join(", "),

@@ -39,8 +39,8 @@
 pub mod record;
 pub mod snapshot;
 
-use crate::module_logs::ModuleLogs;
 use crate::error::{SnapshotError, SnapshotWriteError};
+use crate::module_logs::ModuleLogs;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
     recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
@@ -203,7 +203,7 @@ pub struct DatabaseLog {
     /// The offset of the last record appended, for confirmed reads.
     last_offset: Option<u64>,
     snapshotting: Option<std::thread::JoinHandle<()>>,
-    logs: Arc<ModuleLogs>,
+    module_logs: Arc<ModuleLogs>,
     /// The clients the log holds as connected.
     clients: HashMap<ConnectionId, Identity>,
     /// The program hash of the running module, logged again after each snapshot so
@@ -327,7 +327,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         since_snapshot: replayed,
         last_offset: None,
         snapshotting: None,
-        logs: logs.clone(),
+        module_logs: logs.clone(),
         clients,
         module: None,
         durability_dir: storage.dir.clone(),

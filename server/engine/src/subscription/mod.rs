@@ -307,7 +307,13 @@ impl SubscriptionManager {
 
     /// Ends query set `u` of a client, queuing `UnsubscribeApplied` (with the rows it
     /// drops, from `ds`, if asked) or a `SubscriptionError` if it is not live.
-    pub fn unsubscribe(&mut self, connection_id: ConnectionId, u: v2::Unsubscribe, ds: &Datastore, offset: Option<u64>) {
+    pub fn unsubscribe(
+        &mut self,
+        connection_id: ConnectionId,
+        u: v2::Unsubscribe,
+        ds: &Datastore,
+        offset: Option<u64>,
+    ) {
         self.offset = offset;
         let keys = self
             .clients

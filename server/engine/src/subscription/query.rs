@@ -124,20 +124,27 @@ impl CompiledQuery {
             SqlProjection::Star | SqlProjection::TableStar(_) => {}
         }
         if select.limit.is_some() {
-            return Err(QueryError::Unsupported("LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query"));
+            return Err(QueryError::Unsupported(
+                "LIMIT is not supported in subscriptions; subscribe to the whole result, or use a one-off query",
+            ));
         }
         if select.joins.len() > 1 {
-            return Err(QueryError::Unsupported("a subscription query may join at most two tables; split it into several queries"));
+            return Err(QueryError::Unsupported(
+                "a subscription query may join at most two tables; split it into several queries",
+            ));
         }
         if select.joins.iter().any(|j| j.on.is_none()) {
-            return Err(QueryError::Unsupported("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`"));
+            return Err(QueryError::Unsupported(
+                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`",
+            ));
         }
-        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds)?
-        else {
+        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds)? else {
             return Err(QueryError::Unsupported("subscriptions take only SELECT queries"));
         };
         let Projection::Relation(returned) = plan.projection else {
-            return Err(QueryError::Unsupported("Column projections are not supported in subscriptions"));
+            return Err(QueryError::Unsupported(
+                "Column projections are not supported in subscriptions",
+            ));
         };
         let schemas = plan
             .relations
@@ -283,7 +290,9 @@ fn join_sides(join: &JoinPlan, schemas: &[&TableSchema]) -> Result<[JoinSide; 2]
                 (probe.col, col)
             }
             JoinPlan::Hash { probe, build } => (probe.col, *build),
-            JoinPlan::Cross => return Err(QueryError::Unsupported("cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`")),
+            JoinPlan::Cross => return Err(QueryError::Unsupported(
+                "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`",
+            )),
         };
     let side = |schema: &TableSchema, col: ColId| -> Result<JoinSide, QueryError> {
         if schema.def.is_event {

@@ -32,8 +32,7 @@ fn one_shot_runs_once_as_the_database_and_its_row_goes() {
 
     let calls = db.scheduler.take_due(due);
     assert_eq!(calls.len(), 1);
-    let outcome = db.run_scheduled(calls[0], due)
-        .expect("row exists");
+    let outcome = db.run_scheduled(calls[0], due).expect("row exists");
     assert!(outcome.outcome.result.is_ok(), "{outcome:?}");
     assert!(outcome.cleanup.is_none());
     assert_eq!(fired(&db), [("once".to_string(), true)]);
@@ -56,8 +55,7 @@ fn failed_one_shot_rolls_back_and_still_deletes_its_row() {
     let mut db = Db::host_test();
     db.ok("remind_in", args!["fail".to_string(), 0u64]);
     let calls = db.scheduler.take_due(db.now);
-    let outcome = db.run_scheduled(calls[0], db.now)
-        .expect("row exists");
+    let outcome = db.run_scheduled(calls[0], db.now).expect("row exists");
     assert_eq!(
         outcome.outcome.result,
         Err(ReducerError::User("reminder asked to fail".into()))
@@ -81,16 +79,14 @@ fn interval_rows_repeat_from_the_intended_time() {
 
     let first = start + ms(1000);
     let calls = db.scheduler.take_due(first);
-    db.run_scheduled(calls[0], first)
-        .expect("row exists");
+    db.run_scheduled(calls[0], first).expect("row exists");
     assert_eq!(db.scheduler.next_due(), Some(start + ms(2000)));
 
     // Run the second tick late: the third stays on the grid.
     let late = start + ms(3500);
     let calls = db.scheduler.take_due(late);
     assert_eq!(calls.len(), 1);
-    db.run_scheduled(calls[0], late)
-        .expect("row exists");
+    db.run_scheduled(calls[0], late).expect("row exists");
     assert_eq!(db.scheduler.next_due(), Some(start + ms(4000)));
     assert_eq!(fired(&db).len(), 2);
     assert_eq!(db.rows("reminder").len(), 1, "interval rows stay");

@@ -5,7 +5,9 @@
 use crate::modules::{module_bytes, Bindings, HOST_TEST};
 use spacetime_datastore::Datastore;
 use spacetime_engine::schedule::{ScheduledCall, ScheduledOutcome, Scheduler};
-use spacetime_host::{CollectLogs, HostConfig, HostRuntime, ModuleInstance, ModuleProgram, ReducerCall, ReducerOutcome};
+use spacetime_host::{
+    CollectLogs, HostConfig, HostRuntime, ModuleInstance, ModuleProgram, ReducerCall, ReducerOutcome,
+};
 use spacetime_sats::{ConnectionId, Identity, ProductValue, Timestamp};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
