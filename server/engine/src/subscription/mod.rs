@@ -440,21 +440,7 @@ impl SubscriptionManager {
         tx: &TxData,
     ) -> (HashMap<QueryKey, EncodedTableUpdate>, HashMap<QueryKey, QueryError>) {
         let read: HashSet<TableId> = self.queries.values().flat_map(|q| q.query.reads()).collect();
-        let mut delta = TxDelta::new();
-        for t in tx.tables.iter().filter(|t| read.contains(&t.table_id)) {
-            let decode = |rows: &[Box<[u8]>]| -> Vec<(Box<[u8]>, spacetime_sats::ProductValue)> {
-                rows.iter()
-                    .filter_map(|r| ds.decode_row(t.table_id, r).ok().map(|v| (r.clone(), v)))
-                    .collect()
-            };
-            delta.insert(
-                t.table_id,
-                TableDelta {
-                    inserts: decode(&t.inserts),
-                    deletes: decode(&t.deletes),
-                },
-            );
-        }
+        let delta = query::decode_tx(ds, tx, |table| read.contains(&table));
         let (mut out, mut failed) = (HashMap::new(), HashMap::new());
         if delta.is_empty() {
             return (out, failed);

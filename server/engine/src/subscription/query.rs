@@ -6,7 +6,7 @@
 //! filters them with its predicate; a join probes the other side's index with each
 //! changed row. The full query is never re-run per transaction.
 
-use spacetime_datastore::{Datastore, TableSchema};
+use spacetime_datastore::{Datastore, TableSchema, TxData};
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::TableAccess;
@@ -63,6 +63,27 @@ pub struct TableDelta {
 
 /// A transaction's changes, by table.
 pub type TxDelta = HashMap<TableId, TableDelta>;
+
+/// The changes of `tx` to the tables `wanted` accepts, decoded once for every query
+/// that reads them. A row the datastore cannot decode is left out.
+pub fn decode_tx(ds: &Datastore, tx: &TxData, wanted: impl Fn(TableId) -> bool) -> TxDelta {
+    let mut delta = TxDelta::new();
+    for t in tx.tables.iter().filter(|t| wanted(t.table_id)) {
+        let decode = |rows: &[Box<[u8]>]| -> Vec<ChangedRow> {
+            rows.iter()
+                .filter_map(|r| ds.decode_row(t.table_id, r).ok().map(|v| (r.clone(), v)))
+                .collect()
+        };
+        delta.insert(
+            t.table_id,
+            TableDelta {
+                inserts: decode(&t.inserts),
+                deletes: decode(&t.deletes),
+            },
+        );
+    }
+    delta
+}
 
 /// One side of a subscribed join: the join column and the single-column index on it.
 #[derive(Debug, Clone, Copy)]

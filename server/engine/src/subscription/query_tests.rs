@@ -24,22 +24,7 @@ impl Db {
     fn run(&mut self, sql: &str) -> TxDelta {
         let outcome = spacetime_sql::execute(sql, &auth(), &self.module, &mut self.ds).unwrap();
         let tx = outcome.tx.unwrap();
-        let mut delta = TxDelta::new();
-        for t in &tx.tables {
-            let decode = |rows: &[Box<[u8]>]| -> Vec<ChangedRow> {
-                rows.iter()
-                    .map(|r| (r.clone(), self.ds.decode_row(t.table_id, r).unwrap()))
-                    .collect()
-            };
-            delta.insert(
-                t.table_id,
-                TableDelta {
-                    inserts: decode(&t.inserts),
-                    deletes: decode(&t.deletes),
-                },
-            );
-        }
-        delta
+        decode_tx(&self.ds, &tx, |_| true)
     }
 }
 
