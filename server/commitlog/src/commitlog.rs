@@ -12,6 +12,7 @@ use crate::format::{
     CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
 };
 use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
+use crate::header_repair::repair_header;
 use crate::replay::Replay;
 use crate::report::{RecoveryReport, TailCut};
 use crate::segment::{Damage, SegmentReader, Step};
@@ -109,15 +110,20 @@ impl Commitlog {
     /// Opens (or creates) the log in `dir`, verifying every commit.
     ///
     /// Reads every segment in order and checks each commit's frame, CRC32C, records
-    /// and tx offset. At the first damage it cuts: the damaged segment is truncated at
-    /// the last good commit (its cut bytes saved to `<segment>.<byte>.dropped`), later
-    /// segments are renamed `<segment>.dropped`, and the [`RecoveryReport`] (also
-    /// logged at `warn`) says where, why and how much was lost. Commits before the
-    /// damage are never dropped. An all-zero tail is end of data, truncated silently.
-    /// What was recovered is fsynced before this returns, so it is all durable.
+    /// and tx offset. A damaged segment header is rewritten when the commits behind it
+    /// verify (reported in [`RecoveryReport::repaired_headers`]). At the first damaged
+    /// commit it cuts: the damaged segment is truncated at the last good commit (its
+    /// cut bytes saved to `<segment>.<byte>.dropped`), later segments are renamed
+    /// `<segment>.dropped`, and the [`RecoveryReport`] (also logged at `warn`) says
+    /// where, why and how much was lost. Commits before the damage are never dropped.
+    /// An all-zero tail is end of data, truncated silently. What was recovered is
+    /// fsynced before this returns, so it is all durable.
     ///
     /// # Errors
-    /// Only I/O errors: damage is repaired and reported, not returned.
+    /// [`CommitlogError::UnreadableSegment`] when a segment's header is damaged and its
+    /// first commit does not verify either (nothing is changed then: dropping the
+    /// segment could lose a whole segment of commits); I/O errors. Other damage is
+    /// repaired and reported, not returned.
     pub fn open(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<(Self, RecoveryReport), CommitlogError> {
         Self::open_visiting(dir, options, |_, _| {})
     }
@@ -178,20 +184,9 @@ impl Commitlog {
                 report.zero_tail_bytes
             );
         }
-        let last = segments.last().expect("a damaged first segment is kept, truncated");
-        let active_len = if report
-            .cut
-            .as_ref()
-            .is_some_and(|c| c.byte_offset == 0 && c.segment == last.path)
-        {
-            // The active segment's header was damaged: start it afresh.
-            let mut file = File::create(&last.path).map_err(io_err("recreate segment", &last.path))?;
-            file.write_all(&segment_header())
-                .map_err(io_err("write segment header", &last.path))?;
-            SEGMENT_HEADER_LEN as u64
-        } else {
-            active_len
-        };
+        // A cut is never at byte 0 of a kept segment: a damaged header is repaired or
+        // refused by the scan, and a gap drops the whole segment.
+        let last = segments.last().expect("the first segment is never dropped");
         let mut active = OpenOptions::new()
             .write(true)
             .open(&last.path)
@@ -531,6 +526,10 @@ fn scan(
                 }),
             ));
         }
+        if let Some(repair) = repair_header(seg)? {
+            log::warn!("commit log: {repair}");
+            report.repaired_headers.push(repair);
+        }
         let mut reader = SegmentReader::open(&seg.path, seg.start)?;
         loop {
             match reader.next_step()? {
@@ -549,6 +548,18 @@ fn scan(
                     }
                     data_len = at;
                     break;
+                }
+                Step::Damage {
+                    damage: damage @ Damage::BadSegmentHeader(_),
+                    ..
+                } => {
+                    // `repair_header` just found it valid or rewrote it: the file
+                    // changed under us, so cutting here would drop the whole segment.
+                    return Err(CommitlogError::Corrupt {
+                        segment: seg.path.clone(),
+                        byte_offset: 0,
+                        damage,
+                    });
                 }
                 Step::Damage { at, damage } => {
                     let next = reader.next_tx();

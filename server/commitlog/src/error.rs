@@ -31,6 +31,26 @@ pub enum CommitlogError {
         /// What is wrong.
         damage: Damage,
     },
+    /// A segment's header is damaged and the data behind it does not verify either, so
+    /// what the segment held cannot be told. Opening refuses, and changes nothing on
+    /// disk, rather than dropping the segment's commits.
+    #[error(
+        "commit log segment {} cannot be read: its header is damaged ({header}) and the data \
+         behind it does not verify either (byte {byte_offset}: {damage}); nothing was changed on \
+         disk. Restore this segment file from a backup; the log will not open without it, so \
+         that no commit is silently dropped",
+        segment.display()
+    )]
+    UnreadableSegment {
+        /// The segment file.
+        segment: PathBuf,
+        /// What is wrong with its header.
+        header: String,
+        /// Byte offset of the first commit that does not verify.
+        byte_offset: u64,
+        /// What is wrong with it.
+        damage: Damage,
+    },
     /// Replay was asked for offsets the log no longer holds.
     #[error(
         "cannot replay from tx offset {requested}: the log starts at {first} \

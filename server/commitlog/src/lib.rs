@@ -3,7 +3,8 @@
 //!
 //! # Brief overview
 //! - [`recover`] opens a database directory after a start or a crash: it opens the
-//!   log in `<dir>/clog/` (checking every commit and cutting a damaged tail),
+//!   log in `<dir>/clog/` (checking every commit, rewriting a damaged segment header
+//!   when the commits behind it verify, and cutting a damaged tail),
 //!   picks the newest valid snapshot in `<dir>/snapshots/` that the log covers, and
 //!   hands back a [`Recovered`] whose [`replay`](Recovered::replay) yields the
 //!   transactions to apply on top of that snapshot. Its [`RecoveryReport`] says
@@ -65,6 +66,7 @@ mod durability;
 mod error;
 mod format;
 mod fsutil;
+mod header_repair;
 mod replay;
 mod report;
 mod segment;
@@ -75,7 +77,7 @@ pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats,
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
 pub use format::{encode_commit, segment_file_name, MAX_RECORD_LEN};
 pub use replay::Replay;
-pub use report::{RecoveryReport, SkippedSnapshot, TailCut};
+pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;
 pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore};
 
@@ -126,9 +128,10 @@ impl Recovered {
 /// Cuts and skipped snapshots are logged at `warn` and listed in the report.
 ///
 /// # Errors
-/// I/O errors, and [`CommitlogError::MissingHistory`] when the log starts after the
-/// chosen snapshot (or at a non-zero offset with no snapshot), so some transactions
-/// exist nowhere.
+/// I/O errors, [`CommitlogError::UnreadableSegment`] when a segment's header and the
+/// commit behind it are both damaged, and [`CommitlogError::MissingHistory`] when the
+/// log starts after the chosen snapshot (or at a non-zero offset with no snapshot),
+/// so some transactions exist nowhere.
 pub fn recover(dir: impl AsRef<Path>, options: CommitlogOptions) -> Result<Recovered, CommitlogError> {
     recover_visiting(dir, options, |_, _| {})
 }

@@ -23,6 +23,8 @@ pub struct RecoveryReport {
     pub first_tx_offset: u64,
     /// The tx offset the next append gets.
     pub next_tx_offset: u64,
+    /// Segment headers that were damaged and rewritten, keeping the commits behind them.
+    pub repaired_headers: Vec<HeaderRepair>,
     /// The damaged tail that was cut off, if there was one.
     pub cut: Option<TailCut>,
     /// All-zero bytes after the last commit (preallocation or an unwritten tail) that
@@ -37,9 +39,9 @@ pub struct RecoveryReport {
 }
 
 impl RecoveryReport {
-    /// True when nothing was cut and no snapshot was skipped.
+    /// True when nothing was cut or repaired and no snapshot was skipped.
     pub fn is_clean(&self) -> bool {
-        self.cut.is_none() && self.skipped_snapshots.is_empty()
+        self.cut.is_none() && self.repaired_headers.is_empty() && self.skipped_snapshots.is_empty()
     }
 }
 
@@ -54,6 +56,9 @@ impl fmt::Display for RecoveryReport {
             self.first_tx_offset,
             self.next_tx_offset
         )?;
+        for repair in &self.repaired_headers {
+            write!(f, "; {repair}")?;
+        }
         if let Some(cut) = &self.cut {
             write!(f, "; {cut}")?;
         }
@@ -64,6 +69,31 @@ impl fmt::Display for RecoveryReport {
             write!(f, "; {skipped}")?;
         }
         Ok(())
+    }
+}
+
+/// A segment header that was damaged and rewritten on open: the commits behind it
+/// verified (or there were none), so none was dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeaderRepair {
+    /// The segment.
+    pub segment: PathBuf,
+    /// What was wrong with the header.
+    pub reason: String,
+    /// The header bytes as found (fewer than 10 when the file was shorter).
+    pub found: Vec<u8>,
+}
+
+impl fmt::Display for HeaderRepair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "repaired the damaged header of {} ({}; found bytes {:02x?}): its commits verify and are all kept",
+            self.segment.display(),
+            self.reason,
+            self.found
+        )
     }
 }
 

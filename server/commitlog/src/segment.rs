@@ -133,8 +133,8 @@ pub(crate) struct SegmentReader {
     /// The records of the last commit returned (reused between commits).
     body: Vec<u8>,
     /// Frame length of the commit a [`Step::Damage`] was reported for, when its header
-    /// was readable and the frame fits the file (or the segment header's length, when
-    /// that was the damage): lets [`Self::count_frames_after_damage`] step over it.
+    /// was readable and the frame fits the file: lets
+    /// [`Self::count_frames_after_damage`] step over it.
     damaged_frame_len: Option<u64>,
 }
 
@@ -155,6 +155,18 @@ impl SegmentReader {
             body: Vec::new(),
             damaged_frame_len: None,
         })
+    }
+
+    /// Opens the segment at `path` positioned after its header, which is not checked:
+    /// recovery reads the first commit this way to judge whether a damaged header hides
+    /// commits that verify (see [`crate::header_repair`]). The file holds at least a
+    /// header's length.
+    pub(crate) fn open_past_header(path: &Path, start: u64) -> Result<Self, CommitlogError> {
+        let mut reader = Self::open(path, start)?;
+        reader.header_checked = true;
+        let mut skipped = [0u8; SEGMENT_HEADER_LEN];
+        reader.read_exact(&mut skipped)?;
+        Ok(reader)
     }
 
     /// The segment's length in bytes when it was opened.
@@ -200,8 +212,6 @@ impl SegmentReader {
             let mut h = [0u8; SEGMENT_HEADER_LEN];
             self.read_exact(&mut h)?;
             if let Err(why) = check_segment_header(&h) {
-                // Count the commits behind the bad header as if it were a damaged frame.
-                self.damaged_frame_len = Some(SEGMENT_HEADER_LEN as u64);
                 return Ok(Step::Damage {
                     at: 0,
                     damage: Damage::BadSegmentHeader(why),

@@ -2,7 +2,9 @@
 //! at every byte of the last commit, all-zero tails, damage in a middle segment,
 //! missing and mangled segments. In every case every commit before the damage
 //! survives, the report says exactly what was dropped, and the log accepts appends
-//! at the first lost offset afterwards.
+//! at the first lost offset afterwards. A damaged segment header loses nothing: it is
+//! rewritten when the commits behind it verify, and the open is refused (changing
+//! nothing) when they do not.
 
 use crate::support::*;
 use spacetime_commitlog::{segment_file_name, CommitlogError, Damage, TailCut};
@@ -286,47 +288,148 @@ fn a_missing_middle_segment_is_a_gap() {
     assert_holds(&log, 0..kept);
 }
 
+/// Writes `bytes` over `path` from byte `at`.
+fn overwrite(path: &Path, at: usize, bytes: &[u8]) {
+    let mut data = fs::read(path).unwrap();
+    data[at..at + bytes.len()].copy_from_slice(bytes);
+    fs::write(path, data).unwrap();
+}
+
+/// Opens `dir` expecting exactly one repaired header, in `segment`, and no cut.
+fn reopen_expecting_header_repair(dir: &Path, segment: &Path, why: &str) -> spacetime_commitlog::Commitlog {
+    let (log, report) = open_with(dir, 512);
+    assert!(report.cut.is_none(), "{report}");
+    assert_eq!(report.repaired_headers.len(), 1, "{report}");
+    let repair = &report.repaired_headers[0];
+    assert_eq!(repair.segment, segment);
+    assert!(repair.reason.contains(why), "{}", repair.reason);
+    assert!(!report.is_clean());
+    assert!(report.to_string().contains("repaired the damaged header"), "{report}");
+    log
+}
+
 #[test]
-fn a_bad_segment_header_drops_that_segment_only() {
+fn a_damaged_segment_header_is_rewritten_and_every_commit_kept() {
+    // Regression test for issue 12 (D6): `XXXX` over the first segment's magic used to
+    // drop the whole segment, and the database restarted empty.
+    let cases: [(&str, usize, &[u8], &str); 4] = [
+        ("magic of the first segment", 0, b"XXXX", "magic"),
+        ("version of the first segment", 6, &[7], "version"),
+        ("checksum algorithm of the first segment", 7, &[3], "checksum"),
+        ("magic of a middle segment", 2, b"?", "magic"),
+    ];
+    for (what, at, bytes, why) in cases {
+        let dir = tempdir();
+        let (mut log, _) = open_with(dir.path(), 512);
+        append_range(&mut log, 0..60);
+        let segments = log.segments();
+        drop(log);
+        assert!(segments.len() > 2, "{segments:?}");
+        let target = if what.contains("middle") {
+            &segments[1].1
+        } else {
+            &segments[0].1
+        };
+        let pristine = fs::read(target).unwrap();
+        overwrite(target, at, bytes);
+        let mut log = reopen_expecting_header_repair(dir.path(), target, why);
+        assert_eq!(fs::read(target).unwrap(), pristine, "{what}: the header is rewritten");
+        assert_holds(&log, 0..60);
+        append_range(&mut log, 60..70);
+        drop(log);
+        let (log, report) = open_with(dir.path(), 512);
+        assert!(report.is_clean(), "{what}: {report}");
+        assert_holds(&log, 0..70);
+    }
+}
+
+#[test]
+fn a_damaged_header_of_the_active_segment_is_rewritten() {
     let dir = tempdir();
     let (mut log, _) = open_with(dir.path(), 512);
     append_range(&mut log, 0..60);
     let segments = log.segments();
     drop(log);
-    let (start, last) = segments.last().unwrap().clone();
-    let pristine = fs::read(&last).unwrap();
+    let last = segments.last().unwrap().1.clone();
     flip_byte(&last, 2);
-    let (mut log, report) = open_with(dir.path(), 512);
-    let cut = report.cut.clone().expect("a cut");
-    assert!(
-        matches!(&cut.damage, Damage::BadSegmentHeader(why) if why.contains("magic")),
-        "{:?}",
-        cut.damage
-    );
-    assert_eq!(
-        (cut.segment.clone(), cut.byte_offset, cut.first_lost_tx_offset),
-        (last.clone(), 0, start)
-    );
-    assert_eq!(cut.commits_dropped, 60 - start);
-    let mut saved = pristine.clone();
-    saved[2] ^= 1;
-    assert_cut_bytes_saved(&cut, &saved);
-    assert_holds(&log, 0..start);
-    append_range(&mut log, start..70);
+    let mut log = reopen_expecting_header_repair(dir.path(), &last, "magic");
+    assert_holds(&log, 0..60);
+    append_range(&mut log, 60..70);
     drop(log);
     let (log, report) = open_with(dir.path(), 512);
-    assert!(report.cut.is_none(), "{report}");
+    assert!(report.is_clean(), "{report}");
     assert_holds(&log, 0..70);
 }
 
 #[test]
-fn a_segment_shorter_than_its_header_is_reset() {
+fn a_damaged_header_with_unverifiable_data_behind_it_refuses_to_open() {
+    // Header and first commit both damaged: the segment cannot be told from garbage.
+    // The open fails, names the segment, and changes nothing.
+    for segment_index in [0usize, 1] {
+        let dir = tempdir();
+        let (mut log, _) = open_with(dir.path(), 512);
+        append_range(&mut log, 0..60);
+        let segments = log.segments();
+        drop(log);
+        let (start, target) = segments[segment_index].clone();
+        overwrite(&target, 0, b"XXXX");
+        flip_byte(&target, commit_position(start, start) + 25);
+        let before: Vec<_> = segments.iter().map(|(_, p)| fs::read(p).unwrap()).collect();
+        let err = spacetime_commitlog::Commitlog::open(
+            dir.path(),
+            spacetime_commitlog::CommitlogOptions::default().max_segment_size(512),
+        )
+        .unwrap_err();
+        match &err {
+            CommitlogError::UnreadableSegment {
+                segment,
+                header,
+                byte_offset,
+                damage,
+            } => {
+                assert_eq!(segment, &target);
+                assert!(header.contains("magic"), "{header}");
+                assert_eq!(*byte_offset, SEGMENT_HEADER);
+                assert!(matches!(damage, Damage::ChecksumMismatch { .. }), "{damage:?}");
+            }
+            other => panic!("expected UnreadableSegment, got {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains(target.to_str().unwrap()) && text.contains("Restore this segment file from a backup"),
+            "{text}"
+        );
+        let after: Vec<_> = segments.iter().map(|(_, p)| fs::read(p).unwrap()).collect();
+        assert!(before == after, "segment {segment_index}: the files are untouched");
+        assert!(names_ending(dir.path(), ".dropped").is_empty());
+    }
+}
+
+#[test]
+fn a_segment_shorter_than_its_header_gets_a_header() {
     let dir = tempdir();
     fs::write(dir.path().join(segment_file_name(0)), b"(ds").unwrap();
     let (mut log, report) = open(dir.path());
-    let cut = report.cut.expect("a cut");
-    assert!(matches!(cut.damage, Damage::BadSegmentHeader(_)));
-    assert_eq!(cut.commits_dropped, 0);
+    assert!(report.cut.is_none(), "{report}");
+    assert_eq!(report.repaired_headers.len(), 1, "{report}");
+    assert_eq!(report.repaired_headers[0].found, b"(ds");
+    append_range(&mut log, 0..3);
+    drop(log);
+    let (log, report) = open(dir.path());
+    assert!(report.is_clean());
+    assert_holds(&log, 0..3);
+}
+
+#[test]
+fn a_damaged_header_followed_by_zeros_is_rewritten() {
+    let dir = tempdir();
+    let seg = dir.path().join(segment_file_name(0));
+    let mut bytes = b"XXXXXXXXXX".to_vec();
+    bytes.extend_from_slice(&[0u8; 100]);
+    fs::write(&seg, bytes).unwrap();
+    let (mut log, report) = open(dir.path());
+    assert_eq!(report.repaired_headers.len(), 1, "{report}");
+    assert_eq!(report.zero_tail_bytes, 100);
     append_range(&mut log, 0..3);
     drop(log);
     let (log, report) = open(dir.path());
