@@ -11,8 +11,9 @@
 //! [`InstanceEnv::tx`]. This costs two stores per call, versus moving the datastore in
 //! and out of the store or boxing the transaction.
 
-use crate::abi::handles::{BytesSource, ConsoleTimer, Handles, RowIter};
+use crate::abi::handles::{BytesSink, BytesSource, ConsoleTimer, Handles, RowIter};
 use crate::abi::memory::{AbiResult, NOT_IN_TRANSACTION};
+use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
 use crate::runtime::GuestLimits;
 use spacetime_datastore::MutTx;
@@ -37,7 +38,7 @@ pub struct InstanceEnv {
     iter_pool: Vec<RowIter>,
     pub(crate) sources: Handles<BytesSource>,
     source_pool: Vec<BytesSource>,
-    pub(crate) sinks: Handles<Vec<u8>>,
+    pub(crate) sinks: Handles<BytesSink>,
     sink_pool: Vec<Vec<u8>>,
     pub(crate) timers: Handles<ConsoleTimer>,
     pub(crate) logs: Arc<dyn LogSink>,
@@ -156,15 +157,15 @@ impl InstanceEnv {
         self.source_pool.push(source);
     }
 
-    /// A new empty bytes sink.
-    pub(crate) fn new_sink(&mut self) -> u32 {
-        let sink = self.sink_pool.pop().unwrap_or_default();
-        self.sinks.insert(sink)
+    /// A new empty bytes sink for `kind`, which caps what the guest may write to it.
+    pub(crate) fn new_sink(&mut self, kind: SinkKind) -> u32 {
+        let bytes = self.sink_pool.pop().unwrap_or_default();
+        self.sinks.insert(BytesSink { bytes, kind })
     }
 
     /// Removes a sink, returning what was written to it.
     pub(crate) fn take_sink(&mut self, handle: u32) -> Vec<u8> {
-        self.sinks.take(handle).unwrap_or_default()
+        self.sinks.take(handle).map(|sink| sink.bytes).unwrap_or_default()
     }
 
     /// Returns a sink's buffer to the pool.
@@ -190,8 +191,8 @@ impl InstanceEnv {
             sources.push(s);
         });
         self.sinks.drain(|mut s| {
-            s.clear();
-            sinks.push(s);
+            s.bytes.clear();
+            sinks.push(s.bytes);
         });
         self.timers.drain(drop);
         (self.iter_pool, self.source_pool, self.sink_pool) = (iters, sources, sinks);

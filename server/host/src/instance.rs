@@ -4,6 +4,7 @@
 
 use crate::env::{CallInfo, InstanceEnv};
 use crate::error::{LoadError, ReducerError};
+use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink};
 use crate::program::{classify_trap, ModuleProgram, SetupPlan, Warm};
 use spacetime_datastore::{Datastore, MutTx, TxData};
@@ -206,7 +207,7 @@ impl ModuleInstance {
         };
         env.panic_message = None;
         let args = env.new_source(call.args_bsatn);
-        let err_sink = env.new_sink();
+        let err_sink = env.new_sink(SinkKind::ReducerError);
         warm.store.set_epoch_deadline(config.budget_ticks());
         let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
         let [c0, c1] = limbs::<16, 2>(

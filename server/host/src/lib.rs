@@ -14,6 +14,8 @@
 //!   Lifecycle reducers build on it; scheduling is the engine's (it only calls
 //!   reducers here).
 //! - Module logs go to a [`LogSink`] as [`ModuleLogRecord`]s.
+//! - What a module makes the host hold is capped (see [`MAX_MODULE_DEF_BYTES`],
+//!   [`MAX_ERROR_MESSAGE_BYTES`], [`MAX_LOG_RECORD_BYTES`]).
 //!
 //! The import shims live in `abi/imports.rs`; every one decodes guest pointers, calls
 //! the lent transaction, and returns through one converter that maps failures to an
@@ -25,6 +27,7 @@ mod abi;
 mod env;
 mod error;
 mod instance;
+mod limits;
 mod logs;
 mod program;
 mod runtime;
@@ -32,6 +35,7 @@ mod runtime;
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use error::{LoadError, ReducerError};
 pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
+pub use limits::{MAX_ERROR_MESSAGE_BYTES, MAX_LOG_RECORD_BYTES, MAX_MODULE_DEF_BYTES};
 pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};

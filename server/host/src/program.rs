@@ -16,6 +16,7 @@ use crate::abi::memory::HostTrap;
 use crate::abi::{detect_abi_version, AbiVersion};
 use crate::env::InstanceEnv;
 use crate::error::{LoadError, ReducerError};
+use crate::limits::SinkKind;
 use crate::logs::{DiscardLogs, LogSink};
 use crate::runtime::{HostConfig, HostRuntime, MemoryLimitExceeded};
 use spacetime_sats::bsatn::from_slice;
@@ -344,7 +345,7 @@ impl SetupPlan<'_> {
             nullary(&mut store, name)?;
         }
         if self.has_setup {
-            let sink = store.data_mut().new_sink();
+            let sink = store.data_mut().new_sink(SinkKind::SetupError);
             store.set_epoch_deadline(ticks);
             let f = instance
                 .get_typed_func::<u32, i32>(&mut store, "__setup__")
@@ -357,7 +358,7 @@ impl SetupPlan<'_> {
                 return Err(LoadError::SetupFailed(String::from_utf8_lossy(&message).into_owned()));
             }
         }
-        let sink = store.data_mut().new_sink();
+        let sink = store.data_mut().new_sink(SinkKind::ModuleDef);
         store.set_epoch_deadline(ticks);
         let describe = instance
             .get_typed_func::<u32, ()>(&mut store, "__describe_module__")

@@ -3,6 +3,7 @@
 //! INVALID. Tables are emptied after every call, and freed objects are kept in a pool
 //! so their buffers are reused instead of reallocated on the hot path.
 
+use crate::limits::SinkKind;
 use std::time::Instant;
 
 /// A slab of objects addressed by `u32` handles (slot index + 1).
@@ -136,6 +137,13 @@ impl RowIter {
 pub(crate) struct BytesSource {
     pub(crate) bytes: Vec<u8>,
     pub(crate) pos: usize,
+}
+
+/// Bytes the guest writes with `bytes_sink_write`, up to the cap of its kind.
+#[derive(Debug)]
+pub(crate) struct BytesSink {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) kind: SinkKind,
 }
 
 /// A running console timer.

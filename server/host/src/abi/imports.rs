@@ -10,6 +10,7 @@
 use super::handles::RowIter;
 use super::memory::{with_env, AbiError, AbiResult, GuestMem, HostTrap};
 use crate::env::InstanceEnv;
+use crate::limits::log_string;
 use crate::logs::LogLevel;
 use spacetime_datastore::{MutTx, RowRef};
 use spacetime_sats::bsatn::value::skip_value;
@@ -525,7 +526,8 @@ pub(crate) fn bytes_source_remaining_length(mut cx: Cx<'_>, source: u32, out: u3
 /// of bytes written (all of them).
 ///
 /// # Traps
-/// If `buf_len_ptr` or the buffer is out of bounds.
+/// If `buf_len_ptr` or the buffer is out of bounds, or if the write would take the
+/// sink past its cap ([`SinkKind::limit`](crate::limits::SinkKind::limit)); nothing is appended then.
 ///
 /// # Errors
 /// `NO_SUCH_BYTES`.
@@ -533,17 +535,24 @@ pub(crate) fn bytes_sink_write(mut cx: Cx<'_>, sink: u32, buf_ptr: u32, buf_len_
     with_env(&mut cx, "bytes_sink_write", |mut mem, env| {
         let len = mem.read_u32("the buffer length", buf_len_ptr)?;
         let buf = mem.bytes("the buffer", buf_ptr, len)?;
-        env.sinks
-            .get_mut(sink)
-            .ok_or(AbiError::Errno(Errno::NO_SUCH_BYTES))?
-            .extend_from_slice(buf);
+        let sink = env.sinks.get_mut(sink).ok_or(AbiError::Errno(Errno::NO_SUCH_BYTES))?;
+        let wanted = sink.bytes.len() as u64 + u64::from(len);
+        if wanted > sink.kind.limit() as u64 {
+            return Err(AbiError::Trap(HostTrap::OverLimit {
+                import: "bytes_sink_write",
+                message: sink.kind.over_limit_message(wanted),
+            }));
+        }
+        sink.bytes.extend_from_slice(buf);
         mem.write_u32("the buffer length", buf_len_ptr, len)?;
         Ok(0)
     })
 }
 
 /// Logs `message` at `level` (0 error … 4 trace, 101 panic). `target` and `filename`
-/// may be NULL; `line_number == u32::MAX` means none. Strings are decoded lossily.
+/// may be NULL; `line_number == u32::MAX` means none. Strings are decoded lossily, and
+/// each is cut at [`MAX_LOG_RECORD_BYTES`](crate::limits::MAX_LOG_RECORD_BYTES) with a
+/// marker saying so.
 ///
 /// # Traps
 /// If a non-NULL string is out of bounds.
@@ -563,9 +572,9 @@ pub(crate) fn console_log(
     message_len: u32,
 ) -> wasmtime::Result<()> {
     with_env(&mut cx, "console_log", |mem, env| {
-        let target = mem.lossy_opt("the target", target_ptr, target_len)?;
-        let filename = mem.lossy_opt("the file name", filename_ptr, filename_len)?;
-        let message = String::from_utf8_lossy(mem.bytes("the message", message_ptr, message_len)?).into_owned();
+        let target = mem.log_string_opt("the target", target_ptr, target_len)?;
+        let filename = mem.log_string_opt("the file name", filename_ptr, filename_len)?;
+        let message = log_string(mem.bytes("the message", message_ptr, message_len)?);
         let line = (line_number != u32::MAX).then_some(line_number);
         env.log(LogLevel::from_abi(level as u8), target, filename, line, message);
         Ok(())
@@ -581,7 +590,7 @@ pub(crate) fn console_log(
 /// None.
 pub(crate) fn console_timer_start(mut cx: Cx<'_>, name_ptr: u32, name_len: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "console_timer_start", |mem, env| {
-        let name = String::from_utf8_lossy(mem.bytes("the timer name", name_ptr, name_len)?).into_owned();
+        let name = log_string(mem.bytes("the timer name", name_ptr, name_len)?);
         Ok(env.timers.insert(crate::abi::handles::ConsoleTimer {
             name,
             started: Instant::now(),

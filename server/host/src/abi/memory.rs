@@ -6,6 +6,7 @@
 //! failure returns its errno; an unexpected host failure traps.
 
 use crate::env::InstanceEnv;
+use crate::limits::log_string;
 use spacetime_datastore::DatastoreError;
 use spacetime_sats::Errno;
 use wasmtime::Caller;
@@ -28,6 +29,9 @@ pub(crate) enum HostTrap {
     /// The import exists for ABI compatibility but cannot be used from a reducer.
     #[error("`{import}` is not supported: {why}")]
     Unsupported { import: &'static str, why: &'static str },
+    /// A write would take a bytes sink past its cap (see [`crate::limits`]).
+    #[error("`{import}`: {message}")]
+    OverLimit { import: &'static str, message: String },
     /// The call asked for something the host cannot do, described in full.
     #[error("`{import}`: {message}")]
     Failed { import: &'static str, message: String },
@@ -165,12 +169,13 @@ impl<'a> GuestMem<'a> {
         })
     }
 
-    /// The string `ptr..ptr + len`, decoded lossily; `None` for a NULL pointer.
-    pub(crate) fn lossy_opt(&self, what: &'static str, ptr: u32, len: u32) -> AbiResult<Option<String>> {
+    /// The string `ptr..ptr + len` of a log record, decoded lossily and capped as
+    /// [`log_string`] does; `None` for a NULL pointer.
+    pub(crate) fn log_string_opt(&self, what: &'static str, ptr: u32, len: u32) -> AbiResult<Option<String>> {
         if ptr == 0 {
             return Ok(None);
         }
-        Ok(Some(String::from_utf8_lossy(self.bytes(what, ptr, len)?).into_owned()))
+        Ok(Some(log_string(self.bytes(what, ptr, len)?)))
     }
 
     /// Reads a little-endian `u32`.

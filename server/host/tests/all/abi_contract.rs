@@ -2,33 +2,12 @@
 //! transaction and for bad handles, traps for pointers outside memory, and the clear
 //! traps of the imports this host does not support.
 
-use crate::support::{alice, runtime, Db};
+use crate::support::{alice, runtime, unit_reducers_definition, wat_data, Db};
 use spacetime_host::ReducerError;
-use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::def::raw::{
-    FunctionVisibility, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
-};
-use spacetime_sats::{AlgebraicType, ProductType};
-
-/// The definition: reducers `r0` … `r4`, without parameters.
-fn definition() -> Vec<u8> {
-    let reducers = (0..5)
-        .map(|i| RawReducerDefV10 {
-            source_name: format!("r{i}"),
-            params: ProductType::unit(),
-            visibility: FunctionVisibility::ClientCallable,
-            ok_return_type: AlgebraicType::Product(ProductType::unit()),
-            err_return_type: AlgebraicType::String,
-        })
-        .collect();
-    to_vec(&RawModuleDef::V10(RawModuleDefV10 {
-        sections: vec![RawModuleDefV10Section::Reducers(reducers)],
-    }))
-}
 
 fn wat() -> String {
-    let def = definition();
-    let escaped: String = def.iter().map(|b| format!("\\{b:02x}")).collect();
+    let def = unit_reducers_definition(5);
+    let escaped = wat_data(&def);
     format!(
         r#"(module
         (import "spacetime_10.0" "bytes_sink_write" (func $write (param i32 i32 i32) (result i32)))

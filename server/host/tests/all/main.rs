@@ -13,6 +13,7 @@ mod modules;
 mod abi_contract;
 mod codegen_fixtures;
 mod lifecycle;
+mod limits;
 mod loader;
 mod reducers;
 mod support;

@@ -6,7 +6,11 @@ use spacetime_datastore::Datastore;
 use spacetime_host::{
     CollectLogs, HostConfig, HostRuntime, ModuleInstance, ModuleProgram, ReducerCall, ReducerOutcome,
 };
-use spacetime_sats::{ConnectionId, Identity, ProductValue, Timestamp};
+use spacetime_sats::bsatn::to_vec;
+use spacetime_sats::def::raw::{
+    FunctionVisibility, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawReducerDefV10,
+};
+use spacetime_sats::{AlgebraicType, ConnectionId, Identity, ProductType, ProductValue, Timestamp};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -46,6 +50,28 @@ pub fn host_test_program() -> &'static ModuleProgram {
             .load(&wasm)
             .unwrap_or_else(|e| panic!("host-test module does not load: {e}"))
     })
+}
+
+/// The BSATN of a definition with `count` reducers `r0`, `r1`, … without parameters,
+/// for hand-written modules to write from `__describe_module__`.
+pub fn unit_reducers_definition(count: usize) -> Vec<u8> {
+    let reducers = (0..count)
+        .map(|i| RawReducerDefV10 {
+            source_name: format!("r{i}"),
+            params: ProductType::unit(),
+            visibility: FunctionVisibility::ClientCallable,
+            ok_return_type: AlgebraicType::Product(ProductType::unit()),
+            err_return_type: AlgebraicType::String,
+        })
+        .collect();
+    to_vec(&RawModuleDef::V10(RawModuleDefV10 {
+        sections: vec![RawModuleDefV10Section::Reducers(reducers)],
+    }))
+}
+
+/// `bytes` as the contents of a WAT data string (`\xx` escapes).
+pub fn wat_data(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("\\{b:02x}")).collect()
 }
 
 /// The identity tests call as.
