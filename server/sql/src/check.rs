@@ -345,13 +345,19 @@ impl Scope<'_> {
 
     fn predicate(&self, e: &SqlExpr, auth: &SqlAuth) -> Result<Predicate, SqlError> {
         match e {
-            SqlExpr::And(a, b) => Ok(Predicate::And(
-                Box::new(self.predicate(a, auth)?),
-                Box::new(self.predicate(b, auth)?),
+            // Recursion here follows nesting only (flat chains are lists), which parsing
+            // bounds by `MAX_EXPR_DEPTH`.
+            SqlExpr::And(terms) => Ok(Predicate::And(
+                terms
+                    .iter()
+                    .map(|t| self.predicate(t, auth))
+                    .collect::<Result<_, _>>()?,
             )),
-            SqlExpr::Or(a, b) => Ok(Predicate::Or(
-                Box::new(self.predicate(a, auth)?),
-                Box::new(self.predicate(b, auth)?),
+            SqlExpr::Or(terms) => Ok(Predicate::Or(
+                terms
+                    .iter()
+                    .map(|t| self.predicate(t, auth))
+                    .collect::<Result<_, _>>()?,
             )),
             SqlExpr::Lit(SqlLit::Bool(b)) => Ok(Predicate::Const(*b)),
             SqlExpr::Column(c) => {

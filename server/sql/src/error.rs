@@ -35,6 +35,10 @@ pub enum SqlError {
     /// A literal or column that does not fit the type it is used at.
     #[error("type error: {0}")]
     Type(String),
+    /// The statement is over a size or nesting limit; the message names the limit, its
+    /// value and what to write instead.
+    #[error("limit exceeded: {0}")]
+    Limit(String),
     /// A statement only the database owner may run.
     #[error("permission denied: {0}")]
     NotOwner(String),

@@ -58,10 +58,11 @@ pub enum Predicate {
     Const(bool),
     /// `lhs op rhs`, both of the same type.
     Cmp(CmpOp, Operand, Operand),
-    /// Both hold.
-    And(Box<Predicate>, Box<Predicate>),
-    /// Either holds.
-    Or(Box<Predicate>, Box<Predicate>),
+    /// Every operand holds. Flat (the operands of a chain `a AND b AND …` side by
+    /// side), so evaluating a long chain needs no frame per term.
+    And(Vec<Predicate>),
+    /// Some operand holds; flat like [`Predicate::And`].
+    Or(Vec<Predicate>),
 }
 
 impl Operand {
@@ -79,8 +80,8 @@ impl Predicate {
     pub fn eval(&self, tuple: &[&ProductValue]) -> bool {
         match self {
             Self::Const(b) => *b,
-            Self::And(a, b) => a.eval(tuple) && b.eval(tuple),
-            Self::Or(a, b) => a.eval(tuple) || b.eval(tuple),
+            Self::And(terms) => terms.iter().all(|t| t.eval(tuple)),
+            Self::Or(terms) => terms.iter().any(|t| t.eval(tuple)),
             Self::Cmp(op, lhs, rhs) => {
                 let (Some(l), Some(r)) = (lhs.value(tuple), rhs.value(tuple)) else {
                     return false;
@@ -97,16 +98,18 @@ impl Predicate {
         }
     }
 
-    /// The top-level conjuncts: `a AND (b AND c)` gives `[a, b, c]`.
+    /// The top-level conjuncts: `a AND (b AND c)` gives `[a, b, c]`. Walks nested
+    /// conjunctions with a work list rather than recursion.
     pub fn conjuncts(&self) -> Vec<&Predicate> {
-        match self {
-            Self::And(a, b) => {
-                let mut out = a.conjuncts();
-                out.extend(b.conjuncts());
-                out
+        let mut out = Vec::new();
+        let mut pending = vec![self];
+        while let Some(p) = pending.pop() {
+            match p {
+                Self::And(terms) => pending.extend(terms.iter().rev()),
+                other => out.push(other),
             }
-            other => vec![other],
         }
+        out
     }
 }
 

@@ -182,8 +182,9 @@ pub enum SqlExpr {
     Sender,
     /// `lhs op rhs`
     Cmp(CmpOp, Box<SqlExpr>, Box<SqlExpr>),
-    /// `lhs AND rhs`
-    And(Box<SqlExpr>, Box<SqlExpr>),
-    /// `lhs OR rhs`
-    Or(Box<SqlExpr>, Box<SqlExpr>),
+    /// `a AND b AND …`: a flat chain of two or more operands, so a long chain is a
+    /// list rather than a deep tree (nothing that walks it needs a frame per term).
+    And(Vec<SqlExpr>),
+    /// `a OR b OR …`, flat like [`SqlExpr::And`].
+    Or(Vec<SqlExpr>),
 }

@@ -2,7 +2,7 @@
 //! `DELETE FROM t [WHERE …]`, each on one table, with literal values only.
 
 use super::ast::{SqlStmt, SqlTable};
-use super::expr::{column_from_parts, expr, literal_only, object_name};
+use super::expr::{column_from_parts, filter, literal_only, object_name};
 use super::select::table_factor;
 use crate::error::SqlError;
 use sqlparser::ast::{self as sql, Expr, SelectItem, SetExpr, TableWithJoins};
@@ -122,7 +122,7 @@ pub(super) fn update(u: Update) -> Result<SqlStmt, SqlError> {
             Ok((target, value))
         })
         .collect::<Result<_, _>>()?;
-    let filter = u.selection.map(|e| expr(&e)).transpose()?;
+    let filter = u.selection.map(filter).transpose()?;
     Ok(SqlStmt::Update {
         table,
         assignments,
@@ -156,7 +156,7 @@ pub(super) fn delete(d: sql::Delete) -> Result<SqlStmt, SqlError> {
         ));
     }
     let table = single_table(from.remove(0), "DELETE")?;
-    let filter = selection.map(|e| expr(&e)).transpose()?;
+    let filter = selection.map(filter).transpose()?;
     Ok(SqlStmt::Delete { table, filter })
 }
 

@@ -1,7 +1,13 @@
 //! Expressions: `WHERE` predicates (comparisons under `AND`/`OR`), literals and
 //! `:sender`, and the column and table names they are built from.
+//!
+//! `sqlparser` builds a flat chain `a OR b OR …` as a left-deep tree; conversion walks
+//! such a chain with a work list into one flat [`SqlExpr::Or`] (or `And`) list, so its
+//! length costs no stack here or in any later stage. Other nesting is counted and
+//! capped at [`MAX_EXPR_DEPTH`].
 
 use super::ast::{CmpOp, SqlColumn, SqlExpr, SqlLit};
+use super::limits::{drop_flat, expr_too_deep, MAX_EXPR_DEPTH};
 use crate::error::SqlError;
 use sqlparser::ast::{BinaryOperator, Expr, ObjectName, ObjectNamePart, UnaryOperator, Value};
 
@@ -57,8 +63,24 @@ pub(super) fn literal_only(e: &Expr, place: &str) -> Result<SqlLit, SqlError> {
     }
 }
 
+/// Converts a `WHERE` clause and drops `sqlparser`'s tree of it without recursion.
+pub(super) fn filter(e: Expr) -> Result<SqlExpr, SqlError> {
+    let converted = expr(&e);
+    drop_flat(e);
+    converted
+}
+
 /// Converts a `sqlparser` expression of the supported predicate grammar.
 pub(super) fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
+    expr_at(e, 1)
+}
+
+/// Converts `e`, found `depth` levels down.
+fn expr_at(e: &Expr, depth: usize) -> Result<SqlExpr, SqlError> {
+    if depth > MAX_EXPR_DEPTH {
+        return Err(expr_too_deep());
+    }
+    let expr = |inner: &Expr| expr_at(inner, depth + 1);
     match e {
         Expr::Nested(inner) => expr(inner),
         Expr::Identifier(ident) => Ok(SqlExpr::Column(SqlColumn {
@@ -94,8 +116,7 @@ pub(super) fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
         )),
         Expr::BinaryOp { left, op, right } => {
             let cmp = match op {
-                BinaryOperator::And => return Ok(SqlExpr::And(Box::new(expr(left)?), Box::new(expr(right)?))),
-                BinaryOperator::Or => return Ok(SqlExpr::Or(Box::new(expr(left)?), Box::new(expr(right)?))),
+                BinaryOperator::And | BinaryOperator::Or => return chain(e, op, depth),
                 BinaryOperator::Eq => CmpOp::Eq,
                 BinaryOperator::NotEq => CmpOp::Ne,
                 BinaryOperator::Lt => CmpOp::Lt,
@@ -149,6 +170,30 @@ pub(super) fn expr(e: &Expr) -> Result<SqlExpr, SqlError> {
             "use comparisons of columns and literals with AND, OR and parentheses",
         )),
     }
+}
+
+/// Converts the chain of `op` (`AND` or `OR`) whose top node is `top` into one flat
+/// list, walking the chain with a work list: a chain of any length needs no stack
+/// frame per term. Its operands are one level below the chain.
+fn chain(top: &Expr, op: &BinaryOperator, depth: usize) -> Result<SqlExpr, SqlError> {
+    let mut operands = Vec::new();
+    let mut pending = vec![top];
+    while let Some(e) = pending.pop() {
+        match e {
+            Expr::BinaryOp { left, op: o, right } if o == op => {
+                // Right first, so the left operand is converted first: terms keep
+                // their written order.
+                pending.push(right);
+                pending.push(left);
+            }
+            operand => operands.push(expr_at(operand, depth + 1)?),
+        }
+    }
+    Ok(if *op == BinaryOperator::And {
+        SqlExpr::And(operands)
+    } else {
+        SqlExpr::Or(operands)
+    })
 }
 
 fn value(v: &Value, e: &Expr) -> Result<SqlExpr, SqlError> {

@@ -8,11 +8,13 @@
 //!
 //! This file takes one statement apart by kind; `ast` is the model it produces,
 //! `select` handles queries, `dml` the statements that change rows, and `expr` the
-//! predicates, literals and names they share.
+//! predicates, literals and names they share; `limits` bounds the text's size and the
+//! trees' depth so that no statement can exhaust a stack.
 
 mod ast;
 mod dml;
 mod expr;
+pub mod limits;
 mod select;
 
 pub use ast::{CmpOp, SqlColumn, SqlExpr, SqlJoin, SqlLit, SqlProjection, SqlSelect, SqlStmt, SqlTable};
@@ -20,20 +22,36 @@ pub use ast::{CmpOp, SqlColumn, SqlExpr, SqlJoin, SqlLit, SqlProjection, SqlSele
 use crate::error::SqlError;
 use sqlparser::ast::{self as sql, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
+use sqlparser::parser::{Parser, ParserError};
 
 /// Parses exactly one statement of the supported subset.
 ///
 /// # Errors
 /// [`SqlError::Parse`] for text that is not SQL; [`SqlError::Unsupported`] for empty
-/// input, several statements, or anything outside the subset.
+/// input, several statements, or anything outside the subset; [`SqlError::Limit`] for
+/// text over [`limits::MAX_SQL_BYTES`] or nesting over the depth limits.
 pub fn parse(sql: &str) -> Result<SqlStmt, SqlError> {
+    limits::check_size(sql)?;
+    // `sqlparser`'s tree is dropped recursively; give the whole parse the headroom
+    // the text's length can need (see `limits`), on a fresh stack segment if the
+    // caller's thread has less left.
+    let needed = limits::stack_needed(sql.len());
+    stacker::maybe_grow(needed, needed, || parse_text(sql))
+}
+
+fn parse_text(sql: &str) -> Result<SqlStmt, SqlError> {
     let empty = || SqlError::unsupported("an empty query", "write one statement, such as `SELECT * FROM t`");
     if sql.trim().trim_end_matches(';').trim().is_empty() {
         return Err(empty());
     }
-    let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql)
-        .map_err(|e| SqlError::Parse(strip_parser_prefix(&e.to_string())))?;
+    let mut stmts = Parser::new(&PostgreSqlDialect {})
+        .with_recursion_limit(limits::PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| match e {
+            ParserError::RecursionLimitExceeded => limits::parser_too_deep(),
+            e => SqlError::Parse(strip_parser_prefix(&e.to_string())),
+        })?;
     match stmts.len() {
         0 => return Err(empty()),
         1 => {}

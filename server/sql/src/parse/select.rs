@@ -3,7 +3,7 @@
 //! what to write instead for everything else a query may say.
 
 use super::ast::{SqlColumn, SqlExpr, SqlJoin, SqlProjection, SqlSelect, SqlTable};
-use super::expr::{expr, object_name};
+use super::expr::{expr, filter, object_name};
 use crate::error::SqlError;
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, JoinConstraint, JoinOperator,
@@ -195,7 +195,7 @@ fn select_body(s: Select) -> Result<SqlSelect, SqlError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let projection = projection(s.projection)?;
-    let filter = s.selection.map(|e| expr(&e)).transpose()?;
+    let filter = s.selection.map(filter).transpose()?;
     Ok(SqlSelect {
         projection,
         from,

@@ -3,6 +3,7 @@
 
 mod cases;
 mod dml;
+mod limits;
 mod plans;
 
 use spacetime_datastore::{Datastore, TableBuilder};
