@@ -53,11 +53,20 @@ pub struct ServerConfig {
     /// Write a snapshot of a database after this many logged transactions, so a
     /// restart replays at most that many (100,000 by default; 0: never).
     pub snapshot_every: u64,
+    /// The largest module a publish may send, in bytes
+    /// ([`DEFAULT_MAX_PUBLISH_BODY`](Self::DEFAULT_MAX_PUBLISH_BODY) by default;
+    /// `spacetime start --max-publish-body`). A larger body is refused with 413 as soon
+    /// as it passes the limit, so a huge upload cannot exhaust the server's memory.
+    pub max_publish_body: usize,
 }
 
 impl ServerConfig {
     /// The default listen address, as upstream.
     pub const DEFAULT_LISTEN_ADDR: &'static str = "0.0.0.0:3000";
+
+    /// The default publish body limit: 256 MiB, far above any real module (a release
+    /// build of a large module is a few MiB), far below what would hurt the server.
+    pub const DEFAULT_MAX_PUBLISH_BODY: usize = 256 << 20;
 
     /// A configuration with the defaults: listen on `0.0.0.0:3000`, keys in the data dir,
     /// persistent.
@@ -69,6 +78,7 @@ impl ServerConfig {
             in_memory: false,
             reducer_time_budget: Duration::from_secs(10),
             snapshot_every: 100_000,
+            max_publish_body: Self::DEFAULT_MAX_PUBLISH_BODY,
         }
     }
 

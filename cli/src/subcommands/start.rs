@@ -35,6 +35,10 @@ pub struct StartArgs {
     /// at most that many (default 100000; 0: never).
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<u64>,
+    /// The largest module a publish may send, in bytes (default 268435456, 256 MiB);
+    /// a larger one is refused with 413.
+    #[arg(long, value_name = "BYTES")]
+    pub max_publish_body: Option<usize>,
 }
 
 /// Runs `start`.
@@ -58,6 +62,9 @@ pub fn exec(ctx: &Ctx, args: StartArgs) -> Result<()> {
     config.in_memory = args.in_memory;
     if let Some(n) = args.snapshot_every {
         config.snapshot_every = n;
+    }
+    if let Some(n) = args.max_publish_body {
+        config.max_publish_body = n;
     }
     crate::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
