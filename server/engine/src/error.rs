@@ -136,6 +136,12 @@ pub enum ConnectError {
     /// The connection was registered before (its queue was taken).
     #[error("this connection was already registered")]
     AlreadyRegistered,
+    /// Another identity's live connection has this connection id.
+    #[error(
+        "connection id {0} belongs to another identity's live connection to this database; \
+         connect without `connection_id` to get a fresh one"
+    )]
+    ConnectionIdInUse(spacetime_sats::ConnectionId),
 }
 
 /// Why a snapshot file could not be written.

@@ -4,7 +4,8 @@
 //! reads `compression=None|Gzip|Brotli`, `connection_id=<hex>` and `confirmed=true|false`
 //! (default `true`: updates are released once durable, see [`crate::ws`]), and runs the module's
 //! `client_connected` before upgrading: a refusal is a 403 with the module's message and
-//! no socket. The caller (from the bearer token, `?token=`, or a fresh anonymous
+//! no socket. A `connection_id` live for another identity is refused with a 403 too; the
+//! same identity's live id replaces its old connection (see the engine's `client_connect`). The caller (from the bearer token, `?token=`, or a fresh anonymous
 //! identity) comes from the auth middleware. The connection itself is served by
 //! [`crate::ws`].
 
@@ -82,6 +83,7 @@ async fn subscribe(
                 "the module's client_connected reducer rejected the connection: {message}"
             )))
         }
+        Ok(Err(e @ ConnectError::ConnectionIdInUse(_))) => return Err(ApiError::Forbidden(e.to_string())),
         Ok(Err(e @ ConnectError::AlreadyRegistered)) => return Err(ApiError::internal("connecting a client", e)),
         Err(_) => {
             return Err(ApiError::Unavailable(
@@ -90,12 +92,9 @@ async fn subscribe(
         }
     }
     let on_failure = {
-        let (database, identity) = (database.clone(), caller.identity);
+        let (database, client) = (database.clone(), client.clone());
         move |_| {
-            let _ = database.client(ClientRequest::Disconnect {
-                identity,
-                connection_id,
-            });
+            let _ = database.client(ClientRequest::Disconnect { client });
         }
     };
     let connection = Connection {

@@ -2,8 +2,15 @@
 //! frames (one v2 message, or several back to back under v3), forwards each message to
 //! the database's actor, and writes the actor's queued server messages with the
 //! compression envelope: whatever is queued goes out with one flush, merged into one
-//! frame under v3 ([`write_queued`]). It pings every 15 s and closes a connection
-//! silent for 30 s.
+//! frame under v3 ([`write_batch`]). It pings every 15 s and closes a connection
+//! that answered no ping for 30 s: a client's own frames do not keep it alive, since a
+//! client that writes but never reads answers no ping.
+//!
+//! A client that does not read is closed, not buffered for: the engine drops it once
+//! its pending bytes (queued, or taken off the queue and not yet flushed) pass the
+//! budget (1008 "too slow: …"), and a write that makes no progress for
+//! [`SEND_STALL_TIMEOUT`] closes the connection too. Either way the close frame gets
+//! [`CLOSE_GRACE`] to go out before the socket is dropped.
 //!
 //! A confirmed connection (`confirmed=true`, the default) writes a queued message only
 //! once the commit log's durable offset covers the offset the message was tagged with,
@@ -19,7 +26,7 @@ mod close_reason;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use spacetime_commitlog::DurableOffset;
-use spacetime_engine::subscription::{ClientHandle, Outgoing};
+use spacetime_engine::subscription::{ClientHandle, DropReason, Outgoing};
 use spacetime_engine::ClientRequest;
 use spacetime_engine::Database;
 use spacetime_protocol::compression::compress;
@@ -31,8 +38,14 @@ use tokio::sync::mpsc;
 
 /// How often the server pings.
 const PING_INTERVAL: Duration = Duration::from_secs(15);
-/// How long a connection may stay silent (no data, no pong) before it is closed.
+/// How long a connection may go without answering a ping before it is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one write to the socket may stay blocked (the client reads nothing)
+/// before the connection is closed.
+const SEND_STALL_TIMEOUT: Duration = IDLE_TIMEOUT;
+/// How long the close frame may take to go out (a client that does not read may never
+/// take it) before the socket is dropped without it.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// The socket's read buffer. Client messages are small (calls, subscriptions), and the
 /// WebSocket codec zero-fills the free part of this buffer before every read, so the
@@ -76,25 +89,36 @@ enum End {
 /// Serves the connection until either side ends it, then tells the actor.
 pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
     let end = run(&mut socket, &mut conn).await;
+    // Whatever is still queued will never be sent: free it before the close frame,
+    // which may wait on a client that does not read.
+    conn.outgoing.close();
+    while conn.outgoing.try_recv().is_ok() {}
+    let _ = conn.database.client(ClientRequest::Disconnect {
+        client: conn.client.clone(),
+    });
     if let End::Close(code, reason) = end {
         let reason = close_reason::truncate(reason);
-        let _ = socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let close = socket.send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })));
+        let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
     }
-    let _ = conn.database.client(ClientRequest::Disconnect {
-        identity: conn.client.identity,
-        connection_id: conn.client.connection_id,
-    });
+}
+
+/// How the connection ends once the server dropped the client.
+fn dropped(reason: &DropReason) -> End {
+    match reason {
+        DropReason::TooSlow(text) => End::Close(close_code::POLICY, text.clone()),
+        DropReason::Replaced => End::Close(close_code::NORMAL, reason.to_string()),
+    }
 }
 
 async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
     let mut ping = tokio::time::interval(PING_INTERVAL);
     ping.tick().await;
-    let mut last_heard = Instant::now();
+    let mut last_pong = Instant::now();
+    let client = conn.client.clone();
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -102,7 +126,6 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Gone,
                     Some(Ok(message)) => message,
                 };
-                last_heard = Instant::now();
                 let payload = match message {
                     Message::Binary(payload) => payload,
                     Message::Text(_) => {
@@ -111,7 +134,11 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                             "text frames are not part of the v2/v3 protocols; send BSATN client messages as binary frames".into(),
                         )
                     }
-                    Message::Ping(_) | Message::Pong(_) => continue,
+                    Message::Pong(_) => {
+                        last_pong = Instant::now();
+                        continue;
+                    }
+                    Message::Ping(_) => continue,
                     Message::Close(_) => return End::Gone,
                 };
                 let messages = match decode(&payload, conn.framing) {
@@ -127,19 +154,40 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
             }
             outgoing = conn.outgoing.recv() => {
                 let Some(first) = outgoing else {
-                    let reason = conn.client.dropped.get().cloned();
-                    return match reason {
-                        Some(reason) => End::Close(close_code::POLICY, reason),
+                    return match client.dropped() {
+                        Some(reason) => dropped(reason),
                         None => End::Close(close_code::AWAY, close_reason::database_gone(&conn.database)),
                     };
                 };
-                if let Err(end) = write_queued(socket, conn, first).await {
-                    return end;
+                let (batch, bytes) = match take_batch(conn, first).await {
+                    Ok(batch) => batch,
+                    Err(end) => return end,
+                };
+                // A client that stops reading blocks this write; it must not block the
+                // server's decision to drop it.
+                tokio::select! {
+                    written = write_batch(socket, conn.framing, conn.compression, &batch) => {
+                        if written.is_err() {
+                            return End::Gone;
+                        }
+                        client.flushed(bytes);
+                    }
+                    () = client.wait_dropped() => return client.dropped().map_or(End::Gone, dropped),
+                    () = tokio::time::sleep(SEND_STALL_TIMEOUT) => {
+                        return End::Close(close_code::POLICY, format!(
+                            "too slow: a write made no progress for {} s; read faster or subscribe to less",
+                            SEND_STALL_TIMEOUT.as_secs()
+                        ));
+                    }
                 }
             }
+            () = client.wait_dropped() => return client.dropped().map_or(End::Gone, dropped),
             _ = ping.tick() => {
-                if last_heard.elapsed() > IDLE_TIMEOUT {
-                    return End::Close(close_code::AWAY, format!("no data or pong for {} s", IDLE_TIMEOUT.as_secs()));
+                if last_pong.elapsed() > IDLE_TIMEOUT {
+                    return End::Close(close_code::AWAY, format!(
+                        "no pong for {} s: read the socket and answer pings to stay connected",
+                        IDLE_TIMEOUT.as_secs()
+                    ));
                 }
                 if socket.send(Message::Ping(Default::default())).await.is_err() {
                     return End::Gone;
@@ -155,13 +203,11 @@ const MAX_BATCH: usize = 256;
 /// How large a merged v3 frame may grow before the batch ends.
 const MAX_FRAME: usize = 256 * 1024;
 
-/// Writes `first` and whatever else is already queued (up to [`MAX_BATCH`]) with one
-/// flush: under load a connection pays one write syscall for many messages. A v3
-/// connection gets them merged into as few frames as [`MAX_FRAME`] allows; a v2
-/// connection gets one frame per message, flushed together. A confirmed connection
-/// waits once, for the last message's offset: the queue is in offset order, so that
-/// covers every earlier message.
-async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outgoing) -> Result<(), End> {
+/// `first` and whatever else is already queued (up to [`MAX_BATCH`]), with their
+/// total size, to be written with one flush: under load a connection pays one write
+/// syscall for many messages. A confirmed connection waits once, for the last
+/// message's offset: the queue is in offset order, so that covers every earlier message.
+async fn take_batch(conn: &mut Connection, first: Outgoing) -> Result<(Vec<Outgoing>, usize), End> {
     let mut batch = vec![first];
     while batch.len() < MAX_BATCH {
         match conn.outgoing.try_recv() {
@@ -169,6 +215,7 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
             Err(_) => break,
         }
     }
+    let bytes = batch.iter().map(|m| m.body.len()).sum();
     let offset = batch.iter().filter_map(|m| m.offset).max();
     if let (Some(offset), Some(durable)) = (offset, conn.durable.as_mut()) {
         if let Err(e) = durable.wait_for(offset).await {
@@ -183,14 +230,23 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
             "a confirmed message was released early"
         );
     }
-    let gone = |_| End::Gone;
-    match conn.framing {
+    Ok((batch, bytes))
+}
+
+/// Writes `batch` and flushes once. A v3 connection gets the messages merged into as
+/// few frames as [`MAX_FRAME`] allows; a v2 connection gets one frame per message.
+async fn write_batch(
+    socket: &mut WebSocket,
+    framing: Framing,
+    compression: Compression,
+    batch: &[Outgoing],
+) -> Result<(), axum::Error> {
+    match framing {
         Framing::V2 => {
-            for message in &batch {
+            for message in batch {
                 socket
-                    .feed(Message::Binary(compress(&message.body, conn.compression).into()))
-                    .await
-                    .map_err(gone)?;
+                    .feed(Message::Binary(compress(&message.body, compression).into()))
+                    .await?;
             }
         }
         Framing::V3 => {
@@ -203,15 +259,14 @@ async fn write_queued(socket: &mut WebSocket, conn: &mut Connection, first: Outg
                     .is_none_or(|next| frame.len() + next.body.len() > MAX_FRAME);
                 if full {
                     socket
-                        .feed(Message::Binary(compress(&frame, conn.compression).into()))
-                        .await
-                        .map_err(gone)?;
+                        .feed(Message::Binary(compress(&frame, compression).into()))
+                        .await?;
                     frame.clear();
                 }
             }
         }
     }
-    socket.flush().await.map_err(gone)
+    socket.flush().await
 }
 
 /// The client messages of one binary frame.

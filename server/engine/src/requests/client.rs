@@ -11,7 +11,7 @@ use spacetime_protocol::v2::{
     self, ClientMessage, OneOffQueryResult, ProcedureResult, ProcedureStatus, QueryRows, ServerMessage,
 };
 use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::{ConnectionId, Identity, TimeDuration, Timestamp};
+use spacetime_sats::{ConnectionId, TimeDuration, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
 use spacetime_sql::{SqlAuth, SqlError};
 use tokio::sync::oneshot;
@@ -36,12 +36,11 @@ pub enum ClientRequest {
         /// The message.
         message: ClientMessage,
     },
-    /// The socket closed: drop the client's subscriptions and run `client_disconnected`.
+    /// The socket closed: drop the client's subscriptions and run `client_disconnected`
+    /// (unless its end was handled already, as for a replaced connection).
     Disconnect {
-        /// The client's identity.
-        identity: Identity,
-        /// Its connection id.
-        connection_id: ConnectionId,
+        /// The connection that ended.
+        client: ClientHandle,
     },
 }
 
@@ -63,12 +62,10 @@ impl Actor {
             ClientRequest::Connect { client, token, reply } => {
                 let _ = reply.send(self.client_connect(client, token));
             }
-            ClientRequest::Disconnect {
-                identity,
-                connection_id,
-            } => {
-                self.db.subscriptions.remove_client(connection_id);
-                self.disconnect(identity, connection_id);
+            ClientRequest::Disconnect { client } => {
+                if self.db.subscriptions.end_connection(&client) {
+                    self.disconnect(client.identity, client.connection_id);
+                }
             }
             ClientRequest::Message { connection_id, message } => self.client_message(connection_id, message),
         }
@@ -76,9 +73,23 @@ impl Actor {
 
     /// Runs `client_connected`, then registers the client; its transaction is
     /// published after the client's `InitialConnection` is queued.
+    ///
+    /// A connection id is live for one connection at a time. Another identity's live id
+    /// is refused (its owner must not be disconnected by whoever learns the id); the
+    /// same identity's live id replaces the old connection, as a client reconnecting
+    /// before the server noticed its old socket die does: the old one is closed saying
+    /// so, and its `client_disconnected` runs before the new `client_connected`.
     fn client_connect(&mut self, client: ClientHandle, token: String) -> Result<(), ConnectError> {
         let (identity, connection_id) = (client.identity, client.connection_id);
         let queue = client.take_queue().ok_or(ConnectError::AlreadyRegistered)?;
+        match self.db.subscriptions.identity_of(connection_id) {
+            Some(live) if live != identity => return Err(ConnectError::ConnectionIdInUse(connection_id)),
+            Some(_) => {
+                self.db.subscriptions.replace_client(connection_id);
+                self.disconnect(identity, connection_id);
+            }
+            None => {}
+        }
         let offset = self.db.last_offset();
         self.connect(identity, connection_id).map_err(ConnectError::Rejected)?;
         self.db

@@ -14,7 +14,13 @@
 //! shared bytes. The cost of a transaction thus grows with the number of distinct
 //! queries touched, not with the number of clients.
 //!
-//! A client whose queue is full is disconnected: the database never waits for a socket.
+//! A client whose queue is full (by messages or by bytes, see [`client`]) is
+//! disconnected: the database never waits for a socket.
+//!
+//! A `Subscribe` is bounded: at most [`MAX_QUERIES_PER_SUBSCRIBE`] queries (identical
+//! ones are evaluated once), at most [`MAX_QUERY_SETS_PER_CLIENT`] live query sets per
+//! connection, and at most [`MAX_INITIAL_ROWS_BYTES`] of initial rows. Evaluation stops
+//! at the first limit it crosses, so one request holds the actor for a bounded time.
 //!
 //! Every queued message carries the commit-log offset of the last transaction it may
 //! reflect ([`Outgoing::offset`]). A confirmed connection waits for it to be durable
@@ -25,7 +31,7 @@ mod client;
 mod query;
 mod rows;
 
-pub use client::{ClientHandle, Outgoing, Queue, CLIENT_QUEUE_CAPACITY};
+pub use client::{ClientHandle, DropReason, Outgoing, Queue, CLIENT_BYTE_BUDGET, CLIENT_QUEUE_CAPACITY};
 pub use query::{CompiledQuery, QueryDelta, QueryError, TableDelta, TxDelta};
 pub use rows::TableRows;
 
@@ -40,6 +46,17 @@ use spacetime_sats::{ConnectionId, Identity, TableId, Timestamp};
 use spacetime_sql::SqlAuth;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+
+/// How many query strings one `Subscribe` may carry. Each is parsed and checked on
+/// the actor thread, so the count bounds the work one request can ask for.
+pub const MAX_QUERIES_PER_SUBSCRIBE: usize = 1000;
+
+/// How many query sets one connection may have live at once.
+pub const MAX_QUERY_SETS_PER_CLIENT: usize = 1000;
+
+/// How many bytes of rows the `SubscribeApplied` (or `UnsubscribeApplied`) of one
+/// request may carry. Evaluation stops once it is crossed.
+pub const MAX_INITIAL_ROWS_BYTES: usize = 64 * 1024 * 1024;
 
 /// A distinct query: the SQL text, plus the caller when the text uses `:sender`
 /// (which makes the plan depend on who subscribed).
@@ -115,8 +132,20 @@ impl SubscriptionManager {
             *outbox = held;
         }
         for connection_id in slow {
-            self.remove_client(connection_id);
+            self.drop_slow(connection_id);
         }
+    }
+
+    /// Forgets a client whose queue refused a message, logging why.
+    fn drop_slow(&mut self, connection_id: ConnectionId) {
+        if let Some(client) = self.clients.get(&connection_id) {
+            log::warn!(
+                "dropped client {connection_id} ({}): {}",
+                client.identity,
+                client.queue.reason()
+            );
+        }
+        self.remove_client(connection_id);
     }
 
     /// Registers a client whose connection was accepted, with `queue` (from
@@ -181,6 +210,34 @@ impl SubscriptionManager {
         }
     }
 
+    /// Ends the registered client with `connection_id` because a newer connection of
+    /// the same identity takes its id: its connection closes saying so, and its end
+    /// counts as handled (the caller runs `client_disconnected` for it now).
+    pub fn replace_client(&mut self, connection_id: ConnectionId) {
+        if let Some(client) = self.clients.get(&connection_id) {
+            client.queue.drop_client(DropReason::Replaced);
+            client.queue.end();
+        }
+        self.remove_client(connection_id);
+    }
+
+    /// Handles the end of `handle`'s connection: forgets it if it is the registered
+    /// client with its id (not a newer connection that replaced it). `false` if its end
+    /// was handled before, so `client_disconnected` must not run again.
+    pub fn end_connection(&mut self, handle: &ClientHandle) -> bool {
+        if !handle.end() {
+            return false;
+        }
+        let registered = self
+            .clients
+            .get(&handle.connection_id)
+            .is_some_and(|c| handle.owns(&c.queue));
+        if registered {
+            self.remove_client(handle.connection_id);
+        }
+        true
+    }
+
     /// Queues a message for one client (which may reflect transactions up to log
     /// offset `offset`), dropping the client if it cannot keep up.
     pub fn send(&mut self, connection_id: ConnectionId, message: Vec<u8>, offset: Option<u64>) {
@@ -200,7 +257,7 @@ impl SubscriptionManager {
         }
         let ok = self.clients.get(&connection_id).is_none_or(|c| c.queue.push(outgoing));
         if !ok {
-            self.remove_client(connection_id);
+            self.drop_slow(connection_id);
         }
     }
 
@@ -253,9 +310,17 @@ impl SubscriptionManager {
                 fail("the query set is empty; send at least one `SELECT * FROM t`".into()),
             );
         }
-        let mut compiled = Vec::new();
+        if let Err(error) = self.check_subscribe_limits(connection_id, &s) {
+            return self.queue_message(connection_id, fail(error));
+        }
+        let mut compiled: Vec<(QueryKey, Arc<CompiledQuery>)> = Vec::new();
         for sql in expand_all_tables(&s.query_strings, auth, module) {
-            match self.lookup_or_compile(&sql, auth, module, ds) {
+            // Identical queries in one set are evaluated (and counted) once.
+            let key = query_key(&sql, auth);
+            if compiled.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            match self.lookup_or_compile(key, &sql, auth, module, ds) {
                 Ok(entry) => compiled.push(entry),
                 Err(e) => return self.queue_message(connection_id, fail(format!("{e} (in the query `{sql}`)"))),
             }
@@ -265,6 +330,15 @@ impl SubscriptionManager {
             match query.rows(ds) {
                 Ok(rows) => tables.add(query.table_name(), rows),
                 Err(e) => return self.queue_message(connection_id, fail(e.to_string())),
+            }
+            if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
+                let error = format!(
+                    "the initial rows of this query set exceed {} MiB (the limit per Subscribe, {} bytes); \
+                     subscribe to fewer rows, e.g. with a WHERE clause, or split the queries over several sets",
+                    MAX_INITIAL_ROWS_BYTES >> 20,
+                    MAX_INITIAL_ROWS_BYTES
+                );
+                return self.queue_message(connection_id, fail(error));
             }
         }
         let mut keys = Vec::new();
@@ -286,16 +360,37 @@ impl SubscriptionManager {
         self.queue_message(connection_id, applied.to_bytes());
     }
 
-    /// The shared compiled form of `sql` for `auth`'s caller, compiling it if no client
-    /// has it yet. A shared query over a private table is reused only for the owner.
+    /// Why a `Subscribe` may not start, if it would cross a limit: too many queries
+    /// in it, or too many query sets live on the connection.
+    fn check_subscribe_limits(&self, connection_id: ConnectionId, s: &v2::Subscribe) -> Result<(), String> {
+        if s.query_strings.len() > MAX_QUERIES_PER_SUBSCRIBE {
+            return Err(format!(
+                "this Subscribe has {} queries, over the limit of {MAX_QUERIES_PER_SUBSCRIBE} per Subscribe; \
+                 send fewer queries (repeated ones count each time) or split them over several query sets",
+                s.query_strings.len()
+            ));
+        }
+        let live = self.clients.get(&connection_id).map_or(0, |c| c.sets.len());
+        if live >= MAX_QUERY_SETS_PER_CLIENT {
+            return Err(format!(
+                "this connection has {live} live query sets, the limit is {MAX_QUERY_SETS_PER_CLIENT}; \
+                 unsubscribe some first, or put more queries in one set"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The shared compiled form of `sql` (whose key is `key`) for `auth`'s caller,
+    /// compiling it if no client has it yet. A shared query over a private table is
+    /// reused only for the owner.
     fn lookup_or_compile(
         &self,
+        key: QueryKey,
         sql: &str,
         auth: &SqlAuth,
         module: &ModuleDef,
         ds: &Datastore,
     ) -> Result<(QueryKey, Arc<CompiledQuery>), QueryError> {
-        let key: QueryKey = (sql.trim().to_owned(), sql.contains(":sender").then_some(auth.caller));
         if let Some(shared) = self.queries.get(&key) {
             if !shared.query.owner_only() || auth.is_owner() {
                 return Ok((key, shared.query.clone()));
@@ -332,10 +427,29 @@ impl SubscriptionManager {
             UnsubscribeFlags::SendDroppedRows => {
                 let mut tables = TableRows::default();
                 for key in &keys {
+                    if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
+                        break;
+                    }
                     if let Some(shared) = self.queries.get(key) {
                         // The query ran on this state before, so its tables exist.
                         tables.add(shared.query.table_name(), shared.query.rows(ds).unwrap_or_default());
                     }
+                }
+                if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
+                    // The set is gone either way; the client learns its rows are too
+                    // many to send and drops them itself.
+                    self.release(&keys);
+                    let error = ServerMessage::SubscriptionError(SubscriptionError {
+                        request_id: Some(u.request_id),
+                        query_set_id: u.query_set_id,
+                        error: format!(
+                            "query set {} was unsubscribed, but its rows exceed {} MiB (the limit per request), \
+                             so they are not sent; unsubscribe without SendDroppedRows",
+                            u.query_set_id.id,
+                            MAX_INITIAL_ROWS_BYTES >> 20
+                        ),
+                    });
+                    return self.queue_message(connection_id, error.to_bytes());
                 }
                 Some(tables.finish())
             }
@@ -399,7 +513,7 @@ impl SubscriptionManager {
             }
         }
         for connection_id in slow {
-            self.remove_client(connection_id);
+            self.drop_slow(connection_id);
         }
     }
 
@@ -470,6 +584,11 @@ impl SubscriptionManager {
     }
 }
 
+/// The key under which `sql` is shared: its text, plus the caller if it uses `:sender`.
+fn query_key(sql: &str, auth: &SqlAuth) -> QueryKey {
+    (sql.trim().to_owned(), sql.contains(":sender").then_some(auth.caller))
+}
+
 /// The queries of a `Subscribe`, with the legacy `SELECT * FROM *` replaced by one
 /// `SELECT * FROM t` per table the caller may read (every table for the owner, the
 /// public ones for anyone else). Tables a later module update adds are not included.
@@ -501,3 +620,7 @@ mod test_db;
 #[cfg(test)]
 #[path = "manager_tests.rs"]
 mod manager_tests;
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod limits_tests;
