@@ -33,6 +33,7 @@ mod rollback;
 mod runaway;
 mod schedule;
 mod sql;
+mod sql_limits;
 mod start_restart;
 mod subscribe;
 mod toolchains;
