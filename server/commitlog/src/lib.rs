@@ -75,11 +75,11 @@ mod snapshot;
 pub use commitlog::{Commitlog, CommitlogOptions};
 pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats, DurableOffset};
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
-pub use format::{encode_commit, segment_file_name, MAX_RECORD_LEN};
+pub use format::{encode_commit, segment_file_name, MAX_RECORD_LEN, SEGMENT_SUFFIX};
 pub use replay::Replay;
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;
-pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore};
+pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore, SNAPSHOT_SUFFIX};
 
 use std::path::Path;
 

@@ -23,8 +23,8 @@ const HASH_BLAKE3: u8 = 1;
 const HASHED_HEADER_LEN: usize = 4 + 1 + 1 + 2 + 8 + 8;
 /// The whole header: the hashed part and the 32-byte hash.
 pub const SNAPSHOT_HEADER_LEN: usize = HASHED_HEADER_LEN + 32;
-/// File name suffix of a snapshot.
-const SUFFIX: &str = ".snapshot";
+/// The file name suffix of a snapshot.
+pub const SNAPSHOT_SUFFIX: &str = ".snapshot";
 /// Appended to a snapshot that restore refused.
 const INVALID_SUFFIX: &str = ".invalid";
 
@@ -55,11 +55,11 @@ pub struct SnapshotStore {
 
 /// The file name of the snapshot at `tx_offset`.
 pub fn snapshot_file_name(tx_offset: u64) -> String {
-    format!("{tx_offset:020}{SUFFIX}")
+    format!("{tx_offset:020}{SNAPSHOT_SUFFIX}")
 }
 
 fn parse_snapshot_file_name(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(SUFFIX)?;
+    let digits = name.strip_suffix(SNAPSHOT_SUFFIX)?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

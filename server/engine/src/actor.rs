@@ -48,7 +48,8 @@ const MAX_RUN: usize = 256;
 impl Actor {
     /// Creates the tables from the module, instantiates it, then restores the rows
     /// from `storage` (snapshot and log, without running reducers) and the schedules;
-    /// or, for a new database (an empty log, or no storage), runs `init`.
+    /// or, for a new database (an empty log, or no storage), runs `init`. A database
+    /// that exists ([`StorageConfig::expecting_data`]) is refused if its log is missing.
     pub(crate) fn start(
         identity: Identity,
         owner: Identity,
@@ -89,11 +90,13 @@ impl Actor {
                 actor.db.commit(&tx, now, None);
             }
             // Marks the database initialized even if `init` wrote nothing, so a
-            // restart never runs it again.
+            // restart never runs it again; durable before the caller registers the
+            // database, so a registered database always has its log.
             if let Some(log) = &mut actor.db.commitlog {
                 let restore = |e: spacetime_commitlog::DurabilityError| StartError::Restore(Box::new(e.into()));
                 log.append_created().map_err(restore)?;
-                log.append_module(hash).map_err(restore)?;
+                let offset = log.append_module(hash).map_err(restore)?;
+                log.wait_durable(offset).map_err(restore)?;
             }
         } else {
             if let Some(log) = &mut actor.db.commitlog {

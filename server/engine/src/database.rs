@@ -34,7 +34,8 @@ impl Database {
     /// Starts the actor of a database running `program`. With `storage`, its rows are
     /// restored from the commit log there (and later transactions logged to it); a new
     /// database (no storage, or an empty log) runs its `init` reducer (as `owner`)
-    /// instead. Waits until that is done. `hash` is `program`'s hash in the program
+    /// instead; storage marked [`StorageConfig::expecting_data`] refuses an empty log.
+    /// A new database's first records are durable when this returns. Waits until that is done. `hash` is `program`'s hash in the program
     /// store; a new database logs it (see [`crate::storage::record`]).
     ///
     /// # Errors
@@ -202,10 +203,13 @@ impl Database {
     }
 }
 
-/// The running databases, by identity.
+/// The running databases, by identity, and why registered ones that are not running
+/// failed to start.
 #[derive(Default)]
 pub struct Databases {
     map: Mutex<HashMap<Identity, Arc<Database>>>,
+    /// Why a database failed to start; removed once one of that identity runs.
+    failures: Mutex<HashMap<Identity, Arc<str>>>,
 }
 
 impl Databases {
@@ -220,13 +224,31 @@ impl Databases {
 
     /// Adds (or replaces) a running database, shutting down the one it replaces.
     pub fn insert(&self, database: Database) {
+        self.lock_failures().remove(&database.identity);
         if let Some(old) = self.lock().insert(database.identity, Arc::new(database)) {
             old.shutdown();
         }
     }
 
+    /// Records why database `identity` could not start, for requests to it to say
+    /// (see [`Self::failure`]).
+    pub fn set_failed(&self, identity: Identity, why: impl Into<Arc<str>>) {
+        self.lock_failures().insert(identity, why.into());
+    }
+
+    /// Why database `identity` failed to start, if it did and none of that identity
+    /// has run since.
+    pub fn failure(&self, identity: Identity) -> Option<Arc<str>> {
+        self.lock_failures().get(&identity).cloned()
+    }
+
+    fn lock_failures(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, Arc<str>>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Stops and removes database `identity`.
     pub fn remove(&self, identity: Identity) {
+        self.lock_failures().remove(&identity);
         if let Some(old) = self.lock().remove(&identity) {
             old.shutdown();
         }

@@ -36,6 +36,7 @@
 //! is caught (see [`StorageConfig::new`]). [`HOLD_FSYNC_FILE`] holds a database's fsyncs, for
 //! tests of the waiting above.
 
+mod existing;
 pub mod record;
 pub mod snapshot;
 
@@ -43,8 +44,8 @@ use crate::error::{SnapshotError, SnapshotWriteError};
 use crate::module_logs::ModuleLogs;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
-    recover, recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
-    DurableOffset, Recovered, SnapshotStore,
+    recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
+    Recovered, SnapshotStore,
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
@@ -60,6 +61,8 @@ pub struct StorageConfig {
     pub dir: PathBuf,
     /// Write a snapshot after this many logged transactions (0: never).
     pub snapshot_every: u64,
+    /// The database already exists, so its log must hold it (see [`Self::expecting_data`]).
+    existing: bool,
     /// The log as [`logged_program`] recovered it, for [`open`] to take instead of
     /// reading and checking the whole log a second time.
     recovered: Arc<Mutex<Option<Recovered>>>,
@@ -76,8 +79,20 @@ impl StorageConfig {
         Self {
             dir,
             snapshot_every,
+            existing: false,
             recovered: Arc::default(),
         }
+    }
+
+    /// Marks the database as one that already exists (the registry lists it, and a
+    /// database is registered only once its first records are durable): its log or a
+    /// snapshot must then be there. A missing, unreadable or empty log is refused with
+    /// [`RestoreError::Missing`] instead of being taken for a new database, whose
+    /// `init` would run and which would serve no rows. Without this the storage is
+    /// that of a database being created, and an empty log is expected.
+    pub fn expecting_data(mut self) -> Self {
+        self.existing = true;
+        self
     }
 }
 
@@ -150,6 +165,15 @@ pub enum RestoreError {
         /// What is wrong.
         source: RecordError,
     },
+    /// The database exists but its data is not on disk (see
+    /// [`StorageConfig::expecting_data`]).
+    #[error("{what}, but this database exists (the registry lists it), so it is not started as a new, empty database")]
+    Missing {
+        /// The replica directory.
+        dir: PathBuf,
+        /// What is missing, naming the files and directories.
+        what: String,
+    },
     /// The log writer refused the first record.
     #[error("commit log writer: {0}")]
     Append(#[from] DurabilityError),
@@ -177,7 +201,7 @@ pub enum RestoreError {
 pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result<Option<String>, RestoreError> {
     let mut last = None;
     let mut bad = None;
-    let recovered = recover_visiting(&storage.dir, CommitlogOptions::default(), |offset, bytes| {
+    let recovered = recover_storage(storage, logs, |offset, bytes| {
         if record::is_module(bytes) {
             match record::decode(bytes) {
                 Ok(Record::Module(hash)) => last = Some(hash),
@@ -186,12 +210,31 @@ pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result
             }
         }
     })?;
-    report_recovery(&recovered.report, logs);
     if let Some(bad) = bad {
         return Err(bad);
     }
     *storage.recovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(recovered);
     Ok(last)
+}
+
+/// Recovers the log and snapshots of `storage`, calling `visit` for every record kept
+/// (see [`recover_visiting`]), and reports what recovery cut or skipped. For a database
+/// that exists ([`StorageConfig::expecting_data`]) a missing or empty log is an error,
+/// checked before anything is created on disk.
+fn recover_storage(
+    storage: &StorageConfig,
+    logs: &Arc<ModuleLogs>,
+    visit: impl FnMut(u64, &[u8]),
+) -> Result<Recovered, RestoreError> {
+    if storage.existing {
+        existing::check_present(&storage.dir)?;
+    }
+    let recovered = recover_visiting(&storage.dir, CommitlogOptions::default(), visit)?;
+    report_recovery(&recovered.report, logs);
+    if storage.existing {
+        existing::check_not_empty(&storage.dir, &recovered)?;
+    }
+    Ok(recovered)
 }
 
 /// The open log of a running database, owned by its actor.
@@ -266,11 +309,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     let taken = storage.recovered.lock().unwrap_or_else(|e| e.into_inner()).take();
     let recovered = match taken {
         Some(recovered) => recovered,
-        None => {
-            let recovered = recover(&storage.dir, CommitlogOptions::default())?;
-            report_recovery(&recovered.report, logs);
-            recovered
-        }
+        None => recover_storage(storage, logs, |_, _| {})?,
     };
     let mut fresh = recovered.snapshot.is_none();
     let mut clients = HashMap::new();
@@ -340,6 +379,15 @@ impl DatabaseLog {
     fn append(&mut self, payload: Vec<u8>) -> Result<u64, DurabilityError> {
         let appended = self.durability.append_tx(payload);
         self.note_appended(appended)
+    }
+
+    /// Blocks until `offset` is durable: a new database is registered only once its
+    /// first records are, so a registered database always has a log to restore.
+    ///
+    /// # Errors
+    /// The writer has failed.
+    pub fn wait_durable(&self, offset: u64) -> Result<(), DurabilityError> {
+        self.durability.wait_durable(offset, None)
     }
 
     /// Marks a new database initialized (see [`record`]).
