@@ -4,6 +4,7 @@
 //! is read too) and the public key SPKI PEM (`-----BEGIN PUBLIC KEY-----`), the layout of
 //! `id_ecdsa` / `id_ecdsa.pub` that `spacetime start` shares with the CLI.
 
+use jsonwebtoken::{DecodingKey, EncodingKey};
 use p256::ecdsa::{SigningKey, VerifyingKey};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::fs;
@@ -56,8 +57,11 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct JwtKeys {
     signing: SigningKey,
-    verifying: VerifyingKey,
     public_pem: String,
+    /// The same private key, as jsonwebtoken signs with it.
+    encoding: EncodingKey,
+    /// The same public key, as jsonwebtoken verifies with it.
+    decoding: DecodingKey,
 }
 
 impl JwtKeys {
@@ -67,14 +71,22 @@ impl JwtKeys {
     }
 
     fn from_signing(signing: SigningKey) -> Self {
-        let verifying = *signing.verifying_key();
-        let public_pem = verifying
+        let public_pem = signing
+            .verifying_key()
             .to_public_key_pem(LineEnding::LF)
             .expect("encoding a valid P-256 public key as SPKI PEM cannot fail");
+        let private_pem = signing
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("encoding a valid P-256 secret key as PKCS#8 PEM cannot fail");
+        let encoding = EncodingKey::from_ec_pem(private_pem.as_bytes())
+            .expect("jsonwebtoken reads the PKCS#8 PEM p256 just wrote");
+        let decoding =
+            DecodingKey::from_ec_pem(public_pem.as_bytes()).expect("jsonwebtoken reads the SPKI PEM p256 just wrote");
         Self {
             signing,
-            verifying,
             public_pem,
+            encoding,
+            decoding,
         }
     }
 
@@ -146,13 +158,13 @@ impl JwtKeys {
     }
 
     /// The key that signs tokens.
-    pub fn signing(&self) -> &SigningKey {
-        &self.signing
+    pub fn encoding(&self) -> &EncodingKey {
+        &self.encoding
     }
 
     /// The key that verifies tokens.
-    pub fn verifying(&self) -> &VerifyingKey {
-        &self.verifying
+    pub fn decoding(&self) -> &DecodingKey {
+        &self.decoding
     }
 
     /// The public key as SPKI PEM, as served by `GET /v1/identity/public-key`.

@@ -1,17 +1,17 @@
-//! ES256 JSON Web Tokens: the claims this server issues, signing, and verification.
-//!
-//! The JWS compact form is written here directly (base64url header, payload and the
-//! 64-byte `r‖s` signature); only the local key pair is trusted, since a server on a
-//! loopback-only network cannot fetch another issuer's keys.
+//! JSON Web Tokens: the claims this server issues, signing them with its ES256 key, and
+//! verifying a token against a key, which every issuer (this server and configured
+//! OpenID Connect issuers) shares. The JWS work (framing, signatures, `exp`) is
+//! jsonwebtoken's; what is ours is which claims an identity needs.
 
 use super::keys::JwtKeys;
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use p256::ecdsa::signature::{Signer, Verifier};
-use p256::ecdsa::Signature;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use spacetime_sats::{Identity, Timestamp};
+use std::sync::Arc;
 
 /// The issuer of tokens this server mints.
 pub const LOCAL_ISSUER: &str = "localhost";
@@ -28,15 +28,35 @@ pub enum TokenError {
         "malformed token: {0}; send the token exactly as the server issued it, as `Authorization: Bearer <token>`"
     )]
     Malformed(String),
-    /// Well-formed but not signed by this server's key.
+    /// Well-formed but not signed by this server's key, and its issuer is not configured.
     #[error("Authorization failed: token not signed by this instance")]
     NotSignedByThisInstance,
-    /// Signed by this server, but its `exp` has passed.
+    /// Its `exp` has passed.
     #[error("token expired at {0} (Unix seconds); get a new one with `POST /v1/identity`")]
     Expired(i64),
-    /// Signed by this server, but its claims are unusable.
+    /// Its `exp` is present but not a number (RFC 7519 NumericDate).
+    #[error("invalid token: \"exp\" must be a number of seconds since the Unix epoch; get a new token")]
+    MalformedExpiry,
+    /// Signed by a trusted key, but its claims are unusable.
     #[error("invalid token claims: {0}")]
     InvalidClaims(String),
+    /// Not signed by this server, and its issuer is not one this server trusts.
+    #[error(
+        "Authorization failed: token not signed by this instance, and its issuer {issuer:?} is not a configured \
+         OpenID Connect issuer; add it to SPACETIME_OIDC_ISSUERS (e.g. `{issuer}` or `{issuer}|<audience>`) and restart"
+    )]
+    UnknownIssuer {
+        /// The token's `iss`.
+        issuer: String,
+    },
+    /// A configured issuer's token that its keys do not verify, or whose keys cannot be had.
+    #[error("Authorization failed for issuer {issuer:?}: {reason}")]
+    IssuerRefused {
+        /// The token's `iss`.
+        issuer: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// The claims of a token this server mints or accepts.
@@ -48,7 +68,7 @@ pub struct TokenClaims {
     pub sub: String,
     /// The issuer.
     pub iss: String,
-    /// The audiences (not checked, as upstream).
+    /// The audiences (not checked for this server's own tokens, as upstream).
     pub aud: Vec<String>,
     /// Issued at, in Unix seconds.
     pub iat: i64,
@@ -85,25 +105,26 @@ pub struct Caller {
     pub token: String,
     /// The token's claims.
     pub claims: TokenClaims,
+    /// The token's payload JSON exactly as signed: what `ctx.sender_auth().jwt()` reads.
+    pub payload: Arc<str>,
 }
 
 /// Signs `claims` with the server's key, giving a compact JWS.
 pub fn sign(keys: &JwtKeys, claims: &TokenClaims) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"ES256","typ":"JWT"}"#);
-    let payload = serde_json::to_vec(claims).expect("token claims are plain strings and numbers");
-    let signing_input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(payload));
-    let signature: Signature = keys.signing().sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    let header = Header::new(Algorithm::ES256);
+    jsonwebtoken::encode(&header, claims, keys.encoding()).expect("ES256 signing of plain claims with a valid key")
 }
 
 /// Mints a brand-new identity: a random subject issued by this server.
 pub fn mint(keys: &JwtKeys) -> Caller {
     let claims = TokenClaims::new(LOCAL_ISSUER, &random_subject());
     let token = sign(keys, &claims);
+    let payload = payload_of(&token).unwrap_or_default();
     Caller {
         identity: claims.identity(),
         token,
         claims,
+        payload,
     }
 }
 
@@ -111,43 +132,47 @@ pub fn mint(keys: &JwtKeys) -> Caller {
 ///
 /// # Errors
 /// [`TokenError::Malformed`] if it is not a JWT, [`TokenError::NotSignedByThisInstance`] if
-/// another key signed it, [`TokenError::Expired`] or [`TokenError::InvalidClaims`] otherwise.
+/// another key signed it, [`TokenError::Expired`], [`TokenError::MalformedExpiry`] or
+/// [`TokenError::InvalidClaims`] otherwise.
 pub fn verify(keys: &JwtKeys, token: &str) -> Result<Caller, TokenError> {
-    let parts: Vec<&str> = token.split('.').collect();
-    let [header, payload, signature] = parts[..] else {
-        return Err(TokenError::Malformed(format!(
-            "a JWT has 3 dot-separated parts, this one has {}",
-            parts.len()
-        )));
-    };
-    let header: Map<String, Value> = decode_json(header, "header")?;
-    match header.get("alg").and_then(Value::as_str) {
-        Some("ES256") => {}
-        // Algorithms upstream accepts for other issuers, whose keys we cannot fetch.
-        Some("RS256" | "HS256" | "ES384" | "RS384" | "RS512" | "PS256" | "EdDSA") => {
-            return Err(TokenError::NotSignedByThisInstance)
-        }
-        Some(other) => {
-            return Err(TokenError::Malformed(format!(
-                "unsupported algorithm {other:?}; tokens use ES256"
-            )))
-        }
-        None => return Err(TokenError::Malformed("the header has no \"alg\"".into())),
+    let header = jsonwebtoken::decode_header(token).map_err(|e| malformed(&e))?;
+    if header.alg != Algorithm::ES256 {
+        return Err(TokenError::NotSignedByThisInstance);
     }
-    let signature = decode_b64(signature, "signature")?;
-    let signature = Signature::from_slice(&signature).map_err(|_| TokenError::NotSignedByThisInstance)?;
-    let signing_input = &token[..token.len() - parts[2].len() - 1];
-    keys.verifying()
-        .verify(signing_input.as_bytes(), &signature)
-        .map_err(|_| TokenError::NotSignedByThisInstance)?;
+    verify_with(token, keys.decoding(), validation(Algorithm::ES256, None))
+}
 
-    let payload: Map<String, Value> = decode_json(payload, "payload")?;
-    let claims = parse_claims(&payload)?;
-    if let Some(exp) = claims.exp {
-        if exp <= now_secs() {
-            return Err(TokenError::Expired(exp));
+/// What jsonwebtoken checks for every issuer: the signature with `alg`, and the audience
+/// only when `audience` is given. `exp` is checked by [`check_expiry`] instead: the
+/// workspace builds serde_json with `arbitrary_precision` (for SATS-JSON), under which
+/// jsonwebtoken cannot read a fractional `exp` and would refuse it as malformed.
+pub(super) fn validation(alg: Algorithm, audience: Option<&str>) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    match audience {
+        Some(aud) => {
+            validation.set_audience(&[aud]);
+            validation.required_spec_claims.insert("aud".to_owned());
         }
+        None => validation.validate_aud = false,
     }
+    validation
+}
+
+/// Verifies `token` with `key` under `validation`, then reads the claims an identity needs.
+pub(super) fn verify_with(token: &str, key: &DecodingKey, validation: Validation) -> Result<Caller, TokenError> {
+    let data = jsonwebtoken::decode::<Map<String, Value>>(token, key, &validation).map_err(|e| match e.kind() {
+        ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm | ErrorKind::InvalidEcdsaKey => {
+            TokenError::NotSignedByThisInstance
+        }
+        ErrorKind::InvalidAudience | ErrorKind::MissingRequiredClaim(_) => {
+            TokenError::InvalidClaims(format!("{e}; the token is not meant for this server"))
+        }
+        _ => malformed(&e),
+    })?;
+    check_expiry(&data.claims)?;
+    let claims = parse_claims(&data.claims)?;
     let identity = claims.identity();
     if claims.hex_identity != identity.to_hex() {
         return Err(TokenError::InvalidClaims(format!(
@@ -159,7 +184,39 @@ pub fn verify(keys: &JwtKeys, token: &str) -> Result<Caller, TokenError> {
         identity,
         token: token.to_owned(),
         claims,
+        payload: payload_of(token)?,
     })
+}
+
+fn malformed(e: &jsonwebtoken::errors::Error) -> TokenError {
+    TokenError::Malformed(e.to_string())
+}
+
+/// The payload JSON of a compact JWS, exactly as signed.
+fn payload_of(token: &str) -> Result<Arc<str>, TokenError> {
+    let part = token.split('.').nth(1).unwrap_or_default();
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|e| TokenError::Malformed(format!("the payload is not base64url: {e}")))?;
+    String::from_utf8(bytes)
+        .map(Arc::from)
+        .map_err(|_| TokenError::Malformed("the payload is not UTF-8".into()))
+}
+
+/// Refuses a token whose `exp` (RFC 7519 NumericDate: seconds, possibly fractional) has
+/// passed, or is present but not a number.
+fn check_expiry(payload: &Map<String, Value>) -> Result<(), TokenError> {
+    let exp = match payload.get("exp") {
+        None | Some(Value::Null) => return Ok(()),
+        Some(Value::Number(n)) => n.as_f64().filter(|exp| exp.is_finite()),
+        Some(_) => None,
+    };
+    let exp = exp.ok_or(TokenError::MalformedExpiry)?;
+    let now = Timestamp::now().to_micros_since_unix_epoch() as f64 / 1e6;
+    if exp <= now {
+        return Err(TokenError::Expired(exp.floor() as i64));
+    }
+    Ok(())
 }
 
 fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError> {
@@ -189,27 +246,17 @@ fn parse_claims(payload: &Map<String, Value>) -> Result<TokenClaims, TokenError>
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
         _ => Vec::new(),
     };
-    let number = |name: &str| payload.get(name).and_then(Value::as_i64);
+    // `check_expiry` has already refused a non-numeric `exp` and compared a fractional
+    // one; the claims keep its whole seconds.
+    let seconds = |name: &str| payload.get(name).and_then(Value::as_f64).map(|s| s.floor() as i64);
     Ok(TokenClaims {
         hex_identity: hex_identity.to_string(),
         sub,
         iss,
         aud,
-        iat: number("iat").unwrap_or(0),
-        exp: number("exp"),
+        iat: seconds("iat").unwrap_or(0),
+        exp: seconds("exp"),
     })
-}
-
-fn decode_b64(part: &str, what: &str) -> Result<Vec<u8>, TokenError> {
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .or_else(|_| URL_SAFE.decode(part))
-        .map_err(|e| TokenError::Malformed(format!("the {what} is not base64url: {e}")))
-}
-
-fn decode_json(part: &str, what: &str) -> Result<Map<String, Value>, TokenError> {
-    serde_json::from_slice(&decode_b64(part, what)?)
-        .map_err(|e| TokenError::Malformed(format!("the {what} is not a JSON object: {e}")))
 }
 
 /// A random UUIDv4-formatted subject, for minted identities and new databases.
@@ -281,5 +328,53 @@ mod tests {
             verify(&keys, &sign(&keys, &claims)),
             Err(TokenError::InvalidClaims(_))
         ));
+    }
+
+    /// Signs an arbitrary payload with the server's key, as another tool sharing it might.
+    fn sign_json(keys: &JwtKeys, payload: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &payload, keys.encoding()).unwrap()
+    }
+
+    /// D10 (reliability findings): a string `exp` used to count as "never expires".
+    #[test]
+    fn d10_a_string_exp_refuses_the_token() {
+        let keys = JwtKeys::generate();
+        let token = sign_json(
+            &keys,
+            serde_json::json!({ "iss": LOCAL_ISSUER, "sub": "x", "exp": "1796650817" }),
+        );
+        assert_eq!(verify(&keys, &token), Err(TokenError::MalformedExpiry));
+    }
+
+    /// D10: a fractional `exp` is a NumericDate and is compared, not ignored.
+    #[test]
+    fn d10_a_fractional_exp_is_compared() {
+        let keys = JwtKeys::generate();
+        let past = sign_json(
+            &keys,
+            serde_json::json!({ "iss": LOCAL_ISSUER, "sub": "x", "exp": 1_000_000_000.5 }),
+        );
+        assert_eq!(verify(&keys, &past), Err(TokenError::Expired(1_000_000_000)));
+
+        let later = now_secs() as f64 + 3600.25;
+        let future = sign_json(
+            &keys,
+            serde_json::json!({ "iss": LOCAL_ISSUER, "sub": "x", "exp": later }),
+        );
+        let caller = verify(&keys, &future).unwrap();
+        assert_eq!(caller.claims.exp, Some(later.floor() as i64));
+    }
+
+    #[test]
+    fn the_payload_is_the_signed_json() {
+        let keys = JwtKeys::generate();
+        let token = sign_json(
+            &keys,
+            serde_json::json!({ "iss": LOCAL_ISSUER, "sub": "p", "role": "admin" }),
+        );
+        let caller = verify(&keys, &token).unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&caller.payload).unwrap();
+        assert_eq!(payload["role"], "admin");
+        assert_eq!(caller.identity, Identity::from_claims(LOCAL_ISSUER, "p"));
     }
 }

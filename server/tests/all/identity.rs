@@ -84,3 +84,31 @@ async fn databases_of_an_unknown_identity_is_an_empty_list_and_bad_hex_is_400() 
     assert!(res.text.contains("64 hex digits"), "{}", res.text);
     client.get("/v1/ping").await.expect(200);
 }
+
+/// D10 (reliability findings): a token signed with the server's own key whose `exp` is a
+/// string, or a past fractional number, used to be accepted as never expiring.
+#[tokio::test]
+async fn d10_a_string_or_past_fractional_exp_is_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path());
+    let pem = std::fs::read(dir.path().join("id_ecdsa")).unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap();
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    let sign = |exp: serde_json::Value| {
+        let claims = serde_json::json!({ "iss": "localhost", "sub": "d10", "exp": exp });
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    };
+    let mut client = server.client();
+    for exp in [serde_json::json!("1796650817"), serde_json::json!(1_700_000_000.5)] {
+        client.token = Some(sign(exp.clone()));
+        let res = client.request(Method::POST, "/v1/identity/websocket-token", None).await;
+        assert_eq!(res.status.as_u16(), 401, "exp {exp}: {}", res.text);
+    }
+    // A future fractional `exp` is a valid NumericDate.
+    let future = spacetime_sats::Timestamp::now().to_micros_since_unix_epoch() as f64 / 1e6 + 600.5;
+    client.token = Some(sign(serde_json::json!(future)));
+    client
+        .request(Method::POST, "/v1/identity/websocket-token", None)
+        .await
+        .expect(200);
+}
