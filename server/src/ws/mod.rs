@@ -98,11 +98,25 @@ pub async fn serve(mut socket: WebSocket, mut conn: Connection) {
     });
     if let End::Close(code, reason) = end {
         let reason = close_reason::truncate(reason);
-        let close = socket.send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })));
-        let _ = tokio::time::timeout(CLOSE_GRACE, close).await;
+        let _ = tokio::time::timeout(CLOSE_GRACE, close(&mut socket, code, reason)).await;
+    }
+}
+
+/// Sends the close frame, then reads (and ignores) what the client still sends until
+/// its own close frame: a socket dropped with unread input is reset, and the reset
+/// would destroy the close frame before the client reads it.
+async fn close(socket: &mut WebSocket, code: u16, reason: String) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    if socket.send(frame).await.is_err() {
+        return;
+    }
+    while let Some(Ok(message)) = socket.recv().await {
+        if let Message::Close(_) = message {
+            break;
+        }
     }
 }
 
