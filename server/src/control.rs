@@ -5,12 +5,20 @@
 //! a database is registered only after its module loaded and its `init` succeeded, so
 //! a failed publish leaves nothing behind, and a failed update leaves the old module
 //! running.
+//!
+//! The control lock ([`AppState::control_lock`]) guards only registry and database
+//! changes. Loading a module ([`prepare`], which runs its set-up exports and describe)
+//! and starting a new database (which runs `init`) can each take the whole module time
+//! budget, so they happen before the lock is taken: one slow or hostile publish must
+//! not stall everyone else's publish, delete and rename.
 
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
 use crate::config::ServerConfig;
 use crate::names::DatabaseName;
+use crate::program_store::ProgramHash;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::{AppState, LookupError};
+use axum::body::Bytes;
 use spacetime_engine::storage::{self, StorageConfig};
 use spacetime_engine::{Database, StartError, UpdateError};
 use spacetime_host::{LoadError, ModuleProgram};
@@ -64,15 +72,42 @@ impl ControlError {
 }
 
 /// Compiles and checks `wasm` on a blocking thread.
-pub async fn load_program(state: &AppState, wasm: Vec<u8>) -> Result<ModuleProgram, ControlError> {
+pub async fn load_program(
+    state: &AppState,
+    wasm: impl AsRef<[u8]> + Send + 'static,
+) -> Result<ModuleProgram, ControlError> {
     let host = state.host().clone();
-    let loaded = tokio::task::spawn_blocking(move || host.load(&wasm))
+    let loaded = tokio::task::spawn_blocking(move || host.load(wasm.as_ref()))
         .await
         .map_err(|e| ControlError::internal("module loading task failed", e))?;
     loaded.map_err(|e| match e {
         LoadError::Engine(_) => ControlError::internal("cannot load module", e),
         e => ControlError::BadModule(e),
     })
+}
+
+/// A module that loaded and is in the program store, ready to be published.
+pub struct PreparedModule {
+    program: ModuleProgram,
+    program_hash: ProgramHash,
+}
+
+/// Loads `wasm` and stores it, without the control lock (see the module doc).
+///
+/// # Errors
+/// [`ControlError::BadModule`] if it does not load; internal errors if the program
+/// cannot be stored.
+pub async fn prepare(state: &AppState, wasm: Bytes) -> Result<PreparedModule, ControlError> {
+    // `Bytes` clones share the buffer: the module is never copied.
+    let program = load_program(state, wasm.clone()).await?;
+    // Stored before the database starts, since its log names the program by hash.
+    // Content-addressed, so storing it ahead of a publish that then fails is harmless.
+    let store = state.clone();
+    let program_hash = tokio::task::spawn_blocking(move || store.programs().put(&wasm))
+        .await
+        .map_err(|e| ControlError::internal("program storing task failed", e))?
+        .map_err(|e| ControlError::internal("cannot store the program", e))?;
+    Ok(PreparedModule { program, program_hash })
 }
 
 fn start_error(e: StartError) -> ControlError {
@@ -90,25 +125,23 @@ pub fn registry_error(e: RegistryError) -> ControlError {
     }
 }
 
-/// Creates a database owned by `owner` running `wasm`, named `name` if given.
-/// The caller holds the control lock.
+/// Creates a database owned by `owner` running `module`, named `name` if given.
+///
+/// The database starts (running `init`) without the control lock, which is taken only
+/// to register it; the caller must not hold it. A name taken meanwhile is refused at
+/// registration, and the started database is stopped and removed again.
 pub async fn create(
     state: &AppState,
     owner: &Caller,
     name: Option<DatabaseName>,
-    wasm: Vec<u8>,
+    module: PreparedModule,
 ) -> Result<Identity, ControlError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
             return Err(registry_error(RegistryError::NameTaken(name.to_string())));
         }
     }
-    let program = load_program(state, wasm.clone()).await?;
-    // Stored before the database starts, since its log names the program by hash.
-    let program_hash = state
-        .programs()
-        .put(&wasm)
-        .map_err(|e| ControlError::internal("cannot store the program", e))?;
+    let PreparedModule { program, program_hash } = module;
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
@@ -127,6 +160,7 @@ pub async fn create(
         program_hash,
         replica_id,
     };
+    let _guard = state.control_lock().await;
     let registered = state.registry().insert(record, name.as_ref()).map_err(registry_error);
     if let Err(e) = registered {
         database.shutdown();
@@ -137,15 +171,16 @@ pub async fn create(
     Ok(database_identity)
 }
 
-/// Replaces the module of `record` with `wasm`, keeping the data (or, with `clear`,
+/// Replaces the module of `record` with `module`, keeping the data (or, with `clear`,
 /// starting over on an empty database and running `init`). The caller holds the
 /// control lock and has checked ownership.
-pub async fn update(state: &AppState, record: DatabaseRecord, wasm: Vec<u8>, clear: bool) -> Result<(), ControlError> {
-    let program = load_program(state, wasm.clone()).await?;
-    let program_hash = state
-        .programs()
-        .put(&wasm)
-        .map_err(|e| ControlError::internal("cannot store the program", e))?;
+pub async fn update(
+    state: &AppState,
+    record: DatabaseRecord,
+    module: PreparedModule,
+    clear: bool,
+) -> Result<(), ControlError> {
+    let PreparedModule { program, program_hash } = module;
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
@@ -222,7 +257,7 @@ pub async fn reload_all(state: &AppState) {
             }
         }
         let wasm = match state.programs().get(&record.program_hash) {
-            Ok(wasm) => wasm.to_vec(),
+            Ok(wasm) => wasm,
             Err(e) => {
                 log::error!(
                     "database {identity}: cannot read its program {}: {e}",

@@ -24,6 +24,7 @@ mod logs;
 mod npm_compat;
 mod permissions;
 mod publish_call;
+mod publish_limits;
 mod python_every_type;
 mod python_reconnect;
 mod quickstart;

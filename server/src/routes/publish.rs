@@ -1,5 +1,9 @@
 //! Creating, updating and deleting databases: `POST /v1/database`,
 //! `PUT /v1/database/:name_or_identity` and `DELETE /v1/database/:name_or_identity`.
+//!
+//! A publish body is the module's bytes, read by [`ProgramBody`] up to the configured
+//! limit and handed down without a copy. The module is loaded before the control lock
+//! is taken (see [`crate::control`]).
 
 use super::query::{check_host_type, flag, Params};
 use crate::api_error::ApiError;
@@ -8,20 +12,21 @@ use crate::control::{self, PublishOp};
 use crate::names::{DatabaseName, NameOrIdentity};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::header::CONTENT_LENGTH;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
+use futures_util::StreamExt;
 use serde_json::json;
 use spacetime_sats::Identity;
 
-/// The publish and delete routes (relative to `/v1`). Programs have no size limit, as
-/// upstream.
+/// The publish and delete routes (relative to `/v1`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/database", post(publish_new))
         .route("/database/{db}", put(publish).delete(delete))
-        .layer(DefaultBodyLimit::disable())
 }
 
 /// `{"Success":{"domain":…,"database_identity":…,"op":…}}`.
@@ -33,13 +38,71 @@ fn success(domain: Option<&str>, identity: Identity, op: PublishOp) -> Json<serd
     Json(json!({ "Success": { "domain": domain, "database_identity": identity.to_hex().to_string(), "op": op } }))
 }
 
-fn program_bytes(body: Bytes) -> Result<Vec<u8>, ApiError> {
-    if body.is_empty() {
-        return Err(ApiError::BadRequest(
-            "the request body is empty: send the module's .wasm file as the body".into(),
-        ));
+/// The body of a publish: the module's bytes, at most
+/// [`ServerConfig::max_publish_body`](crate::ServerConfig::max_publish_body) of them.
+///
+/// A declared `Content-Length` over the limit is refused before any of the body is
+/// read; a streamed body is refused as soon as it passes the limit, so the server
+/// never holds more than the limit.
+pub struct ProgramBody(Bytes);
+
+/// Why a publish body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProgramBodyRejection {
+    /// 413: the body is larger than the limit.
+    #[error("the module is larger than the server's publish body limit of {limit} bytes (`max_publish_body`); ship a smaller module (a release build, without debug info) or start the server with a larger `--max-publish-body <BYTES>`")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// 400: there is no body.
+    #[error("the request body is empty: send the module's .wasm file as the body")]
+    Empty,
+    /// 400: the body could not be read (the client went away, bad chunking, …).
+    #[error("cannot read the request body: {0}")]
+    Read(String),
+}
+
+impl IntoResponse for ProgramBodyRejection {
+    fn into_response(self) -> Response {
+        let status = match self {
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Empty | Self::Read(_) => StatusCode::BAD_REQUEST,
+        };
+        (status, self.to_string()).into_response()
     }
-    Ok(body.to_vec())
+}
+
+impl FromRequest<AppState> for ProgramBody {
+    type Rejection = ProgramBodyRejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = state.config().max_publish_body;
+        let declared = req
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit as u64) {
+            return Err(ProgramBodyRejection::TooLarge { limit });
+        }
+        let mut chunks = req.into_body().into_data_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| ProgramBodyRejection::Read(e.to_string()))?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(ProgramBodyRejection::TooLarge { limit });
+            }
+            if bytes.is_empty() {
+                // Reserve once, for what the client declared (never past the limit).
+                bytes.reserve(declared.map_or(0, |len| len as usize).max(chunk.len()));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            return Err(ProgramBodyRejection::Empty);
+        }
+        Ok(Self(Bytes::from(bytes)))
+    }
 }
 
 /// `POST /v1/database`: a new database with a fresh identity and no name.
@@ -47,12 +110,11 @@ async fn publish_new(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<Params>,
-    body: Bytes,
+    ProgramBody(wasm): ProgramBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
-    let wasm = program_bytes(body)?;
-    let _guard = state.control_lock().await;
-    let identity = control::create(&state, &caller, None, wasm).await?;
+    let module = control::prepare(&state, wasm).await?;
+    let identity = control::create(&state, &caller, None, module).await?;
     Ok(success(None, identity, PublishOp::Created))
 }
 
@@ -62,35 +124,61 @@ async fn publish(
     Extension(caller): Extension<Caller>,
     Path(db): Path<String>,
     Query(params): Query<Params>,
-    body: Bytes,
+    ProgramBody(wasm): ProgramBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
     let clear = flag(&params, "clear", false)?;
-    let wasm = program_bytes(body)?;
-    let _guard = state.control_lock().await;
     let domain = match NameOrIdentity::parse(&db) {
         NameOrIdentity::Name(name) => Some(name),
         NameOrIdentity::Identity(_) => None,
     };
-    if let Some(record) = state.find(&db) {
-        if record.owner_identity != caller.identity {
-            return Err(ApiError::Json(
-                StatusCode::FORBIDDEN,
-                json!({ "PermissionDenied": { "name": db } }),
-            ));
+    // Refuse what can be refused cheaply before spending the time to load the module;
+    // the checks are repeated under the lock, since things may change meanwhile.
+    let name = match state.find(&db) {
+        Some(record) => {
+            check_owner(&db, record.owner_identity, &caller)?;
+            None
         }
-        let identity = record.database_identity;
-        control::update(&state, record, wasm, clear).await?;
-        return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
+        None => Some(new_name(&db, domain.as_deref())?),
+    };
+    let module = control::prepare(&state, wasm).await?;
+    {
+        let _guard = state.control_lock().await;
+        if let Some(record) = state.find(&db) {
+            check_owner(&db, record.owner_identity, &caller)?;
+            let identity = record.database_identity;
+            control::update(&state, record, module, clear).await?;
+            return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
+        }
     }
+    let name = match name {
+        Some(name) => name,
+        // It was deleted while the module loaded.
+        None => new_name(&db, domain.as_deref())?,
+    };
+    let identity = control::create(&state, &caller, Some(name.clone()), module).await?;
+    Ok(success(Some(name.as_str()), identity, PublishOp::Created))
+}
+
+/// Refuses a publish to another identity's database.
+fn check_owner(db: &str, owner: Identity, caller: &Caller) -> Result<(), ApiError> {
+    if owner != caller.identity {
+        return Err(ApiError::Json(
+            StatusCode::FORBIDDEN,
+            json!({ "PermissionDenied": { "name": db } }),
+        ));
+    }
+    Ok(())
+}
+
+/// The name a publish to a database that does not exist creates it under.
+fn new_name(db: &str, domain: Option<&str>) -> Result<DatabaseName, ApiError> {
     let Some(name) = domain else {
         return Err(ApiError::NotFound(format!(
             "No such database: `{db}`; to create a database, publish it under a name, or without one to get a new identity"
         )));
     };
-    let name = DatabaseName::parse(&name).map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let identity = control::create(&state, &caller, Some(name.clone()), wasm).await?;
-    Ok(success(Some(name.as_str()), identity, PublishOp::Created))
+    DatabaseName::parse(name).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// `DELETE /v1/database/:name_or_identity`: owner only; 200 also if it does not exist.
