@@ -53,6 +53,16 @@ pub struct ServerConfig {
     /// Write a snapshot of a database after this many logged transactions, so a
     /// restart replays at most that many (100,000 by default; 0: never).
     pub snapshot_every: u64,
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (10 s by default), so half-open requests (slowloris) cannot hold connections.
+    /// It applies while hyper waits for a request's headers, never to an upgraded WebSocket.
+    pub header_read_timeout: Duration,
+    /// The most connections served at once (16,384 by default); a connection past it is
+    /// accepted and closed at once, with a log line, while existing ones keep being served.
+    pub max_connections: usize,
+    /// The most connections served at once from one IP address (4,096 by default),
+    /// treated as [`ServerConfig::max_connections`] is.
+    pub max_connections_per_ip: usize,
     /// The largest module a publish may send, in bytes
     /// ([`DEFAULT_MAX_PUBLISH_BODY`](Self::DEFAULT_MAX_PUBLISH_BODY) by default;
     /// `spacetime start --max-publish-body`). A larger body is refused with 413 as soon
@@ -78,6 +88,9 @@ impl ServerConfig {
             in_memory: false,
             reducer_time_budget: Duration::from_secs(10),
             snapshot_every: 100_000,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 16_384,
+            max_connections_per_ip: 4_096,
             max_publish_body: Self::DEFAULT_MAX_PUBLISH_BODY,
         }
     }

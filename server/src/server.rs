@@ -1,5 +1,12 @@
 //! Starting and running a server: open the data directory, load the keys and the
 //! registry, bind, announce the address, serve until told to stop.
+//!
+//! Connections are served by our own accept loop over hyper (not `axum::serve`), for
+//! two limits `axum::serve` cannot set: a header-read timeout (a client that does not
+//! finish a request's headers in time is disconnected) and caps on concurrent
+//! connections in total and per address (`conn_limit`).
+
+mod conn_limit;
 
 use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
@@ -9,11 +16,16 @@ use crate::program_store::ProgramStore;
 use crate::registry::Registry;
 use crate::routes;
 use crate::state::AppState;
-use axum::serve::ListenerExt;
+use conn_limit::ConnLimits;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use spacetime_host::{HostConfig, HostRuntime};
 use std::future::Future;
 use std::net::SocketAddr;
-use tokio::net::TcpListener;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
 
 /// A bound, not yet serving, server.
 pub struct Server {
@@ -75,10 +87,11 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then lets open requests finish.
     ///
     /// # Errors
-    /// Fails if accepting connections fails.
+    /// None today: a failed `accept` (out of file descriptors, say) is logged and
+    /// retried, since it must not stop the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let app = routes::router(self.state.clone());
         let state = self.state.clone();
@@ -88,19 +101,69 @@ impl Server {
             shutdown.await;
             state.databases().shutdown_all();
         };
-        // Small WebSocket messages must leave at once: with Nagle's algorithm a reply
-        // written while an earlier one is unacknowledged waits for the client's delayed
-        // ACK (40 ms on Linux).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                log::warn!("cannot set TCP_NODELAY on an accepted connection: {e}");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve)
+        let config = self.state.config();
+        let limits = ConnLimits::new(config.max_connections, config.max_connections_per_ip);
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_read_timeout);
+        // WebSockets over HTTP/2 (RFC 8441), as `axum::serve` allows them.
+        builder.http2().enable_connect_protocol();
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        accept_failed(e).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            // Past a cap the connection is closed at once (the refusal is logged); the
+            // ones already admitted are unaffected.
+            let Ok(permit) = limits.admit(peer.ip()) else {
+                drop(tcp);
+                continue;
+            };
+            prepare(&tcp);
+            let service = TowerToHyperService::new(app.clone());
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), service)
+                .into_owned();
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    log::debug!("connection from {peer} ended with an error: {e}");
+                }
+                // Held until the connection (an upgraded WebSocket included) is gone.
+                drop(permit);
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
     }
+}
+
+/// Sets up an accepted socket.
+fn prepare(tcp: &TcpStream) {
+    // Small WebSocket messages must leave at once: with Nagle's algorithm a reply
+    // written while an earlier one is unacknowledged waits for the client's delayed
+    // ACK (40 ms on Linux).
+    if let Err(e) = tcp.set_nodelay(true) {
+        log::warn!("cannot set TCP_NODELAY on an accepted connection: {e}");
+    }
+}
+
+/// Handles a failed `accept`. Running out of file descriptors is not fatal: wait a
+/// moment for connections to close, as spinning would only burn a core.
+async fn accept_failed(e: std::io::Error) {
+    log::error!("cannot accept a connection: {e}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 /// Runs a server with `config` until Ctrl-C or SIGTERM.

@@ -19,6 +19,7 @@ mod csharp_every_type;
 mod csharp_reconnect;
 mod durability;
 mod generate;
+mod http_limits;
 mod lifecycle;
 mod logs;
 mod npm_compat;

@@ -39,6 +39,16 @@ pub struct StartArgs {
     /// a larger one is refused with 413.
     #[arg(long, value_name = "BYTES")]
     pub max_publish_body: Option<usize>,
+    /// How many seconds a client may take to send a request's headers before it is
+    /// disconnected (default 10).
+    #[arg(long, value_name = "SECONDS")]
+    pub header_read_timeout: Option<u64>,
+    /// The most connections served at once (default 16384); more are closed at once.
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// The most connections served at once from one IP address (default 4096).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_ip: Option<usize>,
 }
 
 /// Runs `start`.
@@ -65,6 +75,15 @@ pub fn exec(ctx: &Ctx, args: StartArgs) -> Result<()> {
     }
     if let Some(n) = args.max_publish_body {
         config.max_publish_body = n;
+    }
+    if let Some(secs) = args.header_read_timeout {
+        config.header_read_timeout = std::time::Duration::from_secs(secs);
+    }
+    if let Some(n) = args.max_connections {
+        config.max_connections = n;
+    }
+    if let Some(n) = args.max_connections_per_ip {
+        config.max_connections_per_ip = n;
     }
     crate::logging::init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
