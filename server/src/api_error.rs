@@ -29,7 +29,8 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     /// 503: the database stopped while the request waited (it was deleted or
-    /// cleared); retrying reaches its replacement, if any.
+    /// cleared; retrying reaches its replacement, if any), or it is registered but
+    /// not running (it failed to start; the message says why).
     #[error("{0}")]
     Unavailable(String),
     /// 530: the reducer ran and failed (returned `Err`, panicked or ran out of time).
@@ -85,7 +86,9 @@ impl From<LookupError> for ApiError {
     fn from(e: LookupError) -> Self {
         match e {
             LookupError::NoSuchDatabase(_) => Self::NotFound(e.to_string()),
-            LookupError::NotRunning(_) => Self::internal("looking up a database", e),
+            // The reason names files and what to do; the operator needs it, and the
+            // client learns the database is down rather than empty or gone.
+            LookupError::NotRunning { .. } => Self::Unavailable(e.to_string()),
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::program_store::ProgramHash;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::{AppState, LookupError};
 use axum::body::Bytes;
-use spacetime_engine::storage::{self, StorageConfig};
+use spacetime_engine::storage::{self, RestoreError, StorageConfig};
 use spacetime_engine::{Database, StartError, UpdateError};
 use spacetime_host::{LoadError, ModuleProgram};
 use spacetime_sats::Identity;
@@ -233,11 +233,14 @@ pub fn delete(state: &AppState, identity: Identity) -> Result<(), ControlError> 
 
 /// Starts every registered database again after a restart: each restores its rows
 /// from its commit log (its `init` does not run again). A database that fails to
-/// start is logged and left registered but not running.
+/// start is logged at `error` and left registered but not running; requests to it get
+/// a 503 saying why ([`AppState::running`]). One whose log is missing or unreadable is
+/// refused, never started as a new, empty database.
 pub async fn reload_all(state: &AppState) {
     for mut record in state.registry().all() {
         let identity = record.database_identity;
-        let storage = storage_for(state.config(), record.replica_id);
+        // Registered, so it exists: its log must be there.
+        let storage = storage_for(state.config(), record.replica_id).map(StorageConfig::expecting_data);
         let logs = state.open_logs(record.replica_id);
         if let Some(storage) = &storage {
             match storage::logged_program(storage, &logs) {
@@ -253,26 +256,30 @@ pub async fn reload_all(state: &AppState) {
                     }
                 }
                 Ok(_) => {}
+                Err(e @ (RestoreError::Missing { .. } | RestoreError::Log(_))) => {
+                    // Starting would recover the same log and fail the same way.
+                    not_started(state, identity, restore_failed(&storage.dir, e));
+                    continue;
+                }
                 Err(e) => log::warn!("database {identity}: cannot read the module records of its log: {e}"),
             }
         }
         let wasm = match state.programs().get(&record.program_hash) {
             Ok(wasm) => wasm,
             Err(e) => {
-                log::error!(
-                    "database {identity}: cannot read its program {}: {e}",
-                    record.program_hash
-                );
+                let why = format!("cannot read its program {}: {e}", record.program_hash);
+                not_started(state, identity, why);
                 continue;
             }
         };
         let program = match load_program(state, wasm).await {
             Ok(program) => program,
             Err(e) => {
-                log::error!("database {identity}: cannot load its program: {e}");
+                not_started(state, identity, format!("cannot load its program: {e}"));
                 continue;
             }
         };
+        let dir = storage.as_ref().map(|s| s.dir.clone());
         match Database::start(
             identity,
             record.owner_identity,
@@ -284,9 +291,33 @@ pub async fn reload_all(state: &AppState) {
         .await
         {
             Ok(database) => state.databases().insert(database),
-            Err(e) => log::error!("database {identity}: cannot start: {e}"),
+            Err(e) => {
+                let why = match (e, dir) {
+                    (StartError::Restore(e), Some(dir)) => restore_failed(&dir, *e),
+                    (e, _) => e.to_string(),
+                };
+                not_started(state, identity, why);
+            }
         }
     }
+}
+
+/// Why a database's data could not be restored, and the two ways out.
+fn restore_failed(dir: &std::path::Path, e: RestoreError) -> String {
+    format!(
+        "cannot restore it from its commit log: {e}. To recover, restore the replica directory {} \
+         from a backup and restart the server, or republish the database with --delete-data to \
+         start it empty (discarding what is left of its data)",
+        dir.display()
+    )
+}
+
+/// Logs at `error` that database `identity` was not started, and keeps `why` for the
+/// requests made to it.
+fn not_started(state: &AppState, identity: Identity, why: String) {
+    let why = format!("it failed to start when the server started: {why}");
+    log::error!("database {identity}: {why}");
+    state.databases().set_failed(identity, why);
 }
 
 fn remove_replica_dir(state: &AppState, replica_id: u64) {

@@ -103,11 +103,14 @@ impl AppState {
             .ok_or_else(|| LookupError::NoSuchDatabase(name_or_identity.to_owned()))
     }
 
-    /// The running database of `record`.
+    /// The running database of `record`; if it is not running, the error says why
+    /// (what made it fail to start, when that is known).
     pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, LookupError> {
-        self.databases()
-            .get(record.database_identity)
-            .ok_or(LookupError::NotRunning(record.database_identity))
+        let identity = record.database_identity;
+        self.databases().get(identity).ok_or_else(|| LookupError::NotRunning {
+            identity,
+            why: self.databases().failure(identity),
+        })
     }
 
     /// The module logs of replica `replica_id`: in its directory, or in memory.
@@ -132,7 +135,16 @@ pub enum LookupError {
     /// No database has this name or identity.
     #[error("No such database: `{0}`; check the name or identity (`spacetime list` shows yours)")]
     NoSuchDatabase(String),
-    /// The registry names it but it is not running (it failed to start).
-    #[error("database {0} is registered but not running")]
-    NotRunning(spacetime_sats::Identity),
+    /// The registry names it but it is not running: it failed to start (`why` says
+    /// how), or it is being started or replaced right now.
+    #[error(
+        "database {identity} is not running: {}",
+        why.as_deref().unwrap_or("it is being started or replaced; retry shortly")
+    )]
+    NotRunning {
+        /// The database.
+        identity: spacetime_sats::Identity,
+        /// Why it failed to start, with what to do about it.
+        why: Option<Arc<str>>,
+    },
 }

@@ -36,6 +36,7 @@ test_module!(LIFECYCLE, "lifecycle");
 test_module!(PERMISSIONS, "permissions");
 test_module!(RUNAWAY, "runaway");
 test_module!(INIT_FAIL, "init-fail");
+test_module!(BIGROW, "bigrow");
 
 /// Runs the body once per bindings flavour, as two tests `ours` and `upstream` in a module
 /// named after the test: `both_bindings!(fn name(bindings) { … })`.

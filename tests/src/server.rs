@@ -146,7 +146,18 @@ impl TestServer {
     /// # Panics
     /// If the new process does not come up before the deadline.
     pub fn restart(&mut self) {
+        self.restart_after(|_| {});
+    }
+
+    /// SIGKILLs the server, runs `between` with the data directory while no server
+    /// holds it (to damage, remove or restore files, as an operator would), then starts
+    /// a new one as [`TestServer::restart`] does.
+    ///
+    /// # Panics
+    /// As [`TestServer::restart`].
+    pub fn restart_after(&mut self, between: impl FnOnce(&Path)) {
         self.kill();
+        between(&self.data_dir());
         let (child, addr) = spawn(self.root.path(), Some(&self.addr), &self.extra_args, &self.output);
         self.child = child;
         self.addr = addr;
