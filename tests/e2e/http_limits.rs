@@ -22,6 +22,10 @@ const MAX_PER_IP: usize = 200;
 /// More half-open requests than the cap admits, so some are refused.
 const HALF_OPEN: usize = 260;
 
+/// The server's resident memory while it holds the half-open requests stays under this:
+/// each held request costs a few KiB, so this bound leaves room only for the server itself.
+const RSS_BOUND_KIB: u64 = 256 * 1024;
+
 /// A request whose headers never end.
 const PARTIAL_REQUEST: &[u8] = b"GET /v1/ping HTTP/1.1\r\nHost: x\r\n";
 
@@ -123,6 +127,10 @@ fn half_open_requests_time_out_and_are_capped_per_address() {
         || fx.server.output().contains("max_connections_per_ip").then_some(()),
         || fx.server.output(),
     );
+
+    if let Some(rss) = fx.server.rss_kib() {
+        assert!(rss < RSS_BOUND_KIB, "server RSS {rss} KiB, over {RSS_BOUND_KIB} KiB");
+    }
 
     // Meanwhile another address is served: a ping and a reducer call.
     let client = other_address_client();
