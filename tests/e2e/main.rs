@@ -13,6 +13,7 @@ mod chat_csharp;
 mod chat_python;
 mod chat_rust;
 mod chat_typescript;
+mod client_limits;
 mod cli_basics;
 mod constraints;
 mod csharp_every_type;
