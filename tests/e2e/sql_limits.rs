@@ -64,7 +64,11 @@ fn assert_still_serving(fx: &Fixture, id: u32) {
     let ping = reqwest::blocking::get(format!("{}/v1/ping", fx.server.url()));
     assert!(ping.is_ok_and(|r| r.status().is_success()), "{}", fx.server.output());
     fx.call("insert_item", &[&id.to_string(), "\"later\"", "1"]).ok();
-    assert!(!fx.server.output().contains("overflowed its stack"), "{}", fx.server.output());
+    assert!(
+        !fx.server.output().contains("overflowed its stack"),
+        "{}",
+        fx.server.output()
+    );
 }
 
 #[test]
@@ -77,7 +81,10 @@ fn long_or_and_and_chains_are_answered_and_the_server_stays_up() {
     // HTTP, anonymous: the finding's 5,000-term OR gets its rows (7 and 4999, not 6000).
     let (status, body) = http_sql(&fx, &or_chain(5_000));
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("4999") && body.contains('7') && !body.contains("6000"), "{body}");
+    assert!(
+        body.contains("4999") && body.contains('7') && !body.contains("6000"),
+        "{body}"
+    );
     let (status, body) = http_sql(&fx, &and_chain(5_000));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("6000") && !body.contains("4999"), "{body}");
@@ -86,7 +93,10 @@ fn long_or_and_and_chains_are_answered_and_the_server_stays_up() {
     // Over the size limit: a 400 naming the limit.
     let (status, body) = http_sql(&fx, &or_chain(20_000));
     assert_eq!(status, 400, "{body}");
-    assert!(body.contains("limit exceeded") && body.contains(MAX_SQL_BYTES), "{body}");
+    assert!(
+        body.contains("limit exceeded") && body.contains(MAX_SQL_BYTES),
+        "{body}"
+    );
     assert_still_serving(&fx, 2);
 
     // WebSocket, anonymous: a OneOffQuery and a Subscribe with the same text.
@@ -97,13 +107,23 @@ fn long_or_and_and_chains_are_answered_and_the_server_stays_up() {
     assert_still_serving(&fx, 3);
 
     let reply = ws_sql(&fx, "oneoff", &or_chain(20_000));
-    assert!(reply.starts_with("reply 5 ") && reply.contains(MAX_SQL_BYTES), "{reply}");
+    assert!(
+        reply.starts_with("reply 5 ") && reply.contains(MAX_SQL_BYTES),
+        "{reply}"
+    );
     let reply = ws_sql(&fx, "subscribe", &and_chain(20_000));
-    assert!(reply.starts_with("reply 3 ") && reply.contains(MAX_SQL_BYTES), "{reply}");
+    assert!(
+        reply.starts_with("reply 3 ") && reply.contains(MAX_SQL_BYTES),
+        "{reply}"
+    );
     assert_still_serving(&fx, 4);
 
     // Deep parentheses: refused with the nesting limit.
-    let deep = format!("SELECT * FROM item WHERE {}id = 7{}", "(".repeat(5_000), ")".repeat(5_000));
+    let deep = format!(
+        "SELECT * FROM item WHERE {}id = 7{}",
+        "(".repeat(5_000),
+        ")".repeat(5_000)
+    );
     let (status, body) = http_sql(&fx, &deep);
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("nests more than"), "{body}");
