@@ -5,6 +5,7 @@
 //! rows come back once the file is restored.
 
 use crate::common::*;
+use spacetime_testing::modules::Bindings;
 use spacetime_testing::server::TestServer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,15 +49,21 @@ fn assert_people(fx: &Fixture, names: &[&str]) {
     assert_eq!(rows.matches('"').count(), 2 * names.len(), "only {names:?}: {rows}");
 }
 
+/// A server with database `name` holding `names`, and the database's first segment.
+fn fixture_with(name: &str, names: &[&str]) -> (Fixture, PathBuf) {
+    let fx = Fixture::new(CONSTRAINTS, Bindings::Ours, name);
+    for name in names {
+        fx.call("add", &[name]).ok();
+    }
+    let segment = first_segment(&fx.server.data_dir());
+    (fx, segment)
+}
+
 #[test]
 fn a_damaged_segment_header_keeps_every_row() {
     // The finding: `XXXX` over the first segment's magic after a kill -9, and the
     // database came back empty, taking new writes at tx offset 0.
-    let mut fx = Fixture::new(CONSTRAINTS, spacetime_testing::modules::Bindings::Ours, "d6-header");
-    for name in NAMES {
-        fx.call("add", &[name]).ok();
-    }
-    let segment = first_segment(&fx.server.data_dir());
+    let (mut fx, segment) = fixture_with("d6-header", &NAMES);
     fx.server.restart_after(|_| {
         let mut bytes = std::fs::read(&segment).expect("read the segment");
         bytes[..4].copy_from_slice(b"XXXX");
@@ -86,11 +93,7 @@ fn a_damaged_segment_header_keeps_every_row() {
 
 #[test]
 fn a_missing_log_is_refused_not_served_empty() {
-    let mut fx = Fixture::new(CONSTRAINTS, spacetime_testing::modules::Bindings::Ours, "d7-lost");
-    for name in NAMES {
-        fx.call("add", &[name]).ok();
-    }
-    let segment = first_segment(&fx.server.data_dir());
+    let (mut fx, segment) = fixture_with("d7-lost", &NAMES);
     // Another database on the same server, which must not be affected.
     fx.owner.publish(&fx.wasm, Some("d7-bystander"));
     fx.owner.call("d7-bystander", "add", &["Eve"]).ok();
@@ -145,9 +148,7 @@ fn a_missing_log_is_refused_not_served_empty() {
 
 #[test]
 fn a_refused_database_can_be_republished_empty_with_delete_data() {
-    let mut fx = Fixture::new(CONSTRAINTS, spacetime_testing::modules::Bindings::Ours, "d7-reset");
-    fx.call("add", &["Alice"]).ok();
-    let segment = first_segment(&fx.server.data_dir());
+    let (mut fx, segment) = fixture_with("d7-reset", &["Alice"]);
     fx.server.restart_after(|_| {
         std::fs::remove_file(&segment).expect("delete the segment");
     });

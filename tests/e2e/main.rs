@@ -23,6 +23,7 @@ mod generate;
 mod http_limits;
 mod lifecycle;
 mod logs;
+mod lost_data;
 mod npm_compat;
 mod permissions;
 mod publish_call;
