@@ -12,6 +12,10 @@
 //!    [`Datastore`]; each DML statement is its own transaction, whose
 //!    [`TxData`] is returned for subscription updates.
 //!
+//! No statement can exhaust a stack: text is capped at
+//! [`MAX_SQL_BYTES`](parse::limits::MAX_SQL_BYTES), nesting is capped, and flat
+//! `AND`/`OR` chains are lists at every stage (see [`parse::limits`]).
+//!
 //! Rendering results (tables, JSON) is not done here: [`SqlOutcome`] holds the result
 //! schema and rows as SATS values.
 //!
