@@ -9,8 +9,8 @@
 //!   chains do not count, as they become lists (see `expr`);
 //! - `sqlparser` builds a left-deep tree for a flat operator chain (`a OR b OR …`),
 //!   and Rust drops such a tree recursively. The chains we consume are taken apart
-//!   iteratively ([`drop_flat`]); for everything else parsing runs with at least
-//!   [`stack_needed`] bytes of stack, growing onto a fresh segment if the caller has
+//!   iteratively (`drop_flat`); for everything else parsing runs with at least
+//!   `stack_needed` bytes of stack, growing onto a fresh segment if the caller has
 //!   less. That bound is linear in the text's length, which [`MAX_SQL_BYTES`] caps.
 
 use crate::error::SqlError;
