@@ -91,6 +91,7 @@ impl BenchDb {
             caller_connection_id: None,
             timestamp: self.now,
             args_bsatn: args,
+            caller_jwt: None,
         };
         self.instance.call_reducer(&mut self.ds, call)
     }

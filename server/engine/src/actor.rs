@@ -22,6 +22,7 @@ use spacetime_datastore::Datastore;
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ReducerError, ReducerOutcome};
 use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
+use std::collections::HashMap;
 use std::sync::{mpsc, Arc, RwLock};
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub(crate) struct Actor {
     pub(crate) module_logs: Arc<ModuleLogs>,
     /// Everything a commit touches.
     pub(crate) db: DatabaseState,
+    /// The token payload of each open connection (HTTP requests for their duration,
+    /// WebSocket clients while connected): what the module's `get_jwt` returns.
+    pub(crate) connection_jwts: HashMap<ConnectionId, Arc<str>>,
 }
 
 /// How many queued requests the actor handles in a row before it queues the
@@ -82,6 +86,7 @@ impl Actor {
                 scheduler: Scheduler::new(def),
                 subscriptions: SubscriptionManager::default(),
             },
+            connection_jwts: HashMap::new(),
         };
         if fresh {
             let now = Timestamp::now();
@@ -202,9 +207,10 @@ impl Actor {
     /// restart can run `client_disconnected` for it.
     pub(crate) fn connect(&mut self, caller: Identity, connection_id: ConnectionId) -> Result<(), ReducerError> {
         let now = Timestamp::now();
-        let outcome = self
-            .instance
-            .client_connected(&mut self.db.datastore, caller, connection_id, now);
+        let jwt = self.connection_jwts.get(&connection_id).cloned();
+        let outcome =
+            self.instance
+                .client_connected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
         self.commit_lifecycle("client_connected", outcome, now)?;
         if self.tracks_clients() {
             if let Some(log) = &mut self.db.commitlog {
@@ -218,9 +224,10 @@ impl Actor {
     /// does not matter otherwise.
     pub(crate) fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
         let now = Timestamp::now();
-        let outcome = self
-            .instance
-            .client_disconnected(&mut self.db.datastore, caller, connection_id, now);
+        let jwt = self.connection_jwts.get(&connection_id).cloned();
+        let outcome =
+            self.instance
+                .client_disconnected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
         let _ = self.commit_lifecycle("client_disconnected", outcome, now);
         if let Some(log) = &mut self.db.commitlog {
             log.append_disconnected(caller, connection_id);

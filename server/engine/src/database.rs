@@ -98,7 +98,8 @@ impl Database {
         rx.await.map_err(|_| self.gone())
     }
 
-    /// Calls reducer `reducer` for `caller` with its arguments as JSON (an array in
+    /// Calls reducer `reducer` for `caller`, whose token payload JSON is `jwt` (what the
+    /// module's `ctx.sender_auth().jwt()` reads), with its arguments as JSON (an array in
     /// parameter order, or an object keyed by name), wrapped in `client_connected` /
     /// `client_disconnected` on a new connection id, as an HTTP call is. The reducer is
     /// resolved, admitted and its arguments checked by the actor, against the module
@@ -111,12 +112,14 @@ impl Database {
     pub async fn call(
         &self,
         caller: Identity,
+        jwt: Option<Arc<str>>,
         reducer: String,
         args: serde_json::Value,
     ) -> Result<ReducerOutcome, CallError> {
         let reply = self
             .ask(|reply| Request::Call {
                 caller,
+                jwt,
                 reducer,
                 args,
                 reply,
@@ -125,12 +128,25 @@ impl Database {
         self.confirmed(reply).await?
     }
 
-    /// Runs one SQL statement for `caller`, wrapped in `client_connected` /
+    /// Runs one SQL statement for `caller` (token payload `jwt`), wrapped in `client_connected` /
     /// `client_disconnected` as an HTTP call is. With `confirmed` the result is a
     /// confirmed read: it is released once every transaction committed before it is
     /// durable; without, it is released at once and a crash may still take it back.
-    pub async fn sql(&self, caller: Identity, sql: String, confirmed: bool) -> Result<SqlResult, ActorGone> {
-        let reply = self.ask(|reply| Request::Sql { caller, sql, reply }).await?;
+    pub async fn sql(
+        &self,
+        caller: Identity,
+        jwt: Option<Arc<str>>,
+        sql: String,
+        confirmed: bool,
+    ) -> Result<SqlResult, ActorGone> {
+        let reply = self
+            .ask(|reply| Request::Sql {
+                caller,
+                jwt,
+                sql,
+                reply,
+            })
+            .await?;
         if !confirmed {
             return Ok(reply.value);
         }

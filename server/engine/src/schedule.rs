@@ -308,6 +308,7 @@ impl Scheduler {
             caller_connection_id: None,
             timestamp: now,
             args_bsatn: &row.bytes,
+            caller_jwt: None,
         };
         let outcome = instance.call_reducer_then(ds, reducer_call, |tx| {
             if row.one_shot {

@@ -17,7 +17,7 @@ use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
 use crate::runtime::GuestLimits;
 use spacetime_datastore::MutTx;
-use spacetime_sats::{Identity, ReducerId, Timestamp};
+use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
 use std::ptr::NonNull;
 use std::sync::Arc;
 use wasmtime::{Memory, Store};
@@ -44,6 +44,8 @@ pub struct InstanceEnv {
     pub(crate) logs: Arc<dyn LogSink>,
     /// The message of the last PANIC-level log line, which precedes a panic's trap.
     pub(crate) panic_message: Option<String>,
+    /// The calling connection and its token payload, for `get_jwt`; set per call.
+    pub(crate) caller_jwt: Option<(ConnectionId, Box<str>)>,
 }
 
 /// The call an instance is serving.
@@ -86,6 +88,7 @@ impl InstanceEnv {
             timers: Handles::default(),
             logs,
             panic_message: None,
+            caller_jwt: None,
         }
     }
 
@@ -176,6 +179,7 @@ impl InstanceEnv {
 
     /// Frees every handle the last call left open.
     pub(crate) fn end_call(&mut self) {
+        self.caller_jwt = None;
         let (mut iters, mut sources, mut sinks) = (
             std::mem::take(&mut self.iter_pool),
             std::mem::take(&mut self.source_pool),

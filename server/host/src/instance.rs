@@ -27,6 +27,9 @@ pub struct ReducerCall<'a> {
     pub timestamp: Timestamp,
     /// BSATN of the reducer's parameters, as a product.
     pub args_bsatn: &'a [u8],
+    /// The payload JSON of the caller's token, which the module reads with `get_jwt`
+    /// (`ctx.sender_auth().jwt()`); `None` for host-initiated calls.
+    pub caller_jwt: Option<&'a str>,
 }
 
 /// What a reducer call did.
@@ -206,6 +209,10 @@ impl ModuleInstance {
             timestamp: call.timestamp,
         };
         env.panic_message = None;
+        env.caller_jwt = call
+            .caller_connection_id
+            .zip(call.caller_jwt)
+            .map(|(connection_id, jwt)| (connection_id, jwt.into()));
         let args = env.new_source(call.args_bsatn);
         let err_sink = env.new_sink(SinkKind::ReducerError);
         warm.store.set_epoch_deadline(config.budget_ticks());
@@ -284,6 +291,7 @@ impl ModuleInstance {
         lifecycle: Lifecycle,
         caller_identity: Identity,
         caller_connection_id: Option<ConnectionId>,
+        caller_jwt: Option<&str>,
         timestamp: Timestamp,
     ) -> Option<ReducerOutcome> {
         let (reducer_id, _) = self.program.module_def().lifecycle_reducer(lifecycle)?;
@@ -295,6 +303,7 @@ impl ModuleInstance {
                 caller_connection_id,
                 timestamp,
                 args_bsatn: &[],
+                caller_jwt,
             },
         ))
     }
@@ -303,30 +312,41 @@ impl ModuleInstance {
     /// with the owner as the sender and no connection. `None` if the module has none.
     /// If it fails, the publish should fail.
     pub fn call_init(&mut self, ds: &mut Datastore, owner: Identity, timestamp: Timestamp) -> Option<ReducerOutcome> {
-        self.call_lifecycle(ds, Lifecycle::Init, owner, None, timestamp)
+        self.call_lifecycle(ds, Lifecycle::Init, owner, None, None, timestamp)
     }
 
-    /// Runs `client_connected` for a new connection. A failure rejects the connection.
-    /// `None` if the module has no such reducer (the connection is accepted).
+    /// Runs `client_connected` for a new connection, whose token payload is `jwt`. A
+    /// failure rejects the connection. `None` if the module has no such reducer (the
+    /// connection is accepted).
     pub fn client_connected(
         &mut self,
         ds: &mut Datastore,
         identity: Identity,
         connection_id: ConnectionId,
+        jwt: Option<&str>,
         timestamp: Timestamp,
     ) -> Option<ReducerOutcome> {
-        self.call_lifecycle(ds, Lifecycle::OnConnect, identity, Some(connection_id), timestamp)
+        self.call_lifecycle(ds, Lifecycle::OnConnect, identity, Some(connection_id), jwt, timestamp)
     }
 
-    /// Runs `client_disconnected` for a closed connection. A failure is only logged by
-    /// the caller: it does not keep the client connected.
+    /// Runs `client_disconnected` for a closed connection, whose token payload is `jwt`
+    /// when still known. A failure is only logged by the caller: it does not keep the
+    /// client connected.
     pub fn client_disconnected(
         &mut self,
         ds: &mut Datastore,
         identity: Identity,
         connection_id: ConnectionId,
+        jwt: Option<&str>,
         timestamp: Timestamp,
     ) -> Option<ReducerOutcome> {
-        self.call_lifecycle(ds, Lifecycle::OnDisconnect, identity, Some(connection_id), timestamp)
+        self.call_lifecycle(
+            ds,
+            Lifecycle::OnDisconnect,
+            identity,
+            Some(connection_id),
+            jwt,
+            timestamp,
+        )
     }
 }

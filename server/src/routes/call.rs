@@ -29,7 +29,10 @@ async fn call(
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
     let args = parse_body(&body)?;
-    let outcome = match database.call(caller.identity, reducer.clone(), args).await {
+    let outcome = match database
+        .call(caller.identity, Some(caller.payload.clone()), reducer.clone(), args)
+        .await
+    {
         Ok(outcome) => outcome,
         Err(CallError::Refused(CallRefused::NoSuchReducer { callable, .. })) => {
             return Err(no_such_reducer(&callable, &db, &reducer))

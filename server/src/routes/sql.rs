@@ -58,7 +58,10 @@ async fn sql(
     }
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
-    let (outcome, duration) = match database.sql(caller.identity, body, confirmed).await {
+    let (outcome, duration) = match database
+        .sql(caller.identity, Some(caller.payload.clone()), body, confirmed)
+        .await
+    {
         Ok(SqlResult::Ran {
             result: Ok(outcome),
             duration,

@@ -74,6 +74,7 @@ async fn subscribe(
     database.client(ClientRequest::Connect {
         client: client.clone(),
         token: caller.token.clone(),
+        jwt: Some(caller.payload.clone()),
         reply,
     })?;
     match refused.await {

@@ -25,6 +25,7 @@ pub const RUNAWAY: ModuleCrate = test_module("runaway-module", "upstream-runaway
 pub const INIT_FAIL: ModuleCrate = test_module("init-fail-module", "upstream-init-fail");
 pub const SCHEDULE: ModuleCrate = test_module("schedule-module", "upstream-schedule");
 pub const PERMISSIONS: ModuleCrate = test_module("permissions-module", "upstream-permissions");
+pub const HOST_TEST: ModuleCrate = test_module("host-test-module", "upstream-host-test");
 
 /// The `.wasm` of `module`, built on first use. Builds are serialized so parallel tests
 /// do not build the same module twice.

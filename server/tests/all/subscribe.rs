@@ -3,7 +3,7 @@
 //! `ReducerResult`, failed reducers, overlapping query sets, unsubscribe, one-off
 //! queries, private tables and malformed frames.
 
-use crate::modules::{wasm, BASIC, PANIC, PERMISSIONS};
+use crate::modules::{wasm, BASIC, HOST_TEST, PANIC, PERMISSIONS};
 use crate::support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -483,4 +483,72 @@ async fn v3_frames_may_carry_several_messages_and_big_replies_are_compressed() {
         other => panic!("{other:?}"),
     }
     assert!(replies.is_empty(), "nothing else was asked for: {replies:?}");
+}
+
+/// A token signed with the server's key (read from its data directory) carrying `claims`.
+fn sign_with_server_key(data_dir: &std::path::Path, claims: serde_json::Value) -> String {
+    let pem = std::fs::read(data_dir.join("id_ecdsa")).unwrap();
+    let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256),
+        &claims,
+        &key,
+    )
+    .unwrap()
+}
+
+/// `ctx.sender_auth().jwt()` in a reducer sees the caller's token payload, over HTTP and
+/// over WebSocket (issue 12, JWT claims).
+#[tokio::test]
+async fn reducers_see_the_callers_jwt_claims_over_http_and_websocket() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path());
+    let owner = server.new_identity().await;
+    owner.publish(Some("claims"), wasm(HOST_TEST)).await.expect(200);
+
+    let mut http = server.client();
+    http.token = Some(sign_with_server_key(
+        dir.path(),
+        json!({ "iss": "localhost", "sub": "over-http", "role": "admin" }),
+    ));
+    http.call("claims", "record_jwt", json!([])).await.expect(200);
+
+    let ws_token = sign_with_server_key(dir.path(), json!({ "iss": "localhost", "sub": "over-ws", "team": 7 }));
+    let mut ws = Ws::connect(&server, "claims", Some(&ws_token), v2::BIN_PROTOCOL).await;
+    ws.send(ClientMessage::CallReducer(CallReducer {
+        request_id: 1,
+        flags: CallFlags::Default,
+        reducer: "record_jwt".into(),
+        args: Vec::new(),
+    }))
+    .await;
+    match ws.recv().await {
+        ServerMessage::ReducerResult(r) => {
+            assert!(
+                matches!(r.result, ReducerOutcome::Ok(_) | ReducerOutcome::OkEmpty),
+                "{r:?}"
+            )
+        }
+        other => panic!("expected ReducerResult, got {other:?}"),
+    }
+
+    let res = owner
+        .request(
+            reqwest::Method::POST,
+            "/v1/database/claims/sql",
+            Some(crate::support::Body::Text(
+                "SELECT subject, issuer, payload FROM jwt_seen".into(),
+            )),
+        )
+        .await
+        .expect(200);
+    let mut rows = res.json()[0]["rows"].as_array().expect("rows").clone();
+    rows.sort_by_key(|row| row[0].as_str().map(str::to_owned));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let payload = |i: usize| -> serde_json::Value { serde_json::from_str(rows[i][2].as_str().unwrap()).unwrap() };
+    assert_eq!(rows[0][0], "over-http");
+    assert_eq!(rows[0][1], "localhost");
+    assert_eq!(payload(0)["role"], "admin");
+    assert_eq!(rows[1][0], "over-ws");
+    assert_eq!(payload(1)["team"], 7);
 }

@@ -14,6 +14,7 @@ use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::{ConnectionId, TimeDuration, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
 use spacetime_sql::{SqlAuth, SqlError};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// What a WebSocket connection asks of the actor.
@@ -26,6 +27,8 @@ pub enum ClientRequest {
         client: ClientHandle,
         /// The token to echo in `InitialConnection`.
         token: String,
+        /// The token's payload JSON, which the module reads with `get_jwt`.
+        jwt: Option<Arc<str>>,
         /// Whether the connection was accepted.
         reply: oneshot::Sender<Result<(), ConnectError>>,
     },
@@ -59,12 +62,18 @@ impl Actor {
     /// Serves one WebSocket client request.
     pub(super) fn client_request(&mut self, request: ClientRequest) {
         match request {
-            ClientRequest::Connect { client, token, reply } => {
-                let _ = reply.send(self.client_connect(client, token));
+            ClientRequest::Connect {
+                client,
+                token,
+                jwt,
+                reply,
+            } => {
+                let _ = reply.send(self.client_connect(client, token, jwt));
             }
             ClientRequest::Disconnect { client } => {
                 if self.db.subscriptions.end_connection(&client) {
                     self.disconnect(client.identity, client.connection_id);
+                    self.connection_jwts.remove(&client.connection_id);
                 }
             }
             ClientRequest::Message { connection_id, message } => self.client_message(connection_id, message),
@@ -79,7 +88,12 @@ impl Actor {
     /// same identity's live id replaces the old connection, as a client reconnecting
     /// before the server noticed its old socket die does: the old one is closed saying
     /// so, and its `client_disconnected` runs before the new `client_connected`.
-    fn client_connect(&mut self, client: ClientHandle, token: String) -> Result<(), ConnectError> {
+    fn client_connect(
+        &mut self,
+        client: ClientHandle,
+        token: String,
+        jwt: Option<Arc<str>>,
+    ) -> Result<(), ConnectError> {
         let (identity, connection_id) = (client.identity, client.connection_id);
         let queue = client.take_queue().ok_or(ConnectError::AlreadyRegistered)?;
         match self.db.subscriptions.identity_of(connection_id) {
@@ -91,7 +105,14 @@ impl Actor {
             None => {}
         }
         let offset = self.db.last_offset();
-        self.connect(identity, connection_id).map_err(ConnectError::Rejected)?;
+        match jwt {
+            Some(jwt) => self.connection_jwts.insert(connection_id, jwt),
+            None => self.connection_jwts.remove(&connection_id),
+        };
+        if let Err(e) = self.connect(identity, connection_id) {
+            self.connection_jwts.remove(&connection_id);
+            return Err(ConnectError::Rejected(e));
+        }
         self.db
             .subscriptions
             .add_client(identity, connection_id, queue, token, offset);
@@ -168,6 +189,7 @@ impl Actor {
                 caller_connection_id: Some(connection_id),
                 timestamp,
                 args_bsatn: &call.args,
+                caller_jwt: self.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
             },
         );
         match outcome.result {

@@ -9,8 +9,9 @@ use crate::random_connection_id;
 use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
-use spacetime_sats::{AlgebraicType, Identity, Timestamp};
+use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
 use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What an HTTP SQL request did.
@@ -33,6 +34,7 @@ impl Actor {
     pub(super) fn http_call(
         &mut self,
         caller: Identity,
+        jwt: Option<Arc<str>>,
         reducer: &str,
         args: &serde_json::Value,
     ) -> Result<ReducerOutcome, CallError> {
@@ -58,8 +60,11 @@ impl Actor {
         })?;
         let args = value_to_vec(&value);
         let connection_id = random_connection_id();
-        self.connect(caller, connection_id)
-            .map_err(CallError::ConnectRejected)?;
+        self.open_http_connection(connection_id, jwt);
+        if let Err(e) = self.connect(caller, connection_id) {
+            self.connection_jwts.remove(&connection_id);
+            return Err(CallError::ConnectRejected(e));
+        }
         let timestamp = Timestamp::now();
         let call = ReducerCall {
             reducer_id,
@@ -67,6 +72,7 @@ impl Actor {
             caller_connection_id: Some(connection_id),
             timestamp,
             args_bsatn: &args,
+            caller_jwt: self.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
         };
         let outcome = self.instance.call_reducer(&mut self.db.datastore, call);
         match &outcome.result {
@@ -74,13 +80,16 @@ impl Actor {
             Ok(tx) => self.db.commit(tx, timestamp, None),
         }
         self.disconnect(caller, connection_id);
+        self.connection_jwts.remove(&connection_id);
         Ok(outcome)
     }
 
     /// Runs one SQL statement between `client_connected` and `client_disconnected`.
-    pub(super) fn http_sql(&mut self, caller: Identity, sql: &str) -> SqlResult {
+    pub(super) fn http_sql(&mut self, caller: Identity, jwt: Option<Arc<str>>, sql: &str) -> SqlResult {
         let connection_id = random_connection_id();
+        self.open_http_connection(connection_id, jwt);
         if let Err(e) = self.connect(caller, connection_id) {
+            self.connection_jwts.remove(&connection_id);
             return SqlResult::Rejected(e);
         }
         let start = Instant::now();
@@ -97,6 +106,14 @@ impl Actor {
             self.db.commit(tx, Timestamp::now(), None);
         }
         self.disconnect(caller, connection_id);
+        self.connection_jwts.remove(&connection_id);
         SqlResult::Ran { result, duration }
+    }
+
+    /// Records the token payload of an HTTP request's connection for its duration.
+    fn open_http_connection(&mut self, connection_id: ConnectionId, jwt: Option<Arc<str>>) {
+        if let Some(jwt) = jwt {
+            self.connection_jwts.insert(connection_id, jwt);
+        }
     }
 }

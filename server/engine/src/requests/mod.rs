@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::error::{CallError, SnapshotError, UpdateError};
 use spacetime_host::{ModuleProgram, ReducerOutcome};
 use spacetime_sats::Identity;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 /// What the actor is asked to do.
@@ -23,6 +24,7 @@ pub(crate) enum Request {
     /// disconnect.
     Call {
         caller: Identity,
+        jwt: Option<Arc<str>>,
         reducer: String,
         args: serde_json::Value,
         reply: oneshot::Sender<Logged<Result<ReducerOutcome, CallError>>>,
@@ -30,6 +32,7 @@ pub(crate) enum Request {
     /// An HTTP SQL statement: connect, run, disconnect.
     Sql {
         caller: Identity,
+        jwt: Option<Arc<str>>,
         sql: String,
         reply: oneshot::Sender<Logged<SqlResult>>,
     },
@@ -63,16 +66,22 @@ impl Actor {
         match request {
             Request::Call {
                 caller,
+                jwt,
                 reducer,
                 args,
                 reply,
             } => {
-                let result = self.http_call(caller, &reducer, &args);
+                let result = self.http_call(caller, jwt, &reducer, &args);
                 // The caller may have gone away; the call still happened.
                 let _ = reply.send(self.logged(result));
             }
-            Request::Sql { caller, sql, reply } => {
-                let result = self.http_sql(caller, &sql);
+            Request::Sql {
+                caller,
+                jwt,
+                sql,
+                reply,
+            } => {
+                let result = self.http_sql(caller, jwt, &sql);
                 let _ = reply.send(self.logged(result));
             }
             Request::Client(request) => self.client_request(request),

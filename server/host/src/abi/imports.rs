@@ -15,7 +15,7 @@ use crate::logs::LogLevel;
 use spacetime_datastore::{MutTx, RowRef};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::Decode;
-use spacetime_sats::{Errno, IndexId, ScheduleAt, TableId};
+use spacetime_sats::{ConnectionId, Errno, IndexId, ScheduleAt, TableId};
 use std::time::Instant;
 use wasmtime::Caller;
 
@@ -630,9 +630,9 @@ pub(crate) fn identity(mut cx: Cx<'_>, out_ptr: u32) -> wasmtime::Result<()> {
     })
 }
 
-/// Writes a bytes source holding the caller's JWT payload to `out`, or 0 when there
-/// is none. This host does not keep JWTs for reducers, so it always writes 0 (the
-/// bindings then report the caller as having no JWT).
+/// Writes a bytes source holding the JWT payload JSON of connection `conn_id_ptr` to
+/// `out`, or 0 when there is none. The host knows the payload of the calling connection
+/// only (what `ctx.sender_auth().jwt()` asks for); scheduled and `init` calls have none.
 ///
 /// # Traps
 /// If `conn_id_ptr[..16]` or `out` is out of bounds.
@@ -641,11 +641,25 @@ pub(crate) fn identity(mut cx: Cx<'_>, out_ptr: u32) -> wasmtime::Result<()> {
 /// `NOT_IN_TRANSACTION`.
 pub(crate) fn get_jwt(mut cx: Cx<'_>, conn_id_ptr: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "get_jwt", |mut mem, env| {
-        mem.bytes("the connection id", conn_id_ptr, 16)?;
+        let mut conn_id = [0; 16];
+        conn_id.copy_from_slice(mem.bytes("the connection id", conn_id_ptr, 16)?);
         if !env.in_tx() {
             return Err(AbiError::Errno(Errno::NOT_IN_TRANSACTION));
         }
-        mem.write_u32("out", out, 0)?;
+        let conn_id = ConnectionId::from_le_byte_array(conn_id);
+        let source = match env.caller_jwt.take() {
+            Some((caller, jwt)) => {
+                let source = if caller == conn_id {
+                    env.new_source(jwt.as_bytes())
+                } else {
+                    0
+                };
+                env.caller_jwt = Some((caller, jwt));
+                source
+            }
+            None => 0,
+        };
+        mem.write_u32("out", out, source)?;
         Ok(0)
     })
 }

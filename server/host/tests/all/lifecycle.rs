@@ -23,13 +23,13 @@ fn connect_and_disconnect() {
     let conn = ConnectionId::from_u128(77);
     let outcome = db
         .instance
-        .client_connected(&mut db.ds, bob, conn, db.now)
+        .client_connected(&mut db.ds, bob, conn, None, db.now)
         .expect("has client_connected");
     assert!(outcome.result.is_ok(), "{outcome:?}");
     assert_eq!(db.rows("online").len(), 1);
     let outcome = db
         .instance
-        .client_disconnected(&mut db.ds, bob, conn, db.now)
+        .client_disconnected(&mut db.ds, bob, conn, None, db.now)
         .expect("has client_disconnected");
     assert!(outcome.result.is_ok(), "{outcome:?}");
     assert!(db.rows("online").is_empty());
@@ -42,7 +42,7 @@ fn an_error_in_client_connected_rejects_the_connection() {
     db.ok("ban", args![mallory]);
     let outcome = db
         .instance
-        .client_connected(&mut db.ds, mallory, ConnectionId::from_u128(1), db.now)
+        .client_connected(&mut db.ds, mallory, ConnectionId::from_u128(1), None, db.now)
         .expect("has client_connected");
     let error = outcome.error().expect("rejected").to_string();
     assert!(error.contains("is banned"), "{error}");

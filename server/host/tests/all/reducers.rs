@@ -166,6 +166,7 @@ fn unknown_reducer_id_is_rejected() {
         caller_connection_id: None,
         timestamp: db.now,
         args_bsatn: &[],
+        caller_jwt: None,
     };
     let outcome = db.instance.call_reducer(&mut db.ds, call);
     assert_eq!(
@@ -254,4 +255,25 @@ fn a_row_larger_than_the_module_buffer_is_read_after_buffer_too_small() {
 fn get_jwt_reports_no_token() {
     let mut db = Db::host_test();
     db.ok("expect_no_jwt", args![]);
+    let outcome = db.call("record_jwt", args![]);
+    assert!(matches!(outcome.result, Err(ReducerError::User(_))), "{outcome:?}");
+}
+
+#[test]
+fn get_jwt_returns_the_calling_connections_payload() {
+    let mut db = Db::host_test();
+    let payload = r#"{"iss":"https://issuer.test","sub":"user-7","aud":"spacetimedb","role":"admin"}"#;
+    db.caller_jwt = Some(payload.to_owned());
+    db.ok("record_jwt", args![]);
+    let outcome = db.call("expect_no_jwt", args![]);
+    assert!(matches!(outcome.result, Err(ReducerError::User(_))), "{outcome:?}");
+    let rows = db.rows("jwt_seen");
+    assert_eq!(rows.len(), 1);
+    let text = |i: usize| match &rows[0].elements[i] {
+        spacetime_sats::AlgebraicValue::String(s) => s.to_string(),
+        other => panic!("not a string: {other:?}"),
+    };
+    assert_eq!(text(1), "user-7");
+    assert_eq!(text(2), "https://issuer.test");
+    assert_eq!(text(3), payload);
 }

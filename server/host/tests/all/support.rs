@@ -90,6 +90,8 @@ pub struct Db {
     pub instance: ModuleInstance,
     pub logs: CollectLogs,
     pub now: Timestamp,
+    /// The token payload calls carry (`get_jwt`); none by default.
+    pub caller_jwt: Option<String>,
 }
 
 impl Db {
@@ -109,6 +111,7 @@ impl Db {
             instance,
             logs,
             now: Timestamp::from_micros_since_unix_epoch(1_700_000_000_000_000),
+            caller_jwt: None,
         }
     }
 
@@ -134,6 +137,7 @@ impl Db {
             caller_connection_id: Some(ConnectionId::from_u128(5)),
             timestamp: self.now,
             args_bsatn: &args,
+            caller_jwt: self.caller_jwt.as_deref(),
         };
         self.instance.call_reducer(&mut self.ds, call)
     }

@@ -300,12 +300,39 @@ pub fn remind(ctx: &ReducerContext, reminder: Reminder) -> Result<(), String> {
     Ok(())
 }
 
-/// Fails if the host reports a JWT for the caller (this host never keeps one), which
+/// Fails if the host reports a JWT for the caller (a call with no token), which
 /// exercises `get_jwt`.
 #[reducer]
 pub fn expect_no_jwt(ctx: &ReducerContext) -> Result<(), String> {
     if ctx.sender_auth().has_jwt() {
         return Err("the host reported a JWT".into());
     }
+    Ok(())
+}
+
+/// What `ctx.sender_auth().jwt()` showed a caller: one row per `record_jwt` call.
+#[table(accessor = jwt_seen, public)]
+pub struct JwtSeen {
+    #[primary_key]
+    #[auto_inc]
+    id: u64,
+    subject: String,
+    issuer: String,
+    payload: String,
+}
+
+/// Records the caller's JWT claims; fails if the host reports none.
+#[reducer]
+pub fn record_jwt(ctx: &ReducerContext) -> Result<(), String> {
+    let jwt = ctx
+        .sender_auth()
+        .jwt()
+        .ok_or("the host reported no JWT for the caller")?;
+    ctx.db.jwt_seen().insert(JwtSeen {
+        id: 0,
+        subject: jwt.subject().to_owned(),
+        issuer: jwt.issuer().to_owned(),
+        payload: jwt.raw_payload().to_owned(),
+    });
     Ok(())
 }
