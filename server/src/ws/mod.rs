@@ -43,6 +43,9 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long one write to the socket may stay blocked (the client reads nothing)
 /// before the connection is closed.
 const SEND_STALL_TIMEOUT: Duration = IDLE_TIMEOUT;
+/// How long a write must have waited on the client for its completion to count as a
+/// sign of life (as a pong does).
+const WRITE_PROOF_OF_LIFE: Duration = Duration::from_secs(1);
 /// How long the close frame may take to go out (a client that does not read may never
 /// take it) before the socket is dropped without it.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
@@ -179,12 +182,18 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                 };
                 // A client that stops reading blocks this write; it must not block the
                 // server's decision to drop it.
+                let started = Instant::now();
                 tokio::select! {
                     written = write_batch(socket, conn.framing, conn.compression, &batch) => {
                         if written.is_err() {
                             return End::Gone;
                         }
                         client.flushed(bytes);
+                        // A write that had to wait finished because the client read: it
+                        // is alive, though its pongs wait unread behind this write.
+                        if started.elapsed() >= WRITE_PROOF_OF_LIFE {
+                            last_pong = Instant::now();
+                        }
                     }
                     () = client.wait_dropped() => return client.dropped().map_or(End::Gone, dropped),
                     () = tokio::time::sleep(SEND_STALL_TIMEOUT) => {
