@@ -148,6 +148,7 @@ impl From<TokenError> for ApiError {
             TokenError::NotSignedByThisInstance
             | TokenError::Expired(_)
             | TokenError::MalformedExpiry
+            | TokenError::WrongAudience
             | TokenError::UnknownIssuer { .. }
             | TokenError::IssuerRefused { .. } => Self::Unauthorized(e.to_string()),
         }

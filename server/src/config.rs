@@ -9,6 +9,7 @@
 //!   one), holding `module_logs/<YYYY-MM-DD>.log`, the commit log `clog/` and
 //!   `snapshots/` (unless `in_memory`).
 
+use crate::auth::OidcIssuer;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -68,6 +69,11 @@ pub struct ServerConfig {
     /// `spacetime start --max-publish-body`). A larger body is refused with 413 as soon
     /// as it passes the limit, so a huge upload cannot exhaust the server's memory.
     pub max_publish_body: usize,
+    /// OpenID Connect issuers whose tokens are accepted besides this server's own
+    /// (none by default). [`Server::bind`](crate::Server::bind) adds those named by the
+    /// `SPACETIME_OIDC_ISSUERS` environment variable (format in [`OIDC_ISSUERS_ENV`](crate::auth::OIDC_ISSUERS_ENV));
+    /// a `config.toml` for them is issue 16's.
+    pub oidc_issuers: Vec<OidcIssuer>,
 }
 
 impl ServerConfig {
@@ -92,6 +98,7 @@ impl ServerConfig {
             max_connections: 16_384,
             max_connections_per_ip: 4_096,
             max_publish_body: Self::DEFAULT_MAX_PUBLISH_BODY,
+            oidc_issuers: Vec::new(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! [`ServerError`]: why a server could not start or stopped serving.
 
-use crate::auth::KeyError;
+use crate::auth::{KeyError, OidcConfigError};
 use crate::registry::RegistryError;
 use std::path::PathBuf;
 
@@ -18,6 +18,9 @@ pub enum ServerError {
     /// The token key pair could not be loaded or created.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// `SPACETIME_OIDC_ISSUERS` is not a valid issuer list.
+    #[error(transparent)]
+    Oidc(#[from] OidcConfigError),
     /// The registry could not be opened.
     #[error(transparent)]
     Registry(#[from] RegistryError),

@@ -8,7 +8,7 @@
 
 mod conn_limit;
 
-use crate::auth::JwtKeys;
+use crate::auth::{JwtKeys, OidcIssuer};
 use crate::config::ServerConfig;
 use crate::control;
 use crate::error::ServerError;
@@ -41,7 +41,8 @@ impl Server {
     /// # Errors
     /// Fails if the data directory, the keys or the registry cannot be used, or the
     /// address cannot be bound.
-    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
+    pub async fn bind(mut config: ServerConfig) -> Result<Self, ServerError> {
+        config.oidc_issuers.extend(OidcIssuer::from_env()?);
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
             path: config.data_dir.clone(),
             source,

@@ -1,7 +1,7 @@
 //! [`AppState`]: what every request handler shares: the configuration, the key pair,
 //! the registry, the program store, the module host and the running databases.
 
-use crate::auth::JwtKeys;
+use crate::auth::{Authenticator, JwtKeys};
 use crate::config::ServerConfig;
 use crate::names::NameOrIdentity;
 use crate::program_store::ProgramStore;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
-    keys: Arc<JwtKeys>,
+    auth: Arc<Authenticator>,
 }
 
 struct Inner {
@@ -39,6 +39,7 @@ impl AppState {
         programs: ProgramStore,
         host: HostRuntime,
     ) -> Self {
+        let auth = Authenticator::new(keys, config.oidc_issuers.clone());
         let inner = Inner {
             config,
             registry,
@@ -49,7 +50,7 @@ impl AppState {
         };
         Self {
             inner: Arc::new(inner),
-            keys: Arc::new(keys),
+            auth: Arc::new(auth),
         }
     }
 
@@ -60,7 +61,7 @@ impl AppState {
 
     /// The token key pair.
     pub fn keys(&self) -> &JwtKeys {
-        &self.keys
+        self.auth.keys()
     }
 
     /// The registry.
@@ -123,9 +124,9 @@ impl AppState {
     }
 }
 
-impl FromRef<AppState> for Arc<JwtKeys> {
+impl FromRef<AppState> for Arc<Authenticator> {
     fn from_ref(state: &AppState) -> Self {
-        state.keys.clone()
+        state.auth.clone()
     }
 }
 

@@ -5,8 +5,8 @@
 //! `spacetime-identity-token` headers of every response, so an anonymous client learns
 //! the identity it was given.
 
-use super::keys::JwtKeys;
-use super::token::{mint, verify, Caller};
+use super::authenticator::Authenticator;
+use super::token::{mint, Caller};
 use crate::api_error::ApiError;
 use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -44,11 +44,11 @@ fn request_token(parts: &Parts) -> Result<Option<String>, ApiError> {
 
 /// Middleware for routes open to anyone: verifies the request's token or mints a new
 /// identity, stores the [`Caller`] as a request extension, and adds the identity headers.
-pub async fn anon_auth_middleware(State(keys): State<Arc<JwtKeys>>, request: Request, next: Next) -> Response {
+pub async fn anon_auth_middleware(State(auth): State<Arc<Authenticator>>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let caller = match request_token(&parts) {
-        Ok(Some(token)) => verify(&keys, &token).map_err(ApiError::from),
-        Ok(None) => Ok(mint(&keys)),
+        Ok(Some(token)) => auth.authenticate(&token).await.map_err(ApiError::from),
+        Ok(None) => Ok(mint(auth.keys())),
         Err(e) => Err(e),
     };
     let caller = match caller {
@@ -78,15 +78,15 @@ pub struct RequiredCaller(pub Caller);
 impl<S> FromRequestParts<S> for RequiredCaller
 where
     S: Send + Sync,
-    Arc<JwtKeys>: FromRef<S>,
+    Arc<Authenticator>: FromRef<S>,
 {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let keys = Arc::<JwtKeys>::from_ref(state);
+        let auth = Arc::<Authenticator>::from_ref(state);
         let token = request_token(parts)?.ok_or_else(|| {
             ApiError::Unauthorized("this route needs a token: send `Authorization: Bearer <token>`".into())
         })?;
-        Ok(Self(verify(&keys, &token)?))
+        Ok(Self(auth.authenticate(&token).await?))
     }
 }

@@ -1,13 +1,17 @@
 //! Identities and tokens (an identity is `Identity::from_claims(iss, sub)`): the server's
-//! ES256 key pair, minting and verifying JWTs, and the HTTP layer that attaches a caller to each
-//! request (minting a fresh identity for anonymous ones).
+//! ES256 key pair, minting and verifying JWTs, trusted OpenID Connect issuers, and the HTTP
+//! layer that attaches a caller to each request (minting a fresh identity for anonymous ones).
 
+mod authenticator;
 mod extract;
 mod keys;
+mod oidc;
 mod token;
 
+pub use authenticator::Authenticator;
 pub use extract::{add_identity_headers, anon_auth_middleware, RequiredCaller, IDENTITY_HEADER, TOKEN_HEADER};
 pub use keys::{JwtKeys, KeyError};
+pub use oidc::{OidcConfigError, OidcIssuer, MIN_JWKS_REFETCH, OIDC_ISSUERS_ENV};
 pub(crate) use token::random_subject;
 pub use token::{mint, sign, verify, Caller, TokenClaims, TokenError, AUDIENCE, LOCAL_ISSUER};
 

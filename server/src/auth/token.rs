@@ -37,6 +37,11 @@ pub enum TokenError {
     /// Its `exp` is present but not a number (RFC 7519 NumericDate).
     #[error("invalid token: \"exp\" must be a number of seconds since the Unix epoch; get a new token")]
     MalformedExpiry,
+    /// A configured issuer's token whose `aud` does not name the audience configured for it.
+    #[error(
+        "Authorization failed: the token's \"aud\" does not name the audience configured for its issuer; get a token for this server's audience"
+    )]
+    WrongAudience,
     /// Signed by a trusted key, but its claims are unusable.
     #[error("invalid token claims: {0}")]
     InvalidClaims(String),
@@ -166,9 +171,7 @@ pub(super) fn verify_with(token: &str, key: &DecodingKey, validation: Validation
         ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm | ErrorKind::InvalidEcdsaKey => {
             TokenError::NotSignedByThisInstance
         }
-        ErrorKind::InvalidAudience | ErrorKind::MissingRequiredClaim(_) => {
-            TokenError::InvalidClaims(format!("{e}; the token is not meant for this server"))
-        }
+        ErrorKind::InvalidAudience | ErrorKind::MissingRequiredClaim(_) => TokenError::WrongAudience,
         _ => malformed(&e),
     })?;
     check_expiry(&data.claims)?;

@@ -5,6 +5,7 @@ mod call;
 mod identity;
 mod logs;
 mod modules;
+mod oidc;
 mod publish;
 mod snapshot;
 mod sql;
