@@ -16,8 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// How many lines the in-memory tail keeps.
+/// How many lines the in-memory tail keeps at most.
 pub const TAIL_CAPACITY: usize = 10_000;
+/// How many bytes the in-memory tail keeps at most: a module may log lines of up to
+/// 64 KiB, and 10,000 of those would hold 625 MiB per database. The oldest lines go
+/// first; the daily files keep everything.
+pub const TAIL_BYTES: usize = 16 << 20;
 /// How many new lines a slow follower may fall behind before it skips some.
 const FOLLOW_BUFFER: usize = 1024;
 
@@ -87,8 +91,29 @@ impl LogSink for LogForwarder {
     }
 }
 
+/// The newest lines, bounded by [`TAIL_CAPACITY`] lines and [`TAIL_BYTES`] bytes.
+#[derive(Default)]
+struct Tail {
+    lines: VecDeque<Arc<str>>,
+    bytes: usize,
+}
+
+impl Tail {
+    /// Adds the newest line, dropping the oldest ones past either bound (a single line
+    /// over [`TAIL_BYTES`] is still kept, alone).
+    fn push(&mut self, line: Arc<str>) {
+        self.bytes += line.len();
+        self.lines.push_back(line);
+        while self.lines.len() > TAIL_CAPACITY || (self.bytes > TAIL_BYTES && self.lines.len() > 1) {
+            if let Some(old) = self.lines.pop_front() {
+                self.bytes -= old.len();
+            }
+        }
+    }
+}
+
 struct Inner {
-    tail: VecDeque<Arc<str>>,
+    tail: Tail,
     file: Option<(String, File)>,
     followers: Option<broadcast::Sender<Arc<str>>>,
 }
@@ -111,7 +136,7 @@ pub struct LogsSnapshot {
 impl ModuleLogs {
     /// Logs kept in memory only.
     pub fn in_memory() -> Self {
-        Self::with_dir(None, VecDeque::new())
+        Self::with_dir(None, Tail::default())
     }
 
     /// Logs written to files in `dir` (created if missing); the tail of the newest file
@@ -119,12 +144,12 @@ impl ModuleLogs {
     pub fn open(dir: &Path) -> Self {
         let tail = load_tail(dir).unwrap_or_else(|e| {
             log::warn!("cannot read earlier module logs in {}: {e}", dir.display());
-            VecDeque::new()
+            Tail::default()
         });
         Self::with_dir(Some(dir.to_owned()), tail)
     }
 
-    fn with_dir(dir: Option<PathBuf>, tail: VecDeque<Arc<str>>) -> Self {
+    fn with_dir(dir: Option<PathBuf>, tail: Tail) -> Self {
         let (sender, _) = broadcast::channel(FOLLOW_BUFFER);
         Self {
             dir,
@@ -149,10 +174,7 @@ impl ModuleLogs {
                 log::warn!("cannot write module log in {}: {e}", dir.display());
             }
         }
-        if inner.tail.len() == TAIL_CAPACITY {
-            inner.tail.pop_front();
-        }
-        inner.tail.push_back(line.clone());
+        inner.tail.push(line.clone());
         if let Some(followers) = &inner.followers {
             // No receivers is fine: nobody is following.
             let _ = followers.send(line);
@@ -163,8 +185,8 @@ impl ModuleLogs {
     /// receiver of the lines appended after them.
     pub fn read(&self, num_lines: Option<usize>, follow: bool) -> LogsSnapshot {
         let inner = self.lock();
-        let skip = num_lines.map_or(0, |n| inner.tail.len().saturating_sub(n));
-        let lines = inner.tail.iter().skip(skip).cloned().collect();
+        let skip = num_lines.map_or(0, |n| inner.tail.lines.len().saturating_sub(n));
+        let lines = inner.tail.lines.iter().skip(skip).cloned().collect();
         let follow = if follow {
             inner.followers.as_ref().map(broadcast::Sender::subscribe)
         } else {
@@ -194,9 +216,9 @@ fn write_line(file: &mut Option<(String, File)>, dir: &Path, ts: Timestamp, line
     f.write_all(format!("{line}\n").as_bytes())
 }
 
-/// The last [`TAIL_CAPACITY`] lines of the newest `*.log` file in `dir`.
-fn load_tail(dir: &Path) -> std::io::Result<VecDeque<Arc<str>>> {
-    let mut tail = VecDeque::new();
+/// The last lines of the newest `*.log` file in `dir`, within the tail's bounds.
+fn load_tail(dir: &Path) -> std::io::Result<Tail> {
+    let mut tail = Tail::default();
     let newest = match fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
@@ -212,10 +234,7 @@ fn load_tail(dir: &Path) -> std::io::Result<VecDeque<Arc<str>>> {
             if line.is_empty() {
                 continue;
             }
-            if tail.len() == TAIL_CAPACITY {
-                tail.pop_front();
-            }
-            tail.push_back(line.into());
+            tail.push(line.into());
         }
     }
     Ok(tail)
@@ -251,6 +270,39 @@ mod tests {
         assert_eq!(json["level"], "Info");
         assert_eq!(json["function"], "add");
         assert_eq!(reopened.read(None, false).lines.len(), 2);
+    }
+
+    #[test]
+    fn the_tail_is_bounded_in_lines_and_in_bytes() {
+        let logs = ModuleLogs::in_memory();
+        for i in 0..TAIL_CAPACITY + 5 {
+            logs.append(&record(&format!("line {i}")));
+        }
+        let lines = logs.read(None, false).lines;
+        assert_eq!(lines.len(), TAIL_CAPACITY);
+        assert!(
+            lines[0].contains("\"line 5\""),
+            "the oldest lines go first: {}",
+            lines[0]
+        );
+
+        // 600 lines of 64 KiB (37.5 MiB) keep only the newest 16 MiB.
+        let big = "x".repeat(64 << 10);
+        for _ in 0..600 {
+            logs.append(&record(&big));
+        }
+        let lines = logs.read(None, false).lines;
+        let bytes: usize = lines.iter().map(|l| l.len()).sum();
+        assert!(bytes <= TAIL_BYTES, "{bytes} bytes kept");
+        assert!(
+            lines.len() >= 200 && lines.iter().all(|l| l.contains(&big)),
+            "{} lines",
+            lines.len()
+        );
+
+        // One line over the byte bound is kept alone rather than lost.
+        logs.append(&record(&"y".repeat(TAIL_BYTES + 1)));
+        assert_eq!(logs.read(None, false).lines.len(), 1);
     }
 
     #[test]
