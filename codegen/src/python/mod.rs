@@ -19,6 +19,21 @@ mod views;
 use crate::model::{Module, ReducerModel, TableModel, TypeModel};
 use crate::{render, CodegenError, Lang, OutputFile};
 
+/// The names the package defines itself (besides the module's types): a module type
+/// of one of these names would clash, and `__all__` exports them.
+const GENERATED_TYPE_NAMES: &[&str] = &[
+    "DbConnection",
+    "ErrorContext",
+    "EventContext",
+    "Reducer",
+    "ReducerEventContext",
+    "RemoteReducers",
+    "RemoteTables",
+    "SubscriptionBuilder",
+    "SubscriptionEventContext",
+    "SubscriptionHandle",
+];
+
 /// The Python target.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Python;
@@ -32,18 +47,7 @@ impl Lang for Python {
     }
 
     fn generated_type_names(&self) -> &'static [&'static str] {
-        &[
-            "DbConnection",
-            "ErrorContext",
-            "EventContext",
-            "Reducer",
-            "ReducerEventContext",
-            "RemoteReducers",
-            "RemoteTables",
-            "SubscriptionBuilder",
-            "SubscriptionEventContext",
-            "SubscriptionHandle",
-        ]
+        GENERATED_TYPE_NAMES
     }
 
     fn type_name(&self, ty: &TypeModel) -> String {

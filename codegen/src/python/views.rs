@@ -2,7 +2,7 @@
 //! every import decided.
 
 use super::names::{module, named_in, pascal, py_codec, py_type, snake, type_module, type_name};
-use super::HEADER;
+use super::{GENERATED_TYPE_NAMES, HEADER};
 use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
 use askama::Template;
 
@@ -296,21 +296,7 @@ impl InitFile {
         }
         exports.sort_by(|a, b| a.module.cmp(&b.module));
         let mut all: Vec<String> = exports.iter().flat_map(|e| e.names.iter().cloned()).collect();
-        all.extend(
-            [
-                "DbConnection",
-                "ErrorContext",
-                "EventContext",
-                "Reducer",
-                "ReducerEventContext",
-                "RemoteReducers",
-                "RemoteTables",
-                "SubscriptionBuilder",
-                "SubscriptionEventContext",
-                "SubscriptionHandle",
-            ]
-            .map(String::from),
-        );
+        all.extend(GENERATED_TYPE_NAMES.iter().map(|n| n.to_string()));
         all.sort();
         Self {
             header: HEADER,

@@ -3,15 +3,20 @@
 //! private (scheduled) reducer may be called only by the database owner.
 
 use crate::error::CallRefused;
-use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::model::{ModuleDef, ReducerDef};
 use spacetime_sats::def::raw::FunctionVisibility;
 use spacetime_sats::ReducerId;
 
-/// The reducer `name` of `module` if a client that `is_owner` (or not) may call it.
+/// The reducer `name` of `module` (its id and definition) if a client that `is_owner`
+/// (or not) may call it.
 ///
 /// # Errors
 /// [`CallRefused`] saying why not.
-pub(crate) fn admit_reducer(module: &ModuleDef, name: &str, is_owner: bool) -> Result<ReducerId, CallRefused> {
+pub(crate) fn admit_reducer<'m>(
+    module: &'m ModuleDef,
+    name: &str,
+    is_owner: bool,
+) -> Result<(ReducerId, &'m ReducerDef), CallRefused> {
     let Some((id, reducer)) = module.reducer(name) else {
         let callable = module
             .reducers
@@ -33,5 +38,5 @@ pub(crate) fn admit_reducer(module: &ModuleDef, name: &str, is_owner: bool) -> R
     if matches!(reducer.visibility, FunctionVisibility::Private) && !is_owner {
         return Err(CallRefused::Private { name: name.to_owned() });
     }
-    Ok(id)
+    Ok((id, reducer))
 }

@@ -175,7 +175,7 @@ impl Actor {
         let offset = self.db.last_offset();
         let admitted = admit_reducer(self.instance.program().module_def(), &call.reducer, auth.is_owner());
         let reducer_id = match admitted {
-            Ok(id) => id,
+            Ok((id, _)) => id,
             Err(refused) => {
                 let message = reply(v2::ReducerOutcome::InternalError(refused.to_string()));
                 return self.db.subscriptions.send(connection_id, message, offset);

@@ -40,13 +40,8 @@ impl Actor {
     ) -> Result<ReducerOutcome, CallError> {
         let program = self.instance.program().clone();
         let def = program.module_def();
-        let reducer_id = admit_reducer(def, reducer, caller == self.owner)?;
-        let params = def.reducer_by_id(reducer_id).map(|r| &r.params).ok_or_else(|| {
-            CallError::Refused(crate::error::CallRefused::NoSuchReducer {
-                name: reducer.to_owned(),
-                callable: Vec::new(),
-            })
-        })?;
+        let (reducer_id, reducer_def) = admit_reducer(def, reducer, caller == self.owner)?;
+        let params = &reducer_def.params;
         let value = value_from_json(args, &AlgebraicType::Product(params.clone()), &def.typespace).map_err(|e| {
             let names: Vec<&str> = params
                 .elements
@@ -59,61 +54,68 @@ impl Actor {
             }
         })?;
         let args = value_to_vec(&value);
-        let connection_id = random_connection_id();
-        self.open_http_connection(connection_id, jwt);
-        if let Err(e) = self.connect(caller, connection_id) {
-            self.connection_jwts.remove(&connection_id);
-            return Err(CallError::ConnectRejected(e));
-        }
-        let timestamp = Timestamp::now();
-        let call = ReducerCall {
-            reducer_id,
-            caller_identity: caller,
-            caller_connection_id: Some(connection_id),
-            timestamp,
-            args_bsatn: &args,
-            caller_jwt: self.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
-        };
-        let outcome = self.instance.call_reducer(&mut self.db.datastore, call);
-        match &outcome.result {
-            Err(e) => self.log_failure(reducer, e),
-            Ok(tx) => self.db.commit(tx, timestamp, None),
-        }
-        self.disconnect(caller, connection_id);
-        self.connection_jwts.remove(&connection_id);
-        Ok(outcome)
+        self.in_http_connection(caller, jwt, |actor, connection_id| {
+            let timestamp = Timestamp::now();
+            let call = ReducerCall {
+                reducer_id,
+                caller_identity: caller,
+                caller_connection_id: Some(connection_id),
+                timestamp,
+                args_bsatn: &args,
+                caller_jwt: actor.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
+            };
+            let outcome = actor.instance.call_reducer(&mut actor.db.datastore, call);
+            match &outcome.result {
+                Err(e) => actor.log_failure(reducer, e),
+                Ok(tx) => actor.db.commit(tx, timestamp, None),
+            }
+            outcome
+        })
+        .map_err(CallError::ConnectRejected)
     }
 
     /// Runs one SQL statement between `client_connected` and `client_disconnected`.
     pub(super) fn http_sql(&mut self, caller: Identity, jwt: Option<Arc<str>>, sql: &str) -> SqlResult {
-        let connection_id = random_connection_id();
-        self.open_http_connection(connection_id, jwt);
-        if let Err(e) = self.connect(caller, connection_id) {
-            self.connection_jwts.remove(&connection_id);
-            return SqlResult::Rejected(e);
-        }
-        let start = Instant::now();
-        let auth = SqlAuth {
-            caller,
-            owner: self.owner,
-        };
-        let program = self.instance.program().clone();
-        let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut self.db.datastore);
-        let duration = start.elapsed();
-        if let Ok(SqlOutcome { tx: Some(tx), .. }) = &result {
-            // DML on a scheduled table schedules or cancels calls, as a reducer would:
-            // the funnel feeds the scheduler.
-            self.db.commit(tx, Timestamp::now(), None);
-        }
-        self.disconnect(caller, connection_id);
-        self.connection_jwts.remove(&connection_id);
-        SqlResult::Ran { result, duration }
+        let ran = self.in_http_connection(caller, jwt, |actor, _| {
+            let start = Instant::now();
+            let auth = SqlAuth {
+                caller,
+                owner: actor.owner,
+            };
+            let program = actor.instance.program().clone();
+            let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut actor.db.datastore);
+            let duration = start.elapsed();
+            if let Ok(SqlOutcome { tx: Some(tx), .. }) = &result {
+                // DML on a scheduled table schedules or cancels calls, as a reducer would:
+                // the funnel feeds the scheduler.
+                actor.db.commit(tx, Timestamp::now(), None);
+            }
+            SqlResult::Ran { result, duration }
+        });
+        ran.unwrap_or_else(SqlResult::Rejected)
     }
 
-    /// Records the token payload of an HTTP request's connection for its duration.
-    fn open_http_connection(&mut self, connection_id: ConnectionId, jwt: Option<Arc<str>>) {
+    /// Runs `request` on a new connection of `caller` whose token payload is `jwt`, as
+    /// upstream runs an HTTP request: `client_connected` first (its refusal is the
+    /// error, and `request` does not run), `client_disconnected` after. The payload is
+    /// known to the module for exactly that span.
+    fn in_http_connection<T>(
+        &mut self,
+        caller: Identity,
+        jwt: Option<Arc<str>>,
+        request: impl FnOnce(&mut Self, ConnectionId) -> T,
+    ) -> Result<T, ReducerError> {
+        let connection_id = random_connection_id();
         if let Some(jwt) = jwt {
             self.connection_jwts.insert(connection_id, jwt);
         }
+        if let Err(e) = self.connect(caller, connection_id) {
+            self.connection_jwts.remove(&connection_id);
+            return Err(e);
+        }
+        let result = request(self, connection_id);
+        self.disconnect(caller, connection_id);
+        self.connection_jwts.remove(&connection_id);
+        Ok(result)
     }
 }
