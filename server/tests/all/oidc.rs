@@ -9,13 +9,21 @@ use axum::routing::get;
 use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use p256::pkcs8::{EncodePrivateKey, LineEnding};
 use reqwest::Method;
 use serde_json::{json, Value};
+use spacetime_protocol::compression::decompress;
+use spacetime_protocol::v2::{self, CallFlags, CallReducer, ClientMessage, ReducerOutcome, ServerMessage};
 use spacetime_sats::Identity;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 const AUDIENCE: &str = "spacetime-test";
 /// A 2048-bit RSA key made for this test only, and its modulus as base64url.
@@ -168,4 +176,107 @@ async fn tokens_of_a_configured_issuer_are_accepted_and_their_claims_reach_the_m
         assert!(res.text.contains("ec-2"), "{}", res.text);
     }
     assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 1);
+}
+
+/// Opens a v2 WebSocket to `db` holding `token`: the `InitialConnection`'s identity and
+/// the socket, or the refusal's status and body.
+async fn ws_connect(
+    server: &TestServer,
+    db: &str,
+    token: &str,
+) -> Result<(Identity, WebSocketStream<MaybeTlsStream<TcpStream>>), String> {
+    let url = format!("ws://{}/v1/database/{db}/subscribe?compression=None", server.addr);
+    let mut request = url.into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("sec-websocket-protocol", v2::BIN_PROTOCOL.parse().unwrap());
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let mut socket = match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => socket,
+        Err(WsError::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            return Err(format!("{} {body}", response.status()));
+        }
+        Err(e) => panic!("the handshake failed below HTTP: {e}"),
+    };
+    match next_message(&mut socket).await {
+        ServerMessage::InitialConnection(hello) => Ok((hello.identity, socket)),
+        other => panic!("the first message must be InitialConnection, got {other:?}"),
+    }
+}
+
+/// The next binary server message on `socket`, failing after 10 s.
+async fn next_message(socket: &mut WebSocketStream<MaybeTlsStream<TcpStream>>) -> ServerMessage {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a server message within 10 s")
+            .expect("the socket is open")
+            .expect("a valid frame");
+        if let Message::Binary(payload) = frame {
+            return ServerMessage::from_bytes(&decompress(&payload).unwrap()).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn websocket_clients_holding_an_issuers_token_get_its_identity_and_claims() {
+    let issuer = Issuer::start().await;
+    let stranger = Issuer::start().await;
+    let trusted = spacetime_server::auth::OidcIssuer {
+        issuer: issuer.url.clone(),
+        audience: Some(AUDIENCE.into()),
+    };
+    let server = TestServer::start_with(|config| config.oidc_issuers = vec![trusted]);
+    let owner = server.new_identity().await;
+    owner.publish(Some("oidc-ws"), wasm(HOST_TEST)).await.expect(200);
+
+    let token = issuer.token(Algorithm::ES256, "ws-user", AUDIENCE);
+    let (identity, mut socket) = ws_connect(&server, "oidc-ws", &token).await.expect("connects");
+    assert_eq!(identity, Identity::from_claims(&issuer.url, "ws-user"));
+
+    let call = CallReducer {
+        request_id: 7,
+        flags: CallFlags::Default,
+        reducer: "record_jwt".into(),
+        args: Vec::new(),
+    };
+    socket
+        .send(Message::Binary(ClientMessage::CallReducer(call).to_bytes().into()))
+        .await
+        .unwrap();
+    match next_message(&mut socket).await {
+        ServerMessage::ReducerResult(result) => {
+            assert_eq!(result.request_id, 7);
+            assert!(matches!(result.result, ReducerOutcome::Ok(_)), "{:?}", result.result);
+        }
+        other => panic!("expected the ReducerResult, got {other:?}"),
+    }
+
+    // The module saw the WebSocket caller's claims, as it does an HTTP caller's.
+    let res = owner
+        .request(
+            Method::POST,
+            "/v1/database/oidc-ws/sql",
+            Some(Body::Text("SELECT subject, issuer, payload FROM jwt_seen".into())),
+        )
+        .await
+        .expect(200);
+    let rows = res.json()[0]["rows"].as_array().expect("rows").clone();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], "ws-user");
+    assert_eq!(rows[0][1], issuer.url.as_str());
+    let payload: Value = serde_json::from_str(rows[0][2].as_str().unwrap()).unwrap();
+    assert_eq!(payload["role"], "player");
+
+    // A token of an issuer nobody configured is refused at the handshake, naming it.
+    let refused = ws_connect(&server, "oidc-ws", &stranger.token(Algorithm::RS256, "x", AUDIENCE))
+        .await
+        .map(|(identity, _)| identity)
+        .expect_err("an unconfigured issuer's token is refused");
+    assert!(refused.starts_with("401"), "{refused}");
+    assert!(refused.contains(&stranger.url), "{refused}");
 }
