@@ -19,6 +19,10 @@ pub struct ModuleDef {
     pub tables: Vec<TableDef>,
     /// Reducers, in definition order; a reducer's position is its [`ReducerId`].
     pub reducers: Vec<ReducerDef>,
+    /// Procedures, in definition order; a procedure's position is the id the host
+    /// passes to the module's `__call_procedure__`. They share the function namespace
+    /// with reducers (no procedure has a reducer's name).
+    pub procedures: Vec<ProcedureDef>,
     /// How canonical names were derived.
     pub case_conversion_policy: CaseConversionPolicy,
     /// Row-level security filters (kept, not enforced, as upstream).
@@ -185,7 +189,31 @@ pub struct ReducerDef {
     pub lifecycle: Option<Lifecycle>,
 }
 
+/// A validated procedure: a function that runs outside a transaction (opening its own
+/// with `with_tx`), may make HTTP requests, and returns a value to its caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureDef {
+    /// The canonical name clients call it by.
+    pub name: String,
+    /// The source name in the module.
+    pub source_name: String,
+    /// Its parameters after the context.
+    pub params: ProductType,
+    /// What it returns (BSATN of this type is the module's answer).
+    pub return_type: AlgebraicType,
+    /// Whether clients may call it (`Private` when a schedule calls it).
+    pub visibility: FunctionVisibility,
+}
+
 impl ModuleDef {
+    /// The procedure whose canonical or source name is `name`, with its position (the
+    /// id `__call_procedure__` takes).
+    pub fn procedure(&self, name: &str) -> Option<(u32, &ProcedureDef)> {
+        let found = self.procedures.iter().position(|p| p.name == name);
+        let found = found.or_else(|| self.procedures.iter().position(|p| p.source_name == name))?;
+        Some((found as u32, &self.procedures[found]))
+    }
+
     /// The table whose canonical or accessor name is `name`.
     pub fn table(&self, name: &str) -> Option<&TableDef> {
         self.tables

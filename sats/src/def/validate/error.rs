@@ -257,10 +257,12 @@ pub enum ValidationError {
         /// The bad reference.
         type_ref: u32,
     },
-    /// A reducer parameter has no name.
-    #[error("reducer `{reducer}`: parameter {position} has no name; every reducer parameter must be named")]
+    /// A reducer or procedure parameter has no name.
+    #[error("{kind} `{reducer}`: parameter {position} has no name; every {kind} parameter must be named")]
     UnnamedParam {
-        /// The reducer.
+        /// `reducer` or `procedure`.
+        kind: &'static str,
+        /// The reducer or procedure.
         reducer: String,
         /// The parameter's position.
         position: usize,
@@ -274,6 +276,14 @@ pub enum ValidationError {
         ok: String,
         /// The error type.
         err: String,
+    },
+    /// A procedure's return type cannot be sent to a client.
+    #[error("procedure `{procedure}` returns {ty}, which clients cannot decode; return a `SpacetimeType` built from columns' types")]
+    InvalidProcedureReturnType {
+        /// The procedure.
+        procedure: String,
+        /// The type.
+        ty: String,
     },
     /// A column default does not decode at the column's type.
     #[error(

@@ -17,8 +17,10 @@
 //!   snake_cased, type names PascalCased and sum variants camelCased, unless `ExplicitNames`
 //!   overrides a table, function or index name. V9 keeps every name as written.
 //!
-//! Procedures, views, HTTP handlers and submodules are recognised and rejected by name:
-//! this server does not run them.
+//! Procedures are validated as reducers are (names in the function namespace, client-usable
+//! parameters and return type) and may be the function of a schedule. Views, HTTP
+//! handlers and submodules are recognised and rejected by name: this server does not run
+//! them.
 
 mod error;
 mod names;
@@ -31,10 +33,10 @@ mod tests;
 pub use error::{Namespace, ValidationError, ValidationErrors};
 pub use names::{check_identifier, describe_type};
 
-use super::model::{ModuleDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
+use super::model::{ModuleDef, ProcedureDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
 use super::raw::{
     CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawIndexAlgorithm, RawModuleDef,
-    RawModuleDefV10, RawSequenceDefV10, TableAccess, TableType, V8_UNSUPPORTED,
+    RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType, V8_UNSUPPORTED,
 };
 use super::raw_v9::{RawColumnDefaultValueV9, RawMiscModuleExportV9, RawModuleDefV9};
 use crate::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType, Typespace};
@@ -102,6 +104,7 @@ struct Input {
     types: Vec<TypeIn>,
     tables: Vec<TableIn>,
     reducers: Vec<ReducerIn>,
+    procedures: Vec<RawProcedureDefV10>,
     schedules: Vec<ScheduleIn>,
     lifecycles: Vec<(Lifecycle, String)>,
     row_level_security: Vec<String>,
@@ -124,10 +127,6 @@ impl From<RawModuleDefV10> for Input {
             section.cloned().unwrap_or_default()
         }
         let mut unsupported_items = Vec::new();
-        unsupported_items.extend(unsupported(
-            "procedure",
-            list(def.procedures()).into_iter().map(|p| p.source_name),
-        ));
         unsupported_items.extend(unsupported(
             "view",
             list(def.views()).into_iter().map(|v| v.source_name),
@@ -201,6 +200,7 @@ impl From<RawModuleDefV10> for Input {
                     lifecycle: None,
                 })
                 .collect(),
+            procedures: list(def.procedures()),
             schedules: list(def.schedules())
                 .into_iter()
                 .map(|s| ScheduleIn {
@@ -228,10 +228,16 @@ impl From<RawModuleDefV9> for Input {
         let mut schedules = Vec::new();
         let mut v9_defaults = Vec::new();
         let mut unsupported_items = Vec::new();
+        let mut procedures = Vec::new();
         for export in def.misc_exports {
             match export {
                 RawMiscModuleExportV9::ColumnDefaultValue(d) => v9_defaults.push(d),
-                RawMiscModuleExportV9::Procedure(p) => unsupported_items.extend(unsupported("procedure", [p.name])),
+                RawMiscModuleExportV9::Procedure(p) => procedures.push(RawProcedureDefV10 {
+                    source_name: p.name,
+                    params: p.params,
+                    return_type: p.return_type,
+                    visibility: FunctionVisibility::ClientCallable,
+                }),
                 RawMiscModuleExportV9::View(v) => unsupported_items.extend(unsupported("view", [v.name])),
             }
         }
@@ -312,6 +318,7 @@ impl From<RawModuleDefV9> for Input {
                     lifecycle: r.lifecycle,
                 })
                 .collect(),
+            procedures,
             schedules,
             lifecycles: Vec::new(),
             row_level_security: def.row_level_security.into_iter().map(|r| r.sql).collect(),
@@ -421,23 +428,7 @@ impl Validator<'_> {
         if self.ident(|| "reducer".to_owned(), &r.source_name) && name != r.source_name {
             self.ident(|| format!("canonical name of reducer `{}`", r.source_name), &name);
         }
-        for (position, param) in r.params.elements.iter().enumerate() {
-            let Some(param_name) = param.name() else {
-                self.err(ValidationError::UnnamedParam {
-                    reducer: r.source_name.clone(),
-                    position,
-                });
-                continue;
-            };
-            let canonical = convert(param_name, self.namer.field_casing());
-            self.ident(|| format!("parameter of reducer `{}`", r.source_name), &canonical);
-            if !types::is_client_usable(&param.algebraic_type) {
-                self.err(ValidationError::NotClientUsable {
-                    location: format!("parameter `{param_name}` of reducer `{}`", r.source_name),
-                    ty: describe_type(&param.algebraic_type),
-                });
-            }
-        }
+        self.check_params("reducer", &r.source_name, &r.params);
         if let Some((ok, err)) = &r.returns {
             if !ok.is_unit() || *err != AlgebraicType::String {
                 self.err(ValidationError::InvalidReducerReturnType {
@@ -461,8 +452,57 @@ impl Validator<'_> {
         }
     }
 
+    /// Checks that every parameter of function `name` is named and client-usable.
+    fn check_params(&mut self, kind: &'static str, name: &str, params: &ProductType) {
+        for (position, param) in params.elements.iter().enumerate() {
+            let Some(param_name) = param.name() else {
+                self.err(ValidationError::UnnamedParam {
+                    kind,
+                    reducer: name.to_owned(),
+                    position,
+                });
+                continue;
+            };
+            let canonical = convert(param_name, self.namer.field_casing());
+            self.ident(|| format!("parameter of {kind} `{name}`"), &canonical);
+            if !types::is_client_usable(&param.algebraic_type) {
+                self.err(ValidationError::NotClientUsable {
+                    location: format!("parameter `{param_name}` of {kind} `{name}`"),
+                    ty: describe_type(&param.algebraic_type),
+                });
+            }
+        }
+    }
+
+    fn validate_procedure(&mut self, p: RawProcedureDefV10) -> ProcedureDef {
+        let name = self.namer.function(&p.source_name);
+        if self.ident(|| "procedure".to_owned(), &p.source_name) && name != p.source_name {
+            self.ident(|| format!("canonical name of procedure `{}`", p.source_name), &name);
+        }
+        self.check_params("procedure", &p.source_name, &p.params);
+        if !types::is_client_usable(&p.return_type) {
+            self.err(ValidationError::InvalidProcedureReturnType {
+                procedure: p.source_name.clone(),
+                ty: describe_type(&p.return_type),
+            });
+        }
+        ProcedureDef {
+            name,
+            source_name: p.source_name,
+            params: p.params,
+            return_type: p.return_type,
+            visibility: p.visibility,
+        }
+    }
+
     /// Attaches the schedule to its table and marks its reducer private.
-    fn validate_schedule(&mut self, s: ScheduleIn, tables: &mut [TableDef], reducers: &mut [ReducerDef]) {
+    fn validate_schedule(
+        &mut self,
+        s: ScheduleIn,
+        tables: &mut [TableDef],
+        reducers: &mut [ReducerDef],
+        procedures: &[ProcedureDef],
+    ) {
         let canonical = self.namer.table(&s.table_name);
         let Some(table) = tables
             .iter_mut()
@@ -503,6 +543,10 @@ impl Validator<'_> {
         }
         let function_name = self.namer.function(&s.function);
         match reducers.iter_mut().find(|r| r.name == function_name) {
+            None if procedures.iter().any(|p| p.name == function_name) => self.err(ValidationError::Unsupported {
+                what: "scheduled procedure",
+                name: function_name.clone(),
+            }),
             None => self.err(ValidationError::ScheduledFunctionNotFound {
                 table: table.name.clone(),
                 function: s.function,
@@ -589,18 +633,23 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
     let mut tables: Vec<TableDef> = input.tables.into_iter().filter_map(|t| v.validate_table(t)).collect();
 
     let mut reducers: Vec<ReducerDef> = input.reducers.into_iter().map(|r| v.validate_reducer(r)).collect();
+    let procedures: Vec<ProcedureDef> = input.procedures.into_iter().map(|p| v.validate_procedure(p)).collect();
     let mut function_names = HashSet::new();
-    for r in &reducers {
-        if !function_names.insert(r.name.clone()) {
+    for name in reducers
+        .iter()
+        .map(|r| &r.name)
+        .chain(procedures.iter().map(|p| &p.name))
+    {
+        if !function_names.insert(name.clone()) {
             v.err(ValidationError::DuplicateName {
                 namespace: Namespace::Function,
-                name: r.name.clone(),
+                name: name.clone(),
             });
         }
     }
     v.attach_lifecycles(input.lifecycles, &mut reducers);
     for s in input.schedules {
-        v.validate_schedule(s, &mut tables, &mut reducers);
+        v.validate_schedule(s, &mut tables, &mut reducers, &procedures);
     }
     for d in input.v9_defaults {
         match tables.iter_mut().find(|t| t.accessor_name == d.table) {
@@ -620,6 +669,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
         types: type_defs,
         tables,
         reducers,
+        procedures,
         case_conversion_policy: input.policy,
         row_level_security: input.row_level_security,
     })

@@ -492,17 +492,60 @@ fn unnamed_columns_and_params_are_rejected() {
     m.fails_with(&["table `u`: column 0 has no name"]);
 }
 
+fn procedure(name: &str, params: Vec<(&str, T)>, return_type: T) -> RawModuleDefV10Section {
+    RawModuleDefV10Section::Procedures(vec![RawProcedureDefV10 {
+        source_name: name.into(),
+        params: ProductType::named(params),
+        return_type,
+        visibility: FunctionVisibility::ClientCallable,
+    }])
+}
+
 #[test]
-fn unsupported_features_are_named() {
+fn procedures_are_validated_and_kept() {
+    let mut m = Module::default();
+    m.extra
+        .push(procedure("fetchPage", vec![("url", T::String)], T::option(T::U8)));
+    let def = m.validate().expect("a procedure is accepted");
+    let (id, p) = def.procedure("fetch_page").expect("found by canonical name");
+    assert_eq!((id, p.source_name.as_str()), (0, "fetchPage"));
+    assert_eq!(
+        def.procedure("fetchPage").map(|(id, _)| id),
+        Some(0),
+        "and by source name"
+    );
+    assert_eq!(p.return_type, T::option(T::U8));
+}
+
+#[test]
+fn procedures_share_the_function_namespace() {
+    let mut m = Module::default();
+    m.reducer("fetch", vec![]);
+    m.extra.push(procedure("fetch", vec![], T::unit()));
+    m.fails_with(&["fetch"]);
+}
+
+#[test]
+fn procedure_parameters_must_be_named() {
     let mut m = Module::default();
     m.extra
         .push(RawModuleDefV10Section::Procedures(vec![RawProcedureDefV10 {
             source_name: "fetch".into(),
-            params: ProductType::unit(),
-            return_type: T::U8,
+            params: ProductType::new(vec![ProductTypeElement::unnamed(T::U8)]),
+            return_type: T::unit(),
             visibility: FunctionVisibility::ClientCallable,
         }]));
-    m.fails_with(&["procedure `fetch`: procedures are not supported by this server"]);
+    m.fails_with(&["procedure `fetch`: parameter 0 has no name"]);
+}
+
+#[test]
+fn unsupported_features_are_named() {
+    let mut m = Module::default();
+    m.extra
+        .push(RawModuleDefV10Section::HttpHandlers(vec![RawHttpHandlerDefV10 {
+            source_name: "hello".into(),
+        }]));
+    m.fails_with(&["HTTP handler `hello`: HTTP handlers are not supported by this server"]);
 }
 
 #[test]

@@ -54,6 +54,7 @@ pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
         types: vec![],
         tables,
         reducers: vec![],
+        procedures: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
         row_level_security: vec![],
     };

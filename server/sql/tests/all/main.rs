@@ -89,6 +89,7 @@ impl Db {
             types: vec![],
             tables,
             reducers: vec![],
+            procedures: vec![],
             case_conversion_policy: CaseConversionPolicy::SnakeCase,
             row_level_security: vec![],
         };
