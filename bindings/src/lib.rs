@@ -58,6 +58,7 @@ mod json;
 pub mod log_stopwatch;
 #[doc(hidden)]
 pub mod logger;
+mod rls;
 mod rng;
 #[doc(hidden)]
 pub mod rt;
@@ -241,10 +242,29 @@ pub use spacetime_macros::view;
 #[doc(inline)]
 pub use spacetime_macros::procedure;
 
-/// SpacetimeDB's row-level security filters are not supported: applying
-/// `#[client_visibility_filter]` is a compile error that says so.
+/// Declares a row-level security filter on a `const` of type [`Filter`]: clients other
+/// than the database owner see only the rows of the filtered table that match one of its
+/// filters, in SQL, one-off queries and subscriptions.
+///
+/// ```no_run
+/// use spacetimedb::{client_visibility_filter, Filter, Identity};
+///
+/// #[spacetimedb::table(accessor = note, public)]
+/// pub struct Note {
+///     owner: Identity,
+///     text: String,
+/// }
+///
+/// #[client_visibility_filter]
+/// const MY_NOTES: Filter = Filter::Sql("SELECT * FROM note WHERE owner = :sender");
+/// ```
+///
+/// The server checks the SQL at publish and refuses a filter that does not parse or
+/// check, or that is on a private table, saying why.
 #[doc(inline)]
 pub use spacetime_macros::client_visibility_filter;
+
+pub use rls::Filter;
 
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
@@ -253,8 +273,9 @@ pub mod __private {
     pub use crate::rt::{
         assert_direct_index_key, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return,
         assert_schedule_at_column, assert_scheduled_table_primary_key, assert_table_column, decode_args,
-        register_case_conversion_policy, register_reducer, register_table, scheduled_typecheck, Args, DirectIndexKey,
-        FnInfo, IntoReducerResult, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
+        register_case_conversion_policy, register_reducer, register_row_level_security, register_table,
+        scheduled_typecheck, Args, DirectIndexKey, FnInfo, IntoReducerResult, ReducerArg, ReducerContextArg, ReducerFn,
+        ReducerResult, TableColumn,
     };
     pub use crate::table::{
         AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,

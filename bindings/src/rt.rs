@@ -16,8 +16,8 @@ use spacetime_sats::def::raw::{
     CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
     RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn, RawIndexAlgorithm,
     RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section,
-    RawReducerDefV10, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10, RawTypeDefV10,
-    RawUniqueConstraintDataV9, TableType,
+    RawReducerDefV10, RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10,
+    RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9, TableType,
 };
 use spacetime_sats::{
     AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,
@@ -87,6 +87,7 @@ impl ModuleBuilder {
         schedules_mut => Schedules(Vec<RawScheduleDefV10>) = Vec::new();
         lifecycle_mut => LifeCycleReducers(Vec<RawLifeCycleReducerDefV10>) = Vec::new();
         explicit_names_mut => ExplicitNames(ExplicitNames) = ExplicitNames { entries: Vec::new() };
+        row_level_security_mut => RowLevelSecurity(Vec<RawRowLevelSecurityDefV9>) = Vec::new();
     }
 
     /// Sets the module's case conversion policy, replacing an earlier one; the section goes
@@ -299,6 +300,26 @@ pub fn register_case_conversion_policy(policy: CaseConversionPolicy) {
             module.set_case_conversion_policy(policy);
         }
     });
+}
+
+static ROW_LEVEL_SECURITY: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+/// Registers the SQL of a `#[client_visibility_filter]`. The first registration adds the
+/// describer that writes every filter, in registration order, into the
+/// `RowLevelSecurity` section.
+pub fn register_row_level_security(sql: &'static str) {
+    let mut rules = lock(&ROW_LEVEL_SECURITY);
+    if rules.is_empty() {
+        register_describer(|module| {
+            let rules = lock(&ROW_LEVEL_SECURITY).clone();
+            module.row_level_security_mut().extend(
+                rules
+                    .into_iter()
+                    .map(|sql| RawRowLevelSecurityDefV9 { sql: sql.to_owned() }),
+            );
+        });
+    }
+    rules.push(sql);
 }
 
 /// Registers the table `T`.

@@ -1,7 +1,7 @@
 //! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]`,
 //! `#[derive(SpacetimeType)]` (and `Serialize`/`Deserialize`), `duration!` and
-//! `#[settings]`. `#[view]`, `#[procedure]` and `#[client_visibility_filter]` exist only to
-//! reject those SpacetimeDB features with a clear error.
+//! `#[settings]` and `#[client_visibility_filter]`. `#[view]` and `#[procedure]` exist only
+//! to reject those SpacetimeDB features with a clear error.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
@@ -23,6 +23,7 @@ mod ctxt;
 mod duration;
 mod gen;
 mod model;
+mod rls;
 mod settings;
 mod symbol;
 mod unsupported;
@@ -181,6 +182,13 @@ pub fn settings(args: TokenStream, item: TokenStream) -> TokenStream {
 
 #[allow(missing_docs)]
 #[proc_macro_attribute]
-pub fn client_visibility_filter(_args: TokenStream, item: TokenStream) -> TokenStream {
-    unsupported::expand(&unsupported::CLIENT_VISIBILITY_FILTER, item.into()).into()
+pub fn client_visibility_filter(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    match rls::expand(args.into(), item.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote!(#item #errors).into()
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! `#[view]`, `#[procedure]` and `#[client_visibility_filter]`: SpacetimeDB 2.x module
-//! features that Spacetime does not run (the server rejects them at publish). The attributes exist so that a module written
+//! `#[view]` and `#[procedure]`: SpacetimeDB 2.x module features that Spacetime does not
+//! run (the server rejects them at publish). The attributes exist so that a module written
 //! for SpacetimeDB fails to compile with one error that names the feature and the
 //! alternative, instead of an unresolved-macro error.
 
@@ -23,12 +23,6 @@ pub const PROCEDURE: Unsupported = Unsupported {
     attribute: "procedure",
     what: "procedures",
     instead: "use a `#[reducer]`; outgoing HTTP requests and multi-transaction procedures have no equivalent",
-};
-
-pub const CLIENT_VISIBILITY_FILTER: Unsupported = Unsupported {
-    attribute: "client_visibility_filter",
-    what: "row-level security filters",
-    instead: "keep rows a client must not see in a private table and copy what it may see into a public one",
 };
 
 /// The error, at the name of the function or `const` it is on. The item is dropped: it

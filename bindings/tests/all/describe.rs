@@ -263,3 +263,37 @@ fn reducers_lifecycles_and_explicit_names() {
         ]
     );
 }
+
+#[spacetimedb::client_visibility_filter]
+const MY_ITEMS: spacetimedb::Filter = spacetimedb::Filter::Sql("SELECT * FROM items WHERE owner = :sender");
+
+#[spacetimedb::client_visibility_filter]
+const TOOLS: spacetimedb::Filter = spacetimedb::Filter::Sql("SELECT * FROM items WHERE price_cents > 100");
+
+#[test]
+fn visibility_filters_fill_the_row_level_security_section_in_registration_order() {
+    assert_eq!(MY_ITEMS.sql_text(), "SELECT * FROM items WHERE owner = :sender");
+    // The host calls the `__preinit__20_register_row_level_security_<const>` exports sorted
+    // by name; natively, register them by hand in that order.
+    spacetimedb::rt::register_row_level_security(MY_ITEMS.sql_text());
+    spacetimedb::rt::register_row_level_security(TOOLS.sql_text());
+    let (spacetimedb::sats::def::raw::RawModuleDef::V10(def), _) = spacetimedb::rt::build_module() else {
+        panic!("the bindings build a V10 definition");
+    };
+    let rules: Vec<String> = def
+        .sections
+        .iter()
+        .filter_map(|s| match s {
+            Section::RowLevelSecurity(rules) => Some(rules.iter().map(|r| r.sql.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "SELECT * FROM items WHERE owner = :sender",
+            "SELECT * FROM items WHERE price_cents > 100"
+        ]
+    );
+}
