@@ -26,6 +26,7 @@ pub mod algebraic_value;
 pub mod bsatn;
 pub mod def;
 pub mod errno;
+pub mod http;
 pub mod ids;
 #[cfg(feature = "json")]
 pub mod json;
