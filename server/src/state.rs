@@ -6,6 +6,7 @@ use crate::config::ServerConfig;
 use crate::names::NameOrIdentity;
 use crate::program_store::ProgramStore;
 use crate::registry::{DatabaseRecord, Registry};
+use crate::ws::sessions::Sessions;
 use axum::extract::FromRef;
 use spacetime_engine::module_logs::ModuleLogs;
 use spacetime_engine::{Database, Databases};
@@ -28,6 +29,11 @@ struct Inner {
     /// Serializes changes to the set of databases (publish, delete, rename), so that
     /// checking a name and taking it cannot interleave with another publish.
     control: tokio::sync::Mutex<()>,
+    /// The open WebSocket sessions.
+    ws_sessions: Sessions,
+    /// Slots for publishes reading a body and loading a module (see
+    /// [`PUBLISHES_IN_FLIGHT`](crate::routes::publish::PUBLISHES_IN_FLIGHT)).
+    publish_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -47,6 +53,8 @@ impl AppState {
             host,
             databases: Databases::default(),
             control: tokio::sync::Mutex::new(()),
+            ws_sessions: Sessions::default(),
+            publish_slots: Arc::new(tokio::sync::Semaphore::new(crate::routes::publish::PUBLISHES_IN_FLIGHT)),
         };
         Self {
             inner: Arc::new(inner),
@@ -74,6 +82,11 @@ impl AppState {
         &self.inner.programs
     }
 
+    /// The publish slots, one taken by each publish from reading its body until it ends.
+    pub fn publish_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.inner.publish_slots
+    }
+
     /// The module host.
     pub fn host(&self) -> &HostRuntime {
         &self.inner.host
@@ -82,6 +95,11 @@ impl AppState {
     /// The running databases.
     pub fn databases(&self) -> &Databases {
         &self.inner.databases
+    }
+
+    /// The open WebSocket sessions.
+    pub fn ws_sessions(&self) -> &Sessions {
+        &self.inner.ws_sessions
     }
 
     /// Takes the lock that serializes changes to the set of databases.

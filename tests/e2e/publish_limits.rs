@@ -225,3 +225,59 @@ fn a_spinning_publish_does_not_hold_up_other_publishes() {
     assert!(spun >= took, "{spun:?} vs {took:?}");
     assert_bystander_serves(&owner, "after-spin");
 }
+
+/// The server's number of publish slots (`PUBLISHES_IN_FLIGHT`): publishes beyond it
+/// wait before reading their bodies.
+const PUBLISH_SLOTS: usize = 4;
+
+/// Starts a chunked publish to `addr` that sends one chunk and then holds its body open,
+/// taking one of the server's publish slots until the socket is finished or dropped.
+fn held_publish(addr: &str) -> std::net::TcpStream {
+    let mut socket = std::net::TcpStream::connect(addr).expect("connect to the server");
+    let head = format!("POST /v1/database HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\n\r\n");
+    socket.write_all(head.as_bytes()).expect("send the request head");
+    socket.write_all(b"4\r\n\0asm\r\n").expect("send a first chunk");
+    socket
+}
+
+/// A burst of publishes is bounded: while every publish slot is held by a body still
+/// arriving, another publish waits (its body unread, so the server's memory does not
+/// grow with the burst), and it completes as soon as a slot frees; calls are served
+/// throughout.
+#[test]
+fn publishes_beyond_the_slots_wait_for_one() {
+    let (server, owner, module) = server_with_bystander(&[]);
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let mut held: Vec<_> = (0..PUBLISH_SLOTS).map(|_| held_publish(&addr)).collect();
+
+    std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| owner.publish(&module, Some("waiting")));
+        // A free slot would let this publish finish in about a second; it must still wait.
+        let window = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < window && !waiting.is_finished() {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if waiting.is_finished() {
+            panic!("a publish finished while every slot was held: {:?}", waiting.join());
+        }
+        assert_bystander_serves(&owner, "while-held");
+
+        // One held body ends (as an invalid module: 400), freeing its slot.
+        let mut first = held.remove(0);
+        first.write_all(b"0\r\n\r\n").expect("finish the held body");
+        let mut response = String::new();
+        let _ = first.read_to_string(&mut response);
+        assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+        poll(
+            "the waiting publish to finish",
+            Duration::from_secs(60),
+            || waiting.is_finished().then_some(()),
+            || server.output(),
+        );
+        waiting.join().expect("the publishing thread");
+    });
+    let rows = owner.sql("waiting", "SELECT * FROM person").ok().stdout;
+    assert!(!rows.contains("error"), "{rows}");
+    drop(held);
+    assert_bystander_serves(&owner, "after-held");
+}

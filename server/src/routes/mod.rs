@@ -8,7 +8,7 @@ mod call;
 mod database;
 mod identity;
 mod logs;
-mod publish;
+pub(crate) mod publish;
 mod query;
 mod snapshot;
 mod sql;

@@ -13,20 +13,24 @@ use crate::names::{DatabaseName, NameOrIdentity};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
 use serde_json::json;
+use spacetime_engine::UpdateOptions;
 use spacetime_sats::Identity;
+use std::time::Duration;
+use tokio::sync::OwnedSemaphorePermit;
 
 /// The publish and delete routes (relative to `/v1`).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/database", post(publish_new))
         .route("/database/{db}", put(publish).delete(delete))
+        .route("/database/{db}/pre_publish", post(pre_publish))
 }
 
 /// `{"Success":{"domain":…,"database_identity":…,"op":…}}`.
@@ -38,13 +42,23 @@ fn success(domain: Option<&str>, identity: Identity, op: PublishOp) -> Json<serd
     Json(json!({ "Success": { "domain": domain, "database_identity": identity.to_hex().to_string(), "op": op } }))
 }
 
+/// How many publishes may read their bodies and load their modules at once. Each holds
+/// up to `max_publish_body` bytes and a compilation's memory, so this bounds what a
+/// burst of publishes can take; the rest wait for a slot.
+pub const PUBLISHES_IN_FLIGHT: usize = 4;
+
+/// How long a publish waits for a slot before it is refused with 503.
+pub const PUBLISH_SLOT_WAIT: Duration = Duration::from_secs(60);
+
 /// The body of a publish: the module's bytes, at most
-/// [`ServerConfig::max_publish_body`](crate::ServerConfig::max_publish_body) of them.
+/// [`ServerConfig::max_publish_body`](crate::ServerConfig::max_publish_body) of them,
+/// and the publish slot it holds until the handler returns.
 ///
-/// A declared `Content-Length` over the limit is refused before any of the body is
-/// read; a streamed body is refused as soon as it passes the limit, so the server
-/// never holds more than the limit.
-pub struct ProgramBody(Bytes);
+/// A slot is taken before any of the body is read (see [`PUBLISHES_IN_FLIGHT`]). A
+/// declared `Content-Length` over the limit is refused before any of the body is read;
+/// a streamed body is refused as soon as it passes the limit, so the server never holds
+/// more than the limit per slot.
+pub struct ProgramBody(Bytes, OwnedSemaphorePermit);
 
 /// Why a publish body was refused.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +75,9 @@ pub enum ProgramBodyRejection {
     /// 400: the body could not be read (the client went away, bad chunking, …).
     #[error("cannot read the request body: {0}")]
     Read(String),
+    /// 503: every publish slot stayed taken for [`PUBLISH_SLOT_WAIT`].
+    #[error("the server is busy loading {PUBLISHES_IN_FLIGHT} other modules and none finished within {} s; retry the publish shortly", PUBLISH_SLOT_WAIT.as_secs())]
+    Busy,
 }
 
 impl IntoResponse for ProgramBodyRejection {
@@ -68,6 +85,10 @@ impl IntoResponse for ProgramBodyRejection {
         let status = match self {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Empty | Self::Read(_) => StatusCode::BAD_REQUEST,
+            Self::Busy => {
+                let retry_after = [(RETRY_AFTER, "5")];
+                return (StatusCode::SERVICE_UNAVAILABLE, retry_after, self.to_string()).into_response();
+            }
         };
         (status, self.to_string()).into_response()
     }
@@ -85,6 +106,10 @@ impl FromRequest<AppState> for ProgramBody {
         if declared.is_some_and(|len| len > limit as u64) {
             return Err(ProgramBodyRejection::TooLarge { limit });
         }
+        let slot = tokio::time::timeout(PUBLISH_SLOT_WAIT, state.publish_slots().clone().acquire_owned())
+            .await
+            .map_err(|_| ProgramBodyRejection::Busy)?
+            .map_err(|_| ProgramBodyRejection::Busy)?;
         let mut chunks = req.into_body().into_data_stream();
         let mut bytes = Vec::new();
         while let Some(chunk) = chunks.next().await {
@@ -101,7 +126,7 @@ impl FromRequest<AppState> for ProgramBody {
         if bytes.is_empty() {
             return Err(ProgramBodyRejection::Empty);
         }
-        Ok(Self(Bytes::from(bytes)))
+        Ok(Self(Bytes::from(bytes), slot))
     }
 }
 
@@ -110,7 +135,7 @@ async fn publish_new(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Query(params): Query<Params>,
-    ProgramBody(wasm): ProgramBody,
+    ProgramBody(wasm, _slot): ProgramBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
     let module = control::prepare(&state, wasm).await?;
@@ -124,10 +149,14 @@ async fn publish(
     Extension(caller): Extension<Caller>,
     Path(db): Path<String>,
     Query(params): Query<Params>,
-    ProgramBody(wasm): ProgramBody,
+    ProgramBody(wasm, _slot): ProgramBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
     let clear = flag(&params, "clear", false)?;
+    let options = UpdateOptions {
+        break_clients: break_clients(&params)?,
+        publisher: caller.identity,
+    };
     let domain = match NameOrIdentity::parse(&db) {
         NameOrIdentity::Name(name) => Some(name),
         NameOrIdentity::Identity(_) => None,
@@ -147,7 +176,7 @@ async fn publish(
         if let Some(record) = state.find(&db) {
             check_owner(&db, record.owner_identity, &caller)?;
             let identity = record.database_identity;
-            control::update(&state, record, module, clear).await?;
+            control::update(&state, record, module, clear, options).await?;
             return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
         }
     }
@@ -158,6 +187,62 @@ async fn publish(
     };
     let identity = control::create(&state, &caller, Some(name.clone()), module).await?;
     Ok(success(Some(name.as_str()), identity, PublishOp::Created))
+}
+
+/// Whether the publisher accepts a plan that disconnects every client: our
+/// `break_clients=true`, or upstream's `migration_policy=break_clients`.
+fn break_clients(params: &Params) -> Result<bool, ApiError> {
+    let policy = match params.get("migration_policy").map(String::as_str) {
+        None | Some("compatible") => false,
+        Some("break_clients") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "query parameter `migration_policy` must be `compatible` or `break_clients`, not `{other}`"
+            )))
+        }
+    };
+    Ok(policy || flag(params, "break_clients", false)?)
+}
+
+/// `POST /v1/database/:name_or_identity/pre_publish`: what publishing the body's module
+/// over the database would do, changing nothing. The answer is
+/// `{"AutoMigrate": {"migrate_plan", "break_clients", "steps": [{"kind", "description"}]}}`
+/// or `{"ManualMigrate": {"reason", "refusals": [..]}}` (the database must be cleared
+/// with `--delete-data`, or the change reverted).
+async fn pre_publish(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(db): Path<String>,
+    Query(params): Query<Params>,
+    ProgramBody(wasm, _slot): ProgramBody,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_host_type(&params)?;
+    let Some(record) = state.find(&db) else {
+        return Err(ApiError::NotFound(format!(
+            "No such database: `{db}`; publishing would create it, so there is nothing to migrate"
+        )));
+    };
+    check_owner(&db, record.owner_identity, &caller)?;
+    let module = control::prepare(&state, wasm).await?;
+    let answer = match control::plan(&state, &record, &module)? {
+        Ok(plan) => {
+            let steps: Vec<_> = plan
+                .steps
+                .iter()
+                .map(|s| json!({ "kind": s.kind(), "description": s.to_string() }))
+                .collect();
+            json!({ "AutoMigrate": {
+                "migrate_plan": plan.summary(),
+                "break_clients": plan.breaks_clients(),
+                "steps": steps,
+            } })
+        }
+        Err(refusals) => {
+            let each: Vec<_> = refusals.0.iter().map(ToString::to_string).collect();
+            json!({ "ManualMigrate": { "reason": refusals.to_string(), "refusals": each } })
+        }
+    };
+    Ok(Json(answer))
 }
 
 /// Refuses a publish to another identity's database.
