@@ -100,6 +100,13 @@ pub struct PreparedModule {
 pub async fn prepare(state: &AppState, wasm: Bytes) -> Result<PreparedModule, ControlError> {
     // `Bytes` clones share the buffer: the module is never copied.
     let program = load_program(state, wasm.clone()).await?;
+    // Row-level security filters are SQL over the module's tables: checked here, so a
+    // module with a bad filter is refused before any database is created or updated.
+    let checked = program.clone();
+    tokio::task::spawn_blocking(move || spacetime_engine::check_module(checked.module_def()))
+        .await
+        .map_err(|e| ControlError::internal("module checking task failed", e))?
+        .map_err(ControlError::Start)?;
     // Stored before the database starts, since its log names the program by hash.
     // Content-addressed, so storing it ahead of a publish that then fails is harmless.
     let store = state.clone();

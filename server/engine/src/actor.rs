@@ -22,6 +22,8 @@ use spacetime_datastore::Datastore;
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ReducerError, ReducerOutcome};
 use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
+use spacetime_sql::rls::RlsRules;
+use spacetime_sql::Catalog;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, RwLock};
 use std::time::Duration;
@@ -35,6 +37,9 @@ pub(crate) struct Actor {
     pub(crate) current: Arc<RwLock<ModuleProgram>>,
     /// The warm module instance.
     pub(crate) instance: ModuleInstance,
+    /// The module's row-level security filters, checked against the datastore; kept
+    /// equal to the instance's program.
+    pub(crate) rls: RlsRules,
     /// The module log.
     pub(crate) module_logs: Arc<ModuleLogs>,
     /// Everything a commit touches.
@@ -66,6 +71,7 @@ impl Actor {
         let def = program.module_def();
         let mut datastore = Datastore::new();
         create_tables(&mut datastore, def.tables.iter(), def)?;
+        let rls = RlsRules::compile(def, &datastore)?;
         let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
         let (log, fresh) = match &storage {
             Some(storage) => {
@@ -79,6 +85,7 @@ impl Actor {
             owner,
             current,
             instance,
+            rls,
             module_logs: logs,
             db: DatabaseState {
                 datastore,
@@ -133,6 +140,14 @@ impl Actor {
         log_system(&self.module_logs, LogLevel::Info, None, message);
         for (identity, connection_id) in stale {
             self.disconnect(identity, connection_id);
+        }
+    }
+
+    /// What SQL and subscriptions check against: the running module and its filters.
+    pub(crate) fn catalog<'a>(&'a self, program: &'a ModuleProgram) -> Catalog<'a> {
+        Catalog {
+            module: program.module_def(),
+            rls: &self.rls,
         }
     }
 

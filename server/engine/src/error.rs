@@ -5,6 +5,7 @@
 use crate::storage::RestoreError;
 use spacetime_datastore::DatastoreError;
 use spacetime_host::{LoadError, ReducerError};
+use spacetime_sql::rls::RlsError;
 use spacetime_sats::def::raw::Lifecycle;
 use std::sync::Arc;
 
@@ -37,6 +38,9 @@ pub enum StartError {
     /// The datastore refused the module's tables.
     #[error("cannot create the module's tables: {0}")]
     Tables(#[from] CreateTableError),
+    /// A row-level security filter does not check.
+    #[error("{0}")]
+    Rls(#[from] RlsError),
     /// `init` failed.
     #[error("the module's `init` reducer failed: {0}")]
     Init(ReducerError),

@@ -36,7 +36,22 @@ pub use database::{Database, Databases};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
 pub use requests::{ClientRequest, SqlResult};
 
+use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::ConnectionId;
+use spacetime_sql::rls::RlsRules;
+
+/// Checks what a module needs beyond its definition's own validation before it is
+/// published: its tables can be created, and its row-level security filters parse and
+/// check against them. Run at publish, before a database is created or updated.
+///
+/// # Errors
+/// [`StartError::Tables`] or [`StartError::Rls`], naming the table or filter and why.
+pub fn check_module(def: &ModuleDef) -> Result<(), StartError> {
+    let mut scratch = spacetime_datastore::Datastore::new();
+    schema_change::create_tables(&mut scratch, def.tables.iter(), def)?;
+    RlsRules::compile(def, &scratch)?;
+    Ok(())
+}
 
 /// A fresh random connection id (never zero, which means "none").
 pub fn random_connection_id() -> ConnectionId {

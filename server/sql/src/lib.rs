@@ -16,6 +16,10 @@
 //! [`MAX_SQL_BYTES`](parse::limits::MAX_SQL_BYTES), nesting is capped, and flat
 //! `AND`/`OR` chains are lists at every stage (see [`parse::limits`]).
 //!
+//! Row-level security applies to every `SELECT` of a caller other than the owner:
+//! [`compile`] restricts each table of the plan to the rows the module's filters let the
+//! caller see ([`rls`]).
+//!
 //! Rendering results (tables, JSON) is not done here: [`SqlOutcome`] holds the result
 //! schema and rows as SATS values.
 //!
@@ -32,6 +36,7 @@ pub mod exec;
 pub mod lit;
 pub mod parse;
 pub mod plan;
+pub mod rls;
 
 pub use error::SqlError;
 pub use exec::execute_plan;
@@ -39,6 +44,16 @@ pub use exec::execute_plan;
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::{Identity, ProductType, ProductValue};
+
+/// What statements are checked against: the module's schema and its row-level
+/// security filters, compiled once per module.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalog<'a> {
+    /// The module definition.
+    pub module: &'a ModuleDef,
+    /// Its filters, checked against the datastore of the database.
+    pub rls: &'a rls::RlsRules,
+}
 
 /// Who runs a statement, and who owns the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,17 +96,22 @@ pub struct SqlOutcome {
     pub tx: Option<TxData>,
 }
 
-/// Parses and checks `sql` into a plan, without running it.
+/// Parses and checks `sql` into a plan, without running it. A query of a caller other
+/// than the owner reads only the rows the module's filters let it see.
 ///
 /// # Errors
 /// As [`execute`], except for errors that only running reveals.
-pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<plan::Plan, SqlError> {
-    check::check(&parse::parse(sql)?, auth, module, ds)
+pub fn compile(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &Datastore) -> Result<plan::Plan, SqlError> {
+    let mut plan = check::check(&parse::parse(sql)?, auth, catalog.module, ds)?;
+    if let plan::Plan::Select(select) = &mut plan {
+        catalog.rls.bind(auth, catalog.module, ds)?.restrict(select, ds)?;
+    }
+    Ok(plan)
 }
 
 /// Runs one SQL statement for `auth`'s caller.
 ///
-/// Table names resolve through `module` (canonical or accessor names) and then the
+/// Table names resolve through the module (canonical or accessor names) and then the
 /// datastore, so system tables the server created are visible too.
 ///
 /// # Errors
@@ -99,7 +119,7 @@ pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) ->
 /// write instead), an unknown or private table, an unknown column, a literal that does
 /// not fit its column, DML by a non-owner, or a datastore error such as a unique
 /// violation (in which case the statement changed nothing).
-pub fn execute(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &mut Datastore) -> Result<SqlOutcome, SqlError> {
-    let plan = compile(sql, auth, module, ds)?;
+pub fn execute(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &mut Datastore) -> Result<SqlOutcome, SqlError> {
+    let plan = compile(sql, auth, catalog, ds)?;
     execute_plan(&plan, ds)
 }

@@ -7,7 +7,9 @@
 
 use crate::parse::CmpOp;
 use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductType, ProductValue, TableId};
+use std::collections::HashSet;
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// A checked statement, ready to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,9 @@ pub enum Predicate {
     And(Vec<Predicate>),
     /// Some operand holds; flat like [`Predicate::And`].
     Or(Vec<Predicate>),
+    /// The row of relation `.0` is one of these rows: what row-level security makes of
+    /// a filter with a join, whose rows depend on other tables (see [`crate::rls`]).
+    RowIn(usize, Arc<HashSet<ProductValue>>),
 }
 
 impl Operand {
@@ -82,6 +87,7 @@ impl Predicate {
             Self::Const(b) => *b,
             Self::And(terms) => terms.iter().all(|t| t.eval(tuple)),
             Self::Or(terms) => terms.iter().any(|t| t.eval(tuple)),
+            Self::RowIn(rel, rows) => tuple.get(*rel).is_some_and(|row| rows.contains(*row)),
             Self::Cmp(op, lhs, rhs) => {
                 let (Some(l), Some(r)) = (lhs.value(tuple), rhs.value(tuple)) else {
                     return false;
@@ -95,6 +101,35 @@ impl Predicate {
                     CmpOp::Ge => l >= r,
                 }
             }
+        }
+    }
+
+    /// The predicate with every column of relation 0 moved to relation `rel`: a
+    /// one-table predicate applied to relation `rel` of a larger plan. Recursion follows
+    /// nesting only, which parsing bounds.
+    pub fn on_relation(&self, rel: usize) -> Self {
+        let operand = |o: &Operand| match o {
+            Operand::Column(c) if c.rel == 0 => Operand::Column(ColRef { rel, col: c.col }),
+            other => other.clone(),
+        };
+        match self {
+            Self::Const(b) => Self::Const(*b),
+            Self::Cmp(op, l, r) => Self::Cmp(*op, operand(l), operand(r)),
+            Self::And(terms) => Self::And(terms.iter().map(|t| t.on_relation(rel)).collect()),
+            Self::Or(terms) => Self::Or(terms.iter().map(|t| t.on_relation(rel)).collect()),
+            Self::RowIn(0, rows) => Self::RowIn(rel, rows.clone()),
+            Self::RowIn(r, rows) => Self::RowIn(*r, rows.clone()),
+        }
+    }
+
+    /// `self AND other`, keeping a chain flat.
+    pub fn and(self, other: Predicate) -> Self {
+        match self {
+            Self::And(mut terms) => {
+                terms.push(other);
+                Self::And(terms)
+            }
+            first => Self::And(vec![first, other]),
         }
     }
 

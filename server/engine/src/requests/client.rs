@@ -13,7 +13,7 @@ use spacetime_protocol::v2::{
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::{ConnectionId, TimeDuration, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
-use spacetime_sql::{SqlAuth, SqlError};
+use spacetime_sql::{Catalog, SqlAuth, SqlError};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -129,12 +129,15 @@ impl Actor {
         };
         let offset = self.db.last_offset();
         let program = self.instance.program().clone();
+        let catalog = Catalog {
+            module: program.module_def(),
+            rls: &self.rls,
+        };
         let db = &mut self.db;
         match message {
-            ClientMessage::Subscribe(s) => {
-                db.subscriptions
-                    .subscribe(connection_id, &auth, s, program.module_def(), &db.datastore, offset)
-            }
+            ClientMessage::Subscribe(s) => db
+                .subscriptions
+                .subscribe(connection_id, &auth, s, catalog, &db.datastore, offset),
             ClientMessage::Unsubscribe(u) => db.subscriptions.unsubscribe(connection_id, u, &db.datastore, offset),
             ClientMessage::OneOffQuery(q) => {
                 let result = self.one_off(&q.query_string, &auth).map_err(|e| e.to_string());
@@ -215,9 +218,9 @@ impl Actor {
     /// Runs a one-off `SELECT` for the caller: rows grouped under the table they come
     /// from (the first table for a projection or a count).
     fn one_off(&self, sql: &str, auth: &SqlAuth) -> Result<QueryRows, OneOffError> {
-        let module = self.instance.program().module_def();
+        let program = self.instance.program();
         let ds = &self.db.datastore;
-        let plan = spacetime_sql::compile(sql, auth, module, ds)?;
+        let plan = spacetime_sql::compile(sql, auth, self.catalog(program), ds)?;
         let Plan::Select(plan) = plan else {
             return Err(OneOffError::NotSelect);
         };

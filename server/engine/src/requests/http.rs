@@ -10,7 +10,7 @@ use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
 use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
-use spacetime_sql::{SqlAuth, SqlError, SqlOutcome};
+use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,11 @@ impl Actor {
                 owner: actor.owner,
             };
             let program = actor.instance.program().clone();
-            let result = spacetime_sql::execute(sql, &auth, program.module_def(), &mut actor.db.datastore);
+            let catalog = Catalog {
+                module: program.module_def(),
+                rls: &actor.rls,
+            };
+            let result = spacetime_sql::execute(sql, &auth, catalog, &mut actor.db.datastore);
             let duration = start.elapsed();
             if let Ok(SqlOutcome { tx: Some(tx), .. }) = &result {
                 // DML on a scheduled table schedules or cancels calls, as a reducer would:

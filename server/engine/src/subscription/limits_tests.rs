@@ -5,7 +5,7 @@
 //! is dropped as too slow; a replaced connection's late end does not forget its
 //! replacement.
 
-use super::test_db::{auth, database, owner};
+use super::test_db::{auth, catalog, database, owner};
 use super::*;
 use spacetime_protocol::QuerySetId;
 use tokio::sync::mpsc;
@@ -49,14 +49,21 @@ fn repeated_queries_in_one_set_are_evaluated_once() {
     spacetime_sql::execute(
         "INSERT INTO person VALUES (1, 'a'), (2, 'b')",
         &auth(),
-        &module,
+        catalog(&module),
         &mut ds,
     )
     .unwrap();
     let mut manager = SubscriptionManager::default();
     let (handle, mut receiver) = client(&mut manager, 1);
     let copies = vec!["SELECT * FROM person".to_owned(); MAX_QUERIES_PER_SUBSCRIBE];
-    manager.subscribe(handle.connection_id, &auth(), subscribe(1, copies), &module, &ds, None);
+    manager.subscribe(
+        handle.connection_id,
+        &auth(),
+        subscribe(1, copies),
+        catalog(&module),
+        &ds,
+        None,
+    );
     match next(&mut receiver) {
         ServerMessage::SubscribeApplied(applied) => {
             let rows: usize = applied.rows.tables.iter().map(|t| t.rows.len()).sum();
@@ -73,7 +80,14 @@ fn a_subscribe_over_the_query_limit_is_refused_naming_the_limit() {
     let mut manager = SubscriptionManager::default();
     let (handle, mut receiver) = client(&mut manager, 1);
     let copies = vec!["SELECT * FROM person".to_owned(); 3000];
-    manager.subscribe(handle.connection_id, &auth(), subscribe(1, copies), &module, &ds, None);
+    manager.subscribe(
+        handle.connection_id,
+        &auth(),
+        subscribe(1, copies),
+        catalog(&module),
+        &ds,
+        None,
+    );
     let error = error_of(next(&mut receiver));
     assert!(
         error.contains("3000 queries") && error.contains("limit of 1000"),
@@ -89,7 +103,14 @@ fn query_sets_per_connection_are_capped() {
     let (handle, mut receiver) = client(&mut manager, 1);
     for id in 0..MAX_QUERY_SETS_PER_CLIENT as u32 {
         let query = vec![format!("SELECT * FROM person WHERE id = {id}")];
-        manager.subscribe(handle.connection_id, &auth(), subscribe(id, query), &module, &ds, None);
+        manager.subscribe(
+            handle.connection_id,
+            &auth(),
+            subscribe(id, query),
+            catalog(&module),
+            &ds,
+            None,
+        );
         assert!(matches!(next(&mut receiver), ServerMessage::SubscribeApplied(_)));
     }
     let query = vec!["SELECT * FROM person".to_owned()];
@@ -97,7 +118,7 @@ fn query_sets_per_connection_are_capped() {
         handle.connection_id,
         &auth(),
         subscribe(5000, query),
-        &module,
+        catalog(&module),
         &ds,
         None,
     );
@@ -123,7 +144,14 @@ fn initial_rows_over_the_byte_limit_are_refused_naming_the_limit() {
     let mut manager = SubscriptionManager::default();
     let (handle, mut receiver) = client(&mut manager, 1);
     let query = vec!["SELECT * FROM person".to_owned()];
-    manager.subscribe(handle.connection_id, &auth(), subscribe(1, query), &module, &ds, None);
+    manager.subscribe(
+        handle.connection_id,
+        &auth(),
+        subscribe(1, query),
+        catalog(&module),
+        &ds,
+        None,
+    );
     let error = error_of(next(&mut receiver));
     assert!(error.contains("exceed 64 MiB"), "{error}");
     assert_eq!(manager.distinct_queries(), 0, "the refused set holds no query");

@@ -4,13 +4,16 @@
 //! holds its handle; `SELECT * FROM *` expands to the tables the caller may read;
 //! deferred messages (the actor's mode) wait for `flush` and die with their client.
 
-use super::test_db::{auth, database, owner};
+use super::test_db::{auth, catalog, database, owner};
 use super::*;
 use spacetime_protocol::v2::{QuerySetUpdate, TableUpdateRows, TransactionUpdate};
 use tokio::sync::mpsc;
 
 fn dml(module: &ModuleDef, ds: &mut Datastore, sql: &str) -> TxData {
-    spacetime_sql::execute(sql, &auth(), module, ds).unwrap().tx.unwrap()
+    spacetime_sql::execute(sql, &auth(), catalog(module), ds)
+        .unwrap()
+        .tx
+        .unwrap()
 }
 
 /// Registers a client with one query set per entry of `sets`, each compiled on `on`,
@@ -30,7 +33,7 @@ fn register(
             query_set_id: spacetime_protocol::QuerySetId::new(*id),
             query_strings: vec![(*sql).to_owned()],
         };
-        manager.subscribe(connection_id, &auth(), subscribe, &on.0, &on.1, None);
+        manager.subscribe(connection_id, &auth(), subscribe, catalog(&on.0), &on.1, None);
     }
     manager.flush();
     assert!(matches!(next(&mut receiver), ServerMessage::InitialConnection(_)));

@@ -43,7 +43,7 @@ use spacetime_protocol::v2::{
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::TableAccess;
 use spacetime_sats::{ConnectionId, Identity, TableId, Timestamp};
-use spacetime_sql::SqlAuth;
+use spacetime_sql::{Catalog, SqlAuth};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -58,8 +58,8 @@ pub const MAX_QUERY_SETS_PER_CLIENT: usize = 1000;
 /// request may carry. Evaluation stops once it is crossed.
 pub const MAX_INITIAL_ROWS_BYTES: usize = 64 * 1024 * 1024;
 
-/// A distinct query: the SQL text, plus the caller when the text uses `:sender`
-/// (which makes the plan depend on who subscribed).
+/// A distinct query: the SQL text, plus the caller when the result depends on who
+/// subscribed (`:sender`, or row-level security; see [`query_key`]).
 type QueryKey = (String, Option<Identity>);
 
 struct SharedQuery {
@@ -280,7 +280,7 @@ impl SubscriptionManager {
         connection_id: ConnectionId,
         auth: &SqlAuth,
         s: v2::Subscribe,
-        module: &ModuleDef,
+        catalog: Catalog<'_>,
         ds: &Datastore,
         offset: Option<u64>,
     ) {
@@ -314,13 +314,13 @@ impl SubscriptionManager {
             return self.queue_message(connection_id, fail(error));
         }
         let mut compiled: Vec<(QueryKey, Arc<CompiledQuery>)> = Vec::new();
-        for sql in expand_all_tables(&s.query_strings, auth, module) {
+        for sql in expand_all_tables(&s.query_strings, auth, catalog.module) {
             // Identical queries in one set are evaluated (and counted) once.
-            let key = query_key(&sql, auth);
+            let key = query_key(&sql, auth, catalog);
             if compiled.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            match self.lookup_or_compile(key, &sql, auth, module, ds) {
+            match self.lookup_or_compile(key, &sql, auth, catalog, ds) {
                 Ok(entry) => compiled.push(entry),
                 Err(e) => return self.queue_message(connection_id, fail(format!("{e} (in the query `{sql}`)"))),
             }
@@ -388,7 +388,7 @@ impl SubscriptionManager {
         key: QueryKey,
         sql: &str,
         auth: &SqlAuth,
-        module: &ModuleDef,
+        catalog: Catalog<'_>,
         ds: &Datastore,
     ) -> Result<(QueryKey, Arc<CompiledQuery>), QueryError> {
         if let Some(shared) = self.queries.get(&key) {
@@ -396,7 +396,7 @@ impl SubscriptionManager {
                 return Ok((key, shared.query.clone()));
             }
         }
-        let query = CompiledQuery::compile(sql, auth, module, ds)?;
+        let query = CompiledQuery::compile(sql, auth, catalog, ds)?;
         Ok((key, Arc::new(query)))
     }
 
@@ -584,9 +584,12 @@ impl SubscriptionManager {
     }
 }
 
-/// The key under which `sql` is shared: its text, plus the caller if it uses `:sender`.
-fn query_key(sql: &str, auth: &SqlAuth) -> QueryKey {
-    (sql.trim().to_owned(), sql.contains(":sender").then_some(auth.caller))
+/// The key under which `sql` is shared: its text, plus the caller if its result depends
+/// on who asks: it uses `:sender`, or the module has row-level security filters and the
+/// caller is not the owner.
+fn query_key(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>) -> QueryKey {
+    let per_caller = sql.contains(":sender") || (!auth.is_owner() && !catalog.rls.is_empty());
+    (sql.trim().to_owned(), per_caller.then_some(auth.caller))
 }
 
 /// The queries of a `Subscribe`, with the legacy `SELECT * FROM *` replaced by one
@@ -624,3 +627,7 @@ mod manager_tests;
 #[cfg(test)]
 #[path = "limits_tests.rs"]
 mod limits_tests;
+
+#[cfg(test)]
+#[path = "rls_tests.rs"]
+mod rls_tests;

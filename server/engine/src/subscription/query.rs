@@ -4,17 +4,26 @@
 //!
 //! A delta is computed from the transaction's changed rows only: a single-table query
 //! filters them with its predicate; a join probes the other side's index with each
-//! changed row. The full query is never re-run per transaction.
+//! changed row. The full query is never re-run per transaction, with one exception.
+//!
+//! Row-level security is part of the compiled query ([`spacetime_sql::rls`]): for a
+//! caller other than the owner, each table's filters are added to the plan's predicate,
+//! so initial rows and deltas (a changed row counts only if the caller may see it) both
+//! respect them. The exception: when a filter of a table the query reads joins another
+//! table, a row's visibility can change without the row changing; such a query is
+//! re-evaluated on every transaction that touches any table involved and compared with
+//! its previous result, which it keeps.
 
 use spacetime_datastore::{Datastore, TableSchema, TxData};
 use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::TableAccess;
 use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductValue, TableId};
 use spacetime_sql::parse::{SqlProjection, SqlStmt};
 use spacetime_sql::plan::{JoinPlan, Plan, Predicate, Projection, SelectPlan};
-use spacetime_sql::{exec, SqlAuth, SqlError};
+use spacetime_sql::rls::Visibility;
+use spacetime_sql::{exec, Catalog, SqlAuth, SqlError};
 use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 
 /// Why a query cannot be subscribed to, or failed on a transaction.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -104,6 +113,59 @@ pub struct CompiledQuery {
     private: bool,
     /// Whether the returned table is an event table (its rows are sent as events).
     event: bool,
+    /// Every table whose change may change the result.
+    reads: Vec<TableId>,
+    /// Set when the caller's row-level security filters join other tables: then the
+    /// result is re-evaluated per transaction ([`CompiledQuery::delta`]).
+    reevaluated: Option<Reevaluated>,
+}
+
+/// The state of a query whose result is re-evaluated on each transaction.
+#[derive(Debug)]
+struct Reevaluated {
+    /// The caller's filters, applied to the (unrestricted) plan at each evaluation.
+    visibility: Visibility,
+    /// The result of the last evaluation, as a bag of rows.
+    last: Mutex<HashMap<Vec<u8>, usize>>,
+}
+
+impl Reevaluated {
+    /// The rows of `plan` the caller may see on `ds`, remembered as the last result.
+    fn evaluate(&self, plan: &SelectPlan, ds: &Datastore) -> Result<Vec<Vec<u8>>, QueryError> {
+        let mut plan = plan.clone();
+        self.visibility.restrict(&mut plan, ds)?;
+        let rows: Vec<Vec<u8>> = exec::select(&plan, ds)?.iter().map(to_vec).collect();
+        *self.last.lock().unwrap_or_else(PoisonError::into_inner) = bag(&rows);
+        Ok(rows)
+    }
+
+    /// The difference between the last result and the result on `ds`, which becomes
+    /// the last result.
+    fn delta(&self, plan: &SelectPlan, ds: &Datastore) -> Result<QueryDelta, QueryError> {
+        let before = std::mem::take(&mut *self.last.lock().unwrap_or_else(PoisonError::into_inner));
+        let after = bag(&self.evaluate(plan, ds)?);
+        let mut out = QueryDelta::default();
+        for (row, &n) in &after {
+            let m = before.get(row).copied().unwrap_or(0);
+            out.inserts
+                .extend(std::iter::repeat_n(row, n.saturating_sub(m)).cloned());
+        }
+        for (row, &m) in &before {
+            let n = after.get(row).copied().unwrap_or(0);
+            out.deletes
+                .extend(std::iter::repeat_n(row, m.saturating_sub(n)).cloned());
+        }
+        Ok(out)
+    }
+}
+
+/// Rows as a bag: each distinct row with how often it occurs.
+fn bag(rows: &[Vec<u8>]) -> HashMap<Vec<u8>, usize> {
+    let mut out = HashMap::new();
+    for row in rows {
+        *out.entry(row.clone()).or_default() += 1;
+    }
+    out
 }
 
 /// The rows a query gains and loses in one transaction, as BSATN.
@@ -123,14 +185,16 @@ impl QueryDelta {
 }
 
 impl CompiledQuery {
-    /// Parses and checks `sql` as a subscription query for `auth`'s caller.
+    /// Parses and checks `sql` as a subscription query for `auth`'s caller, restricted
+    /// to the rows the module's filters let the caller see.
     ///
     /// # Errors
     /// A message for the client: SQL errors as the SQL API words them (a private table
     /// is "no such table" for non-owners), and the subscription-only restrictions (no
     /// projections, `COUNT`, `LIMIT`, cross joins, more than two tables, or joins on
     /// unindexed columns).
-    pub fn compile(sql: &str, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore) -> Result<Self, QueryError> {
+    pub fn compile(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &Datastore) -> Result<Self, QueryError> {
+        let module = catalog.module;
         let stmt = spacetime_sql::parse::parse(sql)?;
         let SqlStmt::Select(select) = &stmt else {
             return Err(QueryError::Unsupported("subscriptions take only `SELECT * FROM t [WHERE …]` queries; run DML through a reducer or `spacetime sql`"));
@@ -159,7 +223,7 @@ impl CompiledQuery {
                 "cross joins are not supported in subscriptions; join on indexed columns with `JOIN u ON t.c = u.d`",
             ));
         }
-        let Plan::Select(plan) = spacetime_sql::check::check(&stmt, auth, module, ds)? else {
+        let Plan::Select(mut plan) = spacetime_sql::check::check(&stmt, auth, module, ds)? else {
             return Err(QueryError::Unsupported("subscriptions take only SELECT queries"));
         };
         let Projection::Relation(returned) = plan.projection else {
@@ -178,12 +242,28 @@ impl CompiledQuery {
         };
         let private = schemas.iter().any(|s| s.def.access == TableAccess::Private);
         let event = schemas[returned].def.is_event;
+        let visibility = catalog.rls.bind(auth, module, ds)?;
+        let tables: Vec<TableId> = plan.relations.iter().map(|r| r.table_id).collect();
+        let (reads, reevaluated) = if visibility.is_dynamic(tables.iter().copied()) {
+            let reads = visibility.dependencies(tables).into_iter().collect();
+            let reevaluated = Reevaluated {
+                visibility,
+                last: Mutex::default(),
+            };
+            (reads, Some(reevaluated))
+        } else {
+            // Filters on the rows alone: part of the predicate, for good.
+            visibility.restrict(&mut plan, ds)?;
+            (tables, None)
+        };
         Ok(Self {
             plan,
             returned,
             join,
             private,
             event,
+            reads,
+            reevaluated,
         })
     }
 
@@ -194,7 +274,7 @@ impl CompiledQuery {
 
     /// Every table the query reads; a change to any of them may change its result.
     pub fn reads(&self) -> impl Iterator<Item = TableId> + '_ {
-        self.plan.relations.iter().map(|r| r.table_id)
+        self.reads.iter().copied()
     }
 
     /// Whether the returned table is an event table.
@@ -212,6 +292,9 @@ impl CompiledQuery {
     /// # Errors
     /// Only if a table it reads is gone (the module was replaced meanwhile).
     pub fn rows(&self, ds: &Datastore) -> Result<Vec<Vec<u8>>, QueryError> {
+        if let Some(reevaluated) = &self.reevaluated {
+            return reevaluated.evaluate(&self.plan, ds);
+        }
         let rows = exec::select(&self.plan, ds)?;
         Ok(rows.iter().map(to_vec).collect())
     }
@@ -222,6 +305,9 @@ impl CompiledQuery {
     /// # Errors
     /// Only if an index the query probes is gone.
     pub fn delta(&self, ds: &Datastore, tx: &TxDelta) -> Result<QueryDelta, QueryError> {
+        if let Some(reevaluated) = &self.reevaluated {
+            return reevaluated.delta(&self.plan, ds);
+        }
         let empty = TableDelta::default();
         let changes = |rel: usize| tx.get(&self.plan.relations[rel].table_id).unwrap_or(&empty);
         let filter = self.plan.filter.as_ref();

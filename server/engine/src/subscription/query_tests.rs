@@ -2,7 +2,8 @@
 //! rows before minus the deletes plus the inserts must equal the rows after (as bags).
 
 use super::*;
-use crate::subscription::test_db::{self, auth, owner};
+use crate::subscription::test_db::{self, auth, catalog, owner};
+use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::Identity;
 
 struct Db {
@@ -17,12 +18,12 @@ impl Db {
     }
 
     fn compile(&self, sql: &str) -> Result<CompiledQuery, String> {
-        CompiledQuery::compile(sql, &auth(), &self.module, &self.ds).map_err(|e| e.to_string())
+        CompiledQuery::compile(sql, &auth(), catalog(&self.module), &self.ds).map_err(|e| e.to_string())
     }
 
     /// Runs DML and returns the decoded changes, as the manager builds them.
     fn run(&mut self, sql: &str) -> TxDelta {
-        let outcome = spacetime_sql::execute(sql, &auth(), &self.module, &mut self.ds).unwrap();
+        let outcome = spacetime_sql::execute(sql, &auth(), catalog(&self.module), &mut self.ds).unwrap();
         let tx = outcome.tx.unwrap();
         decode_tx(&self.ds, &tx, |_| true)
     }
@@ -43,15 +44,7 @@ fn check_deltas(db: &mut Db, sql: &str, statements: &[&str]) -> Vec<(usize, usiz
         let tx = db.run(statement);
         let delta = query.delta(&db.ds, &tx).unwrap();
         let after = query.rows(&db.ds).unwrap();
-        let mut expected = before;
-        for d in &delta.deletes {
-            let at = expected
-                .iter()
-                .position(|r| r == d)
-                .unwrap_or_else(|| panic!("`{statement}` deletes a row not in the result"));
-            expected.remove(at);
-        }
-        expected.extend(delta.inserts.iter().cloned());
+        let expected = test_db::apply_delta(before, &delta, statement);
         assert_eq!(sorted(expected), sorted(after), "after `{statement}`");
         counts.push((delta.inserts.len(), delta.deletes.len()));
     }
@@ -128,7 +121,7 @@ fn subscription_only_restrictions_have_clear_errors() {
             caller: Identity::from_claims("test", "other"),
             owner: owner(),
         },
-        &db.module,
+        catalog(&db.module),
         &db.ds,
     )
     .unwrap_err()

@@ -2,11 +2,14 @@
 //! `pet(id pk, owner, name)` (with `owner` indexed or not), and the private `secret`,
 //! as a module definition and a datastore holding its empty tables.
 
+use super::QueryDelta;
 use spacetime_datastore::{Datastore, TableBuilder};
 use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::def::model::TableDef;
 use spacetime_sats::def::raw::CaseConversionPolicy;
 use spacetime_sats::{AlgebraicType, Identity, Typespace};
-use spacetime_sql::SqlAuth;
+use spacetime_sql::rls::RlsRules;
+use spacetime_sql::{Catalog, SqlAuth};
 
 /// The database owner.
 pub fn owner() -> Identity {
@@ -24,7 +27,6 @@ pub fn auth() -> SqlAuth {
 /// The module and its empty tables; `pet.owner` has a btree index when
 /// `pet_owner_indexed` (created after pet's primary-key index).
 pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
-    let typespace = Typespace::default();
     let mut pet = TableBuilder::new("pet")
         .column("id", AlgebraicType::U32)
         .column("owner", AlgebraicType::U32)
@@ -45,6 +47,13 @@ pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
             .private()
             .build(),
     ];
+    module_with(tables, vec![])
+}
+
+/// A module of `tables` (no types) with the filters `row_level_security`, and a
+/// datastore holding its empty tables.
+pub fn module_with(tables: Vec<TableDef>, row_level_security: Vec<String>) -> (ModuleDef, Datastore) {
+    let typespace = Typespace::default();
     let mut ds = Datastore::new();
     for t in &tables {
         ds.create_table(t, &typespace).expect("the test tables are valid");
@@ -56,7 +65,28 @@ pub fn database(pet_owner_indexed: bool) -> (ModuleDef, Datastore) {
         reducers: vec![],
         procedures: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
-        row_level_security: vec![],
+        row_level_security,
     };
     (module, ds)
+}
+
+/// The rows `before` with `delta` applied, checking that every deleted row was there;
+/// `context` names the statement for the failure message.
+pub fn apply_delta(mut rows: Vec<Vec<u8>>, delta: &QueryDelta, context: &str) -> Vec<Vec<u8>> {
+    for d in &delta.deletes {
+        let at = rows
+            .iter()
+            .position(|r| r == d)
+            .unwrap_or_else(|| panic!("`{context}` deletes a row not in the result"));
+        rows.remove(at);
+    }
+    rows.extend(delta.inserts.iter().cloned());
+    rows
+}
+
+/// `module` without row-level security filters, as SQL and subscriptions take it.
+pub fn catalog(module: &ModuleDef) -> Catalog<'_> {
+    // Leaked: a test's few empty rule sets live as long as the test process anyway.
+    let rls: &'static RlsRules = Box::leak(Box::default());
+    Catalog { module, rls }
 }

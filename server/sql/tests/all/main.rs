@@ -5,12 +5,14 @@ mod cases;
 mod dml;
 mod limits;
 mod plans;
+mod rls;
 
 use spacetime_datastore::{Datastore, TableBuilder};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::CaseConversionPolicy;
 use spacetime_sats::{AlgebraicType, AlgebraicValue, Identity, ProductValue, Timestamp, Typespace};
-use spacetime_sql::{execute, SqlAuth, SqlError, SqlOutcome};
+use spacetime_sql::rls::RlsRules;
+use spacetime_sql::{execute, Catalog, SqlAuth, SqlError, SqlOutcome};
 
 pub fn owner() -> Identity {
     Identity::from_hex(format!("c200{}01", "0".repeat(58))).unwrap()
@@ -32,6 +34,8 @@ pub fn ts_value(micros: i64) -> AlgebraicValue {
 pub struct Db {
     pub module: ModuleDef,
     pub ds: Datastore,
+    /// The module's row-level security filters (none unless a test sets some).
+    pub rls: RlsRules,
 }
 
 impl Default for Db {
@@ -93,7 +97,11 @@ impl Db {
             case_conversion_policy: CaseConversionPolicy::SnakeCase,
             row_level_security: vec![],
         };
-        let mut db = Self { module, ds };
+        let mut db = Self {
+            module,
+            ds,
+            rls: RlsRules::default(),
+        };
         db.owner("INSERT INTO user VALUES (0xc200000000000000000000000000000000000000000000000000000000000001, 'alice', TRUE)").unwrap();
         db.owner(&format!(
             "INSERT INTO user VALUES ('{}', 'bob', FALSE)",
@@ -126,7 +134,11 @@ impl Db {
     }
 
     pub fn run(&mut self, caller: Identity, sql: &str) -> Result<SqlOutcome, SqlError> {
-        execute(sql, &SqlAuth { caller, owner: owner() }, &self.module, &mut self.ds)
+        let catalog = Catalog {
+            module: &self.module,
+            rls: &self.rls,
+        };
+        execute(sql, &SqlAuth { caller, owner: owner() }, catalog, &mut self.ds)
     }
 
     pub fn owner(&mut self, sql: &str) -> Result<SqlOutcome, SqlError> {

@@ -13,7 +13,10 @@ fn plan(db: &Db, sql: &str) -> SelectPlan {
             caller: owner(),
             owner: owner(),
         },
-        &db.module,
+        spacetime_sql::Catalog {
+            module: &db.module,
+            rls: &db.rls,
+        },
         &db.ds,
     )
     .unwrap()
