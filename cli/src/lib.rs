@@ -35,6 +35,11 @@ pub struct Cli {
     /// The cli.toml to use instead of ~/.config/spacetime/cli.toml.
     #[arg(long, global = true, value_name = "FILE")]
     pub config_path: Option<PathBuf>,
+    /// The installation root, as upstream's `--root-dir`: cli.toml is
+    /// `<root-dir>/config/cli.toml` unless `--config-path` is given, and `start` keeps
+    /// `config.toml`, `data/` and the key pair (`config/`) there.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root_dir: Option<PathBuf>,
     /// The nickname, host or URL of the server to talk to (default: the default server).
     #[arg(short = 's', long, global = true, value_name = "SERVER")]
     pub server: Option<String>,
@@ -97,6 +102,8 @@ pub struct Ctx {
     pub server: Option<String>,
     /// Whether `--yes` was given.
     pub yes: bool,
+    /// `--root-dir`, if given.
+    pub root_dir: Option<PathBuf>,
 }
 
 /// How a verb authenticates.
@@ -165,14 +172,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
-    let config_path = match cli.config_path {
-        Some(path) => path,
-        None => Config::default_path()?,
+    let config_path = match (cli.config_path, &cli.root_dir) {
+        (Some(path), _) => path,
+        (None, Some(root)) => root.join("config").join("cli.toml"),
+        (None, None) => Config::default_path()?,
     };
     let mut ctx = Ctx {
         config: Config::load(&config_path)?,
         server: cli.server,
         yes: cli.yes.is_some(),
+        root_dir: cli.root_dir,
     };
     use subcommands::*;
     match cli.command {

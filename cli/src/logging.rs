@@ -1,68 +1,46 @@
-//! The server's log output for `spacetime start`: a small stderr logger for the `log`
-//! facade the server crates write to.
+//! The server's log output for `spacetime start`, through `tracing-subscriber`: a filter in
+//! its `EnvFilter` syntax and text or JSON lines on stderr.
 //!
-//! `RUST_LOG` may name a level (`error`, `warn`, `info`, `debug`, `trace`, `off`); the
-//! default is `info` for Spacetime's own crates and `warn` for libraries, whose info lines
-//! are noise to an operator.
+//! The server crates write to the `log` facade; installing the subscriber also installs
+//! `tracing-log`'s bridge, so their records pass through the same filter and format.
 
-use log::{Level, LevelFilter, Log, Metadata, Record};
-use spacetime_sats::Timestamp;
-use std::io::Write;
+use crate::subcommands::start::values::LogFormat;
 
-struct StderrLogger {
-    own: LevelFilter,
-    libraries: LevelFilter,
+/// Why logging could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LoggingError {
+    /// The filter does not parse (settings check it first, so this is a bug if seen).
+    #[error("invalid log filter {filter:?}: {message}")]
+    Filter {
+        /// The filter.
+        filter: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A logger is already installed in this process.
+    #[error("cannot install the logger: {0}")]
+    Install(String),
 }
 
-impl StderrLogger {
-    fn filter_for(&self, target: &str) -> LevelFilter {
-        if target.starts_with("spacetime") {
-            self.own
-        } else {
-            self.libraries
-        }
-    }
-}
-
-impl Log for StderrLogger {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.filter_for(metadata.target())
-    }
-
-    fn log(&self, record: &Record<'_>) {
-        if !self.enabled(record.metadata()) {
-            return;
-        }
-        let label = match record.level() {
-            Level::Error => "ERROR",
-            Level::Warn => " WARN",
-            Level::Info => " INFO",
-            Level::Debug => "DEBUG",
-            Level::Trace => "TRACE",
-        };
-        // A failed write to stderr has nowhere better to be reported.
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "{} {label} {}: {}",
-            Timestamp::now(),
-            record.target(),
-            record.args()
-        );
-    }
-
-    fn flush(&self) {
-        let _ = std::io::stderr().flush();
-    }
-}
-
-/// Installs the logger (once; later calls do nothing).
-pub fn init() {
-    let requested = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| v.trim().parse::<LevelFilter>().ok());
-    let own = requested.unwrap_or(LevelFilter::Info);
-    let libraries = requested.unwrap_or(LevelFilter::Warn).min(own);
-    if log::set_boxed_logger(Box::new(StderrLogger { own, libraries })).is_ok() {
-        log::set_max_level(own.max(libraries));
-    }
+/// Installs the subscriber (once per process).
+///
+/// # Errors
+/// When `filter` does not parse or a logger is already installed.
+pub fn init(filter: &str, format: LogFormat) -> Result<(), LoggingError> {
+    let env_filter = tracing_subscriber::EnvFilter::builder()
+        .parse(filter)
+        .map_err(|e| LoggingError::Filter {
+            filter: filter.to_owned(),
+            message: e.to_string(),
+        })?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(env_filter)
+        .with_writer(std::io::stderr);
+    let installed = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    installed.map_err(|e| LoggingError::Install(e.to_string()))
 }

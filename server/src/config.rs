@@ -70,10 +70,23 @@ pub struct ServerConfig {
     /// as it passes the limit, so a huge upload cannot exhaust the server's memory.
     pub max_publish_body: usize,
     /// OpenID Connect issuers whose tokens are accepted besides this server's own
-    /// (none by default). [`Server::bind`](crate::Server::bind) adds those named by the
-    /// `SPACETIME_OIDC_ISSUERS` environment variable (format in [`OIDC_ISSUERS_ENV`](crate::auth::OIDC_ISSUERS_ENV));
-    /// a `config.toml` for them is issue 16's.
+    /// (none by default). `spacetime start` reads them from `SPACETIME_OIDC_ISSUERS`
+    /// (format in [`OIDC_ISSUERS_ENV`](crate::auth::OIDC_ISSUERS_ENV)) or `oidc-issuers`
+    /// in `config.toml`.
     pub oidc_issuers: Vec<OidcIssuer>,
+    /// How long a graceful shutdown may take (10 s by default): after the first SIGTERM or
+    /// SIGINT the server stops accepting, lets running reducers finish, closes WebSockets
+    /// with 1001 and flushes the logs; whatever is still running at the deadline is
+    /// abandoned (the logs are flushed first, so nothing acknowledged is lost).
+    pub shutdown_timeout: Duration,
+    /// Whether modules may make HTTP requests to private and loopback addresses (off by
+    /// default; `SPACETIME_ALLOW_PRIVATE_HTTP`, `allow-private-http` in `config.toml`).
+    pub allow_private_http: bool,
+    /// Whether `GET /metrics` serves Prometheus metrics (on by default).
+    pub metrics: bool,
+    /// The port of the PostgreSQL wire protocol server, on the listen address's host;
+    /// none by default.
+    pub pg_port: Option<u16>,
 }
 
 impl ServerConfig {
@@ -99,6 +112,10 @@ impl ServerConfig {
             max_connections_per_ip: 4_096,
             max_publish_body: Self::DEFAULT_MAX_PUBLISH_BODY,
             oidc_issuers: Vec::new(),
+            shutdown_timeout: Duration::from_secs(10),
+            allow_private_http: false,
+            metrics: true,
+            pg_port: None,
         }
     }
 

@@ -1,6 +1,6 @@
 //! [`ServerError`]: why a server could not start or stopped serving.
 
-use crate::auth::{KeyError, OidcConfigError};
+use crate::auth::KeyError;
 use crate::registry::RegistryError;
 use std::path::PathBuf;
 
@@ -18,9 +18,6 @@ pub enum ServerError {
     /// The token key pair could not be loaded or created.
     #[error(transparent)]
     Keys(#[from] KeyError),
-    /// `SPACETIME_OIDC_ISSUERS` is not a valid issuer list.
-    #[error(transparent)]
-    Oidc(#[from] OidcConfigError),
     /// The registry could not be opened.
     #[error(transparent)]
     Registry(#[from] RegistryError),
@@ -37,6 +34,25 @@ pub enum ServerError {
     /// The WebAssembly engine could not be set up.
     #[error(transparent)]
     Host(spacetime_host::LoadError),
+    /// The SIGTERM/SIGINT handlers could not be installed.
+    #[error("cannot listen for shutdown signals: {0}")]
+    Signals(std::io::Error),
+    /// A graceful shutdown did not finish within its deadline; the logs of the
+    /// databases that stopped were flushed, the rest were abandoned.
+    #[error(
+        "the graceful shutdown did not finish within {} s: {databases} database(s) still running a request, \
+         {sessions} WebSocket(s) still closing; raise shutdown-timeout (SPACETIME_SHUTDOWN_TIMEOUT) if this is \
+         expected",
+        after.as_secs()
+    )]
+    ShutdownTimeout {
+        /// The deadline.
+        after: std::time::Duration,
+        /// Databases whose actor had not ended.
+        databases: usize,
+        /// WebSocket sessions still open.
+        sessions: usize,
+    },
     /// Serving failed.
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),

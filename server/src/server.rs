@@ -7,8 +7,10 @@
 //! connections in total and per address (`conn_limit`).
 
 mod conn_limit;
+mod drain;
+mod signals;
 
-use crate::auth::{JwtKeys, OidcIssuer};
+use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
 use crate::control;
 use crate::error::ServerError;
@@ -41,8 +43,7 @@ impl Server {
     /// # Errors
     /// Fails if the data directory, the keys or the registry cannot be used, or the
     /// address cannot be bound.
-    pub async fn bind(mut config: ServerConfig) -> Result<Self, ServerError> {
-        config.oidc_issuers.extend(OidcIssuer::from_env()?);
+    pub async fn bind(config: ServerConfig) -> Result<Self, ServerError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| ServerError::DataDir {
             path: config.data_dir.clone(),
             source,
@@ -71,6 +72,7 @@ impl Server {
         })?;
         let host = HostRuntime::new(HostConfig {
             reducer_time_budget: config.reducer_time_budget,
+            allow_private_http: config.allow_private_http,
             ..HostConfig::default()
         })
         .map_err(ServerError::Host)?;
@@ -88,20 +90,15 @@ impl Server {
         self.local_addr
     }
 
-    /// Serves until `shutdown` completes, then lets open requests finish.
+    /// Serves until `shutdown` completes, then shuts down gracefully within
+    /// [`ServerConfig::shutdown_timeout`] (see [`drain`]).
     ///
     /// # Errors
-    /// None today: a failed `accept` (out of file descriptors, say) is logged and
-    /// retried, since it must not stop the server.
+    /// [`ServerError::ShutdownTimeout`] when the graceful shutdown did not finish in
+    /// time. A failed `accept` (out of file descriptors, say) is logged and retried,
+    /// since it must not stop the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let app = routes::router(self.state.clone());
-        let state = self.state.clone();
-        // Databases stop first: that ends followed log streams, which graceful shutdown
-        // would otherwise wait for forever.
-        let shutdown = async move {
-            shutdown.await;
-            state.databases().shutdown_all();
-        };
         let config = self.state.config();
         let limits = ConnLimits::new(config.max_connections, config.max_connections_per_ip);
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -144,9 +141,9 @@ impl Server {
                 drop(permit);
             });
         }
+        // Stop accepting: new connections are refused from here on.
         drop(self.listener);
-        graceful.shutdown().await;
-        Ok(())
+        drain::drain(&self.state, graceful).await
     }
 }
 
@@ -167,7 +164,8 @@ async fn accept_failed(e: std::io::Error) {
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
-/// Runs a server with `config` until Ctrl-C or SIGTERM.
+/// Runs a server with `config` until SIGTERM or SIGINT (Ctrl-C), then shuts down
+/// gracefully; a second signal exits the process at once.
 ///
 /// Prints exactly `Starting SpacetimeDB listening on <ip:port>` to stdout once the
 /// address is bound, as test harnesses wait for that line.
@@ -175,9 +173,10 @@ async fn accept_failed(e: std::io::Error) {
 /// # Errors
 /// See [`Server::bind`] and [`Server::run_until`].
 pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
+    let signals = signals::Signals::install()?;
     let server = Server::bind(config).await?;
     announce(server.local_addr());
-    server.run_until(shutdown_signal()).await
+    server.run_until(signals.first()).await
 }
 
 /// The line harnesses wait for; stdout is this server's interface here.
@@ -186,32 +185,4 @@ fn announce(addr: SocketAddr) {
     use std::io::Write;
     println!("Starting SpacetimeDB listening on {addr}");
     let _ = std::io::stdout().flush();
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            log::error!("cannot listen for Ctrl-C: {e}");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(e) => {
-                log::error!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    log::info!("shutting down");
 }

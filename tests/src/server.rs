@@ -164,6 +164,25 @@ impl TestServer {
         self.wait_for_ping();
     }
 
+    /// Sends the server the signal `name` (`TERM`, `INT`, …) with `kill(1)`.
+    ///
+    /// # Panics
+    /// If `kill` cannot be run or fails (the process is gone).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("run kill(1)");
+        assert!(status.success(), "kill -{name} {} failed: {status}", self.pid());
+    }
+
+    /// Waits up to `within` for the server process to exit; its status, or `None` if it
+    /// is still running then.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        crate::wait::until(within, || self.child.try_wait().ok().flatten())
+    }
+
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -209,6 +228,9 @@ fn spawn(
         .arg("--config-path")
         .arg(root.join("server-cli.toml"))
         .arg("start")
+        // The root directory too, so no config.toml outside the test is read.
+        .arg("--root-dir")
+        .arg(root)
         .arg("--data-dir")
         .arg(root.join("data"))
         .arg("--jwt-key-dir")

@@ -28,6 +28,9 @@ pub struct Database {
     program: Arc<RwLock<ModuleProgram>>,
     /// The durable offset of its commit log; `None` on an in-memory server.
     durable: Option<DurableOffset>,
+    /// Becomes `true` when the actor thread has ended, its commit log flushed and
+    /// fsynced (closed, too, if the thread died).
+    stopped: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Database {
@@ -56,13 +59,17 @@ impl Database {
         let program = Arc::new(RwLock::new(program));
         let actor_program = program.clone();
         let actor_logs = logs.clone();
+        let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
             .spawn(
                 move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
                     Ok(actor) => {
                         if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
+                            // `run` drops the actor when it returns, which closes the
+                            // log: its last batch is written and fsynced by then.
                             actor.run(receiver);
+                            let _ = stopped_tx.send(true);
                         }
                     }
                     Err(e) => {
@@ -79,6 +86,7 @@ impl Database {
             module_logs: logs,
             program,
             durable,
+            stopped,
         })
     }
 
@@ -212,6 +220,19 @@ impl Database {
         self.ask(|reply| Request::Snapshot { reply }).await?
     }
 
+    /// Waits until the actor thread has ended after [`shutdown`](Self::shutdown): every
+    /// request queued before it was handled and the commit log is flushed and fsynced.
+    pub async fn stopped(&self) {
+        let mut stopped = self.stopped.clone();
+        // An error means the thread is gone without saying so (it panicked): stopped too.
+        let _ = stopped.wait_for(|done| *done).await;
+    }
+
+    /// Whether the actor thread has ended (see [`stopped`](Self::stopped)).
+    pub fn is_stopped(&self) -> bool {
+        *self.stopped.borrow() || self.stopped.has_changed().is_err()
+    }
+
     /// Stops the actor after the requests already queued, and ends log followers.
     pub fn shutdown(&self) {
         let _ = self.requests.send(Request::Shutdown);
@@ -270,10 +291,13 @@ impl Databases {
         }
     }
 
-    /// Stops every database.
-    pub fn shutdown_all(&self) {
-        for (_, db) in self.lock().drain() {
+    /// Stops every database (each after the requests already queued) and returns them,
+    /// to wait for with [`Database::stopped`].
+    pub fn shutdown_all(&self) -> Vec<Arc<Database>> {
+        let stopping: Vec<Arc<Database>> = self.lock().drain().map(|(_, db)| db).collect();
+        for db in &stopping {
             db.shutdown();
         }
+        stopping
     }
 }

@@ -69,16 +69,6 @@ impl OidcIssuer {
         }
         Ok(issuers)
     }
-
-    /// The issuers named by [`OIDC_ISSUERS_ENV`], none if it is unset.
-    ///
-    /// # Errors
-    /// As [`OidcIssuer::parse_list`].
-    pub fn from_env() -> Result<Vec<Self>, OidcConfigError> {
-        std::env::var(OIDC_ISSUERS_ENV)
-            .map(|list| Self::parse_list(&list))
-            .unwrap_or(Ok(Vec::new()))
-    }
 }
 
 /// An issuer's keys as last fetched.

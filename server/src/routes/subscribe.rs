@@ -98,6 +98,8 @@ async fn subscribe(
             let _ = database.client(ClientRequest::Disconnect { client });
         }
     };
+    // Counted from here: a graceful shutdown waits for the session's close frame.
+    let session = state.ws_sessions().enter();
     let connection = Connection {
         database,
         client,
@@ -110,7 +112,10 @@ async fn subscribe(
         .read_buffer_size(ws::READ_BUFFER_SIZE)
         .protocols([protocol])
         .on_failed_upgrade(on_failure)
-        .on_upgrade(move |socket| ws::serve(socket, connection)))
+        .on_upgrade(move |socket| async move {
+            ws::serve(socket, connection).await;
+            drop(session);
+        }))
 }
 
 /// The best subprotocol the client offers: v3, then v2.

@@ -22,6 +22,7 @@
 //! runs exactly once per accepted connection.
 
 mod close_reason;
+pub mod sessions;
 
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;

@@ -1,0 +1,149 @@
+//! The value parsers of `spacetime start`'s settings: one function per kind of value,
+//! each returning `None` for text it does not accept, so the caller can report the
+//! setting, where the text came from and what is accepted in one place.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// The name used in settings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// `text` or `json`.
+pub fn log_format(text: &str) -> Option<LogFormat> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "text" => Some(LogFormat::Text),
+        "json" => Some(LogFormat::Json),
+        _ => None,
+    }
+}
+
+/// The levels a bare log level may name, most to least severe.
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A log filter in `tracing-subscriber`'s `EnvFilter` syntax. A bare level applies to
+/// Spacetime's own crates, while libraries stay at `warn` at most: their info lines are
+/// noise to an operator. Anything else is taken as written (`warn,spacetime_engine=debug`).
+pub fn log_filter(text: &str) -> Option<String> {
+    let text = text.trim();
+    let lower = text.to_ascii_lowercase();
+    let filter = match LEVELS.iter().position(|l| *l == lower) {
+        Some(i) => format!("{},spacetime={lower}", LEVELS[i.min(2)]),
+        None if text.is_empty() => return None,
+        None => text.to_owned(),
+    };
+    tracing_subscriber::EnvFilter::builder()
+        .parse(&filter)
+        .ok()
+        .map(|_| filter)
+}
+
+/// `true`/`false`, `on`/`off`, `yes`/`no` or `1`/`0`.
+pub fn boolean(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" | "1" => Some(true),
+        "false" | "off" | "no" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// A whole number (`_` separators allowed, as in TOML).
+pub fn number<T: std::str::FromStr>(text: &str) -> Option<T> {
+    text.trim().replace('_', "").parse().ok()
+}
+
+/// A whole number of seconds, with or without an `s` suffix.
+pub fn seconds(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    number(text.strip_suffix('s').unwrap_or(text)).map(Duration::from_secs)
+}
+
+/// `host:port`, the host a name or an IP address (IPv6 in brackets), the port 0–65535.
+pub fn listen_addr(text: &str) -> Option<String> {
+    let text = text.trim();
+    let (host, port) = text.rsplit_once(':')?;
+    let host_ok = !host.is_empty() && (!host.contains(':') || (host.starts_with('[') && host.ends_with(']')));
+    (host_ok && port.parse::<u16>().is_ok()).then(|| text.to_owned())
+}
+
+/// A TCP port for the PostgreSQL server, 1–65535, or `off` for none.
+pub fn pg_port(text: &str) -> Option<Option<u16>> {
+    match text.trim() {
+        "off" | "none" => Some(None),
+        port => number::<u16>(port).filter(|p| *p != 0).map(Some),
+    }
+}
+
+/// A file or directory path; a leading `~/` is the home directory, as in upstream's
+/// config.toml.
+pub fn path(text: &str) -> Option<PathBuf> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Some(PathBuf::from(home).join(rest)),
+        _ => Some(PathBuf::from(text)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_level_is_for_our_crates_and_caps_libraries_at_warn() {
+        assert_eq!(log_filter("DEBUG").as_deref(), Some("warn,spacetime=debug"));
+        assert_eq!(log_filter("error").as_deref(), Some("error,spacetime=error"));
+        assert_eq!(log_filter("info").as_deref(), Some("warn,spacetime=info"));
+        assert_eq!(
+            log_filter("warn,spacetime_engine=trace").as_deref(),
+            Some("warn,spacetime_engine=trace")
+        );
+        assert_eq!(log_filter("loud"), Some("loud".to_owned()), "a bare target is a filter");
+        assert_eq!(log_filter("spacetime=noisy"), None);
+        assert_eq!(log_filter(""), None);
+    }
+
+    #[test]
+    fn addresses_need_a_host_and_a_port() {
+        assert!(listen_addr("0.0.0.0:3000").is_some());
+        assert!(listen_addr("localhost:0").is_some());
+        assert!(listen_addr("[::1]:3000").is_some());
+        assert!(listen_addr("::1:3000").is_none());
+        assert!(listen_addr("3000").is_none());
+        assert!(listen_addr(":3000").is_none());
+        assert!(listen_addr("host:70000").is_none());
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(boolean("On"), Some(true));
+        assert_eq!(boolean("0"), Some(false));
+        assert_eq!(boolean("maybe"), None);
+        assert_eq!(number::<u64>("100_000"), Some(100_000));
+        assert_eq!(number::<u64>("-1"), None);
+        assert_eq!(seconds("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(seconds("soon"), None);
+        assert_eq!(pg_port("5432"), Some(Some(5432)));
+        assert_eq!(pg_port("off"), Some(None));
+        assert_eq!(pg_port("0"), None);
+        assert_eq!(log_format("JSON"), Some(LogFormat::Json));
+        assert_eq!(log_format("xml"), None);
+    }
+}
