@@ -1,7 +1,8 @@
 //! BSATN and SATS types for the type system itself (`AlgebraicType` and friends), so a
 //! module definition can carry its typespace.
 
-use super::{decode_tag, Decode, DecodeError, Encode};
+use super::value::MAX_DEPTH;
+use super::{decode_len, decode_tag, Decode, DecodeError, Encode};
 use crate::{
     AlgebraicType, AlgebraicTypeRef, ArrayType, ProductType, ProductTypeElement, SpacetimeType, SumType,
     SumTypeVariant, Typespace, TypespaceBuilder,
@@ -60,31 +61,64 @@ impl Encode for AlgebraicType {
 
 impl Decode for AlgebraicType {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        Ok(match decode_tag(input, "AlgebraicType", NUM_TYPE_VARIANTS)? {
-            0 => Self::Ref(AlgebraicTypeRef::decode(input)?),
-            1 => Self::Sum(SumType::decode(input)?),
-            2 => Self::Product(ProductType::decode(input)?),
-            3 => Self::Array(ArrayType {
-                elem_ty: Box::new(Self::decode(input)?),
-            }),
-            4 => Self::String,
-            5 => Self::Bool,
-            6 => Self::I8,
-            7 => Self::U8,
-            8 => Self::I16,
-            9 => Self::U16,
-            10 => Self::I32,
-            11 => Self::U32,
-            12 => Self::I64,
-            13 => Self::U64,
-            14 => Self::I128,
-            15 => Self::U128,
-            16 => Self::I256,
-            17 => Self::U256,
-            18 => Self::F32,
-            _ => Self::F64,
-        })
+        decode_type(input, 0)
     }
+}
+
+/// Decodes a type nested `depth` levels inside the one being decoded. Types nest once per
+/// input byte (`Array(Array(…))`), so without the [`MAX_DEPTH`] bound a module definition of
+/// a few kilobytes could overflow the stack of whoever reads it.
+fn decode_type(input: &mut &[u8], depth: usize) -> Result<AlgebraicType, DecodeError> {
+    if depth > MAX_DEPTH {
+        return Err(DecodeError::TooDeep(MAX_DEPTH));
+    }
+    Ok(match decode_tag(input, "AlgebraicType", NUM_TYPE_VARIANTS)? {
+        0 => AlgebraicType::Ref(AlgebraicTypeRef::decode(input)?),
+        1 => AlgebraicType::Sum(SumType::new(decode_members(input, depth, |name, algebraic_type| {
+            SumTypeVariant { name, algebraic_type }
+        })?)),
+        2 => AlgebraicType::Product(ProductType::new(decode_members(
+            input,
+            depth,
+            |name, algebraic_type| ProductTypeElement { name, algebraic_type },
+        )?)),
+        3 => AlgebraicType::Array(ArrayType {
+            elem_ty: Box::new(decode_type(input, depth + 1)?),
+        }),
+        4 => AlgebraicType::String,
+        5 => AlgebraicType::Bool,
+        6 => AlgebraicType::I8,
+        7 => AlgebraicType::U8,
+        8 => AlgebraicType::I16,
+        9 => AlgebraicType::U16,
+        10 => AlgebraicType::I32,
+        11 => AlgebraicType::U32,
+        12 => AlgebraicType::I64,
+        13 => AlgebraicType::U64,
+        14 => AlgebraicType::I128,
+        15 => AlgebraicType::U128,
+        16 => AlgebraicType::I256,
+        17 => AlgebraicType::U256,
+        18 => AlgebraicType::F32,
+        _ => AlgebraicType::F64,
+    })
+}
+
+/// Decodes the optionally named members (variants or fields) of a sum or product type that
+/// is nested `depth` levels deep.
+fn decode_members<M>(
+    input: &mut &[u8],
+    depth: usize,
+    member: impl Fn(Option<Box<str>>, AlgebraicType) -> M,
+) -> Result<Vec<M>, DecodeError> {
+    // A member takes at least its name's option tag and its type's tag.
+    let len = decode_len(input, 2)?;
+    let mut members = Vec::with_capacity(len);
+    for _ in 0..len {
+        let name = Option::<Box<str>>::decode(input)?;
+        members.push(member(name, decode_type(input, depth + 1)?));
+    }
+    Ok(members)
 }
 
 impl Encode for ProductTypeElement {
@@ -98,7 +132,7 @@ impl Decode for ProductTypeElement {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
         Ok(Self {
             name: Option::<Box<str>>::decode(input)?,
-            algebraic_type: AlgebraicType::decode(input)?,
+            algebraic_type: decode_type(input, 1)?,
         })
     }
 }
@@ -114,7 +148,7 @@ impl Decode for SumTypeVariant {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
         Ok(Self {
             name: Option::<Box<str>>::decode(input)?,
-            algebraic_type: AlgebraicType::decode(input)?,
+            algebraic_type: decode_type(input, 1)?,
         })
     }
 }
@@ -127,7 +161,11 @@ impl Encode for ProductType {
 
 impl Decode for ProductType {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        Vec::decode(input).map(Self::new)
+        decode_members(input, 0, |name, algebraic_type| ProductTypeElement {
+            name,
+            algebraic_type,
+        })
+        .map(Self::new)
     }
 }
 
@@ -139,7 +177,7 @@ impl Encode for SumType {
 
 impl Decode for SumType {
     fn decode(input: &mut &[u8]) -> Result<Self, DecodeError> {
-        Vec::decode(input).map(Self::new)
+        decode_members(input, 0, |name, algebraic_type| SumTypeVariant { name, algebraic_type }).map(Self::new)
     }
 }
 
@@ -240,6 +278,47 @@ mod tests {
         let bytes = to_vec(&ty);
         assert_eq!(bytes, [0x02, 1, 0, 0, 0, 0x00, 1, 0, 0, 0, b'x', 0x0B]);
         assert_eq!(from_slice::<AlgebraicType>(&bytes), Ok(ty));
+    }
+
+    /// `Array(Array(…(String)))`, `depth` arrays deep.
+    fn nested_arrays(depth: usize) -> Vec<u8> {
+        let mut bytes = vec![3; depth];
+        bytes.push(4);
+        bytes
+    }
+
+    #[test]
+    fn types_nest_up_to_the_limit() {
+        let ty = from_slice::<AlgebraicType>(&nested_arrays(MAX_DEPTH)).expect("MAX_DEPTH levels decode");
+        assert_eq!(to_vec(&ty), nested_arrays(MAX_DEPTH));
+        // A product type's fields are one level inside it: `{ _: Array(…) }` (no leading tag).
+        let in_product = [&[1, 0, 0, 0, 1][..], &nested_arrays(MAX_DEPTH - 1)].concat();
+        assert!(from_slice::<ProductType>(&in_product).is_ok());
+    }
+
+    #[test]
+    fn deeper_types_are_refused_without_overflowing_the_stack() {
+        // Found by the `bsatn_value` fuzz target: a million nested arrays recursed once per
+        // byte and overflowed the stack (a test thread's 2 MiB go in a few thousand levels).
+        let deep = nested_arrays(1_000_000);
+        assert_eq!(from_slice::<AlgebraicType>(&deep), Err(DecodeError::TooDeep(MAX_DEPTH)));
+        assert_eq!(
+            from_slice::<AlgebraicType>(&nested_arrays(MAX_DEPTH + 1)),
+            Err(DecodeError::TooDeep(MAX_DEPTH))
+        );
+        // Through products and sums, the other ways a type nests.
+        let mut products = [2u8, 1, 0, 0, 0, 1].repeat(100_000);
+        products.push(4);
+        assert_eq!(
+            from_slice::<AlgebraicType>(&products),
+            Err(DecodeError::TooDeep(MAX_DEPTH))
+        );
+        let mut sums = [1u8, 1, 0, 0, 0, 1].repeat(100_000);
+        sums.push(4);
+        assert_eq!(
+            from_slice::<Typespace>(&[&[1, 0, 0, 0][..], &sums].concat()),
+            Err(DecodeError::TooDeep(MAX_DEPTH))
+        );
     }
 
     #[test]
