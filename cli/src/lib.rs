@@ -102,6 +102,9 @@ pub struct Ctx {
     pub server: Option<String>,
     /// Whether `--yes` was given.
     pub yes: bool,
+    /// Whether `--yes=break-clients` was given: `publish` then accepts a plan that
+    /// disconnects every client, as with `--break-clients`.
+    pub yes_break_clients: bool,
     /// `--root-dir`, if given.
     pub root_dir: Option<PathBuf>,
 }
@@ -181,6 +184,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         config: Config::load(&config_path)?,
         server: cli.server,
         yes: cli.yes.is_some(),
+        yes_break_clients: cli.yes.as_deref() == Some("break-clients"),
         root_dir: cli.root_dir,
     };
     use subcommands::*;

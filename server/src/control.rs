@@ -20,7 +20,7 @@ use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::{AppState, LookupError};
 use axum::body::Bytes;
 use spacetime_engine::storage::{self, RestoreError, StorageConfig};
-use spacetime_engine::{Database, StartError, UpdateError};
+use spacetime_engine::{Database, Plan, Refusals, StartError, UpdateError, UpdateOptions};
 use spacetime_host::{LoadError, ModuleProgram};
 use spacetime_sats::Identity;
 
@@ -186,6 +186,7 @@ pub async fn update(
     record: DatabaseRecord,
     module: PreparedModule,
     clear: bool,
+    options: UpdateOptions,
 ) -> Result<(), ControlError> {
     let PreparedModule { program, program_hash } = module;
     if clear {
@@ -221,13 +222,27 @@ pub async fn update(
         let running = state.running(&record)?;
         // Returns once the log names the new module, so a crash before the registry
         // write is repaired at start (see `spacetime_engine::storage::record`).
-        running.update(program, program_hash.clone()).await?;
+        running.update(program, program_hash.clone(), options).await?;
         state
             .registry()
             .update(DatabaseRecord { program_hash, ..record })
             .map_err(registry_error)?;
     }
     Ok(())
+}
+
+/// What publishing `module` over the running database of `record` would do (see
+/// [`spacetime_engine::Database::plan_update`]); nothing changes.
+///
+/// # Errors
+/// [`ControlError`] if the database is not running; the planner's refusals are the
+/// `Err` of the inner result.
+pub fn plan(
+    state: &AppState,
+    record: &DatabaseRecord,
+    module: &PreparedModule,
+) -> Result<Result<Plan, Refusals>, ControlError> {
+    Ok(state.running(record)?.plan_update(&module.program))
 }
 
 /// Deletes database `identity`. The caller holds the control lock and has checked

@@ -1,6 +1,8 @@
 //! `spacetime publish [name]`: uploads a module (a `.wasm` file, or a crate directory that
 //! is built first) to create a database or update an existing one.
 
+mod plan;
+
 use crate::api::JsonBody;
 use crate::util::{self, identity_from_json, parse_identity_hex};
 use crate::{Auth, Ctx};
@@ -35,6 +37,15 @@ pub struct PublishArgs {
         value_name = "WHEN"
     )]
     pub delete_data: Option<DeleteData>,
+    /// Accept an update whose plan disconnects every connected client (it adds
+    /// columns, which clients built against the old bindings cannot read).
+    /// `--yes=break-clients` means the same.
+    #[arg(long)]
+    pub break_clients: bool,
+    /// Print what publishing would do to an existing database (the migration plan, or
+    /// why it cannot migrate automatically), then stop without changing anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// When `publish` deletes the existing data.
@@ -81,14 +92,58 @@ pub fn exec(ctx: &mut Ctx, args: PublishArgs) -> Result<()> {
             }
         }
     }
+    let break_clients = args.break_clients || ctx.yes_break_clients;
+    let existing = args.name.as_deref().filter(|name| api.resolve_database(name).is_ok());
+    if let (Some(name), false) = (existing, clear) {
+        match plan::fetch(&api, name, &program)? {
+            plan::Outcome::Auto(plan) => {
+                plan::print(name, &plan);
+                if args.dry_run {
+                    println!("Dry run: nothing was published.");
+                    return Ok(());
+                }
+                if plan.break_clients && !break_clients {
+                    bail!(
+                        "this update disconnects every connected client; publish again with --break-clients \
+                         (or --yes=break-clients) to accept that"
+                    );
+                }
+                if !plan.steps.is_empty() && !ctx.yes && !util::confirm("Apply this migration plan?", false)? {
+                    bail!("publishing was cancelled: `{name}` keeps its current module");
+                }
+            }
+            plan::Outcome::Manual(reason) => {
+                println!("{reason}");
+                if args.dry_run {
+                    println!("Dry run: nothing was published.");
+                    return Ok(());
+                }
+                if delete_data != DeleteData::OnConflict {
+                    bail!(
+                        "`{name}` cannot be updated automatically; publish with --delete-data to clear its data, \
+                         or revert the change"
+                    );
+                }
+                confirm_clear(ctx, name)?;
+                clear = true;
+            }
+        }
+    } else if args.dry_run {
+        match args.name.as_deref() {
+            Some(name) if clear => println!("Dry run: `{name}` would be cleared and start over with this module."),
+            Some(name) => println!("Dry run: a new database `{name}` would be created."),
+            None => println!("Dry run: a new database would be created."),
+        }
+        return Ok(());
+    }
     eprintln!("Publishing module to {} …", api.base());
-    let mut response = upload(&api, args.name.as_deref(), &program, clear)?;
+    let mut response = upload(&api, args.name.as_deref(), &program, clear, break_clients)?;
     if !response.status().is_success() && delete_data == DeleteData::OnConflict && !clear {
         if let Some(name) = &args.name {
             let text = response.text().unwrap_or_default();
             eprintln!("The update was rejected: {}", text.trim());
             confirm_clear(ctx, name)?;
-            response = upload(&api, Some(name), &program, true)?;
+            response = upload(&api, Some(name), &program, true, break_clients)?;
         }
     }
     if response.status().is_success() {
@@ -120,6 +175,7 @@ fn upload(
     name: Option<&str>,
     program: &[u8],
     clear: bool,
+    break_clients: bool,
 ) -> Result<reqwest::blocking::Response> {
     let request = match name {
         Some(name) => api.request(Method::PUT, &format!("/database/{name}")),
@@ -131,6 +187,9 @@ fn upload(
         .body(program.to_vec());
     if clear {
         request = request.query(&[("clear", "true")]);
+    }
+    if break_clients {
+        request = request.query(&[("break_clients", "true")]);
     }
     api.send(request)
 }

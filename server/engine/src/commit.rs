@@ -8,7 +8,18 @@ use crate::schedule::Scheduler;
 use crate::storage::DatabaseLog;
 use crate::subscription::{ReducerCaller, SubscriptionManager};
 use spacetime_datastore::{Datastore, TxData};
-use spacetime_sats::Timestamp;
+use spacetime_sats::def::model::ModuleDef;
+use spacetime_sats::{Identity, Timestamp};
+
+/// What a module update logs beside its state (see [`DatabaseState::commit_migration`]).
+pub(crate) struct MigrationInfo<'a> {
+    /// The new program's hash.
+    pub(crate) hash: &'a str,
+    /// Who published it.
+    pub(crate) publisher: Identity,
+    /// The plan's summary.
+    pub(crate) summary: String,
+}
 
 /// The state of one database that every commit updates: its rows, their log, the
 /// schedule queue and the subscribers. Owned by the actor, beside the module instance.
@@ -36,6 +47,33 @@ impl DatabaseState {
         self.scheduler.observe(tx, timestamp);
         let offset = self.last_offset();
         self.subscriptions.publish(&self.datastore, tx, offset, caller);
+    }
+
+    /// Commits a module update: `datastore` (built by [`crate::migration::migrate`] for
+    /// `def`) replaces the rows, then, in the funnel's order, the log gets one
+    /// migration record holding the whole new state (so a crash restarts with either
+    /// the old module and rows or the new, never a mix) and the schedule queue is
+    /// rebuilt from the new scheduled tables. The caller then hands the subscribers
+    /// the new module ([`SubscriptionManager::module_updated`]) once its row-level
+    /// security rules are in place, or disconnects them.
+    pub(crate) fn commit_migration(
+        &mut self,
+        datastore: Datastore,
+        def: &ModuleDef,
+        info: MigrationInfo<'_>,
+        timestamp: Timestamp,
+    ) {
+        self.datastore = datastore;
+        if let Some(commitlog) = &mut self.commitlog {
+            let at = timestamp.to_micros_since_unix_epoch();
+            // A failed writer fails every later confirmed read, this update's included.
+            if let Err(e) = commitlog.append_migration(&self.datastore, info.hash, at, info.publisher, info.summary) {
+                log::error!("cannot log the module update: {e}");
+            }
+            commitlog.hold_if_migration_paused();
+        }
+        self.scheduler = Scheduler::new(def);
+        self.scheduler.restore(&self.datastore, timestamp);
     }
 
     /// The offset of the last record appended to the log: what a reply sent now may

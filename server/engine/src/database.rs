@@ -6,10 +6,11 @@
 use crate::actor::Actor;
 use crate::error::{ActorGone, CallError, SnapshotError, StartError, UpdateError};
 use crate::module_logs::ModuleLogs;
-use crate::requests::{ClientRequest, Logged, Request, SqlResult};
+use crate::requests::{ClientRequest, Logged, Request, SqlResult, UpdateOptions};
 use crate::storage::{self, StorageConfig};
 use spacetime_commitlog::DurableOffset;
 use spacetime_host::{ModuleProgram, ReducerOutcome};
+use spacetime_migrate::{Plan, Refusals};
 use spacetime_sats::Identity;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, RwLock};
@@ -200,15 +201,40 @@ impl Database {
     }
 
     /// Replaces the module with `program` (whose hash in the program store is `hash`),
-    /// keeping the data if the schema allows. Returns once the log's record of the new
-    /// module is durable, so the registry may then name it.
+    /// migrating the data by the plan from the running module (see
+    /// [`crate::migration`]). Returns the plan applied, once the log's record of the
+    /// update is durable, so the registry may then name the new module.
     ///
     /// # Errors
     /// [`UpdateError`] if the update was refused (the old module keeps running) or the
     /// actor is gone or its log failed.
-    pub async fn update(&self, program: ModuleProgram, hash: String) -> Result<(), UpdateError> {
-        let reply = self.ask(|reply| Request::Update { program, hash, reply }).await?;
+    pub async fn update(
+        &self,
+        program: ModuleProgram,
+        hash: String,
+        options: UpdateOptions,
+    ) -> Result<Plan, UpdateError> {
+        let reply = self
+            .ask(|reply| Request::Update {
+                program,
+                hash,
+                options,
+                reply,
+            })
+            .await?;
         self.confirmed(reply).await?
+    }
+
+    /// What updating to `program` would do, without doing it: the plan from the
+    /// running module's definition, or every reason it cannot migrate automatically.
+    /// Reads only the definitions, so it does not wait for the actor. (The rows may
+    /// still refuse the plan when it is applied: see [`crate::migration`].)
+    ///
+    /// # Errors
+    /// [`Refusals`] listing every change that needs a manual migration.
+    pub fn plan_update(&self, program: &ModuleProgram) -> Result<Plan, Refusals> {
+        let current = self.program.read().unwrap_or_else(|e| e.into_inner());
+        spacetime_migrate::plan(current.module_def(), program.module_def())
     }
 
     /// Takes a snapshot now and returns its tx offset once it is written.

@@ -58,24 +58,42 @@ pub enum StartError {
 /// Why a module update was refused; the old module keeps running.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
-    /// The new schema does not keep an existing table as it is.
+    /// The planner cannot migrate the schema automatically; every reason is listed.
     #[error(
-        "Database update rejected: {change}; this needs a manual migration. \
-         Republish with --delete-data (clear=true) to clear the database, or revert the change"
+        "Database update rejected: {0}\nRepublish with --delete-data to clear the database, or revert the change"
     )]
-    Incompatible {
-        /// What changed, naming the table.
-        change: String,
+    Refused(spacetime_migrate::Refusals),
+    /// The plan disconnects every client and the publisher did not accept that.
+    #[error(
+        "this update disconnects every connected client (their bindings cannot read the changed rows): {summary}. \
+         Publish again with --break-clients to accept that"
+    )]
+    BreaksClients {
+        /// The plan's summary.
+        summary: String,
     },
+    /// The rows do not allow the plan (a removed table holds rows, a new unique
+    /// constraint has duplicates).
+    #[error(transparent)]
+    Migration(Box<crate::migration::MigrationError>),
     /// The new module could not be instantiated.
     #[error("{0}")]
     Instantiate(#[from] LoadError),
     /// The datastore refused a new table.
     #[error("{0}")]
     Tables(#[from] CreateTableError),
+    /// A row-level security filter of the new module does not check.
+    #[error("{0}")]
+    Rls(#[from] RlsError),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
+}
+
+impl From<crate::migration::MigrationError> for UpdateError {
+    fn from(e: crate::migration::MigrationError) -> Self {
+        Self::Migration(Box::new(e))
+    }
 }
 
 /// Why a client may not call a reducer: the one admission check of HTTP and

@@ -25,6 +25,7 @@ mod actor;
 pub mod commit;
 mod database;
 pub mod error;
+pub mod migration;
 pub mod module_logs;
 pub mod requests;
 pub mod schedule;
@@ -34,7 +35,8 @@ pub mod subscription;
 
 pub use database::{Database, Databases};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
-pub use requests::{ClientRequest, SqlResult};
+pub use requests::{ClientRequest, SqlResult, UpdateOptions};
+pub use spacetime_migrate::{Plan, Refusals};
 
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::ConnectionId;

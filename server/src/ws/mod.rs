@@ -129,6 +129,8 @@ fn dropped(reason: &DropReason) -> End {
     match reason {
         DropReason::TooSlow(text) => End::Close(close_code::POLICY, text.clone()),
         DropReason::Replaced => End::Close(close_code::NORMAL, reason.to_string()),
+        // 1012 "service restart": the server changed; reconnecting (with new bindings) works.
+        DropReason::ModuleUpdated(text) => End::Close(close_code::RESTART, text.clone()),
     }
 }
 

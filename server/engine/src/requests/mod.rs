@@ -10,6 +10,7 @@ mod update;
 
 pub use client::ClientRequest;
 pub use http::SqlResult;
+pub use update::UpdateOptions;
 
 use crate::actor::Actor;
 use crate::error::{CallError, SnapshotError, UpdateError};
@@ -42,7 +43,8 @@ pub(crate) enum Request {
     Update {
         program: ModuleProgram,
         hash: String,
-        reply: oneshot::Sender<Logged<Result<(), UpdateError>>>,
+        options: UpdateOptions,
+        reply: oneshot::Sender<Logged<Result<spacetime_migrate::Plan, UpdateError>>>,
     },
     /// Take a snapshot now; the reply carries its tx offset once it is written.
     Snapshot {
@@ -85,8 +87,13 @@ impl Actor {
                 let _ = reply.send(self.logged(result));
             }
             Request::Client(request) => self.client_request(request),
-            Request::Update { program, hash, reply } => {
-                let result = self.update(program, &hash);
+            Request::Update {
+                program,
+                hash,
+                options,
+                reply,
+            } => {
+                let result = self.update(program, &hash, &options);
                 let _ = reply.send(self.logged(result));
             }
             Request::Snapshot { reply } => match &mut self.db.commitlog {

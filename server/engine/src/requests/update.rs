@@ -1,36 +1,93 @@
-//! A module update that keeps the data: the new module is checked against the old
-//! ([`crate::schema_change`]), instantiated, its new tables created, then swapped in;
-//! the schedule queue is rebuilt for its scheduled tables.
+//! A module update that keeps the data: the migration planner
+//! ([`spacetime_migrate::plan`]) compares the running module's definition with the new
+//! one; an automatic plan is applied as one transaction here, in the actor, so requests
+//! queued meanwhile wait and then run on the new module.
+//!
+//! The new datastore is built beside the old ([`crate::migration`]) and swapped in
+//! through the commit funnel ([`crate::commit::DatabaseState::commit_migration`]), which
+//! logs it as one record. Subscribers whose queries the new schema still accepts keep
+//! them; a plan that breaks clients disconnects every client instead.
 
 use crate::actor::Actor;
+use crate::commit::MigrationInfo;
 use crate::error::UpdateError;
+use crate::migration;
 use crate::module_logs::{log_system, LogForwarder};
-use crate::schedule::Scheduler;
-use crate::schema_change::{check_update, create_tables};
 use spacetime_host::{LogLevel, ModuleProgram};
-use spacetime_sats::Timestamp;
+use spacetime_migrate::Plan;
+use spacetime_sats::{Identity, Timestamp};
+use spacetime_sql::rls::RlsRules;
+use spacetime_sql::Catalog;
 use std::sync::Arc;
 
+/// What the publisher accepted for an update.
+#[derive(Debug, Clone, Copy)]
+pub struct UpdateOptions {
+    /// A plan that disconnects every client may be applied (`--break-clients`).
+    pub break_clients: bool,
+    /// Who publishes it, for the version history.
+    pub publisher: Identity,
+}
+
+/// The close reason of clients a `--break-clients` update disconnects.
+/// (A WebSocket close reason holds at most 123 bytes.)
+pub const BREAK_CLIENTS_REASON: &str =
+    "module update (published with --break-clients) changed rows; regenerate bindings and reconnect";
+
 impl Actor {
-    /// Swaps in `program` if its schema is compatible, creating any new tables.
-    /// The new module is logged (a "module" record naming `hash`) before any of its
-    /// transactions; the reply carries that record's offset.
-    pub(super) fn update(&mut self, program: ModuleProgram, hash: &str) -> Result<(), UpdateError> {
-        let added = check_update(self.instance.program().module_def(), program.module_def())?;
+    /// Plans and applies the update to `program` (whose program hash is `hash`).
+    /// Returns the plan applied; its log record's offset travels with the reply.
+    pub(super) fn update(
+        &mut self,
+        program: ModuleProgram,
+        hash: &str,
+        options: &UpdateOptions,
+    ) -> Result<Plan, UpdateError> {
+        let plan = spacetime_migrate::plan(self.instance.program().module_def(), program.module_def())
+            .map_err(UpdateError::Refused)?;
+        if plan.breaks_clients() && !options.break_clients {
+            return Err(UpdateError::BreaksClients {
+                summary: plan.summary(),
+            });
+        }
         let identity = self.instance.database_identity();
         let instance = program.instantiate(identity, Arc::new(LogForwarder(self.module_logs.clone())))?;
-        create_tables(&mut self.db.datastore, added.iter().copied(), program.module_def())?;
+        let datastore = migration::migrate(&self.db.datastore, &plan, program.module_def())?;
+        // Publish checked the filters already (`crate::check_module`), against the same
+        // tables, so this does not fail here.
+        let rls = RlsRules::compile(program.module_def(), &datastore)?;
+        let info = MigrationInfo {
+            hash,
+            publisher: options.publisher,
+            summary: plan.summary(),
+        };
+        self.db
+            .commit_migration(datastore, program.module_def(), info, Timestamp::now());
+        self.rls = rls;
         self.instance = instance;
-        self.db.scheduler = Scheduler::new(program.module_def());
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
-        if let Some(log) = &mut self.db.commitlog {
-            // A failed writer fails every later confirmed read, this update's included.
-            if let Err(e) = log.append_module(hash) {
-                log::error!("cannot log the module update: {e}");
+        if plan.breaks_clients() {
+            for (identity, connection_id) in self.db.subscriptions.end_all(BREAK_CLIENTS_REASON) {
+                self.disconnect(identity, connection_id);
             }
+        } else {
+            let offset = self.db.last_offset();
+            let program = self.instance.program().clone();
+            // Built from the fields, not `Actor::catalog`, so `self.db` stays borrowable.
+            let catalog = Catalog {
+                module: program.module_def(),
+                rls: &self.rls,
+            };
+            self.db
+                .subscriptions
+                .module_updated(catalog, &self.db.datastore, self.owner, offset);
         }
-        self.db.scheduler.restore(&self.db.datastore, Timestamp::now());
-        log_system(&self.module_logs, LogLevel::Info, None, "module updated");
-        Ok(())
+        log_system(
+            &self.module_logs,
+            LogLevel::Info,
+            None,
+            format!("module updated: {}", plan.summary()),
+        );
+        Ok(plan)
     }
 }

@@ -63,10 +63,14 @@ pub struct StorageConfig {
     pub snapshot_every: u64,
     /// The database already exists, so its log must hold it (see [`Self::expecting_data`]).
     existing: bool,
-    /// The log as [`logged_program`] recovered it, for [`open`] to take instead of
-    /// reading and checking the whole log a second time.
-    recovered: Arc<Mutex<Option<Recovered>>>,
+    /// The log as [`logged_program`] recovered it, with the offset of its last
+    /// migration record, for [`open`] to take instead of reading and checking the
+    /// whole log a second time.
+    recovered: Arc<Mutex<Option<RecoveredLog>>>,
 }
+
+/// A recovered log with the tx offset of its last migration record, if any.
+type RecoveredLog = (Recovered, Option<u64>);
 
 impl StorageConfig {
     /// The storage of a database in the replica directory `dir`, snapshotting every
@@ -104,6 +108,12 @@ impl StorageConfig {
 /// [`FAULT_INJECTION_ENV`] set to `1`. Checking then costs one `stat` per fsync (per
 /// batch of transactions).
 pub const HOLD_FSYNC_FILE: &str = "hold-fsync";
+
+/// Fault injection: while a file of this name exists in a database's replica
+/// directory, a module update holds right after its migration record is appended (and
+/// before it is confirmed), so a test can kill the server in the middle of the swap.
+/// Honoured only with [`FAULT_INJECTION_ENV`] set, like [`HOLD_FSYNC_FILE`].
+pub const PAUSE_MIGRATION_FILE: &str = "pause-migration";
 
 /// The environment variable that enables fault injection ([`HOLD_FSYNC_FILE`]). Test
 /// harnesses set it; production servers leave it unset and never look for the file.
@@ -200,11 +210,16 @@ pub enum RestoreError {
 /// [`RestoreError`] if the log cannot be read or a module record decoded.
 pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result<Option<String>, RestoreError> {
     let mut last = None;
+    let mut last_migration = None;
     let mut bad = None;
     let recovered = recover_storage(storage, logs, |offset, bytes| {
         if record::is_module(bytes) {
             match record::decode(bytes) {
                 Ok(Record::Module(hash)) => last = Some(hash),
+                Ok(Record::Migration(migration)) => {
+                    last = Some(migration.hash);
+                    last_migration = Some(offset);
+                }
                 Ok(_) => {}
                 Err(source) => bad = bad.take().or(Some(RestoreError::Record { offset, source })),
             }
@@ -213,7 +228,7 @@ pub fn logged_program(storage: &StorageConfig, logs: &Arc<ModuleLogs>) -> Result
     if let Some(bad) = bad {
         return Err(bad);
     }
-    *storage.recovered.lock().unwrap_or_else(|e| e.into_inner()) = Some(recovered);
+    *storage.recovered.lock().unwrap_or_else(|e| e.into_inner()) = Some((recovered, last_migration));
     Ok(last)
 }
 
@@ -307,13 +322,24 @@ fn report_recovery(report: &spacetime_commitlog::RecoveryReport, logs: &Arc<Modu
 /// [`RestoreError`]; then nothing is running.
 pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Opened, RestoreError> {
     let taken = storage.recovered.lock().unwrap_or_else(|e| e.into_inner()).take();
-    let recovered = match taken {
-        Some(recovered) => recovered,
-        None => recover_storage(storage, logs, |_, _| {})?,
+    let (recovered, last_migration) = match taken {
+        Some(taken) => taken,
+        None => {
+            let mut last_migration = None;
+            let recovered = recover_storage(storage, logs, |offset, bytes| {
+                if record::is_migration(bytes) {
+                    last_migration = Some(offset);
+                }
+            })?;
+            (recovered, last_migration)
+        }
     };
-    let mut fresh = recovered.snapshot.is_none();
+    // A migration record newer than the snapshot holds the whole state after it, and
+    // the records before it may not fit the current module: start from it.
+    let migration_start = last_migration.filter(|&m| recovered.snapshot.as_ref().is_none_or(|s| s.tx_offset < m));
+    let mut fresh = recovered.snapshot.is_none() && migration_start.is_none();
     let mut clients = HashMap::new();
-    if let Some(snap) = &recovered.snapshot {
+    if let (Some(snap), None) = (&recovered.snapshot, migration_start) {
         let connected = snapshot::restore(ds, &snap.payload).map_err(|source| RestoreError::Snapshot {
             offset: snap.tx_offset,
             source,
@@ -325,7 +351,11 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
         );
     }
     let mut replayed = 0u64;
-    for item in recovered.replay() {
+    let replay = match migration_start {
+        Some(offset) => recovered.commitlog.replay_from(offset),
+        None => recovered.replay(),
+    };
+    for item in replay {
         let (offset, bytes) = item?;
         let record = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })?;
         fresh = false;
@@ -338,6 +368,11 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             }
             Record::Disconnected(_, connection_id) => {
                 clients.remove(&connection_id);
+            }
+            Record::Migration(migration) => {
+                let connected =
+                    snapshot::restore(ds, &migration.state).map_err(|source| RestoreError::Record { offset, source })?;
+                clients = connected.into_iter().map(|(i, c)| (c, i)).collect();
             }
             Record::Created | Record::Module(_) => {}
         }
@@ -406,6 +441,41 @@ impl DatabaseLog {
     pub fn append_module(&mut self, hash: &str) -> Result<u64, DurabilityError> {
         self.module = Some(hash.to_owned());
         self.append(record::encode_module(hash))
+    }
+
+    /// Logs a module update with the state it made ([`record::Migration`]) and notes
+    /// the new module; returns the record's offset. The state is encoded here, from
+    /// `ds` (the datastore after the update) and the clients the log holds.
+    ///
+    /// # Errors
+    /// The writer has failed or refused the record.
+    pub fn append_migration(
+        &mut self,
+        ds: &Datastore,
+        hash: &str,
+        published_at_micros: i64,
+        publisher: Identity,
+        summary: String,
+    ) -> Result<u64, DurabilityError> {
+        let migration = record::Migration {
+            hash: hash.to_owned(),
+            published_at_micros,
+            publisher,
+            summary,
+            state: snapshot::encode(ds, &self.connected()),
+        };
+        self.module = Some(hash.to_owned());
+        // The state replaces everything before it on restore, so it counts as a snapshot
+        // for the snapshot policy.
+        self.since_snapshot = 0;
+        self.append(record::encode_migration(&migration))
+    }
+
+    /// Holds while [`PAUSE_MIGRATION_FILE`] exists (with fault injection enabled).
+    pub fn hold_if_migration_paused(&self) {
+        if fault_injection_enabled() {
+            hold_while_exists(&self.durability_dir.join(PAUSE_MIGRATION_FILE));
+        }
     }
 
     /// Notes the running module's program hash without logging it (a restored

@@ -16,7 +16,21 @@
 //!   for every client the log leaves connected (the crash closed their connections).
 //! - kind 4, **module**: the program hash (`u32` length + UTF-8 hex) of the module the
 //!   following records were written with. Written after "created", and after every
-//!   module update, before the update's new tables get any row.
+//!   snapshot (see below).
+//! - kind 5, **migration**: a module update: the new program hash (`u32` length +
+//!   UTF-8 hex), the publish time (`i64` microseconds since the Unix epoch), the
+//!   publisher's identity (32 bytes), the plan's summary (`u32` length + UTF-8), then
+//!   the whole state after the update in the snapshot format (`u32` length + bytes,
+//!   see [`super::snapshot`]). It counts as a module record too.
+//!
+//! # Migrations
+//! A module update may change the schema (add columns, drop tables, add unique
+//! constraints), so records before it may not fit the new module. The migration record
+//! therefore carries the whole state after the update, and restore starts from the last
+//! migration record newer than the snapshot, as from a snapshot, skipping the records
+//! before it. The record is one log commit, so a crash leaves either no trace of the
+//! update (the old module and its records) or all of it (the new module and the state
+//! the update made): never a mix.
 //!
 //! # Module records and the registry
 //! An update switches the actor to the new module (which may add tables, soon holding
@@ -26,8 +40,8 @@
 //! and at start (`control::reload_all`) the last module record in the log wins: when it
 //! names another program than the registry, that program (kept in the program store
 //! since the publish stored it before the update) is loaded and the registry corrected.
-//! Only the *last* module record matters, because updates only add tables: the newest
-//! module can replay every older record. The start looks for it while recovery checks
+//! Only the *last* module record matters: the newest module can replay every record
+//! after the last migration record. The start looks for it while recovery checks
 //! the log (one read, see `durability::logged_program`), but segments before the oldest
 //! kept snapshot are pruned, so a module record is written again right after each
 //! snapshot's offset: what is left of the log always names the running module (unless
@@ -35,10 +49,8 @@
 //!
 //! Tables are named, not numbered, because table ids are handed out in creation order
 //! and a restart creates the tables from the *current* module. That is sound because
-//! a module update that keeps the data may only add tables (see
-//! `database::schema_change`), so every table an older record names still exists with
-//! the same row type. Schema changes are therefore not logged: the schema is the
-//! registry's program.
+//! every record replayed comes after the last migration record, so was written by the
+//! current module. The schema itself is not logged: it is the registry's program.
 //!
 //! Replay applies a record as one transaction: every delete first (each must find its
 //! row, or the log does not belong to this state), then every insert.
@@ -54,6 +66,7 @@ const KIND_TX: u8 = 1;
 const KIND_CONNECTED: u8 = 2;
 const KIND_DISCONNECTED: u8 = 3;
 const KIND_MODULE: u8 = 4;
+const KIND_MIGRATION: u8 = 5;
 
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +81,24 @@ pub enum Record {
     Disconnected(Identity, ConnectionId),
     /// Later records were written by the module with this program hash.
     Module(String),
+    /// A module update, with the state it made.
+    Migration(Migration),
+}
+
+/// A module update as logged: which program, when, by whom, what it did, and the whole
+/// state after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The new program's hash.
+    pub hash: String,
+    /// When it was published, in microseconds since the Unix epoch.
+    pub published_at_micros: i64,
+    /// Who published it.
+    pub publisher: Identity,
+    /// The plan's summary (see `spacetime_migrate::Plan::summary`).
+    pub summary: String,
+    /// The state after the update, in the snapshot format.
+    pub state: Vec<u8>,
 }
 
 /// The changes of one table in a [`Record::Tx`].
@@ -118,6 +149,18 @@ pub fn encode_created() -> Vec<u8> {
 pub fn encode_module(hash: &str) -> Vec<u8> {
     let mut out = vec![VERSION, KIND_MODULE];
     put_bytes(hash.as_bytes(), &mut out);
+    out
+}
+
+/// Encodes a "migration" record.
+pub fn encode_migration(migration: &Migration) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + migration.summary.len() + migration.state.len());
+    out.extend_from_slice(&[VERSION, KIND_MIGRATION]);
+    put_bytes(migration.hash.as_bytes(), &mut out);
+    out.extend_from_slice(&migration.published_at_micros.to_le_bytes());
+    out.extend_from_slice(&migration.publisher.to_byte_array());
+    put_bytes(migration.summary.as_bytes(), &mut out);
+    put_bytes(&migration.state, &mut out);
     out
 }
 
@@ -206,7 +249,12 @@ pub(super) fn get_rows(input: &mut &[u8]) -> Result<Vec<Box<[u8]>>, DecodeError>
 /// Whether `bytes` is a "module" record, telling by its first two bytes, so a scan for
 /// module records does not decode the others.
 pub fn is_module(bytes: &[u8]) -> bool {
-    bytes.starts_with(&[VERSION, KIND_MODULE])
+    bytes.starts_with(&[VERSION, KIND_MODULE]) || is_migration(bytes)
+}
+
+/// Whether a payload is a "migration" record, without decoding it.
+pub fn is_migration(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[VERSION, KIND_MIGRATION])
 }
 
 /// Decodes one record.
@@ -241,6 +289,20 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
             Record::Disconnected(identity, connection_id)
         }
         KIND_MODULE => Record::Module(get_string(input)?),
+        KIND_MIGRATION => {
+            let hash = get_string(input)?;
+            let published_at_micros = i64::from_le_bytes(take_array(input)?);
+            let publisher = Identity::from_byte_array(take_array(input)?);
+            let summary = get_string(input)?;
+            let state = get_bytes(input)?.to_vec();
+            Record::Migration(Migration {
+                hash,
+                published_at_micros,
+                publisher,
+                summary,
+                state,
+            })
+        }
         other => return Err(RecordError::Kind(other)),
     };
     if !input.is_empty() {
@@ -295,7 +357,7 @@ pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordErr
 }
 
 /// Moves the sequences of table `id` past the values `rows` hold in their columns.
-fn advance_sequences(
+pub(crate) fn advance_sequences(
     ds: &mut Datastore,
     id: spacetime_sats::TableId,
     name: &str,
@@ -362,6 +424,16 @@ mod tests {
             decode(&encode_client(false, identity, connection_id)).unwrap(),
             Record::Disconnected(identity, connection_id)
         );
+        let migration = Migration {
+            hash: "ab12".into(),
+            published_at_micros: -5,
+            publisher: identity,
+            summary: "add table `pet`".into(),
+            state: vec![1, 2, 3],
+        };
+        let encoded = encode_migration(&migration);
+        assert!(is_module(&encoded) && is_migration(&encoded));
+        assert_eq!(decode(&encoded).unwrap(), Record::Migration(migration));
         assert!(matches!(decode(&[2, 0]), Err(RecordError::Version(2))));
         assert!(matches!(decode(&[1, 9]), Err(RecordError::Kind(9))));
         let mut truncated = encode_tx(&tx);

@@ -26,6 +26,9 @@ pub enum DropReason {
     TooSlow(String),
     /// A newer connection of the same identity took over the connection id.
     Replaced,
+    /// A module update changed rows in a way the client's bindings cannot read
+    /// (`--break-clients`); the text says so.
+    ModuleUpdated(String),
 }
 
 impl std::fmt::Display for DropReason {
@@ -33,6 +36,7 @@ impl std::fmt::Display for DropReason {
         match self {
             Self::TooSlow(reason) => f.write_str(reason),
             Self::Replaced => f.write_str("replaced by a newer connection with the same identity and connection id"),
+            Self::ModuleUpdated(reason) => f.write_str(reason),
         }
     }
 }

@@ -30,6 +30,7 @@
 mod client;
 mod query;
 mod rows;
+mod update;
 
 pub use client::{ClientHandle, DropReason, Outgoing, Queue, CLIENT_BYTE_BUDGET, CLIENT_QUEUE_CAPACITY};
 pub use query::{CompiledQuery, QueryDelta, QueryError, TableDelta, TxDelta};
