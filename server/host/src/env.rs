@@ -13,8 +13,10 @@
 
 use crate::abi::handles::{BytesSink, BytesSource, ConsoleTimer, Handles, RowIter};
 use crate::abi::memory::{AbiResult, NOT_IN_TRANSACTION};
+use crate::egress::Egress;
 use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
+use crate::procedure::{ProcedureHost, TxLoan};
 use crate::runtime::GuestLimits;
 use spacetime_datastore::MutTx;
 use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
@@ -46,6 +48,23 @@ pub struct InstanceEnv {
     pub(crate) panic_message: Option<String>,
     /// The calling connection and its token payload, for `get_jwt`; set per call.
     pub(crate) caller_jwt: Option<(ConnectionId, Box<str>)>,
+    /// Set while a procedure runs: what it may ask of the engine and its open transaction.
+    pub(crate) procedure: Option<ProcedureState>,
+}
+
+/// The host state of a running procedure.
+pub(crate) struct ProcedureState {
+    /// The engine side: lends transactions.
+    pub(crate) host: Box<dyn ProcedureHost>,
+    /// The transaction opened by `procedure_start_mut_tx`, until commit or abort.
+    pub(crate) loan: Option<TxLoan>,
+    /// The outbound HTTP client.
+    pub(crate) egress: Arc<Egress>,
+    /// The epoch deadline to restore after a blocking import (the wait does not count
+    /// against the time budget).
+    pub(crate) budget_ticks: u64,
+    /// How many transactions it committed.
+    pub(crate) committed: u32,
 }
 
 /// The call an instance is serving.
@@ -89,6 +108,7 @@ impl InstanceEnv {
             logs,
             panic_message: None,
             caller_jwt: None,
+            procedure: None,
         }
     }
 
@@ -98,17 +118,18 @@ impl InstanceEnv {
     /// `NOT_IN_TRANSACTION` outside a call (during set-up or describe).
     #[inline]
     pub(crate) fn tx(&mut self) -> AbiResult<&mut MutTx<'static>> {
-        match &mut self.tx {
+        match (&mut self.tx, &mut self.procedure) {
             // SAFETY: `lend_tx` keeps the pointee exclusively borrowed for as long as
             // the pointer is set, and `&mut self` keeps this borrow from outliving it.
-            Some(lent) => Ok(unsafe { lent.0.as_mut() }),
-            None => Err(NOT_IN_TRANSACTION),
+            (Some(lent), _) => Ok(unsafe { lent.0.as_mut() }),
+            (None, Some(ProcedureState { loan: Some(loan), .. })) => Ok(loan.tx()),
+            _ => Err(NOT_IN_TRANSACTION),
         }
     }
 
-    /// Whether a transaction is lent (a reducer call is running).
+    /// Whether a transaction is lent (a reducer call, or a procedure's `with_tx`).
     pub(crate) fn in_tx(&self) -> bool {
-        self.tx.is_some()
+        self.tx.is_some() || self.procedure.as_ref().is_some_and(|p| p.loan.is_some())
     }
 
     /// Runs `f` with `tx` reachable from the shims, then takes it back (also if `f`

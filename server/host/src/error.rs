@@ -121,6 +121,18 @@ pub enum ReducerError {
     /// `__call_reducer__` returned a code other than 0 (ok) or 1 (error).
     #[error("the module's `__call_reducer__` returned {0}, which is neither 0 (ok) nor 1 (error)")]
     InvalidReturn(i32),
+    /// The procedure id is not in the module's definition.
+    #[error("no such procedure: the module has {count} procedures and id {id} is not one of them")]
+    NoSuchProcedure {
+        /// The id asked for.
+        id: u32,
+        /// How many procedures the module has.
+        count: usize,
+    },
+    /// The module declares procedures but does not export `__call_procedure__`, or the
+    /// host cannot make outbound HTTP requests.
+    #[error("the procedure cannot run: {0}")]
+    ProcedureUnavailable(String),
     /// The instance trapped earlier and a replacement could not be created.
     #[error("the module instance could not be replaced after a trap: {0}")]
     InstanceUnavailable(String),

@@ -2,10 +2,11 @@
 //! and reducer calls on it: argument checks, one transaction per call, commit or
 //! rollback, lifecycle reducers, and transparent replacement after a trap.
 
-use crate::env::{CallInfo, InstanceEnv};
+use crate::env::{CallInfo, InstanceEnv, ProcedureState};
 use crate::error::{LoadError, ReducerError};
 use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink};
+use crate::procedure::{ProcedureCall, ProcedureHost, ProcedureOutcome};
 use crate::program::{classify_trap, ModuleProgram, SetupPlan, Warm};
 use spacetime_datastore::{Datastore, MutTx, TxData};
 use spacetime_sats::bsatn::value::skip_value;
@@ -245,6 +246,119 @@ impl ModuleInstance {
                 env.recycle_sink(message);
                 Err(ReducerError::User(error))
             }
+            Ok(code) => Err(ReducerError::InvalidReturn(code)),
+            Err(trap) => Err(classify_trap(&trap, env, config)),
+        };
+        env.end_call();
+        if matches!(&result, Err(e) if e.is_trap()) {
+            self.replace();
+        }
+        result
+    }
+
+    /// Calls a procedure outside any transaction, on this thread. `host` lends it
+    /// transactions when it asks (`with_tx`); whatever they committed stays committed even
+    /// if the procedure fails afterwards. A transaction still open when the procedure
+    /// traps is rolled back.
+    ///
+    /// Like reducers, any procedure can be called here; refusing private ones to clients
+    /// is the caller's job.
+    pub fn call_procedure(&mut self, call: ProcedureCall<'_>, host: Box<dyn ProcedureHost>) -> ProcedureOutcome {
+        let start = Instant::now();
+        let mut committed = 0;
+        let result = self
+            .check_procedure_call(&call)
+            .and_then(|()| self.run_procedure(&call, host, &mut committed));
+        ProcedureOutcome {
+            result,
+            duration: start.elapsed(),
+            committed,
+        }
+    }
+
+    fn check_procedure_call(&self, call: &ProcedureCall<'_>) -> Result<(), ReducerError> {
+        let def = self.program.module_def();
+        let procedure = def
+            .procedures
+            .get(call.procedure_id as usize)
+            .ok_or(ReducerError::NoSuchProcedure {
+                id: call.procedure_id,
+                count: def.procedures.len(),
+            })?;
+        check_args(&procedure.params, &def.typespace, call.args_bsatn).map_err(|error| ReducerError::InvalidArgs {
+            reducer: procedure.name.clone(),
+            error,
+            params: describe_params(&procedure.params),
+        })
+    }
+
+    fn run_procedure(
+        &mut self,
+        call: &ProcedureCall<'_>,
+        host: Box<dyn ProcedureHost>,
+        committed: &mut u32,
+    ) -> Result<Vec<u8>, ReducerError> {
+        if self.warm.is_err() {
+            self.replace();
+        }
+        let egress = self
+            .program
+            .inner
+            .runtime
+            .egress()
+            .map_err(|e| ReducerError::ProcedureUnavailable(format!("cannot start the HTTP client: {e}")))?;
+        let config = self.program.config();
+        let warm = self
+            .warm
+            .as_mut()
+            .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
+        let func = warm.call_procedure.clone().ok_or_else(|| {
+            ReducerError::ProcedureUnavailable(
+                "the module does not export `__call_procedure__`; rebuild it with a SpacetimeDB 2.x library".into(),
+            )
+        })?;
+        let env = warm.store.data_mut();
+        env.call = CallInfo {
+            reducer: None,
+            timestamp: call.timestamp,
+        };
+        env.panic_message = None;
+        env.procedure = Some(ProcedureState {
+            host,
+            loan: None,
+            egress,
+            budget_ticks: config.budget_ticks(),
+            committed: 0,
+        });
+        let args = env.new_source(call.args_bsatn);
+        let sink = env.new_sink(SinkKind::ProcedureResult);
+        warm.store.set_epoch_deadline(config.budget_ticks());
+        let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
+        let [c0, c1] = limbs::<16, 2>(
+            call.caller_connection_id
+                .unwrap_or(ConnectionId::ZERO)
+                .as_le_byte_array(),
+        );
+        let params = (
+            call.procedure_id,
+            s0,
+            s1,
+            s2,
+            s3,
+            c0,
+            c1,
+            call.timestamp.to_micros_since_unix_epoch(),
+            args,
+            sink,
+        );
+        let returned = func.call(&mut warm.store, params);
+        let env = warm.store.data_mut();
+        // Dropping an unfinished loan rolls its transaction back.
+        let state = env.procedure.take();
+        *committed = state.as_ref().map_or(0, |s| s.committed);
+        drop(state);
+        let result = match returned {
+            Ok(0) => Ok(env.take_sink(sink)),
             Ok(code) => Err(ReducerError::InvalidReturn(code)),
             Err(trap) => Err(classify_trap(&trap, env, config)),
         };

@@ -13,6 +13,10 @@
 //!   [`Datastore`](spacetime_datastore::Datastore) and returns a [`ReducerOutcome`].
 //!   Lifecycle reducers build on it; scheduling is the engine's (it only calls
 //!   reducers here).
+//! - [`ModuleInstance::call_procedure`] runs a procedure outside any transaction on the
+//!   caller's thread; its `with_tx` transactions are lent by the engine through a
+//!   [`ProcedureHost`] and [`lend_tx`]. Its outbound HTTP has a timeout, a response cap
+//!   and an address guard ([`HostConfig::allow_private_http`]).
 //! - Module logs go to a [`LogSink`] as [`ModuleLogRecord`]s.
 //! - What a module makes the host hold is capped (see [`MAX_MODULE_DEF_BYTES`],
 //!   [`MAX_ERROR_MESSAGE_BYTES`], [`MAX_LOG_RECORD_BYTES`]).
@@ -24,19 +28,23 @@
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod abi;
+mod egress;
 mod env;
 mod error;
 mod instance;
 mod limits;
 mod logs;
+mod procedure;
 mod program;
 mod runtime;
 
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
+pub use egress::{MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_TIMEOUT};
 pub use error::{LoadError, ReducerError};
 pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
-pub use limits::{MAX_ERROR_MESSAGE_BYTES, MAX_LOG_RECORD_BYTES, MAX_MODULE_DEF_BYTES};
+pub use limits::{MAX_ERROR_MESSAGE_BYTES, MAX_LOG_RECORD_BYTES, MAX_MODULE_DEF_BYTES, MAX_PROCEDURE_RESULT_BYTES};
 pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
+pub use procedure::{lend_tx, ProcedureCall, ProcedureHost, ProcedureOutcome, TxEnd, TxLoan};
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
 

@@ -21,6 +21,9 @@ pub const MAX_ERROR_MESSAGE_BYTES: usize = 1 << 20;
 /// character boundary and end in a marker naming this cap and the original length.
 pub const MAX_LOG_RECORD_BYTES: usize = 64 << 10;
 
+/// The largest return value a procedure may produce, as BSATN: 16 MiB.
+pub const MAX_PROCEDURE_RESULT_BYTES: usize = 16 << 20;
+
 /// What a bytes sink carries, which decides its cap and the words of its trap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SinkKind {
@@ -30,6 +33,8 @@ pub(crate) enum SinkKind {
     ReducerError,
     /// The error message of `__setup__`.
     SetupError,
+    /// The BSATN of a procedure's return value.
+    ProcedureResult,
 }
 
 impl SinkKind {
@@ -38,6 +43,7 @@ impl SinkKind {
         match self {
             Self::ModuleDef => MAX_MODULE_DEF_BYTES,
             Self::ReducerError | Self::SetupError => MAX_ERROR_MESSAGE_BYTES,
+            Self::ProcedureResult => MAX_PROCEDURE_RESULT_BYTES,
         }
     }
 
@@ -58,6 +64,11 @@ impl SinkKind {
                 "the error message of `__setup__`",
                 "MAX_ERROR_MESSAGE_BYTES",
                 "return a shorter error message",
+            ),
+            Self::ProcedureResult => (
+                "the procedure's return value",
+                "MAX_PROCEDURE_RESULT_BYTES",
+                "return less (store large results in a table and return a key)",
             ),
         };
         format!(

@@ -88,6 +88,11 @@ impl ModuleProgram {
         })
     }
 
+    /// Whether `other` is this very program (a clone of it), not just an equal one.
+    pub fn same_program(&self, other: &ModuleProgram) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The validated module definition.
     pub fn module_def(&self) -> &ModuleDef {
         &self.inner.def
@@ -219,6 +224,7 @@ impl Exports {
                 expect(CALL_REDUCER_SIG)?;
                 self.call_reducer = true;
             }
+            "__call_procedure__" => expect(CALL_REDUCER_SIG)?,
             "__describe_module__" => {
                 expect(DESCRIBE_SIG)?;
                 self.describe = true;
@@ -304,6 +310,9 @@ impl<'a> From<&'a ProgramInner> for SetupPlan<'a> {
 pub(crate) struct Warm {
     pub(crate) store: Store<InstanceEnv>,
     pub(crate) call_reducer: TypedFunc<CallReducerParams, i32>,
+    /// `__call_procedure__`, if the module exports it (same parameters; the last is the
+    /// result sink).
+    pub(crate) call_procedure: Option<TypedFunc<CallReducerParams, i32>>,
     pub(crate) describe_output: Vec<u8>,
 }
 
@@ -371,9 +380,13 @@ impl SetupPlan<'_> {
         let call_reducer = instance
             .get_typed_func::<CallReducerParams, i32>(&mut store, "__call_reducer__")
             .map_err(|e| LoadError::Instantiate(e.to_string()))?;
+        let call_procedure = instance
+            .get_typed_func::<CallReducerParams, i32>(&mut store, "__call_procedure__")
+            .ok();
         Ok(Warm {
             store,
             call_reducer,
+            call_procedure,
             describe_output,
         })
     }

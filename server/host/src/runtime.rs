@@ -7,10 +7,11 @@
 //! number of ticks ahead, which costs the guest one load and compare per loop header.
 
 use crate::abi;
+use crate::egress::Egress;
 use crate::env::InstanceEnv;
 use crate::error::LoadError;
 use crate::program::ModuleProgram;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use wasmtime::{Config, Engine, Linker, OptLevel, ResourceLimiter};
 
@@ -34,6 +35,10 @@ pub struct HostConfig {
     /// the caller learns why. The default is 512 MiB: rows live in the host, so a
     /// module's own memory is scratch space and rarely needs more than a few MiB.
     pub memory_limit: usize,
+    /// Whether procedures' outbound HTTP may reach loopback, private, link-local and
+    /// other non-public addresses (`spacetime start --allow-private-http`). Off by
+    /// default, so a module cannot probe the server's own network.
+    pub allow_private_http: bool,
 }
 
 impl Default for HostConfig {
@@ -41,6 +46,7 @@ impl Default for HostConfig {
         Self {
             reducer_time_budget: Duration::from_secs(10),
             memory_limit: 512 << 20,
+            allow_private_http: false,
         }
     }
 }
@@ -68,6 +74,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<InstanceEnv>,
     pub(crate) config: HostConfig,
+    /// Procedures' outbound HTTP client, built on first use (it starts a thread).
+    pub(crate) egress: OnceLock<Result<Arc<Egress>, String>>,
 }
 
 impl std::fmt::Debug for HostRuntime {
@@ -102,13 +110,26 @@ impl HostRuntime {
         abi::link_imports(&mut linker).map_err(|e| LoadError::Engine(format!("cannot link the host imports: {e}")))?;
         start_epoch_ticker(&engine)?;
         Ok(Self {
-            inner: Arc::new(RuntimeInner { engine, linker, config }),
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                config,
+                egress: OnceLock::new(),
+            }),
         })
     }
 
     /// The limits instances of this runtime run under.
     pub fn config(&self) -> &HostConfig {
         &self.inner.config
+    }
+
+    /// The outbound HTTP client of procedures.
+    pub(crate) fn egress(&self) -> Result<Arc<Egress>, String> {
+        self.inner
+            .egress
+            .get_or_init(|| Egress::new(self.inner.config.allow_private_http).map(Arc::new))
+            .clone()
     }
 
     /// Compiles and checks a module, runs its set-up exports and reads its definition.

@@ -19,6 +19,11 @@ use spacetime_sats::{ConnectionId, Errno, IndexId, ScheduleAt, TableId};
 use std::time::Instant;
 use wasmtime::Caller;
 
+pub(crate) use super::procedures::{
+    procedure_abort_mut_tx, procedure_commit_mut_tx, procedure_http_request, procedure_sleep_until,
+    procedure_start_mut_tx,
+};
+
 type Cx<'a> = Caller<'a, InstanceEnv>;
 
 /// The longest delay a scheduled row may ask for: 64^6 - 1 milliseconds (about 2.18
@@ -664,8 +669,6 @@ pub(crate) fn get_jwt(mut cx: Cx<'_>, conn_id_ptr: u32, out: u32) -> wasmtime::R
     })
 }
 
-const NO_PROCEDURES: &str = "procedures are not supported by this host; declare the function as a #[reducer]";
-
 fn unsupported<R>(import: &'static str, why: &'static str) -> wasmtime::Result<R> {
     Err(wasmtime::Error::new(HostTrap::Unsupported { import, why }))
 }
@@ -689,66 +692,4 @@ pub(crate) fn volatile_nonatomic_schedule_immediate(
         "volatile_nonatomic_schedule_immediate",
         "this unstable import is not supported; insert a row with `ScheduleAt::Time(ctx.timestamp)` into a scheduled table instead",
     )
-}
-
-/// Procedures only: would start an anonymous transaction.
-///
-/// # Traps
-/// Always: procedures are not supported.
-///
-/// # Errors
-/// None.
-pub(crate) fn procedure_start_mut_tx(_cx: Cx<'_>, _out: u32) -> wasmtime::Result<u32> {
-    unsupported("procedure_start_mut_tx", NO_PROCEDURES)
-}
-
-/// Procedures only: would commit the anonymous transaction.
-///
-/// # Traps
-/// Always: procedures are not supported.
-///
-/// # Errors
-/// None.
-pub(crate) fn procedure_commit_mut_tx(_cx: Cx<'_>) -> wasmtime::Result<u32> {
-    unsupported("procedure_commit_mut_tx", NO_PROCEDURES)
-}
-
-/// Procedures only: would abort the anonymous transaction.
-///
-/// # Traps
-/// Always: procedures are not supported.
-///
-/// # Errors
-/// None.
-pub(crate) fn procedure_abort_mut_tx(_cx: Cx<'_>) -> wasmtime::Result<u32> {
-    unsupported("procedure_abort_mut_tx", NO_PROCEDURES)
-}
-
-/// Procedures only: would sleep until a time.
-///
-/// # Traps
-/// Always: procedures are not supported.
-///
-/// # Errors
-/// None.
-pub(crate) fn procedure_sleep_until(_cx: Cx<'_>, _wake_micros: i64) -> wasmtime::Result<i64> {
-    unsupported("procedure_sleep_until", NO_PROCEDURES)
-}
-
-/// Procedures only: would make an outbound HTTP request.
-///
-/// # Traps
-/// Always: procedures are not supported.
-///
-/// # Errors
-/// None.
-pub(crate) fn procedure_http_request(
-    _cx: Cx<'_>,
-    _req_ptr: u32,
-    _req_len: u32,
-    _body_ptr: u32,
-    _body_len: u32,
-    _out: u32,
-) -> wasmtime::Result<u32> {
-    unsupported("procedure_http_request", NO_PROCEDURES)
 }

@@ -81,6 +81,13 @@ impl AbiReturn for i32 {
     }
 }
 
+/// Imports returning a time (`procedure_sleep_until`); an errno here becomes a trap.
+impl AbiReturn for i64 {
+    fn from_errno(_errno: Errno) -> Option<Self> {
+        None
+    }
+}
+
 /// Imports without a return value; an errno here becomes a trap.
 impl AbiReturn for () {
     fn from_errno(_errno: Errno) -> Option<Self> {

@@ -8,6 +8,7 @@
 pub(crate) mod handles;
 pub(crate) mod imports;
 pub(crate) mod memory;
+mod procedures;
 
 use crate::env::InstanceEnv;
 use crate::error::LoadError;

@@ -36,6 +36,7 @@ pub fn runtime() -> &'static HostRuntime {
         HostRuntime::new(HostConfig {
             reducer_time_budget: BUDGET,
             memory_limit: MEMORY_LIMIT,
+            ..HostConfig::default()
         })
         .expect("the engine starts")
     })
