@@ -55,11 +55,19 @@ impl ModuleSchema {
                 lifecycle: r.lifecycle.is_some(),
             })
             .collect();
-        // The model has no procedures yet; a module with some still lists its reducers.
+        let procedures = def
+            .procedures
+            .iter()
+            .map(|p| Function {
+                name: p.name.clone(),
+                params: p.params.clone(),
+                lifecycle: false,
+            })
+            .collect();
         Ok(Self {
             typespace: def.typespace.types,
             reducers,
-            procedures: Vec::new(),
+            procedures,
         })
     }
 

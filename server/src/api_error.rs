@@ -116,6 +116,7 @@ impl From<CallError> for ApiError {
                 Self::NotFound(e.to_string())
             }
             CallError::ConnectRejected(_) => Self::Forbidden(e.to_string()),
+            CallError::BadReturn(_) => Self::ReducerFailed(e.to_string()),
             CallError::Refused(CallRefused::Lifecycle { .. }) | CallError::InvalidArgs { .. } => {
                 Self::BadRequest(e.to_string())
             }

@@ -27,6 +27,7 @@ mod logs;
 mod lost_data;
 mod npm_compat;
 mod permissions;
+mod procedures;
 mod publish_call;
 mod publish_limits;
 mod python_every_type;

@@ -12,6 +12,7 @@
 use crate::commit::DatabaseState;
 use crate::error::StartError;
 use crate::module_logs::{log_system, LogForwarder, ModuleLogs};
+use crate::procedures::ProcedureRunner;
 use crate::requests::Request;
 use crate::schedule::Scheduler;
 use crate::schema_change::create_tables;
@@ -47,6 +48,9 @@ pub(crate) struct Actor {
     /// The token payload of each open connection (HTTP requests for their duration,
     /// WebSocket clients while connected): what the module's `get_jwt` returns.
     pub(crate) connection_jwts: HashMap<ConnectionId, Arc<str>>,
+    /// Runs WebSocket clients' procedure calls off this thread; set by
+    /// [`crate::Database::start`] before the actor serves requests.
+    pub(crate) procedures: Option<ProcedureRunner>,
 }
 
 /// How many queued requests the actor handles in a row before it queues the
@@ -94,6 +98,7 @@ impl Actor {
                 subscriptions: SubscriptionManager::default(),
             },
             connection_jwts: HashMap::new(),
+            procedures: None,
         };
         if fresh {
             let now = Timestamp::now();

@@ -6,6 +6,11 @@
 use crate::actor::Actor;
 use crate::error::{ActorGone, CallError, SnapshotError, StartError, UpdateError};
 use crate::module_logs::ModuleLogs;
+use crate::procedures::{admit_procedure, OwnedProcedureCall, ProcedureRunner};
+use spacetime_host::ProcedureOutcome;
+use spacetime_sats::bsatn::value::{decode_value_exact, value_to_vec};
+use spacetime_sats::json::{value_from_json, value_to_json};
+use spacetime_sats::AlgebraicType;
 use crate::requests::{ClientRequest, Logged, Request, SqlResult, UpdateOptions};
 use crate::storage::{self, StorageConfig};
 use spacetime_commitlog::DurableOffset;
@@ -29,6 +34,8 @@ pub struct Database {
     program: Arc<RwLock<ModuleProgram>>,
     /// The durable offset of its commit log; `None` on an in-memory server.
     durable: Option<DurableOffset>,
+    /// Runs procedures on the blocking pool.
+    procedures: ProcedureRunner,
     /// Becomes `true` when the actor thread has ended, its commit log flushed and
     /// fsynced (closed, too, if the thread died).
     stopped: tokio::sync::watch::Receiver<bool>,
@@ -60,12 +67,15 @@ impl Database {
         let program = Arc::new(RwLock::new(program));
         let actor_program = program.clone();
         let actor_logs = logs.clone();
+        let procedures = ProcedureRunner::new(identity, requests.clone(), logs.clone());
+        let actor_procedures = procedures.clone();
         let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
             .spawn(
                 move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
-                    Ok(actor) => {
+                    Ok(mut actor) => {
+                        actor.procedures = Some(actor_procedures);
                         if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
                             // `run` drops the actor when it returns, which closes the
                             // log: its last batch is written and fsynced by then.
@@ -87,6 +97,7 @@ impl Database {
             module_logs: logs,
             program,
             durable,
+            procedures,
             stopped,
         })
     }
@@ -135,6 +146,62 @@ impl Database {
             })
             .await?;
         self.confirmed(reply).await?
+    }
+
+    /// Calls procedure `procedure` for `caller` with its arguments as JSON (as
+    /// [`Database::call`] takes them), on the blocking pool: the database keeps serving
+    /// while it runs. Returns its outcome and the returned value as SATS-JSON once the
+    /// transactions it committed are durable.
+    ///
+    /// # Errors
+    /// [`CallError`] if the call was refused (unknown or private procedure, bad
+    /// arguments) or the database stopped; a procedure that ran and failed is an `Ok`
+    /// outcome with an error result.
+    pub async fn call_procedure(
+        &self,
+        caller: Identity,
+        procedure: &str,
+        args: serde_json::Value,
+    ) -> Result<ProcedureReply, CallError> {
+        let program = self.program();
+        let def = program.module_def();
+        let (procedure_id, procedure_def) = admit_procedure(def, procedure, caller == self.owner)?;
+        let params = AlgebraicType::Product(procedure_def.params.clone());
+        let value = value_from_json(&args, &params, &def.typespace).map_err(|e| CallError::InvalidArgs {
+            error: e.under("args").to_string(),
+            params: procedure_def
+                .params
+                .elements
+                .iter()
+                .map(|p| p.name.as_deref().unwrap_or("_"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+        let call = OwnedProcedureCall {
+            procedure_id,
+            caller,
+            connection_id: Some(crate::random_connection_id()),
+            args: value_to_vec(&value),
+        };
+        let return_type = procedure_def.return_type.clone();
+        let runner = self.procedures.clone();
+        let run_program = program.clone();
+        let outcome = tokio::task::spawn_blocking(move || runner.run_here(&run_program, &call))
+            .await
+            .map_err(|_| self.gone())?;
+        if outcome.committed > 0 {
+            let reply = self.ask(|reply| Request::Barrier { reply }).await?;
+            self.confirmed(reply).await?;
+        }
+        let value = match &outcome.result {
+            Ok(bytes) => Some(
+                decode_value_exact(&return_type, &def.typespace, bytes)
+                    .map(|v| value_to_json(&v, &return_type, &def.typespace))
+                    .map_err(|e| CallError::BadReturn(e.to_string()))?,
+            ),
+            Err(_) => None,
+        };
+        Ok(ProcedureReply { outcome, value })
     }
 
     /// Runs one SQL statement for `caller` (token payload `jwt`), wrapped in `client_connected` /
@@ -264,6 +331,16 @@ impl Database {
         let _ = self.requests.send(Request::Shutdown);
         self.module_logs.close();
     }
+}
+
+/// What a procedure call did: the host's outcome and, if it returned, the value as
+/// SATS-JSON.
+#[derive(Debug)]
+pub struct ProcedureReply {
+    /// The outcome (duration, commits, the BSATN result or the failure).
+    pub outcome: ProcedureOutcome,
+    /// The returned value, SATS-JSON at the procedure's return type.
+    pub value: Option<serde_json::Value>,
 }
 
 /// The running databases, by identity, and why registered ones that are not running

@@ -141,6 +141,9 @@ pub enum CallError {
         /// The parameter names, comma-separated.
         params: String,
     },
+    /// A procedure's return value is not BSATN of its declared return type.
+    #[error("the procedure returned bytes that are not a value of its return type: {0}")]
+    BadReturn(String),
     /// `client_connected` refused the caller; the reducer did not run.
     #[error("the module's client_connected reducer rejected the caller: {0}")]
     ConnectRejected(#[source] ReducerError),

@@ -27,13 +27,14 @@ mod database;
 pub mod error;
 pub mod migration;
 pub mod module_logs;
+mod procedures;
 pub mod requests;
 pub mod schedule;
 mod schema_change;
 pub mod storage;
 pub mod subscription;
 
-pub use database::{Database, Databases};
+pub use database::{Database, Databases, ProcedureReply};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
 pub use requests::{ClientRequest, SqlResult, UpdateOptions};
 pub use spacetime_migrate::{Plan, Refusals};

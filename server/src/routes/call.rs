@@ -1,8 +1,10 @@
-//! `POST /v1/database/:db/call/:reducer`: call a reducer with SATS-JSON arguments.
+//! `POST /v1/database/:db/call/:function`: call a reducer or a procedure with SATS-JSON
+//! arguments.
 //!
 //! The body must be JSON; the database's actor admits the call, checks the arguments
 //! against the reducer's parameters (a bad one is a 400 naming the parameter before the
-//! module runs) and runs it, against the module running at that moment.
+//! module runs) and runs it, against the module running at that moment. A procedure runs
+//! off the actor; its return value is the response body, as SATS-JSON.
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
@@ -12,7 +14,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
-use spacetime_engine::{CallError, CallRefused};
+use spacetime_engine::{CallError, CallRefused, Database};
 use spacetime_host::ReducerError;
 
 /// The call route (relative to `/v1`).
@@ -29,6 +31,9 @@ async fn call(
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
     let args = parse_body(&body)?;
+    if database.program().module_def().procedure(&reducer).is_some() {
+        return call_procedure(&database, &caller, &db, &reducer, args).await;
+    }
     let outcome = match database
         .call(caller.identity, Some(caller.payload.clone()), reducer.clone(), args)
         .await
@@ -54,6 +59,38 @@ async fn call(
             response.headers_mut().extend(headers);
             Ok(response)
         }
+    }
+}
+
+async fn call_procedure(
+    database: &Database,
+    caller: &Caller,
+    db: &str,
+    procedure: &str,
+    args: serde_json::Value,
+) -> Result<Response, ApiError> {
+    let reply = match database.call_procedure(caller.identity, procedure, args).await {
+        Ok(reply) => reply,
+        Err(CallError::Refused(CallRefused::NoSuchReducer { callable, .. })) => {
+            return Err(no_such_reducer(&callable, db, procedure))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut headers = HeaderMap::new();
+    headers.insert("spacetime-energy-used", 0.into());
+    headers.insert(
+        "spacetime-execution-duration-micros",
+        (reply.outcome.duration.as_micros() as u64).into(),
+    );
+    match (reply.outcome.result, reply.value) {
+        (Ok(_), Some(value)) => Ok((headers, axum::Json(value)).into_response()),
+        (Err(e @ ReducerError::InvalidArgs { .. }), _) => Err(ApiError::BadRequest(e.to_string())),
+        (Err(e), _) => {
+            let mut response = ApiError::ReducerFailed(e.to_string()).into_response();
+            response.headers_mut().extend(headers);
+            Ok(response)
+        }
+        (Ok(_), None) => Err(ApiError::ReducerFailed("the procedure returned no value".into())),
     }
 }
 

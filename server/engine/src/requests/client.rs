@@ -8,10 +8,10 @@ use crate::error::ConnectError;
 use crate::subscription::{ClientHandle, ReducerCaller, TableRows};
 use spacetime_host::{ReducerCall, ReducerError};
 use spacetime_protocol::v2::{
-    self, ClientMessage, OneOffQueryResult, ProcedureResult, ProcedureStatus, QueryRows, ServerMessage,
+    self, ClientMessage, OneOffQueryResult, QueryRows, ServerMessage,
 };
 use spacetime_sats::bsatn::to_vec;
-use spacetime_sats::{ConnectionId, TimeDuration, Timestamp};
+use spacetime_sats::{ConnectionId, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
 use spacetime_sql::{Catalog, SqlAuth, SqlError};
 use std::sync::Arc;
@@ -148,18 +148,7 @@ impl Actor {
                 self.db.subscriptions.send(connection_id, message.to_bytes(), offset);
             }
             ClientMessage::CallReducer(call) => self.client_call(connection_id, &auth, call),
-            ClientMessage::CallProcedure(call) => {
-                let message = ServerMessage::ProcedureResult(ProcedureResult {
-                    status: ProcedureStatus::InternalError(format!(
-                        "no such procedure `{}`: this server does not run procedures yet",
-                        call.procedure
-                    )),
-                    timestamp: Timestamp::now(),
-                    total_host_execution_duration: TimeDuration::from_micros(0),
-                    request_id: call.request_id,
-                });
-                db.subscriptions.send(connection_id, message.to_bytes(), offset);
-            }
+            ClientMessage::CallProcedure(call) => self.client_call_procedure(connection_id, identity, call),
         }
     }
 

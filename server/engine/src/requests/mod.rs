@@ -50,6 +50,18 @@ pub(crate) enum Request {
     Snapshot {
         reply: oneshot::Sender<Result<u64, SnapshotError>>,
     },
+    /// A procedure's `with_tx` asks for a transaction; the actor lends it and waits.
+    ProcedureTx {
+        reply: oneshot::Sender<spacetime_host::TxLoan>,
+    },
+    /// A WebSocket client's procedure call finished: queue its `ProcedureResult`.
+    ProcedureDone {
+        connection_id: spacetime_sats::ConnectionId,
+        message: spacetime_protocol::v2::ServerMessage,
+    },
+    /// Replies once every request before it was served, with the offset of the last
+    /// transaction logged by then (a procedure's reply waits for it to be durable).
+    Barrier { reply: oneshot::Sender<Logged<()>> },
     /// Stop after the requests before this one.
     Shutdown,
 }
@@ -102,6 +114,14 @@ impl Actor {
                     let _ = reply.send(Err(SnapshotError::InMemory));
                 }
             },
+            Request::ProcedureTx { reply } => self.lend_procedure_tx(reply),
+            Request::ProcedureDone { connection_id, message } => {
+                let offset = self.db.last_offset();
+                self.db.subscriptions.send(connection_id, message.to_bytes(), offset);
+            }
+            Request::Barrier { reply } => {
+                let _ = reply.send(self.logged(()));
+            }
             Request::Shutdown => {}
         }
     }
