@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test of the project: formatting and lints
-# (rustfmt over the three Rust workspaces, clippy with warnings as errors), the Rust
+# (rustfmt over the Rust workspaces, clippy with warnings as errors), the Rust
 # workspace (unit, integration and end-to-end tests), then each client SDK's own tests
 # (`scripts/test-<lang>.sh`). Every suite runs even if an earlier one failed; the last
 # line adds up the counts of all of them, and the exit code is non-zero if anything failed.
@@ -26,10 +26,11 @@ suite() {
     fi
 }
 
-suite "rustfmt --check (workspace, examples, test modules)" bash -c '
+suite "rustfmt --check (workspace, examples, test modules, fuzz targets)" bash -c '
     cargo fmt --all --check &&
     cargo fmt --all --check --manifest-path examples/Cargo.toml &&
-    cargo fmt --all --check --manifest-path tests/modules/Cargo.toml'
+    cargo fmt --all --check --manifest-path tests/modules/Cargo.toml &&
+    cargo fmt --check --manifest-path fuzz/Cargo.toml'
 
 suite "clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 
