@@ -3,8 +3,10 @@
 # checks first, so a second run does nothing and needs no network.
 #
 #   Rust      the wasm32-unknown-unknown target (modules compile to it)
-#   Debian    Mono (mcs, mono and the class libraries the C# SDK uses) and Chromium
-#             (browser tests), through apt-get, when missing
+#   Debian    Mono (mcs, mono and the class libraries the C# SDK uses), Chromium
+#             (browser tests), systemd (`systemd-analyze verify` checks the unit in
+#             packaging/) and python3-yaml (reads docker-compose.yml in a test), through
+#             apt-get, when missing
 #   Node      `npm ci` in every directory of the repository with a package-lock.json,
 #             when its lock file changed since the last install
 #   Python    a virtual environment ($SPACETIME_VENV) with the Python SDK installed
@@ -41,6 +43,8 @@ debian_packages=(
     /usr/lib/mono/4.5/System.Numerics.dll:libmono-system-numerics4.0-cil
     /usr/lib/mono/4.5/System.IO.Compression.dll:libmono-system-io-compression4.0-cil
     /usr/bin/chromium:chromium
+    /usr/bin/systemd-analyze:systemd
+    /usr/lib/python3/dist-packages/yaml/__init__.py:python3-yaml
 )
 missing=()
 for entry in "${debian_packages[@]}"; do

@@ -184,9 +184,10 @@ pub fn status_error(response: Response, what: &str) -> anyhow::Error {
 /// As [`status_error`], for a response whose body was already read.
 pub fn error_for(status: reqwest::StatusCode, text: &str, what: &str) -> anyhow::Error {
     let text = text.trim();
+    // A 403's text says who may do what (the owner, or the module's client_connected
+    // reducer refusing the caller), so it gets no hint of its own.
     let hint = match status.as_u16() {
         401 => "\nThe server rejected your token. Log in again with `spacetime logout` then `spacetime login --server-issued-login <url>`.",
-        403 => "\nOnly the database's owner may do this; check which identity you are logged in as with `spacetime login show`.",
         _ => "",
     };
     if text.is_empty() {

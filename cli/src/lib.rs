@@ -12,6 +12,7 @@
 pub mod api;
 pub mod config;
 pub mod logging;
+pub mod project;
 pub mod render;
 pub mod schema;
 pub mod subcommands;
@@ -55,6 +56,9 @@ pub struct Cli {
         value_name = "WHAT"
     )]
     pub yes: Option<String>,
+    /// Ignore the project file (spacetime.json).
+    #[arg(long, global = true)]
+    pub no_config: bool,
     /// The verb to run.
     #[command(subcommand)]
     pub command: Command,
@@ -92,6 +96,8 @@ pub enum Command {
     Subscribe(subcommands::subscribe::SubscribeArgs),
     /// Generate client bindings from a module, locally.
     Generate(subcommands::generate::GenerateArgs),
+    /// Print the version of this tool and the commit it was built from.
+    Version(subcommands::version::VersionArgs),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -107,6 +113,10 @@ pub struct Ctx {
     pub yes_break_clients: bool,
     /// `--root-dir`, if given.
     pub root_dir: Option<PathBuf>,
+    /// Whether `--no-config` was given.
+    pub no_config: bool,
+    /// The project file, once read (`None` inside: there is none).
+    pub project: std::cell::OnceCell<Option<project::Project>>,
 }
 
 /// How a verb authenticates.
@@ -117,7 +127,8 @@ pub enum Auth {
     /// Send the saved token; without one, log in if `--yes` was given or the user agrees,
     /// else go on anonymously.
     IfAvailable,
-    /// Like `IfAvailable`, but fail when no token can be had: the verb acts as an owner.
+    /// Send the saved token; without one, log in (asking first at a terminal, silently
+    /// otherwise, as upstream does), and fail if the user declines: the verb acts as an owner.
     Required,
 }
 
@@ -127,7 +138,50 @@ impl Ctx {
     /// # Errors
     /// When `--server` names no saved server and is not a URL.
     pub fn server_url(&self) -> Result<String> {
-        self.config.server_url(self.server.as_deref())
+        let project_server = match &self.server {
+            Some(_) => None,
+            None => self.project()?.and_then(|p| p.server.clone()),
+        };
+        self.config.server_url(self.server.as_deref().or(project_server.as_deref()))
+    }
+
+    /// The project file (spacetime.json) of the current directory or a parent, unless
+    /// `--no-config`; read once, announced on stderr the first time.
+    ///
+    /// # Errors
+    /// When the file is unreadable or malformed (the message names the field).
+    pub fn project(&self) -> Result<Option<&project::Project>> {
+        if let Some(loaded) = self.project.get() {
+            return Ok(loaded.as_ref());
+        }
+        let loaded = project::Project::current(self.no_config)?;
+        if let Some(project) = &loaded {
+            project.announce();
+        }
+        Ok(self.project.get_or_init(|| loaded).as_ref())
+    }
+
+    /// The database a verb acts on: the one given, else the project's `database`.
+    ///
+    /// # Errors
+    /// When neither is there.
+    pub fn database(&self, given: Option<String>) -> Result<String> {
+        if let Some(name) = given {
+            return Ok(name);
+        }
+        match self.project()? {
+            Some(project) => project.database.clone().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no database given, and {} has no `database` field: pass the database name, or add \
+                     \"database\": \"<name>\" to the file",
+                    project.path.display()
+                )
+            }),
+            None => bail!(
+                "no database given: pass the database name, or run this inside a project whose spacetime.json \
+                 names one (`spacetime init` creates one)"
+            ),
+        }
     }
 
     /// A client for the target server, logging in first when `auth` asks for a token and
@@ -143,23 +197,31 @@ impl Ctx {
         if let Some(token) = self.config.token() {
             return Api::new(&url, Some(token.to_owned()));
         }
-        let log_in = self.yes
-            || (util::stdin_is_terminal()
-                && util::confirm(
-                    &format!("You are not logged in. Log in to {url} now? The server will issue you a new identity."),
-                    true,
-                )?);
+        // Non-interactively, a verb that acts as an owner gets a server-issued identity
+        // without asking, as upstream's CLI does; a person at a terminal is asked first.
+        let log_in = if self.yes {
+            true
+        } else if util::stdin_is_terminal() {
+            util::confirm(
+                &format!("You are not logged in. Log in to {url} now? The server will issue you a new identity."),
+                true,
+            )?
+        } else {
+            auth == Auth::Required
+        };
         if log_in {
             let (identity, token) = Api::new(&url, None)?.server_issued_login()?;
             self.config.set_token(token.clone());
             self.config.save()?;
-            eprintln!("Logged in to {url} with identity {identity}");
+            eprintln!(
+                "Logged in to {url} with identity {identity} (a server-issued identity; `spacetime login show` shows it)"
+            );
             return Api::new(&url, Some(token));
         }
         if auth == Auth::Required {
             bail!(
-                "you are not logged in. Run `spacetime login --server-issued-login {url}`, or pass --yes to log in \
-                 automatically"
+                "you are not logged in, and declined to log in. Run `spacetime login --server-issued-login {url}`, or \
+                 pass --yes to log in automatically"
             );
         }
         Api::new(&url, None)
@@ -186,6 +248,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         yes: cli.yes.is_some(),
         yes_break_clients: cli.yes.as_deref() == Some("break-clients"),
         root_dir: cli.root_dir,
+        no_config: cli.no_config,
+        project: std::cell::OnceCell::new(),
     };
     use subcommands::*;
     match cli.command {
@@ -202,6 +266,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Server(command) => server::exec(&mut ctx, command),
         Command::Rename(args) => rename::exec(&mut ctx, args),
         Command::Subscribe(args) => subscribe::exec(&mut ctx, args),
-        Command::Generate(args) => generate::exec(args),
+        Command::Generate(args) => generate::exec(&ctx, args),
+        Command::Version(args) => version::exec(args),
     }
 }

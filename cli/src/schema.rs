@@ -81,6 +81,11 @@ impl ModuleSchema {
         self.procedures.iter().find(|p| p.name == name)
     }
 
+    /// Whether `name` is a reducer or procedure.
+    pub fn has_function(&self, name: &str) -> bool {
+        self.reducer(name).is_some() || self.procedure(name).is_some()
+    }
+
     /// `ty` with `Ref`s followed through the typespace (a dangling `Ref` stays as it is).
     pub fn resolve<'a>(&'a self, mut ty: &'a AlgebraicType) -> &'a AlgebraicType {
         // A bounded walk: a typespace whose refs form a cycle must not hang the CLI.

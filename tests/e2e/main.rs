@@ -26,6 +26,7 @@ mod lifecycle;
 mod logs;
 mod lost_data;
 mod npm_compat;
+mod packaging;
 mod permissions;
 mod procedures;
 mod publish_call;

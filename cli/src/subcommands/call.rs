@@ -1,4 +1,6 @@
-//! `spacetime call <db> <function> [args…]`: calls a reducer (or procedure).
+//! `spacetime call [db] <function> [args…]`: calls a reducer (or procedure). Inside a
+//! project, the database may be left out: it is spacetime.json's `database`, unless the
+//! first word is not one of that database's functions but is a database name.
 //!
 //! The module's schema is fetched first, so an unknown name gets a list of the existing
 //! ones (or the closest match) and the arguments can be checked and converted: each is
@@ -22,13 +24,15 @@ const LIST_LIMIT: usize = 10;
 /// Arguments of `call`.
 #[derive(Debug, clap::Args)]
 pub struct CallArgs {
-    /// The name or identity of the database.
-    pub database: String,
-    /// The reducer or procedure to call.
-    pub function: String,
-    /// The arguments, one per parameter, as JSON.
-    #[arg(allow_hyphen_values = true)]
-    pub arguments: Vec<String>,
+    /// `[DATABASE] FUNCTION [ARGUMENTS]…`: the name or identity of the database (default:
+    /// `database` in spacetime.json), the reducer or procedure, and its arguments, one per
+    /// parameter, as JSON.
+    #[arg(
+        required = true,
+        allow_hyphen_values = true,
+        value_name = "[DATABASE] FUNCTION [ARGUMENTS]"
+    )]
+    pub words: Vec<String>,
     /// Send no token (call as a fresh, anonymous identity).
     #[arg(long)]
     pub anonymous: bool,
@@ -46,37 +50,51 @@ pub fn exec(ctx: &mut Ctx, args: CallArgs) -> Result<()> {
     } else {
         Auth::IfAvailable
     })?;
-    let db = api.resolve_database(&args.database)?;
-    let schema_json = api
-        .send_ok(
-            api.request(Method::GET, &format!("/database/{}/schema", db.identity))
-                .query(&[("version", "10")]),
-            "reading the module's schema",
-        )?
-        .json_body("the module's schema")?;
-    let schema = ModuleSchema::from_json(&schema_json).context("the module's schema is malformed")?;
-    let no_such = || no_such_function(&schema, &args.function, &db.name, &db.identity);
-    let (function, kind) = match schema.reducer(&args.function) {
+    let project_db = ctx.project()?.and_then(|p| p.database.clone());
+    let mut words = args.words.into_iter();
+    let first = words.next().unwrap_or_default();
+    let (database, mut function_name) = match &project_db {
+        Some(db) => (db.clone(), first),
+        None => {
+            let function = words.next().ok_or_else(|| {
+                anyhow!("name the function to call: `spacetime call {first} <function> [arguments…]`")
+            })?;
+            (first, function)
+        }
+    };
+    let mut rest: Vec<String> = words.collect();
+    let mut db = api.resolve_database(&database)?;
+    let mut schema = fetch_schema(&api, &db.identity)?;
+    if project_db.is_some() && !schema.has_function(&function_name) && !rest.is_empty() {
+        // `call other-db reducer …` inside a project: the first word may be a database.
+        // If it is not one either, the project database's "no such function" says most.
+        if let Ok(other) = api.resolve_database(&function_name) {
+            function_name = rest.remove(0);
+            db = other;
+            schema = fetch_schema(&api, &db.identity)?;
+        }
+    }
+    let no_such = || no_such_function(&schema, &function_name, &db.name, &db.identity);
+    let (function, kind) = match schema.reducer(&function_name) {
         Some(f) => (f, "reducer"),
-        None => match schema.procedure(&args.function) {
+        None => match schema.procedure(&function_name) {
             Some(f) => (f, "procedure"),
             None => bail!(no_such()),
         },
     };
     let params = &function.params.elements;
-    if args.arguments.len() != params.len() {
+    if rest.len() != params.len() {
         bail!(
             "{kind} `{}` takes {} argument{} but {} {} given.\n\nThe {kind} has the following signature:\n\t{}",
             function.name,
             params.len(),
             if params.len() == 1 { "" } else { "s" },
-            args.arguments.len(),
-            if args.arguments.len() == 1 { "was" } else { "were" },
+            rest.len(),
+            if rest.len() == 1 { "was" } else { "were" },
             signature(&schema, function)
         );
     }
-    let values = args
-        .arguments
+    let values = rest
         .iter()
         .zip(params)
         .enumerate()
@@ -115,6 +133,18 @@ pub fn exec(ctx: &mut Ctx, args: CallArgs) -> Result<()> {
         }
         _ => Err(status_error(response, &format!("calling {kind} `{}`", function.name))),
     }
+}
+
+/// `GET /schema?version=10` of the database `identity`.
+fn fetch_schema(api: &crate::api::Api, identity: &str) -> Result<ModuleSchema> {
+    let json = api
+        .send_ok(
+            api.request(Method::GET, &format!("/database/{identity}/schema"))
+                .query(&[("version", "10")]),
+            "reading the module's schema",
+        )?
+        .json_body("the module's schema")?;
+    ModuleSchema::from_json(&json).context("the module's schema is malformed")
 }
 
 /// Turns one command-line argument into the JSON the server expects for `param`.

@@ -2,7 +2,8 @@
 //! --module-def schema.json)`: reads a module's definition locally (by running the module's
 //! describe export in the embedded host, or from a JSON file), generates client bindings
 //! with `spacetime-codegen`, writes them, and deletes generated files of an earlier run that
-//! this run did not produce.
+//! this run did not produce. Without `--lang` and `--out-dir`, inside a project, it writes
+//! every target in spacetime.json's `generate`.
 
 use super::publish::build_module;
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,17 +17,25 @@ use std::path::{Path, PathBuf};
 /// Arguments of `generate`.
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
-    /// The language of the bindings.
-    #[arg(short = 'l', long, value_enum)]
-    pub lang: Language,
+    /// The language of the bindings (`rust`/`rs`, `csharp`/`cs`/`c#`, `typescript`/`ts`,
+    /// `python`/`py`).
+    #[arg(short = 'l', long, value_enum, requires = "out_dir")]
+    pub lang: Option<Language>,
     /// Where to write the bindings (created if missing).
-    #[arg(short = 'o', long, value_name = "DIR")]
-    pub out_dir: PathBuf,
+    #[arg(short = 'o', long, value_name = "DIR", requires = "lang")]
+    pub out_dir: Option<PathBuf>,
     /// A built module.
     #[arg(short = 'b', long, value_name = "WASM", conflicts_with_all = ["module_path", "module_def"])]
     pub bin_path: Option<PathBuf>,
-    /// The module crate to build (default: the current directory).
-    #[arg(short = 'p', long, value_name = "DIR", conflicts_with = "module_def")]
+    /// The module crate to build (default: the current directory). `--project-path` is
+    /// upstream's name for it.
+    #[arg(
+        short = 'p',
+        long,
+        alias = "project-path",
+        value_name = "DIR",
+        conflicts_with = "module_def"
+    )]
     pub module_path: Option<PathBuf>,
     /// A module definition in SATS-JSON: a `RawModuleDef` (`{"V10": …}`) or the V10 form
     /// `GET /schema?version=10` returns.
@@ -35,21 +44,25 @@ pub struct GenerateArgs {
     /// Also generate private tables and reducers.
     #[arg(long)]
     pub include_private: bool,
-    /// The namespace of C# bindings.
-    #[arg(long, default_value = CSharp::DEFAULT_NAMESPACE)]
-    pub namespace: String,
+    /// The namespace of C# bindings (default `SpacetimeDB.Types`; only with `--lang csharp`).
+    #[arg(long)]
+    pub namespace: Option<String>,
 }
 
 /// The languages `generate` supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Language {
     /// Rust, for the `spacetimedb_sdk` crate.
+    #[value(alias = "rs", alias = "RS")]
     Rust,
     /// C#, for the `SpacetimeDB` SDK in `sdks/csharp` (Mono, .NET, Unity).
+    #[value(alias = "cs", alias = "c#")]
     Csharp,
     /// Python, for the `spacetime_sdk` package (the output directory is a package).
+    #[value(alias = "py")]
     Python,
     /// TypeScript, for the `spacetime-sdk` npm package.
+    #[value(alias = "ts", alias = "TS")]
     Typescript,
 }
 
@@ -58,7 +71,59 @@ pub enum Language {
 /// # Errors
 /// When the module cannot be read, built or described, its definition is invalid, codegen
 /// fails, or the output directory cannot be written.
-pub fn exec(args: GenerateArgs) -> Result<()> {
+pub fn exec(ctx: &crate::Ctx, args: GenerateArgs) -> Result<()> {
+    if args.lang.is_some() {
+        return generate_one(&args);
+    }
+    let project = ctx.project()?.ok_or_else(|| {
+        anyhow!("pass --lang <language> and --out-dir <dir>, or run this inside a project whose spacetime.json has `generate` targets")
+    })?;
+    if project.generate.is_empty() {
+        bail!(
+            "{} has no `generate` targets: pass --lang <language> and --out-dir <dir>, or add \
+             \"generate\": [{{\"language\": \"typescript\", \"out-dir\": \"<dir>\"}}]",
+            project.path.display()
+        );
+    }
+    for target in &project.generate {
+        let lang = <Language as clap::ValueEnum>::from_str(&target.language, true).map_err(|_| {
+            anyhow!(
+                "{}: `language` \"{}\" is not one of rust, csharp, typescript, python (or rs, cs, ts, py)",
+                project.path.display(),
+                target.language
+            )
+        })?;
+        let mut one = GenerateArgs {
+            lang: Some(lang),
+            out_dir: Some(target.out_dir.clone()),
+            bin_path: args.bin_path.clone(),
+            module_path: args.module_path.clone(),
+            module_def: args.module_def.clone(),
+            include_private: args.include_private || target.include_private,
+            namespace: target.namespace.clone().or_else(|| args.namespace.clone()),
+        };
+        if one.bin_path.is_none() && one.module_def.is_none() && one.module_path.is_none() {
+            one.module_path = target.module_path.clone().or_else(|| project.module_path.clone());
+        }
+        eprintln!(
+            "Generating {} bindings into {}",
+            target.language,
+            target.out_dir.display()
+        );
+        // A second target's build of the same crate is cargo's no-op.
+        generate_one(&one)?;
+    }
+    Ok(())
+}
+
+/// Generates one language's bindings into one directory.
+fn generate_one(args: &GenerateArgs) -> Result<()> {
+    let (Some(lang), Some(out_dir)) = (args.lang, &args.out_dir) else {
+        bail!("pass both --lang <language> and --out-dir <dir>");
+    };
+    if args.namespace.is_some() && lang != Language::Csharp {
+        bail!("--namespace is only supported with --lang csharp");
+    }
     let raw = match (&args.bin_path, &args.module_def) {
         (Some(wasm), _) => describe_wasm(wasm)?,
         (None, Some(json)) => read_module_def(json)?,
@@ -76,10 +141,10 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
     };
     let def = ModuleDef::from_raw(raw).map_err(|e| anyhow!("the module definition is invalid: {e}"))?;
     let csharp;
-    let lang: &dyn Lang = match args.lang {
+    let lang: &dyn Lang = match lang {
         Language::Rust => &Rust,
         Language::Csharp => {
-            csharp = CSharp::new(args.namespace.as_str());
+            csharp = CSharp::new(args.namespace.as_deref().unwrap_or(CSharp::DEFAULT_NAMESPACE));
             &csharp
         }
         Language::Python => &Python,
@@ -92,7 +157,7 @@ pub fn exec(args: GenerateArgs) -> Result<()> {
             include_private: args.include_private,
         },
     )?;
-    write_files(&args.out_dir, &files, &lang.generated_prefix())?;
+    write_files(out_dir, &files, &lang.generated_prefix())?;
     println!("Generate finished successfully.");
     Ok(())
 }

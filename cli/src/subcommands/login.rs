@@ -18,6 +18,10 @@ pub struct LoginArgs {
     /// Save this token (a JWT) as the login token.
     #[arg(long, value_name = "JWT")]
     pub token: Option<String>,
+    /// Do not open a browser. Accepted for upstream's scripts: this CLI never opens one,
+    /// since a server issues identities itself.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 /// `login show`.
@@ -44,6 +48,11 @@ pub fn exec(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
         return Ok(());
     }
     if let Some(token) = args.token {
+        if let Some(old) = ctx.config.token().filter(|old| *old != token) {
+            if !super::logout::confirm_forget_token(ctx, old)? {
+                anyhow::bail!("login cancelled: you are still logged in with your current identity");
+            }
+        }
         ctx.config.set_token(token.clone());
         ctx.config.save()?;
         match identity_of_token(&token) {
@@ -54,6 +63,11 @@ pub fn exec(ctx: &mut Ctx, args: LoginArgs) -> Result<()> {
     }
     let server = args.server_issued_login.as_deref().or(ctx.server.as_deref());
     let url = ctx.config.server_url(server)?;
+    if let Some(old) = ctx.config.token() {
+        if !super::logout::confirm_forget_token(ctx, old)? {
+            anyhow::bail!("login cancelled: you are still logged in with your current identity");
+        }
+    }
     let (identity, token) = Api::new(&url, None)?.server_issued_login()?;
     if let Some(old) = ctx.config.clear_tokens() {
         let old_identity = identity_of_token(&old).unwrap_or_else(|| "unknown".to_owned());

@@ -11,8 +11,8 @@ use std::time::Duration;
 /// Arguments of `logs`.
 #[derive(Debug, clap::Args)]
 pub struct LogsArgs {
-    /// The name or identity of the database.
-    pub database: String,
+    /// The name or identity of the database (default: `database` in spacetime.json).
+    pub database: Option<String>,
     /// Print only the last N lines (`--follow` defaults this to 10).
     #[arg(short = 'n', long)]
     pub num_lines: Option<u32>,
@@ -86,8 +86,9 @@ impl Level {
 /// # Errors
 /// When the database is unknown, the user is not its owner, or the stream breaks.
 pub fn exec(ctx: &mut Ctx, args: LogsArgs) -> Result<()> {
+    let database = ctx.database(args.database.clone())?;
     let api = ctx.api(Auth::Required)?;
-    let db = api.resolve_database(&args.database)?;
+    let db = api.resolve_database(&database)?;
     let num_lines = args.num_lines.or(args.follow.then_some(10));
     let mut request = api.request(Method::GET, &format!("/database/{}/logs", db.identity));
     if let Some(n) = num_lines {
@@ -147,14 +148,21 @@ fn text_line(record: &serde_json::Value, level: Option<Level>) -> String {
     }
     let label = level.map_or("?", Level::label);
     line.push_str(&format!("{label:>5}: "));
-    if let Some(file) = record.get("filename").and_then(serde_json::Value::as_str) {
+    // The source location only when the record has one (a panic or a host message may
+    // not), so such a line reads `ERROR: msg`, not `ERROR: : msg`.
+    if let Some(file) = record
+        .get("filename")
+        .and_then(serde_json::Value::as_str)
+        .filter(|f| !f.is_empty())
+    {
         line.push_str(file);
         if let Some(n) = record.get("line_number").and_then(serde_json::Value::as_u64) {
             line.push_str(&format!(":{n}"));
         }
+        line.push_str(": ");
     }
     let message = record.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
-    line.push_str(&format!(": {message}"));
+    line.push_str(message);
     line
 }
 
@@ -171,6 +179,16 @@ mod tests {
         assert_eq!(
             text_line(&record, Some(Level::Info)),
             "1970-01-01T00:00:01+00:00  INFO: src/lib.rs:12: Hello, World!"
+        );
+        let bare = serde_json::json!({ "level": "Error", "ts": 1_000_000, "filename": "", "message": "boom" });
+        assert_eq!(
+            text_line(&bare, Some(Level::Error)),
+            "1970-01-01T00:00:01+00:00 ERROR: boom"
+        );
+        let none = serde_json::json!({ "level": "Error", "ts": 1_000_000, "message": "boom" });
+        assert_eq!(
+            text_line(&none, Some(Level::Error)),
+            "1970-01-01T00:00:01+00:00 ERROR: boom"
         );
         assert_eq!(Level::parse("PANIC"), Some(Level::Panic));
         assert!(Level::Warn > Level::Info);

@@ -14,3 +14,4 @@ pub mod server;
 pub mod sql;
 pub mod start;
 pub mod subscribe;
+pub mod version;

@@ -63,7 +63,8 @@ pub enum DeleteData {
 ///
 /// # Errors
 /// When the module cannot be built or read, the name is invalid, or the server rejects it.
-pub fn exec(ctx: &mut Ctx, args: PublishArgs) -> Result<()> {
+pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
+    crate::project::fill_publish_args(ctx, &mut args)?;
     if let Some(name) = &args.name {
         if parse_identity_hex(name).is_none() {
             util::validate_database_name(name)?;

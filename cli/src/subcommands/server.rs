@@ -1,5 +1,6 @@
 //! `spacetime server …`: the saved servers in cli.toml (`list`, `add`, `set-default`,
-//! `remove`, `fingerprint`) and `ping`, which checks that a server answers.
+//! `edit`, `remove`, `fingerprint`), `ping`, which checks that a server answers, and `clear`,
+//! which deletes the local server's data directory.
 
 use crate::api::Api;
 use crate::config::{split_url, ServerConfig};
@@ -40,6 +41,26 @@ pub enum ServerCommand {
     Fingerprint {
         /// The nickname, host or URL of a saved server (default: the default server).
         server: Option<String>,
+    },
+    /// Change a saved server's nickname or URL.
+    Edit {
+        /// The nickname, host or URL of a saved server.
+        server: String,
+        /// A new nickname.
+        #[arg(short = 'n', long, alias = "nickname", value_name = "NAME")]
+        new_name: Option<String>,
+        /// A new URL, e.g. http://127.0.0.1:4000.
+        #[arg(long)]
+        url: Option<String>,
+        /// Do not fetch the public key of the new URL (the saved fingerprint is dropped).
+        #[arg(long)]
+        no_fingerprint: bool,
+    },
+    /// Delete all data of the local server (its data directory). Stop the server first.
+    Clear {
+        /// The data directory (default: ~/.local/share/spacetime/data, as `spacetime start`).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<std::path::PathBuf>,
     },
     /// Check that a server is online.
     Ping {
@@ -130,6 +151,13 @@ pub fn exec(ctx: &mut Ctx, command: ServerCommand) -> Result<()> {
             }
             Ok(())
         }
+        ServerCommand::Edit {
+            server,
+            new_name,
+            url,
+            no_fingerprint,
+        } => edit(ctx, &server, new_name, url, no_fingerprint),
+        ServerCommand::Clear { data_dir } => clear(ctx, data_dir),
         ServerCommand::Ping { server } => {
             let url = ctx.config.server_url(server.as_deref().or(ctx.server.as_deref()))?;
             let api = Api::new(&url, None)?;
@@ -138,6 +166,97 @@ pub fn exec(ctx: &mut Ctx, command: ServerCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `server edit`: renames a saved server and/or points it at a new URL (refetching the
+/// fingerprint unless told not to), after showing the changes and asking.
+fn edit(
+    ctx: &mut Ctx,
+    server: &str,
+    new_name: Option<String>,
+    url: Option<String>,
+    no_fingerprint: bool,
+) -> Result<()> {
+    if new_name.is_none() && url.is_none() {
+        anyhow::bail!("nothing to change: pass --new-name <name> and/or --url <url>");
+    }
+    let old = ctx
+        .config
+        .find_server(server)
+        .ok_or_else(|| {
+            anyhow::anyhow!("no saved server is called `{server}`; `spacetime server list` shows the saved ones")
+        })?
+        .clone();
+    let mut new = old.clone();
+    if let Some(name) = &new_name {
+        println!(
+            "Changing nickname from {} to {name}",
+            old.nickname.as_deref().unwrap_or("(none)")
+        );
+        new.nickname = Some(name.clone());
+    }
+    if let Some(url) = &url {
+        let (host, protocol) = split_url(url)?;
+        if host != old.host {
+            println!("Changing host from {} to {host}", old.host);
+        }
+        if protocol != old.protocol {
+            println!("Changing protocol from {} to {protocol}", old.protocol);
+        }
+        new.host = host;
+        new.protocol = protocol;
+        if new.url() != old.url() {
+            new.ecdsa_public_key = if no_fingerprint {
+                None
+            } else {
+                let pem = fetch_fingerprint(&new.url()).with_context(|| {
+                    format!(
+                        "cannot fetch the fingerprint of {}; is the server running? Pass --no-fingerprint to skip it",
+                        new.url()
+                    )
+                })?;
+                println!("New fingerprint:\n{pem}");
+                Some(pem)
+            };
+        }
+    }
+    if !ctx.yes && !util::confirm("Continue?", true)? {
+        anyhow::bail!("aborted: the saved server `{server}` was left as it was");
+    }
+    let was_default = ctx.config.is_default(&old);
+    ctx.config.remove_server(server)?;
+    let name = new.nickname.clone().unwrap_or_else(|| new.host.clone());
+    ctx.config.add_server(new)?;
+    if was_default {
+        ctx.config.set_default_server(&name)?;
+    }
+    ctx.config.save()?;
+    println!("Saved server {name}");
+    Ok(())
+}
+
+/// `server clear`: deletes the local data directory after asking.
+fn clear(ctx: &Ctx, data_dir: Option<std::path::PathBuf>) -> Result<()> {
+    let dir = match data_dir {
+        Some(dir) => dir,
+        None => crate::config::default_data_dir()?,
+    };
+    if !dir.exists() {
+        println!(
+            "Local database not found at {}. Nothing has been deleted.",
+            dir.display()
+        );
+        return Ok(());
+    }
+    println!("Database path: {}", dir.display());
+    let question = "Are you sure you want to delete all data from the local database? Stop the local server first.";
+    if !ctx.yes && !util::confirm(question, false)? {
+        println!("Aborting");
+        return Ok(());
+    }
+    std::fs::remove_dir_all(&dir).with_context(|| format!("cannot delete {}", dir.display()))?;
+    println!("Deleted all data from the local database.");
+    Ok(())
 }
 
 fn list(ctx: &Ctx) {

@@ -2,7 +2,8 @@
 //! subscribes once to every query, and prints each update as one JSON line
 //! `{"<table>":{"deletes":[…],"inserts":[…]}}`, rows as SATS-JSON objects keyed by column name
 //! (decoded with the row types of the database's schema). Stops after `-n` updates or `-t`
-//! seconds; a refused query (such as one over a private table) is an error.
+//! seconds; a refused query (such as one over a private table) is an error. When the
+//! database is deleted or stopped, it says so and exits successfully.
 
 use crate::api::JsonBody;
 use crate::{Auth, Ctx};
@@ -21,6 +22,7 @@ use std::io::Write;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 
 /// Arguments of `subscribe`.
@@ -104,15 +106,34 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
         .build()
         .context("cannot start tokio")?;
     let session = stream(request, &args, &def);
-    match args.timeout {
+    let end = match args.timeout {
         // Running out of time is how a bounded watch ends, not a failure.
         Some(secs) => runtime.block_on(async {
             tokio::time::timeout(Duration::from_secs(secs.into()), session)
                 .await
-                .unwrap_or(Ok(()))
+                .unwrap_or(Ok(End::Done))
         }),
         None => runtime.block_on(session),
+    }?;
+    if let End::DatabaseGone(reason) = end {
+        // Deleted, or stopped (a restart, a storage failure)? The name lookup tells.
+        let lookup = api.send(api.request(Method::GET, &format!("/database/{}/identity", db.identity)))?;
+        if lookup.status() == reqwest::StatusCode::NOT_FOUND {
+            eprintln!("The database `{}` was deleted; the subscription ended.", args.database);
+        } else {
+            eprintln!("The server closed the subscription: {reason}");
+        }
     }
+    Ok(())
+}
+
+/// How a subscription ended without an error.
+enum End {
+    /// `-n` updates were printed (or the time ran out).
+    Done,
+    /// The server closed the connection because the database went away (close code 1000
+    /// or 1001), with the close frame's reason.
+    DatabaseGone(String),
 }
 
 /// `ws://…` or `wss://…` for an `http://…` or `https://…` server URL.
@@ -127,7 +148,11 @@ fn ws_base(base: &str) -> Result<String> {
 }
 
 /// Connects, subscribes and prints updates until `-n` is reached or the server closes.
-async fn stream(request: tungstenite::handshake::client::Request, args: &SubscribeArgs, def: &ModuleDef) -> Result<()> {
+async fn stream(
+    request: tungstenite::handshake::client::Request,
+    args: &SubscribeArgs,
+    def: &ModuleDef,
+) -> Result<End> {
     let (mut socket, response) = tokio_tungstenite::connect_async(request).await.map_err(|e| match e {
         tungstenite::Error::Http(response) => {
             let body = response
@@ -169,6 +194,9 @@ async fn stream(request: tungstenite::handshake::client::Request, args: &Subscri
         };
         let payload = match frame.context("reading from the WebSocket")? {
             Message::Binary(bytes) => bytes,
+            Message::Close(Some(close)) if matches!(close.code, CloseCode::Normal | CloseCode::Away) => {
+                return Ok(End::DatabaseGone(close.reason.to_string()))
+            }
             Message::Close(close) => bail!(
                 "the server closed the connection{}",
                 close.map(|c| format!(": {}", c.reason)).unwrap_or_default()
@@ -207,7 +235,7 @@ async fn stream(request: tungstenite::handshake::client::Request, args: &Subscri
     }
     // A polite close; the process ends right after, so a failure here changes nothing.
     let _ = socket.close(None).await;
-    Ok(())
+    Ok(End::Done)
 }
 
 /// The JSON line of the rows a subscription started with.
