@@ -27,7 +27,6 @@ mod logs;
 mod lost_data;
 mod npm_compat;
 mod packaging;
-mod packaging;
 mod permissions;
 mod procedures;
 mod publish_call;
