@@ -7,19 +7,22 @@ use crate::common::*;
 use std::process::Command;
 
 /// A `spacetime subscribe` running in the background, read one stdout line at a time.
-struct Subscriber {
-    process: ClientProcess,
+pub(crate) struct Subscriber {
+    pub(crate) process: ClientProcess,
     /// The index of the next line to read.
     next: usize,
 }
 
 impl Subscriber {
     fn start(fx: &Fixture, args: &[&str]) -> Self {
+        Self::start_as(&fx.owner, args)
+    }
+
+    /// `spacetime subscribe <args>` as the user of `cli`.
+    pub(crate) fn start_as(cli: &spacetime_testing::cli::Cli, args: &[&str]) -> Self {
         let mut command = Command::new(spacetime_testing::server::spacetime_bin());
-        command.arg("--config-path").arg(fx.owner.config_path());
-        command
-            .args(["subscribe", "--server", fx.owner.server_url()])
-            .args(args);
+        command.arg("--config-path").arg(cli.config_path());
+        command.args(["subscribe", "--server", cli.server_url()]).args(args);
         Self {
             process: ClientProcess::start(command),
             next: 0,
@@ -28,7 +31,7 @@ impl Subscriber {
 
     /// Waits for the next line and parses it as JSON.
     #[track_caller]
-    fn next_json(&mut self, what: &str) -> serde_json::Value {
+    pub(crate) fn next_json(&mut self, what: &str) -> serde_json::Value {
         let (index, line) = self.process.wait_line(self.next, &format!("the {what} line"), |_| true);
         self.next = index + 1;
         serde_json::from_str(&line)
