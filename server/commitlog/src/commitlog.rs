@@ -8,8 +8,8 @@
 
 use crate::error::{io_err, CommitlogError};
 use crate::format::{
-    encode_commit, parse_segment_file_name, segment_file_name, segment_header, CommitHeader, COMMIT_HEADER_LEN,
-    CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
+    encode_commit, parse_segment_file_name, segment_file_name, segment_header, CommitHeader, CommitId,
+    COMMIT_HEADER_LEN, CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
 };
 use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
 use crate::header_repair::repair_header;
@@ -93,6 +93,8 @@ pub struct Commitlog {
     written_tx_offset: u64,
     /// Every offset below this is fsynced.
     synced_tx_offset: u64,
+    /// The epoch (leader term) of the last commit: appends may not go below it.
+    epoch: u64,
     poisoned: Option<Arc<str>>,
 }
 
@@ -167,11 +169,11 @@ impl Commitlog {
                 path: dir.join(name),
             });
             report.segments = 1;
-            let log = Self::assemble(dir, options, segments, active, SEGMENT_HEADER_LEN as u64, 0);
+            let log = Self::assemble(dir, options, segments, active, SEGMENT_HEADER_LEN as u64, 0, 0);
             return Ok((log, report));
         }
 
-        let (next_tx_offset, active_len, cut) = scan(&segments, &mut report, &mut visit)?;
+        let (next_tx_offset, active_len, epoch, cut) = scan(&segments, &mut report, &mut visit)?;
         if let Some(cut) = cut {
             let tail = cut_tail(&mut segments, cut, next_tx_offset)?;
             log::warn!("commit log {}: {tail}", dir.display());
@@ -205,7 +207,7 @@ impl Commitlog {
         report.first_tx_offset = segments[0].start;
         report.next_tx_offset = next_tx_offset;
         Ok((
-            Self::assemble(dir, options, segments, active, active_len, next_tx_offset),
+            Self::assemble(dir, options, segments, active, active_len, next_tx_offset, epoch),
             report,
         ))
     }
@@ -217,6 +219,7 @@ impl Commitlog {
         active: File,
         active_len: u64,
         next_tx_offset: u64,
+        epoch: u64,
     ) -> Self {
         Self {
             dir,
@@ -228,6 +231,7 @@ impl Commitlog {
             next_tx_offset,
             written_tx_offset: next_tx_offset,
             synced_tx_offset: next_tx_offset,
+            epoch,
             poisoned: None,
         }
     }
@@ -247,6 +251,12 @@ impl Commitlog {
         self.segments[0].start
     }
 
+    /// The epoch (leader term) of the last commit; 0 for a log only ever written
+    /// standalone. Commits appended later may not have a lower one.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// The highest durable tx offset: everything up to it survived a crash.
     /// `None` when no transaction was ever logged.
     pub fn durable_offset(&self) -> Option<u64> {
@@ -258,7 +268,8 @@ impl Commitlog {
         self.segments.iter().map(|s| (s.start, s.path.clone())).collect()
     }
 
-    /// Appends one transaction's record as its own commit and returns its tx offset.
+    /// Appends one transaction's record as its own commit (of the log's current
+    /// [`epoch`](Self::epoch)) and returns its tx offset.
     ///
     /// The commit is buffered; it is on disk after [`flush`](Self::flush) and
     /// durable after [`sync`](Self::sync).
@@ -279,7 +290,7 @@ impl Commitlog {
             self.rotate()?;
         }
         let offset = self.next_tx_offset;
-        encode_commit(&mut self.buf, offset, payload);
+        encode_commit(&mut self.buf, self.epoch, offset, payload);
         self.active_len += frame_len;
         self.next_tx_offset += 1;
         if self.buf.len() >= self.options.write_buffer_size {
@@ -297,7 +308,8 @@ impl Commitlog {
     ///
     /// # Errors
     /// [`CommitlogError::BadBatch`] if `commits` does not hold `n` whole commits
-    /// following on from the log (nothing is written then, unless a rotation came
+    /// following on from the log, or a commit's epoch is lower than the one before it
+    /// (a deposed leader's write; nothing is written then, unless a rotation came
     /// first); I/O errors (the log is then poisoned).
     pub fn append_encoded(&mut self, commits: &[u8], first: u64, n: u64) -> Result<(), CommitlogError> {
         self.check_poisoned()?;
@@ -311,8 +323,17 @@ impl Commitlog {
         // Check every frame first, so a malformed batch writes nothing.
         let mut frames = Vec::with_capacity(n.min(1 << 16) as usize);
         let mut at = 0usize;
+        let mut epoch = self.epoch;
         while at < commits.len() {
-            let len = frame_len_at(commits, at)?;
+            let header = header_at(commits, at)?;
+            if header.epoch < epoch {
+                return Err(CommitlogError::BadBatch(format!(
+                    "the commit at byte {at} has epoch {}, lower than the log's epoch {epoch}",
+                    header.epoch
+                )));
+            }
+            epoch = header.epoch;
+            let len = header.frame_len() as usize;
             frames.push(len);
             at += len;
         }
@@ -350,6 +371,7 @@ impl Commitlog {
             rest = tail;
             frames = &frames[count..];
         }
+        self.epoch = epoch;
         Ok(())
     }
 
@@ -413,6 +435,132 @@ impl Commitlog {
             sync_dir(&self.dir)?;
         }
         Ok(removed)
+    }
+
+    /// The identities of the commits holding tx offsets `from` and later (the one
+    /// holding `from` included), as written to the files so far, in order.
+    ///
+    /// # Errors
+    /// [`CommitlogError::Corrupt`] if a file changed since it was opened; I/O errors.
+    pub fn commit_ids_from(&mut self, from: u64) -> Result<Vec<CommitId>, CommitlogError> {
+        self.flush()?;
+        let first = self.segments.partition_point(|s| s.start <= from).saturating_sub(1);
+        let mut out = Vec::new();
+        let mut epoch = 0;
+        for seg in &self.segments[first..] {
+            let mut reader = SegmentReader::open(&seg.path, seg.start)?.after_epoch(epoch);
+            loop {
+                match reader.next_step()? {
+                    Step::Commit { header, crc, .. } => {
+                        if header.min_tx_offset + u64::from(header.n) > from {
+                            out.push(CommitId {
+                                tx_offset: header.min_tx_offset,
+                                n: header.n,
+                                epoch: header.epoch,
+                                crc,
+                            });
+                        }
+                    }
+                    Step::End { .. } => break,
+                    Step::Damage { at, damage } => {
+                        return Err(CommitlogError::Corrupt {
+                            segment: seg.path.clone(),
+                            byte_offset: at,
+                            damage,
+                        })
+                    }
+                }
+            }
+            epoch = reader.epoch();
+        }
+        Ok(out)
+    }
+
+    /// Cuts every commit from the one starting at `tx_offset` on, as recovery cuts a
+    /// damaged tail: the rest of that segment is saved to `<segment>.<byte>.dropped`
+    /// and the segment truncated, later segments are renamed `<segment>.dropped`.
+    /// Appending continues at `tx_offset`. `damage` says why, for the report.
+    ///
+    /// # Errors
+    /// [`CommitlogError::BadBatch`] if no commit starts at `tx_offset` (it lies in
+    /// the middle of a commit, or outside the log); I/O errors (the log is then
+    /// poisoned, and reopening it recovers).
+    pub(crate) fn cut_from(&mut self, tx_offset: u64, damage: Damage) -> Result<TailCut, CommitlogError> {
+        self.sync()?;
+        if tx_offset < self.first_tx_offset() || tx_offset >= self.next_tx_offset {
+            return Err(CommitlogError::BadBatch(format!(
+                "cannot cut the log at tx offset {tx_offset}: it holds {}..{}",
+                self.first_tx_offset(),
+                self.next_tx_offset
+            )));
+        }
+        let index = self.segments.partition_point(|s| s.start <= tx_offset) - 1;
+        let seg = &self.segments[index];
+        let mut reader = SegmentReader::open(&seg.path, seg.start)?;
+        // The epoch of the last kept commit, which later appends may not go below.
+        let mut epoch = match index.checked_sub(1) {
+            Some(prev) => last_epoch(&self.segments[prev])?,
+            None => 0,
+        };
+        let (mut at, mut commits) = (None, 0u64);
+        loop {
+            match reader.next_step()? {
+                Step::Commit { header, at: here, .. } => {
+                    if header.min_tx_offset == tx_offset {
+                        at = Some(here);
+                    }
+                    if at.is_some() {
+                        commits += 1;
+                    } else {
+                        epoch = header.epoch;
+                    }
+                }
+                Step::End { .. } => break,
+                Step::Damage { at, damage } => {
+                    return Err(CommitlogError::Corrupt {
+                        segment: seg.path.clone(),
+                        byte_offset: at,
+                        damage,
+                    })
+                }
+            }
+        }
+        let at = at
+            .ok_or_else(|| CommitlogError::BadBatch(format!("no commit of the log starts at tx offset {tx_offset}")))?;
+        let cut = CutPoint {
+            segment: index,
+            at,
+            damage,
+            commits,
+        };
+        let result = cut_tail(&mut self.segments, cut, tx_offset).and_then(|tail| {
+            let last = self.segments.last().expect("the cut segment is kept");
+            let mut active = OpenOptions::new()
+                .write(true)
+                .open(&last.path)
+                .map_err(io_err("open segment", &last.path))?;
+            active
+                .seek(SeekFrom::Start(at))
+                .map_err(io_err("seek segment", &last.path))?;
+            sync_dir(&self.dir)?;
+            Ok((tail, active))
+        });
+        match result {
+            Ok((tail, active)) => {
+                self.active = active;
+                self.active_len = at;
+                self.next_tx_offset = tx_offset;
+                self.written_tx_offset = tx_offset;
+                self.synced_tx_offset = tx_offset;
+                self.epoch = epoch;
+                log::warn!("commit log {}: {tail}", self.dir.display());
+                Ok(tail)
+            }
+            Err(e) => {
+                self.poisoned = Some(format!("cutting the log at tx offset {tx_offset} failed: {e}").into());
+                Err(e)
+            }
+        }
     }
 
     fn rotate(&mut self) -> Result<(), CommitlogError> {
@@ -484,15 +632,13 @@ impl Drop for Commitlog {
     }
 }
 
-/// The length of the commit framed at `at` in `commits`, checked to lie within it.
-fn frame_len_at(commits: &[u8], at: usize) -> Result<usize, CommitlogError> {
+/// The header of the commit framed at `at` in `commits`, checked to lie within it.
+fn header_at(commits: &[u8], at: usize) -> Result<CommitHeader, CommitlogError> {
     let header = commits
         .get(at..at + COMMIT_HEADER_LEN)
         .and_then(|h| CommitHeader::decode(h.try_into().ok()?));
-    let len = header
-        .map(|h| h.frame_len() as usize)
-        .filter(|&len| at + len <= commits.len());
-    len.ok_or_else(|| {
+    let header = header.filter(|h| at as u64 + h.frame_len() <= commits.len() as u64);
+    header.ok_or_else(|| {
         CommitlogError::BadBatch(format!(
             "no whole commit at byte {at} of a {}-byte batch",
             commits.len()
@@ -501,14 +647,16 @@ fn frame_len_at(commits: &[u8], at: usize) -> Result<usize, CommitlogError> {
 }
 
 /// Reads every segment; returns the next tx offset, the length of the last kept
-/// segment's data and where the damage is, if any. Truncates all-zero tails.
+/// segment's data, the last kept commit's epoch and where the damage is, if any.
+/// Truncates all-zero tails.
 fn scan(
     segments: &[SegmentMeta],
     report: &mut RecoveryReport,
     visit: &mut dyn FnMut(u64, &[u8]),
-) -> Result<(u64, u64, Option<CutPoint>), CommitlogError> {
+) -> Result<(u64, u64, u64, Option<CutPoint>), CommitlogError> {
     let mut next = segments[0].start;
     let mut data_len = 0;
+    let mut epoch = 0;
     for (i, seg) in segments.iter().enumerate() {
         if seg.start != next {
             let damage = Damage::SegmentGap {
@@ -518,6 +666,7 @@ fn scan(
             return Ok((
                 next,
                 data_len,
+                epoch,
                 Some(CutPoint {
                     segment: i,
                     at: 0,
@@ -530,10 +679,10 @@ fn scan(
             log::warn!("commit log: {repair}");
             report.repaired_headers.push(repair);
         }
-        let mut reader = SegmentReader::open(&seg.path, seg.start)?;
+        let mut reader = SegmentReader::open(&seg.path, seg.start)?.after_epoch(epoch);
         loop {
             match reader.next_step()? {
-                Step::Commit { header, records } => {
+                Step::Commit { header, records, .. } => {
                     report.commits += 1;
                     for (offset, record) in (header.min_tx_offset..).zip(records) {
                         visit(offset, record);
@@ -570,11 +719,13 @@ fn scan(
                             | Damage::ChecksumMismatch { .. }
                             | Damage::BadRecords(_)
                             | Damage::UnexpectedTxOffset { .. }
+                            | Damage::EpochRegression { .. }
                     );
                     let commits = u64::from(partial_commit) + reader.count_frames_after_damage(at)?;
                     return Ok((
                         next,
                         at,
+                        reader.epoch(),
                         Some(CutPoint {
                             segment: i,
                             at,
@@ -586,8 +737,9 @@ fn scan(
             }
         }
         next = reader.next_tx();
+        epoch = reader.epoch();
     }
-    Ok((next, data_len, None))
+    Ok((next, data_len, epoch, None))
 }
 
 /// Cuts the log at `cut`: saves and truncates the damaged segment's tail, sets later
@@ -637,6 +789,13 @@ fn save_tail(path: &Path, at: u64) -> Result<PathBuf, CommitlogError> {
     io::copy(&mut src, &mut dst).map_err(io_err("copy the cut tail to", &target))?;
     dst.sync_all().map_err(io_err("fsync", &target))?;
     Ok(target)
+}
+
+/// The epoch of the last commit of a segment (0 if it has none).
+fn last_epoch(seg: &SegmentMeta) -> Result<u64, CommitlogError> {
+    let mut reader = SegmentReader::open(&seg.path, seg.start)?;
+    while let Step::Commit { .. } = reader.next_step()? {}
+    Ok(reader.epoch())
 }
 
 /// Bytes and readable commits of a segment that is being dropped.

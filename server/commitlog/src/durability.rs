@@ -29,17 +29,22 @@
 use crate::commitlog::Commitlog;
 use crate::error::{CommitlogError, DurabilityError};
 use crate::format::{encode_commit_with, COMMIT_HEADER_LEN, CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN};
+use crate::replicated::{AppendOutcome, Batch, ReplicatedLog, Standalone};
 use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Called by the writer before each fsync with the highest tx offset the fsync
 /// makes durable; see [`DurabilityOptions::before_sync`].
 pub type BeforeSync = Arc<dyn Fn(u64) -> std::io::Result<()> + Send + Sync>;
+
+/// Called by the writer after each fsync of a batch with how long the fsync took; see
+/// [`DurabilityOptions::after_sync`].
+pub type AfterSync = Arc<dyn Fn(std::time::Duration) + Send + Sync>;
 
 /// Settings of a [`Durability`].
 #[derive(Clone)]
@@ -55,6 +60,17 @@ pub struct DurabilityOptions {
     /// released early) or return an error, which the writer treats as a failed fsync
     /// (it stops, as on a disk error). Default `None`.
     pub before_sync: Option<BeforeSync>,
+    /// Called on the writer thread after each batch's fsync with its duration, for a
+    /// latency metric. Default `None`.
+    pub after_sync: Option<AfterSync>,
+    /// The epoch (leader term) written into every commit's header: 0 for a
+    /// standalone database, the leader's term under replication. It may not be lower
+    /// than the log's last commit's ([`Commitlog::epoch`]). Default 0.
+    pub epoch: u64,
+    /// How long the writer keeps asking a [`ReplicatedLog`] whose appends end with
+    /// an unknown outcome before it gives up and stops the database, as on a disk
+    /// error. Default 30 s. Unused by [`Standalone`].
+    pub unknown_outcome_timeout: Duration,
 }
 
 impl std::fmt::Debug for DurabilityOptions {
@@ -62,6 +78,9 @@ impl std::fmt::Debug for DurabilityOptions {
         f.debug_struct("DurabilityOptions")
             .field("queue_capacity", &self.queue_capacity)
             .field("before_sync", &self.before_sync.as_ref().map(|_| "Fn"))
+            .field("after_sync", &self.after_sync.as_ref().map(|_| "Fn"))
+            .field("epoch", &self.epoch)
+            .field("unknown_outcome_timeout", &self.unknown_outcome_timeout)
             .finish()
     }
 }
@@ -71,6 +90,9 @@ impl Default for DurabilityOptions {
         Self {
             queue_capacity: 4 * 4096,
             before_sync: None,
+            after_sync: None,
+            epoch: 0,
+            unknown_outcome_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -79,6 +101,24 @@ impl DurabilityOptions {
     /// Sets [`Self::queue_capacity`] (at least 1).
     pub fn queue_capacity(mut self, n: usize) -> Self {
         self.queue_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`Self::epoch`].
+    pub fn epoch(mut self, epoch: u64) -> Self {
+        self.epoch = epoch;
+        self
+    }
+
+    /// Sets [`Self::unknown_outcome_timeout`].
+    pub fn unknown_outcome_timeout(mut self, timeout: Duration) -> Self {
+        self.unknown_outcome_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Self::after_sync`].
+    pub fn after_sync(mut self, hook: impl Fn(std::time::Duration) + Send + Sync + 'static) -> Self {
+        self.after_sync = Some(Arc::new(hook));
         self
     }
 
@@ -161,6 +201,10 @@ struct Shared {
     /// Mirrors `Queue::next_tx_offset` for lock-free reads.
     appended: Arc<AtomicU64>,
     before_sync: Option<BeforeSync>,
+    after_sync: Option<AfterSync>,
+    /// Written into every commit header.
+    epoch: u64,
+    unknown_outcome_timeout: Duration,
     syncs: AtomicU64,
     txs: AtomicU64,
     bytes: AtomicU64,
@@ -231,12 +275,40 @@ impl std::fmt::Debug for Durability {
 }
 
 impl Durability {
-    /// Starts the writer thread over `log`. Offsets continue from
-    /// [`Commitlog::next_tx_offset`], and what the log holds already counts as durable.
+    /// Starts the writer thread over `log`, standalone (no cluster: a batch is
+    /// durable once fsynced here). Offsets continue from [`Commitlog::next_tx_offset`],
+    /// and what the log holds already counts as durable.
     ///
     /// # Errors
-    /// [`CommitlogError::Io`] if the thread cannot be spawned.
+    /// [`CommitlogError::Io`] if the thread cannot be spawned;
+    /// [`CommitlogError::EpochBehindLog`] if [`DurabilityOptions::epoch`] is lower
+    /// than the log's.
     pub fn start(log: Commitlog, options: DurabilityOptions) -> Result<Self, CommitlogError> {
+        Self::start_replicated(log, options, Box::new(Standalone))
+    }
+
+    /// As [`start`](Self::start), and every batch is also appended to `replicated`
+    /// (in parallel with the local write and fsync) under
+    /// [`DurabilityOptions::epoch`]; a batch becomes durable when both have it. If
+    /// the replicated log answers that the cluster moved to a newer epoch, or an
+    /// outcome stays unknown past [`DurabilityOptions::unknown_outcome_timeout`],
+    /// the writer fails as on a disk error: nothing more is confirmed, appends and
+    /// waits fail with [`DurabilityError::Failed`] naming the cause, and
+    /// [`close`](Self::close) returns that error.
+    ///
+    /// # Errors
+    /// As [`start`](Self::start).
+    pub fn start_replicated(
+        log: Commitlog,
+        options: DurabilityOptions,
+        replicated: Box<dyn ReplicatedLog>,
+    ) -> Result<Self, CommitlogError> {
+        if options.epoch < log.epoch() {
+            return Err(CommitlogError::EpochBehindLog {
+                epoch: options.epoch,
+                log_epoch: log.epoch(),
+            });
+        }
         let next = log.next_tx_offset();
         let status = Status {
             durable: log.durable_offset(),
@@ -265,6 +337,9 @@ impl Durability {
             status_changed: Condvar::new(),
             appended: Arc::new(AtomicU64::new(next)),
             before_sync: options.before_sync,
+            after_sync: options.after_sync,
+            epoch: options.epoch,
+            unknown_outcome_timeout: options.unknown_outcome_timeout,
             syncs: AtomicU64::new(0),
             txs: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -274,7 +349,7 @@ impl Durability {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("commitlog-writer".into())
-                .spawn(move || run_writer(&shared, log))
+                .spawn(move || run_writer(&shared, log, replicated))
                 .map_err(|source| CommitlogError::Io {
                     op: "start the writer thread for",
                     path: dir,
@@ -332,9 +407,11 @@ impl Durability {
             q.space_waiters -= 1;
         }
         let offset = q.next_tx_offset;
-        encode_commit_with(&mut q.pending, offset, encode).map_err(|len| DurabilityError::RecordTooLarge {
-            len,
-            max: MAX_RECORD_LEN,
+        encode_commit_with(&mut q.pending, self.shared.epoch, offset, encode).map_err(|len| {
+            DurabilityError::RecordTooLarge {
+                len,
+                max: MAX_RECORD_LEN,
+            }
         })?;
         q.next_tx_offset += 1;
         q.pending_txs += 1;
@@ -493,7 +570,11 @@ impl Drop for FailOnPanic<'_> {
 /// The largest batch buffer the writer keeps for reuse (16 MiB).
 const KEEP_BUFFER_CAPACITY: usize = 16 << 20;
 
-fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, CommitlogError> {
+fn run_writer(
+    shared: &Shared,
+    mut log: Commitlog,
+    mut replicated: Box<dyn ReplicatedLog>,
+) -> Result<Commitlog, CommitlogError> {
     let _guard = FailOnPanic(shared);
     let mut batch: Vec<u8> = Vec::new();
     loop {
@@ -512,7 +593,7 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
             shared.has_space.notify_all();
         }
         if txs > 0 {
-            if let Err(e) = write_batch(shared, &mut log, &batch, txs) {
+            if let Err(e) = write_batch(shared, &mut log, replicated.as_mut(), &batch, txs) {
                 shared.fail(e.to_string().into());
                 return Err(e);
             }
@@ -552,9 +633,96 @@ fn run_writer(shared: &Shared, mut log: Commitlog) -> Result<Commitlog, Commitlo
     }
 }
 
-/// Writes `txs` framed commits and fsyncs them.
-fn write_batch(shared: &Shared, log: &mut Commitlog, batch: &[u8], txs: u64) -> Result<(), CommitlogError> {
+/// Writes `txs` framed commits and fsyncs them, and appends them to the replicated
+/// log meanwhile; returns once both have them.
+fn write_batch(
+    shared: &Shared,
+    log: &mut Commitlog,
+    replicated: &mut dyn ReplicatedLog,
+    batch: &[u8],
+    txs: u64,
+) -> Result<(), CommitlogError> {
     let first = log.next_tx_offset();
+    let to_replicate = Batch {
+        epoch: shared.epoch,
+        first,
+        last: first + txs - 1,
+        frames: batch,
+    };
+    let patience = shared.unknown_outcome_timeout;
+    if !replicated.in_parallel() {
+        write_local(shared, log, batch, first, txs)?;
+        return replicate(replicated, to_replicate, patience);
+    }
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("commitlog-replicate".into())
+            .spawn_scoped(scope, move || replicate(replicated, to_replicate, patience));
+        match spawned {
+            Ok(remote) => {
+                let local = write_local(shared, log, batch, first, txs);
+                let remote = remote.join().unwrap_or_else(|_| {
+                    Err(CommitlogError::Replication(
+                        "the thread appending to the replicated log panicked".into(),
+                    ))
+                });
+                local.and(remote)
+            }
+            Err(source) => Err(CommitlogError::Io {
+                op: "start the replicated append thread for",
+                path: log.dir().to_owned(),
+                source,
+            }),
+        }
+    })
+}
+
+/// Appends `batch` to the replicated log; resolves unknown outcomes until
+/// `patience` runs out. An error stops the writer.
+fn replicate(replicated: &mut dyn ReplicatedLog, batch: Batch<'_>, patience: Duration) -> Result<(), CommitlogError> {
+    let deadline = Instant::now() + patience;
+    let mut backoff = Duration::from_millis(5);
+    let mut outcome = replicated.append(batch);
+    loop {
+        match outcome {
+            AppendOutcome::Committed => return Ok(()),
+            AppendOutcome::Fenced { current } => {
+                return Err(CommitlogError::Replication(
+                    format!(
+                        "deposed: this node writes epoch {}, the cluster is at epoch {current}; tx offsets from {} \
+                         on were not committed by the cluster",
+                        batch.epoch, batch.first
+                    )
+                    .into(),
+                ))
+            }
+            AppendOutcome::Unknown(why) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return Err(CommitlogError::Replication(
+                        format!(
+                            "the replicated log did not confirm tx offsets {}..={} within {patience:?}: {why}",
+                            batch.first, batch.last
+                        )
+                        .into(),
+                    ));
+                }
+                log::warn!(
+                    "replicated append of tx offsets {}..={}: outcome unknown ({why}); checking",
+                    batch.first,
+                    batch.last
+                );
+                // Backing off is the point here: the cluster is unreachable or slow.
+                std::thread::sleep(backoff.min(deadline - now));
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                outcome = replicated.resolve(batch);
+            }
+        }
+    }
+}
+
+/// Writes `txs` framed commits to the local log and fsyncs them.
+fn write_local(shared: &Shared, log: &mut Commitlog, batch: &[u8], first: u64, txs: u64) -> Result<(), CommitlogError> {
     log.append_encoded(batch, first, txs)?;
     if let Some(hook) = &shared.before_sync {
         let last = log.next_tx_offset() - 1;
@@ -564,7 +732,11 @@ fn write_batch(shared: &Shared, log: &mut Commitlog, batch: &[u8], txs: u64) -> 
             source,
         })?;
     }
+    let started = Instant::now();
     log.sync()?;
+    if let Some(hook) = &shared.after_sync {
+        hook(started.elapsed());
+    }
     Ok(())
 }
 

@@ -88,6 +88,35 @@ pub enum CommitlogError {
     /// that are not the announced whole commits: a bug in the caller, not damage.
     #[error("a batch of framed commits is malformed: {0}")]
     BadBatch(String),
+    /// The replicated log stopped the writer: the cluster moved to a newer epoch (this
+    /// node was deposed), or an append's outcome stayed unknown for too long.
+    #[error("the replicated log stopped this database's writer: {0}")]
+    Replication(Arc<str>),
+    /// A writer was started with an epoch lower than the log's last commit: a leader
+    /// of an older term may not write after a newer one.
+    #[error("cannot write epoch {epoch} to a log whose last commit has epoch {log_epoch}")]
+    EpochBehindLog {
+        /// The epoch asked for.
+        epoch: u64,
+        /// The epoch of the log's last commit.
+        log_epoch: u64,
+    },
+    /// A rejoining node cannot tell whether its local tail is the cluster's: the
+    /// replicated log no longer holds any commit the local log also holds (it was
+    /// trimmed past the local end), so a divergent tail could go unnoticed.
+    #[error(
+        "cannot check the local log (tx offsets up to {local_next}) against the cluster's: the \
+         replicated log only holds tx offsets {cluster_first}..{cluster_next}; bootstrap this node \
+         again from a peer's snapshot and segments"
+    )]
+    Unverifiable {
+        /// The local log's next tx offset.
+        local_next: u64,
+        /// The first tx offset the replicated log still holds.
+        cluster_first: u64,
+        /// The replicated log's next tx offset.
+        cluster_next: u64,
+    },
     /// The snapshot store failed during recovery.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),

@@ -68,8 +68,8 @@ pub fn check_segment_header(bytes: &[u8]) -> Result<(), String> {
 pub struct CommitHeader {
     /// Tx offset of the commit's first record; the others follow consecutively.
     pub min_tx_offset: u64,
-    /// Leader term. This implementation has one writer and always writes 0; it is kept
-    /// so the frame has upstream's shape and a future replicated log has room for it.
+    /// Leader term: 0 on a standalone database; under replication the epoch of the
+    /// leader that wrote the commit. Never decreases along a log.
     pub epoch: u64,
     /// Number of records, at least 1 (an all-zero header means end of data instead).
     pub n: u16,
@@ -108,15 +108,16 @@ impl CommitHeader {
     }
 }
 
-/// Appends one commit holding the single record `payload` to `out`; returns its length.
+/// Appends one commit of leader term `epoch` (0 when standalone) holding the single
+/// record `payload` to `out`; returns its length.
 ///
 /// The caller has checked `payload.len() <= MAX_RECORD_LEN`.
-pub fn encode_commit(out: &mut Vec<u8>, tx_offset: u64, payload: &[u8]) -> usize {
-    encode_commit_with(out, tx_offset, |out| out.extend_from_slice(payload))
+pub fn encode_commit(out: &mut Vec<u8>, epoch: u64, tx_offset: u64, payload: &[u8]) -> usize {
+    encode_commit_with(out, epoch, tx_offset, |out| out.extend_from_slice(payload))
         .unwrap_or_else(|len| panic!("a {len}-byte record passed the caller's MAX_RECORD_LEN check"))
 }
 
-/// Appends one commit to `out` whose single record `encode` writes in place (after
+/// Appends one commit of leader term `epoch` to `out` whose single record `encode` writes in place (after
 /// the header and length prefix, which are filled in afterwards), so the record is
 /// never copied. Returns the commit's length, or, if the record is longer than
 /// [`MAX_RECORD_LEN`], its length (and `out` is left as it was).
@@ -124,6 +125,7 @@ pub fn encode_commit(out: &mut Vec<u8>, tx_offset: u64, payload: &[u8]) -> usize
 /// If `encode` panics, `out` is cut back to where it was, so no half commit remains.
 pub fn encode_commit_with(
     out: &mut Vec<u8>,
+    epoch: u64,
     tx_offset: u64,
     encode: impl FnOnce(&mut Vec<u8>),
 ) -> Result<usize, usize> {
@@ -158,7 +160,7 @@ pub fn encode_commit_with(
     let len = (payload_len + RECORD_PREFIX_LEN) as u32;
     let header = CommitHeader {
         min_tx_offset: tx_offset,
-        epoch: 0,
+        epoch,
         n: 1,
         len,
     };
@@ -168,6 +170,68 @@ pub fn encode_commit_with(
     out.extend_from_slice(&crc.to_le_bytes());
     guard.armed = false;
     Ok(guard.out.len() - start)
+}
+
+/// What identifies one commit when two copies of a log are compared: its first tx
+/// offset, record count, epoch and CRC32C (which covers the rest of its bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitId {
+    /// Tx offset of the commit's first record.
+    pub tx_offset: u64,
+    /// Number of records.
+    pub n: u16,
+    /// Epoch (leader term) that wrote it.
+    pub epoch: u64,
+    /// Its CRC32C.
+    pub crc: u32,
+}
+
+/// Reads the commits framed back to back in `frames` (a batch as the group-commit
+/// writer writes it, e.g. read back from a replicated log), checking each one's
+/// CRC32C, record framing and that their tx offsets follow on.
+///
+/// # Errors
+/// A description of the first commit that is cut off or does not verify.
+pub fn commit_ids(frames: &[u8]) -> Result<Vec<CommitId>, String> {
+    let mut out = Vec::new();
+    let mut rest = frames;
+    while !rest.is_empty() {
+        let at = frames.len() - rest.len();
+        let Some((raw, after)) = rest.split_first_chunk::<COMMIT_HEADER_LEN>() else {
+            return Err(format!("commit header at byte {at} is cut off"));
+        };
+        let header = CommitHeader::decode(raw).ok_or_else(|| format!("all-zero commit header at byte {at}"))?;
+        let body_len = header.len as usize;
+        if after.len() < body_len + CRC_LEN {
+            return Err(format!("commit at byte {at} is cut off"));
+        }
+        let (records, after) = after.split_at(body_len);
+        let (crc, after) = after.split_at(CRC_LEN);
+        let crc = u32::from_le_bytes(crc.try_into().expect("4-byte slice"));
+        if commit_crc(raw, records) != crc {
+            return Err(format!("commit at byte {at} fails its CRC32C"));
+        }
+        if header.n == 0 {
+            return Err(format!("commit at byte {at} counts 0 records"));
+        }
+        split_records(records, header.n).map_err(|why| format!("commit at byte {at}: {why}"))?;
+        if let Some(prev) = out.last().map(|p: &CommitId| p.tx_offset + u64::from(p.n)) {
+            if header.min_tx_offset != prev {
+                return Err(format!(
+                    "commit at byte {at} has tx offset {} but {prev} was next",
+                    header.min_tx_offset
+                ));
+            }
+        }
+        out.push(CommitId {
+            tx_offset: header.min_tx_offset,
+            n: header.n,
+            epoch: header.epoch,
+            crc,
+        });
+        rest = after;
+    }
+    Ok(out)
 }
 
 /// The CRC32C of a commit: over its header and its records.
@@ -234,7 +298,7 @@ mod tests {
     #[test]
     fn commit_round_trip() {
         let mut buf = Vec::new();
-        let n = encode_commit(&mut buf, 42, b"hello");
+        let n = encode_commit(&mut buf, 0, 42, b"hello");
         assert_eq!(n, buf.len());
         assert_eq!(n, COMMIT_HEADER_LEN + RECORD_PREFIX_LEN + 5 + CRC_LEN);
         let header = CommitHeader::decode(buf[..COMMIT_HEADER_LEN].try_into().unwrap()).unwrap();
@@ -257,7 +321,7 @@ mod tests {
     #[test]
     fn empty_payload_is_not_an_end_marker() {
         let mut buf = Vec::new();
-        encode_commit(&mut buf, 0, b"");
+        encode_commit(&mut buf, 0, 0, b"");
         assert!(CommitHeader::decode(buf[..COMMIT_HEADER_LEN].try_into().unwrap()).is_some());
     }
 

@@ -14,6 +14,12 @@
 //!   writer writes batches, one fsync per batch, and publishes the durable offset.
 //!   Confirmed reads wait with [`Durability::wait_durable`] or
 //!   [`DurableOffset::wait_for`].
+//! - [`Durability::start_replicated`] does the same with a [`ReplicatedLog`] (a
+//!   cluster's log): each batch is appended there too, in parallel with the fsync,
+//!   under the leader's epoch, and is durable only when both have it. A deposed
+//!   leader's writer is fenced and fails. [`Durability::start`] is standalone
+//!   ([`Standalone`]). A node rejoining after a failover first cuts the local tail
+//!   the cluster never committed with [`Commitlog::cut_uncommitted`].
 //! - [`SnapshotStore::write`] stores a snapshot at a tx offset (atomically); old
 //!   ones are pruned, and [`Durability::request_prune`] drops log segments that no
 //!   kept snapshot needs.
@@ -67,7 +73,9 @@ mod error;
 mod format;
 mod fsutil;
 mod header_repair;
+mod rejoin;
 mod replay;
+mod replicated;
 mod report;
 mod segment;
 mod snapshot;
@@ -75,8 +83,9 @@ mod snapshot;
 pub use commitlog::{Commitlog, CommitlogOptions};
 pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats, DurableOffset};
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
-pub use format::{encode_commit, segment_file_name, MAX_RECORD_LEN, SEGMENT_SUFFIX};
+pub use format::{commit_ids, encode_commit, segment_file_name, CommitId, MAX_RECORD_LEN, SEGMENT_SUFFIX};
 pub use replay::Replay;
+pub use replicated::{AppendOutcome, Batch, ReplicatedLog, Standalone};
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;
 pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore, SNAPSHOT_SUFFIX};

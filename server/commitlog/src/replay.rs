@@ -18,6 +18,8 @@ pub struct Replay {
     end: u64,
     /// Records of a multi-record commit not yet handed out.
     pending: VecDeque<(u64, Vec<u8>)>,
+    /// The epoch of the last commit read: the next segment's commits may not be lower.
+    reader_epoch: u64,
     failed: Option<CommitlogError>,
     done: bool,
 }
@@ -31,6 +33,7 @@ impl Replay {
             from,
             end,
             pending: VecDeque::new(),
+            reader_epoch: 0,
             failed: None,
             done: from >= end,
         };
@@ -55,7 +58,8 @@ impl Replay {
                 if seg.start >= self.end {
                     return Ok(false);
                 }
-                self.reader = Some(SegmentReader::open(&seg.path, seg.start)?);
+                let epoch = self.reader_epoch;
+                self.reader = Some(SegmentReader::open(&seg.path, seg.start)?.after_epoch(epoch));
             }
             let reader = self.reader.as_mut().expect("set above");
             let next_tx = reader.next_tx();
@@ -63,7 +67,8 @@ impl Replay {
                 return Ok(false);
             }
             match reader.next_step()? {
-                Step::Commit { header, records } => {
+                Step::Commit { header, records, .. } => {
+                    self.reader_epoch = header.epoch;
                     let base = header.min_tx_offset;
                     for (i, record) in records.into_iter().enumerate() {
                         let offset = base + i as u64;

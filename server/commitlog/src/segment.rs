@@ -53,6 +53,21 @@ pub enum Damage {
         /// Byte offset of the first non-zero byte.
         nonzero_at: u64,
     },
+    /// A commit's epoch (leader term) is lower than the one before it: a leader of an
+    /// older term wrote after a newer one, which replication never does.
+    EpochRegression {
+        /// The epoch of the commit before.
+        previous: u64,
+        /// The commit's epoch.
+        found: u64,
+    },
+    /// The commit is not in the replicated log the cluster committed: this node wrote
+    /// it locally as a leader that was then deposed (the cluster's log differs from
+    /// here on). Cut when the node rejoins; never damage found on open.
+    NotCommittedByCluster {
+        /// The cluster's next tx offset when the node rejoined (its head + 1).
+        cluster_next: u64,
+    },
     /// The segment's file name says it starts at one tx offset but the log before it
     /// ends at another, so the segment cannot continue the log.
     SegmentGap {
@@ -95,6 +110,14 @@ impl fmt::Display for Damage {
                     "non-zero bytes at byte {nonzero_at}, after the all-zero end-of-data header"
                 )
             }
+            Damage::EpochRegression { previous, found } => {
+                write!(f, "commit has epoch {found}, lower than the epoch {previous} before it")
+            }
+            Damage::NotCommittedByCluster { cluster_next } => write!(
+                f,
+                "never committed by the replicated log (a deposed leader's local tail; the cluster's log \
+                 differs from here on and continues to tx offset {cluster_next})"
+            ),
             Damage::SegmentGap {
                 expected,
                 segment_start,
@@ -108,10 +131,12 @@ impl fmt::Display for Damage {
 
 /// One step of reading a segment.
 pub(crate) enum Step<'a> {
-    /// A valid commit.
+    /// A valid commit at byte `at`, with its CRC32C.
     Commit {
         header: CommitHeader,
         records: Vec<&'a [u8]>,
+        at: u64,
+        crc: u32,
     },
     /// The clean end of the segment's data at byte `at`; `zero_tail` zero bytes follow.
     End { at: u64, zero_tail: u64 },
@@ -129,6 +154,9 @@ pub(crate) struct SegmentReader {
     pos: u64,
     /// The tx offset the next commit must have.
     next_tx: u64,
+    /// The epoch of the last commit read (or of the log before this segment): the next
+    /// one may not be lower.
+    epoch: u64,
     header_checked: bool,
     /// The records of the last commit returned (reused between commits).
     body: Vec<u8>,
@@ -151,6 +179,7 @@ impl SegmentReader {
             file_len,
             pos: 0,
             next_tx: start,
+            epoch: 0,
             header_checked: false,
             body: Vec::new(),
             damaged_frame_len: None,
@@ -182,6 +211,17 @@ impl SegmentReader {
     /// The tx offset the next commit must have.
     pub(crate) fn next_tx(&self) -> u64 {
         self.next_tx
+    }
+
+    /// The epoch of the last commit read (or the one given to [`Self::after_epoch`]).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Continues a log whose last commit (in an earlier segment) had `epoch`.
+    pub(crate) fn after_epoch(mut self, epoch: u64) -> Self {
+        self.epoch = epoch;
+        self
     }
 
     fn read_exact(&mut self, buf: &mut [u8]) -> Result<(), CommitlogError> {
@@ -285,6 +325,13 @@ impl SegmentReader {
             };
             return Ok(Step::Damage { at, damage });
         }
+        if header.epoch < self.epoch {
+            let damage = Damage::EpochRegression {
+                previous: self.epoch,
+                found: header.epoch,
+            };
+            return Ok(Step::Damage { at, damage });
+        }
         let records = match split_records(&self.body, header.n) {
             Ok(records) => records,
             Err(why) => {
@@ -296,7 +343,13 @@ impl SegmentReader {
         };
         self.damaged_frame_len = None;
         self.next_tx += u64::from(header.n);
-        Ok(Step::Commit { header, records })
+        self.epoch = header.epoch;
+        Ok(Step::Commit {
+            header,
+            records,
+            at,
+            crc: stored,
+        })
     }
 
     /// Position of the first non-zero byte among the next `len` bytes, if any.

@@ -183,7 +183,7 @@ fn framed_batches_are_written_whole_across_segments_and_bad_ones_refused() {
     let (mut log, _) = open_with(dir.path(), 256);
     let mut batch = Vec::new();
     for o in 0..40 {
-        spacetime_commitlog::encode_commit(&mut batch, o, &payload(o));
+        spacetime_commitlog::encode_commit(&mut batch, 0, o, &payload(o));
     }
     log.append_encoded(&batch, 0, 40).unwrap();
     log.sync().unwrap();
@@ -191,7 +191,7 @@ fn framed_batches_are_written_whole_across_segments_and_bad_ones_refused() {
     assert_holds(&log, 0..40);
 
     let mut more = Vec::new();
-    spacetime_commitlog::encode_commit(&mut more, 40, &payload(40));
+    spacetime_commitlog::encode_commit(&mut more, 0, 40, &payload(40));
     let wrong_start = log.append_encoded(&more, 41, 1).unwrap_err();
     assert!(
         wrong_start.to_string().contains("starts at tx offset 41"),

@@ -6,5 +6,7 @@ mod append_replay;
 mod corruption;
 mod crash;
 mod durability;
+mod rejoin;
+mod replicated;
 mod snapshot;
 mod support;
