@@ -25,6 +25,7 @@ mod http_limits;
 mod lifecycle;
 mod logs;
 mod lost_data;
+mod migrations;
 mod npm_compat;
 mod packaging;
 mod packaging;

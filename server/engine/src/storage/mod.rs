@@ -124,19 +124,17 @@ fn fault_injection_enabled() -> bool {
     std::env::var_os(FAULT_INJECTION_ENV).is_some_and(|v| v == "1")
 }
 
-/// Blocks while `path` exists, checking every 10 ms (see [`HOLD_FSYNC_FILE`]).
-fn hold_while_exists(path: &std::path::Path) {
+/// Blocks while `path` exists, checking every 10 ms (see [`HOLD_FSYNC_FILE`] and
+/// [`PAUSE_MIGRATION_FILE`]); `what` names what is held, for the server log.
+fn hold_while_exists(path: &std::path::Path, what: &str) {
     if !path.exists() {
         return;
     }
-    log::warn!(
-        "{} exists: holding the commit log's fsyncs until it is removed",
-        path.display()
-    );
+    log::warn!("{} exists: holding {what} until it is removed", path.display());
     while path.exists() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    log::warn!("{} removed: fsyncs resume", path.display());
+    log::warn!("{} removed: {what} resumes", path.display());
 }
 
 /// Catches `SIGXFSZ` (once per process, within a tokio runtime), as PostgreSQL ignores
@@ -389,7 +387,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     if fault_injection_enabled() {
         let hold = storage.dir.join(HOLD_FSYNC_FILE);
         options = options.before_sync(move |_| {
-            hold_while_exists(&hold);
+            hold_while_exists(&hold, "the commit log's fsyncs");
             Ok(())
         });
     }
@@ -474,7 +472,7 @@ impl DatabaseLog {
     /// Holds while [`PAUSE_MIGRATION_FILE`] exists (with fault injection enabled).
     pub fn hold_if_migration_paused(&self) {
         if fault_injection_enabled() {
-            hold_while_exists(&self.durability_dir.join(PAUSE_MIGRATION_FILE));
+            hold_while_exists(&self.durability_dir.join(PAUSE_MIGRATION_FILE), "a module update");
         }
     }
 

@@ -1,0 +1,405 @@
+//! Module updates that migrate the data (not transaction rollback: see `rollback.rs`),
+//! as upstream's `auto_migration`, `add_remove_index` and `cli/publish` smoketests, with
+//! the `migrate-v1`…`v4` modules: every automatic step with the rows checked before and
+//! after, every refusal with the old module still serving, the plan printed by
+//! `--dry-run`, a subscriber and a stream of calls living through a publish,
+//! `--break-clients`, and a SIGKILL in the middle of an update.
+
+use crate::common::*;
+use spacetime_testing::cli::Output;
+use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `tests/modules/migrate-<version>`; built against our bindings only.
+const fn version(package: &'static str) -> ModuleCrate {
+    ModuleCrate {
+        workspace: "tests/modules",
+        package,
+        upstream_package: "",
+    }
+}
+
+const MIGRATE_V1: ModuleCrate = version("migrate-v1-module");
+const MIGRATE_V2: ModuleCrate = version("migrate-v2-module");
+const MIGRATE_V3: ModuleCrate = version("migrate-v3-module");
+const MIGRATE_V4: ModuleCrate = version("migrate-v4-module");
+
+/// `text` with every run of spaces made one, so table rows compare without their padding.
+fn squash(text: &str) -> String {
+    text.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// The number a `SELECT COUNT(*) AS n` printed.
+fn count(fx: &Fixture, table: &str) -> Option<u32> {
+    fx.sql(&format!("SELECT COUNT(*) AS n FROM {table}"))
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Waits until `process` printed `needle` on stdout or stderr.
+#[track_caller]
+fn wait_printed(process: &ClientProcess, what: &str, needle: &str) {
+    poll(
+        what,
+        PROGRESS,
+        || process.output().contains(needle).then_some(()),
+        || process.output(),
+    );
+}
+
+/// How long a background process may take to show progress.
+const PROGRESS: Duration = Duration::from_secs(30);
+
+fn wasm(module: ModuleCrate) -> PathBuf {
+    build_module(module, Bindings::Ours)
+}
+
+/// `publish [extra…] <fx.name>` of `module` as the owner.
+fn publish(fx: &Fixture, module: &Path, extra: &[&str]) -> Output {
+    fx.owner.publish_output(module, Some(&fx.name), extra)
+}
+
+/// `spacetime subscribe <db> <queries…> --print-initial-update` as the owner, running
+/// until it is killed (dropped) or the server ends it.
+fn subscriber(fx: &Fixture, queries: &[&str]) -> ClientProcess {
+    let mut command = Command::new(spacetime_testing::server::spacetime_bin());
+    command.arg("--config-path").arg(fx.owner.config_path());
+    command
+        .args([
+            "subscribe",
+            "--server",
+            fx.owner.server_url(),
+            &fx.name,
+            "--print-initial-update",
+        ])
+        .args(queries);
+    ClientProcess::start(command).with_deadline(Duration::from_secs(120))
+}
+
+/// The replica directory of the fixture's only database.
+fn replica_dir(fx: &Fixture) -> PathBuf {
+    let replicas = fx.server.data_dir().join("replicas");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&replicas)
+        .expect("list the replicas")
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.join("clog").is_dir())
+        .collect();
+    assert_eq!(dirs.len(), 1, "one replica with a log: {dirs:?}");
+    dirs.remove(0)
+}
+
+#[test]
+fn refusals_keep_the_old_module_and_automatic_steps_keep_the_rows() {
+    let fx = Fixture::new(MIGRATE_V1, Bindings::Ours, "mig");
+    fx.call("add_person", &["Ada", "36"]).ok();
+    fx.call("add_person", &["Bob", "41"]).ok();
+    fx.call("add_note", &["1", "hello"]).ok();
+    fx.call("add_temp", &["5"]).ok();
+    let people = squash(&fx.sql("SELECT name, age FROM person"));
+    assert!(
+        people.contains("\"Ada\" | 36") && people.contains("\"Bob\" | 41"),
+        "{people}"
+    );
+
+    // Version 4 changes a type, removes a column and adds one without a default: all three
+    // are named at once, with the table, the column and both types.
+    let refused = publish(&fx, &wasm(MIGRATE_V4), &[]).err();
+    for part in [
+        "column `age` of table `person` from U32 to U64",
+        "removing column `text` (String) from table `note`",
+        "adding column `y` (U32) to table `temp`",
+        "#[default(...)]",
+    ] {
+        assert!(
+            refused.stdout.contains(part) || refused.stderr.contains(part),
+            "{part}: {refused:?}"
+        );
+    }
+    // The old module keeps serving, its rows untouched.
+    fx.call("add_person", &["Cy", "7"]).ok();
+    assert!(fx.sql("SELECT name FROM person").contains("\"Cy\""));
+
+    // Version 2 drops `temp`, which holds a row: refused with the count, then fine once empty.
+    let refused = publish(&fx, &wasm(MIGRATE_V2), &[]).err();
+    assert!(
+        refused.stderr.contains("table `temp`") && refused.stderr.contains("1 row(s)"),
+        "{}",
+        refused.stderr
+    );
+    fx.call("clear_temp", &[]).ok();
+    // Version 2 makes `person.name` unique; a duplicate is named and refuses the update.
+    fx.call("add_person", &["Ada", "1"]).ok();
+    let refused = publish(&fx, &wasm(MIGRATE_V2), &[]).err();
+    assert!(
+        refused.stderr.contains("`person`") && refused.stderr.contains("\"Ada\""),
+        "the duplicate is named: {}",
+        refused.stderr
+    );
+    fx.owner.sql(&fx.name, "DELETE FROM person WHERE age = 1").ok();
+
+    // --dry-run prints the plan in plain words and changes nothing.
+    let dry = publish(&fx, &wasm(MIGRATE_V2), &["--dry-run"]).ok();
+    for step in [
+        "remove table `temp` (only if it is empty)",
+        "add table `pet`",
+        "add index `person_age_idx_btree` to table `person`",
+        "add unique constraint",
+        "make table `note` private",
+        "add reducer `add_pet`",
+        "remove reducer `add_temp`",
+        "Dry run: nothing was published.",
+    ] {
+        assert!(dry.stdout.contains(step), "{step}: {}", dry.stdout);
+    }
+    assert!(fx.owner.sql(&fx.name, "SELECT * FROM pet").err().stderr.contains("pet"));
+
+    // The automatic update: every row kept, the new parts work, the new constraint holds.
+    let updated = publish(&fx, &wasm(MIGRATE_V2), &[]).ok();
+    assert!(updated.stdout.contains("Updated database"), "{}", updated.stdout);
+    let people = squash(&fx.sql("SELECT name, age FROM person"));
+    for row in ["\"Ada\" | 36", "\"Bob\" | 41", "\"Cy\" | 7"] {
+        assert!(people.contains(row), "{row} in {people}");
+    }
+    assert_eq!(count(&fx, "person"), Some(3), "{people}");
+    assert!(
+        fx.sql("SELECT * FROM note").contains("\"hello\""),
+        "the owner still reads the private note"
+    );
+    let stranger = fx.other_user();
+    assert!(stranger
+        .sql(&fx.name, "SELECT * FROM note")
+        .err()
+        .stderr
+        .contains("note"));
+    fx.call("add_pet", &["Rex"]).ok();
+    assert!(fx.sql("SELECT * FROM pet").contains("\"Rex\""));
+    let duplicate = fx.call("add_person", &["Bob", "2"]).err();
+    assert!(
+        duplicate.stderr.to_lowercase().contains("unique"),
+        "name is unique now: {}",
+        duplicate.stderr
+    );
+    assert!(
+        fx.sql("SELECT name FROM person WHERE age = 41").contains("\"Bob\""),
+        "via the new index"
+    );
+    assert!(
+        fx.call("add_temp", &["1"]).err().stderr.contains("add_temp"),
+        "the removed reducer is gone"
+    );
+
+    // Version 3 adds a column: refused without --break-clients, naming the flag.
+    let refused = publish(&fx, &wasm(MIGRATE_V3), &[]).err();
+    assert!(refused.stderr.contains("--break-clients"), "{}", refused.stderr);
+    assert!(!fx.sql("SELECT * FROM person").contains("active"));
+    // The server refuses it too when asked directly.
+    let direct = reqwest::blocking::Client::new()
+        .put(format!("{}/v1/database/{}", fx.server.url(), fx.name))
+        .bearer_auth(fx.owner.token().expect("logged in"))
+        .body(std::fs::read(wasm(MIGRATE_V3)).expect("read the module"))
+        .send()
+        .expect("PUT the module");
+    assert_eq!(direct.status().as_u16(), 400);
+    assert!(direct.text().unwrap_or_default().contains("--break-clients"));
+    // With it, old rows read the default.
+    publish(&fx, &wasm(MIGRATE_V3), &["--break-clients"]).ok();
+    let people = squash(&fx.sql("SELECT name, active FROM person"));
+    for row in ["\"Ada\" | true", "\"Bob\" | true", "\"Cy\" | true"] {
+        assert!(people.contains(row), "{row} in {people}");
+    }
+
+    // Going back to version 2 would drop the column: refused, naming it.
+    let back = publish(&fx, &wasm(MIGRATE_V2), &[]).err();
+    assert!(
+        back.stdout
+            .contains("removing column `active` (Bool) from table `person`"),
+        "{back:?}"
+    );
+    assert!(squash(&fx.sql("SELECT name, active FROM person")).contains("\"Ada\" | true"));
+}
+
+/// A stream of HTTP reducer calls: how many ran, how many failed (with the first
+/// failure), and the longest any one took.
+struct CallStream {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<(u32, Vec<String>, Duration)>,
+}
+
+impl CallStream {
+    fn start(fx: &Fixture) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (url, token, name) = (fx.server.url(), fx.owner.token().expect("logged in"), fx.name.clone());
+        let stopping = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::new();
+            let (mut calls, mut failures, mut longest) = (0u32, Vec::new(), Duration::ZERO);
+            while !stopping.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let result = client
+                    .post(format!("{url}/v1/database/{name}/call/add_person"))
+                    .bearer_auth(&token)
+                    .header("Content-Type", "application/json")
+                    .body(serde_json::json!([format!("caller{calls}"), calls]).to_string())
+                    .send();
+                longest = longest.max(started.elapsed());
+                calls += 1;
+                match result {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => failures.push(format!("{}: {}", r.status(), r.text().unwrap_or_default())),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            (calls, failures, longest)
+        });
+        Self { stop, handle }
+    }
+
+    fn finish(self) -> (u32, Vec<String>, Duration) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().expect("the call stream")
+    }
+}
+
+#[test]
+fn a_subscriber_and_a_stream_of_calls_live_through_an_additive_publish() {
+    let fx = Fixture::new(MIGRATE_V1, Bindings::Ours, "live");
+    fx.call("start_ticking", &[]).ok();
+    let ticks = || -> u64 {
+        let out = fx.sql("SELECT count FROM ticked");
+        out.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0)
+    };
+    poll(
+        "the schedule ticking",
+        PROGRESS,
+        || (ticks() > 0).then_some(()),
+        String::new,
+    );
+
+    let person = subscriber(&fx, &["SELECT * FROM person"]);
+    person.wait_line(0, "the initial update", |l| l.contains("\"person\""));
+    let temp = subscriber(&fx, &["SELECT * FROM temp"]);
+    temp.wait_line(0, "the initial update", |l| l.contains("\"temp\""));
+
+    let calls = CallStream::start(&fx);
+    poll(
+        "calls before the publish",
+        PROGRESS,
+        || count(&fx, "person").filter(|n| *n >= 20),
+        String::new,
+    );
+    let published_at = Instant::now();
+    let out = publish(&fx, &wasm(MIGRATE_V2), &[]).ok();
+    let publish_took = published_at.elapsed();
+    assert!(out.stdout.contains("Updated database"), "{}", out.stdout);
+    let count_then = count(&fx, "person").expect("a count");
+    poll(
+        "calls after the publish",
+        PROGRESS,
+        || count(&fx, "person").filter(|n| *n >= count_then + 20),
+        String::new,
+    );
+    let (calls, failures, longest) = calls.finish();
+    eprintln!(
+        "live publish: {calls} reducer calls, {} failed, longest call {longest:?}, publish took {publish_took:?}",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "no call fails during the publish: {failures:?}");
+
+    // The subscriber stayed connected and receives the rows inserted after the update.
+    let last = format!("caller{}", calls - 1);
+    person.wait_line(0, "an update after the publish", |l| l.contains(&last));
+    // The subscription to the dropped table ended with the reason.
+    wait_printed(&temp, "the subscription error", "no longer applies");
+    // The schedule keeps firing under the new module.
+    let before = ticks();
+    poll(
+        "ticks after the publish",
+        PROGRESS,
+        || (ticks() > before).then_some(()),
+        String::new,
+    );
+}
+
+#[test]
+fn break_clients_disconnects_subscribers_with_the_reason() {
+    let fx = Fixture::new(MIGRATE_V2, Bindings::Ours, "brk");
+    fx.call("add_person", &["Ada", "36"]).ok();
+    let mut sub = subscriber(&fx, &["SELECT * FROM person"]);
+    sub.wait_line(0, "the initial update", |l| l.contains("Ada"));
+    // Upstream's spelling of the flag: `--yes=break-clients` (which also confirms).
+    let v3 = wasm(MIGRATE_V3);
+    let v3 = v3.to_str().expect("UTF-8 path");
+    fx.owner
+        .run(&["publish", "--yes=break-clients", "--bin-path", v3, "--", &fx.name])
+        .ok();
+    wait_printed(&sub, "the close reason", "--break-clients");
+    poll(
+        "the subscriber to exit",
+        PROGRESS,
+        || (!sub.is_running()).then_some(()),
+        String::new,
+    );
+    assert!(squash(&fx.sql("SELECT name, active FROM person")).contains("\"Ada\" | true"));
+}
+
+#[test]
+fn sigkill_during_an_update_restarts_with_the_old_or_the_new_module() {
+    let mut fx = Fixture::new(MIGRATE_V2, Bindings::Ours, "crash");
+    fx.call("add_person", &["Ada", "36"]).ok();
+    fx.call("add_person", &["Bob", "41"]).ok();
+    let pause = replica_dir(&fx).join("pause-migration");
+    std::fs::write(&pause, b"").expect("create the pause file");
+    let mut publishing = {
+        let wasm = wasm(MIGRATE_V3);
+        let mut command = Command::new(spacetime_testing::server::spacetime_bin());
+        command.arg("--config-path").arg(fx.owner.config_path());
+        command.args([
+            "publish",
+            "--yes",
+            "--break-clients",
+            "--server",
+            fx.owner.server_url(),
+            "--bin-path",
+        ]);
+        command.arg(&wasm).arg(&fx.name);
+        ClientProcess::start(command)
+    };
+    poll(
+        "the update to pause inside the swap",
+        PROGRESS,
+        || fx.server.output().contains("holding a module update").then_some(()),
+        || fx.server.output(),
+    );
+    fx.server.restart_after(|_| {
+        let _ = std::fs::remove_file(&pause);
+    });
+    // The publish's request died with the server.
+    poll(
+        "the publish to give up",
+        PROGRESS,
+        || (!publishing.is_running()).then_some(()),
+        String::new,
+    );
+    let people = fx.sql("SELECT * FROM person");
+    if people.contains("active") {
+        assert!(
+            people.contains("\"Ada\"") && people.contains("\"Bob\"") && people.contains("true"),
+            "{people}"
+        );
+        fx.call("add_person", &["Cy", "7"]).ok();
+    } else {
+        assert!(people.contains("\"Ada\"") && people.contains("\"Bob\""), "{people}");
+        fx.call("add_pet", &["Rex"]).ok();
+    }
+    eprintln!(
+        "after SIGKILL in the swap: {}",
+        if people.contains("active") { "new" } else { "old" }
+    );
+}

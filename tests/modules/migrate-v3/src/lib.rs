@@ -1,0 +1,89 @@
+//! Module updates, version 3: version 2 with a column added to `person` (with a
+//! default, so existing rows get it), which clients built against version 2 cannot
+//! decode, so publishing it needs `--break-clients`; the index on `age` is dropped.
+
+use spacetimedb::{reducer, table, ReducerContext, ScheduleAt, Table, TimeDuration};
+
+/// People, by generated id, now with `active` (existing rows: `true`).
+#[table(accessor = person, public)]
+pub struct Person {
+    #[primary_key]
+    #[auto_inc]
+    id: u64,
+    #[unique]
+    name: String,
+    age: u32,
+    #[default(true)]
+    active: bool,
+}
+
+/// Notes, private from this version on.
+#[table(accessor = note)]
+pub struct Note {
+    #[primary_key]
+    id: u64,
+    text: String,
+}
+
+/// Pets: new in this version.
+#[table(accessor = pet, public)]
+pub struct Pet {
+    name: String,
+}
+
+/// A repeating schedule; `ticked` counts its runs.
+#[table(accessor = tick, scheduled(on_tick))]
+pub struct Tick {
+    #[primary_key]
+    #[auto_inc]
+    scheduled_id: u64,
+    scheduled_at: ScheduleAt,
+}
+
+/// How many times `on_tick` ran.
+#[table(accessor = ticked, public)]
+pub struct Ticked {
+    #[primary_key]
+    id: u32,
+    count: u64,
+}
+
+/// Adds a person.
+#[reducer]
+pub fn add_person(ctx: &ReducerContext, name: String, age: u32) {
+    ctx.db.person().insert(Person {
+        id: 0,
+        name,
+        age,
+        active: true,
+    });
+}
+
+/// Adds a note.
+#[reducer]
+pub fn add_note(ctx: &ReducerContext, id: u64, text: String) {
+    ctx.db.note().insert(Note { id, text });
+}
+
+/// Adds a pet: new in this version.
+#[reducer]
+pub fn add_pet(ctx: &ReducerContext, name: String) {
+    ctx.db.pet().insert(Pet { name });
+}
+
+/// Starts the schedule: every 50 ms.
+#[reducer]
+pub fn start_ticking(ctx: &ReducerContext) {
+    ctx.db.tick().insert(Tick {
+        scheduled_id: 0,
+        scheduled_at: ScheduleAt::Interval(TimeDuration::from_micros(50_000)),
+    });
+}
+
+/// Counts a run of the schedule.
+#[reducer]
+pub fn on_tick(ctx: &ReducerContext, _tick: Tick) {
+    let count = ctx.db.ticked().id().find(0).map_or(0, |t| t.count) + 1;
+    ctx.db.ticked().id().delete(0);
+    ctx.db.ticked().insert(Ticked { id: 0, count });
+}
