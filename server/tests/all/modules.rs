@@ -26,6 +26,7 @@ pub const INIT_FAIL: ModuleCrate = test_module("init-fail-module", "upstream-ini
 pub const SCHEDULE: ModuleCrate = test_module("schedule-module", "upstream-schedule");
 pub const PERMISSIONS: ModuleCrate = test_module("permissions-module", "upstream-permissions");
 pub const HOST_TEST: ModuleCrate = test_module("host-test-module", "upstream-host-test");
+pub const RLS: ModuleCrate = test_module("rls-module", "upstream-rls");
 
 /// The `.wasm` of `module`, built on first use. Builds are serialized so parallel tests
 /// do not build the same module twice.

@@ -1,9 +1,9 @@
 //! The WebSocket endpoint with real clients (tokio-tungstenite + the protocol crate):
 //! handshake and subprotocols, initial rows, updates to other clients, the caller's
 //! `ReducerResult`, failed reducers, overlapping query sets, unsubscribe, one-off
-//! queries, private tables and malformed frames.
+//! queries, private tables, row-level security and malformed frames.
 
-use crate::modules::{wasm, BASIC, HOST_TEST, PANIC, PERMISSIONS};
+use crate::modules::{wasm, BASIC, HOST_TEST, PANIC, PERMISSIONS, RLS};
 use crate::support::TestServer;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -551,4 +551,87 @@ async fn reducers_see_the_callers_jwt_claims_over_http_and_websocket() {
     assert_eq!(payload(0)["role"], "admin");
     assert_eq!(rows[1][0], "over-ws");
     assert_eq!(payload(1)["team"], 7);
+}
+
+/// The `text` of each `note` row (id, owner, text, shared), sorted.
+fn note_texts(rows: &BsatnRowList) -> Vec<String> {
+    let mut texts: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            from_slice::<(u64, spacetime_sats::Identity, String, bool)>(&r)
+                .unwrap()
+                .2
+        })
+        .collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn one_off_queries_and_subscriptions_show_each_client_only_its_visible_rows() {
+    let server = TestServer::start();
+    let owner = server.new_identity().await;
+    owner.publish(Some("notes"), wasm(RLS)).await.expect(200);
+    let (alice, bob) = (server.new_identity().await, server.new_identity().await);
+    alice
+        .call("notes", "add_note", json!(["alice private", false]))
+        .await
+        .expect(200);
+    bob.call("notes", "add_note", json!(["bob private", false]))
+        .await
+        .expect(200);
+    bob.call("notes", "add_note", json!(["bob shared", true]))
+        .await
+        .expect(200);
+
+    let mut a = Ws::connect(&server, "notes", alice.token.as_deref(), v2::BIN_PROTOCOL).await;
+    let mut o = Ws::connect(&server, "notes", owner.token.as_deref(), v2::BIN_PROTOCOL).await;
+    for (ws, expected) in [
+        (&mut a, s(&["alice private", "bob shared"])),
+        (&mut o, s(&["alice private", "bob private", "bob shared"])),
+    ] {
+        ws.send(ClientMessage::OneOffQuery(OneOffQuery {
+            request_id: 1,
+            query_string: "SELECT * FROM note".into(),
+        }))
+        .await;
+        match ws.recv().await {
+            ServerMessage::OneOffQueryResult(r) => assert_eq!(note_texts(&r.result.unwrap().tables[0].rows), expected),
+            other => panic!("{other:?}"),
+        }
+    }
+    a.send(ClientMessage::Subscribe(Subscribe {
+        request_id: 2,
+        query_set_id: QuerySetId::new(1),
+        query_strings: vec!["SELECT * FROM note".into()],
+    }))
+    .await;
+    match a.recv().await {
+        ServerMessage::SubscribeApplied(applied) => {
+            let rows: Vec<String> = applied.rows.tables.iter().flat_map(|t| note_texts(&t.rows)).collect();
+            assert_eq!(rows, s(&["alice private", "bob shared"]));
+        }
+        other => panic!("{other:?}"),
+    }
+    bob.call("notes", "add_note", json!(["bob private 2", false]))
+        .await
+        .expect(200);
+    bob.call("notes", "add_note", json!(["bob shared 2", true]))
+        .await
+        .expect(200);
+    // Nothing for bob's private note: the next update is his shared one.
+    match a.recv().await {
+        ServerMessage::TransactionUpdate(u) => {
+            let inserted: Vec<String> = u
+                .table_updates()
+                .flat_map(|(_, t)| t.rows.iter())
+                .flat_map(|rows| match rows {
+                    TableUpdateRows::PersistentTable(p) => note_texts(&p.inserts),
+                    TableUpdateRows::EventTable(e) => note_texts(&e.events),
+                })
+                .collect();
+            assert_eq!(inserted, s(&["bob shared 2"]));
+        }
+        other => panic!("{other:?}"),
+    }
 }
