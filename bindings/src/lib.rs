@@ -8,6 +8,8 @@
 //! exported by this crate.
 //!
 //! # Brief overview
+//! - [`ProcedureContext`]: what a procedure gets: the caller, outbound HTTP
+//!   ([`http::HttpClient`]) and transactions ([`ProcedureContext::with_tx`]).
 //! - [`ReducerContext`]: what a reducer gets: the caller ([`ReducerContext::sender`]), the
 //!   time, the database ([`ReducerContext::db`]) and a deterministic RNG.
 //! - [`Table`]: `insert`, `try_insert`, `delete`, `iter`, `count` and `clear` on a table
@@ -22,9 +24,9 @@
 //!   helpers that are generic over the context.
 //!
 //! The API is that of SpacetimeDB's `spacetimedb` 2.10.1 crate, so a module written for it
-//! builds unchanged and describes itself identically. Views, procedures, HTTP handlers and
-//! row-level security are not supported; their attributes fail to compile with a message
-//! that says so.
+//! builds unchanged and describes itself identically. Procedures ([`macro@procedure`],
+//! [`ProcedureContext`], [`http`]) are supported; views and HTTP handlers are not, and
+//! their attributes fail to compile with a message that says so.
 //!
 //! # Examples
 //! ```no_run
@@ -54,10 +56,12 @@ extern crate self as spacetimedb;
 mod auth;
 mod context;
 pub mod filter;
+pub mod http;
 mod json;
 pub mod log_stopwatch;
 #[doc(hidden)]
 pub mod logger;
+mod procedure;
 mod rls;
 mod rng;
 #[doc(hidden)]
@@ -78,6 +82,7 @@ pub use context::{
 };
 pub use filter::FilterableValue;
 pub use log;
+pub use procedure::{ProcedureContext, TxContext};
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::ReducerResult;
@@ -237,8 +242,27 @@ pub use spacetime_macros::settings;
 #[doc(inline)]
 pub use spacetime_macros::view;
 
-/// SpacetimeDB's procedures are not supported: applying `#[procedure]` is a compile error
-/// that says so. Use a [`reducer`](macro@reducer).
+/// Declares a procedure: a function clients call that runs outside any transaction, may
+/// make HTTP requests (`ctx.http`), opens transactions with
+/// [`ProcedureContext::with_tx`], and returns a value to its caller.
+///
+/// The signature is `fn(ctx: &mut ProcedureContext, args..) -> T` where the arguments and
+/// `T` are [`SpacetimeType`]s. `name = "text"` gives it a canonical name.
+///
+/// ```no_run
+/// use spacetimedb::{procedure, ProcedureContext};
+///
+/// #[procedure]
+/// pub fn fetch_len(ctx: &mut ProcedureContext, url: String) -> u64 {
+///     match ctx.http.get(url) {
+///         Ok(response) => response.into_body().into_bytes().len() as u64,
+///         Err(e) => {
+///             log::warn!("fetch failed: {e}");
+///             0
+///         }
+///     }
+/// }
+/// ```
 #[doc(inline)]
 pub use spacetime_macros::procedure;
 
@@ -271,18 +295,19 @@ pub use rls::Filter;
 pub mod __private {
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
-        assert_direct_index_key, assert_reducer_arg, assert_reducer_context_arg, assert_reducer_return,
-        assert_schedule_at_column, assert_scheduled_table_primary_key, assert_table_column, decode_args,
-        register_case_conversion_policy, register_reducer, register_row_level_security, register_table,
-        scheduled_typecheck, Args, DirectIndexKey, FnInfo, IntoReducerResult, ReducerArg, ReducerContextArg, ReducerFn,
-        ReducerResult, TableColumn,
+        assert_direct_index_key, assert_procedure_context_arg, assert_procedure_return, assert_reducer_arg,
+        assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
+        assert_scheduled_table_primary_key, assert_table_column, decode_args, decode_procedure_args,
+        register_case_conversion_policy, register_procedure, register_reducer, register_row_level_security,
+        register_table, scheduled_typecheck, Args, DirectIndexKey, FnInfo, IntoReducerResult, ProcedureContextArg,
+        ProcedureFn, ProcedureInfo, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
     };
     pub use crate::table::{
         AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,
         PointIndexReadOnly, PrimaryKey, RangedIndex, RangedIndexReadOnly, ScheduleDesc, SequenceTrigger, Table,
         TableInternal, UniqueColumn, UniqueColumnReadOnly, UniqueConstraintViolation,
     };
-    pub use crate::{Local, LocalReadOnly, ReducerContext};
+    pub use crate::{Local, LocalReadOnly, ProcedureContext, ReducerContext};
     pub use core::any::TypeId;
     pub use core::convert::Infallible;
     pub use core::option::Option::{self, None, Some};

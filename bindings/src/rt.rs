@@ -10,14 +10,14 @@
 //! `Reducers` section, which is also the index into the dispatch table.
 
 use crate::table::{IndexAlgo, Table};
-use crate::{sys, ReducerContext};
-use spacetime_sats::bsatn::{Decode, DecodeError};
+use crate::{sys, ProcedureContext, ReducerContext};
+use spacetime_sats::bsatn::{Decode, DecodeError, Encode};
 use spacetime_sats::def::raw::{
     CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
     RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn, RawIndexAlgorithm,
     RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section,
-    RawReducerDefV10, RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10,
-    RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9, TableType,
+    RawProcedureDefV10, RawReducerDefV10, RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10,
+    RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9, TableType,
 };
 use spacetime_sats::{
     AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,
@@ -34,11 +34,16 @@ pub type ReducerResult = Result<(), Box<str>>;
 /// The dispatch entry of a reducer: decodes the BSATN arguments and runs it.
 pub type ReducerFn = fn(&ReducerContext, &[u8]) -> ReducerResult;
 
+/// The dispatch entry of a procedure: decodes the BSATN arguments, runs it and returns
+/// the BSATN of its value.
+pub type ProcedureFn = fn(&mut ProcedureContext, &[u8]) -> Vec<u8>;
+
 /// A function that adds one item to the module definition.
 pub type Describer = fn(&mut ModuleBuilder);
 
 static DESCRIBERS: Mutex<Vec<Describer>> = Mutex::new(Vec::new());
 static REDUCERS: Mutex<Vec<ReducerFn>> = Mutex::new(Vec::new());
+static PROCEDURES: Mutex<Vec<ProcedureFn>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock traps the instance, which the host then replaces;
@@ -58,6 +63,7 @@ pub struct ModuleBuilder {
     sections: Vec<RawModuleDefV10Section>,
     type_map: BTreeMap<TypeId, AlgebraicTypeRef>,
     reducers: Vec<ReducerFn>,
+    procedures: Vec<ProcedureFn>,
 }
 
 macro_rules! section_accessor {
@@ -84,6 +90,7 @@ impl ModuleBuilder {
         types_mut => Types(Vec<RawTypeDefV10>) = Vec::new();
         tables_mut => Tables(Vec<RawTableDefV10>) = Vec::new();
         reducers_mut => Reducers(Vec<RawReducerDefV10>) = Vec::new();
+        procedures_mut => Procedures(Vec<RawProcedureDefV10>) = Vec::new();
         schedules_mut => Schedules(Vec<RawScheduleDefV10>) = Vec::new();
         lifecycle_mut => LifeCycleReducers(Vec<RawLifeCycleReducerDefV10>) = Vec::new();
         explicit_names_mut => ExplicitNames(ExplicitNames) = ExplicitNames { entries: Vec::new() };
@@ -118,6 +125,17 @@ impl ModuleBuilder {
             err_return_type: AlgebraicType::String,
         });
         self.reducers.push(invoke);
+    }
+
+    /// Adds a client-callable procedure returning `return_type`.
+    pub fn add_procedure(&mut self, name: &str, params: ProductType, return_type: AlgebraicType, invoke: ProcedureFn) {
+        self.procedures_mut().push(RawProcedureDefV10 {
+            source_name: name.to_owned(),
+            params,
+            return_type,
+            visibility: FunctionVisibility::ClientCallable,
+        });
+        self.procedures.push(invoke);
     }
 
     /// Appends `entries` to the `ExplicitNames` section, creating it even when empty.
@@ -197,13 +215,21 @@ impl ModuleBuilder {
         self.add_explicit_names(table_name.into_iter().chain(index_names));
     }
 
-    /// Consumes the builder into the definition and the dispatch table.
+    /// Consumes the builder into the definition and the reducer dispatch table.
     pub fn finish(self) -> (RawModuleDefV10, Vec<ReducerFn>) {
+        let (def, reducers, _) = self.finish_all();
+        (def, reducers)
+    }
+
+    /// Consumes the builder into the definition and the reducer and procedure dispatch
+    /// tables.
+    pub fn finish_all(self) -> (RawModuleDefV10, Vec<ReducerFn>, Vec<ProcedureFn>) {
         (
             RawModuleDefV10 {
                 sections: self.sections,
             },
             self.reducers,
+            self.procedures,
         )
     }
 }
@@ -245,14 +271,84 @@ pub fn scoped_type_name(name: &str) -> RawScopedTypeNameV10 {
 
 /// Runs every registered describer, in registration order.
 pub fn build_module() -> (RawModuleDef, Vec<ReducerFn>) {
+    let (def, reducers, _) = build_module_all();
+    (def, reducers)
+}
+
+/// As [`build_module`], with the procedure dispatch table too.
+fn build_module_all() -> (RawModuleDef, Vec<ReducerFn>, Vec<ProcedureFn>) {
     let describers = lock(&DESCRIBERS).clone();
     let mut builder = ModuleBuilder::default();
     for describe in describers {
         describe(&mut builder);
     }
-    let (def, reducers) = builder.finish();
-    (RawModuleDef::V10(def), reducers)
+    let (def, reducers, procedures) = builder.finish_all();
+    (RawModuleDef::V10(def), reducers, procedures)
 }
+
+/// The static description of a procedure that `#[procedure]` generates.
+#[doc(hidden)]
+pub trait ProcedureInfo {
+    /// The procedure's source name: its function name.
+    const NAME: &'static str;
+    /// The explicit canonical name, from `name = ".."`.
+    const CANONICAL_NAME: Option<&'static str> = None;
+    /// The parameter names after the context.
+    const ARG_NAMES: &'static [Option<&'static str>];
+    /// The dispatch entry.
+    const INVOKE: ProcedureFn;
+    /// The argument types, as a tuple.
+    type Args: Args;
+    /// The return type.
+    type Ret: SpacetimeType;
+}
+
+/// Registers the procedure `I`: its entry in `Procedures`, its dispatch function and its
+/// explicit name.
+pub fn register_procedure<I: ProcedureInfo>() {
+    register_describer(|module| {
+        let params = I::Args::schema(I::ARG_NAMES, module);
+        let return_type = I::Ret::make_type(module);
+        module.add_procedure(I::NAME, params, return_type, I::INVOKE);
+        let name = I::CANONICAL_NAME.map(|canonical| {
+            ExplicitNameEntry::Function(NameMapping {
+                source_name: I::NAME.to_owned(),
+                canonical_name: canonical.to_owned(),
+            })
+        });
+        module.add_explicit_names(name);
+    });
+}
+
+/// Decodes the arguments of procedure `name`.
+///
+/// # Panics
+/// If they do not decode (the host checks them first, so this is a host bug).
+pub fn decode_procedure_args<A: Args>(name: &str, input: &[u8]) -> A {
+    A::decode_args(input).unwrap_or_else(|e| panic!("invalid arguments for procedure `{name}`: {e}"))
+}
+
+/// Checks that a procedure's first parameter is `&mut ProcedureContext`.
+#[diagnostic::on_unimplemented(
+    message = "the first argument of a procedure must be `&mut ProcedureContext`",
+    label = "first argument must be `&mut ProcedureContext`"
+)]
+pub trait ProcedureContextArg {}
+impl ProcedureContextArg for &mut ProcedureContext {}
+
+/// Asserts at compile time that `T` is `&mut ProcedureContext`.
+pub const fn assert_procedure_context_arg<T: ProcedureContextArg>() {}
+
+/// What a procedure may return: any [`SpacetimeType`].
+#[diagnostic::on_unimplemented(
+    message = "the procedure return type `{Self}` does not implement `SpacetimeType`",
+    note = "derive `SpacetimeType` for it, or return a built-in type"
+)]
+pub trait IntoProcedureResult: SpacetimeType + Encode {}
+impl<T: SpacetimeType + Encode> IntoProcedureResult for T {}
+
+/// Asserts at compile time that `T` can be a procedure's return type.
+pub const fn assert_procedure_return<T: IntoProcedureResult>() {}
 
 /// The static description of a reducer that `#[reducer]` generates.
 #[doc(hidden)]
@@ -526,8 +622,9 @@ fn read_args(args: sys::raw::BytesSource) -> Vec<u8> {
 /// Describes the module into `sink` and prepares the reducer dispatch table.
 #[unsafe(no_mangle)]
 pub extern "C" fn __describe_module__(sink: sys::raw::BytesSink) {
-    let (def, reducers) = build_module();
+    let (def, reducers, procedures) = build_module_all();
     *lock(&REDUCERS) = reducers;
+    *lock(&PROCEDURES) = procedures;
     let bytes = spacetime_sats::bsatn::to_vec(&def);
     sys::write_bytes_sink(sink, &bytes).unwrap_or_else(|e| panic!("writing the module definition failed: {e}"));
 }
@@ -573,23 +670,42 @@ pub extern "C" fn __call_reducer__(
     }
 }
 
-/// The procedure entry point. These bindings define no procedures, so the host (which
-/// reads the module definition) never calls it; a call traps with the reason.
+/// Runs procedure `id` (its position in the `Procedures` section) for `sender` at
+/// `timestamp` and writes the BSATN of its value to `result_sink`. Returns 0; a failure
+/// traps.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn __call_procedure__(
     id: usize,
-    _sender_0: u64,
-    _sender_1: u64,
-    _sender_2: u64,
-    _sender_3: u64,
-    _conn_id_0: u64,
-    _conn_id_1: u64,
-    _timestamp: u64,
-    _args: sys::raw::BytesSource,
-    _result_sink: sys::raw::BytesSink,
+    sender_0: u64,
+    sender_1: u64,
+    sender_2: u64,
+    sender_3: u64,
+    conn_id_0: u64,
+    conn_id_1: u64,
+    timestamp: u64,
+    args: sys::raw::BytesSource,
+    result_sink: sys::raw::BytesSink,
 ) -> i16 {
-    panic!("no procedure with id {id}: this module defines no procedures")
+    let sender = identity_from_limbs([sender_0, sender_1, sender_2, sender_3]);
+    let connection_id = connection_id_from_limbs([conn_id_0, conn_id_1]);
+    let timestamp = Timestamp::from_micros_since_unix_epoch(timestamp as i64);
+    let mut ctx = ProcedureContext::new(sender, connection_id, timestamp);
+    let procedure = {
+        let procedures = lock(&PROCEDURES);
+        match procedures.get(id) {
+            Some(f) => *f,
+            None => panic!(
+                "no procedure with id {id}: the module defines {} (was __describe_module__ called?)",
+                procedures.len()
+            ),
+        }
+    };
+    let args = read_args(args);
+    let value = procedure(&mut ctx, &args);
+    sys::write_bytes_sink(result_sink, &value)
+        .unwrap_or_else(|e| panic!("writing the procedure's return value failed: {e}"));
+    0
 }
 
 /// The view entry point. These bindings define no views; a call traps with the reason.

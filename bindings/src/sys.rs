@@ -292,6 +292,42 @@ pub mod raw {
     }
 
     #[cfg(target_arch = "wasm32")]
+    #[link(wasm_import_module = "spacetime_10.3")]
+    unsafe extern "C" {
+        /// Procedures only: opens a transaction (blocking until the database lends one) and
+        /// writes its timestamp, in microseconds since the Unix epoch, to `out`.
+        ///
+        /// # Errors
+        /// `WOULD_BLOCK_TRANSACTION` if one is open already or this is not a procedure.
+        pub fn procedure_start_mut_tx(out: *mut i64) -> u16;
+        /// Procedures only: commits the open transaction.
+        ///
+        /// # Errors
+        /// `TRANSACTION_NOT_ANONYMOUS` if none is open.
+        pub fn procedure_commit_mut_tx() -> u16;
+        /// Procedures only: rolls back the open transaction.
+        ///
+        /// # Errors
+        /// `TRANSACTION_NOT_ANONYMOUS` if none is open.
+        pub fn procedure_abort_mut_tx() -> u16;
+        /// Procedures only: sleeps until `wake_micros` and returns the time it woke.
+        pub fn procedure_sleep_until(wake_micros: i64) -> i64;
+        /// Procedures only: sends the BSATN `HttpRequest` `req` with body `body`. On success
+        /// `out` holds the response head (BSATN `HttpResponse`) and body sources; on
+        /// `HTTP_ERROR`, `out[0]` holds the BSATN error text.
+        ///
+        /// # Errors
+        /// `WOULD_BLOCK_TRANSACTION` inside a transaction; `BSATN_DECODE_ERROR`; `HTTP_ERROR`.
+        pub fn procedure_http_request(
+            req_ptr: *const u8,
+            req_len: usize,
+            body_ptr: *const u8,
+            body_len: usize,
+            out: *mut [BytesSource; 2],
+        ) -> u16;
+    }
+
+    #[cfg(target_arch = "wasm32")]
     #[link(wasm_import_module = "spacetime_10.4")]
     unsafe extern "C" {
         /// Opens an iterator over the rows whose key in `index_id` equals `point`, the BSATN
@@ -583,6 +619,64 @@ pub fn get_jwt(connection_id: [u8; 16]) -> Result<Option<Vec<u8>>> {
     let mut payload = Vec::new();
     read_bytes_source(source, &mut payload)?;
     Ok(Some(payload))
+}
+
+/// The procedure imports (`spacetime_10.3`), for `ProcedureContext`.
+pub mod procedure {
+    use super::{cvt, raw, read_bytes_source, Result};
+
+    /// Opens the procedure's transaction; returns its timestamp in microseconds.
+    ///
+    /// # Errors
+    /// `WOULD_BLOCK_TRANSACTION` if one is open or this is not a procedure.
+    pub fn start_mut_tx() -> Result<i64> {
+        let mut micros = 0i64;
+        cvt(unsafe { raw::procedure_start_mut_tx(&mut micros) })?;
+        Ok(micros)
+    }
+
+    /// Commits the procedure's transaction.
+    ///
+    /// # Errors
+    /// `TRANSACTION_NOT_ANONYMOUS` if none is open.
+    pub fn commit_mut_tx() -> Result<()> {
+        cvt(unsafe { raw::procedure_commit_mut_tx() })
+    }
+
+    /// Rolls back the procedure's transaction.
+    ///
+    /// # Errors
+    /// `TRANSACTION_NOT_ANONYMOUS` if none is open.
+    pub fn abort_mut_tx() -> Result<()> {
+        cvt(unsafe { raw::procedure_abort_mut_tx() })
+    }
+
+    /// Sleeps until `wake_micros` (since the Unix epoch); returns when it woke.
+    pub fn sleep_until(wake_micros: i64) -> i64 {
+        unsafe { raw::procedure_sleep_until(wake_micros) }
+    }
+
+    /// Sends an HTTP request: the response head and body bytes, or the host's error text.
+    pub fn http_request(request: &[u8], body: &[u8]) -> core::result::Result<(Vec<u8>, Vec<u8>), String> {
+        let mut out = [raw::BytesSource::INVALID; 2];
+        let code = unsafe {
+            raw::procedure_http_request(request.as_ptr(), request.len(), body.as_ptr(), body.len(), &mut out)
+        };
+        let read = |source: raw::BytesSource| {
+            let mut buf = Vec::new();
+            if source != raw::BytesSource::INVALID {
+                read_bytes_source(source, &mut buf).unwrap_or_else(|e| panic!("reading the HTTP response failed: {e}"));
+            }
+            buf
+        };
+        match cvt(code) {
+            Ok(()) => Ok((read(out[0]), read(out[1]))),
+            Err(errno) => {
+                let text = read(out[0]);
+                Err(spacetime_sats::bsatn::from_slice::<String>(&text).unwrap_or_else(|_| errno.to_string()))
+            }
+        }
+    }
 }
 
 /// Reads all of `source` into `buf` (appending).

@@ -1,7 +1,7 @@
 //! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]`,
-//! `#[derive(SpacetimeType)]` (and `Serialize`/`Deserialize`), `duration!` and
-//! `#[settings]` and `#[client_visibility_filter]`. `#[view]` and `#[procedure]` exist only
-//! to reject those SpacetimeDB features with a clear error.
+//! `#[procedure]` (in `procedure.rs`), `#[derive(SpacetimeType)]` (and
+//! `Serialize`/`Deserialize`), `duration!`, `#[settings]` and `#[client_visibility_filter]`.
+//! `#[view]` exists only to reject that SpacetimeDB feature with a clear error.
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
@@ -23,6 +23,7 @@ mod ctxt;
 mod duration;
 mod gen;
 mod model;
+mod procedure;
 mod rls;
 mod settings;
 mod symbol;
@@ -163,8 +164,8 @@ pub fn view(_args: TokenStream, item: TokenStream) -> TokenStream {
 
 #[allow(missing_docs)]
 #[proc_macro_attribute]
-pub fn procedure(_args: TokenStream, item: TokenStream) -> TokenStream {
-    unsupported::expand(&unsupported::PROCEDURE, item.into()).into()
+pub fn procedure(args: TokenStream, item: TokenStream) -> TokenStream {
+    procedure::expand(args.into(), item.into()).into()
 }
 
 #[allow(missing_docs)]

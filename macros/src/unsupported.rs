@@ -1,4 +1,4 @@
-//! `#[view]` and `#[procedure]`: SpacetimeDB 2.x module features that Spacetime does not
+//! `#[view]`: a SpacetimeDB 2.x module feature that Spacetime does not
 //! run (the server rejects them at publish). The attributes exist so that a module written
 //! for SpacetimeDB fails to compile with one error that names the feature and the
 //! alternative, instead of an unresolved-macro error.
@@ -17,12 +17,6 @@ pub const VIEW: Unsupported = Unsupported {
     what: "views",
     instead:
         "write the rows a client should see into a public table from a reducer, or let clients subscribe to a query",
-};
-
-pub const PROCEDURE: Unsupported = Unsupported {
-    attribute: "procedure",
-    what: "procedures",
-    instead: "use a `#[reducer]`; outgoing HTTP requests and multi-transaction procedures have no equivalent",
 };
 
 /// The error, at the name of the function or `const` it is on. The item is dropped: it

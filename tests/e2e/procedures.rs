@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::compression::decompress;
 use spacetime_protocol::v2::{self, CallFlags, CallProcedure, ClientMessage, ProcedureStatus, ServerMessage};
 use spacetime_testing::cli::Cli;
-use spacetime_testing::modules::{build_module, Bindings};
+use spacetime_testing::modules::{build_module, Bindings, PROCEDURES};
 use spacetime_testing::server::TestServer;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,13 +17,6 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-/// `tests/modules/procedures`.
-const PROCEDURES: spacetime_testing::modules::ModuleCrate = spacetime_testing::modules::ModuleCrate {
-    workspace: "tests/modules",
-    package: "procedures-module",
-    upstream_package: "upstream-procedures",
-};
 
 /// The body `/hello` answers with.
 const HELLO: &str = "hello from the test's HTTP server";

@@ -73,6 +73,13 @@ pub const REALTIME: ModuleCrate = ModuleCrate {
     upstream_package: "upstream-realtime",
 };
 
+/// `tests/modules/procedures`: procedures (return values, `with_tx`, outbound HTTP).
+pub const PROCEDURES: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "procedures-module",
+    upstream_package: "upstream-procedures",
+};
+
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
 

@@ -166,6 +166,32 @@ pub mod imports {
         }
     }
 
+    pub unsafe fn procedure_start_mut_tx(_out: *mut i64) -> u16 {
+        unavailable("procedure_start_mut_tx", ())
+    }
+
+    pub unsafe fn procedure_commit_mut_tx() -> u16 {
+        unavailable("procedure_commit_mut_tx", ())
+    }
+
+    pub unsafe fn procedure_abort_mut_tx() -> u16 {
+        unavailable("procedure_abort_mut_tx", ())
+    }
+
+    pub unsafe fn procedure_sleep_until(wake_micros: i64) -> i64 {
+        unavailable("procedure_sleep_until", wake_micros)
+    }
+
+    pub unsafe fn procedure_http_request(
+        _req_ptr: *const u8,
+        req_len: usize,
+        _body_ptr: *const u8,
+        body_len: usize,
+        _out: *mut [BytesSource; 2],
+    ) -> u16 {
+        unavailable("procedure_http_request", (req_len, body_len))
+    }
+
     pub unsafe fn table_id_from_name(name: *const u8, name_len: usize, out: *mut u32) -> u16 {
         let name = unsafe { str_arg(name, name_len) };
         code(with_host(|h| h.table_id_from_name(name)), |v| unsafe { *out = v })

@@ -3,7 +3,9 @@
 //! `spacetimedb = "=2.10.1"` do, and our builds import only `spacetime_10.*`
 //! functions.
 
-use crate::modules::{module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, QUICKSTART_CHAT, SURFACE};
+use crate::modules::{
+    module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, PROCEDURES, QUICKSTART_CHAT, SURFACE,
+};
 use crate::support::runtime;
 use spacetime_host::extract_raw_module_def;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
@@ -127,6 +129,13 @@ fn host_test_module_describes_itself_as_upstream() {
 #[test]
 fn api_surface_module_describes_itself_as_upstream() {
     assert_same_definition(SURFACE);
+}
+
+/// `#[procedure]`s (`ProcedureContext`, `with_tx`, `ctx.http`) describe themselves as
+/// upstream's do.
+#[test]
+fn procedures_module_describes_itself_as_upstream() {
+    assert_same_definition(PROCEDURES);
 }
 
 #[test]

@@ -1,0 +1,8 @@
+use spacetimedb::{procedure, ReducerContext};
+
+#[procedure]
+fn fetch(_ctx: &ReducerContext) -> u32 {
+    1
+}
+
+fn main() {}

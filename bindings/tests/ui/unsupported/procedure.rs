@@ -1,6 +1,0 @@
-#[spacetimedb::procedure]
-fn fetch(ctx: &mut spacetimedb::ProcedureContext) -> String {
-    String::new()
-}
-
-fn main() {}
