@@ -65,8 +65,8 @@ pub struct SqlAuth {
 }
 
 impl SqlAuth {
-    /// Whether the caller owns the database: only the owner sees private tables and
-    /// may run DML.
+    /// Whether the caller owns the database: only the owner sees private tables, may
+    /// run DML, and sees every row whatever the row-level security filters say.
     pub fn is_owner(&self) -> bool {
         self.caller == self.owner
     }

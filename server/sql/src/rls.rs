@@ -14,7 +14,8 @@
 //! Every read applies it the same way: [`Visibility::restrict`] adds each relation's
 //! condition to a checked plan's filter, so SQL, one-off queries, subscriptions' initial
 //! rows and deltas, and every side of a join go through it; a view that reads a table on
-//! behalf of a caller reads it through [`Visibility::visible_rows`].
+//! behalf of a caller reads it through [`Visibility::visible_rows`] (a whole table) or
+//! checks each row it reads against [`Visibility::row_condition`].
 //!
 //! A one-table filter becomes a predicate on the row: a row's visibility then depends on
 //! the row alone. A filter with a join becomes the set of rows it returns on the current
@@ -282,12 +283,23 @@ impl Visibility {
     /// # Errors
     /// If `table` or a table a filter reads is gone.
     pub fn visible_rows(&self, table: TableId, ds: &Datastore) -> Result<Vec<ProductValue>, SqlError> {
-        let condition = self.condition(table, 0, ds)?;
+        let condition = self.row_condition(table, ds)?;
         Ok(ds
             .scan(table)?
             .map(|row| row.to_product_value())
             .filter(|row| condition.as_ref().is_none_or(|c| c.eval(&[row])))
             .collect())
+    }
+
+    /// The condition a row of `table` must meet to be visible, for a reader that checks
+    /// rows one at a time (`condition.eval(&[row])`), such as the table iterators of a
+    /// view evaluated for the caller; `None` if every row is visible. Filters with joins
+    /// are evaluated on `ds` now, so the condition holds for this state only.
+    ///
+    /// # Errors
+    /// If a table a filter reads is gone.
+    pub fn row_condition(&self, table: TableId, ds: &Datastore) -> Result<Option<Predicate>, SqlError> {
+        self.condition(table, 0, ds)
     }
 
     /// The condition on relation `rel` (a row of `table`) of a plan: the union of the

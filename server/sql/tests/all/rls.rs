@@ -97,6 +97,13 @@ fn visible_rows_is_the_per_caller_table_scan() {
     let rows = visibility.visible_rows(message, &db.ds).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].elements[2], V::string("hi"));
+    let condition = visibility
+        .row_condition(message, &db.ds)
+        .unwrap()
+        .expect("message is filtered");
+    let all: Vec<_> = db.ds.scan(message).unwrap().map(|r| r.to_product_value()).collect();
+    let passing: Vec<_> = all.iter().filter(|row| condition.eval(&[row])).cloned().collect();
+    assert_eq!(passing, rows, "row by row, the same rows as the scan");
     let user = db.ds.table_id_from_name("user").unwrap();
     assert!(visibility.is_dynamic([user]), "the user filter joins message");
     assert!(!visibility.is_dynamic([message]));
