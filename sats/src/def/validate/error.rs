@@ -257,6 +257,19 @@ pub enum ValidationError {
         /// The bad reference.
         type_ref: u32,
     },
+    /// A type refers to a typespace slot that does not exist.
+    #[error(
+        "{location} refers to type &{type_ref}, but the typespace has {len} entries; every type reference must \
+         name one of them (the module's type registration is broken)"
+    )]
+    DanglingTypeRef {
+        /// Where the reference is: a typespace entry, or a reducer's or procedure's signature.
+        location: String,
+        /// The bad reference.
+        type_ref: u32,
+        /// How many entries the typespace has.
+        len: usize,
+    },
     /// A reducer or procedure parameter has no name.
     #[error("{kind} `{reducer}`: parameter {position} has no name; every {kind} parameter must be named")]
     UnnamedParam {

@@ -368,6 +368,33 @@ impl Validator<'_> {
         }
     }
 
+    /// Records every type reference, in the typespace or in a function's signature, that
+    /// names no typespace entry: the model promises its readers (datastore, SQL, codegen)
+    /// that every reference resolves, and checks of single items do not visit them all.
+    fn check_refs(&mut self, ts: &Typespace, reducers: &[ReducerIn], procedures: &[RawProcedureDefV10]) {
+        let mut uses: Vec<(String, &AlgebraicType)> = (ts.types.iter().enumerate())
+            .map(|(i, ty)| (format!("typespace entry &{i}"), ty))
+            .collect();
+        for r in reducers {
+            let location = format!("reducer `{}`", r.source_name);
+            uses.extend(r.params.elements.iter().map(|e| (location.clone(), &e.algebraic_type)));
+        }
+        for p in procedures {
+            let location = format!("procedure `{}`", p.source_name);
+            uses.extend(p.params.elements.iter().map(|e| (location.clone(), &e.algebraic_type)));
+            uses.push((location, &p.return_type));
+        }
+        for (location, ty) in uses {
+            for type_ref in types::dangling_refs(ty, ts) {
+                self.err(ValidationError::DanglingTypeRef {
+                    location: location.clone(),
+                    type_ref,
+                    len: ts.types.len(),
+                });
+            }
+        }
+    }
+
     /// Validates a named type. Row types of tables skip the member check: their columns
     /// are checked one by one with better locations.
     fn validate_type(
@@ -622,6 +649,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
         errors: input.unsupported,
     };
 
+    v.check_refs(&input.typespace, &input.reducers, &input.procedures);
     let mut seen_types = HashSet::new();
     let row_types = input.tables.iter().map(|t| t.product_type_ref).collect();
     let type_defs: Vec<TypeDef> = input

@@ -569,6 +569,19 @@ fn every_problem_is_reported_at_once() {
 }
 
 #[test]
+fn every_type_reference_must_resolve() {
+    // Found by the `module_def` fuzz target: a column whose type held a dangling reference
+    // passed validation, and the datastore then refused the table at publish.
+    let mut m = Module::default();
+    m.table("t", vec![("c", T::option(T::Ref(AlgebraicTypeRef(99))))]);
+    m.fails_with(&["typespace entry &0 refers to type &99", "has 1 entries"]);
+
+    let mut m = Module::default();
+    m.reducer("r", vec![("p", T::array(T::Ref(AlgebraicTypeRef(7))))]);
+    m.fails_with(&["reducer `r` refers to type &7", "has 0 entries"]);
+}
+
+#[test]
 fn v8_is_rejected() {
     let err = ModuleDef::from_raw(RawModuleDef::V8BackCompat(RawModuleDefV8Placeholder {})).expect_err("V8");
     assert!(err.to_string().contains("rebuild the module"), "{err}");

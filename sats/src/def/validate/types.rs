@@ -18,6 +18,22 @@ fn is_special(ty: &AlgebraicType) -> bool {
     }
 }
 
+/// The references in `ty` that name no entry of `ts`, in order of appearance.
+pub(super) fn dangling_refs(ty: &AlgebraicType, ts: &Typespace) -> Vec<u32> {
+    fn walk(ty: &AlgebraicType, ts: &Typespace, out: &mut Vec<u32>) {
+        match ty {
+            AlgebraicType::Ref(r) if ts.get(*r).is_none() => out.push(r.0),
+            AlgebraicType::Sum(s) => s.variants.iter().for_each(|v| walk(&v.algebraic_type, ts, out)),
+            AlgebraicType::Product(p) => p.elements.iter().for_each(|e| walk(&e.algebraic_type, ts, out)),
+            AlgebraicType::Array(a) => walk(&a.elem_ty, ts, out),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(ty, ts, &mut out);
+    out
+}
+
 /// Whether a client can name `ty` where it is used: a `Ref`, a primitive, a special type,
 /// `()`, the empty sum, or an `Option`, `Result` or array of such. Inline structs and enums
 /// are not, as clients need a type name to generate code for them.
