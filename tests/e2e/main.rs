@@ -24,6 +24,7 @@ mod graceful_shutdown;
 mod http_limits;
 mod lifecycle;
 mod logs;
+mod metrics;
 mod lost_data;
 mod migrations;
 mod npm_compat;
