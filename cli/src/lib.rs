@@ -81,6 +81,10 @@ pub enum Command {
     Describe(subcommands::describe::DescribeArgs),
     /// Delete a database.
     Delete(subcommands::delete::DeleteArgs),
+    /// List a database's versions (one per publish), the current one marked.
+    Versions(subcommands::versions::VersionsArgs),
+    /// Publish an earlier version of a database's module again, if it migrates automatically.
+    Rollback(subcommands::versions::RollbackArgs),
     /// List the databases you own. UNSTABLE.
     List,
     /// Get a login token (an identity) from a server, or show the current one.
@@ -98,6 +102,12 @@ pub enum Command {
     Generate(subcommands::generate::GenerateArgs),
     /// Print the version of this tool and the commit it was built from.
     Version(subcommands::version::VersionArgs),
+    /// Create a new project (module, client, spacetime.json) from a template.
+    Init(subcommands::init::InitArgs),
+    /// Build a module crate for wasm32.
+    Build(subcommands::build::BuildArgs),
+    /// Build, publish, regenerate and stream logs on every change of the module.
+    Dev(subcommands::dev::DevArgs),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -260,6 +270,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Logs(args) => logs::exec(&mut ctx, args),
         Command::Describe(args) => describe::exec(&mut ctx, args),
         Command::Delete(args) => delete::exec(&mut ctx, args),
+        Command::Versions(args) => versions::exec_versions(&mut ctx, args),
+        Command::Rollback(args) => versions::exec_rollback(&mut ctx, args),
         Command::List => list::exec(&mut ctx),
         Command::Login(args) => login::exec(&mut ctx, args),
         Command::Logout => logout::exec(&mut ctx),
@@ -268,5 +280,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Subscribe(args) => subscribe::exec(&mut ctx, args),
         Command::Generate(args) => generate::exec(&ctx, args),
         Command::Version(args) => version::exec(args),
+        Command::Init(args) => init::exec(args),
+        Command::Build(args) => build::exec(&ctx, args),
+        Command::Dev(args) => dev::exec(&ctx, args),
     }
 }

@@ -327,6 +327,11 @@ impl ClientProcess {
         render(&self.printed())
     }
 
+    /// The client's process id (to send it a signal).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the client is still running (it has not exited).
     pub fn is_running(&mut self) -> bool {
         self.child.try_wait().expect("poll the client's exit status").is_none()

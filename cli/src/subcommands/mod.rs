@@ -1,9 +1,12 @@
 //! One module per verb. Each holds the verb's clap arguments and its `exec` function.
 
+pub mod build;
 pub mod call;
 pub mod delete;
 pub mod describe;
+pub mod dev;
 pub mod generate;
+pub mod init;
 pub mod list;
 pub mod login;
 pub mod logout;
@@ -15,3 +18,4 @@ pub mod sql;
 pub mod start;
 pub mod subscribe;
 pub mod version;
+pub mod versions;

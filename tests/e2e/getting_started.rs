@@ -1,0 +1,241 @@
+//! A newcomer's first hour, as the README tells it (issue 15): in a scratch `HOME`,
+//! `install.sh`, `spacetime version`, `spacetime init`, `spacetime build`, `spacetime
+//! publish` with the name from spacetime.json, and the project's own client sending and
+//! receiving a message; then `spacetime dev` picking up an edit of the module.
+//!
+//! The project's crates build offline, in target directories of their own under
+//! `$HOME/.cache/spacetime-target/` (never the outer build's, whose lock the running test
+//! holds), so a rerun is quick.
+
+use crate::common::*;
+use spacetime_testing::modules::repo_root;
+use spacetime_testing::server::{spacetime_bin, TestServer};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// How long building the module or the client from a cold cache may take.
+const BUILD_DEADLINE: Duration = Duration::from_secs(900);
+
+/// A scratch `HOME` with Spacetime installed by `install.sh`, and the real Rust toolchain.
+struct Newcomer {
+    home: tempfile::TempDir,
+    real_home: PathBuf,
+}
+
+impl Newcomer {
+    /// Runs `install.sh --prefix ~/.local --bin <this build's spacetime>` in a fresh HOME.
+    fn install() -> Self {
+        let real_home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
+        let home = tempfile::Builder::new().prefix("newcomer-").tempdir().unwrap();
+        let newcomer = Self { home, real_home };
+        let prefix = newcomer.home().join(".local");
+        let out = newcomer.run_in(
+            &repo_root(),
+            Command::new(repo_root().join("install.sh"))
+                .arg("--prefix")
+                .arg(&prefix)
+                .arg("--bin")
+                .arg(spacetime_bin()),
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("==> installed {}/bin/spacetime", prefix.display())),
+            "{stdout}"
+        );
+        assert!(prefix
+            .join("share/spacetime/templates/module-chat/src/lib.rs")
+            .is_file());
+        assert!(prefix.join("share/spacetime/bindings/Cargo.toml").is_file());
+        assert!(prefix.join("share/spacetime/sdks/rust/Cargo.toml").is_file());
+        newcomer
+    }
+
+    fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    /// `command` with the newcomer's environment: HOME, PATH with ~/.local/bin first, the
+    /// real cargo and rustup homes, offline cargo, and a target directory named `target`.
+    fn env(&self, command: &mut Command, target: &str) {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![self.home().join(".local/bin")];
+        paths.extend(std::env::split_paths(&path));
+        let cargo_home = std::env::var_os("CARGO_HOME").map_or_else(|| self.real_home.join(".cargo"), PathBuf::from);
+        let rustup_home = std::env::var_os("RUSTUP_HOME").map_or_else(|| self.real_home.join(".rustup"), PathBuf::from);
+        command
+            .env("HOME", self.home())
+            .env("PATH", std::env::join_paths(paths).unwrap())
+            .env("CARGO_HOME", cargo_home)
+            .env("RUSTUP_HOME", rustup_home)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env(
+                "CARGO_TARGET_DIR",
+                self.real_home.join(".cache/spacetime-target").join(target),
+            )
+            .env_remove("SPACETIME_SHARE_DIR")
+            .env_remove("CARGO");
+    }
+
+    /// Runs `command` in `dir` to completion; fails the test, showing its output, if it fails.
+    #[track_caller]
+    fn run_in(&self, dir: &Path, command: &mut Command) -> Output {
+        self.env(command, "newcomer-module");
+        let out = command.current_dir(dir).output().expect("run the command");
+        assert!(
+            out.status.success(),
+            "{command:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// `spacetime <args>` in `dir`.
+    #[track_caller]
+    fn spacetime(&self, dir: &Path, args: &[&str]) -> Output {
+        self.run_in(dir, Command::new("spacetime").args(args))
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The newcomer's server: ours, saved as their default server.
+fn connect(newcomer: &Newcomer, server: &TestServer) {
+    let home = newcomer.home().to_path_buf();
+    newcomer.spacetime(&home, &["server", "add", "--url", &server.url(), "test", "--default"]);
+}
+
+#[test]
+fn install_init_build_publish_and_chat() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let version = stdout(&newcomer.spacetime(&home, &["version"]));
+    assert!(
+        version.contains(&format!("Path: {}", home.join(".local/bin/spacetime").display())),
+        "{version}"
+    );
+    assert!(version.contains("Commit: "), "{version}");
+
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    let init = stdout(&newcomer.spacetime(&home, &["init", "my-chat", "--lang", "rust", "--non-interactive"]));
+    assert!(init.contains("Created the project `my-chat` in my-chat"), "{init}");
+    let project = home.join("my-chat");
+    for file in [
+        "spacetime.json",
+        "README.md",
+        "spacetimedb/src/lib.rs",
+        "client/src/main.rs",
+    ] {
+        assert!(project.join(file).is_file(), "init wrote no {file}");
+    }
+
+    let build = stdout(&newcomer.spacetime(&project, &["build"]));
+    let wasm = build
+        .lines()
+        .find_map(|l| l.strip_prefix("Build finished successfully: "))
+        .unwrap_or_else(|| panic!("build printed no path: {build}"))
+        .to_owned();
+    // The template's bindings are what generate makes of the template's module.
+    let fresh = tempfile::tempdir().unwrap();
+    let fresh_dir = fresh.path().to_str().unwrap();
+    newcomer.spacetime(
+        &project,
+        &["generate", "--lang", "rust", "-o", fresh_dir, "--bin-path", &wasm],
+    );
+    let shipped = project.join("client/src/module_bindings");
+    for file in files_in(fresh.path()) {
+        let name = file.strip_prefix(fresh.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            std::fs::read_to_string(shipped.join(name)).unwrap_or_default(),
+            "templates/client-rust/src/module_bindings/{} is out of date: regenerate it from templates/module-chat",
+            name.display()
+        );
+    }
+
+    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
+    assert!(
+        publish.contains("Created new database with name: my-chat, identity: "),
+        "{publish}"
+    );
+
+    let client_dir = project.join("client");
+    let mut build_client = Command::new("cargo");
+    build_client.arg("build");
+    newcomer.env(&mut build_client, "newcomer-client");
+    let built = build_client.current_dir(&client_dir).output().expect("run cargo build");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let client_bin = newcomer
+        .real_home
+        .join(".cache/spacetime-target/newcomer-client/debug/my-chat-client");
+    let client = |label: &str| {
+        let mut command = Command::new(&client_bin);
+        command.args(["--host", &server.url()]).env("HOME", newcomer.home());
+        ClientProcess::start(command).with_label(label)
+    };
+    let bob = client("bob");
+    bob.expect("Ready: type a message");
+    let mut alice = client("alice");
+    alice.expect("Ready: type a message");
+    alice.send("/name Alice");
+    alice.send("Hello from Alice");
+    alice.finish();
+    bob.expect("Alice: Hello from Alice");
+    let rows = stdout(&newcomer.spacetime(&project, &["sql", "SELECT text FROM message"]));
+    assert!(rows.contains("\"Hello from Alice\""), "{rows}");
+    drop(bob);
+}
+
+#[test]
+fn dev_republishes_and_regenerates_after_an_edit() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    newcomer.spacetime(&home, &["init", "dev-chat", "--non-interactive", "--lang", "rust"]);
+    let project = home.join("dev-chat");
+
+    let mut command = Command::new("spacetime");
+    command.arg("dev");
+    newcomer.env(&mut command, "newcomer-module");
+    command.current_dir(&project);
+    let mut dev = ClientProcess::start(command)
+        .with_deadline(BUILD_DEADLINE)
+        .with_label("spacetime dev");
+    dev.expect("Created new database with name: dev-chat");
+
+    let lib = project.join("spacetimedb/src/lib.rs");
+    let mut source = std::fs::read_to_string(&lib).unwrap();
+    source.push_str(
+        "\n/// A note, added while `spacetime dev` runs.\n#[table(accessor = note, public)]\npub struct Note {\n    \
+         text: String,\n}\n",
+    );
+    std::fs::write(&lib, source).unwrap();
+
+    let note_bindings = project.join("client/src/module_bindings/note_table.rs");
+    poll(
+        "the note table to be published and its bindings generated",
+        BUILD_DEADLINE,
+        || {
+            let mut sql = Command::new("spacetime");
+            sql.args(["sql", "SELECT * FROM note"]);
+            newcomer.env(&mut sql, "newcomer-module");
+            let ok = sql.current_dir(&project).output().ok()?.status.success();
+            (ok && note_bindings.is_file()).then_some(())
+        },
+        || dev.output(),
+    );
+    assert!(dev.is_running(), "{}", dev.output());
+
+    let interrupted = Command::new("kill")
+        .args(["-INT", &dev.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(interrupted.success());
+    dev.finish();
+    assert!(dev.output().contains("Stopped."), "{}", dev.output());
+}
