@@ -23,6 +23,10 @@ pub struct ModuleDef {
     /// passes to the module's `__call_procedure__`. They share the function namespace
     /// with reducers (no procedure has a reducer's name).
     pub procedures: Vec<ProcedureDef>,
+    /// The environment keys the module reads with `env_get` (2.14's `Environment`
+    /// section), in definition order; empty for older modules. Values are set per
+    /// database (`spacetime publish --env`, `spacetime env`), not in the module.
+    pub environment: Vec<EnvironmentDef>,
     /// How canonical names were derived.
     pub case_conversion_policy: CaseConversionPolicy,
     /// Row-level security filters (kept, not enforced, as upstream).
@@ -205,7 +209,23 @@ pub struct ProcedureDef {
     pub visibility: FunctionVisibility,
 }
 
+/// An environment key a module declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentDef {
+    /// The key: a POSIX environment name of at most 256 bytes.
+    pub name: String,
+    /// The values it may take; `None` for any string.
+    pub allowed: Option<Vec<String>>,
+    /// Whether the module copes with it being absent.
+    pub optional: bool,
+}
+
 impl ModuleDef {
+    /// The declared environment key `name`.
+    pub fn environment_key(&self, name: &str) -> Option<&EnvironmentDef> {
+        self.environment.iter().find(|e| e.name == name)
+    }
+
     /// The procedure whose canonical or source name is `name`, with its position (the
     /// id `__call_procedure__` takes).
     pub fn procedure(&self, name: &str) -> Option<(u32, &ProcedureDef)> {

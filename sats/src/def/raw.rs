@@ -57,7 +57,7 @@ sats_struct! {
 
 sats_enum! {
     unknown_tag = "the module was built with a newer SpacetimeDB than this server understands; \
-                   rebuild it against SpacetimeDB 2.10 (or the Spacetime bindings)";
+                   rebuild it against SpacetimeDB 2.14 (or the Spacetime bindings)";
     /// One section of a [`RawModuleDefV10`]; the tag is the section kind.
     pub enum RawModuleDefV10Section {
         /// Tag 0: the types, addressed by `AlgebraicTypeRef`.
@@ -90,6 +90,84 @@ sats_enum! {
         ViewPrimaryKeys(Vec<RawViewPrimaryKeyDefV10>),
         /// Tag 14: nested modules mounted under a namespace.
         Submodules(Vec<RawSubmoduleV10>),
+        /// Tag 15 (2.14): the environment values the module reads (`env_get`).
+        Environment(Vec<RawEnvironmentDeclarationV10>),
+        /// Tag 16 (2.14): outbox tables, for calls into other databases.
+        Outboxes(Vec<RawOutboxDefV10>),
+    }
+}
+
+sats_enum! {
+    /// The values an environment key may take.
+    pub enum RawEnvVarTypeV10 {
+        /// Any string.
+        String,
+        /// Exactly this string.
+        StringLiteral(String),
+        /// One of these strings.
+        Union(Vec<String>),
+    }
+}
+
+sats_struct! {
+    /// An environment key the module reads.
+    pub struct RawEnvironmentDeclarationV10 {
+        /// The key: a POSIX environment name.
+        pub name: String,
+        /// What values it may take.
+        pub ty: RawEnvVarTypeV10,
+        /// Whether the module copes with it being absent.
+        pub optional: bool,
+    }
+}
+
+sats_struct! {
+    /// An outbox table: each row inserted calls a reducer of another database.
+    pub struct RawOutboxDefV10 {
+        /// The outbox table's source name.
+        pub table_name: String,
+        /// The reducer to call on the target database.
+        pub remote_reducer: String,
+        /// The column holding the target database's identity.
+        pub target_column: u16,
+        /// The columns passed as the reducer's arguments, in order.
+        pub arg_columns: Vec<u16>,
+        /// A local reducer called with the delivery's result.
+        pub on_result_reducer: Option<String>,
+        /// The hash of the remote reducer's signature.
+        pub signature_hash: RawHashV10,
+    }
+}
+
+/// A 32-byte hash, encoded as SATS `U256` (its bytes, little-endian).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawHashV10 {
+    /// The bytes.
+    pub data: [u8; 32],
+}
+
+impl crate::bsatn::Encode for RawHashV10 {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.data);
+    }
+}
+
+impl crate::bsatn::Decode for RawHashV10 {
+    fn decode(input: &mut &[u8]) -> Result<Self, crate::bsatn::DecodeError> {
+        let (head, rest) = input.split_at_checked(32).ok_or(crate::bsatn::DecodeError::Truncated {
+            needed: 32,
+            remaining: input.len(),
+        })?;
+        let mut data = [0u8; 32];
+        data.copy_from_slice(head);
+        *input = rest;
+        Ok(Self { data })
+    }
+}
+
+impl crate::SpacetimeType for RawHashV10 {
+    fn make_type<S: crate::TypespaceBuilder>(_: &mut S) -> AlgebraicType {
+        AlgebraicType::U256
     }
 }
 
@@ -213,6 +291,10 @@ section_getter! {
     view_primary_keys => ViewPrimaryKeys: Vec<RawViewPrimaryKeyDefV10>;
     /// The `Submodules` section.
     submodules => Submodules: Vec<RawSubmoduleV10>;
+    /// The `Environment` section.
+    environment => Environment: Vec<RawEnvironmentDeclarationV10>;
+    /// The `Outboxes` section.
+    outboxes => Outboxes: Vec<RawOutboxDefV10>;
 }
 
 impl RawModuleDefV10 {

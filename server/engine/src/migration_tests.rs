@@ -18,6 +18,7 @@ fn module(tables: Vec<TableDef>) -> ModuleDef {
         tables,
         reducers: vec![],
         procedures: vec![],
+        environment: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
         row_level_security: vec![],
     }

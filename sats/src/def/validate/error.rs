@@ -290,6 +290,14 @@ pub enum ValidationError {
         /// The error type.
         err: String,
     },
+    /// An environment declaration is malformed.
+    #[error("environment key `{key}`: {problem}; keys are POSIX environment names (ASCII letters, digits and `_`, not starting with a digit, at most 256 bytes), each declared once")]
+    EnvironmentKey {
+        /// The key as declared.
+        key: String,
+        /// What is wrong.
+        problem: &'static str,
+    },
     /// A procedure's return type cannot be sent to a client.
     #[error("procedure `{procedure}` returns {ty}, which clients cannot decode; return a `SpacetimeType` built from columns' types")]
     InvalidProcedureReturnType {

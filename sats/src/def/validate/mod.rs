@@ -22,6 +22,7 @@
 //! handlers and submodules are recognised and rejected by name: this server does not run
 //! them.
 
+mod environment;
 mod error;
 mod names;
 mod table;
@@ -30,13 +31,14 @@ mod types;
 #[cfg(test)]
 mod tests;
 
+pub use environment::{env_key_problem, MAX_ENV_KEY_BYTES};
 pub use error::{Namespace, ValidationError, ValidationErrors};
 pub use names::{check_identifier, describe_type};
 
 use super::model::{ModuleDef, ProcedureDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
 use super::raw::{
     CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawIndexAlgorithm, RawModuleDef,
-    RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType, V8_UNSUPPORTED,
+    RawEnvironmentDeclarationV10, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType, V8_UNSUPPORTED,
 };
 use super::raw_v9::{RawColumnDefaultValueV9, RawMiscModuleExportV9, RawModuleDefV9};
 use crate::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType, Typespace};
@@ -105,6 +107,7 @@ struct Input {
     tables: Vec<TableIn>,
     reducers: Vec<ReducerIn>,
     procedures: Vec<RawProcedureDefV10>,
+    environment: Vec<RawEnvironmentDeclarationV10>,
     schedules: Vec<ScheduleIn>,
     lifecycles: Vec<(Lifecycle, String)>,
     row_level_security: Vec<String>,
@@ -146,6 +149,10 @@ impl From<RawModuleDefV10> for Input {
         unsupported_items.extend(unsupported(
             "submodule",
             list(def.submodules()).into_iter().map(|s| s.namespace),
+        ));
+        unsupported_items.extend(unsupported(
+            "outbox table",
+            list(def.outboxes()).into_iter().map(|o| o.table_name),
         ));
         let tables = list(def.tables())
             .into_iter()
@@ -201,6 +208,7 @@ impl From<RawModuleDefV10> for Input {
                 })
                 .collect(),
             procedures: list(def.procedures()),
+            environment: list(def.environment()),
             schedules: list(def.schedules())
                 .into_iter()
                 .map(|s| ScheduleIn {
@@ -319,6 +327,7 @@ impl From<RawModuleDefV9> for Input {
                 })
                 .collect(),
             procedures,
+            environment: Vec::new(),
             schedules,
             lifecycles: Vec::new(),
             row_level_security: def.row_level_security.into_iter().map(|r| r.sql).collect(),
@@ -662,6 +671,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
 
     let mut reducers: Vec<ReducerDef> = input.reducers.into_iter().map(|r| v.validate_reducer(r)).collect();
     let procedures: Vec<ProcedureDef> = input.procedures.into_iter().map(|p| v.validate_procedure(p)).collect();
+    let environment = v.validate_environment(input.environment);
     let mut function_names = HashSet::new();
     for name in reducers
         .iter()
@@ -698,6 +708,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
         tables,
         reducers,
         procedures,
+        environment,
         case_conversion_policy: input.policy,
         row_level_security: input.row_level_security,
     })

@@ -643,3 +643,52 @@ fn v9_keeps_names_and_reads_inline_schedule_and_lifecycle() {
         Some((1, "onConnect"))
     );
 }
+
+#[test]
+fn environment_declarations_are_validated_and_kept() {
+    let mut m = Module::default();
+    m.extra.push(RawModuleDefV10Section::Environment(vec![
+        RawEnvironmentDeclarationV10 {
+            name: "API_KEY".into(),
+            ty: RawEnvVarTypeV10::String,
+            optional: false,
+        },
+        RawEnvironmentDeclarationV10 {
+            name: "LEVEL".into(),
+            ty: RawEnvVarTypeV10::Union(vec!["debug".into(), "info".into()]),
+            optional: true,
+        },
+    ]));
+    let def = m.validate().expect("valid declarations");
+    assert_eq!(def.environment.len(), 2);
+    let level = def.environment_key("LEVEL").expect("declared");
+    assert_eq!(
+        (level.optional, level.allowed.clone()),
+        (true, Some(vec!["debug".into(), "info".into()]))
+    );
+    assert_eq!(def.environment_key("API_KEY").and_then(|k| k.allowed.clone()), None);
+
+    let mut bad = Module::default();
+    bad.extra.push(RawModuleDefV10Section::Environment(vec![
+        RawEnvironmentDeclarationV10 {
+            name: "1BAD-KEY".into(),
+            ty: RawEnvVarTypeV10::String,
+            optional: false,
+        },
+    ]));
+    bad.fails_with(&["environment key `1BAD-KEY`", "must start with an ASCII letter"]);
+}
+
+#[test]
+fn outbox_tables_are_refused_by_name() {
+    let mut m = Module::default();
+    m.extra.push(RawModuleDefV10Section::Outboxes(vec![RawOutboxDefV10 {
+        table_name: "to_bank".into(),
+        remote_reducer: "deposit".into(),
+        target_column: 0,
+        arg_columns: vec![1],
+        on_result_reducer: None,
+        signature_hash: RawHashV10 { data: [7; 32] },
+    }]));
+    m.fails_with(&["outbox table `to_bank`: outbox tables are not supported by this server"]);
+}

@@ -64,6 +64,7 @@ pub fn module_with(tables: Vec<TableDef>, row_level_security: Vec<String>) -> (M
         tables,
         reducers: vec![],
         procedures: vec![],
+        environment: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
         row_level_security,
     };

@@ -94,6 +94,7 @@ impl Db {
             tables,
             reducers: vec![],
             procedures: vec![],
+            environment: vec![],
             case_conversion_policy: CaseConversionPolicy::SnakeCase,
             row_level_security: vec![],
         };
