@@ -5,8 +5,10 @@
 #   Rust      the wasm32-unknown-unknown target (modules compile to it)
 #   Debian    Mono (mcs, mono and the class libraries the C# SDK uses), Chromium
 #             (browser tests), systemd (`systemd-analyze verify` checks the unit in
-#             packaging/) and python3-yaml (reads docker-compose.yml in a test), through
-#             apt-get, when missing
+#             packaging/), python3-yaml (reads docker-compose.yml in a test), etcd (the
+#             replicated log's tests run a 3-member cluster) and protoc with its
+#             well-known types (the etcd client's build script), through apt-get, when
+#             missing
 #   Node      `npm ci` in every directory of the repository with a package-lock.json,
 #             when its lock file changed since the last install
 #   Python    a virtual environment ($SPACETIME_VENV) with the Python SDK installed
@@ -45,6 +47,9 @@ debian_packages=(
     /usr/bin/chromium:chromium
     /usr/bin/systemd-analyze:systemd
     /usr/lib/python3/dist-packages/yaml/__init__.py:python3-yaml
+    /usr/bin/etcd:etcd-server
+    /usr/bin/protoc:protobuf-compiler
+    /usr/include/google/protobuf/descriptor.proto:libprotobuf-dev
 )
 missing=()
 for entry in "${debian_packages[@]}"; do

@@ -696,6 +696,15 @@ fn replicate(replicated: &mut dyn ReplicatedLog, batch: Batch<'_>, patience: Dur
                     .into(),
                 ))
             }
+            AppendOutcome::Refused(why) => {
+                return Err(CommitlogError::Replication(
+                    format!(
+                        "the replicated log refused tx offsets {}..={}: {why}",
+                        batch.first, batch.last
+                    )
+                    .into(),
+                ))
+            }
             AppendOutcome::Unknown(why) => {
                 let now = Instant::now();
                 if now >= deadline {

@@ -193,7 +193,16 @@ pub struct CommitId {
 /// # Errors
 /// A description of the first commit that is cut off or does not verify.
 pub fn commit_ids(frames: &[u8]) -> Result<Vec<CommitId>, String> {
-    let mut out = Vec::new();
+    Ok(split_commits(frames)?.into_iter().map(|(id, _)| id).collect())
+}
+
+/// As [`commit_ids`], with the byte range of each commit in `frames`, so a batch can
+/// be split at commit boundaries.
+///
+/// # Errors
+/// As [`commit_ids`].
+pub fn split_commits(frames: &[u8]) -> Result<Vec<(CommitId, std::ops::Range<usize>)>, String> {
+    let mut out: Vec<(CommitId, std::ops::Range<usize>)> = Vec::new();
     let mut rest = frames;
     while !rest.is_empty() {
         let at = frames.len() - rest.len();
@@ -215,20 +224,22 @@ pub fn commit_ids(frames: &[u8]) -> Result<Vec<CommitId>, String> {
             return Err(format!("commit at byte {at} counts 0 records"));
         }
         split_records(records, header.n).map_err(|why| format!("commit at byte {at}: {why}"))?;
-        if let Some(prev) = out.last().map(|p: &CommitId| p.tx_offset + u64::from(p.n)) {
-            if header.min_tx_offset != prev {
+        if let Some((prev, _)) = out.last() {
+            let next = prev.tx_offset + u64::from(prev.n);
+            if header.min_tx_offset != next {
                 return Err(format!(
-                    "commit at byte {at} has tx offset {} but {prev} was next",
+                    "commit at byte {at} has tx offset {} but {next} was next",
                     header.min_tx_offset
                 ));
             }
         }
-        out.push(CommitId {
+        let id = CommitId {
             tx_offset: header.min_tx_offset,
             n: header.n,
             epoch: header.epoch,
             crc,
-        });
+        };
+        out.push((id, at..frames.len() - after.len()));
         rest = after;
     }
     Ok(out)

@@ -83,7 +83,9 @@ mod snapshot;
 pub use commitlog::{Commitlog, CommitlogOptions};
 pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats, DurableOffset};
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
-pub use format::{commit_ids, encode_commit, segment_file_name, CommitId, MAX_RECORD_LEN, SEGMENT_SUFFIX};
+pub use format::{
+    commit_ids, encode_commit, segment_file_name, split_commits, CommitId, MAX_RECORD_LEN, SEGMENT_SUFFIX,
+};
 pub use replay::Replay;
 pub use replicated::{AppendOutcome, Batch, ReplicatedLog, Standalone};
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};

@@ -36,6 +36,10 @@ pub enum AppendOutcome {
     /// The batch may or may not have been committed (a timeout, a lost connection):
     /// the writer asks again with [`ReplicatedLog::resolve`].
     Unknown(Box<dyn Error + Send + Sync>),
+    /// The batch cannot be appended and retrying will not change that (it is too
+    /// large for the cluster, or the cluster's log is not the one this writer
+    /// continues): the writer stops, as on a disk error.
+    Refused(Box<dyn Error + Send + Sync>),
 }
 
 impl fmt::Display for AppendOutcome {
@@ -44,6 +48,7 @@ impl fmt::Display for AppendOutcome {
             AppendOutcome::Committed => write!(f, "committed"),
             AppendOutcome::Fenced { current } => write!(f, "fenced by epoch {current}"),
             AppendOutcome::Unknown(why) => write!(f, "outcome unknown ({why})"),
+            AppendOutcome::Refused(why) => write!(f, "refused ({why})"),
         }
     }
 }

@@ -1,0 +1,298 @@
+//! The fenced append (design §4): each group-commit batch becomes one etcd `Txn`
+//!
+//! ```text
+//! If   value(epoch) == E  AND  value(head) == prev_last   (or: head absent)
+//! Then put(log/<first>, frames), put(head, last)
+//! Else get(epoch), get(head)
+//! ```
+//!
+//! so a leader whose epoch was superseded cannot append (fencing), and a resent
+//! batch cannot land twice (the head moved). A timeout is an unknown outcome,
+//! resolved by reading the batch's key and the head. Batches larger than one etcd
+//! request allows are split at commit boundaries into several appends.
+
+use crate::cluster::Cluster;
+use crate::error::{ReplicationError, Result};
+use crate::keys::{number, parse_number, DbKeys};
+use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
+use spacetime_commitlog::{split_commits, AppendOutcome, Batch, ReplicatedLog};
+
+/// The largest log value one append puts: etcd refuses requests over 1.5 MiB by
+/// default, and the head and keys ride along.
+pub const MAX_APPEND_BYTES: usize = 1 << 20;
+
+/// One etcd append: a run of whole commits of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chunk {
+    first: u64,
+    last: u64,
+    bytes: std::ops::Range<usize>,
+}
+
+/// A database's replicated log in etcd, written by its leader: the
+/// [`ReplicatedLog`] a leader's group-commit writer appends to.
+#[derive(Debug)]
+pub struct EtcdLog {
+    cluster: Cluster,
+    keys: DbKeys,
+    epoch: u64,
+    /// The last committed tx offset, as of this writer's last append.
+    head: Option<u64>,
+    /// An append whose outcome is unknown.
+    pending: Option<Chunk>,
+}
+
+/// What the `Else` branch (or a read) says about the cluster's log.
+struct Seen {
+    epoch: u64,
+    head: Option<u64>,
+}
+
+impl EtcdLog {
+    /// The log of the database with `keys`, appended to under `epoch` (the epoch this
+    /// node was elected in), continuing from the cluster's current head.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts.
+    pub fn open(cluster: Cluster, keys: DbKeys, epoch: u64) -> Result<Self> {
+        let head = cluster.head(&keys)?;
+        Ok(Self {
+            cluster,
+            keys,
+            epoch,
+            head,
+            pending: None,
+        })
+    }
+
+    /// The epoch this log appends under.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The last committed tx offset as this writer knows it.
+    pub fn head(&self) -> Option<u64> {
+        self.head
+    }
+
+    /// The database's keys.
+    pub fn keys(&self) -> &DbKeys {
+        &self.keys
+    }
+
+    /// The cluster connection.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Appends one chunk with the fenced `Txn`.
+    fn append_chunk(&mut self, chunk: &Chunk, frames: &[u8]) -> AppendOutcome {
+        let (epoch_key, head_key) = (self.keys.epoch(), self.keys.head());
+        let head_compare = match self.head {
+            Some(prev) => Compare::value(head_key.clone(), CompareOp::Equal, number(prev)),
+            None => Compare::create_revision(head_key.clone(), CompareOp::Equal, 0),
+        };
+        let txn = Txn::new()
+            .when([
+                Compare::value(epoch_key.clone(), CompareOp::Equal, number(self.epoch)),
+                head_compare,
+            ])
+            .and_then([
+                TxnOp::put(self.keys.log(chunk.first), &frames[chunk.bytes.clone()], None),
+                TxnOp::put(head_key.clone(), number(chunk.last), None),
+            ])
+            .or_else([TxnOp::get(epoch_key, None), TxnOp::get(head_key, None)]);
+        let mut client = self.cluster.client();
+        self.pending = Some(chunk.clone());
+        let resp = match self.cluster.run("append to the log", client.txn(txn)) {
+            Ok(resp) => resp,
+            Err(e) => return AppendOutcome::Unknown(Box::new(e)),
+        };
+        if resp.succeeded() {
+            self.pending = None;
+            self.head = Some(chunk.last);
+            return AppendOutcome::Committed;
+        }
+        let mut values = resp.op_responses().into_iter().map(|op| match op {
+            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.value().to_vec()),
+            _ => None,
+        });
+        let (epoch, head) = (values.next().flatten(), values.next().flatten());
+        let seen = self.parse_seen(epoch.as_deref(), head.as_deref());
+        match seen {
+            // Not applied, so nothing is pending; what happens next depends on why.
+            Ok(seen) => {
+                self.pending = None;
+                self.judge(seen, chunk)
+            }
+            Err(e) => AppendOutcome::Refused(Box::new(e)),
+        }
+    }
+
+    fn parse_seen(&self, epoch: Option<&[u8]>, head: Option<&[u8]>) -> Result<Seen> {
+        Ok(Seen {
+            epoch: epoch
+                .map(|v| parse_number(&self.keys.epoch(), v))
+                .transpose()?
+                .unwrap_or(0),
+            head: head.map(|v| parse_number(&self.keys.head(), v)).transpose()?,
+        })
+    }
+
+    /// The compare failed: fenced, or the log is not where this writer thought.
+    fn judge(&mut self, seen: Seen, chunk: &Chunk) -> AppendOutcome {
+        if seen.epoch != self.epoch {
+            return AppendOutcome::Fenced { current: seen.epoch };
+        }
+        AppendOutcome::Refused(
+            format!(
+                "the replicated log's head is {:?}, not {:?} as this writer (epoch {}) expected before \
+                 appending tx offsets {}..={}: another writer of the same epoch appended",
+                seen.head, self.head, self.epoch, chunk.first, chunk.last
+            )
+            .into(),
+        )
+    }
+
+    /// After an unknown outcome: did the pending chunk land?
+    fn settle_pending(&mut self, frames: &[u8]) -> Option<AppendOutcome> {
+        let chunk = self.pending.clone()?;
+        let mut client = self.cluster.client();
+        let keys = &self.keys;
+        let read = async {
+            let batch = client.get(keys.log(chunk.first), None).await?;
+            let epoch = client.get(keys.epoch(), None).await?;
+            let head = client.get(keys.head(), None).await?;
+            Ok::<_, etcd_client::Error>((batch, epoch, head))
+        };
+        let (batch, epoch, head) = match self.cluster.run("check an unknown append", read) {
+            Ok(r) => r,
+            Err(e) => return Some(AppendOutcome::Unknown(Box::new(e))),
+        };
+        if batch
+            .kvs()
+            .first()
+            .is_some_and(|kv| kv.value() == &frames[chunk.bytes.clone()])
+        {
+            // The put of the batch and of the head are one Txn: it committed.
+            self.pending = None;
+            self.head = Some(chunk.last);
+            return None;
+        }
+        let value = |r: &etcd_client::GetResponse| r.kvs().first().map(|kv| kv.value().to_vec());
+        match self.parse_seen(value(&epoch).as_deref(), value(&head).as_deref()) {
+            Ok(seen) if seen.epoch != self.epoch => Some(AppendOutcome::Fenced { current: seen.epoch }),
+            // Not there and the head did not move: it did not commit; send it again.
+            Ok(seen) if seen.head == self.head => {
+                self.pending = None;
+                None
+            }
+            Ok(seen) => Some(self.judge(seen, &chunk)),
+            Err(e) => Some(AppendOutcome::Refused(Box::new(e))),
+        }
+    }
+
+    /// Appends the chunks of `batch` that the cluster does not hold yet.
+    fn push(&mut self, batch: Batch<'_>) -> AppendOutcome {
+        let chunks = match chunks(batch.frames) {
+            Ok(chunks) => chunks,
+            Err(e) => return AppendOutcome::Refused(Box::new(e)),
+        };
+        let next = self.head.map_or(0, |h| h + 1);
+        if self.head.is_some_and(|h| h >= batch.last) {
+            return AppendOutcome::Committed;
+        }
+        if !chunks.iter().any(|c| c.first == next) {
+            return AppendOutcome::Refused(
+                format!(
+                    "the batch holds tx offsets {}..={} but the replicated log continues at {next}",
+                    batch.first, batch.last
+                )
+                .into(),
+            );
+        }
+        for chunk in chunks.iter().filter(|c| c.first >= next) {
+            match self.append_chunk(chunk, batch.frames) {
+                AppendOutcome::Committed => {}
+                other => return other,
+            }
+        }
+        AppendOutcome::Committed
+    }
+}
+
+/// Splits a batch into runs of whole commits of at most [`MAX_APPEND_BYTES`].
+fn chunks(frames: &[u8]) -> Result<Vec<Chunk>> {
+    let commits = split_commits(frames).map_err(|why| ReplicationError::BadBatch {
+        key: "(the writer's batch)".into(),
+        why,
+    })?;
+    let mut out: Vec<Chunk> = Vec::new();
+    for (id, range) in commits {
+        let last = id.tx_offset + u64::from(id.n) - 1;
+        if range.len() > MAX_APPEND_BYTES {
+            return Err(ReplicationError::BatchTooLarge {
+                len: range.len(),
+                max: MAX_APPEND_BYTES,
+            });
+        }
+        match out.last_mut() {
+            Some(c) if range.end - c.bytes.start <= MAX_APPEND_BYTES => {
+                c.last = last;
+                c.bytes.end = range.end;
+            }
+            _ => out.push(Chunk {
+                first: id.tx_offset,
+                last,
+                bytes: range,
+            }),
+        }
+    }
+    Ok(out)
+}
+
+impl ReplicatedLog for EtcdLog {
+    fn append(&mut self, batch: Batch<'_>) -> AppendOutcome {
+        if batch.epoch != self.epoch {
+            return AppendOutcome::Refused(
+                format!(
+                    "the writer runs epoch {} but this replicated log was opened for epoch {}",
+                    batch.epoch, self.epoch
+                )
+                .into(),
+            );
+        }
+        self.push(batch)
+    }
+
+    fn resolve(&mut self, batch: Batch<'_>) -> AppendOutcome {
+        if let Some(outcome) = self.settle_pending(batch.frames) {
+            return outcome;
+        }
+        self.push(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_at_commit_boundaries() {
+        let mut frames = Vec::new();
+        let big = vec![7u8; 400 << 10];
+        for o in 0..5 {
+            spacetime_commitlog::encode_commit(&mut frames, 1, o, &big);
+        }
+        let c = chunks(&frames).unwrap();
+        assert_eq!(
+            c.iter().map(|c| (c.first, c.last)).collect::<Vec<_>>(),
+            [(0, 1), (2, 3), (4, 4)]
+        );
+        assert!(c.iter().all(|c| c.bytes.len() <= MAX_APPEND_BYTES));
+        assert_eq!(c.last().unwrap().bytes.end, frames.len());
+        let mut huge = Vec::new();
+        spacetime_commitlog::encode_commit(&mut huge, 1, 0, &vec![0u8; MAX_APPEND_BYTES]);
+        assert!(matches!(chunks(&huge), Err(ReplicationError::BatchTooLarge { .. })));
+    }
+}

@@ -1,0 +1,36 @@
+//! A database's commit log replicated through etcd (design: `design-replication.md`).
+//!
+//! # Brief overview
+//! - [`Cluster`] is a node's connection to the etcd cluster; [`DbKeys`] the key
+//!   layout of one database under the cluster's prefix.
+//! - [`EtcdLog`] is the [`ReplicatedLog`](spacetime_commitlog::ReplicatedLog) a
+//!   leader's group-commit writer appends to
+//!   ([`Durability::start_replicated`](spacetime_commitlog::Durability::start_replicated)):
+//!   each batch in one fenced `Txn` (epoch and head compared, batch and head put),
+//!   unknown outcomes resolved by reading the batch's key and the head.
+//! - [`Cluster::campaign`] elects a leader and increments the epoch in one `Txn`;
+//!   [`Leadership`] keeps the lease alive, says whether it is valid for confirmed
+//!   reads, and steps down.
+//! - [`Cluster::tail`] follows the log from a tx offset (read, then watch);
+//!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small.
+//!
+//! **Architecture invariant:** knows the commit log's batches only as framed bytes
+//! (checked with [`spacetime_commitlog::commit_ids`]); knows nothing of the engine.
+//! Every call blocks on the crate's own small runtime, so callers are plain threads.
+
+#![deny(missing_docs)]
+
+mod append;
+mod cluster;
+mod election;
+mod error;
+mod keys;
+mod tail;
+mod trim;
+
+pub use append::{EtcdLog, MAX_APPEND_BYTES};
+pub use cluster::{Cluster, ClusterOptions};
+pub use election::{Campaign, LeaderInfo, Leadership};
+pub use error::{ReplicationError, Result};
+pub use keys::DbKeys;
+pub use tail::{LogTail, TailBatch};

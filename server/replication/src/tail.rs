@@ -1,0 +1,156 @@
+//! Following the replicated log (design §7): a standby or reader reads the batches
+//! the cluster holds from a tx offset, then watches the log prefix from the revision
+//! of that read, so every batch committed later arrives once, in order.
+
+use crate::cluster::Cluster;
+use crate::error::{etcd, ReplicationError, Result};
+use crate::keys::DbKeys;
+use etcd_client::{EventType, GetOptions, WatchOptions, WatchStream};
+use spacetime_commitlog::commit_ids;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// One committed batch of the replicated log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TailBatch {
+    /// Tx offset of its first transaction.
+    pub first: u64,
+    /// Tx offset of its last transaction.
+    pub last: u64,
+    /// The commits, framed as the segment files hold them (checked).
+    pub frames: Vec<u8>,
+}
+
+/// The replicated log of one database from some tx offset on; see [`Cluster::tail`].
+pub struct LogTail {
+    cluster: Cluster,
+    keys: DbKeys,
+    /// Batches read but not handed out yet.
+    ready: VecDeque<TailBatch>,
+    /// The tx offset the next batch must start at (or contain).
+    next: u64,
+    watch: WatchStream,
+}
+
+impl std::fmt::Debug for LogTail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogTail")
+            .field("keys", &self.keys)
+            .field("next", &self.next)
+            .field("ready", &self.ready.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Follows the log of the database with `keys` from tx offset `from`: the batches
+    /// the cluster holds now, then each one committed later, in order (see
+    /// [`LogTail::next`]). Trimming deletes are not reported.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts; [`ReplicationError::BadBatch`] for a damaged batch.
+    pub fn tail(&self, keys: &DbKeys, from: u64) -> Result<LogTail> {
+        let mut client = self.client();
+        let options = GetOptions::new().with_prefix();
+        let resp = self.run("read the log", client.get(keys.log_prefix(), Some(options)))?;
+        let revision = resp.header().map_or(0, |h| h.revision());
+        let options = WatchOptions::new().with_prefix().with_start_revision(revision + 1);
+        let mut client = self.client();
+        let watch = self.run("watch the log", client.watch(keys.log_prefix(), Some(options)))?;
+        let mut tail = LogTail {
+            cluster: self.clone(),
+            keys: keys.clone(),
+            ready: VecDeque::new(),
+            next: from,
+            watch,
+        };
+        for kv in resp.kvs() {
+            tail.take(kv.key(), kv.value())?;
+        }
+        Ok(tail)
+    }
+}
+
+impl LogTail {
+    /// The next committed batch, waiting up to `timeout` for one; `None` if none
+    /// came. Batches come in order and without gaps from the `from` given to
+    /// [`Cluster::tail`] (a batch holding `from` may start before it).
+    ///
+    /// # Errors
+    /// [`ReplicationError::WatchCancelled`] (e.g. the watch fell behind etcd's
+    /// compaction: follow again from the offset reached); [`ReplicationError::BadBatch`]
+    /// for a damaged batch or a gap; etcd errors.
+    pub fn next(&mut self, timeout: Duration) -> Result<Option<TailBatch>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(batch) = self.ready.pop_front() {
+                return Ok(Some(batch));
+            }
+            let cluster = self.cluster.clone();
+            let message = cluster.block_on(async { tokio::time::timeout_at(deadline, self.watch.message()).await });
+            let Ok(message) = message else {
+                return Ok(None);
+            };
+            let Some(resp) = message.map_err(etcd("follow the log"))? else {
+                return Err(ReplicationError::WatchCancelled("the watch stream ended".into()));
+            };
+            if resp.canceled() {
+                let why = format!(
+                    "{} (compacted up to revision {})",
+                    resp.cancel_reason(),
+                    resp.compact_revision()
+                );
+                return Err(ReplicationError::WatchCancelled(why));
+            }
+            for event in resp.events() {
+                if event.event_type() != EventType::Put {
+                    continue;
+                }
+                if let Some(kv) = event.kv() {
+                    self.take(kv.key(), kv.value())?;
+                }
+            }
+        }
+    }
+
+    /// Checks one log key's batch and queues it if it reaches `next`.
+    fn take(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let name = String::from_utf8_lossy(key).into_owned();
+        let Some(first) = self.keys.log_offset(key) else {
+            return Ok(());
+        };
+        let ids = commit_ids(value).map_err(|why| ReplicationError::BadBatch { key: name.clone(), why })?;
+        let (Some(head), Some(tail)) = (ids.first(), ids.last()) else {
+            return Err(ReplicationError::BadBatch {
+                key: name,
+                why: "empty batch".into(),
+            });
+        };
+        let last = tail.tx_offset + u64::from(tail.n) - 1;
+        if head.tx_offset != first {
+            return Err(ReplicationError::BadBatch {
+                key: name,
+                why: format!("its first commit has tx offset {}", head.tx_offset),
+            });
+        }
+        if last < self.next {
+            return Ok(());
+        }
+        if first > self.next {
+            return Err(ReplicationError::BadBatch {
+                key: name,
+                why: format!(
+                    "it starts at tx offset {first} but {} was next (trimmed, or a gap)",
+                    self.next
+                ),
+            });
+        }
+        self.next = last + 1;
+        self.ready.push_back(TailBatch {
+            first,
+            last,
+            frames: value.to_vec(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,94 @@
+//! Replica progress and trimming (design §7): every replica reports the tx offset
+//! it has persisted; the leader deletes the log batches that every replica holds on
+//! its own disk, keeping the newest batch (a rejoining node compares its tail with
+//! it), and records where the log now starts.
+
+use crate::append::EtcdLog;
+use crate::cluster::Cluster;
+use crate::error::{ReplicationError, Result};
+use crate::keys::{number, parse_number, DbKeys};
+use etcd_client::{Compare, CompareOp, DeleteOptions, GetOptions, PutOptions, Txn, TxnOp};
+
+impl Cluster {
+    /// Records that replica `node` of the database has persisted every tx offset up
+    /// to `persisted`. Under `lease` (the node's lease) if given, so a node that dies
+    /// stops holding the log back once its lease expires.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts.
+    pub fn report_persisted(&self, keys: &DbKeys, node: &str, persisted: u64, lease: Option<i64>) -> Result<()> {
+        let options = lease.map(|id| PutOptions::new().with_lease(id));
+        let mut client = self.client();
+        self.run(
+            "report progress",
+            client.put(keys.replica(node), number(persisted), options),
+        )?;
+        Ok(())
+    }
+
+    /// The lowest tx offset every reporting replica has persisted, if any reported.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts; [`ReplicationError::BadValue`].
+    pub fn lowest_persisted(&self, keys: &DbKeys) -> Result<Option<u64>> {
+        let mut client = self.client();
+        let options = GetOptions::new().with_prefix();
+        let resp = self.run(
+            "read replica progress",
+            client.get(keys.replica_prefix(), Some(options)),
+        )?;
+        let mut lowest: Option<u64> = None;
+        for kv in resp.kvs() {
+            let key = String::from_utf8_lossy(kv.key()).into_owned();
+            let persisted = parse_number(&key, kv.value())?;
+            lowest = Some(lowest.map_or(persisted, |l| l.min(persisted)));
+        }
+        Ok(lowest)
+    }
+}
+
+impl EtcdLog {
+    /// Deletes the log batches whose transactions every replica has persisted (see
+    /// [`Cluster::report_persisted`]), except the newest batch, and writes the trim
+    /// key. Fenced like an append: only the leader of the current epoch trims.
+    /// Returns the first tx offset the log holds afterwards, or `None` if nothing
+    /// could be trimmed.
+    ///
+    /// # Errors
+    /// [`ReplicationError::BadValue`] when fenced (the epoch moved on); etcd errors.
+    pub fn trim(&mut self) -> Result<Option<u64>> {
+        let cluster = self.cluster().clone();
+        let keys = self.keys().clone();
+        let Some(persisted) = cluster.lowest_persisted(&keys)? else {
+            return Ok(None);
+        };
+        let firsts = cluster.log_keys(&keys)?;
+        // Batch i ends where batch i+1 starts; it may go once that is <= persisted + 1.
+        // The newest batch always stays.
+        let Some(boundary) = firsts
+            .iter()
+            .skip(1)
+            .copied()
+            .filter(|&next| next <= persisted + 1)
+            .max()
+        else {
+            return Ok(None);
+        };
+        let txn = Txn::new()
+            .when([Compare::value(keys.epoch(), CompareOp::Equal, number(self.epoch()))])
+            .and_then([
+                TxnOp::delete(keys.log(0), Some(DeleteOptions::new().with_range(keys.log(boundary)))),
+                TxnOp::put(keys.trim(), number(boundary), None),
+            ]);
+        let mut client = cluster.client();
+        let resp = cluster.run("trim the log", client.txn(txn))?;
+        if !resp.succeeded() {
+            return Err(ReplicationError::Deposed { epoch: self.epoch() });
+        }
+        log::info!(
+            "replicated log {}: trimmed batches below tx offset {boundary} (every replica persisted up to {persisted})",
+            keys.log_prefix()
+        );
+        Ok(Some(boundary))
+    }
+}

@@ -1,0 +1,64 @@
+//! Append latency through etcd-client (gRPC) against the three-member cluster:
+//! each append is the fenced `Txn` of one batch (compare epoch and head, put the
+//! batch and the head), one in flight at a time, as the writer sends them. Ignored
+//! by default (figures, not assertions):
+//! `cargo test -p spacetime-replication --test cluster -- --ignored --nocapture append_latency`
+
+use crate::etcd::EtcdCluster;
+use crate::support::elect;
+use spacetime_commitlog::{encode_commit, AppendOutcome, Batch, ReplicatedLog};
+use spacetime_replication::EtcdLog;
+use std::time::{Duration, Instant};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn append_latency() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    println!("| payload per append | n | mean | p50 | p99 |");
+    println!("|---:|---:|---:|---:|---:|");
+    for (label, size, n) in [("256 B", 256, 400), ("4 KiB", 4 << 10, 300), ("64 KiB", 64 << 10, 150)] {
+        let keys = cluster.db(&format!("bench-{size}"));
+        let leader = elect(&cluster, &keys, "n1");
+        let epoch = leader.epoch();
+        let mut log = EtcdLog::open(cluster.clone(), keys, epoch).unwrap();
+        let mut times = Vec::with_capacity(n);
+        // The payload is the whole commit frame's record; a warm-up of 10 is not timed.
+        for o in 0..(n as u64 + 10) {
+            let mut frames = Vec::new();
+            encode_commit(&mut frames, epoch, o, &vec![(o % 251) as u8; size]);
+            let batch = Batch {
+                epoch,
+                first: o,
+                last: o,
+                frames: &frames,
+            };
+            let start = Instant::now();
+            let outcome = log.append(batch);
+            let took = start.elapsed();
+            assert!(matches!(outcome, AppendOutcome::Committed), "{outcome}");
+            if o >= 10 {
+                times.push(took);
+            }
+        }
+        times.sort();
+        let mean = times.iter().sum::<Duration>() / times.len() as u32;
+        let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
+        println!(
+            "| {label} | {n} | {} | {} | {} |",
+            ms(mean),
+            ms(percentile(&times, 0.50)),
+            ms(percentile(&times, 0.99))
+        );
+    }
+    println!(
+        "etcd data dir sizes after the run: {} / {} / {} bytes",
+        etcd.data_size(0),
+        etcd.data_size(1),
+        etcd.data_size(2)
+    );
+}

@@ -1,0 +1,60 @@
+//! Leader election, leases and step-down.
+
+use crate::etcd::EtcdCluster;
+use crate::support::elect;
+use spacetime_replication::Campaign;
+use std::time::{Duration, Instant};
+
+#[test]
+fn one_candidate_wins_and_the_epoch_goes_up_with_each_leader() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    assert_eq!(cluster.epoch(&keys).unwrap(), 0);
+    let a = elect(&cluster, &keys, "a");
+    assert_eq!(a.epoch(), 1);
+    assert!(a.lease_valid());
+    // A rival on another connection loses and learns who leads.
+    let other = etcd.connect();
+    match other.campaign(&keys, "b", "b:3000", Duration::from_secs(5)).unwrap() {
+        Campaign::Lost(Some(leader)) => assert_eq!((leader.node.as_str(), leader.epoch), ("a", 1)),
+        won => panic!("b must lose while a leads: {won:?}"),
+    }
+    assert_eq!(cluster.leader(&keys).unwrap().map(|l| l.node), Some("a".into()));
+    // A planned handover: a steps down, b wins at once in the next epoch.
+    a.resign().unwrap();
+    assert_eq!(cluster.leader(&keys).unwrap(), None);
+    let b = elect(&other, &keys, "b");
+    assert_eq!(b.epoch(), 2);
+    assert_eq!(cluster.epoch(&keys).unwrap(), 2);
+}
+
+#[test]
+fn a_lease_is_kept_alive_and_expires_when_its_holder_stops() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    let ttl = Duration::from_secs(2);
+    let a = match cluster.campaign(&keys, "a", "a:3000", ttl).unwrap() {
+        Campaign::Won(a) => a,
+        lost => panic!("{lost:?}"),
+    };
+    // Past twice the TTL the keepalives have renewed it: still leader, still valid.
+    let until = Instant::now() + 2 * ttl;
+    while Instant::now() < until {
+        assert!(a.lease_valid(), "the lease lapsed while kept alive");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(cluster.leader(&keys).unwrap().map(|l| l.node), Some("a".into()));
+    // a stops renewing (it hangs or dies): the key expires, b can be elected.
+    drop(a);
+    let deadline = Instant::now() + 4 * ttl;
+    let b = loop {
+        match cluster.campaign(&keys, "b", "b:3000", ttl).unwrap() {
+            Campaign::Won(b) => break b,
+            Campaign::Lost(_) => assert!(Instant::now() < deadline, "a's lease never expired"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(b.epoch(), 2);
+}
