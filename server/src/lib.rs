@@ -27,7 +27,6 @@ pub mod auth;
 mod config;
 mod control;
 mod error;
-mod metrics;
 mod names;
 mod program_store;
 mod registry;

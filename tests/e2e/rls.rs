@@ -2,7 +2,8 @@
 //! server, two client identities and the owner, `#[client_visibility_filter]`s decide what
 //! each sees in SQL (plain, and a join), in subscriptions' initial rows and in their
 //! live updates; two filters on one table are a union, and a filter with a join follows
-//! the joined table. A module with a filter on a private table is refused at publish
+//! the joined table. Filters added by a module update apply at once, to live
+//! subscriptions too. A module with a filter on a private table is refused at publish
 //! with the reason, and leaves no database behind (or the old module running).
 
 use crate::common::*;
@@ -16,6 +17,13 @@ const RLS: ModuleCrate = ModuleCrate {
     workspace: "tests/modules",
     package: "rls-module",
     upstream_package: "upstream-rls",
+};
+
+/// `tests/modules/rls-open`: `rls` without its filters.
+const RLS_OPEN: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "rls-open-module",
+    upstream_package: "upstream-rls-open",
 };
 
 /// `tests/modules/rls-broken`.
@@ -132,4 +140,28 @@ both_bindings!(fn a_filter_on_a_private_table_is_refused_at_publish(bindings) {
     assert!(update.stderr.contains("private table"), "{}", update.stderr);
     fx.call("add_doc", &["1", "7", "plans"]).ok();
     assert_eq!(column(&fx.owner, "rls-db", "SELECT title FROM doc"), ["plans"]);
+});
+
+both_bindings!(fn filters_added_by_an_update_apply_to_live_subscriptions(bindings) {
+    let fx = Fixture::new(RLS_OPEN, bindings, "rls-db");
+    let (alice, bob) = (fx.other_user(), fx.other_user());
+    alice.call("rls-db", "add_note", &["alice private", "false"]).ok();
+    bob.call("rls-db", "add_note", &["bob private", "false"]).ok();
+    assert_eq!(column(&alice, "rls-db", "SELECT text FROM note"), ["alice private", "bob private"]);
+    let mut watcher = Subscriber::start_as(&alice, &["rls-db", "SELECT * FROM note", "--print-initial-update"]);
+    let initial = watcher.next_json("initial update");
+    assert_eq!(rows(&initial, "note", "inserts", "text"), ["alice private", "bob private"]);
+    // Bob subscribes to the same query: after the update the two must not share it.
+    let mut bob_watch = Subscriber::start_as(&bob, &["rls-db", "SELECT * FROM note", "--print-initial-update"]);
+    bob_watch.next_json("bob's initial update");
+
+    fx.owner.publish(&spacetime_testing::modules::build_module(RLS, bindings), Some("rls-db"));
+    assert_eq!(column(&alice, "rls-db", "SELECT text FROM note"), ["alice private"]);
+    // The live subscription now follows the filters: bob's private note sends nothing.
+    bob.call("rls-db", "add_note", &["bob private 2", "false"]).ok();
+    bob.call("rls-db", "add_note", &["bob shared", "true"]).ok();
+    let update = watcher.next_json("update after the filters were added");
+    assert_eq!(rows(&update, "note", "inserts", "text"), ["bob shared"], "{update}");
+    let own = bob_watch.next_json("bob's update for his own note");
+    assert_eq!(rows(&own, "note", "inserts", "text"), ["bob private 2"], "{own}");
 });
