@@ -27,6 +27,7 @@ pub mod auth;
 mod config;
 mod control;
 mod error;
+mod metrics;
 mod names;
 mod program_store;
 mod registry;

@@ -27,16 +27,16 @@ fn systemd_analyze() -> Command {
 /// The value of `Key=` in a unit file's text (the last one wins, as in systemd).
 fn unit_value<'a>(unit: &'a str, key: &str) -> Option<&'a str> {
     unit.lines()
-        .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
         .map(str::trim)
 }
 
 /// `Environment=NAME=value` of a unit.
 fn unit_env<'a>(unit: &'a str, name: &str) -> Option<&'a str> {
     unit.lines()
-        .filter_map(|l| l.strip_prefix("Environment=")?.strip_prefix(name)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("Environment=")?.strip_prefix(name)?.strip_prefix('='))
 }
 
 #[test]

@@ -99,7 +99,9 @@ fn print_config_shows_each_value_and_where_it_came_from() {
 #[test]
 fn a_bad_value_names_the_setting_its_source_and_what_is_accepted() {
     let root = tempfile::tempdir().expect("a temporary directory");
-    let cases: [(&[(&str, &str)], &[&str], Option<&str>, [&str; 3]); 4] = [
+    /// Environment, flags, config.toml text, and what the error must name.
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], Option<&'a str>, [&'a str; 3]);
+    let cases: [Case; 4] = [
         (
             &[("SPACETIME_LISTEN_ADDR", "nowhere")],
             &[],

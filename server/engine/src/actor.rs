@@ -77,6 +77,7 @@ impl Actor {
         create_tables(&mut datastore, def.tables.iter(), def)?;
         let rls = RlsRules::compile(def, &datastore)?;
         let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        let storage = storage.map(|s| s.with_metrics_label(crate::metrics::label(identity)));
         let (log, fresh) = match &storage {
             Some(storage) => {
                 let opened =
@@ -96,6 +97,7 @@ impl Actor {
                 commitlog: log,
                 scheduler: Scheduler::new(def),
                 subscriptions: SubscriptionManager::default(),
+                metrics_label: crate::metrics::label(identity),
             },
             connection_jwts: HashMap::new(),
             procedures: None,

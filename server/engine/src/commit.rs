@@ -32,6 +32,8 @@ pub(crate) struct DatabaseState {
     pub(crate) scheduler: Scheduler,
     /// The WebSocket clients and their subscriptions.
     pub(crate) subscriptions: SubscriptionManager,
+    /// The database's `database` label in metrics.
+    pub(crate) metrics_label: String,
 }
 
 impl DatabaseState {
@@ -47,6 +49,7 @@ impl DatabaseState {
         self.scheduler.observe(tx, timestamp);
         let offset = self.last_offset();
         self.subscriptions.publish(&self.datastore, tx, offset, caller);
+        crate::metrics::committed(&self.metrics_label);
     }
 
     /// Commits a module update: `datastore` (built by [`crate::migration::migrate`] for

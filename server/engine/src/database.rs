@@ -304,6 +304,14 @@ impl Database {
         spacetime_migrate::plan(current.module_def(), program.module_def())
     }
 
+    /// What the metrics read at scrape time (see [`crate::metrics::DatabaseStats`]).
+    ///
+    /// # Errors
+    /// [`ActorGone`] if the database stopped.
+    pub async fn stats(&self) -> Result<crate::metrics::DatabaseStats, ActorGone> {
+        self.ask(|reply| Request::Stats { reply }).await
+    }
+
     /// Takes a snapshot now and returns its tx offset once it is written.
     ///
     /// # Errors

@@ -25,6 +25,7 @@ mod actor;
 pub mod commit;
 mod database;
 pub mod error;
+pub mod metrics;
 pub mod migration;
 pub mod module_logs;
 mod procedures;

@@ -315,6 +315,8 @@ impl Scheduler {
                 Self::delete_row(tx, &row.key);
             }
         });
+        let label = crate::metrics::label(instance.database_identity());
+        crate::metrics::reducer_called(&label, self.function_of(&call).unwrap_or("?"), &outcome);
         let mut cleanup = None;
         if let Err(e) = &outcome.result {
             let name = self.function_of(&call).unwrap_or("?");

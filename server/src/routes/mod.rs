@@ -6,8 +6,10 @@
 
 mod call;
 mod database;
+mod health;
 mod identity;
 mod logs;
+mod metrics;
 pub(crate) mod publish;
 mod query;
 mod snapshot;
@@ -35,7 +37,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()
         .route("/ping", get(|| async {}))
+        .merge(health::router())
         .nest("/identity", identity::router())
         .merge(databases);
-    Router::new().nest("/v1", v1).with_state(state)
+    Router::new()
+        .nest("/v1", v1)
+        .merge(metrics::router())
+        .with_state(state)
 }

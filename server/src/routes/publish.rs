@@ -20,7 +20,7 @@ use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
 use serde_json::json;
-use spacetime_engine::UpdateOptions;
+use spacetime_engine::{Plan, Refusals, UpdateOptions};
 use spacetime_sats::Identity;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -176,7 +176,7 @@ async fn publish(
         if let Some(record) = state.find(&db) {
             check_owner(&db, record.owner_identity, &caller)?;
             let identity = record.database_identity;
-            control::update(&state, record, module, clear, options).await?;
+            control::update(&state, record, module, clear, options, None).await?;
             return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
         }
     }
@@ -191,7 +191,7 @@ async fn publish(
 
 /// Whether the publisher accepts a plan that disconnects every client: our
 /// `break_clients=true`, or upstream's `migration_policy=break_clients`.
-fn break_clients(params: &Params) -> Result<bool, ApiError> {
+pub(super) fn break_clients(params: &Params) -> Result<bool, ApiError> {
     let policy = match params.get("migration_policy").map(String::as_str) {
         None | Some("compatible") => false,
         Some("break_clients") => true,
@@ -224,7 +224,14 @@ async fn pre_publish(
     };
     check_owner(&db, record.owner_identity, &caller)?;
     let module = control::prepare(&state, wasm).await?;
-    let answer = match control::plan(&state, &record, &module)? {
+    let answer = plan_json(control::plan(&state, &record, &module)?);
+    Ok(Json(answer))
+}
+
+/// The answer of `pre_publish` (and of a rollback's dry run) for a plan or the
+/// planner's refusals.
+pub(super) fn plan_json(plan: Result<Plan, Refusals>) -> serde_json::Value {
+    match plan {
         Ok(plan) => {
             let steps: Vec<_> = plan
                 .steps
@@ -241,12 +248,11 @@ async fn pre_publish(
             let each: Vec<_> = refusals.0.iter().map(ToString::to_string).collect();
             json!({ "ManualMigrate": { "reason": refusals.to_string(), "refusals": each } })
         }
-    };
-    Ok(Json(answer))
+    }
 }
 
 /// Refuses a publish to another identity's database.
-fn check_owner(db: &str, owner: Identity, caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn check_owner(db: &str, owner: Identity, caller: &Caller) -> Result<(), ApiError> {
     if owner != caller.identity {
         return Err(ApiError::Json(
             StatusCode::FORBIDDEN,

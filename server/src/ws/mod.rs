@@ -139,6 +139,7 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
     ping.tick().await;
     let mut last_pong = Instant::now();
     let client = conn.client.clone();
+    let sent = crate::metrics::SentCounters::of(conn.database.identity);
     loop {
         tokio::select! {
             incoming = socket.recv() => {
@@ -192,6 +193,9 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                             return End::Gone;
                         }
                         client.flushed(bytes);
+                        if let Some(sent) = &sent {
+                            sent.sent(batch.len(), bytes);
+                        }
                         // A write that had to wait finished because the client read: it
                         // is alive, though its pongs wait unread behind this write.
                         if started.elapsed() >= WRITE_PROOF_OF_LIFE {

@@ -184,6 +184,7 @@ impl Actor {
                 caller_jwt: self.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
             },
         );
+        crate::metrics::reducer_called(&self.db.metrics_label, &call.reducer, &outcome);
         match outcome.result {
             Ok(tx) => {
                 let caller = ReducerCaller {

@@ -65,6 +65,7 @@ impl Actor {
                 caller_jwt: actor.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
             };
             let outcome = actor.instance.call_reducer(&mut actor.db.datastore, call);
+            crate::metrics::reducer_called(&actor.db.metrics_label, reducer, &outcome);
             match &outcome.result {
                 Err(e) => actor.log_failure(reducer, e),
                 Ok(tx) => actor.db.commit(tx, timestamp, None),

@@ -46,6 +46,10 @@ pub(crate) enum Request {
         options: UpdateOptions,
         reply: oneshot::Sender<Logged<Result<spacetime_migrate::Plan, UpdateError>>>,
     },
+    /// What the metrics read at scrape time: rows per table, clients, subscriptions.
+    Stats {
+        reply: oneshot::Sender<crate::metrics::DatabaseStats>,
+    },
     /// Take a snapshot now; the reply carries its tx offset once it is written.
     Snapshot {
         reply: oneshot::Sender<Result<u64, SnapshotError>>,
@@ -107,6 +111,9 @@ impl Actor {
             } => {
                 let result = self.update(program, &hash, &options);
                 let _ = reply.send(self.logged(result));
+            }
+            Request::Stats { reply } => {
+                let _ = reply.send(self.stats());
             }
             Request::Snapshot { reply } => match &mut self.db.commitlog {
                 Some(log) => log.snapshot_now(&self.db.datastore, reply),

@@ -67,6 +67,8 @@ pub struct StorageConfig {
     /// migration record, for [`open`] to take instead of reading and checking the
     /// whole log a second time.
     recovered: Arc<Mutex<Option<RecoveredLog>>>,
+    /// The database's label in metrics, to record its fsync latency under.
+    metrics_label: Option<String>,
 }
 
 /// A recovered log with the tx offset of its last migration record, if any.
@@ -85,7 +87,14 @@ impl StorageConfig {
             snapshot_every,
             existing: false,
             recovered: Arc::default(),
+            metrics_label: None,
         }
+    }
+
+    /// Records the log's fsync latency in the metrics under `label`.
+    pub fn with_metrics_label(mut self, label: String) -> Self {
+        self.metrics_label = Some(label);
+        self
     }
 
     /// Marks the database as one that already exists (the registry lists it, and a
@@ -390,6 +399,9 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             hold_while_exists(&hold, "the commit log's fsyncs");
             Ok(())
         });
+    }
+    if let Some(observer) = storage.metrics_label.as_deref().and_then(crate::metrics::fsync_observer) {
+        options = options.after_sync(observer);
     }
     let durability = Durability::start(recovered.commitlog, options)?;
     let log = DatabaseLog {

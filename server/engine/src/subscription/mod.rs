@@ -192,6 +192,11 @@ impl SubscriptionManager {
             .unwrap_or_default()
     }
 
+    /// How many clients are connected, and how many query sets they hold in all.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.clients.len(), self.clients.values().map(|c| c.sets.len()).sum())
+    }
+
     /// How many distinct queries the clients' query sets hold.
     pub fn distinct_queries(&self) -> usize {
         self.queries.len()
