@@ -85,6 +85,10 @@ pub enum Command {
     Versions(subcommands::versions::VersionsArgs),
     /// Publish an earlier version of a database's module again, if it migrates automatically.
     Rollback(subcommands::versions::RollbackArgs),
+    /// List a database's versions (one per publish), the current one marked.
+    Versions(subcommands::versions::VersionsArgs),
+    /// Publish an earlier version of a database's module again, if it migrates automatically.
+    Rollback(subcommands::versions::RollbackArgs),
     /// List the databases you own. UNSTABLE.
     List,
     /// Get a login token (an identity) from a server, or show the current one.
@@ -270,6 +274,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Logs(args) => logs::exec(&mut ctx, args),
         Command::Describe(args) => describe::exec(&mut ctx, args),
         Command::Delete(args) => delete::exec(&mut ctx, args),
+        Command::Versions(args) => versions::exec_versions(&mut ctx, args),
+        Command::Rollback(args) => versions::exec_rollback(&mut ctx, args),
         Command::Versions(args) => versions::exec_versions(&mut ctx, args),
         Command::Rollback(args) => versions::exec_rollback(&mut ctx, args),
         Command::List => list::exec(&mut ctx),

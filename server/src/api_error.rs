@@ -96,7 +96,10 @@ impl From<LookupError> for ApiError {
 impl From<ControlError> for ApiError {
     fn from(e: ControlError) -> Self {
         match e {
-            ControlError::BadModule(_) | ControlError::Start(_) | ControlError::NameTaken(_) => {
+            ControlError::BadModule(_)
+            | ControlError::Start(_)
+            | ControlError::NameTaken(_)
+            | ControlError::Rollback(_) => {
                 Self::BadRequest(e.to_string())
             }
             ControlError::Update(e) => e.into(),

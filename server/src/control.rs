@@ -18,6 +18,7 @@ use crate::names::DatabaseName;
 use crate::program_store::ProgramHash;
 use crate::registry::{DatabaseRecord, RegistryError};
 use crate::state::{AppState, LookupError};
+use crate::versions::{NewVersion, Version};
 use axum::body::Bytes;
 use spacetime_engine::storage::{self, RestoreError, StorageConfig};
 use spacetime_engine::{Database, Plan, Refusals, StartError, UpdateError, UpdateOptions};
@@ -52,6 +53,9 @@ pub enum ControlError {
     /// The database to update is not running.
     #[error(transparent)]
     Lookup(#[from] LookupError),
+    /// A rollback names no usable earlier version.
+    #[error(transparent)]
+    Rollback(#[from] NoRollbackTarget),
     /// A failure on the server's side; logged, answered with a generic 500.
     #[error("{context}: {cause}")]
     Internal {
@@ -178,16 +182,25 @@ pub async fn create(
     Ok(database_identity)
 }
 
-/// Replaces the module of `record` with `module`, keeping the data (or, with `clear`,
-/// starting over on an empty database and running `init`). The caller holds the
-/// control lock and has checked ownership.
+/// Replaces the module of `record` with `module`, migrating the data by the planner's
+/// plan (or, with `clear`, starting over on an empty database and running `init`), and
+/// records the publish as a new version, whose summary is `note` (if any) followed by
+/// what the update did. The caller holds the control lock and has checked ownership.
 pub async fn update(
     state: &AppState,
     record: DatabaseRecord,
     module: PreparedModule,
     clear: bool,
     options: UpdateOptions,
+    note: Option<&str>,
 ) -> Result<(), ControlError> {
+    let version = |did: String| NewVersion {
+        publisher: options.publisher,
+        summary: match note {
+            Some(note) => format!("{note}: {did}"),
+            None => did,
+        },
+    };
     let PreparedModule { program, program_hash } = module;
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
@@ -209,11 +222,13 @@ pub async fn update(
                 return Err(start_error(e));
             }
         };
-        if let Err(e) = state.registry().update(DatabaseRecord {
+        let record = DatabaseRecord {
             program_hash,
             replica_id,
             ..record
-        }) {
+        };
+        let cleared = version("cleared the data (--delete-data) and started over".to_owned());
+        if let Err(e) = state.registry().publish(record, cleared) {
             database.shutdown();
             return Err(registry_error(e));
         }
@@ -222,10 +237,10 @@ pub async fn update(
         let running = state.running(&record)?;
         // Returns once the log names the new module, so a crash before the registry
         // write is repaired at start (see `spacetime_engine::storage::record`).
-        running.update(program, program_hash.clone(), options).await?;
+        let plan = running.update(program, program_hash.clone(), options).await?;
         state
             .registry()
-            .update(DatabaseRecord { program_hash, ..record })
+            .publish(DatabaseRecord { program_hash, ..record }, version(plan.summary()))
             .map_err(registry_error)?;
     }
     Ok(())
@@ -235,14 +250,76 @@ pub async fn update(
 /// [`spacetime_engine::Database::plan_update`]); nothing changes.
 ///
 /// # Errors
-/// [`ControlError`] if the database is not running; the planner's refusals are the
+/// [`LookupError`] if the database is not running; the planner's refusals are the
 /// `Err` of the inner result.
 pub fn plan(
     state: &AppState,
     record: &DatabaseRecord,
     module: &PreparedModule,
-) -> Result<Result<Plan, Refusals>, ControlError> {
+) -> Result<Result<Plan, Refusals>, LookupError> {
     Ok(state.running(record)?.plan_update(&module.program))
+}
+
+/// Why a rollback has no version to go back to, in words for the publisher.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NoRollbackTarget(String);
+
+/// The version a rollback of `record` goes back to: version `to`, or else the newest
+/// version before the current one that runs another program.
+///
+/// # Errors
+/// [`NoRollbackTarget`] naming what is wrong: no history, no such version, the
+/// version is the current one, or there is no earlier program.
+pub fn rollback_target(
+    state: &AppState,
+    record: &DatabaseRecord,
+    to: Option<u32>,
+) -> Result<Version, NoRollbackTarget> {
+    let history = state.registry().versions(record.database_identity);
+    let Some(current) = history.last() else {
+        return Err(NoRollbackTarget(
+            "this database has no version history yet (it predates it); publish once to start one".into(),
+        ));
+    };
+    let target = match to {
+        Some(n) => history.iter().find(|v| v.number == n).ok_or_else(|| {
+            NoRollbackTarget(format!(
+                "there is no version {n}; the versions are 1 to {}",
+                current.number
+            ))
+        })?,
+        None => history
+            .iter()
+            .rev()
+            .find(|v| v.program_hash != current.program_hash)
+            .ok_or_else(|| {
+                NoRollbackTarget("every version runs the current program: nothing to roll back to".into())
+            })?,
+    };
+    if target.number == current.number {
+        return Err(NoRollbackTarget(format!(
+            "version {} is the current version; name an earlier one with --to",
+            target.number
+        )));
+    }
+    Ok(target.clone())
+}
+
+/// Loads the program of `version` from the program store, ready to publish again.
+///
+/// # Errors
+/// The program cannot be read or no longer loads.
+pub async fn prepare_version(state: &AppState, version: &Version) -> Result<PreparedModule, ControlError> {
+    let wasm = state
+        .programs()
+        .get(&version.program_hash)
+        .map_err(|e| ControlError::internal("cannot read the version's program", e))?;
+    let program = load_program(state, wasm).await?;
+    Ok(PreparedModule {
+        program,
+        program_hash: version.program_hash.clone(),
+    })
 }
 
 /// Deletes database `identity`. The caller holds the control lock and has checked
@@ -273,7 +350,12 @@ pub async fn reload_all(state: &AppState) {
                         record.program_hash
                     );
                     record.program_hash = logged;
-                    if let Err(e) = state.registry().update(record.clone()) {
+                    let recovered = NewVersion {
+                        publisher: record.owner_identity,
+                        summary: "recovered from the commit log at a restart (the update's registry write was lost)"
+                            .to_owned(),
+                    };
+                    if let Err(e) = state.registry().publish(record.clone(), recovered) {
                         log::error!("database {identity}: cannot correct its program in the registry: {e}");
                     }
                 }
@@ -355,5 +437,8 @@ fn remove_replica_dir(state: &AppState, replica_id: u64) {
 
 /// The storage of replica `replica_id`, or `None` for an in-memory server.
 fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
-    (!config.in_memory).then(|| StorageConfig::new(config.replica_dir(replica_id), config.snapshot_every))
+    (!config.in_memory).then(|| {
+        StorageConfig::new(config.replica_dir(replica_id), config.snapshot_every)
+            .with_retention(config.snapshots_to_keep, config.max_segment_size)
+    })
 }

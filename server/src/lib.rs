@@ -34,6 +34,7 @@ mod registry;
 mod routes;
 mod server;
 mod state;
+mod versions;
 mod ws;
 
 pub use config::{JwtKeySource, ServerConfig};

@@ -4,9 +4,13 @@
 //! It is small and changes rarely, so it is kept whole in memory and rewritten whole to
 //! `control-db/registry.json` after each change (temporary file, fsync, rename), which
 //! survives a crash at any point. In-memory servers skip the file.
+//!
+//! Each database's version history ([`crate::versions`]) is kept here too, so a program
+//! change and its version are one write.
 
 use crate::names::DatabaseName;
 use crate::program_store::ProgramHash;
+use crate::versions::{NewVersion, Version};
 use serde::{Deserialize, Serialize};
 use spacetime_sats::Identity;
 use std::collections::BTreeMap;
@@ -52,6 +56,7 @@ struct State {
     next_replica_id: u64,
     databases: BTreeMap<Identity, DatabaseRecord>,
     names: BTreeMap<String, Identity>,
+    versions: BTreeMap<Identity, Vec<Version>>,
 }
 
 /// The registry. All methods are cheap and never block on anything but a short lock.
@@ -150,7 +155,7 @@ impl Registry {
         })
     }
 
-    /// Adds a new database, with `name` if given.
+    /// Adds a new database, with `name` if given; its owner's publish is version 1.
     ///
     /// # Errors
     /// [`RegistryError::NameTaken`] if `name` points at another database.
@@ -160,9 +165,41 @@ impl Registry {
                 check_free(state, name.as_str(), record.database_identity)?;
                 state.names.insert(name.as_str().to_owned(), record.database_identity);
             }
+            let first = NewVersion {
+                publisher: record.owner_identity,
+                summary: "created".to_owned(),
+            };
+            state
+                .versions
+                .insert(record.database_identity, vec![first.after(&[], &record.program_hash)]);
             state.databases.insert(record.database_identity, record);
             Ok(())
         })
+    }
+
+    /// Replaces the record of an existing database after a publish (a new program or
+    /// replica) and records `version` in its history, in one write.
+    ///
+    /// # Errors
+    /// [`RegistryError::NoSuchDatabase`], or the registry file cannot be written.
+    pub fn publish(&self, record: DatabaseRecord, version: NewVersion) -> Result<(), RegistryError> {
+        self.change(|state| {
+            let identity = record.database_identity;
+            let Some(slot) = state.databases.get_mut(&identity) else {
+                return Err(RegistryError::NoSuchDatabase(identity));
+            };
+            let history = state.versions.entry(identity).or_default();
+            let version = version.after(history, &record.program_hash);
+            history.push(version);
+            *slot = record;
+            Ok(())
+        })
+    }
+
+    /// The version history of database `identity`, oldest first (empty for a database
+    /// registered before histories were kept, until its next publish).
+    pub fn versions(&self, identity: Identity) -> Vec<Version> {
+        self.lock().versions.get(&identity).cloned().unwrap_or_default()
     }
 
     /// Replaces the record of an existing database (new program or replica).
@@ -180,6 +217,7 @@ impl Registry {
     pub fn remove(&self, identity: Identity) -> Result<Option<DatabaseRecord>, RegistryError> {
         self.change(|state| {
             state.names.retain(|_, id| *id != identity);
+            state.versions.remove(&identity);
             Ok(state.databases.remove(&identity))
         })
     }
@@ -213,6 +251,7 @@ impl Registry {
             next_replica_id: state.next_replica_id,
             databases: state.databases.clone(),
             names: state.names.clone(),
+            versions: state.versions.clone(),
         };
         let out = f(&mut next)?;
         if let Some(path) = &self.path {
@@ -258,6 +297,9 @@ struct DatabaseFile {
     program_hash: String,
     replica_id: u64,
     names: Vec<String>,
+    /// Absent in files written before version histories.
+    #[serde(default)]
+    versions: Vec<Version>,
 }
 
 impl RegistryFile {
@@ -276,6 +318,7 @@ impl RegistryFile {
                     .filter(|(_, id)| **id == d.database_identity)
                     .map(|(n, _)| n.clone())
                     .collect(),
+                versions: state.versions.get(&d.database_identity).cloned().unwrap_or_default(),
             })
             .collect();
         Self {
@@ -300,6 +343,9 @@ impl RegistryFile {
             state.next_replica_id = state.next_replica_id.max(record.replica_id + 1);
             for name in d.names {
                 state.names.insert(name, record.database_identity);
+            }
+            if !d.versions.is_empty() {
+                state.versions.insert(record.database_identity, d.versions);
             }
             state.databases.insert(record.database_identity, record);
         }
@@ -350,5 +396,39 @@ mod tests {
 
         registry.remove(a.database_identity).unwrap();
         assert_eq!(registry.resolve_name("chat"), None);
+    }
+
+    #[test]
+    fn each_publish_is_a_numbered_version_that_survives_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("control-db/registry.json");
+        let registry = Registry::open(&path).unwrap();
+        let db = record("db1", 1);
+        registry.insert(db.clone(), None).unwrap();
+        let publisher = Identity::from_claims("localhost", "someone");
+        let next = DatabaseRecord {
+            program_hash: "cd".repeat(32),
+            ..db.clone()
+        };
+        let version = NewVersion {
+            publisher,
+            summary: "add table `pet`".into(),
+        };
+        registry.publish(next.clone(), version).unwrap();
+
+        let reopened = Registry::open(&path).unwrap();
+        assert_eq!(reopened.get(db.database_identity), Some(next));
+        let history = reopened.versions(db.database_identity);
+        let seen: Vec<_> = history
+            .iter()
+            .map(|v| (v.number, &v.program_hash[..2], v.summary.as_str()))
+            .collect();
+        assert_eq!(seen, vec![(1, "ab", "created"), (2, "cd", "add table `pet`")]);
+        assert_eq!(history[1].publisher, publisher.to_hex().to_string());
+        assert!(history[1].published_at_micros >= history[0].published_at_micros);
+        reopened.remove(db.database_identity).unwrap();
+        assert!(reopened.versions(db.database_identity).is_empty());
+        let missing = reopened.publish(record("nope", 9), NewVersion { publisher, summary: String::new() });
+        assert!(matches!(missing, Err(RegistryError::NoSuchDatabase(_))));
     }
 }

@@ -403,3 +403,86 @@ fn sigkill_during_an_update_restarts_with_the_old_or_the_new_module() {
         if people.contains("active") { "new" } else { "old" }
     );
 }
+
+#[test]
+fn versions_describe_and_rollback_through_the_cli() {
+    let fx = Fixture::new(MIGRATE_V1, Bindings::Ours, "ver");
+    fx.call("add_person", &["Ada", "36"]).ok();
+    publish(&fx, &wasm(MIGRATE_V2), &[]).ok();
+    let versions = fx.owner.run(&["versions", &fx.name]).ok().stdout;
+    let lines: Vec<&str> = versions.lines().collect();
+    assert_eq!(lines.len(), 2, "{versions}");
+    assert!(
+        lines[0].starts_with("  1 (program ") && lines[0].ends_with("): created"),
+        "{versions}"
+    );
+    assert!(
+        lines[1].starts_with("* 2 (program ") && lines[1].contains("add table `pet`"),
+        "{versions}"
+    );
+    let describe = fx.owner.run(&["describe", "--json", &fx.name]).ok();
+    assert!(
+        describe.stderr.contains("Current version: 2 (program "),
+        "{}",
+        describe.stderr
+    );
+
+    // Back to version 1: automatic (pet is empty), shown first by --dry-run.
+    let dry = fx.owner.run(&["rollback", &fx.name, "--dry-run"]).ok().stdout;
+    for part in [
+        "back to version 1 will:",
+        "remove table `pet`",
+        "add table `temp`",
+        "Dry run",
+    ] {
+        assert!(dry.contains(part), "{part}: {dry}");
+    }
+    assert!(fx
+        .owner
+        .sql(&fx.name, "SELECT * FROM temp")
+        .err()
+        .stderr
+        .contains("temp"));
+    let done = fx.owner.run(&["--yes", "rollback", &fx.name]).ok().stdout;
+    assert!(done.contains("Rolled back to version 1; now version 3"), "{done}");
+    assert!(fx.sql("SELECT name FROM person").contains("\"Ada\""), "rows kept");
+    fx.call("add_temp", &["4"]).ok();
+    let versions = fx.owner.run(&["versions", &fx.name]).ok().stdout;
+    assert!(
+        versions
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("* 3 ") && l.contains("rollback to version 1: ")),
+        "{versions}"
+    );
+
+    // Forward again, then a column is added: rolling back would drop it, so it is refused.
+    fx.call("clear_temp", &[]).ok();
+    publish(&fx, &wasm(MIGRATE_V2), &[]).ok();
+    publish(&fx, &wasm(MIGRATE_V3), &["--break-clients"]).ok();
+    let refused = fx.owner.run(&["--yes", "rollback", &fx.name]).err();
+    assert!(
+        refused.stderr.contains("cannot roll `ver` back to version 4"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        refused
+            .stderr
+            .contains("removing column `active` (Bool) from table `person`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        squash(&fx.sql("SELECT name, active FROM person")).contains("\"Ada\" | true"),
+        "nothing changed"
+    );
+    let missing = fx.owner.run(&["--yes", "rollback", &fx.name, "--to", "9"]).err();
+    assert!(
+        missing
+            .stderr
+            .contains("there is no version 9; the versions are 1 to 5"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -67,6 +67,9 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
         _ => schema,
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
+    if let Some(line) = super::versions::current_version_line(&api, &db.identity) {
+        eprintln!("{line}");
+    }
     Ok(())
 }
 

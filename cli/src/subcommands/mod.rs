@@ -19,3 +19,4 @@ pub mod start;
 pub mod subscribe;
 pub mod version;
 pub mod versions;
+pub mod versions;

@@ -15,6 +15,7 @@ mod query;
 mod snapshot;
 mod sql;
 mod subscribe;
+mod versions;
 
 use crate::auth::anon_auth_middleware;
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sql::router())
         .merge(snapshot::router())
         .merge(subscribe::router())
+        .merge(versions::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()
         .route("/ping", get(|| async {}))
