@@ -6,6 +6,7 @@
 
 use super::{decode_len, take, Decode, DecodeError, Encode};
 use crate::{i256, u256, AlgebraicType, AlgebraicValue, ArrayValue, ProductValue, SumValue, Typespace, F32, F64};
+use std::collections::HashMap;
 
 /// How deeply nested a type may be while decoding. Deeper (or self-referential) types
 /// are rejected with [`DecodeError::TooDeep`] instead of overflowing the stack.
@@ -67,29 +68,87 @@ pub fn value_to_vec(value: &AlgebraicValue) -> Vec<u8> {
 pub const MAX_ZERO_SIZED_ELEMS: usize = 1 << 16;
 
 /// The fewest bytes any value of `ty` encodes to, for checking length prefixes against the
-/// remaining input. Gives up (returning 0, the safe answer) on deep or cyclic types.
+/// remaining input. Gives up (counting 0, the safe answer) on deep or cyclic types.
+///
+/// Each reference is sized once per call: a type that uses one reference several times at
+/// every level (`{ a: &1, b: &1 }`, `&1 = { a: &2, b: &2 }`, …) costs its size, not
+/// 2^depth steps. Sizes saturate instead of overflowing.
 pub fn min_encoded_size(ty: &AlgebraicType, ts: &Typespace) -> usize {
-    min_size_at(ty, ts, 0)
+    MinSize {
+        ts,
+        known: HashMap::new(),
+    }
+    .of(ty, 0)
 }
 
-fn min_size_at(ty: &AlgebraicType, ts: &Typespace, depth: usize) -> usize {
-    if depth > MAX_DEPTH {
-        return 0;
+/// The state of one [`min_encoded_size`] call: the sizes of the references met so far.
+struct MinSize<'a> {
+    ts: &'a Typespace,
+    known: HashMap<u32, usize>,
+}
+
+impl MinSize<'_> {
+    fn of(&mut self, ty: &AlgebraicType, depth: usize) -> usize {
+        if depth > MAX_DEPTH {
+            return 0;
+        }
+        match ty {
+            AlgebraicType::Ref(r) => {
+                if let Some(&size) = self.known.get(&r.0) {
+                    return size;
+                }
+                // A reference met again while it is being sized is a cycle: count it as 0.
+                self.known.insert(r.0, 0);
+                let size = self.ts.get(*r).map_or(0, |t| self.of(t, depth + 1));
+                self.known.insert(r.0, size);
+                size
+            }
+            AlgebraicType::Sum(_) | AlgebraicType::Bool | AlgebraicType::I8 | AlgebraicType::U8 => 1,
+            AlgebraicType::Product(p) => p
+                .elements
+                .iter()
+                .fold(0, |sum, e| sum.saturating_add(self.of(&e.algebraic_type, depth + 1))),
+            AlgebraicType::Array(_) | AlgebraicType::String => 4,
+            AlgebraicType::I16 | AlgebraicType::U16 => 2,
+            AlgebraicType::I32 | AlgebraicType::U32 | AlgebraicType::F32 => 4,
+            AlgebraicType::I64 | AlgebraicType::U64 | AlgebraicType::F64 => 8,
+            AlgebraicType::I128 | AlgebraicType::U128 => 16,
+            AlgebraicType::I256 | AlgebraicType::U256 => 32,
+        }
     }
-    match ty {
-        AlgebraicType::Ref(r) => ts.get(*r).map_or(0, |t| min_size_at(t, ts, depth + 1)),
-        AlgebraicType::Sum(_) | AlgebraicType::Bool | AlgebraicType::I8 | AlgebraicType::U8 => 1,
-        AlgebraicType::Product(p) => p
-            .elements
-            .iter()
-            .map(|e| min_size_at(&e.algebraic_type, ts, depth + 1))
-            .sum(),
-        AlgebraicType::Array(_) | AlgebraicType::String => 4,
-        AlgebraicType::I16 | AlgebraicType::U16 => 2,
-        AlgebraicType::I32 | AlgebraicType::U32 | AlgebraicType::F32 => 4,
-        AlgebraicType::I64 | AlgebraicType::U64 | AlgebraicType::F64 => 8,
-        AlgebraicType::I128 | AlgebraicType::U128 => 16,
-        AlgebraicType::I256 | AlgebraicType::U256 => 32,
+}
+
+/// How many parts (the value itself, and every field, element and variant payload inside it)
+/// one decode may visit: [`MAX_ZERO_SIZED_ELEMS`], plus `MAX_DEPTH + 1` per input byte, as
+/// each byte-consuming part sits at most [`MAX_DEPTH`] levels deep. Zero-sized parts (`()`,
+/// products of them) cost no bytes, so without this bound a type of wide products of them
+/// nested a few levels deep makes even an empty input decode for ever.
+struct Budget {
+    left: usize,
+    total: usize,
+    bytes: usize,
+}
+
+impl Budget {
+    fn for_input(input: &[u8]) -> Self {
+        let total = MAX_ZERO_SIZED_ELEMS.saturating_add(input.len().saturating_mul(MAX_DEPTH + 1));
+        Self {
+            left: total,
+            total,
+            bytes: input.len(),
+        }
+    }
+
+    /// Counts one part.
+    fn spend(&mut self) -> Result<(), DecodeError> {
+        self.left = self.left.checked_sub(1).ok_or_else(|| {
+            DecodeError::Invalid(format!(
+                "the value has more than {} parts for its {} bytes: its type nests zero-sized values (such as `()`) \
+                 too widely to decode",
+                self.total, self.bytes
+            ))
+        })?;
+        Ok(())
     }
 }
 
@@ -116,7 +175,8 @@ pub fn decode_value(
     typespace: &Typespace,
     input: &mut &[u8],
 ) -> Result<AlgebraicValue, DecodeError> {
-    decode_at(ty, typespace, input, 0)
+    let mut budget = Budget::for_input(input);
+    decode_at(ty, typespace, input, 0, &mut budget)
 }
 
 /// Decodes a value of type `ty` that must fill `bytes` exactly.
@@ -140,14 +200,16 @@ fn decode_at(
     ts: &Typespace,
     input: &mut &[u8],
     depth: usize,
+    budget: &mut Budget,
 ) -> Result<AlgebraicValue, DecodeError> {
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep(MAX_DEPTH));
     }
+    budget.spend()?;
     Ok(match ty {
         AlgebraicType::Ref(r) => {
             let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
-            return decode_at(target, ts, input, depth + 1);
+            return decode_at(target, ts, input, depth + 1, budget);
         }
         AlgebraicType::Sum(sum) => {
             let tag = u8::decode(input)?;
@@ -156,13 +218,13 @@ fn decode_at(
                 type_name: "sum type",
                 num_variants: sum.variants.len(),
             })?;
-            let value = decode_at(&variant.algebraic_type, ts, input, depth + 1)?;
+            let value = decode_at(&variant.algebraic_type, ts, input, depth + 1, budget)?;
             AlgebraicValue::Sum(SumValue::new(tag, value))
         }
         AlgebraicType::Product(prod) => {
             let mut elements = Vec::with_capacity(prod.elements.len());
             for elem in &prod.elements {
-                elements.push(decode_at(&elem.algebraic_type, ts, input, depth + 1)?);
+                elements.push(decode_at(&elem.algebraic_type, ts, input, depth + 1, budget)?);
             }
             AlgebraicValue::Product(ProductValue::new(elements))
         }
@@ -174,7 +236,7 @@ fn decode_at(
             let len = decode_array_len(&array.elem_ty, ts, input)?;
             let mut values = Vec::with_capacity(len);
             for _ in 0..len {
-                values.push(decode_at(&array.elem_ty, ts, input, depth + 1)?);
+                values.push(decode_at(&array.elem_ty, ts, input, depth + 1, budget)?);
             }
             AlgebraicValue::Array(ArrayValue::Values(values))
         }
@@ -203,17 +265,25 @@ fn decode_at(
 /// # Errors
 /// As [`decode_value`].
 pub fn skip_value(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8]) -> Result<(), DecodeError> {
-    skip_at(ty, ts, input, 0)
+    let mut budget = Budget::for_input(input);
+    skip_at(ty, ts, input, 0, &mut budget)
 }
 
-fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) -> Result<(), DecodeError> {
+fn skip_at(
+    ty: &AlgebraicType,
+    ts: &Typespace,
+    input: &mut &[u8],
+    depth: usize,
+    budget: &mut Budget,
+) -> Result<(), DecodeError> {
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep(MAX_DEPTH));
     }
+    budget.spend()?;
     let fixed = match ty {
         AlgebraicType::Ref(r) => {
             let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
-            return skip_at(target, ts, input, depth + 1);
+            return skip_at(target, ts, input, depth + 1, budget);
         }
         AlgebraicType::Sum(sum) => {
             let tag = u8::decode(input)?;
@@ -222,11 +292,11 @@ fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) 
                 type_name: "sum type",
                 num_variants: sum.variants.len(),
             })?;
-            return skip_at(&variant.algebraic_type, ts, input, depth + 1);
+            return skip_at(&variant.algebraic_type, ts, input, depth + 1, budget);
         }
         AlgebraicType::Product(prod) => {
             for elem in &prod.elements {
-                skip_at(&elem.algebraic_type, ts, input, depth + 1)?;
+                skip_at(&elem.algebraic_type, ts, input, depth + 1, budget)?;
             }
             return Ok(());
         }
@@ -238,7 +308,7 @@ fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) 
             }
             let len = decode_array_len(&array.elem_ty, ts, input)?;
             for _ in 0..len {
-                skip_at(&array.elem_ty, ts, input, depth + 1)?;
+                skip_at(&array.elem_ty, ts, input, depth + 1, budget)?;
             }
             return Ok(());
         }
@@ -259,4 +329,52 @@ fn skip_at(ty: &AlgebraicType, ts: &Typespace, input: &mut &[u8], depth: usize) 
         AlgebraicType::I256 | AlgebraicType::U256 => 32,
     };
     take(input, fixed).map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AlgebraicTypeRef;
+
+    /// A typespace whose entry `i` is a product of `width` references to entry `i + 1`, for
+    /// `levels` entries, ending in `last`: a type of `width^levels` leaves.
+    fn fan_out(width: usize, levels: u32, last: AlgebraicType) -> Typespace {
+        let mut types: Vec<AlgebraicType> = (0..levels)
+            .map(|i| AlgebraicType::product(vec![("x", AlgebraicType::Ref(AlgebraicTypeRef(i + 1))); width]))
+            .collect();
+        types.push(last);
+        Typespace::new(types)
+    }
+
+    // Both found by the `bsatn_value` fuzz target, as inputs that ran for ever.
+
+    #[test]
+    fn min_size_of_a_type_that_reuses_references_takes_its_size_in_steps() {
+        let ts = fan_out(2, 30, AlgebraicType::U64);
+        let ty = AlgebraicType::array(AlgebraicType::Ref(AlgebraicTypeRef(0)));
+        assert!(min_encoded_size(&AlgebraicType::Ref(AlgebraicTypeRef(0)), &ts) > 1 << 20);
+        assert!(matches!(
+            decode_value(&ty, &ts, &mut &[1, 0, 0, 0][..]),
+            Err(DecodeError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn zero_sized_values_of_exponential_width_are_refused() {
+        let ts = fan_out(8, 20, AlgebraicType::unit());
+        let ty = AlgebraicType::Ref(AlgebraicTypeRef(0));
+        let refused = |e: &DecodeError| matches!(e, DecodeError::Invalid(m) if m.contains("parts for its 0 bytes"));
+        assert!(decode_value(&ty, &ts, &mut &[][..]).is_err_and(|e| refused(&e)));
+        assert!(skip_value(&ty, &ts, &mut &[][..]).is_err_and(|e| refused(&e)));
+    }
+
+    #[test]
+    fn the_largest_array_of_units_still_decodes() {
+        let ty = AlgebraicType::array(AlgebraicType::unit());
+        let n = MAX_ZERO_SIZED_ELEMS - 1;
+        let bytes = u32::try_from(n).expect("fits").to_le_bytes();
+        let value = decode_value_exact(&ty, &Typespace::default(), &bytes).expect("decodes");
+        assert!(matches!(value, AlgebraicValue::Array(ArrayValue::Values(v)) if v.len() == n));
+        assert!(skip_value(&ty, &Typespace::default(), &mut &bytes[..]).is_ok());
+    }
 }
