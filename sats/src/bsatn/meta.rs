@@ -298,8 +298,8 @@ mod tests {
 
     #[test]
     fn deeper_types_are_refused_without_overflowing_the_stack() {
-        // Found by the `bsatn_value` fuzz target: a million nested arrays recursed once per
-        // byte and overflowed the stack (a test thread's 2 MiB go in a few thousand levels).
+        // Found while writing the `bsatn_value` fuzz target: a million nested arrays recursed once
+        // per byte and overflowed the stack (a test thread's 2 MiB go in a few thousand levels).
         let deep = nested_arrays(1_000_000);
         assert_eq!(from_slice::<AlgebraicType>(&deep), Err(DecodeError::TooDeep(MAX_DEPTH)));
         assert_eq!(

@@ -346,7 +346,8 @@ mod tests {
         Typespace::new(types)
     }
 
-    // Both found by the `bsatn_value` fuzz target, as inputs that ran for ever.
+    // The first was found by the `bsatn_value` fuzz target (an input that ran for ever); the
+    // second by reading the same code after it.
 
     #[test]
     fn min_size_of_a_type_that_reuses_references_takes_its_size_in_steps() {
