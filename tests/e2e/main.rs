@@ -40,7 +40,6 @@ mod python_reconnect;
 mod quickstart;
 mod realtime;
 mod realtime_restart;
-mod retention;
 mod rls;
 mod rollback;
 mod runaway;

@@ -69,11 +69,12 @@ impl DatabaseState {
         self.datastore = datastore;
         if let Some(commitlog) = &mut self.commitlog {
             let at = timestamp.to_micros_since_unix_epoch();
+            commitlog.hold_if_migration_paused(false);
             // A failed writer fails every later confirmed read, this update's included.
             if let Err(e) = commitlog.append_migration(&self.datastore, info.hash, at, info.publisher, info.summary) {
                 log::error!("cannot log the module update: {e}");
             }
-            commitlog.hold_if_migration_paused();
+            commitlog.hold_if_migration_paused(true);
         }
         self.scheduler = Scheduler::new(def);
         self.scheduler.restore(&self.datastore, timestamp);

@@ -69,12 +69,6 @@ pub struct StorageConfig {
     recovered: Arc<Mutex<Option<RecoveredLog>>>,
     /// The database's label in metrics, to record its fsync latency under.
     metrics_label: Option<String>,
-    /// How many snapshots to keep; log segments older than the oldest kept one are
-    /// removed (see [`DatabaseLog::snapshot_if_due`]).
-    snapshots_to_keep: usize,
-    /// The size past which the log starts a new segment: only whole segments are
-    /// removed, so this bounds what retention leaves beyond the snapshots.
-    max_segment_size: u64,
 }
 
 /// A recovered log with the tx offset of its last migration record, if any.
@@ -94,17 +88,7 @@ impl StorageConfig {
             existing: false,
             recovered: Arc::default(),
             metrics_label: None,
-            snapshots_to_keep: SnapshotStore::DEFAULT_KEEP,
-            max_segment_size: CommitlogOptions::default().max_segment_size,
         }
-    }
-
-    /// Keeps `snapshots_to_keep` snapshots (at least 1) and starts a new log segment
-    /// past `max_segment_size` bytes.
-    pub fn with_retention(mut self, snapshots_to_keep: usize, max_segment_size: u64) -> Self {
-        self.snapshots_to_keep = snapshots_to_keep.max(1);
-        self.max_segment_size = max_segment_size;
-        self
     }
 
     /// Records the log's fsync latency in the metrics under `label`.
@@ -139,6 +123,10 @@ pub const HOLD_FSYNC_FILE: &str = "hold-fsync";
 /// before it is confirmed), so a test can kill the server in the middle of the swap.
 /// Honoured only with [`FAULT_INJECTION_ENV`] set, like [`HOLD_FSYNC_FILE`].
 pub const PAUSE_MIGRATION_FILE: &str = "pause-migration";
+
+/// As [`PAUSE_MIGRATION_FILE`], but the update holds before its migration record is
+/// appended: a crash then must restart with the old module and rows.
+pub const PAUSE_MIGRATION_BEFORE_LOG_FILE: &str = "pause-migration-before-log";
 
 /// The environment variable that enables fault injection ([`HOLD_FSYNC_FILE`]). Test
 /// harnesses set it; production servers leave it unset and never look for the file.
@@ -267,8 +255,7 @@ fn recover_storage(
     if storage.existing {
         existing::check_present(&storage.dir)?;
     }
-    let options = CommitlogOptions::default().max_segment_size(storage.max_segment_size);
-    let recovered = recover_visiting(&storage.dir, options, visit)?;
+    let recovered = recover_visiting(&storage.dir, CommitlogOptions::default(), visit)?;
     report_recovery(&recovered.report, logs);
     if storage.existing {
         existing::check_not_empty(&storage.dir, &recovered)?;
@@ -408,7 +395,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             storage.dir.display()
         );
     }
-    let snapshots = recovered.snapshots.clone().keep(storage.snapshots_to_keep);
+    let snapshots = recovered.snapshots.clone();
     let mut options = DurabilityOptions::default();
     if fault_injection_enabled() {
         let hold = storage.dir.join(HOLD_FSYNC_FILE);
@@ -498,10 +485,13 @@ impl DatabaseLog {
         self.append(record::encode_migration(&migration))
     }
 
-    /// Holds while [`PAUSE_MIGRATION_FILE`] exists (with fault injection enabled).
-    pub fn hold_if_migration_paused(&self) {
+    /// Holds while [`PAUSE_MIGRATION_FILE`] (`logged`) or
+    /// [`PAUSE_MIGRATION_BEFORE_LOG_FILE`] (not yet `logged`) exists, with fault
+    /// injection enabled.
+    pub fn hold_if_migration_paused(&self, logged: bool) {
         if fault_injection_enabled() {
-            hold_while_exists(&self.durability_dir.join(PAUSE_MIGRATION_FILE), "a module update");
+            let file = if logged { PAUSE_MIGRATION_FILE } else { PAUSE_MIGRATION_BEFORE_LOG_FILE };
+            hold_while_exists(&self.durability_dir.join(file), "a module update");
         }
     }
 
