@@ -87,6 +87,13 @@ pub struct ServerConfig {
     /// The port of the PostgreSQL wire protocol server, on the listen address's host;
     /// none by default.
     pub pg_port: Option<u16>,
+    /// How many snapshots each database keeps (2 by default, at least 1). Once a
+    /// snapshot is written, log segments wholly before the oldest kept one are removed,
+    /// so the data directory stops growing under a steady load.
+    pub snapshots_to_keep: usize,
+    /// The size in bytes past which a commit log starts a new segment (1 GiB by default,
+    /// as upstream's `max-segment-size`); retention removes whole segments only.
+    pub max_segment_size: u64,
 }
 
 impl ServerConfig {
@@ -116,6 +123,8 @@ impl ServerConfig {
             allow_private_http: false,
             metrics: true,
             pg_port: None,
+            snapshots_to_keep: 2,
+            max_segment_size: 1 << 30,
         }
     }
 

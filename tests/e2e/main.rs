@@ -40,6 +40,7 @@ mod python_reconnect;
 mod quickstart;
 mod realtime;
 mod realtime_restart;
+mod retention;
 mod rls;
 mod rollback;
 mod runaway;

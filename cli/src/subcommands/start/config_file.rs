@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Upstream sections that configure parts we do not have.
-const IGNORED_SECTIONS: [&str; 5] = ["wasm", "v8", "v8-heap-policy", "durability", "websocket"];
+const IGNORED_SECTIONS: [&str; 4] = ["wasm", "v8", "v8-heap-policy", "websocket"];
 
 /// A loaded `config.toml`: each known key's value as text.
 #[derive(Debug, Default)]

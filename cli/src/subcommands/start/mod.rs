@@ -49,6 +49,14 @@ pub struct StartArgs {
     /// at most that many [env: SPACETIME_SNAPSHOT_EVERY] (default 100000; 0: never).
     #[arg(long, value_name = "N")]
     pub snapshot_every: Option<String>,
+    /// How many snapshots each database keeps; older log segments are removed
+    /// [env: SPACETIME_SNAPSHOTS_TO_KEEP] (default 2).
+    #[arg(long, value_name = "N")]
+    pub snapshots_to_keep: Option<String>,
+    /// Start a new commit log segment past this many bytes; retention removes whole
+    /// segments [env: SPACETIME_MAX_SEGMENT_SIZE] (default 1073741824, 1 GiB).
+    #[arg(long, value_name = "BYTES")]
+    pub max_segment_size: Option<String>,
     /// The log level (error, warn, info, debug, trace) or a tracing filter
     /// [env: SPACETIME_LOG_LEVEL, else RUST_LOG] (default info).
     #[arg(long, value_name = "FILTER")]
@@ -106,6 +114,8 @@ impl StartArgs {
             (&JWT_PRIV_KEY_PATH, self.jwt_priv_key_path.clone()),
             (&IN_MEMORY, self.in_memory.then(|| "true".to_owned())),
             (&SNAPSHOT_EVERY, self.snapshot_every.clone()),
+            (&SNAPSHOTS_TO_KEEP, self.snapshots_to_keep.clone()),
+            (&MAX_SEGMENT_SIZE, self.max_segment_size.clone()),
             (&LOG_LEVEL, self.log_level.clone()),
             (&LOG_FORMAT, self.log_format.clone()),
             (&METRICS, self.metrics.clone()),

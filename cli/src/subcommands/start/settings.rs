@@ -84,6 +84,20 @@ pub const SNAPSHOT_EVERY: Spec = spec(
     Some("--snapshot-every"),
     "a whole number of transactions, 0 for never",
 );
+/// How many snapshots each database keeps.
+pub const SNAPSHOTS_TO_KEEP: Spec = spec(
+    "snapshots-to-keep",
+    "SPACETIME_SNAPSHOTS_TO_KEEP",
+    Some("--snapshots-to-keep"),
+    "a whole number of snapshots, at least 1",
+);
+/// The commit log segment size (upstream's key).
+pub const MAX_SEGMENT_SIZE: Spec = spec(
+    "durability.commitlog.max-segment-size",
+    "SPACETIME_MAX_SEGMENT_SIZE",
+    Some("--max-segment-size"),
+    "a whole number of bytes, at least 4096",
+);
 /// The PostgreSQL wire protocol port.
 pub const PG_PORT: Spec = spec(
     "pg-port",
@@ -177,6 +191,8 @@ pub const FILE_SETTINGS: &[&Spec] = &[
     &LOG_FORMAT,
     &IN_MEMORY,
     &SNAPSHOT_EVERY,
+    &SNAPSHOTS_TO_KEEP,
+    &MAX_SEGMENT_SIZE,
     &PG_PORT,
     &ALLOW_PRIVATE_HTTP,
     &METRICS,
@@ -425,6 +441,18 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Settings, SettingsError> {
     server.snapshot_every = r.get(&SNAPSHOT_EVERY, values::number, u64::to_string, || {
         (server.snapshot_every, None)
     })?;
+    server.snapshots_to_keep = r.get(
+        &SNAPSHOTS_TO_KEEP,
+        |t| values::number::<usize>(t).filter(|n| *n >= 1),
+        usize::to_string,
+        || (server.snapshots_to_keep, None),
+    )?;
+    server.max_segment_size = r.get(
+        &MAX_SEGMENT_SIZE,
+        |t| values::number::<u64>(t).filter(|n| *n >= 4096),
+        u64::to_string,
+        || (server.max_segment_size, None),
+    )?;
     server.pg_port = r.get(
         &PG_PORT,
         values::pg_port,
@@ -644,7 +672,13 @@ mod tests {
     fn flags_beat_env_beat_file_beat_defaults_for_every_setting() {
         // (spec, three distinct valid values, how the resolved value reads back)
         type Read = fn(&Settings) -> String;
-        let cases: [(&Spec, [&str; 3], Read); 11] = [
+        let cases: [(&Spec, [&str; 3], Read); 13] = [
+            (&SNAPSHOTS_TO_KEEP, ["1", "3", "5"], |s| {
+                s.server.snapshots_to_keep.to_string()
+            }),
+            (&MAX_SEGMENT_SIZE, ["5000", "6000", "7000"], |s| {
+                s.server.max_segment_size.to_string()
+            }),
             (&LISTEN_ADDR, ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"], |s| {
                 s.server.listen_addr.clone()
             }),
@@ -828,6 +862,13 @@ mod tests {
         );
         let (s, _root) = resolve_with(&[], &[("SPACETIME_METRICS", "sometimes")], None);
         assert!(s.unwrap_err().to_string().contains("on or off"));
+        let (s, _root) = resolve_with(&[], &[("SPACETIME_SNAPSHOTS_TO_KEEP", "0")], None);
+        assert!(s.unwrap_err().to_string().contains("at least 1"));
+        let (s, _root) = resolve_with(&[], &[], Some("[durability.commitlog]\nmax-segment-size = 100\n"));
+        assert!(s
+            .unwrap_err()
+            .to_string()
+            .contains("durability.commitlog.max-segment-size"));
         let (s, _root) = resolve_with(&[], &[(OIDC_ISSUERS.env, "ftp://x")], None);
         assert!(s.unwrap_err().to_string().contains("oidc-issuers"));
     }

@@ -69,6 +69,12 @@ pub struct StorageConfig {
     recovered: Arc<Mutex<Option<RecoveredLog>>>,
     /// The database's label in metrics, to record its fsync latency under.
     metrics_label: Option<String>,
+    /// How many snapshots to keep; log segments older than the oldest kept one are
+    /// removed (see [`DatabaseLog::snapshot_if_due`]).
+    snapshots_to_keep: usize,
+    /// The size past which the log starts a new segment: only whole segments are
+    /// removed, so this bounds what retention leaves beyond the snapshots.
+    max_segment_size: u64,
 }
 
 /// A recovered log with the tx offset of its last migration record, if any.
@@ -88,7 +94,17 @@ impl StorageConfig {
             existing: false,
             recovered: Arc::default(),
             metrics_label: None,
+            snapshots_to_keep: SnapshotStore::DEFAULT_KEEP,
+            max_segment_size: CommitlogOptions::default().max_segment_size,
         }
+    }
+
+    /// Keeps `snapshots_to_keep` snapshots (at least 1) and starts a new log segment
+    /// past `max_segment_size` bytes.
+    pub fn with_retention(mut self, snapshots_to_keep: usize, max_segment_size: u64) -> Self {
+        self.snapshots_to_keep = snapshots_to_keep.max(1);
+        self.max_segment_size = max_segment_size;
+        self
     }
 
     /// Records the log's fsync latency in the metrics under `label`.
@@ -255,7 +271,8 @@ fn recover_storage(
     if storage.existing {
         existing::check_present(&storage.dir)?;
     }
-    let recovered = recover_visiting(&storage.dir, CommitlogOptions::default(), visit)?;
+    let options = CommitlogOptions::default().max_segment_size(storage.max_segment_size);
+    let recovered = recover_visiting(&storage.dir, options, visit)?;
     report_recovery(&recovered.report, logs);
     if storage.existing {
         existing::check_not_empty(&storage.dir, &recovered)?;
@@ -395,7 +412,7 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             storage.dir.display()
         );
     }
-    let snapshots = recovered.snapshots.clone();
+    let snapshots = recovered.snapshots.clone().keep(storage.snapshots_to_keep);
     let mut options = DurabilityOptions::default();
     if fault_injection_enabled() {
         let hold = storage.dir.join(HOLD_FSYNC_FILE);
