@@ -112,6 +112,10 @@ pub enum Command {
     Build(subcommands::build::BuildArgs),
     /// Build, publish, regenerate and stream logs on every change of the module.
     Dev(subcommands::dev::DevArgs),
+    /// Lock a database: it cannot be deleted or cleared until unlocked.
+    Lock(subcommands::lock::LockArgs),
+    /// Unlock a locked database.
+    Unlock(subcommands::lock::LockArgs),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -289,5 +293,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Init(args) => init::exec(args),
         Command::Build(args) => build::exec(&ctx, args),
         Command::Dev(args) => dev::exec(&ctx, args),
+        Command::Lock(args) => lock::exec(&mut ctx, args, true),
+        Command::Unlock(args) => lock::exec(&mut ctx, args, false),
     }
 }

@@ -27,6 +27,7 @@ pub mod auth;
 mod config;
 mod control;
 mod error;
+mod locks;
 mod metrics;
 mod names;
 mod program_store;

@@ -31,6 +31,8 @@ struct Inner {
     control: tokio::sync::Mutex<()>,
     /// The open WebSocket sessions.
     ws_sessions: Sessions,
+    /// The locked databases (`spacetime lock`).
+    locks: crate::locks::Locks,
     /// Slots for publishes reading a body and loading a module (see
     /// [`PUBLISHES_IN_FLIGHT`](crate::routes::publish::PUBLISHES_IN_FLIGHT)).
     publish_slots: Arc<tokio::sync::Semaphore>,
@@ -46,6 +48,7 @@ impl AppState {
         host: HostRuntime,
     ) -> Self {
         let auth = Authenticator::new(keys, config.oidc_issuers.clone());
+        let locks = open_locks(&config);
         let inner = Inner {
             config,
             registry,
@@ -54,6 +57,7 @@ impl AppState {
             databases: Databases::default(),
             control: tokio::sync::Mutex::new(()),
             ws_sessions: Sessions::default(),
+            locks,
             publish_slots: Arc::new(tokio::sync::Semaphore::new(crate::routes::publish::PUBLISHES_IN_FLIGHT)),
         };
         Self {
@@ -70,6 +74,11 @@ impl AppState {
     /// The token key pair.
     pub fn keys(&self) -> &JwtKeys {
         self.auth.keys()
+    }
+
+    /// The locked databases.
+    pub fn locks(&self) -> &crate::locks::Locks {
+        &self.inner.locks
     }
 
     /// The registry.
@@ -166,4 +175,17 @@ pub enum LookupError {
         /// Why it failed to start, with what to do about it.
         why: Option<Arc<str>>,
     },
+}
+
+/// The lock file next to the registry; an unreadable one is logged and treated as empty
+/// (a lock protects against mistakes, so losing one must not keep the server down).
+fn open_locks(config: &ServerConfig) -> crate::locks::Locks {
+    if config.in_memory {
+        return crate::locks::Locks::in_memory();
+    }
+    let path = config.data_dir.join("control-db").join("locks.json");
+    crate::locks::Locks::open(&path).unwrap_or_else(|e| {
+        log::error!("{e}; starting with no database locked");
+        crate::locks::Locks::in_memory()
+    })
 }

@@ -457,3 +457,57 @@ fn project_file_names_the_database() {
     );
     assert!(!Path::new(&work_dir(&cli)).join("project-db").exists());
 }
+
+#[test]
+fn a_locked_database_cannot_be_deleted_or_cleared() {
+    let fx = Fixture::new(BASIC, Bindings::Ours, "guarded");
+    let unlock_first = "Unlock it first with `spacetime unlock guarded`";
+    // Unlocking what is not locked, and locking twice, are fine.
+    fx.owner.run(&["unlock", &fx.name]).ok();
+    let lock = fx.owner.run(&["lock", &fx.name]).ok();
+    assert_eq!(
+        lock.stdout,
+        "Database `guarded` is locked: it cannot be deleted or cleared until `spacetime unlock guarded`.\n"
+    );
+    fx.owner.run(&["lock", &fx.name]).ok();
+
+    let delete = fx.owner.run(&["delete", "--yes", &fx.name]).err();
+    assert!(
+        delete.stderr.contains(&format!(
+            "(403 Forbidden): database `guarded` is locked, so you cannot delete it. {unlock_first}"
+        )),
+        "{}",
+        delete.stderr
+    );
+    let clear = fx
+        .owner
+        .publish_output(&fx.wasm, Some(&fx.name), &["--delete-data"])
+        .err();
+    assert!(
+        clear.stderr.contains(&format!(
+            "database `guarded` is locked, so you cannot clear its data. {unlock_first}"
+        )),
+        "{}",
+        clear.stderr
+    );
+    // An update keeps the data, so it is allowed.
+    fx.owner.publish(&fx.wasm, Some(&fx.name));
+
+    let other = fx.other_user();
+    let not_owner = other.run(&["unlock", &fx.name]).err();
+    assert!(
+        not_owner
+            .stderr
+            .contains("only the owner of database `guarded` may unlock it"),
+        "{}",
+        not_owner.stderr
+    );
+
+    // The lock survives a restart.
+    let mut fx = fx;
+    fx.server.restart();
+    fx.owner.run(&["delete", "--yes", &fx.name]).err();
+    let unlock = fx.owner.run(&["unlock", &fx.name]).ok();
+    assert_eq!(unlock.stdout, "Database `guarded` is unlocked.\n");
+    fx.owner.run(&["delete", "--yes", &fx.name]).ok();
+}

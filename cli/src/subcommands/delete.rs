@@ -31,7 +31,8 @@ pub fn exec(ctx: &mut Ctx, args: DeleteArgs) -> Result<()> {
         }
     }
     api.send_ok(
-        api.request(Method::DELETE, &format!("/database/{}", db.identity)),
+        // By the name the user typed, so the server's refusals (a lock) name it the same way.
+        api.request(Method::DELETE, &format!("/database/{}", db.name)),
         "deleting the database",
     )?;
     println!("Deleted database `{}` (identity {})", db.name, db.identity);

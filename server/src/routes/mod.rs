@@ -8,6 +8,7 @@ mod call;
 mod database;
 mod health;
 mod identity;
+pub(crate) mod lock;
 mod logs;
 mod metrics;
 pub(crate) mod publish;
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .merge(snapshot::router())
         .merge(subscribe::router())
         .merge(versions::router())
+        .merge(lock::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware));
     let v1 = Router::new()
         .route("/ping", get(|| async {}))

@@ -175,6 +175,9 @@ async fn publish(
         let _guard = state.control_lock().await;
         if let Some(record) = state.find(&db) {
             check_owner(&db, record.owner_identity, &caller)?;
+            if clear {
+                super::lock::ensure_unlocked(&state, record.database_identity, &db, "clear its data")?;
+            }
             let identity = record.database_identity;
             control::update(&state, record, module, clear, options, None).await?;
             return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
@@ -288,5 +291,6 @@ async fn delete(
             caller.identity
         )));
     }
+    super::lock::ensure_unlocked(&state, record.database_identity, &db, "delete it")?;
     Ok(control::delete(&state, record.database_identity)?)
 }
