@@ -61,6 +61,9 @@ pub enum ReplicationError {
     /// The log watch was cancelled by etcd (e.g. its start revision was compacted).
     #[error("etcd cancelled the log watch: {0}")]
     WatchCancelled(String),
+    /// The local commit log failed (e.g. while cutting an uncommitted tail).
+    #[error(transparent)]
+    Commitlog(#[from] spacetime_commitlog::CommitlogError),
     /// The runtime that drives the etcd client could not be started.
     #[error("cannot start the etcd client's runtime: {0}")]
     Runtime(#[source] std::io::Error),

@@ -13,6 +13,8 @@
 //!   reads, and steps down.
 //! - [`Cluster::tail`] follows the log from a tx offset (read, then watch);
 //!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small.
+//! - [`Cluster::rejoin`] cuts a deposed leader's uncommitted local tail before it
+//!   follows again.
 //!
 //! **Architecture invariant:** knows the commit log's batches only as framed bytes
 //! (checked with [`spacetime_commitlog::commit_ids`]); knows nothing of the engine.
@@ -25,6 +27,7 @@ mod cluster;
 mod election;
 mod error;
 mod keys;
+mod rejoin;
 mod tail;
 mod trim;
 
@@ -33,4 +36,5 @@ pub use cluster::{Cluster, ClusterOptions};
 pub use election::{Campaign, LeaderInfo, Leadership};
 pub use error::{ReplicationError, Result};
 pub use keys::DbKeys;
+pub use rejoin::CommittedLog;
 pub use tail::{LogTail, TailBatch};

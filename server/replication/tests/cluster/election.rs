@@ -2,8 +2,16 @@
 
 use crate::etcd::EtcdCluster;
 use crate::support::elect;
-use spacetime_replication::Campaign;
+use spacetime_replication::{Campaign, Cluster, DbKeys, Leadership};
 use std::time::{Duration, Instant};
+
+/// Campaigns as `node` with a lease of `ttl` and panics unless it wins.
+fn elect_with_ttl(cluster: &Cluster, keys: &DbKeys, node: &str, ttl: Duration) -> Leadership {
+    match cluster.campaign(keys, node, &format!("{node}:3000"), ttl).unwrap() {
+        Campaign::Won(leadership) => leadership,
+        lost => panic!("{node} must win: {lost:?}"),
+    }
+}
 
 #[test]
 fn one_candidate_wins_and_the_epoch_goes_up_with_each_leader() {
@@ -35,10 +43,7 @@ fn a_lease_is_kept_alive_and_expires_when_its_holder_stops() {
     let cluster = etcd.connect();
     let keys = cluster.db("bank");
     let ttl = Duration::from_secs(2);
-    let a = match cluster.campaign(&keys, "a", "a:3000", ttl).unwrap() {
-        Campaign::Won(a) => a,
-        lost => panic!("{lost:?}"),
-    };
+    let a = elect_with_ttl(&cluster, &keys, "a", ttl);
     // Past twice the TTL the keepalives have renewed it: still leader, still valid.
     let until = Instant::now() + 2 * ttl;
     while Instant::now() < until {
@@ -57,4 +62,30 @@ fn a_lease_is_kept_alive_and_expires_when_its_holder_stops() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(b.epoch(), 2);
+}
+
+#[test]
+fn a_leader_cut_off_from_the_quorum_stops_counting_on_its_lease() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    let ttl = Duration::from_secs(2);
+    let a = elect_with_ttl(&cluster, &keys, "a", ttl);
+    assert!(a.lease_valid());
+    // Two members stop: keepalives cannot be answered by a quorum, so within the TTL
+    // the leader must stop serving confirmed reads (etcd may expire the lease later,
+    // never earlier, than this node's deadline).
+    etcd.signal(1, "STOP");
+    etcd.signal(2, "STOP");
+    let stopped = Instant::now();
+    while a.lease_valid() {
+        assert!(
+            stopped.elapsed() < ttl,
+            "the lease still counted as valid {:?} after the quorum went",
+            stopped.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    etcd.signal(1, "CONT");
+    etcd.signal(2, "CONT");
 }

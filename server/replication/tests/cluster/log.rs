@@ -2,7 +2,7 @@
 //! watch and trimming.
 
 use crate::etcd::EtcdCluster;
-use crate::support::{elect, local_frames, offsets_and_epochs, payload, replicated_frames, writer};
+use crate::support::{elect, local_frames, offsets_and_epochs, payload, replicated_frames, writer, Elected};
 use spacetime_commitlog::{
     commit_ids, AppendOutcome, Batch, Commitlog, CommitlogOptions, Damage, DurabilityError, DurabilityOptions,
     ReplicatedLog,
@@ -12,11 +12,13 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn batches_are_committed_through_the_writer() {
-    let etcd = EtcdCluster::start();
-    let cluster = etcd.connect();
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
-    let dir = tempfile::tempdir().unwrap();
+    let Elected {
+        etcd: _etcd,
+        cluster,
+        keys,
+        dir,
+        leader,
+    } = Elected::start();
     let durability = std::sync::Arc::new(writer(
         &cluster,
         &keys,
@@ -104,11 +106,7 @@ fn an_old_epoch_is_fenced_and_its_tail_cut_when_it_rejoins() {
     let (mut a_log, report) = Commitlog::open(a_dir.path(), CommitlogOptions::default()).unwrap();
     assert!(report.is_clean());
     assert_eq!(a_log.next_tx_offset(), 11, "a fsynced its fenced transaction locally");
-    let remote = replicated_frames(&cluster, &keys, 0);
-    let cut = a_log
-        .cut_uncommitted(&commit_ids(&remote).unwrap(), cluster.head(&keys).unwrap().unwrap() + 1)
-        .unwrap()
-        .expect("a's tail is cut");
+    let cut = cluster.rejoin(&keys, &mut a_log).unwrap().expect("a's tail is cut");
     assert_eq!((cut.first_lost_tx_offset, cut.commits_dropped), (10, 1));
     assert!(matches!(cut.damage, Damage::NotCommittedByCluster { cluster_next: 15 }));
     let dropped: Vec<_> = std::fs::read_dir(a_dir.path())
@@ -117,7 +115,12 @@ fn an_old_epoch_is_fenced_and_its_tail_cut_when_it_rejoins() {
         .filter(|n| n.ends_with(".dropped"))
         .collect();
     assert_eq!(dropped.len(), 1, "{dropped:?}");
+    let remote = replicated_frames(&cluster, &keys, 0);
     assert_eq!(local_frames(a_dir.path()), remote[..local_frames(a_dir.path()).len()]);
+    assert!(
+        cluster.rejoin(&keys, &mut a_log).unwrap().is_none(),
+        "a now agrees with the cluster"
+    );
     assert_eq!(offsets_and_epochs(&remote).last(), Some(&(14, 2)));
 }
 
@@ -180,18 +183,15 @@ fn an_unknown_outcome_is_resolved_after_the_quorum_returns() {
 
 #[test]
 fn the_writer_rides_out_a_member_killed_mid_stream() {
-    let mut etcd = EtcdCluster::start();
-    let cluster = etcd.connect();
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
-    let dir = tempfile::tempdir().unwrap();
-    let durability = writer(
-        &cluster,
-        &keys,
-        dir.path(),
-        leader.epoch(),
-        DurabilityOptions::default(),
-    );
+    let fixture = Elected::start();
+    let durability = fixture.writer();
+    let Elected {
+        mut etcd,
+        cluster: _,
+        keys,
+        dir,
+        leader: _leader,
+    } = fixture;
     for o in 0..300 {
         durability.append_tx(payload(o)).unwrap();
         if o == 100 {
@@ -216,18 +216,15 @@ fn the_writer_rides_out_a_member_killed_mid_stream() {
 
 #[test]
 fn a_second_client_follows_the_tail_in_order() {
-    let etcd = EtcdCluster::start();
-    let cluster = etcd.connect();
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
-    let dir = tempfile::tempdir().unwrap();
-    let durability = writer(
-        &cluster,
-        &keys,
-        dir.path(),
-        leader.epoch(),
-        DurabilityOptions::default(),
-    );
+    let fixture = Elected::start();
+    let durability = fixture.writer();
+    let Elected {
+        etcd,
+        cluster: _,
+        keys,
+        dir: _dir,
+        leader: _leader,
+    } = fixture;
     for o in 0..30 {
         durability.append_tx(payload(o)).unwrap();
     }
@@ -268,10 +265,13 @@ fn a_second_client_follows_the_tail_in_order() {
 
 #[test]
 fn trimming_deletes_batches_every_replica_persisted() {
-    let etcd = EtcdCluster::start();
-    let cluster = etcd.connect();
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
+    let Elected {
+        etcd: _etcd,
+        cluster,
+        keys,
+        leader,
+        ..
+    } = Elected::start();
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leader.epoch()).unwrap();
     let epoch = leader.epoch();
     for o in 0..20 {
@@ -297,7 +297,10 @@ fn trimming_deletes_batches_every_replica_persisted() {
     leader.resign().unwrap();
     let b = elect(&cluster, &keys, "n2");
     let trimmed = log.trim();
-    assert!(matches!(trimmed, Err(ReplicationError::Deposed { epoch: 1 })), "{trimmed:?}");
+    assert!(
+        matches!(trimmed, Err(ReplicationError::Deposed { epoch: 1 })),
+        "{trimmed:?}"
+    );
     assert_eq!(cluster.log_keys(&keys).unwrap(), (12..20).collect::<Vec<_>>());
     // The new leader trims all but the newest batch.
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), b.epoch()).unwrap();

@@ -1,6 +1,7 @@
 //! Helpers: a leader's writer over a local log in a temp dir, and reading the
 //! replicated log back.
 
+use crate::etcd::EtcdCluster;
 use spacetime_commitlog::{commit_ids, Commitlog, CommitlogOptions, Durability, DurabilityOptions};
 use spacetime_replication::{Campaign, Cluster, DbKeys, EtcdLog, Leadership};
 use std::path::Path;
@@ -18,6 +19,44 @@ pub fn elect(cluster: &Cluster, keys: &DbKeys, node: &str) -> Leadership {
     match cluster.campaign(keys, node, &format!("{node}:3000"), Duration::from_secs(5)) {
         Ok(Campaign::Won(leadership)) => leadership,
         other => panic!("{node} did not win: {other:?}"),
+    }
+}
+
+/// A running cluster where node `n1` leads database `bank`, with a directory for its
+/// local log. Fields drop in order, the etcd members last.
+pub struct Elected {
+    pub leader: Leadership,
+    pub cluster: Cluster,
+    pub keys: DbKeys,
+    pub dir: tempfile::TempDir,
+    pub etcd: EtcdCluster,
+}
+
+impl Elected {
+    pub fn start() -> Self {
+        let etcd = EtcdCluster::start();
+        let cluster = etcd.connect();
+        let keys = cluster.db("bank");
+        let leader = elect(&cluster, &keys, "n1");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            leader,
+            cluster,
+            keys,
+            dir,
+            etcd,
+        }
+    }
+
+    /// The leader's replicated writer over its local log.
+    pub fn writer(&self) -> Durability {
+        writer(
+            &self.cluster,
+            &self.keys,
+            self.dir.path(),
+            self.leader.epoch(),
+            DurabilityOptions::default(),
+        )
     }
 }
 
