@@ -78,10 +78,20 @@ rm -rf "$share.new"
 mkdir -p "$share.new"
 copy() {
     # Sources only: no build output, no installed packages, no caches.
-    (cd "$repo" && tar --exclude=target --exclude=node_modules --exclude=__pycache__ \
+    (cd "$repo" && tar --exclude=target --exclude=node_modules --exclude=__pycache__ --exclude=dist-test --exclude=dist-e2e \
         --exclude='*.egg-info' --exclude=bin --exclude=obj -cf - "$@") | (cd "$share.new" && tar -xf -)
 }
 copy bindings macros sats protocol sdks templates rustfmt.toml Cargo.lock LICENSE-MIT LICENSE-APACHE
+# The TypeScript SDK ships built (`npm install <share>/sdks/typescript` then needs no
+# TypeScript of its own), with its one runtime dependency, when this checkout's npm
+# workspace is installed (`npm ci` at the repository root); otherwise it is left as source.
+if command -v node >/dev/null 2>&1 && [ -f "$repo/node_modules/typescript/bin/tsc" ]; then
+    step "building the TypeScript SDK"
+    node "$repo/node_modules/typescript/bin/tsc" -p "$repo/sdks/typescript/tsconfig.json"
+    (cd "$repo/sdks/typescript" && tar -cf - dist) | (cd "$share.new/sdks/typescript" && tar -xf -)
+    mkdir -p "$share.new/sdks/typescript/node_modules"
+    (cd "$repo/node_modules" && tar -cf - ws) | (cd "$share.new/sdks/typescript/node_modules" && tar -xf -)
+fi
 # A workspace of just the copied crates, so `bindings` builds with its path dependencies.
 {
     printf '# The crates `spacetime init` projects depend on (copied by install.sh).\n'

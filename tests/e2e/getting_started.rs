@@ -239,3 +239,41 @@ fn dev_republishes_and_regenerates_after_an_edit() {
     dev.finish();
     assert!(dev.output().contains("Stopped."), "{}", dev.output());
 }
+
+#[test]
+fn typescript_sdk_installs_from_the_share_directory() {
+    let newcomer = Newcomer::install();
+    let sdk = newcomer.home().join(".local/share/spacetime/sdks/typescript");
+    assert!(
+        sdk.join("dist/index.js").is_file() && sdk.join("node_modules/ws/package.json").is_file(),
+        "install.sh ships the TypeScript SDK built, with `ws` (needs `npm ci` at the repository root first: \
+         scripts/install-deps.sh)"
+    );
+    let app = newcomer.home().join("ts-app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("package.json"),
+        r#"{ "name": "ts-app", "private": true, "type": "module" }"#,
+    )
+    .unwrap();
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--offline", "--no-audit", "--no-fund"]).arg(&sdk);
+    newcomer.run_in(&app, &mut npm);
+    std::fs::write(
+        app.join("main.ts"),
+        "import { Identity } from 'spacetime-sdk';\n\
+         const id = Identity.fromHexString('c200' + '00'.repeat(30));\n\
+         console.log(`spacetime-sdk loaded: ${id.toHexString().length} hex digits`);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("tsconfig.json"),
+        r#"{ "compilerOptions": { "module": "nodenext", "moduleResolution": "nodenext", "target": "es2022",
+             "strict": true, "outDir": "out", "types": [] } }"#,
+    )
+    .unwrap();
+    let tsc = repo_root().join("node_modules/typescript/bin/tsc");
+    newcomer.run_in(&app, Command::new("node").arg(&tsc).args(["-p", "."]));
+    let run = newcomer.run_in(&app, Command::new("node").arg("out/main.js"));
+    assert_eq!(stdout(&run), "spacetime-sdk loaded: 64 hex digits\n");
+}
