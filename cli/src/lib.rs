@@ -77,6 +77,8 @@ pub enum Command {
     Sql(subcommands::sql::SqlArgs),
     /// Print a database's module logs.
     Logs(subcommands::logs::LogsArgs),
+    /// List, set or unset a database's environment values (read by modules with `ctx.env`).
+    Env(subcommands::env::EnvArgs),
     /// Print a database's schema as JSON. UNSTABLE.
     Describe(subcommands::describe::DescribeArgs),
     /// Delete a database.
@@ -276,6 +278,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Call(args) => call::exec(&mut ctx, args),
         Command::Sql(args) => sql::exec(&mut ctx, args),
         Command::Logs(args) => logs::exec(&mut ctx, args),
+        Command::Env(args) => env::exec(&mut ctx, args),
         Command::Describe(args) => describe::exec(&mut ctx, args),
         Command::Delete(args) => delete::exec(&mut ctx, args),
         Command::Versions(args) => versions::exec_versions(&mut ctx, args),

@@ -26,6 +26,7 @@ mod api_error;
 pub mod auth;
 mod config;
 mod control;
+mod environment;
 mod error;
 mod locks;
 mod metrics;

@@ -13,6 +13,7 @@ mod signals;
 use crate::auth::JwtKeys;
 use crate::config::ServerConfig;
 use crate::control;
+use crate::environment;
 use crate::error::ServerError;
 use crate::program_store::ProgramStore;
 use crate::registry::Registry;
@@ -77,6 +78,7 @@ impl Server {
         })
         .map_err(ServerError::Host)?;
         let state = AppState::new(config, keys, registry, programs, host);
+        environment::load_all(&state);
         control::reload_all(&state).await;
         Ok(Self {
             listener,

@@ -20,6 +20,7 @@ mod constraints;
 mod csharp_every_type;
 mod csharp_reconnect;
 mod durability;
+mod environment;
 mod generate;
 mod getting_started;
 mod graceful_shutdown;

@@ -11,6 +11,7 @@ pub mod list;
 pub mod lock;
 pub mod login;
 pub mod logout;
+pub mod env;
 pub mod logs;
 pub mod publish;
 pub mod rename;

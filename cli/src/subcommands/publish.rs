@@ -46,6 +46,10 @@ pub struct PublishArgs {
     /// why it cannot migrate automatically), then stop without changing anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Set an environment value of the database after publishing (repeatable); modules
+    /// read them with `ctx.env` (see `spacetime env`).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
 }
 
 /// When `publish` deletes the existing data.
@@ -137,6 +141,7 @@ pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
         }
         return Ok(());
     }
+    let env_changes = super::env::parse_pairs(&args.env)?;
     eprintln!("Publishing module to {} …", api.base());
     let mut response = upload(&api, args.name.as_deref(), &program, clear, break_clients)?;
     if !response.status().is_success() && delete_data == DeleteData::OnConflict && !clear {
@@ -149,7 +154,16 @@ pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
     }
     if response.status().is_success() {
         let body = response.json_body("the publish result")?;
-        return report(&body, args.name.as_deref());
+        report(&body, args.name.as_deref())?;
+        if !env_changes.is_empty() {
+            let identity = body
+                .get("Success")
+                .and_then(|s| s.get("database_identity"))
+                .and_then(identity_from_json)
+                .ok_or_else(|| anyhow!("the publish result names no database identity: {body}"))?;
+            super::env::patch(&api, &identity, env_changes)?;
+        }
+        return Ok(());
     }
     // A refusal may still be a `PublishResult` (`PermissionDenied`), which says it best.
     let status = response.status();

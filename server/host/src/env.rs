@@ -14,6 +14,7 @@
 use crate::abi::handles::{BytesSink, BytesSource, ConsoleTimer, Handles, RowIter};
 use crate::abi::memory::{AbiResult, NOT_IN_TRANSACTION};
 use crate::egress::Egress;
+use crate::environment::Environments;
 use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
 use crate::procedure::{ProcedureHost, TxLoan};
@@ -50,6 +51,8 @@ pub struct InstanceEnv {
     pub(crate) caller_jwt: Option<(ConnectionId, Box<str>)>,
     /// Set while a procedure runs: what it may ask of the engine and its open transaction.
     pub(crate) procedure: Option<ProcedureState>,
+    /// Every database's environment values, for `env_get`.
+    pub(crate) environments: Environments,
 }
 
 /// The host state of a running procedure.
@@ -109,6 +112,7 @@ impl InstanceEnv {
             panic_message: None,
             caller_jwt: None,
             procedure: None,
+            environments: Environments::default(),
         }
     }
 
@@ -169,6 +173,14 @@ impl InstanceEnv {
         if bytes.is_empty() {
             return 0;
         }
+        let mut source = self.source_pool.pop().unwrap_or_default();
+        source.bytes.extend_from_slice(bytes);
+        self.sources.insert(source)
+    }
+
+    /// Registers `bytes` as a bytes source even when empty (a present empty value is not
+    /// "no bytes"), and returns its handle.
+    pub(crate) fn new_source_always(&mut self, bytes: &[u8]) -> u32 {
         let mut source = self.source_pool.pop().unwrap_or_default();
         source.bytes.extend_from_slice(bytes);
         self.sources.insert(source)

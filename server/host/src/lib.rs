@@ -3,7 +3,7 @@
 //! # Brief overview
 //! - [`HostRuntime`] (one per process) owns the wasmtime `Engine` with epoch
 //!   interruption, the epoch ticker, and one `Linker` holding every
-//!   `spacetime_10.0` … `10.5` import; [`HostConfig`] sets the time budget and memory
+//!   `spacetime_10.0` … `10.6` import; [`HostConfig`] sets the time budget and memory
 //!   limit of every call.
 //! - [`HostRuntime::load`] compiles and checks a module, runs its set-up exports and
 //!   `__describe_module__`, and validates the definition into a [`ModuleProgram`];
@@ -30,6 +30,7 @@
 mod abi;
 mod egress;
 mod env;
+mod environment;
 mod error;
 mod instance;
 mod limits;
@@ -40,6 +41,7 @@ mod runtime;
 
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use egress::{MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_TIMEOUT};
+pub use environment::{EnvironmentValues, Environments};
 pub use error::{LoadError, ReducerError};
 pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
 pub use limits::{MAX_ERROR_MESSAGE_BYTES, MAX_LOG_RECORD_BYTES, MAX_MODULE_DEF_BYTES, MAX_PROCEDURE_RESULT_BYTES};

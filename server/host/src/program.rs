@@ -15,6 +15,7 @@
 use crate::abi::memory::HostTrap;
 use crate::abi::{detect_abi_version, AbiVersion};
 use crate::env::InstanceEnv;
+use crate::environment::Environments;
 use crate::error::{LoadError, ReducerError};
 use crate::limits::SinkKind;
 use crate::logs::{DiscardLogs, LogSink};
@@ -174,6 +175,7 @@ impl CheckedModule {
             has_initialize: self.has_initialize,
             has_setup: self.has_setup,
             config: &runtime.inner.config,
+            environments: &runtime.inner.environments,
         };
         let warm = setup.instantiate(Identity::ZERO, Arc::new(DiscardLogs), Arc::from(Vec::new()))?;
         let raw_def =
@@ -292,6 +294,7 @@ pub(crate) struct SetupPlan<'a> {
     pub(crate) has_initialize: bool,
     pub(crate) has_setup: bool,
     pub(crate) config: &'a HostConfig,
+    pub(crate) environments: &'a Environments,
 }
 
 impl<'a> From<&'a ProgramInner> for SetupPlan<'a> {
@@ -302,6 +305,7 @@ impl<'a> From<&'a ProgramInner> for SetupPlan<'a> {
             has_initialize: p.has_initialize,
             has_setup: p.has_setup,
             config: &p.runtime.inner.config,
+            environments: &p.runtime.inner.environments,
         }
     }
 }
@@ -325,7 +329,8 @@ impl SetupPlan<'_> {
         logs: Arc<dyn LogSink>,
         reducer_names: Arc<[String]>,
     ) -> Result<Warm, LoadError> {
-        let env = InstanceEnv::new(database_identity, logs, self.config.memory_limit, reducer_names);
+        let mut env = InstanceEnv::new(database_identity, logs, self.config.memory_limit, reducer_names);
+        env.environments = self.environments.clone();
         let mut store = Store::new(self.instance_pre.module().engine(), env);
         store.limiter(|env| &mut env.limits);
         let ticks = self.config.budget_ticks();

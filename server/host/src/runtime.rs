@@ -9,6 +9,7 @@
 use crate::abi;
 use crate::egress::Egress;
 use crate::env::InstanceEnv;
+use crate::environment::Environments;
 use crate::error::LoadError;
 use crate::program::ModuleProgram;
 use std::sync::{Arc, OnceLock};
@@ -76,6 +77,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) config: HostConfig,
     /// Procedures' outbound HTTP client, built on first use (it starts a thread).
     pub(crate) egress: OnceLock<Result<Arc<Egress>, String>>,
+    /// Every database's environment values (`env_get`).
+    pub(crate) environments: Environments,
 }
 
 impl std::fmt::Debug for HostRuntime {
@@ -115,6 +118,7 @@ impl HostRuntime {
                 linker,
                 config,
                 egress: OnceLock::new(),
+                environments: Environments::default(),
             }),
         })
     }
@@ -122,6 +126,12 @@ impl HostRuntime {
     /// The limits instances of this runtime run under.
     pub fn config(&self) -> &HostConfig {
         &self.inner.config
+    }
+
+    /// The environment values of the databases this runtime serves: set them here, and
+    /// modules read them with `env_get`.
+    pub fn environments(&self) -> &Environments {
+        &self.inner.environments
     }
 
     /// The outbound HTTP client of procedures.

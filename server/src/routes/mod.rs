@@ -6,6 +6,7 @@
 
 mod call;
 mod database;
+mod env;
 mod health;
 mod identity;
 pub(crate) mod lock;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(publish::router())
         .merge(database::router())
         .merge(call::router())
+        .merge(env::router())
         .merge(logs::router())
         .merge(sql::router())
         .merge(snapshot::router())

@@ -15,6 +15,7 @@ use crate::logs::LogLevel;
 use spacetime_datastore::{MutTx, RowRef};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::Decode;
+use spacetime_sats::def::validate::env_key_problem;
 use spacetime_sats::{ConnectionId, Errno, IndexId, ScheduleAt, TableId};
 use std::time::Instant;
 use wasmtime::Caller;
@@ -692,4 +693,31 @@ pub(crate) fn volatile_nonatomic_schedule_immediate(
         "volatile_nonatomic_schedule_immediate",
         "this unstable import is not supported; insert a row with `ScheduleAt::Time(ctx.timestamp)` into a scheduled table instead",
     )
+}
+
+/// Writes to `out` a source holding the value of environment key `key_ptr[..key_len]`
+/// for this database, or 0 when it has none (a present empty value gets a source too).
+///
+/// # Traps
+/// If the key or `out` is out of bounds, or the key is not UTF-8.
+///
+/// # Errors
+/// `NOT_IN_TRANSACTION` outside a reducer, a view or a procedure; `HOST_CALL_FAILURE` for
+/// a key that is not a POSIX environment name of at most 256 bytes.
+pub(crate) fn env_get(mut cx: Cx<'_>, key_ptr: u32, key_len: u32, out: u32) -> wasmtime::Result<u32> {
+    with_env(&mut cx, "env_get", |mut mem, env| {
+        let key = mem.str("the key", key_ptr, key_len)?;
+        if !env.in_tx() && env.procedure.is_none() {
+            return Err(AbiError::Errno(Errno::NOT_IN_TRANSACTION));
+        }
+        if env_key_problem(key).is_some() {
+            return Err(AbiError::Errno(Errno::HOST_CALL_FAILURE));
+        }
+        let source = match env.environments.value(env.database_identity, key) {
+            Some(value) => env.new_source_always(value.as_bytes()),
+            None => 0,
+        };
+        mem.write_u32("out", out, source)?;
+        Ok(0)
+    })
 }

@@ -21,7 +21,7 @@ pub use spacetime_sats::errno;
 /// The ABI major version the host implements.
 pub const ABI_MAJOR: u16 = 10;
 /// The highest ABI minor version the host implements.
-pub const ABI_MINOR: u16 = 5;
+pub const ABI_MINOR: u16 = 6;
 
 /// A module's ABI version: the highest `spacetime_<major>.<minor>` it imports from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -89,6 +89,7 @@ import_table! {
     ],
     "spacetime_10.4" => [datastore_index_scan_point_bsatn, datastore_delete_by_index_scan_point_bsatn],
     "spacetime_10.5" => [datastore_clear],
+    "spacetime_10.6" => [env_get],
 }
 
 /// Parses `spacetime_<major>.<minor>`; `None` for any other module name.
@@ -191,7 +192,7 @@ mod tests {
             .iter(&mut store)
             .map(|(m, n, _)| (m.to_owned(), n.to_owned()))
             .collect();
-        assert_eq!(IMPORTS.len(), 30, "the ABI has 30 functions in 10.0 to 10.5");
+        assert_eq!(IMPORTS.len(), 31, "the ABI has 31 functions in 10.0 to 10.6");
         assert_eq!(linked.len(), IMPORTS.len());
         for (module, name) in IMPORTS {
             assert!(

@@ -134,7 +134,7 @@ fn newer_minor_is_refused() {
         &format!("{CALL_REDUCER} {DESCRIBE}"),
     ));
     assert_eq!(e, LoadError::UnsupportedAbi(AbiVersion { major: 10, minor: 9 }));
-    assert!(e.to_string().contains("10.0 to 10.5"), "{e}");
+    assert!(e.to_string().contains("10.0 to 10.6"), "{e}");
 }
 
 #[test]
