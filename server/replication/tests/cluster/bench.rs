@@ -62,3 +62,62 @@ fn append_latency() {
         etcd.data_size(2)
     );
 }
+
+/// Transactions per second through the group-commit writer, standalone versus
+/// replicated through the cluster, 200-byte records: open loop (4 producers append
+/// 10,000 each without waiting: the writer's bandwidth) and closed loop (16
+/// producers each wait until their transaction is durable before the next, like
+/// clients waiting for confirmed results).
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn writer_throughput() {
+    use crate::support::{writer, Elected};
+    use spacetime_commitlog::{Commitlog, CommitlogOptions, Durability, DurabilityOptions};
+    use std::sync::Arc;
+
+    /// Runs `producers` threads of `each` appends; returns the time, tx count and batches.
+    fn drive(durability: &Arc<Durability>, producers: u64, each: u64, closed: bool) -> (Duration, u64, u64) {
+        let before = durability.stats().syncs;
+        let start = Instant::now();
+        let threads: Vec<_> = (0..producers)
+            .map(|_| {
+                let d = durability.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..each {
+                        let o = d.append_tx([7u8; 200]).expect("append");
+                        if closed {
+                            d.wait_durable(o, None).expect("durable");
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|p| p.join().expect("producer"));
+        let last = durability.next_tx_offset() - 1;
+        durability.wait_durable(last, None).expect("all durable");
+        (start.elapsed(), producers * each, durability.stats().syncs - before)
+    }
+    let report = |label: &str, (took, txs, syncs): (Duration, u64, u64)| {
+        println!(
+            "{label}: {txs} tx in {:.2} s = {:.0} tx/s, {syncs} batches (mean {:.1} tx/batch)",
+            took.as_secs_f64(),
+            txs as f64 / took.as_secs_f64(),
+            txs as f64 / syncs as f64
+        );
+    };
+    let local = tempfile::tempdir().unwrap();
+    let (log, _) = Commitlog::open(local.path(), CommitlogOptions::default()).unwrap();
+    let standalone = Arc::new(Durability::start(log, DurabilityOptions::default()).unwrap());
+    let elected = Elected::start();
+    let replicated = Arc::new(writer(
+        &elected.cluster,
+        &elected.keys,
+        elected.dir.path(),
+        elected.leader.epoch(),
+        DurabilityOptions::default(),
+    ));
+    for (label, d) in [("standalone", &standalone), ("replicated (3-member etcd)", &replicated)] {
+        report(&format!("{label}, open loop"), drive(d, 4, 10_000, false));
+        report(&format!("{label}, closed loop x16"), drive(d, 16, 200, true));
+    }
+}
