@@ -38,9 +38,9 @@ pub enum StartError {
     /// The datastore refused the module's tables.
     #[error("cannot create the module's tables: {0}")]
     Tables(#[from] CreateTableError),
-    /// A row-level security filter does not check.
+    /// A row-level security filter does not check (boxed: it is large and rare).
     #[error("{0}")]
-    Rls(#[from] RlsError),
+    Rls(Box<RlsError>),
     /// `init` failed.
     #[error("the module's `init` reducer failed: {0}")]
     Init(ReducerError),
@@ -82,9 +82,10 @@ pub enum UpdateError {
     /// The datastore refused a new table.
     #[error("{0}")]
     Tables(#[from] CreateTableError),
-    /// A row-level security filter of the new module does not check.
+    /// A row-level security filter of the new module does not check (boxed: it is
+    /// large and rare).
     #[error("{0}")]
-    Rls(#[from] RlsError),
+    Rls(Box<RlsError>),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
@@ -200,4 +201,16 @@ pub enum SnapshotError {
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
+}
+
+impl From<RlsError> for StartError {
+    fn from(e: RlsError) -> Self {
+        Self::Rls(Box::new(e))
+    }
+}
+
+impl From<RlsError> for UpdateError {
+    fn from(e: RlsError) -> Self {
+        Self::Rls(Box::new(e))
+    }
 }
