@@ -277,3 +277,80 @@ fn typescript_sdk_installs_from_the_share_directory() {
     let run = newcomer.run_in(&app, Command::new("node").arg("out/main.js"));
     assert_eq!(stdout(&run), "spacetime-sdk loaded: 64 hex digits\n");
 }
+
+#[test]
+fn python_client_template_chats() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    newcomer.spacetime(
+        &home,
+        &[
+            "init",
+            "py-chat",
+            "--lang",
+            "rust",
+            "--client",
+            "python",
+            "--non-interactive",
+        ],
+    );
+    let project = home.join("py-chat");
+    assert!(project.join("client/main.py").is_file());
+    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
+    assert!(
+        publish.contains("Created new database with name: py-chat, identity: "),
+        "{publish}"
+    );
+
+    // The template's bindings are what generate makes of the template's module.
+    let shipped = project.join("client/module_bindings");
+    let before: Vec<(PathBuf, String)> = files_in(&shipped)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect();
+    newcomer.spacetime(&project, &["generate"]);
+    for (file, text) in &before {
+        assert_eq!(
+            &std::fs::read_to_string(file).unwrap(),
+            text,
+            "templates/client-python/{} is out of date: regenerate it from templates/module-chat",
+            file.strip_prefix(project.join("client")).unwrap().display()
+        );
+    }
+    assert_eq!(
+        files_in(&shipped).len(),
+        before.len(),
+        "generate added or removed binding files"
+    );
+
+    // The SDK from the share directory, on the interpreter that has its dependency.
+    let sdk = home.join(".local/share/spacetime/sdks/python/src");
+    let client = |label: &str| {
+        let mut command = Command::new(crate::toolchains::venv_python());
+        command
+            .args(["main.py", "--host", &server.url()])
+            .current_dir(project.join("client"))
+            .env("PYTHONPATH", &sdk)
+            .env("HOME", newcomer.home());
+        ClientProcess::start(command).with_label(label)
+    };
+    let bob = client("bob");
+    bob.expect("Ready: type a message");
+    let mut alice = client("alice");
+    alice.expect("Ready: type a message");
+    alice.send("/name Alice");
+    alice.send("Hello from Python");
+    alice.finish();
+    bob.expect("Alice: Hello from Python");
+    let python_sdk = Command::new(crate::toolchains::venv_python())
+        .args(["-c", "import spacetime_sdk; print(spacetime_sdk.__file__)"])
+        .env("PYTHONPATH", &sdk)
+        .output()
+        .expect("run python");
+    assert!(
+        String::from_utf8_lossy(&python_sdk.stdout).starts_with(&sdk.display().to_string()),
+        "the clients used the installed SDK"
+    );
+}

@@ -1,6 +1,6 @@
 //! `spacetime init <name>`: writes a new project from the templates `install.sh` puts in
 //! `<prefix>/share/spacetime/templates`: a Rust module in `spacetimedb/` (the `basic` or
-//! `chat` template), a client in `client/` (chat only; Rust), `spacetime.json` naming the
+//! `chat` template), a client in `client/` (chat only; Rust or Python), `spacetime.json` naming the
 //! database, the module and the bindings to generate, and a README. The client's bindings
 //! come with the template, so it builds at once.
 
@@ -55,6 +55,26 @@ pub enum Template {
 pub enum Client {
     /// A terminal client on the Rust SDK.
     Rust,
+    /// A terminal client on the Python SDK (asyncio).
+    Python,
+}
+
+impl Client {
+    /// The template directory, the `generate` language and the bindings directory.
+    fn layout(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Rust => ("client-rust", "rust", "client/src/module_bindings"),
+            Self::Python => ("client-python", "python", "client/module_bindings"),
+        }
+    }
+
+    /// How to run it, from the project directory.
+    fn run_command(self) -> &'static str {
+        match self {
+            Self::Rust => "cd client && cargo run",
+            Self::Python => "pip install ~/.local/share/spacetime/sdks/python && cd client && python main.py",
+        }
+    }
 }
 
 /// Runs `init`.
@@ -84,7 +104,7 @@ pub fn exec(args: InitArgs) -> Result<()> {
     }
     let share = share_dir()?;
     let templates = share.join("templates");
-    let with_client = args.template == Template::Chat && !args.server_only;
+    let client = (args.template == Template::Chat && !args.server_only).then_some(args.client);
     let vars = Vars {
         project_name: name.clone(),
         spacetimedb_dep: if args.crates_io {
@@ -108,20 +128,18 @@ pub fn exec(args: InitArgs) -> Result<()> {
         Template::Chat => "module-chat",
     };
     copy_template(&templates.join(module_template), &module, &vars)?;
-    if with_client {
-        match args.client {
-            Client::Rust => copy_template(&templates.join("client-rust"), &root.join("client"), &vars)?,
-        }
+    if let Some(client) = client {
+        copy_template(&templates.join(client.layout().0), &root.join("client"), &vars)?;
     }
     copy_file(&templates.join("project/gitignore"), &root.join(".gitignore"), &vars)?;
-    write(&root.join(FILE_NAME), &project_file(&name, with_client))?;
-    write(&root.join("README.md"), &readme(&name, with_client))?;
+    write(&root.join(FILE_NAME), &project_file(&name, client))?;
+    write(&root.join("README.md"), &readme(&name, client))?;
 
     println!("Created the project `{name}` in {}", root.display());
     println!("Next: start a server (`spacetime start`), then in {}:", root.display());
     println!("    spacetime publish");
-    if with_client {
-        println!("    cd client && cargo run");
+    if let Some(client) = client {
+        println!("    {}", client.run_command());
     } else {
         println!("    spacetime call add Alice && spacetime call say_hello && spacetime logs");
     }
@@ -219,13 +237,14 @@ fn toml_string(path: &Path) -> String {
 }
 
 /// The project's spacetime.json.
-fn project_file(name: &str, with_client: bool) -> String {
+fn project_file(name: &str, client: Option<Client>) -> String {
     let mut file = serde_json::json!({
         "database": name,
         "module-path": "spacetimedb",
     });
-    if with_client {
-        file["generate"] = serde_json::json!([{ "language": "rust", "out-dir": "client/src/module_bindings" }]);
+    if let Some(client) = client {
+        let (_, language, out_dir) = client.layout();
+        file["generate"] = serde_json::json!([{ "language": language, "out-dir": out_dir }]);
     }
     let mut text = serde_json::to_string_pretty(&file).unwrap_or_default();
     text.push('\n');
@@ -233,7 +252,7 @@ fn project_file(name: &str, with_client: bool) -> String {
 }
 
 /// The project's README.
-fn readme(name: &str, with_client: bool) -> String {
+fn readme(name: &str, client: Option<Client>) -> String {
     let mut text = format!(
         "# {name}\n\n\
          A Spacetime project: the module (server logic) is in `spacetimedb/`, and `spacetime.json` says which \
@@ -245,14 +264,15 @@ fn readme(name: &str, with_client: bool) -> String {
          spacetime sql \"SELECT * FROM {table}\"\n\
          spacetime dev              # rebuild, republish and regenerate on every change\n\
          ```\n",
-        table = if with_client { "message" } else { "person" }
+        table = if client.is_some() { "message" } else { "person" }
     );
-    if with_client {
-        text.push_str(
-            "\nThe client is in `client/`: `cd client && cargo run` (each line you type is a message; \
-             `/name <name>` sets your name). After changing the module, `spacetime generate` rewrites \
-             `client/src/module_bindings`.\n",
-        );
+    if let Some(client) = client {
+        text.push_str(&format!(
+            "\nThe client is in `client/`: `{}` (each line you type is a message; `/name <name>` sets your \
+             name). After changing the module, `spacetime generate` rewrites `{}`.\n",
+            client.run_command(),
+            client.layout().2
+        ));
     }
     text
 }
@@ -263,11 +283,14 @@ mod tests {
 
     #[test]
     fn project_file_names_database_module_and_bindings() {
-        let json: serde_json::Value = serde_json::from_str(&project_file("my-chat", true)).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&project_file("my-chat", Some(Client::Rust))).unwrap();
         assert_eq!(json["database"], "my-chat");
         assert_eq!(json["module-path"], "spacetimedb");
         assert_eq!(json["generate"][0]["out-dir"], "client/src/module_bindings");
-        let basic: serde_json::Value = serde_json::from_str(&project_file("x", false)).unwrap();
+        let python: serde_json::Value = serde_json::from_str(&project_file("x", Some(Client::Python))).unwrap();
+        assert_eq!(python["generate"][0]["language"], "python");
+        assert_eq!(python["generate"][0]["out-dir"], "client/module_bindings");
+        let basic: serde_json::Value = serde_json::from_str(&project_file("x", None)).unwrap();
         assert!(basic.get("generate").is_none());
     }
 
