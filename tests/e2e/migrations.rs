@@ -69,16 +69,15 @@ fn publish(fx: &Fixture, module: &Path, extra: &[&str]) -> Output {
 /// `spacetime subscribe <db> <queries…> --print-initial-update` as the owner, running
 /// until it is killed (dropped) or the server ends it.
 fn subscriber(fx: &Fixture, queries: &[&str]) -> ClientProcess {
+    subscriber_as(&fx.owner, &fx.name, queries)
+}
+
+/// As [`subscriber`], as the user of `cli`.
+fn subscriber_as(cli: &spacetime_testing::cli::Cli, db: &str, queries: &[&str]) -> ClientProcess {
     let mut command = Command::new(spacetime_testing::server::spacetime_bin());
-    command.arg("--config-path").arg(fx.owner.config_path());
+    command.arg("--config-path").arg(cli.config_path());
     command
-        .args([
-            "subscribe",
-            "--server",
-            fx.owner.server_url(),
-            &fx.name,
-            "--print-initial-update",
-        ])
+        .args(["subscribe", "--server", cli.server_url(), db, "--print-initial-update"])
         .args(queries);
     ClientProcess::start(command).with_deadline(Duration::from_secs(120))
 }
@@ -286,6 +285,10 @@ fn a_subscriber_and_a_stream_of_calls_live_through_an_additive_publish() {
     person.wait_line(0, "the initial update", |l| l.contains("\"person\""));
     let temp = subscriber(&fx, &["SELECT * FROM temp"]);
     temp.wait_line(0, "the initial update", |l| l.contains("\"temp\""));
+    // Another user reads the public `note`, which version 2 makes private.
+    let stranger = fx.other_user();
+    let note = subscriber_as(&stranger, &fx.name, &["SELECT * FROM note"]);
+    note.wait_line(0, "the initial update", |l| l.contains("\"note\""));
 
     let calls = CallStream::start(&fx);
     poll(
@@ -317,6 +320,8 @@ fn a_subscriber_and_a_stream_of_calls_live_through_an_additive_publish() {
     person.wait_line(0, "an update after the publish", |l| l.contains(&last));
     // The subscription to the dropped table ended with the reason.
     wait_printed(&temp, "the subscription error", "no longer applies");
+    wait_printed(&note, "the stranger's subscription error", "no longer applies");
+    assert!(note.output().contains("note"), "{}", note.output());
     // The schedule keeps firing under the new module.
     let before = ticks();
     poll(
@@ -514,4 +519,60 @@ fn versions_describe_and_rollback_through_the_cli() {
         "{}",
         missing.stderr
     );
+}
+
+/// `publish --bin-path <module> [args…] -- <name>` without the harness's `--yes`.
+fn republish(fx: &Fixture, module: &Path, name: &str, args: &[&str]) -> Output {
+    let module = module.to_str().expect("UTF-8 path");
+    let mut all = vec!["publish", "--bin-path", module];
+    all.extend_from_slice(args);
+    all.extend(["--", name]);
+    fx.owner.run(&all)
+}
+
+/// Upstream's `cli/publish` matrix of `--delete-data` × `--break-clients` × `--yes`: an
+/// unchanged module, a column added (breaks clients) and a table dropped while it holds
+/// a row (refused by the rows), each republished with each combination, the data
+/// checked after.
+#[test]
+fn publish_flag_matrix() {
+    let fx = Fixture::new(MIGRATE_V2, Bindings::Ours, "m0");
+    let (v1, v2, v3) = (wasm(MIGRATE_V1), wasm(MIGRATE_V2), wasm(MIGRATE_V3));
+    let persons = |name: &str| -> Option<u32> {
+        let out = fx
+            .owner
+            .sql(name, "SELECT COUNT(*) AS n FROM person")
+            .ok()
+            .trimmed_stdout();
+        out.lines().last()?.trim().parse().ok()
+    };
+    // (base module, new module, flags, succeeds, data kept)
+    let cases: [(&Path, &Path, &[&str], bool, bool); 11] = [
+        (&v2, &v2, &[], true, true),
+        (&v2, &v2, &["--delete-data=on-conflict"], true, true),
+        (&v2, &v3, &["--break-clients"], true, true),
+        (&v2, &v3, &[], false, true),
+        (&v2, &v3, &["--delete-data=on-conflict", "--break-clients"], true, true),
+        (&v2, &v3, &["--delete-data=on-conflict"], false, true),
+        (&v2, &v3, &["--delete-data", "--yes"], true, false),
+        (&v2, &v3, &["--delete-data", "--yes", "--break-clients"], true, false),
+        (&v1, &v2, &[], false, true),
+        (&v1, &v2, &["--delete-data=on-conflict", "--yes"], true, false),
+        (&v1, &v2, &["--delete-data", "--yes"], true, false),
+    ];
+    for (i, (base, new, flags, succeeds, kept)) in cases.into_iter().enumerate() {
+        let name = format!("m{}", i + 1);
+        fx.owner.publish(base, Some(&name));
+        fx.owner.call(&name, "add_person", &["Ada", "36"]).ok();
+        if base == v1.as_path() {
+            fx.owner.call(&name, "add_temp", &["1"]).ok();
+        }
+        let out = republish(&fx, new, &name, flags);
+        assert_eq!(out.success(), succeeds, "case {i} {flags:?}: {out:?}");
+        if !succeeds && new == v3.as_path() {
+            assert!(out.stderr.contains("--break-clients"), "case {i}: {}", out.stderr);
+        }
+        let expected = if kept { 1 } else { 0 };
+        assert_eq!(persons(&name), Some(expected), "case {i} {flags:?}: data kept = {kept}");
+    }
 }

@@ -113,7 +113,9 @@ pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
                          (or --yes=break-clients) to accept that"
                     );
                 }
-                if !plan.steps.is_empty() && !ctx.yes && !util::confirm("Apply this migration plan?", false)? {
+                // `--break-clients` is the publisher's explicit yes to a breaking plan.
+                let accepted = ctx.yes || plan.steps.is_empty() || plan.break_clients;
+                if !accepted && !util::confirm("Apply this migration plan?", false)? {
                     bail!("publishing was cancelled: `{name}` keeps its current module");
                 }
             }
