@@ -7,7 +7,7 @@ use crate::error::{LoadError, ReducerError};
 use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink};
 use crate::procedure::{ProcedureCall, ProcedureHost, ProcedureOutcome};
-use crate::program::{classify_trap, ModuleProgram, SetupPlan, Warm};
+use crate::program::{classify_trap, CallReducerParams, ModuleProgram, SetupPlan, Warm};
 use spacetime_datastore::{Datastore, MutTx, TxData};
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::def::raw::Lifecycle;
@@ -130,6 +130,33 @@ fn limbs<const N: usize, const L: usize>(bytes: [u8; N]) -> [u64; L] {
     std::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("N == 8 * L")))
 }
 
+/// The parameters of `__call_reducer__` and `__call_procedure__`: the id, the caller's
+/// identity and connection id as little-endian `u64` limbs (no connection is all zeros),
+/// the time, the arguments source and the output sink.
+fn call_params(
+    id: u32,
+    caller: Identity,
+    connection_id: Option<ConnectionId>,
+    timestamp: Timestamp,
+    args: u32,
+    sink: u32,
+) -> CallReducerParams {
+    let [s0, s1, s2, s3] = limbs::<32, 4>(caller.to_byte_array());
+    let [c0, c1] = limbs::<16, 2>(connection_id.unwrap_or(ConnectionId::ZERO).as_le_byte_array());
+    (
+        id,
+        s0,
+        s1,
+        s2,
+        s3,
+        c0,
+        c1,
+        timestamp.to_micros_since_unix_epoch(),
+        args,
+        sink,
+    )
+}
+
 impl ModuleInstance {
     /// The program this is an instance of.
     pub fn program(&self) -> &ModuleProgram {
@@ -217,21 +244,11 @@ impl ModuleInstance {
         let args = env.new_source(call.args_bsatn);
         let err_sink = env.new_sink(SinkKind::ReducerError);
         warm.store.set_epoch_deadline(config.budget_ticks());
-        let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
-        let [c0, c1] = limbs::<16, 2>(
-            call.caller_connection_id
-                .unwrap_or(ConnectionId::ZERO)
-                .as_le_byte_array(),
-        );
-        let params = (
+        let params = call_params(
             call.reducer_id.0,
-            s0,
-            s1,
-            s2,
-            s3,
-            c0,
-            c1,
-            call.timestamp.to_micros_since_unix_epoch(),
+            call.caller_identity,
+            call.caller_connection_id,
+            call.timestamp,
             args,
             err_sink,
         );
@@ -333,21 +350,11 @@ impl ModuleInstance {
         let args = env.new_source(call.args_bsatn);
         let sink = env.new_sink(SinkKind::ProcedureResult);
         warm.store.set_epoch_deadline(config.budget_ticks());
-        let [s0, s1, s2, s3] = limbs::<32, 4>(call.caller_identity.to_byte_array());
-        let [c0, c1] = limbs::<16, 2>(
-            call.caller_connection_id
-                .unwrap_or(ConnectionId::ZERO)
-                .as_le_byte_array(),
-        );
-        let params = (
+        let params = call_params(
             call.procedure_id,
-            s0,
-            s1,
-            s2,
-            s3,
-            c0,
-            c1,
-            call.timestamp.to_micros_since_unix_epoch(),
+            call.caller_identity,
+            call.caller_connection_id,
+            call.timestamp,
             args,
             sink,
         );

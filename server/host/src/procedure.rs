@@ -118,3 +118,50 @@ pub trait ProcedureHost: Send {
     /// cannot (the database stopped).
     fn begin_tx(&mut self) -> Option<TxLoan>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spacetime_datastore::Datastore;
+
+    /// Lends a transaction to another thread, which ends the loan with `borrow`.
+    fn lend_to_thread(borrow: impl FnOnce(TxLoan) + Send + 'static) -> TxEnd {
+        let mut ds = Datastore::new();
+        let mut tx = ds.begin_mut_tx();
+        let (send, receive) = mpsc::channel::<TxLoan>();
+        let borrower = std::thread::spawn(move || {
+            if let Ok(loan) = receive.recv() {
+                borrow(loan);
+            }
+        });
+        let end = lend_tx(&mut tx, Timestamp::UNIX_EPOCH, |loan| {
+            send.send(loan).expect("the borrower waits");
+        });
+        borrower.join().expect("the borrower thread");
+        end
+    }
+
+    #[test]
+    fn the_borrower_decides_how_the_transaction_ends() {
+        assert_eq!(lend_to_thread(|loan| loan.finish(TxEnd::Commit)), TxEnd::Commit);
+        assert_eq!(lend_to_thread(|loan| loan.finish(TxEnd::Abort)), TxEnd::Abort);
+    }
+
+    #[test]
+    fn a_dropped_loan_aborts() {
+        assert_eq!(
+            lend_to_thread(|mut loan| {
+                let _ = loan.tx();
+                drop(loan);
+            }),
+            TxEnd::Abort
+        );
+    }
+
+    #[test]
+    fn an_undelivered_loan_aborts_at_once() {
+        let mut ds = Datastore::new();
+        let mut tx = ds.begin_mut_tx();
+        assert_eq!(lend_tx(&mut tx, Timestamp::UNIX_EPOCH, drop), TxEnd::Abort);
+    }
+}
