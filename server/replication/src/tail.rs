@@ -3,7 +3,7 @@
 //! of that read, so every batch committed later arrives once, in order.
 
 use crate::cluster::Cluster;
-use crate::error::{etcd, ReplicationError, Result};
+use crate::error::{ReplicationError, Result};
 use crate::keys::DbKeys;
 use etcd_client::{EventType, GetOptions, WatchOptions, WatchStream};
 use spacetime_commitlog::commit_ids;
@@ -29,7 +29,16 @@ pub struct LogTail {
     ready: VecDeque<TailBatch>,
     /// The tx offset the next batch must start at (or contain).
     next: u64,
+    /// The etcd revision seen so far: a watch started again resumes after it.
+    revision: i64,
     watch: WatchStream,
+}
+
+/// Watches the log prefix for changes after `revision`.
+fn watch_from(cluster: &Cluster, keys: &DbKeys, revision: i64) -> Result<WatchStream> {
+    let options = WatchOptions::new().with_prefix().with_start_revision(revision + 1);
+    let mut client = cluster.client();
+    cluster.run("watch the log", client.watch(keys.log_prefix(), Some(options)))
 }
 
 impl std::fmt::Debug for LogTail {
@@ -54,14 +63,13 @@ impl Cluster {
         let options = GetOptions::new().with_prefix();
         let resp = self.run("read the log", client.get(keys.log_prefix(), Some(options)))?;
         let revision = resp.header().map_or(0, |h| h.revision());
-        let options = WatchOptions::new().with_prefix().with_start_revision(revision + 1);
-        let mut client = self.client();
-        let watch = self.run("watch the log", client.watch(keys.log_prefix(), Some(options)))?;
+        let watch = watch_from(self, keys, revision)?;
         let mut tail = LogTail {
             cluster: self.clone(),
             keys: keys.clone(),
             ready: VecDeque::new(),
             next: from,
+            revision,
             watch,
         };
         for kv in resp.kvs() {
@@ -79,7 +87,10 @@ impl LogTail {
     /// # Errors
     /// [`ReplicationError::WatchCancelled`] (e.g. the watch fell behind etcd's
     /// compaction: follow again from the offset reached); [`ReplicationError::BadBatch`]
-    /// for a damaged batch or a gap; etcd errors.
+    /// for a damaged batch or a gap; etcd errors when the watch broke (the member
+    /// serving it went away) and no member took it up again before the timeout. A
+    /// broken watch is otherwise resumed after the last revision seen, losing and
+    /// repeating nothing.
     pub fn next(&mut self, timeout: Duration) -> Result<Option<TailBatch>> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -91,8 +102,20 @@ impl LogTail {
             let Ok(message) = message else {
                 return Ok(None);
             };
-            let Some(resp) = message.map_err(etcd("follow the log"))? else {
-                return Err(ReplicationError::WatchCancelled("the watch stream ended".into()));
+            let resp = match message {
+                Ok(Some(resp)) => resp,
+                // The member serving the watch went away (or the stream broke): watch
+                // again after the last revision seen, through any member that answers,
+                // until the deadline.
+                lost => {
+                    let why = match lost {
+                        Err(e) => e.to_string(),
+                        _ => "the watch stream ended".to_owned(),
+                    };
+                    log::warn!("following {}: {why}; watching again", self.keys.log_prefix());
+                    self.rewatch(deadline)?;
+                    continue;
+                }
             };
             if resp.canceled() {
                 let why = format!(
@@ -107,8 +130,25 @@ impl LogTail {
                     continue;
                 }
                 if let Some(kv) = event.kv() {
+                    self.revision = self.revision.max(kv.mod_revision());
                     self.take(kv.key(), kv.value())?;
                 }
+            }
+        }
+    }
+
+    /// Starts the watch again after the last revision seen, retrying until `deadline`.
+    fn rewatch(&mut self, deadline: tokio::time::Instant) -> Result<()> {
+        loop {
+            match watch_from(&self.cluster, &self.keys, self.revision) {
+                Ok(watch) => {
+                    self.watch = watch;
+                    return Ok(());
+                }
+                Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+                // Not a wait for something to happen: a pause between reconnection
+                // attempts to a cluster that is not answering.
+                Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
     }

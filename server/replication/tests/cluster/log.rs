@@ -307,3 +307,51 @@ fn trimming_deletes_batches_every_replica_persisted() {
     assert_eq!(log.trim().unwrap(), Some(19));
     assert_eq!(cluster.log_keys(&keys).unwrap(), [19]);
 }
+
+#[test]
+fn the_tail_resumes_when_the_member_serving_it_restarts() {
+    let fixture = Elected::start();
+    let durability = fixture.writer();
+    let Elected {
+        mut etcd,
+        cluster: _,
+        keys,
+        dir: _dir,
+        leader: _leader,
+    } = fixture;
+    // The follower talks to member 0 only, so its watch breaks when that member dies.
+    let only_first = vec![etcd.members[0].client_url.clone()];
+    let follower = spacetime_replication::Cluster::connect(&only_first, ClusterOptions::default()).unwrap();
+    let mut tail = follower.tail(&keys, 0).unwrap();
+    let mut seen = Vec::new();
+    let mut follow = |tail: &mut spacetime_replication::LogTail, upto: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.last().is_none_or(|&(o, _)| o < upto) {
+            assert!(Instant::now() < deadline, "the tail stopped after {:?}", seen.last());
+            if let Some(batch) = tail.next(Duration::from_secs(5)).expect("the tail resumes") {
+                seen.extend(offsets_and_epochs(&batch.frames));
+            }
+        }
+    };
+    for o in 0..20 {
+        durability.append_tx(payload(o)).unwrap();
+    }
+    follow(&mut tail, 19);
+    etcd.kill(0);
+    // Committed by the other two members while the follower's member is down.
+    for o in 20..40 {
+        durability.append_tx(payload(o)).unwrap();
+    }
+    durability.wait_durable(39, None).unwrap();
+    etcd.restart(0);
+    for o in 40..60 {
+        durability.append_tx(payload(o)).unwrap();
+    }
+    follow(&mut tail, 59);
+    assert_eq!(
+        seen,
+        (0..60).map(|o| (o, 1)).collect::<Vec<_>>(),
+        "in order, none lost or repeated"
+    );
+    durability.close().unwrap();
+}
