@@ -354,3 +354,89 @@ fn python_client_template_chats() {
         "the clients used the installed SDK"
     );
 }
+
+#[test]
+fn typescript_client_template_chats() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    let init = [
+        "init",
+        "ts-chat",
+        "--lang",
+        "rust",
+        "--client",
+        "typescript",
+        "--non-interactive",
+    ];
+    newcomer.spacetime(&home, &init);
+    let project = home.join("ts-chat");
+    let client_dir = project.join("client");
+    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
+    assert!(
+        publish.contains("Created new database with name: ts-chat, identity: "),
+        "{publish}"
+    );
+
+    // The template's bindings are what generate makes of the template's module.
+    let shipped = client_dir.join("src/module_bindings");
+    let before: Vec<(PathBuf, String)> = files_in(&shipped)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect();
+    newcomer.spacetime(&project, &["generate"]);
+    for (file, text) in &before {
+        assert_eq!(
+            &std::fs::read_to_string(file).unwrap(),
+            text,
+            "templates/client-typescript/{} is out of date: regenerate it from templates/module-chat",
+            file.strip_prefix(&client_dir).unwrap().display()
+        );
+    }
+
+    // This machine has no registry: TypeScript and @types/node come from the repository's
+    // npm workspace instead of the template's devDependencies; the SDK is the share copy
+    // the template's package.json names.
+    let manifest = client_dir.join("package.json");
+    let mut package: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let sdk = package["dependencies"]["spacetime-sdk"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sdk,
+        format!(
+            "file:{}/.local/share/spacetime/sdks/typescript",
+            home.canonicalize().unwrap().display()
+        )
+    );
+    package.as_object_mut().unwrap().remove("devDependencies");
+    std::fs::write(&manifest, package.to_string()).unwrap();
+    let mut npm = Command::new("npm");
+    npm.args(["install", "--offline", "--no-audit", "--no-fund"]);
+    newcomer.run_in(&client_dir, &mut npm);
+    let tsc = repo_root().join("node_modules/typescript/bin/tsc");
+    let types = repo_root().join("node_modules/@types");
+    newcomer.run_in(
+        &client_dir,
+        Command::new("node")
+            .arg(&tsc)
+            .args(["-p", "tsconfig.json", "--typeRoots"])
+            .arg(&types),
+    );
+
+    let client = |label: &str| {
+        let mut command = Command::new("node");
+        command
+            .args(["dist/main.js", "--host", &server.url()])
+            .current_dir(&client_dir)
+            .env("HOME", newcomer.home());
+        ClientProcess::start(command).with_label(label)
+    };
+    let bob = client("bob");
+    bob.expect("Ready: type a message");
+    let mut alice = client("alice");
+    alice.expect("Ready: type a message");
+    alice.send("/name Alice");
+    alice.send("Hello from TypeScript");
+    alice.finish();
+    bob.expect("Alice: Hello from TypeScript");
+}

@@ -1,6 +1,6 @@
 //! `spacetime init <name>`: writes a new project from the templates `install.sh` puts in
 //! `<prefix>/share/spacetime/templates`: a Rust module in `spacetimedb/` (the `basic` or
-//! `chat` template), a client in `client/` (chat only; Rust or Python), `spacetime.json` naming the
+//! `chat` template), a client in `client/` (chat only; Rust, Python or TypeScript), `spacetime.json` naming the
 //! database, the module and the bindings to generate, and a README. The client's bindings
 //! come with the template, so it builds at once.
 
@@ -57,6 +57,8 @@ pub enum Client {
     Rust,
     /// A terminal client on the Python SDK (asyncio).
     Python,
+    /// A terminal client on the TypeScript SDK (Node 20).
+    Typescript,
 }
 
 impl Client {
@@ -65,6 +67,7 @@ impl Client {
         match self {
             Self::Rust => ("client-rust", "rust", "client/src/module_bindings"),
             Self::Python => ("client-python", "python", "client/module_bindings"),
+            Self::Typescript => ("client-typescript", "typescript", "client/src/module_bindings"),
         }
     }
 
@@ -73,6 +76,7 @@ impl Client {
         match self {
             Self::Rust => "cd client && cargo run",
             Self::Python => "pip install ~/.local/share/spacetime/sdks/python && cd client && python main.py",
+            Self::Typescript => "cd client && npm install && npm run build && npm start",
         }
     }
 }
@@ -107,6 +111,7 @@ pub fn exec(args: InitArgs) -> Result<()> {
     let client = (args.template == Template::Chat && !args.server_only).then_some(args.client);
     let vars = Vars {
         project_name: name.clone(),
+        share_dir: share.display().to_string(),
         spacetimedb_dep: if args.crates_io {
             format!("spacetimedb = \"={CRATES_IO_SPACETIMEDB}\"")
         } else {
@@ -186,6 +191,7 @@ pub fn share_dir() -> Result<PathBuf> {
 /// The placeholders of the templates.
 struct Vars {
     project_name: String,
+    share_dir: String,
     spacetimedb_dep: String,
     sdk_dep: String,
 }
@@ -194,6 +200,7 @@ impl Vars {
     fn fill(&self, text: &str) -> String {
         text.replace("{{project_name}}", &self.project_name)
             .replace("{{database}}", &self.project_name)
+            .replace("{{share_dir}}", &self.share_dir)
             .replace("{{spacetimedb_dep}}", &self.spacetimedb_dep)
             .replace("{{sdk_dep}}", &self.sdk_dep)
     }
