@@ -7,7 +7,6 @@
 
 mod common;
 
-mod backup;
 mod bad_modules;
 mod browser_chat;
 mod chat_csharp;

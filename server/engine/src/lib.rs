@@ -22,7 +22,6 @@
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod actor;
-pub mod backup;
 pub mod commit;
 mod database;
 pub mod error;

@@ -489,3 +489,30 @@ fn removals_come_before_additions() {
     let kinds: Vec<_> = s.iter().map(Step::kind).collect();
     assert_eq!(kinds, vec!["remove_index", "add_table", "add_index", "change_access"]);
 }
+
+#[test]
+fn procedures_added_removed_and_changed_are_reported() {
+    let procedure = |name: &str, ret: T| ProcedureDef {
+        name: name.into(),
+        source_name: name.into(),
+        params: ProductType::named([("x", T::U32)]),
+        return_type: ret,
+        visibility: FunctionVisibility::ClientCallable,
+    };
+    let mut old = module(vec![]);
+    old.procedures = vec![procedure("fetch", T::String), procedure("gone", T::unit())];
+    let mut new = module(vec![]);
+    new.procedures = vec![procedure("fetch", T::U64), procedure("fresh", T::unit())];
+    let p = plan(&old, &new).expect("procedures never refuse");
+    let what: Vec<String> = p.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        what,
+        vec![
+            "add procedure `fresh`",
+            "change procedure `fetch`: it now takes (x: U32) and returns U64",
+            "remove procedure `gone`",
+        ]
+    );
+    assert!(!p.breaks_clients());
+}
+
