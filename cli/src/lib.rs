@@ -87,10 +87,11 @@ pub enum Command {
     Versions(subcommands::versions::VersionsArgs),
     /// Publish an earlier version of a database's module again, if it migrates automatically.
     Rollback(subcommands::versions::RollbackArgs),
-    /// List a database's versions (one per publish), the current one marked.
-    Versions(subcommands::versions::VersionsArgs),
-    /// Publish an earlier version of a database's module again, if it migrates automatically.
-    Rollback(subcommands::versions::RollbackArgs),
+    /// Save a hot backup of a database (owner only): its module and its state,
+    /// checksummed, taken while it keeps serving.
+    Backup(subcommands::backup::BackupArgs),
+    /// Create a database from a backup made by `spacetime backup`.
+    Restore(subcommands::restore::RestoreArgs),
     /// List the databases you own. UNSTABLE.
     List,
     /// Get a login token (an identity) from a server, or show the current one.
@@ -283,8 +284,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Delete(args) => delete::exec(&mut ctx, args),
         Command::Versions(args) => versions::exec_versions(&mut ctx, args),
         Command::Rollback(args) => versions::exec_rollback(&mut ctx, args),
-        Command::Versions(args) => versions::exec_versions(&mut ctx, args),
-        Command::Rollback(args) => versions::exec_rollback(&mut ctx, args),
+        Command::Backup(args) => backup::exec(&mut ctx, args),
+        Command::Restore(args) => restore::exec(&mut ctx, args),
         Command::List => list::exec(&mut ctx),
         Command::Login(args) => login::exec(&mut ctx, args),
         Command::Logout => logout::exec(&mut ctx),

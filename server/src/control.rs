@@ -147,6 +147,18 @@ pub async fn create(
     name: Option<DatabaseName>,
     module: PreparedModule,
 ) -> Result<Identity, ControlError> {
+    create_seeded(state, owner, name, module, None).await
+}
+
+/// Creates a database as [`create`] does, starting from `seed` (a backup's state, in
+/// the snapshot format) instead of running `init` when given.
+pub async fn create_seeded(
+    state: &AppState,
+    owner: &Caller,
+    name: Option<DatabaseName>,
+    module: PreparedModule,
+    seed: Option<std::sync::Arc<[u8]>>,
+) -> Result<Identity, ControlError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
             return Err(registry_error(RegistryError::NameTaken(name.to_string())));
@@ -156,7 +168,10 @@ pub async fn create(
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
-    let storage = storage_for(state.config(), replica_id);
+    let storage = storage_for(state.config(), replica_id).map(|s| match seed {
+        Some(seed) => s.with_seed(seed),
+        None => s,
+    });
     let started = Database::start(database_identity, owner.identity, program, logs, storage, &program_hash).await;
     let database = match started {
         Ok(database) => database,

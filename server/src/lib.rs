@@ -23,6 +23,7 @@
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod api_error;
+pub mod backup;
 pub mod auth;
 mod config;
 mod control;

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod backup;
 mod bad_modules;
 mod browser_chat;
 mod chat_csharp;

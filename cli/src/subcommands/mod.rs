@@ -1,6 +1,7 @@
 //! One module per verb. Each holds the verb's clap arguments and its `exec` function.
 
 pub mod build;
+pub mod backup;
 pub mod call;
 pub mod delete;
 pub mod describe;
@@ -15,10 +16,10 @@ pub mod env;
 pub mod logs;
 pub mod publish;
 pub mod rename;
+pub mod restore;
 pub mod server;
 pub mod sql;
 pub mod start;
 pub mod subscribe;
 pub mod version;
-pub mod versions;
 pub mod versions;

@@ -102,9 +102,15 @@ impl Actor {
             connection_jwts: HashMap::new(),
             procedures: None,
         };
+        let seed = storage.as_ref().and_then(StorageConfig::seed).cloned();
         if fresh {
             let now = Timestamp::now();
-            if let Some(outcome) = actor.instance.call_init(&mut actor.db.datastore, owner, now) {
+            if let Some(state) = &seed {
+                // Restored from a backup: its rows instead of `init`'s.
+                storage::snapshot::restore(&mut actor.db.datastore, state)
+                    .map_err(|source| StartError::Restore(Box::new(storage::RestoreError::Snapshot { offset: 0, source })))?;
+                actor.db.scheduler.restore(&actor.db.datastore, now);
+            } else if let Some(outcome) = actor.instance.call_init(&mut actor.db.datastore, owner, now) {
                 let tx = outcome.result.map_err(StartError::Init)?;
                 actor.db.commit(&tx, now, None);
             }
@@ -114,7 +120,18 @@ impl Actor {
             if let Some(log) = &mut actor.db.commitlog {
                 let restore = |e: spacetime_commitlog::DurabilityError| StartError::Restore(Box::new(e.into()));
                 log.append_created().map_err(restore)?;
-                let offset = log.append_module(hash).map_err(restore)?;
+                let offset = match seed {
+                    Some(_) => log
+                        .append_migration(
+                            &actor.db.datastore,
+                            hash,
+                            now.to_micros_since_unix_epoch(),
+                            owner,
+                            "restored from a backup".to_owned(),
+                        )
+                        .map_err(restore)?,
+                    None => log.append_module(hash).map_err(restore)?,
+                };
                 log.wait_durable(offset).map_err(restore)?;
             }
         } else {

@@ -304,6 +304,17 @@ impl Database {
         spacetime_migrate::plan(current.module_def(), program.module_def())
     }
 
+    /// The whole state at the last commit, for a hot backup: the actor encodes it
+    /// between requests (so it is a commit boundary), and it is returned once that
+    /// commit is durable, so a backup never holds what a crash could take back.
+    ///
+    /// # Errors
+    /// [`ActorGone`] if the database stopped or its log failed.
+    pub async fn backup(&self) -> Result<crate::backup::BackupState, ActorGone> {
+        let reply = self.ask(|reply| Request::Backup { reply }).await?;
+        self.confirmed(reply).await
+    }
+
     /// What the metrics read at scrape time (see [`crate::metrics::DatabaseStats`]).
     ///
     /// # Errors

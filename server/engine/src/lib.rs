@@ -22,6 +22,7 @@
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod actor;
+pub mod backup;
 pub mod commit;
 mod database;
 pub mod error;

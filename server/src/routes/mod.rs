@@ -4,6 +4,7 @@
 //! caller to each request (a fresh identity if it sent no token) and returns the
 //! caller's identity and token in response headers.
 
+mod backup;
 mod call;
 mod database;
 mod env;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(logs::router())
         .merge(sql::router())
         .merge(snapshot::router())
+        .merge(backup::router())
         .merge(subscribe::router())
         .merge(versions::router())
         .merge(lock::router())

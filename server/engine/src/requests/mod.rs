@@ -46,6 +46,10 @@ pub(crate) enum Request {
         options: UpdateOptions,
         reply: oneshot::Sender<Logged<Result<spacetime_migrate::Plan, UpdateError>>>,
     },
+    /// A consistent copy of the whole state for a backup, at the last commit.
+    Backup {
+        reply: oneshot::Sender<Logged<crate::backup::BackupState>>,
+    },
     /// What the metrics read at scrape time: rows per table, clients, subscriptions.
     Stats {
         reply: oneshot::Sender<crate::metrics::DatabaseStats>,
@@ -111,6 +115,10 @@ impl Actor {
             } => {
                 let result = self.update(program, &hash, &options);
                 let _ = reply.send(self.logged(result));
+            }
+            Request::Backup { reply } => {
+                let state = self.backup_state();
+                let _ = reply.send(self.logged(state));
             }
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());

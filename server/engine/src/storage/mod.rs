@@ -75,6 +75,9 @@ pub struct StorageConfig {
     /// The size past which the log starts a new segment: only whole segments are
     /// removed, so this bounds what retention leaves beyond the snapshots.
     max_segment_size: u64,
+    /// For a new database restored from a backup: its state, in the snapshot format,
+    /// loaded instead of running `init` (see [`Self::with_seed`]).
+    seed: Option<Arc<[u8]>>,
 }
 
 /// A recovered log with the tx offset of its last migration record, if any.
@@ -96,7 +99,21 @@ impl StorageConfig {
             metrics_label: None,
             snapshots_to_keep: SnapshotStore::DEFAULT_KEEP,
             max_segment_size: CommitlogOptions::default().max_segment_size,
+            seed: None,
         }
+    }
+
+    /// Starts a new database from `state` (the snapshot format, as a backup holds it)
+    /// instead of running `init`; its log then opens with a migration record holding
+    /// that state, so a restart restores it as it restores any module update.
+    pub fn with_seed(mut self, state: Arc<[u8]>) -> Self {
+        self.seed = Some(state);
+        self
+    }
+
+    /// The state a new database starts from, if restored from a backup.
+    pub fn seed(&self) -> Option<&Arc<[u8]>> {
+        self.seed.as_ref()
     }
 
     /// Keeps `snapshots_to_keep` snapshots (at least 1) and starts a new log segment
