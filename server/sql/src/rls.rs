@@ -23,7 +23,7 @@
 //! subscription that it must re-evaluate on such changes
 //! ([`Visibility::dependencies`] lists the tables).
 
-use crate::check::check;
+use crate::check::{check, choose_access};
 use crate::error::SqlError;
 use crate::exec;
 use crate::parse::{parse, SqlProjection, SqlStmt};
@@ -272,6 +272,11 @@ impl Visibility {
         for rel in 0..plan.relations.len() {
             if let Some(condition) = self.condition(plan.relations[rel].table_id, rel, ds)? {
                 add_condition(plan, condition);
+                if rel == 0 {
+                    // A filter such as `owner = :sender` may make an index usable.
+                    let schema = ds.table_schema(plan.relations[0].table_id)?;
+                    plan.access = choose_access(schema, plan.filter.as_ref());
+                }
             }
         }
         Ok(())

@@ -172,3 +172,26 @@ fn filters_that_refer_to_each_other_are_refused() {
         db_with(&["SELECT m.* FROM message AS m JOIN message AS n ON m.sender = n.sender WHERE n.text = 'hi'"]).is_ok()
     );
 }
+
+#[test]
+fn a_filter_on_an_indexed_column_makes_the_scan_an_index_lookup() {
+    let mut db = db_with(&["SELECT * FROM message WHERE sender = :sender"]).unwrap();
+    let auth = SqlAuth {
+        caller: other(),
+        owner: owner(),
+    };
+    let catalog = spacetime_sql::Catalog {
+        module: &db.module,
+        rls: &db.rls,
+    };
+    let plan = match spacetime_sql::compile("SELECT * FROM message", &auth, catalog, &db.ds).unwrap() {
+        spacetime_sql::plan::Plan::Select(plan) => plan,
+        other => panic!("not a query: {other:?}"),
+    };
+    assert!(
+        matches!(plan.access, spacetime_sql::plan::Access::IndexPoint { .. }),
+        "{:?}",
+        plan.access
+    );
+    assert_eq!(texts(&mut db, other(), "SELECT * FROM message"), ["yo"]);
+}
