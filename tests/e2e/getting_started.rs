@@ -440,3 +440,89 @@ fn typescript_client_template_chats() {
     alice.finish();
     bob.expect("Alice: Hello from TypeScript");
 }
+
+#[test]
+fn csharp_client_template_chats() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    let init = [
+        "init",
+        "cs-chat",
+        "--lang",
+        "rust",
+        "--client",
+        "csharp",
+        "--non-interactive",
+    ];
+    newcomer.spacetime(&home, &init);
+    let project = home.join("cs-chat");
+    let client_dir = project.join("client");
+    let share = home.join(".local/share/spacetime").canonicalize().unwrap();
+    let csproj = std::fs::read_to_string(client_dir.join("client.csproj")).unwrap();
+    let reference = format!("{}/sdks/csharp/SpacetimeDB.ClientSDK.csproj", share.display());
+    assert!(csproj.contains(&reference), "{csproj}");
+    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
+    assert!(
+        publish.contains("Created new database with name: cs-chat, identity: "),
+        "{publish}"
+    );
+
+    // The template's bindings are what generate makes of the template's module.
+    let shipped = client_dir.join("module_bindings");
+    let before: Vec<(PathBuf, String)> = files_in(&shipped)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect();
+    newcomer.spacetime(&project, &["generate"]);
+    for (file, text) in &before {
+        assert_eq!(
+            &std::fs::read_to_string(file).unwrap(),
+            text,
+            "templates/client-csharp/{} is out of date: regenerate it from templates/module-chat",
+            file.strip_prefix(&client_dir).unwrap().display()
+        );
+    }
+
+    // Mono here (no .NET SDK): the SDK DLL from the share copy, then the client against it.
+    let dll = client_dir.join("SpacetimeDB.ClientSDK.dll");
+    const MCS_FLAGS: [&str; 3] = [
+        "-warnaserror+",
+        "-r:System.Numerics.dll",
+        "-r:System.IO.Compression.dll",
+    ];
+    let mut sdk = Command::new("mcs");
+    sdk.args(MCS_FLAGS)
+        .arg("-target:library")
+        .arg(format!("-out:{}", dll.display()))
+        .args(crate::toolchains::cs_files(&share.join("sdks/csharp/src")));
+    newcomer.run_in(&client_dir, &mut sdk);
+    let exe = client_dir.join("client.exe");
+    let mut program = Command::new("mcs");
+    program
+        .args(MCS_FLAGS)
+        .arg(format!("-r:{}", dll.display()))
+        .arg(format!("-out:{}", exe.display()))
+        .arg("Program.cs")
+        .args(crate::toolchains::cs_files(&shipped));
+    newcomer.run_in(&client_dir, &mut program);
+
+    let client = |label: &str| {
+        let mut command = Command::new("mono");
+        command
+            .arg(&exe)
+            .args(["--host", &server.url()])
+            .current_dir(&client_dir)
+            .env("HOME", newcomer.home());
+        ClientProcess::start(command).with_label(label)
+    };
+    let bob = client("bob");
+    bob.expect("Ready: type a message");
+    let mut alice = client("alice");
+    alice.expect("Ready: type a message");
+    alice.send("/name Alice");
+    alice.send("Hello from C#");
+    alice.finish();
+    bob.expect("Alice: Hello from C#");
+}

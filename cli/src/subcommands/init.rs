@@ -1,6 +1,6 @@
 //! `spacetime init <name>`: writes a new project from the templates `install.sh` puts in
 //! `<prefix>/share/spacetime/templates`: a Rust module in `spacetimedb/` (the `basic` or
-//! `chat` template), a client in `client/` (chat only; Rust, Python or TypeScript), `spacetime.json` naming the
+//! `chat` template), a client in `client/` (chat only; Rust, Python, TypeScript or C#), `spacetime.json` naming the
 //! database, the module and the bindings to generate, and a README. The client's bindings
 //! come with the template, so it builds at once.
 
@@ -59,6 +59,8 @@ pub enum Client {
     Python,
     /// A terminal client on the TypeScript SDK (Node 20).
     Typescript,
+    /// A terminal client on the C# SDK (.NET, or Mono's `mcs`).
+    Csharp,
 }
 
 impl Client {
@@ -68,6 +70,7 @@ impl Client {
             Self::Rust => ("client-rust", "rust", "client/src/module_bindings"),
             Self::Python => ("client-python", "python", "client/module_bindings"),
             Self::Typescript => ("client-typescript", "typescript", "client/src/module_bindings"),
+            Self::Csharp => ("client-csharp", "csharp", "client/module_bindings"),
         }
     }
 
@@ -77,6 +80,7 @@ impl Client {
             Self::Rust => "cd client && cargo run",
             Self::Python => "pip install ~/.local/share/spacetime/sdks/python && cd client && python main.py",
             Self::Typescript => "cd client && npm install && npm run build && npm start",
+            Self::Csharp => "cd client && dotnet run",
         }
     }
 }
