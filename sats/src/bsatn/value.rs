@@ -119,35 +119,35 @@ impl MinSize<'_> {
 }
 
 /// How many parts (the value itself, and every field, element and variant payload inside it)
-/// one decode may visit: [`MAX_ZERO_SIZED_ELEMS`], plus `MAX_DEPTH + 1` per input byte, as
-/// each byte-consuming part sits at most [`MAX_DEPTH`] levels deep. Zero-sized parts (`()`,
+/// one decode may visit: [`MAX_ZERO_SIZED_ELEMS`], plus `MAX_DEPTH + 1` per byte read so far,
+/// as each byte-consuming part sits at most [`MAX_DEPTH`] levels deep. Zero-sized parts (`()`,
 /// products of them) cost no bytes, so without this bound a type of wide products of them
-/// nested a few levels deep makes even an empty input decode for ever.
+/// nested a few levels deep makes even an empty input decode for ever. The bound counts bytes
+/// read, not bytes given, so bytes after the value never change whether it decodes.
 struct Budget {
-    left: usize,
-    total: usize,
-    bytes: usize,
+    start: usize,
+    parts: usize,
 }
 
 impl Budget {
     fn for_input(input: &[u8]) -> Self {
-        let total = MAX_ZERO_SIZED_ELEMS.saturating_add(input.len().saturating_mul(MAX_DEPTH + 1));
         Self {
-            left: total,
-            total,
-            bytes: input.len(),
+            start: input.len(),
+            parts: 0,
         }
     }
 
-    /// Counts one part.
-    fn spend(&mut self) -> Result<(), DecodeError> {
-        self.left = self.left.checked_sub(1).ok_or_else(|| {
-            DecodeError::Invalid(format!(
-                "the value has more than {} parts for its {} bytes: its type nests zero-sized values (such as `()`) \
-                 too widely to decode",
-                self.total, self.bytes
-            ))
-        })?;
+    /// Counts one part, with `remaining` bytes of the input left.
+    fn spend(&mut self, remaining: usize) -> Result<(), DecodeError> {
+        self.parts += 1;
+        let read = self.start - remaining;
+        let allowed = MAX_ZERO_SIZED_ELEMS.saturating_add(read.saturating_mul(MAX_DEPTH + 1));
+        if self.parts > allowed {
+            return Err(DecodeError::Invalid(format!(
+                "the value has more than {allowed} parts in its first {read} bytes: its type nests zero-sized \
+                 values (such as `()`) too widely to decode"
+            )));
+        }
         Ok(())
     }
 }
@@ -205,7 +205,7 @@ fn decode_at(
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep(MAX_DEPTH));
     }
-    budget.spend()?;
+    budget.spend(input.len())?;
     Ok(match ty {
         AlgebraicType::Ref(r) => {
             let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
@@ -279,7 +279,7 @@ fn skip_at(
     if depth > MAX_DEPTH {
         return Err(DecodeError::TooDeep(MAX_DEPTH));
     }
-    budget.spend()?;
+    budget.spend(input.len())?;
     let fixed = match ty {
         AlgebraicType::Ref(r) => {
             let target = ts.get(*r).ok_or(DecodeError::UnresolvedRef(r.0))?;
@@ -364,9 +364,28 @@ mod tests {
     fn zero_sized_values_of_exponential_width_are_refused() {
         let ts = fan_out(8, 20, AlgebraicType::unit());
         let ty = AlgebraicType::Ref(AlgebraicTypeRef(0));
-        let refused = |e: &DecodeError| matches!(e, DecodeError::Invalid(m) if m.contains("parts for its 0 bytes"));
+        let refused =
+            |e: &DecodeError| matches!(e, DecodeError::Invalid(m) if m.contains("parts in its first 0 bytes"));
         assert!(decode_value(&ty, &ts, &mut &[][..]).is_err_and(|e| refused(&e)));
         assert!(skip_value(&ty, &ts, &mut &[][..]).is_err_and(|e| refused(&e)));
+    }
+
+    #[test]
+    fn bytes_after_a_value_do_not_change_whether_it_decodes() {
+        // Found by the `bsatn_value` fuzz target: the bound counted the bytes given, so a
+        // value that decoded with bytes after it was refused on its own.
+        let ty = AlgebraicType::array(AlgebraicType::Ref(AlgebraicTypeRef(0)));
+        let ts = fan_out(8, 5, AlgebraicType::unit());
+        let value = [2u8, 0, 0, 0];
+        let with_tail = [&value[..], &[0; 4096]].concat();
+        let alone = decode_value(&ty, &ts, &mut &value[..]).map_err(|e| e.to_string());
+        let mut rest = &with_tail[..];
+        let tailed = decode_value(&ty, &ts, &mut rest).map_err(|e| e.to_string());
+        assert_eq!(alone, tailed);
+        assert!(
+            alone.is_err(),
+            "two elements of 37,449 zero-sized parts each are over the bound"
+        );
     }
 
     #[test]
