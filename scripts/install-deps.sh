@@ -47,6 +47,7 @@ debian_packages=(
     /usr/bin/chromium:chromium
     /usr/bin/systemd-analyze:systemd
     /usr/lib/python3/dist-packages/yaml/__init__.py:python3-yaml
+    /usr/bin/psql:postgresql-client
     /usr/bin/etcd:etcd-server
     /usr/bin/protoc:protobuf-compiler
     /usr/include/google/protobuf/descriptor.proto:libprotobuf-dev

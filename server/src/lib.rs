@@ -32,6 +32,7 @@ mod error;
 mod locks;
 mod metrics;
 mod names;
+mod pg;
 mod program_store;
 mod registry;
 mod routes;

@@ -33,6 +33,8 @@ use tokio::net::{TcpListener, TcpStream};
 /// A bound, not yet serving, server.
 pub struct Server {
     listener: TcpListener,
+    /// The PostgreSQL wire protocol listener, with `pg_port` set.
+    pg_listener: Option<TcpListener>,
     local_addr: SocketAddr,
     state: AppState,
 }
@@ -71,6 +73,20 @@ impl Server {
             addr: config.listen_addr.clone(),
             source,
         })?;
+        let pg_listener = match config.pg_port {
+            Some(port) => {
+                // On the listen address's host, as upstream.
+                let host = config.listen_addr.rsplit_once(':').map_or("0.0.0.0", |(host, _)| host);
+                let addr = format!("{host}:{port}");
+                let listener = TcpListener::bind(&addr).await.map_err(|source| ServerError::Bind {
+                    addr: addr.clone(),
+                    source,
+                })?;
+                log::info!("PostgreSQL wire protocol listening on {addr}");
+                Some(listener)
+            }
+            None => None,
+        };
         let host = HostRuntime::new(HostConfig {
             reducer_time_budget: config.reducer_time_budget,
             allow_private_http: config.allow_private_http,
@@ -82,6 +98,7 @@ impl Server {
         control::reload_all(&state).await;
         Ok(Self {
             listener,
+            pg_listener,
             local_addr,
             state,
         })
@@ -111,6 +128,10 @@ impl Server {
         // WebSockets over HTTP/2 (RFC 8441), as `axum::serve` allows them.
         builder.http2().enable_connect_protocol();
         let graceful = GracefulShutdown::new();
+        // Ends with this function: its connections are dropped at shutdown.
+        let pg = self
+            .pg_listener
+            .map(|listener| AbortOnDrop(tokio::spawn(crate::pg::serve(self.state.clone(), listener))));
         tokio::pin!(shutdown);
         loop {
             let (tcp, peer) = tokio::select! {
@@ -145,7 +166,17 @@ impl Server {
         }
         // Stop accepting: new connections are refused from here on.
         drop(self.listener);
+        drop(pg);
         drain::drain(&self.state, graceful).await
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

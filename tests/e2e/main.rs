@@ -34,6 +34,7 @@ mod migrations;
 mod npm_compat;
 mod packaging;
 mod permissions;
+mod pg_wire;
 mod procedures;
 mod publish_call;
 mod publish_limits;
