@@ -38,6 +38,9 @@ pub struct EtcdLog {
     epoch: u64,
     /// The last committed tx offset, as of this writer's last append.
     head: Option<u64>,
+    /// The first tx offset this writer appends: the head's successor when it was
+    /// opened. Offsets from here to the head were committed by this writer.
+    start: u64,
     /// An append whose outcome is unknown.
     pending: Option<Chunk>,
 }
@@ -61,6 +64,7 @@ impl EtcdLog {
             keys,
             epoch,
             head,
+            start: head.map_or(0, |h| h + 1),
             pending: None,
         })
     }
@@ -123,7 +127,7 @@ impl EtcdLog {
             // Not applied, so nothing is pending; what happens next depends on why.
             Ok(seen) => {
                 self.pending = None;
-                self.judge(seen, chunk)
+                self.judge(seen, chunk, frames)
             }
             Err(e) => AppendOutcome::Refused(Box::new(e)),
         }
@@ -139,11 +143,22 @@ impl EtcdLog {
         })
     }
 
-    /// The compare failed: fenced, or the log is not where this writer thought.
-    fn judge(&mut self, seen: Seen, chunk: &Chunk) -> AppendOutcome {
+    /// The compare failed: fenced, or the head moved. Same epoch and a moved head
+    /// can mean this writer's own earlier append landed after all (a request that
+    /// timed out, then was applied, racing a resend): then the chunk is committed.
+    fn judge(&mut self, seen: Seen, chunk: &Chunk, frames: &[u8]) -> AppendOutcome {
         if seen.epoch != self.epoch {
             return AppendOutcome::Fenced { current: seen.epoch };
         }
+        match self.landed(chunk, frames) {
+            Ok(None) => AppendOutcome::Committed,
+            Ok(Some(seen)) if seen.epoch != self.epoch => AppendOutcome::Fenced { current: seen.epoch },
+            Ok(Some(seen)) => self.refuse(&seen, chunk),
+            Err(e) => AppendOutcome::Unknown(Box::new(e)),
+        }
+    }
+
+    fn refuse(&self, seen: &Seen, chunk: &Chunk) -> AppendOutcome {
         AppendOutcome::Refused(
             format!(
                 "the replicated log's head is {:?}, not {:?} as this writer (epoch {}) expected before \
@@ -154,41 +169,49 @@ impl EtcdLog {
         )
     }
 
-    /// After an unknown outcome: did the pending chunk land?
-    fn settle_pending(&mut self, frames: &[u8]) -> Option<AppendOutcome> {
-        let chunk = self.pending.clone()?;
+    /// Reads, at one revision, the key of `chunk`, the epoch and the head. If the key
+    /// holds the chunk's bytes, its append committed (the batch and head are put in
+    /// one `Txn`): the head is advanced and `None` returned. Otherwise what was seen.
+    fn landed(&mut self, chunk: &Chunk, frames: &[u8]) -> Result<Option<Seen>> {
+        let txn = Txn::new().and_then([
+            TxnOp::get(self.keys.log(chunk.first), None),
+            TxnOp::get(self.keys.epoch(), None),
+            TxnOp::get(self.keys.head(), None),
+        ]);
         let mut client = self.cluster.client();
-        let keys = &self.keys;
-        let read = async {
-            let batch = client.get(keys.log(chunk.first), None).await?;
-            let epoch = client.get(keys.epoch(), None).await?;
-            let head = client.get(keys.head(), None).await?;
-            Ok::<_, etcd_client::Error>((batch, epoch, head))
-        };
-        let (batch, epoch, head) = match self.cluster.run("check an unknown append", read) {
-            Ok(r) => r,
-            Err(e) => return Some(AppendOutcome::Unknown(Box::new(e))),
-        };
-        if batch
-            .kvs()
-            .first()
-            .is_some_and(|kv| kv.value() == &frames[chunk.bytes.clone()])
-        {
-            // The put of the batch and of the head are one Txn: it committed.
+        let resp = self.cluster.run("check an append", client.txn(txn))?;
+        let mut values = resp.op_responses().into_iter().map(|op| match op {
+            TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.value().to_vec()),
+            _ => None,
+        });
+        let (batch, epoch, head) = (
+            values.next().flatten(),
+            values.next().flatten(),
+            values.next().flatten(),
+        );
+        if batch.as_deref() == Some(&frames[chunk.bytes.clone()]) {
             self.pending = None;
             self.head = Some(chunk.last);
-            return None;
+            return Ok(None);
         }
-        let value = |r: &etcd_client::GetResponse| r.kvs().first().map(|kv| kv.value().to_vec());
-        match self.parse_seen(value(&epoch).as_deref(), value(&head).as_deref()) {
-            Ok(seen) if seen.epoch != self.epoch => Some(AppendOutcome::Fenced { current: seen.epoch }),
-            // Not there and the head did not move: it did not commit; send it again.
-            Ok(seen) if seen.head == self.head => {
+        self.parse_seen(epoch.as_deref(), head.as_deref()).map(Some)
+    }
+
+    /// After an unknown outcome: did the pending chunk land? `None` to go on
+    /// appending (it landed, or it did not and may be sent again).
+    fn settle_pending(&mut self, frames: &[u8]) -> Option<AppendOutcome> {
+        let chunk = self.pending.clone()?;
+        match self.landed(&chunk, frames) {
+            Ok(None) => None,
+            Ok(Some(seen)) if seen.epoch != self.epoch => Some(AppendOutcome::Fenced { current: seen.epoch }),
+            // Not there and the head did not move: not committed (yet: the request may
+            // still be applied, but a resend and it cannot both pass the head compare).
+            Ok(Some(seen)) if seen.head == self.head => {
                 self.pending = None;
                 None
             }
-            Ok(seen) => Some(self.judge(seen, &chunk)),
-            Err(e) => Some(AppendOutcome::Refused(Box::new(e))),
+            Ok(Some(seen)) => Some(self.refuse(&seen, &chunk)),
+            Err(e) => Some(AppendOutcome::Unknown(Box::new(e))),
         }
     }
 
@@ -199,10 +222,11 @@ impl EtcdLog {
             Err(e) => return AppendOutcome::Refused(Box::new(e)),
         };
         let next = self.head.map_or(0, |h| h + 1);
-        if self.head.is_some_and(|h| h >= batch.last) {
-            return AppendOutcome::Committed;
-        }
-        if !chunks.iter().any(|c| c.first == next) {
+        // The batch must continue the log from where this writer started: offsets
+        // below `next` are only skipped if this writer committed them (a resolved
+        // unknown outcome), never someone else's.
+        let aligned = batch.last < next || chunks.iter().any(|c| c.first == next);
+        if batch.first < self.start || batch.first > next || !aligned {
             return AppendOutcome::Refused(
                 format!(
                     "the batch holds tx offsets {}..={} but the replicated log continues at {next}",

@@ -355,3 +355,75 @@ fn the_tail_resumes_when_the_member_serving_it_restarts() {
     );
     durability.close().unwrap();
 }
+
+#[test]
+fn nothing_is_confirmed_while_the_quorum_is_gone_and_all_of_it_after() {
+    let etcd = EtcdCluster::start();
+    let options = ClusterOptions::default().request_timeout(Duration::from_millis(500));
+    let cluster = etcd.connect_with(options);
+    let keys = cluster.db("bank");
+    let leader = elect(&cluster, &keys, "n1");
+    let dir = tempfile::tempdir().unwrap();
+    let durability = writer(
+        &cluster,
+        &keys,
+        dir.path(),
+        leader.epoch(),
+        DurabilityOptions::default(),
+    );
+    durability.append_tx(payload(0)).unwrap();
+    durability.wait_durable(0, None).unwrap();
+    etcd.signal(1, "STOP");
+    etcd.signal(2, "STOP");
+    for o in 1..5 {
+        durability.append_tx(payload(o)).unwrap();
+    }
+    // The local fsync finishes at once; the cluster cannot commit: nothing confirmed.
+    let waited = durability.wait_durable(4, Some(Instant::now() + Duration::from_secs(2)));
+    assert!(matches!(waited, Err(DurabilityError::Timeout(4))), "{waited:?}");
+    assert_eq!(durability.durable_offset(), Some(0));
+    etcd.signal(1, "CONT");
+    etcd.signal(2, "CONT");
+    // The writer resolves the unknown outcomes by itself and confirms everything.
+    durability
+        .wait_durable(4, Some(Instant::now() + Duration::from_secs(30)))
+        .expect("confirmed once the quorum is back");
+    durability.close().unwrap();
+    assert_eq!(cluster.head(&keys).unwrap(), Some(4));
+    assert_eq!(
+        replicated_frames(&cluster, &keys, 0),
+        local_frames(dir.path()),
+        "each batch once"
+    );
+}
+
+#[test]
+fn a_writer_that_does_not_continue_the_clusters_log_is_refused() {
+    let Elected {
+        etcd: _etcd,
+        cluster,
+        keys,
+        dir,
+        leader,
+    } = Elected::start();
+    let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leader.epoch()).unwrap();
+    for o in 0..10 {
+        let f = frames(leader.epoch(), o, 32);
+        assert!(matches!(
+            log.append(batch(leader.epoch(), o, &f)),
+            AppendOutcome::Committed
+        ));
+    }
+    // A leader whose local log is empty (it never caught up) must not write tx 0 again.
+    let durability = writer(
+        &cluster,
+        &keys,
+        dir.path(),
+        leader.epoch(),
+        DurabilityOptions::default(),
+    );
+    let o = durability.append_tx(payload(0)).unwrap();
+    let err = durability.wait_durable(o, None).unwrap_err();
+    assert!(err.to_string().contains("continues at 10"), "{err}");
+    assert_eq!(cluster.head(&keys).unwrap(), Some(9));
+}
