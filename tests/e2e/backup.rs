@@ -5,88 +5,20 @@
 //! is refused with a message and creates nothing, and an existing name is replaced only
 //! with `--delete-data`.
 
-use futures_util::{SinkExt, StreamExt};
-use spacetime_protocol::compression::decompress;
-use spacetime_protocol::v2::{self, CallFlags, CallReducer, ClientMessage, ServerMessage};
+use crate::bank::{balances, expected_balances, Teller, BENCH, N, START};
 use spacetime_testing::cli::Cli;
-use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
+use spacetime_testing::modules::{build_module, Bindings};
 use spacetime_testing::server::TestServer;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-
-const BENCH: ModuleCrate = ModuleCrate {
-    workspace: "tests/modules",
-    package: "bench-module",
-    upstream_package: "upstream-bench",
-};
-const N: u32 = 7;
-const START: i64 = 1_000_000;
-
-fn expected_balances(calls: u32) -> Vec<i64> {
-    let mut balances = vec![START; N as usize];
-    for i in 0..calls {
-        balances[(i % N) as usize] -= 1;
-        balances[((i + 1) % N) as usize] += 1;
-    }
-    balances
-}
-
-fn balances(cli: &Cli, db: &str) -> Vec<i64> {
-    let out = cli.sql(db, "SELECT id, balance FROM account").ok().stdout;
-    let mut rows: Vec<(u32, i64)> = out
-        .lines()
-        .filter_map(|l| {
-            let mut cells = l.split('|').map(str::trim);
-            Some((cells.next()?.parse().ok()?, cells.next()?.parse().ok()?))
-        })
-        .collect();
-    rows.sort_unstable();
-    rows.into_iter().map(|(_, b)| b).collect()
-}
 
 /// Transfers over one WebSocket until `stop`, counting acknowledged ones in `acked`.
 async fn load(url: String, acked: Arc<AtomicU32>, stop: Arc<AtomicBool>) {
-    let mut request = url.into_client_request().expect("a URL");
-    request
-        .headers_mut()
-        .insert("sec-websocket-protocol", v2::BIN_PROTOCOL.parse().expect("a header"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("connects");
+    let mut teller = Teller::connect(&url, "bank").await;
     let mut i = 0u32;
     while !stop.load(Ordering::SeqCst) {
-        let mut args = (i % N).to_le_bytes().to_vec();
-        args.extend_from_slice(&((i + 1) % N).to_le_bytes());
-        args.extend_from_slice(&1i64.to_le_bytes());
-        let call = ClientMessage::CallReducer(CallReducer {
-            request_id: i,
-            flags: CallFlags::Default,
-            reducer: "transfer".into(),
-            args,
-        });
-        socket
-            .send(Message::Binary(call.to_bytes().into()))
-            .await
-            .expect("send");
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
-                .await
-                .expect("a reply within 30 s")
-                .expect("open")
-                .expect("a frame");
-            if let Message::Binary(payload) = frame {
-                let message =
-                    ServerMessage::from_bytes(&decompress(&payload).expect("an envelope")).expect("a message");
-                if let ServerMessage::ReducerResult(result) = message {
-                    assert!(
-                        matches!(result.result, v2::ReducerOutcome::Ok(_) | v2::ReducerOutcome::OkEmpty),
-                        "transfer {i} failed"
-                    );
-                    break;
-                }
-            }
-        }
+        teller.transfer(i).await;
         i += 1;
         acked.store(i, Ordering::SeqCst);
     }
@@ -118,11 +50,7 @@ fn a_hot_backup_under_load_restores_every_acknowledged_transfer_consistently() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let acked = Arc::new(AtomicU32::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let url = format!(
-        "{}/v1/database/bank/subscribe?compression=None",
-        server.url().replace("http://", "ws://")
-    );
-    let loader = runtime.spawn(load(url, acked.clone(), stop.clone()));
+    let loader = runtime.spawn(load(server.url(), acked.clone(), stop.clone()));
     wait_for_acks(&acked, 200);
     let before = acked.load(Ordering::SeqCst);
     let out = owner.run(&["backup", "bank", "-o", &file.display().to_string()]).ok();

@@ -9,6 +9,7 @@ mod common;
 
 mod backup;
 mod bad_modules;
+mod bank;
 mod browser_chat;
 mod chat_csharp;
 mod chat_python;
