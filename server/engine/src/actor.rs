@@ -107,8 +107,9 @@ impl Actor {
             let now = Timestamp::now();
             if let Some(state) = &seed {
                 // Restored from a backup: its rows instead of `init`'s.
-                storage::snapshot::restore(&mut actor.db.datastore, state)
-                    .map_err(|source| StartError::Restore(Box::new(storage::RestoreError::Snapshot { offset: 0, source })))?;
+                storage::snapshot::restore(&mut actor.db.datastore, state).map_err(|source| {
+                    StartError::Restore(Box::new(storage::RestoreError::Snapshot { offset: 0, source }))
+                })?;
                 actor.db.scheduler.restore(&actor.db.datastore, now);
             } else if let Some(outcome) = actor.instance.call_init(&mut actor.db.datastore, owner, now) {
                 let tx = outcome.result.map_err(StartError::Init)?;

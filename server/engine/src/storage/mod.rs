@@ -438,7 +438,11 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
             Ok(())
         });
     }
-    if let Some(observer) = storage.metrics_label.as_deref().and_then(crate::metrics::fsync_observer) {
+    if let Some(observer) = storage
+        .metrics_label
+        .as_deref()
+        .and_then(crate::metrics::fsync_observer)
+    {
         options = options.after_sync(observer);
     }
     let durability = Durability::start(recovered.commitlog, options)?;
