@@ -576,3 +576,66 @@ fn publish_flag_matrix() {
         assert_eq!(persons(&name), Some(expected), "case {i} {flags:?}: data kept = {kept}");
     }
 }
+
+const STEPS_A: ModuleCrate = version("migrate-steps-a-module");
+const STEPS_B: ModuleCrate = version("migrate-steps-b-module");
+
+/// The primary key moved, a sequence added, an enum variant added at the end and a
+/// schedule removed, with the rows checked before and after; then the way back refused
+/// because the enum would lose a variant.
+#[test]
+fn key_sequence_enum_and_schedule_changes() {
+    let fx = Fixture::new(STEPS_A, Bindings::Ours, "steps");
+    fx.call("add_item", &["1", "10", r#"{"a": []}"#, "5"]).ok();
+    fx.call("add_item", &["2", "20", r#"{"b": []}"#, "7"]).ok();
+    fx.call("start_job", &[]).ok();
+    let ran = || -> u64 {
+        let out = fx.sql("SELECT count FROM ran");
+        out.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(0)
+    };
+    poll("the job to run", PROGRESS, || (ran() > 0).then_some(()), String::new);
+    let before = squash(&fx.sql("SELECT id, code, kind, n FROM item"));
+
+    let dry = publish(&fx, &wasm(STEPS_B), &["--dry-run"]).ok().stdout;
+    for step in [
+        "rows of table `job` no longer schedule reducer `run_job`",
+        "change column types of table `item` (stored rows stay readable): `kind` enum { a | b } -> enum { a | b | c }",
+        "auto-increment column `n` of table `item`",
+        "change the primary key of table `item` from `id` to `code`",
+    ] {
+        assert!(dry.contains(step), "{step}: {dry}");
+    }
+    publish(&fx, &wasm(STEPS_B), &[]).ok();
+    assert_eq!(
+        squash(&fx.sql("SELECT id, code, kind, n FROM item")),
+        before,
+        "every row reads the same"
+    );
+    // The new variant, the sequence (past the largest n), the key and the kept unique id.
+    fx.call("add_item", &["3", "30", r#"{"c": []}"#, "0"]).ok();
+    let items = squash(&fx.sql("SELECT id, code, kind, n FROM item WHERE id = 3"));
+    assert!(items.contains("3 | 30 | (c = ()) | 8"), "{items}");
+    assert!(fx
+        .call("add_item", &["4", "30", r#"{"a": []}"#, "1"])
+        .err()
+        .stderr
+        .to_lowercase()
+        .contains("unique"));
+    assert!(fx
+        .call("add_item", &["3", "40", r#"{"a": []}"#, "1"])
+        .err()
+        .stderr
+        .to_lowercase()
+        .contains("unique"));
+    // The job's rows are still there, now plain rows.
+    assert_eq!(count(&fx, "job"), Some(1));
+
+    // Back to a: `Kind` would lose `C`, so it is refused, naming the column and both types.
+    let back = publish(&fx, &wasm(STEPS_A), &[]).err();
+    assert!(
+        back.stdout
+            .contains("changing the type of column `kind` of table `item` from enum { a | b | c } to enum { a | b }")
+            && back.stdout.contains("lost variants"),
+        "{back:?}"
+    );
+}
