@@ -299,8 +299,9 @@ pub mod __private {
         assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,
         assert_scheduled_table_primary_key, assert_table_column, decode_args, decode_procedure_args,
         register_case_conversion_policy, register_procedure, register_reducer, register_row_level_security,
-        register_table, scheduled_typecheck, Args, DirectIndexKey, FnInfo, IntoReducerResult, ProcedureContextArg,
-        ProcedureFn, ProcedureInfo, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult, TableColumn,
+        register_table, scheduled_typecheck, Args, DirectIndexKey, FnInfo, FunctionName, IntoReducerResult,
+        ProcedureContextArg, ProcedureFn, ProcedureInfo, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult,
+        TableColumn,
     };
     pub use crate::table::{
         AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,

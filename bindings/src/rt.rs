@@ -286,6 +286,13 @@ fn build_module_all() -> (RawModuleDef, Vec<ReducerFn>, Vec<ProcedureFn>) {
     (RawModuleDef::V10(def), reducers, procedures)
 }
 
+/// The source name of a reducer or procedure, for a scheduled table naming it.
+#[doc(hidden)]
+pub trait FunctionName {
+    /// The function's source name.
+    const NAME: &'static str;
+}
+
 /// The static description of a procedure that `#[procedure]` generates.
 #[doc(hidden)]
 pub trait ProcedureInfo {
@@ -549,12 +556,24 @@ pub const fn assert_reducer_return<T: IntoReducerResult>() {}
 pub trait ScheduledReducerArgs<Row> {}
 impl<Row> ScheduledReducerArgs<Row> for (Row,) {}
 
-/// Type-checks the reducer of a scheduled table at compile time.
-pub const fn scheduled_typecheck<Row, I: FnInfo>()
-where
-    I::Args: ScheduledReducerArgs<Row>,
-{
-}
+/// The kind of function a scheduled table calls: a reducer.
+pub struct ScheduledReducer;
+/// The kind of function a scheduled table calls: a procedure.
+pub struct ScheduledProcedure;
+
+/// A reducer or procedure a scheduled table of `Row` may call; `Kind` tells them apart so
+/// the two impls do not overlap.
+#[diagnostic::on_unimplemented(
+    message = "the scheduled function must be a reducer or procedure taking `{Row}` as its only argument after the context",
+    label = "this must take exactly one `{Row}`",
+    note = "e.g. `fn my_reducer(ctx: &ReducerContext, arg: {Row})` or `fn my_procedure(ctx: &mut ProcedureContext, arg: {Row})`"
+)]
+pub trait ScheduledFunction<Row, Kind> {}
+impl<Row, I: FnInfo> ScheduledFunction<Row, ScheduledReducer> for I where I::Args: ScheduledReducerArgs<Row> {}
+impl<Row, I: ProcedureInfo> ScheduledFunction<Row, ScheduledProcedure> for I where I::Args: ScheduledReducerArgs<Row> {}
+
+/// Type-checks the reducer or procedure of a scheduled table at compile time.
+pub const fn scheduled_typecheck<Row, I: ScheduledFunction<Row, Kind>, Kind>() {}
 
 /// Checks that the primary key of a scheduled table is a `u64`.
 #[diagnostic::on_unimplemented(

@@ -154,6 +154,11 @@ fn generate(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
             }
 
             #[automatically_derived]
+            impl #p::FunctionName for #ident {
+                const NAME: &'static str = #name;
+            }
+
+            #[automatically_derived]
             impl #p::ProcedureInfo for #ident {
                 const NAME: &'static str = #name;
                 const CANONICAL_NAME: #p::Option<&'static str> = #canonical;

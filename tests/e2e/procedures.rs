@@ -199,3 +199,21 @@ both_bindings!(fn procedures_answer_over_websocket(bindings) {
         }
     });
 });
+
+both_bindings!(fn a_scheduled_procedure_runs_and_its_row_goes(bindings) {
+    let (server, owner) = publish(bindings, &[]);
+    owner.call("procs", "schedule_job", &["77"]).ok();
+    let rows = || owner.sql("procs", "SELECT by FROM bumped").ok().trimmed_stdout();
+    poll(
+        "the scheduled procedure to write 77",
+        Duration::from_secs(20),
+        || rows().contains("77").then_some(()),
+        rows,
+    );
+    let jobs = owner.sql("procs", "SELECT * FROM job").ok().trimmed_stdout();
+    assert_eq!(jobs.lines().count(), 2, "the one-shot row was deleted: {jobs}");
+    let stranger = Cli::new(&server);
+    stranger.new_identity();
+    let (status, text) = http_call(&server, "run_job", "[{\"scheduled_id\": 1, \"scheduled_at\": {\"Time\": 0}, \"n\": 1}]");
+    assert!(status == 403 || status == 401, "a scheduled procedure is private (anonymous caller): {status} {text}");
+});

@@ -66,6 +66,11 @@ pub fn expand(r: &Reducer<'_>) -> TokenStream {
             }
 
             #[automatically_derived]
+            impl #p::FunctionName for #ident {
+                const NAME: &'static str = #name;
+            }
+
+            #[automatically_derived]
             impl #p::FnInfo for #ident {
                 const NAME: &'static str = #name;
                 const CANONICAL_NAME: #p::Option<&'static str> = #canonical;

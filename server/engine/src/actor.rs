@@ -231,6 +231,10 @@ impl Actor {
     fn run_due(&mut self) {
         let now = Timestamp::now();
         for call in self.db.scheduler.take_due(now) {
+            if self.db.scheduler.procedure_of(&call).is_some() {
+                self.run_scheduled_procedure(call, now);
+                continue;
+            }
             let ran = self
                 .db
                 .scheduler

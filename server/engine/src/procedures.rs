@@ -9,10 +9,12 @@
 
 use crate::actor::Actor;
 use crate::error::CallRefused;
-use crate::module_logs::{LogForwarder, ModuleLogs};
+use crate::module_logs::{log_system, LogForwarder, ModuleLogs};
 use crate::requests::Request;
+use crate::schedule::ScheduledCall;
 use spacetime_host::{
-    lend_tx, ModuleInstance, ModuleProgram, ProcedureCall, ProcedureHost, ProcedureOutcome, ReducerError, TxEnd, TxLoan,
+    lend_tx, LogLevel, ModuleInstance, ModuleProgram, ProcedureCall, ProcedureHost, ProcedureOutcome, ReducerError,
+    TxEnd, TxLoan,
 };
 use spacetime_protocol::v2::{CallProcedure, ProcedureResult, ProcedureStatus, ServerMessage};
 use spacetime_sats::def::model::{ModuleDef, ProcedureDef};
@@ -173,6 +175,37 @@ pub(crate) fn admit_procedure<'m>(
 }
 
 impl Actor {
+    /// Starts a due scheduled procedure on the blocking pool, as the database with no
+    /// connection; a one-shot row's deletion commits first. A failure is logged.
+    pub(crate) fn run_scheduled_procedure(&mut self, call: ScheduledCall, now: Timestamp) {
+        let name = self.db.scheduler.function_of(&call).unwrap_or("?").to_owned();
+        let Some((procedure_id, args, deleted)) = self.db.scheduler.take_procedure(&mut self.db.datastore, call, now)
+        else {
+            return;
+        };
+        if let Some(tx) = deleted {
+            self.db.commit(&tx, now, None);
+        }
+        let Some(runner) = self.procedures.clone() else { return };
+        let owned = OwnedProcedureCall {
+            procedure_id,
+            caller: self.instance.database_identity(),
+            connection_id: None,
+            args,
+        };
+        let logs = self.module_logs.clone();
+        runner.spawn(self.instance.program().clone(), owned, move |outcome| {
+            if let Err(e) = outcome.result {
+                log_system(
+                    &logs,
+                    LogLevel::Error,
+                    Some(&name),
+                    format!("scheduled procedure `{name}` failed: {e}"),
+                );
+            }
+        });
+    }
+
     /// A WebSocket client's procedure call: admitted here, run on the blocking pool; its
     /// `ProcedureResult` comes back through the actor after the procedure's commits.
     pub(crate) fn client_call_procedure(&mut self, connection_id: ConnectionId, caller: Identity, call: CallProcedure) {

@@ -54,6 +54,8 @@ struct ScheduledTable {
     /// The canonical name, as `TxData` reports it.
     name: String,
     reducer_id: Option<ReducerId>,
+    /// Set when the function is a procedure (run off the actor, see [`Scheduler::take_procedure`]).
+    procedure_id: Option<u32>,
     function_name: String,
     id_column: ColId,
     at_column: ColId,
@@ -71,7 +73,7 @@ pub struct Scheduler {
 
 /// A due row, read back from the datastore.
 struct DueRow {
-    reducer_id: ReducerId,
+    reducer_id: Option<ReducerId>,
     bytes: Vec<u8>,
     one_shot: bool,
     interval: Option<TimeDuration>,
@@ -106,6 +108,7 @@ impl Scheduler {
                 Some(ScheduledTable {
                     name: t.name.clone(),
                     reducer_id: def.reducer(&s.function_name).map(|(id, _)| id),
+                    procedure_id: def.procedure(&s.function_name).map(|(id, _)| id),
                     function_name: s.function_name.clone(),
                     id_column: s.id_column,
                     at_column: s.at_column,
@@ -254,7 +257,7 @@ impl Scheduler {
     /// no longer exists.
     fn lookup(&self, ds: &Datastore, call: &ScheduledCall) -> Option<DueRow> {
         let table = self.tables.get(call.table as usize)?;
-        let reducer_id = table.reducer_id?;
+        let reducer_id = table.reducer_id;
         let table_id = ds.table_id_from_name(&table.name).ok()?;
         let schema = ds.table_schema(table_id).ok()?;
         let index = schema.indexes.iter().find(|i| i.columns == [table.id_column])?;
@@ -302,8 +305,9 @@ impl Scheduler {
         now: Timestamp,
     ) -> Option<ScheduledOutcome> {
         let row = self.lookup(ds, &call)?;
+        let reducer_id = row.reducer_id?;
         let reducer_call = ReducerCall {
-            reducer_id: row.reducer_id,
+            reducer_id,
             caller_identity: instance.database_identity(),
             caller_connection_id: None,
             timestamp: now,
@@ -334,10 +338,39 @@ impl Scheduler {
             self.requeue(&call, interval, now);
         }
         Some(ScheduledOutcome {
-            reducer_id: row.reducer_id,
+            reducer_id,
             outcome,
             cleanup,
         })
+    }
+
+    /// The procedure a due call runs, if its table calls a procedure.
+    pub fn procedure_of(&self, call: &ScheduledCall) -> Option<u32> {
+        self.tables.get(call.table as usize).and_then(|t| t.procedure_id)
+    }
+
+    /// Takes a due call of a procedure (see [`Scheduler::procedure_of`]): returns the
+    /// procedure's id and argument (the row), and, for a one-shot row, the committed
+    /// transaction that deleted it; an interval row is queued again. Procedures run outside
+    /// any transaction, so the row goes before the call rather than with it. `None` if the
+    /// row is gone.
+    pub fn take_procedure(
+        &mut self,
+        ds: &mut Datastore,
+        call: ScheduledCall,
+        now: Timestamp,
+    ) -> Option<(u32, Vec<u8>, Option<TxData>)> {
+        let procedure_id = self.procedure_of(&call)?;
+        let row = self.lookup(ds, &call)?;
+        let deleted = row.one_shot.then(|| {
+            let mut tx = ds.begin_mut_tx();
+            Self::delete_row(&mut tx, &row.key);
+            tx.commit()
+        });
+        if let Some(interval) = row.interval {
+            self.requeue(&call, interval, now);
+        }
+        Some((procedure_id, row.bytes, deleted.filter(|tx| !tx.is_empty())))
     }
 
     /// The reducer a scheduled table calls, by name, for messages.

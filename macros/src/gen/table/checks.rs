@@ -30,7 +30,7 @@ pub(super) fn checks(t: &Table<'_>) -> TokenStream {
         Some((reducer, at, pk)) => {
             let (row, pk_ty, at_ty) = (t.ident, pk.ty, at.ty);
             quote! {
-                #p::scheduled_typecheck::<#row, #reducer>();
+                #p::scheduled_typecheck::<#row, #reducer, _>();
                 #p::assert_scheduled_table_primary_key::<#pk_ty>();
                 #p::assert_schedule_at_column::<#at_ty>();
             }

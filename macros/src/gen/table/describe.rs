@@ -35,7 +35,7 @@ pub(super) fn internal_impl(t: &Table<'_>, names: &Names) -> TokenStream {
         Some((reducer, at, _)) => {
             let at_index = at.index;
             quote!(#p::Some(#p::ScheduleDesc {
-                reducer_name: <#reducer as #p::FnInfo>::NAME,
+                reducer_name: <#reducer as #p::FunctionName>::NAME,
                 scheduled_at_column: #at_index,
             }))
         }

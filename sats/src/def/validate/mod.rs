@@ -18,7 +18,8 @@
 //!   overrides a table, function or index name. V9 keeps every name as written.
 //!
 //! Procedures are validated as reducers are (names in the function namespace, client-usable
-//! parameters and return type) and may be the function of a schedule. Views, HTTP
+//! parameters and return type) and may be the function of a schedule (taking exactly the
+//! row, as a scheduled reducer does; it becomes private). Views, HTTP
 //! handlers and submodules are recognised and rejected by name: this server does not run
 //! them.
 
@@ -37,8 +38,9 @@ pub use names::{check_identifier, describe_type};
 
 use super::model::{ModuleDef, ProcedureDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
 use super::raw::{
-    CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawIndexAlgorithm, RawModuleDef,
-    RawEnvironmentDeclarationV10, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType, V8_UNSUPPORTED,
+    CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawEnvironmentDeclarationV10,
+    RawIndexAlgorithm, RawModuleDef, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType,
+    V8_UNSUPPORTED,
 };
 use super::raw_v9::{RawColumnDefaultValueV9, RawMiscModuleExportV9, RawModuleDefV9};
 use crate::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType, Typespace};
@@ -537,7 +539,7 @@ impl Validator<'_> {
         s: ScheduleIn,
         tables: &mut [TableDef],
         reducers: &mut [ReducerDef],
-        procedures: &[ProcedureDef],
+        procedures: &mut [ProcedureDef],
     ) {
         let canonical = self.namer.table(&s.table_name);
         let Some(table) = tables
@@ -579,10 +581,24 @@ impl Validator<'_> {
         }
         let function_name = self.namer.function(&s.function);
         match reducers.iter_mut().find(|r| r.name == function_name) {
-            None if procedures.iter().any(|p| p.name == function_name) => self.err(ValidationError::Unsupported {
-                what: "scheduled procedure",
-                name: function_name.clone(),
-            }),
+            None if procedures.iter().any(|p| p.name == function_name) => {
+                let row = AlgebraicType::Ref(table.product_type_ref);
+                if let Some(procedure) = procedures.iter_mut().find(|p| p.name == function_name) {
+                    if !matches!(&*procedure.params.elements, [only] if only.algebraic_type == row) {
+                        let actual = procedure
+                            .params
+                            .elements
+                            .iter()
+                            .map(|e| describe_type(&e.algebraic_type));
+                        self.err(ValidationError::ScheduledFunctionParams {
+                            table: table.name.clone(),
+                            function: procedure.name.clone(),
+                            actual: actual.collect::<Vec<_>>().join(", "),
+                        });
+                    }
+                    procedure.visibility = FunctionVisibility::Private;
+                }
+            }
             None => self.err(ValidationError::ScheduledFunctionNotFound {
                 table: table.name.clone(),
                 function: s.function,
@@ -670,7 +686,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
     let mut tables: Vec<TableDef> = input.tables.into_iter().filter_map(|t| v.validate_table(t)).collect();
 
     let mut reducers: Vec<ReducerDef> = input.reducers.into_iter().map(|r| v.validate_reducer(r)).collect();
-    let procedures: Vec<ProcedureDef> = input.procedures.into_iter().map(|p| v.validate_procedure(p)).collect();
+    let mut procedures: Vec<ProcedureDef> = input.procedures.into_iter().map(|p| v.validate_procedure(p)).collect();
     let environment = v.validate_environment(input.environment);
     let mut function_names = HashSet::new();
     for name in reducers
@@ -687,7 +703,7 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
     }
     v.attach_lifecycles(input.lifecycles, &mut reducers);
     for s in input.schedules {
-        v.validate_schedule(s, &mut tables, &mut reducers, &procedures);
+        v.validate_schedule(s, &mut tables, &mut reducers, &mut procedures);
     }
     for d in input.v9_defaults {
         match tables.iter_mut().find(|t| t.accessor_name == d.table) {

@@ -1,8 +1,9 @@
 //! Procedures for the end-to-end tests: a pure one that returns a value, one that fetches
 //! a URL and stores the body with `with_tx`, one that panics inside `with_tx`, and a
-//! reducer whose latency is measured while a procedure waits on a slow server.
+//! reducer whose latency is measured while a procedure waits on a slow server, and a
+//! scheduled table whose rows call a procedure.
 
-use spacetimedb::{procedure, reducer, table, ProcedureContext, ReducerContext, Table};
+use spacetimedb::{procedure, reducer, table, ProcedureContext, ReducerContext, ScheduleAt, Table};
 
 /// What `fetch_and_store` fetched.
 #[table(accessor = fetched, public)]
@@ -69,4 +70,32 @@ pub fn panic_in_tx(ctx: &mut ProcedureContext) {
 #[procedure]
 pub fn count_fetched(ctx: &mut ProcedureContext) -> u64 {
     ctx.with_tx(|tx| tx.db.fetched().count())
+}
+
+/// One-shot jobs, each running `run_job` once.
+#[table(accessor = job, scheduled(run_job))]
+pub struct Job {
+    #[primary_key]
+    #[auto_inc]
+    scheduled_id: u64,
+    scheduled_at: ScheduleAt,
+    n: u32,
+}
+
+/// Schedules `run_job` with `n` for now.
+#[reducer]
+pub fn schedule_job(ctx: &ReducerContext, n: u32) {
+    ctx.db.job().insert(Job {
+        scheduled_id: 0,
+        scheduled_at: ctx.timestamp.into(),
+        n,
+    });
+}
+
+/// A scheduled procedure: records `n` in `bumped` through `with_tx`.
+#[procedure]
+pub fn run_job(ctx: &mut ProcedureContext, job: Job) {
+    ctx.with_tx(|tx| {
+        tx.db.bumped().insert(Bumped { id: 0, by: job.n });
+    });
 }
