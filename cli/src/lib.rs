@@ -68,7 +68,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a Spacetime server in this process.
-    Start(subcommands::start::StartArgs),
+    Start(Box<subcommands::start::StartArgs>),
     /// Create or update a database from a module (.wasm file or crate directory).
     Publish(subcommands::publish::PublishArgs),
     /// Call a reducer (or procedure) of a database. UNSTABLE.
@@ -274,7 +274,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
     };
     use subcommands::*;
     match cli.command {
-        Command::Start(args) => start::exec(&ctx, args),
+        Command::Start(args) => start::exec(&ctx, *args),
         Command::Publish(args) => publish::exec(&mut ctx, args),
         Command::Call(args) => call::exec(&mut ctx, args),
         Command::Sql(args) => sql::exec(&mut ctx, args),

@@ -626,7 +626,8 @@ fn quote(text: &str) -> String {
     toml::Value::String(text.to_owned()).to_string()
 }
 
-fn show_path(path: &PathBuf) -> String {
+fn show_path(path: &impl AsRef<Path>) -> String {
+    let path = path.as_ref();
     quote(&path.display().to_string())
 }
 
