@@ -142,11 +142,13 @@ fn batch(epoch: u64, o: u64, frames: &[u8]) -> Batch<'_> {
 
 #[test]
 fn an_unknown_outcome_is_resolved_after_the_quorum_returns() {
-    let etcd = EtcdCluster::start();
-    let options = ClusterOptions::default().request_timeout(Duration::from_millis(700));
-    let cluster = etcd.connect_with(options);
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
+    let Elected {
+        etcd,
+        cluster,
+        keys,
+        leader,
+        ..
+    } = Elected::start_with(ClusterOptions::default().request_timeout(Duration::from_millis(700)));
     let epoch = leader.epoch();
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), epoch).unwrap();
     let f0 = frames(epoch, 0, 100);
@@ -358,19 +360,15 @@ fn the_tail_resumes_when_the_member_serving_it_restarts() {
 
 #[test]
 fn nothing_is_confirmed_while_the_quorum_is_gone_and_all_of_it_after() {
-    let etcd = EtcdCluster::start();
-    let options = ClusterOptions::default().request_timeout(Duration::from_millis(500));
-    let cluster = etcd.connect_with(options);
-    let keys = cluster.db("bank");
-    let leader = elect(&cluster, &keys, "n1");
-    let dir = tempfile::tempdir().unwrap();
-    let durability = writer(
-        &cluster,
-        &keys,
-        dir.path(),
-        leader.epoch(),
-        DurabilityOptions::default(),
-    );
+    let fixture = Elected::start_with(ClusterOptions::default().request_timeout(Duration::from_millis(500)));
+    let durability = fixture.writer();
+    let Elected {
+        etcd,
+        cluster,
+        keys,
+        dir,
+        leader: _leader,
+    } = fixture;
     durability.append_tx(payload(0)).unwrap();
     durability.wait_durable(0, None).unwrap();
     etcd.signal(1, "STOP");

@@ -3,7 +3,7 @@
 
 use crate::etcd::EtcdCluster;
 use spacetime_commitlog::{commit_ids, Commitlog, CommitlogOptions, Durability, DurabilityOptions};
-use spacetime_replication::{Campaign, Cluster, DbKeys, EtcdLog, Leadership};
+use spacetime_replication::{Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership};
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,8 +34,13 @@ pub struct Elected {
 
 impl Elected {
     pub fn start() -> Self {
+        Self::start_with(ClusterOptions::default())
+    }
+
+    /// As [`Self::start`], the leader's connection with `options`.
+    pub fn start_with(options: ClusterOptions) -> Self {
         let etcd = EtcdCluster::start();
-        let cluster = etcd.connect();
+        let cluster = etcd.connect_with(options);
         let keys = cluster.db("bank");
         let leader = elect(&cluster, &keys, "n1");
         let dir = tempfile::tempdir().expect("temp dir");
