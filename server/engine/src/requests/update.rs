@@ -67,8 +67,11 @@ impl Actor {
         self.instance = instance;
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
         if plan.breaks_clients() {
+            // Their connections' ends were handled here, so the socket loop's later
+            // `Disconnect` finds nothing to do: forget their token payloads now.
             for (identity, connection_id) in self.db.subscriptions.end_all(BREAK_CLIENTS_REASON) {
                 self.disconnect(identity, connection_id);
+                self.connection_jwts.remove(&connection_id);
             }
         } else {
             let offset = self.db.last_offset();
