@@ -39,6 +39,13 @@ pub enum SqlError {
     /// value and what to write instead.
     #[error("limit exceeded: {0}")]
     Limit(String),
+    /// A result whose rows, encoded, pass the budget its reader set
+    /// ([`select_bsatn`](crate::exec::select_bsatn)); the scan stopped there.
+    #[error("the result is larger than {limit} bytes")]
+    ResultTooLarge {
+        /// The budget, in bytes.
+        limit: usize,
+    },
     /// A statement only the database owner may run.
     #[error("permission denied: {0}")]
     NotOwner(String),

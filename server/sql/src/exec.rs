@@ -59,19 +59,75 @@ fn matches(filter: Option<&Predicate>, tuple: &[&ProductValue]) -> bool {
 /// # Errors
 /// Only if the plan names tables or indexes `ds` does not have.
 pub fn select(p: &SelectPlan, ds: &Datastore) -> Result<Vec<ProductValue>, SqlError> {
+    let mut rows = Vec::new();
+    run_select(p, ds, |row| {
+        rows.push(row);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Runs a query and returns its result rows encoded as BSATN, stopping as soon as their
+/// encoded size passes `max_bytes`: neither the rows nor the time spent grow past the
+/// budget, however large the table.
+///
+/// # Errors
+/// [`SqlError::ResultTooLarge`] past the budget; otherwise as [`select`].
+pub fn select_bsatn(p: &SelectPlan, ds: &Datastore, max_bytes: usize) -> Result<Vec<Vec<u8>>, SqlError> {
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    if p.joins.is_empty() && p.projection == Projection::Relation(0) {
+        // Whole rows of one table: the stored bytes are the encoding, so a row is
+        // decoded only when a filter must look at it.
+        let limit = p.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+        for row in access_rows(ds, p.relations[0].table_id, &p.access)? {
+            if rows.len() >= limit {
+                break;
+            }
+            if p.filter.as_ref().is_some_and(|f| !f.eval(&[&row.to_product_value()])) {
+                continue;
+            }
+            bytes = bytes.saturating_add(row.bytes().len());
+            if bytes > max_bytes {
+                return Err(SqlError::ResultTooLarge { limit: max_bytes });
+            }
+            rows.push(row.bytes().to_vec());
+        }
+        return Ok(rows);
+    }
+    run_select(p, ds, |row| {
+        let encoded = to_vec(&row);
+        bytes = bytes.saturating_add(encoded.len());
+        if bytes > max_bytes {
+            return Err(SqlError::ResultTooLarge { limit: max_bytes });
+        }
+        rows.push(encoded);
+        Ok(())
+    })?;
+    Ok(rows)
+}
+
+/// Runs a query, handing each result row to `emit` as it is found (filtered, projected,
+/// counted and limited); an error from `emit` stops the scan.
+fn run_select(
+    p: &SelectPlan,
+    ds: &Datastore,
+    emit: impl FnMut(ProductValue) -> Result<(), SqlError>,
+) -> Result<(), SqlError> {
     let limit = p.limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
     let mut sink = Sink {
         projection: &p.projection,
         filter: p.filter.as_ref(),
         limit,
-        rows: Vec::new(),
+        emitted: 0,
         count: 0,
+        emit,
     };
     let first = access_rows(ds, p.relations[0].table_id, &p.access)?;
     if p.joins.is_empty() {
         // One table: stream, stopping at the limit.
         for row in first {
-            if !sink.offer(&[&row.to_product_value()]) {
+            if !sink.offer(&[&row.to_product_value()])? {
                 break;
             }
         }
@@ -81,41 +137,46 @@ pub fn select(p: &SelectPlan, ds: &Datastore) -> Result<Vec<ProductValue>, SqlEr
             tuples = join_step(ds, p.relations[i + 1].table_id, join, tuples)?;
         }
         for tuple in &tuples {
-            if !sink.offer(&tuple.iter().map(|r| &**r).collect::<Vec<_>>()) {
+            if !sink.offer(&tuple.iter().map(|r| &**r).collect::<Vec<_>>())? {
                 break;
             }
         }
     }
-    Ok(sink.finish())
+    sink.finish()
 }
 
-/// Collects the result: filters tuples, projects or counts them, and applies the limit.
-struct Sink<'p> {
+/// Passes on the result: filters tuples, projects or counts them, and applies the limit.
+struct Sink<'p, E> {
     projection: &'p Projection,
     filter: Option<&'p Predicate>,
     limit: usize,
-    rows: Vec<ProductValue>,
+    /// How many rows were handed to `emit`.
+    emitted: usize,
     count: u64,
+    emit: E,
 }
 
-impl Sink<'_> {
+impl<E: FnMut(ProductValue) -> Result<(), SqlError>> Sink<'_, E> {
     /// Takes one candidate tuple; returns whether more are wanted.
-    fn offer(&mut self, tuple: &[&ProductValue]) -> bool {
-        if matches(self.filter, tuple) {
-            match self.projection {
-                Projection::Count => self.count += 1,
-                projection => self.rows.push(project(projection, tuple)),
+    fn offer(&mut self, tuple: &[&ProductValue]) -> Result<bool, SqlError> {
+        if *self.projection == Projection::Count {
+            if matches(self.filter, tuple) {
+                self.count += 1;
             }
+            return Ok(true);
         }
-        *self.projection == Projection::Count || self.rows.len() < self.limit
+        if self.emitted < self.limit && matches(self.filter, tuple) {
+            (self.emit)(project(self.projection, tuple))?;
+            self.emitted += 1;
+        }
+        Ok(self.emitted < self.limit)
     }
 
-    fn finish(mut self) -> Vec<ProductValue> {
-        if *self.projection == Projection::Count {
-            self.rows.push(ProductValue::new(vec![AlgebraicValue::U64(self.count)]));
+    fn finish(mut self) -> Result<(), SqlError> {
+        if *self.projection == Projection::Count && self.limit > 0 {
+            (self.emit)(ProductValue::new(vec![AlgebraicValue::U64(self.count)]))?;
         }
-        self.rows.truncate(self.limit);
-        self.rows
+        Ok(())
     }
 }
 

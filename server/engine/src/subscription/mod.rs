@@ -44,7 +44,7 @@ use spacetime_protocol::v2::{
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::TableAccess;
 use spacetime_sats::{ConnectionId, Identity, TableId, Timestamp};
-use spacetime_sql::{Catalog, SqlAuth};
+use spacetime_sql::{Catalog, SqlAuth, SqlError};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -333,18 +333,21 @@ impl SubscriptionManager {
         }
         let mut tables = TableRows::default();
         for (_, query) in &compiled {
-            match query.rows(ds) {
+            // Each query may fill what the earlier ones left of the budget, and its scan
+            // stops there: a huge table costs the budget, not its size.
+            let budget = MAX_INITIAL_ROWS_BYTES - tables.bytes();
+            match query.rows_within(ds, budget) {
                 Ok(rows) => tables.add(query.table_name(), rows),
+                Err(QueryError::Sql(SqlError::ResultTooLarge { .. })) => {
+                    let error = format!(
+                        "the initial rows of this query set exceed {} MiB (the limit per Subscribe, {} bytes); \
+                         subscribe to fewer rows, e.g. with a WHERE clause, or split the queries over several sets",
+                        MAX_INITIAL_ROWS_BYTES >> 20,
+                        MAX_INITIAL_ROWS_BYTES
+                    );
+                    return self.queue_message(connection_id, fail(error));
+                }
                 Err(e) => return self.queue_message(connection_id, fail(e.to_string())),
-            }
-            if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
-                let error = format!(
-                    "the initial rows of this query set exceed {} MiB (the limit per Subscribe, {} bytes); \
-                     subscribe to fewer rows, e.g. with a WHERE clause, or split the queries over several sets",
-                    MAX_INITIAL_ROWS_BYTES >> 20,
-                    MAX_INITIAL_ROWS_BYTES
-                );
-                return self.queue_message(connection_id, fail(error));
             }
         }
         let mut keys = Vec::new();
@@ -432,16 +435,22 @@ impl SubscriptionManager {
             UnsubscribeFlags::Default => None,
             UnsubscribeFlags::SendDroppedRows => {
                 let mut tables = TableRows::default();
+                let mut over = false;
                 for key in &keys {
-                    if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
-                        break;
-                    }
                     if let Some(shared) = self.queries.get(key) {
-                        // The query ran on this state before, so its tables exist.
-                        tables.add(shared.query.table_name(), shared.query.rows(ds).unwrap_or_default());
+                        let budget = MAX_INITIAL_ROWS_BYTES - tables.bytes();
+                        match shared.query.rows_within(ds, budget) {
+                            Ok(rows) => tables.add(shared.query.table_name(), rows),
+                            Err(QueryError::Sql(SqlError::ResultTooLarge { .. })) => {
+                                over = true;
+                                break;
+                            }
+                            // The query ran on this state before, so its tables exist.
+                            Err(_) => {}
+                        }
                     }
                 }
-                if tables.bytes() > MAX_INITIAL_ROWS_BYTES {
+                if over {
                     // The set is gone either way; the client learns its rows are too
                     // many to send and drops them itself.
                     self.release(&keys);

@@ -15,7 +15,6 @@
 //! its previous result, which it keeps.
 
 use spacetime_datastore::{Datastore, TableSchema, TxData};
-use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::def::raw::TableAccess;
 use spacetime_sats::{AlgebraicValue, ColId, IndexId, ProductValue, TableId};
 use spacetime_sql::parse::{SqlProjection, SqlStmt};
@@ -130,11 +129,12 @@ struct Reevaluated {
 }
 
 impl Reevaluated {
-    /// The rows of `plan` the caller may see on `ds`, remembered as the last result.
-    fn evaluate(&self, plan: &SelectPlan, ds: &Datastore) -> Result<Vec<Vec<u8>>, QueryError> {
+    /// The rows of `plan` the caller may see on `ds`, remembered as the last result;
+    /// an error, remembering nothing, once they pass `max_bytes`.
+    fn evaluate(&self, plan: &SelectPlan, ds: &Datastore, max_bytes: usize) -> Result<Vec<Vec<u8>>, QueryError> {
         let mut plan = plan.clone();
         self.visibility.restrict(&mut plan, ds)?;
-        let rows: Vec<Vec<u8>> = exec::select(&plan, ds)?.iter().map(to_vec).collect();
+        let rows = exec::select_bsatn(&plan, ds, max_bytes)?;
         *self.last.lock().unwrap_or_else(PoisonError::into_inner) = bag(&rows);
         Ok(rows)
     }
@@ -143,7 +143,7 @@ impl Reevaluated {
     /// the last result.
     fn delta(&self, plan: &SelectPlan, ds: &Datastore) -> Result<QueryDelta, QueryError> {
         let before = std::mem::take(&mut *self.last.lock().unwrap_or_else(PoisonError::into_inner));
-        let after = bag(&self.evaluate(plan, ds)?);
+        let after = bag(&self.evaluate(plan, ds, usize::MAX)?);
         let mut out = QueryDelta::default();
         for (row, &n) in &after {
             let m = before.get(row).copied().unwrap_or(0);
@@ -292,11 +292,21 @@ impl CompiledQuery {
     /// # Errors
     /// Only if a table it reads is gone (the module was replaced meanwhile).
     pub fn rows(&self, ds: &Datastore) -> Result<Vec<Vec<u8>>, QueryError> {
-        if let Some(reevaluated) = &self.reevaluated {
-            return reevaluated.evaluate(&self.plan, ds);
+        self.rows_within(ds, usize::MAX)
+    }
+
+    /// As [`CompiledQuery::rows`], stopping as soon as the rows' encoded size passes
+    /// `max_bytes`, so a query over a huge table costs at most the budget in time and
+    /// memory.
+    ///
+    /// # Errors
+    /// [`SqlError::ResultTooLarge`](spacetime_sql::SqlError::ResultTooLarge) past the
+    /// budget; otherwise as [`CompiledQuery::rows`].
+    pub fn rows_within(&self, ds: &Datastore, max_bytes: usize) -> Result<Vec<Vec<u8>>, QueryError> {
+        match &self.reevaluated {
+            Some(reevaluated) => reevaluated.evaluate(&self.plan, ds, max_bytes),
+            None => Ok(exec::select_bsatn(&self.plan, ds, max_bytes)?),
         }
-        let rows = exec::select(&self.plan, ds)?;
-        Ok(rows.iter().map(to_vec).collect())
     }
 
     /// What the committed transaction `tx` changed in the result; `ds` is the state

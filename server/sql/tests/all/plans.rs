@@ -130,3 +130,37 @@ fn joins_probe_the_other_sides_index() {
 fn index_of(db: &Db, name: &str) -> spacetime_sats::IndexId {
     index(db, name)
 }
+
+/// `select_bsatn` returns what `select` does, encoded, and stops with `ResultTooLarge`
+/// as soon as the encoded rows pass the budget; `LIMIT` and `COUNT` apply before it.
+#[test]
+fn a_byte_budget_stops_a_query_at_the_budget() {
+    use spacetime_sql::exec::{select, select_bsatn};
+    use spacetime_sql::SqlError;
+    let db = Db::new();
+    let all = plan(&db, "SELECT * FROM scores");
+    let expected: Vec<Vec<u8>> = select(&all, &db.ds)
+        .unwrap()
+        .iter()
+        .map(spacetime_sats::bsatn::to_vec)
+        .collect();
+    assert_eq!(expected.len(), 9);
+    let size: usize = expected.iter().map(Vec::len).sum();
+    assert_eq!(
+        select_bsatn(&all, &db.ds, size).unwrap(),
+        expected,
+        "exactly the budget fits"
+    );
+    assert_eq!(
+        select_bsatn(&all, &db.ds, size - 1),
+        Err(SqlError::ResultTooLarge { limit: size - 1 })
+    );
+    let one_row = expected[0].len();
+    let limited = plan(&db, "SELECT * FROM scores LIMIT 1");
+    assert_eq!(select_bsatn(&limited, &db.ds, one_row).unwrap(), expected[..1]);
+    let count = plan(&db, "SELECT COUNT(*) AS n FROM scores");
+    assert_eq!(
+        select_bsatn(&count, &db.ds, 8).unwrap(),
+        [spacetime_sats::bsatn::to_vec(&9u64)]
+    );
+}
