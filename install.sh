@@ -87,8 +87,11 @@ copy bindings macros sats protocol sdks templates rustfmt.toml Cargo.lock LICENS
 # workspace is installed (`npm ci` at the repository root); otherwise it is left as source.
 if command -v node >/dev/null 2>&1 && [ -f "$repo/node_modules/typescript/bin/tsc" ]; then
     step "building the TypeScript SDK"
-    node "$repo/node_modules/typescript/bin/tsc" -p "$repo/sdks/typescript/tsconfig.json"
-    (cd "$repo/sdks/typescript" && tar -cf - dist) | (cd "$share.new/sdks/typescript" && tar -xf -)
+    # Straight into the copy: the checkout is left as it is (and concurrent installs do
+    # not write the same files).
+    rm -rf "$share.new/sdks/typescript/dist"
+    node "$repo/node_modules/typescript/bin/tsc" -p "$repo/sdks/typescript/tsconfig.json" \
+        --outDir "$share.new/sdks/typescript/dist"
     mkdir -p "$share.new/sdks/typescript/node_modules"
     (cd "$repo/node_modules" && tar -cf - ws) | (cd "$share.new/sdks/typescript/node_modules" && tar -xf -)
 fi
