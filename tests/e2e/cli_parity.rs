@@ -201,6 +201,20 @@ fn server_edit_and_clear() {
         cleared.stdout
     );
     assert!(!dir.exists());
+    // With --root-dir, the data directory `spacetime start` uses there.
+    let root = data.path().join("root");
+    std::fs::create_dir_all(root.join("data/replicas")).unwrap();
+    let rooted = cli
+        .run(&["server", "clear", "--root-dir", root.to_str().unwrap(), "--yes"])
+        .ok();
+    assert!(
+        rooted
+            .stdout
+            .contains(&format!("Database path: {}\n", root.join("data").display())),
+        "{}",
+        rooted.stdout
+    );
+    assert!(!root.join("data").exists());
     let again = cli.run(&["server", "clear", "--data-dir", dir_arg, "--yes"]).ok();
     assert!(
         again.stdout.contains(&format!(

@@ -58,7 +58,8 @@ pub enum ServerCommand {
     },
     /// Delete all data of the local server (its data directory). Stop the server first.
     Clear {
-        /// The data directory (default: ~/.local/share/spacetime/data, as `spacetime start`).
+        /// The data directory (default: `<--root-dir>/data`, else ~/.local/share/spacetime/data,
+        /// as `spacetime start`).
         #[arg(long, value_name = "DIR")]
         data_dir: Option<std::path::PathBuf>,
     },
@@ -237,9 +238,12 @@ fn edit(
 
 /// `server clear`: deletes the local data directory after asking.
 fn clear(ctx: &Ctx, data_dir: Option<std::path::PathBuf>) -> Result<()> {
-    let dir = match data_dir {
-        Some(dir) => dir,
-        None => crate::config::default_data_dir()?,
+    // Where `spacetime start` keeps its data with the same flags: `<root-dir>/data`, else
+    // the XDG default.
+    let dir = match (data_dir, &ctx.root_dir) {
+        (Some(dir), _) => dir,
+        (None, Some(root)) => root.join("data"),
+        (None, None) => crate::config::default_data_dir()?,
     };
     if !dir.exists() {
         println!(
