@@ -22,7 +22,7 @@ use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use serde_json::Value;
 use spacetime_engine::SqlResult;
 use spacetime_sats::json::value_to_json;
-use spacetime_sats::Typespace;
+use spacetime_sats::{AlgebraicType, Typespace};
 use std::fmt::Debug;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -194,7 +194,7 @@ impl SimpleQueryHandler for Queries {
                         .name
                         .as_deref()
                         .map_or_else(|| format!("column{i}"), str::to_owned);
-                    FieldInfo::new(name, None, None, Type::VARCHAR, FieldFormat::Text)
+                    FieldInfo::new(name, None, None, pg_type(&column.algebraic_type), FieldFormat::Text)
                 })
                 .collect();
             let schema = Arc::new(fields);
@@ -203,9 +203,14 @@ impl SimpleQueryHandler for Queries {
             for row in &outcome.rows {
                 let mut encoder = DataRowEncoder::new(schema.clone());
                 for (value, column) in row.elements.iter().zip(&outcome.schema.elements) {
-                    let text = match value_to_json(value, &column.algebraic_type, &typespace) {
-                        Value::String(s) => s,
-                        other => other.to_string(),
+                    let text = match (
+                        &column.algebraic_type,
+                        value_to_json(value, &column.algebraic_type, &typespace),
+                    ) {
+                        // PostgreSQL's text forms of booleans.
+                        (AlgebraicType::Bool, Value::Bool(b)) => if b { "t" } else { "f" }.to_owned(),
+                        (_, Value::String(s)) => s,
+                        (_, other) => other.to_string(),
                     };
                     encoder.encode_field(&Some(text))?;
                 }
@@ -214,5 +219,23 @@ impl SimpleQueryHandler for Queries {
             responses.push(Response::Query(QueryResponse::new(schema, stream::iter(rows))));
         }
         Ok(responses)
+    }
+}
+
+/// The PostgreSQL type a column is announced as, so clients align and parse numbers
+/// and booleans; everything else (strings, products, sums, arrays, 128- and 256-bit
+/// integers) is text, JSON for the composite ones, as `spacetime sql` renders them.
+fn pg_type(ty: &AlgebraicType) -> Type {
+    match ty {
+        AlgebraicType::Bool => Type::BOOL,
+        AlgebraicType::I8 | AlgebraicType::U8 | AlgebraicType::I16 => Type::INT2,
+        AlgebraicType::U16 | AlgebraicType::I32 => Type::INT4,
+        AlgebraicType::U32 | AlgebraicType::I64 => Type::INT8,
+        AlgebraicType::U64 | AlgebraicType::I128 | AlgebraicType::U128 | AlgebraicType::I256 | AlgebraicType::U256 => {
+            Type::NUMERIC
+        }
+        AlgebraicType::F32 => Type::FLOAT4,
+        AlgebraicType::F64 => Type::FLOAT8,
+        _ => Type::VARCHAR,
     }
 }

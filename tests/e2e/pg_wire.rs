@@ -74,6 +74,13 @@ fn psql_runs_the_same_sql_with_the_same_permissions() {
     let via_cli = owner.sql("pgdb", "SELECT name FROM person WHERE id = 10").ok().stdout;
     assert!(via_cli.contains("Bob"), "{via_cli}");
 
+    // Numbers are announced as numbers (psql right-aligns them), strings as text; an
+    // empty query does nothing.
+    let out = psql(port, "pgdb", &token, &["SELECT id, name FROM person WHERE id = 1", ""]);
+    let printed = text(&out);
+    assert!(out.status.success(), "{printed}");
+    assert!(printed.contains(" id | name  \n----+-------\n  1 | Alice"), "{printed}");
+
     // Several statements in one query string run in order.
     let out = psql(
         port,
