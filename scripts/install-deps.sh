@@ -5,7 +5,8 @@
 #   Rust      the wasm32-unknown-unknown target (modules compile to it)
 #   Debian    Mono (mcs, mono and the class libraries the C# SDK uses), Chromium
 #             (browser tests), systemd (`systemd-analyze verify` checks the unit in
-#             packaging/), python3-yaml (reads docker-compose.yml in a test), etcd (the
+#             packaging/), python3-yaml (reads docker-compose.yml in a test),
+#             postgresql-client (psql against --pg-port in a test), etcd (the
 #             replicated log's tests run a 3-member cluster) and protoc with its
 #             well-known types (the etcd client's build script), through apt-get, when
 #             missing
