@@ -108,6 +108,43 @@ fn connect(newcomer: &Newcomer, server: &TestServer) {
     newcomer.spacetime(&home, &["server", "add", "--url", &server.url(), "test", "--default"]);
 }
 
+/// Fails unless `spacetime generate` in `project` (its spacetime.json's target) rewrites the
+/// bindings the `template` shipped in `shipped` exactly as they were: the template's
+/// bindings are what generate makes of the template's module.
+fn assert_shipped_bindings_current(newcomer: &Newcomer, project: &Path, shipped: &Path, template: &str) {
+    let before: Vec<(PathBuf, String)> = files_in(shipped)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
+        .collect();
+    assert!(!before.is_empty(), "{template} ships no bindings");
+    newcomer.spacetime(project, &["generate"]);
+    for (file, text) in &before {
+        assert_eq!(
+            &std::fs::read_to_string(file).unwrap(),
+            text,
+            "templates/{template}: {} is out of date; regenerate it from templates/module-chat",
+            file.strip_prefix(shipped).unwrap().display()
+        );
+    }
+    assert_eq!(
+        files_in(shipped).len(),
+        before.len(),
+        "generate added or removed binding files"
+    );
+}
+
+/// Bob listens; Alice names herself and says `text`; Bob sees it from Alice.
+fn alice_tells_bob(client: impl Fn(&str) -> ClientProcess, text: &str) {
+    let bob = client("bob");
+    bob.expect("Ready: type a message");
+    let mut alice = client("alice");
+    alice.expect("Ready: type a message");
+    alice.send("/name Alice");
+    alice.send(text);
+    alice.finish();
+    bob.expect(&format!("Alice: {text}"));
+}
+
 #[test]
 fn install_init_build_publish_and_chat() {
     let newcomer = Newcomer::install();
@@ -139,23 +176,13 @@ fn install_init_build_publish_and_chat() {
         .find_map(|l| l.strip_prefix("Build finished successfully: "))
         .unwrap_or_else(|| panic!("build printed no path: {build}"))
         .to_owned();
-    // The template's bindings are what generate makes of the template's module.
-    let fresh = tempfile::tempdir().unwrap();
-    let fresh_dir = fresh.path().to_str().unwrap();
-    newcomer.spacetime(
+    assert!(wasm.ends_with("my_chat_module.wasm"), "{wasm}");
+    assert_shipped_bindings_current(
+        &newcomer,
         &project,
-        &["generate", "--lang", "rust", "-o", fresh_dir, "--bin-path", &wasm],
+        &project.join("client/src/module_bindings"),
+        "client-rust",
     );
-    let shipped = project.join("client/src/module_bindings");
-    for file in files_in(fresh.path()) {
-        let name = file.strip_prefix(fresh.path()).unwrap();
-        assert_eq!(
-            std::fs::read_to_string(&file).unwrap(),
-            std::fs::read_to_string(shipped.join(name)).unwrap_or_default(),
-            "templates/client-rust/src/module_bindings/{} is out of date: regenerate it from templates/module-chat",
-            name.display()
-        );
-    }
 
     let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
     assert!(
@@ -177,17 +204,9 @@ fn install_init_build_publish_and_chat() {
         command.args(["--host", &server.url()]).env("HOME", newcomer.home());
         ClientProcess::start(command).with_label(label)
     };
-    let bob = client("bob");
-    bob.expect("Ready: type a message");
-    let mut alice = client("alice");
-    alice.expect("Ready: type a message");
-    alice.send("/name Alice");
-    alice.send("Hello from Alice");
-    alice.finish();
-    bob.expect("Alice: Hello from Alice");
+    alice_tells_bob(client, "Hello from Alice");
     let rows = stdout(&newcomer.spacetime(&project, &["sql", "SELECT text FROM message"]));
     assert!(rows.contains("\"Hello from Alice\""), "{rows}");
-    drop(bob);
 }
 
 #[test]
@@ -304,26 +323,8 @@ fn python_client_template_chats() {
         "{publish}"
     );
 
-    // The template's bindings are what generate makes of the template's module.
     let shipped = project.join("client/module_bindings");
-    let before: Vec<(PathBuf, String)> = files_in(&shipped)
-        .into_iter()
-        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
-        .collect();
-    newcomer.spacetime(&project, &["generate"]);
-    for (file, text) in &before {
-        assert_eq!(
-            &std::fs::read_to_string(file).unwrap(),
-            text,
-            "templates/client-python/{} is out of date: regenerate it from templates/module-chat",
-            file.strip_prefix(project.join("client")).unwrap().display()
-        );
-    }
-    assert_eq!(
-        files_in(&shipped).len(),
-        before.len(),
-        "generate added or removed binding files"
-    );
+    assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-python");
 
     // The SDK from the share directory, on the interpreter that has its dependency.
     let sdk = home.join(".local/share/spacetime/sdks/python/src");
@@ -336,14 +337,7 @@ fn python_client_template_chats() {
             .env("HOME", newcomer.home());
         ClientProcess::start(command).with_label(label)
     };
-    let bob = client("bob");
-    bob.expect("Ready: type a message");
-    let mut alice = client("alice");
-    alice.expect("Ready: type a message");
-    alice.send("/name Alice");
-    alice.send("Hello from Python");
-    alice.finish();
-    bob.expect("Alice: Hello from Python");
+    alice_tells_bob(client, "Hello from Python");
     let python_sdk = Command::new(crate::toolchains::venv_python())
         .args(["-c", "import spacetime_sdk; print(spacetime_sdk.__file__)"])
         .env("PYTHONPATH", &sdk)
@@ -379,21 +373,8 @@ fn typescript_client_template_chats() {
         "{publish}"
     );
 
-    // The template's bindings are what generate makes of the template's module.
     let shipped = client_dir.join("src/module_bindings");
-    let before: Vec<(PathBuf, String)> = files_in(&shipped)
-        .into_iter()
-        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
-        .collect();
-    newcomer.spacetime(&project, &["generate"]);
-    for (file, text) in &before {
-        assert_eq!(
-            &std::fs::read_to_string(file).unwrap(),
-            text,
-            "templates/client-typescript/{} is out of date: regenerate it from templates/module-chat",
-            file.strip_prefix(&client_dir).unwrap().display()
-        );
-    }
+    assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-typescript");
 
     // This machine has no registry: TypeScript and @types/node come from the repository's
     // npm workspace instead of the template's devDependencies; the SDK is the share copy
@@ -431,14 +412,7 @@ fn typescript_client_template_chats() {
             .env("HOME", newcomer.home());
         ClientProcess::start(command).with_label(label)
     };
-    let bob = client("bob");
-    bob.expect("Ready: type a message");
-    let mut alice = client("alice");
-    alice.expect("Ready: type a message");
-    alice.send("/name Alice");
-    alice.send("Hello from TypeScript");
-    alice.finish();
-    bob.expect("Alice: Hello from TypeScript");
+    alice_tells_bob(client, "Hello from TypeScript");
 }
 
 #[test]
@@ -469,21 +443,8 @@ fn csharp_client_template_chats() {
         "{publish}"
     );
 
-    // The template's bindings are what generate makes of the template's module.
     let shipped = client_dir.join("module_bindings");
-    let before: Vec<(PathBuf, String)> = files_in(&shipped)
-        .into_iter()
-        .map(|f| (f.clone(), std::fs::read_to_string(&f).unwrap()))
-        .collect();
-    newcomer.spacetime(&project, &["generate"]);
-    for (file, text) in &before {
-        assert_eq!(
-            &std::fs::read_to_string(file).unwrap(),
-            text,
-            "templates/client-csharp/{} is out of date: regenerate it from templates/module-chat",
-            file.strip_prefix(&client_dir).unwrap().display()
-        );
-    }
+    assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-csharp");
 
     // Mono here (no .NET SDK): the SDK DLL from the share copy, then the client against it.
     let dll = client_dir.join("SpacetimeDB.ClientSDK.dll");
@@ -517,12 +478,5 @@ fn csharp_client_template_chats() {
             .env("HOME", newcomer.home());
         ClientProcess::start(command).with_label(label)
     };
-    let bob = client("bob");
-    bob.expect("Ready: type a message");
-    let mut alice = client("alice");
-    alice.expect("Ready: type a message");
-    alice.send("/name Alice");
-    alice.send("Hello from C#");
-    alice.finish();
-    bob.expect("Alice: Hello from C#");
+    alice_tells_bob(client, "Hello from C#");
 }
