@@ -480,3 +480,54 @@ fn csharp_client_template_chats() {
     };
     alice_tells_bob(client, "Hello from C#");
 }
+
+#[test]
+fn basic_template_publishes_and_runs() {
+    let newcomer = Newcomer::install();
+    let home = newcomer.home().to_path_buf();
+    let server = TestServer::start();
+    connect(&newcomer, &server);
+    let init = stdout(&newcomer.spacetime(
+        &home,
+        &["init", "hello-db", "-t", "basic", "--non-interactive", "--lang", "rust"],
+    ));
+    assert!(
+        init.contains("spacetime call add Alice && spacetime call say_hello && spacetime logs"),
+        "{init}"
+    );
+    let project = home.join("hello-db");
+    assert!(!project.join("client").exists(), "the basic template has no client");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join("spacetime.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest,
+        serde_json::json!({ "database": "hello-db", "module-path": "spacetimedb" })
+    );
+
+    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
+    assert!(
+        publish.contains("Created new database with name: hello-db, identity: "),
+        "{publish}"
+    );
+    newcomer.spacetime(&project, &["call", "add", "Alice"]);
+    newcomer.spacetime(&project, &["call", "say_hello"]);
+    let logs = stdout(&newcomer.spacetime(&project, &["logs"]));
+    assert!(
+        logs.contains("Hello, Alice!") && logs.contains("Hello, World!"),
+        "{logs}"
+    );
+
+    // A second init into the same directory is refused, naming it.
+    let mut again = Command::new("spacetime");
+    again.args(["init", "hello-db", "--non-interactive", "--lang", "rust"]);
+    newcomer.env(&mut again, "newcomer-module");
+    let refused = again.current_dir(&home).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(
+            "Error: hello-db already exists and is not empty: choose another name, or --project-path <empty dir>"
+        ),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
