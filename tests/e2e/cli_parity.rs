@@ -445,6 +445,13 @@ fn project_file_names_the_database() {
         unknown.stderr
     );
 
+    let initial = cli
+        .run(&["subscribe", "-n", "0", "--print-initial-update", "SELECT * FROM person"])
+        .ok();
+    assert_eq!(
+        initial.stdout,
+        "{\"person\":{\"deletes\":[],\"inserts\":[{\"name\":\"Alice\"}]}}\n"
+    );
     cli.run(&["generate", "--bin-path", wasm_arg]).ok();
     assert!(work_dir(&cli).join("client/bindings/index.ts").is_file());
 
@@ -470,6 +477,14 @@ fn project_file_names_the_database() {
         no_db.stderr
     );
     assert!(!Path::new(&work_dir(&cli)).join("project-db").exists());
+
+    write_project(&cli, r#"{ "database": "project-db" }"#);
+    let deleted = cli.run(&["delete", "--yes"]).ok();
+    assert!(
+        deleted.stdout.contains("Deleted database `project-db`"),
+        "{}",
+        deleted.stdout
+    );
 }
 
 #[test]

@@ -7,8 +7,8 @@ use reqwest::Method;
 /// Arguments of `delete`.
 #[derive(Debug, clap::Args)]
 pub struct DeleteArgs {
-    /// The name or identity of the database to delete.
-    pub database: String,
+    /// The name or identity of the database to delete (default: `database` in spacetime.json).
+    pub database: Option<String>,
 }
 
 /// Runs `delete`.
@@ -16,8 +16,9 @@ pub struct DeleteArgs {
 /// # Errors
 /// When the database is unknown, the user is not its owner, or the server fails.
 pub fn exec(ctx: &mut Ctx, args: DeleteArgs) -> Result<()> {
+    let database = ctx.database(args.database)?;
     let api = ctx.api(Auth::Required)?;
-    let db = api.resolve_database(&args.database)?;
+    let db = api.resolve_database(&database)?;
     if ctx.yes {
         println!("Skipping confirmation due to --yes");
     } else {

@@ -28,10 +28,10 @@ use tokio_tungstenite::tungstenite::{self, Message};
 /// Arguments of `subscribe`.
 #[derive(Debug, clap::Args)]
 pub struct SubscribeArgs {
-    /// The name or identity of the database.
-    pub database: String,
-    /// The SQL queries to subscribe to (each one `SELECT`).
-    #[arg(required = true)]
+    /// `[DATABASE] QUERY…`: the name or identity of the database (default: `database` in
+    /// spacetime.json; the first word is taken as a query when it starts with `SELECT`), then
+    /// the SQL queries to subscribe to.
+    #[arg(required = true, value_name = "[DATABASE] QUERY")]
     pub queries: Vec<String>,
     /// Exit after this many updates (the initial update does not count).
     #[arg(short = 'n', long = "num-updates", value_name = "N")]
@@ -58,13 +58,28 @@ const QUERY_SET: QuerySetId = QuerySetId::new(1);
 /// # Errors
 /// When the database is unknown, the connection is refused, a query is rejected, or the
 /// server sends something that does not decode against the schema.
-pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
+pub fn exec(ctx: &mut Ctx, mut args: SubscribeArgs) -> Result<()> {
+    // `subscribe "SELECT …"` inside a project: the database is spacetime.json's.
+    let first_is_query = args
+        .queries
+        .first()
+        .is_some_and(|q| q.trim_start().to_ascii_lowercase().starts_with("select"));
+    let database = if first_is_query {
+        ctx.database(None)?
+    } else {
+        ctx.database(Some(args.queries.remove(0)))?
+    };
+    if args.queries.is_empty() {
+        bail!(
+            "name at least one query to subscribe to, e.g. `spacetime subscribe {database} \"SELECT * FROM message\"`"
+        );
+    }
     let api = ctx.api(if args.anonymous {
         Auth::Anonymous
     } else {
         Auth::IfAvailable
     })?;
-    let db = api.resolve_database(&args.database)?;
+    let db = api.resolve_database(&database)?;
     let schema = api
         .send_ok(
             api.request(Method::GET, &format!("/database/{}/schema", db.identity))
@@ -119,7 +134,7 @@ pub fn exec(ctx: &mut Ctx, args: SubscribeArgs) -> Result<()> {
         // Deleted, or stopped (a restart, a storage failure)? The name lookup tells.
         let lookup = api.send(api.request(Method::GET, &format!("/database/{}/identity", db.identity)))?;
         if lookup.status() == reqwest::StatusCode::NOT_FOUND {
-            eprintln!("The database `{}` was deleted; the subscription ended.", args.database);
+            eprintln!("The database `{database}` was deleted; the subscription ended.");
         } else {
             eprintln!("The server closed the subscription: {reason}");
         }
