@@ -163,7 +163,8 @@ impl Ctx {
             Some(_) => None,
             None => self.project()?.and_then(|p| p.server.clone()),
         };
-        self.config.server_url(self.server.as_deref().or(project_server.as_deref()))
+        self.config
+            .server_url(self.server.as_deref().or(project_server.as_deref()))
     }
 
     /// The project file (spacetime.json) of the current directory or a parent, unless

@@ -23,8 +23,8 @@
 #![warn(clippy::print_stdout, clippy::dbg_macro)]
 
 mod api_error;
-pub mod backup;
 pub mod auth;
+pub mod backup;
 mod config;
 mod control;
 mod environment;

@@ -428,7 +428,13 @@ mod tests {
         assert!(history[1].published_at_micros >= history[0].published_at_micros);
         reopened.remove(db.database_identity).unwrap();
         assert!(reopened.versions(db.database_identity).is_empty());
-        let missing = reopened.publish(record("nope", 9), NewVersion { publisher, summary: String::new() });
+        let missing = reopened.publish(
+            record("nope", 9),
+            NewVersion {
+                publisher,
+                summary: String::new(),
+            },
+        );
         assert!(matches!(missing, Err(RegistryError::NoSuchDatabase(_))));
     }
 }

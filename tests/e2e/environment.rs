@@ -4,7 +4,6 @@
 //! `env_get`; `spacetime publish --env` and `spacetime env list|set|unset` set them per
 //! database, and they survive a restart.
 
-use crate::common::*;
 use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::repo_root;
 use spacetime_testing::server::TestServer;

@@ -1,18 +1,18 @@
 //! One module per verb. Each holds the verb's clap arguments and its `exec` function.
 
-pub mod build;
 pub mod backup;
+pub mod build;
 pub mod call;
 pub mod delete;
 pub mod describe;
 pub mod dev;
+pub mod env;
 pub mod generate;
 pub mod init;
 pub mod list;
 pub mod lock;
 pub mod login;
 pub mod logout;
-pub mod env;
 pub mod logs;
 pub mod publish;
 pub mod rename;

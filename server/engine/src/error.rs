@@ -5,8 +5,8 @@
 use crate::storage::RestoreError;
 use spacetime_datastore::DatastoreError;
 use spacetime_host::{LoadError, ReducerError};
-use spacetime_sql::rls::RlsError;
 use spacetime_sats::def::raw::Lifecycle;
+use spacetime_sql::rls::RlsError;
 use std::sync::Arc;
 
 /// The actor is gone (it was shut down, its thread died, or its commit log failed);
@@ -59,9 +59,7 @@ pub enum StartError {
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
     /// The planner cannot migrate the schema automatically; every reason is listed.
-    #[error(
-        "Database update rejected: {0}\nRepublish with --delete-data to clear the database, or revert the change"
-    )]
+    #[error("Database update rejected: {0}\nRepublish with --delete-data to clear the database, or revert the change")]
     Refused(spacetime_migrate::Refusals),
     /// The plan disconnects every client and the publisher did not accept that.
     #[error(

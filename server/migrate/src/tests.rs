@@ -515,4 +515,3 @@ fn procedures_added_removed_and_changed_are_reported() {
     );
     assert!(!p.breaks_clients());
 }
-

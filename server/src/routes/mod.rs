@@ -48,8 +48,5 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .nest("/identity", identity::router())
         .merge(databases);
-    Router::new()
-        .nest("/v1", v1)
-        .merge(metrics::router())
-        .with_state(state)
+    Router::new().nest("/v1", v1).merge(metrics::router()).with_state(state)
 }

@@ -120,7 +120,11 @@ async fn a_failed_update_keeps_the_old_module_running() {
 
     // The `person` table is gone from the new module, but it holds a row.
     let res = owner.publish(Some("stable"), wasm(PERMISSIONS)).await.expect(400);
-    assert!(res.text.contains("table `person`") && res.text.contains("1 row(s)"), "{}", res.text);
+    assert!(
+        res.text.contains("table `person`") && res.text.contains("1 row(s)"),
+        "{}",
+        res.text
+    );
     owner.call("stable", "say_hello", json!([])).await.expect(200);
     let logs = owner.log_messages("stable", 10).await;
     assert!(logs.contains(&"Hello, Ada!".to_owned()), "{logs:?}");

@@ -7,9 +7,7 @@ use crate::actor::Actor;
 use crate::error::ConnectError;
 use crate::subscription::{ClientHandle, ReducerCaller, TableRows};
 use spacetime_host::{ReducerCall, ReducerError};
-use spacetime_protocol::v2::{
-    self, ClientMessage, OneOffQueryResult, QueryRows, ServerMessage,
-};
+use spacetime_protocol::v2::{self, ClientMessage, OneOffQueryResult, QueryRows, ServerMessage};
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::{ConnectionId, Timestamp};
 use spacetime_sql::plan::{Plan, Projection};
@@ -135,9 +133,10 @@ impl Actor {
         };
         let db = &mut self.db;
         match message {
-            ClientMessage::Subscribe(s) => db
-                .subscriptions
-                .subscribe(connection_id, &auth, s, catalog, &db.datastore, offset),
+            ClientMessage::Subscribe(s) => {
+                db.subscriptions
+                    .subscribe(connection_id, &auth, s, catalog, &db.datastore, offset)
+            }
             ClientMessage::Unsubscribe(u) => db.subscriptions.unsubscribe(connection_id, u, &db.datastore, offset),
             ClientMessage::OneOffQuery(q) => {
                 let result = self.one_off(&q.query_string, &auth).map_err(|e| e.to_string());

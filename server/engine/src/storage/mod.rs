@@ -415,8 +415,8 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
                 clients.remove(&connection_id);
             }
             Record::Migration(migration) => {
-                let connected =
-                    snapshot::restore(ds, &migration.state).map_err(|source| RestoreError::Record { offset, source })?;
+                let connected = snapshot::restore(ds, &migration.state)
+                    .map_err(|source| RestoreError::Record { offset, source })?;
                 clients = connected.into_iter().map(|(i, c)| (c, i)).collect();
             }
             Record::Created | Record::Module(_) => {}
@@ -528,7 +528,11 @@ impl DatabaseLog {
     /// injection enabled.
     pub fn hold_if_migration_paused(&self, logged: bool) {
         if fault_injection_enabled() {
-            let file = if logged { PAUSE_MIGRATION_FILE } else { PAUSE_MIGRATION_BEFORE_LOG_FILE };
+            let file = if logged {
+                PAUSE_MIGRATION_FILE
+            } else {
+                PAUSE_MIGRATION_BEFORE_LOG_FILE
+            };
             hold_while_exists(&self.durability_dir.join(file), "a module update");
         }
     }

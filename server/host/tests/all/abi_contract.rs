@@ -76,7 +76,10 @@ fn schedule_immediate_traps_with_the_alternative() {
 #[test]
 fn procedure_transactions_are_refused_in_a_reducer() {
     let outcome = db().call_as("r1", alice(), Vec::new());
-    assert!(outcome.result.is_ok(), "procedure_start_mut_tx returns an errno, not a trap: {outcome:?}");
+    assert!(
+        outcome.result.is_ok(),
+        "procedure_start_mut_tx returns an errno, not a trap: {outcome:?}"
+    );
 }
 
 #[test]

@@ -44,7 +44,10 @@ pub fn add_note(ctx: &ReducerContext, text: String, shared: bool) {
 #[reducer]
 pub fn join_team(ctx: &ReducerContext, team: u32) {
     ctx.db.member().who().delete(ctx.sender());
-    ctx.db.member().insert(Member { who: ctx.sender(), team });
+    ctx.db.member().insert(Member {
+        who: ctx.sender(),
+        team,
+    });
 }
 
 #[reducer]
