@@ -269,13 +269,14 @@ fn v8_is_rejected_naming_the_fix() {
 
 #[test]
 fn unknown_section_tag_names_the_section_and_the_fix() {
-    // V10 with one section whose tag (15) postdates this server.
-    let bytes = [2, 1, 0, 0, 0, 15];
+    // V10 with one section whose tag (17) postdates this server (2.14's last is 16,
+    // `Outboxes`).
+    let bytes = [2, 1, 0, 0, 0, 17];
     let msg = from_slice::<RawModuleDef>(&bytes)
-        .expect_err("tag 15 is unknown")
+        .expect_err("tag 17 is unknown")
         .to_string();
-    assert!(msg.contains("RawModuleDefV10Section tag 15"), "{msg}");
-    assert!(msg.contains("0 to 14") && msg.contains("newer SpacetimeDB"), "{msg}");
+    assert!(msg.contains("RawModuleDefV10Section tag 17"), "{msg}");
+    assert!(msg.contains("0 to 16") && msg.contains("newer SpacetimeDB"), "{msg}");
 }
 
 #[test]
