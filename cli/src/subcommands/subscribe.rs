@@ -3,7 +3,8 @@
 //! `{"<table>":{"deletes":[…],"inserts":[…]}}`, rows as SATS-JSON objects keyed by column name
 //! (decoded with the row types of the database's schema). Stops after `-n` updates or `-t`
 //! seconds; a refused query (such as one over a private table) is an error. When the
-//! database is deleted or stopped, it says so and exits successfully.
+//! database is deleted, it says so and exits successfully; when the server stops it (a
+//! restart, a storage failure), the close reason is the error.
 
 use crate::api::JsonBody;
 use crate::{Auth, Ctx};
@@ -133,11 +134,12 @@ pub fn exec(ctx: &mut Ctx, mut args: SubscribeArgs) -> Result<()> {
     if let End::DatabaseGone(reason) = end {
         // Deleted, or stopped (a restart, a storage failure)? The name lookup tells.
         let lookup = api.send(api.request(Method::GET, &format!("/database/{}/identity", db.identity)))?;
-        if lookup.status() == reqwest::StatusCode::NOT_FOUND {
-            eprintln!("The database `{database}` was deleted; the subscription ended.");
-        } else {
-            eprintln!("The server closed the subscription: {reason}");
+        if lookup.status() != reqwest::StatusCode::NOT_FOUND {
+            // Stopped, not deleted: the subscription ended for a reason the user must
+            // act on (a restart, a storage failure), so it is an error.
+            bail!("the server closed the subscription: {reason}");
         }
+        eprintln!("The database `{database}` was deleted; the subscription ended.");
     }
     Ok(())
 }
