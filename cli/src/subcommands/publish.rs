@@ -211,6 +211,13 @@ fn upload(
     api.send(request)
 }
 
+/// The refusal of a publish (or its plan) over another identity's database `db`.
+fn not_owner(db: &str) -> anyhow::Error {
+    anyhow!(
+        "permission denied: database `{db}` belongs to another identity. Publish under another name, or log in as its owner"
+    )
+}
+
 /// Prints the outcome of a publish from the server's `PublishResult`.
 fn report(body: &serde_json::Value, name: Option<&str>) -> Result<()> {
     if let Some(denied) = body.get("PermissionDenied") {
@@ -219,9 +226,7 @@ fn report(body: &serde_json::Value, name: Option<&str>) -> Result<()> {
             .and_then(serde_json::Value::as_str)
             .or(name)
             .unwrap_or("?");
-        bail!(
-            "permission denied: database `{db}` belongs to another identity. Publish under another name, or log in as its owner"
-        );
+        return Err(not_owner(db));
     }
     let success = body
         .get("Success")

@@ -39,6 +39,11 @@ pub fn fetch(api: &Api, name: &str, program: &[u8]) -> Result<Outcome> {
     if !response.status().is_success() {
         let status = response.status();
         let text = response.text().unwrap_or_default();
+        let denied =
+            serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|b| b.get("PermissionDenied").is_some());
+        if status == reqwest::StatusCode::FORBIDDEN && denied {
+            return Err(super::not_owner(name));
+        }
         return Err(crate::api::error_for(status, &text, "planning the update"));
     }
     let body = response.json_body("the migration plan")?;
