@@ -158,7 +158,13 @@ fn integer(ty: &AlgebraicType, digits: &str, radix: u32) -> Result<AlgebraicValu
         Some(rest) => (true, rest),
         None => (false, digits),
     };
-    let abs = abs.replace('_', "");
+    let mut abs = abs.replace('_', "");
+    if radix == 10 && abs.contains(['.', 'e', 'E']) {
+        // `1e3`, `2.50e1`, `7.0`: accepted when the decimal is a whole number.
+        if let Some(whole) = exact_integer(&abs) {
+            abs = whole;
+        }
+    }
     let bad = || {
         if abs.contains(['.', 'e', 'E']) && radix == 10 {
             format!("`{digits}` is not an integer")
@@ -212,6 +218,41 @@ fn integer(ty: &AlgebraicType, digits: &str, radix: u32) -> Result<AlgebraicValu
     })
 }
 
+/// The digits of the whole number a decimal literal (`1e3`, `2.50e1`, `7.0`) denotes, or
+/// `None` when it has a fractional part, is malformed, or has more digits than any
+/// integer column holds.
+fn exact_integer(decimal: &str) -> Option<String> {
+    /// More digits than the largest column type (`u256`, 78 digits) can hold.
+    const MAX_DIGITS: usize = 80;
+    let (mantissa, exponent) = match decimal.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.strip_prefix('+').unwrap_or(e).parse::<i64>().ok()?),
+        None => (decimal, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    if digits.is_empty() {
+        return Some("0".into());
+    }
+    // The value is `digits × 10^shift`.
+    let shift = exponent.checked_sub(i64::try_from(frac.len()).ok()?)?;
+    if shift >= 0 {
+        let zeros = usize::try_from(shift).ok().filter(|z| digits.len() + z <= MAX_DIGITS)?;
+        Some(format!("{digits}{}", "0".repeat(zeros)))
+    } else {
+        let cut = usize::try_from(shift.unsigned_abs()).ok()?;
+        let (whole, fraction) = digits.split_at(digits.len().checked_sub(cut)?);
+        fraction
+            .chars()
+            .all(|c| c == '0')
+            .then(|| whole.to_owned())
+            .filter(|w| !w.is_empty())
+    }
+}
+
 fn hex_bytes(h: &str) -> Result<Vec<u8>, String> {
     if h.len() % 2 != 0 || !h.is_ascii() {
         return Err(format!("hex literal 0x{h} has an odd number of digits"));
@@ -252,6 +293,35 @@ mod tests {
 
     fn conv(lit: SqlLit, ty: AlgebraicType) -> Result<AlgebraicValue, String> {
         convert(&lit, &ty, &Typespace::default())
+    }
+
+    #[test]
+    fn whole_decimals_fit_integer_columns() {
+        assert_eq!(
+            conv(SqlLit::Number("1e3".into()), AlgebraicType::U32),
+            Ok(AlgebraicValue::U32(1000))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("2.50E1".into()), AlgebraicType::I64),
+            Ok(AlgebraicValue::I64(25))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("-7.0".into()), AlgebraicType::I8),
+            Ok(AlgebraicValue::I8(-7))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("0e99".into()), AlgebraicType::U8),
+            Ok(AlgebraicValue::U8(0))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("12e-1".into()), AlgebraicType::U8).unwrap_err(),
+            "`12e-1` is not an integer"
+        );
+        assert!(conv(SqlLit::Number("1e3".into()), AlgebraicType::U8)
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(conv(SqlLit::Number("1e999999".into()), AlgebraicType::U256).is_err());
+        assert!(conv(SqlLit::Number("1e-999999".into()), AlgebraicType::U256).is_err());
     }
 
     #[test]
