@@ -266,13 +266,9 @@ impl Config {
 /// # Errors
 /// When neither `XDG_DATA_HOME` nor `HOME` is set.
 pub fn default_data_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("spacetime").join("data"));
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| anyhow!("cannot find the data directory: HOME is not set; pass --data-dir <dir>"))?;
-    Ok(PathBuf::from(home).join(".local/share/spacetime/data"))
+    crate::subcommands::start::settings::default_root_dir(&|key| std::env::var(key).ok())
+        .map(|root| root.join("data"))
+        .ok_or_else(|| anyhow!("cannot find the data directory: HOME is not set; pass --data-dir <dir>"))
 }
 
 fn no_such_saved_server(name: &str) -> anyhow::Error {

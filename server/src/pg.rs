@@ -5,6 +5,8 @@
 //! the same permissions apply. Results are sent as text columns.
 
 use crate::auth::Authenticator;
+use crate::server::accept_failed;
+use crate::server::conn_limit::ConnLimits;
 use crate::state::AppState;
 use async_trait::async_trait;
 use futures_util::{stream, Sink, SinkExt};
@@ -31,8 +33,9 @@ use tokio::net::TcpListener;
 const IDENTITY: &str = "spacetime.identity";
 const PAYLOAD: &str = "spacetime.payload";
 
-/// Serves PostgreSQL clients on `listener` until the task is dropped.
-pub(crate) async fn serve(state: AppState, listener: TcpListener) {
+/// Serves PostgreSQL clients on `listener` until the task is dropped. Each connection
+/// is admitted by `limits`, the same caps (total and per address) as the HTTP port's.
+pub(crate) async fn serve(state: AppState, listener: TcpListener, limits: Arc<ConnLimits>) {
     let handlers = Arc::new(Handlers {
         state: state.clone(),
         auth: axum::extract::FromRef::from_ref(&state),
@@ -41,13 +44,17 @@ pub(crate) async fn serve(state: AppState, listener: TcpListener) {
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
-                log::error!("PostgreSQL server: cannot accept a connection: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                accept_failed(e).await;
                 continue;
             }
         };
+        // Past a cap the connection is closed at once (the refusal is logged).
+        let Ok(permit) = limits.admit(peer.ip()) else {
+            continue;
+        };
         let handlers = handlers.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
                 log::debug!("PostgreSQL connection from {peer} ended with an error: {e}");
             }

@@ -6,7 +6,7 @@
 //! finish a request's headers in time is disconnected) and caps on concurrent
 //! connections in total and per address (`conn_limit`).
 
-mod conn_limit;
+pub(crate) mod conn_limit;
 mod drain;
 mod signals;
 
@@ -129,9 +129,13 @@ impl Server {
         builder.http2().enable_connect_protocol();
         let graceful = GracefulShutdown::new();
         // Ends with this function: its connections are dropped at shutdown.
-        let pg = self
-            .pg_listener
-            .map(|listener| AbortOnDrop(tokio::spawn(crate::pg::serve(self.state.clone(), listener))));
+        let pg = self.pg_listener.map(|listener| {
+            AbortOnDrop(tokio::spawn(crate::pg::serve(
+                self.state.clone(),
+                listener,
+                limits.clone(),
+            )))
+        });
         tokio::pin!(shutdown);
         loop {
             let (tcp, peer) = tokio::select! {
@@ -192,7 +196,7 @@ fn prepare(tcp: &TcpStream) {
 
 /// Handles a failed `accept`. Running out of file descriptors is not fatal: wait a
 /// moment for connections to close, as spinning would only burn a core.
-async fn accept_failed(e: std::io::Error) {
+pub(crate) async fn accept_failed(e: std::io::Error) {
     log::error!("cannot accept a connection: {e}");
     tokio::time::sleep(Duration::from_millis(100)).await;
 }

@@ -373,6 +373,15 @@ impl Settings {
     }
 }
 
+/// The default root directory: `$XDG_DATA_HOME/spacetime`, else
+/// `$HOME/.local/share/spacetime`; `None` when neither is set. An empty variable counts
+/// as unset, as the XDG base directory specification says.
+pub fn default_root_dir(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let set = |key| env(key).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = set("XDG_DATA_HOME").or_else(|| Some(set("HOME")?.join(".local/share")))?;
+    Some(base.join("spacetime"))
+}
+
 /// Resolves every setting.
 ///
 /// # Errors
@@ -383,13 +392,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Settings, SettingsError> {
         file: ConfigFile::default(),
         report: Vec::new(),
     };
-    let home_default = || -> Result<PathBuf, SettingsError> {
-        let base = match (inputs.env)("XDG_DATA_HOME") {
-            Some(dir) => PathBuf::from(dir),
-            None => PathBuf::from((inputs.env)("HOME").ok_or(SettingsError::NoHome)?).join(".local/share"),
-        };
-        Ok(base.join("spacetime"))
-    };
+    let home_default = || default_root_dir(inputs.env).ok_or(SettingsError::NoHome);
     let (root_dir, root_source) = match r.lookup(&ROOT_DIR) {
         Some((text, source)) => (r.parse(&ROOT_DIR, text, source.clone(), values::path)?, source),
         None => (home_default()?, Source::Default(Some("$XDG_DATA_HOME/spacetime"))),
