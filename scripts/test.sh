@@ -9,6 +9,7 @@ source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 "$REPO_ROOT/scripts/install-deps.sh"
+"$REPO_ROOT/scripts/prune-cache.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 
