@@ -208,7 +208,20 @@ fn check_name_clashes(module: &model::Module, lang: &dyn Lang) -> Result<(), Cod
 /// # Errors
 /// A [`CodegenError`] naming the item that cannot be generated and why.
 pub fn generate(module: &ModuleDef, lang: &dyn Lang, options: &Options) -> Result<Vec<OutputFile>, CodegenError> {
-    let module = model::Module::new(module, options)?;
+    generate_with_views(module, &[], lang, options)
+}
+
+/// As [`generate`], for a module that also has `views` (see [`model::ViewSource`]).
+///
+/// # Errors
+/// As [`generate`].
+pub fn generate_with_views(
+    module: &ModuleDef,
+    views: &[model::ViewSource],
+    lang: &dyn Lang,
+    options: &Options,
+) -> Result<Vec<OutputFile>, CodegenError> {
+    let module = model::Module::with_views(module, views, options)?;
     check_name_clashes(&module, lang)?;
     let mut files = Vec::new();
     for table in &module.tables {

@@ -1,9 +1,9 @@
-//! The language-neutral model of what a client sees of a module: named types, tables and
-//! reducers, with every type resolved to a [`TypeUse`]. Names are the module's own; each
-//! language cases them.
+//! The language-neutral model of what a client sees of a module: named types, tables,
+//! views, reducers and procedures, with every type resolved to a [`TypeUse`]. Names are the
+//! module's own; each language cases them.
 
 use crate::{CodegenError, Options};
-use spacetime_sats::def::model::{IndexAlgorithm, ModuleDef, TableDef};
+use spacetime_sats::def::model::{IndexAlgorithm, ModuleDef, ProcedureDef, TableDef};
 use spacetime_sats::def::raw::{FunctionVisibility, TableAccess};
 use spacetime_sats::{AlgebraicType, ProductType};
 
@@ -181,6 +181,63 @@ pub struct ReducerModel {
     pub params: Vec<(String, TypeUse)>,
 }
 
+/// A procedure a client may call: it runs outside a transaction and returns a value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcedureModel {
+    /// The wire name (`CallProcedure.procedure`).
+    pub wire_name: String,
+    /// The name in module source.
+    pub accessor_name: String,
+    /// The parameters, in order.
+    pub params: Vec<(String, TypeUse)>,
+    /// What it returns (the BSATN in `ProcedureResult` is a value of this type).
+    pub return_type: TypeUse,
+}
+
+/// A view a client may subscribe to: a read-only table whose rows a module function
+/// computes, either once for everyone or per caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewModel {
+    /// The wire name (SQL, `TableUpdate.table_name`).
+    pub wire_name: String,
+    /// The name in module source (the function's name).
+    pub accessor_name: String,
+    /// The row type, an index into [`Module::types`].
+    pub row_type: usize,
+    /// The columns in row order.
+    pub columns: Vec<ColumnModel>,
+    /// The primary key column's index, when the module declared one (its rows then
+    /// pair into updates).
+    pub primary_key: Option<usize>,
+    /// Whether every caller sees the same rows (`AnonymousViewContext`); otherwise the
+    /// rows depend on who asks (`ViewContext`).
+    pub is_anonymous: bool,
+    /// The parameters, in order.
+    pub params: Vec<(String, TypeUse)>,
+    /// Whether the function returns at most one row (`Option<T>`) rather than `Vec<T>`.
+    pub returns_one: bool,
+}
+
+/// A view as codegen needs it from a module definition: the validated definition does not
+/// describe views yet, so the caller states them in this form (canonical name included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewSource {
+    /// The canonical name: what SQL and clients use.
+    pub name: String,
+    /// The function's name in module source.
+    pub accessor_name: String,
+    /// Whether clients may read it.
+    pub is_public: bool,
+    /// Whether it ignores the caller.
+    pub is_anonymous: bool,
+    /// Its parameters.
+    pub params: ProductType,
+    /// What it returns: `Vec<T>` (an array) or `Option<T>` of a named product type `T`.
+    pub return_type: AlgebraicType,
+    /// The primary key column, by position in `T`.
+    pub primary_key: Option<usize>,
+}
+
 /// Everything a client sees of a module.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Module {
@@ -188,8 +245,12 @@ pub struct Module {
     pub types: Vec<TypeModel>,
     /// The tables to generate, in definition order.
     pub tables: Vec<TableModel>,
+    /// The views to generate, in definition order.
+    pub views: Vec<ViewModel>,
     /// The reducers to generate, in definition order.
     pub reducers: Vec<ReducerModel>,
+    /// The procedures to generate, in definition order.
+    pub procedures: Vec<ProcedureModel>,
 }
 
 struct Resolver<'a> {
@@ -290,6 +351,16 @@ impl Module {
     /// # Errors
     /// A [`CodegenError`] for a type that clients cannot name.
     pub fn new(def: &ModuleDef, options: &Options) -> Result<Self, CodegenError> {
+        Self::with_views(def, &[], options)
+    }
+
+    /// Reads the parts of `def` a client sees, and the module's `views` (whose types are
+    /// in `def`'s typespace).
+    ///
+    /// # Errors
+    /// A [`CodegenError`] for a type that clients cannot name, or a view that does not
+    /// return rows of a named struct.
+    pub fn with_views(def: &ModuleDef, views: &[ViewSource], options: &Options) -> Result<Self, CodegenError> {
         let mut names = vec![None; def.typespace.types.len()];
         for (i, t) in def.types.iter().enumerate() {
             if let Some(slot) = names.get_mut(t.ty.0 as usize) {
@@ -407,16 +478,106 @@ impl Module {
                 params,
             });
         }
+        let procedures = def
+            .procedures
+            .iter()
+            .filter(|p| options.include_private || p.visibility != FunctionVisibility::Private)
+            .map(|p| procedure_model(&resolver, p))
+            .collect::<Result<_, _>>()?;
+        let views = views
+            .iter()
+            .filter(|v| options.include_private || v.is_public)
+            .map(|v| view_model(&resolver, v))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             types,
             tables,
+            views,
             reducers,
+            procedures,
         })
+    }
+
+    /// The named type a view's rows have.
+    pub fn view_row_type(&self, view: &ViewModel) -> &TypeModel {
+        &self.types[view.row_type]
     }
 
     /// The named type a table's rows have.
     pub fn row_type(&self, table: &TableModel) -> &TypeModel {
         &self.types[table.row_type]
+    }
+}
+
+fn procedure_model(resolver: &Resolver<'_>, p: &ProcedureDef) -> Result<ProcedureModel, CodegenError> {
+    let params = resolver.product_fields(&p.params, &format!("procedure {}", p.source_name))?;
+    let return_type = resolver.resolve(&p.return_type, &|| {
+        format!("the return type of procedure {}", p.source_name)
+    })?;
+    Ok(ProcedureModel {
+        wire_name: p.name.clone(),
+        accessor_name: p.source_name.clone(),
+        params,
+        return_type,
+    })
+}
+
+fn view_model(resolver: &Resolver<'_>, v: &ViewSource) -> Result<ViewModel, CodegenError> {
+    let location = || format!("the rows of view `{}`", v.name);
+    let (element, returns_one) = match &v.return_type {
+        AlgebraicType::Array(a) => (&*a.elem_ty, false),
+        AlgebraicType::Sum(s) => match s.as_option() {
+            Some(some) => (some, true),
+            None => return Err(not_rows(v)),
+        },
+        _ => return Err(not_rows(v)),
+    };
+    let AlgebraicType::Ref(r) = element else {
+        return Err(CodegenError::AnonymousType {
+            location: location(),
+            kind: "struct",
+        });
+    };
+    let row_type = resolver
+        .names
+        .get(r.0 as usize)
+        .copied()
+        .flatten()
+        .ok_or_else(|| CodegenError::AnonymousType {
+            location: location(),
+            kind: "struct",
+        })?;
+    let Some(AlgebraicType::Product(row)) = resolver.def.typespace.get(*r) else {
+        return Err(not_rows(v));
+    };
+    let columns = resolver
+        .product_fields(row, &v.name)?
+        .into_iter()
+        .map(|(name, ty)| ColumnModel {
+            field_name: name.clone(),
+            accessor_name: name,
+            ty,
+        })
+        .collect::<Vec<_>>();
+    let params = resolver.product_fields(&v.params, &format!("view {}", v.accessor_name))?;
+    Ok(ViewModel {
+        wire_name: v.name.clone(),
+        accessor_name: v.accessor_name.clone(),
+        row_type,
+        primary_key: v.primary_key.filter(|&c| c < columns.len()),
+        columns,
+        is_anonymous: v.is_anonymous,
+        params,
+        returns_one,
+    })
+}
+
+/// The error for a view whose function does not return `Vec<T>` or `Option<T>`.
+fn not_rows(v: &ViewSource) -> CodegenError {
+    CodegenError::Unsupported {
+        location: format!("view `{}`", v.name),
+        what: "a return type other than `Vec<T>` or `Option<T>` of a struct".into(),
+        lang: "client",
     }
 }
 

@@ -135,7 +135,9 @@ mod tests {
         let m = Module {
             types: Vec::new(),
             tables: Vec::new(),
+            views: Vec::new(),
             reducers: Vec::new(),
+            procedures: Vec::new(),
         };
         assert_eq!(py_codec(&m, &TypeUse::Primitive(Primitive::I128), None), "_sdk.I128");
         assert_eq!(py_codec(&m, &TypeUse::Primitive(Primitive::F32), None), "_sdk.F32");
@@ -151,7 +153,9 @@ mod tests {
         let m = Module {
             types: Vec::new(),
             tables: Vec::new(),
+            views: Vec::new(),
             reducers: Vec::new(),
+            procedures: Vec::new(),
         };
         let opt = |t: TypeUse| TypeUse::Option(Box::new(t));
         let thrice = opt(opt(opt(TypeUse::Primitive(Primitive::I32))));
