@@ -51,6 +51,9 @@ fn database(filters: &[&str]) -> (ModuleDef, Datastore, RlsRules) {
         case_conversion_policy: spacetime_sats::def::raw::CaseConversionPolicy::SnakeCase,
         row_level_security: filters.iter().map(|f| (*f).to_owned()).collect(),
         environment: vec![],
+        http_handlers: vec![],
+        http_routes: vec![],
+        views: vec![],
     };
     let rls = RlsRules::compile(&module, &ds).expect("the filters check");
     (module, ds, rls)

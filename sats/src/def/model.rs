@@ -4,7 +4,7 @@
 //! collects every problem before failing. After that it is immutable: the server, SQL,
 //! subscriptions and codegen read it and never re-check the raw form.
 
-use super::raw::{CaseConversionPolicy, FunctionVisibility, Lifecycle, TableAccess, TableType};
+use super::raw::{CaseConversionPolicy, FunctionVisibility, HttpMethod, Lifecycle, MethodOrAny, TableAccess, TableType};
 use crate::{AlgebraicType, AlgebraicTypeRef, AlgebraicValue, ColId, ProductType, ReducerId, Typespace};
 
 /// A validated module definition.
@@ -27,6 +27,15 @@ pub struct ModuleDef {
     /// section), in definition order; empty for older modules. Values are set per
     /// database (`spacetime publish --env`, `spacetime env`), not in the module.
     pub environment: Vec<EnvironmentDef>,
+    /// HTTP handlers (unstable in SpacetimeDB), in definition order; a handler's
+    /// position is the id the host passes to the module's `__call_http_handler__`.
+    pub http_handlers: Vec<HttpHandlerDef>,
+    /// The routes of the module's HTTP router, served under `/v1/database/:name/route`.
+    /// No two overlap (same path, and the same method or `Any` on either).
+    pub http_routes: Vec<HttpRouteDef>,
+    /// Views, in definition order: read-only functions the server materialises and
+    /// serves like read-only tables. They share the global namespace with tables.
+    pub views: Vec<ViewDef>,
     /// How canonical names were derived.
     pub case_conversion_policy: CaseConversionPolicy,
     /// Row-level security filters (kept, not enforced, as upstream).
@@ -209,6 +218,66 @@ pub struct ProcedureDef {
     pub visibility: FunctionVisibility,
 }
 
+/// A validated HTTP handler: a function the host calls with a request, outside any
+/// transaction (it opens its own with `with_tx`), which returns a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpHandlerDef {
+    /// The handler's name in the module (routes refer to it by this name).
+    pub name: String,
+}
+
+/// A validated route: requests for exactly `path` (strict: `/foo` and `/foo/` differ;
+/// `""` is the root without a slash) with a matching method go to a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRouteDef {
+    /// The methods it matches.
+    pub method: MethodOrAny,
+    /// The path below the database's route prefix: empty, or starting with `/`.
+    pub path: String,
+    /// The handler's position in [`ModuleDef::http_handlers`].
+    pub handler_id: u32,
+}
+
+impl HttpRouteDef {
+    /// Whether a request for `path` with `method` goes to this route.
+    pub fn matches(&self, method: &HttpMethod, path: &str) -> bool {
+        self.path == path
+            && match &self.method {
+                MethodOrAny::Any => true,
+                MethodOrAny::Method(m) => m == method,
+            }
+    }
+}
+
+/// A validated view: a read-only function of the database (and, unless anonymous, of
+/// the caller) whose rows the server keeps current and serves like a read-only table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewDef {
+    /// The canonical name: what SQL and clients use.
+    pub name: String,
+    /// The source name (the Rust accessor).
+    pub source_name: String,
+    /// The id the module's `__call_view__` (or, if anonymous, `__call_view_anon__`)
+    /// takes: its position among views of its kind.
+    pub index: u32,
+    /// Whether clients other than the owner may read it.
+    pub is_public: bool,
+    /// Whether it ignores the caller (`AnonymousViewContext`): then it is materialised
+    /// once, else once per caller who reads it.
+    pub is_anonymous: bool,
+    /// Whether it returns `Option<T>` (at most one row) rather than `Vec<T>`.
+    pub returns_option: bool,
+    /// The row type's typespace entry (`T`).
+    pub product_type_ref: AlgebraicTypeRef,
+    /// The row type, resolved: one named element per column.
+    pub row_type: ProductType,
+    /// The columns, in row order, as a table's.
+    pub columns: Vec<ColumnDef>,
+    /// The primary key column, if the view declares one: clients then see a row of
+    /// the same key deleted and inserted in one transaction as an update.
+    pub primary_key: Option<ColId>,
+}
+
 /// An environment key a module declares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentDef {
@@ -232,6 +301,23 @@ impl ModuleDef {
         let found = self.procedures.iter().position(|p| p.name == name);
         let found = found.or_else(|| self.procedures.iter().position(|p| p.source_name == name))?;
         Some((found as u32, &self.procedures[found]))
+    }
+
+    /// The handler a request for `path` with `method` goes to, with its id (the
+    /// position `__call_http_handler__` takes); `None` if no route matches. Routes never
+    /// overlap, so at most one does.
+    pub fn match_http_route(&self, method: &HttpMethod, path: &str) -> Option<(u32, &HttpHandlerDef)> {
+        let route = self.http_routes.iter().find(|r| r.matches(method, path))?;
+        let handler = self.http_handlers.get(route.handler_id as usize)?;
+        Some((route.handler_id, handler))
+    }
+
+    /// The view whose canonical or source name is `name`.
+    pub fn view(&self, name: &str) -> Option<&ViewDef> {
+        self.views
+            .iter()
+            .find(|v| v.name == name)
+            .or_else(|| self.views.iter().find(|v| v.source_name == name))
     }
 
     /// The table whose canonical or accessor name is `name`.

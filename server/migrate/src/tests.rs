@@ -42,6 +42,9 @@ fn module(tables: Vec<TableDef>) -> ModuleDef {
         reducers: vec![],
         procedures: vec![],
         environment: vec![],
+        http_handlers: vec![],
+        http_routes: vec![],
+        views: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
         row_level_security: vec![],
     }

@@ -332,6 +332,46 @@ pub enum ValidationError {
         /// The table name.
         table: String,
     },
+    /// Two HTTP handlers have the same name.
+    #[error("HTTP handler `{name}` is defined twice; give each handler its own name")]
+    DuplicateHttpHandler {
+        /// The name.
+        name: String,
+    },
+    /// A route's path breaks the router's rules.
+    #[error("HTTP route {path:?}: {problem}")]
+    HttpRoutePath {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A route names a handler the module does not define.
+    #[error("HTTP route {path:?} names handler `{handler}`, which is not an HTTP handler of the module; mark it `#[spacetimedb::http::handler]`")]
+    HttpRouteWithoutHandler {
+        /// The path.
+        path: String,
+        /// The handler name.
+        handler: String,
+    },
+    /// Two routes claim the same path and method.
+    #[error("HTTP route {path:?}: {second} overlaps the route for {first} on the same path; paths are matched exactly, so keep one handler per method and path")]
+    HttpRouteConflict {
+        /// The path.
+        path: String,
+        /// The first route's method.
+        first: String,
+        /// The second route's method.
+        second: String,
+    },
+    /// A view that cannot be served, and why.
+    #[error("view `{view}`: {problem}")]
+    InvalidView {
+        /// The view's source name.
+        view: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
     /// The definition uses a feature this server does not support.
     #[error("{what} `{name}`: {what}s are not supported by this server; remove it from the module")]
     Unsupported {

@@ -19,27 +19,30 @@
 //!
 //! Procedures are validated as reducers are (names in the function namespace, client-usable
 //! parameters and return type) and may be the function of a schedule (taking exactly the
-//! row, as a scheduled reducer does; it becomes private). Views, HTTP
-//! handlers and submodules are recognised and rejected by name: this server does not run
-//! them.
+//! row, as a scheduled reducer does; it becomes private). Views are checked in
+//! `view.rs`. Submodules and outbox tables are recognised and rejected by name: this
+//! server does not run them.
 
 mod environment;
+mod http;
 mod error;
 mod names;
 mod table;
 mod types;
+mod view;
 
 #[cfg(test)]
 mod tests;
 
 pub use environment::{env_key_problem, MAX_ENV_KEY_BYTES};
+pub use http::{route_path_problem, ROUTE_PATH_CHARS};
 pub use error::{Namespace, ValidationError, ValidationErrors};
 pub use names::{check_identifier, describe_type};
 
 use super::model::{ModuleDef, ProcedureDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
 use super::raw::{
     CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawEnvironmentDeclarationV10,
-    RawIndexAlgorithm, RawModuleDef, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, TableAccess, TableType,
+    RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawModuleDef, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, RawViewDefV10, RawViewPrimaryKeyDefV10, TableAccess, TableType,
     V8_UNSUPPORTED,
 };
 use super::raw_v9::{RawColumnDefaultValueV9, RawMiscModuleExportV9, RawModuleDefV9};
@@ -109,7 +112,11 @@ struct Input {
     tables: Vec<TableIn>,
     reducers: Vec<ReducerIn>,
     procedures: Vec<RawProcedureDefV10>,
+    views: Vec<RawViewDefV10>,
+    view_primary_keys: Vec<RawViewPrimaryKeyDefV10>,
     environment: Vec<RawEnvironmentDeclarationV10>,
+    http_handlers: Vec<RawHttpHandlerDefV10>,
+    http_routes: Vec<RawHttpRouteDefV10>,
     schedules: Vec<ScheduleIn>,
     lifecycles: Vec<(Lifecycle, String)>,
     row_level_security: Vec<String>,
@@ -132,22 +139,6 @@ impl From<RawModuleDefV10> for Input {
             section.cloned().unwrap_or_default()
         }
         let mut unsupported_items = Vec::new();
-        unsupported_items.extend(unsupported(
-            "view",
-            list(def.views()).into_iter().map(|v| v.source_name),
-        ));
-        unsupported_items.extend(unsupported(
-            "view primary key",
-            list(def.view_primary_keys()).into_iter().map(|v| v.view_source_name),
-        ));
-        unsupported_items.extend(unsupported(
-            "HTTP handler",
-            list(def.http_handlers()).into_iter().map(|h| h.source_name),
-        ));
-        unsupported_items.extend(unsupported(
-            "HTTP route",
-            list(def.http_routes()).into_iter().map(|r| r.path),
-        ));
         unsupported_items.extend(unsupported(
             "submodule",
             list(def.submodules()).into_iter().map(|s| s.namespace),
@@ -210,7 +201,11 @@ impl From<RawModuleDefV10> for Input {
                 })
                 .collect(),
             procedures: list(def.procedures()),
+            views: list(def.views()),
+            view_primary_keys: list(def.view_primary_keys()),
             environment: list(def.environment()),
+            http_handlers: list(def.http_handlers()),
+            http_routes: list(def.http_routes()),
             schedules: list(def.schedules())
                 .into_iter()
                 .map(|s| ScheduleIn {
@@ -329,7 +324,11 @@ impl From<RawModuleDefV9> for Input {
                 })
                 .collect(),
             procedures,
+            views: Vec::new(),
+            view_primary_keys: Vec::new(),
             environment: Vec::new(),
+            http_handlers: Vec::new(),
+            http_routes: Vec::new(),
             schedules,
             lifecycles: Vec::new(),
             row_level_security: def.row_level_security.into_iter().map(|r| r.sql).collect(),
@@ -688,11 +687,15 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
     let mut reducers: Vec<ReducerDef> = input.reducers.into_iter().map(|r| v.validate_reducer(r)).collect();
     let mut procedures: Vec<ProcedureDef> = input.procedures.into_iter().map(|p| v.validate_procedure(p)).collect();
     let environment = v.validate_environment(input.environment);
+    let views = v.validate_views(input.views, input.view_primary_keys);
+    let http_handlers = v.validate_http_handlers(input.http_handlers);
+    let http_routes = v.validate_http_routes(input.http_routes, &http_handlers);
     let mut function_names = HashSet::new();
     for name in reducers
         .iter()
         .map(|r| &r.name)
         .chain(procedures.iter().map(|p| &p.name))
+        .chain(views.iter().map(|v| &v.name))
     {
         if !function_names.insert(name.clone()) {
             v.err(ValidationError::DuplicateName {
@@ -725,6 +728,9 @@ fn validate(input: Input) -> Result<ModuleDef, ValidationErrors> {
         reducers,
         procedures,
         environment,
+        views,
+        http_handlers,
+        http_routes,
         case_conversion_policy: input.policy,
         row_level_security: input.row_level_security,
     })

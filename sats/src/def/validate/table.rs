@@ -169,6 +169,16 @@ impl Validator<'_> {
         (self.errors.len() == errors_before).then_some(table)
     }
 
+    /// The columns of a row type that is not a table's (a view's rows, named `name`),
+    /// checked as a table's columns are.
+    pub(super) fn row_columns(&mut self, name: &str, row: &ProductType, source_row: &ProductType) -> Vec<ColumnDef> {
+        let ctx = TableCtx {
+            name: name.to_owned(),
+            row,
+        };
+        self.validate_columns(&ctx, source_row)
+    }
+
     fn validate_columns(&mut self, ctx: &TableCtx<'_>, source_row: &ProductType) -> Vec<ColumnDef> {
         let mut columns = Vec::with_capacity(ctx.row.elements.len());
         for (i, elem) in ctx.row.elements.iter().enumerate() {

@@ -65,6 +65,9 @@ pub fn module_with(tables: Vec<TableDef>, row_level_security: Vec<String>) -> (M
         reducers: vec![],
         procedures: vec![],
         environment: vec![],
+        http_handlers: vec![],
+        http_routes: vec![],
+        views: vec![],
         case_conversion_policy: CaseConversionPolicy::SnakeCase,
         row_level_security,
     };

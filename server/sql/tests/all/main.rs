@@ -95,6 +95,9 @@ impl Db {
             reducers: vec![],
             procedures: vec![],
             environment: vec![],
+            http_handlers: vec![],
+            http_routes: vec![],
+            views: vec![],
             case_conversion_policy: CaseConversionPolicy::SnakeCase,
             row_level_security: vec![],
         };
