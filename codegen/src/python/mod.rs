@@ -27,6 +27,7 @@ const GENERATED_TYPE_NAMES: &[&str] = &[
     "EventContext",
     "Reducer",
     "ReducerEventContext",
+    "RemoteProcedures",
     "RemoteReducers",
     "RemoteTables",
     "SubscriptionBuilder",

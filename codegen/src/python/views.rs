@@ -251,6 +251,7 @@ pub(super) struct InitFile {
     pub exports: Vec<Export>,
     pub tables: Vec<TableEntry>,
     pub mixins: Vec<String>,
+    pub procedure_mixins: Vec<String>,
     pub reducer_args: Vec<String>,
     pub all: Vec<String>,
 }
@@ -303,6 +304,7 @@ impl InitFile {
             exports,
             tables,
             mixins,
+            procedure_mixins: Vec::new(),
             reducer_args,
             all,
         }

@@ -141,9 +141,9 @@ class Tables:
         return record
 
 
-class VectorConnection(DbConnectionBase[Tables, None]):
+class VectorConnection(DbConnectionBase[Tables, None, None]):
     def __init__(self, imp: ConnectionImpl, tables: Tables) -> None:
-        super().__init__(imp, tables, None)
+        super().__init__(imp, tables, None, None)
 
 
 def module_of(spec: dict[str, dict[str, Any]]) -> ModuleInfo:

@@ -19,8 +19,11 @@ from spacetime_sdk import (
     DbConnectionBuilder,
     DisconnectedError,
     Identity,
+    ConnectionLostError,
     Insert,
     InternalError,
+    ProcedureError,
+    QueryError,
     ModuleInfo,
     ReconnectPolicy,
     ReducerError,
@@ -28,12 +31,13 @@ from spacetime_sdk import (
     SubscribeAppliedEvent,
     SubscriptionError,
     TableWithPrimaryKeyHandle,
+    TimeDuration,
     Timestamp,
     Update,
 )
 from spacetime_sdk import bsatn, protocol as p
 from spacetime_sdk.cache import ColumnKey, TableInfo
-from spacetime_sdk.special import ConnectionId
+from spacetime_sdk.special import ConnectionId, Err, Ok
 
 TIMEOUT = 10.0
 
@@ -53,9 +57,9 @@ class Db:
         self.kv: TableWithPrimaryKeyHandle[Kv, Any] = TableWithPrimaryKeyHandle(imp, "kv")
 
 
-class Conn(DbConnectionBase[Db, None]):
+class Conn(DbConnectionBase[Db, None, None]):
     def __init__(self, imp: Any) -> None:
-        super().__init__(imp, Db(imp), None)
+        super().__init__(imp, Db(imp), None, None)
 
 
 def rows(*kvs: tuple[int, int]) -> p.BsatnRowList:
@@ -70,6 +74,7 @@ class FakeServer:
     sessions: int = 0
     auth_headers: list[str | None] = field(default_factory=list)
     reducers: dict[str, Callable[[FakeServer, ServerConnection, p.CallReducer], Any]] = field(default_factory=dict)
+    procedures: dict[str, Callable[[FakeServer, ServerConnection, p.CallProcedure], Any]] = field(default_factory=dict)
     url: str = ""
 
     async def send(self, ws: ServerConnection, message: p.ServerMessage) -> None:
@@ -93,6 +98,22 @@ class FakeServer:
                 await self.send(ws, p.UnsubscribeApplied(message.request_id, message.query_set_id, dropped))
             elif isinstance(message, p.CallReducer):
                 await self.reducers[message.reducer](self, ws, message)
+            elif isinstance(message, p.CallProcedure):
+                await self.procedures[message.procedure](self, ws, message)
+            elif isinstance(message, p.OneOffQuery):
+                await self.send(ws, p.OneOffQueryResult(message.request_id, self.one_off(message.query_string)))
+
+    def one_off(self, sql: str) -> Ok[p.QueryRows] | Err[str]:
+        """Whole rows of `kv` for `SELECT *`, its keys alone for a projection, rows of a
+        table the client does not know, or an error."""
+        if sql == "SELECT * FROM kv":
+            return Ok(p.QueryRows([p.SingleTableRows("kv", rows(*self.table.items()))]))
+        if sql == "SELECT key FROM kv":
+            keys = p.BsatnRowList.from_rows([bytes([k]) for k in self.table])
+            return Ok(p.QueryRows([p.SingleTableRows("kv", keys)]))
+        if sql == "SELECT * FROM other":
+            return Ok(p.QueryRows([p.SingleTableRows("other", p.BsatnRowList.from_rows([b"\x01\x02\x03"]))]))
+        return Err(f"no such table in `{sql}`")
 
 
 @asynccontextmanager
@@ -294,3 +315,112 @@ def test_blocking_connection_drives_the_loop_from_a_thread() -> None:
     loop.call_soon_threadsafe(stopped.set)
     thread.join(TIMEOUT)
     assert not thread.is_alive()
+
+
+async def add(server: FakeServer, ws: ServerConnection, call: p.CallProcedure) -> None:
+    """Sums its two u8 arguments into a u16, after committing (as `with_tx` would) a new
+    row 3 whose update reaches the client before the result."""
+    a, b = call.args[0], call.args[1]
+    update = p.TransactionUpdate([p.QuerySetUpdate(1, [p.TableUpdate("kv", [p.PersistentTableRows(rows((3, a)), rows())])])])
+    await server.send(ws, update)
+    status = p.ProcedureReturned(bsatn.U16.to_bytes(a + b))
+    await server.send(ws, p.ProcedureResult(status, Timestamp(9), TimeDuration(1), call.request_id))
+
+
+async def panics(server: FakeServer, ws: ServerConnection, call: p.CallProcedure) -> None:
+    status = p.ProcedureInternalError("the procedure panicked: boom")
+    await server.send(ws, p.ProcedureResult(status, Timestamp(9), TimeDuration(1), call.request_id))
+
+
+async def drops(server: FakeServer, ws: ServerConnection, call: p.CallProcedure) -> None:
+    await ws.close()
+
+
+class _PairCodec(bsatn.Codec[tuple[int, int]]):
+    """Two u8 arguments."""
+
+    name = "Pair"
+
+    def encode(self, w: bsatn.Writer, value: tuple[int, int]) -> None:
+        w.write_u8(value[0])
+        w.write_u8(value[1])
+
+    def decode(self, r: bsatn.Reader) -> tuple[int, int]:
+        return (r.read_u8(), r.read_u8())
+
+
+def test_a_procedure_returns_its_value_after_its_transactions_row_callbacks() -> None:
+    async def body() -> None:
+        server = FakeServer(procedures={"add": add, "panics": panics})
+        async with running(server):
+            conn = await builder(server).build()
+            await conn.subscription_builder().subscribe("SELECT * FROM kv").applied()
+            inserted: list[int] = []
+            conn.db.kv.on_insert(lambda ctx, row: inserted.append(row.key))
+            total = await conn._imp.call_procedure("add", (2, 40), _PairCodec(), bsatn.U16)
+            assert total == 42
+            assert inserted == [3], "the row its transaction inserted was reported before the value"
+
+            with pytest.raises(ProcedureError, match="procedure `panics` failed: the procedure panicked: boom") as e:
+                await conn._imp.call_procedure("panics", (0, 0), _PairCodec(), bsatn.U16)
+            assert e.value.procedure == "panics" and e.value.message == "the procedure panicked: boom"
+
+            # A return value of another type than the bindings expect is an error, not garbage.
+            with pytest.raises(ProcedureError, match="does not decode"):
+                await conn._imp.call_procedure("add", (1, 1), _PairCodec(), bsatn.STRING)
+            with pytest.raises(bsatn.BsatnError, match="the arguments of procedure `add` do not encode"):
+                await conn._imp.call_procedure("add", (1, 300), _PairCodec(), bsatn.U16)
+            await conn.disconnect()
+            with pytest.raises(DisconnectedError, match="cannot call procedure `add`"):
+                await conn._imp.call_procedure("add", (1, 1), _PairCodec(), bsatn.U16)
+
+    run(body())
+
+
+def test_a_procedure_waiting_when_the_connection_drops_fails() -> None:
+    async def body() -> None:
+        server = FakeServer(procedures={"add": add, "drops": drops})
+        async with running(server):
+            conn, reconnected = await connect_reconnecting(server)
+            with pytest.raises(ConnectionLostError, match="before the result of procedure `drops` arrived"):
+                await conn._imp.call_procedure("drops", (0, 0), _PairCodec(), bsatn.U16)
+            await reconnected.wait()
+            # The connection itself goes on.
+            assert await conn._imp.call_procedure("add", (1, 2), _PairCodec(), bsatn.U16) == 3
+            await conn.disconnect()
+
+            # Without a reconnect policy the connection ends, and the call with it.
+            plain = await builder(server).build()
+            with pytest.raises(ConnectionLostError, match="the connection ended before the result"):
+                await plain._imp.call_procedure("drops", (0, 0), _PairCodec(), bsatn.U16)
+            assert await plain.wait_closed() is not None, "the server closed it: an error, not a disconnect"
+
+    run(body())
+
+
+def test_one_off_queries_give_typed_rows_for_known_tables_and_raw_rows_otherwise() -> None:
+    async def body() -> None:
+        server = FakeServer()
+        async with running(server):
+            conn = await builder(server).build()
+            whole = await conn.query("SELECT * FROM kv")
+            assert whole.rows_of(conn.db.kv) == [Kv(1, 10), Kv(2, 20)]
+            assert conn.db.kv.count() == 0, "a one-off query does not fill the cache"
+
+            keys = await conn.query("SELECT key FROM kv")
+            table = keys.table("kv")
+            assert table is not None and table.rows is None and table.raw_rows == [b"\x01", b"\x02"]
+            with pytest.raises(QueryError, match="not whole rows"):
+                keys.rows_of(conn.db.kv)
+
+            other = await conn.query("SELECT * FROM other")
+            assert other.raw_rows() == [b"\x01\x02\x03"] and other.tables[0].rows is None
+            assert other.rows_of(conn.db.kv) == []
+
+            with pytest.raises(QueryError, match="query `SELECT nope` failed: no such table in `SELECT nope`"):
+                await conn.query("SELECT nope")
+            await conn.disconnect()
+            with pytest.raises(DisconnectedError):
+                await conn.query("SELECT * FROM kv")
+
+    run(body())

@@ -10,8 +10,10 @@ typed tables and reducers on top of this runtime; an application uses them in th
 3. ``handle = conn.subscription_builder().subscribe([...])`` fills the cache
    (``await handle.applied()``; ``async for change in handle`` for a stream);
 4. ``await conn.reducers.<reducer>(..)`` calls a reducer, raising
-   :class:`ReducerError` if it fails;
-5. ``await conn.disconnect()``.
+   :class:`ReducerError` if it fails; ``await conn.procedures.<procedure>(..)`` calls a
+   procedure and returns its value, raising :class:`ProcedureError` if it fails;
+5. ``await conn.query(sql)`` runs one SQL query once (:class:`QueryResult`);
+6. ``await conn.disconnect()``.
 
 :mod:`spacetime_sdk.sync` wraps all of this for programs without an event loop.
 """
@@ -31,8 +33,11 @@ from .context import (
 from .errors import (
     ConfigError,
     ConnectError,
+    ConnectionLostError,
     DisconnectedError,
     InternalError,
+    ProcedureError,
+    QueryError,
     ReducerError,
     SpacetimeError,
     SubscriptionError,
@@ -50,6 +55,7 @@ from .event import (
     UnsubscribeAppliedEvent,
 )
 from .protocol import Compression
+from .query import QueryResult, QueryTable
 from .special import (
     ConnectionId,
     Err,
@@ -79,6 +85,7 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "ConnectionId",
+    "ConnectionLostError",
     "DbConnectionBase",
     "DbConnectionBuilder",
     "DbContext",
@@ -96,6 +103,10 @@ __all__ = [
     "ModuleInfo",
     "Ok",
     "Panic",
+    "ProcedureError",
+    "QueryError",
+    "QueryResult",
+    "QueryTable",
     "ReconnectPolicy",
     "ReducerError",
     "ReducerEvent",

@@ -16,7 +16,7 @@ from .transport import ReconnectPolicy, subscribe_url
 if TYPE_CHECKING:
     from .context import DbConnectionBase
 
-ConnT = TypeVar("ConnT", bound="DbConnectionBase[Any, Any]")
+ConnT = TypeVar("ConnT", bound="DbConnectionBase[Any, Any, Any]")
 
 
 class DbConnectionBuilder(Generic[ConnT]):

@@ -1,6 +1,7 @@
 """The connection's engine, :class:`ConnectionImpl`, shared by the connection object,
 every context and every handle: it applies each server message to the client cache, then
-runs the callbacks; it sends reducer calls and keeps the books of subscriptions.
+runs the callbacks; it sends reducer and procedure calls and one-off queries, and keeps the
+books of subscriptions.
 
 Everything runs on one asyncio event loop. The socket is the :class:`Transport`'s
 (:mod:`spacetime_sdk.transport`): it hands each server message to :meth:`on_message`, so
@@ -10,7 +11,9 @@ read the cache, subscribe or call reducers.
 With a :class:`ReconnectPolicy`, the transport re-opens a dropped connection with backoff
 as the same identity; requests made meanwhile wait here; every live query set is
 resubscribed into a fresh cache, and once all have answered the fresh cache replaces the
-old one and only the rows that really changed fire callbacks.
+old one and only the rows that really changed fire callbacks. Procedure calls and one-off
+queries waiting for an answer when the socket drops fail with :class:`ConnectionLostError`:
+the server may or may not have run them, and a procedure is not a transaction to retry.
 """
 
 from __future__ import annotations
@@ -26,8 +29,11 @@ from .bsatn import STRING, BsatnError, Codec
 from .cache import ClientCache, TableDiff, TableInfo
 from .errors import (
     ConnectError,
+    ConnectionLostError,
     DisconnectedError,
     InternalError,
+    ProcedureError,
+    QueryError,
     ReducerError,
     SpacetimeError,
     SubscriptionError,
@@ -45,7 +51,8 @@ from .event import (
     TransactionEvent,
     UnsubscribeAppliedEvent,
 )
-from .special import ConnectionId, Identity, Timestamp
+from .query import QueryResult, decode_query_rows
+from .special import ConnectionId, Err, Identity, Timestamp
 from .table import CallbackId
 from .transport import ReconnectPolicy, Transport
 
@@ -56,6 +63,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("spacetime_sdk")
 
 ArgsT = TypeVar("ArgsT")
+RetT = TypeVar("RetT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +79,18 @@ class _PendingCall:
     reducer: str
     args: Any
     future: asyncio.Future[ReducerEvent[Any]]
+
+
+@dataclass(slots=True)
+class _PendingProcedure:
+    procedure: str
+    future: asyncio.Future[bytes]
+
+
+@dataclass(slots=True)
+class _PendingQuery:
+    sql: str
+    future: asyncio.Future[QueryResult]
 
 
 class ConnectionImpl:
@@ -91,13 +111,16 @@ class ConnectionImpl:
         self.identity: Identity | None = None
         self.connection_id: ConnectionId | None = None
         self.lifecycle = "connecting"
-        self.conn: DbConnectionBase[Any, Any] | None = None
+        self.conn: DbConnectionBase[Any, Any, Any] | None = None
         self.subscriptions: dict[int, SubscriptionState] = {}
         self._row_callbacks: dict[tuple[str, str], dict[CallbackId, Callable[..., None]]] = {}
         self._next_callback = 1
         self._next_request = 1
         self._next_query_set = 1
         self._calls: dict[int, _PendingCall] = {}
+        self._procedure_calls: dict[int, _PendingProcedure] = {}
+        self._queries: dict[int, _PendingQuery] = {}
+        self._table_infos = {t.name: t for t in module.tables}
         self._deferred: list[Callable[[], None]] = []
         self._resync: _Resync | None = None
         self._loop = asyncio.get_running_loop()
@@ -213,6 +236,20 @@ class ConnectionImpl:
 
         self._request(send)
 
+    def _call_args(self, kind: str, name: str, args: ArgsT, codec: Codec[ArgsT]) -> bytes:
+        """The BSATN of a call's arguments, checking first that the connection can take it.
+
+        Raises:
+            DisconnectedError: if the connection has ended.
+            BsatnError: if ``args`` do not encode.
+        """
+        if not self.is_active:
+            raise DisconnectedError(f"cannot call {kind} `{name}`: the connection has ended")
+        try:
+            return codec.to_bytes(args)
+        except BsatnError as e:
+            raise BsatnError(f"the arguments of {kind} `{name}` do not encode: {e}") from None
+
     async def call_reducer(self, reducer: str, args: ArgsT, codec: Codec[ArgsT]) -> ReducerEvent[ArgsT]:
         """Calls ``reducer`` with ``args`` (its arguments object) and waits for the result;
         the row callbacks of its transaction run first. Returns the committed call's event.
@@ -223,12 +260,7 @@ class ConnectionImpl:
             InternalError: if it failed in the host or the connection dropped first.
             DisconnectedError: if the connection has ended.
         """
-        if not self.is_active:
-            raise DisconnectedError(f"cannot call reducer `{reducer}`: the connection has ended")
-        try:
-            args_bsatn = codec.to_bytes(args)
-        except BsatnError as e:
-            raise BsatnError(f"the arguments of reducer `{reducer}` do not encode: {e}") from None
+        args_bsatn = self._call_args("reducer", reducer, args, codec)
         future: asyncio.Future[ReducerEvent[Any]] = self._loop.create_future()
 
         def send() -> None:
@@ -246,6 +278,77 @@ class ConnectionImpl:
         if isinstance(event.status, Panic):
             raise InternalError(reducer, event.status.message)
         return event
+
+    async def call_procedure(self, procedure: str, args: ArgsT, args_codec: Codec[ArgsT], returns: Codec[RetT]) -> RetT:
+        """Calls ``procedure`` with ``args`` (its arguments object) and waits for its return
+        value, decoded with ``returns``. Row callbacks of the transactions it committed
+        (``with_tx``) run before this returns.
+
+        Raises:
+            BsatnError: if ``args`` do not encode (a value of the wrong type or range).
+            ProcedureError: if the procedure failed (panicked, returned an error, does not
+                exist) or its return value does not decode as ``returns``.
+            ConnectionLostError: if the connection dropped before the result arrived.
+            DisconnectedError: if the connection has ended.
+        """
+        args_bsatn = self._call_args("procedure", procedure, args, args_codec)
+        future: asyncio.Future[bytes] = self._loop.create_future()
+        pending = _PendingProcedure(procedure, future)
+        self._send_awaited(
+            future,
+            lambda rid: self._procedure_calls.__setitem__(rid, pending),
+            lambda rid: p.CallProcedure(rid, procedure, args_bsatn),
+            f"the connection ended before procedure `{procedure}` was called",
+        )
+        value = await future
+        try:
+            return returns.from_bytes(value)
+        except BsatnError as e:
+            raise ProcedureError(
+                procedure, f"its return value does not decode as the bindings expect (regenerate them?): {e}"
+            ) from None
+
+    async def query(self, sql: str) -> QueryResult:
+        """Runs one SQL ``SELECT`` once on the server, outside any subscription, and waits
+        for its rows (the cache is not touched).
+
+        Raises:
+            QueryError: if the server refused or failed the query.
+            ConnectionLostError: if the connection dropped before the rows arrived.
+            DisconnectedError: if the connection has ended.
+        """
+        if not self.is_active:
+            raise DisconnectedError(f"cannot run query `{sql}`: the connection has ended")
+        future: asyncio.Future[QueryResult] = self._loop.create_future()
+        pending = _PendingQuery(sql, future)
+        self._send_awaited(
+            future,
+            lambda rid: self._queries.__setitem__(rid, pending),
+            lambda rid: p.OneOffQuery(rid, sql),
+            f"the connection ended before query `{sql}` was sent",
+        )
+        return await future
+
+    def _send_awaited(
+        self,
+        future: asyncio.Future[Any],
+        register: Callable[[int], None],
+        message: Callable[[int], p.ClientMessage],
+        not_sent: str,
+    ) -> None:
+        """Sends a request whose answer resolves ``future``: now, or after a reconnect
+        (``register`` files it under its request id first); if the connection ends before
+        it was sent, ``future`` fails with ``not_sent``."""
+
+        def send() -> None:
+            if self.lifecycle == "ended":
+                future.set_exception(ConnectionLostError(not_sent))
+                return
+            rid = self.request_id()
+            register(rid)
+            self._send(message(rid))
+
+        self._request(send)
 
     # --- messages -----------------------------------------------------------------------
 
@@ -274,8 +377,10 @@ class ConnectionImpl:
             self._apply_update(message, TransactionEvent())
         elif isinstance(message, p.ReducerResult):
             self._on_reducer_result(message)
+        elif isinstance(message, p.ProcedureResult):
+            self._on_procedure_result(message)
         else:
-            log.warning("ignoring a one-off query or procedure result: this SDK never sends those requests")
+            self._on_query_result(message)
 
     def _on_initial_connection(self, message: p.InitialConnection) -> None:
         if self.identity is not None and self.identity != message.identity:
@@ -369,6 +474,35 @@ class ConnectionImpl:
         if call is not None and not call.future.done():
             call.future.set_result(event)
 
+    def _on_procedure_result(self, message: p.ProcedureResult) -> None:
+        call = self._procedure_calls.pop(message.request_id, None)
+        if call is None:
+            log.warning("procedure result for unknown request %d", message.request_id)
+            return
+        if call.future.done():
+            return
+        status = message.status
+        if isinstance(status, p.ProcedureReturned):
+            call.future.set_result(status.value)
+        else:
+            call.future.set_exception(ProcedureError(call.procedure, status.value))
+
+    def _on_query_result(self, message: p.OneOffQueryResult) -> None:
+        query = self._queries.pop(message.request_id, None)
+        if query is None:
+            log.warning("one-off query result for unknown request %d", message.request_id)
+            return
+        if query.future.done():
+            return
+        result = message.result
+        if isinstance(result, Err):
+            query.future.set_exception(QueryError(query.sql, result.error))
+            return
+        try:
+            query.future.set_result(decode_query_rows(query.sql, result.value, self._table_infos))
+        except p.ProtocolError as e:
+            query.future.set_exception(QueryError(query.sql, str(e)))
+
     # --- callbacks ----------------------------------------------------------------------
 
     def _run_row_callbacks(self, diffs: list[TableDiff[Any]], event: Event) -> None:
@@ -440,19 +574,38 @@ class ConnectionImpl:
 
     # --- reconnect ----------------------------------------------------------------------
 
-    def _fail_calls(self, message: str) -> None:
+    def _fail_calls(self, how: str) -> None:
+        """Gives up every request waiting for an answer; ``how`` says what became of the
+        connection ("was lost", "ended")."""
         calls, self._calls = self._calls, {}
         for rid in sorted(calls):
             call = calls[rid]
             if not call.future.done():
-                event = ReducerEvent(Timestamp.now(), Panic(message), call.args)
-                call.future.set_result(event)
+                message = f"the connection {how} before the reducer's result arrived; it may or may not have run"
+                call.future.set_result(ReducerEvent(Timestamp.now(), Panic(message), call.args))
+        procedures, self._procedure_calls = self._procedure_calls, {}
+        for rid in sorted(procedures):
+            proc = procedures[rid]
+            if not proc.future.done():
+                proc.future.set_exception(
+                    ConnectionLostError(
+                        f"the connection {how} before the result of procedure `{proc.procedure}` arrived; "
+                        "it may or may not have run"
+                    )
+                )
+        queries, self._queries = self._queries, {}
+        for rid in sorted(queries):
+            query = queries[rid]
+            if not query.future.done():
+                query.future.set_exception(
+                    ConnectionLostError(f"the connection {how} before the rows of query `{query.sql}` arrived")
+                )
 
     def _begin_reconnect(self, error: SpacetimeError) -> None:
         log.warning("connection lost (%s); reconnecting", error)
         self.lifecycle = "reconnecting"
         self._resync = None
-        self._fail_calls("the connection was lost before the reducer's result arrived; it may or may not have run")
+        self._fail_calls("was lost")
 
     def _begin_resync(self) -> None:
         resync = _Resync(ClientCache(list(self.module.tables)))
@@ -508,7 +661,7 @@ class ConnectionImpl:
             return
         self.lifecycle = "ended"
         self._resync = None
-        self._fail_calls("the connection ended before the reducer's result arrived; it may or may not have run")
+        self._fail_calls("ended")
         deferred, self._deferred = self._deferred, []
         for action in deferred:
             action()

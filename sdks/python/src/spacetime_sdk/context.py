@@ -1,10 +1,11 @@
 """The connection object and the contexts callbacks receive. Each exposes the module's
-tables (``db``), reducers (``reducers``), this client's identity and the connection's
-controls; the contexts add what caused the callback.
+tables and views (``db``), reducers (``reducers``), procedures (``procedures``), one-off
+queries (``query``), this client's identity and the connection's controls; the contexts
+add what caused the callback.
 
 Generated bindings subclass :class:`DbConnectionBase` and name the contexts with their
-own table and reducer types, e.g. ``EventContext = EventContext[RemoteTables,
-RemoteReducers]``.
+own table, reducer and procedure types, e.g. ``EventContext = EventContext[RemoteTables,
+RemoteReducers, RemoteProcedures]``.
 """
 
 from __future__ import annotations
@@ -17,24 +18,29 @@ from .special import ConnectionId, Identity
 
 if TYPE_CHECKING:
     from .connection import ConnectionImpl
+    from .query import QueryResult
     from .subscription import SubscriptionBuilder
 
 DbT = TypeVar("DbT")
 ReducersT = TypeVar("ReducersT")
+ProceduresT = TypeVar("ProceduresT")
 
 
-class DbContext(Generic[DbT, ReducersT]):
+class DbContext(Generic[DbT, ReducersT, ProceduresT]):
     """What every context and the connection itself offer."""
 
     db: DbT
     """The module's tables, reading the client cache."""
     reducers: ReducersT
     """The module's reducers, one async method each."""
+    procedures: ProceduresT
+    """The module's procedures, one async method each, returning the procedure's value."""
 
-    def __init__(self, conn: DbConnectionBase[DbT, ReducersT]) -> None:
+    def __init__(self, conn: DbConnectionBase[DbT, ReducersT, ProceduresT]) -> None:
         self._conn = conn
         self.db = conn.db
         self.reducers = conn.reducers
+        self.procedures = conn.procedures
 
     @property
     def imp(self) -> ConnectionImpl:
@@ -75,25 +81,37 @@ class DbContext(Generic[DbT, ReducersT]):
         """Whether the connection is open (or reconnecting) and not disconnected."""
         return self.imp.is_active
 
-    def subscription_builder(self) -> SubscriptionBuilder[SubscriptionEventContext[DbT, ReducersT], ErrorContext[DbT, ReducersT]]:
+    def subscription_builder(self) -> SubscriptionBuilder[SubscriptionEventContext[DbT, ReducersT, ProceduresT], ErrorContext[DbT, ReducersT, ProceduresT]]:
         """Starts building a subscription."""
         from .subscription import SubscriptionBuilder
 
         return SubscriptionBuilder(self.imp)
+
+    async def query(self, sql: str) -> QueryResult:
+        """Runs one SQL ``SELECT`` on the server once, outside any subscription, and
+        returns its rows; ``result.rows_of(conn.db.<table>)`` gives a table's rows typed.
+
+        Raises:
+            QueryError: if the server refused or failed the query.
+            ConnectionLostError: if the connection dropped before the rows arrived.
+            DisconnectedError: if the connection has ended.
+        """
+        return await self.imp.query(sql)
 
     async def disconnect(self) -> None:
         """Closes the connection; ``on_disconnect`` runs with no error."""
         await self.imp.disconnect()
 
 
-class DbConnectionBase(DbContext[DbT, ReducersT]):
+class DbConnectionBase(DbContext[DbT, ReducersT, ProceduresT]):
     """A connection to a database. Generated bindings subclass it as ``DbConnection``,
     built with ``DbConnection.builder()``."""
 
-    def __init__(self, imp: ConnectionImpl, db: DbT, reducers: ReducersT) -> None:
+    def __init__(self, imp: ConnectionImpl, db: DbT, reducers: ReducersT, procedures: ProceduresT) -> None:
         self._imp = imp
         self.db = db
         self.reducers = reducers
+        self.procedures = procedures
         self._conn = self
 
     async def wait_closed(self) -> SpacetimeError | None:
@@ -102,34 +120,34 @@ class DbConnectionBase(DbContext[DbT, ReducersT]):
         return await self._imp.wait_closed()
 
 
-class EventContext(DbContext[DbT, ReducersT]):
+class EventContext(DbContext[DbT, ReducersT, ProceduresT]):
     """The context of a row callback: ``event`` says why the row changed."""
 
-    def __init__(self, conn: DbConnectionBase[DbT, ReducersT], event: Event) -> None:
+    def __init__(self, conn: DbConnectionBase[DbT, ReducersT, ProceduresT], event: Event) -> None:
         super().__init__(conn)
         self.event = event
 
 
-class ReducerEventContext(DbContext[DbT, ReducersT]):
+class ReducerEventContext(DbContext[DbT, ReducersT, ProceduresT]):
     """The context of a reducer's completion."""
 
-    def __init__(self, conn: DbConnectionBase[DbT, ReducersT], event: ReducerEvent[Any]) -> None:
+    def __init__(self, conn: DbConnectionBase[DbT, ReducersT, ProceduresT], event: ReducerEvent[Any]) -> None:
         super().__init__(conn)
         self.event = event
 
 
-class SubscriptionEventContext(DbContext[DbT, ReducersT]):
+class SubscriptionEventContext(DbContext[DbT, ReducersT, ProceduresT]):
     """The context of a subscription's ``on_applied`` and ``on_ended``."""
 
 
-class ErrorContext(DbContext[DbT, ReducersT]):
+class ErrorContext(DbContext[DbT, ReducersT, ProceduresT]):
     """The context of error and disconnect callbacks: ``error`` is what went wrong."""
 
-    def __init__(self, conn: DbConnectionBase[DbT, ReducersT], error: SpacetimeError | None) -> None:
+    def __init__(self, conn: DbConnectionBase[DbT, ReducersT, ProceduresT], error: SpacetimeError | None) -> None:
         super().__init__(conn)
         self.error = error
 
 
-def context_conn(ctx: DbContext[Any, Any]) -> DbConnectionBase[Any, Any]:
+def context_conn(ctx: DbContext[Any, Any, Any]) -> DbConnectionBase[Any, Any, Any]:
     """The connection behind a context."""
     return ctx._conn

@@ -56,5 +56,31 @@ class InternalError(SpacetimeError):
         self.message = message
 
 
+class ConnectionLostError(DisconnectedError):
+    """The connection dropped while a request waited for its answer (a procedure's result
+    or a one-off query's rows): the request may or may not have run. With a reconnect
+    policy the connection itself goes on; only this request is given up."""
+
+
+class ProcedureError(SpacetimeError):
+    """A procedure call failed: it panicked, returned an error, does not exist, got
+    arguments of the wrong types, or its return value does not decode as the bindings
+    expect. ``message`` is the server's (or the decoder's) text."""
+
+    def __init__(self, procedure: str, message: str) -> None:
+        super().__init__(f"procedure `{procedure}` failed: {message}")
+        self.procedure = procedure
+        self.message = message
+
+
+class QueryError(SpacetimeError):
+    """The server refused or failed a one-off SQL query: ``message`` says why."""
+
+    def __init__(self, sql: str, message: str) -> None:
+        super().__init__(f"query `{sql}` failed: {message}")
+        self.sql = sql
+        self.message = message
+
+
 class SubscriptionError(SpacetimeError):
     """The server rejected a subscription's queries, or a live subscription failed."""
