@@ -80,6 +80,13 @@ pub const PROCEDURES: ModuleCrate = ModuleCrate {
     upstream_package: "upstream-procedures",
 };
 
+/// `tests/modules/views`: per-caller, anonymous and keyed views.
+pub const VIEWS: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "views-module",
+    upstream_package: "upstream-views",
+};
+
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
 

@@ -350,6 +350,20 @@ impl ModuleDef {
     }
 }
 
+impl ViewDef {
+    /// The name of the table that holds this view's rows as `caller` sees them: the
+    /// view's own name for an anonymous view (one set of rows for everyone), else the
+    /// name with the caller's identity after a `#`, which no SQL identifier can name,
+    /// so only a lookup through the view reaches another caller's rows.
+    pub fn backing_table_name(&self, caller: crate::Identity) -> String {
+        if self.is_anonymous {
+            self.name.clone()
+        } else {
+            format!("{}#{}", self.name, caller.to_hex())
+        }
+    }
+}
+
 impl TableDef {
     /// The column whose canonical (or, failing that, accessor) name is `name`.
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {

@@ -291,6 +291,12 @@ impl<'a> MutTx<'a> {
         Ok(ptrs.len() as u64)
     }
 
+    /// Whether the transaction has written anything so far (a sequence step counts):
+    /// how a read-only caller, such as a view, is checked.
+    pub fn has_writes(&self) -> bool {
+        !self.undo.is_empty()
+    }
+
     /// Makes the transaction's changes permanent and returns them.
     pub fn commit(mut self) -> TxData {
         self.finished = true;

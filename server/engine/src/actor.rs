@@ -18,12 +18,14 @@ use crate::schedule::Scheduler;
 use crate::schema_change::create_tables;
 use crate::storage::{self, DatabaseLog, StorageConfig};
 use crate::subscription::SubscriptionManager;
+use crate::views::Views;
 use spacetime_commitlog::DurableOffset;
 use spacetime_datastore::Datastore;
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ReducerError, ReducerOutcome};
 use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
 use spacetime_sql::rls::RlsRules;
+use spacetime_sql::vars::SqlVars;
 use spacetime_sql::Catalog;
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, RwLock};
@@ -48,6 +50,9 @@ pub(crate) struct Actor {
     /// The token payload of each open connection (HTTP requests for their duration,
     /// WebSocket clients while connected): what the module's `get_jwt` returns.
     pub(crate) connection_jwts: HashMap<ConnectionId, Arc<str>>,
+    /// The SQL settings (`SET row_limit = …`), upstream's `st_var`. Held in memory:
+    /// they last as long as the database runs, not across a restart.
+    pub(crate) sql_vars: SqlVars,
     /// Runs WebSocket clients' procedure calls off this thread; set by
     /// [`crate::Database::start`] before the actor serves requests.
     pub(crate) procedures: Option<ProcedureRunner>,
@@ -77,6 +82,7 @@ impl Actor {
         create_tables(&mut datastore, def.tables.iter(), def)?;
         let rls = RlsRules::compile(def, &datastore)?;
         let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        let views = Views::new(&program, identity, Arc::new(LogForwarder(logs.clone())))?;
         let storage = storage.map(|s| s.with_metrics_label(crate::metrics::label(identity)));
         let (log, fresh) = match &storage {
             Some(storage) => {
@@ -98,8 +104,10 @@ impl Actor {
                 scheduler: Scheduler::new(def),
                 subscriptions: SubscriptionManager::default(),
                 metrics_label: crate::metrics::label(identity),
+                views,
             },
             connection_jwts: HashMap::new(),
+            sql_vars: SqlVars::default(),
             procedures: None,
         };
         let seed = storage.as_ref().and_then(StorageConfig::seed).cloned();
@@ -142,7 +150,19 @@ impl Actor {
             actor.db.scheduler.restore(&actor.db.datastore, Timestamp::now());
             actor.disconnect_stale_clients();
         }
+        let db = &mut actor.db;
+        db.views.start(&mut db.datastore, [])?;
         Ok(actor)
+    }
+
+    /// Materialises the per-caller views for `caller` before a query of theirs, so SQL
+    /// finds their rows. A failure is logged; the query then reports the view missing.
+    pub(crate) fn ensure_views(&mut self, caller: Identity) {
+        let db = &mut self.db;
+        if let Err(e) = db.views.ensure_caller(&mut db.datastore, caller) {
+            log::warn!("views for {caller}: {e}");
+            log_system(&self.module_logs, LogLevel::Warn, None, e.to_string());
+        }
     }
 
     /// Runs `client_disconnected` for every client the log holds as connected: the
@@ -205,6 +225,7 @@ impl Actor {
                             let wait = due.time_duration_since_saturating(Timestamp::now()).to_micros();
                             if wait <= 0 {
                                 self.run_due();
+                                self.forward_immediate_calls();
                                 continue;
                             }
                             requests.recv_timeout(Duration::from_micros(wait.unsigned_abs()))
@@ -220,8 +241,12 @@ impl Actor {
                 Ok(request) => {
                     handled += 1;
                     self.handle(request);
+                    self.forward_immediate_calls();
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => self.run_due(),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    self.run_due();
+                    self.forward_immediate_calls();
+                }
             }
         }
         self.db.subscriptions.flush();

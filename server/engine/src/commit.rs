@@ -1,12 +1,14 @@
 //! The commit funnel: every committed transaction of a database — reducer calls over
 //! HTTP and WebSocket, SQL DML, lifecycle and scheduled reducers, `init` — ends in
 //! [`DatabaseState::commit`], which logs it, checks the snapshot policy, updates the
-//! schedule queue and publishes it to subscribers, in that order. Logging comes first
+//! schedule queue, brings the materialised views up to date and publishes both to
+//! subscribers, in that order. Logging comes first
 //! so every message published carries the offset a confirmed client waits for.
 
 use crate::schedule::Scheduler;
 use crate::storage::DatabaseLog;
 use crate::subscription::{ReducerCaller, SubscriptionManager};
+use crate::views::Views;
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::{Identity, Timestamp};
@@ -34,6 +36,8 @@ pub(crate) struct DatabaseState {
     pub(crate) subscriptions: SubscriptionManager,
     /// The database's `database` label in metrics.
     pub(crate) metrics_label: String,
+    /// The materialised views, kept current by every commit.
+    pub(crate) views: Views,
 }
 
 impl DatabaseState {
@@ -43,12 +47,16 @@ impl DatabaseState {
     /// for a WebSocket reducer call, gets its `ReducerResult` with its own updates.
     pub(crate) fn commit(&mut self, tx: &TxData, timestamp: Timestamp, caller: Option<ReducerCaller>) {
         if let Some(commitlog) = &mut self.commitlog {
-            commitlog.append_tx(tx);
+            commitlog.append_tx(&self.views.durable_part(tx));
             commitlog.snapshot_if_due(&self.datastore);
         }
         self.scheduler.observe(tx, timestamp);
         let offset = self.last_offset();
-        self.subscriptions.publish(&self.datastore, tx, offset, caller);
+        // Views whose reads the transaction changed are re-evaluated here, so their
+        // changes go out in the same update as the transaction's own.
+        let view_changes = self.views.refresh(&mut self.datastore, tx);
+        let published = crate::views::merged(tx, view_changes);
+        self.subscriptions.publish(&self.datastore, &published, offset, caller);
         crate::metrics::committed(&self.metrics_label);
     }
 

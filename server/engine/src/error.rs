@@ -44,6 +44,9 @@ pub enum StartError {
     /// `init` failed.
     #[error("the module's `init` reducer failed: {0}")]
     Init(ReducerError),
+    /// A view's table could not be created.
+    #[error("{0}")]
+    Views(#[from] crate::views::ViewsError),
     /// The commit log or snapshot could not be restored.
     #[error("cannot restore the database from its commit log: {0}")]
     Restore(Box<RestoreError>),

@@ -26,6 +26,7 @@ pub mod backup;
 pub mod commit;
 mod database;
 pub mod error;
+mod http_handlers;
 pub mod metrics;
 pub mod migration;
 pub mod module_logs;
@@ -35,6 +36,7 @@ pub mod schedule;
 mod schema_change;
 pub mod storage;
 pub mod subscription;
+pub mod views;
 
 pub use database::{Database, Databases, ProcedureReply};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};

@@ -20,7 +20,8 @@ use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
 use crate::procedure::{ProcedureHost, TxLoan};
 use crate::runtime::GuestLimits;
 use spacetime_datastore::MutTx;
-use spacetime_sats::{ConnectionId, Identity, ReducerId, Timestamp};
+use spacetime_sats::{ConnectionId, Identity, IndexId, ReducerId, TableId, Timestamp};
+use std::collections::BTreeSet;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use wasmtime::{Memory, Store};
@@ -53,6 +54,24 @@ pub struct InstanceEnv {
     pub(crate) procedure: Option<ProcedureState>,
     /// Every database's environment values, for `env_get`.
     pub(crate) environments: Environments,
+    /// Reducer calls queued by `volatile_nonatomic_schedule_immediate`, until the engine
+    /// takes them ([`crate::ModuleInstance::take_immediate_calls`]).
+    pub(crate) immediate: Vec<ImmediateCall>,
+    /// Set while a view runs: the tables it has read so far (its read set).
+    pub(crate) view_reads: Option<BTreeSet<TableId>>,
+}
+
+/// The most reducer calls one call may queue with `volatile_nonatomic_schedule_immediate`.
+pub const MAX_IMMEDIATE_CALLS: usize = 1024;
+
+/// A reducer call queued with `volatile_nonatomic_schedule_immediate`, to run right after
+/// the call that queued it, outside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImmediateCall {
+    /// The reducer's name (one of the module's reducers).
+    pub reducer: String,
+    /// The BSATN of its arguments, as the module wrote them (checked when it runs).
+    pub args: Vec<u8>,
 }
 
 /// The host state of a running procedure.
@@ -113,6 +132,8 @@ impl InstanceEnv {
             caller_jwt: None,
             procedure: None,
             environments: Environments::default(),
+            immediate: Vec::new(),
+            view_reads: None,
         }
     }
 
@@ -128,6 +149,27 @@ impl InstanceEnv {
             (Some(lent), _) => Ok(unsafe { lent.0.as_mut() }),
             (None, Some(ProcedureState { loan: Some(loan), .. })) => Ok(loan.tx()),
             _ => Err(NOT_IN_TRANSACTION),
+        }
+    }
+
+    /// Records that the running view (if any) read `table`.
+    pub(crate) fn note_read(&mut self, table: TableId) {
+        if let Some(reads) = &mut self.view_reads {
+            reads.insert(table);
+        }
+    }
+
+    /// Records that the running view (if any) read through `index`, i.e. its table.
+    pub(crate) fn note_index_read(&mut self, index: IndexId) {
+        if self.view_reads.is_none() {
+            return;
+        }
+        let table = self
+            .tx()
+            .ok()
+            .and_then(|tx| tx.index_schema(index).ok().map(|(schema, _)| schema.table_id));
+        if let Some(table) = table {
+            self.note_read(table);
         }
     }
 

@@ -2,7 +2,7 @@
 //! and reducer calls on it: argument checks, one transaction per call, commit or
 //! rollback, lifecycle reducers, and transparent replacement after a trap.
 
-use crate::env::{CallInfo, InstanceEnv, ProcedureState};
+use crate::env::{CallInfo, ImmediateCall, InstanceEnv, ProcedureState};
 use crate::error::{LoadError, ReducerError};
 use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink};
@@ -126,7 +126,7 @@ fn describe_params(params: &ProductType) -> String {
 }
 
 /// Splits a little-endian byte array into `u64` limbs, low limb first.
-fn limbs<const N: usize, const L: usize>(bytes: [u8; N]) -> [u64; L] {
+pub(crate) fn limbs<const N: usize, const L: usize>(bytes: [u8; N]) -> [u64; L] {
     std::array::from_fn(|i| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("N == 8 * L")))
 }
 
@@ -166,6 +166,16 @@ impl ModuleInstance {
     /// The database it serves.
     pub fn database_identity(&self) -> Identity {
         self.database_identity
+    }
+
+    /// The reducer calls the module queued with `volatile_nonatomic_schedule_immediate`
+    /// since the last time this was asked, in order; the engine runs each right after
+    /// the call that queued it.
+    pub fn take_immediate_calls(&mut self) -> Vec<ImmediateCall> {
+        match &mut self.warm {
+            Ok(warm) => std::mem::take(&mut warm.store.data_mut().immediate),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Calls a reducer in a new transaction on `ds`: commits if it returns `Ok`, rolls
@@ -223,14 +233,7 @@ impl ModuleInstance {
 
     /// Runs the reducer inside `tx`, replacing the instance if it traps.
     pub(crate) fn run(&mut self, tx: &mut MutTx<'_>, call: &ReducerCall<'_>) -> Result<(), ReducerError> {
-        if self.warm.is_err() {
-            self.replace();
-        }
-        let config = self.program.config();
-        let warm = self
-            .warm
-            .as_mut()
-            .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
+        let (warm, config) = self.warm_mut()?;
         let env = warm.store.data_mut();
         env.call = CallInfo {
             reducer: Some(call.reducer_id),
@@ -315,6 +318,51 @@ impl ModuleInstance {
         host: Box<dyn ProcedureHost>,
         committed: &mut u32,
     ) -> Result<Vec<u8>, ReducerError> {
+        self.run_outside_tx(
+            call.timestamp,
+            host,
+            committed,
+            |warm| {
+                let func = warm.call_procedure.clone().ok_or_else(|| {
+                    ReducerError::ProcedureUnavailable(
+                        "the module does not export `__call_procedure__`; rebuild it with a SpacetimeDB 2.x library"
+                            .into(),
+                    )
+                })?;
+                let env = warm.store.data_mut();
+                let args = env.new_source(call.args_bsatn);
+                let sink = env.new_sink(SinkKind::ProcedureResult);
+                let params = call_params(
+                    call.procedure_id,
+                    call.caller_identity,
+                    call.caller_connection_id,
+                    call.timestamp,
+                    args,
+                    sink,
+                );
+                Ok((func.call(&mut warm.store, params), sink))
+            },
+            |code, sink, env| match code {
+                0 => Ok(env.take_sink(sink)),
+                code => Err(ReducerError::InvalidReturn(code)),
+            },
+        )
+    }
+
+    /// Runs an export outside any transaction (a procedure or an HTTP handler): sets up
+    /// what such calls may use (transactions lent by `host`, outbound HTTP, the time
+    /// budget), lets `call` register its sources and sinks and call the export, and on a
+    /// return hands its code and sinks to `read` before the handle tables are cleared.
+    /// A transaction still open at the end is rolled back; after a trap the instance is
+    /// replaced. `committed` gets how many transactions the call committed.
+    pub(crate) fn run_outside_tx<S, T>(
+        &mut self,
+        timestamp: Timestamp,
+        host: Box<dyn ProcedureHost>,
+        committed: &mut u32,
+        call: impl FnOnce(&mut Warm) -> Result<(wasmtime::Result<i32>, S), ReducerError>,
+        read: impl FnOnce(i32, S, &mut InstanceEnv) -> Result<T, ReducerError>,
+    ) -> Result<T, ReducerError> {
         if self.warm.is_err() {
             self.replace();
         }
@@ -329,16 +377,8 @@ impl ModuleInstance {
             .warm
             .as_mut()
             .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
-        let func = warm.call_procedure.clone().ok_or_else(|| {
-            ReducerError::ProcedureUnavailable(
-                "the module does not export `__call_procedure__`; rebuild it with a SpacetimeDB 2.x library".into(),
-            )
-        })?;
         let env = warm.store.data_mut();
-        env.call = CallInfo {
-            reducer: None,
-            timestamp: call.timestamp,
-        };
+        env.call = CallInfo { reducer: None, timestamp };
         env.panic_message = None;
         env.procedure = Some(ProcedureState {
             host,
@@ -347,27 +387,17 @@ impl ModuleInstance {
             budget_ticks: config.budget_ticks(),
             committed: 0,
         });
-        let args = env.new_source(call.args_bsatn);
-        let sink = env.new_sink(SinkKind::ProcedureResult);
         warm.store.set_epoch_deadline(config.budget_ticks());
-        let params = call_params(
-            call.procedure_id,
-            call.caller_identity,
-            call.caller_connection_id,
-            call.timestamp,
-            args,
-            sink,
-        );
-        let returned = func.call(&mut warm.store, params);
+        let returned = call(warm);
         let env = warm.store.data_mut();
         // Dropping an unfinished loan rolls its transaction back.
         let state = env.procedure.take();
         *committed = state.as_ref().map_or(0, |s| s.committed);
         drop(state);
         let result = match returned {
-            Ok(0) => Ok(env.take_sink(sink)),
-            Ok(code) => Err(ReducerError::InvalidReturn(code)),
-            Err(trap) => Err(classify_trap(&trap, env, config)),
+            Err(e) => Err(e),
+            Ok((Ok(code), sinks)) => read(code, sinks, env),
+            Ok((Err(trap), _)) => Err(classify_trap(&trap, env, config)),
         };
         env.end_call();
         if matches!(&result, Err(e) if e.is_trap()) {
@@ -376,8 +406,22 @@ impl ModuleInstance {
         result
     }
 
+    /// The warm instance (a fresh one first if a trap left none) and the host's limits:
+    /// how every kind of call enters the module.
+    pub(crate) fn warm_mut(&mut self) -> Result<(&mut Warm, &crate::runtime::HostConfig), ReducerError> {
+        if self.warm.is_err() {
+            self.replace();
+        }
+        let config = self.program.config();
+        let warm = self
+            .warm
+            .as_mut()
+            .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
+        Ok((warm, config))
+    }
+
     /// Replaces the wasm instance with a freshly set-up one.
-    fn replace(&mut self) {
+    pub(crate) fn replace(&mut self) {
         let inner = &self.program.inner;
         self.warm = SetupPlan::from(&**inner).instantiate(
             self.database_identity,

@@ -17,6 +17,8 @@
 //!   caller's thread; its `with_tx` transactions are lent by the engine through a
 //!   [`ProcedureHost`] and [`lend_tx`]. Its outbound HTTP has a timeout, a response cap
 //!   and an address guard ([`HostConfig::allow_private_http`]).
+//! - [`ModuleInstance::call_http_handler`] runs an HTTP handler (unstable upstream) the
+//!   same way, with the request as bytes sources and the response read from two sinks.
 //! - Module logs go to a [`LogSink`] as [`ModuleLogRecord`]s.
 //! - What a module makes the host hold is capped (see [`MAX_MODULE_DEF_BYTES`],
 //!   [`MAX_ERROR_MESSAGE_BYTES`], [`MAX_LOG_RECORD_BYTES`]).
@@ -32,23 +34,31 @@ mod egress;
 mod env;
 mod environment;
 mod error;
+mod http_handler;
 mod instance;
 mod limits;
 mod logs;
 mod procedure;
 mod program;
 mod runtime;
+mod view;
 
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use egress::{MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_TIMEOUT};
+pub use env::{ImmediateCall, MAX_IMMEDIATE_CALLS};
 pub use environment::{EnvironmentValues, Environments};
 pub use error::{LoadError, ReducerError};
+pub use http_handler::{HttpHandlerCall, HttpHandlerError, HttpHandlerOutcome, HttpHandlerResponse};
 pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
-pub use limits::{MAX_ERROR_MESSAGE_BYTES, MAX_LOG_RECORD_BYTES, MAX_MODULE_DEF_BYTES, MAX_PROCEDURE_RESULT_BYTES};
+pub use limits::{
+    MAX_ERROR_MESSAGE_BYTES, MAX_HTTP_HANDLER_HEAD_BYTES, MAX_HTTP_HANDLER_RESPONSE_BYTES, MAX_LOG_RECORD_BYTES,
+    MAX_MODULE_DEF_BYTES, MAX_PROCEDURE_RESULT_BYTES, MAX_VIEW_RESULT_BYTES,
+};
 pub use logs::{CollectLogs, DiscardLogs, LogLevel, LogSink, ModuleLogRecord};
 pub use procedure::{lend_tx, ProcedureCall, ProcedureHost, ProcedureOutcome, TxEnd, TxLoan};
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
+pub use view::{ViewError, ViewOutcome};
 
 /// The server moves instances into its per-database actor threads and shares
 /// programs between them; keep these types thread-safe.

@@ -24,6 +24,19 @@ pub const MAX_LOG_RECORD_BYTES: usize = 64 << 10;
 /// The largest return value a procedure may produce, as BSATN: 16 MiB.
 pub const MAX_PROCEDURE_RESULT_BYTES: usize = 16 << 20;
 
+/// The largest result a view may produce in one evaluation, as BSATN: 64 MiB. A view's
+/// rows are held by the server for every caller it runs for, so a runaway view must
+/// stop here rather than exhaust memory.
+pub const MAX_VIEW_RESULT_BYTES: usize = 64 << 20;
+
+/// The largest response body an HTTP handler may produce: 16 MiB, as for a
+/// procedure's return value.
+pub const MAX_HTTP_HANDLER_RESPONSE_BYTES: usize = 16 << 20;
+
+/// The largest response head (status, version, headers as BSATN) an HTTP handler may
+/// produce: 1 MiB.
+pub const MAX_HTTP_HANDLER_HEAD_BYTES: usize = 1 << 20;
+
 /// What a bytes sink carries, which decides its cap and the words of its trap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SinkKind {
@@ -35,6 +48,12 @@ pub(crate) enum SinkKind {
     SetupError,
     /// The BSATN of a procedure's return value.
     ProcedureResult,
+    /// The rows a view returns (a header and the BSATN of `Vec<T>`).
+    ViewResult,
+    /// The BSATN head of an HTTP handler's response.
+    HttpResponseHead,
+    /// The body of an HTTP handler's response.
+    HttpResponseBody,
 }
 
 impl SinkKind {
@@ -44,6 +63,9 @@ impl SinkKind {
             Self::ModuleDef => MAX_MODULE_DEF_BYTES,
             Self::ReducerError | Self::SetupError => MAX_ERROR_MESSAGE_BYTES,
             Self::ProcedureResult => MAX_PROCEDURE_RESULT_BYTES,
+            Self::ViewResult => MAX_VIEW_RESULT_BYTES,
+            Self::HttpResponseHead => MAX_HTTP_HANDLER_HEAD_BYTES,
+            Self::HttpResponseBody => MAX_HTTP_HANDLER_RESPONSE_BYTES,
         }
     }
 
@@ -69,6 +91,21 @@ impl SinkKind {
                 "the procedure's return value",
                 "MAX_PROCEDURE_RESULT_BYTES",
                 "return less (store large results in a table and return a key)",
+            ),
+            Self::ViewResult => (
+                "the view's rows",
+                "MAX_VIEW_RESULT_BYTES",
+                "return fewer rows (filter in the view, or split it into several views)",
+            ),
+            Self::HttpResponseHead => (
+                "the HTTP handler's response headers",
+                "MAX_HTTP_HANDLER_HEAD_BYTES",
+                "send fewer or shorter headers",
+            ),
+            Self::HttpResponseBody => (
+                "the HTTP handler's response body",
+                "MAX_HTTP_HANDLER_RESPONSE_BYTES",
+                "return a smaller body (serve large data in parts)",
             ),
         };
         format!(

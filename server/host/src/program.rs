@@ -31,6 +31,20 @@ use wasmtime::{ExternType, FuncType, InstancePre, Module, Store, Trap, TypedFunc
 /// timestamp, args source, error sink.
 pub(crate) type CallReducerParams = (u32, u64, u64, u64, u64, u64, u64, i64, u32, u32);
 
+/// The `__call_http_handler__` parameters: handler id, sender limbs ×4, JWT source,
+/// timestamp, request head source, request body source, response head sink, response
+/// body sink.
+pub(crate) type CallHttpHandlerParams = (u32, u64, u64, u64, u64, u32, i64, u32, u32, u32, u32);
+
+/// The `__call_view__` parameters: view id, sender limbs ×4, args source, result sink.
+pub(crate) type CallViewParams = (u32, u64, u64, u64, u64, u32, u32);
+
+/// The `__call_view_anon__` parameters: view id, args source, result sink.
+pub(crate) type CallViewAnonParams = (u32, u32, u32);
+
+const CALL_VIEW_SIG: &str = "(i32, i64, i64, i64, i64, i32, i32) -> (i32)";
+const CALL_VIEW_ANON_SIG: &str = "(i32, i32, i32) -> (i32)";
+const CALL_HTTP_HANDLER_SIG: &str = "(i32, i64, i64, i64, i64, i32, i64, i32, i32, i32, i32) -> (i32)";
 const CALL_REDUCER_SIG: &str = "(i32, i64, i64, i64, i64, i64, i64, i64, i32, i32) -> (i32)";
 const DESCRIBE_SIG: &str = "(i32) -> ()";
 const NULLARY_SIG: &str = "() -> ()";
@@ -227,6 +241,9 @@ impl Exports {
                 self.call_reducer = true;
             }
             "__call_procedure__" => expect(CALL_REDUCER_SIG)?,
+            "__call_view__" => expect(CALL_VIEW_SIG)?,
+            "__call_view_anon__" => expect(CALL_VIEW_ANON_SIG)?,
+            "__call_http_handler__" => expect(CALL_HTTP_HANDLER_SIG)?,
             "__describe_module__" => {
                 expect(DESCRIBE_SIG)?;
                 self.describe = true;
@@ -317,6 +334,12 @@ pub(crate) struct Warm {
     /// `__call_procedure__`, if the module exports it (same parameters; the last is the
     /// result sink).
     pub(crate) call_procedure: Option<TypedFunc<CallReducerParams, i32>>,
+    /// `__call_http_handler__`, if the module exports it.
+    pub(crate) call_http_handler: Option<TypedFunc<CallHttpHandlerParams, i32>>,
+    /// `__call_view__`, if the module exports it.
+    pub(crate) call_view: Option<TypedFunc<CallViewParams, i32>>,
+    /// `__call_view_anon__`, if the module exports it.
+    pub(crate) call_view_anon: Option<TypedFunc<CallViewAnonParams, i32>>,
     pub(crate) describe_output: Vec<u8>,
 }
 
@@ -388,10 +411,22 @@ impl SetupPlan<'_> {
         let call_procedure = instance
             .get_typed_func::<CallReducerParams, i32>(&mut store, "__call_procedure__")
             .ok();
+        let call_http_handler = instance
+            .get_typed_func::<CallHttpHandlerParams, i32>(&mut store, "__call_http_handler__")
+            .ok();
+        let call_view = instance
+            .get_typed_func::<CallViewParams, i32>(&mut store, "__call_view__")
+            .ok();
+        let call_view_anon = instance
+            .get_typed_func::<CallViewAnonParams, i32>(&mut store, "__call_view_anon__")
+            .ok();
         Ok(Warm {
             store,
             call_reducer,
             call_procedure,
+            call_http_handler,
+            call_view,
+            call_view_anon,
             describe_output,
         })
     }

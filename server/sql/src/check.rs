@@ -31,6 +31,7 @@ pub fn check(stmt: &SqlStmt, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore)
         SqlStmt::Select(select) => cx.select(select).map(Plan::Select),
         SqlStmt::Insert { table, columns, rows } => {
             cx.require_owner("INSERT")?;
+            cx.require_not_view(table)?;
             cx.insert(table, columns, rows).map(Plan::Insert)
         }
         SqlStmt::Update {
@@ -39,6 +40,7 @@ pub fn check(stmt: &SqlStmt, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore)
             filter,
         } => {
             cx.require_owner("UPDATE")?;
+            cx.require_not_view(&table.name)?;
             let scope = cx.single_scope(table)?;
             let mut set = Vec::new();
             for (col, lit) in assignments {
@@ -62,6 +64,7 @@ pub fn check(stmt: &SqlStmt, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore)
         }
         SqlStmt::Delete { table, filter } => {
             cx.require_owner("DELETE")?;
+            cx.require_not_view(&table.name)?;
             let scope = cx.single_scope(table)?;
             let filter = filter.as_ref().map(|f| scope.predicate(f, auth)).transpose()?;
             let access = choose_access(scope.rels[0].schema, filter.as_ref());
@@ -72,8 +75,8 @@ pub fn check(stmt: &SqlStmt, auth: &SqlAuth, module: &ModuleDef, ds: &Datastore)
             }))
         }
         SqlStmt::Set { name, .. } | SqlStmt::Show { name } => Err(SqlError::unsupported(
-            format!("the variable `{name}`"),
-            "no SQL variables are supported here (row_limit is not enforced); use `LIMIT n` in the query",
+            format!("`SET`/`SHOW {name}` here"),
+            "settings are read and changed by one-off SQL statements (`spacetime sql`), not subscriptions",
         )),
     }
 }
@@ -106,10 +109,23 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Refuses DML on a view: its rows are the module's to compute.
+    fn require_not_view(&self, name: &str) -> Result<(), SqlError> {
+        match self.module.view(name) {
+            Some(view) => Err(SqlError::ReadOnlyView(view.name.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Resolves a table by canonical or accessor name; private tables exist only for
-    /// the owner.
+    /// the owner. A view resolves to the table holding its rows as the caller sees
+    /// them (their own, for a per-caller view; materialised by the engine).
     fn table(&self, name: &str) -> Result<&'a TableSchema, SqlError> {
-        let canonical = self.module.table(name).map_or(name, |t| t.name.as_str());
+        let backing = self.module.view(name).map(|v| v.backing_table_name(self.auth.caller));
+        let canonical = match &backing {
+            Some(backing) => backing.as_str(),
+            None => self.module.table(name).map_or(name, |t| t.name.as_str()),
+        };
         let missing = || SqlError::NoSuchTable(name.to_owned());
         let id = self.ds.table_id_from_name(canonical).map_err(|_| missing())?;
         let schema = self.ds.table_schema(id).map_err(|_| missing())?;
@@ -235,7 +251,7 @@ impl Scope<'_> {
         let r = &self.rels[i];
         Relation {
             table_id: r.schema.table_id,
-            table_name: r.schema.def.name.clone(),
+            table_name: view_name_of(&r.schema.def.name).to_owned(),
             alias: r.reference.clone(),
         }
     }
@@ -467,8 +483,10 @@ impl Scope<'_> {
                 let mut elems = Vec::new();
                 for (c, alias) in cols {
                     let r = self.column(c)?;
-                    let name = alias.clone().unwrap_or_else(|| self.col_name(r).to_owned());
-                    elems.push(ProductTypeElement::named(&name, self.resolved(r)));
+                    // Upstream heads a column with its name as the query wrote it (an
+                    // accessor name stays an accessor name), or its alias.
+                    let name = alias.as_deref().unwrap_or(&c.column);
+                    elems.push(ProductTypeElement::named(name, self.resolved(r)));
                     refs.push(r);
                 }
                 (Projection::Columns(refs), ProductType::new(elems))
@@ -561,4 +579,10 @@ pub fn choose_access(schema: &TableSchema, filter: Option<&Predicate>) -> Access
         }
     }
     best.map_or(Access::Scan, |(_, a)| a)
+}
+
+/// The name clients know a table by: a per-caller view's table (`view#caller`) is the
+/// view's; any other table its own name.
+fn view_name_of(table: &str) -> &str {
+    table.split_once('#').map_or(table, |(view, _)| view)
 }

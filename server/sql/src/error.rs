@@ -49,6 +49,9 @@ pub enum SqlError {
     /// A statement only the database owner may run.
     #[error("permission denied: {0}")]
     NotOwner(String),
+    /// DML that names a view.
+    #[error("`{0}` is a view, and views are read-only: change the tables it reads (in a reducer) and its rows follow")]
+    ReadOnlyView(String),
     /// The datastore refused a change (a unique violation, say).
     #[error("{0}")]
     Datastore(#[from] DatastoreError),

@@ -125,6 +125,9 @@ impl Actor {
             caller: identity,
             owner: self.owner,
         };
+        if matches!(message, ClientMessage::Subscribe(_) | ClientMessage::OneOffQuery(_)) {
+            self.ensure_views(identity);
+        }
         let offset = self.db.last_offset();
         let program = self.instance.program().clone();
         let catalog = Catalog {

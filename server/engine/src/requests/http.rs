@@ -10,7 +10,7 @@ use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
 use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
-use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome};
+use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome, SystemState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,8 +77,9 @@ impl Actor {
 
     /// Runs one SQL statement between `client_connected` and `client_disconnected`.
     pub(super) fn http_sql(&mut self, caller: Identity, jwt: Option<Arc<str>>, sql: &str) -> SqlResult {
-        let ran = self.in_http_connection(caller, jwt, |actor, _| {
+        let ran = self.in_http_connection(caller, jwt, |actor, connection_id| {
             let start = Instant::now();
+            actor.ensure_views(caller);
             let auth = SqlAuth {
                 caller,
                 owner: actor.owner,
@@ -88,7 +89,22 @@ impl Actor {
                 module: program.module_def(),
                 rls: &actor.rls,
             };
-            let result = spacetime_sql::execute(sql, &auth, catalog, &mut actor.db.datastore);
+            // The system tables see the WebSocket clients and this request's own
+            // connection, as upstream's `st_client` has a row for each.
+            let mut clients: Vec<_> = actor.db.subscriptions.connected().collect();
+            clients.push((caller, connection_id));
+            let credentials: Vec<_> = actor
+                .connection_jwts
+                .iter()
+                .map(|(c, jwt)| (*c, jwt.to_string()))
+                .collect();
+            let mut system = SystemState {
+                clients: &clients,
+                credentials: &credentials,
+                vars: std::mem::take(&mut actor.sql_vars),
+            };
+            let result = spacetime_sql::execute_with(sql, &auth, catalog, &mut system, &mut actor.db.datastore);
+            actor.sql_vars = system.vars;
             let duration = start.elapsed();
             if let Ok(SqlOutcome { tx: Some(tx), .. }) = &result {
                 // DML on a scheduled table schedules or cancels calls, as a reducer would:

@@ -13,6 +13,7 @@ use crate::commit::MigrationInfo;
 use crate::error::UpdateError;
 use crate::migration;
 use crate::module_logs::{log_system, LogForwarder};
+use crate::views::Views;
 use spacetime_host::{LogLevel, ModuleProgram};
 use spacetime_migrate::Plan;
 use spacetime_sats::{Identity, Timestamp};
@@ -52,6 +53,7 @@ impl Actor {
         }
         let identity = self.instance.database_identity();
         let instance = program.instantiate(identity, Arc::new(LogForwarder(self.module_logs.clone())))?;
+        let views = Views::new(&program, identity, Arc::new(LogForwarder(self.module_logs.clone())))?;
         let datastore = migration::migrate(&self.db.datastore, &plan, program.module_def())?;
         // Publish checked the filters already (`crate::check_module`), against the same
         // tables, so this does not fail here.
@@ -65,6 +67,14 @@ impl Actor {
             .commit_migration(datastore, program.module_def(), info, Timestamp::now());
         self.rls = rls;
         self.instance = instance;
+        // The new datastore has no view tables: materialise the new module's views,
+        // per caller for every caller the old module's were, before subscriptions are
+        // recompiled against them.
+        let callers = std::mem::replace(&mut self.db.views, views).callers();
+        let db = &mut self.db;
+        if let Err(e) = db.views.start(&mut db.datastore, callers) {
+            log_system(&self.module_logs, LogLevel::Error, None, format!("after the module update: {e}"));
+        }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
         if plan.breaks_clients() {
             // Their connections' ends were handled here, so the socket loop's later

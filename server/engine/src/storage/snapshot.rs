@@ -16,6 +16,7 @@
 use super::record::{get_client, get_rows, get_string, put_bytes, put_client, put_len, RecordError};
 use spacetime_datastore::Datastore;
 use spacetime_sats::bsatn::{decode_len, take_array, DecodeError};
+use spacetime_sats::def::raw::TableType;
 use spacetime_sats::{ColId, ConnectionId, Identity};
 
 const VERSION: u8 = 2;
@@ -25,7 +26,8 @@ const VERSION_1: u8 = 1;
 /// Encodes every table of `ds`, and the `clients` connected.
 pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)]) -> Vec<u8> {
     let mut out = vec![VERSION];
-    let tables: Vec<_> = ds.tables().collect();
+    // System tables hold derived state (views' rows), rebuilt on start: not saved.
+    let tables: Vec<_> = ds.tables().filter(|t| t.def.table_type == TableType::User).collect();
     put_len(tables.len(), &mut out);
     for schema in tables {
         let id = schema.table_id;

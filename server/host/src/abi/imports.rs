@@ -9,7 +9,7 @@
 
 use super::handles::RowIter;
 use super::memory::{with_env, AbiError, AbiResult, GuestMem, HostTrap};
-use crate::env::InstanceEnv;
+use crate::env::{ImmediateCall, InstanceEnv, MAX_IMMEDIATE_CALLS};
 use crate::limits::log_string;
 use crate::logs::LogLevel;
 use spacetime_datastore::{MutTx, RowRef};
@@ -76,6 +76,7 @@ pub(crate) fn index_id_from_name(mut cx: Cx<'_>, name_ptr: u32, name_len: u32, o
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`.
 pub(crate) fn datastore_table_row_count(mut cx: Cx<'_>, table_id: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_table_row_count", |mut mem, env| {
+        env.note_read(TableId(table_id));
         let count = env.tx()?.row_count(TableId(table_id))?;
         mem.write_u64("out", out, count)?;
         Ok(0)
@@ -91,6 +92,7 @@ pub(crate) fn datastore_table_row_count(mut cx: Cx<'_>, table_id: u32, out: u32)
 /// `NOT_IN_TRANSACTION`, `NO_SUCH_TABLE`.
 pub(crate) fn datastore_table_scan_bsatn(mut cx: Cx<'_>, table_id: u32, out: u32) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_table_scan_bsatn", |mem, env| {
+        env.note_read(TableId(table_id));
         let mut iter = env.new_row_iter();
         let filled = env.tx().and_then(|tx| {
             collect(&mut iter, tx.scan(TableId(table_id))?);
@@ -175,6 +177,7 @@ pub(crate) fn datastore_index_scan_range_bsatn(
     out: u32,
 ) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_index_scan_range_bsatn", |mem, env| {
+        env.note_index_read(IndexId(index_id));
         let mut iter = env.new_row_iter();
         let filled = (|| {
             let a = range_args(
@@ -259,6 +262,7 @@ pub(crate) fn datastore_index_scan_point_bsatn(
     out: u32,
 ) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_index_scan_point_bsatn", |mem, env| {
+        env.note_index_read(IndexId(index_id));
         let mut iter = env.new_row_iter();
         let filled = (|| {
             let point = mem.bytes("the point", point_ptr, point_len)?;
@@ -670,29 +674,42 @@ pub(crate) fn get_jwt(mut cx: Cx<'_>, conn_id_ptr: u32, out: u32) -> wasmtime::R
     })
 }
 
-fn unsupported<R>(import: &'static str, why: &'static str) -> wasmtime::Result<R> {
-    Err(wasmtime::Error::new(HostTrap::Unsupported { import, why }))
-}
-
-/// Unstable: would call a reducer after the current transaction, outside it.
+/// Unstable: queues a call of reducer `name_ptr[..name_len]` with the BSATN arguments
+/// `args_ptr[..args_len]`, to run right after the current call, outside its transaction,
+/// as the database (like a scheduled reducer). It is not atomic with the caller: it runs
+/// even if the caller's transaction rolls back, and it is not durable (a crash before it
+/// runs loses it). The name (canonical or source) and the arguments are checked when it
+/// runs; a failure is logged.
 ///
 /// # Traps
-/// Always: not supported. Insert a row with `ScheduleAt::Time(ctx.timestamp)` into a
-/// scheduled table instead.
+/// If the name or arguments are out of bounds, the name is not UTF-8, or one call queues
+/// more than [`MAX_IMMEDIATE_CALLS`].
 ///
 /// # Errors
 /// None.
 pub(crate) fn volatile_nonatomic_schedule_immediate(
-    _cx: Cx<'_>,
-    _name_ptr: u32,
-    _name_len: u32,
-    _args_ptr: u32,
-    _args_len: u32,
+    mut cx: Cx<'_>,
+    name_ptr: u32,
+    name_len: u32,
+    args_ptr: u32,
+    args_len: u32,
 ) -> wasmtime::Result<()> {
-    unsupported(
-        "volatile_nonatomic_schedule_immediate",
-        "this unstable import is not supported; insert a row with `ScheduleAt::Time(ctx.timestamp)` into a scheduled table instead",
-    )
+    const IMPORT: &str = "volatile_nonatomic_schedule_immediate";
+    with_env(&mut cx, IMPORT, |mem, env| {
+        let name = mem.str("the reducer name", name_ptr, name_len)?;
+        let args = mem.bytes("the arguments", args_ptr, args_len)?;
+        if env.immediate.len() >= MAX_IMMEDIATE_CALLS {
+            return Err(AbiError::Trap(HostTrap::Failed {
+                import: IMPORT,
+                message: format!("one call may queue at most {MAX_IMMEDIATE_CALLS} immediate reducer calls"),
+            }));
+        }
+        env.immediate.push(ImmediateCall {
+            reducer: name.to_owned(),
+            args: args.to_vec(),
+        });
+        Ok(())
+    })
 }
 
 /// Writes to `out` a source holding the value of environment key `key_ptr[..key_len]`
