@@ -205,6 +205,6 @@ mod tests {
         assert_eq!(rows, vec![first.into_boxed_slice(), second.into_boxed_slice()]);
         bytes.push(0);
         assert!(split_rows(&bytes, &row, &ts).unwrap_err().contains("1 bytes left over"));
-        assert!(split_rows(&bytes[..10], &row, &ts).unwrap_err().contains("row 1"));
+        assert!(split_rows(&bytes[..15], &row, &ts).unwrap_err().contains("row 1"));
     }
 }
