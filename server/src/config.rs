@@ -94,6 +94,42 @@ pub struct ServerConfig {
     /// The size in bytes past which a commit log starts a new segment (1 GiB by default,
     /// as upstream's `max-segment-size`); retention removes whole segments only.
     pub max_segment_size: u64,
+    /// Cluster mode (`spacetime start --cluster`): each database's commit log is
+    /// replicated through etcd, with a leader elected per database and this node a
+    /// hot standby of the databases it does not lead. `None` (the default) is a
+    /// standalone server, exactly as without this setting.
+    pub cluster: Option<ClusterConfig>,
+}
+
+/// How a server joins a cluster (issue 17; design `design-replication.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The etcd members' client URLs (`http://host:port`).
+    pub endpoints: Vec<String>,
+    /// This node's id, unique in the cluster: it names the node in leader records.
+    pub node_id: String,
+    /// Where other nodes and clients reach this node's HTTP API (`host:port`): the
+    /// address a standby names when it sends a client to the leader.
+    pub advertise_addr: String,
+    /// The leader lease's time to live: how long a dead leader keeps its databases
+    /// before a standby takes over (whole seconds; 3 by default).
+    pub lease_ttl: Duration,
+}
+
+impl ClusterConfig {
+    /// The default [`Self::lease_ttl`].
+    pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(3);
+
+    /// Joins the cluster of etcd `endpoints` as node `node_id`, reachable at
+    /// `advertise_addr`, with the default lease.
+    pub fn new(endpoints: Vec<String>, node_id: impl Into<String>, advertise_addr: impl Into<String>) -> Self {
+        Self {
+            endpoints,
+            node_id: node_id.into(),
+            advertise_addr: advertise_addr.into(),
+            lease_ttl: Self::DEFAULT_LEASE_TTL,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -125,6 +161,7 @@ impl ServerConfig {
             pg_port: None,
             snapshots_to_keep: 2,
             max_segment_size: 1 << 30,
+            cluster: None,
         }
     }
 

@@ -172,10 +172,17 @@ pub async fn create_seeded(
         Some(seed) => s.with_seed(seed),
         None => s,
     });
+    let storage = match (state.cluster(), storage) {
+        (Some(node), Some(storage)) => Some(lead_new(node.clone(), database_identity, storage).await?),
+        (_, storage) => storage,
+    };
     let started = Database::start(database_identity, owner.identity, program, logs, storage, &program_hash).await;
     let database = match started {
         Ok(database) => database,
         Err(e) => {
+            if let Some(node) = state.cluster() {
+                node.abandon(database_identity);
+            }
             remove_replica_dir(state, replica_id);
             return Err(start_error(e));
         }
@@ -187,14 +194,39 @@ pub async fn create_seeded(
         replica_id,
     };
     let _guard = state.control_lock().await;
-    let registered = state.registry().insert(record, name.as_ref()).map_err(registry_error);
+    let registered = state
+        .registry()
+        .insert(record.clone(), name.as_ref())
+        .map_err(registry_error);
     if let Err(e) = registered {
         database.shutdown();
+        if let Some(node) = state.cluster() {
+            node.abandon(database_identity);
+        }
         remove_replica_dir(state, replica_id);
         return Err(e);
     }
     state.databases().insert(database);
+    if let Some(node) = state.cluster().cloned() {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || node.created(&state, &record, name.as_ref()))
+            .await
+            .map_err(|e| ControlError::internal("cluster catalog task failed", e))?;
+    }
     Ok(database_identity)
+}
+
+/// Cluster mode: takes the leadership of a new database (blocking etcd calls, off the
+/// runtime's workers) and makes `storage` replicate its log.
+async fn lead_new(
+    node: std::sync::Arc<crate::cluster::ClusterNode>,
+    identity: Identity,
+    storage: StorageConfig,
+) -> Result<StorageConfig, ControlError> {
+    tokio::task::spawn_blocking(move || node.lead_new(identity, storage))
+        .await
+        .map_err(|e| ControlError::internal("cluster election task failed", e))?
+        .map_err(|e| ControlError::internal("cannot lead the new database in the cluster", e))
 }
 
 /// Replaces the module of `record` with `module`, migrating the data by the planner's
@@ -451,7 +483,7 @@ fn remove_replica_dir(state: &AppState, replica_id: u64) {
 }
 
 /// The storage of replica `replica_id`, or `None` for an in-memory server.
-fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
+pub(crate) fn storage_for(config: &ServerConfig, replica_id: u64) -> Option<StorageConfig> {
     (!config.in_memory).then(|| {
         StorageConfig::new(config.replica_dir(replica_id), config.snapshot_every)
             .with_retention(config.snapshots_to_keep, config.max_segment_size)

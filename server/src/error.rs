@@ -34,6 +34,9 @@ pub enum ServerError {
     /// The WebAssembly engine could not be set up.
     #[error(transparent)]
     Host(spacetime_host::LoadError),
+    /// Cluster mode could not start (etcd unreachable, or settings it cannot use).
+    #[error("cluster mode: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
     /// The SIGTERM/SIGINT handlers could not be installed.
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(std::io::Error),

@@ -25,6 +25,7 @@
 mod api_error;
 pub mod auth;
 pub mod backup;
+pub mod cluster;
 mod config;
 mod control;
 mod environment;
@@ -41,7 +42,7 @@ mod state;
 mod versions;
 mod ws;
 
-pub use config::{JwtKeySource, ServerConfig};
+pub use config::{ClusterConfig, JwtKeySource, ServerConfig};
 pub use error::ServerError;
 pub use server::{serve, Server};
 

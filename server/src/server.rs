@@ -93,9 +93,23 @@ impl Server {
             ..HostConfig::default()
         })
         .map_err(ServerError::Host)?;
+        let cluster = config.cluster.clone();
         let state = AppState::new(config, keys, registry, programs, host);
         environment::load_all(&state);
-        control::reload_all(&state).await;
+        match cluster {
+            // Each database's replica thread decides whether this node leads it or
+            // follows it; nothing starts standalone.
+            Some(cluster) => {
+                let server = state.config().clone();
+                let node = tokio::task::spawn_blocking(move || crate::cluster::ClusterNode::connect(&server, &cluster))
+                    .await
+                    .map_err(|e| crate::cluster::ClusterError::Local(format!("cluster start task failed: {e}")))??;
+                let node = std::sync::Arc::new(node);
+                state.set_cluster(node.clone());
+                node.serve(&state);
+            }
+            None => control::reload_all(&state).await,
+        }
         Ok(Self {
             listener,
             pg_listener,

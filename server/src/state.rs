@@ -36,6 +36,8 @@ struct Inner {
     /// Slots for publishes reading a body and loading a module (see
     /// [`PUBLISHES_IN_FLIGHT`](crate::routes::publish::PUBLISHES_IN_FLIGHT)).
     publish_slots: Arc<tokio::sync::Semaphore>,
+    /// Cluster mode: this node's membership (set once at start; empty when standalone).
+    cluster: std::sync::OnceLock<Arc<crate::cluster::ClusterNode>>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             ws_sessions: Sessions::default(),
             locks,
             publish_slots: Arc::new(tokio::sync::Semaphore::new(crate::routes::publish::PUBLISHES_IN_FLIGHT)),
+            cluster: std::sync::OnceLock::new(),
         };
         Self {
             inner: Arc::new(inner),
@@ -109,6 +112,18 @@ impl AppState {
     /// The open WebSocket sessions.
     pub fn ws_sessions(&self) -> &Sessions {
         &self.inner.ws_sessions
+    }
+
+    /// This node's cluster membership; `None` for a standalone server.
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::ClusterNode>> {
+        self.inner.cluster.get()
+    }
+
+    /// Makes this server a cluster node (once, at start, before any database runs).
+    pub fn set_cluster(&self, node: Arc<crate::cluster::ClusterNode>) {
+        if self.inner.cluster.set(node).is_err() {
+            log::error!("the server joined a cluster twice; keeping the first membership");
+        }
     }
 
     /// Takes the lock that serializes changes to the set of databases.

@@ -15,6 +15,8 @@
 //!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small.
 //! - [`Cluster::rejoin`] cuts a deposed leader's uncommitted local tail before it
 //!   follows again.
+//! - [`Cluster::put_catalog_entry`] / [`Cluster::catalog`] / [`Cluster::program`]:
+//!   the databases the cluster holds and their programs, for nodes that join.
 //!
 //! **Architecture invariant:** knows the commit log's batches only as framed bytes
 //! (checked with [`spacetime_commitlog::commit_ids`]); knows nothing of the engine.
@@ -23,6 +25,7 @@
 #![deny(missing_docs)]
 
 mod append;
+mod catalog;
 mod cluster;
 mod election;
 mod error;
@@ -32,6 +35,7 @@ mod tail;
 mod trim;
 
 pub use append::{EtcdLog, MAX_APPEND_BYTES};
+pub use catalog::MAX_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
 pub use election::{Campaign, LeaderInfo, Leadership};
 pub use error::{ReplicationError, Result};

@@ -96,6 +96,20 @@ pub struct StartArgs {
     /// [env: SPACETIME_ALLOW_PRIVATE_HTTP] (default: refused).
     #[arg(long)]
     pub allow_private_http: bool,
+    /// Cluster mode: the etcd endpoints (comma-separated client URLs) through which
+    /// each database's commit log is replicated, with a leader per database and hot
+    /// standbys on the other nodes [env: SPACETIME_CLUSTER] (default: off, standalone).
+    #[arg(long, value_name = "ENDPOINTS")]
+    pub cluster: Option<String>,
+    /// This node's id in the cluster, unique among its nodes; required with --cluster
+    /// [env: SPACETIME_NODE_ID].
+    #[arg(long, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Where clients and other nodes reach this node, host:port
+    /// [env: SPACETIME_ADVERTISE_ADDR] (default: the listen address, if it names a
+    /// host and a port).
+    #[arg(long, value_name = "ADDR")]
+    pub advertise_addr: Option<String>,
     /// Print the effective settings, each with where it came from, and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -126,6 +140,9 @@ impl StartArgs {
             (&HEADER_READ_TIMEOUT, self.header_read_timeout.clone()),
             (&MAX_CONNECTIONS, self.max_connections.clone()),
             (&MAX_CONNECTIONS_PER_IP, self.max_connections_per_ip.clone()),
+            (&CLUSTER, self.cluster.clone()),
+            (&NODE_ID, self.node_id.clone()),
+            (&ADVERTISE_ADDR, self.advertise_addr.clone()),
         ];
         text.into_iter()
             .filter_map(|(spec, value)| Some((spec.key, value?)))

@@ -12,7 +12,7 @@
 use super::config_file::ConfigFile;
 use super::values::{self, LogFormat};
 use spacetime_server::auth::OidcIssuer;
-use spacetime_server::{JwtKeySource, ServerConfig};
+use spacetime_server::{ClusterConfig, JwtKeySource, ServerConfig};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -183,6 +183,28 @@ pub const MAX_CONNECTIONS_PER_IP: Spec = spec(
     "a whole number of connections",
 );
 
+/// The etcd endpoints of cluster mode.
+pub const CLUSTER: Spec = spec(
+    "cluster.endpoints",
+    "SPACETIME_CLUSTER",
+    Some("--cluster"),
+    "comma-separated etcd client URLs, e.g. http://10.0.0.1:2379,http://10.0.0.2:2379 (host:port means http://)",
+);
+/// This node's id in the cluster.
+pub const NODE_ID: Spec = spec(
+    "cluster.node-id",
+    "SPACETIME_NODE_ID",
+    Some("--node-id"),
+    "a node name of letters, digits, '-', '_' and '.' (at most 64)",
+);
+/// Where other nodes and clients reach this node.
+pub const ADVERTISE_ADDR: Spec = spec(
+    "cluster.advertise-addr",
+    "SPACETIME_ADVERTISE_ADDR",
+    Some("--advertise-addr"),
+    "host:port that clients and other nodes can reach, e.g. 10.0.0.1:3000",
+);
+
 /// Every setting `config.toml` may hold (all but the root directory).
 pub const FILE_SETTINGS: &[&Spec] = &[
     &LISTEN_ADDR,
@@ -205,6 +227,9 @@ pub const FILE_SETTINGS: &[&Spec] = &[
     &HEADER_READ_TIMEOUT,
     &MAX_CONNECTIONS,
     &MAX_CONNECTIONS_PER_IP,
+    &CLUSTER,
+    &NODE_ID,
+    &ADVERTISE_ADDR,
 ];
 
 /// Where a setting's value came from.
@@ -304,6 +329,23 @@ pub enum SettingsError {
         origin: Source,
         /// The key that is missing.
         missing: &'static str,
+    },
+    /// Cluster mode is asked for without a setting it cannot do without.
+    #[error(
+        "cluster mode is on ({cluster} from {origin}) but {missing} is not set: give {flag} (or {env}, or \
+         {missing} in config.toml)"
+    )]
+    ClusterIncomplete {
+        /// The cluster setting.
+        cluster: &'static str,
+        /// Where cluster mode was turned on.
+        origin: Source,
+        /// The missing setting.
+        missing: &'static str,
+        /// Its flag.
+        flag: &'static str,
+        /// Its environment variable.
+        env: &'static str,
     },
     /// No root directory is given and there is no home directory to default to.
     #[error("cannot find a root directory: HOME is not set; pass --root-dir <dir> or set SPACETIME_ROOT_DIR")]
@@ -500,6 +542,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Settings, SettingsError> {
     server.max_connections_per_ip = r.get(&MAX_CONNECTIONS_PER_IP, values::number, usize::to_string, || {
         (server.max_connections_per_ip, None)
     })?;
+    server.cluster = r.cluster(&server.listen_addr)?;
     Ok(Settings {
         server,
         log_filter,
@@ -577,6 +620,63 @@ impl Resolver<'_> {
             source,
         });
         Ok(value)
+    }
+
+    /// Cluster mode: off unless [`CLUSTER`] is set; then [`NODE_ID`] is required and
+    /// [`ADVERTISE_ADDR`] defaults to the listen address when that names a host and a
+    /// port (not `0.0.0.0` or port 0).
+    fn cluster(&mut self, listen_addr: &str) -> Result<Option<ClusterConfig>, SettingsError> {
+        let Some((text, origin)) = self.lookup(&CLUSTER) else {
+            self.report.push(Reported {
+                key: CLUSTER.key,
+                value: quote("off"),
+                source: Source::Default(None),
+            });
+            return Ok(None);
+        };
+        let endpoints = self.parse(&CLUSTER, text, origin.clone(), values::endpoints)?;
+        self.report.push(Reported {
+            key: CLUSTER.key,
+            value: quote(&endpoints.join(",")),
+            source: origin.clone(),
+        });
+        let missing = |spec: &Spec| SettingsError::ClusterIncomplete {
+            cluster: CLUSTER.key,
+            origin: origin.clone(),
+            missing: spec.key,
+            flag: spec.flag.unwrap_or_default(),
+            env: spec.env,
+        };
+        let Some((text, source)) = self.lookup(&NODE_ID) else {
+            return Err(missing(&NODE_ID));
+        };
+        let node_id = self.parse(&NODE_ID, text, source.clone(), values::node_id)?;
+        self.report.push(Reported {
+            key: NODE_ID.key,
+            value: quote(&node_id),
+            source,
+        });
+        let advertise_addr = match self.lookup(&ADVERTISE_ADDR) {
+            Some((text, source)) => {
+                let addr = self.parse(&ADVERTISE_ADDR, text, source.clone(), values::advertise_addr)?;
+                self.report.push(Reported {
+                    key: ADVERTISE_ADDR.key,
+                    value: quote(&addr),
+                    source,
+                });
+                addr
+            }
+            None => {
+                let addr = values::advertise_addr(listen_addr).ok_or_else(|| missing(&ADVERTISE_ADDR))?;
+                self.report.push(Reported {
+                    key: ADVERTISE_ADDR.key,
+                    value: quote(&addr),
+                    source: Source::Default(Some("the listen address")),
+                });
+                addr
+            }
+        };
+        Ok(Some(ClusterConfig::new(endpoints, node_id, advertise_addr)))
     }
 
     /// Both key files, or a key directory: given, `<root-dir>/config` when the root
@@ -892,7 +992,66 @@ mod tests {
         keys.sort_unstable();
         keys.dedup();
         assert_eq!(keys.len(), n, "a setting is reported twice");
-        // Every setting but the two key files (a key directory is used instead) is shown.
-        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2);
+        // Every setting but the two key files (a key directory is used instead) and
+        // the two that only cluster mode has is shown.
+        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2 - 2);
+        assert!(text.contains("cluster.endpoints = \"off\""), "{text}");
+    }
+
+    #[test]
+    fn cluster_mode_from_flags_environment_and_config_file() {
+        let flags = [
+            ("cluster.endpoints", "127.0.0.1:2379,http://127.0.0.2:2379"),
+            ("cluster.node-id", "n1"),
+            ("listen-addr", "127.0.0.1:3001"),
+        ];
+        let (s, _root) = resolve_with(&flags, &[], None);
+        let s = s.unwrap();
+        let cluster = s.server.cluster.clone().expect("cluster mode");
+        assert_eq!(cluster.endpoints, ["http://127.0.0.1:2379", "http://127.0.0.2:2379"]);
+        assert_eq!(
+            (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
+            ("n1", "127.0.0.1:3001")
+        );
+        let text = s.render();
+        assert!(text.contains("# default, the listen address"), "{text}");
+        assert!(text.contains("# flag --node-id"), "{text}");
+
+        let env = [
+            ("SPACETIME_CLUSTER", "http://10.0.0.1:2379"),
+            ("SPACETIME_NODE_ID", "n2"),
+            ("SPACETIME_ADVERTISE_ADDR", "10.0.0.2:3000"),
+        ];
+        let (s, _root) = resolve_with(&[], &env, None);
+        let cluster = s.unwrap().server.cluster.expect("cluster mode");
+        assert_eq!(
+            (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
+            ("n2", "10.0.0.2:3000")
+        );
+
+        let toml =
+            "[cluster]\nendpoints = [\"http://10.0.0.1:2379\"]\nnode-id = \"n3\"\nadvertise-addr = \"h3:3000\"\n";
+        let (s, _root) = resolve_with(&[], &[], Some(toml));
+        let cluster = s.unwrap().server.cluster.expect("cluster mode");
+        assert_eq!(
+            (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
+            ("n3", "h3:3000")
+        );
+    }
+
+    #[test]
+    fn cluster_mode_without_node_id_or_reachable_address_is_refused() {
+        let (s, _root) = resolve_with(&[("cluster.endpoints", "127.0.0.1:2379")], &[], None);
+        let message = s.unwrap_err().to_string();
+        assert!(
+            message.contains("--node-id") && message.contains("SPACETIME_NODE_ID"),
+            "{message}"
+        );
+        let flags = [("cluster.endpoints", "127.0.0.1:2379"), ("cluster.node-id", "n1")];
+        let (s, _root) = resolve_with(&flags, &[], None);
+        let message = s.unwrap_err().to_string();
+        assert!(message.contains("--advertise-addr"), "{message}");
+        let (s, _root) = resolve_with(&[("cluster.endpoints", "not a url")], &[], None);
+        assert!(s.unwrap_err().to_string().contains("etcd client URLs"));
     }
 }

@@ -102,6 +102,46 @@ pub fn path(text: &str) -> Option<PathBuf> {
     }
 }
 
+/// etcd client URLs, comma-separated; `host:port` gets `http://`.
+pub fn endpoints(text: &str) -> Option<Vec<String>> {
+    let urls: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .map(|e| {
+            let (scheme, rest) = match e.split_once("://") {
+                Some((scheme, rest)) => (scheme, rest),
+                None => ("http", e),
+            };
+            let (host, port) = rest.trim_end_matches('/').rsplit_once(':')?;
+            let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+            (matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains('/'))
+                .then(|| format!("{scheme}://{host}:{port}"))
+        })
+        .collect::<Option<_>>()?;
+    (!urls.is_empty()).then_some(urls)
+}
+
+/// A node id: 1 to 64 letters, digits, `-`, `_` or `.`.
+pub fn node_id(text: &str) -> Option<String> {
+    let id = text.trim();
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    ok.then(|| id.to_owned())
+}
+
+/// An address others can reach: `host:port` with a host that is not unspecified
+/// (`0.0.0.0`, `::`) and a port that is not 0.
+pub fn advertise_addr(text: &str) -> Option<String> {
+    let addr = text.trim();
+    let (host_part, port) = addr.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let host = host_part.trim_start_matches('[').trim_end_matches(']');
+    let unspecified = host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    (!host.is_empty() && !unspecified).then(|| format!("{host_part}:{port}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +183,22 @@ mod tests {
         assert_eq!(pg_port("5432"), Some(Some(5432)));
         assert_eq!(pg_port("off"), Some(None));
         assert_eq!(pg_port("0"), None);
+        assert_eq!(
+            endpoints("127.0.0.1:2379, http://127.0.0.2:2379"),
+            Some(vec![
+                "http://127.0.0.1:2379".to_owned(),
+                "http://127.0.0.2:2379".to_owned()
+            ])
+        );
+        assert_eq!(endpoints(""), None);
+        assert_eq!(endpoints("127.0.0.1"), None);
+        assert_eq!(endpoints("ftp://a:1"), None);
+        assert_eq!(node_id("n-1.a"), Some("n-1.a".to_owned()));
+        assert_eq!(node_id("a b"), None);
+        assert_eq!(advertise_addr("10.0.0.1:3000"), Some("10.0.0.1:3000".to_owned()));
+        assert_eq!(advertise_addr("0.0.0.0:3000"), None);
+        assert_eq!(advertise_addr("[::]:3000"), None);
+        assert_eq!(advertise_addr("127.0.0.1:0"), None);
         assert_eq!(log_format("JSON"), Some(LogFormat::Json));
         assert_eq!(log_format("xml"), None);
     }

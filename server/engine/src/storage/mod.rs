@@ -45,7 +45,7 @@ use crate::module_logs::ModuleLogs;
 use record::{Record, RecordError};
 use spacetime_commitlog::{
     recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
-    Recovered, SnapshotStore,
+    Recovered, ReplicatedLog, SnapshotStore,
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
@@ -78,6 +78,25 @@ pub struct StorageConfig {
     /// For a new database restored from a backup: its state, in the snapshot format,
     /// loaded instead of running `init` (see [`Self::with_seed`]).
     seed: Option<Arc<[u8]>>,
+    /// For a cluster's leader: the replicated log every batch also goes to, and the
+    /// epoch it was elected in (see [`Self::with_replication`]).
+    replication: Option<Replication>,
+}
+
+/// The replicated log a leader's commit log writer appends to, handed over once: the
+/// writer owns it. Shared (and taken) because [`StorageConfig`] is `Clone`.
+#[derive(Clone)]
+struct Replication {
+    epoch: u64,
+    log: Arc<Mutex<Option<Box<dyn ReplicatedLog>>>>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replication")
+            .field("epoch", &self.epoch)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A recovered log with the tx offset of its last migration record, if any.
@@ -100,7 +119,21 @@ impl StorageConfig {
             snapshots_to_keep: SnapshotStore::DEFAULT_KEEP,
             max_segment_size: CommitlogOptions::default().max_segment_size,
             seed: None,
+            replication: None,
         }
+    }
+
+    /// Makes the database's commit log a cluster leader's: every batch is also
+    /// appended to `log` under `epoch` (written into each commit header), and becomes
+    /// durable, so confirmed, only once both the local fsync and `log` have it. A
+    /// fenced or failed append stops the database through the log-failure path (see
+    /// "When the log cannot be written"). Without it the log is standalone.
+    pub fn with_replication(mut self, epoch: u64, log: Box<dyn ReplicatedLog>) -> Self {
+        self.replication = Some(Replication {
+            epoch,
+            log: Arc::new(Mutex::new(Some(log))),
+        });
+        self
     }
 
     /// Starts a new database from `state` (the snapshot format, as a backup holds it)
@@ -139,6 +172,15 @@ impl StorageConfig {
     pub fn expecting_data(mut self) -> Self {
         self.existing = true;
         self
+    }
+}
+
+impl Replication {
+    /// The epoch and the log, the first time: a writer owns it, so a second open of
+    /// the same storage gets `None` (and is refused, never started standalone).
+    fn take(&self) -> Option<(u64, Box<dyn ReplicatedLog>)> {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        Some((self.epoch, log))
     }
 }
 
@@ -228,6 +270,10 @@ pub enum RestoreError {
         /// What is missing, naming the files and directories.
         what: String,
     },
+    /// The storage's replicated log was already handed to a writer (the storage was
+    /// opened twice); a cluster leader's log never falls back to standalone.
+    #[error("the replicated log of this storage is already in use by another commit log writer")]
+    ReplicationInUse,
     /// The log writer refused the first record.
     #[error("commit log writer: {0}")]
     Append(#[from] DurabilityError),
@@ -445,7 +491,13 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     {
         options = options.after_sync(observer);
     }
-    let durability = Durability::start(recovered.commitlog, options)?;
+    let durability = match &storage.replication {
+        Some(replication) => {
+            let (epoch, replicated) = replication.take().ok_or(RestoreError::ReplicationInUse)?;
+            Durability::start_replicated(recovered.commitlog, options.epoch(epoch), replicated)?
+        }
+        None => Durability::start(recovered.commitlog, options)?,
+    };
     let log = DatabaseLog {
         durability: Arc::new(durability),
         snapshots,

@@ -1,0 +1,215 @@
+//! Cluster mode (issue 17; design `design-replication.md`): each database's commit log
+//! is replicated through etcd (`spacetime-replication`). One node leads a database
+//! (its commit log writer appends every batch to etcd, fenced by its epoch, and
+//! results are confirmed only once etcd has them); the other nodes are its standbys:
+//! they follow the replicated log into their own commit log and, when the leader's
+//! lease expires, one of them wins the election, catches up and serves.
+//!
+//! - [`ClusterNode`] is this node's membership: the etcd connection, its id and
+//!   address, and the leaderships it holds.
+//! - `catalog.rs`: the databases the cluster holds (entry + program), so a node that
+//!   never saw a publish can become a standby of it.
+//! - `replica.rs`: one thread per database that follows, campaigns, takes over and
+//!   steps down (the database's replica life cycle).
+//!
+//! Without `--cluster` none of this runs and the server is exactly standalone.
+
+mod catalog;
+mod replica;
+
+use crate::config::{ClusterConfig, ServerConfig};
+use crate::names::DatabaseName;
+use crate::registry::DatabaseRecord;
+use crate::state::AppState;
+use spacetime_engine::storage::StorageConfig;
+use spacetime_replication::{Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership, ReplicationError};
+use spacetime_sats::Identity;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+pub use catalog::CatalogEntry;
+
+/// Why a cluster operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// etcd refused or did not answer.
+    #[error(transparent)]
+    Replication(#[from] ReplicationError),
+    /// Another node leads a database this node was to lead.
+    #[error("database {identity} already has a leader in the cluster: {leader}")]
+    Contended {
+        /// The database.
+        identity: Identity,
+        /// Who leads it.
+        leader: String,
+    },
+    /// Cluster mode with `--in-memory`: there is no local log to replicate.
+    #[error(
+        "cluster mode needs a data directory: databases kept in memory (--in-memory) have no commit log to \
+         replicate; drop --in-memory or --cluster"
+    )]
+    InMemory,
+    /// A local step of following or taking over failed.
+    #[error("{0}")]
+    Local(String),
+}
+
+/// This node's membership of a cluster.
+pub struct ClusterNode {
+    cluster: Cluster,
+    config: ClusterConfig,
+    /// The leaderships this node holds, by database: dropping one stops renewing
+    /// its lease, so it is kept here as long as the node serves the database.
+    leading: Mutex<HashMap<Identity, Leadership>>,
+    /// The databases a replica thread runs for.
+    replicas: Mutex<HashSet<Identity>>,
+}
+
+impl std::fmt::Debug for ClusterNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterNode")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClusterNode {
+    /// Connects to the cluster `server.cluster` names (blocking; call it off the async
+    /// runtime's workers).
+    ///
+    /// # Errors
+    /// [`ClusterError::InMemory`]; etcd unreachable.
+    pub fn connect(server: &ServerConfig, config: &ClusterConfig) -> Result<Self, ClusterError> {
+        if server.in_memory {
+            return Err(ClusterError::InMemory);
+        }
+        let cluster = Cluster::connect(&config.endpoints, ClusterOptions::default())?;
+        log::info!(
+            "cluster mode: node {} at {} joined the etcd cluster {}",
+            config.node_id,
+            config.advertise_addr,
+            config.endpoints.join(",")
+        );
+        Ok(Self {
+            cluster,
+            config: config.clone(),
+            leading: Mutex::default(),
+            replicas: Mutex::default(),
+        })
+    }
+
+    /// This node's cluster settings.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
+    /// The etcd keys of database `identity`.
+    fn keys(&self, identity: Identity) -> DbKeys {
+        self.cluster.db(identity.to_hex().as_ref())
+    }
+
+    /// Campaigns for a database about to be created here and, having won, makes
+    /// `storage` its leader's: the commit log appends to etcd from the first record.
+    /// The leadership is held until [`Self::serve`] takes it over.
+    ///
+    /// # Errors
+    /// etcd errors; [`ClusterError::Contended`] if another node leads it (a new,
+    /// random identity makes that a bug).
+    pub fn lead_new(&self, identity: Identity, storage: StorageConfig) -> Result<StorageConfig, ClusterError> {
+        let keys = self.keys(identity);
+        let leadership = match self.campaign(&keys)? {
+            Campaign::Won(leadership) => leadership,
+            Campaign::Lost(leader) => {
+                return Err(ClusterError::Contended {
+                    identity,
+                    leader: leader.map_or_else(|| "unknown".into(), |l| format!("node {} at {}", l.node, l.addr)),
+                })
+            }
+        };
+        let log = EtcdLog::open(self.cluster.clone(), keys, leadership.epoch())?;
+        let storage = storage.with_replication(leadership.epoch(), Box::new(log));
+        self.lock_leading().insert(identity, leadership);
+        Ok(storage)
+    }
+
+    /// Gives up a leadership taken by [`Self::lead_new`] for a database that was not
+    /// created after all.
+    pub fn abandon(&self, identity: Identity) {
+        if let Some(leadership) = self.lock_leading().remove(&identity) {
+            if let Err(e) = leadership.resign() {
+                log::warn!("database {identity}: cannot resign its leadership: {e}");
+            }
+        }
+    }
+
+    fn campaign(&self, keys: &DbKeys) -> Result<Campaign, ReplicationError> {
+        self.cluster.campaign(
+            keys,
+            &self.config.node_id,
+            &self.config.advertise_addr,
+            self.config.lease_ttl,
+        )
+    }
+
+    fn lock_leading(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, Leadership>> {
+        self.leading.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts this node's part: a replica thread for every database the registry
+    /// holds (each follows, or leads if it holds or wins the leadership), and a thread
+    /// that adopts databases other nodes create. Call it once, from the runtime.
+    pub fn serve(self: &Arc<Self>, state: &AppState) {
+        let runtime = tokio::runtime::Handle::current();
+        for record in state.registry().all() {
+            self.run_replica(state, &runtime, record.database_identity);
+        }
+        let node = self.clone();
+        let state = state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("cluster-catalog".into())
+            .spawn(move || catalog::adopt_loop(&node, &state, &runtime));
+        if let Err(e) = spawned {
+            log::error!(
+                "cluster mode: cannot start the catalog thread: {e}; databases created on other nodes are not followed"
+            );
+        }
+    }
+
+    /// Starts the replica thread of database `identity` unless it runs already.
+    fn run_replica(self: &Arc<Self>, state: &AppState, runtime: &tokio::runtime::Handle, identity: Identity) {
+        if !self.replicas.lock().unwrap_or_else(|e| e.into_inner()).insert(identity) {
+            return;
+        }
+        let (node, state, runtime) = (self.clone(), state.clone(), runtime.clone());
+        let spawned = std::thread::Builder::new()
+            .name(format!("replica-{}", &identity.to_hex().to_string()[..8]))
+            .spawn(move || replica::run(&node, &state, &runtime, identity));
+        if let Err(e) = spawned {
+            log::error!("database {identity}: cannot start its replica thread: {e}");
+            state_failed(&self.replicas, identity);
+        }
+    }
+
+    /// After a database was created here (see [`Self::lead_new`]; blocking): records
+    /// it in the cluster's catalog, so other nodes become its standbys, and starts its
+    /// replica thread, which keeps the leadership.
+    pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord, name: Option<&DatabaseName>) {
+        let entry = CatalogEntry::new(record, name);
+        let published = state
+            .programs()
+            .get(&record.program_hash)
+            .map_err(|e| format!("cannot read its program: {e}"))
+            .and_then(|program| catalog::publish(&self.cluster, &entry, &program).map_err(|e| e.to_string()));
+        if let Err(e) = published {
+            log::error!(
+                "database {}: cannot record it in the cluster catalog: {e}; other nodes will not follow it",
+                record.database_identity
+            );
+        }
+        self.run_replica(state, &tokio::runtime::Handle::current(), record.database_identity);
+    }
+}
+
+fn state_failed(replicas: &Mutex<HashSet<Identity>>, identity: Identity) {
+    replicas.lock().unwrap_or_else(|e| e.into_inner()).remove(&identity);
+}

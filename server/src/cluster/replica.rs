@@ -1,0 +1,302 @@
+//! The life of one database on one node of a cluster, on a thread of its own: follow
+//! the replicated log into the local commit log while another node leads; campaign
+//! when the leader key is gone (its lease expired or it resigned); having won, catch
+//! up to the head, cut nothing that was committed, start the database from the local
+//! log (restore replays logged effects: reducers never run again) with its commit log
+//! appending to etcd under the new epoch; and step down to following when the lease
+//! or the log is lost.
+//!
+//! While following, requests to the database get a 503 naming the leader's address
+//! (`Databases::set_failed`), so a client knows where to go.
+
+use super::{ClusterError, ClusterNode};
+use crate::registry::DatabaseRecord;
+use crate::state::AppState;
+use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
+use spacetime_engine::Database;
+use spacetime_replication::{Campaign, DbKeys, EtcdLog, LeaderInfo, Leadership, LogTail, TailBatch};
+use spacetime_sats::Identity;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::runtime::Handle;
+
+/// How often a standby reads the leader key (and a leader checks its lease and log).
+/// It bounds how late a standby notices an expired lease, on top of the lease TTL.
+const LEADER_CHECK: Duration = Duration::from_millis(150);
+
+/// How long a standby waits for the next batch before checking the leader again.
+const TAIL_WAIT: Duration = Duration::from_millis(100);
+
+/// The pause before a cycle that failed is tried again (etcd unreachable, say).
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+/// How a cycle of following and leading ended.
+enum Ended {
+    /// The database is no longer registered here.
+    Deleted,
+    /// This node stepped down: follow again.
+    SteppedDown,
+}
+
+/// Runs the replica of `identity` until it is deleted.
+pub(super) fn run(node: &Arc<ClusterNode>, state: &AppState, runtime: &Handle, identity: Identity) {
+    let mut last_error: Option<String> = None;
+    loop {
+        match cycle(node, state, runtime, identity) {
+            Ok(Ended::Deleted) => {
+                super::state_failed(&node.replicas, identity);
+                return;
+            }
+            Ok(Ended::SteppedDown) => last_error = None,
+            Err(e) => {
+                let why = e.to_string();
+                if last_error.as_ref() != Some(&why) {
+                    log::error!("database {identity}: replica: {why}; retrying");
+                }
+                if state.databases().get(identity).is_none() {
+                    state.databases().set_failed(
+                        identity,
+                        format!("this node cannot follow or lead it in the cluster: {why}; it keeps retrying"),
+                    );
+                }
+                last_error = Some(why);
+                std::thread::sleep(RETRY_PAUSE);
+            }
+        }
+    }
+}
+
+/// Follows, then leads, once.
+fn cycle(
+    node: &Arc<ClusterNode>,
+    state: &AppState,
+    runtime: &Handle,
+    identity: Identity,
+) -> Result<Ended, ClusterError> {
+    let Some(record) = state.registry().get(identity) else {
+        return Ok(Ended::Deleted);
+    };
+    let keys = node.keys(identity);
+    // A database this node just created runs already, under the leadership taken for it.
+    if let Some(leadership) = node.lock_leading().remove(&identity) {
+        return lead(node, state, identity, leadership);
+    }
+    let Some(leadership) = follow(node, state, &record, &keys)? else {
+        return Ok(Ended::Deleted);
+    };
+    if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership) {
+        // Let another node take over at once rather than after the lease.
+        if let Err(resign) = leadership.resign() {
+            log::warn!("database {identity}: cannot resign after failing to start: {resign}");
+        }
+        return Err(e);
+    }
+    lead(node, state, identity, leadership)
+}
+
+/// Follows the replicated log into the local commit log until this node wins an
+/// election (`Some`, caught up to the head) or the database is deleted (`None`).
+fn follow(
+    node: &ClusterNode,
+    state: &AppState,
+    record: &DatabaseRecord,
+    keys: &DbKeys,
+) -> Result<Option<Leadership>, ClusterError> {
+    let identity = record.database_identity;
+    let mut log = open_local_log(state, record)?;
+    // A tail fsynced here while this node led but never committed by the cluster.
+    node.cluster.rejoin(keys, &mut log)?;
+    let mut tail = node.cluster.tail(keys, log.next_tx_offset())?;
+    let mut shown: Option<LeaderInfo> = None;
+    let mut checked: Option<Instant> = None;
+    loop {
+        if checked.is_none_or(|t| t.elapsed() >= LEADER_CHECK) {
+            checked = Some(Instant::now());
+            if state.registry().get(identity).is_none() {
+                return Ok(None);
+            }
+            match node.cluster.leader(keys)? {
+                Some(leader) => {
+                    if shown.as_ref() != Some(&leader) {
+                        log::info!(
+                            "database {identity}: following node {} (epoch {}) as a standby",
+                            leader.node,
+                            leader.epoch
+                        );
+                        state.databases().set_failed(identity, standby_message(node, &leader));
+                        shown = Some(leader);
+                    }
+                }
+                None => match node.campaign(keys)? {
+                    Campaign::Won(leadership) => {
+                        // The epoch moved: nothing more can be appended by the old
+                        // leader, so the head read now is final.
+                        let head = node.cluster.head(keys)?;
+                        catch_up(node, &mut tail, &mut log, head)?;
+                        return Ok(Some(leadership));
+                    }
+                    Campaign::Lost(_) => checked = None,
+                },
+            }
+        }
+        if let Some(batch) = tail.next(TAIL_WAIT)? {
+            apply(&mut log, &batch)?;
+        }
+    }
+}
+
+/// What a standby answers requests for the database with.
+fn standby_message(node: &ClusterNode, leader: &LeaderInfo) -> String {
+    format!(
+        "this node ({}) is a standby for it; its leader is node {} at {}: send requests there",
+        node.config.node_id, leader.node, leader.addr
+    )
+}
+
+/// Opens the database's local commit log (creating it for a new standby).
+fn open_local_log(state: &AppState, record: &DatabaseRecord) -> Result<Commitlog, ClusterError> {
+    let dir = state.config().replica_dir(record.replica_id).join(LOG_DIR);
+    let options = CommitlogOptions::default().max_segment_size(state.config().max_segment_size);
+    let (log, _report) = Commitlog::open(&dir, options)
+        .map_err(|e| ClusterError::Local(format!("cannot open the local commit log {}: {e}", dir.display())))?;
+    Ok(log)
+}
+
+/// Applies batches from `tail` until the local log holds everything up to `head`.
+fn catch_up(
+    node: &ClusterNode,
+    tail: &mut LogTail,
+    log: &mut Commitlog,
+    head: Option<u64>,
+) -> Result<(), ClusterError> {
+    let Some(head) = head else {
+        return Ok(());
+    };
+    let patience = node.cluster.options().request_timeout;
+    while log.next_tx_offset() <= head {
+        let batch = tail.next(patience)?.ok_or_else(|| {
+            ClusterError::Local(format!(
+                "catching up: the replicated log stopped at tx offset {} below its head {head}",
+                log.next_tx_offset()
+            ))
+        })?;
+        apply(log, &batch)?;
+    }
+    Ok(())
+}
+
+/// Appends the commits of `batch` the local log does not hold yet, and fsyncs: what
+/// a standby persists is exactly what the leader logged, byte for byte.
+fn apply(log: &mut Commitlog, batch: &TailBatch) -> Result<(), ClusterError> {
+    let next = log.next_tx_offset();
+    let commits = split_commits(&batch.frames).map_err(|why| ClusterError::Local(format!("a log batch: {why}")))?;
+    let mut from: Option<usize> = None;
+    let mut count = 0u64;
+    for (id, range) in &commits {
+        if id.tx_offset + u64::from(id.n) <= next {
+            continue;
+        }
+        if from.is_none() && id.tx_offset != next {
+            return Err(ClusterError::Local(format!(
+                "a log batch's commit starts at tx offset {}, but the local log's next is {next}",
+                id.tx_offset
+            )));
+        }
+        from.get_or_insert(range.start);
+        count += 1;
+    }
+    let Some(from) = from else {
+        return Ok(());
+    };
+    let local = |e: spacetime_commitlog::CommitlogError| ClusterError::Local(format!("the local commit log: {e}"));
+    log.append_encoded(&batch.frames[from..], next, count).map_err(local)?;
+    log.sync().map_err(local)?;
+    Ok(())
+}
+
+/// Starts the database from its local log as the leader of `leadership`'s epoch.
+fn start_leader(
+    node: &ClusterNode,
+    state: &AppState,
+    runtime: &Handle,
+    record: &DatabaseRecord,
+    keys: &DbKeys,
+    leadership: &Leadership,
+) -> Result<(), ClusterError> {
+    let identity = record.database_identity;
+    let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
+    let wasm = state
+        .programs()
+        .get(&record.program_hash)
+        .map_err(|e| local("cannot read its program", &e))?;
+    let program = runtime
+        .block_on(crate::control::load_program(state, wasm))
+        .map_err(|e| local("cannot load its program", &e))?;
+    let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
+    let storage = crate::control::storage_for(state.config(), record.replica_id)
+        .ok_or(ClusterError::InMemory)?
+        .expecting_data()
+        .with_replication(leadership.epoch(), Box::new(log));
+    let started = Instant::now();
+    let database = runtime
+        .block_on(Database::start(
+            identity,
+            record.owner_identity,
+            program,
+            state.open_logs(record.replica_id),
+            Some(storage),
+            &record.program_hash,
+        ))
+        .map_err(|e| local("cannot start it from the local log", &e))?;
+    state.databases().insert(database);
+    log::info!(
+        "database {identity}: node {} took over as leader in epoch {} (started from the local log in {} ms)",
+        node.config.node_id,
+        leadership.epoch(),
+        started.elapsed().as_millis()
+    );
+    Ok(())
+}
+
+/// Serves the database as its leader until the lease or the log is lost (step down)
+/// or it is deleted.
+fn lead(
+    node: &ClusterNode,
+    state: &AppState,
+    identity: Identity,
+    leadership: Leadership,
+) -> Result<Ended, ClusterError> {
+    loop {
+        std::thread::sleep(LEADER_CHECK);
+        if state.registry().get(identity).is_none() {
+            if let Err(e) = leadership.resign() {
+                log::warn!("database {identity}: cannot resign its leadership after deletion: {e}");
+            }
+            return Ok(Ended::Deleted);
+        }
+        let running = state.databases().get(identity);
+        let log_failure = running
+            .as_ref()
+            .and_then(|db| db.durable())
+            .and_then(|durable| durable.failure());
+        let why = if !leadership.lease_valid() {
+            "its leader lease expired (etcd unreachable?)".to_owned()
+        } else if let Some(failure) = log_failure {
+            format!("its log failed ({failure})")
+        } else if running.as_ref().is_none_or(|db| db.is_stopped()) {
+            "it stopped".to_owned()
+        } else {
+            continue;
+        };
+        log::warn!(
+            "database {identity}: node {} steps down as leader of epoch {}: {why}",
+            node.config.node_id,
+            leadership.epoch()
+        );
+        state.databases().remove(identity);
+        if let Err(e) = leadership.resign() {
+            log::warn!("database {identity}: cannot resign: {e} (the lease expires by itself)");
+        }
+        return Ok(Ended::SteppedDown);
+    }
+}
