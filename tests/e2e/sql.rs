@@ -2,6 +2,7 @@
 //! (upstream's `test_sql_format`, without the 256-bit columns our bindings do not export).
 
 use crate::common::*;
+use spacetime_testing::modules::Bindings;
 
 both_bindings!(fn sql_format(bindings) {
     let fx = Fixture::new(SQL_FORMAT, bindings, "sql-format");
@@ -71,3 +72,167 @@ both_bindings!(fn sql_projections_filters_and_json(bindings) {
     let bad = fx.owner.sql(&fx.name, "SELECT * FROM nowhere").err();
     assert!(bad.stderr.contains("nowhere"), "the error names the missing table: {}", bad.stderr);
 });
+
+/// The system tables, read as upstream names them: the module's tables and columns in
+/// `st_table`/`st_column`, the caller's own connection in `st_client`, and the private
+/// `st_connection_credentials` hidden from everyone but the owner.
+#[test]
+fn sql_system_tables() {
+    let fx = Fixture::new(BASIC, Bindings::Ours, "system-tables");
+    assert_eq!(
+        fx.sql("SELECT * FROM st_table WHERE table_name = 'person'"),
+        " table_id | table_name | table_type | table_access | table_primary_key\n\
+         ----------+------------+------------+--------------+-------------------\n \
+         4096     | \"person\"   | \"user\"     | \"public\"     | (none = ())"
+    );
+    assert_eq!(
+        fx.sql("SELECT table_name, table_access FROM st_table WHERE table_id = 7"),
+        " table_name  | table_access\n-------------+--------------\n \"st_client\" | \"public\""
+    );
+    assert_eq!(
+        fx.sql("SELECT col_pos, col_name, col_type FROM st_column WHERE table_id = 4096"),
+        " col_pos | col_name | col_type\n---------+----------+----------\n 0       | \"name\"   | 0x04",
+        "col_type is the column's type in BSATN (4 is String)"
+    );
+    assert_eq!(
+        fx.sql("SELECT st_table.* FROM st_table JOIN st_column ON st_table.table_id = st_column.table_id WHERE st_column.col_name = 'jwt_payload'"),
+        " table_id | table_name                  | table_type | table_access | table_primary_key\n\
+         ----------+-----------------------------+------------+--------------+-------------------\n \
+         11       | \"st_connection_credentials\" | \"system\"   | \"private\"    | (some = [0])",
+        "system tables join with each other"
+    );
+
+    // `st_client` has the request's own connection: the caller's identity.
+    let me = fx.sql("SELECT COUNT(*) AS n FROM st_client WHERE identity = :sender");
+    assert_eq!(me, " n\n---\n 1");
+    let stranger = fx.other_user();
+    let theirs = stranger
+        .sql(&fx.name, "SELECT identity FROM st_client")
+        .ok()
+        .trimmed_stdout();
+    let shown = stranger.run(&["login", "show"]).ok().stdout;
+    let identity = shown.split_whitespace().last().expect("login show prints the identity");
+    let identity = identity.trim_start_matches("0x");
+    assert!(
+        theirs.contains(identity),
+        "st_client shows the stranger's connection: {theirs}"
+    );
+
+    // The private table exists for the owner only.
+    let owner_view = fx.owner.sql(&fx.name, "SELECT * FROM st_connection_credentials").ok();
+    assert!(owner_view.stdout.starts_with(" connection_id"), "{}", owner_view.stdout);
+    let hidden = stranger.sql(&fx.name, "SELECT * FROM st_connection_credentials").err();
+    assert!(
+        hidden.stderr.contains("no such table: `st_connection_credentials`"),
+        "{}",
+        hidden.stderr
+    );
+
+    let write = fx.owner.sql(&fx.name, "DELETE FROM st_table").err();
+    assert!(
+        write
+            .stderr
+            .contains("unsupported: changing the system table `st_table`"),
+        "{}",
+        write.stderr
+    );
+    let mixed = fx
+        .owner
+        .sql(
+            &fx.name,
+            "SELECT person.* FROM person JOIN st_table ON person.name = st_table.table_name",
+        )
+        .err();
+    assert!(
+        mixed
+            .stderr
+            .contains("joining the system table `st_table` with the table `person`"),
+        "{}",
+        mixed.stderr
+    );
+}
+
+/// `SET`/`SHOW` of upstream's settings: only the owner sets; `row_limit` refuses a
+/// stranger's query that would read more rows, not the owner's.
+#[test]
+fn sql_set_show_and_row_limit() {
+    let fx = Fixture::new(BASIC, Bindings::Ours, "settings");
+    assert_eq!(fx.sql("SHOW row_limit"), " value\n-------", "never set: no row");
+    let stranger = fx.other_user();
+    let refused = stranger.sql(&fx.name, "SET row_limit = 1").err();
+    assert!(
+        refused
+            .stderr
+            .contains("permission denied: only the database owner may run SET statements"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(fx.sql("SET row_limit = 1"), "OK");
+    assert_eq!(fx.sql("SHOW row_limit"), " value\n-----------\n (U64 = 1)");
+    assert_eq!(
+        stranger.sql(&fx.name, "SHOW row_limit").ok().trimmed_stdout(),
+        " value\n-----------\n (U64 = 1)"
+    );
+    assert_eq!(
+        fx.sql("SELECT * FROM st_var"),
+        " name        | value\n-------------+-----------\n \"row_limit\" | (U64 = 1)"
+    );
+
+    fx.call("add", &["Ann"]).ok();
+    fx.call("add", &["Bob"]).ok();
+    let over = stranger.sql(&fx.name, "SELECT * FROM person").err();
+    assert!(
+        over.stderr
+            .contains("Estimated cardinality (2 rows) exceeds limit (1 rows)"),
+        "{}",
+        over.stderr
+    );
+    assert_eq!(
+        fx.sql("SELECT COUNT(*) AS n FROM person"),
+        " n\n---\n 2",
+        "the owner is not limited"
+    );
+    fx.sql("SET row_limit = 5");
+    assert_eq!(
+        stranger
+            .sql(&fx.name, "SELECT COUNT(*) AS n FROM person")
+            .ok()
+            .trimmed_stdout(),
+        " n\n---\n 2"
+    );
+
+    let unknown = fx.owner.sql(&fx.name, "SET rowlimit = 5").err();
+    assert!(
+        unknown.stderr.contains("rowlimit is not a valid system variable"),
+        "{}",
+        unknown.stderr
+    );
+    let text = fx.owner.sql(&fx.name, "SET row_limit = 'many'").err();
+    assert!(text.stderr.contains("`row_limit` is a u64"), "{}", text.stderr);
+}
+
+/// Column headers are the names as the query wrote them (accessor or canonical name,
+/// alias with its case), and floats print as upstream's CLI prints them (Rust's
+/// shortest round-trip form, never an exponent).
+#[test]
+fn sql_headers_as_written_and_floats() {
+    let fx = Fixture::new(SQL_FORMAT, Bindings::Ours, "headers");
+    fx.call("test", &[]).ok();
+    assert_eq!(
+        fx.sql("SELECT i8, i_16, i32 AS ThirtyTwo FROM t_ints"),
+        " i8  | i_16  | ThirtyTwo\n-----+-------+-----------\n -25 | -3224 | -23443"
+    );
+    let floats = |f32: &str, f64: &str| {
+        fx.sql(&format!("UPDATE t_others SET f_32 = {f32}, f_64 = {f64}"));
+        fx.sql("SELECT f_32, f_64 FROM t_others")
+    };
+    assert_eq!(
+        floats("1", "1e20"),
+        " f_32 | f_64\n------+-----------------------\n 1    | 100000000000000000000"
+    );
+    assert_eq!(
+        floats("-0.5e-7", "0.1"),
+        " f_32        | f_64\n-------------+------\n -0.00000005 | 0.1"
+    );
+    assert_eq!(floats("2.5", "-0.0"), " f_32 | f_64\n------+------\n 2.5  | -0");
+}

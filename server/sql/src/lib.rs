@@ -37,9 +37,12 @@ pub mod lit;
 pub mod parse;
 pub mod plan;
 pub mod rls;
+pub mod system_tables;
+pub mod vars;
 
 pub use error::SqlError;
 pub use exec::execute_plan;
+pub use system_tables::SystemState;
 
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_sats::def::model::ModuleDef;
@@ -102,24 +105,72 @@ pub struct SqlOutcome {
 /// # Errors
 /// As [`execute`], except for errors that only running reveals.
 pub fn compile(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &Datastore) -> Result<plan::Plan, SqlError> {
-    let mut plan = check::check(&parse::parse(sql)?, auth, catalog.module, ds)?;
+    compile_stmt(&parse::parse(sql)?, auth, catalog, ds)
+}
+
+fn compile_stmt(
+    stmt: &parse::SqlStmt,
+    auth: &SqlAuth,
+    catalog: Catalog<'_>,
+    ds: &Datastore,
+) -> Result<plan::Plan, SqlError> {
+    let mut plan = check::check(stmt, auth, catalog.module, ds)?;
     if let plan::Plan::Select(select) = &mut plan {
         catalog.rls.bind(auth, catalog.module, ds)?.restrict(select, ds)?;
     }
     Ok(plan)
 }
 
+/// Runs one SQL statement for `auth`'s caller, with no clients, credentials or
+/// settings: [`execute_with`] for a database that has none.
+///
+/// # Errors
+/// As [`execute_with`].
+pub fn execute(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &mut Datastore) -> Result<SqlOutcome, SqlError> {
+    execute_with(sql, auth, catalog, &mut SystemState::default(), ds)
+}
+
 /// Runs one SQL statement for `auth`'s caller.
 ///
 /// Table names resolve through the module (canonical or accessor names) and then the
-/// datastore, so system tables the server created are visible too.
+/// datastore; the system tables (`st_table`, `st_client`, …) are built from the module,
+/// the datastore and `system` ([`system_tables`]). `SET` and `SHOW` read and change
+/// `system.vars`, and a non-owner's query is held to its `row_limit`.
 ///
 /// # Errors
 /// A [`SqlError`] naming what is wrong: syntax, an unsupported construct (with what to
 /// write instead), an unknown or private table, an unknown column, a literal that does
-/// not fit its column, DML by a non-owner, or a datastore error such as a unique
-/// violation (in which case the statement changed nothing).
-pub fn execute(sql: &str, auth: &SqlAuth, catalog: Catalog<'_>, ds: &mut Datastore) -> Result<SqlOutcome, SqlError> {
-    let plan = compile(sql, auth, catalog, ds)?;
+/// not fit its column, DML or `SET` by a non-owner, a query over `row_limit`, or a
+/// datastore error such as a unique violation (in which case the statement changed
+/// nothing).
+pub fn execute_with(
+    sql: &str,
+    auth: &SqlAuth,
+    catalog: Catalog<'_>,
+    system: &mut SystemState<'_>,
+    ds: &mut Datastore,
+) -> Result<SqlOutcome, SqlError> {
+    let stmt = parse::parse(sql)?;
+    match &stmt {
+        parse::SqlStmt::Set { name, value } => {
+            system.vars.set(name, value, auth)?;
+            return Ok(SqlOutcome {
+                schema: ProductType::default(),
+                rows: Vec::new(),
+                stats: DmlStats::default(),
+                tx: None,
+            });
+        }
+        parse::SqlStmt::Show { name } => return system.vars.show(name),
+        _ => {}
+    }
+    if let Some(mut scratch) = system_tables::for_statement(&stmt, catalog.module, ds, catalog.rls, system)? {
+        let plan = check::check(&stmt, auth, catalog.module, &scratch)?;
+        return execute_plan(&plan, &mut scratch);
+    }
+    let plan = compile_stmt(&stmt, auth, catalog, ds)?;
+    if let plan::Plan::Select(select) = &plan {
+        system.vars.check_row_limit(select, auth, ds)?;
+    }
     execute_plan(&plan, ds)
 }

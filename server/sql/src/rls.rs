@@ -82,6 +82,8 @@ pub struct RlsRules {
 /// One checked filter.
 #[derive(Debug, Clone)]
 struct Rule {
+    /// The filter as the module wrote it (`st_row_level_security`'s rows).
+    sql: String,
     /// The parsed filter, checked again per caller (which binds `:sender`).
     stmt: SqlStmt,
     /// The other tables it joins.
@@ -125,6 +127,13 @@ impl RlsRules {
     /// Whether the module has no filters.
     pub fn is_empty(&self) -> bool {
         self.by_table.is_empty()
+    }
+
+    /// Each filter's table and text, by table.
+    pub fn filters(&self) -> impl Iterator<Item = (TableId, &str)> + '_ {
+        self.by_table
+            .iter()
+            .flat_map(|(table, rules)| rules.iter().map(move |r| (*table, r.sql.as_str())))
     }
 
     /// A filtered table whose filters, through their joins, lead back to it, with the
@@ -214,7 +223,14 @@ fn compile_rule(sql: &str, module: &ModuleDef, ds: &Datastore) -> Result<(TableI
         .filter(|t| *t != table)
         .collect();
     let joined = joined.into_iter().collect();
-    Ok((table, Rule { stmt, joined }))
+    Ok((
+        table,
+        Rule {
+            sql: sql.to_owned(),
+            stmt,
+            joined,
+        },
+    ))
 }
 
 /// The filters of a module bound to one caller: which rows of each table the caller may

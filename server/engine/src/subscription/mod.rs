@@ -179,6 +179,11 @@ impl SubscriptionManager {
         );
     }
 
+    /// Every registered client, as `(identity, connection id)`.
+    pub fn connected(&self) -> impl Iterator<Item = (Identity, ConnectionId)> + '_ {
+        self.clients.iter().map(|(c, client)| (client.identity, *c))
+    }
+
     /// The identity of a registered client.
     pub fn identity_of(&self, connection_id: ConnectionId) -> Option<Identity> {
         self.clients.get(&connection_id).map(|c| c.identity)

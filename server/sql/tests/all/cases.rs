@@ -110,7 +110,19 @@ fn cases() -> Vec<(Identity, &'static str, Expect)> {
         (owner(), "", ErrorWith(&["an empty query"])),
         (owner(), "  ;  ", ErrorWith(&["an empty query"])),
         (owner(), "SELEC * FROM item", ErrorWith(&["syntax error"])),
-        (owner(), "SET row_limit = 10", ErrorWith(&["`row_limit`", "LIMIT n"])),
+        // Settings: only the owner sets, only upstream's names, and never set shows no row.
+        (owner(), "SET row_limit = 10", Rows(vec![])),
+        (other(), "SET row_limit = 10", ErrorWith(&["only the database owner may run SET"])),
+        (owner(), "SET nope = 1", ErrorWith(&["nope is not a valid system variable", "row_limit"])),
+        (owner(), "SET row_limit = -1", ErrorWith(&["`row_limit` is a u64"])),
+        (owner(), "SHOW slow_tx_update_ms", Rows(vec![])),
+        // System tables, as upstream names them; the private one only for the owner.
+        (other(), "SELECT table_name FROM st_table WHERE table_id = 1", Rows(vec![vec![s("st_table")]])),
+        (owner(), "SELECT col_name FROM st_column WHERE table_id = 1 AND col_pos = 4", Rows(vec![vec![s("table_primary_key")]])),
+        (owner(), "SELECT COUNT(*) AS n FROM st_connection_credentials", Rows(vec![vec![0u64.into()]])),
+        (other(), "SELECT * FROM st_connection_credentials", Error("no such table: `st_connection_credentials`. If the table exists, it may be marked private.")),
+        (owner(), "UPDATE st_table SET table_name = 'x'", ErrorWith(&["changing the system table `st_table`"])),
+        (owner(), "SELECT item.* FROM item JOIN st_table ON item.id = st_table.table_id", ErrorWith(&["joining the system table `st_table` with the table `item`"])),
     ]
 }
 
