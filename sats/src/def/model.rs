@@ -4,7 +4,9 @@
 //! collects every problem before failing. After that it is immutable: the server, SQL,
 //! subscriptions and codegen read it and never re-check the raw form.
 
-use super::raw::{CaseConversionPolicy, FunctionVisibility, HttpMethod, Lifecycle, MethodOrAny, TableAccess, TableType};
+use super::raw::{
+    CaseConversionPolicy, FunctionVisibility, HttpMethod, Lifecycle, MethodOrAny, TableAccess, TableType,
+};
 use crate::{AlgebraicType, AlgebraicTypeRef, AlgebraicValue, ColId, ProductType, ReducerId, Typespace};
 
 /// A validated module definition.

@@ -232,6 +232,17 @@ impl Database {
     /// Waits until the transactions before `reply` are durable. If the log writer
     /// failed they never will be: the request gets [`ActorGone`] naming the failure
     /// (a 503) rather than a result a restart could take back.
+    /// The runner of this database's procedures and HTTP handlers.
+    pub(crate) fn procedure_runner(&self) -> ProcedureRunner {
+        self.procedures.clone()
+    }
+
+    /// Waits until every request sent before is served and what it committed is durable.
+    pub(crate) async fn barrier(&self) -> Result<(), ActorGone> {
+        let reply = self.ask(|reply| Request::Barrier { reply }).await?;
+        self.confirmed(reply).await
+    }
+
     async fn confirmed<T>(&self, reply: Logged<T>) -> Result<T, ActorGone> {
         if let (Some(offset), Some(durable)) = (reply.offset, &self.durable) {
             if let Err(e) = durable.clone().wait_for(offset).await {

@@ -67,30 +67,41 @@ impl ProcedureRunner {
 
     /// Runs `call` of `program` on this thread (which must be allowed to block).
     pub(crate) fn run_here(&self, program: &ModuleProgram, call: &OwnedProcedureCall) -> ProcedureOutcome {
-        let mut instance = match self.checkout(program) {
-            Ok(instance) => instance,
-            Err(e) => {
-                return ProcedureOutcome {
-                    result: Err(ReducerError::InstanceUnavailable(e.to_string())),
-                    duration: Duration::ZERO,
-                    committed: 0,
-                }
-            }
-        };
-        let outcome = instance.call_procedure(
-            ProcedureCall {
-                procedure_id: call.procedure_id,
-                caller_identity: call.caller,
-                caller_connection_id: call.connection_id,
-                timestamp: Timestamp::now(),
-                args_bsatn: &call.args,
-            },
-            Box::new(ActorTxs {
-                requests: self.inner.requests.clone(),
-            }),
-        );
+        self.with_instance(program, |instance, requests| {
+            instance.call_procedure(
+                ProcedureCall {
+                    procedure_id: call.procedure_id,
+                    caller_identity: call.caller,
+                    caller_connection_id: call.connection_id,
+                    timestamp: Timestamp::now(),
+                    args_bsatn: &call.args,
+                },
+                Box::new(ActorTxs { requests }),
+            )
+        })
+        .unwrap_or_else(|e| ProcedureOutcome {
+            result: Err(ReducerError::InstanceUnavailable(e.to_string())),
+            duration: Duration::ZERO,
+            committed: 0,
+        })
+    }
+
+    /// Runs `run` on an idle (or new) instance of `program`, with the way to the actor,
+    /// then forwards the reducer calls it queued with `volatile_nonatomic_schedule_immediate`
+    /// to the actor and puts the instance back.
+    ///
+    /// # Errors
+    /// If no instance could be created.
+    pub(crate) fn with_instance<T>(
+        &self,
+        program: &ModuleProgram,
+        run: impl FnOnce(&mut ModuleInstance, mpsc::Sender<Request>) -> T,
+    ) -> Result<T, spacetime_host::LoadError> {
+        let mut instance = self.checkout(program)?;
+        let result = run(&mut instance, self.inner.requests.clone());
+        crate::http_handlers::forward_immediate_calls(&mut instance, |request| self.send(request));
         self.give_back(instance);
-        outcome
+        Ok(result)
     }
 
     /// Runs `call` on the blocking pool and hands the outcome to `done` there.
@@ -132,9 +143,9 @@ impl ProcedureRunner {
     }
 }
 
-/// Asks the actor for transactions, from a procedure's thread.
-struct ActorTxs {
-    requests: mpsc::Sender<Request>,
+/// Asks the actor for transactions, from a procedure's (or HTTP handler's) thread.
+pub(crate) struct ActorTxs {
+    pub(crate) requests: mpsc::Sender<Request>,
 }
 
 impl ProcedureHost for ActorTxs {

@@ -378,7 +378,10 @@ impl ModuleInstance {
             .as_mut()
             .map_err(|e| ReducerError::InstanceUnavailable(e.to_string()))?;
         let env = warm.store.data_mut();
-        env.call = CallInfo { reducer: None, timestamp };
+        env.call = CallInfo {
+            reducer: None,
+            timestamp,
+        };
         env.panic_message = None;
         env.procedure = Some(ProcedureState {
             host,

@@ -24,8 +24,8 @@
 //! server does not run them.
 
 mod environment;
-mod http;
 mod error;
+mod http;
 mod names;
 mod table;
 mod types;
@@ -35,15 +35,15 @@ mod view;
 mod tests;
 
 pub use environment::{env_key_problem, MAX_ENV_KEY_BYTES};
-pub use http::{route_path_problem, ROUTE_PATH_CHARS};
 pub use error::{Namespace, ValidationError, ValidationErrors};
+pub use http::{route_path_problem, ROUTE_PATH_CHARS};
 pub use names::{check_identifier, describe_type};
 
 use super::model::{ModuleDef, ProcedureDef, ReducerDef, ScheduleDef, TableDef, TypeDef};
 use super::raw::{
     CaseConversionPolicy, ExplicitNames, FunctionVisibility, Lifecycle, RawEnvironmentDeclarationV10,
-    RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawModuleDef, RawModuleDefV10, RawProcedureDefV10, RawSequenceDefV10, RawViewDefV10, RawViewPrimaryKeyDefV10, TableAccess, TableType,
-    V8_UNSUPPORTED,
+    RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawModuleDef, RawModuleDefV10, RawProcedureDefV10,
+    RawSequenceDefV10, RawViewDefV10, RawViewPrimaryKeyDefV10, TableAccess, TableType, V8_UNSUPPORTED,
 };
 use super::raw_v9::{RawColumnDefaultValueV9, RawMiscModuleExportV9, RawModuleDefV9};
 use crate::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType, Typespace};

@@ -541,11 +541,87 @@ fn procedure_parameters_must_be_named() {
 #[test]
 fn unsupported_features_are_named() {
     let mut m = Module::default();
-    m.extra
-        .push(RawModuleDefV10Section::HttpHandlers(vec![RawHttpHandlerDefV10 {
-            source_name: "hello".into(),
-        }]));
-    m.fails_with(&["HTTP handler `hello`: HTTP handlers are not supported by this server"]);
+    m.extra.push(RawModuleDefV10Section::Submodules(vec![RawSubmoduleV10 {
+        namespace: "inner".into(),
+        module: RawModuleDefV10 { sections: vec![] },
+    }]));
+    m.fails_with(&["submodule `inner`: submodules are not supported by this server"]);
+}
+
+fn http_handlers(names: &[&str]) -> RawModuleDefV10Section {
+    RawModuleDefV10Section::HttpHandlers(
+        names
+            .iter()
+            .map(|n| RawHttpHandlerDefV10 {
+                source_name: (*n).into(),
+            })
+            .collect(),
+    )
+}
+
+fn http_routes(routes: &[(&str, MethodOrAny, &str)]) -> RawModuleDefV10Section {
+    RawModuleDefV10Section::HttpRoutes(
+        routes
+            .iter()
+            .map(|(handler, method, path)| RawHttpRouteDefV10 {
+                handler_function: (*handler).into(),
+                method: method.clone(),
+                path: (*path).into(),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn http_handlers_and_routes_validate_and_match_strictly() {
+    let mut m = Module::default();
+    m.extra.push(http_handlers(&["root", "slash", "foo", "any"]));
+    m.extra.push(http_routes(&[
+        ("root", MethodOrAny::Method(HttpMethod::Get), ""),
+        ("slash", MethodOrAny::Method(HttpMethod::Get), "/"),
+        ("foo", MethodOrAny::Method(HttpMethod::Get), "/foo"),
+        ("foo", MethodOrAny::Method(HttpMethod::Post), "/foo"),
+        ("any", MethodOrAny::Any, "/any"),
+    ]));
+    let def = m.validate().expect("valid");
+    let handler = |method: HttpMethod, path: &str| def.match_http_route(&method, path).map(|(_, h)| h.name.as_str());
+    assert_eq!(handler(HttpMethod::Get, ""), Some("root"));
+    assert_eq!(handler(HttpMethod::Get, "/"), Some("slash"));
+    assert_eq!(handler(HttpMethod::Post, "/foo"), Some("foo"));
+    assert_eq!(handler(HttpMethod::Get, "/foo/"), None);
+    assert_eq!(handler(HttpMethod::Get, "//foo"), None);
+    assert_eq!(handler(HttpMethod::Delete, "/foo"), None);
+    assert_eq!(handler(HttpMethod::Extension("PURGE".into()), "/any"), Some("any"));
+    assert_eq!(
+        def.match_http_route(&HttpMethod::Put, "/any").map(|(id, _)| id),
+        Some(3)
+    );
+}
+
+#[test]
+fn bad_http_routes_are_named() {
+    let mut m = Module::default();
+    m.extra.push(http_handlers(&["h", "h"]));
+    m.extra.push(http_routes(&[
+        ("h", MethodOrAny::Method(HttpMethod::Get), "foo"),
+        ("h", MethodOrAny::Method(HttpMethod::Get), "/Foo.css"),
+        ("missing", MethodOrAny::Any, "/x"),
+        ("h", MethodOrAny::Method(HttpMethod::Put), "/y"),
+        ("h", MethodOrAny::Any, "/y"),
+    ]));
+    let errors = m.validate().expect_err("the definition must be rejected");
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let expected = [
+        "HTTP handler `h` is defined twice",
+        "HTTP route \"foo\": it must be empty (the root) or start with `/`",
+        "HTTP route \"/Foo.css\": it holds 'F'",
+        "HTTP route \"/x\" names handler `missing`, which is not an HTTP handler",
+        "HTTP route \"/y\": any method overlaps the route for PUT",
+    ];
+    assert_eq!(messages.len(), expected.len(), "{messages:#?}");
+    for (message, fragment) in messages.iter().zip(expected) {
+        assert!(message.contains(fragment), "{message:?} does not contain {fragment:?}");
+    }
 }
 
 #[test]

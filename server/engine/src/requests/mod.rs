@@ -67,6 +67,8 @@ pub(crate) enum Request {
         connection_id: spacetime_sats::ConnectionId,
         message: spacetime_protocol::v2::ServerMessage,
     },
+    /// Run a reducer call a module queued with `volatile_nonatomic_schedule_immediate`.
+    Immediate(spacetime_host::ImmediateCall),
     /// Replies once every request before it was served, with the offset of the last
     /// transaction logged by then (a procedure's reply waits for it to be durable).
     Barrier { reply: oneshot::Sender<Logged<()>> },
@@ -134,6 +136,7 @@ impl Actor {
                 let offset = self.db.last_offset();
                 self.db.subscriptions.send(connection_id, message.to_bytes(), offset);
             }
+            Request::Immediate(call) => self.run_immediate(call),
             Request::Barrier { reply } => {
                 let _ = reply.send(self.logged(()));
             }

@@ -26,9 +26,6 @@ pub(crate) enum HostTrap {
     /// A string that must be UTF-8 is not.
     #[error("`{import}` was passed {what} that is not valid UTF-8")]
     InvalidUtf8 { import: &'static str, what: &'static str },
-    /// The import exists for ABI compatibility but cannot be used from a reducer.
-    #[error("`{import}` is not supported: {why}")]
-    Unsupported { import: &'static str, why: &'static str },
     /// A write would take a bytes sink past its cap (see [`crate::limits`]).
     #[error("`{import}`: {message}")]
     OverLimit { import: &'static str, message: String },

@@ -1,13 +1,13 @@
 //! The ABI contract at its edges, with a hand-written module: errnos outside a
 //! transaction and for bad handles, traps for pointers outside memory, and the clear
-//! traps of the imports this host does not support, and the procedure imports' errnos
-//! in a reducer.
+//! traps of bad arguments (an immediate call named with bytes that are not UTF-8), and the procedure
+//! imports' errnos in a reducer.
 
 use crate::support::{alice, runtime, unit_reducers_definition, wat_data, Db};
 use spacetime_host::ReducerError;
 
 fn wat() -> String {
-    let def = unit_reducers_definition(5);
+    let def = unit_reducers_definition(6);
     let escaped = wat_data(&def);
     format!(
         r#"(module
@@ -20,6 +20,8 @@ fn wat() -> String {
         (import "spacetime_10.0" "bytes_source_read" (func $read (param i32 i32 i32) (result i32)))
         (import "spacetime_10.0" "console_timer_end" (func $timer_end (param i32) (result i32)))
         (memory (export "memory") 1)
+        (data (i32.const 48) "r3")
+        (data (i32.const 56) "\ff")
         (data (i32.const 64) "{escaped}")
         (func (export "__describe_module__") (param $sink i32)
             ;; Outside a transaction a datastore call returns NOT_IN_TRANSACTION (2).
@@ -28,9 +30,10 @@ fn wat() -> String {
             (drop (call $write (local.get $sink) (i32.const 64) (i32.const 0))))
         (func (export "__call_reducer__")
             (param $id i32) (param i64 i64 i64 i64 i64 i64 i64) (param $args i32) (param $err i32) (result i32)
-            (block (block (block (block (block
-                (br_table 0 1 2 3 4 (local.get $id)))
-                (call $immediate (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+            (block (block (block (block (block (block
+                (br_table 0 1 2 3 4 5 (local.get $id)))
+                ;; r0: queues a call of r3, with no arguments.
+                (call $immediate (i32.const 48) (i32.const 2) (i32.const 0) (i32.const 0))
                 (return (i32.const 0)))
               ;; A reducer cannot open a procedure's transaction: WOULD_BLOCK_TRANSACTION (17).
               (if (i32.ne (call $start (i32.const 0)) (i32.const 17)) (then unreachable))
@@ -44,7 +47,10 @@ fn wat() -> String {
             (if (i32.ne (call $timer_end (i32.const 99)) (i32.const 7)) (then unreachable))
             (return (i32.const 0)))
             ;; r4: a return code other than 0 or 1.
-            (i32.const 7)))"#,
+            (return (i32.const 7)))
+            ;; r5: names the reducer with bytes that are not UTF-8.
+            (call $immediate (i32.const 56) (i32.const 1) (i32.const 0) (i32.const 0))
+            (i32.const 0)))"#,
         len = def.len()
     )
 }
@@ -65,10 +71,29 @@ fn trap_message(db: &mut Db, reducer: &str) -> String {
 }
 
 #[test]
-fn schedule_immediate_traps_with_the_alternative() {
-    let message = trap_message(&mut db(), "r0");
+fn schedule_immediate_queues_a_call_for_the_engine() {
+    let mut db = db();
+    let outcome = db.call_as("r0", alice(), Vec::new());
+    assert!(outcome.result.is_ok(), "{outcome:?}");
+    let queued = db.instance.take_immediate_calls();
+    assert_eq!(
+        queued,
+        vec![spacetime_host::ImmediateCall {
+            reducer: "r3".into(),
+            args: Vec::new()
+        }]
+    );
     assert!(
-        message.contains("volatile_nonatomic_schedule_immediate") && message.contains("scheduled table"),
+        db.instance.take_immediate_calls().is_empty(),
+        "taking empties the queue"
+    );
+}
+
+#[test]
+fn schedule_immediate_with_a_name_that_is_not_utf8_traps() {
+    let message = trap_message(&mut db(), "r5");
+    assert!(
+        message.contains("volatile_nonatomic_schedule_immediate") && message.contains("not valid UTF-8"),
         "{message}"
     );
 }
