@@ -155,6 +155,23 @@ namespace SpacetimeDB
             return fresh;
         }
 
+        /// <summary>Decodes one row; false if <paramref name="bytes"/> is not exactly one row of this table.</summary>
+        internal bool TryDecode(byte[] bytes, out TRow row)
+        {
+            try
+            {
+                var r = new BsatnReader(bytes);
+                row = read(r);
+                r.EnsureEnd("a row of table `" + Name + "`");
+                return true;
+            }
+            catch (BsatnException)
+            {
+                row = null;
+                return false;
+            }
+        }
+
         TRow Decode(byte[] bytes)
         {
             try

@@ -1,7 +1,7 @@
 // The connection's engine: DbConnectionBase, the base of the generated DbConnection.
 //
-// The transport's thread and application calls (call a reducer, subscribe, unsubscribe,
-// disconnect) only queue work; FrameTick, called by the application (each frame of a game,
+// The transport's thread and application calls (call a reducer or a procedure, run a one-off
+// query, subscribe, unsubscribe, disconnect) only queue work; FrameTick, called by the application (each frame of a game,
 // or in a console loop), runs the queued work in order on the caller's thread: it updates the
 // cache, then runs callbacks. So every callback runs on the thread that calls FrameTick, and
 // the cache is only ever touched there.
@@ -9,6 +9,8 @@
 // While a dropped connection is being re-established, requests wait; after the server's
 // initial message every live query set is resubscribed into a fresh cache, and once all have
 // answered, the fresh cache replaces the old one and only the differences fire callbacks.
+// Procedure calls and one-off queries that wait for an answer when the socket drops fail
+// with ConnectionLostException: the server may or may not have run them.
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
@@ -29,6 +31,15 @@ namespace SpacetimeDB
             public Action<ReducerEvent> Done;
         }
 
+        /// <summary>A procedure call or one-off query waiting for its answer.</summary>
+        sealed class Awaited
+        {
+            /// <summary>Handles the answer (a ProcedureResult or OneOffQueryResult with this request's id).</summary>
+            public Action<ServerMessage> Answer;
+            /// <summary>Fails the request: the connection ended or dropped; the text says which.</summary>
+            public Action<string> Lost;
+        }
+
         sealed class Resync
         {
             public ClientCache Cache;
@@ -45,6 +56,7 @@ namespace SpacetimeDB
         readonly Dictionary<string, IRemoteTableHandle> handlesByName = new Dictionary<string, IRemoteTableHandle>();
         readonly Dictionary<uint, SubState> subscriptions = new Dictionary<uint, SubState>();
         readonly Dictionary<uint, PendingCall> calls = new Dictionary<uint, PendingCall>();
+        readonly Dictionary<uint, Awaited> awaited = new Dictionary<uint, Awaited>();
         readonly List<Action> deferred = new List<Action>();
         readonly object identityLock = new object();
         ITransport transport;
@@ -169,6 +181,96 @@ namespace SpacetimeDB
             return done.Task;
         }
 
+        /// <summary>
+        /// Calls a procedure: <paramref name="writeArgs"/> writes its arguments, <paramref name="readReturn"/>
+        /// reads its return value. The task completes (during FrameTick, after the row events of the
+        /// transactions the procedure committed) with the value.
+        /// </summary>
+        /// <remarks>The task faults with <see cref="ProcedureException"/> if the procedure failed or its value does not decode, and with <see cref="ConnectionLostException"/> if the connection ended or dropped before the answer.</remarks>
+        protected internal Task<T> CallProcedure<T>(string procedure, Action<BsatnWriter> writeArgs, Func<BsatnReader, T> readReturn)
+        {
+            var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var w = new BsatnWriter();
+            writeArgs(w);
+            var args = w.ToArray();
+            var request = new Awaited
+            {
+                Answer = m =>
+                {
+                    var result = m as ProcedureResult;
+                    if (result == null) done.TrySetException(new ProcedureException(procedure, "the server answered the call with a " + m.GetType().Name));
+                    else if (result.Returned == null) done.TrySetException(new ProcedureException(procedure, result.InternalError));
+                    else
+                    {
+                        try
+                        {
+                            var r = new BsatnReader(result.Returned);
+                            var value = readReturn(r);
+                            r.EnsureEnd("the return value of procedure `" + procedure + "`");
+                            done.TrySetResult(value);
+                        }
+                        catch (BsatnException e)
+                        {
+                            done.TrySetException(new ProcedureException(procedure, "its return value does not decode as the bindings expect (re-run `spacetime generate`?): " + e.Message));
+                        }
+                    }
+                },
+                Lost = what => done.TrySetException(new ConnectionLostException("procedure `" + procedure + "`: " + what)),
+            };
+            if (!active) request.Lost("the connection has ended; the procedure was not called");
+            else Enqueue(() => SendAwaited(request, id => new CallProcedure { RequestId = id, Procedure = procedure, Args = args }));
+            return done.Task;
+        }
+
+        /// <summary>
+        /// Runs one SQL <c>SELECT</c> on the server once, outside any subscription (the cache is not
+        /// touched). The task completes during FrameTick; <c>result.RowsOf(conn.Db.X)</c> gives a table's rows typed.
+        /// </summary>
+        /// <remarks>The task faults with <see cref="QueryException"/> if the server refused or failed the query, and with <see cref="ConnectionLostException"/> if the connection ended or dropped before the answer.</remarks>
+        public Task<QueryResult> Query(string sql)
+        {
+            var done = new TaskCompletionSource<QueryResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var request = new Awaited
+            {
+                Answer = m =>
+                {
+                    var result = m as OneOffQueryResult;
+                    if (result == null) done.TrySetException(new QueryException(sql, "the server answered the query with a " + m.GetType().Name));
+                    else if (result.Rows == null) done.TrySetException(new QueryException(sql, result.Error));
+                    else
+                    {
+                        try { done.TrySetResult(QueryResult.Of(sql, result.Rows, handlesByName)); }
+                        catch (ProtocolException e) { done.TrySetException(new QueryException(sql, e.Message)); }
+                    }
+                },
+                Lost = what => done.TrySetException(new ConnectionLostException("query `" + sql + "`: " + what)),
+            };
+            if (!active) request.Lost("the connection has ended; the query was not sent");
+            else Enqueue(() => SendAwaited(request, id => new OneOffQuery { RequestId = id, QueryString = sql }));
+            return done.Task;
+        }
+
+        void SendAwaited(Awaited request, Func<uint, ClientMessage> message)
+        {
+            if (RequestsWait) { deferred.Add(() => SendAwaited(request, message)); return; }
+            if (lifecycle == Lifecycle.Ended) { request.Lost("the connection ended before the request was sent"); return; }
+            uint id = nextRequestId++;
+            awaited[id] = request;
+            transport.Send(message(id));
+        }
+
+        void OnAwaitedAnswer(uint requestId, ServerMessage message)
+        {
+            Awaited request;
+            if (!awaited.TryGetValue(requestId, out request))
+            {
+                Log.Warn("a " + message.GetType().Name + " for unknown request " + requestId);
+                return;
+            }
+            awaited.Remove(requestId);
+            request.Answer(message);
+        }
+
         bool RequestsWait { get { return resync != null || lifecycle == Lifecycle.Reconnecting; } }
 
         void ApplyCall(PendingCall call)
@@ -272,7 +374,11 @@ namespace SpacetimeDB
             }
             var result = message as ReducerResult;
             if (result != null) { OnReducerResult(result); return; }
-            Log.Warn("ignoring a one-off query or procedure result: this SDK never sends those requests");
+            var procedure = message as ProcedureResult;
+            if (procedure != null) { OnAwaitedAnswer(procedure.RequestId, procedure); return; }
+            var query = message as OneOffQueryResult;
+            if (query != null) { OnAwaitedAnswer(query.RequestId, query); return; }
+            Log.Warn("ignoring a server message of an unknown kind: " + message.GetType().Name);
         }
 
         void OnInitialConnection(InitialConnection ic)
@@ -416,7 +522,8 @@ namespace SpacetimeDB
             RunCallback("reducer completion", () => call.Done(ev));
         }
 
-        void FailCalls(string message)
+        /// <summary>Gives up every request waiting for an answer; <paramref name="how"/> says what became of the connection ("was lost", "ended").</summary>
+        void FailCalls(string how)
         {
             var ids = new List<uint>(calls.Keys);
             ids.Sort();
@@ -424,7 +531,15 @@ namespace SpacetimeDB
             {
                 var call = calls[id];
                 calls.Remove(id);
-                FailCall(call, message);
+                FailCall(call, "the connection " + how + " before the reducer's result arrived; it may or may not have run");
+            }
+            ids = new List<uint>(awaited.Keys);
+            ids.Sort();
+            foreach (var id in ids)
+            {
+                var request = awaited[id];
+                awaited.Remove(id);
+                request.Lost("the connection " + how + " before the answer arrived; it may or may not have run");
             }
         }
 
@@ -433,7 +548,7 @@ namespace SpacetimeDB
             Log.Warn("connection lost (" + (error == null ? "closed" : error.Message) + "); reconnecting");
             lifecycle = Lifecycle.Reconnecting;
             resync = null;
-            FailCalls("the connection was lost before the reducer's result arrived; it may or may not have run");
+            FailCalls("was lost");
         }
 
         void BeginResync()
@@ -495,7 +610,7 @@ namespace SpacetimeDB
             var was = lifecycle;
             if (was == Lifecycle.Ended) return;
             Stop();
-            FailCalls("the connection ended before the reducer's result arrived; it may or may not have run");
+            FailCalls("ended");
             foreach (var a in deferred) a(); // now fails each waiting call and subscription
             deferred.Clear();
             if (was == Lifecycle.Connecting)

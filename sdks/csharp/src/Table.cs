@@ -13,6 +13,8 @@ namespace SpacetimeDB
         string RemoteTableName { get; }
         ITableCache NewCache();
         void Invoke(ITableDiff diff, Event ev);
+        /// <summary>The rows decoded as this table's row type (a <c>List&lt;TRow&gt;</c>), or null if any does not decode.</summary>
+        System.Collections.IList TryDecodeRows(List<byte[]> raw);
     }
 
     /// <summary>The cached rows of one table and its row events; generated per table.</summary>
@@ -79,6 +81,19 @@ namespace SpacetimeDB
         protected BTreePrefixIndex<TRow> MakeBTreePrefixIndex(params Func<TRow, object>[] columns)
         {
             return new BTreePrefixIndex<TRow>(() => { var c = Cache; return c == null ? new TRow[0] : c.Rows; }, columns);
+        }
+
+        System.Collections.IList IRemoteTableHandle.TryDecodeRows(List<byte[]> raw)
+        {
+            var cache = Cache ?? CreateCache();
+            var rows = new List<TRow>(raw.Count);
+            foreach (var bytes in raw)
+            {
+                TRow row;
+                if (!cache.TryDecode(bytes, out row)) return null;
+                rows.Add(row);
+            }
+            return rows;
         }
 
         void IRemoteTableHandle.Invoke(ITableDiff d, Event ev)

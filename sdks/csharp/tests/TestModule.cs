@@ -87,6 +87,10 @@ namespace SpacetimeDB.Tests
 
         public Task<ReducerEventContext> Put(uint key) { return CallReducer(new PutArgs { Key = key }, ev => new ReducerEventContext(ev)); }
 
+        public Task<uint> Add(uint a, uint b) { return CallProcedure("add", w => { w.WriteU32(a); w.WriteU32(b); }, r => r.ReadU32()); }
+
+        public Task<string> Greet() { return CallProcedure("greet", w => { }, r => r.ReadString()); }
+
         public SubscriptionBuilder SubscriptionBuilder() { return new SubscriptionBuilder(this); }
 
         protected override void InvokeReducer(ReducerEvent ev) { ReducerEvents.Add(ev.Reducer.ReducerName + ":" + ev.Status.Kind); }
