@@ -3,6 +3,7 @@
 //! helper functions can be generic over the context, as in SpacetimeDB.
 
 use crate::auth::AuthCtx;
+use crate::env::Environment;
 use crate::rng::StdbRng;
 use crate::sys;
 use core::cell::{Cell, OnceCell};
@@ -26,6 +27,8 @@ pub struct LocalReadOnly {}
 /// Reducers run one at a time, each in its own transaction.
 #[non_exhaustive]
 pub struct ReducerContext {
+    /// The database's environment values, read in this transaction.
+    pub env: Environment,
     sender: Identity,
     /// When the reducer call started. Every call at the same timestamp sees the same
     /// random numbers.
@@ -42,6 +45,7 @@ pub struct ReducerContext {
 impl ReducerContext {
     pub(crate) fn new(sender: Identity, connection_id: Option<ConnectionId>, timestamp: Timestamp) -> Self {
         Self {
+            env: Environment::default(),
             sender,
             timestamp,
             connection_id,

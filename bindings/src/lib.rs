@@ -8,6 +8,9 @@
 //! exported by this crate.
 //!
 //! # Brief overview
+//! - [`ViewContext`], [`AnonymousViewContext`]: what a view gets: the database read only
+//!   and, per caller, the caller.
+//! - [`Environment`] (`ctx.env`): the database's environment values.
 //! - [`ProcedureContext`]: what a procedure gets: the caller, outbound HTTP
 //!   ([`http::HttpClient`]) and transactions ([`ProcedureContext::with_tx`]).
 //! - [`ReducerContext`]: what a reducer gets: the caller ([`ReducerContext::sender`]), the
@@ -25,8 +28,10 @@
 //!
 //! The API is that of SpacetimeDB's `spacetimedb` 2.10.1 crate, so a module written for it
 //! builds unchanged and describes itself identically. Procedures ([`macro@procedure`],
-//! [`ProcedureContext`], [`http`]) are supported; views and HTTP handlers are not, and
-//! their attributes fail to compile with a message that says so.
+//! [`ProcedureContext`], [`http`]) and views ([`macro@view`], [`ViewContext`],
+//! [`AnonymousViewContext`]) are supported, and so is 2.14's module environment
+//! ([`macro@env`], [`Environment`], `ctx.env`); HTTP handlers and query-builder views are
+//! not.
 //!
 //! # Examples
 //! ```no_run
@@ -55,6 +60,7 @@ extern crate self as spacetimedb;
 
 mod auth;
 mod context;
+mod env;
 pub mod filter;
 pub mod http;
 mod json;
@@ -73,6 +79,7 @@ mod ser_de;
 pub mod sys;
 #[doc(hidden)]
 pub mod table;
+mod view;
 
 pub use auth::{AuthCtx, JwtClaims};
 #[allow(deprecated)]
@@ -80,12 +87,13 @@ pub use context::{
     CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, DbContext, Local,
     LocalReadOnly, ReducerContext,
 };
+pub use env::Environment;
 pub use filter::FilterableValue;
 pub use log;
 pub use procedure::{ProcedureContext, TxContext};
 pub use rand;
 pub use rng::StdbRng;
-pub use rt::ReducerResult;
+pub use rt::{ReducerResult, ViewPrimaryKeyColumn};
 pub use ser_de::{Deserialize, DeserializeOwned, Serialize};
 pub use spacetime_sats::def::raw::CaseConversionPolicy;
 pub use spacetime_sats::ids::TableId;
@@ -96,6 +104,7 @@ pub use table::{
     AutoIncOverflow, PointIndex, PointIndexReadOnly, RangedIndex, RangedIndexReadOnly, Table, TryInsertError,
     UniqueColumn, UniqueColumnReadOnly, UniqueConstraintViolation,
 };
+pub use view::{AnonymousViewContext, ViewContext};
 
 /// The items SpacetimeDB modules reach as `spacetimedb::spacetimedb_lib`: the type system,
 /// as in [`sats`]. `#[sats(crate = spacetimedb::spacetimedb_lib)]` names it.
@@ -237,8 +246,55 @@ pub use spacetime_macros::duration;
 #[doc(inline)]
 pub use spacetime_macros::settings;
 
-/// SpacetimeDB's views are not supported: applying `#[view]` is a compile error that says
-/// so. Write the rows a client should see into a public table from a reducer instead.
+/// Declares a view: a read-only function of the database whose rows clients read and
+/// subscribe to like a table's. The server keeps each view current as the tables it reads
+/// change.
+///
+/// The signature is `fn(ctx: &ViewContext, args..) -> R` for a view that depends on its
+/// caller ([`ViewContext::sender`]; evaluated per client) or
+/// `fn(ctx: &AnonymousViewContext, args..) -> R` for one that does not (evaluated once),
+/// where `R` is `Vec<T>` or `Option<T>` and `T` a [`SpacetimeType`] struct (the view's row).
+/// `ctx.db` is read only: table handles count rows and look them up by index, and have no
+/// `insert` or `delete`.
+///
+/// ```no_run
+/// use spacetimedb::{table, view, AnonymousViewContext, Identity, SpacetimeType, ViewContext};
+///
+/// #[table(accessor = player)]
+/// pub struct Player {
+///     #[primary_key]
+///     identity: Identity,
+///     #[index(btree)]
+///     level: u32,
+/// }
+///
+/// #[derive(SpacetimeType)]
+/// pub struct PlayerCount {
+///     count: u64,
+/// }
+///
+/// #[view(accessor = my_player, public)]
+/// fn my_player(ctx: &ViewContext) -> Option<Player> {
+///     ctx.db.player().identity().find(ctx.sender())
+/// }
+///
+/// #[view(accessor = player_count, public)]
+/// fn player_count(ctx: &AnonymousViewContext) -> Option<PlayerCount> {
+///     Some(PlayerCount { count: ctx.db.player().count() })
+/// }
+///
+/// #[view(accessor = top_players, public)]
+/// fn top_players(ctx: &AnonymousViewContext) -> Vec<Player> {
+///     ctx.db.player().level().filter(90u32..).collect()
+/// }
+/// ```
+///
+/// # Arguments
+/// - `accessor = ident` (required): the view's name, as clients and SQL see it.
+/// - `public` (required): views are public.
+/// - `name = "text"`: a canonical name, if it differs from the accessor.
+/// - `primary_key = column`: a column of the row that identifies it, so clients see a
+///   changed row as an update.
 #[doc(inline)]
 pub use spacetime_macros::view;
 
@@ -265,6 +321,47 @@ pub use spacetime_macros::view;
 /// ```
 #[doc(inline)]
 pub use spacetime_macros::procedure;
+
+/// Declares the module's environment: the keys it reads from the database's environment
+/// values (set per database at publish, `spacetime publish --env KEY=VALUE`), and for
+/// each a typed accessor on [`Environment`] (`ctx.env.KEY()`).
+///
+/// Fields are `String`, enums deriving [`EnvironmentValue`](derive@EnvironmentValue), or
+/// an `Option` of either (an optional key). `#[env(values("a", "b"))]` limits a `String`
+/// field to those values. The macro generates a trait `<Struct>Access` holding the
+/// accessors; import it where the declaration is out of scope. A module has at most one
+/// `#[env]`; `get` is reserved for [`Environment::get`].
+///
+/// ```no_run
+/// #![allow(non_snake_case)]
+/// #[derive(spacetimedb::EnvironmentValue)]
+/// pub enum LogLevel {
+///     #[env(value = "debug")]
+///     Debug,
+///     #[env(value = "info")]
+///     Info,
+/// }
+///
+/// #[spacetimedb::env]
+/// pub struct Env {
+///     pub API_KEY: String,
+///     pub LOG_LEVEL: Option<LogLevel>,
+/// }
+///
+/// #[spacetimedb::reducer]
+/// fn read(ctx: &spacetimedb::ReducerContext) {
+///     let _key: String = ctx.env.API_KEY();
+///     let _level: Option<LogLevel> = ctx.env.LOG_LEVEL();
+/// }
+/// ```
+#[doc(inline)]
+pub use spacetime_macros::env;
+
+/// Derives an environment value type from an enum of unit variants: each variant accepts
+/// its name, or the string of its `#[env(value = "..")]`. The module definition lists the
+/// accepted strings; a value outside them panics, naming the key only.
+#[doc(inline)]
+pub use spacetime_macros::EnvironmentValue;
 
 /// Declares a row-level security filter on a `const` of type [`Filter`]: clients other
 /// than the database owner see only the rows of the filtered table that match one of its
@@ -293,6 +390,9 @@ pub use rls::Filter;
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::env::{
+        register_environment, string_values, EnvironmentValue, RequiredEnvironmentValue, StringEnvironmentValue,
+    };
     pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
         assert_direct_index_key, assert_procedure_context_arg, assert_procedure_return, assert_reducer_arg,
@@ -303,12 +403,18 @@ pub mod __private {
         ProcedureContextArg, ProcedureFn, ProcedureInfo, ReducerArg, ReducerContextArg, ReducerFn, ReducerResult,
         TableColumn,
     };
+    pub use crate::rt::{
+        assert_view_arg, assert_view_primary_key_column, decode_view_args, encode_view_result, register_view, ViewFn,
+        ViewInfo, ViewReturn,
+    };
     pub use crate::table::{
         AutoIncOverflow, Column, Index, IndexAlgo, IndexDesc, IndexIsPointed, IndexIsRanged, PointIndex,
         PointIndexReadOnly, PrimaryKey, RangedIndex, RangedIndexReadOnly, ScheduleDesc, SequenceTrigger, Table,
         TableInternal, UniqueColumn, UniqueColumnReadOnly, UniqueConstraintViolation,
     };
-    pub use crate::{Local, LocalReadOnly, ProcedureContext, ReducerContext};
+    pub use crate::{
+        AnonymousViewContext, Environment, Local, LocalReadOnly, ProcedureContext, ReducerContext, ViewContext,
+    };
     pub use core::any::TypeId;
     pub use core::convert::Infallible;
     pub use core::option::Option::{self, None, Some};
@@ -317,10 +423,12 @@ pub mod __private {
     pub use spacetime_macros::__TableHelper;
     pub use spacetime_sats::bsatn::{decode_tag, to_vec, Decode, DecodeError, Encode};
     pub use spacetime_sats::def::raw::{Lifecycle, TableAccess};
+    pub use spacetime_sats::def::raw::{RawEnvVarTypeV10, RawEnvironmentDeclarationV10};
     pub use spacetime_sats::ids::{IndexId, TableId};
     pub use spacetime_sats::{
         AlgebraicType, ProductType, ProductTypeElement, SpacetimeType, SumType, SumTypeVariant, TypespaceBuilder,
     };
+    pub use std::string::String;
     pub use std::sync::OnceLock;
     pub use std::vec::Vec;
 

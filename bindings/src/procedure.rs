@@ -7,6 +7,7 @@
 //! panic (it traps the module, and the host rolls back the open transaction).
 
 use crate::context::{CtxDbRead, CtxDbWrite, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, Local, LocalReadOnly};
+use crate::env::Environment;
 use crate::http::HttpClient;
 use crate::{sys, AuthCtx, ReducerContext};
 use core::ops::Deref;
@@ -15,6 +16,8 @@ use spacetime_sats::{ConnectionId, Identity, Timestamp};
 /// What a procedure receives: who called it, when, outbound HTTP, and transactions.
 #[non_exhaustive]
 pub struct ProcedureContext {
+    /// The database's environment values; outside `with_tx` each read is its own snapshot.
+    pub env: Environment,
     sender: Identity,
     /// When the procedure started (updated by [`ProcedureContext::sleep_until`]).
     pub timestamp: Timestamp,
@@ -26,6 +29,7 @@ pub struct ProcedureContext {
 impl ProcedureContext {
     pub(crate) fn new(sender: Identity, connection_id: Option<ConnectionId>, timestamp: Timestamp) -> Self {
         Self {
+            env: Environment::default(),
             sender,
             timestamp,
             connection_id,

@@ -1,6 +1,7 @@
 //! The module runtime: the describers that `#[table]` and `#[reducer]` register, the
 //! builder that turns them into a `RawModuleDef::V10`, and the exports the host calls
-//! (`__describe_module__`, `__call_reducer__`, and the procedure and view entry points).
+//! (`__describe_module__`, `__call_reducer__`, `__call_procedure__`; the view entry points
+//! and registration are in `view.rs`).
 //!
 //! Order is part of the contract. Each table and reducer exports
 //! `__preinit__20_register_describer_<name>`; the host calls the `__preinit__*` exports
@@ -9,15 +10,23 @@
 //! reserved before its fields are described. A reducer's id is its position in the
 //! `Reducers` section, which is also the index into the dispatch table.
 
+mod view;
+
+pub use view::{
+    assert_view_arg, assert_view_primary_key_column, decode_view_args, describe_view, encode_view_result,
+    register_view, ViewArg, ViewContextArg, ViewDispatch, ViewFn, ViewInfo, ViewPrimaryKeyColumn, ViewReturn,
+};
+
 use crate::table::{IndexAlgo, Table};
 use crate::{sys, ProcedureContext, ReducerContext};
 use spacetime_sats::bsatn::{Decode, DecodeError, Encode};
 use spacetime_sats::def::raw::{
     CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
-    RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn, RawIndexAlgorithm,
-    RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section,
-    RawProcedureDefV10, RawReducerDefV10, RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10,
-    RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9, TableType,
+    RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn,
+    RawEnvironmentDeclarationV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10,
+    RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawProcedureDefV10, RawReducerDefV10,
+    RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10,
+    RawTypeDefV10, RawUniqueConstraintDataV9, RawViewDefV10, RawViewPrimaryKeyDefV10, TableType,
 };
 use spacetime_sats::{
     AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,
@@ -64,6 +73,18 @@ pub struct ModuleBuilder {
     type_map: BTreeMap<TypeId, AlgebraicTypeRef>,
     reducers: Vec<ReducerFn>,
     procedures: Vec<ProcedureFn>,
+    views: ViewDispatch,
+}
+
+/// The dispatch tables a described module calls through, indexed by function id.
+#[derive(Default)]
+pub struct Dispatch {
+    /// Reducers, by position in the `Reducers` section.
+    pub reducers: Vec<ReducerFn>,
+    /// Procedures, by position in the `Procedures` section.
+    pub procedures: Vec<ProcedureFn>,
+    /// Views, by kind and `index`.
+    pub views: ViewDispatch,
 }
 
 macro_rules! section_accessor {
@@ -95,6 +116,9 @@ impl ModuleBuilder {
         lifecycle_mut => LifeCycleReducers(Vec<RawLifeCycleReducerDefV10>) = Vec::new();
         explicit_names_mut => ExplicitNames(ExplicitNames) = ExplicitNames { entries: Vec::new() };
         row_level_security_mut => RowLevelSecurity(Vec<RawRowLevelSecurityDefV9>) = Vec::new();
+        views_mut => Views(Vec<RawViewDefV10>) = Vec::new();
+        view_primary_keys_mut => ViewPrimaryKeys(Vec<RawViewPrimaryKeyDefV10>) = Vec::new();
+        environment_mut => Environment(Vec<RawEnvironmentDeclarationV10>) = Vec::new();
     }
 
     /// Sets the module's case conversion policy, replacing an earlier one; the section goes
@@ -136,6 +160,40 @@ impl ModuleBuilder {
             visibility: FunctionVisibility::ClientCallable,
         });
         self.procedures.push(invoke);
+    }
+
+    /// Adds a public view taking context `C`; its `index` is its position among the views
+    /// of its kind.
+    pub fn add_view<C: ViewContextArg>(
+        &mut self,
+        name: &str,
+        params: ProductType,
+        return_type: AlgebraicType,
+        invoke: ViewFn<C>,
+    ) {
+        let index = C::push_dispatch(&mut self.views, invoke);
+        self.views_mut().push(RawViewDefV10 {
+            source_name: name.to_owned(),
+            index,
+            is_public: true,
+            is_anonymous: C::ANONYMOUS,
+            params,
+            return_type,
+        });
+    }
+
+    /// Declares `column` the primary key of the rows of view `view`.
+    pub fn add_view_primary_key(&mut self, view: &str, column: &str) {
+        self.view_primary_keys_mut().push(RawViewPrimaryKeyDefV10 {
+            view_source_name: view.to_owned(),
+            columns: vec![column.to_owned()],
+        });
+    }
+
+    /// Appends the module's environment declarations, creating the section even when
+    /// there are none.
+    pub fn add_environment(&mut self, declarations: Vec<RawEnvironmentDeclarationV10>) {
+        self.environment_mut().extend(declarations);
     }
 
     /// Appends `entries` to the `ExplicitNames` section, creating it even when empty.
@@ -217,19 +275,21 @@ impl ModuleBuilder {
 
     /// Consumes the builder into the definition and the reducer dispatch table.
     pub fn finish(self) -> (RawModuleDefV10, Vec<ReducerFn>) {
-        let (def, reducers, _) = self.finish_all();
-        (def, reducers)
+        let (def, dispatch) = self.finish_all();
+        (def, dispatch.reducers)
     }
 
-    /// Consumes the builder into the definition and the reducer and procedure dispatch
-    /// tables.
-    pub fn finish_all(self) -> (RawModuleDefV10, Vec<ReducerFn>, Vec<ProcedureFn>) {
+    /// Consumes the builder into the definition and every dispatch table.
+    pub fn finish_all(self) -> (RawModuleDefV10, Dispatch) {
         (
             RawModuleDefV10 {
                 sections: self.sections,
             },
-            self.reducers,
-            self.procedures,
+            Dispatch {
+                reducers: self.reducers,
+                procedures: self.procedures,
+                views: self.views,
+            },
         )
     }
 }
@@ -271,19 +331,19 @@ pub fn scoped_type_name(name: &str) -> RawScopedTypeNameV10 {
 
 /// Runs every registered describer, in registration order.
 pub fn build_module() -> (RawModuleDef, Vec<ReducerFn>) {
-    let (def, reducers, _) = build_module_all();
-    (def, reducers)
+    let (def, dispatch) = build_module_all();
+    (def, dispatch.reducers)
 }
 
-/// As [`build_module`], with the procedure dispatch table too.
-fn build_module_all() -> (RawModuleDef, Vec<ReducerFn>, Vec<ProcedureFn>) {
+/// As [`build_module`], with every dispatch table.
+fn build_module_all() -> (RawModuleDef, Dispatch) {
     let describers = lock(&DESCRIBERS).clone();
     let mut builder = ModuleBuilder::default();
     for describe in describers {
         describe(&mut builder);
     }
-    let (def, reducers, procedures) = builder.finish_all();
-    (RawModuleDef::V10(def), reducers, procedures)
+    let (def, dispatch) = builder.finish_all();
+    (RawModuleDef::V10(def), dispatch)
 }
 
 /// The source name of a reducer or procedure, for a scheduled table naming it.
@@ -641,9 +701,10 @@ fn read_args(args: sys::raw::BytesSource) -> Vec<u8> {
 /// Describes the module into `sink` and prepares the reducer dispatch table.
 #[unsafe(no_mangle)]
 pub extern "C" fn __describe_module__(sink: sys::raw::BytesSink) {
-    let (def, reducers, procedures) = build_module_all();
-    *lock(&REDUCERS) = reducers;
-    *lock(&PROCEDURES) = procedures;
+    let (def, dispatch) = build_module_all();
+    *lock(&REDUCERS) = dispatch.reducers;
+    *lock(&PROCEDURES) = dispatch.procedures;
+    view::install(dispatch.views);
     let bytes = spacetime_sats::bsatn::to_vec(&def);
     sys::write_bytes_sink(sink, &bytes).unwrap_or_else(|e| panic!("writing the module definition failed: {e}"));
 }
@@ -725,25 +786,4 @@ pub extern "C" fn __call_procedure__(
     sys::write_bytes_sink(result_sink, &value)
         .unwrap_or_else(|e| panic!("writing the procedure's return value failed: {e}"));
     0
-}
-
-/// The view entry point. These bindings define no views; a call traps with the reason.
-#[unsafe(no_mangle)]
-#[allow(clippy::too_many_arguments)]
-pub extern "C" fn __call_view__(
-    id: usize,
-    _sender_0: u64,
-    _sender_1: u64,
-    _sender_2: u64,
-    _sender_3: u64,
-    _args: sys::raw::BytesSource,
-    _sink: sys::raw::BytesSink,
-) -> i16 {
-    panic!("no view with id {id}: this module defines no views")
-}
-
-/// The anonymous view entry point. These bindings define no views; a call traps.
-#[unsafe(no_mangle)]
-pub extern "C" fn __call_view_anon__(id: usize, _args: sys::raw::BytesSource, _sink: sys::raw::BytesSink) -> i16 {
-    panic!("no anonymous view with id {id}: this module defines no views")
 }

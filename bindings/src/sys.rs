@@ -2,7 +2,7 @@
 //! their errno results into [`Errno`] errors.
 //!
 //! Names, signatures and error codes are exactly those of SpacetimeDB's ABI, so a module
-//! built against these bindings runs on any host that implements `spacetime_10.0`…`10.5`.
+//! built against these bindings runs on any host that implements `spacetime_10.0`…`10.6`.
 //! Versioning rule: a new function goes into a new minor import module (`spacetime_10.N`);
 //! a breaking change needs a new major version. The linker keeps only the imports a module
 //! actually calls, so a module's import modules reflect what it uses.
@@ -262,6 +262,14 @@ pub mod raw {
         /// # Errors
         /// None.
         pub fn identity(out_ptr: *mut u8);
+
+        /// Unstable: queues a call of the reducer named `name[..name_len]` with the BSATN
+        /// arguments `args[..args_len]`, to run right after this call, outside its
+        /// transaction (not atomic with it, not durable).
+        ///
+        /// # Traps
+        /// If either slice is not in bounds of memory or the name is not UTF-8.
+        pub fn volatile_nonatomic_schedule_immediate(name: *const u8, name_len: usize, args: *const u8, args_len: usize);
     }
 
     #[cfg(target_arch = "wasm32")]
@@ -371,6 +379,22 @@ pub mod raw {
         /// # Errors
         /// `NOT_IN_TRANSACTION`; `NO_SUCH_TABLE`.
         pub fn datastore_clear(table_id: u32, out: *mut u64) -> u16;
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    #[link(wasm_import_module = "spacetime_10.6")]
+    unsafe extern "C" {
+        /// Looks up the database's environment value for the UTF-8 key
+        /// `key[..key_len]` and writes a source of its bytes to `out`, or
+        /// [`BytesSource::INVALID`] when the key has no value.
+        ///
+        /// # Traps
+        /// If `key` is not valid UTF-8 or `out` is not writable.
+        ///
+        /// # Errors
+        /// `NOT_IN_TRANSACTION` outside a reducer, view or procedure; `HOST_CALL_FAILURE`
+        /// for a key the module did not declare or that is not a POSIX name.
+        pub fn env_get(key: *const u8, key_len: usize, out: *mut BytesSource) -> u16;
     }
 
     #[cfg(not(target_arch = "wasm32"))]
@@ -585,6 +609,12 @@ pub fn console_log(level: LogLevel, target: Option<&str>, filename: Option<&str>
     }
 }
 
+/// Queues a call of reducer `name` with the BSATN arguments `args`, to run right after
+/// the current call, outside its transaction (unstable upstream).
+pub fn volatile_nonatomic_schedule_immediate(name: &str, args: &[u8]) {
+    unsafe { raw::volatile_nonatomic_schedule_immediate(name.as_ptr(), name.len(), args.as_ptr(), args.len()) }
+}
+
 /// The database's identity as 32 little-endian bytes.
 pub fn identity() -> [u8; 32] {
     let mut out = [0u8; 32];
@@ -619,6 +649,21 @@ pub fn get_jwt(connection_id: [u8; 16]) -> Result<Option<Vec<u8>>> {
     let mut payload = Vec::new();
     read_bytes_source(source, &mut payload)?;
     Ok(Some(payload))
+}
+
+/// The environment value of `key` (`spacetime_10.6`), or `None` when it has none.
+///
+/// # Errors
+/// `NOT_IN_TRANSACTION` outside a call; `HOST_CALL_FAILURE` for an undeclared or invalid key.
+pub fn env_get(key: &str) -> Result<Option<Vec<u8>>> {
+    let mut source = raw::BytesSource::INVALID;
+    cvt(unsafe { raw::env_get(key.as_ptr(), key.len(), &mut source) })?;
+    if source == raw::BytesSource::INVALID {
+        return Ok(None);
+    }
+    let mut value = Vec::new();
+    read_bytes_source(source, &mut value)?;
+    Ok(Some(value))
 }
 
 /// The procedure imports (`spacetime_10.3`), for `ProcedureContext`.

@@ -10,6 +10,7 @@ use crate::symbol::{self, Symbol};
 use heck::ToSnakeCase;
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
@@ -597,6 +598,111 @@ impl ReducerArgs {
         ReducerArgs {
             lifecycle: lifecycle.get(),
             canonical_name: name.get(),
+        }
+    }
+}
+
+/// The arguments of `#[view(..)]`: `accessor = ident` and `public` (both required; a
+/// missing one is reported while parsing), `name = ".."`, `primary_key = column` (an
+/// identifier or a string).
+pub struct ViewArgs {
+    pub accessor: Option<Ident>,
+    pub canonical_name: Option<LitStr>,
+    pub primary_key: Option<ViewPrimaryKey>,
+}
+
+/// `primary_key = column` or `primary_key = "column"`; only the identifier form lets the
+/// macro check that the row has the field.
+pub struct ViewPrimaryKey {
+    pub name: String,
+    pub ident: Option<Ident>,
+}
+
+impl ViewArgs {
+    pub fn parse(cx: &Ctxt, tokens: TokenStream, function: &Ident) -> ViewArgs {
+        let mut accessor = Attr::none(symbol::ACCESSOR);
+        let mut name = Attr::none(symbol::NAME);
+        let mut public = Attr::none(symbol::PUBLIC);
+        let mut primary_key = Attr::none(symbol::PRIMARY_KEY);
+        for meta in parse_metas(cx, tokens) {
+            let path = meta.path();
+            if *path == symbol::PUBLIC {
+                if require_path_only(cx, &meta, "public") {
+                    public.set(cx, path, ());
+                }
+            } else if *path == symbol::ACCESSOR {
+                match &meta {
+                    Meta::NameValue(nv) => {
+                        if let Some(ident) = ident_value(cx, nv, "accessor = my_view") {
+                            accessor.set(cx, path, ident);
+                        }
+                    }
+                    _ => cx.error_spanned_by(&meta, "expected `accessor = my_view`"),
+                }
+            } else if *path == symbol::NAME {
+                match &meta {
+                    Meta::NameValue(nv) => match str_value(nv) {
+                        Some(lit) => name.set(cx, path, lit.clone()),
+                        None => {
+                            cx.error_spanned_by(&nv.value, "`name` takes a string literal, e.g. `name = \"my_view\"`")
+                        }
+                    },
+                    _ => cx.error_spanned_by(&meta, "expected `name = \"my_view\"`"),
+                }
+            } else if *path == symbol::PRIMARY_KEY {
+                match &meta {
+                    Meta::NameValue(nv) => match (&nv.value, str_value(nv)) {
+                        (_, Some(lit)) => primary_key.set(
+                            cx,
+                            path,
+                            ViewPrimaryKey {
+                                name: lit.value(),
+                                ident: None,
+                            },
+                        ),
+                        (Expr::Path(p), None) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                            if let Some(ident) = p.path.get_ident() {
+                                primary_key.set(
+                                    cx,
+                                    path,
+                                    ViewPrimaryKey {
+                                        name: ident.unraw().to_string(),
+                                        ident: Some(ident.clone()),
+                                    },
+                                );
+                            }
+                        }
+                        (other, None) => cx.error_spanned_by(
+                            other,
+                            "`primary_key` takes a column of the view's row, e.g. `primary_key = id`",
+                        ),
+                    },
+                    _ => cx.error_spanned_by(&meta, "expected `primary_key = column`"),
+                }
+            } else {
+                unknown(cx, path, "view", symbol::VIEW_ARGS);
+            }
+        }
+        let accessor = accessor.get();
+        if accessor.is_none() {
+            cx.error_at(
+                Span::call_site(),
+                format_args!(
+                    "a view needs an accessor, its name for clients: `#[view(accessor = {}, public)]`",
+                    function.unraw().to_string().to_snake_case()
+                ),
+            );
+        }
+        if public.get().is_none() {
+            cx.error_at(
+                Span::call_site(),
+                "views must be `public`: write `#[view(accessor = .., public)]`",
+            );
+        }
+        ViewArgs {
+            accessor,
+            canonical_name: name.get(),
+            primary_key: primary_key.get(),
         }
     }
 }

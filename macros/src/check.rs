@@ -6,7 +6,7 @@
 //! `#[diagnostic::on_unimplemented]` messages say how to fix the problem.
 
 use crate::ctxt::Ctxt;
-use crate::model::{Container, Data, Reducer, Table};
+use crate::model::{Container, Data, Reducer, Table, View};
 use quote::ToTokens;
 use syn::{GenericParam, Generics, Type};
 
@@ -49,6 +49,61 @@ pub fn check_reducer(cx: &Ctxt, reducer: &Reducer<'_>) {
             "reducers cannot be `async`: remove `async`; a reducer runs to completion in its transaction",
         );
     }
+}
+
+/// Checks a view's signature: a free, non-generic, synchronous function taking
+/// `&ViewContext` or `&AnonymousViewContext` first and returning a value. Whether the
+/// context and return types are the right ones is checked by the trait bounds of the
+/// generated code, which see through aliases.
+pub fn check_view(cx: &Ctxt, view: &View<'_>) {
+    let sig = &view.original.sig;
+    check_no_generics(cx, &sig.generics, "views");
+    if let Some(asyncness) = &sig.asyncness {
+        cx.error_spanned_by(
+            asyncness,
+            "views cannot be `async`: remove `async`; a view reads the database and returns its rows",
+        );
+    }
+    match view.ctx {
+        None => cx.error_spanned_by(
+            sig,
+            format_args!(
+                "a view's first parameter must be `ctx: &ViewContext` or `ctx: &AnonymousViewContext`: write `fn {}(ctx: &ViewContext, ..)`",
+                view.ident
+            ),
+        ),
+        Some(ctx) if view.ctx_type().is_none() => cx.error_spanned_by(
+            &ctx.ty,
+            format_args!(
+                "a view's first parameter must be `&ViewContext` or `&AnonymousViewContext`, but this is `{}`: take the context by shared reference",
+                ctx.ty.to_token_stream()
+            ),
+        ),
+        Some(_) => {}
+    }
+    for param in &view.params {
+        if is_view_context(param.ty) {
+            cx.error_spanned_by(
+                param.ty,
+                "the context must be the first parameter of a view: move it before the other parameters",
+            );
+        }
+    }
+    if view.ret.is_none() {
+        cx.error_spanned_by(
+            sig,
+            "views must return `Vec<T>` or `Option<T>` where `T` is a `SpacetimeType`: add `-> Vec<MyRow>`",
+        );
+    }
+}
+
+/// Whether `ty` names a view context (by its last path segment), behind a reference or not.
+fn is_view_context(ty: &Type) -> bool {
+    let ty = match ty {
+        Type::Reference(r) => &*r.elem,
+        other => other,
+    };
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "ViewContext" || s.ident == "AnonymousViewContext"))
 }
 
 /// Checks a derived type.

@@ -1,7 +1,7 @@
-//! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]`,
+//! Procedural macros for Spacetime modules: `#[table]`, `#[reducer]`, `#[view]`,
 //! `#[procedure]` (in `procedure.rs`), `#[derive(SpacetimeType)]` (and
-//! `Serialize`/`Deserialize`), `duration!`, `#[settings]` and `#[client_visibility_filter]`.
-//! `#[view]` exists only to reject that SpacetimeDB feature with a clear error.
+//! `Serialize`/`Deserialize`), `duration!`, `#[settings]`, `#[client_visibility_filter]`,
+//! and 2.14's `#[env]` with `#[derive(EnvironmentValue)]` (in `env.rs`).
 //!
 //! Each macro works in three stages, as serde_derive does: `attr.rs` parses attributes into
 //! typed structs, `model.rs` builds the item with spans back into the input, `check.rs`
@@ -21,13 +21,13 @@ mod attr;
 mod check;
 mod ctxt;
 mod duration;
+mod env;
 mod gen;
 mod model;
 mod procedure;
 mod rls;
 mod settings;
 mod symbol;
-mod unsupported;
 
 use ctxt::Ctxt;
 use proc_macro::TokenStream;
@@ -158,8 +158,50 @@ pub fn duration(input: TokenStream) -> TokenStream {
 
 #[allow(missing_docs)]
 #[proc_macro_attribute]
-pub fn view(_args: TokenStream, item: TokenStream) -> TokenStream {
-    unsupported::expand(&unsupported::VIEW, item.into()).into()
+pub fn view(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    let function: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = syn::Error::new(e.span(), format!("`#[view]` goes on a function: {e}"));
+            let errors = msg.to_compile_error();
+            return quote!(#item #errors).into();
+        }
+    };
+    let cx = Ctxt::new();
+    let args = attr::ViewArgs::parse(&cx, args.into(), &function.sig.ident);
+    let model = model::View::from_ast(&cx, args, &function);
+    check::check_view(&cx, &model);
+    let generated = gen::view::expand(&model);
+    match cx.check() {
+        Ok(()) => quote!(#function #generated).into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote!(#function #errors).into()
+        }
+    }
+}
+
+#[allow(missing_docs)]
+#[proc_macro_attribute]
+pub fn env(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = TokenStream2::from(item);
+    match env::expand(args.into(), item.clone()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => {
+            let errors = e.to_compile_error();
+            quote!(#item #errors).into()
+        }
+    }
+}
+
+#[allow(missing_docs)]
+#[proc_macro_derive(EnvironmentValue, attributes(env))]
+pub fn environment_value(input: TokenStream) -> TokenStream {
+    match env::derive_value(input.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }
 
 #[allow(missing_docs)]

@@ -1,12 +1,14 @@
 //! The macro inputs as Spacetime sees them: tables with their columns and indexes,
-//! reducers with their parameters, and derived types with their fields or variants.
+//! reducers and views with their parameters, and derived types with their fields or variants.
 //!
 //! Every item keeps an `original` reference into the `syn` tree so that checks and
 //! generation can span errors and reuse the user's tokens. Building the model records
 //! problems that make an item unrepresentable (a table that is not a struct, an index on a
 //! column that does not exist); the rules between attributes live in `check.rs`.
 
-use crate::attr::{Access, Algo, ColumnAttrs, LifecycleKind, ReducerArgs, SatsAttrs, TableArgs};
+use crate::attr::{
+    Access, Algo, ColumnAttrs, LifecycleKind, ReducerArgs, SatsAttrs, TableArgs, ViewArgs, ViewPrimaryKey,
+};
 use crate::ctxt::Ctxt;
 use proc_macro2::Span;
 use quote::ToTokens;
@@ -340,6 +342,43 @@ pub struct Param<'a> {
     pub ty: &'a Type,
 }
 
+/// A function's parameters split into the context and the rest, and its return type.
+struct Signature<'a> {
+    ctx: Option<&'a syn::PatType>,
+    params: Vec<Param<'a>>,
+    ret: Option<&'a Type>,
+}
+
+impl<'a> Signature<'a> {
+    /// Reports a `self` parameter with `receiver_error`; `param_name` spells a parameter's
+    /// name for the module definition.
+    fn from_ast(cx: &Ctxt, item: &'a ItemFn, receiver_error: &str, param_name: fn(&Ident) -> String) -> Self {
+        let mut typed = Vec::new();
+        for input in &item.sig.inputs {
+            match input {
+                syn::FnArg::Typed(t) => typed.push(t),
+                syn::FnArg::Receiver(r) => cx.error_spanned_by(r, receiver_error),
+            }
+        }
+        let mut typed = typed.into_iter();
+        let ctx = typed.next();
+        let params = typed
+            .map(|t| Param {
+                name: match &*t.pat {
+                    syn::Pat::Ident(p) => Some(param_name(&p.ident)),
+                    _ => None,
+                },
+                ty: &t.ty,
+            })
+            .collect();
+        let ret = match &item.sig.output {
+            syn::ReturnType::Default => None,
+            syn::ReturnType::Type(_, ty) => Some(&**ty),
+        };
+        Signature { ctx, params, ret }
+    }
+}
+
 /// A `#[reducer]` function.
 pub struct Reducer<'a> {
     pub original: &'a ItemFn,
@@ -355,31 +394,12 @@ pub struct Reducer<'a> {
 
 impl<'a> Reducer<'a> {
     pub fn from_ast(cx: &Ctxt, args: ReducerArgs, item: &'a ItemFn) -> Reducer<'a> {
-        let mut typed = Vec::new();
-        for input in &item.sig.inputs {
-            match input {
-                syn::FnArg::Typed(t) => typed.push(t),
-                syn::FnArg::Receiver(r) => cx.error_spanned_by(
-                    r,
-                    "a reducer is a free function: remove `self` and take `ctx: &ReducerContext` first",
-                ),
-            }
-        }
-        let mut typed = typed.into_iter();
-        let ctx = typed.next();
-        let params = typed
-            .map(|t| Param {
-                name: match &*t.pat {
-                    syn::Pat::Ident(p) => Some(p.ident.unraw().to_string()),
-                    _ => None,
-                },
-                ty: &t.ty,
-            })
-            .collect();
-        let ret = match &item.sig.output {
-            syn::ReturnType::Default => None,
-            syn::ReturnType::Type(_, ty) => Some(&**ty),
-        };
+        let Signature { ctx, params, ret } = Signature::from_ast(
+            cx,
+            item,
+            "a reducer is a free function: remove `self` and take `ctx: &ReducerContext` first",
+            |ident| ident.unraw().to_string(),
+        );
         Reducer {
             original: item,
             ident: &item.sig.ident,
@@ -389,6 +409,69 @@ impl<'a> Reducer<'a> {
             ctx,
             params,
             ret,
+        }
+    }
+}
+
+/// A `#[view]` function.
+pub struct View<'a> {
+    pub original: &'a ItemFn,
+    pub ident: &'a Ident,
+    /// The view's name: its accessor (`None` when missing, already reported).
+    pub name: Option<String>,
+    pub canonical_name: Option<String>,
+    pub primary_key: Option<ViewPrimaryKey>,
+    /// The first parameter, which must be `&ViewContext` or `&AnonymousViewContext`.
+    pub ctx: Option<&'a syn::PatType>,
+    /// The parameters after the context. Their names are written as the source spells
+    /// them (`r#type` stays raw), as SpacetimeDB's macro describes view parameters.
+    pub params: Vec<Param<'a>>,
+    pub ret: Option<&'a Type>,
+}
+
+impl<'a> View<'a> {
+    pub fn from_ast(cx: &Ctxt, args: ViewArgs, item: &'a ItemFn) -> View<'a> {
+        let Signature { ctx, params, ret } = Signature::from_ast(
+            cx,
+            item,
+            "a view is a free function: remove `self` and take `ctx: &ViewContext` or `ctx: &AnonymousViewContext` first",
+            Ident::to_string,
+        );
+        View {
+            original: item,
+            ident: &item.sig.ident,
+            name: args.accessor.map(|a| a.unraw().to_string()),
+            canonical_name: args.canonical_name.as_ref().map(LitStr::value),
+            primary_key: args.primary_key,
+            ctx,
+            params,
+            ret,
+        }
+    }
+
+    /// The context type without its reference, when the context is a shared reference.
+    pub fn ctx_type(&self) -> Option<&'a Type> {
+        match self.ctx.map(|ctx| &*ctx.ty) {
+            Some(Type::Reference(r)) if r.mutability.is_none() => Some(&r.elem),
+            _ => None,
+        }
+    }
+
+    /// The row type `T` of a `Vec<T>` or `Option<T>` return type.
+    pub fn row_type(&self) -> Option<&'a Type> {
+        let Type::Path(path) = self.ret? else {
+            return None;
+        };
+        let last = path.path.segments.last()?;
+        if last.ident != "Vec" && last.ident != "Option" {
+            return None;
+        }
+        match &last.arguments {
+            syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
+                syn::GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            },
+            _ => None,
         }
     }
 }

@@ -44,6 +44,8 @@ symbols! {
 pub const TABLE_ARGS: &[Symbol] = &[ACCESSOR, NAME, PUBLIC, PRIVATE, INDEX, SCHEDULED, EVENT];
 /// The arguments `#[reducer(..)]` accepts.
 pub const REDUCER_ARGS: &[Symbol] = &[INIT, CLIENT_CONNECTED, CLIENT_DISCONNECTED, UPDATE, NAME];
+/// The arguments `#[view(..)]` accepts.
+pub const VIEW_ARGS: &[Symbol] = &[ACCESSOR, NAME, PUBLIC, PRIMARY_KEY];
 /// The arguments `index(..)` accepts.
 pub const INDEX_ARGS: &[Symbol] = &[ACCESSOR, NAME, BTREE, HASH, DIRECT];
 

@@ -96,8 +96,14 @@ pub trait Host {
     fn identity(&mut self) -> [u8; 32] {
         unavailable("identity", ())
     }
+    fn volatile_nonatomic_schedule_immediate(&mut self, name: &str, args: &[u8]) {
+        unavailable("volatile_nonatomic_schedule_immediate", (name, args))
+    }
     fn get_jwt(&mut self, connection_id: [u8; 16]) -> Result<BytesSource, u16> {
         unavailable("get_jwt", connection_id)
+    }
+    fn env_get(&mut self, key: &str) -> Result<BytesSource, u16> {
+        unavailable("env_get", key)
     }
 }
 
@@ -413,6 +419,16 @@ pub mod imports {
     pub unsafe fn console_timer_end(timer_id: u32) -> u16 {
         code(with_host(|h| h.console_timer_end(timer_id)), |()| {})
     }
+    pub unsafe fn volatile_nonatomic_schedule_immediate(
+        name_ptr: *const u8,
+        name_len: usize,
+        args_ptr: *const u8,
+        args_len: usize,
+    ) {
+        let name = unsafe { str_arg(name_ptr, name_len) };
+        let args = unsafe { bytes_arg(args_ptr, args_len) };
+        with_host(|h| h.volatile_nonatomic_schedule_immediate(name, args))
+    }
     pub unsafe fn identity(out_ptr: *mut u8) {
         let id = with_host(|h| h.identity());
         unsafe { std::ptr::copy_nonoverlapping(id.as_ptr(), out_ptr, 32) }
@@ -421,5 +437,9 @@ pub mod imports {
         let mut id = [0u8; 16];
         unsafe { std::ptr::copy_nonoverlapping(connection_id_ptr, id.as_mut_ptr(), 16) };
         code(with_host(|h| h.get_jwt(id)), |v| unsafe { *bytes_source_id = v })
+    }
+    pub unsafe fn env_get(key: *const u8, key_len: usize, out: *mut BytesSource) -> u16 {
+        let key = unsafe { str_arg(key, key_len) };
+        code(with_host(|h| h.env_get(key)), |v| unsafe { *out = v })
     }
 }

@@ -457,3 +457,67 @@ pub fn surface_many_args(
     .sum();
     log::info!("{af}: {sum}");
 }
+
+/// A view's own row type (a projection), with a key for clients.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct SurfaceUserSummary {
+    pub name: String,
+    pub age: u8,
+}
+
+/// A one-row aggregate.
+#[derive(SpacetimeType, Clone, Debug, PartialEq)]
+pub struct SurfaceCount {
+    pub count: u64,
+}
+
+/// A per-caller view returning at most one table row, found by primary key.
+#[spacetimedb::view(accessor = surface_me, public)]
+pub fn surface_me(ctx: &spacetimedb::ViewContext) -> Option<SurfaceUser> {
+    ctx.db.surface_user().identity().find(ctx.sender())
+}
+
+/// A per-caller view with a primary key (a string literal naming it) and a canonical name.
+#[spacetimedb::view(accessor = surface_my_summary, name = "surface_my_summary_v1", public, primary_key = "name")]
+pub fn surface_my_summary(ctx: &spacetimedb::ViewContext) -> Vec<SurfaceUserSummary> {
+    let anonymous = ctx.as_anonymous();
+    let mut out: Vec<SurfaceUserSummary> = ctx
+        .db
+        .surface_user()
+        .identity()
+        .find(ctx.sender())
+        .map(|u| SurfaceUserSummary {
+            name: u.name,
+            age: u.age,
+        })
+        .into_iter()
+        .collect();
+    out.retain(|_| count_read_only(&anonymous) > 0);
+    out
+}
+
+/// An anonymous view over a btree range, keyed by an identifier column.
+#[spacetimedb::view(public, accessor = surface_adults, primary_key = identity)]
+pub fn surface_adults(ctx: &spacetimedb::AnonymousViewContext) -> Vec<SurfaceUser> {
+    ctx.db.surface_user().age().filter(18u8..).collect()
+}
+
+/// An anonymous one-row aggregate through the read-only traits.
+#[spacetimedb::view(accessor = surface_user_count, public)]
+pub fn surface_user_count(ctx: &spacetimedb::AnonymousViewContext) -> Option<SurfaceCount> {
+    let read_only: &LocalReadOnly = ctx.db_read_only();
+    Some(SurfaceCount {
+        count: read_only.surface_user().count() + ctx.db.surface_slot().count(),
+    })
+}
+
+/// A reducer calling a view's function in its own transaction.
+#[reducer]
+pub fn surface_call_views(ctx: &ReducerContext) -> Result<(), String> {
+    let me = surface_me(&ctx.as_read_only());
+    let count = surface_user_count(&ctx.as_anonymous_read_only()).map_or(0, |c| c.count);
+    if me.is_some() && count == 0 {
+        return Err("a caller with a row was not counted".into());
+    }
+    Ok(())
+}

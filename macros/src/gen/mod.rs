@@ -5,6 +5,7 @@
 pub mod reducer;
 pub mod sats;
 pub mod table;
+pub mod view;
 
 use proc_macro2::TokenStream;
 use quote::quote;
