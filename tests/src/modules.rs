@@ -1,7 +1,7 @@
 //! Builds module crates to `.wasm` for tests: ours (a member of a module workspace
 //! such as `examples/` or `tests/modules/`, against our `bindings`) and upstream (a
 //! member of `tests/fixtures/upstream/`, the same sources against the crates.io
-//! `spacetimedb = "=2.10.1"`).
+//! `spacetimedb = "=2.10.1"`, or of `tests/fixtures/upstream-2.14/` against `=2.14.0`).
 //!
 //! Every workspace builds into its own `CARGO_TARGET_DIR` under
 //! `$HOME/.cache/spacetime-target/`, never the outer build's: a nested cargo waiting
@@ -80,15 +80,21 @@ pub const PROCEDURES: ModuleCrate = ModuleCrate {
     upstream_package: "upstream-procedures",
 };
 
-/// `tests/modules/views`: per-caller, anonymous and keyed views.
-pub const VIEWS: ModuleCrate = ModuleCrate {
+/// `tests/modules/env-views`: SpacetimeDB 2.14's `#[env]` and views with parameters. Its
+/// twin is in the 2.14 fixture workspace: build it with [`module_bytes_upstream_214`].
+pub const ENV_VIEWS: ModuleCrate = ModuleCrate {
     workspace: "tests/modules",
-    package: "views-module",
-    upstream_package: "upstream-views",
+    package: "env-views-module",
+    upstream_package: "upstream214-env-views",
 };
 
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
+
+/// The fixture workspace that builds module sources against the crates.io
+/// `spacetimedb = "=2.14.0"` (which declares rust 1.97, so it builds with
+/// `--ignore-rust-version`).
+pub const UPSTREAM_214_WORKSPACE: &str = "tests/fixtures/upstream-2.14";
 
 /// The repository root (the directory holding `ARCHITECTURE.md`).
 ///
@@ -117,17 +123,43 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
         Bindings::Ours => (module.workspace, module.package),
         Bindings::Upstream => (UPSTREAM_WORKSPACE, module.upstream_package),
     };
-    let workspace_dir = root.join(workspace);
+    let mut inputs = vec![package_dir(&root.join(workspace), module, bindings, &root)];
+    if bindings == Bindings::Ours {
+        inputs.extend(["bindings", "macros", "sats"].map(|c| root.join(c)));
+    }
+    build_wasm(workspace, package, inputs, &[], &format!("{bindings:?} bindings"))
+}
+
+/// Builds `module`'s twin in the 2.14 fixture workspace ([`UPSTREAM_214_WORKSPACE`], whose
+/// member `module.upstream_package` builds the module's source) and reads the `.wasm`.
+///
+/// # Panics
+/// As [`build_module`], or if the file cannot be read.
+pub fn module_bytes_upstream_214(module: ModuleCrate) -> Vec<u8> {
+    let root = repo_root();
+    let source = root
+        .join(module.workspace)
+        .join(module.package.trim_end_matches("-module"));
+    let path = build_wasm(
+        UPSTREAM_214_WORKSPACE,
+        module.upstream_package,
+        vec![source],
+        &["--ignore-rust-version"],
+        "crates.io 2.14.0 bindings",
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Builds `package` of `workspace` for wasm32 (release) unless its `.wasm` is newer than
+/// the workspace manifest, its lock file and every path in `inputs`.
+fn build_wasm(workspace: &str, package: &str, mut inputs: Vec<PathBuf>, extra_args: &[&str], what: &str) -> PathBuf {
+    let workspace_dir = repo_root().join(workspace);
     let target_dir = target_base().join(format!("wasm-{}", workspace.replace('/', "-")));
     let wasm = target_dir
         .join("wasm32-unknown-unknown/release")
         .join(format!("{}.wasm", package.replace('-', "_")));
 
-    let mut inputs = vec![workspace_dir.join("Cargo.toml"), workspace_dir.join("Cargo.lock")];
-    inputs.push(package_dir(&workspace_dir, module, bindings, &root));
-    if bindings == Bindings::Ours {
-        inputs.extend(["bindings", "macros", "sats"].map(|c| root.join(c)));
-    }
+    inputs.extend([workspace_dir.join("Cargo.toml"), workspace_dir.join("Cargo.lock")]);
     if let (Some(built), Some(source)) = (mtime(&wasm), inputs.iter().filter_map(|p| newest_mtime(p)).max()) {
         if built > source {
             return wasm;
@@ -145,6 +177,7 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
             "-p",
             package,
         ])
+        .args(extra_args)
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -158,7 +191,7 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
         });
     if !output.status.success() {
         panic!(
-            "building module `{package}` ({bindings:?} bindings) in {} failed:\n{}",
+            "building module `{package}` ({what}) in {} failed:\n{}",
             workspace_dir.display(),
             String::from_utf8_lossy(&output.stderr)
         );

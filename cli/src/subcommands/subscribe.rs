@@ -285,10 +285,13 @@ fn update_json(update: &TransactionUpdate, def: &ModuleDef) -> Result<Value> {
 
 /// Appends `rows` of `table`, decoded and printed, to `out[table][kind]`.
 fn add_rows(out: &mut Map<String, Value>, def: &ModuleDef, table: &str, kind: &str, rows: &BsatnRowList) -> Result<()> {
-    let table_def = def
+    // A view's rows arrive under the view's name, as a table's do.
+    let row_type = def
         .table(table)
-        .ok_or_else(|| anyhow!("the server sent rows of `{table}`, a table the schema does not have"))?;
-    let row_type = AlgebraicType::Product(table_def.row_type.clone());
+        .map(|t| &t.row_type)
+        .or_else(|| def.view(table).map(|v| &v.row_type))
+        .ok_or_else(|| anyhow!("the server sent rows of `{table}`, a table or view the schema does not have"))?;
+    let row_type = AlgebraicType::Product(row_type.clone());
     let entry = out
         .entry(table.to_owned())
         .or_insert_with(|| serde_json::json!({ "deletes": [], "inserts": [] }));

@@ -44,6 +44,7 @@ pub(crate) type CallViewAnonParams = (u32, u32, u32);
 
 const CALL_VIEW_SIG: &str = "(i32, i64, i64, i64, i64, i32, i32) -> (i32)";
 const CALL_VIEW_ANON_SIG: &str = "(i32, i32, i32) -> (i32)";
+const CALL_HTTP_HANDLER_SIG_2_10: &str = "(i32, i64, i32, i32, i32, i32) -> (i32)";
 const CALL_HTTP_HANDLER_SIG: &str = "(i32, i64, i64, i64, i64, i32, i64, i32, i32, i32, i32) -> (i32)";
 const CALL_REDUCER_SIG: &str = "(i32, i64, i64, i64, i64, i64, i64, i64, i32, i32) -> (i32)";
 const DESCRIBE_SIG: &str = "(i32) -> ()";
@@ -243,7 +244,9 @@ impl Exports {
             "__call_procedure__" => expect(CALL_REDUCER_SIG)?,
             "__call_view__" => expect(CALL_VIEW_SIG)?,
             "__call_view_anon__" => expect(CALL_VIEW_ANON_SIG)?,
-            "__call_http_handler__" => expect(CALL_HTTP_HANDLER_SIG)?,
+            // 2.14's form, or 2.10's (no sender, no JWT; such a module's handlers
+            // cannot be called here, but its other exports can).
+            "__call_http_handler__" => expect(CALL_HTTP_HANDLER_SIG).or_else(|_| expect(CALL_HTTP_HANDLER_SIG_2_10))?,
             "__describe_module__" => {
                 expect(DESCRIBE_SIG)?;
                 self.describe = true;

@@ -1,8 +1,13 @@
 //! Views for the end-to-end tests (`tests/e2e/views.rs`): a per-caller view (each
 //! caller's own items), an anonymous view (every expensive item) and a keyed
-//! per-caller view (`Option` of the caller's player, primary key `identity`).
+//! per-caller view (`Option` of the caller's player, primary key `identity`). `player`
+//! has a row-level security filter (each client sees only its own row), which the
+//! anonymous `leaderboard` view does not go through: a view reads as the module does.
 
-use spacetimedb::{reducer, table, view, AnonymousViewContext, Identity, ReducerContext, Table, ViewContext};
+use spacetimedb::{
+    client_visibility_filter, reducer, table, view, AnonymousViewContext, Filter, Identity, ReducerContext, Table,
+    ViewContext,
+};
 
 /// Items, each owned by the identity that added it.
 #[table(accessor = item, public)]
@@ -23,8 +28,13 @@ pub struct Player {
     #[primary_key]
     pub identity: Identity,
     pub name: String,
+    #[index(btree)]
     pub score: u32,
 }
+
+/// Each client sees only its own player row in SQL and subscriptions.
+#[client_visibility_filter]
+const OWN_PLAYER: Filter = Filter::Sql("SELECT * FROM player WHERE identity = :sender");
 
 /// Adds an item owned by the caller.
 #[reducer]
@@ -83,4 +93,10 @@ fn expensive_items(ctx: &AnonymousViewContext) -> Vec<Item> {
 #[view(accessor = my_player, public, primary_key = identity)]
 fn my_player(ctx: &ViewContext) -> Option<Player> {
     ctx.db.player().identity().find(ctx.sender())
+}
+
+/// Every player with a score of at least 10: read past `player`'s filter.
+#[view(accessor = leaderboard, public)]
+fn leaderboard(ctx: &AnonymousViewContext) -> Vec<Player> {
+    ctx.db.player().score().filter(10u32..).collect()
 }
