@@ -418,6 +418,12 @@ fn project_file_names_the_database() {
     cli.run(&["call", "say_hello"]).ok();
     let logs = cli.run(&["logs", "-n", "5"]).ok();
     assert!(logs.stdout.contains("Hello, Alice!"), "{}", logs.stdout);
+    // `describe` too: the whole schema, or one table, of the project's database.
+    let schema = cli.run(&["describe", "--json"]).ok();
+    assert!(schema.stdout.contains("\"say_hello\""), "{}", schema.stdout);
+    let table = cli.run(&["describe", "--json", "table", "person"]).ok();
+    let table: serde_json::Value = serde_json::from_str(&table.stdout).expect("describe prints JSON");
+    assert_eq!(table["source_name"], "person", "{table}");
     // A database named on the command line wins over the file.
     let other = cli.run(&["publish", "--bin-path", wasm_arg, "other-db"]).ok();
     assert!(

@@ -1,5 +1,6 @@
-//! `spacetime describe <db> --json [reducer|table <name>]`: prints the module's schema (or
-//! one reducer's or table's part of it) as pretty SATS-JSON.
+//! `spacetime describe [db] --json [reducer|table <name>]`: prints the module's schema (or
+//! one reducer's or table's part of it) as pretty SATS-JSON. Without a database, the one
+//! `spacetime.json` names, as `publish`, `call` and `sql` do.
 
 use crate::api::JsonBody;
 use crate::{util, Auth, Ctx};
@@ -10,13 +11,10 @@ use serde_json::Value;
 /// Arguments of `describe`.
 #[derive(Debug, clap::Args)]
 pub struct DescribeArgs {
-    /// The name or identity of the database.
-    pub database: String,
-    /// Describe only one reducer or one table.
-    #[arg(value_enum, requires = "entity_name")]
-    pub entity_type: Option<EntityType>,
-    /// The reducer's or table's name.
-    pub entity_name: Option<String>,
+    /// `[database] [reducer|table <name>]`: the name or identity of the database
+    /// (default: `database` in spacetime.json), then optionally one reducer or table.
+    #[arg(value_name = "DATABASE] [reducer|table NAME", num_args = 0..=3)]
+    pub targets: Vec<String>,
     /// Print JSON (the only format so far; required).
     #[arg(long)]
     pub json: bool,
@@ -26,7 +24,7 @@ pub struct DescribeArgs {
 }
 
 /// What `describe` can narrow the output to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntityType {
     /// One reducer.
     Reducer,
@@ -48,7 +46,9 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
     } else {
         Auth::IfAvailable
     })?;
-    let db = api.resolve_database(&args.database)?;
+    let (database, entity) = split_targets(args.targets)?;
+    let database = ctx.database(database)?;
+    let db = api.resolve_database(&database)?;
     let path = format!("/database/{}/schema", db.identity);
     let schema = api
         .send_ok(
@@ -62,15 +62,41 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
             )
         })?
         .json_body("the schema")?;
-    let output = match (args.entity_type, args.entity_name) {
-        (Some(kind), Some(name)) => find_entity(&schema, kind, &name)?.clone(),
-        _ => schema,
+    let output = match entity {
+        Some((kind, name)) => find_entity(&schema, kind, &name)?.clone(),
+        None => schema,
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
     if let Some(line) = super::versions::current_version_line(&api, &db.identity) {
         eprintln!("{line}");
     }
     Ok(())
+}
+
+/// `[database] [reducer|table <name>]` taken apart: a lone word is the database, two
+/// words the entity of the project's database, three both.
+fn split_targets(mut targets: Vec<String>) -> Result<(Option<String>, Option<(EntityType, String)>)> {
+    let entity = |kind: &str, name: String| -> Result<(EntityType, String)> {
+        let kind = match kind {
+            "reducer" => EntityType::Reducer,
+            "table" => EntityType::Table,
+            other => bail!("`{other}` is not something describe can show: write `reducer <name>` or `table <name>`"),
+        };
+        Ok((kind, name))
+    };
+    Ok(match targets.len() {
+        0 => (None, None),
+        1 => (targets.pop(), None),
+        2 => {
+            let name = targets.pop().unwrap_or_default();
+            (None, Some(entity(&targets[0], name)?))
+        }
+        _ => {
+            let name = targets.pop().unwrap_or_default();
+            let kind = targets.pop().unwrap_or_default();
+            (targets.pop(), Some(entity(&kind, name)?))
+        }
+    })
 }
 
 /// The entry for reducer or table `name` in a V10 (`sections`) or V9 schema.
@@ -115,6 +141,22 @@ fn find_entity<'a>(schema: &'a Value, kind: EntityType, name: &str) -> Result<&'
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_name_the_database_and_the_entity() {
+        let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let (db, entity) = split_targets(words(&["db"])).unwrap();
+        assert_eq!((db.as_deref(), entity), (Some("db"), None));
+        let (db, entity) = split_targets(words(&["table", "person"])).unwrap();
+        assert_eq!((db, entity), (None, Some((EntityType::Table, "person".to_owned()))));
+        let (db, entity) = split_targets(words(&["db", "reducer", "add"])).unwrap();
+        assert_eq!(
+            (db.as_deref(), entity),
+            (Some("db"), Some((EntityType::Reducer, "add".to_owned())))
+        );
+        let err = split_targets(words(&["db", "view", "v"])).unwrap_err().to_string();
+        assert!(err.contains("`view` is not something describe can show"), "{err}");
+    }
 
     #[test]
     fn finds_entities_in_v10_and_v9() {
