@@ -1,10 +1,11 @@
 //! Upstream compatibility: the example modules built with our bindings describe
 //! themselves exactly as the same sources built against the crates.io
-//! `spacetimedb = "=2.10.1"` do, and our builds import only `spacetime_10.*`
-//! functions.
+//! `spacetimedb = "=2.10.1"` do (and a 2.14 module as against `=2.14.0`), and our builds
+//! import only `spacetime_10.*` functions.
 
 use crate::modules::{
-    module_bytes, Bindings, ModuleCrate, ALL_FEATURES, BENCH, HOST_TEST, PROCEDURES, QUICKSTART_CHAT, SURFACE,
+    module_bytes, module_bytes_upstream_214, Bindings, ModuleCrate, ALL_FEATURES, BENCH, ENV_VIEWS, HOST_TEST,
+    PROCEDURES, QUICKSTART_CHAT, SURFACE,
 };
 use crate::support::runtime;
 use spacetime_host::extract_raw_module_def;
@@ -62,7 +63,12 @@ fn line_diff(upstream: &str, ours: &str) -> String {
 /// Asserts both builds of `module` describe the same definition, printing the
 /// differing sections as a diff.
 fn assert_same_definition(module: ModuleCrate) {
-    let upstream = extract_raw_module_def(&module_bytes(module, Bindings::Upstream))
+    assert_same_as(module, &module_bytes(module, Bindings::Upstream));
+}
+
+/// Asserts our build of `module` describes itself as `upstream_wasm` does.
+fn assert_same_as(module: ModuleCrate, upstream_wasm: &[u8]) {
+    let upstream = extract_raw_module_def(upstream_wasm)
         .unwrap_or_else(|e| panic!("upstream build of {} does not describe itself: {e}", module.package));
     let ours = extract_raw_module_def(&module_bytes(module, Bindings::Ours))
         .unwrap_or_else(|e| panic!("our build of {} does not describe itself: {e}", module.package));
@@ -136,6 +142,13 @@ fn api_surface_module_describes_itself_as_upstream() {
 #[test]
 fn procedures_module_describes_itself_as_upstream() {
     assert_same_definition(PROCEDURES);
+}
+
+/// SpacetimeDB 2.14's module API (`#[env]` with every kind of key, views with parameters
+/// reading `ctx.env`) describes itself as the crates.io 2.14.0 build of the same source.
+#[test]
+fn env_views_module_describes_itself_as_upstream_2_14() {
+    assert_same_as(ENV_VIEWS, &module_bytes_upstream_214(ENV_VIEWS));
 }
 
 #[test]
