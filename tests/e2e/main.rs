@@ -22,6 +22,7 @@ mod client_limits;
 mod constraints;
 mod csharp_every_type;
 mod csharp_reconnect;
+mod delete_database;
 mod durability;
 mod environment;
 mod generate;
