@@ -4,6 +4,7 @@
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod etcd;
 pub mod modules;
 pub mod server;
 pub mod wait;

@@ -57,6 +57,8 @@ pub struct TestServer {
     output: Arc<Mutex<String>>,
     /// Flags passed to every `start` of this server, restarts included.
     extra_args: Vec<String>,
+    /// The token key pair's directory; `<root>/keys` unless several servers share one.
+    key_dir: PathBuf,
 }
 
 impl TestServer {
@@ -92,22 +94,48 @@ impl TestServer {
         )
     }
 
+    /// Starts a server listening on `listen_addr` (a fixed address, kept across
+    /// restarts) whose token key pair lives in `key_dir`, so servers sharing it accept
+    /// each other's tokens (as the nodes of a cluster must), passing `args` on every start.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub fn start_sharing_keys(listen_addr: &str, key_dir: &Path, args: &[&str]) -> Self {
+        Self::launch_with_keys(
+            None,
+            Some(listen_addr),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+            Some(key_dir.to_owned()),
+        )
+    }
+
     fn launch(cli_toml: Option<&str>, listen_addr: Option<&str>, extra_args: Vec<String>) -> Self {
+        Self::launch_with_keys(cli_toml, listen_addr, extra_args, None)
+    }
+
+    fn launch_with_keys(
+        cli_toml: Option<&str>,
+        listen_addr: Option<&str>,
+        extra_args: Vec<String>,
+        key_dir: Option<PathBuf>,
+    ) -> Self {
         let root = tempfile::Builder::new()
             .prefix("spacetime-e2e-")
             .tempdir()
             .expect("create a temporary directory");
+        let key_dir = key_dir.unwrap_or_else(|| root.path().join("keys"));
         if let Some(text) = cli_toml {
             std::fs::write(root.path().join("server-cli.toml"), text).expect("write the server's cli.toml");
         }
         let output = Arc::new(Mutex::new(String::new()));
-        let (child, addr) = spawn(root.path(), listen_addr, &extra_args, &output);
+        let (child, addr) = spawn(root.path(), listen_addr, &extra_args, &key_dir, &output);
         let server = Self {
             child,
             root,
             addr,
             output,
             extra_args,
+            key_dir,
         };
         server.wait_for_ping();
         server
@@ -158,7 +186,13 @@ impl TestServer {
     pub fn restart_after(&mut self, between: impl FnOnce(&Path)) {
         self.kill();
         between(&self.data_dir());
-        let (child, addr) = spawn(self.root.path(), Some(&self.addr), &self.extra_args, &self.output);
+        let (child, addr) = spawn(
+            self.root.path(),
+            Some(&self.addr),
+            &self.extra_args,
+            &self.key_dir,
+            &self.output,
+        );
         self.child = child;
         self.addr = addr;
         self.wait_for_ping();
@@ -181,6 +215,12 @@ impl TestServer {
     /// is still running then.
     pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
         crate::wait::until(within, || self.child.try_wait().ok().flatten())
+    }
+
+    /// SIGKILLs the server (a crash) and reaps it; [`TestServer::restart`] starts it
+    /// again on the same data directory and address.
+    pub fn sigkill(&mut self) {
+        self.kill();
     }
 
     fn kill(&mut self) {
@@ -221,6 +261,7 @@ fn spawn(
     root: &Path,
     listen_addr: Option<&str>,
     extra_args: &[String],
+    key_dir: &Path,
     output: &Arc<Mutex<String>>,
 ) -> (Child, String) {
     let mut command = Command::new(spacetime_bin());
@@ -234,7 +275,7 @@ fn spawn(
         .arg("--data-dir")
         .arg(root.join("data"))
         .arg("--jwt-key-dir")
-        .arg(root.join("keys"));
+        .arg(key_dir);
     if let Some(addr) = listen_addr {
         command.arg("--listen-addr").arg(addr);
     }

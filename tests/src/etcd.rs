@@ -1,0 +1,152 @@
+//! A real three-member etcd cluster for the end-to-end tests of cluster mode: the
+//! Debian `etcd` binary (package `etcd-server`, installed by `scripts/install-deps.sh`),
+//! members on 127.0.0.1, .2 and .3 with free ports and data directories in a temporary
+//! directory, health polled through each member's `/health` endpoint with a deadline,
+//! and every member killed when the value is dropped.
+
+use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// How long a new cluster may take to elect its leader and answer on every member.
+const HEALTHY_DEADLINE: Duration = Duration::from_secs(60);
+
+/// One etcd member process.
+struct Member {
+    name: String,
+    client_url: String,
+    peer_url: String,
+    data_dir: PathBuf,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+/// Three etcd members forming one cluster.
+pub struct EtcdCluster {
+    members: Vec<Member>,
+    _dir: tempfile::TempDir,
+}
+
+/// Whether the `etcd` binary can be run here; tests of cluster mode are skipped (with
+/// a message saying how to install it) when it cannot.
+pub fn etcd_available() -> bool {
+    Command::new("etcd")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A port on `ip` that was free a moment ago.
+fn free_port(ip: Ipv4Addr) -> u16 {
+    let listener = TcpListener::bind(SocketAddrV4::new(ip, 0)).expect("bind a free port");
+    listener.local_addr().expect("a bound socket has an address").port()
+}
+
+impl EtcdCluster {
+    /// Starts three members and waits until each reports itself healthy (the cluster
+    /// has a leader and the member is in its quorum).
+    ///
+    /// # Panics
+    /// If `etcd` cannot be started or a member is not healthy by the deadline (the
+    /// panic carries the member's log).
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("spacetime-etcd-")
+            .tempdir()
+            .expect("create a temporary directory");
+        let members: Vec<Member> = (1..=3u8)
+            .map(|i| {
+                let ip = Ipv4Addr::new(127, 0, 0, i);
+                Member {
+                    name: format!("m{i}"),
+                    client_url: format!("http://{ip}:{}", free_port(ip)),
+                    peer_url: format!("http://{ip}:{}", free_port(ip)),
+                    data_dir: dir.path().join(format!("m{i}")),
+                    log: dir.path().join(format!("m{i}.log")),
+                    child: None,
+                }
+            })
+            .collect();
+        let initial_cluster = members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.peer_url))
+            .collect::<Vec<_>>()
+            .join(",");
+        let token = format!(
+            "e2e-{}",
+            dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("cluster")
+        );
+        let mut cluster = Self { members, _dir: dir };
+        for m in &mut cluster.members {
+            let log = std::fs::File::create(&m.log).expect("create the member's log file");
+            let child = Command::new("etcd")
+                .args(["--name", &m.name])
+                .arg("--data-dir")
+                .arg(&m.data_dir)
+                .args(["--listen-client-urls", &m.client_url])
+                .args(["--advertise-client-urls", &m.client_url])
+                .args(["--listen-peer-urls", &m.peer_url])
+                .args(["--initial-advertise-peer-urls", &m.peer_url])
+                .args(["--initial-cluster", &initial_cluster])
+                .args(["--initial-cluster-state", "new"])
+                .args(["--initial-cluster-token", &token])
+                .args([
+                    "--auto-compaction-mode",
+                    "periodic",
+                    "--auto-compaction-retention",
+                    "1m",
+                ])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("clone the log file"))
+                .stderr(log)
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start etcd ({e}); scripts/install-deps.sh installs etcd-server"));
+            m.child = Some(child);
+        }
+        cluster.wait_healthy();
+        cluster
+    }
+
+    /// Every member's client URL, comma-separated: the value of `--cluster`.
+    pub fn endpoints(&self) -> String {
+        self.members
+            .iter()
+            .map(|m| m.client_url.clone())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn wait_healthy(&self) {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("build an HTTP client");
+        for m in &self.members {
+            let url = format!("{}/health", m.client_url);
+            let healthy = crate::wait::until(HEALTHY_DEADLINE, || {
+                let body = client.get(&url).send().ok()?.text().ok()?;
+                body.contains("\"health\":\"true\"").then_some(())
+            });
+            assert!(
+                healthy.is_some(),
+                "etcd member {} not healthy within {HEALTHY_DEADLINE:?}; its log:\n{}",
+                m.name,
+                std::fs::read_to_string(&m.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+impl Drop for EtcdCluster {
+    fn drop(&mut self) {
+        for m in &mut self.members {
+            if let Some(mut child) = m.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
