@@ -154,10 +154,13 @@ pub fn python_command(script: &Path) -> Command {
     command
 }
 
-/// A script under `sdks/python/e2e/` with `args` and the generated bindings in
-/// `bindings` on `PYTHONPATH`.
+/// A script under `sdks/python/e2e/` with `args`, and on `PYTHONPATH` the generated
+/// bindings in `bindings` and this checkout's SDK (the venv's editable install may point at
+/// another checkout).
 pub fn python_script(script: &str, args: &[&str], bindings: &Path) -> ClientProcess {
     let mut command = python_command(&repo_root().join("sdks/python/e2e").join(script));
-    command.args(args).env("PYTHONPATH", bindings);
+    let path = std::env::join_paths([bindings.to_path_buf(), repo_root().join("sdks/python/src")])
+        .expect("paths without the separator");
+    command.args(args).env("PYTHONPATH", path);
     ClientProcess::start(command)
 }
