@@ -80,12 +80,27 @@ pub const PROCEDURES: ModuleCrate = ModuleCrate {
     upstream_package: "upstream-procedures",
 };
 
+/// `tests/modules/views`: views (per caller, anonymous, keyed) for the end-to-end tests.
+pub const VIEWS: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "views-module",
+    upstream_package: "upstream-views",
+};
+
 /// `tests/modules/env-views`: SpacetimeDB 2.14's `#[env]` and views with parameters. Its
 /// twin is in the 2.14 fixture workspace: build it with [`module_bytes_upstream_214`].
 pub const ENV_VIEWS: ModuleCrate = ModuleCrate {
     workspace: "tests/modules",
     package: "env-views-module",
     upstream_package: "upstream214-env-views",
+};
+
+/// `tests/modules/http-routes`: HTTP handlers and the router (unstable), and
+/// `volatile_nonatomic_schedule_immediate`. Its twin is in the 2.14 fixture workspace.
+pub const HTTP_ROUTES: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "http-routes-module",
+    upstream_package: "upstream214-http-routes",
 };
 
 /// The fixture workspace that builds module sources against upstream.

@@ -5,7 +5,7 @@
 
 use crate::modules::{
     module_bytes, module_bytes_upstream_214, Bindings, ModuleCrate, ALL_FEATURES, BENCH, ENV_VIEWS, HOST_TEST,
-    PROCEDURES, QUICKSTART_CHAT, SURFACE,
+    HTTP_ROUTES, PROCEDURES, QUICKSTART_CHAT, SURFACE, VIEWS,
 };
 use crate::support::runtime;
 use spacetime_host::extract_raw_module_def;
@@ -144,11 +144,26 @@ fn procedures_module_describes_itself_as_upstream() {
     assert_same_definition(PROCEDURES);
 }
 
+/// `#[view]`s (per caller and anonymous, a keyed one, beside a row-level security filter)
+/// describe themselves as upstream's do.
+#[test]
+fn views_module_describes_itself_as_upstream() {
+    assert_same_definition(VIEWS);
+}
+
 /// SpacetimeDB 2.14's module API (`#[env]` with every kind of key, views with parameters
 /// reading `ctx.env`) describes itself as the crates.io 2.14.0 build of the same source.
 #[test]
 fn env_views_module_describes_itself_as_upstream_2_14() {
     assert_same_as(ENV_VIEWS, &module_bytes_upstream_214(ENV_VIEWS));
+}
+
+/// HTTP handlers and the router (`unstable`) describe themselves as the crates.io 2.14.0
+/// build of the same source: the `HttpHandlers` and `HttpRoutes` sections in the same
+/// order, so handler ids agree.
+#[test]
+fn http_routes_module_describes_itself_as_upstream_2_14() {
+    assert_same_as(HTTP_ROUTES, &module_bytes_upstream_214(HTTP_ROUTES));
 }
 
 #[test]
