@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The TypeScript checks that are not cargo tests:
 #   1. builds the SDK (`sdks/typescript`, tsc),
-#   2. regenerates the all-features example's bindings with the real CLI
-#      (`spacetime generate --lang typescript --module-def codegen/tests/fixtures/all-features.json`)
-#      and type-checks them with `tsc --noEmit` under strict settings,
+#   2. regenerates the all-features, chat and procedures bindings with the real CLI
+#      (`spacetime generate --lang typescript --module-def codegen/tests/fixtures/<module>.json`),
+#      adds codegen's golden output for procedures with views, and type-checks them all with
+#      `tsc --noEmit` under strict settings,
 #   3. type-checks the SDK's e2e script and the two TypeScript chat clients,
 #   4. runs the SDK's unit tests with node's test runner.
 # Exits non-zero on any failure. Needs `npm ci` at the repository root (scripts/install-deps.sh).
@@ -27,6 +28,11 @@ rm -rf "$sdk/bindings-check"
     --module-def "$root/codegen/tests/fixtures/all-features.json" --out-dir "$sdk/bindings-check/all-features-private"
 "$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
     --module-def "$root/codegen/tests/fixtures/quickstart-chat.json" --out-dir "$sdk/bindings-check/quickstart-chat"
+"$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
+    --module-def "$root/codegen/tests/fixtures/procedures.json" --out-dir "$sdk/bindings-check/procedures"
+# Procedures with views: codegen's golden copy, which its cargo tests keep equal to the
+# generator's output (the CLI cannot describe views until the server validates them).
+cp -r "$root/codegen/tests/golden/typescript/procedures" "$sdk/bindings-check/procedures-views"
 
 echo "== tsc --noEmit on the generated bindings"
 "$tsc" -p "$sdk/tsconfig.bindings.json"

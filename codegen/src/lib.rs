@@ -3,9 +3,10 @@
 //!
 //! # Brief overview
 //! 1. [`model::Module::new`] reads a validated [`ModuleDef`] into a language-neutral model:
-//!    the named types, the tables (with their indexes) and the reducers a client may use,
-//!    with every type resolved to a [`model::TypeUse`]. Every language reads only the
-//!    model, and is configured only by its own options.
+//!    the named types, the tables (with their indexes), the views, the reducers and the
+//!    procedures a client may use, with every type resolved to a [`model::TypeUse`]
+//!    (views come in beside the definition, see [`model::ViewSource`]). Every language
+//!    reads only the model, and is configured only by its own options.
 //! 2. A [`Lang`] turns each item of the model into a file. It builds view structs whose
 //!    names are already cased for the language and whose types are already spelled in it,
 //!    and renders them with its askama templates (`codegen/templates/<lang>/`); templates
@@ -153,6 +154,28 @@ pub trait Lang {
     /// # Errors
     /// As [`Lang::type_file`].
     fn reducer_file(&self, module: &model::Module, reducer: &model::ReducerModel) -> Result<OutputFile, CodegenError>;
+    /// The file for one view, if the language generates one (by default none: a language
+    /// without view support leaves views out).
+    ///
+    /// # Errors
+    /// As [`Lang::type_file`].
+    fn view_file(&self, module: &model::Module, view: &model::ViewModel) -> Result<Option<OutputFile>, CodegenError> {
+        let _ = (module, view);
+        Ok(None)
+    }
+    /// The file for one procedure, if the language generates one (by default none: a
+    /// language without procedure support leaves procedures out).
+    ///
+    /// # Errors
+    /// As [`Lang::type_file`].
+    fn procedure_file(
+        &self,
+        module: &model::Module,
+        procedure: &model::ProcedureModel,
+    ) -> Result<Option<OutputFile>, CodegenError> {
+        let _ = (module, procedure);
+        Ok(None)
+    }
     /// The files that tie everything together (`mod.rs`, `index.ts`, …).
     ///
     /// # Errors
@@ -202,8 +225,8 @@ fn check_name_clashes(module: &model::Module, lang: &dyn Lang) -> Result<(), Cod
     Ok(())
 }
 
-/// Generates the bindings of `module` in `lang`: a file per table, per type and per
-/// reducer, then the global files.
+/// Generates the bindings of `module` in `lang`: a file per table, per type, per view,
+/// per reducer and per procedure, then the global files.
 ///
 /// # Errors
 /// A [`CodegenError`] naming the item that cannot be generated and why.
@@ -230,8 +253,14 @@ pub fn generate_with_views(
     for ty in &module.types {
         files.push(lang.type_file(&module, ty)?);
     }
+    for view in &module.views {
+        files.extend(lang.view_file(&module, view)?);
+    }
     for reducer in &module.reducers {
         files.push(lang.reducer_file(&module, reducer)?);
+    }
+    for procedure in &module.procedures {
+        files.extend(lang.procedure_file(&module, procedure)?);
     }
     files.extend(lang.global_files(&module)?);
     Ok(files)

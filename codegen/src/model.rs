@@ -218,6 +218,24 @@ pub struct ViewModel {
     pub returns_one: bool,
 }
 
+impl ViewModel {
+    /// The view as a table a client reads: the same rows, columns and primary key, its
+    /// primary key (if any) its only unique column, no other index, never an event table.
+    /// Languages generate a view's handle from this, minus anything that writes.
+    pub fn as_table(&self) -> TableModel {
+        TableModel {
+            wire_name: self.wire_name.clone(),
+            accessor_name: self.accessor_name.clone(),
+            row_type: self.row_type,
+            columns: self.columns.clone(),
+            primary_key: self.primary_key,
+            unique_columns: self.primary_key.into_iter().collect(),
+            indexes: Vec::new(),
+            is_event: false,
+        }
+    }
+}
+
 /// A view as codegen needs it from a module definition: the validated definition does not
 /// describe views yet, so the caller states them in this form (canonical name included).
 #[derive(Debug, Clone, PartialEq)]

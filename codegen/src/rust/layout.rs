@@ -77,7 +77,8 @@ pub(super) fn signature(level: usize, head: &str, params: &[String], ret: &str, 
 }
 
 /// A call statement at `level` whose last argument is the closure `|{param}| {body}`: on
-/// one line if the arguments fit; else, if the other arguments and the closure's head fit
+/// one line if the arguments fit; else, for a method, on one line under its receiver if
+/// that fits; else, if the other arguments and the closure's head fit
 /// the call width, with the closure's body in a block after them; else one argument per
 /// line. (A closure as the only argument may take the whole line.)
 pub(super) fn call_with_closure(level: usize, callee: &str, args: &[String], param: &str, body: &str) -> String {
@@ -87,12 +88,22 @@ pub(super) fn call_with_closure(level: usize, callee: &str, args: &[String], par
     let closure = format!("|{param}| {body}");
     let inline_args = format!("{leading}{closure}");
     let line = format!("{pad}{callee}({inline_args});");
-    if line.len() <= MAX_WIDTH && (args.is_empty() || inline_args.len() <= FN_CALL_WIDTH) {
+    let args_fit = args.is_empty() || inline_args.len() <= FN_CALL_WIDTH;
+    if line.len() <= MAX_WIDTH && args_fit {
         return line;
+    }
+    // A method call that fits on one line under its receiver goes there (rustfmt prefers
+    // that to breaking the call).
+    if let Some((receiver, method)) = callee.split_once('.') {
+        let moved = format!("{inner}.{method}({inline_args});");
+        if moved.len() <= MAX_WIDTH && args_fit {
+            return format!("{pad}{receiver}\n{moved}");
+        }
     }
     let head = format!("{leading}|{param}| {{");
     let first = format!("{pad}{callee}({head}");
-    if head.len() <= FN_CALL_WIDTH && first.len() <= MAX_WIDTH {
+    // rustfmt overflows the closure only if its head leaves room within the call width.
+    if head.len() < FN_CALL_WIDTH && first.len() <= MAX_WIDTH {
         return format!("{first}\n{inner}{body}\n{pad}}});");
     }
     let all: Vec<String> = args.iter().cloned().chain([closure]).collect();
@@ -194,12 +205,14 @@ pub(super) fn pub_use(module: &str, names: &[String]) -> String {
 }
 
 /// `items`, each followed by a comma, as many to a line as fit after `pad` (rustfmt
-/// leaves the last column of a packed line empty).
+/// leaves the last column of a packed line empty, but the trailing comma after the last
+/// item, which it adds after packing, may take it).
 fn packed(pad: &str, items: &[String]) -> String {
     let mut out = String::new();
     let mut line = String::new();
-    for item in items {
-        if !line.is_empty() && pad.len() + line.len() + 1 + item.len() + 1 > MAX_WIDTH - 1 {
+    for (i, item) in items.iter().enumerate() {
+        let comma = usize::from(i + 1 < items.len());
+        if !line.is_empty() && pad.len() + line.len() + 1 + item.len() + comma > MAX_WIDTH - 1 {
             out.push_str(&format!("{pad}{line}\n"));
             line.clear();
         }

@@ -3,7 +3,9 @@
 //! Output, for a module with table `user` (row type `User`) and reducer `set_name`:
 //! `user_table.rs` (the table handle and `ctx.db.user()`), `user_type.rs` (the row
 //! struct and its BSATN codec), `set_name_reducer.rs` (`ctx.reducers.set_name(…)` and
-//! `set_name_then`), and `mod.rs` (the `Reducer` enum, the module type, and aliases of
+//! `set_name_then`), for a view `online` a read-only table handle `online_table.rs`, for
+//! a procedure `add` `add_procedure.rs` (`ctx.procedures.add(…)`, a future of its return
+//! value, and `add_then`), and `mod.rs` (the `Reducer` enum, the module type, and aliases of
 //! the SDK's connection and context types). Generated code reaches the SDK only through
 //! `spacetimedb_sdk::__codegen` and holds no protocol logic.
 //!
@@ -14,7 +16,7 @@ mod layout;
 mod names;
 mod views;
 
-use crate::model::{Module, ReducerModel, TableModel, TypeModel};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeModel, ViewModel};
 use crate::{render, CodegenError, Lang, OutputFile};
 
 /// The Rust target.
@@ -35,10 +37,12 @@ impl Lang for Rust {
             "DbConnectionBuilder",
             "ErrorContext",
             "EventContext",
+            "ProcedureEventContext",
             "Reducer",
             "ReducerEventContext",
             "RemoteDbContext",
             "RemoteModule",
+            "RemoteProcedures",
             "RemoteReducers",
             "RemoteTables",
             "SubscriptionBuilder",
@@ -71,6 +75,18 @@ impl Lang for Rust {
         let view = views::ReducerFile::new(module, reducer);
         let path = format!("{}.rs", view.module);
         render(&view, "rust/reducer.rs.jinja", path)
+    }
+
+    fn view_file(&self, module: &Module, view: &ViewModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::TableFile::for_view(module, view);
+        let path = format!("{}.rs", view.module);
+        render(&view, "rust/table.rs.jinja", path).map(Some)
+    }
+
+    fn procedure_file(&self, module: &Module, procedure: &ProcedureModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::ProcedureFile::new(module, procedure);
+        let path = format!("{}.rs", view.module);
+        render(&view, "rust/procedure.rs.jinja", path).map(Some)
     }
 
     fn global_files(&self, module: &Module) -> Result<Vec<OutputFile>, CodegenError> {

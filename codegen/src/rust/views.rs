@@ -3,7 +3,7 @@
 use super::layout::{self, STRUCT_LIT_WIDTH, STRUCT_VARIANT_WIDTH};
 use super::names::{module, pascal, rust_type, snake, type_name};
 use super::HEADER;
-use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeKind, TypeModel, ViewModel};
 use askama::Template;
 
 /// A struct field or function parameter.
@@ -111,6 +111,8 @@ pub(super) struct Unique {
 #[template(path = "rust/table.rs.jinja", escape = "none")]
 pub(super) struct TableFile {
     pub header: &'static str,
+    /// `table`, or `view` for a view's read-only handle (in docs).
+    pub kind: &'static str,
     pub module: String,
     pub wire_name: String,
     pub method: String,
@@ -133,6 +135,15 @@ pub(super) struct TableFile {
 }
 
 impl TableFile {
+    /// The handle of a view: a table's, read-only (as every client table is) and without
+    /// indexes besides its primary key.
+    pub fn for_view(m: &Module, view: &ViewModel) -> Self {
+        Self {
+            kind: "view",
+            ..Self::new(m, &view.as_table())
+        }
+    }
+
     pub fn new(m: &Module, table: &TableModel) -> Self {
         let stem = pascal(&table.accessor_name);
         let row = format!("super::{}", type_name(m.row_type(table)));
@@ -208,6 +219,7 @@ impl TableFile {
             access_def: access(" {"),
             register,
             header: HEADER,
+            kind: "table",
             module: module(&table.accessor_name, "table"),
             wire_name: table.wire_name.clone(),
             method,
@@ -304,6 +316,105 @@ impl ReducerFile {
     }
 }
 
+#[derive(Template)]
+#[template(path = "rust/procedure.rs.jinja", escape = "none")]
+pub(super) struct ProcedureFile {
+    pub header: &'static str,
+    pub module: String,
+    pub wire_name: String,
+    pub method: String,
+    pub trait_name: String,
+    pub ret: String,
+    /// Clippy warns on more than seven arguments; a procedure's arity is the module's choice.
+    pub many_params: bool,
+    /// The signatures of the call method and of its `_then` form, laid out, each as a
+    /// declaration (`;`) and as a definition (` {`).
+    pub call_decl: String,
+    pub call_def: String,
+    pub then_decl: String,
+    pub then_def: String,
+    /// The statements that encode the parameters into `args`, laid out.
+    pub encode: String,
+    /// The SDK calls that send it, for the future and for the callback form, laid out.
+    /// They name the method by its path, so no method chain's width decides the layout.
+    pub call: String,
+    pub call_then: String,
+}
+
+impl ProcedureFile {
+    pub fn new(m: &Module, procedure: &ProcedureModel) -> Self {
+        let params: Vec<Field> = procedure
+            .params
+            .iter()
+            .map(|(n, t)| Field {
+                name: snake(n),
+                ty: rust_type(m, t, "super::"),
+            })
+            .collect();
+        let method = snake(&procedure.accessor_name);
+        let ret = rust_type(m, &procedure.return_type, "super::");
+        let mut call_params = vec!["&self".to_owned()];
+        call_params.extend(params.iter().map(|p| format!("{}: {}", p.name, p.ty)));
+        let mut then_params = call_params.clone();
+        then_params.push(format!(
+            "callback: impl FnOnce(&ProcedureEventContext, __sdk::Result<{ret}>) + Send + 'static"
+        ));
+        let call_ret = format!(" -> __sdk::ProcedureCall<{ret}>");
+        let call = |end| layout::signature(1, &format!("fn {method}"), &call_params, &call_ret, end);
+        let then = |end| {
+            layout::signature(
+                1,
+                &format!("fn {method}_then"),
+                &then_params,
+                " -> __sdk::Result<()>",
+                end,
+            )
+        };
+        let wire = format!("\"{}\"", procedure.wire_name);
+        Self {
+            header: HEADER,
+            module: module(&procedure.accessor_name, "procedure"),
+            wire_name: procedure.wire_name.clone(),
+            trait_name: format!("{}Procedure", pascal(&procedure.accessor_name)),
+            ret,
+            many_params: params.len() + 1 > 7,
+            call_decl: call(";"),
+            call_def: call(" {"),
+            then_decl: then(";"),
+            then_def: then(" {"),
+            encode: encode_args(&params),
+            call: layout::call(
+                2,
+                "__sdk::DbContextImpl::call_procedure",
+                &["&self.imp".into(), wire.clone(), "args".into()],
+                "",
+            ),
+            call_then: layout::call(
+                2,
+                "__sdk::DbContextImpl::call_procedure_then",
+                &["&self.imp".into(), wire, "args".into(), "callback".into()],
+                "",
+            ),
+            method,
+        }
+    }
+}
+
+/// The statements of a procedure call that encode its parameters, in order, into `args`.
+fn encode_args(params: &[Field]) -> String {
+    if params.is_empty() {
+        return "        let args = Vec::new();".into();
+    }
+    let mut out = String::from("        let mut args = Vec::new();");
+    for p in params {
+        out.push_str(&format!(
+            "\n        __sdk::bsatn::Encode::encode(&{}, &mut args);",
+            p.name
+        ));
+    }
+    out
+}
+
 /// A variant of the `Reducer` enum.
 pub(super) struct ReducerVariant {
     pub name: String,
@@ -325,8 +436,10 @@ pub(super) struct ModFile {
     /// The `pub use` statements, laid out.
     pub exports: Vec<String>,
     pub reducers: Vec<ReducerVariant>,
-    /// The modules of the tables, for `register_tables`.
+    /// The modules of the tables and views, for `register_tables`.
     pub table_modules: Vec<String>,
+    /// Whether the module has procedures a client may call.
+    pub has_procedures: bool,
     /// The `ALL_TABLE_NAMES` constant, laid out.
     pub table_names: String,
 }
@@ -335,9 +448,18 @@ impl ModFile {
     pub fn new(m: &Module) -> Self {
         // (module, names it re-exports), one per generated file but this one.
         let mut exports: Vec<(String, Vec<String>)> = Vec::new();
-        for table in &m.tables {
-            let view = TableFile::new(m, table);
+        let tables: Vec<TableFile> = m
+            .tables
+            .iter()
+            .map(|t| TableFile::new(m, t))
+            .chain(m.views.iter().map(|v| TableFile::for_view(m, v)))
+            .collect();
+        for view in &tables {
             exports.push((view.module.clone(), view.exports()));
+        }
+        for procedure in &m.procedures {
+            let view = ProcedureFile::new(m, procedure);
+            exports.push((view.module, vec![view.trait_name]));
         }
         for ty in &m.types {
             let view = TypeFile::new(m, ty);
@@ -375,7 +497,7 @@ impl ModFile {
                 }
             })
             .collect();
-        let table_names: Vec<String> = m.tables.iter().map(|t| format!("\"{}\"", t.wire_name)).collect();
+        let table_names: Vec<String> = tables.iter().map(|t| format!("\"{}\"", t.wire_name)).collect();
         Self {
             header: HEADER,
             modules: exports.iter().map(|(module, _)| module.clone()).collect(),
@@ -384,7 +506,8 @@ impl ModFile {
                 .map(|(module, names)| layout::pub_use(module, names))
                 .collect(),
             reducers,
-            table_modules: m.tables.iter().map(|t| module(&t.accessor_name, "table")).collect(),
+            table_modules: tables.iter().map(|t| t.module.clone()).collect(),
+            has_procedures: !m.procedures.is_empty(),
             table_names: layout::array_statement(1, "const ALL_TABLE_NAMES: &'static [&'static str] =", &table_names),
         }
     }

@@ -1,7 +1,9 @@
-//! The TypeScript target: a file per table (its definition and typed handle class), per
-//! named type (a TypeScript type plus its BSATN codec, under one name), per reducer (its
-//! argument type and codec), and `index.ts` (`RemoteTables`, `RemoteReducers`, the context
-//! types and `DbConnection`). The output uses the `spacetime-sdk` npm package only through
+//! The TypeScript target: a file per table and per view (its definition and typed handle
+//! class; a view's is read-only like every client table), per named type (a TypeScript type
+//! plus its BSATN codec, under one name), per reducer (its argument type and codec), per
+//! procedure (its argument type and codec, and its return value's codec), and `index.ts`
+//! (`RemoteTables`, `RemoteReducers`, `RemoteProcedures`, the context types and
+//! `DbConnection`, whose `procedures` return promises of the procedures' values). The output uses the `spacetime-sdk` npm package only through
 //! `import * as __sdk from 'spacetime-sdk'` and holds no protocol logic.
 //!
 //! This file decides every name and type spelling; the templates in
@@ -10,7 +12,7 @@
 mod names;
 mod views;
 
-use crate::model::{Module, ReducerModel, TableModel, TypeModel};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeModel, ViewModel};
 use crate::{render, CodegenError, Lang, OutputFile};
 
 /// The TypeScript target.
@@ -30,6 +32,7 @@ impl Lang for TypeScript {
             "DbConnection",
             "ErrorContext",
             "EventContext",
+            "RemoteProcedures",
             "RemoteReducers",
             "RemoteTables",
             "SubscriptionBuilder",
@@ -73,6 +76,18 @@ impl Lang for TypeScript {
         let view = views::ReducerFile::new(module, reducer);
         let path = format!("{}.ts", view.file);
         render(&view, "typescript/reducer.ts.jinja", path)
+    }
+
+    fn view_file(&self, module: &Module, view: &ViewModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::TableFile::for_view(module, view);
+        let path = format!("{}.ts", view.file);
+        render(&view, "typescript/table.ts.jinja", path).map(Some)
+    }
+
+    fn procedure_file(&self, module: &Module, procedure: &ProcedureModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::ProcedureFile::new(module, procedure);
+        let path = format!("{}.ts", view.file);
+        render(&view, "typescript/procedure.ts.jinja", path).map(Some)
     }
 
     fn global_files(&self, module: &Module) -> Result<Vec<OutputFile>, CodegenError> {

@@ -3,7 +3,9 @@
 
 use super::names::{camel, codec, file, named_types, pascal, ts_type, type_name};
 use super::HEADER;
-use crate::model::{IndexKind, Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use crate::model::{
+    IndexKind, Module, ProcedureModel, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse, ViewModel,
+};
 use askama::Template;
 
 /// A field of an object type, or a parameter.
@@ -192,6 +194,8 @@ fn prefix_type(tys: &[(String, bool)]) -> String {
 #[template(path = "typescript/table.ts.jinja", escape = "none")]
 pub(super) struct TableFile {
     pub header: &'static str,
+    /// `table`, or `view` for a view's read-only handle (in docs).
+    pub kind: &'static str,
     pub file: String,
     pub wire_name: String,
     pub accessor: String,
@@ -210,6 +214,15 @@ pub(super) struct TableFile {
 }
 
 impl TableFile {
+    /// The handle of a view: a table's, read-only (as every client table is) and without
+    /// indexes besides its primary key.
+    pub fn for_view(m: &Module, view: &ViewModel) -> Self {
+        Self {
+            kind: "view",
+            ..Self::new(m, &view.as_table())
+        }
+    }
+
     pub fn new(m: &Module, table: &TableModel) -> Self {
         let stem = pascal(&table.accessor_name);
         let row = type_name(m.row_type(table));
@@ -307,6 +320,7 @@ impl TableFile {
         };
         Self {
             header: HEADER,
+            kind: "table",
             file: file(&table.accessor_name, "table"),
             wire_name: table.wire_name.clone(),
             accessor: camel(&table.accessor_name),
@@ -355,8 +369,47 @@ impl ReducerFile {
     }
 }
 
+#[derive(Template)]
+#[template(path = "typescript/procedure.ts.jinja", escape = "none")]
+pub(super) struct ProcedureFile {
+    pub header: &'static str,
+    pub file: String,
+    pub wire_name: String,
+    pub args: String,
+    pub returns: String,
+    pub return_ty: String,
+    pub return_codec: String,
+    pub imports: Vec<Import>,
+    pub params: Vec<Field>,
+}
+
+impl ProcedureFile {
+    pub fn new(m: &Module, procedure: &ProcedureModel) -> Self {
+        let uses: Vec<&TypeUse> = procedure
+            .params
+            .iter()
+            .map(|(_, t)| t)
+            .chain([&procedure.return_type])
+            .collect();
+        let stem = pascal(&procedure.accessor_name);
+        Self {
+            header: HEADER,
+            file: file(&procedure.accessor_name, "procedure"),
+            wire_name: procedure.wire_name.clone(),
+            args: format!("{stem}Args"),
+            returns: format!("{stem}Return"),
+            return_ty: ts_type(m, &procedure.return_type),
+            return_codec: codec(m, &procedure.return_type),
+            imports: imports(m, &uses, None),
+            params: procedure.params.iter().map(|(n, t)| Field::new(m, n, t)).collect(),
+        }
+    }
+}
+
 /// A table as `index.ts` wires it.
 pub(super) struct IndexTable {
+    /// `table` or `view` (in docs).
+    pub kind: &'static str,
     pub file: String,
     pub accessor: String,
     pub wire_name: String,
@@ -373,6 +426,17 @@ pub(super) struct IndexReducer {
     pub has_params: bool,
 }
 
+/// A procedure method of `RemoteProcedures`.
+pub(super) struct IndexProcedure {
+    pub file: String,
+    pub method: String,
+    pub wire_name: String,
+    pub args: String,
+    pub returns: String,
+    pub return_ty: String,
+    pub has_params: bool,
+}
+
 #[derive(Template)]
 #[template(path = "typescript/index.ts.jinja", escape = "none")]
 pub(super) struct IndexFile {
@@ -380,6 +444,7 @@ pub(super) struct IndexFile {
     pub type_files: Vec<String>,
     pub tables: Vec<IndexTable>,
     pub reducers: Vec<IndexReducer>,
+    pub procedures: Vec<IndexProcedure>,
 }
 
 impl IndexFile {
@@ -392,7 +457,10 @@ impl IndexFile {
             tables: m
                 .tables
                 .iter()
-                .map(|t| IndexTable {
+                .map(|t| (t.clone(), "table"))
+                .chain(m.views.iter().map(|v| (v.as_table(), "view")))
+                .map(|(t, kind)| IndexTable {
+                    kind,
                     file: file(&t.accessor_name, "table"),
                     accessor: camel(&t.accessor_name),
                     wire_name: t.wire_name.clone(),
@@ -409,6 +477,19 @@ impl IndexFile {
                     wire_name: r.wire_name.clone(),
                     args: format!("{}Args", pascal(&r.accessor_name)),
                     has_params: !r.params.is_empty(),
+                })
+                .collect(),
+            procedures: m
+                .procedures
+                .iter()
+                .map(|p| IndexProcedure {
+                    file: file(&p.accessor_name, "procedure"),
+                    method: camel(&p.accessor_name),
+                    wire_name: p.wire_name.clone(),
+                    args: format!("{}Args", pascal(&p.accessor_name)),
+                    returns: format!("{}Return", pascal(&p.accessor_name)),
+                    return_ty: ts_type(m, &p.return_type),
+                    has_params: !p.params.is_empty(),
                 })
                 .collect(),
         }

@@ -15,13 +15,16 @@ mod csharp;
 mod errors;
 mod golden;
 mod model;
+mod procedures;
 mod python;
 mod rustfmt;
 mod typescript;
 
-use spacetime_codegen::{generate, Options, OutputFile, Rust};
+use spacetime_codegen::model::ViewSource;
+use spacetime_codegen::{generate, generate_with_views, Options, OutputFile, Rust};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::def::raw::RawModuleDef;
+use spacetime_sats::{AlgebraicType, ProductType};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -55,6 +58,55 @@ pub fn module_def_from_json(json: &serde_json::Value) -> ModuleDef {
 
 pub fn module_def(name: &str) -> ModuleDef {
     module_def_from_json(&fixture_json(name))
+}
+
+/// The module with procedures and views: `tests/modules/procedures` (the fixture
+/// `procedures`) plus two views over its tables, which the validated definition cannot
+/// describe yet: `recent_fetches` (anonymous, `Vec<Fetched>`, keyed by `id`) and
+/// `my_last_bump` (per caller, `Option<Bumped>`, no key).
+pub fn procedures_and_views() -> (ModuleDef, Vec<ViewSource>) {
+    let def = module_def("procedures");
+    let row = |table: &str| {
+        def.table(table)
+            .unwrap_or_else(|| panic!("table {table}"))
+            .product_type_ref
+    };
+    let views = vec![
+        ViewSource {
+            name: "recent_fetches".into(),
+            accessor_name: "recent_fetches".into(),
+            is_public: true,
+            is_anonymous: true,
+            params: ProductType::unit(),
+            return_type: AlgebraicType::array(AlgebraicType::Ref(row("fetched"))),
+            primary_key: Some(0),
+        },
+        ViewSource {
+            name: "my_last_bump".into(),
+            accessor_name: "my_last_bump".into(),
+            is_public: true,
+            is_anonymous: false,
+            params: ProductType::unit(),
+            return_type: AlgebraicType::option(AlgebraicType::Ref(row("bumped"))),
+            primary_key: None,
+        },
+    ];
+    (def, views)
+}
+
+/// The text of the generated file at `path`.
+pub fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
+    &files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path} not generated"))
+        .contents
+}
+
+/// `lang`'s output for [`procedures_and_views`].
+pub fn procedures_files(lang: &dyn spacetime_codegen::Lang) -> Vec<OutputFile> {
+    let (def, views) = procedures_and_views();
+    generate_with_views(&def, &views, lang, &Options::default()).unwrap_or_else(|e| panic!("procedures: {e}"))
 }
 
 pub fn rust_files(name: &str, options: &Options) -> Vec<OutputFile> {

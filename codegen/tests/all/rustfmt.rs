@@ -1,6 +1,6 @@
 //! The generated Rust is already what rustfmt writes: `rustfmt --check` with the
 //! repository's `rustfmt.toml` finds nothing to change in the output for any fixture
-//! module (public items, and with private items), nor in the output for the same modules
+//! module (public items, and with private items; procedures included), nor in the output for the same modules
 //! with every name shortened or lengthened, which moves each length-dependent construct
 //! across the width at which rustfmt breaks it.
 
@@ -12,6 +12,8 @@ use std::process::Command;
 
 /// The Python-only fixture with options of options, which Rust generates too.
 const NESTED_OPTIONS: &str = "../golden/python/nested-options";
+/// The module with procedures, whose calls have their own layout.
+const PROCEDURES: &str = "procedures";
 
 /// Strings in a module definition that are not the module's own names: the variants of
 /// the special types (options, results, `ScheduleAt`) and the special types' field names.
@@ -43,7 +45,7 @@ fn rename_all(json: &serde_json::Value, rename: &mut dyn FnMut(&str) -> String) 
 /// Each fixture as it is, with short names (`q0`, `q1`, …) and with names lengthened.
 fn variants() -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
-    for &module in MODULES.iter().chain([&NESTED_OPTIONS]) {
+    for &module in MODULES.iter().chain([&NESTED_OPTIONS, &PROCEDURES]) {
         let name = module.rsplit('/').next().unwrap_or(module);
         let json = fixture_json(module);
         let mut short = BTreeMap::new();

@@ -4,7 +4,7 @@
 //! has the accessors the module's indexes call for. `scripts/test-typescript.sh` checks
 //! the same output with `tsc --strict`.
 
-use super::{assert_golden, module_def, MODULES};
+use super::{assert_golden, file, module_def, MODULES};
 use spacetime_codegen::{generate, Options, OutputFile, TypeScript};
 use spacetime_sats::def::model::{ModuleDef, ReducerDef};
 use spacetime_sats::def::raw::FunctionVisibility;
@@ -16,14 +16,6 @@ fn ts_files_of(def: &ModuleDef, options: &Options) -> Vec<OutputFile> {
 
 fn ts_files(name: &str) -> Vec<OutputFile> {
     ts_files_of(&module_def(name), &Options::default())
-}
-
-fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
-    &files
-        .iter()
-        .find(|f| f.path == path)
-        .unwrap_or_else(|| panic!("{path} not generated"))
-        .contents
 }
 
 #[test]

@@ -16,16 +16,20 @@
 
 use crate::cache::{AnyDiff, ClientCache, Row};
 use crate::callbacks::Callbacks;
-use crate::context::{DbConnection, ErrorContext, EventContext, ReducerEventContext, SubscriptionEventContext};
+use crate::context::{
+    DbConnection, ErrorContext, EventContext, ProcedureEventContext, ReducerEventContext, SubscriptionEventContext,
+};
 use crate::error::{Error, InternalError, Result};
 use crate::event::{Event, ReducerEvent, Status};
 use crate::module::{Reducer, SpacetimeModule};
+use crate::request::{self, OneOffQuery, ProcedureCall, QueryRows, Reply};
 use crate::subscription::{lock, OnApplied, OnEnded, SharedSub, Status as SubStatus};
 use crate::table::TableHandle;
 use crate::transport::{RuntimeHandle, TransportEvent, TransportLink, Work};
+use bytes::Bytes;
 use spacetime_protocol::v2::{self, ClientMessage, ServerMessage};
 use spacetime_protocol::QuerySetId;
-use spacetime_sats::bsatn;
+use spacetime_sats::bsatn::{self, Decode};
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -52,7 +56,18 @@ pub(crate) enum Mutation<M: SpacetimeModule> {
         reducer: M::Reducer,
         callback: Option<ReducerCallback<M>>,
     },
+    CallProcedure(PendingProcedure<M>, Vec<u8>),
+    OneOffQuery {
+        sql: String,
+        reply: Reply<M, QueryRows>,
+    },
     Disconnect,
+}
+
+/// A procedure call waiting for its result.
+pub(crate) struct PendingProcedure<M: SpacetimeModule> {
+    procedure: &'static str,
+    reply: Reply<M, Bytes>,
 }
 
 /// The connection callbacks given to the builder.
@@ -93,6 +108,8 @@ struct Dispatch<M: SpacetimeModule> {
     connection: ConnectionCallbacks<M>,
     subscriptions: HashMap<QuerySetId, SharedSub<M>>,
     calls: HashMap<u32, PendingCall<M>>,
+    procedures: HashMap<u32, PendingProcedure<M>>,
+    queries: HashMap<u32, Reply<M, QueryRows>>,
     outgoing: Option<UnboundedSender<ClientMessage>>,
     next_request_id: u32,
     resync: Option<Resync<M>>,
@@ -171,6 +188,8 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             connection: callbacks,
             subscriptions: HashMap::new(),
             calls: HashMap::new(),
+            procedures: HashMap::new(),
+            queries: HashMap::new(),
             outgoing: Some(outgoing),
             next_request_id: 1,
             resync: None,
@@ -258,6 +277,50 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
         self.call(reducer.into(), Some(Box::new(callback)))
     }
 
+    /// Calls the procedure `procedure` with `args` (the BSATN of its argument product);
+    /// the future resolves with its return value decoded as `T`.
+    pub fn call_procedure<T: Decode>(&self, procedure: &'static str, args: Vec<u8>) -> ProcedureCall<T> {
+        if !self.is_active() {
+            return ProcedureCall::failed(procedure, Error::Disconnected);
+        }
+        let (reply, rx) = request::channel();
+        self.queue(Mutation::CallProcedure(PendingProcedure { procedure, reply }, args));
+        ProcedureCall::waiting(procedure, rx)
+    }
+
+    /// Calls the procedure `procedure` with `args`; `callback` runs with its return value
+    /// decoded as `T`, or the error, when the result arrives or the connection ends.
+    ///
+    /// # Errors
+    /// [`Error::Disconnected`] if the connection has ended.
+    pub fn call_procedure_then<T: Decode + Send + 'static>(
+        &self,
+        procedure: &'static str,
+        args: Vec<u8>,
+        callback: impl FnOnce(&ProcedureEventContext<M>, Result<T>) + Send + 'static,
+    ) -> Result<()> {
+        if !self.is_active() {
+            return Err(Error::Disconnected);
+        }
+        let reply: Reply<M, Bytes> = Box::new(move |imp, outcome| {
+            let value = outcome.and_then(|bytes| request::decode_return(procedure, &bytes));
+            callback(&ProcedureEventContext::new(imp.clone()), value);
+        });
+        self.queue(Mutation::CallProcedure(PendingProcedure { procedure, reply }, args));
+        Ok(())
+    }
+
+    /// Runs `sql` (one `SELECT`) once against the database, without subscribing; the
+    /// future resolves with the matching rows.
+    pub fn query(&self, sql: impl Into<String>) -> OneOffQuery {
+        if !self.is_active() {
+            return OneOffQuery::failed(Error::Disconnected);
+        }
+        let (reply, rx) = request::channel();
+        self.queue(Mutation::OneOffQuery { sql: sql.into(), reply });
+        OneOffQuery::waiting(rx)
+    }
+
     fn call(&self, reducer: M::Reducer, callback: Option<ReducerCallback<M>>) -> Result<()> {
         if !self.is_active() {
             return Err(Error::Disconnected);
@@ -336,8 +399,40 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
                 }
                 Lifecycle::Ended => {}
             },
-            m @ (Mutation::Subscribe(_) | Mutation::Unsubscribe(_) | Mutation::CallReducer { .. }) if requests_wait => {
+            m @ (Mutation::Subscribe(_)
+            | Mutation::Unsubscribe(_)
+            | Mutation::CallReducer { .. }
+            | Mutation::CallProcedure(..)
+            | Mutation::OneOffQuery { .. })
+                if requests_wait =>
+            {
                 d.deferred.push_back(m)
+            }
+            Mutation::CallProcedure(pending, args) => {
+                if d.lifecycle == Lifecycle::Ended {
+                    (pending.reply)(self, Err(Error::Disconnected));
+                    return;
+                }
+                let request_id = d.request_id();
+                d.send(ClientMessage::CallProcedure(v2::CallProcedure {
+                    request_id,
+                    flags: v2::CallFlags::Default,
+                    procedure: pending.procedure.to_owned(),
+                    args,
+                }));
+                d.procedures.insert(request_id, pending);
+            }
+            Mutation::OneOffQuery { sql, reply } => {
+                if d.lifecycle == Lifecycle::Ended {
+                    reply(self, Err(Error::Disconnected));
+                    return;
+                }
+                let request_id = d.request_id();
+                d.send(ClientMessage::OneOffQuery(v2::OneOffQuery {
+                    request_id,
+                    query_string: sql,
+                }));
+                d.queries.insert(request_id, reply);
             }
             Mutation::Subscribe(sub) => {
                 let mut s = lock(&sub);
@@ -526,9 +621,29 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
                 self.run_row_callbacks(d, diffs, Event::Transaction);
             }
             ServerMessage::ReducerResult(result) => self.on_reducer_result(d, result)?,
-            ServerMessage::OneOffQueryResult(_) | ServerMessage::ProcedureResult(_) => {
-                log::warn!("ignoring a one-off query or procedure result: this SDK never sends those requests");
-            }
+            ServerMessage::ProcedureResult(result) => match d.procedures.remove(&result.request_id) {
+                Some(pending) => {
+                    let outcome = match result.status {
+                        v2::ProcedureStatus::Returned(bytes) => Ok(Bytes::from(bytes)),
+                        v2::ProcedureStatus::InternalError(message) => Err(Error::ProcedureFailed {
+                            procedure: pending.procedure.to_owned(),
+                            message,
+                        }),
+                    };
+                    (pending.reply)(self, outcome);
+                }
+                None => log::warn!("procedure result for unknown request {}", result.request_id),
+            },
+            ServerMessage::OneOffQueryResult(result) => match d.queries.remove(&result.request_id) {
+                Some(reply) => {
+                    let outcome = match result.result {
+                        Ok(rows) => Ok(QueryRows::from_wire(rows)),
+                        Err(message) => Err(Error::QueryFailed { message }),
+                    };
+                    reply(self, outcome);
+                }
+                None => log::warn!("one-off query result for unknown request {}", result.request_id),
+            },
         }
         Ok(())
     }
@@ -649,6 +764,27 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
         }
     }
 
+    /// Fails every procedure call and one-off query still waiting, in request order,
+    /// because the connection `ended` (else it dropped and is being re-established).
+    fn fail_requests(&self, d: &mut Dispatch<M>, ended: bool) {
+        let how = if ended { "ended" } else { "was lost" };
+        let mut procedures: Vec<(u32, PendingProcedure<M>)> = d.procedures.drain().collect();
+        procedures.sort_by_key(|(id, _)| *id);
+        for (_, pending) in procedures {
+            let message = format!(
+                "the connection {how} before procedure `{}` returned; it may or may not have run",
+                pending.procedure
+            );
+            (pending.reply)(self, Err(Error::Internal(InternalError::new(message))));
+        }
+        let mut queries: Vec<(u32, Reply<M, QueryRows>)> = d.queries.drain().collect();
+        queries.sort_by_key(|(id, _)| *id);
+        for (_, reply) in queries {
+            let message = format!("the connection {how} before the one-off query was answered");
+            reply(self, Err(Error::Internal(InternalError::new(message))));
+        }
+    }
+
     fn begin_reconnect(&self, d: &mut Dispatch<M>, error: Option<Error>) {
         match &error {
             Some(e) => log::warn!("connection lost ({e}); reconnecting"),
@@ -661,6 +797,7 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             d,
             "the connection was lost before the reducer's result arrived; it may or may not have run",
         );
+        self.fail_requests(d, false);
     }
 
     fn begin_resync(&self, d: &mut Dispatch<M>) {
@@ -747,6 +884,12 @@ impl<M: SpacetimeModule> DbContextImpl<M> {
             d,
             "the connection ended before the reducer's result arrived; it may or may not have run",
         );
+        self.fail_requests(d, true);
+        // Requests made while reconnecting were never sent: with the connection ended,
+        // applying them fails each with its own error.
+        for mutation in std::mem::take(&mut d.deferred) {
+            self.apply_mutation(d, mutation);
+        }
         match was {
             Lifecycle::Connecting => {
                 let error = error.clone().unwrap_or_else(|| Error::FailedToConnect {

@@ -1,12 +1,15 @@
 //! The connection and the contexts callbacks receive. All of them expose the same
-//! [`DbContext`] view of the connection (`db`, `reducers`, identity, subscriptions); the
-//! contexts add the event that caused the callback.
+//! [`DbContext`] view of the connection (`db`, `reducers`, `procedures`, identity,
+//! subscriptions); the contexts add the event that caused the callback.
 
 use crate::builder::DbConnectionBuilder;
 use crate::connection::DbContextImpl;
 use crate::error::{Error, Result};
 use crate::event::{Event, ReducerEvent};
 use crate::module::{FromDbContextImpl, SpacetimeModule};
+use crate::request::OneOffQuery;
+#[cfg(doc)]
+use crate::request::QueryRows;
 use crate::subscription::SubscriptionBuilder;
 use spacetime_sats::{ConnectionId, Identity};
 
@@ -20,6 +23,10 @@ pub trait DbContext {
     type Reducers;
     /// The reducer calls.
     fn reducers(&self) -> &Self::Reducers;
+    /// The generated `RemoteProcedures`: a method per procedure.
+    type Procedures;
+    /// The procedure calls.
+    fn procedures(&self) -> &Self::Procedures;
     /// Whether the connection is still open (or reconnecting).
     fn is_active(&self) -> bool;
     /// Closes the connection; `on_disconnect` runs with no error.
@@ -63,6 +70,8 @@ pub struct DbConnection<M: SpacetimeModule> {
     pub db: M::DbView,
     /// The reducer calls.
     pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
     imp: DbContextImpl<M>,
 }
 
@@ -74,6 +83,8 @@ pub struct EventContext<M: SpacetimeModule> {
     pub db: M::DbView,
     /// The reducer calls.
     pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
     imp: DbContextImpl<M>,
 }
 
@@ -85,6 +96,8 @@ pub struct ReducerEventContext<M: SpacetimeModule> {
     pub db: M::DbView,
     /// The reducer calls.
     pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
     imp: DbContextImpl<M>,
 }
 
@@ -94,6 +107,19 @@ pub struct SubscriptionEventContext<M: SpacetimeModule> {
     pub db: M::DbView,
     /// The reducer calls.
     pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
+    imp: DbContextImpl<M>,
+}
+
+/// The context of a procedure's result callback (the `_then` form of a procedure call).
+pub struct ProcedureEventContext<M: SpacetimeModule> {
+    /// The table handles.
+    pub db: M::DbView,
+    /// The reducer calls.
+    pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
     imp: DbContextImpl<M>,
 }
 
@@ -105,11 +131,17 @@ pub struct ErrorContext<M: SpacetimeModule> {
     pub db: M::DbView,
     /// The reducer calls.
     pub reducers: M::Reducers,
+    /// The procedure calls.
+    pub procedures: M::Procedures,
     imp: DbContextImpl<M>,
 }
 
-fn views<M: SpacetimeModule>(imp: &DbContextImpl<M>) -> (M::DbView, M::Reducers) {
-    (M::DbView::from_imp(imp.clone()), M::Reducers::from_imp(imp.clone()))
+fn views<M: SpacetimeModule>(imp: &DbContextImpl<M>) -> (M::DbView, M::Reducers, M::Procedures) {
+    (
+        M::DbView::from_imp(imp.clone()),
+        M::Reducers::from_imp(imp.clone()),
+        M::Procedures::from_imp(imp.clone()),
+    )
 }
 
 impl<M: SpacetimeModule> DbConnection<M> {
@@ -119,8 +151,24 @@ impl<M: SpacetimeModule> DbConnection<M> {
     }
 
     pub(crate) fn new(imp: DbContextImpl<M>) -> Self {
-        let (db, reducers) = views(&imp);
-        Self { db, reducers, imp }
+        let (db, reducers, procedures) = views(&imp);
+        Self {
+            db,
+            reducers,
+            procedures,
+            imp,
+        }
+    }
+
+    /// Runs `sql` (one `SELECT`, over tables or views) once, without subscribing: the
+    /// future resolves with the matching rows, raw by table; [`QueryRows::into_rows`]
+    /// decodes them into a table's row type (`query(…).await?.into_rows::<Player>()`).
+    /// The rows do not enter the client cache and fire no callbacks.
+    ///
+    /// Like every reply, the answer is processed by the connection's run methods, so
+    /// something must drive the connection (`run_threaded`, `run_async`, …) meanwhile.
+    pub fn query(&self, sql: impl Into<String>) -> OneOffQuery {
+        self.imp.query(sql)
     }
 
     /// Processes every message and queued operation that is ready, without waiting:
@@ -193,11 +241,12 @@ impl<M: SpacetimeModule> Clone for DbConnection<M> {
 
 impl<M: SpacetimeModule> EventContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: Event<M::Reducer>) -> Self {
-        let (db, reducers) = views(&imp);
+        let (db, reducers, procedures) = views(&imp);
         Self {
             event,
             db,
             reducers,
+            procedures,
             imp,
         }
     }
@@ -205,11 +254,12 @@ impl<M: SpacetimeModule> EventContext<M> {
 
 impl<M: SpacetimeModule> ReducerEventContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: ReducerEvent<M::Reducer>) -> Self {
-        let (db, reducers) = views(&imp);
+        let (db, reducers, procedures) = views(&imp);
         Self {
             event,
             db,
             reducers,
+            procedures,
             imp,
         }
     }
@@ -217,18 +267,36 @@ impl<M: SpacetimeModule> ReducerEventContext<M> {
 
 impl<M: SpacetimeModule> SubscriptionEventContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>) -> Self {
-        let (db, reducers) = views(&imp);
-        Self { db, reducers, imp }
+        let (db, reducers, procedures) = views(&imp);
+        Self {
+            db,
+            reducers,
+            procedures,
+            imp,
+        }
+    }
+}
+
+impl<M: SpacetimeModule> ProcedureEventContext<M> {
+    pub(crate) fn new(imp: DbContextImpl<M>) -> Self {
+        let (db, reducers, procedures) = views(&imp);
+        Self {
+            db,
+            reducers,
+            procedures,
+            imp,
+        }
     }
 }
 
 impl<M: SpacetimeModule> ErrorContext<M> {
     pub(crate) fn new(imp: DbContextImpl<M>, event: Option<Error>) -> Self {
-        let (db, reducers) = views(&imp);
+        let (db, reducers, procedures) = views(&imp);
         Self {
             event,
             db,
             reducers,
+            procedures,
             imp,
         }
     }
@@ -244,6 +312,10 @@ macro_rules! impl_db_context {
             type Reducers = M::Reducers;
             fn reducers(&self) -> &M::Reducers {
                 &self.reducers
+            }
+            type Procedures = M::Procedures;
+            fn procedures(&self) -> &M::Procedures {
+                &self.procedures
             }
             fn is_active(&self) -> bool {
                 self.imp.is_active()
@@ -270,5 +342,6 @@ impl_db_context!(
     EventContext,
     ReducerEventContext,
     SubscriptionEventContext,
+    ProcedureEventContext,
     ErrorContext
 );

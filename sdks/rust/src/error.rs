@@ -31,6 +31,21 @@ pub enum Error {
     /// `unsubscribe` was already called on this subscription.
     #[error("unsubscribe was already called on this subscription")]
     AlreadyUnsubscribed,
+    /// A procedure failed in the host (it panicked, or could not run); nothing it did
+    /// outside a committed `with_tx` happened.
+    #[error("procedure `{procedure}` failed: {message}")]
+    ProcedureFailed {
+        /// The procedure's wire name.
+        procedure: String,
+        /// The host's message.
+        message: String,
+    },
+    /// The server refused a one-off query.
+    #[error("the server refused the query: {message}")]
+    QueryFailed {
+        /// The server's message (a parse, type or permission error).
+        message: String,
+    },
     /// The builder is missing a setting or has a bad one.
     #[error("cannot build the connection: {0}")]
     Config(String),

@@ -12,7 +12,11 @@
 //! 3. [`SubscriptionBuilder`] (`conn.subscription_builder()`) subscribes to SQL queries;
 //!    matching rows fill the client cache, read through the table handles on `ctx.db`
 //!    ([`Table`], [`TableWithPrimaryKey`]).
-//! 4. Reducers are called through `ctx.reducers`, optionally with a completion callback.
+//! 4. Reducers are called through `ctx.reducers`, optionally with a completion callback;
+//!    procedures through `ctx.procedures`, as futures of their return value (or with a
+//!    callback, the `_then` form). Views are read-only tables on `ctx.db`.
+//! 5. [`DbConnection::query`] runs one SQL query once, without subscribing, and returns
+//!    its rows ([`QueryRows`], decoded into a table's row type on request).
 //!
 //! The cache reference-counts rows, so a row matched by two query sets is inserted once
 //! and removed when its last query set lets go of it; a delete and an insert of the same
@@ -35,14 +39,19 @@ pub mod error;
 pub mod event;
 pub mod mock;
 mod module;
+mod request;
 mod subscription;
 pub mod table;
 mod transport;
 
 pub use builder::DbConnectionBuilder;
-pub use context::{DbConnection, DbContext, ErrorContext, EventContext, ReducerEventContext, SubscriptionEventContext};
+pub use context::{
+    DbConnection, DbContext, ErrorContext, EventContext, ProcedureEventContext, ReducerEventContext,
+    SubscriptionEventContext,
+};
 pub use error::{Error, InternalError, Result};
 pub use event::{Event, ReducerEvent, Status};
+pub use request::{OneOffQuery, ProcedureCall, QueryRows, QueryTable};
 pub use spacetime_protocol::Compression;
 pub use spacetime_sats::{i256, u256, ConnectionId, Identity, ScheduleAt, TimeDuration, Timestamp, Uuid};
 pub use subscription::{IntoQueries, SubscriptionBuilder, SubscriptionHandle};

@@ -5,7 +5,7 @@ use crate::connection::DbContextImpl;
 use std::fmt::Debug;
 
 /// Implemented by the generated `RemoteModule` type: ties together the module's reducer
-/// enum, its table and reducer accessors, and its tables.
+/// enum, its table, reducer and procedure accessors, and its tables (views included).
 pub trait SpacetimeModule: Sized + Send + Sync + 'static {
     /// The generated `Reducer` enum.
     type Reducer: Reducer;
@@ -13,6 +13,8 @@ pub trait SpacetimeModule: Sized + Send + Sync + 'static {
     type DbView: FromDbContextImpl<Self> + Send + Sync + 'static;
     /// The generated `RemoteReducers` (what `ctx.reducers` is).
     type Reducers: FromDbContextImpl<Self> + Send + Sync + 'static;
+    /// The generated `RemoteProcedures` (what `ctx.procedures` is).
+    type Procedures: FromDbContextImpl<Self> + Send + Sync + 'static;
 
     /// The wire names of every table in the bindings, for `subscribe_to_all_tables`.
     const ALL_TABLE_NAMES: &'static [&'static str];

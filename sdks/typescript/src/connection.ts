@@ -17,9 +17,10 @@
 
 import { decode, encode, t, Type } from './algebraic.js';
 import { ClientCache, PendingApply, TableDef, TableDiff } from './cache.js';
-import { ConnectionError, describe, InternalError, ReducerError } from './errors.js';
+import { ConnectionError, describe, InternalError, ProcedureError, QueryError, ReducerError } from './errors.js';
 import type { DbContext, ErrorContext, Event, EventContext } from './event.js';
 import { ClientMessage, QueryRows, ServerMessage, TransactionUpdate } from './protocol.js';
+import { QueryResult } from './query.js';
 import { ConnectionId, Identity } from './special.js';
 import { SubscriptionBuilder, SubscriptionHost, SubscriptionState } from './subscription.js';
 import { TableRuntime } from './table.js';
@@ -60,6 +61,14 @@ interface PendingCall {
   reject: (e: Error) => void;
 }
 
+/** A procedure call or one-off query waiting for its answer. */
+interface PendingRequest<T> {
+  /** What it is, for error messages: ``procedure `add` `` or `one-off query`. */
+  what: string;
+  resolve: (value: T) => void;
+  reject: (e: Error) => void;
+}
+
 /** A resubscription in progress after a reconnect. */
 interface Resync {
   cache: ClientCache;
@@ -93,6 +102,8 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   private nextRequestId = 1;
   private nextQuerySetId = 1;
   private readonly calls = new Map<number, PendingCall>();
+  private readonly procedureCalls = new Map<number, PendingRequest<Uint8Array> & { procedure: string }>();
+  private readonly queries = new Map<number, PendingRequest<QueryRows>>();
   private readonly subscriptions = new Map<number, SubscriptionState<DB, Reducers>>();
   private resync: Resync | undefined;
   /** The query sets to send again once a lost connection is back. */
@@ -175,6 +186,58 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     });
   }
 
+  /**
+   * @internal Calls procedure `name` (its wire name) with `args`; generated procedure methods
+   * use it. The promise resolves with the value it returned, decoded with `returnType`, and
+   * rejects with a {@link ProcedureError} carrying the host's message if it failed, or an
+   * {@link InternalError} if the connection ended before it returned.
+   */
+  callProcedure<A, R>(name: string, argsType: Type<A>, args: A, returnType: Type<R>): Promise<R> {
+    let bytes: Uint8Array;
+    try {
+      bytes = encode(argsType, args);
+    } catch (e) {
+      return Promise.reject(new TypeError(`invalid arguments for procedure \`${name}\`: ${describe(e)}`));
+    }
+    if (this.lifecycle === 'ended') {
+      return Promise.reject(new InternalError(`cannot call procedure \`${name}\`: the connection has ended`));
+    }
+    const requestId = this.nextRequestId++;
+    const returned = new Promise<Uint8Array>((resolve, reject) => {
+      this.procedureCalls.set(requestId, { what: `procedure \`${name}\``, procedure: name, resolve, reject });
+      this.send({ tag: 'CallProcedure', value: { requestId, flags: 0, procedure: name, args: bytes } });
+    });
+    return returned.then((value) => {
+      try {
+        return decode(returnType, value);
+      } catch (e) {
+        throw new InternalError(
+          `cannot decode the value procedure \`${name}\` returned: ${describe(e)}; the bindings are probably out of date: re-run \`spacetime generate\``,
+        );
+      }
+    });
+  }
+
+  /**
+   * Runs `sql` (one `SELECT`, over tables or views) once, without subscribing. The promise
+   * resolves with the matching rows, decoded into each table's row type when the bindings
+   * know the table (`(await conn.query(sql)).rowsOf(playerTable)`), raw otherwise; it
+   * rejects with a {@link QueryError} if the server refused the query, or an
+   * {@link InternalError} if the connection ended first. The rows do not enter the client
+   * cache and fire no callbacks.
+   */
+  query(sql: string): Promise<QueryResult> {
+    if (this.lifecycle === 'ended') {
+      return Promise.reject(new InternalError('cannot run a one-off query: the connection has ended'));
+    }
+    const requestId = this.nextRequestId++;
+    const rows = new Promise<QueryRows>((resolve, reject) => {
+      this.queries.set(requestId, { what: 'one-off query', resolve, reject });
+      this.send({ tag: 'OneOffQuery', value: { requestId, queryString: sql } });
+    });
+    return rows.then((r) => new QueryResult(r, this.config.module.tables));
+  }
+
   // --- subscriptions (SubscriptionHost) -------------------------------------------------
 
   /** @internal */
@@ -245,6 +308,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     // what was sent on it must be settled and sent again. A later failed attempt changes nothing.
     if (this.lifecycle === 'connected' || this.resync !== undefined) {
       this.failCalls('the connection was lost before the reducer\'s result arrived; it may or may not have run');
+      this.failRequests('was lost');
       this.planResubscription();
     }
     this.lifecycle = 'reconnecting';
@@ -258,6 +322,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     this.resync = undefined;
     this.transport.stop();
     this.failCalls('the connection ended before the reducer\'s result arrived; it may or may not have run');
+    this.failRequests('ended');
     for (const state of this.subscriptions.values()) state.status = 'ended';
     this.subscriptions.clear();
     if (was === 'connecting' && !this.everConnected) {
@@ -277,6 +342,16 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     for (const call of calls) call.reject(new InternalError(`reducer \`${call.name}\`: ${message}`));
   }
 
+  /** Rejects every procedure call and one-off query still waiting: the connection `how` (ended, was lost). */
+  private failRequests(how: string): void {
+    const waiting: PendingRequest<never>[] = [...this.procedureCalls.values(), ...this.queries.values()];
+    this.procedureCalls.clear();
+    this.queries.clear();
+    for (const request of waiting) {
+      request.reject(new InternalError(`${request.what}: the connection ${how} before the answer arrived`));
+    }
+  }
+
   // --- messages -----------------------------------------------------------------------
 
   private handleMessage(message: ServerMessage): void {
@@ -294,10 +369,9 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
       case 'ReducerResult':
         return this.onReducerResult(message.value);
       case 'OneOffQueryResult':
+        return this.onOneOffQueryResult(message.value);
       case 'ProcedureResult':
-        // This client never sends one-off queries or procedure calls.
-        console.warn(`spacetime-sdk: ignoring an unexpected ${message.tag} from the server`);
-        return;
+        return this.onProcedureResult(message.value);
     }
   }
 
@@ -446,6 +520,28 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     cache.collectTransaction(pending, update);
     const diffs = cache.apply(pending);
     if (cache === this.cache) this.runRowCallbacks(diffs, event);
+  }
+
+  private onProcedureResult(result: Extract<ServerMessage, { tag: 'ProcedureResult' }>['value']): void {
+    const call = this.procedureCalls.get(result.requestId);
+    if (call === undefined) {
+      console.warn(`spacetime-sdk: procedure result for unknown request ${result.requestId}`);
+      return;
+    }
+    this.procedureCalls.delete(result.requestId);
+    if (result.status.tag === 'Returned') call.resolve(result.status.value);
+    else call.reject(new ProcedureError(call.procedure, result.status.value));
+  }
+
+  private onOneOffQueryResult(result: Extract<ServerMessage, { tag: 'OneOffQueryResult' }>['value']): void {
+    const query = this.queries.get(result.requestId);
+    if (query === undefined) {
+      console.warn(`spacetime-sdk: one-off query result for unknown request ${result.requestId}`);
+      return;
+    }
+    this.queries.delete(result.requestId);
+    if (result.result.tag === 'ok') query.resolve(result.result.value);
+    else query.reject(new QueryError(result.result.value));
   }
 
   private onReducerResult(result: Extract<ServerMessage, { tag: 'ReducerResult' }>['value']): void {

@@ -1,7 +1,8 @@
 /**
  * The errors the SDK reports: a reducer that failed on purpose ({@link ReducerError}), a
- * call the host could not run ({@link InternalError}), and a connection that could not be
- * made or was lost ({@link ConnectionError}).
+ * procedure that failed ({@link ProcedureError}), a one-off query the server refused
+ * ({@link QueryError}), a call the host could not run ({@link InternalError}), and a
+ * connection that could not be made or was lost ({@link ConnectionError}).
  */
 
 /** A reducer returned an error: `message` is the text it returned. */
@@ -13,6 +14,22 @@ export class ReducerError extends Error {
     super(message);
     this.reducer = reducer;
   }
+}
+
+/** A procedure failed in the host (it panicked, or could not run): `message` is the host's text. */
+export class ProcedureError extends Error {
+  override name = 'ProcedureError';
+  /** The wire name of the procedure that failed. */
+  readonly procedure: string;
+  constructor(procedure: string, message: string) {
+    super(message);
+    this.procedure = procedure;
+  }
+}
+
+/** The server refused a one-off query: `message` is its text (a parse, type or permission error). */
+export class QueryError extends Error {
+  override name = 'QueryError';
 }
 
 /**

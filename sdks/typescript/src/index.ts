@@ -1,8 +1,9 @@
 /**
  * `spacetime-sdk`: the TypeScript client runtime under the bindings `spacetime generate
  * --lang typescript` writes. The generated `DbConnection.builder()` connects; `conn.db`
- * reads the client cache and registers row callbacks; `conn.reducers` calls reducers and
- * returns promises; `conn.subscriptionBuilder()` subscribes.
+ * reads the client cache and registers row callbacks (views included, as read-only tables);
+ * `conn.reducers` calls reducers and `conn.procedures` procedures, both returning promises;
+ * `conn.subscriptionBuilder()` subscribes; `conn.query(sql)` runs one query once.
  *
  * # Brief overview
  * - {@link t} and {@link Type}: BSATN codecs for every SATS type (`algebraic.ts`, `bsatn.ts`);
@@ -25,7 +26,9 @@ export { ClientCache, PendingApply, TableCache } from './cache.js';
 export type { RawChange, TableDef, TableDiff } from './cache.js';
 export * as protocol from './protocol.js';
 export type { Compression } from './protocol.js';
-export { ConnectionError, InternalError, ReducerError } from './errors.js';
+export { ConnectionError, InternalError, ProcedureError, QueryError, ReducerError } from './errors.js';
+export { QueryResult } from './query.js';
+export type { QueryTable } from './query.js';
 export type { DbContext, ErrorContext, Event, EventContext, ReducerEvent, ReducerStatus, SubscriptionEventContext } from './event.js';
 export { BtreeIndex, BtreePrefixIndex, Range, TableHandle, TableHandleWithUpdate, TableRuntime, UniqueIndex } from './table.js';
 export type { Bound, Ordered } from './table.js';

@@ -186,6 +186,7 @@ impl sdk::SpacetimeModule for VectorModule {
     type Reducer = NoReducer;
     type DbView = VectorTables;
     type Reducers = NoReducers;
+    type Procedures = NoReducers;
     const ALL_TABLE_NAMES: &'static [&'static str] = &[];
 
     fn register_tables(cache: &mut sdk::ClientCache<Self>) {

@@ -2,8 +2,8 @@
 // WILL NOT BE SAVED. MODIFY TABLES IN YOUR MODULE SOURCE CODE INSTEAD.
 
 #![allow(unused, clippy::all)]
-//! Client bindings of a module: its tables (`ctx.db`), types and reducers
-//! (`ctx.reducers`), for the `spacetimedb_sdk` runtime.
+//! Client bindings of a module: its tables and views (`ctx.db`), types, reducers
+//! (`ctx.reducers`) and procedures (`ctx.procedures`), for the `spacetimedb_sdk` runtime.
 
 use spacetimedb_sdk::__codegen as __sdk;
 
@@ -172,6 +172,7 @@ impl __sdk::SpacetimeModule for RemoteModule {
     type Reducer = Reducer;
     type DbView = RemoteTables;
     type Reducers = RemoteReducers;
+    type Procedures = RemoteProcedures;
 
     const ALL_TABLE_NAMES: &'static [&'static str] = &["item", "person", "pet", "secret"];
 
@@ -205,6 +206,18 @@ impl __sdk::FromDbContextImpl<RemoteModule> for RemoteReducers {
     }
 }
 
+/// The procedures (`ctx.procedures`): each procedure's `…Procedure` trait adds methods for it.
+pub struct RemoteProcedures {
+    #[allow(dead_code)] // Read by procedure calls; this module has none a client may call.
+    imp: __sdk::DbContextImpl<RemoteModule>,
+}
+
+impl __sdk::FromDbContextImpl<RemoteModule> for RemoteProcedures {
+    fn from_imp(imp: __sdk::DbContextImpl<RemoteModule>) -> Self {
+        Self { imp }
+    }
+}
+
 /// A connection to the module's database: `DbConnection::builder()`.
 pub type DbConnection = __sdk::DbConnection<RemoteModule>;
 /// Configures a [`DbConnection`].
@@ -213,6 +226,8 @@ pub type DbConnectionBuilder = __sdk::DbConnectionBuilder<RemoteModule>;
 pub type EventContext = __sdk::EventContext<RemoteModule>;
 /// The context of reducer completion callbacks.
 pub type ReducerEventContext = __sdk::ReducerEventContext<RemoteModule>;
+/// The context of procedure result callbacks.
+pub type ProcedureEventContext = __sdk::ProcedureEventContext<RemoteModule>;
 /// The context of subscription callbacks.
 pub type SubscriptionEventContext = __sdk::SubscriptionEventContext<RemoteModule>;
 /// The context of error and disconnect callbacks.
@@ -224,11 +239,21 @@ pub type SubscriptionHandle = __sdk::SubscriptionHandle<RemoteModule>;
 
 /// Any connection or context of this module, for code generic over them.
 pub trait RemoteDbContext:
-    __sdk::DbContext<DbView = RemoteTables, Reducers = RemoteReducers, SubscriptionBuilder = SubscriptionBuilder>
+    __sdk::DbContext<
+    DbView = RemoteTables,
+    Reducers = RemoteReducers,
+    Procedures = RemoteProcedures,
+    SubscriptionBuilder = SubscriptionBuilder,
+>
 {
 }
 
 impl<Ctx> RemoteDbContext for Ctx where
-    Ctx: __sdk::DbContext<DbView = RemoteTables, Reducers = RemoteReducers, SubscriptionBuilder = SubscriptionBuilder>
+    Ctx: __sdk::DbContext<
+        DbView = RemoteTables,
+        Reducers = RemoteReducers,
+        Procedures = RemoteProcedures,
+        SubscriptionBuilder = SubscriptionBuilder,
+    >
 {
 }

@@ -49,6 +49,16 @@ export class RemoteReducers {
   }
 }
 
+/**
+ * The module's procedures: `conn.procedures`. Each call resolves with the value the
+ * procedure returned, and rejects with a `ProcedureError` carrying the host's message if it
+ * failed, or an `InternalError` if the connection ended first.
+ */
+export class RemoteProcedures {
+  /** @internal Made by the connection. */
+  constructor(_conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers>) {}
+}
+
 /** The context of a row callback. */
 export type EventContext = __sdk.EventContext<RemoteTables, RemoteReducers>;
 /** The context of a subscription's `onApplied` callback. */
@@ -69,6 +79,9 @@ export const REMOTE_MODULE: __sdk.RemoteModule<RemoteTables, RemoteReducers> = {
 
 /** A connection to a database running this module. */
 export class DbConnection extends __sdk.DbConnectionImpl<RemoteTables, RemoteReducers> {
+  /** The module's procedures: each call returns a promise of the procedure's value. */
+  readonly procedures: RemoteProcedures = new RemoteProcedures(this);
+
   /** Starts building a connection: `DbConnection.builder().withUri(..).withDatabaseName(..).build()`. */
   static builder(): __sdk.DbConnectionBuilder<RemoteTables, RemoteReducers, DbConnection> {
     return new __sdk.DbConnectionBuilder(REMOTE_MODULE, (config) => new DbConnection(config));
