@@ -32,6 +32,20 @@ pub struct Player {
     pub score: u32,
 }
 
+/// `item`'s twin that no view reads: the benchmark's plain-table baseline
+/// (`benches/benches/views.rs`).
+#[table(accessor = plain_item, public)]
+pub struct PlainItem {
+    #[primary_key]
+    #[auto_inc]
+    pub id: u64,
+    #[index(btree)]
+    pub owner: Identity,
+    pub name: String,
+    #[index(btree)]
+    pub price: u32,
+}
+
 /// Each client sees only its own player row in SQL and subscriptions.
 #[client_visibility_filter]
 const OWN_PLAYER: Filter = Filter::Sql("SELECT * FROM player WHERE identity = :sender");
@@ -53,6 +67,31 @@ pub fn set_price(ctx: &ReducerContext, id: u64, price: u32) -> Result<(), String
     let mut item = ctx.db.item().id().find(id).ok_or_else(|| format!("no item {id}"))?;
     item.price = price;
     ctx.db.item().id().update(item);
+    Ok(())
+}
+
+/// Adds a plain item owned by the caller.
+#[reducer]
+pub fn add_plain(ctx: &ReducerContext, name: String, price: u32) {
+    ctx.db.plain_item().insert(PlainItem {
+        id: 0,
+        owner: ctx.sender(),
+        name,
+        price,
+    });
+}
+
+/// Changes the price of plain item `id`.
+#[reducer]
+pub fn set_plain_price(ctx: &ReducerContext, id: u64, price: u32) -> Result<(), String> {
+    let mut item = ctx
+        .db
+        .plain_item()
+        .id()
+        .find(id)
+        .ok_or_else(|| format!("no plain item {id}"))?;
+    item.price = price;
+    ctx.db.plain_item().id().update(item);
     Ok(())
 }
 
