@@ -1,47 +1,13 @@
 //! The module environment of SpacetimeDB 2.14 (issue 14): a module built with the crates.io
-//! `spacetimedb = "=2.14.0"` crate (`--ignore-rust-version`: it declares rust 1.97) declares
-//! its keys in the `Environment` section and reads them with the `spacetime_10.6` import
-//! `env_get`; `spacetime publish --env` and `spacetime env list|set|unset` set them per
-//! database, and they survive a restart.
+//! `spacetimedb = "=2.14.0"` crate (`--ignore-rust-version`: it declares rust 1.97), and the
+//! same source built with our bindings, declares its keys in the `Environment` section and
+//! reads them with the `spacetime_10.6` import `env_get`; `spacetime publish --env` and
+//! `spacetime env list|set|unset` set them per database, and they survive a restart.
 
 use spacetime_testing::cli::Cli;
-use spacetime_testing::modules::repo_root;
+use spacetime_testing::modules::{build_module, build_module_upstream_214, Bindings, ENV};
 use spacetime_testing::server::TestServer;
-use std::path::PathBuf;
-use std::process::Command;
-
-/// Builds `tests/fixtures/upstream-2.14/env` and returns the `.wasm`.
-fn build_env_module() -> PathBuf {
-    let workspace = repo_root().join("tests/fixtures/upstream-2.14");
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let target = home.join(".cache/spacetime-target/wasm-tests-fixtures-upstream-2.14");
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
-        .current_dir(&workspace)
-        .args([
-            "build",
-            "--ignore-rust-version",
-            "--release",
-            "--target",
-            "wasm32-unknown-unknown",
-            "-p",
-            "upstream214-env",
-        ])
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()
-        .expect("run cargo");
-    assert!(
-        output.status.success(),
-        "building the 2.14 module failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    target.join("wasm32-unknown-unknown/release/upstream214_env.wasm")
-}
+use std::path::Path;
 
 fn seen(owner: &Cli) -> String {
     owner
@@ -52,10 +18,21 @@ fn seen(owner: &Cli) -> String {
 
 #[test]
 fn a_2_14_module_reads_its_environment() {
-    let wasm = build_env_module();
+    reads_its_environment(&build_module_upstream_214(ENV));
+}
+
+/// The same source built with our bindings (`#[spacetimedb::env]`, `ctx.env`).
+#[test]
+fn a_2_14_module_built_with_our_bindings_reads_its_environment() {
+    reads_its_environment(&build_module(ENV, Bindings::Ours));
+}
+
+/// Publishes `wasm` with values, reads them from a reducer, changes them with
+/// `spacetime env`, and reads them again after a restart.
+fn reads_its_environment(wasm: &Path) {
     let mut server = TestServer::start();
     let owner = Cli::new(&server);
-    let published = owner.publish_output(&wasm, Some("envdb"), &["--env", "GREETING=hello", "--env", "SUFFIX=!"]);
+    let published = owner.publish_output(wasm, Some("envdb"), &["--env", "GREETING=hello", "--env", "SUFFIX=!"]);
     assert!(published.success(), "the 2.14 module publishes: {published:?}");
 
     owner.call("envdb", "remember", &[]).ok();

@@ -103,6 +103,14 @@ pub const HTTP_ROUTES: ModuleCrate = ModuleCrate {
     upstream_package: "upstream214-http-routes",
 };
 
+/// `tests/fixtures/upstream-2.14/env` (a module that reads its environment), whose own
+/// source our bindings build too (`tests/modules/env`).
+pub const ENV: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "env-module",
+    upstream_package: "upstream214-env",
+};
+
 /// The fixture workspace that builds module sources against upstream.
 pub const UPSTREAM_WORKSPACE: &str = "tests/fixtures/upstream";
 
@@ -146,22 +154,33 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
 }
 
 /// Builds `module`'s twin in the 2.14 fixture workspace ([`UPSTREAM_214_WORKSPACE`], whose
-/// member `module.upstream_package` builds the module's source) and reads the `.wasm`.
+/// member `module.upstream_package` builds the module's source) and returns the `.wasm` path.
+///
+/// # Panics
+/// As [`build_module`].
+pub fn build_module_upstream_214(module: ModuleCrate) -> PathBuf {
+    let root = repo_root();
+    // The member's source is either the module's (`[lib] path`) or its own.
+    let sources = vec![
+        root.join(module.workspace)
+            .join(module.package.trim_end_matches("-module")),
+        root.join(UPSTREAM_214_WORKSPACE),
+    ];
+    build_wasm(
+        UPSTREAM_214_WORKSPACE,
+        module.upstream_package,
+        sources,
+        &["--ignore-rust-version"],
+        "crates.io 2.14.0 bindings",
+    )
+}
+
+/// [`build_module_upstream_214`], read.
 ///
 /// # Panics
 /// As [`build_module`], or if the file cannot be read.
 pub fn module_bytes_upstream_214(module: ModuleCrate) -> Vec<u8> {
-    let root = repo_root();
-    let source = root
-        .join(module.workspace)
-        .join(module.package.trim_end_matches("-module"));
-    let path = build_wasm(
-        UPSTREAM_214_WORKSPACE,
-        module.upstream_package,
-        vec![source],
-        &["--ignore-rust-version"],
-        "crates.io 2.14.0 bindings",
-    );
+    let path = build_module_upstream_214(module);
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
