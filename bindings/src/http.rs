@@ -1,4 +1,4 @@
-//! Outbound HTTP from procedures: [`HttpClient`] (`ctx.http`), with the types of
+//! Outbound HTTP from procedures and HTTP handlers: [`HttpClient`] (`ctx.http`), with the types of
 //! SpacetimeDB's `spacetimedb::http`: [`Request`] and [`Response`] (the `http` crate's,
 //! over [`Body`]), [`Timeout`] and [`Error`].
 //!
@@ -6,9 +6,24 @@
 //! applies its limits (a timeout, a response size cap, no cookies, and no private or
 //! loopback addresses unless the server allows them).
 
+#[cfg(feature = "unstable")]
+pub use crate::http_handler::{Handler, HandlerContext, Router};
 use spacetime_sats::bsatn;
 use spacetime_sats::http::{HttpHeaderPair, HttpHeaders, HttpMethod, HttpRequest, HttpResponse, HttpVersion};
 use spacetime_sats::TimeDuration;
+
+/// Defines an HTTP handler (`unstable`): `fn(&mut HandlerContext, Request) -> Response`.
+/// The function is replaced by a [`Handler`] constant of the same name, which
+/// [`Router`] methods take; a handler is reachable only through the router.
+#[cfg(feature = "unstable")]
+#[doc(inline)]
+pub use spacetime_macros::http_handler as handler;
+
+/// Registers the database's router (`unstable`): a function of no arguments returning a
+/// [`Router`]. Its routes are served under `/v1/database/:name/route`.
+#[cfg(feature = "unstable")]
+#[doc(inline)]
+pub use spacetime_macros::http_router as router;
 
 /// An HTTP request whose body is a [`Body`].
 pub type Request<T = Body> = http::Request<T>;
@@ -39,13 +54,7 @@ impl HttpClient {
         })?;
         let mut response = http::Response::new(Body { bytes: body });
         *response.status_mut() = http::StatusCode::from_u16(head.code).map_err(|e| Error { message: e.to_string() })?;
-        *response.version_mut() = match head.version {
-            HttpVersion::Http09 => http::Version::HTTP_09,
-            HttpVersion::Http10 => http::Version::HTTP_10,
-            HttpVersion::Http11 => http::Version::HTTP_11,
-            HttpVersion::Http2 => http::Version::HTTP_2,
-            HttpVersion::Http3 => http::Version::HTTP_3,
-        };
+        *response.version_mut() = version_from_wire(head.version);
         for HttpHeaderPair { name, value } in head.headers.entries {
             let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| Error { message: e.to_string() })?;
             let value = http::HeaderValue::from_bytes(&value).map_err(|e| Error { message: e.to_string() })?;
@@ -108,13 +117,29 @@ fn to_wire(parts: http::request::Parts) -> HttpRequest {
         headers: HttpHeaders { entries },
         timeout,
         uri: uri.to_string(),
-        version: match version {
-            http::Version::HTTP_09 => HttpVersion::Http09,
-            http::Version::HTTP_10 => HttpVersion::Http10,
-            http::Version::HTTP_2 => HttpVersion::Http2,
-            http::Version::HTTP_3 => HttpVersion::Http3,
-            _ => HttpVersion::Http11,
-        },
+        version: version_to_wire(version),
+    }
+}
+
+/// The `http` crate's version for a wire version.
+pub(crate) fn version_from_wire(version: HttpVersion) -> http::Version {
+    match version {
+        HttpVersion::Http09 => http::Version::HTTP_09,
+        HttpVersion::Http10 => http::Version::HTTP_10,
+        HttpVersion::Http11 => http::Version::HTTP_11,
+        HttpVersion::Http2 => http::Version::HTTP_2,
+        HttpVersion::Http3 => http::Version::HTTP_3,
+    }
+}
+
+/// The wire version for an `http` crate version (HTTP/1.1 for one the wire lacks).
+pub(crate) fn version_to_wire(version: http::Version) -> HttpVersion {
+    match version {
+        http::Version::HTTP_09 => HttpVersion::Http09,
+        http::Version::HTTP_10 => HttpVersion::Http10,
+        http::Version::HTTP_2 => HttpVersion::Http2,
+        http::Version::HTTP_3 => HttpVersion::Http3,
+        _ => HttpVersion::Http11,
     }
 }
 

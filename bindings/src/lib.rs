@@ -30,8 +30,9 @@
 //! builds unchanged and describes itself identically. Procedures ([`macro@procedure`],
 //! [`ProcedureContext`], [`http`]) and views ([`macro@view`], [`ViewContext`],
 //! [`AnonymousViewContext`]) are supported, and so is 2.14's module environment
-//! ([`macro@env`], [`Environment`], `ctx.env`); HTTP handlers and query-builder views are
-//! not.
+//! ([`macro@env`], [`Environment`], `ctx.env`), and, with the `unstable` feature, HTTP
+//! handlers (`spacetimedb::http::{handler, router}`) and
+//! `volatile_nonatomic_schedule_immediate!`; query-builder views are not.
 //!
 //! # Examples
 //! ```no_run
@@ -63,6 +64,8 @@ mod context;
 mod env;
 pub mod filter;
 pub mod http;
+#[cfg(feature = "unstable")]
+mod http_handler;
 mod json;
 pub mod log_stopwatch;
 #[doc(hidden)]
@@ -390,6 +393,12 @@ pub use rls::Filter;
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "unstable")]
+    pub use crate::http_handler::{
+        assert_http_handler_context_arg, assert_http_handler_request_arg, assert_http_handler_return,
+        register_http_handler, register_http_router, schedule_immediate, Handler, HandlerContext, HttpHandlerFn,
+        Router,
+    };
     pub use crate::env::{
         register_environment, string_values, EnvironmentValue, RequiredEnvironmentValue, StringEnvironmentValue,
     };

@@ -23,7 +23,7 @@ use spacetime_sats::bsatn::{Decode, DecodeError, Encode};
 use spacetime_sats::def::raw::{
     CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
     RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn,
-    RawEnvironmentDeclarationV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10,
+    MethodOrAny, RawEnvironmentDeclarationV10, RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10,
     RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawProcedureDefV10, RawReducerDefV10,
     RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10,
     RawTypeDefV10, RawUniqueConstraintDataV9, RawViewDefV10, RawViewPrimaryKeyDefV10, TableType,
@@ -119,6 +119,24 @@ impl ModuleBuilder {
         views_mut => Views(Vec<RawViewDefV10>) = Vec::new();
         view_primary_keys_mut => ViewPrimaryKeys(Vec<RawViewPrimaryKeyDefV10>) = Vec::new();
         environment_mut => Environment(Vec<RawEnvironmentDeclarationV10>) = Vec::new();
+        http_handlers_mut => HttpHandlers(Vec<RawHttpHandlerDefV10>) = Vec::new();
+        http_routes_mut => HttpRoutes(Vec<RawHttpRouteDefV10>) = Vec::new();
+    }
+
+    /// Adds HTTP handler `name` (its id is its position in the section).
+    pub fn add_http_handler(&mut self, name: &str) {
+        self.http_handlers_mut().push(RawHttpHandlerDefV10 {
+            source_name: name.to_owned(),
+        });
+    }
+
+    /// Adds a route binding `method` requests for `path` to handler `handler`.
+    pub fn add_http_route(&mut self, handler: &str, method: MethodOrAny, path: String) {
+        self.http_routes_mut().push(RawHttpRouteDefV10 {
+            handler_function: handler.to_owned(),
+            method,
+            path,
+        });
     }
 
     /// Sets the module's case conversion policy, replacing an earlier one; the section goes

@@ -23,6 +23,7 @@ mod ctxt;
 mod duration;
 mod env;
 mod gen;
+mod http;
 mod model;
 mod procedure;
 mod rls;
@@ -234,4 +235,16 @@ pub fn client_visibility_filter(args: TokenStream, item: TokenStream) -> TokenSt
             quote!(#item #errors).into()
         }
     }
+}
+
+/// `#[spacetimedb::http::handler]`: see the bindings' `spacetimedb::http::handler`.
+#[proc_macro_attribute]
+pub fn http_handler(args: TokenStream, item: TokenStream) -> TokenStream {
+    http::handler(args.into(), item.into()).into()
+}
+
+/// `#[spacetimedb::http::router]`: see the bindings' `spacetimedb::http::router`.
+#[proc_macro_attribute]
+pub fn http_router(args: TokenStream, item: TokenStream) -> TokenStream {
+    http::router(args.into(), item.into()).into()
 }

@@ -2,7 +2,8 @@
 //!
 //! Routes under `/v1/database` go through [`anon_auth_middleware`], which attaches a
 //! caller to each request (a fresh identity if it sent no token) and returns the
-//! caller's identity and token in response headers.
+//! caller's identity and token in response headers, except a module's own HTTP routes
+//! (`module_route`), which are anonymous.
 
 mod backup;
 mod call;
@@ -13,6 +14,7 @@ mod identity;
 pub(crate) mod lock;
 mod logs;
 mod metrics;
+mod module_route;
 pub(crate) mod publish;
 mod query;
 mod snapshot;
@@ -42,7 +44,9 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::router())
         .merge(versions::router())
         .merge(lock::router())
-        .route_layer(from_fn_with_state(keys, anon_auth_middleware));
+        .route_layer(from_fn_with_state(keys, anon_auth_middleware))
+        // Module routes are anonymous, as upstream: outside the token middleware.
+        .merge(module_route::router());
     let v1 = Router::new()
         .route("/ping", get(|| async {}))
         .merge(health::router())
