@@ -13,20 +13,22 @@
 mod view;
 
 pub use view::{
-    assert_view_arg, assert_view_primary_key_column, decode_view_args, describe_view, encode_view_result,
-    register_view, ViewArg, ViewContextArg, ViewDispatch, ViewFn, ViewInfo, ViewPrimaryKeyColumn, ViewReturn,
+    __call_view__, __call_view_anon__, assert_view_arg, assert_view_primary_key_column, decode_view_args,
+    describe_view, encode_view_result, register_view, ViewArg, ViewContextArg, ViewDispatch, ViewFn, ViewInfo,
+    ViewPrimaryKeyColumn, ViewReturn,
 };
 
 use crate::table::{IndexAlgo, Table};
 use crate::{sys, ProcedureContext, ReducerContext};
 use spacetime_sats::bsatn::{Decode, DecodeError, Encode};
 use spacetime_sats::def::raw::{
-    CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, NameMapping,
+    CaseConversionPolicy, ExplicitNameEntry, ExplicitNames, FunctionVisibility, Lifecycle, MethodOrAny, NameMapping,
     RawColumnDefaultValueV10, RawConstraintDataV9, RawConstraintDefV10, RawDirectIndexColumn,
-    MethodOrAny, RawEnvironmentDeclarationV10, RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawIndexColumns, RawIndexDefV10, RawLifeCycleReducerDefV10,
-    RawModuleDef, RawModuleDefV10, RawModuleDefV10Section, RawProcedureDefV10, RawReducerDefV10,
-    RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10, RawSequenceDefV10, RawTableDefV10,
-    RawTypeDefV10, RawUniqueConstraintDataV9, RawViewDefV10, RawViewPrimaryKeyDefV10, TableType,
+    RawEnvironmentDeclarationV10, RawHttpHandlerDefV10, RawHttpRouteDefV10, RawIndexAlgorithm, RawIndexColumns,
+    RawIndexDefV10, RawLifeCycleReducerDefV10, RawModuleDef, RawModuleDefV10, RawModuleDefV10Section,
+    RawProcedureDefV10, RawReducerDefV10, RawRowLevelSecurityDefV9, RawScheduleDefV10, RawScopedTypeNameV10,
+    RawSequenceDefV10, RawTableDefV10, RawTypeDefV10, RawUniqueConstraintDataV9, RawViewDefV10,
+    RawViewPrimaryKeyDefV10, TableType,
 };
 use spacetime_sats::{
     AlgebraicType, AlgebraicTypeRef, ConnectionId, Identity, ProductType, ProductTypeElement, SpacetimeType, Timestamp,

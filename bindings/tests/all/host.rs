@@ -332,6 +332,14 @@ impl Host for MemHost {
             .remove(&source.0)
             .ok_or(Errno::NO_SUCH_BYTES.code())
     }
+    /// One environment value, `GREETING=hi`, served as source 900; other keys are absent.
+    fn env_get(&mut self, key: &str) -> Result<BytesSource, u16> {
+        if key != "GREETING" {
+            return Ok(BytesSource::INVALID);
+        }
+        self.0.borrow_mut().sources.insert(900, b"hi".to_vec());
+        Ok(BytesSource(900))
+    }
     fn console_log(&mut self, level: u8, target: Option<&str>, file: Option<&str>, _line: u32, message: &str) {
         self.0.borrow_mut().logs.push((
             level,
@@ -479,6 +487,95 @@ fn exports_describe_the_module_and_dispatch_reducers() {
         message.starts_with("invalid arguments for reducer `add_account`"),
         "{message}"
     );
+}
+
+/// Accounts at `min_level` or above, greeted from the environment.
+#[spacetimedb::view(accessor = accounts_from, public)]
+fn accounts_from(ctx: &spacetimedb::AnonymousViewContext, min_level: u32) -> Vec<Account> {
+    assert_eq!(ctx.env.get("GREETING").as_deref(), Some("hi"));
+    assert_eq!(ctx.env.get("ABSENT"), None);
+    ctx.db.account().level().filter(min_level..).collect()
+}
+
+/// The caller, as a one-row view.
+#[spacetimedb::view(accessor = caller, public)]
+fn caller(ctx: &spacetimedb::ViewContext) -> Option<Account> {
+    Some(Account {
+        id: 0,
+        name: ctx.sender().to_hex().to_string(),
+        level: 0,
+        region: 0,
+    })
+}
+
+/// The id of view `name` among those of its kind, from a written definition.
+fn view_index(def: &RawModuleDef, name: &str) -> usize {
+    let RawModuleDef::V10(def) = def else {
+        panic!("expected a V10 definition")
+    };
+    let views = def.sections.iter().find_map(|s| match s {
+        RawModuleDefV10Section::Views(v) => Some(v),
+        _ => None,
+    });
+    let view = views
+        .and_then(|v| v.iter().find(|v| v.source_name == name))
+        .unwrap_or_else(|| panic!("view `{name}` described"));
+    view.index as usize
+}
+
+/// A view result: the `RowData` header (tag 0), then the rows as a BSATN array.
+fn view_rows(bytes: &[u8]) -> Vec<Account> {
+    let (header, mut rows) = bytes.split_first().expect("a header");
+    assert_eq!(*header, 0, "RowData header");
+    let decoded = Vec::<Account>::decode(&mut rows).expect("rows decode");
+    assert!(rows.is_empty(), "nothing after the rows");
+    decoded
+}
+
+#[test]
+fn view_exports_run_views_and_return_their_rows() {
+    let host = install();
+    host.0.borrow_mut().rows = vec![
+        Account {
+            id: 1,
+            ..account("low", 2, 0)
+        },
+        Account {
+            id: 2,
+            ..account("high", 9, 0)
+        },
+    ];
+    spacetimedb::rt::register_view::<accounts_from>();
+    spacetimedb::rt::register_view::<caller>();
+    spacetimedb::rt::__describe_module__(BytesSink(1));
+    let def: RawModuleDef =
+        from_slice(&host.0.borrow_mut().sinks.remove(&1).expect("definition written")).expect("decodes");
+
+    host.0.borrow_mut().sources.insert(5, to_vec(&5u32));
+    let ret = spacetimedb::rt::__call_view_anon__(view_index(&def, "accounts_from"), BytesSource(5), BytesSink(2));
+    assert_eq!(ret, 2, "the header-carrying result revision");
+    let rows = view_rows(&host.0.borrow_mut().sinks.remove(&2).expect("rows written"));
+    assert_eq!(rows.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["high"]);
+
+    let sender = spacetimedb::Identity::from_byte_array([7; 32]);
+    let limbs: Vec<u64> = sender
+        .to_byte_array()
+        .chunks(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    let ret = spacetimedb::rt::__call_view__(
+        view_index(&def, "caller"),
+        limbs[0],
+        limbs[1],
+        limbs[2],
+        limbs[3],
+        BytesSource::INVALID,
+        BytesSink(3),
+    );
+    assert_eq!(ret, 2);
+    let rows = view_rows(&host.0.borrow_mut().sinks.remove(&3).expect("row written"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].name, sender.to_hex().to_string(), "the view saw the caller");
 }
 
 #[test]
