@@ -29,6 +29,7 @@ mod generate;
 mod getting_started;
 mod graceful_shutdown;
 mod http_limits;
+mod http_routes;
 mod lifecycle;
 mod logs;
 mod lost_data;
