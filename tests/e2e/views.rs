@@ -230,3 +230,24 @@ fn a_view_reads_past_row_level_security_as_upstream_views_do() {
     assert_eq!(column(&alice, "SELECT name FROM my_player"), ["alice"]);
     assert_eq!(column(&fx.owner, "SELECT name FROM player"), ["alice", "bob"]);
 }
+
+#[test]
+fn a_view_runs_again_only_when_a_table_it_read_changes() {
+    let (fx, alice, _bob) = fixture();
+    let evaluations = || {
+        fx.logs(1000)
+            .iter()
+            .filter(|l| l.contains("evaluating expensive_items"))
+            .count()
+    };
+    let before = evaluations();
+    assert!(before >= 1, "it ran at least once to fill its table");
+    // `player` is not in the view's read set: no evaluation.
+    alice.call(DB, "set_player", &["alice", "5"]).ok();
+    alice.call(DB, "add_plain", &["pear", "500"]).ok();
+    assert_eq!(evaluations(), before, "writes to tables the view did not read ran it");
+    // `item` is: exactly one evaluation per transaction.
+    alice.call(DB, "add_item", &["melon", "500"]).ok();
+    assert_eq!(evaluations(), before + 1);
+    assert_eq!(column(&alice, "SELECT name FROM expensive_items"), ["bread", "melon"]);
+}
