@@ -6,8 +6,12 @@
 //! `Tables/User.g.cs` (`RemoteTables.UserHandle` and the field `conn.Db.User`, with `Find`
 //! on unique columns), `Reducers/SetName.g.cs` (`Reducer.SetName`, the method
 //! `conn.Reducers.SetName(…)` and the event `OnSetName`) and `SpacetimeDBClient.g.cs` (the
-//! contexts, `SubscriptionBuilder` and `DbConnection` with `Builder()`). The code keeps to
-//! C# 7 so Mono's `mcs` compiles it, and holds no protocol logic.
+//! contexts, `SubscriptionBuilder` and `DbConnection` with `Builder()`). A view `online` is
+//! `Views/Online.g.cs`, a read-only handle like a table's (`conn.Db.Online`, `Find` and
+//! `OnUpdate` when it has a primary key); a procedure `add` is `Procedures/Add.g.cs`, the
+//! method `conn.Procedures.Add(…)` returning a `Task` of its value. Every context also runs
+//! one-off queries (`Query(sql)`). The code keeps to C# 7 so Mono's `mcs` compiles it, and
+//! holds no protocol logic.
 //!
 //! This file decides every name and type spelling; the templates in
 //! `codegen/templates/csharp/` only lay them out.
@@ -15,7 +19,7 @@
 mod names;
 mod views;
 
-use crate::model::{Module, ReducerModel, TableModel, TypeModel};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeModel, ViewModel};
 use crate::{render, CodegenError, Lang, OutputFile};
 
 /// The C# target.
@@ -74,6 +78,7 @@ impl Lang for CSharp {
             "Reducer",
             "ReducerEventContext",
             "RemoteDbContext",
+            "RemoteProcedures",
             "RemoteReducers",
             "RemoteTables",
             "SubscriptionBuilder",
@@ -105,6 +110,18 @@ impl Lang for CSharp {
         let view = views::ReducerFile::new(module, self.namespace()?, reducer)?;
         let path = format!("Reducers/{}.g.cs", view.class);
         render(&view, "csharp/reducer.cs.jinja", path)
+    }
+
+    fn view_file(&self, module: &Module, view: &ViewModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::TableFile::for_view(module, self.namespace()?, view)?;
+        let path = format!("Views/{}.g.cs", view.field);
+        render(&view, "csharp/table.cs.jinja", path).map(Some)
+    }
+
+    fn procedure_file(&self, module: &Module, procedure: &ProcedureModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::ProcedureFile::new(module, self.namespace()?, procedure)?;
+        let path = format!("Procedures/{}.g.cs", view.method);
+        render(&view, "csharp/procedure.cs.jinja", path).map(Some)
     }
 
     fn global_files(&self, module: &Module) -> Result<Vec<OutputFile>, CodegenError> {

@@ -3,7 +3,9 @@
 
 use super::names::{camel, is_simple_enum, member, pascal, type_name, Spell};
 use super::HEADER;
-use crate::model::{IndexKind, Module, Primitive, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use crate::model::{
+    IndexKind, Module, Primitive, ProcedureModel, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse, ViewModel,
+};
 use crate::CodegenError;
 use askama::Template;
 
@@ -187,6 +189,8 @@ pub(super) struct Unique {
 #[template(path = "csharp/table.cs.jinja", escape = "none")]
 pub(super) struct TableFile {
     pub header: &'static str,
+    /// `table`, or `view` for a view's handle (in docs).
+    pub kind: &'static str,
     pub namespace: String,
     pub wire_name: String,
     pub handle: String,
@@ -282,6 +286,15 @@ fn prefix_overloads(cols: &[(String, String, String, bool)]) -> Vec<PrefixOverlo
 }
 
 impl TableFile {
+    /// The handle of a view: a table's (client tables are read-only anyway), with `Find`
+    /// by its primary key and `OnUpdate` when it has one.
+    pub fn for_view(m: &Module, namespace: &str, view: &ViewModel) -> Result<Self, CodegenError> {
+        Ok(Self {
+            kind: "view",
+            ..Self::new(m, namespace, &view.as_table())?
+        })
+    }
+
     pub fn new(m: &Module, namespace: &str, table: &TableModel) -> Result<Self, CodegenError> {
         let spell = Spell {
             module: m,
@@ -367,6 +380,7 @@ impl TableFile {
             .collect::<Result<Vec<_>, CodegenError>>()?;
         Ok(Self {
             header: HEADER,
+            kind: "table",
             namespace: namespace.to_owned(),
             wire_name: table.wire_name.clone(),
             field: pascal(&table.accessor_name),
@@ -423,6 +437,70 @@ impl ReducerFile {
     }
 }
 
+/// A parameter of a procedure's method: its C# name and type, and how it is written.
+pub(super) struct Param {
+    pub name: String,
+    pub ty: String,
+    pub write: String,
+}
+
+#[derive(Template)]
+#[template(path = "csharp/procedure.cs.jinja", escape = "none")]
+pub(super) struct ProcedureFile {
+    pub header: &'static str,
+    pub namespace: String,
+    pub wire_name: String,
+    pub method: String,
+    pub params: Vec<Param>,
+    /// The return type and the expression reading it from `r`.
+    pub ret: String,
+    pub read_ret: String,
+}
+
+impl ProcedureFile {
+    pub fn new(m: &Module, namespace: &str, procedure: &ProcedureModel) -> Result<Self, CodegenError> {
+        // Inside `RemoteProcedures` every procedure's method is a member that could shadow
+        // a type of the same name, so types are written with their namespace.
+        let spell = Spell {
+            module: m,
+            namespace,
+            members: Vec::new(),
+            qualify_all: true,
+        };
+        let params = procedure
+            .params
+            .iter()
+            .map(|(n, t)| {
+                let fail = unsupported(format!("parameter `{n}` of procedure `{}`", procedure.accessor_name));
+                let mut name = camel(n);
+                // `w` and `r`, `r1`, … name the lambdas' writer and readers.
+                if name == "w"
+                    || name
+                        .strip_prefix('r')
+                        .is_some_and(|d| d.chars().all(|c| c.is_ascii_digit()))
+                {
+                    name.push('_');
+                }
+                Ok(Param {
+                    ty: spell.cs_type(t).map_err(&fail)?,
+                    write: spell.write(t, &name, "w").map_err(&fail)?,
+                    name,
+                })
+            })
+            .collect::<Result<Vec<_>, CodegenError>>()?;
+        let fail = unsupported(format!("the return type of procedure `{}`", procedure.accessor_name));
+        Ok(Self {
+            header: HEADER,
+            namespace: namespace.to_owned(),
+            wire_name: procedure.wire_name.clone(),
+            method: pascal(&procedure.accessor_name),
+            params,
+            ret: spell.cs_type(&procedure.return_type).map_err(&fail)?,
+            read_ret: spell.read(&procedure.return_type, "r").map_err(&fail)?,
+        })
+    }
+}
+
 /// A table as the client file registers it.
 pub(super) struct TableEntry {
     pub handle: String,
@@ -440,15 +518,15 @@ pub(super) struct ClientFile {
 
 impl ClientFile {
     pub fn new(m: &Module, namespace: &str) -> Self {
+        let accessors = m.tables.iter().map(|t| &t.accessor_name);
         Self {
             header: HEADER,
             namespace: namespace.to_owned(),
-            tables: m
-                .tables
-                .iter()
-                .map(|t| TableEntry {
-                    handle: format!("{}Handle", pascal(&t.accessor_name)),
-                    field: pascal(&t.accessor_name),
+            tables: accessors
+                .chain(m.views.iter().map(|v| &v.accessor_name))
+                .map(|accessor| TableEntry {
+                    handle: format!("{}Handle", pascal(accessor)),
+                    field: pascal(accessor),
                 })
                 .collect(),
             reducers: m.reducers.iter().map(|r| pascal(&r.accessor_name)).collect(),

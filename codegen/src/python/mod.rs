@@ -4,9 +4,13 @@
 //! `User`) and reducer `set_name`: `user_table.py` (the table handle, `ctx.db.user`),
 //! `user_type.py` (the frozen dataclass and its codec), `set_name_reducer.py` (the
 //! `SetNameArgs` dataclass and the mixin giving `ctx.reducers.set_name(…)`), and
-//! `__init__.py` (`RemoteTables`, `RemoteReducers`, `DbConnection` with `builder()`, the
-//! context aliases, and re-exports). Sum types are one frozen dataclass per variant plus a
-//! union alias; sums whose variants carry nothing are `enum.Enum`s. Generated code reaches
+//! `__init__.py` (`RemoteTables`, `RemoteReducers`, `RemoteProcedures`, `DbConnection` with
+//! `builder()`, the context aliases, and re-exports). A view `online` is a read-only handle
+//! like a table's, in `online_table.py` (`ctx.db.online`, `find` and `on_update` when it has a
+//! primary key); a procedure `add` is `add_procedure.py` (`AddProcedureArgs` and the mixin
+//! giving `await ctx.procedures.add(…)`, which returns the procedure's value). Sum types
+//! are one frozen dataclass per variant plus a union alias; sums whose variants carry
+//! nothing are `enum.Enum`s. Generated code reaches
 //! the SDK only through `spacetime_sdk.codegen` and holds no protocol logic: each type is
 //! described by a codec built from the SDK's.
 //!
@@ -16,7 +20,7 @@
 mod names;
 mod views;
 
-use crate::model::{Module, ReducerModel, TableModel, TypeModel};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeModel, ViewModel};
 use crate::{render, CodegenError, Lang, OutputFile};
 
 /// The names the package defines itself (besides the module's types): a module type
@@ -83,6 +87,18 @@ impl Lang for Python {
         let view = views::ReducerFile::new(module, reducer);
         let path = format!("{}.py", view.module);
         render(&view, "python/reducer.py.jinja", path)
+    }
+
+    fn view_file(&self, module: &Module, view: &ViewModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::TableFile::for_view(module, view);
+        let path = format!("{}.py", view.module);
+        render(&view, "python/table.py.jinja", path).map(Some)
+    }
+
+    fn procedure_file(&self, module: &Module, procedure: &ProcedureModel) -> Result<Option<OutputFile>, CodegenError> {
+        let view = views::ProcedureFile::new(module, procedure);
+        let path = format!("{}.py", view.module);
+        render(&view, "python/procedure.py.jinja", path).map(Some)
     }
 
     fn global_files(&self, module: &Module) -> Result<Vec<OutputFile>, CodegenError> {

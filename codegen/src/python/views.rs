@@ -3,7 +3,7 @@
 
 use super::names::{module, named_in, pascal, py_codec, py_type, snake, type_module, type_name};
 use super::{GENERATED_TYPE_NAMES, HEADER};
-use crate::model::{Module, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse};
+use crate::model::{Module, ProcedureModel, ReducerModel, TableModel, TypeKind, TypeModel, TypeUse, ViewModel};
 use askama::Template;
 
 /// A dataclass field or a parameter: its name, annotation and codec.
@@ -137,6 +137,8 @@ const HANDLE_METHODS: &[&str] = &[
 #[template(path = "python/table.py.jinja", escape = "none")]
 pub(super) struct TableFile {
     pub header: &'static str,
+    /// `table`, or `view` for a view's handle (in docs).
+    pub kind: &'static str,
     pub module: String,
     pub wire_name: String,
     pub attribute: String,
@@ -151,6 +153,15 @@ pub(super) struct TableFile {
 }
 
 impl TableFile {
+    /// The handle of a view: a table's (client tables are read-only anyway), with `find`
+    /// by its primary key and `on_update` when it has one.
+    pub fn for_view(m: &Module, view: &ViewModel) -> Self {
+        Self {
+            kind: "view",
+            ..Self::new(m, &view.as_table())
+        }
+    }
+
     pub fn new(m: &Module, table: &TableModel) -> Self {
         let unique = |i: usize| {
             let c = &table.columns[i];
@@ -180,6 +191,7 @@ impl TableFile {
         }
         Self {
             header: HEADER,
+            kind: "table",
             module: module(&table.accessor_name, "table"),
             wire_name: table.wire_name.clone(),
             attribute: snake(&table.accessor_name),
@@ -230,8 +242,49 @@ impl ReducerFile {
     }
 }
 
+#[derive(Template)]
+#[template(path = "python/procedure.py.jinja", escape = "none")]
+pub(super) struct ProcedureFile {
+    pub header: &'static str,
+    pub module: String,
+    pub wire_name: String,
+    pub method: String,
+    pub mixin: String,
+    pub args: String,
+    pub params: Vec<Field>,
+    /// The return value's annotation and codec.
+    pub ret: Field,
+    pub imports: Vec<Import>,
+}
+
+impl ProcedureFile {
+    pub fn new(m: &Module, procedure: &ProcedureModel) -> Self {
+        let mut used = Vec::new();
+        procedure.params.iter().for_each(|(_, t)| named_in(t, &mut used));
+        named_in(&procedure.return_type, &mut used);
+        let stem = pascal(&procedure.accessor_name);
+        Self {
+            header: HEADER,
+            module: module(&procedure.accessor_name, "procedure"),
+            wire_name: procedure.wire_name.clone(),
+            method: snake(&procedure.accessor_name),
+            mixin: format!("{stem}Procedure"),
+            args: format!("{stem}ProcedureArgs"),
+            params: procedure
+                .params
+                .iter()
+                .map(|(n, t)| Field::new(m, n, t, None))
+                .collect(),
+            ret: Field::new(m, "return", &procedure.return_type, None),
+            imports: imports(m, &used, None),
+        }
+    }
+}
+
 /// A table as `__init__.py` wires it up.
 pub(super) struct TableEntry {
+    /// `table` or `view`.
+    pub kind: &'static str,
     pub module: String,
     pub handle: String,
     pub attribute: String,
@@ -260,13 +313,18 @@ impl InitFile {
     pub fn new(m: &Module) -> Self {
         let mut exports = Vec::new();
         let mut tables = Vec::new();
-        for table in &m.tables {
-            let view = TableFile::new(m, table);
+        let handles = m
+            .tables
+            .iter()
+            .map(|t| TableFile::new(m, t))
+            .chain(m.views.iter().map(|v| TableFile::for_view(m, v)));
+        for view in handles {
             exports.push(Export {
                 module: view.module.clone(),
                 names: vec![view.handle.clone()],
             });
             tables.push(TableEntry {
+                kind: view.kind,
                 module: view.module,
                 handle: view.handle,
                 attribute: view.attribute,
@@ -295,6 +353,15 @@ impl InitFile {
             mixins.push(view.mixin);
             reducer_args.push(view.args);
         }
+        let mut procedure_mixins = Vec::new();
+        for procedure in &m.procedures {
+            let view = ProcedureFile::new(m, procedure);
+            exports.push(Export {
+                module: view.module,
+                names: vec![view.args.clone(), view.mixin.clone()],
+            });
+            procedure_mixins.push(view.mixin);
+        }
         exports.sort_by(|a, b| a.module.cmp(&b.module));
         let mut all: Vec<String> = exports.iter().flat_map(|e| e.names.iter().cloned()).collect();
         all.extend(GENERATED_TYPE_NAMES.iter().map(|n| n.to_string()));
@@ -304,7 +371,7 @@ impl InitFile {
             exports,
             tables,
             mixins,
-            procedure_mixins: Vec::new(),
+            procedure_mixins,
             reducer_args,
             all,
         }

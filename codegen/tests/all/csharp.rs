@@ -1,11 +1,13 @@
 //! C# output: golden files for both example modules (the chat client's committed bindings,
-//! and `codegen/tests/golden/csharp/all-features/`, rewritten with `UPDATE_GOLDEN=1`), a
-//! compile check of the generated code together with `sdks/csharp` by Mono's `mcs` with
-//! warnings as errors, and the C#-specific errors.
+//! and `codegen/tests/golden/csharp/all-features/`, rewritten with `UPDATE_GOLDEN=1`) and
+//! for the procedures module with views, a compile check of the generated code together
+//! with `sdks/csharp` by Mono's `mcs` with warnings as errors, and the C#-specific errors.
 
-use super::{assert_golden, codegen_dir, module_def, scratch_dir, MODULES};
-use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile};
-use spacetime_sats::def::model::ReducerDef;
+use super::{
+    assert_golden, codegen_dir, file, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES,
+};
+use spacetime_codegen::{generate, generate_with_views, CSharp, CodegenError, Options, OutputFile};
+use spacetime_sats::def::model::{ProcedureDef, ReducerDef};
 use spacetime_sats::def::raw::FunctionVisibility;
 use spacetime_sats::{AlgebraicType, ProductType};
 use std::collections::BTreeSet;
@@ -195,25 +197,33 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
         .iter_mut()
         .filter(|t| t.name == "message")
         .for_each(|t| t.is_event = true);
+    let (procedures, views) = procedures_and_views();
     let sets = [
-        ("chat", module_def("quickstart-chat"), Options::default()),
-        ("chat_events", chat_events, Options::default()),
-        ("all_features", module_def("all-features"), Options::default()),
+        ("chat", module_def("quickstart-chat"), Vec::new(), Options::default()),
+        ("chat_events", chat_events, Vec::new(), Options::default()),
+        (
+            "all_features",
+            module_def("all-features"),
+            Vec::new(),
+            Options::default(),
+        ),
         (
             "all_features_private",
             module_def("all-features"),
+            Vec::new(),
             Options { include_private: true },
         ),
+        ("procedures", procedures, views, Options { include_private: true }),
     ];
-    for (name, def, options) in &sets {
+    for (name, def, views, options) in &sets {
         let dir = scratch.join(name);
         let mut args = vec![
             "-target:library".to_owned(),
             format!("-r:{}", dll.display()),
             format!("-out:{}.dll", dir.display()),
         ];
-        for f in generate(def, &CSharp::new(format!("Check.{name}")), options).unwrap_or_else(|e| panic!("{name}: {e}"))
-        {
+        let lang = CSharp::new(format!("Check.{name}"));
+        for f in generate_with_views(def, views, &lang, options).unwrap_or_else(|e| panic!("{name}: {e}")) {
             let path = dir.join(&f.path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
             std::fs::write(&path, f.contents).expect("write generated file");
@@ -221,4 +231,69 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
         }
         mcs(&args, &format!("the generated bindings of {name}"));
     }
+}
+
+#[test]
+fn procedures_and_views_match_golden_files() {
+    assert_golden("csharp", "procedures", &procedures_files(&CSharp::default()));
+}
+
+#[test]
+fn procedures_are_task_returning_methods_and_views_are_table_handles() {
+    let files = procedures_files(&CSharp::default());
+    let add = file(&files, "Procedures/Add.g.cs");
+    assert!(
+        add.contains("public System.Threading.Tasks.Task<uint> Add(uint a, uint b)"),
+        "{add}"
+    );
+    assert!(add.contains("return Conn.Procedure(\"add\", w =>"), "{add}");
+    assert!(add.contains("}, r => r.ReadU32());"), "{add}");
+    let unit = file(&files, "Procedures/PanicInTx.g.cs");
+    assert!(unit.contains("Task<SpacetimeDB.Unit> PanicInTx()"), "{unit}");
+    // A scheduled procedure is private: clients cannot call it.
+    assert!(!files.iter().any(|f| f.path == "Procedures/RunJob.g.cs"));
+
+    let keyed = file(&files, "Views/RecentFetches.g.cs");
+    assert!(
+        keyed.contains("The cached rows of the view <c>recent_fetches</c>"),
+        "{keyed}"
+    );
+    assert!(keyed.contains(".SetPrimaryKey(row => row.Id)"), "{keyed}");
+    assert!(keyed.contains("public readonly SpacetimeDB.UniqueIndex<"), "{keyed}");
+    let unkeyed = file(&files, "Views/MyLastBump.g.cs");
+    assert!(!unkeyed.contains("SetPrimaryKey"), "{unkeyed}");
+    assert!(!unkeyed.contains("UniqueIndex"), "{unkeyed}");
+    let client = file(&files, "SpacetimeDBClient.g.cs");
+    assert!(
+        client.contains("RecentFetches = new RecentFetchesHandle(conn);"),
+        "{client}"
+    );
+    assert!(
+        client.contains("public RemoteProcedures Procedures { get; private set; }"),
+        "{client}"
+    );
+    assert!(
+        client.contains("Task<SpacetimeDB.QueryResult> Query(string sql) { return conn.Query(sql); }"),
+        "contexts run one-off queries: {client}"
+    );
+}
+
+#[test]
+fn a_procedure_parameter_never_shadows_the_writer_or_reader() {
+    let mut def = module_def("quickstart-chat");
+    def.procedures.push(ProcedureDef {
+        name: "clash".into(),
+        source_name: "clash".into(),
+        params: ProductType::named([
+            ("w", AlgebraicType::U8),
+            ("r", AlgebraicType::U8),
+            ("r1", AlgebraicType::U8),
+        ]),
+        return_type: AlgebraicType::U8,
+        visibility: FunctionVisibility::ClientCallable,
+    });
+    let files = generate(&def, &CSharp::default(), &Options::default()).expect("generates");
+    let clash = file(&files, "Procedures/Clash.g.cs");
+    assert!(clash.contains("Clash(byte w_, byte r_, byte r1_)"), "{clash}");
+    assert!(clash.contains("w.WriteU8(w_);"), "{clash}");
 }

@@ -2,10 +2,13 @@
 //! client's committed bindings, and `codegen/tests/golden/python/all-features/`, which
 //! `UPDATE_GOLDEN=1` rewrites), and has the shape the SDK expects. A Python-only module with options of options has its
 //! own definition and golden files there. `scripts/test-python.sh` type-checks all of it
-//! with `mypy --strict` against `sdks/python`.
+//! with `mypy --strict` against `sdks/python`; the procedures module with views (which
+//! `spacetime generate` cannot describe yet) is type-checked here.
 
-use super::{assert_golden, module_def, MODULES};
-use spacetime_codegen::{generate, Options, OutputFile, Python};
+use super::{assert_golden, codegen_dir, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES};
+use spacetime_codegen::{generate, generate_with_views, Options, OutputFile, Python};
+use std::path::PathBuf;
+use std::process::Command;
 
 fn python_files(name: &str, options: &Options) -> Vec<OutputFile> {
     generate(&module_def(name), &Python, options).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -190,4 +193,135 @@ fn private_items_only_on_request() {
             "{private} missing with include_private"
         );
     }
+}
+
+#[test]
+fn procedures_and_views_match_golden_files() {
+    assert_golden("python", "procedures", &procedures_files(&Python));
+}
+
+#[test]
+fn procedures_are_async_methods_returning_their_value() {
+    let files = procedures_files(&Python);
+    let add = file(&files, "add_procedure.py");
+    assert!(
+        add.contains("    async def add(self, a: int, b: int) -> int:\n"),
+        "{add}"
+    );
+    assert!(add.contains("RETURN_CODEC: _sdk.Codec[int] = _sdk.U32\n"), "{add}");
+    assert!(
+        add.contains("await self._imp.call_procedure(\"add\", AddProcedureArgs(a, b), ARGS_CODEC, RETURN_CODEC)"),
+        "{add}"
+    );
+    let unit = file(&files, "panic_in_tx_procedure.py");
+    assert!(unit.contains("async def panic_in_tx(self) -> None:"), "{unit}");
+    // A scheduled procedure is private: clients cannot call it.
+    assert!(!files.iter().any(|f| f.path == "run_job_procedure.py"));
+    let init = file(&files, "__init__.py");
+    assert!(
+        init.contains(
+            "class RemoteProcedures(AddProcedure, CountFetchedProcedure, FetchAndStoreProcedure, PanicInTxProcedure):"
+        ),
+        "{init}"
+    );
+}
+
+#[test]
+fn views_are_table_handles_with_find_and_updates_when_keyed() {
+    let files = procedures_files(&Python);
+    let keyed = file(&files, "recent_fetches_table.py");
+    assert!(
+        keyed
+            .contains("class RecentFetchesTableHandle(_sdk.TableWithPrimaryKeyHandle[\"Fetched\", \"EventContext\"]):"),
+        "{keyed}"
+    );
+    assert!(
+        keyed.contains("def id(self) -> _sdk.UniqueIndex[Fetched, int]:"),
+        "{keyed}"
+    );
+    assert!(
+        keyed.contains("The cached rows of the view `recent_fetches`"),
+        "{keyed}"
+    );
+    let unkeyed = file(&files, "my_last_bump_table.py");
+    assert!(
+        unkeyed.contains("class MyLastBumpTableHandle(_sdk.TableHandle[\"Bumped\", \"EventContext\"]):"),
+        "{unkeyed}"
+    );
+    assert!(!unkeyed.contains("UniqueIndex"), "{unkeyed}");
+    let init = file(&files, "__init__.py");
+    assert!(
+        init.contains("self.recent_fetches = RecentFetchesTableHandle(imp, \"recent_fetches\")"),
+        "{init}"
+    );
+    assert!(
+        init.contains("_recent_fetches_table.INFO"),
+        "views are cached like tables: {init}"
+    );
+}
+
+/// The venv's Python, which has mypy (`scripts/install-deps.sh`).
+fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("SPACETIME_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/spacetime-venv"));
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "no Python venv at {}: run scripts/install-deps.sh",
+        venv.display()
+    );
+    python
+}
+
+/// `scripts/test-python.sh` type-checks the bindings `spacetime generate` writes, which
+/// have no views yet (the definition cannot describe them); this checks the procedures
+/// module with its views, public and private, against this checkout's SDK, and imports it.
+#[test]
+fn procedures_and_views_pass_mypy_strict_and_import() {
+    let scratch = scratch_dir("codegen-python-check");
+    let _ = std::fs::remove_dir_all(&scratch);
+    let (def, views) = procedures_and_views();
+    for (package, include_private) in [("procedures", false), ("procedures_private", true)] {
+        let options = Options { include_private };
+        for f in generate_with_views(&def, &views, &Python, &options).unwrap_or_else(|e| panic!("{package}: {e}")) {
+            let path = scratch.join(package).join(&f.path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
+            std::fs::write(&path, f.contents).expect("write generated file");
+        }
+    }
+    let sdk = codegen_dir().join("../sdks/python/src");
+    let run = |args: &[&str]| {
+        let output = Command::new(venv_python())
+            .args(args)
+            .current_dir(&scratch)
+            .env("MYPYPATH", &sdk)
+            .env("PYTHONPATH", &sdk)
+            .output()
+            .expect("run python");
+        assert!(
+            output.status.success(),
+            "python {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let cache = scratch.join(".mypy_cache");
+    run(&[
+        "-m",
+        "mypy",
+        "--strict",
+        "--cache-dir",
+        &cache.to_string_lossy(),
+        "procedures",
+        "procedures_private",
+    ]);
+    run(&[
+        "-c",
+        "from procedures_private import DbConnection, RemoteProcedures, MODULE\n\
+         from procedures_private.add_procedure import ARGS_CODEC, AddProcedureArgs\n\
+         assert [t.name for t in MODULE.tables][-2:] == ['recent_fetches', 'my_last_bump'], MODULE\n\
+         assert ARGS_CODEC.to_bytes(AddProcedureArgs(1, 2)) == bytes([1, 0, 0, 0, 2, 0, 0, 0])\n\
+         assert hasattr(RemoteProcedures, 'run_job')",
+    ]);
 }

@@ -24,7 +24,7 @@ Reducer: TypeAlias = SendMessageArgs | SetNameArgs
 
 
 class RemoteTables:
-    """The module's tables (`ctx.db`), reading the client cache."""
+    """The module's tables and views (`ctx.db`), reading the client cache."""
 
     def __init__(self, imp: _sdk.ConnectionImpl) -> None:
         self.message = MessageTableHandle(imp, "message")
@@ -49,7 +49,7 @@ class RemoteProcedures:
 
 
 MODULE = _sdk.ModuleInfo((_message_table.INFO, _user_table.INFO))
-"""The tables, as the runtime sees them."""
+"""The tables and views, as the runtime sees them."""
 
 EventContext: TypeAlias = _sdk.EventContext[RemoteTables, RemoteReducers, RemoteProcedures]
 """The context of row callbacks."""

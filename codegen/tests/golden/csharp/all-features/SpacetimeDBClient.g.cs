@@ -5,7 +5,7 @@ using SpacetimeDB;
 
 namespace SpacetimeDB.Types
 {
-    /// <summary>The module's tables (<c>conn.Db</c>): each table file adds its handle.</summary>
+    /// <summary>The module's tables and views (<c>conn.Db</c>): each table and view file adds its handle.</summary>
     public sealed partial class RemoteTables
     {
         internal RemoteTables(DbConnection conn)
@@ -22,6 +22,14 @@ namespace SpacetimeDB.Types
         internal readonly DbConnection Conn;
 
         internal RemoteReducers(DbConnection conn) { Conn = conn; }
+    }
+
+    /// <summary>The module's procedures (<c>conn.Procedures</c>): each procedure file adds its method.</summary>
+    public sealed partial class RemoteProcedures
+    {
+        internal readonly DbConnection Conn;
+
+        internal RemoteProcedures(DbConnection conn) { Conn = conn; }
     }
 
     /// <summary>A reducer call this client can make: each reducer file adds its class.</summary>
@@ -41,6 +49,8 @@ namespace SpacetimeDB.Types
         RemoteTables Db { get; }
         /// <summary>The reducers.</summary>
         RemoteReducers Reducers { get; }
+        /// <summary>The procedures.</summary>
+        RemoteProcedures Procedures { get; }
         /// <summary>The client's identity, once connected.</summary>
         SpacetimeDB.Identity? Identity { get; }
         /// <summary>The connection's id, once connected.</summary>
@@ -51,6 +61,8 @@ namespace SpacetimeDB.Types
         void Disconnect();
         /// <summary>Starts a subscription.</summary>
         SubscriptionBuilder SubscriptionBuilder();
+        /// <summary>Runs one SQL query once on the server; the task completes (in FrameTick) with its rows.</summary>
+        System.Threading.Tasks.Task<SpacetimeDB.QueryResult> Query(string sql);
     }
 
     /// <summary>The part every callback context shares: the connection's tables, reducers and state.</summary>
@@ -65,6 +77,8 @@ namespace SpacetimeDB.Types
         /// <inheritdoc/>
         public RemoteReducers Reducers { get { return conn.Reducers; } }
         /// <inheritdoc/>
+        public RemoteProcedures Procedures { get { return conn.Procedures; } }
+        /// <inheritdoc/>
         public SpacetimeDB.Identity? Identity { get { return conn.Identity; } }
         /// <inheritdoc/>
         public SpacetimeDB.ConnectionId? ConnectionId { get { return conn.ConnectionId; } }
@@ -74,6 +88,8 @@ namespace SpacetimeDB.Types
         public void Disconnect() { conn.Disconnect(); }
         /// <inheritdoc/>
         public SubscriptionBuilder SubscriptionBuilder() { return conn.SubscriptionBuilder(); }
+        /// <inheritdoc/>
+        public System.Threading.Tasks.Task<SpacetimeDB.QueryResult> Query(string sql) { return conn.Query(sql); }
     }
 
     /// <summary>The context of row events.</summary>
@@ -123,11 +139,14 @@ namespace SpacetimeDB.Types
         public RemoteTables Db { get; private set; }
         /// <summary>The reducers.</summary>
         public RemoteReducers Reducers { get; private set; }
+        /// <summary>The procedures.</summary>
+        public RemoteProcedures Procedures { get; private set; }
 
         DbConnection()
         {
             Db = new RemoteTables(this);
             Reducers = new RemoteReducers(this);
+            Procedures = new RemoteProcedures(this);
         }
 
         /// <summary>Configures a new connection.</summary>
@@ -142,6 +161,11 @@ namespace SpacetimeDB.Types
         internal System.Threading.Tasks.Task<ReducerEventContext> Call(Reducer reducer)
         {
             return CallReducer(reducer, ev => new ReducerEventContext(this, ev));
+        }
+
+        internal System.Threading.Tasks.Task<T> Procedure<T>(string procedure, System.Action<SpacetimeDB.BsatnWriter> writeArgs, System.Func<SpacetimeDB.BsatnReader, T> readReturn)
+        {
+            return CallProcedure(procedure, writeArgs, readReturn);
         }
 
         /// <inheritdoc/>

@@ -44,7 +44,7 @@ Reducer: TypeAlias = AddPlayerArgs | ClearAllArgs | CountPlayersArgs | DeletePla
 
 
 class RemoteTables:
-    """The module's tables (`ctx.db`), reading the client cache."""
+    """The module's tables and views (`ctx.db`), reading the client cache."""
 
     def __init__(self, imp: _sdk.ConnectionImpl) -> None:
         self.every_type = EveryTypeTableHandle(imp, "every_type")
@@ -71,7 +71,7 @@ class RemoteProcedures:
 
 
 MODULE = _sdk.ModuleInfo((_every_type_table.INFO, _player_table.INFO, _tick_count_table.INFO))
-"""The tables, as the runtime sees them."""
+"""The tables and views, as the runtime sees them."""
 
 EventContext: TypeAlias = _sdk.EventContext[RemoteTables, RemoteReducers, RemoteProcedures]
 """The context of row callbacks."""

@@ -20,7 +20,7 @@ Reducer: TypeAlias = SetTwiceArgs
 
 
 class RemoteTables:
-    """The module's tables (`ctx.db`), reading the client cache."""
+    """The module's tables and views (`ctx.db`), reading the client cache."""
 
     def __init__(self, imp: _sdk.ConnectionImpl) -> None:
         self.maybe = MaybeTableHandle(imp, "maybe")
@@ -43,7 +43,7 @@ class RemoteProcedures:
 
 
 MODULE = _sdk.ModuleInfo((_maybe_table.INFO,))
-"""The tables, as the runtime sees them."""
+"""The tables and views, as the runtime sees them."""
 
 EventContext: TypeAlias = _sdk.EventContext[RemoteTables, RemoteReducers, RemoteProcedures]
 """The context of row callbacks."""
