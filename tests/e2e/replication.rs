@@ -73,6 +73,11 @@ struct Api {
 
 impl Api {
     fn call(&self, base: &str, client: u32, seq: u32) -> Outcome {
+        self.call_answered(base, client, seq).0
+    }
+
+    /// As [`Self::call`], with the answer (status and body, or the error) as text.
+    fn call_answered(&self, base: &str, client: u32, seq: u32) -> (Outcome, String) {
         let (from, to) = accounts_of(client, seq);
         let result = self
             .http
@@ -80,14 +85,20 @@ impl Api {
             .bearer_auth(&self.token)
             .body(format!("[{client}, {seq}, {from}, {to}, 1]"))
             .send();
-        match result {
-            Ok(r) if r.status().is_success() => Outcome::Acked,
-            Ok(r) if r.status().as_u16() == 503 => match r.text() {
-                Ok(body) if body.contains("is a standby for it") => Outcome::Standby,
-                _ => Outcome::Unknown,
-            },
-            _ => Outcome::Unknown,
-        }
+        let response = match result {
+            Ok(r) => r,
+            Err(e) => return (Outcome::Unknown, e.to_string()),
+        };
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        let outcome = if status.is_success() {
+            Outcome::Acked
+        } else if status.as_u16() == 503 && body.contains("is a standby for it") {
+            Outcome::Standby
+        } else {
+            Outcome::Unknown
+        };
+        (outcome, format!("{status}: {body}"))
     }
 
     /// The rows of `query` on the node at `base`, if it answers (it leads).
@@ -199,42 +210,93 @@ fn quantile(sorted: &[Duration], q: f64) -> u128 {
     sorted[i].as_millis()
 }
 
+/// An etcd cluster, two cluster-mode nodes sharing a key pair, and the ledger
+/// database published on the first (its leader) and seeded, the second following it.
+struct Fixture {
+    nodes: Vec<TestServer>,
+    urls: Vec<String>,
+    api: Api,
+    _keys: tempfile::TempDir,
+    // Last: the servers stop before etcd does.
+    _etcd: EtcdCluster,
+}
+
+impl Fixture {
+    /// `None` (with a message) when etcd is not installed.
+    fn start() -> Option<Self> {
+        if !etcd_available() {
+            eprintln!(
+                "SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)"
+            );
+            return None;
+        }
+        let wasm = build_module(LEDGER, Bindings::Ours);
+        let etcd = EtcdCluster::start();
+        let keys = tempfile::tempdir().expect("a key directory");
+        let endpoints = etcd.endpoints();
+        let nodes: Vec<TestServer> = (1..=2)
+            .map(|i| {
+                let addr = free_addr();
+                let id = format!("n{i}");
+                let args = ["--cluster", &endpoints, "--node-id", &id, "--advertise-addr", &addr];
+                TestServer::start_sharing_keys(&addr, keys.path(), &args)
+            })
+            .collect();
+        let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
+        let cli = Cli::new(&nodes[0]);
+        cli.publish(&wasm, Some(DB));
+        cli.call(DB, "seed", &[&ACCOUNTS.to_string(), &START.to_string()]).ok();
+        let api = Api {
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("an HTTP client"),
+            token: cli.token().expect("the CLI logged in to publish"),
+        };
+        wait::poll(
+            "the second node to follow the database as a standby",
+            FAILOVER_DEADLINE,
+            || api.is_standby(&urls[1]).then_some(()),
+            || nodes[1].output(),
+        );
+        Some(Self {
+            nodes,
+            urls,
+            api,
+            _keys: keys,
+            _etcd: etcd,
+        })
+    }
+
+    /// Both nodes' output, for failure messages.
+    fn outputs(&self) -> String {
+        format!("n1:\n{}\nn2:\n{}", self.nodes[0].output(), self.nodes[1].output())
+    }
+
+    /// The index of the node that leads (answers SQL), waiting for one.
+    fn leader(&self) -> usize {
+        wait::poll(
+            "a leader",
+            FAILOVER_DEADLINE,
+            || {
+                (0..2).find(|&i| {
+                    self.api
+                        .sql(&self.urls[i], "SELECT id FROM account WHERE id = 0")
+                        .is_some()
+                })
+            },
+            || self.outputs(),
+        )
+    }
+}
+
 #[test]
 fn leader_sigkill_loop_loses_no_acknowledged_call() {
-    if !etcd_available() {
-        eprintln!("SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)");
+    let Some(mut fx) = Fixture::start() else {
         return;
-    }
-    let stress = std::env::var("SPACETIME_STRESS").is_ok_and(|v| v == "1");
-    let wasm = build_module(LEDGER, Bindings::Ours);
-    let etcd = EtcdCluster::start();
-    let keys = tempfile::tempdir().expect("a key directory");
-    let endpoints = etcd.endpoints();
-    let mut nodes: Vec<TestServer> = (1..=2)
-        .map(|i| {
-            let addr = free_addr();
-            let id = format!("n{i}");
-            let args = ["--cluster", &endpoints, "--node-id", &id, "--advertise-addr", &addr];
-            TestServer::start_sharing_keys(&addr, keys.path(), &args)
-        })
-        .collect();
-    let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
-    let cli = Cli::new(&nodes[0]);
-    cli.publish(&wasm, Some(DB));
-    cli.call(DB, "seed", &[&ACCOUNTS.to_string(), &START.to_string()]).ok();
-    let api = Api {
-        http: reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("an HTTP client"),
-        token: cli.token().expect("the CLI logged in to publish"),
     };
-    wait::poll(
-        "the second node to follow the database as a standby",
-        FAILOVER_DEADLINE,
-        || api.is_standby(&urls[1]).then_some(()),
-        || nodes[1].output(),
-    );
+    let stress = std::env::var("SPACETIME_STRESS").is_ok_and(|v| v == "1");
+    let (api, urls) = (fx.api.clone(), fx.urls.clone());
 
     let records = Arc::new(Mutex::new(Records::default()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -277,15 +339,10 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         started.elapsed() < DEFAULT_RUN
     } {
         round += 1;
-        let leader = wait::poll(
-            "a leader",
-            FAILOVER_DEADLINE,
-            || (0..2).find(|&i| api.sql(&urls[i], "SELECT id FROM account WHERE id = 0").is_some()),
-            || format!("n1:\n{}\nn2:\n{}", nodes[0].output(), nodes[1].output()),
-        );
+        let leader = fx.leader();
         held = check(&api, &urls[leader], &records, &quiet, round);
         let killed_at = Instant::now();
-        nodes[leader].sigkill();
+        fx.nodes[leader].sigkill();
         let other = 1 - leader;
         let took = wait::poll(
             "the first acknowledged call on the new leader",
@@ -297,27 +354,22 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
                     .find(|(at, node)| *at > killed_at && *node == other)
                     .map(|(at, _)| *at - killed_at)
             },
-            || nodes[other].output(),
+            || fx.nodes[other].output(),
         );
         failovers.push(took);
-        nodes[leader].restart();
+        fx.nodes[leader].restart();
         wait::poll(
             "the restarted node to rejoin as a standby",
             FAILOVER_DEADLINE,
             || api.is_standby(&urls[leader]).then_some(()),
-            || nodes[leader].output(),
+            || fx.nodes[leader].output(),
         );
     }
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         c.join().expect("a client thread");
     }
-    let leader = wait::poll(
-        "a leader",
-        FAILOVER_DEADLINE,
-        || (0..2).find(|&i| api.sql(&urls[i], "SELECT id FROM account WHERE id = 0").is_some()),
-        || format!("n1:\n{}\nn2:\n{}", nodes[0].output(), nodes[1].output()),
-    );
+    let leader = fx.leader();
     held = held.max(check(&api, &urls[leader], &records, &quiet, round + 1));
     let r = records.lock().expect("records");
     let count = |o: Outcome| r.outcomes.values().filter(|v| **v == o).count();
@@ -335,5 +387,82 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         quantile(&failovers, 1.0),
     );
     assert!(round >= 1 && count(Outcome::Acked) > 0, "the workload made no progress");
-    drop(etcd);
+}
+
+/// A leader frozen (SIGSTOP) past its lease is deposed; calls sent to it while frozen
+/// are answered after it resumes, and none of them may be acknowledged or applied:
+/// its appends carry the old epoch, which etcd refuses, so its log fails and it steps
+/// down, cutting what it logged locally, and follows the new leader.
+#[test]
+fn a_deposed_leader_acknowledges_nothing() {
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    let leader = fx.leader();
+    let other = 1 - leader;
+    let records = Mutex::new(Records::default());
+    // One acknowledged call before the freeze, which must survive it.
+    let before = fx.api.call(&fx.urls[leader], 0, 0);
+    assert_eq!(before, Outcome::Acked);
+    records.lock().expect("records").outcomes.insert((0, 0), before);
+    fx.nodes[leader].signal("STOP");
+    // Calls to the frozen leader wait in its listen queue; the client waits longer
+    // than the failover takes, so it sees what the old leader answers once it runs.
+    let patient = Api {
+        http: reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client"),
+        token: fx.api.token.clone(),
+    };
+    let frozen: Vec<_> = (0..3u32)
+        .map(|seq| {
+            let (api, url) = (patient.clone(), fx.urls[leader].clone());
+            std::thread::spawn(move || (seq, api.call_answered(&url, 1, seq)))
+        })
+        .collect();
+    let mut seq = 0;
+    wait::poll(
+        "the standby to take over and acknowledge a call",
+        FAILOVER_DEADLINE,
+        || {
+            seq += 1;
+            let outcome = fx.api.call(&fx.urls[other], 2, seq);
+            records.lock().expect("records").outcomes.insert((2, seq), outcome);
+            (outcome == Outcome::Acked).then_some(())
+        },
+        || fx.nodes[other].output(),
+    );
+    fx.nodes[leader].signal("CONT");
+    for call in frozen {
+        let (seq, (outcome, answer)) = call.join().expect("a caller thread");
+        assert_ne!(
+            outcome,
+            Outcome::Acked,
+            "call {seq} to the deposed leader was acknowledged; its output:\n{}",
+            fx.nodes[leader].output()
+        );
+        eprintln!("replication: call {seq} sent to the frozen leader: {outcome:?} ({answer})");
+        records
+            .lock()
+            .expect("records")
+            .outcomes
+            .insert((1, seq), Outcome::Standby);
+    }
+    wait::poll(
+        "the deposed leader to follow the new one",
+        FAILOVER_DEADLINE,
+        || fx.api.is_standby(&fx.urls[leader]).then_some(()),
+        || fx.nodes[leader].output(),
+    );
+    // Nothing the deposed leader was sent is applied (recorded as refused), everything
+    // acknowledged is, once.
+    let held = check(&fx.api, &fx.urls[other], &records, &RwLock::new(()), 1);
+    assert!(held >= 2, "the new leader holds {held} entries");
+    let deposed = fx.nodes[leader].output();
+    let stepped_down = deposed.lines().find(|l| l.contains("steps down as leader"));
+    eprintln!(
+        "replication: the deposed leader: {}",
+        stepped_down.unwrap_or("(no step-down line)")
+    );
 }

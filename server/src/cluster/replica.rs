@@ -14,6 +14,7 @@ use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
 use spacetime_engine::Database;
+use spacetime_host::ModuleProgram;
 use spacetime_replication::{Campaign, DbKeys, EtcdLog, LeaderInfo, Leadership, LogTail, TailBatch};
 use spacetime_sats::Identity;
 use std::sync::Arc;
@@ -81,10 +82,12 @@ fn cycle(
     if let Some(leadership) = node.lock_leading().remove(&identity) {
         return lead(node, state, identity, leadership);
     }
+    // Loaded while following, so a takeover does not wait for the module to compile.
+    let program = load(state, runtime, &record)?;
     let Some(leadership) = follow(node, state, &record, &keys)? else {
         return Ok(Ended::Deleted);
     };
-    if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership) {
+    if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership, program) {
         // Let another node take over at once rather than after the lease.
         if let Err(resign) = leadership.resign() {
             log::warn!("database {identity}: cannot resign after failing to start: {resign}");
@@ -131,8 +134,15 @@ fn follow(
                     Campaign::Won(leadership) => {
                         // The epoch moved: nothing more can be appended by the old
                         // leader, so the head read now is final.
+                        let (won, before) = (Instant::now(), log.next_tx_offset());
                         let head = node.cluster.head(keys)?;
                         catch_up(node, &mut tail, &mut log, head)?;
+                        log::info!(
+                            "database {identity}: elected in epoch {}; caught up {} tx(s) to the head in {} ms",
+                            leadership.epoch(),
+                            log.next_tx_offset() - before,
+                            won.elapsed().as_millis()
+                        );
                         return Ok(Some(leadership));
                     }
                     Campaign::Lost(_) => checked = None,
@@ -214,6 +224,18 @@ fn apply(log: &mut Commitlog, batch: &TailBatch) -> Result<(), ClusterError> {
     Ok(())
 }
 
+/// Reads and compiles the database's program.
+fn load(state: &AppState, runtime: &Handle, record: &DatabaseRecord) -> Result<ModuleProgram, ClusterError> {
+    let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
+    let wasm = state
+        .programs()
+        .get(&record.program_hash)
+        .map_err(|e| local("cannot read its program", &e))?;
+    runtime
+        .block_on(crate::control::load_program(state, wasm))
+        .map_err(|e| local("cannot load its program", &e))
+}
+
 /// Starts the database from its local log as the leader of `leadership`'s epoch.
 fn start_leader(
     node: &ClusterNode,
@@ -222,16 +244,10 @@ fn start_leader(
     record: &DatabaseRecord,
     keys: &DbKeys,
     leadership: &Leadership,
+    program: ModuleProgram,
 ) -> Result<(), ClusterError> {
     let identity = record.database_identity;
     let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
-    let wasm = state
-        .programs()
-        .get(&record.program_hash)
-        .map_err(|e| local("cannot read its program", &e))?;
-    let program = runtime
-        .block_on(crate::control::load_program(state, wasm))
-        .map_err(|e| local("cannot load its program", &e))?;
     let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
     let storage = crate::control::storage_for(state.config(), record.replica_id)
         .ok_or(ClusterError::InMemory)?
@@ -294,6 +310,13 @@ fn lead(
             leadership.epoch()
         );
         state.databases().remove(identity);
+        state.databases().set_failed(
+            identity,
+            format!(
+                "this node ({}) stopped leading it ({why}) and is finding the new leader; retry shortly",
+                node.config.node_id
+            ),
+        );
         if let Err(e) = leadership.resign() {
             log::warn!("database {identity}: cannot resign: {e} (the lease expires by itself)");
         }
