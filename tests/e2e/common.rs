@@ -38,7 +38,6 @@ test_module!(RUNAWAY, "runaway");
 test_module!(INIT_FAIL, "init-fail");
 test_module!(BIGROW, "bigrow");
 test_module!(CLIENT_CONNECTION, "client-connection");
-test_module!(VIEWS, "views");
 
 /// Runs the body once per bindings flavour, as two tests `ours` and `upstream` in a module
 /// named after the test: `both_bindings!(fn name(bindings) { … })`.

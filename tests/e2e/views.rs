@@ -1,6 +1,5 @@
 //! Views (issue 14), with a real server and the module `tests/modules/views` built
-//! against the crates.io `spacetimedb` crate (our bindings get `#[view]` separately;
-//! these become `both_bindings!` tests once the module builds with ours): a per-caller
+//! against our bindings and against the crates.io `spacetimedb` crate: a per-caller
 //! view seen differently by two identities, an anonymous view whose rows follow the
 //! table as subscription deltas, a view joined with a table in a subscription, SQL over
 //! views and writes to them refused, a keyed view whose change arrives as a delete and
@@ -11,7 +10,7 @@ use crate::common::*;
 use crate::subscribe::Subscriber;
 use serde_json::Value;
 use spacetime_testing::cli::Cli;
-use spacetime_testing::modules::Bindings;
+use spacetime_testing::modules::{Bindings, VIEWS};
 
 const DB: &str = "views-db";
 
@@ -48,17 +47,16 @@ fn rows(update: &Value, table: &str, which: &str, field: &str) -> Vec<String> {
 
 /// A server with the views module, and two users: alice (owning an apple at 5, item 1)
 /// and bob (owning bread at 150, item 2).
-fn fixture() -> (Fixture, Cli, Cli) {
-    let fx = Fixture::new(VIEWS, Bindings::Upstream, DB);
+fn fixture(bindings: Bindings) -> (Fixture, Cli, Cli) {
+    let fx = Fixture::new(VIEWS, bindings, DB);
     let (alice, bob) = (fx.other_user(), fx.other_user());
     alice.call(DB, "add_item", &["apple", "5"]).ok();
     bob.call(DB, "add_item", &["bread", "150"]).ok();
     (fx, alice, bob)
 }
 
-#[test]
-fn a_per_caller_view_shows_each_caller_its_own_rows() {
-    let (fx, alice, bob) = fixture();
+both_bindings!(fn a_per_caller_view_shows_each_caller_its_own_rows(bindings) {
+    let (fx, alice, bob) = fixture(bindings);
     assert_eq!(column(&alice, "SELECT name FROM my_items"), ["apple"]);
     assert_eq!(column(&bob, "SELECT name FROM my_items"), ["bread"]);
     // The owner is a caller like any other: no items of their own.
@@ -79,11 +77,10 @@ fn a_per_caller_view_shows_each_caller_its_own_rows() {
     alice.call(DB, "add_item", &["cherry", "7"]).ok();
     assert_eq!(column(&alice, "SELECT name FROM my_items"), ["apple", "cherry"]);
     assert_eq!(column(&bob, "SELECT name FROM my_items"), ["bread"]);
-}
+});
 
-#[test]
-fn an_anonymous_view_reaches_subscribers_as_deltas() {
-    let (_fx, alice, bob) = fixture();
+both_bindings!(fn an_anonymous_view_reaches_subscribers_as_deltas(bindings) {
+    let (_fx, alice, bob) = fixture(bindings);
     let mut sub = Subscriber::start_as(&alice, &[DB, "SELECT * FROM expensive_items", "--print-initial-update"]);
     let initial = sub.next_json("initial update");
     assert_eq!(
@@ -125,11 +122,10 @@ fn an_anonymous_view_reaches_subscribers_as_deltas() {
         rows(&update, "expensive_items", "inserts", "name"),
         Vec::<String>::new()
     );
-}
+});
 
-#[test]
-fn a_view_joined_with_a_table_in_a_subscription() {
-    let (_fx, alice, bob) = fixture();
+both_bindings!(fn a_view_joined_with_a_table_in_a_subscription(bindings) {
+    let (_fx, alice, bob) = fixture(bindings);
     let query = "SELECT my_items.* FROM my_items JOIN player ON my_items.owner = player.identity";
     let mut sub = Subscriber::start_as(&alice, &[DB, query, "--print-initial-update"]);
     let initial = sub.next_json("initial update");
@@ -149,11 +145,10 @@ fn a_view_joined_with_a_table_in_a_subscription() {
     alice.call(DB, "add_item", &["cherry", "7"]).ok();
     let update = sub.next_json("update after alice's new item");
     assert_eq!(rows(&update, "my_items", "inserts", "name"), ["cherry"], "{update}");
-}
+});
 
-#[test]
-fn writes_to_a_view_are_refused() {
-    let (fx, _alice, _bob) = fixture();
+both_bindings!(fn writes_to_a_view_are_refused(bindings) {
+    let (fx, _alice, _bob) = fixture(bindings);
     for dml in [
         "INSERT INTO expensive_items (name) VALUES ('x')",
         "DELETE FROM expensive_items",
@@ -167,11 +162,10 @@ fn writes_to_a_view_are_refused() {
         );
     }
     assert_eq!(column(&fx.owner, "SELECT name FROM expensive_items"), ["bread"]);
-}
+});
 
-#[test]
-fn a_keyed_view_sends_a_changed_row_as_a_delete_and_an_insert_in_one_update() {
-    let (_fx, alice, bob) = fixture();
+both_bindings!(fn a_keyed_view_sends_a_changed_row_as_a_delete_and_an_insert_in_one_update(bindings) {
+    let (_fx, alice, bob) = fixture(bindings);
     let mut sub = Subscriber::start_as(&alice, &[DB, "SELECT * FROM my_player", "--print-initial-update"]);
     let initial = sub.next_json("initial update");
     assert_eq!(
@@ -192,11 +186,10 @@ fn a_keyed_view_sends_a_changed_row_as_a_delete_and_an_insert_in_one_update() {
         update["my_player"]["deletes"][0]["identity"], update["my_player"]["inserts"][0]["identity"],
         "{update}"
     );
-}
+});
 
-#[test]
-fn views_are_rebuilt_after_a_restart_and_a_module_update() {
-    let (mut fx, alice, bob) = fixture();
+both_bindings!(fn views_are_rebuilt_after_a_restart_and_a_module_update(bindings) {
+    let (mut fx, alice, bob) = fixture(bindings);
     alice.call(DB, "set_price", &["1", "300"]).ok();
     fx.server.restart();
     // Nothing of a view is logged: its rows are evaluated again from the tables.
@@ -214,11 +207,10 @@ fn views_are_rebuilt_after_a_restart_and_a_module_update() {
     let update = sub.next_json("update after the module update");
     assert_eq!(rows(&update, "my_items", "inserts", "name"), ["bagel"], "{update}");
     assert_eq!(column(&bob, "SELECT name FROM my_items"), ["bagel", "bread"]);
-}
+});
 
-#[test]
-fn a_view_reads_past_row_level_security_as_upstream_views_do() {
-    let (fx, alice, bob) = fixture();
+both_bindings!(fn a_view_reads_past_row_level_security_as_upstream_views_do(bindings) {
+    let (fx, alice, bob) = fixture(bindings);
     alice.call(DB, "set_player", &["alice", "10"]).ok();
     bob.call(DB, "set_player", &["bob", "20"]).ok();
     // The table is filtered for each client…
@@ -229,11 +221,10 @@ fn a_view_reads_past_row_level_security_as_upstream_views_do() {
     // A per-caller view is the way to restrict: alice's own player only.
     assert_eq!(column(&alice, "SELECT name FROM my_player"), ["alice"]);
     assert_eq!(column(&fx.owner, "SELECT name FROM player"), ["alice", "bob"]);
-}
+});
 
-#[test]
-fn a_view_runs_again_only_when_a_table_it_read_changes() {
-    let (fx, alice, _bob) = fixture();
+both_bindings!(fn a_view_runs_again_only_when_a_table_it_read_changes(bindings) {
+    let (fx, alice, _bob) = fixture(bindings);
     let evaluations = || {
         fx.logs(1000)
             .iter()
@@ -250,4 +241,4 @@ fn a_view_runs_again_only_when_a_table_it_read_changes() {
     alice.call(DB, "add_item", &["melon", "500"]).ok();
     assert_eq!(evaluations(), before + 1);
     assert_eq!(column(&alice, "SELECT name FROM expensive_items"), ["bread", "melon"]);
-}
+});
