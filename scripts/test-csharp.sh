@@ -2,9 +2,9 @@
 # The C# checks that cargo does not run: compiles the SDK (sdks/csharp) with Mono's mcs,
 # warnings as errors; compiles and runs its unit tests on mono (among them the shared BSATN,
 # message and behaviour vectors; the runner's last line is "N passed, N failed"); then
-# generates the all-features and quickstart-chat bindings with `spacetime generate --lang
-# csharp` and compiles them against the SDK, warnings as errors, and compiles the console
-# chat client. Exits non-zero on any failure.
+# generates the all-features, quickstart-chat and procedures bindings with `spacetime generate
+# --lang csharp` and compiles them against the SDK, warnings as errors, and compiles the console
+# chat client and the procedures end-to-end program against them. Exits non-zero on any failure.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +26,7 @@ mcs -warnaserror+ "${refs[@]}" -out:"$out/SpacetimeDB.Tests.exe" "${sdk_src[@]}"
 echo "== generated bindings"
 cargo build -q -p spacetime-cli
 spacetime="$CARGO_TARGET_DIR/debug/spacetime"
-for module in all-features quickstart-chat; do
+for module in all-features quickstart-chat procedures; do
     "$spacetime" generate --lang csharp --out-dir "$out/bindings-$module" \
         --module-def "$root/codegen/tests/fixtures/$module.json" --include-private >/dev/null
     mcs -target:library -warnaserror+ "${refs[@]}" -r:"$out/SpacetimeDB.ClientSDK.dll" \
@@ -38,6 +38,10 @@ echo "== mcs: console chat client"
 client="$root/examples/quickstart-chat/client-csharp"
 mcs -warnaserror+ "${refs[@]}" -r:"$out/SpacetimeDB.ClientSDK.dll" -out:"$out/quickstart-chat-client.exe" \
     $(find "$client" -name '*.cs' | sort)
+
+echo "== mcs: the procedures end-to-end program"
+mcs -warnaserror+ "${refs[@]}" -r:"$out/SpacetimeDB.ClientSDK.dll" -r:"$out/bindings-procedures.dll" \
+    -out:"$out/ProceduresAndQueries.exe" "$root/sdks/csharp/e2e/ProceduresAndQueries.cs"
 
 echo "== mono: SDK unit tests"
 SPACETIME_REPO="$root" mono "$out/SpacetimeDB.Tests.exe"

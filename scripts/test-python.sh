@@ -3,7 +3,7 @@
 # and message vectors, the shared behaviour vectors protocol/tests/vectors/{reconnect,
 # subscribe_url,cache}.json, cache semantics, the connection against a loopback WebSocket
 # server), then `mypy --strict` on the SDK, on freshly generated all-features,
-# quickstart-chat and nested-options bindings (`spacetime generate --lang python`, public
+# quickstart-chat, procedures and nested-options bindings (`spacetime generate --lang python`, public
 # and with private items; the nested options also round-trip) and on the Python chat
 # client and end-to-end scripts. Exits non-zero on any failure.
 set -euo pipefail
@@ -19,6 +19,9 @@ fi
 out="$CARGO_TARGET_DIR/python"
 rm -rf "$out"
 mkdir -p "$out"
+# This checkout's SDK, whatever checkout the venv's editable install points at.
+sdk="$root/sdks/python/src"
+export MYPYPATH="$sdk" PYTHONPATH="$sdk"
 
 echo "== mypy --strict: SDK and its tests"
 (cd "$root/sdks/python" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" src tests)
@@ -27,7 +30,7 @@ echo "== generated bindings"
 cargo build -q -p spacetime-cli
 spacetime="$CARGO_TARGET_DIR/debug/spacetime"
 for def in "$root/codegen/tests/fixtures/all-features.json" "$root/codegen/tests/fixtures/quickstart-chat.json" \
-    "$root/codegen/tests/golden/python/nested-options.json"; do
+    "$root/codegen/tests/fixtures/procedures.json" "$root/codegen/tests/golden/python/nested-options.json"; do
     module="$(basename "$def" .json)"
     package="${module//-/_}"
     "$spacetime" generate --lang python --out-dir "$out/bindings/$package" --module-def "$def" >/dev/null
@@ -36,7 +39,8 @@ for def in "$root/codegen/tests/fixtures/all-features.json" "$root/codegen/tests
 done
 echo "== mypy --strict: generated bindings"
 (cd "$out/bindings" && "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" \
-    all_features all_features_private quickstart_chat quickstart_chat_private nested_options)
+    all_features all_features_private quickstart_chat quickstart_chat_private procedures procedures_private \
+    nested_options)
 # Importing them runs every codec declaration; a generated nested option keeps
 # `Some(None)` apart from `None`.
 (cd "$out/bindings" && "$python" -c '
@@ -54,7 +58,7 @@ echo "== mypy --strict: chat client"
 
 echo "== mypy --strict: the end-to-end scripts"
 for script in "$root"/sdks/python/e2e/*.py; do
-    MYPYPATH="$out/bindings" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$script"
+    MYPYPATH="$out/bindings:$sdk" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$script"
 done
 
 echo "== pytest"
