@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// Serves the files under `root` over HTTP on a loopback port, on a background thread that
 /// lives as long as the test process; returns the base URL.
-fn serve_static(root: PathBuf) -> String {
+pub(crate) fn serve_static(root: PathBuf) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("local address"));
     std::thread::spawn(move || {

@@ -108,6 +108,47 @@ fn connect(newcomer: &Newcomer, server: &TestServer) {
     newcomer.spacetime(&home, &["server", "add", "--url", &server.url(), "test", "--default"]);
 }
 
+/// A newcomer's project on a fresh server of their own: installed, connected, `init` run
+/// (`--lang rust`, plus `--client <client>` if given) and published by the name in its
+/// spacetime.json.
+struct Project {
+    newcomer: Newcomer,
+    server: TestServer,
+    home: PathBuf,
+    dir: PathBuf,
+}
+
+impl Project {
+    /// Installs, starts a server, runs `spacetime init <name> <extra>…` and publishes it.
+    fn published(name: &str, extra: &[&str]) -> Self {
+        let newcomer = Newcomer::install();
+        let home = newcomer.home().to_path_buf();
+        let server = TestServer::start();
+        connect(&newcomer, &server);
+        let mut init = vec!["init", name, "--lang", "rust", "--non-interactive"];
+        init.extend_from_slice(extra);
+        newcomer.spacetime(&home, &init);
+        let dir = home.join(name);
+        publish_by_project_name(&newcomer, &dir, name);
+        Self {
+            newcomer,
+            server,
+            home,
+            dir,
+        }
+    }
+}
+
+/// `spacetime publish` in `project`, which must create the database `name` (from the
+/// project's spacetime.json).
+fn publish_by_project_name(newcomer: &Newcomer, project: &Path, name: &str) {
+    let publish = stdout(&newcomer.spacetime(project, &["publish"]));
+    assert!(
+        publish.contains(&format!("Created new database with name: {name}, identity: ")),
+        "{publish}"
+    );
+}
+
 /// Fails unless `spacetime generate` in `project` (its spacetime.json's target) rewrites the
 /// bindings the `template` shipped in `shipped` exactly as they were: the template's
 /// bindings are what generate makes of the template's module.
@@ -133,8 +174,18 @@ fn assert_shipped_bindings_current(newcomer: &Newcomer, project: &Path, shipped:
     );
 }
 
-/// Bob listens; Alice names herself and says `text`; Bob sees it from Alice.
-fn alice_tells_bob(client: impl Fn(&str) -> ClientProcess, text: &str) {
+/// Bob listens; Alice names herself and says `text`; Bob sees it from Alice. Each is a
+/// client made by `command` (the program and its first arguments), run in `dir` with
+/// `--host <server>` and the newcomer's HOME.
+fn alice_tells_bob(newcomer: &Newcomer, server: &TestServer, dir: &Path, command: impl Fn() -> Command, text: &str) {
+    let client = |label: &str| {
+        let mut client = command();
+        client
+            .args(["--host", &server.url()])
+            .current_dir(dir)
+            .env("HOME", newcomer.home());
+        ClientProcess::start(client).with_label(label)
+    };
     let bob = client("bob");
     bob.expect("Ready: type a message");
     let mut alice = client("alice");
@@ -184,11 +235,7 @@ fn install_init_build_publish_and_chat() {
         "client-rust",
     );
 
-    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
-    assert!(
-        publish.contains("Created new database with name: my-chat, identity: "),
-        "{publish}"
-    );
+    publish_by_project_name(&newcomer, &project, "my-chat");
 
     let client_dir = project.join("client");
     let mut build_client = Command::new("cargo");
@@ -199,12 +246,8 @@ fn install_init_build_publish_and_chat() {
     let client_bin = newcomer
         .real_home
         .join(".cache/spacetime-target/newcomer-client/debug/my-chat-client");
-    let client = |label: &str| {
-        let mut command = Command::new(&client_bin);
-        command.args(["--host", &server.url()]).env("HOME", newcomer.home());
-        ClientProcess::start(command).with_label(label)
-    };
-    alice_tells_bob(client, "Hello from Alice");
+    let client = || Command::new(&client_bin);
+    alice_tells_bob(&newcomer, &server, &client_dir, client, "Hello from Alice");
     let rows = stdout(&newcomer.spacetime(&project, &["sql", "SELECT text FROM message"]));
     assert!(rows.contains("\"Hello from Alice\""), "{rows}");
 }
@@ -299,45 +342,25 @@ fn typescript_sdk_installs_from_the_share_directory() {
 
 #[test]
 fn python_client_template_chats() {
-    let newcomer = Newcomer::install();
-    let home = newcomer.home().to_path_buf();
-    let server = TestServer::start();
-    connect(&newcomer, &server);
-    newcomer.spacetime(
-        &home,
-        &[
-            "init",
-            "py-chat",
-            "--lang",
-            "rust",
-            "--client",
-            "python",
-            "--non-interactive",
-        ],
-    );
-    let project = home.join("py-chat");
+    let Project {
+        newcomer,
+        server,
+        home,
+        dir: project,
+    } = Project::published("py-chat", &["--client", "python"]);
     assert!(project.join("client/main.py").is_file());
-    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
-    assert!(
-        publish.contains("Created new database with name: py-chat, identity: "),
-        "{publish}"
-    );
 
     let shipped = project.join("client/module_bindings");
     assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-python");
 
     // The SDK from the share directory, on the interpreter that has its dependency.
     let sdk = home.join(".local/share/spacetime/sdks/python/src");
-    let client = |label: &str| {
+    let client = || {
         let mut command = Command::new(crate::toolchains::venv_python());
+        command.arg("main.py").env("PYTHONPATH", &sdk);
         command
-            .args(["main.py", "--host", &server.url()])
-            .current_dir(project.join("client"))
-            .env("PYTHONPATH", &sdk)
-            .env("HOME", newcomer.home());
-        ClientProcess::start(command).with_label(label)
     };
-    alice_tells_bob(client, "Hello from Python");
+    alice_tells_bob(&newcomer, &server, &project.join("client"), client, "Hello from Python");
     let python_sdk = Command::new(crate::toolchains::venv_python())
         .args(["-c", "import spacetime_sdk; print(spacetime_sdk.__file__)"])
         .env("PYTHONPATH", &sdk)
@@ -351,27 +374,13 @@ fn python_client_template_chats() {
 
 #[test]
 fn typescript_client_template_chats() {
-    let newcomer = Newcomer::install();
-    let home = newcomer.home().to_path_buf();
-    let server = TestServer::start();
-    connect(&newcomer, &server);
-    let init = [
-        "init",
-        "ts-chat",
-        "--lang",
-        "rust",
-        "--client",
-        "typescript",
-        "--non-interactive",
-    ];
-    newcomer.spacetime(&home, &init);
-    let project = home.join("ts-chat");
+    let Project {
+        newcomer,
+        server,
+        home,
+        dir: project,
+    } = Project::published("ts-chat", &["--client", "typescript"]);
     let client_dir = project.join("client");
-    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
-    assert!(
-        publish.contains("Created new database with name: ts-chat, identity: "),
-        "{publish}"
-    );
 
     let shipped = client_dir.join("src/module_bindings");
     assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-typescript");
@@ -404,44 +413,27 @@ fn typescript_client_template_chats() {
             .arg(&types),
     );
 
-    let client = |label: &str| {
+    let client = || {
         let mut command = Command::new("node");
+        command.arg("dist/main.js");
         command
-            .args(["dist/main.js", "--host", &server.url()])
-            .current_dir(&client_dir)
-            .env("HOME", newcomer.home());
-        ClientProcess::start(command).with_label(label)
     };
-    alice_tells_bob(client, "Hello from TypeScript");
+    alice_tells_bob(&newcomer, &server, &client_dir, client, "Hello from TypeScript");
 }
 
 #[test]
 fn csharp_client_template_chats() {
-    let newcomer = Newcomer::install();
-    let home = newcomer.home().to_path_buf();
-    let server = TestServer::start();
-    connect(&newcomer, &server);
-    let init = [
-        "init",
-        "cs-chat",
-        "--lang",
-        "rust",
-        "--client",
-        "csharp",
-        "--non-interactive",
-    ];
-    newcomer.spacetime(&home, &init);
-    let project = home.join("cs-chat");
+    let Project {
+        newcomer,
+        server,
+        home,
+        dir: project,
+    } = Project::published("cs-chat", &["--client", "csharp"]);
     let client_dir = project.join("client");
     let share = home.join(".local/share/spacetime").canonicalize().unwrap();
     let csproj = std::fs::read_to_string(client_dir.join("client.csproj")).unwrap();
     let reference = format!("{}/sdks/csharp/SpacetimeDB.ClientSDK.csproj", share.display());
     assert!(csproj.contains(&reference), "{csproj}");
-    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
-    assert!(
-        publish.contains("Created new database with name: cs-chat, identity: "),
-        "{publish}"
-    );
 
     let shipped = client_dir.join("module_bindings");
     assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-csharp");
@@ -469,16 +461,12 @@ fn csharp_client_template_chats() {
         .args(crate::toolchains::cs_files(&shipped));
     newcomer.run_in(&client_dir, &mut program);
 
-    let client = |label: &str| {
+    let client = || {
         let mut command = Command::new("mono");
+        command.arg(&exe);
         command
-            .arg(&exe)
-            .args(["--host", &server.url()])
-            .current_dir(&client_dir)
-            .env("HOME", newcomer.home());
-        ClientProcess::start(command).with_label(label)
     };
-    alice_tells_bob(client, "Hello from C#");
+    alice_tells_bob(&newcomer, &server, &client_dir, client, "Hello from C#");
 }
 
 #[test]
@@ -504,11 +492,7 @@ fn basic_template_publishes_and_runs() {
         serde_json::json!({ "database": "hello-db", "module-path": "spacetimedb" })
     );
 
-    let publish = stdout(&newcomer.spacetime(&project, &["publish"]));
-    assert!(
-        publish.contains("Created new database with name: hello-db, identity: "),
-        "{publish}"
-    );
+    publish_by_project_name(&newcomer, &project, "hello-db");
     newcomer.spacetime(&project, &["call", "add", "Alice"]);
     newcomer.spacetime(&project, &["call", "say_hello"]);
     let logs = stdout(&newcomer.spacetime(&project, &["logs"]));
@@ -530,4 +514,68 @@ fn basic_template_publishes_and_runs() {
         "{}",
         String::from_utf8_lossy(&refused.stderr)
     );
+}
+
+#[test]
+fn react_client_template_builds_and_chats_in_a_browser() {
+    let Project {
+        newcomer,
+        server,
+        home: _,
+        dir: project,
+    } = Project::published("react-chat", &["--client", "react"]);
+    let client_dir = project.join("client");
+    for file in [
+        "package.json",
+        "index.html",
+        "vite.config.ts",
+        "src/main.tsx",
+        "src/App.tsx",
+    ] {
+        assert!(client_dir.join(file).is_file(), "init wrote no client/{file}");
+    }
+    let readme = std::fs::read_to_string(project.join("README.md")).unwrap();
+    assert!(readme.contains("cd client && npm install && npm run dev"), "{readme}");
+    let shipped = client_dir.join("src/module_bindings");
+    assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-react");
+
+    // No registry here: the repository's npm workspace (react, react-dom and their types,
+    // vite, the SDK) stands in for the `npm install` the README says.
+    crate::toolchains::build_typescript_sdk();
+    std::os::unix::fs::symlink(repo_root().join("node_modules"), client_dir.join("node_modules")).unwrap();
+    let tools = repo_root().join("node_modules");
+    newcomer.run_in(
+        &client_dir,
+        Command::new("node")
+            .arg(tools.join("typescript/bin/tsc"))
+            .args(["-p", "tsconfig.json"]),
+    );
+    newcomer.run_in(
+        &client_dir,
+        Command::new("node")
+            .arg(tools.join("vite/bin/vite.js"))
+            .args(["build", "--logLevel", "warn"]),
+    );
+
+    // The built page in Chromium, driven by the web example's script (same ids, same chat).
+    let site = crate::browser_chat::serve_static(client_dir.join("dist"));
+    let out = tempfile::tempdir().unwrap();
+    let script = repo_root().join("examples/quickstart-chat/client-web/tests/browser-chat.mjs");
+    let mut driver = Command::new("node");
+    driver
+        .arg(script)
+        .arg(format!("{site}/?host={}&db=react-chat", server.url()))
+        .arg(out.path());
+    let mut driver = ClientProcess::start(driver).with_deadline(Duration::from_secs(180));
+    driver.finish();
+    for step in [
+        "an empty name is refused",
+        "bob sees \"alice: hello from alice\"",
+        "alice sees \"bob: hi alice, bob here\"",
+        "browser chat: ok",
+    ] {
+        driver.assert_printed(step);
+    }
+    let rows = stdout(&newcomer.spacetime(&project, &["sql", "SELECT text FROM message"]));
+    assert!(rows.contains("\"hello from alice\""), "{rows}");
 }

@@ -1,6 +1,6 @@
 //! `spacetime init <name>`: writes a new project from the templates `install.sh` puts in
 //! `<prefix>/share/spacetime/templates`: a Rust module in `spacetimedb/` (the `basic` or
-//! `chat` template), a client in `client/` (chat only; Rust, Python, TypeScript or C#), `spacetime.json` naming the
+//! `chat` template), a client in `client/` (chat only; Rust, Python, TypeScript, C# or a React web page), `spacetime.json` naming the
 //! database, the module and the bindings to generate, and a README. The client's bindings
 //! come with the template, so it builds at once.
 
@@ -61,6 +61,8 @@ pub enum Client {
     Typescript,
     /// A terminal client on the C# SDK (.NET, or Mono's `mcs`).
     Csharp,
+    /// A web page: React on Vite, with the TypeScript SDK's React hooks.
+    React,
 }
 
 impl Client {
@@ -71,6 +73,7 @@ impl Client {
             Self::Python => ("client-python", "python", "client/module_bindings"),
             Self::Typescript => ("client-typescript", "typescript", "client/src/module_bindings"),
             Self::Csharp => ("client-csharp", "csharp", "client/module_bindings"),
+            Self::React => ("client-react", "typescript", "client/src/module_bindings"),
         }
     }
 
@@ -81,6 +84,15 @@ impl Client {
             Self::Python => "pip install ~/.local/share/spacetime/sdks/python && cd client && python main.py",
             Self::Typescript => "cd client && npm install && npm run build && npm start",
             Self::Csharp => "cd client && dotnet run",
+            Self::React => "cd client && npm install && npm run dev",
+        }
+    }
+
+    /// How to chat once it runs.
+    fn how_to_chat(self) -> &'static str {
+        match self {
+            Self::React => "open the page Vite prints; its forms set your name and send messages",
+            _ => "each line you type is a message; `/name <name>` sets your name",
         }
     }
 }
@@ -279,9 +291,10 @@ fn readme(name: &str, client: Option<Client>) -> String {
     );
     if let Some(client) = client {
         text.push_str(&format!(
-            "\nThe client is in `client/`: `{}` (each line you type is a message; `/name <name>` sets your \
-             name). After changing the module, `spacetime generate` rewrites `{}`.\n",
+            "\nThe client is in `client/`: `{}` ({}). After changing the module, `spacetime generate` rewrites \
+             `{}`.\n",
             client.run_command(),
+            client.how_to_chat(),
             client.layout().2
         ));
     }
@@ -298,6 +311,10 @@ mod tests {
         assert_eq!(json["database"], "my-chat");
         assert_eq!(json["module-path"], "spacetimedb");
         assert_eq!(json["generate"][0]["out-dir"], "client/src/module_bindings");
+        let react: serde_json::Value = serde_json::from_str(&project_file("x", Some(Client::React))).unwrap();
+        assert_eq!(react["generate"][0]["language"], "typescript");
+        assert_eq!(react["generate"][0]["out-dir"], "client/src/module_bindings");
+        assert!(readme("x", Some(Client::React)).contains("open the page Vite prints"));
         let python: serde_json::Value = serde_json::from_str(&project_file("x", Some(Client::Python))).unwrap();
         assert_eq!(python["generate"][0]["language"], "python");
         assert_eq!(python["generate"][0]["out-dir"], "client/module_bindings");
