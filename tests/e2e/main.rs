@@ -54,6 +54,7 @@ mod rls;
 mod rollback;
 mod runaway;
 mod schedule;
+mod sdk_procedures;
 mod sql;
 mod sql_limits;
 mod start_config;

@@ -1,0 +1,73 @@
+/**
+ * End-to-end check of procedures and one-off queries through the SDK against a real server
+ * running `tests/modules/procedures` (bindings generated into `bindings-e2e-procedures/`
+ * by the calling test, `tests/e2e/sdk_procedures.rs`). Prints, in order:
+ * - `add = N`: `conn.procedures.add({ a: 2, b: 40 })` awaited;
+ * - `panic_in_tx failed: MESSAGE`: the `ProcedureError` of a procedure that panics;
+ * - `count_fetched = N`: a procedure returning a `u64` (a bigint);
+ * - `bumped by = [N, …]`: after the reducer `bump(5)` committed, the typed rows of the
+ *   one-off query `SELECT * FROM bumped`, sorted;
+ * - `query refused: MESSAGE`: the `QueryError` of a query of a table that does not exist;
+ * - `done`.
+ *
+ * Usage: `node dist-e2e-procedures/e2e-procedures/procedures.js --host URL --db NAME`;
+ * exits 1 with the reason on any unexpected outcome.
+ */
+
+import { ProcedureError, QueryError } from 'spacetime-sdk';
+import { bumpedTable, DbConnection } from '../bindings-e2e-procedures/procedures/index.js';
+
+function arg(name: string): string {
+  const i = process.argv.indexOf(name);
+  const value = i >= 0 ? process.argv[i + 1] : undefined;
+  if (value === undefined) throw new Error(`missing ${name}; usage: procedures.js --host URL --db NAME`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const conn = await new Promise<DbConnection>((resolve, reject) => {
+    DbConnection.builder()
+      .withUri(arg('--host'))
+      .withDatabaseName(arg('--db'))
+      .onConnect((c) => resolve(c as DbConnection))
+      .onConnectError((_ctx, e) => reject(e))
+      .build();
+  });
+
+  console.log(`add = ${await conn.procedures.add({ a: 2, b: 40 })}`);
+
+  try {
+    await conn.procedures.panicInTx();
+    throw new Error('panic_in_tx: expected a failure');
+  } catch (e) {
+    if (!(e instanceof ProcedureError)) throw e;
+    console.log(`panic_in_tx failed: ${e.message}`);
+  }
+
+  const count: bigint = await conn.procedures.countFetched();
+  console.log(`count_fetched = ${count}`);
+
+  await conn.reducers.bump({ by: 5 });
+  const result = await conn.query('SELECT * FROM bumped');
+  const by = result
+    .rowsOf(bumpedTable)
+    .map((row) => row.by)
+    .sort((a, b) => a - b);
+  console.log(`bumped by = [${by.join(', ')}]`);
+
+  try {
+    await conn.query('SELECT * FROM nowhere');
+    throw new Error('a query of a missing table: expected a refusal');
+  } catch (e) {
+    if (!(e instanceof QueryError)) throw e;
+    console.log(`query refused: ${e.message}`);
+  }
+
+  console.log('done');
+  conn.disconnect();
+}
+
+main().catch((e: unknown) => {
+  console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
