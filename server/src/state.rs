@@ -147,9 +147,16 @@ impl AppState {
     }
 
     /// The running database of `record`; if it is not running, the error says why
-    /// (what made it fail to start, when that is known).
+    /// (what made it fail to start, when that is known). In cluster mode a database
+    /// this node leads counts as running only while its leader lease is valid.
     pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, LookupError> {
         let identity = record.database_identity;
+        if let Some(Err(why)) = self.cluster().map(|node| node.check_lease(identity)) {
+            return Err(LookupError::NotRunning {
+                identity,
+                why: Some(why.into()),
+            });
+        }
         self.databases().get(identity).ok_or_else(|| LookupError::NotRunning {
             identity,
             why: self.databases().failure(identity),

@@ -170,7 +170,29 @@ async fn keep_alive(mut client: etcd_client::Client, lease: i64, ttl: Duration, 
     }
 }
 
+/// A handle on a [`Leadership`]'s lease validity that request paths can hold and
+/// check cheaply (see [`Leadership::lease_valid`]); it turns invalid for good once
+/// the leadership is resigned or dropped, since nothing renews it any more.
+#[derive(Debug, Clone)]
+pub struct LeaseCheck {
+    valid_until: Arc<Mutex<Instant>>,
+}
+
+impl LeaseCheck {
+    /// Whether the lease is certainly still valid by this node's clock.
+    pub fn valid(&self) -> bool {
+        Instant::now() < *self.valid_until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl Leadership {
+    /// A handle on this leadership's lease validity.
+    pub fn lease_check(&self) -> LeaseCheck {
+        LeaseCheck {
+            valid_until: self.valid_until.clone(),
+        }
+    }
+
     /// The epoch this node leads in: what its commit log writer writes and its
     /// appends are fenced by.
     pub fn epoch(&self) -> u64 {

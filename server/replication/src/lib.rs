@@ -37,7 +37,7 @@ mod trim;
 pub use append::{EtcdLog, MAX_APPEND_BYTES};
 pub use catalog::MAX_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
-pub use election::{Campaign, LeaderInfo, Leadership};
+pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
 pub use keys::DbKeys;
 pub use rejoin::CommittedLog;

@@ -22,7 +22,9 @@ use crate::names::DatabaseName;
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_engine::storage::StorageConfig;
-use spacetime_replication::{Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership, ReplicationError};
+use spacetime_replication::{
+    Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership, LeaseCheck, ReplicationError,
+};
 use spacetime_sats::Identity;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -63,6 +65,8 @@ pub struct ClusterNode {
     leading: Mutex<HashMap<Identity, Leadership>>,
     /// The databases a replica thread runs for.
     replicas: Mutex<HashSet<Identity>>,
+    /// The lease of each database this node leads, checked before a request is let in.
+    leases: Mutex<HashMap<Identity, LeaseCheck>>,
 }
 
 impl std::fmt::Debug for ClusterNode {
@@ -95,6 +99,7 @@ impl ClusterNode {
             config: config.clone(),
             leading: Mutex::default(),
             replicas: Mutex::default(),
+            leases: Mutex::default(),
         })
     }
 
@@ -128,6 +133,7 @@ impl ClusterNode {
         };
         let log = EtcdLog::open(self.cluster.clone(), keys, leadership.epoch())?;
         let storage = storage.with_replication(leadership.epoch(), Box::new(log));
+        self.hold_lease(identity, Some(&leadership));
         self.lock_leading().insert(identity, leadership);
         Ok(storage)
     }
@@ -135,11 +141,42 @@ impl ClusterNode {
     /// Gives up a leadership taken by [`Self::lead_new`] for a database that was not
     /// created after all.
     pub fn abandon(&self, identity: Identity) {
+        self.hold_lease(identity, None);
         if let Some(leadership) = self.lock_leading().remove(&identity) {
             if let Err(e) = leadership.resign() {
                 log::warn!("database {identity}: cannot resign its leadership: {e}");
             }
         }
+    }
+
+    /// Whether requests to database `identity` may be served here: a database this
+    /// node leads only while its lease is certainly valid (design §5, lease reads), so
+    /// a leader cut off from etcd stops answering before another can be elected.
+    ///
+    /// # Errors
+    /// Why not, for the 503.
+    pub fn check_lease(&self, identity: Identity) -> Result<(), String> {
+        match self.lock_leases().get(&identity) {
+            Some(lease) if !lease.valid() => Err(format!(
+                "this node ({}) can no longer confirm that it leads it (its lease in etcd could not be renewed); \
+                 retry shortly",
+                self.config.node_id
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records (or, with `None`, forgets) the lease of a database this node leads.
+    fn hold_lease(&self, identity: Identity, leadership: Option<&Leadership>) {
+        let mut leases = self.lock_leases();
+        match leadership {
+            Some(leadership) => leases.insert(identity, leadership.lease_check()),
+            None => leases.remove(&identity),
+        };
+    }
+
+    fn lock_leases(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, LeaseCheck>> {
+        self.leases.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn campaign(&self, keys: &DbKeys) -> Result<Campaign, ReplicationError> {

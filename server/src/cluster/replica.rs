@@ -282,13 +282,21 @@ fn lead(
     identity: Identity,
     leadership: Leadership,
 ) -> Result<Ended, ClusterError> {
+    node.hold_lease(identity, Some(&leadership));
+    let ended = serve_while_leading(node, state, identity, &leadership);
+    node.hold_lease(identity, None);
+    if let Err(e) = leadership.resign() {
+        log::warn!("database {identity}: cannot resign its leadership: {e} (the lease expires by itself)");
+    }
+    Ok(ended)
+}
+
+/// Watches the lease and the database until this node must stop leading it.
+fn serve_while_leading(node: &ClusterNode, state: &AppState, identity: Identity, leadership: &Leadership) -> Ended {
     loop {
         std::thread::sleep(LEADER_CHECK);
         if state.registry().get(identity).is_none() {
-            if let Err(e) = leadership.resign() {
-                log::warn!("database {identity}: cannot resign its leadership after deletion: {e}");
-            }
-            return Ok(Ended::Deleted);
+            return Ended::Deleted;
         }
         let running = state.databases().get(identity);
         let log_failure = running
@@ -317,9 +325,6 @@ fn lead(
                 node.config.node_id
             ),
         );
-        if let Err(e) = leadership.resign() {
-            log::warn!("database {identity}: cannot resign: {e} (the lease expires by itself)");
-        }
-        return Ok(Ended::SteppedDown);
+        return Ended::SteppedDown;
     }
 }
