@@ -1,6 +1,7 @@
 //! The smoketests' "sql-format": one table per kind of column, filled by `test`, so that
 //! `spacetime sql` output can be compared with the exact text upstream prints. Each row
-//! type also appears nested in a `tuple` column.
+//! type also appears nested in a `tuple` column. `accessor_table` (canonically
+//! `canonical_table`) is for names in SQL.
 
 use spacetimedb::{
     reducer, table, ConnectionId, Identity, ReducerContext, SpacetimeType, Table, TimeDuration, Timestamp, Uuid,
@@ -73,6 +74,24 @@ pub struct TEnums {
 #[table(accessor = t_enums_tuple, public)]
 pub struct TEnumsTuple {
     tuple: TEnums,
+}
+
+/// A table whose canonical name (`canonical_table`) is not its accessor, with a column whose
+/// canonical name (`accessor_value_1`) is not its field's: SQL takes either name.
+#[table(accessor = accessor_table, name = "canonical_table", public)]
+pub struct AccessorRow {
+    #[primary_key]
+    id: u32,
+    accessor_value1: u32,
+}
+
+/// Fills `accessor_table` (the other tables are for `test`).
+#[reducer(init)]
+pub fn init(ctx: &ReducerContext) {
+    ctx.db.accessor_table().insert(AccessorRow {
+        id: 1,
+        accessor_value1: 7,
+    });
 }
 
 /// Fills every table with one row.
