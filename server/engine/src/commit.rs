@@ -12,6 +12,7 @@ use crate::views::Views;
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_sats::def::model::ModuleDef;
 use spacetime_sats::{Identity, Timestamp};
+use std::collections::HashSet;
 
 /// What a module update logs beside its state (see [`DatabaseState::commit_migration`]).
 pub(crate) struct MigrationInfo<'a> {
@@ -54,7 +55,16 @@ impl DatabaseState {
         let offset = self.last_offset();
         // Views whose reads the transaction changed are re-evaluated here, so their
         // changes go out in the same update as the transaction's own.
-        let view_changes = self.views.refresh(&mut self.datastore, tx);
+        // Per-caller views are kept current for connected callers only; the set is
+        // built the first time a per-caller view asks.
+        let subscriptions = &self.subscriptions;
+        let connected = std::cell::OnceCell::<HashSet<Identity>>::new();
+        let is_connected = |caller| {
+            connected
+                .get_or_init(|| subscriptions.connected().map(|(identity, _)| identity).collect())
+                .contains(&caller)
+        };
+        let view_changes = self.views.refresh(&mut self.datastore, tx, is_connected);
         let published = crate::views::merged(tx, view_changes);
         self.subscriptions.publish(&self.datastore, &published, offset, caller);
         crate::metrics::committed(&self.metrics_label);

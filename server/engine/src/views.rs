@@ -22,8 +22,11 @@
 //!   instance that runs reducers. A view that fails keeps its previous rows and is
 //!   retried on the next change to what it read; the failure goes to the module log.
 //!
-//! Per-caller backing tables are kept while the database runs (the datastore cannot
-//! drop a table), at most [`MAX_MATERIALISED_CALLERS`] callers' worth.
+//! A per-caller view is kept current only while its caller has a WebSocket connection;
+//! for a caller who is not connected (an HTTP caller between requests), a transaction
+//! that touches its read set only marks it stale, and the caller's next query evaluates
+//! it first. Per-caller backing tables are kept while the database runs (the datastore
+//! cannot drop a table), at most [`MAX_MATERIALISED_CALLERS`] callers' worth.
 
 use spacetime_datastore::{Datastore, DatastoreError, TxData};
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ViewError};
@@ -67,6 +70,10 @@ struct Materialised {
     /// The tables its last evaluation read; `None` until one succeeded (then every
     /// change retries it).
     reads: Option<BTreeSet<TableId>>,
+    /// Whether a transaction changed what it read since its last evaluation, which
+    /// was skipped because its caller was not connected: it is evaluated again at the
+    /// caller's next query ([`Views::ensure_caller`]).
+    stale: bool,
 }
 
 /// The materialised views of one database.
@@ -191,7 +198,22 @@ impl Views {
     /// A backing table could not be created, or too many callers have views.
     pub(crate) fn ensure_caller(&mut self, ds: &mut Datastore, caller: Identity) -> Result<(), ViewsError> {
         let per_caller = self.view_indices(false);
-        if per_caller.is_empty() || self.callers.contains(&caller) {
+        if per_caller.is_empty() {
+            return Ok(());
+        }
+        if self.callers.contains(&caller) {
+            let stale: Vec<usize> = (self.materialised.iter().enumerate())
+                .filter(|(_, m)| m.stale && m.caller == caller && !self.is_anonymous(m.view))
+                .map(|(i, _)| i)
+                .collect();
+            if !stale.is_empty() {
+                // Nobody is subscribed to these rows (their caller was not connected),
+                // so the changes need not be published.
+                let fresh = self.evaluate(ds, &stale);
+                let mut tx = ds.begin_mut_tx();
+                apply(&mut tx, fresh);
+                tx.commit();
+            }
             return Ok(());
         }
         if self.callers.len() >= MAX_MATERIALISED_CALLERS {
@@ -202,6 +224,13 @@ impl Views {
         }
         self.callers.insert(caller);
         Ok(())
+    }
+
+    /// Whether view `index` is anonymous.
+    fn is_anonymous(&self, index: usize) -> bool {
+        self.instance
+            .as_ref()
+            .is_some_and(|i| i.program().module_def().views[index].is_anonymous)
     }
 
     /// The positions of the module's anonymous (or else per-caller) views.
@@ -234,6 +263,7 @@ impl Views {
             caller,
             table,
             reads: None,
+            stale: false,
         });
         let position = self.materialised.len() - 1;
         let fresh = self.evaluate(ds, &[position]);
@@ -244,8 +274,9 @@ impl Views {
     }
 
     /// Re-evaluates the materialisations whose read set `tx` touched and applies their
-    /// changes to `ds`; returns those changes (empty if none).
-    pub(crate) fn refresh(&mut self, ds: &mut Datastore, tx: &TxData) -> TxData {
+    /// changes to `ds`; returns those changes (empty if none). A per-caller view whose
+    /// caller is not `connected` is only marked stale.
+    pub(crate) fn refresh(&mut self, ds: &mut Datastore, tx: &TxData, connected: impl Fn(Identity) -> bool) -> TxData {
         if self.materialised.is_empty() {
             return TxData::default();
         }
@@ -258,14 +289,22 @@ impl Views {
         if touched.is_empty() {
             return TxData::default();
         }
-        let stale: Vec<usize> = (self.materialised.iter().enumerate())
-            .filter(|(_, m)| m.reads.as_ref().is_none_or(|r| !r.is_disjoint(&touched)))
-            .map(|(i, _)| i)
-            .collect();
-        if stale.is_empty() {
+        let mut due = Vec::new();
+        for i in 0..self.materialised.len() {
+            let m = &self.materialised[i];
+            if m.reads.as_ref().is_some_and(|r| r.is_disjoint(&touched)) {
+                continue;
+            }
+            if self.is_anonymous(m.view) || connected(m.caller) {
+                due.push(i);
+            } else {
+                self.materialised[i].stale = true;
+            }
+        }
+        if due.is_empty() {
             return TxData::default();
         }
-        let fresh = self.evaluate(ds, &stale);
+        let fresh = self.evaluate(ds, &due);
         let mut view_tx = ds.begin_mut_tx();
         apply(&mut view_tx, fresh);
         view_tx.commit()
@@ -286,6 +325,7 @@ impl Views {
             match instance.call_view(ds, &view, m.caller, now) {
                 Ok(outcome) => {
                     m.reads = Some(outcome.reads);
+                    m.stale = false;
                     out.push((m.table, outcome.rows));
                 }
                 Err(e) => report(instance, &e),
