@@ -13,9 +13,11 @@
 //!
 //! Every read applies it the same way: [`Visibility::restrict`] adds each relation's
 //! condition to a checked plan's filter, so SQL, one-off queries, subscriptions' initial
-//! rows and deltas, and every side of a join go through it; a view that reads a table on
-//! behalf of a caller reads it through [`Visibility::visible_rows`] (a whole table) or
-//! checks each row it reads against [`Visibility::row_condition`].
+//! rows and deltas, and every side of a join go through it. A reader that is not a SQL
+//! plan can use [`Visibility::visible_rows`] (a whole table) or check each row against
+//! [`Visibility::row_condition`]. A view's own function is not such a reader: it reads
+//! as the module does, past the filters, as upstream's views do (the engine's
+//! `views.rs`); a query of the view's rows is restricted like any query.
 //!
 //! A one-table filter becomes a predicate on the row: a row's visibility then depends on
 //! the row alone. A filter with a join becomes the set of rows it returns on the current
@@ -299,7 +301,7 @@ impl Visibility {
     }
 
     /// The rows of `table` the caller may see: the per-caller table scan for readers that
-    /// are not a SQL plan (a view evaluated for a caller reads its tables through this).
+    /// are not a SQL plan.
     ///
     /// # Errors
     /// If `table` or a table a filter reads is gone.
@@ -313,8 +315,7 @@ impl Visibility {
     }
 
     /// The condition a row of `table` must meet to be visible, for a reader that checks
-    /// rows one at a time (`condition.eval(&[row])`), such as the table iterators of a
-    /// view evaluated for the caller; `None` if every row is visible. Filters with joins
+    /// rows one at a time (`condition.eval(&[row])`); `None` if every row is visible. Filters with joins
     /// are evaluated on `ds` now, so the condition holds for this state only.
     ///
     /// # Errors
