@@ -147,10 +147,14 @@ pub fn venv_python() -> PathBuf {
 }
 
 /// A Python program on the venv's interpreter with unbuffered output, so every line
-/// reaches the test as it is printed.
+/// reaches the test as it is printed, importing this checkout's SDK (the venv's editable
+/// install may point at another checkout).
 pub fn python_command(script: &Path) -> Command {
     let mut command = Command::new(venv_python());
-    command.arg(script).env("PYTHONUNBUFFERED", "1");
+    command
+        .arg(script)
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONPATH", repo_root().join("sdks/python/src"));
     command
 }
 
