@@ -57,7 +57,7 @@ pub enum HttpHandlerError {
     #[error("the module does not export `__call_http_handler__`; build it with the `unstable` feature of the SpacetimeDB 2.x library")]
     NotExported,
     /// The handler panicked, trapped or ran out of time or memory.
-    #[error("HTTP handler `{handler}` failed: {reason}")]
+    #[error("HTTP handler `{handler}` failed: {}", describe_failure(reason))]
     Failed {
         /// The handler's name.
         handler: String,
@@ -84,6 +84,22 @@ pub struct HttpHandlerOutcome {
     pub duration: Duration,
     /// How many transactions it committed.
     pub committed: u32,
+}
+
+/// `reason` in a handler's words (the shared error speaks of reducers).
+fn describe_failure(reason: &ReducerError) -> String {
+    match reason {
+        ReducerError::Panic(message) => format!("it panicked: {message}"),
+        ReducerError::OutOfTime { budget } => format!(
+            "it ran longer than the time budget of {budget:?} and was stopped; make it do less work per request"
+        ),
+        ReducerError::OutOfMemory(message) => format!("it ran out of memory: {message}"),
+        ReducerError::Trap(message) => format!("it trapped: {message}"),
+        ReducerError::InvalidReturn(code) => {
+            format!("`__call_http_handler__` returned {code}; handlers always return 0")
+        }
+        other => other.to_string(),
+    }
 }
 
 impl ModuleInstance {
