@@ -104,9 +104,7 @@ impl ReducerContext {
     /// # Ok(()) }
     /// ```
     pub fn new_uuid_v4(&self) -> Result<Uuid, UuidError> {
-        let mut bytes = [0u8; 16];
-        rand::RngCore::fill_bytes(&mut self.rng(), &mut bytes);
-        Ok(Uuid::from_random_bytes_v4(bytes))
+        Ok(crate::rng::uuid_v4(self.rng()))
     }
 
     /// A time-ordered (version 7) [`Uuid`]: the call's timestamp in milliseconds, a counter
@@ -116,9 +114,7 @@ impl ReducerContext {
     /// # Errors
     /// [`UuidError::BeforeUnixEpoch`] if the call's timestamp is before 1970.
     pub fn new_uuid_v7(&self) -> Result<Uuid, UuidError> {
-        let mut random = [0u8; 4];
-        rand::RngCore::fill_bytes(&mut self.rng(), &mut random);
-        Uuid::from_counter_v7(&self.counter_uuid, self.timestamp, &random)
+        crate::rng::uuid_v7(self.rng(), &self.counter_uuid, self.timestamp)
     }
 }
 

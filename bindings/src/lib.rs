@@ -93,7 +93,7 @@ pub use context::{
 pub use env::Environment;
 pub use filter::FilterableValue;
 pub use log;
-pub use procedure::{ProcedureContext, TxContext};
+pub use procedure::{CtxWithHttp, CtxWithTxManagement, ProcedureContext, TxContext};
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::{ReducerResult, ViewPrimaryKeyColumn};
@@ -393,16 +393,16 @@ pub use rls::Filter;
 /// What the generated code uses. Not part of the public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::env::{
+        register_environment, string_values, EnvironmentValue, RequiredEnvironmentValue, StringEnvironmentValue,
+    };
+    pub use crate::filter::{FilterableValue, Private};
     #[cfg(feature = "unstable")]
     pub use crate::http_handler::{
         assert_http_handler_context_arg, assert_http_handler_request_arg, assert_http_handler_return,
         register_http_handler, register_http_router, schedule_immediate, Handler, HandlerContext, HttpHandlerFn,
         Router,
     };
-    pub use crate::env::{
-        register_environment, string_values, EnvironmentValue, RequiredEnvironmentValue, StringEnvironmentValue,
-    };
-    pub use crate::filter::{FilterableValue, Private};
     pub use crate::rt::{
         assert_direct_index_key, assert_procedure_context_arg, assert_procedure_return, assert_reducer_arg,
         assert_reducer_context_arg, assert_reducer_return, assert_schedule_at_column,

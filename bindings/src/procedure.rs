@@ -6,12 +6,20 @@
 //! that transaction) and commits; an `Err` from `try_with_tx` rolls back, and so does a
 //! panic (it traps the module, and the host rolls back the open transaction).
 
-use crate::context::{CtxDbRead, CtxDbWrite, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, Local, LocalReadOnly};
+use crate::context::{
+    CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, Local, LocalReadOnly,
+};
 use crate::env::Environment;
+#[cfg(feature = "unstable")]
+use crate::http::HandlerContext;
 use crate::http::HttpClient;
+use crate::rng::StdbRng;
 use crate::{sys, AuthCtx, ReducerContext};
+use core::cell::{Cell, OnceCell};
 use core::ops::Deref;
-use spacetime_sats::{ConnectionId, Identity, Timestamp};
+use rand::distributions::{Distribution, Standard};
+use spacetime_sats::special::UuidError;
+use spacetime_sats::{ConnectionId, Identity, Timestamp, Uuid};
 
 /// What a procedure receives: who called it, when, outbound HTTP, and transactions.
 #[non_exhaustive]
@@ -24,6 +32,9 @@ pub struct ProcedureContext {
     connection_id: Option<ConnectionId>,
     /// Outbound HTTP requests.
     pub http: HttpClient,
+    pub(crate) rng: OnceCell<StdbRng>,
+    // The counter of `new_uuid_v7`, as in `ReducerContext`.
+    counter_uuid: Cell<u32>,
 }
 
 impl ProcedureContext {
@@ -34,6 +45,8 @@ impl ProcedureContext {
             timestamp,
             connection_id,
             http: HttpClient {},
+            rng: OnceCell::new(),
+            counter_uuid: Cell::new(0),
         }
     }
 
@@ -56,6 +69,23 @@ impl ProcedureContext {
     #[deprecated(note = "use `ProcedureContext::database_identity` instead")]
     pub fn identity(&self) -> Identity {
         self.database_identity()
+    }
+
+    /// A random (version 4) [`Uuid`] from [`ProcedureContext::rng`].
+    ///
+    /// # Errors
+    /// None in practice; the `Result` matches SpacetimeDB's signature.
+    pub fn new_uuid_v4(&self) -> Result<Uuid, UuidError> {
+        Ok(crate::rng::uuid_v4(self.rng()))
+    }
+
+    /// A time-ordered (version 7) [`Uuid`] from the procedure's timestamp, a counter and
+    /// [`ProcedureContext::rng`].
+    ///
+    /// # Errors
+    /// [`UuidError::BeforeUnixEpoch`] if the timestamp is before 1970.
+    pub fn new_uuid_v7(&self) -> Result<Uuid, UuidError> {
+        crate::rng::uuid_v7(self.rng(), &self.counter_uuid, self.timestamp)
     }
 
     /// Sleeps until about `timestamp`, then sets [`ProcedureContext::timestamp`] to the
@@ -153,5 +183,79 @@ impl CtxWithSender for ProcedureContext {
 impl CtxWithTimestamp for ProcedureContext {
     fn timestamp(&self) -> Timestamp {
         self.timestamp
+    }
+}
+
+impl CtxWithRng for ProcedureContext {
+    fn rng(&self) -> &StdbRng {
+        ProcedureContext::rng(self)
+    }
+
+    fn random<T>(&self) -> T
+    where
+        Standard: Distribution<T>,
+    {
+        ProcedureContext::random(self)
+    }
+}
+
+impl CtxWithRng for TxContext {
+    fn rng(&self) -> &StdbRng {
+        self.0.rng()
+    }
+
+    fn random<T>(&self) -> T
+    where
+        Standard: Distribution<T>,
+    {
+        self.0.random()
+    }
+}
+
+/// Contexts that run transactions of their own: procedures and HTTP handlers.
+pub trait CtxWithTxManagement {
+    /// Runs `body` in a new transaction and commits it.
+    fn with_tx<T>(&mut self, body: impl Fn(&TxContext) -> T) -> T;
+    /// Runs `body` in a new transaction: commits on `Ok`, rolls back on `Err`.
+    fn try_with_tx<T, E>(&mut self, body: impl Fn(&TxContext) -> Result<T, E>) -> Result<T, E>;
+}
+
+impl CtxWithTxManagement for ProcedureContext {
+    fn with_tx<T>(&mut self, body: impl Fn(&TxContext) -> T) -> T {
+        ProcedureContext::with_tx(self, body)
+    }
+
+    fn try_with_tx<T, E>(&mut self, body: impl Fn(&TxContext) -> Result<T, E>) -> Result<T, E> {
+        ProcedureContext::try_with_tx(self, body)
+    }
+}
+
+#[cfg(feature = "unstable")]
+impl CtxWithTxManagement for HandlerContext {
+    fn with_tx<T>(&mut self, body: impl Fn(&TxContext) -> T) -> T {
+        HandlerContext::with_tx(self, body)
+    }
+
+    fn try_with_tx<T, E>(&mut self, body: impl Fn(&TxContext) -> Result<T, E>) -> Result<T, E> {
+        HandlerContext::try_with_tx(self, body)
+    }
+}
+
+/// Contexts that make outbound HTTP requests: procedures and HTTP handlers.
+pub trait CtxWithHttp {
+    /// The HTTP client.
+    fn http(&self) -> &HttpClient;
+}
+
+impl CtxWithHttp for ProcedureContext {
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
+}
+
+#[cfg(feature = "unstable")]
+impl CtxWithHttp for HandlerContext {
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 }

@@ -1,15 +1,16 @@
-//! [`StdbRng`]: the deterministic random number generator of a reducer call.
+//! [`StdbRng`]: the deterministic random number generator of a reducer or procedure call.
 //!
 //! It is rand 0.8's `StdRng` seeded with the call's timestamp in microseconds, so a
 //! reducer that is replayed at the same timestamp draws the same numbers. Modules have no
 //! entropy source (`getrandom` is not linked), which is why `rand::thread_rng` is unavailable.
 
-use crate::ReducerContext;
-use core::cell::RefCell;
+use crate::{ProcedureContext, ReducerContext};
+use core::cell::{Cell, RefCell};
 use rand::distributions::{Distribution, Standard};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use spacetime_sats::Timestamp;
+use spacetime_sats::special::UuidError;
+use spacetime_sats::{Timestamp, Uuid};
 
 /// The random number generator of a reducer call; see [`ReducerContext::rng`].
 ///
@@ -62,25 +63,56 @@ impl RngCore for StdbRng {
     }
 }
 
-impl ReducerContext {
-    /// The random number generator of this call, seeded from [`ReducerContext::timestamp`].
-    ///
-    /// # Examples
-    /// ```no_run
-    /// use spacetimedb::rand::Rng;
-    /// # fn demo(ctx: &spacetimedb::ReducerContext) {
-    /// let roll: u8 = ctx.rng().gen_range(1..=6);
-    /// # }
-    /// ```
-    pub fn rng(&self) -> &StdbRng {
-        self.rng.get_or_init(|| StdbRng::seed_from_timestamp(self.timestamp))
-    }
+/// `rng()` and `random()` on a context with a `rng: OnceCell<StdbRng>` field and a
+/// `timestamp`, which seeds the generator on first use.
+macro_rules! context_rng {
+    ($ctx:ident, $($rng_doc:literal)*) => {
+        impl $ctx {
+            $(#[doc = $rng_doc])*
+            pub fn rng(&self) -> &StdbRng {
+                self.rng.get_or_init(|| StdbRng::seed_from_timestamp(self.timestamp))
+            }
 
-    /// A random value of type `T` from [`ReducerContext::rng`].
-    pub fn random<T>(&self) -> T
-    where
-        Standard: Distribution<T>,
-    {
-        Standard.sample(&mut self.rng())
-    }
+            #[doc = concat!("A random value of type `T` from [`", stringify!($ctx), "::rng`].")]
+            pub fn random<T>(&self) -> T
+            where
+                Standard: Distribution<T>,
+            {
+                Standard.sample(&mut self.rng())
+            }
+        }
+    };
+}
+
+context_rng!(
+    ReducerContext,
+    "The random number generator of this call, seeded from [`ReducerContext::timestamp`]."
+    ""
+    "# Examples"
+    "```no_run"
+    "use spacetimedb::rand::Rng;"
+    "# fn demo(ctx: &spacetimedb::ReducerContext) {"
+    "let roll: u8 = ctx.rng().gen_range(1..=6);"
+    "# }"
+    "```"
+);
+
+context_rng!(
+    ProcedureContext,
+    "The random number generator of this procedure, seeded from the time it started."
+);
+
+/// A random (version 4) UUID from `rng`.
+pub(crate) fn uuid_v4(rng: &StdbRng) -> Uuid {
+    let mut bytes = [0u8; 16];
+    RngCore::fill_bytes(&mut &*rng, &mut bytes);
+    Uuid::from_random_bytes_v4(bytes)
+}
+
+/// A time-ordered (version 7) UUID: `timestamp`'s milliseconds, the call's `counter`
+/// (which orders the UUIDs of one call) and random bits from `rng`.
+pub(crate) fn uuid_v7(rng: &StdbRng, counter: &Cell<u32>, timestamp: Timestamp) -> Result<Uuid, UuidError> {
+    let mut random = [0u8; 4];
+    RngCore::fill_bytes(&mut &*rng, &mut random);
+    Uuid::from_counter_v7(counter, timestamp, &random)
 }

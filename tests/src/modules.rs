@@ -146,7 +146,10 @@ pub fn build_module(module: ModuleCrate, bindings: Bindings) -> PathBuf {
         Bindings::Ours => (module.workspace, module.package),
         Bindings::Upstream => (UPSTREAM_WORKSPACE, module.upstream_package),
     };
-    let mut inputs = vec![package_dir(&root.join(workspace), module, bindings, &root)];
+    let dir = package_dir(&root.join(workspace), module, bindings, &root);
+    // A member whose `[lib] path` points elsewhere (the upstream twins, the surface
+    // module) is rebuilt when that source changes too.
+    let mut inputs: Vec<PathBuf> = lib_source(&dir).into_iter().chain([dir]).collect();
     if bindings == Bindings::Ours {
         inputs.extend(["bindings", "macros", "sats"].map(|c| root.join(c)));
     }
@@ -268,6 +271,16 @@ fn package_dir(workspace_dir: &Path, module: ModuleCrate, bindings: Bindings, ro
         (_, Bindings::Ours) => workspace_dir.join(module.package.trim_end_matches("-module")),
         (ws, Bindings::Upstream) => root.join(ws).join(module.package.trim_end_matches("-module")),
     }
+}
+
+/// The file a member's `Cargo.toml` names as `[lib] path`, resolved against the member.
+fn lib_source(member: &Path) -> Option<PathBuf> {
+    let manifest = std::fs::read_to_string(member.join("Cargo.toml")).ok()?;
+    let lib = manifest.split("[lib]").nth(1)?;
+    let section = lib.split("\n[").next()?;
+    let line = section.lines().find(|l| l.trim_start().starts_with("path"))?;
+    let path = line.split('"').nth(1)?;
+    Some(member.join(path))
 }
 
 fn target_base() -> PathBuf {

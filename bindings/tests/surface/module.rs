@@ -521,3 +521,25 @@ pub fn surface_call_views(ctx: &ReducerContext) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// The rest of the procedure API: its RNG and UUIDs, and the procedure capability traits.
+#[spacetimedb::procedure]
+pub fn surface_procedure(ctx: &mut spacetimedb::ProcedureContext) -> String {
+    let v4 = ctx.new_uuid_v4().expect("a v4 uuid");
+    let v7 = ctx.new_uuid_v7().expect("a v7 uuid");
+    let roll: u8 = ctx.random();
+    let _ = ctx.rng().gen_range(0..10u8);
+    let _client: &spacetimedb::http::HttpClient = spacetimedb::CtxWithHttp::http(ctx);
+    let count = count_in_tx(ctx);
+    format!("{v4} {v7} {roll} {count}")
+}
+
+/// A helper generic over contexts that run their own transactions.
+fn count_in_tx(ctx: &mut impl spacetimedb::CtxWithTxManagement) -> u64 {
+    ctx.with_tx(|tx| u64::from(roll(tx) / 255) + tx.db.surface_user().count())
+}
+
+/// A helper generic over contexts with an RNG, which a procedure's transaction is.
+fn roll(ctx: &impl CtxWithRng) -> u8 {
+    ctx.random()
+}
