@@ -4,9 +4,8 @@
 //! # Brief overview
 //! 1. [`model::Module::new`] reads a validated [`ModuleDef`] into a language-neutral model:
 //!    the named types, the tables (with their indexes), the views, the reducers and the
-//!    procedures a client may use, with every type resolved to a [`model::TypeUse`]
-//!    (views come in beside the definition, see [`model::ViewSource`]). Every language
-//!    reads only the model, and is configured only by its own options.
+//!    procedures a client may use, with every type resolved to a [`model::TypeUse`]. Every
+//!    language reads only the model, and is configured only by its own options.
 //! 2. A [`Lang`] turns each item of the model into a file. It builds view structs whose
 //!    names are already cased for the language and whose types are already spelled in it,
 //!    and renders them with its askama templates (`codegen/templates/<lang>/`); templates
@@ -231,20 +230,7 @@ fn check_name_clashes(module: &model::Module, lang: &dyn Lang) -> Result<(), Cod
 /// # Errors
 /// A [`CodegenError`] naming the item that cannot be generated and why.
 pub fn generate(module: &ModuleDef, lang: &dyn Lang, options: &Options) -> Result<Vec<OutputFile>, CodegenError> {
-    generate_with_views(module, &[], lang, options)
-}
-
-/// As [`generate`], for a module that also has `views` (see [`model::ViewSource`]).
-///
-/// # Errors
-/// As [`generate`].
-pub fn generate_with_views(
-    module: &ModuleDef,
-    views: &[model::ViewSource],
-    lang: &dyn Lang,
-    options: &Options,
-) -> Result<Vec<OutputFile>, CodegenError> {
-    let module = model::Module::with_views(module, views, options)?;
+    let module = model::Module::new(module, options)?;
     check_name_clashes(&module, lang)?;
     let mut files = Vec::new();
     for table in &module.tables {

@@ -3,7 +3,7 @@
 //! module's own; each language cases them.
 
 use crate::{CodegenError, Options};
-use spacetime_sats::def::model::{IndexAlgorithm, ModuleDef, ProcedureDef, TableDef};
+use spacetime_sats::def::model::{ColumnDef, IndexAlgorithm, ModuleDef, ProcedureDef, TableDef, ViewDef};
 use spacetime_sats::def::raw::{FunctionVisibility, TableAccess};
 use spacetime_sats::{AlgebraicType, ProductType};
 
@@ -212,8 +212,6 @@ pub struct ViewModel {
     /// Whether every caller sees the same rows (`AnonymousViewContext`); otherwise the
     /// rows depend on who asks (`ViewContext`).
     pub is_anonymous: bool,
-    /// The parameters, in order.
-    pub params: Vec<(String, TypeUse)>,
     /// Whether the function returns at most one row (`Option<T>`) rather than `Vec<T>`.
     pub returns_one: bool,
 }
@@ -234,26 +232,6 @@ impl ViewModel {
             is_event: false,
         }
     }
-}
-
-/// A view as codegen needs it from a module definition: the validated definition does not
-/// describe views yet, so the caller states them in this form (canonical name included).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ViewSource {
-    /// The canonical name: what SQL and clients use.
-    pub name: String,
-    /// The function's name in module source.
-    pub accessor_name: String,
-    /// Whether clients may read it.
-    pub is_public: bool,
-    /// Whether it ignores the caller.
-    pub is_anonymous: bool,
-    /// Its parameters.
-    pub params: ProductType,
-    /// What it returns: `Vec<T>` (an array) or `Option<T>` of a named product type `T`.
-    pub return_type: AlgebraicType,
-    /// The primary key column, by position in `T`.
-    pub primary_key: Option<usize>,
 }
 
 /// Everything a client sees of a module.
@@ -369,16 +347,6 @@ impl Module {
     /// # Errors
     /// A [`CodegenError`] for a type that clients cannot name.
     pub fn new(def: &ModuleDef, options: &Options) -> Result<Self, CodegenError> {
-        Self::with_views(def, &[], options)
-    }
-
-    /// Reads the parts of `def` a client sees, and the module's `views` (whose types are
-    /// in `def`'s typespace).
-    ///
-    /// # Errors
-    /// A [`CodegenError`] for a type that clients cannot name, or a view that does not
-    /// return rows of a named struct.
-    pub fn with_views(def: &ModuleDef, views: &[ViewSource], options: &Options) -> Result<Self, CodegenError> {
         let mut names = vec![None; def.typespace.types.len()];
         for (i, t) in def.types.iter().enumerate() {
             if let Some(slot) = names.get_mut(t.ty.0 as usize) {
@@ -441,24 +409,12 @@ impl Module {
                     location: format!("the row type of table `{}`", table.name),
                     kind: "struct",
                 })?;
-            let columns = table
-                .columns
-                .iter()
-                .map(|c| {
-                    let field_name = table
-                        .row_type
-                        .elements
-                        .get(c.col_id.idx())
-                        .and_then(|e| e.name())
-                        .unwrap_or(&c.name);
-                    let ty = resolver.resolve(&c.ty, &|| format!("column `{}` of table `{}`", c.name, table.name))?;
-                    Ok(ColumnModel {
-                        field_name: field_name.to_owned(),
-                        accessor_name: c.accessor_name.clone(),
-                        ty,
-                    })
-                })
-                .collect::<Result<Vec<_>, CodegenError>>()?;
+            let columns = column_models(
+                &resolver,
+                &table.row_type,
+                &table.columns,
+                &format!("table `{}`", table.name),
+            )?;
             let mut unique_columns: Vec<usize> = table
                 .unique_constraints
                 .iter()
@@ -502,7 +458,8 @@ impl Module {
             .filter(|p| options.include_private || p.visibility != FunctionVisibility::Private)
             .map(|p| procedure_model(&resolver, p))
             .collect::<Result<_, _>>()?;
-        let views = views
+        let views = def
+            .views
             .iter()
             .filter(|v| options.include_private || v.is_public)
             .map(|v| view_model(&resolver, v))
@@ -540,63 +497,50 @@ fn procedure_model(resolver: &Resolver<'_>, p: &ProcedureDef) -> Result<Procedur
     })
 }
 
-fn view_model(resolver: &Resolver<'_>, v: &ViewSource) -> Result<ViewModel, CodegenError> {
-    let location = || format!("the rows of view `{}`", v.name);
-    let (element, returns_one) = match &v.return_type {
-        AlgebraicType::Array(a) => (&*a.elem_ty, false),
-        AlgebraicType::Sum(s) => match s.as_option() {
-            Some(some) => (some, true),
-            None => return Err(not_rows(v)),
-        },
-        _ => return Err(not_rows(v)),
-    };
-    let AlgebraicType::Ref(r) = element else {
-        return Err(CodegenError::AnonymousType {
-            location: location(),
-            kind: "struct",
-        });
-    };
+fn view_model(resolver: &Resolver<'_>, v: &ViewDef) -> Result<ViewModel, CodegenError> {
     let row_type = resolver
         .names
-        .get(r.0 as usize)
+        .get(v.product_type_ref.0 as usize)
         .copied()
         .flatten()
         .ok_or_else(|| CodegenError::AnonymousType {
-            location: location(),
+            location: format!("the rows of view `{}`", v.name),
             kind: "struct",
         })?;
-    let Some(AlgebraicType::Product(row)) = resolver.def.typespace.get(*r) else {
-        return Err(not_rows(v));
-    };
-    let columns = resolver
-        .product_fields(row, &v.name)?
-        .into_iter()
-        .map(|(name, ty)| ColumnModel {
-            field_name: name.clone(),
-            accessor_name: name,
-            ty,
-        })
-        .collect::<Vec<_>>();
-    let params = resolver.product_fields(&v.params, &format!("view {}", v.accessor_name))?;
     Ok(ViewModel {
         wire_name: v.name.clone(),
-        accessor_name: v.accessor_name.clone(),
+        accessor_name: v.source_name.clone(),
         row_type,
-        primary_key: v.primary_key.filter(|&c| c < columns.len()),
-        columns,
+        columns: column_models(resolver, &v.row_type, &v.columns, &format!("view `{}`", v.name))?,
+        primary_key: v.primary_key.map(|c| c.idx()),
         is_anonymous: v.is_anonymous,
-        params,
-        returns_one,
+        returns_one: v.returns_option,
     })
 }
 
-/// The error for a view whose function does not return `Vec<T>` or `Option<T>`.
-fn not_rows(v: &ViewSource) -> CodegenError {
-    CodegenError::Unsupported {
-        location: format!("view `{}`", v.name),
-        what: "a return type other than `Vec<T>` or `Option<T>` of a struct".into(),
-        lang: "client",
-    }
+/// The columns of a table or view (`owner`, for errors) whose rows are `row_type`.
+fn column_models(
+    resolver: &Resolver<'_>,
+    row_type: &ProductType,
+    columns: &[ColumnDef],
+    owner: &str,
+) -> Result<Vec<ColumnModel>, CodegenError> {
+    columns
+        .iter()
+        .map(|c| {
+            let field_name = row_type
+                .elements
+                .get(c.col_id.idx())
+                .and_then(|e| e.name())
+                .unwrap_or(&c.name);
+            let ty = resolver.resolve(&c.ty, &|| format!("column `{}` of {owner}", c.name))?;
+            Ok(ColumnModel {
+                field_name: field_name.to_owned(),
+                accessor_name: c.accessor_name.clone(),
+                ty,
+            })
+        })
+        .collect()
 }
 
 /// The indexes of `table`, in definition order, with their uniqueness from its constraints.

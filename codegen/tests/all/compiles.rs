@@ -8,7 +8,7 @@
 //! to the versions the workspace already uses.
 
 use super::{codegen_dir, module_def, procedures_and_views, scratch_dir};
-use spacetime_codegen::{generate_with_views, Options, Rust};
+use spacetime_codegen::{generate, Options, Rust};
 use std::process::Command;
 
 #[test]
@@ -24,29 +24,22 @@ fn generated_rust_compiles_with_warnings_denied() {
         .iter_mut()
         .filter(|t| t.name == "message")
         .for_each(|t| t.is_event = true);
-    let (procedures, views) = procedures_and_views();
     let sets = [
-        ("chat", module_def("quickstart-chat"), Vec::new(), Options::default()),
-        ("chat_events", chat_events, Vec::new(), Options::default()),
-        (
-            "all_features",
-            module_def("all-features"),
-            Vec::new(),
-            Options::default(),
-        ),
+        ("chat", module_def("quickstart-chat"), Options::default()),
+        ("chat_events", chat_events, Options::default()),
+        ("all_features", module_def("all-features"), Options::default()),
         (
             "all_features_private",
             module_def("all-features"),
-            Vec::new(),
             Options { include_private: true },
         ),
-        ("procedures", procedures, views, Options { include_private: true }),
+        ("procedures", procedures_and_views(), Options { include_private: true }),
     ];
     let mut lib = String::from("//! Generated bindings, checked with warnings denied.\n#![deny(warnings)]\n");
-    for (module, def, views, options) in &sets {
+    for (module, def, options) in &sets {
         let dir = src.join(module);
         std::fs::create_dir_all(&dir).expect("create module dir");
-        for f in generate_with_views(def, views, &Rust, options).unwrap_or_else(|e| panic!("{module}: {e}")) {
+        for f in generate(def, &Rust, options).unwrap_or_else(|e| panic!("{module}: {e}")) {
             std::fs::write(dir.join(&f.path), f.contents).expect("write generated file");
         }
         lib.push_str(&format!("pub mod {module};\n"));

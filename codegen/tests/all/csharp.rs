@@ -6,7 +6,7 @@
 use super::{
     assert_golden, codegen_dir, file, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES,
 };
-use spacetime_codegen::{generate, generate_with_views, CSharp, CodegenError, Options, OutputFile};
+use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile};
 use spacetime_sats::def::model::{ProcedureDef, ReducerDef};
 use spacetime_sats::def::raw::FunctionVisibility;
 use spacetime_sats::{AlgebraicType, ProductType};
@@ -197,25 +197,18 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
         .iter_mut()
         .filter(|t| t.name == "message")
         .for_each(|t| t.is_event = true);
-    let (procedures, views) = procedures_and_views();
     let sets = [
-        ("chat", module_def("quickstart-chat"), Vec::new(), Options::default()),
-        ("chat_events", chat_events, Vec::new(), Options::default()),
-        (
-            "all_features",
-            module_def("all-features"),
-            Vec::new(),
-            Options::default(),
-        ),
+        ("chat", module_def("quickstart-chat"), Options::default()),
+        ("chat_events", chat_events, Options::default()),
+        ("all_features", module_def("all-features"), Options::default()),
         (
             "all_features_private",
             module_def("all-features"),
-            Vec::new(),
             Options { include_private: true },
         ),
-        ("procedures", procedures, views, Options { include_private: true }),
+        ("procedures", procedures_and_views(), Options { include_private: true }),
     ];
-    for (name, def, views, options) in &sets {
+    for (name, def, options) in &sets {
         let dir = scratch.join(name);
         let mut args = vec![
             "-target:library".to_owned(),
@@ -223,7 +216,7 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
             format!("-out:{}.dll", dir.display()),
         ];
         let lang = CSharp::new(format!("Check.{name}"));
-        for f in generate_with_views(def, views, &lang, options).unwrap_or_else(|e| panic!("{name}: {e}")) {
+        for f in generate(def, &lang, options).unwrap_or_else(|e| panic!("{name}: {e}")) {
             let path = dir.join(&f.path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
             std::fs::write(&path, f.contents).expect("write generated file");

@@ -20,11 +20,9 @@ mod python;
 mod rustfmt;
 mod typescript;
 
-use spacetime_codegen::model::ViewSource;
-use spacetime_codegen::{generate, generate_with_views, Options, OutputFile, Rust};
-use spacetime_sats::def::model::ModuleDef;
+use spacetime_codegen::{generate, Options, OutputFile, Rust};
+use spacetime_sats::def::model::{ModuleDef, ViewDef};
 use spacetime_sats::def::raw::RawModuleDef;
-use spacetime_sats::{AlgebraicType, ProductType};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -61,37 +59,32 @@ pub fn module_def(name: &str) -> ModuleDef {
 }
 
 /// The module with procedures and views: `tests/modules/procedures` (the fixture
-/// `procedures`) plus two views over its tables, which the validated definition cannot
-/// describe yet: `recent_fetches` (anonymous, `Vec<Fetched>`, keyed by `id`) and
-/// `my_last_bump` (per caller, `Option<Bumped>`, no key).
-pub fn procedures_and_views() -> (ModuleDef, Vec<ViewSource>) {
-    let def = module_def("procedures");
-    let row = |table: &str| {
-        def.table(table)
-            .unwrap_or_else(|| panic!("table {table}"))
-            .product_type_ref
+/// `procedures`) plus two views over its tables, as validation describes them:
+/// `recent_fetches` (anonymous, `Vec<Fetched>`, keyed by `id`) and `my_last_bump` (per
+/// caller, `Option<Bumped>`, no key).
+pub fn procedures_and_views() -> ModuleDef {
+    let mut def = module_def("procedures");
+    let view = |name: &str, table: &str, is_anonymous: bool, keyed: bool| {
+        let rows = def.table(table).unwrap_or_else(|| panic!("table {table}"));
+        ViewDef {
+            name: name.into(),
+            source_name: name.into(),
+            index: 0,
+            is_public: true,
+            is_anonymous,
+            returns_option: !keyed,
+            product_type_ref: rows.product_type_ref,
+            row_type: rows.row_type.clone(),
+            columns: rows.columns.clone(),
+            primary_key: rows.primary_key.filter(|_| keyed),
+        }
     };
     let views = vec![
-        ViewSource {
-            name: "recent_fetches".into(),
-            accessor_name: "recent_fetches".into(),
-            is_public: true,
-            is_anonymous: true,
-            params: ProductType::unit(),
-            return_type: AlgebraicType::array(AlgebraicType::Ref(row("fetched"))),
-            primary_key: Some(0),
-        },
-        ViewSource {
-            name: "my_last_bump".into(),
-            accessor_name: "my_last_bump".into(),
-            is_public: true,
-            is_anonymous: false,
-            params: ProductType::unit(),
-            return_type: AlgebraicType::option(AlgebraicType::Ref(row("bumped"))),
-            primary_key: None,
-        },
+        view("recent_fetches", "fetched", true, true),
+        view("my_last_bump", "bumped", false, false),
     ];
-    (def, views)
+    def.views = views;
+    def
 }
 
 /// The text of the generated file at `path`.
@@ -105,8 +98,7 @@ pub fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
 
 /// `lang`'s output for [`procedures_and_views`].
 pub fn procedures_files(lang: &dyn spacetime_codegen::Lang) -> Vec<OutputFile> {
-    let (def, views) = procedures_and_views();
-    generate_with_views(&def, &views, lang, &Options::default()).unwrap_or_else(|e| panic!("procedures: {e}"))
+    generate(&procedures_and_views(), lang, &Options::default()).unwrap_or_else(|e| panic!("procedures: {e}"))
 }
 
 pub fn rust_files(name: &str, options: &Options) -> Vec<OutputFile> {

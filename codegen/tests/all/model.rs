@@ -3,11 +3,11 @@
 //! procedures and views with their types resolved.
 
 use super::module_def;
-use spacetime_codegen::model::{IndexKind, IndexModel, Module, Primitive, ProcedureModel, TypeUse, ViewSource};
+use spacetime_codegen::model::{IndexKind, IndexModel, Module, Primitive, ProcedureModel, TypeUse};
 use spacetime_codegen::Options;
-use spacetime_sats::def::model::ProcedureDef;
+use spacetime_sats::def::model::{ModuleDef, ProcedureDef, ViewDef};
 use spacetime_sats::def::raw::FunctionVisibility;
-use spacetime_sats::{AlgebraicType, ProductType};
+use spacetime_sats::{AlgebraicType, AlgebraicTypeRef, ColId, ProductType};
 
 fn index(accessor: &str, kind: IndexKind, columns: &[usize], unique: bool) -> IndexModel {
     IndexModel {
@@ -59,50 +59,43 @@ fn an_index_without_an_accessor_is_named_after_its_columns() {
 }
 
 /// The `all-features` module with a procedure returning an option of its player type, a
-/// private procedure, and the two kinds of view over players.
-fn with_procedures_and_views() -> (spacetime_sats::def::model::ModuleDef, Vec<ViewSource>) {
+/// private procedure, and the two kinds of view over players (the second private).
+fn with_procedures_and_views() -> ModuleDef {
     let mut def = module_def("all-features");
-    let player = def.table("player").expect("player table").product_type_ref;
+    let player = def.table("player").expect("player table").clone();
     let procedure = |name: &str, visibility| ProcedureDef {
         name: name.into(),
         source_name: name.into(),
         params: ProductType::named([("level", AlgebraicType::U32)]),
-        return_type: AlgebraicType::option(AlgebraicType::Ref(player)),
+        return_type: AlgebraicType::option(AlgebraicType::Ref(player.product_type_ref)),
         visibility,
     };
     def.procedures = vec![
         procedure("best_at", FunctionVisibility::ClientCallable),
         procedure("internal", FunctionVisibility::Private),
     ];
-    let view = |name: &str, is_anonymous, return_type, primary_key| ViewSource {
+    let view = |name: &str, is_public, is_anonymous, primary_key: Option<ColId>| ViewDef {
         name: name.into(),
-        accessor_name: name.into(),
-        is_public: true,
+        source_name: name.into(),
+        index: 0,
+        is_public,
         is_anonymous,
-        params: ProductType::unit(),
-        return_type,
+        returns_option: primary_key.is_none(),
+        product_type_ref: player.product_type_ref,
+        row_type: player.row_type.clone(),
+        columns: player.columns.clone(),
         primary_key,
     };
-    let views = vec![
-        view(
-            "top_players",
-            true,
-            AlgebraicType::array(AlgebraicType::Ref(player)),
-            Some(0),
-        ),
-        view(
-            "my_player",
-            false,
-            AlgebraicType::option(AlgebraicType::Ref(player)),
-            None,
-        ),
+    def.views = vec![
+        view("top_players", true, true, Some(ColId(0))),
+        view("my_player", false, false, None),
     ];
-    (def, views)
+    def
 }
 
 #[test]
 fn procedures_keep_params_and_return_type_and_private_ones_are_left_out() {
-    let (def, _) = with_procedures_and_views();
+    let def = with_procedures_and_views();
     let module = Module::new(&def, &Options::default()).expect("model");
     let player = module
         .tables
@@ -125,8 +118,11 @@ fn procedures_keep_params_and_return_type_and_private_ones_are_left_out() {
 
 #[test]
 fn views_have_the_row_type_columns_key_and_kind_of_their_function() {
-    let (def, views) = with_procedures_and_views();
-    let module = Module::with_views(&def, &views, &Options::default()).expect("model");
+    let def = with_procedures_and_views();
+    let public = Module::new(&def, &Options::default()).expect("model");
+    let names: Vec<&str> = public.views.iter().map(|v| v.wire_name.as_str()).collect();
+    assert_eq!(names, ["top_players"], "a private view only with include_private");
+    let module = Module::new(&def, &Options { include_private: true }).expect("model");
     let table = module.tables.iter().find(|t| t.wire_name == "player").expect("player");
     let [top, mine] = &module.views[..] else {
         panic!("two views expected, got {:?}", module.views);
@@ -142,12 +138,14 @@ fn views_have_the_row_type_columns_key_and_kind_of_their_function() {
         (None, false, true)
     );
     assert_eq!(module.view_row_type(mine).name, "Player");
+    let as_table = top.as_table();
+    assert_eq!((as_table.unique_columns, as_table.indexes.len()), (vec![0], 0));
 }
 
 #[test]
-fn a_view_not_returning_rows_of_a_struct_is_refused_by_name() {
-    let (def, mut views) = with_procedures_and_views();
-    views[0].return_type = AlgebraicType::U32;
-    let err = Module::with_views(&def, &views, &Options::default()).expect_err("not rows");
+fn a_view_whose_rows_have_no_type_name_is_refused_by_name() {
+    let mut def = with_procedures_and_views();
+    def.views[0].product_type_ref = AlgebraicTypeRef(u32::MAX);
+    let err = Module::new(&def, &Options::default()).expect_err("anonymous rows");
     assert!(err.to_string().contains("view `top_players`"), "{err}");
 }

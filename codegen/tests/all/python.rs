@@ -6,7 +6,7 @@
 //! `spacetime generate` cannot describe yet) is type-checked here.
 
 use super::{assert_golden, codegen_dir, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES};
-use spacetime_codegen::{generate, generate_with_views, Options, OutputFile, Python};
+use spacetime_codegen::{generate, Options, OutputFile, Python};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -281,10 +281,10 @@ fn venv_python() -> PathBuf {
 fn procedures_and_views_pass_mypy_strict_and_import() {
     let scratch = scratch_dir("codegen-python-check");
     let _ = std::fs::remove_dir_all(&scratch);
-    let (def, views) = procedures_and_views();
+    let def = procedures_and_views();
     for (package, include_private) in [("procedures", false), ("procedures_private", true)] {
         let options = Options { include_private };
-        for f in generate_with_views(&def, &views, &Python, &options).unwrap_or_else(|e| panic!("{package}: {e}")) {
+        for f in generate(&def, &Python, &options).unwrap_or_else(|e| panic!("{package}: {e}")) {
             let path = scratch.join(package).join(&f.path);
             std::fs::create_dir_all(path.parent().expect("parent")).expect("create dir");
             std::fs::write(&path, f.contents).expect("write generated file");
