@@ -12,6 +12,7 @@ mod modules;
 
 mod abi_contract;
 mod codegen_fixtures;
+mod http_handlers;
 mod lifecycle;
 mod limits;
 mod loader;
