@@ -116,6 +116,18 @@ pub mod spacetimedb_lib {
 
     #[doc(hidden)]
     pub use crate::__private;
+
+    /// The module-definition types a hand-written `EnvironmentValue` impl names, at
+    /// SpacetimeDB's path.
+    pub mod db {
+        /// See [`db`](super::db).
+        pub mod raw_def {
+            /// See [`db`](super::super::db).
+            pub mod v10 {
+                pub use spacetime_sats::def::raw::{RawEnvVarTypeV10, RawEnvironmentDeclarationV10};
+            }
+        }
+    }
 }
 
 /// Declares a table whose rows are the annotated struct.

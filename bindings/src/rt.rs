@@ -12,6 +12,9 @@
 
 mod view;
 
+// Where SpacetimeDB's crate has them, for hand-written `EnvironmentValue` impls.
+pub use crate::env::{register_environment, EnvironmentValue, RequiredEnvironmentValue, StringEnvironmentValue};
+
 pub use view::{
     __call_view__, __call_view_anon__, assert_view_arg, assert_view_primary_key_column, decode_view_args,
     describe_view, encode_view_result, register_view, ViewArg, ViewContextArg, ViewDispatch, ViewFn, ViewInfo,

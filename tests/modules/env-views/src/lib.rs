@@ -2,8 +2,9 @@
 //! bindings and against the crates.io `spacetimedb = "=2.14.0"` crate
 //! (`tests/fixtures/upstream-2.14/env-views`), so that the twin test can compare the two
 //! definitions: an `#[env]` declaration with every kind of key (required, optional,
-//! `values(..)` unions and a single literal, an `EnvironmentValue` enum, the reserved
-//! `get`), and views that take parameters after their context and read the environment.
+//! `values(..)` unions and a single literal, an `EnvironmentValue` enum, a hand-written
+//! `EnvironmentValue`, the reserved `get`), and views that take parameters after their
+//! context and read the environment.
 
 #![allow(non_snake_case)]
 
@@ -22,6 +23,26 @@ pub enum Tier {
     Trial,
 }
 
+/// A hand-written environment value type, through the paths SpacetimeDB's crate has.
+pub struct Port(pub u16);
+
+impl spacetimedb::rt::EnvironmentValue for Port {
+    const OPTIONAL: bool = false;
+
+    fn constraint() -> spacetimedb::spacetimedb_lib::db::raw_def::v10::RawEnvVarTypeV10 {
+        spacetimedb::spacetimedb_lib::db::raw_def::v10::RawEnvVarTypeV10::String
+    }
+
+    fn from_environment(value: Option<String>, key: &str) -> Self {
+        match value.map(|v| v.parse()) {
+            Some(Ok(port)) => Port(port),
+            _ => panic!("environment key {key} is not a port"),
+        }
+    }
+}
+
+impl spacetimedb::rt::RequiredEnvironmentValue for Port {}
+
 /// The keys this module reads.
 #[spacetimedb::env]
 pub struct Env {
@@ -32,6 +53,7 @@ pub struct Env {
     #[env(values("only"))]
     pub SINGLE: Option<String>,
     pub TIER: Option<Tier>,
+    pub PORT: Option<Port>,
     pub get: Option<String>,
 }
 
@@ -92,6 +114,8 @@ pub fn add_note(ctx: &ReducerContext, score: u32, text: String) {
     let feature = ctx.env.FEATURE();
     let single = ctx.env.SINGLE().is_some();
     let raw = ctx.env.get("GREETING").unwrap_or_default();
+    let port = ctx.env.PORT().map_or(0, |p| p.0);
+    log::info!("port {port}");
     log::info!("feature {feature}, single {single}, greeting {raw}");
     ctx.db.note().insert(Note {
         id: 0,
