@@ -5,7 +5,9 @@
 //! before the call returns (the client fetches from its own loopback HTTP server, so the
 //! server runs with `--allow-private-http`), a procedure's panic as the language's error,
 //! and one-off queries with typed rows, raw rows for a projection and the server's error
-//! (`sdks/python/e2e/procedures_and_queries.py`, `sdks/csharp/e2e/ProceduresAndQueries.cs`).
+//! (`sdks/python/e2e/procedures_and_queries.py`, `sdks/csharp/e2e/ProceduresAndQueries.cs`);
+//! and, with the clients' `--drop`, a call still waiting when the server is killed fails
+//! with the language's connection-lost error.
 
 use crate::common::*;
 use crate::toolchains::{build_csharp_program, cs_files, python_script};
@@ -61,6 +63,41 @@ both_bindings!(fn python_calls_procedures_and_runs_one_off_queries(bindings) {
     client.finish();
     assert_checks(&client);
 });
+
+/// Starts `client` (with `--drop`), kills the server once the procedure is waiting on the
+/// client's held HTTP request, and checks the client's connection-lost error.
+fn assert_drop_fails_the_waiting_call(mut server: TestServer, mut client: ClientProcess, error: &str) {
+    client.expect("the procedure is fetching");
+    server.sigkill();
+    client.expect(&format!("the waiting call raised {error}"));
+    client.finish();
+}
+
+#[test]
+fn a_python_procedure_call_fails_when_the_connection_drops() {
+    let (server, wasm) = publish(Bindings::Ours);
+    let dir = tempfile::tempdir().unwrap();
+    generate_bindings("python", &wasm, &dir.path().join("procedures"), &[]);
+    let client = python_script(
+        "procedures_and_queries.py",
+        &["--host", &server.url(), "--db", "procs", "--drop"],
+        dir.path(),
+    );
+    assert_drop_fails_the_waiting_call(server, client, "ConnectionLostError");
+}
+
+#[test]
+fn a_csharp_procedure_call_fails_when_the_connection_drops() {
+    let (server, wasm) = publish(Bindings::Ours);
+    let build = tempfile::tempdir().unwrap();
+    let exe = build_client(build.path(), &wasm);
+    let mut command = Command::new("mono");
+    command
+        .arg(&exe)
+        .args(["--host", &server.url(), "--db", "procs", "--drop"]);
+    let client = ClientProcess::start(command).with_deadline(Duration::from_secs(90));
+    assert_drop_fails_the_waiting_call(server, client, "ConnectionLostException");
+}
 
 both_bindings!(fn csharp_calls_procedures_and_runs_one_off_queries(bindings) {
     let (server, wasm) = publish(bindings);

@@ -5,9 +5,12 @@
 // OnInsert before the call's task completes; PanicInTx faults with ProcedureException carrying
 // the panic's text; whole rows of a one-off query come back typed, a projection raw, and a bad
 // query faults with QueryException. Prints one line per check; exits 1 on the first failure.
+// With --drop it instead calls FetchAndStore on a URL its HTTP server never answers, prints
+// "the procedure is fetching" once the server's request arrives (the test then kills the
+// server) and checks that the call's task faults with ConnectionLostException.
 // Compiled and run by tests/e2e/procedure_clients.rs.
 //
-// Usage: mono ProceduresAndQueries.exe --host URL --db NAME
+// Usage: mono ProceduresAndQueries.exe --host URL --db NAME [--drop]
 using System;
 using System.Collections.Generic;
 using System.Linq;
@@ -57,7 +60,7 @@ static class ProceduresAndQueries
         throw new Failed(what + " did not fail with " + typeof(E).Name);
     }
 
-    /// <summary>Answers every HTTP request on a loopback port with <see cref="Body"/>; returns the port.</summary>
+    /// <summary>Answers every HTTP request on a loopback port with <see cref="Body"/>, except <c>/held</c>, which it never answers; returns the port.</summary>
     static int ServeHttp()
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -77,6 +80,11 @@ static class ProceduresAndQueries
                         if (n == 0) break;
                         request.Append(Encoding.ASCII.GetString(buffer, 0, n));
                     }
+                    if (request.ToString().StartsWith("GET /held "))
+                    {
+                        Console.WriteLine("the procedure is fetching");
+                        Thread.Sleep(System.Threading.Timeout.Infinite);
+                    }
                     var body = Encoding.UTF8.GetBytes(Body);
                     var head = Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\ncontent-length: " + body.Length + "\r\nconnection: close\r\n\r\n");
                     stream.Write(head, 0, head.Length);
@@ -91,14 +99,16 @@ static class ProceduresAndQueries
     static int Main(string[] args)
     {
         string host = null, db = null;
-        for (int i = 0; i + 1 < args.Length; i += 2)
+        bool drop = false;
+        for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] == "--host") host = args[i + 1];
-            else if (args[i] == "--db") db = args[i + 1];
+            if (args[i] == "--drop") drop = true;
+            else if (args[i] == "--host" && i + 1 < args.Length) host = args[++i];
+            else if (args[i] == "--db" && i + 1 < args.Length) db = args[++i];
         }
         if (host == null || db == null)
         {
-            Console.Error.WriteLine("usage: ProceduresAndQueries.exe --host URL --db NAME");
+            Console.Error.WriteLine("usage: ProceduresAndQueries.exe --host URL --db NAME [--drop]");
             return 2;
         }
         int port = ServeHttp();
@@ -108,6 +118,12 @@ static class ProceduresAndQueries
             .Build();
         try
         {
+            if (drop)
+            {
+                var lost = Fault<ConnectionLostException, string>(conn, conn.Procedures.FetchAndStore("http://127.0.0.1:" + port + "/held"), "FetchAndStore when the connection drops");
+                Check(lost.Message.Contains("fetch_and_store"), "the waiting call raised ConnectionLostException: " + lost.Message);
+                return 0;
+            }
             uint sum = Await(conn, conn.Procedures.Add(2, 40), "Add");
             Check(sum == 42, "Add(2, 40) returned " + sum);
 

@@ -10,8 +10,12 @@ reached the subscription's ``on_insert`` before the call returned the body; chec
 whole rows of ``bumped`` come back typed, a projection raw, and a bad query raises
 ``QueryError``. Prints one line per check; exits 1 on the first failure.
 
-Usage: ``python procedures_and_queries.py --host URL --db NAME`` with the generated bindings
-(package ``procedures``) on ``PYTHONPATH``.
+With ``--drop`` it instead calls ``fetch_and_store`` on a URL its HTTP server never
+answers, prints ``the procedure is fetching`` once the server's request arrives (the test
+then kills the server) and checks that the call raises ``ConnectionLostError``.
+
+Usage: ``python procedures_and_queries.py --host URL --db NAME [--drop]`` with the generated
+bindings (package ``procedures``) on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -22,16 +26,20 @@ import sys
 
 from procedures import Bumped, DbConnection, EventContext, Fetched
 
-from spacetime_sdk import ProcedureError, QueryError
+from spacetime_sdk import ConnectionLostError, ProcedureError, QueryError
 
 TIMEOUT = 30.0
 BODY = "hello from the Python client's HTTP server"
 
 
 async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answers any request with :data:`BODY`."""
+    """Answers any request with :data:`BODY`, except ``/held``, which it never answers."""
+    request_line = await reader.readline()
     while (await reader.readline()) not in (b"\r\n", b""):
         pass
+    if b" /held " in request_line:
+        print("the procedure is fetching", flush=True)
+        await asyncio.Event().wait()
     body = BODY.encode()
     writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
     await writer.drain()
@@ -45,10 +53,23 @@ def check(ok: bool, what: str) -> None:
     print(what, flush=True)
 
 
-async def run(host: str, db: str) -> None:
+async def drop(conn: DbConnection, port: int) -> None:
+    """A procedure waiting on the server when the connection drops fails with
+    ``ConnectionLostError``."""
+    try:
+        await asyncio.wait_for(conn.procedures.fetch_and_store(f"http://127.0.0.1:{port}/held"), 60)
+        check(False, "the call failed when the connection dropped")
+    except ConnectionLostError as e:
+        check("fetch_and_store" in str(e), f"the waiting call raised ConnectionLostError: {e}")
+
+
+async def run(host: str, db: str, dropping: bool) -> None:
     http = await asyncio.start_server(serve_http, "127.0.0.1", 0)
     port = http.sockets[0].getsockname()[1]
     conn = await DbConnection.builder().with_uri(host).with_database_name(db).build()
+    if dropping:
+        await drop(conn, port)
+        return
 
     total: int = await asyncio.wait_for(conn.procedures.add(2, 40), TIMEOUT)
     check(total == 42 and isinstance(total, int), f"add(2, 40) returned {total!r}")
@@ -105,8 +126,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", required=True)
     parser.add_argument("--db", required=True)
+    parser.add_argument("--drop", action="store_true")
     args = parser.parse_args()
-    asyncio.run(asyncio.wait_for(run(args.host, args.db), 120))
+    asyncio.run(asyncio.wait_for(run(args.host, args.db, args.drop), 120))
     return 0
 
 
