@@ -59,7 +59,14 @@ both_bindings!(fn a_per_caller_view_shows_each_caller_its_own_rows(bindings) {
     let (fx, alice, bob) = fixture(bindings);
     assert_eq!(column(&alice, "SELECT name FROM my_items"), ["apple"]);
     assert_eq!(column(&bob, "SELECT name FROM my_items"), ["bread"]);
-    // The owner is a caller like any other: no items of their own.
+    // Another caller's rows cannot be named directly (the table behind alice's view).
+    let shown = alice.run(&["login", "show"]).ok().trimmed_stdout();
+    let alice_id = shown.rsplit(' ').next().expect("`You are logged in as <identity>`");
+    assert!(alice_id.len() == 64 && alice_id.chars().all(|c| c.is_ascii_hexdigit()), "{shown}");
+    let quoted = format!("SELECT * FROM \"my_items#{alice_id}\"");
+    let out = bob.sql(DB, &quoted).err();
+    assert!(out.stderr.contains("no such table"), "{}", out.stderr);
+        // The owner is a caller like any other: no items of their own.
     assert_eq!(column(&fx.owner, "SELECT name FROM my_items"), Vec::<String>::new());
     // The anonymous view is the same for everyone.
     assert_eq!(column(&alice, "SELECT name FROM expensive_items"), ["bread"]);

@@ -14,7 +14,7 @@ use crate::plan::{
 use crate::SqlAuth;
 use spacetime_datastore::{Datastore, IndexKind, TableSchema};
 use spacetime_sats::def::model::ModuleDef;
-use spacetime_sats::def::raw::TableAccess;
+use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{AlgebraicType, AlgebraicValue, ColId, ProductType, ProductTypeElement, ProductValue, Typespace};
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -129,6 +129,11 @@ impl<'a> Cx<'a> {
         let missing = || SqlError::NoSuchTable(name.to_owned());
         let id = self.ds.table_id_from_name(canonical).map_err(|_| missing())?;
         let schema = self.ds.table_schema(id).map_err(|_| missing())?;
+        // A view's table (a system table) is reached through the view's name only, so
+        // a quoted `"view#identity"` cannot read another caller's rows.
+        if backing.is_none() && schema.def.table_type == TableType::System {
+            return Err(missing());
+        }
         if schema.def.access == TableAccess::Private && !self.auth.is_owner() {
             return Err(missing());
         }
