@@ -177,3 +177,25 @@ both_bindings!(fn immediate_calls_run_after_the_caller_outside_its_transaction(b
         notes,
     );
 });
+
+both_bindings!(fn a_runaway_handler_is_stopped_without_blocking_the_database(bindings) {
+    let (server, owner) = publish(bindings);
+    let base = base(&server);
+    let url = format!("{base}/spin");
+    let spinning = std::thread::spawn(move || get(&url));
+    poll(
+        "the spinning handler to start",
+        Duration::from_secs(30),
+        || owner.logs("routes", 50).iter().any(|l| l.contains("spin: started")).then_some(()),
+        || owner.logs("routes", 50).join("\n"),
+    );
+    // Handlers run off the database's thread: other routes, and transactions (`/count`
+    // opens one through the database's actor), are served meanwhile.
+    assert_eq!(get(&format!("{base}/get")), (200, "ok".to_owned()));
+    assert_eq!(get(&format!("{base}/count")), (200, "0".to_owned()));
+    assert!(!spinning.is_finished(), "the runaway handler was still running");
+    let (status, text) = spinning.join().expect("the spinning request");
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("HTTP handler `spin` failed") && text.contains("time budget"), "{text}");
+    assert_eq!(get(&format!("{base}/get")), (200, "ok".to_owned()), "and serves after it");
+});

@@ -2,7 +2,7 @@
 //! SpacetimeDB's `http_routes` smoketest (simple responses, writes and reads through
 //! `with_tx`, `any`, headers both ways, a custom status, a body stored and fetched by id,
 //! strict root and trailing-slash paths, the full external URI, request bodies), plus a
-//! handler that panics, and reducers that queue calls with
+//! handler that panics, one that never returns, and reducers that queue calls with
 //! `volatile_nonatomic_schedule_immediate!`.
 
 use spacetimedb::http::{Body, HandlerContext, Request, Response, Router};
@@ -183,6 +183,16 @@ fn whoami(ctx: &mut HandlerContext, _req: Request) -> Response {
     text(format!("{} {}", ctx.sender(), ctx.database_identity()))
 }
 
+/// Never returns: the host's time budget stops it. Logs first, so a test knows it runs.
+#[spacetimedb::http::handler]
+fn spin(_ctx: &mut HandlerContext, _req: Request) -> Response {
+    log::info!("spin: started");
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
 #[spacetimedb::http::router]
 fn router() -> Router {
     Router::new()
@@ -204,6 +214,7 @@ fn router() -> Router {
         .post("/reverse-words", reverse_words)
         .get("/panics", panics)
         .get("/whoami", whoami)
+        .get("/spin", spin)
 }
 
 /// Writes a note, recording whether the database itself called it.
