@@ -253,3 +253,32 @@ both_bindings!(fn sql_resolves_accessor_and_canonical_names(bindings) {
         " accessor_value1\n-----------------\n 7"
     );
 });
+
+/// A WebSocket one-off query reads the system tables and is held to `row_limit` like
+/// `spacetime sql` (the caller is anonymous, so not the owner).
+#[test]
+fn one_off_queries_read_system_tables_and_keep_the_row_limit() {
+    use crate::sql_limits::ws_sql;
+    let fx = Fixture::new(BASIC, Bindings::Ours, "one-off");
+    fx.call("add", &["Ann"]).ok();
+    fx.call("add", &["Bob"]).ok();
+    let tables = ws_sql(&fx, "oneoff", "SELECT * FROM st_table WHERE table_name = 'person'");
+    assert!(tables.starts_with("reply 5 ") && tables.contains("person"), "{tables}");
+    assert!(!tables.contains("no such table"), "{tables}");
+
+    assert_eq!(fx.sql("SET row_limit = 1"), "OK");
+    let over = ws_sql(&fx, "oneoff", "SELECT * FROM person");
+    assert!(
+        over.starts_with("reply 5 ") && over.contains("Estimated cardinality (2 rows) exceeds limit (1 rows)"),
+        "{over}"
+    );
+    // A filter on a column without an index still scans the table: the same estimate.
+    let filtered = ws_sql(&fx, "oneoff", "SELECT * FROM person WHERE name = 'Ann'");
+    assert!(filtered.contains("exceeds limit (1 rows)"), "{filtered}");
+    assert_eq!(fx.sql("SET row_limit = 2"), "OK");
+    let fits = ws_sql(&fx, "oneoff", "SELECT * FROM person");
+    assert!(
+        fits.contains("Ann") && fits.contains("Bob") && !fits.contains("exceeds"),
+        "{fits}"
+    );
+}

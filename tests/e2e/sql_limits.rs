@@ -38,7 +38,7 @@ fn http_sql(fx: &Fixture, sql: &str) -> (u16, String) {
 
 /// Sends `sql` as an anonymous WebSocket `mode` (`oneoff` or `subscribe`) and returns the
 /// probe's line: `reply <tag> <bytes> <text>` or `closed …`.
-fn ws_sql(fx: &Fixture, mode: &str, sql: &str) -> String {
+pub(crate) fn ws_sql(fx: &Fixture, mode: &str, sql: &str) -> String {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("query.sql");
     std::fs::write(&path, sql).expect("write the query");

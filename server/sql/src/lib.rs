@@ -147,7 +147,7 @@ pub fn execute_with(
     sql: &str,
     auth: &SqlAuth,
     catalog: Catalog<'_>,
-    system: &mut SystemState<'_>,
+    system: &mut SystemState,
     ds: &mut Datastore,
 ) -> Result<SqlOutcome, SqlError> {
     let stmt = parse::parse(sql)?;
@@ -173,4 +173,55 @@ pub fn execute_with(
         system.vars.check_row_limit(select, auth, ds)?;
     }
     execute_plan(&plan, ds)
+}
+
+/// The rows of a one-off query and the table they come from (the projected table's, or
+/// the first table's for a column list or a count).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryRows {
+    /// The table's canonical name.
+    pub table_name: String,
+    /// The result rows.
+    pub rows: Vec<ProductValue>,
+}
+
+/// Runs a read-only `SELECT` for `auth`'s caller, as a WebSocket one-off query does:
+/// system tables as [`execute_with`] has them, row-level security, and `row_limit`.
+/// `None` for any other statement, which a read-only caller refuses.
+///
+/// # Errors
+/// As [`execute_with`].
+pub fn query_with(
+    sql: &str,
+    auth: &SqlAuth,
+    catalog: Catalog<'_>,
+    system: &SystemState,
+    ds: &Datastore,
+) -> Result<Option<QueryRows>, SqlError> {
+    let stmt = parse::parse(sql)?;
+    if !matches!(stmt, parse::SqlStmt::Select(_)) {
+        return Ok(None);
+    }
+    let scratch = system_tables::for_statement(&stmt, catalog.module, ds, catalog.rls, system)?;
+    let (plan, ds) = match &scratch {
+        Some(scratch) => (check::check(&stmt, auth, catalog.module, scratch)?, scratch),
+        None => (compile_stmt(&stmt, auth, catalog, ds)?, ds),
+    };
+    let plan::Plan::Select(select) = plan else {
+        return Ok(None);
+    };
+    if scratch.is_none() {
+        system.vars.check_row_limit(&select, auth, ds)?;
+    }
+    let rows = exec::select(&select, ds)?;
+    let rel = match select.projection {
+        plan::Projection::Relation(rel) => rel,
+        _ => 0,
+    };
+    let table_name = select
+        .relations
+        .get(rel)
+        .map(|r| r.table_name.clone())
+        .unwrap_or_default();
+    Ok(Some(QueryRows { table_name, rows }))
 }

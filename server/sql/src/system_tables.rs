@@ -28,14 +28,14 @@ use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{AlgebraicType, AlgebraicValue, ColId, ConnectionId, Identity, ProductValue, Typespace};
 
 /// What the engine knows that the datastore does not, for the system tables.
-#[derive(Debug, Default)]
-pub struct SystemState<'a> {
+#[derive(Debug, Clone, Default)]
+pub struct SystemState {
     /// The connected clients, `st_client`'s rows: WebSocket clients and the HTTP
     /// request running the statement.
-    pub clients: &'a [(Identity, ConnectionId)],
+    pub clients: Vec<(Identity, ConnectionId)>,
     /// The token payload of each connection, `st_connection_credentials`'s rows (a
     /// private table).
-    pub credentials: &'a [(ConnectionId, String)],
+    pub credentials: Vec<(ConnectionId, String)>,
     /// The settings `SET` changes and `SHOW` and `st_var` read.
     pub vars: SqlVars,
 }
@@ -44,7 +44,7 @@ pub struct SystemState<'a> {
 struct Source<'a> {
     ds: &'a Datastore,
     rls: &'a RlsRules,
-    state: &'a SystemState<'a>,
+    state: &'a SystemState,
 }
 
 /// One system table: its upstream id and name, columns, primary key (for `st_table`),
@@ -505,7 +505,7 @@ pub(crate) fn for_statement(
     module: &ModuleDef,
     ds: &Datastore,
     rls: &RlsRules,
-    state: &SystemState<'_>,
+    state: &SystemState,
 ) -> Result<Option<Datastore>, SqlError> {
     let tables = tables_of(stmt);
     let system: Vec<&str> = tables.iter().copied().filter(|t| is_system_table(t, module)).collect();
@@ -532,7 +532,9 @@ pub(crate) fn for_statement(
 fn materialize(names: &[&str], src: &Source<'_>) -> Result<Datastore, SqlError> {
     let mut scratch = Datastore::new();
     for t in SYSTEM_TABLES.iter().filter(|t| names.contains(&t.name)) {
-        let mut builder = TableBuilder::new(t.name).system();
+        // A user table of the scratch datastore: the real datastore's system tables are
+        // views' backing tables, which SQL reaches only through the view's name.
+        let mut builder = TableBuilder::new(t.name);
         for (name, ty) in (t.columns)() {
             builder = builder.column(name, ty);
         }

@@ -10,7 +10,6 @@ use spacetime_host::{ReducerCall, ReducerError};
 use spacetime_protocol::v2::{self, ClientMessage, OneOffQueryResult, QueryRows, ServerMessage};
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::{ConnectionId, Timestamp};
-use spacetime_sql::plan::{Plan, Projection};
 use spacetime_sql::{Catalog, SqlAuth, SqlError};
 use std::sync::Arc;
 use tokio::sync::oneshot;
@@ -208,21 +207,15 @@ impl Actor {
     }
 
     /// Runs a one-off `SELECT` for the caller: rows grouped under the table they come
-    /// from (the first table for a projection or a count).
+    /// from (the first table for a projection or a count). System tables and the
+    /// settings' `row_limit` apply as for `spacetime sql`.
     fn one_off(&self, sql: &str, auth: &SqlAuth) -> Result<QueryRows, OneOffError> {
         let program = self.instance.program();
-        let ds = &self.db.datastore;
-        let plan = spacetime_sql::compile(sql, auth, self.catalog(program), ds)?;
-        let Plan::Select(plan) = plan else {
-            return Err(OneOffError::NotSelect);
-        };
-        let rows = spacetime_sql::exec::select(&plan, ds)?;
-        let rel = match plan.projection {
-            Projection::Relation(rel) => rel,
-            _ => 0,
-        };
+        let system = self.sql_system_state();
+        let found = spacetime_sql::query_with(sql, auth, self.catalog(program), &system, &self.db.datastore)?;
+        let found = found.ok_or(OneOffError::NotSelect)?;
         let mut tables = TableRows::default();
-        tables.add(&plan.relations[rel].table_name, rows.iter().map(to_vec).collect());
+        tables.add(&found.table_name, found.rows.iter().map(to_vec).collect());
         Ok(tables.finish())
     }
 }

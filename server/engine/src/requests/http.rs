@@ -91,18 +91,8 @@ impl Actor {
             };
             // The system tables see the WebSocket clients and this request's own
             // connection, as upstream's `st_client` has a row for each.
-            let mut clients: Vec<_> = actor.db.subscriptions.connected().collect();
-            clients.push((caller, connection_id));
-            let credentials: Vec<_> = actor
-                .connection_jwts
-                .iter()
-                .map(|(c, jwt)| (*c, jwt.to_string()))
-                .collect();
-            let mut system = SystemState {
-                clients: &clients,
-                credentials: &credentials,
-                vars: std::mem::take(&mut actor.sql_vars),
-            };
+            let mut system = actor.sql_system_state();
+            system.clients.push((caller, connection_id));
             let result = spacetime_sql::execute_with(sql, &auth, catalog, &mut system, &mut actor.db.datastore);
             actor.sql_vars = system.vars;
             let duration = start.elapsed();
@@ -114,6 +104,21 @@ impl Actor {
             SqlResult::Ran { result, duration }
         });
         ran.unwrap_or_else(SqlResult::Rejected)
+    }
+
+    /// What SQL's system tables and settings read: the WebSocket clients (`st_client`),
+    /// every open connection's token payload (`st_connection_credentials`) and a copy of
+    /// the settings (`SET` changes the copy; the caller keeps it).
+    pub(super) fn sql_system_state(&self) -> SystemState {
+        SystemState {
+            clients: self.db.subscriptions.connected().collect(),
+            credentials: self
+                .connection_jwts
+                .iter()
+                .map(|(c, jwt)| (*c, jwt.to_string()))
+                .collect(),
+            vars: self.sql_vars.clone(),
+        }
     }
 
     /// Runs `request` on a new connection of `caller` whose token payload is `jwt`, as
