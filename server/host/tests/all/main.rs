@@ -19,3 +19,4 @@ mod loader;
 mod reducers;
 mod support;
 mod upstream;
+mod views;
