@@ -3,13 +3,15 @@
 //! `spacetimedb = "=2.10.1"` do (and a 2.14 module as against `=2.14.0`), and our builds
 //! import only `spacetime_10.*` functions.
 
+use crate::args;
 use crate::modules::{
     module_bytes, module_bytes_upstream_214, Bindings, ModuleCrate, ALL_FEATURES, BENCH, ENV_VIEWS, HOST_TEST,
     HTTP_ROUTES, PROCEDURES, QUICKSTART_CHAT, SURFACE, VIEWS,
 };
-use crate::support::runtime;
+use crate::support::{alice, runtime, Db};
 use spacetime_host::extract_raw_module_def;
 use spacetime_sats::def::raw::{RawModuleDef, RawModuleDefV10Section};
+use spacetime_sats::Identity;
 use std::fmt::Write;
 
 /// A name for each section, for the diff.
@@ -149,6 +151,56 @@ fn procedures_module_describes_itself_as_upstream() {
 #[test]
 fn views_module_describes_itself_as_upstream() {
     assert_same_definition(VIEWS);
+}
+
+/// Each view of `bindings`' build of the views module, evaluated for alice after alice
+/// and bob each added an item and a player: the view's name and its rows (BSATN).
+fn view_rows_for_alice(bindings: Bindings) -> Vec<(String, Vec<Box<[u8]>>)> {
+    let program = runtime()
+        .load(&module_bytes(VIEWS, bindings))
+        .unwrap_or_else(|e| panic!("the {bindings:?} build of the views module does not load: {e}"));
+    let mut db = Db::new(&program);
+    let bob = Identity::from_byte_array([9; 32]);
+    db.ok("add_item", args!["apple".to_string(), 5u32]);
+    db.ok("set_player", args!["alice".to_string(), 12u32]);
+    for (reducer, args) in [
+        ("add_item", args!["bread".to_string(), 150u32]),
+        ("set_player", args!["bob".to_string(), 3u32]),
+    ] {
+        let outcome = db.call_as(reducer, bob, args);
+        assert!(outcome.result.is_ok(), "bob's {reducer}: {:?}", outcome.result);
+    }
+    program
+        .module_def()
+        .views
+        .iter()
+        .map(|view| {
+            let outcome = db
+                .instance
+                .call_view(&mut db.ds, view, alice(), db.now)
+                .unwrap_or_else(|e| panic!("{bindings:?} build, view {}: {e}", view.name));
+            (view.name.clone(), outcome.rows)
+        })
+        .collect()
+}
+
+/// Our bindings' view exports return, through the real host, exactly the rows the
+/// crates.io build returns: per caller (alice's own item and player) and anonymous
+/// (bob's expensive item, the leaderboard).
+#[test]
+fn views_module_returns_the_rows_upstream_returns() {
+    let ours = view_rows_for_alice(Bindings::Ours);
+    assert_eq!(ours, view_rows_for_alice(Bindings::Upstream));
+    let counts: Vec<(&str, usize)> = ours.iter().map(|(name, rows)| (name.as_str(), rows.len())).collect();
+    assert_eq!(
+        counts,
+        [
+            ("expensive_items", 1),
+            ("leaderboard", 1),
+            ("my_items", 1),
+            ("my_player", 1)
+        ]
+    );
 }
 
 /// SpacetimeDB 2.14's module API (`#[env]` with every kind of key, views with parameters
