@@ -28,15 +28,17 @@
 //! it first. Per-caller backing tables are kept while the database runs (the datastore
 //! cannot drop a table), at most [`MAX_MATERIALISED_CALLERS`] callers' worth.
 
-use spacetime_datastore::{Datastore, DatastoreError, TxData};
+use spacetime_datastore::{Datastore, DatastoreError, TxData, FIRST_USER_TABLE_ID};
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ViewError};
 use spacetime_sats::def::model::{IndexAlgorithm, IndexDef, TableDef, ViewDef};
 use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{Identity, TableId, Timestamp};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-/// How many distinct callers' per-caller views are materialised at most; the next
-/// caller's query of a per-caller view is refused with [`ViewsError::TooManyCallers`].
+/// How many distinct callers' per-caller views are materialised at most (fewer if the
+/// module has so many per-caller views that their tables would not fit the system
+/// tables' ids); the next caller's query of a per-caller view is then refused with
+/// [`ViewsError::TooManyCallers`].
 pub const MAX_MATERIALISED_CALLERS: usize = 1000;
 
 /// Why a view could not be materialised for a caller.
@@ -52,10 +54,13 @@ pub enum ViewsError {
     },
     /// Too many callers have per-caller views materialised.
     #[error(
-        "per-caller views are materialised for {MAX_MATERIALISED_CALLERS} callers already, the most this server keeps; \
-         try again after a restart"
+        "per-caller views are materialised for {callers} callers already, the most this database keeps; they are \
+         released when the database restarts"
     )]
-    TooManyCallers,
+    TooManyCallers {
+        /// How many callers have them.
+        callers: usize,
+    },
 }
 
 /// One materialisation: a view's rows for one caller (or for everyone).
@@ -216,8 +221,12 @@ impl Views {
             }
             return Ok(());
         }
-        if self.callers.len() >= MAX_MATERIALISED_CALLERS {
-            return Err(ViewsError::TooManyCallers);
+        // Backing tables are system tables, whose ids end below the first user table's.
+        let table_room = (FIRST_USER_TABLE_ID - 1) as usize;
+        if self.callers.len() >= MAX_MATERIALISED_CALLERS || self.backing.len() + per_caller.len() > table_room {
+            return Err(ViewsError::TooManyCallers {
+                callers: self.callers.len(),
+            });
         }
         for index in per_caller {
             self.materialise(ds, index, caller)?;
