@@ -119,6 +119,35 @@ impl EtcdCluster {
             .join(",")
     }
 
+    /// How many keys start with `prefix` (through the first member's JSON gateway,
+    /// `/v3/kv/range` with `count_only`), e.g. to see a replicated log stay trimmed.
+    ///
+    /// # Panics
+    /// If the member does not answer.
+    pub fn count_keys(&self, prefix: &str) -> u64 {
+        let mut end = prefix.as_bytes().to_vec();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let body = format!(
+            r#"{{"key":"{}","range_end":"{}","count_only":true}}"#,
+            base64(prefix.as_bytes()),
+            base64(&end)
+        );
+        let url = format!("{}/v3/kv/range", self.members[0].client_url);
+        let text = reqwest::blocking::Client::new()
+            .post(&url)
+            .body(body)
+            .send()
+            .and_then(|r| r.text())
+            .unwrap_or_else(|e| panic!("etcd {url}: {e}"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("etcd {url}: {e}: {text}"));
+        // The gateway writes 64-bit numbers as strings and leaves out zero values.
+        json.get("count")
+            .and_then(|c| c.as_str().and_then(|s| s.parse().ok()).or_else(|| c.as_u64()))
+            .unwrap_or(0)
+    }
+
     fn wait_healthy(&self) {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
@@ -137,6 +166,38 @@ impl EtcdCluster {
                 std::fs::read_to_string(&m.log).unwrap_or_default()
             );
         }
+    }
+}
+
+/// Standard base64 with padding, as etcd's JSON gateway takes keys.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(super::base64(b""), "");
+        assert_eq!(super::base64(b"f"), "Zg==");
+        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(super::base64(b"foo"), "Zm9v");
+        assert_eq!(super::base64(b"/stdb/v1/"), "L3N0ZGIvdjEv");
     }
 }
 

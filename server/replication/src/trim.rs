@@ -31,25 +31,32 @@ impl Cluster {
     /// # Errors
     /// etcd errors and timeouts; [`ReplicationError::BadValue`].
     pub fn lowest_persisted(&self, keys: &DbKeys) -> Result<Option<u64>> {
+        Ok(self.progress(keys)?.into_iter().min())
+    }
+
+    /// How far each reporting replica has persisted, in no particular order.
+    ///
+    /// # Errors
+    /// As [`Self::lowest_persisted`].
+    pub fn progress(&self, keys: &DbKeys) -> Result<Vec<u64>> {
         let mut client = self.client();
         let options = GetOptions::new().with_prefix();
         let resp = self.run(
             "read replica progress",
             client.get(keys.replica_prefix(), Some(options)),
         )?;
-        let mut lowest: Option<u64> = None;
-        for kv in resp.kvs() {
-            let key = String::from_utf8_lossy(kv.key()).into_owned();
-            let persisted = parse_number(&key, kv.value())?;
-            lowest = Some(lowest.map_or(persisted, |l| l.min(persisted)));
-        }
-        Ok(lowest)
+        resp.kvs()
+            .iter()
+            .map(|kv| parse_number(&String::from_utf8_lossy(kv.key()), kv.value()))
+            .collect()
     }
 }
 
 impl EtcdLog {
     /// Deletes the log batches whose transactions every replica has persisted (see
-    /// [`Cluster::report_persisted`]), except the newest batch, and writes the trim
+    /// [`Cluster::report_persisted`]), except the one holding the lowest replica's
+    /// last persisted commit (a rejoining replica verifies its log against it) and
+    /// the newest batch, and writes the trim
     /// key. Fenced like an append: only the leader of the current epoch trims.
     /// Returns the first tx offset the log holds afterwards, or `None` if nothing
     /// could be trimmed.
@@ -57,21 +64,29 @@ impl EtcdLog {
     /// # Errors
     /// [`ReplicationError::BadValue`] when fenced (the epoch moved on); etcd errors.
     pub fn trim(&mut self) -> Result<Option<u64>> {
+        self.trim_behind(1)
+    }
+
+    /// As [`Self::trim`], but only once at least `replicas` replicas have reported
+    /// progress (e.g. 2: the leader and a standby), so a standby that is still
+    /// starting is not trimmed past before it could report.
+    ///
+    /// # Errors
+    /// As [`Self::trim`].
+    pub fn trim_behind(&mut self, replicas: usize) -> Result<Option<u64>> {
         let cluster = self.cluster().clone();
         let keys = self.keys().clone();
-        let Some(persisted) = cluster.lowest_persisted(&keys)? else {
+        let progress = cluster.progress(&keys)?;
+        let Some(persisted) = progress.iter().copied().min().filter(|_| progress.len() >= replicas) else {
             return Ok(None);
         };
         let firsts = cluster.log_keys(&keys)?;
-        // Batch i ends where batch i+1 starts; it may go once that is <= persisted + 1.
+        // Batch i ends where batch i+1 starts; it may go once that is <= persisted, so
+        // the batch holding the lowest replica's last persisted commit stays: a replica
+        // that rejoins checks its log against a commit the cluster still holds
+        // (`Cluster::rejoin`), which one ending right at the trim point could not.
         // The newest batch always stays.
-        let Some(boundary) = firsts
-            .iter()
-            .skip(1)
-            .copied()
-            .filter(|&next| next <= persisted + 1)
-            .max()
-        else {
+        let Some(boundary) = firsts.iter().skip(1).copied().filter(|&next| next <= persisted).max() else {
             return Ok(None);
         };
         let txn = Txn::new()

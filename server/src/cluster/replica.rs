@@ -31,6 +31,50 @@ const TAIL_WAIT: Duration = Duration::from_millis(100);
 /// The pause before a cycle that failed is tried again (etcd unreachable, say).
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
+/// How often a replica reports how far it has persisted the log, and a leader trims
+/// what every replica has persisted: often enough that etcd holds seconds of log, not
+/// so often that progress writes rival the appends.
+const PROGRESS_EVERY: Duration = Duration::from_millis(1000);
+
+/// A replica's progress reports (`replica/<node>` in etcd), at most one per
+/// [`PROGRESS_EVERY`]. Reported without a lease: a replica that is down keeps the
+/// log from being trimmed past it, since a node cannot yet bootstrap from a peer's
+/// snapshot (design item 6) and must find everything it lacks in etcd when it returns.
+#[derive(Default)]
+struct Progress {
+    last: Option<Instant>,
+}
+
+impl Progress {
+    /// Reports `persisted` if the last report is old enough; a failed report is
+    /// logged and tried again next time (it only delays trimming).
+    fn report(&mut self, node: &ClusterNode, keys: &DbKeys, persisted: Option<u64>) -> bool {
+        let Some(persisted) = persisted else {
+            return false;
+        };
+        if self.last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            return false;
+        }
+        self.last = Some(Instant::now());
+        match node
+            .cluster
+            .report_persisted(keys, &node.config.node_id, persisted, None)
+        {
+            Ok(()) => true,
+            Err(e) => {
+                log::warn!("{}: cannot report replica progress: {e}", keys.log_prefix());
+                false
+            }
+        }
+    }
+}
+
+/// How many replicas (the leader among them) must have reported progress before the
+/// leader trims: a standby has to exist and report before anything it would need is
+/// deleted. A node that joins after trimming began cannot start (bootstrapping from a
+/// peer's snapshot, design item 6, is not built yet) and says so.
+const TRIM_BEHIND_REPLICAS: usize = 2;
+
 /// How a cycle of following and leading ended.
 enum Ended {
     /// The database is no longer registered here.
@@ -110,6 +154,7 @@ fn follow(
     // A tail fsynced here while this node led but never committed by the cluster.
     node.cluster.rejoin(keys, &mut log)?;
     let mut tail = node.cluster.tail(keys, log.next_tx_offset())?;
+    let mut progress = Progress::default();
     let mut shown: Option<LeaderInfo> = None;
     let mut checked: Option<Instant> = None;
     loop {
@@ -151,6 +196,7 @@ fn follow(
         }
         if let Some(batch) = tail.next(TAIL_WAIT)? {
             apply(&mut log, &batch)?;
+            progress.report(node, keys, log.next_tx_offset().checked_sub(1));
         }
     }
 }
@@ -283,7 +329,20 @@ fn lead(
     leadership: Leadership,
 ) -> Result<Ended, ClusterError> {
     node.hold_lease(identity, Some(&leadership));
-    let ended = serve_while_leading(node, state, identity, &leadership);
+    let keys = node.keys(identity);
+    // A handle of its own on the replicated log, for trimming (fenced by the epoch).
+    let trimmer = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch());
+    let ended = match trimmer {
+        Ok(mut trimmer) => serve_while_leading(node, state, identity, &leadership, &mut trimmer),
+        Err(e) => {
+            node.hold_lease(identity, None);
+            state.databases().remove(identity);
+            if let Err(e) = leadership.resign() {
+                log::warn!("database {identity}: cannot resign its leadership: {e}");
+            }
+            return Err(e.into());
+        }
+    };
     node.hold_lease(identity, None);
     if let Err(e) = leadership.resign() {
         log::warn!("database {identity}: cannot resign its leadership: {e} (the lease expires by itself)");
@@ -292,13 +351,28 @@ fn lead(
 }
 
 /// Watches the lease and the database until this node must stop leading it.
-fn serve_while_leading(node: &ClusterNode, state: &AppState, identity: Identity, leadership: &Leadership) -> Ended {
+fn serve_while_leading(
+    node: &ClusterNode,
+    state: &AppState,
+    identity: Identity,
+    leadership: &Leadership,
+    trimmer: &mut EtcdLog,
+) -> Ended {
+    let mut progress = Progress::default();
     loop {
         std::thread::sleep(LEADER_CHECK);
         if state.registry().get(identity).is_none() {
             return Ended::Deleted;
         }
         let running = state.databases().get(identity);
+        // What the leader has made durable (locally and in etcd) counts as its
+        // progress; with every replica's, it bounds what may be trimmed.
+        let durable = running.as_ref().and_then(|db| db.durable()).and_then(|d| d.get());
+        if progress.report(node, trimmer.keys(), durable) {
+            if let Err(e) = trimmer.trim_behind(TRIM_BEHIND_REPLICAS) {
+                log::warn!("database {identity}: cannot trim the replicated log: {e}");
+            }
+        }
         let log_failure = running
             .as_ref()
             .and_then(|db| db.durable())

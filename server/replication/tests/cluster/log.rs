@@ -283,12 +283,13 @@ fn trimming_deletes_batches_every_replica_persisted() {
     assert_eq!(log.trim().unwrap(), None, "no replica reported yet");
     cluster.report_persisted(&keys, "n1", 19, None).unwrap();
     cluster.report_persisted(&keys, "n2", 11, None).unwrap();
-    // Batches 0..=11 are on both disks; 12.. are not on n2's.
-    assert_eq!(log.trim().unwrap(), Some(12));
-    assert_eq!(cluster.log_keys(&keys).unwrap(), (12..20).collect::<Vec<_>>());
-    assert_eq!(cluster.trim_offset(&keys).unwrap(), 12);
+    // Batches 0..=11 are on both disks; 12.. are not on n2's. Batch 11, n2's last,
+    // stays so that n2 can check its log against it when it rejoins.
+    assert_eq!(log.trim().unwrap(), Some(11));
+    assert_eq!(cluster.log_keys(&keys).unwrap(), (11..20).collect::<Vec<_>>());
+    assert_eq!(cluster.trim_offset(&keys).unwrap(), 11);
     // Following from the trim point works; from before it is a gap, said so.
-    assert_eq!(offsets_and_epochs(&replicated_frames(&cluster, &keys, 12)).len(), 8);
+    assert_eq!(offsets_and_epochs(&replicated_frames(&cluster, &keys, 11)).len(), 9);
     let err = cluster.tail(&keys, 3).unwrap_err();
     assert!(
         matches!(err, ReplicationError::BadBatch { .. }) && err.to_string().contains("trimmed"),
@@ -303,7 +304,7 @@ fn trimming_deletes_batches_every_replica_persisted() {
         matches!(trimmed, Err(ReplicationError::Deposed { epoch: 1 })),
         "{trimmed:?}"
     );
-    assert_eq!(cluster.log_keys(&keys).unwrap(), (12..20).collect::<Vec<_>>());
+    assert_eq!(cluster.log_keys(&keys).unwrap(), (11..20).collect::<Vec<_>>());
     // The new leader trims all but the newest batch.
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), b.epoch()).unwrap();
     assert_eq!(log.trim().unwrap(), Some(19));
