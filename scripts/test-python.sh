@@ -58,6 +58,8 @@ echo "== mypy --strict: chat client"
 
 echo "== mypy --strict: the end-to-end scripts"
 for script in "$root"/sdks/python/e2e/*.py; do
+    # Its bindings come from the built views module: tests/e2e/view_clients.rs type-checks it.
+    [ "$(basename "$script")" = views_client.py ] && continue
     MYPYPATH="$out/bindings:$sdk" "$python" -m mypy --strict --cache-dir "$out/.mypy_cache" "$script"
 done
 
