@@ -1,7 +1,7 @@
 /**
  * End-to-end check of procedures and one-off queries through the SDK against a real server
- * running `tests/modules/procedures` (bindings generated into `bindings-e2e-procedures/`
- * by the calling test, `tests/e2e/sdk_procedures.rs`). Prints, in order:
+ * running `tests/modules/procedures` (bindings generated into `bindings-e2e-sdk/`
+ * by the calling test, `tests/e2e/sdk_clients.rs`). Prints, in order:
  * - `add = N`: `conn.procedures.add({ a: 2, b: 40 })` awaited;
  * - `panic_in_tx failed: MESSAGE`: the `ProcedureError` of a procedure that panics;
  * - `count_fetched = N`: a procedure returning a `u64` (a bigint);
@@ -10,12 +10,12 @@
  * - `query refused: MESSAGE`: the `QueryError` of a query of a table that does not exist;
  * - `done`.
  *
- * Usage: `node dist-e2e-procedures/e2e-procedures/procedures.js --host URL --db NAME`;
+ * Usage: `node dist-e2e-sdk/e2e-sdk/procedures.js --host URL --db NAME`;
  * exits 1 with the reason on any unexpected outcome.
  */
 
 import { ProcedureError, QueryError } from 'spacetime-sdk';
-import { bumpedTable, DbConnection } from '../bindings-e2e-procedures/procedures/index.js';
+import { bumpedTable, DbConnection } from '../bindings-e2e-sdk/procedures/index.js';
 
 function arg(name: string): string {
   const i = process.argv.indexOf(name);

@@ -9,9 +9,10 @@
 //! - `query refused: MESSAGE`: a one-off query of a table that does not exist;
 //! - `done`.
 //!
-//! Usage: `procedures-client --uri URL --db NAME`. Exits 1 with the reason on any
+//! Usage: `sdk-procedures --uri URL --db NAME`. Exits 1 with the reason on any
 //! unexpected outcome.
 
+#[path = "../procedures_bindings/mod.rs"]
 mod module_bindings;
 
 use module_bindings::*;
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
             .cloned()
     };
     let (Some(uri), Some(db)) = (value("--uri"), value("--db")) else {
-        eprintln!("usage: procedures-client --uri URL --db NAME");
+        eprintln!("usage: sdk-procedures --uri URL --db NAME");
         return ExitCode::from(2);
     };
     match run(&uri, &db) {

@@ -1,0 +1,147 @@
+//! Procedures, one-off queries and views through the Rust and TypeScript SDKs (issue 14
+//! item 4): real client processes against a real server, each module built with our
+//! bindings and with the crates.io crate.
+//! - Procedures (`tests/modules/procedures`): a typed return value awaited, a panicking
+//!   procedure's error, the Rust callback form, a one-off query's typed rows after a
+//!   reducer committed, and a refused query.
+//! - Views (`tests/modules/views`): with two identities, a per-caller view holds each
+//!   caller's own rows, an anonymous view's delta reaches a subscriber, a keyed view gives
+//!   `find` and an update, and a one-off query of a view returns typed rows.
+//!
+//! The clients are `tests/sdk-client` (`sdk-procedures`, `sdk-views`; committed bindings,
+//! checked current) and `sdks/typescript/e2e-sdk/{procedures,views}.ts` (bindings generated
+//! from the built modules by the test).
+
+use crate::common::*;
+use crate::toolchains::{build_typescript_sdk, cargo_build, npm_tool};
+use spacetime_testing::modules::{build_module, repo_root, Bindings, ModuleCrate, PROCEDURES, VIEWS};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// The lines both procedure clients print, in order, for a fresh database.
+const PROCEDURE_LINES: &[&str] = &[
+    "add = 42",
+    "panic_in_tx failed: ",
+    "count_fetched",
+    "bumped by = [5]",
+    "query refused: ",
+    "done",
+];
+
+/// The lines both view clients print, in order, for a fresh database (Rust prints lists
+/// with quotes, TypeScript without; the checks below hold for both).
+const VIEW_LINES: &[&str] = &[
+    "A my_items = [",
+    "B my_items = [",
+    "A expensive_items = [",
+    "A expensive_items insert b-pricey 500",
+    "A my_items count = 2",
+    "A my_player insert alice 1",
+    "A my_player find = alice",
+    "A my_player update 1 -> 2",
+    "A query my_items = [",
+    "done",
+];
+
+/// Runs a client to its end and checks it printed `expected` in order.
+fn check(command: Command, expected: &[&str]) -> ClientProcess {
+    let mut client = ClientProcess::start(command);
+    client.expect("done");
+    assert!(in_order(&client.lines(), expected), "{}", client.output());
+    client.finish();
+    client
+}
+
+/// What a procedure client must have seen besides the order: the host's message of the
+/// panic, and an empty `fetched` table.
+fn check_procedures(client: &ClientProcess) {
+    assert!(line(client, "panic_in_tx failed: ").contains("boom inside with_tx"));
+    assert!(line(client, "count_fetched").ends_with(" = 0"), "{}", client.output());
+    assert!(
+        line(client, "query refused: ").contains("nowhere"),
+        "{}",
+        client.output()
+    );
+}
+
+/// The line starting with `prefix`, with list quotes dropped: `A my_items = [a, b]`.
+fn line(client: &ClientProcess, prefix: &str) -> String {
+    let found = client.lines().into_iter().find(|l| l.starts_with(prefix));
+    found
+        .unwrap_or_else(|| panic!("no `{prefix}` line:\n{}", client.output()))
+        .replace('"', "")
+}
+
+/// What a view client must have seen: each caller's own items, and the rows of the
+/// anonymous view.
+fn check_views(client: &ClientProcess) {
+    assert_eq!(line(client, "A my_items ="), "A my_items = [a-cheap, a-pricey]");
+    assert_eq!(line(client, "B my_items ="), "B my_items = [b-thing]");
+    assert_eq!(line(client, "A expensive_items ="), "A expensive_items = [a-pricey]");
+    assert_eq!(
+        line(client, "A query my_items ="),
+        "A query my_items = [a-cheap, a-pricey]"
+    );
+}
+
+/// The Rust client binary `bin` (the workspace is built once per test process).
+fn rust_client(bin: &str) -> Command {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let procedures = DIR.get_or_init(|| cargo_build("tests/sdk-client", None, "sdk-procedures"));
+    Command::new(procedures.with_file_name(bin))
+}
+
+fn run_rust(module: ModuleCrate, bindings: Bindings, bin: &str, expected: &[&str]) -> ClientProcess {
+    let fx = Fixture::new(module, bindings, "sdk");
+    let mut command = rust_client(bin);
+    command.args(["--uri", &fx.server.url(), "--db", "sdk"]);
+    check(command, expected)
+}
+
+/// Runs the TypeScript script `script` against `module`. The scripts are compiled with
+/// the bindings of both modules in one place, so the tests take turns: none compiles or
+/// runs another's half-written files.
+fn run_typescript(module: ModuleCrate, bindings: Bindings, script: &str, expected: &[&str]) -> ClientProcess {
+    static TURN: Mutex<()> = Mutex::new(());
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let sdk = repo_root().join("sdks/typescript");
+    for (m, dir) in [(PROCEDURES, "procedures"), (VIEWS, "views")] {
+        let out = sdk.join("bindings-e2e-sdk").join(dir);
+        let _ = std::fs::remove_dir_all(&out);
+        generate_bindings("typescript", &build_module(m, bindings), &out, &[]);
+    }
+    build_typescript_sdk();
+    npm_tool("tsc", &["-p", "tsconfig.e2e-sdk.json"], &sdk);
+    let fx = Fixture::new(module, bindings, "sdk");
+    let mut command = Command::new("node");
+    command
+        .arg(sdk.join("dist-e2e-sdk/e2e-sdk").join(format!("{script}.js")))
+        .args(["--host", &fx.server.url(), "--db", "sdk"]);
+    check(command, expected)
+}
+
+both_bindings!(fn rust_client_calls_procedures_and_queries(bindings) {
+    check_procedures(&run_rust(PROCEDURES, bindings, "sdk-procedures", PROCEDURE_LINES));
+});
+
+both_bindings!(fn typescript_client_calls_procedures_and_queries(bindings) {
+    check_procedures(&run_typescript(PROCEDURES, bindings, "procedures", PROCEDURE_LINES));
+});
+
+both_bindings!(fn rust_client_reads_views_as_tables(bindings) {
+    check_views(&run_rust(VIEWS, bindings, "sdk-views", VIEW_LINES));
+});
+
+both_bindings!(fn typescript_client_reads_views_as_tables(bindings) {
+    check_views(&run_typescript(VIEWS, bindings, "views", VIEW_LINES));
+});
+
+#[test]
+fn the_rust_clients_committed_bindings_are_current() {
+    for (module, dir) in [(PROCEDURES, "procedures_bindings"), (VIEWS, "views_bindings")] {
+        let wasm = build_module(module, Bindings::Ours);
+        let committed = format!("tests/sdk-client/src/{dir}");
+        assert_bindings_current("rust", &wasm, &[], &[committed.as_str()]);
+    }
+}
