@@ -187,6 +187,7 @@ namespace SpacetimeDB
         /// transactions the procedure committed) with the value.
         /// </summary>
         /// <remarks>The task faults with <see cref="ProcedureException"/> if the procedure failed or its value does not decode, and with <see cref="ConnectionLostException"/> if the connection ended or dropped before the answer.</remarks>
+        /// <exception cref="ArgumentNullException">At once, on the caller's thread, if an argument that is not an option is null (nothing is sent).</exception>
         protected internal Task<T> CallProcedure<T>(string procedure, Action<BsatnWriter> writeArgs, Func<BsatnReader, T> readReturn)
         {
             var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
