@@ -282,3 +282,19 @@ fn one_off_queries_read_system_tables_and_keep_the_row_limit() {
         "{fits}"
     );
 }
+
+/// Settings are the database's, like upstream's `st_var` rows: they survive a restart.
+#[test]
+fn sql_settings_survive_a_restart() {
+    let mut fx = Fixture::new(BASIC, Bindings::Ours, "settings-kept");
+    assert_eq!(fx.sql("SET row_limit = 3"), "OK");
+    assert_eq!(fx.sql("SET slow_ad_hoc_query_ms = 250"), "OK");
+    fx.server.restart();
+    assert_eq!(
+        fx.sql("SELECT * FROM st_var"),
+        " name                   | value\n\
+         ------------------------+-------------\n \
+         \"row_limit\"            | (U64 = 3)\n \
+         \"slow_ad_hoc_query_ms\" | (U64 = 250)"
+    );
+}

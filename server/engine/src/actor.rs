@@ -50,9 +50,11 @@ pub(crate) struct Actor {
     /// The token payload of each open connection (HTTP requests for their duration,
     /// WebSocket clients while connected): what the module's `get_jwt` returns.
     pub(crate) connection_jwts: HashMap<ConnectionId, Arc<str>>,
-    /// The SQL settings (`SET row_limit = …`), upstream's `st_var`. Held in memory:
-    /// they last as long as the database runs, not across a restart.
+    /// The SQL settings (`SET row_limit = …`), upstream's `st_var`.
     pub(crate) sql_vars: SqlVars,
+    /// Where they are kept across restarts ([`crate::sql_settings`]); `None` without
+    /// storage.
+    pub(crate) sql_settings_file: Option<std::path::PathBuf>,
     /// Runs WebSocket clients' procedure calls off this thread; set by
     /// [`crate::Database::start`] before the actor serves requests.
     pub(crate) procedures: Option<ProcedureRunner>,
@@ -84,6 +86,7 @@ impl Actor {
         let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
         let views = Views::new(&program, identity, Arc::new(LogForwarder(logs.clone())))?;
         let storage = storage.map(|s| s.with_metrics_label(crate::metrics::label(identity)));
+        let sql_settings_file = storage.as_ref().map(|s| crate::sql_settings::path(&s.dir));
         let (log, fresh) = match &storage {
             Some(storage) => {
                 let opened =
@@ -107,7 +110,11 @@ impl Actor {
                 views,
             },
             connection_jwts: HashMap::new(),
-            sql_vars: SqlVars::default(),
+            sql_vars: sql_settings_file
+                .as_deref()
+                .map(crate::sql_settings::load)
+                .unwrap_or_default(),
+            sql_settings_file,
             procedures: None,
         };
         let seed = storage.as_ref().and_then(StorageConfig::seed).cloned();

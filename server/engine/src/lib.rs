@@ -34,6 +34,7 @@ mod procedures;
 pub mod requests;
 pub mod schedule;
 mod schema_change;
+mod sql_settings;
 pub mod storage;
 pub mod subscription;
 pub mod views;

@@ -46,6 +46,17 @@ impl SqlVars {
         self.values.get(name).copied()
     }
 
+    /// Sets `name` to `value` without a caller: settings read back from where the engine
+    /// keeps them.
+    ///
+    /// # Errors
+    /// A name upstream does not know.
+    pub fn restore(&mut self, name: &str, value: u64) -> Result<(), SqlError> {
+        let name = known(name)?;
+        self.values.insert(name.to_owned(), value);
+        Ok(())
+    }
+
     /// `SET name = value`, for `auth`'s caller.
     ///
     /// # Errors

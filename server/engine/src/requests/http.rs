@@ -10,6 +10,7 @@ use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
 use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
+use spacetime_sql::vars::SqlVars;
 use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome, SystemState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -94,7 +95,9 @@ impl Actor {
             let mut system = actor.sql_system_state();
             system.clients.push((caller, connection_id));
             let result = spacetime_sql::execute_with(sql, &auth, catalog, &mut system, &mut actor.db.datastore);
-            actor.sql_vars = system.vars;
+            if system.vars != actor.sql_vars {
+                actor.keep_sql_settings(system.vars);
+            }
             let duration = start.elapsed();
             if let Ok(SqlOutcome { tx: Some(tx), .. }) = &result {
                 // DML on a scheduled table schedules or cancels calls, as a reducer would:
@@ -104,6 +107,17 @@ impl Actor {
             SqlResult::Ran { result, duration }
         });
         ran.unwrap_or_else(SqlResult::Rejected)
+    }
+
+    /// Takes `vars` as the SQL settings, and stores them for the next start (a failure to
+    /// store is logged: the settings hold until the database stops).
+    fn keep_sql_settings(&mut self, vars: SqlVars) {
+        if let Some(file) = &self.sql_settings_file {
+            if let Err(e) = crate::sql_settings::store(file, &vars) {
+                log::error!("cannot store the SQL settings in {}: {e}", file.display());
+            }
+        }
+        self.sql_vars = vars;
     }
 
     /// What SQL's system tables and settings read: the WebSocket clients (`st_client`),
