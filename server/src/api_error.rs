@@ -99,7 +99,8 @@ impl From<ControlError> for ApiError {
             ControlError::BadModule(_)
             | ControlError::Start(_)
             | ControlError::NameTaken(_)
-            | ControlError::Rollback(_) => Self::BadRequest(e.to_string()),
+            | ControlError::Rollback(_)
+            | ControlError::NotInClusterMode(_) => Self::BadRequest(e.to_string()),
             ControlError::Update(e) => e.into(),
             ControlError::Lookup(e) => e.into(),
             ControlError::Internal { context, cause } => Self::Internal { context, cause },

@@ -56,6 +56,9 @@ pub enum ControlError {
     /// A rollback names no usable earlier version.
     #[error(transparent)]
     Rollback(#[from] NoRollbackTarget),
+    /// Something cluster mode does not do yet (the text says what and the way around).
+    #[error("{0}")]
+    NotInClusterMode(&'static str),
     /// A failure on the server's side; logged, answered with a generic 500.
     #[error("{context}: {cause}")]
     Internal {
@@ -249,6 +252,12 @@ pub async fn update(
         },
     };
     let PreparedModule { program, program_hash } = module;
+    if clear && state.cluster().is_some() {
+        return Err(ControlError::NotInClusterMode(
+            "publishing with --delete-data is not supported in cluster mode yet (its standbys would keep the old \
+             data): delete the database and publish it again",
+        ));
+    }
     if clear {
         let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
         let logs = state.open_logs(replica_id);
@@ -285,10 +294,19 @@ pub async fn update(
         // Returns once the log names the new module, so a crash before the registry
         // write is repaired at start (see `spacetime_engine::storage::record`).
         let plan = running.update(program, program_hash.clone(), options).await?;
+        let record = DatabaseRecord { program_hash, ..record };
         state
             .registry()
-            .publish(DatabaseRecord { program_hash, ..record }, version(plan.summary()))
+            .publish(record.clone(), version(plan.summary()))
             .map_err(registry_error)?;
+        if let Some(node) = state.cluster().cloned() {
+            // The standbys fetch the new program from the catalog before they could
+            // take over with it.
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || node.updated(&state, &record))
+                .await
+                .map_err(|e| ControlError::internal("cluster catalog task failed", e))?;
+        }
     }
     Ok(())
 }

@@ -228,6 +228,10 @@ fn quantile(sorted: &[Duration], q: f64) -> u128 {
 /// database published on the first (its leader) and seeded, the second following it.
 struct Fixture {
     nodes: Vec<TestServer>,
+    /// The owner's CLI, talking to the first node.
+    cli: Cli,
+    /// The module's file.
+    wasm: std::path::PathBuf,
     urls: Vec<String>,
     api: Api,
     _keys: tempfile::TempDir,
@@ -275,6 +279,8 @@ impl Fixture {
         );
         Some(Self {
             nodes,
+            cli,
+            wasm,
             urls,
             api,
             _keys: keys,
@@ -414,6 +420,27 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         quantile(&starts, 0.5),
     );
     assert!(round >= 1 && count(Outcome::Acked) > 0, "the workload made no progress");
+}
+
+/// Publishing over a clustered database with `--delete-data` would start the leader
+/// on an empty log its standbys do not follow: refused, saying what to do instead.
+#[test]
+fn delete_data_is_refused_in_cluster_mode() {
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    let out = fx.cli.publish_output(&fx.wasm, Some(DB), &["--delete-data"]).err();
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("not supported in cluster mode") && text.contains("delete the database"),
+        "{text}"
+    );
+    // The database is untouched and still led.
+    let leader = fx.leader();
+    assert!(fx
+        .api
+        .sql(&fx.urls[leader], "SELECT id FROM account")
+        .is_some_and(|rows| rows.len() == 7));
 }
 
 /// A leader frozen (SIGSTOP) past its lease is deposed; calls sent to it while frozen

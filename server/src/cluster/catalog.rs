@@ -75,6 +75,27 @@ pub(super) fn adopt_loop(node: &Arc<ClusterNode>, state: &AppState, runtime: &to
     }
 }
 
+/// The program with content hash `hash`: from this node's program store, else from
+/// the catalog (checked against its hash, then stored here).
+pub(super) fn fetch_program(node: &ClusterNode, state: &AppState, hash: &str) -> Result<Arc<[u8]>, String> {
+    if let Ok(wasm) = state.programs().get(hash) {
+        return Ok(wasm);
+    }
+    let bytes = node
+        .cluster
+        .program(hash)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("its program {hash} is neither on this node nor in the catalog"))?;
+    if program_hash(&bytes) != hash {
+        return Err(format!("the catalog's program {hash} does not have that hash"));
+    }
+    state
+        .programs()
+        .put(&bytes)
+        .map_err(|e| format!("cannot store its program: {e}"))?;
+    Ok(bytes.into())
+}
+
 /// Registers the database of one catalog entry here, if it is new to this node, and
 /// starts its replica thread.
 fn adopt(
@@ -90,23 +111,7 @@ fn adopt(
         node.run_replica(state, runtime, identity);
         return Ok(());
     }
-    if state.programs().get(&entry.program_hash).is_err() {
-        let bytes = node
-            .cluster
-            .program(&entry.program_hash)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("its program {} is not in the catalog", entry.program_hash))?;
-        if program_hash(&bytes) != entry.program_hash {
-            return Err(format!(
-                "the catalog's program {} does not have that hash",
-                entry.program_hash
-            ));
-        }
-        state
-            .programs()
-            .put(&bytes)
-            .map_err(|e| format!("cannot store its program: {e}"))?;
-    }
+    fetch_program(node, state, &entry.program_hash)?;
     let name = entry
         .name
         .as_deref()

@@ -231,19 +231,41 @@ impl ClusterNode {
     /// it in the cluster's catalog, so other nodes become its standbys, and starts its
     /// replica thread, which keeps the leadership.
     pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord, name: Option<&DatabaseName>) {
-        let entry = CatalogEntry::new(record, name);
-        let published = state
-            .programs()
-            .get(&record.program_hash)
-            .map_err(|e| format!("cannot read its program: {e}"))
-            .and_then(|program| catalog::publish(&self.cluster, &entry, &program).map_err(|e| e.to_string()));
-        if let Err(e) = published {
+        if let Err(e) = self.publish_entry(state, record, name) {
             log::error!(
                 "database {}: cannot record it in the cluster catalog: {e}; other nodes will not follow it",
                 record.database_identity
             );
         }
         self.run_replica(state, &tokio::runtime::Handle::current(), record.database_identity);
+    }
+
+    /// After a module update of a database this node leads (blocking): records the
+    /// new program in the catalog, where its standbys fetch it.
+    pub fn updated(&self, state: &AppState, record: &DatabaseRecord) {
+        let names = state.registry().names_of(record.database_identity);
+        let name = names.first().and_then(|n| DatabaseName::parse(n).ok());
+        if let Err(e) = self.publish_entry(state, record, name.as_ref()) {
+            log::error!(
+                "database {}: cannot record its new program in the cluster catalog: {e}; a standby that takes over \
+                 before it is recorded cannot start",
+                record.database_identity
+            );
+        }
+    }
+
+    fn publish_entry(
+        &self,
+        state: &AppState,
+        record: &DatabaseRecord,
+        name: Option<&DatabaseName>,
+    ) -> Result<(), String> {
+        let entry = CatalogEntry::new(record, name);
+        let program = state
+            .programs()
+            .get(&record.program_hash)
+            .map_err(|e| format!("cannot read its program: {e}"))?;
+        catalog::publish(&self.cluster, &entry, &program).map_err(|e| e.to_string())
     }
 }
 

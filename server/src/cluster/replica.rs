@@ -13,7 +13,7 @@ use super::{ClusterError, ClusterNode};
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
-use spacetime_engine::Database;
+use spacetime_engine::{storage, Database};
 use spacetime_host::ModuleProgram;
 use spacetime_replication::{Campaign, DbKeys, EtcdLog, LeaderInfo, Leadership, LogTail, TailBatch};
 use spacetime_sats::Identity;
@@ -127,7 +127,7 @@ fn cycle(
         return lead(node, state, identity, leadership);
     }
     // Loaded while following, so a takeover does not wait for the module to compile.
-    let program = load(state, runtime, &record)?;
+    let program = load(node, state, runtime, &record.program_hash)?;
     let Some(leadership) = follow(node, state, &record, &keys)? else {
         return Ok(Ended::Deleted);
     };
@@ -271,12 +271,9 @@ fn apply(log: &mut Commitlog, batch: &TailBatch) -> Result<(), ClusterError> {
 }
 
 /// Reads and compiles the database's program.
-fn load(state: &AppState, runtime: &Handle, record: &DatabaseRecord) -> Result<ModuleProgram, ClusterError> {
+fn load(node: &ClusterNode, state: &AppState, runtime: &Handle, hash: &str) -> Result<ModuleProgram, ClusterError> {
     let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
-    let wasm = state
-        .programs()
-        .get(&record.program_hash)
-        .map_err(|e| local("cannot read its program", &e))?;
+    let wasm = super::catalog::fetch_program(node, state, hash).map_err(ClusterError::Local)?;
     runtime
         .block_on(crate::control::load_program(state, wasm))
         .map_err(|e| local("cannot load its program", &e))
@@ -300,14 +297,33 @@ fn start_leader(
         .expecting_data()
         .with_replication(leadership.epoch(), Box::new(log));
     let started = Instant::now();
+    let logs = state.open_logs(record.replica_id);
+    // The log names the module that wrote it last: after an update made on the old
+    // leader, a newer one than was loaded while following. (The log read here is
+    // kept for the start below, not read twice.)
+    let (program, hash) = match storage::logged_program(&storage, &logs) {
+        Ok(Some(logged)) if logged != record.program_hash => {
+            let program = load(node, state, runtime, &logged)?;
+            let updated = DatabaseRecord {
+                program_hash: logged.clone(),
+                ..record.clone()
+            };
+            if let Err(e) = state.registry().update(updated) {
+                log::warn!("database {identity}: cannot record its program {logged} in the registry: {e}");
+            }
+            (program, logged)
+        }
+        Ok(_) => (program, record.program_hash.clone()),
+        Err(e) => return Err(local("cannot read its local log", &e)),
+    };
     let database = runtime
         .block_on(Database::start(
             identity,
             record.owner_identity,
             program,
-            state.open_logs(record.replica_id),
+            logs,
             Some(storage),
-            &record.program_hash,
+            &hash,
         ))
         .map_err(|e| local("cannot start it from the local log", &e))?;
     state.databases().insert(database);
