@@ -60,6 +60,36 @@ impl HandlerContext {
         self.database_identity()
     }
 
+    /// The random number generator of this request, seeded from its timestamp.
+    pub fn rng(&self) -> &crate::StdbRng {
+        self.inner.rng()
+    }
+
+    /// A random value of type `T` from [`HandlerContext::rng`].
+    pub fn random<T>(&self) -> T
+    where
+        rand::distributions::Standard: rand::distributions::Distribution<T>,
+    {
+        self.inner.random()
+    }
+
+    /// A random (version 4) [`Uuid`](crate::Uuid) from [`HandlerContext::rng`].
+    ///
+    /// # Errors
+    /// None in practice; the `Result` matches SpacetimeDB's signature.
+    pub fn new_uuid_v4(&self) -> Result<crate::Uuid, spacetime_sats::special::UuidError> {
+        self.inner.new_uuid_v4()
+    }
+
+    /// A time-ordered (version 7) [`Uuid`](crate::Uuid) from the request's timestamp, a
+    /// counter and [`HandlerContext::rng`].
+    ///
+    /// # Errors
+    /// If the timestamp is before 1970.
+    pub fn new_uuid_v7(&self) -> Result<crate::Uuid, spacetime_sats::special::UuidError> {
+        self.inner.new_uuid_v7()
+    }
+
     /// Runs `body` in a new transaction and commits it; a panic rolls it back.
     pub fn with_tx<T>(&mut self, body: impl Fn(&TxContext) -> T) -> T {
         self.inner.with_tx(body)

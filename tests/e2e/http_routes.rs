@@ -141,6 +141,10 @@ both_bindings!(fn failures_and_bad_input_leave_the_server_up(bindings) {
     assert_ne!(senders[0][0], senders[0][1], "the sender is not the database");
     assert_ne!(senders[0][0], senders[1][0], "each request has its own sender");
     assert_eq!(senders[0][1], senders[1][1], "the database identity is the same");
+    let (status, text) = get(&format!("{base}/uuid"));
+    let uuid = text.split(' ').next().unwrap_or_default();
+    assert_eq!(status, 200, "{text}");
+    assert!(uuid.len() == 36 && uuid.as_bytes()[14] == b'7', "a version 7 UUID: {text}");
 
     let (status, text) = get(&format!("{}/v1/database/no-such-db/route/get", server.url()));
     assert_eq!(status, 404, "an unknown database: {text}");

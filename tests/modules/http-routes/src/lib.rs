@@ -183,6 +183,13 @@ fn whoami(ctx: &mut HandlerContext, _req: Request) -> Response {
     text(format!("{} {}", ctx.sender(), ctx.database_identity()))
 }
 
+/// A version 7 UUID from the handler's RNG and timestamp, and a random number.
+#[spacetimedb::http::handler]
+fn new_uuid(ctx: &mut HandlerContext, _req: Request) -> Response {
+    let uuid = ctx.new_uuid_v7().expect("the timestamp is after 1970");
+    text(format!("{uuid} {}", ctx.random::<u32>()))
+}
+
 /// Never returns: the host's time budget stops it. Logs first, so a test knows it runs.
 #[spacetimedb::http::handler]
 fn spin(_ctx: &mut HandlerContext, _req: Request) -> Response {
@@ -215,6 +222,7 @@ fn router() -> Router {
         .get("/panics", panics)
         .get("/whoami", whoami)
         .get("/spin", spin)
+        .get("/uuid", new_uuid)
 }
 
 /// Writes a note, recording whether the database itself called it.
