@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The TypeScript checks that are not cargo tests:
 #   1. builds the SDK (`sdks/typescript`, tsc),
-#   2. regenerates the all-features, chat and procedures bindings with the real CLI
+#   2. regenerates the all-features, chat, procedures and views bindings with the real CLI
 #      (`spacetime generate --lang typescript --module-def codegen/tests/fixtures/<module>.json`),
 #      adds codegen's golden output for procedures with views, and type-checks them all with
 #      `tsc --noEmit` under strict settings,
@@ -30,8 +30,10 @@ rm -rf "$sdk/bindings-check"
     --module-def "$root/codegen/tests/fixtures/quickstart-chat.json" --out-dir "$sdk/bindings-check/quickstart-chat"
 "$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
     --module-def "$root/codegen/tests/fixtures/procedures.json" --out-dir "$sdk/bindings-check/procedures"
-# Procedures with views: codegen's golden copy, which its cargo tests keep equal to the
-# generator's output (the CLI cannot describe views until the server validates them).
+"$CARGO_TARGET_DIR/debug/spacetime" generate --lang typescript \
+    --module-def "$root/codegen/tests/fixtures/views.json" --out-dir "$sdk/bindings-check/views"
+# Procedures with two views added to the definition: codegen's golden copy, which its cargo
+# tests keep equal to the generator's output.
 cp -r "$root/codegen/tests/golden/typescript/procedures" "$sdk/bindings-check/procedures-views"
 
 echo "== tsc --noEmit on the generated bindings"

@@ -122,6 +122,17 @@ pub(super) fn call(level: usize, head: &str, args: &[String], tail: &str) -> Str
     vertical(level, &format!("{head}("), args, &format!("){tail}"))
 }
 
+/// The struct field `{name}: {ty}<args>,` at `level`: on one line if it fits, else with
+/// one generic argument per line.
+pub(super) fn generic_field(level: usize, name: &str, ty: &str, args: &[String]) -> String {
+    let pad = indent(level);
+    let line = format!("{pad}{name}: {ty}<{}>,", args.join(", "));
+    if line.len() <= MAX_WIDTH {
+        return line;
+    }
+    vertical(level, &format!("{name}: {ty}<"), args, ">,")
+}
+
 /// `let {binding} = {receiver}{method}({arg});` at `level`: on one line if it fits, else
 /// with the call on the next line, else with the method call moved under the receiver,
 /// else with the argument on a line of its own.

@@ -105,6 +105,8 @@ pub(super) struct Unique {
     pub find: String,
     /// The statement that registers the unique index in the cache, laid out.
     pub register: String,
+    /// The handle's `imp` field, laid out.
+    pub imp_field: String,
 }
 
 #[derive(Template)]
@@ -172,6 +174,12 @@ impl TableFile {
                         &["&self".into(), format!("col_val: &{ty}")],
                         &format!(" -> Option<{row}>"),
                         " {",
+                    ),
+                    imp_field: layout::generic_field(
+                        1,
+                        "imp",
+                        "__sdk::UniqueConstraintHandle",
+                        &["super::RemoteModule".into(), row.clone(), ty.clone()],
                     ),
                     register: layout::call_with_closure(
                         1,

@@ -1,6 +1,7 @@
 //! The generated Rust compiles against `sdks/rust` with warnings denied: the bindings of
 //! both examples (all-features with its private items too, chat with an event table) and
-//! of the procedures module with views go into a scratch library crate that is checked by
+//! of the procedures module with views and of the views module go into a scratch library
+//! crate that is checked by
 //! a nested cargo with `-D warnings`.
 //!
 //! The nested build uses its own target directory (a nested cargo waiting on the outer
@@ -34,6 +35,7 @@ fn generated_rust_compiles_with_warnings_denied() {
             Options { include_private: true },
         ),
         ("procedures", procedures_and_views(), Options { include_private: true }),
+        ("views", module_def("views"), Options::default()),
     ];
     let mut lib = String::from("//! Generated bindings, checked with warnings denied.\n#![deny(warnings)]\n");
     for (module, def, options) in &sets {

@@ -1,8 +1,13 @@
 //! Procedures and views in the Rust and TypeScript output: golden copies
-//! (`codegen/tests/golden/<lang>/procedures/`) and the API each file must offer.
+//! (`codegen/tests/golden/<lang>/procedures/`, and `views/` for `tests/modules/views`) and
+//! the API each file must offer.
 
-use super::{assert_golden, file, procedures_files};
-use spacetime_codegen::{Rust, TypeScript};
+use super::{assert_golden, file, module_def, procedures_files};
+use spacetime_codegen::{generate, Lang, Options, OutputFile, Rust, TypeScript};
+
+fn views_files(lang: &dyn Lang) -> Vec<OutputFile> {
+    generate(&module_def("views"), lang, &Options::default()).unwrap_or_else(|e| panic!("views: {e}"))
+}
 
 #[test]
 fn rust_output_matches_golden_files() {
@@ -12,6 +17,33 @@ fn rust_output_matches_golden_files() {
 #[test]
 fn typescript_output_matches_golden_files() {
     assert_golden("typescript", "procedures", &procedures_files(&TypeScript));
+}
+
+#[test]
+fn views_module_output_matches_golden_files() {
+    assert_golden("rust", "views", &views_files(&Rust));
+    assert_golden("typescript", "views", &views_files(&TypeScript));
+}
+
+#[test]
+fn the_views_modules_views_are_handles_keyed_as_declared() {
+    let rust = views_files(&Rust);
+    let keyed = file(&rust, "my_player_table.rs");
+    assert!(
+        keyed.contains("impl __sdk::TableWithPrimaryKey for MyPlayerTableHandle"),
+        "{keyed}"
+    );
+    assert!(keyed.contains("pub fn identity(&self)"), "{keyed}");
+    for unkeyed in ["my_items_table.rs", "expensive_items_table.rs", "leaderboard_table.rs"] {
+        assert!(!file(&rust, unkeyed).contains("TableWithPrimaryKey"), "{unkeyed}");
+    }
+    let ts = views_files(&TypeScript);
+    let keyed = file(&ts, "my_player_table.ts");
+    assert!(
+        keyed.contains("extends __sdk.TableHandleWithUpdate<Player, EventContext>"),
+        "{keyed}"
+    );
+    assert!(file(&ts, "index.ts").contains("/** The view `my_items`. */"));
 }
 
 #[test]

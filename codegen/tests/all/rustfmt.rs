@@ -14,6 +14,8 @@ use std::process::Command;
 const NESTED_OPTIONS: &str = "../golden/python/nested-options";
 /// The module with procedures, whose calls have their own layout.
 const PROCEDURES: &str = "procedures";
+/// The module with views, generated as table handles.
+const VIEWS: &str = "views";
 
 /// Strings in a module definition that are not the module's own names: the variants of
 /// the special types (options, results, `ScheduleAt`) and the special types' field names.
@@ -45,7 +47,7 @@ fn rename_all(json: &serde_json::Value, rename: &mut dyn FnMut(&str) -> String) 
 /// Each fixture as it is, with short names (`q0`, `q1`, …) and with names lengthened.
 fn variants() -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
-    for &module in MODULES.iter().chain([&NESTED_OPTIONS, &PROCEDURES]) {
+    for &module in MODULES.iter().chain([&NESTED_OPTIONS, &PROCEDURES, &VIEWS]) {
         let name = module.rsplit('/').next().unwrap_or(module);
         let json = fixture_json(module);
         let mut short = BTreeMap::new();
