@@ -64,6 +64,7 @@ log = logging.getLogger("spacetime_sdk")
 
 ArgsT = TypeVar("ArgsT")
 RetT = TypeVar("RetT")
+PendingT = TypeVar("PendingT", "_PendingProcedure", "_PendingQuery")
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,10 +294,9 @@ class ConnectionImpl:
         """
         args_bsatn = self._call_args("procedure", procedure, args, args_codec)
         future: asyncio.Future[bytes] = self._loop.create_future()
-        pending = _PendingProcedure(procedure, future)
         self._send_awaited(
-            future,
-            lambda rid: self._procedure_calls.__setitem__(rid, pending),
+            self._procedure_calls,
+            _PendingProcedure(procedure, future),
             lambda rid: p.CallProcedure(rid, procedure, args_bsatn),
             f"the connection ended before procedure `{procedure}` was called",
         )
@@ -320,10 +320,9 @@ class ConnectionImpl:
         if not self.is_active:
             raise DisconnectedError(f"cannot run query `{sql}`: the connection has ended")
         future: asyncio.Future[QueryResult] = self._loop.create_future()
-        pending = _PendingQuery(sql, future)
         self._send_awaited(
-            future,
-            lambda rid: self._queries.__setitem__(rid, pending),
+            self._queries,
+            _PendingQuery(sql, future),
             lambda rid: p.OneOffQuery(rid, sql),
             f"the connection ended before query `{sql}` was sent",
         )
@@ -331,21 +330,21 @@ class ConnectionImpl:
 
     def _send_awaited(
         self,
-        future: asyncio.Future[Any],
-        register: Callable[[int], None],
+        waiting: dict[int, PendingT],
+        pending: PendingT,
         message: Callable[[int], p.ClientMessage],
         not_sent: str,
     ) -> None:
-        """Sends a request whose answer resolves ``future``: now, or after a reconnect
-        (``register`` files it under its request id first); if the connection ends before
-        it was sent, ``future`` fails with ``not_sent``."""
+        """Sends a request whose answer resolves ``pending.future``: now, or after a
+        reconnect, filed in ``waiting`` under its request id; if the connection ends before
+        it was sent, the future fails with ``not_sent``."""
 
         def send() -> None:
             if self.lifecycle == "ended":
-                future.set_exception(ConnectionLostError(not_sent))
+                pending.future.set_exception(ConnectionLostError(not_sent))
                 return
             rid = self.request_id()
-            register(rid)
+            waiting[rid] = pending
             self._send(message(rid))
 
         self._request(send)
