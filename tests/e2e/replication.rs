@@ -422,13 +422,45 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
     assert!(round >= 1 && count(Outcome::Acked) > 0, "the workload made no progress");
 }
 
-/// Publishing over a clustered database with `--delete-data` would start the leader
-/// on an empty log its standbys do not follow: refused, saying what to do instead.
+/// `GET /v1/database/:db` on either node shows where the database lives (its
+/// leader, each replica and how far it persisted); publishing over it with
+/// `--delete-data` would start the leader on an empty log its standbys do not
+/// follow, so it is refused, saying what to do instead.
 #[test]
-fn delete_data_is_refused_in_cluster_mode() {
+fn placement_is_shown_and_delete_data_is_refused() {
     let Some(fx) = Fixture::start() else {
         return;
     };
+    let leader = fx.leader();
+    let leader_id = format!("n{}", leader + 1);
+    for (i, url) in fx.urls.iter().enumerate() {
+        let cluster = wait::poll(
+            "both replicas in the placement",
+            FAILOVER_DEADLINE,
+            || {
+                let text = fx
+                    .api
+                    .http
+                    .get(format!("{url}/v1/database/{DB}"))
+                    .send()
+                    .ok()?
+                    .text()
+                    .ok()?;
+                let info: serde_json::Value = serde_json::from_str(&text).ok()?;
+                let cluster = info.get("cluster")?.clone();
+                (cluster["replicas"].as_array()?.len() == 2).then_some(cluster)
+            },
+            || fx.outputs(),
+        );
+        assert_eq!(cluster["node"], format!("n{}", i + 1), "{cluster}");
+        assert_eq!(cluster["leader"]["node"], leader_id.as_str(), "{cluster}");
+        assert_eq!(
+            cluster["leader"]["addr"],
+            fx.urls[leader].trim_start_matches("http://"),
+            "{cluster}"
+        );
+        assert_eq!(cluster["epoch"], 1, "{cluster}");
+    }
     let out = fx.cli.publish_output(&fx.wasm, Some(DB), &["--delete-data"]).err();
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(

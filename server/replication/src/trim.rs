@@ -39,15 +39,32 @@ impl Cluster {
     /// # Errors
     /// As [`Self::lowest_persisted`].
     pub fn progress(&self, keys: &DbKeys) -> Result<Vec<u64>> {
+        Ok(self
+            .replicas(keys)?
+            .into_iter()
+            .map(|(_, persisted)| persisted)
+            .collect())
+    }
+
+    /// Each reporting replica's node id and how far it has persisted, by node id.
+    ///
+    /// # Errors
+    /// As [`Self::lowest_persisted`].
+    pub fn replicas(&self, keys: &DbKeys) -> Result<Vec<(String, u64)>> {
         let mut client = self.client();
         let options = GetOptions::new().with_prefix();
         let resp = self.run(
             "read replica progress",
             client.get(keys.replica_prefix(), Some(options)),
         )?;
+        let prefix = keys.replica_prefix();
         resp.kvs()
             .iter()
-            .map(|kv| parse_number(&String::from_utf8_lossy(kv.key()), kv.value()))
+            .map(|kv| {
+                let key = String::from_utf8_lossy(kv.key()).into_owned();
+                let node = key.strip_prefix(&prefix).unwrap_or(&key).to_owned();
+                Ok((node, parse_number(&key, kv.value())?))
+            })
             .collect()
     }
 }

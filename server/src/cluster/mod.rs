@@ -138,6 +138,28 @@ impl ClusterNode {
         Ok(storage)
     }
 
+    /// Where database `identity` lives in the cluster, for `GET /v1/database/:db`
+    /// (blocking): this node, the leader, and every replica with how far it has
+    /// persisted the log.
+    ///
+    /// # Errors
+    /// etcd errors.
+    pub fn placement(&self, identity: Identity) -> Result<serde_json::Value, ClusterError> {
+        let keys = self.keys(identity);
+        let leader = self.cluster.leader(&keys)?;
+        let replicas = self.cluster.replicas(&keys)?;
+        Ok(serde_json::json!({
+            "node": self.config.node_id,
+            "leader": leader,
+            "epoch": self.cluster.epoch(&keys)?,
+            "head": self.cluster.head(&keys)?,
+            "replicas": replicas
+                .into_iter()
+                .map(|(node, persisted)| serde_json::json!({ "node": node, "persisted": persisted }))
+                .collect::<Vec<_>>(),
+        }))
+    }
+
     /// Gives up a leadership taken by [`Self::lead_new`] for a database that was not
     /// created after all.
     pub fn abandon(&self, identity: Identity) {

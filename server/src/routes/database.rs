@@ -27,15 +27,27 @@ pub fn router() -> Router<AppState> {
         .route("/database/{db}/unstable/timestamp", get(timestamp))
 }
 
-/// `GET /v1/database/:db`: identities, host type and program hash, as SATS-JSON.
+/// `GET /v1/database/:db`: identities, host type and program hash, as SATS-JSON; in
+/// cluster mode also `cluster`: this node, the leader and the replicas (see
+/// [`crate::cluster::ClusterNode::placement`]; an error text if etcd cannot say).
 async fn info(State(state): State<AppState>, Path(db): Path<String>) -> Result<Json<Value>, ApiError> {
     let record = state.lookup(&db)?;
-    Ok(Json(json!({
+    let mut info = json!({
         "database_identity": { "__identity__": format!("0x{}", record.database_identity.to_hex()) },
         "owner_identity": { "__identity__": format!("0x{}", record.owner_identity.to_hex()) },
         "host_type": { "Wasm": [] },
         "initial_program": record.program_hash,
-    })))
+    });
+    if let Some(node) = state.cluster().cloned() {
+        let identity = record.database_identity;
+        let placement = tokio::task::spawn_blocking(move || node.placement(identity))
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.map_err(|e| e.to_string()))
+            .unwrap_or_else(|why| json!({ "error": why }));
+        info["cluster"] = placement;
+    }
+    Ok(Json(info))
 }
 
 /// `GET /v1/database/:db/identity`: the identity as plain hex.
