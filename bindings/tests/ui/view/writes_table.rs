@@ -1,4 +1,4 @@
-use spacetimedb::{table, view, Table, ViewContext};
+use spacetimedb::{table, view, ViewContext};
 
 #[table(accessor = item)]
 pub struct Item {
@@ -8,7 +8,7 @@ pub struct Item {
 
 #[view(accessor = items, public)]
 fn items(ctx: &ViewContext) -> Vec<Item> {
-    ctx.db.item().insert(Item { id: 1 });
+    ctx.db.item().id().delete(1u64);
     Vec::new()
 }
 
