@@ -98,7 +98,6 @@ pub(super) struct Unique {
     pub handle: String,
     /// The wire column name (for docs) and the index name in the cache.
     pub column: String,
-    pub ty: String,
     /// The signature of the table handle's method that returns this handle, laid out.
     pub accessor: String,
     /// The signature of `find`, laid out.
@@ -179,7 +178,7 @@ impl TableFile {
                         1,
                         "imp",
                         "__sdk::UniqueConstraintHandle",
-                        &["super::RemoteModule".into(), row.clone(), ty.clone()],
+                        &["super::RemoteModule".into(), row.clone(), ty],
                     ),
                     register: layout::call_with_closure(
                         1,
@@ -188,7 +187,6 @@ impl TableFile {
                         &format!("row: &{row}"),
                         &format!("&row.{field}"),
                     ),
-                    ty,
                 }
             })
             .collect();
