@@ -270,7 +270,9 @@ pub use spacetime_macros::settings;
 /// `fn(ctx: &AnonymousViewContext, args..) -> R` for one that does not (evaluated once),
 /// where `R` is `Vec<T>` or `Option<T>` and `T` a [`SpacetimeType`] struct (the view's row).
 /// `ctx.db` is read only: table handles count rows and look them up by index, and have no
-/// `insert` or `delete`.
+/// `insert` or `delete`. Parameters after the context (`args..`) compile, as in SpacetimeDB
+/// 2.14, but the server refuses a view with parameters at publish; SpacetimeDB 2.10.1
+/// refuses them at compile time. Views returning a query (`impl Query<T>`) are not supported.
 ///
 /// ```no_run
 /// use spacetimedb::{table, view, AnonymousViewContext, Identity, SpacetimeType, ViewContext};
