@@ -298,3 +298,16 @@ fn sql_settings_survive_a_restart() {
          \"slow_ad_hoc_query_ms\" | (U64 = 250)"
     );
 }
+
+/// `st_scheduled`: each scheduled table with the reducer its rows call.
+#[test]
+fn sql_st_scheduled_names_each_schedule() {
+    let fx = Fixture::new(SCHEDULE, Bindings::Ours, "scheduled");
+    assert_eq!(
+        fx.sql("SELECT reducer_name, schedule_name, at_column FROM st_scheduled"),
+        " reducer_name | schedule_name    | at_column\n\
+         --------------+------------------+-----------\n \
+         \"fire_once\"  | \"one_shot_sched\" | 1\n \
+         \"tick\"       | \"ticker_sched\"   | 1"
+    );
+}

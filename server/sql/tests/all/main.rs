@@ -6,6 +6,7 @@ mod dml;
 mod limits;
 mod plans;
 mod rls;
+mod system_tables;
 
 use spacetime_datastore::{Datastore, TableBuilder};
 use spacetime_sats::def::model::ModuleDef;
