@@ -95,6 +95,7 @@ both_bindings!(fn handlers_serve_upstreams_scenarios(bindings) {
     assert_eq!(get(&format!("{base}//")), (404, NO_SUCH_ROUTE.to_owned()));
     assert_eq!(get(&format!("{base}//foo")), (404, NO_SUCH_ROUTE.to_owned()));
     assert_eq!(get(&format!("{base}/FOO")), (404, NO_SUCH_ROUTE.to_owned()));
+    assert_eq!(get(&format!("{base}/f%6Fo")), (200, "foo".to_owned()), "paths are percent-decoded");
 
     // The handler sees the URI the client used, or the one a proxy says it used.
     let url = format!("{base}/echo-uri?alpha=beta");

@@ -2,8 +2,8 @@
 //! SpacetimeDB), routed by the module's own router.
 //!
 //! Paths are matched exactly, as upstream: `/route` is the root `""`, `/route/` is `"/"`,
-//! and `/foo` and `/foo/` are different routes; the path is taken raw from the request
-//! (not percent-decoded). No route for the path and method is a 404 with upstream's body;
+//! and `/foo` and `/foo/` are different routes; the path is percent-decoded, as upstream's
+//! router does (so `/f%6Fo` is `/foo`). No route for the path and method is a 404 with upstream's body;
 //! there is no 405. The handler sees the full external URI (scheme and host from
 //! `X-Forwarded-Proto`/`X-Forwarded-Host`, else `http` and `Host`), the method, version,
 //! headers and body (capped like other request bodies). These routes are anonymous: they
@@ -39,6 +39,11 @@ async fn serve(
     let Some((db, path)) = split_route_path(uri.path()) else {
         return Ok(no_such_route());
     };
+    // Routes are ASCII, so a path that does not decode to UTF-8 matches none.
+    let Some(path) = percent_decode(path) else {
+        return Ok(no_such_route());
+    };
+    let path = path.as_str();
     let record = state.lookup(db)?;
     let database = state.running(&record)?;
     let (parts, body) = request.into_parts();
@@ -76,6 +81,32 @@ fn split_route_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/v1/database/")?;
     let (db, rest) = rest.split_once('/')?;
     Some((db, rest.strip_prefix("route")?))
+}
+
+/// `path` with `%XX` escapes decoded, as upstream's router sees it; `None` if the result is
+/// not UTF-8. A `%` not followed by two hex digits stays as it is.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The URI the client used, as far as the server can tell: behind a proxy, its
@@ -182,6 +213,15 @@ mod tests {
         assert_eq!(split_route_path("/v1/database/db/route//foo"), Some(("db", "//foo")));
         assert_eq!(split_route_path("/v1/database/db/route/a%2Fb"), Some(("db", "/a%2Fb")));
         assert_eq!(split_route_path("/v1/database/db/call/x"), None);
+    }
+
+    #[test]
+    fn paths_are_percent_decoded() {
+        assert_eq!(percent_decode("/f%6Fo").as_deref(), Some("/foo"));
+        assert_eq!(percent_decode("/a%2Fb").as_deref(), Some("/a/b"));
+        assert_eq!(percent_decode("/100%").as_deref(), Some("/100%"));
+        assert_eq!(percent_decode("/%zz").as_deref(), Some("/%zz"));
+        assert_eq!(percent_decode("/%ff"), None);
     }
 
     #[test]
