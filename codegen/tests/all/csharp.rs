@@ -4,7 +4,7 @@
 //! with `sdks/csharp` by Mono's `mcs` with warnings as errors, and the C#-specific errors.
 
 use super::{
-    assert_golden, codegen_dir, file, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES,
+    assert_golden, codegen_dir, file, module_def, procedures_files, scratch_dir, with_compound_procedures, MODULES,
 };
 use spacetime_codegen::{generate, CSharp, CodegenError, Options, OutputFile};
 use spacetime_sats::def::model::{ProcedureDef, ReducerDef};
@@ -206,7 +206,11 @@ fn generated_csharp_compiles_with_mcs_and_warnings_as_errors() {
             module_def("all-features"),
             Options { include_private: true },
         ),
-        ("procedures", procedures_and_views(), Options { include_private: true }),
+        (
+            "procedures",
+            with_compound_procedures(),
+            Options { include_private: true },
+        ),
     ];
     for (name, def, options) in &sets {
         let dir = scratch.join(name);

@@ -87,6 +87,48 @@ pub fn procedures_and_views() -> ModuleDef {
     def
 }
 
+/// [`procedures_and_views`] plus procedures whose parameters and return values are named
+/// types, arrays, options and results, for the compile and type checks: their encode and
+/// decode expressions nest where the fixture's primitives do not.
+pub fn with_compound_procedures() -> ModuleDef {
+    use spacetime_sats::def::model::ProcedureDef;
+    use spacetime_sats::def::raw::FunctionVisibility;
+    use spacetime_sats::{AlgebraicType, ProductType};
+    let mut def = procedures_and_views();
+    let row = |table: &str| {
+        AlgebraicType::Ref(
+            def.table(table)
+                .unwrap_or_else(|| panic!("table {table}"))
+                .product_type_ref,
+        )
+    };
+    let (fetched, job) = (row("fetched"), row("job"));
+    let procedure = |name: &str, params: Vec<(&str, AlgebraicType)>, return_type: AlgebraicType| ProcedureDef {
+        name: name.into(),
+        source_name: name.into(),
+        params: ProductType::named(params),
+        return_type,
+        visibility: FunctionVisibility::ClientCallable,
+    };
+    def.procedures.extend([
+        procedure(
+            "list_fetched",
+            vec![
+                ("ids", AlgebraicType::array(AlgebraicType::U64)),
+                ("filter", AlgebraicType::option(AlgebraicType::String)),
+            ],
+            AlgebraicType::array(fetched.clone()),
+        ),
+        procedure("maybe_job", vec![("job", job.clone())], AlgebraicType::option(job)),
+        procedure(
+            "checked",
+            vec![("rows", AlgebraicType::array(AlgebraicType::option(fetched)))],
+            AlgebraicType::result(AlgebraicType::U32, AlgebraicType::String),
+        ),
+    ]);
+    def
+}
+
 /// The text of the generated file at `path`.
 pub fn file<'a>(files: &'a [OutputFile], path: &str) -> &'a str {
     &files

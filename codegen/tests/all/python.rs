@@ -5,7 +5,7 @@
 //! with `mypy --strict` against `sdks/python`; the procedures module with views (which
 //! `spacetime generate` cannot describe yet) is type-checked here.
 
-use super::{assert_golden, codegen_dir, module_def, procedures_and_views, procedures_files, scratch_dir, MODULES};
+use super::{assert_golden, codegen_dir, module_def, procedures_files, scratch_dir, with_compound_procedures, MODULES};
 use spacetime_codegen::{generate, Options, OutputFile, Python};
 use std::path::PathBuf;
 use std::process::Command;
@@ -275,13 +275,14 @@ fn venv_python() -> PathBuf {
 }
 
 /// `scripts/test-python.sh` type-checks the bindings `spacetime generate` writes, which
-/// have no views yet (the definition cannot describe them); this checks the procedures
-/// module with its views, public and private, against this checkout's SDK, and imports it.
+/// have no views (no fixture has any); this checks the procedures module with its views and
+/// procedures of compound types, public and private, against this checkout's SDK, and
+/// imports it.
 #[test]
 fn procedures_and_views_pass_mypy_strict_and_import() {
     let scratch = scratch_dir("codegen-python-check");
     let _ = std::fs::remove_dir_all(&scratch);
-    let def = procedures_and_views();
+    let def = with_compound_procedures();
     for (package, include_private) in [("procedures", false), ("procedures_private", true)] {
         let options = Options { include_private };
         for f in generate(&def, &Python, &options).unwrap_or_else(|e| panic!("{package}: {e}")) {
@@ -322,6 +323,10 @@ fn procedures_and_views_pass_mypy_strict_and_import() {
          from procedures_private.add_procedure import ARGS_CODEC, AddProcedureArgs\n\
          assert [t.name for t in MODULE.tables][-2:] == ['recent_fetches', 'my_last_bump'], MODULE\n\
          assert ARGS_CODEC.to_bytes(AddProcedureArgs(1, 2)) == bytes([1, 0, 0, 0, 2, 0, 0, 0])\n\
-         assert hasattr(RemoteProcedures, 'run_job')",
+         assert hasattr(RemoteProcedures, 'run_job')\n\
+         from procedures_private.fetched_type import Fetched\n\
+         from procedures_private.list_fetched_procedure import RETURN_CODEC as LIST\n\
+         rows = [Fetched(1, 'a'), Fetched(2, 'b')]\n\
+         assert LIST.from_bytes(LIST.to_bytes(rows)) == rows",
     ]);
 }
