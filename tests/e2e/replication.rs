@@ -36,6 +36,9 @@ const CLIENTS: u32 = 3;
 const DEFAULT_RUN: Duration = Duration::from_secs(60);
 /// Kills in the stress run.
 const STRESS_KILLS: usize = 200;
+/// The leader lease's TTL in seconds: the shortest allowed, so more kills fit in a
+/// run (the default is 3 s); a failover takes about this long.
+const LEASE_TTL: &str = "2";
 /// How long a failover, or a restarted node's rejoin, may take before the test fails.
 const FAILOVER_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -256,7 +259,16 @@ impl Fixture {
             .map(|i| {
                 let addr = free_addr();
                 let id = format!("n{i}");
-                let args = ["--cluster", &endpoints, "--node-id", &id, "--advertise-addr", &addr];
+                let args = [
+                    "--cluster",
+                    &endpoints,
+                    "--node-id",
+                    &id,
+                    "--advertise-addr",
+                    &addr,
+                    "--cluster-lease-ttl",
+                    LEASE_TTL,
+                ];
                 TestServer::start_sharing_keys(&addr, keys.path(), &args)
             })
             .collect();

@@ -110,6 +110,10 @@ pub struct StartArgs {
     /// host and a port).
     #[arg(long, value_name = "ADDR")]
     pub advertise_addr: Option<String>,
+    /// Cluster mode: how long a dead leader keeps its databases before a standby takes
+    /// over, whole seconds, at least 2 [env: SPACETIME_CLUSTER_LEASE_TTL] (default 3).
+    #[arg(long, value_name = "SECONDS")]
+    pub cluster_lease_ttl: Option<String>,
     /// Print the effective settings, each with where it came from, and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -143,6 +147,7 @@ impl StartArgs {
             (&CLUSTER, self.cluster.clone()),
             (&NODE_ID, self.node_id.clone()),
             (&ADVERTISE_ADDR, self.advertise_addr.clone()),
+            (&LEASE_TTL, self.cluster_lease_ttl.clone()),
         ];
         text.into_iter()
             .filter_map(|(spec, value)| Some((spec.key, value?)))

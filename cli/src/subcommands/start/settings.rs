@@ -205,6 +205,14 @@ pub const ADVERTISE_ADDR: Spec = spec(
     "host:port that clients and other nodes can reach, e.g. 10.0.0.1:3000",
 );
 
+/// The leader lease's time to live in cluster mode.
+pub const LEASE_TTL: Spec = spec(
+    "cluster.lease-ttl",
+    "SPACETIME_CLUSTER_LEASE_TTL",
+    Some("--cluster-lease-ttl"),
+    "a whole number of seconds, at least 2, e.g. 3 or 3s",
+);
+
 /// Every setting `config.toml` may hold (all but the root directory).
 pub const FILE_SETTINGS: &[&Spec] = &[
     &LISTEN_ADDR,
@@ -230,6 +238,7 @@ pub const FILE_SETTINGS: &[&Spec] = &[
     &CLUSTER,
     &NODE_ID,
     &ADVERTISE_ADDR,
+    &LEASE_TTL,
 ];
 
 /// Where a setting's value came from.
@@ -676,7 +685,14 @@ impl Resolver<'_> {
                 addr
             }
         };
-        Ok(Some(ClusterConfig::new(endpoints, node_id, advertise_addr)))
+        let mut cluster = ClusterConfig::new(endpoints, node_id, advertise_addr);
+        cluster.lease_ttl = self.get(
+            &LEASE_TTL,
+            |t| values::seconds(t).filter(|d| d.as_secs() >= 2),
+            show_secs,
+            || (ClusterConfig::DEFAULT_LEASE_TTL, None),
+        )?;
+        Ok(Some(cluster))
     }
 
     /// Both key files, or a key directory: given, `<root-dir>/config` when the root
@@ -993,8 +1009,8 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "a setting is reported twice");
         // Every setting but the two key files (a key directory is used instead) and
-        // the two that only cluster mode has is shown.
-        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2 - 2);
+        // the three that only cluster mode has is shown.
+        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2 - 3);
         assert!(text.contains("cluster.endpoints = \"off\""), "{text}");
     }
 
@@ -1009,6 +1025,7 @@ mod tests {
         let s = s.unwrap();
         let cluster = s.server.cluster.clone().expect("cluster mode");
         assert_eq!(cluster.endpoints, ["http://127.0.0.1:2379", "http://127.0.0.2:2379"]);
+        assert_eq!(cluster.lease_ttl, ClusterConfig::DEFAULT_LEASE_TTL);
         assert_eq!(
             (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
             ("n1", "127.0.0.1:3001")
@@ -1021,9 +1038,11 @@ mod tests {
             ("SPACETIME_CLUSTER", "http://10.0.0.1:2379"),
             ("SPACETIME_NODE_ID", "n2"),
             ("SPACETIME_ADVERTISE_ADDR", "10.0.0.2:3000"),
+            ("SPACETIME_CLUSTER_LEASE_TTL", "5s"),
         ];
         let (s, _root) = resolve_with(&[], &env, None);
         let cluster = s.unwrap().server.cluster.expect("cluster mode");
+        assert_eq!(cluster.lease_ttl, Duration::from_secs(5));
         assert_eq!(
             (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
             ("n2", "10.0.0.2:3000")
@@ -1053,5 +1072,13 @@ mod tests {
         assert!(message.contains("--advertise-addr"), "{message}");
         let (s, _root) = resolve_with(&[("cluster.endpoints", "not a url")], &[], None);
         assert!(s.unwrap_err().to_string().contains("etcd client URLs"));
+        let flags = [
+            ("cluster.endpoints", "127.0.0.1:2379"),
+            ("cluster.node-id", "n1"),
+            ("cluster.advertise-addr", "h:1"),
+            ("cluster.lease-ttl", "1"),
+        ];
+        let (s, _root) = resolve_with(&flags, &[], None);
+        assert!(s.unwrap_err().to_string().contains("at least 2"));
     }
 }
