@@ -384,9 +384,11 @@ def test_a_procedure_waiting_when_the_connection_drops_fails() -> None:
             conn, reconnected = await connect_reconnecting(server)
             with pytest.raises(ConnectionLostError, match="before the result of procedure `drops` arrived"):
                 await conn._imp.call_procedure("drops", (0, 0), _PairCodec(), bsatn.U16)
-            await reconnected.wait()
-            # The connection itself goes on.
+            # The connection itself goes on: a call made while it reconnects waits, then
+            # goes out on the new socket.
+            assert not reconnected.is_set()
             assert await conn._imp.call_procedure("add", (1, 2), _PairCodec(), bsatn.U16) == 3
+            assert reconnected.is_set() and server.sessions == 2
             await conn.disconnect()
 
             # Without a reconnect policy the connection ends, and the call with it.
