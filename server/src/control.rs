@@ -390,6 +390,11 @@ pub async fn prepare_version(state: &AppState, version: &Version) -> Result<Prep
 /// Deletes database `identity`. The caller holds the control lock and has checked
 /// ownership. Its files stay on disk, as upstream.
 pub fn delete(state: &AppState, identity: Identity) -> Result<(), ControlError> {
+    if let Some(node) = state.cluster() {
+        // A blocking etcd call from the async route: let the runtime move other tasks.
+        tokio::task::block_in_place(|| node.deleting(identity))
+            .map_err(|e| ControlError::internal("cannot remove the database from the cluster", e))?;
+    }
     state.registry().remove(identity).map_err(registry_error)?;
     state.databases().remove(identity);
     Ok(())

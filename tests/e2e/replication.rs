@@ -437,9 +437,10 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
 /// `GET /v1/database/:db` on either node shows where the database lives (its
 /// leader, each replica and how far it persisted); publishing over it with
 /// `--delete-data` would start the leader on an empty log its standbys do not
-/// follow, so it is refused, saying what to do instead.
+/// follow, so it is refused, saying what to do instead; deleting it deletes it on
+/// every node (no standby takes over a deleted database).
 #[test]
-fn placement_is_shown_and_delete_data_is_refused() {
+fn placement_delete_data_and_delete_in_cluster_mode() {
     let Some(fx) = Fixture::start() else {
         return;
     };
@@ -485,6 +486,33 @@ fn placement_is_shown_and_delete_data_is_refused() {
         .api
         .sql(&fx.urls[leader], "SELECT id FROM account")
         .is_some_and(|rows| rows.len() == 7));
+
+    // Deleted on the leader (the CLI talks to the first node, which leads), it is
+    // gone from the standby too, which does not campaign for it.
+    fx.cli.run(&["delete", "--yes", DB]).ok();
+    for url in &fx.urls {
+        wait::poll(
+            "the database to be gone from every node",
+            FAILOVER_DEADLINE,
+            || {
+                let status = fx.api.http.get(format!("{url}/v1/database/{DB}")).send().ok()?.status();
+                (status.as_u16() == 404).then_some(())
+            },
+            || fx.outputs(),
+        );
+    }
+    assert_eq!(
+        fx.etcd.count_keys("/stdb/v1/catalog/"),
+        0,
+        "its catalog entry is removed"
+    );
+    let log_keys = fx.etcd.count_keys("/stdb/v1/db/");
+    assert!(log_keys > 0, "its log stays in etcd (nothing cleans it up yet)");
+    let standby_output = fx.nodes[1 - leader].output();
+    assert!(
+        standby_output.contains("deleted in the cluster; deleting it here") && !standby_output.contains("elected"),
+        "{standby_output}"
+    );
 }
 
 /// A leader frozen (SIGSTOP) past its lease is deposed; calls sent to it while frozen

@@ -72,6 +72,29 @@ impl Cluster {
             .collect())
     }
 
+    /// Database `db`'s catalog entry, if it has one.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts.
+    pub fn catalog_entry(&self, db: &str) -> Result<Option<Vec<u8>>> {
+        let mut client = self.client();
+        let key = format!("{}{db}", self.catalog_prefix());
+        let resp = self.run("read a catalog entry", client.get(key, None))?;
+        Ok(resp.kvs().first().map(|kv| kv.value().to_vec()))
+    }
+
+    /// Removes database `db` from the catalog: its standbys then stop following it
+    /// and never campaign for it. Its log keys stay until etcd is cleaned up.
+    ///
+    /// # Errors
+    /// etcd errors and timeouts.
+    pub fn remove_catalog_entry(&self, db: &str) -> Result<()> {
+        let mut client = self.client();
+        let key = format!("{}{db}", self.catalog_prefix());
+        self.run("remove a catalog entry", client.delete(key, None))?;
+        Ok(())
+    }
+
     /// The program with content hash `hash`, if the catalog holds it.
     ///
     /// # Errors

@@ -160,6 +160,21 @@ impl ClusterNode {
         }))
     }
 
+    /// Before database `identity` is deleted here (blocking): removes it from the
+    /// catalog first, so that when this node then resigns, no standby campaigns for it
+    /// (each checks the catalog before campaigning) and each deletes its own copy.
+    ///
+    /// # Errors
+    /// etcd errors: the database is then not deleted anywhere.
+    pub fn deleting(&self, identity: Identity) -> Result<(), ClusterError> {
+        Ok(self.cluster.remove_catalog_entry(identity.to_hex().as_ref())?)
+    }
+
+    /// Whether database `identity` is still in the cluster's catalog.
+    fn in_catalog(&self, identity: Identity) -> Result<bool, ClusterError> {
+        Ok(self.cluster.catalog_entry(identity.to_hex().as_ref())?.is_some())
+    }
+
     /// Gives up a leadership taken by [`Self::lead_new`] for a database that was not
     /// created after all.
     pub fn abandon(&self, identity: Identity) {

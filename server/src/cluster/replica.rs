@@ -175,6 +175,15 @@ fn follow(
                         shown = Some(leader);
                     }
                 }
+                // Deleted on the leader, which then resigned: delete it here too.
+                None if !node.in_catalog(identity)? => {
+                    log::info!("database {identity}: deleted in the cluster; deleting it here");
+                    if let Err(e) = state.registry().remove(identity) {
+                        log::error!("database {identity}: cannot remove it from the registry: {e}");
+                    }
+                    state.databases().remove(identity);
+                    return Ok(None);
+                }
                 None => match node.campaign(keys)? {
                     Campaign::Won(leadership) => {
                         // The epoch moved: nothing more can be appended by the old
