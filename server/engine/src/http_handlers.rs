@@ -23,6 +23,11 @@ use spacetime_host::{
 use spacetime_sats::http::HttpRequest;
 use spacetime_sats::{Identity, Timestamp};
 
+/// The most HTTP handler calls of one database that run at once; later requests wait
+/// for a slot. Route requests are anonymous, so without a bound a flood of slow ones
+/// would take a blocking thread and a module instance each.
+pub const MAX_RUNNING_HTTP_HANDLERS: usize = 32;
+
 impl ProcedureRunner {
     /// Runs handler `handler_id` of `program` for `request` (head and body) on this
     /// thread, which must be allowed to block.
@@ -80,8 +85,9 @@ impl Database {
     /// Calls HTTP handler `handler_id` (see `ModuleDef::match_http_route`) with `request`
     /// (the full external URI, method, version, headers) and `body`, on the blocking pool:
     /// the database keeps serving while it runs. Returns once the transactions it
-    /// committed are durable. A handler that ran and failed is an `Ok` outcome with an
-    /// error result.
+    /// committed are durable. At most [`MAX_RUNNING_HTTP_HANDLERS`] run at once; a call
+    /// waits for a slot. A handler that ran and failed is an `Ok` outcome with an error
+    /// result.
     ///
     /// # Errors
     /// [`ActorGone`] if the database stopped.
@@ -91,8 +97,14 @@ impl Database {
         request: HttpRequest,
         body: Vec<u8>,
     ) -> Result<HttpHandlerOutcome, ActorGone> {
-        let program = self.program();
         let runner = self.procedure_runner();
+        // Waits for a slot (see `MAX_RUNNING_HTTP_HANDLERS`); the semaphore is never closed.
+        let _slot = runner
+            .http_handler_slots()
+            .acquire_owned()
+            .await
+            .map_err(|_| self.gone())?;
+        let program = self.program();
         let outcome =
             tokio::task::spawn_blocking(move || runner.run_http_handler_here(&program, handler_id, &request, &body))
                 .await

@@ -41,6 +41,7 @@ pub mod views;
 
 pub use database::{Database, Databases, ProcedureReply};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
+pub use http_handlers::MAX_RUNNING_HTTP_HANDLERS;
 pub use requests::{ClientRequest, SqlResult, UpdateOptions};
 pub use spacetime_migrate::{Plan, Refusals};
 

@@ -48,6 +48,8 @@ struct RunnerInner {
     logs: Arc<ModuleLogs>,
     idle: Mutex<Vec<ModuleInstance>>,
     runtime: tokio::runtime::Handle,
+    /// Bounds the HTTP handler calls running at once (they are anonymous requests).
+    http_handler_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl ProcedureRunner {
@@ -60,6 +62,9 @@ impl ProcedureRunner {
                 requests,
                 logs,
                 idle: Mutex::new(Vec::new()),
+                http_handler_slots: Arc::new(tokio::sync::Semaphore::new(
+                    crate::http_handlers::MAX_RUNNING_HTTP_HANDLERS,
+                )),
                 runtime: tokio::runtime::Handle::current(),
             }),
         }
@@ -115,6 +120,11 @@ impl ProcedureRunner {
         self.inner
             .runtime
             .spawn_blocking(move || done(runner.run_here(&program, &call)));
+    }
+
+    /// The permits for HTTP handler calls: one per call running.
+    pub(crate) fn http_handler_slots(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.http_handler_slots.clone()
     }
 
     /// Sends `request` to the actor (nothing happens if it is gone).
