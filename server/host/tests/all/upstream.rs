@@ -231,7 +231,8 @@ fn upstream_builds_of_the_examples_load() {
 #[test]
 fn our_builds_import_only_spacetime_10_functions() {
     let engine = wasmtime::Engine::default();
-    for module in [QUICKSTART_CHAT, ALL_FEATURES] {
+    // The views and environment modules add the view exports and `spacetime_10.6`.
+    for module in [QUICKSTART_CHAT, ALL_FEATURES, VIEWS, ENV_VIEWS] {
         let wasm = module_bytes(module, Bindings::Ours);
         let compiled = wasmtime::Module::new(&engine, &wasm).expect("valid wasm");
         let foreign: Vec<String> = compiled
