@@ -9,3 +9,12 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/*/*.rs");
 }
+
+/// The HTTP handler and router macros' diagnostics, which exist only with `unstable`:
+/// `cargo test -p spacetime-bindings --features unstable --test all ui`.
+#[cfg(feature = "unstable")]
+#[test]
+fn ui_unstable() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui_unstable/*/*.rs");
+}
