@@ -254,10 +254,10 @@ both_bindings!(fn sql_resolves_accessor_and_canonical_names(bindings) {
     );
 });
 
-/// A WebSocket one-off query reads the system tables and is held to `row_limit` like
-/// `spacetime sql` (the caller is anonymous, so not the owner).
+/// A WebSocket one-off query reads the system tables, and it and a subscription are held
+/// to `row_limit` like `spacetime sql` (the caller is anonymous, so not the owner).
 #[test]
-fn one_off_queries_read_system_tables_and_keep_the_row_limit() {
+fn websocket_queries_read_system_tables_and_keep_the_row_limit() {
     use crate::sql_limits::ws_sql;
     let fx = Fixture::new(BASIC, Bindings::Ours, "one-off");
     fx.call("add", &["Ann"]).ok();
@@ -271,6 +271,12 @@ fn one_off_queries_read_system_tables_and_keep_the_row_limit() {
     assert!(
         over.starts_with("reply 5 ") && over.contains("Estimated cardinality (2 rows) exceeds limit (1 rows)"),
         "{over}"
+    );
+    // A subscription is held to it too.
+    let subscribe = ws_sql(&fx, "subscribe", "SELECT * FROM person");
+    assert!(
+        subscribe.starts_with("reply 3 ") && subscribe.contains("exceeds limit (1 rows)"),
+        "{subscribe}"
     );
     // A filter on a column without an index still scans the table: the same estimate.
     let filtered = ws_sql(&fx, "oneoff", "SELECT * FROM person WHERE name = 'Ann'");

@@ -123,6 +123,32 @@ impl SqlVars {
     }
 }
 
+impl SqlVars {
+    /// Refuses a subscription of anyone but the owner if one of its queries' estimated
+    /// rows pass `row_limit`, as one-off queries are. A query that does not compile is
+    /// left to the subscription to report.
+    ///
+    /// # Errors
+    /// [`SqlError::Limit`] for the first query over the limit.
+    pub fn check_queries(
+        &self,
+        queries: &[String],
+        auth: &SqlAuth,
+        catalog: crate::Catalog<'_>,
+        ds: &Datastore,
+    ) -> Result<(), SqlError> {
+        if self.get(ROW_LIMIT).is_none() || auth.is_owner() {
+            return Ok(());
+        }
+        for sql in queries {
+            if let Ok(crate::plan::Plan::Select(plan)) = crate::compile(sql, auth, catalog, ds) {
+                self.check_row_limit(&plan, auth, ds)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `name` if it is a setting upstream knows.
 fn known(name: &str) -> Result<&str, SqlError> {
     NAMES.iter().find(|n| **n == name).copied().ok_or_else(|| {

@@ -136,8 +136,22 @@ impl Actor {
         let db = &mut self.db;
         match message {
             ClientMessage::Subscribe(s) => {
-                db.subscriptions
-                    .subscribe(connection_id, &auth, s, catalog, &db.datastore, offset)
+                match self
+                    .sql_vars
+                    .check_queries(&s.query_strings, &auth, catalog, &db.datastore)
+                {
+                    Ok(()) => db
+                        .subscriptions
+                        .subscribe(connection_id, &auth, s, catalog, &db.datastore, offset),
+                    Err(e) => {
+                        let refused = ServerMessage::SubscriptionError(v2::SubscriptionError {
+                            request_id: Some(s.request_id),
+                            query_set_id: s.query_set_id,
+                            error: e.to_string(),
+                        });
+                        db.subscriptions.send(connection_id, refused.to_bytes(), offset);
+                    }
+                }
             }
             ClientMessage::Unsubscribe(u) => db.subscriptions.unsubscribe(connection_id, u, &db.datastore, offset),
             ClientMessage::OneOffQuery(q) => {
