@@ -3,7 +3,10 @@
 //! bindings and with the crates.io crate.
 //! - Procedures (`tests/modules/procedures`): a typed return value awaited, a panicking
 //!   procedure's error, the Rust callback form, a one-off query's typed rows after a
-//!   reducer committed, and a refused query.
+//!   reducer committed, and a refused query; and, on a server started with
+//!   `--allow-private-http`, a procedure that fetches from a loopback HTTP server the test
+//!   runs, returns the body and writes it with `with_tx`, whose row reaches the client's
+//!   subscription before the value does.
 //! - Views (`tests/modules/views`): with two identities, a per-caller view holds each
 //!   caller's own rows, an anonymous view's delta reaches a subscriber, a keyed view gives
 //!   `find` and an update, and a one-off query of a view returns typed rows.
@@ -14,7 +17,11 @@
 
 use crate::common::*;
 use crate::toolchains::{build_typescript_sdk, cargo_build, npm_tool};
+use spacetime_testing::cli::Cli;
 use spacetime_testing::modules::{build_module, repo_root, Bindings, ModuleCrate, PROCEDURES, VIEWS};
+use spacetime_testing::server::TestServer;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
@@ -99,10 +106,51 @@ fn run_rust(module: ModuleCrate, bindings: Bindings, bin: &str, expected: &[&str
     check(command, expected)
 }
 
-/// Runs the TypeScript script `script` against `module`. The scripts are compiled with
-/// the bindings of both modules in one place, so the tests take turns: none compiles or
-/// runs another's half-written files.
-fn run_typescript(module: ModuleCrate, bindings: Bindings, script: &str, expected: &[&str]) -> ClientProcess {
+/// The body the test's HTTP server answers every request with.
+const BODY: &str = "hello from the sdk test's HTTP server";
+
+/// Serves [`BODY`] to every request on a loopback port, for as long as the test process
+/// runs; returns its URL.
+fn loopback_http() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}/hello", listener.local_addr().expect("an address"));
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut line = String::new();
+            // The request line and headers, up to the blank line.
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                line.clear();
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{BODY}",
+                BODY.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    url
+}
+
+/// A server that lets procedures reach loopback, with the procedures module published as
+/// `sdk`.
+fn private_http_server(bindings: Bindings) -> TestServer {
+    let server = TestServer::start_with_args(&["--allow-private-http"]);
+    Cli::new(&server).publish(&build_module(PROCEDURES, bindings), Some("sdk"));
+    server
+}
+
+/// What a client that ran with `--fetch` must have printed.
+fn check_fetch(client: &ClientProcess) {
+    assert_eq!(line(client, "fetched = "), format!("fetched = {BODY}"));
+    assert_eq!(line(client, "row before value = "), "row before value = true");
+}
+
+/// Compiles the TypeScript scripts with bindings generated from both modules built with
+/// `bindings`, then runs `run` (given the SDK's directory) with them. The scripts are
+/// compiled in one place, so the tests take turns: none compiles or runs another's
+/// half-written files.
+fn with_typescript<T>(bindings: Bindings, run: impl FnOnce(&std::path::Path) -> T) -> T {
     static TURN: Mutex<()> = Mutex::new(());
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let sdk = repo_root().join("sdks/typescript");
@@ -113,12 +161,19 @@ fn run_typescript(module: ModuleCrate, bindings: Bindings, script: &str, expecte
     }
     build_typescript_sdk();
     npm_tool("tsc", &["-p", "tsconfig.e2e-sdk.json"], &sdk);
-    let fx = Fixture::new(module, bindings, "sdk");
-    let mut command = Command::new("node");
-    command
-        .arg(sdk.join("dist-e2e-sdk/e2e-sdk").join(format!("{script}.js")))
-        .args(["--host", &fx.server.url(), "--db", "sdk"]);
-    check(command, expected)
+    run(&sdk)
+}
+
+/// Runs the TypeScript script `script` against `module` and checks its lines.
+fn run_typescript(module: ModuleCrate, bindings: Bindings, script: &str, expected: &[&str]) -> ClientProcess {
+    with_typescript(bindings, |sdk| {
+        let fx = Fixture::new(module, bindings, "sdk");
+        let mut command = Command::new("node");
+        command
+            .arg(sdk.join("dist-e2e-sdk/e2e-sdk").join(format!("{script}.js")))
+            .args(["--host", &fx.server.url(), "--db", "sdk"]);
+        check(command, expected)
+    })
 }
 
 both_bindings!(fn rust_client_calls_procedures_and_queries(bindings) {
@@ -127,6 +182,26 @@ both_bindings!(fn rust_client_calls_procedures_and_queries(bindings) {
 
 both_bindings!(fn typescript_client_calls_procedures_and_queries(bindings) {
     check_procedures(&run_typescript(PROCEDURES, bindings, "procedures", PROCEDURE_LINES));
+});
+
+both_bindings!(fn rust_client_gets_a_fetched_body_from_a_procedure(bindings) {
+    let server = private_http_server(bindings);
+    let mut command = rust_client("sdk-procedures");
+    command.args(["--uri", &server.url(), "--db", "sdk", "--fetch", &loopback_http()]);
+    check_fetch(&check(command, PROCEDURE_LINES));
+});
+
+both_bindings!(fn typescript_client_gets_a_fetched_body_from_a_procedure(bindings) {
+    let server = private_http_server(bindings);
+    let url = loopback_http();
+    let client = with_typescript(bindings, |sdk| {
+        let mut command = Command::new("node");
+        command
+            .arg(sdk.join("dist-e2e-sdk/e2e-sdk/procedures.js"))
+            .args(["--host", &server.url(), "--db", "sdk", "--fetch", &url]);
+        check(command, PROCEDURE_LINES)
+    });
+    check_fetch(&client);
 });
 
 both_bindings!(fn rust_client_reads_views_as_tables(bindings) {

@@ -8,14 +8,22 @@
  * - `bumped by = [N, …]`: after the reducer `bump(5)` committed, the typed rows of the
  *   one-off query `SELECT * FROM bumped`, sorted;
  * - `query refused: MESSAGE`: the `QueryError` of a query of a table that does not exist;
+ * - with `--fetch URL` (a server started with `--allow-private-http`, `URL` on loopback):
+ *   `fetched = BODY`, what `fetch_and_store(URL)` returned, and `row before value = true` if
+ *   the row it wrote with `with_tx` reached this client's subscription callback first;
  * - `done`.
  *
- * Usage: `node dist-e2e-sdk/e2e-sdk/procedures.js --host URL --db NAME`;
+ * Usage: `node dist-e2e-sdk/e2e-sdk/procedures.js --host URL --db NAME [--fetch URL]`;
  * exits 1 with the reason on any unexpected outcome.
  */
 
 import { ProcedureError, QueryError } from 'spacetime-sdk';
 import { bumpedTable, DbConnection } from '../bindings-e2e-sdk/procedures/index.js';
+
+function optionalArg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
 
 function arg(name: string): string {
   const i = process.argv.indexOf(name);
@@ -61,6 +69,24 @@ async function main(): Promise<void> {
   } catch (e) {
     if (!(e instanceof QueryError)) throw e;
     console.log(`query refused: ${e.message}`);
+  }
+
+  const url = optionalArg('--fetch');
+  if (url !== undefined) {
+    let seen = false;
+    conn.db.fetched.onInsert(() => {
+      seen = true;
+    });
+    await new Promise<void>((resolve, reject) => {
+      conn
+        .subscriptionBuilder()
+        .onApplied(() => resolve())
+        .onError((_ctx, e) => reject(e))
+        .subscribe(['SELECT * FROM fetched']);
+    });
+    const body = await conn.procedures.fetchAndStore({ url });
+    console.log(`fetched = ${body}`);
+    console.log(`row before value = ${seen}`);
   }
 
   console.log('done');

@@ -7,18 +7,24 @@
 //! - `bumped by = [N, …]`: after the reducer `bump(5)` committed, the typed rows of the
 //!   one-off query `SELECT * FROM bumped`, sorted;
 //! - `query refused: MESSAGE`: a one-off query of a table that does not exist;
+//! - with `--fetch URL` (a server started with `--allow-private-http`, `URL` on loopback):
+//!   `fetched = BODY`, what `fetch_and_store(URL)` returned, and `row before value = true`
+//!   if the row it wrote with `with_tx` reached this client's subscription callback before
+//!   the value did;
 //! - `done`.
 //!
-//! Usage: `sdk-procedures --uri URL --db NAME`. Exits 1 with the reason on any
-//! unexpected outcome.
+//! Usage: `sdk-procedures --uri URL --db NAME [--fetch URL]`. Exits 1 with the reason on
+//! any unexpected outcome.
 
 #[path = "../procedures_bindings/mod.rs"]
 mod module_bindings;
 
 use module_bindings::*;
-use spacetimedb_sdk::{DbContext, Error};
+use spacetimedb_sdk::{DbContext, Error, Table};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long any one answer may take.
@@ -33,10 +39,10 @@ fn main() -> ExitCode {
             .cloned()
     };
     let (Some(uri), Some(db)) = (value("--uri"), value("--db")) else {
-        eprintln!("usage: sdk-procedures --uri URL --db NAME");
+        eprintln!("usage: sdk-procedures --uri URL --db NAME [--fetch URL]");
         return ExitCode::from(2);
     };
-    match run(&uri, &db) {
+    match run(&uri, &db, value("--fetch").as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("Error: {message}");
@@ -45,7 +51,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(uri: &str, db: &str) -> Result<(), String> {
+fn run(uri: &str, db: &str, fetch: Option<&str>) -> Result<(), String> {
     let (connected_tx, connected) = mpsc::channel();
     let conn = DbConnection::builder()
         .with_uri(uri)
@@ -115,6 +121,28 @@ fn run(uri: &str, db: &str) -> Result<(), String> {
         Err(_) => return Err(within("bad query")),
         Ok(Err(Error::QueryFailed { message })) => println!("query refused: {message}"),
         Ok(other) => return Err(format!("a query of a missing table: expected a refusal, got {other:?}")),
+    }
+
+    if let Some(url) = fetch {
+        let seen = Arc::new(AtomicBool::new(false));
+        let flag = seen.clone();
+        conn.db
+            .fetched()
+            .on_insert(move |_, _| flag.store(true, Ordering::SeqCst));
+        let (applied_tx, applied) = mpsc::channel();
+        let _sub = conn
+            .subscription_builder()
+            .on_applied(move |_| {
+                let _ = applied_tx.send(());
+            })
+            .subscribe(["SELECT * FROM fetched"]);
+        applied.recv_timeout(WAIT).map_err(|_| within("subscribe to fetched"))?;
+        let body = runtime
+            .block_on(async { tokio::time::timeout(WAIT, conn.procedures.fetch_and_store(url.into())).await })
+            .map_err(|_| within("fetch_and_store"))?
+            .map_err(|e| format!("fetch_and_store failed: {e}"))?;
+        println!("fetched = {body}");
+        println!("row before value = {}", seen.load(Ordering::SeqCst));
     }
 
     println!("done");
