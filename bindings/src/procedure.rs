@@ -212,6 +212,20 @@ impl CtxWithRng for TxContext {
     }
 }
 
+#[cfg(feature = "unstable")]
+impl CtxWithRng for HandlerContext {
+    fn rng(&self) -> &StdbRng {
+        HandlerContext::rng(self)
+    }
+
+    fn random<T>(&self) -> T
+    where
+        Standard: Distribution<T>,
+    {
+        HandlerContext::random(self)
+    }
+}
+
 /// Contexts that run transactions of their own: procedures and HTTP handlers.
 pub trait CtxWithTxManagement {
     /// Runs `body` in a new transaction and commits it.
