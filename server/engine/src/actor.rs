@@ -214,6 +214,8 @@ impl Actor {
         // and queued together before the actor next waits (or after `MAX_RUN`
         // requests), so each connection task is woken once per run, not per message.
         self.db.subscriptions.defer_sends();
+        // Calls `init` queued with `volatile_nonatomic_schedule_immediate` run first.
+        self.forward_immediate_calls();
         let mut handled = 0;
         loop {
             let queued = if handled < MAX_RUN {

@@ -139,8 +139,11 @@ impl ModuleInstance {
             committed,
             |warm| {
                 let Some(func) = warm.call_http_handler.clone() else {
+                    // Reported as `NotExported` below; this error only ends the call.
                     exported = false;
-                    return Err(ReducerError::ProcedureUnavailable(String::new()));
+                    return Err(ReducerError::ProcedureUnavailable(
+                        HttpHandlerError::NotExported.to_string(),
+                    ));
                 };
                 let env = warm.store.data_mut();
                 let request = env.new_source(&head);
