@@ -61,6 +61,14 @@ pub trait DbContext {
     }
     /// This connection's id, once connected.
     fn try_connection_id(&self) -> Option<ConnectionId>;
+    /// Runs `sql` (one `SELECT`, over tables or views) once, without subscribing: the
+    /// future resolves with the matching rows, raw by table; [`QueryRows::into_rows`]
+    /// decodes them into a table's row type (`query(…).await?.into_rows::<Player>()`).
+    /// The rows do not enter the client cache and fire no callbacks.
+    ///
+    /// Like every reply, the answer is processed by the connection's run methods, so
+    /// something must drive the connection (`run_threaded`, `run_async`, …) meanwhile.
+    fn query(&self, sql: impl Into<String>) -> OneOffQuery;
 }
 
 /// A connection to a database: built by [`DbConnection::builder`], driven by one of the
@@ -158,17 +166,6 @@ impl<M: SpacetimeModule> DbConnection<M> {
             procedures,
             imp,
         }
-    }
-
-    /// Runs `sql` (one `SELECT`, over tables or views) once, without subscribing: the
-    /// future resolves with the matching rows, raw by table; [`QueryRows::into_rows`]
-    /// decodes them into a table's row type (`query(…).await?.into_rows::<Player>()`).
-    /// The rows do not enter the client cache and fire no callbacks.
-    ///
-    /// Like every reply, the answer is processed by the connection's run methods, so
-    /// something must drive the connection (`run_threaded`, `run_async`, …) meanwhile.
-    pub fn query(&self, sql: impl Into<String>) -> OneOffQuery {
-        self.imp.query(sql)
     }
 
     /// Processes every message and queued operation that is ready, without waiting:
@@ -332,6 +329,9 @@ macro_rules! impl_db_context {
             }
             fn try_connection_id(&self) -> Option<ConnectionId> {
                 self.imp.try_connection_id()
+            }
+            fn query(&self, sql: impl Into<String>) -> OneOffQuery {
+                self.imp.query(sql)
             }
         }
     )*};

@@ -15,7 +15,7 @@
 //! 4. Reducers are called through `ctx.reducers`, optionally with a completion callback;
 //!    procedures through `ctx.procedures`, as futures of their return value (or with a
 //!    callback, the `_then` form). Views are read-only tables on `ctx.db`.
-//! 5. [`DbConnection::query`] runs one SQL query once, without subscribing, and returns
+//! 5. [`DbContext::query`] runs one SQL query once, without subscribing, and returns
 //!    its rows ([`QueryRows`], decoded into a table's row type on request).
 //!
 //! The cache reference-counts rows, so a row matched by two query sets is inserted once
