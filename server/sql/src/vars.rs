@@ -6,8 +6,8 @@
 //! `u64`. `SHOW` is `SELECT value FROM st_var WHERE name = …`, so it prints one column
 //! `value` holding a `StVarValue` (`(U64 = 5)`), or no row for a setting never set.
 //!
-//! `row_limit` bounds the rows a query of anyone but the owner may read: a query whose
-//! estimate passes it is refused before it runs. The slow-query thresholds are kept and
+//! `row_limit` bounds the rows a query or subscription of anyone but the owner may read:
+//! one whose estimate passes it is refused before it runs. The slow-query thresholds are kept and
 //! shown; nothing here acts on them.
 
 use crate::lit::convert;
@@ -121,9 +121,7 @@ impl SqlVars {
         }
         Ok(())
     }
-}
 
-impl SqlVars {
     /// Refuses a subscription of anyone but the owner if one of its queries' estimated
     /// rows pass `row_limit`, as one-off queries are. A query that does not compile is
     /// left to the subscription to report.
