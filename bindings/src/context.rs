@@ -199,17 +199,30 @@ impl CtxWithSenderAuth for ReducerContext {
     }
 }
 
-impl CtxWithRng for ReducerContext {
-    fn rng(&self) -> &StdbRng {
-        ReducerContext::rng(self)
-    }
+/// Implements [`CtxWithRng`] for `$ctx` through the inherent `rng`/`random` of `$owner`
+/// (the context itself, or the one it dereferences to). Naming the owner keeps a method
+/// call from resolving to the trait method being defined.
+macro_rules! ctx_with_rng {
+    ($($(#[$meta:meta])* $ctx:ty => $owner:ty;)*) => {$(
+        $(#[$meta])*
+        impl $crate::context::CtxWithRng for $ctx {
+            fn rng(&self) -> &$crate::rng::StdbRng {
+                <$owner>::rng(self)
+            }
 
-    fn random<T>(&self) -> T
-    where
-        Standard: Distribution<T>,
-    {
-        ReducerContext::random(self)
-    }
+            fn random<T>(&self) -> T
+            where
+                ::rand::distributions::Standard: ::rand::distributions::Distribution<T>,
+            {
+                <$owner>::random(self)
+            }
+        }
+    )*};
+}
+pub(crate) use ctx_with_rng;
+
+ctx_with_rng! {
+    ReducerContext => ReducerContext;
 }
 
 #[allow(deprecated)]

@@ -6,9 +6,7 @@
 //! that transaction) and commits; an `Err` from `try_with_tx` rolls back, and so does a
 //! panic (it traps the module, and the host rolls back the open transaction).
 
-use crate::context::{
-    CtxDbRead, CtxDbWrite, CtxWithRng, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, Local, LocalReadOnly,
-};
+use crate::context::{CtxDbRead, CtxDbWrite, CtxWithSender, CtxWithSenderAuth, CtxWithTimestamp, Local, LocalReadOnly};
 use crate::env::Environment;
 #[cfg(feature = "unstable")]
 use crate::http::HandlerContext;
@@ -17,7 +15,6 @@ use crate::rng::StdbRng;
 use crate::{sys, AuthCtx, ReducerContext};
 use core::cell::{Cell, OnceCell};
 use core::ops::Deref;
-use rand::distributions::{Distribution, Standard};
 use spacetime_sats::special::UuidError;
 use spacetime_sats::{ConnectionId, Identity, Timestamp, Uuid};
 
@@ -186,44 +183,11 @@ impl CtxWithTimestamp for ProcedureContext {
     }
 }
 
-impl CtxWithRng for ProcedureContext {
-    fn rng(&self) -> &StdbRng {
-        ProcedureContext::rng(self)
-    }
-
-    fn random<T>(&self) -> T
-    where
-        Standard: Distribution<T>,
-    {
-        ProcedureContext::random(self)
-    }
-}
-
-impl CtxWithRng for TxContext {
-    fn rng(&self) -> &StdbRng {
-        self.0.rng()
-    }
-
-    fn random<T>(&self) -> T
-    where
-        Standard: Distribution<T>,
-    {
-        self.0.random()
-    }
-}
-
-#[cfg(feature = "unstable")]
-impl CtxWithRng for HandlerContext {
-    fn rng(&self) -> &StdbRng {
-        HandlerContext::rng(self)
-    }
-
-    fn random<T>(&self) -> T
-    where
-        Standard: Distribution<T>,
-    {
-        HandlerContext::random(self)
-    }
+crate::context::ctx_with_rng! {
+    ProcedureContext => ProcedureContext;
+    TxContext => ReducerContext;
+    #[cfg(feature = "unstable")]
+    HandlerContext => HandlerContext;
 }
 
 /// Contexts that run transactions of their own: procedures and HTTP handlers.
