@@ -221,6 +221,23 @@ fn last_ms(output: &str, marker: &str) -> Duration {
     Duration::from_millis(ms)
 }
 
+/// How many `.dropped` files (cut log tails) lie under `dir`.
+fn count_dropped(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    count_dropped(&path)
+                } else {
+                    usize::from(path.extension().is_some_and(|x| x == "dropped"))
+                }
+            })
+            .sum()
+    })
+}
+
 /// Milliseconds at quantile `q` of `sorted`.
 fn quantile(sorted: &[Duration], q: f64) -> u128 {
     let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
@@ -410,6 +427,9 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
     let leader = fx.leader();
     held = held.max(check(&api, &urls[leader], &records, &quiet, round + 1));
     let log_keys = fx.etcd.count_keys("/stdb/v1/db/");
+    // Tails a killed leader had fsynced but the cluster never committed, cut when it
+    // rejoined.
+    let cut: usize = fx.nodes.iter().map(|n| count_dropped(&n.data_dir())).sum();
     let r = records.lock().expect("records");
     let count = |o: Outcome| r.outcomes.values().filter(|v| **v == o).count();
     for figures in [&mut failovers, &mut catch_ups, &mut starts] {
@@ -420,7 +440,7 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
          {held} applied, 0 lost, 0 duplicated; failover (SIGKILL to first acknowledged call) p50 {} ms, p99 {} ms, \
          max {} ms (of which catch-up after the election p50 {} ms, database start p50 {} ms; the rest is the \
          lease expiring, the standby noticing and the clients switching); etcd holds {log_keys} keys of the \
-         database (log trimmed behind the replicas)",
+         database (log trimmed behind the replicas); {cut} uncommitted tail(s) cut on rejoin",
         started.elapsed().as_secs_f64(),
         count(Outcome::Acked),
         count(Outcome::Unknown),
