@@ -628,6 +628,7 @@ function withExtra<DB, Reducers, X extends object>(conn: DbConnectionImpl<DB, Re
     },
     disconnect: () => conn.disconnect(),
     subscriptionBuilder: () => conn.subscriptionBuilder(),
+    query: (sql: string) => conn.query(sql),
   };
   return Object.assign(ctx, extra);
 }

@@ -4,6 +4,7 @@
  * the connection.
  */
 
+import type { QueryResult } from './query.js';
 import type { ConnectionId, Identity, Timestamp } from './special.js';
 import type { SubscriptionBuilder } from './subscription.js';
 
@@ -47,6 +48,8 @@ export interface DbContext<DB, Reducers> {
   disconnect(): void;
   /** Starts a new subscription. */
   subscriptionBuilder(): SubscriptionBuilder<DB, Reducers>;
+  /** Runs `sql` once without subscribing (see `DbConnectionImpl.query`). */
+  query(sql: string): Promise<QueryResult>;
 }
 
 /** The context of a row callback. */

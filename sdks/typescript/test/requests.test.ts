@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encode, InternalError, ProcedureError, protocol, QueryError, t, Timestamp, TimeDuration } from '../src/index.js';
+import { encode, InternalError, ProcedureError, protocol, QueryError, QueryResult, t, Timestamp, TimeDuration } from '../src/index.js';
 import { connect, FakeSocket, initialConnection, person, personTable, rowList, until, Person } from './fake.js';
 
 const AddArgs = t.product<{ a: number; b: number }>('AddArgs', [
@@ -104,4 +104,25 @@ test('waiting procedure calls and queries are rejected when the connection ends 
   again.socket.drop();
   await assert.rejects(lost, (e: unknown) => e instanceof InternalError && /was lost/.test(e.message));
   again.conn.disconnect();
+});
+
+test('a callback context runs one-off queries too', async () => {
+  const { conn, socket } = await connected();
+  let fromCallback: Promise<QueryResult> | undefined;
+  conn.db.person.onInsert((ctx) => {
+    fromCallback ??= ctx.query('SELECT * FROM person');
+  });
+  conn.subscriptionBuilder().subscribe(['SELECT * FROM person']);
+  await until('subscribed', () => socket.sent.some((m) => m.tag === 'Subscribe'));
+  const sub = sent(socket, 'Subscribe');
+  socket.push({
+    tag: 'SubscribeApplied',
+    value: { requestId: 0, querySetId: sub.value.querySetId, rows: { tables: [{ table: 'person', rows: rowList([person({ id: 3, name: 'cy', level: 1 })]) }] } },
+  });
+  await until('query sent from the callback', () => socket.sent.some((m) => m.tag === 'OneOffQuery'));
+  const q = sent(socket, 'OneOffQuery');
+  socket.push({ tag: 'OneOffQueryResult', value: { requestId: q.value.requestId, result: { tag: 'ok', value: { tables: [] } } } });
+  assert.ok(fromCallback !== undefined);
+  assert.equal((await fromCallback).length, 0);
+  conn.disconnect();
 });
