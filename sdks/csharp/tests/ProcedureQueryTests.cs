@@ -87,6 +87,11 @@ namespace SpacetimeDB.Tests
             conn.FrameTick();
             var undecodable = Fault<ProcedureException>(mistyped, "a value of another type");
             Assert.True(undecodable.Reason.Contains("does not decode"), undecodable.Message);
+
+            int sent = server.Sent.OfType<CallProcedure>().Count();
+            Assert.Throws<ArgumentNullException>(() => conn.Echo(null), "a null string argument");
+            conn.FrameTick();
+            Assert.Equal(sent, server.Sent.OfType<CallProcedure>().Count(), "nothing was sent for it");
         }
 
         [Test]

@@ -91,6 +91,8 @@ namespace SpacetimeDB.Tests
 
         public Task<string> Greet() { return CallProcedure("greet", w => { }, r => r.ReadString()); }
 
+        public Task<string> Echo(string text) { return CallProcedure("echo", w => w.WriteString(text), r => r.ReadString()); }
+
         public SubscriptionBuilder SubscriptionBuilder() { return new SubscriptionBuilder(this); }
 
         protected override void InvokeReducer(ReducerEvent ev) { ReducerEvents.Add(ev.Reducer.ReducerName + ":" + ev.Status.Kind); }
