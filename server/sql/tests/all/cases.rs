@@ -112,6 +112,7 @@ fn cases() -> Vec<(Identity, &'static str, Expect)> {
         (owner(), "SELEC * FROM item", ErrorWith(&["syntax error"])),
         // Settings: only the owner sets, only upstream's names, and never set shows no row.
         (owner(), "SET row_limit = 10", Rows(vec![])),
+        (owner(), "SET row_limit TO 1e3", Rows(vec![])),
         (other(), "SET row_limit = 10", ErrorWith(&["only the database owner may run SET"])),
         (owner(), "SET nope = 1", ErrorWith(&["nope is not a valid system variable", "row_limit"])),
         (owner(), "SET row_limit = -1", ErrorWith(&["`row_limit` is a u64"])),
