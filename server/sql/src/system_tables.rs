@@ -14,7 +14,10 @@
 //! Types follow upstream's, except that identities and connection ids have their
 //! special types (so they print as hex and compare with `:sender`) instead of the raw
 //! `u256`/`u128` upstream stores. Ids the datastore does not keep are numbered here:
-//! constraints count from 4096 in definition order, as user tables do.
+//! constraints and schedules count from 4096 in table order, as user tables do. The
+//! metadata tables (`st_table`, `st_column`) list the system tables themselves too; the
+//! others list the module's tables only. Not here: `st_module` (the engine keeps no
+//! program bytes), and the views' `st_view*` tables.
 
 use crate::lit::inline_refs;
 use crate::parse::{SqlSelect, SqlStmt};
