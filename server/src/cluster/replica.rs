@@ -427,3 +427,67 @@ fn serve_while_leading(
         return Ended::SteppedDown;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spacetime_commitlog::encode_commit;
+
+    /// Commits `range` of leader term `epoch`, framed back to back as a batch.
+    fn frames(epoch: u64, range: std::ops::Range<u64>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for offset in range {
+            encode_commit(&mut out, epoch, offset, format!("record {offset}").as_bytes());
+        }
+        out
+    }
+
+    fn batch(epoch: u64, range: std::ops::Range<u64>) -> TailBatch {
+        TailBatch {
+            first: range.start,
+            last: range.end - 1,
+            frames: frames(epoch, range),
+        }
+    }
+
+    fn open(dir: &std::path::Path) -> Commitlog {
+        Commitlog::open(dir, CommitlogOptions::default())
+            .expect("open a commit log")
+            .0
+    }
+
+    #[test]
+    fn apply_writes_the_leaders_frames_and_skips_what_the_log_holds() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut log = open(dir.path());
+        apply(&mut log, &batch(1, 0..3)).expect("a first batch");
+        // A batch that starts before the log's end (the tail resumed inside it):
+        // only its new commits are written.
+        apply(&mut log, &batch(1, 1..5)).expect("an overlapping batch");
+        // One the log holds entirely: nothing happens.
+        apply(&mut log, &batch(1, 0..2)).expect("an old batch");
+        assert_eq!(log.next_tx_offset(), 5);
+        drop(log);
+        let mut log = open(dir.path());
+        let replayed: Vec<(u64, Vec<u8>)> = log.replay_from(0).collect::<Result<_, _>>().expect("the log replays");
+        let expected: Vec<(u64, Vec<u8>)> = (0..5).map(|o| (o, format!("record {o}").into_bytes())).collect();
+        assert_eq!(replayed, expected);
+        // Byte for byte what the leader framed.
+        let ids = log.commit_ids_from(0);
+        assert!(ids.is_ok_and(|ids| ids == spacetime_commitlog::commit_ids(&frames(1, 0..5)).unwrap_or_default()));
+    }
+
+    #[test]
+    fn apply_refuses_a_batch_that_leaves_a_gap() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut log = open(dir.path());
+        apply(&mut log, &batch(1, 0..2)).expect("a first batch");
+        let err = apply(&mut log, &batch(1, 3..4)).expect_err("a gap");
+        assert!(
+            err.to_string()
+                .contains("starts at tx offset 3, but the local log's next is 2"),
+            "{err}"
+        );
+        assert_eq!(log.next_tx_offset(), 2);
+    }
+}
