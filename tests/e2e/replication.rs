@@ -612,3 +612,63 @@ fn a_deposed_leader_acknowledges_nothing() {
         stepped_down.unwrap_or("(no step-down line)")
     );
 }
+
+/// Closed-loop calls from `clients` threads to the leader at `base` for `run`: calls
+/// per second and latency p50/p99 in ms.
+fn closed_loop(api: &Api, base: &str, clients: u32, run: Duration) -> (f64, u128, u128) {
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|client| {
+            let (api, base) = (api.clone(), base.to_owned());
+            std::thread::spawn(move || {
+                let mut latencies = Vec::new();
+                let mut seq = 0;
+                while started.elapsed() < run {
+                    let sent = Instant::now();
+                    assert_eq!(
+                        api.call(&base, client, seq),
+                        Outcome::Acked,
+                        "call {seq} of client {client}"
+                    );
+                    latencies.push(sent.elapsed());
+                    seq += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().expect("a client thread"))
+        .collect();
+    latencies.sort_unstable();
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    (rate, quantile(&latencies, 0.5), quantile(&latencies, 0.99))
+}
+
+/// What replication costs a confirmed call: the same closed-loop HTTP workload
+/// against a standalone server and against a cluster's leader (same build, same
+/// machine). Figures are printed, not asserted; run with `--ignored`.
+#[test]
+#[ignore = "a measurement, not a check: run with --ignored"]
+fn confirmed_calls_standalone_vs_replicated() {
+    const RUN: Duration = Duration::from_secs(10);
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    let standalone = TestServer::start();
+    let cli = Cli::new(&standalone);
+    cli.publish(&fx.wasm, Some(DB));
+    cli.call(DB, "seed", &[&ACCOUNTS.to_string(), &START.to_string()]).ok();
+    let api = Api {
+        http: fx.api.http.clone(),
+        token: cli.token().expect("the CLI logged in to publish"),
+    };
+    for clients in [1, 8] {
+        let (rate, p50, p99) = closed_loop(&api, &standalone.url(), clients, RUN);
+        eprintln!("replication bench: standalone, {clients} client(s): {rate:.0} calls/s, p50 {p50} ms, p99 {p99} ms");
+        let leader = fx.leader();
+        let (rate, p50, p99) = closed_loop(&fx.api, &fx.urls[leader], clients, RUN);
+        eprintln!("replication bench: replicated, {clients} client(s): {rate:.0} calls/s, p50 {p50} ms, p99 {p99} ms");
+    }
+}
