@@ -578,4 +578,12 @@ fn react_client_template_builds_and_chats_in_a_browser() {
     }
     let rows = stdout(&newcomer.spacetime(&project, &["sql", "SELECT text FROM message"]));
     assert!(rows.contains("\"hello from alice\""), "{rows}");
+    let png = std::fs::read(out.path().join("chat.png")).expect("the screenshot was saved");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "chat.png is a PNG with content"
+    );
+    if std::env::var_os("SPACETIME_KEEP_SCREENSHOT").is_some() {
+        eprintln!("screenshot kept at {}", out.keep().join("chat.png").display());
+    }
 }
