@@ -106,7 +106,15 @@ pub fn convert(lit: &SqlLit, ty: &AlgebraicType, ts: &Typespace) -> Result<Algeb
     match (ty, lit) {
         (AlgebraicType::Bool, SqlLit::Bool(b)) => Ok(AlgebraicValue::Bool(*b)),
         (AlgebraicType::String, SqlLit::String(s)) => Ok(AlgebraicValue::string(s.as_str())),
-        (AlgebraicType::F32, SqlLit::Number(n)) => float(n).map(|f| AlgebraicValue::from(f as f32)),
+        (AlgebraicType::F32, SqlLit::Number(n)) => float(n).and_then(|f| {
+            // A finite f64 can still overflow f32 (1e39): that would store infinity.
+            let narrowed = f as f32;
+            if narrowed.is_finite() {
+                Ok(AlgebraicValue::from(narrowed))
+            } else {
+                Err(format!("`{n}` is out of range for f32"))
+            }
+        }),
         (AlgebraicType::F64, SqlLit::Number(n)) => float(n).map(AlgebraicValue::from),
         (t, SqlLit::Number(n)) if t.is_integer() => integer(t, n, 10),
         (t, SqlLit::Hex(h)) if t.is_integer() => integer(t, h, 16),
@@ -353,6 +361,18 @@ mod tests {
         assert_eq!(
             conv(SqlLit::Number("2".into()), AlgebraicType::F32),
             Ok(AlgebraicValue::from(2.0f32))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("1e39".into()), AlgebraicType::F32),
+            Err("`1e39` is out of range for f32".into())
+        );
+        assert_eq!(
+            conv(SqlLit::Number("1e39".into()), AlgebraicType::F64),
+            Ok(AlgebraicValue::from(1e39f64))
+        );
+        assert_eq!(
+            conv(SqlLit::Number("1e400".into()), AlgebraicType::F64),
+            Err("`1e400` is not a finite number".into())
         );
     }
 
