@@ -16,39 +16,23 @@
 //! Usage: `sdk-procedures --uri URL --db NAME [--fetch URL]`. Exits 1 with the reason on
 //! any unexpected outcome.
 
+#[path = "../common.rs"]
+mod common;
 #[path = "../procedures_bindings/mod.rs"]
 mod module_bindings;
 
+use common::{main_with, WAIT};
 use module_bindings::*;
 use spacetimedb_sdk::{DbContext, Error, Table};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How long any one answer may take.
-const WAIT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let (Some(uri), Some(db)) = (value("--uri"), value("--db")) else {
-        eprintln!("usage: sdk-procedures --uri URL --db NAME [--fetch URL]");
-        return ExitCode::from(2);
-    };
-    match run(&uri, &db, value("--fetch").as_deref()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("Error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    main_with("sdk-procedures --uri URL --db NAME [--fetch URL]", |uri, db, args| {
+        run(uri, db, args.value("--fetch").as_deref())
+    })
 }
 
 fn run(uri: &str, db: &str, fetch: Option<&str>) -> Result<(), String> {

@@ -14,38 +14,20 @@
 //! Usage: `sdk-views --uri URL --db NAME`. Exits 1 with the reason on any unexpected
 //! outcome.
 
+#[path = "../common.rs"]
+mod common;
 #[path = "../views_bindings/mod.rs"]
 mod module_bindings;
 
+use common::{main_with, WAIT};
 use module_bindings::*;
 use spacetimedb_sdk::{DbContext, Table, TableWithPrimaryKey};
 use std::cell::RefCell;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::Duration;
-
-/// How long any one answer may take.
-const WAIT: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let (Some(uri), Some(db)) = (value("--uri"), value("--db")) else {
-        eprintln!("usage: sdk-views --uri URL --db NAME");
-        return ExitCode::from(2);
-    };
-    match run(&uri, &db) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("Error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    main_with("sdk-views --uri URL --db NAME", |uri, db, _| run(uri, db))
 }
 
 /// A connection driven on its own thread, with the lines its callbacks report.
