@@ -16,6 +16,11 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Meta, MetaList, MetaNameValue, Path, Token};
 
+/// SpacetimeDB 2.14's `#[table(outbox(..))]` and `#[reducer(on_result(..))]`, recognised so
+/// that their error names the feature rather than an unknown argument.
+const UNSUPPORTED_OUTBOX: &str =
+    "outbox tables (SpacetimeDB 2.14's reducer calls into other databases) are not supported by Spacetime";
+
 /// An attribute argument that may be given at most once.
 pub struct Attr<T> {
     name: Symbol,
@@ -230,7 +235,11 @@ impl TableArgs {
                     event.set(cx, path, ());
                 }
             } else {
-                unknown(cx, path, "table", symbol::TABLE_ARGS);
+                if *path == symbol::OUTBOX {
+                    cx.error_spanned_by(path, UNSUPPORTED_OUTBOX);
+                } else {
+                    unknown(cx, path, "table", symbol::TABLE_ARGS);
+                }
             }
         }
         let accessor = accessor.get();
@@ -592,7 +601,11 @@ impl ReducerArgs {
                     _ => cx.error_spanned_by(&meta, "expected `name = \"my_reducer\"`"),
                 }
             } else {
-                unknown(cx, path, "reducer", symbol::REDUCER_ARGS);
+                if *path == symbol::ON_RESULT {
+                    cx.error_spanned_by(path, UNSUPPORTED_OUTBOX);
+                } else {
+                    unknown(cx, path, "reducer", symbol::REDUCER_ARGS);
+                }
             }
         }
         ReducerArgs {

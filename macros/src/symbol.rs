@@ -31,6 +31,8 @@ symbols! {
     INDEX = "index";
     INIT = "init";
     NAME = "name";
+    ON_RESULT = "on_result";
+    OUTBOX = "outbox";
     PRIMARY_KEY = "primary_key";
     PRIVATE = "private";
     PUBLIC = "public";
