@@ -269,7 +269,12 @@ pub mod raw {
         ///
         /// # Traps
         /// If either slice is not in bounds of memory or the name is not UTF-8.
-        pub fn volatile_nonatomic_schedule_immediate(name: *const u8, name_len: usize, args: *const u8, args_len: usize);
+        pub fn volatile_nonatomic_schedule_immediate(
+            name: *const u8,
+            name_len: usize,
+            args: *const u8,
+            args_len: usize,
+        );
     }
 
     #[cfg(target_arch = "wasm32")]
