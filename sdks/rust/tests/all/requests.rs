@@ -278,3 +278,20 @@ fn a_keyed_view_is_cached_like_a_table_and_pairs_updates() {
     assert_eq!(log.take(), ["update old -> new"]);
     assert_eq!(conn.db.recent_fetches().id().find(&7), Some(second));
 }
+
+#[test]
+fn subscribing_to_all_tables_includes_the_views() {
+    let (conn, mut server) = connected();
+    let _handle = conn.subscription_builder().subscribe_to_all_tables();
+    conn.frame_tick().unwrap();
+    let Some(ClientMessage::Subscribe(s)) = server.try_recv() else {
+        panic!("no subscribe")
+    };
+    for view in ["SELECT * FROM recent_fetches", "SELECT * FROM my_last_bump"] {
+        assert!(
+            s.query_strings.iter().any(|q| q == view),
+            "{view} missing: {:?}",
+            s.query_strings
+        );
+    }
+}
