@@ -1,7 +1,8 @@
 //! HTTP handler calls at the host's edge, with hand-written modules: a handler's response
 //! head and body come back; a head that is not a BSATN `HttpResponse`, a module that
-//! declares handlers without exporting `__call_http_handler__`, an unknown handler id and
-//! a trapping handler are each a clear error, and the instance keeps serving.
+//! declares handlers without exporting `__call_http_handler__`, an unknown handler id, a
+//! trapping handler and a body past the cap are each a clear error, and the instance keeps
+//! serving.
 
 use crate::support::{alice, runtime, wat_data};
 use spacetime_host::{HttpHandlerCall, HttpHandlerError, HttpHandlerOutcome, ModuleInstance, ProcedureHost, TxLoan};
@@ -11,9 +12,9 @@ use spacetime_sats::http::{HttpHeaders, HttpMethod, HttpRequest, HttpVersion};
 use spacetime_sats::{Identity, Timestamp};
 use std::sync::Arc;
 
-/// A definition with handlers `ok`, `bad_head` and `traps`.
+/// A definition with handlers `ok`, `bad_head`, `traps` and `huge`.
 fn definition() -> Vec<u8> {
-    let handlers = ["ok", "bad_head", "traps"]
+    let handlers = ["ok", "bad_head", "traps", "huge"]
         .map(|name| RawHttpHandlerDefV10 {
             source_name: name.into(),
         })
@@ -23,16 +24,17 @@ fn definition() -> Vec<u8> {
     }))
 }
 
-/// A module whose handler 0 answers 200 with body `hi`, handler 1 writes a malformed head
-/// and handler 2 traps; without `export`, it does not export `__call_http_handler__`.
+/// A module whose handler 0 answers 200 with body `hi`, handler 1 writes a malformed head,
+/// handler 2 traps and handler 3 writes a 17 MiB body; without `export`, it does not
+/// export `__call_http_handler__`.
 fn wat(export: bool) -> String {
     let def = definition();
     let handler = if export {
         r#"(func (export "__call_http_handler__")
             (param $id i32) (param i64 i64 i64 i64) (param i32) (param i64) (param i32 i32)
             (param $head i32) (param $body i32) (result i32)
-            (block (block (block
-                (br_table 0 1 2 (local.get $id)))
+            (block (block (block (block
+                (br_table 0 1 2 3 (local.get $id)))
                 ;; ok: no headers, HTTP/1.1, status 200, body "hi".
                 (i32.store (i32.const 0) (i32.const 7))
                 (drop (call $write (local.get $head) (i32.const 32) (i32.const 0)))
@@ -43,14 +45,19 @@ fn wat(export: bool) -> String {
               (i32.store (i32.const 0) (i32.const 1))
               (drop (call $write (local.get $head) (i32.const 40) (i32.const 0)))
               (return (i32.const 0)))
-            unreachable)"#
+             ;; traps.
+             unreachable)
+            ;; huge: 17 MiB of body, past the host's 16 MiB cap.
+            (i32.store (i32.const 0) (i32.const 17825792))
+            (drop (call $write (local.get $body) (i32.const 0) (i32.const 0)))
+            (i32.const 0))"#
     } else {
         ""
     };
     format!(
         r#"(module
         (import "spacetime_10.0" "bytes_sink_write" (func $write (param i32 i32 i32) (result i32)))
-        (memory (export "memory") 1)
+        (memory (export "memory") 300)
         (data (i32.const 32) "\00\00\00\00\02\c8\00")
         (data (i32.const 40) "\ff")
         (data (i32.const 48) "hi")
@@ -136,9 +143,16 @@ fn failures_are_named_and_the_instance_keeps_serving() {
         }
         other => panic!("expected a trap, got {other:?}"),
     }
+    match call(&mut instance, 3).result {
+        Err(e @ HttpHandlerError::Failed { .. }) => assert!(
+            e.to_string().contains("response body") && e.to_string().contains("MAX_HTTP_HANDLER_RESPONSE_BYTES"),
+            "{e}"
+        ),
+        other => panic!("expected the body cap, got {other:?}"),
+    }
     assert_eq!(
         call(&mut instance, 7).result,
-        Err(HttpHandlerError::NoSuchHandler { id: 7, count: 3 })
+        Err(HttpHandlerError::NoSuchHandler { id: 7, count: 4 })
     );
     assert!(
         call(&mut instance, 0).result.is_ok(),
