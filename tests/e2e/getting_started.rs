@@ -1,7 +1,9 @@
 //! A newcomer's first hour, as the README tells it (issue 15): in a scratch `HOME`,
 //! `install.sh`, `spacetime version`, `spacetime init`, `spacetime build`, `spacetime
 //! publish` with the name from spacetime.json, and the project's own client sending and
-//! receiving a message; then `spacetime dev` picking up an edit of the module.
+//! receiving a message; then `spacetime dev` picking up an edit of the module. Each client
+//! template (Rust, Python, TypeScript, C#, and the React page in Chromium) chats through a
+//! project of its own.
 //!
 //! The project's crates build offline, in target directories of their own under
 //! `$HOME/.cache/spacetime-target/` (never the outer build's, whose lock the running test
