@@ -159,7 +159,7 @@ both_bindings!(fn failures_and_bad_input_leave_the_server_up(bindings) {
 });
 
 both_bindings!(fn immediate_calls_run_after_the_caller_outside_its_transaction(bindings) {
-    let (_server, owner) = publish(bindings);
+    let (server, owner) = publish(bindings);
     let notes = || owner.sql("routes", "SELECT text, by_database FROM notes").ok().trimmed_stdout();
 
     owner.call("routes", "note_later", &["\"queued\""]).ok();
@@ -179,6 +179,16 @@ both_bindings!(fn immediate_calls_run_after_the_caller_outside_its_transaction(b
         "the immediate call queued by a failing reducer",
         Duration::from_secs(30),
         || notes().contains("\"despite\"").then_some(()),
+        notes,
+    );
+
+    // From an HTTP handler (which runs off the actor) too.
+    let queued = send(client().post(format!("{}/note-later", base(&server))));
+    assert_eq!(queued, (200, "queued".to_owned()));
+    poll(
+        "the immediate call queued by a handler",
+        Duration::from_secs(30),
+        || notes().contains("\"from a handler\"").then_some(()),
         notes,
     );
 });

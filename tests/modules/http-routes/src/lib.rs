@@ -190,6 +190,13 @@ fn new_uuid(ctx: &mut HandlerContext, _req: Request) -> Response {
     text(format!("{uuid} {}", ctx.random::<u32>()))
 }
 
+/// Queues `add_note("from a handler")` to run right after this request.
+#[spacetimedb::http::handler]
+fn note_from_handler(_ctx: &mut HandlerContext, _req: Request) -> Response {
+    spacetimedb::volatile_nonatomic_schedule_immediate!(add_note("from a handler".to_string()));
+    text("queued")
+}
+
 /// Never returns: the host's time budget stops it. Logs first, so a test knows it runs.
 #[spacetimedb::http::handler]
 fn spin(_ctx: &mut HandlerContext, _req: Request) -> Response {
@@ -223,6 +230,7 @@ fn router() -> Router {
         .get("/whoami", whoami)
         .get("/spin", spin)
         .get("/uuid", new_uuid)
+        .post("/note-later", note_from_handler)
 }
 
 /// Writes a note, recording whether the database itself called it.
