@@ -114,6 +114,11 @@ both_bindings!(fn procedures_return_values_and_write_with_tx(bindings) {
 
     let panicked = owner.call("procs", "panic_in_tx", &[]).err();
     assert!(panicked.stderr.contains("boom inside with_tx"), "the panic reaches the caller: {}", panicked.stderr);
+    assert!(
+        panicked.stderr.contains("the procedure panicked"),
+        "the message speaks of the procedure, not a reducer: {}",
+        panicked.stderr
+    );
     let rows = owner.sql("procs", "SELECT body FROM fetched").ok().trimmed_stdout();
     assert!(!rows.contains("ghost"), "the panicking transaction rolled back: {rows}");
     assert_eq!(http_call(&server, "count_fetched", "[]"), (200, "1".to_owned()), "and the database still serves procedures");

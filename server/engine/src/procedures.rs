@@ -13,8 +13,8 @@ use crate::module_logs::{log_system, LogForwarder, ModuleLogs};
 use crate::requests::Request;
 use crate::schedule::ScheduledCall;
 use spacetime_host::{
-    lend_tx, LogLevel, ModuleInstance, ModuleProgram, ProcedureCall, ProcedureHost, ProcedureOutcome, ReducerError,
-    TxEnd, TxLoan,
+    lend_tx, FunctionKind, LogLevel, ModuleInstance, ModuleProgram, ProcedureCall, ProcedureHost, ProcedureOutcome,
+    ReducerError, TxEnd, TxLoan,
 };
 use spacetime_protocol::v2::{CallProcedure, ProcedureResult, ProcedureStatus, ServerMessage};
 use spacetime_sats::def::model::{ModuleDef, ProcedureDef};
@@ -221,7 +221,10 @@ impl Actor {
                     &logs,
                     LogLevel::Error,
                     Some(&name),
-                    format!("scheduled procedure `{name}` failed: {e}"),
+                    format!(
+                        "scheduled procedure `{name}` failed: {}",
+                        e.describe(FunctionKind::Procedure)
+                    ),
                 );
             }
         });
@@ -263,7 +266,7 @@ impl Actor {
         runner.spawn(program, owned, move |outcome| {
             let status = match outcome.result {
                 Ok(bytes) => ProcedureStatus::Returned(bytes),
-                Err(e) => ProcedureStatus::InternalError(e.to_string()),
+                Err(e) => ProcedureStatus::InternalError(e.describe(FunctionKind::Procedure)),
             };
             let message = reply(status, outcome.duration);
             // The database may have stopped meanwhile; the client is gone with it.

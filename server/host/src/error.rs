@@ -138,7 +138,46 @@ pub enum ReducerError {
     InstanceUnavailable(String),
 }
 
+/// The kind of module function a [`ReducerError`] came from. The error type is shared by
+/// reducers, procedures and HTTP handlers; its `Display` speaks of reducers, so messages
+/// about the others go through [`ReducerError::describe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionKind {
+    /// A reducer (what `Display` says).
+    Reducer,
+    /// A procedure.
+    Procedure,
+    /// An HTTP handler.
+    HttpHandler,
+}
+
+impl FunctionKind {
+    /// The function kind as a user reads it.
+    fn noun(self) -> &'static str {
+        match self {
+            Self::Reducer => "reducer",
+            Self::Procedure => "procedure",
+            Self::HttpHandler => "HTTP handler",
+        }
+    }
+}
+
 impl ReducerError {
+    /// The failure in words about the `kind` of function that failed: "the procedure
+    /// panicked: …" rather than "the reducer panicked: …".
+    pub fn describe(&self, kind: FunctionKind) -> String {
+        let noun = kind.noun();
+        match self {
+            Self::Panic(message) => format!("the {noun} panicked: {message}"),
+            Self::OutOfTime { budget } => format!(
+                "the {noun} ran longer than the time budget of {budget:?} and was stopped; make it do less work per call"
+            ),
+            Self::OutOfMemory(message) => format!("the {noun} ran out of memory: {message}"),
+            Self::Trap(message) => format!("the {noun} trapped: {message}"),
+            other => other.to_string(),
+        }
+    }
+
     /// Whether this failure trapped the instance (so it was replaced).
     pub fn is_trap(&self) -> bool {
         matches!(

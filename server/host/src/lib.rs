@@ -47,7 +47,7 @@ pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use egress::{MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_TIMEOUT};
 pub use env::{ImmediateCall, MAX_IMMEDIATE_CALLS};
 pub use environment::{EnvironmentValues, Environments};
-pub use error::{LoadError, ReducerError};
+pub use error::{FunctionKind, LoadError, ReducerError};
 pub use http_handler::{HttpHandlerCall, HttpHandlerError, HttpHandlerOutcome, HttpHandlerResponse};
 pub use instance::{ModuleInstance, ReducerCall, ReducerOutcome};
 pub use limits::{

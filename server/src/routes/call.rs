@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Router};
 use spacetime_engine::{CallError, CallRefused, Database};
-use spacetime_host::ReducerError;
+use spacetime_host::{FunctionKind, ReducerError};
 
 /// The call route (relative to `/v1`).
 pub fn router() -> Router<AppState> {
@@ -55,7 +55,7 @@ async fn call(
         Err(e @ ReducerError::InvalidArgs { .. }) => Err(ApiError::BadRequest(e.to_string())),
         Err(e @ ReducerError::NoSuchReducer { .. }) => Err(ApiError::NotFound(e.to_string())),
         Err(e) => {
-            let mut response = ApiError::ReducerFailed(e.to_string()).into_response();
+            let mut response = ApiError::ReducerFailed(e.describe(FunctionKind::Procedure)).into_response();
             response.headers_mut().extend(headers);
             Ok(response)
         }
@@ -86,7 +86,7 @@ async fn call_procedure(
         (Ok(_), Some(value)) => Ok((headers, axum::Json(value)).into_response()),
         (Err(e @ ReducerError::InvalidArgs { .. }), _) => Err(ApiError::BadRequest(e.to_string())),
         (Err(e), _) => {
-            let mut response = ApiError::ReducerFailed(e.to_string()).into_response();
+            let mut response = ApiError::ReducerFailed(e.describe(FunctionKind::Procedure)).into_response();
             response.headers_mut().extend(headers);
             Ok(response)
         }
