@@ -237,9 +237,10 @@ fn sql_headers_as_written_and_floats() {
     assert_eq!(floats("2.5", "-0.0"), " f_32 | f_64\n------+------\n 2.5  | -0");
 }
 
-/// Upstream's `test_sql_resolves_accessor_and_canonical_names_*`: a table and a column
-/// answer to their accessor and canonical names, and the header is the name as written.
-both_bindings!(fn sql_resolves_accessor_and_canonical_names(bindings) {
+both_bindings!(
+    /// Upstream's `test_sql_resolves_accessor_and_canonical_names_*`: a table and a column
+    /// answer to their accessor and canonical names, and the header is the name as written.
+    fn sql_resolves_accessor_and_canonical_names(bindings) {
     let fx = Fixture::new(SQL_FORMAT, bindings, "names");
     let whole = " id | accessor_value_1\n----+------------------\n 1  | 7";
     assert_eq!(fx.sql("SELECT * FROM accessor_table"), whole);
