@@ -4,7 +4,8 @@
  * by the calling test, `tests/e2e/sdk_clients.rs`). Prints, in order:
  * - `add = N`: `conn.procedures.add({ a: 2, b: 40 })` awaited;
  * - `panic_in_tx failed: MESSAGE`: the `ProcedureError` of a procedure that panics;
- * - `count_fetched = N`: a procedure returning a `u64` (a bigint);
+ * - `count_fetched (from a callback's ctx) = N`: a procedure returning a `u64` (a bigint),
+ *   called through a subscription callback's `ctx.procedures`;
  * - `bumped by = [N, …]`: after the reducer `bump(5)` committed, the typed rows of the
  *   one-off query `SELECT * FROM bumped`, sorted;
  * - `query refused: MESSAGE`: the `QueryError` of a query of a table that does not exist;
@@ -52,8 +53,17 @@ async function main(): Promise<void> {
     console.log(`panic_in_tx failed: ${e.message}`);
   }
 
-  const count: bigint = await conn.procedures.countFetched();
-  console.log(`count_fetched = ${count}`);
+  // Through a callback's context, as every context has the procedures.
+  const count = await new Promise<bigint>((resolve, reject) => {
+    conn
+      .subscriptionBuilder()
+      .onApplied((ctx) => {
+        ctx.procedures.countFetched().then(resolve, reject);
+      })
+      .onError((_ctx, e) => reject(e))
+      .subscribe(['SELECT * FROM bumped']);
+  });
+  console.log(`count_fetched (from a callback's ctx) = ${count}`);
 
   await conn.reducers.bump({ by: 5 });
   const result = await conn.query('SELECT * FROM bumped');

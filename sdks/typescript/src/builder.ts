@@ -10,7 +10,7 @@ import type { Identity } from './special.js';
 import { defaultSocketFactory, parseBaseUri, ReconnectPolicy, SocketFactory, subscribeUrl } from './transport.js';
 
 /** Builds a connection: `DbConnection.builder().withUri(..).withDatabaseName(..).onConnect(..).build()`. */
-export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB, Reducers>> {
+export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB, Reducers, Procedures>, Procedures = unknown> {
   private uri: URL | undefined;
   private databaseName: string | undefined;
   private token: string | undefined;
@@ -20,13 +20,13 @@ export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB,
   private socketFactory: SocketFactory = defaultSocketFactory;
   private connectCb: ((conn: Conn, identity: Identity, token: string) => void) | undefined;
   private reconnectCb: ((conn: Conn, identity: Identity, token: string) => void) | undefined;
-  private connectErrorCb: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
-  private disconnectCb: ((ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void) | undefined;
+  private connectErrorCb: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void) | undefined;
+  private disconnectCb: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error | undefined) => void) | undefined;
 
   /** @internal Use the generated `DbConnection.builder()`. */
   constructor(
-    private readonly module: RemoteModule<DB, Reducers>,
-    private readonly make: (config: ConnectionConfig<DB, Reducers>) => Conn,
+    private readonly module: RemoteModule<DB, Reducers, Procedures>,
+    private readonly make: (config: ConnectionConfig<DB, Reducers, Procedures>) => Conn,
   ) {}
 
   /**
@@ -82,13 +82,13 @@ export class DbConnectionBuilder<DB, Reducers, Conn extends DbConnectionImpl<DB,
   }
 
   /** Runs when the connection could not be made (or the module refused the client). */
-  onConnectError(cb: (ctx: ErrorContext<DB, Reducers>, error: Error) => void): this {
+  onConnectError(cb: (ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void): this {
     this.connectErrorCb = cb;
     return this;
   }
 
   /** Runs when an established connection ends: `error` is undefined after `disconnect()`. */
-  onDisconnect(cb: (ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void): this {
+  onDisconnect(cb: (ctx: ErrorContext<DB, Reducers, Procedures>, error: Error | undefined) => void): this {
     this.disconnectCb = cb;
     return this;
   }

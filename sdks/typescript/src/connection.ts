@@ -29,27 +29,29 @@ import { ReconnectPolicy, SocketFactory, Transport } from './transport.js';
 export type { ReconnectPolicy } from './transport.js';
 
 /** What generated bindings tell the runtime about a module. */
-export interface RemoteModule<DB, Reducers> {
+export interface RemoteModule<DB, Reducers, Procedures = unknown> {
   /** Every table the bindings know. */
   readonly tables: readonly TableDef<unknown>[];
   /** Builds `conn.db`. */
-  createTables(conn: DbConnectionImpl<DB, Reducers>): DB;
+  createTables(conn: DbConnectionImpl<DB, Reducers, Procedures>): DB;
   /** Builds `conn.reducers`. */
-  createReducers(conn: DbConnectionImpl<DB, Reducers>): Reducers;
+  createReducers(conn: DbConnectionImpl<DB, Reducers, Procedures>): Reducers;
+  /** Builds `conn.procedures` (absent for bindings without procedures). */
+  createProcedures?(conn: DbConnectionImpl<DB, Reducers, Procedures>): Procedures;
 }
 
 /** @internal Everything the builder collected. */
-export interface ConnectionConfig<DB, Reducers> {
-  module: RemoteModule<DB, Reducers>;
+export interface ConnectionConfig<DB, Reducers, Procedures = unknown> {
+  module: RemoteModule<DB, Reducers, Procedures>;
   /** The subscribe URL (`subscribeUrl` in `transport.ts`). */
   url: string;
   token: string | undefined;
   reconnect: ReconnectPolicy | undefined;
   socketFactory: SocketFactory;
-  onConnect: ((conn: DbConnectionImpl<DB, Reducers>, identity: Identity, token: string) => void) | undefined;
-  onConnectError: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
-  onDisconnect: ((ctx: ErrorContext<DB, Reducers>, error: Error | undefined) => void) | undefined;
-  onReconnect: ((conn: DbConnectionImpl<DB, Reducers>, identity: Identity, token: string) => void) | undefined;
+  onConnect: ((conn: DbConnectionImpl<DB, Reducers, Procedures>, identity: Identity, token: string) => void) | undefined;
+  onConnectError: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void) | undefined;
+  onDisconnect: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error | undefined) => void) | undefined;
+  onReconnect: ((conn: DbConnectionImpl<DB, Reducers, Procedures>, identity: Identity, token: string) => void) | undefined;
 }
 
 type Lifecycle = 'connecting' | 'connected' | 'reconnecting' | 'ended';
@@ -82,11 +84,15 @@ const STRING = t.string();
  * A connection to a database. Generated bindings subclass it as `DbConnection`, whose
  * `builder()` makes one; `db` and `reducers` are typed by the bindings.
  */
-export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, SubscriptionHost<DB, Reducers> {
+export class DbConnectionImpl<DB, Reducers, Procedures = unknown>
+  implements DbContext<DB, Reducers, Procedures>, SubscriptionHost<DB, Reducers, Procedures>
+{
   /** The client cache, table by table. */
   readonly db: DB;
   /** The module's reducers. */
   readonly reducers: Reducers;
+  /** The module's procedures: each call returns a promise of the procedure's value. */
+  readonly procedures: Procedures;
   /** This client's identity, once connected. */
   identity: Identity | undefined;
   /** This connection's id, once connected. */
@@ -94,7 +100,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   /** The token this client authenticates with: the one given, or the one the server minted. */
   token: string | undefined;
 
-  private readonly config: ConnectionConfig<DB, Reducers>;
+  private readonly config: ConnectionConfig<DB, Reducers, Procedures>;
   private readonly cache: ClientCache;
   private readonly runtimes = new Map<string, TableRuntime<unknown>>();
   private lifecycle: Lifecycle = 'connecting';
@@ -104,14 +110,14 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   private readonly calls = new Map<number, PendingCall>();
   private readonly procedureCalls = new Map<number, PendingRequest<Uint8Array> & { procedure: string }>();
   private readonly queries = new Map<number, PendingRequest<QueryRows>>();
-  private readonly subscriptions = new Map<number, SubscriptionState<DB, Reducers>>();
+  private readonly subscriptions = new Map<number, SubscriptionState<DB, Reducers, Procedures>>();
   private resync: Resync | undefined;
   /** The query sets to send again once a lost connection is back. */
   private toResubscribe: number[] = [];
   private everConnected = false;
 
   /** @internal Use the generated `DbConnection.builder()`. */
-  constructor(config: ConnectionConfig<DB, Reducers>) {
+  constructor(config: ConnectionConfig<DB, Reducers, Procedures>) {
     this.config = config;
     this.token = config.token;
     this.cache = new ClientCache(config.module.tables);
@@ -121,6 +127,8 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     }
     this.db = config.module.createTables(this);
     this.reducers = config.module.createReducers(this);
+    // Bindings without procedures have no factory; their `procedures` is never read.
+    this.procedures = config.module.createProcedures?.(this) as Procedures;
     this.transport = new Transport(
       { url: config.url, socketFactory: config.socketFactory, reconnect: config.reconnect, token: () => this.token },
       {
@@ -146,7 +154,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   }
 
   /** Starts a new subscription. */
-  subscriptionBuilder(): SubscriptionBuilder<DB, Reducers> {
+  subscriptionBuilder(): SubscriptionBuilder<DB, Reducers, Procedures> {
     return new SubscriptionBuilder(this);
   }
 
@@ -243,9 +251,9 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   /** @internal */
   startSubscription(
     queries: string[],
-    callbacks: Pick<SubscriptionState<DB, Reducers>, 'onApplied' | 'onError' | 'onEnded'>,
-  ): SubscriptionState<DB, Reducers> {
-    const state: SubscriptionState<DB, Reducers> = {
+    callbacks: Pick<SubscriptionState<DB, Reducers, Procedures>, 'onApplied' | 'onError' | 'onEnded'>,
+  ): SubscriptionState<DB, Reducers, Procedures> {
+    const state: SubscriptionState<DB, Reducers, Procedures> = {
       querySetId: this.nextQuerySetId++,
       queries,
       status: 'pending',
@@ -262,7 +270,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   }
 
   /** @internal */
-  requestUnsubscribe(state: SubscriptionState<DB, Reducers>): void {
+  requestUnsubscribe(state: SubscriptionState<DB, Reducers, Procedures>): void {
     state.unsubscribeRequested = true;
     if (state.status === 'pending') {
       // Never sent: cancel it locally.
@@ -277,12 +285,12 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     // 'sent': the unsubscribe goes out once the rows have arrived (see onSubscribeApplied).
   }
 
-  private sendSubscribe(state: SubscriptionState<DB, Reducers>): void {
+  private sendSubscribe(state: SubscriptionState<DB, Reducers, Procedures>): void {
     this.send({ tag: 'Subscribe', value: { requestId: this.nextRequestId++, querySetId: state.querySetId, queryStrings: state.queries } });
     if (this.transport.isOpen) this.markSent(state.querySetId);
   }
 
-  private endSubscription(state: SubscriptionState<DB, Reducers>): void {
+  private endSubscription(state: SubscriptionState<DB, Reducers, Procedures>): void {
     state.status = 'ended';
     this.subscriptions.delete(state.querySetId);
   }
@@ -475,7 +483,7 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
   }
 
   /** Runs `onApplied`, or sends the unsubscribe asked for while the subscription was on its way. */
-  private afterApplied(state: SubscriptionState<DB, Reducers>): void {
+  private afterApplied(state: SubscriptionState<DB, Reducers, Procedures>): void {
     if (state.unsubscribeRequested) {
       state.unsubscribeRequested = false;
       this.requestUnsubscribe(state);
@@ -603,20 +611,24 @@ export class DbConnectionImpl<DB, Reducers> implements DbContext<DB, Reducers>, 
     }
   }
 
-  private eventContext(event: Event): EventContext<DB, Reducers> {
+  private eventContext(event: Event): EventContext<DB, Reducers, Procedures> {
     return withExtra(this, { event });
   }
 
-  private errorContext(error: Error | undefined): ErrorContext<DB, Reducers> {
+  private errorContext(error: Error | undefined): ErrorContext<DB, Reducers, Procedures> {
     return withExtra(this, { error });
   }
 }
 
 /** A context: the connection's members plus `extra`. */
-function withExtra<DB, Reducers, X extends object>(conn: DbConnectionImpl<DB, Reducers>, extra: X): DbContext<DB, Reducers> & X {
-  const ctx: DbContext<DB, Reducers> = {
+function withExtra<DB, Reducers, Procedures, X extends object>(
+  conn: DbConnectionImpl<DB, Reducers, Procedures>,
+  extra: X,
+): DbContext<DB, Reducers, Procedures> & X {
+  const ctx: DbContext<DB, Reducers, Procedures> = {
     db: conn.db,
     reducers: conn.reducers,
+    procedures: conn.procedures,
     get isActive() {
       return conn.isActive;
     },

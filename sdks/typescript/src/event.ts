@@ -32,12 +32,14 @@ export type Event =
   | { tag: 'SubscribeError'; value: Error }
   | { tag: 'Transaction' };
 
-/** What every context offers: the cache, the reducers, and the connection. */
-export interface DbContext<DB, Reducers> {
+/** What every context offers: the cache, the reducers, the procedures, and the connection. */
+export interface DbContext<DB, Reducers, Procedures = unknown> {
   /** The client cache, table by table. */
   readonly db: DB;
   /** The module's reducers. */
   readonly reducers: Reducers;
+  /** The module's procedures (each call returns a promise of the procedure's value). */
+  readonly procedures: Procedures;
   /** Whether the connection is open (or reconnecting). */
   readonly isActive: boolean;
   /** This client's identity, once connected. */
@@ -47,22 +49,22 @@ export interface DbContext<DB, Reducers> {
   /** Closes the connection; `onDisconnect` runs without an error. */
   disconnect(): void;
   /** Starts a new subscription. */
-  subscriptionBuilder(): SubscriptionBuilder<DB, Reducers>;
+  subscriptionBuilder(): SubscriptionBuilder<DB, Reducers, Procedures>;
   /** Runs `sql` once without subscribing (see `DbConnectionImpl.query`). */
   query(sql: string): Promise<QueryResult>;
 }
 
 /** The context of a row callback. */
-export interface EventContext<DB, Reducers> extends DbContext<DB, Reducers> {
+export interface EventContext<DB, Reducers, Procedures = unknown> extends DbContext<DB, Reducers, Procedures> {
   /** Why the row changed. */
   readonly event: Event;
 }
 
 /** The context of a subscription's `onApplied` and `unsubscribeThen` callbacks. */
-export type SubscriptionEventContext<DB, Reducers> = DbContext<DB, Reducers>;
+export type SubscriptionEventContext<DB, Reducers, Procedures = unknown> = DbContext<DB, Reducers, Procedures>;
 
 /** The context of an error or disconnect callback. */
-export interface ErrorContext<DB, Reducers> extends DbContext<DB, Reducers> {
+export interface ErrorContext<DB, Reducers, Procedures = unknown> extends DbContext<DB, Reducers, Procedures> {
   /** What went wrong, if anything did. */
   readonly error: Error | undefined;
 }

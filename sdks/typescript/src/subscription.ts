@@ -10,40 +10,40 @@ import type { ErrorContext, SubscriptionEventContext } from './event.js';
 export type SubscriptionStatus = 'pending' | 'sent' | 'applied' | 'ended';
 
 /** @internal The state the connection keeps per subscription. */
-export interface SubscriptionState<DB, Reducers> {
+export interface SubscriptionState<DB, Reducers, Procedures = unknown> {
   readonly querySetId: number;
   readonly queries: string[];
   status: SubscriptionStatus;
   unsubscribeRequested: boolean;
-  onApplied: ((ctx: SubscriptionEventContext<DB, Reducers>) => void) | undefined;
-  onError: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
-  onEnded: ((ctx: SubscriptionEventContext<DB, Reducers>) => void) | undefined;
+  onApplied: ((ctx: SubscriptionEventContext<DB, Reducers, Procedures>) => void) | undefined;
+  onError: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void) | undefined;
+  onEnded: ((ctx: SubscriptionEventContext<DB, Reducers, Procedures>) => void) | undefined;
 }
 
 /** @internal What a subscription needs of its connection. */
-export interface SubscriptionHost<DB, Reducers> {
+export interface SubscriptionHost<DB, Reducers, Procedures = unknown> {
   /** The table names the bindings know, for `subscribeToAllTables`. */
   readonly tableNames: readonly string[];
-  startSubscription(queries: string[], state: Omit<SubscriptionState<DB, Reducers>, 'querySetId' | 'queries' | 'status' | 'unsubscribeRequested'>): SubscriptionState<DB, Reducers>;
-  requestUnsubscribe(state: SubscriptionState<DB, Reducers>): void;
+  startSubscription(queries: string[], state: Omit<SubscriptionState<DB, Reducers, Procedures>, 'querySetId' | 'queries' | 'status' | 'unsubscribeRequested'>): SubscriptionState<DB, Reducers, Procedures>;
+  requestUnsubscribe(state: SubscriptionState<DB, Reducers, Procedures>): void;
 }
 
 /** Sets up a subscription: `conn.subscriptionBuilder().onApplied(cb).subscribe(['SELECT * FROM user'])`. */
-export class SubscriptionBuilder<DB, Reducers> {
-  private applied: ((ctx: SubscriptionEventContext<DB, Reducers>) => void) | undefined;
-  private error: ((ctx: ErrorContext<DB, Reducers>, error: Error) => void) | undefined;
+export class SubscriptionBuilder<DB, Reducers, Procedures = unknown> {
+  private applied: ((ctx: SubscriptionEventContext<DB, Reducers, Procedures>) => void) | undefined;
+  private error: ((ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void) | undefined;
 
   /** @internal */
-  constructor(private readonly host: SubscriptionHost<DB, Reducers>) {}
+  constructor(private readonly host: SubscriptionHost<DB, Reducers, Procedures>) {}
 
   /** Runs `cb` once the initial rows are in the cache (after their `onInsert` callbacks). */
-  onApplied(cb: (ctx: SubscriptionEventContext<DB, Reducers>) => void): this {
+  onApplied(cb: (ctx: SubscriptionEventContext<DB, Reducers, Procedures>) => void): this {
     this.applied = cb;
     return this;
   }
 
   /** Runs `cb` if the server rejects the queries, or a live subscription fails later. */
-  onError(cb: (ctx: ErrorContext<DB, Reducers>, error: Error) => void): this {
+  onError(cb: (ctx: ErrorContext<DB, Reducers, Procedures>, error: Error) => void): this {
     this.error = cb;
     return this;
   }
@@ -53,7 +53,7 @@ export class SubscriptionBuilder<DB, Reducers> {
    *
    * @throws {TypeError} if no query is given.
    */
-  subscribe(queries: string | readonly string[]): SubscriptionHandle<DB, Reducers> {
+  subscribe(queries: string | readonly string[]): SubscriptionHandle<DB, Reducers, Procedures> {
     const list = typeof queries === 'string' ? [queries] : [...queries];
     if (list.length === 0) throw new TypeError('subscribe needs at least one query, e.g. "SELECT * FROM user"');
     const state = this.host.startSubscription(list, { onApplied: this.applied, onError: this.error, onEnded: undefined });
@@ -61,7 +61,7 @@ export class SubscriptionBuilder<DB, Reducers> {
   }
 
   /** Subscribes to every row of every table the bindings know. */
-  subscribeToAllTables(): SubscriptionHandle<DB, Reducers> {
+  subscribeToAllTables(): SubscriptionHandle<DB, Reducers, Procedures> {
     return this.subscribe(this.host.tableNames.map((name) => `SELECT * FROM ${quoteIdent(name)}`));
   }
 }
@@ -72,11 +72,11 @@ function quoteIdent(name: string): string {
 }
 
 /** A live (or ended) subscription. */
-export class SubscriptionHandle<DB, Reducers> {
+export class SubscriptionHandle<DB, Reducers, Procedures = unknown> {
   /** @internal */
   constructor(
-    private readonly host: SubscriptionHost<DB, Reducers>,
-    private readonly state: SubscriptionState<DB, Reducers>,
+    private readonly host: SubscriptionHost<DB, Reducers, Procedures>,
+    private readonly state: SubscriptionState<DB, Reducers, Procedures>,
   ) {}
 
   /** The queries of this subscription. */
@@ -108,7 +108,7 @@ export class SubscriptionHandle<DB, Reducers> {
   }
 
   /** As {@link unsubscribe}, then runs `cb` once the rows have left the cache. */
-  unsubscribeThen(cb: (ctx: SubscriptionEventContext<DB, Reducers>) => void): void {
+  unsubscribeThen(cb: (ctx: SubscriptionEventContext<DB, Reducers, Procedures>) => void): void {
     this.state.onEnded = cb;
     this.unsubscribe();
   }

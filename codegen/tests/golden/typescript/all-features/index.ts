@@ -55,7 +55,7 @@ export class RemoteTables {
   readonly tickCount: TickCountTableHandle;
 
   /** @internal Made by the connection. */
-  constructor(conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers>) {
+  constructor(conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers, RemoteProcedures>) {
     this.everyType = new EveryTypeTableHandle(conn.tableRuntime(everyTypeTable));
     this.player = new PlayerTableHandle(conn.tableRuntime(playerTable));
     this.tickCount = new TickCountTableHandle(conn.tableRuntime(tickCountTable));
@@ -70,7 +70,7 @@ export class RemoteTables {
  */
 export class RemoteReducers {
   /** @internal Made by the connection. */
-  constructor(private readonly conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers>) {}
+  constructor(private readonly conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers, RemoteProcedures>) {}
 
   /** Calls reducer `add_player`. */
   addPlayer(args: AddPlayerArgs): Promise<void> {
@@ -139,40 +139,39 @@ export class RemoteReducers {
 }
 
 /**
- * The module's procedures: `conn.procedures`. Each call resolves with the value the
- * procedure returned, and rejects with a `ProcedureError` carrying the host's message if it
- * failed, or an `InternalError` if the connection ended first.
+ * The module's procedures: `conn.procedures`, and `ctx.procedures` in every callback. Each
+ * call resolves with the value the procedure returned, and rejects with a `ProcedureError`
+ * carrying the host's message if it failed, or an `InternalError` if the connection ended
+ * first.
  */
 export class RemoteProcedures {
   /** @internal Made by the connection. */
-  constructor(_conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers>) {}
+  constructor(_conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers, RemoteProcedures>) {}
 }
 
 /** The context of a row callback. */
-export type EventContext = __sdk.EventContext<RemoteTables, RemoteReducers>;
+export type EventContext = __sdk.EventContext<RemoteTables, RemoteReducers, RemoteProcedures>;
 /** The context of a subscription's `onApplied` callback. */
-export type SubscriptionEventContext = __sdk.SubscriptionEventContext<RemoteTables, RemoteReducers>;
+export type SubscriptionEventContext = __sdk.SubscriptionEventContext<RemoteTables, RemoteReducers, RemoteProcedures>;
 /** The context of an error or disconnect callback. */
-export type ErrorContext = __sdk.ErrorContext<RemoteTables, RemoteReducers>;
+export type ErrorContext = __sdk.ErrorContext<RemoteTables, RemoteReducers, RemoteProcedures>;
 /** A subscription of this module's connection. */
-export type SubscriptionHandle = __sdk.SubscriptionHandle<RemoteTables, RemoteReducers>;
+export type SubscriptionHandle = __sdk.SubscriptionHandle<RemoteTables, RemoteReducers, RemoteProcedures>;
 /** Sets up a subscription of this module's connection. */
-export type SubscriptionBuilder = __sdk.SubscriptionBuilder<RemoteTables, RemoteReducers>;
+export type SubscriptionBuilder = __sdk.SubscriptionBuilder<RemoteTables, RemoteReducers, RemoteProcedures>;
 
 /** What the runtime needs to know of this module. */
-export const REMOTE_MODULE: __sdk.RemoteModule<RemoteTables, RemoteReducers> = {
+export const REMOTE_MODULE: __sdk.RemoteModule<RemoteTables, RemoteReducers, RemoteProcedures> = {
   tables: [everyTypeTable, playerTable, tickCountTable],
   createTables: (conn) => new RemoteTables(conn),
   createReducers: (conn) => new RemoteReducers(conn),
+  createProcedures: (conn) => new RemoteProcedures(conn),
 };
 
 /** A connection to a database running this module. */
-export class DbConnection extends __sdk.DbConnectionImpl<RemoteTables, RemoteReducers> {
-  /** The module's procedures: each call returns a promise of the procedure's value. */
-  readonly procedures: RemoteProcedures = new RemoteProcedures(this);
-
+export class DbConnection extends __sdk.DbConnectionImpl<RemoteTables, RemoteReducers, RemoteProcedures> {
   /** Starts building a connection: `DbConnection.builder().withUri(..).withDatabaseName(..).build()`. */
-  static builder(): __sdk.DbConnectionBuilder<RemoteTables, RemoteReducers, DbConnection> {
+  static builder(): __sdk.DbConnectionBuilder<RemoteTables, RemoteReducers, DbConnection, RemoteProcedures> {
     return new __sdk.DbConnectionBuilder(REMOTE_MODULE, (config) => new DbConnection(config));
   }
 }
