@@ -53,7 +53,7 @@ fn accounts_of(client: u32, seq: u32) -> (u32, u32) {
 enum Outcome {
     /// 200: the result was confirmed, so it must survive any failover.
     Acked,
-    /// A standby's 503 naming the leader: not applied.
+    /// A standby's redirect to the leader (307): not applied.
     Standby,
     /// No answer, or another error: it may or may not have been applied.
     Unknown,
@@ -96,7 +96,7 @@ impl Api {
         let body = response.text().unwrap_or_default();
         let outcome = if status.is_success() {
             Outcome::Acked
-        } else if status.as_u16() == 503 && body.contains("is a standby for it") {
+        } else if status.as_u16() == 307 && body.contains("is a standby for database") {
             Outcome::Standby
         } else {
             Outcome::Unknown
@@ -130,7 +130,7 @@ impl Api {
             .body("SELECT id FROM account WHERE id = 0")
             .send();
         match r {
-            Ok(r) if r.status().as_u16() == 503 => r.text().is_ok_and(|b| b.contains("is a standby for it")),
+            Ok(r) if r.status().as_u16() == 307 => r.text().is_ok_and(|b| b.contains("is a standby for database")),
             _ => false,
         }
     }
@@ -296,6 +296,9 @@ impl Fixture {
         let api = Api {
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(5))
+                // The workload sees where each call went: a standby's redirect is
+                // an answer of its own, not followed.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("an HTTP client"),
             token: cli.token().expect("the CLI logged in to publish"),
@@ -461,10 +464,27 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
 /// every node (no standby takes over a deleted database).
 #[test]
 fn placement_delete_data_and_delete_in_cluster_mode() {
-    let Some(fx) = Fixture::start() else {
+    let Some(mut fx) = Fixture::start() else {
         return;
     };
     let leader = fx.leader();
+    // Both nodes are ready: the standby is doing its job.
+    for url in &fx.urls {
+        let health = fx
+            .api
+            .http
+            .get(format!("{url}/v1/health"))
+            .send()
+            .expect("health answers");
+        assert_eq!(health.status().as_u16(), 200, "{url}: {:?}", health.text());
+    }
+    // The CLI pointed at the standby reaches the leader through its redirect.
+    let (standby_url, leader_url) = (fx.urls[1 - leader].clone(), fx.urls[leader].clone());
+    fx.cli.set_server_url(standby_url);
+    fx.cli.call(DB, "transfer", &["9", "0", "0", "1", "5"]).ok();
+    let out = fx.cli.sql(DB, "SELECT seq FROM entry WHERE client = 9").ok();
+    assert!(out.stdout.lines().any(|l| l.trim() == "0"), "{}", out.stdout);
+    fx.cli.set_server_url(leader_url);
     let leader_id = format!("n{}", leader + 1);
     for (i, url) in fx.urls.iter().enumerate() {
         let cluster = wait::poll(
@@ -557,6 +577,7 @@ fn a_deposed_leader_acknowledges_nothing() {
     let patient = Api {
         http: reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("an HTTP client"),
         token: fx.api.token.clone(),

@@ -15,6 +15,7 @@
 //! Without `--cluster` none of this runs and the server is exactly standalone.
 
 mod catalog;
+mod redirect;
 mod replica;
 
 use crate::config::{ClusterConfig, ServerConfig};
@@ -23,13 +24,14 @@ use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_engine::storage::StorageConfig;
 use spacetime_replication::{
-    Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership, LeaseCheck, ReplicationError,
+    Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, LeaderInfo, Leadership, LeaseCheck, ReplicationError,
 };
 use spacetime_sats::Identity;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub use catalog::CatalogEntry;
+pub use redirect::redirect_to_leader;
 
 /// Why a cluster operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,9 @@ pub struct ClusterNode {
     replicas: Mutex<HashSet<Identity>>,
     /// The lease of each database this node leads, checked before a request is let in.
     leases: Mutex<HashMap<Identity, LeaseCheck>>,
+    /// The leader of each database this node follows as a standby, where requests
+    /// for it are redirected.
+    following: Mutex<HashMap<Identity, LeaderInfo>>,
 }
 
 impl std::fmt::Debug for ClusterNode {
@@ -100,6 +105,7 @@ impl ClusterNode {
             leading: Mutex::default(),
             replicas: Mutex::default(),
             leases: Mutex::default(),
+            following: Mutex::default(),
         })
     }
 
@@ -201,6 +207,24 @@ impl ClusterNode {
             )),
             _ => Ok(()),
         }
+    }
+
+    /// The leader of database `identity` if this node follows it as a standby.
+    pub fn following(&self, identity: Identity) -> Option<LeaderInfo> {
+        self.lock_following().get(&identity).cloned()
+    }
+
+    /// Records (or, with `None`, forgets) whom this node follows for `identity`.
+    fn follow_leader(&self, identity: Identity, leader: Option<LeaderInfo>) {
+        let mut following = self.lock_following();
+        match leader {
+            Some(leader) => following.insert(identity, leader),
+            None => following.remove(&identity),
+        };
+    }
+
+    fn lock_following(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, LeaderInfo>> {
+        self.following.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Records (or, with `None`, forgets) the lease of a database this node leads.

@@ -172,11 +172,13 @@ fn follow(
                             leader.epoch
                         );
                         state.databases().set_failed(identity, standby_message(node, &leader));
+                        node.follow_leader(identity, Some(leader.clone()));
                         shown = Some(leader);
                     }
                 }
                 // Deleted on the leader, which then resigned: delete it here too.
                 None if !node.in_catalog(identity)? => {
+                    node.follow_leader(identity, None);
                     log::info!("database {identity}: deleted in the cluster; deleting it here");
                     if let Err(e) = state.registry().remove(identity) {
                         log::error!("database {identity}: cannot remove it from the registry: {e}");
@@ -186,6 +188,7 @@ fn follow(
                 }
                 None => match node.campaign(keys)? {
                     Campaign::Won(leadership) => {
+                        node.follow_leader(identity, None);
                         // The epoch moved: nothing more can be appended by the old
                         // leader, so the head read now is final.
                         let (won, before) = (Instant::now(), log.next_tx_offset());

@@ -1,7 +1,9 @@
 //! `GET /v1/health`: readiness. 200 `{"status":"ready"}` once every registered database
 //! is running; 503 with the ones that are not (still starting, or failed with the
 //! reason) otherwise, so a load balancer sends no traffic to a server that would answer
-//! 503 for some database. `/v1/ping` stays the liveness check.
+//! 503 for some database. In cluster mode a database this node follows as a standby
+//! counts as ready (its requests are redirected to the leader). `/v1/ping` stays the
+//! liveness check.
 
 use crate::state::AppState;
 use axum::extract::State;
@@ -20,6 +22,14 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let not_running: Vec<Value> = records
         .iter()
         .filter_map(|record| {
+            // In cluster mode a database this node follows as a standby is where it
+            // should be: its requests are redirected to the leader.
+            let standby = state
+                .cluster()
+                .and_then(|node| node.following(record.database_identity));
+            if standby.is_some() {
+                return None;
+            }
             let why = state.running(record).err()?;
             Some(json!({ "database": record.database_identity.to_string(), "reason": why.to_string() }))
         })

@@ -52,5 +52,10 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .nest("/identity", identity::router())
         .merge(databases);
-    Router::new().nest("/v1", v1).merge(metrics::router()).with_state(state)
+    Router::new()
+        .nest("/v1", v1)
+        .merge(metrics::router())
+        // Cluster mode: requests for a database this node only follows go to its leader.
+        .layer(from_fn_with_state(state.clone(), crate::cluster::redirect_to_leader))
+        .with_state(state)
 }
