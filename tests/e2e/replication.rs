@@ -24,6 +24,12 @@ const LEDGER: ModuleCrate = ModuleCrate {
     package: "ledger-module",
     upstream_package: "upstream-ledger",
 };
+/// `tests/modules/ledger-v2`: the same plus the reducer `audit`.
+const LEDGER_V2: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "ledger-v2-module",
+    upstream_package: "upstream-ledger-v2",
+};
 /// The database's name.
 const DB: &str = "ledger";
 /// Accounts seeded.
@@ -552,6 +558,37 @@ fn placement_delete_data_and_delete_in_cluster_mode() {
     assert!(
         standby_output.contains("deleted in the cluster; deleting it here") && !standby_output.contains("elected"),
         "{standby_output}"
+    );
+}
+
+/// A module update made on the leader reaches the standby: once the leader is
+/// killed, the standby takes over running the new version (its new reducer answers)
+/// over the same rows.
+#[test]
+fn a_module_update_survives_a_failover() {
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    let v2 = build_module(LEDGER_V2, Bindings::Ours);
+    let leader = fx.leader();
+    fx.cli.publish_output(&v2, Some(DB), &[]).ok();
+    let total = (START * i64::from(ACCOUNTS)).to_string();
+    let audit = |api: &Api, url: &str| {
+        api.http
+            .post(format!("{url}/v1/database/{DB}/call/audit"))
+            .bearer_auth(&api.token)
+            .body(format!("[{total}]"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+    };
+    assert!(audit(&fx.api, &fx.urls[leader]), "the leader runs the new version");
+    fx.nodes[leader].sigkill();
+    let other = 1 - leader;
+    wait::poll(
+        "the standby to take over with the new version",
+        FAILOVER_DEADLINE,
+        || audit(&fx.api, &fx.urls[other]).then_some(()),
+        || fx.nodes[other].output(),
     );
 }
 
