@@ -566,7 +566,7 @@ fn placement_delete_data_and_delete_in_cluster_mode() {
 /// over the same rows.
 #[test]
 fn a_module_update_survives_a_failover() {
-    let Some(fx) = Fixture::start() else {
+    let Some(mut fx) = Fixture::start() else {
         return;
     };
     let v2 = build_module(LEDGER_V2, Bindings::Ours);
