@@ -102,4 +102,13 @@ if [ -e sdks/python/pyproject.toml ]; then
         "$SPACETIME_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e 'sdks/python[dev]'
         printf '%s' "$REPO_ROOT" > "$stamp"
     fi
+    # The SDK's runtime dependency and its build backend as wheels, so tests can
+    # `pip install` the SDK into a fresh environment as its README says, offline
+    # (--no-index --find-links).
+    wheelhouse="$SPACETIME_VENV/wheelhouse"
+    if [ ! -e "$wheelhouse/.complete" ]; then
+        step "downloading the Python SDK's dependencies into $wheelhouse"
+        "$SPACETIME_VENV/bin/python" -m pip download --quiet --disable-pip-version-check --dest "$wheelhouse" 'websockets>=13' 'setuptools>=64' wheel
+        touch "$wheelhouse/.complete"
+    fi
 fi

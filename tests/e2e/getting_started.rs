@@ -355,22 +355,44 @@ fn python_client_template_chats() {
     let shipped = project.join("client/module_bindings");
     assert_shipped_bindings_current(&newcomer, &project, &shipped, "client-python");
 
-    // The SDK from the share directory, on the interpreter that has its dependency.
-    let sdk = home.join(".local/share/spacetime/sdks/python/src");
+    // As the template says: `pip install ~/.local/share/spacetime/sdks/python`, here into
+    // a fresh virtual environment, offline (its one dependency from the wheelhouse that
+    // scripts/install-deps.sh fills).
+    let venv = home.join("chat-venv");
+    let base_python = crate::toolchains::venv_python();
+    newcomer.run_in(&home, Command::new(&base_python).args(["-m", "venv"]).arg(&venv));
+    let wheelhouse = base_python.parent().and_then(Path::parent).unwrap().join("wheelhouse");
+    assert!(
+        wheelhouse.join(".complete").exists(),
+        "no wheelhouse at {}: run scripts/install-deps.sh",
+        wheelhouse.display()
+    );
+    let sdk = home.join(".local/share/spacetime/sdks/python");
+    newcomer.run_in(
+        &home,
+        Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "--no-index"])
+            .arg("--find-links")
+            .arg(&wheelhouse)
+            .arg(&sdk),
+    );
+    let python = venv.join("bin/python");
     let client = || {
-        let mut command = Command::new(crate::toolchains::venv_python());
-        command.arg("main.py").env("PYTHONPATH", &sdk);
+        let mut command = Command::new(&python);
+        command.arg("main.py").env_remove("PYTHONPATH");
         command
     };
     alice_tells_bob(&newcomer, &server, &project.join("client"), client, "Hello from Python");
-    let python_sdk = Command::new(crate::toolchains::venv_python())
-        .args(["-c", "import spacetime_sdk; print(spacetime_sdk.__file__)"])
-        .env("PYTHONPATH", &sdk)
-        .output()
-        .expect("run python");
+    let installed = newcomer.run_in(
+        &home,
+        Command::new(&python)
+            .args(["-c", "import spacetime_sdk; print(spacetime_sdk.__file__)"])
+            .env_remove("PYTHONPATH"),
+    );
     assert!(
-        String::from_utf8_lossy(&python_sdk.stdout).starts_with(&sdk.display().to_string()),
-        "the clients used the installed SDK"
+        stdout(&installed).starts_with(&venv.display().to_string()),
+        "the clients used the SDK pip installed into the fresh environment: {}",
+        stdout(&installed)
     );
 }
 
