@@ -6,7 +6,8 @@
 //!   reducer committed, and a refused query; and, on a server started with
 //!   `--allow-private-http`, a procedure that fetches from a loopback HTTP server the test
 //!   runs, returns the body and writes it with `with_tx`, whose row reaches the client's
-//!   subscription before the value does.
+//!   subscription before the value does; and a call waiting on a URL that never answers
+//!   fails with the connection when the server is killed.
 //! - Views (`tests/modules/views`): with two identities, a per-caller view holds each
 //!   caller's own rows, an anonymous view's delta reaches a subscriber, a keyed view gives
 //!   `find` and an update, and a one-off query of a view returns typed rows.
@@ -203,6 +204,71 @@ both_bindings!(fn typescript_client_gets_a_fetched_body_from_a_procedure(binding
     });
     check_fetch(&client);
 });
+
+/// A loopback HTTP server that never answers: each request is kept open, and its arrival
+/// is sent on the returned channel. Returns its URL.
+fn held_http() -> (String, std::sync::mpsc::Receiver<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let url = format!("http://{}/held", listener.local_addr().expect("an address"));
+    let (arrived, arrivals) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().flatten() {
+            open.push(stream);
+            let _ = arrived.send(());
+        }
+    });
+    (url, arrivals)
+}
+
+/// Starts `client` (with `--hold`), kills the server once the module's request reached the
+/// held URL, and checks that the client's waiting call failed with the connection.
+fn assert_a_waiting_call_fails_when_the_server_dies(
+    mut server: TestServer,
+    mut client: ClientProcess,
+    arrivals: &std::sync::mpsc::Receiver<()>,
+) {
+    client.expect("fetching");
+    arrivals
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the procedure's request reaches the held URL within 30 s");
+    server.sigkill();
+    client.expect("the waiting call failed: ");
+    assert!(
+        line(&client, "the waiting call failed: ").contains("fetch_and_store"),
+        "{}",
+        client.output()
+    );
+    client.finish();
+}
+
+#[test]
+fn a_rust_procedure_call_fails_when_the_server_dies() {
+    let server = private_http_server(Bindings::Ours);
+    let (url, arrivals) = held_http();
+    let mut command = rust_client("sdk-procedures");
+    command.args(["--uri", &server.url(), "--db", "sdk", "--hold", &url]);
+    assert_a_waiting_call_fails_when_the_server_dies(server, ClientProcess::start(command), &arrivals);
+}
+
+#[test]
+fn a_typescript_procedure_call_fails_when_the_server_dies() {
+    let server = private_http_server(Bindings::Ours);
+    let (url, arrivals) = held_http();
+    with_typescript(Bindings::Ours, |sdk| {
+        let mut command = Command::new("node");
+        command.arg(sdk.join("dist-e2e-sdk/e2e-sdk/procedures.js")).args([
+            "--host",
+            &server.url(),
+            "--db",
+            "sdk",
+            "--hold",
+            &url,
+        ]);
+        let client = ClientProcess::start(command);
+        assert_a_waiting_call_fails_when_the_server_dies(server, client, &arrivals);
+    });
+}
 
 both_bindings!(fn rust_client_reads_views_as_tables(bindings) {
     check_views(&run_rust(VIEWS, bindings, "sdk-views", VIEW_LINES));

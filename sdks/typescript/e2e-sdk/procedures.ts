@@ -14,11 +14,15 @@
  *   the row it wrote with `with_tx` reached this client's subscription callback first;
  * - `done`.
  *
- * Usage: `node dist-e2e-sdk/e2e-sdk/procedures.js --host URL --db NAME [--fetch URL]`;
+ * With `--hold URL` (a loopback URL that never answers) it only calls `fetch_and_store(URL)`,
+ * prints `fetching`, and once the call fails (the test kills the server meanwhile)
+ * `the waiting call failed: ERROR`.
+ *
+ * Usage: `node dist-e2e-sdk/e2e-sdk/procedures.js --host URL --db NAME [--fetch URL | --hold URL]`;
  * exits 1 with the reason on any unexpected outcome.
  */
 
-import { ProcedureError, QueryError } from 'spacetime-sdk';
+import { InternalError, ProcedureError, QueryError } from 'spacetime-sdk';
 import { bumpedTable, DbConnection } from '../bindings-e2e-sdk/procedures/index.js';
 
 function optionalArg(name: string): string | undefined {
@@ -42,6 +46,20 @@ async function main(): Promise<void> {
       .onConnectError((_ctx, e) => reject(e))
       .build();
   });
+
+  const held = optionalArg('--hold');
+  if (held !== undefined) {
+    const call = conn.procedures.fetchAndStore({ url: held });
+    console.log('fetching');
+    try {
+      const body = await call;
+      throw new Error(`fetch_and_store returned ${body}; the URL should never answer`);
+    } catch (e) {
+      if (!(e instanceof InternalError)) throw e;
+      console.log(`the waiting call failed: ${e.message}`);
+    }
+    return;
+  }
 
   console.log(`add = ${await conn.procedures.add({ a: 2, b: 40 })}`);
 

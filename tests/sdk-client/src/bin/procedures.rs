@@ -13,8 +13,12 @@
 //!   the value did;
 //! - `done`.
 //!
-//! Usage: `sdk-procedures --uri URL --db NAME [--fetch URL]`. Exits 1 with the reason on
-//! any unexpected outcome.
+//! With `--hold URL` (a loopback URL that never answers) it only calls
+//! `fetch_and_store(URL)`, prints `fetching`, and once the call fails (the test kills the
+//! server meanwhile) `the waiting call failed: ERROR`.
+//!
+//! Usage: `sdk-procedures --uri URL --db NAME [--fetch URL | --hold URL]`. Exits 1 with the
+//! reason on any unexpected outcome.
 
 #[path = "../common.rs"]
 mod common;
@@ -30,12 +34,17 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 fn main() -> ExitCode {
-    main_with("sdk-procedures --uri URL --db NAME [--fetch URL]", |uri, db, args| {
-        run(uri, db, args.value("--fetch").as_deref())
-    })
+    main_with(
+        "sdk-procedures --uri URL --db NAME [--fetch URL | --hold URL]",
+        |uri, db, args| match args.value("--hold") {
+            Some(url) => hold(uri, db, &url),
+            None => run(uri, db, args.value("--fetch").as_deref()),
+        },
+    )
 }
 
-fn run(uri: &str, db: &str, fetch: Option<&str>) -> Result<(), String> {
+/// Connects and starts the connection's thread.
+fn connect(uri: &str, db: &str) -> Result<DbConnection, String> {
     let (connected_tx, connected) = mpsc::channel();
     let conn = DbConnection::builder()
         .with_uri(uri)
@@ -50,10 +59,39 @@ fn run(uri: &str, db: &str, fetch: Option<&str>) -> Result<(), String> {
     connected
         .recv_timeout(WAIT)
         .map_err(|_| "no connection within 30 s".to_string())?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    Ok(conn)
+}
+
+/// A runtime to await the SDK's futures on this thread.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .map_err(|e| format!("cannot start a runtime: {e}"))?;
+        .map_err(|e| format!("cannot start a runtime: {e}"))
+}
+
+/// Calls `fetch_and_store(url)` on a URL that never answers and reports how the waiting
+/// call ends when the connection does.
+fn hold(uri: &str, db: &str, url: &str) -> Result<(), String> {
+    let conn = connect(uri, db)?;
+    let call = conn.procedures.fetch_and_store(url.into());
+    println!("fetching");
+    // Longer than WAIT: the test kills the server once the module's request arrived.
+    match runtime()?.block_on(async { tokio::time::timeout(WAIT * 2, call).await }) {
+        Err(_) => Err("fetch_and_store: still waiting after 60 s".into()),
+        Ok(Ok(body)) => Err(format!(
+            "fetch_and_store returned {body:?}; the URL should never answer"
+        )),
+        Ok(Err(e)) => {
+            println!("the waiting call failed: {e}");
+            Ok(())
+        }
+    }
+}
+
+fn run(uri: &str, db: &str, fetch: Option<&str>) -> Result<(), String> {
+    let conn = connect(uri, db)?;
+    let runtime = runtime()?;
     let within = |what: &str| format!("{what}: no answer within 30 s");
 
     let sum = runtime
