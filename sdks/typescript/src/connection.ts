@@ -243,7 +243,7 @@ export class DbConnectionImpl<DB, Reducers, Procedures = unknown>
       this.queries.set(requestId, { what: 'one-off query', resolve, reject });
       this.send({ tag: 'OneOffQuery', value: { requestId, queryString: sql } });
     });
-    return rows.then((r) => new QueryResult(r, this.config.module.tables));
+    return rows.then((r) => new QueryResult(sql, r, this.config.module.tables));
   }
 
   // --- subscriptions (SubscriptionHost) -------------------------------------------------

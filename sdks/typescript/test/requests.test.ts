@@ -85,6 +85,22 @@ test('a one-off query decodes the rows of known tables, keeps unknown ones raw, 
   await until('second query', () => socket.sent.filter((m) => m.tag === 'OneOffQuery').length === 2);
   socket.push({ tag: 'OneOffQueryResult', value: { requestId: sent(socket, 'OneOffQuery', 1).value.requestId, result: { tag: 'err', value: 'no such table: `nowhere`' } } });
   await assert.rejects(refused, (e: unknown) => e instanceof QueryError && e.message === 'no such table: `nowhere`');
+
+  // A projection's rows come under the table's name but are not its rows: they stay raw.
+  const projected = conn.query('SELECT name FROM person');
+  await until('third query', () => socket.sent.filter((m) => m.tag === 'OneOffQuery').length === 3);
+  socket.push({
+    tag: 'OneOffQueryResult',
+    value: {
+      requestId: sent(socket, 'OneOffQuery', 2).value.requestId,
+      result: { tag: 'ok', value: { tables: [{ table: 'person', rows: rowList([stranger]) }] } },
+    },
+  });
+  const names = await projected;
+  assert.deepEqual(names.rowsOf(personTable), []);
+  const namesRaw = names.tables[0];
+  assert.ok(namesRaw !== undefined && !namesRaw.known);
+  assert.deepEqual([...namesRaw.rows[0]!], [9, 9]);
 });
 
 test('waiting procedure calls and queries are rejected when the connection ends or drops', async () => {
