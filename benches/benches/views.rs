@@ -19,6 +19,11 @@
 //! the view's upkeep.
 //!
 //! Run with `cargo bench -p spacetime-benches --bench views`.
+//!
+//! Measured 2026-12-07 (release, 2 shared cores, `ITEMS` = 1,000, so the view holds
+//! about 500 rows): **table** 15.5 µs per transaction (13.2–18.5), **view** 304 µs
+//! (239–400). A view is evaluated again in full when its read set changes, so its
+//! upkeep grows with the rows it reads and returns, not with the size of the change.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use spacetime_engine::module_logs::ModuleLogs;
