@@ -7,6 +7,7 @@
 
 use crate::auth::TokenError;
 use crate::control::ControlError;
+use crate::environment::EnvError;
 use crate::state::LookupError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -79,6 +80,12 @@ impl From<ActorGone> for ApiError {
             Some(why) => Self::Unavailable(why.to_string()),
             None => Self::Unavailable("the database was deleted or replaced while the request waited; retry it".into()),
         }
+    }
+}
+
+impl From<EnvError> for ApiError {
+    fn from(e: EnvError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 

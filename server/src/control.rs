@@ -14,6 +14,7 @@
 
 use crate::auth::{random_subject, Caller, LOCAL_ISSUER};
 use crate::config::ServerConfig;
+use crate::environment;
 use crate::names::DatabaseName;
 use crate::program_store::ProgramHash;
 use crate::registry::{DatabaseRecord, RegistryError};
@@ -22,7 +23,7 @@ use crate::versions::{NewVersion, Version};
 use axum::body::Bytes;
 use spacetime_engine::storage::{self, RestoreError, StorageConfig};
 use spacetime_engine::{Database, Plan, Refusals, StartError, UpdateError, UpdateOptions};
-use spacetime_host::{LoadError, ModuleProgram};
+use spacetime_host::{EnvironmentValues, LoadError, ModuleProgram};
 use spacetime_sats::Identity;
 
 /// Whether a publish created a database or updated one.
@@ -99,6 +100,13 @@ pub struct PreparedModule {
     program_hash: ProgramHash,
 }
 
+impl PreparedModule {
+    /// The module's validated definition.
+    pub fn module_def(&self) -> &spacetime_sats::def::model::ModuleDef {
+        self.program.module_def()
+    }
+}
+
 /// Loads `wasm` and stores it, without the control lock (see the module doc).
 ///
 /// # Errors
@@ -144,13 +152,16 @@ pub fn registry_error(e: RegistryError) -> ControlError {
 /// The database starts (running `init`) without the control lock, which is taken only
 /// to register it; the caller must not hold it. A name taken meanwhile is refused at
 /// registration, and the started database is stopped and removed again.
+/// `env` is the database's environment from the start, so `init` reads it; the caller
+/// has checked it against the module ([`crate::environment::check_required`]).
 pub async fn create(
     state: &AppState,
     owner: &Caller,
     name: Option<DatabaseName>,
     module: PreparedModule,
+    env: EnvironmentValues,
 ) -> Result<Identity, ControlError> {
-    create_seeded(state, owner, name, module, None).await
+    create_seeded(state, owner, name, module, None, env).await
 }
 
 /// Creates a database as [`create`] does, starting from `seed` (a backup's state, in
@@ -161,6 +172,7 @@ pub async fn create_seeded(
     name: Option<DatabaseName>,
     module: PreparedModule,
     seed: Option<std::sync::Arc<[u8]>>,
+    env: EnvironmentValues,
 ) -> Result<Identity, ControlError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
@@ -169,6 +181,10 @@ pub async fn create_seeded(
     }
     let PreparedModule { program, program_hash } = module;
     let database_identity = Identity::from_claims(LOCAL_ISSUER, &random_subject());
+    if !env.is_empty() {
+        environment::store(state, database_identity, env)
+            .map_err(|e| ControlError::internal("cannot store the environment", e))?;
+    }
     let replica_id = state.registry().allocate_replica_id().map_err(registry_error)?;
     let logs = state.open_logs(replica_id);
     let storage = storage_for(state.config(), replica_id).map(|s| match seed {
@@ -187,6 +203,7 @@ pub async fn create_seeded(
                 node.abandon(database_identity);
             }
             remove_replica_dir(state, replica_id);
+            environment::remove(state, database_identity);
             return Err(start_error(e));
         }
     };
@@ -207,6 +224,7 @@ pub async fn create_seeded(
             node.abandon(database_identity);
         }
         remove_replica_dir(state, replica_id);
+        environment::remove(state, database_identity);
         return Err(e);
     }
     state.databases().insert(database);
@@ -397,6 +415,7 @@ pub fn delete(state: &AppState, identity: Identity) -> Result<(), ControlError> 
     }
     state.registry().remove(identity).map_err(registry_error)?;
     state.databases().remove(identity);
+    environment::remove(state, identity);
     Ok(())
 }
 

@@ -32,8 +32,28 @@ fn a_2_14_module_built_with_our_bindings_reads_its_environment() {
 fn reads_its_environment(wasm: &Path) {
     let mut server = TestServer::start();
     let owner = Cli::new(&server);
+
+    // GREETING is required: without it nothing is created, and the message says what to give.
+    let refused = owner.publish_output(wasm, Some("envdb"), &["--env", "SUFFIX=!"]).err();
+    let stderr = &refused.stderr;
+    assert!(
+        stderr.contains("requires the environment value GREETING") && stderr.contains("--env GREETING=<value>"),
+        "the refusal names the key and the flag: {stderr}"
+    );
+    let absent = owner.run(&["sql", "envdb", "SELECT * FROM seen"]).err();
+    assert!(
+        absent.stderr.contains("envdb"),
+        "no database was created: {}",
+        absent.stderr
+    );
+
     let published = owner.publish_output(wasm, Some("envdb"), &["--env", "GREETING=hello", "--env", "SUFFIX=!"]);
     assert!(published.success(), "the 2.14 module publishes: {published:?}");
+    assert_eq!(
+        seen(&owner),
+        " greeting | suffix\n----------+--------\n \"hello\"  | \"!\"",
+        "init read the values given with the publish"
+    );
 
     owner.call("envdb", "remember", &[]).ok();
     let rows = seen(&owner);
@@ -45,6 +65,14 @@ fn reads_its_environment(wasm: &Path) {
     let listed = owner.run(&["env", "list", "envdb"]).ok();
     assert_eq!(listed.stdout.trim(), "GREETING=hello\nSUFFIX=!");
 
+    let unset_required = owner.run(&["env", "unset", "envdb", "GREETING"]).err();
+    assert!(
+        unset_required
+            .stderr
+            .contains("requires the environment value GREETING"),
+        "a required value cannot be removed: {}",
+        unset_required.stderr
+    );
     owner.run(&["env", "unset", "envdb", "SUFFIX"]).ok();
     owner.run(&["env", "set", "envdb", "GREETING=bonjour"]).ok();
     owner.call("envdb", "remember", &[]).ok();

@@ -46,8 +46,8 @@ pub struct PublishArgs {
     /// why it cannot migrate automatically), then stop without changing anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Set an environment value of the database after publishing (repeatable); modules
-    /// read them with `ctx.env` (see `spacetime env`).
+    /// Set an environment value of the database with this publish (repeatable); `init`
+    /// and every later call read them with `ctx.env` (see `spacetime env`).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
 }
@@ -145,26 +145,19 @@ pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
     }
     let env_changes = super::env::parse_pairs(&args.env)?;
     eprintln!("Publishing module to {} …", api.base());
-    let mut response = upload(&api, args.name.as_deref(), &program, clear, break_clients)?;
+    let send = |clear: bool| upload(&api, args.name.as_deref(), &program, clear, break_clients, &env_changes);
+    let mut response = send(clear)?;
     if !response.status().is_success() && delete_data == DeleteData::OnConflict && !clear {
         if let Some(name) = &args.name {
             let text = response.text().unwrap_or_default();
             eprintln!("The update was rejected: {}", text.trim());
             confirm_clear(ctx, name)?;
-            response = upload(&api, Some(name), &program, true, break_clients)?;
+            response = send(true)?;
         }
     }
     if response.status().is_success() {
         let body = response.json_body("the publish result")?;
         report(&body, args.name.as_deref())?;
-        if !env_changes.is_empty() {
-            let identity = body
-                .get("Success")
-                .and_then(|s| s.get("database_identity"))
-                .and_then(identity_from_json)
-                .ok_or_else(|| anyhow!("the publish result names no database identity: {body}"))?;
-            super::env::patch(&api, &identity, env_changes)?;
-        }
         return Ok(());
     }
     // A refusal may still be a `PublishResult` (`PermissionDenied`), which says it best.
@@ -193,6 +186,7 @@ fn upload(
     program: &[u8],
     clear: bool,
     break_clients: bool,
+    env: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<reqwest::blocking::Response> {
     let request = match name {
         Some(name) => api.request(Method::PUT, &format!("/database/{name}")),
@@ -207,6 +201,11 @@ fn upload(
     }
     if break_clients {
         request = request.query(&[("break_clients", "true")]);
+    }
+    if !env.is_empty() {
+        // With the module, so a new database's `init` reads them and a module that
+        // requires a value is refused before anything changes.
+        request = request.query(&[("env", serde_json::Value::Object(env.clone()).to_string())]);
     }
     api.send(request)
 }

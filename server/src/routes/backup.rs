@@ -120,7 +120,8 @@ async fn restore(
         control::delete(&state, existing.database_identity)?;
     }
     let seed: std::sync::Arc<[u8]> = parsed.state.into();
-    let identity = control::create_seeded(&state, &caller, Some(db_name), module, Some(seed)).await?;
+    let identity =
+        control::create_seeded(&state, &caller, Some(db_name), module, Some(seed), Default::default()).await?;
     Ok(Json(serde_json::json!({
         "database_identity": identity.to_string(),
         "restored_from": parsed.manifest.database_identity,

@@ -14,7 +14,6 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{Map, Value};
 use spacetime_host::EnvironmentValues;
-use spacetime_sats::def::validate::env_key_problem;
 
 /// The environment route (relative to `/v1`).
 pub fn router() -> Router<AppState> {
@@ -51,36 +50,10 @@ async fn change(
     let identity = owned(&state, &caller, &db)?;
     let record = state.lookup(&db)?;
     let program = state.running(&record)?.program();
+    let module = program.module_def();
     let mut values = (*state.host().environments().get(identity)).clone();
-    for (key, value) in changes {
-        if let Some(problem) = env_key_problem(&key) {
-            return Err(ApiError::BadRequest(format!(
-                "environment key `{key}` is invalid: {problem}; use ASCII letters, digits and `_`, not starting with a digit"
-            )));
-        }
-        match value {
-            Value::Null => {
-                values.remove(&key);
-            }
-            Value::String(text) => {
-                let allowed = program
-                    .module_def()
-                    .environment_key(&key)
-                    .and_then(|k| k.allowed.clone());
-                if let Some(allowed) = allowed.filter(|a| !a.contains(&text)) {
-                    return Err(ApiError::BadRequest(format!(
-                        "environment key `{key}` of database `{db}` takes one of {allowed:?}, not {text:?}"
-                    )));
-                }
-                values.insert(key, text);
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "the value of environment key `{key}` must be a string (or null to remove it), not {other}"
-                )))
-            }
-        }
-    }
+    environment::apply_changes(module, &db, &mut values, changes)?;
+    environment::check_required(module, &db, &values)?;
     environment::store(&state, identity, values.clone())
         .map_err(|e| ApiError::Unavailable(format!("cannot store the environment of database `{db}`: {e}")))?;
     Ok(Json(values))

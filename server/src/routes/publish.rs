@@ -8,7 +8,8 @@
 use super::query::{check_host_type, flag, Params};
 use crate::api_error::ApiError;
 use crate::auth::Caller;
-use crate::control::{self, PublishOp};
+use crate::control::{self, PreparedModule, PublishOp};
+use crate::environment;
 use crate::names::{DatabaseName, NameOrIdentity};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -19,8 +20,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Extension, Json, Router};
 use futures_util::StreamExt;
-use serde_json::json;
+use serde_json::{json, Map};
 use spacetime_engine::{Plan, Refusals, UpdateOptions};
+use spacetime_host::EnvironmentValues;
 use spacetime_sats::Identity;
 use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
@@ -138,9 +140,37 @@ async fn publish_new(
     ProgramBody(wasm, _slot): ProgramBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
+    let changes = env_changes(&params)?;
     let module = control::prepare(&state, wasm).await?;
-    let identity = control::create(&state, &caller, None, module).await?;
+    let env = new_environment(&module, "the new database", changes)?;
+    let identity = control::create(&state, &caller, None, module, env).await?;
     Ok(success(None, identity, PublishOp::Created))
+}
+
+/// The `env` parameter: a JSON object of environment changes (a string sets a key, `null`
+/// removes it), as `PATCH /v1/database/:db/env` takes; none when absent.
+fn env_changes(params: &Params) -> Result<Map<String, serde_json::Value>, ApiError> {
+    match params.get("env") {
+        None => Ok(Map::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "the `env` parameter must be a JSON object of environment values, such as {{\"API_KEY\":\"secret\"}}: {e}"
+            ))
+        }),
+    }
+}
+
+/// The environment a new database `db` starts with: `changes` over none, complete for
+/// `module` (every required key set), so its `init` can read it.
+fn new_environment(
+    module: &PreparedModule,
+    db: &str,
+    changes: Map<String, serde_json::Value>,
+) -> Result<EnvironmentValues, ApiError> {
+    let mut values = EnvironmentValues::new();
+    environment::apply_changes(module.module_def(), db, &mut values, changes)?;
+    environment::check_required(module.module_def(), db, &values)?;
+    Ok(values)
 }
 
 /// `PUT /v1/database/:name_or_identity`: create (by name) or update; `clear=true` resets.
@@ -153,6 +183,7 @@ async fn publish(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
     let clear = flag(&params, "clear", false)?;
+    let changes = env_changes(&params)?;
     let options = UpdateOptions {
         break_clients: break_clients(&params)?,
         publisher: caller.identity,
@@ -179,7 +210,20 @@ async fn publish(
                 super::lock::ensure_unlocked(&state, record.database_identity, &db, "clear its data")?;
             }
             let identity = record.database_identity;
+            // The new module runs with the values it will have after this publish.
+            let mut env = (*state.host().environments().get(identity)).clone();
+            let changed = !changes.is_empty();
+            environment::apply_changes(module.module_def(), &db, &mut env, changes)?;
+            environment::check_required(module.module_def(), &db, &env)?;
             control::update(&state, record, module, clear, options, None).await?;
+            if changed {
+                environment::store(&state, identity, env).map_err(|e| {
+                    ApiError::Unavailable(format!(
+                        "the module was updated but the environment of database `{db}` could not be stored: {e}; \
+                         set it again with `spacetime env set`"
+                    ))
+                })?;
+            }
             return Ok(success(domain.as_deref(), identity, PublishOp::Updated));
         }
     }
@@ -188,7 +232,8 @@ async fn publish(
         // It was deleted while the module loaded.
         None => new_name(&db, domain.as_deref())?,
     };
-    let identity = control::create(&state, &caller, Some(name.clone()), module).await?;
+    let env = new_environment(&module, name.as_str(), changes)?;
+    let identity = control::create(&state, &caller, Some(name.clone()), module, env).await?;
     Ok(success(Some(name.as_str()), identity, PublishOp::Created))
 }
 
