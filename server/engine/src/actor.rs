@@ -163,13 +163,14 @@ impl Actor {
     }
 
     /// Materialises the per-caller views for `caller` before a query of theirs, so SQL
-    /// finds their rows. A failure is logged; the query then reports the view missing.
-    pub(crate) fn ensure_views(&mut self, caller: Identity) {
+    /// finds their rows. A failure is logged and returned: a query that then finds a
+    /// view missing can say why.
+    pub(crate) fn ensure_views(&mut self, caller: Identity) -> Result<(), crate::views::ViewsError> {
         let db = &mut self.db;
-        if let Err(e) = db.views.ensure_caller(&mut db.datastore, caller) {
+        db.views.ensure_caller(&mut db.datastore, caller).inspect_err(|e| {
             log::warn!("views for {caller}: {e}");
             log_system(&self.module_logs, LogLevel::Warn, None, e.to_string());
-        }
+        })
     }
 
     /// Runs `client_disconnected` for every client the log holds as connected: the

@@ -80,7 +80,7 @@ impl Actor {
     pub(super) fn http_sql(&mut self, caller: Identity, jwt: Option<Arc<str>>, sql: &str) -> SqlResult {
         let ran = self.in_http_connection(caller, jwt, |actor, connection_id| {
             let start = Instant::now();
-            actor.ensure_views(caller);
+            let views_failed = actor.ensure_views(caller).err();
             let auth = SqlAuth {
                 caller,
                 owner: actor.owner,
@@ -104,6 +104,13 @@ impl Actor {
                 // the funnel feeds the scheduler.
                 actor.db.commit(tx, Timestamp::now(), None);
             }
+            // A per-caller view that could not be materialised is missing for a reason.
+            let result = match (result, views_failed) {
+                (Err(SqlError::NoSuchTable(name)), Some(why)) if program.module_def().view(&name).is_some() => {
+                    Err(SqlError::Limit(why.to_string()))
+                }
+                (result, _) => result,
+            };
             SqlResult::Ran { result, duration }
         });
         ran.unwrap_or_else(SqlResult::Rejected)
