@@ -38,15 +38,40 @@ use spacetime_sats::{Identity, ProductValue, TableId};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
-/// A filter the module's publish is refused for.
+/// Why a module's publish is refused for its row-level security filters: every filter
+/// that does not check (so the author fixes them all in one round), never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RlsError {
+    /// Each invalid filter, in the module's order (a cycle is reported once, last).
+    pub filters: Vec<InvalidFilter>,
+}
+
+/// One filter that does not check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("row-level security filter `{sql}` is invalid: {problem}")]
-pub struct RlsError {
+pub struct InvalidFilter {
     /// The filter's SQL, as the module wrote it.
     pub sql: String,
     /// What is wrong with it.
     pub problem: RlsProblem,
 }
+
+impl std::fmt::Display for RlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.filters.as_slice() {
+            [one] => one.fmt(f),
+            many => {
+                write!(f, "{} row-level security filters are invalid:", many.len())?;
+                for filter in many {
+                    write!(f, "\n  - `{}`: {}", filter.sql, filter.problem)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for RlsError {}
 
 /// What is wrong with a filter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,21 +134,30 @@ impl RlsRules {
     pub fn compile(module: &ModuleDef, ds: &Datastore) -> Result<Self, RlsError> {
         let mut rules = Self::default();
         let mut first_sql = BTreeMap::new();
+        let mut invalid = Vec::new();
         for sql in &module.row_level_security {
-            let (table, rule) = compile_rule(sql, module, ds).map_err(|problem| RlsError {
-                sql: sql.clone(),
-                problem,
-            })?;
-            first_sql.entry(table).or_insert_with(|| sql.clone());
-            rules.by_table.entry(table).or_default().push(rule);
+            match compile_rule(sql, module, ds) {
+                Ok((table, rule)) => {
+                    first_sql.entry(table).or_insert_with(|| sql.clone());
+                    rules.by_table.entry(table).or_default().push(rule);
+                }
+                Err(problem) => invalid.push(InvalidFilter {
+                    sql: sql.clone(),
+                    problem,
+                }),
+            }
         }
         if let Some((table, cycle)) = rules.find_cycle(ds) {
-            return Err(RlsError {
+            invalid.push(InvalidFilter {
                 sql: first_sql.get(&table).cloned().unwrap_or_default(),
                 problem: RlsProblem::Cycle(cycle),
             });
         }
-        Ok(rules)
+        if invalid.is_empty() {
+            Ok(rules)
+        } else {
+            Err(RlsError { filters: invalid })
+        }
     }
 
     /// Whether the module has no filters.

@@ -4,7 +4,7 @@
 
 use crate::*;
 use spacetime_sats::AlgebraicValue as V;
-use spacetime_sql::rls::{RlsProblem, RlsRules};
+use spacetime_sql::rls::{InvalidFilter, RlsProblem, RlsRules};
 
 fn stranger() -> Identity {
     Identity::from_hex(format!("c200{}03", "0".repeat(58))).unwrap()
@@ -122,7 +122,11 @@ fn visible_rows_is_the_per_caller_table_scan() {
 
 #[test]
 fn bad_filters_are_refused_with_the_reason() {
-    let refused = |filter: &str| db_with(&[filter]).err().map(|e| (e.problem.clone(), e.to_string()));
+    let refused = |filter: &str| {
+        db_with(&[filter])
+            .err()
+            .map(|e| (e.filters[0].problem.clone(), e.to_string()))
+    };
     let (problem, message) = refused("SELECT * FROM secret WHERE k = 1").unwrap();
     assert_eq!(problem, RlsProblem::PrivateTable("secret".into()));
     assert!(
@@ -155,13 +159,43 @@ fn bad_filters_are_refused_with_the_reason() {
 }
 
 #[test]
+fn every_invalid_filter_is_reported_at_once() {
+    let error = db_with(&[
+        "SELECT * FROM nowhere",
+        "SELECT * FROM user WHERE identity = :sender",
+        "SELECT text FROM message",
+    ])
+    .err()
+    .unwrap();
+    let sqls: Vec<&str> = error.filters.iter().map(|f| f.sql.as_str()).collect();
+    assert_eq!(sqls, ["SELECT * FROM nowhere", "SELECT text FROM message"], "{error}");
+    assert_eq!(error.filters[1].problem, RlsProblem::Shape);
+    let message = error.to_string();
+    assert!(
+        message.starts_with("2 row-level security filters are invalid:")
+            && message.contains("\n  - `SELECT * FROM nowhere`: ")
+            && message.contains("\n  - `SELECT text FROM message`: a filter must return the whole rows"),
+        "{message}"
+    );
+}
+
+#[test]
 fn filters_that_refer_to_each_other_are_refused() {
     let cyclic = [
         "SELECT u.* FROM user AS u JOIN message AS m ON u.identity = m.sender",
         "SELECT m.* FROM message AS m JOIN user AS u ON m.sender = u.identity",
     ];
     let error = db_with(&cyclic).err().unwrap();
-    assert!(matches!(error.problem, RlsProblem::Cycle(_)), "{error}");
+    assert!(
+        matches!(
+            error.filters[..],
+            [InvalidFilter {
+                problem: RlsProblem::Cycle(_),
+                ..
+            }]
+        ),
+        "{error}"
+    );
     assert!(
         error.to_string().contains("`user` → `message` → `user`")
             || error.to_string().contains("`message` → `user` → `message`"),
