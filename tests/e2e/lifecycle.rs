@@ -16,6 +16,18 @@ both_bindings!(fn init_connect_disconnect_are_logged(bindings) {
     assert!(logs.contains(&format!("connected {me}")) && logs.contains(&format!("disconnected {me}")), "{logs:?}");
 });
 
+both_bindings!(fn an_http_procedure_call_is_connected_and_disconnected(bindings) {
+    let fx = Fixture::new(LIFECYCLE, bindings, "lifecycle");
+    let out = fx.call("pong", &[]).ok();
+    assert_eq!(out.stdout.trim(), "1", "the procedure's value");
+    let logs = fx.logs(100);
+    assert!(in_order(&logs, &["init ran", "connected ", "pong from ", "disconnected "]), "{logs:?}");
+    let pong = logs.iter().find_map(|l| l.strip_prefix("pong from ")).expect("the pong line");
+    let (me, connection) = pong.split_once(" on ").expect("sender and connection id");
+    assert!(connection.starts_with("Some("), "the procedure ran on the request's connection: {pong}");
+    assert!(logs.contains(&format!("connected {me}")) && logs.contains(&format!("disconnected {me}")), "{logs:?}");
+});
+
 both_bindings!(fn lifecycle_reducers_cannot_be_called(bindings) {
     let fx = Fixture::new(LIFECYCLE, bindings, "lifecycle");
     for reducer in ["init", "connected", "disconnected"] {

@@ -160,6 +160,7 @@ impl Database {
     pub async fn call_procedure(
         &self,
         caller: Identity,
+        jwt: Option<Arc<str>>,
         procedure: &str,
         args: serde_json::Value,
     ) -> Result<ProcedureReply, CallError> {
@@ -177,18 +178,30 @@ impl Database {
                 .collect::<Vec<_>>()
                 .join(", "),
         })?;
+        // As an HTTP reducer call: `client_connected` first (its refusal is the error),
+        // `client_disconnected` after, each a transaction of its own on the actor.
+        let connected = self.ask(|reply| Request::HttpConnect { caller, jwt, reply }).await?;
+        let connection_id = self.confirmed(connected).await?.map_err(CallError::ConnectRejected)?;
         let call = OwnedProcedureCall {
             procedure_id,
             caller,
-            connection_id: Some(crate::random_connection_id()),
+            connection_id: Some(connection_id),
             args: value_to_vec(&value),
         };
         let return_type = procedure_def.return_type.clone();
         let runner = self.procedures.clone();
         let run_program = program.clone();
-        let outcome = tokio::task::spawn_blocking(move || runner.run_here(&run_program, &call))
-            .await
-            .map_err(|_| self.gone())?;
+        let ran = tokio::task::spawn_blocking(move || runner.run_here(&run_program, &call)).await;
+        // Disconnected even if the procedure's task failed; the reply is durable after.
+        let disconnected = self
+            .ask(|reply| Request::HttpDisconnect {
+                caller,
+                connection_id,
+                reply,
+            })
+            .await?;
+        let outcome = ran.map_err(|_| self.gone())?;
+        self.confirmed(disconnected).await?;
         if outcome.committed > 0 {
             let reply = self.ask(|reply| Request::Barrier { reply }).await?;
             self.confirmed(reply).await?;

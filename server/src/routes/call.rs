@@ -55,7 +55,7 @@ async fn call(
         Err(e @ ReducerError::InvalidArgs { .. }) => Err(ApiError::BadRequest(e.to_string())),
         Err(e @ ReducerError::NoSuchReducer { .. }) => Err(ApiError::NotFound(e.to_string())),
         Err(e) => {
-            let mut response = ApiError::ReducerFailed(e.describe(FunctionKind::Procedure)).into_response();
+            let mut response = ApiError::ReducerFailed(e.to_string()).into_response();
             response.headers_mut().extend(headers);
             Ok(response)
         }
@@ -69,7 +69,10 @@ async fn call_procedure(
     procedure: &str,
     args: serde_json::Value,
 ) -> Result<Response, ApiError> {
-    let reply = match database.call_procedure(caller.identity, procedure, args).await {
+    let reply = match database
+        .call_procedure(caller.identity, Some(caller.payload.clone()), procedure, args)
+        .await
+    {
         Ok(reply) => reply,
         Err(CallError::Refused(CallRefused::NoSuchReducer { callable, .. })) => {
             return Err(no_such_reducer(&callable, db, procedure))

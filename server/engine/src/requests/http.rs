@@ -152,6 +152,19 @@ impl Actor {
         jwt: Option<Arc<str>>,
         request: impl FnOnce(&mut Self, ConnectionId) -> T,
     ) -> Result<T, ReducerError> {
+        let connection_id = self.http_connect(caller, jwt)?;
+        let result = request(self, connection_id);
+        self.http_disconnect(caller, connection_id);
+        Ok(result)
+    }
+
+    /// Opens an HTTP request's connection: a new connection id, `client_connected` for it
+    /// (its refusal is the error, and the connection is gone again).
+    pub(super) fn http_connect(
+        &mut self,
+        caller: Identity,
+        jwt: Option<Arc<str>>,
+    ) -> Result<ConnectionId, ReducerError> {
         let connection_id = random_connection_id();
         if let Some(jwt) = jwt {
             self.connection_jwts.insert(connection_id, jwt);
@@ -160,9 +173,12 @@ impl Actor {
             self.connection_jwts.remove(&connection_id);
             return Err(e);
         }
-        let result = request(self, connection_id);
+        Ok(connection_id)
+    }
+
+    /// Closes an HTTP request's connection: `client_disconnected`.
+    pub(super) fn http_disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
         self.disconnect(caller, connection_id);
         self.connection_jwts.remove(&connection_id);
-        Ok(result)
     }
 }

@@ -14,8 +14,8 @@ pub use update::UpdateOptions;
 
 use crate::actor::Actor;
 use crate::error::{CallError, SnapshotError, UpdateError};
-use spacetime_host::{ModuleProgram, ReducerOutcome};
-use spacetime_sats::Identity;
+use spacetime_host::{ModuleProgram, ReducerError, ReducerOutcome};
+use spacetime_sats::{ConnectionId, Identity};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -36,6 +36,19 @@ pub(crate) enum Request {
         jwt: Option<Arc<str>>,
         sql: String,
         reply: oneshot::Sender<Logged<SqlResult>>,
+    },
+    /// The start of an HTTP procedure call: `client_connected` on a new connection id,
+    /// which the reply carries (or the refusal). The procedure then runs off the actor.
+    HttpConnect {
+        caller: Identity,
+        jwt: Option<Arc<str>>,
+        reply: oneshot::Sender<Logged<Result<ConnectionId, ReducerError>>>,
+    },
+    /// The end of an HTTP procedure call: `client_disconnected` for its connection.
+    HttpDisconnect {
+        caller: Identity,
+        connection_id: ConnectionId,
+        reply: oneshot::Sender<Logged<()>>,
     },
     /// A WebSocket client's request (connect, message, disconnect).
     Client(ClientRequest),
@@ -107,6 +120,18 @@ impl Actor {
             } => {
                 let result = self.http_sql(caller, jwt, &sql);
                 let _ = reply.send(self.logged(result));
+            }
+            Request::HttpConnect { caller, jwt, reply } => {
+                let result = self.http_connect(caller, jwt);
+                let _ = reply.send(self.logged(result));
+            }
+            Request::HttpDisconnect {
+                caller,
+                connection_id,
+                reply,
+            } => {
+                self.http_disconnect(caller, connection_id);
+                let _ = reply.send(self.logged(()));
             }
             Request::Client(request) => self.client_request(request),
             Request::Update {
