@@ -3,7 +3,9 @@
 //! building wasm; this test keeps them in step with the examples' sources. Rewrite them
 //! with `UPDATE_FIXTURES=1 cargo test -p spacetime-host --test all codegen_fixtures`.
 
-use crate::modules::{module_bytes, repo_root, Bindings, ModuleCrate, ALL_FEATURES, PROCEDURES, QUICKSTART_CHAT, VIEWS};
+use crate::modules::{
+    module_bytes, repo_root, Bindings, ModuleCrate, ALL_FEATURES, PROCEDURES, QUICKSTART_CHAT, VIEWS,
+};
 use spacetime_host::extract_raw_module_def;
 
 fn check(module: ModuleCrate, fixture: &str) {
