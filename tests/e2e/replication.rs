@@ -59,7 +59,8 @@ fn accounts_of(client: u32, seq: u32) -> (u32, u32) {
 enum Outcome {
     /// 200: the result was confirmed, so it must survive any failover.
     Acked,
-    /// A standby's redirect to the leader (307): not applied.
+    /// A standby's redirect to the leader (307), or no connection at all (a killed
+    /// node): not applied.
     Standby,
     /// No answer, or another error: it may or may not have been applied.
     Unknown,
@@ -96,6 +97,8 @@ impl Api {
             .send();
         let response = match result {
             Ok(r) => r,
+            // No connection: the request never reached a server (a killed node).
+            Err(e) if e.is_connect() => return (Outcome::Standby, e.to_string()),
             Err(e) => return (Outcome::Unknown, e.to_string()),
         };
         let status = response.status();
@@ -445,11 +448,12 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         figures.sort_unstable();
     }
     eprintln!(
-        "replication: {round} leader SIGKILLs in {:.1} s; {} calls acknowledged, {} unknown, {} refused by a standby; \
-         {held} applied, 0 lost, 0 duplicated; failover (SIGKILL to first acknowledged call) p50 {} ms, p99 {} ms, \
-         max {} ms (of which catch-up after the election p50 {} ms, database start p50 {} ms; the rest is the \
-         lease expiring, the standby noticing and the clients switching); etcd holds {log_keys} keys of the \
-         database (log trimmed behind the replicas); {cut} uncommitted tail(s) cut on rejoin",
+        "replication: {round} leader SIGKILLs in {:.1} s; {} calls acknowledged, {} unknown, {} refused (a \
+         standby's redirect or no connection); {held} applied, 0 lost, 0 duplicated; failover (SIGKILL to first \
+         acknowledged call) p50 {} ms, p99 {} ms, max {} ms (of which catch-up after the election p50 {} ms, \
+         database start p50 {} ms; the rest is the lease expiring, the standby noticing and the clients \
+         switching); etcd holds {log_keys} keys of the database (log trimmed behind the replicas); {cut} \
+         uncommitted tail(s) cut on rejoin",
         started.elapsed().as_secs_f64(),
         count(Outcome::Acked),
         count(Outcome::Unknown),
