@@ -73,10 +73,13 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
     Ok(())
 }
 
+/// A reducer or table, by name.
+type Entity = (EntityType, String);
+
 /// `[database] [reducer|table <name>]` taken apart: a lone word is the database, two
 /// words the entity of the project's database, three both.
-fn split_targets(mut targets: Vec<String>) -> Result<(Option<String>, Option<(EntityType, String)>)> {
-    let entity = |kind: &str, name: String| -> Result<(EntityType, String)> {
+fn split_targets(mut targets: Vec<String>) -> Result<(Option<String>, Option<Entity>)> {
+    let entity = |kind: &str, name: String| -> Result<Entity> {
         let kind = match kind {
             "reducer" => EntityType::Reducer,
             "table" => EntityType::Table,

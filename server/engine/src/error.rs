@@ -46,7 +46,7 @@ pub enum StartError {
     Init(ReducerError),
     /// A view's table could not be created.
     #[error("{0}")]
-    Views(#[from] crate::views::ViewsError),
+    Views(Box<crate::views::ViewsError>),
     /// The commit log or snapshot could not be restored.
     #[error("cannot restore the database from its commit log: {0}")]
     Restore(Box<RestoreError>),
@@ -202,6 +202,12 @@ pub enum SnapshotError {
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
+}
+
+impl From<crate::views::ViewsError> for StartError {
+    fn from(e: crate::views::ViewsError) -> Self {
+        Self::Views(Box::new(e))
+    }
 }
 
 impl From<RlsError> for StartError {
