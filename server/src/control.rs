@@ -230,7 +230,7 @@ pub async fn create_seeded(
     state.databases().insert(database);
     if let Some(node) = state.cluster().cloned() {
         let state = state.clone();
-        tokio::task::spawn_blocking(move || node.created(&state, &record, name.as_ref()))
+        tokio::task::spawn_blocking(move || node.created(&state, &record))
             .await
             .map_err(|e| ControlError::internal("cluster catalog task failed", e))?;
     }

@@ -565,21 +565,23 @@ fn placement_delete_data_and_delete_in_cluster_mode() {
     );
 }
 
-/// A module update made on the leader reaches the standby: once the leader is
-/// killed, the standby takes over running the new version (its new reducer answers)
-/// over the same rows.
+/// A module update and a rename made on the leader reach the standby: once the
+/// leader is killed, the standby takes over running the new version (its new reducer
+/// answers) over the same rows, under the new name.
 #[test]
-fn a_module_update_survives_a_failover() {
+fn a_module_update_and_a_rename_survive_a_failover() {
     let Some(mut fx) = Fixture::start() else {
         return;
     };
     let v2 = build_module(LEDGER_V2, Bindings::Ours);
     let leader = fx.leader();
     fx.cli.publish_output(&v2, Some(DB), &[]).ok();
+    // Renamed on the leader too: the new name must resolve on the node that takes over.
+    fx.cli.run(&["rename", "--to", "ledger-renamed", DB]).ok();
     let total = (START * i64::from(ACCOUNTS)).to_string();
     let audit = |api: &Api, url: &str| {
         api.http
-            .post(format!("{url}/v1/database/{DB}/call/audit"))
+            .post(format!("{url}/v1/database/ledger-renamed/call/audit"))
             .bearer_auth(&api.token)
             .body(format!("[{total}]"))
             .send()

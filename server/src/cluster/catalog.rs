@@ -27,18 +27,18 @@ pub struct CatalogEntry {
     pub owner: String,
     /// The program it was created with.
     pub program_hash: String,
-    /// Its name, if it has one.
-    pub name: Option<String>,
+    /// Its names.
+    pub names: Vec<String>,
 }
 
 impl CatalogEntry {
-    /// The entry of a database created here.
-    pub fn new(record: &DatabaseRecord, name: Option<&DatabaseName>) -> Self {
+    /// The entry of a database with `names`.
+    pub fn new(record: &DatabaseRecord, names: Vec<String>) -> Self {
         Self {
             identity: record.database_identity.to_hex().to_string(),
             owner: record.owner_identity.to_hex().to_string(),
             program_hash: record.program_hash.clone(),
-            name: name.map(|n| n.to_string()),
+            names,
         }
     }
 }
@@ -107,17 +107,29 @@ fn adopt(
     let entry: CatalogEntry = serde_json::from_slice(value).map_err(|e| format!("not a catalog entry: {e}"))?;
     let identity: Identity = entry.identity.parse().map_err(|e| format!("its identity: {e}"))?;
     let owner: Identity = entry.owner.parse().map_err(|e| format!("its owner: {e}"))?;
+    let names = entry
+        .names
+        .iter()
+        .map(|n| DatabaseName::parse(n))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("its names: {e}"))?;
     if state.registry().get(identity).is_some() {
+        // Renamed on the leader: the same names here, so they resolve after a failover.
+        let mut here = state.registry().names_of(identity);
+        let mut there = entry.names.clone();
+        here.sort_unstable();
+        there.sort_unstable();
+        if here != there {
+            let _guard = runtime.block_on(state.control_lock());
+            state
+                .registry()
+                .set_names(identity, &names)
+                .map_err(|e| e.to_string())?;
+        }
         node.run_replica(state, runtime, identity);
         return Ok(());
     }
     fetch_program(node, state, &entry.program_hash)?;
-    let name = entry
-        .name
-        .as_deref()
-        .map(DatabaseName::parse)
-        .transpose()
-        .map_err(|e| format!("its name: {e}"))?;
     let replica_id = state.registry().allocate_replica_id().map_err(|e| e.to_string())?;
     let record = DatabaseRecord {
         database_identity: identity,
@@ -129,7 +141,11 @@ fn adopt(
         let _guard = runtime.block_on(state.control_lock());
         state
             .registry()
-            .insert(record, name.as_ref())
+            .insert(record, names.first())
+            .map_err(|e| e.to_string())?;
+        state
+            .registry()
+            .set_names(identity, &names)
             .map_err(|e| e.to_string())?;
     }
     log::info!("cluster mode: database {identity} adopted from the catalog as replica {replica_id}");

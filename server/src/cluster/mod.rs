@@ -19,7 +19,6 @@ mod redirect;
 mod replica;
 
 use crate::config::{ClusterConfig, ServerConfig};
-use crate::names::DatabaseName;
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_engine::storage::StorageConfig;
@@ -291,8 +290,8 @@ impl ClusterNode {
     /// After a database was created here (see [`Self::lead_new`]; blocking): records
     /// it in the cluster's catalog, so other nodes become its standbys, and starts its
     /// replica thread, which keeps the leadership.
-    pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord, name: Option<&DatabaseName>) {
-        if let Err(e) = self.publish_entry(state, record, name) {
+    pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord) {
+        if let Err(e) = self.publish_entry(state, record) {
             log::error!(
                 "database {}: cannot record it in the cluster catalog: {e}; other nodes will not follow it",
                 record.database_identity
@@ -301,32 +300,36 @@ impl ClusterNode {
         self.run_replica(state, &tokio::runtime::Handle::current(), record.database_identity);
     }
 
-    /// After a module update of a database this node leads (blocking): records the
-    /// new program in the catalog, where its standbys fetch it.
+    /// After a module update or a rename of a database this node leads (blocking):
+    /// records its program and names in the catalog, where its standbys take them.
     pub fn updated(&self, state: &AppState, record: &DatabaseRecord) {
-        let names = state.registry().names_of(record.database_identity);
-        let name = names.first().and_then(|n| DatabaseName::parse(n).ok());
-        if let Err(e) = self.publish_entry(state, record, name.as_ref()) {
+        if let Err(e) = self.publish_entry(state, record) {
             log::error!(
-                "database {}: cannot record its new program in the cluster catalog: {e}; a standby that takes over \
-                 before it is recorded cannot start",
+                "database {}: cannot record its new program or names in the cluster catalog: {e}; a standby that \
+                 takes over before they are recorded has the old ones",
                 record.database_identity
             );
         }
     }
 
-    fn publish_entry(
-        &self,
-        state: &AppState,
-        record: &DatabaseRecord,
-        name: Option<&DatabaseName>,
-    ) -> Result<(), String> {
-        let entry = CatalogEntry::new(record, name);
+    fn publish_entry(&self, state: &AppState, record: &DatabaseRecord) -> Result<(), String> {
+        let entry = CatalogEntry::new(record, state.registry().names_of(record.database_identity));
         let program = state
             .programs()
             .get(&record.program_hash)
             .map_err(|e| format!("cannot read its program: {e}"))?;
         catalog::publish(&self.cluster, &entry, &program).map_err(|e| e.to_string())
+    }
+}
+
+/// After a database's names changed here: in cluster mode, records them in the
+/// catalog so its other nodes resolve the same names (a no-op when standalone).
+pub async fn names_changed(state: &AppState, record: &DatabaseRecord) {
+    if let Some(node) = state.cluster().cloned() {
+        let (state, record) = (state.clone(), record.clone());
+        if let Err(e) = tokio::task::spawn_blocking(move || node.updated(&state, &record)).await {
+            log::error!("cluster catalog task failed: {e}");
+        }
     }
 }
 

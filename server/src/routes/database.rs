@@ -97,6 +97,7 @@ async fn set_names(
         .registry()
         .set_names(record.database_identity, &names)
         .map_err(registry_error)?;
+    crate::cluster::names_changed(&state, &record).await;
     Ok(Json(json!("Success")))
 }
 
@@ -124,6 +125,7 @@ async fn add_name(
         .registry()
         .set_names(record.database_identity, &names)
         .map_err(registry_error)?;
+    crate::cluster::names_changed(&state, &record).await;
     Ok(Json(
         json!({ "Success": { "domain": name.as_str(), "database_identity": record.database_identity.to_hex().to_string() } }),
     ))
