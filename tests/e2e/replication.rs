@@ -263,7 +263,8 @@ struct Fixture {
     wasm: std::path::PathBuf,
     urls: Vec<String>,
     api: Api,
-    _keys: tempfile::TempDir,
+    /// The token key pair every node shares.
+    keys: tempfile::TempDir,
     // Last: the servers stop before etcd does.
     etcd: EtcdCluster,
 }
@@ -324,7 +325,7 @@ impl Fixture {
             wasm,
             urls,
             api,
-            _keys: keys,
+            keys,
             etcd,
         })
     }
@@ -596,6 +597,63 @@ fn a_module_update_and_a_rename_survive_a_failover() {
         || audit(&fx.api, &fx.urls[other]).then_some(()),
         || fx.nodes[other].output(),
     );
+}
+
+/// A node that joins after the log was trimmed cannot catch up from etcd (starting
+/// from a peer's snapshot is not built yet): it says so for the database instead of
+/// serving or following it.
+#[test]
+fn a_node_joining_after_trimming_says_it_cannot_catch_up() {
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    let leader = fx.leader();
+    // Enough calls over more than a progress interval that the leader trims.
+    let mut seq = 0;
+    wait::poll(
+        "the leader to trim the replicated log",
+        FAILOVER_DEADLINE,
+        || {
+            assert_eq!(fx.api.call(&fx.urls[leader], 0, seq), Outcome::Acked);
+            seq += 1;
+            fx.nodes[leader]
+                .output()
+                .contains("trimmed batches below")
+                .then_some(())
+        },
+        || fx.outputs(),
+    );
+    let addr = free_addr();
+    let endpoints = fx.etcd.endpoints();
+    let args = [
+        "--cluster",
+        &endpoints,
+        "--node-id",
+        "n3",
+        "--advertise-addr",
+        &addr,
+        "--cluster-lease-ttl",
+        LEASE_TTL,
+    ];
+    let late = TestServer::start_sharing_keys(&addr, fx.keys.path(), &args);
+    let answer = wait::poll(
+        "the late node to say it cannot catch up",
+        FAILOVER_DEADLINE,
+        || {
+            let r = fx
+                .api
+                .http
+                .post(format!("{}/v1/database/{DB}/sql", late.url()))
+                .bearer_auth(&fx.api.token)
+                .body("SELECT id FROM account")
+                .send()
+                .ok()?;
+            let body = r.text().ok()?;
+            body.contains("cannot catch up from etcd").then_some(body)
+        },
+        || late.output(),
+    );
+    assert!(answer.contains("trimmed its log"), "{answer}");
 }
 
 /// A leader frozen (SIGSTOP) past its lease is deposed; calls sent to it while frozen

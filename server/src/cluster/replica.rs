@@ -153,6 +153,15 @@ fn follow(
     let mut log = open_local_log(state, record)?;
     // A tail fsynced here while this node led but never committed by the cluster.
     node.cluster.rejoin(keys, &mut log)?;
+    let trimmed = node.cluster.trim_offset(keys)?;
+    if trimmed > log.next_tx_offset() {
+        return Err(ClusterError::Local(format!(
+            "the cluster trimmed its log up to tx offset {trimmed}, past this node's next offset {}: this node cannot \
+             catch up from etcd, and starting a replica from a peer's snapshot is not built yet; run it on a node \
+             that followed it from the start",
+            log.next_tx_offset()
+        )));
+    }
     let mut tail = node.cluster.tail(keys, log.next_tx_offset())?;
     let mut progress = Progress::default();
     let mut shown: Option<LeaderInfo> = None;
