@@ -73,7 +73,12 @@ impl Actor {
         let callers = std::mem::replace(&mut self.db.views, views).callers();
         let db = &mut self.db;
         if let Err(e) = db.views.start(&mut db.datastore, callers) {
-            log_system(&self.module_logs, LogLevel::Error, None, format!("after the module update: {e}"));
+            log_system(
+                &self.module_logs,
+                LogLevel::Error,
+                None,
+                format!("after the module update: {e}"),
+            );
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
         if plan.breaks_clients() {
