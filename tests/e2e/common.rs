@@ -562,3 +562,35 @@ pub fn assert_bindings_current(lang: &str, wasm: &Path, extra: &[&str], committe
         }
     }
 }
+
+/// The values of the one-column result of `sql` run by `cli` on database `db`, sorted.
+#[track_caller]
+pub fn sql_column(cli: &Cli, db: &str, sql: &str) -> Vec<String> {
+    let out = cli.sql(db, sql).ok().trimmed_stdout();
+    let mut values: Vec<String> = out
+        .lines()
+        .skip(2)
+        .map(|l| l.trim().trim_matches('"').to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    values.sort();
+    values
+}
+
+/// The `field` of each row a `spacetime subscribe` line (`update`) inserts or deletes
+/// (`which`) in `table`, sorted; a string as it is, any other value as its JSON.
+pub fn update_rows(update: &serde_json::Value, table: &str, which: &str, field: &str) -> Vec<String> {
+    let mut out: Vec<String> = update[table][which]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|r| match &r[field] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}

@@ -1,11 +1,12 @@
-//! A real three-member etcd cluster for the end-to-end tests of cluster mode: the
-//! Debian `etcd` binary (package `etcd-server`, installed by `scripts/install-deps.sh`),
-//! members on 127.0.0.1, .2 and .3 with free ports and data directories in a temporary
-//! directory, health polled through each member's `/health` endpoint with a deadline,
-//! and every member killed when the value is dropped.
+//! A real three-member etcd cluster for tests of cluster mode (the end-to-end tests here
+//! and the replication crate's own): the Debian `etcd` binary (package `etcd-server`,
+//! installed by `scripts/install-deps.sh`), members on 127.0.0.1, .2 and .3 with free
+//! ports and data directories in a temporary directory, health polled through each
+//! member's `/health` endpoint with a deadline, members that can be killed, stopped and
+//! restarted, and every member killed when the value is dropped.
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -13,9 +14,11 @@ use std::time::Duration;
 const HEALTHY_DEADLINE: Duration = Duration::from_secs(60);
 
 /// One etcd member process.
-struct Member {
-    name: String,
-    client_url: String,
+pub struct Member {
+    /// Its name in the cluster.
+    pub name: String,
+    /// The URL clients reach it on.
+    pub client_url: String,
     peer_url: String,
     data_dir: PathBuf,
     log: PathBuf,
@@ -24,7 +27,10 @@ struct Member {
 
 /// Three etcd members forming one cluster.
 pub struct EtcdCluster {
-    members: Vec<Member>,
+    /// The members, in the order they were configured.
+    pub members: Vec<Member>,
+    initial_cluster: String,
+    token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -79,44 +85,92 @@ impl EtcdCluster {
             "e2e-{}",
             dir.path().file_name().and_then(|n| n.to_str()).unwrap_or("cluster")
         );
-        let mut cluster = Self { members, _dir: dir };
-        for m in &mut cluster.members {
-            let log = std::fs::File::create(&m.log).expect("create the member's log file");
-            let child = Command::new("etcd")
-                .args(["--name", &m.name])
-                .arg("--data-dir")
-                .arg(&m.data_dir)
-                .args(["--listen-client-urls", &m.client_url])
-                .args(["--advertise-client-urls", &m.client_url])
-                .args(["--listen-peer-urls", &m.peer_url])
-                .args(["--initial-advertise-peer-urls", &m.peer_url])
-                .args(["--initial-cluster", &initial_cluster])
-                .args(["--initial-cluster-state", "new"])
-                .args(["--initial-cluster-token", &token])
-                .args([
-                    "--auto-compaction-mode",
-                    "periodic",
-                    "--auto-compaction-retention",
-                    "1m",
-                ])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("clone the log file"))
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start etcd ({e}); scripts/install-deps.sh installs etcd-server"));
-            m.child = Some(child);
+        let mut cluster = Self {
+            members,
+            initial_cluster,
+            token,
+            _dir: dir,
+        };
+        for i in 0..cluster.members.len() {
+            cluster.spawn(i);
         }
-        cluster.wait_healthy();
+        cluster.wait_healthy(HEALTHY_DEADLINE);
         cluster
+    }
+
+    /// Starts member `i` on its data directory (a new member, or one rejoining).
+    fn spawn(&mut self, i: usize) {
+        let m = &self.members[i];
+        let log = std::fs::File::create(&m.log).expect("create the member's log file");
+        let child = Command::new("etcd")
+            .args(["--name", &m.name])
+            .arg("--data-dir")
+            .arg(&m.data_dir)
+            .args(["--listen-client-urls", &m.client_url])
+            .args(["--advertise-client-urls", &m.client_url])
+            .args(["--listen-peer-urls", &m.peer_url])
+            .args(["--initial-advertise-peer-urls", &m.peer_url])
+            .args(["--initial-cluster", &self.initial_cluster])
+            .args(["--initial-cluster-state", "new"])
+            .args(["--initial-cluster-token", &self.token])
+            .args([
+                "--auto-compaction-mode",
+                "periodic",
+                "--auto-compaction-retention",
+                "1m",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start etcd ({e}); scripts/install-deps.sh installs etcd-server"));
+        self.members[i].child = Some(child);
+    }
+
+    /// SIGKILLs member `i`.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts member `i` again on its data directory (it rejoins the cluster).
+    ///
+    /// # Panics
+    /// If it is running.
+    pub fn restart(&mut self, i: usize) {
+        assert!(self.members[i].child.is_none(), "member {i} is running");
+        self.spawn(i);
+    }
+
+    /// Sends `signal` (e.g. "STOP", "CONT") to member `i`.
+    ///
+    /// # Panics
+    /// If it is not running or `kill` fails.
+    pub fn signal(&self, i: usize, signal: &str) {
+        let pid = self.members[i].child.as_ref().expect("member running").id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// Bytes on disk of member `i`'s data directory.
+    pub fn data_size(&self, i: usize) -> u64 {
+        dir_size(&self.members[i].data_dir)
+    }
+
+    /// Every member's client URL.
+    pub fn client_urls(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.client_url.clone()).collect()
     }
 
     /// Every member's client URL, comma-separated: the value of `--cluster`.
     pub fn endpoints(&self) -> String {
-        self.members
-            .iter()
-            .map(|m| m.client_url.clone())
-            .collect::<Vec<_>>()
-            .join(",")
+        self.client_urls().join(",")
     }
 
     /// How many keys start with `prefix` (through the first member's JSON gateway,
@@ -148,20 +202,25 @@ impl EtcdCluster {
             .unwrap_or(0)
     }
 
-    fn wait_healthy(&self) {
+    /// Waits until each running member reports itself healthy (the cluster has a leader
+    /// and the member is in its quorum).
+    ///
+    /// # Panics
+    /// If one is not by `within` (the panic carries the member's log).
+    pub fn wait_healthy(&self, within: Duration) {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(2))
             .build()
             .expect("build an HTTP client");
-        for m in &self.members {
+        for m in self.members.iter().filter(|m| m.child.is_some()) {
             let url = format!("{}/health", m.client_url);
-            let healthy = crate::wait::until(HEALTHY_DEADLINE, || {
+            let healthy = crate::wait::until(within, || {
                 let body = client.get(&url).send().ok()?.text().ok()?;
                 body.contains("\"health\":\"true\"").then_some(())
             });
             assert!(
                 healthy.is_some(),
-                "etcd member {} not healthy within {HEALTHY_DEADLINE:?}; its log:\n{}",
+                "etcd member {} not healthy within {within:?}; its log:\n{}",
                 m.name,
                 std::fs::read_to_string(&m.log).unwrap_or_default()
             );
@@ -189,13 +248,26 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// The bytes of the files below `path`.
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 impl Drop for EtcdCluster {
     fn drop(&mut self) {
-        for m in &mut self.members {
-            if let Some(mut child) = m.child.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
+        for i in 0..self.members.len() {
+            self.kill(i);
         }
     }
 }

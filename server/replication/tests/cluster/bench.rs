@@ -4,7 +4,7 @@
 //! by default (figures, not assertions):
 //! `cargo test -p spacetime-replication --test cluster -- --ignored --nocapture append_latency`
 
-use crate::etcd::EtcdCluster;
+use crate::etcd::{Connect, EtcdCluster};
 use crate::support::elect;
 use spacetime_commitlog::{encode_commit, AppendOutcome, Batch, ReplicatedLog};
 use spacetime_replication::EtcdLog;

@@ -1,6 +1,6 @@
 //! Leader election, leases and step-down.
 
-use crate::etcd::EtcdCluster;
+use crate::etcd::{Connect, EtcdCluster};
 use crate::support::elect;
 use spacetime_replication::{Campaign, Cluster, DbKeys, Leadership};
 use std::time::{Duration, Instant};

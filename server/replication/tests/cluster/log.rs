@@ -1,7 +1,7 @@
 //! Appending through the commit log's writer, fencing, unknown outcomes, the tail
 //! watch and trimming.
 
-use crate::etcd::EtcdCluster;
+use crate::etcd::{Connect, EtcdCluster};
 use crate::support::{elect, local_frames, offsets_and_epochs, payload, replicated_frames, writer, Elected};
 use spacetime_commitlog::{
     commit_ids, AppendOutcome, Batch, Commitlog, CommitlogOptions, Damage, DurabilityError, DurabilityOptions,

@@ -1,7 +1,7 @@
 //! Helpers: a leader's writer over a local log in a temp dir, and reading the
 //! replicated log back.
 
-use crate::etcd::EtcdCluster;
+use crate::etcd::{Connect, EtcdCluster};
 use spacetime_commitlog::{commit_ids, Commitlog, CommitlogOptions, Durability, DurabilityOptions};
 use spacetime_replication::{Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, Leadership};
 use std::path::Path;
