@@ -22,8 +22,24 @@ pub struct Member {
     peer_url: String,
     data_dir: PathBuf,
     log: PathBuf,
+    /// The network namespace it runs in (partition tests), or `None` for the test's own.
+    netns: Option<String>,
     child: Option<Child>,
 }
+
+/// Where a member runs: its address and, for partition tests (`crate::netns`), the
+/// network namespace that holds the address.
+#[derive(Debug, Clone)]
+pub struct MemberHost {
+    /// The address it listens on, for clients and peers.
+    pub ip: Ipv4Addr,
+    /// Its network namespace, or `None` for the test's own.
+    pub netns: Option<String>,
+}
+
+/// The client and peer ports of a member in a namespace of its own, where nothing
+/// else listens.
+const NETNS_PORTS: (u16, u16) = (2379, 2380);
 
 /// Three etcd members forming one cluster.
 pub struct EtcdCluster {
@@ -59,19 +75,42 @@ impl EtcdCluster {
     /// If `etcd` cannot be started or a member is not healthy by the deadline (the
     /// panic carries the member's log).
     pub fn start() -> Self {
+        let hosts: Vec<MemberHost> = (1..=3u8)
+            .map(|i| MemberHost {
+                ip: Ipv4Addr::new(127, 0, 0, i),
+                netns: None,
+            })
+            .collect();
+        Self::start_on(&hosts)
+    }
+
+    /// Starts one member on each of `hosts` (named `m1`, `m2`, … in order) and waits
+    /// until each reports itself healthy. A member in a network namespace listens on
+    /// etcd's usual ports; the test process reaches it through the namespace's link.
+    ///
+    /// # Panics
+    /// As [`EtcdCluster::start`].
+    pub fn start_on(hosts: &[MemberHost]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("spacetime-etcd-")
             .tempdir()
             .expect("create a temporary directory");
-        let members: Vec<Member> = (1..=3u8)
-            .map(|i| {
-                let ip = Ipv4Addr::new(127, 0, 0, i);
+        let members: Vec<Member> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, host)| {
+                let (i, ip) = (i + 1, host.ip);
+                let (client, peer) = match host.netns {
+                    Some(_) => NETNS_PORTS,
+                    None => (free_port(ip), free_port(ip)),
+                };
                 Member {
                     name: format!("m{i}"),
-                    client_url: format!("http://{ip}:{}", free_port(ip)),
-                    peer_url: format!("http://{ip}:{}", free_port(ip)),
+                    client_url: format!("http://{ip}:{client}"),
+                    peer_url: format!("http://{ip}:{peer}"),
                     data_dir: dir.path().join(format!("m{i}")),
                     log: dir.path().join(format!("m{i}.log")),
+                    netns: host.netns.clone(),
                     child: None,
                 }
             })
@@ -102,7 +141,15 @@ impl EtcdCluster {
     fn spawn(&mut self, i: usize) {
         let m = &self.members[i];
         let log = std::fs::File::create(&m.log).expect("create the member's log file");
-        let child = Command::new("etcd")
+        let mut command = match &m.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "etcd"]);
+                c
+            }
+            None => Command::new("etcd"),
+        };
+        let child = command
             .args(["--name", &m.name])
             .arg("--data-dir")
             .arg(&m.data_dir)

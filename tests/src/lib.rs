@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod etcd;
 pub mod modules;
+pub mod netns;
 pub mod server;
 pub mod wait;

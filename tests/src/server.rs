@@ -59,6 +59,8 @@ pub struct TestServer {
     extra_args: Vec<String>,
     /// The token key pair's directory; `<root>/keys` unless several servers share one.
     key_dir: PathBuf,
+    /// The network namespace it runs in (partition tests), or `None` for the test's own.
+    netns: Option<String>,
 }
 
 impl TestServer {
@@ -109,6 +111,22 @@ impl TestServer {
         )
     }
 
+    /// As [`TestServer::start_sharing_keys`], with the server in the network namespace
+    /// `netns` (`crate::netns`), where `listen_addr` is; the test reaches it through
+    /// the namespace's link, and it runs there again on every restart.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub fn start_in_netns(netns: &str, listen_addr: &str, key_dir: &Path, args: &[&str]) -> Self {
+        Self::launch_in(
+            None,
+            Some(listen_addr),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+            Some(key_dir.to_owned()),
+            Some(netns.to_owned()),
+        )
+    }
+
     fn launch(cli_toml: Option<&str>, listen_addr: Option<&str>, extra_args: Vec<String>) -> Self {
         Self::launch_with_keys(cli_toml, listen_addr, extra_args, None)
     }
@@ -119,6 +137,16 @@ impl TestServer {
         extra_args: Vec<String>,
         key_dir: Option<PathBuf>,
     ) -> Self {
+        Self::launch_in(cli_toml, listen_addr, extra_args, key_dir, None)
+    }
+
+    fn launch_in(
+        cli_toml: Option<&str>,
+        listen_addr: Option<&str>,
+        extra_args: Vec<String>,
+        key_dir: Option<PathBuf>,
+        netns: Option<String>,
+    ) -> Self {
         let root = tempfile::Builder::new()
             .prefix("spacetime-e2e-")
             .tempdir()
@@ -128,7 +156,14 @@ impl TestServer {
             std::fs::write(root.path().join("server-cli.toml"), text).expect("write the server's cli.toml");
         }
         let output = Arc::new(Mutex::new(String::new()));
-        let (child, addr) = spawn(root.path(), listen_addr, &extra_args, &key_dir, &output);
+        let (child, addr) = spawn(
+            root.path(),
+            listen_addr,
+            &extra_args,
+            &key_dir,
+            netns.as_deref(),
+            &output,
+        );
         let server = Self {
             child,
             root,
@@ -136,6 +171,7 @@ impl TestServer {
             output,
             extra_args,
             key_dir,
+            netns,
         };
         server.wait_for_ping();
         server
@@ -191,6 +227,7 @@ impl TestServer {
             Some(&self.addr),
             &self.extra_args,
             &self.key_dir,
+            self.netns.as_deref(),
             &self.output,
         );
         self.child = child;
@@ -262,9 +299,18 @@ fn spawn(
     listen_addr: Option<&str>,
     extra_args: &[String],
     key_dir: &Path,
+    netns: Option<&str>,
     output: &Arc<Mutex<String>>,
 ) -> (Child, String) {
-    let mut command = Command::new(spacetime_bin());
+    // `ip netns exec` execs the server in place: the child is the server itself.
+    let mut command = match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(spacetime_bin());
+            c
+        }
+        None => Command::new(spacetime_bin()),
+    };
     command
         .arg("--config-path")
         .arg(root.join("server-cli.toml"))
