@@ -73,6 +73,8 @@ pub fn procedures_and_views() -> ModuleDef {
             is_public: true,
             is_anonymous,
             returns_option: !keyed,
+            returns_query: false,
+            params: spacetime_sats::ProductType::unit(),
             product_type_ref: rows.product_type_ref,
             row_type: rows.row_type.clone(),
             columns: rows.columns.clone(),

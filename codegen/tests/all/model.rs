@@ -81,6 +81,8 @@ fn with_procedures_and_views() -> ModuleDef {
         is_public,
         is_anonymous,
         returns_option: primary_key.is_none(),
+        returns_query: false,
+        params: spacetime_sats::ProductType::unit(),
         product_type_ref: player.product_type_ref,
         row_type: player.row_type.clone(),
         columns: player.columns.clone(),

@@ -269,6 +269,14 @@ pub struct ViewDef {
     pub is_anonymous: bool,
     /// Whether it returns `Option<T>` (at most one row) rather than `Vec<T>`.
     pub returns_option: bool,
+    /// Whether it returns a query (`impl Query<T>`, described as a product with the one
+    /// element `__query__: T`): the server runs the SQL the view returns, and its rows
+    /// are the view's.
+    pub returns_query: bool,
+    /// Its parameters after the context, in order (empty for most views). A view with
+    /// parameters is materialised once per argument tuple that a query names, as
+    /// `SELECT * FROM view(arg, ..)`.
+    pub params: ProductType,
     /// The row type's typespace entry (`T`).
     pub product_type_ref: AlgebraicTypeRef,
     /// The row type, resolved: one named element per column.
@@ -353,16 +361,26 @@ impl ModuleDef {
 }
 
 impl ViewDef {
-    /// The name of the table that holds this view's rows as `caller` sees them: the
+    /// The name of the table that holds this view's rows as `caller` sees them for the
+    /// arguments `args` (the BSATN of its parameters; empty for a view without any): the
     /// view's own name for an anonymous view (one set of rows for everyone), else the
-    /// name with the caller's identity after a `#`, which no SQL identifier can name,
-    /// so only a lookup through the view reaches another caller's rows.
-    pub fn backing_table_name(&self, caller: crate::Identity) -> String {
-        if self.is_anonymous {
-            self.name.clone()
-        } else {
-            format!("{}#{}", self.name, caller.to_hex())
+    /// name with the caller's identity after a `#`, then the arguments in hex between
+    /// parentheses. SQL resolves such a name only through the view, so nobody reaches
+    /// another caller's rows by quoting it.
+    pub fn backing_table_name(&self, caller: crate::Identity, args: &[u8]) -> String {
+        use std::fmt::Write;
+        let mut name = self.name.clone();
+        if !self.is_anonymous {
+            let _ = write!(name, "#{}", caller.to_hex());
         }
+        if !self.params.elements.is_empty() {
+            name.push('(');
+            for byte in args {
+                let _ = write!(name, "{byte:02x}");
+            }
+            name.push(')');
+        }
+        name
     }
 }
 

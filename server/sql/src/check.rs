@@ -119,9 +119,12 @@ impl<'a> Cx<'a> {
 
     /// Resolves a table by canonical or accessor name; private tables exist only for
     /// the owner. A view resolves to the table holding its rows as the caller sees
-    /// them (their own, for a per-caller view; materialised by the engine).
-    fn table(&self, name: &str) -> Result<&'a TableSchema, SqlError> {
-        let backing = self.module.view(name).map(|v| v.backing_table_name(self.auth.caller));
+    /// them (their own, for a per-caller view; for a view with parameters, those of
+    /// the call's arguments; materialised by the engine).
+    fn table(&self, table: &SqlTable) -> Result<&'a TableSchema, SqlError> {
+        let name = table.name.as_str();
+        let call = crate::view_call::resolve(self.module, table)?;
+        let backing = call.map(|c| c.view.backing_table_name(self.auth.caller, &c.args));
         let canonical = match &backing {
             Some(backing) => backing.as_str(),
             None => self.module.table(name).map_or(name, |t| t.name.as_str()),
@@ -141,7 +144,7 @@ impl<'a> Cx<'a> {
     }
 
     fn single_scope(&self, table: &SqlTable) -> Result<Scope<'a>, SqlError> {
-        let schema = self.table(&table.name)?;
+        let schema = self.table(table)?;
         Ok(Scope {
             rels: vec![ScopeRel {
                 reference: table.reference().to_owned(),
@@ -154,7 +157,7 @@ impl<'a> Cx<'a> {
         let mut scope = self.single_scope(&s.from)?;
         let mut joins = Vec::new();
         for join in &s.joins {
-            let schema = self.table(&join.table.name)?;
+            let schema = self.table(&join.table)?;
             let reference = join.table.reference().to_owned();
             if scope.rels.iter().any(|r| r.reference == reference) {
                 return Err(SqlError::Name(format!(
@@ -185,7 +188,11 @@ impl<'a> Cx<'a> {
     }
 
     fn insert(&self, table: &str, columns: &[String], rows: &[Vec<SqlLit>]) -> Result<InsertPlan, SqlError> {
-        let schema = self.table(table)?;
+        let schema = self.table(&SqlTable {
+            name: table.to_owned(),
+            alias: None,
+            args: None,
+        })?;
         let scope = Scope {
             rels: vec![ScopeRel {
                 reference: table.to_owned(),
@@ -586,8 +593,8 @@ pub fn choose_access(schema: &TableSchema, filter: Option<&Predicate>) -> Access
     best.map_or(Access::Scan, |(_, a)| a)
 }
 
-/// The name clients know a table by: a per-caller view's table (`view#caller`) is the
-/// view's; any other table its own name.
+/// The name clients know a table by: a per-caller view's table (`view#caller`) or a
+/// view call's (`view(args)`) is the view's; any other table its own name.
 fn view_name_of(table: &str) -> &str {
-    table.split_once('#').map_or(table, |(view, _)| view)
+    table.split(['#', '(']).next().unwrap_or(table)
 }

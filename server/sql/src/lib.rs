@@ -39,6 +39,7 @@ pub mod plan;
 pub mod rls;
 pub mod system_tables;
 pub mod vars;
+pub mod view_call;
 
 pub use error::SqlError;
 pub use exec::execute_plan;

@@ -1,7 +1,8 @@
 //! Validation of views: a view is named like a table (it shares the global namespace
 //! with tables, since clients read it as one) and like a function (it shares the
-//! function namespace with reducers and procedures). It returns `Vec<T>` or `Option<T>`
-//! of a named product type `T`, takes no parameters, and may declare one primary-key
+//! function namespace with reducers and procedures). It returns `Vec<T>`, `Option<T>` or
+//! a query of `T` (`impl Query<T>`) for a named product type `T`, may take parameters
+//! (clients then call it as `SELECT * FROM view(args)`), and may declare one primary-key
 //! column by name (`RawViewPrimaryKeyDefV10`).
 
 use super::error::ValidationError;
@@ -10,17 +11,37 @@ use crate::def::model::ViewDef;
 use crate::def::raw::{RawViewDefV10, RawViewPrimaryKeyDefV10};
 use crate::{AlgebraicType, AlgebraicTypeRef, ColId};
 
-/// `Vec<&T>` → `(false, T)`, `Option<&T>` → `(true, T)`, anything else `None`.
-fn row_ref(ty: &AlgebraicType) -> Option<(bool, AlgebraicTypeRef)> {
+/// What a view returns, by its return type.
+#[derive(Clone, Copy)]
+struct Returns {
+    /// `Option<T>` rather than `Vec<T>`.
+    option: bool,
+    /// A query of `T` (`RawQuery<T>`: the product `{ __query__: T }`).
+    query: bool,
+    /// `T`.
+    row: AlgebraicTypeRef,
+}
+
+/// The name of the one element of the product a query-builder view's return type is.
+const QUERY_RETURN_TAG: &str = "__query__";
+
+/// `Vec<&T>`, `Option<&T>` or `{ __query__: &T }`; anything else `None`.
+fn returns(ty: &AlgebraicType) -> Option<Returns> {
+    let of = |option, query, elem: &AlgebraicType| match elem {
+        AlgebraicType::Ref(row) => Some(Returns {
+            option,
+            query,
+            row: *row,
+        }),
+        _ => None,
+    };
     match ty {
-        AlgebraicType::Array(a) => match &*a.elem_ty {
-            AlgebraicType::Ref(r) => Some((false, *r)),
+        AlgebraicType::Array(a) => of(false, false, &a.elem_ty),
+        AlgebraicType::Product(p) => match &*p.elements {
+            [only] if only.name.as_deref() == Some(QUERY_RETURN_TAG) => of(false, true, &only.algebraic_type),
             _ => None,
         },
-        other => match other.as_option()? {
-            AlgebraicType::Ref(r) => Some((true, *r)),
-            _ => None,
-        },
+        other => of(true, false, other.as_option()?),
     }
 }
 
@@ -63,21 +84,26 @@ impl Validator<'_> {
                 problem: "names starting with `st_` are reserved for system tables; rename the view".into(),
             });
         }
-        if !v.params.elements.is_empty() {
-            self.err(ValidationError::InvalidView {
-                view: v.source_name.clone(),
-                problem: format!(
-                    "it takes {} parameter(s), but views with parameters are not supported; read the values from a \
-                     table instead",
-                    v.params.elements.len()
-                ),
-            });
+        self.check_params("view", &v.source_name, &v.params);
+        for param in v.params.elements.iter() {
+            for type_ref in super::types::dangling_refs(&param.algebraic_type, self.ts) {
+                self.err(ValidationError::DanglingTypeRef {
+                    location: format!("view `{}`", v.source_name),
+                    type_ref,
+                    len: self.ts.types.len(),
+                });
+            }
         }
-        let Some((returns_option, row_ref)) = row_ref(&v.return_type) else {
+        let Some(Returns {
+            option,
+            query,
+            row: row_ref,
+        }) = returns(&v.return_type)
+        else {
             self.err(ValidationError::InvalidView {
                 view: v.source_name,
                 problem: format!(
-                    "it returns `{}`, but a view must return `Vec<T>` or `Option<T>` of a struct `T`",
+                    "it returns `{}`, but a view must return `Vec<T>`, `Option<T>` or `impl Query<T>` of a struct `T`",
                     super::describe_type(&v.return_type)
                 ),
             });
@@ -109,7 +135,9 @@ impl Validator<'_> {
             index: v.index,
             is_public: v.is_public,
             is_anonymous: v.is_anonymous,
-            returns_option,
+            returns_option: option,
+            returns_query: query,
+            params: v.params,
             product_type_ref: row_ref,
             row_type: row.clone(),
             columns,
@@ -217,17 +245,26 @@ mod tests {
         assert_eq!(view.primary_key, Some(ColId(1)));
         let def = ModuleDef::try_from(module(T::option, ProductType::unit(), vec![])).expect("valid");
         assert!(def.views[0].returns_option);
+        let query = |row| T::product([("__query__", row)]);
+        let params = ProductType::named([("owner", T::identity()), ("min", T::U64)]);
+        let def = ModuleDef::try_from(module(query, params.clone(), vec![])).expect("a query view with parameters");
+        assert!(def.views[0].returns_query && !def.views[0].returns_option);
+        assert_eq!(def.views[0].params, params);
     }
 
     #[test]
     fn bad_views_are_refused_with_the_reason() {
         let e = error(module(|_| T::U32, ProductType::unit(), vec![]));
         assert!(
-            e.contains("view `myItems`: it returns `U32`") && e.contains("`Vec<T>` or `Option<T>`"),
+            e.contains("view `myItems`: it returns `U32`") && e.contains("`Vec<T>`, `Option<T>` or `impl Query<T>`"),
             "{e}"
         );
-        let e = error(module(T::array, ProductType::named([("n", T::U8)]), vec![]));
-        assert!(e.contains("views with parameters are not supported"), "{e}");
+        let e = error(module(
+            T::array,
+            ProductType::new(vec![crate::ProductTypeElement::unnamed(T::U8)]),
+            vec![],
+        ));
+        assert!(e.contains("view `myItems`"), "an unnamed parameter: {e}");
         let e = error(module(T::array, ProductType::unit(), vec![vec!["nope"]]));
         assert!(e.contains("primary key names column `nope`"), "{e}");
         let e = error(module(T::array, ProductType::unit(), vec![vec!["id", "ownerName"]]));

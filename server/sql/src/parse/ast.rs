@@ -61,13 +61,15 @@ pub struct SqlSelect {
     pub limit: Option<u64>,
 }
 
-/// A table with an optional alias.
+/// A table with an optional alias, or a call of a view with parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqlTable {
     /// The table name as written.
     pub name: String,
     /// The alias, if given.
     pub alias: Option<String>,
+    /// The arguments of a view call, `v(a, b)`; `None` for a plain name.
+    pub args: Option<Vec<SqlLit>>,
 }
 
 impl SqlTable {

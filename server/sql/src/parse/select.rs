@@ -1,14 +1,15 @@
 //! `SELECT`: the query clauses the subset allows (`FROM` with inner joins, `WHERE`,
-//! `LIMIT`), the projection (`*`, `t.*`, columns, `COUNT(*) AS n`), and rejections with
-//! what to write instead for everything else a query may say.
+//! `LIMIT`), the projection (`*`, `t.*`, columns, `COUNT(*) AS n`), a view called with
+//! arguments in `FROM` (`v(1, 'a')`), and rejections with what to write instead for
+//! everything else a query may say.
 
-use super::ast::{SqlColumn, SqlExpr, SqlJoin, SqlProjection, SqlSelect, SqlTable};
-use super::expr::{expr, filter, object_name};
+use super::ast::{SqlColumn, SqlExpr, SqlJoin, SqlLit, SqlProjection, SqlSelect, SqlTable};
+use super::expr::{expr, filter, literal_only, object_name};
 use crate::error::SqlError;
 use sqlparser::ast::{
     BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, JoinConstraint, JoinOperator,
-    LimitClause, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins,
-    Value, WildcardAdditionalOptions,
+    LimitClause, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableFunctionArgs,
+    TableWithJoins, Value, WildcardAdditionalOptions,
 };
 
 pub(super) fn query(q: Query) -> Result<SqlSelect, SqlError> {
@@ -231,7 +232,7 @@ pub(super) fn table_factor(t: TableFactor) -> Result<SqlTable, SqlError> {
         TableFactor::Table {
             name,
             alias,
-            args: None,
+            args,
             with_hints,
             version: None,
             with_ordinality: false,
@@ -250,9 +251,11 @@ pub(super) fn table_factor(t: TableFactor) -> Result<SqlTable, SqlError> {
                     ))
                 }
             };
+            let args = args.map(view_args).transpose()?;
             Ok(SqlTable {
                 name: object_name(&name)?,
                 alias,
+                args,
             })
         }
         TableFactor::Derived { .. } => Err(SqlError::unsupported("subqueries in FROM", "query the table directly")),
@@ -261,6 +264,25 @@ pub(super) fn table_factor(t: TableFactor) -> Result<SqlTable, SqlError> {
             "name a table: `FROM t [AS a]`",
         )),
     }
+}
+
+/// The arguments of a view call, `FROM v(1, 'a')`: literals only, in order.
+fn view_args(args: TableFunctionArgs) -> Result<Vec<SqlLit>, SqlError> {
+    if args.settings.is_some() {
+        return Err(SqlError::unsupported(
+            "SETTINGS in a view call",
+            "pass the arguments only",
+        ));
+    }
+    (args.args.iter())
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => literal_only(e, "a view argument"),
+            other => Err(SqlError::unsupported(
+                format!("`{other}` as a view argument"),
+                "pass literal values in the order of the view's parameters: `v(1, 'a')`",
+            )),
+        })
+        .collect()
 }
 
 fn projection(items: Vec<SelectItem>) -> Result<SqlProjection, SqlError> {
