@@ -87,7 +87,7 @@ pub use format::{
     commit_ids, encode_commit, segment_file_name, split_commits, CommitId, MAX_RECORD_LEN, SEGMENT_SUFFIX,
 };
 pub use replay::Replay;
-pub use replicated::{AppendOutcome, Batch, ReplicatedLog, Standalone};
+pub use replicated::{AppendOutcome, Batch, CommitChecksums, ReplicatedLog, Standalone};
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;
 pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore, SNAPSHOT_SUFFIX};

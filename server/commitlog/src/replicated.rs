@@ -8,6 +8,7 @@
 
 use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
 /// One group-commit batch as the writer hands it to a [`ReplicatedLog`].
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +74,21 @@ pub trait ReplicatedLog: Send {
     fn in_parallel(&self) -> bool {
         true
     }
+
+    /// Gives the log the database's rolling checksum after each tx offset, computed by
+    /// the layer that knows what the records mean, to publish with each batch so that
+    /// followers can check their copy. The default ignores it.
+    fn attach_checksums(&mut self, _checksums: Arc<dyn CommitChecksums>) {}
+}
+
+/// The checksum of a database's contents after a tx offset, as the layer above the
+/// log computes it (opaque here: the commit log knows nothing of rows). Asked by a
+/// [`ReplicatedLog`] for the last tx offset of what it appends.
+pub trait CommitChecksums: Send + Sync {
+    /// The checksum after tx offset `tx_offset`, if known. Asked in non-decreasing
+    /// order of offsets (a resent batch asks the same offset again), so an
+    /// implementation may forget values below the last offset asked.
+    fn checksum_at(&self, tx_offset: u64) -> Option<u128>;
 }
 
 /// The [`ReplicatedLog`] of a database with no cluster: every batch is committed as

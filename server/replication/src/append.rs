@@ -1,21 +1,24 @@
 //! The fenced append (design §4): each group-commit batch becomes one etcd `Txn`
 //!
 //! ```text
-//! If   value(epoch) == E  AND  value(head) == prev_last   (or: head absent)
-//! Then put(log/<first>, frames), put(head, last)
+//! If   value(epoch) == E  AND  value(head) == prev_head   (or: head absent)
+//! Then put(log/<first>, frames), put(head, last [+ checksum after last])
 //! Else get(epoch), get(head)
 //! ```
 //!
 //! so a leader whose epoch was superseded cannot append (fencing), and a resent
-//! batch cannot land twice (the head moved). A timeout is an unknown outcome,
+//! batch cannot land twice (the head moved). The head carries the database's rolling
+//! checksum after the batch's last tx offset when the engine attached one
+//! ([`ReplicatedLog::attach_checksums`]), for followers to check their copy against. A timeout is an unknown outcome,
 //! resolved by reading the batch's key and the head. Batches larger than one etcd
 //! request allows are split at commit boundaries into several appends.
 
 use crate::cluster::Cluster;
 use crate::error::{ReplicationError, Result};
-use crate::keys::{number, parse_number, DbKeys};
+use crate::keys::{number, parse_number, DbKeys, Head};
 use etcd_client::{Compare, CompareOp, Txn, TxnOp, TxnOpResponse};
-use spacetime_commitlog::{split_commits, AppendOutcome, Batch, ReplicatedLog};
+use spacetime_commitlog::{split_commits, AppendOutcome, Batch, CommitChecksums, ReplicatedLog};
+use std::sync::Arc;
 
 /// The largest log value one append puts: etcd refuses requests over 1.5 MiB by
 /// default, and the head and keys ride along.
@@ -31,13 +34,15 @@ struct Chunk {
 
 /// A database's replicated log in etcd, written by its leader: the
 /// [`ReplicatedLog`] a leader's group-commit writer appends to.
-#[derive(Debug)]
 pub struct EtcdLog {
     cluster: Cluster,
     keys: DbKeys,
     epoch: u64,
-    /// The last committed tx offset, as of this writer's last append.
-    head: Option<u64>,
+    /// The head as of this writer's last append (exactly as written: the next
+    /// append compares it).
+    head: Option<Head>,
+    /// The rolling checksum after each tx offset, if the engine attached it.
+    checksums: Option<Arc<dyn CommitChecksums>>,
     /// The first tx offset this writer appends: the head's successor when it was
     /// opened. Offsets from here to the head were committed by this writer.
     start: u64,
@@ -45,10 +50,23 @@ pub struct EtcdLog {
     pending: Option<Chunk>,
 }
 
+impl std::fmt::Debug for EtcdLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtcdLog")
+            .field("keys", &self.keys)
+            .field("epoch", &self.epoch)
+            .field("head", &self.head)
+            .field("start", &self.start)
+            .field("pending", &self.pending)
+            .field("checksums", &self.checksums.is_some())
+            .finish()
+    }
+}
+
 /// What the `Else` branch (or a read) says about the cluster's log.
 struct Seen {
     epoch: u64,
-    head: Option<u64>,
+    head: Option<Head>,
 }
 
 impl EtcdLog {
@@ -58,13 +76,14 @@ impl EtcdLog {
     /// # Errors
     /// etcd errors and timeouts.
     pub fn open(cluster: Cluster, keys: DbKeys, epoch: u64) -> Result<Self> {
-        let head = cluster.head(&keys)?;
+        let head = cluster.head_value(&keys)?;
         Ok(Self {
             cluster,
             keys,
             epoch,
             head,
-            start: head.map_or(0, |h| h + 1),
+            checksums: None,
+            start: head.map_or(0, |h| h.offset + 1),
             pending: None,
         })
     }
@@ -76,7 +95,15 @@ impl EtcdLog {
 
     /// The last committed tx offset as this writer knows it.
     pub fn head(&self) -> Option<u64> {
-        self.head
+        self.head.map(|h| h.offset)
+    }
+
+    /// The head to write after `chunk`: its last offset and the checksum there.
+    fn head_after(&self, chunk: &Chunk) -> Head {
+        Head {
+            offset: chunk.last,
+            checksum: self.checksums.as_ref().and_then(|c| c.checksum_at(chunk.last)),
+        }
     }
 
     /// The database's keys.
@@ -93,9 +120,10 @@ impl EtcdLog {
     fn append_chunk(&mut self, chunk: &Chunk, frames: &[u8]) -> AppendOutcome {
         let (epoch_key, head_key) = (self.keys.epoch(), self.keys.head());
         let head_compare = match self.head {
-            Some(prev) => Compare::value(head_key.clone(), CompareOp::Equal, number(prev)),
+            Some(prev) => Compare::value(head_key.clone(), CompareOp::Equal, prev.encode()),
             None => Compare::create_revision(head_key.clone(), CompareOp::Equal, 0),
         };
+        let new_head = self.head_after(chunk);
         let txn = Txn::new()
             .when([
                 Compare::value(epoch_key.clone(), CompareOp::Equal, number(self.epoch)),
@@ -103,7 +131,7 @@ impl EtcdLog {
             ])
             .and_then([
                 TxnOp::put(self.keys.log(chunk.first), &frames[chunk.bytes.clone()], None),
-                TxnOp::put(head_key.clone(), number(chunk.last), None),
+                TxnOp::put(head_key.clone(), new_head.encode(), None),
             ])
             .or_else([TxnOp::get(epoch_key, None), TxnOp::get(head_key, None)]);
         let mut client = self.cluster.client();
@@ -114,7 +142,7 @@ impl EtcdLog {
         };
         if resp.succeeded() {
             self.pending = None;
-            self.head = Some(chunk.last);
+            self.head = Some(new_head);
             return AppendOutcome::Committed;
         }
         let mut values = resp.op_responses().into_iter().map(|op| match op {
@@ -139,7 +167,7 @@ impl EtcdLog {
                 .map(|v| parse_number(&self.keys.epoch(), v))
                 .transpose()?
                 .unwrap_or(0),
-            head: head.map(|v| parse_number(&self.keys.head(), v)).transpose()?,
+            head: head.map(|v| Head::parse(&self.keys.head(), v)).transpose()?,
         })
     }
 
@@ -163,7 +191,11 @@ impl EtcdLog {
             format!(
                 "the replicated log's head is {:?}, not {:?} as this writer (epoch {}) expected before \
                  appending tx offsets {}..={}: another writer of the same epoch appended",
-                seen.head, self.head, self.epoch, chunk.first, chunk.last
+                seen.head.map(|h| h.offset),
+                self.head(),
+                self.epoch,
+                chunk.first,
+                chunk.last
             )
             .into(),
         )
@@ -189,12 +221,15 @@ impl EtcdLog {
             values.next().flatten(),
             values.next().flatten(),
         );
+        let seen = self.parse_seen(epoch.as_deref(), head.as_deref())?;
         if batch.as_deref() == Some(&frames[chunk.bytes.clone()]) {
             self.pending = None;
-            self.head = Some(chunk.last);
+            // The head as this writer's append put it (nothing of this epoch came after).
+            let written = seen.head.filter(|h| h.offset == chunk.last);
+            self.head = Some(written.unwrap_or_else(|| self.head_after(chunk)));
             return Ok(None);
         }
-        self.parse_seen(epoch.as_deref(), head.as_deref()).map(Some)
+        Ok(Some(seen))
     }
 
     /// After an unknown outcome: did the pending chunk land? `None` to go on
@@ -221,7 +256,7 @@ impl EtcdLog {
             Ok(chunks) => chunks,
             Err(e) => return AppendOutcome::Refused(Box::new(e)),
         };
-        let next = self.head.map_or(0, |h| h + 1);
+        let next = self.head.map_or(0, |h| h.offset + 1);
         // The batch must continue the log from where this writer started: offsets
         // below `next` are only skipped if this writer committed them (a resolved
         // unknown outcome), never someone else's.
@@ -294,6 +329,10 @@ impl ReplicatedLog for EtcdLog {
             return outcome;
         }
         self.push(batch)
+    }
+
+    fn attach_checksums(&mut self, checksums: Arc<dyn CommitChecksums>) {
+        self.checksums = Some(checksums);
     }
 }
 

@@ -2,7 +2,7 @@
 //! own, so the commit log's writer thread (which is not async) can block on it.
 
 use crate::error::{etcd, ReplicationError, Result};
-use crate::keys::{parse_number, DbKeys};
+use crate::keys::{parse_number, DbKeys, Head};
 use etcd_client::{Client, ConnectOptions, GetOptions};
 use std::future::Future;
 use std::sync::Arc;
@@ -181,7 +181,21 @@ impl Cluster {
     /// # Errors
     /// As [`Self::epoch`].
     pub fn head(&self, keys: &DbKeys) -> Result<Option<u64>> {
-        self.get_number("read the head", &keys.head())
+        Ok(self.head_value(keys)?.map(|head| head.offset))
+    }
+
+    /// The head of the database's replicated log with the rolling checksum the leader
+    /// published there, if any.
+    ///
+    /// # Errors
+    /// As [`Self::epoch`].
+    pub fn head_value(&self, keys: &DbKeys) -> Result<Option<Head>> {
+        let mut client = self.client();
+        let resp = self.run("read the head", client.get(keys.head(), None))?;
+        resp.kvs()
+            .first()
+            .map(|kv| Head::parse(&keys.head(), kv.value()))
+            .transpose()
     }
 
     /// The first tx offset the replicated log still holds (0 if never trimmed).

@@ -4,10 +4,12 @@
 //! ```text
 //! <prefix>/db/<db>/epoch                 u64, only ever incremented (by a campaign's Txn)
 //! <prefix>/db/<db>/leader                {"node", "epoch", "addr"} under the leader's lease
-//! <prefix>/db/<db>/head                  last committed tx offset
+//! <prefix>/db/<db>/head                  last committed tx offset [+ " " + rolling checksum there, 32 hex]
 //! <prefix>/db/<db>/log/<offset:020>      one group-commit batch (commit frames), by first tx offset
 //! <prefix>/db/<db>/trim                  first tx offset the log still holds
 //! <prefix>/db/<db>/replica/<node>        {"persisted": ..} progress of each replica
+//! <prefix>/db/<db>/handover              {"from", "to", "epoch"} under a short lease: a planned handover
+//! <prefix>/db/<db>/placement             {"replicas", "nodes"}: the nodes that hold the database
 //! ```
 
 use crate::error::{ReplicationError, Result};
@@ -56,6 +58,14 @@ impl DbKeys {
         format!("{}/log/", self.base)
     }
 
+    /// The key range a follower watches, `[head, <base>/log0)`: the head key, every
+    /// log key (`'/'` sorts just below `'0'`), and the leader key between them, whose
+    /// events the follower ignores. One watch, so a batch and the head put with it in
+    /// one `Txn` arrive together, in order.
+    pub fn tail_range(&self) -> (String, String) {
+        (self.head(), format!("{}/log0", self.base))
+    }
+
     /// The first tx offset of a log key, if `key` is one.
     pub fn log_offset(&self, key: &[u8]) -> Option<u64> {
         let digits = std::str::from_utf8(key).ok()?.strip_prefix(&self.log_prefix())?;
@@ -69,9 +79,68 @@ impl DbKeys {
         format!("{}/replica/{node}", self.base)
     }
 
+    /// The handover key: the node a resigning leader hands the database to.
+    pub fn handover(&self) -> String {
+        format!("{}/handover", self.base)
+    }
+
+    /// The placement key: the nodes chosen to hold the database.
+    pub fn placement(&self) -> String {
+        format!("{}/placement", self.base)
+    }
+
     /// The prefix of every replica's progress key.
     pub fn replica_prefix(&self) -> String {
         format!("{}/replica/", self.base)
+    }
+}
+
+/// The value of the head key: the last committed tx offset and, from leaders that
+/// compute one, the database's rolling checksum after it (design §9), which every
+/// follower checks its own copy against. Written `"<offset>"` or
+/// `"<offset> <32 lowercase hex digits>"`; heads written before checksums existed
+/// have none and still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last committed tx offset.
+    pub offset: u64,
+    /// The rolling checksum of the database's contents after `offset`, if published.
+    pub checksum: Option<u128>,
+}
+
+impl Head {
+    /// The value written to the head key.
+    pub fn encode(&self) -> String {
+        match self.checksum {
+            Some(checksum) => format!("{} {checksum:032x}", self.offset),
+            None => number(self.offset),
+        }
+    }
+
+    /// Reads a head key's value (either form).
+    ///
+    /// # Errors
+    /// [`ReplicationError::BadValue`] naming `key`.
+    pub fn parse(key: &str, value: &[u8]) -> Result<Self> {
+        let bad = || ReplicationError::BadValue {
+            key: key.to_owned(),
+            value: String::from_utf8_lossy(value).into_owned(),
+            expected: "a decimal u64, optionally followed by a space and 32 lowercase hex digits",
+        };
+        let text = std::str::from_utf8(value).map_err(|_| bad())?;
+        let (offset, checksum) = match text.split_once(' ') {
+            Some((offset, hex)) => {
+                let lower_hex = hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                let checksum = u128::from_str_radix(hex, 16)
+                    .ok()
+                    .filter(|_| lower_hex)
+                    .ok_or_else(bad)?;
+                (offset, Some(checksum))
+            }
+            None => (text, None),
+        };
+        let offset = offset.parse().map_err(|_| bad())?;
+        Ok(Self { offset, checksum })
     }
 }
 
@@ -105,7 +174,39 @@ mod tests {
         assert_eq!(k.log_offset(b"/stdb/v1/db/bank/log/42"), None);
         assert_eq!(k.log_offset(b"/stdb/v1/db/bank/head"), None);
         assert_eq!(k.replica("n1"), "/stdb/v1/db/bank/replica/n1");
+        let (from, to) = k.tail_range();
+        let inside = |key: &str| from.as_str() <= key && key < to.as_str();
+        assert!(inside(&k.head()) && inside(&k.log(0)) && inside(&k.log(u64::MAX)));
+        assert!(!inside(&k.epoch()) && !inside(&k.trim()) && !inside(&k.replica("n1")));
         assert_eq!(parse_number("k", b"17").unwrap(), 17);
         assert!(parse_number("k", b"x").unwrap_err().to_string().contains("decimal"));
+    }
+
+    #[test]
+    fn heads_with_and_without_a_checksum() {
+        let old = Head::parse("h", b"17").unwrap();
+        assert_eq!(
+            old,
+            Head {
+                offset: 17,
+                checksum: None
+            }
+        );
+        assert_eq!(old.encode(), "17");
+        let new = Head {
+            offset: 42,
+            checksum: Some(0xabc),
+        };
+        assert_eq!(new.encode(), "42 00000000000000000000000000000abc");
+        assert_eq!(Head::parse("h", new.encode().as_bytes()).unwrap(), new);
+        for bad in [
+            &b"42 abc"[..],
+            b"42 ",
+            b"x 00000000000000000000000000000abc",
+            b"42 0000000000000000000000000000ABCD",
+        ] {
+            let err = Head::parse("h", bad).unwrap_err().to_string();
+            assert!(err.contains("32 lowercase hex"), "{err}");
+        }
     }
 }

@@ -39,6 +39,6 @@ pub use catalog::MAX_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
 pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
-pub use keys::DbKeys;
+pub use keys::{DbKeys, Head};
 pub use rejoin::CommittedLog;
 pub use tail::{LogTail, TailBatch};

@@ -5,7 +5,7 @@
 
 use crate::cluster::Cluster;
 use crate::error::{ReplicationError, Result};
-use crate::keys::{parse_number, DbKeys};
+use crate::keys::{DbKeys, Head};
 use etcd_client::{GetOptions, Txn, TxnOp, TxnOpResponse};
 use spacetime_commitlog::{commit_ids, CommitId, Commitlog, TailCut};
 
@@ -52,7 +52,7 @@ impl Cluster {
             commits.extend(ids);
         }
         let next = match head.kvs().first() {
-            Some(kv) => parse_number(&keys.head(), kv.value())? + 1,
+            Some(kv) => Head::parse(&keys.head(), kv.value())?.offset + 1,
             None => 0,
         };
         Ok(CommittedLog { commits, next })

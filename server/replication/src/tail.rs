@@ -1,10 +1,13 @@
 //! Following the replicated log (design §7): a standby or reader reads the batches
 //! the cluster holds from a tx offset, then watches the log prefix from the revision
-//! of that read, so every batch committed later arrives once, in order.
+//! of that read, so every batch committed later arrives once, in order. The watch
+//! covers the head key too ([`DbKeys::tail_range`]): the head put with each batch
+//! carries the leader's rolling checksum after it, which the batch hands on
+//! ([`TailBatch::checksum`]).
 
 use crate::cluster::Cluster;
 use crate::error::{ReplicationError, Result};
-use crate::keys::DbKeys;
+use crate::keys::{DbKeys, Head};
 use etcd_client::{EventType, GetOptions, WatchOptions, WatchStream};
 use spacetime_commitlog::commit_ids;
 use std::collections::VecDeque;
@@ -19,6 +22,10 @@ pub struct TailBatch {
     pub last: u64,
     /// The commits, framed as the segment files hold them (checked).
     pub frames: Vec<u8>,
+    /// The leader's rolling checksum of the database's contents after `last`, as
+    /// published with the head; `None` from a leader that published none, and for
+    /// batches read at the start of a tail other than the one the head ends.
+    pub checksum: Option<u128>,
 }
 
 /// The replicated log of one database from some tx offset on; see [`Cluster::tail`].
@@ -34,11 +41,12 @@ pub struct LogTail {
     watch: WatchStream,
 }
 
-/// Watches the log prefix for changes after `revision`.
+/// Watches the log and the head for changes after `revision`.
 fn watch_from(cluster: &Cluster, keys: &DbKeys, revision: i64) -> Result<WatchStream> {
-    let options = WatchOptions::new().with_prefix().with_start_revision(revision + 1);
+    let (from, to) = keys.tail_range();
+    let options = WatchOptions::new().with_range(to).with_start_revision(revision + 1);
     let mut client = cluster.client();
-    cluster.run("watch the log", client.watch(keys.log_prefix(), Some(options)))
+    cluster.run("watch the log", client.watch(from, Some(options)))
 }
 
 impl std::fmt::Debug for LogTail {
@@ -60,8 +68,9 @@ impl Cluster {
     /// etcd errors and timeouts; [`ReplicationError::BadBatch`] for a damaged batch.
     pub fn tail(&self, keys: &DbKeys, from: u64) -> Result<LogTail> {
         let mut client = self.client();
-        let options = GetOptions::new().with_prefix();
-        let resp = self.run("read the log", client.get(keys.log_prefix(), Some(options)))?;
+        let (range_start, range_end) = keys.tail_range();
+        let options = GetOptions::new().with_range(range_end);
+        let resp = self.run("read the log", client.get(range_start, Some(options)))?;
         let revision = resp.header().map_or(0, |h| h.revision());
         let watch = watch_from(self, keys, revision)?;
         let mut tail = LogTail {
@@ -72,8 +81,17 @@ impl Cluster {
             revision,
             watch,
         };
+        // Keys come in order: the head first, then the batches.
+        let mut head = None;
         for kv in resp.kvs() {
-            tail.take(kv.key(), kv.value())?;
+            if kv.key() == keys.head().as_bytes() {
+                head = Some(Head::parse(&keys.head(), kv.value())?);
+            } else {
+                tail.take(kv.key(), kv.value())?;
+            }
+        }
+        if let Some(head) = head {
+            tail.note_head(head);
         }
         Ok(tail)
     }
@@ -131,7 +149,11 @@ impl LogTail {
                 }
                 if let Some(kv) = event.kv() {
                     self.revision = self.revision.max(kv.mod_revision());
-                    self.take(kv.key(), kv.value())?;
+                    if kv.key() == self.keys.head().as_bytes() {
+                        self.note_head(Head::parse(&self.keys.head(), kv.value())?);
+                    } else {
+                        self.take(kv.key(), kv.value())?;
+                    }
                 }
             }
         }
@@ -150,6 +172,14 @@ impl LogTail {
                 // attempts to a cluster that is not answering.
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
+        }
+    }
+
+    /// Gives the head's checksum to the queued batch it ends (the batch put in the same
+    /// `Txn`, whose event comes first in the same watch response).
+    fn note_head(&mut self, head: Head) {
+        if let Some(batch) = self.ready.iter_mut().rev().find(|b| b.last == head.offset) {
+            batch.checksum = head.checksum;
         }
     }
 
@@ -190,6 +220,7 @@ impl LogTail {
             first,
             last,
             frames: value.to_vec(),
+            checksum: None,
         });
         Ok(())
     }
