@@ -249,6 +249,67 @@ impl EtcdCluster {
             .unwrap_or(0)
     }
 
+    /// The keys under `prefix` and their values, read linearizably from the first
+    /// member that answers within a second (`/v3/kv/range` of the JSON gateway), so
+    /// a member cut off from its quorum is passed over; `None` if none answers.
+    pub fn read_prefix(&self, prefix: &str) -> Option<Vec<(String, Vec<u8>)>> {
+        let mut end = prefix.as_bytes().to_vec();
+        if let Some(last) = end.last_mut() {
+            *last += 1;
+        }
+        let body = format!(
+            r#"{{"key":"{}","range_end":"{}"}}"#,
+            base64(prefix.as_bytes()),
+            base64(&end)
+        );
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()
+            .expect("build an HTTP client");
+        self.members.iter().find_map(|m| {
+            let url = format!("{}/v3/kv/range", m.client_url);
+            let response = client.post(&url).body(body.clone()).send().ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            let json: serde_json::Value = serde_json::from_str(&response.text().ok()?).ok()?;
+            // The gateway leaves out an empty list.
+            let kvs = json.get("kvs").and_then(|k| k.as_array()).cloned().unwrap_or_default();
+            kvs.iter()
+                .map(|kv| {
+                    let key = unbase64(kv.get("key")?.as_str()?)?;
+                    let value = kv
+                        .get("value")
+                        .and_then(|v| v.as_str())
+                        .map_or(Some(Vec::new()), unbase64)?;
+                    Some((String::from_utf8_lossy(&key).into_owned(), value))
+                })
+                .collect()
+        })
+    }
+
+    /// Member `i`'s backend as etcd reports it (`/v3/maintenance/status` of the JSON
+    /// gateway): the size of its database file and the bytes in use in it (the rest
+    /// are pages compaction freed, reused before the file grows); `None` if it does not
+    /// answer.
+    pub fn db_size(&self, i: usize) -> Option<(u64, u64)> {
+        let url = format!("{}/v3/maintenance/status", self.members[i].client_url);
+        let text = reqwest::blocking::Client::new()
+            .post(&url)
+            .body("{}")
+            .timeout(Duration::from_secs(2))
+            .send()
+            .and_then(|r| r.text())
+            .ok()?;
+        let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+        // The gateway writes 64-bit numbers as strings.
+        let number = |key: &str| {
+            json.get(key)
+                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
+        };
+        Some((number("dbSize")?, number("dbSizeInUse").unwrap_or(0)))
+    }
+
     /// Waits until each running member reports itself healthy (the cluster has a leader
     /// and the member is in its quorum).
     ///
@@ -295,6 +356,25 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes standard base64 with padding; `None` if `text` is not that.
+fn unbase64(text: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digits: Vec<u32> = text
+        .trim_end_matches('=')
+        .bytes()
+        .map(|b| ALPHABET.iter().position(|a| *a == b).map(|p| p as u32))
+        .collect::<Option<_>>()?;
+    let mut out = Vec::new();
+    for chunk in digits.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, d)| n | d << (18 - 6 * i));
+        out.extend(n.to_be_bytes()[1..chunk.len()].iter());
+    }
+    Some(out)
+}
+
 /// The bytes of the files below `path`.
 fn dir_size(path: &Path) -> u64 {
     std::fs::read_dir(path)
@@ -328,5 +408,22 @@ mod tests {
         assert_eq!(super::base64(b"fo"), "Zm8=");
         assert_eq!(super::base64(b"foo"), "Zm9v");
         assert_eq!(super::base64(b"/stdb/v1/"), "L3N0ZGIvdjEv");
+    }
+
+    #[test]
+    fn unbase64_reverses_base64() {
+        for text in [
+            &b""[..],
+            b"f",
+            b"fo",
+            b"foo",
+            b"foob",
+            b"/stdb/v1/db/x/epoch",
+            &[0, 255, 128],
+        ] {
+            assert_eq!(super::unbase64(&super::base64(text)).as_deref(), Some(text));
+        }
+        assert_eq!(super::unbase64("Z"), None);
+        assert_eq!(super::unbase64("Zm9v!"), None);
     }
 }

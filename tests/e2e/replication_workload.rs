@@ -1,0 +1,362 @@
+//! The Jepsen-style bank workload of the cluster-mode tests (`replication.rs`, the
+//! leader kill loop, and `replication_partition.rs`, the network partitions): the
+//! `tests/modules/ledger` module, clients that record every call they make (where it
+//! went, when, and what came back), and the checker that holds a leader's state to
+//! those records: every acknowledged call applied exactly once, nothing applied that
+//! was refused or never sent, balances that match the applied calls, and a constant
+//! total.
+
+use spacetime_testing::etcd::etcd_available;
+use spacetime_testing::modules::ModuleCrate;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// `tests/modules/ledger`.
+pub const LEDGER: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "ledger-module",
+    upstream_package: "upstream-ledger",
+};
+/// The database's name.
+pub const DB: &str = "ledger";
+/// Accounts seeded.
+pub const ACCOUNTS: u32 = 7;
+/// Each account's starting balance.
+pub const START: i64 = 1_000_000;
+
+/// The leader lease's TTL in seconds: the shortest allowed, so more failovers fit in a
+/// run (the default is 3 s); a failover takes about this long.
+pub const LEASE_TTL: &str = "2";
+
+/// Whether etcd is missing, so a cluster test must be skipped (the message says so
+/// and how to install it).
+pub fn skip_without_etcd() -> bool {
+    if etcd_available() {
+        return false;
+    }
+    eprintln!("SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)");
+    true
+}
+
+/// The `spacetime start` flags of cluster node `id` advertising `addr`, with etcd at
+/// `endpoints` and the short lease of these tests.
+pub fn node_args(endpoints: &str, id: &str, addr: &str) -> Vec<String> {
+    [
+        "--cluster",
+        endpoints,
+        "--node-id",
+        id,
+        "--advertise-addr",
+        addr,
+        "--cluster-lease-ttl",
+        LEASE_TTL,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// Transfer `seq` of `client`: from, to.
+fn accounts_of(client: u32, seq: u32) -> (u32, u32) {
+    let from = (client + seq) % ACCOUNTS;
+    (from, (from + 1) % ACCOUNTS)
+}
+
+/// What became of one call, as its client saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 200: the result was confirmed, so it must survive any failover.
+    Acked,
+    /// A standby's redirect to the leader (307), or no connection at all (a killed
+    /// node, or a partition that swallowed the connection attempt): not applied.
+    Standby,
+    /// No answer, or another error: it may or may not have been applied.
+    Unknown,
+}
+
+/// One call as its client made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// Which client, and its sequence number: the entry the call inserts.
+    pub key: (u32, u32),
+    /// The node (index into the clients' URLs) it was sent to.
+    pub node: usize,
+    /// When the client started sending it.
+    pub sent: Instant,
+    /// When the client had its answer (or gave up).
+    pub answered: Instant,
+    /// What came back.
+    pub outcome: Outcome,
+}
+
+/// The calls every client made.
+#[derive(Default)]
+pub struct Records {
+    /// The outcome of each call, by `(client, seq)`.
+    pub outcomes: HashMap<(u32, u32), Outcome>,
+    /// When each acknowledged call was answered, and by which node.
+    pub acks: Vec<(Instant, usize)>,
+    /// Every call made through [`Records::record`], in the order answered.
+    pub calls: Vec<Call>,
+}
+
+impl Records {
+    /// Records `call`.
+    pub fn record(&mut self, call: Call) {
+        self.outcomes.insert(call.key, call.outcome);
+        if call.outcome == Outcome::Acked {
+            self.acks.push((call.answered, call.node));
+        }
+        self.calls.push(call);
+    }
+
+    /// How many calls came back with `outcome`.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.outcomes.values().filter(|o| **o == outcome).count()
+    }
+}
+
+/// One HTTP client with the owner's token.
+#[derive(Clone)]
+pub struct Api {
+    /// The client; redirects are not followed (a standby's 307 is an answer).
+    pub http: reqwest::blocking::Client,
+    /// The owner's token.
+    pub token: String,
+}
+
+impl Api {
+    /// An API client with `token` whose requests give up after `timeout`.
+    pub fn new(token: String, timeout: Duration) -> Self {
+        Self {
+            http: reqwest::blocking::Client::builder()
+                .timeout(timeout)
+                // The workload sees where each call went: a standby's redirect is
+                // an answer of its own, not followed.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            token,
+        }
+    }
+
+    /// Call `seq` of `client` to the node at `base`.
+    pub fn call(&self, base: &str, client: u32, seq: u32) -> Outcome {
+        self.call_answered(base, client, seq).0
+    }
+
+    /// As [`Self::call`], with the answer (status and body, or the error) as text.
+    pub fn call_answered(&self, base: &str, client: u32, seq: u32) -> (Outcome, String) {
+        let (from, to) = accounts_of(client, seq);
+        let result = self
+            .http
+            .post(format!("{base}/v1/database/{DB}/call/transfer"))
+            .bearer_auth(&self.token)
+            .body(format!("[{client}, {seq}, {from}, {to}, 1]"))
+            .send();
+        let response = match result {
+            Ok(r) => r,
+            // No connection: the request never reached a server (a killed node).
+            Err(e) if e.is_connect() => return (Outcome::Standby, e.to_string()),
+            Err(e) => return (Outcome::Unknown, e.to_string()),
+        };
+        let status = response.status();
+        let body = response.text().unwrap_or_default();
+        let outcome = if status.is_success() {
+            Outcome::Acked
+        } else if status.as_u16() == 307 && body.contains("is a standby for database") {
+            Outcome::Standby
+        } else {
+            Outcome::Unknown
+        };
+        (outcome, format!("{status}: {body}"))
+    }
+
+    /// The rows of `query` on the node at `base`, if it answers (it leads).
+    pub fn sql(&self, base: &str, query: &str) -> Option<Vec<Vec<serde_json::Value>>> {
+        let r = self
+            .http
+            .post(format!("{base}/v1/database/{DB}/sql"))
+            .bearer_auth(&self.token)
+            .body(query.to_owned())
+            .send()
+            .ok()?;
+        if !r.status().is_success() {
+            return None;
+        }
+        let json: serde_json::Value = serde_json::from_str(&r.text().ok()?).ok()?;
+        let rows = json.get(0)?.get("rows")?.as_array()?;
+        rows.iter().map(|row| row.as_array().cloned()).collect()
+    }
+
+    /// Whether the node at `base` answers for the database as its standby.
+    pub fn is_standby(&self, base: &str) -> bool {
+        let r = self
+            .http
+            .post(format!("{base}/v1/database/{DB}/sql"))
+            .bearer_auth(&self.token)
+            .body("SELECT id FROM account WHERE id = 0")
+            .send();
+        match r {
+            Ok(r) if r.status().as_u16() == 307 => r.text().is_ok_and(|b| b.contains("is a standby for database")),
+            _ => false,
+        }
+    }
+}
+
+/// Starts `count` client threads calling the nodes at `urls` until `stop`: each
+/// sends its calls one at a time to one node, recording each in `records`, and moves
+/// to the next node (after a short backoff) when a call is not acknowledged. Each
+/// call is made under a read lock of `quiet`, so [`check`] can hold every call off.
+pub fn spawn_clients(
+    count: u32,
+    api: &Api,
+    urls: &[String],
+    records: &Arc<Mutex<Records>>,
+    stop: &Arc<AtomicBool>,
+    quiet: &Arc<RwLock<()>>,
+) -> Vec<JoinHandle<()>> {
+    (0..count)
+        .map(|client| {
+            let (api, urls, records, stop) = (api.clone(), urls.to_vec(), records.clone(), stop.clone());
+            let quiet = quiet.clone();
+            std::thread::spawn(move || {
+                let mut node = 0usize;
+                let mut seq = 0u32;
+                while !stop.load(Ordering::Relaxed) {
+                    let calling = quiet.read().unwrap_or_else(|e| e.into_inner());
+                    let sent = Instant::now();
+                    let outcome = api.call(&urls[node], client, seq);
+                    records.lock().expect("records").record(Call {
+                        key: (client, seq),
+                        node,
+                        sent,
+                        answered: Instant::now(),
+                        outcome,
+                    });
+                    drop(calling);
+                    seq += 1;
+                    if outcome != Outcome::Acked {
+                        node = (node + 1) % urls.len();
+                        // A client's backoff before trying the other node, as SDKs
+                        // back off before reconnecting (not a wait for an event).
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+fn as_u64(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not an unsigned number: {v}"))
+}
+
+fn as_i64(v: &serde_json::Value) -> i64 {
+    v.as_i64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Checks the leader's state against the clients' records; returns the calls it
+/// holds (each once). Holds `quiet` for writing, so no call is in flight meanwhile
+/// (each client makes its calls under a read lock): the two reads see one state, and
+/// every call made so far is recorded.
+pub fn check(
+    api: &Api,
+    base: &str,
+    records: &Mutex<Records>,
+    quiet: &RwLock<()>,
+    round: usize,
+) -> BTreeSet<(u32, u32)> {
+    let _quiet = quiet.write().unwrap_or_else(|e| e.into_inner());
+    let outcomes = records.lock().expect("records").outcomes.clone();
+    let entries = api
+        .sql(base, "SELECT client, seq, src, dst, amount FROM entry")
+        .unwrap_or_else(|| panic!("round {round}: the leader at {base} does not answer SQL"));
+    let accounts = api
+        .sql(base, "SELECT id, balance FROM account")
+        .unwrap_or_else(|| panic!("round {round}: the leader at {base} does not answer SQL"));
+    let mut seen: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+    let mut expected = vec![START; ACCOUNTS as usize];
+    for row in &entries {
+        let (client, seq) = (as_u64(&row[0]) as u32, as_u64(&row[1]) as u32);
+        *seen.entry((client, seq)).or_default() += 1;
+        let (from, to, amount) = (as_u64(&row[2]) as usize, as_u64(&row[3]) as usize, as_i64(&row[4]));
+        expected[from] -= amount;
+        expected[to] += amount;
+    }
+    let duplicates: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        duplicates.is_empty(),
+        "round {round}: calls applied twice: {duplicates:?}"
+    );
+    let lost: Vec<_> = outcomes
+        .iter()
+        .filter(|(key, outcome)| **outcome == Outcome::Acked && !seen.contains_key(key))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(lost.is_empty(), "round {round}: acknowledged calls lost: {lost:?}");
+    // A call a standby refused must not be applied, nor one never made.
+    let phantom: Vec<_> = seen
+        .keys()
+        .filter(|key| outcomes.get(key).is_none_or(|o| *o == Outcome::Standby))
+        .collect();
+    assert!(
+        phantom.is_empty(),
+        "round {round}: calls refused or never made were applied: {phantom:?}"
+    );
+    let mut balances: Vec<(u64, i64)> = accounts.iter().map(|r| (as_u64(&r[0]), as_i64(&r[1]))).collect();
+    balances.sort_unstable();
+    let balances: Vec<i64> = balances.into_iter().map(|(_, b)| b).collect();
+    assert_eq!(
+        balances, expected,
+        "round {round}: balances do not match the applied calls"
+    );
+    assert_eq!(
+        balances.iter().sum::<i64>(),
+        START * i64::from(ACCOUNTS),
+        "round {round}: total"
+    );
+    seen.into_keys().collect()
+}
+
+/// The milliseconds after the last `marker` in a server's `output` (its log lines
+/// about a takeover).
+pub fn last_ms(output: &str, marker: &str) -> Duration {
+    let ms = output
+        .rmatch_indices(marker)
+        .next()
+        .and_then(|(at, _)| {
+            let rest = &output[at + marker.len()..];
+            rest[..rest.find(' ')?].parse().ok()
+        })
+        .unwrap_or_else(|| panic!("no `{marker}<n> ms` line in the new leader's output:\n{output}"));
+    Duration::from_millis(ms)
+}
+
+/// How many `.dropped` files (cut log tails) lie under `dir`.
+pub fn count_dropped(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| {
+                let path = e.path();
+                if path.is_dir() {
+                    count_dropped(&path)
+                } else {
+                    usize::from(path.extension().is_some_and(|x| x == "dropped"))
+                }
+            })
+            .sum()
+    })
+}
+
+/// Milliseconds at quantile `q` of `sorted` (0 when it is empty).
+pub fn quantile(sorted: &[Duration], q: f64) -> u128 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_millis()
+}
