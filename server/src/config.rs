@@ -114,11 +114,52 @@ pub struct ClusterConfig {
     /// The leader lease's time to live: how long a dead leader keeps its databases
     /// before a standby takes over (whole seconds; 3 by default).
     pub lease_ttl: Duration,
+    /// What this node is for the databases it does not lead: a standby that may take
+    /// over (the default), or a reader that never campaigns (`--cluster-role reader`).
+    pub role: ClusterRole,
+    /// How far behind the leader a follower may be and still serve SQL and new
+    /// subscriptions itself (design §8's lag bound; 5 s by default): past it, they are
+    /// sent to the leader. Measured as how long ago the follower last held every
+    /// transaction the cluster had committed.
+    pub max_read_lag: Duration,
+}
+
+/// What a cluster node is for the databases it does not lead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ClusterRole {
+    /// A hot standby: follows each database and campaigns when its leader is gone.
+    #[default]
+    Standby,
+    /// A read replica: follows each database and serves reads, but never campaigns,
+    /// so it never leads.
+    Reader,
+}
+
+impl ClusterRole {
+    /// The role's name in settings (`standby`, `reader`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Standby => "standby",
+            Self::Reader => "reader",
+        }
+    }
+
+    /// The role named `text` (as [`Self::name`] spells it).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "standby" => Some(Self::Standby),
+            "reader" => Some(Self::Reader),
+            _ => None,
+        }
+    }
 }
 
 impl ClusterConfig {
     /// The default [`Self::lease_ttl`].
     pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(3);
+
+    /// The default [`Self::max_read_lag`].
+    pub const DEFAULT_MAX_READ_LAG: Duration = Duration::from_secs(5);
 
     /// Joins the cluster of etcd `endpoints` as node `node_id`, reachable at
     /// `advertise_addr`, with the default lease.
@@ -128,6 +169,8 @@ impl ClusterConfig {
             node_id: node_id.into(),
             advertise_addr: advertise_addr.into(),
             lease_ttl: Self::DEFAULT_LEASE_TTL,
+            role: ClusterRole::Standby,
+            max_read_lag: Self::DEFAULT_MAX_READ_LAG,
         }
     }
 }

@@ -42,7 +42,7 @@ mod state;
 mod versions;
 mod ws;
 
-pub use config::{ClusterConfig, JwtKeySource, ServerConfig};
+pub use config::{ClusterConfig, ClusterRole, JwtKeySource, ServerConfig};
 pub use error::ServerError;
 pub use server::{serve, Server};
 

@@ -114,6 +114,16 @@ pub struct StartArgs {
     /// over, whole seconds, at least 2 [env: SPACETIME_CLUSTER_LEASE_TTL] (default 3).
     #[arg(long, value_name = "SECONDS")]
     pub cluster_lease_ttl: Option<String>,
+    /// Cluster mode: `standby` (the default) follows each database it does not lead and
+    /// may take over; `reader` follows and serves SQL and subscriptions, forwards calls
+    /// to the leader, and never leads [env: SPACETIME_CLUSTER_ROLE].
+    #[arg(long, value_name = "ROLE")]
+    pub cluster_role: Option<String>,
+    /// Cluster mode: how far behind its leader (milliseconds, or e.g. 2s) a follower may
+    /// be and still serve SQL and new subscriptions itself; past it they go to the
+    /// leader [env: SPACETIME_CLUSTER_MAX_READ_LAG] (default 5000).
+    #[arg(long, value_name = "MS")]
+    pub cluster_max_read_lag: Option<String>,
     /// Print the effective settings, each with where it came from, and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -148,6 +158,8 @@ impl StartArgs {
             (&NODE_ID, self.node_id.clone()),
             (&ADVERTISE_ADDR, self.advertise_addr.clone()),
             (&LEASE_TTL, self.cluster_lease_ttl.clone()),
+            (&ROLE, self.cluster_role.clone()),
+            (&MAX_READ_LAG, self.cluster_max_read_lag.clone()),
         ];
         text.into_iter()
             .filter_map(|(spec, value)| Some((spec.key, value?)))

@@ -12,7 +12,7 @@
 use super::config_file::ConfigFile;
 use super::values::{self, LogFormat};
 use spacetime_server::auth::OidcIssuer;
-use spacetime_server::{ClusterConfig, JwtKeySource, ServerConfig};
+use spacetime_server::{ClusterConfig, ClusterRole, JwtKeySource, ServerConfig};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -213,6 +213,22 @@ pub const LEASE_TTL: Spec = spec(
     "a whole number of seconds, at least 2, e.g. 3 or 3s",
 );
 
+/// What a cluster node is for the databases it does not lead.
+pub const ROLE: Spec = spec(
+    "cluster.role",
+    "SPACETIME_CLUSTER_ROLE",
+    Some("--cluster-role"),
+    "standby (follows and may take over) or reader (follows and serves reads, never leads)",
+);
+
+/// How far behind its leader a follower may be and still serve reads itself.
+pub const MAX_READ_LAG: Spec = spec(
+    "cluster.max-read-lag",
+    "SPACETIME_CLUSTER_MAX_READ_LAG",
+    Some("--cluster-max-read-lag"),
+    "milliseconds, e.g. 500, 500ms or 2s",
+);
+
 /// Every setting `config.toml` may hold (all but the root directory).
 pub const FILE_SETTINGS: &[&Spec] = &[
     &LISTEN_ADDR,
@@ -239,6 +255,8 @@ pub const FILE_SETTINGS: &[&Spec] = &[
     &NODE_ID,
     &ADVERTISE_ADDR,
     &LEASE_TTL,
+    &ROLE,
+    &MAX_READ_LAG,
 ];
 
 /// Where a setting's value came from.
@@ -692,6 +710,15 @@ impl Resolver<'_> {
             show_secs,
             || (ClusterConfig::DEFAULT_LEASE_TTL, None),
         )?;
+        cluster.role = self.get(
+            &ROLE,
+            ClusterRole::parse,
+            |r| quote(r.name()),
+            || (ClusterRole::Standby, None),
+        )?;
+        cluster.max_read_lag = self.get(&MAX_READ_LAG, values::millis, show_millis, || {
+            (ClusterConfig::DEFAULT_MAX_READ_LAG, None)
+        })?;
         Ok(Some(cluster))
     }
 
@@ -748,6 +775,10 @@ fn quote(text: &str) -> String {
 fn show_path(path: &impl AsRef<Path>) -> String {
     let path = path.as_ref();
     quote(&path.display().to_string())
+}
+
+fn show_millis(d: &Duration) -> String {
+    quote(&format!("{}ms", d.as_millis()))
 }
 
 fn show_secs(d: &Duration) -> String {
@@ -1009,8 +1040,8 @@ mod tests {
         keys.dedup();
         assert_eq!(keys.len(), n, "a setting is reported twice");
         // Every setting but the two key files (a key directory is used instead) and
-        // the three that only cluster mode has is shown.
-        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2 - 3);
+        // the five that only cluster mode has is shown.
+        assert_eq!(n, FILE_SETTINGS.len() + 1 - 2 - 5);
         assert!(text.contains("cluster.endpoints = \"off\""), "{text}");
     }
 
@@ -1043,15 +1074,20 @@ mod tests {
         let (s, _root) = resolve_with(&[], &env, None);
         let cluster = s.unwrap().server.cluster.expect("cluster mode");
         assert_eq!(cluster.lease_ttl, Duration::from_secs(5));
+        assert_eq!(cluster.role, ClusterRole::Standby);
+        assert_eq!(cluster.max_read_lag, ClusterConfig::DEFAULT_MAX_READ_LAG);
         assert_eq!(
             (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
             ("n2", "10.0.0.2:3000")
         );
 
         let toml =
-            "[cluster]\nendpoints = [\"http://10.0.0.1:2379\"]\nnode-id = \"n3\"\nadvertise-addr = \"h3:3000\"\n";
+            "[cluster]\nendpoints = [\"http://10.0.0.1:2379\"]\nnode-id = \"n3\"\nadvertise-addr = \"h3:3000\"\n\
+                    role = \"reader\"\nmax-read-lag = \"250ms\"\n";
         let (s, _root) = resolve_with(&[], &[], Some(toml));
         let cluster = s.unwrap().server.cluster.expect("cluster mode");
+        assert_eq!(cluster.role, ClusterRole::Reader);
+        assert_eq!(cluster.max_read_lag, Duration::from_millis(250));
         assert_eq!(
             (cluster.node_id.as_str(), cluster.advertise_addr.as_str()),
             ("n3", "h3:3000")

@@ -73,6 +73,19 @@ pub fn seconds(text: &str) -> Option<Duration> {
     number(text.strip_suffix('s').unwrap_or(text)).map(Duration::from_secs)
 }
 
+/// A duration in milliseconds: a whole number with an optional `ms` suffix, or whole
+/// seconds with an `s` suffix.
+pub fn millis(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Some(ms) = text.strip_suffix("ms") {
+        return number(ms).map(Duration::from_millis);
+    }
+    match text.strip_suffix('s') {
+        Some(secs) => number(secs).map(Duration::from_secs),
+        None => number(text).map(Duration::from_millis),
+    }
+}
+
 /// `host:port`, the host a name or an IP address (IPv6 in brackets), the port 0–65535.
 pub fn listen_addr(text: &str) -> Option<String> {
     let text = text.trim();

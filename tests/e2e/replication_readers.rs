@@ -1,0 +1,591 @@
+//! Read replicas end to end (issue 17 item 7, design §8): a real three-member etcd,
+//! two cluster nodes that lead or stand by (`n1`, `n2`) and one reader (`n3`,
+//! `--cluster-role reader`), all `spacetime start` processes, with the bank module
+//! `tests/modules/ledger`. Clients talk to the reader only:
+//!
+//! - a WebSocket subscriber on the reader sees the deltas of writes made on the
+//!   leader, stays connected through a SIGKILL of the leader, and then sees the writes
+//!   of the new leader;
+//! - a call made through the reader (forwarded to the leader) is visible to a
+//!   `consistency=local` SQL read on the reader as soon as the call is answered, over
+//!   HTTP and over the WebSocket (where the call's row changes arrive before its
+//!   result);
+//! - `consistency=linearizable` on the reader sees every write the leader acknowledged
+//!   before the read; a bad `consistency` is a 400 naming the allowed values.
+//!
+//! The lag test measures, under a closed-loop write load on the leader, how long after
+//! the leader acknowledged a transfer a subscriber on the reader receives its row (and
+//! a subscriber on the leader, for comparison), and prints p50/p99.
+
+use futures_util::{SinkExt, StreamExt};
+use spacetime_protocol::compression::decompress;
+use spacetime_protocol::v2::{self, CallFlags, CallReducer, ClientMessage, ServerMessage, Subscribe};
+use spacetime_protocol::QuerySetId;
+use spacetime_testing::cli::Cli;
+use spacetime_testing::etcd::{etcd_available, EtcdCluster};
+use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
+use spacetime_testing::server::TestServer;
+use spacetime_testing::wait;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// `tests/modules/ledger`.
+const LEDGER: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "ledger-module",
+    upstream_package: "upstream-ledger",
+};
+/// The database's name.
+const DB: &str = "ledger";
+/// Accounts seeded.
+const ACCOUNTS: u32 = 4;
+/// The leader lease's TTL (seconds): the shortest allowed, so the failover is quick.
+const LEASE_TTL: &str = "2";
+/// How long a failover, or the reader's start, may take.
+const DEADLINE: Duration = Duration::from_secs(30);
+/// The reader node's index.
+const READER: usize = 2;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A free port on 127.0.0.1 (bound and released).
+fn free_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("a bound address").to_string()
+}
+
+/// Milliseconds at quantile `q` of `sorted`.
+fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// An HTTP client with the owner's token that does not follow redirects (a reader's
+/// or standby's redirect is an answer of its own here).
+#[derive(Clone)]
+struct Api {
+    http: reqwest::blocking::Client,
+    token: String,
+}
+
+impl Api {
+    /// `transfer(client, seq, ..)` at `base`: the status and body, or `None` when no
+    /// server answered.
+    fn transfer(&self, base: &str, client: u32, seq: u32) -> Option<(u16, String)> {
+        let (from, to) = (seq % ACCOUNTS, (seq + 1) % ACCOUNTS);
+        let response = self
+            .http
+            .post(format!("{base}/v1/database/{DB}/call/transfer"))
+            .bearer_auth(&self.token)
+            .body(format!("[{client}, {seq}, {from}, {to}, 1]"))
+            .send()
+            .ok()?;
+        let status = response.status().as_u16();
+        Some((status, response.text().unwrap_or_default()))
+    }
+
+    /// SQL at `base` with `consistency` (none if empty): status and body.
+    fn sql(&self, base: &str, consistency: &str, query: &str) -> (u16, String) {
+        let params = if consistency.is_empty() {
+            String::new()
+        } else {
+            format!("?consistency={consistency}")
+        };
+        let response = self
+            .http
+            .post(format!("{base}/v1/database/{DB}/sql{params}"))
+            .bearer_auth(&self.token)
+            .body(query.to_owned())
+            .send()
+            .unwrap_or_else(|e| panic!("SQL at {base}: {e}"));
+        let status = response.status().as_u16();
+        (status, response.text().unwrap_or_default())
+    }
+
+    /// The number of rows of `query` answered with 200, else `None`.
+    fn rows(&self, base: &str, consistency: &str, query: &str) -> Option<usize> {
+        let (status, body) = self.sql(base, consistency, query);
+        if status != 200 {
+            return None;
+        }
+        let json: serde_json::Value = serde_json::from_str(&body).ok()?;
+        Some(json.get(0)?.get("rows")?.as_array()?.len())
+    }
+}
+
+/// etcd, two standby-capable nodes and a reader, the ledger published on `n1` and
+/// seeded.
+struct Fixture {
+    nodes: Vec<TestServer>,
+    urls: Vec<String>,
+    api: Api,
+    _keys: tempfile::TempDir,
+    // Last: the servers stop before etcd does.
+    _etcd: EtcdCluster,
+}
+
+impl Fixture {
+    /// `None` (with a message) when etcd is not installed.
+    fn start() -> Option<Self> {
+        if !etcd_available() {
+            eprintln!(
+                "SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)"
+            );
+            return None;
+        }
+        let wasm = build_module(LEDGER, Bindings::Ours);
+        let etcd = EtcdCluster::start();
+        let keys = tempfile::tempdir().expect("a key directory");
+        let endpoints = etcd.endpoints();
+        let nodes: Vec<TestServer> = (1..=3)
+            .map(|i| {
+                let addr = free_addr();
+                let id = format!("n{i}");
+                let role = if i == READER + 1 { "reader" } else { "standby" };
+                let args = [
+                    "--cluster",
+                    &endpoints,
+                    "--node-id",
+                    &id,
+                    "--advertise-addr",
+                    &addr,
+                    "--cluster-lease-ttl",
+                    LEASE_TTL,
+                    "--cluster-role",
+                    role,
+                ];
+                TestServer::start_sharing_keys(&addr, keys.path(), &args)
+            })
+            .collect();
+        let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
+        let cli = Cli::new(&nodes[0]);
+        // Placed on all three nodes: two that may lead, and the reader.
+        let published = cli.publish_output(&wasm, Some(DB), &["--replicas", "3"]);
+        if !published.success() {
+            // A CLI without placement: every node follows every database.
+            cli.publish(&wasm, Some(DB));
+        }
+        cli.call(DB, "seed", &[&ACCOUNTS.to_string(), "1000000"]).ok();
+        let api = Api {
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("an HTTP client"),
+            token: cli.token().expect("the CLI logged in to publish"),
+        };
+        let fx = Self {
+            nodes,
+            urls,
+            api,
+            _keys: keys,
+            _etcd: etcd,
+        };
+        // The reader answers a local read itself once its copy runs.
+        wait::poll(
+            "the reader to serve the database from its own copy",
+            DEADLINE,
+            || {
+                fx.api
+                    .rows(fx.reader(), "local", "SELECT * FROM account")
+                    .filter(|n| *n == ACCOUNTS as usize)
+            },
+            || fx.outputs(),
+        );
+        Some(fx)
+    }
+
+    fn reader(&self) -> &str {
+        &self.urls[READER]
+    }
+
+    fn outputs(&self) -> String {
+        (0..3)
+            .map(|i| format!("n{}:\n{}\n", i + 1, self.nodes[i].output()))
+            .collect()
+    }
+
+    /// The index of the node that leads (acknowledges a call itself), among the two
+    /// that may.
+    fn leader(&self) -> usize {
+        wait::poll(
+            "a leader",
+            DEADLINE,
+            || {
+                (0..2).find(|&i| {
+                    let (status, _) = self.api.sql(&self.urls[i], "", "SELECT id FROM account WHERE id = 0");
+                    status == 200
+                })
+            },
+            || self.outputs(),
+        )
+    }
+}
+
+/// Opens a v2 WebSocket to the ledger at `url` as the holder of `token`.
+async fn open(url: &str, token: &str) -> Socket {
+    let url = format!(
+        "{}/v1/database/{DB}/subscribe?compression=None",
+        url.replace("http://", "ws://")
+    );
+    let mut request = url.as_str().into_client_request().expect("a valid URL");
+    let headers = request.headers_mut();
+    headers.insert(
+        "sec-websocket-protocol",
+        v2::BIN_PROTOCOL.parse().expect("a header value"),
+    );
+    headers.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("a header value"),
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .unwrap_or_else(|e| panic!("a WebSocket to {url}: {e}"));
+    socket
+}
+
+async fn send(socket: &mut Socket, message: ClientMessage) {
+    socket
+        .send(Message::Binary(message.to_bytes().into()))
+        .await
+        .expect("the socket takes a frame");
+}
+
+/// The next server message within `limit`; `Err` says why there is none (closed,
+/// or nothing came).
+async fn next(socket: &mut Socket, limit: Duration) -> Result<ServerMessage, String> {
+    loop {
+        let frame = tokio::time::timeout(limit, socket.next())
+            .await
+            .map_err(|_| format!("no message within {limit:?}"))?
+            .ok_or("the socket ended")?
+            .map_err(|e| format!("the socket failed: {e}"))?;
+        match frame {
+            Message::Binary(payload) => {
+                let bytes = decompress(&payload).map_err(|e| format!("not an envelope: {e}"))?;
+                return ServerMessage::from_bytes(&bytes).map_err(|e| format!("not a message: {e}"));
+            }
+            Message::Close(close) => return Err(format!("closed: {close:?}")),
+            _ => {}
+        }
+    }
+}
+
+/// Connects to `url` and subscribes to every entry, past the initial rows.
+async fn subscribed(url: &str, token: &str) -> Socket {
+    let mut socket = open(url, token).await;
+    let first = next(&mut socket, DEADLINE)
+        .await
+        .expect("the initial connection message");
+    assert!(matches!(first, ServerMessage::InitialConnection(_)), "{first:?}");
+    let subscribe = ClientMessage::Subscribe(Subscribe {
+        request_id: 1,
+        query_set_id: QuerySetId::new(1),
+        query_strings: vec!["SELECT * FROM entry".into()],
+    });
+    send(&mut socket, subscribe).await;
+    match next(&mut socket, DEADLINE).await {
+        Ok(ServerMessage::SubscribeApplied(_)) => socket,
+        other => panic!("expected SubscribeApplied, got {other:?}"),
+    }
+}
+
+/// The `(client, seq)` of each entry a transaction update inserts. An entry row is
+/// `id: u64, client: u32, seq: u32, src: u32, dst: u32, amount: i64`, little endian.
+fn inserted_entries(update: &v2::TransactionUpdate) -> Vec<(u32, u32)> {
+    let word = |row: &[u8], at: usize| u32::from_le_bytes([row[at], row[at + 1], row[at + 2], row[at + 3]]);
+    update
+        .table_updates()
+        .filter(|(_, table)| table.table_name == "entry")
+        .flat_map(|(_, table)| table.rows.iter())
+        .filter_map(|rows| match rows {
+            v2::TableUpdateRows::PersistentTable(rows) => Some(rows.inserts.iter().collect::<Vec<_>>()),
+            v2::TableUpdateRows::EventTable(_) => None,
+        })
+        .flatten()
+        .map(|row| (word(&row, 8), word(&row, 12)))
+        .collect()
+}
+
+/// Waits on `socket` for the transaction update inserting entry `key`.
+async fn expect_entry(socket: &mut Socket, key: (u32, u32), limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match next(socket, left).await {
+            Ok(ServerMessage::TransactionUpdate(update)) if inserted_entries(&update).contains(&key) => return,
+            Ok(_) => {}
+            Err(why) => panic!("waiting for the entry {key:?} on the reader's subscription: {why}"),
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+#[test]
+fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writes() {
+    let Some(mut fx) = Fixture::start() else {
+        return;
+    };
+    let rt = runtime();
+    let (api, reader) = (fx.api.clone(), fx.reader().to_owned());
+    let mut socket = rt.block_on(subscribed(&reader, &api.token));
+
+    // A write on the leader reaches the reader's subscriber.
+    let leader = fx.leader();
+    let answer = api.transfer(&fx.urls[leader], 1, 0);
+    assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+    rt.block_on(expect_entry(&mut socket, (1, 0), DEADLINE));
+
+    // Read-your-writes over HTTP: a call through the reader, answered, is in the
+    // reader's local copy at once.
+    for seq in 0..20 {
+        let answer = api.transfer(&reader, 2, seq);
+        assert_eq!(
+            answer.as_ref().map(|a| a.0),
+            Some(200),
+            "call {seq} through the reader: {answer:?}"
+        );
+        let query = format!("SELECT * FROM entry WHERE client = 2 AND seq = {seq}");
+        assert_eq!(
+            api.rows(&reader, "local", &query),
+            Some(1),
+            "call {seq} made through the reader is not in its copy right after its answer"
+        );
+    }
+
+    // Over the WebSocket: the call's row changes, then its result.
+    // transfer(client 3, seq 0, from 0, to 1, amount 1) as BSATN: the fields in order.
+    let args = [3u32, 0, 0, 1]
+        .iter()
+        .flat_map(|n| n.to_le_bytes())
+        .chain(1i64.to_le_bytes())
+        .collect();
+    let call = ClientMessage::CallReducer(CallReducer {
+        request_id: 7,
+        flags: CallFlags::Default,
+        reducer: "transfer".into(),
+        args,
+    });
+    rt.block_on(async {
+        send(&mut socket, call).await;
+        let mut saw_entry = false;
+        loop {
+            match next(&mut socket, DEADLINE).await {
+                Ok(ServerMessage::TransactionUpdate(update)) => {
+                    saw_entry |= inserted_entries(&update).contains(&(3, 0))
+                }
+                Ok(ServerMessage::ReducerResult(result)) => {
+                    assert_eq!(result.request_id, 7);
+                    assert!(
+                        matches!(result.result, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+                        "{result:?}"
+                    );
+                    assert!(saw_entry, "the result came before the call's row changes");
+                    break;
+                }
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(why) => panic!("waiting for the WebSocket call's result: {why}"),
+            }
+        }
+    });
+    assert_eq!(
+        api.rows(&reader, "local", "SELECT * FROM entry WHERE client = 3 AND seq = 0"),
+        Some(1)
+    );
+
+    // Linearizable reads on the reader see every write the leader acknowledged before.
+    for seq in 0..20 {
+        let answer = api.transfer(&fx.urls[leader], 4, seq);
+        assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+        let query = format!("SELECT * FROM entry WHERE client = 4 AND seq = {seq}");
+        assert_eq!(
+            api.rows(&reader, "linearizable", &query),
+            Some(1),
+            "a linearizable read on the reader missed acknowledged call {seq}"
+        );
+    }
+    // A bounded read within a generous bound is served by the reader itself.
+    assert_eq!(
+        api.rows(&reader, "bounded=60000", "SELECT * FROM entry WHERE client = 4"),
+        Some(20)
+    );
+
+    // A bad consistency value.
+    let (status, body) = api.sql(&reader, "strong", "SELECT * FROM entry");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("local") && body.contains("bounded=") && body.contains("linearizable"),
+        "{body}"
+    );
+
+    // SIGKILL the leader: the reader's subscriber stays connected and sees the new
+    // leader's writes, which its calls reach through the reader.
+    let killed_at = Instant::now();
+    fx.nodes[leader].sigkill();
+    let seq = wait::poll(
+        "a call through the reader acknowledged by the new leader",
+        DEADLINE,
+        || {
+            let seq = killed_at.elapsed().as_millis() as u32;
+            matches!(api.transfer(&reader, 5, seq), Some((200, _))).then_some(seq)
+        },
+        || fx.outputs(),
+    );
+    let failover = killed_at.elapsed();
+    rt.block_on(expect_entry(&mut socket, (5, seq), DEADLINE));
+    assert_eq!(
+        api.rows(
+            &reader,
+            "local",
+            &format!("SELECT * FROM entry WHERE client = 5 AND seq = {seq}")
+        ),
+        Some(1)
+    );
+    let new_leader = 1 - leader;
+    let answer = api.transfer(&fx.urls[new_leader], 6, 0);
+    assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
+    rt.block_on(expect_entry(&mut socket, (6, 0), DEADLINE));
+    eprintln!(
+        "readers: the reader's subscriber stayed connected through a leader SIGKILL; first call through the reader \
+         acknowledged {} ms after the kill",
+        failover.as_millis()
+    );
+    drop(socket);
+}
+
+/// Under a closed-loop write load on the leader, how long after the leader's
+/// acknowledgement a subscriber on the reader (and one on the leader) receives each
+/// transfer's row. Reported, not asserted beyond every row arriving.
+#[test]
+fn replica_lag_under_load() {
+    let Some(fx) = Fixture::start() else {
+        return;
+    };
+    const WRITERS: u32 = 3;
+    const LOAD: Duration = Duration::from_secs(10);
+    let rt = runtime();
+    let leader = fx.leader();
+    let api = fx.api.clone();
+    let (leader_url, reader_url) = (fx.urls[leader].clone(), fx.reader().to_owned());
+
+    // When each entry arrived at each subscriber, by `(client, seq)`.
+    type Arrivals = Arc<Mutex<HashMap<(u32, u32), Instant>>>;
+    let (on_reader, on_leader): (Arrivals, Arrivals) = Default::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let subscriber = |url: String, arrivals: Arrivals| {
+        let (token, stop) = (api.token.clone(), stop.clone());
+        rt.spawn(async move {
+            let mut socket = subscribed(&url, &token).await;
+            while !stop.load(Ordering::Relaxed) {
+                match next(&mut socket, Duration::from_millis(200)).await {
+                    Ok(ServerMessage::TransactionUpdate(update)) => {
+                        let now = Instant::now();
+                        let mut arrivals = arrivals.lock().expect("arrivals");
+                        for key in inserted_entries(&update) {
+                            arrivals.insert(key, now);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(why) if why.starts_with("no message") => {}
+                    Err(why) => panic!("a subscriber at {url}: {why}"),
+                }
+            }
+        })
+    };
+    let subscribers = [
+        subscriber(reader_url.clone(), on_reader.clone()),
+        subscriber(leader_url.clone(), on_leader.clone()),
+    ];
+    // Both subscriptions are live before the load: a first write reaches both.
+    assert_eq!(api.transfer(&leader_url, 0, 0).map(|a| a.0), Some(200));
+    wait::poll(
+        "both subscribers to see the first write",
+        DEADLINE,
+        || {
+            let key = (0, 0);
+            (on_reader.lock().ok()?.contains_key(&key) && on_leader.lock().ok()?.contains_key(&key)).then_some(())
+        },
+        || fx.outputs(),
+    );
+
+    let acks: Arc<Mutex<HashMap<(u32, u32), Instant>>> = Arc::default();
+    let started = Instant::now();
+    let writers: Vec<_> = (1..=WRITERS)
+        .map(|client| {
+            let (api, url, acks) = (api.clone(), leader_url.clone(), acks.clone());
+            std::thread::spawn(move || {
+                let mut seq = 0;
+                while started.elapsed() < LOAD {
+                    if let Some((200, _)) = api.transfer(&url, client, seq) {
+                        acks.lock().expect("acks").insert((client, seq), Instant::now());
+                    }
+                    seq += 1;
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().expect("a writer");
+    }
+    let acks = acks.lock().expect("acks").clone();
+    let all_arrived = |arrivals: &Arrivals| {
+        let arrivals = arrivals.lock().ok()?;
+        acks.keys().all(|key| arrivals.contains_key(key)).then_some(())
+    };
+    wait::poll(
+        "every acknowledged write at both subscribers",
+        DEADLINE,
+        || all_arrived(&on_reader).and_then(|()| all_arrived(&on_leader)),
+        || fx.outputs(),
+    );
+    stop.store(true, Ordering::Relaxed);
+    for subscriber in subscribers {
+        rt.block_on(subscriber).expect("a subscriber task");
+    }
+    let lags = |arrivals: &Arrivals| {
+        let arrivals = arrivals.lock().expect("arrivals");
+        let mut lags: Vec<Duration> = acks
+            .iter()
+            .map(|(key, acked)| arrivals[key].saturating_duration_since(*acked))
+            .collect();
+        lags.sort_unstable();
+        lags
+    };
+    let (reader_lags, leader_lags) = (lags(&on_reader), lags(&on_leader));
+    // The reader's row after the leader's own subscriber's: the replication lag proper.
+    let behind: Vec<Duration> = {
+        let (r, l) = (on_reader.lock().expect("arrivals"), on_leader.lock().expect("arrivals"));
+        let mut behind: Vec<Duration> = acks.keys().map(|k| r[k].saturating_duration_since(l[k])).collect();
+        behind.sort_unstable();
+        behind
+    };
+    assert!(!acks.is_empty(), "the load made no call");
+    eprintln!(
+        "readers: {} transfers in {:.1} s from {WRITERS} closed-loop writers on the leader; acknowledgement to \
+         the row at a subscriber on the reader p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; on the leader p50 {:.1} ms, \
+         p99 {:.1} ms; the reader's subscriber after the leader's p50 {:.1} ms, p99 {:.1} ms",
+        acks.len(),
+        LOAD.as_secs_f64(),
+        quantile_ms(&reader_lags, 0.5),
+        quantile_ms(&reader_lags, 0.99),
+        quantile_ms(&reader_lags, 1.0),
+        quantile_ms(&leader_lags, 0.5),
+        quantile_ms(&leader_lags, 0.99),
+        quantile_ms(&behind, 0.5),
+        quantile_ms(&behind, 0.99),
+    );
+}
