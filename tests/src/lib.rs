@@ -7,5 +7,6 @@ pub mod cli;
 pub mod etcd;
 pub mod modules;
 pub mod netns;
+pub mod proxy;
 pub mod server;
 pub mod wait;
