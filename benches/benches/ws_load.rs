@@ -14,11 +14,17 @@
 //!   `TransactionUpdate` (p50 and max over rounds).
 //!
 //! Each storage mode gets its own server: `durable` (the default: a commit log, and
-//! every message withheld until durable) and `in-memory` (`--in-memory`).
+//! every message withheld until durable) and `in-memory` (`--in-memory`); mode
+//! `replicated` is a cluster on this machine (three etcd members on 127.0.0.1/2/3, two
+//! `--cluster` nodes), the clients connected to the leader, every message withheld
+//! until the commit is durable locally and in etcd. While it runs, a thread samples
+//! the etcd store every `WS_LOAD_ETCD_SAMPLE` seconds [5] (database file size and
+//! bytes in use, keys of the database) and prints the series at the end, to show the
+//! replicated log trimmed and compacted under a long load (`WS_LOAD_SECONDS=180`).
 //!
 //! Run: `cargo build --release -p spacetime-cli && cargo bench -p spacetime-benches --bench ws_load`.
 //! Settings (environment variables, defaults in brackets):
-//! `WS_LOAD_MODES` [durable,in-memory], `WS_LOAD_CONNECTIONS` [64],
+//! `WS_LOAD_MODES` [durable,in-memory; also replicated], `WS_LOAD_CONNECTIONS` [64],
 //! `WS_LOAD_IN_FLIGHT` [40,1], `WS_LOAD_ALPHAS` [0,1.5], `WS_LOAD_SECONDS` [3],
 //! `WS_LOAD_WARMUP` [1], `WS_LOAD_ACCOUNTS` [100000], `WS_LOAD_FANOUT` [1000; 0 skips],
 //! `WS_LOAD_FANOUT_ROUNDS` [20], `WS_LOAD_CLIENT_THREADS` [1], `WS_LOAD_PROTOCOL` [v3|v2],
@@ -33,6 +39,7 @@ use spacetime_protocol::v2::{self, CallFlags, CallReducer, ClientMessage, Reduce
 use spacetime_protocol::{v3, QuerySetId};
 use spacetime_sats::bsatn::Encode;
 use spacetime_testing::cli::Cli;
+use spacetime_testing::etcd::EtcdCluster;
 use spacetime_testing::modules::{build_module, Bindings, BENCH};
 use spacetime_testing::server::TestServer;
 use std::collections::{HashMap, VecDeque};
@@ -70,12 +77,14 @@ struct Config {
     fanout_rounds: usize,
     client_threads: usize,
     protocol: Framing,
+    etcd_sample: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Durable,
     InMemory,
+    Replicated,
 }
 
 impl Mode {
@@ -83,6 +92,7 @@ impl Mode {
         match self {
             Mode::Durable => "durable",
             Mode::InMemory => "in-memory",
+            Mode::Replicated => "replicated",
         }
     }
 }
@@ -128,7 +138,10 @@ impl Config {
             .map(|m| match m.trim() {
                 "durable" => Ok(Mode::Durable),
                 "in-memory" | "memory" => Ok(Mode::InMemory),
-                other => Err(format!("modes: unknown mode `{other}`; use durable and/or in-memory")),
+                "replicated" => Ok(Mode::Replicated),
+                other => Err(format!(
+                    "modes: unknown mode `{other}`; use durable, in-memory and/or replicated"
+                )),
             })
             .collect::<Result<_, _>>()?;
         let protocol = match get("protocol", "v3").as_str() {
@@ -148,6 +161,7 @@ impl Config {
             fanout_rounds: one("fanout_rounds", &get("fanout_rounds", "20"))?,
             client_threads: one("client_threads", &get("client_threads", "1"))?,
             protocol,
+            etcd_sample: one("etcd_sample", &get("etcd_sample", "5"))?,
         };
         if config.accounts < 2 || config.connections == 0 || config.in_flight.contains(&0) || config.client_threads == 0
         {
@@ -155,6 +169,9 @@ impl Config {
         }
         if !(config.seconds > 0.0 && config.seconds <= 600.0 && (0.0..=60.0).contains(&config.warmup)) {
             return Err("seconds must be in (0, 600] and warmup in [0, 60]".into());
+        }
+        if !(0.1..=600.0).contains(&config.etcd_sample) {
+            return Err("etcd_sample must be in [0.1, 600] seconds".into());
         }
         if config.alphas.iter().any(|a| !(0.0..=10.0).contains(a)) {
             return Err("alphas must be in [0, 10]".into());
@@ -674,14 +691,76 @@ fn fsync_probe() -> std::io::Result<(f64, f64)> {
     Ok((percentile(&times, 0.5), percentile(&times, 0.99)))
 }
 
-/// Starts a server for `mode`, publishes the bench module and seeds the accounts.
-fn prepare(config: &Config, mode: Mode, wasm: &std::path::Path) -> (TestServer, Arc<Target>) {
+/// What serves one mode: its server processes and, for a cluster, etcd (declared
+/// last, so the servers stop first).
+struct Deployment {
+    servers: Vec<TestServer>,
+    _keys: Option<tempfile::TempDir>,
+    etcd: Option<EtcdCluster>,
+}
+
+/// Starts the servers of `mode`: one, or a cluster of three etcd members and two
+/// nodes (the first leads what is published on it).
+fn deploy(mode: Mode) -> Deployment {
     let args: &[&str] = match mode {
-        Mode::Durable => &[],
+        Mode::Durable | Mode::Replicated => &[],
         Mode::InMemory => &["--in-memory"],
     };
-    let server = TestServer::start_with_args(args);
-    let cli = Cli::new(&server);
+    if mode != Mode::Replicated {
+        return Deployment {
+            servers: vec![TestServer::start_with_args(args)],
+            _keys: None,
+            etcd: None,
+        };
+    }
+    let etcd = EtcdCluster::start();
+    let keys = tempfile::tempdir().expect("a key directory");
+    let endpoints = etcd.endpoints();
+    let servers = (1..=2)
+        .map(|i| {
+            let addr = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .to_string();
+            let id = format!("n{i}");
+            let args = ["--cluster", &endpoints, "--node-id", &id, "--advertise-addr", &addr];
+            TestServer::start_sharing_keys(&addr, keys.path(), &args)
+        })
+        .collect();
+    Deployment {
+        servers,
+        _keys: Some(keys),
+        etcd: Some(etcd),
+    }
+}
+
+/// Samples the etcd store every `every` until `stop`: seconds since the start, the
+/// first member's database file size and bytes in use, and how many keys the
+/// databases have (log batches and the rest).
+fn sample_etcd(etcd: &EtcdCluster, every: Duration, stop: &std::sync::atomic::AtomicBool) -> Vec<String> {
+    let started = Instant::now();
+    let mut samples = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let (size, in_use) = etcd.db_size(0).unwrap_or((0, 0));
+        let keys = etcd.count_keys("/stdb/v1/db/");
+        samples.push(format!(
+            "{:>5.0} s  db {:>7.2} MiB  in use {:>7.2} MiB  keys {keys}",
+            started.elapsed().as_secs_f64(),
+            size as f64 / 1048576.0,
+            in_use as f64 / 1048576.0
+        ));
+        let next = Instant::now() + every;
+        while Instant::now() < next && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    samples
+}
+
+/// Publishes the bench module on `deployment`'s first server and seeds the accounts.
+fn prepare(config: &Config, deployment: &Deployment, wasm: &std::path::Path) -> Arc<Target> {
+    let server = &deployment.servers[0];
+    let cli = Cli::new(server);
     cli.publish(wasm, Some("ws-load"));
     // Seed in chunks, so no single reducer call runs long.
     const CHUNK: u32 = 20_000;
@@ -700,13 +779,10 @@ fn prepare(config: &Config, mode: Mode, wasm: &std::path::Path) -> (TestServer, 
         "{}/v1/database/ws-load/subscribe?compression=None",
         server.url().replacen("http://", "ws://", 1)
     );
-    (
-        server,
-        Arc::new(Target {
-            ws_url,
-            protocol: config.protocol,
-        }),
-    )
+    Arc::new(Target {
+        ws_url,
+        protocol: config.protocol,
+    })
 }
 
 /// The server binary is `SPACETIME_BIN`, or `spacetime` beside this executable's
@@ -770,24 +846,40 @@ fn main() {
                 Err(e) => eprintln!("ws_load: cannot probe fsync latency: {e}"),
             }
         }
-        let (server, target) = prepare(&config, mode, &wasm);
-        runtime.block_on(async {
-            for &in_flight in &config.in_flight {
-                for &alpha in &config.alphas {
-                    if let Err(e) = transfer_run(&config, &target, mode, in_flight, alpha).await {
-                        eprintln!("{} {}x{in_flight} alpha={alpha}: {e}", mode.name(), config.connections);
+        let deployment = deploy(mode);
+        let target = prepare(&config, &deployment, &wasm);
+        let sampling_done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let sampler = deployment.etcd.as_ref().map(|etcd| {
+                let every = Duration::from_secs_f64(config.etcd_sample);
+                let done = &sampling_done;
+                scope.spawn(move || sample_etcd(etcd, every, done))
+            });
+            runtime.block_on(async {
+                for &in_flight in &config.in_flight {
+                    for &alpha in &config.alphas {
+                        if let Err(e) = transfer_run(&config, &target, mode, in_flight, alpha).await {
+                            eprintln!("{} {}x{in_flight} alpha={alpha}: {e}", mode.name(), config.connections);
+                            failures += 1;
+                        }
+                    }
+                }
+                if config.fanout > 0 {
+                    if let Err(e) = fanout_run(&config, &target, mode).await {
+                        eprintln!("{} fan-out: {e}", mode.name());
                         failures += 1;
                     }
                 }
-            }
-            if config.fanout > 0 {
-                if let Err(e) = fanout_run(&config, &target, mode).await {
-                    eprintln!("{} fan-out: {e}", mode.name());
-                    failures += 1;
+            });
+            sampling_done.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(sampler) = sampler {
+                println!("replicated etcd store over the run (member 1):");
+                for line in sampler.join().unwrap_or_default() {
+                    println!("  {line}");
                 }
             }
         });
-        drop(server);
+        drop(deployment);
     }
     if failures > 0 {
         std::process::exit(1);

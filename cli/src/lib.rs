@@ -119,6 +119,9 @@ pub enum Command {
     Lock(subcommands::lock::LockArgs),
     /// Unlock a locked database.
     Unlock(subcommands::lock::LockArgs),
+    /// Operate a database in a cluster: hand it over to a standby, show where it lives.
+    #[command(subcommand)]
+    Cluster(subcommands::cluster::ClusterCommand),
 }
 
 /// What a verb needs to run: the configuration and the global flags.
@@ -300,5 +303,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<()> {
         Command::Dev(args) => dev::exec(&ctx, args),
         Command::Lock(args) => lock::exec(&mut ctx, args, true),
         Command::Unlock(args) => lock::exec(&mut ctx, args, false),
+        Command::Cluster(command) => cluster::exec(&mut ctx, command),
     }
 }

@@ -21,6 +21,10 @@ pub struct DescribeArgs {
     /// Send no token.
     #[arg(long)]
     pub anonymous: bool,
+    /// Show where the database lives in a cluster (each node's role: leader, standby,
+    /// reader) instead of its schema; with --json, the server's JSON.
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 /// What `describe` can narrow the output to.
@@ -38,6 +42,11 @@ pub enum EntityType {
 /// Without `--json`, when the database is unknown, or when the named entity does not exist.
 pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
     util::warn_unstable();
+    if args.cluster {
+        let (database, _) = split_targets(args.targets)?;
+        let database = ctx.database(database)?;
+        return super::cluster::print_status(ctx, &database, args.json);
+    }
     if !args.json {
         bail!("describe only prints JSON so far: add --json");
     }

@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod build;
 pub mod call;
+pub mod cluster;
 pub mod delete;
 pub mod describe;
 pub mod dev;

@@ -50,6 +50,11 @@ pub struct PublishArgs {
     /// and every later call read them with `ctx.env` (see `spacetime env`).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     pub env: Vec<String>,
+    /// In a cluster: how many nodes hold a new database (its leader and N-1 standbys,
+    /// chosen by fewest databases and most free memory). Default 2. Ignored when
+    /// updating an existing database.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: Option<u32>,
 }
 
 /// When `publish` deletes the existing data.
@@ -145,7 +150,10 @@ pub fn exec(ctx: &mut Ctx, mut args: PublishArgs) -> Result<()> {
     }
     let env_changes = super::env::parse_pairs(&args.env)?;
     eprintln!("Publishing module to {} …", api.base());
-    let send = |clear: bool| upload(&api, args.name.as_deref(), &program, clear, break_clients, &env_changes);
+    let send = |clear: bool| {
+        let flags = (clear, break_clients, args.replicas);
+        upload(&api, args.name.as_deref(), &program, flags, &env_changes)
+    };
     let mut response = send(clear)?;
     if !response.status().is_success() && delete_data == DeleteData::OnConflict && !clear {
         if let Some(name) = &args.name {
@@ -184,8 +192,7 @@ fn upload(
     api: &crate::api::Api,
     name: Option<&str>,
     program: &[u8],
-    clear: bool,
-    break_clients: bool,
+    (clear, break_clients, replicas): (bool, bool, Option<u32>),
     env: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<reqwest::blocking::Response> {
     let request = match name {
@@ -201,6 +208,9 @@ fn upload(
     }
     if break_clients {
         request = request.query(&[("break_clients", "true")]);
+    }
+    if let Some(replicas) = replicas {
+        request = request.query(&[("replicas", replicas.to_string())]);
     }
     if !env.is_empty() {
         // With the module, so a new database's `init` reads them and a module that
