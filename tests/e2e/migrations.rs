@@ -639,3 +639,46 @@ fn key_sequence_enum_and_schedule_changes() {
         "{back:?}"
     );
 }
+
+const ROUTES_A: ModuleCrate = version("routes-plan-a-module");
+const ROUTES_B: ModuleCrate = version("routes-plan-b-module");
+
+/// The plan of an update lists the module's HTTP routes and views that change (they
+/// hold no data, so every such change is automatic), and the update then serves the
+/// new router: the removed route answers 404, the re-pointed one the new handler.
+#[test]
+fn the_plan_lists_route_and_view_changes() {
+    let fx = Fixture::new(ROUTES_A, Bindings::Ours, "routes-plan");
+    let route = |path: &str| {
+        let url = format!("{}/v1/database/routes-plan/route{path}", fx.server.url());
+        let response = reqwest::blocking::get(url).expect("the server answers");
+        (response.status().as_u16(), response.text().unwrap_or_default())
+    };
+    assert_eq!(route("/count"), (200, "count".to_owned()));
+    assert_eq!(route("/old"), (200, "legacy".to_owned()));
+
+    let dry = publish(&fx, &wasm(ROUTES_B), &["--dry-run"]).ok().stdout;
+    for step in [
+        "remove view `first_note`",
+        "remove HTTP route any `/route/old` (handler `legacy`)",
+        "add view `note_count`",
+        "add HTTP route GET `/route` (handler `root`)",
+        "add HTTP route POST `/route/hello` (handler `hello`)",
+        "change view `my_notes`: it now returns Option (was Vec)",
+        "change HTTP route GET `/route/count`: handler `count` -> `tally`",
+    ] {
+        assert!(dry.contains(step), "{step}: {dry}");
+    }
+    // The unchanged route is not listed, and --dry-run changed nothing.
+    assert!(!dry.contains("GET `/route/hello`"), "{dry}");
+    assert_eq!(route("/count"), (200, "count".to_owned()));
+
+    let published = publish(&fx, &wasm(ROUTES_B), &[]).ok().stdout;
+    assert!(
+        published.contains("change HTTP route GET `/route/count`: handler `count` -> `tally`"),
+        "{published}"
+    );
+    assert_eq!(route("/count"), (200, "tally".to_owned()));
+    assert_eq!(route("/old").0, 404);
+    assert_eq!(route(""), (200, "root".to_owned()));
+}

@@ -12,18 +12,20 @@
 //! Automatic: tables added; empty tables removed; indexes, sequences and schedules
 //! added, removed or redefined; unique constraints removed, or added once the rows are
 //! checked; access and primary key changed; column types changed in a
-//! layout-compatible way ([`types`]); event tables changed freely; reducers added,
-//! removed or changed (reported). Columns added at the end with a default are
-//! automatic too, but old clients cannot decode the new rows, so such a plan
-//! [breaks clients](Plan::breaks_clients). Refused: removed or reordered columns,
+//! layout-compatible way ([`types`]); event tables changed freely; reducers,
+//! procedures, views and HTTP routes added, removed or changed (reported). Columns
+//! added at the end with a default are automatic too, but old clients cannot decode
+//! the new rows, so such a plan [breaks clients](Plan::breaks_clients). Refused: removed or reordered columns,
 //! other type changes, columns added without a default, a table turned into or out
 //! of an event table or between system and user.
 #![deny(missing_docs)]
 
 mod refusal;
+mod routes;
 mod step;
 mod table;
 pub mod types;
+mod views;
 
 #[cfg(test)]
 mod tests;
@@ -98,6 +100,8 @@ pub fn plan(old: &ModuleDef, new: &ModuleDef) -> Result<Plan, Refusals> {
     }
     diff_reducers(old, new, &mut steps);
     diff_procedures(old, new, &mut steps);
+    views::diff(old, new, &mut steps);
+    routes::diff(old, new, &mut steps);
     if old.row_level_security != new.row_level_security {
         steps.push(Step::ChangeOther {
             what: "change the row-level security filters".to_owned(),

@@ -45,6 +45,21 @@ pub enum Step {
         /// The table.
         table: String,
     },
+    /// A view the new module lacks: its rows are dropped and queries naming it fail.
+    RemoveView {
+        /// The view.
+        view: String,
+    },
+    /// A route of the module's HTTP router the new module lacks: requests for it get
+    /// the router's 404.
+    RemoveRoute {
+        /// The method (`GET`, …, or `any`).
+        method: String,
+        /// The path below `/v1/database/:name/route`.
+        path: String,
+        /// The handler it called.
+        handler: String,
+    },
     /// Columns change type in a way every stored value still decodes as (enums gained
     /// variants at the end); no row is rewritten.
     ChangeColumnTypes {
@@ -119,6 +134,39 @@ pub enum Step {
         /// The new key column.
         new: Option<String>,
     },
+    /// A view the old module lacks, materialised from the tables once the update is in.
+    AddView {
+        /// The view.
+        view: String,
+    },
+    /// A view whose definition changed (row type, kind, access, key); it holds no
+    /// data of its own, so it is evaluated again from the tables.
+    ChangeView {
+        /// The view.
+        view: String,
+        /// What changed, in plain words.
+        change: String,
+    },
+    /// A route the old module's router lacks.
+    AddRoute {
+        /// The method (`GET`, …, or `any`).
+        method: String,
+        /// The path below `/v1/database/:name/route`.
+        path: String,
+        /// The handler it calls.
+        handler: String,
+    },
+    /// A route that now calls another handler.
+    ChangeRoute {
+        /// The method (`GET`, …, or `any`).
+        method: String,
+        /// The path below `/v1/database/:name/route`.
+        path: String,
+        /// The handler it called.
+        old: String,
+        /// The handler it calls now.
+        new: String,
+    },
     /// A reducer the old module lacks.
     AddReducer {
         /// The reducer.
@@ -158,6 +206,8 @@ impl Step {
             Self::RemoveSequence { .. } => "remove_sequence",
             Self::RemoveSchedule { .. } => "remove_schedule",
             Self::RemoveTable { .. } => "remove_table",
+            Self::RemoveView { .. } => "remove_view",
+            Self::RemoveRoute { .. } => "remove_route",
             Self::ChangeColumnTypes { .. } => "change_column_types",
             Self::ReschemaEventTable { .. } => "reschema_event_table",
             Self::AddColumns { .. } => "add_columns",
@@ -168,6 +218,10 @@ impl Step {
             Self::AddSchedule { .. } => "add_schedule",
             Self::ChangeAccess { .. } => "change_access",
             Self::ChangePrimaryKey { .. } => "change_primary_key",
+            Self::AddView { .. } => "add_view",
+            Self::ChangeView { .. } => "change_view",
+            Self::AddRoute { .. } => "add_route",
+            Self::ChangeRoute { .. } => "change_route",
             Self::AddReducer { .. } => "add_reducer",
             Self::RemoveReducer { .. } => "remove_reducer",
             Self::ChangeReducer { .. } => "change_reducer",
@@ -175,6 +229,12 @@ impl Step {
             Self::DisconnectAllClients => "disconnect_all_clients",
         }
     }
+}
+
+/// A route's path as requests spell it: below the database's `/route` prefix, the root
+/// without a slash shown as `/route`.
+fn route_path(path: &str) -> String {
+    format!("/route{path}")
 }
 
 /// `Some(x)` as `` `x` ``, `None` as "none".
@@ -196,6 +256,14 @@ impl fmt::Display for Step {
                 write!(f, "rows of table `{table}` no longer schedule reducer `{reducer}`")
             }
             Self::RemoveTable { table } => write!(f, "remove table `{table}` (only if it is empty)"),
+            Self::RemoveView { view } => write!(f, "remove view `{view}`"),
+            Self::RemoveRoute { method, path, handler } => {
+                write!(
+                    f,
+                    "remove HTTP route {method} `{}` (handler `{handler}`)",
+                    route_path(path)
+                )
+            }
             Self::ChangeColumnTypes { table, columns } => {
                 write!(f, "change column types of table `{table}` (stored rows stay readable):")?;
                 for (i, (column, old, new)) in columns.iter().enumerate() {
@@ -235,6 +303,20 @@ impl fmt::Display for Step {
                 "change the primary key of table `{table}` from {} to {}",
                 column_or_none(old),
                 column_or_none(new)
+            ),
+            Self::AddView { view } => write!(f, "add view `{view}`"),
+            Self::ChangeView { view, change } => write!(f, "change view `{view}`: {change}"),
+            Self::AddRoute { method, path, handler } => {
+                write!(
+                    f,
+                    "add HTTP route {method} `{}` (handler `{handler}`)",
+                    route_path(path)
+                )
+            }
+            Self::ChangeRoute { method, path, old, new } => write!(
+                f,
+                "change HTTP route {method} `{}`: handler `{old}` -> `{new}`",
+                route_path(path)
             ),
             Self::AddReducer { reducer } => write!(f, "add reducer `{reducer}`"),
             Self::RemoveReducer { reducer } => write!(f, "remove reducer `{reducer}`"),

@@ -518,3 +518,109 @@ fn procedures_added_removed_and_changed_are_reported() {
     );
     assert!(!p.breaks_clients());
 }
+
+#[test]
+fn routes_added_removed_and_pointed_at_another_handler_are_listed() {
+    use spacetime_sats::def::raw::{HttpMethod, MethodOrAny};
+    let handlers = |names: &[&str]| -> Vec<HttpHandlerDef> {
+        names.iter().map(|n| HttpHandlerDef { name: (*n).into() }).collect()
+    };
+    let route = |method: MethodOrAny, path: &str, handler_id: u32| HttpRouteDef {
+        method,
+        path: path.into(),
+        handler_id,
+    };
+    let get = || MethodOrAny::Method(HttpMethod::Get);
+    let mut old = module(vec![]);
+    old.http_handlers = handlers(&["hello", "count", "legacy"]);
+    old.http_routes = vec![
+        route(get(), "/hello", 0),
+        route(get(), "/count", 1),
+        route(MethodOrAny::Any, "/old", 2),
+    ];
+    let mut new = module(vec![]);
+    // Handler ids move with the handler list: only names matter.
+    new.http_handlers = handlers(&["count", "hello", "tally"]);
+    new.http_routes = vec![
+        route(get(), "/hello", 1),
+        route(get(), "/count", 2),
+        route(MethodOrAny::Method(HttpMethod::Post), "/hello", 1),
+        route(get(), "", 0),
+    ];
+    let p = plan(&old, &new).expect("routes never refuse");
+    let what: Vec<String> = p.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        what,
+        vec![
+            "remove HTTP route any `/route/old` (handler `legacy`)",
+            "add HTTP route GET `/route` (handler `count`)",
+            "add HTTP route POST `/route/hello` (handler `hello`)",
+            "change HTTP route GET `/route/count`: handler `count` -> `tally`",
+        ]
+    );
+    assert!(!p.breaks_clients());
+    assert!(plan(&old, &old).expect("same module").is_empty());
+}
+
+#[test]
+fn views_added_removed_and_redefined_are_listed() {
+    let view = |name: &str, anonymous: bool, columns: &[(&str, T)]| {
+        let t = table(name, columns);
+        ViewDef {
+            name: name.into(),
+            source_name: name.into(),
+            index: 0,
+            is_public: true,
+            is_anonymous: anonymous,
+            returns_option: false,
+            returns_query: false,
+            params: ProductType::named([]),
+            product_type_ref: AlgebraicTypeRef(0),
+            row_type: t.row_type,
+            columns: t.columns,
+            primary_key: None,
+        }
+    };
+    let with_rows = |columns: &[(&str, T)], views: Vec<ViewDef>| {
+        let mut def = module(vec![]);
+        def.typespace = Typespace::new(vec![T::Product(ProductType::named(
+            columns.iter().map(|(n, t)| (*n, t.clone())),
+        ))]);
+        def.views = views;
+        def
+    };
+    let row = [("id", T::U64)];
+    let old = with_rows(
+        &row,
+        vec![
+            view("mine", false, &row),
+            view("gone", true, &row),
+            view("same", true, &row),
+        ],
+    );
+    let mut keyed = view("mine", true, &row);
+    keyed.primary_key = Some(ColId(0));
+    keyed.returns_option = true;
+    keyed.is_public = false;
+    let new = with_rows(&row, vec![keyed, view("same", true, &row), view("fresh", false, &row)]);
+    let p = plan(&old, &new).expect("views never refuse");
+    let what: Vec<String> = p.steps.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        what,
+        vec![
+            "remove view `gone`",
+            "add view `fresh`",
+            "change view `mine`: it is now anonymous (was per caller); it now returns Option (was Vec); it is now \
+             private; its primary key changed from none to `id`",
+        ]
+    );
+    // A changed row type is named with both types.
+    let wider = [("id", T::U64), ("name", T::String)];
+    let new = with_rows(&wider, vec![view("mine", false, &wider)]);
+    let old = with_rows(&row, vec![view("mine", false, &row)]);
+    let p = plan(&old, &new).expect("views never refuse");
+    assert_eq!(p.steps.len(), 1, "{p:?}");
+    let text = p.steps[0].to_string();
+    assert!(text.starts_with("change view `mine`: its rows changed from "), "{text}");
+    assert!(text.contains("name"), "{text}");
+}
