@@ -127,4 +127,4 @@ pub(crate) fn migrate(old: &Datastore, plan: &Plan, new: &ModuleDef) -> Result<D
 
 #[cfg(test)]
 #[path = "migration_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -11,7 +11,7 @@ use spacetime_sats::def::model::{ModuleDef, TableDef};
 use spacetime_sats::def::raw::CaseConversionPolicy;
 use spacetime_sats::{AlgebraicType as T, AlgebraicValue as V, ColId, Identity, ProductValue, Typespace};
 
-fn module(tables: Vec<TableDef>) -> ModuleDef {
+pub(crate) fn module(tables: Vec<TableDef>) -> ModuleDef {
     ModuleDef {
         typespace: Typespace::default(),
         types: vec![],
@@ -28,7 +28,7 @@ fn module(tables: Vec<TableDef>) -> ModuleDef {
 }
 
 /// `person(id u32 pk auto_inc, name string)`.
-fn person() -> TableBuilder {
+pub(crate) fn person() -> TableBuilder {
     TableBuilder::new("person")
         .column("id", T::U32)
         .column("name", T::String)
@@ -36,12 +36,12 @@ fn person() -> TableBuilder {
         .auto_inc("id")
 }
 
-fn row(values: Vec<V>) -> Vec<u8> {
+pub(crate) fn row(values: Vec<V>) -> Vec<u8> {
     value_to_vec(&V::Product(ProductValue::new(values)))
 }
 
 /// A datastore of `def` holding `rows` (by table name).
-fn filled(def: &ModuleDef, rows: &[(&str, Vec<V>)]) -> Datastore {
+pub(crate) fn filled(def: &ModuleDef, rows: &[(&str, Vec<V>)]) -> Datastore {
     let mut ds = Datastore::new();
     create_tables(&mut ds, def.tables.iter(), def).expect("tables");
     let mut tx = ds.begin_mut_tx();

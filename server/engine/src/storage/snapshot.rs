@@ -52,12 +52,26 @@ pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)]) -> Vec<u8> {
     out
 }
 
-/// Loads a snapshot into `ds`, whose tables exist and are empty; returns the clients
-/// connected at the snapshot.
+/// One table of a snapshot, as [`visit_tables`] hands it over.
+pub(crate) struct SnapshotTable {
+    /// The table's canonical name.
+    pub(crate) name: String,
+    /// Each sequence's column and the value it hands out next (`None`: used up).
+    pub(crate) sequences: Vec<(ColId, Option<i128>)>,
+    /// The BSATN rows.
+    pub(crate) rows: Vec<Box<[u8]>>,
+}
+
+/// Decodes a snapshot payload table by table (so one table's rows are held at a
+/// time), calling `each` for every table; returns the clients connected at the
+/// snapshot. Restore and the rolling checksum read snapshots through it.
 ///
 /// # Errors
-/// [`RecordError`] if the payload is not a snapshot of this module's tables.
-pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
+/// [`RecordError`] if the payload is not a snapshot, or `each`'s error.
+pub(crate) fn visit_tables(
+    mut input: &[u8],
+    mut each: impl FnMut(SnapshotTable) -> Result<(), RecordError>,
+) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
     let input = &mut input;
     let [version] = take_array::<1>(input)?;
     if version != VERSION && version != VERSION_1 {
@@ -66,13 +80,6 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, Co
     let n = decode_len(input, 12)?;
     for _ in 0..n {
         let name = get_string(input)?;
-        let id = ds
-            .table_id_from_name(&name)
-            .map_err(|_| RecordError::UnknownTable(name.clone()))?;
-        let err = |source| RecordError::Datastore {
-            table: name.clone(),
-            source,
-        };
         let n_seq = decode_len(input, 19)?;
         let mut sequences = Vec::with_capacity(n_seq);
         for _ in 0..n_seq {
@@ -82,6 +89,35 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, Co
             sequences.push((col, (exhausted == 0).then_some(next)));
         }
         let rows = get_rows(input)?;
+        each(SnapshotTable { name, sequences, rows })?;
+    }
+    let mut clients = Vec::new();
+    if version >= VERSION {
+        let n = decode_len(input, 48)?;
+        for _ in 0..n {
+            clients.push(get_client(input)?);
+        }
+    }
+    if !input.is_empty() {
+        return Err(DecodeError::TrailingBytes(input.len()).into());
+    }
+    Ok(clients)
+}
+
+/// Loads a snapshot into `ds`, whose tables exist and are empty; returns the clients
+/// connected at the snapshot.
+///
+/// # Errors
+/// [`RecordError`] if the payload is not a snapshot of this module's tables.
+pub fn restore(ds: &mut Datastore, input: &[u8]) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
+    visit_tables(input, |SnapshotTable { name, sequences, rows }| {
+        let id = ds
+            .table_id_from_name(&name)
+            .map_err(|_| RecordError::UnknownTable(name.clone()))?;
+        let err = |source| RecordError::Datastore {
+            table: name.clone(),
+            source,
+        };
         let mut tx = ds.begin_mut_tx();
         for row in &rows {
             tx.insert_bsatn(id, row).map_err(err)?;
@@ -109,16 +145,6 @@ pub fn restore(ds: &mut Datastore, mut input: &[u8]) -> Result<Vec<(Identity, Co
                 ds.advance_sequence_past(id, col, past).map_err(err)?;
             }
         }
-    }
-    let mut clients = Vec::new();
-    if version >= VERSION {
-        let n = decode_len(input, 48)?;
-        for _ in 0..n {
-            clients.push(get_client(input)?);
-        }
-    }
-    if !input.is_empty() {
-        return Err(DecodeError::TrailingBytes(input.len()).into());
-    }
-    Ok(clients)
+        Ok(())
+    })
 }
