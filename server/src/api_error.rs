@@ -119,6 +119,7 @@ impl From<CallError> for ApiError {
     fn from(e: CallError) -> Self {
         match e {
             CallError::Gone(gone) => gone.into(),
+            CallError::NotLeader(_) => Self::Unavailable(e.to_string()),
             CallError::Refused(refused @ CallRefused::Private { .. }) => Self::Forbidden(refused.to_string()),
             CallError::Refused(CallRefused::NoSuchReducer { .. }) => {
                 // The route words this one itself: it knows the database's name.
@@ -137,6 +138,7 @@ impl From<UpdateError> for ApiError {
     fn from(e: UpdateError) -> Self {
         match e {
             UpdateError::Gone(gone) => gone.into(),
+            UpdateError::NotLeader(_) => Self::Unavailable(e.to_string()),
             e => Self::BadRequest(e.to_string()),
         }
     }
@@ -146,6 +148,7 @@ impl From<SnapshotError> for ApiError {
     fn from(e: SnapshotError) -> Self {
         match e {
             SnapshotError::Gone(gone) => gone.into(),
+            SnapshotError::NotLeader(_) => Self::Unavailable(e.to_string()),
             e => Self::BadRequest(e.to_string()),
         }
     }

@@ -177,6 +177,8 @@ impl SimpleQueryHandler for Queries {
                         format!("the module's client_connected reducer rejected the caller: {e}"),
                     ))
                 }
+                // 25006: read_only_sql_transaction.
+                SqlResult::NotLeader(refusal) => return Err(user_error("25006", refusal.to_string())),
                 SqlResult::Ran { result, .. } => result.map_err(|e| user_error("42000", e.to_string()))?,
             };
             if outcome.schema.elements.is_empty() {

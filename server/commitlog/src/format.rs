@@ -202,35 +202,70 @@ pub fn commit_ids(frames: &[u8]) -> Result<Vec<CommitId>, String> {
 /// # Errors
 /// As [`commit_ids`].
 pub fn split_commits(frames: &[u8]) -> Result<Vec<(CommitId, std::ops::Range<usize>)>, String> {
+    let (out, end) = split_commits_prefix(frames);
+    match end {
+        FramesEnd::Complete => Ok(out),
+        FramesEnd::Zeroes { at } => Err(format!("all-zero commit header at byte {at}")),
+        FramesEnd::CutOff(why) | FramesEnd::Damaged(why) => Err(why),
+    }
+}
+
+/// Where [`split_commits_prefix`] stopped reading commits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FramesEnd {
+    /// At the end of the bytes: every byte belongs to a verifying commit.
+    Complete,
+    /// At an all-zero commit header (end of data, as in a preallocated segment).
+    Zeroes {
+        /// Its byte offset.
+        at: usize,
+    },
+    /// At a commit cut off by the end of the bytes (a write in progress, or a copy
+    /// taken while one was).
+    CutOff(String),
+    /// At a commit that is whole but does not verify (CRC32C, framing, tx offset).
+    Damaged(String),
+}
+
+/// As [`split_commits`], but instead of failing it returns the commits read before
+/// the first one that is cut off, zero or does not verify, and why it stopped there:
+/// what a node receiving a copy of a segment that was still being written keeps.
+pub fn split_commits_prefix(frames: &[u8]) -> (Vec<(CommitId, std::ops::Range<usize>)>, FramesEnd) {
     let mut out: Vec<(CommitId, std::ops::Range<usize>)> = Vec::new();
     let mut rest = frames;
     while !rest.is_empty() {
         let at = frames.len() - rest.len();
         let Some((raw, after)) = rest.split_first_chunk::<COMMIT_HEADER_LEN>() else {
-            return Err(format!("commit header at byte {at} is cut off"));
+            return (out, FramesEnd::CutOff(format!("commit header at byte {at} is cut off")));
         };
-        let header = CommitHeader::decode(raw).ok_or_else(|| format!("all-zero commit header at byte {at}"))?;
+        let Some(header) = CommitHeader::decode(raw) else {
+            return (out, FramesEnd::Zeroes { at });
+        };
         let body_len = header.len as usize;
         if after.len() < body_len + CRC_LEN {
-            return Err(format!("commit at byte {at} is cut off"));
+            return (out, FramesEnd::CutOff(format!("commit at byte {at} is cut off")));
         }
         let (records, after) = after.split_at(body_len);
         let (crc, after) = after.split_at(CRC_LEN);
         let crc = u32::from_le_bytes(crc.try_into().expect("4-byte slice"));
+        let damaged = |why: String| FramesEnd::Damaged(why);
         if commit_crc(raw, records) != crc {
-            return Err(format!("commit at byte {at} fails its CRC32C"));
+            return (out, damaged(format!("commit at byte {at} fails its CRC32C")));
         }
         if header.n == 0 {
-            return Err(format!("commit at byte {at} counts 0 records"));
+            return (out, damaged(format!("commit at byte {at} counts 0 records")));
         }
-        split_records(records, header.n).map_err(|why| format!("commit at byte {at}: {why}"))?;
+        if let Err(why) = split_records(records, header.n) {
+            return (out, damaged(format!("commit at byte {at}: {why}")));
+        }
         if let Some((prev, _)) = out.last() {
             let next = prev.tx_offset + u64::from(prev.n);
             if header.min_tx_offset != next {
-                return Err(format!(
+                let why = format!(
                     "commit at byte {at} has tx offset {} but {next} was next",
                     header.min_tx_offset
-                ));
+                );
+                return (out, damaged(why));
             }
         }
         let id = CommitId {
@@ -241,6 +276,22 @@ pub fn split_commits(frames: &[u8]) -> Result<Vec<(CommitId, std::ops::Range<usi
         };
         out.push((id, at..frames.len() - after.len()));
         rest = after;
+    }
+    (out, FramesEnd::Complete)
+}
+
+/// The records of the commits framed back to back in `frames`, each with its tx
+/// offset, in order, checked as [`split_commits`] checks them: what a follower that
+/// is fed a replicated batch applies, record by record, as replay does.
+///
+/// # Errors
+/// As [`split_commits`].
+pub fn batch_records(frames: &[u8]) -> Result<Vec<(u64, &[u8])>, String> {
+    let mut out = Vec::new();
+    for (id, range) in split_commits(frames)? {
+        let records = &frames[range.start + COMMIT_HEADER_LEN..range.end - CRC_LEN];
+        let split = split_records(records, id.n)?;
+        out.extend((id.tx_offset..).zip(split));
     }
     Ok(out)
 }
@@ -305,6 +356,33 @@ impl fmt::Display for Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_of_whole_commits_and_why_it_stopped() {
+        let mut frames = Vec::new();
+        for offset in 5..8 {
+            encode_commit(&mut frames, 2, offset, b"record");
+        }
+        let whole = frames.len();
+        let (commits, end) = split_commits_prefix(&frames);
+        assert_eq!((commits.len(), end), (3, FramesEnd::Complete));
+        // A copy taken while the third commit was being written.
+        let (commits, end) = split_commits_prefix(&frames[..whole - 3]);
+        assert_eq!(commits.len(), 2);
+        assert!(matches!(end, FramesEnd::CutOff(_)), "{end:?}");
+        // A zero-filled tail after two commits.
+        let second_end = commits[1].1.end;
+        let mut zeroed = frames.clone();
+        zeroed[second_end..].fill(0);
+        assert_eq!(split_commits_prefix(&zeroed).1, FramesEnd::Zeroes { at: second_end });
+        // A flipped bit in the second commit: only the first is kept.
+        let mut damaged = frames.clone();
+        damaged[commits[1].1.start + 25] ^= 1;
+        let (kept, end) = split_commits_prefix(&damaged);
+        assert_eq!(kept.len(), 1);
+        assert!(matches!(end, FramesEnd::Damaged(ref why) if why.contains("CRC32C")), "{end:?}");
+        assert!(split_commits(&damaged).is_err());
+    }
 
     #[test]
     fn commit_round_trip() {

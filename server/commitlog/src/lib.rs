@@ -84,13 +84,18 @@ pub use commitlog::{Commitlog, CommitlogOptions};
 pub use durability::{BeforeSync, Durability, DurabilityOptions, DurabilityStats, DurableOffset};
 pub use error::{CommitlogError, DurabilityError, SnapshotError};
 pub use format::{
-    commit_ids, encode_commit, segment_file_name, split_commits, CommitId, MAX_RECORD_LEN, SEGMENT_SUFFIX,
+    batch_records, check_segment_header, commit_ids, encode_commit, parse_segment_file_name, segment_file_name,
+    segment_header, split_commits, split_commits_prefix, CommitId, FramesEnd, MAX_RECORD_LEN, SEGMENT_HEADER_LEN,
+    SEGMENT_SUFFIX,
 };
 pub use replay::Replay;
 pub use replicated::{AppendOutcome, Batch, CommitChecksums, ReplicatedLog, Standalone};
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
 pub use segment::Damage;
-pub use snapshot::{snapshot_file_name, LatestSnapshot, Snapshot, SnapshotStore, SNAPSHOT_SUFFIX};
+pub use snapshot::{
+    snapshot_file_name, snapshot_header, verify_snapshot, LatestSnapshot, Snapshot, SnapshotStore, SNAPSHOT_HEADER_LEN,
+    SNAPSHOT_SUFFIX,
+};
 
 use std::path::Path;
 

@@ -11,6 +11,7 @@
 
 use crate::commit::DatabaseState;
 use crate::error::StartError;
+use crate::follower::{Follower, RoleLink};
 use crate::module_logs::{log_system, LogForwarder, ModuleLogs};
 use crate::procedures::ProcedureRunner;
 use crate::requests::Request;
@@ -58,6 +59,10 @@ pub(crate) struct Actor {
     /// Runs WebSocket clients' procedure calls off this thread; set by
     /// [`crate::Database::start`] before the actor serves requests.
     pub(crate) procedures: Option<ProcedureRunner>,
+    /// Whether it leads or follows, shared with the [`crate::Database`] handle.
+    pub(crate) role: RoleLink,
+    /// Its state while it follows another node's log ([`crate::follower`]).
+    pub(crate) follower: Option<Follower>,
 }
 
 /// How many queued requests the actor handles in a row before it queues the
@@ -65,7 +70,73 @@ pub(crate) struct Actor {
 /// connection once, few enough that no reply waits long.
 const MAX_RUN: usize = 256;
 
+/// What a module brings to a database: its tables (in a new datastore), its row-level
+/// security filters checked against them, a warm instance and its views. Made at
+/// start, and by a follower for a module update it applies.
+pub(crate) struct ModuleParts {
+    pub(crate) datastore: Datastore,
+    pub(crate) rls: RlsRules,
+    pub(crate) instance: ModuleInstance,
+    pub(crate) views: Views,
+}
+
+impl ModuleParts {
+    /// Creates the tables of `program`'s module, checks its filters and instantiates it
+    /// for database `identity`, its logs going to `logs`.
+    pub(crate) fn new(identity: Identity, program: &ModuleProgram, logs: &Arc<ModuleLogs>) -> Result<Self, StartError> {
+        let def = program.module_def();
+        let mut datastore = Datastore::new();
+        create_tables(&mut datastore, def.tables.iter(), def)?;
+        let rls = RlsRules::compile(def, &datastore)?;
+        let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
+        let views = Views::new(program, identity, Arc::new(LogForwarder(logs.clone())))?;
+        Ok(Self {
+            datastore,
+            rls,
+            instance,
+            views,
+        })
+    }
+}
+
 impl Actor {
+    /// An actor over `parts` (rows restored already) and `log`.
+    pub(crate) fn assemble(
+        owner: Identity,
+        identity: Identity,
+        current: Arc<RwLock<ModuleProgram>>,
+        logs: Arc<ModuleLogs>,
+        parts: ModuleParts,
+        log: Option<DatabaseLog>,
+        sql_settings_file: Option<std::path::PathBuf>,
+    ) -> Self {
+        let scheduler = Scheduler::new(parts.instance.program().module_def());
+        Self {
+            owner,
+            current,
+            instance: parts.instance,
+            rls: parts.rls,
+            module_logs: logs,
+            db: DatabaseState {
+                datastore: parts.datastore,
+                commitlog: log,
+                scheduler,
+                subscriptions: SubscriptionManager::default(),
+                metrics_label: crate::metrics::label(identity),
+                views: parts.views,
+            },
+            connection_jwts: HashMap::new(),
+            sql_vars: sql_settings_file
+                .as_deref()
+                .map(crate::sql_settings::load)
+                .unwrap_or_default(),
+            sql_settings_file,
+            procedures: None,
+            role: RoleLink::default(),
+            follower: None,
+        }
+    }
+
     /// Creates the tables from the module, instantiates it, then restores the rows
     /// from `storage` (snapshot and log, without running reducers) and the schedules;
     /// or, for a new database (an empty log, or no storage), runs `init`. A database
@@ -79,44 +150,18 @@ impl Actor {
         hash: &str,
     ) -> Result<Self, StartError> {
         let program = current.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let def = program.module_def();
-        let mut datastore = Datastore::new();
-        create_tables(&mut datastore, def.tables.iter(), def)?;
-        let rls = RlsRules::compile(def, &datastore)?;
-        let instance = program.instantiate(identity, Arc::new(LogForwarder(logs.clone())))?;
-        let views = Views::new(&program, identity, Arc::new(LogForwarder(logs.clone())))?;
+        let mut parts = ModuleParts::new(identity, &program, &logs)?;
         let storage = storage.map(|s| s.with_metrics_label(crate::metrics::label(identity)));
         let sql_settings_file = storage.as_ref().map(|s| crate::sql_settings::path(&s.dir));
         let (log, fresh) = match &storage {
             Some(storage) => {
-                let opened =
-                    storage::open(storage, &mut datastore, &logs).map_err(|e| StartError::Restore(Box::new(e)))?;
+                let opened = storage::open(storage, &mut parts.datastore, &logs)
+                    .map_err(|e| StartError::Restore(Box::new(e)))?;
                 (Some(opened.log), opened.fresh)
             }
             None => (None, true),
         };
-        let mut actor = Self {
-            owner,
-            current,
-            instance,
-            rls,
-            module_logs: logs,
-            db: DatabaseState {
-                datastore,
-                commitlog: log,
-                scheduler: Scheduler::new(def),
-                subscriptions: SubscriptionManager::default(),
-                metrics_label: crate::metrics::label(identity),
-                views,
-            },
-            connection_jwts: HashMap::new(),
-            sql_vars: sql_settings_file
-                .as_deref()
-                .map(crate::sql_settings::load)
-                .unwrap_or_default(),
-            sql_settings_file,
-            procedures: None,
-        };
+        let mut actor = Self::assemble(owner, identity, current, logs, parts, log, sql_settings_file);
         let seed = storage.as_ref().and_then(StorageConfig::seed).cloned();
         if fresh {
             let now = Timestamp::now();
@@ -162,20 +207,60 @@ impl Actor {
         Ok(actor)
     }
 
-    /// Materialises the per-caller views for `caller` before a query of theirs, so SQL
-    /// finds their rows. A failure is logged and returned: a query that then finds a
-    /// view missing can say why.
+    /// Materialises the per-caller views for `caller` before a query of theirs:
+    /// [`Self::ensure_views_for`] a query that calls no view with parameters.
     pub(crate) fn ensure_views(&mut self, caller: Identity) -> Result<(), crate::views::ViewsError> {
+        self.ensure_views_for(caller, [])
+    }
+
+    /// Materialises the per-caller views for `caller`, and the calls of views with
+    /// parameters that `queries` name, before those queries of theirs run, so SQL finds
+    /// their rows. A failure is logged and returned: a query that then finds a view
+    /// missing can say why.
+    pub(crate) fn ensure_views_for<'q>(
+        &mut self,
+        caller: Identity,
+        queries: impl IntoIterator<Item = &'q str>,
+    ) -> Result<(), crate::views::ViewsError> {
+        let program = self.instance.program().clone();
+        let calls = (queries.into_iter())
+            .flat_map(|sql| spacetime_sql::view_call::view_calls(sql, program.module_def()))
+            .map(|call| (call.view.name.clone(), call.args))
+            .collect::<Vec<_>>();
         let db = &mut self.db;
-        db.views.ensure_caller(&mut db.datastore, caller).inspect_err(|e| {
+        let ensured = db.views.ensure_caller(&mut db.datastore, caller);
+        let ensured = ensured.and_then(|()| db.views.ensure_calls(&mut db.datastore, caller, calls));
+        ensured.inspect_err(|e| {
             log::warn!("views for {caller}: {e}");
             log_system(&self.module_logs, LogLevel::Warn, None, e.to_string());
         })
     }
 
+    /// Releases the per-caller view materialisations no subscription reads any more
+    /// (see the engine's view lifecycle); run after every subscribe, unsubscribe and
+    /// disconnect, and now and then between requests.
+    pub(crate) fn sweep_views(&mut self) {
+        let db = &mut self.db;
+        let subscribed = db.subscriptions.tables_read();
+        let connected = db.subscriptions.connected().map(|(identity, _)| identity).collect();
+        let now = std::time::Instant::now();
+        let released = db.views.sweep(&mut db.datastore, &subscribed, &connected, now);
+        if released > 0 {
+            log::debug!("released {released} view materialisation(s) nobody subscribes to");
+        }
+    }
+
+    /// [`Actor::sweep_views`] if the last sweep was a while ago, so materialisations
+    /// only queried are released even when no client unsubscribes.
+    pub(crate) fn sweep_views_if_due(&mut self) {
+        if self.db.views.sweep_due(std::time::Instant::now()) {
+            self.sweep_views();
+        }
+    }
+
     /// Runs `client_disconnected` for every client the log holds as connected: the
     /// crash (or stop) closed their connections without running it.
-    fn disconnect_stale_clients(&mut self) {
+    pub(crate) fn disconnect_stale_clients(&mut self) {
         let stale = self
             .db
             .commitlog
@@ -284,7 +369,11 @@ impl Actor {
     /// Runs `client_connected` for a new connection of `caller` and commits what it
     /// did; the module's error if it refuses. An accepted connection is logged, so a
     /// restart can run `client_disconnected` for it.
+    /// A follower runs no lifecycle reducer (the leader does) and logs nothing.
     pub(crate) fn connect(&mut self, caller: Identity, connection_id: ConnectionId) -> Result<(), ReducerError> {
+        if self.role.is_following() {
+            return Ok(());
+        }
         let now = Timestamp::now();
         let jwt = self.connection_jwts.get(&connection_id).cloned();
         let outcome =
@@ -301,7 +390,11 @@ impl Actor {
 
     /// Runs `client_disconnected` and commits what it did; a failure is logged and
     /// does not matter otherwise.
+    /// A follower runs none (see [`Self::connect`]).
     pub(crate) fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
+        if self.role.is_following() {
+            return;
+        }
         let now = Timestamp::now();
         let jwt = self.connection_jwts.get(&connection_id).cloned();
         let outcome =

@@ -53,6 +53,20 @@ impl DatabaseState {
         }
         self.scheduler.observe(tx, timestamp);
         let offset = self.last_offset();
+        self.publish(tx, offset, caller);
+    }
+
+    /// A follower's commit: a transaction the leader committed, applied from its log
+    /// at tx `offset` ([`crate::follower`]). It is published exactly as a commit here
+    /// would be (views, then subscribers), but neither logged (the standby appended
+    /// the leader's bytes already) nor scheduled (the leader runs the schedule).
+    pub(crate) fn commit_applied(&mut self, tx: &TxData, offset: u64) {
+        self.publish(tx, Some(offset), None);
+    }
+
+    /// The last steps of every commit: brings the views up to date and publishes
+    /// the transaction's and their row changes to subscribers, tagged with `offset`.
+    fn publish(&mut self, tx: &TxData, offset: Option<u64>, caller: Option<ReducerCaller>) {
         // Views whose reads the transaction changed are re-evaluated here, so their
         // changes go out in the same update as the transaction's own.
         // Per-caller views are kept current for connected callers only; the set is

@@ -5,11 +5,13 @@
 
 use crate::actor::Actor;
 use crate::error::{ActorGone, CallError, SnapshotError, StartError, UpdateError};
+use crate::follower::{AppliedOffset, ProgramSource, PromoteError, RoleLink};
 use crate::module_logs::ModuleLogs;
 use crate::procedures::{admit_procedure, OwnedProcedureCall, ProcedureRunner};
 use crate::requests::{ClientRequest, Logged, Request, SqlResult, UpdateOptions};
 use crate::storage::{self, StorageConfig};
 use spacetime_commitlog::DurableOffset;
+use spacetime_commitlog::{Commitlog, ReplicatedLog};
 use spacetime_host::ProcedureOutcome;
 use spacetime_host::{ModuleProgram, ReducerOutcome};
 use spacetime_migrate::{Plan, Refusals};
@@ -18,7 +20,7 @@ use spacetime_sats::json::{value_from_json, value_to_json};
 use spacetime_sats::AlgebraicType;
 use spacetime_sats::Identity;
 use std::collections::HashMap;
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock};
 use tokio::sync::oneshot;
 
 /// A running database: the way to its actor, its logs and its current module.
@@ -32,13 +34,18 @@ pub struct Database {
     /// The module running; the actor replaces it when an update succeeds, before it
     /// serves the next request.
     program: Arc<RwLock<ModuleProgram>>,
-    /// The durable offset of its commit log; `None` on an in-memory server.
-    durable: Option<DurableOffset>,
+    /// The durable offset of its commit log; unset on an in-memory server, and on a
+    /// follower until it is promoted.
+    durable: OnceLock<DurableOffset>,
     /// Runs procedures on the blocking pool.
     procedures: ProcedureRunner,
     /// Becomes `true` when the actor thread has ended, its commit log flushed and
     /// fsynced (closed, too, if the thread died).
     stopped: tokio::sync::watch::Receiver<bool>,
+    /// Whether it follows, shared with the actor.
+    role: RoleLink,
+    /// A follower's applied offset.
+    applied: Option<AppliedOffset>,
 }
 
 impl Database {
@@ -62,6 +69,69 @@ impl Database {
         hash: &str,
     ) -> Result<Self, StartError> {
         let hash = hash.to_owned();
+        let (database, ()) = Self::spawn(
+            identity,
+            owner,
+            program,
+            logs,
+            RoleLink::default(),
+            move |program, logs| {
+                let actor = Actor::start(identity, owner, program, logs, storage, &hash)?;
+                let durable = actor.durable_watch();
+                Ok((actor, durable, ()))
+            },
+        )
+        .await?;
+        Ok(database)
+    }
+
+    /// Starts the actor of a database that another node leads, as a follower (see
+    /// [`crate::follower`]): its rows are restored from the local log in `storage`
+    /// (snapshot and log, no reducer runs, `init` never), then it applies the batches
+    /// given to [`Self::apply`] and refuses writes until [`Self::promote`]. `hash` is
+    /// the program the local log names last; `programs` gives the program a module
+    /// update it applies names. Returns the handle and the local log, after its last
+    /// commit, for the standby to append the leader's commits to (and hand back at
+    /// promotion).
+    ///
+    /// # Errors
+    /// [`StartError`] as for [`Self::start`]; then no thread is left running.
+    pub async fn follow(
+        identity: Identity,
+        owner: Identity,
+        program: ModuleProgram,
+        logs: Arc<ModuleLogs>,
+        storage: StorageConfig,
+        hash: &str,
+        programs: Arc<dyn ProgramSource>,
+    ) -> Result<(Self, Commitlog), StartError> {
+        let hash = hash.to_owned();
+        let role = RoleLink::follower();
+        let actor_role = role.clone();
+        let (mut database, (commitlog, applied)) =
+            Self::spawn(identity, owner, program, logs, role, move |program, logs| {
+                let started =
+                    Actor::start_follower(identity, owner, program, logs, storage, &hash, programs, actor_role)?;
+                Ok((started.actor, None, (started.commitlog, started.applied)))
+            })
+            .await?;
+        database.applied = Some(applied);
+        Ok((database, commitlog))
+    }
+
+    /// Runs `start` on a new actor thread and, once it made the actor, serves
+    /// requests there; returns the handle and what `start` gave besides the actor and
+    /// its durable offset.
+    async fn spawn<T: Send + 'static>(
+        identity: Identity,
+        owner: Identity,
+        program: ModuleProgram,
+        logs: Arc<ModuleLogs>,
+        role: RoleLink,
+        start: impl FnOnce(Arc<RwLock<ModuleProgram>>, Arc<ModuleLogs>) -> Result<(Actor, Option<DurableOffset>, T), StartError>
+            + Send
+            + 'static,
+    ) -> Result<(Self, T), StartError> {
         let (requests, receiver) = mpsc::channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let program = Arc::new(RwLock::new(program));
@@ -72,34 +142,89 @@ impl Database {
         let (stopped_tx, stopped) = tokio::sync::watch::channel(false);
         std::thread::Builder::new()
             .name(format!("db-{}", &identity.to_string()[..16]))
-            .spawn(
-                move || match Actor::start(identity, owner, actor_program, actor_logs, storage, &hash) {
-                    Ok(mut actor) => {
-                        actor.procedures = Some(actor_procedures);
-                        if ready_tx.send(Ok(actor.durable_watch())).is_ok() {
-                            // `run` drops the actor when it returns, which closes the
-                            // log: its last batch is written and fsynced by then.
-                            actor.run(receiver);
-                            let _ = stopped_tx.send(true);
-                        }
+            .spawn(move || match start(actor_program, actor_logs) {
+                Ok((mut actor, durable, extra)) => {
+                    actor.procedures = Some(actor_procedures);
+                    if ready_tx.send(Ok((durable, extra))).is_ok() {
+                        // `run` drops the actor when it returns, which closes the
+                        // log: its last batch is written and fsynced by then.
+                        actor.run(receiver);
+                        let _ = stopped_tx.send(true);
                     }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                },
-            )
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
             .map_err(StartError::Thread)?;
-        let durable = ready_rx.await.map_err(|_| StartError::ThreadStopped)??;
-        Ok(Self {
+        let (durable, extra) = ready_rx.await.map_err(|_| StartError::ThreadStopped)??;
+        let database = Self {
             identity,
             owner,
             requests,
             module_logs: logs,
             program,
-            durable,
+            durable: durable.map(OnceLock::from).unwrap_or_default(),
             procedures,
             stopped,
-        })
+            role,
+            applied: None,
+        };
+        Ok((database, extra))
+    }
+
+    /// Whether the database follows another node's log here (see
+    /// [`crate::follower`]): it then refuses writes. False once promoted.
+    pub fn is_follower(&self) -> bool {
+        self.role.is_following()
+    }
+
+    /// Names the leader a follower's refusals send writers to (`None`: unknown).
+    pub fn set_leader(&self, leader: Option<String>) {
+        self.role.set_leader(leader.map(Arc::from));
+    }
+
+    /// The last tx offset a follower applied, as a watch; `None` for a database
+    /// started as a leader. It stops moving at promotion.
+    pub fn applied(&self) -> Option<AppliedOffset> {
+        self.applied.clone()
+    }
+
+    /// Gives a follower a batch of the leader's framed commits (exactly the bytes its
+    /// standby appended to the local log) to apply and publish, behind the requests
+    /// queued before. Returns at once; [`Self::applied`] says when it is applied.
+    ///
+    /// # Errors
+    /// [`ActorGone`] if the database stopped.
+    pub fn apply(&self, frames: Vec<u8>) -> Result<(), ActorGone> {
+        self.requests.send(Request::Apply { frames }).map_err(|_| self.gone())
+    }
+
+    /// Makes a follower the leader in place, once it has applied every batch given
+    /// before: its commit log writer starts on `commitlog` (the local log, holding
+    /// exactly what was applied) and appends to `replicated` under `epoch`;
+    /// `client_disconnected` runs for the clients the old leader had connected, and
+    /// the scheduler starts. Nothing is replayed.
+    ///
+    /// # Errors
+    /// [`PromoteError`]: not a follower, the follower stopped applying (start the
+    /// database from its local log instead), or the writer did not start.
+    pub async fn promote(
+        &self,
+        commitlog: Commitlog,
+        epoch: u64,
+        replicated: Box<dyn ReplicatedLog>,
+    ) -> Result<(), PromoteError> {
+        let durable = self
+            .ask(|reply| Request::Promote {
+                commitlog,
+                epoch,
+                replicated,
+                reply,
+            })
+            .await??;
+        let _ = self.durable.set(durable);
+        Ok(())
     }
 
     /// The module currently running.
@@ -164,6 +289,9 @@ impl Database {
         procedure: &str,
         args: serde_json::Value,
     ) -> Result<ProcedureReply, CallError> {
+        if let Some(refusal) = self.role.refusal() {
+            return Err(CallError::NotLeader(refusal));
+        }
         let program = self.program();
         let def = program.module_def();
         let (procedure_id, procedure_def) = admit_procedure(def, procedure, caller == self.owner)?;
@@ -257,7 +385,7 @@ impl Database {
     }
 
     async fn confirmed<T>(&self, reply: Logged<T>) -> Result<T, ActorGone> {
-        if let (Some(offset), Some(durable)) = (reply.offset, &self.durable) {
+        if let (Some(offset), Some(durable)) = (reply.offset, self.durable.get()) {
             if let Err(e) = durable.clone().wait_for(offset).await {
                 log::error!("database {}: {e}", self.identity);
                 return Err(self.gone());
@@ -276,13 +404,13 @@ impl Database {
     /// The cause of the commit log's failure, if it failed (the database then stopped):
     /// an OS error, perhaps with a path.
     pub fn log_failure(&self) -> Option<Arc<str>> {
-        self.durable.as_ref().and_then(DurableOffset::failure)
+        self.durable.get().and_then(DurableOffset::failure)
     }
 
     /// The durable offset of its commit log, for confirmed reads; `None` on an
     /// in-memory server, where nothing waits.
     pub fn durable(&self) -> Option<DurableOffset> {
-        self.durable.clone()
+        self.durable.get().cloned()
     }
 
     /// Sends a WebSocket client's request to the actor; replies, if any, travel in the
@@ -345,6 +473,16 @@ impl Database {
     /// [`ActorGone`] if the database stopped.
     pub async fn stats(&self) -> Result<crate::metrics::DatabaseStats, ActorGone> {
         self.ask(|reply| Request::Stats { reply }).await
+    }
+
+    /// The rolling checksum of its rows after the last record it logged (see
+    /// [`crate::storage::checksum`]); `None` without a log of its own (in memory, or a
+    /// follower before its promotion).
+    ///
+    /// # Errors
+    /// [`ActorGone`] if the database stopped.
+    pub async fn checksum(&self) -> Result<Option<crate::storage::checksum::ChecksumAt>, ActorGone> {
+        self.ask(|reply| Request::Checksum { reply }).await
     }
 
     /// Takes a snapshot now and returns its tx offset once it is written.

@@ -2,6 +2,7 @@
 //! and why a module update or a snapshot was refused. Each is typed; the edge maps
 //! them to HTTP statuses and WebSocket messages with `From`.
 
+use crate::follower::NotLeader;
 use crate::storage::RestoreError;
 use spacetime_datastore::DatastoreError;
 use spacetime_host::{LoadError, ReducerError};
@@ -87,6 +88,9 @@ pub enum UpdateError {
     /// large and rare).
     #[error("{0}")]
     Rls(Box<RlsError>),
+    /// The database follows another node here: only its leader is updated.
+    #[error(transparent)]
+    NotLeader(#[from] NotLeader),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
@@ -149,6 +153,9 @@ pub enum CallError {
     /// `client_connected` refused the caller; the reducer did not run.
     #[error("the module's client_connected reducer rejected the caller: {0}")]
     ConnectRejected(#[source] ReducerError),
+    /// The database follows another node here: only its leader runs calls.
+    #[error(transparent)]
+    NotLeader(#[from] NotLeader),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),
@@ -191,6 +198,10 @@ pub enum SnapshotError {
     /// Nothing was logged yet.
     #[error("the database has logged no transaction yet: there is nothing to snapshot")]
     NothingLogged,
+    /// The database follows another node here, whose log it keeps: snapshots are
+    /// taken on the leader.
+    #[error(transparent)]
+    NotLeader(#[from] NotLeader),
     /// Waiting for the log, writing the file or pruning older snapshots failed.
     #[error("cannot write the snapshot at tx offset {offset}: {source}")]
     Write {

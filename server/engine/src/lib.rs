@@ -26,6 +26,7 @@ pub mod backup;
 pub mod commit;
 mod database;
 pub mod error;
+pub mod follower;
 mod http_handlers;
 pub mod metrics;
 pub mod migration;

@@ -245,11 +245,16 @@ impl Actor {
                 request_id: call.request_id,
             })
         };
-        let admitted = admit_procedure(program.module_def(), &call.procedure, caller == self.owner);
+        let admitted = match self.not_leader() {
+            Some(refusal) => Err(refusal.to_string()),
+            None => {
+                admit_procedure(program.module_def(), &call.procedure, caller == self.owner).map_err(|e| e.to_string())
+            }
+        };
         let (procedure_id, runner) = match (admitted, &self.procedures) {
             (Ok((id, _)), Some(runner)) => (id, runner.clone()),
             (Err(e), _) => {
-                let message = reply(ProcedureStatus::InternalError(e.to_string()), Duration::ZERO);
+                let message = reply(ProcedureStatus::InternalError(e), Duration::ZERO);
                 let offset = self.db.last_offset();
                 self.db.subscriptions.send(connection_id, message.to_bytes(), offset);
                 return;

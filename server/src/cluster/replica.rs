@@ -13,6 +13,7 @@ use super::{ClusterError, ClusterNode};
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
+use spacetime_engine::follower::ProgramSource;
 use spacetime_engine::{storage, Database};
 use spacetime_host::ModuleProgram;
 use spacetime_replication::{Campaign, DbKeys, EtcdLog, LeaderInfo, Leadership, LogTail, TailBatch};
@@ -38,8 +39,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(1000);
 
 /// A replica's progress reports (`replica/<node>` in etcd), at most one per
 /// [`PROGRESS_EVERY`]. Reported without a lease: a replica that is down keeps the
-/// log from being trimmed past it, since a node cannot yet bootstrap from a peer's
-/// snapshot (design item 6) and must find everything it lacks in etcd when it returns.
+/// log from being trimmed past it, so when it returns it usually finds what it lacks
+/// in etcd rather than bootstrapping from a peer's files (`bootstrap.rs`).
 #[derive(Default)]
 struct Progress {
     last: Option<Instant>,
@@ -71,8 +72,8 @@ impl Progress {
 
 /// How many replicas (the leader among them) must have reported progress before the
 /// leader trims: a standby has to exist and report before anything it would need is
-/// deleted. A node that joins after trimming began cannot start (bootstrapping from a
-/// peer's snapshot, design item 6, is not built yet) and says so.
+/// deleted. A node that joins after trimming began starts from a peer's snapshot and
+/// segments (`bootstrap.rs`).
 const TRIM_BEHIND_REPLICAS: usize = 2;
 
 /// How a cycle of following and leading ended.
@@ -81,6 +82,9 @@ enum Ended {
     Deleted,
     /// This node stepped down: follow again.
     SteppedDown,
+    /// This node drained and is to resign for a planned handover; the order is
+    /// answered once it has.
+    HandedOver(super::handover::Order, super::handover::Drained),
 }
 
 /// Runs the replica of `identity` until it is deleted.
@@ -92,7 +96,13 @@ pub(super) fn run(node: &Arc<ClusterNode>, state: &AppState, runtime: &Handle, i
                 super::state_failed(&node.replicas, identity);
                 return;
             }
-            Ok(Ended::SteppedDown) => last_error = None,
+            Ok(Ended::SteppedDown | Ended::HandedOver(..)) => last_error = None,
+            // Its copy differs from the leader's: it must never serve or lead it.
+            Err(ClusterError::Diverged(divergence)) => {
+                super::divergence::park(node, state, identity, &divergence);
+                super::state_failed(&node.replicas, identity);
+                return;
+            }
             Err(e) => {
                 let why = e.to_string();
                 if last_error.as_ref() != Some(&why) {
@@ -128,10 +138,10 @@ fn cycle(
     }
     // Loaded while following, so a takeover does not wait for the module to compile.
     let program = load(node, state, runtime, &record.program_hash)?;
-    let Some(leadership) = follow(node, state, &record, &keys)? else {
+    let Some((leadership, standby)) = follow(node, state, runtime, &record, &keys, program.clone())? else {
         return Ok(Ended::Deleted);
     };
-    if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership, program) {
+    if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership, program, standby) {
         // Let another node take over at once rather than after the lease.
         if let Err(resign) = leadership.resign() {
             log::warn!("database {identity}: cannot resign after failing to start: {resign}");
@@ -141,27 +151,59 @@ fn cycle(
     lead(node, state, identity, leadership)
 }
 
-/// Follows the replicated log into the local commit log until this node wins an
-/// election (`Some`, caught up to the head) or the database is deleted (`None`).
+/// A standby's copy of a database: the local log the leader's commits are appended
+/// to, and the hot standby (the engine's follower) fed the same commits; `None` if it
+/// could not start or stopped applying, and the takeover then starts the database
+/// from the local log.
+struct Standby {
+    log: Commitlog,
+    hot: Option<Arc<Database>>,
+}
+
+/// Follows the replicated log into the local commit log, and into the hot standby
+/// running `program`, until this node wins an election (`Some`, caught up to the
+/// head) or the database is deleted (`None`).
 fn follow(
-    node: &ClusterNode,
+    node: &Arc<ClusterNode>,
     state: &AppState,
+    runtime: &Handle,
     record: &DatabaseRecord,
     keys: &DbKeys,
-) -> Result<Option<Leadership>, ClusterError> {
+    program: ModuleProgram,
+) -> Result<Option<(Leadership, Standby)>, ClusterError> {
     let identity = record.database_identity;
     let mut log = open_local_log(state, record)?;
+    // Joined after the log was trimmed (or away too long): start from a peer's copy.
+    if node.cluster.trim_offset(keys)? > log.next_tx_offset() {
+        drop(log);
+        super::bootstrap::bootstrap(node, state, record, keys)?;
+        log = open_local_log(state, record)?;
+    }
     // A tail fsynced here while this node led but never committed by the cluster.
     node.cluster.rejoin(keys, &mut log)?;
     let trimmed = node.cluster.trim_offset(keys)?;
     if trimmed > log.next_tx_offset() {
         return Err(ClusterError::Local(format!(
-            "the cluster trimmed its log up to tx offset {trimmed}, past this node's next offset {}: this node cannot \
-             catch up from etcd, and starting a replica from a peer's snapshot is not built yet; run it on a node \
-             that followed it from the start",
+            "the cluster trimmed its log up to tx offset {trimmed}, past this node's next offset {}: this node \
+             bootstraps again from a peer",
             log.next_tx_offset()
         )));
     }
+    // The hot standby replays the local log (cut above) and keeps the database live.
+    drop(log);
+    let mut hot = match start_hot(node, state, runtime, record, program) {
+        Ok((hot, reopened)) => {
+            log = reopened;
+            Some(hot)
+        }
+        Err(e) => {
+            log::warn!("database {identity}: no hot standby ({e}); following into the local log only");
+            log = open_local_log(state, record)?;
+            None
+        }
+    };
+    // Checks this copy against the checksum the leader publishes with each batch.
+    let mut verifier = super::divergence::Verifier::start(node, state, record, &log)?;
     let mut tail = node.cluster.tail(keys, log.next_tx_offset())?;
     let mut progress = Progress::default();
     let mut shown: Option<LeaderInfo> = None;
@@ -182,6 +224,9 @@ fn follow(
                         );
                         state.databases().set_failed(identity, standby_message(node, &leader));
                         node.follow_leader(identity, Some(leader.clone()));
+                        if let Some(hot) = &hot {
+                            hot.set_leader(Some(format!("node {} at {}", leader.node, leader.addr)));
+                        }
                         shown = Some(leader);
                     }
                 }
@@ -195,28 +240,45 @@ fn follow(
                     state.databases().remove(identity);
                     return Ok(None);
                 }
+                // A reader never leads: it waits for a standby to take over.
+                None if node.is_reader() => {}
+                // A planned handover names another node: leave it to that one.
+                None if !super::handover::may_campaign(node, keys)? => {}
                 None => match node.campaign(keys)? {
                     Campaign::Won(leadership) => {
                         node.follow_leader(identity, None);
+                        if let Some(hot) = &hot {
+                            hot.set_leader(None);
+                        }
                         // The epoch moved: nothing more can be appended by the old
                         // leader, so the head read now is final.
                         let (won, before) = (Instant::now(), log.next_tx_offset());
+                        // From reading no leader key to winning (the failover's election part).
+                        let election = checked.map_or(0, |t| won.duration_since(t).as_millis());
                         let head = node.cluster.head(keys)?;
-                        catch_up(node, &mut tail, &mut log, head)?;
+                        if let Err(e) = catch_up(node, &mut tail, &mut log, &mut hot, &mut verifier, head) {
+                            // Diverged, say: let another node take over at once.
+                            if let Err(resign) = leadership.resign() {
+                                log::warn!("database {identity}: cannot resign after failing to catch up: {resign}");
+                            }
+                            return Err(e);
+                        }
                         log::info!(
-                            "database {identity}: elected in epoch {}; caught up {} tx(s) to the head in {} ms",
+                            "database {identity}: elected in epoch {} (won the election in {election} ms); caught \
+                             up {} tx(s) to the head in {} ms",
                             leadership.epoch(),
                             log.next_tx_offset() - before,
                             won.elapsed().as_millis()
                         );
-                        return Ok(Some(leadership));
+                        return Ok(Some((leadership, Standby { log, hot })));
                     }
                     Campaign::Lost(_) => checked = None,
                 },
             }
         }
         if let Some(batch) = tail.next(TAIL_WAIT)? {
-            apply(&mut log, &batch)?;
+            verifier.check(node, &batch, log.next_tx_offset())?;
+            feed(&mut hot, apply(&mut log, &batch)?);
             progress.report(node, keys, log.next_tx_offset().checked_sub(1));
         }
     }
@@ -244,6 +306,8 @@ fn catch_up(
     node: &ClusterNode,
     tail: &mut LogTail,
     log: &mut Commitlog,
+    hot: &mut Option<Arc<Database>>,
+    verifier: &mut super::divergence::Verifier,
     head: Option<u64>,
 ) -> Result<(), ClusterError> {
     let Some(head) = head else {
@@ -257,14 +321,17 @@ fn catch_up(
                 log.next_tx_offset()
             ))
         })?;
-        apply(log, &batch)?;
+        verifier.check(node, &batch, log.next_tx_offset())?;
+        let fresh = apply(log, &batch)?;
+        feed(hot, fresh);
     }
     Ok(())
 }
 
 /// Appends the commits of `batch` the local log does not hold yet, and fsyncs: what
-/// a standby persists is exactly what the leader logged, byte for byte.
-fn apply(log: &mut Commitlog, batch: &TailBatch) -> Result<(), ClusterError> {
+/// a standby persists is exactly what the leader logged, byte for byte. Returns those
+/// commits' frames (empty if there were none), for the hot standby.
+fn apply<'a>(log: &mut Commitlog, batch: &'a TailBatch) -> Result<&'a [u8], ClusterError> {
     let next = log.next_tx_offset();
     let commits = split_commits(&batch.frames).map_err(|why| ClusterError::Local(format!("a log batch: {why}")))?;
     let mut from: Option<usize> = None;
@@ -283,12 +350,134 @@ fn apply(log: &mut Commitlog, batch: &TailBatch) -> Result<(), ClusterError> {
         count += 1;
     }
     let Some(from) = from else {
-        return Ok(());
+        return Ok(&[]);
     };
     let local = |e: spacetime_commitlog::CommitlogError| ClusterError::Local(format!("the local commit log: {e}"));
     log.append_encoded(&batch.frames[from..], next, count).map_err(local)?;
     log.sync().map_err(local)?;
-    Ok(())
+    Ok(&batch.frames[from..])
+}
+
+/// Gives the hot standby the commits just appended to the local log (after their
+/// fsync, so it never shows what this node could lose). If it has stopped, the node
+/// goes on as a cold standby: a takeover then starts the database from the local log.
+fn feed(hot: &mut Option<Arc<Database>>, frames: &[u8]) {
+    let Some(database) = hot else {
+        return;
+    };
+    if frames.is_empty() {
+        return;
+    }
+    if let Err(e) = database.apply(frames.to_vec()) {
+        log::warn!(
+            "database {}: the hot standby stopped ({e}); following into the local log only",
+            database.identity
+        );
+        *hot = None;
+    }
+}
+
+/// Where a hot standby gets the program a module update made on the leader names:
+/// the program store, or a peer (by hash, checked), compiled here.
+struct ClusterPrograms {
+    node: Arc<ClusterNode>,
+    state: AppState,
+    runtime: Handle,
+    identity: Identity,
+}
+
+impl ProgramSource for ClusterPrograms {
+    fn program(&self, hash: &str) -> Result<ModuleProgram, Box<dyn std::error::Error + Send + Sync>> {
+        let program = load(&self.node, &self.state, &self.runtime, hash)?;
+        record_program(&self.state, self.identity, hash);
+        Ok(program)
+    }
+}
+
+/// Makes the registry name program `hash` for database `identity` (the program its
+/// log names last), as a takeover corrects it; a failure is logged.
+fn record_program(state: &AppState, identity: Identity, hash: &str) {
+    let Some(record) = state.registry().get(identity) else {
+        return;
+    };
+    if record.program_hash == hash {
+        return;
+    }
+    let updated = DatabaseRecord {
+        program_hash: hash.to_owned(),
+        ..record
+    };
+    if let Err(e) = state.registry().update(updated) {
+        log::warn!("database {identity}: cannot record its program {hash} in the registry: {e}");
+    }
+}
+
+/// The program the local log in `storage` names last (after an update made on the
+/// old leader, a newer one than `program`, loaded then) and its hash; the registry is
+/// corrected to name it. The log read here is kept for the start that follows.
+fn logged_module(
+    node: &ClusterNode,
+    state: &AppState,
+    runtime: &Handle,
+    record: &DatabaseRecord,
+    storage: &storage::StorageConfig,
+    logs: &Arc<spacetime_engine::module_logs::ModuleLogs>,
+    program: ModuleProgram,
+) -> Result<(ModuleProgram, String), ClusterError> {
+    match storage::logged_program(storage, logs) {
+        Ok(Some(logged)) if logged != record.program_hash => {
+            let program = load(node, state, runtime, &logged)?;
+            record_program(state, record.database_identity, &logged);
+            Ok((program, logged))
+        }
+        Ok(_) => Ok((program, record.program_hash.clone())),
+        Err(e) => Err(ClusterError::Local(format!("cannot read its local log: {e}"))),
+    }
+}
+
+/// Starts the hot standby: the engine's follower over the local log (replayed once,
+/// here), registered so the edge finds it; returns it with the local log, which the
+/// standby appends the leader's commits to from now on.
+fn start_hot(
+    node: &Arc<ClusterNode>,
+    state: &AppState,
+    runtime: &Handle,
+    record: &DatabaseRecord,
+    program: ModuleProgram,
+) -> Result<(Arc<Database>, Commitlog), ClusterError> {
+    let identity = record.database_identity;
+    let storage = crate::control::storage_for(state.config(), record.replica_id).ok_or(ClusterError::InMemory)?;
+    let logs = state.open_logs(record.replica_id);
+    let (program, hash) = logged_module(node, state, runtime, record, &storage, &logs, program)?;
+    let programs = Arc::new(ClusterPrograms {
+        node: node.clone(),
+        state: state.clone(),
+        runtime: runtime.clone(),
+        identity,
+    });
+    let started = Instant::now();
+    let (database, log) = runtime
+        .block_on(Database::follow(
+            identity,
+            record.owner_identity,
+            program,
+            logs,
+            storage,
+            &hash,
+            programs,
+        ))
+        .map_err(|e| ClusterError::Local(format!("cannot start it from the local log: {e}")))?;
+    state.databases().insert(database);
+    let database = state
+        .databases()
+        .get(identity)
+        .ok_or_else(|| ClusterError::Local("the hot standby was removed as it started".to_owned()))?;
+    log::info!(
+        "database {identity}: hot standby started from the local log in {} ms (next tx offset {})",
+        started.elapsed().as_millis(),
+        log.next_tx_offset()
+    );
+    Ok((database, log))
 }
 
 /// Reads and compiles the database's program.
@@ -300,7 +489,11 @@ fn load(node: &ClusterNode, state: &AppState, runtime: &Handle, hash: &str) -> R
         .map_err(|e| local("cannot load its program", &e))
 }
 
-/// Starts the database from its local log as the leader of `leadership`'s epoch.
+/// Makes this node the leader of `leadership`'s epoch: the hot standby is promoted
+/// in place (its writer starts on the local log, appending to etcd; nothing is
+/// replayed); without one, or if it cannot be promoted, the database starts from its
+/// local log (restore replays logged effects; no reducer runs again).
+#[allow(clippy::too_many_arguments)]
 fn start_leader(
     node: &ClusterNode,
     state: &AppState,
@@ -309,34 +502,45 @@ fn start_leader(
     keys: &DbKeys,
     leadership: &Leadership,
     program: ModuleProgram,
+    standby: Standby,
 ) -> Result<(), ClusterError> {
     let identity = record.database_identity;
     let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
+    let started = Instant::now();
+    let Standby { log: local_log, hot } = standby;
+    match hot {
+        Some(hot) => {
+            let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
+            match runtime.block_on(hot.promote(local_log, leadership.epoch(), Box::new(log))) {
+                Ok(()) => {
+                    log::info!(
+                        "database {identity}: node {} took over as leader in epoch {} (the hot standby was promoted \
+                         in place in {} ms)",
+                        node.config.node_id,
+                        leadership.epoch(),
+                        started.elapsed().as_millis()
+                    );
+                    return Ok(());
+                }
+                Err(e) => {
+                    log::warn!(
+                        "database {identity}: the hot standby cannot be promoted ({e}); starting the database from \
+                         the local log instead"
+                    );
+                    state.databases().remove(identity);
+                }
+            }
+        }
+        // Closed before the start below opens it again.
+        None => drop(local_log),
+    }
     let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
     let storage = crate::control::storage_for(state.config(), record.replica_id)
         .ok_or(ClusterError::InMemory)?
         .expecting_data()
         .with_replication(leadership.epoch(), Box::new(log));
-    let started = Instant::now();
     let logs = state.open_logs(record.replica_id);
-    // The log names the module that wrote it last: after an update made on the old
-    // leader, a newer one than was loaded while following. (The log read here is
-    // kept for the start below, not read twice.)
-    let (program, hash) = match storage::logged_program(&storage, &logs) {
-        Ok(Some(logged)) if logged != record.program_hash => {
-            let program = load(node, state, runtime, &logged)?;
-            let updated = DatabaseRecord {
-                program_hash: logged.clone(),
-                ..record.clone()
-            };
-            if let Err(e) = state.registry().update(updated) {
-                log::warn!("database {identity}: cannot record its program {logged} in the registry: {e}");
-            }
-            (program, logged)
-        }
-        Ok(_) => (program, record.program_hash.clone()),
-        Err(e) => return Err(local("cannot read its local log", &e)),
-    };
+    let (program, hash) = logged_module(node, state, runtime, record, &storage, &logs, program)?;
     let database = runtime
         .block_on(Database::start(
             identity,
@@ -366,12 +570,15 @@ fn lead(
     leadership: Leadership,
 ) -> Result<Ended, ClusterError> {
     node.hold_lease(identity, Some(&leadership));
+    let (orders, handovers) = std::sync::mpsc::channel();
+    node.lock_handovers().insert(identity, orders);
     let keys = node.keys(identity);
     // A handle of its own on the replicated log, for trimming (fenced by the epoch).
     let trimmer = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch());
     let ended = match trimmer {
-        Ok(mut trimmer) => serve_while_leading(node, state, identity, &leadership, &mut trimmer),
+        Ok(mut trimmer) => serve_while_leading(node, state, identity, &leadership, &mut trimmer, &handovers),
         Err(e) => {
+            node.lock_handovers().remove(&identity);
             node.hold_lease(identity, None);
             state.databases().remove(identity);
             if let Err(e) = leadership.resign() {
@@ -380,9 +587,18 @@ fn lead(
             return Err(e.into());
         }
     };
+    node.lock_handovers().remove(&identity);
     node.hold_lease(identity, None);
-    if let Err(e) = leadership.resign() {
+    let resigned = leadership.resign();
+    if let Err(e) = &resigned {
         log::warn!("database {identity}: cannot resign its leadership: {e} (the lease expires by itself)");
+    }
+    if let Ended::HandedOver(order, drained) = ended {
+        // Answered only now: the target can campaign once the leader key is gone.
+        let _ = order
+            .reply
+            .send(drained.and_then(|d| resigned.map(|()| d).map_err(Into::into)));
+        return Ok(Ended::SteppedDown);
     }
     Ok(ended)
 }
@@ -394,10 +610,15 @@ fn serve_while_leading(
     identity: Identity,
     leadership: &Leadership,
     trimmer: &mut EtcdLog,
+    handovers: &std::sync::mpsc::Receiver<super::handover::Order>,
 ) -> Ended {
     let mut progress = Progress::default();
     loop {
-        std::thread::sleep(LEADER_CHECK);
+        // Waits for a planned handover, or the next check.
+        if let Ok(order) = handovers.recv_timeout(LEADER_CHECK) {
+            let drained = super::handover::hand_over(node, state, identity, leadership.epoch(), &order.to);
+            return Ended::HandedOver(order, drained);
+        }
         if state.registry().get(identity).is_none() {
             return Ended::Deleted;
         }
@@ -459,6 +680,7 @@ mod tests {
             first: range.start,
             last: range.end - 1,
             frames: frames(epoch, range),
+            checksum: None,
         }
     }
 

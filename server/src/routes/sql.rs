@@ -6,16 +6,30 @@
 //! `?confirmed=true` (the default) releases the result only once every transaction
 //! before it (and the statement's own, for DML) is durable; `?confirmed=false` answers
 //! at once, so a crash may still take back what it showed.
+//!
+//! In cluster mode the answer carries the tx offset durable when it was given
+//! ([`TX_OFFSET_HEADER`]). On a reader, `?consistency=local|bounded=<ms>|linearizable`
+//! says how fresh a read must be (see `cluster::reads`; without it, the node's lag
+//! bound applies): a read the reader's copy cannot serve is redirected to the leader
+//! (lagging) or refused with a 503 (a linearizable read that timed out), and a
+//! statement that is not a read (`SELECT`, `SHOW`) is forwarded to the leader, its
+//! answer held until the reader has applied it. Elsewhere `consistency` is checked and
+//! met by construction: a leader is always current.
 
 use crate::api_error::ApiError;
 use crate::auth::Caller;
+use crate::cluster::forward::{self, Forward, TX_OFFSET_HEADER};
+use crate::cluster::reads::{self, Consistency, ReadRefusal};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 use spacetime_engine::SqlResult;
 use spacetime_sats::json::{to_json, value_to_json};
+use spacetime_sats::Identity;
 use spacetime_sats::Typespace;
 use spacetime_sql::SqlOutcome;
 
@@ -30,6 +44,8 @@ struct SqlParams {
     /// Wait for durability before answering (default true). Taken as text so a bad
     /// value gets an error naming the parameter.
     confirmed: Option<String>,
+    /// How fresh a read on a reader must be (see the module doc).
+    consistency: Option<String>,
 }
 
 /// `?confirmed=`: absent or `true` waits for durability, `false` does not.
@@ -48,15 +64,21 @@ async fn sql(
     Extension(caller): Extension<Caller>,
     Path(db): Path<String>,
     Query(params): Query<SqlParams>,
+    uri: Uri,
+    headers: HeaderMap,
     body: String,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let confirmed = parse_confirmed(params.confirmed.as_deref())?;
+    let consistency = Consistency::parse(params.consistency.as_deref()).map_err(ApiError::BadRequest)?;
     if body.trim().is_empty() {
         return Err(ApiError::BadRequest(
             "the body is empty: send one SQL statement as plain text".into(),
         ));
     }
     let record = state.lookup(&db)?;
+    if let Some(answer) = on_reader(&state, record.database_identity, consistency, &uri, headers, &body).await {
+        return Ok(answer);
+    }
     let database = state.running(&record)?;
     let (outcome, duration) = match database
         .sql(caller.identity, Some(caller.payload.clone()), body, confirmed)
@@ -67,6 +89,7 @@ async fn sql(
             duration,
         }) => (outcome, duration),
         Ok(SqlResult::Ran { result: Err(e), .. }) => return Err(ApiError::BadRequest(e.to_string())),
+        Ok(SqlResult::NotLeader(refusal)) => return Err(ApiError::Unavailable(refusal.to_string())),
         Ok(SqlResult::Rejected(message)) => {
             return Err(ApiError::Forbidden(format!(
                 "the module's client_connected reducer rejected the caller: {message}"
@@ -74,7 +97,62 @@ async fn sql(
         }
         Err(e) => return Err(e.into()),
     };
-    Ok(Json(json!([render(&outcome, duration.as_micros() as u64)])))
+    let offset = database.durable().and_then(|durable| durable.get());
+    let mut response = Json(json!([render(&outcome, duration.as_micros() as u64)])).into_response();
+    if let Some(offset) = offset {
+        response.headers_mut().insert(TX_OFFSET_HEADER, offset.into());
+    }
+    Ok(response)
+}
+
+/// On a reader following database `identity`: the answer of a write (forwarded to
+/// the leader) or of a read its copy cannot serve (a redirect or a 503); `None` when
+/// the read is served here, or this node is not a reader of it.
+async fn on_reader(
+    state: &AppState,
+    identity: Identity,
+    consistency: Consistency,
+    uri: &Uri,
+    headers: HeaderMap,
+    sql: &str,
+) -> Option<Response> {
+    let node = state.cluster().filter(|node| node.is_reader())?.clone();
+    let leader = node.following(identity)?;
+    let path_and_query = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    if !is_read(sql) {
+        let request = Forward {
+            method: Method::POST,
+            path_and_query,
+            headers,
+            body: sql.to_owned().into(),
+        };
+        return Some(match forward::forward(state, &node, identity, request).await {
+            Ok(answer) => answer.into_response(),
+            Err(e) => e.into_response(),
+        });
+    }
+    match reads::admit(state, &node, identity, consistency).await {
+        Ok(()) => None,
+        Err(refusal @ ReadRefusal::Lagging { .. }) => {
+            let location = format!("http://{}{path_and_query}", leader.addr);
+            let message = format!("{refusal}: {location}");
+            Some((StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], message).into_response())
+        }
+        Err(refusal @ ReadRefusal::NotLinearizable { .. }) => {
+            Some(ApiError::Unavailable(refusal.to_string()).into_response())
+        }
+    }
+}
+
+/// Whether `sql` only reads: its first word is `SELECT` or `SHOW`. Anything else
+/// (DML, `SET`) is a write only the leader may run.
+fn is_read(sql: &str) -> bool {
+    let first = sql
+        .trim_start()
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("");
+    first.eq_ignore_ascii_case("select") || first.eq_ignore_ascii_case("show")
 }
 
 /// One statement's result in the HTTP API's JSON form.
@@ -103,4 +181,25 @@ fn render(outcome: &SqlOutcome, micros: u64) -> Value {
             "rows_updated": outcome.stats.rows_updated,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_read;
+
+    #[test]
+    fn only_select_and_show_are_reads() {
+        for read in ["SELECT * FROM t", "  select 1", "Show row_limit", "SELECT\n*\nFROM t"] {
+            assert!(is_read(read), "{read}");
+        }
+        for write in [
+            "INSERT INTO t VALUES (1)",
+            "update t set a = 1",
+            "DELETE FROM t",
+            "SET row_limit = 5",
+            "",
+        ] {
+            assert!(!is_read(write), "{write}");
+        }
+    }
 }

@@ -72,8 +72,18 @@ impl Actor {
                     self.disconnect(client.identity, client.connection_id);
                     self.connection_jwts.remove(&client.connection_id);
                 }
+                // Its subscriptions are gone: release the views only they read.
+                self.sweep_views();
             }
-            ClientRequest::Message { connection_id, message } => self.client_message(connection_id, message),
+            ClientRequest::Message { connection_id, message } => {
+                // A subscribe marks the views it reads as subscribed; an unsubscribe
+                // releases those no other query set reads.
+                let sweep = matches!(message, ClientMessage::Subscribe(_) | ClientMessage::Unsubscribe(_));
+                self.client_message(connection_id, message);
+                if sweep {
+                    self.sweep_views();
+                }
+            }
         }
     }
 
@@ -124,9 +134,15 @@ impl Actor {
             caller: identity,
             owner: self.owner,
         };
-        if matches!(message, ClientMessage::Subscribe(_) | ClientMessage::OneOffQuery(_)) {
-            // A failure is logged; the query then finds the view missing.
-            let _ = self.ensure_views(identity);
+        // A failure is logged; the query then finds the view missing.
+        match &message {
+            ClientMessage::Subscribe(s) => {
+                let _ = self.ensure_views_for(identity, s.query_strings.iter().map(String::as_str));
+            }
+            ClientMessage::OneOffQuery(q) => {
+                let _ = self.ensure_views_for(identity, [q.query_string.as_str()]);
+            }
+            _ => {}
         }
         let offset = self.db.last_offset();
         let program = self.instance.program().clone();
@@ -181,6 +197,10 @@ impl Actor {
             .to_bytes()
         };
         let offset = self.db.last_offset();
+        if let Some(refusal) = self.not_leader() {
+            let message = reply(v2::ReducerOutcome::InternalError(refusal.to_string()));
+            return self.db.subscriptions.send(connection_id, message, offset);
+        }
         let admitted = admit_reducer(self.instance.program().module_def(), &call.reducer, auth.is_owner());
         let reducer_id = match admitted {
             Ok((id, _)) => id,

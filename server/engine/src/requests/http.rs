@@ -5,11 +5,13 @@
 use super::admission::admit_reducer;
 use crate::actor::Actor;
 use crate::error::CallError;
+use crate::follower::NotLeader;
 use crate::random_connection_id;
 use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
 use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
+use spacetime_sql::parse::SqlStmt;
 use spacetime_sql::vars::SqlVars;
 use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome, SystemState};
 use std::sync::Arc;
@@ -20,6 +22,9 @@ use std::time::{Duration, Instant};
 pub enum SqlResult {
     /// `client_connected` refused the caller; the statement did not run.
     Rejected(ReducerError),
+    /// The database follows another node (a standby or read replica), which runs
+    /// only queries: the statement writes and was not run.
+    NotLeader(NotLeader),
     /// The statement ran, or was refused with a message for the caller.
     Ran {
         /// Its result or error.
@@ -39,6 +44,9 @@ impl Actor {
         reducer: &str,
         args: &serde_json::Value,
     ) -> Result<ReducerOutcome, CallError> {
+        if let Some(refusal) = self.not_leader() {
+            return Err(CallError::NotLeader(refusal));
+        }
         let program = self.instance.program().clone();
         let def = program.module_def();
         let (reducer_id, reducer_def) = admit_reducer(def, reducer, caller == self.owner)?;
@@ -78,9 +86,12 @@ impl Actor {
 
     /// Runs one SQL statement between `client_connected` and `client_disconnected`.
     pub(super) fn http_sql(&mut self, caller: Identity, jwt: Option<Arc<str>>, sql: &str) -> SqlResult {
+        if let Some(refusal) = self.not_leader() {
+            return self.follower_sql(caller, sql, refusal);
+        }
         let ran = self.in_http_connection(caller, jwt, |actor, connection_id| {
             let start = Instant::now();
-            let views_failed = actor.ensure_views(caller).err();
+            let views_failed = actor.ensure_views_for(caller, [sql]).err();
             let auth = SqlAuth {
                 caller,
                 owner: actor.owner,
@@ -114,6 +125,39 @@ impl Actor {
             SqlResult::Ran { result, duration }
         });
         ran.unwrap_or_else(SqlResult::Rejected)
+    }
+
+    /// Runs one SQL statement on a follower: a query reads the rows applied so far,
+    /// with no `client_connected`/`client_disconnected` (the leader runs lifecycle
+    /// reducers); anything that writes (DML, `SET`) is refused, naming the leader.
+    fn follower_sql(&mut self, caller: Identity, sql: &str, refusal: NotLeader) -> SqlResult {
+        let start = Instant::now();
+        match spacetime_sql::parse::parse(sql) {
+            Ok(SqlStmt::Select(_)) => {}
+            Ok(_) => return SqlResult::NotLeader(refusal),
+            Err(e) => {
+                return SqlResult::Ran {
+                    result: Err(e),
+                    duration: start.elapsed(),
+                }
+            }
+        }
+        let _ = self.ensure_views(caller);
+        let auth = SqlAuth {
+            caller,
+            owner: self.owner,
+        };
+        let program = self.instance.program().clone();
+        let mut system = self.sql_system_state();
+        let catalog = Catalog {
+            module: program.module_def(),
+            rls: &self.rls,
+        };
+        let result = spacetime_sql::execute_with(sql, &auth, catalog, &mut system, &mut self.db.datastore);
+        SqlResult::Ran {
+            result,
+            duration: start.elapsed(),
+        }
     }
 
     /// Takes `vars` as the SQL settings, and stores them for the next start (a failure to

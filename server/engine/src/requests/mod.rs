@@ -67,6 +67,11 @@ pub(crate) enum Request {
     Stats {
         reply: oneshot::Sender<crate::metrics::DatabaseStats>,
     },
+    /// The rolling checksum of the rows after the last record logged, if the
+    /// database has a log it writes.
+    Checksum {
+        reply: oneshot::Sender<Option<crate::storage::checksum::ChecksumAt>>,
+    },
     /// Take a snapshot now; the reply carries its tx offset once it is written.
     Snapshot {
         reply: oneshot::Sender<Result<u64, SnapshotError>>,
@@ -82,6 +87,16 @@ pub(crate) enum Request {
     },
     /// Run a reducer call a module queued with `volatile_nonatomic_schedule_immediate`.
     Immediate(spacetime_host::ImmediateCall),
+    /// A follower's batch: the leader's framed commits, to apply and publish.
+    Apply { frames: Vec<u8> },
+    /// Make a follower the leader in place, its writer on `commitlog` appending to
+    /// `replicated` under `epoch`.
+    Promote {
+        commitlog: spacetime_commitlog::Commitlog,
+        epoch: u64,
+        replicated: Box<dyn spacetime_commitlog::ReplicatedLog>,
+        reply: oneshot::Sender<Result<spacetime_commitlog::DurableOffset, crate::follower::PromoteError>>,
+    },
     /// Replies once every request before it was served, with the offset of the last
     /// transaction logged by then (a procedure's reply waits for it to be durable).
     Barrier { reply: oneshot::Sender<Logged<()>> },
@@ -100,6 +115,7 @@ pub(crate) struct Logged<T> {
 impl Actor {
     /// Serves one request.
     pub(crate) fn handle(&mut self, request: Request) {
+        self.sweep_views_if_due();
         match request {
             Request::Call {
                 caller,
@@ -140,7 +156,10 @@ impl Actor {
                 options,
                 reply,
             } => {
-                let result = self.update(program, &hash, &options);
+                let result = match self.not_leader() {
+                    Some(refusal) => Err(refusal.into()),
+                    None => self.update(program, &hash, &options),
+                };
                 let _ = reply.send(self.logged(result));
             }
             Request::Backup { reply } => {
@@ -150,13 +169,30 @@ impl Actor {
             Request::Stats { reply } => {
                 let _ = reply.send(self.stats());
             }
-            Request::Snapshot { reply } => match &mut self.db.commitlog {
-                Some(log) => log.snapshot_now(&self.db.datastore, reply),
-                None => {
+            Request::Checksum { reply } => {
+                let _ = reply.send(self.db.commitlog.as_ref().map(crate::storage::DatabaseLog::checksum));
+            }
+            Request::Snapshot { reply } => match (&mut self.db.commitlog, self.role.refusal()) {
+                (Some(log), _) => log.snapshot_now(&self.db.datastore, reply),
+                (None, Some(refusal)) => {
+                    let _ = reply.send(Err(refusal.into()));
+                }
+                (None, None) => {
                     let _ = reply.send(Err(SnapshotError::InMemory));
                 }
             },
+            // A follower lends no transaction: dropping the reply fails the procedure's.
+            Request::ProcedureTx { reply } if self.not_leader().is_some() => drop(reply),
             Request::ProcedureTx { reply } => self.lend_procedure_tx(reply),
+            Request::Apply { frames } => self.apply_batch(&frames),
+            Request::Promote {
+                commitlog,
+                epoch,
+                replicated,
+                reply,
+            } => {
+                let _ = reply.send(self.promote(commitlog, epoch, replicated));
+            }
             Request::ProcedureDone { connection_id, message } => {
                 let offset = self.db.last_offset();
                 self.db.subscriptions.send(connection_id, message.to_bytes(), offset);

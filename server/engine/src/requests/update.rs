@@ -65,14 +65,41 @@ impl Actor {
         };
         self.db
             .commit_migration(datastore, program.module_def(), info, Timestamp::now());
+        self.install_module(program, instance, rls, views, plan.breaks_clients());
+        log_system(
+            &self.module_logs,
+            LogLevel::Info,
+            None,
+            format!("module updated: {}", plan.summary()),
+        );
+        Ok(plan)
+    }
+
+    /// Makes `program` (with its `instance`, filters and `views`) the running module
+    /// over the rows already swapped in: its views are materialised (per caller for
+    /// every caller the old module's were), and subscribers' queries recompiled, or,
+    /// when the update `breaks_clients`, every client is closed. Shared by a leader's
+    /// update and a follower applying the leader's.
+    pub(crate) fn install_module(
+        &mut self,
+        program: ModuleProgram,
+        instance: spacetime_host::ModuleInstance,
+        rls: RlsRules,
+        views: Views,
+        breaks_clients: bool,
+    ) {
         self.rls = rls;
         self.instance = instance;
         // The new datastore has no view tables: materialise the new module's views,
         // per caller for every caller the old module's were, before subscriptions are
         // recompiled against them.
-        let callers = std::mem::replace(&mut self.db.views, views).callers();
+        let old = std::mem::replace(&mut self.db.views, views);
+        let (callers, calls) = (old.callers(), old.calls());
+        let old_def = self.current.read().unwrap_or_else(|e| e.into_inner()).clone();
         let db = &mut self.db;
-        if let Err(e) = db.views.start(&mut db.datastore, callers) {
+        let started = db.views.start(&mut db.datastore, callers);
+        let started = started.and_then(|()| db.views.restore_calls(&mut db.datastore, old_def.module_def(), calls));
+        if let Err(e) = started {
             log_system(
                 &self.module_logs,
                 LogLevel::Error,
@@ -81,7 +108,7 @@ impl Actor {
             );
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = program;
-        if plan.breaks_clients() {
+        if breaks_clients {
             // Their connections' ends were handled here, so the socket loop's later
             // `Disconnect` finds nothing to do: forget their token payloads now.
             for (identity, connection_id) in self.db.subscriptions.end_all(BREAK_CLIENTS_REASON) {
@@ -100,12 +127,5 @@ impl Actor {
                 .subscriptions
                 .module_updated(catalog, &self.db.datastore, self.owner, offset);
         }
-        log_system(
-            &self.module_logs,
-            LogLevel::Info,
-            None,
-            format!("module updated: {}", plan.summary()),
-        );
-        Ok(plan)
     }
 }

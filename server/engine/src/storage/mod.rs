@@ -36,16 +36,18 @@
 //! is caught (see [`StorageConfig::new`]). [`HOLD_FSYNC_FILE`] holds a database's fsyncs, for
 //! tests of the waiting above.
 
+pub mod checksum;
 mod existing;
 pub mod record;
 pub mod snapshot;
 
 use crate::error::{SnapshotError, SnapshotWriteError};
 use crate::module_logs::ModuleLogs;
+use checksum::{ChecksumAt, RollingChecksum, SharedChecksum};
 use record::{Record, RecordError};
 use spacetime_commitlog::{
-    recover_visiting, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions, DurableOffset,
-    Recovered, ReplicatedLog, SnapshotStore,
+    recover_visiting, Commitlog, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
+    DurableOffset, Recovered, ReplicatedLog, SnapshotStore,
 };
 use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::LogLevel;
@@ -362,6 +364,10 @@ pub struct DatabaseLog {
     durability_dir: PathBuf,
     /// [`DatabaseLog::stopped`] has reported the failure.
     stop_reported: bool,
+    /// The rolling checksum of the rows after the last record appended.
+    checksum: RollingChecksum,
+    /// The same, for the edge and a cluster leader's replicated log.
+    shared_checksum: Arc<SharedChecksum>,
 }
 
 /// What a client of a database whose log failed is told, and the module log says:
@@ -412,6 +418,123 @@ fn report_recovery(report: &spacetime_commitlog::RecoveryReport, logs: &Arc<Modu
 /// # Errors
 /// [`RestoreError`]; then nothing is running.
 pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Opened, RestoreError> {
+    let replayed = replay(storage, ds, logs)?;
+    let fresh = replayed.fresh;
+    let replication = match &storage.replication {
+        Some(replication) => Some(replication.take().ok_or(RestoreError::ReplicationInUse)?),
+        None => None,
+    };
+    let log = start_writer(storage, replayed.commitlog, replayed.state, logs, replication)?;
+    Ok(Opened { log, fresh })
+}
+
+/// A database's log replayed into its datastore, its writer not started yet: the
+/// first half of [`open`], and what a follower holds until it is promoted (it then
+/// starts the writer with [`start_writer`], replaying nothing again).
+pub struct Replayed {
+    /// The local log, after its last commit: a follower's standby appends the
+    /// leader's commits to it.
+    pub commitlog: Commitlog,
+    /// What the writer starts from besides the log.
+    pub state: LogState,
+    /// True when the log was empty: a new database.
+    pub fresh: bool,
+}
+
+/// What a database's log writer starts from besides the log itself, kept current by
+/// every record replayed ([`LogState::replay_record`]).
+pub struct LogState {
+    snapshots: SnapshotStore,
+    /// The clients the log holds as connected.
+    clients: HashMap<ConnectionId, Identity>,
+    /// Records replayed since the snapshot (or migration) restored: the snapshot
+    /// policy counts them.
+    since_snapshot: u64,
+    /// The rolling checksum of the rows replayed so far (recomputed on every start,
+    /// never stored: the value every replica computes from the same log).
+    checksum: RollingChecksum,
+}
+
+/// What replaying one record asks of the caller beyond what
+/// [`LogState::replay_record`] did itself.
+pub enum ReplayStep {
+    /// A transaction was applied to the datastore; these are its net changes.
+    Tx(TxData),
+    /// A module update: its state replaces the rows (the caller restores it into a
+    /// datastore made for its module, then calls [`LogState::migrated`]).
+    Migration(record::Migration),
+    /// Later records were written by the module of this program hash.
+    Module(String),
+    /// Nothing more (a client record, or "created").
+    Nothing,
+}
+
+impl LogState {
+    /// Replays the record `bytes` at tx `offset` as restore does, without running
+    /// reducers: a transaction's rows into `ds`, a client's connection into the
+    /// clients held as connected. This is the one applier of logged records, for a
+    /// restart and for a follower alike.
+    ///
+    /// # Errors
+    /// [`RestoreError::Record`] if the record is undecodable or does not fit `ds`
+    /// (then `ds` is unchanged).
+    pub fn replay_record(&mut self, ds: &mut Datastore, offset: u64, bytes: &[u8]) -> Result<ReplayStep, RestoreError> {
+        let record = record::decode(bytes).map_err(|source| RestoreError::Record { offset, source })?;
+        let step = match record {
+            Record::Tx(tables) => {
+                let changes = record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
+                for t in &tables {
+                    self.checksum.apply_changes(&t.name, &t.deletes, &t.inserts);
+                }
+                ReplayStep::Tx(changes)
+            }
+            Record::Connected(identity, connection_id) => {
+                self.clients.insert(connection_id, identity);
+                ReplayStep::Nothing
+            }
+            Record::Disconnected(_, connection_id) => {
+                self.clients.remove(&connection_id);
+                ReplayStep::Nothing
+            }
+            Record::Migration(migration) => ReplayStep::Migration(migration),
+            Record::Module(hash) => ReplayStep::Module(hash),
+            Record::Created => ReplayStep::Nothing,
+        };
+        self.since_snapshot += 1;
+        Ok(step)
+    }
+
+    /// Restores a migration record's state (see [`ReplayStep::Migration`]) into `ds`,
+    /// whose tables (the migration's module's) exist and are empty; the clients it
+    /// holds replace those held as connected.
+    ///
+    /// # Errors
+    /// [`RestoreError::Record`] if the state does not fit `ds`.
+    pub fn migrated(&mut self, ds: &mut Datastore, offset: u64, state: &[u8]) -> Result<(), RestoreError> {
+        let connected = snapshot::restore(ds, state).map_err(|source| RestoreError::Record { offset, source })?;
+        self.clients = connected.into_iter().map(|(i, c)| (c, i)).collect();
+        self.checksum =
+            RollingChecksum::of_snapshot(state).map_err(|source| RestoreError::Record { offset, source })?;
+        Ok(())
+    }
+
+    /// The rolling checksum of the rows replayed so far.
+    pub fn checksum(&self) -> RollingChecksum {
+        self.checksum
+    }
+
+    /// The clients the log holds as connected, as [`DatabaseLog::connected`] lists them.
+    pub fn connected(&self) -> Vec<(Identity, ConnectionId)> {
+        sorted_clients(&self.clients)
+    }
+}
+
+/// Opens the log of `storage`, restores the newest snapshot and replays the log into
+/// `ds` (whose tables exist and are empty), without starting the writer: see [`open`].
+///
+/// # Errors
+/// [`RestoreError`].
+pub fn replay(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>) -> Result<Replayed, RestoreError> {
     let taken = storage.recovered.lock().unwrap_or_else(|e| e.into_inner()).take();
     let (recovered, last_migration) = match taken {
         Some(taken) => taken,
@@ -429,53 +552,66 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     // the records before it may not fit the current module: start from it.
     let migration_start = last_migration.filter(|&m| recovered.snapshot.as_ref().is_none_or(|s| s.tx_offset < m));
     let mut fresh = recovered.snapshot.is_none() && migration_start.is_none();
-    let mut clients = HashMap::new();
+    let mut state = LogState {
+        snapshots: recovered.snapshots.clone().keep(storage.snapshots_to_keep),
+        clients: HashMap::new(),
+        since_snapshot: 0,
+        checksum: RollingChecksum::EMPTY,
+    };
     if let (Some(snap), None) = (&recovered.snapshot, migration_start) {
+        state.checksum = RollingChecksum::of_snapshot(&snap.payload).map_err(|source| RestoreError::Snapshot {
+            offset: snap.tx_offset,
+            source,
+        })?;
         let connected = snapshot::restore(ds, &snap.payload).map_err(|source| RestoreError::Snapshot {
             offset: snap.tx_offset,
             source,
         })?;
-        clients.extend(
+        state.clients.extend(
             connected
                 .into_iter()
                 .map(|(identity, connection_id)| (connection_id, identity)),
         );
     }
-    let mut replayed = 0u64;
     let replay = match migration_start {
         Some(offset) => recovered.commitlog.replay_from(offset),
         None => recovered.replay(),
     };
     for item in replay {
         let (offset, bytes) = item?;
-        let record = record::decode(&bytes).map_err(|source| RestoreError::Record { offset, source })?;
         fresh = false;
-        match record {
-            Record::Tx(tables) => {
-                record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
-            }
-            Record::Connected(identity, connection_id) => {
-                clients.insert(connection_id, identity);
-            }
-            Record::Disconnected(_, connection_id) => {
-                clients.remove(&connection_id);
-            }
-            Record::Migration(migration) => {
-                let connected = snapshot::restore(ds, &migration.state)
-                    .map_err(|source| RestoreError::Record { offset, source })?;
-                clients = connected.into_iter().map(|(i, c)| (c, i)).collect();
-            }
-            Record::Created | Record::Module(_) => {}
+        // Replay starts at the last migration, if any, so its state fills empty tables.
+        if let ReplayStep::Migration(migration) = state.replay_record(ds, offset, &bytes)? {
+            state.migrated(ds, offset, &migration.state)?;
         }
-        replayed += 1;
     }
     if !fresh {
         log::info!(
-            "{}: restored, replayed {replayed} transaction(s)",
-            storage.dir.display()
+            "{}: restored, replayed {} transaction(s)",
+            storage.dir.display(),
+            state.since_snapshot
         );
     }
-    let snapshots = recovered.snapshots.clone().keep(storage.snapshots_to_keep);
+    Ok(Replayed {
+        commitlog: recovered.commitlog,
+        state,
+        fresh,
+    })
+}
+
+/// Starts the log writer of `storage` on `commitlog`, replayed into the datastore
+/// already (see [`replay`]), appending to `replication` (the epoch and the cluster's
+/// log) too if given: the second half of [`open`], and a follower's promotion.
+///
+/// # Errors
+/// [`RestoreError::Append`] if the writer cannot start.
+pub fn start_writer(
+    storage: &StorageConfig,
+    commitlog: Commitlog,
+    state: LogState,
+    logs: &Arc<ModuleLogs>,
+    replication: Option<(u64, Box<dyn ReplicatedLog>)>,
+) -> Result<DatabaseLog, RestoreError> {
     let mut options = DurabilityOptions::default();
     if fault_injection_enabled() {
         let hold = storage.dir.join(HOLD_FSYNC_FILE);
@@ -491,27 +627,41 @@ pub fn open(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs>)
     {
         options = options.after_sync(observer);
     }
-    let durability = match &storage.replication {
-        Some(replication) => {
-            let (epoch, replicated) = replication.take().ok_or(RestoreError::ReplicationInUse)?;
-            Durability::start_replicated(recovered.commitlog, options.epoch(epoch), replicated)?
+    let shared_checksum = Arc::new(SharedChecksum::new(ChecksumAt {
+        offset: commitlog.next_tx_offset().checked_sub(1),
+        checksum: state.checksum,
+    }));
+    let durability = match replication {
+        Some((epoch, mut replicated)) => {
+            // The leader publishes the checksum with each batch, for followers to check.
+            shared_checksum.keep_trail();
+            replicated.attach_checksums(shared_checksum.clone());
+            Durability::start_replicated(commitlog, options.epoch(epoch), replicated)?
         }
-        None => Durability::start(recovered.commitlog, options)?,
+        None => Durability::start(commitlog, options)?,
     };
-    let log = DatabaseLog {
+    Ok(DatabaseLog {
         durability: Arc::new(durability),
-        snapshots,
+        snapshots: state.snapshots,
         snapshot_every: storage.snapshot_every,
-        since_snapshot: replayed,
+        since_snapshot: state.since_snapshot,
         last_offset: None,
         snapshotting: None,
         module_logs: logs.clone(),
-        clients,
+        clients: state.clients,
         module: None,
         durability_dir: storage.dir.clone(),
         stop_reported: false,
-    };
-    Ok(Opened { log, fresh })
+        checksum: state.checksum,
+        shared_checksum,
+    })
+}
+
+/// `clients` (connection id to identity) as sorted `(identity, connection id)` pairs.
+fn sorted_clients(clients: &HashMap<ConnectionId, Identity>) -> Vec<(Identity, ConnectionId)> {
+    let mut sorted: Vec<_> = clients.iter().map(|(&c, &i)| (i, c)).collect();
+    sorted.sort();
+    sorted
 }
 
 impl DatabaseLog {
@@ -572,6 +722,11 @@ impl DatabaseLog {
         // The state replaces everything before it on restore, so it counts as a snapshot
         // for the snapshot policy.
         self.since_snapshot = 0;
+        // Computed from the encoded state, as a replica computes it from the record.
+        match RollingChecksum::of_snapshot(&migration.state) {
+            Ok(checksum) => self.set_checksum(checksum),
+            Err(e) => log::error!("the rolling checksum cannot read the state it encoded: {e}"),
+        }
         self.append(record::encode_migration(&migration))
     }
 
@@ -601,6 +756,11 @@ impl DatabaseLog {
         if tx.is_empty() {
             return;
         }
+        let mut checksum = self.checksum;
+        for t in &tx.tables {
+            checksum.apply_changes(&t.table_name, &t.deletes, &t.inserts);
+        }
+        self.set_checksum(checksum);
         // Encoded straight into the writer's queue: no allocation or copy per transaction.
         let appended = self.durability.append_tx_with(|out| record::encode_tx_into(tx, out));
         let _ = self.note_appended(appended);
@@ -619,7 +779,13 @@ impl DatabaseLog {
     /// offset, which fails, so the transaction is never acknowledged.
     fn note_appended(&mut self, appended: Result<u64, DurabilityError>) -> Result<u64, DurabilityError> {
         match &appended {
-            Ok(offset) => self.last_offset = Some(*offset),
+            Ok(offset) => {
+                self.last_offset = Some(*offset);
+                self.shared_checksum.appended(ChecksumAt {
+                    offset: Some(*offset),
+                    checksum: self.checksum,
+                });
+            }
             Err(e) => {
                 if self.durability.failure().is_none() {
                     self.durability.fail(format!("a transaction could not be logged: {e}"));
@@ -663,14 +829,30 @@ impl DatabaseLog {
     /// The clients the log holds as connected. Right after [`open`], these are the
     /// clients a crash disconnected without running `client_disconnected`.
     pub fn connected(&self) -> Vec<(Identity, ConnectionId)> {
-        let mut clients: Vec<_> = self.clients.iter().map(|(&c, &i)| (i, c)).collect();
-        clients.sort();
-        clients
+        sorted_clients(&self.clients)
     }
 
     /// The offset of the last record appended: a confirmed result waits for it.
     pub fn last_offset(&self) -> Option<u64> {
         self.last_offset
+    }
+
+    /// The rolling checksum of the rows after the last record appended (or restored).
+    pub fn checksum(&self) -> ChecksumAt {
+        self.shared_checksum.latest()
+    }
+
+    /// The shared handle on the checksum, which the edge reads.
+    pub fn shared_checksum(&self) -> Arc<SharedChecksum> {
+        self.shared_checksum.clone()
+    }
+
+    /// Sets the checksum the next record leaves, before that record is queued (see
+    /// [`SharedChecksum::will_append`]).
+    fn set_checksum(&mut self, checksum: RollingChecksum) {
+        self.checksum = checksum;
+        self.shared_checksum
+            .will_append(self.durability.next_tx_offset(), checksum);
     }
 
     /// A handle to wait for durability from async code.

@@ -320,10 +320,13 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
 /// sequences never generate 0 unless a module declares a range that includes it, which
 /// is the one case this replay does not reproduce exactly.
 ///
+/// Returns the transaction's net changes, which a follower publishes to its
+/// subscribers.
+///
 /// # Errors
 /// [`RecordError::UnknownTable`], [`RecordError::MissingRow`],
 /// [`RecordError::Datastore`]; then `ds` is unchanged.
-pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordError> {
+pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<TxData, RecordError> {
     let mut tx = ds.begin_mut_tx();
     let mut ids = Vec::with_capacity(tables.len());
     for t in tables {
@@ -349,11 +352,11 @@ pub fn apply(ds: &mut Datastore, tables: &[TableRecord]) -> Result<(), RecordErr
             })?;
         }
     }
-    tx.commit();
+    let changes = tx.commit();
     for (t, &id) in tables.iter().zip(&ids) {
         advance_sequences(ds, id, &t.name, &t.inserts)?;
     }
-    Ok(())
+    Ok(changes)
 }
 
 /// Moves the sequences of table `id` past the values `rows` hold in their columns.

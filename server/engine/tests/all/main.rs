@@ -8,5 +8,6 @@
 #[allow(dead_code)]
 mod modules;
 
+mod follower;
 mod schedule;
 mod support;
