@@ -8,8 +8,8 @@
 //! exported by this crate.
 //!
 //! # Brief overview
-//! - [`ViewContext`], [`AnonymousViewContext`]: what a view gets: the database read only
-//!   and, per caller, the caller.
+//! - [`ViewContext`], [`AnonymousViewContext`]: what a view gets: the database read only,
+//!   the query builder ([`query_builder`], `ctx.from`) and, per caller, the caller.
 //! - [`Environment`] (`ctx.env`): the database's environment values.
 //! - [`ProcedureContext`]: what a procedure gets: the caller, outbound HTTP
 //!   ([`http::HttpClient`]) and transactions ([`ProcedureContext::with_tx`]).
@@ -32,7 +32,8 @@
 //! [`AnonymousViewContext`]) are supported, and so is 2.14's module environment
 //! ([`macro@env`], [`Environment`], `ctx.env`), and, with the `unstable` feature, HTTP
 //! handlers (`spacetimedb::http::{handler, router}`) and
-//! `volatile_nonatomic_schedule_immediate!`; query-builder views are not.
+//! `volatile_nonatomic_schedule_immediate!`. Views may take parameters and may return a
+//! query built with [`query_builder`] (`ctx.from`), as 2.14's do.
 //!
 //! # Examples
 //! ```no_run
@@ -71,6 +72,7 @@ pub mod log_stopwatch;
 #[doc(hidden)]
 pub mod logger;
 mod procedure;
+pub mod query_builder;
 mod rls;
 mod rng;
 #[doc(hidden)]
@@ -94,6 +96,7 @@ pub use env::Environment;
 pub use filter::FilterableValue;
 pub use log;
 pub use procedure::{CtxWithHttp, CtxWithTxManagement, ProcedureContext, TxContext};
+pub use query_builder::{Query, QueryBuilder, RawQuery};
 pub use rand;
 pub use rng::StdbRng;
 pub use rt::{ReducerResult, ViewPrimaryKeyColumn};
@@ -270,9 +273,11 @@ pub use spacetime_macros::settings;
 /// `fn(ctx: &AnonymousViewContext, args..) -> R` for one that does not (evaluated once),
 /// where `R` is `Vec<T>` or `Option<T>` and `T` a [`SpacetimeType`] struct (the view's row).
 /// `ctx.db` is read only: table handles count rows and look them up by index, and have no
-/// `insert` or `delete`. Parameters after the context (`args..`) compile, as in SpacetimeDB
-/// 2.14, but the server refuses a view with parameters at publish; SpacetimeDB 2.10.1
-/// refuses them at compile time. Views returning a query (`impl Query<T>`) are not supported.
+/// `insert` or `delete`. Parameters after the context (`args..`) are as in SpacetimeDB 2.14
+/// (2.10.1 refuses them at compile time): clients call such a view with arguments, `SELECT *
+/// FROM my_view(1, 'a')`, and the server keeps one set of rows per argument list. A view may
+/// also return a query of its rows, `-> impl Query<T>` (or `RawQuery<T>`), built from
+/// `ctx.from` ([`query_builder`]): the server runs the query and keeps its result current.
 ///
 /// ```no_run
 /// use spacetimedb::{table, view, AnonymousViewContext, Identity, SpacetimeType, ViewContext};
@@ -416,6 +421,9 @@ pub mod __private {
         assert_http_handler_context_arg, assert_http_handler_request_arg, assert_http_handler_return,
         register_http_handler, register_http_router, schedule_immediate, Handler, HandlerContext, HttpHandlerFn,
         Router,
+    };
+    pub use crate::query_builder::{
+        CanBeLookupTable, Col, HasCols, HasIxCols, IxCol, Query, QueryBuilder, RawQuery, Table as QueryTable,
     };
     pub use crate::rt::{
         assert_direct_index_key, assert_procedure_context_arg, assert_procedure_return, assert_reducer_arg,

@@ -1,12 +1,14 @@
 //! [`ViewContext`] and [`AnonymousViewContext`], what a `#[view]` receives: the database
 //! read only ([`LocalReadOnly`], whose table handles count rows and look them up by index
 //! but have no `insert` or `delete`, so a view that writes does not compile), the
-//! environment, and for a per-caller view the caller's identity.
+//! environment, the query builder (`ctx.from`, for a view returning a query), and for a
+//! per-caller view the caller's identity.
 
 #[allow(deprecated)]
 use crate::context::DbContext;
 use crate::context::{CtxDbRead, CtxWithSender, LocalReadOnly};
 use crate::env::Environment;
+use crate::query_builder::QueryBuilder;
 use crate::ReducerContext;
 use spacetime_sats::Identity;
 
@@ -18,6 +20,8 @@ pub struct AnonymousViewContext {
     pub env: Environment,
     /// The tables, read only: `ctx.db.my_table()`.
     pub db: LocalReadOnly,
+    /// The tables, to build a query from: `ctx.from.my_table()`.
+    pub from: QueryBuilder,
 }
 
 impl Default for AnonymousViewContext {
@@ -25,6 +29,7 @@ impl Default for AnonymousViewContext {
         Self {
             env: Environment::default(),
             db: LocalReadOnly {},
+            from: QueryBuilder {},
         }
     }
 }
@@ -38,6 +43,8 @@ pub struct ViewContext {
     sender: Identity,
     /// The tables, read only: `ctx.db.my_table()`.
     pub db: LocalReadOnly,
+    /// The tables, to build a query from: `ctx.from.my_table()`.
+    pub from: QueryBuilder,
 }
 
 impl ViewContext {
@@ -47,6 +54,7 @@ impl ViewContext {
             env: Environment::default(),
             sender,
             db: LocalReadOnly {},
+            from: QueryBuilder {},
         }
     }
 

@@ -92,7 +92,7 @@ pub fn check_view(cx: &Ctxt, view: &View<'_>) {
     if view.ret.is_none() {
         cx.error_spanned_by(
             sig,
-            "views must return `Vec<T>` or `Option<T>` where `T` is a `SpacetimeType`: add `-> Vec<MyRow>`",
+            "views must return `Vec<T>`, `Option<T>` or `impl Query<T>` where `T` is a `SpacetimeType`: add `-> Vec<MyRow>`",
         );
     }
 }

@@ -457,21 +457,45 @@ impl<'a> View<'a> {
         }
     }
 
-    /// The row type `T` of a `Vec<T>` or `Option<T>` return type.
+    /// The row type `T` of a `Vec<T>`, `Option<T>`, `RawQuery<T>` or `impl Query<T>` return
+    /// type.
     pub fn row_type(&self) -> Option<&'a Type> {
+        if let Some(row) = self.query_row_type() {
+            return Some(row);
+        }
         let Type::Path(path) = self.ret? else {
             return None;
         };
         let last = path.path.segments.last()?;
-        if last.ident != "Vec" && last.ident != "Option" {
+        if !["Vec", "Option", "RawQuery"].iter().any(|name| last.ident == name) {
             return None;
         }
-        match &last.arguments {
-            syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
-                syn::GenericArgument::Type(ty) => Some(ty),
-                _ => None,
-            },
+        first_type_argument(&last.arguments)
+    }
+
+    /// `T`, when the view returns `impl Query<T>`: its result is then a query, which the
+    /// generated code turns into a `RawQuery<T>`.
+    pub fn query_row_type(&self) -> Option<&'a Type> {
+        let Type::ImplTrait(bounds) = self.ret? else {
+            return None;
+        };
+        bounds.bounds.iter().find_map(|bound| match bound {
+            syn::TypeParamBound::Trait(t) => {
+                let last = t.path.segments.last()?;
+                (last.ident == "Query").then(|| first_type_argument(&last.arguments))?
+            }
             _ => None,
-        }
+        })
+    }
+}
+
+/// The first type argument of `Name<T, ..>`.
+fn first_type_argument(arguments: &syn::PathArguments) -> Option<&Type> {
+    match arguments {
+        syn::PathArguments::AngleBracketed(args) => match args.args.first()? {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        },
+        _ => None,
     }
 }

@@ -3,8 +3,11 @@
 //! view seen differently by two identities, an anonymous view whose rows follow the
 //! table as subscription deltas, a view joined with a table in a subscription, SQL over
 //! views and writes to them refused, a keyed view whose change arrives as a delete and
-//! an insert in one update, views rebuilt after a restart and a module update, and
-//! row-level security: a view reads past the filters, as upstream's views do.
+//! an insert in one update, views rebuilt after a restart and a module update,
+//! row-level security: a view reads past the filters, as upstream's views do, per-caller
+//! materialisations released when their subscribers leave (the
+//! `spacetime_view_materialisations` gauge), and read sets by index key: a write to
+//! another owner's rows does not run a view that read the caller's own.
 
 use crate::common::*;
 use crate::subscribe::Subscriber;
@@ -217,3 +220,173 @@ both_bindings!(fn a_view_runs_again_only_when_a_table_it_read_changes(bindings) 
     assert_eq!(evaluations(), before + 1);
     assert_eq!(sql_column(&alice, DB, "SELECT name FROM expensive_items"), ["bread", "melon"]);
 });
+
+/// Views with parameters and query-builder views (`tests/modules/views-params`), built with
+/// our bindings and with the crates.io 2.14 crate.
+mod with_parameters {
+    use super::*;
+    use spacetime_testing::modules::{build_module, build_module_upstream_214, VIEWS_PARAMS};
+    use spacetime_testing::server::TestServer;
+
+    const DB: &str = "views-params-db";
+
+    /// A server with the module, alice (apple at 5, item 1; cherry at 150, item 2) and bob
+    /// (bread at 150, item 3), and their identities in hex.
+    fn fixture(bindings: Bindings) -> (TestServer, Cli, Cli, Cli, String, String) {
+        let wasm = match bindings {
+            Bindings::Ours => build_module(VIEWS_PARAMS, bindings),
+            Bindings::Upstream => build_module_upstream_214(VIEWS_PARAMS),
+        };
+        let server = TestServer::start();
+        let owner = Cli::new(&server);
+        owner.publish(&wasm, Some(DB));
+        let (alice, bob) = (Cli::new(&server), Cli::new(&server));
+        alice.new_identity();
+        bob.new_identity();
+        alice.call(DB, "add_item", &["apple", "5"]).ok();
+        alice.call(DB, "add_item", &["cherry", "150"]).ok();
+        bob.call(DB, "add_item", &["bread", "150"]).ok();
+        let (a, b) = (identity_of(&alice), identity_of(&bob));
+        (server, owner, alice, bob, a, b)
+    }
+
+    fn identity_of(cli: &Cli) -> String {
+        let shown = cli.run(&["login", "show"]).ok().trimmed_stdout();
+        let id = shown.rsplit(' ').next().unwrap_or_default().to_owned();
+        assert!(id.len() == 64 && id.chars().all(|c| c.is_ascii_hexdigit()), "{shown}");
+        id
+    }
+
+    fn parameterized(bindings: Bindings) {
+        let (_server, owner, alice, bob, a, b) = fixture(bindings);
+        // Two argument values, two row sets, whoever asks; the query builder's quoting too.
+        let by_alice = format!("SELECT name FROM items_by_owner(0x{a})");
+        let by_bob = format!("SELECT name FROM \"items_by_owner\"(0x{b})");
+        assert_eq!(sql_column(&bob, DB, &by_alice), ["apple", "cherry"]);
+        assert_eq!(sql_column(&alice, DB, &by_bob), ["bread"]);
+        // A per-caller view with a parameter: the caller's rows for that argument.
+        assert_eq!(
+            sql_column(&alice, DB, "SELECT name FROM my_items_over(100)"),
+            ["cherry"]
+        );
+        assert_eq!(
+            sql_column(&alice, DB, "SELECT name FROM my_items_over(1)"),
+            ["apple", "cherry"]
+        );
+        assert_eq!(sql_column(&bob, DB, "SELECT name FROM my_items_over(100)"), ["bread"]);
+
+        // A subscription to one call gets its rows, then the deltas of that call only.
+        let query = format!("SELECT * FROM items_by_owner(0x{a})");
+        let mut sub = Subscriber::start_as(&bob, &[DB, &query, "--print-initial-update"]);
+        let initial = sub.next_json("initial update");
+        assert_eq!(
+            update_rows(&initial, "items_by_owner", "inserts", "name"),
+            ["apple", "cherry"],
+            "{initial}"
+        );
+        bob.call(DB, "add_item", &["butter", "9"]).ok();
+        alice.call(DB, "add_item", &["date", "3"]).ok();
+        let update = sub.next_json("update after alice's new item");
+        assert_eq!(
+            update_rows(&update, "items_by_owner", "inserts", "name"),
+            ["date"],
+            "{update}"
+        );
+        alice.call(DB, "set_price", &["1", "6"]).ok();
+        let update = sub.next_json("update after the apple's price changed");
+        assert_eq!(
+            update_rows(&update, "items_by_owner", "deletes", "price"),
+            ["5"],
+            "{update}"
+        );
+        assert_eq!(
+            update_rows(&update, "items_by_owner", "inserts", "price"),
+            ["6"],
+            "{update}"
+        );
+
+        // Bad calls are refused with what is wrong, and the server keeps serving.
+        for (sql, expected) in [
+            (
+                "SELECT * FROM items_by_owner".to_owned(),
+                "takes arguments (owner: Identity)",
+            ),
+            ("SELECT * FROM items_by_owner(1, 2)".to_owned(), "takes 1 argument(s)"),
+            (
+                "SELECT * FROM items_by_owner('nobody')".to_owned(),
+                "argument 1 (`owner`)",
+            ),
+            ("SELECT * FROM my_items_over(-1)".to_owned(), "argument 1 (`min_price`)"),
+            (
+                "SELECT * FROM item(1)".to_owned(),
+                "only a view with parameters can be called",
+            ),
+        ] {
+            let out = alice.sql(DB, &sql).err();
+            assert!(out.stderr.contains(expected), "{sql}: {}", out.stderr);
+        }
+        let out = alice
+            .run(&["subscribe", DB, "SELECT * FROM my_items_over('x')", "-n", "1"])
+            .err();
+        assert!(out.stderr.contains("min_price"), "{}", out.stderr);
+        assert_eq!(sql_column(&owner, DB, "SELECT name FROM item WHERE id = 3"), ["bread"]);
+    }
+
+    #[test]
+    fn ours() {
+        parameterized(Bindings::Ours);
+    }
+
+    #[test]
+    fn upstream_2_14() {
+        parameterized(Bindings::Upstream);
+    }
+
+    /// Query-builder views: their rows are the query's, kept current as the tables change.
+    fn query_views(bindings: Bindings) {
+        let (_server, _owner, alice, bob, _a, _b) = fixture(bindings);
+        assert_eq!(sql_column(&bob, DB, "SELECT name FROM cheap_items"), ["apple"]);
+        let mut sub = Subscriber::start_as(&bob, &[DB, "SELECT * FROM cheap_items", "--print-initial-update"]);
+        let initial = sub.next_json("initial update");
+        assert_eq!(
+            update_rows(&initial, "cheap_items", "inserts", "name"),
+            ["apple"],
+            "{initial}"
+        );
+        alice.call(DB, "set_price", &["2", "8"]).ok();
+        let update = sub.next_json("update after the cherry became cheap");
+        assert_eq!(
+            update_rows(&update, "cheap_items", "inserts", "name"),
+            ["cherry"],
+            "{update}"
+        );
+        bob.call(DB, "set_price", &["1", "50"]).ok();
+        let update = sub.next_json("update after the apple became dear");
+        assert_eq!(
+            update_rows(&update, "cheap_items", "deletes", "name"),
+            ["apple"],
+            "{update}"
+        );
+        // A semijoin: dear items whose owner is a player; bob's bread once he joins.
+        assert_eq!(
+            sql_column(&alice, DB, "SELECT name FROM dear_items_of_players"),
+            Vec::<String>::new()
+        );
+        bob.call(DB, "join", &["bob"]).ok();
+        alice.call(DB, "join", &["alice"]).ok();
+        assert_eq!(
+            sql_column(&alice, DB, "SELECT name FROM dear_items_of_players"),
+            ["bread"]
+        );
+    }
+
+    #[test]
+    fn query_views_ours() {
+        query_views(Bindings::Ours);
+    }
+
+    #[test]
+    fn query_views_upstream_2_14() {
+        query_views(Bindings::Upstream);
+    }
+}

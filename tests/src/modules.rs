@@ -102,6 +102,13 @@ pub const HTTP_ROUTES: ModuleCrate = ModuleCrate {
     package: "http-routes-module",
     upstream_package: "upstream214-http-routes",
 };
+/// `tests/modules/views-params`: views with parameters and query-builder views. Its twin
+/// is in the 2.14 fixture workspace.
+pub const VIEWS_PARAMS: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "views-params-module",
+    upstream_package: "upstream214-views-params",
+};
 
 /// `tests/fixtures/upstream-2.14/env` (a module that reads its environment), whose own
 /// source our bindings build too (`tests/modules/env`).

@@ -5,10 +5,12 @@
 //!
 //! A view's id is its position among the views of its kind (per-caller or anonymous), the
 //! `index` of its `RawViewDefV10`. A call writes a `ViewResultHeader` (`RowData`, tag 0)
-//! followed by the BSATN array of rows, and returns 2: the ABI revision in which results
-//! carry that header, as SpacetimeDB's bindings return.
+//! followed by the BSATN array of rows, or (`RawSql`, tag 1) the BSATN string of a query
+//! for a view returning one, and returns 2: the ABI revision in which results carry that
+//! header, as SpacetimeDB's bindings return.
 
 use super::{identity_from_limbs, lock, read_args, register_describer, Args, ModuleBuilder};
+use crate::query_builder::{Query, RawQuery};
 use crate::sys;
 use crate::view::{AnonymousViewContext, ViewContext};
 use spacetime_sats::bsatn::Encode;
@@ -67,10 +69,11 @@ impl ViewContextArg for AnonymousViewContext {
     }
 }
 
-/// What a view returns: `Vec<T>` (any number of rows) or `Option<T>` (at most one).
+/// What a view returns: `Vec<T>` (any number of rows), `Option<T>` (at most one) or a
+/// query of `T`s (`impl Query<T>`, which the macro turns into a [`RawQuery<T>`]).
 #[diagnostic::on_unimplemented(
-    message = "views must return `Vec<T>` or `Option<T>` where `T` is a `SpacetimeType`, not `{Self}`",
-    label = "expected `Vec<T>` or `Option<T>`",
+    message = "views must return `Vec<T>`, `Option<T>` or `impl Query<T>` where `T` is a `SpacetimeType`, not `{Self}`",
+    label = "expected `Vec<T>`, `Option<T>` or `impl Query<T>`",
     note = "`T` is the view's row type: a struct deriving `SpacetimeType`, or a table's row type"
 )]
 pub trait ViewReturn: SpacetimeType {
@@ -78,9 +81,10 @@ pub trait ViewReturn: SpacetimeType {
     fn encode_result(self) -> Vec<u8>;
 }
 
-/// `ViewResultHeader::RowData`: rows follow (tag 1, `RawSql`, is a query the host runs,
-/// which these bindings do not produce).
+/// `ViewResultHeader::RowData`: rows follow.
 const ROW_DATA_HEADER: u8 = 0;
+/// `ViewResultHeader::RawSql`: the SQL text of a query the host runs follows.
+const RAW_SQL_HEADER: u8 = 1;
 
 fn encode_rows<T: Encode>(rows: &[T]) -> Vec<u8> {
     let mut out = vec![ROW_DATA_HEADER];
@@ -100,6 +104,14 @@ impl<T: SpacetimeType + Encode> ViewReturn for Vec<T> {
 impl<T: SpacetimeType + Encode> ViewReturn for Option<T> {
     fn encode_result(self) -> Vec<u8> {
         encode_rows(self.as_slice())
+    }
+}
+
+impl<T: SpacetimeType> ViewReturn for RawQuery<T> {
+    fn encode_result(self) -> Vec<u8> {
+        let mut out = vec![RAW_SQL_HEADER];
+        self.into_sql().encode(&mut out);
+        out
     }
 }
 

@@ -1,5 +1,6 @@
 //! `#[view]`: a marker type named like the function, its `ViewInfo` impl with the
-//! dispatch function, the compile-time checks of the parameter and primary-key types (the
+//! dispatch function (which turns an `impl Query<T>` result into the `RawQuery<T>` the host
+//! runs), the compile-time checks of the parameter and primary-key types (the
 //! context and return types are checked once, by the bounds of `ViewInfo`'s associated
 //! types, at the user's tokens), and the describer export (named after the accessor, so views sort
 //! among tables and reducers as SpacetimeDB's do).
@@ -53,6 +54,14 @@ pub fn expand(v: &View<'_>) -> Option<TokenStream> {
     let primary_key = optional(v.primary_key.as_ref().map(|pk| &pk.name));
     let symbol = describer_symbol(name);
     let call = quote_spanned!(ident.span()=> #ident(__ctx, #(#arg_vars),*));
+    // `impl Query<T>` is opaque: its SQL text becomes the `RawQuery<T>` the host reads.
+    let (ret_ty, call) = match v.query_row_type() {
+        Some(row) => (
+            quote!(#p::RawQuery<#row>),
+            quote!(#p::RawQuery::new(#p::Query::into_sql(#call))),
+        ),
+        None => (quote!(#ret_ty), call),
+    };
 
     Some(quote! {
         #[allow(non_camel_case_types, dead_code)]

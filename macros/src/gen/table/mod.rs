@@ -6,7 +6,9 @@
 //! - `checks`: the compile-time checks that need types (column types, direct index keys,
 //!   the schedule's reducer and columns);
 //! - `describe`: the `TableInternal` impl the module description is built from, and the
-//!   describer export that registers it.
+//!   describer export that registers it;
+//! - `query`: the query builder's view of the table (`ctx.from.{accessor}()`, the row
+//!   type's columns and join keys).
 //!
 //! [`expand`] lays the parts out; the order of the output is fixed, as trybuild's expected
 //! diagnostics depend on it.
@@ -15,6 +17,7 @@ mod checks;
 mod describe;
 mod handle;
 mod indexes;
+mod query;
 
 use super::private;
 use crate::model::{Column, Table};
@@ -65,8 +68,11 @@ pub fn expand(t: &Table<'_>) -> TokenStream {
     let table_impl = handle::table_impl(t, &names);
     let internal_impl = describe::internal_impl(t, &names);
     let describer = describe::describer(t, &names);
+    let query_items = query::query_items(t);
     quote! {
         #accessor_traits
+
+        #query_items
 
         #handle_types
 
