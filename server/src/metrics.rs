@@ -79,6 +79,7 @@ struct Gauges {
     rows: IntGaugeVec,
     clients: IntGaugeVec,
     subscriptions: IntGaugeVec,
+    views: IntGaugeVec,
     log_size: IntGaugeVec,
     snapshot_age: IntGaugeVec,
 }
@@ -105,6 +106,12 @@ impl Gauges {
             subscriptions: gauge(
                 "spacetime_subscriptions",
                 "Query sets the connected clients subscribed to, by database.",
+                &["database"],
+            )?,
+            views: gauge(
+                "spacetime_view_materialisations",
+                "Per-caller view materialisations held (one per caller and view, or per call of a view with \
+                 parameters), by database; released once no subscription reads them.",
                 &["database"],
             )?,
             log_size: gauge(
@@ -143,6 +150,10 @@ pub(crate) async fn render(state: &AppState) -> Result<String, prometheus::Error
                 .subscriptions
                 .with_label_values(&[&label])
                 .set(clamp(stats.subscriptions as u64));
+            gauges
+                .views
+                .with_label_values(&[&label])
+                .set(clamp(stats.view_materialisations as u64));
         }
         if !state.config().in_memory {
             let dir = state.config().replica_dir(record.replica_id);

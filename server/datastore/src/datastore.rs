@@ -106,6 +106,22 @@ impl<'a> Iterator for TableScan<'a> {
     }
 }
 
+/// The key a point or range scan of an index reads, decoded from its ABI arguments:
+/// the rows whose first `values.len()` key columns equal `values` and, for a range, whose
+/// next key column lies in `range`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexKey {
+    /// The index's table.
+    pub table: TableId,
+    /// The key columns the scan constrains: the prefix columns, then the range column
+    /// if any.
+    pub columns: Vec<ColId>,
+    /// The values of the prefix columns (every key column for a point).
+    pub values: Vec<AlgebraicValue>,
+    /// The bounds on the column after the prefix, for a range scan.
+    pub range: Option<(Bound<AlgebraicValue>, Bound<AlgebraicValue>)>,
+}
+
 /// The rows an index scan matched, in key order for btree indexes.
 #[derive(Debug)]
 pub struct IndexScan<'a> {
@@ -411,20 +427,30 @@ impl Datastore {
     /// # Errors
     /// `NoSuchIndex`; `Decode` if `point` is not exactly one key.
     pub fn index_scan_point_bsatn(&self, index: IndexId, point: &[u8]) -> Result<IndexScan<'_>> {
-        let (t, ix) = self.index_parts(index)?;
-        let err = |e| DatastoreError::decode(format!("a key of index `{}`", ix.name), e);
-        let mut rest = point;
-        let key = match &ix.columns[..] {
-            [col] => t.layout.decode_col_value(*col, &mut rest),
-            cols => decode_cols(&t.layout, cols, &mut rest).map(AlgebraicValue::product),
-        }
-        .map_err(err)?;
-        if !rest.is_empty() {
-            return Err(err(DecodeError::TrailingBytes(rest.len())));
-        }
+        let (table, ix) = self.index_parts(index)?;
+        let key = decode_point(table, ix, point)?;
         Ok(IndexScan {
-            table: t,
+            table,
             ptrs: ix.scan_point(&key),
+        })
+    }
+
+    /// Decodes the BSATN `point` of index `index` (the concatenated values of every key
+    /// column) into one value per key column, as a point scan reads it.
+    ///
+    /// # Errors
+    /// `NoSuchIndex`; `Decode` if `point` is not exactly one key.
+    pub fn index_point_key(&self, index: IndexId, point: &[u8]) -> Result<IndexKey> {
+        let (table, ix) = self.index_parts(index)?;
+        let values = match decode_point(table, ix, point)? {
+            AlgebraicValue::Product(key) if ix.columns.len() > 1 => key.elements,
+            key => vec![key],
+        };
+        Ok(IndexKey {
+            table: table.id(),
+            columns: ix.columns.clone(),
+            values,
+            range: None,
         })
     }
 
@@ -443,26 +469,55 @@ impl Datastore {
         rstart: &[u8],
         rend: &[u8],
     ) -> Result<IndexScan<'_>> {
-        let (t, ix) = self.index_parts(index)?;
-        if ix.kind() == crate::IndexKind::Hash {
-            return Err(DatastoreError::WrongIndexAlgo { index: ix.name.clone() });
-        }
-        let err = |e| DatastoreError::decode(format!("a range scan of index `{}`", ix.name), e);
-        let k = usize::from(prefix_elems);
-        if k >= ix.columns.len() {
-            return Err(err(DecodeError::Invalid(format!(
-                "prefix_elems is {k} but the index has only {} columns; the range applies to the column after the prefix",
-                ix.columns.len()
-            ))));
-        }
-        let mut rest = prefix;
-        let prefix = decode_cols(&t.layout, &ix.columns[..k], &mut rest).map_err(err)?;
-        if !rest.is_empty() {
-            return Err(err(DecodeError::TrailingBytes(rest.len())));
-        }
-        let start = decode_bound(&t.layout, ix.columns[k], rstart).map_err(err)?;
-        let end = decode_bound(&t.layout, ix.columns[k], rend).map_err(err)?;
+        let (table, ix) = self.index_parts(index)?;
+        let (prefix, start, end) = decode_range(table, ix, prefix, prefix_elems, rstart, rend)?;
         self.index_scan_range(index, prefix, start, end)
+    }
+
+    /// Decodes the ABI arguments of a range scan of `index` (see
+    /// [`index_scan_range_bsatn`](Self::index_scan_range_bsatn)): the prefix values and
+    /// the bounds on the column after them.
+    ///
+    /// # Errors
+    /// `NoSuchIndex`, `WrongIndexAlgo` (hash index), `Decode`.
+    pub fn index_range_key(
+        &self,
+        index: IndexId,
+        prefix: &[u8],
+        prefix_elems: u16,
+        rstart: &[u8],
+        rend: &[u8],
+    ) -> Result<IndexKey> {
+        let (table, ix) = self.index_parts(index)?;
+        let (values, start, end) = decode_range(table, ix, prefix, prefix_elems, rstart, rend)?;
+        Ok(IndexKey {
+            table: table.id(),
+            columns: ix.columns[..=values.len()].to_vec(),
+            values,
+            range: Some((start, end)),
+        })
+    }
+
+    /// Renames `table`: SQL and the ABI find it under `name` from now on (and no longer
+    /// under its old name); its indexes keep their names. The engine reuses a view's
+    /// backing table for another caller this way.
+    ///
+    /// # Errors
+    /// `NoSuchTable`; `TableExists` if another table has `name`.
+    pub fn rename_table(&mut self, table: TableId, name: &str) -> Result<()> {
+        if self.by_name.get(name).is_some_and(|t| *t != table) {
+            return Err(DatastoreError::TableExists(name.to_owned()));
+        }
+        let t = self.table_mut(table)?;
+        let old = std::mem::replace(&mut t.schema.def.name, name.to_owned());
+        let old_accessor = std::mem::replace(&mut t.schema.def.accessor_name, name.to_owned());
+        self.by_name.remove(&old);
+        self.by_name.insert(name.to_owned(), table);
+        if self.by_accessor.get(&old_accessor) == Some(&table) {
+            self.by_accessor.remove(&old_accessor);
+        }
+        self.by_accessor.entry(name.to_owned()).or_insert(table);
+        Ok(())
     }
 
     /// Starts a mutable transaction. Only one can be open, and reads directly on the
@@ -470,6 +525,53 @@ impl Datastore {
     pub fn begin_mut_tx(&mut self) -> MutTx<'_> {
         MutTx::new(self)
     }
+}
+
+/// The key of `ix` (of `table`) a BSATN point names: the column's value for a
+/// one-column index, the product of the column values for several.
+fn decode_point(table: &Table, ix: &Index, point: &[u8]) -> Result<AlgebraicValue> {
+    let err = |e| DatastoreError::decode(format!("a key of index `{}`", ix.name), e);
+    let mut rest = point;
+    let key = match &ix.columns[..] {
+        [col] => table.layout.decode_col_value(*col, &mut rest),
+        cols => decode_cols(&table.layout, cols, &mut rest).map(AlgebraicValue::product),
+    }
+    .map_err(err)?;
+    if !rest.is_empty() {
+        return Err(err(DecodeError::TrailingBytes(rest.len())));
+    }
+    Ok(key)
+}
+
+/// The prefix values and the bounds of a range scan of `ix` (of `table`) from its ABI
+/// arguments.
+fn decode_range(
+    table: &Table,
+    ix: &Index,
+    prefix: &[u8],
+    prefix_elems: u16,
+    rstart: &[u8],
+    rend: &[u8],
+) -> Result<(Vec<AlgebraicValue>, Bound<AlgebraicValue>, Bound<AlgebraicValue>)> {
+    if ix.kind() == crate::IndexKind::Hash {
+        return Err(DatastoreError::WrongIndexAlgo { index: ix.name.clone() });
+    }
+    let err = |e| DatastoreError::decode(format!("a range scan of index `{}`", ix.name), e);
+    let k = usize::from(prefix_elems);
+    if k >= ix.columns.len() {
+        return Err(err(DecodeError::Invalid(format!(
+            "prefix_elems is {k} but the index has only {} columns; the range applies to the column after the prefix",
+            ix.columns.len()
+        ))));
+    }
+    let mut rest = prefix;
+    let values = decode_cols(&table.layout, &ix.columns[..k], &mut rest).map_err(err)?;
+    if !rest.is_empty() {
+        return Err(err(DecodeError::TrailingBytes(rest.len())));
+    }
+    let start = decode_bound(&table.layout, ix.columns[k], rstart).map_err(err)?;
+    let end = decode_bound(&table.layout, ix.columns[k], rend).map_err(err)?;
+    Ok((values, start, end))
 }
 
 fn decode_cols(layout: &RowLayout, cols: &[ColId], input: &mut &[u8]) -> Result<Vec<AlgebraicValue>, DecodeError> {

@@ -38,7 +38,7 @@ mod table;
 mod tx;
 
 pub use builder::TableBuilder;
-pub use datastore::{Datastore, IndexScan, RowRef, TableScan, FIRST_USER_TABLE_ID};
+pub use datastore::{Datastore, IndexKey, IndexScan, RowRef, TableScan, FIRST_USER_TABLE_ID};
 pub use display::display_value;
 pub use error::{DatastoreError, Result};
 pub use index::IndexKind;

@@ -141,14 +141,20 @@ pub struct DatabaseStats {
     pub clients: usize,
     /// Their query sets (subscriptions), in all.
     pub subscriptions: usize,
+    /// Per-caller view materialisations (one per caller and view, or per call of a
+    /// view with parameters) held now; they are released once nobody uses them.
+    pub view_materialisations: usize,
 }
 
 impl crate::actor::Actor {
     /// The database's [`DatabaseStats`] now.
     pub(crate) fn stats(&self) -> DatabaseStats {
         let ds = &self.db.datastore;
+        // The module's tables only: views' backing tables (system tables, one per
+        // caller for a per-caller view) would make a series per caller.
         let tables = ds
             .tables()
+            .filter(|t| t.def.table_type == spacetime_sats::def::raw::TableType::User)
             .map(|t| (t.def.name.to_string(), ds.row_count(t.table_id).unwrap_or(0)))
             .collect();
         let (clients, subscriptions) = self.db.subscriptions.counts();
@@ -156,6 +162,7 @@ impl crate::actor::Actor {
             tables,
             clients,
             subscriptions,
+            view_materialisations: self.db.views.on_demand(),
         }
     }
 }

@@ -7,6 +7,13 @@
 //!   who reads it (named by [`ViewDef::backing_table_name`]), filled the first time that
 //!   caller queries or subscribes ([`Views::ensure_caller`]); SQL resolves the view's
 //!   name to the caller's own table, so nobody reaches another caller's rows.
+//! - A view with parameters is materialised once per argument tuple a query names,
+//!   `SELECT * FROM v(1, 'a')` (per caller too, for a per-caller view): the engine
+//!   materialises the calls a query names ([`Views::ensure_calls`]) before checking it,
+//!   and SQL resolves the call to that table (`spacetime_sql::view_call`).
+//! - A query-builder view returns SQL instead of rows: its rows are that query's
+//!   result, and its read set the tables its function and its query read, so it is
+//!   re-evaluated in full whenever one of them changes.
 //! - Each materialisation remembers the tables its last evaluation read. After every
 //!   committed transaction the funnel calls [`Views::refresh`], which re-evaluates only
 //!   the materialisations whose read set the transaction touched and applies the
@@ -25,21 +32,22 @@
 //! A per-caller view is kept current only while its caller has a WebSocket connection;
 //! for a caller who is not connected (an HTTP caller between requests), a transaction
 //! that touches its read set only marks it stale, and the caller's next query evaluates
-//! it first. Per-caller backing tables are kept while the database runs (the datastore
-//! cannot drop a table), at most [`MAX_MATERIALISED_CALLERS`] callers' worth.
+//! it first. A per-caller (or per-call) materialisation lives while someone uses it:
+//! it is released once no subscription reads it (see [`lifecycle`]).
+
+mod lifecycle;
 
 use spacetime_datastore::{Datastore, DatastoreError, TxData, FIRST_USER_TABLE_ID};
-use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ViewError};
+use spacetime_host::{ChangedRows, LogLevel, ModuleInstance, ModuleProgram, ViewReads};
 use spacetime_sats::def::model::{IndexAlgorithm, IndexDef, TableDef, ViewDef};
 use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{Identity, TableId, Timestamp};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
 
-/// How many distinct callers' per-caller views are materialised at most (fewer if the
-/// module has so many per-caller views that their tables would not fit the system
-/// tables' ids); the next caller's query of a per-caller view is then refused with
-/// [`ViewsError::TooManyCallers`].
-pub const MAX_MATERIALISED_CALLERS: usize = 1000;
+/// How many calls of views with parameters (distinct view, caller and arguments) are
+/// materialised at most; the next new call is refused with [`ViewsError::TooManyCalls`].
+pub const MAX_MATERIALISED_CALLS: usize = 1000;
 
 /// Why a view could not be materialised for a caller.
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +60,27 @@ pub enum ViewsError {
         /// The datastore's reason.
         source: DatastoreError,
     },
-    /// Too many callers have per-caller views materialised.
+    /// Every backing-table id is taken by a materialisation a live subscription reads
+    /// (or a view's shared rows), so none is left for another caller or call.
     #[error(
-        "per-caller views are materialised for {callers} callers already, the most this database keeps; they are \
-         released when the database restarts"
+        "view `{view}` cannot be materialised for another caller: {held} per-caller materialisations are in use by \
+         live subscriptions, the most this database holds; they are released as their subscribers unsubscribe or \
+         disconnect"
     )]
-    TooManyCallers {
-        /// How many callers have them.
-        callers: usize,
+    Full {
+        /// The view.
+        view: String,
+        /// How many per-caller (or per-call) materialisations are held.
+        held: usize,
+    },
+    /// Too many calls of views with parameters are materialised.
+    #[error(
+        "views with parameters are materialised for {calls} argument lists already, the most this database keeps; \
+         they are released when the database restarts"
+    )]
+    TooManyCalls {
+        /// How many calls are materialised.
+        calls: usize,
     },
 }
 
@@ -68,17 +89,27 @@ pub enum ViewsError {
 struct Materialised {
     /// The view's position in the module's views.
     view: usize,
-    /// The caller (ignored by an anonymous view).
+    /// The caller (`Identity::ZERO` for an anonymous view).
     caller: Identity,
+    /// The BSATN of the arguments (empty for a view without parameters).
+    args: Vec<u8>,
     /// Its backing table.
     table: TableId,
-    /// The tables its last evaluation read; `None` until one succeeded (then every
-    /// change retries it).
-    reads: Option<BTreeSet<TableId>>,
+    /// What its last evaluation read (tables, or index keys and ranges of them);
+    /// `None` until one succeeded (then every change retries it).
+    reads: Option<ViewReads>,
     /// Whether a transaction changed what it read since its last evaluation, which
     /// was skipped because its caller was not connected: it is evaluated again at the
     /// caller's next query ([`Views::ensure_caller`]).
     stale: bool,
+    /// When a query or a live subscription last used it (see [`lifecycle`]).
+    last_used: Instant,
+    /// Whether a live subscription read it at the last sweep: once none does, it is
+    /// released at the next.
+    subscribed: bool,
+    /// Whether its caller had a WebSocket connection at a sweep: once it has none, it
+    /// is released.
+    seen_connected: bool,
 }
 
 /// The materialised views of one database.
@@ -88,16 +119,22 @@ pub(crate) struct Views {
     instance: Option<ModuleInstance>,
     /// Every materialisation.
     materialised: Vec<Materialised>,
-    /// The callers whose per-caller views are materialised.
-    callers: HashSet<Identity>,
-    /// Every backing table.
+    /// Every backing table, pooled ones included.
     backing: HashSet<TableId>,
+    /// By view, the emptied backing tables of released materialisations, for the
+    /// view's next ones (see [`lifecycle`]).
+    pool: HashMap<usize, Vec<TableId>>,
+    /// When [`Views::sweep`] last ran.
+    last_sweep: Option<Instant>,
+    /// How many materialisations are calls of views with parameters.
+    calls: usize,
 }
 
-/// The backing table of `view` for `caller`: the view's columns, a btree index on each
-/// (so subscriptions can join on any column), public or private as the view is.
-fn backing_def(view: &ViewDef, caller: Identity) -> TableDef {
-    let name = view.backing_table_name(caller);
+/// The backing table of `view` for `caller` and `args`: the view's columns, a btree
+/// index on each (so subscriptions can join on any column), public or private as the
+/// view is.
+fn backing_def(view: &ViewDef, caller: Identity, args: &[u8]) -> TableDef {
+    let name = view.backing_table_name(caller, args);
     let indexes = view
         .columns
         .iter()
@@ -183,7 +220,7 @@ impl Views {
         callers: impl IntoIterator<Item = Identity>,
     ) -> Result<(), ViewsError> {
         for index in self.view_indices(true) {
-            self.materialise(ds, index, Identity::ZERO)?;
+            self.materialise(ds, index, Identity::ZERO, Vec::new())?;
         }
         for caller in callers {
             self.ensure_caller(ds, caller)?;
@@ -193,45 +230,37 @@ impl Views {
 
     /// The callers whose per-caller views are materialised.
     pub(crate) fn callers(&self) -> Vec<Identity> {
-        self.callers.iter().copied().collect()
+        let callers: HashSet<Identity> = (self.materialised.iter())
+            .filter(|m| !self.is_anonymous(m.view) && m.args.is_empty() && !self.has_params(m.view))
+            .map(|m| m.caller)
+            .collect();
+        callers.into_iter().collect()
     }
 
     /// Materialises the per-caller views for `caller`, if not done already, so a query
-    /// of `caller` finds them.
+    /// of `caller` finds them, and evaluates those that are stale.
     ///
     /// # Errors
-    /// A backing table could not be created, or too many callers have views.
+    /// A backing table could not be created, or no table is left for one.
     pub(crate) fn ensure_caller(&mut self, ds: &mut Datastore, caller: Identity) -> Result<(), ViewsError> {
-        let per_caller = self.view_indices(false);
-        if per_caller.is_empty() {
-            return Ok(());
-        }
-        if self.callers.contains(&caller) {
-            let stale: Vec<usize> = (self.materialised.iter().enumerate())
-                .filter(|(_, m)| m.stale && m.caller == caller && !self.is_anonymous(m.view))
-                .map(|(i, _)| i)
-                .collect();
-            if !stale.is_empty() {
-                // Nobody is subscribed to these rows (their caller was not connected),
-                // so the changes need not be published.
-                let fresh = self.evaluate(ds, &stale);
-                let mut tx = ds.begin_mut_tx();
-                apply(&mut tx, fresh);
-                tx.commit();
+        let now = Instant::now();
+        let mut stale = Vec::new();
+        for index in self.view_indices(false) {
+            let found = (self.materialised.iter()).position(|m| m.view == index && m.caller == caller);
+            match found {
+                Some(position) => {
+                    let m = &mut self.materialised[position];
+                    m.last_used = now;
+                    if m.stale {
+                        stale.push(position);
+                    }
+                }
+                None => self.materialise(ds, index, caller, Vec::new())?,
             }
-            return Ok(());
         }
-        // Backing tables are system tables, whose ids end below the first user table's.
-        let table_room = (FIRST_USER_TABLE_ID - 1) as usize;
-        if self.callers.len() >= MAX_MATERIALISED_CALLERS || self.backing.len() + per_caller.len() > table_room {
-            return Err(ViewsError::TooManyCallers {
-                callers: self.callers.len(),
-            });
-        }
-        for index in per_caller {
-            self.materialise(ds, index, caller)?;
-        }
-        self.callers.insert(caller);
+        // Nobody is subscribed to these rows (their caller was not connected), so the
+        // changes need not be published.
+        self.refill(ds, &stale);
         Ok(())
     }
 
@@ -242,44 +271,189 @@ impl Views {
             .is_some_and(|i| i.program().module_def().views[index].is_anonymous)
     }
 
-    /// The positions of the module's anonymous (or else per-caller) views.
+    /// The positions of the module's anonymous (or else per-caller) views without
+    /// parameters (those with parameters are materialised per call).
     fn view_indices(&self, anonymous: bool) -> Vec<usize> {
         let Some(instance) = &self.instance else {
             return Vec::new();
         };
         let views = &instance.program().module_def().views;
         (0..views.len())
-            .filter(|&i| views[i].is_anonymous == anonymous)
+            .filter(|&i| views[i].is_anonymous == anonymous && views[i].params.elements.is_empty())
             .collect()
     }
 
-    /// Creates the backing table of view `index` for `caller` and fills it.
-    fn materialise(&mut self, ds: &mut Datastore, index: usize, caller: Identity) -> Result<(), ViewsError> {
+    /// Materialises the calls of views with parameters that `caller`'s query names
+    /// (`(view name, arguments)`, as `spacetime_sql::view_call::view_calls` finds them),
+    /// if not done already, and evaluates those of them that are stale.
+    ///
+    /// # Errors
+    /// A backing table could not be created, or too many calls are materialised.
+    pub(crate) fn ensure_calls(
+        &mut self,
+        ds: &mut Datastore,
+        caller: Identity,
+        calls: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), ViewsError> {
+        let mut stale = Vec::new();
+        for (name, args) in calls {
+            let Some(index) = self.view_position(&name) else {
+                continue;
+            };
+            let caller = if self.is_anonymous(index) {
+                Identity::ZERO
+            } else {
+                caller
+            };
+            let found =
+                (self.materialised.iter()).position(|m| m.view == index && m.caller == caller && m.args == args);
+            match found {
+                Some(position) => {
+                    let m = &mut self.materialised[position];
+                    m.last_used = Instant::now();
+                    if m.stale {
+                        stale.push(position);
+                    }
+                }
+                None => {
+                    if self.calls >= MAX_MATERIALISED_CALLS {
+                        return Err(ViewsError::TooManyCalls { calls: self.calls });
+                    }
+                    self.materialise(ds, index, caller, args)?;
+                    self.calls += 1;
+                }
+            }
+        }
+        // Nobody is subscribed to these rows (their caller was not connected).
+        self.refill(ds, &stale);
+        Ok(())
+    }
+
+    /// The calls of views with parameters materialised now, as (view name, caller,
+    /// arguments): carried across a module update by [`Views::restore_calls`].
+    pub(crate) fn calls(&self) -> Vec<(String, Identity, Vec<u8>)> {
+        let Some(instance) = &self.instance else {
+            return Vec::new();
+        };
+        let views = &instance.program().module_def().views;
+        (self.materialised.iter())
+            .filter(|m| !views[m.view].params.elements.is_empty())
+            .map(|m| (views[m.view].name.clone(), m.caller, m.args.clone()))
+            .collect()
+    }
+
+    /// Materialises again the calls a previous module had (see [`Views::calls`]) whose
+    /// view this module still has with the same parameters, so subscriptions to them
+    /// survive an update.
+    ///
+    /// # Errors
+    /// As [`Views::ensure_calls`].
+    pub(crate) fn restore_calls(
+        &mut self,
+        ds: &mut Datastore,
+        old: &spacetime_sats::def::model::ModuleDef,
+        calls: Vec<(String, Identity, Vec<u8>)>,
+    ) -> Result<(), ViewsError> {
+        for (name, caller, args) in calls {
+            let same = |index: usize| {
+                let new = self.instance.as_ref().map(|i| &i.program().module_def().views[index]);
+                new.zip(old.view(&name))
+                    .is_some_and(|(new, old)| new.params == old.params)
+            };
+            if self.view_position(&name).is_some_and(same) {
+                self.ensure_calls(ds, caller, vec![(name, args)])?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The position of the view named `name` in the module's views.
+    fn view_position(&self, name: &str) -> Option<usize> {
+        let views = &self.instance.as_ref()?.program().module_def().views;
+        views.iter().position(|v| v.name == name)
+    }
+
+    /// Creates the backing table of view `index` for `caller` and `args` and fills it.
+    fn materialise(
+        &mut self,
+        ds: &mut Datastore,
+        index: usize,
+        caller: Identity,
+        args: Vec<u8>,
+    ) -> Result<(), ViewsError> {
         let Some(instance) = &self.instance else {
             return Ok(());
         };
-        let def = instance.program().module_def();
+        let def = instance.program().module_def().clone();
         let view = &def.views[index];
-        let table = ds
-            .create_table(&backing_def(view, caller), &def.typespace)
-            .map_err(|source| ViewsError::BackingTable {
-                view: view.name.clone(),
-                source,
-            })?;
-        self.backing.insert(table);
+        let backing = backing_def(view, caller, &args);
+        // Backing tables are system tables, whose ids end below the first user table's.
+        let table_room = (FIRST_USER_TABLE_ID - 1) as usize;
+        if self.pool.get(&index).is_none_or(Vec::is_empty) && self.backing.len() >= table_room {
+            self.release_least_used(ds, index);
+        }
+        let table = match self.take_pooled(ds, index, &backing.name)? {
+            Some(table) => table,
+            None if self.backing.len() >= table_room => {
+                return Err(ViewsError::Full {
+                    view: view.name.clone(),
+                    held: self.on_demand(),
+                })
+            }
+            None => {
+                let table = ds
+                    .create_table(&backing, &def.typespace)
+                    .map_err(|source| ViewsError::BackingTable {
+                        view: view.name.clone(),
+                        source,
+                    })?;
+                self.backing.insert(table);
+                table
+            }
+        };
         self.materialised.push(Materialised {
             view: index,
             caller,
+            args,
             table,
             reads: None,
             stale: false,
+            last_used: Instant::now(),
+            subscribed: false,
+            seen_connected: false,
         });
         let position = self.materialised.len() - 1;
-        let fresh = self.evaluate(ds, &[position]);
+        self.refill(ds, &[position]);
+        Ok(())
+    }
+
+    /// Evaluates the materialisations at `positions` and applies their new rows, for
+    /// rows nobody subscribes to yet: the changes are not published.
+    fn refill(&mut self, ds: &mut Datastore, positions: &[usize]) {
+        if positions.is_empty() {
+            return;
+        }
+        let fresh = self.evaluate(ds, positions);
         let mut tx = ds.begin_mut_tx();
         apply(&mut tx, fresh);
         tx.commit();
-        Ok(())
+    }
+
+    /// How many views the module has.
+    fn view_count(&self) -> usize {
+        self.instance
+            .as_ref()
+            .map_or(0, |i| i.program().module_def().views.len())
+    }
+
+    /// The name of view `index`.
+    fn view_name(&self, index: usize) -> String {
+        (self.instance.as_ref()).map_or_else(String::new, |i| i.program().module_def().views[index].name.clone())
+    }
+
+    /// Whether view `index` takes parameters.
+    fn has_params(&self, index: usize) -> bool {
+        (self.instance.as_ref()).is_some_and(|i| !i.program().module_def().views[index].params.elements.is_empty())
     }
 
     /// Re-evaluates the materialisations whose read set `tx` touched and applies their
@@ -289,19 +463,16 @@ impl Views {
         if self.materialised.is_empty() {
             return TxData::default();
         }
-        let touched: BTreeSet<TableId> = tx
-            .tables
-            .iter()
-            .map(|t| t.table_id)
-            .filter(|t| !self.backing.contains(t))
-            .collect();
-        if touched.is_empty() {
+        if tx.tables.iter().all(|t| self.backing.contains(&t.table_id)) {
             return TxData::default();
         }
+        // Backing tables are in no read set: a view reads tables through the ABI,
+        // which resolves a view's name to no table of its own.
+        let mut changes = ChangedRows::new(ds, tx);
         let mut due = Vec::new();
         for i in 0..self.materialised.len() {
             let m = &self.materialised[i];
-            if m.reads.as_ref().is_some_and(|r| r.is_disjoint(&touched)) {
+            if m.reads.as_ref().is_some_and(|r| !r.touched_by(&mut changes)) {
                 continue;
             }
             if self.is_anonymous(m.view) || connected(m.caller) {
@@ -327,25 +498,46 @@ impl Views {
             return Vec::new();
         };
         let now = Timestamp::now();
+        let program = instance.program().clone();
         let mut out = Vec::with_capacity(positions.len());
         for &position in positions {
             let m = &mut self.materialised[position];
-            let view = instance.program().module_def().views[m.view].clone();
-            match instance.call_view(ds, &view, m.caller, now) {
-                Ok(outcome) => {
-                    m.reads = Some(outcome.reads);
-                    m.stale = false;
-                    out.push((m.table, outcome.rows));
+            let view = &program.module_def().views[m.view];
+            let outcome = match instance.call_view_with(ds, view, m.caller, &m.args, now) {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    report(instance, &e.to_string());
+                    continue;
                 }
-                Err(e) => report(instance, &e),
-            }
+            };
+            let (rows, reads) = match &outcome.query {
+                None => (outcome.rows, outcome.reads),
+                Some(sql) => match spacetime_sql::view_call::view_query(sql, view, program.module_def(), ds) {
+                    Ok((rows, read)) => {
+                        let rows = rows.into_iter().map(Vec::into_boxed_slice).collect();
+                        let mut reads = outcome.reads;
+                        read.into_iter().for_each(|table| reads.read_all(table));
+                        (rows, reads)
+                    }
+                    Err(e) => {
+                        report(
+                            instance,
+                            &format!("view `{}` returned the query `{sql}`, which failed: {e}", view.name),
+                        );
+                        continue;
+                    }
+                },
+            };
+            m.reads = Some(reads);
+            m.stale = false;
+            out.push((m.table, rows));
         }
         out
     }
 }
 
 /// Logs a failed evaluation to the module log (the module's fault, not the server's).
-fn report(instance: &ModuleInstance, e: &ViewError) {
+fn report(instance: &ModuleInstance, e: &str) {
     instance.log_host(LogLevel::Error, format!("{e}; its previous rows are kept"));
 }
 

@@ -19,9 +19,9 @@ use crate::limits::SinkKind;
 use crate::logs::{LogLevel, LogSink, ModuleLogRecord};
 use crate::procedure::{ProcedureHost, TxLoan};
 use crate::runtime::GuestLimits;
-use spacetime_datastore::MutTx;
-use spacetime_sats::{ConnectionId, Identity, IndexId, ReducerId, TableId, Timestamp};
-use std::collections::BTreeSet;
+use crate::view_reads::ViewReads;
+use spacetime_datastore::{IndexKey, MutTx};
+use spacetime_sats::{ConnectionId, Identity, ReducerId, TableId, Timestamp};
 use std::ptr::NonNull;
 use std::sync::Arc;
 use wasmtime::{Memory, Store};
@@ -57,8 +57,8 @@ pub struct InstanceEnv {
     /// Reducer calls queued by `volatile_nonatomic_schedule_immediate`, until the engine
     /// takes them ([`crate::ModuleInstance::take_immediate_calls`]).
     pub(crate) immediate: Vec<ImmediateCall>,
-    /// Set while a view runs: the tables it has read so far (its read set).
-    pub(crate) view_reads: Option<BTreeSet<TableId>>,
+    /// Set while a view runs: what it has read so far (its read set).
+    pub(crate) view_reads: Option<ViewReads>,
 }
 
 /// The most reducer calls one call may queue with `volatile_nonatomic_schedule_immediate`.
@@ -152,24 +152,26 @@ impl InstanceEnv {
         }
     }
 
-    /// Records that the running view (if any) read `table`.
+    /// Records that the running view (if any) read every row of `table`.
     pub(crate) fn note_read(&mut self, table: TableId) {
         if let Some(reads) = &mut self.view_reads {
-            reads.insert(table);
+            reads.read_all(table);
         }
     }
 
-    /// Records that the running view (if any) read through `index`, i.e. its table.
-    pub(crate) fn note_index_read(&mut self, index: IndexId) {
+    /// Records that the running view (if any) read the rows of an index scan whose
+    /// key `decode` gives from the lent transaction. A key that does not decode is not
+    /// recorded: the scan fails the same way and reads nothing.
+    pub(crate) fn note_index_read(
+        &mut self,
+        decode: impl FnOnce(&MutTx<'static>) -> spacetime_datastore::Result<IndexKey>,
+    ) {
         if self.view_reads.is_none() {
             return;
         }
-        let table = self
-            .tx()
-            .ok()
-            .and_then(|tx| tx.index_schema(index).ok().map(|(schema, _)| schema.table_id));
-        if let Some(table) = table {
-            self.note_read(table);
+        let key = self.tx().ok().and_then(|tx| decode(tx).ok());
+        if let (Some(key), Some(reads)) = (key, &mut self.view_reads) {
+            reads.read_key(key);
         }
     }
 

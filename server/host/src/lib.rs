@@ -42,6 +42,7 @@ mod procedure;
 mod program;
 mod runtime;
 mod view;
+mod view_reads;
 
 pub use abi::{errno, AbiVersion, ABI_MAJOR, ABI_MINOR, IMPORTS};
 pub use egress::{MAX_HTTP_RESPONSE_BYTES, MAX_HTTP_TIMEOUT};
@@ -59,6 +60,7 @@ pub use procedure::{lend_tx, ProcedureCall, ProcedureHost, ProcedureOutcome, TxE
 pub use program::{extract_raw_module_def, ModuleProgram};
 pub use runtime::{HostConfig, HostRuntime, EPOCH_TICK};
 pub use view::{ViewError, ViewOutcome};
+pub use view_reads::{ChangedRows, TableReads, ViewReads, MAX_KEYS_PER_TABLE};
 
 /// The server moves instances into its per-database actor threads and shares
 /// programs between them; keep these types thread-safe.

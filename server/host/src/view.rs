@@ -5,31 +5,37 @@
 //! committed state and must not write (a write is an error naming the view, not a
 //! change). While it runs, the table reads it makes through the ABI (scans, index
 //! scans, row counts) are recorded, so the engine can re-evaluate it only when a
-//! transaction changes a table it read. Its result is the BSATN of `Vec<T>` after a
-//! `ViewResultHeader` (`RowData`, tag 0); `Option<T>` arrives as a zero- or one-element
-//! `Vec<T>`. The rows are split, not decoded: each is the BSATN of one row.
+//! transaction changes a table it read. A view with parameters gets the BSATN of its
+//! arguments as the call's bytes source. Its result is a `ViewResultHeader` then either
+//! the BSATN of `Vec<T>` (`RowData`, tag 0; `Option<T>` arrives as a zero- or one-element
+//! `Vec<T>`), split into rows but not decoded, or the SQL text of a query (`RawSql`, tag
+//! 1, from a query-builder view), which the engine runs.
 
 use crate::env::{CallInfo, InstanceEnv};
 use crate::error::ReducerError;
 use crate::instance::{limbs, ModuleInstance};
 use crate::limits::SinkKind;
 use crate::program::classify_trap;
+use crate::view_reads::ViewReads;
 use spacetime_datastore::Datastore;
 use spacetime_sats::bsatn::value::skip_value;
 use spacetime_sats::bsatn::{decode_len, take_array};
 use spacetime_sats::def::model::ViewDef;
-use spacetime_sats::{AlgebraicType, Identity, TableId, Timestamp, Typespace};
-use std::collections::BTreeSet;
+use spacetime_sats::{AlgebraicType, Identity, Timestamp, Typespace};
 use std::time::{Duration, Instant};
 
 /// What one view evaluation produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ViewOutcome {
-    /// The BSATN of each row, in the order the view returned them.
+    /// The BSATN of each row, in the order the view returned them (none when it
+    /// returned a query).
     pub rows: Vec<Box<[u8]>>,
-    /// The tables the view read: a transaction that changes none of them cannot
-    /// change its result.
-    pub reads: BTreeSet<TableId>,
+    /// The SQL query a query-builder view returned instead of rows: its result is the
+    /// view's rows.
+    pub query: Option<String>,
+    /// What the view read (whole tables, or index keys and ranges): a transaction
+    /// that touches none of it cannot change its result.
+    pub reads: ViewReads,
     /// How long the call took.
     pub duration: Duration,
 }
@@ -48,15 +54,6 @@ pub enum ViewError {
     /// The view wrote to a table (its writes were rolled back).
     #[error("view `{view}` tried to write to the database, but views are read-only; make the change in a reducer")]
     Wrote {
-        /// The view.
-        view: String,
-    },
-    /// The view returned a query instead of rows.
-    #[error(
-        "view `{view}` returned a SQL query (a query-builder view), which this server does not evaluate yet; return \
-         `Vec<T>` or `Option<T>` instead"
-    )]
-    ReturnedQuery {
         /// The view.
         view: String,
     },
@@ -96,18 +93,48 @@ fn split_rows(mut bytes: &[u8], row: &AlgebraicType, typespace: &Typespace) -> R
     Ok(rows)
 }
 
+/// Decodes the BSATN string of a `RawSql` result: the whole rest of the result.
+fn decode_query(mut bytes: &[u8]) -> Result<String, String> {
+    let input = &mut bytes;
+    let len = decode_len(input, 0).map_err(|e| format!("the query's length: {e}"))?;
+    if input.len() != len {
+        return Err(format!(
+            "the query is {len} bytes long, but {} bytes follow",
+            input.len()
+        ));
+    }
+    String::from_utf8(input.to_vec()).map_err(|_| "the query is not UTF-8".to_owned())
+}
+
 impl ModuleInstance {
-    /// Evaluates `view` for `sender` (ignored by an anonymous view) on the committed
-    /// state of `ds`, which it leaves unchanged.
+    /// Evaluates `view`, which takes no parameters, for `sender`: [`Self::call_view_with`]
+    /// without arguments.
     ///
     /// # Errors
-    /// A [`ViewError`] naming the view: the module failed, wrote, returned a query or
-    /// malformed rows, or lacks the view export.
+    /// As [`Self::call_view_with`].
     pub fn call_view(
         &mut self,
         ds: &mut Datastore,
         view: &ViewDef,
         sender: Identity,
+        timestamp: Timestamp,
+    ) -> Result<ViewOutcome, ViewError> {
+        self.call_view_with(ds, view, sender, &[], timestamp)
+    }
+
+    /// Evaluates `view` for `sender` (ignored by an anonymous view) with the arguments
+    /// `args` (the BSATN of its parameters, checked by the caller against their types)
+    /// on the committed state of `ds`, which it leaves unchanged.
+    ///
+    /// # Errors
+    /// A [`ViewError`] naming the view: the module failed, wrote, returned malformed
+    /// rows or query, or lacks the view export.
+    pub fn call_view_with(
+        &mut self,
+        ds: &mut Datastore,
+        view: &ViewDef,
+        sender: Identity,
+        args: &[u8],
         timestamp: Timestamp,
     ) -> Result<ViewOutcome, ViewError> {
         let start = Instant::now();
@@ -130,15 +157,16 @@ impl ModuleInstance {
         };
         env.panic_message = None;
         env.caller_jwt = None;
-        env.view_reads = Some(BTreeSet::new());
+        env.view_reads = Some(ViewReads::default());
         let sink = env.new_sink(SinkKind::ViewResult);
+        let args = env.new_source(args);
         warm.store.set_epoch_deadline(config.budget_ticks());
         let mut tx = ds.begin_mut_tx();
         let returned = InstanceEnv::lend_tx(&mut warm.store, &mut tx, |store| match (&call_view, &call_anon) {
-            (_, Some(f)) if view.is_anonymous => f.call(store, (view.index, 0, sink)),
+            (_, Some(f)) if view.is_anonymous => f.call(store, (view.index, args, sink)),
             (Some(f), _) => {
                 let [s0, s1, s2, s3] = limbs::<32, 4>(sender.to_byte_array());
-                f.call(store, (view.index, s0, s1, s2, s3, 0, sink))
+                f.call(store, (view.index, s0, s1, s2, s3, args, sink))
             }
             _ => unreachable!("checked above that the export exists"),
         });
@@ -169,7 +197,15 @@ impl ModuleInstance {
             // The current format: a `ViewResultHeader` first.
             2 => match take_array::<1>(&mut rows_bytes).map_err(|e| bad(format!("the result header: {e}")))? {
                 [0] => {}
-                [1] => return Err(ViewError::ReturnedQuery { view: name() }),
+                [1] => {
+                    let query = decode_query(rows_bytes).map_err(bad)?;
+                    return Ok(ViewOutcome {
+                        rows: Vec::new(),
+                        query: Some(query),
+                        reads,
+                        duration: start.elapsed(),
+                    });
+                }
                 [tag] => return Err(bad(format!("unknown result header tag {tag}"))),
             },
             // The legacy format: the rows alone.
@@ -181,6 +217,7 @@ impl ModuleInstance {
         let rows = split_rows(rows_bytes, &row, &def.typespace).map_err(bad)?;
         Ok(ViewOutcome {
             rows,
+            query: None,
             reads,
             duration: start.elapsed(),
         })

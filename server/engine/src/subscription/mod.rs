@@ -207,6 +207,12 @@ impl SubscriptionManager {
         self.queries.len()
     }
 
+    /// Every table a live query reads: a view's backing table outside this set has no
+    /// subscriber (see the engine's view lifecycle).
+    pub fn tables_read(&self) -> HashSet<TableId> {
+        self.queries.values().flat_map(|q| q.query.reads()).collect()
+    }
+
     /// Forgets a client and its query sets (its queue closes when the last handle goes).
     pub fn remove_client(&mut self, connection_id: ConnectionId) {
         if let Some(client) = self.clients.remove(&connection_id) {

@@ -177,7 +177,6 @@ pub(crate) fn datastore_index_scan_range_bsatn(
     out: u32,
 ) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_index_scan_range_bsatn", |mem, env| {
-        env.note_index_read(IndexId(index_id));
         let mut iter = env.new_row_iter();
         let filled = (|| {
             let a = range_args(
@@ -190,6 +189,7 @@ pub(crate) fn datastore_index_scan_range_bsatn(
                 rend_ptr,
                 rend_len,
             )?;
+            env.note_index_read(|tx| tx.index_range_key(IndexId(index_id), a.prefix, a.prefix_elems, a.rstart, a.rend));
             collect(
                 &mut iter,
                 env.tx()?
@@ -262,10 +262,10 @@ pub(crate) fn datastore_index_scan_point_bsatn(
     out: u32,
 ) -> wasmtime::Result<u32> {
     with_env(&mut cx, "datastore_index_scan_point_bsatn", |mem, env| {
-        env.note_index_read(IndexId(index_id));
         let mut iter = env.new_row_iter();
         let filled = (|| {
             let point = mem.bytes("the point", point_ptr, point_len)?;
+            env.note_index_read(|tx| tx.index_point_key(IndexId(index_id), point));
             collect(&mut iter, env.tx()?.index_scan_point_bsatn(IndexId(index_id), point)?);
             Ok(())
         })();

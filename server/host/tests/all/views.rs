@@ -1,6 +1,6 @@
 //! Views through the host, with a hand-written module: a view's reads are recorded
 //! (its read set), its rows are split from the `RowData` result, and a view that
-//! writes is an error whose write is rolled back.
+//! writes is an error whose write is rolled back; a `RawSql` result is the view's query.
 
 use crate::support::{runtime, wat_data, Db};
 use spacetime_host::ViewError;
@@ -101,7 +101,9 @@ fn a_view_returns_its_rows_and_the_tables_it_read() {
         .call_view(&mut db.ds, &def.views[0], Identity::ZERO, now)
         .expect("the view runs");
     assert_eq!(outcome.rows, vec![Box::from(&7u32.to_le_bytes()[..])]);
-    assert_eq!(outcome.reads.into_iter().collect::<Vec<_>>(), [t]);
+    assert_eq!(outcome.reads.tables().collect::<Vec<_>>(), [t]);
+    // A full scan reads the whole table: any change to it may change the view.
+    assert_eq!(outcome.reads.table(t), Some(&spacetime_host::TableReads::All));
 }
 
 #[test]
@@ -118,12 +120,18 @@ fn a_view_that_writes_is_refused_and_its_write_undone() {
     assert!(e.to_string().contains("views are read-only"), "{e}");
     let t = db.ds.table_id_from_name("t").expect("t exists");
     assert_eq!(db.ds.row_count(t).expect("t exists"), 0, "the insert was rolled back");
-    let e = db
+}
+
+#[test]
+fn a_query_view_returns_its_sql() {
+    let program = runtime().load(&module()).expect("the module loads");
+    let mut db = Db::new(&program);
+    let def = program.module_def();
+    let now = Timestamp::from_micros_since_unix_epoch(0);
+    let outcome = db
         .instance
         .call_view(&mut db.ds, &def.views[2], Identity::ZERO, now)
-        .expect_err("a query result is refused");
-    assert!(
-        matches!(&e, ViewError::ReturnedQuery { view } if view == "query"),
-        "{e:?}"
-    );
+        .expect("a RawSql result is the view's query");
+    assert_eq!(outcome.query.as_deref(), Some("x"));
+    assert!(outcome.rows.is_empty());
 }
