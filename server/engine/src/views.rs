@@ -46,7 +46,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 /// How many calls of views with parameters (distinct view, caller and arguments) are
-/// materialised at most; the next new call is refused with [`ViewsError::TooManyCalls`].
+/// materialised at once at most (they are released like per-caller views, see
+/// [`lifecycle`]); the next new call is refused with [`ViewsError::TooManyCalls`].
 pub const MAX_MATERIALISED_CALLS: usize = 1000;
 
 /// Why a view could not be materialised for a caller.
@@ -75,8 +76,8 @@ pub enum ViewsError {
     },
     /// Too many calls of views with parameters are materialised.
     #[error(
-        "views with parameters are materialised for {calls} argument lists already, the most this database keeps; \
-         they are released when the database restarts"
+        "views with parameters are materialised for {calls} argument lists already, the most this database holds \
+         at once; they are released as their subscribers unsubscribe or disconnect"
     )]
     TooManyCalls {
         /// How many calls are materialised.
