@@ -6,7 +6,7 @@
 use crate::args;
 use crate::modules::{
     module_bytes, module_bytes_upstream_214, Bindings, ModuleCrate, ALL_FEATURES, BENCH, ENV_VIEWS, HOST_TEST,
-    HTTP_ROUTES, PROCEDURES, QUICKSTART_CHAT, SURFACE, VIEWS,
+    HTTP_ROUTES, PROCEDURES, QUICKSTART_CHAT, SURFACE, VIEWS, VIEWS_PARAMS,
 };
 use crate::support::{alice, runtime, Db};
 use spacetime_host::extract_raw_module_def;
@@ -218,6 +218,14 @@ fn http_routes_module_describes_itself_as_upstream_2_14() {
     assert_same_as(HTTP_ROUTES, &module_bytes_upstream_214(HTTP_ROUTES));
 }
 
+/// Views with parameters and query-builder views (`-> impl Query<T>`, described as the
+/// product `{ __query__: T }`) describe themselves as the crates.io 2.14.0 build of the
+/// same source.
+#[test]
+fn views_params_module_describes_itself_as_upstream_2_14() {
+    assert_same_as(VIEWS_PARAMS, &module_bytes_upstream_214(VIEWS_PARAMS));
+}
+
 #[test]
 fn upstream_builds_of_the_examples_load() {
     for module in [QUICKSTART_CHAT, ALL_FEATURES] {
@@ -232,7 +240,7 @@ fn upstream_builds_of_the_examples_load() {
 fn our_builds_import_only_spacetime_10_functions() {
     let engine = wasmtime::Engine::default();
     // The views and environment modules add the view exports and `spacetime_10.6`.
-    for module in [QUICKSTART_CHAT, ALL_FEATURES, VIEWS, ENV_VIEWS] {
+    for module in [QUICKSTART_CHAT, ALL_FEATURES, VIEWS, ENV_VIEWS, VIEWS_PARAMS] {
         let wasm = module_bytes(module, Bindings::Ours);
         let compiled = wasmtime::Module::new(&engine, &wasm).expect("valid wasm");
         let foreign: Vec<String> = compiled
