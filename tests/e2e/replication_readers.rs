@@ -199,6 +199,13 @@ impl Fixture {
             },
             || fx.outputs(),
         );
+        // And within its lag bound, which it has measured by then.
+        wait::poll(
+            "the reader to measure its lag and serve a default read",
+            DEADLINE,
+            || fx.api.rows(fx.reader(), "", "SELECT * FROM account"),
+            || fx.outputs(),
+        );
         Some(fx)
     }
 
@@ -245,10 +252,18 @@ async fn open(url: &str, token: &str) -> Socket {
         "authorization",
         format!("Bearer {token}").parse().expect("a header value"),
     );
-    let (socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .unwrap_or_else(|e| panic!("a WebSocket to {url}: {e}"));
-    socket
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => socket,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            let body = response
+                .body()
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            panic!("a WebSocket to {url}: {}: {body}", response.status())
+        }
+        Err(e) => panic!("a WebSocket to {url}: {e}"),
+    }
 }
 
 async fn send(socket: &mut Socket, message: ClientMessage) {
@@ -394,7 +409,11 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
                         matches!(result.result, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
                         "{result:?}"
                     );
-                    assert!(saw_entry, "the result came before the call's row changes");
+                    assert!(
+                        saw_entry,
+                        "the result came before the call's row changes:\n{}",
+                        fx.outputs()
+                    );
                     break;
                 }
                 Ok(other) => panic!("unexpected {other:?}"),

@@ -275,6 +275,10 @@ impl Actor {
                 follower.failed = Some(Arc::new(e));
             }
         }
+        // The batch's updates reach the clients' queues before the offset is
+        // published: a reader holds a forwarded call's result until the offset, and
+        // the caller must see the call's row changes first.
+        self.db.subscriptions.flush();
         if let Some(follower) = &self.follower {
             follower.applied.send_replace(follower.next.checked_sub(1));
         }

@@ -11,10 +11,27 @@
 //!   never saw a publish can become a standby of it.
 //! - `replica.rs`: one thread per database that follows, campaigns, takes over and
 //!   steps down (the database's replica life cycle).
+//! - `peer.rs`: transfer between nodes (snapshots, segments, programs; the peer
+//!   secret), served by `routes/peer.rs`; `bootstrap.rs` starts a replica from a
+//!   peer's files when etcd no longer holds the log it lacks.
+//! - `handover.rs`: a planned handover of a database to one of its standbys.
+//! - `placement.rs`: this node's registration, and which nodes hold each database.
+//! - `redirect.rs`, `forward.rs`, `reads.rs`: the edge of a follower: requests only
+//!   the leader can answer are redirected (a standby) or forwarded to it (a reader,
+//!   whose caller's answer waits until the reader has applied the write); a reader
+//!   answers reads from its own copy within a lag bound.
 //!
 //! Without `--cluster` none of this runs and the server is exactly standalone.
 
+mod bootstrap;
 mod catalog;
+mod divergence;
+pub mod forward;
+pub mod forward_ws;
+mod handover;
+pub mod peer;
+mod placement;
+pub mod reads;
 mod redirect;
 mod replica;
 
@@ -30,6 +47,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub use catalog::CatalogEntry;
+pub use divergence::{Divergence, ReplicaChecksum};
+pub use handover::{HandoverError, HandoverReport};
+pub use placement::DEFAULT_REPLICAS;
 pub use redirect::redirect_to_leader;
 
 /// Why a cluster operation failed.
@@ -55,6 +75,15 @@ pub enum ClusterError {
     /// A local step of following or taking over failed.
     #[error("{0}")]
     Local(String),
+    /// A reader node was asked to lead a database (a publish sent to it).
+    #[error(
+        "this node ({0}) is a reader (--cluster-role reader): it never leads a database; publish on a standby node"
+    )]
+    Reader(String),
+    /// This replica's copy of the database differs from the leader's (its rolling
+    /// checksum does not match the one published with the head).
+    #[error("{0}")]
+    Diverged(Box<Divergence>),
 }
 
 /// This node's membership of a cluster.
@@ -71,6 +100,23 @@ pub struct ClusterNode {
     /// The leader of each database this node follows as a standby, where requests
     /// for it are redirected.
     following: Mutex<HashMap<Identity, LeaderInfo>>,
+    /// The rolling checksum of each database this node follows, checked against the
+    /// leader's (`divergence.rs`).
+    checksums: divergence::ReplicaChecksums,
+    /// Where to send a planned handover of each database this node leads (its
+    /// replica thread listens).
+    handovers: Mutex<HashMap<Identity, std::sync::mpsc::Sender<handover::Order>>>,
+    /// This node's registration lease (`nodes/<node>`), renewed in the background.
+    registration: Mutex<Option<spacetime_replication::NodeLease>>,
+    /// Databases placed on other nodes only, which this node redirects to their leader.
+    remote: Mutex<HashMap<Identity, placement::Remote>>,
+    /// The HTTP client of requests a reader forwards to a leader.
+    http: reqwest::Client,
+    /// A reader's lag behind each database it follows.
+    lags: reads::Lags,
+    /// The cluster's peer secret (see `peer.rs`): other nodes present it to this
+    /// node's peer endpoints, and this node to theirs.
+    peer_secret: String,
 }
 
 impl std::fmt::Debug for ClusterNode {
@@ -92,25 +138,55 @@ impl ClusterNode {
             return Err(ClusterError::InMemory);
         }
         let cluster = Cluster::connect(&config.endpoints, ClusterOptions::default())?;
+        let peer_secret = peer::join(&cluster, config)?;
         log::info!(
             "cluster mode: node {} at {} joined the etcd cluster {}",
             config.node_id,
             config.advertise_addr,
             config.endpoints.join(",")
         );
-        Ok(Self {
+        let node = Self {
             cluster,
             config: config.clone(),
             leading: Mutex::default(),
             replicas: Mutex::default(),
             leases: Mutex::default(),
             following: Mutex::default(),
-        })
+            checksums: divergence::ReplicaChecksums::default(),
+            handovers: Mutex::default(),
+            registration: Mutex::default(),
+            remote: Mutex::default(),
+            http: forward::client(),
+            lags: reads::Lags::default(),
+            peer_secret,
+        };
+        // Registered before the server listens, so a publish anywhere can place a
+        // database here from the start (the registration thread keeps it current).
+        if let Err(e) = placement::register(&node, 0) {
+            log::warn!("cluster mode: cannot register node {}: {e}; retrying", node.config.node_id);
+        }
+        Ok(node)
+    }
+
+    /// Whether `given` (a request's bearer token) is the cluster's peer secret.
+    pub fn is_peer(&self, given: &str) -> bool {
+        peer::secret_matches(&self.peer_secret, given)
     }
 
     /// This node's cluster settings.
     pub fn config(&self) -> &ClusterConfig {
         &self.config
+    }
+
+    /// Whether this node is a reader: it follows every database and never campaigns.
+    pub fn is_reader(&self) -> bool {
+        self.config.role == crate::config::ClusterRole::Reader
+    }
+
+    /// How far this reader's copy of database `identity` lags behind the cluster, as
+    /// last measured (`None` before the first measurement, or on a standby).
+    pub fn lag(&self, identity: Identity) -> Option<reads::Lag> {
+        self.lags.get(identity)
     }
 
     /// The etcd keys of database `identity`.
@@ -126,6 +202,9 @@ impl ClusterNode {
     /// etcd errors; [`ClusterError::Contended`] if another node leads it (a new,
     /// random identity makes that a bug).
     pub fn lead_new(&self, identity: Identity, storage: StorageConfig) -> Result<StorageConfig, ClusterError> {
+        if self.is_reader() {
+            return Err(ClusterError::Reader(self.config.node_id.clone()));
+        }
         let keys = self.keys(identity);
         let leadership = match self.campaign(&keys)? {
             Campaign::Won(leadership) => leadership,
@@ -153,6 +232,8 @@ impl ClusterNode {
         let keys = self.keys(identity);
         let leader = self.cluster.leader(&keys)?;
         let replicas = self.cluster.replicas(&keys)?;
+        let placed = self.cluster.placement(&keys)?;
+        let nodes = placement::roles(&self.cluster.nodes()?, placed.as_ref(), leader.as_ref(), &replicas);
         Ok(serde_json::json!({
             "node": self.config.node_id,
             "leader": leader,
@@ -162,6 +243,9 @@ impl ClusterNode {
                 .into_iter()
                 .map(|(node, persisted)| serde_json::json!({ "node": node, "persisted": persisted }))
                 .collect::<Vec<_>>(),
+            "placement": placed,
+            "nodes": nodes,
+            "reader": self.lag(identity).map(|lag| lag.to_json()),
         }))
     }
 
@@ -208,6 +292,13 @@ impl ClusterNode {
         }
     }
 
+    /// The rolling checksum of database `identity` as this node's replica computed it
+    /// from the log it followed, and whether it matched the leader's; `None` if this
+    /// node does not follow it.
+    pub fn replica_checksum(&self, identity: Identity) -> Option<ReplicaChecksum> {
+        self.checksums.get(identity)
+    }
+
     /// The leader of database `identity` if this node follows it as a standby.
     pub fn following(&self, identity: Identity) -> Option<LeaderInfo> {
         self.lock_following().get(&identity).cloned()
@@ -248,6 +339,12 @@ impl ClusterNode {
         )
     }
 
+    fn lock_handovers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<Identity, std::sync::mpsc::Sender<handover::Order>>> {
+        self.handovers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn lock_leading(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, Leadership>> {
         self.leading.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -259,6 +356,22 @@ impl ClusterNode {
         let runtime = tokio::runtime::Handle::current();
         for record in state.registry().all() {
             self.run_replica(state, &runtime, record.database_identity);
+        }
+        let (node, registered) = (self.clone(), state.clone());
+        let spawned = std::thread::Builder::new()
+            .name("cluster-node".into())
+            .spawn(move || placement::register_loop(&node, &registered));
+        if let Err(e) = spawned {
+            log::error!("cluster mode: cannot start the registration thread: {e}; new databases are not placed here");
+        }
+        if self.is_reader() {
+            let (node, measured) = (self.clone(), state.clone());
+            let spawned = std::thread::Builder::new()
+                .name("cluster-lag".into())
+                .spawn(move || reads::lag_loop(&node, &measured));
+            if let Err(e) = spawned {
+                log::error!("cluster mode: cannot start the lag thread: {e}; this reader sends every read to the leader");
+            }
         }
         let node = self.clone();
         let state = state.clone();
@@ -287,10 +400,15 @@ impl ClusterNode {
         }
     }
 
-    /// After a database was created here (see [`Self::lead_new`]; blocking): records
-    /// it in the cluster's catalog, so other nodes become its standbys, and starts its
-    /// replica thread, which keeps the leadership.
-    pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord) {
+    /// After a database was created here (see [`Self::lead_new`]; blocking): places
+    /// it on this node and `replicas - 1` others ([`DEFAULT_REPLICAS`] if `None`),
+    /// records it in the cluster's catalog, so the nodes placed become its standbys,
+    /// and starts its replica thread, which keeps the leadership.
+    pub fn created(self: &Arc<Self>, state: &AppState, record: &DatabaseRecord, replicas: Option<u32>) {
+        let identity = record.database_identity;
+        if let Err(e) = self.place(identity, replicas.unwrap_or(DEFAULT_REPLICAS)) {
+            log::error!("database {identity}: cannot place it: {e}; every node of the cluster will follow it");
+        }
         if let Err(e) = self.publish_entry(state, record) {
             log::error!(
                 "database {}: cannot record it in the cluster catalog: {e}; other nodes will not follow it",

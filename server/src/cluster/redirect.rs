@@ -5,34 +5,107 @@
 //! answer says the same in words, for clients that do not follow redirects (a
 //! WebSocket upgrade, usually). `GET /v1/database/:db` itself stays local: it shows
 //! where the database lives, from any node.
+//!
+//! A reader (`--cluster-role reader`) answers more itself (design §8): SQL and
+//! WebSocket subscriptions are served from its own copy (the SQL route decides per
+//! statement and `consistency`; a new subscription only while the copy lags less than
+//! the node's bound, else it is redirected too), and reducer and procedure calls are
+//! forwarded to the leader (`forward.rs`), their answers held until the reader has
+//! applied the call. Everything else is redirected as a standby does.
 
+use super::forward;
+use super::reads::{self, Consistency};
 use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use spacetime_replication::LeaderInfo;
 
 /// The middleware (see the module doc); a no-op on a standalone server.
 pub async fn redirect_to_leader(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if let Some(node) = state.cluster() {
-        if let Some(db) = database_of(request.method(), request.uri().path()) {
-            let followed = state
-                .find(db)
-                .and_then(|record| node.following(record.database_identity));
-            if let Some(leader) = followed {
-                let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
-                let location = format!("http://{}{path}", leader.addr);
-                let message = format!(
-                    "this node ({}) is a standby for database {db}; its leader is node {} at {}: {location}",
-                    node.config().node_id,
-                    leader.node,
-                    leader.addr
-                );
-                return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], message).into_response();
+    let Some(node) = state.cluster().cloned() else {
+        return next.run(request).await;
+    };
+    // A database placed on other nodes only is redirected whatever the request,
+    // `GET /v1/database/:db` included: this node knows nothing about it itself.
+    let path = request.uri().path();
+    let target = database_of(request.method(), path)
+        .or_else(|| database_of(&Method::POST, path).filter(|db| state.find(db).is_none()));
+    let Some(db) = target else {
+        return next.run(request).await;
+    };
+    let local = state.find(db).map(|record| record.database_identity);
+    let Some(identity) = local.or_else(|| node.remote_database(db)) else {
+        return next.run(request).await;
+    };
+    let Some(leader) = node.following(identity) else {
+        return next.run(request).await;
+    };
+    // A reader serves what it can from a copy that runs here.
+    if node.is_reader() && local.is_some() && state.databases().get(identity).is_some() {
+        match on_reader(request.method(), request.uri().path()) {
+            OnReader::Forward => {
+                let forward = match forward::take(request).await {
+                    Ok(forward) => forward,
+                    Err(refused) => return refused,
+                };
+                return match forward::forward(&state, &node, identity, forward).await {
+                    Ok(answer) => answer.into_response(),
+                    Err(e) => e.into_response(),
+                };
             }
+            OnReader::Sql => return next.run(request).await,
+            OnReader::Subscribe => match reads::admit(&state, &node, identity, Consistency::Default).await {
+                Ok(()) => return next.run(request).await,
+                Err(refusal) => return redirect(&request, &leader, refusal.to_string()),
+            },
+            OnReader::Redirect => {}
         }
     }
-    next.run(request).await
+    let role = if node.is_reader() { "reader" } else { "standby" };
+    let message = format!(
+        "this node ({}) is a {role} for database {db}; its leader is node {} at {}",
+        node.config().node_id,
+        leader.node,
+        leader.addr
+    );
+    redirect(&request, &leader, message)
+}
+
+/// A 307 to the same path and query on the leader, `message` (followed by the new
+/// location) in the body.
+fn redirect(request: &Request, leader: &LeaderInfo, message: String) -> Response {
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("http://{}{path}", leader.addr);
+    let message = format!("{message}: {location}");
+    (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, location)], message).into_response()
+}
+
+/// What a reader does with a request for a database it follows.
+#[derive(Debug, PartialEq, Eq)]
+enum OnReader {
+    /// A reducer or procedure call: forwarded to the leader.
+    Forward,
+    /// SQL: the route answers reads here and forwards writes.
+    Sql,
+    /// A WebSocket subscription: served here within the lag bound.
+    Subscribe,
+    /// Anything else: redirected to the leader.
+    Redirect,
+}
+
+fn on_reader(method: &Method, path: &str) -> OnReader {
+    let rest = path
+        .strip_prefix("/v1/database/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or("", |(_, rest)| rest);
+    match (method, rest) {
+        (&Method::POST, call) if call.starts_with("call/") => OnReader::Forward,
+        (&Method::POST, "sql") => OnReader::Sql,
+        (&Method::GET, "subscribe") => OnReader::Subscribe,
+        _ => OnReader::Redirect,
+    }
 }
 
 /// The database a request is for, if it is one that only the leader can answer:
@@ -65,5 +138,26 @@ mod tests {
         assert_eq!(database_of(&Method::POST, "/v1/database"), None);
         assert_eq!(database_of(&Method::POST, "/v1/database/"), None);
         assert_eq!(database_of(&Method::GET, "/v1/identity"), None);
+    }
+
+    #[test]
+    fn a_reader_forwards_calls_and_serves_sql_and_subscriptions() {
+        assert_eq!(
+            on_reader(&Method::POST, "/v1/database/bank/call/transfer"),
+            OnReader::Forward
+        );
+        assert_eq!(on_reader(&Method::POST, "/v1/database/bank/sql"), OnReader::Sql);
+        assert_eq!(
+            on_reader(&Method::GET, "/v1/database/bank/subscribe"),
+            OnReader::Subscribe
+        );
+        for (method, path) in [
+            (Method::GET, "/v1/database/bank/logs"),
+            (Method::POST, "/v1/database/bank/handover"),
+            (Method::GET, "/v1/database/bank/sql"),
+            (Method::DELETE, "/v1/database/bank"),
+        ] {
+            assert_eq!(on_reader(&method, path), OnReader::Redirect, "{method} {path}");
+        }
     }
 }

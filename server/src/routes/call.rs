@@ -50,6 +50,7 @@ async fn call(
         "spacetime-execution-duration-micros",
         (outcome.duration.as_micros() as u64).into(),
     );
+    tx_offset(&database, &mut headers);
     match outcome.result {
         Ok(_) => Ok((headers, ()).into_response()),
         Err(e @ ReducerError::InvalidArgs { .. }) => Err(ApiError::BadRequest(e.to_string())),
@@ -85,6 +86,7 @@ async fn call_procedure(
         "spacetime-execution-duration-micros",
         (reply.outcome.duration.as_micros() as u64).into(),
     );
+    tx_offset(database, &mut headers);
     match (reply.outcome.result, reply.value) {
         (Ok(_), Some(value)) => Ok((headers, axum::Json(value)).into_response()),
         (Err(e @ ReducerError::InvalidArgs { .. }), _) => Err(ApiError::BadRequest(e.to_string())),
@@ -94,6 +96,15 @@ async fn call_procedure(
             Ok(response)
         }
         (Ok(_), None) => Err(ApiError::ReducerFailed("the procedure returned no value".into())),
+    }
+}
+
+/// Names the tx offset the log has made durable, which covers the call's commits
+/// (the answer was held until then): a reader that forwarded the call waits until it
+/// has applied that offset before answering its client (read-your-writes).
+fn tx_offset(database: &Database, headers: &mut HeaderMap) {
+    if let Some(offset) = database.durable().and_then(|durable| durable.get()) {
+        headers.insert(crate::cluster::forward::TX_OFFSET_HEADER, offset.into());
     }
 }
 

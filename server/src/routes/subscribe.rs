@@ -10,6 +10,7 @@
 //! [`crate::ws`].
 
 use crate::api_error::ApiError;
+use crate::cluster::forward_ws::WsForward;
 use crate::auth::Caller;
 use crate::state::AppState;
 use crate::ws::{self, Connection, Framing};
@@ -100,6 +101,8 @@ async fn subscribe(
     };
     // Counted from here: a graceful shutdown waits for the session's close frame.
     let session = state.ws_sessions().enter();
+    // On a reader, calls go to the leader.
+    let forward = WsForward::for_connection(&state, &database, &caller.token);
     let connection = Connection {
         database,
         client,
@@ -107,6 +110,7 @@ async fn subscribe(
         durable,
         framing,
         compression,
+        forward,
     };
     Ok(upgrade
         .read_buffer_size(ws::READ_BUFFER_SIZE)

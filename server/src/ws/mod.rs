@@ -17,6 +17,11 @@
 //! so a client never sees a transaction a crash could still take back. The wait happens
 //! here, in the connection's task; the queue keeps the order.
 //!
+//! On a reader node (cluster mode), the connection's reducer and procedure calls are
+//! not sent to the actor but forwarded to the leader (`cluster::forward_ws`); each
+//! result is written after whatever the queue holds at that moment, so a caller sees
+//! its call's row changes before its result.
+//!
 //! Protocol errors close the socket with a close frame whose reason says what was wrong.
 //! When the connection ends for any reason the actor is told, so `client_disconnected`
 //! runs exactly once per accepted connection.
@@ -29,6 +34,7 @@ use futures_util::SinkExt;
 use spacetime_commitlog::DurableOffset;
 use spacetime_engine::subscription::{ClientHandle, DropReason, Outgoing};
 use spacetime_engine::ClientRequest;
+use crate::cluster::forward_ws::WsForward;
 use spacetime_engine::Database;
 use spacetime_protocol::compression::compress;
 use spacetime_protocol::v2::ClientMessage;
@@ -80,6 +86,8 @@ pub struct Connection {
     pub framing: Framing,
     /// How server messages over 1 KiB are compressed.
     pub compression: Compression,
+    /// On a reader: where its calls go (to the leader); `None` sends them to the actor.
+    pub forward: Option<crate::cluster::forward_ws::WsForward>,
 }
 
 /// Why the loop ended, and the close frame to send if any.
@@ -167,6 +175,13 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                     Err(reason) => return End::Close(close_code::POLICY, reason),
                 };
                 for message in messages {
+                    let message = match &conn.forward {
+                        Some(forward) => match forward.take(message).await {
+                            Ok(()) => continue,
+                            Err(message) => message,
+                        },
+                        None => message,
+                    };
                     let command = ClientRequest::Message { connection_id: conn.client.connection_id, message };
                     if conn.database.client(command).is_err() {
                         return End::Close(close_code::AWAY, close_reason::database_gone(&conn.database));
@@ -210,6 +225,25 @@ async fn run(socket: &mut WebSocket, conn: &mut Connection) -> End {
                         ));
                     }
                 }
+            }
+            reply = WsForward::next_reply(&mut conn.forward) => {
+                // What the queue holds goes first: the forwarded call's row changes
+                // were queued before this node applied it, so before its result.
+                let (mut batch, mut bytes) = (Vec::new(), 0);
+                while let Ok(first) = conn.outgoing.try_recv() {
+                    match take_batch(conn, first).await {
+                        Ok((more, n)) => {
+                            batch.extend(more);
+                            bytes += n;
+                        }
+                        Err(end) => return end,
+                    }
+                }
+                batch.push(Outgoing { offset: None, body: reply });
+                if write_batch(socket, conn.framing, conn.compression, &batch).await.is_err() {
+                    return End::Gone;
+                }
+                client.flushed(bytes);
             }
             () = client.wait_dropped() => return client.dropped().map_or(End::Gone, dropped),
             _ = ping.tick() => {
