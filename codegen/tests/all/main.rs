@@ -60,8 +60,9 @@ pub fn module_def(name: &str) -> ModuleDef {
 
 /// The module with procedures and views: `tests/modules/procedures` (the fixture
 /// `procedures`) plus two views over its tables, as validation describes them:
-/// `recent_fetches` (anonymous, `Vec<Fetched>`, keyed by `id`) and `my_last_bump` (per
-/// caller, `Option<Bumped>`, no key).
+/// `recent_fetches` (anonymous, `Vec<Fetched>`, keyed by `id`), `my_last_bump` (per
+/// caller, `Option<Bumped>`, no key) and `fetches_of(url)` (anonymous, a query of `Fetched`,
+/// with a parameter).
 pub fn procedures_and_views() -> ModuleDef {
     let mut def = module_def("procedures");
     let view = |name: &str, table: &str, is_anonymous: bool, keyed: bool| {
@@ -81,10 +82,17 @@ pub fn procedures_and_views() -> ModuleDef {
             primary_key: rows.primary_key.filter(|_| keyed),
         }
     };
-    let views = vec![
+    let mut views = vec![
         view("recent_fetches", "fetched", true, true),
         view("my_last_bump", "bumped", false, false),
     ];
+    // A query-builder view with parameters: clients call it in SQL, `fetches_of(url)`;
+    // its rows arrive under its name like any view's.
+    let mut fetches_of = view("fetches_of", "fetched", true, false);
+    fetches_of.returns_option = false;
+    fetches_of.returns_query = true;
+    fetches_of.params = spacetime_sats::ProductType::named([("url", spacetime_sats::AlgebraicType::String)]);
+    views.push(fetches_of);
     def.views = views;
     def
 }

@@ -321,7 +321,7 @@ fn procedures_and_views_pass_mypy_strict_and_import() {
         "-c",
         "from procedures_private import DbConnection, RemoteProcedures, MODULE\n\
          from procedures_private.add_procedure import ARGS_CODEC, AddProcedureArgs\n\
-         assert [t.name for t in MODULE.tables][-2:] == ['recent_fetches', 'my_last_bump'], MODULE\n\
+         assert [t.name for t in MODULE.tables][-3:] == ['recent_fetches', 'my_last_bump', 'fetches_of'], MODULE\n\
          assert ARGS_CODEC.to_bytes(AddProcedureArgs(1, 2)) == bytes([1, 0, 0, 0, 2, 0, 0, 0])\n\
          assert hasattr(RemoteProcedures, 'run_job')\n\
          from procedures_private.fetched_type import Fetched\n\

@@ -14,6 +14,7 @@ namespace SpacetimeDB.Types
             Fetched = new FetchedHandle(conn);
             RecentFetches = new RecentFetchesHandle(conn);
             MyLastBump = new MyLastBumpHandle(conn);
+            FetchesOf = new FetchesOfHandle(conn);
         }
     }
 

@@ -18,6 +18,7 @@ from .count_fetched_procedure import CountFetchedProcedureArgs, CountFetchedProc
 from .fetch_and_store_procedure import FetchAndStoreProcedureArgs, FetchAndStoreProcedure
 from .fetched_table import FetchedTableHandle
 from .fetched_type import Fetched
+from .fetches_of_table import FetchesOfTableHandle
 from .job_type import Job
 from .my_last_bump_table import MyLastBumpTableHandle
 from .panic_in_tx_procedure import PanicInTxProcedureArgs, PanicInTxProcedure
@@ -27,6 +28,7 @@ from . import bumped_table as _bumped_table
 from . import fetched_table as _fetched_table
 from . import recent_fetches_table as _recent_fetches_table
 from . import my_last_bump_table as _my_last_bump_table
+from . import fetches_of_table as _fetches_of_table
 
 Reducer: TypeAlias = BumpArgs | ScheduleJobArgs
 """The arguments of any reducer call this client can make."""
@@ -44,6 +46,8 @@ class RemoteTables:
         """The view `recent_fetches`."""
         self.my_last_bump = MyLastBumpTableHandle(imp, "my_last_bump")
         """The view `my_last_bump`."""
+        self.fetches_of = FetchesOfTableHandle(imp, "fetches_of")
+        """The view `fetches_of`."""
 
 
 class RemoteReducers(BumpReducer, ScheduleJobReducer):
@@ -61,7 +65,7 @@ class RemoteProcedures(AddProcedure, CountFetchedProcedure, FetchAndStoreProcedu
         self._imp = imp
 
 
-MODULE = _sdk.ModuleInfo((_bumped_table.INFO, _fetched_table.INFO, _recent_fetches_table.INFO, _my_last_bump_table.INFO))
+MODULE = _sdk.ModuleInfo((_bumped_table.INFO, _fetched_table.INFO, _recent_fetches_table.INFO, _my_last_bump_table.INFO, _fetches_of_table.INFO))
 """The tables and views, as the runtime sees them."""
 
 EventContext: TypeAlias = _sdk.EventContext[RemoteTables, RemoteReducers, RemoteProcedures]
@@ -107,6 +111,7 @@ __all__ = [
     "FetchAndStoreProcedureArgs",
     "Fetched",
     "FetchedTableHandle",
+    "FetchesOfTableHandle",
     "Job",
     "MyLastBumpTableHandle",
     "PanicInTxProcedure",

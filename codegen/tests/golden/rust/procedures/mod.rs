@@ -15,6 +15,7 @@ pub mod count_fetched_procedure;
 pub mod fetch_and_store_procedure;
 pub mod fetched_table;
 pub mod fetched_type;
+pub mod fetches_of_table;
 pub mod job_type;
 pub mod my_last_bump_table;
 pub mod panic_in_tx_procedure;
@@ -35,6 +36,9 @@ pub use fetched_table::{
     FetchedUpdateCallbackId,
 };
 pub use fetched_type::Fetched;
+pub use fetches_of_table::{
+    FetchesOfDeleteCallbackId, FetchesOfInsertCallbackId, FetchesOfTableAccess, FetchesOfTableHandle,
+};
 pub use job_type::Job;
 pub use my_last_bump_table::{
     MyLastBumpDeleteCallbackId, MyLastBumpInsertCallbackId, MyLastBumpTableAccess, MyLastBumpTableHandle,
@@ -86,13 +90,15 @@ impl __sdk::SpacetimeModule for RemoteModule {
     type Reducers = RemoteReducers;
     type Procedures = RemoteProcedures;
 
-    const ALL_TABLE_NAMES: &'static [&'static str] = &["bumped", "fetched", "recent_fetches", "my_last_bump"];
+    const ALL_TABLE_NAMES: &'static [&'static str] =
+        &["bumped", "fetched", "recent_fetches", "my_last_bump", "fetches_of"];
 
     fn register_tables(cache: &mut __sdk::ClientCache<Self>) {
         bumped_table::register_table(cache);
         fetched_table::register_table(cache);
         recent_fetches_table::register_table(cache);
         my_last_bump_table::register_table(cache);
+        fetches_of_table::register_table(cache);
     }
 }
 

@@ -6,6 +6,7 @@ import { bumpedTable, BumpedTableHandle } from './bumped_table.js';
 import { fetchedTable, FetchedTableHandle } from './fetched_table.js';
 import { recentFetchesTable, RecentFetchesTableHandle } from './recent_fetches_table.js';
 import { myLastBumpTable, MyLastBumpTableHandle } from './my_last_bump_table.js';
+import { fetchesOfTable, FetchesOfTableHandle } from './fetches_of_table.js';
 import { BumpArgs } from './bump_reducer.js';
 import { ScheduleJobArgs } from './schedule_job_reducer.js';
 import { AddArgs, AddReturn } from './add_procedure.js';
@@ -20,6 +21,7 @@ export * from './bumped_table.js';
 export * from './fetched_table.js';
 export * from './recent_fetches_table.js';
 export * from './my_last_bump_table.js';
+export * from './fetches_of_table.js';
 export * from './bump_reducer.js';
 export * from './schedule_job_reducer.js';
 export * from './add_procedure.js';
@@ -37,6 +39,8 @@ export class RemoteTables {
   readonly recentFetches: RecentFetchesTableHandle;
   /** The view `my_last_bump`. */
   readonly myLastBump: MyLastBumpTableHandle;
+  /** The view `fetches_of`. */
+  readonly fetchesOf: FetchesOfTableHandle;
 
   /** @internal Made by the connection. */
   constructor(conn: __sdk.DbConnectionImpl<RemoteTables, RemoteReducers, RemoteProcedures>) {
@@ -44,6 +48,7 @@ export class RemoteTables {
     this.fetched = new FetchedTableHandle(conn.tableRuntime(fetchedTable));
     this.recentFetches = new RecentFetchesTableHandle(conn.tableRuntime(recentFetchesTable));
     this.myLastBump = new MyLastBumpTableHandle(conn.tableRuntime(myLastBumpTable));
+    this.fetchesOf = new FetchesOfTableHandle(conn.tableRuntime(fetchesOfTable));
   }
 }
 
@@ -112,7 +117,7 @@ export type SubscriptionBuilder = __sdk.SubscriptionBuilder<RemoteTables, Remote
 
 /** What the runtime needs to know of this module. */
 export const REMOTE_MODULE: __sdk.RemoteModule<RemoteTables, RemoteReducers, RemoteProcedures> = {
-  tables: [bumpedTable, fetchedTable, recentFetchesTable, myLastBumpTable],
+  tables: [bumpedTable, fetchedTable, recentFetchesTable, myLastBumpTable, fetchesOfTable],
   createTables: (conn) => new RemoteTables(conn),
   createReducers: (conn) => new RemoteReducers(conn),
   createProcedures: (conn) => new RemoteProcedures(conn),
