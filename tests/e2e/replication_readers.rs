@@ -529,14 +529,18 @@ fn replica_lag_under_load() {
         subscriber(reader_url.clone(), on_reader.clone()),
         subscriber(leader_url.clone(), on_leader.clone()),
     ];
-    // Both subscriptions are live before the load: a first write reaches both.
-    assert_eq!(api.transfer(&leader_url, 0, 0).map(|a| a.0), Some(200));
+    // Both subscriptions are live before the load: writes of client 0 (one per probe,
+    // since a write made before a subscription is applied is in its initial rows
+    // instead) reach both.
+    let mut probe_seq = 0;
     wait::poll(
-        "both subscribers to see the first write",
+        "both subscribers to see a write",
         DEADLINE,
         || {
-            let key = (0, 0);
-            (on_reader.lock().ok()?.contains_key(&key) && on_leader.lock().ok()?.contains_key(&key)).then_some(())
+            assert_eq!(api.transfer(&leader_url, 0, probe_seq).map(|a| a.0), Some(200));
+            probe_seq += 1;
+            let seen = |arrivals: &Arrivals| arrivals.lock().ok().is_some_and(|a| a.keys().any(|(c, _)| *c == 0));
+            (seen(&on_reader) && seen(&on_leader)).then_some(())
         },
         || fx.outputs(),
     );
