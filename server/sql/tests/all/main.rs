@@ -7,6 +7,7 @@ mod limits;
 mod plans;
 mod rls;
 mod system_tables;
+mod view_calls;
 
 use spacetime_datastore::{Datastore, TableBuilder};
 use spacetime_sats::def::model::ModuleDef;
