@@ -153,15 +153,18 @@ pub fn registry_error(e: RegistryError) -> ControlError {
 /// to register it; the caller must not hold it. A name taken meanwhile is refused at
 /// registration, and the started database is stopped and removed again.
 /// `env` is the database's environment from the start, so `init` reads it; the caller
-/// has checked it against the module ([`crate::environment::check_required`]).
+/// has checked it against the module ([`crate::environment::check_required`]). In
+/// cluster mode it is placed on `replicas` nodes (see
+/// [`crate::cluster::ClusterNode::created`]; the cluster's default if `None`).
 pub async fn create(
     state: &AppState,
     owner: &Caller,
     name: Option<DatabaseName>,
     module: PreparedModule,
     env: EnvironmentValues,
+    replicas: Option<u32>,
 ) -> Result<Identity, ControlError> {
-    create_seeded(state, owner, name, module, None, env).await
+    create_with(state, owner, name, module, None, env, replicas).await
 }
 
 /// Creates a database as [`create`] does, starting from `seed` (a backup's state, in
@@ -173,6 +176,18 @@ pub async fn create_seeded(
     module: PreparedModule,
     seed: Option<std::sync::Arc<[u8]>>,
     env: EnvironmentValues,
+) -> Result<Identity, ControlError> {
+    create_with(state, owner, name, module, seed, env, None).await
+}
+
+async fn create_with(
+    state: &AppState,
+    owner: &Caller,
+    name: Option<DatabaseName>,
+    module: PreparedModule,
+    seed: Option<std::sync::Arc<[u8]>>,
+    env: EnvironmentValues,
+    replicas: Option<u32>,
 ) -> Result<Identity, ControlError> {
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
@@ -230,7 +245,7 @@ pub async fn create_seeded(
     state.databases().insert(database);
     if let Some(node) = state.cluster().cloned() {
         let state = state.clone();
-        tokio::task::spawn_blocking(move || node.created(&state, &record))
+        tokio::task::spawn_blocking(move || node.created(&state, &record, replicas))
             .await
             .map_err(|e| ControlError::internal("cluster catalog task failed", e))?;
     }

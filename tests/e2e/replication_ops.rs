@@ -231,8 +231,14 @@ fn planned_handover_under_load_loses_nothing() {
         let via = if round % 2 == 1 { other } else { leader };
         ops.cli.set_server_url(ops.urls[via].clone());
         let started = Instant::now();
-        let out = ops.cli.run(&["cluster", "handover", DB]).ok();
+        let out = ops.cli.run(&["cluster", "handover", DB]);
         command.push(started.elapsed());
+        assert!(
+            out.success(),
+            "round {round}: the handover failed: {}\n{}",
+            out.stderr,
+            ops.outputs()
+        );
         let said = out.stdout;
         assert!(said.contains(&format!("to node n{}", other + 1)), "{said}");
         let ms = |marker| {

@@ -5,12 +5,12 @@
 //!   node that leads it to one of its standbys (the most caught-up live one unless
 //!   `--to` names it), e.g. before taking the leader's machine down. The leader stops
 //!   taking requests, drains its log to etcd and resigns; the target campaigns at once.
-//!   Sent to any node: standbys redirect it to the leader.
+//!   Sent to any node: the CLI reads the leader's address from it and asks the leader.
 //! - `cluster status [db] [--json]`: where the database lives: each node with its role
 //!   (leader, standby, reader), address, whether it is live and how far it persisted
 //!   the log. `spacetime describe [db] --cluster` prints the same.
 
-use crate::api::JsonBody;
+use crate::api::{Api, JsonBody};
 use crate::{Auth, Ctx};
 use anyhow::{bail, Result};
 use reqwest::Method;
@@ -66,6 +66,23 @@ fn handover(ctx: &mut Ctx, args: HandoverArgs) -> Result<()> {
     let database = ctx.database(args.database)?;
     let api = ctx.api(Auth::Required)?;
     let db = api.resolve_database(&database)?;
+    // Straight to the leader: a standby's redirect would do, but an HTTP client drops
+    // the token when a redirect changes host, and only the owner may hand over.
+    let info = api
+        .send_ok(
+            api.request(Method::GET, &format!("/database/{}", db.identity)),
+            &format!("finding the leader of database `{database}`"),
+        )?
+        .json_body("the database's description")?;
+    let leader = info
+        .get("cluster")
+        .and_then(|c| c.get("leader"))
+        .and_then(|l| l.get("addr"))
+        .and_then(Value::as_str);
+    let api = match leader {
+        Some(addr) => Api::new(&format!("http://{addr}"), api.token().map(str::to_owned))?,
+        None => api,
+    };
     let mut request = api.request(Method::POST, &format!("/database/{}/handover", db.identity));
     if let Some(to) = &args.to {
         request = request.query(&[("to", to)]);

@@ -16,7 +16,14 @@
 //! - [`Cluster::rejoin`] cuts a deposed leader's uncommitted local tail before it
 //!   follows again.
 //! - [`Cluster::put_catalog_entry`] / [`Cluster::catalog`] / [`Cluster::program`]:
-//!   the databases the cluster holds and their programs, for nodes that join.
+//!   the databases the cluster holds and their programs (small ones inline, larger
+//!   ones by hash only), for nodes that join.
+//! - [`Cluster::register_peer`] / [`Cluster::peers`] / [`Cluster::peer_secret`]:
+//!   where each node serves its peer endpoints, and the secret they authenticate
+//!   with (snapshot, segment and program transfer between nodes).
+//! - [`Cluster::announce_handover`]: a planned handover names the next leader;
+//!   [`Cluster::register_node`] / [`Cluster::nodes`] / [`Cluster::put_placement`]:
+//!   live nodes and where each database is placed ([`choose_nodes`]).
 //!
 //! **Architecture invariant:** knows the commit log's batches only as framed bytes
 //! (checked with [`spacetime_commitlog::commit_ids`]); knows nothing of the engine.
@@ -29,16 +36,21 @@ mod catalog;
 mod cluster;
 mod election;
 mod error;
+mod handover;
 mod keys;
+mod peers;
+mod placement;
 mod rejoin;
 mod tail;
 mod trim;
 
 pub use append::{EtcdLog, MAX_APPEND_BYTES};
-pub use catalog::MAX_PROGRAM_BYTES;
+pub use catalog::MAX_INLINE_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
 pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
+pub use handover::HandoverInfo;
 pub use keys::{DbKeys, Head};
+pub use placement::{choose_nodes, NodeInfo, NodeLease, Placement};
 pub use rejoin::CommittedLog;
 pub use tail::{LogTail, TailBatch};

@@ -39,6 +39,9 @@ pub struct LogTail {
     /// The etcd revision seen so far: a watch started again resumes after it.
     revision: i64,
     watch: WatchStream,
+    /// Whether the leader key was deleted (a resignation: a planned handover) since
+    /// [`LogTail::take_leader_gone`] last said so; the watch's range holds the key.
+    leader_gone: bool,
 }
 
 /// Watches the log and the head for changes after `revision`.
@@ -80,6 +83,7 @@ impl Cluster {
             next: from,
             revision,
             watch,
+            leader_gone: false,
         };
         // Keys come in order: the head first, then the batches.
         let mut head = None;
@@ -99,8 +103,9 @@ impl Cluster {
 
 impl LogTail {
     /// The next committed batch, waiting up to `timeout` for one; `None` if none
-    /// came. Batches come in order and without gaps from the `from` given to
-    /// [`Cluster::tail`] (a batch holding `from` may start before it).
+    /// came, or early when the leader key was deleted meanwhile (see
+    /// [`Self::take_leader_gone`]). Batches come in order and without gaps from the
+    /// `from` given to [`Cluster::tail`] (a batch holding `from` may start before it).
     ///
     /// # Errors
     /// [`ReplicationError::WatchCancelled`] (e.g. the watch fell behind etcd's
@@ -145,6 +150,10 @@ impl LogTail {
             }
             for event in resp.events() {
                 if event.event_type() != EventType::Put {
+                    if let Some(kv) = event.kv() {
+                        self.revision = self.revision.max(kv.mod_revision());
+                        self.leader_gone |= kv.key() == self.keys.leader().as_bytes();
+                    }
                     continue;
                 }
                 if let Some(kv) = event.kv() {
@@ -156,7 +165,17 @@ impl LogTail {
                     }
                 }
             }
+            if self.leader_gone && self.ready.is_empty() {
+                return Ok(None);
+            }
         }
+    }
+
+    /// Whether the leader resigned (its key was deleted) since this was last asked;
+    /// [`Self::next`] returns early when it sees that, so a follower can campaign at
+    /// once instead of at its next periodic look at the leader key.
+    pub fn take_leader_gone(&mut self) -> bool {
+        std::mem::take(&mut self.leader_gone)
     }
 
     /// Starts the watch again after the last revision seen, retrying until `deadline`.

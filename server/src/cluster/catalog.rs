@@ -2,14 +2,19 @@
 //! written by the node that created it, which other nodes adopt: they store its
 //! program, register it locally (with a replica directory of their own) and start
 //! following its log.
+//!
+//! Programs are named by hash: a small one is also stored in etcd with the entry,
+//! a larger one (over [`MAX_INLINE_PROGRAM_BYTES`]) only on the nodes, and a node
+//! missing it fetches it from a peer (`peer.rs`), checking the hash.
 
+use super::peer::PeerClient;
 use super::ClusterNode;
 use crate::names::DatabaseName;
 use crate::program_store::program_hash;
 use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
-use spacetime_replication::{Cluster, ReplicationError};
+use spacetime_replication::{Cluster, ReplicationError, MAX_INLINE_PROGRAM_BYTES};
 use spacetime_sats::Identity;
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,10 +48,20 @@ impl CatalogEntry {
     }
 }
 
-/// Writes `entry` and its program to the catalog.
+/// Writes `entry` and (if small enough) its program to the catalog.
 pub(super) fn publish(cluster: &Cluster, entry: &CatalogEntry, program: &[u8]) -> Result<(), ReplicationError> {
     let json = serde_json::to_vec(entry).expect("a catalog entry always serializes");
-    cluster.put_catalog_entry(&entry.identity, &json, &entry.program_hash, program)
+    let inline = cluster.put_catalog_entry(&entry.identity, &json, &entry.program_hash, program)?;
+    if !inline {
+        log::info!(
+            "database {}: its program {} ({} bytes) is larger than etcd holds ({MAX_INLINE_PROGRAM_BYTES} bytes); \
+             other nodes fetch it from a peer by its hash",
+            entry.identity,
+            entry.program_hash,
+            program.len()
+        );
+    }
+    Ok(())
 }
 
 /// Adopts every catalog database this node does not hold yet, every [`ADOPT_EVERY`],
@@ -55,11 +70,13 @@ pub(super) fn adopt_loop(node: &Arc<ClusterNode>, state: &AppState, runtime: &to
     let mut last_error = None;
     loop {
         let result = node.cluster.catalog().map(|entries| {
-            for (key, value) in entries {
-                if let Err(why) = adopt(node, state, runtime, &value) {
+            for (key, value) in &entries {
+                if let Err(why) = adopt(node, state, runtime, value) {
                     log::error!("cluster catalog entry {key}: cannot adopt it: {why}");
                 }
             }
+            // Deleted databases placed elsewhere are forgotten.
+            node.retain_remote(|identity| entries.iter().any(|(key, _)| *key == identity.to_hex().as_str()));
         });
         match result {
             Ok(()) => last_error = None,
@@ -76,24 +93,49 @@ pub(super) fn adopt_loop(node: &Arc<ClusterNode>, state: &AppState, runtime: &to
 }
 
 /// The program with content hash `hash`: from this node's program store, else from
-/// the catalog (checked against its hash, then stored here).
+/// the catalog, else from a peer (checked against its hash, then stored here).
 pub(super) fn fetch_program(node: &ClusterNode, state: &AppState, hash: &str) -> Result<Arc<[u8]>, String> {
     if let Ok(wasm) = state.programs().get(hash) {
         return Ok(wasm);
     }
-    let bytes = node
-        .cluster
-        .program(hash)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("its program {hash} is neither on this node nor in the catalog"))?;
-    if program_hash(&bytes) != hash {
-        return Err(format!("the catalog's program {hash} does not have that hash"));
-    }
+    let bytes = match node.cluster.program(hash).map_err(|e| e.to_string())? {
+        Some(bytes) if program_hash(&bytes) == hash => bytes,
+        Some(_) => return Err(format!("the catalog's program {hash} does not have that hash")),
+        None => program_from_peers(node, hash)?,
+    };
     state
         .programs()
         .put(&bytes)
         .map_err(|e| format!("cannot store its program: {e}"))?;
     Ok(bytes.into())
+}
+
+/// Program `hash` from the first peer that has it with that hash; a peer that sends
+/// other bytes is logged and passed over.
+fn program_from_peers(node: &ClusterNode, hash: &str) -> Result<Vec<u8>, String> {
+    let client = PeerClient::new(&node.peer_secret).map_err(|e| e.to_string())?;
+    let mut tried = Vec::new();
+    for (peer, addr) in node.cluster.peers().map_err(|e| e.to_string())? {
+        if peer == node.config.node_id {
+            continue;
+        }
+        match client.program(&addr, hash) {
+            Ok(bytes) if program_hash(&bytes) == hash => {
+                log::info!("program {hash}: fetched {} bytes from peer {peer} at {addr}", bytes.len());
+                return Ok(bytes);
+            }
+            Ok(bytes) => {
+                let why = format!("sent {} bytes whose hash is {}", bytes.len(), program_hash(&bytes));
+                log::warn!("program {hash}: refused the copy from peer {peer} at {addr}: {why}; trying the next peer");
+                tried.push(format!("{peer} ({why})"));
+            }
+            Err(e) => tried.push(format!("{peer} ({e})")),
+        }
+    }
+    Err(format!(
+        "its program {hash} is neither on this node nor in the catalog, and no peer sent it (tried: {})",
+        if tried.is_empty() { "none registered".to_owned() } else { tried.join("; ") }
+    ))
 }
 
 /// Registers the database of one catalog entry here, if it is new to this node, and
@@ -127,6 +169,12 @@ fn adopt(
                 .map_err(|e| e.to_string())?;
         }
         node.run_replica(state, runtime, identity);
+        return Ok(());
+    }
+    if !node.placed_here(identity).map_err(|e| e.to_string())? {
+        // Placed on other nodes: no copy here, but its requests are redirected.
+        let leader = node.cluster.leader(&node.keys(identity)).map_err(|e| e.to_string())?;
+        node.note_remote(identity, entry.names.clone(), leader);
         return Ok(());
     }
     fetch_program(node, state, &entry.program_hash)?;

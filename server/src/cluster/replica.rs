@@ -281,6 +281,10 @@ fn follow(
             feed(&mut hot, apply(&mut log, &batch)?);
             progress.report(node, keys, log.next_tx_offset().checked_sub(1));
         }
+        // The leader resigned (a planned handover) or its lease expired: look now.
+        if tail.take_leader_gone() {
+            checked = None;
+        }
     }
 }
 
@@ -313,14 +317,19 @@ fn catch_up(
     let Some(head) = head else {
         return Ok(());
     };
-    let patience = node.cluster.options().request_timeout;
+    let deadline = Instant::now() + node.cluster.options().request_timeout;
     while log.next_tx_offset() <= head {
-        let batch = tail.next(patience)?.ok_or_else(|| {
-            ClusterError::Local(format!(
-                "catching up: the replicated log stopped at tx offset {} below its head {head}",
-                log.next_tx_offset()
-            ))
-        })?;
+        let batch = match tail.next(deadline.saturating_duration_since(Instant::now()))? {
+            Some(batch) => batch,
+            // Woken by the leader key changing, not by a batch: keep waiting.
+            None if Instant::now() < deadline => continue,
+            None => {
+                return Err(ClusterError::Local(format!(
+                    "catching up: the replicated log stopped at tx offset {} below its head {head}",
+                    log.next_tx_offset()
+                )))
+            }
+        };
         verifier.check(node, &batch, log.next_tx_offset())?;
         let fresh = apply(log, &batch)?;
         feed(hot, fresh);

@@ -9,12 +9,14 @@ mod backup;
 mod call;
 mod database;
 mod env;
+mod handover;
 mod health;
 mod identity;
 pub(crate) mod lock;
 mod logs;
 mod metrics;
 mod module_route;
+mod peer;
 pub(crate) mod publish;
 mod query;
 mod snapshot;
@@ -44,12 +46,15 @@ pub fn router(state: AppState) -> Router {
         .merge(subscribe::router())
         .merge(versions::router())
         .merge(lock::router())
+        .merge(handover::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware))
         // Module routes are anonymous, as upstream: outside the token middleware.
         .merge(module_route::router());
     let v1 = Router::new()
         .route("/ping", get(|| async {}))
         .merge(health::router())
+        // Cluster mode: transfer between nodes, authenticated by the peer secret.
+        .merge(peer::router())
         .nest("/identity", identity::router())
         .merge(databases);
     Router::new()

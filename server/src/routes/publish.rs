@@ -5,7 +5,7 @@
 //! limit and handed down without a copy. The module is loaded before the control lock
 //! is taken (see [`crate::control`]).
 
-use super::query::{check_host_type, flag, Params};
+use super::query::{check_host_type, flag, number, Params};
 use crate::api_error::ApiError;
 use crate::auth::Caller;
 use crate::control::{self, PreparedModule, PublishOp};
@@ -141,9 +141,10 @@ async fn publish_new(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     check_host_type(&params)?;
     let changes = env_changes(&params)?;
+    let replicas = replicas(&state, &params)?;
     let module = control::prepare(&state, wasm).await?;
     let env = new_environment(&module, "the new database", changes)?;
-    let identity = control::create(&state, &caller, None, module, env).await?;
+    let identity = control::create(&state, &caller, None, module, env, replicas).await?;
     Ok(success(None, identity, PublishOp::Created))
 }
 
@@ -158,6 +159,27 @@ fn env_changes(params: &Params) -> Result<Map<String, serde_json::Value>, ApiErr
             ))
         }),
     }
+}
+
+/// The `replicas` parameter (`spacetime publish --replicas N`): how many nodes of a
+/// cluster hold a new database (its leader and N-1 standbys; the cluster's default
+/// when absent). Ignored for an update: a database keeps its placement. Refused on a
+/// standalone server when more than one is asked for.
+fn replicas(state: &AppState, params: &Params) -> Result<Option<u32>, ApiError> {
+    let Some(n) = number(params, "replicas")? else {
+        return Ok(None);
+    };
+    let n = u32::try_from(n)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ApiError::BadRequest(format!("query parameter `replicas` must be at least 1, not {n}")))?;
+    if state.cluster().is_none() && n > 1 {
+        return Err(ApiError::BadRequest(format!(
+            "{n} replicas asked for, but this server is not part of a cluster (start it with --cluster): a \
+             standalone server holds one copy"
+        )));
+    }
+    Ok(Some(n))
 }
 
 /// The environment a new database `db` starts with: `changes` over none, complete for
@@ -184,6 +206,7 @@ async fn publish(
     check_host_type(&params)?;
     let clear = flag(&params, "clear", false)?;
     let changes = env_changes(&params)?;
+    let replicas = replicas(&state, &params)?;
     let options = UpdateOptions {
         break_clients: break_clients(&params)?,
         publisher: caller.identity,
@@ -233,7 +256,7 @@ async fn publish(
         None => new_name(&db, domain.as_deref())?,
     };
     let env = new_environment(&module, name.as_str(), changes)?;
-    let identity = control::create(&state, &caller, Some(name.clone()), module, env).await?;
+    let identity = control::create(&state, &caller, Some(name.clone()), module, env, replicas).await?;
     Ok(success(Some(name.as_str()), identity, PublishOp::Created))
 }
 
