@@ -262,6 +262,9 @@ fn as_i64(v: &serde_json::Value) -> i64 {
 /// holds (each once). Holds `quiet` for writing, so no call is in flight meanwhile
 /// (each client makes its calls under a read lock): the two reads see one state, and
 /// every call made so far is recorded.
+///
+/// # Panics
+/// If the node at `base` does not answer SQL, or the state breaks a rule.
 pub fn check(
     api: &Api,
     base: &str,
@@ -269,14 +272,26 @@ pub fn check(
     quiet: &RwLock<()>,
     round: usize,
 ) -> BTreeSet<(u32, u32)> {
+    try_check(api, base, records, quiet, round)
+        .unwrap_or_else(|| panic!("round {round}: the leader at {base} does not answer SQL"))
+}
+
+/// As [`check`], but `None` if the node at `base` does not answer SQL (it stopped
+/// leading meanwhile), for callers that find the leader again and retry.
+///
+/// # Panics
+/// If the state breaks a rule.
+pub fn try_check(
+    api: &Api,
+    base: &str,
+    records: &Mutex<Records>,
+    quiet: &RwLock<()>,
+    round: usize,
+) -> Option<BTreeSet<(u32, u32)>> {
     let _quiet = quiet.write().unwrap_or_else(|e| e.into_inner());
     let outcomes = records.lock().expect("records").outcomes.clone();
-    let entries = api
-        .sql(base, "SELECT client, seq, src, dst, amount FROM entry")
-        .unwrap_or_else(|| panic!("round {round}: the leader at {base} does not answer SQL"));
-    let accounts = api
-        .sql(base, "SELECT id, balance FROM account")
-        .unwrap_or_else(|| panic!("round {round}: the leader at {base} does not answer SQL"));
+    let entries = api.sql(base, "SELECT client, seq, src, dst, amount FROM entry")?;
+    let accounts = api.sql(base, "SELECT id, balance FROM account")?;
     let mut seen: BTreeMap<(u32, u32), usize> = BTreeMap::new();
     let mut expected = vec![START; ACCOUNTS as usize];
     for row in &entries {
@@ -318,7 +333,7 @@ pub fn check(
         START * i64::from(ACCOUNTS),
         "round {round}: total"
     );
-    seen.into_keys().collect()
+    Some(seen.into_keys().collect())
 }
 
 /// The milliseconds after the last `marker` in a server's `output` (its log lines
