@@ -162,6 +162,9 @@ struct Fixture {
     api: Api,
     etcd: EtcdCluster,
     _keys: tempfile::TempDir,
+    /// Every time a node answered SQL while etcd named the other node as leader both
+    /// before and after (a read served without the lease): what and when.
+    non_leader_reads: Mutex<Vec<String>>,
     net: Network,
 }
 
@@ -209,6 +212,7 @@ impl Fixture {
             api,
             etcd,
             _keys: keys,
+            non_leader_reads: Mutex::new(Vec::new()),
             net,
         };
         fx.settled();
@@ -220,18 +224,41 @@ impl Fixture {
         format!("n1:\n{}\nn2:\n{}", self.nodes[0].output(), self.nodes[1].output())
     }
 
-    /// Waits until one node leads (answers SQL) and the other follows it; the leader.
+    /// Waits until etcd names a leader, the same before and after the probe, that
+    /// node answers SQL and the other answers as its standby (307); the leader. A node
+    /// that answers SQL while etcd names the other node both before and after served a
+    /// read without holding the lease: it is recorded in `non_leader_reads`.
     fn settled(&self) -> usize {
         wait::poll(
             "one node to lead and the other to follow",
             DEADLINE,
             || {
-                let leader = (0..2).find(|&i| {
-                    self.api
-                        .sql(&self.urls[i], "SELECT id FROM account WHERE id = 0")
-                        .is_some()
-                })?;
-                self.api.is_standby(&self.urls[1 - leader]).then_some(leader)
+                let before = etcd_leader(&self.etcd)?;
+                let answers: Vec<bool> = self
+                    .urls
+                    .iter()
+                    .map(|url| self.api.sql(url, "SELECT id FROM account WHERE id = 0").is_some())
+                    .collect();
+                let after = etcd_leader(&self.etcd)?;
+                if before != after {
+                    return None;
+                }
+                let named = (before.1.strip_prefix('n')?.parse::<usize>().ok()?)
+                    .checked_sub(1)
+                    .filter(|i| *i < self.urls.len())?;
+                for (i, _) in answers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, answered)| **answered && *i != named)
+                {
+                    self.non_leader_reads.lock().expect("reads").push(format!(
+                        "n{} answered SQL while etcd named {} in epoch {} (before and after)",
+                        i + 1,
+                        before.1,
+                        before.0
+                    ));
+                }
+                (answers[named] && self.api.is_standby(&self.urls[1 - named])).then_some(named)
             },
             || self.outputs(),
         )
@@ -459,6 +486,11 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing() {
     assert!(
         deposed.iter().filter(|d| d.kind.deposes()).count() == deposing,
         "{deposing} rounds must depose the leader: {deposed:?}"
+    );
+    let non_leader_reads = fx.non_leader_reads.lock().expect("reads").clone();
+    assert!(
+        non_leader_reads.is_empty(),
+        "a node served SQL without leading (stale reads are possible): {non_leader_reads:#?}"
     );
     assert!(
         deposing == 0 || probed > 0,
