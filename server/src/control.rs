@@ -189,6 +189,12 @@ async fn create_with(
     env: EnvironmentValues,
     replicas: Option<u32>,
 ) -> Result<Identity, ControlError> {
+    if state.cluster().is_some_and(|node| node.is_reader()) {
+        return Err(ControlError::NotInClusterMode(
+            "this node is a reader (--cluster-role reader): it never leads a database, so a new one cannot be \
+             created here; publish it on a node that may lead (a standby)",
+        ));
+    }
     if let Some(name) = &name {
         if state.registry().resolve_name(name.as_str()).is_some() {
             return Err(registry_error(RegistryError::NameTaken(name.to_string())));

@@ -124,6 +124,8 @@ impl Api {
 /// seeded.
 struct Fixture {
     nodes: Vec<TestServer>,
+    /// The module's file.
+    wasm: std::path::PathBuf,
     urls: Vec<String>,
     api: Api,
     _keys: tempfile::TempDir,
@@ -183,6 +185,7 @@ impl Fixture {
         };
         let fx = Self {
             nodes,
+            wasm,
             urls,
             api,
             _keys: keys,
@@ -442,6 +445,34 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
         api.rows(&reader, "bounded=60000", "SELECT * FROM entry WHERE client = 4"),
         Some(20)
     );
+
+    // SQL that writes, sent to the reader, runs on the leader; the reader answers once
+    // it holds the result.
+    let (status, body) = api.sql(&reader, "", "DELETE FROM entry WHERE client = 1");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        api.rows(&reader, "local", "SELECT * FROM entry WHERE client = 1"),
+        Some(0)
+    );
+    assert_eq!(
+        api.rows(&fx.urls[leader], "", "SELECT * FROM entry WHERE client = 1"),
+        Some(0),
+        "the DELETE did not run on the leader"
+    );
+
+    // A reader never leads, so it creates no database.
+    let wasm = std::fs::read(&fx.wasm).expect("the module's file");
+    let response = api
+        .http
+        .post(format!("{reader}/v1/database"))
+        .bearer_auth(&api.token)
+        .body(wasm)
+        .send()
+        .expect("the reader answers a publish");
+    let status = response.status().as_u16();
+    let body = response.text().unwrap_or_default();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("is a reader") && body.contains("standby"), "{body}");
 
     // A bad consistency value.
     let (status, body) = api.sql(&reader, "strong", "SELECT * FROM entry");

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::cluster::forward::{self, Forward, TX_OFFSET_HEADER};
 use crate::cluster::reads::{self, Consistency, ReadRefusal};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{OriginalUri, Path, Query, State};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -64,7 +64,8 @@ async fn sql(
     Extension(caller): Extension<Caller>,
     Path(db): Path<String>,
     Query(params): Query<SqlParams>,
-    uri: Uri,
+    // The URI as the client sent it (`/v1/...`): a write is forwarded to the same one.
+    OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
