@@ -15,7 +15,9 @@
 //!
 //! The lag test measures, under a closed-loop write load on the leader, how long after
 //! the leader acknowledged a transfer a subscriber on the reader receives its row (and
-//! a subscriber on the leader, for comparison), and prints p50/p99.
+//! a subscriber on the leader, for comparison), and prints p50/p99; then, with etcd
+//! gone, the reader cannot measure its lag, so a read bounded by the node's lag bound is
+//! redirected to the leader while a `local` one is still served.
 
 use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::compression::decompress;
@@ -130,7 +132,7 @@ struct Fixture {
     api: Api,
     _keys: tempfile::TempDir,
     // Last: the servers stop before etcd does.
-    _etcd: EtcdCluster,
+    etcd: EtcdCluster,
 }
 
 impl Fixture {
@@ -189,7 +191,7 @@ impl Fixture {
             urls,
             api,
             _keys: keys,
-            _etcd: etcd,
+            etcd,
         };
         // The reader answers a local read itself once its copy runs.
         wait::poll(
@@ -522,7 +524,7 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
 /// transfer's row. Reported, not asserted beyond every row arriving.
 #[test]
 fn replica_lag_under_load() {
-    let Some(fx) = Fixture::start() else {
+    let Some(mut fx) = Fixture::start() else {
         return;
     };
     const WRITERS: u32 = 3;
@@ -641,5 +643,28 @@ fn replica_lag_under_load() {
         quantile_ms(&leader_lags, 0.99),
         quantile_ms(&behind, 0.5),
         quantile_ms(&behind, 0.99),
+    );
+
+    // Cut off from etcd, the reader cannot tell how far behind it is: reads bounded by
+    // its lag bound go to the leader, while a `local` read is still its own.
+    for member in 0..3 {
+        fx.etcd.kill(member);
+    }
+    let body = wait::poll(
+        "the reader to send a bounded read to the leader",
+        DEADLINE,
+        || {
+            let (status, body) = api.sql(&reader_url, "", "SELECT * FROM account");
+            (status == 307).then_some(body)
+        },
+        || fx.outputs(),
+    );
+    assert!(
+        body.contains("lags") && body.contains(&leader_url.replace("http://", "")),
+        "{body}"
+    );
+    assert_eq!(
+        api.rows(&reader_url, "local", "SELECT * FROM account"),
+        Some(ACCOUNTS as usize)
     );
 }
