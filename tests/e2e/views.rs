@@ -221,6 +221,89 @@ both_bindings!(fn a_view_runs_again_only_when_a_table_it_read_changes(bindings) 
     assert_eq!(sql_column(&alice, DB, "SELECT name FROM expensive_items"), ["bread", "melon"]);
 });
 
+/// The `spacetime_view_materialisations` gauge of the server's one database.
+fn materialisations(fx: &Fixture) -> u64 {
+    let text = reqwest::blocking::get(format!("{}/metrics", fx.server.url()))
+        .and_then(|r| r.text())
+        .expect("GET /metrics");
+    text.lines()
+        .filter(|l| l.starts_with("spacetime_view_materialisations{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// Polls the gauge until it reads `want`.
+#[track_caller]
+fn wait_materialisations(fx: &Fixture, want: u64, what: &str) {
+    poll(
+        what,
+        std::time::Duration::from_secs(30),
+        || (materialisations(fx) == want).then_some(()),
+        || format!("the gauge reads {}", materialisations(fx)),
+    );
+}
+
+both_bindings!(fn per_caller_views_are_released_when_their_subscribers_leave(bindings) {
+    let (fx, alice, bob) = fixture(bindings);
+    // The calls above ran reducers only: nothing is materialised per caller yet.
+    assert_eq!(materialisations(&fx), 0);
+    let users = [alice, bob, fx.other_user(), fx.other_user(), fx.other_user()];
+    let mut subs = Vec::new();
+    for user in &users {
+        let mut sub = Subscriber::start_as(user, &[DB, "SELECT * FROM my_items", "--print-initial-update"]);
+        sub.next_json("initial update");
+        subs.push(sub);
+    }
+    // The module has two per-caller views (`my_items`, `my_player`), materialised for
+    // each subscriber.
+    assert_eq!(materialisations(&fx), 2 * users.len() as u64);
+    // Every connection ends: nothing is held any more.
+    drop(subs);
+    wait_materialisations(&fx, 0, "the subscribers' views to be released");
+
+    // A released table is reused for the next caller, emptied first: a new subscriber
+    // sees its own rows (none), not a previous caller's.
+    let carol = fx.other_user();
+    let mut sub = Subscriber::start_as(&carol, &[DB, "SELECT * FROM my_items", "--print-initial-update"]);
+    let initial = sub.next_json("carol's initial update");
+    assert_eq!(update_rows(&initial, "my_items", "inserts", "name"), Vec::<String>::new(), "{initial}");
+    carol.call(DB, "add_item", &["cake", "3"]).ok();
+    let update = sub.next_json("update after carol's item");
+    assert_eq!(update_rows(&update, "my_items", "inserts", "name"), ["cake"], "{update}");
+    // Views are rebuilt on next use: alice's and bob's rows are there again.
+    assert_eq!(sql_column(&users[0], DB, "SELECT name FROM my_items"), ["apple"]);
+    assert_eq!(sql_column(&users[1], DB, "SELECT name FROM my_items"), ["bread"]);
+    drop(sub);
+    // Alice's and bob's (queried over HTTP, kept a while for their next query) remain.
+    wait_materialisations(&fx, 4, "carol's views to be released");
+});
+
+both_bindings!(fn a_per_caller_view_runs_again_only_for_its_own_rows(bindings) {
+    let (fx, alice, bob) = fixture(bindings);
+    let evaluations = || {
+        fx.logs(1000)
+            .iter()
+            .filter(|l| l.contains("evaluating my_items"))
+            .count()
+    };
+    let mut sub = Subscriber::start_as(&alice, &[DB, "SELECT * FROM my_items", "--print-initial-update"]);
+    let initial = sub.next_json("initial update");
+    assert_eq!(update_rows(&initial, "my_items", "inserts", "name"), ["apple"], "{initial}");
+    let before = evaluations();
+    assert!(before >= 1, "it ran at least once to fill alice's table");
+    // `my_items` reads `item` through its `owner` index at alice's identity: bob's
+    // writes to `item` fall outside that key, so they do not run it.
+    bob.call(DB, "add_item", &["butter", "9"]).ok();
+    bob.call(DB, "set_price", &["2", "99"]).ok();
+    bob.call(DB, "remove_item", &["2"]).ok();
+    assert_eq!(evaluations(), before, "another owner's writes ran alice's view");
+    // Alice's own write does, once, and reaches her subscription.
+    alice.call(DB, "add_item", &["cherry", "7"]).ok();
+    let update = sub.next_json("update after alice's item");
+    assert_eq!(update_rows(&update, "my_items", "inserts", "name"), ["cherry"], "{update}");
+    assert_eq!(evaluations(), before + 1);
+});
+
 /// Views with parameters and query-builder views (`tests/modules/views-params`), built with
 /// our bindings and with the crates.io 2.14 crate.
 mod with_parameters {
@@ -232,7 +315,7 @@ mod with_parameters {
 
     /// A server with the module, alice (apple at 5, item 1; cherry at 150, item 2) and bob
     /// (bread at 150, item 3), and their identities in hex.
-    fn fixture(bindings: Bindings) -> (TestServer, Cli, Cli, Cli, String, String) {
+    fn fixture(bindings: Bindings) -> (TestServer, Cli, Cli, Cli, String, String, std::path::PathBuf) {
         let wasm = match bindings {
             Bindings::Ours => build_module(VIEWS_PARAMS, bindings),
             Bindings::Upstream => build_module_upstream_214(VIEWS_PARAMS),
@@ -247,7 +330,7 @@ mod with_parameters {
         alice.call(DB, "add_item", &["cherry", "150"]).ok();
         bob.call(DB, "add_item", &["bread", "150"]).ok();
         let (a, b) = (identity_of(&alice), identity_of(&bob));
-        (server, owner, alice, bob, a, b)
+        (server, owner, alice, bob, a, b, wasm)
     }
 
     fn identity_of(cli: &Cli) -> String {
@@ -258,7 +341,7 @@ mod with_parameters {
     }
 
     fn parameterized(bindings: Bindings) {
-        let (_server, owner, alice, bob, a, b) = fixture(bindings);
+        let (_server, owner, alice, bob, a, b, wasm) = fixture(bindings);
         // Two argument values, two row sets, whoever asks; the query builder's quoting too.
         let by_alice = format!("SELECT name FROM items_by_owner(0x{a})");
         let by_bob = format!("SELECT name FROM \"items_by_owner\"(0x{b})");
@@ -305,6 +388,32 @@ mod with_parameters {
             "{update}"
         );
 
+        // Subscriptions to calls (anonymous and per caller) live through a module update.
+        let mut mine = Subscriber::start_as(
+            &alice,
+            &[DB, "SELECT * FROM my_items_over(100)", "--print-initial-update"],
+        );
+        let initial = mine.next_json("alice's initial update");
+        assert_eq!(
+            update_rows(&initial, "my_items_over", "inserts", "name"),
+            ["cherry"],
+            "{initial}"
+        );
+        owner.publish(&wasm, Some(DB));
+        alice.call(DB, "add_item", &["fig", "200"]).ok();
+        let update = sub.next_json("update after the module update");
+        assert_eq!(
+            update_rows(&update, "items_by_owner", "inserts", "name"),
+            ["fig"],
+            "{update}"
+        );
+        let update = mine.next_json("alice's update after the module update");
+        assert_eq!(
+            update_rows(&update, "my_items_over", "inserts", "name"),
+            ["fig"],
+            "{update}"
+        );
+
         // Bad calls are refused with what is wrong, and the server keeps serving.
         for (sql, expected) in [
             (
@@ -344,7 +453,7 @@ mod with_parameters {
 
     /// Query-builder views: their rows are the query's, kept current as the tables change.
     fn query_views(bindings: Bindings) {
-        let (_server, _owner, alice, bob, _a, _b) = fixture(bindings);
+        let (_server, _owner, alice, bob, _a, _b, _wasm) = fixture(bindings);
         assert_eq!(sql_column(&bob, DB, "SELECT name FROM cheap_items"), ["apple"]);
         let mut sub = Subscriber::start_as(&bob, &[DB, "SELECT * FROM cheap_items", "--print-initial-update"]);
         let initial = sub.next_json("initial update");
