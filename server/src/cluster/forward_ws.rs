@@ -132,13 +132,7 @@ impl Worker {
             Ok(answer) => answer,
             Err(why) => return reply(v2::ReducerOutcome::InternalError(why)),
         };
-        let text = String::from_utf8_lossy(&body).into_owned();
-        reply(match status.as_u16() {
-            200..=299 => v2::ReducerOutcome::OkEmpty,
-            // The reducer ran and failed: its message, as a module's `Err` is sent.
-            530 => v2::ReducerOutcome::Err(to_vec(&text)),
-            _ => v2::ReducerOutcome::InternalError(text),
-        })
+        reply(reducer_outcome(status, &body))
     }
 
     async fn procedure(&self, call: v2::CallProcedure) -> Vec<u8> {
@@ -212,6 +206,17 @@ impl Worker {
     }
 }
 
+/// The result a WebSocket caller gets for the leader's answer to its forwarded call.
+fn reducer_outcome(status: StatusCode, body: &[u8]) -> v2::ReducerOutcome {
+    let text = String::from_utf8_lossy(body).into_owned();
+    match status.as_u16() {
+        200..=299 => v2::ReducerOutcome::OkEmpty,
+        // The reducer ran and failed: its message, as a module's `Err` is sent.
+        530 => v2::ReducerOutcome::Err(to_vec(&text)),
+        _ => v2::ReducerOutcome::InternalError(text),
+    }
+}
+
 /// A call's BSATN arguments as the JSON array an HTTP call takes.
 fn args_json(
     params: &ProductType,
@@ -221,4 +226,46 @@ fn args_json(
     let ty = AlgebraicType::Product(params.clone());
     let value = decode_value_exact(&ty, typespace, args).map_err(|e| format!("invalid arguments: {e}"))?;
     Ok(value_to_json(&value, &ty, typespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spacetime_sats::ProductTypeElement;
+
+    #[test]
+    fn bsatn_arguments_become_the_json_an_http_call_takes() {
+        let params = ProductType {
+            elements: vec![
+                ProductTypeElement {
+                    name: Some("client".into()),
+                    algebraic_type: AlgebraicType::U32,
+                },
+                ProductTypeElement {
+                    name: Some("amount".into()),
+                    algebraic_type: AlgebraicType::I64,
+                },
+            ],
+        };
+        let typespace = spacetime_sats::Typespace::default();
+        let bytes: Vec<u8> = 7u32.to_le_bytes().into_iter().chain((-5i64).to_le_bytes()).collect();
+        let json = args_json(&params, &typespace, &bytes).expect("valid arguments");
+        let again = value_from_json(&json, &AlgebraicType::Product(params.clone()), &typespace).expect("JSON");
+        assert_eq!(value_to_vec(&again), bytes);
+        let short = args_json(&params, &typespace, &bytes[..6]).expect_err("too short");
+        assert!(short.contains("invalid arguments"), "{short}");
+    }
+
+    #[test]
+    fn the_leaders_status_becomes_the_reducer_outcome() {
+        assert_eq!(reducer_outcome(StatusCode::OK, b""), v2::ReducerOutcome::OkEmpty);
+        assert_eq!(
+            reducer_outcome(StatusCode::from_u16(530).expect("530"), b"no account 9"),
+            v2::ReducerOutcome::Err(to_vec(&"no account 9".to_owned()))
+        );
+        assert_eq!(
+            reducer_outcome(StatusCode::SERVICE_UNAVAILABLE, b"retry"),
+            v2::ReducerOutcome::InternalError("retry".into())
+        );
+    }
 }
