@@ -49,6 +49,7 @@ mod quickstart;
 mod realtime;
 mod realtime_restart;
 mod replication;
+mod replication_bootstrap;
 mod replication_readers;
 mod replication_partition;
 mod replication_ops;

@@ -88,6 +88,18 @@ fn hash(header: &[u8], payload: &[u8]) -> [u8; 32] {
 /// Checks a snapshot file's bytes against the offset in its name; returns the payload
 /// or says what is wrong.
 fn decode(mut bytes: Vec<u8>, expected_offset: u64) -> Result<Vec<u8>, String> {
+    verify_snapshot(&bytes, expected_offset)?;
+    bytes.drain(..SNAPSHOT_HEADER_LEN);
+    Ok(bytes)
+}
+
+/// Checks the bytes of a whole snapshot file (as [`snapshot_file_name`]`(tx_offset)`
+/// holds them, e.g. received from another node): header, length and BLAKE3 hash.
+/// Returns the hash the header carries, which names the snapshot's contents.
+///
+/// # Errors
+/// A description of what is wrong.
+pub fn verify_snapshot(bytes: &[u8], expected_offset: u64) -> Result<[u8; 32], String> {
     if bytes.len() < SNAPSHOT_HEADER_LEN {
         return Err(format!(
             "the file is {} bytes, shorter than the {SNAPSHOT_HEADER_LEN}-byte header",
@@ -95,19 +107,7 @@ fn decode(mut bytes: Vec<u8>, expected_offset: u64) -> Result<Vec<u8>, String> {
         ));
     }
     let (h, payload) = bytes.split_at(SNAPSHOT_HEADER_LEN);
-    if h[0..4] != SNAPSHOT_MAGIC {
-        return Err(format!("bad magic {:02x?}, expected {:02x?}", &h[0..4], SNAPSHOT_MAGIC));
-    }
-    if h[4] != SNAPSHOT_VERSION {
-        return Err(format!(
-            "unsupported snapshot version {}, this build reads {SNAPSHOT_VERSION}",
-            h[4]
-        ));
-    }
-    if h[5] != HASH_BLAKE3 {
-        return Err(format!("unknown hash algorithm {}, only 1 (BLAKE3) is defined", h[5]));
-    }
-    let tx_offset = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
+    let tx_offset = snapshot_header(h)?.0;
     let len = u64::from_le_bytes(h[16..24].try_into().expect("8 bytes"));
     if tx_offset != expected_offset {
         return Err(format!(
@@ -123,8 +123,37 @@ fn decode(mut bytes: Vec<u8>, expected_offset: u64) -> Result<Vec<u8>, String> {
     if hash(&h[..HASHED_HEADER_LEN], payload) != h[HASHED_HEADER_LEN..] {
         return Err("BLAKE3 hash mismatch: the contents changed after writing".to_owned());
     }
-    bytes.drain(..SNAPSHOT_HEADER_LEN);
-    Ok(bytes)
+    Ok(h[HASHED_HEADER_LEN..].try_into().expect("32 bytes"))
+}
+
+/// Reads a snapshot header (the first [`SNAPSHOT_HEADER_LEN`] bytes of its file):
+/// its tx offset, payload length and BLAKE3 hash, without checking the payload.
+///
+/// # Errors
+/// A description of what is wrong with the header.
+pub fn snapshot_header(h: &[u8]) -> Result<(u64, u64, [u8; 32]), String> {
+    if h.len() < SNAPSHOT_HEADER_LEN {
+        return Err(format!(
+            "the header is {} bytes, shorter than {SNAPSHOT_HEADER_LEN}",
+            h.len()
+        ));
+    }
+    if h[0..4] != SNAPSHOT_MAGIC {
+        return Err(format!("bad magic {:02x?}, expected {:02x?}", &h[0..4], SNAPSHOT_MAGIC));
+    }
+    if h[4] != SNAPSHOT_VERSION {
+        return Err(format!(
+            "unsupported snapshot version {}, this build reads {SNAPSHOT_VERSION}",
+            h[4]
+        ));
+    }
+    if h[5] != HASH_BLAKE3 {
+        return Err(format!("unknown hash algorithm {}, only 1 (BLAKE3) is defined", h[5]));
+    }
+    let tx_offset = u64::from_le_bytes(h[8..16].try_into().expect("8 bytes"));
+    let len = u64::from_le_bytes(h[16..24].try_into().expect("8 bytes"));
+    let hash = h[HASHED_HEADER_LEN..SNAPSHOT_HEADER_LEN].try_into().expect("32 bytes");
+    Ok((tx_offset, len, hash))
 }
 
 impl SnapshotStore {

@@ -8,16 +8,19 @@
 //! <prefix>/program/<hash>      program bytes (content-addressed: written once, never changed)
 //! ```
 //!
-//! Program bytes share etcd's request limit with everything else, so a program larger
-//! than [`MAX_PROGRAM_BYTES`] is refused here; fetching programs from peers by hash
-//! (design §3) lifts that limit later.
+//! Program bytes share etcd's request limit (1.5 MiB) with everything else, so only a
+//! program of at most [`MAX_INLINE_PROGRAM_BYTES`] is stored here; a larger one is
+//! named by its hash in the entry only, and nodes fetch it from a peer that holds it
+//! (the server's `cluster/peer.rs`), checking the hash.
 
 use crate::cluster::Cluster;
-use crate::error::{ReplicationError, Result};
+use crate::error::Result;
 use etcd_client::{Compare, CompareOp, GetOptions, Txn, TxnOp};
 
-/// The largest program the catalog holds: etcd refuses requests over 1.5 MiB.
-pub const MAX_PROGRAM_BYTES: usize = 1_400 * 1024;
+/// The largest program the catalog stores inline. etcd refuses requests over 1.5 MiB;
+/// this leaves room below that for the rest of the request, and keeps etcd's store
+/// small. Larger programs travel between nodes by hash (design §3, item 8).
+pub const MAX_INLINE_PROGRAM_BYTES: usize = 1024 * 1024;
 
 impl Cluster {
     fn catalog_prefix(&self) -> String {
@@ -28,27 +31,26 @@ impl Cluster {
         format!("{}/program/{hash}", self.options().prefix.trim_end_matches('/'))
     }
 
-    /// Puts database `db`'s catalog `entry` and its program (`hash`, `bytes`) in one
-    /// `Txn`; the program is written only if absent (it is content-addressed).
+    /// Puts database `db`'s catalog `entry` and, if it is at most
+    /// [`MAX_INLINE_PROGRAM_BYTES`], its program (`hash`, `bytes`), written only if
+    /// absent (it is content-addressed). Returns whether the program was stored
+    /// inline; if not, nodes fetch it from a peer by `hash`.
     ///
     /// # Errors
-    /// [`ReplicationError::ProgramTooLarge`]; etcd errors and timeouts.
-    pub fn put_catalog_entry(&self, db: &str, entry: &[u8], hash: &str, bytes: &[u8]) -> Result<()> {
-        if bytes.len() > MAX_PROGRAM_BYTES {
-            return Err(ReplicationError::ProgramTooLarge {
-                hash: hash.to_owned(),
-                size: bytes.len(),
-            });
-        }
-        let program_key = self.program_key(hash);
-        let entry_key = format!("{}{db}", self.catalog_prefix());
+    /// etcd errors and timeouts.
+    pub fn put_catalog_entry(&self, db: &str, entry: &[u8], hash: &str, bytes: &[u8]) -> Result<bool> {
+        let inline = bytes.len() <= MAX_INLINE_PROGRAM_BYTES;
         let mut client = self.client();
-        let put_program = Txn::new()
-            .when([Compare::create_revision(program_key.clone(), CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(program_key, bytes, None)]);
-        self.run("store a program", client.txn(put_program))?;
+        if inline {
+            let program_key = self.program_key(hash);
+            let put_program = Txn::new()
+                .when([Compare::create_revision(program_key.clone(), CompareOp::Equal, 0)])
+                .and_then([TxnOp::put(program_key, bytes, None)]);
+            self.run("store a program", client.txn(put_program))?;
+        }
+        let entry_key = format!("{}{db}", self.catalog_prefix());
         self.run("write a catalog entry", client.put(entry_key, entry, None))?;
-        Ok(())
+        Ok(inline)
     }
 
     /// Every database's catalog entry, by database.
@@ -56,18 +58,19 @@ impl Cluster {
     /// # Errors
     /// etcd errors and timeouts.
     pub fn catalog(&self) -> Result<Vec<(String, Vec<u8>)>> {
-        let prefix = self.catalog_prefix();
+        self.under_prefix("read the catalog", &self.catalog_prefix())
+    }
+
+    /// Every key under `prefix` (with `prefix` stripped) and its value, read as `op`.
+    pub(crate) fn under_prefix(&self, op: &'static str, prefix: &str) -> Result<Vec<(String, Vec<u8>)>> {
         let mut client = self.client();
-        let resp = self.run(
-            "read the catalog",
-            client.get(prefix.clone(), Some(GetOptions::new().with_prefix())),
-        )?;
+        let resp = self.run(op, client.get(prefix, Some(GetOptions::new().with_prefix())))?;
         Ok(resp
             .kvs()
             .iter()
             .filter_map(|kv| {
-                let db = std::str::from_utf8(kv.key()).ok()?.strip_prefix(&prefix)?;
-                Some((db.to_owned(), kv.value().to_vec()))
+                let key = std::str::from_utf8(kv.key()).ok()?.strip_prefix(prefix)?;
+                Some((key.to_owned(), kv.value().to_vec()))
             })
             .collect())
     }
@@ -95,7 +98,8 @@ impl Cluster {
         Ok(())
     }
 
-    /// The program with content hash `hash`, if the catalog holds it.
+    /// The program with content hash `hash`, if the catalog holds it inline (see
+    /// [`MAX_INLINE_PROGRAM_BYTES`]); the caller checks the hash.
     ///
     /// # Errors
     /// etcd errors and timeouts.

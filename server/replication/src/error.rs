@@ -58,18 +58,6 @@ pub enum ReplicationError {
         /// The epoch this node was elected in.
         epoch: u64,
     },
-    /// A program too large for the catalog ([`crate::MAX_PROGRAM_BYTES`]).
-    #[error(
-        "program {hash} is {size} bytes, more than the cluster catalog holds ({} bytes): \
-         cluster mode cannot replicate it yet; make the module smaller (a release build, wasm-opt)",
-        crate::MAX_PROGRAM_BYTES
-    )]
-    ProgramTooLarge {
-        /// The program's hash.
-        hash: String,
-        /// Its size.
-        size: usize,
-    },
     /// The log watch was cancelled by etcd (e.g. its start revision was compacted).
     #[error("etcd cancelled the log watch: {0}")]
     WatchCancelled(String),
