@@ -222,8 +222,8 @@ both_bindings!(fn a_view_runs_again_only_when_a_table_it_read_changes(bindings) 
 });
 
 /// The `spacetime_view_materialisations` gauge of the server's one database.
-fn materialisations(fx: &Fixture) -> u64 {
-    let text = reqwest::blocking::get(format!("{}/metrics", fx.server.url()))
+fn materialisations(server: &spacetime_testing::server::TestServer) -> u64 {
+    let text = reqwest::blocking::get(format!("{}/metrics", server.url()))
         .and_then(|r| r.text())
         .expect("GET /metrics");
     text.lines()
@@ -234,19 +234,19 @@ fn materialisations(fx: &Fixture) -> u64 {
 
 /// Polls the gauge until it reads `want`.
 #[track_caller]
-fn wait_materialisations(fx: &Fixture, want: u64, what: &str) {
+fn wait_materialisations(server: &spacetime_testing::server::TestServer, want: u64, what: &str) {
     poll(
         what,
         std::time::Duration::from_secs(30),
-        || (materialisations(fx) == want).then_some(()),
-        || format!("the gauge reads {}", materialisations(fx)),
+        || (materialisations(server) == want).then_some(()),
+        || format!("the gauge reads {}", materialisations(server)),
     );
 }
 
 both_bindings!(fn per_caller_views_are_released_when_their_subscribers_leave(bindings) {
     let (fx, alice, bob) = fixture(bindings);
     // The calls above ran reducers only: nothing is materialised per caller yet.
-    assert_eq!(materialisations(&fx), 0);
+    assert_eq!(materialisations(&fx.server), 0);
     let users = [alice, bob, fx.other_user(), fx.other_user(), fx.other_user()];
     let mut subs = Vec::new();
     for user in &users {
@@ -256,10 +256,10 @@ both_bindings!(fn per_caller_views_are_released_when_their_subscribers_leave(bin
     }
     // The module has two per-caller views (`my_items`, `my_player`), materialised for
     // each subscriber.
-    assert_eq!(materialisations(&fx), 2 * users.len() as u64);
+    assert_eq!(materialisations(&fx.server), 2 * users.len() as u64);
     // Every connection ends: nothing is held any more.
     drop(subs);
-    wait_materialisations(&fx, 0, "the subscribers' views to be released");
+    wait_materialisations(&fx.server, 0, "the subscribers' views to be released");
 
     // A released table is reused for the next caller, emptied first: a new subscriber
     // sees its own rows (none), not a previous caller's.
@@ -275,7 +275,7 @@ both_bindings!(fn per_caller_views_are_released_when_their_subscribers_leave(bin
     assert_eq!(sql_column(&users[1], DB, "SELECT name FROM my_items"), ["bread"]);
     drop(sub);
     // Alice's and bob's (queried over HTTP, kept a while for their next query) remain.
-    wait_materialisations(&fx, 4, "carol's views to be released");
+    wait_materialisations(&fx.server, 4, "carol's views to be released");
 });
 
 both_bindings!(fn a_per_caller_view_runs_again_only_for_its_own_rows(bindings) {
@@ -439,6 +439,36 @@ mod with_parameters {
             .err();
         assert!(out.stderr.contains("min_price"), "{}", out.stderr);
         assert_eq!(sql_column(&owner, DB, "SELECT name FROM item WHERE id = 3"), ["bread"]);
+    }
+
+    /// A call's materialisation is held while a subscription reads it, and released (its
+    /// table pooled) when the last subscriber leaves.
+    #[test]
+    fn a_calls_rows_are_released_when_its_subscribers_leave() {
+        let (server, _owner, alice, bob, a, b, _wasm) = fixture(Bindings::Ours);
+        assert_eq!(materialisations(&server), 0, "reducer calls materialise nothing");
+        let mut subs = Vec::new();
+        for (cli, sql) in [
+            (&alice, format!("SELECT * FROM items_by_owner(0x{a})")),
+            (&bob, format!("SELECT * FROM items_by_owner(0x{a})")),
+            (&bob, format!("SELECT * FROM items_by_owner(0x{b})")),
+            (&alice, "SELECT * FROM my_items_over(100)".to_owned()),
+        ] {
+            let mut sub = Subscriber::start_as(cli, &[DB, &sql, "--print-initial-update"]);
+            sub.next_json("initial update");
+            subs.push(sub);
+        }
+        assert_eq!(
+            materialisations(&server),
+            3,
+            "one per distinct call, shared by its subscribers"
+        );
+        drop(subs);
+        wait_materialisations(&server, 0, "the calls' rows to be released");
+        // A released call is materialised again, with current rows, on its next use.
+        alice.call(DB, "add_item", &["grape", "1"]).ok();
+        let by_alice = format!("SELECT name FROM items_by_owner(0x{a})");
+        assert_eq!(sql_column(&bob, DB, &by_alice), ["apple", "cherry", "grape"]);
     }
 
     #[test]
