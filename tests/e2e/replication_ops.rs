@@ -473,7 +473,11 @@ fn publish_replicas_places_the_database_on_that_many_nodes() {
         },
         || ops.outputs(),
     );
-    assert!(answer.contains("holds no copy of database"), "{answer}");
+    assert!(
+        answer.contains("holds no copy of database"),
+        "{answer}\nplacement: {cluster}\n{}",
+        ops.outputs()
+    );
     let described = ops
         .api
         .http

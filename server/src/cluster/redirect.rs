@@ -63,9 +63,13 @@ pub async fn redirect_to_leader(State(state): State<AppState>, request: Request,
             OnReader::Redirect => {}
         }
     }
-    let role = if node.is_reader() { "reader" } else { "standby" };
+    let role = match (local, node.is_reader()) {
+        (None, _) => "holds no copy of",
+        (Some(_), true) => "is a reader for",
+        (Some(_), false) => "is a standby for",
+    };
     let message = format!(
-        "this node ({}) is a {role} for database {db}; its leader is node {} at {}",
+        "this node ({}) {role} database {db}; its leader is node {} at {}",
         node.config().node_id,
         leader.node,
         leader.addr
