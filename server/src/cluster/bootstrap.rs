@@ -368,6 +368,34 @@ mod tests {
     }
 
     #[test]
+    fn install_replaces_the_log_and_snapshots_and_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let dir = dir.path();
+        for (sub, file) in [(LOG_DIR, "old.log"), (SNAPSHOT_DIR, "old.snapshot")] {
+            std::fs::create_dir_all(dir.join(sub)).expect("mkdir");
+            std::fs::write(dir.join(sub).join(file), b"old").expect("write");
+        }
+        std::fs::write(dir.join("sql-settings"), b"kept").expect("write");
+        for (sub, file) in [(LOG_DIR, "new.log"), (SNAPSHOT_DIR, "new.snapshot")] {
+            std::fs::create_dir_all(dir.join(STAGING).join(sub)).expect("mkdir");
+            std::fs::write(dir.join(STAGING).join(sub).join(file), b"new").expect("write");
+        }
+        install(dir).expect("installed");
+        let names = |sub: &str| -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(dir.join(sub))
+                .expect("a directory")
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names(LOG_DIR), ["new.log"]);
+        assert_eq!(names(SNAPSHOT_DIR), ["new.snapshot"]);
+        assert_eq!(names("."), [LOG_DIR, SNAPSHOT_DIR, "sql-settings"]);
+    }
+
+    #[test]
     fn without_a_usable_snapshot_plans_the_whole_log_or_refuses() {
         let whole = FileList {
             snapshots: vec![],
