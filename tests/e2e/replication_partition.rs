@@ -29,8 +29,15 @@
 //!   prober had an answer to a call sent after `T_obs`, so every such round sends X
 //!   calls inside its window.
 //!
-//! The default run makes 12 partitions (two of each kind); `SPACETIME_STRESS=1` makes
-//! 54. Figures (partitions, acknowledged calls, lost, duplicated, failover after the
+//! A second test makes the same rounds through TCP proxies (`spacetime_testing::proxy`)
+//! on each node's link to each etcd member and on the clients' link to each node, for
+//! machines without namespaces (etcd's peer links are not proxied, so there a "minority"
+//! is the leader's node cut from every member). Every probe of who leads is bracketed
+//! by two etcd reads: a node that answers SQL while etcd names the other node both
+//! before and after served a read without the lease, which fails the test.
+//!
+//! The default run makes 12 partitions in namespaces (two of each kind) and 6 through
+//! proxies (12 where namespaces are unavailable); `SPACETIME_STRESS=1` makes 54 each. Figures (partitions, acknowledged calls, lost, duplicated, failover after the
 //! cut p50/p99) are printed. Skipped, with a message, where etcd or network
 //! namespaces are unavailable.
 
@@ -42,9 +49,11 @@ use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::{EtcdCluster, MemberHost};
 use spacetime_testing::modules::{build_module, Bindings};
 use spacetime_testing::netns::{self, Network};
+use spacetime_testing::proxy::{Proxy, Way};
 use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
 use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -95,8 +104,16 @@ const KINDS: [Kind; 6] = [
 ];
 
 impl Kind {
-    /// Cuts the links of this kind; `leader` and `standby` are hosts.
-    fn cut(self, net: &Network, leader: u8, standby: u8) {
+    /// Cuts the links of this kind; `leader` and `standby` are node indexes.
+    fn cut(self, links: &Links, leader: usize, standby: usize) {
+        match links {
+            Links::Namespaces(net) => self.cut_hosts(net, leader as u8 + 1, standby as u8 + 1),
+            Links::Proxies(proxies) => self.cut_proxies(proxies, leader, standby),
+        }
+    }
+
+    /// In namespaces: `leader` and `standby` are hosts.
+    fn cut_hosts(self, net: &Network, leader: u8, standby: u8) {
         const ETCD_ONLY: u8 = 3;
         const CLIENTS_HOST: u8 = 0;
         match self {
@@ -112,6 +129,29 @@ impl Kind {
             }
             Kind::Bridge => net.cut(leader, standby),
             Kind::StandbyIsolated => net.isolate(standby, &[leader, ETCD_ONLY, CLIENTS_HOST]),
+        }
+    }
+
+    /// Through proxies, which sit on each node's link to each etcd member and on the
+    /// clients' link to each node (etcd's own peer links are not proxied: a member's
+    /// peers share one URL for it, so a proxy could not tell them apart). The leader's
+    /// node cut from every member stands for its host cut from the others; `Bridge`
+    /// cuts only the leader's link to the standby's member.
+    fn cut_proxies(self, proxies: &Proxies, leader: usize, standby: usize) {
+        let to_etcd = |node: usize, cut: &dyn Fn(&Proxy)| proxies.to_etcd[node].iter().for_each(cut);
+        match self {
+            Kind::LeaderMinorityReachable => to_etcd(leader, &Proxy::cut_both),
+            Kind::LeaderIsolated => {
+                to_etcd(leader, &Proxy::cut_both);
+                proxies.to_node[leader].cut_both();
+            }
+            Kind::LeaderDeaf => to_etcd(leader, &|p| p.cut(Way::FromPeer)),
+            Kind::LeaderMute => to_etcd(leader, &|p| p.cut(Way::ToPeer)),
+            Kind::Bridge => proxies.to_etcd[leader][standby].cut_both(),
+            Kind::StandbyIsolated => {
+                to_etcd(standby, &Proxy::cut_both);
+                proxies.to_node[standby].cut_both();
+            }
         }
     }
 
@@ -152,8 +192,59 @@ struct Deposed {
     end: Instant,
 }
 
-/// The network, etcd on hosts 1–3, and nodes `n1`, `n2` on hosts 1 and 2 with the
-/// ledger database published on `n1` and seeded.
+/// Where the test cuts: namespaces (hosts 1–3 hold etcd's members, hosts 1 and 2 the
+/// nodes, host 0 is the clients'), or proxies on the links of processes in the test's
+/// own namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Namespaces,
+    Proxies,
+}
+
+/// The links a test can cut.
+enum Links {
+    Namespaces(Network),
+    Proxies(Proxies),
+}
+
+/// The proxied links of [`Mode::Proxies`].
+struct Proxies {
+    /// `to_etcd[node][member]`: the node's link to an etcd member.
+    to_etcd: Vec<Vec<Proxy>>,
+    /// The clients' link to each node.
+    to_node: Vec<Proxy>,
+}
+
+impl Links {
+    fn heal_all(&self) {
+        match self {
+            Links::Namespaces(net) => net.heal_all(),
+            Links::Proxies(p) => p.to_etcd.iter().flatten().chain(&p.to_node).for_each(Proxy::heal),
+        }
+    }
+
+    /// What is cut, for failure messages.
+    fn cuts(&self) -> String {
+        match self {
+            Links::Namespaces(net) => format!("directed host cuts {:?}", net.cuts()),
+            Links::Proxies(p) => {
+                let etcd: Vec<String> = (0..p.to_etcd.len())
+                    .flat_map(|n| (0..p.to_etcd[n].len()).map(move |m| (n, m)))
+                    .filter(|(n, m)| p.to_etcd[*n][*m].is_cut())
+                    .map(|(n, m)| format!("n{}-m{}", n + 1, m + 1))
+                    .collect();
+                let clients: Vec<String> = (0..p.to_node.len())
+                    .filter(|n| p.to_node[*n].is_cut())
+                    .map(|n| format!("clients-n{}", n + 1))
+                    .collect();
+                format!("proxied links cut: {etcd:?} {clients:?}")
+            }
+        }
+    }
+}
+
+/// etcd's three members and nodes `n1`, `n2`, in namespaces or behind proxies (see
+/// [`Mode`]), with the ledger database published on `n1` and seeded.
 struct Fixture {
     // Declared first, dropped first: the servers stop before etcd, both before the
     // network's namespaces are deleted.
@@ -165,40 +256,28 @@ struct Fixture {
     /// Every time a node answered SQL while etcd named the other node as leader both
     /// before and after (a read served without the lease): what and when.
     non_leader_reads: Mutex<Vec<String>>,
-    net: Network,
+    net: Links,
 }
 
 impl Fixture {
-    fn start() -> Option<Self> {
+    fn start(mode: Mode) -> Option<Self> {
         if skip_without_etcd() {
             return None;
         }
-        if let Some(why) = netns::unavailable() {
-            eprintln!(
-                "SKIPPED: network partitions need network namespaces (run as root with `ip` from iproute2): {why}"
-            );
-            return None;
-        }
+        let (etcd, keys, nodes, urls, net) = match mode {
+            Mode::Namespaces => {
+                if let Some(why) = netns::unavailable() {
+                    eprintln!(
+                        "SKIPPED: network partitions in namespaces need root and `ip` from iproute2 ({why}); the \
+                         proxy variant runs instead"
+                    );
+                    return None;
+                }
+                Self::in_namespaces()
+            }
+            Mode::Proxies => Self::behind_proxies(),
+        };
         let wasm = build_module(LEDGER, Bindings::Ours);
-        let net = Network::new(3);
-        let hosts: Vec<MemberHost> = (1..=3)
-            .map(|h| MemberHost {
-                ip: net.ip(h),
-                netns: Some(net.namespace(h).to_owned()),
-            })
-            .collect();
-        let etcd = EtcdCluster::start_on(&hosts);
-        let keys = tempfile::tempdir().expect("a key directory");
-        let endpoints = etcd.endpoints();
-        let nodes: Vec<TestServer> = (1..=2u8)
-            .map(|h| {
-                let addr = format!("{}:{PORT}", net.ip(h));
-                let args = node_args(&endpoints, &format!("n{h}"), &addr);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                TestServer::start_in_netns(net.namespace(h), &addr, keys.path(), &args)
-            })
-            .collect();
-        let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
         let cli = Cli::new(&nodes[0]);
         cli.publish(&wasm, Some(DB));
         cli.call(DB, "seed", &[&ACCOUNTS.to_string(), &START.to_string()]).ok();
@@ -217,6 +296,66 @@ impl Fixture {
         };
         fx.settled();
         Some(fx)
+    }
+
+    /// etcd and the nodes in namespaces; the clients reach the nodes directly.
+    fn in_namespaces() -> (EtcdCluster, tempfile::TempDir, Vec<TestServer>, Vec<String>, Links) {
+        let net = Network::new(3);
+        let hosts: Vec<MemberHost> = (1..=3)
+            .map(|h| MemberHost {
+                ip: net.ip(h),
+                netns: Some(net.namespace(h).to_owned()),
+            })
+            .collect();
+        let etcd = EtcdCluster::start_on(&hosts);
+        let keys = tempfile::tempdir().expect("a key directory");
+        let endpoints = etcd.endpoints();
+        let nodes: Vec<TestServer> = (1..=2u8)
+            .map(|h| {
+                let addr = format!("{}:{PORT}", net.ip(h));
+                let args = node_args(&endpoints, &format!("n{h}"), &addr);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                TestServer::start_in_netns(net.namespace(h), &addr, keys.path(), &args)
+            })
+            .collect();
+        let urls = nodes.iter().map(TestServer::url).collect();
+        (etcd, keys, nodes, urls, Links::Namespaces(net))
+    }
+
+    /// etcd and the nodes on loopback; each node reaches each member, and the clients
+    /// each node, through a proxy of its own.
+    fn behind_proxies() -> (EtcdCluster, tempfile::TempDir, Vec<TestServer>, Vec<String>, Links) {
+        let etcd = EtcdCluster::start();
+        let members: Vec<SocketAddr> = etcd
+            .client_urls()
+            .iter()
+            .map(|u| u.trim_start_matches("http://").parse().expect("a member's address"))
+            .collect();
+        let keys = tempfile::tempdir().expect("a key directory");
+        let to_etcd: Vec<Vec<Proxy>> = (0..2)
+            .map(|_| members.iter().map(|m| Proxy::start(Ipv4Addr::LOCALHOST, *m)).collect())
+            .collect();
+        let nodes: Vec<TestServer> = (0..2)
+            .map(|i| {
+                let addr = TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .to_string();
+                let endpoints: Vec<String> = to_etcd[i].iter().map(|p| format!("http://{}", p.addr())).collect();
+                let args = node_args(&endpoints.join(","), &format!("n{}", i + 1), &addr);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                TestServer::start_sharing_keys(&addr, keys.path(), &args)
+            })
+            .collect();
+        let to_node: Vec<Proxy> = nodes
+            .iter()
+            .map(|n| {
+                let addr = n.url().trim_start_matches("http://").parse().expect("a node's address");
+                Proxy::start(Ipv4Addr::LOCALHOST, addr)
+            })
+            .collect();
+        let urls = to_node.iter().map(|p| format!("http://{}", p.addr())).collect();
+        (etcd, keys, nodes, urls, Links::Proxies(Proxies { to_etcd, to_node }))
     }
 
     /// Both nodes' output, for failure messages.
@@ -322,13 +461,31 @@ fn spawn_prober(
     })
 }
 
+/// Hard partitions between hosts (network namespaces).
 #[test]
-fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing() {
-    let Some(fx) = Fixture::start() else {
+fn partitions_in_network_namespaces() {
+    partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(Mode::Namespaces);
+}
+
+/// The same through proxies on the nodes' links to etcd and the clients' links to
+/// the nodes, which also works without root; one round of each kind where namespaces
+/// are available (the namespace test carries the default run's partitions), else
+/// the full count.
+#[test]
+fn partitions_through_tcp_proxies() {
+    partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(Mode::Proxies);
+}
+
+fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode) {
+    let Some(fx) = Fixture::start(mode) else {
         return;
     };
     let stress = std::env::var("SPACETIME_STRESS").is_ok_and(|v| v == "1");
-    let rounds = if stress { STRESS_ROUNDS } else { DEFAULT_ROUNDS };
+    let rounds = match (stress, mode) {
+        (true, _) => STRESS_ROUNDS,
+        (false, Mode::Proxies) if netns::unavailable().is_none() => KINDS.len(),
+        (false, _) => DEFAULT_ROUNDS,
+    };
     // `SPACETIME_PARTITION_KINDS=Bridge,StandbyIsolated` repeats only those kinds (to
     // reproduce a failure).
     let kinds: Vec<Kind> = match std::env::var("SPACETIME_PARTITION_KINDS") {
@@ -374,7 +531,7 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing() {
         let prober = spawn_prober(&api, urls[leader].clone(), leader, prober_seq, &records, &prober_stop);
         let acks_before = records.lock().expect("records").acks.len();
         let cut_at = Instant::now();
-        kind.cut(&fx.net, leader_host, standby_host);
+        kind.cut(&fx.net, leader, standby);
         // The first time etcd's quorum is seen naming the standby in a newer epoch.
         let mut observed: Option<(Instant, u64)> = None;
         let mut observe = || {
@@ -404,7 +561,7 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing() {
                         .contains(&format!("steps down as leader of epoch {epoch}"));
                     (acked_by_new && probed && stepped_down).then_some(())
                 },
-                || format!("cuts {:?}\n{}", fx.net.cuts(), fx.outputs()),
+                || format!("{}\n{}", fx.net.cuts(), fx.outputs()),
             );
         } else {
             // Nothing has to happen: the fault lasts a fixed time (it is the fault,
@@ -467,7 +624,7 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing() {
     failovers.sort_unstable();
     let r = records.lock().expect("records");
     eprintln!(
-        "replication partitions: {rounds} partitions in {:.1} s ({} deposed the leader and were checked for \
+        "replication partitions ({mode:?}): {rounds} partitions in {:.1} s ({} deposed the leader and were checked for \
          acknowledgements after the new epoch, {undeposed} did not depose it); {} calls acknowledged, {} unknown, \
          {} refused; {} applied, 0 lost, 0 duplicated, total constant; {probed} calls sent to a deposed leader \
          after the new epoch: 0 acknowledged, 0 applied; failover (cut to first acknowledged call on the new \
