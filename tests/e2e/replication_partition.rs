@@ -37,9 +37,10 @@
 //! before and after served a read without the lease, which fails the test.
 //!
 //! The default run makes 12 partitions in namespaces (two of each kind) and 6 through
-//! proxies (12 where namespaces are unavailable); `SPACETIME_STRESS=1` makes 54 each. Figures (partitions, acknowledged calls, lost, duplicated, failover after the
-//! cut p50/p99) are printed. Skipped, with a message, where etcd or network
-//! namespaces are unavailable.
+//! proxies (12 where namespaces are unavailable); `SPACETIME_STRESS=1` makes 54 each.
+//! Figures (partitions, acknowledged calls, lost, duplicated, failover after the cut
+//! p50/p99) are printed. Skipped, with a message, where etcd is not installed; the
+//! namespace test also where namespaces cannot be made.
 
 use crate::replication_workload::{
     count_dropped, node_args, quantile, skip_without_etcd, spawn_clients, try_check, Api, Call, Outcome, Records,
@@ -62,8 +63,9 @@ use std::time::{Duration, Instant};
 const CLIENTS: u32 = 3;
 /// The prober's client number in the records.
 const PROBER: u32 = 100;
-/// Rounds in the default run and in the stress run.
+/// Rounds in the default run (two of each kind).
 const DEFAULT_ROUNDS: usize = 12;
+/// Rounds with `SPACETIME_STRESS=1` (the issue's bar is 50).
 const STRESS_ROUNDS: usize = 54;
 /// How long a failover, a rejoin, or the cluster's reaction to a cut may take.
 const DEADLINE: Duration = Duration::from_secs(40);
@@ -526,7 +528,8 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
             || fx.outputs(),
         );
         let standby = 1 - leader;
-        let (leader_host, standby_host) = (leader as u8 + 1, standby as u8 + 1);
+        // The nodes' numbers (`n1`, `n2`).
+        let (leader_no, standby_no) = (leader + 1, standby + 1);
         let prober_stop = Arc::new(AtomicBool::new(false));
         let prober = spawn_prober(&api, urls[leader].clone(), leader, prober_seq, &records, &prober_stop);
         let acks_before = records.lock().expect("records").acks.len();
@@ -537,7 +540,7 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
         let mut observe = || {
             if observed.is_none() {
                 if let Some((e, n)) = etcd_leader(&fx.etcd) {
-                    if e > epoch && n == format!("n{standby_host}") {
+                    if e > epoch && n == format!("n{standby_no}") {
                         observed = Some((Instant::now(), e));
                     }
                 }
@@ -577,11 +580,11 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
         prober_stop.store(true, Ordering::Relaxed);
         prober_seq = prober.join().expect("the prober");
         eprintln!(
-            "replication partitions: round {round} ({kind:?}, leader n{leader_host}): {acks_during} calls \
+            "replication partitions: round {round} ({kind:?}, leader n{leader_no}): {acks_during} calls \
              acknowledged during the cut; {}",
             match observed {
                 Some((seen, e)) => format!(
-                    "epoch {e} (n{standby_host}) seen {} ms after the cut",
+                    "epoch {e} (n{standby_no}) seen {} ms after the cut",
                     (seen - cut_at).as_millis()
                 ),
                 None => "the leader kept its epoch".to_owned(),
@@ -598,7 +601,7 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
                 // any newer epoch until the heal; after another cut, only if etcd
                 // still named the observed epoch's leader just before the heal.
                 let (end, at_heal) = at_heal;
-                if kind.deposes() || at_heal == Some((new_epoch, format!("n{standby_host}"))) {
+                if kind.deposes() || at_heal == Some((new_epoch, format!("n{standby_no}"))) {
                     deposed.push(Deposed {
                         round,
                         kind,
