@@ -483,8 +483,19 @@ mod with_parameters {
 
     /// Query-builder views: their rows are the query's, kept current as the tables change.
     fn query_views(bindings: Bindings) {
-        let (_server, _owner, alice, bob, _a, _b, _wasm) = fixture(bindings);
+        let (_server, owner, alice, bob, _a, _b, _wasm) = fixture(bindings);
         assert_eq!(sql_column(&bob, DB, "SELECT name FROM cheap_items"), ["apple"]);
+        // Its query reads the index range price < 10: a change outside it does not run
+        // the view again, one inside does.
+        let evaluations = || {
+            let logs = owner.logs(DB, 1000);
+            logs.iter().filter(|l| l.contains("evaluating cheap_items")).count()
+        };
+        let before = evaluations();
+        bob.call(DB, "set_price", &["3", "160"]).ok();
+        assert_eq!(evaluations(), before, "bread stayed dear");
+        alice.call(DB, "set_price", &["1", "4"]).ok();
+        assert_eq!(evaluations(), before + 1, "the apple is in the range");
         let mut sub = Subscriber::start_as(&bob, &[DB, "SELECT * FROM cheap_items", "--print-initial-update"]);
         let initial = sub.next_json("initial update");
         assert_eq!(

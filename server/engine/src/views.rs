@@ -42,6 +42,7 @@ use spacetime_host::{ChangedRows, LogLevel, ModuleInstance, ModuleProgram, ViewR
 use spacetime_sats::def::model::{IndexAlgorithm, IndexDef, TableDef, ViewDef};
 use spacetime_sats::def::raw::{TableAccess, TableType};
 use spacetime_sats::{Identity, TableId, Timestamp};
+use spacetime_sql::view_call::QueryRead;
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
@@ -517,7 +518,12 @@ impl Views {
                     Ok((rows, read)) => {
                         let rows = rows.into_iter().map(Vec::into_boxed_slice).collect();
                         let mut reads = outcome.reads;
-                        read.into_iter().for_each(|table| reads.read_all(table));
+                        for read in read {
+                            match read {
+                                QueryRead::All(table) => reads.read_all(table),
+                                QueryRead::Key(key) => reads.read_key(key),
+                            }
+                        }
                         (rows, reads)
                     }
                     Err(e) => {

@@ -7,19 +7,20 @@
 //!
 //! Also the other half of a query-builder view (`-> impl Query<T>`): the module returns
 //! SQL text, and [`view_query`] runs it as the module would read the tables (private
-//! tables included, no row-level security), giving the view's rows and the tables the
-//! query read (part of the view's read set).
+//! tables included, no row-level security), giving the view's rows and what the query
+//! read (part of the view's read set): for a filter of one table that an index serves,
+//! only the index key or range it looked up, so a change to other rows of the table does
+//! not evaluate the view again; otherwise every table it names, whole.
 
 use crate::error::SqlError;
 use crate::lit;
 use crate::parse::{self, SqlStmt, SqlTable};
-use crate::plan::{Plan, Projection};
+use crate::plan::{Access, Plan, Projection, SelectPlan};
 use crate::{check, exec, SqlAuth};
-use spacetime_datastore::Datastore;
+use spacetime_datastore::{Datastore, IndexKey};
 use spacetime_sats::bsatn::value::encode_value;
 use spacetime_sats::def::model::{ModuleDef, ViewDef};
 use spacetime_sats::{AlgebraicValue, Identity, ProductValue, TableId};
-use std::collections::BTreeSet;
 
 /// A view named in a query, with the arguments of the call.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,8 +115,58 @@ pub fn view_calls<'m>(sql: &str, module: &'m ModuleDef) -> Vec<ViewCall<'m>> {
         .collect()
 }
 
+/// What a query-builder view's query read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryRead {
+    /// A whole table.
+    All(TableId),
+    /// The rows of one index key or range.
+    Key(IndexKey),
+}
+
+/// What `select` reads: the key or range its index access looks up when it reads one
+/// table, else each of its tables whole. The filter is checked on every row the access
+/// yields, so a row outside the key can neither enter nor leave the result.
+fn query_reads(select: &SelectPlan, ds: &Datastore) -> Vec<QueryRead> {
+    let whole = || select.relations.iter().map(|r| QueryRead::All(r.table_id)).collect();
+    if !select.joins.is_empty() {
+        return whole();
+    }
+    let table = select.relations[0].table_id;
+    let columns = |index| ds.index_schema(index).ok().map(|(_, ix)| ix.columns.clone());
+    let key = match &select.access {
+        Access::Scan => None,
+        Access::IndexPoint { index, key } => columns(*index).map(|columns| {
+            let values = match key {
+                AlgebraicValue::Product(key) if columns.len() > 1 => key.elements.to_vec(),
+                key => vec![key.clone()],
+            };
+            IndexKey {
+                table,
+                columns,
+                values,
+                range: None,
+            }
+        }),
+        Access::IndexRange {
+            index,
+            prefix,
+            start,
+            end,
+        } => columns(*index)
+            .filter(|columns| columns.len() > prefix.len())
+            .map(|columns| IndexKey {
+                table,
+                columns: columns[..=prefix.len()].to_vec(),
+                values: prefix.clone(),
+                range: Some((start.clone(), end.clone())),
+            }),
+    };
+    key.map_or_else(whole, |key| vec![QueryRead::Key(key)])
+}
+
 /// The rows of a query-builder view: the BSATN of each row of the query `sql` that
-/// `view` returned, and the tables the query read.
+/// `view` returned, and what the query read.
 ///
 /// # Errors
 /// The query does not parse or check, is not a `SELECT` of whole rows, or its rows are
@@ -125,7 +176,7 @@ pub fn view_query(
     view: &ViewDef,
     module: &ModuleDef,
     ds: &Datastore,
-) -> Result<(Vec<Vec<u8>>, BTreeSet<TableId>), SqlError> {
+) -> Result<(Vec<Vec<u8>>, Vec<QueryRead>), SqlError> {
     // As the database itself: private tables are readable and no filter applies, as
     // when a view's function reads the tables.
     let auth = SqlAuth {
@@ -158,6 +209,5 @@ pub fn view_query(
         )));
     }
     let rows = exec::select_bsatn(&select, ds, usize::MAX)?;
-    let reads = select.relations.iter().map(|r| r.table_id).collect();
-    Ok((rows, reads))
+    Ok((rows, query_reads(&select, ds)))
 }

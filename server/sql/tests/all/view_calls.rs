@@ -6,7 +6,7 @@ use super::{other, sorted, Db};
 use spacetime_sats::def::model::{TableDef, ViewDef};
 use spacetime_sats::def::raw::TableType;
 use spacetime_sats::{AlgebraicType, AlgebraicValue, Identity, ProductType};
-use spacetime_sql::view_call::{view_calls, view_query};
+use spacetime_sql::view_call::{view_calls, view_query, QueryRead};
 use spacetime_sql::SqlError;
 
 /// The view `item_by(owner: u32)` (anonymous, rows of `item`), or the same without
@@ -143,7 +143,46 @@ fn a_query_views_query_runs_as_the_database() {
     .expect("a query of item's rows");
     assert_eq!(rows.len(), 2);
     let item = db.ds.table_id_from_name("item").expect("item");
-    assert_eq!(reads.into_iter().collect::<Vec<_>>(), [item]);
+    assert_eq!(
+        reads,
+        [QueryRead::All(item)],
+        "no index serves `owner`: the whole table"
+    );
+    // An index lookup reads only its key: changes to other rows cannot change the result.
+    let (rows, reads) = view_query(
+        r#"SELECT * FROM "item" WHERE ("item"."id" = 30)"#,
+        &view,
+        &db.module,
+        &db.ds,
+    )
+    .expect("a lookup by primary key");
+    assert_eq!(rows.len(), 1);
+    match reads.as_slice() {
+        [QueryRead::Key(key)] => {
+            assert_eq!(
+                (key.table, key.values.as_slice()),
+                (item, &[AlgebraicValue::U32(30)][..])
+            );
+            assert!(key.range.is_none());
+        }
+        other => panic!("expected the key read, got {other:?}"),
+    }
+    let (_, reads) = view_query(
+        r#"SELECT * FROM "item" WHERE ("item"."id" > 15)"#,
+        &view,
+        &db.module,
+        &db.ds,
+    )
+    .expect("a range of the primary key");
+    assert!(
+        matches!(reads.as_slice(), [QueryRead::Key(k)] if k.range.is_some()),
+        "{reads:?}"
+    );
+    // A join reads each of its tables whole.
+    let join = r#"SELECT "item".* FROM "item" JOIN "scores" ON "item"."owner" = "scores"."player""#;
+    let (_, reads) = view_query(join, &view, &db.module, &db.ds).expect("a semijoin");
+    let scores = db.ds.table_id_from_name("scores").expect("scores");
+    assert_eq!(reads, [QueryRead::All(item), QueryRead::All(scores)]);
     // A private table is readable, as by the view's own function.
     let e = view_query("SELECT * FROM secret", &view, &db.module, &db.ds).expect_err("not the view's rows");
     assert!(e.to_string().contains("not the view's row type"), "{e}");
