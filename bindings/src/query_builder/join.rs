@@ -69,15 +69,13 @@ fn and<T>(a: Option<BoolExpr<T>>, b: BoolExpr<T>) -> BoolExpr<T> {
     }
 }
 
-/// The two semijoins from `left` (named `left_table`, with `filter` on its rows) and
-/// `right` on `on`.
-fn semijoins<L: HasIxCols, R: CanBeLookupTable, V>(
-    left_table: TableNameStr,
-    filter: Option<BoolExpr<L>>,
-    right: Table<R>,
+/// The join condition `on` builds from the join keys of `left` and `right`.
+fn join_on<L: HasIxCols, R: CanBeLookupTable, V>(
+    left: TableNameStr,
+    right: &Table<R>,
     on: impl Fn(&L::IxCols, &R::IxCols) -> IxJoinEq<L, R, V>,
-) -> (IxJoinEq<L, R, V>, Option<BoolExpr<L>>) {
-    (on(&L::ix_cols(left_table), &R::ix_cols(right.name())), filter)
+) -> IxJoinEq<L, R, V> {
+    on(&L::ix_cols(left), &R::ix_cols(right.name()))
 }
 
 impl<L: HasIxCols> Table<L> {
@@ -87,8 +85,7 @@ impl<L: HasIxCols> Table<L> {
         right: Table<R>,
         on: impl Fn(&L::IxCols, &R::IxCols) -> IxJoinEq<L, R, V>,
     ) -> LeftSemiJoin<L> {
-        let (join, filter) = semijoins(self.name(), None, right, on);
-        LeftSemiJoin::new(join, filter)
+        LeftSemiJoin::new(join_on(self.name(), &right, on), None)
     }
 
     /// The rows of `right` that match a row of this table on `on`.
@@ -97,8 +94,7 @@ impl<L: HasIxCols> Table<L> {
         right: Table<R>,
         on: impl Fn(&L::IxCols, &R::IxCols) -> IxJoinEq<L, R, V>,
     ) -> RightSemiJoin<R, L> {
-        let (join, filter) = semijoins(self.name(), None, right, on);
-        RightSemiJoin::new(join, filter)
+        RightSemiJoin::new(join_on(self.name(), &right, on), None)
     }
 }
 
@@ -109,8 +105,7 @@ impl<L: HasIxCols> FromWhere<L> {
         right: Table<R>,
         on: impl Fn(&L::IxCols, &R::IxCols) -> IxJoinEq<L, R, V>,
     ) -> LeftSemiJoin<L> {
-        let (join, filter) = semijoins(self.table, Some(self.expr), right, on);
-        LeftSemiJoin::new(join, filter)
+        LeftSemiJoin::new(join_on(self.table, &right, on), Some(self.expr))
     }
 
     /// The rows of `right` that match a row met so far on `on`.
@@ -119,8 +114,7 @@ impl<L: HasIxCols> FromWhere<L> {
         right: Table<R>,
         on: impl Fn(&L::IxCols, &R::IxCols) -> IxJoinEq<L, R, V>,
     ) -> RightSemiJoin<R, L> {
-        let (join, filter) = semijoins(self.table, Some(self.expr), right, on);
-        RightSemiJoin::new(join, filter)
+        RightSemiJoin::new(join_on(self.table, &right, on), Some(self.expr))
     }
 }
 
