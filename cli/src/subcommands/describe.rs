@@ -1,6 +1,7 @@
 //! `spacetime describe [db] --json [reducer|table <name>]`: prints the module's schema (or
 //! one reducer's or table's part of it) as pretty SATS-JSON. Without a database, the one
-//! `spacetime.json` names, as `publish`, `call` and `sql` do.
+//! `spacetime.json` names, as `publish`, `call` and `sql` do. On stderr: the current
+//! version, and the rolling checksum of the rows on the server asked (to compare nodes).
 
 use crate::api::JsonBody;
 use crate::{util, Auth, Ctx};
@@ -79,7 +80,36 @@ pub fn exec(ctx: &mut Ctx, args: DescribeArgs) -> Result<()> {
     if let Some(line) = super::versions::current_version_line(&api, &db.identity) {
         eprintln!("{line}");
     }
+    if let Some(line) = checksum_line(&api, &db.identity) {
+        eprintln!("{line}");
+    }
     Ok(())
+}
+
+/// The rolling checksum of the database's rows on the server asked (the `checksum` of
+/// `GET /v1/database/:db`), so two nodes' copies can be compared; `None` if it shows
+/// none.
+fn checksum_line(api: &crate::api::Api, identity: &str) -> Option<String> {
+    let info = api
+        .send_ok(
+            api.request(Method::GET, &format!("/database/{identity}")),
+            "reading the database",
+        )
+        .ok()?
+        .json_body("the database's description")
+        .ok()?;
+    let checksum = info.get("checksum")?;
+    let value = checksum.get("value")?.as_str()?;
+    let at = match checksum.get("offset").and_then(Value::as_u64) {
+        Some(offset) => format!("after tx offset {offset}"),
+        None => "before any record".to_owned(),
+    };
+    let mut line = format!("Rolling checksum of the rows on this server {at}: {value}");
+    if let Some(diverged) = checksum.get("diverged").filter(|d| !d.is_null()) {
+        let offset = diverged.get("offset").and_then(Value::as_u64).unwrap_or_default();
+        line.push_str(&format!(" (DIVERGED from the leader's at tx offset {offset})"));
+    }
+    Some(line)
 }
 
 /// A reducer or table, by name.

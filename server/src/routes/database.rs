@@ -27,9 +27,11 @@ pub fn router() -> Router<AppState> {
         .route("/database/{db}/unstable/timestamp", get(timestamp))
 }
 
-/// `GET /v1/database/:db`: identities, host type and program hash, as SATS-JSON; in
-/// cluster mode also `cluster`: this node, the leader and the replicas (see
-/// [`crate::cluster::ClusterNode::placement`]; an error text if etcd cannot say).
+/// `GET /v1/database/:db`: identities, host type and program hash, as SATS-JSON;
+/// `checksum`, the rolling checksum of the rows this node holds (see
+/// [`checksum_status`]); in cluster mode also `cluster`: this node, the leader and the
+/// replicas (see [`crate::cluster::ClusterNode::placement`]; an error text if etcd
+/// cannot say).
 async fn info(State(state): State<AppState>, Path(db): Path<String>) -> Result<Json<Value>, ApiError> {
     let record = state.lookup(&db)?;
     let mut info = json!({
@@ -38,6 +40,9 @@ async fn info(State(state): State<AppState>, Path(db): Path<String>) -> Result<J
         "host_type": { "Wasm": [] },
         "initial_program": record.program_hash,
     });
+    if let Some(checksum) = checksum_status(&state, record.database_identity).await {
+        info["checksum"] = checksum;
+    }
     if let Some(node) = state.cluster().cloned() {
         let identity = record.database_identity;
         let placement = tokio::task::spawn_blocking(move || node.placement(identity))
@@ -48,6 +53,34 @@ async fn info(State(state): State<AppState>, Path(db): Path<String>) -> Result<J
         info["cluster"] = placement;
     }
     Ok(Json(info))
+}
+
+/// The rolling checksum of the database's rows on this node (design §9), so that two
+/// nodes can be compared: `{"offset", "value", "verified", "diverged"}`. On a node
+/// that follows it, as this node's replica computed it from the log it followed
+/// (`verified`: the last offset whose value matched the leader's; `diverged`: where
+/// it stopped matching, if it did); otherwise the running database's after the last
+/// record it logged. `None` when this node holds no log of it (in memory).
+async fn checksum_status(state: &AppState, identity: spacetime_sats::Identity) -> Option<Value> {
+    let replica = state.cluster().and_then(|node| {
+        let status = node.replica_checksum(identity)?;
+        (node.following(identity).is_some() || status.diverged.is_some()).then_some(status)
+    });
+    if let Some(status) = replica {
+        return Some(json!({
+            "offset": status.offset,
+            "value": status.checksum,
+            "verified": status.verified,
+            "diverged": status.diverged,
+        }));
+    }
+    let at = state.databases().get(identity)?.checksum().await.ok()??;
+    Some(json!({
+        "offset": at.offset,
+        "value": at.checksum.to_string(),
+        "verified": null,
+        "diverged": null,
+    }))
 }
 
 /// `GET /v1/database/:db/identity`: the identity as plain hex.
