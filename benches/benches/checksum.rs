@@ -14,10 +14,11 @@
 //! on a busier machine gave 682 / 956 / 65 ns; hashing from a stack buffer instead
 //! of an incremental hasher did not help (the compression function dominates).
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, criterion_main, Criterion};
 use spacetime_benches::BenchDb;
 use spacetime_engine::storage::checksum::RollingChecksum;
 use spacetime_engine::storage::record;
+use std::hint::black_box;
 
 fn checksum(c: &mut Criterion) {
     let mut db = BenchDb::new();
