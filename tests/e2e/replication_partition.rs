@@ -55,6 +55,7 @@ use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -411,7 +412,37 @@ impl Fixture {
     /// [`crate::replication_workload::check`]); if it stopped leading in between (an etcd
     /// election after a heal can cost a lease), finds the leader again. The leader and
     /// the calls it holds.
-    fn checked(&self, records: &Mutex<Records>, quiet: &RwLock<()>, round: usize) -> (usize, BTreeSet<(u32, u32)>) {
+    ///
+    /// If the check fails, both nodes are restarted from their local logs and it runs
+    /// once more, to say whether what was missing is in the logs (the running state
+    /// lacked it) or not; then the first failure goes on.
+    fn checked(&mut self, records: &Mutex<Records>, quiet: &RwLock<()>, round: usize) -> (usize, BTreeSet<(u32, u32)>) {
+        let failure = match std::panic::catch_unwind(AssertUnwindSafe(|| self.checked_once(records, quiet, round))) {
+            Ok(checked) => return checked,
+            Err(failure) => failure,
+        };
+        eprintln!("replication partitions: the check failed; both nodes restart from their local logs");
+        for node in &mut self.nodes {
+            node.restart();
+        }
+        let again = std::panic::catch_unwind(AssertUnwindSafe(|| self.checked_once(records, quiet, round)));
+        eprintln!(
+            "replication partitions: after both nodes restarted, the check {}",
+            if again.is_ok() {
+                "passes: what was missing is in the logs (the running leader's state lacked it)"
+            } else {
+                "fails again: what was missing is not in the logs"
+            }
+        );
+        std::panic::resume_unwind(failure)
+    }
+
+    fn checked_once(
+        &self,
+        records: &Mutex<Records>,
+        quiet: &RwLock<()>,
+        round: usize,
+    ) -> (usize, BTreeSet<(u32, u32)>) {
         wait::poll(
             &format!("round {round}: a leader that answers the check"),
             DEADLINE,
@@ -479,7 +510,7 @@ fn partitions_through_tcp_proxies() {
 }
 
 fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode) {
-    let Some(fx) = Fixture::start(mode) else {
+    let Some(mut fx) = Fixture::start(mode) else {
         return;
     };
     let stress = std::env::var("SPACETIME_STRESS").is_ok_and(|v| v == "1");
