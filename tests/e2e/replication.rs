@@ -517,3 +517,100 @@ fn confirmed_calls_standalone_vs_replicated() {
         eprintln!("replication bench: replicated, {clients} client(s): {rate:.0} calls/s, p50 {p50} ms, p99 {p99} ms");
     }
 }
+
+/// `frames` (a replicated batch) with one row byte changed in its last transaction
+/// record and every commit framed again, so each CRC verifies: a copy only the
+/// rolling checksum can tell from the leader's. `None` if the batch holds no
+/// transaction record (a record's version 1 and kind 1, `record.rs`).
+fn with_a_row_changed(frames: &[u8]) -> Option<Vec<u8>> {
+    let ids = spacetime_commitlog::commit_ids(frames).expect("the batch's frames verify");
+    let records = spacetime_commitlog::batch_records(frames).expect("the batch's records");
+    let target = records.iter().rposition(|(_, r)| r.starts_with(&[1, 1]))?;
+    let epoch = ids.first().map_or(0, |c| c.epoch);
+    let mut out = Vec::new();
+    for (i, (offset, record)) in records.iter().enumerate() {
+        let mut payload = record.to_vec();
+        if i == target {
+            // The last byte of the last row inserted (a balance's top byte).
+            *payload.last_mut()? ^= 1;
+        }
+        spacetime_commitlog::encode_commit(&mut out, epoch, *offset, &payload);
+    }
+    assert!(
+        spacetime_commitlog::commit_ids(&out).is_ok(),
+        "the changed batch verifies"
+    );
+    Some(out)
+}
+
+/// Divergence detection (design §9): a standby whose copy differs from the leader's
+/// although every frame passes its CRC (a row of a batch in etcd changed, the frames
+/// framed again) finds it out from the checksum the leader published with the head,
+/// says where in `GET /v1/database/:db`, its log and its answers, and does not take
+/// over when the leader dies.
+#[test]
+fn a_standby_whose_copy_diverges_stops_and_never_takes_over() {
+    let Some(mut fx) = Fixture::start() else {
+        return;
+    };
+    let leader = fx.leader();
+    let standby = 1 - leader;
+    fx.nodes[standby].sigkill();
+    for seq in 0..5 {
+        assert_eq!(fx.api.call(&fx.urls[leader], 0, seq), Outcome::Acked);
+    }
+    let kvs = fx.etcd.read_prefix("/stdb/v1/db/").expect("etcd answers");
+    let (head_key, head) = kvs.iter().find(|(k, _)| k.ends_with("/head")).expect("a head");
+    let head = String::from_utf8_lossy(head).into_owned();
+    let (offset, published) = head.split_once(' ').expect("the head carries the leader's checksum");
+    let offset: u64 = offset.parse().expect("the head's offset");
+    let log_prefix = format!("{}log/", head_key.trim_end_matches("head"));
+    // The last batch holding a transaction: the standby appends what it reads before
+    // the head's batch unchecked, then the head's value no longer matches its copy.
+    let (batch_key, changed) = kvs
+        .iter()
+        .rev()
+        .filter(|(k, _)| k.starts_with(&log_prefix))
+        .find_map(|(k, frames)| Some((k.clone(), with_a_row_changed(frames)?)))
+        .expect("a batch with a transaction");
+    fx.etcd.put(&batch_key, &changed);
+
+    fx.nodes[standby].restart();
+    let info_url = format!("{}/v1/database/{DB}", fx.urls[standby]);
+    let diverged = wait::poll(
+        "the standby to find its copy diverged",
+        FAILOVER_DEADLINE,
+        || {
+            let info: serde_json::Value = fx.api.http.get(&info_url).send().ok()?.json().ok()?;
+            let diverged = info["checksum"]["diverged"].clone();
+            (!diverged.is_null()).then_some(diverged)
+        },
+        || fx.nodes[standby].output(),
+    );
+    assert_eq!(diverged["offset"].as_u64(), Some(offset), "{diverged}");
+    assert_eq!(diverged["expected"].as_str(), Some(published), "{diverged}");
+    assert_ne!(diverged["computed"].as_str(), Some(published), "{diverged}");
+    let output = fx.nodes[standby].output();
+    assert!(output.contains("diverged from the leader's"), "{output}");
+    let answer = fx
+        .api
+        .http
+        .post(format!("{}/v1/database/{DB}/sql", fx.urls[standby]))
+        .bearer_auth(&fx.api.token)
+        .body("SELECT id FROM account WHERE id = 0")
+        .send()
+        .expect("the standby answers");
+    assert_eq!(answer.status().as_u16(), 503);
+    let body = answer.text().unwrap_or_default();
+    assert!(body.contains(&format!("after tx offset {offset}")), "{body}");
+
+    // The leader dies; the diverged standby must not serve the database: give it
+    // several lease lifetimes to (wrongly) take over.
+    fx.nodes[leader].sigkill();
+    let served = wait::until(Duration::from_secs(12), || {
+        fx.api.sql(&fx.urls[standby], "SELECT id FROM account WHERE id = 0")
+    });
+    assert!(served.is_none(), "the diverged standby took over");
+    let output = fx.nodes[standby].output();
+    assert!(!output.contains("took over as leader"), "{output}");
+}

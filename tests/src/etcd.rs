@@ -288,6 +288,28 @@ impl EtcdCluster {
         })
     }
 
+    /// Puts `value` under `key` through the first member that accepts it (`/v3/kv/put`
+    /// of the JSON gateway): for tests that damage what a cluster holds.
+    ///
+    /// # Panics
+    /// If no member accepts it.
+    pub fn put(&self, key: &str, value: &[u8]) {
+        let body = format!(r#"{{"key":"{}","value":"{}"}}"#, base64(key.as_bytes()), base64(value));
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .expect("build an HTTP client");
+        let stored = self.members.iter().any(|m| {
+            let url = format!("{}/v3/kv/put", m.client_url);
+            client
+                .post(&url)
+                .body(body.clone())
+                .send()
+                .is_ok_and(|r| r.status().is_success())
+        });
+        assert!(stored, "no etcd member accepted a put of {key}");
+    }
+
     /// Member `i`'s backend as etcd reports it (`/v3/maintenance/status` of the JSON
     /// gateway): the size of its database file and the bytes in use in it (the rest
     /// are pages compaction freed, reused before the file grows); `None` if it does not
