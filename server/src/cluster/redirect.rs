@@ -40,6 +40,19 @@ pub async fn redirect_to_leader(State(state): State<AppState>, request: Request,
         return next.run(request).await;
     };
     let Some(leader) = node.following(identity) else {
+        // Between leaders: elected and still catching up, or stepped down and not yet
+        // following anyone. The copy here is a follower that may lag the cluster, so a
+        // standby serves nothing from it (its SELECTs would be stale reads).
+        let follower = local
+            .and_then(|id| state.databases().get(id))
+            .is_some_and(|d| d.is_follower());
+        if follower && !node.is_reader() {
+            let message = format!(
+                "this node ({}) is taking over database {db} or finding its new leader; retry shortly",
+                node.config().node_id
+            );
+            return (StatusCode::SERVICE_UNAVAILABLE, message).into_response();
+        }
         return next.run(request).await;
     };
     // A reader serves what it can from a copy that runs here.
