@@ -18,16 +18,18 @@
 //!   from etcd's quorum (every kind but `Bridge`), X cannot win a newer epoch, so it
 //!   leads none in `[T_obs, T_end)`; after a `Bridge` cut the round counts only if
 //!   etcd still named the observed epoch and leader just before the heal.
-//! - A call sent to X at or after `T_obs` and answered (or given up on) before `T_end`
-//!   reached X after the epoch moved past E and was handled while X led no newer
-//!   epoch. X's appends are fenced by the epoch, so such a call can never be
-//!   committed: **it must not be acknowledged, and it must not be applied** in the
-//!   final state, whatever its client saw (a timeout included). A call still in
-//!   flight at the heal is left out: it may reach X after X won a newer epoch.
+//! - A call sent to X at or after `T_obs` and answered by X before `T_end` reached X
+//!   after the epoch moved past E and was handled while X led no newer epoch. X's
+//!   appends are fenced by the epoch, so such a call can never be committed: **it
+//!   must not be acknowledged, and it must not be applied** in the final state,
+//!   whatever X answered. A call without an answer by `T_end` (a timeout) is left
+//!   out: its bytes may still reach X after the heal (TCP retransmits them, a proxy
+//!   delivers what it held), when X may have won a newer epoch.
 //! - A "prober" client keeps calling X for the whole round (the workload's clients
-//!   move to whichever node acknowledges), and a deposing round is held until the
-//!   prober had an answer to a call sent after `T_obs`, so every such round sends X
-//!   calls inside its window.
+//!   move to whichever node acknowledges), and a deposing round is held until X
+//!   answered the prober a call sent after `T_obs` (for `LeaderIsolated`, where the
+//!   clients cannot reach X, until such a call timed out), so every round in which
+//!   the clients reach X checks calls inside its window.
 //!
 //! A second test makes the same rounds through TCP proxies (`spacetime_testing::proxy`)
 //! on each node's link to each etcd member and on the clients' link to each node, for
@@ -478,13 +480,14 @@ fn spawn_prober(
         let mut seq = first_seq;
         while !stop.load(Ordering::Relaxed) {
             let sent = Instant::now();
-            let outcome = api.call(&url, PROBER, seq);
+            let (outcome, status) = api.call_status(&url, PROBER, seq);
             records.lock().expect("records").record(Call {
                 key: (PROBER, seq),
                 node,
                 sent,
                 answered: Instant::now(),
                 outcome,
+                status,
             });
             seq += 1;
             // One call at a time, paced like the clients' backoff.
@@ -589,7 +592,11 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
                     let (seen, _) = observe()?;
                     let r = records.lock().expect("records");
                     let acked_by_new = r.acks.iter().any(|(at, n)| *at > cut_at && *n == standby);
-                    let probed = r.calls.iter().any(|c| c.key.0 == PROBER && c.sent >= seen);
+                    // Answered by the deposed leader, unless the cut keeps the clients
+                    // from it too.
+                    let probed = r.calls.iter().any(|c| {
+                        c.key.0 == PROBER && c.sent >= seen && (c.status.is_some() || kind == Kind::LeaderIsolated)
+                    });
                     let stepped_down = fx.nodes[leader]
                         .output()
                         .contains(&format!("steps down as leader of epoch {epoch}"));
@@ -699,7 +706,7 @@ fn check_deposed(records: &Mutex<Records>, deposed: &[Deposed], held: &BTreeSet<
         for call in r
             .calls
             .iter()
-            .filter(|c| c.node == d.node && c.sent >= d.observed && c.answered < d.end)
+            .filter(|c| c.node == d.node && c.status.is_some() && c.sent >= d.observed && c.answered < d.end)
         {
             inside += 1;
             assert_ne!(

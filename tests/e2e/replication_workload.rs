@@ -89,6 +89,9 @@ pub struct Call {
     pub answered: Instant,
     /// What came back.
     pub outcome: Outcome,
+    /// The HTTP status the node answered with; `None` if no answer came (a timeout or
+    /// a connection error), so the request may still reach the node later.
+    pub status: Option<u16>,
 }
 
 /// The calls every client made.
@@ -149,6 +152,18 @@ impl Api {
 
     /// As [`Self::call`], with the answer (status and body, or the error) as text.
     pub fn call_answered(&self, base: &str, client: u32, seq: u32) -> (Outcome, String) {
+        let (outcome, _, text) = self.send(base, client, seq);
+        (outcome, text)
+    }
+
+    /// As [`Self::call`], with the HTTP status the node answered with (`None`: no
+    /// answer came, a timeout or a connection error).
+    pub fn call_status(&self, base: &str, client: u32, seq: u32) -> (Outcome, Option<u16>) {
+        let (outcome, status, _) = self.send(base, client, seq);
+        (outcome, status)
+    }
+
+    fn send(&self, base: &str, client: u32, seq: u32) -> (Outcome, Option<u16>, String) {
         let (from, to) = accounts_of(client, seq);
         let result = self
             .http
@@ -159,8 +174,8 @@ impl Api {
         let response = match result {
             Ok(r) => r,
             // No connection: the request never reached a server (a killed node).
-            Err(e) if e.is_connect() => return (Outcome::Standby, e.to_string()),
-            Err(e) => return (Outcome::Unknown, e.to_string()),
+            Err(e) if e.is_connect() => return (Outcome::Standby, None, e.to_string()),
+            Err(e) => return (Outcome::Unknown, None, e.to_string()),
         };
         let status = response.status();
         let body = response.text().unwrap_or_default();
@@ -171,7 +186,7 @@ impl Api {
         } else {
             Outcome::Unknown
         };
-        (outcome, format!("{status}: {body}"))
+        (outcome, Some(status.as_u16()), format!("{status}: {body}"))
     }
 
     /// The rows of `query` on the node at `base`, if it answers (it leads).
@@ -228,13 +243,14 @@ pub fn spawn_clients(
                 while !stop.load(Ordering::Relaxed) {
                     let calling = quiet.read().unwrap_or_else(|e| e.into_inner());
                     let sent = Instant::now();
-                    let outcome = api.call(&urls[node], client, seq);
+                    let (outcome, status) = api.call_status(&urls[node], client, seq);
                     records.lock().expect("records").record(Call {
                         key: (client, seq),
                         node,
                         sent,
                         answered: Instant::now(),
                         outcome,
+                        status,
                     });
                     drop(calling);
                     seq += 1;
