@@ -22,48 +22,21 @@
 //! follower kept up with the leader as it was fed (74-95 batches appended, fsynced and
 //! applied in 0.2 s). Cold grows with the log since the snapshot; hot does not.
 
-use spacetime_commitlog::{split_commits, AppendOutcome, Batch, ReplicatedLog};
-use spacetime_engine::follower::ProgramSource;
+use leader_log::{Captured, NoPrograms};
+use spacetime_commitlog::split_commits;
 use spacetime_engine::module_logs::ModuleLogs;
 use spacetime_engine::storage::StorageConfig;
 use spacetime_engine::Database;
-use spacetime_host::{HostConfig, HostRuntime, ModuleProgram};
+use spacetime_host::{HostConfig, HostRuntime};
 use spacetime_sats::Identity;
 use spacetime_testing::modules::{build_module, Bindings, HOST_TEST};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 
-/// The batches a leader's writer appended.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<Vec<u8>>>>);
-
-impl ReplicatedLog for Captured {
-    fn append(&mut self, batch: Batch<'_>) -> AppendOutcome {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(batch.frames.to_vec());
-        AppendOutcome::Committed
-    }
-
-    fn resolve(&mut self, batch: Batch<'_>) -> AppendOutcome {
-        self.append(batch)
-    }
-
-    fn in_parallel(&self) -> bool {
-        false
-    }
-}
-
-/// No module update happens here.
-struct NoPrograms;
-
-impl ProgramSource for NoPrograms {
-    fn program(&self, hash: &str) -> Result<ModuleProgram, Box<dyn std::error::Error + Send + Sync>> {
-        Err(format!("no program {hash} in this benchmark").into())
-    }
-}
+// The leader's captured batches and a program source, shared with the engine's tests.
+#[path = "../../server/engine/tests/all/leader_log.rs"]
+mod leader_log;
 
 const HASH: &str = "host-test";
 
@@ -143,7 +116,7 @@ fn main() {
         )
         .await
         .expect("the follower starts");
-        let batches = std::mem::take(&mut *captured.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let batches = captured.take();
         let fed = Instant::now();
         let n_batches = batches.len();
         for frames in batches {

@@ -5,18 +5,18 @@
 //! queries and refuses writes naming the leader; promoted in place, it runs reducers
 //! where the leader left off and `client_disconnected` for the leader's clients.
 
+use crate::leader_log::{Captured, NoPrograms};
 use crate::support::host_test_program;
-use spacetime_commitlog::{split_commits, AppendOutcome, Batch, Commitlog, CommitlogOptions, ReplicatedLog, LOG_DIR};
-use spacetime_engine::follower::{NotLeader, ProgramSource, PromoteError};
+use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
+use spacetime_engine::follower::{NotLeader, PromoteError};
 use spacetime_engine::module_logs::ModuleLogs;
 use spacetime_engine::storage::StorageConfig;
 use spacetime_engine::subscription::{ClientHandle, Outgoing};
 use spacetime_engine::{CallError, ClientRequest, Database, SqlResult};
-use spacetime_host::ModuleProgram;
 use spacetime_protocol::v2::{self, ClientMessage, ServerMessage, TableUpdateRows};
 use spacetime_protocol::QuerySetId;
 use spacetime_sats::{ConnectionId, Identity};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -32,40 +32,6 @@ fn owner() -> Identity {
 
 fn carol() -> Identity {
     Identity::from_byte_array([3; 32])
-}
-
-/// The batches a leader's writer appended, as the cluster's log receives them.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<Vec<u8>>>>);
-
-impl Captured {
-    fn take(&self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-impl ReplicatedLog for Captured {
-    fn append(&mut self, batch: Batch<'_>) -> AppendOutcome {
-        self.0.lock().unwrap().push(batch.frames.to_vec());
-        AppendOutcome::Committed
-    }
-
-    fn resolve(&mut self, batch: Batch<'_>) -> AppendOutcome {
-        self.append(batch)
-    }
-
-    fn in_parallel(&self) -> bool {
-        false
-    }
-}
-
-/// No module update happens in these tests.
-struct NoPrograms;
-
-impl ProgramSource for NoPrograms {
-    fn program(&self, hash: &str) -> Result<ModuleProgram, Box<dyn std::error::Error + Send + Sync>> {
-        Err(format!("no program {hash} in this test").into())
-    }
 }
 
 fn runtime() -> tokio::runtime::Runtime {

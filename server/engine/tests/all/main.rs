@@ -9,5 +9,6 @@
 mod modules;
 
 mod follower;
+mod leader_log;
 mod schedule;
 mod support;
