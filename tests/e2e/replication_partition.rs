@@ -396,10 +396,11 @@ impl Fixture {
                     .filter(|(i, answered)| **answered && *i != named)
                 {
                     self.non_leader_reads.lock().expect("reads").push(format!(
-                        "n{} answered SQL while etcd named {} in epoch {} (before and after)",
+                        "n{} answered SQL while etcd named {} in epoch {} (before and after), at {} UTC",
                         i + 1,
                         before.1,
-                        before.0
+                        before.0,
+                        utc_now()
                     ));
                 }
                 (answers[named] && self.api.is_standby(&self.urls[1 - named])).then_some(named)
@@ -464,6 +465,21 @@ impl Drop for Fixture {
             eprintln!("the nodes' output:\n{}", self.outputs());
         }
     }
+}
+
+/// The time of day in UTC, `HH:MM:SS.mmm`, to find a moment in the nodes' logs.
+fn utc_now() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let day_ms = ms % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        day_ms / 3_600_000,
+        day_ms / 60_000 % 60,
+        day_ms / 1000 % 60,
+        day_ms % 1000
+    )
 }
 
 /// Calls node `node` at `url` as client [`PROBER`] until `stop`, recording each call.
