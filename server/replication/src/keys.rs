@@ -7,7 +7,7 @@
 //! <prefix>/db/<db>/head                  last committed tx offset [+ " " + rolling checksum there, 32 hex]
 //! <prefix>/db/<db>/log/<offset:020>      one group-commit batch (commit frames), by first tx offset
 //! <prefix>/db/<db>/trim                  first tx offset the log still holds
-//! <prefix>/db/<db>/replica/<node>        {"persisted": ..} progress of each replica
+//! <prefix>/db/<db>/replica/<node>        progress of each replica: "<persisted>" (leader, standby) or "<persisted> reader"
 //! <prefix>/db/<db>/handover              {"from", "to", "epoch"} under a short lease: a planned handover
 //! <prefix>/db/<db>/placement             {"replicas", "nodes"}: the nodes that hold the database
 //! ```
@@ -144,6 +144,57 @@ impl Head {
     }
 }
 
+/// What a replica is, as its progress says: only electable replicas hold the log's
+/// trimming back (design §7); a reader never leads, so it bootstraps from a peer
+/// when it falls behind the trim instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaRole {
+    /// The leader or a standby: may be elected, so trimming waits for it (within a bound).
+    Standby,
+    /// A read replica: never elected, never waited for.
+    Reader,
+}
+
+/// The value of a replica's progress key: the last tx offset it has persisted and its
+/// role. Written `"<persisted>"` for the leader and standbys (as nodes wrote before
+/// roles existed) and `"<persisted> reader"` for readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaProgress {
+    /// The last tx offset the replica holds on its own disk.
+    pub persisted: u64,
+    /// Whether trimming may wait for it.
+    pub role: ReplicaRole,
+}
+
+impl ReplicaProgress {
+    /// The value written to the progress key.
+    pub fn encode(&self) -> String {
+        match self.role {
+            ReplicaRole::Standby => number(self.persisted),
+            ReplicaRole::Reader => format!("{} reader", self.persisted),
+        }
+    }
+
+    /// Reads a progress key's value (either form).
+    ///
+    /// # Errors
+    /// [`ReplicationError::BadValue`] naming `key`.
+    pub fn parse(key: &str, value: &[u8]) -> Result<Self> {
+        let bad = || ReplicationError::BadValue {
+            key: key.to_owned(),
+            value: String::from_utf8_lossy(value).into_owned(),
+            expected: "a decimal u64, optionally followed by \" reader\"",
+        };
+        let text = std::str::from_utf8(value).map_err(|_| bad())?;
+        let (persisted, role) = match text.strip_suffix(" reader") {
+            Some(persisted) => (persisted, ReplicaRole::Reader),
+            None => (text, ReplicaRole::Standby),
+        };
+        let persisted = persisted.parse().map_err(|_| bad())?;
+        Ok(Self { persisted, role })
+    }
+}
+
 /// The value of a number key.
 pub(crate) fn number(n: u64) -> String {
     n.to_string()
@@ -180,6 +231,30 @@ mod tests {
         assert!(!inside(&k.epoch()) && !inside(&k.trim()) && !inside(&k.replica("n1")));
         assert_eq!(parse_number("k", b"17").unwrap(), 17);
         assert!(parse_number("k", b"x").unwrap_err().to_string().contains("decimal"));
+    }
+
+    #[test]
+    fn progress_of_standbys_and_readers() {
+        let standby = ReplicaProgress {
+            persisted: 17,
+            role: ReplicaRole::Standby,
+        };
+        let reader = ReplicaProgress {
+            persisted: 9,
+            role: ReplicaRole::Reader,
+        };
+        assert_eq!(standby.encode(), "17");
+        assert_eq!(reader.encode(), "9 reader");
+        for progress in [standby, reader] {
+            assert_eq!(
+                ReplicaProgress::parse("p", progress.encode().as_bytes()).unwrap(),
+                progress
+            );
+        }
+        for bad in [&b"x"[..], b"9 standby", b"reader", b" reader", b"9  reader"] {
+            let err = ReplicaProgress::parse("p", bad).unwrap_err().to_string();
+            assert!(err.contains("reader"), "{err}");
+        }
     }
 
     #[test]

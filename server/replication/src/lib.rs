@@ -12,7 +12,8 @@
 //!   [`Leadership`] keeps the lease alive, says whether it is valid for confirmed
 //!   reads, and steps down.
 //! - [`Cluster::tail`] follows the log from a tx offset (read, then watch);
-//!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small.
+//!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small (readers
+//!   and standbys past [`STANDBY_LAG_BOUND`] hold no trimming back).
 //! - [`Cluster::rejoin`] cuts a deposed leader's uncommitted local tail before it
 //!   follows again.
 //! - [`Cluster::put_catalog_entry`] / [`Cluster::catalog`] / [`Cluster::program`]:
@@ -50,7 +51,8 @@ pub use cluster::{Cluster, ClusterOptions};
 pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
 pub use handover::HandoverInfo;
-pub use keys::{DbKeys, Head};
+pub use keys::{DbKeys, Head, ReplicaProgress, ReplicaRole};
 pub use placement::{choose_nodes, NodeInfo, NodeLease, Placement};
 pub use rejoin::CommittedLog;
 pub use tail::{LogTail, TailBatch};
+pub use trim::STANDBY_LAG_BOUND;

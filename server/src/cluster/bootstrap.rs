@@ -5,8 +5,9 @@
 //! directory in one step, and then follows etcd from where they end.
 //!
 //! 1. **Reserve**: the node reports the current trim offset as its progress, so the
-//!    leader trims no further while it copies (trimming waits for every reported
-//!    replica), and reads the trim offset `T` again: its copy must hold offset `T`.
+//!    leader trims no further while it copies (trimming waits for every standby
+//!    within the lag bound; a reader holds nothing back, so a reader may have to
+//!    copy again), and reads the trim offset `T` again: its copy must hold offset `T`.
 //! 2. **Choose**: peers in order, the leader first (its address is in the leader key),
 //!    then every node registered under `peers/`. From a peer's file list it takes the
 //!    newest snapshot and the segments from the one holding the snapshot's next offset
@@ -97,7 +98,7 @@ pub(super) fn bootstrap(
     let started = Instant::now();
     let reserved = node.cluster.trim_offset(keys)?;
     node.cluster
-        .report_persisted(keys, &node.config.node_id, reserved, None)?;
+        .report_persisted(keys, &node.config.node_id, reserved, node.replica_role(), None)?;
     let trim = node.cluster.trim_offset(keys)?;
     let client = PeerClient::new(&node.peer_secret).map_err(|e| ClusterError::Local(e.to_string()))?;
     let dir = state.config().replica_dir(record.replica_id);

@@ -40,7 +40,8 @@ use crate::registry::DatabaseRecord;
 use crate::state::AppState;
 use spacetime_engine::storage::StorageConfig;
 use spacetime_replication::{
-    Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, LeaderInfo, Leadership, LeaseCheck, ReplicationError,
+    Campaign, Cluster, ClusterOptions, DbKeys, EtcdLog, LeaderInfo, Leadership, LeaseCheck, ReplicaRole,
+    ReplicationError,
 };
 use spacetime_sats::Identity;
 use std::collections::{HashMap, HashSet};
@@ -181,6 +182,15 @@ impl ClusterNode {
     /// Whether this node is a reader: it follows every database and never campaigns.
     pub fn is_reader(&self) -> bool {
         self.config.role == crate::config::ClusterRole::Reader
+    }
+
+    /// The role this node's progress reports carry: a reader's hold no trimming back.
+    fn replica_role(&self) -> ReplicaRole {
+        if self.is_reader() {
+            ReplicaRole::Reader
+        } else {
+            ReplicaRole::Standby
+        }
     }
 
     /// How far this reader's copy of database `identity` lags behind the cluster, as

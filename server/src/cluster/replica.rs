@@ -37,10 +37,12 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// so often that progress writes rival the appends.
 const PROGRESS_EVERY: Duration = Duration::from_millis(1000);
 
-/// A replica's progress reports (`replica/<node>` in etcd), at most one per
-/// [`PROGRESS_EVERY`]. Reported without a lease: a replica that is down keeps the
-/// log from being trimmed past it, so when it returns it usually finds what it lacks
-/// in etcd rather than bootstrapping from a peer's files (`bootstrap.rs`).
+/// A replica's progress reports (`replica/<node>` in etcd, with its role), at most
+/// one per [`PROGRESS_EVERY`]. Reported without a lease: a standby that is down keeps
+/// the log from being trimmed past it until it lags more than
+/// `spacetime_replication::STANDBY_LAG_BOUND` tx behind, so when it returns soon it
+/// finds what it lacks in etcd rather than bootstrapping from a peer's files
+/// (`bootstrap.rs`); a reader's report never holds trimming back.
 #[derive(Default)]
 struct Progress {
     last: Option<Instant>,
@@ -59,7 +61,7 @@ impl Progress {
         self.last = Some(Instant::now());
         match node
             .cluster
-            .report_persisted(keys, &node.config.node_id, persisted, None)
+            .report_persisted(keys, &node.config.node_id, persisted, node.replica_role(), None)
         {
             Ok(()) => true,
             Err(e) => {
@@ -482,7 +484,7 @@ fn start_hot(
         .get(identity)
         .ok_or_else(|| ClusterError::Local("the hot standby was removed as it started".to_owned()))?;
     log::info!(
-        "database {identity}: hot standby started from the local log in {} ms (next tx offset {})",
+        "database {identity}: hot standby ready (replayed the local log in {} ms; next tx offset {})",
         started.elapsed().as_millis(),
         log.next_tx_offset()
     );
@@ -523,8 +525,8 @@ fn start_leader(
             match runtime.block_on(hot.promote(local_log, leadership.epoch(), Box::new(log))) {
                 Ok(()) => {
                     log::info!(
-                        "database {identity}: node {} took over as leader in epoch {} (the hot standby was promoted \
-                         in place in {} ms)",
+                        "database {identity}: node {} took over as leader in epoch {}, serving after {} ms (the hot \
+                         standby promoted in place)",
                         node.config.node_id,
                         leadership.epoch(),
                         started.elapsed().as_millis()
@@ -562,7 +564,8 @@ fn start_leader(
         .map_err(|e| local("cannot start it from the local log", &e))?;
     state.databases().insert(database);
     log::info!(
-        "database {identity}: node {} took over as leader in epoch {} (started from the local log in {} ms)",
+        "database {identity}: node {} took over as leader in epoch {}, serving after {} ms (started from the \
+         local log)",
         node.config.node_id,
         leadership.epoch(),
         started.elapsed().as_millis()

@@ -7,7 +7,7 @@ use spacetime_commitlog::{
     commit_ids, AppendOutcome, Batch, Commitlog, CommitlogOptions, Damage, DurabilityError, DurabilityOptions,
     ReplicatedLog,
 };
-use spacetime_replication::{ClusterOptions, EtcdLog, ReplicationError};
+use spacetime_replication::{ClusterOptions, EtcdLog, ReplicaProgress, ReplicaRole, ReplicationError};
 use std::time::{Duration, Instant};
 
 #[test]
@@ -265,6 +265,15 @@ fn a_second_client_follows_the_tail_in_order() {
     );
 }
 
+/// Appends one batch of one commit per tx offset of `offsets`, each committed.
+fn append_one_tx_batches(log: &mut EtcdLog, offsets: std::ops::Range<u64>) {
+    let epoch = log.epoch();
+    for o in offsets {
+        let f = frames(epoch, o, 64);
+        assert!(matches!(log.append(batch(epoch, o, &f)), AppendOutcome::Committed));
+    }
+}
+
 #[test]
 fn trimming_deletes_batches_every_replica_persisted() {
     let Elected {
@@ -275,14 +284,14 @@ fn trimming_deletes_batches_every_replica_persisted() {
         ..
     } = Elected::start();
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leader.epoch()).unwrap();
-    let epoch = leader.epoch();
-    for o in 0..20 {
-        let f = frames(epoch, o, 64);
-        assert!(matches!(log.append(batch(epoch, o, &f)), AppendOutcome::Committed));
-    }
+    append_one_tx_batches(&mut log, 0..20);
     assert_eq!(log.trim().unwrap(), None, "no replica reported yet");
-    cluster.report_persisted(&keys, "n1", 19, None).unwrap();
-    cluster.report_persisted(&keys, "n2", 11, None).unwrap();
+    cluster
+        .report_persisted(&keys, "n1", 19, ReplicaRole::Standby, None)
+        .unwrap();
+    cluster
+        .report_persisted(&keys, "n2", 11, ReplicaRole::Standby, None)
+        .unwrap();
     // Batches 0..=11 are on both disks; 12.. are not on n2's. Batch 11, n2's last,
     // stays so that n2 can check its log against it when it rejoins.
     assert_eq!(log.trim().unwrap(), Some(11));
@@ -296,7 +305,9 @@ fn trimming_deletes_batches_every_replica_persisted() {
         "{err}"
     );
     // Everything persisted everywhere, but the leader was deposed: it cannot trim.
-    cluster.report_persisted(&keys, "n2", 19, None).unwrap();
+    cluster
+        .report_persisted(&keys, "n2", 19, ReplicaRole::Standby, None)
+        .unwrap();
     leader.resign().unwrap();
     let b = elect(&cluster, &keys, "n2");
     let trimmed = log.trim();
@@ -309,6 +320,64 @@ fn trimming_deletes_batches_every_replica_persisted() {
     let mut log = EtcdLog::open(cluster.clone(), keys.clone(), b.epoch()).unwrap();
     assert_eq!(log.trim().unwrap(), Some(19));
     assert_eq!(cluster.log_keys(&keys).unwrap(), [19]);
+}
+
+#[test]
+fn trimming_waits_for_no_reader_and_no_standby_past_the_lag_bound() {
+    let Elected {
+        etcd: _etcd,
+        cluster,
+        keys,
+        leader,
+        ..
+    } = Elected::start();
+    let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leader.epoch()).unwrap();
+    append_one_tx_batches(&mut log, 0..20);
+    let (standby, reader) = (ReplicaRole::Standby, ReplicaRole::Reader);
+    // The leader and a reader only: the reader is no standby, so nothing is trimmed
+    // yet (a standby still starting must get to report first).
+    cluster.report_persisted(&keys, "n1", 19, standby, None).unwrap();
+    cluster.report_persisted(&keys, "r1", 2, reader, None).unwrap();
+    assert_eq!(log.trim_behind(2).unwrap(), None, "no standby reported yet");
+    // A standby reports: trimming waits for it, not for the reader far behind it.
+    cluster.report_persisted(&keys, "n2", 11, standby, None).unwrap();
+    assert_eq!(log.trim_behind(2).unwrap(), Some(11));
+    assert_eq!(cluster.log_keys(&keys).unwrap(), (11..20).collect::<Vec<_>>());
+    // The reader's progress is still shown, with its role.
+    let progress = cluster.replica_progress(&keys).unwrap();
+    let r1 = progress.iter().find(|(node, _)| node == "r1").map(|(_, p)| *p);
+    assert_eq!(
+        r1,
+        Some(ReplicaProgress {
+            persisted: 2,
+            role: reader
+        })
+    );
+    assert_eq!(cluster.replicas(&keys).unwrap().len(), 3, "readers are listed too");
+    // The reader, behind the trim, cannot follow etcd: it bootstraps from a peer.
+    let err = cluster.tail(&keys, 3).unwrap_err();
+    assert!(err.to_string().contains("trimmed"), "{err}");
+    // n2 dies at 11 while the leader goes on. Within the bound it holds the log...
+    append_one_tx_batches(&mut log, 20..40);
+    cluster.report_persisted(&keys, "n1", 39, standby, None).unwrap();
+    assert_eq!(
+        log.trim_within(2, 28).unwrap(),
+        None,
+        "n2 is 28 behind: within a bound of 28"
+    );
+    assert_eq!(cluster.log_keys(&keys).unwrap(), (11..40).collect::<Vec<_>>());
+    // ...past it, it does not: all but the newest batch go, and n2 still counts as
+    // a standby that reported (its key stays).
+    assert_eq!(log.trim_within(2, 27).unwrap(), Some(39));
+    assert_eq!(cluster.log_keys(&keys).unwrap(), [39]);
+    assert_eq!(cluster.trim_offset(&keys).unwrap(), 39);
+    // When n2 returns, its next offset lies below the trim: following is refused
+    // as trimmed, which is what sends it to a peer's copy.
+    let err = cluster.tail(&keys, 12).unwrap_err();
+    assert!(
+        matches!(err, ReplicationError::BadBatch { .. }) && err.to_string().contains("trimmed"),
+        "{err}"
+    );
 }
 
 #[test]
