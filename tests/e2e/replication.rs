@@ -167,7 +167,8 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         failovers.push(took);
         let output = fx.nodes[other].output();
         catch_ups.push(last_ms(&output, "to the head in "));
-        starts.push(last_ms(&output, "started from the local log in "));
+        // The takeover: the hot standby promoted in place, or a start from the local log.
+        starts.push(last_ms(&output, "serving after "));
         fx.nodes[leader].restart();
         wait::poll(
             "the restarted node to rejoin as a standby",
@@ -196,7 +197,7 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         "replication: {round} leader SIGKILLs in {:.1} s; {} calls acknowledged, {} unknown, {} refused (a \
          standby's redirect or no connection); {held} applied, 0 lost, 0 duplicated; failover (SIGKILL to first \
          acknowledged call) p50 {} ms, p99 {} ms, max {} ms (of which catch-up after the election p50 {} ms, \
-         database start p50 {} ms; the rest is the lease expiring, the standby noticing and the clients \
+         takeover (promotion, or a start from the log) p50 {} ms; the rest is the lease expiring, the standby noticing and the clients \
          switching); etcd holds {log_keys} keys of the database (log trimmed behind the replicas); {cut} \
          uncommitted tail(s) cut on rejoin",
         started.elapsed().as_secs_f64(),
