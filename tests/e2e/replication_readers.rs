@@ -17,7 +17,9 @@
 //! the leader acknowledged a transfer a subscriber on the reader receives its row (and
 //! a subscriber on the leader, for comparison), and prints p50/p99; then, with etcd
 //! gone, the reader cannot measure its lag, so a read bounded by the node's lag bound is
-//! redirected to the leader while a `local` one is still served.
+//! redirected to the leader while a `local` one is still served. Before that, the
+//! reader is frozen (SIGSTOP): the leader trims etcd's log past the reader's progress
+//! (readers hold no trimming back), and the resumed reader catches up.
 
 use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::compression::decompress;
@@ -239,6 +241,15 @@ impl Fixture {
             || self.outputs(),
         )
     }
+}
+
+/// The value of the one database's etcd key ending in `suffix` (`/trim`,
+/// `/replica/n3`), as text; `None` if etcd does not answer or holds no such key.
+fn db_value(etcd: &EtcdCluster, suffix: &str) -> Option<String> {
+    let kvs = etcd.read_prefix("/stdb/v1/db/")?;
+    kvs.into_iter()
+        .find(|(key, _)| key.ends_with(suffix))
+        .map(|(_, value)| String::from_utf8_lossy(&value).into_owned())
 }
 
 /// Opens a v2 WebSocket to the ledger at `url` as the holder of `token`.
@@ -643,6 +654,51 @@ fn replica_lag_under_load() {
         quantile_ms(&leader_lags, 0.99),
         quantile_ms(&behind, 0.5),
         quantile_ms(&behind, 0.99),
+    );
+
+    // A reader that stops holds no etcd log back (design §7): while it is frozen the
+    // leader trims past its last reported progress, and when it resumes it catches up
+    // (from its watch, or from a peer's copy if it finds the log trimmed past it).
+    let reader_progress = || {
+        let value = db_value(&fx.etcd, &format!("/replica/n{}", READER + 1))?;
+        let Some(persisted) = value.strip_suffix(" reader") else {
+            panic!("the reader's progress {value:?} does not say it is a reader");
+        };
+        persisted.parse::<u64>().ok()
+    };
+    let frozen = wait::poll("the reader's progress in etcd", DEADLINE, reader_progress, || {
+        fx.outputs()
+    });
+    fx.nodes[READER].signal("STOP");
+    let frozen = reader_progress().map_or(frozen, |now| now.max(frozen));
+    let mut seq = 0;
+    let trimmed = wait::poll(
+        "the leader to trim the etcd log past the frozen reader's progress",
+        DEADLINE,
+        || {
+            assert_eq!(api.transfer(&leader_url, 9, seq).map(|a| a.0), Some(200));
+            seq += 1;
+            let trim = db_value(&fx.etcd, "/trim")?.parse::<u64>().ok()?;
+            (trim > frozen).then_some(trim)
+        },
+        || fx.outputs(),
+    );
+    fx.nodes[READER].signal("CONT");
+    let last = format!("SELECT * FROM entry WHERE client = 9 AND seq = {}", seq - 1);
+    wait::poll(
+        "the resumed reader to hold the writes made while it was frozen",
+        DEADLINE,
+        || api.rows(&reader_url, "local", &last).filter(|n| *n == 1),
+        || fx.outputs(),
+    );
+    eprintln!(
+        "readers: frozen at tx offset {frozen}, the reader held no trimming back (etcd trimmed to {trimmed} after \
+         {seq} more transfers); resumed, it caught up{}",
+        if fx.nodes[READER].output().contains("bootstrapped from peer") {
+            " by bootstrapping from a peer"
+        } else {
+            " from etcd"
+        }
     );
 
     // Cut off from etcd, the reader cannot tell how far behind it is: reads bounded by
