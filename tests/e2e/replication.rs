@@ -385,6 +385,11 @@ fn a_module_update_and_a_rename_survive_a_failover() {
         || audit(&fx.api, &fx.urls[other]).then_some(()),
         || fx.nodes[other].output(),
     );
+    // The hot standby applied the update's record (loading the new program) as it came
+    // and was promoted in place, rather than started afresh from its log.
+    let output = fx.nodes[other].output();
+    assert!(output.contains("serving after"), "{output}");
+    assert!(output.contains("(the hot standby promoted in place)"), "{output}");
 }
 
 /// A leader frozen (SIGSTOP) past its lease is deposed; calls sent to it while frozen
