@@ -32,6 +32,22 @@ pub(crate) const RELEASE_AFTER: Duration = Duration::from_secs(60);
 /// How often the actor sweeps between requests, at most.
 pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
+/// Whether a sweep releases a materialisation: one a subscription reads now is kept;
+/// else one a subscription read before, or whose caller was connected before and is not
+/// now, goes at once; else one idle for [`RELEASE_AFTER`] goes.
+fn releases(was_subscribed: bool, seen_connected: bool, subscribed: bool, connected: bool, idle: bool) -> bool {
+    if subscribed {
+        return false;
+    }
+    if was_subscribed {
+        return true;
+    }
+    if connected {
+        return idle;
+    }
+    seen_connected || idle
+}
+
 impl Views {
     /// Whether view `index` is materialised once for everyone when the module starts
     /// (anonymous, without parameters), rather than on demand.
@@ -72,18 +88,17 @@ impl Views {
             if shared[m.view] {
                 continue;
             }
+            let now_subscribed = subscribed.contains(&m.table);
+            let now_connected = connected.contains(&m.caller);
             let idle = now.saturating_duration_since(m.last_used) >= RELEASE_AFTER;
-            if subscribed.contains(&m.table) {
-                m.subscribed = true;
-                m.last_used = now;
-            } else if connected.contains(&m.caller) {
-                m.seen_connected = true;
-                if idle {
-                    release.push(position);
-                }
-            } else if m.subscribed || m.seen_connected || idle {
+            if releases(m.subscribed, m.seen_connected, now_subscribed, now_connected, idle) {
                 release.push(position);
             }
+            if now_subscribed {
+                m.last_used = now;
+            }
+            m.subscribed = now_subscribed;
+            m.seen_connected |= now_connected;
         }
         self.release(ds, release)
     }
@@ -145,5 +160,29 @@ impl Views {
                 source,
             })?;
         Ok(Some(table))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::releases;
+
+    #[test]
+    fn a_materialisation_lives_while_used() {
+        // (was subscribed, seen connected, subscribed now, connected now, idle)
+        // Read by a live subscription: kept, however old.
+        assert!(!releases(true, true, true, true, true));
+        assert!(!releases(false, false, true, false, true));
+        // Its last subscription ended: released at once, connected or not.
+        assert!(releases(true, true, false, false, false));
+        assert!(releases(true, true, false, true, false));
+        // Queried by a connected caller: kept until idle.
+        assert!(!releases(false, false, false, true, false));
+        assert!(releases(false, true, false, true, true));
+        // Its caller's last connection ended: released at once.
+        assert!(releases(false, true, false, false, false));
+        // Queried over HTTP only (never connected): kept until idle.
+        assert!(!releases(false, false, false, false, false));
+        assert!(releases(false, false, false, false, true));
     }
 }
