@@ -285,7 +285,7 @@ fn handover_refusals_say_why() {
     );
     let out = ops.cli.run(&["cluster", "handover", DB, "--to", "n9"]).err();
     assert!(
-        out.stderr.contains("no such node is registered") && out.stderr.contains("Standbys that can: n"),
+        out.stderr.contains("no such standby is registered") && out.stderr.contains("Standbys that can: n"),
         "{}",
         out.stderr
     );

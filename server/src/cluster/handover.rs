@@ -158,7 +158,10 @@ impl ClusterNode {
         orders.send(order).map_err(|_| not_leading())?;
         let drained = answer
             .recv_timeout(DRAIN_DEADLINE + self.cluster.options().request_timeout * 2)
-            .map_err(|_| not_leading())??;
+            .map_err(|_| HandoverError::NotDrained {
+                db: db.to_owned(),
+                why: "the node's replica thread did not answer in time".into(),
+            })??;
         let deadline = Instant::now() + ELECTION_DEADLINE;
         loop {
             let leader = self.cluster.leader(&keys)?;
@@ -198,10 +201,18 @@ impl ClusterNode {
         }
     }
 
-    /// The target: `to` if it is a live node (registered) that follows the database
-    /// (has reported progress), else the live follower that persisted the most.
+    /// The target: `to` if it is a live standby node (registered, not a reader) that
+    /// follows the database (has reported progress), else the live standby that
+    /// persisted the most.
     fn choose_target(&self, keys: &DbKeys, db: &str, to: Option<&str>) -> Result<String, HandoverError> {
-        let live: Vec<String> = self.cluster.nodes()?.into_iter().map(|n| n.node).collect();
+        // Readers never campaign, so only standbys can take over.
+        let live: Vec<String> = self
+            .cluster
+            .nodes()?
+            .into_iter()
+            .filter(|n| n.role != "reader")
+            .map(|n| n.node)
+            .collect();
         let mut followers: Vec<(String, u64)> = self
             .cluster
             .replicas(keys)?
@@ -225,9 +236,10 @@ impl ClusterNode {
         };
         match to {
             Some(to) if to == self.config.node_id => Err(bad(to, "it is the node that leads it now")),
-            Some(to) if !live.iter().any(|n| n == to) => {
-                Err(bad(to, "no such node is registered (live) in the cluster"))
-            }
+            Some(to) if !live.iter().any(|n| n == to) => Err(bad(
+                to,
+                "no such standby is registered (live) in the cluster; readers never lead",
+            )),
             Some(to) if !followers.iter().any(|(n, _)| n == to) => Err(bad(to, "it does not follow the database")),
             Some(to) => Ok(to.to_owned()),
             None => followers
