@@ -174,6 +174,7 @@ fn follow(
     program: ModuleProgram,
 ) -> Result<Option<(Leadership, Standby)>, ClusterError> {
     let identity = record.database_identity;
+    stop_and_wait(state, identity);
     let mut log = open_local_log(state, record)?;
     // Joined after the log was trimmed (or away too long): start from a peer's copy.
     if node.cluster.trim_offset(keys)? > log.next_tx_offset() {
@@ -287,6 +288,33 @@ fn follow(
         if tail.take_leader_gone() {
             checked = None;
         }
+    }
+}
+
+/// How often [`stop_and_wait`] says it is still waiting.
+const STOP_WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// Stops the database of `identity` running here, if any, and waits until its actor
+/// has ended. A leader that stepped down (or handed over, or failed to start) keeps its
+/// commit log writer until then, and the writer may still append commits the cluster
+/// never committed to the local log: opening the log, and checking its tail against
+/// etcd, before the last of them is on disk would leave that tail uncut.
+fn stop_and_wait(state: &AppState, identity: Identity) {
+    let Some(running) = state.databases().get(identity) else {
+        return;
+    };
+    state.databases().remove(identity);
+    let started = Instant::now();
+    let mut warned = started;
+    while !running.is_stopped() {
+        if warned.elapsed() >= STOP_WARN_EVERY {
+            warned = Instant::now();
+            log::warn!(
+                "database {identity}: still waiting for its previous run here to stop ({} s) before following",
+                started.elapsed().as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
     }
 }
 
