@@ -380,7 +380,10 @@ mod tests {
         damaged[commits[1].1.start + 25] ^= 1;
         let (kept, end) = split_commits_prefix(&damaged);
         assert_eq!(kept.len(), 1);
-        assert!(matches!(end, FramesEnd::Damaged(ref why) if why.contains("CRC32C")), "{end:?}");
+        assert!(
+            matches!(end, FramesEnd::Damaged(ref why) if why.contains("CRC32C")),
+            "{end:?}"
+        );
         assert!(split_commits(&damaged).is_err());
     }
 

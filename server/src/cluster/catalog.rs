@@ -121,7 +121,10 @@ fn program_from_peers(node: &ClusterNode, hash: &str) -> Result<Vec<u8>, String>
         }
         match client.program(&addr, hash) {
             Ok(bytes) if program_hash(&bytes) == hash => {
-                log::info!("program {hash}: fetched {} bytes from peer {peer} at {addr}", bytes.len());
+                log::info!(
+                    "program {hash}: fetched {} bytes from peer {peer} at {addr}",
+                    bytes.len()
+                );
                 return Ok(bytes);
             }
             Ok(bytes) => {
@@ -134,7 +137,11 @@ fn program_from_peers(node: &ClusterNode, hash: &str) -> Result<Vec<u8>, String>
     }
     Err(format!(
         "its program {hash} is neither on this node nor in the catalog, and no peer sent it (tried: {})",
-        if tried.is_empty() { "none registered".to_owned() } else { tried.join("; ") }
+        if tried.is_empty() {
+            "none registered".to_owned()
+        } else {
+            tried.join("; ")
+        }
     ))
 }
 

@@ -164,7 +164,10 @@ impl ClusterNode {
         // Registered before the server listens, so a publish anywhere can place a
         // database here from the start (the registration thread keeps it current).
         if let Err(e) = placement::register(&node, 0) {
-            log::warn!("cluster mode: cannot register node {}: {e}; retrying", node.config.node_id);
+            log::warn!(
+                "cluster mode: cannot register node {}: {e}; retrying",
+                node.config.node_id
+            );
         }
         Ok(node)
     }
@@ -349,9 +352,7 @@ impl ClusterNode {
         )
     }
 
-    fn lock_handovers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<Identity, std::sync::mpsc::Sender<handover::Order>>> {
+    fn lock_handovers(&self) -> std::sync::MutexGuard<'_, HashMap<Identity, std::sync::mpsc::Sender<handover::Order>>> {
         self.handovers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -380,7 +381,9 @@ impl ClusterNode {
                 .name("cluster-lag".into())
                 .spawn(move || reads::lag_loop(&node, &measured));
             if let Err(e) = spawned {
-                log::error!("cluster mode: cannot start the lag thread: {e}; this reader sends every read to the leader");
+                log::error!(
+                    "cluster mode: cannot start the lag thread: {e}; this reader sends every read to the leader"
+                );
             }
         }
         let node = self.clone();

@@ -10,8 +10,8 @@
 //! [`crate::ws`].
 
 use crate::api_error::ApiError;
-use crate::cluster::forward_ws::WsForward;
 use crate::auth::Caller;
+use crate::cluster::forward_ws::WsForward;
 use crate::state::AppState;
 use crate::ws::{self, Connection, Framing};
 use axum::extract::ws::WebSocketUpgrade;

@@ -29,12 +29,12 @@
 mod close_reason;
 pub mod sessions;
 
+use crate::cluster::forward_ws::WsForward;
 use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use spacetime_commitlog::DurableOffset;
 use spacetime_engine::subscription::{ClientHandle, DropReason, Outgoing};
 use spacetime_engine::ClientRequest;
-use crate::cluster::forward_ws::WsForward;
 use spacetime_engine::Database;
 use spacetime_protocol::compression::compress;
 use spacetime_protocol::v2::ClientMessage;
