@@ -702,15 +702,8 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
         "{deposing} rounds must depose the leader: {deposed:?}"
     );
     let non_leader_reads = fx.non_leader_reads.lock().expect("reads").clone();
-    // Open defect (issue 17): one or two probes per run are answered by a node that
-    // etcd, read just before and just after, does not name as leader; no acknowledged
-    // write is lost by it, but a read may be stale. Its cause is not found yet, so the
-    // default run reports it and SPACETIME_STRICT_LEASE_READS=1 makes it fail.
-    if !non_leader_reads.is_empty() {
-        eprintln!("KNOWN DEFECT: a node served SQL without leading (stale reads are possible): {non_leader_reads:#?}");
-    }
     assert!(
-        non_leader_reads.is_empty() || std::env::var_os("SPACETIME_STRICT_LEASE_READS").is_none(),
+        non_leader_reads.is_empty(),
         "a node served SQL without leading (stale reads are possible): {non_leader_reads:#?}"
     );
     assert!(

@@ -103,7 +103,13 @@ impl Cluster {
         }
         let ttl = Duration::from_secs(ttl_secs);
         let valid_until = Arc::new(Mutex::new(sent + ttl.saturating_sub(LEASE_SAFETY_MARGIN)));
-        let keepalive = self.spawn(keep_alive(self.client(), lease.id(), ttl, valid_until.clone()));
+        let keepalive = self.spawn(keep_alive(
+            self.client(),
+            lease.id(),
+            keys.leader(),
+            ttl,
+            valid_until.clone(),
+        ));
         log::info!("database {}: node {node} elected leader in epoch {next}", keys.leader());
         Ok(Campaign::Won(Leadership {
             cluster: self.clone(),
@@ -136,9 +142,27 @@ impl Cluster {
     }
 }
 
-/// Renews the lease every third of its TTL; each answer extends `valid_until` to
-/// the time the request was sent plus the TTL granted, less the safety margin.
-async fn keep_alive(mut client: etcd_client::Client, lease: i64, ttl: Duration, valid_until: Arc<Mutex<Instant>>) {
+/// Renews the lease every third of its TTL; each renewal that a linearizable read
+/// confirms extends `valid_until` to the time the keepalive was sent plus the TTL
+/// granted, less the safety margin.
+///
+/// A keepalive answer alone is no proof: etcd's leader renews leases in memory,
+/// without its quorum, and etcd before 3.4.25/3.5.8 (Debian ships 3.4.23) lets a
+/// leader cut off from its quorum go on renewing until it notices, while the majority
+/// side elects another etcd leader, lets the lease expire and elects another of our
+/// nodes (etcd issue 15247). So each renewal is followed by a linearizable read of
+/// the leader key, which only an etcd leader in contact with its quorum answers: the
+/// renewal counts only if the key is still held under this lease and the read comes
+/// from the same raft term as the renewal (the same etcd leader, whose renewal the
+/// lease's expiry then reflects). A key gone or held under another lease ends the
+/// renewals: this node no longer leads.
+async fn keep_alive(
+    mut client: etcd_client::Client,
+    lease: i64,
+    leader_key: String,
+    ttl: Duration,
+    valid_until: Arc<Mutex<Instant>>,
+) {
     let mut tick = tokio::time::interval(ttl / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stream = None;
@@ -157,6 +181,20 @@ async fn keep_alive(mut client: etcd_client::Client, lease: i64, ttl: Duration, 
         };
         match answer {
             Ok(Ok(Some(resp))) if resp.ttl() > 0 => {
+                let renewed_in = resp.header().map(|h| h.raft_term());
+                let read = tokio::time::timeout(ttl / 3, client.get(leader_key.as_str(), None)).await;
+                let confirmed_in = match read {
+                    Ok(Ok(get)) => match get.kvs().first() {
+                        Some(kv) if kv.lease() == lease => get.header().map(|h| h.raft_term()),
+                        // The key expired, or another node holds it: not the leader.
+                        _ => return,
+                    },
+                    // No quorum answered: this renewal proves nothing.
+                    _ => None,
+                };
+                if confirmed_in.is_none() || confirmed_in != renewed_in {
+                    continue;
+                }
                 let granted = Duration::from_secs(resp.ttl() as u64);
                 let until = sent + granted.saturating_sub(LEASE_SAFETY_MARGIN);
                 let mut valid = valid_until.lock().unwrap_or_else(|e| e.into_inner());

@@ -143,7 +143,14 @@ fn cycle(
     let Some((leadership, standby)) = follow(node, state, runtime, &record, &keys, program.clone())? else {
         return Ok(Ended::Deleted);
     };
+    // Held before the database serves as leader (the hot standby promoted in place, or
+    // a start from the local log): requests to a leader are let in only while this
+    // node's lease is valid, and without an entry nothing would check it.
+    node.hold_lease(identity, Some(&leadership));
     if let Err(e) = start_leader(node, state, runtime, &record, &keys, &leadership, program, standby) {
+        // Nothing may be served from it once the leadership is given up.
+        state.databases().remove(identity);
+        node.hold_lease(identity, None);
         // Let another node take over at once rather than after the lease.
         if let Err(resign) = leadership.resign() {
             log::warn!("database {identity}: cannot resign after failing to start: {resign}");
