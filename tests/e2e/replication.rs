@@ -10,15 +10,14 @@
 //! printed, not asserted.
 
 use crate::replication_workload::{
-    check, count_dropped, last_ms, node_args, quantile, skip_without_etcd, spawn_clients, Api, Outcome, Records,
-    ACCOUNTS, DB, LEDGER, START,
+    check, count_dropped, free_addr, last_ms, node_args, quantile, skip_without_etcd, spawn_clients, Api, Outcome,
+    Records, ACCOUNTS, DB, LEDGER, START,
 };
 use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::EtcdCluster;
 use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
 use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -37,12 +36,6 @@ const DEFAULT_KILLS: usize = 50;
 const STRESS_KILLS: usize = 200;
 /// How long a failover, or a restarted node's rejoin, may take before the test fails.
 const FAILOVER_DEADLINE: Duration = Duration::from_secs(30);
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound address").to_string()
-}
 
 /// An etcd cluster, two cluster-mode nodes sharing a key pair, and the ledger
 /// database published on the first (its leader) and seeded, the second following it.

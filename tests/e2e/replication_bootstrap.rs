@@ -12,14 +12,13 @@
 //! - A program too large for etcd (over 1.5 MiB) is published, fetched by a second
 //!   node from its peer by hash, and served by that node after a failover.
 
-use super::replication_workload::{node_args, skip_without_etcd, Api, Outcome, ACCOUNTS, DB, LEDGER, START};
+use super::replication_workload::{free_addr, node_args, skip_without_etcd, Api, Outcome, ACCOUNTS, DB, LEDGER, START};
 use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::EtcdCluster;
 use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
 use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
 use std::collections::BTreeSet;
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -45,12 +44,6 @@ const LEASE_TTL: &str = "5";
 const DEADLINE: Duration = Duration::from_secs(60);
 /// The etcd key prefix the nodes use (the server's default).
 const PREFIX: &str = "/stdb/v1";
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound address").to_string()
-}
 
 /// An etcd cluster and `count` cluster-mode nodes sharing a key pair.
 struct Cluster {

@@ -12,13 +12,14 @@
 //!   them; the third holds no copy but redirects its requests to the leader, and
 //!   `spacetime describe --cluster` shows each node's role.
 
-use crate::replication_workload::{check, quantile, spawn_clients, Api, Outcome, Records, ACCOUNTS, DB, LEDGER, START};
+use crate::replication_workload::{
+    check, free_addr, node_args, quantile, spawn_clients, Api, Outcome, Records, ACCOUNTS, DB, LEASE_TTL, LEDGER, START,
+};
 use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::{etcd_available, EtcdCluster};
 use spacetime_testing::modules::{build_module, Bindings};
 use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,16 +30,8 @@ const HANDOVERS: usize = 20;
 const KILLS: usize = 10;
 /// Concurrent clients of the workload.
 const CLIENTS: u32 = 2;
-/// The leader lease's TTL in seconds (the shortest allowed).
-const LEASE_TTL: &str = "2";
 /// How long a handover, failover or rejoin may take before a test fails.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound address").to_string()
-}
 
 /// An etcd cluster, `n` cluster-mode nodes sharing a key pair (`n1`, `n2`, ...), and
 /// the ledger database published on the first with `publish_args` and seeded.
@@ -70,16 +63,8 @@ impl Ops {
             .map(|i| {
                 let addr = free_addr();
                 let id = format!("n{i}");
-                let args = [
-                    "--cluster",
-                    &endpoints,
-                    "--node-id",
-                    &id,
-                    "--advertise-addr",
-                    &addr,
-                    "--cluster-lease-ttl",
-                    LEASE_TTL,
-                ];
+                let args = node_args(&endpoints, &id, &addr);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 TestServer::start_sharing_keys(&addr, keys.path(), &args)
             })
             .collect();

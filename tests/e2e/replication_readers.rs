@@ -21,6 +21,7 @@
 //! reader is frozen (SIGSTOP): the leader trims etcd's log past the reader's progress
 //! (readers hold no trimming back), and the resumed reader catches up.
 
+use crate::replication_workload::{free_addr, node_args};
 use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::compression::decompress;
 use spacetime_protocol::v2::{self, CallFlags, CallReducer, ClientMessage, ServerMessage, Subscribe};
@@ -31,7 +32,6 @@ use spacetime_testing::modules::{build_module, Bindings, ModuleCrate};
 use spacetime_testing::server::TestServer;
 use spacetime_testing::wait;
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -50,20 +50,12 @@ const LEDGER: ModuleCrate = ModuleCrate {
 const DB: &str = "ledger";
 /// Accounts seeded.
 const ACCOUNTS: u32 = 4;
-/// The leader lease's TTL (seconds): the shortest allowed, so the failover is quick.
-const LEASE_TTL: &str = "2";
 /// How long a failover, or the reader's start, may take.
 const DEADLINE: Duration = Duration::from_secs(30);
 /// The reader node's index.
 const READER: usize = 2;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-/// A free port on 127.0.0.1 (bound and released).
-fn free_addr() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound address").to_string()
-}
 
 /// Milliseconds at quantile `q` of `sorted`.
 fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
@@ -155,18 +147,9 @@ impl Fixture {
                 let addr = free_addr();
                 let id = format!("n{i}");
                 let role = if i == READER + 1 { "reader" } else { "standby" };
-                let args = [
-                    "--cluster",
-                    &endpoints,
-                    "--node-id",
-                    &id,
-                    "--advertise-addr",
-                    &addr,
-                    "--cluster-lease-ttl",
-                    LEASE_TTL,
-                    "--cluster-role",
-                    role,
-                ];
+                let mut args = node_args(&endpoints, &id, &addr);
+                args.extend(["--cluster-role".to_owned(), role.to_owned()]);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 TestServer::start_sharing_keys(&addr, keys.path(), &args)
             })
             .collect();

@@ -9,6 +9,7 @@
 use spacetime_testing::etcd::etcd_available;
 use spacetime_testing::modules::ModuleCrate;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
@@ -39,6 +40,12 @@ pub fn skip_without_etcd() -> bool {
     }
     eprintln!("SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)");
     true
+}
+
+/// A loopback address with a port free at the time of asking, for a node to listen on.
+pub fn free_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("a bound address").to_string()
 }
 
 /// The `spacetime start` flags of cluster node `id` advertising `addr`, with etcd at
