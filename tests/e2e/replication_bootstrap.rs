@@ -329,7 +329,6 @@ fn a_node_with_a_new_disk_bootstraps_from_the_leaders_snapshot_and_takes_over() 
         DEADLINE,
         || {
             writer.write(&cluster, &api, &[0, 1, 2], 1);
-            std::thread::sleep(Duration::from_millis(100));
             (number("replica/n3")? >= written).then_some(())
         },
         || cluster.outputs(),

@@ -1,9 +1,8 @@
-//! The nodes of a cluster as peers of each other (design §7, §3): where each one
-//! serves its peer endpoints (snapshots, sealed segments and programs for a node that
-//! bootstraps), and the one secret those endpoints authenticate callers with.
+//! The one secret the nodes' peer endpoints (snapshots, sealed segments and programs
+//! for a node that bootstraps; design §7) authenticate callers with. Where each node
+//! serves them is its address in the node registry (`placement.rs`).
 //!
 //! ```text
-//! <prefix>/peers/<node>      the node's advertised address (host:port), written at start
 //! <prefix>/peer-secret       random text, created once by the first node that asks
 //! ```
 //!
@@ -16,36 +15,8 @@ use crate::error::Result;
 use etcd_client::{Compare, CompareOp, Txn, TxnOp};
 
 impl Cluster {
-    fn peers_prefix(&self) -> String {
-        format!("{}/peers/", self.options().prefix.trim_end_matches('/'))
-    }
-
     fn peer_secret_key(&self) -> String {
         format!("{}/peer-secret", self.options().prefix.trim_end_matches('/'))
-    }
-
-    /// Records that node `node` serves its peer endpoints at `addr` (`host:port`).
-    /// Kept after the node stops: a caller that cannot reach an address tries the next.
-    ///
-    /// # Errors
-    /// etcd errors and timeouts.
-    pub fn register_peer(&self, node: &str, addr: &str) -> Result<()> {
-        let mut client = self.client();
-        let key = format!("{}{node}", self.peers_prefix());
-        self.run("register this node as a peer", client.put(key, addr, None))?;
-        Ok(())
-    }
-
-    /// Every registered peer as `(node, address)`, by node id.
-    ///
-    /// # Errors
-    /// etcd errors and timeouts.
-    pub fn peers(&self) -> Result<Vec<(String, String)>> {
-        Ok(self
-            .under_prefix("read the peers", &self.peers_prefix())?
-            .into_iter()
-            .filter_map(|(node, addr)| Some((node, String::from_utf8(addr).ok()?)))
-            .collect())
     }
 
     /// The cluster's peer secret: `candidate` if no node created one before (it is

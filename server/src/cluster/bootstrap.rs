@@ -9,7 +9,7 @@
 //!    within the lag bound; a reader holds nothing back, so a reader may have to
 //!    copy again), and reads the trim offset `T` again: its copy must hold offset `T`.
 //! 2. **Choose**: peers in order, the leader first (its address is in the leader key),
-//!    then every node registered under `peers/`. From a peer's file list it takes the
+//!    then every live node registered under `nodes/`. From a peer's file list it takes the
 //!    newest snapshot and the segments from the one holding the snapshot's next offset
 //!    to the newest; with no snapshot, the whole log from offset 0.
 //! 3. **Check** into a staging directory: a snapshot must carry the hash the list gave
@@ -147,9 +147,9 @@ fn candidates(node: &ClusterNode, keys: &DbKeys) -> Result<Vec<(String, String)>
     if let Some(leader) = node.cluster.leader(keys)? {
         out.push((leader.node, leader.addr));
     }
-    for (peer, addr) in node.cluster.peers()? {
-        if peer != node.config.node_id && !out.iter().any(|(p, _)| *p == peer) {
-            out.push((peer, addr));
+    for live in node.cluster.nodes()? {
+        if live.node != node.config.node_id && !out.iter().any(|(p, _)| *p == live.node) {
+            out.push((live.node, live.addr));
         }
     }
     out.retain(|(peer, _)| *peer != node.config.node_id);

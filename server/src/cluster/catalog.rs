@@ -115,7 +115,8 @@ pub(super) fn fetch_program(node: &ClusterNode, state: &AppState, hash: &str) ->
 fn program_from_peers(node: &ClusterNode, hash: &str) -> Result<Vec<u8>, String> {
     let client = PeerClient::new(&node.peer_secret).map_err(|e| e.to_string())?;
     let mut tried = Vec::new();
-    for (peer, addr) in node.cluster.peers().map_err(|e| e.to_string())? {
+    for live in node.cluster.nodes().map_err(|e| e.to_string())? {
+        let (peer, addr) = (live.node, live.addr);
         if peer == node.config.node_id {
             continue;
         }

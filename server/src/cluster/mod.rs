@@ -139,7 +139,7 @@ impl ClusterNode {
             return Err(ClusterError::InMemory);
         }
         let cluster = Cluster::connect(&config.endpoints, ClusterOptions::default())?;
-        let peer_secret = peer::join(&cluster, config)?;
+        let peer_secret = peer::join(&cluster)?;
         log::info!(
             "cluster mode: node {} at {} joined the etcd cluster {}",
             config.node_id,

@@ -17,7 +17,6 @@
 //!   the serving node: files are sent unchecked, so damage on the peer's disk is
 //!   caught by the node that would have installed it.
 
-use crate::config::ClusterConfig;
 use serde::{Deserialize, Serialize};
 use spacetime_commitlog::{
     parse_segment_file_name, snapshot_file_name, snapshot_header, LOG_DIR, SNAPSHOT_DIR, SNAPSHOT_HEADER_LEN,
@@ -105,14 +104,13 @@ pub struct SegmentFile {
     pub bytes: u64,
 }
 
-/// This node's part in peer transfer, set up when it joins: registers its advertised
-/// address under `peers/` and returns the cluster's peer secret (created if it is the
-/// first node).
+/// This node's part in peer transfer, set up when it joins: the cluster's peer secret
+/// (created if it is the first node). Peers find each other's addresses in the node
+/// registry (`nodes/<node>`, `placement.rs`), which lists live nodes only.
 ///
 /// # Errors
 /// etcd errors.
-pub(super) fn join(cluster: &Cluster, config: &ClusterConfig) -> Result<String, ReplicationError> {
-    cluster.register_peer(&config.node_id, &config.advertise_addr)?;
+pub(super) fn join(cluster: &Cluster) -> Result<String, ReplicationError> {
     let mut candidate = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut candidate);
     cluster.peer_secret(&hex::encode(candidate))
