@@ -10,6 +10,7 @@
 //! <prefix>/db/<db>/replica/<node>        progress of each replica: "<persisted>" (leader, standby) or "<persisted> reader"
 //! <prefix>/db/<db>/handover              {"from", "to", "epoch"} under a short lease: a planned handover
 //! <prefix>/db/<db>/placement             {"replicas", "nodes"}: the nodes that hold the database
+//! <prefix>/controller                    {"node", "addr"} under the placement controller's lease
 //! ```
 
 use crate::error::{ReplicationError, Result};

@@ -24,7 +24,9 @@
 //!   with (snapshot, segment and program transfer between nodes).
 //! - [`Cluster::announce_handover`]: a planned handover names the next leader;
 //!   [`Cluster::register_node`] / [`Cluster::nodes`] / [`Cluster::put_placement`]:
-//!   live nodes and where each database is placed ([`choose_nodes`]).
+//!   live nodes and where each database is placed ([`choose_nodes`]);
+//!   [`Cluster::campaign_controller`] elects the placement controller, whose
+//!   [`Cluster::replace_placement`] is fenced by its key's lease ([`replan`]).
 //!
 //! **Architecture invariant:** knows the commit log's batches only as framed bytes
 //! (checked with [`spacetime_commitlog::commit_ids`]); knows nothing of the engine.
@@ -35,6 +37,7 @@
 mod append;
 mod catalog;
 mod cluster;
+mod controller;
 mod election;
 mod error;
 mod handover;
@@ -48,11 +51,12 @@ mod trim;
 pub use append::{EtcdLog, MAX_APPEND_BYTES};
 pub use catalog::MAX_INLINE_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
+pub use controller::{ControllerHeld, ControllerInfo};
 pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
 pub use handover::HandoverInfo;
 pub use keys::{DbKeys, Head, ReplicaProgress, ReplicaRole};
-pub use placement::{choose_nodes, NodeInfo, NodeLease, Placement};
+pub use placement::{choose_nodes, replan, NodeInfo, NodeLease, Placement, Replan};
 pub use rejoin::CommittedLog;
 pub use tail::{LogTail, TailBatch};
 pub use trim::STANDBY_LAG_BOUND;

@@ -172,21 +172,88 @@ impl Cluster {
 }
 
 /// Chooses `replicas` nodes for a new database created on `here`: `here` first (it
-/// leads), then the other live nodes with the fewest databases, most free memory
-/// breaking ties, then node id (so the choice is deterministic). Fewer if fewer
-/// nodes are registered.
+/// leads), then the other live nodes that may lead (not readers) with the fewest
+/// databases, most free memory breaking ties, then node id (so the choice is
+/// deterministic). Fewer if fewer nodes are registered.
 pub fn choose_nodes(here: &str, nodes: &[NodeInfo], replicas: u32) -> Vec<String> {
-    let mut others: Vec<&NodeInfo> = nodes.iter().filter(|n| n.node != here).collect();
-    others.sort_by(|a, b| {
+    let others = by_load(nodes.iter().filter(|n| n.node != here));
+    std::iter::once(here.to_owned())
+        .chain(others.into_iter().map(|n| n.node.clone()))
+        .take(replicas.max(1) as usize)
+        .collect()
+}
+
+/// The nodes among `nodes` that may hold a database as a server replica (readers
+/// never lead), best first: fewest databases, then most free memory, then node id.
+fn by_load<'a>(nodes: impl Iterator<Item = &'a NodeInfo>) -> Vec<&'a NodeInfo> {
+    let mut eligible: Vec<&NodeInfo> = nodes.filter(|n| n.role != "reader").collect();
+    eligible.sort_by(|a, b| {
         a.databases
             .cmp(&b.databases)
             .then(b.mem_free.cmp(&a.mem_free))
             .then(a.node.cmp(&b.node))
     });
-    std::iter::once(here.to_owned())
-        .chain(others.into_iter().map(|n| n.node.clone()))
-        .take(replicas.max(1) as usize)
-        .collect()
+    eligible
+}
+
+/// What the placement controller makes of one database's placement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replan {
+    /// The placement to write, if it changes.
+    pub new: Option<Placement>,
+    /// Placed nodes gone past the grace period that the new placement drops.
+    pub dropped: Vec<String>,
+    /// Nodes the new placement adds.
+    pub added: Vec<String>,
+    /// How many of the wanted replicas have no live node even after the change
+    /// (0: fully replicated).
+    pub short: usize,
+}
+
+/// Re-places a database placed as `placement`, given the `live` registered nodes,
+/// its current `leader` and which placed nodes have been `gone` (unregistered)
+/// past the grace period: each such node is replaced by the best live node that
+/// holds no copy ([`choose_nodes`]' order), and a placement with fewer nodes than
+/// its replicas is filled up. The leader is never dropped, and a gone node is
+/// dropped only when a replacement takes its place: with no live node to spare, the
+/// placement stays as it is (under-replicated, [`Replan::short`]), so the node finds
+/// itself still placed if it returns.
+pub fn replan(placement: &Placement, live: &[NodeInfo], leader: Option<&str>, gone: &dyn Fn(&str) -> bool) -> Replan {
+    let want = placement.replicas.max(1) as usize;
+    let is_live = |id: &str| live.iter().any(|n| n.node == id);
+    let (mut keep, mut dropped): (Vec<String>, Vec<String>) = placement
+        .nodes
+        .iter()
+        .cloned()
+        .partition(|id| is_live(id) || leader == Some(id.as_str()) || !gone(id));
+    let slots = want.saturating_sub(keep.len());
+    let added: Vec<String> = by_load(live.iter().filter(|n| !placement.nodes.contains(&n.node)))
+        .into_iter()
+        .take(slots)
+        .map(|n| n.node.clone())
+        .collect();
+    let new = if added.is_empty() {
+        dropped.clear();
+        None
+    } else {
+        keep.extend(added.iter().cloned());
+        // Gone nodes nobody replaces stay placed.
+        while keep.len() < want && !dropped.is_empty() {
+            keep.push(dropped.remove(0));
+        }
+        Some(Placement {
+            replicas: placement.replicas,
+            nodes: keep,
+        })
+    };
+    let nodes = new.as_ref().unwrap_or(placement).nodes.iter();
+    let short = want.saturating_sub(nodes.filter(|id| is_live(id)).count());
+    Replan {
+        new,
+        dropped,
+        added,
+        short,
+    }
 }
 
 #[cfg(test)]
@@ -221,5 +288,66 @@ mod tests {
         assert_eq!(choose_nodes("n9", &nodes, 2), ["n9", "n4"]);
         // Zero means one: a database always lives somewhere.
         assert_eq!(choose_nodes("n1", &nodes, 0), ["n1"]);
+        // A reader is never chosen: it never leads.
+        let mut with_reader = nodes.to_vec();
+        with_reader[3].role = "reader".into();
+        assert_eq!(choose_nodes("n1", &with_reader, 2), ["n1", "n3"]);
+    }
+
+    fn placed(nodes: &[&str], replicas: u32) -> Placement {
+        Placement {
+            replicas,
+            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_node_gone_past_the_grace_period_is_replaced_by_the_best_live_node() {
+        let live = [node("n1", 1 << 30, 1), node("n3", 1 << 30, 0), node("n4", 8 << 30, 0)];
+        let replan = replan(&placed(&["n1", "n2"], 2), &live, Some("n1"), &|id| id == "n2");
+        assert_eq!(replan.new, Some(placed(&["n1", "n4"], 2)));
+        assert_eq!(replan.dropped, ["n2"]);
+        assert_eq!(replan.added, ["n4"]);
+        assert_eq!(replan.short, 0);
+    }
+
+    #[test]
+    fn a_node_within_the_grace_period_or_leading_is_kept() {
+        let live = [node("n1", 1 << 30, 1), node("n3", 1 << 30, 0)];
+        // Gone, but not for long enough (a restart).
+        let within = replan(&placed(&["n1", "n2"], 2), &live, Some("n1"), &|_| false);
+        assert_eq!((within.new, within.short), (None, 1));
+        // Gone past the grace period, but etcd still names it leader.
+        let leading = replan(&placed(&["n1", "n2"], 2), &[node("n3", 1, 0)], Some("n2"), &|id| {
+            id == "n1"
+        });
+        assert_eq!(leading.new, Some(placed(&["n2", "n3"], 2)));
+        assert_eq!(leading.dropped, ["n1"]);
+    }
+
+    #[test]
+    fn with_no_node_to_spare_the_placement_stays_under_replicated() {
+        let live = [node("n1", 1 << 30, 1), node("r1", 8 << 30, 0)];
+        let mut live = live.to_vec();
+        live[1].role = "reader".into();
+        let replan = replan(&placed(&["n1", "n2"], 2), &live, Some("n1"), &|_| true);
+        assert_eq!(replan.new, None);
+        assert!(replan.dropped.is_empty());
+        assert_eq!(replan.short, 1);
+        // Two gone, one spare: one replaced, the other stays placed.
+        let live = [node("n1", 1, 0), node("n4", 1, 0)];
+        let replan = super::replan(&placed(&["n1", "n2", "n3"], 3), &live, Some("n1"), &|_| true);
+        assert_eq!(replan.new, Some(placed(&["n1", "n4", "n2"], 3)));
+        assert_eq!(replan.dropped, ["n3"]);
+        assert_eq!(replan.short, 1);
+    }
+
+    #[test]
+    fn a_placement_short_of_its_replicas_is_filled_up() {
+        let live = [node("n1", 1, 3), node("n2", 1, 0)];
+        let replan = replan(&placed(&["n1"], 2), &live, None, &|_| true);
+        assert_eq!(replan.new, Some(placed(&["n1", "n2"], 2)));
+        assert!(replan.dropped.is_empty());
+        assert_eq!(replan.short, 0);
     }
 }
