@@ -52,9 +52,33 @@ pub struct Leadership {
     keys: DbKeys,
     info: LeaderInfo,
     lease: i64,
-    /// Until when the lease is certainly valid (monotonic clock).
-    valid_until: Arc<Mutex<Instant>>,
+    /// Until when the lease is certainly valid, shared with the keepalive task and
+    /// every [`LeaseCheck`].
+    validity: Arc<Mutex<Validity>>,
     keepalive: tokio::task::JoinHandle<()>,
+}
+
+/// A lease's validity by this node's monotonic clock.
+#[derive(Debug)]
+struct Validity {
+    /// Until when the lease is certainly valid.
+    until: Instant,
+    /// Set when the leadership is resigned or dropped: from then on the lease counts
+    /// as invalid whatever `until` says, and a keepalive answer still in flight (the
+    /// task's abort is asynchronous) cannot extend it.
+    ended: bool,
+}
+
+impl Validity {
+    fn valid(&self) -> bool {
+        !self.ended && Instant::now() < self.until
+    }
+}
+
+/// Reads a lease's validity (a poisoned lock still holds a consistent value: every
+/// writer sets plain fields).
+fn lock(validity: &Mutex<Validity>) -> std::sync::MutexGuard<'_, Validity> {
+    validity.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Cluster {
@@ -102,13 +126,16 @@ impl Cluster {
             return Ok(Campaign::Lost(leader));
         }
         let ttl = Duration::from_secs(ttl_secs);
-        let valid_until = Arc::new(Mutex::new(sent + ttl.saturating_sub(LEASE_SAFETY_MARGIN)));
+        let validity = Arc::new(Mutex::new(Validity {
+            until: sent + ttl.saturating_sub(LEASE_SAFETY_MARGIN),
+            ended: false,
+        }));
         let keepalive = self.spawn(keep_alive(
             self.client(),
             lease.id(),
             keys.leader(),
             ttl,
-            valid_until.clone(),
+            validity.clone(),
         ));
         log::info!("database {}: node {node} elected leader in epoch {next}", keys.leader());
         Ok(Campaign::Won(Leadership {
@@ -116,7 +143,7 @@ impl Cluster {
             keys: keys.clone(),
             info,
             lease: lease.id(),
-            valid_until,
+            validity,
             keepalive,
         }))
     }
@@ -143,7 +170,7 @@ impl Cluster {
 }
 
 /// Renews the lease every third of its TTL; each renewal that a linearizable read
-/// confirms extends `valid_until` to the time the keepalive was sent plus the TTL
+/// confirms extends the validity to the time the keepalive was sent plus the TTL
 /// granted, less the safety margin.
 ///
 /// A keepalive answer alone is no proof: etcd's leader renews leases in memory,
@@ -161,7 +188,7 @@ async fn keep_alive(
     lease: i64,
     leader_key: String,
     ttl: Duration,
-    valid_until: Arc<Mutex<Instant>>,
+    validity: Arc<Mutex<Validity>>,
 ) {
     let mut tick = tokio::time::interval(ttl / 3);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -197,8 +224,11 @@ async fn keep_alive(
                 }
                 let granted = Duration::from_secs(resp.ttl() as u64);
                 let until = sent + granted.saturating_sub(LEASE_SAFETY_MARGIN);
-                let mut valid = valid_until.lock().unwrap_or_else(|e| e.into_inner());
-                *valid = (*valid).max(until);
+                let mut validity = lock(&validity);
+                if validity.ended {
+                    return;
+                }
+                validity.until = validity.until.max(until);
             }
             // TTL 0: the lease is gone; this node is no longer the leader.
             Ok(Ok(Some(_))) => return,
@@ -209,17 +239,24 @@ async fn keep_alive(
 }
 
 /// A handle on a [`Leadership`]'s lease validity that request paths can hold and
-/// check cheaply (see [`Leadership::lease_valid`]); it turns invalid for good once
-/// the leadership is resigned or dropped, since nothing renews it any more.
+/// check cheaply (see [`Leadership::lease_valid`]); it turns invalid for good the
+/// moment the leadership is resigned or dropped (before its leader key is deleted),
+/// so a handle taken when a request was admitted never vouches for a later answer.
 #[derive(Debug, Clone)]
 pub struct LeaseCheck {
-    valid_until: Arc<Mutex<Instant>>,
+    validity: Arc<Mutex<Validity>>,
+    epoch: u64,
 }
 
 impl LeaseCheck {
     /// Whether the lease is certainly still valid by this node's clock.
     pub fn valid(&self) -> bool {
-        Instant::now() < *self.valid_until.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.validity).valid()
+    }
+
+    /// The epoch of the leadership this lease belongs to.
+    pub fn epoch(&self) -> u64 {
+        self.epoch
     }
 }
 
@@ -227,7 +264,8 @@ impl Leadership {
     /// A handle on this leadership's lease validity.
     pub fn lease_check(&self) -> LeaseCheck {
         LeaseCheck {
-            valid_until: self.valid_until.clone(),
+            validity: self.validity.clone(),
+            epoch: self.info.epoch,
         }
     }
 
@@ -250,17 +288,25 @@ impl Leadership {
     /// Whether the lease is certainly still valid by this node's clock, so no other
     /// node can have been elected: confirmed reads may be served only while it is.
     pub fn lease_valid(&self) -> bool {
-        Instant::now() < *self.valid_until.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.validity).valid()
     }
 
-    /// Steps down (a planned handover): stops renewing, deletes the leader key if it
-    /// is still ours and revokes the lease, so another node can campaign at once.
+    /// Ends the lease's validity here for good: no request may count on it any more.
+    fn end(&self) {
+        self.keepalive.abort();
+        lock(&self.validity).ended = true;
+    }
+
+    /// Steps down (a planned handover): stops renewing and ends the lease's validity
+    /// here (every [`LeaseCheck`] turns invalid), then deletes the leader key if it is
+    /// still ours and revokes the lease, so another node can campaign at once; no
+    /// request here counts on the lease once another node can be elected.
     /// The epoch stays: the next leader increments it, which fences this node.
     ///
     /// # Errors
     /// etcd errors and timeouts (the lease then expires by itself).
     pub fn resign(self) -> Result<()> {
-        self.keepalive.abort();
+        self.end();
         let mut client = self.cluster.client();
         let txn = Txn::new()
             .when([Compare::lease(self.keys.leader(), CompareOp::Equal, self.lease)])
@@ -279,7 +325,8 @@ impl Leadership {
 
 impl Drop for Leadership {
     fn drop(&mut self) {
-        // Without renewals the lease, and with it the leader key, expires after its TTL.
-        self.keepalive.abort();
+        // Without renewals the lease, and with it the leader key, expires after its
+        // TTL; nothing here counts on it from now on.
+        self.end();
     }
 }

@@ -37,6 +37,38 @@ fn one_candidate_wins_and_the_epoch_goes_up_with_each_leader() {
     assert_eq!(cluster.epoch(&keys).unwrap(), 2);
 }
 
+/// A request admitted under a lease holds a `LeaseCheck` and asks it again when it
+/// answers: once the leadership is resigned or dropped the check must fail at once,
+/// not when the lease would have lapsed (by then another node may lead).
+#[test]
+fn a_lease_check_turns_invalid_the_moment_its_leadership_ends() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    let ttl = Duration::from_secs(30);
+    let a = elect_with_ttl(&cluster, &keys, "a", ttl);
+    let check = a.lease_check();
+    assert!(check.valid());
+    assert_eq!(check.epoch(), 1);
+    a.resign().unwrap();
+    assert!(
+        !check.valid(),
+        "a lease check stayed valid after its leadership resigned"
+    );
+    // The same when the leadership is dropped without resigning (its key then lives
+    // on in etcd until the TTL, 30 s here, which the check must not wait for).
+    let b = elect_with_ttl(&cluster, &keys, "b", ttl);
+    let check = b.lease_check();
+    assert!(check.valid());
+    assert_eq!(check.epoch(), 2);
+    drop(b);
+    assert!(
+        !check.valid(),
+        "a lease check stayed valid after its leadership was dropped"
+    );
+    assert_eq!(cluster.leader(&keys).unwrap().map(|l| l.node), Some("b".into()));
+}
+
 #[test]
 fn a_lease_is_kept_alive_and_expires_when_its_holder_stops() {
     let etcd = EtcdCluster::start();
