@@ -12,6 +12,7 @@ use crate::format::{
     COMMIT_HEADER_LEN, CRC_LEN, MAX_RECORD_LEN, RECORD_PREFIX_LEN, SEGMENT_HEADER_LEN,
 };
 use crate::fsutil::{create_dir, list_names, remove_tmp_files, set_aside, sync_dir, write_atomically};
+use crate::fsync_ledger::{self, FsyncLedger, FSYNC_LEDGER_FILE};
 use crate::header_repair::repair_header;
 use crate::replay::Replay;
 use crate::report::{RecoveryReport, TailCut};
@@ -96,6 +97,9 @@ pub struct Commitlog {
     /// The epoch (leader term) of the last commit: appends may not go below it.
     epoch: u64,
     poisoned: Option<Arc<str>>,
+    /// Each segment's fsynced length, kept only for power-loss tests
+    /// ([`crate::fsync_ledger`]); `None` in a normal run.
+    ledger: Option<FsyncLedger>,
 }
 
 /// Where the scan of the segments stopped on damage.
@@ -155,6 +159,7 @@ impl Commitlog {
                     start,
                     path: dir.join(name),
                 }),
+                None if name == FSYNC_LEDGER_FILE => {}
                 None => report.ignored_files.push(name),
             }
         }
@@ -221,7 +226,7 @@ impl Commitlog {
         next_tx_offset: u64,
         epoch: u64,
     ) -> Self {
-        Self {
+        let mut log = Self {
             dir,
             options,
             segments,
@@ -233,6 +238,49 @@ impl Commitlog {
             synced_tx_offset: next_tx_offset,
             epoch,
             poisoned: None,
+            ledger: None,
+        };
+        if fsync_ledger::enabled_by_env() {
+            log.start_ledger();
+        } else {
+            fsync_ledger::remove_stale(&log.dir);
+        }
+        log
+    }
+
+    /// Keeps the fsync ledger of this log from now on (what
+    /// `SPACETIME_TEST_FSYNC_LEDGER=1` does for every log a process opens): each
+    /// segment's fsynced length, for [`crate::lose_unsynced`]. For power-loss tests.
+    ///
+    /// # Errors
+    /// As [`sync`](Self::sync), which this calls first.
+    pub fn record_fsyncs(&mut self) -> Result<(), CommitlogError> {
+        self.sync()?;
+        self.start_ledger();
+        Ok(())
+    }
+
+    /// Starts the ledger with every segment at its full length: called when nothing
+    /// is unsynced (every segment but the active one was fsynced when it was closed).
+    fn start_ledger(&mut self) {
+        let mut ledger = FsyncLedger::default();
+        let live = || self.segments.iter().map(|s| s.path.as_path());
+        for seg in &self.segments[..self.segments.len() - 1] {
+            if let Ok(meta) = fs::metadata(&seg.path) {
+                ledger.record(&self.dir, live(), &seg.path, meta.len());
+            }
+        }
+        let active = &self.segments[self.segments.len() - 1].path;
+        ledger.record(&self.dir, live(), active, self.active_len);
+        self.ledger = Some(ledger);
+    }
+
+    /// Records in the ledger (if kept) that the active segment is fsynced to its end.
+    fn note_synced(&mut self) {
+        if let Some(ledger) = &mut self.ledger {
+            let active = &self.segments[self.segments.len() - 1].path;
+            let live = self.segments.iter().map(|s| s.path.as_path());
+            ledger.record(&self.dir, live, active, self.active_len);
         }
     }
 
@@ -397,6 +445,7 @@ impl Commitlog {
             let result = self.active.sync_data();
             self.poison_on_err(result, "fsync segment")?;
             self.synced_tx_offset = self.written_tx_offset;
+            self.note_synced();
         }
         Ok(self.durable_offset())
     }
@@ -433,6 +482,7 @@ impl Commitlog {
         }
         if !removed.is_empty() {
             sync_dir(&self.dir)?;
+            self.note_synced();
         }
         Ok(removed)
     }
@@ -553,6 +603,7 @@ impl Commitlog {
                 self.written_tx_offset = tx_offset;
                 self.synced_tx_offset = tx_offset;
                 self.epoch = epoch;
+                self.note_synced();
                 log::warn!("commit log {}: {tail}", self.dir.display());
                 Ok(tail)
             }
@@ -582,6 +633,7 @@ impl Commitlog {
         });
         self.active = active;
         self.active_len = SEGMENT_HEADER_LEN as u64;
+        self.note_synced();
         Ok(())
     }
 

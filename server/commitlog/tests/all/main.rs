@@ -6,6 +6,7 @@ mod append_replay;
 mod corruption;
 mod crash;
 mod durability;
+mod power_loss;
 mod rejoin;
 mod replicated;
 mod snapshot;
