@@ -125,7 +125,7 @@ impl From<CallError> for ApiError {
                 // The route words this one itself: it knows the database's name.
                 Self::NotFound(e.to_string())
             }
-            CallError::ConnectRejected(_) => Self::Forbidden(e.to_string()),
+            CallError::ConnectRejected(_) | CallError::NotConnected(_) => Self::Forbidden(e.to_string()),
             CallError::BadReturn(_) => Self::ReducerFailed(e.to_string()),
             CallError::Refused(CallRefused::Lifecycle { .. }) | CallError::InvalidArgs { .. } => {
                 Self::BadRequest(e.to_string())

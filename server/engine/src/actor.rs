@@ -258,15 +258,19 @@ impl Actor {
         }
     }
 
-    /// Runs `client_disconnected` for every client the log holds as connected: the
-    /// crash (or stop) closed their connections without running it.
+    /// Runs `client_disconnected` for every client the log holds as connected here
+    /// (not through another node): the crash (or stop) closed their connections
+    /// without running it.
     pub(crate) fn disconnect_stale_clients(&mut self) {
         let stale = self
             .db
             .commitlog
             .as_ref()
-            .map(DatabaseLog::connected)
+            .map(DatabaseLog::connected_here)
             .unwrap_or_default();
+        // Clients another node hosts (a reader's WebSocket clients) are still
+        // connected there: the edge ends them when that node is gone
+        // (`Database::hosted_clients`).
         if stale.is_empty() {
             return;
         }
@@ -407,7 +411,7 @@ impl Actor {
     }
 
     /// Commits a lifecycle reducer's transaction, or logs its failure and returns it.
-    fn commit_lifecycle(
+    pub(crate) fn commit_lifecycle(
         &mut self,
         reducer: &str,
         outcome: Option<ReducerOutcome>,
@@ -428,7 +432,7 @@ impl Actor {
 
     /// Whether connections must be logged: only a `client_disconnected` reducer needs
     /// to run for clients a crash cut off.
-    fn tracks_clients(&self) -> bool {
+    pub(crate) fn tracks_clients(&self) -> bool {
         self.db.commitlog.is_some()
             && self
                 .instance

@@ -20,7 +20,7 @@ impl Actor {
     /// The state now, at the last commit.
     pub(crate) fn backup_state(&self) -> BackupState {
         BackupState {
-            state: crate::storage::snapshot::encode(&self.db.datastore, &[]),
+            state: crate::storage::snapshot::encode(&self.db.datastore, &[], &[]),
             tx_offset: self.db.last_offset(),
         }
     }

@@ -8,7 +8,9 @@ use crate::error::{ActorGone, CallError, SnapshotError, StartError, UpdateError}
 use crate::follower::{AppliedOffset, ProgramSource, PromoteError, RoleLink};
 use crate::module_logs::ModuleLogs;
 use crate::procedures::{admit_procedure, OwnedProcedureCall, ProcedureRunner};
-use crate::requests::{ClientRequest, Logged, Request, SqlResult, UpdateOptions};
+use crate::requests::{
+    ClientRequest, HostedClient, HostedError, HostedRequest, Logged, Request, SqlResult, UpdateOptions,
+};
 use crate::storage::{self, StorageConfig};
 use spacetime_commitlog::DurableOffset;
 use spacetime_commitlog::{Commitlog, ReplicatedLog};
@@ -18,7 +20,7 @@ use spacetime_migrate::{Plan, Refusals};
 use spacetime_sats::bsatn::value::{decode_value_exact, value_to_vec};
 use spacetime_sats::json::{value_from_json, value_to_json};
 use spacetime_sats::AlgebraicType;
-use spacetime_sats::Identity;
+use spacetime_sats::{ConnectionId, Identity};
 use std::collections::HashMap;
 use std::sync::{mpsc, Arc, Mutex, OnceLock, RwLock};
 use tokio::sync::oneshot;
@@ -417,6 +419,95 @@ impl Database {
     /// request or the client's queue.
     pub fn client(&self, request: ClientRequest) -> Result<(), ActorGone> {
         self.requests.send(Request::Client(request)).map_err(|_| self.gone())
+    }
+
+    /// Runs `client_connected` for `caller`'s connection `connection_id`, which
+    /// another node of the cluster, `host`, holds (see `requests/hosted.rs`), and logs
+    /// it with its host; returns once that is durable. A retry of a connection made
+    /// runs nothing again.
+    ///
+    /// # Errors
+    /// [`HostedError`]: not the leader, refused by the module, or the id is live here
+    /// for another connection.
+    pub async fn connect_hosted(
+        &self,
+        caller: Identity,
+        connection_id: ConnectionId,
+        jwt: Option<Arc<str>>,
+        host: String,
+    ) -> Result<Result<(), HostedError>, ActorGone> {
+        self.ask_confirmed(|reply| HostedRequest::Connect {
+            caller,
+            connection_id,
+            jwt,
+            host,
+            reply,
+        })
+        .await
+    }
+
+    /// Runs `client_disconnected` for a client another node holds, if the database
+    /// still holds it as connected; returns whether it ran, once that is durable.
+    ///
+    /// # Errors
+    /// [`HostedError::NotLeader`] (inner), or the database stopped.
+    pub async fn disconnect_hosted(
+        &self,
+        caller: Identity,
+        connection_id: ConnectionId,
+        jwt: Option<Arc<str>>,
+    ) -> Result<Result<bool, HostedError>, ActorGone> {
+        self.ask_confirmed(|reply| HostedRequest::Disconnect {
+            caller,
+            connection_id,
+            jwt,
+            reply,
+        })
+        .await
+    }
+
+    /// Calls reducer `reducer` as [`Database::call`] does, but on the connection
+    /// `connection_id` another node holds for `caller` (connected with
+    /// [`Database::connect_hosted`]), without a connection of its own.
+    ///
+    /// # Errors
+    /// As [`Database::call`]; [`CallError::NotConnected`] if the database does not
+    /// hold that connection.
+    pub async fn call_hosted(
+        &self,
+        caller: Identity,
+        connection_id: ConnectionId,
+        jwt: Option<Arc<str>>,
+        reducer: String,
+        args: serde_json::Value,
+    ) -> Result<ReducerOutcome, CallError> {
+        self.ask_confirmed(|reply| HostedRequest::Call {
+            caller,
+            connection_id,
+            jwt,
+            reducer,
+            args,
+            reply,
+        })
+        .await?
+    }
+
+    /// A hosted-client request, its reply released once what it logged is durable.
+    async fn ask_confirmed<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Logged<T>>) -> HostedRequest,
+    ) -> Result<T, ActorGone> {
+        let reply = self.ask(|reply| Request::Hosted(make(reply))).await?;
+        self.confirmed(reply).await
+    }
+
+    /// The clients other nodes hold that the database holds as connected, with their
+    /// hosts: the edge ends those whose host is gone.
+    ///
+    /// # Errors
+    /// The database stopped.
+    pub async fn hosted_clients(&self) -> Result<Vec<HostedClient>, ActorGone> {
+        self.ask(|reply| Request::Hosted(HostedRequest::List { reply })).await
     }
 
     /// Replaces the module with `program` (whose hash in the program store is `hash`),

@@ -156,6 +156,13 @@ pub enum CallError {
     /// The database follows another node here: only its leader runs calls.
     #[error(transparent)]
     NotLeader(#[from] NotLeader),
+    /// A call for a connection another node hosts (a reader's WebSocket client) whose
+    /// connection the database does not hold as connected: it ended here (its node was
+    /// taken for dead) or never began.
+    #[error(
+        "connection {0} is not connected to this database (its client_disconnected ran, or it never connected);          reconnect"
+    )]
+    NotConnected(spacetime_sats::ConnectionId),
     /// The database stopped.
     #[error(transparent)]
     Gone(#[from] ActorGone),

@@ -43,7 +43,7 @@ pub mod views;
 pub use database::{Database, Databases, ProcedureReply};
 pub use error::{ActorGone, CallError, CallRefused, ConnectError, SnapshotError, StartError, UpdateError};
 pub use http_handlers::MAX_RUNNING_HTTP_HANDLERS;
-pub use requests::{ClientRequest, SqlResult, UpdateOptions};
+pub use requests::{ClientRequest, HostedClient, HostedError, SqlResult, UpdateOptions};
 pub use spacetime_migrate::{Plan, Refusals};
 
 use spacetime_sats::def::model::ModuleDef;

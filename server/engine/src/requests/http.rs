@@ -10,7 +10,7 @@ use crate::random_connection_id;
 use spacetime_host::{ReducerCall, ReducerError, ReducerOutcome};
 use spacetime_sats::bsatn::value::value_to_vec;
 use spacetime_sats::json::value_from_json;
-use spacetime_sats::{AlgebraicType, ConnectionId, Identity, Timestamp};
+use spacetime_sats::{AlgebraicType, ConnectionId, Identity, ReducerId, Timestamp};
 use spacetime_sql::parse::SqlStmt;
 use spacetime_sql::vars::SqlVars;
 use spacetime_sql::{Catalog, SqlAuth, SqlError, SqlOutcome, SystemState};
@@ -44,6 +44,22 @@ impl Actor {
         reducer: &str,
         args: &serde_json::Value,
     ) -> Result<ReducerOutcome, CallError> {
+        let (reducer_id, args) = self.admit_json_call(caller, reducer, args)?;
+        self.in_http_connection(caller, jwt, |actor, connection_id| {
+            actor.run_call(caller, connection_id, reducer_id, reducer, &args)
+        })
+        .map_err(CallError::ConnectRejected)
+    }
+
+    /// The admission check of a reducer call with JSON arguments (as an HTTP call and
+    /// a call forwarded for a connection another node hosts send them): the reducer's
+    /// id and the arguments as BSATN.
+    pub(super) fn admit_json_call(
+        &self,
+        caller: Identity,
+        reducer: &str,
+        args: &serde_json::Value,
+    ) -> Result<(ReducerId, Vec<u8>), CallError> {
         if let Some(refusal) = self.not_leader() {
             return Err(CallError::NotLeader(refusal));
         }
@@ -62,26 +78,34 @@ impl Actor {
                 params: names.join(", "),
             }
         })?;
-        let args = value_to_vec(&value);
-        self.in_http_connection(caller, jwt, |actor, connection_id| {
-            let timestamp = Timestamp::now();
-            let call = ReducerCall {
-                reducer_id,
-                caller_identity: caller,
-                caller_connection_id: Some(connection_id),
-                timestamp,
-                args_bsatn: &args,
-                caller_jwt: actor.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
-            };
-            let outcome = actor.instance.call_reducer(&mut actor.db.datastore, call);
-            crate::metrics::reducer_called(&actor.db.metrics_label, reducer, &outcome);
-            match &outcome.result {
-                Err(e) => actor.log_failure(reducer, e),
-                Ok(tx) => actor.db.commit(tx, timestamp, None),
-            }
-            outcome
-        })
-        .map_err(CallError::ConnectRejected)
+        Ok((reducer_id, value_to_vec(&value)))
+    }
+
+    /// Runs an admitted reducer call on connection `connection_id` and commits it.
+    pub(super) fn run_call(
+        &mut self,
+        caller: Identity,
+        connection_id: ConnectionId,
+        reducer_id: ReducerId,
+        reducer: &str,
+        args: &[u8],
+    ) -> ReducerOutcome {
+        let timestamp = Timestamp::now();
+        let call = ReducerCall {
+            reducer_id,
+            caller_identity: caller,
+            caller_connection_id: Some(connection_id),
+            timestamp,
+            args_bsatn: args,
+            caller_jwt: self.connection_jwts.get(&connection_id).map(|jwt| &**jwt),
+        };
+        let outcome = self.instance.call_reducer(&mut self.db.datastore, call);
+        crate::metrics::reducer_called(&self.db.metrics_label, reducer, &outcome);
+        match &outcome.result {
+            Err(e) => self.log_failure(reducer, e),
+            Ok(tx) => self.db.commit(tx, timestamp, None),
+        }
+        outcome
     }
 
     /// Runs one SQL statement between `client_connected` and `client_disconnected`.

@@ -5,10 +5,13 @@
 
 pub(crate) mod admission;
 mod client;
+mod hosted;
 mod http;
 mod update;
 
 pub use client::ClientRequest;
+pub(crate) use hosted::HostedRequest;
+pub use hosted::{HostedClient, HostedError};
 pub use http::SqlResult;
 pub use update::UpdateOptions;
 
@@ -52,6 +55,8 @@ pub(crate) enum Request {
     },
     /// A WebSocket client's request (connect, message, disconnect).
     Client(ClientRequest),
+    /// About a client whose WebSocket another node of a cluster holds.
+    Hosted(HostedRequest),
     /// Replace the module, keeping the data.
     Update {
         program: ModuleProgram,
@@ -150,6 +155,7 @@ impl Actor {
                 let _ = reply.send(self.logged(()));
             }
             Request::Client(request) => self.client_request(request),
+            Request::Hosted(request) => self.hosted_request(request),
             Request::Update {
                 program,
                 hash,

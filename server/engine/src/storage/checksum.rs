@@ -94,7 +94,11 @@ impl RollingChecksum {
                 }
             }
             Record::Migration(migration) => *self = Self::of_snapshot(&migration.state)?,
-            Record::Created | Record::Connected(..) | Record::Disconnected(..) | Record::Module(_) => {}
+            Record::Created
+            | Record::Connected(..)
+            | Record::ConnectedAt(..)
+            | Record::Disconnected(..)
+            | Record::Module(_) => {}
         }
         Ok(())
     }

@@ -357,6 +357,8 @@ pub struct DatabaseLog {
     module_logs: Arc<ModuleLogs>,
     /// The clients the log holds as connected.
     clients: HashMap<ConnectionId, Identity>,
+    /// The node hosting each of them that connected through another node.
+    hosts: HashMap<ConnectionId, String>,
     /// The program hash of the running module, logged again after each snapshot so
     /// the log after the newest snapshot always names it (see [`record`]).
     module: Option<String>,
@@ -447,6 +449,8 @@ pub struct LogState {
     snapshots: SnapshotStore,
     /// The clients the log holds as connected.
     clients: HashMap<ConnectionId, Identity>,
+    /// The node hosting each of them that connected through another node.
+    hosts: HashMap<ConnectionId, String>,
     /// Records replayed since the snapshot (or migration) restored: the snapshot
     /// policy counts them.
     since_snapshot: u64,
@@ -490,10 +494,17 @@ impl LogState {
             }
             Record::Connected(identity, connection_id) => {
                 self.clients.insert(connection_id, identity);
+                self.hosts.remove(&connection_id);
+                ReplayStep::Nothing
+            }
+            Record::ConnectedAt(identity, connection_id, host) => {
+                self.clients.insert(connection_id, identity);
+                self.hosts.insert(connection_id, host);
                 ReplayStep::Nothing
             }
             Record::Disconnected(_, connection_id) => {
                 self.clients.remove(&connection_id);
+                self.hosts.remove(&connection_id);
                 ReplayStep::Nothing
             }
             Record::Migration(migration) => ReplayStep::Migration(migration),
@@ -511,8 +522,9 @@ impl LogState {
     /// # Errors
     /// [`RestoreError::Record`] if the state does not fit `ds`.
     pub fn migrated(&mut self, ds: &mut Datastore, offset: u64, state: &[u8]) -> Result<(), RestoreError> {
-        let connected = snapshot::restore(ds, state).map_err(|source| RestoreError::Record { offset, source })?;
-        self.clients = connected.into_iter().map(|(i, c)| (c, i)).collect();
+        let clients = snapshot::restore(ds, state).map_err(|source| RestoreError::Record { offset, source })?;
+        self.clients = clients.connected.into_iter().map(|(i, c)| (c, i)).collect();
+        self.hosts = clients.hosts.into_iter().collect();
         self.checksum =
             RollingChecksum::of_snapshot(state).map_err(|source| RestoreError::Record { offset, source })?;
         Ok(())
@@ -555,6 +567,7 @@ pub fn replay(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs
     let mut state = LogState {
         snapshots: recovered.snapshots.clone().keep(storage.snapshots_to_keep),
         clients: HashMap::new(),
+        hosts: HashMap::new(),
         since_snapshot: 0,
         checksum: RollingChecksum::EMPTY,
     };
@@ -563,15 +576,17 @@ pub fn replay(storage: &StorageConfig, ds: &mut Datastore, logs: &Arc<ModuleLogs
             offset: snap.tx_offset,
             source,
         })?;
-        let connected = snapshot::restore(ds, &snap.payload).map_err(|source| RestoreError::Snapshot {
+        let clients = snapshot::restore(ds, &snap.payload).map_err(|source| RestoreError::Snapshot {
             offset: snap.tx_offset,
             source,
         })?;
         state.clients.extend(
-            connected
+            clients
+                .connected
                 .into_iter()
                 .map(|(identity, connection_id)| (connection_id, identity)),
         );
+        state.hosts.extend(clients.hosts);
     }
     let replay = match migration_start {
         Some(offset) => recovered.commitlog.replay_from(offset),
@@ -649,6 +664,7 @@ pub fn start_writer(
         snapshotting: None,
         module_logs: logs.clone(),
         clients: state.clients,
+        hosts: state.hosts,
         module: None,
         durability_dir: storage.dir.clone(),
         stop_reported: false,
@@ -716,7 +732,7 @@ impl DatabaseLog {
             published_at_micros,
             publisher,
             summary,
-            state: snapshot::encode(ds, &self.connected()),
+            state: snapshot::encode(ds, &self.connected(), &self.hosts()),
         };
         self.module = Some(hash.to_owned());
         // The state replaces everything before it on restore, so it counts as a snapshot
@@ -816,20 +832,55 @@ impl DatabaseLog {
     /// Logs that a client connected (after its `client_connected` committed).
     pub fn append_connected(&mut self, identity: Identity, connection_id: ConnectionId) {
         self.clients.insert(connection_id, identity);
+        self.hosts.remove(&connection_id);
         self.append_record(record::encode_client(true, identity, connection_id));
+    }
+
+    /// Logs that a client connected through another node, `host`, which holds its
+    /// connection (after its `client_connected` committed here).
+    pub fn append_connected_at(&mut self, identity: Identity, connection_id: ConnectionId, host: &str) {
+        self.clients.insert(connection_id, identity);
+        self.hosts.insert(connection_id, host.to_owned());
+        self.append_record(record::encode_client_at(identity, connection_id, host));
     }
 
     /// Logs that a client disconnected, if it was logged as connected.
     pub fn append_disconnected(&mut self, identity: Identity, connection_id: ConnectionId) {
         if self.clients.remove(&connection_id).is_some() {
+            self.hosts.remove(&connection_id);
             self.append_record(record::encode_client(false, identity, connection_id));
         }
     }
 
+    /// The node hosting each logged client that connected through another node, by
+    /// connection id (sorted).
+    pub fn hosts(&self) -> Vec<(ConnectionId, String)> {
+        let mut hosts: Vec<_> = self.hosts.iter().map(|(c, h)| (*c, h.clone())).collect();
+        hosts.sort();
+        hosts
+    }
+
+    /// The identity of client `connection_id` and, if another node hosts its
+    /// connection, that node; `None` if the log does not hold it as connected.
+    pub fn client(&self, connection_id: ConnectionId) -> Option<(Identity, Option<&str>)> {
+        let identity = *self.clients.get(&connection_id)?;
+        Some((identity, self.hosts.get(&connection_id).map(String::as_str)))
+    }
+
     /// The clients the log holds as connected. Right after [`open`], these are the
-    /// clients a crash disconnected without running `client_disconnected`.
+    /// clients a crash disconnected without running `client_disconnected`, and those
+    /// other nodes host ([`Self::hosts`]).
     pub fn connected(&self) -> Vec<(Identity, ConnectionId)> {
         sorted_clients(&self.clients)
+    }
+
+    /// The clients the log holds as connected whose connections the leader held
+    /// itself (not hosted by another node): right after [`open`] or a takeover, the
+    /// ones a crash cut off.
+    pub fn connected_here(&self) -> Vec<(Identity, ConnectionId)> {
+        let mut here = sorted_clients(&self.clients);
+        here.retain(|(_, c)| !self.hosts.contains_key(c));
+        here
     }
 
     /// The offset of the last record appended: a confirmed result waits for it.
@@ -901,7 +952,7 @@ impl DatabaseLog {
         done: Option<tokio::sync::oneshot::Sender<Result<u64, SnapshotError>>>,
     ) {
         self.since_snapshot = 0;
-        let payload = snapshot::encode(ds, &self.connected());
+        let payload = snapshot::encode(ds, &self.connected(), &self.hosts());
         let durability = self.durability.clone();
         let snapshots = self.snapshots.clone();
         let spawned = std::thread::Builder::new().name("snapshot".into()).spawn(move || {

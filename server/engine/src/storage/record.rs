@@ -22,6 +22,10 @@
 //!   publisher's identity (32 bytes), the plan's summary (`u32` length + UTF-8), then
 //!   the whole state after the update in the snapshot format (`u32` length + bytes,
 //!   see [`super::snapshot`]). It counts as a module record too.
+//! - kind 6, **connected elsewhere**: a client connected through another node of a
+//!   cluster (a reader hosts its WebSocket; the leader ran its `client_connected`):
+//!   its `identity` and `connection_id` as in kind 2, then the host (`u32` length +
+//!   UTF-8, see [`Record::ConnectedAt`]). Kind 3 ends it as it ends any client.
 //!
 //! # Migrations
 //! A module update may change the schema (add columns, drop tables, add unique
@@ -67,6 +71,7 @@ const KIND_CONNECTED: u8 = 2;
 const KIND_DISCONNECTED: u8 = 3;
 const KIND_MODULE: u8 = 4;
 const KIND_MIGRATION: u8 = 5;
+const KIND_CONNECTED_AT: u8 = 6;
 
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +82,10 @@ pub enum Record {
     Tx(Vec<TableRecord>),
     /// A client connected (its `client_connected` committed).
     Connected(Identity, ConnectionId),
+    /// A client connected through another node, `host` (its `client_connected`
+    /// committed here): the connection lives as long as that node says, so a
+    /// restart or takeover does not end it, and the node's death does.
+    ConnectedAt(Identity, ConnectionId, String),
     /// A client disconnected (its `client_disconnected` ran).
     Disconnected(Identity, ConnectionId),
     /// Later records were written by the module with this program hash.
@@ -169,6 +178,14 @@ pub fn encode_client(connected: bool, identity: Identity, connection_id: Connect
     let kind = if connected { KIND_CONNECTED } else { KIND_DISCONNECTED };
     let mut out = vec![VERSION, kind];
     put_client(identity, connection_id, &mut out);
+    out
+}
+
+/// Encodes a "connected elsewhere" record: the client's connection is hosted by `host`.
+pub fn encode_client_at(identity: Identity, connection_id: ConnectionId, host: &str) -> Vec<u8> {
+    let mut out = vec![VERSION, KIND_CONNECTED_AT];
+    put_client(identity, connection_id, &mut out);
+    put_bytes(host.as_bytes(), &mut out);
     out
 }
 
@@ -287,6 +304,10 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
         KIND_DISCONNECTED => {
             let (identity, connection_id) = get_client(input)?;
             Record::Disconnected(identity, connection_id)
+        }
+        KIND_CONNECTED_AT => {
+            let (identity, connection_id) = get_client(input)?;
+            Record::ConnectedAt(identity, connection_id, get_string(input)?)
         }
         KIND_MODULE => Record::Module(get_string(input)?),
         KIND_MIGRATION => {
@@ -426,6 +447,10 @@ mod tests {
         assert_eq!(
             decode(&encode_client(false, identity, connection_id)).unwrap(),
             Record::Disconnected(identity, connection_id)
+        );
+        assert_eq!(
+            decode(&encode_client_at(identity, connection_id, "n3 7f")).unwrap(),
+            Record::ConnectedAt(identity, connection_id, "n3 7f".into())
         );
         let migration = Migration {
             hash: "ab12".into(),

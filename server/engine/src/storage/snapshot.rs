@@ -9,9 +9,12 @@
 //! `u32` row count and the BSATN rows (each `u32`-length-prefixed). Little-endian.
 //! Tables are named for the reason given in `record.rs`.
 //!
-//! Version 2 (written today) appends the clients connected at that offset: a `u32`
-//! count, then each as in a "connected" record (`record.rs`). Version 1 is still read
-//! (no clients).
+//! Version 2 appends the clients connected at that offset: a `u32` count, then each
+//! as in a "connected" record (`record.rs`). Version 3 (written today) then appends
+//! the hosts of those connected through another node of a cluster: a `u32` count,
+//! then each `connection_id` (16 bytes) and host (`u32` length + UTF-8), as in a
+//! "connected elsewhere" record. Versions 1 (no clients) and 2 (no hosts) are still
+//! read.
 
 use super::record::{get_client, get_rows, get_string, put_bytes, put_client, put_len, RecordError};
 use spacetime_datastore::Datastore;
@@ -19,12 +22,24 @@ use spacetime_sats::bsatn::{decode_len, take_array, DecodeError};
 use spacetime_sats::def::raw::TableType;
 use spacetime_sats::{ColId, ConnectionId, Identity};
 
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// The first version, without clients.
 const VERSION_1: u8 = 1;
+/// The second, with clients but not their hosts.
+const VERSION_2: u8 = 2;
 
-/// Encodes every table of `ds`, and the `clients` connected.
-pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)]) -> Vec<u8> {
+/// The clients a snapshot holds as connected.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SnapshotClients {
+    /// Every connected client.
+    pub connected: Vec<(Identity, ConnectionId)>,
+    /// The node hosting each of them that connected through another node.
+    pub hosts: Vec<(ConnectionId, String)>,
+}
+
+/// Encodes every table of `ds`, the `clients` connected, and the `hosts` of those
+/// connected through another node.
+pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)], hosts: &[(ConnectionId, String)]) -> Vec<u8> {
     let mut out = vec![VERSION];
     // System tables hold derived state (views' rows), rebuilt on start: not saved.
     let tables: Vec<_> = ds.tables().filter(|t| t.def.table_type == TableType::User).collect();
@@ -49,6 +64,11 @@ pub fn encode(ds: &Datastore, clients: &[(Identity, ConnectionId)]) -> Vec<u8> {
     for &(identity, connection_id) in clients {
         put_client(identity, connection_id, &mut out);
     }
+    put_len(hosts.len(), &mut out);
+    for (connection_id, host) in hosts {
+        out.extend_from_slice(&connection_id.as_le_byte_array());
+        put_bytes(host.as_bytes(), &mut out);
+    }
     out
 }
 
@@ -64,17 +84,17 @@ pub(crate) struct SnapshotTable {
 
 /// Decodes a snapshot payload table by table (so one table's rows are held at a
 /// time), calling `each` for every table; returns the clients connected at the
-/// snapshot. Restore and the rolling checksum read snapshots through it.
+/// snapshot and their hosts. Restore and the rolling checksum read snapshots through it.
 ///
 /// # Errors
 /// [`RecordError`] if the payload is not a snapshot, or `each`'s error.
 pub(crate) fn visit_tables(
     mut input: &[u8],
     mut each: impl FnMut(SnapshotTable) -> Result<(), RecordError>,
-) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
+) -> Result<SnapshotClients, RecordError> {
     let input = &mut input;
     let [version] = take_array::<1>(input)?;
-    if version != VERSION && version != VERSION_1 {
+    if ![VERSION_1, VERSION_2, VERSION].contains(&version) {
         return Err(RecordError::Version(version));
     }
     let n = decode_len(input, 12)?;
@@ -91,11 +111,18 @@ pub(crate) fn visit_tables(
         let rows = get_rows(input)?;
         each(SnapshotTable { name, sequences, rows })?;
     }
-    let mut clients = Vec::new();
-    if version >= VERSION {
+    let mut clients = SnapshotClients::default();
+    if version >= VERSION_2 {
         let n = decode_len(input, 48)?;
         for _ in 0..n {
-            clients.push(get_client(input)?);
+            clients.connected.push(get_client(input)?);
+        }
+    }
+    if version >= VERSION {
+        let n = decode_len(input, 20)?;
+        for _ in 0..n {
+            let connection_id = ConnectionId::from_le_byte_array(take_array(input)?);
+            clients.hosts.push((connection_id, get_string(input)?));
         }
     }
     if !input.is_empty() {
@@ -105,11 +132,11 @@ pub(crate) fn visit_tables(
 }
 
 /// Loads a snapshot into `ds`, whose tables exist and are empty; returns the clients
-/// connected at the snapshot.
+/// connected at the snapshot and their hosts.
 ///
 /// # Errors
 /// [`RecordError`] if the payload is not a snapshot of this module's tables.
-pub fn restore(ds: &mut Datastore, input: &[u8]) -> Result<Vec<(Identity, ConnectionId)>, RecordError> {
+pub fn restore(ds: &mut Datastore, input: &[u8]) -> Result<SnapshotClients, RecordError> {
     visit_tables(input, |SnapshotTable { name, sequences, rows }| {
         let id = ds
             .table_id_from_name(&name)

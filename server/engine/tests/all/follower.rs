@@ -22,26 +22,26 @@ use tokio::sync::mpsc;
 
 const HASH: &str = "host-test";
 
-fn database() -> Identity {
+pub(crate) fn database() -> Identity {
     Identity::from_byte_array([9; 32])
 }
 
-fn owner() -> Identity {
+pub(crate) fn owner() -> Identity {
     Identity::from_byte_array([1; 32])
 }
 
-fn carol() -> Identity {
+pub(crate) fn carol() -> Identity {
     Identity::from_byte_array([3; 32])
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime")
 }
 
-async fn leader(dir: &std::path::Path, epoch: u64, captured: &Captured) -> Database {
+pub(crate) async fn leader(dir: &std::path::Path, epoch: u64, captured: &Captured) -> Database {
     let storage = StorageConfig::new(dir.to_owned(), 0).with_replication(epoch, Box::new(captured.clone()));
     Database::start(
         database(),
@@ -55,7 +55,7 @@ async fn leader(dir: &std::path::Path, epoch: u64, captured: &Captured) -> Datab
     .expect("the leader starts")
 }
 
-async fn follower(dir: &std::path::Path) -> (Database, Commitlog) {
+pub(crate) async fn follower(dir: &std::path::Path) -> (Database, Commitlog) {
     Database::follow(
         database(),
         owner(),
@@ -71,7 +71,7 @@ async fn follower(dir: &std::path::Path) -> (Database, Commitlog) {
 
 /// What the standby does with a batch: append it to its local log (fsynced), then
 /// feed the follower.
-fn standby_apply(log: &mut Commitlog, follower: &Database, frames: Vec<u8>) {
+pub(crate) fn standby_apply(log: &mut Commitlog, follower: &Database, frames: Vec<u8>) {
     let commits = split_commits(&frames).expect("the batch verifies");
     let first = commits.first().expect("a commit").0.tx_offset;
     log.append_encoded(&frames, first, commits.len() as u64)
@@ -80,12 +80,12 @@ fn standby_apply(log: &mut Commitlog, follower: &Database, frames: Vec<u8>) {
     follower.apply(frames).expect("the follower runs");
 }
 
-async fn call(db: &Database, reducer: &str, args: serde_json::Value) -> Result<(), CallError> {
+pub(crate) async fn call(db: &Database, reducer: &str, args: serde_json::Value) -> Result<(), CallError> {
     let outcome = db.call(owner(), None, reducer.into(), args).await?;
     outcome.result.map(drop).map_err(|e| panic!("{reducer} failed: {e}"))
 }
 
-async fn rows(db: &Database, sql: &str) -> usize {
+pub(crate) async fn rows(db: &Database, sql: &str) -> usize {
     match db.sql(owner(), None, sql.into(), false).await.expect("the actor runs") {
         SqlResult::Ran { result, .. } => result.expect("the query runs").rows.len(),
         other => panic!("{sql}: {other:?}"),
@@ -93,7 +93,7 @@ async fn rows(db: &Database, sql: &str) -> usize {
 }
 
 /// Connects a WebSocket client of `identity` and takes its `InitialConnection`.
-async fn connect(db: &Database, identity: Identity, id: u8) -> (ClientHandle, mpsc::Receiver<Outgoing>) {
+pub(crate) async fn connect(db: &Database, identity: Identity, id: u8) -> (ClientHandle, mpsc::Receiver<Outgoing>) {
     let (client, mut outgoing) = ClientHandle::new(identity, ConnectionId::from_le_byte_array([id; 16]));
     let (reply, accepted) = tokio::sync::oneshot::channel();
     db.client(ClientRequest::Connect {
@@ -137,7 +137,7 @@ fn inserted(message: &ServerMessage, table: &str) -> usize {
 
 /// Carol's row in `online` (an HTTP query runs `client_connected` for its caller on a
 /// leader, so the table holds the caller too).
-fn carol_online() -> String {
+pub(crate) fn carol_online() -> String {
     format!("SELECT * FROM online WHERE identity = 0x{}", carol().to_hex())
 }
 

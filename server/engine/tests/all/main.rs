@@ -9,6 +9,7 @@
 mod modules;
 
 mod follower;
+mod hosted;
 mod leader_log;
 mod schedule;
 mod support;
