@@ -122,6 +122,10 @@ pub struct ClusterConfig {
     /// sent to the leader. Measured as how long ago the follower last held every
     /// transaction the cluster had committed.
     pub max_read_lag: Duration,
+    /// How long a node placed to hold a database may be gone (its registration
+    /// expired) before the placement controller puts the database on another node
+    /// instead (30 s by default): long enough that a restart is not a re-placement.
+    pub replace_after: Duration,
 }
 
 /// What a cluster node is for the databases it does not lead.
@@ -161,6 +165,9 @@ impl ClusterConfig {
     /// The default [`Self::max_read_lag`].
     pub const DEFAULT_MAX_READ_LAG: Duration = Duration::from_secs(5);
 
+    /// The default [`Self::replace_after`].
+    pub const DEFAULT_REPLACE_AFTER: Duration = Duration::from_secs(30);
+
     /// Joins the cluster of etcd `endpoints` as node `node_id`, reachable at
     /// `advertise_addr`, with the default lease.
     pub fn new(endpoints: Vec<String>, node_id: impl Into<String>, advertise_addr: impl Into<String>) -> Self {
@@ -171,6 +178,7 @@ impl ClusterConfig {
             lease_ttl: Self::DEFAULT_LEASE_TTL,
             role: ClusterRole::Standby,
             max_read_lag: Self::DEFAULT_MAX_READ_LAG,
+            replace_after: Self::DEFAULT_REPLACE_AFTER,
         }
     }
 }

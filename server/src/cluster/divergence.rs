@@ -184,6 +184,11 @@ impl ReplicaChecksums {
         }
     }
 
+    /// Forgets `identity`'s status, diverged or not (its copy is being replaced).
+    pub(super) fn forget(&self, identity: Identity) {
+        self.lock().remove(&identity);
+    }
+
     /// The status of `identity`, if this node follows it.
     pub fn get(&self, identity: Identity) -> Option<ReplicaChecksum> {
         self.lock().get(&identity).cloned()
@@ -195,19 +200,25 @@ const PARKED_CHECK: Duration = Duration::from_secs(1);
 
 /// Stops serving and following database `identity` after `divergence`: the error is
 /// logged and becomes the answer to its requests here, and the replica thread waits,
-/// never campaigning, until the database is deleted from this node (an operator
-/// rebuilds this replica: delete its data and restart the node, which follows from
-/// scratch or from a peer).
-pub(super) fn park(node: &ClusterNode, state: &AppState, identity: Identity, divergence: &Divergence) {
+/// never campaigning, until the database is deleted from this node or an operator
+/// orders it rebuilt from a peer (`spacetime cluster resync`, `resync.rs`): returns
+/// whether that was ordered.
+pub(super) fn park(node: &ClusterNode, state: &AppState, identity: Identity, divergence: &Divergence) -> bool {
     log::error!("database {identity}: {divergence}");
     node.follow_leader(identity, None);
     state.databases().remove(identity);
     state
         .databases()
         .set_failed(identity, format!("this node cannot serve it: {divergence}"));
+    node.resyncs.set_parked(identity, true);
     while state.registry().get(identity).is_some() {
+        if node.resyncs.requested(identity) {
+            return true;
+        }
         std::thread::sleep(PARKED_CHECK);
     }
+    node.resyncs.set_parked(identity, false);
+    false
 }
 
 #[cfg(test)]

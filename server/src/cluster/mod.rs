@@ -14,8 +14,13 @@
 //! - `peer.rs`: transfer between nodes (snapshots, segments, programs; the peer
 //!   secret), served by `routes/peer.rs`; `bootstrap.rs` starts a replica from a
 //!   peer's files when etcd no longer holds the log it lacks.
-//! - `handover.rs`: a planned handover of a database to one of its standbys.
-//! - `placement.rs`: this node's registration, and which nodes hold each database.
+//! - `handover.rs`: a planned handover of a database to one of its standbys;
+//!   `resync.rs`: rebuilding a parked (diverged) replica from a peer.
+//! - `lease.rs`: lease reads: which requests this node may answer for a database
+//!   (its leader under a valid lease, or a reader), and whether an answer still may be given.
+//! - `placement.rs`: this node's registration, and which nodes hold each database;
+//!   `controller.rs`: the elected placement controller, which re-places a database
+//!   whose node is gone for good.
 //! - `redirect.rs`, `forward.rs`, `reads.rs`: the edge of a follower: requests only
 //!   the leader can answer are redirected (a standby) or forwarded to it (a reader,
 //!   whose caller's answer waits until the reader has applied the write); a reader
@@ -25,15 +30,18 @@
 
 mod bootstrap;
 mod catalog;
+mod controller;
 mod divergence;
 pub mod forward;
 pub mod forward_ws;
 mod handover;
+mod lease;
 pub mod peer;
 mod placement;
 pub mod reads;
 mod redirect;
 mod replica;
+mod resync;
 
 use crate::config::{ClusterConfig, ServerConfig};
 use crate::registry::DatabaseRecord;
@@ -50,8 +58,10 @@ use std::sync::{Arc, Mutex};
 pub use catalog::CatalogEntry;
 pub use divergence::{Divergence, ReplicaChecksum};
 pub use handover::{HandoverError, HandoverReport};
+pub use lease::{Admission, SERVED_BY_HEADER};
 pub use placement::DEFAULT_REPLICAS;
 pub use redirect::redirect_to_leader;
+pub use resync::{ResyncError, ResyncReport};
 
 /// Why a cluster operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +95,10 @@ pub enum ClusterError {
     /// checksum does not match the one published with the head).
     #[error("{0}")]
     Diverged(Box<Divergence>),
+    /// An operator ordered this replica rebuilt from a peer (`resync.rs`): the
+    /// replica thread stops following to carry it out.
+    #[error("a resync of this replica from a peer was ordered")]
+    Resync,
 }
 
 /// This node's membership of a cluster.
@@ -115,6 +129,8 @@ pub struct ClusterNode {
     http: reqwest::Client,
     /// A reader's lag behind each database it follows.
     lags: reads::Lags,
+    /// Resync orders for replica threads, and which replicas are parked.
+    resyncs: resync::Orders,
     /// The cluster's peer secret (see `peer.rs`): other nodes present it to this
     /// node's peer endpoints, and this node to theirs.
     peer_secret: String,
@@ -159,6 +175,7 @@ impl ClusterNode {
             remote: Mutex::default(),
             http: forward::client(),
             lags: reads::Lags::default(),
+            resyncs: resync::Orders::default(),
             peer_secret,
         };
         // Registered before the server listens, so a publish anywhere can place a
@@ -246,7 +263,9 @@ impl ClusterNode {
         let leader = self.cluster.leader(&keys)?;
         let replicas = self.cluster.replicas(&keys)?;
         let placed = self.cluster.placement(&keys)?;
-        let nodes = placement::roles(&self.cluster.nodes()?, placed.as_ref(), leader.as_ref(), &replicas);
+        let live = self.cluster.nodes()?;
+        let nodes = placement::roles(&live, placed.as_ref(), leader.as_ref(), &replicas);
+        let short = placed.as_ref().map(|p| controller::shortfall(p, &live));
         Ok(serde_json::json!({
             "node": self.config.node_id,
             "leader": leader,
@@ -258,6 +277,8 @@ impl ClusterNode {
                 .collect::<Vec<_>>(),
             "placement": placed,
             "nodes": nodes,
+            "controller": self.cluster.controller()?.map(|c| c.info.node),
+            "under_replicated": short.filter(|s| *s > 0).map(|s| serde_json::json!({ "missing": s })),
             "reader": self.lag(identity).map(|lag| lag.to_json()),
         }))
     }
@@ -285,23 +306,6 @@ impl ClusterNode {
             if let Err(e) = leadership.resign() {
                 log::warn!("database {identity}: cannot resign its leadership: {e}");
             }
-        }
-    }
-
-    /// Whether requests to database `identity` may be served here: a database this
-    /// node leads only while its lease is certainly valid (design §5, lease reads), so
-    /// a leader cut off from etcd stops answering before another can be elected.
-    ///
-    /// # Errors
-    /// Why not, for the 503.
-    pub fn check_lease(&self, identity: Identity) -> Result<(), String> {
-        match self.lock_leases().get(&identity) {
-            Some(lease) if !lease.valid() => Err(format!(
-                "this node ({}) can no longer confirm that it leads it (its lease in etcd could not be renewed); \
-                 retry shortly",
-                self.config.node_id
-            )),
-            _ => Ok(()),
         }
     }
 
@@ -374,6 +378,16 @@ impl ClusterNode {
             .spawn(move || placement::register_loop(&node, &registered));
         if let Err(e) = spawned {
             log::error!("cluster mode: cannot start the registration thread: {e}; new databases are not placed here");
+        }
+        if !self.is_reader() {
+            // Every node that may lead may control placement; one is elected.
+            let node = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("cluster-controller".into())
+                .spawn(move || controller::run(&node));
+            if let Err(e) = spawned {
+                log::error!("cluster mode: cannot start the placement controller thread: {e}");
+            }
         }
         if self.is_reader() {
             let (node, measured) = (self.clone(), state.clone());

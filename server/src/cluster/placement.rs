@@ -1,15 +1,18 @@
-//! Which nodes hold each database (design §10, without a separate controller): every
-//! node registers itself under `nodes/<node>` with a lease, its free memory and how
-//! many databases it holds; the node a database is published on places it there and
-//! on `replicas - 1` other live nodes with the fewest databases and the most free
-//! memory (`spacetime publish --replicas N`, default [`DEFAULT_REPLICAS`]), written to
+//! Which nodes hold each database (design §10): every node registers itself under
+//! `nodes/<node>` with a lease, its free memory and how many databases it holds; the
+//! node a database is published on places it there and on `replicas - 1` other live
+//! nodes (not readers) with the fewest databases and the most free memory
+//! (`spacetime publish --replicas N`, default [`DEFAULT_REPLICAS`]), written to
 //! `db/<db>/placement` before its catalog entry. A node adopts a catalog database only
 //! if the placement names it (or the database has none: every node, as before
 //! placement existed); the others remember it as remote and redirect its requests to
 //! the leader.
 //!
-//! Not built: re-placing a database when one of its nodes is gone for good (a
-//! controller that adds a standby elsewhere); an operator republishes or hands over.
+//! Afterwards the elected placement controller (`controller.rs`) changes placements:
+//! a node gone for good is replaced. A node that holds a copy of a database it is no
+//! longer placed for (it was gone when it was replaced) drops the copy
+//! ([`drop_copy`]) when its replica thread notices, instead of following or
+//! campaigning; it then redirects the database's requests like any other node.
 
 use super::ClusterNode;
 use crate::state::AppState;
@@ -70,6 +73,15 @@ impl ClusterNode {
             .is_none_or(|p| p.nodes.contains(&self.config.node_id)))
     }
 
+    /// Whether this node holds a copy of `identity` that it is no longer placed for
+    /// (a reader, never placed, keeps what it follows).
+    ///
+    /// # Errors
+    /// etcd errors.
+    pub(super) fn unplaced(&self, identity: Identity) -> Result<bool, ReplicationError> {
+        Ok(!self.is_reader() && !self.placed_here(identity)?)
+    }
+
     /// Remembers `identity` as placed elsewhere, with its current `leader`, so its
     /// requests are redirected from here.
     pub(super) fn note_remote(&self, identity: Identity, names: Vec<String>, leader: Option<LeaderInfo>) {
@@ -104,6 +116,32 @@ impl ClusterNode {
                     || r.names.iter().any(|n| n == db)
             })
             .map(|(identity, _)| *identity)
+    }
+}
+
+/// Drops this node's copy of database `identity`, which it is no longer placed for:
+/// stops whatever of it runs here, removes it from the registry and deletes its
+/// replica directory. The catalog loop then remembers it as remote and redirects its
+/// requests to the leader; if it is placed here again, it is adopted afresh.
+pub(super) fn drop_copy(node: &ClusterNode, state: &AppState, identity: Identity) {
+    log::warn!(
+        "database {identity}: node {} is no longer placed to hold it (the placement controller placed it on other          nodes while this node was gone); dropping the copy here",
+        node.config.node_id
+    );
+    node.follow_leader(identity, None);
+    super::replica::stop_and_wait(state, identity);
+    let record = state.registry().get(identity);
+    if let Err(e) = state.registry().remove(identity) {
+        log::error!("database {identity}: cannot remove it from the registry: {e}");
+        return;
+    }
+    state.databases().remove(identity);
+    if let Some(dir) = record.map(|r| state.config().replica_dir(r.replica_id)) {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => log::info!("database {identity}: deleted its copy in {}", dir.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("database {identity}: cannot delete its copy in {}: {e}", dir.display()),
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use spacetime_commitlog::{split_commits, Commitlog, CommitlogOptions, LOG_DIR};
 use spacetime_engine::follower::ProgramSource;
 use spacetime_engine::{storage, Database};
 use spacetime_host::ModuleProgram;
-use spacetime_replication::{Campaign, DbKeys, EtcdLog, LeaderInfo, Leadership, LogTail, TailBatch};
+use spacetime_replication::{Campaign, DbKeys, EtcdLog, Head, LeaderInfo, Leadership, LogTail, TailBatch};
 use spacetime_sats::Identity;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +25,9 @@ use tokio::runtime::Handle;
 /// How often a standby reads the leader key (and a leader checks its lease and log).
 /// It bounds how late a standby notices an expired lease, on top of the lease TTL.
 const LEADER_CHECK: Duration = Duration::from_millis(150);
+
+/// How often a standby checks that it is still placed to hold the database.
+const PLACEMENT_CHECK: Duration = Duration::from_secs(2);
 
 /// How long a standby waits for the next batch before checking the leader again.
 const TAIL_WAIT: Duration = Duration::from_millis(100);
@@ -101,9 +104,18 @@ pub(super) fn run(node: &Arc<ClusterNode>, state: &AppState, runtime: &Handle, i
             Ok(Ended::SteppedDown | Ended::HandedOver(..)) => last_error = None,
             // Its copy differs from the leader's: it must never serve or lead it.
             Err(ClusterError::Diverged(divergence)) => {
-                super::divergence::park(node, state, identity, &divergence);
+                if super::divergence::park(node, state, identity, &divergence) {
+                    super::resync::run_order(node, state, identity);
+                    last_error = None;
+                    continue;
+                }
                 super::state_failed(&node.replicas, identity);
                 return;
+            }
+            // An operator ordered this copy rebuilt (`--force` on a standby).
+            Err(ClusterError::Resync) => {
+                super::resync::run_order(node, state, identity);
+                last_error = None;
             }
             Err(e) => {
                 let why = e.to_string();
@@ -138,6 +150,11 @@ fn cycle(
     if let Some(leadership) = node.lock_leading().remove(&identity) {
         return lead(node, state, identity, leadership);
     }
+    // Re-placed elsewhere while this node was gone: its copy goes.
+    if node.unplaced(identity)? {
+        super::placement::drop_copy(node, state, identity);
+        return Ok(Ended::Deleted);
+    }
     // Loaded while following, so a takeover does not wait for the module to compile.
     let program = load(node, state, runtime, &record.program_hash)?;
     let Some((leadership, standby)) = follow(node, state, runtime, &record, &keys, program.clone())? else {
@@ -167,6 +184,9 @@ fn cycle(
 struct Standby {
     log: Commitlog,
     hot: Option<Arc<Database>>,
+    /// The replicated log's head read once elected (final: the old leader is fenced),
+    /// for the new leader's log to continue from without reading it again.
+    head: Option<Head>,
 }
 
 /// Follows the replicated log into the local commit log, and into the hot standby
@@ -218,13 +238,34 @@ fn follow(
     let mut progress = Progress::default();
     let mut shown: Option<LeaderInfo> = None;
     let mut checked: Option<Instant> = None;
+    // The tail saw the leader key deleted: the campaign's own check (the leader key
+    // absent) stands in for reading it, a round trip less on a handover's path.
+    let mut leader_gone = false;
+    let mut placement_checked = Instant::now();
     loop {
         if checked.is_none_or(|t| t.elapsed() >= LEADER_CHECK) {
             checked = Some(Instant::now());
             if state.registry().get(identity).is_none() {
                 return Ok(None);
             }
-            match node.cluster.leader(keys)? {
+            if node.resyncs.requested(identity) {
+                return Err(ClusterError::Resync);
+            }
+            // Re-placed elsewhere while this node was cut off (checked at the cycle's
+            // start too, so a node back from the dead never campaigns; not before
+            // each campaign, which must not wait for another etcd read).
+            if placement_checked.elapsed() >= PLACEMENT_CHECK {
+                placement_checked = Instant::now();
+                if node.unplaced(identity)? {
+                    super::placement::drop_copy(node, state, identity);
+                    return Ok(None);
+                }
+            }
+            let leader = match std::mem::take(&mut leader_gone) {
+                true => None,
+                false => node.cluster.leader(keys)?,
+            };
+            match leader {
                 Some(leader) => {
                     if shown.as_ref() != Some(&leader) {
                         log::info!(
@@ -265,8 +306,9 @@ fn follow(
                         let (won, before) = (Instant::now(), log.next_tx_offset());
                         // From reading no leader key to winning (the failover's election part).
                         let election = checked.map_or(0, |t| won.duration_since(t).as_millis());
-                        let head = node.cluster.head(keys)?;
-                        if let Err(e) = catch_up(node, &mut tail, &mut log, &mut hot, &mut verifier, head) {
+                        let head = node.cluster.head_value(keys)?;
+                        let last = head.map(|h| h.offset);
+                        if let Err(e) = catch_up(node, &mut tail, &mut log, &mut hot, &mut verifier, last) {
                             // Diverged, say: let another node take over at once.
                             if let Err(resign) = leadership.resign() {
                                 log::warn!("database {identity}: cannot resign after failing to catch up: {resign}");
@@ -280,7 +322,7 @@ fn follow(
                             log.next_tx_offset() - before,
                             won.elapsed().as_millis()
                         );
-                        return Ok(Some((leadership, Standby { log, hot })));
+                        return Ok(Some((leadership, Standby { log, hot, head })));
                     }
                     Campaign::Lost(_) => checked = None,
                 },
@@ -294,6 +336,7 @@ fn follow(
         // The leader resigned (a planned handover) or its lease expired: look now.
         if tail.take_leader_gone() {
             checked = None;
+            leader_gone = true;
         }
     }
 }
@@ -306,7 +349,7 @@ const STOP_WARN_EVERY: Duration = Duration::from_secs(10);
 /// commit log writer until then, and the writer may still append commits the cluster
 /// never committed to the local log: opening the log, and checking its tail against
 /// etcd, before the last of them is on disk would leave that tail uncut.
-fn stop_and_wait(state: &AppState, identity: Identity) {
+pub(super) fn stop_and_wait(state: &AppState, identity: Identity) {
     let Some(running) = state.databases().get(identity) else {
         return;
     };
@@ -553,10 +596,14 @@ fn start_leader(
     let identity = record.database_identity;
     let local = |what: &str, e: &dyn std::fmt::Display| ClusterError::Local(format!("{what}: {e}"));
     let started = Instant::now();
-    let Standby { log: local_log, hot } = standby;
+    let Standby {
+        log: local_log,
+        hot,
+        head,
+    } = standby;
     match hot {
         Some(hot) => {
-            let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
+            let log = EtcdLog::open_at(node.cluster.clone(), keys.clone(), leadership.epoch(), head);
             match runtime.block_on(hot.promote(local_log, leadership.epoch(), Box::new(log))) {
                 Ok(()) => {
                     log::info!(
@@ -580,7 +627,7 @@ fn start_leader(
         // Closed before the start below opens it again.
         None => drop(local_log),
     }
-    let log = EtcdLog::open(node.cluster.clone(), keys.clone(), leadership.epoch())?;
+    let log = EtcdLog::open_at(node.cluster.clone(), keys.clone(), leadership.epoch(), head);
     let storage = crate::control::storage_for(state.config(), record.replica_id)
         .ok_or(ClusterError::InMemory)?
         .expecting_data()

@@ -19,6 +19,7 @@ mod module_route;
 mod peer;
 pub(crate) mod publish;
 mod query;
+mod resync;
 mod snapshot;
 mod sql;
 mod subscribe;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(versions::router())
         .merge(lock::router())
         .merge(handover::router())
+        .merge(resync::router())
         .route_layer(from_fn_with_state(keys, anon_auth_middleware))
         // Module routes are anonymous, as upstream: outside the token middleware.
         .merge(module_route::router());

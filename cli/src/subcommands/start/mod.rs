@@ -124,6 +124,11 @@ pub struct StartArgs {
     /// leader [env: SPACETIME_CLUSTER_MAX_READ_LAG] (default 5000).
     #[arg(long, value_name = "MS")]
     pub cluster_max_read_lag: Option<String>,
+    /// Cluster mode: how long (milliseconds, or e.g. 30s) a node placed to hold a
+    /// database may be gone before the placement controller places the database on
+    /// another node [env: SPACETIME_CLUSTER_REPLACE_AFTER] (default 30s).
+    #[arg(long, value_name = "MS")]
+    pub cluster_replace_after: Option<String>,
     /// Print the effective settings, each with where it came from, and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -160,6 +165,7 @@ impl StartArgs {
             (&LEASE_TTL, self.cluster_lease_ttl.clone()),
             (&ROLE, self.cluster_role.clone()),
             (&MAX_READ_LAG, self.cluster_max_read_lag.clone()),
+            (&REPLACE_AFTER, self.cluster_replace_after.clone()),
         ];
         text.into_iter()
             .filter_map(|(spec, value)| Some((spec.key, value?)))

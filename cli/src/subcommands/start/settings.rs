@@ -229,6 +229,14 @@ pub const MAX_READ_LAG: Spec = spec(
     "milliseconds, e.g. 500, 500ms or 2s",
 );
 
+/// How long a placed node may be gone before its databases are placed elsewhere.
+pub const REPLACE_AFTER: Spec = spec(
+    "cluster.replace-after",
+    "SPACETIME_CLUSTER_REPLACE_AFTER",
+    Some("--cluster-replace-after"),
+    "milliseconds, e.g. 30000, 500ms or 30s",
+);
+
 /// Every setting `config.toml` may hold (all but the root directory).
 pub const FILE_SETTINGS: &[&Spec] = &[
     &LISTEN_ADDR,
@@ -257,6 +265,7 @@ pub const FILE_SETTINGS: &[&Spec] = &[
     &LEASE_TTL,
     &ROLE,
     &MAX_READ_LAG,
+    &REPLACE_AFTER,
 ];
 
 /// Where a setting's value came from.
@@ -718,6 +727,9 @@ impl Resolver<'_> {
         )?;
         cluster.max_read_lag = self.get(&MAX_READ_LAG, values::millis, show_millis, || {
             (ClusterConfig::DEFAULT_MAX_READ_LAG, None)
+        })?;
+        cluster.replace_after = self.get(&REPLACE_AFTER, values::millis, show_millis, || {
+            (ClusterConfig::DEFAULT_REPLACE_AFTER, None)
         })?;
         Ok(Some(cluster))
     }
