@@ -178,6 +178,15 @@ impl Workload {
     }
 }
 
+/// The machine's one-minute load average (`/proc/loadavg`), for reports; `?` where
+/// there is none.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
+}
+
 /// The number after `marker` in `text` (e.g. `drained in 12 ms`).
 fn number_after(text: &str, marker: &str) -> Option<u64> {
     let rest = &text[text.rfind(marker)? + marker.len()..];
@@ -208,6 +217,10 @@ fn planned_handover_under_load_loses_nothing() {
     ops.wait_standby(1);
     let workload = Workload::start(&ops);
     let (mut total, mut command, mut drained, mut elected) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The target's own figures: from the leader key's deletion to winning, and from
+    // winning to serving (catch-up and promotion).
+    let (mut campaign, mut takeover) = (Vec::new(), Vec::new());
+    let load_before = load_average();
     for round in 1..=HANDOVERS {
         let leader = ops.leader();
         let other = 1 - leader;
@@ -232,6 +245,12 @@ fn planned_handover_under_load_loses_nothing() {
         drained.push(ms("drained in "));
         elected.push(ms("elected after "));
         total.push(workload.first_ack(&ops, other, started) - started);
+        let output = ops.nodes[other].output();
+        let (_, won) = last_line(&output, "won the election in ").expect("an election line");
+        let ms = |line: &str, marker| Duration::from_millis(number_after(line, marker).unwrap_or(0));
+        campaign.push(ms(won, "won the election in "));
+        let (_, serving) = last_line(&output, "serving after ").expect("a takeover line");
+        takeover.push(ms(won, "to the head in ") + ms(serving, "serving after "));
         ops.wait_standby(leader);
     }
     let leader = ops.leader();
@@ -239,14 +258,19 @@ fn planned_handover_under_load_loses_nothing() {
     let held = check(&ops.api, &ops.urls[leader], &records, &quiet, HANDOVERS + 1).len();
     ops.cli.set_server_url(ops.urls[0].clone());
     eprintln!(
-        "replication ops: {HANDOVERS} planned handovers under load: command to first acknowledged call on the new \
-         leader {}, max {} ms; the command itself {}; leader drain {}; resign to election {}; {acked} calls \
-         acknowledged, {refused} refused, {held} applied, 0 lost, 0 duplicated",
+        "replication ops: {HANDOVERS} planned handovers under load ({}; load average {load_before} before, {} \
+         after): command to first acknowledged call on the new leader {}, max {} ms; the command itself {}; \
+         leader drain {}; order to election (route) {}; target's campaign {}; target's catch-up and promotion {}; \
+         {acked} calls acknowledged, {refused} refused, {held} applied, 0 lost, 0 duplicated",
+        spacetime_testing::server::spacetime_bin().display(),
+        load_average(),
         p50_p99(&total),
         quantile(&sorted(total.clone()), 1.0),
         p50_p99(&command),
         p50_p99(&drained),
         p50_p99(&elected),
+        p50_p99(&campaign),
+        p50_p99(&takeover),
     );
     assert!(acked > 0 && held >= acked, "the workload made no progress");
 }

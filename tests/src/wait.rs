@@ -38,3 +38,73 @@ pub fn poll<T>(what: &str, limit: Duration, probe: impl FnMut() -> Option<T>, de
         ),
     }
 }
+
+/// How long past its deadline a run may stay blocked inside one step before the
+/// watchdog ends the process: longer than any single step's own deadline.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(180);
+
+/// An overall deadline for a long test (a stress run). [`Watchdog::check`], called
+/// between rounds, fails the test once the deadline has passed; a run blocked inside a
+/// step (a call that has no deadline of its own) is ended by the watchdog's thread
+/// [`WATCHDOG_GRACE`] later, with a message on stderr and exit status 101 (as a failed
+/// test), so a hung run fails instead of hanging CI. Dropping it stops the thread.
+pub struct Watchdog {
+    what: String,
+    limit: Duration,
+    started: Instant,
+    done: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    /// Starts the deadline of `what`, `limit` from now.
+    pub fn start(what: &str, limit: Duration) -> Self {
+        let (done, stopped) = std::sync::mpsc::channel::<()>();
+        let name = what.to_owned();
+        let thread = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(limit + WATCHDOG_GRACE) {
+                eprintln!(
+                    "WATCHDOG: {name} is still running {:?} after it started (its overall deadline is {limit:?}): a \
+                     step is blocked; ending the test process",
+                    limit + WATCHDOG_GRACE
+                );
+                std::process::exit(101);
+            }
+        });
+        Self {
+            what: what.to_owned(),
+            limit,
+            started: Instant::now(),
+            done: Some(done),
+            thread: Some(thread),
+        }
+    }
+
+    /// Fails (panics) if the overall deadline has passed, saying how far the run got
+    /// (`progress`).
+    ///
+    /// # Panics
+    /// When the deadline has passed.
+    #[track_caller]
+    pub fn check(&self, progress: impl FnOnce() -> String) {
+        let elapsed = self.started.elapsed();
+        assert!(
+            elapsed < self.limit,
+            "{} overran its overall deadline of {:?} ({:?} so far): {}",
+            self.what,
+            self.limit,
+            elapsed,
+            progress()
+        );
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Dropping the sender ends the thread's wait at once.
+        drop(self.done.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -8,14 +8,28 @@
 //!   Sent to any node: the CLI reads the leader's address from it and asks the leader.
 //! - `cluster status [db] [--json]`: where the database lives: each node with its role
 //!   (leader, standby, reader), address, whether it is live and how far it persisted
-//!   the log. `spacetime describe [db] --cluster` prints the same.
+//!   the log, the placement controller and whether the database is under-replicated.
+//!   `spacetime describe [db] --cluster` prints the same.
+//! - `cluster resync [db] --node NODE [--force]`: rebuilds one node's replica from a
+//!   healthy peer, typically one parked because its copy diverged: the node moves its
+//!   copy aside (kept for forensics) and bootstraps again. Sent to that node (its
+//!   address read from any node's status); refused on the leader, and on a replica
+//!   that is not parked unless `--force`.
 
-use crate::api::{Api, JsonBody};
+use crate::api::{status_error, Api, JsonBody};
 use crate::{Auth, Ctx};
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use reqwest::Method;
 use serde_json::Value;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long the handover request may take: the server answers once the target is
+/// elected, or after its own deadlines (10 s to drain, 10 s to elect) with an error.
+const HANDOVER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Redirects followed (a standby's 307 to the leader; one more if the leader moved
+/// meanwhile).
+const MAX_REDIRECTS: usize = 3;
 
 /// `spacetime cluster`'s verbs.
 #[derive(Debug, clap::Subcommand)]
@@ -24,6 +38,21 @@ pub enum ClusterCommand {
     Handover(HandoverArgs),
     /// Show which nodes hold a database, and their roles.
     Status(StatusArgs),
+    /// Rebuild one node's (diverged) replica of a database from a peer (owner only).
+    Resync(ResyncArgs),
+}
+
+/// Arguments of `cluster resync`.
+#[derive(Debug, clap::Args)]
+pub struct ResyncArgs {
+    /// The name or identity of the database (default: `database` in spacetime.json).
+    pub database: Option<String>,
+    /// The node id whose replica is rebuilt.
+    #[arg(long, value_name = "NODE_ID")]
+    pub node: String,
+    /// Rebuild it even if it is not parked (its copy has not diverged).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `cluster handover`.
@@ -59,38 +88,121 @@ pub fn exec(ctx: &mut Ctx, command: ClusterCommand) -> Result<()> {
             let database = ctx.database(args.database)?;
             print_status(ctx, &database, args.json)
         }
+        ClusterCommand::Resync(args) => resync(ctx, args),
+    }
+}
+
+fn resync(ctx: &mut Ctx, args: ResyncArgs) -> Result<()> {
+    let database = ctx.database(args.database)?;
+    let api = ctx.api(Auth::Required)?;
+    let info = api
+        .send_ok(
+            api.request(Method::GET, &format!("/database/{database}")),
+            &format!("finding node {} of database `{database}`", args.node),
+        )?
+        .json_body("the database's description")?;
+    let nodes = info
+        .get("cluster")
+        .and_then(|c| c.get("nodes"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let addr =
+        node_addr(&nodes, &args.node).map_err(|why| anyhow::anyhow!("cannot resync database `{database}`: {why}"))?;
+    // Straight to that node: the route rebuilds the copy of the node it reaches.
+    let node = Api::new(&format!("http://{addr}"), api.token().map(str::to_owned))?;
+    let mut request = node.request(Method::POST, &format!("/cluster/database/{database}/resync"));
+    if args.force {
+        request = request.query(&[("force", "true")]);
+    }
+    let report = node
+        .send_ok(
+            request,
+            &format!("resyncing node {}'s replica of database `{database}`", args.node),
+        )?
+        .json_body("the resync's answer")?;
+    let moved = match report.get("moved_to").and_then(Value::as_str) {
+        Some(path) => format!("its old copy was moved to {path} (on that node)"),
+        None => "it had no local copy".to_owned(),
+    };
+    println!(
+        "Node {} copied database `{database}` from a peer in {} ms and follows the cluster again; {moved}.",
+        args.node,
+        report.get("copied_ms").map(render).unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// The address of node `id` among a database's `nodes` (`GET /v1/database/:db`'s
+/// `cluster.nodes`), if it is live.
+fn node_addr<'a>(nodes: &'a [Value], id: &str) -> std::result::Result<&'a str, String> {
+    let known: Vec<&str> = nodes
+        .iter()
+        .filter_map(|n| n.get("node").and_then(Value::as_str))
+        .collect();
+    let Some(node) = nodes.iter().find(|n| n.get("node").and_then(Value::as_str) == Some(id)) else {
+        return Err(format!(
+            "node {id} holds no copy of it (its nodes: {})",
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
+        ));
+    };
+    match node.get("addr").and_then(Value::as_str) {
+        Some(addr) if node.get("live").and_then(Value::as_bool) != Some(false) => Ok(addr),
+        _ => Err(format!(
+            "node {id} is not live (not registered in the cluster): start it first"
+        )),
     }
 }
 
 fn handover(ctx: &mut Ctx, args: HandoverArgs) -> Result<()> {
     let database = ctx.database(args.database)?;
     let api = ctx.api(Auth::Required)?;
-    let db = api.resolve_database(&database)?;
-    // Straight to the leader: a standby's redirect would do, but an HTTP client drops
-    // the token when a redirect changes host, and only the owner may hand over.
-    let info = api
-        .send_ok(
-            api.request(Method::GET, &format!("/database/{}", db.identity)),
-            &format!("finding the leader of database `{database}`"),
-        )?
-        .json_body("the database's description")?;
-    let leader = info
-        .get("cluster")
-        .and_then(|c| c.get("leader"))
-        .and_then(|l| l.get("addr"))
-        .and_then(Value::as_str);
-    let api = match leader {
-        Some(addr) => Api::new(&format!("http://{addr}"), api.token().map(str::to_owned))?,
-        None => api,
-    };
-    let mut request = api.request(Method::POST, &format!("/database/{}/handover", db.identity));
-    if let Some(to) = &args.to {
-        request = request.query(&[("to", to)]);
-    }
     let started = Instant::now();
-    let report = api
-        .send_ok(request, &format!("handing database `{database}` over"))?
-        .json_body("the handover's answer")?;
+    let what = format!("handing database `{database}` over");
+    let mut url = format!("{}/v1/database/{database}/handover", api.base());
+    // On the first request only: a redirect's location carries it on.
+    let mut to = args.to.as_deref();
+    // One request, sent to whichever node was given (the server resolves the name): a
+    // standby answers with a redirect to the leader, followed here by hand because an
+    // HTTP client drops the token when a redirect changes host, and only the owner
+    // may hand over. No lookups first: the command's time is the handover's.
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(HANDOVER_TIMEOUT)
+        .build()
+        .context("cannot create an HTTP client")?;
+    let mut hops = 0;
+    let response = loop {
+        let mut request = http.post(&url);
+        if let Some(to) = to.take() {
+            request = request.query(&[("to", to)]);
+        }
+        if let Some(token) = api.token() {
+            request = request.bearer_auth(token);
+        }
+        let response = api.send(request)?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        match location {
+            Some(next) if response.status().is_redirection() && hops < MAX_REDIRECTS => {
+                hops += 1;
+                url = next;
+            }
+            _ => break response,
+        }
+    };
+    if !response.status().is_success() {
+        return Err(status_error(response, &what));
+    }
+    let report = response.json_body("the handover's answer")?;
     let field = |name: &str| report.get(name).map(render).unwrap_or_default();
     println!(
         "Database `{database}` handed over from node {} to node {} at {} (epoch {}): the leader drained in {} ms, \
@@ -149,6 +261,15 @@ fn status_table(database: &str, cluster: &Value) -> String {
         out.push_str(&format!(", {} replica(s) asked for", render(replicas)));
     }
     out.push('\n');
+    if let Some(controller) = cluster.get("controller").filter(|c| !c.is_null()) {
+        out.push_str(&format!("Placement controller: node {}\n", render(controller)));
+    }
+    if let Some(missing) = cluster.get("under_replicated").and_then(|u| u.get("missing")) {
+        out.push_str(&format!(
+            "UNDER-REPLICATED: {} replica(s) have no live node, and no other live node can take a copy\n",
+            render(missing)
+        ));
+    }
     let rows: Vec<[String; 5]> = cluster
         .get("nodes")
         .and_then(Value::as_array)
@@ -219,5 +340,38 @@ mod tests {
         assert_eq!(lines[1], "NODE  ROLE     ADDRESS         LIVE  PERSISTED");
         assert_eq!(lines[2], "n1    leader   127.0.0.1:3000  yes   41");
         assert_eq!(lines[3], "n2    standby  -               no    -");
+    }
+
+    #[test]
+    fn status_table_names_the_controller_and_an_under_replicated_database() {
+        let cluster = serde_json::json!({
+            "epoch": 3, "head": 41,
+            "placement": {"replicas": 2, "nodes": ["n1", "n2"]},
+            "controller": "n1",
+            "under_replicated": {"missing": 1},
+            "nodes": [],
+        });
+        let table = status_table("bank", &cluster);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[1], "Placement controller: node n1");
+        assert!(
+            lines[2].starts_with("UNDER-REPLICATED: 1 replica(s) have no live node"),
+            "{table}"
+        );
+        let healthy = serde_json::json!({"epoch": 3, "controller": "n2", "under_replicated": null, "nodes": []});
+        assert!(!status_table("bank", &healthy).contains("UNDER-REPLICATED"));
+    }
+
+    #[test]
+    fn resync_goes_to_a_live_node_of_the_database() {
+        let nodes = [
+            serde_json::json!({"node": "n1", "addr": "127.0.0.1:3000", "live": true}),
+            serde_json::json!({"node": "n2", "addr": null, "live": false}),
+        ];
+        assert_eq!(node_addr(&nodes, "n1"), Ok("127.0.0.1:3000"));
+        let gone = node_addr(&nodes, "n2").expect_err("not live");
+        assert!(gone.contains("not live"), "{gone}");
+        let unknown = node_addr(&nodes, "n9").expect_err("unknown");
+        assert!(unknown.contains("its nodes: n1, n2"), "{unknown}");
     }
 }

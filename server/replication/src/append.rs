@@ -77,7 +77,14 @@ impl EtcdLog {
     /// etcd errors and timeouts.
     pub fn open(cluster: Cluster, keys: DbKeys, epoch: u64) -> Result<Self> {
         let head = cluster.head_value(&keys)?;
-        Ok(Self {
+        Ok(Self::open_at(cluster, keys, epoch, head))
+    }
+
+    /// As [`Self::open`], with the head the caller read after it was elected in
+    /// `epoch` (final then: the old leader's appends are fenced), saving a round trip
+    /// on a takeover's path.
+    pub fn open_at(cluster: Cluster, keys: DbKeys, epoch: u64, head: Option<Head>) -> Self {
+        Self {
             cluster,
             keys,
             epoch,
@@ -85,7 +92,7 @@ impl EtcdLog {
             checksums: None,
             start: head.map_or(0, |h| h.offset + 1),
             pending: None,
-        })
+        }
     }
 
     /// The epoch this log appends under.

@@ -10,8 +10,13 @@
 //!    answers the order.
 //! 3. Standbys that find no leader campaign only if the handover key names them or
 //!    is gone ([`may_campaign`]), so the named node wins and the rest keep following.
-//! 4. The route waits until the target is elected, clears the handover key and
-//!    answers with the new leader and the time taken.
+//! 4. The route waits until the target is elected and answers with the new leader
+//!    and the time taken; the handover key is cleared after the answer.
+//!
+//! Round trips to etcd are what a handover costs, so the leader announces while its
+//! actor drains, the target campaigns on the watch event of the leader key's
+//! deletion without reading the key again (its campaign checks the key is absent),
+//! and grants its lease while it reads the epoch.
 //!
 //! A target that dies meanwhile leaves the key to expire (after the lease TTL), and
 //! then any standby campaigns, as after a failure.
@@ -167,9 +172,7 @@ impl ClusterNode {
             let leader = self.cluster.leader(&keys)?;
             match leader {
                 Some(leader) if leader.node == to => {
-                    if let Err(e) = self.cluster.clear_handover(&keys) {
-                        log::warn!("database {identity}: cannot clear its handover key: {e} (it expires by itself)");
-                    }
+                    self.clear_handover_later(identity, keys);
                     let report = HandoverReport {
                         from: self.config.node_id.clone(),
                         to,
@@ -201,21 +204,42 @@ impl ClusterNode {
         }
     }
 
+    /// Removes the handover key on a thread of its own: the answer need not wait for
+    /// that write (the key only holds other standbys back, and expires by itself).
+    fn clear_handover_later(&self, identity: Identity, keys: DbKeys) {
+        let cluster = self.cluster.clone();
+        let spawned = std::thread::Builder::new()
+            .name("handover-clear".into())
+            .spawn(move || {
+                if let Err(e) = cluster.clear_handover(&keys) {
+                    log::warn!("database {identity}: cannot clear its handover key: {e} (it expires by itself)");
+                }
+            });
+        if let Err(e) = spawned {
+            log::warn!("database {identity}: cannot clear its handover key: {e} (it expires by itself)");
+        }
+    }
+
     /// The target: `to` if it is a live standby node (registered, not a reader) that
     /// follows the database (has reported progress), else the live standby that
     /// persisted the most.
     fn choose_target(&self, keys: &DbKeys, db: &str, to: Option<&str>) -> Result<String, HandoverError> {
+        // Both reads at once (the cluster's runtime serves several blocking callers).
+        let (nodes, replicas) = std::thread::scope(|s| {
+            let nodes = s.spawn(|| self.cluster.nodes());
+            let replicas = self.cluster.replicas(keys);
+            (
+                nodes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                replicas,
+            )
+        });
         // Readers never campaign, so only standbys can take over.
-        let live: Vec<String> = self
-            .cluster
-            .nodes()?
+        let live: Vec<String> = nodes?
             .into_iter()
             .filter(|n| n.role != "reader")
             .map(|n| n.node)
             .collect();
-        let mut followers: Vec<(String, u64)> = self
-            .cluster
-            .replicas(keys)?
+        let mut followers: Vec<(String, u64)> = replicas?
             .into_iter()
             .filter(|(node, _)| *node != self.config.node_id && live.contains(node))
             .collect();
@@ -263,12 +287,11 @@ pub(super) fn hand_over(node: &ClusterNode, state: &AppState, identity: Identity
         to: to.to_owned(),
         epoch,
     };
-    node.cluster
-        .announce_handover(&keys, &info, node.config.lease_ttl.max(Duration::from_secs(2)))?;
-    log::info!("database {identity}: handing over from node {} to node {to}", info.from);
     let running = state.databases().get(identity);
-    // Removing it lets no new request in; the actor finishes what is queued.
-    // (Requests meanwhile are told why, and to retry: the target leads shortly.)
+    // Removing it lets no new request in; the actor finishes what is queued while the
+    // handover is announced. (Requests meanwhile are told why, and to retry: the
+    // target leads shortly.) Should the announcement fail, the caller resigns all
+    // the same and any standby takes over, as after a failure.
     state.databases().remove(identity);
     state.databases().set_failed(
         identity,
@@ -277,6 +300,9 @@ pub(super) fn hand_over(node: &ClusterNode, state: &AppState, identity: Identity
             info.from
         ),
     );
+    node.cluster
+        .announce_handover(&keys, &info, node.config.lease_ttl.max(Duration::from_secs(2)))?;
+    log::info!("database {identity}: handing over from node {} to node {to}", info.from);
     let Some(running) = running else {
         return Ok(started.elapsed());
     };
