@@ -148,19 +148,35 @@ impl AppState {
 
     /// The running database of `record`; if it is not running, the error says why
     /// (what made it fail to start, when that is known). In cluster mode a database
-    /// this node leads counts as running only while its leader lease is valid.
+    /// counts as running here only while this node leads it under a valid lease, or
+    /// on a reader (see [`serving`](Self::serving)).
     pub fn running(&self, record: &DatabaseRecord) -> Result<Arc<Database>, LookupError> {
+        self.serving(record).map(|serving| serving.database)
+    }
+
+    /// The running database of `record`, with what let this node answer for it: in
+    /// cluster mode the lease it leads under (or its reader role), which a request
+    /// that answers with what the database holds asks again once the answer exists
+    /// ([`Serving::still_valid`]); a database this node does not lead under a valid
+    /// lease (a standby's copy, or one between leaders) is not running here.
+    pub fn serving(&self, record: &DatabaseRecord) -> Result<Serving, LookupError> {
         let identity = record.database_identity;
-        if let Some(Err(why)) = self.cluster().map(|node| node.check_lease(identity)) {
-            return Err(LookupError::NotRunning {
-                identity,
-                why: Some(why.into()),
-            });
-        }
-        self.databases().get(identity).ok_or_else(|| LookupError::NotRunning {
+        // Taken before the database: a lease held now belongs to the leadership the
+        // database found next runs under, or to an older one that then fails the check.
+        let admission = match self.cluster().map(|node| node.admit(identity)).transpose() {
+            Ok(admission) => admission,
+            Err(why) => {
+                return Err(LookupError::NotRunning {
+                    identity,
+                    why: Some(why.into()),
+                })
+            }
+        };
+        let database = self.databases().get(identity).ok_or_else(|| LookupError::NotRunning {
             identity,
             why: self.databases().failure(identity),
-        })
+        })?;
+        Ok(Serving { database, admission })
     }
 
     /// The module logs of replica `replica_id`: in its directory, or in memory.
@@ -170,6 +186,37 @@ impl AppState {
         } else {
             ModuleLogs::open(&self.config().replica_dir(replica_id).join("module_logs"))
         })
+    }
+}
+
+/// A running database and what let this node answer for it (see [`AppState::serving`]).
+pub struct Serving {
+    /// The database.
+    pub database: Arc<Database>,
+    /// In cluster mode, the lease (or the reader role) it was admitted under.
+    pub admission: Option<crate::cluster::Admission>,
+}
+
+impl Serving {
+    /// Whether an answer produced now from the database may still be given: in
+    /// cluster mode, the lease it was admitted under must still be valid.
+    ///
+    /// # Errors
+    /// [`LookupError::NotRunning`] saying why not (a 503).
+    pub fn still_valid(&self) -> Result<(), LookupError> {
+        let identity = self.database.identity;
+        match self.admission.as_ref().map(|a| a.still_valid(identity)) {
+            Some(Err(why)) => Err(LookupError::NotRunning {
+                identity,
+                why: Some(why.into()),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The value of the `spacetime-served-by` header for an answer, in cluster mode.
+    pub fn served_by(&self) -> Option<String> {
+        self.admission.as_ref().map(crate::cluster::Admission::served_by)
     }
 }
 

@@ -11,7 +11,7 @@ use spacetime_testing::server::TestServer;
 use std::process::{Command, Output};
 
 /// A free port for the PostgreSQL listener.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
@@ -20,7 +20,7 @@ fn free_port() -> u16 {
 
 /// `psql` with `password` against `db`, running each of `commands`, stopping at the
 /// first error.
-fn psql(port: u16, db: &str, password: &str, commands: &[&str]) -> Output {
+pub(crate) fn psql(port: u16, db: &str, password: &str, commands: &[&str]) -> Output {
     let mut command = Command::new("psql");
     command
         .arg(format!(
@@ -37,7 +37,8 @@ fn psql(port: u16, db: &str, password: &str, commands: &[&str]) -> Output {
         .expect("run psql (scripts/install-deps.sh installs the Debian package postgresql-client)")
 }
 
-fn text(out: &Output) -> String {
+/// What `psql` printed, stdout then stderr.
+pub(crate) fn text(out: &Output) -> String {
     format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -8,7 +8,9 @@
 //! at once, so a crash may still take back what it showed.
 //!
 //! In cluster mode the answer carries the tx offset durable when it was given
-//! ([`TX_OFFSET_HEADER`]). On a reader, `?consistency=local|bounded=<ms>|linearizable`
+//! ([`TX_OFFSET_HEADER`]) and names the node and role that gave it
+//! ([`SERVED_BY_HEADER`]: `<node> leader epoch=<e>` or `<node> reader`); a leader
+//! gives a read's answer only if its lease was still valid after the read ran. On a reader, `?consistency=local|bounded=<ms>|linearizable`
 //! says how fresh a read must be (see `cluster::reads`; without it, the node's lag
 //! bound applies): a read the reader's copy cannot serve is redirected to the leader
 //! (lagging) or refused with a 503 (a linearizable read that timed out), and a
@@ -20,9 +22,10 @@ use crate::api_error::ApiError;
 use crate::auth::Caller;
 use crate::cluster::forward::{self, Forward, TX_OFFSET_HEADER};
 use crate::cluster::reads::{self, Consistency, ReadRefusal};
+use crate::cluster::SERVED_BY_HEADER;
 use crate::state::AppState;
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
@@ -80,7 +83,8 @@ async fn sql(
     if let Some(answer) = on_reader(&state, record.database_identity, consistency, &uri, headers, &body).await {
         return Ok(answer);
     }
-    let database = state.running(&record)?;
+    let serving = state.serving(&record)?;
+    let database = &serving.database;
     let (outcome, duration) = match database
         .sql(caller.identity, Some(caller.payload.clone()), body, confirmed)
         .await
@@ -98,10 +102,21 @@ async fn sql(
         }
         Err(e) => return Err(e.into()),
     };
+    // What a statement read is the leader's only if the lease it was admitted under
+    // was still valid after it ran (it may have waited in the actor's queue); a write
+    // is vouched for by its commit, fenced by the epoch in etcd.
+    if !wrote(&outcome) {
+        serving.still_valid()?;
+    }
     let offset = database.durable().and_then(|durable| durable.get());
     let mut response = Json(json!([render(&outcome, duration.as_micros() as u64)])).into_response();
     if let Some(offset) = offset {
         response.headers_mut().insert(TX_OFFSET_HEADER, offset.into());
+    }
+    // Which node answered, in which role and epoch: a client (or a test) can tell a
+    // leader's answer from a reader's and check the epoch against etcd.
+    if let Some(value) = serving.served_by().and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(SERVED_BY_HEADER, value);
     }
     Ok(response)
 }
@@ -143,6 +158,12 @@ async fn on_reader(
             Some(ApiError::Unavailable(refusal.to_string()).into_response())
         }
     }
+}
+
+/// Whether a statement changed any row.
+fn wrote(outcome: &SqlOutcome) -> bool {
+    let stats = &outcome.stats;
+    stats.rows_inserted + stats.rows_deleted + stats.rows_updated > 0
 }
 
 /// Whether `sql` only reads: its first word is `SELECT` or `SHOW`. Anything else

@@ -67,7 +67,8 @@ async fn subscribe(
         }
     };
     let record = state.lookup(&db)?;
-    let database = state.running(&record)?;
+    let serving = state.serving(&record)?;
+    let (database, admission) = (serving.database, serving.admission);
     let durable = if confirmed { database.durable() } else { None };
 
     let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
@@ -111,6 +112,7 @@ async fn subscribe(
         framing,
         compression,
         forward,
+        admission,
     };
     Ok(upgrade
         .read_buffer_size(ws::READ_BUFFER_SIZE)

@@ -17,6 +17,9 @@
 //! so a client never sees a transaction a crash could still take back. The wait happens
 //! here, in the connection's task; the queue keeps the order.
 //!
+//! In cluster mode a leader writes nothing once the lease it serves under has lapsed
+//! (it closes the connection with 1013: another node may lead by then).
+//!
 //! On a reader node (cluster mode), the connection's reducer and procedure calls are
 //! not sent to the actor but forwarded to the leader (`cluster::forward_ws`); each
 //! result is written after whatever the queue holds at that moment, so a caller sees
@@ -88,6 +91,9 @@ pub struct Connection {
     pub compression: Compression,
     /// On a reader: where its calls go (to the leader); `None` sends them to the actor.
     pub forward: Option<crate::cluster::forward_ws::WsForward>,
+    /// In cluster mode, what let this node serve the connection: a leader's lease,
+    /// checked before each write (see [`take_batch`]).
+    pub admission: Option<crate::cluster::Admission>,
 }
 
 /// Why the loop ended, and the close frame to send if any.
@@ -293,6 +299,14 @@ async fn take_batch(conn: &mut Connection, first: Outgoing) -> Result<(Vec<Outgo
             durable.get().is_some_and(|d| d >= offset),
             "a confirmed message was released early"
         );
+    }
+    // Checked last, just before the write: a leader's answers (a subscription's
+    // initial rows, a one-off query's) are its own only while the lease it serves
+    // under is valid; once it lapses another node may lead, so the client is told to
+    // reconnect (1013 "try again later"; this node steps down within moments).
+    let lapsed = conn.admission.as_ref().map(|a| a.still_valid(conn.database.identity));
+    if let Some(Err(why)) = lapsed {
+        return Err(End::Close(close_code::AGAIN, why));
     }
     Ok((batch, bytes))
 }
