@@ -52,6 +52,8 @@ mod replication;
 mod replication_bootstrap;
 mod replication_ops;
 mod replication_partition;
+mod replication_placement;
+mod replication_power;
 mod replication_readers;
 mod replication_workload;
 mod retention;

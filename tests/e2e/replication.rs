@@ -35,27 +35,37 @@ const DEFAULT_KILLS: usize = 50;
 /// Kills in the stress run.
 const STRESS_KILLS: usize = 200;
 /// How long a failover, or a restarted node's rejoin, may take before the test fails.
-const FAILOVER_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const FAILOVER_DEADLINE: Duration = Duration::from_secs(30);
+/// The kill loop's overall deadline per kill (a kill takes about 3.5 s on a quiet
+/// machine): a run that overruns it fails rather than hanging.
+const PER_KILL_BUDGET: Duration = Duration::from_secs(20);
 
 /// An etcd cluster, two cluster-mode nodes sharing a key pair, and the ledger
 /// database published on the first (its leader) and seeded, the second following it.
-struct Fixture {
-    nodes: Vec<TestServer>,
+/// (`replication_power.rs` uses it too.)
+pub(crate) struct Fixture {
+    pub(crate) nodes: Vec<TestServer>,
     /// The owner's CLI, talking to the first node.
     cli: Cli,
     /// The module's file.
     wasm: std::path::PathBuf,
-    urls: Vec<String>,
-    api: Api,
+    pub(crate) urls: Vec<String>,
+    pub(crate) api: Api,
     /// The token key pair every node shares.
     _keys: tempfile::TempDir,
     // Last: the servers stop before etcd does.
-    etcd: EtcdCluster,
+    pub(crate) etcd: EtcdCluster,
 }
 
 impl Fixture {
     /// `None` (with a message) when etcd is not installed.
     fn start() -> Option<Self> {
+        Self::start_with_env(&[])
+    }
+
+    /// As [`Fixture::start`], with the environment variables `env` set for every
+    /// node (e.g. `power::FSYNC_LEDGER`).
+    pub(crate) fn start_with_env(env: &[(&str, &str)]) -> Option<Self> {
         if skip_without_etcd() {
             return None;
         }
@@ -68,7 +78,7 @@ impl Fixture {
                 let addr = free_addr();
                 let args = node_args(&endpoints, &format!("n{i}"), &addr);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                TestServer::start_sharing_keys(&addr, keys.path(), &args)
+                TestServer::start_with_env(&addr, Some(keys.path()), &args, env)
             })
             .collect();
         let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
@@ -97,12 +107,39 @@ impl Fixture {
     }
 
     /// Both nodes' output, for failure messages.
-    fn outputs(&self) -> String {
+    pub(crate) fn outputs(&self) -> String {
         format!("n1:\n{}\nn2:\n{}", self.nodes[0].output(), self.nodes[1].output())
     }
 
+    /// How long after `since` node `node` acknowledged its first call, waiting for
+    /// it: the failover time, once `node` took over.
+    pub(crate) fn first_ack(&self, records: &Mutex<Records>, node: usize, since: Instant) -> Duration {
+        wait::poll(
+            "the first acknowledged call on the new leader",
+            FAILOVER_DEADLINE,
+            || {
+                let r = records.lock().expect("records");
+                r.acks
+                    .iter()
+                    .find(|(at, acked_by)| *at > since && *acked_by == node)
+                    .map(|(at, _)| *at - since)
+            },
+            || self.nodes[node].output(),
+        )
+    }
+
+    /// Waits until restarted node `node` follows the database as a standby.
+    pub(crate) fn wait_standby(&self, node: usize) {
+        wait::poll(
+            "the restarted node to rejoin as a standby",
+            FAILOVER_DEADLINE,
+            || self.api.is_standby(&self.urls[node]).then_some(()),
+            || self.nodes[node].output(),
+        );
+    }
+
     /// The index of the node that leads (answers SQL), waiting for one.
-    fn leader(&self) -> usize {
+    pub(crate) fn leader(&self) -> usize {
         wait::poll(
             "a leader",
             FAILOVER_DEADLINE,
@@ -124,6 +161,8 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
         return;
     };
     let stress = std::env::var("SPACETIME_STRESS").is_ok_and(|v| v == "1");
+    let kills = if stress { STRESS_KILLS } else { DEFAULT_KILLS };
+    let watchdog = wait::Watchdog::start("the leader kill loop", PER_KILL_BUDGET * kills as u32);
     let (api, urls) = (fx.api.clone(), fx.urls.clone());
 
     let records = Arc::new(Mutex::new(Records::default()));
@@ -138,37 +177,27 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
     let (mut catch_ups, mut starts) = (Vec::new(), Vec::new());
     let mut round = 0usize;
     let mut held = 0usize;
-    while round < if stress { STRESS_KILLS } else { DEFAULT_KILLS } {
+    while round < kills {
+        watchdog.check(|| format!("{round} of {kills} kills done"));
         round += 1;
+        if round % 25 == 0 {
+            eprintln!(
+                "replication: kill {round} of {kills} after {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let leader = fx.leader();
         held = check(&api, &urls[leader], &records, &quiet, round).len();
         let killed_at = Instant::now();
         fx.nodes[leader].sigkill();
         let other = 1 - leader;
-        let took = wait::poll(
-            "the first acknowledged call on the new leader",
-            FAILOVER_DEADLINE,
-            || {
-                let r = records.lock().expect("records");
-                r.acks
-                    .iter()
-                    .find(|(at, node)| *at > killed_at && *node == other)
-                    .map(|(at, _)| *at - killed_at)
-            },
-            || fx.nodes[other].output(),
-        );
-        failovers.push(took);
+        failovers.push(fx.first_ack(&records, other, killed_at));
         let output = fx.nodes[other].output();
         catch_ups.push(last_ms(&output, "to the head in "));
         // The takeover: the hot standby promoted in place, or a start from the local log.
         starts.push(last_ms(&output, "serving after "));
         fx.nodes[leader].restart();
-        wait::poll(
-            "the restarted node to rejoin as a standby",
-            FAILOVER_DEADLINE,
-            || api.is_standby(&urls[leader]).then_some(()),
-            || fx.nodes[leader].output(),
-        );
+        fx.wait_standby(leader);
     }
     stop.store(true, Ordering::Relaxed);
     for c in clients {
@@ -211,7 +240,7 @@ fn leader_sigkill_loop_loses_no_acknowledged_call() {
 /// (the leader its own, the standby the one it computed from the log it followed),
 /// the standby has compared its copy with a value the leader published, and nothing
 /// diverged.
-fn assert_checksums_agree(fx: &Fixture) {
+pub(crate) fn assert_checksums_agree(fx: &Fixture) {
     let read = |url: &String| -> Option<serde_json::Value> {
         let r = fx.api.http.get(format!("{url}/v1/database/{DB}")).send().ok()?;
         r.json::<serde_json::Value>().ok()?.get("checksum").cloned()
@@ -521,7 +550,7 @@ fn confirmed_calls_standalone_vs_replicated() {
 /// record and every commit framed again, so each CRC verifies: a copy only the
 /// rolling checksum can tell from the leader's. `None` if the batch holds no
 /// transaction record (a record's version 1 and kind 1, `record.rs`).
-fn with_a_row_changed(frames: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn with_a_row_changed(frames: &[u8]) -> Option<Vec<u8>> {
     let ids = spacetime_commitlog::commit_ids(frames).expect("the batch's frames verify");
     let records = spacetime_commitlog::batch_records(frames).expect("the batch's records");
     let target = records.iter().rposition(|(_, r)| r.starts_with(&[1, 1]))?;

@@ -273,6 +273,50 @@ pub fn spawn_clients(
         .collect()
 }
 
+/// A running workload: [`spawn_clients`] with its records, stop flag and quiet lock.
+pub struct Workload {
+    /// Every call the clients made.
+    pub records: Arc<Mutex<Records>>,
+    /// Held for writing by [`check`] so no call is in flight.
+    pub quiet: Arc<RwLock<()>>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<JoinHandle<()>>,
+}
+
+impl Workload {
+    /// Starts `count` clients calling the nodes at `urls` (see [`spawn_clients`]).
+    pub fn start(count: u32, api: &Api, urls: &[String]) -> Self {
+        let records = Arc::new(Mutex::new(Records::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let quiet = Arc::new(RwLock::new(()));
+        let clients = spawn_clients(count, api, urls, &records, &stop, &quiet);
+        Self {
+            records,
+            quiet,
+            stop,
+            clients,
+        }
+    }
+
+    /// How many calls were acknowledged so far.
+    pub fn acks(&self) -> usize {
+        self.records.lock().expect("records").acks.len()
+    }
+
+    /// [`check`] against the node at `base`.
+    pub fn check(&self, api: &Api, base: &str, round: usize) -> BTreeSet<(u32, u32)> {
+        check(api, base, &self.records, &self.quiet, round)
+    }
+
+    /// Stops the clients and waits for them.
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for c in self.clients.drain(..) {
+            c.join().expect("a client thread");
+        }
+    }
+}
+
 fn as_u64(v: &serde_json::Value) -> u64 {
     v.as_u64().unwrap_or_else(|| panic!("not an unsigned number: {v}"))
 }

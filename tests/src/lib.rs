@@ -7,6 +7,7 @@ pub mod cli;
 pub mod etcd;
 pub mod modules;
 pub mod netns;
+pub mod power;
 pub mod proxy;
 pub mod server;
 pub mod wait;

@@ -61,6 +61,8 @@ pub struct TestServer {
     key_dir: PathBuf,
     /// The network namespace it runs in (partition tests), or `None` for the test's own.
     netns: Option<String>,
+    /// Environment variables set for every start of this server, restarts included.
+    env: Vec<(String, String)>,
 }
 
 impl TestServer {
@@ -124,6 +126,24 @@ impl TestServer {
             args.iter().map(|a| (*a).to_owned()).collect(),
             Some(key_dir.to_owned()),
             Some(netns.to_owned()),
+            Vec::new(),
+        )
+    }
+
+    /// As [`TestServer::start_sharing_keys`] (with a key pair of its own when
+    /// `key_dir` is `None`), with the environment variables `env` set for this start
+    /// and every restart: e.g. [`crate::power::FSYNC_LEDGER`], which power kills need.
+    ///
+    /// # Panics
+    /// As [`TestServer::start`].
+    pub fn start_with_env(listen_addr: &str, key_dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::launch_in(
+            None,
+            Some(listen_addr),
+            args.iter().map(|a| (*a).to_owned()).collect(),
+            key_dir.map(Path::to_owned),
+            None,
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         )
     }
 
@@ -137,7 +157,7 @@ impl TestServer {
         extra_args: Vec<String>,
         key_dir: Option<PathBuf>,
     ) -> Self {
-        Self::launch_in(cli_toml, listen_addr, extra_args, key_dir, None)
+        Self::launch_in(cli_toml, listen_addr, extra_args, key_dir, None, Vec::new())
     }
 
     fn launch_in(
@@ -146,6 +166,7 @@ impl TestServer {
         extra_args: Vec<String>,
         key_dir: Option<PathBuf>,
         netns: Option<String>,
+        env: Vec<(String, String)>,
     ) -> Self {
         let root = tempfile::Builder::new()
             .prefix("spacetime-e2e-")
@@ -162,6 +183,7 @@ impl TestServer {
             &extra_args,
             &key_dir,
             netns.as_deref(),
+            &env,
             &output,
         );
         let server = Self {
@@ -172,6 +194,7 @@ impl TestServer {
             extra_args,
             key_dir,
             netns,
+            env,
         };
         server.wait_for_ping();
         server
@@ -228,6 +251,7 @@ impl TestServer {
             &self.extra_args,
             &self.key_dir,
             self.netns.as_deref(),
+            &self.env,
             &self.output,
         );
         self.child = child;
@@ -300,6 +324,7 @@ fn spawn(
     extra_args: &[String],
     key_dir: &Path,
     netns: Option<&str>,
+    env: &[(String, String)],
     output: &Arc<Mutex<String>>,
 ) -> (Child, String) {
     // `ip netns exec` execs the server in place: the child is the server itself.
@@ -329,6 +354,7 @@ fn spawn(
     // Lets tests hold a database's fsyncs with its `hold-fsync` file (see the server's
     // `durability::HOLD_FSYNC_FILE`); without it the server ignores such files.
     command.env("SPACETIME_FAULT_INJECTION", "1");
+    command.envs(env.iter().map(|(k, v)| (k, v)));
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -94,17 +94,12 @@ pub struct UnsyncedCut {
     pub synced: u64,
 }
 
-/// What an OS crash does to the log in `dir` whose writer is dead: truncates every
-/// segment the ledger names to the length its last fsync covered, and returns the
-/// segments that lost bytes. Segments the ledger does not name are left as they are
-/// (the ledger names every segment from the log's open on). Call it only once the
-/// process writing the log has exited.
+/// The segments of the log in `dir` holding bytes past their last fsync, as
+/// [`lose_unsynced`] would cut them, without changing anything.
 ///
 /// # Errors
-/// [`io::ErrorKind::NotFound`] if `dir` holds no ledger (the writer ran without
-/// [`FSYNC_LEDGER_ENV`]` = 1`, so no power loss can be imitated); a malformed line
-/// ([`io::ErrorKind::InvalidData`]); I/O errors while truncating.
-pub fn lose_unsynced(dir: &Path) -> io::Result<Vec<UnsyncedCut>> {
+/// As [`lose_unsynced`].
+pub fn unsynced(dir: &Path) -> io::Result<Vec<UnsyncedCut>> {
     let ledger = dir.join(FSYNC_LEDGER_FILE);
     let text = fs::read_to_string(&ledger).map_err(|e| {
         io::Error::new(
@@ -115,7 +110,7 @@ pub fn lose_unsynced(dir: &Path) -> io::Result<Vec<UnsyncedCut>> {
             ),
         )
     })?;
-    let mut cuts = Vec::new();
+    let mut found = Vec::new();
     for line in text.lines() {
         let parsed = line
             .rsplit_once(' ')
@@ -127,17 +122,36 @@ pub fn lose_unsynced(dir: &Path) -> io::Result<Vec<UnsyncedCut>> {
             ));
         };
         let segment = dir.join(name);
-        let file = match fs::OpenOptions::new().write(true).open(&segment) {
-            Ok(file) => file,
+        let len = match fs::metadata(&segment) {
+            Ok(meta) => meta.len(),
             // Removed after the ledger was written (pruned, or renamed `.dropped`).
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let len = file.metadata()?.len();
         if len > synced {
-            file.set_len(synced)?;
-            cuts.push(UnsyncedCut { segment, len, synced });
+            found.push(UnsyncedCut { segment, len, synced });
         }
+    }
+    Ok(found)
+}
+
+/// What an OS crash does to the log in `dir` whose writer is dead: truncates every
+/// segment the ledger names to the length its last fsync covered, and returns the
+/// segments that lost bytes. Segments the ledger does not name are left as they are
+/// (the ledger names every segment from the log's open on). Call it only once the
+/// process writing the log has exited.
+///
+/// # Errors
+/// [`io::ErrorKind::NotFound`] if `dir` holds no ledger (the writer ran without
+/// [`FSYNC_LEDGER_ENV`]` = 1`, so no power loss can be imitated); a malformed line
+/// ([`io::ErrorKind::InvalidData`]); I/O errors while truncating.
+pub fn lose_unsynced(dir: &Path) -> io::Result<Vec<UnsyncedCut>> {
+    let cuts = unsynced(dir)?;
+    for cut in &cuts {
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&cut.segment)?
+            .set_len(cut.synced)?;
     }
     Ok(cuts)
 }

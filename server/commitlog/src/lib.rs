@@ -89,7 +89,7 @@ pub use format::{
     segment_header, split_commits, split_commits_prefix, CommitId, FramesEnd, MAX_RECORD_LEN, SEGMENT_HEADER_LEN,
     SEGMENT_SUFFIX,
 };
-pub use fsync_ledger::{lose_unsynced, UnsyncedCut, FSYNC_LEDGER_ENV, FSYNC_LEDGER_FILE};
+pub use fsync_ledger::{lose_unsynced, unsynced, UnsyncedCut, FSYNC_LEDGER_ENV, FSYNC_LEDGER_FILE};
 pub use replay::Replay;
 pub use replicated::{AppendOutcome, Batch, CommitChecksums, ReplicatedLog, Standalone};
 pub use report::{HeaderRepair, RecoveryReport, SkippedSnapshot, TailCut};
