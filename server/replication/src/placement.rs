@@ -30,6 +30,11 @@ pub struct NodeInfo {
     /// `standby` (may lead) or `reader` (never leads).
     #[serde(default = "standby")]
     pub role: String,
+    /// A random id of the node's process (empty from older builds): connections a
+    /// node hosts for a leader are named by node and boot id, so they end when the
+    /// process does even if the node comes back under the same id.
+    #[serde(default)]
+    pub boot: String,
 }
 
 fn standby() -> String {
@@ -267,6 +272,7 @@ mod tests {
             mem_free,
             databases,
             role: standby(),
+            boot: String::new(),
         }
     }
 

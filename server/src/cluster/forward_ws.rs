@@ -9,19 +9,32 @@
 //! writes what its queue holds before each result); so the result itself carries none
 //! (`OkEmpty`).
 //!
-//! A call runs on the leader as an HTTP call does: between `client_connected` and
-//! `client_disconnected` of a connection of its own, not of this WebSocket's.
+//! The connection itself is the leader's too (design §8, "lifecycle reducers arriving
+//! at a reader are forwarded"): before the upgrade, the leader runs the client's
+//! `client_connected` for this connection id (`POST …/hosted/<connection id>`, with
+//! the client's token and the peer secret; a refusal refuses the upgrade, as on a
+//! leader), logged with this node as its host (`hosted.rs`); each reducer call runs
+//! on that connection id (`spacetime-connection-id`), so `ctx.connection_id` is the
+//! client's; and when the connection ends, after its last call, the leader runs
+//! `client_disconnected` (`DELETE …/hosted/<connection id>`). If this node dies
+//! instead, the leader ends its connections once its registration expires. A
+//! procedure call still runs on a connection of its own, as an HTTP procedure call
+//! does.
 
-use super::forward::{self, Forward};
+use super::forward::{self, Forward, ForwardError};
+use super::hosted::{CONNECTION_ID_HEADER, HOST_HEADER, PEER_SECRET_HEADER};
 use super::ClusterNode;
+use crate::api_error::ApiError;
+use crate::auth::Caller;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use spacetime_engine::Database;
 use spacetime_protocol::v2::{self, ClientMessage, ServerMessage};
 use spacetime_sats::bsatn::to_vec;
 use spacetime_sats::bsatn::value::{decode_value_exact, value_to_vec};
 use spacetime_sats::json::{value_from_json, value_to_json};
-use spacetime_sats::{AlgebraicType, Identity, ProductType, TimeDuration, Timestamp};
+use spacetime_sats::{AlgebraicType, ConnectionId, Identity, ProductType, TimeDuration, Timestamp};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -29,6 +42,11 @@ use tokio::sync::mpsc;
 /// connection's reads wait (back pressure on a client that calls faster than the
 /// leader answers).
 const QUEUED_CALLS: usize = 256;
+
+/// How many times a connection's end is sent to the leader (each try waits through a
+/// failover for up to [`forward::LEADER_WAIT`]) before it is left to the next leader
+/// finding this node gone.
+const DISCONNECT_TRIES: u32 = 4;
 
 /// The forwarding of one reader connection's calls.
 pub struct WsForward {
@@ -43,25 +61,60 @@ struct Worker {
     database: Arc<Database>,
     identity: Identity,
     token: String,
+    connection_id: ConnectionId,
 }
 
 impl WsForward {
-    /// The forwarding of a new connection of `token`'s caller to `database`, if this
-    /// node is a reader that follows it (`None` otherwise: calls go to the actor).
-    pub fn for_connection(state: &AppState, database: &Arc<Database>, token: &str) -> Option<Self> {
-        let node = state.cluster().filter(|node| node.is_reader())?.clone();
-        node.following(database.identity)?;
-        let (calls, queued) = mpsc::channel(QUEUED_CALLS);
-        let (answered, replies) = mpsc::channel(QUEUED_CALLS);
+    /// The forwarding of a new connection `connection_id` of `caller` to `database`,
+    /// if this node is a reader that follows it (`None` otherwise: calls go to the
+    /// actor). The leader runs the client's `client_connected` first; dropping the
+    /// forwarding (the connection ended, or never upgraded) has it run
+    /// `client_disconnected` after the connection's last call.
+    ///
+    /// # Errors
+    /// 403 with the module's message if `client_connected` refused the client; 503 if
+    /// no leader could be asked.
+    pub async fn connect(
+        state: &AppState,
+        database: &Arc<Database>,
+        caller: &Caller,
+        connection_id: ConnectionId,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some(node) = state.cluster().filter(|node| node.is_reader()).cloned() else {
+            return Ok(None);
+        };
+        if node.following(database.identity).is_none() {
+            return Ok(None);
+        }
         let worker = Worker {
             state: state.clone(),
             node,
             database: database.clone(),
             identity: database.identity,
-            token: token.to_owned(),
+            token: caller.token.clone(),
+            connection_id,
         };
+        let (status, body) = worker.lifecycle(Method::POST).await.map_err(|e| match e {
+            ForwardError::Unknown { .. } => ApiError::Unavailable(format!(
+                "{e}; the connection was not made here (if the leader made it, it ends it when this node reports it \
+                 gone): reconnect"
+            )),
+            other => ApiError::Unavailable(other.to_string()),
+        })?;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        match status.as_u16() {
+            200..=299 => {}
+            403 => return Err(ApiError::Forbidden(text)),
+            other => {
+                return Err(ApiError::Unavailable(format!(
+                    "the leader did not connect this client ({other}): {text}"
+                )))
+            }
+        }
+        let (calls, queued) = mpsc::channel(QUEUED_CALLS);
+        let (answered, replies) = mpsc::channel(QUEUED_CALLS);
         tokio::spawn(worker.run(queued, answered));
-        Some(Self { calls, replies })
+        Ok(Some(Self { calls, replies }))
     }
 
     /// Takes `message` if it is a call (forwarded in order; its result comes from
@@ -100,10 +153,71 @@ impl Worker {
                 ClientMessage::CallProcedure(call) => self.procedure(call).await,
                 _ => continue,
             };
+            // The connection is gone: its calls end here.
             if answered.send(reply).await.is_err() {
-                return;
+                break;
             }
         }
+        self.disconnect().await;
+    }
+
+    /// Has the leader run the connection's `client_disconnected`, through a failover.
+    async fn disconnect(&self) {
+        for _ in 0..DISCONNECT_TRIES {
+            match self.lifecycle(Method::DELETE).await {
+                Ok((status, _)) if status.is_success() => return,
+                Ok((status, body)) => log::warn!(
+                    "database {}: the leader did not end connection {} ({status}): {}",
+                    self.identity,
+                    self.connection_id.to_hex(),
+                    String::from_utf8_lossy(&body)
+                ),
+                Err(ForwardError::NotFollowing) => return,
+                Err(e) => log::warn!(
+                    "database {}: cannot have the leader end connection {}: {e}",
+                    self.identity,
+                    self.connection_id.to_hex()
+                ),
+            }
+        }
+        log::warn!(
+            "database {}: gave up ending connection {} on the leader; it ends when this node restarts or dies",
+            self.identity,
+            self.connection_id.to_hex()
+        );
+    }
+
+    /// Sends the connection's start (`POST`) or end (`DELETE`) to the leader.
+    async fn lifecycle(&self, method: Method) -> Result<(StatusCode, Bytes), ForwardError> {
+        let mut headers = self.peer_headers();
+        if let Ok(host) = HeaderValue::from_str(&self.node.host_name()) {
+            headers.insert(HOST_HEADER, host);
+        }
+        let request = Forward {
+            method,
+            path_and_query: format!(
+                "/v1/database/{}/hosted/{}",
+                self.identity.to_hex(),
+                self.connection_id.to_hex()
+            ),
+            headers,
+            body: Bytes::new(),
+        };
+        let answer = forward::forward(&self.state, &self.node, self.identity, request).await?;
+        Ok((answer.status, answer.body))
+    }
+
+    /// The client's token and the peer secret: a request this node makes for the
+    /// client's connection.
+    fn peer_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Ok(bearer) = HeaderValue::from_str(&format!("Bearer {}", self.token)) {
+            headers.insert(header::AUTHORIZATION, bearer);
+        }
+        if let Ok(secret) = HeaderValue::from_str(&self.node.peer_secret) {
+            headers.insert(PEER_SECRET_HEADER, secret);
+        }
+        headers
     }
 
     async fn reducer(&self, call: v2::CallReducer) -> Vec<u8> {
@@ -128,7 +242,7 @@ impl Worker {
             Ok(args) => args,
             Err(why) => return reply(v2::ReducerOutcome::InternalError(why)),
         };
-        let (status, _, body) = match self.send(&call.reducer, args).await {
+        let (status, _, body) = match self.send(&call.reducer, args, true).await {
             Ok(answer) => answer,
             Err(why) => return reply(v2::ReducerOutcome::InternalError(why)),
         };
@@ -158,7 +272,7 @@ impl Worker {
             Ok(args) => args,
             Err(why) => return reply(v2::ProcedureStatus::InternalError(why), 0),
         };
-        let (status, headers, body) = match self.send(&call.procedure, args).await {
+        let (status, headers, body) = match self.send(&call.procedure, args, false).await {
             Ok(answer) => answer,
             Err(why) => return reply(v2::ProcedureStatus::InternalError(why), 0),
         };
@@ -186,12 +300,23 @@ impl Worker {
         }
     }
 
-    /// Calls `function` on the leader as this connection's caller.
-    async fn send(&self, function: &str, args: serde_json::Value) -> Result<(StatusCode, HeaderMap, Vec<u8>), String> {
-        let mut headers = HeaderMap::new();
-        let bearer = HeaderValue::from_str(&format!("Bearer {}", self.token))
-            .map_err(|_| "the connection's token cannot be sent in a header".to_owned())?;
-        headers.insert(header::AUTHORIZATION, bearer);
+    /// Calls `function` on the leader as this connection's caller; a reducer
+    /// (`on_connection`) on this connection's id.
+    async fn send(
+        &self,
+        function: &str,
+        args: serde_json::Value,
+        on_connection: bool,
+    ) -> Result<(StatusCode, HeaderMap, Vec<u8>), String> {
+        let mut headers = self.peer_headers();
+        if !headers.contains_key(header::AUTHORIZATION) {
+            return Err("the connection's token cannot be sent in a header".to_owned());
+        }
+        if on_connection {
+            if let Ok(id) = HeaderValue::from_str(self.connection_id.to_hex().as_str()) {
+                headers.insert(CONNECTION_ID_HEADER, id);
+            }
+        }
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let request = Forward {
             method: Method::POST,

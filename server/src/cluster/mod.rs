@@ -35,11 +35,13 @@ mod divergence;
 pub mod forward;
 pub mod forward_ws;
 mod handover;
+pub mod hosted;
 mod lease;
 pub mod peer;
 mod placement;
 pub mod reads;
 mod redirect;
+mod relay;
 mod replica;
 mod resync;
 
@@ -397,6 +399,18 @@ impl ClusterNode {
             if let Err(e) = spawned {
                 log::error!(
                     "cluster mode: cannot start the lag thread: {e}; this reader sends every read to the leader"
+                );
+            }
+        }
+        if !self.is_reader() {
+            let (node, state, runtime) = (self.clone(), state.clone(), runtime.clone());
+            let spawned = std::thread::Builder::new()
+                .name("cluster-hosted".into())
+                .spawn(move || hosted::sweep_loop(&node, &state, &runtime));
+            if let Err(e) = spawned {
+                log::error!(
+                    "cluster mode: cannot start the hosted-clients thread: {e}; readers' clients of a dead reader \
+                     stay connected here"
                 );
             }
         }

@@ -224,6 +224,7 @@ pub(super) fn register(node: &ClusterNode, databases: u64) -> Result<(), Replica
         mem_free: mem_available().unwrap_or(0),
         databases,
         role: if node.is_reader() { "reader" } else { "standby" }.into(),
+        boot: super::hosted::boot_id().into(),
     };
     let mut registration = node.registration.lock().unwrap_or_else(|e| e.into_inner());
     let lease = match registration.take() {

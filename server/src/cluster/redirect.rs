@@ -2,8 +2,7 @@
 //! node follows as a standby is answered `307 Temporary Redirect` to the same path
 //! and query on the leader's advertised address, so an HTTP client (the CLI among
 //! them) reaches the leader from any node, method and body kept. The body of the
-//! answer says the same in words, for clients that do not follow redirects (a
-//! WebSocket upgrade, usually). `GET /v1/database/:db` itself stays local: it shows
+//! answer says the same in words, for clients that do not follow redirects. `GET /v1/database/:db` itself stays local: it shows
 //! where the database lives, from any node.
 //!
 //! A reader (`--cluster-role reader`) answers more itself (design §8): SQL and
@@ -12,6 +11,10 @@
 //! the node's bound, else it is redirected too), and reducer and procedure calls are
 //! forwarded to the leader (`forward.rs`), their answers held until the reader has
 //! applied the call. Everything else is redirected as a standby does.
+//!
+//! A WebSocket subscription that a node does not serve itself (a standby, a node
+//! without a copy, a reader whose copy lags) is relayed to the leader (`relay.rs`)
+//! instead of redirected.
 
 use super::forward;
 use super::reads::{self, Consistency};
@@ -71,10 +74,18 @@ pub async fn redirect_to_leader(State(state): State<AppState>, request: Request,
             OnReader::Sql => return next.run(request).await,
             OnReader::Subscribe => match reads::admit(&state, &node, identity, Consistency::Default).await {
                 Ok(()) => return next.run(request).await,
-                Err(refusal) => return redirect(&request, &leader, refusal.to_string()),
+                // A WebSocket client is relayed below instead.
+                Err(refusal) if !super::relay::is_upgrade(&request) => {
+                    return redirect(&request, &leader, refusal.to_string())
+                }
+                Err(_) => {}
             },
             OnReader::Redirect => {}
         }
+    }
+    // A WebSocket client is relayed, not redirected: most do not follow a 307.
+    if on_reader(request.method(), request.uri().path()) == OnReader::Subscribe && super::relay::is_upgrade(&request) {
+        return super::relay::relay(request, &leader, &node.config().node_id).await;
     }
     let role = match (local, node.is_reader()) {
         (None, _) => "holds no copy of",

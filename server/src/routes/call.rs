@@ -26,18 +26,27 @@ async fn call(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((db, reducer)): Path<(String, String)>,
+    headers: HeaderMap,
     body: String,
 ) -> Result<Response, ApiError> {
+    // A call a reader forwards for its WebSocket client runs on that connection.
+    let hosted = super::hosted::hosted_connection(&state, &headers)?;
     let record = state.lookup(&db)?;
     let database = state.running(&record)?;
     let args = parse_body(&body)?;
     if database.program().module_def().procedure(&reducer).is_some() {
         return call_procedure(&database, &caller, &db, &reducer, args).await;
     }
-    let outcome = match database
-        .call(caller.identity, Some(caller.payload.clone()), reducer.clone(), args)
-        .await
-    {
+    let jwt = Some(caller.payload.clone());
+    let called = match hosted {
+        Some(connection_id) => {
+            database
+                .call_hosted(caller.identity, connection_id, jwt, reducer.clone(), args)
+                .await
+        }
+        None => database.call(caller.identity, jwt, reducer.clone(), args).await,
+    };
+    let outcome = match called {
         Ok(outcome) => outcome,
         Err(CallError::Refused(CallRefused::NoSuchReducer { callable, .. })) => {
             return Err(no_such_reducer(&callable, &db, &reducer))
@@ -102,7 +111,7 @@ async fn call_procedure(
 /// Names the tx offset the log has made durable, which covers the call's commits
 /// (the answer was held until then): a reader that forwarded the call waits until it
 /// has applied that offset before answering its client (read-your-writes).
-fn tx_offset(database: &Database, headers: &mut HeaderMap) {
+pub(crate) fn tx_offset(database: &Database, headers: &mut HeaderMap) {
     if let Some(offset) = database.durable().and_then(|durable| durable.get()) {
         headers.insert(crate::cluster::forward::TX_OFFSET_HEADER, offset.into());
     }

@@ -11,6 +11,7 @@ mod database;
 mod env;
 mod handover;
 mod health;
+mod hosted;
 mod identity;
 pub(crate) mod lock;
 mod logs;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(publish::router())
         .merge(database::router())
         .merge(call::router())
+        .merge(hosted::router())
         .merge(env::router())
         .merge(logs::router())
         .merge(sql::router())

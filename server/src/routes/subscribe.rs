@@ -3,7 +3,8 @@
 //! Negotiates the subprotocol (`v3.bsatn.spacetimedb`, else `v2.bsatn.spacetimedb`),
 //! reads `compression=None|Gzip|Brotli`, `connection_id=<hex>` and `confirmed=true|false`
 //! (default `true`: updates are released once durable, see [`crate::ws`]), and runs the module's
-//! `client_connected` before upgrading: a refusal is a 403 with the module's message and
+//! `client_connected` before upgrading (on a cluster reader, the leader runs it:
+//! `cluster::forward_ws`): a refusal is a 403 with the module's message and
 //! no socket. A `connection_id` live for another identity is refused with a 403 too; the
 //! same identity's live id replaces its old connection (see the engine's `client_connect`). The caller (from the bearer token, `?token=`, or a fresh anonymous
 //! identity) comes from the auth middleware. The connection itself is served by
@@ -71,6 +72,9 @@ async fn subscribe(
     let (database, admission) = (serving.database, serving.admission);
     let durable = if confirmed { database.durable() } else { None };
 
+    // On a reader, the leader runs client_connected (and later client_disconnected)
+    // for this connection, and its calls go there; a refusal refuses the upgrade.
+    let forward = WsForward::connect(&state, &database, &caller, connection_id).await?;
     let (client, outgoing) = ClientHandle::new(caller.identity, connection_id);
     let (reply, refused) = oneshot::channel();
     database.client(ClientRequest::Connect {
@@ -102,8 +106,6 @@ async fn subscribe(
     };
     // Counted from here: a graceful shutdown waits for the session's close frame.
     let session = state.ws_sessions().enter();
-    // On a reader, calls go to the leader.
-    let forward = WsForward::for_connection(&state, &database, &caller.token);
     let connection = Connection {
         database,
         client,
