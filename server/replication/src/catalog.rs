@@ -23,7 +23,7 @@ use etcd_client::{Compare, CompareOp, GetOptions, Txn, TxnOp};
 pub const MAX_INLINE_PROGRAM_BYTES: usize = 1024 * 1024;
 
 impl Cluster {
-    fn catalog_prefix(&self) -> String {
+    pub(crate) fn catalog_prefix(&self) -> String {
         format!("{}/catalog/", self.options().prefix.trim_end_matches('/'))
     }
 

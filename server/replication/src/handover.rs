@@ -8,7 +8,7 @@
 use crate::cluster::Cluster;
 use crate::error::{ReplicationError, Result};
 use crate::keys::DbKeys;
-use etcd_client::PutOptions;
+use etcd_client::{GetResponse, PutOptions};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -49,16 +49,23 @@ impl Cluster {
     pub fn handover(&self, keys: &DbKeys) -> Result<Option<HandoverInfo>> {
         let mut client = self.client();
         let resp = self.run("read the handover key", client.get(keys.handover(), None))?;
-        resp.kvs()
-            .first()
-            .map(|kv| {
-                serde_json::from_slice(kv.value()).map_err(|_| ReplicationError::BadValue {
-                    key: keys.handover(),
-                    value: String::from_utf8_lossy(kv.value()).into_owned(),
-                    expected: "a handover record {from, to, epoch}",
-                })
-            })
-            .transpose()
+        parse_handover(keys, &resp)
+    }
+
+    /// What a standby that finds no leader reads before it campaigns, both at once
+    /// (a round trip less on a takeover's path): whether database `db` (named as in
+    /// [`Self::catalog_entry`]) still has its catalog entry (it was deleted if not),
+    /// and the handover under way, if any.
+    ///
+    /// # Errors
+    /// As [`Self::handover`].
+    pub fn vacancy(&self, keys: &DbKeys, db: &str) -> Result<(bool, Option<HandoverInfo>)> {
+        let (mut catalog, mut handover) = (self.client(), self.client());
+        let entry = format!("{}{db}", self.catalog_prefix());
+        let (listed, announced) = self.run("read the catalog entry and the handover key", async {
+            tokio::try_join!(catalog.get(entry, None), handover.get(keys.handover(), None))
+        })?;
+        Ok((!listed.kvs().is_empty(), parse_handover(keys, &announced)?))
     }
 
     /// Removes the database's handover key (the new leader, once elected).
@@ -70,4 +77,18 @@ impl Cluster {
         self.run("clear the handover key", client.delete(keys.handover(), None))?;
         Ok(())
     }
+}
+
+/// The handover record a read of the handover key found, if any.
+fn parse_handover(keys: &DbKeys, resp: &GetResponse) -> Result<Option<HandoverInfo>> {
+    resp.kvs()
+        .first()
+        .map(|kv| {
+            serde_json::from_slice(kv.value()).map_err(|_| ReplicationError::BadValue {
+                key: keys.handover(),
+                value: String::from_utf8_lossy(kv.value()).into_owned(),
+                expected: "a handover record {from, to, epoch}",
+            })
+        })
+        .transpose()
 }

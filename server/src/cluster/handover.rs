@@ -9,7 +9,8 @@
 //!    committed), and returns; the thread resigns (deletes the leader key) and
 //!    answers the order.
 //! 3. Standbys that find no leader campaign only if the handover key names them or
-//!    is gone ([`may_campaign`]), so the named node wins and the rest keep following.
+//!    is gone ([`Vacancy::may_campaign`]), so the named node wins and the rest keep
+//!    following.
 //! 4. The route waits until the target is elected and answers with the new leader
 //!    and the time taken; the handover key is cleared after the answer.
 //!
@@ -324,8 +325,21 @@ pub(super) fn hand_over(node: &ClusterNode, state: &AppState, identity: Identity
     }
 }
 
-/// Whether this node may campaign for the database with `keys` now that it has no
-/// leader: not while a planned handover names another node.
-pub(super) fn may_campaign(node: &ClusterNode, keys: &DbKeys) -> Result<bool, ReplicationError> {
-    Ok(node.cluster.handover(keys)?.is_none_or(|h| h.to == node.config.node_id))
+/// What a standby that finds no leader for a database learns before it campaigns.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Vacancy {
+    /// The database is still in the catalog (if not, it was deleted in the cluster).
+    pub(super) listed: bool,
+    /// This node may campaign: no planned handover names another node.
+    pub(super) may_campaign: bool,
+}
+
+/// Reads, in one round trip, what this node must know about database `identity`
+/// (with `keys`) before it campaigns for it.
+pub(super) fn vacancy(node: &ClusterNode, keys: &DbKeys, identity: Identity) -> Result<Vacancy, ReplicationError> {
+    let (listed, handover) = node.cluster.vacancy(keys, identity.to_hex().as_ref())?;
+    Ok(Vacancy {
+        listed,
+        may_campaign: handover.is_none_or(|h| h.to == node.config.node_id),
+    })
 }

@@ -295,11 +295,6 @@ impl ClusterNode {
         Ok(self.cluster.remove_catalog_entry(identity.to_hex().as_ref())?)
     }
 
-    /// Whether database `identity` is still in the cluster's catalog.
-    fn in_catalog(&self, identity: Identity) -> Result<bool, ClusterError> {
-        Ok(self.cluster.catalog_entry(identity.to_hex().as_ref())?.is_some())
-    }
-
     /// Gives up a leadership taken by [`Self::lead_new`] for a database that was not
     /// created after all.
     pub fn abandon(&self, identity: Identity) {

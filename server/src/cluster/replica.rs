@@ -265,6 +265,11 @@ fn follow(
                 true => None,
                 false => node.cluster.leader(keys)?,
             };
+            // Without a leader: still in the catalog, and may this node campaign?
+            let vacancy = match &leader {
+                None => Some(super::handover::vacancy(node, keys, identity)?),
+                Some(_) => None,
+            };
             match leader {
                 Some(leader) => {
                     if shown.as_ref() != Some(&leader) {
@@ -282,7 +287,7 @@ fn follow(
                     }
                 }
                 // Deleted on the leader, which then resigned: delete it here too.
-                None if !node.in_catalog(identity)? => {
+                None if vacancy.is_some_and(|v| !v.listed) => {
                     node.follow_leader(identity, None);
                     log::info!("database {identity}: deleted in the cluster; deleting it here");
                     if let Err(e) = state.registry().remove(identity) {
@@ -294,7 +299,7 @@ fn follow(
                 // A reader never leads: it waits for a standby to take over.
                 None if node.is_reader() => {}
                 // A planned handover names another node: leave it to that one.
-                None if !super::handover::may_campaign(node, keys)? => {}
+                None if vacancy.is_some_and(|v| !v.may_campaign) => {}
                 None => match node.campaign(keys)? {
                     Campaign::Won(leadership) => {
                         node.follow_leader(identity, None);

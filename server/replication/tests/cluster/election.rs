@@ -2,7 +2,7 @@
 
 use crate::etcd::{Connect, EtcdCluster};
 use crate::support::elect;
-use spacetime_replication::{Campaign, Cluster, DbKeys, Leadership};
+use spacetime_replication::{Campaign, Cluster, DbKeys, HandoverInfo, Leadership};
 use std::time::{Duration, Instant};
 
 /// Campaigns as `node` with a lease of `ttl` and panics unless it wins.
@@ -35,6 +35,29 @@ fn one_candidate_wins_and_the_epoch_goes_up_with_each_leader() {
     let b = elect(&other, &keys, "b");
     assert_eq!(b.epoch(), 2);
     assert_eq!(cluster.epoch(&keys).unwrap(), 2);
+}
+
+/// What a standby reads before it campaigns, in one round trip: the database's
+/// catalog entry (gone once it is deleted) and the handover key naming the node that
+/// is to lead next.
+#[test]
+fn vacancy_reads_the_catalog_entry_and_the_handover_key() {
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    assert_eq!(cluster.vacancy(&keys, "bank").unwrap(), (false, None));
+    cluster.put_catalog_entry("bank", b"{}", "hash", b"wasm").unwrap();
+    let info = HandoverInfo {
+        from: "a".into(),
+        to: "b".into(),
+        epoch: 1,
+    };
+    cluster.announce_handover(&keys, &info, Duration::from_secs(5)).unwrap();
+    assert_eq!(cluster.vacancy(&keys, "bank").unwrap(), (true, Some(info)));
+    cluster.clear_handover(&keys).unwrap();
+    assert_eq!(cluster.vacancy(&keys, "bank").unwrap(), (true, None));
+    cluster.remove_catalog_entry("bank").unwrap();
+    assert_eq!(cluster.vacancy(&keys, "bank").unwrap(), (false, None));
 }
 
 /// A request admitted under a lease holds a `LeaseCheck` and asks it again when it
