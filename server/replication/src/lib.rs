@@ -14,6 +14,8 @@
 //! - [`Cluster::tail`] follows the log from a tx offset (read, then watch);
 //!   [`Cluster::report_persisted`] and [`EtcdLog::trim`] keep etcd small (readers
 //!   and standbys past [`STANDBY_LAG_BOUND`] hold no trimming back).
+//! - [`Cluster::defragment_bloated`] defragments, one member at a time, the etcd
+//!   files much larger than their data ([`DefragPolicy`]).
 //! - [`Cluster::rejoin`] cuts a deposed leader's uncommitted local tail before it
 //!   follows again.
 //! - [`Cluster::put_catalog_entry`] / [`Cluster::catalog`] / [`Cluster::program`]:
@@ -38,6 +40,7 @@ mod append;
 mod catalog;
 mod cluster;
 mod controller;
+mod defrag;
 mod election;
 mod error;
 mod handover;
@@ -52,6 +55,7 @@ pub use append::{EtcdLog, MAX_APPEND_BYTES};
 pub use catalog::MAX_INLINE_PROGRAM_BYTES;
 pub use cluster::{Cluster, ClusterOptions};
 pub use controller::{ControllerHeld, ControllerInfo};
+pub use defrag::{DefragPolicy, Defragmented, MemberStore};
 pub use election::{Campaign, LeaderInfo, Leadership, LeaseCheck};
 pub use error::{ReplicationError, Result};
 pub use handover::HandoverInfo;

@@ -37,6 +37,7 @@ pub mod forward_ws;
 mod handover;
 pub mod hosted;
 mod lease;
+mod maintenance;
 pub mod peer;
 mod placement;
 pub mod reads;
@@ -384,6 +385,16 @@ impl ClusterNode {
                 .spawn(move || controller::run(&node));
             if let Err(e) = spawned {
                 log::error!("cluster mode: cannot start the placement controller thread: {e}");
+            }
+            // The controller's node also defragments etcd's files now and then.
+            let node = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("cluster-etcd-maintenance".into())
+                .spawn(move || maintenance::defrag_loop(&node));
+            if let Err(e) = spawned {
+                log::error!(
+                    "cluster mode: cannot start the etcd maintenance thread: {e}; etcd's files are not defragmented"
+                );
             }
         }
         if self.is_reader() {
