@@ -7,7 +7,8 @@
 //!   controller places the database on the third node, which adopts it, follows as a
 //!   standby, and takes over every acknowledged call when the leader is SIGKILLed.
 //!   `cluster status` names the controller and shows the database under-replicated
-//!   while it is.
+//!   while it is. The killed node, restarted, is no longer placed: it drops its copy
+//!   and redirects the database's requests.
 //! - A replica parked because its copy diverged is rebuilt with `spacetime cluster
 //!   resync --node`: its old copy is moved aside, it copies the leader's files,
 //!   follows again with its checksum verified, and takes over with every
@@ -198,11 +199,15 @@ fn a_standby_gone_for_good_is_replaced_and_its_replacement_takes_over() {
     );
     cluster.wait_standby(spare);
     let following = killed.elapsed();
-    let output = cluster.outputs();
-    assert!(output.contains("re-placed by the controller"), "{output}");
-    assert!(
-        cluster.nodes[spare].output().contains("adopted from the catalog"),
-        "{output}"
+    // The nodes' log lines reach the test through pipes: poll for them.
+    wait::poll(
+        "the controller's and the new node's log lines",
+        DEADLINE,
+        || {
+            let adopted = cluster.nodes[spare].output().contains("adopted from the catalog");
+            (adopted && cluster.outputs().contains("re-placed by the controller")).then_some(())
+        },
+        || cluster.outputs(),
     );
     let status = cluster.cli.run(&["cluster", "status", DB]).ok();
     assert!(
@@ -219,12 +224,48 @@ fn a_standby_gone_for_good_is_replaced_and_its_replacement_takes_over() {
         following.as_millis()
     );
 
+    // The old standby comes back: no longer placed, it drops its copy rather than
+    // follow or campaign, and sends the database's requests to the leader.
+    cluster.nodes[standby].restart();
+    wait::poll(
+        "the returning node to drop its copy",
+        DEADLINE,
+        || {
+            let output = cluster.nodes[standby].output();
+            output.contains("deleted its copy in").then_some(())
+        },
+        || cluster.outputs(),
+    );
+    let redirected = wait::poll(
+        "the returning node to redirect the database's requests",
+        DEADLINE,
+        || {
+            let answer = cluster
+                .api
+                .http
+                .post(format!("{}/v1/database/{DB}/sql", cluster.urls[standby]))
+                .bearer_auth(&cluster.api.token)
+                .body("SELECT id FROM account WHERE id = 0")
+                .send()
+                .ok()?;
+            (answer.status().as_u16() == 307).then(|| answer.text().unwrap_or_default())
+        },
+        || cluster.outputs(),
+    );
+    assert!(redirected.contains("holds no copy of"), "{redirected}");
+    assert_eq!(cluster.placement(0), Some(replaced.clone()));
+
     // The replacement holds everything: it takes over from the leader with no
-    // acknowledged call lost.
+    // acknowledged call lost (the returning node, holding nothing, does not).
     cluster.calls(0, &mut next, 20, &mut acked);
     cluster.nodes[0].sigkill();
     let leader_killed = Instant::now();
     cluster.wait_leader(spare);
+    assert!(
+        !cluster.nodes[standby].output().contains("took over as leader"),
+        "{}",
+        cluster.outputs()
+    );
     eprintln!(
         "placement: the replacement took over {} ms after the leader's SIGKILL",
         leader_killed.elapsed().as_millis()

@@ -135,7 +135,7 @@ impl Controller {
             if let Some(new) = &plan.new {
                 self.replace(node, db, &placement, new, &plan.dropped, &plan.added, lease)?;
             }
-            self.warn_short(db, &placement, plan.short);
+            self.warn_short(db, plan.new.as_ref().unwrap_or(&placement), plan.short);
         }
         // Nodes no placement names any more need no timing.
         self.gone_since.retain(|id, _| placed_nodes.contains(id));
