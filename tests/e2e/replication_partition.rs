@@ -61,7 +61,7 @@ use spacetime_testing::wait;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -267,6 +267,9 @@ struct Fixture {
     /// Every time a node answered SQL while etcd named the other node as leader both
     /// before and after (a read served without the lease): what and when.
     non_leader_reads: Mutex<Vec<String>>,
+    /// How many SQL answers were bracketed by two etcd reads naming the same leader
+    /// and epoch (and so checked).
+    bracketed_reads: AtomicUsize,
     net: Links,
 }
 
@@ -303,6 +306,7 @@ impl Fixture {
             etcd,
             _keys: keys,
             non_leader_reads: Mutex::new(Vec::new()),
+            bracketed_reads: AtomicUsize::new(0),
             net,
         };
         fx.settled();
@@ -426,6 +430,7 @@ impl Fixture {
                 let as_leader = format!("{} leader epoch={}", before.1, before.0);
                 for (i, served_as) in probes.iter().enumerate() {
                     let Some(served_as) = served_as else { continue };
+                    self.bracketed_reads.fetch_add(1, Ordering::Relaxed);
                     if i == named && *served_as == as_leader {
                         continue;
                     }
@@ -739,6 +744,12 @@ fn partitions_lose_nothing_and_a_deposed_leader_acknowledges_nothing(mode: Mode)
         "{deposing} rounds must depose the leader: {deposed:?}"
     );
     let non_leader_reads = fx.non_leader_reads.lock().expect("reads").clone();
+    eprintln!(
+        "replication partitions ({mode:?}): {} SQL answers bracketed by two etcd reads naming the same leader and \
+         epoch; {} of them not given by that leader as the leader of that epoch",
+        fx.bracketed_reads.load(Ordering::Relaxed),
+        non_leader_reads.len()
+    );
     assert!(
         non_leader_reads.is_empty(),
         "a node served SQL without leading (stale reads are possible): {non_leader_reads:#?}"
