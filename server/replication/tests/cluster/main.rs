@@ -6,6 +6,7 @@
 
 mod bench;
 mod checksum;
+mod controller;
 mod defrag;
 mod election;
 mod etcd;
