@@ -13,7 +13,7 @@ use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// `tests/modules/ledger`.
 pub const LEDGER: ModuleCrate = ModuleCrate {
@@ -403,18 +403,103 @@ pub fn try_check(
     Some(seen.into_keys().collect())
 }
 
-/// The milliseconds after the last `marker` in a server's `output` (its log lines
-/// about a takeover).
-pub fn last_ms(output: &str, marker: &str) -> Duration {
-    let ms = output
-        .rmatch_indices(marker)
-        .next()
-        .and_then(|(at, _)| {
-            let rest = &output[at + marker.len()..];
-            rest[..rest.find(' ')?].parse().ok()
+/// The part of the new leader's log line, after winning an election, that names the
+/// election's and the catch-up's milliseconds (`replica.rs`).
+pub const ELECTED: &str = ": elected in epoch ";
+/// The part of the new leader's log line once it serves the database (promoted in
+/// place, or started from its local log).
+pub const SERVING: &str = ", serving after ";
+
+/// One failover (SIGKILL of the leader to the first acknowledged call on the new one)
+/// in consecutive parts, which add up to the whole.
+#[derive(Debug, Clone, Copy)]
+pub struct FailoverSplit {
+    /// SIGKILL to the standby reading no leader key (the old lease expiring, etcd's
+    /// watch event, the standby's look): the failover's start to the election's.
+    pub detection: Duration,
+    /// Reading no leader key (and the vacancy) to winning the campaign.
+    pub election: Duration,
+    /// Winning to the local log holding etcd's head.
+    pub catch_up: Duration,
+    /// Caught up to serving (the hot standby promoted, or a start from the log).
+    pub promotion: Duration,
+    /// Serving to the first call a client had acknowledged by the new leader (the
+    /// clients' retries finding it).
+    pub reconnect: Duration,
+}
+
+impl FailoverSplit {
+    /// The split of a failover of `total` that began with a SIGKILL at `killed`, from
+    /// the new leader's `output`: its last [`ELECTED`] line (a timestamp, the election's
+    /// and the catch-up's milliseconds) and the [`SERVING`] line after it (a timestamp).
+    /// The log's timestamps and `killed` are the same machine's clock. `None` when a
+    /// line is missing or does not parse.
+    pub fn from_log(output: &str, killed: SystemTime, total: Duration) -> Option<Self> {
+        let elected_at = output.rfind(ELECTED)?;
+        let elected = line_around(output, elected_at);
+        let serving = line_around(output, elected_at + output[elected_at..].find(SERVING)?);
+        let election = ms_after(elected, "won the election in ")?;
+        let catch_up = ms_after(elected, "to the head in ")?;
+        let (elected_time, serving_time) = (line_time(elected)?, line_time(serving)?);
+        // The elected line is written once caught up: the election began this long
+        // before it.
+        let looked = elected_time.checked_sub(election + catch_up)?;
+        let detection = looked.duration_since(killed).unwrap_or_default();
+        let promotion = serving_time.duration_since(elected_time).unwrap_or_default();
+        let serving_after_kill = serving_time.duration_since(killed).unwrap_or_default();
+        Some(Self {
+            detection,
+            election,
+            catch_up,
+            promotion,
+            reconnect: total.saturating_sub(serving_after_kill),
         })
-        .unwrap_or_else(|| panic!("no `{marker}<n> ms` line in the new leader's output:\n{output}"));
-    Duration::from_millis(ms)
+    }
+}
+
+/// The whole line of `output` that byte `at` lies on.
+fn line_around(output: &str, at: usize) -> &str {
+    let start = output[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = output[at..].find('\n').map_or(output.len(), |i| at + i);
+    &output[start..end]
+}
+
+/// The milliseconds written after `marker` in `line` (`<marker><n> ms`).
+fn ms_after(line: &str, marker: &str) -> Option<Duration> {
+    let rest = &line[line.find(marker)? + marker.len()..];
+    Some(Duration::from_millis(rest[..rest.find(' ')?].parse().ok()?))
+}
+
+/// The time at the start of a server log line: the RFC 3339 UTC timestamp the
+/// server's log format begins each line with (`2026-12-08T01:27:04.123456Z  INFO …`).
+pub fn line_time(line: &str) -> Option<SystemTime> {
+    let stamp = line.split_whitespace().next()?.strip_suffix('Z')?;
+    let (date, time) = stamp.split_once('T')?;
+    let mut ymd = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (ymd.next()??, ymd.next()??, ymd.next()??);
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut hms = hms.splitn(3, ':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    let digits = fraction.len().min(9);
+    let nanos = match digits {
+        0 => 0,
+        _ => fraction[..digits].parse::<u32>().ok()? * 10u32.pow(9 - digits as u32),
+    };
+    let days = u64::try_from(days_since_epoch(year, month, day)).ok()?;
+    Some(UNIX_EPOCH + Duration::new(days * 86_400 + h * 3_600 + m * 60 + s, nanos))
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `year-month-day` (the
+/// well-known era arithmetic: 400-year eras of 146 097 days, years counted from March
+/// so the leap day comes last).
+fn days_since_epoch(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// How many `.dropped` files (cut log tails) lie under `dir`.
@@ -441,4 +526,52 @@ pub fn quantile(sorted: &[Duration], q: f64) -> u128 {
     }
     let i = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
     sorted[i].as_millis()
+}
+
+/// The log timestamps parse to the instants they name (leap days, eras, fractions),
+/// and a failover's split is taken from the last election's lines and adds up to the
+/// whole.
+#[test]
+fn log_line_times_and_a_failover_split() {
+    let at = |s: u64, nanos: u32| UNIX_EPOCH + Duration::new(s, nanos);
+    assert_eq!(line_time("1970-01-01T00:00:00Z x"), Some(at(0, 0)));
+    assert_eq!(
+        line_time("2000-03-01T00:00:00.5Z x"),
+        Some(at(951_868_800, 500_000_000))
+    );
+    assert_eq!(
+        line_time("2024-02-29T23:59:59.000001Z x"),
+        Some(at(1_709_251_199, 1_000))
+    );
+    assert_eq!(
+        line_time("2026-12-08T01:27:04.123456Z  INFO x"),
+        Some(at(1_796_693_224, 123_456_000))
+    );
+    assert_eq!(line_time("  INFO no timestamp"), None);
+
+    let output = "\
+2026-12-08T01:27:00.000000Z  INFO r: database d: elected in epoch 3 (won the election in 9 ms); caught up 0 tx(s) to the head in 9 ms
+2026-12-08T01:27:00.100000Z  INFO r: database d: node n2 took over as leader in epoch 3, serving after 5 ms (the hot standby promoted in place)
+2026-12-08T01:27:04.000000Z  INFO r: database d: following node n1 (epoch 4) as a standby
+2026-12-08T01:27:07.060000Z  INFO r: database d: elected in epoch 5 (won the election in 40 ms); caught up 2 tx(s) to the head in 20 ms
+2026-12-08T01:27:07.090000Z  INFO r: database d: node n2 took over as leader in epoch 5, serving after 25 ms (the hot standby promoted in place)
+";
+    let killed = at(1_796_693_225, 0);
+    let total = Duration::from_millis(2_200);
+    let split = FailoverSplit::from_log(output, killed, total).expect("a split");
+    let ms = |d: Duration| d.as_millis();
+    assert_eq!(
+        [
+            split.detection,
+            split.election,
+            split.catch_up,
+            split.promotion,
+            split.reconnect
+        ]
+        .map(ms),
+        [2_000, 40, 20, 30, 110]
+    );
+    let sum = split.detection + split.election + split.catch_up + split.promotion + split.reconnect;
+    assert_eq!(sum, total);
+    assert!(FailoverSplit::from_log("no election here", killed, total).is_none());
 }
