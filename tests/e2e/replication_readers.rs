@@ -20,6 +20,16 @@
 //! redirected to the leader while a `local` one is still served. Before that, the
 //! reader is frozen (SIGSTOP): the leader trims etcd's log past the reader's progress
 //! (readers hold no trimming back), and the resumed reader catches up.
+//!
+//! The presence tests (module `tests/modules/presence`, which keeps who is online and
+//! each `client_disconnected` run) check the lifecycle of a reader's WebSocket clients
+//! on the leader: a client of the reader is online on the leader as soon as its upgrade
+//! is answered, its calls run with its own `ctx.connection_id`, a refusal by
+//! `client_connected` refuses the upgrade, and its departure runs `client_disconnected`
+//! once; it stays online through a SIGKILL of the leader (the new leader holds it from
+//! the replicated log) and goes offline there when it leaves; the clients of a reader
+//! that is SIGKILLed go offline once its registration expires; and a WebSocket client
+//! of a standby is relayed to the leader (its subscription served, no 307).
 
 use crate::replication_workload::{free_addr, node_args};
 use futures_util::{SinkExt, StreamExt};
@@ -64,11 +74,12 @@ fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
 }
 
 /// An HTTP client with the owner's token that does not follow redirects (a reader's
-/// or standby's redirect is an answer of its own here).
+/// or standby's redirect is an answer of its own here), for database `db`.
 #[derive(Clone)]
 struct Api {
     http: reqwest::blocking::Client,
     token: String,
+    db: &'static str,
 }
 
 impl Api {
@@ -78,7 +89,7 @@ impl Api {
         let (from, to) = (seq % ACCOUNTS, (seq + 1) % ACCOUNTS);
         let response = self
             .http
-            .post(format!("{base}/v1/database/{DB}/call/transfer"))
+            .post(format!("{base}/v1/database/{}/call/transfer", self.db))
             .bearer_auth(&self.token)
             .body(format!("[{client}, {seq}, {from}, {to}, 1]"))
             .send()
@@ -96,7 +107,7 @@ impl Api {
         };
         let response = self
             .http
-            .post(format!("{base}/v1/database/{DB}/sql{params}"))
+            .post(format!("{base}/v1/database/{}/sql{params}", self.db))
             .bearer_auth(&self.token)
             .body(query.to_owned())
             .send()
@@ -116,14 +127,16 @@ impl Api {
     }
 }
 
-/// etcd, two standby-capable nodes and a reader, the ledger published on `n1` and
-/// seeded.
+/// etcd, two standby-capable nodes and a reader, a module published on `n1` (the
+/// ledger, seeded, unless [`Fixture::start_with`] says otherwise).
 struct Fixture {
     nodes: Vec<TestServer>,
     /// The module's file.
     wasm: std::path::PathBuf,
     urls: Vec<String>,
     api: Api,
+    /// A query only the leader (and the reader) answers with 200.
+    probe: &'static str,
     _keys: tempfile::TempDir,
     // Last: the servers stop before etcd does.
     etcd: EtcdCluster,
@@ -132,13 +145,28 @@ struct Fixture {
 impl Fixture {
     /// `None` (with a message) when etcd is not installed.
     fn start() -> Option<Self> {
+        let seed = |cli: &Cli| {
+            cli.call(DB, "seed", &[&ACCOUNTS.to_string(), "1000000"]).ok();
+        };
+        Self::start_with(LEDGER, DB, seed, "SELECT * FROM account", ACCOUNTS as usize)
+    }
+
+    /// Publishes `module` as `db`, runs `prepare`, and waits until the reader answers
+    /// `probe` with `rows` rows from its own copy, within its lag bound.
+    fn start_with(
+        module: ModuleCrate,
+        db: &'static str,
+        prepare: impl FnOnce(&Cli),
+        probe: &'static str,
+        rows: usize,
+    ) -> Option<Self> {
         if !etcd_available() {
             eprintln!(
                 "SKIPPED: `etcd` is not installed (Debian package etcd-server; scripts/install-deps.sh installs it)"
             );
             return None;
         }
-        let wasm = build_module(LEDGER, Bindings::Ours);
+        let wasm = build_module(module, Bindings::Ours);
         let etcd = EtcdCluster::start();
         let keys = tempfile::tempdir().expect("a key directory");
         let endpoints = etcd.endpoints();
@@ -156,12 +184,12 @@ impl Fixture {
         let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
         let cli = Cli::new(&nodes[0]);
         // Placed on all three nodes: two that may lead, and the reader.
-        let published = cli.publish_output(&wasm, Some(DB), &["--replicas", "3"]);
+        let published = cli.publish_output(&wasm, Some(db), &["--replicas", "3"]);
         if !published.success() {
             // A CLI without placement: every node follows every database.
-            cli.publish(&wasm, Some(DB));
+            cli.publish(&wasm, Some(db));
         }
-        cli.call(DB, "seed", &[&ACCOUNTS.to_string(), "1000000"]).ok();
+        prepare(&cli);
         let api = Api {
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(20))
@@ -169,12 +197,14 @@ impl Fixture {
                 .build()
                 .expect("an HTTP client"),
             token: cli.token().expect("the CLI logged in to publish"),
+            db,
         };
         let fx = Self {
             nodes,
             wasm,
             urls,
             api,
+            probe,
             _keys: keys,
             etcd,
         };
@@ -182,18 +212,14 @@ impl Fixture {
         wait::poll(
             "the reader to serve the database from its own copy",
             DEADLINE,
-            || {
-                fx.api
-                    .rows(fx.reader(), "local", "SELECT * FROM account")
-                    .filter(|n| *n == ACCOUNTS as usize)
-            },
+            || fx.api.rows(fx.reader(), "local", probe).filter(|n| *n == rows),
             || fx.outputs(),
         );
         // And within its lag bound, which it has measured by then.
         wait::poll(
             "the reader to measure its lag and serve a default read",
             DEADLINE,
-            || fx.api.rows(fx.reader(), "", "SELECT * FROM account"),
+            || fx.api.rows(fx.reader(), "", probe),
             || fx.outputs(),
         );
         Some(fx)
@@ -217,7 +243,7 @@ impl Fixture {
             DEADLINE,
             || {
                 (0..2).find(|&i| {
-                    let (status, _) = self.api.sql(&self.urls[i], "", "SELECT id FROM account WHERE id = 0");
+                    let (status, _) = self.api.sql(&self.urls[i], "", self.probe);
                     status == 200
                 })
             },
@@ -237,8 +263,17 @@ fn db_value(etcd: &EtcdCluster, suffix: &str) -> Option<String> {
 
 /// Opens a v2 WebSocket to the ledger at `url` as the holder of `token`.
 async fn open(url: &str, token: &str) -> Socket {
+    match try_open(url, DB, "", token).await {
+        Ok(socket) => socket,
+        Err((status, body)) => panic!("a WebSocket to {url}: {status}: {body}"),
+    }
+}
+
+/// Opens a v2 WebSocket to `db` at `url` as the holder of `token`, with `params`
+/// (`&name=value`…) added to the query; an upgrade refused is its status and body.
+async fn try_open(url: &str, db: &str, params: &str, token: &str) -> Result<Socket, (u16, String)> {
     let url = format!(
-        "{}/v1/database/{DB}/subscribe?compression=None",
+        "{}/v1/database/{db}/subscribe?compression=None{params}",
         url.replace("http://", "ws://")
     );
     let mut request = url.as_str().into_client_request().expect("a valid URL");
@@ -252,14 +287,14 @@ async fn open(url: &str, token: &str) -> Socket {
         format!("Bearer {token}").parse().expect("a header value"),
     );
     match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => socket,
+        Ok((socket, _)) => Ok(socket),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             let body = response
                 .body()
                 .as_deref()
                 .map(String::from_utf8_lossy)
                 .unwrap_or_default();
-            panic!("a WebSocket to {url}: {}: {body}", response.status())
+            Err((response.status().as_u16(), body.into_owned()))
         }
         Err(e) => panic!("a WebSocket to {url}: {e}"),
     }
@@ -705,5 +740,299 @@ fn replica_lag_under_load() {
     assert_eq!(
         api.rows(&reader_url, "local", "SELECT * FROM account"),
         Some(ACCOUNTS as usize)
+    );
+}
+
+/// `tests/modules/presence`; built against our bindings only (a cluster test has no
+/// upstream twin to compare with).
+const PRESENCE: ModuleCrate = ModuleCrate {
+    workspace: "tests/modules",
+    package: "presence-module",
+    upstream_package: "",
+};
+
+/// The presence test's fixture: the module published, nothing seeded.
+fn presence_fixture() -> Option<Fixture> {
+    Fixture::start_with(PRESENCE, "presence", |_| {}, "SELECT * FROM seen", 0)
+}
+
+/// The `n`th connection id of a test, in hex as a client sends it.
+fn connection(n: u32) -> String {
+    format!("{:032x}", 0x5ca1_ab1e_u128 << 64 | u128::from(n))
+}
+
+/// Rows of `table` for connection `hex` at `base` (the leader answers its own copy).
+fn rows_for(api: &Api, base: &str, table: &str, hex: &str) -> Option<usize> {
+    api.rows(base, "", &format!("SELECT * FROM {table} WHERE connection = '{hex}'"))
+}
+
+/// Opens a presence WebSocket on connection `hex`, past its `InitialConnection`.
+async fn present(url: &str, hex: &str, token: &str) -> Socket {
+    let mut socket = match try_open(url, "presence", &format!("&connection_id={hex}"), token).await {
+        Ok(socket) => socket,
+        Err((status, body)) => panic!("a WebSocket to {url}: {status}: {body}"),
+    };
+    match next(&mut socket, DEADLINE).await {
+        Ok(ServerMessage::InitialConnection(_)) => socket,
+        other => panic!("expected InitialConnection from {url}, got {other:?}"),
+    }
+}
+
+/// Calls `whoami(tag)` over `socket` and returns its result, skipping updates.
+async fn whoami(socket: &mut Socket, tag: u32) -> v2::ReducerOutcome {
+    let call = ClientMessage::CallReducer(CallReducer {
+        request_id: tag,
+        flags: CallFlags::Default,
+        reducer: "whoami".into(),
+        args: tag.to_le_bytes().to_vec(),
+    });
+    send(socket, call).await;
+    loop {
+        match next(socket, DEADLINE).await {
+            Ok(ServerMessage::ReducerResult(result)) if result.request_id == tag => return result.result,
+            Ok(_) => {}
+            Err(why) => panic!("waiting for whoami({tag})'s result: {why}"),
+        }
+    }
+}
+
+/// Closes `socket` as a client leaving does.
+async fn leave(mut socket: Socket) {
+    let _ = socket.close(None).await;
+    while let Ok(Some(Ok(_))) = tokio::time::timeout(DEADLINE, socket.next()).await {}
+}
+
+/// A new identity's token and identity (hex), minted by the node at `base`.
+fn new_identity(api: &Api, base: &str) -> (String, String) {
+    let json: serde_json::Value = api
+        .http
+        .post(format!("{base}/v1/identity"))
+        .send()
+        .and_then(|r| r.json())
+        .expect("a new identity");
+    let field = |name: &str| json[name].as_str().expect("identity and token").to_owned();
+    (field("token"), field("identity"))
+}
+
+/// Polls until the leader at `base` holds `expected` rows of `table` for `hex`.
+fn wait_rows(fx: &Fixture, base: &str, table: &str, hex: &str, expected: usize, what: &str) {
+    wait::poll(
+        what,
+        DEADLINE,
+        || (rows_for(&fx.api, base, table, hex) == Some(expected)).then_some(()),
+        || fx.outputs(),
+    );
+}
+
+#[test]
+fn a_readers_websocket_clients_run_their_lifecycle_on_the_leader_through_a_leader_kill() {
+    let Some(mut fx) = presence_fixture() else {
+        return;
+    };
+    let rt = runtime();
+    let (api, reader) = (fx.api.clone(), fx.reader().to_owned());
+    let leader = fx.leader();
+    let leader_url = fx.urls[leader].clone();
+
+    // Online on the leader as soon as the upgrade is answered, and on the reader
+    // (which applied the connection's transaction before answering).
+    let a = connection(1);
+    let mut socket = rt.block_on(present(&reader, &a, &api.token));
+    assert_eq!(rows_for(&api, &leader_url, "online", &a), Some(1), "{}", fx.outputs());
+    assert_eq!(
+        api.rows(
+            &reader,
+            "local",
+            &format!("SELECT * FROM online WHERE connection = '{a}'")
+        ),
+        Some(1)
+    );
+    // A call over that WebSocket runs on the leader as the client's connection.
+    let outcome = rt.block_on(whoami(&mut socket, 7));
+    assert!(
+        matches!(outcome, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        api.rows(
+            &leader_url,
+            "",
+            &format!("SELECT * FROM seen WHERE tag = 7 AND connection = '{a}'")
+        ),
+        Some(1),
+        "whoami did not run with the WebSocket's connection id"
+    );
+
+    // client_connected's refusal refuses the upgrade on the reader.
+    let (refused_token, refused_identity) = new_identity(&api, &reader);
+    let refuse = api
+        .http
+        .post(format!("{leader_url}/v1/database/presence/call/refuse"))
+        .bearer_auth(&api.token)
+        .body(format!("[{{\"__identity__\": \"0x{refused_identity}\"}}]"))
+        .send()
+        .expect("refuse answered");
+    assert_eq!(refuse.status().as_u16(), 200, "{:?}", refuse.text());
+    let b = connection(2);
+    let refused = rt.block_on(try_open(
+        &reader,
+        "presence",
+        &format!("&connection_id={b}"),
+        &refused_token,
+    ));
+    let Err((status, body)) = refused else {
+        panic!("a refused client was connected through the reader");
+    };
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("may not connect"), "{body}");
+    assert_eq!(rows_for(&api, &leader_url, "online", &b), Some(0));
+    assert_eq!(rows_for(&api, &leader_url, "departure", &b), Some(0));
+
+    // Leaving runs client_disconnected on the leader.
+    rt.block_on(leave(socket));
+    wait_rows(
+        &fx,
+        &leader_url,
+        "online",
+        &a,
+        0,
+        "the reader's client to go offline on the leader",
+    );
+    assert_eq!(rows_for(&api, &leader_url, "departure", &a), Some(1));
+
+    // Through a SIGKILL of the leader: the new leader holds the reader's client as
+    // connected (from the replicated log), runs its calls and its departure.
+    let c = connection(3);
+    let mut socket = rt.block_on(present(&reader, &c, &api.token));
+    assert_eq!(rows_for(&api, &leader_url, "online", &c), Some(1));
+    let killed_at = Instant::now();
+    fx.nodes[leader].sigkill();
+    let new_leader = fx.urls[1 - leader].clone();
+    wait::poll(
+        "the standby to take over",
+        DEADLINE,
+        || (api.sql(&new_leader, "", fx.probe).0 == 200).then_some(()),
+        || fx.outputs(),
+    );
+    let took_over = killed_at.elapsed();
+    assert_eq!(
+        rows_for(&api, &new_leader, "online", &c),
+        Some(1),
+        "the takeover ran client_disconnected for a client the reader still holds"
+    );
+    let outcome = rt.block_on(whoami(&mut socket, 8));
+    assert!(
+        matches!(outcome, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        api.rows(
+            &new_leader,
+            "",
+            &format!("SELECT * FROM seen WHERE tag = 8 AND connection = '{c}'")
+        ),
+        Some(1)
+    );
+    rt.block_on(leave(socket));
+    wait_rows(
+        &fx,
+        &new_leader,
+        "online",
+        &c,
+        0,
+        "the client to go offline on the new leader",
+    );
+    assert_eq!(rows_for(&api, &new_leader, "departure", &c), Some(1));
+    // Once each, however many nodes could have ended them.
+    assert_eq!(rows_for(&api, &new_leader, "departure", &a), Some(1));
+    eprintln!(
+        "readers: a reader's WebSocket client stayed online through a leader SIGKILL (the new leader served reads \
+         {} ms after the kill), its next call ran there on its connection, and it went offline once on leaving",
+        took_over.as_millis()
+    );
+}
+
+#[test]
+fn a_dead_readers_clients_go_offline_and_a_standby_relays_websocket_clients() {
+    let Some(mut fx) = presence_fixture() else {
+        return;
+    };
+    let rt = runtime();
+    let (api, reader) = (fx.api.clone(), fx.reader().to_owned());
+    let leader = fx.leader();
+    let (leader_url, standby_url) = (fx.urls[leader].clone(), fx.urls[1 - leader].clone());
+    wait::poll(
+        "the standby to follow the leader (it redirects SQL)",
+        DEADLINE,
+        || (api.sql(&standby_url, "", fx.probe).0 == 307).then_some(()),
+        || fx.outputs(),
+    );
+
+    // A WebSocket client of the standby is relayed to the leader: upgraded (no 307),
+    // online there, its subscription served and its calls run.
+    let d = connection(4);
+    let mut socket = rt.block_on(present(&standby_url, &d, &api.token));
+    assert_eq!(rows_for(&api, &leader_url, "online", &d), Some(1), "{}", fx.outputs());
+    let subscribe = ClientMessage::Subscribe(Subscribe {
+        request_id: 1,
+        query_set_id: QuerySetId::new(1),
+        query_strings: vec!["SELECT * FROM online".into()],
+    });
+    rt.block_on(send(&mut socket, subscribe));
+    match rt.block_on(next(&mut socket, DEADLINE)) {
+        Ok(ServerMessage::SubscribeApplied(_)) => {}
+        other => panic!("expected SubscribeApplied through the standby, got {other:?}"),
+    }
+    let outcome = rt.block_on(whoami(&mut socket, 9));
+    assert!(
+        matches!(outcome, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        api.rows(
+            &leader_url,
+            "",
+            &format!("SELECT * FROM seen WHERE tag = 9 AND connection = '{d}'")
+        ),
+        Some(1)
+    );
+    rt.block_on(leave(socket));
+    wait_rows(&fx, &leader_url, "online", &d, 0, "the relayed client to go offline");
+
+    // The reader dies with two clients: once its registration expires, the leader
+    // runs client_disconnected for each, once.
+    let (e, f) = (connection(5), connection(6));
+    let sockets = [
+        rt.block_on(present(&reader, &e, &api.token)),
+        rt.block_on(present(&reader, &f, &api.token)),
+    ];
+    for hex in [&e, &f] {
+        assert_eq!(rows_for(&api, &leader_url, "online", hex), Some(1));
+    }
+    let killed_at = Instant::now();
+    fx.nodes[READER].sigkill();
+    for hex in [&e, &f] {
+        wait_rows(
+            &fx,
+            &leader_url,
+            "online",
+            hex,
+            0,
+            "the dead reader's clients to go offline",
+        );
+    }
+    let offline_after = killed_at.elapsed();
+    for hex in [&e, &f] {
+        assert_eq!(
+            rows_for(&api, &leader_url, "departure", hex),
+            Some(1),
+            "{}",
+            fx.outputs()
+        );
+    }
+    drop(sockets);
+    eprintln!(
+        "readers: a SIGKILLed reader's 2 WebSocket clients went offline on the leader {} ms after the kill",
+        offline_after.as_millis()
     );
 }

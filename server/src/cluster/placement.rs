@@ -65,8 +65,12 @@ impl ClusterNode {
     }
 
     /// Whether this node is to hold a copy of `identity` (its placement names it, or
-    /// it has none).
+    /// it has none). A reader is never placed (placement names server replicas) and
+    /// follows every database.
     pub(super) fn placed_here(&self, identity: Identity) -> Result<bool, ReplicationError> {
+        if self.is_reader() {
+            return Ok(true);
+        }
         Ok(self
             .cluster
             .placement(&self.keys(identity))?
