@@ -332,6 +332,31 @@ impl EtcdCluster {
         Some((number("dbSize")?, number("dbSizeInUse").unwrap_or(0)))
     }
 
+    /// The index of the member that leads the etcd cluster (raft leader), as the first
+    /// running member that answers `/v3/maintenance/status` says; `None` if none answers
+    /// or there is no leader.
+    pub fn leader_index(&self) -> Option<usize> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .ok()?;
+        let status = |m: &Member| -> Option<serde_json::Value> {
+            let url = format!("{}/v3/maintenance/status", m.client_url);
+            serde_json::from_str(&client.post(&url).body("{}").send().ok()?.text().ok()?).ok()
+        };
+        // The gateway writes 64-bit numbers as strings.
+        let id = |v: Option<&serde_json::Value>| -> Option<u64> {
+            v.and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
+        };
+        let running = || self.members.iter().enumerate().filter(|(_, m)| m.child.is_some());
+        let leader = running().find_map(|(_, m)| id(status(m)?.get("leader")))?;
+        running()
+            .find(|(_, m)| {
+                status(m).is_some_and(|s| id(s.get("header").and_then(|h| h.get("member_id"))) == Some(leader))
+            })
+            .map(|(i, _)| i)
+    }
+
     /// Waits until each running member reports itself healthy (the cluster has a leader
     /// and the member is in its quorum).
     ///

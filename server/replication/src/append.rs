@@ -48,6 +48,8 @@ pub struct EtcdLog {
     start: u64,
     /// An append whose outcome is unknown.
     pending: Option<Chunk>,
+    /// The etcd revision this log's trimming last compacted etcd's history to.
+    pub(crate) compacted_to: i64,
 }
 
 impl std::fmt::Debug for EtcdLog {
@@ -92,6 +94,7 @@ impl EtcdLog {
             checksums: None,
             start: head.map_or(0, |h| h.offset + 1),
             pending: None,
+            compacted_to: 0,
         }
     }
 
@@ -141,11 +144,14 @@ impl EtcdLog {
                 TxnOp::put(head_key.clone(), new_head.encode(), None),
             ])
             .or_else([TxnOp::get(epoch_key, None), TxnOp::get(head_key, None)]);
-        let mut client = self.cluster.client();
+        let mut client = self.cluster.write_client();
         self.pending = Some(chunk.clone());
         let resp = match self.cluster.run("append to the log", client.txn(txn)) {
             Ok(resp) => resp,
-            Err(e) => return AppendOutcome::Unknown(Box::new(e)),
+            Err(e) => {
+                self.cluster.unpin_writes();
+                return AppendOutcome::Unknown(Box::new(e));
+            }
         };
         if resp.succeeded() {
             self.pending = None;
@@ -217,8 +223,11 @@ impl EtcdLog {
             TxnOp::get(self.keys.epoch(), None),
             TxnOp::get(self.keys.head(), None),
         ]);
-        let mut client = self.cluster.client();
-        let resp = self.cluster.run("check an append", client.txn(txn))?;
+        let mut client = self.cluster.write_client();
+        let resp = self
+            .cluster
+            .run("check an append", client.txn(txn))
+            .inspect_err(|_| self.cluster.unpin_writes())?;
         let mut values = resp.op_responses().into_iter().map(|op| match op {
             TxnOpResponse::Get(get) => get.kvs().first().map(|kv| kv.value().to_vec()),
             _ => None,

@@ -1,12 +1,24 @@
 //! The connection to the etcd cluster: one client, driven by a small runtime of its
 //! own, so the commit log's writer thread (which is not async) can block on it.
+//!
+//! Writes on a leader's commit path (appends, trimming) go to the etcd leader's own
+//! endpoint when it is known ([`Cluster::write_client`]): a member that is not the
+//! leader forwards a proposal to the leader and answers only once it has applied the
+//! entry itself, a hop and a wait more on every acknowledged transaction. Everything
+//! else (reads, watches, leases) is spread over every configured endpoint.
 
 use crate::error::{etcd, ReplicationError, Result};
 use crate::keys::{parse_number, DbKeys, Head};
 use etcd_client::{Client, ConnectOptions, GetOptions};
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// How old the knowledge of which member leads etcd may get before a write asks
+/// again (in the background: the write itself never waits for the answer). An etcd
+/// leader change costs writes at most this long of forwarding through a follower.
+const ETCD_LEADER_RECHECK: Duration = Duration::from_secs(1);
 
 /// Settings of a [`Cluster`] connection.
 #[derive(Debug, Clone)]
@@ -44,10 +56,32 @@ impl ClusterOptions {
     }
 }
 
+/// A client connected to the etcd leader's client URL alone.
+#[derive(Clone)]
+struct Pinned {
+    endpoint: String,
+    client: Client,
+}
+
+/// Which member leads etcd, as last found, for [`Cluster::write_client`].
+#[derive(Default)]
+struct WriteRoute {
+    /// `None` while unknown, or after a write through it failed.
+    pinned: Option<Pinned>,
+    /// When the leader was last looked up (`None`: never).
+    checked: Option<Instant>,
+}
+
 struct Inner {
     /// Declared before `runtime`, so the client's channels go before the runtime
     /// that drives them.
     client: Client,
+    /// The endpoints the cluster was configured with: a write is pinned only to one
+    /// of these (an advertised URL the operator did not list may not be reachable).
+    endpoints: Vec<String>,
+    route: Arc<Mutex<WriteRoute>>,
+    /// Whether a lookup of the etcd leader is under way.
+    looking_up: Arc<AtomicBool>,
     options: ClusterOptions,
     runtime: tokio::runtime::Runtime,
 }
@@ -66,6 +100,17 @@ impl std::fmt::Debug for Cluster {
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
     }
+}
+
+/// Takes a lock even if a thread panicked while holding it: the route is valid at
+/// every step.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An endpoint as compared with a member's advertised client URLs.
+fn normalize(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_owned()
 }
 
 impl Cluster {
@@ -99,10 +144,88 @@ impl Cluster {
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
+                endpoints: endpoints.iter().map(|e| normalize(e)).collect(),
+                route: Arc::default(),
+                looking_up: Arc::default(),
                 options,
                 runtime,
             }),
         })
+    }
+
+    /// The client for writes on a leader's commit path: connected to the etcd
+    /// leader's endpoint alone when that is known, else the one spread over every
+    /// endpoint. Never waits: when the knowledge is older than
+    /// [`ETCD_LEADER_RECHECK`], a lookup starts in the background and a later write
+    /// uses its answer.
+    pub(crate) fn write_client(&self) -> Client {
+        let mut route = lock(&self.inner.route);
+        if route.checked.is_none_or(|at| at.elapsed() >= ETCD_LEADER_RECHECK) {
+            route.checked = Some(Instant::now());
+            self.look_up_leader();
+        }
+        match &route.pinned {
+            Some(pinned) => pinned.client.clone(),
+            None => self.client(),
+        }
+    }
+
+    /// After a write through [`Self::write_client`] failed or timed out: the member
+    /// it went to may be down, so writes go to every endpoint again until a lookup
+    /// finds the leader anew (at once).
+    pub(crate) fn unpin_writes(&self) {
+        let mut route = lock(&self.inner.route);
+        route.pinned = None;
+        route.checked = None;
+    }
+
+    /// The endpoint writes are pinned to, if any (for tests and diagnostics).
+    pub fn pinned_write_endpoint(&self) -> Option<String> {
+        lock(&self.inner.route).pinned.as_ref().map(|p| p.endpoint.clone())
+    }
+
+    /// Starts a background lookup of the etcd leader's client URL (unless one is
+    /// under way) and pins writes to it when it is one of the configured endpoints.
+    fn look_up_leader(&self) {
+        if self.inner.looking_up.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (mut client, route, looking_up) = (self.client(), self.inner.route.clone(), self.inner.looking_up.clone());
+        let endpoints = self.inner.endpoints.clone();
+        let options = self.inner.options.clone();
+        self.inner.runtime.spawn(async move {
+            let lookup = async {
+                let leader = client.status().await.ok()?.leader();
+                let members = client.member_list().await.ok()?;
+                let member = members.members().iter().find(|m| m.id() == leader)?;
+                member
+                    .client_urls()
+                    .iter()
+                    .map(|url| normalize(url))
+                    .find(|url| endpoints.contains(url))
+            };
+            let found = tokio::time::timeout(options.request_timeout, lookup)
+                .await
+                .ok()
+                .flatten();
+            let current = lock(&route).pinned.as_ref().map(|p| p.endpoint.clone());
+            match found {
+                Some(endpoint) if current.as_ref() != Some(&endpoint) => {
+                    let connect = ConnectOptions::new()
+                        .with_connect_timeout(options.connect_timeout)
+                        .with_timeout(options.request_timeout)
+                        .with_keep_alive(Duration::from_secs(2), Duration::from_secs(2));
+                    // Connects lazily: this returns at once, the first write connects.
+                    if let Ok(client) = Client::connect([endpoint.as_str()], Some(connect)).await {
+                        lock(&route).pinned = Some(Pinned { endpoint, client });
+                    }
+                }
+                Some(_) => {}
+                // No leader, or one at an address not configured: spread writes.
+                None => lock(&route).pinned = None,
+            }
+            looking_up.store(false, Ordering::Release);
+        });
     }
 
     /// The keys of database `db` in this cluster.
@@ -211,9 +334,23 @@ impl Cluster {
     /// # Errors
     /// As [`Self::epoch`].
     pub fn log_keys(&self, keys: &DbKeys) -> Result<Vec<u64>> {
+        Ok(self
+            .log_key_revisions(keys)?
+            .into_iter()
+            .map(|(first, _)| first)
+            .collect())
+    }
+
+    /// As [`Self::log_keys`], each with the etcd revision that put it (log keys are
+    /// put once).
+    pub(crate) fn log_key_revisions(&self, keys: &DbKeys) -> Result<Vec<(u64, i64)>> {
         let mut client = self.client();
         let options = GetOptions::new().with_prefix().with_keys_only();
         let resp = self.run("list the log", client.get(keys.log_prefix(), Some(options)))?;
-        Ok(resp.kvs().iter().filter_map(|kv| keys.log_offset(kv.key())).collect())
+        Ok(resp
+            .kvs()
+            .iter()
+            .filter_map(|kv| Some((keys.log_offset(kv.key())?, kv.mod_revision())))
+            .collect())
     }
 }
