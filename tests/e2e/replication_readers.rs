@@ -15,7 +15,9 @@
 //!
 //! The lag test measures, under a closed-loop write load on the leader, how long after
 //! the leader acknowledged a transfer a subscriber on the reader receives its row (and
-//! a subscriber on the leader, for comparison), and prints p50/p99; then, with etcd
+//! a subscriber on the leader, for comparison), and prints p50/p99; meanwhile callers
+//! through the reader (HTTP and WebSocket) read their own writes on it while it trails
+//! that load, and their call latency is printed next to a direct call's; then, with etcd
 //! gone, the reader cannot measure its lag, so a read bounded by the node's lag bound is
 //! redirected to the leader while a `local` one is still served. Before that, the
 //! reader is frozen (SIGSTOP): the leader trims etcd's log past the reader's progress
@@ -417,18 +419,7 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
     }
 
     // Over the WebSocket: the call's row changes, then its result.
-    // transfer(client 3, seq 0, from 0, to 1, amount 1) as BSATN: the fields in order.
-    let args = [3u32, 0, 0, 1]
-        .iter()
-        .flat_map(|n| n.to_le_bytes())
-        .chain(1i64.to_le_bytes())
-        .collect();
-    let call = ClientMessage::CallReducer(CallReducer {
-        request_id: 7,
-        flags: CallFlags::Default,
-        reducer: "transfer".into(),
-        args,
-    });
+    let call = transfer_call(3, 0, 7);
     rt.block_on(async {
         send(&mut socket, call).await;
         let mut saw_entry = false;
@@ -548,9 +539,32 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
     drop(socket);
 }
 
+/// `transfer(client, seq, …)` as a WebSocket call with `request_id`.
+fn transfer_call(client: u32, seq: u32, request_id: u32) -> ClientMessage {
+    let (from, to) = (seq % ACCOUNTS, (seq + 1) % ACCOUNTS);
+    // The fields in order, as BSATN: client, seq, from, to (u32), amount (i64).
+    let args = [client, seq, from, to]
+        .iter()
+        .flat_map(|n| n.to_le_bytes())
+        .chain(1i64.to_le_bytes())
+        .collect();
+    ClientMessage::CallReducer(CallReducer {
+        request_id,
+        flags: CallFlags::Default,
+        reducer: "transfer".into(),
+        args,
+    })
+}
+
+/// The client id of the lag test's caller through the reader over HTTP.
+const HTTP_CALLER: u32 = 7;
+/// The client id of the lag test's caller through the reader over a WebSocket.
+const WS_CALLER: u32 = 8;
+
 /// Under a closed-loop write load on the leader, how long after the leader's
 /// acknowledgement a subscriber on the reader (and one on the leader) receives each
-/// transfer's row. Reported, not asserted beyond every row arriving.
+/// transfer's row. Reported, not asserted beyond every row arriving. Meanwhile each
+/// call through the reader (HTTP, WebSocket) is in the reader's copy when answered.
 #[test]
 fn replica_lag_under_load() {
     let Some(mut fx) = Fixture::start() else {
@@ -608,24 +622,92 @@ fn replica_lag_under_load() {
     );
 
     let acks: Arc<Mutex<HashMap<(u32, u32), Instant>>> = Arc::default();
+    // How long each acknowledged call took, made on the leader directly.
+    let direct: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let started = Instant::now();
     let writers: Vec<_> = (1..=WRITERS)
         .map(|client| {
-            let (api, url, acks) = (api.clone(), leader_url.clone(), acks.clone());
+            let (api, url, acks, direct) = (api.clone(), leader_url.clone(), acks.clone(), direct.clone());
             std::thread::spawn(move || {
                 let mut seq = 0;
                 while started.elapsed() < LOAD {
+                    let sent = Instant::now();
                     if let Some((200, _)) = api.transfer(&url, client, seq) {
-                        acks.lock().expect("acks").insert((client, seq), Instant::now());
+                        let now = Instant::now();
+                        acks.lock().expect("acks").insert((client, seq), now);
+                        direct.lock().expect("latencies").push(now - sent);
                     }
                     seq += 1;
                 }
             })
         })
         .collect();
+    // Read-your-writes on the reader while it trails that load: a caller through the
+    // reader over HTTP finds each acknowledged call in the reader's copy with a
+    // `local` read right after the answer, and one over a WebSocket of the reader gets
+    // each call's row before its result.
+    let http_caller = {
+        let (api, reader_url) = (api.clone(), reader_url.clone());
+        std::thread::spawn(move || {
+            let (mut latencies, mut unseen, mut failed) = (Vec::new(), Vec::new(), 0);
+            let mut seq = 0;
+            while started.elapsed() < LOAD {
+                let sent = Instant::now();
+                match api.transfer(&reader_url, HTTP_CALLER, seq) {
+                    Some((200, _)) => {
+                        latencies.push(sent.elapsed());
+                        let query = format!("SELECT * FROM entry WHERE client = {HTTP_CALLER} AND seq = {seq}");
+                        if api.rows(&reader_url, "local", &query) != Some(1) {
+                            unseen.push(seq);
+                        }
+                    }
+                    _ => failed += 1,
+                }
+                seq += 1;
+            }
+            (latencies, unseen, failed)
+        })
+    };
+    let ws_caller = {
+        let (token, reader_url) = (api.token.clone(), reader_url.clone());
+        rt.spawn(async move {
+            let mut socket = subscribed(&reader_url, &token).await;
+            let (mut latencies, mut row_after_result) = (Vec::new(), Vec::new());
+            let mut seq = 0;
+            while started.elapsed() < LOAD {
+                let sent = Instant::now();
+                send(&mut socket, transfer_call(WS_CALLER, seq, seq)).await;
+                let mut saw_row = false;
+                loop {
+                    match next(&mut socket, DEADLINE).await {
+                        Ok(ServerMessage::TransactionUpdate(update)) => {
+                            saw_row |= inserted_entries(&update).contains(&(WS_CALLER, seq))
+                        }
+                        Ok(ServerMessage::ReducerResult(result)) if result.request_id == seq => {
+                            assert!(
+                                matches!(result.result, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+                                "a WebSocket call through the reader: {result:?}"
+                            );
+                            break;
+                        }
+                        Ok(_) => {}
+                        Err(why) => panic!("waiting for WebSocket call {seq}'s result on the reader: {why}"),
+                    }
+                }
+                latencies.push(sent.elapsed());
+                if !saw_row {
+                    row_after_result.push(seq);
+                }
+                seq += 1;
+            }
+            (latencies, row_after_result)
+        })
+    };
     for writer in writers {
         writer.join().expect("a writer");
     }
+    let (mut http_latencies, unseen, http_failed) = http_caller.join().expect("the HTTP caller");
+    let (mut ws_latencies, row_after_result) = rt.block_on(ws_caller).expect("the WebSocket caller");
     let acks = acks.lock().expect("acks").clone();
     let all_arrived = |arrivals: &Arrivals| {
         let arrivals = arrivals.lock().ok()?;
@@ -672,6 +754,36 @@ fn replica_lag_under_load() {
         quantile_ms(&leader_lags, 0.99),
         quantile_ms(&behind, 0.5),
         quantile_ms(&behind, 0.99),
+    );
+    assert!(
+        unseen.is_empty(),
+        "calls through the reader missing from its copy right after their answer (seq): {unseen:?}"
+    );
+    assert!(
+        row_after_result.is_empty(),
+        "WebSocket calls through the reader whose row came after their result (seq): {row_after_result:?}"
+    );
+    assert!(
+        !http_latencies.is_empty() && !ws_latencies.is_empty(),
+        "no call through the reader was acknowledged"
+    );
+    http_latencies.sort_unstable();
+    ws_latencies.sort_unstable();
+    let mut direct = direct.lock().expect("latencies").clone();
+    direct.sort_unstable();
+    eprintln!(
+        "readers: read-your-writes on the reader under that load: {} HTTP calls through it ({http_failed} not \
+         acknowledged), each in its copy at its answer, p50 {:.1} ms, p99 {:.1} ms; {} WebSocket calls through it, \
+         each row before its result, p50 {:.1} ms, p99 {:.1} ms; calls on the leader directly p50 {:.1} ms, p99 {:.1} \
+         ms",
+        http_latencies.len(),
+        quantile_ms(&http_latencies, 0.5),
+        quantile_ms(&http_latencies, 0.99),
+        ws_latencies.len(),
+        quantile_ms(&ws_latencies, 0.5),
+        quantile_ms(&ws_latencies, 0.99),
+        quantile_ms(&direct, 0.5),
+        quantile_ms(&direct, 0.99),
     );
 
     // A reader that stops holds no etcd log back (design §7): while it is frozen the
