@@ -889,6 +889,21 @@ fn main() {
                     println!("  {line}");
                 }
             }
+            // Where a replicated call's time goes: each batch waits for two members'
+            // WAL fsyncs (on the same disk as the server's own log here).
+            if let Some(etcd) = &deployment.etcd {
+                let leader = etcd.leader_index().unwrap_or(0);
+                for metric in [
+                    "etcd_disk_wal_fsync_duration_seconds",
+                    "etcd_disk_backend_commit_duration_seconds",
+                ] {
+                    println!(
+                        "etcd leader (member {}) {}",
+                        leader + 1,
+                        etcd.histogram_summary(leader, metric)
+                    );
+                }
+            }
         });
         drop(deployment);
     }

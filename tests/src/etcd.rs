@@ -357,6 +357,49 @@ impl EtcdCluster {
             .map(|(i, _)| i)
     }
 
+    /// Member `i`'s histogram `name` from its `/metrics` page (Prometheus text), as
+    /// `(upper bound in seconds, cumulative count)` per bucket, e.g.
+    /// `etcd_disk_wal_fsync_duration_seconds`: where an append's time goes. Empty if
+    /// the member does not answer.
+    pub fn histogram(&self, i: usize, name: &str) -> Vec<(f64, u64)> {
+        let url = format!("{}/metrics", self.members[i].client_url);
+        let Ok(text) = reqwest::blocking::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .and_then(|r| r.text())
+        else {
+            return Vec::new();
+        };
+        let prefix = format!("{name}_bucket{{le=\"");
+        text.lines()
+            .filter_map(|line| {
+                let (le, count) = line.strip_prefix(&prefix)?.split_once("\"} ")?;
+                let bound = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+                Some((bound, count.trim().parse::<f64>().ok()? as u64))
+            })
+            .collect()
+    }
+
+    /// A one-line summary of [`Self::histogram`]: the count and, for a few bounds,
+    /// the share of observations at or under it (`≤2ms 97.1%`).
+    pub fn histogram_summary(&self, i: usize, name: &str) -> String {
+        let buckets = self.histogram(i, name);
+        let Some(&(_, total)) = buckets.last() else {
+            return format!("{name}: not available");
+        };
+        let shares: Vec<String> = buckets
+            .iter()
+            .filter(|(bound, _)| {
+                [0.002, 0.008, 0.032, 0.128, 0.512]
+                    .iter()
+                    .any(|b| (b - bound).abs() < 1e-9)
+            })
+            .map(|(bound, n)| format!("<={}ms {:.1}%", bound * 1000.0, 100.0 * *n as f64 / total.max(1) as f64))
+            .collect();
+        format!("{name}: {total} observations, {}", shares.join(", "))
+    }
+
     /// Waits until each running member reports itself healthy (the cluster has a leader
     /// and the member is in its quorum).
     ///

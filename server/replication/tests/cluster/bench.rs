@@ -246,6 +246,17 @@ fn writer_closed_loop_latency() {
             run(&format!("replicated (round {round})"), &replicated, producers, each);
         }
     }
+    // Where a replicated append's time goes: every one waits for two members' WAL fsyncs.
+    let leader = elected.etcd.leader_index().unwrap_or(0);
+    for metric in [
+        "etcd_disk_wal_fsync_duration_seconds",
+        "etcd_disk_backend_commit_duration_seconds",
+    ] {
+        println!(
+            "etcd leader (member {leader}) {}",
+            elected.etcd.histogram_summary(leader, metric)
+        );
+    }
 }
 
 /// The etcd ceiling (design §12): bytes per second of batches the three members
