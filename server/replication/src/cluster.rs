@@ -108,9 +108,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// An endpoint as compared with a member's advertised client URLs.
+/// An endpoint as compared with a member's advertised client URLs: without the
+/// `http://` etcd-client lets a configured endpoint leave out, or a trailing `/`.
 fn normalize(url: &str) -> String {
-    url.trim().trim_end_matches('/').to_owned()
+    let url = url.trim().trim_end_matches('/');
+    url.strip_prefix("http://").unwrap_or(url).to_owned()
 }
 
 impl Cluster {
@@ -144,7 +146,7 @@ impl Cluster {
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
-                endpoints: endpoints.iter().map(|e| normalize(e)).collect(),
+                endpoints: endpoints.to_vec(),
                 route: Arc::default(),
                 looking_up: Arc::default(),
                 options,
@@ -198,11 +200,11 @@ impl Cluster {
                 let leader = client.status().await.ok()?.leader();
                 let members = client.member_list().await.ok()?;
                 let member = members.members().iter().find(|m| m.id() == leader)?;
-                member
-                    .client_urls()
+                let advertised: Vec<String> = member.client_urls().iter().map(|url| normalize(url)).collect();
+                endpoints
                     .iter()
-                    .map(|url| normalize(url))
-                    .find(|url| endpoints.contains(url))
+                    .find(|configured| advertised.contains(&normalize(configured)))
+                    .cloned()
             };
             let found = tokio::time::timeout(options.request_timeout, lookup)
                 .await
@@ -352,5 +354,18 @@ impl Cluster {
             .iter()
             .filter_map(|kv| Some((keys.log_offset(kv.key())?, kv.mod_revision())))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn endpoints_compare_without_scheme_or_trailing_slash() {
+        assert_eq!(normalize("http://127.0.0.1:2379/"), "127.0.0.1:2379");
+        assert_eq!(normalize(" 127.0.0.1:2379"), "127.0.0.1:2379");
+        // Another scheme is kept: it is not the same endpoint.
+        assert_eq!(normalize("https://10.0.0.1:2379"), "https://10.0.0.1:2379");
     }
 }
