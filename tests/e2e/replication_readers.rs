@@ -4,8 +4,8 @@
 //! `tests/modules/ledger`. Clients talk to the reader only:
 //!
 //! - a WebSocket subscriber on the reader sees the deltas of writes made on the
-//!   leader, stays connected through a SIGKILL of the leader, and then sees the writes
-//!   of the new leader;
+//!   leader, stays connected through a SIGKILL of the leader (receiving each write the
+//!   dying leader acknowledged, once), and then sees the writes of the new leader;
 //! - a call made through the reader (forwarded to the leader) is visible to a
 //!   `consistency=local` SQL read on the reader as soon as the call is answered, over
 //!   HTTP and over the WebSocket (where the call's row changes arrive before its
@@ -378,6 +378,29 @@ async fn expect_entry(socket: &mut Socket, key: (u32, u32), limit: Duration) {
     }
 }
 
+/// Reads `socket` until the transaction update inserting entry `last`, and returns how
+/// many times each entry was inserted up to it.
+async fn entries_until(socket: &mut Socket, last: (u32, u32), limit: Duration) -> HashMap<(u32, u32), u32> {
+    let deadline = Instant::now() + limit;
+    let mut received = HashMap::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match next(socket, left).await {
+            Ok(ServerMessage::TransactionUpdate(update)) => {
+                let entries = inserted_entries(&update);
+                for key in &entries {
+                    *received.entry(*key).or_insert(0) += 1;
+                }
+                if entries.contains(&last) {
+                    return received;
+                }
+            }
+            Ok(_) => {}
+            Err(why) => panic!("waiting for the entry {last:?} on the reader's subscription: {why}"),
+        }
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -504,10 +527,32 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
         "{body}"
     );
 
-    // SIGKILL the leader: the reader's subscriber stays connected and sees the new
-    // leader's writes, which its calls reach through the reader.
+    // SIGKILL the leader while a client writes on it: the reader's subscriber stays
+    // connected, receives every write the old leader acknowledged, once, and then the
+    // new leader's writes, which calls through the reader reach.
+    let acked: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let writer = {
+        let (api, url, acked) = (api.clone(), fx.urls[leader].clone(), acked.clone());
+        // Until the leader stops answering: it dies under this writer.
+        std::thread::spawn(move || {
+            for seq in 0.. {
+                match api.transfer(&url, DYING_WRITER, seq) {
+                    Some((200, _)) => acked.lock().expect("acked").push(seq),
+                    _ => return,
+                }
+            }
+        })
+    };
+    wait::poll(
+        "the writer to get acknowledgements from the leader",
+        DEADLINE,
+        || (acked.lock().ok()?.len() >= 5).then_some(()),
+        || fx.outputs(),
+    );
     let killed_at = Instant::now();
     fx.nodes[leader].sigkill();
+    writer.join().expect("the writer on the dying leader");
+    let acked = acked.lock().expect("acked").clone();
     let seq = wait::poll(
         "a call through the reader acknowledged by the new leader",
         DEADLINE,
@@ -518,7 +563,6 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
         || fx.outputs(),
     );
     let failover = killed_at.elapsed();
-    rt.block_on(expect_entry(&mut socket, (5, seq), DEADLINE));
     assert_eq!(
         api.rows(
             &reader,
@@ -530,10 +574,22 @@ fn a_reader_serves_subscribers_through_a_leader_kill_and_callers_read_their_writ
     let new_leader = 1 - leader;
     let answer = api.transfer(&fx.urls[new_leader], 6, 0);
     assert_eq!(answer.as_ref().map(|a| a.0), Some(200), "{answer:?}");
-    rt.block_on(expect_entry(&mut socket, (6, 0), DEADLINE));
+    // The subscription's stream is in commit order: once the new leader's last write
+    // is in, every earlier one (and any duplicate of one) is too.
+    let received = rt.block_on(entries_until(&mut socket, (6, 0), DEADLINE));
+    for key in acked.iter().map(|&s| (DYING_WRITER, s)).chain([(5, seq), (6, 0)]) {
+        assert_eq!(
+            received.get(&key).copied(),
+            Some(1),
+            "entry {key:?}, acknowledged, reached the reader's subscriber that many times"
+        );
+    }
+    let twice: Vec<_> = received.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "entries received more than once: {twice:?}");
     eprintln!(
-        "readers: the reader's subscriber stayed connected through a leader SIGKILL; first call through the reader \
-         acknowledged {} ms after the kill",
+        "readers: the reader's subscriber stayed connected through a leader SIGKILL and received each of the {} \
+         writes the dying leader acknowledged once; first call through the reader acknowledged {} ms after the kill",
+        acked.len(),
         failover.as_millis()
     );
     drop(socket);
@@ -556,6 +612,8 @@ fn transfer_call(client: u32, seq: u32, request_id: u32) -> ClientMessage {
     })
 }
 
+/// The client id of the first test's writer on the leader it kills.
+const DYING_WRITER: u32 = 10;
 /// The client id of the lag test's caller through the reader over HTTP.
 const HTTP_CALLER: u32 = 7;
 /// The client id of the lag test's caller through the reader over a WebSocket.
