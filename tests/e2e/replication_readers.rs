@@ -31,7 +31,8 @@
 //! once; it stays online through a SIGKILL of the leader (the new leader holds it from
 //! the replicated log) and goes offline there when it leaves; the clients of a reader
 //! that is SIGKILLed go offline once its registration expires; and a WebSocket client
-//! of a standby is relayed to the leader (its subscription served, no 307).
+//! of a standby is relayed to the leader (its subscription served, no 307), closed when
+//! the leader dies, and ended by the new leader.
 
 use crate::replication_workload::{free_addr, node_args};
 use futures_util::{SinkExt, StreamExt};
@@ -1201,8 +1202,77 @@ fn a_dead_readers_clients_go_offline_and_a_standby_relays_websocket_clients() {
         );
     }
     drop(sockets);
+
+    // A relayed client is the leader's own: when the leader dies the relay closes it
+    // (rather than serving it from the standby's copy, which the takeover turns into
+    // the leader's), the new leader ends it as one of the old leader's clients, and a
+    // client reconnecting to the same node reaches the new leader there.
+    let g = connection(7);
+    let mut relayed = rt.block_on(present(&standby_url, &g, &api.token));
+    // A confirmed call: the log is durable (in etcd) up to it, so the connection,
+    // logged before it, is too, and the new leader holds it.
+    let confirmed = api
+        .http
+        .post(format!("{leader_url}/v1/database/presence/call/whoami"))
+        .bearer_auth(&api.token)
+        .body("[11]")
+        .send()
+        .expect("whoami answered");
+    assert_eq!(confirmed.status().as_u16(), 200, "{:?}", confirmed.text());
+    let killed_at = Instant::now();
+    fx.nodes[leader].sigkill();
+    let closed = rt.block_on(async {
+        loop {
+            match next(&mut relayed, DEADLINE).await {
+                Ok(_) => {}
+                Err(why) => break why,
+            }
+        }
+    });
+    let closed_after = killed_at.elapsed();
+    assert!(
+        closed.contains("reconnect"),
+        "the relayed client was not closed as the leader's side ended: {closed}"
+    );
+    let h = connection(8);
+    let mut socket = wait::poll(
+        "a WebSocket to the former standby, now leading",
+        DEADLINE,
+        || {
+            rt.block_on(try_open(
+                &standby_url,
+                "presence",
+                &format!("&connection_id={h}"),
+                &api.token,
+            ))
+            .ok()
+        },
+        || fx.outputs(),
+    );
+    match rt.block_on(next(&mut socket, DEADLINE)) {
+        Ok(ServerMessage::InitialConnection(_)) => {}
+        other => panic!("expected InitialConnection from the new leader, got {other:?}"),
+    }
+    let outcome = rt.block_on(whoami(&mut socket, 10));
+    assert!(
+        matches!(outcome, v2::ReducerOutcome::OkEmpty | v2::ReducerOutcome::Ok(_)),
+        "{outcome:?}"
+    );
+    assert_eq!(rows_for(&api, &standby_url, "online", &h), Some(1));
+    wait_rows(
+        &fx,
+        &standby_url,
+        "departure",
+        &g,
+        1,
+        "the new leader to end the old leader's relayed client",
+    );
+    assert_eq!(rows_for(&api, &standby_url, "online", &g), Some(0));
+    rt.block_on(leave(socket));
     eprintln!(
-        "readers: a SIGKILLed reader's 2 WebSocket clients went offline on the leader {} ms after the kill",
-        offline_after.as_millis()
+        "readers: a SIGKILLed reader's 2 WebSocket clients went offline on the leader {} ms after the kill; a client \
+         relayed by the standby was closed {} ms after a SIGKILL of the leader and ended once by the new leader",
+        offline_after.as_millis(),
+        closed_after.as_millis()
     );
 }
