@@ -17,11 +17,12 @@ use crate::procedures::ProcedureRunner;
 use crate::requests::Request;
 use crate::schedule::Scheduler;
 use crate::schema_change::create_tables;
+use crate::storage::record::ClientChange;
 use crate::storage::{self, DatabaseLog, StorageConfig};
 use crate::subscription::SubscriptionManager;
 use crate::views::Views;
 use spacetime_commitlog::DurableOffset;
-use spacetime_datastore::Datastore;
+use spacetime_datastore::{Datastore, TxData};
 use spacetime_host::{LogLevel, ModuleInstance, ModuleProgram, ReducerError, ReducerOutcome};
 use spacetime_sats::def::raw::Lifecycle;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
@@ -371,8 +372,9 @@ impl Actor {
     }
 
     /// Runs `client_connected` for a new connection of `caller` and commits what it
-    /// did; the module's error if it refuses. An accepted connection is logged, so a
-    /// restart can run `client_disconnected` for it.
+    /// did; the module's error if it refuses. An accepted connection is logged in the
+    /// same record as that transaction, so a restart can run `client_disconnected` for
+    /// it exactly when its effects survived.
     /// A follower runs no lifecycle reducer (the leader does) and logs nothing.
     pub(crate) fn connect(&mut self, caller: Identity, connection_id: ConnectionId) -> Result<(), ReducerError> {
         if self.role.is_following() {
@@ -383,17 +385,14 @@ impl Actor {
         let outcome =
             self.instance
                 .client_connected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
-        self.commit_lifecycle("client_connected", outcome, now)?;
-        if self.tracks_clients() {
-            if let Some(log) = &mut self.db.commitlog {
-                log.append_connected(caller, connection_id);
-            }
-        }
-        Ok(())
+        let logged = self
+            .tracks_clients()
+            .then_some(ClientChange::Connected(caller, connection_id));
+        self.commit_lifecycle("client_connected", outcome, now, logged)
     }
 
-    /// Runs `client_disconnected` and commits what it did; a failure is logged and
-    /// does not matter otherwise.
+    /// Runs `client_disconnected` and commits what it did, with the client's end in the
+    /// same log record; a failure is logged and does not matter otherwise.
     /// A follower runs none (see [`Self::connect`]).
     pub(crate) fn disconnect(&mut self, caller: Identity, connection_id: ConnectionId) {
         if self.role.is_following() {
@@ -404,30 +403,42 @@ impl Actor {
         let outcome =
             self.instance
                 .client_disconnected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
-        let _ = self.commit_lifecycle("client_disconnected", outcome, now);
-        if let Some(log) = &mut self.db.commitlog {
-            log.append_disconnected(caller, connection_id);
-        }
+        // Logged whether or not the module tracks clients now: the log forgets the
+        // client if it held it (see `DatabaseLog::append_lifecycle`).
+        let logged = Some(ClientChange::Disconnected(caller, connection_id));
+        let _ = self.commit_lifecycle("client_disconnected", outcome, now, logged);
     }
 
-    /// Commits a lifecycle reducer's transaction, or logs its failure and returns it.
+    /// Commits a lifecycle reducer's transaction together with the client change
+    /// `logged` (one log record, see [`DatabaseLog::append_lifecycle`]: a crash or a
+    /// failover never keeps one without the other), or logs the reducer's failure and
+    /// returns it. A failed connection logs no change (the client was refused); a
+    /// failed disconnection still ends the client in the log.
     pub(crate) fn commit_lifecycle(
         &mut self,
         reducer: &str,
         outcome: Option<ReducerOutcome>,
         timestamp: Timestamp,
+        logged: Option<ClientChange>,
     ) -> Result<(), ReducerError> {
-        match outcome.map(|o| o.result) {
-            None => Ok(()),
-            Some(Ok(tx)) => {
-                self.db.commit(&tx, timestamp, None);
-                Ok(())
+        let result = outcome.map(|o| o.result).transpose();
+        let logged = match &result {
+            Ok(_) => logged,
+            Err(e) => {
+                self.log_failure(reducer, e);
+                logged.filter(|change| matches!(change, ClientChange::Disconnected(..)))
             }
-            Some(Err(e)) => {
-                self.log_failure(reducer, &e);
-                Err(e)
+        };
+        match (&result, logged) {
+            (Ok(Some(tx)), logged) => self.db.commit_with_client(tx, timestamp, None, logged),
+            (_, Some(change)) => {
+                if let Some(log) = &mut self.db.commitlog {
+                    log.append_lifecycle(&TxData::default(), change);
+                }
             }
+            (_, None) => {}
         }
+        result.map(drop)
     }
 
     /// Whether connections must be logged: only a `client_disconnected` reducer needs

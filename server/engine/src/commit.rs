@@ -6,6 +6,7 @@
 //! so every message published carries the offset a confirmed client waits for.
 
 use crate::schedule::Scheduler;
+use crate::storage::record::ClientChange;
 use crate::storage::DatabaseLog;
 use crate::subscription::{ReducerCaller, SubscriptionManager};
 use crate::views::Views;
@@ -47,8 +48,24 @@ impl DatabaseState {
     /// deleted at `timestamp`, the transaction's time) and the subscribers. `caller`,
     /// for a WebSocket reducer call, gets its `ReducerResult` with its own updates.
     pub(crate) fn commit(&mut self, tx: &TxData, timestamp: Timestamp, caller: Option<ReducerCaller>) {
+        self.commit_with_client(tx, timestamp, caller, None);
+    }
+
+    /// [`Self::commit`], logging the transaction with the client change `client` in
+    /// one record if given (a lifecycle reducer's: see `DatabaseLog::append_lifecycle`).
+    pub(crate) fn commit_with_client(
+        &mut self,
+        tx: &TxData,
+        timestamp: Timestamp,
+        caller: Option<ReducerCaller>,
+        client: Option<ClientChange>,
+    ) {
         if let Some(commitlog) = &mut self.commitlog {
-            commitlog.append_tx(&self.views.durable_part(tx));
+            let durable = self.views.durable_part(tx);
+            match client {
+                Some(change) => commitlog.append_lifecycle(&durable, change),
+                None => commitlog.append_tx(&durable),
+            }
             commitlog.snapshot_if_due(&self.datastore);
         }
         self.scheduler.observe(tx, timestamp);

@@ -5,9 +5,10 @@
 //! subscriptions from its copy).
 //!
 //! The connection is logged with the node hosting it ("connected elsewhere",
-//! `storage::record`), so the state is in the replicated log: a standby that takes
-//! over holds the same hosted clients and does not end them at promotion (a restart
-//! does not either; [`Actor::disconnect_stale_clients`] ends only the leader's own).
+//! `storage::record`, in the same record as its `client_connected` transaction), so
+//! the state is in the replicated log: a standby that takes over holds the same hosted
+//! clients and does not end them at promotion (a restart does not either;
+//! [`Actor::disconnect_stale_clients`] ends only the leader's own).
 //! Which hosts are gone is the edge's to tell: it asks for
 //! [`HostedRequest::List`] and ends each client whose host no longer runs. Ending one
 //! is idempotent (only a client the log holds as connected is ended, and the log then
@@ -17,6 +18,7 @@ use super::Logged;
 use crate::actor::Actor;
 use crate::error::{CallError, ConnectError};
 use crate::follower::NotLeader;
+use crate::storage::record::ClientChange;
 use spacetime_host::ReducerOutcome;
 use spacetime_sats::{ConnectionId, Identity, Timestamp};
 use std::sync::Arc;
@@ -151,14 +153,12 @@ impl Actor {
         let outcome =
             self.instance
                 .client_connected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
-        if let Err(e) = self.commit_lifecycle("client_connected", outcome, now) {
+        let logged = self
+            .tracks_clients()
+            .then(|| ClientChange::ConnectedAt(caller, connection_id, host.to_owned()));
+        if let Err(e) = self.commit_lifecycle("client_connected", outcome, now, logged) {
             self.connection_jwts.remove(&connection_id);
             return Err(ConnectError::Rejected(e).into());
-        }
-        if self.tracks_clients() {
-            if let Some(log) = &mut self.db.commitlog {
-                log.append_connected_at(caller, connection_id, host);
-            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! insert followed by the delete of the same row gives back the value before.
 //!
 //! It is computed from what the commit log holds and nothing else: a transaction
-//! record's row deltas ([`Record::Tx`]), a migration record's whole state, and a
+//! record's row deltas ([`Record::Tx`], [`Record::Lifecycle`]), a migration record's whole state, and a
 //! snapshot's rows. So every replica computes the same value from the same log without
 //! trusting the leader, and a replica whose copy differs (a changed row that still
 //! passes the frames' CRCs, a bug in applying) finds out at the next value the leader
@@ -88,17 +88,15 @@ impl RollingChecksum {
     /// A migration record whose state is not a snapshot.
     pub fn fold_record(&mut self, record: &Record) -> Result<(), RecordError> {
         match record {
-            Record::Tx(tables) => {
+            // A lifecycle transaction's client change holds no rows: the value is the
+            // one its tables alone give, as when the change had a record of its own.
+            Record::Tx(tables) | Record::Lifecycle(tables, _) => {
                 for t in tables {
                     self.apply_changes(&t.name, &t.deletes, &t.inserts);
                 }
             }
             Record::Migration(migration) => *self = Self::of_snapshot(&migration.state)?,
-            Record::Created
-            | Record::Connected(..)
-            | Record::ConnectedAt(..)
-            | Record::Disconnected(..)
-            | Record::Module(_) => {}
+            Record::Created | Record::Client(_) | Record::Module(_) => {}
         }
         Ok(())
     }
@@ -477,5 +475,58 @@ mod tests {
         let mut expected = of_datastore(&other);
         expected.toggle("person", &person(10, "x"));
         assert_eq!(folded, expected);
+    }
+
+    #[test]
+    fn a_lifecycle_record_gives_the_value_its_tables_give_and_keeps_its_client() {
+        let identity = spacetime_sats::Identity::from_claims("t", "me");
+        let connection_id = spacetime_sats::ConnectionId::from_u128(77);
+        let change = record::ClientChange::Connected(identity, connection_id);
+        let tx = TxData {
+            tables: vec![TableChanges {
+                table_id: TableId(4096),
+                table_name: "person".into(),
+                inserts: vec![person(10, "x").into()],
+                deletes: vec![person(3, "cy").into()],
+            }],
+        };
+        // One kind 7 record folds as the kind 1 and kind 2 records it replaces.
+        let mut separate = RollingChecksum::EMPTY;
+        separate.fold_payload(&record::encode_tx(&tx)).expect("a record");
+        separate
+            .fold_payload(&record::encode_client(&change))
+            .expect("a record");
+        let mut bytes = Vec::new();
+        record::encode_lifecycle_into(&tx, &change, &mut bytes);
+        let mut together = RollingChecksum::EMPTY;
+        together.fold_payload(&bytes).expect("a record");
+        assert_eq!(together, separate);
+        assert_ne!(together, RollingChecksum::EMPTY);
+
+        // Through a log: kept in the append, restored, and computed from the files.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs = std::sync::Arc::new(crate::module_logs::ModuleLogs::in_memory());
+        let def = module();
+        let config = StorageConfig::new(dir.path().to_owned(), 0);
+        let mut ds = empty(&def);
+        let mut log = storage::open(&config, &mut ds, &logs).expect("open").log;
+        commit(&mut ds, &mut log, &[(1, "ada")], &[]);
+        let id = ds.table_id_from_name("person").expect("table");
+        let mut tx = ds.begin_mut_tx();
+        tx.insert_bsatn(id, &person(2, "bob")).expect("insert");
+        log.append_lifecycle(&tx.commit(), change);
+        let at = log.checksum();
+        assert_eq!(at.checksum, of_datastore(&ds));
+        assert_eq!(log.connected(), vec![(identity, connection_id)]);
+        log.wait_durable(at.offset.expect("logged")).expect("durable");
+        drop(log);
+        let mut restored = empty(&def);
+        let log = storage::open(&config, &mut restored, &logs).expect("restore").log;
+        assert_eq!(log.checksum(), at);
+        assert_eq!(log.connected(), vec![(identity, connection_id)]);
+        assert_eq!(of_datastore(&restored), at.checksum);
+        let (clog, _) =
+            Commitlog::open(dir.path().join(spacetime_commitlog::LOG_DIR), Default::default()).expect("open the log");
+        assert_eq!(checksum_of_local_log(dir.path(), &clog).expect("computes"), at);
     }
 }

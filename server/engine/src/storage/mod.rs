@@ -9,7 +9,9 @@
 //! the tables from it, then restores the snapshot and replays the log on top, without
 //! running reducers. Connected clients are logged too (when the module has a
 //! `client_disconnected` reducer), so a restart can run `client_disconnected` for
-//! every client a crash cut off ([`DatabaseLog::connected`]).
+//! every client a crash cut off ([`DatabaseLog::connected`]); each connection and
+//! disconnection is in the same record as its lifecycle reducer's transaction
+//! ([`DatabaseLog::append_lifecycle`]), so a crash or failover never separates them.
 //!
 //! # Confirmed results
 //! A reply (HTTP call or SQL, WebSocket `ReducerResult` or `TransactionUpdate` on a
@@ -44,7 +46,7 @@ pub mod snapshot;
 use crate::error::{SnapshotError, SnapshotWriteError};
 use crate::module_logs::ModuleLogs;
 use checksum::{ChecksumAt, RollingChecksum, SharedChecksum};
-use record::{Record, RecordError};
+use record::{ClientChange, Record, RecordError};
 use spacetime_commitlog::{
     recover_visiting, Commitlog, CommitlogError, CommitlogOptions, Durability, DurabilityError, DurabilityOptions,
     DurableOffset, Recovered, ReplicatedLog, SnapshotStore,
@@ -485,26 +487,15 @@ impl LogState {
     pub fn replay_record(&mut self, ds: &mut Datastore, offset: u64, bytes: &[u8]) -> Result<ReplayStep, RestoreError> {
         let record = record::decode(bytes).map_err(|source| RestoreError::Record { offset, source })?;
         let step = match record {
-            Record::Tx(tables) => {
-                let changes = record::apply(ds, &tables).map_err(|source| RestoreError::Record { offset, source })?;
-                for t in &tables {
-                    self.checksum.apply_changes(&t.name, &t.deletes, &t.inserts);
-                }
+            Record::Tx(tables) => ReplayStep::Tx(self.replay_tx(ds, offset, &tables)?),
+            // The rows and the client change together, as they were committed.
+            Record::Lifecycle(tables, change) => {
+                let changes = self.replay_tx(ds, offset, &tables)?;
+                note_client(&mut self.clients, &mut self.hosts, change);
                 ReplayStep::Tx(changes)
             }
-            Record::Connected(identity, connection_id) => {
-                self.clients.insert(connection_id, identity);
-                self.hosts.remove(&connection_id);
-                ReplayStep::Nothing
-            }
-            Record::ConnectedAt(identity, connection_id, host) => {
-                self.clients.insert(connection_id, identity);
-                self.hosts.insert(connection_id, host);
-                ReplayStep::Nothing
-            }
-            Record::Disconnected(_, connection_id) => {
-                self.clients.remove(&connection_id);
-                self.hosts.remove(&connection_id);
+            Record::Client(change) => {
+                note_client(&mut self.clients, &mut self.hosts, change);
                 ReplayStep::Nothing
             }
             Record::Migration(migration) => ReplayStep::Migration(migration),
@@ -513,6 +504,21 @@ impl LogState {
         };
         self.since_snapshot += 1;
         Ok(step)
+    }
+
+    /// Applies a transaction's `tables` (of the record at tx `offset`) to `ds` and
+    /// folds them into the checksum.
+    fn replay_tx(
+        &mut self,
+        ds: &mut Datastore,
+        offset: u64,
+        tables: &[record::TableRecord],
+    ) -> Result<TxData, RestoreError> {
+        let changes = record::apply(ds, tables).map_err(|source| RestoreError::Record { offset, source })?;
+        for t in tables {
+            self.checksum.apply_changes(&t.name, &t.deletes, &t.inserts);
+        }
+        Ok(changes)
     }
 
     /// Restores a migration record's state (see [`ReplayStep::Migration`]) into `ds`,
@@ -673,6 +679,30 @@ pub fn start_writer(
     })
 }
 
+/// Notes `change` in the clients held as connected (connection id to identity) and
+/// the hosts of those connected through another node: as replay reads it, and as a
+/// running database logs it.
+fn note_client(
+    clients: &mut HashMap<ConnectionId, Identity>,
+    hosts: &mut HashMap<ConnectionId, String>,
+    change: ClientChange,
+) {
+    match change {
+        ClientChange::Connected(identity, connection_id) => {
+            clients.insert(connection_id, identity);
+            hosts.remove(&connection_id);
+        }
+        ClientChange::ConnectedAt(identity, connection_id, host) => {
+            clients.insert(connection_id, identity);
+            hosts.insert(connection_id, host);
+        }
+        ClientChange::Disconnected(_, connection_id) => {
+            clients.remove(&connection_id);
+            hosts.remove(&connection_id);
+        }
+    }
+}
+
 /// `clients` (connection id to identity) as sorted `(identity, connection id)` pairs.
 fn sorted_clients(clients: &HashMap<ConnectionId, Identity>) -> Vec<(Identity, ConnectionId)> {
     let mut sorted: Vec<_> = clients.iter().map(|(&c, &i)| (i, c)).collect();
@@ -829,27 +859,33 @@ impl DatabaseLog {
         true
     }
 
-    /// Logs that a client connected (after its `client_connected` committed).
-    pub fn append_connected(&mut self, identity: Identity, connection_id: ConnectionId) {
-        self.clients.insert(connection_id, identity);
-        self.hosts.remove(&connection_id);
-        self.append_record(record::encode_client(true, identity, connection_id));
-    }
-
-    /// Logs that a client connected through another node, `host`, which holds its
-    /// connection (after its `client_connected` committed here).
-    pub fn append_connected_at(&mut self, identity: Identity, connection_id: ConnectionId, host: &str) {
-        self.clients.insert(connection_id, identity);
-        self.hosts.insert(connection_id, host.to_owned());
-        self.append_record(record::encode_client_at(identity, connection_id, host));
-    }
-
-    /// Logs that a client disconnected, if it was logged as connected.
-    pub fn append_disconnected(&mut self, identity: Identity, connection_id: ConnectionId) {
-        if self.clients.remove(&connection_id).is_some() {
-            self.hosts.remove(&connection_id);
-            self.append_record(record::encode_client(false, identity, connection_id));
+    /// Logs a lifecycle reducer's committed transaction `tx` (empty if it changed
+    /// nothing, failed or is not defined) with the client change it goes with, as one
+    /// record ([`record`], kind 7; the change alone if `tx` is empty), so no prefix of
+    /// the log holds one without the other. A disconnection of a client the log does
+    /// not hold as connected is not logged (only `tx` is). A failure means the writer
+    /// is broken: it is logged, and later confirmed reads fail.
+    pub fn append_lifecycle(&mut self, tx: &TxData, change: ClientChange) {
+        if matches!(change, ClientChange::Disconnected(..)) && !self.clients.contains_key(&change.connection_id()) {
+            self.append_tx(tx);
+            return;
         }
+        if tx.is_empty() {
+            self.append_record(record::encode_client(&change));
+            note_client(&mut self.clients, &mut self.hosts, change);
+            return;
+        }
+        let mut checksum = self.checksum;
+        for t in &tx.tables {
+            checksum.apply_changes(&t.table_name, &t.deletes, &t.inserts);
+        }
+        self.set_checksum(checksum);
+        let appended = self
+            .durability
+            .append_tx_with(|out| record::encode_lifecycle_into(tx, &change, out));
+        let _ = self.note_appended(appended);
+        note_client(&mut self.clients, &mut self.hosts, change);
+        self.since_snapshot += 1;
     }
 
     /// The node hosting each logged client that connected through another node, by

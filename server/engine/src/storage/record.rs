@@ -10,10 +10,12 @@
 //!   (`u32` length + UTF-8), its deleted rows, its inserted rows (each a `u32` count of
 //!   `u32`-length-prefixed BSATN rows). All integers are little-endian, as in BSATN.
 //! - kind 2, **connected**, and kind 3, **disconnected**: a client's `identity`
-//!   (32 bytes) and `connection_id` (16 bytes), little-endian. Written after a
-//!   client's `client_connected` transaction, and after its `client_disconnected` one,
-//!   when the module has a `client_disconnected` reducer; a restart runs that reducer
-//!   for every client the log leaves connected (the crash closed their connections).
+//!   (32 bytes) and `connection_id` (16 bytes), little-endian. Logged when a client's
+//!   `client_connected` is accepted, and when its `client_disconnected` has run, if the
+//!   module has a `client_disconnected` reducer; a restart runs that reducer for every
+//!   client the log leaves connected (the crash closed their connections). Written
+//!   alone only when the lifecycle reducer changed no row (or failed, for
+//!   "disconnected", or is not defined); otherwise the change is part of kind 7.
 //! - kind 4, **module**: the program hash (`u32` length + UTF-8 hex) of the module the
 //!   following records were written with. Written after "created", and after every
 //!   snapshot (see below).
@@ -25,7 +27,20 @@
 //! - kind 6, **connected elsewhere**: a client connected through another node of a
 //!   cluster (a reader hosts its WebSocket; the leader ran its `client_connected`):
 //!   its `identity` and `connection_id` as in kind 2, then the host (`u32` length +
-//!   UTF-8, see [`Record::ConnectedAt`]). Kind 3 ends it as it ends any client.
+//!   UTF-8, see [`ClientChange::ConnectedAt`]). Kind 3 ends it as it ends any client.
+//! - kind 7, **lifecycle transaction**: a lifecycle reducer's transaction and the
+//!   client change it goes with, as one record: `u8` the change's kind (2, 3 or 6), its
+//!   fields as in that kind, then the transaction as in kind 1 (`u32` table count …).
+//!   It replaces what servers wrote before it, a kind 1 record followed by a kind 2, 3
+//!   or 6 one: two log commits, so a crash, or a leader's failover (a new leader
+//!   holds exactly a prefix of the commits), between them left the module's rows
+//!   saying a client was online with no logged connection for a restart to end (a
+//!   ghost, online for ever), or a departure in the rows with the client still logged
+//!   connected (so a restart ran `client_disconnected` a second time). Upstream
+//!   records the client (`st_client`) in the `client_connected` transaction itself;
+//!   this is the same atomicity. Logs written before still replay (each record as it
+//!   always did); a server without kind 7 refuses it ("unknown record kind 7"), so a
+//!   cluster's followers are upgraded before its leader.
 //!
 //! # Migrations
 //! A module update may change the schema (add columns, drop tables, add unique
@@ -72,6 +87,7 @@ const KIND_DISCONNECTED: u8 = 3;
 const KIND_MODULE: u8 = 4;
 const KIND_MIGRATION: u8 = 5;
 const KIND_CONNECTED_AT: u8 = 6;
+const KIND_LIFECYCLE: u8 = 7;
 
 /// A decoded record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,18 +96,76 @@ pub enum Record {
     Created,
     /// A committed transaction's net changes.
     Tx(Vec<TableRecord>),
-    /// A client connected (its `client_connected` committed).
-    Connected(Identity, ConnectionId),
-    /// A client connected through another node, `host` (its `client_connected`
-    /// committed here): the connection lives as long as that node says, so a
-    /// restart or takeover does not end it, and the node's death does.
-    ConnectedAt(Identity, ConnectionId, String),
-    /// A client disconnected (its `client_disconnected` ran).
-    Disconnected(Identity, ConnectionId),
+    /// A client connected or disconnected, and its lifecycle reducer changed no row
+    /// (kinds 2, 3 and 6).
+    Client(ClientChange),
+    /// A lifecycle reducer's transaction's net changes, and the client change it
+    /// goes with, committed as one (kind 7).
+    Lifecycle(Vec<TableRecord>, ClientChange),
     /// Later records were written by the module with this program hash.
     Module(String),
     /// A module update, with the state it made.
     Migration(Migration),
+}
+
+/// A change of the clients the log holds as connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientChange {
+    /// A client connected (its `client_connected` accepted it).
+    Connected(Identity, ConnectionId),
+    /// A client connected through another node, `host` (its `client_connected`
+    /// ran here): the connection lives as long as that node says, so a restart or
+    /// takeover does not end it, and the node's death does.
+    ConnectedAt(Identity, ConnectionId, String),
+    /// A client disconnected (its `client_disconnected` ran).
+    Disconnected(Identity, ConnectionId),
+}
+
+impl ClientChange {
+    /// The connection it is about.
+    pub fn connection_id(&self) -> ConnectionId {
+        match self {
+            Self::Connected(_, c) | Self::ConnectedAt(_, c, _) | Self::Disconnected(_, c) => *c,
+        }
+    }
+
+    /// Appends its kind and fields (kinds 2, 3 and 6), without the version.
+    fn put(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Connected(identity, connection_id) => {
+                out.push(KIND_CONNECTED);
+                put_client(*identity, *connection_id, out);
+            }
+            Self::Disconnected(identity, connection_id) => {
+                out.push(KIND_DISCONNECTED);
+                put_client(*identity, *connection_id, out);
+            }
+            Self::ConnectedAt(identity, connection_id, host) => {
+                out.push(KIND_CONNECTED_AT);
+                put_client(*identity, *connection_id, out);
+                put_bytes(host.as_bytes(), out);
+            }
+        }
+    }
+
+    /// Reads the fields of a change of kind `kind`; `None` if it is no client kind.
+    fn get(kind: u8, input: &mut &[u8]) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(match kind {
+            KIND_CONNECTED => {
+                let (identity, connection_id) = get_client(input)?;
+                Self::Connected(identity, connection_id)
+            }
+            KIND_DISCONNECTED => {
+                let (identity, connection_id) = get_client(input)?;
+                Self::Disconnected(identity, connection_id)
+            }
+            KIND_CONNECTED_AT => {
+                let (identity, connection_id) = get_client(input)?;
+                Self::ConnectedAt(identity, connection_id, get_string(input)?)
+            }
+            _ => return Ok(None),
+        }))
+    }
 }
 
 /// A module update as logged: which program, when, by whom, what it did, and the whole
@@ -173,20 +247,20 @@ pub fn encode_migration(migration: &Migration) -> Vec<u8> {
     out
 }
 
-/// Encodes a "connected" (`connected == true`) or "disconnected" record.
-pub fn encode_client(connected: bool, identity: Identity, connection_id: ConnectionId) -> Vec<u8> {
-    let kind = if connected { KIND_CONNECTED } else { KIND_DISCONNECTED };
-    let mut out = vec![VERSION, kind];
-    put_client(identity, connection_id, &mut out);
+/// Encodes a client change alone: a "connected", "disconnected" or "connected
+/// elsewhere" record (kinds 2, 3, 6).
+pub fn encode_client(change: &ClientChange) -> Vec<u8> {
+    let mut out = vec![VERSION];
+    change.put(&mut out);
     out
 }
 
-/// Encodes a "connected elsewhere" record: the client's connection is hosted by `host`.
-pub fn encode_client_at(identity: Identity, connection_id: ConnectionId, host: &str) -> Vec<u8> {
-    let mut out = vec![VERSION, KIND_CONNECTED_AT];
-    put_client(identity, connection_id, &mut out);
-    put_bytes(host.as_bytes(), &mut out);
-    out
+/// Appends the record of a lifecycle reducer's committed transaction and the client
+/// change it goes with (kind 7) to `out`, the log writer's buffer.
+pub fn encode_lifecycle_into(tx: &TxData, change: &ClientChange, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[VERSION, KIND_LIFECYCLE]);
+    change.put(out);
+    put_tx(tx, out);
 }
 
 pub(super) fn put_client(identity: Identity, connection_id: ConnectionId, out: &mut Vec<u8>) {
@@ -210,13 +284,18 @@ pub fn encode_tx(tx: &TxData) -> Vec<u8> {
 /// Appends the record of a committed transaction to `out` (the log writer's buffer:
 /// see `spacetime_commitlog::Durability::append_tx_with`).
 pub fn encode_tx_into(tx: &TxData, out: &mut Vec<u8>) {
+    out.extend_from_slice(&[VERSION, KIND_TX]);
+    put_tx(tx, out);
+}
+
+/// Appends a transaction's tables, as kinds 1 and 7 hold them.
+fn put_tx(tx: &TxData, out: &mut Vec<u8>) {
     let size: usize = tx
         .tables
         .iter()
         .map(|t| 12 + t.table_name.len() + t.inserts.iter().chain(&t.deletes).map(|r| 4 + r.len()).sum::<usize>())
         .sum();
-    out.reserve(6 + size);
-    out.extend_from_slice(&[VERSION, KIND_TX]);
+    out.reserve(4 + size);
     put_len(tx.tables.len(), out);
     for TableChanges {
         table_name,
@@ -286,28 +365,19 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
     }
     let record = match kind {
         KIND_CREATED => Record::Created,
-        KIND_TX => {
-            let n = decode_len(input, 12)?;
-            let mut tables = Vec::with_capacity(n);
-            for _ in 0..n {
-                let name = get_string(input)?;
-                let deletes = get_rows(input)?;
-                let inserts = get_rows(input)?;
-                tables.push(TableRecord { name, deletes, inserts });
-            }
-            Record::Tx(tables)
-        }
-        KIND_CONNECTED => {
-            let (identity, connection_id) = get_client(input)?;
-            Record::Connected(identity, connection_id)
-        }
-        KIND_DISCONNECTED => {
-            let (identity, connection_id) = get_client(input)?;
-            Record::Disconnected(identity, connection_id)
-        }
-        KIND_CONNECTED_AT => {
-            let (identity, connection_id) = get_client(input)?;
-            Record::ConnectedAt(identity, connection_id, get_string(input)?)
+        KIND_TX => Record::Tx(get_tx(input)?),
+        KIND_CONNECTED | KIND_DISCONNECTED | KIND_CONNECTED_AT => match ClientChange::get(kind, input)? {
+            Some(change) => Record::Client(change),
+            None => return Err(RecordError::Kind(kind)),
+        },
+        KIND_LIFECYCLE => {
+            let [change_kind] = take_array::<1>(input)?;
+            let change = ClientChange::get(change_kind, input)?.ok_or_else(|| {
+                DecodeError::Invalid(format!(
+                    "a lifecycle transaction's client change has kind {change_kind}"
+                ))
+            })?;
+            Record::Lifecycle(get_tx(input)?, change)
         }
         KIND_MODULE => Record::Module(get_string(input)?),
         KIND_MIGRATION => {
@@ -330,6 +400,19 @@ pub fn decode(mut input: &[u8]) -> Result<Record, RecordError> {
         return Err(DecodeError::TrailingBytes(input.len()).into());
     }
     Ok(record)
+}
+
+/// Reads a transaction's tables, as kinds 1 and 7 hold them.
+fn get_tx(input: &mut &[u8]) -> Result<Vec<TableRecord>, DecodeError> {
+    let n = decode_len(input, 12)?;
+    let mut tables = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = get_string(input)?;
+        let deletes = get_rows(input)?;
+        let inserts = get_rows(input)?;
+        tables.push(TableRecord { name, deletes, inserts });
+    }
+    Ok(tables)
 }
 
 /// Applies a transaction record to `ds` as one transaction, without running any
@@ -440,18 +523,44 @@ mod tests {
             Identity::from_byte_array([7; 32]),
             ConnectionId::from_u128(9 << 100 | 5),
         );
+        let changes = [
+            ClientChange::Connected(identity, connection_id),
+            ClientChange::Disconnected(identity, connection_id),
+            ClientChange::ConnectedAt(identity, connection_id, "n3 7f".into()),
+        ];
+        let Record::Tx(tables) = expected.clone() else {
+            unreachable!("a transaction record")
+        };
+        for change in changes {
+            assert_eq!(decode(&encode_client(&change)).unwrap(), Record::Client(change.clone()));
+            let mut lifecycle = Vec::new();
+            encode_lifecycle_into(&tx, &change, &mut lifecycle);
+            assert_eq!(
+                decode(&lifecycle).unwrap(),
+                Record::Lifecycle(tables.clone(), change.clone())
+            );
+            lifecycle.pop();
+            assert!(matches!(decode(&lifecycle), Err(RecordError::Decode(_))));
+        }
+        // Kinds 2, 3 and 6 as servers before kind 7 wrote them (byte for byte) still read.
+        let mut old_connected = vec![1, 2];
+        old_connected.extend_from_slice(&[7; 32]);
+        old_connected.extend_from_slice(&connection_id.as_le_byte_array());
         assert_eq!(
-            decode(&encode_client(true, identity, connection_id)).unwrap(),
-            Record::Connected(identity, connection_id)
+            decode(&old_connected).unwrap(),
+            Record::Client(ClientChange::Connected(identity, connection_id))
         );
+        let mut old_at = old_connected.clone();
+        old_at[1] = 6;
+        old_at.extend_from_slice(&[2, 0, 0, 0, b'n', b'3']);
         assert_eq!(
-            decode(&encode_client(false, identity, connection_id)).unwrap(),
-            Record::Disconnected(identity, connection_id)
+            decode(&old_at).unwrap(),
+            Record::Client(ClientChange::ConnectedAt(identity, connection_id, "n3".into()))
         );
-        assert_eq!(
-            decode(&encode_client_at(identity, connection_id, "n3 7f")).unwrap(),
-            Record::ConnectedAt(identity, connection_id, "n3 7f".into())
-        );
+        // A lifecycle record whose change is not a client kind.
+        let mut bad = vec![1, 7, 1];
+        bad.extend_from_slice(&encode_tx(&tx)[2..]);
+        assert!(matches!(decode(&bad), Err(RecordError::Decode(_))));
         let migration = Migration {
             hash: "ab12".into(),
             published_at_micros: -5,

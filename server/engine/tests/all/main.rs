@@ -11,5 +11,6 @@ mod modules;
 mod follower;
 mod hosted;
 mod leader_log;
+mod lifecycle_prefix;
 mod schedule;
 mod support;

@@ -12,7 +12,7 @@ use std::ops::{Deref, DerefMut};
 #[allow(dead_code)]
 mod host_support;
 
-pub use host_support::{host_test_program, Db as HostDb};
+pub use host_support::{host_test_program, runtime as host_runtime, Db as HostDb};
 
 /// A database: the host tests' one, plus the schedule queue.
 pub struct Db {
