@@ -28,7 +28,9 @@
 //! `WS_LOAD_IN_FLIGHT` [40,1], `WS_LOAD_ALPHAS` [0,1.5], `WS_LOAD_SECONDS` [3],
 //! `WS_LOAD_WARMUP` [1], `WS_LOAD_ACCOUNTS` [100000], `WS_LOAD_FANOUT` [1000; 0 skips],
 //! `WS_LOAD_FANOUT_ROUNDS` [20], `WS_LOAD_CLIENT_THREADS` [1], `WS_LOAD_PROTOCOL` [v3|v2],
-//! `SPACETIME_BIN` (the server binary; default: `spacetime` next to this executable).
+//! `SPACETIME_BIN` (the server binary; default: `spacetime` next to this executable),
+//! `WS_LOAD_SERVER_LOGS` (a directory: each server's output is written there at the end
+//! of its mode, `<mode>-server<i>.log`), `SPACETIME_TEST_ETCD_ARGS` (extra etcd flags).
 //! The same settings may be passed as arguments, `connections=64 seconds=5`.
 //! Every phase has a deadline, and a watchdog ends the process if the whole run
 //! overruns, so it always stops by itself.
@@ -905,6 +907,14 @@ fn main() {
                 }
             }
         });
+        if let Some(dir) = std::env::var_os("WS_LOAD_SERVER_LOGS") {
+            for (i, server) in deployment.servers.iter().enumerate() {
+                let path = std::path::Path::new(&dir).join(format!("{}-server{}.log", mode.name(), i + 1));
+                if let Err(e) = std::fs::write(&path, server.output()) {
+                    eprintln!("ws_load: cannot write {}: {e}", path.display());
+                }
+            }
+        }
         drop(deployment);
     }
     if failures > 0 {

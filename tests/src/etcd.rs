@@ -61,6 +61,14 @@ pub fn etcd_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Extra flags for every member, whitespace-separated, from `SPACETIME_TEST_ETCD_ARGS`
+/// (e.g. `--backend-batch-interval=10ms`), to measure the effect of etcd's own settings.
+fn extra_args() -> Vec<String> {
+    std::env::var("SPACETIME_TEST_ETCD_ARGS")
+        .map(|a| a.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
 /// A port on `ip` that was free a moment ago.
 fn free_port(ip: Ipv4Addr) -> u16 {
     let listener = TcpListener::bind(SocketAddrV4::new(ip, 0)).expect("bind a free port");
@@ -166,6 +174,7 @@ impl EtcdCluster {
                 "--auto-compaction-retention",
                 "1m",
             ])
+            .args(extra_args())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log file"))
             .stderr(log)

@@ -9,11 +9,18 @@
 
 use crate::error::{etcd, ReplicationError, Result};
 use crate::keys::{parse_number, DbKeys, Head};
-use etcd_client::{Client, ConnectOptions, GetOptions};
+use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, WatchClient};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// The largest etcd answer a bulk read decodes (gRPC's default is 4 MiB): reading a
+/// database's whole log back (a standby starting or rejoining, a watch catching up
+/// over many batches) can be far larger while a standby lags, and a read that can
+/// never succeed would keep the standby from ever following (and so the log from
+/// ever being trimmed).
+const MAX_BULK_READ_BYTES: usize = 1 << 30;
 
 /// How old the knowledge of which member leads etcd may get before a write asks
 /// again (in the background: the write itself never waits for the answer). An etcd
@@ -243,6 +250,23 @@ impl Cluster {
     /// A handle on the client (cheap: it shares the connection).
     pub(crate) fn client(&self) -> Client {
         self.inner.client.clone()
+    }
+
+    /// A key-value client for reads of a whole log (see [`MAX_BULK_READ_BYTES`]).
+    pub(crate) fn bulk_kv(&self) -> KvClient {
+        self.inner
+            .client
+            .kv_client()
+            .max_decoding_message_size(MAX_BULK_READ_BYTES)
+    }
+
+    /// A watch client for the log's watch (see [`MAX_BULK_READ_BYTES`]: one answer of
+    /// a watch catching up can hold many batches).
+    pub(crate) fn bulk_watch(&self) -> WatchClient {
+        self.inner
+            .client
+            .watch_client()
+            .max_decoding_message_size(MAX_BULK_READ_BYTES)
     }
 
     /// Runs `fut` (an etcd request) on the client's runtime, blocking, and gives up

@@ -31,7 +31,7 @@ impl Cluster {
             TxnOp::get(keys.log_prefix(), Some(GetOptions::new().with_prefix())),
             TxnOp::get(keys.head(), None),
         ]);
-        let mut client = self.client();
+        let mut client = self.bulk_kv();
         let resp = self.run("read the committed log", client.txn(txn))?;
         let mut gets = resp.op_responses().into_iter().filter_map(|op| match op {
             TxnOpResponse::Get(get) => Some(get),

@@ -48,7 +48,7 @@ pub struct LogTail {
 fn watch_from(cluster: &Cluster, keys: &DbKeys, revision: i64) -> Result<WatchStream> {
     let (from, to) = keys.tail_range();
     let options = WatchOptions::new().with_range(to).with_start_revision(revision + 1);
-    let mut client = cluster.client();
+    let mut client = cluster.bulk_watch();
     cluster.run("watch the log", client.watch(from, Some(options)))
 }
 
@@ -70,7 +70,7 @@ impl Cluster {
     /// # Errors
     /// etcd errors and timeouts; [`ReplicationError::BadBatch`] for a damaged batch.
     pub fn tail(&self, keys: &DbKeys, from: u64) -> Result<LogTail> {
-        let mut client = self.client();
+        let mut client = self.bulk_kv();
         let (range_start, range_end) = keys.tail_range();
         let options = GetOptions::new().with_range(range_end);
         let resp = self.run("read the log", client.get(range_start, Some(options)))?;

@@ -149,3 +149,36 @@ fn trimming_compacts_the_history_below_the_first_batch_kept() {
         .expect("a new batch");
     assert_eq!((batch.first, batch.last), (20, 20));
 }
+
+#[test]
+fn a_log_larger_than_grpcs_default_message_limit_is_read_back_whole() {
+    // gRPC decodes at most 4 MiB per answer by default: a standby starting (or
+    // rejoining) behind a log larger than that could never read it, so it never
+    // followed, never reported progress, and nothing was ever trimmed.
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect();
+    let keys = cluster.db("bank");
+    let leadership = elect(&cluster, &keys, "n1");
+    let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leadership.epoch()).expect("open the log");
+    let epoch = log.epoch();
+    for o in 0..6u64 {
+        let mut frames = Vec::new();
+        encode_commit(&mut frames, epoch, o, &vec![(o % 251) as u8; 900 << 10]);
+        let batch = Batch {
+            epoch,
+            first: o,
+            last: o,
+            frames: &frames,
+        };
+        assert!(matches!(log.append(batch), AppendOutcome::Committed));
+    }
+    let committed = cluster.committed_log(&keys).expect("the committed log, read whole");
+    assert_eq!((committed.commits.len(), committed.next), (6, 6));
+    let mut tail = cluster.tail(&keys, 0).expect("follow from the start");
+    let mut next = 0;
+    while let Some(batch) = tail.next(Duration::from_millis(300)).expect("next batch") {
+        assert_eq!(batch.first, next);
+        next = batch.last + 1;
+    }
+    assert_eq!(next, 6);
+}
