@@ -145,9 +145,10 @@ impl Fixture {
             FAILOVER_DEADLINE,
             || {
                 let output = self.nodes[node].output();
-                (output.matches(SERVING).count() > serving_before)
-                    .then(|| FailoverSplit::from_log(&output, killed, total))
-                    .flatten()
+                if output.matches(SERVING).count() <= serving_before {
+                    return None;
+                }
+                FailoverSplit::from_log(&output, killed, total)
             },
             || self.nodes[node].output(),
         )
