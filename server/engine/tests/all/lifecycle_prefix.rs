@@ -11,6 +11,9 @@
 //! After the clean-up (`client_disconnected` for the connections the log holds as the
 //! leader's own), `online` must hold exactly the hosted clients the log still holds
 //! (they live on at their node), and no connection may have departed twice.
+//!
+//! A follower also publishes a lifecycle transaction's rows to its subscribers, as it
+//! publishes any transaction's.
 
 use crate::follower::{connect, owner, runtime, standby_apply};
 use crate::leader_log::{Captured, NoPrograms};
@@ -21,6 +24,8 @@ use spacetime_engine::module_logs::ModuleLogs;
 use spacetime_engine::storage::StorageConfig;
 use spacetime_engine::{ClientRequest, Database, SqlResult};
 use spacetime_host::ModuleProgram;
+use spacetime_protocol::v2::{self, ClientMessage, ServerMessage, TableUpdateRows};
+use spacetime_protocol::QuerySetId;
 use spacetime_sats::{ConnectionId, Identity};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -248,4 +253,77 @@ fn every_prefix_of_the_log_has_each_lifecycle_change_and_its_connection_together
             failures.join("\n")
         );
     });
+}
+
+/// Row changes of `table` in a `TransactionUpdate`: (inserted, deleted).
+fn changes(message: &ServerMessage, table: &str) -> (usize, usize) {
+    let ServerMessage::TransactionUpdate(update) = message else {
+        panic!("not a transaction update: {message:?}");
+    };
+    (update.query_sets.iter())
+        .flat_map(|set| &set.tables)
+        .filter(|t| t.table_name == table)
+        .flat_map(|t| &t.rows)
+        .map(|rows| match rows {
+            TableUpdateRows::PersistentTable(rows) => (rows.inserts.len(), rows.deletes.len()),
+            TableUpdateRows::EventTable(rows) => (rows.events.len(), 0),
+        })
+        .fold((0, 0), |(i, d), (ri, rd)| (i + ri, d + rd))
+}
+
+#[test]
+fn a_follower_publishes_the_rows_of_lifecycle_transactions() {
+    let (leader_dir, follower_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    runtime().block_on(async {
+        let frames = leader_history(leader_dir.path()).await;
+        let (db, mut local) = follower(follower_dir.path()).await;
+        // A subscriber of the follower (registered without running client_connected).
+        let (_subscriber, mut updates) = connect(&db, carol(), 0x77).await;
+        let subscribe = v2::Subscribe {
+            request_id: 1,
+            query_set_id: QuerySetId::new(1),
+            query_strings: vec!["SELECT * FROM online".into(), "SELECT * FROM departure".into()],
+        };
+        db.client(ClientRequest::Message {
+            connection_id: ConnectionId::from_le_byte_array([0x77; 16]),
+            message: ClientMessage::Subscribe(subscribe),
+        })
+        .expect("the actor runs");
+        let first = next(&mut updates).await;
+        assert!(matches!(first, ServerMessage::SubscribeApplied(_)), "{first:?}");
+
+        let mut applied = db.applied().expect("a follower's applied offset");
+        standby_apply(&mut local, &db, frames.concat());
+        tokio::time::timeout(Duration::from_secs(10), applied.wait_for(frames.len() as u64 - 1))
+            .await
+            .expect("applied within 10 s")
+            .expect("the follower runs");
+        let online = query(&db, "SELECT connection FROM online").await.len();
+        let departed = query(&db, "SELECT connection FROM departure").await.len();
+        assert!(
+            online > 0 && departed > 0,
+            "the history connects and disconnects clients"
+        );
+        // What was published adds up to the follower's rows: every connection's row
+        // inserted, the departed ones' deleted, each departure inserted.
+        let (mut online_net, mut departures) = (0i64, 0);
+        while online_net != online as i64 || departures != departed {
+            let message = next(&mut updates).await;
+            let (inserted, deleted) = changes(&message, "online");
+            online_net += inserted as i64 - deleted as i64;
+            departures += changes(&message, "departure").0;
+            assert!(departures <= departed, "more departures published than applied");
+        }
+        db.shutdown();
+        db.stopped().await;
+    });
+}
+
+/// The subscriber's next message, within 10 s.
+async fn next(outgoing: &mut tokio::sync::mpsc::Receiver<spacetime_engine::subscription::Outgoing>) -> ServerMessage {
+    let message = tokio::time::timeout(Duration::from_secs(10), outgoing.recv())
+        .await
+        .expect("a message within 10 s")
+        .expect("the queue is open");
+    ServerMessage::from_bytes(&message.body).expect("a server message")
 }
