@@ -166,10 +166,16 @@ impl AppState {
         let admission = match self.cluster().map(|node| node.admit(identity)).transpose() {
             Ok(admission) => admission,
             Err(why) => {
+                // A copy that cannot run here (parked after diverging, or failed to
+                // start) says why: that, not "not the leader", is what to act on.
+                let failure = match self.databases().get(identity) {
+                    Some(_) => None,
+                    None => self.databases().failure(identity),
+                };
                 return Err(LookupError::NotRunning {
                     identity,
-                    why: Some(why.into()),
-                })
+                    why: Some(failure.unwrap_or_else(|| why.into())),
+                });
             }
         };
         let database = self.databases().get(identity).ok_or_else(|| LookupError::NotRunning {
