@@ -22,7 +22,8 @@
 //! bytes in use, keys of the database) and prints the series at the end, to show the
 //! replicated log trimmed and compacted under a long load (`WS_LOAD_SECONDS=180`).
 //!
-//! Run: `cargo build --release -p spacetime-cli && cargo bench -p spacetime-benches --bench ws_load`.
+//! Run: `cargo build --release -p spacetime-cli && cargo bench -p spacetime-benches --bench ws_load`
+//! (closed loop as the targets define it: `WS_LOAD_CONNECTIONS=1 WS_LOAD_IN_FLIGHT=1`).
 //! Settings (environment variables, defaults in brackets):
 //! `WS_LOAD_MODES` [durable,in-memory; also replicated], `WS_LOAD_CONNECTIONS` [64],
 //! `WS_LOAD_IN_FLIGHT` [40,1], `WS_LOAD_ALPHAS` [0,1.5], `WS_LOAD_SECONDS` [3],
@@ -35,16 +36,28 @@
 //! Every phase has a deadline, and a watchdog ends the process if the whole run
 //! overruns, so it always stops by itself.
 //!
-//! Results, durable versus replicated (release build of d7783b3, 2 vCPUs shared with
-//! other work at load 7-15, so the spread between runs is wide; 64 connections, alpha 0,
-//! 10 s): pipelined 64x40 durable 67,637 / 67,884 tx/s, replicated 45,257 / 27,736 tx/s
-//! (67 % / 41 % of durable; target 50 %); closed loop 64x1 p99 durable 84.6 / 46.8 ms,
-//! replicated 213.7 / 150.8 ms (p50 3.5 / 3.9 ms against 15.0 / 8.5 ms; target p99 within
-//! durable + 2 ms: not met here). etcd store (member 1) over 180 s pipelined: log keys grew
-//! to 7,468 and bbolt in use to 639 MiB, since the standby on the same two cores fell
-//! behind and trimming waits for the slowest replica; over 120 s closed loop (7,132 tx/s)
-//! keys stayed between 30 and 402 and compaction brought in use from 157 to 78 MiB (file
-//! 165 MiB: nothing defragments).
+//! Results, durable versus replicated (release build of d53d6419's tree, 2 vCPUs; everything
+//! on one box: client, leader, standby and the three etcd members; alpha 0, 10 s per run,
+//! the load average printed by each run):
+//! - closed loop, one connection with one call in flight (1x1), load 2.9-3.4: durable
+//!   3,026 / 3,398 tx/s, p50 0.32 / 0.28 ms, p99 0.51 / 0.45 ms; replicated 666 / 660 tx/s,
+//!   p50 1.38 / 1.41 ms, p99 3.68 / 4.17 ms (two more replicated runs at load 2.9-4.6: p99
+//!   3.54 / 4.20 ms). p99 is durable + 3.2-3.7 ms, short of the + 2 ms target; p50 is
+//!   + 1.1 ms, about one etcd append (two members' WAL fsyncs, 99.8 % of them <= 2 ms here).
+//! - pipelined 64x40, load 2.4-4.1: durable 147,438 / 137,826 tx/s, replicated 57,202 /
+//!   62,451 tx/s (39 % / 45 %, target 50 %: not met); at load 7-9: durable 114,618 /
+//!   107,336, replicated 49,430 / 55,009 (43 % / 51 %). The machine is 99 % busy in
+//!   replicated runs: the standby's apply and the three etcd members share the two cores.
+//! - etcd store (member 1) over 180 s replicated 64x40 (60,899 tx/s, load 4-10): file at
+//!   most 42 MiB, 9.8-33.9 MiB in use, 75-424 keys, 165 trims by the leader, each compacting
+//!   etcd's history. Before (c. 1b3a4dd8) the store grew without bound (10,490 log keys and
+//!   912 MiB in use after 180 s): the standby could not read a log over gRPC's 4 MiB answer
+//!   limit, so it never followed and the leader never trimmed.
+//! - etcd ceiling (`cargo test -p spacetime-replication --test cluster -- --ignored
+//!   --nocapture etcd_ceiling`, debug client, load 2.5-4): an append's p99 stays under 10 ms
+//!   up to about 6 MB/s of batches (16 KiB batches, one writer: 5.7 MB/s, p99 6.4 ms; two
+//!   writers 7.1 MB/s, p99 11 ms; 64 KiB, one writer: 15.6 MB/s, p99 12 ms); the most it
+//!   took was 56 MB/s (256 KiB batches, 8 writers) at p99 114 ms.
 
 use futures_util::{SinkExt, StreamExt};
 use spacetime_protocol::compression::decompress;
