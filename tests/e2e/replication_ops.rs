@@ -11,6 +11,8 @@
 //! - Placement: `publish --replicas 2` on three nodes puts the database on two of
 //!   them; the third holds no copy but redirects its requests to the leader, and
 //!   `spacetime describe --cluster` shows each node's role.
+//! - A database published with `--replicas 1` (no standby) still has its replicated
+//!   log trimmed: the leader does not wait for a standby that will never report.
 
 use crate::replication_workload::{
     check, free_addr, node_args, quantile, spawn_clients, Api, Outcome, Records, ACCOUNTS, DB, LEASE_TTL, LEDGER, START,
@@ -43,7 +45,7 @@ struct Ops {
     api: Api,
     _keys: tempfile::TempDir,
     // Last: the servers stop before etcd does.
-    _etcd: EtcdCluster,
+    etcd: EtcdCluster,
 }
 
 impl Ops {
@@ -82,7 +84,7 @@ impl Ops {
             cli,
             api,
             _keys: keys,
-            _etcd: etcd,
+            etcd,
         })
     }
 
@@ -513,4 +515,37 @@ fn publish_replicas_places_the_database_on_that_many_nodes() {
     assert!(!table.lines().any(|l| l.starts_with(&unplaced_id)), "{table}");
     // The database serves as usual: a call through the unplaced node lands on the leader.
     ops.cli.call(DB, "transfer", &["9", "0", "0", "1", "5"]).ok();
+}
+
+/// A database placed on one server replica (`publish --replicas 1`) has no standby:
+/// its leader trims etcd's log behind its own progress instead of waiting forever for
+/// a second replica to report (which kept every batch in etcd).
+#[test]
+fn a_database_with_one_replica_has_its_log_trimmed() {
+    let Some(ops) = Ops::start(1, &["--replicas", "1"]) else {
+        return;
+    };
+    assert_eq!(ops.leader(), 0);
+    let trim = || {
+        ops.etcd
+            .read_prefix("/stdb/v1/db/")?
+            .into_iter()
+            .find(|(key, _)| key.ends_with("/trim"))
+            .and_then(|(_, value)| String::from_utf8(value).ok()?.trim().parse::<u64>().ok())
+    };
+    let mut seq = 0;
+    let trimmed = wait::poll(
+        "the leader to trim the replicated log",
+        DEADLINE,
+        || {
+            // Each acknowledged call is at least one more batch in etcd.
+            for _ in 0..5 {
+                seq += 1;
+                ops.api.call(&ops.urls[0], 0, seq);
+            }
+            trim().filter(|&first| first > 0)
+        },
+        || ops.outputs(),
+    );
+    eprintln!("replication ops: --replicas 1: the log was trimmed up to tx offset {trimmed} after {seq} calls");
 }

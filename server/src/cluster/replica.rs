@@ -78,8 +78,26 @@ impl Progress {
 /// How many replicas (the leader among them) must have reported progress before the
 /// leader trims: a standby has to exist and report before anything it would need is
 /// deleted. A node that joins after trimming began starts from a peer's snapshot and
-/// segments (`bootstrap.rs`).
+/// segments (`bootstrap.rs`). A database placed on one server replica has no standby
+/// to wait for (see [`trim_quorum`]).
 const TRIM_BEHIND_REPLICAS: usize = 2;
+
+/// How many replicas must have reported before the leader of the database at `keys`
+/// trims: [`TRIM_BEHIND_REPLICAS`], or one for a database placed with `--replicas 1`
+/// (no standby ever reports for it, and waiting for one would keep its whole log in
+/// etcd). Without a placement every node may follow it, so a standby is waited for.
+fn trim_quorum(node: &ClusterNode, keys: &DbKeys) -> usize {
+    match node.cluster.placement(keys) {
+        Ok(Some(placement)) => usize::try_from(placement.replicas)
+            .unwrap_or(TRIM_BEHIND_REPLICAS)
+            .clamp(1, TRIM_BEHIND_REPLICAS),
+        Ok(None) => TRIM_BEHIND_REPLICAS,
+        Err(e) => {
+            log::warn!("{}: cannot read the placement before trimming: {e}", keys.log_prefix());
+            TRIM_BEHIND_REPLICAS
+        }
+    }
+}
 
 /// How a cycle of following and leading ended.
 enum Ended {
@@ -726,7 +744,8 @@ fn serve_while_leading(
         // progress; with every replica's, it bounds what may be trimmed.
         let durable = running.as_ref().and_then(|db| db.durable()).and_then(|d| d.get());
         if progress.report(node, trimmer.keys(), durable) {
-            if let Err(e) = trimmer.trim_behind(TRIM_BEHIND_REPLICAS) {
+            let quorum = trim_quorum(node, trimmer.keys());
+            if let Err(e) = trimmer.trim_behind(quorum) {
                 log::warn!("database {identity}: cannot trim the replicated log: {e}");
             }
         }
