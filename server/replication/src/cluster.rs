@@ -7,20 +7,33 @@
 //! entry itself, a hop and a wait more on every acknowledged transaction. Everything
 //! else (reads, watches, leases) is spread over every configured endpoint.
 
+use crate::append::MAX_APPEND_BYTES;
 use crate::error::{etcd, ReplicationError, Result};
 use crate::keys::{parse_number, DbKeys, Head};
-use etcd_client::{Client, ConnectOptions, GetOptions, KvClient, WatchClient};
+use etcd_client::{Client, ConnectOptions, GetOptions, KeyValue, WatchClient};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// The largest etcd answer a bulk read decodes (gRPC's default is 4 MiB): reading a
-/// database's whole log back (a standby starting or rejoining, a watch catching up
-/// over many batches) can be far larger while a standby lags, and a read that can
-/// never succeed would keep the standby from ever following (and so the log from
-/// ever being trimmed).
-const MAX_BULK_READ_BYTES: usize = 1 << 30;
+/// How many revisions etcd packs at most into one answer of a watch that is catching
+/// up (`watchBatchMaxRevs` in etcd's mvcc watchable store).
+const ETCD_WATCH_BATCH_MAX_REVS: usize = 1000;
+
+/// What one log key's revision may hold besides its value: the key, the head put
+/// in the same `Txn`, and the event framing (generous: they are a few hundred bytes).
+const PER_KEY_OVERHEAD_BYTES: usize = 64 << 10;
+
+/// The largest answer the log's watch decodes (gRPC's default is 4 MiB). It cannot be
+/// paged: a watch catching up (a standby resuming behind many batches) gets the
+/// events of up to [`ETCD_WATCH_BATCH_MAX_REVS`] revisions in one answer, and each
+/// may be a log batch of up to [`MAX_APPEND_BYTES`] (the writer splits larger ones),
+/// so about 1 GiB. A limit below that could make a watch fail on every resume, and
+/// the standby never follow again.
+const MAX_WATCH_ANSWER_BYTES: usize = ETCD_WATCH_BATCH_MAX_REVS * (MAX_APPEND_BYTES + PER_KEY_OVERHEAD_BYTES);
+
+/// The default of [`ClusterOptions::read_page_keys`].
+const DEFAULT_READ_PAGE_KEYS: usize = 64;
 
 /// How old the knowledge of which member leads etcd may get before a write asks
 /// again (in the background: the write itself never waits for the answer). An etcd
@@ -37,6 +50,11 @@ pub struct ClusterOptions {
     pub request_timeout: Duration,
     /// How long connecting may take. Default 5 s.
     pub connect_timeout: Duration,
+    /// How many keys one answer of a paged read of the log holds at most (a standby
+    /// reading the log back: [`Cluster::committed_log`], [`Cluster::tail`]). Each
+    /// log key holds up to [`MAX_APPEND_BYTES`], so an answer stays under about this
+    /// many MiB however long the log is. Default 64; at least 1.
+    pub read_page_keys: usize,
 }
 
 impl Default for ClusterOptions {
@@ -45,6 +63,7 @@ impl Default for ClusterOptions {
             prefix: "/stdb/v1".into(),
             request_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(5),
+            read_page_keys: DEFAULT_READ_PAGE_KEYS,
         }
     }
 }
@@ -60,6 +79,45 @@ impl ClusterOptions {
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
+    }
+
+    /// Sets [`Self::read_page_keys`] (0 counts as 1).
+    pub fn read_page_keys(mut self, keys: usize) -> Self {
+        self.read_page_keys = keys.max(1);
+        self
+    }
+}
+
+/// Where a paged read of a key range stands ([`Cluster::read_page`]): every page is
+/// read at the revision of the first, so together they are one consistent snapshot.
+#[derive(Debug, Clone)]
+pub(crate) struct RangePages {
+    /// The first key the next page starts at; `None` once the range is read.
+    next: Option<Vec<u8>>,
+    /// The end of the range (exclusive).
+    end: Vec<u8>,
+    /// The revision every page is read at; 0 until the first page fixed it.
+    revision: i64,
+}
+
+impl RangePages {
+    /// A paged read of `[start, end)`, at the revision of its first page.
+    pub(crate) fn new(start: impl Into<Vec<u8>>, end: impl Into<Vec<u8>>) -> Self {
+        Self {
+            next: Some(start.into()),
+            end: end.into(),
+            revision: 0,
+        }
+    }
+
+    /// The revision the pages are read at (0 before the first page).
+    pub(crate) fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    /// Whether every page was read.
+    pub(crate) fn done(&self) -> bool {
+        self.next.is_none()
     }
 }
 
@@ -252,21 +310,69 @@ impl Cluster {
         self.inner.client.clone()
     }
 
-    /// A key-value client for reads of a whole log (see [`MAX_BULK_READ_BYTES`]).
-    pub(crate) fn bulk_kv(&self) -> KvClient {
+    /// The largest answer a page of [`Self::read_page`] can be: its keys, each a log
+    /// batch of up to [`MAX_APPEND_BYTES`] (gRPC's default limit of 4 MiB would fail
+    /// on four full batches).
+    fn max_page_bytes(&self) -> usize {
         self.inner
-            .client
-            .kv_client()
-            .max_decoding_message_size(MAX_BULK_READ_BYTES)
+            .options
+            .read_page_keys
+            .saturating_add(1)
+            .saturating_mul(MAX_APPEND_BYTES + PER_KEY_OVERHEAD_BYTES)
     }
 
-    /// A watch client for the log's watch (see [`MAX_BULK_READ_BYTES`]: one answer of
-    /// a watch catching up can hold many batches).
+    /// Reads the next page of `pages` (at most [`ClusterOptions::read_page_keys`]
+    /// keys, in key order); `None` once the range is read. The first page fixes the
+    /// revision the later ones are read at.
+    ///
+    /// # Errors
+    /// etcd errors (notably when the revision was compacted meanwhile) and timeouts.
+    pub(crate) fn read_page(&self, op: &'static str, pages: &mut RangePages) -> Result<Option<Vec<KeyValue>>> {
+        let Some(start) = pages.next.take() else {
+            return Ok(None);
+        };
+        let limit = self.inner.options.read_page_keys.max(1);
+        let mut options = GetOptions::new()
+            .with_range(pages.end.clone())
+            .with_limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        if pages.revision > 0 {
+            options = options.with_revision(pages.revision);
+        }
+        let mut client = self
+            .inner
+            .client
+            .kv_client()
+            .max_decoding_message_size(self.max_page_bytes());
+        let mut resp = match self.run(op, client.get(start.clone(), Some(options))) {
+            Ok(resp) => resp,
+            Err(e) => {
+                // Left where it was: the caller may try this page again.
+                pages.next = Some(start);
+                return Err(e);
+            }
+        };
+        if pages.revision == 0 {
+            pages.revision = resp.header().map_or(0, |h| h.revision());
+        }
+        let kvs = resp.take_kvs();
+        if resp.more() {
+            if let Some(last) = kvs.last() {
+                // The smallest key after the last one read.
+                let mut after = last.key().to_vec();
+                after.push(0);
+                pages.next = Some(after);
+            }
+        }
+        Ok(Some(kvs))
+    }
+
+    /// A watch client for the log's watch (see [`MAX_WATCH_ANSWER_BYTES`]: one answer
+    /// of a watch catching up can hold many batches).
     pub(crate) fn bulk_watch(&self) -> WatchClient {
         self.inner
             .client
             .watch_client()
-            .max_decoding_message_size(MAX_BULK_READ_BYTES)
+            .max_decoding_message_size(MAX_WATCH_ANSWER_BYTES)
     }
 
     /// Runs `fut` (an etcd request) on the client's runtime, blocking, and gives up

@@ -3,10 +3,10 @@
 //! committed (fsynced here while this node led, then deposed) is cut into
 //! `.dropped` files before the node follows the new leader.
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RangePages};
 use crate::error::{ReplicationError, Result};
 use crate::keys::{DbKeys, Head};
-use etcd_client::{GetOptions, Txn, TxnOp, TxnOpResponse};
+use etcd_client::GetOptions;
 use spacetime_commitlog::{commit_ids, CommitId, Commitlog, TailCut};
 
 /// The cluster's committed log as one consistent read: every commit it still holds,
@@ -21,36 +21,31 @@ pub struct CommittedLog {
 
 impl Cluster {
     /// Reads the identities of every commit the database's replicated log holds and
-    /// its head, at one revision (one `Txn` of two reads).
+    /// its head, at one revision: the log in pages of
+    /// [`ClusterOptions::read_page_keys`](crate::ClusterOptions::read_page_keys) keys
+    /// (a log may be far larger than one answer should be), every page and the head
+    /// read at the revision of the first page.
     ///
     /// # Errors
-    /// etcd errors and timeouts; [`ReplicationError::BadBatch`] for a damaged batch,
-    /// [`ReplicationError::BadValue`] for a damaged head.
+    /// etcd errors and timeouts (also when etcd compacted that revision while the
+    /// pages were read: read again); [`ReplicationError::BadBatch`] for a damaged
+    /// batch, [`ReplicationError::BadValue`] for a damaged head.
     pub fn committed_log(&self, keys: &DbKeys) -> Result<CommittedLog> {
-        let txn = Txn::new().and_then([
-            TxnOp::get(keys.log_prefix(), Some(GetOptions::new().with_prefix())),
-            TxnOp::get(keys.head(), None),
-        ]);
-        let mut client = self.bulk_kv();
-        let resp = self.run("read the committed log", client.txn(txn))?;
-        let mut gets = resp.op_responses().into_iter().filter_map(|op| match op {
-            TxnOpResponse::Get(get) => Some(get),
-            _ => None,
-        });
-        let (Some(log), Some(head)) = (gets.next(), gets.next()) else {
-            return Err(ReplicationError::BadBatch {
-                key: keys.log_prefix(),
-                why: "etcd answered the read of the log and head without both results".into(),
-            });
-        };
+        let (_, log_end) = keys.tail_range();
+        let mut pages = RangePages::new(keys.log_prefix(), log_end);
         let mut commits = Vec::new();
-        for kv in log.kvs() {
-            let ids = commit_ids(kv.value()).map_err(|why| ReplicationError::BadBatch {
-                key: String::from_utf8_lossy(kv.key()).into_owned(),
-                why,
-            })?;
-            commits.extend(ids);
+        while let Some(page) = self.read_page("read the committed log", &mut pages)? {
+            for kv in &page {
+                let ids = commit_ids(kv.value()).map_err(|why| ReplicationError::BadBatch {
+                    key: String::from_utf8_lossy(kv.key()).into_owned(),
+                    why,
+                })?;
+                commits.extend(ids);
+            }
         }
+        let mut client = self.client();
+        let options = GetOptions::new().with_revision(pages.revision());
+        let head = self.run("read the committed head", client.get(keys.head(), Some(options)))?;
         let next = match head.kvs().first() {
             Some(kv) => Head::parse(&keys.head(), kv.value())?.offset + 1,
             None => 0,

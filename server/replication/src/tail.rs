@@ -1,14 +1,17 @@
 //! Following the replicated log (design §7): a standby or reader reads the batches
 //! the cluster holds from a tx offset, then watches the log prefix from the revision
-//! of that read, so every batch committed later arrives once, in order. The watch
+//! of that read, so every batch committed later arrives once, in order. The read is
+//! paged ([`ClusterOptions::read_page_keys`](crate::ClusterOptions::read_page_keys)
+//! keys a page, every page at the first one's revision) and a page is read only when
+//! the batches before it were handed out, so a long log is never held whole. The watch
 //! covers the head key too ([`DbKeys::tail_range`]): the head put with each batch
 //! carries the leader's rolling checksum after it, which the batch hands on
 //! ([`TailBatch::checksum`]).
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, RangePages};
 use crate::error::{ReplicationError, Result};
 use crate::keys::{DbKeys, Head};
-use etcd_client::{EventType, GetOptions, WatchOptions, WatchStream};
+use etcd_client::{EventType, KeyValue, WatchOptions, WatchStream};
 use spacetime_commitlog::commit_ids;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -38,6 +41,12 @@ pub struct LogTail {
     next: u64,
     /// The etcd revision seen so far: a watch started again resumes after it.
     revision: i64,
+    /// The rest of the first read (at `revision`), read a page at a time before the
+    /// watch's events are looked at.
+    pages: RangePages,
+    /// The head as of that read: its checksum goes to the batch it ends, once the
+    /// page holding that batch is read.
+    snapshot_head: Option<Head>,
     watch: WatchStream,
     /// Whether the leader key was deleted (a resignation: a planned handover) since
     /// [`LogTail::take_leader_gone`] last said so; the watch's range holds the key.
@@ -70,11 +79,10 @@ impl Cluster {
     /// # Errors
     /// etcd errors and timeouts; [`ReplicationError::BadBatch`] for a damaged batch.
     pub fn tail(&self, keys: &DbKeys, from: u64) -> Result<LogTail> {
-        let mut client = self.bulk_kv();
         let (range_start, range_end) = keys.tail_range();
-        let options = GetOptions::new().with_range(range_end);
-        let resp = self.run("read the log", client.get(range_start, Some(options)))?;
-        let revision = resp.header().map_or(0, |h| h.revision());
+        let mut pages = RangePages::new(range_start, range_end);
+        let first = self.read_page("read the log", &mut pages)?.unwrap_or_default();
+        let revision = pages.revision();
         let watch = watch_from(self, keys, revision)?;
         let mut tail = LogTail {
             cluster: self.clone(),
@@ -82,21 +90,12 @@ impl Cluster {
             ready: VecDeque::new(),
             next: from,
             revision,
+            pages,
+            snapshot_head: None,
             watch,
             leader_gone: false,
         };
-        // Keys come in order: the head first, then the batches.
-        let mut head = None;
-        for kv in resp.kvs() {
-            if kv.key() == keys.head().as_bytes() {
-                head = Some(Head::parse(&keys.head(), kv.value())?);
-            } else {
-                tail.take(kv.key(), kv.value())?;
-            }
-        }
-        if let Some(head) = head {
-            tail.note_head(head);
-        }
+        tail.take_page(&first)?;
         Ok(tail)
     }
 }
@@ -109,7 +108,10 @@ impl LogTail {
     ///
     /// # Errors
     /// [`ReplicationError::WatchCancelled`] (e.g. the watch fell behind etcd's
-    /// compaction: follow again from the offset reached); [`ReplicationError::BadBatch`]
+    /// compaction: follow again from the offset reached); etcd errors and timeouts
+    /// reading a page of the first read (notably when etcd compacted its revision
+    /// meanwhile: follow again; otherwise a later call reads the page again; each page
+    /// read has the request timeout, not `timeout`); [`ReplicationError::BadBatch`]
     /// for a damaged batch or a gap; etcd errors when the watch broke (the member
     /// serving it went away) and no member took it up again before the timeout. A
     /// broken watch is otherwise resumed after the last revision seen, losing and
@@ -119,6 +121,15 @@ impl LogTail {
         loop {
             if let Some(batch) = self.ready.pop_front() {
                 return Ok(Some(batch));
+            }
+            if !self.pages.done() {
+                // The rest of the first read comes before any event of the watch,
+                // which starts after its revision. On an error the page is read again
+                // by the next call.
+                if let Some(page) = self.cluster.read_page("read the log", &mut self.pages)? {
+                    self.take_page(&page)?;
+                }
+                continue;
             }
             let cluster = self.cluster.clone();
             let message = cluster.block_on(async { tokio::time::timeout_at(deadline, self.watch.message()).await });
@@ -192,6 +203,25 @@ impl LogTail {
                 Err(_) => std::thread::sleep(Duration::from_millis(50)),
             }
         }
+    }
+
+    /// Takes one page of the first read. Keys come in order: the head (in the first
+    /// page) before the batches.
+    fn take_page(&mut self, page: &[KeyValue]) -> Result<()> {
+        for kv in page {
+            if kv.key() == self.keys.head().as_bytes() {
+                self.snapshot_head = Some(Head::parse(&self.keys.head(), kv.value())?);
+            } else {
+                self.take(kv.key(), kv.value())?;
+            }
+        }
+        if let Some(head) = self.snapshot_head {
+            self.note_head(head);
+        }
+        if self.pages.done() {
+            self.snapshot_head = None;
+        }
+        Ok(())
     }
 
     /// Gives the head's checksum to the queued batch it ends (the batch put in the same

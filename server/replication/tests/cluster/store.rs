@@ -6,7 +6,7 @@ use crate::etcd::{Connect, EtcdCluster};
 use crate::support::{elect, payload, writer, Elected};
 use etcd_client::{Client, GetOptions};
 use spacetime_commitlog::{encode_commit, AppendOutcome, Batch, DurabilityOptions, ReplicatedLog};
-use spacetime_replication::{EtcdLog, ReplicaRole};
+use spacetime_replication::{ClusterOptions, EtcdLog, ReplicaRole};
 use spacetime_testing::wait;
 use std::time::Duration;
 
@@ -181,4 +181,73 @@ fn a_log_larger_than_grpcs_default_message_limit_is_read_back_whole() {
         next = batch.last + 1;
     }
     assert_eq!(next, 6);
+}
+
+#[test]
+fn a_log_of_many_pages_is_read_back_once_and_in_order_at_one_revision() {
+    // Pages of two keys: the head and nine batches take five pages, read at the first
+    // page's revision; batches committed meanwhile come by the watch, after them.
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect_with(ClusterOptions::default().read_page_keys(2));
+    let keys = cluster.db("bank");
+    let leadership = elect(&cluster, &keys, "n1");
+    let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leadership.epoch()).expect("open the log");
+    for o in 0..9 {
+        append(&mut log, o);
+    }
+    let committed = cluster.committed_log(&keys).expect("the committed log, in pages");
+    let offsets: Vec<u64> = committed.commits.iter().map(|c| c.tx_offset).collect();
+    assert_eq!(offsets, (0..9).collect::<Vec<_>>());
+    assert_eq!(committed.next, 9);
+
+    let mut whole = cluster.tail(&keys, 0).expect("follow from the start");
+    let mut from_middle = cluster.tail(&keys, 5).expect("follow from tx offset 5");
+    // Committed after the first page was read and before the others: the later pages
+    // must not hold them (they are read at the first page's revision), the watch must.
+    for o in 9..12 {
+        append(&mut log, o);
+    }
+    for (tail, from) in [(&mut whole, 0), (&mut from_middle, 5)] {
+        let mut firsts = Vec::new();
+        while firsts.len() < 12 - from as usize {
+            let batch = tail
+                .next(Duration::from_secs(5))
+                .expect("next batch")
+                .expect("a batch before the timeout");
+            firsts.push(batch.first);
+        }
+        assert_eq!(firsts, (from..12).collect::<Vec<_>>());
+        // Nothing more: no batch came twice.
+        assert_eq!(tail.next(Duration::from_millis(300)).expect("no error"), None);
+    }
+}
+
+#[test]
+fn later_pages_of_the_log_are_read_at_the_first_pages_revision() {
+    // Batches deleted after the first page was read (as trimming deletes them, before
+    // it compacts) are still in the later pages: every page is read at the first one's
+    // revision. Read at the newest revision instead, they would leave a gap.
+    let etcd = EtcdCluster::start();
+    let cluster = etcd.connect_with(ClusterOptions::default().read_page_keys(2));
+    let keys = cluster.db("bank");
+    let leadership = elect(&cluster, &keys, "n1");
+    let mut log = EtcdLog::open(cluster.clone(), keys.clone(), leadership.epoch()).expect("open the log");
+    for o in 0..8 {
+        append(&mut log, o);
+    }
+    // The first page: the head and batch 0.
+    let mut tail = cluster.tail(&keys, 0).expect("follow from the start");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut client = rt.block_on(Client::connect(etcd.client_urls(), None)).expect("connect");
+    for o in 1..7 {
+        rt.block_on(client.delete(keys.log(o), None)).expect("delete a batch");
+    }
+    let mut firsts = Vec::new();
+    while let Some(batch) = tail.next(Duration::from_millis(300)).expect("no gap") {
+        firsts.push(batch.first);
+    }
+    assert_eq!(firsts, (0..8).collect::<Vec<_>>());
 }
