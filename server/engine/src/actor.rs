@@ -380,14 +380,25 @@ impl Actor {
         if self.role.is_following() {
             return Ok(());
         }
+        self.run_client_connected(caller, connection_id, ClientChange::Connected(caller, connection_id))
+    }
+
+    /// Runs `client_connected` for `caller` on `connection_id` (with the JWT recorded
+    /// for it) and commits it with `logged`, the client's entry in the log (written
+    /// only when the module tracks clients): this node's own connection, or one
+    /// another node hosts (`requests/hosted.rs`).
+    pub(crate) fn run_client_connected(
+        &mut self,
+        caller: Identity,
+        connection_id: ConnectionId,
+        logged: ClientChange,
+    ) -> Result<(), ReducerError> {
         let now = Timestamp::now();
         let jwt = self.connection_jwts.get(&connection_id).cloned();
         let outcome =
             self.instance
                 .client_connected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
-        let logged = self
-            .tracks_clients()
-            .then_some(ClientChange::Connected(caller, connection_id));
+        let logged = self.tracks_clients().then_some(logged);
         self.commit_lifecycle("client_connected", outcome, now, logged)
     }
 

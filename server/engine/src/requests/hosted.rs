@@ -20,7 +20,7 @@ use crate::error::{CallError, ConnectError};
 use crate::follower::NotLeader;
 use crate::storage::record::ClientChange;
 use spacetime_host::ReducerOutcome;
-use spacetime_sats::{ConnectionId, Identity, Timestamp};
+use spacetime_sats::{ConnectionId, Identity};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -148,15 +148,8 @@ impl Actor {
         if let Some(jwt) = jwt {
             self.connection_jwts.insert(connection_id, jwt);
         }
-        let now = Timestamp::now();
-        let jwt = self.connection_jwts.get(&connection_id).cloned();
-        let outcome =
-            self.instance
-                .client_connected(&mut self.db.datastore, caller, connection_id, jwt.as_deref(), now);
-        let logged = self
-            .tracks_clients()
-            .then(|| ClientChange::ConnectedAt(caller, connection_id, host.to_owned()));
-        if let Err(e) = self.commit_lifecycle("client_connected", outcome, now, logged) {
+        let logged = ClientChange::ConnectedAt(caller, connection_id, host.to_owned());
+        if let Err(e) = self.run_client_connected(caller, connection_id, logged) {
             self.connection_jwts.remove(&connection_id);
             return Err(ConnectError::Rejected(e).into());
         }
