@@ -15,7 +15,7 @@
 //!   log trimmed: the leader does not wait for a standby that will never report.
 
 use crate::replication_workload::{
-    check, free_addr, node_args, quantile, spawn_clients, Api, Outcome, Records, ACCOUNTS, DB, LEASE_TTL, LEDGER, START,
+    check, quantile, spawn_clients, start_node, Api, Outcome, Records, ACCOUNTS, DB, LEASE_TTL, LEDGER, START,
 };
 use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::{etcd_available, EtcdCluster};
@@ -62,13 +62,7 @@ impl Ops {
         let keys = tempfile::tempdir().expect("a key directory");
         let endpoints = etcd.endpoints();
         let nodes: Vec<TestServer> = (1..=n)
-            .map(|i| {
-                let addr = free_addr();
-                let id = format!("n{i}");
-                let args = node_args(&endpoints, &id, &addr);
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                TestServer::start_sharing_keys(&addr, keys.path(), &args)
-            })
+            .map(|i| start_node(&endpoints, keys.path(), &format!("n{i}"), &[]))
             .collect();
         let urls: Vec<String> = nodes.iter().map(TestServer::url).collect();
         let cli = Cli::new(&nodes[0]);

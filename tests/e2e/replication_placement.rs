@@ -16,7 +16,7 @@
 //!   not parked.
 
 use crate::replication::with_a_row_changed;
-use crate::replication_workload::{free_addr, node_args, skip_without_etcd, Api, Outcome, ACCOUNTS, DB, LEDGER, START};
+use crate::replication_workload::{skip_without_etcd, start_node, Api, Outcome, ACCOUNTS, DB, LEDGER, START};
 use spacetime_testing::cli::Cli;
 use spacetime_testing::etcd::EtcdCluster;
 use spacetime_testing::modules::{build_module, Bindings};
@@ -59,13 +59,7 @@ impl Cluster {
         let ids: Vec<String> = (1..=count).map(|i| format!("n{i}")).collect();
         let nodes: Vec<TestServer> = ids
             .iter()
-            .map(|id| {
-                let addr = free_addr();
-                let mut args = node_args(&endpoints, id, &addr);
-                args.extend(["--cluster-replace-after", REPLACE_AFTER].map(str::to_owned));
-                let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                TestServer::start_sharing_keys(&addr, keys.path(), &args)
-            })
+            .map(|id| start_node(&endpoints, keys.path(), id, &["--cluster-replace-after", REPLACE_AFTER]))
             .collect();
         let urls = nodes.iter().map(TestServer::url).collect();
         let cli = Cli::new(&nodes[0]);

@@ -8,6 +8,7 @@
 
 use spacetime_testing::etcd::etcd_available;
 use spacetime_testing::modules::ModuleCrate;
+use spacetime_testing::server::TestServer;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,6 +47,16 @@ pub fn skip_without_etcd() -> bool {
 pub fn free_addr() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("a bound address").to_string()
+}
+
+/// Starts cluster node `id` on a free loopback port: etcd at `endpoints`, the token
+/// key pair in `keys` (shared by every node), the flags of [`node_args`] and `extra`.
+pub fn start_node(endpoints: &str, keys: &std::path::Path, id: &str, extra: &[&str]) -> TestServer {
+    let addr = free_addr();
+    let mut args = node_args(endpoints, id, &addr);
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    TestServer::start_sharing_keys(&addr, keys, &args)
 }
 
 /// The `spacetime start` flags of cluster node `id` advertising `addr`, with etcd at
