@@ -19,6 +19,25 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// Appends one commit at tx offset `offset` with a `size`-byte record to `log` (which
+/// must accept it) and returns how long the append took.
+fn timed_append(log: &mut EtcdLog, offset: u64, size: usize) -> Duration {
+    let epoch = log.epoch();
+    let mut frames = Vec::new();
+    encode_commit(&mut frames, epoch, offset, &vec![(offset % 251) as u8; size]);
+    let batch = Batch {
+        epoch,
+        first: offset,
+        last: offset,
+        frames: &frames,
+    };
+    let start = Instant::now();
+    let outcome = log.append(batch);
+    let took = start.elapsed();
+    assert!(matches!(outcome, AppendOutcome::Committed), "{outcome}");
+    took
+}
+
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
 fn append_latency() {
@@ -34,18 +53,7 @@ fn append_latency() {
         let mut times = Vec::with_capacity(n);
         // The payload is the whole commit frame's record; a warm-up of 10 is not timed.
         for o in 0..(n as u64 + 10) {
-            let mut frames = Vec::new();
-            encode_commit(&mut frames, epoch, o, &vec![(o % 251) as u8; size]);
-            let batch = Batch {
-                epoch,
-                first: o,
-                last: o,
-                frames: &frames,
-            };
-            let start = Instant::now();
-            let outcome = log.append(batch);
-            let took = start.elapsed();
-            assert!(matches!(outcome, AppendOutcome::Committed), "{outcome}");
+            let took = timed_append(&mut log, o, size);
             if o >= 10 {
                 times.push(took);
             }
@@ -157,19 +165,9 @@ fn append_latency_by_endpoint() {
         let mut times = Vec::new();
         // The first 20 appends warm the connection (and let the leader be found).
         for o in 0..1020u64 {
-            let mut frames = Vec::new();
-            encode_commit(&mut frames, epoch, o, &vec![1u8; 2000]);
-            let batch = Batch {
-                epoch,
-                first: o,
-                last: o,
-                frames: &frames,
-            };
-            let start = Instant::now();
-            let outcome = log.append(batch);
-            assert!(matches!(outcome, AppendOutcome::Committed), "{outcome}");
+            let took = timed_append(&mut log, o, 2000);
             if o >= 20 {
-                times.push(start.elapsed());
+                times.push(took);
             }
         }
         times.sort();
@@ -287,18 +285,7 @@ fn etcd_ceiling() {
                             let mut times = Vec::new();
                             let mut o = 0u64;
                             while Instant::now() < stop {
-                                let mut frames = Vec::new();
-                                encode_commit(&mut frames, epoch, o, &vec![(o % 251) as u8; size]);
-                                let batch = Batch {
-                                    epoch,
-                                    first: o,
-                                    last: o,
-                                    frames: &frames,
-                                };
-                                let start = Instant::now();
-                                let outcome = log.append(batch);
-                                assert!(matches!(outcome, AppendOutcome::Committed), "{outcome}");
-                                times.push(start.elapsed());
+                                times.push(timed_append(&mut log, o, size));
                                 o += 1;
                                 // Trim now and then, as a leader does, so the store stays small.
                                 if o % 64 == 0 {
