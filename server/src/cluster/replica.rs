@@ -86,15 +86,19 @@ const TRIM_BEHIND_REPLICAS: usize = 2;
 /// trims: [`TRIM_BEHIND_REPLICAS`], or one for a database placed with `--replicas 1`
 /// (no standby ever reports for it, and waiting for one would keep its whole log in
 /// etcd). Without a placement every node may follow it, so a standby is waited for.
-fn trim_quorum(node: &ClusterNode, keys: &DbKeys) -> usize {
+/// Read once per leadership (a placement's replica count never changes); `None` when
+/// etcd could not be read, to ask again at the next trim.
+fn trim_quorum(node: &ClusterNode, keys: &DbKeys) -> Option<usize> {
     match node.cluster.placement(keys) {
-        Ok(Some(placement)) => usize::try_from(placement.replicas)
-            .unwrap_or(TRIM_BEHIND_REPLICAS)
-            .clamp(1, TRIM_BEHIND_REPLICAS),
-        Ok(None) => TRIM_BEHIND_REPLICAS,
+        Ok(Some(placement)) => Some(
+            usize::try_from(placement.replicas)
+                .unwrap_or(TRIM_BEHIND_REPLICAS)
+                .clamp(1, TRIM_BEHIND_REPLICAS),
+        ),
+        Ok(None) => Some(TRIM_BEHIND_REPLICAS),
         Err(e) => {
             log::warn!("{}: cannot read the placement before trimming: {e}", keys.log_prefix());
-            TRIM_BEHIND_REPLICAS
+            None
         }
     }
 }
@@ -730,6 +734,7 @@ fn serve_while_leading(
     handovers: &std::sync::mpsc::Receiver<super::handover::Order>,
 ) -> Ended {
     let mut progress = Progress::default();
+    let mut quorum = None;
     loop {
         // Waits for a planned handover, or the next check.
         if let Ok(order) = handovers.recv_timeout(LEADER_CHECK) {
@@ -744,8 +749,10 @@ fn serve_while_leading(
         // progress; with every replica's, it bounds what may be trimmed.
         let durable = running.as_ref().and_then(|db| db.durable()).and_then(|d| d.get());
         if progress.report(node, trimmer.keys(), durable) {
-            let quorum = trim_quorum(node, trimmer.keys());
-            if let Err(e) = trimmer.trim_behind(quorum) {
+            if quorum.is_none() {
+                quorum = trim_quorum(node, trimmer.keys());
+            }
+            if let Err(e) = trimmer.trim_behind(quorum.unwrap_or(TRIM_BEHIND_REPLICAS)) {
                 log::warn!("database {identity}: cannot trim the replicated log: {e}");
             }
         }
